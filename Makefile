@@ -1,0 +1,87 @@
+# pwapt: see README.md.  `make demo` and `make check` install what they need.
+CC ?= gcc
+PREFIX ?= /usr/local
+LIBEXECDIR ?= $(PREFIX)/lib/pwapt
+MANDIR ?= $(PREFIX)/share/man
+VERSION := 0.1
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing \
+	-DPWAPT_VERSION='"$(VERSION)"' -DPWAPT_LIBEXECDIR='"$(LIBEXECDIR)"'
+LXC_LIBS := $(shell pkg-config --libs lxc 2>/dev/null || echo -llxc)
+
+ifeq ($(DEVELOPER),1)
+CFLAGS += -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
+endif
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+WORLD_OBJS := world/error.o world/fsutil.o world/store.o world/layers.o \
+	world/container.o world/world.o
+PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o \
+	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
+	pwapt/cmd-list.o pwapt/cmd-startstop.o
+LINKS := wcreate wdelete wexec wconsole wlist
+UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil
+
+all: bin/pwapt bin/pwapt-init $(addprefix bin/,$(LINKS))
+
+world/%.o: world/%.c world/*.h
+	$(CC) $(CFLAGS) -c -o $@ $<
+pwapt/%.o: pwapt/%.c pwapt/pwapt.h world/world.h world/cleanup.h
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+world/libworld.a: $(WORLD_OBJS)
+	$(AR) rcs $@ $^
+
+bin/pwapt: $(PWAPT_OBJS) world/libworld.a
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $(PWAPT_OBJS) world/libworld.a $(LXC_LIBS)
+
+# PID 1 of every container: static, since a world's tree may have no libc.
+bin/pwapt-init: world/pwapt-init.c
+	@mkdir -p bin
+	$(CC) -O2 -static -o $@ $<
+
+$(addprefix bin/,$(LINKS)): bin/pwapt
+	ln -sf pwapt $@
+
+tests/unit/%: tests/unit/%.c tests/unit/tap.h world/libworld.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< world/libworld.a $(LXC_LIBS)
+
+deps:
+	@tools/install-deps
+
+check: deps all $(UNIT_TESTS)
+	@tests/run-all
+
+demo: deps all
+	@examples/demo.sh
+
+bench: deps all
+	@tests/bench/run
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)/usr/share/bash-completion/completions \
+		$(DESTDIR)/lib/systemd/system
+	install -m 755 bin/pwapt $(DESTDIR)$(PREFIX)/bin/pwapt
+	install -m 755 bin/pwapt-init $(DESTDIR)$(LIBEXECDIR)/pwapt-init
+	for l in $(LINKS); do ln -sf pwapt $(DESTDIR)$(PREFIX)/bin/$$l; done
+	install -m 644 pwapt/man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 contrib/bash-completion $(DESTDIR)/usr/share/bash-completion/completions/pwapt
+	for l in $(LINKS); do ln -sf pwapt $(DESTDIR)/usr/share/bash-completion/completions/$$l; done
+	sed 's|@BINDIR@|$(PREFIX)/bin|' contrib/pwapt-worlds.service.in \
+		> $(DESTDIR)/lib/systemd/system/pwapt-worlds.service
+
+style:
+	clang-format -i world/*.[ch] pwapt/*.[ch] tests/unit/*.[ch]
+
+clean:
+	rm -rf bin world/*.o world/*.a pwapt/*.o $(UNIT_TESTS)
+
+.PHONY: all deps check demo bench install style clean

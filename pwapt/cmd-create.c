@@ -1,0 +1,48 @@
+#include <stdio.h>
+
+#include "pwapt.h"
+
+int cmd_create(struct context *ctx, int argc, char **argv)
+{
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return EXIT_FAIL;
+	struct world_error err = { 0 };
+	struct world_overlaps ov = { 0 };
+	int r = world_create(s, argv[0], (const char *const *)argv + 1,
+			     (size_t)argc - 1, &ov, &err);
+	world_store_free(s);
+	if (r < 0)
+		return fail(ctx, &err);
+
+	/* Where parents overlap the first one wins; say so, path by path. */
+	if (ctx->json) {
+		printf("{\"name\":");
+		json_string(stdout, argv[0]);
+		printf(",\"overlaps\":[");
+		for (size_t i = 0; i < ov.n; i++) {
+			printf("%s{\"path\":", i ? "," : "");
+			json_string(stdout, ov.v[i].path);
+			printf(",\"winner\":");
+			json_string(stdout, ov.v[i].winner);
+			printf(",\"hidden\":[");
+			for (char **l = ov.v[i].losers; *l; l++) {
+				if (l != ov.v[i].losers)
+					putchar(',');
+				json_string(stdout, *l);
+			}
+			printf("]}");
+		}
+		printf("]}\n");
+	} else {
+		for (size_t i = 0; i < ov.n; i++) {
+			printf("! %s: from %s, hiding", ov.v[i].path,
+			       ov.v[i].winner);
+			for (char **l = ov.v[i].losers; *l; l++)
+				printf(" %s", *l);
+			putchar('\n');
+		}
+	}
+	world_overlaps_release(&ov);
+	return EXIT_OK;
+}

@@ -1,0 +1,29 @@
+/* start-all and stop-all: what the pwapt-worlds systemd unit runs at boot
+ * and at shutdown, and what an administrator runs around maintenance. */
+#include "pwapt.h"
+
+static int with_store(struct context *ctx,
+		      int (*fn)(struct world_store *, struct world_error *))
+{
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return EXIT_FAIL;
+	struct world_error err = { 0 };
+	int r = fn(s, &err);
+	world_store_free(s);
+	return r < 0 ? fail(ctx, &err) : EXIT_OK;
+}
+
+int cmd_start_all(struct context *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return with_store(ctx, world_store_start_all);
+}
+
+int cmd_stop_all(struct context *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return with_store(ctx, world_store_stop_all);
+}

@@ -1,0 +1,64 @@
+/* Configuration: /etc/pwapt/pwapt.conf, overridden by the environment,
+ * overridden by options.  The file has "key = value" lines and '#'
+ * comments; unknown keys are an error, so that a typo does not silently
+ * point pwapt at the wrong tree. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../world/cleanup.h"
+#include "pwapt.h"
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+int config_load(struct context *ctx)
+{
+	const char *path = getenv("PWAPT_CONFIG");
+	if (!path)
+		path = "/etc/pwapt/pwapt.conf";
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f && errno != ENOENT) {
+		fprintf(stderr, "%s: cannot read %s: %s\n", ctx->cmd, path,
+			strerror(errno));
+		return -1;
+	}
+	char line[4096];
+	for (unsigned no = 1; f && fgets(line, sizeof(line), f); no++) {
+		char *s = trim(line);
+		if (!*s || *s == '#')
+			continue;
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			fprintf(stderr, "%s: %s:%u: expected 'key = value'\n",
+				ctx->cmd, path, no);
+			return -1;
+		}
+		*eq = '\0';
+		char *key = trim(s), *val = trim(eq + 1);
+		if (!strcmp(key, "root"))
+			ctx->cfg.root = strdup(val);
+		else if (!strcmp(key, "state"))
+			ctx->cfg.state = strdup(val);
+		else {
+			fprintf(stderr, "%s: %s:%u: unknown key '%s'\n",
+				ctx->cmd, path, no, key);
+			return -1;
+		}
+	}
+	const char *v;
+	if ((v = getenv("PWAPT_ROOT")) && *v)
+		ctx->cfg.root = v;
+	if ((v = getenv("PWAPT_STATE")) && *v)
+		ctx->cfg.state = v;
+	return 0;
+}

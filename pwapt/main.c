@@ -1,0 +1,227 @@
+/* pwapt: one binary, dispatched on argv[0] (wcreate, wexec, ...) or on its
+ * first argument (pwapt create ...).  Options common to all commands and the
+ * count of positional arguments are handled here, once. */
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pwapt.h"
+
+#ifndef PWAPT_VERSION
+#define PWAPT_VERSION "0.1"
+#endif
+#ifndef PWAPT_LIBEXECDIR
+#define PWAPT_LIBEXECDIR "/usr/lib/pwapt"
+#endif
+
+static const struct command commands[] = {
+	{ "create", "wcreate", cmd_create, 2, -1, CMD_JSON,
+	  "NAME PARENT...", "create a child world and start its container" },
+	{ "delete", "wdelete", cmd_delete, 1, -1, 0, "NAME...",
+	  "stop and delete worlds" },
+	{ "exec", "wexec", cmd_exec, 2, -1, 0, "NAME COMMAND [ARG...]",
+	  "run a command in a world" },
+	{ "console", "wconsole", cmd_console, 1, 1, 0, "NAME",
+	  "interactive shell in a world, on a terminal" },
+	{ "list", "wlist", cmd_list, 0, 0, CMD_JSON, "",
+	  "worlds, parents, state and size of each layer" },
+	{ "start-all", NULL, cmd_start_all, 0, 0, 0, "",
+	  "bring every world back (at boot)" },
+	{ "stop-all", NULL, cmd_stop_all, 0, 0, 0, "",
+	  "stop every world, keeping them (at shutdown)" },
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(name, commands[i].name) ||
+		    (commands[i].alias && !strcmp(name, commands[i].alias)))
+			return &commands[i];
+	return NULL;
+}
+
+static void usage_of(FILE *f, const struct command *c, const char *shown)
+{
+	fprintf(f, "usage: %s [--root DIR] [--state DIR]%s %s\n", shown,
+		c->flags & CMD_JSON ? " [--json]" : "", c->usage);
+	fprintf(f, "%s.  See %s(8).\n", c->summary,
+		c->alias ? c->alias : "pwapt");
+}
+
+static void usage_all(FILE *f)
+{
+	fprintf(f, "usage: pwapt [--root DIR] [--state DIR] COMMAND [ARGS]\n\n"
+		   "Commands (also run as the w* names):\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-10s %-9s %s\n", commands[i].name,
+			commands[i].alias ? commands[i].alias : "",
+			commands[i].summary);
+	fprintf(f, "\nEnvironment: PWAPT_ROOT (Root's directory, default /), "
+		   "PWAPT_STATE (default /var/lib/pwapt).\n"
+		   "See pwapt(8).\n");
+}
+
+/* The init helper: beside the binary in a build tree, else installed. */
+static const char *find_init(void)
+{
+	const char *env = getenv("PWAPT_INIT");
+	if (env && *env)
+		return env;
+	static char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+	if (n > 0) {
+		path[n] = '\0';
+		char *slash = strrchr(path, '/');
+		if (slash) {
+			strcpy(slash + 1, "pwapt-init");
+			if (access(path, X_OK) == 0)
+				return path;
+		}
+	}
+	return PWAPT_LIBEXECDIR "/pwapt-init";
+}
+
+int failf(struct context *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", ctx->cmd);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return EXIT_FAIL;
+}
+
+int fail(struct context *ctx, const struct world_error *err)
+{
+	return failf(ctx, "%s", err->msg);
+}
+
+struct world_store *open_store(struct context *ctx)
+{
+	struct world_store *s = NULL;
+	struct world_error err = { 0 };
+	if (geteuid() != 0) {
+		failf(ctx, "must be run as root (worlds are mounts and "
+			   "containers)");
+		return NULL;
+	}
+	if (world_store_open(&s, &ctx->cfg, &err) < 0) {
+		fail(ctx, &err);
+		return NULL;
+	}
+	return s;
+}
+
+void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+int main(int argc, char **argv)
+{
+	char *base = basename(argv[0]);
+	const struct command *c = NULL;
+	struct context ctx = { .cmd = base };
+
+	if (strcmp(base, "pwapt") && (c = find_command(base))) {
+		/* invoked as wcreate, wexec, ... */
+	} else {
+		/* pwapt [global options] COMMAND ...: the command is the first
+		 * argument that is not an option or an option's value. */
+		int i = 1;
+		while (i < argc && argv[i][0] == '-') {
+			if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+				usage_all(stdout);
+				return EXIT_OK;
+			}
+			if (!strcmp(argv[i], "--version")) {
+				printf("pwapt %s\n", PWAPT_VERSION);
+				return EXIT_OK;
+			}
+			i += (!strcmp(argv[i], "--root") ||
+			      !strcmp(argv[i], "--state")) ? 2 : 1;
+		}
+		if (i >= argc) {
+			usage_all(stderr);
+			return EXIT_USAGE;
+		}
+		if (!(c = find_command(argv[i]))) {
+			fprintf(stderr, "pwapt: unknown command '%s' "
+					"(see pwapt --help)\n",
+				argv[i]);
+			return EXIT_USAGE;
+		}
+		/* Drop the command word; keep the global options before it. */
+		memmove(&argv[i], &argv[i + 1],
+			(size_t)(argc - i) * sizeof(*argv));
+		argc--;
+		ctx.cmd = c->alias ? c->alias : c->name;
+	}
+
+	if (config_load(&ctx) < 0)
+		return EXIT_FAIL;
+
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "state", required_argument, NULL, 's' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	int o;
+	/* wexec stops at the first positional argument, so that the
+	 * command's own options pass through untouched. */
+	const char *optstring = c->fn == cmd_exec ? "+h" : "h";
+	while ((o = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
+		switch (o) {
+		case 'h':
+			usage_of(stdout, c, ctx.cmd);
+			return EXIT_OK;
+		case 'j':
+			if (!(c->flags & CMD_JSON)) {
+				fprintf(stderr, "%s: --json is not an option "
+						"of this command\n",
+					ctx.cmd);
+				return EXIT_USAGE;
+			}
+			ctx.json = true;
+			break;
+		case 'r':
+			ctx.cfg.root = optarg;
+			break;
+		case 's':
+			ctx.cfg.state = optarg;
+			break;
+		case 'V':
+			printf("pwapt %s\n", PWAPT_VERSION);
+			return EXIT_OK;
+		default:
+			usage_of(stderr, c, ctx.cmd);
+			return EXIT_USAGE;
+		}
+	}
+	int npos = argc - optind;
+	if (npos < c->min_args || (c->max_args >= 0 && npos > c->max_args)) {
+		usage_of(stderr, c, ctx.cmd);
+		return EXIT_USAGE;
+	}
+	ctx.cfg.init = find_init();
+	return c->fn(&ctx, npos, argv + optind);
+}

@@ -1,0 +1,58 @@
+/* The pwapt front end: command table, configuration, shared helpers. */
+#ifndef PWAPT_PWAPT_H
+#define PWAPT_PWAPT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../world/world.h"
+
+/* Exit codes (documented in pwapt(8)). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,
+	EXIT_CONFLICTS = 3,
+	EXIT_TESTS_FAILED = 4,
+};
+
+struct context {
+	const char *cmd;   /* the command's name as the user typed it */
+	struct world_config cfg;
+	bool json;
+};
+
+struct command {
+	const char *name;  /* pwapt NAME */
+	const char *alias; /* the paper's name (wcreate), or NULL */
+	int (*fn)(struct context *ctx, int argc, char **argv);
+	int min_args, max_args; /* positional; max -1: unbounded */
+	unsigned flags;
+	const char *usage;
+	const char *summary;
+};
+#define CMD_JSON 1u /* takes --json */
+
+int cmd_create(struct context *ctx, int argc, char **argv);
+int cmd_delete(struct context *ctx, int argc, char **argv);
+int cmd_exec(struct context *ctx, int argc, char **argv);
+int cmd_console(struct context *ctx, int argc, char **argv);
+int cmd_list(struct context *ctx, int argc, char **argv);
+int cmd_start_all(struct context *ctx, int argc, char **argv);
+int cmd_stop_all(struct context *ctx, int argc, char **argv);
+
+/* Fills ctx->cfg from /etc/pwapt/pwapt.conf (or $PWAPT_CONFIG), then the
+ * environment.  Prints and returns -1 on a malformed file. */
+int config_load(struct context *ctx);
+
+/* Opens the store or prints why not; NULL on failure. */
+struct world_store *open_store(struct context *ctx);
+/* Prints "CMD: message" on stderr; returns EXIT_FAIL. */
+int fail(struct context *ctx, const struct world_error *err);
+int failf(struct context *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Writes S as a JSON string literal. */
+void json_string(FILE *f, const char *s);
+
+#endif

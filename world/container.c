@@ -1,0 +1,270 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <lxc/attach_options.h>
+#include <lxc/lxccontainer.h>
+
+#include "cleanup.h"
+#include "container.h"
+#include "error.h"
+#include "fsutil.h"
+
+static void lxc_putp(struct lxc_container **c)
+{
+	if (*c)
+		lxc_container_put(*c);
+}
+#define _cleanup_lxc_ _cleanup_(lxc_putp)
+
+static struct lxc_container *open_container(struct world_store *s,
+					    const char *name)
+{
+	return lxc_container_new(name, s->worlds);
+}
+
+/* The last line liblxc logged: its own words for why a start failed. */
+static void last_log_line(struct world_store *s, const char *name, char *buf,
+			  size_t size)
+{
+	buf[0] = '\0';
+	_cleanup_free_ char *path = world_path(s, name, "lxc.log");
+	_cleanup_fclose_ FILE *f = path ? fopen(path, "re") : NULL;
+	char line[1024];
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strstr(line, " ERROR ")) {
+			const char *msg = strstr(line, " - ");
+			snprintf(buf, size, "%s", msg ? msg + 3 : line);
+		}
+	}
+	size_t l = strlen(buf);
+	while (l && buf[l - 1] == '\n')
+		buf[--l] = '\0';
+}
+
+/* The state directory must stay invisible in a world.  When it lies inside
+ * Root's tree (the state of a host whose Root is "/"), an empty read-only
+ * tmpfs covers it; the worlds' layers and trees live inside it. */
+static const char *state_inside_root(struct world_store *s)
+{
+	size_t lr = strlen(s->root);
+	if (!strcmp(s->root, "/"))
+		return s->state + 1;
+	if (!strncmp(s->state, s->root, lr) && s->state[lr] == '/')
+		return s->state + lr + 1;
+	return NULL;
+}
+
+static int set_config(struct lxc_container *c, const char *key,
+		      const char *value, struct world_error *err)
+{
+	if (!c->set_config_item(c, key, value))
+		return werr(err, EINVAL, "liblxc rejected %s = %s", key, value);
+	return 0;
+}
+
+static bool dir_in_tree(const char *rootfs, const char *rel)
+{
+	_cleanup_free_ char *p = path_join(rootfs, rel);
+	struct stat st;
+	return p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int container_start(struct world_store *s, const char *name,
+		    const char *rootfs, struct world_error *err)
+{
+	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
+	if (!c)
+		return werr(err, ENOMEM, "liblxc cannot open container '%s'",
+			    name);
+	if (c->is_running(c))
+		return 0;
+	c->clear_config(c);
+
+	/* A world needs the directories a fresh system mounts on; the tree
+	 * must already have them, since creating them would change it. */
+	static const char *const needed[] = { "proc", "sys", "dev", "run" };
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+		if (!dir_in_tree(rootfs, needed[i]))
+			return werr(err, ENOTDIR,
+				    "the tree of '%s' has no /%s directory; "
+				    "it is not a complete system",
+				    name, needed[i]);
+
+	_cleanup_free_ char *rootfs_item = NULL, *log = NULL,
+			    *init_entry = NULL, *hide = NULL;
+	if (asprintf(&rootfs_item, "dir:%s", rootfs) < 0 ||
+	    !(log = world_path(s, name, "lxc.log")) ||
+	    asprintf(&init_entry,
+		     "%s run/.pwapt-init none bind,ro,create=file 0 0",
+		     s->init) < 0)
+		return werr(err, ENOMEM, "out of memory");
+	const char *hidden = state_inside_root(s);
+	if (hidden &&
+	    asprintf(&hide, "tmpfs %s tmpfs ro,nosuid,nodev,noexec,mode=0 0 0",
+		     hidden) < 0)
+		return werr(err, ENOMEM, "out of memory");
+
+	const char *const items[][2] = {
+		{ "lxc.uts.name", name },
+		{ "lxc.rootfs.path", rootfs_item },
+		{ "lxc.mount.auto", "proc:mixed sys:mixed cgroup:mixed" },
+		{ "lxc.autodev", "1" },
+		{ "lxc.pty.max", "256" },
+		{ "lxc.tty.max", "0" },
+		{ "lxc.console.path", "none" },
+		{ "lxc.net.0.type", "empty" },
+		{ "lxc.mount.entry",
+		  "tmpfs run tmpfs rw,nosuid,nodev,mode=0755 0 0" },
+		{ "lxc.mount.entry", init_entry },
+		{ "lxc.mount.entry",
+		  "tmpfs tmp tmpfs rw,nosuid,nodev,mode=1777,optional 0 0" },
+		{ "lxc.init.cmd", "/run/.pwapt-init" },
+		{ "lxc.signal.halt", "SIGTERM" },
+		{ "lxc.log.file", log },
+		{ "lxc.log.level", "WARN" },
+		{ "lxc.cap.drop", "sys_module sys_time sys_rawio mac_admin "
+				  "mac_override" },
+	};
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+		int r = set_config(c, items[i][0], items[i][1], err);
+		if (r < 0)
+			return r;
+	}
+	if (hide) {
+		int r = set_config(c, "lxc.mount.entry", hide, err);
+		if (r < 0)
+			return r;
+	}
+	if (!c->save_config(c, NULL))
+		return werr(err, EIO, "cannot save container config of '%s'",
+			    name);
+
+	c->want_daemonize(c, true);
+	c->want_close_all_fds(c, true);
+	if (!c->start(c, 0, NULL)) {
+		char why[512];
+		last_log_line(s, name, why, sizeof(why));
+		return werr(err, EIO, "cannot start the container of '%s'%s%s",
+			    name, why[0] ? ": " : "", why);
+	}
+	return 0;
+}
+
+int container_stop(struct world_store *s, const char *name)
+{
+	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
+	if (!c)
+		return -ENOMEM;
+	if (!c->is_running(c))
+		return 0;
+	if (!c->stop(c))
+		return -EIO;
+	return c->wait(c, "STOPPED", 30) ? 0 : -ETIMEDOUT;
+}
+
+bool container_running(struct world_store *s, const char *name,
+		       pid_t *init_pid)
+{
+	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
+	if (!c || !c->is_running(c))
+		return false;
+	if (init_pid)
+		*init_pid = c->init_pid(c);
+	return true;
+}
+
+struct exec_payload {
+	char *const *argv;
+};
+
+/* Runs in the attached child, inside the world: our code, not the
+ * world's, until execvp() replaces it.  Exit codes follow the shell. */
+static int exec_in_world(void *data)
+{
+	struct exec_payload *p = data;
+	execvp(p->argv[0], p->argv);
+	int e = errno;
+	dprintf(STDERR_FILENO, "%s: %s\n", p->argv[0], strerror(e));
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+static char **world_environment(void)
+{
+	static const char *const passed[] = { "TERM", "LANG", "LC_ALL",
+					      "COLUMNS", "LINES" };
+	size_t n = 0, cap = 16;
+	char **env = calloc(cap, sizeof(*env));
+	if (!env)
+		return NULL;
+	env[n++] = strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+			  "/usr/bin:/sbin:/bin");
+	env[n++] = strdup("HOME=/root");
+	env[n++] = strdup("USER=root");
+	env[n++] = strdup("LOGNAME=root");
+	env[n++] = strdup("container=lxc");
+	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
+		const char *v = getenv(passed[i]);
+		if (v && asprintf(&env[n], "%s=%s", passed[i], v) >= 0)
+			n++;
+	}
+	env[n] = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!env[i]) {
+			strvfreep(&env);
+			return NULL;
+		}
+	return env;
+}
+
+int container_attach(struct world_store *s, const char *name,
+		     char *const *argv, bool terminal, int *status,
+		     struct world_error *err)
+{
+	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
+	if (!c)
+		return werr(err, ENOMEM, "liblxc cannot open container '%s'",
+			    name);
+	if (!c->is_running(c))
+		return werr(err, ESRCH, "the container of '%s' is not running",
+			    name);
+	_cleanup_strv_free_ char **env = world_environment();
+	if (!env)
+		return werr(err, ENOMEM, "out of memory");
+
+	lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
+	opts.env_policy = LXC_ATTACH_CLEAR_ENV;
+	opts.extra_env_vars = env;
+	opts.initial_cwd = (char *)"/";
+	if (terminal)
+		opts.attach_flags |= LXC_ATTACH_TERMINAL;
+
+	/* Like system(3): the command, not wexec, handles ^C and ^\. */
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+
+	struct exec_payload payload = { argv };
+	pid_t pid = -1;
+	int r = c->attach(c, exec_in_world, &payload, &opts, &pid);
+	int ws = 0;
+	if (r >= 0 && pid > 0) {
+		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+			;
+	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	if (r < 0 || pid <= 0)
+		return werr(err, EIO, "cannot attach to the container of '%s'",
+			    name);
+	*status = WIFEXITED(ws)	    ? WEXITSTATUS(ws)
+		  : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws)
+				    : 1;
+	return 0;
+}

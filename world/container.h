@@ -1,0 +1,26 @@
+/* Containers of worlds, through liblxc.  Private to libworld.
+ *
+ * Every container lives in the store's worlds/ directory as its liblxc
+ * lxcpath, under the world's name (Root's under "Root"), so that two stores
+ * never share a container and a deleted world's container goes with it. */
+#ifndef PWAPT_CONTAINER_H
+#define PWAPT_CONTAINER_H
+
+#include "store.h"
+
+/* Writes the container's configuration and starts it over ROOTFS (a
+ * mounted tree) with pwapt-init as PID 1.  Returns once it runs. */
+int container_start(struct world_store *s, const char *name,
+		    const char *rootfs, struct world_error *err);
+/* Kills every process of the container and waits until it is gone. */
+int container_stop(struct world_store *s, const char *name);
+/* Whether the container runs; *init_pid (may be NULL) gets its init. */
+bool container_running(struct world_store *s, const char *name,
+		       pid_t *init_pid);
+/* Runs ARGV in the container.  TERMINAL: on a new pseudo-terminal, for
+ * interactive shells.  *status is the exit status (128+N for signal N). */
+int container_attach(struct world_store *s, const char *name,
+		     char *const *argv, bool terminal, int *status,
+		     struct world_error *err);
+
+#endif

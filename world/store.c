@@ -1,0 +1,249 @@
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "fsutil.h"
+#include "store.h"
+
+bool world_name_valid(const char *name)
+{
+	if (!name || !isalnum((unsigned char)name[0]))
+		return false;
+	size_t n = strlen(name);
+	if (n > WORLD_NAME_MAX)
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (!isalnum(c) && c != '_' && c != '.' && c != '-')
+			return false;
+	}
+	return true;
+}
+
+char *world_path(struct world_store *s, const char *name, const char *entry)
+{
+	_cleanup_free_ char *dir = path_join(s->worlds, name);
+	if (!dir || !entry)
+		return steal_pointer(&dir);
+	return path_join(dir, entry);
+}
+
+void meta_release(struct world_meta *m)
+{
+	free(m->name);
+	strvfreep(&m->parents);
+	*m = (struct world_meta){ 0 };
+}
+
+/* The metadata is a few "key value" lines, so that an administrator can read
+ * it and a partial write is recognizable:
+ *     pwapt-world 1
+ *     name WPTest
+ *     parent WPUUpdate
+ *     parent PHPUpdate
+ *     created 1764000000
+ *     phase ready
+ * Unknown keys are ignored (forward compatibility); a file without the
+ * header, a name or a parent is rejected. */
+int meta_parse(const char *text, struct world_meta *out)
+{
+	struct world_meta m = { .phase = META_CREATING };
+	bool header = false;
+	int r = -EBADMSG;
+	const char *line = text;
+
+	while (*line) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		const char *sp = memchr(line, ' ', len);
+		if (sp) {
+			size_t klen = (size_t)(sp - line);
+			_cleanup_free_ char *val =
+				strndup(sp + 1, len - klen - 1);
+			if (!val) {
+				r = -ENOMEM;
+				goto fail;
+			}
+#define KEY(k) (klen == sizeof(k) - 1 && !memcmp(line, k, klen))
+			if (KEY("pwapt-world")) {
+				header = !strcmp(val, "1");
+			} else if (KEY("name")) {
+				if (m.name || !world_name_valid(val))
+					goto fail;
+				m.name = steal_pointer(&val);
+			} else if (KEY("parent")) {
+				if (!world_name_valid(val) || m.n_parents > 4096)
+					goto fail;
+				char **np = realloc(m.parents,
+						    (m.n_parents + 2) *
+							    sizeof(*np));
+				if (!np) {
+					r = -ENOMEM;
+					goto fail;
+				}
+				m.parents = np;
+				m.parents[m.n_parents++] = steal_pointer(&val);
+				m.parents[m.n_parents] = NULL;
+			} else if (KEY("created")) {
+				m.created = strtoll(val, NULL, 10);
+			} else if (KEY("phase")) {
+				m.phase = !strcmp(val, "ready") ? META_READY
+								: META_CREATING;
+			}
+#undef KEY
+		}
+		line += len + (end ? 1 : 0);
+	}
+	if (!header || !m.name || m.n_parents == 0)
+		goto fail;
+	*out = m;
+	return 0;
+fail:
+	meta_release(&m);
+	return r;
+}
+
+int meta_load(struct world_store *s, const char *name, struct world_meta *m,
+	      struct world_error *err)
+{
+	if (!world_name_valid(name))
+		return werr(err, EINVAL, "invalid world name '%s'", name);
+	_cleanup_free_ char *rel = path_join(name, "world");
+	_cleanup_free_ char *text = NULL;
+	if (!rel)
+		return werr(err, ENOMEM, "out of memory");
+	int r = read_file_at(s->worlds_fd, rel, &text, NULL);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return werr(err, ENOENT, "no world named '%s'", name);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot read metadata of '%s'",
+				  name);
+	r = meta_parse(text, m);
+	if (r < 0)
+		return werr(err, -r, "metadata of '%s' (%s/%s/world) is damaged",
+			    name, s->worlds, name);
+	if (strcmp(m->name, name)) {
+		meta_release(m);
+		return werr(err, EBADMSG,
+			    "metadata of '%s' names another world", name);
+	}
+	return 0;
+}
+
+int meta_save(struct world_store *s, const struct world_meta *m,
+	      struct world_error *err)
+{
+	size_t cap = 128 + strlen(m->name);
+	for (size_t i = 0; i < m->n_parents; i++)
+		cap += strlen(m->parents[i]) + 8;
+	_cleanup_free_ char *buf = malloc(cap);
+	if (!buf)
+		return werr(err, ENOMEM, "out of memory");
+	size_t n = (size_t)snprintf(buf, cap, "pwapt-world 1\nname %s\n",
+				    m->name);
+	for (size_t i = 0; i < m->n_parents; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "parent %s\n",
+				      m->parents[i]);
+	n += (size_t)snprintf(buf + n, cap - n,
+			      "created %" PRId64 "\nphase %s\n", m->created,
+			      m->phase == META_READY ? "ready" : "creating");
+
+	_cleanup_close_ int dfd = openat(s->worlds_fd, m->name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+						 O_CLOEXEC);
+	if (dfd < 0)
+		return werr_errno(err, errno, "cannot open directory of '%s'",
+				  m->name);
+	int r = write_file_atomic(dfd, "world", buf, n, 0644);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot write metadata of '%s'",
+				  m->name);
+	return 0;
+}
+
+bool world_exists(struct world_store *s, const char *name)
+{
+	if (!strcmp(name, WORLD_ROOT))
+		return true;
+	if (!world_name_valid(name))
+		return false;
+	_cleanup_free_ char *rel = path_join(name, "world");
+	return rel && faccessat(s->worlds_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) ==
+			      0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int store_world_names(struct world_store *s, char ***out)
+{
+	int fd = openat(s->worlds_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	_cleanup_closedir_ DIR *dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return -errno;
+	}
+	_cleanup_strv_free_ char **v = calloc(1, sizeof(*v));
+	size_t n = 0;
+	if (!v)
+		return -ENOMEM;
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		if (!world_name_valid(de->d_name) ||
+		    !strcmp(de->d_name, WORLD_ROOT))
+			continue;
+		char **nv = realloc(v, (n + 2) * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		v = nv;
+		if (!(v[n] = strdup(de->d_name)))
+			return -ENOMEM;
+		v[++n] = NULL;
+	}
+	qsort(v, n, sizeof(*v), cmp_str);
+	*out = steal_pointer(&v);
+	return 0;
+}
+
+int store_discard_world_dir(struct world_store *s, const char *name,
+			    struct world_error *err)
+{
+	uint64_t rnd = 0;
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
+		rnd = (uint64_t)getpid() ^ (uint64_t)time(NULL);
+	char dst[WORLD_NAME_MAX + 64];
+	snprintf(dst, sizeof(dst), "trash/%s.%016" PRIx64, name, rnd);
+	_cleanup_free_ char *src = path_join("worlds", name);
+	if (!src)
+		return werr(err, ENOMEM, "out of memory");
+	if (renameat(s->state_fd, src, s->state_fd, dst) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return werr_errno(err, errno, "cannot move '%s' to trash",
+				  name);
+	}
+	fsync(s->worlds_fd);
+	/* The name is free now; a failed or interrupted removal is retried by
+	 * the next command that opens the store. */
+	int r = rm_rf_at(s->state_fd, dst);
+	if (r < 0)
+		return werr_errno(err, -r,
+				  "'%s' is deleted but its files remain in %s/%s",
+				  name, s->state, dst);
+	return 0;
+}

@@ -1,0 +1,61 @@
+/* The state directory: its lock, world metadata and recovery.  Private to
+ * libworld.
+ *
+ * Layout under the state directory:
+ *     lock                 flock()ed by every command for its bookkeeping
+ *     worlds/NAME/world    metadata (see meta_format), written atomically
+ *     worlds/NAME/upper    the world's own layer
+ *     worlds/NAME/work     overlayfs' work directory
+ *     worlds/NAME/merged   the world's tree, an overlay mount
+ *     worlds/NAME/config   liblxc's container configuration
+ *     worlds/Root/         Root's container (only when Root is not "/")
+ *     trash/               deleted worlds on their way out */
+#ifndef PWAPT_STORE_H
+#define PWAPT_STORE_H
+
+#include "world.h"
+
+struct world_store {
+	char *root;  /* Root's directory, absolute, no trailing slash but "/" */
+	char *state; /* state directory, absolute */
+	char *worlds; /* state/worlds */
+	char *init;   /* init helper on the host */
+	int state_fd;
+	int worlds_fd;
+	int lock_fd;
+	bool locked;
+};
+
+enum meta_phase {
+	META_CREATING, /* wcreate has not finished: garbage if seen locked */
+	META_READY
+};
+
+struct world_meta {
+	char *name;
+	char **parents; /* NULL-terminated, in priority order */
+	size_t n_parents;
+	int64_t created;
+	enum meta_phase phase;
+};
+
+void meta_release(struct world_meta *m);
+/* Loads worlds/NAME/world; -ENOENT when there is no such world. */
+int meta_load(struct world_store *s, const char *name, struct world_meta *m,
+	      struct world_error *err);
+/* Parses the text form; used by meta_load and the fuzz target. */
+int meta_parse(const char *text, struct world_meta *m);
+int meta_save(struct world_store *s, const struct world_meta *m,
+	      struct world_error *err);
+/* Whether a world of that name exists (Root always does). */
+bool world_exists(struct world_store *s, const char *name);
+/* The names of all worlds but Root, sorted; NULL-terminated. */
+int store_world_names(struct world_store *s, char ***names);
+/* Absolute path of a world's directory entry ("upper", "merged", ...). */
+char *world_path(struct world_store *s, const char *name, const char *entry);
+/* Moves a world's directory to trash and removes it; the name is free as
+ * soon as this returns, even if the removal itself fails. */
+int store_discard_world_dir(struct world_store *s, const char *name,
+			    struct world_error *err);
+
+#endif

@@ -1,0 +1,609 @@
+/* The operations of world.h: each one is a short sequence of steps of the
+ * store, the layers and the containers, ordered so that an interruption at
+ * any point leaves either nothing or something the next command repairs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "container.h"
+#include "error.h"
+#include "fsutil.h"
+#include "layers.h"
+#include "store.h"
+
+#ifndef PWAPT_LIBEXECDIR
+#define PWAPT_LIBEXECDIR "/usr/lib/pwapt"
+#endif
+
+static bool is_root(const char *name)
+{
+	return !strcmp(name, WORLD_ROOT);
+}
+
+static bool root_is_host(const struct world_store *s)
+{
+	return !strcmp(s->root, "/");
+}
+
+const char *world_store_root(const struct world_store *s)
+{
+	return s->root;
+}
+
+const char *world_store_state(const struct world_store *s)
+{
+	return s->state;
+}
+
+/* Tears down what is left of a world that did not finish being created or
+ * deleted: its container, its mount, its directory. */
+static int discard_world(struct world_store *s, const char *name,
+			 struct world_error *err)
+{
+	int r = container_stop(s, name);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot stop the container of '%s'",
+				  name);
+	_cleanup_free_ char *merged = world_path(s, name, "merged");
+	if (!merged)
+		return werr(err, ENOMEM, "out of memory");
+	r = layers_unmount(merged);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot unmount %s", merged);
+	return store_discard_world_dir(s, name, err);
+}
+
+static int recover(struct world_store *s, struct world_error *err)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	int r = store_world_names(s, &names);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot list %s", s->worlds);
+	for (char **n = names; *n; n++) {
+		_cleanup_free_ char *rel = path_join(*n, "world");
+		_cleanup_free_ char *text = NULL;
+		struct world_meta m = { 0 };
+		r = read_file_at(s->worlds_fd, rel, &text, NULL);
+		bool garbage = r == -ENOENT;
+		if (r >= 0 && meta_parse(text, &m) >= 0) {
+			garbage = m.phase == META_CREATING;
+			meta_release(&m);
+		}
+		/* Creation happens under the lock we hold now, so a world
+		 * still being created was left by a killed wcreate. */
+		if (garbage && (r = discard_world(s, *n, err)) < 0)
+			return werr_wrap(err, "cannot clean up the unfinished "
+					      "world '%s'",
+					 *n);
+	}
+	/* Deleted worlds whose removal was interrupted. */
+	_cleanup_close_ int tfd = openat(s->state_fd, "trash",
+					 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tfd < 0)
+		return 0;
+	_cleanup_closedir_ DIR *dir = fdopendir(tfd);
+	if (!dir)
+		return 0;
+	tfd = -1;
+	struct dirent *de;
+	while ((de = readdir(dir)))
+		if (de->d_name[0] != '.')
+			(void)rm_rf_at(dirfd(dir), de->d_name);
+	return 0;
+}
+
+int world_store_open(struct world_store **out, const struct world_config *cfg,
+		     struct world_error *err)
+{
+	const char *root = cfg->root ? cfg->root : "/";
+	const char *state = cfg->state ? cfg->state : "/var/lib/pwapt";
+	if (root[0] != '/' || state[0] != '/')
+		return werr(err, EINVAL,
+			    "root (%s) and state (%s) must be absolute paths",
+			    root, state);
+
+	struct world_store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return werr(err, ENOMEM, "out of memory");
+	s->state_fd = s->worlds_fd = s->lock_fd = -1;
+	int r;
+
+	s->root = realpath(root, NULL);
+	if (!s->root) {
+		r = werr_errno(err, errno, "root directory %s", root);
+		goto fail;
+	}
+	struct stat st;
+	if (stat(s->root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		r = werr(err, ENOTDIR, "root %s is not a directory", root);
+		goto fail;
+	}
+	if ((r = mkdir_p(state, 0700)) < 0) {
+		r = werr_errno(err, -r, "cannot create state directory %s",
+			       state);
+		goto fail;
+	}
+	s->state = realpath(state, NULL);
+	s->worlds = s->state ? path_join(s->state, "worlds") : NULL;
+	s->init = strdup(cfg->init ? cfg->init
+				   : PWAPT_LIBEXECDIR "/pwapt-init");
+	if (!s->state || !s->worlds || !s->init) {
+		r = werr_errno(err, errno ? errno : ENOMEM,
+			       "state directory %s", state);
+		goto fail;
+	}
+	if (!strcmp(s->state, s->root)) {
+		r = werr(err, EINVAL, "the state directory cannot be Root");
+		goto fail;
+	}
+	s->state_fd =
+		open(s->state, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (s->state_fd < 0) {
+		r = werr_errno(err, errno, "cannot open %s", s->state);
+		goto fail;
+	}
+	(void)mkdirat(s->state_fd, "worlds", 0700);
+	(void)mkdirat(s->state_fd, "trash", 0700);
+	s->worlds_fd = openat(s->state_fd, "worlds",
+			      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	s->lock_fd = openat(s->state_fd, "lock",
+			    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (s->worlds_fd < 0 || s->lock_fd < 0) {
+		r = werr_errno(err, errno, "cannot set up %s", s->state);
+		goto fail;
+	}
+	while ((r = flock(s->lock_fd, LOCK_EX)) < 0 && errno == EINTR)
+		;
+	if (r < 0) {
+		r = werr_errno(err, errno, "cannot lock %s/lock", s->state);
+		goto fail;
+	}
+	s->locked = true;
+	if ((r = recover(s, err)) < 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	world_store_free(s);
+	return r;
+}
+
+void world_store_unlock(struct world_store *s)
+{
+	if (s && s->locked) {
+		flock(s->lock_fd, LOCK_UN);
+		s->locked = false;
+	}
+}
+
+void world_store_free(struct world_store *s)
+{
+	if (!s)
+		return;
+	world_store_unlock(s);
+	closep(&s->lock_fd);
+	closep(&s->worlds_fd);
+	closep(&s->state_fd);
+	free(s->root);
+	free(s->state);
+	free(s->worlds);
+	free(s->init);
+	free(s);
+}
+
+/* Mounts a world's tree if it is not mounted (after a reboot). */
+static int ensure_mounted(struct world_store *s, const struct world_meta *m,
+			  bool *revived, struct world_error *err)
+{
+	_cleanup_free_ char *upper = world_path(s, m->name, "upper"),
+			    *work = world_path(s, m->name, "work"),
+			    *merged = world_path(s, m->name, "merged");
+	if (!upper || !work || !merged)
+		return werr(err, ENOMEM, "out of memory");
+	int r = is_mount_point(merged);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot examine %s", merged);
+	if (r > 0)
+		return 0;
+	_cleanup_strv_free_ char **lowers = NULL;
+	r = layers_stack(s, m->parents, m->n_parents, &lowers, err);
+	if (r < 0)
+		return r;
+	r = layers_mount(lowers, upper, work, merged, err);
+	if (r < 0)
+		return werr_wrap(err, "cannot mount the tree of '%s'", m->name);
+	if (revived)
+		*revived = true;
+	return 0;
+}
+
+int world_ensure_running(struct world_store *s, const char *name,
+			 bool *revived, struct world_error *err)
+{
+	if (is_root(name)) {
+		if (root_is_host(s) || container_running(s, WORLD_ROOT, NULL))
+			return 0;
+		if (revived)
+			*revived = true;
+		(void)mkdirat(s->worlds_fd, WORLD_ROOT, 0700);
+		return container_start(s, WORLD_ROOT, s->root, err);
+	}
+	struct world_meta m = { 0 };
+	int r = meta_load(s, name, &m, err);
+	if (r < 0)
+		return r;
+	r = ensure_mounted(s, &m, revived, err);
+	if (r >= 0 && !container_running(s, name, NULL)) {
+		_cleanup_free_ char *merged = world_path(s, name, "merged");
+		r = merged ? container_start(s, name, merged, err)
+			   : werr(err, ENOMEM, "out of memory");
+		if (r >= 0 && revived)
+			*revived = true;
+	}
+	meta_release(&m);
+	return r;
+}
+
+int world_create(struct world_store *s, const char *name,
+		 const char *const *parents, size_t n_parents,
+		 struct world_overlaps *overlaps, struct world_error *err)
+{
+	if (!world_name_valid(name))
+		return werr(err, EINVAL,
+			    "invalid world name '%s' (use letters, digits, "
+			    "'_', '.', '-'; at most %d; starting with a letter "
+			    "or digit)",
+			    name, WORLD_NAME_MAX);
+	if (is_root(name) || world_exists(s, name))
+		return werr(err, EEXIST, "a world named '%s' exists already",
+			    name);
+	if (n_parents == 0)
+		return werr(err, EINVAL, "'%s' needs at least one parent", name);
+	for (size_t i = 0; i < n_parents; i++) {
+		if (!world_exists(s, parents[i]))
+			return werr(err, ENOENT, "no world named '%s'",
+				    parents[i]);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(parents[i], parents[j]))
+				return werr(err, EINVAL,
+					    "parent '%s' is named twice",
+					    parents[i]);
+	}
+
+	_cleanup_strv_free_ char **lowers = NULL;
+	int r = layers_stack(s, (char *const *)parents, n_parents, &lowers,
+			     err);
+	if (r < 0)
+		return r;
+
+	struct world_meta m = {
+		.name = (char *)name,
+		.parents = (char **)parents,
+		.n_parents = n_parents,
+		.created = (int64_t)time(NULL),
+		.phase = META_CREATING,
+	};
+	if (mkdirat(s->worlds_fd, name, 0700) < 0)
+		return werr_errno(err, errno, "cannot create world '%s'", name);
+	_cleanup_free_ char *dir = world_path(s, name, NULL);
+	_cleanup_free_ char *upper = world_path(s, name, "upper"),
+			    *work = world_path(s, name, "work"),
+			    *merged = world_path(s, name, "merged");
+	if (!dir || !upper || !work || !merged) {
+		r = werr(err, ENOMEM, "out of memory");
+		goto undo;
+	}
+	if ((r = meta_save(s, &m, err)) < 0)
+		goto undo;
+	/* The layer's root must look like Root's: overlayfs shows the upper
+	 * directory's own mode and owner at the top of the tree. */
+	struct stat rst;
+	if (stat(s->root, &rst) < 0 || mkdir(upper, rst.st_mode & 07777) < 0 ||
+	    chown(upper, rst.st_uid, rst.st_gid) < 0 ||
+	    chmod(upper, rst.st_mode & 07777) < 0 || mkdir(work, 0700) < 0 ||
+	    mkdir(merged, 0755) < 0) {
+		r = werr_errno(err, errno, "cannot create the layer of '%s'",
+			       name);
+		goto undo;
+	}
+	if ((r = layers_mount(lowers, upper, work, merged, err)) < 0) {
+		werr_wrap(err, "cannot create '%s'", name);
+		goto undo;
+	}
+	if ((r = container_start(s, name, merged, err)) < 0)
+		goto undo;
+	if (n_parents > 1 &&
+	    (r = layers_overlaps(s, (char *const *)parents, n_parents,
+				 overlaps, err)) < 0)
+		goto undo;
+	m.phase = META_READY;
+	if ((r = meta_save(s, &m, err)) < 0) {
+		if (overlaps)
+			world_overlaps_release(overlaps);
+		goto undo;
+	}
+	return 0;
+undo:;
+	struct world_error ignored;
+	(void)discard_world(s, name, &ignored);
+	return r;
+}
+
+/* Whether any world outside SET has a parent inside it; names it. */
+static int check_no_orphans(struct world_store *s, const char *const *set,
+			    size_t n, struct world_error *err)
+{
+	_cleanup_strv_free_ char **all = NULL;
+	int r = store_world_names(s, &all);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot list worlds");
+	for (char **w = all; *w; w++) {
+		bool in_set = false;
+		for (size_t i = 0; i < n && !in_set; i++)
+			in_set = !strcmp(*w, set[i]);
+		if (in_set)
+			continue;
+		struct world_meta m = { 0 };
+		if (meta_load(s, *w, &m, NULL) < 0)
+			continue;
+		for (size_t p = 0; p < m.n_parents; p++)
+			for (size_t i = 0; i < n; i++)
+				if (!strcmp(m.parents[p], set[i])) {
+					r = werr(err, EBUSY,
+						 "cannot delete '%s': world "
+						 "'%s' is built on it (name it "
+						 "too to delete both)",
+						 set[i], *w);
+					meta_release(&m);
+					return r;
+				}
+		meta_release(&m);
+	}
+	return 0;
+}
+
+int world_delete(struct world_store *s, const char *const *names, size_t n,
+		 struct world_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (is_root(names[i]))
+			return werr(err, EPERM, "Root cannot be deleted");
+		if (!world_name_valid(names[i]))
+			return werr(err, EINVAL, "invalid world name '%s'",
+				    names[i]);
+		if (!world_exists(s, names[i]))
+			return werr(err, ENOENT, "no world named '%s'",
+				    names[i]);
+	}
+	int r = check_no_orphans(s, names, n, err);
+	if (r < 0)
+		return r;
+
+	/* Children go before their parents: repeatedly delete the named
+	 * worlds that no remaining named world is built on. */
+	bool *done = calloc(n ? n : 1, sizeof(*done));
+	if (!done)
+		return werr(err, ENOMEM, "out of memory");
+	for (size_t left = n; left > 0 && r >= 0;) {
+		size_t before = left;
+		for (size_t i = 0; i < n && r >= 0; i++) {
+			if (done[i])
+				continue;
+			bool has_child = false;
+			for (size_t j = 0; j < n && !has_child; j++) {
+				if (done[j] || j == i)
+					continue;
+				struct world_meta m = { 0 };
+				if (meta_load(s, names[j], &m, NULL) < 0)
+					continue;
+				for (size_t p = 0; p < m.n_parents; p++)
+					has_child |=
+						!strcmp(m.parents[p], names[i]);
+				meta_release(&m);
+			}
+			if (has_child)
+				continue;
+			r = discard_world(s, names[i], err);
+			done[i] = true;
+			left--;
+		}
+		if (left == before)
+			break; /* names repeated: each is done once */
+	}
+	free(done);
+	return r < 0 ? r : 0;
+}
+
+static int exec_on_host(char *const *argv, int *status,
+			struct world_error *err)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGQUIT, &old_quit, NULL);
+		execvp(argv[0], argv);
+		int e = errno;
+		dprintf(STDERR_FILENO, "%s: %s\n", argv[0], strerror(e));
+		_exit(e == ENOENT ? 127 : 126);
+	}
+	int ws = 0, r = 0;
+	if (pid < 0)
+		r = werr_errno(err, errno, "cannot fork");
+	else
+		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+			;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	if (r >= 0)
+		*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	return r;
+}
+
+static int run_in_world(struct world_store *s, const char *name,
+			char *const *argv, bool terminal, int *status,
+			struct world_error *err)
+{
+	if (!is_root(name) && !world_exists(s, name))
+		return werr(err, ENOENT, "no world named '%s'", name);
+	int r = world_ensure_running(s, name, NULL, err);
+	if (r < 0)
+		return r;
+	world_store_unlock(s);
+	if (is_root(name) && root_is_host(s))
+		return exec_on_host(argv, status, err);
+	return container_attach(s, name, argv, terminal, status, err);
+}
+
+int world_exec(struct world_store *s, const char *name, char *const *argv,
+	       int *status, struct world_error *err)
+{
+	return run_in_world(s, name, argv, false, status, err);
+}
+
+int world_console(struct world_store *s, const char *name, int *status,
+		  struct world_error *err)
+{
+	/* bash if the world has it, else the POSIX shell every system has. */
+	static char *const bash[] = { "/bin/bash", "-l", NULL };
+	static char *const sh[] = { "/bin/sh", "-l", NULL };
+	char *const *argv = sh;
+	if (is_root(name)) {
+		_cleanup_free_ char *p = path_join(s->root, "bin/bash");
+		if (p && access(p, X_OK) == 0)
+			argv = bash;
+	} else {
+		_cleanup_free_ char *p = world_path(s, name, "merged/bin/bash");
+		if (p && access(p, X_OK) == 0)
+			argv = bash;
+	}
+	return run_in_world(s, name, argv, true, status, err);
+}
+
+const char *world_state_name(enum world_state st)
+{
+	switch (st) {
+	case WORLD_RUNNING:
+		return "running";
+	case WORLD_STOPPED:
+		return "stopped";
+	case WORLD_UNMOUNTED:
+		return "unmounted";
+	}
+	return "unknown";
+}
+
+static int info_fill(struct world_store *s, const char *name,
+		     struct world_info *info, struct world_error *err)
+{
+	*info = (struct world_info){ 0 };
+	if (!(info->name = strdup(name)))
+		return werr(err, ENOMEM, "out of memory");
+	if (is_root(name)) {
+		info->parents = calloc(1, sizeof(char *));
+		if (root_is_host(s)) {
+			info->state = WORLD_RUNNING;
+			info->init_pid = 1;
+		} else {
+			info->state = container_running(s, name, &info->init_pid)
+					      ? WORLD_RUNNING
+					      : WORLD_STOPPED;
+		}
+		return info->parents ? 0 : werr(err, ENOMEM, "out of memory");
+	}
+	struct world_meta m = { 0 };
+	int r = meta_load(s, name, &m, err);
+	if (r < 0)
+		return r;
+	info->parents = steal_pointer(&m.parents);
+	info->created = m.created;
+	meta_release(&m);
+	_cleanup_free_ char *merged = world_path(s, name, "merged");
+	_cleanup_free_ char *upper_rel = path_join(name, "upper");
+	if (!merged || !upper_rel)
+		return werr(err, ENOMEM, "out of memory");
+	if (is_mount_point(merged) <= 0)
+		info->state = WORLD_UNMOUNTED;
+	else if (container_running(s, name, &info->init_pid))
+		info->state = WORLD_RUNNING;
+	else
+		info->state = WORLD_STOPPED;
+	(void)disk_usage_at(s->worlds_fd, upper_rel, &info->layer_bytes);
+	return 0;
+}
+
+void world_list_release(struct world_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].name);
+		strvfreep(&l->v[i].parents);
+	}
+	free(l->v);
+	*l = (struct world_list){ 0 };
+}
+
+int world_list(struct world_store *s, struct world_list *out,
+	       struct world_error *err)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	int r = store_world_names(s, &names);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot list worlds");
+	size_t n = 1;
+	while (names[n - 1])
+		n++;
+	struct world_list l = { calloc(n, sizeof(struct world_info)), 0 };
+	if (!l.v)
+		return werr(err, ENOMEM, "out of memory");
+	r = info_fill(s, WORLD_ROOT, &l.v[l.n++], err);
+	for (size_t i = 0; r >= 0 && names[i]; i++)
+		r = info_fill(s, names[i], &l.v[l.n++], err);
+	if (r < 0) {
+		world_list_release(&l);
+		return r;
+	}
+	*out = l;
+	return 0;
+}
+
+int world_store_stop_all(struct world_store *s, struct world_error *err)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	int r = store_world_names(s, &names);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot list worlds");
+	int ret = 0;
+	for (char **n = names; *n; n++) {
+		_cleanup_free_ char *merged = world_path(s, *n, "merged");
+		if ((r = container_stop(s, *n)) < 0 && !ret)
+			ret = werr_errno(err, -r, "cannot stop '%s'", *n);
+		if (merged && (r = layers_unmount(merged)) < 0 && !ret)
+			ret = werr_errno(err, -r, "cannot unmount '%s'", *n);
+	}
+	if ((r = container_stop(s, WORLD_ROOT)) < 0 && !ret)
+		ret = werr_errno(err, -r, "cannot stop Root's container");
+	return ret;
+}
+
+int world_store_start_all(struct world_store *s, struct world_error *err)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	int r = store_world_names(s, &names);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot list worlds");
+	for (char **n = names; *n; n++)
+		if ((r = world_ensure_running(s, *n, NULL, err)) < 0)
+			return r;
+	return 0;
+}

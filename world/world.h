@@ -1,0 +1,126 @@
+/* libworld: the parallel world model as a C library.
+ *
+ * A store is the state directory (PWAPT_STATE) together with the Root it
+ * serves (PWAPT_ROOT).  Every operation on worlds goes through an open store.
+ * Opening a store takes the store's lock and first repairs what an earlier,
+ * interrupted command left behind (a half-created world, a half-deleted one),
+ * so that concurrent commands serialize and a crash never leaves state that
+ * the next command trusts.
+ *
+ * Errors: every function returns >= 0 on success and -errno on failure, and
+ * then fills the caller's struct world_error with a sentence naming the
+ * object.  Nothing here prints.  Output parameters are untouched on failure. */
+#ifndef PWAPT_WORLD_H
+#define PWAPT_WORLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define WORLD_ROOT "Root"
+#define WORLD_NAME_MAX 64
+
+struct world_error {
+	int code;	/* errno value, positive; 0 when no error */
+	char msg[1024]; /* lowercase sentence without trailing newline */
+};
+
+struct world_config {
+	const char *root;  /* Root's directory; NULL means "/" */
+	const char *state; /* state directory; NULL means /var/lib/pwapt */
+	const char *init;  /* the init helper run in containers; NULL: search */
+};
+
+struct world_store;
+
+/* Opens (creating if needed) the state directory and takes its lock.
+ * Recovers interrupted creations and deletions.  The store is released with
+ * world_store_free(), which also drops the lock. */
+int world_store_open(struct world_store **out, const struct world_config *cfg,
+		     struct world_error *err);
+void world_store_free(struct world_store *store);
+/* Drops the store's lock early, for commands that run long after their
+ * bookkeeping is done (wexec, wconsole).  The store stays usable for reads of
+ * what was already loaded. */
+void world_store_unlock(struct world_store *store);
+const char *world_store_root(const struct world_store *store);
+const char *world_store_state(const struct world_store *store);
+
+/* Returns true for a syntactically valid world name (Root included). */
+bool world_name_valid(const char *name);
+
+/* One path that two or more parents of a new world both changed. */
+struct world_overlap {
+	char *path;   /* world-relative, absolute ("/etc/motd") */
+	char *winner; /* the parent whose version the world sees */
+	char **losers; /* NULL-terminated: the parents that are hidden */
+};
+
+struct world_overlaps {
+	struct world_overlap *v;
+	size_t n;
+};
+void world_overlaps_release(struct world_overlaps *o);
+
+/* Creates world NAME over PARENTS (n >= 1, in priority order), mounts its
+ * tree and starts its container.  With several parents, fills *overlaps
+ * (may be NULL) with the paths where they overlap. */
+int world_create(struct world_store *store, const char *name,
+		 const char *const *parents, size_t n_parents,
+		 struct world_overlaps *overlaps, struct world_error *err);
+
+/* Deletes the named worlds.  Refuses Root, unknown names, and worlds with
+ * children not named too; nothing is deleted then. */
+int world_delete(struct world_store *store, const char *const *names,
+		 size_t n, struct world_error *err);
+
+/* Makes sure a world's tree is mounted and its container runs (after a
+ * reboot or a crash of the container).  *revived is set when anything had to
+ * be brought back. */
+int world_ensure_running(struct world_store *store, const char *name,
+			 bool *revived, struct world_error *err);
+
+/* Runs argv in world NAME with stdin, stdout and stderr passed through and a
+ * clean environment; *status receives the command's exit status (128+signal
+ * when it was killed).  Drops the store lock while the command runs. */
+int world_exec(struct world_store *store, const char *name, char *const *argv,
+	       int *status, struct world_error *err);
+
+/* An interactive login shell in world NAME on a new pseudo-terminal. */
+int world_console(struct world_store *store, const char *name, int *status,
+		  struct world_error *err);
+
+enum world_state {
+	WORLD_RUNNING,	/* tree mounted, container running */
+	WORLD_STOPPED,	/* metadata present, container not running */
+	WORLD_UNMOUNTED /* metadata present, tree not mounted (after reboot) */
+};
+const char *world_state_name(enum world_state s);
+
+struct world_info {
+	char *name;
+	char **parents; /* NULL-terminated */
+	enum world_state state;
+	uint64_t layer_bytes; /* disk usage of the world's own layer */
+	int64_t created;      /* seconds since the epoch */
+	pid_t init_pid;	      /* host pid of the container's init, or 0 */
+};
+
+struct world_list {
+	struct world_info *v;
+	size_t n;
+};
+/* Lists all worlds, Root first, then by name. */
+int world_list(struct world_store *store, struct world_list *out,
+	       struct world_error *err);
+void world_list_release(struct world_list *l);
+
+/* Stops every container and unmounts every world's tree, keeping all
+ * metadata: what a shutdown of the machine does.  The next command that needs
+ * a world brings it back. */
+int world_store_stop_all(struct world_store *store, struct world_error *err);
+/* Brings every world back (the boot-time counterpart of stop_all). */
+int world_store_start_all(struct world_store *store, struct world_error *err);
+
+#endif
