@@ -19,7 +19,7 @@ CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-WORLD_OBJS := world/error.o world/fsutil.o world/store.o world/layers.o \
+WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/store.o world/layers.o \
 	world/container.o world/world.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \

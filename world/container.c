@@ -29,7 +29,8 @@ static struct lxc_container *open_container(struct world_store *s,
 	return lxc_container_new(name, s->worlds);
 }
 
-/* The last line liblxc logged: its own words for why a start failed. */
+/* The first error liblxc logged: its own words for why a start failed
+ * (later errors only report that the start as a whole failed). */
 static void last_log_line(struct world_store *s, const char *name, char *buf,
 			  size_t size)
 {
@@ -41,6 +42,7 @@ static void last_log_line(struct world_store *s, const char *name, char *buf,
 		if (strstr(line, " ERROR ")) {
 			const char *msg = strstr(line, " - ");
 			snprintf(buf, size, "%s", msg ? msg + 3 : line);
+			break;
 		}
 	}
 	size_t l = strlen(buf);
@@ -111,6 +113,8 @@ int container_start(struct world_store *s, const char *name,
 		     hidden) < 0)
 		return werr(err, ENOMEM, "out of memory");
 
+	/* Mount entries apply in order: the state directory is covered
+	 * before the fresh /run and /tmp, which may lie over it. */
 	const char *const items[][2] = {
 		{ "lxc.uts.name", name },
 		{ "lxc.rootfs.path", rootfs_item },
@@ -120,6 +124,7 @@ int container_start(struct world_store *s, const char *name,
 		{ "lxc.tty.max", "0" },
 		{ "lxc.console.path", "none" },
 		{ "lxc.net.0.type", "empty" },
+		{ hide ? "lxc.mount.entry" : NULL, hide },
 		{ "lxc.mount.entry",
 		  "tmpfs run tmpfs rw,nosuid,nodev,mode=0755 0 0" },
 		{ "lxc.mount.entry", init_entry },
@@ -128,20 +133,18 @@ int container_start(struct world_store *s, const char *name,
 		{ "lxc.init.cmd", "/run/.pwapt-init" },
 		{ "lxc.signal.halt", "SIGTERM" },
 		{ "lxc.log.file", log },
-		{ "lxc.log.level", "WARN" },
+		{ "lxc.log.level", "INFO" },
 		{ "lxc.cap.drop", "sys_module sys_time sys_rawio mac_admin "
 				  "mac_override" },
 	};
 	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
-		int r = set_config(c, items[i][0], items[i][1], err);
+		int r = items[i][0] ? set_config(c, items[i][0], items[i][1],
+						 err)
+				    : 0;
 		if (r < 0)
 			return r;
 	}
-	if (hide) {
-		int r = set_config(c, "lxc.mount.entry", hide, err);
-		if (r < 0)
-			return r;
-	}
+	(void)truncate(log, 0);
 	if (!c->save_config(c, NULL))
 		return werr(err, EIO, "cannot save container config of '%s'",
 			    name);

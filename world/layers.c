@@ -55,6 +55,68 @@ static int collect_layers(struct world_store *s, const char *name,
 	return r;
 }
 
+/* Whether the state directory (and so every world's layer) lies inside
+ * Root's own file system tree: the case of a host whose Root is "/". */
+static bool state_inside_root(struct world_store *s)
+{
+	struct stat rs, ss;
+	if (stat(s->root, &rs) < 0 || stat(s->state, &ss) < 0 ||
+	    rs.st_dev != ss.st_dev)
+		return false;
+	size_t n = strlen(s->root);
+	return !strcmp(s->root, "/") ||
+	       (!strncmp(s->state, s->root, n) && s->state[n] == '/');
+}
+
+/* overlayfs refuses a lower layer that lies below another lower layer of
+ * the same mount ("overlapping lowerdir path"): a world's layer under
+ * /var/lib/pwapt and "/" itself.  So when the state directory lies inside
+ * Root's tree, Root enters the stack through a read-only overlay of its own
+ * (the root view) whose dentries are not Root's.  overlayfs wants two lower
+ * layers for a mount without upper layer; the second is an empty read-only
+ * tmpfs, which adds nothing.  Both stay mounted until stop-all. */
+static int root_layer(struct world_store *s, char **out,
+		      struct world_error *err)
+{
+	if (!state_inside_root(s)) {
+		*out = strdup(s->root);
+		return *out ? 0 : werr(err, ENOMEM, "out of memory");
+	}
+	_cleanup_free_ char *view = path_join(s->state, "root-view"),
+			    *empty = path_join(s->state, "root-view.empty");
+	if (!view || !empty)
+		return werr(err, ENOMEM, "out of memory");
+	(void)mkdir(view, 0755);
+	(void)mkdir(empty, 0755);
+	if (is_mount_point(empty) <= 0 &&
+	    mount("pwapt-empty", empty, "tmpfs", MS_RDONLY | MS_NOSUID |
+		  MS_NODEV | MS_NOEXEC, "size=4k,mode=0755") < 0)
+		return werr_errno(err, errno, "cannot mount %s", empty);
+	if (is_mount_point(view) <= 0) {
+		_cleanup_free_ char *opts = NULL;
+		if (asprintf(&opts, "lowerdir=%s:%s", s->root, empty) < 0)
+			return werr(err, ENOMEM, "out of memory");
+		if (mount("pwapt-root-view", view, "overlay", MS_RDONLY,
+			  opts) < 0)
+			return werr_errno(err, errno,
+					  "cannot mount the root view %s",
+					  view);
+	}
+	*out = steal_pointer(&view);
+	return 0;
+}
+
+int layers_release_root_view(struct world_store *s)
+{
+	_cleanup_free_ char *view = path_join(s->state, "root-view"),
+			    *empty = path_join(s->state, "root-view.empty");
+	if (!view || !empty)
+		return -ENOMEM;
+	int r = layers_unmount(view);
+	int r2 = layers_unmount(empty);
+	return r < 0 ? r : r2 < 0 ? r2 : 0;
+}
+
 int layers_stack(struct world_store *s, char *const *parents, size_t n,
 		 char ***out, struct world_error *err)
 {
@@ -62,17 +124,20 @@ int layers_stack(struct world_store *s, char *const *parents, size_t n,
 	int r = 0;
 	for (size_t i = 0; r >= 0 && i < n; i++)
 		r = collect_layers(s, parents[i], &all, 0, err);
-	/* Keep each layer at its last occurrence: with a diamond (two parents
-	 * sharing an ancestor) the ancestor then lies below both. */
+	/* Each layer once, where the walk first meets it: then every layer of
+	 * the first parent's stack lies above the others' own layers, so the
+	 * first parent wins wherever its tree has the path, which is what
+	 * layers_overlaps() reports. */
 	for (size_t i = 0; r >= 0 && i < all.n; i++) {
-		bool later = false;
-		for (size_t j = i + 1; j < all.n && !later; j++)
-			later = !strcmp(all.v[i], all.v[j]);
-		if (!later)
+		bool earlier = false;
+		for (size_t j = 0; j < i && !earlier; j++)
+			earlier = !strcmp(all.v[i], all.v[j]);
+		if (!earlier)
 			r = strv_push(&stack, strdup(all.v[i]));
 	}
-	if (r >= 0)
-		r = strv_push(&stack, strdup(s->root));
+	char *root = NULL;
+	if (r >= 0 && (r = root_layer(s, &root, err)) >= 0)
+		r = strv_push(&stack, root);
 	strvfreep(&all.v);
 	if (r < 0) {
 		strvfreep(&stack.v);
@@ -324,11 +389,12 @@ int layers_overlaps(struct world_store *s, char *const *parents, size_t n,
 		r = layers_stack(s, &parents[i], 1, &stacks[i], err);
 		if (r < 0)
 			goto out;
-		struct strv u = { layers, 0 };
-		while (layers && layers[u.n])
+		struct strv u = { steal_pointer(&layers), 0 };
+		while (u.v && u.v[u.n])
 			u.n++;
+		/* The last entry of a stack is Root, which overlaps nobody. */
 		for (size_t k = 0; r >= 0 && stacks[i][k + 1]; k++)
-			if (!layers || index_of(layers, stacks[i][k]) < 0)
+			if (!u.v || index_of(u.v, stacks[i][k]) < 0)
 				r = strv_push(&u, strdup(stacks[i][k]));
 		layers = u.v;
 	}

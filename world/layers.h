@@ -6,11 +6,13 @@
 
 /* The lower stack of a world whose parents are PARENTS, highest first:
  * each parent's own stack in the order given, depth first, every layer once
- * (at its last occurrence, so that a world always lies above its own
- * ancestors), Root's directory last.  *out is a NULL-terminated vector of
+ * (where first met), Root's layer last.  *out is a NULL-terminated vector of
  * absolute paths. */
 int layers_stack(struct world_store *s, char *const *parents, size_t n,
 		 char ***out, struct world_error *err);
+
+/* Unmounts the root view (see layers.c) once no world needs it. */
+int layers_release_root_view(struct world_store *s);
 
 /* Mounts the overlay of a world at MERGED: LOWERS (highest first), UPPER and
  * WORK.  The kernel's own explanation of a refusal goes into ERR. */

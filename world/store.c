@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "crash.h"
 #include "error.h"
 #include "fsutil.h"
 #include "store.h"
@@ -238,6 +239,7 @@ int store_discard_world_dir(struct world_store *s, const char *name,
 				  name);
 	}
 	fsync(s->worlds_fd);
+	crash_point("delete-trash");
 	/* The name is free now; a failed or interrupted removal is retried by
 	 * the next command that opens the store. */
 	int r = rm_rf_at(s->state_fd, dst);

@@ -15,6 +15,7 @@
 
 #include "cleanup.h"
 #include "container.h"
+#include "crash.h"
 #include "error.h"
 #include "fsutil.h"
 #include "layers.h"
@@ -53,12 +54,14 @@ static int discard_world(struct world_store *s, const char *name,
 	if (r < 0)
 		return werr_errno(err, -r, "cannot stop the container of '%s'",
 				  name);
+	crash_point("delete-stop");
 	_cleanup_free_ char *merged = world_path(s, name, "merged");
 	if (!merged)
 		return werr(err, ENOMEM, "out of memory");
 	r = layers_unmount(merged);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot unmount %s", merged);
+	crash_point("delete-unmount");
 	return store_discard_world_dir(s, name, err);
 }
 
@@ -294,6 +297,7 @@ int world_create(struct world_store *s, const char *name,
 	};
 	if (mkdirat(s->worlds_fd, name, 0700) < 0)
 		return werr_errno(err, errno, "cannot create world '%s'", name);
+	crash_point("create-dir");
 	_cleanup_free_ char *dir = world_path(s, name, NULL);
 	_cleanup_free_ char *upper = world_path(s, name, "upper"),
 			    *work = world_path(s, name, "work"),
@@ -304,6 +308,7 @@ int world_create(struct world_store *s, const char *name,
 	}
 	if ((r = meta_save(s, &m, err)) < 0)
 		goto undo;
+	crash_point("create-meta");
 	/* The layer's root must look like Root's: overlayfs shows the upper
 	 * directory's own mode and owner at the top of the tree. */
 	struct stat rst;
@@ -319,8 +324,10 @@ int world_create(struct world_store *s, const char *name,
 		werr_wrap(err, "cannot create '%s'", name);
 		goto undo;
 	}
+	crash_point("create-mount");
 	if ((r = container_start(s, name, merged, err)) < 0)
 		goto undo;
+	crash_point("create-start");
 	if (n_parents > 1 &&
 	    (r = layers_overlaps(s, (char *const *)parents, n_parents,
 				 overlaps, err)) < 0)
@@ -331,6 +338,7 @@ int world_create(struct world_store *s, const char *name,
 			world_overlaps_release(overlaps);
 		goto undo;
 	}
+	crash_point("create-ready");
 	return 0;
 undo:;
 	struct world_error ignored;
@@ -593,6 +601,8 @@ int world_store_stop_all(struct world_store *s, struct world_error *err)
 	}
 	if ((r = container_stop(s, WORLD_ROOT)) < 0 && !ret)
 		ret = werr_errno(err, -r, "cannot stop Root's container");
+	if ((r = layers_release_root_view(s)) < 0 && !ret)
+		ret = werr_errno(err, -r, "cannot unmount the root view");
 	return ret;
 }
 

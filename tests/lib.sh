@@ -1,0 +1,136 @@
+# Test library for pwapt's integration tests: TAP output in the style of
+# git's t/test-lib.sh, a private Root and state directory per test file, and
+# clean-up of every mount and container on exit, also when a test fails.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   make_busybox_root
+#   test_expect_success 'what it checks' '
+#           wcreate A Root &&
+#           ...
+#   '
+#   test_done
+#
+# A missing prerequisite skips the whole file (`skip_all REASON`), which is a
+# failure when PWAPT_TEST_MUST_WORK=1 (CI).
+
+TEST_DIR=$(cd "$(dirname "$0")" && pwd)
+SRC_DIR=$(cd "$TEST_DIR/.." && pwd)
+BIN_DIR=$SRC_DIR/bin
+PATH=$BIN_DIR:$PATH
+export PATH
+
+test_count=0
+test_failed=0
+
+skip_all() {
+	if [ "${PWAPT_TEST_MUST_WORK:-0}" = 1 ]; then
+		echo "not ok 1 - prerequisite missing: $*"
+		echo "1..1"
+		exit 1
+	fi
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+[ "$(id -u)" = 0 ] || skip_all "needs root (mounts and containers)"
+grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
+	grep -qw overlay /proc/filesystems || skip_all "no overlayfs in this kernel"
+[ -x "$BIN_DIR/pwapt" ] || skip_all "pwapt is not built (run make)"
+
+TMP=$(mktemp -d /tmp/pwapt-test.XXXXXX)
+PWAPT_ROOT=$TMP/root
+PWAPT_STATE=$TMP/state
+export PWAPT_ROOT PWAPT_STATE
+# Tests must not read the machine's own configuration.
+PWAPT_CONFIG=$TMP/pwapt.conf
+export PWAPT_CONFIG
+
+# Every mount below DIR, deepest first.
+mounts_below() {
+	awk -v d="$1/" '{ if (index($5 "/", d) == 1) print $5 }' /proc/self/mountinfo | sort -r
+}
+
+cleanup() {
+	set +e
+	for st in "$TMP"/state*; do
+		[ -d "$st" ] && PWAPT_STATE=$st pwapt stop-all >/dev/null 2>&1
+	done
+	for m in $(mounts_below "$TMP"); do
+		umount -l "$m" 2>/dev/null
+	done
+	if [ -n "$(mounts_below "$TMP")" ]; then
+		echo "# cleanup: mounts remain below $TMP" >&2
+	else
+		rm -rf --one-file-system "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+make_busybox_root() {
+	"$TEST_DIR/fixtures/busybox-tree.sh" "${1:-$PWAPT_ROOT}" ||
+		skip_all "cannot build the busybox test tree"
+}
+
+test_expect_success() {
+	test_count=$((test_count + 1))
+	log=$TMP/test-$test_count.log
+	if (eval "$2") >"$log" 2>&1; then
+		echo "ok $test_count - $1"
+	else
+		test_failed=$((test_failed + 1))
+		echo "not ok $test_count - $1"
+		sed -e 's/^/#   /' "$log"
+	fi
+}
+
+test_done() {
+	echo "1..$test_count"
+	[ "$test_failed" = 0 ]
+}
+
+# Fails with a message unless $1 and $2 are equal.
+test_equal() {
+	[ "$1" = "$2" ] || {
+		echo "expected: '$1'"
+		echo "     got: '$2'"
+		return 1
+	}
+}
+
+# Runs a command that must fail with exit status $1 and a message on
+# stderr matching $2 (grep -E); stderr is kept in $TMP/err.
+test_fails_with() {
+	want=$1 pattern=$2
+	shift 2
+	"$@" 2>"$TMP/err" && { echo "unexpectedly succeeded: $*"; return 1; }
+	got=$?
+	[ "$got" = "$want" ] || { echo "exit $got, expected $want: $*"; cat "$TMP/err"; return 1; }
+	grep -Eq "$pattern" "$TMP/err" || { echo "stderr does not match /$pattern/:"; cat "$TMP/err"; return 1; }
+}
+
+# The host pid of a world's init, from wlist --json.
+init_pid() {
+	wlist --json | python3 -c '
+import json, sys
+for w in json.load(sys.stdin):
+    if w["name"] == sys.argv[1]:
+        print(w["init_pid"])' "$1"
+}
+
+# What a reboot leaves: metadata, layers, no containers, no mounts.
+simulate_reboot() {
+	for w in $(wlist --json | python3 -c '
+import json, sys
+print(" ".join(w["name"] for w in json.load(sys.stdin)))'); do
+		pid=$(init_pid "$w")
+		[ "${pid:-0}" -gt 1 ] && kill -9 "$pid"
+	done
+	for i in $(seq 50); do
+		pgrep -f "lxc monitor\] $PWAPT_STATE/worlds" >/dev/null || break
+		sleep 0.1
+	done
+	for m in $(mounts_below "$PWAPT_STATE"); do
+		umount -l "$m"
+	done
+}

@@ -1,0 +1,148 @@
+#!/bin/sh
+# World semantics: isolation of layers, visibility of Root's later changes,
+# nesting, several parents, namespaces of a world's container.
+. "$(dirname "$0")/lib.sh"
+make_busybox_root
+
+test_expect_success 'wcreate makes a running world over Root' '
+	wcreate A Root &&
+	test_equal "A" "$(wexec A hostname)" &&
+	wlist | grep -Eq "^A +Root +running"
+'
+
+test_expect_success 'a file written in a child is invisible in Root and in a sibling' '
+	wcreate B Root &&
+	wexec A sh -c "echo from-A >/etc/only-in-A" &&
+	test_equal from-A "$(wexec A cat /etc/only-in-A)" &&
+	! test -e "$PWAPT_ROOT/etc/only-in-A" &&
+	! wexec B test -e /etc/only-in-A &&
+	! wexec Root test -e /etc/only-in-A
+'
+
+test_expect_success 'a deletion in a child hides the file only there' '
+	wexec A rm /etc/motd &&
+	! wexec A test -e /etc/motd &&
+	wexec B test -e /etc/motd &&
+	test -e "$PWAPT_ROOT/etc/motd"
+'
+
+test_expect_success 'a change Root makes later shows in the child where the child did not write' '
+	echo late >"$PWAPT_ROOT/etc/added-later" &&
+	test_equal late "$(wexec A cat /etc/added-later)" &&
+	echo changed >"$PWAPT_ROOT/etc/hostname" &&
+	test_equal changed "$(wexec A cat /etc/hostname)"
+'
+
+test_expect_success 'a change Root makes later does not override what the child wrote' '
+	wexec A sh -c "echo mine >/etc/shared-file" &&
+	echo roots >"$PWAPT_ROOT/etc/shared-file" &&
+	test_equal mine "$(wexec A cat /etc/shared-file)"
+'
+
+test_expect_success 'a grandchild sees its parent and Root, and its writes stay its own' '
+	wcreate C A &&
+	test_equal from-A "$(wexec C cat /etc/only-in-A)" &&
+	test_equal late "$(wexec C cat /etc/added-later)" &&
+	! wexec C test -e /etc/motd &&
+	wexec C sh -c "echo from-C >/etc/only-in-C" &&
+	! wexec A test -e /etc/only-in-C
+'
+
+test_expect_success 'nesting goes deeper than two levels' '
+	wcreate D C && wcreate E D && wcreate F E &&
+	test_equal from-C "$(wexec F cat /etc/only-in-C)" &&
+	test_equal from-A "$(wexec F cat /etc/only-in-A)"
+'
+
+test_expect_success 'with two parents the first wins and the overlap is reported' '
+	wcreate P1 Root && wcreate P2 Root &&
+	wexec P1 sh -c "echo p1 >/etc/both; echo p1 >/etc/p1-only" &&
+	wexec P2 sh -c "echo p2 >/etc/both; echo p2 >/etc/p2-only; rm /etc/hostname" &&
+	wcreate M P1 P2 >"$TMP/out" &&
+	cat "$TMP/out" &&
+	grep -qx "! /etc/both: from P1, hiding P2" "$TMP/out" &&
+	! grep -q "p1-only\|p2-only" "$TMP/out" &&
+	test_equal p1 "$(wexec M cat /etc/both)" &&
+	test_equal p1 "$(wexec M cat /etc/p1-only)" &&
+	test_equal p2 "$(wexec M cat /etc/p2-only)" &&
+	! wexec M test -e /etc/hostname
+'
+
+test_expect_success 'the other order of parents makes the other one win' '
+	wcreate N P2 P1 --json >"$TMP/out" &&
+	python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+o = {x[\"path\"]: x for x in r[\"overlaps\"]}
+assert o[\"/etc/both\"][\"winner\"] == \"P2\", o
+assert o[\"/etc/both\"][\"hidden\"] == [\"P1\"], o
+" "$TMP/out" &&
+	test_equal p2 "$(wexec N cat /etc/both)"
+'
+
+test_expect_success 'parents sharing layers: the first parent still wins, as reported' '
+	wcreate G A &&
+	wexec G sh -c "echo from-G >/etc/only-in-A; echo g >/etc/g-only" &&
+	wcreate H A B G >"$TMP/out" &&
+	cat "$TMP/out" &&
+	test_equal from-A "$(wexec H cat /etc/only-in-A)" &&
+	test_equal g "$(wexec H cat /etc/g-only)" &&
+	grep -qx "! /etc/only-in-A: from A, hiding G" "$TMP/out" &&
+	wcreate I G A >"$TMP/out" &&
+	test_equal from-G "$(wexec I cat /etc/only-in-A)" &&
+	grep -qx "! /etc/only-in-A: from G, hiding A" "$TMP/out"
+'
+
+test_expect_success 'a parent named twice is refused' '
+	test_fails_with 1 "named twice" wcreate J A A &&
+	! wlist | grep -q "^J "
+'
+
+test_expect_success 'a world has its own mount, pid, uts, ipc, net and cgroup namespaces' '
+	pid=$(init_pid A) && test "$pid" -gt 1 &&
+	for ns in mnt pid uts ipc net cgroup; do
+		test "$(readlink /proc/$pid/ns/$ns)" != "$(readlink /proc/self/ns/$ns)" ||
+			{ echo "shares $ns namespace"; exit 1; }
+	done &&
+	test "$(cat /proc/$pid/cgroup)" != "$(cat /proc/self/cgroup)"
+'
+
+test_expect_success 'a world sees none of the host processes, only its own' '
+	sleep 300 &
+	hostpid=$! &&
+	wexec A ps -o pid,args >"$TMP/ps" &&
+	kill $hostpid &&
+	cat "$TMP/ps" &&
+	! grep -q "sleep 300" "$TMP/ps" &&
+	test_equal /run/.pwapt-init "$(wexec A cat /proc/1/cmdline | tr -d "\0")"
+'
+
+test_expect_success 'the state directory and the layers are invisible in a world' '
+	echo secret >"$PWAPT_STATE/canary" &&
+	! wexec A ls "$PWAPT_STATE" &&
+	! wexec A cat "$PWAPT_STATE/canary" &&
+	! wexec A ls "$PWAPT_STATE/worlds/A/upper" &&
+	! wexec A sh -c "grep -rqs secret /root /etc /var /tmp /run"
+'
+
+test_expect_success 'a world gets a fresh /tmp, /run, /proc and /dev' '
+	echo x >"$PWAPT_ROOT/tmp/root-tmp-file" &&
+	! wexec A test -e /tmp/root-tmp-file &&
+	wexec A sh -c "grep -q \" /tmp tmpfs\" /proc/mounts && grep -q \" /run tmpfs\" /proc/mounts" &&
+	wexec A test -c /dev/null &&
+	! test -e "$PWAPT_STATE/worlds/A/upper/tmp/root-tmp-file"
+'
+
+test_expect_success 'the loopback of a world is up' '
+	wexec A sh -c "ip addr show lo | grep -q \"inet 127.0.0.1\""
+'
+
+test_expect_success 'wexec Root runs in a container over the Root directory' '
+	test_equal Root "$(wexec Root hostname)" &&
+	test_equal late "$(wexec Root cat /etc/added-later)" &&
+	! wexec Root test -e /etc/only-in-A &&
+	wexec Root sh -c "echo written-by-root >/etc/root-wrote" &&
+	test_equal written-by-root "$(cat "$PWAPT_ROOT/etc/root-wrote")"
+'
+
+test_done

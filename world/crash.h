@@ -1,0 +1,10 @@
+/* Fault injection for tests.  crash_point("create-mount") kills the process
+ * with SIGKILL at that point when the environment says
+ * PWAPT_CRASH_AT=create-mount, so that tests can interrupt a command at
+ * every step that matters and check that the next command repairs it. */
+#ifndef PWAPT_CRASH_H
+#define PWAPT_CRASH_H
+
+void crash_point(const char *name);
+
+#endif
