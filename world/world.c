@@ -30,6 +30,17 @@ static bool is_root(const char *name)
 	return !strcmp(name, WORLD_ROOT);
 }
 
+/* The error for a name that does not denote a world. */
+static int check_world(struct world_store *s, const char *name,
+		       struct world_error *err)
+{
+	if (!world_name_valid(name))
+		return werr(err, EINVAL, "invalid world name '%s'", name);
+	if (!world_exists(s, name))
+		return werr(err, ENOENT, "no world named '%s'", name);
+	return 0;
+}
+
 static bool root_is_host(const struct world_store *s)
 {
 	return !strcmp(s->root, "/");
@@ -272,9 +283,9 @@ int world_create(struct world_store *s, const char *name,
 	if (n_parents == 0)
 		return werr(err, EINVAL, "'%s' needs at least one parent", name);
 	for (size_t i = 0; i < n_parents; i++) {
-		if (!world_exists(s, parents[i]))
-			return werr(err, ENOENT, "no world named '%s'",
-				    parents[i]);
+		int r = check_world(s, parents[i], err);
+		if (r < 0)
+			return r;
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(parents[i], parents[j]))
 				return werr(err, EINVAL,
@@ -385,12 +396,9 @@ int world_delete(struct world_store *s, const char *const *names, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		if (is_root(names[i]))
 			return werr(err, EPERM, "Root cannot be deleted");
-		if (!world_name_valid(names[i]))
-			return werr(err, EINVAL, "invalid world name '%s'",
-				    names[i]);
-		if (!world_exists(s, names[i]))
-			return werr(err, ENOENT, "no world named '%s'",
-				    names[i]);
+		int r = check_world(s, names[i], err);
+		if (r < 0)
+			return r;
 	}
 	int r = check_no_orphans(s, names, n, err);
 	if (r < 0)
@@ -463,9 +471,10 @@ static int run_in_world(struct world_store *s, const char *name,
 			char *const *argv, bool terminal, int *status,
 			struct world_error *err)
 {
-	if (!is_root(name) && !world_exists(s, name))
-		return werr(err, ENOENT, "no world named '%s'", name);
-	int r = world_ensure_running(s, name, NULL, err);
+	int r = check_world(s, name, err);
+	if (r < 0)
+		return r;
+	r = world_ensure_running(s, name, NULL, err);
 	if (r < 0)
 		return r;
 	world_store_unlock(s);

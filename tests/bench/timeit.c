@@ -24,12 +24,12 @@ static long long now_ns(void)
 int main(int argc, char **argv)
 {
 	const char *gone = NULL;
-	if (argc >= 5 && !strcmp(argv[2], "-g")) {
+	char **cmd = argv + 2;
+	if (argc >= 3 && !strcmp(argv[2], "-g")) {
 		gone = argv[3];
-		argv += 2;
-		argc -= 2;
+		cmd += 2;
 	}
-	if (argc < 3) {
+	if (argc < 3 || (gone && argc < 5)) {
 		fprintf(stderr, "usage: timeit LOG [-g PATH] CMD [ARG...]\n");
 		return 2;
 	}
@@ -51,8 +51,8 @@ int main(int argc, char **argv)
 		dup2(null, 0);
 		dup2(log, 1);
 		dup2(log, 2);
-		execvp(argv[2], argv + 2);
-		dprintf(log, "timeit: %s: %s\n", argv[2], strerror(errno));
+		execvp(cmd[0], cmd);
+		dprintf(log, "timeit: %s: %s\n", cmd[0], strerror(errno));
 		_exit(127);
 	}
 	int ws;

@@ -1,0 +1,74 @@
+#!/bin/sh
+# wdelete and wlist.
+. "$(dirname "$0")/lib.sh"
+make_busybox_root
+
+test_expect_success 'setup: a parent, a child, a sibling' '
+	wcreate P Root && wcreate C P && wcreate S Root &&
+	wexec P sh -c "dd if=/dev/zero of=/big bs=1024 count=300 2>/dev/null"
+'
+
+test_expect_success 'wlist shows worlds, parents, state and layer size' '
+	wlist >"$TMP/l" && cat "$TMP/l" &&
+	grep -Eq "^Root +- +stopped +-$" "$TMP/l" &&
+	grep -Eq "^P +Root +running +3[0-9][0-9]\.[0-9]K$" "$TMP/l" &&
+	grep -Eq "^C +P +running" "$TMP/l"
+'
+
+test_expect_success 'wlist --json is valid and complete' '
+	wlist --json >"$TMP/j" &&
+	python3 -c "
+import json, sys
+ws = {w[\"name\"]: w for w in json.load(open(sys.argv[1]))}
+assert set(ws) == {\"Root\", \"P\", \"C\", \"S\"}, ws
+assert ws[\"C\"][\"parents\"] == [\"P\"]
+assert ws[\"P\"][\"state\"] == \"running\"
+assert ws[\"P\"][\"layer_bytes\"] >= 300 * 1024
+assert ws[\"P\"][\"init_pid\"] > 1
+assert ws[\"Root\"][\"parents\"] == []
+" "$TMP/j"
+'
+
+test_expect_success 'Root cannot be deleted' '
+	test_fails_with 1 "Root cannot be deleted" wdelete Root
+'
+
+test_expect_success 'a world with children is not deleted unless they are named' '
+	test_fails_with 1 "cannot delete .P.: world .C. is built on it" wdelete P &&
+	wexec P true && wexec C true
+'
+
+test_expect_success 'an unknown name deletes nothing, not even the known ones' '
+	test_fails_with 1 "no world named .nope." wdelete S nope &&
+	wexec S true
+'
+
+test_expect_success 'parent and child named together are deleted, child first' '
+	wdelete P C &&
+	! wlist | grep -Eq "^(P|C) " &&
+	test -z "$(mounts_below "$PWAPT_STATE/worlds/P")" &&
+	! test -e "$PWAPT_STATE/worlds/P" && ! test -e "$PWAPT_STATE/worlds/C"
+'
+
+test_expect_success 'the name is free again at once' '
+	wcreate P Root &&
+	! wexec P test -e /big
+'
+
+test_expect_success 'deleting the same world twice fails the second time' '
+	wdelete S &&
+	test_fails_with 1 "no world named .S." wdelete S
+'
+
+test_expect_success 'wdelete without names is a usage error' '
+	test_fails_with 2 "usage: wdelete" wdelete
+'
+
+test_expect_success 'nothing of deleted worlds remains: mounts, containers, trash' '
+	wdelete P &&
+	test -z "$(mounts_below "$PWAPT_STATE/worlds")" &&
+	! pgrep -f "lxc monitor\] $PWAPT_STATE/worlds (P|C|S)\$" &&
+	test -z "$(ls "$PWAPT_STATE/trash")"
+'
+
+test_done

@@ -1,0 +1,140 @@
+#!/bin/sh
+# Surviving the real world: bad names, dead containers, reboots, commands
+# killed halfway, concurrent commands.
+. "$(dirname "$0")/lib.sh"
+make_busybox_root
+
+no_leftovers() { # NAME: nothing of world NAME remains
+	test -z "$(mounts_below "$PWAPT_STATE/worlds/$1")" &&
+	! test -e "$PWAPT_STATE/worlds/$1" &&
+	! pgrep -f "lxc monitor\] $PWAPT_STATE/worlds $1\$" >/dev/null
+}
+
+test_expect_success 'an existing name is refused and the world is untouched' '
+	wcreate A Root && wexec A sh -c "echo keep >/etc/a-file" &&
+	test_fails_with 1 "a world named .A. exists already" wcreate A Root &&
+	test_fails_with 1 "a world named .Root. exists already" wcreate Root A &&
+	test_equal keep "$(wexec A cat /etc/a-file)"
+'
+
+test_expect_success 'an unknown parent is refused and leaves nothing' '
+	test_fails_with 1 "no world named .ghost." wcreate B A ghost &&
+	no_leftovers B
+'
+
+test_expect_success 'invalid names are refused' '
+	for n in "" "_x" ".hidden" "a/b" ".." "a b" "$(printf "%065d" 0)"; do
+		test_fails_with 1 "invalid world name" wcreate "$n" Root || exit 1
+	done &&
+	test_fails_with 2 "usage: wcreate" wcreate onlyname &&
+	test_fails_with 2 "invalid option" wcreate -x Root
+'
+
+test_expect_success 'a world whose container died is brought back by the next command' '
+	kill -9 "$(init_pid A)" &&
+	for i in $(seq 50); do wlist | grep -Eq "^A .* stopped" && break; sleep 0.1; done &&
+	wlist | grep -Eq "^A +Root +stopped" &&
+	test_equal keep "$(wexec A cat /etc/a-file)" &&
+	wlist | grep -Eq "^A +Root +running"
+'
+
+test_expect_success 'after a reboot worlds are unmounted and the next command brings them back' '
+	wcreate A2 A && wexec A2 sh -c "echo nested >/etc/a2-file" &&
+	simulate_reboot &&
+	wlist >"$TMP/l" && cat "$TMP/l" &&
+	grep -Eq "^A +Root +unmounted" "$TMP/l" &&
+	grep -Eq "^A2 +A +unmounted" "$TMP/l" &&
+	test_equal nested "$(wexec A2 cat /etc/a2-file)" &&
+	test_equal keep "$(wexec A2 cat /etc/a-file)" &&
+	wlist | grep -Eq "^A2 +A +running"
+'
+
+test_expect_success 'start-all brings every world back, as the boot unit does' '
+	simulate_reboot &&
+	pwapt start-all &&
+	wlist >"$TMP/l" && cat "$TMP/l" &&
+	test "$(grep -c " running " "$TMP/l")" = 2 &&
+	grep -Eq "^A +Root +running" "$TMP/l"
+'
+
+test_expect_success 'stop-all stops and unmounts all, keeping every world' '
+	pwapt stop-all &&
+	test -z "$(mounts_below "$PWAPT_STATE")" &&
+	wlist | grep -Eq "^A2 +A +unmounted" &&
+	test_equal nested "$(wexec A2 cat /etc/a2-file)"
+'
+
+for point in create-dir create-meta create-mount create-start; do
+	test_expect_success "wcreate killed at $point leaves nothing the next command does not clean" "
+		{ PWAPT_CRASH_AT=$point wcreate K Root; test_equal 137 \$?; } &&
+		wlist >\"\$TMP/l\" &&
+		! grep -q '^K ' \"\$TMP/l\" &&
+		no_leftovers K &&
+		test -z \"\$(ls \"\$PWAPT_STATE/trash\")\" &&
+		wcreate K Root && wdelete K
+	"
+done
+
+test_expect_success 'wcreate killed after it finished leaves a complete world' '
+	{ PWAPT_CRASH_AT=create-ready wcreate K Root; test_equal 137 $?; } &&
+	wlist | grep -Eq "^K +Root +running" &&
+	wexec K true && wdelete K
+'
+
+for point in delete-stop delete-unmount; do
+	test_expect_success "wdelete killed at $point leaves a world that works or can be deleted" "
+		wcreate K Root &&
+		{ PWAPT_CRASH_AT=$point wdelete K; test_equal 137 \$?; } &&
+		wexec K true &&
+		wdelete K && no_leftovers K
+	"
+done
+
+test_expect_success 'wdelete killed after the name was freed: the next command removes the rest' '
+	wcreate K Root && wexec K sh -c "echo x >/etc/x" &&
+	{ PWAPT_CRASH_AT=delete-trash wdelete K; test_equal 137 $?; } &&
+	test -n "$(ls "$PWAPT_STATE/trash")" &&
+	wlist | grep -vq "^K " &&
+	test -z "$(ls "$PWAPT_STATE/trash")" &&
+	no_leftovers K
+'
+
+test_expect_success 'wcreate killed at random moments: each world is whole or absent' '
+	for i in $(seq 12); do
+		wcreate R$i A & pid=$!
+		sleep 0.00$i
+		kill -9 $pid 2>/dev/null; wait $pid
+		wlist >"$TMP/l" || exit 1
+		if grep -q "^R$i " "$TMP/l"; then
+			grep -Eq "^R$i +A +running" "$TMP/l" && wexec R$i true && wdelete R$i || exit 1
+		fi
+		no_leftovers R$i || { echo "R$i left something"; exit 1; }
+	done
+'
+
+test_expect_success 'concurrent wcreate of one name: exactly one wins' '
+	for i in 1 2 3 4 5 6; do
+		wcreate Same A >/dev/null 2>&1 & eval p$i=$!
+	done &&
+	ok=0 &&
+	for i in 1 2 3 4 5 6; do
+		if eval wait \$p$i; then ok=$((ok + 1)); fi
+	done &&
+	test_equal 1 "$ok" && wexec Same true
+'
+
+test_expect_success 'concurrent commands on different worlds all succeed' '
+	for i in 1 2 3 4 5 6; do wcreate Par$i A & eval p$i=$!; done &&
+	for i in 1 2 3 4 5 6; do eval wait \$p$i || exit 1; done &&
+	for i in 1 2 3 4 5 6; do wexec Par$i true || exit 1; done &&
+	wdelete Par1 Par2 Par3 Par4 Par5 Par6 Same
+'
+
+test_expect_success 'damaged metadata is reported with its path, not silently used' '
+	wcreate D Root &&
+	echo garbage >"$PWAPT_STATE/worlds/D/world" &&
+	test_fails_with 1 "metadata of .D. .*worlds/D/world. is damaged" wexec D true &&
+	test -d "$PWAPT_STATE/worlds/D/upper"
+'
+
+test_done
