@@ -52,8 +52,12 @@ mounts_below() {
 
 cleanup() {
 	set +e
-	for st in "$TMP"/state*; do
-		[ -d "$st" ] && PWAPT_STATE=$st pwapt stop-all >/dev/null 2>&1
+	tm kill-server 2>/dev/null
+	# Every container whose lxcpath lies below $TMP, whatever state
+	# directory a test used and however it failed.
+	pgrep -a -f "^\[lxc monitor\] $TMP/" | while read -r pid _ _ path name; do
+		lxc-stop -k -P "$path" -n "$name" >/dev/null 2>&1 ||
+			kill -9 "$pid" 2>/dev/null
 	done
 	for m in $(mounts_below "$TMP"); do
 		umount -l "$m" 2>/dev/null
@@ -133,4 +137,34 @@ print(" ".join(w["name"] for w in json.load(sys.stdin)))'); do
 	for m in $(mounts_below "$PWAPT_STATE"); do
 		umount -l "$m"
 	done
+}
+
+# A private copy of the cached Debian bookworm minbase tree as Root (the
+# cache itself is never a Root: a test could change it).
+make_debian_root() {
+	tree=$("$TEST_DIR/fixtures/debian-tree.sh") ||
+		skip_all "cannot build the Debian test tree (debootstrap)"
+	cp -a "$tree" "${1:-$PWAPT_ROOT}" || skip_all "cannot copy $tree"
+}
+
+# Terminal sessions for interactive commands: tmux_start runs a command of
+# ours on a 120x30 terminal; wait_screen waits for text matching an ERE;
+# tm passes anything else to this test's own tmux server.
+tm() { tmux -S "$TMP/tmux.sock" "$@"; }
+
+tmux_start() {
+	command -v tmux >/dev/null || skip_all "tmux is missing"
+	tm new-session -d -s t -x 120 -y 30 \
+		"env PATH=$PATH PWAPT_ROOT=$PWAPT_ROOT PWAPT_STATE=$PWAPT_STATE PWAPT_CONFIG=$PWAPT_CONFIG $1; echo console-exit=\$?; sleep 60"
+}
+
+wait_screen() {
+	for i in $(seq 100); do
+		tm capture-pane -p -t t >"$TMP/screen" 2>/dev/null
+		grep -Eq "$1" "$TMP/screen" && return 0
+		sleep 0.1
+	done
+	echo "screen never showed /$1/:"
+	cat "$TMP/screen"
+	return 1
 }

@@ -1,0 +1,71 @@
+#!/bin/sh
+# Worlds over this machine's own "/".  Creating them changes nothing on the
+# host; nothing here writes to the host's tree, and the check at the end
+# proves it for the paths the worlds wrote.
+. "$(dirname "$0")/lib.sh"
+PWAPT_ROOT=/
+export PWAPT_ROOT
+canary=/etc/pwapt-test-canary-$$
+
+test_expect_success 'a world over / sees the host system' '
+	wcreate H Root &&
+	test_equal "$(cat /etc/debian_version)" "$(wexec H cat /etc/debian_version)" &&
+	test_equal H "$(wexec H hostname)"
+'
+
+test_expect_success 'writes in a world over / stay in the world' '
+	wexec H sh -c "echo in-world >$canary; rm -f /etc/issue.net" &&
+	test_equal in-world "$(wexec H cat $canary)" &&
+	! test -e $canary
+'
+
+test_expect_success 'neither the state directory nor any layer is visible in a world over /' '
+	echo secret-canary >"$PWAPT_STATE/canary" &&
+	! wexec H ls "$PWAPT_STATE" &&
+	! wexec H test -e "$PWAPT_STATE/worlds/H/upper" &&
+	! wexec H test -e "$PWAPT_STATE/canary"
+'
+
+
+test_expect_success 'worlds over / nest' '
+	wcreate H2 H && wcreate H3 H2 &&
+	test_equal in-world "$(wexec H3 cat $canary)" &&
+	wexec H3 sh -c "echo deep >$canary.deep" &&
+	! wexec H test -e $canary.deep && ! test -e $canary.deep
+'
+
+test_expect_success 'a world over / does not see the host processes' '
+	sleep 300 & hostpid=$! &&
+	! wexec H ps -e -o args | grep -q "^sleep 300" ;
+	rc=$?; kill $hostpid; test $rc = 0
+'
+
+test_expect_success 'wexec Root over / runs on the host itself' '
+	test_equal "$(hostname)" "$(wexec Root hostname)"
+'
+
+test_expect_success 'deleting worlds over / leaves the host as it was' '
+	wdelete H H2 H3 &&
+	! test -e $canary && ! test -e $canary.deep &&
+	pwapt stop-all &&
+	test -z "$(mounts_below "$PWAPT_STATE")"
+'
+
+# The layout of a host, /var/lib/pwapt inside Root, reproduced in a test
+# tree: here the state directory is not under a fresh /tmp, so it is the
+# explicit cover that must hide it.
+test_expect_success 'a state directory inside Root (/var/lib/pwapt) is hidden and worlds nest' '
+	make_busybox_root "$TMP/tree" &&
+	export PWAPT_ROOT="$TMP/tree" PWAPT_STATE="$TMP/tree/var/lib/pwapt" &&
+	wcreate V Root && wcreate V2 V &&
+	echo secret >"$PWAPT_STATE/canary" &&
+	! wexec V2 test -e /var/lib/pwapt/canary &&
+	! wexec V2 test -e /var/lib/pwapt/worlds &&
+	! wexec Root test -e /var/lib/pwapt/canary &&
+	wexec V2 sh -c "echo v2 >/etc/v2" &&
+	! test -e "$TMP/tree/etc/v2" &&
+	wdelete V V2 && pwapt stop-all &&
+	test -z "$(mounts_below "$PWAPT_STATE")"
+'
+
+test_done
