@@ -14,6 +14,7 @@
 # failure when PWAPT_TEST_MUST_WORK=1 (CI).
 
 TEST_DIR=$(cd "$(dirname "$0")" && pwd)
+[ -f "$TEST_DIR/lib.sh" ] || TEST_DIR=$(dirname "$TEST_DIR") # tests/slow/
 SRC_DIR=$(cd "$TEST_DIR/.." && pwd)
 BIN_DIR=$SRC_DIR/bin
 PATH=$BIN_DIR:$PATH

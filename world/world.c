@@ -405,10 +405,17 @@ int world_delete(struct world_store *s, const char *const *names, size_t n,
 		return r;
 
 	/* Children go before their parents: repeatedly delete the named
-	 * worlds that no remaining named world is built on. */
+	 * worlds that no remaining named world is built on.  The metadata is
+	 * read once; a chain of hundreds of worlds is deleted in one call. */
+	struct world_meta *metas = calloc(n ? n : 1, sizeof(*metas));
 	bool *done = calloc(n ? n : 1, sizeof(*done));
-	if (!done)
+	if (!metas || !done) {
+		free(metas);
+		free(done);
 		return werr(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n && r >= 0; i++)
+		r = meta_load(s, names[i], &metas[i], err);
 	for (size_t left = n; left > 0 && r >= 0;) {
 		size_t before = left;
 		for (size_t i = 0; i < n && r >= 0; i++) {
@@ -418,23 +425,27 @@ int world_delete(struct world_store *s, const char *const *names, size_t n,
 			for (size_t j = 0; j < n && !has_child; j++) {
 				if (done[j] || j == i)
 					continue;
-				struct world_meta m = { 0 };
-				if (meta_load(s, names[j], &m, NULL) < 0)
-					continue;
-				for (size_t p = 0; p < m.n_parents; p++)
-					has_child |=
-						!strcmp(m.parents[p], names[i]);
-				meta_release(&m);
+				for (size_t p = 0; p < metas[j].n_parents; p++)
+					has_child |= !strcmp(metas[j].parents[p],
+							     names[i]);
 			}
 			if (has_child)
 				continue;
+			/* A name given twice is deleted once. */
+			for (size_t j = i; j < n; j++)
+				if (!strcmp(names[j], names[i]) && !done[j]) {
+					done[j] = true;
+					left--;
+				}
 			r = discard_world(s, names[i], err);
-			done[i] = true;
-			left--;
 		}
 		if (left == before)
-			break; /* names repeated: each is done once */
+			r = werr(err, ELOOP, "worlds named are built on each "
+					     "other in a cycle");
 	}
+	for (size_t i = 0; i < n; i++)
+		meta_release(&metas[i]);
+	free(metas);
 	free(done);
 	return r < 0 ? r : 0;
 }
