@@ -1,0 +1,56 @@
+#!/bin/sh
+# `make demo`: the parallel world model on a Debian bookworm tree that the
+# demo builds (debootstrap, cached under /var/cache/pwapt) and copies into a
+# temporary directory as Root.  Nothing on this machine's own / changes.
+set -eu
+cd "$(dirname "$0")/.."
+PATH=$PWD/bin:$PATH
+tree=$(tests/fixtures/debian-tree.sh)
+demo=$(mktemp -d /tmp/pwapt-demo.XXXXXX)
+export PWAPT_ROOT=$demo/root PWAPT_STATE=$demo/state PWAPT_CONFIG=/dev/null
+
+finish() {
+	pwapt stop-all >/dev/null 2>&1 || true
+	awk -v d="$demo/" 'index($5 "/", d) == 1 { print $5 }' /proc/self/mountinfo |
+		sort -r | while read -r m; do umount -l "$m"; done
+	rm -rf --one-file-system "$demo"
+}
+trap finish EXIT INT TERM
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+
+say "Root is a Debian bookworm tree in $PWAPT_ROOT (a copy of $tree)"
+cp -a "$tree" "$PWAPT_ROOT"
+
+say "Create a child world over Root: an overlay and a container, in milliseconds"
+run wcreate PHPUpdate Root
+run wexec PHPUpdate sh -c 'echo "upgraded in a world" >/etc/issue; rm /usr/bin/which; hostname'
+
+say "The world changed; Root did not"
+run wexec PHPUpdate cat /etc/issue
+run cat "$PWAPT_ROOT/etc/issue"
+run wexec PHPUpdate sh -c "ls -l /usr/bin/which || true"
+run ls -l "$PWAPT_ROOT/usr/bin/which"
+
+say "A world has its own processes, hostname and network namespace"
+run wexec PHPUpdate sh -c 'ls /proc | grep -c "^[0-9]" ; cat /proc/1/cmdline; echo'
+
+say "A service keeps running in its world"
+run wexec PHPUpdate sh -c 'setsid sleep 600 </dev/null >/dev/null 2>&1 &'
+run wexec PHPUpdate sh -c 'for p in /proc/[0-9]*; do tr "\0" " " <$p/cmdline; echo; done | grep -v "^$"'
+
+say "Worlds nest and combine: the paper's WPTest over two parents"
+run wcreate WPUUpdate Root
+run wexec WPUUpdate sh -c 'echo "from WPUUpdate" >/etc/issue; echo wp >/etc/wp-version'
+run wcreate WPTest WPUUpdate PHPUpdate
+run wexec WPTest sh -c 'cat /etc/issue /etc/wp-version; test -e /usr/bin/which || echo "which: removed by PHPUpdate"'
+
+say "All worlds"
+run wlist
+
+say "Discard them: Root is as it was"
+run wdelete WPTest WPUUpdate PHPUpdate
+run wlist
+echo
+echo "Next: wconsole NAME for a shell in a world; man -l pwapt/man/pwapt.8."

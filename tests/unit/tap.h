@@ -1,0 +1,31 @@
+/* A minimal TAP producer for the C unit tests. */
+#ifndef PWAPT_TAP_H
+#define PWAPT_TAP_H
+
+#include <stdio.h>
+
+static int tap_n, tap_failed;
+
+#define ok(cond, ...)                                                          \
+	do {                                                                   \
+		tap_n++;                                                       \
+		if (!(cond)) {                                                 \
+			tap_failed++;                                          \
+			printf("not ok %d - ", tap_n);                         \
+		} else {                                                       \
+			printf("ok %d - ", tap_n);                             \
+		}                                                              \
+		printf(__VA_ARGS__);                                           \
+		putchar('\n');                                                 \
+		if (!(cond))                                                   \
+			printf("#   failed: %s (%s:%d)\n", #cond, __FILE__,    \
+			       __LINE__);                                      \
+	} while (0)
+
+static inline int tap_done(void)
+{
+	printf("1..%d\n", tap_n);
+	return tap_failed ? 1 : 0;
+}
+
+#endif

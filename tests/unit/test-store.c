@@ -1,0 +1,78 @@
+/* Unit tests of the state store's pure parts: names and metadata. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../world/store.h"
+#include "tap.h"
+
+static void test_names(void)
+{
+	ok(world_name_valid("Root"), "Root is a valid name");
+	ok(world_name_valid("WPUpdate"), "letters");
+	ok(world_name_valid("php-8.2_update"), "digits, '-', '.', '_' inside");
+	ok(world_name_valid("0day"), "a leading digit");
+	ok(!world_name_valid(""), "empty refused");
+	ok(!world_name_valid(NULL), "NULL refused");
+	ok(!world_name_valid("-x"), "a leading '-' refused (option)");
+	ok(!world_name_valid(".."), "'..' refused");
+	ok(!world_name_valid(".hidden"), "a leading '.' refused");
+	ok(!world_name_valid("a/b"), "'/' refused");
+	ok(!world_name_valid("a b"), "space refused");
+	ok(!world_name_valid("caf\xc3\xa9"), "non-ASCII refused");
+	char name[WORLD_NAME_MAX + 2];
+	memset(name, 'a', sizeof(name));
+	name[WORLD_NAME_MAX] = '\0';
+	ok(world_name_valid(name), "%d characters accepted", WORLD_NAME_MAX);
+	name[WORLD_NAME_MAX] = 'a';
+	name[WORLD_NAME_MAX + 1] = '\0';
+	ok(!world_name_valid(name), "%d characters refused",
+	   WORLD_NAME_MAX + 1);
+}
+
+static void test_meta(void)
+{
+	struct world_meta m = { 0 };
+	int r = meta_parse("pwapt-world 1\nname WPTest\nparent WPUUpdate\n"
+			   "parent PHPUpdate\ncreated 1764000000\n"
+			   "phase ready\nfuture-key whatever\n",
+			   &m);
+	ok(r == 0, "a complete file parses");
+	ok(r == 0 && !strcmp(m.name, "WPTest"), "name");
+	ok(r == 0 && m.n_parents == 2 && !strcmp(m.parents[0], "WPUUpdate") &&
+		   !strcmp(m.parents[1], "PHPUpdate") && !m.parents[2],
+	   "parents in order");
+	ok(r == 0 && m.created == 1764000000, "created");
+	ok(r == 0 && m.phase == META_READY, "phase ready");
+	meta_release(&m);
+
+	r = meta_parse("pwapt-world 1\nname A\nparent Root\n", &m);
+	ok(r == 0 && m.phase == META_CREATING,
+	   "no phase line: still being created (a torn write is not ready)");
+	meta_release(&m);
+
+	static const char *const bad[] = {
+		"",
+		"garbage\n",
+		"name A\nparent Root\nphase ready\n",
+		"pwapt-world 2\nname A\nparent Root\nphase ready\n",
+		"pwapt-world 1\nparent Root\nphase ready\n",
+		"pwapt-world 1\nname A\nphase ready\n",
+		"pwapt-world 1\nname ../etc\nparent Root\nphase ready\n",
+		"pwapt-world 1\nname A\nparent a/b\nphase ready\n",
+		"pwapt-world 1\nname A\nname B\nparent Root\nphase ready\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct world_meta x = { 0 };
+		ok(meta_parse(bad[i], &x) < 0, "malformed metadata #%zu refused",
+		   i);
+		ok(x.name == NULL && x.parents == NULL,
+		   "output untouched on failure #%zu", i);
+	}
+}
+
+int main(void)
+{
+	test_names();
+	test_meta();
+	return tap_done();
+}
