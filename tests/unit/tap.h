@@ -8,8 +8,9 @@ static int tap_n, tap_failed;
 
 #define ok(cond, ...)                                                          \
 	do {                                                                   \
+		int ok_ = !!(cond);                                            \
 		tap_n++;                                                       \
-		if (!(cond)) {                                                 \
+		if (!ok_) {                                                    \
 			tap_failed++;                                          \
 			printf("not ok %d - ", tap_n);                         \
 		} else {                                                       \
@@ -17,7 +18,7 @@ static int tap_n, tap_failed;
 		}                                                              \
 		printf(__VA_ARGS__);                                           \
 		putchar('\n');                                                 \
-		if (!(cond))                                                   \
+		if (!ok_)                                                      \
 			printf("#   failed: %s (%s:%d)\n", #cond, __FILE__,    \
 			       __LINE__);                                      \
 	} while (0)
