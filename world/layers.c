@@ -5,7 +5,6 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -34,8 +33,163 @@ static int strv_push(struct strv *s, char *item)
 	return 0;
 }
 
+static bool strv_contains(char *const *v, const char *s)
+{
+	for (; v && *v; v++)
+		if (!strcmp(*v, s))
+			return true;
+	return false;
+}
+
+/* ---- Root's file systems ---- */
+
+/* File systems that hold a system's files.  Pseudo file systems (proc,
+ * sysfs, cgroup, ...) and tmpfs are not part of what a world inherits: a
+ * world gets fresh ones of its own. */
+static const char *const system_fs_types[] = {
+	"ext2", "ext3",	 "ext4",  "xfs",   "btrfs", "f2fs",	"vfat",
+	"exfat", "jfs",	 "reiserfs", "zfs", "nilfs2", "ntfs3", "bcachefs",
+};
+
+/* Directories a world always gets fresh (DESIGN.md §1). */
+static const char *const fresh_dirs[] = { "proc", "sys", "dev", "run",
+					  "tmp" };
+
+static bool is_system_fs(const char *type)
+{
+	for (size_t i = 0; i < sizeof(system_fs_types) / sizeof(char *); i++)
+		if (!strcmp(type, system_fs_types[i]))
+			return true;
+	return false;
+}
+
+static bool under_fresh_dir(const char *rel)
+{
+	for (size_t i = 0; i < sizeof(fresh_dirs) / sizeof(char *); i++) {
+		size_t n = strlen(fresh_dirs[i]);
+		if (!strncmp(rel, fresh_dirs[i], n) &&
+		    (rel[n] == '\0' || rel[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' &&
+		    r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 +
+				      (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+/* Whether PATH is DIR or lies below it, as strings. */
+static bool path_below(const char *path, const char *dir)
+{
+	if (!strcmp(dir, "/"))
+		return true;
+	size_t n = strlen(dir);
+	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int layers_root_mounts(struct world_store *s, char ***out,
+		       struct world_error *err)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return werr_errno(err, errno, "cannot read the mount table");
+	struct strv v = { 0 };
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	int r = 0;
+	while (r >= 0 && getline(&line, &cap, f) > 0) {
+		/* id parent maj:min root mountpoint opts [tags] - type src */
+		char *fields[5] = { 0 }, *save = NULL, *tok = line;
+		for (int i = 0; i < 5 && (fields[i] = strtok_r(tok, " ", &save));
+		     i++)
+			tok = NULL;
+		char *sep = save ? strstr(save, " - ") : NULL;
+		if (!fields[4] || !sep)
+			continue;
+		char *type = strtok_r(sep + 3, " ", &save);
+		char *mp = fields[4];
+		unescape_octal(mp);
+		if (!type || !is_system_fs(type) || !path_below(mp, s->root) ||
+		    !strcmp(mp, s->root) || path_below(mp, s->state))
+			continue;
+		const char *rel = mp + (strcmp(s->root, "/") ? strlen(s->root)
+							      : 0);
+		while (*rel == '/')
+			rel++;
+		if (!meta_rel_path_valid(rel) || under_fresh_dir(rel) ||
+		    strv_contains(v.v, rel))
+			continue;
+		r = strv_push(&v, strdup(rel));
+	}
+	if (r < 0) {
+		strvfreep(&v.v);
+		return werr(err, ENOMEM, "out of memory");
+	}
+	if (v.n)
+		qsort(v.v, v.n, sizeof(*v.v), cmp_str);
+	*out = v.v;
+	return 0;
+}
+
+/* REL as one directory name: '%' and '/' are escaped as %25 and %2F. */
+static char *escape_rel(const char *rel)
+{
+	char *e = malloc(strlen(rel) * 3 + 1), *w = e;
+	if (!e)
+		return NULL;
+	for (; *rel; rel++) {
+		if (*rel == '/' || *rel == '%')
+			w += sprintf(w, "%%%02X", (unsigned char)*rel);
+		else
+			*w++ = *rel;
+	}
+	*w = '\0';
+	return e;
+}
+
+char *layers_dir(struct world_store *s, const char *world, const char *rel,
+		 const char *leaf)
+{
+	if (!*rel)
+		return world_path(s, world, leaf);
+	_cleanup_free_ char *esc = escape_rel(rel);
+	_cleanup_free_ char *sub = NULL;
+	if (!esc || asprintf(&sub, "fs/%s/%s", esc, leaf) < 0)
+		return NULL;
+	return world_path(s, world, sub);
+}
+
+static char *merged_dir(struct world_store *s, const char *world,
+			const char *rel)
+{
+	_cleanup_free_ char *merged = world_path(s, world, "merged");
+	if (!merged || !*rel)
+		return steal_pointer(&merged);
+	return path_join(merged, rel);
+}
+
+/* ---- the stack of lower layers ---- */
+
 static int collect_layers(struct world_store *s, const char *name,
-			  struct strv *acc, unsigned depth,
+			  const char *rel, struct strv *acc, unsigned depth,
 			  struct world_error *err)
 {
 	if (!strcmp(name, WORLD_ROOT))
@@ -46,61 +200,74 @@ static int collect_layers(struct world_store *s, const char *name,
 	int r = meta_load(s, name, &m, err);
 	if (r < 0)
 		return r;
-	r = strv_push(acc, world_path(s, name, "upper"));
+	/* A world created before Root got file system REL has no layer of
+	 * its own there; its parents may. */
+	if (!*rel || strv_contains(m.mounts, rel))
+		r = strv_push(acc, layers_dir(s, name, rel, "upper"));
 	for (size_t i = 0; r >= 0 && i < m.n_parents; i++)
-		r = collect_layers(s, m.parents[i], acc, depth + 1, err);
+		r = collect_layers(s, m.parents[i], rel, acc, depth + 1, err);
 	meta_release(&m);
 	if (r == -ENOMEM)
 		return werr(err, ENOMEM, "out of memory");
 	return r;
 }
 
-/* Whether the state directory (and so every world's layer) lies inside
- * Root's own file system tree: the case of a host whose Root is "/". */
-static bool state_inside_root(struct world_store *s)
+/* Whether the state directory (and so every world's layer) lies inside the
+ * tree DIR on DIR's own file system: the case of a host whose Root is "/"
+ * and whose state is /var/lib/pwapt. */
+static bool state_inside(struct world_store *s, const char *dir)
 {
-	struct stat rs, ss;
-	if (stat(s->root, &rs) < 0 || stat(s->state, &ss) < 0 ||
-	    rs.st_dev != ss.st_dev)
-		return false;
-	size_t n = strlen(s->root);
-	return !strcmp(s->root, "/") ||
-	       (!strncmp(s->state, s->root, n) && s->state[n] == '/');
+	struct stat ds, ss;
+	return stat(dir, &ds) == 0 && stat(s->state, &ss) == 0 &&
+	       ds.st_dev == ss.st_dev && path_below(s->state, dir);
 }
 
 /* overlayfs refuses a lower layer that lies below another lower layer of
  * the same mount ("overlapping lowerdir path"): a world's layer under
- * /var/lib/pwapt and "/" itself.  So when the state directory lies inside
- * Root's tree, Root enters the stack through a read-only overlay of its own
- * (the root view) whose dentries are not Root's.  overlayfs wants two lower
- * layers for a mount without upper layer; the second is an empty read-only
- * tmpfs, which adds nothing.  Both stay mounted until stop-all. */
-static int root_layer(struct world_store *s, char **out,
+ * /var/lib/pwapt and "/" itself.  So where the state directory lies inside
+ * one of Root's file systems, that file system enters the stack through a
+ * read-only overlay of its own (a root view) whose dentries are not Root's.
+ * overlayfs wants two lower layers for a mount without upper layer; the
+ * second is an empty read-only tmpfs, which adds nothing.  The views stay
+ * mounted until stop-all. */
+static int root_layer(struct world_store *s, const char *rel, char **out,
 		      struct world_error *err)
 {
-	if (!state_inside_root(s)) {
-		*out = strdup(s->root);
-		return *out ? 0 : werr(err, ENOMEM, "out of memory");
+	_cleanup_free_ char *dir = *rel ? path_join(s->root, rel)
+					: strdup(s->root);
+	if (!dir)
+		return werr(err, ENOMEM, "out of memory");
+	if (!state_inside(s, dir)) {
+		*out = steal_pointer(&dir);
+		return 0;
 	}
-	_cleanup_free_ char *view = path_join(s->state, "root-view"),
+	_cleanup_free_ char *esc = *rel ? escape_rel(rel) : strdup("%");
+	_cleanup_free_ char *views = path_join(s->state, "root-view"),
 			    *empty = path_join(s->state, "root-view.empty");
+	_cleanup_free_ char *view = views && esc ? path_join(views, esc) : NULL;
 	if (!view || !empty)
 		return werr(err, ENOMEM, "out of memory");
+	(void)mkdir(views, 0755);
 	(void)mkdir(view, 0755);
 	(void)mkdir(empty, 0755);
 	if (is_mount_point(empty) <= 0 &&
-	    mount("pwapt-empty", empty, "tmpfs", MS_RDONLY | MS_NOSUID |
-		  MS_NODEV | MS_NOEXEC, "size=4k,mode=0755") < 0)
+	    mount("pwapt-empty", empty, "tmpfs",
+		  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "size=4k,mode=0755") < 0)
 		return werr_errno(err, errno, "cannot mount %s", empty);
 	if (is_mount_point(view) <= 0) {
 		_cleanup_free_ char *opts = NULL;
-		if (asprintf(&opts, "lowerdir=%s:%s", s->root, empty) < 0)
+		if (strpbrk(dir, ":,\\"))
+			return werr(err, EINVAL,
+				    "Root's file system %s has ':', ',' or '\\' "
+				    "in its path",
+				    dir);
+		if (asprintf(&opts, "lowerdir=%s:%s", dir, empty) < 0)
 			return werr(err, ENOMEM, "out of memory");
-		if (mount("pwapt-root-view", view, "overlay", MS_RDONLY,
-			  opts) < 0)
+		if (mount("pwapt-root-view", view, "overlay", MS_RDONLY, opts) <
+		    0)
 			return werr_errno(err, errno,
-					  "cannot mount the root view %s",
-					  view);
+					  "cannot mount the root view %s", view);
 	}
 	*out = steal_pointer(&view);
 	return 0;
@@ -108,22 +275,32 @@ static int root_layer(struct world_store *s, char **out,
 
 int layers_release_root_view(struct world_store *s)
 {
-	_cleanup_free_ char *view = path_join(s->state, "root-view"),
+	_cleanup_free_ char *views = path_join(s->state, "root-view"),
 			    *empty = path_join(s->state, "root-view.empty");
-	if (!view || !empty)
+	if (!views || !empty)
 		return -ENOMEM;
-	int r = layers_unmount(view);
-	int r2 = layers_unmount(empty);
-	return r < 0 ? r : r2 < 0 ? r2 : 0;
+	_cleanup_closedir_ DIR *d = opendir(views);
+	struct dirent *de;
+	int ret = 0;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		_cleanup_free_ char *view = path_join(views, de->d_name);
+		int r = view ? layers_unmount(view) : -ENOMEM;
+		if (r < 0 && !ret)
+			ret = r;
+	}
+	int r = layers_unmount(empty);
+	return ret < 0 ? ret : r < 0 ? r : 0;
 }
 
 int layers_stack(struct world_store *s, char *const *parents, size_t n,
-		 char ***out, struct world_error *err)
+		 const char *rel, char ***out, struct world_error *err)
 {
 	struct strv all = { 0 }, stack = { 0 };
 	int r = 0;
 	for (size_t i = 0; r >= 0 && i < n; i++)
-		r = collect_layers(s, parents[i], &all, 0, err);
+		r = collect_layers(s, parents[i], rel, &all, 0, err);
 	/* Each layer once, where the walk first meets it: then every layer of
 	 * the first parent's stack lies above the others' own layers, so the
 	 * first parent wins wherever its tree has the path, which is what
@@ -136,7 +313,7 @@ int layers_stack(struct world_store *s, char *const *parents, size_t n,
 			r = strv_push(&stack, strdup(all.v[i]));
 	}
 	char *root = NULL;
-	if (r >= 0 && (r = root_layer(s, &root, err)) >= 0)
+	if (r >= 0 && (r = root_layer(s, rel, &root, err)) >= 0)
 		r = strv_push(&stack, root);
 	strvfreep(&all.v);
 	if (r < 0) {
@@ -144,6 +321,94 @@ int layers_stack(struct world_store *s, char *const *parents, size_t n,
 		return r == -ENOMEM ? werr(err, ENOMEM, "out of memory") : r;
 	}
 	*out = stack.v;
+	return 0;
+}
+
+/* ---- mounting a world's tree ---- */
+
+/* The top of a new layer must look like the directory it covers:
+ * overlayfs shows the upper directory's own mode and owner there. */
+static int make_layer_dirs(struct world_store *s, const char *world,
+			   const char *rel, struct world_error *err)
+{
+	_cleanup_free_ char *upper = layers_dir(s, world, rel, "upper"),
+			    *work = layers_dir(s, world, rel, "work"),
+			    *below = *rel ? path_join(s->root, rel)
+					  : strdup(s->root);
+	if (!upper || !work || !below)
+		return werr(err, ENOMEM, "out of memory");
+	struct stat st;
+	if (stat(below, &st) < 0)
+		return werr_errno(err, errno, "cannot examine %s", below);
+	int r = mkdir_p(work, 0700);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot create %s", work);
+	if (mkdir(upper, st.st_mode & 07777) < 0 ||
+	    chown(upper, st.st_uid, st.st_gid) < 0 ||
+	    chmod(upper, st.st_mode & 07777) < 0)
+		return werr_errno(err, errno, "cannot create %s", upper);
+	return 0;
+}
+
+static int mount_one(struct world_store *s, const struct world_meta *m,
+		     const char *rel, bool create, bool *mounted,
+		     struct world_error *err)
+{
+	_cleanup_free_ char *target = merged_dir(s, m->name, rel);
+	if (!target)
+		return werr(err, ENOMEM, "out of memory");
+	if (!create) {
+		int r = is_mount_point(target);
+		if (r < 0)
+			return werr_errno(err, -r, "cannot examine %s", target);
+		if (r > 0)
+			return 0;
+	}
+	int r = create ? make_layer_dirs(s, m->name, rel, err) : 0;
+	if (r < 0)
+		return r;
+	_cleanup_strv_free_ char **lowers = NULL;
+	r = layers_stack(s, m->parents, m->n_parents, rel, &lowers, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *upper = layers_dir(s, m->name, rel, "upper"),
+			    *work = layers_dir(s, m->name, rel, "work");
+	if (!upper || !work)
+		return werr(err, ENOMEM, "out of memory");
+	r = layers_mount(lowers, upper, work, target, err);
+	if (r < 0)
+		return werr_wrap(err, "cannot mount the tree of '%s'%s%s",
+				 m->name, *rel ? " at /" : "", rel);
+	*mounted = true;
+	return 0;
+}
+
+int layers_mount_world(struct world_store *s, const struct world_meta *m,
+		       bool create, bool *mounted, struct world_error *err)
+{
+	bool any = false;
+	int r = mount_one(s, m, "", create, &any, err);
+	/* Sorted, so /boot is mounted before /boot/efi. */
+	for (size_t i = 0; r >= 0 && i < m->n_mounts; i++)
+		r = mount_one(s, m, m->mounts[i], create, &any, err);
+	if (any && mounted)
+		*mounted = true;
+	return r;
+}
+
+int layers_usage(struct world_store *s, const struct world_meta *m,
+		 uint64_t *bytes)
+{
+	uint64_t total = 0, one = 0;
+	_cleanup_free_ char *upper = layers_dir(s, m->name, "", "upper"),
+			    *fs = world_path(s, m->name, "fs");
+	if (!upper || !fs)
+		return -ENOMEM;
+	if (disk_usage_at(AT_FDCWD, upper, &one) == 0)
+		total += one;
+	if (disk_usage_at(AT_FDCWD, fs, &one) == 0)
+		total += one;
+	*bytes = total;
 	return 0;
 }
 
@@ -376,17 +641,18 @@ static ssize_t index_of(char *const *v, const char *s)
 	return -1;
 }
 
-int layers_overlaps(struct world_store *s, char *const *parents, size_t n,
-		    struct world_overlaps *out, struct world_error *err)
+/* Appends to *res the overlaps within Root's file system REL. */
+static int overlaps_in(struct world_store *s, char *const *parents, size_t n,
+		       const char *rel, struct world_overlaps *res,
+		       struct world_error *err)
 {
-	struct world_overlaps res = { 0 };
 	struct entries e = { 0 };
 	_cleanup_strv_free_ char **layers = NULL; /* union, Root excluded */
 	char ***stacks = calloc(n, sizeof(*stacks));
 	int r = stacks ? 0 : -ENOMEM;
 
 	for (size_t i = 0; r >= 0 && i < n; i++) {
-		r = layers_stack(s, &parents[i], 1, &stacks[i], err);
+		r = layers_stack(s, &parents[i], 1, rel, &stacks[i], err);
 		if (r < 0)
 			goto out;
 		struct strv u = { steal_pointer(&layers), 0 };
@@ -406,7 +672,13 @@ int layers_overlaps(struct world_store *s, char *const *parents, size_t n,
 				       layers[l]);
 			goto out;
 		}
-		r = walk_layer(fd, "", l, &e);
+		_cleanup_free_ char *prefix = NULL;
+		if (asprintf(&prefix, "%s%s", *rel ? "/" : "", rel) < 0) {
+			close(fd);
+			r = -ENOMEM;
+			goto out;
+		}
+		r = walk_layer(fd, prefix, l, &e);
 	}
 	if (r < 0)
 		goto out;
@@ -441,13 +713,13 @@ int layers_overlaps(struct world_store *s, char *const *parents, size_t n,
 		}
 		if (having >= 2 && distinct >= 2) {
 			struct world_overlap *nv = realloc(
-				res.v, (res.n + 1) * sizeof(*nv));
+				res->v, (res->n + 1) * sizeof(*nv));
 			if (!nv) {
 				r = -ENOMEM;
 				goto out;
 			}
-			res.v = nv;
-			struct world_overlap *o = &res.v[res.n++];
+			res->v = nv;
+			struct world_overlap *o = &res->v[res->n++];
 			*o = (struct world_overlap){ 0 };
 			o->path = strdup(e.v[a].path);
 			o->losers = calloc(n + 1, sizeof(char *));
@@ -473,9 +745,22 @@ out:
 	for (size_t i = 0; stacks && i < n; i++)
 		strvfreep(&stacks[i]);
 	free(stacks);
+	return r == -ENOMEM ? werr(err, ENOMEM, "out of memory") : r;
+}
+
+int layers_overlaps(struct world_store *s, char *const *parents, size_t n,
+		    struct world_overlaps *out, struct world_error *err)
+{
+	struct world_overlaps res = { 0 };
+	_cleanup_strv_free_ char **mounts = NULL;
+	int r = layers_root_mounts(s, &mounts, err);
+	if (r >= 0)
+		r = overlaps_in(s, parents, n, "", &res, err);
+	for (size_t i = 0; r >= 0 && mounts && mounts[i]; i++)
+		r = overlaps_in(s, parents, n, mounts[i], &res, err);
 	if (r < 0) {
 		world_overlaps_release(&res);
-		return r == -ENOMEM ? werr(err, ENOMEM, "out of memory") : r;
+		return r;
 	}
 	if (out)
 		*out = res;

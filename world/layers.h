@@ -4,12 +4,38 @@
 
 #include "store.h"
 
-/* The lower stack of a world whose parents are PARENTS, highest first:
- * each parent's own stack in the order given, depth first, every layer once
- * (where first met), Root's layer last.  *out is a NULL-terminated vector of
- * absolute paths. */
+/* Root's separate file systems (a separate /var, /usr, /boot, /home): their
+ * paths relative to Root, sorted, so that a parent comes before what is
+ * mounted below it.  A world has one layer for Root's own file system and
+ * one for each of these, mounted at the same place in its tree, so that the
+ * world sees the whole system.  Pseudo file systems, tmpfs, and whatever
+ * lies below /proc, /sys, /dev, /run, /tmp or the state directory are not
+ * among them. */
+int layers_root_mounts(struct world_store *s, char ***out,
+		       struct world_error *err);
+
+/* A world's layer directory LEAF ("upper", "work") for Root's file system
+ * REL ("" for Root's own).  Returns a malloc'd path or NULL. */
+char *layers_dir(struct world_store *s, const char *world, const char *rel,
+		 const char *leaf);
+
+/* The lower stack, for Root's file system REL, of a world whose parents are
+ * PARENTS, highest first: each parent's own stack in the order given, depth
+ * first, every layer once (where first met), Root's layer last.  *out is a
+ * NULL-terminated vector of absolute paths. */
 int layers_stack(struct world_store *s, char *const *parents, size_t n,
-		 char ***out, struct world_error *err);
+		 const char *rel, char ***out, struct world_error *err);
+
+/* Mounts the tree of world M at worlds/NAME/merged: one overlay for Root's
+ * own file system and one for each of M->mounts.  CREATE: make the layer
+ * directories first (a new world).  Otherwise only what is not mounted is
+ * mounted, and *mounted (may be NULL) tells whether anything was. */
+int layers_mount_world(struct world_store *s, const struct world_meta *m,
+		       bool create, bool *mounted, struct world_error *err);
+
+/* Disk usage of all of a world's layers. */
+int layers_usage(struct world_store *s, const struct world_meta *m,
+		 uint64_t *bytes);
 
 /* Unmounts the root view (see layers.c) once no world needs it. */
 int layers_release_root_view(struct world_store *s);

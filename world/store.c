@@ -44,7 +44,39 @@ void meta_release(struct world_meta *m)
 {
 	free(m->name);
 	strvfreep(&m->parents);
+	strvfreep(&m->mounts);
 	*m = (struct world_meta){ 0 };
+}
+
+bool meta_rel_path_valid(const char *rel)
+{
+	if (!rel || !*rel || rel[0] == '/' || strlen(rel) > 4000)
+		return false;
+	for (const char *c = rel; *c;) {
+		const char *end = strchrnul(c, '/');
+		size_t n = (size_t)(end - c);
+		if (n == 0 || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		for (const char *k = c; k < end; k++)
+			if ((unsigned char)*k < 0x20 || *k == 0x7f)
+				return false;
+		c = *end ? end + 1 : end;
+		if (*end && !*c)
+			return false; /* trailing '/' */
+	}
+	return true;
+}
+
+static int strv_append(char ***v, size_t *n, char *item)
+{
+	char **nv = realloc(*v, (*n + 2) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	nv[(*n)++] = item;
+	nv[*n] = NULL;
+	return 0;
 }
 
 /* The metadata is a few "key value" lines, so that an administrator can read
@@ -53,6 +85,7 @@ void meta_release(struct world_meta *m)
  *     name WPTest
  *     parent WPUUpdate
  *     parent PHPUpdate
+ *     mount var
  *     created 1764000000
  *     phase ready
  * Unknown keys are ignored (forward compatibility); a file without the
@@ -86,16 +119,20 @@ int meta_parse(const char *text, struct world_meta *out)
 			} else if (KEY("parent")) {
 				if (!world_name_valid(val) || m.n_parents > 4096)
 					goto fail;
-				char **np = realloc(m.parents,
-						    (m.n_parents + 2) *
-							    sizeof(*np));
-				if (!np) {
+				if (strv_append(&m.parents, &m.n_parents, val) <
+				    0) {
 					r = -ENOMEM;
 					goto fail;
 				}
-				m.parents = np;
-				m.parents[m.n_parents++] = steal_pointer(&val);
-				m.parents[m.n_parents] = NULL;
+				val = NULL;
+			} else if (KEY("mount")) {
+				if (!meta_rel_path_valid(val) || m.n_mounts > 4096)
+					goto fail;
+				if (strv_append(&m.mounts, &m.n_mounts, val) < 0) {
+					r = -ENOMEM;
+					goto fail;
+				}
+				val = NULL;
 			} else if (KEY("created")) {
 				m.created = strtoll(val, NULL, 10);
 			} else if (KEY("phase")) {
@@ -148,6 +185,8 @@ int meta_save(struct world_store *s, const struct world_meta *m,
 	size_t cap = 128 + strlen(m->name);
 	for (size_t i = 0; i < m->n_parents; i++)
 		cap += strlen(m->parents[i]) + 8;
+	for (size_t i = 0; i < m->n_mounts; i++)
+		cap += strlen(m->mounts[i]) + 8;
 	_cleanup_free_ char *buf = malloc(cap);
 	if (!buf)
 		return werr(err, ENOMEM, "out of memory");
@@ -156,6 +195,9 @@ int meta_save(struct world_store *s, const struct world_meta *m,
 	for (size_t i = 0; i < m->n_parents; i++)
 		n += (size_t)snprintf(buf + n, cap - n, "parent %s\n",
 				      m->parents[i]);
+	for (size_t i = 0; i < m->n_mounts; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "mount %s\n",
+				      m->mounts[i]);
 	n += (size_t)snprintf(buf + n, cap - n,
 			      "created %" PRId64 "\nphase %s\n", m->created,
 			      m->phase == META_READY ? "ready" : "creating");

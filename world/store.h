@@ -4,7 +4,8 @@
  * Layout under the state directory:
  *     lock                 flock()ed by every command for its bookkeeping
  *     worlds/NAME/world    metadata (see meta_format), written atomically
- *     worlds/NAME/upper    the world's own layer
+ *     worlds/NAME/upper    the world's own layer (of Root's own file system)
+ *     worlds/NAME/fs/REL/  {upper,work} for each separate file system REL
  *     worlds/NAME/work     overlayfs' work directory
  *     worlds/NAME/merged   the world's tree, an overlay mount
  *     worlds/NAME/config   liblxc's container configuration
@@ -35,6 +36,11 @@ struct world_meta {
 	char *name;
 	char **parents; /* NULL-terminated, in priority order */
 	size_t n_parents;
+	/* Root's separate file systems when the world was created, as paths
+	 * relative to Root ("var", "boot/efi"); NULL-terminated or NULL.  Each
+	 * has a layer of its own (see layers.h). */
+	char **mounts;
+	size_t n_mounts;
 	int64_t created;
 	enum meta_phase phase;
 };
@@ -43,6 +49,9 @@ void meta_release(struct world_meta *m);
 /* Loads worlds/NAME/world; -ENOENT when there is no such world. */
 int meta_load(struct world_store *s, const char *name, struct world_meta *m,
 	      struct world_error *err);
+/* Whether REL is a clean relative path: no "", ".", ".." components, no
+ * leading or doubled '/', no control characters. */
+bool meta_rel_path_valid(const char *rel);
 /* Parses the text form; used by meta_load and the fuzz target. */
 int meta_parse(const char *text, struct world_meta *m);
 int meta_save(struct world_store *s, const struct world_meta *m,

@@ -214,32 +214,6 @@ void world_store_free(struct world_store *s)
 	free(s);
 }
 
-/* Mounts a world's tree if it is not mounted (after a reboot). */
-static int ensure_mounted(struct world_store *s, const struct world_meta *m,
-			  bool *revived, struct world_error *err)
-{
-	_cleanup_free_ char *upper = world_path(s, m->name, "upper"),
-			    *work = world_path(s, m->name, "work"),
-			    *merged = world_path(s, m->name, "merged");
-	if (!upper || !work || !merged)
-		return werr(err, ENOMEM, "out of memory");
-	int r = is_mount_point(merged);
-	if (r < 0)
-		return werr_errno(err, -r, "cannot examine %s", merged);
-	if (r > 0)
-		return 0;
-	_cleanup_strv_free_ char **lowers = NULL;
-	r = layers_stack(s, m->parents, m->n_parents, &lowers, err);
-	if (r < 0)
-		return r;
-	r = layers_mount(lowers, upper, work, merged, err);
-	if (r < 0)
-		return werr_wrap(err, "cannot mount the tree of '%s'", m->name);
-	if (revived)
-		*revived = true;
-	return 0;
-}
-
 int world_ensure_running(struct world_store *s, const char *name,
 			 bool *revived, struct world_error *err)
 {
@@ -255,7 +229,8 @@ int world_ensure_running(struct world_store *s, const char *name,
 	int r = meta_load(s, name, &m, err);
 	if (r < 0)
 		return r;
-	r = ensure_mounted(s, &m, revived, err);
+	/* After a reboot nothing is mounted; mount what is missing. */
+	r = layers_mount_world(s, &m, false, revived, err);
 	if (r >= 0 && !container_running(s, name, NULL)) {
 		_cleanup_free_ char *merged = world_path(s, name, "merged");
 		r = merged ? container_start(s, name, merged, err)
@@ -293,45 +268,36 @@ int world_create(struct world_store *s, const char *name,
 					    parents[i]);
 	}
 
-	_cleanup_strv_free_ char **lowers = NULL;
-	int r = layers_stack(s, (char *const *)parents, n_parents, &lowers,
-			     err);
+	_cleanup_strv_free_ char **mounts = NULL;
+	int r = layers_root_mounts(s, &mounts, err);
 	if (r < 0)
 		return r;
-
 	struct world_meta m = {
 		.name = (char *)name,
 		.parents = (char **)parents,
 		.n_parents = n_parents,
+		.mounts = mounts,
 		.created = (int64_t)time(NULL),
 		.phase = META_CREATING,
 	};
+	while (mounts && mounts[m.n_mounts])
+		m.n_mounts++;
 	if (mkdirat(s->worlds_fd, name, 0700) < 0)
 		return werr_errno(err, errno, "cannot create world '%s'", name);
 	crash_point("create-dir");
-	_cleanup_free_ char *dir = world_path(s, name, NULL);
-	_cleanup_free_ char *upper = world_path(s, name, "upper"),
-			    *work = world_path(s, name, "work"),
-			    *merged = world_path(s, name, "merged");
-	if (!dir || !upper || !work || !merged) {
+	_cleanup_free_ char *merged = world_path(s, name, "merged");
+	if (!merged) {
 		r = werr(err, ENOMEM, "out of memory");
 		goto undo;
 	}
 	if ((r = meta_save(s, &m, err)) < 0)
 		goto undo;
 	crash_point("create-meta");
-	/* The layer's root must look like Root's: overlayfs shows the upper
-	 * directory's own mode and owner at the top of the tree. */
-	struct stat rst;
-	if (stat(s->root, &rst) < 0 || mkdir(upper, rst.st_mode & 07777) < 0 ||
-	    chown(upper, rst.st_uid, rst.st_gid) < 0 ||
-	    chmod(upper, rst.st_mode & 07777) < 0 || mkdir(work, 0700) < 0 ||
-	    mkdir(merged, 0755) < 0) {
-		r = werr_errno(err, errno, "cannot create the layer of '%s'",
-			       name);
+	if (mkdir(merged, 0755) < 0) {
+		r = werr_errno(err, errno, "cannot create %s", merged);
 		goto undo;
 	}
-	if ((r = layers_mount(lowers, upper, work, merged, err)) < 0) {
+	if ((r = layers_mount_world(s, &m, true, NULL, err)) < 0) {
 		werr_wrap(err, "cannot create '%s'", name);
 		goto undo;
 	}
@@ -554,12 +520,12 @@ static int info_fill(struct world_store *s, const char *name,
 	int r = meta_load(s, name, &m, err);
 	if (r < 0)
 		return r;
+	(void)layers_usage(s, &m, &info->layer_bytes);
 	info->parents = steal_pointer(&m.parents);
 	info->created = m.created;
 	meta_release(&m);
 	_cleanup_free_ char *merged = world_path(s, name, "merged");
-	_cleanup_free_ char *upper_rel = path_join(name, "upper");
-	if (!merged || !upper_rel)
+	if (!merged)
 		return werr(err, ENOMEM, "out of memory");
 	if (is_mount_point(merged) <= 0)
 		info->state = WORLD_UNMOUNTED;
@@ -567,7 +533,6 @@ static int info_fill(struct world_store *s, const char *name,
 		info->state = WORLD_RUNNING;
 	else
 		info->state = WORLD_STOPPED;
-	(void)disk_usage_at(s->worlds_fd, upper_rel, &info->layer_bytes);
 	return 0;
 }
 
