@@ -11,7 +11,7 @@ int cmd_console(struct context *ctx, int argc, char **argv)
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;
-	struct world_error err = { 0 };
+	struct world_error err = {0};
 	int status = 0;
 	int r = world_console(s, argv[0], &status, &err);
 	world_store_free(s);

@@ -7,8 +7,8 @@ int cmd_create(struct context *ctx, int argc, char **argv)
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;
-	struct world_error err = { 0 };
-	struct world_overlaps ov = { 0 };
+	struct world_error err = {0};
+	struct world_overlaps ov = {0};
 	int r = world_create(s, argv[0], (const char *const *)argv + 1,
 			     (size_t)argc - 1, &ov, &err);
 	world_store_free(s);

@@ -9,7 +9,7 @@ int cmd_exec(struct context *ctx, int argc, char **argv)
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;
-	struct world_error err = { 0 };
+	struct world_error err = {0};
 	int status = 0;
 	int r = world_exec(s, argv[0], argv + 1, &status, &err);
 	world_store_free(s);

@@ -49,8 +49,8 @@ static void print_table(const struct world_list *l)
 		size_t n = 0;
 		for (char **p = w->parents; *p && n < sizeof(parents); p++)
 			n += (size_t)snprintf(parents + n, sizeof(parents) - n,
-					      "%s%s", p == w->parents ? "" : ",",
-					      *p);
+					      "%s%s",
+					      p == w->parents ? "" : ",", *p);
 		if (strcmp(w->name, WORLD_ROOT))
 			human_size(size, sizeof(size), w->layer_bytes);
 		printf("%-20s %-30s %-10s %s\n", w->name, parents,
@@ -65,8 +65,8 @@ int cmd_list(struct context *ctx, int argc, char **argv)
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;
-	struct world_error err = { 0 };
-	struct world_list l = { 0 };
+	struct world_error err = {0};
+	struct world_list l = {0};
 	int r = world_list(s, &l, &err);
 	world_store_free(s);
 	if (r < 0)

@@ -8,7 +8,7 @@ static int with_store(struct context *ctx,
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;
-	struct world_error err = { 0 };
+	struct world_error err = {0};
 	int r = fn(s, &err);
 	world_store_free(s);
 	return r < 0 ? fail(ctx, &err) : EXIT_OK;

@@ -20,20 +20,20 @@
 #endif
 
 static const struct command commands[] = {
-	{ "create", "wcreate", cmd_create, 2, -1, CMD_JSON,
-	  "NAME PARENT...", "create a child world and start its container" },
-	{ "delete", "wdelete", cmd_delete, 1, -1, 0, "NAME...",
-	  "stop and delete worlds" },
-	{ "exec", "wexec", cmd_exec, 2, -1, 0, "NAME COMMAND [ARG...]",
-	  "run a command in a world" },
-	{ "console", "wconsole", cmd_console, 1, 1, 0, "NAME",
-	  "interactive shell in a world, on a terminal" },
-	{ "list", "wlist", cmd_list, 0, 0, CMD_JSON, "",
-	  "worlds, parents, state and size of each layer" },
-	{ "start-all", NULL, cmd_start_all, 0, 0, 0, "",
-	  "bring every world back (at boot)" },
-	{ "stop-all", NULL, cmd_stop_all, 0, 0, 0, "",
-	  "stop every world, keeping them (at shutdown)" },
+	{"create", "wcreate", cmd_create, 2, -1, CMD_JSON, "NAME PARENT...",
+	 "create a child world and start its container"},
+	{"delete", "wdelete", cmd_delete, 1, -1, 0, "NAME...",
+	 "stop and delete worlds"},
+	{"exec", "wexec", cmd_exec, 2, -1, 0, "NAME COMMAND [ARG...]",
+	 "run a command in a world"},
+	{"console", "wconsole", cmd_console, 1, 1, 0, "NAME",
+	 "interactive shell in a world, on a terminal"},
+	{"list", "wlist", cmd_list, 0, 0, CMD_JSON, "",
+	 "worlds, parents, state and size of each layer"},
+	{"start-all", NULL, cmd_start_all, 0, 0, 0, "",
+	 "bring every world back (at boot)"},
+	{"stop-all", NULL, cmd_stop_all, 0, 0, 0, "",
+	 "stop every world, keeping them (at shutdown)"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -106,7 +106,7 @@ int fail(struct context *ctx, const struct world_error *err)
 struct world_store *open_store(struct context *ctx)
 {
 	struct world_store *s = NULL;
-	struct world_error err = { 0 };
+	struct world_error err = {0};
 	if (geteuid() != 0) {
 		failf(ctx, "must be run as root (worlds are mounts and "
 			   "containers)");
@@ -137,7 +137,7 @@ int main(int argc, char **argv)
 {
 	char *base = basename(argv[0]);
 	const struct command *c = NULL;
-	struct context ctx = { .cmd = base };
+	struct context ctx = {.cmd = base};
 
 	if (strcmp(base, "pwapt") && (c = find_command(base))) {
 		/* invoked as wcreate, wexec, ... */
@@ -146,7 +146,8 @@ int main(int argc, char **argv)
 		 * argument that is not an option or an option's value. */
 		int i = 1;
 		while (i < argc && argv[i][0] == '-') {
-			if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			if (!strcmp(argv[i], "--help") ||
+			    !strcmp(argv[i], "-h")) {
 				usage_all(stdout);
 				return EXIT_OK;
 			}
@@ -155,15 +156,18 @@ int main(int argc, char **argv)
 				return EXIT_OK;
 			}
 			i += (!strcmp(argv[i], "--root") ||
-			      !strcmp(argv[i], "--state")) ? 2 : 1;
+			      !strcmp(argv[i], "--state"))
+				     ? 2
+				     : 1;
 		}
 		if (i >= argc) {
 			usage_all(stderr);
 			return EXIT_USAGE;
 		}
 		if (!(c = find_command(argv[i]))) {
-			fprintf(stderr, "pwapt: unknown command '%s' "
-					"(see pwapt --help)\n",
+			fprintf(stderr,
+				"pwapt: unknown command '%s' "
+				"(see pwapt --help)\n",
 				argv[i]);
 			return EXIT_USAGE;
 		}
@@ -178,12 +182,12 @@ int main(int argc, char **argv)
 		return EXIT_FAIL;
 
 	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "root", required_argument, NULL, 'r' },
-		{ "state", required_argument, NULL, 's' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
+		{"help", no_argument, NULL, 'h'},
+		{"json", no_argument, NULL, 'j'},
+		{"root", required_argument, NULL, 'r'},
+		{"state", required_argument, NULL, 's'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
 	};
 	int o;
 	/* wexec stops at the first positional argument, so that the
@@ -196,8 +200,9 @@ int main(int argc, char **argv)
 			return EXIT_OK;
 		case 'j':
 			if (!(c->flags & CMD_JSON)) {
-				fprintf(stderr, "%s: --json is not an option "
-						"of this command\n",
+				fprintf(stderr,
+					"%s: --json is not an option "
+					"of this command\n",
 					ctx.cmd);
 				return EXIT_USAGE;
 			}

@@ -17,7 +17,7 @@ enum {
 };
 
 struct context {
-	const char *cmd;   /* the command's name as the user typed it */
+	const char *cmd; /* the command's name as the user typed it */
 	struct world_config cfg;
 	bool json;
 };

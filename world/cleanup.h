@@ -48,25 +48,25 @@ static inline void strvfreep(char ***v)
 	}
 }
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define _cleanup_free_ _cleanup_(freep)
-#define _cleanup_close_ _cleanup_(closep)
-#define _cleanup_fclose_ _cleanup_(fclosep)
-#define _cleanup_closedir_ _cleanup_(closedirp)
+#define _cleanup_(f)	    __attribute__((cleanup(f)))
+#define _cleanup_free_	    _cleanup_(freep)
+#define _cleanup_close_	    _cleanup_(closep)
+#define _cleanup_fclose_    _cleanup_(fclosep)
+#define _cleanup_closedir_  _cleanup_(closedirp)
 #define _cleanup_strv_free_ _cleanup_(strvfreep)
 
-#define steal_pointer(pp)                                                      \
-	({                                                                     \
-		__typeof__(*(pp)) _ptr_ = *(pp);                               \
-		*(pp) = NULL;                                                  \
-		_ptr_;                                                         \
+#define steal_pointer(pp)                        \
+	({                                       \
+		__typeof__(*(pp)) _ptr_ = *(pp); \
+		*(pp) = NULL;                    \
+		_ptr_;                           \
 	})
 
-#define steal_fd(fdp)                                                          \
-	({                                                                     \
-		int _fd_ = *(fdp);                                             \
-		*(fdp) = -1;                                                   \
-		_fd_;                                                          \
+#define steal_fd(fdp)              \
+	({                         \
+		int _fd_ = *(fdp); \
+		*(fdp) = -1;       \
+		_fd_;              \
 	})
 
 #endif

@@ -78,8 +78,8 @@ static bool dir_in_tree(const char *rootfs, const char *rel)
 	return p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int container_start(struct world_store *s, const char *name,
-		    const char *rootfs, struct world_error *err)
+int container_start(struct world_store *s, const char *name, const char *rootfs,
+		    struct world_error *err)
 {
 	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
 	if (!c)
@@ -91,7 +91,7 @@ int container_start(struct world_store *s, const char *name,
 
 	/* A world needs the directories a fresh system mounts on; the tree
 	 * must already have them, since creating them would change it. */
-	static const char *const needed[] = { "proc", "sys", "dev", "run" };
+	static const char *const needed[] = {"proc", "sys", "dev", "run"};
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
 		if (!dir_in_tree(rootfs, needed[i]))
 			return werr(err, ENOTDIR,
@@ -116,31 +116,31 @@ int container_start(struct world_store *s, const char *name,
 	/* Mount entries apply in order: the state directory is covered
 	 * before the fresh /run and /tmp, which may lie over it. */
 	const char *const items[][2] = {
-		{ "lxc.uts.name", name },
-		{ "lxc.rootfs.path", rootfs_item },
-		{ "lxc.mount.auto", "proc:mixed sys:mixed cgroup:mixed" },
-		{ "lxc.autodev", "1" },
-		{ "lxc.pty.max", "256" },
-		{ "lxc.tty.max", "0" },
-		{ "lxc.console.path", "none" },
-		{ "lxc.net.0.type", "empty" },
-		{ hide ? "lxc.mount.entry" : NULL, hide },
-		{ "lxc.mount.entry",
-		  "tmpfs run tmpfs rw,nosuid,nodev,mode=0755 0 0" },
-		{ "lxc.mount.entry", init_entry },
-		{ "lxc.mount.entry",
-		  "tmpfs tmp tmpfs rw,nosuid,nodev,mode=1777,optional 0 0" },
-		{ "lxc.init.cmd", "/run/.pwapt-init" },
-		{ "lxc.signal.halt", "SIGTERM" },
-		{ "lxc.log.file", log },
-		{ "lxc.log.level", "INFO" },
-		{ "lxc.cap.drop", "sys_module sys_time sys_rawio mac_admin "
-				  "mac_override" },
+		{"lxc.uts.name", name},
+		{"lxc.rootfs.path", rootfs_item},
+		{"lxc.mount.auto", "proc:mixed sys:mixed cgroup:mixed"},
+		{"lxc.autodev", "1"},
+		{"lxc.pty.max", "256"},
+		{"lxc.tty.max", "0"},
+		{"lxc.console.path", "none"},
+		{"lxc.net.0.type", "empty"},
+		{hide ? "lxc.mount.entry" : NULL, hide},
+		{"lxc.mount.entry",
+		 "tmpfs run tmpfs rw,nosuid,nodev,mode=0755 0 0"},
+		{"lxc.mount.entry", init_entry},
+		{"lxc.mount.entry",
+		 "tmpfs tmp tmpfs rw,nosuid,nodev,mode=1777,optional 0 0"},
+		{"lxc.init.cmd", "/run/.pwapt-init"},
+		{"lxc.signal.halt", "SIGTERM"},
+		{"lxc.log.file", log},
+		{"lxc.log.level", "INFO"},
+		{"lxc.cap.drop", "sys_module sys_time sys_rawio mac_admin "
+				 "mac_override"},
 	};
 	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
-		int r = items[i][0] ? set_config(c, items[i][0], items[i][1],
-						 err)
-				    : 0;
+		int r = items[i][0]
+				? set_config(c, items[i][0], items[i][1], err)
+				: 0;
 		if (r < 0)
 			return r;
 	}
@@ -172,8 +172,7 @@ int container_stop(struct world_store *s, const char *name)
 	return c->wait(c, "STOPPED", 30) ? 0 : -ETIMEDOUT;
 }
 
-bool container_running(struct world_store *s, const char *name,
-		       pid_t *init_pid)
+bool container_running(struct world_store *s, const char *name, pid_t *init_pid)
 {
 	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
 	if (!c || !c->is_running(c))
@@ -200,8 +199,8 @@ static int exec_in_world(void *data)
 
 static char **world_environment(void)
 {
-	static const char *const passed[] = { "TERM", "LANG", "LC_ALL",
-					      "COLUMNS", "LINES" };
+	static const char *const passed[] = {"TERM", "LANG", "LC_ALL",
+					     "COLUMNS", "LINES"};
 	size_t n = 0, cap = 16;
 	char **env = calloc(cap, sizeof(*env));
 	if (!env)
@@ -226,9 +225,8 @@ static char **world_environment(void)
 	return env;
 }
 
-int container_attach(struct world_store *s, const char *name,
-		     char *const *argv, bool terminal, int *status,
-		     struct world_error *err)
+int container_attach(struct world_store *s, const char *name, char *const *argv,
+		     bool terminal, int *status, struct world_error *err)
 {
 	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
 	if (!c)
@@ -249,11 +247,11 @@ int container_attach(struct world_store *s, const char *name,
 		opts.attach_flags |= LXC_ATTACH_TERMINAL;
 
 	/* Like system(3): the command, not wexec, handles ^C and ^\. */
-	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);
 
-	struct exec_payload payload = { argv };
+	struct exec_payload payload = {argv};
 	pid_t pid = -1;
 	int r = c->attach(c, exec_in_world, &payload, &opts, &pid);
 	int ws = 0;

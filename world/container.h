@@ -10,8 +10,8 @@
 
 /* Writes the container's configuration and starts it over ROOTFS (a
  * mounted tree) with pwapt-init as PID 1.  Returns once it runs. */
-int container_start(struct world_store *s, const char *name,
-		    const char *rootfs, struct world_error *err);
+int container_start(struct world_store *s, const char *name, const char *rootfs,
+		    struct world_error *err);
 /* Kills every process of the container and waits until it is gone. */
 int container_stop(struct world_store *s, const char *name);
 /* Whether the container runs; *init_pid (may be NULL) gets its init. */
@@ -19,8 +19,7 @@ bool container_running(struct world_store *s, const char *name,
 		       pid_t *init_pid);
 /* Runs ARGV in the container.  TERMINAL: on a new pseudo-terminal, for
  * interactive shells.  *status is the exit status (128+N for signal N). */
-int container_attach(struct world_store *s, const char *name,
-		     char *const *argv, bool terminal, int *status,
-		     struct world_error *err);
+int container_attach(struct world_store *s, const char *name, char *const *argv,
+		     bool terminal, int *status, struct world_error *err);
 
 #endif

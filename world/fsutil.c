@@ -10,18 +10,17 @@
 #include "cleanup.h"
 #include "fsutil.h"
 
-int write_file_atomic(int dirfd, const char *name, const char *data,
-		      size_t len, mode_t mode)
+int write_file_atomic(int dirfd, const char *name, const char *data, size_t len,
+		      mode_t mode)
 {
 	char tmp[512];
 	if (snprintf(tmp, sizeof(tmp), ".%s.tmp%d", name, (int)getpid()) >=
 	    (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 
-	_cleanup_close_ int fd = openat(dirfd, tmp,
-					O_WRONLY | O_CREAT | O_TRUNC |
-						O_CLOEXEC | O_NOFOLLOW,
-					mode);
+	_cleanup_close_ int fd = openat(
+		dirfd, tmp,
+		O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
 	for (size_t off = 0; off < len;) {
@@ -234,11 +233,12 @@ int disk_usage_at(int dirfd, const char *name, uint64_t *bytes)
 	struct stat st;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
-	struct du_walk w = { 0 };
+	struct du_walk w = {0};
 	du_account(&w, &st);
 	if (S_ISDIR(st.st_mode)) {
-		int fd = openat(dirfd, name,
-				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd =
+			openat(dirfd, name,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
 		du_dir(&w, fd, st.st_dev);
@@ -251,8 +251,8 @@ int disk_usage_at(int dirfd, const char *name, uint64_t *bytes)
 int is_mount_point(const char *path)
 {
 	struct statx sx;
-	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS,
-		  &sx) < 0)
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) <
+	    0)
 		return -errno;
 	if (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
 		return !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);

@@ -8,8 +8,8 @@
 
 /* Writes DATA to NAME in DIRFD atomically: a temporary file beside it,
  * fsync, rename over NAME, fsync of the directory. */
-int write_file_atomic(int dirfd, const char *name, const char *data,
-		      size_t len, mode_t mode);
+int write_file_atomic(int dirfd, const char *name, const char *data, size_t len,
+		      mode_t mode);
 /* Reads a whole (small) file; *out is NUL-terminated and malloc'd. */
 int read_file_at(int dirfd, const char *name, char **out, size_t *len);
 /* mkdir -p of an absolute PATH. */

@@ -47,13 +47,12 @@ static bool strv_contains(char *const *v, const char *s)
  * sysfs, cgroup, ...) and tmpfs are not part of what a world inherits: a
  * world gets fresh ones of its own. */
 static const char *const system_fs_types[] = {
-	"ext2", "ext3",	 "ext4",  "xfs",   "btrfs", "f2fs",	"vfat",
+	"ext2",	 "ext3", "ext4",     "xfs", "btrfs",  "f2fs",  "vfat",
 	"exfat", "jfs",	 "reiserfs", "zfs", "nilfs2", "ntfs3", "bcachefs",
 };
 
 /* Directories a world always gets fresh (DESIGN.md §1). */
-static const char *const fresh_dirs[] = { "proc", "sys", "dev", "run",
-					  "tmp" };
+static const char *const fresh_dirs[] = {"proc", "sys", "dev", "run", "tmp"};
 
 static bool is_system_fs(const char *type)
 {
@@ -111,15 +110,15 @@ int layers_root_mounts(struct world_store *s, char ***out,
 	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return werr_errno(err, errno, "cannot read the mount table");
-	struct strv v = { 0 };
+	struct strv v = {0};
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
 	int r = 0;
 	while (r >= 0 && getline(&line, &cap, f) > 0) {
 		/* id parent maj:min root mountpoint opts [tags] - type src */
-		char *fields[5] = { 0 }, *save = NULL, *tok = line;
-		for (int i = 0; i < 5 && (fields[i] = strtok_r(tok, " ", &save));
-		     i++)
+		char *fields[5] = {0}, *save = NULL, *tok = line;
+		for (int i = 0;
+		     i < 5 && (fields[i] = strtok_r(tok, " ", &save)); i++)
 			tok = NULL;
 		char *sep = save ? strstr(save, " - ") : NULL;
 		if (!fields[4] || !sep)
@@ -130,8 +129,8 @@ int layers_root_mounts(struct world_store *s, char ***out,
 		if (!type || !is_system_fs(type) || !path_below(mp, s->root) ||
 		    !strcmp(mp, s->root) || path_below(mp, s->state))
 			continue;
-		const char *rel = mp + (strcmp(s->root, "/") ? strlen(s->root)
-							      : 0);
+		const char *rel =
+			mp + (strcmp(s->root, "/") ? strlen(s->root) : 0);
 		while (*rel == '/')
 			rel++;
 		if (!meta_rel_path_valid(rel) || under_fresh_dir(rel) ||
@@ -196,7 +195,7 @@ static int collect_layers(struct world_store *s, const char *name,
 		return 0;
 	if (depth > 4096)
 		return werr(err, ELOOP, "world '%s' nests too deep", name);
-	struct world_meta m = { 0 };
+	struct world_meta m = {0};
 	int r = meta_load(s, name, &m, err);
 	if (r < 0)
 		return r;
@@ -233,8 +232,8 @@ static bool state_inside(struct world_store *s, const char *dir)
 static int root_layer(struct world_store *s, const char *rel, char **out,
 		      struct world_error *err)
 {
-	_cleanup_free_ char *dir = *rel ? path_join(s->root, rel)
-					: strdup(s->root);
+	_cleanup_free_ char *dir =
+		*rel ? path_join(s->root, rel) : strdup(s->root);
 	if (!dir)
 		return werr(err, ENOMEM, "out of memory");
 	if (!state_inside(s, dir)) {
@@ -258,16 +257,18 @@ static int root_layer(struct world_store *s, const char *rel, char **out,
 	if (is_mount_point(view) <= 0) {
 		_cleanup_free_ char *opts = NULL;
 		if (strpbrk(dir, ":,\\"))
-			return werr(err, EINVAL,
-				    "Root's file system %s has ':', ',' or '\\' "
-				    "in its path",
-				    dir);
+			return werr(
+				err, EINVAL,
+				"Root's file system %s has ':', ',' or '\\' "
+				"in its path",
+				dir);
 		if (asprintf(&opts, "lowerdir=%s:%s", dir, empty) < 0)
 			return werr(err, ENOMEM, "out of memory");
 		if (mount("pwapt-root-view", view, "overlay", MS_RDONLY, opts) <
 		    0)
 			return werr_errno(err, errno,
-					  "cannot mount the root view %s", view);
+					  "cannot mount the root view %s",
+					  view);
 	}
 	*out = steal_pointer(&view);
 	return 0;
@@ -297,7 +298,7 @@ int layers_release_root_view(struct world_store *s)
 int layers_stack(struct world_store *s, char *const *parents, size_t n,
 		 const char *rel, char ***out, struct world_error *err)
 {
-	struct strv all = { 0 }, stack = { 0 };
+	struct strv all = {0}, stack = {0};
 	int r = 0;
 	for (size_t i = 0; r >= 0 && i < n; i++)
 		r = collect_layers(s, parents[i], rel, &all, 0, err);
@@ -431,9 +432,9 @@ static void read_fs_log(int fsfd, char *buf, size_t size)
 
 /* Options that would make a layer more than a plain tree: DESIGN.md §1. */
 static const char *const plain_tree_options[][2] = {
-	{ "redirect_dir", "off" },
-	{ "index", "off" },
-	{ "metacopy", "off" },
+	{"redirect_dir", "off"},
+	{"index", "off"},
+	{"metacopy", "off"},
 };
 
 static int mount_new_api(char *const *lowers, const char *upper,
@@ -460,9 +461,9 @@ static int mount_new_api(char *const *lowers, const char *upper,
 			     0) < 0) {
 			int e = errno;
 			read_fs_log(fsfd, log, sizeof(log));
-			return werr(err, e,
-				    "cannot stack layer %zu (%s): %s", i + 1,
-				    lowers[i], log[0] ? log : strerror(e));
+			return werr(err, e, "cannot stack layer %zu (%s): %s",
+				    i + 1, lowers[i],
+				    log[0] ? log : strerror(e));
 		}
 	}
 	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
@@ -472,8 +473,8 @@ static int mount_new_api(char *const *lowers, const char *upper,
 		return werr(err, e, "cannot use layer %s: %s", upper,
 			    log[0] ? log : strerror(e));
 	}
-	for (size_t k = 0; k < sizeof(plain_tree_options) /
-				       sizeof(plain_tree_options[0]);
+	for (size_t k = 0;
+	     k < sizeof(plain_tree_options) / sizeof(plain_tree_options[0]);
 	     k++)
 		(void)fsconfig(fsfd, FSCONFIG_SET_STRING,
 			       plain_tree_options[k][0],
@@ -561,9 +562,8 @@ struct entries {
 static bool is_opaque(int dirfd, const char *name)
 {
 	char path[64], val[2];
-	_cleanup_close_ int fd = openat(dirfd, name,
-					O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-						O_CLOEXEC);
+	_cleanup_close_ int fd = openat(
+		dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
@@ -617,9 +617,9 @@ static int walk_layer(int fd, const char *prefix, size_t layer,
 		}
 		if (is_opaque(dirfd(dir), de->d_name))
 			r = entries_add(e, path, layer);
-		int child = openat(dirfd(dir), de->d_name,
-				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					   O_CLOEXEC);
+		int child =
+			openat(dirfd(dir), de->d_name,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (r >= 0 && child >= 0)
 			r = walk_layer(child, path, layer, e);
 	}
@@ -646,7 +646,7 @@ static int overlaps_in(struct world_store *s, char *const *parents, size_t n,
 		       const char *rel, struct world_overlaps *res,
 		       struct world_error *err)
 {
-	struct entries e = { 0 };
+	struct entries e = {0};
 	_cleanup_strv_free_ char **layers = NULL; /* union, Root excluded */
 	char ***stacks = calloc(n, sizeof(*stacks));
 	int r = stacks ? 0 : -ENOMEM;
@@ -655,7 +655,7 @@ static int overlaps_in(struct world_store *s, char *const *parents, size_t n,
 		r = layers_stack(s, &parents[i], 1, rel, &stacks[i], err);
 		if (r < 0)
 			goto out;
-		struct strv u = { steal_pointer(&layers), 0 };
+		struct strv u = {steal_pointer(&layers), 0};
 		while (u.v && u.v[u.n])
 			u.n++;
 		/* The last entry of a stack is Root, which overlaps nobody. */
@@ -696,8 +696,8 @@ static int overlaps_in(struct world_store *s, char *const *parents, size_t n,
 			top[i] = -1;
 			ssize_t best = -1;
 			for (size_t k = a; k < b; k++) {
-				ssize_t pos =
-					index_of(stacks[i], layers[e.v[k].layer]);
+				ssize_t pos = index_of(stacks[i],
+						       layers[e.v[k].layer]);
 				if (pos >= 0 && (best < 0 || pos < best)) {
 					best = pos;
 					top[i] = (ssize_t)e.v[k].layer;
@@ -712,15 +712,15 @@ static int overlaps_in(struct world_store *s, char *const *parents, size_t n,
 			distinct += !seen;
 		}
 		if (having >= 2 && distinct >= 2) {
-			struct world_overlap *nv = realloc(
-				res->v, (res->n + 1) * sizeof(*nv));
+			struct world_overlap *nv =
+				realloc(res->v, (res->n + 1) * sizeof(*nv));
 			if (!nv) {
 				r = -ENOMEM;
 				goto out;
 			}
 			res->v = nv;
 			struct world_overlap *o = &res->v[res->n++];
-			*o = (struct world_overlap){ 0 };
+			*o = (struct world_overlap){0};
 			o->path = strdup(e.v[a].path);
 			o->losers = calloc(n + 1, sizeof(char *));
 			size_t nl = 0;
@@ -751,7 +751,7 @@ out:
 int layers_overlaps(struct world_store *s, char *const *parents, size_t n,
 		    struct world_overlaps *out, struct world_error *err)
 {
-	struct world_overlaps res = { 0 };
+	struct world_overlaps res = {0};
 	_cleanup_strv_free_ char **mounts = NULL;
 	int r = layers_root_mounts(s, &mounts, err);
 	if (r >= 0)
@@ -777,5 +777,5 @@ void world_overlaps_release(struct world_overlaps *o)
 		strvfreep(&o->v[i].losers);
 	}
 	free(o->v);
-	*o = (struct world_overlaps){ 0 };
+	*o = (struct world_overlaps){0};
 }

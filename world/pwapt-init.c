@@ -44,7 +44,7 @@ int main(void)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	/* PID 1 drops signals whose disposition is the default; a handler
 	 * makes SIGTERM and SIGPWR (lxc's "halt") reach sigwaitinfo(). */
-	struct sigaction sa = { .sa_handler = nothing };
+	struct sigaction sa = {.sa_handler = nothing};
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGPWR, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);

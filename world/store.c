@@ -45,7 +45,7 @@ void meta_release(struct world_meta *m)
 	free(m->name);
 	strvfreep(&m->parents);
 	strvfreep(&m->mounts);
-	*m = (struct world_meta){ 0 };
+	*m = (struct world_meta){0};
 }
 
 bool meta_rel_path_valid(const char *rel)
@@ -92,7 +92,7 @@ static int strv_append(char ***v, size_t *n, char *item)
  * header, a name or a parent is rejected. */
 int meta_parse(const char *text, struct world_meta *out)
 {
-	struct world_meta m = { .phase = META_CREATING };
+	struct world_meta m = {.phase = META_CREATING};
 	bool header = false;
 	int r = -EBADMSG;
 	const char *line = text;
@@ -117,7 +117,8 @@ int meta_parse(const char *text, struct world_meta *out)
 					goto fail;
 				m.name = steal_pointer(&val);
 			} else if (KEY("parent")) {
-				if (!world_name_valid(val) || m.n_parents > 4096)
+				if (!world_name_valid(val) ||
+				    m.n_parents > 4096)
 					goto fail;
 				if (strv_append(&m.parents, &m.n_parents, val) <
 				    0) {
@@ -126,9 +127,11 @@ int meta_parse(const char *text, struct world_meta *out)
 				}
 				val = NULL;
 			} else if (KEY("mount")) {
-				if (!meta_rel_path_valid(val) || m.n_mounts > 4096)
+				if (!meta_rel_path_valid(val) ||
+				    m.n_mounts > 4096)
 					goto fail;
-				if (strv_append(&m.mounts, &m.n_mounts, val) < 0) {
+				if (strv_append(&m.mounts, &m.n_mounts, val) <
+				    0) {
 					r = -ENOMEM;
 					goto fail;
 				}
@@ -169,8 +172,9 @@ int meta_load(struct world_store *s, const char *name, struct world_meta *m,
 				  name);
 	r = meta_parse(text, m);
 	if (r < 0)
-		return werr(err, -r, "metadata of '%s' (%s/%s/world) is damaged",
-			    name, s->worlds, name);
+		return werr(err, -r,
+			    "metadata of '%s' (%s/%s/world) is damaged", name,
+			    s->worlds, name);
 	if (strcmp(m->name, name)) {
 		meta_release(m);
 		return werr(err, EBADMSG,
@@ -190,8 +194,8 @@ int meta_save(struct world_store *s, const struct world_meta *m,
 	_cleanup_free_ char *buf = malloc(cap);
 	if (!buf)
 		return werr(err, ENOMEM, "out of memory");
-	size_t n = (size_t)snprintf(buf, cap, "pwapt-world 1\nname %s\n",
-				    m->name);
+	size_t n =
+		(size_t)snprintf(buf, cap, "pwapt-world 1\nname %s\n", m->name);
 	for (size_t i = 0; i < m->n_parents; i++)
 		n += (size_t)snprintf(buf + n, cap - n, "parent %s\n",
 				      m->parents[i]);
@@ -202,9 +206,9 @@ int meta_save(struct world_store *s, const struct world_meta *m,
 			      "created %" PRId64 "\nphase %s\n", m->created,
 			      m->phase == META_READY ? "ready" : "creating");
 
-	_cleanup_close_ int dfd = openat(s->worlds_fd, m->name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-						 O_CLOEXEC);
+	_cleanup_close_ int dfd =
+		openat(s->worlds_fd, m->name,
+		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
 		return werr_errno(err, errno, "cannot open directory of '%s'",
 				  m->name);
@@ -222,8 +226,8 @@ bool world_exists(struct world_store *s, const char *name)
 	if (!world_name_valid(name))
 		return false;
 	_cleanup_free_ char *rel = path_join(name, "world");
-	return rel && faccessat(s->worlds_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) ==
-			      0;
+	return rel &&
+	       faccessat(s->worlds_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -286,8 +290,9 @@ int store_discard_world_dir(struct world_store *s, const char *name,
 	 * the next command that opens the store. */
 	int r = rm_rf_at(s->state_fd, dst);
 	if (r < 0)
-		return werr_errno(err, -r,
-				  "'%s' is deleted but its files remain in %s/%s",
-				  name, s->state, dst);
+		return werr_errno(
+			err, -r,
+			"'%s' is deleted but its files remain in %s/%s", name,
+			s->state, dst);
 	return 0;
 }

@@ -85,7 +85,7 @@ static int recover(struct world_store *s, struct world_error *err)
 	for (char **n = names; *n; n++) {
 		_cleanup_free_ char *rel = path_join(*n, "world");
 		_cleanup_free_ char *text = NULL;
-		struct world_meta m = { 0 };
+		struct world_meta m = {0};
 		r = read_file_at(s->worlds_fd, rel, &text, NULL);
 		bool garbage = r == -ENOENT;
 		if (r >= 0 && meta_parse(text, &m) >= 0) {
@@ -95,8 +95,9 @@ static int recover(struct world_store *s, struct world_error *err)
 		/* Creation happens under the lock we hold now, so a world
 		 * still being created was left by a killed wcreate. */
 		if (garbage && (r = discard_world(s, *n, err)) < 0)
-			return werr_wrap(err, "cannot clean up the unfinished "
-					      "world '%s'",
+			return werr_wrap(err,
+					 "cannot clean up the unfinished "
+					 "world '%s'",
 					 *n);
 	}
 	/* Deleted worlds whose removal was interrupted. */
@@ -148,8 +149,8 @@ int world_store_open(struct world_store **out, const struct world_config *cfg,
 	}
 	s->state = realpath(state, NULL);
 	s->worlds = s->state ? path_join(s->state, "worlds") : NULL;
-	s->init = strdup(cfg->init ? cfg->init
-				   : PWAPT_LIBEXECDIR "/pwapt-init");
+	s->init =
+		strdup(cfg->init ? cfg->init : PWAPT_LIBEXECDIR "/pwapt-init");
 	if (!s->state || !s->worlds || !s->init) {
 		r = werr_errno(err, errno ? errno : ENOMEM,
 			       "state directory %s", state);
@@ -214,8 +215,8 @@ void world_store_free(struct world_store *s)
 	free(s);
 }
 
-int world_ensure_running(struct world_store *s, const char *name,
-			 bool *revived, struct world_error *err)
+int world_ensure_running(struct world_store *s, const char *name, bool *revived,
+			 struct world_error *err)
 {
 	if (is_root(name)) {
 		if (root_is_host(s) || container_running(s, WORLD_ROOT, NULL))
@@ -225,7 +226,7 @@ int world_ensure_running(struct world_store *s, const char *name,
 		(void)mkdirat(s->worlds_fd, WORLD_ROOT, 0700);
 		return container_start(s, WORLD_ROOT, s->root, err);
 	}
-	struct world_meta m = { 0 };
+	struct world_meta m = {0};
 	int r = meta_load(s, name, &m, err);
 	if (r < 0)
 		return r;
@@ -256,7 +257,8 @@ int world_create(struct world_store *s, const char *name,
 		return werr(err, EEXIST, "a world named '%s' exists already",
 			    name);
 	if (n_parents == 0)
-		return werr(err, EINVAL, "'%s' needs at least one parent", name);
+		return werr(err, EINVAL, "'%s' needs at least one parent",
+			    name);
 	for (size_t i = 0; i < n_parents; i++) {
 		int r = check_world(s, parents[i], err);
 		if (r < 0)
@@ -306,8 +308,8 @@ int world_create(struct world_store *s, const char *name,
 		goto undo;
 	crash_point("create-start");
 	if (n_parents > 1 &&
-	    (r = layers_overlaps(s, (char *const *)parents, n_parents,
-				 overlaps, err)) < 0)
+	    (r = layers_overlaps(s, (char *const *)parents, n_parents, overlaps,
+				 err)) < 0)
 		goto undo;
 	m.phase = META_READY;
 	if ((r = meta_save(s, &m, err)) < 0) {
@@ -337,7 +339,7 @@ static int check_no_orphans(struct world_store *s, const char *const *set,
 			in_set = !strcmp(*w, set[i]);
 		if (in_set)
 			continue;
-		struct world_meta m = { 0 };
+		struct world_meta m = {0};
 		if (meta_load(s, *w, &m, NULL) < 0)
 			continue;
 		for (size_t p = 0; p < m.n_parents; p++)
@@ -392,8 +394,8 @@ int world_delete(struct world_store *s, const char *const *names, size_t n,
 				if (done[j] || j == i)
 					continue;
 				for (size_t p = 0; p < metas[j].n_parents; p++)
-					has_child |= !strcmp(metas[j].parents[p],
-							     names[i]);
+					has_child |= !strcmp(
+						metas[j].parents[p], names[i]);
 			}
 			if (has_child)
 				continue;
@@ -406,8 +408,9 @@ int world_delete(struct world_store *s, const char *const *names, size_t n,
 			r = discard_world(s, names[i], err);
 		}
 		if (left == before)
-			r = werr(err, ELOOP, "worlds named are built on each "
-					     "other in a cycle");
+			r = werr(err, ELOOP,
+				 "worlds named are built on each "
+				 "other in a cycle");
 	}
 	for (size_t i = 0; i < n; i++)
 		meta_release(&metas[i]);
@@ -416,10 +419,9 @@ int world_delete(struct world_store *s, const char *const *names, size_t n,
 	return r < 0 ? r : 0;
 }
 
-static int exec_on_host(char *const *argv, int *status,
-			struct world_error *err)
+static int exec_on_host(char *const *argv, int *status, struct world_error *err)
 {
-	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);
 	pid_t pid = fork();
@@ -470,8 +472,8 @@ int world_console(struct world_store *s, const char *name, int *status,
 		  struct world_error *err)
 {
 	/* bash if the world has it, else the POSIX shell every system has. */
-	static char *const bash[] = { "/bin/bash", "-l", NULL };
-	static char *const sh[] = { "/bin/sh", "-l", NULL };
+	static char *const bash[] = {"/bin/bash", "-l", NULL};
+	static char *const sh[] = {"/bin/sh", "-l", NULL};
 	char *const *argv = sh;
 	if (is_root(name)) {
 		_cleanup_free_ char *p = path_join(s->root, "bin/bash");
@@ -501,7 +503,7 @@ const char *world_state_name(enum world_state st)
 static int info_fill(struct world_store *s, const char *name,
 		     struct world_info *info, struct world_error *err)
 {
-	*info = (struct world_info){ 0 };
+	*info = (struct world_info){0};
 	if (!(info->name = strdup(name)))
 		return werr(err, ENOMEM, "out of memory");
 	if (is_root(name)) {
@@ -510,13 +512,14 @@ static int info_fill(struct world_store *s, const char *name,
 			info->state = WORLD_RUNNING;
 			info->init_pid = 1;
 		} else {
-			info->state = container_running(s, name, &info->init_pid)
-					      ? WORLD_RUNNING
-					      : WORLD_STOPPED;
+			info->state =
+				container_running(s, name, &info->init_pid)
+					? WORLD_RUNNING
+					: WORLD_STOPPED;
 		}
 		return info->parents ? 0 : werr(err, ENOMEM, "out of memory");
 	}
-	struct world_meta m = { 0 };
+	struct world_meta m = {0};
 	int r = meta_load(s, name, &m, err);
 	if (r < 0)
 		return r;
@@ -543,7 +546,7 @@ void world_list_release(struct world_list *l)
 		strvfreep(&l->v[i].parents);
 	}
 	free(l->v);
-	*l = (struct world_list){ 0 };
+	*l = (struct world_list){0};
 }
 
 int world_list(struct world_store *s, struct world_list *out,
@@ -556,7 +559,7 @@ int world_list(struct world_store *s, struct world_list *out,
 	size_t n = 1;
 	while (names[n - 1])
 		n++;
-	struct world_list l = { calloc(n, sizeof(struct world_info)), 0 };
+	struct world_list l = {calloc(n, sizeof(struct world_info)), 0};
 	if (!l.v)
 		return werr(err, ENOMEM, "out of memory");
 	r = info_fill(s, WORLD_ROOT, &l.v[l.n++], err);

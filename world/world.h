@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define WORLD_ROOT "Root"
+#define WORLD_ROOT     "Root"
 #define WORLD_NAME_MAX 64
 
 struct world_error {
@@ -52,8 +52,8 @@ bool world_name_valid(const char *name);
 
 /* One path that two or more parents of a new world both changed. */
 struct world_overlap {
-	char *path;   /* world-relative, absolute ("/etc/motd") */
-	char *winner; /* the parent whose version the world sees */
+	char *path;    /* world-relative, absolute ("/etc/motd") */
+	char *winner;  /* the parent whose version the world sees */
 	char **losers; /* NULL-terminated: the parents that are hidden */
 };
 
@@ -72,8 +72,8 @@ int world_create(struct world_store *store, const char *name,
 
 /* Deletes the named worlds.  Refuses Root, unknown names, and worlds with
  * children not named too; nothing is deleted then. */
-int world_delete(struct world_store *store, const char *const *names,
-		 size_t n, struct world_error *err);
+int world_delete(struct world_store *store, const char *const *names, size_t n,
+		 struct world_error *err);
 
 /* Makes sure a world's tree is mounted and its container runs (after a
  * reboot or a crash of the container).  *revived is set when anything had to

@@ -6,21 +6,21 @@
 
 static int tap_n, tap_failed;
 
-#define ok(cond, ...)                                                          \
-	do {                                                                   \
-		int ok_ = !!(cond);                                            \
-		tap_n++;                                                       \
-		if (!ok_) {                                                    \
-			tap_failed++;                                          \
-			printf("not ok %d - ", tap_n);                         \
-		} else {                                                       \
-			printf("ok %d - ", tap_n);                             \
-		}                                                              \
-		printf(__VA_ARGS__);                                           \
-		putchar('\n');                                                 \
-		if (!ok_)                                                      \
-			printf("#   failed: %s (%s:%d)\n", #cond, __FILE__,    \
-			       __LINE__);                                      \
+#define ok(cond, ...)                                                       \
+	do {                                                                \
+		int ok_ = !!(cond);                                         \
+		tap_n++;                                                    \
+		if (!ok_) {                                                 \
+			tap_failed++;                                       \
+			printf("not ok %d - ", tap_n);                      \
+		} else {                                                    \
+			printf("ok %d - ", tap_n);                          \
+		}                                                           \
+		printf(__VA_ARGS__);                                        \
+		putchar('\n');                                              \
+		if (!ok_)                                                   \
+			printf("#   failed: %s (%s:%d)\n", #cond, __FILE__, \
+			       __LINE__);                                   \
 	} while (0)
 
 static inline int tap_done(void)

@@ -31,7 +31,7 @@ static void test_names(void)
 
 static void test_meta(void)
 {
-	struct world_meta m = { 0 };
+	struct world_meta m = {0};
 	int r = meta_parse("pwapt-world 1\nname WPTest\nparent WPUUpdate\n"
 			   "parent PHPUpdate\ncreated 1764000000\n"
 			   "phase ready\nfuture-key whatever\n",
@@ -62,9 +62,9 @@ static void test_meta(void)
 		"pwapt-world 1\nname A\nname B\nparent Root\nphase ready\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct world_meta x = { 0 };
-		ok(meta_parse(bad[i], &x) < 0, "malformed metadata #%zu refused",
-		   i);
+		struct world_meta x = {0};
+		ok(meta_parse(bad[i], &x) < 0,
+		   "malformed metadata #%zu refused", i);
 		ok(x.name == NULL && x.parents == NULL,
 		   "output untouched on failure #%zu", i);
 	}
