@@ -52,6 +52,21 @@ $(addprefix bin/,$(LINKS)): bin/pwapt
 tests/unit/%: tests/unit/%.c tests/unit/tap.h world/libworld.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< world/libworld.a $(LXC_LIBS)
 
+# Fuzz targets (libFuzzer, clang): `make fuzz FUZZ_SECONDS=300`.
+FUZZ_SECONDS ?= 30
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
+tests/fuzz/fuzz-meta: tests/fuzz/fuzz-meta.c world/store.c world/error.c \
+		world/fsutil.c world/crash.c world/*.h
+	clang $(FUZZ_CFLAGS) -o $@ $< world/store.c world/error.c world/fsutil.c world/crash.c
+tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c pwapt/config.c pwapt/pwapt.h
+	clang $(FUZZ_CFLAGS) -o $@ $< pwapt/config.c
+fuzz: tests/fuzz/fuzz-meta tests/fuzz/fuzz-config
+	for t in meta config; do \
+		mkdir -p tests/fuzz/run-$$t && \
+		tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
+			tests/fuzz/run-$$t tests/fuzz/corpus-$$t || exit 1; \
+	done
+
 deps:
 	@tools/install-deps
 
@@ -82,6 +97,7 @@ style:
 	clang-format -i world/*.[ch] pwapt/*.[ch] tests/unit/*.[ch]
 
 clean:
-	rm -rf bin world/*.o world/*.a pwapt/*.o $(UNIT_TESTS)
+	rm -rf bin world/*.o world/*.a pwapt/*.o $(UNIT_TESTS) \
+		tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/run-*
 
-.PHONY: all deps check demo bench install style clean
+.PHONY: all deps check demo bench install style clean fuzz

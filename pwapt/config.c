@@ -21,19 +21,21 @@ static char *trim(char *s)
 	return s;
 }
 
-int config_load(struct context *ctx)
+static int set_owned(char **slot, const char **cfg, const char *val)
 {
-	const char *path = getenv("PWAPT_CONFIG");
-	if (!path)
-		path = "/etc/pwapt/pwapt.conf";
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f && errno != ENOENT) {
-		fprintf(stderr, "%s: cannot read %s: %s\n", ctx->cmd, path,
-			strerror(errno));
+	char *copy = strdup(val);
+	if (!copy)
 		return -1;
-	}
+	free(*slot);
+	*slot = copy;
+	*cfg = copy;
+	return 0;
+}
+
+int config_parse(struct context *ctx, const char *path, FILE *f)
+{
 	char line[4096];
-	for (unsigned no = 1; f && fgets(line, sizeof(line), f); no++) {
+	for (unsigned no = 1; fgets(line, sizeof(line), f); no++) {
 		char *s = trim(line);
 		if (!*s || *s == '#')
 			continue;
@@ -45,20 +47,48 @@ int config_load(struct context *ctx)
 		}
 		*eq = '\0';
 		char *key = trim(s), *val = trim(eq + 1);
+		int r;
 		if (!strcmp(key, "root"))
-			ctx->cfg.root = strdup(val);
+			r = set_owned(&ctx->owned_root, &ctx->cfg.root, val);
 		else if (!strcmp(key, "state"))
-			ctx->cfg.state = strdup(val);
+			r = set_owned(&ctx->owned_state, &ctx->cfg.state, val);
 		else {
 			fprintf(stderr, "%s: %s:%u: unknown key '%s'\n",
 				ctx->cmd, path, no, key);
 			return -1;
 		}
+		if (r < 0) {
+			fprintf(stderr, "%s: out of memory\n", ctx->cmd);
+			return -1;
+		}
 	}
+	return 0;
+}
+
+int config_load(struct context *ctx)
+{
+	const char *path = getenv("PWAPT_CONFIG");
+	if (!path)
+		path = "/etc/pwapt/pwapt.conf";
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f && errno != ENOENT) {
+		fprintf(stderr, "%s: cannot read %s: %s\n", ctx->cmd, path,
+			strerror(errno));
+		return -1;
+	}
+	if (f && config_parse(ctx, path, f) < 0)
+		return -1;
 	const char *v;
 	if ((v = getenv("PWAPT_ROOT")) && *v)
 		ctx->cfg.root = v;
 	if ((v = getenv("PWAPT_STATE")) && *v)
 		ctx->cfg.state = v;
 	return 0;
+}
+
+void context_release(struct context *ctx)
+{
+	free(ctx->owned_root);
+	free(ctx->owned_state);
+	ctx->owned_root = ctx->owned_state = NULL;
 }

@@ -228,5 +228,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	ctx.cfg.init = find_init();
-	return c->fn(&ctx, npos, argv + optind);
+	int status = c->fn(&ctx, npos, argv + optind);
+	context_release(&ctx);
+	return status;
 }

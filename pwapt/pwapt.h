@@ -20,6 +20,7 @@ struct context {
 	const char *cmd; /* the command's name as the user typed it */
 	struct world_config cfg;
 	bool json;
+	char *owned_root, *owned_state; /* from the config file */
 };
 
 struct command {
@@ -44,6 +45,9 @@ int cmd_stop_all(struct context *ctx, int argc, char **argv);
 /* Fills ctx->cfg from /etc/pwapt/pwapt.conf (or $PWAPT_CONFIG), then the
  * environment.  Prints and returns -1 on a malformed file. */
 int config_load(struct context *ctx);
+/* Parses configuration lines from F (named PATH in messages) into ctx. */
+int config_parse(struct context *ctx, const char *path, FILE *f);
+void context_release(struct context *ctx);
 
 /* Opens the store or prints why not; NULL on failure. */
 struct world_store *open_store(struct context *ctx);
