@@ -33,6 +33,22 @@ test_expect_success 'a change Root makes later shows in the child where the chil
 	test_equal changed "$(wexec A cat /etc/hostname)"
 '
 
+test_expect_success 'Root replacing a file the child already read (as dpkg does) shows in the child' '
+	echo old >"$PWAPT_ROOT/etc/replaced" &&
+	test_equal old "$(wexec A cat /etc/replaced)" &&
+	echo new >"$PWAPT_ROOT/etc/replaced.tmp" &&
+	mv "$PWAPT_ROOT/etc/replaced.tmp" "$PWAPT_ROOT/etc/replaced" &&
+	test_equal new "$(wexec A cat /etc/replaced)"
+'
+
+test_expect_success 'a file Root creates after the child looked for it shows in the child' '
+	! wexec A test -e /etc/looked-for &&
+	echo here >"$PWAPT_ROOT/etc/looked-for" &&
+	test_equal here "$(wexec A cat /etc/looked-for)" &&
+	rm "$PWAPT_ROOT/etc/looked-for" &&
+	! wexec A test -e /etc/looked-for
+'
+
 test_expect_success 'a change Root makes later does not override what the child wrote' '
 	wexec A sh -c "echo mine >/etc/shared-file" &&
 	echo roots >"$PWAPT_ROOT/etc/shared-file" &&
@@ -46,6 +62,13 @@ test_expect_success 'a grandchild sees its parent and Root, and its writes stay 
 	! wexec C test -e /etc/motd &&
 	wexec C sh -c "echo from-C >/etc/only-in-C" &&
 	! wexec A test -e /etc/only-in-C
+'
+
+test_expect_success 'a parent replacing a file after the grandchild read it shows in the grandchild' '
+	wexec A sh -c "echo v1 >/etc/from-parent" &&
+	test_equal v1 "$(wexec C cat /etc/from-parent)" &&
+	wexec A sh -c "echo v2 >/etc/from-parent.new && mv /etc/from-parent.new /etc/from-parent" &&
+	test_equal v2 "$(wexec C cat /etc/from-parent)"
 '
 
 test_expect_success 'nesting goes deeper than two levels' '

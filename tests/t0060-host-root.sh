@@ -64,6 +64,9 @@ test_expect_success 'a state directory inside Root (/var/lib/pwapt) is hidden an
 	! wexec Root test -e /var/lib/pwapt/canary &&
 	wexec V2 sh -c "echo v2 >/etc/v2" &&
 	! test -e "$TMP/tree/etc/v2" &&
+	test_equal "This is the test Root." "$(wexec V2 cat /etc/motd)" &&
+	echo replaced >"$TMP/tree/etc/motd.new" && mv "$TMP/tree/etc/motd.new" "$TMP/tree/etc/motd" &&
+	test_equal replaced "$(wexec V2 cat /etc/motd)" &&
 	wdelete V V2 && pwapt stop-all &&
 	test -z "$(mounts_below "$PWAPT_STATE")"
 '

@@ -325,6 +325,104 @@ int layers_stack(struct world_store *s, char *const *parents, size_t n,
 	return 0;
 }
 
+/* ---- revalidation ---- */
+
+/* overlayfs caches what it looked up in its lower layers and does not
+ * notice when a lower layer changes: a file Root replaced by rename (as dpkg
+ * does) or created after the world looked for it stays invisible.
+ * Reconfiguring the overlay makes the kernel drop its unused dentries
+ * (shrink_dcache_sb), so the next lookup sees the layers as they are. */
+static int refresh_overlay(const char *path, bool read_only)
+{
+	_cleanup_close_ int fd = fspick(AT_FDCWD, path,
+					FSPICK_CLOEXEC | FSPICK_NO_AUTOMOUNT |
+						FSPICK_SYMLINK_NOFOLLOW);
+	if (fd >= 0 &&
+	    (!read_only ||
+	     fsconfig(fd, FSCONFIG_SET_FLAG, "ro", NULL, 0) == 0) &&
+	    fsconfig(fd, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) == 0)
+		return 0;
+	unsigned long flags =
+		MS_REMOUNT | MS_SILENT | (read_only ? MS_RDONLY : 0);
+	if (mount(NULL, path, NULL, flags, NULL) == 0)
+		return 0;
+	return -errno;
+}
+
+/* Root's views, or NULL when none is mounted. */
+static char **mounted_root_views(struct world_store *s)
+{
+	_cleanup_free_ char *views = path_join(s->state, "root-view");
+	_cleanup_closedir_ DIR *d = views ? opendir(views) : NULL;
+	struct strv v = {0};
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *view = path_join(views, de->d_name);
+		if (view && is_mount_point(view) > 0)
+			strv_push(&v, view);
+		else
+			free(view);
+	}
+	return v.v;
+}
+
+static int refresh_world_overlays(struct world_store *s,
+				  const struct world_meta *m,
+				  struct world_error *err)
+{
+	for (size_t i = 0; i <= m->n_mounts; i++) {
+		const char *rel = i ? m->mounts[i - 1] : "";
+		_cleanup_free_ char *target = merged_dir(s, m->name, rel);
+		if (!target)
+			return werr(err, ENOMEM, "out of memory");
+		if (is_mount_point(target) <= 0)
+			continue;
+		int r = refresh_overlay(target, false);
+		if (r < 0)
+			return werr_errno(err, -r, "cannot revalidate %s",
+					  target);
+	}
+	return 0;
+}
+
+/* A view's dentries stay cached as long as a world's overlay holds them,
+ * so with views every world is revalidated first, then the views.  Returns
+ * 1 when there are no views, 0 when done. */
+static int refresh_views_and_worlds(struct world_store *s,
+				    struct world_error *err)
+{
+	_cleanup_strv_free_ char **views = mounted_root_views(s);
+	if (!views)
+		return 1; /* nothing to do: no views */
+	_cleanup_strv_free_ char **names = NULL;
+	int r = store_world_names(s, &names);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot list worlds");
+	for (char **n = names; *n; n++) {
+		struct world_meta m = {0};
+		if (meta_load(s, *n, &m, NULL) < 0)
+			continue;
+		r = refresh_world_overlays(s, &m, err);
+		meta_release(&m);
+		if (r < 0)
+			return r;
+	}
+	for (char **v = views; *v; v++)
+		if ((r = refresh_overlay(*v, true)) < 0)
+			return werr_errno(err, -r, "cannot revalidate %s", *v);
+	return 0;
+}
+
+int layers_refresh_world(struct world_store *s, const struct world_meta *m,
+			 struct world_error *err)
+{
+	int r = refresh_views_and_worlds(s, err);
+	/* Without views, a world's lower layers are plain directories. */
+	return r > 0 ? refresh_world_overlays(s, m, err) : r;
+}
+
 /* ---- mounting a world's tree ---- */
 
 /* The top of a new layer must look like the directory it covers:
@@ -388,7 +486,10 @@ int layers_mount_world(struct world_store *s, const struct world_meta *m,
 		       bool create, bool *mounted, struct world_error *err)
 {
 	bool any = false;
-	int r = mount_one(s, m, "", create, &any, err);
+	/* A new world must not see stale views of Root either. */
+	int r = create ? refresh_views_and_worlds(s, err) : 0;
+	if (r >= 0)
+		r = mount_one(s, m, "", create, &any, err);
 	/* Sorted, so /boot is mounted before /boot/efi. */
 	for (size_t i = 0; r >= 0 && i < m->n_mounts; i++)
 		r = mount_one(s, m, m->mounts[i], create, &any, err);

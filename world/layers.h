@@ -33,6 +33,12 @@ int layers_stack(struct world_store *s, char *const *parents, size_t n,
 int layers_mount_world(struct world_store *s, const struct world_meta *m,
 		       bool create, bool *mounted, struct world_error *err);
 
+/* Makes world M's mounted overlays (and Root's views) see their lower
+ * layers as they are now, dropping what overlayfs cached of them.  Changes
+ * that Root or a parent made while M runs show in M from then on. */
+int layers_refresh_world(struct world_store *s, const struct world_meta *m,
+			 struct world_error *err);
+
 /* Disk usage of all of a world's layers. */
 int layers_usage(struct world_store *s, const struct world_meta *m,
 		 uint64_t *bytes);

@@ -230,8 +230,12 @@ int world_ensure_running(struct world_store *s, const char *name, bool *revived,
 	int r = meta_load(s, name, &m, err);
 	if (r < 0)
 		return r;
-	/* After a reboot nothing is mounted; mount what is missing. */
+	/* After a reboot nothing is mounted; mount what is missing.  What
+	 * is mounted is revalidated, so that the command sees what Root and
+	 * the parents hold now. */
 	r = layers_mount_world(s, &m, false, revived, err);
+	if (r >= 0)
+		r = layers_refresh_world(s, &m, err);
 	if (r >= 0 && !container_running(s, name, NULL)) {
 		_cleanup_free_ char *merged = world_path(s, name, "merged");
 		r = merged ? container_start(s, name, merged, err)
