@@ -103,8 +103,20 @@ int fail(struct context *ctx, const struct world_error *err)
 	return failf(ctx, "%s", err->msg);
 }
 
+static const char *waiting_cmd;
+
+static void say_waiting(const char *state)
+{
+	fprintf(stderr,
+		"%s: waiting for another pwapt command to release "
+		"%s/lock...\n",
+		waiting_cmd, state);
+}
+
 struct world_store *open_store(struct context *ctx)
 {
+	waiting_cmd = ctx->cmd;
+	ctx->cfg.waiting = say_waiting;
 	struct world_store *s = NULL;
 	struct world_error err = {0};
 	if (geteuid() != 0) {

@@ -130,6 +130,15 @@ test_expect_success 'concurrent commands on different worlds all succeed' '
 	wdelete Par1 Par2 Par3 Par4 Par5 Par6 Same
 '
 
+test_expect_success 'a command waits for the lock another one holds, and says so' '
+	flock "$PWAPT_STATE/lock" sleep 1 & holder=$! &&
+	sleep 0.2 &&
+	wlist >"$TMP/out" 2>"$TMP/err" &&
+	wait $holder &&
+	grep -q "waiting for another pwapt command" "$TMP/err" &&
+	grep -q "^Root " "$TMP/out"
+'
+
 test_expect_success 'damaged metadata is reported with its path, not silently used' '
 	wcreate D Root &&
 	echo garbage >"$PWAPT_STATE/worlds/D/world" &&

@@ -40,8 +40,12 @@ test_expect_success 'a world over / does not see the host processes' '
 	rc=$?; kill $hostpid; test $rc = 0
 '
 
-test_expect_success 'wexec Root over / runs on the host itself' '
-	test_equal "$(hostname)" "$(wexec Root hostname)"
+test_expect_success 'wexec Root over / runs on the host itself, with a clean environment' '
+	test_equal "$(hostname)" "$(wexec Root hostname)" &&
+	SECRET_FROM_CALLER=1 wexec Root env >"$TMP/env" &&
+	! grep -q SECRET_FROM_CALLER "$TMP/env" &&
+	grep -qx "HOME=/root" "$TMP/env" &&
+	{ wexec Root sh -c "exit 7"; test_equal 7 $?; }
 '
 
 test_expect_success 'deleting worlds over / leaves the host as it was' '

@@ -197,7 +197,7 @@ static int exec_in_world(void *data)
 	_exit(e == ENOENT ? 127 : 126);
 }
 
-static char **world_environment(void)
+char **container_environment(void)
 {
 	static const char *const passed[] = {"TERM", "LANG", "LC_ALL",
 					     "COLUMNS", "LINES"};
@@ -235,7 +235,7 @@ int container_attach(struct world_store *s, const char *name, char *const *argv,
 	if (!c->is_running(c))
 		return werr(err, ESRCH, "the container of '%s' is not running",
 			    name);
-	_cleanup_strv_free_ char **env = world_environment();
+	_cleanup_strv_free_ char **env = container_environment();
 	if (!env)
 		return werr(err, ENOMEM, "out of memory");
 

@@ -17,6 +17,11 @@ int container_stop(struct world_store *s, const char *name);
 /* Whether the container runs; *init_pid (may be NULL) gets its init. */
 bool container_running(struct world_store *s, const char *name,
 		       pid_t *init_pid);
+/* The environment of commands run in a world (and in Root on the host): a
+ * sane PATH, HOME=/root, USER, LOGNAME, and the caller's TERM, LANG,
+ * LC_ALL, COLUMNS and LINES.  NULL-terminated, malloc'd. */
+char **container_environment(void);
+
 /* Runs ARGV in the container.  TERMINAL: on a new pseudo-terminal, for
  * interactive shells.  *status is the exit status (128+N for signal N). */
 int container_attach(struct world_store *s, const char *name, char *const *argv,

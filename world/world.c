@@ -176,8 +176,13 @@ int world_store_open(struct world_store **out, const struct world_config *cfg,
 		r = werr_errno(err, errno, "cannot set up %s", s->state);
 		goto fail;
 	}
-	while ((r = flock(s->lock_fd, LOCK_EX)) < 0 && errno == EINTR)
-		;
+	r = flock(s->lock_fd, LOCK_EX | LOCK_NB);
+	if (r < 0 && errno == EWOULDBLOCK) {
+		if (cfg->waiting)
+			cfg->waiting(s->state);
+		while ((r = flock(s->lock_fd, LOCK_EX)) < 0 && errno == EINTR)
+			;
+	}
 	if (r < 0) {
 		r = werr_errno(err, errno, "cannot lock %s/lock", s->state);
 		goto fail;
@@ -432,6 +437,9 @@ static int exec_on_host(char *const *argv, int *status, struct world_error *err)
 	if (pid == 0) {
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGQUIT, &old_quit, NULL);
+		char **env = container_environment();
+		if (env)
+			environ = env;
 		execvp(argv[0], argv);
 		int e = errno;
 		dprintf(STDERR_FILENO, "%s: %s\n", argv[0], strerror(e));

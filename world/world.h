@@ -30,6 +30,9 @@ struct world_config {
 	const char *root;  /* Root's directory; NULL means "/" */
 	const char *state; /* state directory; NULL means /var/lib/pwapt */
 	const char *init;  /* the init helper run in containers; NULL: search */
+	/* Called (may be NULL) when another command holds the store's lock
+	 * and this one is about to wait for it. */
+	void (*waiting)(const char *state);
 };
 
 struct world_store;
