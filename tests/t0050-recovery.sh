@@ -139,6 +139,32 @@ test_expect_success 'a command waits for the lock another one holds, and says so
 	grep -q "^Root " "$TMP/out"
 '
 
+test_expect_success 'a state directory is refused for another Root, which it would corrupt' '
+	make_busybox_root "$TMP/other" &&
+	test_fails_with 1 "belongs to Root .*/root, not .*/other" env PWAPT_ROOT="$TMP/other" wlist &&
+	test_equal keep "$(wexec A cat /etc/a-file)"
+'
+
+test_expect_success 'a Root that is not a complete system is refused, leaving nothing' '
+	make_busybox_root "$TMP/incomplete" && rmdir "$TMP/incomplete/run" &&
+	test_fails_with 1 "no /run directory" env PWAPT_ROOT="$TMP/incomplete" PWAPT_STATE="$TMP/state-incomplete" wcreate X Root &&
+	test -z "$(mounts_below "$TMP/state-incomplete")" &&
+	! test -e "$TMP/state-incomplete/worlds/X"
+'
+
+test_expect_success 'a full disk makes wcreate fail cleanly and loses nothing' '
+	mkdir "$TMP/small" && mount -t tmpfs -o size=1m small "$TMP/small" &&
+	export PWAPT_STATE="$TMP/small/state" &&
+	wcreate F1 Root && wexec F1 sh -c "echo kept >/etc/kept" &&
+	{ dd if=/dev/zero of="$TMP/small/filler" bs=4k 2>/dev/null; true; } &&
+	test_fails_with 1 "No space left on device" wcreate F2 Root &&
+	! wlist | grep -q "^F2 " &&
+	! test -e "$PWAPT_STATE/worlds/F2" &&
+	rm "$TMP/small/filler" &&
+	test_equal kept "$(wexec F1 cat /etc/kept)" &&
+	wcreate F2 Root && wdelete F1 F2 && pwapt stop-all
+'
+
 test_expect_success 'damaged metadata is reported with its path, not silently used' '
 	wcreate D Root &&
 	echo garbage >"$PWAPT_STATE/worlds/D/world" &&

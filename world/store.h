@@ -3,6 +3,7 @@
  *
  * Layout under the state directory:
  *     lock                 flock()ed by every command for its bookkeeping
+ *     root                 the path of the Root this state serves
  *     worlds/NAME/world    metadata (see meta_format), written atomically
  *     worlds/NAME/upper    the world's own layer (of Root's own file system)
  *     worlds/NAME/fs/REL/  {upper,work} for each separate file system REL

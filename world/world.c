@@ -116,6 +116,35 @@ static int recover(struct world_store *s, struct world_error *err)
 	return 0;
 }
 
+/* A state directory serves one Root: its worlds are layers over that tree.
+ * The first command records Root's path; a later one with another Root
+ * would stack the layers on the wrong tree, and is refused. */
+static int check_root_record(struct world_store *s, struct world_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = read_file_at(s->state_fd, "root", &text, NULL);
+	if (r == -ENOENT) {
+		_cleanup_free_ char *line = NULL;
+		if (asprintf(&line, "%s\n", s->root) < 0)
+			return werr(err, ENOMEM, "out of memory");
+		r = write_file_atomic(s->state_fd, "root", line, strlen(line),
+				      0644);
+		if (r < 0)
+			return werr_errno(err, -r, "cannot write %s/root",
+					  s->state);
+		return 0;
+	}
+	if (r < 0)
+		return werr_errno(err, -r, "cannot read %s/root", s->state);
+	text[strcspn(text, "\n")] = '\0';
+	if (strcmp(text, s->root))
+		return werr(err, EINVAL,
+			    "the state directory %s belongs to Root %s, not %s "
+			    "(set PWAPT_ROOT=%s, or use another PWAPT_STATE)",
+			    s->state, text, s->root, text);
+	return 0;
+}
+
 int world_store_open(struct world_store **out, const struct world_config *cfg,
 		     struct world_error *err)
 {
@@ -188,7 +217,7 @@ int world_store_open(struct world_store **out, const struct world_config *cfg,
 		goto fail;
 	}
 	s->locked = true;
-	if ((r = recover(s, err)) < 0)
+	if ((r = check_root_record(s, err)) < 0 || (r = recover(s, err)) < 0)
 		goto fail;
 	*out = s;
 	return 0;
