@@ -6,8 +6,7 @@ MANDIR ?= $(PREFIX)/share/man
 VERSION := 0.1
 
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing \
-	-DPWAPT_VERSION='"$(VERSION)"' -DPWAPT_LIBEXECDIR='"$(LIBEXECDIR)"'
+CFLAGS += -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing
 LXC_LIBS := $(shell pkg-config --libs lxc 2>/dev/null || echo -llxc)
 
 ifeq ($(DEVELOPER),1)
@@ -33,6 +32,14 @@ world/%.o: world/%.c world/*.h
 	$(CC) $(CFLAGS) -c -o $@ $<
 pwapt/%.o: pwapt/%.c pwapt/pwapt.h world/world.h world/cleanup.h
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Install paths compiled into pwapt; rewritten only when they change, so
+# that `make install PREFIX=/usr` after `make` rebuilds what depends on them.
+pwapt/build-config.h: FORCE
+	@printf '#define PWAPT_VERSION "%s"\n#define PWAPT_LIBEXECDIR "%s"\n' \
+		'$(VERSION)' '$(LIBEXECDIR)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+pwapt/main.o: pwapt/build-config.h
 
 world/libworld.a: $(WORLD_OBJS)
 	$(AR) rcs $@ $^
@@ -97,7 +104,7 @@ style:
 	clang-format -i world/*.[ch] pwapt/*.[ch] tests/unit/*.[ch]
 
 clean:
-	rm -rf bin world/*.o world/*.a pwapt/*.o $(UNIT_TESTS) \
+	rm -rf bin world/*.o world/*.a pwapt/*.o pwapt/build-config.h $(UNIT_TESTS) \
 		tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/run-*
 
-.PHONY: all deps check demo bench install style clean fuzz
+.PHONY: all deps check demo bench install style clean fuzz FORCE

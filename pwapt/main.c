@@ -12,12 +12,7 @@
 
 #include "pwapt.h"
 
-#ifndef PWAPT_VERSION
-#define PWAPT_VERSION "0.1"
-#endif
-#ifndef PWAPT_LIBEXECDIR
-#define PWAPT_LIBEXECDIR "/usr/lib/pwapt"
-#endif
+#include "build-config.h"
 
 static const struct command commands[] = {
 	{"create", "wcreate", cmd_create, 2, -1, CMD_JSON, "NAME PARENT...",

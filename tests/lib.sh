@@ -111,7 +111,7 @@ test_fails_with() {
 	"$@" 2>"$TMP/err" && { echo "unexpectedly succeeded: $*"; return 1; }
 	got=$?
 	[ "$got" = "$want" ] || { echo "exit $got, expected $want: $*"; cat "$TMP/err"; return 1; }
-	grep -Eq "$pattern" "$TMP/err" || { echo "stderr does not match /$pattern/:"; cat "$TMP/err"; return 1; }
+	grep -Eq -e "$pattern" "$TMP/err" || { echo "stderr does not match /$pattern/:"; cat "$TMP/err"; return 1; }
 }
 
 # The host pid of a world's init, from wlist --json.

@@ -88,6 +88,12 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 	if (c->is_running(c))
 		return 0;
 	c->clear_config(c);
+	if (access(s->init, X_OK) < 0)
+		return werr_errno(
+			err, errno,
+			"cannot use pwapt-init '%s' (set PWAPT_INIT or "
+			"reinstall pwapt)",
+			s->init);
 
 	/* A world needs the directories a fresh system mounts on; the tree
 	 * must already have them, since creating them would change it. */

@@ -21,10 +21,6 @@
 #include "layers.h"
 #include "store.h"
 
-#ifndef PWAPT_LIBEXECDIR
-#define PWAPT_LIBEXECDIR "/usr/lib/pwapt"
-#endif
-
 static bool is_root(const char *name)
 {
 	return !strcmp(name, WORLD_ROOT);
@@ -178,8 +174,7 @@ int world_store_open(struct world_store **out, const struct world_config *cfg,
 	}
 	s->state = realpath(state, NULL);
 	s->worlds = s->state ? path_join(s->state, "worlds") : NULL;
-	s->init =
-		strdup(cfg->init ? cfg->init : PWAPT_LIBEXECDIR "/pwapt-init");
+	s->init = strdup(cfg->init ? cfg->init : "");
 	if (!s->state || !s->worlds || !s->init) {
 		r = werr_errno(err, errno ? errno : ENOMEM,
 			       "state directory %s", state);

@@ -29,7 +29,7 @@ struct world_error {
 struct world_config {
 	const char *root;  /* Root's directory; NULL means "/" */
 	const char *state; /* state directory; NULL means /var/lib/pwapt */
-	const char *init;  /* the init helper run in containers; NULL: search */
+	const char *init;  /* path of pwapt-init, PID 1 of every container */
 	/* Called (may be NULL) when another command holds the store's lock
 	 * and this one is about to wait for it. */
 	void (*waiting)(const char *state);

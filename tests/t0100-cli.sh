@@ -1,0 +1,98 @@
+#!/bin/sh
+# The command line: dispatch, --help, usage errors, man pages, completion.
+. "$(dirname "$0")/lib.sh"
+make_busybox_root
+
+test_expect_success 'every command has --help, exit 0, naming its man page' '
+	for c in wcreate wdelete wexec wconsole wlist; do
+		$c --help >"$TMP/h" || exit 1
+		grep -q "^usage: $c" "$TMP/h" && grep -q "$c(8)" "$TMP/h" || { cat "$TMP/h"; exit 1; }
+	done &&
+	pwapt --help | grep -q "^usage: pwapt" &&
+	pwapt create --help | grep -q "^usage: wcreate"
+'
+
+test_expect_success 'pwapt COMMAND is the w* command' '
+	pwapt create A Root && pwapt list | grep -Eq "^A +Root" &&
+	test_equal A "$(pwapt exec A hostname)" && pwapt delete A &&
+	! wlist | grep -q "^A "
+'
+
+test_expect_success 'global options work before the command' '
+	make_busybox_root "$TMP/r2" &&
+	pwapt --root "$TMP/r2" --state "$TMP/s2" create B Root &&
+	PWAPT_ROOT="$TMP/r2" PWAPT_STATE="$TMP/s2" wlist | grep -q "^B " &&
+	pwapt --root "$TMP/r2" --state "$TMP/s2" delete B &&
+	PWAPT_STATE="$TMP/s2" PWAPT_ROOT="$TMP/r2" pwapt stop-all
+'
+
+test_expect_success 'the configuration file sets root and state; the environment overrides it' '
+	printf "# test\nroot = %s\nstate = %s\n" "$TMP/r2" "$TMP/s3" >"$TMP/c.conf" &&
+	env -u PWAPT_ROOT -u PWAPT_STATE PWAPT_CONFIG="$TMP/c.conf" wcreate C Root &&
+	test -d "$TMP/s3/worlds/C" &&
+	env -u PWAPT_ROOT -u PWAPT_STATE PWAPT_CONFIG="$TMP/c.conf" wdelete C &&
+	env -u PWAPT_ROOT -u PWAPT_STATE PWAPT_CONFIG="$TMP/c.conf" pwapt stop-all &&
+	printf "roots = /\n" >"$TMP/bad.conf" &&
+	test_fails_with 1 "bad.conf:1: unknown key .roots." env PWAPT_CONFIG="$TMP/bad.conf" wlist
+'
+
+test_expect_success 'usage errors exit 2 and say what is wrong' '
+	test_fails_with 2 "unknown command .frobnicate." pwapt frobnicate &&
+	test_fails_with 2 "usage: pwapt" pwapt &&
+	test_fails_with 2 "--json is not an option" wdelete --json A &&
+	test_fails_with 2 "usage: wlist" wlist extra &&
+	test_fails_with 2 "usage: wconsole" wconsole A B
+'
+
+test_expect_success '--version' '
+	pwapt --version | grep -Eq "^pwapt [0-9]"
+'
+
+test_expect_success 'a relative Root or state is refused' '
+	test_fails_with 1 "must be absolute" env PWAPT_ROOT=relative wlist
+'
+
+test_expect_success 'man pages exist for every command and render without warnings' '
+	for p in pwapt wcreate wdelete wexec wconsole wlist; do
+		f="$SRC_DIR/pwapt/man/$p.8"
+		test -f "$f" || { echo "missing $f"; exit 1; }
+		LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$f" 2>"$TMP/w" >"$TMP/m" || exit 1
+		test ! -s "$TMP/w" || { cat "$TMP/w"; exit 1; }
+		grep -q "SYNOPSIS" "$TMP/m" || exit 1
+	done
+'
+
+test_expect_success 'bash completion completes commands and world names' '
+	command -v bash >/dev/null &&
+	wcreate Alpha Root && wcreate Beta Alpha &&
+	cat >"$TMP/comp.bash" <<-\EOS &&
+	. "$1"
+	complete_line() { # the words of a line; prints the candidates
+		COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+		fn=$(complete -p "$1" | sed -n "s/.*-F \([^ ]*\).*/\1/p")
+		COMPREPLY=(); "$fn" "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+		printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "; echo
+	}
+	EOS
+	out=$(bash -c ". \"$TMP/comp.bash\" \"$SRC_DIR/contrib/bash-completion\"; complete_line wexec \"\"") &&
+	echo "wexec: $out" && echo "$out" | grep -q "Alpha" && echo "$out" | grep -q "Root" &&
+	out=$(bash -c ". \"$TMP/comp.bash\" \"$SRC_DIR/contrib/bash-completion\"; complete_line wdelete \"\"") &&
+	echo "wdelete: $out" && echo "$out" | grep -q "Beta" && ! echo "$out" | grep -q "Root" &&
+	out=$(bash -c ". \"$TMP/comp.bash\" \"$SRC_DIR/contrib/bash-completion\"; complete_line pwapt cr") &&
+	echo "pwapt cr: $out" && echo "$out" | grep -q "create"
+'
+
+test_expect_success 'make install puts commands, init, man pages, completion and unit in place' '
+	make -s -C "$SRC_DIR" install DESTDIR="$TMP/dest" PREFIX=/usr >/dev/null &&
+	for f in usr/bin/pwapt usr/bin/wcreate usr/bin/wexec usr/lib/pwapt/pwapt-init \
+		usr/share/man/man8/wcreate.8 usr/share/bash-completion/completions/pwapt \
+		usr/share/bash-completion/completions/wexec lib/systemd/system/pwapt-worlds.service; do
+		test -e "$TMP/dest/$f" || { echo "missing $f"; exit 1; }
+	done &&
+	grep -qx "ExecStart=/usr/bin/pwapt start-all" "$TMP/dest/lib/systemd/system/pwapt-worlds.service" &&
+	strings "$TMP/dest/usr/bin/pwapt" | grep -qx "/usr/lib/pwapt/pwapt-init" &&
+	make -s -C "$SRC_DIR" >/dev/null
+'
+
+test_done
