@@ -5,9 +5,14 @@
  * most 10 s; "timeit: PATH still exists" and status 124 after that), for
  * commands whose work ends after they exit.  Exits with CMD's status (128 +
  * signal if it was killed), like a shell.  Used by tests/bench/run so that
- * no shell or `date` process lands inside a timing. */
+ * no shell or `date` process lands inside a timing.
+ *
+ * SIGINT, SIGTERM and SIGHUP do not end timeit before CMD: a ^C reaches CMD
+ * too (the same process group) and timeit reports how CMD ended, so that the
+ * script's cleanup never runs beside a command still at work. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -19,6 +24,11 @@ static long long now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void nothing(int sig)
+{
+	(void)sig;
 }
 
 int main(int argc, char **argv)
@@ -40,6 +50,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "timeit: %s: %s\n", argv[1], strerror(errno));
 		return 2;
 	}
+	/* A handler, not SIG_IGN: exec() gives CMD the default actions back. */
+	struct sigaction sa = { .sa_handler = nothing };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	fflush(stdout);
 	long long t0 = now_ns();
 	pid_t pid = fork();
