@@ -169,7 +169,32 @@ test_expect_success 'damaged metadata is reported with its path, not silently us
 	wcreate D Root &&
 	echo garbage >"$PWAPT_STATE/worlds/D/world" &&
 	test_fails_with 1 "metadata of .D. .*worlds/D/world. is damaged" wexec D true &&
-	test -d "$PWAPT_STATE/worlds/D/upper"
+	test -d "$PWAPT_STATE/worlds/D/upper" &&
+	wlist >"$TMP/l" && cat "$TMP/l" &&
+	grep -Eq "^D +- +damaged" "$TMP/l" && grep -Eq "^A +Root +running" "$TMP/l" &&
+	wdelete D && ! wlist | grep -q "^D " && no_leftovers D
+'
+
+test_expect_success 'stop-all gives services SIGTERM and time to exit' '
+	wcreate G Root &&
+	cat >"$TMP/service" <<-\EOS &&
+	trap "echo got-term >/etc/term-seen; exit 0" TERM
+	while :; do sleep 0.1; done
+	EOS
+	wexec G sh -c "cat >/service" <"$TMP/service" &&
+	wexec G sh -c "sh /service </dev/null >/dev/null 2>&1 &" &&
+	sleep 0.3 &&
+	pwapt stop-all &&
+	test_equal got-term "$(cat "$PWAPT_STATE/worlds/G/upper/etc/term-seen")"
+'
+
+test_expect_success 'start-all starts every world it can and reports the one it cannot' '
+	wcreate Broken Root && wcreate Fine Root && pwapt stop-all &&
+	mv "$PWAPT_STATE/worlds/Broken/upper" "$PWAPT_STATE/worlds/Broken/upper.away" &&
+	test_fails_with 1 "Broken" pwapt start-all &&
+	wlist | grep -Eq "^Fine +Root +running" &&
+	mv "$PWAPT_STATE/worlds/Broken/upper.away" "$PWAPT_STATE/worlds/Broken/upper" &&
+	pwapt start-all && wlist | grep -Eq "^Broken +Root +running"
 '
 
 test_done

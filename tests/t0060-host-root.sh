@@ -45,6 +45,8 @@ test_expect_success 'wexec Root over / runs on the host itself, with a clean env
 	SECRET_FROM_CALLER=1 wexec Root env >"$TMP/env" &&
 	! grep -q SECRET_FROM_CALLER "$TMP/env" &&
 	grep -qx "HOME=/root" "$TMP/env" &&
+	! grep -q "^container=" "$TMP/env" &&
+	test_equal / "$(cd /tmp && wexec Root pwd)" &&
 	{ wexec Root sh -c "exit 7"; test_equal 7 $?; }
 '
 

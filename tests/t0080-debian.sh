@@ -35,7 +35,8 @@ test_expect_success 'wexec Root runs in a container over the Debian tree' '
 	test_equal "$(cat "$PWAPT_ROOT/etc/debian_version")" "$(wexec Root cat /etc/debian_version)"
 '
 
-test_expect_success 'wconsole runs bash where the world has it' '
+test_expect_success 'wconsole runs bash where the world has it, also when it must bring the world back' '
+	pwapt stop-all &&
 	tmux_start "wconsole D" &&
 	wait_screen "root@D:/#" &&
 	tm send-keys -t t "echo BV=\$BASH_VERSION" Enter &&

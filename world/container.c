@@ -166,12 +166,16 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 	return 0;
 }
 
-int container_stop(struct world_store *s, const char *name)
+int container_stop(struct world_store *s, const char *name, int grace)
 {
 	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
 	if (!c)
 		return -ENOMEM;
 	if (!c->is_running(c))
+		return 0;
+	/* shutdown() sends lxc.signal.halt (SIGTERM) to pwapt-init, which
+	 * passes it on and exits when every process has. */
+	if (grace > 0 && c->shutdown(c, grace))
 		return 0;
 	if (!c->stop(c))
 		return -EIO;
@@ -203,7 +207,7 @@ static int exec_in_world(void *data)
 	_exit(e == ENOENT ? 127 : 126);
 }
 
-char **container_environment(void)
+char **container_environment(bool in_container)
 {
 	static const char *const passed[] = {"TERM", "LANG", "LC_ALL",
 					     "COLUMNS", "LINES"};
@@ -216,7 +220,8 @@ char **container_environment(void)
 	env[n++] = strdup("HOME=/root");
 	env[n++] = strdup("USER=root");
 	env[n++] = strdup("LOGNAME=root");
-	env[n++] = strdup("container=lxc");
+	if (in_container)
+		env[n++] = strdup("container=lxc");
 	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
 		const char *v = getenv(passed[i]);
 		if (v && asprintf(&env[n], "%s=%s", passed[i], v) >= 0)
@@ -241,7 +246,7 @@ int container_attach(struct world_store *s, const char *name, char *const *argv,
 	if (!c->is_running(c))
 		return werr(err, ESRCH, "the container of '%s' is not running",
 			    name);
-	_cleanup_strv_free_ char **env = container_environment();
+	_cleanup_strv_free_ char **env = container_environment(true);
 	if (!env)
 		return werr(err, ENOMEM, "out of memory");
 

@@ -12,15 +12,18 @@
  * mounted tree) with pwapt-init as PID 1.  Returns once it runs. */
 int container_start(struct world_store *s, const char *name, const char *rootfs,
 		    struct world_error *err);
-/* Kills every process of the container and waits until it is gone. */
-int container_stop(struct world_store *s, const char *name);
+/* Stops the container and waits until it is gone.  With GRACE > 0 seconds
+ * its processes first get SIGTERM (through pwapt-init) and that long to
+ * exit; then, or with GRACE 0, every process is killed. */
+int container_stop(struct world_store *s, const char *name, int grace);
 /* Whether the container runs; *init_pid (may be NULL) gets its init. */
 bool container_running(struct world_store *s, const char *name,
 		       pid_t *init_pid);
-/* The environment of commands run in a world (and in Root on the host): a
- * sane PATH, HOME=/root, USER, LOGNAME, and the caller's TERM, LANG,
- * LC_ALL, COLUMNS and LINES.  NULL-terminated, malloc'd. */
-char **container_environment(void);
+/* The environment of commands run in a world (and, IN_CONTAINER false, in
+ * Root on the host): a sane PATH, HOME=/root, USER, LOGNAME, container=lxc
+ * in a container, and the caller's TERM, LANG, LC_ALL, COLUMNS and LINES.
+ * NULL-terminated, malloc'd. */
+char **container_environment(bool in_container);
 
 /* Runs ARGV in the container.  TERMINAL: on a new pseudo-terminal, for
  * interactive shells.  *status is the exit status (128+N for signal N). */

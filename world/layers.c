@@ -601,7 +601,7 @@ static int mount_legacy(char *const *lowers, const char *upper,
 			const char *work, const char *merged,
 			struct world_error *err)
 {
-	size_t len = 64 + strlen(upper) + strlen(work);
+	size_t len = 128 + strlen(upper) + strlen(work);
 	for (size_t i = 0; lowers[i]; i++) {
 		if (strpbrk(lowers[i], ":,\\"))
 			return werr(err, EINVAL,
@@ -622,7 +622,14 @@ static int mount_legacy(char *const *lowers, const char *upper,
 	for (size_t i = 0; lowers[i]; i++)
 		n += (size_t)snprintf(opts + n, len - n, "%s%s", i ? ":" : "",
 				      lowers[i]);
-	snprintf(opts + n, len - n, ",upperdir=%s,workdir=%s", upper, work);
+	n += (size_t)snprintf(opts + n, len - n, ",upperdir=%s,workdir=%s",
+			      upper, work);
+	for (size_t k = 0;
+	     k < sizeof(plain_tree_options) / sizeof(plain_tree_options[0]);
+	     k++)
+		n += (size_t)snprintf(opts + n, len - n, ",%s=%s",
+				      plain_tree_options[k][0],
+				      plain_tree_options[k][1]);
 	if (mount("overlay", merged, "overlay", 0, opts) < 0)
 		return werr_errno(err, errno, "cannot mount overlay at %s",
 				  merged);

@@ -21,6 +21,10 @@
 #include "layers.h"
 #include "store.h"
 
+/* stop-all (a shutdown) gives services this long to exit on SIGTERM;
+ * wdelete throws a world away and kills at once. */
+#define STOP_GRACE 10
+
 static bool is_root(const char *name)
 {
 	return !strcmp(name, WORLD_ROOT);
@@ -57,7 +61,7 @@ const char *world_store_state(const struct world_store *s)
 static int discard_world(struct world_store *s, const char *name,
 			 struct world_error *err)
 {
-	int r = container_stop(s, name);
+	int r = container_stop(s, name, 0);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot stop the container of '%s'",
 				  name);
@@ -416,7 +420,8 @@ int world_delete(struct world_store *s, const char *const *names, size_t n,
 		return werr(err, ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < n && r >= 0; i++)
-		r = meta_load(s, names[i], &metas[i], err);
+		if ((r = meta_load(s, names[i], &metas[i], err)) == -EBADMSG)
+			r = 0; /* damaged: deletable, as if it had no parents */
 	for (size_t left = n; left > 0 && r >= 0;) {
 		size_t before = left;
 		for (size_t i = 0; i < n && r >= 0; i++) {
@@ -461,9 +466,11 @@ static int exec_on_host(char *const *argv, int *status, struct world_error *err)
 	if (pid == 0) {
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGQUIT, &old_quit, NULL);
-		char **env = container_environment();
+		char **env = container_environment(false);
 		if (env)
 			environ = env;
+		if (chdir("/") < 0)
+			_exit(126);
 		execvp(argv[0], argv);
 		int e = errno;
 		dprintf(STDERR_FILENO, "%s: %s\n", argv[0], strerror(e));
@@ -482,9 +489,21 @@ static int exec_on_host(char *const *argv, int *status, struct world_error *err)
 	return r;
 }
 
+/* The login shell for a console: bash where the tree has it, else the
+ * POSIX shell every system has.  Looked up once the tree is mounted. */
+static char *const *login_shell(struct world_store *s, const char *name)
+{
+	static char *const bash[] = {"/bin/bash", "-l", NULL};
+	static char *const sh[] = {"/bin/sh", "-l", NULL};
+	_cleanup_free_ char *p =
+		is_root(name) ? path_join(s->root, "bin/bash")
+			      : world_path(s, name, "merged/bin/bash");
+	return p && access(p, X_OK) == 0 ? bash : sh;
+}
+
+/* ARGV NULL: a login shell on a terminal. */
 static int run_in_world(struct world_store *s, const char *name,
-			char *const *argv, bool terminal, int *status,
-			struct world_error *err)
+			char *const *argv, int *status, struct world_error *err)
 {
 	int r = check_world(s, name, err);
 	if (r < 0)
@@ -492,6 +511,9 @@ static int run_in_world(struct world_store *s, const char *name,
 	r = world_ensure_running(s, name, NULL, err);
 	if (r < 0)
 		return r;
+	bool terminal = !argv;
+	if (terminal)
+		argv = login_shell(s, name);
 	world_store_unlock(s);
 	if (is_root(name) && root_is_host(s))
 		return exec_on_host(argv, status, err);
@@ -501,26 +523,15 @@ static int run_in_world(struct world_store *s, const char *name,
 int world_exec(struct world_store *s, const char *name, char *const *argv,
 	       int *status, struct world_error *err)
 {
-	return run_in_world(s, name, argv, false, status, err);
+	if (!argv || !argv[0])
+		return werr(err, EINVAL, "no command to run in '%s'", name);
+	return run_in_world(s, name, argv, status, err);
 }
 
 int world_console(struct world_store *s, const char *name, int *status,
 		  struct world_error *err)
 {
-	/* bash if the world has it, else the POSIX shell every system has. */
-	static char *const bash[] = {"/bin/bash", "-l", NULL};
-	static char *const sh[] = {"/bin/sh", "-l", NULL};
-	char *const *argv = sh;
-	if (is_root(name)) {
-		_cleanup_free_ char *p = path_join(s->root, "bin/bash");
-		if (p && access(p, X_OK) == 0)
-			argv = bash;
-	} else {
-		_cleanup_free_ char *p = world_path(s, name, "merged/bin/bash");
-		if (p && access(p, X_OK) == 0)
-			argv = bash;
-	}
-	return run_in_world(s, name, argv, true, status, err);
+	return run_in_world(s, name, NULL, status, err);
 }
 
 const char *world_state_name(enum world_state st)
@@ -532,6 +543,8 @@ const char *world_state_name(enum world_state st)
 		return "stopped";
 	case WORLD_UNMOUNTED:
 		return "unmounted";
+	case WORLD_DAMAGED:
+		return "damaged";
 	}
 	return "unknown";
 }
@@ -557,6 +570,13 @@ static int info_fill(struct world_store *s, const char *name,
 	}
 	struct world_meta m = {0};
 	int r = meta_load(s, name, &m, err);
+	if (r == -EBADMSG) {
+		/* Listed, so that the administrator sees it and can delete
+		 * it; every other command on it says what is wrong. */
+		info->state = WORLD_DAMAGED;
+		info->parents = calloc(1, sizeof(char *));
+		return info->parents ? 0 : werr(err, ENOMEM, "out of memory");
+	}
 	if (r < 0)
 		return r;
 	(void)layers_usage(s, &m, &info->layer_bytes);
@@ -618,12 +638,12 @@ int world_store_stop_all(struct world_store *s, struct world_error *err)
 	int ret = 0;
 	for (char **n = names; *n; n++) {
 		_cleanup_free_ char *merged = world_path(s, *n, "merged");
-		if ((r = container_stop(s, *n)) < 0 && !ret)
+		if ((r = container_stop(s, *n, STOP_GRACE)) < 0 && !ret)
 			ret = werr_errno(err, -r, "cannot stop '%s'", *n);
 		if (merged && (r = layers_unmount(merged)) < 0 && !ret)
 			ret = werr_errno(err, -r, "cannot unmount '%s'", *n);
 	}
-	if ((r = container_stop(s, WORLD_ROOT)) < 0 && !ret)
+	if ((r = container_stop(s, WORLD_ROOT, STOP_GRACE)) < 0 && !ret)
 		ret = werr_errno(err, -r, "cannot stop Root's container");
 	if ((r = layers_release_root_view(s)) < 0 && !ret)
 		ret = werr_errno(err, -r, "cannot unmount the root view");
@@ -636,8 +656,15 @@ int world_store_start_all(struct world_store *s, struct world_error *err)
 	int r = store_world_names(s, &names);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot list worlds");
+	/* At boot one broken world must not keep the others down: start
+	 * all that can be, and report the first failure. */
+	int ret = 0;
+	struct world_error one;
 	for (char **n = names; *n; n++)
-		if ((r = world_ensure_running(s, *n, NULL, err)) < 0)
-			return r;
-	return 0;
+		if ((r = world_ensure_running(s, *n, NULL, &one)) < 0 && !ret) {
+			ret = r;
+			if (err)
+				*err = one;
+		}
+	return ret;
 }

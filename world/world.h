@@ -95,9 +95,10 @@ int world_console(struct world_store *store, const char *name, int *status,
 		  struct world_error *err);
 
 enum world_state {
-	WORLD_RUNNING,	/* tree mounted, container running */
-	WORLD_STOPPED,	/* metadata present, container not running */
-	WORLD_UNMOUNTED /* metadata present, tree not mounted (after reboot) */
+	WORLD_RUNNING,	 /* tree mounted, container running */
+	WORLD_STOPPED,	 /* metadata present, container not running */
+	WORLD_UNMOUNTED, /* metadata present, tree not mounted (after reboot) */
+	WORLD_DAMAGED	 /* metadata unreadable: can only be deleted */
 };
 const char *world_state_name(enum world_state s);
 
