@@ -116,22 +116,15 @@ int meta_parse(const char *text, struct world_meta *out)
 				if (m.name || !world_name_valid(val))
 					goto fail;
 				m.name = steal_pointer(&val);
-			} else if (KEY("parent")) {
-				if (!world_name_valid(val) ||
-				    m.n_parents > 4096)
+			} else if (KEY("parent") || KEY("mount")) {
+				bool parent = KEY("parent");
+				char ***v = parent ? &m.parents : &m.mounts;
+				size_t *n = parent ? &m.n_parents : &m.n_mounts;
+				if (*n > 4096 ||
+				    !(parent ? world_name_valid(val)
+					     : meta_rel_path_valid(val)))
 					goto fail;
-				if (strv_append(&m.parents, &m.n_parents, val) <
-				    0) {
-					r = -ENOMEM;
-					goto fail;
-				}
-				val = NULL;
-			} else if (KEY("mount")) {
-				if (!meta_rel_path_valid(val) ||
-				    m.n_mounts > 4096)
-					goto fail;
-				if (strv_append(&m.mounts, &m.n_mounts, val) <
-				    0) {
+				if (strv_append(v, n, val) < 0) {
 					r = -ENOMEM;
 					goto fail;
 				}
