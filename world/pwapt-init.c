@@ -38,6 +38,14 @@ static void nothing(int sig)
 
 int main(void)
 {
+	/* Blocking every signal and never exiting is right for PID 1 of a
+	 * container and wrong anywhere else. */
+	if (getpid() != 1) {
+		static const char msg[] =
+			"pwapt-init: runs only as PID 1 of a world's container\n";
+		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		return 2;
+	}
 	loopback_up();
 	sigset_t set;
 	sigfillset(&set);
