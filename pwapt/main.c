@@ -19,6 +19,8 @@ static const struct command commands[] = {
 	 "create a child world and start its container"},
 	{"delete", "wdelete", cmd_delete, 1, -1, 0, "NAME...",
 	 "stop and delete worlds"},
+	{"diff", "wdiff", cmd_diff, 1, 2, CMD_JSON | CMD_STAT | CMD_ALL,
+	 "NAME [OTHER]", "changes of a world against its parent or another"},
 	{"exec", "wexec", cmd_exec, 2, -1, 0, "NAME COMMAND [ARG...]",
 	 "run a command in a world"},
 	{"console", "wconsole", cmd_console, 1, 1, 0, "NAME",
@@ -43,8 +45,10 @@ static const struct command *find_command(const char *name)
 
 static void usage_of(FILE *f, const struct command *c, const char *shown)
 {
-	fprintf(f, "usage: %s [--root DIR] [--state DIR]%s %s\n", shown,
-		c->flags & CMD_JSON ? " [--json]" : "", c->usage);
+	fprintf(f, "usage: %s [--root DIR] [--state DIR]%s%s%s %s\n", shown,
+		c->flags & CMD_JSON ? " [--json]" : "",
+		c->flags & CMD_STAT ? " [--stat]" : "",
+		c->flags & CMD_ALL ? " [--all]" : "", c->usage);
 	fprintf(f, "%s.  See %s(8).\n", c->summary,
 		c->alias ? c->alias : "pwapt");
 }
@@ -191,6 +195,8 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"json", no_argument, NULL, 'j'},
+		{"stat", no_argument, NULL, 'S'},
+		{"all", no_argument, NULL, 'a'},
 		{"root", required_argument, NULL, 'r'},
 		{"state", required_argument, NULL, 's'},
 		{"version", no_argument, NULL, 'V'},
@@ -214,6 +220,17 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			ctx.json = true;
+			break;
+		case 'S':
+		case 'a':
+			if (!(c->flags & (o == 'S' ? CMD_STAT : CMD_ALL))) {
+				fprintf(stderr,
+					"%s: --%s is not an option of this "
+					"command\n",
+					ctx.cmd, o == 'S' ? "stat" : "all");
+				return EXIT_USAGE;
+			}
+			*(o == 'S' ? &ctx.stat : &ctx.all) = true;
 			break;
 		case 'r':
 			ctx.cfg.root = optarg;

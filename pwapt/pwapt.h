@@ -20,6 +20,8 @@ struct context {
 	const char *cmd; /* the command's name as the user typed it */
 	struct world_config cfg;
 	bool json;
+	bool stat;			/* wdiff --stat */
+	bool all;			/* wdiff --all */
 	char *owned_root, *owned_state; /* from the config file */
 };
 
@@ -33,9 +35,12 @@ struct command {
 	const char *summary;
 };
 #define CMD_JSON 1u /* takes --json */
+#define CMD_STAT 2u /* takes --stat */
+#define CMD_ALL	 4u /* takes --all */
 
 int cmd_create(struct context *ctx, int argc, char **argv);
 int cmd_delete(struct context *ctx, int argc, char **argv);
+int cmd_diff(struct context *ctx, int argc, char **argv);
 int cmd_exec(struct context *ctx, int argc, char **argv);
 int cmd_console(struct context *ctx, int argc, char **argv);
 int cmd_list(struct context *ctx, int argc, char **argv);

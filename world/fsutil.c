@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include "cleanup.h"
 #include "fsutil.h"
@@ -263,6 +266,55 @@ int is_mount_point(const char *path)
 	if (!parent || stat(path, &a) < 0 || stat(parent, &b) < 0)
 		return -errno;
 	return a.st_dev != b.st_dev || a.st_ino == b.st_ino;
+}
+
+static int open_beneath_walk(int dirfd, const char *rel, int flags)
+{
+	_cleanup_free_ char *copy = strdup(rel);
+	if (!copy)
+		return -ENOMEM;
+	_cleanup_close_ int cur = openat(dirfd, ".", O_PATH | O_CLOEXEC);
+	if (cur < 0)
+		return -errno;
+	char *save = NULL;
+	char *part = strtok_r(copy, "/", &save);
+	while (part) {
+		char *next = strtok_r(NULL, "/", &save);
+		if (!strcmp(part, "..") || !strcmp(part, "."))
+			return -EXDEV;
+		int fd = openat(cur, part,
+				(next ? O_PATH | O_DIRECTORY : flags) |
+					O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return errno == ENOTDIR && next ? -ELOOP : -errno;
+		closep(&cur);
+		cur = fd;
+		part = next;
+	}
+	return steal_fd(&cur);
+}
+
+int open_beneath(int dirfd, const char *rel, int flags)
+{
+	static int have_openat2 = -1;
+	while (*rel == '/')
+		rel++;
+	if (!*rel)
+		rel = ".";
+	if (have_openat2 != 0) {
+		struct open_how how = {
+			.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+				   RESOLVE_NO_MAGICLINKS,
+		};
+		long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+		if (fd >= 0 || errno != ENOSYS) {
+			have_openat2 = 1;
+			return fd >= 0 ? (int)fd : -errno;
+		}
+		have_openat2 = 0;
+	}
+	return open_beneath_walk(dirfd, rel, flags);
 }
 
 char *path_join(const char *a, const char *b)

@@ -21,6 +21,12 @@ int rm_rf_at(int dirfd, const char *name);
 int disk_usage_at(int dirfd, const char *name, uint64_t *bytes);
 /* Whether PATH is a mount point (compares mount ids). */
 int is_mount_point(const char *path);
+/* Opens REL (relative, no "..") beneath DIRFD without following any
+ * symbolic link on the way or at the end: openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS), or a walk one component at
+ * a time with O_NOFOLLOW where the kernel has no openat2.  A symlink on the
+ * way is -ELOOP; FLAGS as for openat (O_PATH to examine a symlink). */
+int open_beneath(int dirfd, const char *rel, int flags);
 /* Joins A and B with one '/'; returns malloc'd string or NULL. */
 char *path_join(const char *a, const char *b);
 

@@ -41,8 +41,8 @@ int main(void)
 	/* Blocking every signal and never exiting is right for PID 1 of a
 	 * container and wrong anywhere else. */
 	if (getpid() != 1) {
-		static const char msg[] =
-			"pwapt-init: runs only as PID 1 of a world's container\n";
+		static const char msg[] = "pwapt-init: runs only as PID 1 of a "
+					  "world's container\n";
 		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 		return 2;
 	}

@@ -86,7 +86,7 @@ static int strv_append(char ***v, size_t *n, char *item)
  *     parent WPUUpdate
  *     parent PHPUpdate
  *     mount var
- *     created 1764000000
+ *     created 1764000000.123456789
  *     phase ready
  * Unknown keys are ignored (forward compatibility); a file without the
  * header, a name or a parent is rejected. */
@@ -130,7 +130,15 @@ int meta_parse(const char *text, struct world_meta *out)
 				}
 				val = NULL;
 			} else if (KEY("created")) {
-				m.created = strtoll(val, NULL, 10);
+				char *dot = NULL;
+				m.created = strtoll(val, &dot, 10);
+				if (dot && *dot == '.') {
+					long ns = strtol(dot + 1, NULL, 10);
+					m.created_ns =
+						ns >= 0 && ns < 1000000000
+							? (int32_t)ns
+							: 0;
+				}
 			} else if (KEY("phase")) {
 				m.phase = !strcmp(val, "ready") ? META_READY
 								: META_CREATING;
@@ -196,7 +204,8 @@ int meta_save(struct world_store *s, const struct world_meta *m,
 		n += (size_t)snprintf(buf + n, cap - n, "mount %s\n",
 				      m->mounts[i]);
 	n += (size_t)snprintf(buf + n, cap - n,
-			      "created %" PRId64 "\nphase %s\n", m->created,
+			      "created %" PRId64 ".%09d\nphase %s\n",
+			      m->created, (int)m->created_ns,
 			      m->phase == META_READY ? "ready" : "creating");
 
 	_cleanup_close_ int dfd =

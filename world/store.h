@@ -42,7 +42,8 @@ struct world_meta {
 	 * has a layer of its own (see layers.h). */
 	char **mounts;
 	size_t n_mounts;
-	int64_t created;
+	int64_t created;    /* seconds since the epoch */
+	int32_t created_ns; /* and nanoseconds: ctimes are compared with it */
 	enum meta_phase phase;
 };
 

@@ -316,7 +316,6 @@ int world_create(struct world_store *s, const char *name,
 		.parents = (char **)parents,
 		.n_parents = n_parents,
 		.mounts = mounts,
-		.created = (int64_t)time(NULL),
 		.phase = META_CREATING,
 	};
 	while (mounts && mounts[m.n_mounts])
@@ -324,6 +323,14 @@ int world_create(struct world_store *s, const char *name,
 	if (mkdirat(s->worlds_fd, name, 0700) < 0)
 		return werr_errno(err, errno, "cannot create world '%s'", name);
 	crash_point("create-dir");
+	/* The moment of creation on the file systems' own clock (the one
+	 * of ctimes, which may be coarser than the system clock), so that
+	 * "changed after the world was created" compares like with like. */
+	struct stat dst;
+	if (fstatat(s->worlds_fd, name, &dst, AT_SYMLINK_NOFOLLOW) == 0) {
+		m.created = dst.st_ctim.tv_sec;
+		m.created_ns = (int32_t)dst.st_ctim.tv_nsec;
+	}
 	_cleanup_free_ char *merged = world_path(s, name, "merged");
 	if (!merged) {
 		r = werr(err, ENOMEM, "out of memory");

@@ -120,6 +120,45 @@ int world_list(struct world_store *store, struct world_list *out,
 	       struct world_error *err);
 void world_list_release(struct world_list *l);
 
+/* What a modification changed (struct world_change.what). */
+enum {
+	WORLD_CHANGED_TYPE = 1u << 0, /* file <-> directory <-> symlink ... */
+	WORLD_CHANGED_CONTENT = 1u << 1, /* a regular file's bytes */
+	WORLD_CHANGED_MODE = 1u << 2,  /* permissions, setuid, setgid, sticky */
+	WORLD_CHANGED_OWNER = 1u << 3, /* uid or gid */
+	WORLD_CHANGED_TIMES = 1u << 4, /* mtime (not of directories) */
+	WORLD_CHANGED_XATTRS = 1u << 5, /* ACLs, capabilities, other xattrs */
+	WORLD_CHANGED_TARGET = 1u << 6, /* a symbolic link's target */
+	WORLD_CHANGED_DEVICE = 1u << 7, /* a device node's numbers */
+};
+
+struct world_change {
+	char kind;	/* 'A' added, 'M' modified, 'D' deleted */
+	char *path;	/* world-relative, absolute */
+	unsigned what;	/* for 'M': WORLD_CHANGED_* */
+	uint64_t bytes; /* size of the new version (A, M) or the old (D) */
+	bool excluded;	/* a file the world's machinery touches (see below) */
+	bool conflict;	/* the other world, an ancestor, changed the path
+			   after this world was created */
+};
+
+struct world_diff {
+	struct world_change *v; /* sorted by path, each path once */
+	size_t n;
+	char *other; /* the world compared with */
+};
+
+/* The changes of world NAME against OTHER (NULL: NAME's first parent): what
+ * a process sees differently in NAME's tree than in OTHER's.  Any two
+ * worlds, Root included, can be compared; both are brought back first if
+ * needed.  A deleted directory yields a deletion for everything below it,
+ * as does an opaque directory for what it hides. */
+int world_diff(struct world_store *store, const char *name, const char *other,
+	       struct world_diff *out, struct world_error *err);
+void world_diff_release(struct world_diff *d);
+/* The paths marked excluded: NULL-terminated, static. */
+const char *const *world_diff_excluded_paths(void);
+
 /* Stops every container and unmounts every world's tree, keeping all
  * metadata: what a shutdown of the machine does.  The next command that needs
  * a world brings it back. */

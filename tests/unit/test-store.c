@@ -45,6 +45,13 @@ static void test_meta(void)
 	ok(r == 0 && m.phase == META_READY, "phase ready");
 	meta_release(&m);
 
+	r = meta_parse("pwapt-world 1\nname A\nparent Root\n"
+		       "created 1764000000.000000042\nphase ready\n",
+		       &m);
+	ok(r == 0 && m.created == 1764000000 && m.created_ns == 42,
+	   "created with nanoseconds");
+	meta_release(&m);
+
 	r = meta_parse("pwapt-world 1\nname A\nparent Root\n", &m);
 	ok(r == 0 && m.phase == META_CREATING,
 	   "no phase line: still being created (a torn write is not ready)");

@@ -1,0 +1,103 @@
+/* wdiff NAME [OTHER]: one change a line ("A /path", "M /path", "D /path"),
+ * sorted, then the warnings, each line starting with "! ". */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pwapt.h"
+
+static const struct {
+	unsigned bit;
+	const char *name;
+} what_names[] = {
+	{WORLD_CHANGED_TYPE, "type"},	  {WORLD_CHANGED_CONTENT, "content"},
+	{WORLD_CHANGED_MODE, "mode"},	  {WORLD_CHANGED_OWNER, "owner"},
+	{WORLD_CHANGED_TIMES, "times"},	  {WORLD_CHANGED_XATTRS, "xattrs"},
+	{WORLD_CHANGED_TARGET, "target"}, {WORLD_CHANGED_DEVICE, "device"},
+};
+
+static void print_json(const struct world_diff *d, const char *name,
+		       const char *other, bool all)
+{
+	printf("{\"name\":");
+	json_string(stdout, name);
+	printf(",\"other\":");
+	json_string(stdout, other);
+	printf(",\"changes\":[");
+	bool first = true;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct world_change *c = &d->v[i];
+		if (c->excluded && !all)
+			continue;
+		printf("%s{\"change\":\"%c\",\"path\":", first ? "" : ",",
+		       c->kind);
+		first = false;
+		json_string(stdout, c->path);
+		printf(",\"what\":[");
+		bool f2 = true;
+		for (size_t k = 0; k < sizeof(what_names) / sizeof(*what_names);
+		     k++)
+			if (c->what & what_names[k].bit) {
+				printf("%s\"%s\"", f2 ? "" : ",",
+				       what_names[k].name);
+				f2 = false;
+			}
+		printf("],\"bytes\":%" PRIu64
+		       ",\"excluded\":%s,\"conflict\":%s}",
+		       c->bytes, c->excluded ? "true" : "false",
+		       c->conflict ? "true" : "false");
+	}
+	printf("]}\n");
+}
+
+static void print_stat(const struct world_diff *d, bool all)
+{
+	size_t n[3] = {0};
+	uint64_t bytes[3] = {0};
+	for (size_t i = 0; i < d->n; i++) {
+		const struct world_change *c = &d->v[i];
+		if (c->excluded && !all)
+			continue;
+		int k = c->kind == 'A' ? 0 : c->kind == 'M' ? 1 : 2;
+		n[k]++;
+		bytes[k] += c->bytes;
+	}
+	printf("%zu added (%" PRIu64 " bytes), %zu modified (%" PRIu64
+	       " bytes), %zu deleted (%" PRIu64 " bytes)\n",
+	       n[0], bytes[0], n[1], bytes[1], n[2], bytes[2]);
+}
+
+int cmd_diff(struct context *ctx, int argc, char **argv)
+{
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return EXIT_FAIL;
+	struct world_error err = {0};
+	struct world_diff d = {0};
+	int r = world_diff(s, argv[0], argc > 1 ? argv[1] : NULL, &d, &err);
+	world_store_free(s);
+	if (r < 0)
+		return fail(ctx, &err);
+	const char *other = d.other ? d.other : "?";
+
+	size_t conflicts = 0;
+	for (size_t i = 0; i < d.n; i++)
+		conflicts += d.v[i].conflict && (!d.v[i].excluded || ctx->all);
+	if (ctx->json) {
+		print_json(&d, argv[0], other, ctx->all);
+	} else if (ctx->stat) {
+		print_stat(&d, ctx->all);
+	} else {
+		for (size_t i = 0; i < d.n; i++)
+			if (!d.v[i].excluded || ctx->all)
+				printf("%c %s\n", d.v[i].kind, d.v[i].path);
+	}
+	if (!ctx->json)
+		for (size_t i = 0; i < d.n; i++)
+			if (d.v[i].conflict && (!d.v[i].excluded || ctx->all))
+				printf("! %s: changed in %s after %s was "
+				       "created\n",
+				       d.v[i].path, other, argv[0]);
+	world_diff_release(&d);
+	return conflicts ? EXIT_CONFLICTS : EXIT_OK;
+}
