@@ -25,6 +25,10 @@ static const struct command commands[] = {
 	 "run a command in a world"},
 	{"console", "wconsole", cmd_console, 1, 1, 0, "NAME",
 	 "interactive shell in a world, on a terminal"},
+	{"merge", "wmerge", cmd_merge, 2, 2, CMD_FORCE, "SRC DST",
+	 "merge a world into an ancestor and delete it"},
+	{"recover", NULL, cmd_recover, 0, 0, 0, "",
+	 "finish or undo an interrupted merge"},
 	{"list", "wlist", cmd_list, 0, 0, CMD_JSON, "",
 	 "worlds, parents, state and size of each layer"},
 	{"start-all", NULL, cmd_start_all, 0, 0, 0, "",
@@ -49,6 +53,10 @@ static void usage_of(FILE *f, const struct command *c, const char *shown)
 		c->flags & CMD_JSON ? " [--json]" : "",
 		c->flags & CMD_STAT ? " [--stat]" : "",
 		c->flags & CMD_ALL ? " [--all]" : "", c->usage);
+	if (c->flags & CMD_FORCE)
+		fprintf(f,
+			"  --force  merge even where the destination changed "
+			"meanwhile\n");
 	fprintf(f, "%s.  See %s(8).\n", c->summary,
 		c->alias ? c->alias : "pwapt");
 }
@@ -197,6 +205,7 @@ int main(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"stat", no_argument, NULL, 'S'},
 		{"all", no_argument, NULL, 'a'},
+		{"force", no_argument, NULL, 'f'},
 		{"root", required_argument, NULL, 'r'},
 		{"state", required_argument, NULL, 's'},
 		{"version", no_argument, NULL, 'V'},
@@ -231,6 +240,16 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			*(o == 'S' ? &ctx.stat : &ctx.all) = true;
+			break;
+		case 'f':
+			if (!(c->flags & CMD_FORCE)) {
+				fprintf(stderr,
+					"%s: --force is not an option of this "
+					"command\n",
+					ctx.cmd);
+				return EXIT_USAGE;
+			}
+			ctx.force = true;
 			break;
 		case 'r':
 			ctx.cfg.root = optarg;

@@ -22,6 +22,7 @@ struct context {
 	bool json;
 	bool stat;			/* wdiff --stat */
 	bool all;			/* wdiff --all */
+	bool force;			/* wmerge --force */
 	char *owned_root, *owned_state; /* from the config file */
 };
 
@@ -34,14 +35,17 @@ struct command {
 	const char *usage;
 	const char *summary;
 };
-#define CMD_JSON 1u /* takes --json */
-#define CMD_STAT 2u /* takes --stat */
-#define CMD_ALL	 4u /* takes --all */
+#define CMD_JSON  1u /* takes --json */
+#define CMD_STAT  2u /* takes --stat */
+#define CMD_ALL	  4u /* takes --all */
+#define CMD_FORCE 8u /* takes --force */
 
 int cmd_create(struct context *ctx, int argc, char **argv);
 int cmd_delete(struct context *ctx, int argc, char **argv);
 int cmd_diff(struct context *ctx, int argc, char **argv);
 int cmd_exec(struct context *ctx, int argc, char **argv);
+int cmd_merge(struct context *ctx, int argc, char **argv);
+int cmd_recover(struct context *ctx, int argc, char **argv);
 int cmd_console(struct context *ctx, int argc, char **argv);
 int cmd_list(struct context *ctx, int argc, char **argv);
 int cmd_start_all(struct context *ctx, int argc, char **argv);

@@ -182,6 +182,16 @@ int container_stop(struct world_store *s, const char *name, int grace)
 	return c->wait(c, "STOPPED", 30) ? 0 : -ETIMEDOUT;
 }
 
+int container_freeze(struct world_store *s, const char *name, bool frozen)
+{
+	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
+	if (!c)
+		return -ENOMEM;
+	if (!c->is_running(c))
+		return 0;
+	return (frozen ? c->freeze(c) : c->unfreeze(c)) ? 0 : -EIO;
+}
+
 bool container_running(struct world_store *s, const char *name, pid_t *init_pid)
 {
 	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);

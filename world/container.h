@@ -16,6 +16,9 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
  * its processes first get SIGTERM (through pwapt-init) and that long to
  * exit; then, or with GRACE 0, every process is killed. */
 int container_stop(struct world_store *s, const char *name, int grace);
+/* Freezes (cgroup freezer) or thaws every process of a running container;
+ * a container that does not run is left as it is. */
+int container_freeze(struct world_store *s, const char *name, bool frozen);
 /* Whether the container runs; *init_pid (may be NULL) gets its init. */
 bool container_running(struct world_store *s, const char *name,
 		       pid_t *init_pid);

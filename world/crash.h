@@ -6,5 +6,7 @@
 #define PWAPT_CRASH_H
 
 void crash_point(const char *name);
+/* The same for the Nth occurrence of a repeated point: "merge-op:7". */
+void crash_point_n(const char *name, unsigned long n);
 
 #endif

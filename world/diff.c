@@ -419,22 +419,26 @@ static char *tree_of(struct world_store *s, const char *name)
 					: strdup(world_store_root(s));
 }
 
-/* Whether ANCESTOR is WORLD itself or lies below it in its parents. */
-static bool is_ancestor(struct world_store *s, const char *world,
-			const char *ancestor, unsigned depth)
+/* Whether KNOWN (lines "sec nsec path" that a rolled-back merge of this
+ * world left) holds exactly this ctime for PATH: then the change is the
+ * merge's own saving and restoring, not DST's. */
+static bool ctime_known(const char *known, const char *path,
+			const struct timespec *c)
 {
-	if (!strcmp(world, ancestor))
-		return true;
-	if (!strcmp(world, WORLD_ROOT) || depth > 4096)
-		return false;
-	struct world_meta m = {0};
-	if (meta_load(s, world, &m, NULL) < 0)
-		return false;
-	bool found = false;
-	for (size_t i = 0; !found && i < m.n_parents; i++)
-		found = is_ancestor(s, m.parents[i], ancestor, depth + 1);
-	meta_release(&m);
-	return found;
+	for (const char *line = known; line && *line;) {
+		long long sec;
+		long nsec;
+		char esc[8192];
+		if (sscanf(line, "%lld %ld %8191s", &sec, &nsec, esc) == 3 &&
+		    sec == c->tv_sec && nsec == c->tv_nsec) {
+			_cleanup_free_ char *p = path_unescape(esc);
+			if (p && !strcmp(p, path))
+				return true;
+		}
+		const char *nl = strchr(line, '\n');
+		line = nl ? nl + 1 : NULL;
+	}
+	return false;
 }
 
 static int diff_worlds(struct world_store *s, const struct world_meta *a,
@@ -540,14 +544,20 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 	 * file written just before wcreate). */
 	struct world_diff d = {.v = ch.v, .n = ch.n, .other = strdup(name_b)};
 	ch = (struct changes){0};
-	if (a && is_ancestor(s, name_a, name_b, 0)) {
+	if (a && store_is_ancestor(s, name_a, name_b)) {
+		_cleanup_free_ char *known = NULL,
+				    *rel = path_join(name_a, "known-ctimes");
+		if (rel)
+			(void)read_file_at(s->worlds_fd, rel, &known, NULL);
 		for (size_t i = 0; i < d.n; i++) {
 			struct side y;
 			side_load(fb, d.v[i].path, &y);
 			const struct timespec *c = &y.st.st_ctim;
-			if (y.exists && (c->tv_sec > a->created ||
-					 (c->tv_sec == a->created &&
-					  c->tv_nsec > a->created_ns)))
+			if (y.exists &&
+			    (c->tv_sec > a->created ||
+			     (c->tv_sec == a->created &&
+			      c->tv_nsec > a->created_ns)) &&
+			    !ctime_known(known, d.v[i].path, c))
 				d.v[i].conflict = true;
 			side_release(&y);
 		}

@@ -317,6 +317,33 @@ int open_beneath(int dirfd, const char *rel, int flags)
 	return open_beneath_walk(dirfd, rel, flags);
 }
 
+void path_escape(FILE *f, const char *s)
+{
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+		if (*c <= ' ' || *c == '%' || *c == 0x7f)
+			fprintf(f, "%%%02X", *c);
+		else
+			fputc(*c, f);
+}
+
+char *path_unescape(const char *s)
+{
+	char *out = malloc(strlen(s) + 1), *w = out;
+	if (!out)
+		return NULL;
+	for (; *s; s++) {
+		unsigned v;
+		if (*s == '%' && sscanf(s + 1, "%2X", &v) == 1) {
+			*w++ = (char)v;
+			s += 2;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+	return out;
+}
+
 char *path_join(const char *a, const char *b)
 {
 	size_t la = strlen(a);

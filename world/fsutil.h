@@ -4,6 +4,7 @@
 #define PWAPT_FSUTIL_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* Writes DATA to NAME in DIRFD atomically: a temporary file beside it,
@@ -27,6 +28,9 @@ int is_mount_point(const char *path);
  * a time with O_NOFOLLOW where the kernel has no openat2.  A symlink on the
  * way is -ELOOP; FLAGS as for openat (O_PATH to examine a symlink). */
 int open_beneath(int dirfd, const char *rel, int flags);
+/* Paths in line-oriented state files: bytes <= ' ', '%' and DEL as %XX. */
+void path_escape(FILE *f, const char *path);
+char *path_unescape(const char *escaped);
 /* Joins A and B with one '/'; returns malloc'd string or NULL. */
 char *path_join(const char *a, const char *b);
 

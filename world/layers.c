@@ -415,6 +415,25 @@ static int refresh_views_and_worlds(struct world_store *s,
 	return 0;
 }
 
+int layers_refresh_all(struct world_store *s, struct world_error *err)
+{
+	int r = refresh_views_and_worlds(s, err);
+	if (r <= 0)
+		return r;
+	/* No views: each world on its own. */
+	_cleanup_strv_free_ char **names = NULL;
+	if ((r = store_world_names(s, &names)) < 0)
+		return werr_errno(err, -r, "cannot list worlds");
+	for (char **n = names; *n && r >= 0; n++) {
+		struct world_meta m = {0};
+		if (meta_load(s, *n, &m, NULL) < 0)
+			continue;
+		r = refresh_world_overlays(s, &m, err);
+		meta_release(&m);
+	}
+	return r < 0 ? r : 0;
+}
+
 int layers_refresh_world(struct world_store *s, const struct world_meta *m,
 			 struct world_error *err)
 {

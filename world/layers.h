@@ -39,6 +39,10 @@ int layers_mount_world(struct world_store *s, const struct world_meta *m,
 int layers_refresh_world(struct world_store *s, const struct world_meta *m,
 			 struct world_error *err);
 
+/* The same for every mounted world: after a merge changed a tree that
+ * worlds are stacked on. */
+int layers_refresh_all(struct world_store *s, struct world_error *err);
+
 /* Disk usage of all of a world's layers. */
 int layers_usage(struct world_store *s, const struct world_meta *m,
 		 uint64_t *bytes);

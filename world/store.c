@@ -232,6 +232,29 @@ bool world_exists(struct world_store *s, const char *name)
 	       faccessat(s->worlds_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+static bool is_ancestor(struct world_store *s, const char *world,
+			const char *ancestor, unsigned depth)
+{
+	if (!strcmp(world, ancestor) || !strcmp(ancestor, WORLD_ROOT))
+		return true;
+	if (!strcmp(world, WORLD_ROOT) || depth > 4096)
+		return false;
+	struct world_meta m = {0};
+	if (meta_load(s, world, &m, NULL) < 0)
+		return false;
+	bool found = false;
+	for (size_t i = 0; !found && i < m.n_parents; i++)
+		found = is_ancestor(s, m.parents[i], ancestor, depth + 1);
+	meta_release(&m);
+	return found;
+}
+
+bool store_is_ancestor(struct world_store *s, const char *world,
+		       const char *ancestor)
+{
+	return is_ancestor(s, world, ancestor, 0);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

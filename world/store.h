@@ -26,6 +26,7 @@ struct world_store {
 	int worlds_fd;
 	int lock_fd;
 	bool locked;
+	bool recovered; /* opening finished or undid an interrupted merge */
 };
 
 enum meta_phase {
@@ -62,6 +63,10 @@ int meta_save(struct world_store *s, const struct world_meta *m,
 bool world_exists(struct world_store *s, const char *name);
 /* The names of all worlds but Root, sorted; NULL-terminated. */
 int store_world_names(struct world_store *s, char ***names);
+/* Whether ANCESTOR is WORLD itself or lies below it among its parents
+ * (Root is everyone's ancestor). */
+bool store_is_ancestor(struct world_store *s, const char *world,
+		       const char *ancestor);
 /* Absolute path of a world's directory entry ("upper", "merged", ...). */
 char *world_path(struct world_store *s, const char *name, const char *entry);
 /* Moves a world's directory to trash and removes it; the name is free as

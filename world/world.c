@@ -19,6 +19,7 @@
 #include "error.h"
 #include "fsutil.h"
 #include "layers.h"
+#include "merge.h"
 #include "store.h"
 
 /* stop-all (a shutdown) gives services this long to exit on SIGTERM;
@@ -54,6 +55,11 @@ const char *world_store_root(const struct world_store *s)
 const char *world_store_state(const struct world_store *s)
 {
 	return s->state;
+}
+
+bool world_store_recovered(const struct world_store *s)
+{
+	return s->recovered;
 }
 
 /* Tears down what is left of a world that did not finish being created or
@@ -216,7 +222,10 @@ int world_store_open(struct world_store **out, const struct world_config *cfg,
 		goto fail;
 	}
 	s->locked = true;
-	if ((r = check_root_record(s, err)) < 0 || (r = recover(s, err)) < 0)
+	/* An interrupted merge first: it may have worlds to delete. */
+	if ((r = check_root_record(s, err)) < 0 ||
+	    (r = merge_recover(s, &s->recovered, err)) < 0 ||
+	    (r = recover(s, err)) < 0)
 		goto fail;
 	*out = s;
 	return 0;

@@ -48,6 +48,8 @@ void world_store_free(struct world_store *store);
  * what was already loaded. */
 void world_store_unlock(struct world_store *store);
 const char *world_store_root(const struct world_store *store);
+/* Whether opening the store finished or rolled back an interrupted merge. */
+bool world_store_recovered(const struct world_store *store);
 const char *world_store_state(const struct world_store *store);
 
 /* Returns true for a syntactically valid world name (Root included). */
@@ -158,6 +160,18 @@ int world_diff(struct world_store *store, const char *name, const char *other,
 void world_diff_release(struct world_diff *d);
 /* The paths marked excluded: NULL-terminated, static. */
 const char *const *world_diff_excluded_paths(void);
+
+/* Merges world SRC into DST, an ancestor of SRC (its parent, Root, ...):
+ * afterwards DST's tree shows what SRC showed, for every path SRC changed,
+ * and SRC is deleted.  A journaled transaction: a crash at any point leaves
+ * every path old or new, and the next command that opens the store
+ * finishes it or rolls it back.  Refused, before anything is written, when
+ * SRC has worlds built on it, and when DST changed paths SRC changed after
+ * SRC was created (unless FORCE): then *conflicts (may be NULL) receives
+ * the diff, and the error is -EEXIST. */
+int world_merge(struct world_store *store, const char *src, const char *dst,
+		bool force, struct world_diff *conflicts,
+		struct world_error *err);
 
 /* Stops every container and unmounts every world's tree, keeping all
  * metadata: what a shutdown of the machine does.  The next command that needs

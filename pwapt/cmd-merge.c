@@ -1,0 +1,43 @@
+/* wmerge SRC DST [--force]; pwapt recover. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "pwapt.h"
+
+int cmd_merge(struct context *ctx, int argc, char **argv)
+{
+	(void)argc;
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return EXIT_FAIL;
+	struct world_error err = {0};
+	struct world_diff conflicts = {0};
+	int r = world_merge(s, argv[0], argv[1], ctx->force, &conflicts, &err);
+	world_store_free(s);
+	if (r == -EEXIST && conflicts.n) {
+		fail(ctx, &err);
+		for (size_t i = 0; i < conflicts.n; i++)
+			if (conflicts.v[i].conflict && !conflicts.v[i].excluded)
+				printf("! %s: changed in %s after %s was "
+				       "created\n",
+				       conflicts.v[i].path, argv[1], argv[0]);
+		world_diff_release(&conflicts);
+		return EXIT_CONFLICTS;
+	}
+	return r < 0 ? fail(ctx, &err) : EXIT_OK;
+}
+
+int cmd_recover(struct context *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	/* Opening the store is what recovers; this only says what it did. */
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return EXIT_FAIL;
+	printf("%s\n", world_store_recovered(s)
+			       ? "recovered an interrupted merge"
+			       : "nothing to recover");
+	world_store_free(s);
+	return EXIT_OK;
+}

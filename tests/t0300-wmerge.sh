@@ -1,0 +1,212 @@
+#!/bin/sh
+# wmerge: exact, safe, atomic and recoverable merges into Root and into a
+# live child world.
+. "$(dirname "$0")/lib.sh"
+for t in setfacl setfattr setcap mknod mkfifo getfattr; do
+	command -v $t >/dev/null || skip_all "$t is missing (acl, attr, libcap2-bin)"
+done
+R=$PWAPT_ROOT
+manifest() { python3 "$TEST_DIR/fixtures/manifest.py" "$@"; }
+
+# A fresh Root with a /srv that the changes below work on.
+fresh_root() {
+	cleanup_worlds
+	rm -rf "$R" && make_busybox_root
+	mkdir -p "$R/srv/dir/sub" "$R/srv/todir" "$R/srv/tolink" "$R/srv/opaque/sub" "$R/srv/renamed"
+	for f in modify chmod chown touch delete tofile setuid cap acl xattr; do echo "$f" >"$R/srv/$f"; done
+	echo keep >"$R/srv/dir/keep"; echo deep >"$R/srv/dir/sub/deep"
+	echo old >"$R/srv/opaque/old"; echo deep >"$R/srv/opaque/sub/deep"
+	echo r >"$R/srv/renamed/inside"; echo t >"$R/srv/todir/inner"
+	ln -s target "$R/srv/symlink"; ln -s gone "$R/srv/dellink"
+	touch -d "2020-01-01" "$R/srv/modify"
+}
+
+cleanup_worlds() {
+	[ -d "$PWAPT_STATE" ] || return 0
+	for w in $(ls "$PWAPT_STATE/worlds" 2>/dev/null | grep -v '^Root$' | sort -r); do
+		wdelete "$w" >/dev/null 2>&1
+	done
+	pwapt stop-all >/dev/null 2>&1
+	rm -rf "$PWAPT_STATE"
+}
+
+# Every kind of change, made in world $1 through its tree.
+change_everything() {
+	T="$PWAPT_STATE/worlds/$1/merged/srv"
+	echo changed >>"$T/modify" &&
+	chmod 600 "$T/chmod" && chown 1234:5678 "$T/chown" &&
+	touch -d "2001-02-03 04:05:06" "$T/touch" &&
+	rm "$T/delete" "$T/dellink" &&
+	echo new >"$T/added" && mkdir "$T/newdir" && echo n >"$T/newdir/file" &&
+	ln -s elsewhere "$T/newlink" && ln -sfn other "$T/symlink" &&
+	echo a >"$T/hard1" && ln "$T/hard1" "$T/hard2" &&
+	mkfifo "$T/fifo" && mknod "$T/null2" c 1 3 &&
+	chmod 4755 "$T/setuid" && setcap cap_net_raw+ep "$T/cap" &&
+	setfacl -m u:1000:r "$T/acl" && setfattr -n user.note -v hello "$T/xattr" &&
+	rm "$T/tofile" && mkdir "$T/tofile" && echo in >"$T/tofile/in" &&
+	rm -r "$T/todir" && echo f >"$T/todir" &&
+	rm -r "$T/tolink" && ln -s x "$T/tolink" &&
+	rm -r "$T/opaque" && mkdir "$T/opaque" && echo fresh >"$T/opaque/fresh" &&
+	mv "$T/renamed" "$T/moved" &&
+	rm -r "$T/dir"
+}
+
+no_overlay_xattrs() {
+	! getfattr -R -h -d -m '^(trusted|user)\.overlay\.' "$1" 2>/dev/null | grep -q overlay
+}
+
+test_expect_success 'a merge into Root makes Root what the world showed, then deletes the world' '
+	fresh_root && wcreate A Root && change_everything A &&
+	manifest "$PWAPT_STATE/worlds/A/merged/srv" >"$TMP/want" &&
+	wmerge A Root &&
+	manifest "$R/srv" >"$TMP/got" &&
+	diff -u "$TMP/want" "$TMP/got" &&
+	no_overlay_xattrs "$R/srv" &&
+	! wlist | grep -q "^A " &&
+	test -d "$PWAPT_STATE/merges/Root" && ! test -e "$PWAPT_STATE/merge"
+'
+
+test_expect_success 'an ACL removed from a directory in the world is removed by the merge' '
+	fresh_root && setfacl -m u:1000:rx "$R/srv/dir" &&
+	wcreate A Root && setfacl -b "$PWAPT_STATE/worlds/A/merged/srv/dir" &&
+	wdiff A | grep -qx "M /srv/dir" &&
+	wmerge A Root && ! getfacl -c "$R/srv/dir" 2>/dev/null | grep -q "user:1000"
+'
+
+test_expect_success 'hard links of the world stay linked in Root' '
+	fresh_root && wcreate A Root && change_everything A && wmerge A Root &&
+	test "$(stat -c %i "$R/srv/hard1")" = "$(stat -c %i "$R/srv/hard2")"
+'
+
+test_expect_success 'a merge into a live child world makes it what its child showed' '
+	fresh_root && wcreate P Root && wcreate C P &&
+	echo from-p >"$PWAPT_STATE/worlds/P/merged/srv/p-only" &&
+	change_everything C &&
+	manifest "$PWAPT_STATE/worlds/C/merged/srv" >"$TMP/want" &&
+	manifest "$R/srv" >"$TMP/root-before" &&
+	wmerge C P &&
+	manifest "$PWAPT_STATE/worlds/P/merged/srv" >"$TMP/got" &&
+	diff -u "$TMP/want" "$TMP/got" &&
+	manifest "$R/srv" | diff -u "$TMP/root-before" - &&
+	test_equal from-p "$(wexec P cat /srv/p-only)" &&
+	no_overlay_xattrs "$PWAPT_STATE/worlds/P/merged/srv"
+'
+
+test_expect_success 'worlds stacked on the destination see the merged files' '
+	fresh_root && wcreate A Root && wcreate S Root &&
+	test_equal modify "$(wexec S cat /srv/modify)" &&
+	echo merged >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
+	wmerge A Root &&
+	test_equal merged "$(cat "$PWAPT_STATE/worlds/S/merged/srv/modify")" &&
+	test_equal merged "$(wexec S cat /srv/modify)"
+'
+
+test_expect_success 'a conflict stops the merge before anything is written; --force merges' '
+	fresh_root && wcreate A Root &&
+	echo world >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
+	echo other >"$PWAPT_STATE/worlds/A/merged/srv/other" &&
+	sleep 0.05 && echo root >"$R/srv/modify" &&
+	manifest "$R" /proc /sys /dev >"$TMP/before" &&
+	{ wmerge A Root >"$TMP/out" 2>"$TMP/err"; test_equal 3 $?; } &&
+	grep -q "1 path changed in .Root. after .A. was created" "$TMP/err" &&
+	grep -qx "! /srv/modify: changed in Root after A was created" "$TMP/out" &&
+	manifest "$R" /proc /sys /dev | diff -u "$TMP/before" - &&
+	wlist | grep -q "^A " &&
+	wmerge --force A Root &&
+	test_equal world "$(cat "$R/srv/modify")"
+'
+
+test_expect_success 'bad input: Root, a non-ancestor, twice, a world with children' '
+	fresh_root && wcreate A Root && wcreate B Root && wcreate A2 A &&
+	test_fails_with 1 "Root cannot be merged" wmerge Root A &&
+	test_fails_with 1 "not an ancestor" wmerge A B &&
+	test_fails_with 1 "not an ancestor" wmerge A A2 &&
+	test_fails_with 1 "not an ancestor" wmerge A A &&
+	test_fails_with 1 "cannot merge .A.: .A2. is built on it" wmerge A Root &&
+	test_fails_with 1 "no world named .nope." wmerge nope Root &&
+	test_fails_with 2 "usage: wmerge" wmerge A &&
+	echo b >"$PWAPT_STATE/worlds/B/merged/srv/b" &&
+	wmerge B Root && test_fails_with 1 "no world named .B." wmerge B Root
+'
+
+test_expect_success 'a symlink planted in the world is merged as a symlink, nothing outside DST changes' '
+	fresh_root && mkdir -p "$TMP/canary" && echo precious >"$TMP/canary/file" &&
+	manifest "$TMP/canary" >"$TMP/canary.before" &&
+	wcreate A Root && T="$PWAPT_STATE/worlds/A/merged" &&
+	ln -s "$TMP/canary" "$T/srv/escape" && ln -s /etc "$T/srv/etc-link" &&
+	mkdir "$T/srv/swap" && echo inside >"$T/srv/swap/file" &&
+	ln -s "$TMP/canary" "$R/srv/swap" &&
+	wmerge --force A Root &&
+	test -L "$R/srv/escape" && test -d "$R/srv/swap" && ! test -L "$R/srv/swap" &&
+	test_equal inside "$(cat "$R/srv/swap/file")" &&
+	manifest "$TMP/canary" | diff -u "$TMP/canary.before" -
+'
+
+test_expect_success 'a directory of the destination swapped for a symlink meanwhile: refused, nothing outside written' '
+	fresh_root && mkdir -p "$TMP/canary2" && manifest "$TMP/canary2" >"$TMP/c2.before" &&
+	wcreate A Root && mkdir -p "$PWAPT_STATE/worlds/A/merged/srv/dir/sub" &&
+	echo via >"$PWAPT_STATE/worlds/A/merged/srv/dir/sub/new" &&
+	mv "$R/srv/dir" "$R/srv/dir.real" && ln -s "$TMP/canary2" "$R/srv/dir" &&
+	manifest "$R" /proc /sys /dev >"$TMP/before" &&
+	wmerge --force A Root 2>"$TMP/err"; cat "$TMP/err";
+	manifest "$TMP/canary2" | diff -u "$TMP/c2.before" - &&
+	{ test -d "$R/srv/dir" && ! test -L "$R/srv/dir" ||
+	  manifest "$R" /proc /sys /dev | diff -u "$TMP/before" -; }
+'
+
+# Crash at every step: the tree afterwards is all old or all new.
+points="merge-planned merge-prepared merge-applied merge-done"
+for i in $(seq 0 24); do points="$points merge-op:$i"; done
+for point in $points; do
+	test_expect_success "killed at $point: recover leaves Root all old or all new" "
+		fresh_root && wcreate A Root && change_everything A &&
+		manifest '$R/srv' >'$TMP/old' &&
+		manifest '$PWAPT_STATE/worlds/A/merged/srv' >'$TMP/new' &&
+		{ PWAPT_CRASH_AT=$point wmerge A Root; test_equal 137 \$?; } &&
+		pwapt recover | grep -q 'recovered an interrupted merge' &&
+		manifest '$R/srv' >'$TMP/now' &&
+		if cmp -s '$TMP/now' '$TMP/old'; then
+			wlist | grep -q '^A ' && wmerge A Root &&
+			manifest '$R/srv' | diff -u '$TMP/new' -
+		else
+			diff -u '$TMP/new' '$TMP/now' && ! wlist | grep -q '^A '
+		fi &&
+		! test -e '$PWAPT_STATE/merge' &&
+		! find '$R' -name '.pwapt-merge-*' | grep -q .
+	"
+done
+
+for point in merge-prepared merge-op:0 merge-op:5 merge-op:12 merge-op:20 merge-applied merge-done; do
+	test_expect_success "killed at $point merging into a child world: all old or all new" "
+		fresh_root && wcreate P Root && wcreate C P && change_everything C &&
+		manifest '$PWAPT_STATE/worlds/P/merged/srv' >'$TMP/old' &&
+		manifest '$PWAPT_STATE/worlds/C/merged/srv' >'$TMP/new' &&
+		{ PWAPT_CRASH_AT=$point wmerge C P; test_equal 137 \$?; } &&
+		pwapt recover >/dev/null &&
+		manifest '$PWAPT_STATE/worlds/P/merged/srv' >'$TMP/now' &&
+		if cmp -s '$TMP/now' '$TMP/old'; then
+			wmerge C P && manifest '$PWAPT_STATE/worlds/P/merged/srv' | diff -u '$TMP/new' -
+		else
+			diff -u '$TMP/new' '$TMP/now' && ! wlist | grep -q '^C '
+		fi
+	"
+done
+
+test_expect_success 'a full disk during a merge: a clean error, DST unchanged' '
+	cleanup_worlds &&
+	mkdir -p "$TMP/small" && mount -t tmpfs -o size=2m small "$TMP/small" &&
+	export PWAPT_ROOT="$TMP/small/root" PWAPT_STATE="$TMP/state-small" &&
+	make_busybox_root "$PWAPT_ROOT" 2>/dev/null; rm -f "$PWAPT_ROOT/bin/busybox" &&
+	cp "$(command -v busybox)" "$PWAPT_ROOT/bin/busybox" 2>/dev/null;
+	echo small >"$PWAPT_ROOT/etc/small" &&
+	wcreate A Root &&
+	head -c 1500000 /dev/urandom >"$PWAPT_STATE/worlds/A/merged/etc/big1" &&
+	head -c 1500000 /dev/urandom >"$PWAPT_STATE/worlds/A/merged/etc/big2" &&
+	manifest "$PWAPT_ROOT" /proc /sys /dev >"$TMP/before" &&
+	test_fails_with 1 "No space left on device" wmerge A Root &&
+	manifest "$PWAPT_ROOT" /proc /sys /dev | diff -u "$TMP/before" - &&
+	wlist | grep -q "^A " && ! test -e "$PWAPT_STATE/merge" &&
+	wdelete A && pwapt stop-all
+'
+
+test_done

@@ -1,0 +1,950 @@
+/* wmerge: apply a world's changes to an ancestor, as one journaled
+ * transaction (DESIGN.md §4).
+ *
+ * The merge works in STATE/merge/: a journal (the plan, one operation a
+ * line, and the phases reached) and undo/, where what DST held before is
+ * kept: a hard link to each file that will be replaced or deleted, the whole
+ * directory moved away when one is deleted or replaced, a .meta file with a
+ * directory's old mode, owner and times.  Phases:
+ *
+ *   planned   the journal is written; DST is untouched
+ *   prepared  every file to be replaced is saved; DST still untouched
+ *   (apply)   each operation replaces one path atomically (rename)
+ *   done      every change is durable (syncfs); SRC is then deleted
+ *
+ * A crash before "prepared" leaves DST as it was; between "prepared" and
+ * "done" the next command rolls every operation back (each path returns
+ * to its saved state, which is a no-op for those not yet applied); after
+ * "done" it finishes the clean-up.  Every path in DST is reached from DST's
+ * root by open_beneath(), never through a symbolic link, and nothing from
+ * the world is executed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "container.h"
+#include "crash.h"
+#include "error.h"
+#include "fsutil.h"
+#include "layers.h"
+#include "merge.h"
+
+enum op_kind { OP_DEL, OP_PUT, OP_DIR };
+enum had { HAD_NONE, HAD_DIR, HAD_FILE };
+static const char *const kind_names[] = {"del", "put", "dir"};
+static const char *const had_names[] = {"none", "dir", "file"};
+
+struct op {
+	enum op_kind kind;
+	enum had had; /* what DST held at the path before the merge */
+	char *path;   /* absolute, world-relative */
+};
+
+struct plan {
+	char *src, *dst;
+	struct op *v;
+	size_t n;
+	int phase; /* 0 planned, 1 prepared, 2 done */
+};
+
+static void plan_release(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->v[i].path);
+	free(p->v);
+	free(p->src);
+	free(p->dst);
+	*p = (struct plan){0};
+}
+
+static int journal_append(int dirfd, const char *text)
+{
+	_cleanup_close_ int fd =
+		openat(dirfd, "journal", O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(text);
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0)
+		return -errno ? -errno : -EIO;
+	return 0;
+}
+
+static int journal_write(int dirfd, const struct plan *p)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	fprintf(f, "pwapt-merge 1\nsrc %s\ndst %s\n", p->src, p->dst);
+	for (size_t i = 0; i < p->n; i++) {
+		fprintf(f, "op %zu %s %s ", i, kind_names[p->v[i].kind],
+			had_names[p->v[i].had]);
+		path_escape(f, p->v[i].path);
+		fputc('\n', f);
+	}
+	fputs("phase planned\n", f);
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	return write_file_atomic(dirfd, "journal", buf, len, 0600);
+}
+
+static int journal_read(int dirfd, struct plan *p)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = read_file_at(dirfd, "journal", &text, NULL);
+	if (r < 0)
+		return r;
+	*p = (struct plan){0};
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char a[16], b[16], path[8192];
+		size_t idx;
+		if (!strncmp(line, "src ", 4))
+			p->src = strdup(line + 4);
+		else if (!strncmp(line, "dst ", 4))
+			p->dst = strdup(line + 4);
+		else if (!strcmp(line, "phase prepared"))
+			p->phase = p->phase < 1 ? 1 : p->phase;
+		else if (!strcmp(line, "phase done"))
+			p->phase = 2;
+		else if (sscanf(line, "op %zu %15s %15s %8191s", &idx, a, b,
+				path) == 4) {
+			struct op *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
+			if (!nv)
+				return -ENOMEM;
+			p->v = nv;
+			struct op *o = &p->v[p->n++];
+			o->kind = !strcmp(a, "del")   ? OP_DEL
+				  : !strcmp(a, "put") ? OP_PUT
+						      : OP_DIR;
+			o->had = !strcmp(b, "dir")    ? HAD_DIR
+				 : !strcmp(b, "file") ? HAD_FILE
+						      : HAD_NONE;
+			o->path = path_unescape(path);
+		}
+	}
+	if (!p->src || !p->dst || !world_name_valid(p->src) ||
+	    !world_name_valid(p->dst)) {
+		plan_release(p);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* The directory that holds PATH, beneath TREE; *base gets its last name. */
+static int open_parent(int tree, const char *path, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+	*base = slash ? slash + 1 : path;
+	if (!slash || slash == path)
+		return open_beneath(tree, ".", O_PATH | O_DIRECTORY);
+	_cleanup_free_ char *dir = strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return -ENOMEM;
+	return open_beneath(tree, dir, O_PATH | O_DIRECTORY);
+}
+
+static int kind_of(int tree, const char *path, struct stat *st)
+{
+	_cleanup_close_ int fd = open_beneath(tree, path, O_PATH);
+	if (fd < 0 || fstat(fd, st) < 0)
+		return HAD_NONE;
+	return S_ISDIR(st->st_mode) ? HAD_DIR : HAD_FILE;
+}
+
+static bool overlay_xattr(const char *name)
+{
+	return !strncmp(name, "trusted.overlay.", 16) ||
+	       !strncmp(name, "user.overlay.", 13);
+}
+
+/* Copies the xattrs of FROM (an fd's /proc link, which lands on the file
+ * itself) to TO (a path whose last name is not followed), leaving out
+ * overlayfs' own, and removes overlayfs' own from TO. */
+static int copy_xattrs(const char *from, const char *to)
+{
+	char names[65536];
+	ssize_t n = from ? listxattr(from, names, sizeof(names)) : 0;
+	for (ssize_t i = 0; n > 0 && i < n;
+	     i += (ssize_t)strlen(names + i) + 1) {
+		const char *k = names + i;
+		if (overlay_xattr(k))
+			continue;
+		char val[65536];
+		ssize_t vl = getxattr(from, k, val, sizeof(val));
+		if (vl >= 0 && lsetxattr(to, k, val, (size_t)vl, 0) < 0 &&
+		    errno != ENOTSUP && errno != EPERM)
+			return -errno;
+	}
+	/* What FROM does not have goes: an ACL removed in the world is
+	 * removed from DST's directory too. */
+	n = llistxattr(to, names, sizeof(names));
+	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1)
+		if (overlay_xattr(names + i) ||
+		    (from && getxattr(from, names + i, NULL, 0) < 0 &&
+		     errno == ENODATA))
+			(void)lremovexattr(to, names + i);
+	return 0;
+}
+
+static void fd_path(char *buf, size_t size, int fd, const char *name)
+{
+	if (name && *name)
+		snprintf(buf, size, "/proc/self/fd/%d/%s", fd, name);
+	else
+		snprintf(buf, size, "/proc/self/fd/%d", fd);
+}
+
+/* Owner and mode of ST on NAME in DIRFD; the mode after the owner, since
+ * chown clears setuid (and file capabilities: set xattrs after this). */
+static int set_owner_mode(int dirfd, const char *name, const struct stat *st)
+{
+	if (fchownat(dirfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) <
+	    0)
+		return -errno;
+	if (!S_ISLNK(st->st_mode) &&
+	    fchmodat(dirfd, name, st->st_mode & 07777, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+static int set_times(int dirfd, const char *name, const struct stat *st)
+{
+	struct timespec ts[2] = {st->st_atim, st->st_mtim};
+	return utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+/* Owner, mode and times of ST on NAME in DIRFD. */
+static int set_meta(int dirfd, const char *name, const struct stat *st)
+{
+	int r = set_owner_mode(dirfd, name, st);
+	return r < 0 ? r : set_times(dirfd, name, st);
+}
+
+static int copy_bytes(int from, int to)
+{
+	for (;;) {
+		ssize_t n = copy_file_range(from, NULL, to, NULL, 1 << 30, 0);
+		if (n == 0)
+			return 0;
+		if (n > 0)
+			continue;
+		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS)
+			return -errno;
+		char buf[65536];
+		ssize_t rd;
+		while ((rd = read(from, buf, sizeof(buf))) > 0) {
+			ssize_t wr = write(to, buf, (size_t)rd);
+			if (wr != rd)
+				return wr < 0 ? -errno : -ENOSPC;
+		}
+		return rd < 0 ? -errno : 0;
+	}
+}
+
+struct merge_ctx {
+	struct world_store *s;
+	int tree;      /* DST's tree */
+	int src_tree;  /* SRC's tree as its processes see it */
+	int src_upper; /* SRC's own layer of Root's own file system */
+	int undo;
+	/* Inodes of SRC already installed, so that hard links stay links. */
+	struct linked {
+		dev_t dev;
+		ino_t ino;
+		char *path;
+	} * links;
+	size_t n_links;
+};
+
+/* Makes NAME in DIRFD a copy of the object FD (an O_PATH fd, status ST):
+ * a regular file, a symbolic link or a special file, with owner, mode,
+ * times and xattrs.  Directories: see copy_tree(). */
+static int copy_node(int fd, const struct stat *st, int dirfd, const char *name)
+{
+	char from[128], to[128];
+	fd_path(from, sizeof(from), fd, NULL);
+	int r = 0;
+	if (S_ISREG(st->st_mode)) {
+		_cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
+		_cleanup_close_ int out = openat(dirfd, name,
+						 O_WRONLY | O_CREAT | O_EXCL |
+							 O_NOFOLLOW | O_CLOEXEC,
+						 0600);
+		if (in < 0 || out < 0)
+			return -errno;
+		if ((r = copy_bytes(in, out)) < 0)
+			return r;
+	} else if (S_ISLNK(st->st_mode)) {
+		char target[PATH_MAX];
+		ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
+		if (n < 0)
+			return -errno;
+		target[n] = '\0';
+		if (symlinkat(target, dirfd, name) < 0)
+			return -errno;
+	} else if (S_ISDIR(st->st_mode)) {
+		if (mkdirat(dirfd, name, 0700) < 0)
+			return -errno;
+	} else if (mknodat(dirfd, name, st->st_mode & (S_IFMT | 0600),
+			   st->st_rdev) < 0) {
+		return -errno;
+	}
+	fd_path(to, sizeof(to), dirfd, name);
+	if ((r = set_owner_mode(dirfd, name, st)) < 0 ||
+	    (r = copy_xattrs(S_ISLNK(st->st_mode) ? NULL : from, to)) < 0)
+		return r;
+	return set_times(dirfd, name, st);
+}
+
+/* Copies the tree NAME in FROMDIR to NAME2 in TODIR: for saves and
+ * restores that cannot be a rename (DST is a world, behind overlayfs). */
+static int copy_tree(int fromdir, const char *name, int todir,
+		     const char *name2)
+{
+	_cleanup_close_ int fd =
+		openat(fromdir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return copy_node(fd, &st, todir, name2);
+	int r = mkdirat(todir, name2, 0700) < 0 ? -errno : 0;
+	_cleanup_close_ int in = openat(
+		fromdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int out = openat(
+		todir, name2, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (r < 0 || in < 0 || out < 0)
+		return r < 0 ? r : -errno;
+	_cleanup_closedir_ DIR *d = fdopendir(dup(in));
+	struct dirent *de;
+	while (r >= 0 && d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			r = copy_tree(in, de->d_name, out, de->d_name);
+	if (r < 0)
+		return r;
+	char from[128], to[128];
+	fd_path(from, sizeof(from), fd, NULL);
+	fd_path(to, sizeof(to), todir, name2);
+	if ((r = set_owner_mode(todir, name2, &st)) < 0 ||
+	    (r = copy_xattrs(from, to)) < 0)
+		return r;
+	return set_times(todir, name2, &st);
+}
+
+/* Moves NAME in FROMDIR to NAME2 in TODIR: a rename, or where the two lie
+ * on different file systems (a world behind overlayfs and the state
+ * directory) a copy and a removal. */
+static int move_tree(int fromdir, const char *name, int todir,
+		     const char *name2)
+{
+	if (renameat(fromdir, name, todir, name2) == 0)
+		return 0;
+	if (errno != EXDEV)
+		return -errno;
+	int r = copy_tree(fromdir, name, todir, name2);
+	if (r >= 0) {
+		_cleanup_close_ int wd =
+			open_beneath(fromdir, ".", O_RDONLY | O_DIRECTORY);
+		r = wd < 0 ? wd : rm_rf_at(wd, name);
+	}
+	return r;
+}
+
+/* Makes STAGE in PARENT a copy of SRC's version of PATH. */
+static int stage_copy(struct merge_ctx *m, const char *path, int parent,
+		      const char *stage)
+{
+	_cleanup_close_ int sfd = open_beneath(m->src_tree, path, O_PATH);
+	struct stat st;
+	if (sfd < 0 || fstat(sfd, &st) < 0)
+		return sfd < 0 ? sfd : -errno;
+	for (size_t i = 0; st.st_nlink > 1 && i < m->n_links; i++)
+		if (m->links[i].dev == st.st_dev &&
+		    m->links[i].ino == st.st_ino) {
+			_cleanup_close_ int first = -1;
+			const char *b;
+			first = open_parent(m->tree, m->links[i].path, &b);
+			if (first >= 0 &&
+			    linkat(first, b, parent, stage, 0) == 0)
+				return 0;
+		}
+	int r = copy_node(sfd, &st, parent, stage);
+	if (r < 0)
+		return r;
+	if (st.st_nlink > 1) {
+		struct linked *nv =
+			realloc(m->links, (m->n_links + 1) * sizeof(*nv));
+		if (nv) {
+			m->links = nv;
+			m->links[m->n_links++] = (struct linked){
+				st.st_dev, st.st_ino, strdup(path)};
+		}
+	}
+	return 0;
+}
+
+/* Makes STAGE a hard link to SRC's own copy of PATH when SRC's layer has
+ * it and lies on DST's file system: a merge then costs O(files), not
+ * O(bytes).  Returns 1 when done, 0 when a copy is needed. */
+static int stage_link(struct merge_ctx *m, const char *path, int parent,
+		      const char *stage)
+{
+	if (m->src_upper < 0)
+		return 0;
+	const char *b;
+	_cleanup_close_ int up = open_parent(m->src_upper, path, &b);
+	struct stat st;
+	if (up < 0 || fstatat(up, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    S_ISDIR(st.st_mode) ||
+	    (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)))
+		return 0;
+	if (linkat(up, b, parent, stage, 0) < 0)
+		return errno == EXDEV || errno == EPERM || errno == EMLINK
+			       ? 0
+			       : -errno;
+	char to[128];
+	fd_path(to, sizeof(to), parent, stage);
+	(void)copy_xattrs(NULL, to);
+	return 1;
+}
+
+static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
+{
+	const char *base;
+	_cleanup_close_ int parent = open_parent(m->tree, o->path, &base);
+	if (parent < 0)
+		return parent;
+	char n[32], stage[64];
+	snprintf(n, sizeof(n), "%zu", i);
+	snprintf(stage, sizeof(stage), ".pwapt-merge-%zu", i);
+	int r;
+
+	if (o->had == HAD_DIR && o->kind != OP_DIR &&
+	    (r = move_tree(parent, base, m->undo, n)) < 0)
+		return r;
+	if (o->kind == OP_DEL)
+		return o->had == HAD_FILE && unlinkat(parent, base, 0) < 0
+			       ? -errno
+			       : 0;
+	if (o->kind == OP_PUT) {
+		(void)unlinkat(parent, stage, 0);
+		r = stage_link(m, o->path, parent, stage);
+		if (r == 0)
+			r = stage_copy(m, o->path, parent, stage);
+		if (r < 0)
+			return r;
+		return renameat(parent, stage, parent, base) < 0 ? -errno : 0;
+	}
+	/* OP_DIR */
+	_cleanup_close_ int sfd = open_beneath(m->src_tree, o->path, O_PATH);
+	struct stat st;
+	if (sfd < 0 || fstat(sfd, &st) < 0)
+		return sfd < 0 ? sfd : -errno;
+	if (o->had == HAD_FILE && unlinkat(parent, base, 0) < 0)
+		return -errno;
+	if (o->had != HAD_DIR && mkdirat(parent, base, 0700) < 0 &&
+	    errno != EEXIST)
+		return -errno;
+	char from[128], to[128];
+	fd_path(from, sizeof(from), sfd, NULL);
+	fd_path(to, sizeof(to), parent, base);
+	if ((r = set_owner_mode(parent, base, &st)) < 0)
+		return r;
+	return copy_xattrs(from, to); /* times: after the entries */
+}
+
+/* Saves what a directory's metadata was, for a roll-back. */
+static int save_dir_meta(struct merge_ctx *m, size_t i, const char *path)
+{
+	_cleanup_close_ int fd = open_beneath(m->tree, path, O_PATH);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return fd < 0 ? fd : -errno;
+	char name[40], text[256];
+	snprintf(name, sizeof(name), "%zu.meta", i);
+	int len = snprintf(text, sizeof(text), "%o %u %u %lld %ld %lld %ld\n",
+			   st.st_mode & 07777, st.st_uid, st.st_gid,
+			   (long long)st.st_atim.tv_sec, st.st_atim.tv_nsec,
+			   (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	return write_file_atomic(m->undo, name, text, (size_t)len, 0600);
+}
+
+static int restore_dir_meta(int tree, int undo, size_t i, const char *path)
+{
+	char name[40];
+	snprintf(name, sizeof(name), "%zu.meta", i);
+	_cleanup_free_ char *text = NULL;
+	if (read_file_at(undo, name, &text, NULL) < 0)
+		return 0;
+	struct stat st = {0};
+	unsigned mode;
+	long long as, ms;
+	if (sscanf(text, "%o %u %u %lld %ld %lld %ld", &mode, &st.st_uid,
+		   &st.st_gid, &as, &st.st_atim.tv_nsec, &ms,
+		   &st.st_mtim.tv_nsec) != 7)
+		return -EBADMSG;
+	st.st_mode = S_IFDIR | mode;
+	st.st_atim.tv_sec = as;
+	st.st_mtim.tv_sec = ms;
+	const char *base;
+	_cleanup_close_ int parent = open_parent(tree, path, &base);
+	return parent < 0 ? parent : set_meta(parent, base, &st);
+}
+
+static char *tree_path(struct world_store *s, const char *name)
+{
+	return strcmp(name, WORLD_ROOT) ? world_path(s, name, "merged")
+					: strdup(world_store_root(s));
+}
+
+/* Lines "sec nsec path" for FD (at PATH) and, for a directory restored
+ * whole, everything below it. */
+static void record_ctimes(FILE *f, int fd, const char *path, bool below)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return;
+	fprintf(f, "%lld %ld ", (long long)st.st_ctim.tv_sec,
+		st.st_ctim.tv_nsec);
+	path_escape(f, path);
+	fputc('\n', f);
+	if (!below || !S_ISDIR(st.st_mode))
+		return;
+	char proc[64];
+	fd_path(proc, sizeof(proc), fd, NULL);
+	_cleanup_closedir_ DIR *d = opendir(proc);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_close_ int child = openat(
+			dirfd(d), de->d_name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_free_ char *cp = NULL;
+		if (child >= 0 && asprintf(&cp, "%s/%s", path, de->d_name) >= 0)
+			record_ctimes(f, child, cp, true);
+	}
+}
+
+/* Saving and restoring a file changes its ctime, which is how wdiff and
+ * wmerge tell that DST changed a path after SRC was created.  After a roll
+ * back, SRC remembers the ctimes its own attempt left (known-ctimes), so
+ * that they are not taken for changes of DST. */
+static int remember_ctimes(struct world_store *s, int tree,
+			   const struct plan *p)
+{
+	if (!world_exists(s, p->src))
+		return 0;
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	_cleanup_free_ char *old = NULL,
+			    *rel = path_join(p->src, "known-ctimes");
+	if (rel && read_file_at(s->worlds_fd, rel, &old, NULL) == 0)
+		fputs(old, f);
+	for (size_t k = 0; k < p->n; k++) {
+		if (p->v[k].had == HAD_NONE)
+			continue;
+		_cleanup_close_ int fd =
+			open_beneath(tree, p->v[k].path, O_PATH);
+		if (fd >= 0)
+			record_ctimes(f, fd, p->v[k].path,
+				      p->v[k].had == HAD_DIR);
+	}
+	if (fclose(f) != 0 || !rel)
+		return -ENOMEM;
+	_cleanup_close_ int wdir =
+		openat(s->worlds_fd, p->src,
+		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (wdir < 0)
+		return -errno;
+	return write_file_atomic(wdir, "known-ctimes", buf, len, 0600);
+}
+
+/* Every path back to its saved state, last operation first.  An operation
+ * not applied yet is left as it is by the same steps. */
+static int roll_back(struct world_store *s, int mdir, const struct plan *p,
+		     struct world_error *err)
+{
+	_cleanup_free_ char *tp = tree_path(s, p->dst);
+	_cleanup_close_ int tree =
+		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	_cleanup_close_ int undo =
+		openat(mdir, "undo", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (tree < 0 || undo < 0)
+		return werr_errno(err, errno ? errno : ENOMEM,
+				  "cannot roll back the merge of '%s' into "
+				  "'%s'",
+				  p->src, p->dst);
+	for (size_t k = p->n; k-- > 0;) {
+		const struct op *o = &p->v[k];
+		const char *base;
+		_cleanup_close_ int parent = open_parent(tree, o->path, &base);
+		if (parent < 0)
+			continue; /* its directory is gone: rolled back above */
+		char n[32], stage[64];
+		snprintf(n, sizeof(n), "%zu", k);
+		snprintf(stage, sizeof(stage), ".pwapt-merge-%zu", k);
+		(void)unlinkat(parent, stage, 0);
+		struct stat st;
+		bool saved = fstatat(undo, n, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		int r = 0;
+		if (saved || o->had == HAD_NONE) {
+			_cleanup_close_ int wparent = open_beneath(
+				parent, ".", O_RDONLY | O_DIRECTORY);
+			r = wparent < 0 ? wparent : rm_rf_at(wparent, base);
+			if (r >= 0 && saved)
+				r = move_tree(undo, n, parent, base);
+		}
+		if (r >= 0 && o->kind == OP_DIR && o->had == HAD_DIR)
+			r = restore_dir_meta(tree, undo, k, o->path);
+		if (r < 0)
+			return werr_errno(err, -r, "cannot restore %s in '%s'",
+					  o->path, p->dst);
+	}
+	syncfs(tree);
+	int r = remember_ctimes(s, tree, p);
+	if (r < 0)
+		return werr_errno(err, -r,
+				  "cannot record the ctimes of the "
+				  "rolled-back merge of '%s'",
+				  p->src);
+	return 0;
+}
+
+/* The last merge into DST stays in merges/DST for an undo. */
+static int keep_as_last(struct world_store *s, const char *dst)
+{
+	(void)mkdirat(s->state_fd, "merges", 0700);
+	_cleanup_free_ char *last = path_join("merges", dst);
+	if (!last)
+		return -ENOMEM;
+	(void)rm_rf_at(s->state_fd, last);
+	if (renameat(s->state_fd, "merge", s->state_fd, last) < 0)
+		return -errno;
+	return 0;
+}
+
+int merge_recover(struct world_store *s, bool *recovered,
+		  struct world_error *err)
+{
+	_cleanup_close_ int mdir =
+		openat(s->state_fd, "merge", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (mdir < 0)
+		return 0;
+	struct plan p;
+	int r = journal_read(mdir, &p);
+	if (r < 0) {
+		/* No journal: the merge died while writing its plan. */
+		if (r == -ENOENT)
+			return rm_rf_at(s->state_fd, "merge") < 0
+				       ? werr(err, EIO,
+					      "cannot remove %s/merge",
+					      s->state)
+				       : 0;
+		return werr_errno(err, -r,
+				  "the merge journal %s/merge/journal "
+				  "cannot be read",
+				  s->state);
+	}
+	if (recovered)
+		*recovered = true;
+	if (p.phase == 2) {
+		/* Done: only the clean-up was left. */
+		if (world_exists(s, p.src)) {
+			const char *name = p.src;
+			r = world_delete(s, &name, 1, err);
+		}
+		if (r >= 0 && keep_as_last(s, p.dst) < 0)
+			r = werr(err, EIO, "cannot keep the undo of the merge");
+	} else {
+		if (p.phase == 1 && strcmp(p.dst, WORLD_ROOT) &&
+		    world_exists(s, p.dst))
+			r = world_ensure_running(s, p.dst, NULL, err);
+		if (r >= 0 && p.phase == 1)
+			r = roll_back(s, mdir, &p, err);
+		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
+			r = werr(err, EIO, "cannot remove %s/merge", s->state);
+		if (world_exists(s, p.src))
+			(void)container_freeze(s, p.src, false);
+	}
+	if (r >= 0)
+		(void)layers_refresh_all(s, NULL);
+	plan_release(&p);
+	return r;
+}
+
+static bool has_children(struct world_store *s, const char *name,
+			 struct world_error *err)
+{
+	_cleanup_strv_free_ char **all = NULL;
+	if (store_world_names(s, &all) < 0)
+		return false;
+	char names[512] = "";
+	size_t len = 0, n = 0;
+	for (char **w = all; *w; w++) {
+		struct world_meta m = {0};
+		if (!strcmp(*w, name) || meta_load(s, *w, &m, NULL) < 0)
+			continue;
+		bool child = false;
+		for (size_t i = 0; i < m.n_parents; i++)
+			child |= !strcmp(m.parents[i], name);
+		meta_release(&m);
+		if (child && len < sizeof(names))
+			len += (size_t)snprintf(names + len,
+						sizeof(names) - len, "%s'%s'",
+						n++ ? ", " : "", *w);
+	}
+	if (n)
+		werr(err, EBUSY,
+		     "cannot merge '%s': %s %s built on it (merge or delete %s "
+		     "first)",
+		     name, names, n == 1 ? "is" : "are",
+		     n == 1 ? "it" : "them");
+	return n > 0;
+}
+
+static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
+		    struct plan *p)
+{
+	const char *moved = NULL; /* a DST directory that moves away whole */
+	size_t moved_len = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct world_change *c = &d->v[i];
+		if (c->excluded)
+			continue;
+		if (moved && !strncmp(c->path, moved, moved_len) &&
+		    c->path[moved_len] == '/' && c->kind == 'D')
+			continue; /* gone with its directory */
+		struct stat xs, ys;
+		int had = kind_of(m->tree, c->path, &ys);
+		int src = kind_of(m->src_tree, c->path, &xs);
+		struct op o = {.had = had};
+		if (c->kind == 'D')
+			o.kind = OP_DEL;
+		else if (src == HAD_DIR)
+			o.kind = OP_DIR;
+		else
+			o.kind = OP_PUT;
+		if (c->kind == 'D' && had == HAD_NONE)
+			continue;
+		if (!(o.path = strdup(c->path)))
+			return -ENOMEM;
+		struct op *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
+		if (!nv) {
+			free(o.path);
+			return -ENOMEM;
+		}
+		p->v = nv;
+		p->v[p->n++] = o;
+		if (had == HAD_DIR && o.kind != OP_DIR) {
+			moved = p->v[p->n - 1].path;
+			moved_len = strlen(moved);
+		}
+	}
+	return 0;
+}
+
+int world_merge(struct world_store *s, const char *src, const char *dst,
+		bool force, struct world_diff *conflicts,
+		struct world_error *err)
+{
+	if (!world_name_valid(src) || !world_name_valid(dst))
+		return werr(err, EINVAL, "invalid world name '%s'",
+			    world_name_valid(src) ? dst : src);
+	if (!strcmp(src, WORLD_ROOT))
+		return werr(err, EINVAL,
+			    "Root cannot be merged: it is the "
+			    "production world");
+	if (!world_exists(s, src))
+		return werr(err, ENOENT, "no world named '%s'", src);
+	if (!world_exists(s, dst))
+		return werr(err, ENOENT, "no world named '%s'", dst);
+	if (!strcmp(src, dst) || !store_is_ancestor(s, src, dst))
+		return werr(err, EINVAL,
+			    "cannot merge '%s' into '%s': '%s' is not an "
+			    "ancestor of '%s'",
+			    src, dst, dst, src);
+	if (has_children(s, src, err))
+		return -EBUSY;
+
+	struct world_diff d = {0};
+	int r = world_diff(s, src, dst, &d, err);
+	if (r < 0)
+		return r;
+	size_t n_conflicts = 0;
+	for (size_t i = 0; i < d.n; i++)
+		n_conflicts += d.v[i].conflict && !d.v[i].excluded;
+	if (n_conflicts && !force) {
+		if (conflicts)
+			*conflicts = d;
+		else
+			world_diff_release(&d);
+		return werr(
+			err, EEXIST,
+			"cannot merge '%s' into '%s': %zu path%s changed in "
+			"'%s' after '%s' was created (--force overwrites)",
+			src, dst, n_conflicts, n_conflicts == 1 ? "" : "s", dst,
+			src);
+	}
+
+	struct merge_ctx m = {.s = s,
+			      .tree = -1,
+			      .src_tree = -1,
+			      .src_upper = -1,
+			      .undo = -1};
+	struct plan p = {.src = strdup(src), .dst = strdup(dst)};
+	_cleanup_close_ int mdir = -1;
+	_cleanup_free_ char *tp = tree_path(s, dst), *sp = tree_path(s, src),
+			    *up = world_path(s, src, "upper");
+	if (!tp || !sp || !up || !p.src || !p.dst) {
+		r = werr(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	m.tree = open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* syncfs */
+	m.src_tree = open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* Links from SRC's own layer only where it is SRC's whole view of
+	 * the path: when DST is SRC's parent and SRC has no other parent. */
+	struct world_meta sm = {0};
+	if (meta_load(s, src, &sm, NULL) >= 0 && sm.n_parents == 1 &&
+	    !strcmp(sm.parents[0], dst) && !strcmp(dst, WORLD_ROOT))
+		m.src_upper = open(up, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	meta_release(&sm);
+	if (m.tree < 0 || m.src_tree < 0) {
+		r = werr_errno(err, errno,
+			       "cannot open the trees of '%s' and "
+			       "'%s'",
+			       src, dst);
+		goto out;
+	}
+	if ((r = plan_ops(&m, &d, &p)) < 0) {
+		r = werr(err, -r, "out of memory");
+		goto out;
+	}
+
+	/* SRC is frozen while it is merged: what is merged is what it
+	 * showed. */
+	(void)container_freeze(s, src, true);
+	(void)rm_rf_at(s->state_fd, "merge");
+	if (mkdirat(s->state_fd, "merge", 0700) < 0 ||
+	    (mdir = openat(s->state_fd, "merge",
+			   O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    mkdirat(mdir, "undo", 0700) < 0 ||
+	    (m.undo = openat(mdir, "undo",
+			     O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		r = werr_errno(err, errno, "cannot create %s/merge", s->state);
+		goto fail;
+	}
+	if ((r = journal_write(mdir, &p)) < 0) {
+		r = werr_errno(err, -r, "cannot write the merge journal");
+		goto fail;
+	}
+	crash_point("merge-planned");
+
+	/* Save what will be replaced: hard links, on DST's file system. */
+	for (size_t i = 0; i < p.n && r >= 0; i++) {
+		const struct op *o = &p.v[i];
+		if (o->had == HAD_FILE) {
+			const char *b;
+			char n[32];
+			snprintf(n, sizeof(n), "%zu", i);
+			_cleanup_close_ int par =
+				open_parent(m.tree, o->path, &b);
+			r = par < 0				? par
+			    : linkat(par, b, m.undo, n, 0) == 0 ? 0
+			    : errno != EXDEV			? -errno
+					     : copy_tree(par, b, m.undo, n);
+		} else if (o->had == HAD_DIR && o->kind == OP_DIR) {
+			r = save_dir_meta(&m, i, o->path);
+		}
+		if (r < 0)
+			r = werr_errno(err, -r, "cannot save %s of '%s'",
+				       o->path, dst);
+	}
+	if (r < 0)
+		goto fail;
+	int undo_rd = openat(mdir, "undo", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (undo_rd >= 0) {
+		fsync(undo_rd);
+		close(undo_rd);
+	}
+	if ((r = journal_append(mdir, "phase prepared\n")) < 0) {
+		r = werr_errno(err, -r, "cannot write the merge journal");
+		goto fail;
+	}
+	crash_point("merge-prepared");
+
+	for (size_t i = 0; i < p.n; i++) {
+		crash_point_n("merge-op", i);
+		if ((r = apply_op(&m, i, &p.v[i])) < 0) {
+			r = werr_errno(err, -r, "cannot merge %s into '%s'",
+				       p.v[i].path, dst);
+			goto rollback;
+		}
+	}
+	/* Directory times last: every entry made above changed them. */
+	for (size_t i = p.n; i-- > 0;) {
+		const struct op *o = &p.v[i];
+		if (o->kind != OP_DIR)
+			continue;
+		_cleanup_close_ int sfd =
+			open_beneath(m.src_tree, o->path, O_PATH);
+		const char *b;
+		_cleanup_close_ int par = open_parent(m.tree, o->path, &b);
+		struct stat st;
+		if (sfd >= 0 && par >= 0 && fstat(sfd, &st) == 0) {
+			struct timespec ts[2] = {st.st_atim, st.st_mtim};
+			(void)utimensat(par, b, ts, AT_SYMLINK_NOFOLLOW);
+		}
+	}
+	crash_point("merge-applied");
+	if (syncfs(m.tree) < 0) {
+		r = werr_errno(err, errno, "cannot make the merge durable");
+		goto rollback;
+	}
+	if ((r = journal_append(mdir, "phase done\n")) < 0) {
+		r = werr_errno(err, -r, "cannot write the merge journal");
+		goto rollback;
+	}
+	crash_point("merge-done");
+
+	/* SRC is merged: it goes, and the worlds stacked on DST see the
+	 * merged files from now on. */
+	(void)container_freeze(s, src, false);
+	r = world_delete(s, &src, 1, err);
+	if (r >= 0 && keep_as_last(s, dst) < 0)
+		r = werr(err, EIO, "cannot keep the undo of the merge");
+	if (r >= 0)
+		r = layers_refresh_all(s, err);
+	goto out;
+
+rollback:;
+	struct world_error ignored;
+	(void)roll_back(s, mdir, &p, &ignored);
+fail:
+	(void)rm_rf_at(s->state_fd, "merge");
+	(void)container_freeze(s, src, false);
+out:
+	for (size_t i = 0; i < m.n_links; i++)
+		free(m.links[i].path);
+	free(m.links);
+	closep(&m.tree);
+	closep(&m.src_tree);
+	closep(&m.src_upper);
+	closep(&m.undo);
+	plan_release(&p);
+	world_diff_release(&d);
+	return r;
+}
