@@ -1,6 +1,8 @@
-/* wmerge SRC DST [--force]; pwapt recover. */
+/* wmerge SRC DST [--force]; pwapt rollback; pwapt recover. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "pwapt.h"
 
@@ -40,4 +42,29 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 			       : "nothing to recover");
 	world_store_free(s);
 	return EXIT_OK;
+}
+
+int cmd_rollback(struct context *ctx, int argc, char **argv)
+{
+	const char *dst = argc ? argv[0] : WORLD_ROOT;
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return EXIT_FAIL;
+	struct world_error err = {0};
+	char *changed = NULL;
+	int r = world_rollback(s, dst, ctx->force, &changed, &err);
+	world_store_free(s);
+	if (r == -EEXIST && changed) {
+		fail(ctx, &err);
+		for (char *line = changed; *line;) {
+			char *nl = strchr(line, '\n');
+			printf("! %.*s: changed since the merge\n",
+			       (int)(nl ? nl - line : (long)strlen(line)),
+			       line);
+			line = nl ? nl + 1 : line + strlen(line);
+		}
+		free(changed);
+		return EXIT_CONFLICTS;
+	}
+	return r < 0 ? fail(ctx, &err) : EXIT_OK;
 }

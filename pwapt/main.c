@@ -27,6 +27,8 @@ static const struct command commands[] = {
 	 "interactive shell in a world, on a terminal"},
 	{"merge", "wmerge", cmd_merge, 2, 2, CMD_FORCE, "SRC DST",
 	 "merge a world into an ancestor and delete it"},
+	{"rollback", NULL, cmd_rollback, 0, 1, CMD_FORCE, "[WORLD]",
+	 "undo the last merge into a world (default Root)"},
 	{"recover", NULL, cmd_recover, 0, 0, 0, "",
 	 "finish or undo an interrupted merge"},
 	{"list", "wlist", cmd_list, 0, 0, CMD_JSON, "",
@@ -54,9 +56,8 @@ static void usage_of(FILE *f, const struct command *c, const char *shown)
 		c->flags & CMD_STAT ? " [--stat]" : "",
 		c->flags & CMD_ALL ? " [--all]" : "", c->usage);
 	if (c->flags & CMD_FORCE)
-		fprintf(f,
-			"  --force  merge even where the destination changed "
-			"meanwhile\n");
+		fprintf(f, "  --force  go on although the destination changed "
+			   "meanwhile\n");
 	fprintf(f, "%s.  See %s(8).\n", c->summary,
 		c->alias ? c->alias : "pwapt");
 }

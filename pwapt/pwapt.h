@@ -46,6 +46,7 @@ int cmd_diff(struct context *ctx, int argc, char **argv);
 int cmd_exec(struct context *ctx, int argc, char **argv);
 int cmd_merge(struct context *ctx, int argc, char **argv);
 int cmd_recover(struct context *ctx, int argc, char **argv);
+int cmd_rollback(struct context *ctx, int argc, char **argv);
 int cmd_console(struct context *ctx, int argc, char **argv);
 int cmd_list(struct context *ctx, int argc, char **argv);
 int cmd_start_all(struct context *ctx, int argc, char **argv);

@@ -192,6 +192,40 @@ for point in merge-prepared merge-op:0 merge-op:5 merge-op:12 merge-op:20 merge-
 	"
 done
 
+test_expect_success 'pwapt rollback undoes the last merge into Root exactly' '
+	fresh_root && manifest "$R" /proc /sys /dev >"$TMP/before" &&
+	wcreate A Root && change_everything A && wmerge A Root &&
+	pwapt rollback &&
+	manifest "$R" /proc /sys /dev | diff -u "$TMP/before" - &&
+	test_fails_with 1 "no merge into .Root. to roll back" pwapt rollback
+'
+
+test_expect_success 'pwapt rollback refuses, naming them, when merged paths changed since; --force' '
+	fresh_root && manifest "$R/srv" >"$TMP/before" &&
+	wcreate A Root && change_everything A && wmerge A Root &&
+	sleep 0.05 && echo later >>"$R/srv/added" &&
+	{ pwapt rollback >"$TMP/out" 2>"$TMP/err"; test_equal 3 $?; } &&
+	grep -q "1 path changed since" "$TMP/err" &&
+	grep -qx "! /srv/added: changed since the merge" "$TMP/out" &&
+	pwapt rollback --force &&
+	manifest "$R/srv" | diff -u "$TMP/before" -
+'
+
+test_expect_success 'pwapt rollback of a merge into a child world' '
+	fresh_root && wcreate P Root && wcreate C P && change_everything C &&
+	manifest "$PWAPT_STATE/worlds/P/merged/srv" >"$TMP/before" &&
+	wmerge C P && pwapt rollback P &&
+	manifest "$PWAPT_STATE/worlds/P/merged/srv" | diff -u "$TMP/before" -
+'
+
+test_expect_success 'a roll-back killed halfway is finished by the next command' '
+	fresh_root && manifest "$R" /proc /sys /dev >"$TMP/before" &&
+	wcreate A Root && change_everything A && wmerge A Root &&
+	{ PWAPT_CRASH_AT=rollback-started pwapt rollback; test_equal 137 $?; } &&
+	pwapt recover | grep -q recovered &&
+	manifest "$R" /proc /sys /dev | diff -u "$TMP/before" -
+'
+
 test_expect_success 'a full disk during a merge: a clean error, DST unchanged' '
 	cleanup_worlds &&
 	mkdir -p "$TMP/small" && mount -t tmpfs -o size=2m small "$TMP/small" &&

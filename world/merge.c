@@ -52,7 +52,8 @@ struct plan {
 	char *src, *dst;
 	struct op *v;
 	size_t n;
-	int phase; /* 0 planned, 1 prepared, 2 done */
+	int phase;     /* 0 planned, 1 prepared, 2 done */
+	bool rollback; /* a done merge being undone (pwapt rollback) */
 };
 
 static void plan_release(struct plan *p)
@@ -117,6 +118,8 @@ static int journal_read(int dirfd, struct plan *p)
 			p->phase = p->phase < 1 ? 1 : p->phase;
 		else if (!strcmp(line, "phase done"))
 			p->phase = 2;
+		else if (!strcmp(line, "phase rollback"))
+			p->rollback = true;
 		else if (sscanf(line, "op %zu %15s %15s %8191s", &idx, a, b,
 				path) == 4) {
 			struct op *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
@@ -624,6 +627,146 @@ static int roll_back(struct world_store *s, int mdir, const struct plan *p,
 	return 0;
 }
 
+/* What the merged paths are like right after the merge ("after"): a
+ * rollback refuses to undo a path that changed since. */
+static int write_after(int mdir, int tree, const struct plan *p)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	for (size_t k = 0; k < p->n; k++) {
+		_cleanup_close_ int fd =
+			open_beneath(tree, p->v[k].path, O_PATH);
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0)
+			fprintf(f, "%lld %ld ", (long long)st.st_ctim.tv_sec,
+				st.st_ctim.tv_nsec);
+		else
+			fputs("- - ", f);
+		path_escape(f, p->v[k].path);
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	return write_file_atomic(mdir, "after", buf, len, 0600);
+}
+
+/* The paths of DST that changed since the merge, one a line. */
+static int changed_since(int mdir, int tree, char **out)
+{
+	_cleanup_free_ char *after = NULL, *buf = NULL;
+	int r = read_file_at(mdir, "after", &after, NULL);
+	if (r < 0)
+		return r;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	char *save = NULL;
+	for (char *line = strtok_r(after, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char sec[32], nsec[32], esc[8192];
+		if (sscanf(line, "%31s %31s %8191s", sec, nsec, esc) != 3)
+			continue;
+		_cleanup_free_ char *path = path_unescape(esc);
+		if (!path)
+			continue;
+		_cleanup_close_ int fd = open_beneath(tree, path, O_PATH);
+		struct stat st;
+		bool exists = fd >= 0 && fstat(fd, &st) == 0;
+		bool same = !strcmp(sec, "-")
+				    ? !exists
+				    : exists &&
+					      st.st_ctim.tv_sec == atoll(sec) &&
+					      st.st_ctim.tv_nsec == atol(nsec);
+		if (!same)
+			fprintf(f, "%s\n", path);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	*out = steal_pointer(&buf);
+	return 0;
+}
+
+int world_rollback(struct world_store *s, const char *dst, bool force,
+		   char **changed, struct world_error *err)
+{
+	if (!world_name_valid(dst))
+		return werr(err, EINVAL, "invalid world name '%s'", dst);
+	if (!world_exists(s, dst))
+		return werr(err, ENOENT, "no world named '%s'", dst);
+	_cleanup_free_ char *last = path_join("merges", dst);
+	_cleanup_close_ int ldir =
+		last ? openat(s->state_fd, last,
+			      O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+		     : -1;
+	if (ldir < 0)
+		return werr(err, ENOENT, "no merge into '%s' to roll back",
+			    dst);
+	struct plan p;
+	int r = journal_read(ldir, &p);
+	if (r < 0 || p.phase != 2) {
+		if (r >= 0)
+			plan_release(&p);
+		return werr(err, EBADMSG,
+			    "the record of the last merge into "
+			    "'%s' is damaged",
+			    dst);
+	}
+	if (strcmp(dst, WORLD_ROOT))
+		r = world_ensure_running(s, dst, NULL, err);
+	_cleanup_free_ char *tp = tree_path(s, dst);
+	_cleanup_close_ int tree =
+		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (r >= 0 && tree < 0)
+		r = werr_errno(err, errno, "cannot open the tree of '%s'", dst);
+	_cleanup_free_ char *list = NULL;
+	if (r >= 0 && !force && changed_since(ldir, tree, &list) < 0)
+		r = werr(err, EBADMSG,
+			 "cannot tell what changed in '%s' since the merge "
+			 "(--force rolls back anyway)",
+			 dst);
+	if (r >= 0 && !force && *list) {
+		size_t n = 0;
+		for (char *c = list; *c; c++)
+			n += *c == '\n';
+		r = werr(err, EEXIST,
+			 "cannot roll back the merge of '%s' into '%s': %zu "
+			 "path%s changed since (--force rolls back anyway)",
+			 p.src, dst, n, n == 1 ? "" : "s");
+		if (changed)
+			*changed = steal_pointer(&list);
+	}
+	if (r < 0) {
+		plan_release(&p);
+		return r;
+	}
+	/* The undo is a transaction too: journaled as the active merge, so
+	 * that an interrupted one is finished by the next command. */
+	(void)rm_rf_at(s->state_fd, "merge");
+	if (renameat(s->state_fd, last, s->state_fd, "merge") < 0) {
+		plan_release(&p);
+		return werr_errno(err, errno, "cannot start the roll-back");
+	}
+	_cleanup_close_ int mdir = openat(s->state_fd, "merge",
+					  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = mdir < 0 ? werr_errno(err, errno, "cannot open %s/merge", s->state)
+	    : journal_append(mdir, "phase rollback\n") < 0
+		    ? werr(err, EIO, "cannot write the merge journal")
+		    : 0;
+	crash_point("rollback-started");
+	if (r >= 0)
+		r = roll_back(s, mdir, &p, err);
+	if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
+		r = werr(err, EIO, "cannot remove %s/merge", s->state);
+	if (r >= 0)
+		(void)layers_refresh_all(s, NULL);
+	plan_release(&p);
+	return r;
+}
+
 /* The last merge into DST stays in merges/DST for an undo. */
 static int keep_as_last(struct world_store *s, const char *dst)
 {
@@ -661,12 +804,28 @@ int merge_recover(struct world_store *s, bool *recovered,
 	}
 	if (recovered)
 		*recovered = true;
-	if (p.phase == 2) {
+	if (p.phase == 2 && p.rollback) {
+		/* An undo of a finished merge, interrupted: undo the rest. */
+		if (strcmp(p.dst, WORLD_ROOT) && world_exists(s, p.dst))
+			r = world_ensure_running(s, p.dst, NULL, err);
+		if (r >= 0)
+			r = roll_back(s, mdir, &p, err);
+		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
+			r = werr(err, EIO, "cannot remove %s/merge", s->state);
+	} else if (p.phase == 2) {
 		/* Done: only the clean-up was left. */
 		if (world_exists(s, p.src)) {
 			const char *name = p.src;
 			r = world_delete(s, &name, 1, err);
 		}
+		_cleanup_free_ char *tp = tree_path(s, p.dst);
+		_cleanup_close_ int tree =
+			tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		_cleanup_close_ int wdir =
+			openat(s->state_fd, "merge",
+			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (r >= 0 && tree >= 0 && wdir >= 0)
+			(void)write_after(wdir, tree, &p);
 		if (r >= 0 && keep_as_last(s, p.dst) < 0)
 			r = werr(err, EIO, "cannot keep the undo of the merge");
 	} else {
@@ -924,6 +1083,10 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 	 * merged files from now on. */
 	(void)container_freeze(s, src, false);
 	r = world_delete(s, &src, 1, err);
+	/* After SRC is gone: its layer shared the merged files' inodes, and
+	 * their ctimes changed when it went. */
+	if (r >= 0)
+		(void)write_after(mdir, m.tree, &p);
 	if (r >= 0 && keep_as_last(s, dst) < 0)
 		r = werr(err, EIO, "cannot keep the undo of the merge");
 	if (r >= 0)

@@ -79,6 +79,10 @@ static int discard_world(struct world_store *s, const char *name,
 	if (r < 0)
 		return werr_errno(err, -r, "cannot unmount %s", merged);
 	crash_point("delete-unmount");
+	/* The undo of the last merge into it goes with it. */
+	_cleanup_free_ char *last = path_join("merges", name);
+	if (last)
+		(void)rm_rf_at(s->state_fd, last);
 	return store_discard_world_dir(s, name, err);
 }
 

@@ -173,6 +173,14 @@ int world_merge(struct world_store *store, const char *src, const char *dst,
 		bool force, struct world_diff *conflicts,
 		struct world_error *err);
 
+/* Undoes the last merge into DST: every path it changed returns to what it
+ * was before (the merged world itself stays deleted).  Refused, listing the
+ * paths in *changed (malloc'd, one a line; may be NULL), with -EEXIST when
+ * paths the merge wrote changed since, unless FORCE.  Journaled like a
+ * merge: an interrupted roll-back is finished by the next command. */
+int world_rollback(struct world_store *store, const char *dst, bool force,
+		   char **changed, struct world_error *err);
+
 /* Stops every container and unmounts every world's tree, keeping all
  * metadata: what a shutdown of the machine does.  The next command that needs
  * a world brings it back. */
