@@ -19,11 +19,13 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/store.o world/layers.o \
-	world/container.o world/world.o world/diff.o world/merge.o
+	world/container.o world/world.o world/diff.o world/merge.o \
+	world/checkoff.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
-	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o
-LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge
+	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
+	pwapt/cmd-checkoff.o
+LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil
 
 all: bin/pwapt bin/pwapt-init $(addprefix bin/,$(LINKS))

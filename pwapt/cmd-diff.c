@@ -43,9 +43,10 @@ static void print_json(const struct world_diff *d, const char *name,
 				f2 = false;
 			}
 		printf("],\"bytes\":%" PRIu64
-		       ",\"excluded\":%s,\"conflict\":%s}",
+		       ",\"excluded\":%s,\"conflict\":%s,\"checked_off\":%s}",
 		       c->bytes, c->excluded ? "true" : "false",
-		       c->conflict ? "true" : "false");
+		       c->conflict ? "true" : "false",
+		       c->checked_off ? "true" : "false");
 	}
 	printf("]}\n");
 }
@@ -56,7 +57,7 @@ static void print_stat(const struct world_diff *d, bool all)
 	uint64_t bytes[3] = {0};
 	for (size_t i = 0; i < d->n; i++) {
 		const struct world_change *c = &d->v[i];
-		if (c->excluded && !all)
+		if ((c->excluded && !all) || c->checked_off)
 			continue;
 		int k = c->kind == 'A' ? 0 : c->kind == 'M' ? 1 : 2;
 		n[k]++;
@@ -82,19 +83,27 @@ int cmd_diff(struct context *ctx, int argc, char **argv)
 
 	size_t conflicts = 0;
 	for (size_t i = 0; i < d.n; i++)
-		conflicts += d.v[i].conflict && (!d.v[i].excluded || ctx->all);
+		conflicts += d.v[i].conflict && !d.v[i].checked_off &&
+			     (!d.v[i].excluded || ctx->all);
 	if (ctx->json) {
 		print_json(&d, argv[0], other, ctx->all);
 	} else if (ctx->stat) {
 		print_stat(&d, ctx->all);
 	} else {
 		for (size_t i = 0; i < d.n; i++)
-			if (!d.v[i].excluded || ctx->all)
+			if ((!d.v[i].excluded || ctx->all) &&
+			    !d.v[i].checked_off)
 				printf("%c %s\n", d.v[i].kind, d.v[i].path);
+		/* Checked off: listed apart, marked "~ " (not merged). */
+		for (size_t i = 0; i < d.n; i++)
+			if ((!d.v[i].excluded || ctx->all) &&
+			    d.v[i].checked_off)
+				printf("~ %c %s\n", d.v[i].kind, d.v[i].path);
 	}
 	if (!ctx->json)
 		for (size_t i = 0; i < d.n; i++)
-			if (d.v[i].conflict && (!d.v[i].excluded || ctx->all))
+			if (d.v[i].conflict && !d.v[i].checked_off &&
+			    (!d.v[i].excluded || ctx->all))
 				printf("! %s: changed in %s after %s was "
 				       "created\n",
 				       d.v[i].path, other, argv[0]);

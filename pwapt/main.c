@@ -25,6 +25,8 @@ static const struct command commands[] = {
 	 "run a command in a world"},
 	{"console", "wconsole", cmd_console, 1, 1, 0, "NAME",
 	 "interactive shell in a world, on a terminal"},
+	{"check-off", "check-off", cmd_checkoff, 1, -1, CMD_LISTRM,
+	 "NAME PATH...", "leave paths (globs) out of merging a world"},
 	{"merge", "wmerge", cmd_merge, 2, 2, CMD_FORCE, "SRC DST",
 	 "merge a world into an ancestor and delete it"},
 	{"rollback", NULL, cmd_rollback, 0, 1, CMD_FORCE, "[WORLD]",
@@ -55,6 +57,11 @@ static void usage_of(FILE *f, const struct command *c, const char *shown)
 		c->flags & CMD_JSON ? " [--json]" : "",
 		c->flags & CMD_STAT ? " [--stat]" : "",
 		c->flags & CMD_ALL ? " [--all]" : "", c->usage);
+	if (c->flags & CMD_LISTRM)
+		fprintf(f,
+			"       %s --list NAME\n       %s --remove NAME "
+			"PATH...\n",
+			shown, shown);
 	if (c->flags & CMD_FORCE)
 		fprintf(f, "  --force  go on although the destination changed "
 			   "meanwhile\n");
@@ -207,6 +214,8 @@ int main(int argc, char **argv)
 		{"stat", no_argument, NULL, 'S'},
 		{"all", no_argument, NULL, 'a'},
 		{"force", no_argument, NULL, 'f'},
+		{"list", no_argument, NULL, 'L'},
+		{"remove", no_argument, NULL, 'R'},
 		{"root", required_argument, NULL, 'r'},
 		{"state", required_argument, NULL, 's'},
 		{"version", no_argument, NULL, 'V'},
@@ -251,6 +260,17 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			ctx.force = true;
+			break;
+		case 'L':
+		case 'R':
+			if (!(c->flags & CMD_LISTRM)) {
+				fprintf(stderr,
+					"%s: --%s is not an option of this "
+					"command\n",
+					ctx.cmd, o == 'L' ? "list" : "remove");
+				return EXIT_USAGE;
+			}
+			*(o == 'L' ? &ctx.list : &ctx.remove) = true;
 			break;
 		case 'r':
 			ctx.cfg.root = optarg;

@@ -23,6 +23,7 @@ struct context {
 	bool stat;			/* wdiff --stat */
 	bool all;			/* wdiff --all */
 	bool force;			/* wmerge --force */
+	bool list, remove;		/* check-off --list, --remove */
 	char *owned_root, *owned_state; /* from the config file */
 };
 
@@ -35,11 +36,13 @@ struct command {
 	const char *usage;
 	const char *summary;
 };
-#define CMD_JSON  1u /* takes --json */
-#define CMD_STAT  2u /* takes --stat */
-#define CMD_ALL	  4u /* takes --all */
-#define CMD_FORCE 8u /* takes --force */
+#define CMD_JSON   1u  /* takes --json */
+#define CMD_STAT   2u  /* takes --stat */
+#define CMD_ALL	   4u  /* takes --all */
+#define CMD_FORCE  8u  /* takes --force */
+#define CMD_LISTRM 16u /* takes --list and --remove */
 
+int cmd_checkoff(struct context *ctx, int argc, char **argv);
 int cmd_create(struct context *ctx, int argc, char **argv);
 int cmd_delete(struct context *ctx, int argc, char **argv);
 int cmd_diff(struct context *ctx, int argc, char **argv);

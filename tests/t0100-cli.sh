@@ -4,7 +4,7 @@
 make_busybox_root
 
 test_expect_success 'every command has --help, exit 0, naming its man page' '
-	for c in wcreate wdelete wdiff wmerge wexec wconsole wlist; do
+	for c in wcreate wdelete wdiff wmerge check-off wexec wconsole wlist; do
 		$c --help >"$TMP/h" || exit 1
 		grep -q "^usage: $c" "$TMP/h" && grep -q "$c(8)" "$TMP/h" || { cat "$TMP/h"; exit 1; }
 	done &&
@@ -53,7 +53,7 @@ test_expect_success 'a relative Root or state is refused' '
 '
 
 test_expect_success 'man pages exist for every command and render without warnings' '
-	for p in pwapt wcreate wdelete wdiff wmerge wexec wconsole wlist; do
+	for p in pwapt wcreate wdelete wdiff wmerge check-off wexec wconsole wlist; do
 		f="$SRC_DIR/pwapt/man/$p.8"
 		test -f "$f" || { echo "missing $f"; exit 1; }
 		LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$f" 2>"$TMP/w" >"$TMP/m" || exit 1

@@ -544,6 +544,11 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 	 * file written just before wcreate). */
 	struct world_diff d = {.v = ch.v, .n = ch.n, .other = strdup(name_b)};
 	ch = (struct changes){0};
+	if (a) {
+		_cleanup_strv_free_ char **co = checkoff_load(s, name_a);
+		for (size_t i = 0; co && i < d.n; i++)
+			d.v[i].checked_off = checkoff_matches(co, d.v[i].path);
+	}
 	if (a && store_is_ancestor(s, name_a, name_b)) {
 		_cleanup_free_ char *known = NULL,
 				    *rel = path_join(name_a, "known-ctimes");

@@ -882,7 +882,7 @@ static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 	size_t moved_len = 0;
 	for (size_t i = 0; i < d->n; i++) {
 		const struct world_change *c = &d->v[i];
-		if (c->excluded)
+		if (c->excluded || c->checked_off)
 			continue;
 		if (moved && !strncmp(c->path, moved, moved_len) &&
 		    c->path[moved_len] == '/' && c->kind == 'D')
@@ -945,7 +945,8 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 		return r;
 	size_t n_conflicts = 0;
 	for (size_t i = 0; i < d.n; i++)
-		n_conflicts += d.v[i].conflict && !d.v[i].excluded;
+		n_conflicts += d.v[i].conflict && !d.v[i].excluded &&
+			       !d.v[i].checked_off;
 	if (n_conflicts && !force) {
 		if (conflicts)
 			*conflicts = d;

@@ -67,6 +67,10 @@ int store_world_names(struct world_store *s, char ***names);
  * (Root is everyone's ancestor). */
 bool store_is_ancestor(struct world_store *s, const char *world,
 		       const char *ancestor);
+/* The check-off patterns of world NAME (NULL when none), and whether one
+ * of them covers PATH (see checkoff.c). */
+char **checkoff_load(struct world_store *s, const char *name);
+bool checkoff_matches(char *const *patterns, const char *path);
 /* Absolute path of a world's directory entry ("upper", "merged", ...). */
 char *world_path(struct world_store *s, const char *name, const char *entry);
 /* Moves a world's directory to trash and removes it; the name is free as

@@ -135,13 +135,14 @@ enum {
 };
 
 struct world_change {
-	char kind;	/* 'A' added, 'M' modified, 'D' deleted */
-	char *path;	/* world-relative, absolute */
-	unsigned what;	/* for 'M': WORLD_CHANGED_* */
-	uint64_t bytes; /* size of the new version (A, M) or the old (D) */
-	bool excluded;	/* a file the world's machinery touches (see below) */
-	bool conflict;	/* the other world, an ancestor, changed the path
-			   after this world was created */
+	char kind;	  /* 'A' added, 'M' modified, 'D' deleted */
+	char *path;	  /* world-relative, absolute */
+	unsigned what;	  /* for 'M': WORLD_CHANGED_* */
+	uint64_t bytes;	  /* size of the new version (A, M) or the old (D) */
+	bool excluded;	  /* a file the world's machinery touches (see below) */
+	bool conflict;	  /* the other world, an ancestor, changed the path
+			     after this world was created */
+	bool checked_off; /* covered by a check-off of this world: not merged */
 };
 
 struct world_diff {
@@ -180,6 +181,16 @@ int world_merge(struct world_store *store, const char *src, const char *dst,
  * merge: an interrupted roll-back is finished by the next command. */
 int world_rollback(struct world_store *store, const char *dst, bool force,
 		   char **changed, struct world_error *err);
+
+/* Checks off PATTERNS (absolute paths, fnmatch(3) globs) of world NAME, or
+ * with REMOVE takes them back: merges of NAME leave out what they cover
+ * (a directory covers everything below it), and wdiff lists it apart. */
+int world_checkoff(struct world_store *store, const char *name,
+		   const char *const *patterns, size_t n, bool remove,
+		   struct world_error *err);
+/* The patterns checked off in NAME: NULL-terminated, malloc'd. */
+int world_checkoff_list(struct world_store *store, const char *name,
+			char ***out, struct world_error *err);
 
 /* Stops every container and unmounts every world's tree, keeping all
  * metadata: what a shutdown of the machine does.  The next command that needs

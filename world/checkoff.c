@@ -1,0 +1,163 @@
+/* check-off: paths (globs) of a world that merges leave out.
+ *
+ * worlds/NAME/check-off holds one pattern a line (escaped as the journal's
+ * paths are).  A pattern matches a path as fnmatch(3) with FNM_PATHNAME
+ * does ("*" stays within one directory), and a path below a matching
+ * directory matches too: "/var/cache/apt" checks off all of the cache. */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "fsutil.h"
+#include "store.h"
+
+static int load(struct world_store *s, const char *name, char ***out, size_t *n)
+{
+	_cleanup_free_ char *rel = path_join(name, "check-off");
+	_cleanup_free_ char *text = NULL;
+	*out = NULL;
+	*n = 0;
+	if (!rel)
+		return -ENOMEM;
+	int r = read_file_at(s->worlds_fd, rel, &text, NULL);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char **nv = realloc(*out, (*n + 2) * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		*out = nv;
+		if (!(nv[*n] = path_unescape(line)))
+			return -ENOMEM;
+		nv[++*n] = NULL;
+	}
+	return 0;
+}
+
+static int save(struct world_store *s, const char *name, char **v, size_t n)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		path_escape(f, v[i]);
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	_cleanup_close_ int dir =
+		openat(s->worlds_fd, name,
+		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	return write_file_atomic(dir, "check-off", buf ? buf : "", len, 0644);
+}
+
+static bool pattern_valid(const char *p)
+{
+	return p[0] == '/' && (p[1] == '\0' || meta_rel_path_valid(p + 1));
+}
+
+int world_checkoff(struct world_store *s, const char *name,
+		   const char *const *patterns, size_t n, bool remove,
+		   struct world_error *err)
+{
+	if (!world_name_valid(name))
+		return werr(err, EINVAL, "invalid world name '%s'", name);
+	if (!strcmp(name, WORLD_ROOT))
+		return werr(err, EINVAL,
+			    "Root is never merged: nothing to "
+			    "check off");
+	if (!world_exists(s, name))
+		return werr(err, ENOENT, "no world named '%s'", name);
+	for (size_t i = 0; i < n; i++)
+		if (!pattern_valid(patterns[i]))
+			return werr(err, EINVAL,
+				    "'%s' is not an absolute path inside the "
+				    "world (no '.', '..' or empty parts)",
+				    patterns[i]);
+	_cleanup_strv_free_ char **v = NULL;
+	size_t have = 0;
+	int r = load(s, name, &v, &have);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot read the check-offs of '%s'",
+				  name);
+	for (size_t i = 0; i < n; i++) {
+		size_t at = have;
+		for (size_t k = 0; k < have; k++)
+			if (!strcmp(v[k], patterns[i]))
+				at = k;
+		if (remove) {
+			if (at == have)
+				return werr(err, ENOENT,
+					    "'%s' is not checked off in '%s'",
+					    patterns[i], name);
+			free(v[at]);
+			memmove(&v[at], &v[at + 1],
+				(have - at) * sizeof(*v)); /* with the NULL */
+			have--;
+		} else if (at == have) {
+			char **nv = realloc(v, (have + 2) * sizeof(*nv));
+			if (!nv || !(nv[have] = strdup(patterns[i])))
+				return werr(err, ENOMEM, "out of memory");
+			v = nv;
+			v[++have] = NULL;
+		}
+	}
+	r = save(s, name, v, have);
+	return r < 0 ? werr_errno(err, -r, "cannot save the check-offs of '%s'",
+				  name)
+		     : 0;
+}
+
+int world_checkoff_list(struct world_store *s, const char *name, char ***out,
+			struct world_error *err)
+{
+	if (!world_name_valid(name) || !world_exists(s, name))
+		return werr(err, ENOENT, "no world named '%s'", name);
+	size_t n;
+	int r = load(s, name, out, &n);
+	if (r >= 0 && !*out && !(*out = calloc(1, sizeof(char *))))
+		r = -ENOMEM;
+	return r < 0 ? werr_errno(err, -r, "cannot read the check-offs of '%s'",
+				  name)
+		     : 0;
+}
+
+bool checkoff_matches(char *const *patterns, const char *path)
+{
+	for (char *const *p = patterns; p && *p; p++) {
+		/* The path itself or any directory above it. */
+		_cleanup_free_ char *copy = strdup(path);
+		for (char *end = copy ? copy + strlen(copy) : NULL; end;) {
+			*end = '\0';
+			if (*copy && fnmatch(*p, copy, FNM_PATHNAME) == 0)
+				return true;
+			end = strrchr(copy, '/');
+			if (end == copy)
+				end = NULL;
+		}
+	}
+	return false;
+}
+
+char **checkoff_load(struct world_store *s, const char *name)
+{
+	char **v = NULL;
+	size_t n;
+	if (load(s, name, &v, &n) < 0)
+		strvfreep(&v);
+	return v;
+}
