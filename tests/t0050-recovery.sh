@@ -131,7 +131,7 @@ test_expect_success 'concurrent commands on different worlds all succeed' '
 '
 
 test_expect_success 'a command waits for the lock another one holds, and says so' '
-	flock "$PWAPT_STATE/lock" sleep 1 & holder=$! &&
+	{ flock "$PWAPT_STATE/lock" sleep 1 & holder=$!; } &&
 	sleep 0.2 &&
 	wlist >"$TMP/out" 2>"$TMP/err" &&
 	wait $holder &&

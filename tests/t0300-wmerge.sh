@@ -154,6 +154,42 @@ test_expect_success 'a directory of the destination swapped for a symlink meanwh
 	  manifest "$R" /proc /sys /dev | diff -u "$TMP/before" -; }
 '
 
+test_expect_success 'DST directories swapped for symlinks in a race loop during merges: nothing outside written' '
+	fresh_root && mkdir -p "$TMP/canary3" && echo precious >"$TMP/canary3/f" &&
+	manifest "$TMP/canary3" >"$TMP/c3.before" &&
+	mkdir -p "$R/srv/race" &&
+	{ ( end=$(($(date +%s) + 8)); while [ $(date +%s) -lt $end ]; do
+		mv -T "$R/srv/race" "$R/srv/race.d" 2>/dev/null &&
+		ln -sfn "$TMP/canary3" "$R/srv/race" 2>/dev/null;
+		rm -f "$R/srv/race" 2>/dev/null; mv -T "$R/srv/race.d" "$R/srv/race" 2>/dev/null;
+	done ) & racer=$!; } &&
+	for i in 1 2 3 4 5 6 7 8; do
+		wcreate X$i Root 2>/dev/null || continue
+		mkdir -p "$PWAPT_STATE/worlds/X$i/merged/srv/race" 2>/dev/null
+		echo "run $i" >"$PWAPT_STATE/worlds/X$i/merged/srv/race/f$i" 2>/dev/null
+		echo "run $i" >"$PWAPT_STATE/worlds/X$i/merged/srv/race/f" 2>/dev/null
+		wmerge --force X$i Root >/dev/null 2>&1
+	done;
+	kill $racer 2>/dev/null; wait $racer 2>/dev/null;
+	manifest "$TMP/canary3" | diff -u "$TMP/c3.before" - &&
+	! test -e "$PWAPT_STATE/merge"
+'
+
+test_expect_success 'names with dots merge like any other' '
+	fresh_root && wcreate A Root &&
+	echo d >"$PWAPT_STATE/worlds/A/merged/srv/..dots" &&
+	echo e >"$PWAPT_STATE/worlds/A/merged/srv/a..b" &&
+	wmerge A Root && test -e "$R/srv/..dots" && test -e "$R/srv/a..b"
+'
+
+test_expect_success 'a merge waits for the lock another command holds' '
+	fresh_root && wcreate A Root && echo x >"$PWAPT_STATE/worlds/A/merged/srv/x" &&
+	{ flock "$PWAPT_STATE/lock" sleep 1 & holder=$!; } &&
+	sleep 0.2 && wmerge A Root 2>"$TMP/err" && wait $holder &&
+	grep -q "waiting for another pwapt command" "$TMP/err" &&
+	test_equal x "$(cat "$R/srv/x")"
+'
+
 # Crash at every step: the tree afterwards is all old or all new.
 points="merge-planned merge-prepared merge-applied merge-done"
 for i in $(seq 0 24); do points="$points merge-op:$i"; done
