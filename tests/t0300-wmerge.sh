@@ -165,9 +165,8 @@ test_expect_success 'DST directories swapped for symlinks in a race loop during 
 	done ) & racer=$!; } &&
 	for i in 1 2 3 4 5 6 7 8; do
 		wcreate X$i Root 2>/dev/null || continue
-		mkdir -p "$PWAPT_STATE/worlds/X$i/merged/srv/race" 2>/dev/null
-		echo "run $i" >"$PWAPT_STATE/worlds/X$i/merged/srv/race/f$i" 2>/dev/null
-		echo "run $i" >"$PWAPT_STATE/worlds/X$i/merged/srv/race/f" 2>/dev/null
+		# Inside the world, where the planted link leads nowhere.
+		wexec X$i sh -c "mkdir -p /srv/race && echo run >/srv/race/f$i && echo run >/srv/race/f" 2>/dev/null
 		wmerge --force X$i Root >/dev/null 2>&1
 	done;
 	kill $racer 2>/dev/null; wait $racer 2>/dev/null;
