@@ -87,6 +87,7 @@ demo: deps all
 
 bench: deps all
 	@tests/bench/run
+	@tests/bench/merge
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) \
