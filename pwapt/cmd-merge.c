@@ -14,7 +14,9 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 		return EXIT_FAIL;
 	struct world_error err = {0};
 	struct world_diff conflicts = {0};
-	int r = world_merge(s, argv[0], argv[1], ctx->force, &conflicts, &err);
+	unsigned flags = (ctx->force ? WORLD_MERGE_FORCE : 0) |
+			 (ctx->rebase ? WORLD_MERGE_REBASE : 0);
+	int r = world_merge(s, argv[0], argv[1], flags, &conflicts, &err);
 	world_store_free(s);
 	if (r == -EEXIST && conflicts.n) {
 		fail(ctx, &err);

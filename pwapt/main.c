@@ -65,6 +65,9 @@ static void usage_of(FILE *f, const struct command *c, const char *shown)
 	if (c->flags & CMD_FORCE)
 		fprintf(f, "  --force  go on although the destination changed "
 			   "meanwhile\n");
+	if (c->fn == cmd_merge)
+		fprintf(f,
+			"  --rebase move the worlds built on SRC onto DST\n");
 	fprintf(f, "%s.  See %s(8).\n", c->summary,
 		c->alias ? c->alias : "pwapt");
 }
@@ -216,6 +219,7 @@ int main(int argc, char **argv)
 		{"force", no_argument, NULL, 'f'},
 		{"list", no_argument, NULL, 'L'},
 		{"remove", no_argument, NULL, 'R'},
+		{"rebase", no_argument, NULL, 'B'},
 		{"root", required_argument, NULL, 'r'},
 		{"state", required_argument, NULL, 's'},
 		{"version", no_argument, NULL, 'V'},
@@ -271,6 +275,16 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			*(o == 'L' ? &ctx.list : &ctx.remove) = true;
+			break;
+		case 'B':
+			if (c->fn != cmd_merge) {
+				fprintf(stderr,
+					"%s: --rebase is not an option of this "
+					"command\n",
+					ctx.cmd);
+				return EXIT_USAGE;
+			}
+			ctx.rebase = true;
 			break;
 		case 'r':
 			ctx.cfg.root = optarg;

@@ -24,6 +24,7 @@ struct context {
 	bool all;			/* wdiff --all */
 	bool force;			/* wmerge --force */
 	bool list, remove;		/* check-off --list, --remove */
+	bool rebase;			/* wmerge --rebase */
 	char *owned_root, *owned_state; /* from the config file */
 };
 

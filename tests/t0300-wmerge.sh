@@ -174,6 +174,19 @@ test_expect_success 'DST directories swapped for symlinks in a race loop during 
 	! test -e "$PWAPT_STATE/merge"
 '
 
+test_expect_success 'wmerge --rebase moves the worlds built on SRC onto DST' '
+	fresh_root && wcreate A Root && wcreate K A && wcreate K2 K &&
+	echo from-a >"$PWAPT_STATE/worlds/A/merged/srv/a" &&
+	echo from-k >"$PWAPT_STATE/worlds/K/merged/srv/k" &&
+	test_fails_with 1 "cannot merge .A.: .K. is built on it" wmerge A Root &&
+	wmerge --rebase A Root &&
+	test_equal from-a "$(cat "$R/srv/a")" &&
+	wlist | grep -Eq "^K +Root +running" && wlist | grep -Eq "^K2 +K +running" &&
+	test_equal from-a "$(wexec K cat /srv/a)" &&
+	test_equal from-k "$(wexec K2 cat /srv/k)" &&
+	test_equal "A /srv/k" "$(wdiff K)"
+'
+
 test_expect_success 'names with dots merge like any other' '
 	fresh_root && wcreate A Root &&
 	echo d >"$PWAPT_STATE/worlds/A/merged/srv/..dots" &&

@@ -54,6 +54,7 @@ struct plan {
 	size_t n;
 	int phase;     /* 0 planned, 1 prepared, 2 done */
 	bool rollback; /* a done merge being undone (pwapt rollback) */
+	bool rebase;   /* worlds built on SRC move onto DST */
 };
 
 static void plan_release(struct plan *p)
@@ -85,7 +86,8 @@ static int journal_write(int dirfd, const struct plan *p)
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
-	fprintf(f, "pwapt-merge 1\nsrc %s\ndst %s\n", p->src, p->dst);
+	fprintf(f, "pwapt-merge 1\nsrc %s\ndst %s\n%s", p->src, p->dst,
+		p->rebase ? "rebase\n" : "");
 	for (size_t i = 0; i < p->n; i++) {
 		fprintf(f, "op %zu %s %s ", i, kind_names[p->v[i].kind],
 			had_names[p->v[i].had]);
@@ -120,6 +122,8 @@ static int journal_read(int dirfd, struct plan *p)
 			p->phase = 2;
 		else if (!strcmp(line, "phase rollback"))
 			p->rollback = true;
+		else if (!strcmp(line, "rebase"))
+			p->rebase = true;
 		else if (sscanf(line, "op %zu %15s %15s %8191s", &idx, a, b,
 				path) == 4) {
 			struct op *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
@@ -780,6 +784,70 @@ static int keep_as_last(struct world_store *s, const char *dst)
 	return 0;
 }
 
+/* Moves the worlds built on SRC onto DST, which now holds SRC's changes:
+ * their containers stop, their trees are unmounted, and their metadata
+ * names DST instead of SRC.  *moved gets their names; the caller brings
+ * them back once SRC is gone.  Idempotent, for recovery. */
+static int rebase_children(struct world_store *s, const char *src,
+			   const char *dst, char ***moved,
+			   struct world_error *err)
+{
+	_cleanup_strv_free_ char **all = NULL;
+	int r = store_world_names(s, &all);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot list worlds");
+	size_t n = 0;
+	*moved = calloc(1, sizeof(char *));
+	for (char **w = all; *moved && *w && r >= 0; w++) {
+		struct world_meta m = {0};
+		if (meta_load(s, *w, &m, NULL) < 0)
+			continue;
+		bool child = false, has_dst = false;
+		for (size_t i = 0; i < m.n_parents; i++) {
+			child |= !strcmp(m.parents[i], src);
+			has_dst |= !strcmp(m.parents[i], dst);
+		}
+		if (child) {
+			_cleanup_free_ char *merged =
+				world_path(s, *w, "merged");
+			(void)container_stop(s, *w, 10);
+			if (merged)
+				(void)layers_unmount(merged);
+			/* SRC's place in the order goes to DST, once. */
+			size_t k = 0;
+			for (size_t i = 0; i < m.n_parents; i++) {
+				if (!strcmp(m.parents[i], src) && !has_dst) {
+					free(m.parents[i]);
+					m.parents[i] = strdup(dst);
+					has_dst = true;
+				} else if (!strcmp(m.parents[i], src)) {
+					free(m.parents[i]);
+					continue;
+				}
+				m.parents[k++] = m.parents[i];
+			}
+			m.parents[k] = NULL;
+			m.n_parents = k;
+			r = meta_save(s, &m, err);
+			char **nv = realloc(*moved, (n + 2) * sizeof(*nv));
+			if (nv) {
+				*moved = nv;
+				nv[n++] = strdup(*w);
+				nv[n] = NULL;
+			}
+		}
+		meta_release(&m);
+	}
+	return *moved ? r : werr(err, ENOMEM, "out of memory");
+}
+
+/* After SRC is gone: the rebased worlds mount their new stacks. */
+static void restart_rebased(struct world_store *s, char **moved)
+{
+	for (char **w = moved; w && *w; w++)
+		(void)world_ensure_running(s, *w, NULL, NULL);
+}
+
 int merge_recover(struct world_store *s, bool *recovered,
 		  struct world_error *err)
 {
@@ -814,10 +882,15 @@ int merge_recover(struct world_store *s, bool *recovered,
 			r = werr(err, EIO, "cannot remove %s/merge", s->state);
 	} else if (p.phase == 2) {
 		/* Done: only the clean-up was left. */
-		if (world_exists(s, p.src)) {
+		_cleanup_strv_free_ char **moved = NULL;
+		if (p.rebase)
+			r = rebase_children(s, p.src, p.dst, &moved, err);
+		if (r >= 0 && world_exists(s, p.src)) {
 			const char *name = p.src;
 			r = world_delete(s, &name, 1, err);
 		}
+		if (r >= 0)
+			restart_rebased(s, moved);
 		_cleanup_free_ char *tp = tree_path(s, p.dst);
 		_cleanup_close_ int tree =
 			tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -917,7 +990,7 @@ static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 }
 
 int world_merge(struct world_store *s, const char *src, const char *dst,
-		bool force, struct world_diff *conflicts,
+		unsigned flags, struct world_diff *conflicts,
 		struct world_error *err)
 {
 	if (!world_name_valid(src) || !world_name_valid(dst))
@@ -936,7 +1009,8 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 			    "cannot merge '%s' into '%s': '%s' is not an "
 			    "ancestor of '%s'",
 			    src, dst, dst, src);
-	if (has_children(s, src, err))
+	bool force = flags & WORLD_MERGE_FORCE;
+	if (!(flags & WORLD_MERGE_REBASE) && has_children(s, src, err))
 		return -EBUSY;
 
 	struct world_diff d = {0};
@@ -965,7 +1039,9 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 			      .src_tree = -1,
 			      .src_upper = -1,
 			      .undo = -1};
-	struct plan p = {.src = strdup(src), .dst = strdup(dst)};
+	struct plan p = {.src = strdup(src),
+			 .dst = strdup(dst),
+			 .rebase = flags & WORLD_MERGE_REBASE};
 	_cleanup_close_ int mdir = -1;
 	_cleanup_free_ char *tp = tree_path(s, dst), *sp = tree_path(s, src),
 			    *up = world_path(s, src, "upper");
@@ -1083,7 +1159,13 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 	/* SRC is merged: it goes, and the worlds stacked on DST see the
 	 * merged files from now on. */
 	(void)container_freeze(s, src, false);
-	r = world_delete(s, &src, 1, err);
+	char **moved = NULL;
+	r = p.rebase ? rebase_children(s, src, dst, &moved, err) : 0;
+	if (r >= 0)
+		r = world_delete(s, &src, 1, err);
+	if (r >= 0)
+		restart_rebased(s, moved);
+	strvfreep(&moved);
 	/* After SRC is gone: its layer shared the merged files' inodes, and
 	 * their ctimes changed when it went. */
 	if (r >= 0)

@@ -167,11 +167,16 @@ const char *const *world_diff_excluded_paths(void);
  * and SRC is deleted.  A journaled transaction: a crash at any point leaves
  * every path old or new, and the next command that opens the store
  * finishes it or rolls it back.  Refused, before anything is written, when
- * SRC has worlds built on it, and when DST changed paths SRC changed after
- * SRC was created (unless FORCE): then *conflicts (may be NULL) receives
- * the diff, and the error is -EEXIST. */
+ * SRC has worlds built on it (unless WORLD_MERGE_REBASE: they then restart
+ * on DST, which holds what they saw of SRC), and when DST changed paths SRC
+ * changed after SRC was created (unless FORCE): then *conflicts (may be NULL)
+ * receives the diff, and the error is -EEXIST. */
+enum {
+	WORLD_MERGE_FORCE = 1u << 0,  /* merge despite conflicts */
+	WORLD_MERGE_REBASE = 1u << 1, /* move worlds built on SRC onto DST */
+};
 int world_merge(struct world_store *store, const char *src, const char *dst,
-		bool force, struct world_diff *conflicts,
+		unsigned flags, struct world_diff *conflicts,
 		struct world_error *err);
 
 /* Undoes the last merge into DST: every path it changed returns to what it
