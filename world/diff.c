@@ -489,11 +489,20 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 	paths_unique(&cand);
 
 	struct paths gone = {0}; /* below a directory that B has, A not */
+	/* Candidates are sorted: below a directory that B does not have,
+	 * B has nothing, and a new tree of A costs one lookup in B. */
+	const char *b_lacks = NULL;
+	size_t b_lacks_len = 0;
 	for (size_t i = 0; i < cand.n && r >= 0; i++) {
 		const char *p = cand.v[i];
-		struct side x, y;
+		struct side x, y = {.fd = -1};
 		side_load(fa, p, &x);
-		side_load(fb, p, &y);
+		if (!b_lacks || strncmp(p, b_lacks, b_lacks_len) ||
+		    p[b_lacks_len] != '/') {
+			side_load(fb, p, &y);
+			b_lacks = y.exists ? NULL : p;
+			b_lacks_len = y.exists ? 0 : strlen(p);
+		}
 		if (x.exists && !y.exists)
 			r = change_add(&ch, 'A', p, 0, file_bytes(&x));
 		else if (!x.exists && y.exists)
@@ -556,6 +565,8 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 			(void)read_file_at(s->worlds_fd, rel, &known, NULL);
 		for (size_t i = 0; i < d.n; i++) {
 			struct side y;
+			if (d.v[i].kind == 'A')
+				continue; /* B does not have it */
 			side_load(fb, d.v[i].path, &y);
 			const struct timespec *c = &y.st.st_ctim;
 			if (y.exists &&
