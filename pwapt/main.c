@@ -5,6 +5,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,7 @@ static const struct command commands[] = {
 	 "interactive shell in a world, on a terminal"},
 	{"check-off", "check-off", cmd_checkoff, 1, -1, CMD_LISTRM,
 	 "NAME PATH...", "leave paths (globs) out of merging a world"},
-	{"merge", "wmerge", cmd_merge, 2, 2, CMD_FORCE, "SRC DST",
+	{"merge", "wmerge", cmd_merge, 2, 2, CMD_FORCE | CMD_REBASE, "SRC DST",
 	 "merge a world into an ancestor and delete it"},
 	{"rollback", NULL, cmd_rollback, 0, 1, CMD_FORCE, "[WORLD]",
 	 "undo the last merge into a world (default Root)"},
@@ -41,6 +42,32 @@ static const struct command commands[] = {
 	 "stop every world, keeping them (at shutdown)"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* The options only some commands take: each sets a flag of the context,
+ * and is refused by the commands whose row does not list it. */
+static const struct flag_option {
+	int val;
+	const char *name;
+	unsigned flag;
+	size_t offset;
+} flag_options[] = {
+	{'j', "json", CMD_JSON, offsetof(struct context, json)},
+	{'S', "stat", CMD_STAT, offsetof(struct context, stat)},
+	{'a', "all", CMD_ALL, offsetof(struct context, all)},
+	{'f', "force", CMD_FORCE, offsetof(struct context, force)},
+	{'L', "list", CMD_LISTRM, offsetof(struct context, list)},
+	{'R', "remove", CMD_LISTRM, offsetof(struct context, remove)},
+	{'B', "rebase", CMD_REBASE, offsetof(struct context, rebase)},
+};
+
+static const struct flag_option *flag_option_of(int val)
+{
+	for (size_t i = 0; i < sizeof(flag_options) / sizeof(*flag_options);
+	     i++)
+		if (flag_options[i].val == val)
+			return &flag_options[i];
+	return NULL;
+}
 
 static const struct command *find_command(const char *name)
 {
@@ -235,57 +262,23 @@ int main(int argc, char **argv)
 			usage_of(stdout, c, ctx.cmd);
 			return EXIT_OK;
 		case 'j':
-			if (!(c->flags & CMD_JSON)) {
-				fprintf(stderr,
-					"%s: --json is not an option "
-					"of this command\n",
-					ctx.cmd);
-				return EXIT_USAGE;
-			}
-			ctx.json = true;
-			break;
 		case 'S':
 		case 'a':
-			if (!(c->flags & (o == 'S' ? CMD_STAT : CMD_ALL))) {
-				fprintf(stderr,
-					"%s: --%s is not an option of this "
-					"command\n",
-					ctx.cmd, o == 'S' ? "stat" : "all");
-				return EXIT_USAGE;
-			}
-			*(o == 'S' ? &ctx.stat : &ctx.all) = true;
-			break;
 		case 'f':
-			if (!(c->flags & CMD_FORCE)) {
-				fprintf(stderr,
-					"%s: --force is not an option of this "
-					"command\n",
-					ctx.cmd);
-				return EXIT_USAGE;
-			}
-			ctx.force = true;
-			break;
 		case 'L':
 		case 'R':
-			if (!(c->flags & CMD_LISTRM)) {
+		case 'B': {
+			const struct flag_option *fo = flag_option_of(o);
+			if (!(c->flags & fo->flag)) {
 				fprintf(stderr,
 					"%s: --%s is not an option of this "
 					"command\n",
-					ctx.cmd, o == 'L' ? "list" : "remove");
+					ctx.cmd, fo->name);
 				return EXIT_USAGE;
 			}
-			*(o == 'L' ? &ctx.list : &ctx.remove) = true;
+			*(bool *)((char *)&ctx + fo->offset) = true;
 			break;
-		case 'B':
-			if (c->fn != cmd_merge) {
-				fprintf(stderr,
-					"%s: --rebase is not an option of this "
-					"command\n",
-					ctx.cmd);
-				return EXIT_USAGE;
-			}
-			ctx.rebase = true;
-			break;
+		}
 		case 'r':
 			ctx.cfg.root = optarg;
 			break;

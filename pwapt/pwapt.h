@@ -42,6 +42,7 @@ struct command {
 #define CMD_ALL	   4u  /* takes --all */
 #define CMD_FORCE  8u  /* takes --force */
 #define CMD_LISTRM 16u /* takes --list and --remove */
+#define CMD_REBASE 32u /* takes --rebase */
 
 int cmd_checkoff(struct context *ctx, int argc, char **argv);
 int cmd_create(struct context *ctx, int argc, char **argv);
