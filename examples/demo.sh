@@ -1,7 +1,8 @@
 #!/bin/sh
 # `make demo`: the parallel world model on a Debian bookworm tree that the
 # demo builds (debootstrap, cached under /var/cache/pwapt) and copies into a
-# temporary directory as Root.  Nothing on this machine's own / changes.
+# temporary directory as Root: worlds, wdiff, wmerge, rollback, a conflict.
+# Nothing on this machine's own / changes.
 set -eu
 cd "$(dirname "$0")/.."
 PATH=$PWD/bin:$PATH
@@ -49,8 +50,27 @@ run wexec WPTest sh -c 'cat /etc/issue /etc/wp-version; test -e /usr/bin/which |
 say "All worlds"
 run wlist
 
-say "Discard them: Root is as it was"
-run wdelete WPTest WPUUpdate PHPUpdate
+say "What WPTest changed against its first parent, and in all against Root"
+run wdiff WPTest
+run wdiff --stat WPTest Root
+
+say "Discard the test world; merge PHPUpdate into Root (journaled, crash-safe)"
+run wdelete WPTest
+run wdiff PHPUpdate
+run wmerge PHPUpdate Root
+run cat "$PWAPT_ROOT/etc/issue"
+run ls -l "$PWAPT_ROOT/usr/bin/which" || true
+
+say "Changed our mind: roll the merge back"
+run pwapt rollback
+run cat "$PWAPT_ROOT/etc/issue"
+run ls -l "$PWAPT_ROOT/usr/bin/which"
+
+say "A world whose change conflicts with Root is not merged"
+run wexec WPUUpdate sh -c 'echo "changed in the world" >/etc/debian_version'
+echo "changed in Root meanwhile" >"$PWAPT_ROOT/etc/debian_version"
+run wmerge WPUUpdate Root || echo "(wmerge refused: exit $?)"
+run wdelete WPUUpdate
 run wlist
 echo
 echo "Next: wconsole NAME for a shell in a world; man -l pwapt/man/pwapt.8."
