@@ -79,11 +79,18 @@ static bool dir_in_tree(const char *rootfs, const char *rel)
 }
 
 int container_start(struct world_store *s, const char *name, const char *rootfs,
-		    struct world_error *err)
+		    bool fresh, struct world_error *err)
 {
 	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
 	if (!c)
 		return werr(err, ENOMEM, "liblxc cannot open container '%s'",
+			    name);
+	/* A container of a world just created that still runs is the one of
+	 * a deleted world of the same name, still being torn down. */
+	if (fresh && c->is_running(c) && !c->wait(c, "STOPPED", 10))
+		return werr(err, EBUSY,
+			    "the container of a deleted world named '%s' is "
+			    "still stopping",
 			    name);
 	if (c->is_running(c))
 		return 0;
@@ -177,6 +184,15 @@ int container_stop(struct world_store *s, const char *name, int grace)
 	 * passes it on and exits when every process has. */
 	if (grace > 0 && c->shutdown(c, grace))
 		return 0;
+	if (grace < 0) {
+		/* Killing PID 1 kills the whole PID namespace; liblxc's
+		 * monitor tears the rest down meanwhile (its stop() would
+		 * wait for that). */
+		pid_t pid = c->init_pid(c);
+		if (pid > 1 && kill(pid, SIGKILL) == 0)
+			return 0;
+		return c->stop(c) ? 0 : -EIO;
+	}
 	if (!c->stop(c))
 		return -EIO;
 	return c->wait(c, "STOPPED", 30) ? 0 : -ETIMEDOUT;

@@ -9,12 +9,15 @@
 #include "store.h"
 
 /* Writes the container's configuration and starts it over ROOTFS (a
- * mounted tree) with pwapt-init as PID 1.  Returns once it runs. */
+ * mounted tree) with pwapt-init as PID 1.  Returns once it runs.  FRESH:
+ * the world was just created, so a container of that name still running
+ * is a deleted world's, to be waited for. */
 int container_start(struct world_store *s, const char *name, const char *rootfs,
-		    struct world_error *err);
+		    bool fresh, struct world_error *err);
 /* Stops the container and waits until it is gone.  With GRACE > 0 seconds
  * its processes first get SIGTERM (through pwapt-init) and that long to
- * exit; then, or with GRACE 0, every process is killed. */
+ * exit; then, or with GRACE 0, every process is killed.  GRACE < 0: kill
+ * and return at once; liblxc finishes the tear-down in the background. */
 int container_stop(struct world_store *s, const char *name, int grace);
 /* Freezes (cgroup freezer) or thaws every process of a running container;
  * a container that does not run is left as it is. */

@@ -1162,7 +1162,7 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 	char **moved = NULL;
 	r = p.rebase ? rebase_children(s, src, dst, &moved, err) : 0;
 	if (r >= 0)
-		r = world_delete(s, &src, 1, err);
+		r = world_discard_lazily(s, src, err);
 	if (r >= 0)
 		restart_rebased(s, moved);
 	strvfreep(&moved);

@@ -9,4 +9,9 @@
 int merge_recover(struct world_store *s, bool *recovered,
 		  struct world_error *err);
 
+/* Deletes world NAME (which has no children) without waiting for its
+ * container's tear-down: for a merged world, whose layer is spent. */
+int world_discard_lazily(struct world_store *s, const char *name,
+			 struct world_error *err);
+
 #endif

@@ -63,11 +63,13 @@ bool world_store_recovered(const struct world_store *s)
 }
 
 /* Tears down what is left of a world that did not finish being created or
- * deleted: its container, its mount, its directory. */
-static int discard_world(struct world_store *s, const char *name,
-			 struct world_error *err)
+ * deleted: its container, its mount, its directory.  LAZY: the container
+ * is killed but not waited for, and files that cannot be removed yet are
+ * left in trash/ for the next command. */
+static int discard(struct world_store *s, const char *name, bool lazy,
+		   struct world_error *err)
 {
-	int r = container_stop(s, name, 0);
+	int r = container_stop(s, name, lazy ? -1 : 0);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot stop the container of '%s'",
 				  name);
@@ -83,7 +85,26 @@ static int discard_world(struct world_store *s, const char *name,
 	_cleanup_free_ char *last = path_join("merges", name);
 	if (last)
 		(void)rm_rf_at(s->state_fd, last);
-	return store_discard_world_dir(s, name, err);
+	if (!lazy)
+		return store_discard_world_dir(s, name, err);
+	struct world_error ignored;
+	(void)store_discard_world_dir(s, name, &ignored);
+	return world_exists(s, name)
+		       ? werr(err, EIO, "cannot delete the merged world '%s'",
+			      name)
+		       : 0;
+}
+
+static int discard_world(struct world_store *s, const char *name,
+			 struct world_error *err)
+{
+	return discard(s, name, false, err);
+}
+
+int world_discard_lazily(struct world_store *s, const char *name,
+			 struct world_error *err)
+{
+	return discard(s, name, true, err);
 }
 
 static int recover(struct world_store *s, struct world_error *err)
@@ -270,7 +291,7 @@ int world_ensure_running(struct world_store *s, const char *name, bool *revived,
 		if (revived)
 			*revived = true;
 		(void)mkdirat(s->worlds_fd, WORLD_ROOT, 0700);
-		return container_start(s, WORLD_ROOT, s->root, err);
+		return container_start(s, WORLD_ROOT, s->root, false, err);
 	}
 	struct world_meta m = {0};
 	int r = meta_load(s, name, &m, err);
@@ -284,7 +305,7 @@ int world_ensure_running(struct world_store *s, const char *name, bool *revived,
 		r = layers_refresh_world(s, &m, err);
 	if (r >= 0 && !container_running(s, name, NULL)) {
 		_cleanup_free_ char *merged = world_path(s, name, "merged");
-		r = merged ? container_start(s, name, merged, err)
+		r = merged ? container_start(s, name, merged, false, err)
 			   : werr(err, ENOMEM, "out of memory");
 		if (r >= 0 && revived)
 			*revived = true;
@@ -361,7 +382,7 @@ int world_create(struct world_store *s, const char *name,
 		goto undo;
 	}
 	crash_point("create-mount");
-	if ((r = container_start(s, name, merged, err)) < 0)
+	if ((r = container_start(s, name, merged, true, err)) < 0)
 		goto undo;
 	crash_point("create-start");
 	if (n_parents > 1 &&
