@@ -187,11 +187,18 @@ test_expect_success 'wmerge --rebase moves the worlds built on SRC onto DST' '
 	test_equal "A /srv/k" "$(wdiff K)"
 '
 
-test_expect_success 'names with dots merge like any other' '
-	fresh_root && wcreate A Root &&
-	echo d >"$PWAPT_STATE/worlds/A/merged/srv/..dots" &&
-	echo e >"$PWAPT_STATE/worlds/A/merged/srv/a..b" &&
-	wmerge A Root && test -e "$R/srv/..dots" && test -e "$R/srv/a..b"
+test_expect_success 'odd names merge like any other: dots, spaces, newlines, %, long paths' '
+	fresh_root && wcreate A Root && T="$PWAPT_STATE/worlds/A/merged/srv" &&
+	echo d >"$T/..dots" && echo e >"$T/a..b" && echo s >"$T/with space" &&
+	echo p >"$T/100%" && echo n >"$T/new
+line" &&
+	long=$(printf "%0200d" 0) && mkdir -p "$T/$long/$long/$long/$long/$long" &&
+	echo deep >"$T/$long/$long/$long/$long/$long/$long" &&
+	manifest "$T" >"$TMP/want" &&
+	{ PWAPT_CRASH_AT=merge-applied wmerge A Root; test_equal 137 $?; } &&
+	pwapt recover >/dev/null && wmerge A Root &&
+	manifest "$R/srv" | diff -u "$TMP/want" - &&
+	pwapt rollback && ! test -e "$R/srv/with space" && ! test -e "$R/srv/$long"
 '
 
 test_expect_success 'a merge waits for the lock another command holds' '

@@ -428,14 +428,19 @@ static bool ctime_known(const char *known, const char *path,
 	for (const char *line = known; line && *line;) {
 		long long sec;
 		long nsec;
-		char esc[8192];
-		if (sscanf(line, "%lld %ld %8191s", &sec, &nsec, esc) == 3 &&
-		    sec == c->tv_sec && nsec == c->tv_nsec) {
-			_cleanup_free_ char *p = path_unescape(esc);
+		int off = 0;
+		const char *nl = strchr(line, '\n');
+		if (sscanf(line, "%lld %ld %n", &sec, &nsec, &off) == 2 &&
+		    off && sec == c->tv_sec && nsec == c->tv_nsec) {
+			_cleanup_free_ char *esc =
+				nl ? strndup(line + off,
+					     (size_t)(nl - line) - off)
+				   : strdup(line + off);
+			_cleanup_free_ char *p =
+				esc ? path_unescape(esc) : NULL;
 			if (p && !strcmp(p, path))
 				return true;
 		}
-		const char *nl = strchr(line, '\n');
 		line = nl ? nl + 1 : NULL;
 	}
 	return false;

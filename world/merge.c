@@ -110,8 +110,9 @@ static int journal_read(int dirfd, struct plan *p)
 	char *save = NULL;
 	for (char *line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
-		char a[16], b[16], path[8192];
+		char a[16], b[16];
 		size_t idx;
+		int off = 0;
 		if (!strncmp(line, "src ", 4))
 			p->src = strdup(line + 4);
 		else if (!strncmp(line, "dst ", 4))
@@ -124,8 +125,9 @@ static int journal_read(int dirfd, struct plan *p)
 			p->rollback = true;
 		else if (!strcmp(line, "rebase"))
 			p->rebase = true;
-		else if (sscanf(line, "op %zu %15s %15s %8191s", &idx, a, b,
-				path) == 4) {
+		else if (sscanf(line, "op %zu %15s %15s %n", &idx, a, b,
+				&off) == 3 &&
+			 off) {
 			struct op *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
 			if (!nv)
 				return -ENOMEM;
@@ -137,7 +139,8 @@ static int journal_read(int dirfd, struct plan *p)
 			o->had = !strcmp(b, "dir")    ? HAD_DIR
 				 : !strcmp(b, "file") ? HAD_FILE
 						      : HAD_NONE;
-			o->path = path_unescape(path);
+			if (!(o->path = path_unescape(line + off)))
+				return -ENOMEM;
 		}
 	}
 	if (!p->src || !p->dst || !world_name_valid(p->src) ||
@@ -671,10 +674,11 @@ static int changed_since(int mdir, int tree, char **out)
 	char *save = NULL;
 	for (char *line = strtok_r(after, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
-		char sec[32], nsec[32], esc[8192];
-		if (sscanf(line, "%31s %31s %8191s", sec, nsec, esc) != 3)
+		char sec[32], nsec[32];
+		int off = 0;
+		if (sscanf(line, "%31s %31s %n", sec, nsec, &off) != 2 || !off)
 			continue;
-		_cleanup_free_ char *path = path_unescape(esc);
+		_cleanup_free_ char *path = path_unescape(line + off);
 		if (!path)
 			continue;
 		_cleanup_close_ int fd = open_beneath(tree, path, O_PATH);
