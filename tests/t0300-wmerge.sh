@@ -209,6 +209,21 @@ test_expect_success 'a merge waits for the lock another command holds' '
 	test_equal x "$(cat "$R/srv/x")"
 '
 
+test_expect_success 'a world left frozen (as by a killed merge) is thawed by the next command' '
+	fresh_root && wcreate A Root &&
+	lxc-freeze -P "$PWAPT_STATE/worlds" -n A &&
+	lxc-info -P "$PWAPT_STATE/worlds" -n A | grep -q FROZEN &&
+	test_equal thawed "$(timeout 20 wexec A echo thawed)"
+'
+
+test_expect_success 'killed after freezing SRC: recover thaws it' '
+	fresh_root && wcreate A Root && echo x >"$PWAPT_STATE/worlds/A/merged/srv/x" &&
+	{ PWAPT_CRASH_AT=merge-planned wmerge A Root; test_equal 137 $?; } &&
+	pwapt recover >/dev/null &&
+	! lxc-info -P "$PWAPT_STATE/worlds" -n A | grep -q FROZEN &&
+	test_equal ok "$(timeout 20 wexec A echo ok)"
+'
+
 # Crash at every step: the tree afterwards is all old or all new.
 points="merge-planned merge-prepared merge-applied merge-done"
 for i in $(seq 0 24); do points="$points merge-op:$i"; done

@@ -198,6 +198,13 @@ int container_stop(struct world_store *s, const char *name, int grace)
 	return c->wait(c, "STOPPED", 30) ? 0 : -ETIMEDOUT;
 }
 
+bool container_frozen(struct world_store *s, const char *name)
+{
+	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
+	const char *state = c && c->is_running(c) ? c->state(c) : NULL;
+	return state && !strcmp(state, "FROZEN");
+}
+
 int container_freeze(struct world_store *s, const char *name, bool frozen)
 {
 	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);

@@ -22,6 +22,8 @@ int container_stop(struct world_store *s, const char *name, int grace);
 /* Freezes (cgroup freezer) or thaws every process of a running container;
  * a container that does not run is left as it is. */
 int container_freeze(struct world_store *s, const char *name, bool frozen);
+/* Whether the container runs frozen. */
+bool container_frozen(struct world_store *s, const char *name);
 /* Whether the container runs; *init_pid (may be NULL) gets its init. */
 bool container_running(struct world_store *s, const char *name,
 		       pid_t *init_pid);

@@ -1074,9 +1074,6 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 		goto out;
 	}
 
-	/* SRC is frozen while it is merged: what is merged is what it
-	 * showed. */
-	(void)container_freeze(s, src, true);
 	(void)rm_rf_at(s->state_fd, "merge");
 	if (mkdirat(s->state_fd, "merge", 0700) < 0 ||
 	    (mdir = openat(s->state_fd, "merge",
@@ -1091,6 +1088,9 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 		r = werr_errno(err, -r, "cannot write the merge journal");
 		goto fail;
 	}
+	/* SRC is frozen while it is merged: what is merged is what it
+	 * showed.  Only now, with a journal whose recovery thaws it. */
+	(void)container_freeze(s, src, true);
 	crash_point("merge-planned");
 
 	/* Save what will be replaced: hard links, on DST's file system. */

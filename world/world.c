@@ -303,6 +303,10 @@ int world_ensure_running(struct world_store *s, const char *name, bool *revived,
 	r = layers_mount_world(s, &m, false, revived, err);
 	if (r >= 0)
 		r = layers_refresh_world(s, &m, err);
+	/* Only a merge freezes a world, and no merge runs now (recovery
+	 * has run): a frozen world is one a killed merge left so. */
+	if (r >= 0 && container_frozen(s, name))
+		(void)container_freeze(s, name, false);
 	if (r >= 0 && !container_running(s, name, NULL)) {
 		_cleanup_free_ char *merged = world_path(s, name, "merged");
 		r = merged ? container_start(s, name, merged, false, err)
