@@ -101,50 +101,24 @@ static void paths_unique(struct paths *p)
 	p->n = w;
 }
 
-static bool dir_is_opaque(int fd)
+struct tree_walk {
+	struct paths *out, *opaque;
+};
+
+/* Every entry, and apart the opaque directories. */
+static int record_entry(const char *path, bool dir, bool opaque, void *data)
 {
-	char proc[64], val[2];
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	return getxattr(proc, "trusted.overlay.opaque", val, sizeof(val)) ==
-		       1 &&
-	       val[0] == 'y';
+	struct tree_walk *w = data;
+	(void)dir;
+	int r = paths_add(w->out, path);
+	return r >= 0 && opaque ? paths_add(w->opaque, path) : r;
 }
 
-/* Every entry below directory FD, as PREFIX/name; directories first. */
 static int walk_tree(int fd, const char *prefix, struct paths *out,
 		     struct paths *opaque)
 {
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	_cleanup_closedir_ DIR *dir = d;
-	struct dirent *de;
-	int r = 0;
-	while (r >= 0 && (de = readdir(dir))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		_cleanup_free_ char *path = NULL;
-		if (asprintf(&path, "%s/%s", prefix, de->d_name) < 0)
-			return -ENOMEM;
-		if ((r = paths_add(out, path)) < 0)
-			return r;
-		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
-			continue;
-		int child =
-			openat(dirfd(dir), de->d_name,
-			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (child < 0)
-			continue; /* not a directory after all */
-		if (opaque && dir_is_opaque(child) &&
-		    (r = paths_add(opaque, path)) < 0) {
-			close(child);
-			return r;
-		}
-		r = walk_tree(child, path, out, opaque);
-	}
-	return r;
+	struct tree_walk w = {out, opaque};
+	return layers_walk(fd, prefix, opaque != NULL, record_entry, &w);
 }
 
 /* Adds what tree ROOTFD holds below PATH (not PATH itself). */
@@ -401,7 +375,7 @@ static int candidates_in(struct world_store *s, const struct world_meta *a,
 			if (fd < 0)
 				return werr_errno(err, errno,
 						  "cannot read layer %s", *l);
-			if (dir_is_opaque(fd) &&
+			if (layers_dir_opaque(fd) &&
 			    (r = paths_add(opaque, *prefix ? prefix : "/")) < 0)
 				return werr(err, -r, "out of memory");
 			r = walk_tree(fd, prefix, cand, opaque);

@@ -674,6 +674,54 @@ int layers_unmount(const char *merged)
 	return n;
 }
 
+/* ---- walking a layer ---- */
+
+bool layers_dir_opaque(int fd)
+{
+	char proc[64], val[2];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return getxattr(proc, "trusted.overlay.opaque", val, sizeof(val)) ==
+		       1 &&
+	       val[0] == 'y';
+}
+
+int layers_walk(int fd, const char *prefix, bool opaque,
+		int (*fn)(const char *path, bool dir, bool opaque, void *data),
+		void *data)
+{
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	_cleanup_closedir_ DIR *dir = d;
+	struct dirent *de;
+	int r = 0;
+	while (r >= 0 && (de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_free_ char *path = NULL;
+		if (asprintf(&path, "%s/%s", prefix, de->d_name) < 0)
+			return -ENOMEM;
+		/* d_type spares a stat; where the file system does not
+		 * fill it in, opening as a directory tells. */
+		int child = de->d_type == DT_DIR || de->d_type == DT_UNKNOWN
+				    ? openat(dirfd(dir), de->d_name,
+					     O_RDONLY | O_DIRECTORY |
+						     O_NOFOLLOW | O_CLOEXEC)
+				    : -1;
+		bool is_opaque =
+			child >= 0 && opaque && layers_dir_opaque(child);
+		if ((r = fn(path, child >= 0, is_opaque, data)) < 0) {
+			closep(&child);
+			return r;
+		}
+		if (child >= 0)
+			r = layers_walk(child, path, opaque, fn, data);
+	}
+	return r;
+}
+
 /* ---- overlaps between parents ---- */
 
 struct entry {
@@ -685,18 +733,6 @@ struct entries {
 	struct entry *v;
 	size_t n, cap;
 };
-
-static bool is_opaque(int dirfd, const char *name)
-{
-	char path[64], val[2];
-	_cleanup_close_ int fd = openat(
-		dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	ssize_t n = getxattr(path, "trusted.overlay.opaque", val, sizeof(val));
-	return n == 1 && val[0] == 'y';
-}
 
 static int entries_add(struct entries *e, const char *path, size_t layer)
 {
@@ -714,43 +750,18 @@ static int entries_add(struct entries *e, const char *path, size_t layer)
 	return 0;
 }
 
+struct layer_walk {
+	struct entries *e;
+	size_t layer;
+};
+
 /* Records every entry of a layer that hides what lies below it: files,
  * symlinks, special files, whiteouts and opaque directories.  Plain
  * directories merge with the layers below and hide nothing. */
-static int walk_layer(int fd, const char *prefix, size_t layer,
-		      struct entries *e)
+static int record_hiding(const char *path, bool dir, bool opaque, void *data)
 {
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	_cleanup_closedir_ DIR *dir = d;
-	struct dirent *de;
-	int r = 0;
-	while (r >= 0 && (de = readdir(dir))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		_cleanup_free_ char *path = NULL;
-		if (asprintf(&path, "%s/%s", prefix, de->d_name) < 0)
-			return -ENOMEM;
-		struct stat st;
-		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
-		    0)
-			continue;
-		if (!S_ISDIR(st.st_mode)) {
-			r = entries_add(e, path, layer);
-			continue;
-		}
-		if (is_opaque(dirfd(dir), de->d_name))
-			r = entries_add(e, path, layer);
-		int child =
-			openat(dirfd(dir), de->d_name,
-			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (r >= 0 && child >= 0)
-			r = walk_layer(child, path, layer, e);
-	}
-	return r;
+	struct layer_walk *w = data;
+	return !dir || opaque ? entries_add(w->e, path, w->layer) : 0;
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -805,7 +816,8 @@ static int overlaps_in(struct world_store *s, char *const *parents, size_t n,
 			r = -ENOMEM;
 			goto out;
 		}
-		r = walk_layer(fd, prefix, l, &e);
+		struct layer_walk w = {&e, l};
+		r = layers_walk(fd, prefix, true, record_hiding, &w);
 	}
 	if (r < 0)
 		goto out;

@@ -57,6 +57,17 @@ int layers_mount(char *const *lowers, const char *upper, const char *work,
 /* Detaches every mount stacked on MERGED.  Returns 0 if none was there. */
 int layers_unmount(const char *merged);
 
+/* Whether directory FD is an opaque directory of a layer (it hides what
+ * the layers below hold there). */
+bool layers_dir_opaque(int fd);
+/* Walks the tree below directory FD (which it closes), parents before
+ * children, calling FN with each entry as PREFIX/name, whether it is a
+ * directory and, with OPAQUE, whether it is an opaque one.  A negative
+ * return of FN ends the walk with it. */
+int layers_walk(int fd, const char *prefix, bool opaque,
+		int (*fn)(const char *path, bool dir, bool opaque, void *data),
+		void *data);
+
 /* The paths that two or more of PARENTS changed (see world_overlaps). */
 int layers_overlaps(struct world_store *s, char *const *parents, size_t n,
 		    struct world_overlaps *out, struct world_error *err);

@@ -796,53 +796,38 @@ static int rebase_children(struct world_store *s, const char *src,
 			   const char *dst, char ***moved,
 			   struct world_error *err)
 {
-	_cleanup_strv_free_ char **all = NULL;
-	int r = store_world_names(s, &all);
+	int r = store_children(s, src, moved);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot list worlds");
-	size_t n = 0;
-	*moved = calloc(1, sizeof(char *));
-	for (char **w = all; *moved && *w && r >= 0; w++) {
+	for (char **w = *moved; *w && r >= 0; w++) {
 		struct world_meta m = {0};
 		if (meta_load(s, *w, &m, NULL) < 0)
 			continue;
-		bool child = false, has_dst = false;
-		for (size_t i = 0; i < m.n_parents; i++) {
-			child |= !strcmp(m.parents[i], src);
+		_cleanup_free_ char *merged = world_path(s, *w, "merged");
+		(void)container_stop(s, *w, 10);
+		if (merged)
+			(void)layers_unmount(merged);
+		/* SRC's place in the order goes to DST, once. */
+		bool has_dst = false;
+		for (size_t i = 0; i < m.n_parents; i++)
 			has_dst |= !strcmp(m.parents[i], dst);
-		}
-		if (child) {
-			_cleanup_free_ char *merged =
-				world_path(s, *w, "merged");
-			(void)container_stop(s, *w, 10);
-			if (merged)
-				(void)layers_unmount(merged);
-			/* SRC's place in the order goes to DST, once. */
-			size_t k = 0;
-			for (size_t i = 0; i < m.n_parents; i++) {
-				if (!strcmp(m.parents[i], src) && !has_dst) {
-					free(m.parents[i]);
-					m.parents[i] = strdup(dst);
-					has_dst = true;
-				} else if (!strcmp(m.parents[i], src)) {
-					free(m.parents[i]);
+		size_t k = 0;
+		for (size_t i = 0; i < m.n_parents; i++) {
+			if (!strcmp(m.parents[i], src)) {
+				free(m.parents[i]);
+				if (has_dst)
 					continue;
-				}
-				m.parents[k++] = m.parents[i];
+				m.parents[i] = strdup(dst);
+				has_dst = true;
 			}
-			m.parents[k] = NULL;
-			m.n_parents = k;
-			r = meta_save(s, &m, err);
-			char **nv = realloc(*moved, (n + 2) * sizeof(*nv));
-			if (nv) {
-				*moved = nv;
-				nv[n++] = strdup(*w);
-				nv[n] = NULL;
-			}
+			m.parents[k++] = m.parents[i];
 		}
+		m.parents[k] = NULL;
+		m.n_parents = k;
+		r = meta_save(s, &m, err);
 		meta_release(&m);
 	}
-	return *moved ? r : werr(err, ENOMEM, "out of memory");
+	return r;
 }
 
 /* After SRC is gone: the rebased worlds mount their new stacks. */
@@ -925,31 +910,21 @@ int merge_recover(struct world_store *s, bool *recovered,
 static bool has_children(struct world_store *s, const char *name,
 			 struct world_error *err)
 {
-	_cleanup_strv_free_ char **all = NULL;
-	if (store_world_names(s, &all) < 0)
+	_cleanup_strv_free_ char **children = NULL;
+	if (store_children(s, name, &children) < 0 || !children[0])
 		return false;
 	char names[512] = "";
 	size_t len = 0, n = 0;
-	for (char **w = all; *w; w++) {
-		struct world_meta m = {0};
-		if (!strcmp(*w, name) || meta_load(s, *w, &m, NULL) < 0)
-			continue;
-		bool child = false;
-		for (size_t i = 0; i < m.n_parents; i++)
-			child |= !strcmp(m.parents[i], name);
-		meta_release(&m);
-		if (child && len < sizeof(names))
+	for (char **c = children; *c; c++, n++)
+		if (len < sizeof(names))
 			len += (size_t)snprintf(names + len,
 						sizeof(names) - len, "%s'%s'",
-						n++ ? ", " : "", *w);
-	}
-	if (n)
-		werr(err, EBUSY,
-		     "cannot merge '%s': %s %s built on it (merge or delete %s "
-		     "first)",
-		     name, names, n == 1 ? "is" : "are",
-		     n == 1 ? "it" : "them");
-	return n > 0;
+						n ? ", " : "", *c);
+	werr(err, EBUSY,
+	     "cannot merge '%s': %s %s built on it (merge or delete %s first, "
+	     "or --rebase)",
+	     name, names, n == 1 ? "is" : "are", n == 1 ? "it" : "them");
+	return true;
 }
 
 static int plan_ops(struct merge_ctx *m, const struct world_diff *d,

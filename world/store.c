@@ -249,6 +249,32 @@ static bool is_ancestor(struct world_store *s, const char *world,
 	return found;
 }
 
+int store_children(struct world_store *s, const char *name, char ***out)
+{
+	_cleanup_strv_free_ char **all = NULL;
+	int r = store_world_names(s, &all);
+	if (r < 0)
+		return r;
+	size_t k = 0;
+	for (size_t i = 0; all[i]; i++) {
+		struct world_meta m = {0};
+		bool child = false;
+		if (meta_load(s, all[i], &m, NULL) >= 0) {
+			for (size_t p = 0; p < m.n_parents; p++)
+				child |= !strcmp(m.parents[p], name);
+			meta_release(&m);
+		}
+		/* Keep the children, in place, in the same vector. */
+		if (child)
+			all[k++] = all[i];
+		else
+			free(all[i]);
+	}
+	all[k] = NULL;
+	*out = steal_pointer(&all);
+	return 0;
+}
+
 bool store_is_ancestor(struct world_store *s, const char *world,
 		       const char *ancestor)
 {

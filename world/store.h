@@ -63,6 +63,8 @@ int meta_save(struct world_store *s, const struct world_meta *m,
 bool world_exists(struct world_store *s, const char *name);
 /* The names of all worlds but Root, sorted; NULL-terminated. */
 int store_world_names(struct world_store *s, char ***names);
+/* The worlds built directly on NAME, sorted; NULL-terminated. */
+int store_children(struct world_store *s, const char *name, char ***out);
 /* Whether ANCESTOR is WORLD itself or lies below it among its parents
  * (Root is everyone's ancestor). */
 bool store_is_ancestor(struct world_store *s, const char *world,

@@ -408,6 +408,8 @@ undo:;
 }
 
 /* Whether any world outside SET has a parent inside it; names it. */
+/* Whether any world outside SET is built on a world in it; names it.  One
+ * pass over all worlds, each read once: SET may be a chain of hundreds. */
 static int check_no_orphans(struct world_store *s, const char *const *set,
 			    size_t n, struct world_error *err)
 {
@@ -419,23 +421,20 @@ static int check_no_orphans(struct world_store *s, const char *const *set,
 		bool in_set = false;
 		for (size_t i = 0; i < n && !in_set; i++)
 			in_set = !strcmp(*w, set[i]);
-		if (in_set)
-			continue;
 		struct world_meta m = {0};
-		if (meta_load(s, *w, &m, NULL) < 0)
+		if (in_set || meta_load(s, *w, &m, NULL) < 0)
 			continue;
-		for (size_t p = 0; p < m.n_parents; p++)
-			for (size_t i = 0; i < n; i++)
-				if (!strcmp(m.parents[p], set[i])) {
+		for (size_t p = 0; p < m.n_parents && r >= 0; p++)
+			for (size_t i = 0; i < n && r >= 0; i++)
+				if (!strcmp(m.parents[p], set[i]))
 					r = werr(err, EBUSY,
 						 "cannot delete '%s': world "
 						 "'%s' is built on it (name it "
 						 "too to delete both)",
 						 set[i], *w);
-					meta_release(&m);
-					return r;
-				}
 		meta_release(&m);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
