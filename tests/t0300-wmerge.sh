@@ -187,6 +187,21 @@ test_expect_success 'wmerge --rebase moves the worlds built on SRC onto DST' '
 	test_equal "A /srv/k" "$(wdiff K)"
 '
 
+test_expect_success 'a rebased world that saw SRC s version merges without a false conflict' '
+	fresh_root && wcreate A Root &&
+	echo from-a >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
+	wcreate K A &&
+	echo from-k >"$PWAPT_STATE/worlds/K/merged/srv/modify" &&
+	wmerge --rebase A Root && test_equal from-a "$(cat "$R/srv/modify")" &&
+	wmerge K Root && test_equal from-k "$(cat "$R/srv/modify")" &&
+	wcreate L Root && echo from-l >"$PWAPT_STATE/worlds/L/merged/srv/modify" &&
+	wcreate L2 L && echo from-l2 >"$PWAPT_STATE/worlds/L2/merged/srv/modify" &&
+	wmerge --rebase L Root &&
+	echo "changed in Root" >"$R/srv/modify" &&
+	test_fails_with 3 "1 path changed in .Root. after .L2. was created" wmerge L2 Root &&
+	test_equal "changed in Root" "$(cat "$R/srv/modify")"
+'
+
 test_expect_success 'odd names merge like any other: dots, spaces, newlines, %, long paths' '
 	fresh_root && wcreate A Root && T="$PWAPT_STATE/worlds/A/merged/srv" &&
 	echo d >"$T/..dots" && echo e >"$T/a..b" && echo s >"$T/with space" &&

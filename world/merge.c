@@ -660,6 +660,49 @@ static int write_after(int mdir, int tree, const struct plan *p)
 	return write_file_atomic(mdir, "after", buf, len, 0600);
 }
 
+/* Worlds moved onto DST by a rebase saw SRC's version of every merged
+ * path: the ctimes the merge left in DST ("after") are not changes of DST
+ * that they missed, so they join each world's known-ctimes. */
+static int share_after(struct world_store *s, int mdir, char *const *moved)
+{
+	_cleanup_free_ char *after = NULL;
+	if (!moved || !*moved)
+		return 0;
+	int r = read_file_at(mdir, "after", &after, NULL);
+	if (r < 0)
+		return r;
+	for (char *const *w = moved; *w && r >= 0; w++) {
+		_cleanup_free_ char *rel = path_join(*w, "known-ctimes");
+		_cleanup_free_ char *old = NULL, *buf = NULL;
+		if (!rel)
+			return -ENOMEM;
+		(void)read_file_at(s->worlds_fd, rel, &old, NULL);
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		if (!f)
+			return -ENOMEM;
+		if (old)
+			fputs(old, f);
+		/* Lines of paths the merge deleted ("- - path") say nothing
+		 * about a ctime. */
+		for (const char *l = after; *l;) {
+			const char *nl = strchrnul(l, '\n');
+			if (strncmp(l, "- ", 2))
+				fprintf(f, "%.*s\n", (int)(nl - l), l);
+			l = *nl ? nl + 1 : nl;
+		}
+		if (fclose(f) != 0)
+			return -ENOMEM;
+		_cleanup_close_ int wdir =
+			openat(s->worlds_fd, *w,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		r = wdir < 0 ? -errno
+			     : write_file_atomic(wdir, "known-ctimes", buf, len,
+						 0600);
+	}
+	return r;
+}
+
 /* The paths of DST that changed since the merge, one a line. */
 static int changed_since(int mdir, int tree, char **out)
 {
@@ -886,8 +929,9 @@ int merge_recover(struct world_store *s, bool *recovered,
 		_cleanup_close_ int wdir =
 			openat(s->state_fd, "merge",
 			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (r >= 0 && tree >= 0 && wdir >= 0)
-			(void)write_after(wdir, tree, &p);
+		if (r >= 0 && tree >= 0 && wdir >= 0 &&
+		    write_after(wdir, tree, &p) >= 0)
+			(void)share_after(s, wdir, moved);
 		if (r >= 0 && keep_as_last(s, p.dst) < 0)
 			r = werr(err, EIO, "cannot keep the undo of the merge");
 	} else {
@@ -1144,11 +1188,11 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 		r = world_discard_lazily(s, src, err);
 	if (r >= 0)
 		restart_rebased(s, moved);
-	strvfreep(&moved);
 	/* After SRC is gone: its layer shared the merged files' inodes, and
 	 * their ctimes changed when it went. */
-	if (r >= 0)
-		(void)write_after(mdir, m.tree, &p);
+	if (r >= 0 && write_after(mdir, m.tree, &p) >= 0)
+		(void)share_after(s, mdir, moved);
+	strvfreep(&moved);
 	if (r >= 0 && keep_as_last(s, dst) < 0)
 		r = werr(err, EIO, "cannot keep the undo of the merge");
 	if (r >= 0)
