@@ -379,8 +379,9 @@ class Selector : public APT::CacheSetHelper
 				  enum VerSelector const select,
 				  std::string const &pattern) override
 	{
-		if ((select == VERSIONNUMBER && pattern != ver.VerStr()) ||
-		    select == RELEASE)
+		if (select == VERSIONNUMBER && pattern == ver.VerStr())
+			return; // pkg=version as it is: nothing to propagate
+		if (select == VERSIONNUMBER || select == RELEASE)
 			by_release.emplace_back(ver, pattern);
 		else
 			APT::CacheSetHelper::showVersionSelection(

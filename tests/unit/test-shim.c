@@ -1,12 +1,14 @@
 /*
- * Unit tests of shim/, the libapt-pkg shim, on real Debian trees (copies of
- * the cached bookworm tree) with the tests' apt repository: the shim's plans
+ * Unit tests of shim/, the libapt-pkg shim, on real Debian trees (from the
+ * cached bookworm tree) with the tests' apt repository: the shim's plans
  * against real apt-get's on the same tree, versions, file lists, errors, and
  * that the shim writes nothing into a tree.
  *
- * Tree A has the 1.0 test packages installed and the 1.1 repository as its
- * only source; tree B is the plain Debian tree (its Debian lists, no test
- * packages).
+ * Tree A, a copy of the Debian tree, has the 1.0 test packages installed and
+ * the 1.1 repository as its only source; real apt-get runs chroot()ed in it.
+ * Tree B is the Debian tree's apt and dpkg state only (its configuration,
+ * its Debian lists, its dpkg database: no test packages), which apt-get
+ * reads through RootDir, as the shim does.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -90,14 +92,24 @@ static char *run(const char *f, ...)
 	return out;
 }
 
-/* Real apt-get in a tree, writing nothing there (no lock, no cache file,
- * no log of its installation planner). */
-static char *apt_get(const char *tree, const char *args)
+/* Real apt-get (or apt-cache) in a tree: chroot()ed in tree A, writing
+ * nothing there (no lock, no cache file, no log of its installation
+ * planner); in tree B through RootDir, set in APT_CONFIG so that apt reads
+ * B's configuration (-o RootDir comes too late for that). */
+static char *apt_tool(const char *tool, const char *tree, const char *args)
 {
-	return run("chroot %s apt-get -o Debug::NoLocking=1 "
+	if (tree == tree_b)
+		return run("APT_CONFIG=%s/b.conf %s -o Debug::NoLocking=1 %s",
+			   tmp, tool, args);
+	return run("chroot %s %s -o Debug::NoLocking=1 "
 		   "-o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= "
 		   "-o Dir::Log::Planner= %s",
-		   tree, args);
+		   tree, tool, args);
+}
+
+static char *apt_get(const char *tree, const char *args)
+{
+	return apt_tool("apt-get", tree, args);
 }
 
 static void cleanup(void)
@@ -354,30 +366,31 @@ static int make_trees(void)
 	snprintf(tree_a, sizeof(tree_a), "%s/a", tmp);
 	snprintf(tree_b, sizeof(tree_b), "%s/b", tmp);
 	const char *repo = "srv/pwapt-repo";
-	int r = sh("cp -a %s %s && cp -a %s %s", cache, tree_a, cache, tree_b);
-	/* Tree A: the 1.0 packages installed (no service may start here,
-	 * on this machine), then the 1.1 repository. */
-	r = r
-		    ?: sh("'%s/fixtures/apt-repo.sh' %s/%s 1.0", tests_dir,
-			  tree_a, repo);
-	r = r
-		    ?: sh("echo 'deb [trusted=yes] file:/%s ./' "
-			  ">%s/etc/apt/sources.list && "
-			  "printf '#!/bin/sh\\nexit 101\\n' "
-			  ">%s/usr/sbin/policy-rc.d "
-			  "&& chmod 755 %s/usr/sbin/policy-rc.d",
-			  repo, tree_a, tree_a, tree_a);
-	r = r
-		    ?: sh("chroot %s apt-get update -qq && chroot %s env "
-			  "DEBIAN_FRONTEND=noninteractive apt-get install -y "
-			  "-qq " INSTALLED_10 " >/dev/null",
-			  tree_a, tree_a);
-	r = r
-		    ?: sh("'%s/fixtures/apt-repo.sh' %s/%s 1.1 && "
-			  "chroot %s apt-get update -qq",
-			  tests_dir, tree_a, repo, tree_a);
+	int r = sh("cp -a %s %s", cache, tree_a) < 0 ||
+		/* apt under RootDir also reads dpkg's cputable */
+		sh("cd %s && mkdir -p %s && tar cf - etc/apt var/lib/apt/lists "
+		   "var/lib/dpkg usr/share/dpkg | tar xf - -C %s && "
+		   "echo 'RootDir \"%s\";' >%s/b.conf",
+		   cache, tree_b, tree_b, tree_b, tmp) < 0 ||
+		/* Tree A: the 1.0 packages installed (no service may start
+		 * here, on this machine), then the 1.1 repository. */
+		sh("'%s/fixtures/apt-repo.sh' %s/%s 1.0", tests_dir, tree_a,
+		   repo) < 0 ||
+		sh("echo 'deb [trusted=yes] file:/%s ./' "
+		   ">%s/etc/apt/sources.list && "
+		   "printf '#!/bin/sh\\nexit 101\\n' "
+		   ">%s/usr/sbin/policy-rc.d && "
+		   "chmod 755 %s/usr/sbin/policy-rc.d",
+		   repo, tree_a, tree_a, tree_a) < 0 ||
+		sh("chroot %s apt-get update -qq && chroot %s env "
+		   "DEBIAN_FRONTEND=noninteractive apt-get install -y "
+		   "-qq " INSTALLED_10 " >/dev/null",
+		   tree_a, tree_a) < 0 ||
+		sh("'%s/fixtures/apt-repo.sh' %s/%s 1.1 && "
+		   "chroot %s apt-get update -qq",
+		   tests_dir, tree_a, repo, tree_a) < 0;
 	free(cache);
-	return r;
+	return r ? -1 : 0;
 }
 
 static void test_upgrade(struct aptshim *s)
@@ -647,16 +660,17 @@ static void test_tree_b(void)
 	char *inst = NULL, *cand = NULL;
 	r = aptshim_versions(s, "pwapt-test-a", &inst, &cand, &e);
 	ok(r == -ENOENT, "the second tree has its own packages");
-	char *policy = run("chroot %s apt-cache policy dpkg | "
-			   "sed -n 's/^  Candidate: //p'",
-			   tree_b);
-	policy[strcspn(policy, "\n")] = '\0';
+	char *policy = apt_tool("apt-cache", tree_b, "policy dpkg");
+	const char *label = "  Candidate: ", *c = strstr(policy, label);
+	char *want =
+		c ? strndup(c + strlen(label), strcspn(c, "\n") - strlen(label))
+		  : strdup("?");
 	r = aptshim_versions(s, "dpkg", &inst, &cand, &e);
-	ok(r == 0 && cand && !strcmp(cand, policy),
-	   "and its own lists: dpkg's candidate is %s as apt-cache says",
-	   cand ? cand : "(none)");
+	ok(r == 0 && cand && !strcmp(cand, want),
+	   "and its own lists: dpkg's candidate is %s as apt-cache says", want);
 	free(inst);
 	free(cand);
+	free(want);
 	free(policy);
 	aptshim_free(s);
 
@@ -667,17 +681,17 @@ static void test_tree_b(void)
 	   list, list, list);
 	s = (struct aptshim *)"x";
 	r = aptshim_open(&s, tree_b, &e);
-	char *want = fmt("malformed entry 3 in list file %s (Component); the "
-			 "list of sources could not be read",
-			 list);
+	want = fmt("malformed entry 3 in list file %s (Component); the "
+		   "list of sources could not be read",
+		   list);
 	ok(r == -EIO && !strcmp(e.msg, want), "a broken sources list: %s",
 	   e.msg);
 	ok(s == (struct aptshim *)"x", "no shim on failure");
-	char *out = run("chroot %s apt-get -s upgrade", tree_b);
-	ok(run_status == 100 &&
-		   strstr(out, "E: Malformed entry 3 in list file "
-			       "/etc/apt/sources.list (Component)"),
-	   "apt-get says the same");
+	char *out = apt_get(tree_b, "-s upgrade");
+	char *apt_says =
+		fmt("E: Malformed entry 3 in list file %s (Component)", list);
+	ok(run_status == 100 && strstr(out, apt_says), "apt-get says the same");
+	free(apt_says);
 	free(out);
 	free(want);
 	char *deb822 = fmt("%s/etc/apt/sources.list.d/x.sources", tree_b);
@@ -774,6 +788,10 @@ int main(int argc, char **argv)
 
 	test_tree_b();
 
+	/* Tree A again, now configured not to install Recommends. */
+	sh("echo 'APT::Install-Recommends \"false\";' "
+	   ">%s/etc/apt/apt.conf.d/99pwapt-test",
+	   tree_a);
 	s = NULL;
 	r = aptshim_open(&s, tree_a, &e);
 	char *inst = NULL;
@@ -782,6 +800,11 @@ int main(int argc, char **argv)
 		   inst && !strcmp(inst, "1.0"),
 	   "the first tree again, with its own answers");
 	free(inst);
+	if (r == 0 && install_as_apt(s, "pwapt-test-rec", &p) >= 0)
+		ok(is(&p, "pwapt-test-rec", APTSHIM_INSTALL, NULL, "1.1", 0) &&
+			   !change(&p, "pwapt-test-b"),
+		   "the tree's apt.conf.d says no Recommends: none");
+	aptshim_plan_release(&p);
 	aptshim_free(s);
 	aptshim_free(NULL);
 
