@@ -1,5 +1,6 @@
 # pwapt: see README.md.  `make demo` and `make check` install what they need.
 CC ?= gcc
+CXX ?= g++
 PREFIX ?= /usr/local
 LIBEXECDIR ?= $(PREFIX)/lib/pwapt
 MANDIR ?= $(PREFIX)/share/man
@@ -7,14 +8,20 @@ VERSION := 0.1
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=gnu++17 -D_GNU_SOURCE -fno-strict-aliasing
 LXC_LIBS := $(shell pkg-config --libs lxc 2>/dev/null || echo -llxc)
+# What a C program links with shim/libaptshim.a.
+SHIM_LIBS := $(shell pkg-config --libs apt-pkg 2>/dev/null || echo -lapt-pkg) -lstdc++
 
 ifeq ($(DEVELOPER),1)
-CFLAGS += -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
-	-Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
+CFLAGS += $(WARNINGS) -Wstrict-prototypes -Wmissing-prototypes -Wno-format-truncation
+CXXFLAGS += $(WARNINGS)
 endif
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+CXXFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
@@ -25,10 +32,11 @@ PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
 	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
 	pwapt/cmd-checkoff.o
+SHIM_OBJS := shim/aptshim.o
 LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off
-UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil
+UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim
 
-all: bin/pwapt bin/pwapt-init $(addprefix bin/,$(LINKS))
+all: bin/pwapt bin/pwapt-init $(addprefix bin/,$(LINKS)) shim/libaptshim.a
 
 world/%.o: world/%.c world/*.h
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -43,7 +51,13 @@ pwapt/build-config.h: FORCE
 	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 pwapt/main.o: pwapt/build-config.h
 
+shim/%.o: shim/%.cc shim/aptshim.h
+	$(CXX) $(CXXFLAGS) -c -o $@ $<
+
 world/libworld.a: $(WORLD_OBJS)
+	$(AR) rcs $@ $^
+
+shim/libaptshim.a: $(SHIM_OBJS)
 	$(AR) rcs $@ $^
 
 bin/pwapt: $(PWAPT_OBJS) world/libworld.a
@@ -60,6 +74,10 @@ $(addprefix bin/,$(LINKS)): bin/pwapt
 
 tests/unit/%: tests/unit/%.c tests/unit/tap.h world/libworld.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< world/libworld.a $(LXC_LIBS)
+
+tests/unit/test-shim: tests/unit/test-shim.c tests/unit/tap.h shim/aptshim.h \
+		shim/libaptshim.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< shim/libaptshim.a $(SHIM_LIBS)
 
 # Fuzz targets (libFuzzer, clang): `make fuzz FUZZ_SECONDS=300`.
 FUZZ_SECONDS ?= 30
@@ -104,10 +122,10 @@ install: all
 		> $(DESTDIR)/lib/systemd/system/pwapt-worlds.service
 
 style:
-	clang-format -i world/*.[ch] pwapt/*.[ch] tests/unit/*.[ch]
+	clang-format -i world/*.[ch] pwapt/*.[ch] shim/*.cc shim/*.h tests/unit/*.[ch]
 
 clean:
-	rm -rf bin world/*.o world/*.a pwapt/*.o pwapt/build-config.h $(UNIT_TESTS) \
+	rm -rf bin world/*.o world/*.a shim/*.o shim/*.a pwapt/*.o pwapt/build-config.h $(UNIT_TESTS) \
 		tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/run-*
 
 .PHONY: all deps check demo bench install style clean fuzz FORCE

@@ -148,6 +148,38 @@ make_debian_root() {
 	cp -a "$tree" "${1:-$PWAPT_ROOT}" || skip_all "cannot copy $tree"
 }
 
+# use_test_repo VERSION: (re)build the tests' apt repository
+# (tests/fixtures/apt-repo.sh) at /srv/pwapt-repo in the Debian test Root, so
+# that file:/srv/pwapt-repo means the same in Root and its worlds, make it the
+# tree's only apt source (no mirror: tests never reach the network) and run
+# `apt-get update` in Root.  APT_REPO_BENCH=N adds the benchmark packages.
+use_test_repo() {
+	"$TEST_DIR/fixtures/apt-repo.sh" ${APT_REPO_BENCH:+--bench "$APT_REPO_BENCH"} \
+		"$PWAPT_ROOT/srv/pwapt-repo" "$1" || return 1
+	rm -f "$PWAPT_ROOT/etc/apt/sources.list.d/"*.list \
+		"$PWAPT_ROOT/etc/apt/sources.list.d/"*.sources
+	echo 'deb [trusted=yes] file:/srv/pwapt-repo ./' >"$PWAPT_ROOT/etc/apt/sources.list"
+	# The minbase tree has no init system: no /sbin/init, no runlevel(8),
+	# and invoke-rc.d then starts nothing.  As on sysvinit in runlevel 2:
+	# a runlevel that says 2, and a policy-rc.d that allows what the rc2.d
+	# links allow (invoke-rc.d asks about a "(start)" they do not allow).
+	sbin=$PWAPT_ROOT/usr/sbin
+	[ -e "$sbin/runlevel" ] || {
+		printf '#!/bin/sh\necho "N 2"\n' >"$sbin/runlevel" &&
+			printf '#!/bin/sh\n%s\ncase $2 in "("*) exit 101 ;; esac\n' \
+				'[ "${1#--}" = "$1" ] || shift' >"$sbin/policy-rc.d" &&
+			chmod 755 "$sbin/runlevel" "$sbin/policy-rc.d"
+	} || return 1
+	wexec Root apt-get update -qq </dev/null
+}
+
+# install_test_packages PKG...: apt-get install in Root, non-interactively
+# (local conffile changes kept).
+install_test_packages() {
+	wexec Root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		-o Dpkg::Options::=--force-confold "$@" </dev/null
+}
+
 # Terminal sessions for interactive commands: tmux_start runs a command of
 # ours on a 120x30 terminal; wait_screen waits for text matching an ERE;
 # tm passes anything else to this test's own tmux server.
