@@ -8,6 +8,9 @@ VERSION := 0.1
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing
 LXC_LIBS := $(shell pkg-config --libs lxc 2>/dev/null || echo -llxc)
+# libdpkg ships only as a static library, with its compressors' libraries.
+DPKG_LIBS := $(shell pkg-config --static --libs libdpkg 2>/dev/null || \
+	echo -ldpkg -lmd -lz -llzma -lzstd -lbz2)
 
 ifeq ($(DEVELOPER),1)
 CFLAGS += -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -20,13 +23,13 @@ endif
 
 WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/store.o world/layers.o \
 	world/container.o world/world.o world/diff.o world/merge.o \
-	world/checkoff.o
+	world/checkoff.o world/dpkgdb.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
 	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
 	pwapt/cmd-checkoff.o
 LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off
-UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil
+UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-dpkgdb
 
 all: bin/pwapt bin/pwapt-init $(addprefix bin/,$(LINKS))
 
@@ -48,7 +51,8 @@ world/libworld.a: $(WORLD_OBJS)
 
 bin/pwapt: $(PWAPT_OBJS) world/libworld.a
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $(PWAPT_OBJS) world/libworld.a $(LXC_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(PWAPT_OBJS) world/libworld.a $(LXC_LIBS) \
+		$(DPKG_LIBS)
 
 # PID 1 of every container: static, since a world's tree may have no libc.
 bin/pwapt-init: world/pwapt-init.c
@@ -59,7 +63,8 @@ $(addprefix bin/,$(LINKS)): bin/pwapt
 	ln -sf pwapt $@
 
 tests/unit/%: tests/unit/%.c tests/unit/tap.h world/libworld.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< world/libworld.a $(LXC_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< world/libworld.a $(LXC_LIBS) \
+		$(DPKG_LIBS)
 
 # Fuzz targets (libFuzzer, clang): `make fuzz FUZZ_SECONDS=300`.
 FUZZ_SECONDS ?= 30
