@@ -74,8 +74,11 @@ tests/fuzz/fuzz-meta: tests/fuzz/fuzz-meta.c world/store.c world/error.c \
 	clang $(FUZZ_CFLAGS) -o $@ $< world/store.c world/error.c world/fsutil.c world/crash.c
 tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c pwapt/config.c pwapt/pwapt.h
 	clang $(FUZZ_CFLAGS) -o $@ $< pwapt/config.c
-fuzz: tests/fuzz/fuzz-meta tests/fuzz/fuzz-config
-	for t in meta config; do \
+tests/fuzz/fuzz-dpkgdb: tests/fuzz/fuzz-dpkgdb.c world/dpkgdb.c world/error.c \
+		world/*.h
+	clang $(FUZZ_CFLAGS) -o $@ $< world/dpkgdb.c world/error.c $(DPKG_LIBS)
+fuzz: tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb
+	for t in meta config dpkgdb; do \
 		mkdir -p tests/fuzz/run-$$t && \
 		tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
 			tests/fuzz/run-$$t tests/fuzz/corpus-$$t || exit 1; \
@@ -113,6 +116,7 @@ style:
 
 clean:
 	rm -rf bin world/*.o world/*.a pwapt/*.o pwapt/build-config.h $(UNIT_TESTS) \
-		tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/run-*
+		tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb \
+		tests/fuzz/run-*
 
 .PHONY: all deps check demo bench install style clean fuzz FORCE
