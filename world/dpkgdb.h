@@ -30,7 +30,9 @@
  *
  * The dpkg functions use libdpkg, whose package database is global: each
  * call empties it before and after use, so the caller must not keep a
- * libdpkg database of its own across these calls.  Not thread-safe. */
+ * libdpkg database of its own across these calls.  Not thread-safe.  Repeated
+ * calls do not grow the heap, except that libdpkg loses a buffer of its own
+ * (at most twice the longest field) each time it refuses a malformed file. */
 #ifndef PWAPT_DPKGDB_H
 #define PWAPT_DPKGDB_H
 
@@ -76,8 +78,12 @@ enum db_merge_flags {
  * drops as uninformative are dropped).  A package name whose merged instances
  * dpkg could not hold together (two instances not both "Multi-Arch: same",
  * as a crossgrade on one side and a change on the other make) is a conflict
- * on each of its instances.  Pending journal entries in dpkg's updates/
- * directory are not read: the caller sees to it that there are none. */
+ * on each of its instances.  A status file is taken only when its records,
+ * as libdpkg writes them, read back the same: dpkg itself accepts a few it
+ * would then write unreadably (a ^Z byte inside a value, an illegal
+ * architecture name), which are -EBADMSG here.  Pending journal entries in
+ * dpkg's updates/ directory are not read: the caller sees to it that there
+ * are none. */
 int dpkgdb_merge_status(const struct db_file *base, const struct db_file *ours,
 			const struct db_file *theirs, int out, unsigned flags,
 			struct db_conflicts *conflicts,
