@@ -124,6 +124,18 @@ static int write_all(int fd, const char *p, size_t n, const char *what,
 	return 0;
 }
 
+/* Messages quote what a world wrote (paths, names, dpkg's own quotes of
+ * fields), which may hold newlines or a terminal's escape sequences: the
+ * sentence a caller prints gets '?' for each control byte. */
+static int printable(int r, struct world_error *err)
+{
+	if (r < 0 && err)
+		for (char *c = err->msg; *c; c++)
+			if ((unsigned char)*c < ' ' || *c == 0x7f)
+				*c = '?';
+	return r;
+}
+
 /* A growing byte buffer for our own output. */
 struct buf {
 	char *p;
@@ -454,7 +466,7 @@ static int merge_files(const struct merge_kind *kind, const void *arg,
 	free(picks.v);
 	for (int i = 0; i < 3; i++)
 		recs_release(&recs[i]);
-	return r;
+	return printable(r, err);
 }
 
 /* ---- libdpkg, behind a jump context ---- */
@@ -875,7 +887,7 @@ int dpkgdb_read(const struct db_file *in, struct dpkg_packages *out,
 	struct input data;
 	int r = input_read(in, "input", &data, err);
 	if (r < 0)
-		return r;
+		return printable(r, err);
 	struct read_data d = {0};
 	struct status_job job = {
 		.in = &data, .visit = visit_package, .data = &d};
@@ -884,7 +896,7 @@ int dpkgdb_read(const struct db_file *in, struct dpkg_packages *out,
 	if (r < 0) {
 		struct dpkg_packages partial = {d.v, d.n};
 		dpkgdb_packages_release(&partial);
-		return r;
+		return printable(r, err);
 	}
 	if (d.n > 1)
 		qsort(d.v, d.n, sizeof(*d.v), package_cmp);
@@ -1391,11 +1403,11 @@ int db_merge_log(const struct db_file *ours, const struct db_file *theirs,
 	struct input o, t;
 	int r = input_read(ours, "ours", &o, err);
 	if (r < 0)
-		return r;
+		return printable(r, err);
 	r = input_read(theirs, "theirs", &t, err);
 	if (r < 0) {
 		input_release(&o);
-		return r;
+		return printable(r, err);
 	}
 	size_t common = 0, n = o.len < t.len ? o.len : t.len;
 	while (common < n && o.data[common] == t.data[common])
@@ -1421,5 +1433,5 @@ int db_merge_log(const struct db_file *ours, const struct db_file *theirs,
 			      "the merged log", err);
 	input_release(&o);
 	input_release(&t);
-	return r;
+	return printable(r, err);
 }

@@ -623,6 +623,20 @@ static void test_malformed(void)
 	   res.err.msg);
 	result_release(&res);
 
+	/* A carriage return continues the field: the architecture's name
+	 * takes in the next line, and a terminal's escape sequence with it. */
+	const char *escape = "Package: a\nStatus: install ok installed\n"
+			     "Maintainer: m\nArchitecture: amd64\n"
+			     "\r\x1b[31mred\nVersion: 1\nDescription: d\n\n";
+	res = merge(STATUS, status, escape, status, 0);
+	bool printable = res.r == -EBADMSG;
+	for (const char *c = res.err.msg; *c; c++)
+		if ((unsigned char)*c < ' ' || *c == 0x7f)
+			printable = false;
+	ok(printable && contains(res.err.msg, "'amd64???[31mred'"),
+	   "control bytes of a file never reach the message: %s", res.err.msg);
+	result_release(&res);
+
 	struct dpkg_packages pkgs = {(void *)1, 42};
 	struct db_file f = {open_text("bad", bad), "bad"};
 	struct world_error err = {0};
