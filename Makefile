@@ -13,6 +13,9 @@ CXXFLAGS += -std=gnu++17 -D_GNU_SOURCE -fno-strict-aliasing
 LXC_LIBS := $(shell pkg-config --libs lxc 2>/dev/null || echo -llxc)
 # What a C program links with shim/libaptshim.a.
 SHIM_LIBS := $(shell pkg-config --libs apt-pkg 2>/dev/null || echo -lapt-pkg) -lstdc++
+# libdpkg ships only as a static library, with its compressors' libraries.
+DPKG_LIBS := $(shell pkg-config --static --libs libdpkg 2>/dev/null || \
+	echo -ldpkg -lmd -lz -llzma -lzstd -lbz2)
 
 ifeq ($(DEVELOPER),1)
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
@@ -27,14 +30,15 @@ endif
 
 WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/store.o world/layers.o \
 	world/container.o world/world.o world/diff.o world/merge.o \
-	world/checkoff.o
+	world/checkoff.o world/dpkgdb.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
 	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
 	pwapt/cmd-checkoff.o
 SHIM_OBJS := shim/aptshim.o
 LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off
-UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim
+UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim \
+	tests/unit/test-dpkgdb
 
 all: bin/pwapt bin/pwapt-init $(addprefix bin/,$(LINKS)) shim/libaptshim.a
 
@@ -62,7 +66,8 @@ shim/libaptshim.a: $(SHIM_OBJS)
 
 bin/pwapt: $(PWAPT_OBJS) world/libworld.a
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $(PWAPT_OBJS) world/libworld.a $(LXC_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(PWAPT_OBJS) world/libworld.a $(LXC_LIBS) \
+		$(DPKG_LIBS)
 
 # PID 1 of every container: static, since a world's tree may have no libc.
 bin/pwapt-init: world/pwapt-init.c
@@ -73,7 +78,8 @@ $(addprefix bin/,$(LINKS)): bin/pwapt
 	ln -sf pwapt $@
 
 tests/unit/%: tests/unit/%.c tests/unit/tap.h world/libworld.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< world/libworld.a $(LXC_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< world/libworld.a $(LXC_LIBS) \
+		$(DPKG_LIBS)
 
 tests/unit/test-shim: tests/unit/test-shim.c tests/unit/tap.h shim/aptshim.h \
 		shim/libaptshim.a
@@ -87,8 +93,11 @@ tests/fuzz/fuzz-meta: tests/fuzz/fuzz-meta.c world/store.c world/error.c \
 	clang $(FUZZ_CFLAGS) -o $@ $< world/store.c world/error.c world/fsutil.c world/crash.c
 tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c pwapt/config.c pwapt/pwapt.h
 	clang $(FUZZ_CFLAGS) -o $@ $< pwapt/config.c
-fuzz: tests/fuzz/fuzz-meta tests/fuzz/fuzz-config
-	for t in meta config; do \
+tests/fuzz/fuzz-dpkgdb: tests/fuzz/fuzz-dpkgdb.c world/dpkgdb.c world/error.c \
+		world/*.h
+	clang $(FUZZ_CFLAGS) -o $@ $< world/dpkgdb.c world/error.c $(DPKG_LIBS)
+fuzz: tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb
+	for t in meta config dpkgdb; do \
 		mkdir -p tests/fuzz/run-$$t && \
 		tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
 			tests/fuzz/run-$$t tests/fuzz/corpus-$$t || exit 1; \
@@ -126,6 +135,7 @@ style:
 
 clean:
 	rm -rf bin world/*.o world/*.a shim/*.o shim/*.a pwapt/*.o pwapt/build-config.h $(UNIT_TESTS) \
-		tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/run-*
+		tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb \
+		tests/fuzz/run-*
 
 .PHONY: all deps check demo bench install style clean fuzz FORCE

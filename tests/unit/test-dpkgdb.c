@@ -1,0 +1,1059 @@
+/* Unit tests of the package database merges (world/dpkgdb.c), on the status
+ * file of the cached Debian tree (tests/fixtures/debian-tree.sh) and files
+ * crafted from it, checked against dpkg itself where dpkg has a say. */
+#include <fcntl.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../world/cleanup.h"
+#include "../../world/dpkgdb.h"
+#include "../../world/fsutil.h"
+#include "tap.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+/* libdpkg loses a buffer or two of its own when it jumps out of a parse of
+ * a malformed file (parsedb_parse()'s field buffer, for one), and is built
+ * without frame pointers, so only its allocator shows in the trace. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:m_malloc\nleak:m_realloc\nleak:m_strdup\n"
+	       "leak:m_vasprintf\n";
+}
+const char *__lsan_default_options(void);
+const char *__lsan_default_options(void)
+{
+	return "print_suppressions=0";
+}
+#else
+#define UNDER_ASAN 0
+#endif
+
+static char tmp[] = "/tmp/pwapt-dpkgdb.XXXXXX";
+static const char *tree;	/* the Debian tree, or NULL */
+static char *status;		/* its dpkg status file */
+static const char *skip_reason; /* why tests that need it skip */
+
+static void skip(const char *what)
+{
+	if (getenv("PWAPT_TEST_MUST_WORK") &&
+	    !strcmp(getenv("PWAPT_TEST_MUST_WORK"), "1")) {
+		ok(0, "%s (%s)", what, skip_reason);
+		return;
+	}
+	printf("ok %d # SKIP %s: %s\n", ++tap_n, what, skip_reason);
+}
+
+/* ---- text helpers ---- */
+
+static char *cat(const char *a, const char *b)
+{
+	char *s = NULL;
+	if (asprintf(&s, "%s%s", a, b) < 0)
+		abort();
+	return s;
+}
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	va_start(ap, f);
+	if (vasprintf(&s, f, ap) < 0)
+		abort();
+	va_end(ap);
+	return s;
+}
+
+/* The stanza of package NAME (and ARCH, when not NULL) in TEXT:
+ * [*start, *end), the end after its blank line. */
+static int find_stanza(const char *text, const char *name, const char *arch,
+		       size_t *start, size_t *end)
+{
+	_cleanup_free_ char *head = fmt("Package: %s\n", name);
+	_cleanup_free_ char *archline =
+		arch ? fmt("\nArchitecture: %s\n", arch) : NULL;
+	size_t pos = 0, len = strlen(text);
+	while (pos < len) {
+		const char *e = strstr(text + pos, "\n\n");
+		size_t stop = e ? (size_t)(e - text) + 2 : len;
+		if (!strncmp(text + pos, head, strlen(head))) {
+			_cleanup_free_ char *st =
+				strndup(text + pos, stop - pos);
+			if (!archline || strstr(st, archline)) {
+				*start = pos;
+				*end = stop;
+				return 0;
+			}
+		}
+		pos = stop;
+	}
+	return -1;
+}
+
+static char *stanza(const char *text, const char *name, const char *arch)
+{
+	size_t s, e;
+	if (find_stanza(text, name, arch, &s, &e) < 0)
+		return NULL;
+	return strndup(text + s, e - s);
+}
+
+/* TEXT with the stanza of NAME[:ARCH] removed. */
+static char *drop(const char *text, const char *name, const char *arch)
+{
+	size_t s, e;
+	if (find_stanza(text, name, arch, &s, &e) < 0)
+		abort();
+	return fmt("%.*s%s", (int)s, text, text + e);
+}
+
+/* TEXT with FIELD of NAME[:ARCH]'s stanza set to VALUE (added before the
+ * blank line when the stanza has no such field). */
+static char *edit(const char *text, const char *name, const char *arch,
+		  const char *field, const char *value)
+{
+	size_t s, e;
+	if (find_stanza(text, name, arch, &s, &e) < 0)
+		abort();
+	_cleanup_free_ char *st = strndup(text + s, e - s);
+	_cleanup_free_ char *key = fmt("\n%s: ", field);
+	char *at = strstr(st, key);
+	_cleanup_free_ char *changed = NULL;
+	if (at) {
+		char *eol = strchr(at + 1, '\n');
+		changed = fmt("%.*s\n%s: %s%s", (int)(at - st), st, field,
+			      value, eol);
+	} else {
+		changed = fmt("%.*s%s: %s\n\n", (int)strlen(st) - 1, st, field,
+			      value);
+	}
+	return fmt("%.*s%s%s", (int)s, text, changed, text + e);
+}
+
+static bool contains(const char *hay, const char *needle)
+{
+	return hay && strstr(hay, needle) != NULL;
+}
+
+/* Calls FN on the name of each "Package:" line of TEXT. */
+static size_t each_package(const char *text, void (*fn)(const char *, void *),
+			   void *data)
+{
+	size_t n = 0;
+	for (const char *s = text; s && *s;
+	     s = strchr(s, '\n'), s = s ? s + 1 : s)
+		if (!strncmp(s, "Package: ", 9)) {
+			n++;
+			if (fn) {
+				_cleanup_free_ char *name =
+					strndup(s + 9, strcspn(s + 9, "\n"));
+				fn(name, data);
+			}
+		}
+	return n;
+}
+
+struct order {
+	char last[256];
+	bool sorted;
+};
+
+static void check_order(const char *name, void *data)
+{
+	struct order *o = data;
+	if (strcmp(o->last, name) > 0)
+		o->sorted = false;
+	snprintf(o->last, sizeof(o->last), "%s", name);
+}
+
+static bool names_sorted(const char *text)
+{
+	struct order o = {"", true};
+	each_package(text, check_order, &o);
+	return o.sorted;
+}
+
+static const char new_pkg[] = "Package: pwapt-new\n"
+			      "Status: install ok installed\n"
+			      "Priority: optional\n"
+			      "Section: admin\n"
+			      "Installed-Size: 1\n"
+			      "Maintainer: pwapt <pwapt@example.org>\n"
+			      "Architecture: all\n"
+			      "Version: 1.0\n"
+			      "Description: a package one world installed\n"
+			      " Only this test knows it.\n"
+			      "\n";
+
+/* ---- running the merges on files ---- */
+
+enum kind { STATUS, APT, DEBCONF, DIVERSIONS, STATOVERRIDE };
+
+struct result {
+	int r;
+	char *out; /* OUT's content afterwards */
+	struct db_conflicts c;
+	struct world_error err;
+};
+
+static void result_release(struct result *res)
+{
+	free(res->out);
+	db_conflicts_release(&res->c);
+	memset(res, 0, sizeof(*res));
+}
+
+static int open_text(const char *name, const char *text)
+{
+	if (!text)
+		return -1;
+	_cleanup_free_ char *path = fmt("%s/%s", tmp, name);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		abort();
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+static char *read_fd(int fd)
+{
+	lseek(fd, 0, SEEK_SET);
+	size_t len = 0, cap = 4096;
+	char *s = malloc(cap);
+	ssize_t n;
+	while ((n = read(fd, s + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (len + 1 == cap)
+			s = realloc(s, cap *= 2);
+	}
+	s[len] = '\0';
+	return s;
+}
+
+static const char *const apt_keys[] = {"Package", "Architecture", NULL};
+static const char *const debconf_keys[] = {"Name", NULL};
+
+static struct result merge(enum kind kind, const char *b, const char *o,
+			   const char *t, unsigned flags)
+{
+	struct result res = {0};
+	struct db_file fb = {open_text("base", b), "BASE"};
+	struct db_file fo = {open_text("ours", o), "OURS"};
+	struct db_file ft = {open_text("theirs", t), "THEIRS"};
+	int out = open_text("out", "");
+	switch (kind) {
+	case STATUS:
+		res.r = dpkgdb_merge_status(&fb, &fo, &ft, out, flags, &res.c,
+					    &res.err);
+		break;
+	case APT:
+	case DEBCONF:
+		res.r = db_merge_deb822(&fb, &fo, &ft, out,
+					kind == APT ? apt_keys : debconf_keys,
+					flags, &res.c, &res.err);
+		break;
+	case DIVERSIONS:
+		res.r = dpkgdb_merge_diversions(&fb, &fo, &ft, out, flags,
+						&res.c, &res.err);
+		break;
+	case STATOVERRIDE:
+		res.r = dpkgdb_merge_statoverride(&fb, &fo, &ft, out, flags,
+						  &res.c, &res.err);
+		break;
+	}
+	res.out = read_fd(out);
+	close(out);
+	if (fb.fd >= 0)
+		close(fb.fd);
+	if (fo.fd >= 0)
+		close(fo.fd);
+	if (ft.fd >= 0)
+		close(ft.fd);
+	return res;
+}
+
+static bool conflicts_are(const struct result *res, const char *a,
+			  const char *b)
+{
+	size_t n = b ? 2 : 1;
+	return res->r == (int)n && res->c.n == n && !strcmp(res->c.v[0], a) &&
+	       (!b || !strcmp(res->c.v[1], b)) && res->c.v[n] == NULL;
+}
+
+/* ---- dpkg's own opinion ---- */
+
+static int sh(const char *cmd)
+{
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* An admin directory copied from the tree's, with STATUS as its status
+ * file; NEW names a package without files of its own in info/. */
+static char *admindir(const char *name, const char *text, const char *new)
+{
+	char *dir = fmt("%s/%s", tmp, name);
+	_cleanup_free_ char *cmd = fmt(
+		"rm -rf '%s' && cp -a '%s/var/lib/dpkg' '%s'", dir, tree, dir);
+	if (sh(cmd) != 0)
+		abort();
+	_cleanup_free_ char *path = fmt("%s/status", dir);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		abort();
+	for (const char *ext = ".list\0.md5sums\0"; new &&*ext;
+	     ext += strlen(ext) + 1) {
+		_cleanup_free_ char *info = fmt("%s/info/%s%s", dir, new, ext);
+		close(open(info, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	}
+	return dir;
+}
+
+static char *capture(const char *cmd, int *rc)
+{
+	_cleanup_free_ char *full = fmt("%s >'%s/capture' 2>&1", cmd, tmp);
+	*rc = sh(full);
+	_cleanup_free_ char *path = fmt("%s/capture", tmp);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd >= 0 ? read_fd(fd) : strdup("");
+}
+
+static void merged_is(enum kind kind, const char *b, const char *o,
+		      const char *t, const char *want, const char *what)
+{
+	struct result res = merge(kind, b, o, t, 0);
+	ok(res.r == 0 && res.c.n == 0 && !strcmp(res.out, want), "%s", what);
+	result_release(&res);
+}
+
+/* Conflicts on K1 (and K2), and OUT left alone. */
+static void conflicts_on(enum kind kind, const char *b, const char *o,
+			 const char *t, const char *k1, const char *k2,
+			 const char *what)
+{
+	struct result res = merge(kind, b, o, t, 0);
+	ok(conflicts_are(&res, k1, k2) && !res.out[0], "%s", what);
+	result_release(&res);
+}
+
+static void refused(enum kind kind, const char *b, const char *o, const char *t,
+		    const char *words, const char *what)
+{
+	struct result res = merge(kind, b, o, t, 0);
+	ok(res.r == -EBADMSG && contains(res.err.msg, words) && !res.out[0],
+	   "%s: %s", what, res.err.msg);
+	result_release(&res);
+}
+
+/* ---- the status file ---- */
+
+static void test_round_trip(void)
+{
+	merged_is(STATUS, status, status, status, status,
+		  "an unchanged status file comes out byte for byte as it went "
+		  "in");
+
+	/* Fields out of dpkg's order and spaced differently: the same
+	 * records, which dpkg would write as the original. */
+	_cleanup_free_ char *apt = stanza(status, "apt", NULL);
+	_cleanup_free_ char *noisy_apt = NULL;
+	{
+		char *nl1 = strchr(apt, '\n'), *nl2 = strchr(nl1 + 1, '\n');
+		char *nl3 = strchr(nl2 + 1, '\n');
+		/* Package, then the third line, then the second. */
+		noisy_apt = fmt("%.*s%.*s%.*s%s", (int)(nl1 - apt + 1), apt,
+				(int)(nl3 - nl2), nl2 + 1, (int)(nl2 - nl1),
+				nl1 + 1, nl3 + 1);
+	}
+	_cleanup_free_ char *noisy0 = drop(status, "apt", NULL);
+	_cleanup_free_ char *noisy = cat(noisy0, noisy_apt);
+	_cleanup_free_ char *spaced =
+		edit(noisy, "apt", NULL, "Version", "   2.6.1   ");
+	ok(strcmp(spaced, status) != 0, "a reordered, respaced status file");
+	merged_is(STATUS, spaced, spaced, spaced, status,
+		  "is written as dpkg writes it");
+	merged_is(STATUS, status, status, spaced, status,
+		  "and formatting alone is no change");
+}
+
+static void test_upgrade_and_install(void)
+{
+	_cleanup_free_ char *ours =
+		edit(status, "apt", NULL, "Version", "2.6.1+pwapt1");
+	_cleanup_free_ char *theirs = cat(status, new_pkg);
+	struct result res = merge(STATUS, status, ours, theirs, 0);
+	ok(res.r == 0 && res.c.n == 0 && res.c.v && !res.c.v[0],
+	   "one side upgrades, the other installs: no conflict");
+	ok(contains(res.out, "Package: apt\n") &&
+		   contains(res.out, "Version: 2.6.1+pwapt1\n") &&
+		   contains(res.out, new_pkg),
+	   "both changes are in the merged file");
+	ok(names_sorted(res.out) && strstr(res.out, "Package: pwapt-new\n") <
+					    strstr(res.out, "Package: sed\n"),
+	   "in dpkg's order: by name, pwapt-new before sed");
+
+	if (!tree) {
+		skip("dpkg reads the merged file");
+		result_release(&res);
+		return;
+	}
+	_cleanup_free_ char *dir = admindir("admin", res.out, "pwapt-new");
+	int rc;
+	_cleanup_free_ char *q =
+		fmt("dpkg-query --admindir='%s' -W -f='${binary:Package} "
+		    "${Version} ${db:Status-Abbrev}\\n'",
+		    dir);
+	_cleanup_free_ char *listing = capture(q, &rc);
+	ok(rc == 0 && contains(listing, "apt 2.6.1+pwapt1 ii \n") &&
+		   contains(listing, "pwapt-new 1.0 ii \n") &&
+		   contains(listing, "dpkg 1.21"),
+	   "dpkg-query lists the upgraded and the new package");
+	_cleanup_free_ char *a = fmt("dpkg --admindir='%s' --audit", dir);
+	_cleanup_free_ char *audit = capture(a, &rc);
+	ok(rc == 0 && audit[0] == '\0', "dpkg --audit finds nothing wrong%s%s",
+	   audit[0] ? ": " : "", audit);
+	/* dpkg rewrites its database with its own writer on the way out. */
+	_cleanup_free_ char *w =
+		fmt("dpkg --admindir='%s' --set-selections </dev/null", dir);
+	_cleanup_free_ char *ignored = capture(w, &rc);
+	_cleanup_free_ char *st = fmt("%s/status", dir);
+	_cleanup_close_ int fd = open(st, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *rewritten = fd >= 0 ? read_fd(fd) : NULL;
+	ok(rc == 0 && rewritten && !strcmp(rewritten, res.out),
+	   "dpkg's writer leaves the merged file byte for byte as it is");
+	result_release(&res);
+}
+
+static void test_same_and_different(void)
+{
+	_cleanup_free_ char *v2 =
+		edit(status, "apt", NULL, "Version", "2.6.1+pwapt2");
+	_cleanup_free_ char *v3 =
+		edit(status, "apt", NULL, "Version", "2.6.1+pwapt3");
+	merged_is(STATUS, status, v2, v2, v2,
+		  "the same upgrade on both sides is no conflict");
+
+	struct result res = merge(STATUS, status, v2, v3, 0);
+	ok(conflicts_are(&res, "apt:amd64", NULL),
+	   "upgrades to different versions conflict, naming apt:amd64");
+	ok(res.out[0] == '\0', "OUT is left alone on a conflict");
+	result_release(&res);
+
+	res = merge(STATUS, status, v2, v3, DB_MERGE_FORCE);
+	ok(conflicts_are(&res, "apt:amd64", NULL) && !strcmp(res.out, v3),
+	   "forced, the conflict is listed and THEIRS's version written");
+	result_release(&res);
+
+	_cleanup_free_ char *gone = drop(status, "apt", NULL);
+	conflicts_on(STATUS, status, gone, v3, "apt:amd64", NULL,
+		     "removed on one side, upgraded on the other: a conflict");
+	conflicts_on(STATUS, status, v3, gone, "apt:amd64", NULL,
+		     "and the other way round");
+
+	/* A change that is not a version: the selection. */
+	_cleanup_free_ char *hold =
+		edit(status, "apt", NULL, "Status", "hold ok installed");
+	conflicts_on(STATUS, status, hold, v3, "apt:amd64", NULL,
+		     "a hold on one side and an upgrade on the other conflict");
+
+	_cleanup_free_ char *both = drop(gone, "gzip", NULL);
+	res = merge(STATUS, status, gone, both, 0);
+	ok(res.r == 0 && !contains(res.out, "Package: apt\n") &&
+		   !contains(res.out, "Package: gzip\n") &&
+		   contains(res.out, "Package: dpkg\n"),
+	   "removed on one side and unchanged or removed on the other: gone");
+	result_release(&res);
+
+	_cleanup_free_ char *theirs = drop(status, "gzip", NULL);
+	res = merge(STATUS, status, v2, theirs, 0);
+	ok(res.r == 0 && !contains(res.out, "Package: gzip\n") &&
+		   contains(res.out, "Version: 2.6.1+pwapt2\n"),
+	   "a package removed on one side only is removed");
+	result_release(&res);
+}
+
+static void test_multiarch(void)
+{
+	_cleanup_free_ char *libc = stanza(status, "libc6", "amd64");
+	ok(libc && contains(libc, "Multi-Arch: same\n"),
+	   "libc6:amd64 is Multi-Arch: same");
+	if (!libc)
+		return;
+	_cleanup_free_ char *i386 = NULL;
+	{
+		char *a = strstr(libc, "Architecture: amd64\n");
+		i386 = fmt("%.*sArchitecture: i386\n%s", (int)(a - libc), libc,
+			   a + strlen("Architecture: amd64\n"));
+	}
+	_cleanup_free_ char *base = cat(status, i386);
+	_cleanup_free_ char *ours =
+		edit(base, "libc6", "i386", "Version", "2.36-9+deb12u99");
+	_cleanup_free_ char *theirs =
+		edit(base, "libc6", "amd64", "Version", "2.36-9+deb12u98");
+	struct result res = merge(STATUS, base, ours, theirs, 0);
+	_cleanup_free_ char *got64 = stanza(res.out, "libc6", "amd64");
+	_cleanup_free_ char *got32 = stanza(res.out, "libc6", "i386");
+	ok(res.r == 0 && contains(got64, "Version: 2.36-9+deb12u98\n") &&
+		   contains(got32, "Version: 2.36-9+deb12u99\n"),
+	   "libc6:amd64 and libc6:i386 changed on different sides: both kept");
+	result_release(&res);
+
+	_cleanup_free_ char *theirs2 =
+		edit(base, "libc6", "i386", "Version", "2.36-9+deb12u98");
+	conflicts_on(
+		STATUS, base, ours, theirs2, "libc6:i386", NULL,
+		"libc6:i386 changed differently on both: only it conflicts");
+
+	/* Adding the i386 instance on one side, upgrading amd64 on the
+	 * other. */
+	_cleanup_free_ char *up64 =
+		edit(status, "libc6", "amd64", "Version", "2.36-9+deb12u98");
+	res = merge(STATUS, status, base, up64, 0);
+	ok(res.r == 0 && contains(res.out, "Architecture: i386\n") &&
+		   contains(res.out, "Version: 2.36-9+deb12u98\n"),
+	   "a new foreign instance on one side, an upgrade on the other");
+	result_release(&res);
+
+	if (!tree) {
+		skip("dpkg-query lists both libc6 instances");
+	} else {
+		_cleanup_free_ char *dir = admindir("admin-ma", base, NULL);
+		int rc;
+		_cleanup_free_ char *q =
+			fmt("dpkg-query --admindir='%s' -W "
+			    "-f='${binary:Package}\\n' 'libc6:*'",
+			    dir);
+		_cleanup_free_ char *listing = capture(q, &rc);
+		ok(rc == 0 && !strcmp(listing, "libc6:amd64\nlibc6:i386\n"),
+		   "dpkg-query lists libc6:amd64 and libc6:i386");
+	}
+
+	/* gzip is not Multi-Arch: same.  A crossgrade on each side, to two
+	 * architectures: each side alone is fine, together dpkg would
+	 * refuse them ("multiple non-coinstallable package instances"). */
+	_cleanup_free_ char *to64 =
+		edit(status, "gzip", NULL, "Architecture", "arm64");
+	_cleanup_free_ char *to32 =
+		edit(status, "gzip", NULL, "Architecture", "i386");
+	res = merge(STATUS, status, to64, to32, 0);
+	ok(conflicts_are(&res, "gzip:arm64", "gzip:i386") && !res.out[0],
+	   "crossgrades to two architectures conflict on both instances");
+	result_release(&res);
+	res = merge(STATUS, status, to64, to32, DB_MERGE_FORCE);
+	ok(res.r == 2 && !strcmp(res.out, to32),
+	   "forced, THEIRS's instance alone is written");
+	result_release(&res);
+}
+
+static void test_malformed(void)
+{
+	/* Line 4 of a file: a field name without a colon, which dpkg finds
+	 * "near line 3" (the lines it finished). */
+	const char *bad = "Package: a\nStatus: install ok installed\n"
+			  "Version: 1\nBroken line\nArchitecture: all\n\n";
+	struct result res = merge(STATUS, status, status, bad, 0);
+	ok(res.r == -EBADMSG && res.err.code == EBADMSG,
+	   "a malformed file is -EBADMSG");
+	ok(contains(res.err.msg, "parsing file 'THEIRS' near line 3") &&
+		   contains(res.err.msg, "must be followed by colon") &&
+		   !strchr(res.err.msg, '\n'),
+	   "in dpkg's words, on one line: %s", res.err.msg);
+	ok(res.out[0] == '\0' && res.c.v == NULL,
+	   "OUT and the conflicts are left alone");
+	result_release(&res);
+
+	static const char *const cases[][2] = {
+		{"Package: a\nStatus: install ok installed\nVersion: 1\n"
+		 "Version: 2\n",
+		 "duplicate value for 'Version' field"},
+		{"Package: a\nStatus: bogus ok installed\n",
+		 "'Status' field: has invalid value 'bogus ok installed'"},
+		{"Package: a\nStatus: install ok installed\nVersion: 1\n"
+		 "Architecture: all\nMulti-Arch: same\nMaintainer: m\n"
+		 "Description: d\n",
+		 "'Multi-Arch: same' field but is architecture 'all'"},
+		{"Package: a\nStatus: install ok triggers-pending\n"
+		 "Version: 1\nMaintainer: m\nDescription: d\n",
+		 "triggers-pending but no triggers pending"},
+		{"Package: a\nStatus: install ok installed\nVersion: 1",
+		 "missing final newline"},
+		{"\x01\x02garbage\xff: \n", ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		res = merge(STATUS, cases[i][0], status, status, 0);
+		ok(res.r == -EBADMSG && contains(res.err.msg, cases[i][1]) &&
+			   contains(res.err.msg, "'BASE'"),
+		   "malformed base %zu: %s", i, res.err.msg);
+		result_release(&res);
+	}
+
+	/* Files dpkg reads but would write in a way it cannot read back
+	 * (found by tests/fuzz/fuzz-dpkgdb). */
+	const char *ctrl_z =
+		"Package: a\nStatus: install ok installed\n"
+		"Installed-Size: 1\x1a"
+		"Maintainer: m\n"
+		"Architecture: all\nVersion: 1\nDescription: d\n\n";
+	res = merge(STATUS, status, status, ctrl_z, 0);
+	ok(res.r == -EBADMSG &&
+		   contains(res.err.msg, "parsing file 'THEIRS': dpkg would "
+					 "write what it cannot read back: "
+					 "parsing file 'THEIRS (as dpkg writes "
+					 "it)'"),
+	   "a ^Z byte inside a value: %s", res.err.msg);
+	result_release(&res);
+	const char *bad_arch = "Package: a\nStatus: install ok installed\n"
+			       "Maintainer: m\nArchitecture: \xa0"
+			       "amd64\n"
+			       "Version: 1\nDescription: d\n\n";
+	res = merge(STATUS, status, bad_arch, status, 0);
+	ok(res.r == -EBADMSG &&
+		   contains(res.err.msg, "parsing file 'OURS': package 'a': "
+					 "illegal architecture name"),
+	   "an illegal architecture name, which dpkg only warns about: %s",
+	   res.err.msg);
+	result_release(&res);
+
+	/* A carriage return continues the field: the architecture's name
+	 * takes in the next line, and a terminal's escape sequence with it. */
+	const char *escape = "Package: a\nStatus: install ok installed\n"
+			     "Maintainer: m\nArchitecture: amd64\n"
+			     "\r\x1b[31mred\nVersion: 1\nDescription: d\n\n";
+	res = merge(STATUS, status, escape, status, 0);
+	bool printable = res.r == -EBADMSG;
+	for (const char *c = res.err.msg; *c; c++)
+		if ((unsigned char)*c < ' ' || *c == 0x7f)
+			printable = false;
+	ok(printable && contains(res.err.msg, "'amd64???[31mred'"),
+	   "control bytes of a file never reach the message: %s", res.err.msg);
+	result_release(&res);
+
+	struct dpkg_packages pkgs = {(void *)1, 42};
+	struct db_file f = {open_text("bad", bad), "bad"};
+	struct world_error err = {0};
+	ok(dpkgdb_read(&f, &pkgs, &err) == -EBADMSG && pkgs.v == (void *)1 &&
+		   pkgs.n == 42 && contains(err.msg, "near line 3"),
+	   "dpkgdb_read refuses it too, its output untouched");
+	close(f.fd);
+
+	/* After all these jumps out of libdpkg, it still works. */
+	merged_is(STATUS, status, status, status, status,
+		  "libdpkg is in a sound state after the errors");
+}
+
+static void test_empty(void)
+{
+	struct result res = merge(STATUS, "", "", "", 0);
+	ok(res.r == 0 && res.out[0] == '\0', "three empty files merge empty");
+	result_release(&res);
+	merged_is(STATUS, NULL, NULL, status, status,
+		  "absent base and ours: THEIRS's packages, all added");
+	res = merge(STATUS, status, "", status, 0);
+	ok(res.r == 0 && res.out[0] == '\0',
+	   "every package removed on one side: an empty database");
+	result_release(&res);
+	_cleanup_free_ char *v2 =
+		edit(status, "apt", NULL, "Version", "2.6.1+pwapt2");
+	conflicts_on(STATUS, status, "", v2, "apt:amd64", NULL,
+		     "emptied on one side, a package upgraded on the other: a "
+		     "conflict");
+}
+
+static void test_repeated(void)
+{
+	_cleanup_free_ char *ours =
+		edit(status, "apt", NULL, "Version", "2.6.1+pwapt1");
+	_cleanup_free_ char *theirs = cat(status, new_pkg);
+	struct result first = merge(STATUS, status, ours, theirs, 0);
+	size_t before = 0, after = 0;
+	bool same = first.r == 0;
+	for (int i = 0; i < 250 && same; i++) {
+		if (i == 50)
+			before = mallinfo2().uordblks;
+		struct result res = merge(STATUS, status, ours, theirs, 0);
+		same = res.r == 0 && !strcmp(res.out, first.out);
+		result_release(&res);
+	}
+	after = mallinfo2().uordblks;
+	ok(same, "250 merges in one process give the same result");
+	if (UNDER_ASAN)
+		printf("ok %d # SKIP heap growth: AddressSanitizer keeps its "
+		       "own heap (and checks leaks at exit)\n",
+		       ++tap_n);
+	else
+		/* A database left behind would be some 300 KiB a merge. */
+		ok(after < before + 256 * 1024,
+		   "and the heap does not grow with them (%zu -> %zu bytes in "
+		   "use over 200 merges)",
+		   before, after);
+	result_release(&first);
+}
+
+static void test_read(void)
+{
+	struct db_file f = {open_text("status", status), "status"};
+	struct dpkg_packages pkgs = {0};
+	struct world_error err = {0};
+	int n = dpkgdb_read(&f, &pkgs, &err);
+	close(f.fd);
+	int stanzas = (int)each_package(status, NULL, NULL);
+	ok(n > 0 && n == stanzas && pkgs.n == (size_t)n,
+	   "dpkgdb_read lists every package (%d)", n);
+	bool sorted = true;
+	for (size_t i = 1; i < pkgs.n; i++)
+		if (strcmp(pkgs.v[i - 1].name, pkgs.v[i].name) > 0)
+			sorted = false;
+	ok(sorted, "sorted by name");
+	const struct dpkg_package *dpkg = NULL, *libc = NULL;
+	for (size_t i = 0; i < pkgs.n; i++) {
+		if (!strcmp(pkgs.v[i].name, "dpkg"))
+			dpkg = &pkgs.v[i];
+		if (!strcmp(pkgs.v[i].name, "libc6"))
+			libc = &pkgs.v[i];
+	}
+	ok(dpkg && !strcmp(dpkg->arch, "amd64") &&
+		   !strncmp(dpkg->version, "1.21.", 5) &&
+		   !strcmp(dpkg->want, "install") &&
+		   !strcmp(dpkg->eflag, "ok") &&
+		   !strcmp(dpkg->status, "installed") && !dpkg->multiarch_same,
+	   "dpkg: amd64, 1.21.x, install ok installed");
+	bool cfg = false;
+	for (size_t i = 0; dpkg && i < dpkg->n_conffiles; i++)
+		if (!strcmp(dpkg->conffiles[i].path, "/etc/dpkg/dpkg.cfg") &&
+		    strlen(dpkg->conffiles[i].md5sum) == 32 &&
+		    !dpkg->conffiles[i].obsolete)
+			cfg = true;
+	ok(cfg, "with its conffile /etc/dpkg/dpkg.cfg and its md5sum");
+	ok(libc && libc->multiarch_same, "libc6 is Multi-Arch: same");
+	dpkgdb_packages_release(&pkgs);
+
+	/* b was removed by a dpkg older than 1.10.19, which kept no
+	 * Architecture; a is a selection dpkg --set-selections left. */
+	const char *odd = "Package: b\nStatus: deinstall ok config-files\n"
+			  "Version: 1:2.0-1\nMaintainer: m\n"
+			  "Description: d\nConffiles:\n"
+			  " /etc/b.conf 0123456789abcdef0123456789abcdef\n"
+			  " /etc/old.conf 00000000000000000000000000000000 "
+			  "obsolete\n"
+			  "\n"
+			  "Package: a\nStatus: install ok not-installed\n"
+			  "Architecture: amd64\n\n";
+	f = (struct db_file){open_text("odd", odd), "odd"};
+	n = dpkgdb_read(&f, &pkgs, &err);
+	close(f.fd);
+	ok(n == 2 && !strcmp(pkgs.v[0].name, "a") &&
+		   !strcmp(pkgs.v[0].status, "not-installed") &&
+		   !strcmp(pkgs.v[0].arch, "amd64") &&
+		   !strcmp(pkgs.v[0].version, ""),
+	   "a bare selection: no version");
+	ok(n == 2 && !strcmp(pkgs.v[1].version, "1:2.0-1") &&
+		   !strcmp(pkgs.v[1].want, "deinstall") &&
+		   !strcmp(pkgs.v[1].status, "config-files") &&
+		   pkgs.v[1].n_conffiles == 2 &&
+		   !pkgs.v[1].conffiles[0].obsolete &&
+		   pkgs.v[1].conffiles[1].obsolete &&
+		   !strcmp(pkgs.v[1].conffiles[1].path, "/etc/old.conf") &&
+		   !strcmp(pkgs.v[1].arch, ""),
+	   "removed with its conffiles, one obsolete, an epoch kept, no "
+	   "architecture");
+	dpkgdb_packages_release(&pkgs);
+
+	/* An installed package without Architecture: dpkg warns, we must
+	 * not print. */
+	const char *warn = "Package: c\nStatus: install ok installed\n"
+			   "Version: 1\nMaintainer: m\nDescription: d\n\n";
+	f = (struct db_file){open_text("warn", warn), "warn"};
+	_cleanup_free_ char *errpath = fmt("%s/stderr", tmp);
+	int saved = dup(2);
+	int errfd = open(errpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fflush(stderr);
+	dup2(errfd, 2);
+	n = dpkgdb_read(&f, &pkgs, &err);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(f.fd);
+	_cleanup_free_ char *printed = read_fd(errfd);
+	close(errfd);
+	ok(n == 1 && printed[0] == '\0',
+	   "libdpkg's warnings are not printed (%s)", printed);
+	dpkgdb_packages_release(&pkgs);
+}
+
+/* ---- deb822, diversions, statoverride ---- */
+
+static void test_extended_states(void)
+{
+	const char *base = "Package: libfoo1\nArchitecture: amd64\n"
+			   "Auto-Installed: 1\n\n"
+			   "Package: libbar2\nArchitecture: amd64\n"
+			   "Auto-Installed: 1\n\n"
+			   "Package: libbaz0\nArchitecture: i386\n"
+			   "Auto-Installed: 1\n\n";
+	const char *ours = "Package: libfoo1\nArchitecture: amd64\n"
+			   "Auto-Installed: 0\n\n"
+			   "Package: libbar2\nArchitecture: amd64\n"
+			   "Auto-Installed: 1\n\n"
+			   "Package: libbaz0\nArchitecture: i386\n"
+			   "Auto-Installed: 1\n\n"
+			   "Package: libnew-ours\nArchitecture: amd64\n"
+			   "Auto-Installed: 1\n\n";
+	const char *theirs = "Package: libnew-theirs\nArchitecture: all\n"
+			     "Auto-Installed: 1\n\n"
+			     "Package: libfoo1\nArchitecture: amd64\n"
+			     "Auto-Installed: 1\n\n"
+			     "Package: libbaz0\nArchitecture: i386\n"
+			     "Auto-Installed: 1\n\n";
+	merged_is(APT, base, ours, theirs,
+		  "Package: libfoo1\nArchitecture: amd64\n"
+		  "Auto-Installed: 0\n\n"
+		  "Package: libbaz0\nArchitecture: i386\n"
+		  "Auto-Installed: 1\n\n"
+		  "Package: libnew-ours\nArchitecture: amd64\n"
+		  "Auto-Installed: 1\n\n"
+		  "Package: libnew-theirs\nArchitecture: all\n"
+		  "Auto-Installed: 1\n\n",
+		  "extended_states: OURS's order, THEIRS's new record after, "
+		  "a removal and a change kept");
+	merged_is(APT, base, base, base, base,
+		  "an unchanged file comes out as it went in");
+
+	const char *noisy = "Package: libfoo1\nAuto-Installed:   0  \n"
+			    "architecture: amd64\n\n"
+			    "Package: libbar2\nArchitecture: amd64\n"
+			    "Auto-Installed: 1\n\n"
+			    "Package: libbaz0\nArchitecture: i386\n"
+			    "Auto-Installed: 1\n";
+	struct result res = merge(APT, base, ours, noisy, 0);
+	ok(res.r == 0 && !strcmp(res.out, ours),
+	   "the same change, spelt differently, is no conflict");
+	result_release(&res);
+
+	conflicts_on(APT, base, ours,
+		     "Package: libfoo1\nArchitecture: amd64\n"
+		     "Auto-Installed: 1\nX-Note: theirs\n\n",
+		     "libfoo1:amd64", NULL,
+		     "changed one way here and another there: a conflict "
+		     "named package:arch (the removal of an unchanged record "
+		     "is none)");
+
+	refused(APT, base, ours, "Architecture: amd64\n",
+		"'THEIRS' line 1: record without a value for 'Package'",
+		"a record without a Package");
+	refused(APT, base,
+		"Package: a\nArchitecture: amd64\n\n"
+		"Package: a\nArchitecture: amd64\n",
+		ours, "two records for 'a:amd64', at lines 1 and 4",
+		"two records with one key");
+	refused(APT, base, ours, "Package: a\n continued\nno colon\n",
+		"line 3: field name", "a line that is no field");
+}
+
+static void test_debconf(void)
+{
+	const char *base = "Name: foo/question\nTemplate: foo/question\n"
+			   "Value: yes\nOwners: foo\nFlags: seen\n\n"
+			   "Name: bar/list\nTemplate: bar/list\nOwners: bar\n"
+			   "Variables:\n a = 1\n b = 2\n\n";
+	const char *ours = "Name: foo/question\nTemplate: foo/question\n"
+			   "Value: no\nOwners: foo\nFlags: seen\n\n"
+			   "Name: bar/list\nTemplate: bar/list\nOwners: bar\n"
+			   "Variables:\n a = 1\n b = 2\n\n";
+	const char *theirs =
+		"Name: foo/question\nTemplate: foo/question\n"
+		"Value: yes\nOwners: foo\nFlags: seen\n\n"
+		"Name: bar/list\nTemplate: bar/list\nOwners: bar\n"
+		"Variables:\n a = 1\n b = 3\n\n"
+		"Name: baz/new\nTemplate: baz/new\nOwners: baz\n\n";
+	merged_is(DEBCONF, base, ours, theirs,
+		  "Name: foo/question\nTemplate: foo/question\n"
+		  "Value: no\nOwners: foo\nFlags: seen\n\n"
+		  "Name: bar/list\nTemplate: bar/list\nOwners: bar\n"
+		  "Variables:\n a = 1\n b = 3\n\n"
+		  "Name: baz/new\nTemplate: baz/new\nOwners: baz\n\n",
+		  "debconf: a value here, a continuation line there, a new "
+		  "question");
+	conflicts_on(DEBCONF, base, ours,
+		     "Name: foo/question\nTemplate: foo/question\n"
+		     "Value: maybe\nOwners: foo\nFlags: seen\n\n",
+		     "foo/question", NULL,
+		     "answered differently on both sides: a conflict by Name");
+}
+
+static void test_diversions(void)
+{
+	const char *base = "/bin/sh\n/bin/sh.distrib\ndash\n";
+	const char *ours = "/bin/sh\n/bin/sh.distrib\ndash\n"
+			   "/etc/ours\n/etc/ours.real\n:\n";
+	merged_is(DIVERSIONS, base, ours,
+		  "/usr/bin/theirs\n/usr/bin/theirs.real\npkg\n"
+		  "/bin/sh\n/bin/sh.distrib\nbash\n",
+		  "/bin/sh\n/bin/sh.distrib\nbash\n"
+		  "/etc/ours\n/etc/ours.real\n:\n"
+		  "/usr/bin/theirs\n/usr/bin/theirs.real\npkg\n",
+		  "diversions: added on each side, changed on one");
+	conflicts_on(DIVERSIONS, base, ours,
+		     "/bin/sh\n/bin/sh.distrib\ndash\n"
+		     "/etc/theirs\n/etc/ours.real\n:\n",
+		     "/etc/ours", "/etc/theirs",
+		     "two diversions to one path conflict on both");
+	conflicts_on(DIVERSIONS, base, "/bin/sh\n/bin/sh.mine\ndash\n",
+		     "/bin/sh\n/bin/sh.other\ndash\n", "/bin/sh", NULL,
+		     "a diversion changed one way here, another there");
+	refused(DIVERSIONS, base, ours, "/a\n/b\n", "unexpected end of file",
+		"a diversion of two lines");
+	refused(DIVERSIONS, "/a\n/b\n:\n/b\n/c\n:\n", ours, ours,
+		"conflicting diversions", "a file dpkg would refuse");
+}
+
+static void test_statoverride(void)
+{
+	const char *base = "root crontab 2755 /usr/bin/crontab\n";
+	const char *ours = "root crontab 2755 /usr/bin/crontab\n"
+			   "www-data www-data 0750 /var/www/my dir\n";
+	merged_is(STATOVERRIDE, base, ours,
+		  "root crontab 2750 /usr/bin/crontab\n"
+		  "#0 #0 4755 /usr/local/bin/tool\n",
+		  "root crontab 2750 /usr/bin/crontab\n"
+		  "www-data www-data 0750 /var/www/my dir\n"
+		  "#0 #0 4755 /usr/local/bin/tool\n",
+		  "statoverride: a changed mode, an override added on each "
+		  "side");
+	conflicts_on(STATOVERRIDE, base, "root root 0755 /usr/bin/crontab\n",
+		     "root crontab 2750 /usr/bin/crontab\n", "/usr/bin/crontab",
+		     NULL, "different overrides of one path conflict");
+	refused(STATOVERRIDE, base, ours, "root root 08 /x\n",
+		"line 1: invalid mode", "an invalid mode");
+	refused(STATOVERRIDE, base, ours, "root root 0755 /x",
+		"missing final newline", "a last line without newline");
+	refused(STATOVERRIDE, "a b 0644 /x\na b 0600 /x\n", ours, ours,
+		"two records for '/x'", "two overrides of one path");
+}
+
+/* ---- logs ---- */
+
+static char *merge_log(const char *o, const char *t, int *r)
+{
+	struct db_file fo = {open_text("ours", o), "ours"};
+	struct db_file ft = {open_text("theirs", t), "theirs"};
+	int out = open_text("out", "");
+	struct world_error err;
+	*r = db_merge_log(&fo, &ft, out, &err);
+	char *s = read_fd(out);
+	close(out);
+	if (fo.fd >= 0)
+		close(fo.fd);
+	if (ft.fd >= 0)
+		close(ft.fd);
+	return s;
+}
+
+static void test_log(void)
+{
+	const char *prefix = "2024-01-01 status installed a:amd64 1\n"
+			     "2024-01-02 status installed b:amd64 1\n";
+	_cleanup_free_ char *ours =
+		cat(prefix, "2024-01-03 status installed ours:amd64 1\n");
+	_cleanup_free_ char *theirs =
+		cat(prefix, "2024-01-03 status installed theirs:all 2\n"
+			    "2024-01-04 status installed more:all 3\n");
+	int r;
+	_cleanup_free_ char *both = merge_log(ours, theirs, &r);
+	_cleanup_free_ char *want =
+		cat(ours, "2024-01-03 status installed theirs:all 2\n"
+			  "2024-01-04 status installed more:all 3\n");
+	ok(r == 0 && !strcmp(both, want),
+	   "both appended: OURS, then THEIRS's lines from where they part "
+	   "(within a line)");
+	_cleanup_free_ char *same = merge_log(ours, prefix, &r);
+	ok(r == 0 && !strcmp(same, ours), "THEIRS unchanged: OURS");
+	_cleanup_free_ char *grown = merge_log(prefix, theirs, &r);
+	ok(r == 0 && !strcmp(grown, theirs), "OURS unchanged: THEIRS");
+	_cleanup_free_ char *apart = merge_log("x 1\n", "y 2\n", &r);
+	ok(r == 0 && !strcmp(apart, "x 1\ny 2\n"),
+	   "no common prefix: OURS, then all of THEIRS");
+	_cleanup_free_ char *cut = merge_log("a\nb", "a\nbc\n", &r);
+	ok(r == 0 && !strcmp(cut, "a\nbc\n"),
+	   "OURS's last line cut short and continued in THEIRS");
+	_cleanup_free_ char *partial = merge_log("a\nbx", "a\nby\n", &r);
+	ok(r == 0 && !strcmp(partial, "a\nbx\nby\n"),
+	   "OURS ends within a line THEIRS wrote otherwise: a newline between");
+	_cleanup_free_ char *none = merge_log(NULL, NULL, &r);
+	ok(r == 0 && !strcmp(none, ""), "two absent logs: empty");
+}
+
+/* ---- the tree ---- */
+
+static void load_tree(const char *argv0)
+{
+	/* Run from the top of the source tree, as tests/run-all does, or by
+	 * a path to this program. */
+	_cleanup_free_ char *dir = strdup(argv0);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		slash[1] = '\0';
+	_cleanup_free_ char *cmd = fmt("'%s../fixtures/debian-tree.sh' 2>&1",
+				       slash ? dir : "tests/unit/");
+	FILE *p = popen(cmd, "r");
+	static char path[4096];
+	char line[4096];
+	path[0] = '\0';
+	while (p && fgets(line, sizeof(line), p))
+		snprintf(path, sizeof(path), "%s", line);
+	int st = p ? pclose(p) : -1;
+	path[strcspn(path, "\n")] = '\0';
+	if (st != 0 || path[0] != '/') {
+		skip_reason = "no Debian tree (tests/fixtures/debian-tree.sh)";
+		return;
+	}
+	_cleanup_free_ char *statusfile = fmt("%s/var/lib/dpkg/status", path);
+	_cleanup_close_ int fd = open(statusfile, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		skip_reason = "the Debian tree has no dpkg status file";
+		return;
+	}
+	status = read_fd(fd);
+	tree = path;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!mkdtemp(tmp)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	load_tree(argv[0]);
+	if (status) {
+		test_round_trip();
+		test_upgrade_and_install();
+		test_same_and_different();
+		test_multiarch();
+		test_malformed();
+		test_empty();
+		test_repeated();
+		test_read();
+	} else {
+		skip("status file merges on a real Debian status file");
+	}
+	test_extended_states();
+	test_debconf();
+	test_diversions();
+	test_statoverride();
+	test_log();
+
+	free(status);
+	int dfd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	rm_rf_at(dfd, tmp + strlen("/tmp/"));
+	close(dfd);
+	return tap_done();
+}
