@@ -112,6 +112,17 @@ test_expect_success 'same size, new mtime: the content is compared' '
 	grep -qx "M /srv/samesize content,times" "$TMP/l"
 '
 
+test_expect_success 'same size, same mtime, other bytes: still a change (a package rebuilt)' '
+	printf "version 1.0\n" >"$R/srv/rebuilt" && touch -d "2020-02-02" "$R/srv/rebuilt" &&
+	wcreate V Root &&
+	printf "version 1.1\n" >"$TMP/new" && touch -d "2020-02-02" "$TMP/new" &&
+	cp -p "$TMP/new" "$PWAPT_STATE/worlds/V/merged/srv/rebuilt.new" &&
+	mv "$PWAPT_STATE/worlds/V/merged/srv/rebuilt.new" "$PWAPT_STATE/worlds/V/merged/srv/rebuilt" &&
+	test_equal "M /srv/rebuilt content" "$(changes V)" &&
+	wmerge V Root && test_equal "version 1.1" "$(cat "$R/srv/rebuilt")" &&
+	rm "$R/srv/rebuilt"
+'
+
 test_expect_success 'wdiff between any two worlds, either way' '
 	wcreate V Root && echo v >"$PWAPT_STATE/worlds/V/merged/srv/added" &&
 	wdiff W V >"$TMP/wv" && grep -qx "M /srv/added" "$TMP/wv" &&

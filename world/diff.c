@@ -252,10 +252,11 @@ static unsigned compare(const struct side *a, const struct side *b)
 		what |= WORLD_CHANGED_OWNER;
 	bool mtime_differs = x->st_mtim.tv_sec != y->st_mtim.tv_sec ||
 			     x->st_mtim.tv_nsec != y->st_mtim.tv_nsec;
+	/* Same size and mtime say nothing of the bytes: a rebuilt package's
+	 * file often keeps both (SOURCE_DATE_EPOCH, a fixed size), and dpkg
+	 * installs it with the archive's mtime.  Equal sizes are read. */
 	if (S_ISREG(x->st_mode)) {
-		if (x->st_size != y->st_size)
-			what |= WORLD_CHANGED_CONTENT;
-		else if (mtime_differs && !same_content(a->fd, b->fd))
+		if (x->st_size != y->st_size || !same_content(a->fd, b->fd))
 			what |= WORLD_CHANGED_CONTENT;
 	} else if (S_ISLNK(x->st_mode)) {
 		if (!same_target(a->fd, b->fd))
