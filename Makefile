@@ -30,11 +30,12 @@ endif
 
 WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/store.o world/layers.o \
 	world/container.o world/world.o world/diff.o world/merge.o \
-	world/checkoff.o world/dpkgdb.o
+	world/checkoff.o world/dpkgdb.o world/dbmerge.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
 	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
-	pwapt/cmd-checkoff.o
+	pwapt/cmd-checkoff.o pwapt/cmd-apt.o pwapt/apt.o pwapt/txn.o \
+	pwapt/report.o
 SHIM_OBJS := shim/aptshim.o
 LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim \
@@ -44,7 +45,7 @@ all: bin/pwapt bin/pwapt-init $(addprefix bin/,$(LINKS)) shim/libaptshim.a
 
 world/%.o: world/%.c world/*.h
 	$(CC) $(CFLAGS) -c -o $@ $<
-pwapt/%.o: pwapt/%.c pwapt/pwapt.h world/world.h world/cleanup.h
+pwapt/%.o: pwapt/%.c pwapt/*.h world/world.h world/cleanup.h shim/aptshim.h
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # Install paths compiled into pwapt; rewritten only when they change, so
@@ -64,10 +65,10 @@ world/libworld.a: $(WORLD_OBJS)
 shim/libaptshim.a: $(SHIM_OBJS)
 	$(AR) rcs $@ $^
 
-bin/pwapt: $(PWAPT_OBJS) world/libworld.a
+bin/pwapt: $(PWAPT_OBJS) world/libworld.a shim/libaptshim.a
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $(PWAPT_OBJS) world/libworld.a $(LXC_LIBS) \
-		$(DPKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(PWAPT_OBJS) world/libworld.a shim/libaptshim.a \
+		$(LXC_LIBS) $(DPKG_LIBS) $(SHIM_LIBS)
 
 # PID 1 of every container: static, since a world's tree may have no libc.
 bin/pwapt-init: world/pwapt-init.c

@@ -43,10 +43,17 @@ static void print_json(const struct world_diff *d, const char *name,
 				f2 = false;
 			}
 		printf("],\"bytes\":%" PRIu64
-		       ",\"excluded\":%s,\"conflict\":%s,\"checked_off\":%s}",
+		       ",\"excluded\":%s,\"conflict\":%s,\"checked_off\":%s,"
+		       "\"merged\":%s,\"note\":",
 		       c->bytes, c->excluded ? "true" : "false",
 		       c->conflict ? "true" : "false",
-		       c->checked_off ? "true" : "false");
+		       c->checked_off ? "true" : "false",
+		       c->merged ? "true" : "false");
+		if (c->note)
+			json_string(stdout, c->note);
+		else
+			printf("null");
+		putchar('}');
 	}
 	printf("]}\n");
 }
@@ -101,12 +108,7 @@ int cmd_diff(struct context *ctx, int argc, char **argv)
 				printf("~ %c %s\n", d.v[i].kind, d.v[i].path);
 	}
 	if (!ctx->json)
-		for (size_t i = 0; i < d.n; i++)
-			if (d.v[i].conflict && !d.v[i].checked_off &&
-			    (!d.v[i].excluded || ctx->all))
-				printf("! %s: changed in %s after %s was "
-				       "created\n",
-				       d.v[i].path, other, argv[0]);
+		print_warnings(stdout, &d, argv[0], other, ctx->all);
 	world_diff_release(&d);
 	return conflicts ? EXIT_CONFLICTS : EXIT_OK;
 }

@@ -20,13 +20,7 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 	world_store_free(s);
 	if (r == -EEXIST && conflicts.n) {
 		fail(ctx, &err);
-		for (size_t i = 0; i < conflicts.n; i++)
-			if (conflicts.v[i].conflict &&
-			    !conflicts.v[i].excluded &&
-			    !conflicts.v[i].checked_off)
-				printf("! %s: changed in %s after %s was "
-				       "created\n",
-				       conflicts.v[i].path, argv[1], argv[0]);
+		print_warnings(stdout, &conflicts, argv[0], argv[1], false);
 		world_diff_release(&conflicts);
 		return EXIT_CONFLICTS;
 	}

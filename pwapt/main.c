@@ -28,14 +28,29 @@ static const struct command commands[] = {
 	 "interactive shell in a world, on a terminal"},
 	{"check-off", "check-off", cmd_checkoff, 1, -1, CMD_LISTRM,
 	 "NAME PATH...", "leave paths (globs) out of merging a world"},
-	{"merge", "wmerge", cmd_merge, 2, 2, CMD_FORCE | CMD_REBASE, "SRC DST",
+	{"wmerge", "wmerge", cmd_merge, 2, 2, CMD_FORCE | CMD_REBASE, "SRC DST",
 	 "merge a world into an ancestor and delete it"},
 	{"rollback", NULL, cmd_rollback, 0, 1, CMD_FORCE, "[WORLD]",
 	 "undo the last merge into a world (default Root)"},
 	{"recover", NULL, cmd_recover, 0, 0, 0, "",
 	 "finish or undo an interrupted merge"},
-	{"list", "wlist", cmd_list, 0, 0, CMD_JSON, "",
+	{"wlist", "wlist", cmd_list, 0, 0, CMD_JSON, "",
 	 "worlds, parents, state and size of each layer"},
+	{"update", NULL, cmd_update, 0, 0, 0, "",
+	 "apt-get update in Root, with the host's network"},
+	{"upgrade", NULL, cmd_upgrade, 0, 0, CMD_APT | CMD_DIST | CMD_JSON,
+	 "--test", "apt-get upgrade in a test world, then merge or discard"},
+	{"install", NULL, cmd_install, 1, -1, CMD_APT | CMD_JSON,
+	 "--test PACKAGE...", "apt-get install in a test world"},
+	{"merge", NULL, cmd_txn_merge, 1, 1, CMD_RESTART | CMD_FORCE,
+	 "TRANSACTION",
+	 "merge a tested transaction (and those below it) into Root"},
+	{"discard", NULL, cmd_txn_discard, 1, 1, 0, "TRANSACTION",
+	 "throw a transaction (and those built on it) away"},
+	{"list", NULL, cmd_txn_list, 0, 0, CMD_JSON, "",
+	 "pending transactions"},
+	{"show", NULL, cmd_txn_show, 1, 1, CMD_JSON, "TRANSACTION",
+	 "the report of a transaction"},
 	{"start-all", NULL, cmd_start_all, 0, 0, 0, "",
 	 "bring every world back (at boot)"},
 	{"stop-all", NULL, cmd_stop_all, 0, 0, 0, "",
@@ -50,14 +65,26 @@ static const struct flag_option {
 	const char *name;
 	unsigned flag;
 	size_t offset;
+	bool arg; /* a const char * taking the option's value, not a bool */
 } flag_options[] = {
-	{'j', "json", CMD_JSON, offsetof(struct context, json)},
-	{'S', "stat", CMD_STAT, offsetof(struct context, stat)},
-	{'a', "all", CMD_ALL, offsetof(struct context, all)},
-	{'f', "force", CMD_FORCE, offsetof(struct context, force)},
-	{'L', "list", CMD_LISTRM, offsetof(struct context, list)},
-	{'R', "remove", CMD_LISTRM, offsetof(struct context, remove)},
-	{'B', "rebase", CMD_REBASE, offsetof(struct context, rebase)},
+	{'j', "json", CMD_JSON, offsetof(struct context, json), false},
+	{'S', "stat", CMD_STAT, offsetof(struct context, stat), false},
+	{'a', "all", CMD_ALL, offsetof(struct context, all), false},
+	{'f', "force", CMD_FORCE, offsetof(struct context, force), false},
+	{'L', "list", CMD_LISTRM, offsetof(struct context, list), false},
+	{'R', "remove", CMD_LISTRM, offsetof(struct context, remove), false},
+	{'B', "rebase", CMD_REBASE, offsetof(struct context, rebase), false},
+	{'t', "test", CMD_APT, offsetof(struct context, test), false},
+	{'y', "yes", CMD_APT, offsetof(struct context, yes), false},
+	{'k', "keep", CMD_APT, offsetof(struct context, keep), false},
+	{'m', "merge-on-success", CMD_APT,
+	 offsetof(struct context, merge_on_success), false},
+	{'d', "discard", CMD_APT, offsetof(struct context, discard), false},
+	{'T', "test-cmd", CMD_APT, offsetof(struct context, test_cmd), true},
+	{'c', "conffile", CMD_APT, offsetof(struct context, conffile), true},
+	{'D', "dist", CMD_DIST, offsetof(struct context, dist), false},
+	{'n', "no-restart", CMD_APT | CMD_RESTART,
+	 offsetof(struct context, no_restart), false},
 };
 
 static const struct flag_option *flag_option_of(int val)
@@ -95,8 +122,38 @@ static void usage_of(FILE *f, const struct command *c, const char *shown)
 	if (c->fn == cmd_merge)
 		fprintf(f,
 			"  --rebase move the worlds built on SRC onto DST\n");
+	if (c->flags & CMD_APT)
+		fprintf(f,
+			"  --test               run it in a new world first "
+			"(required)\n"
+			"%s"
+			"  -y, --yes            do not ask before starting\n"
+			"  --merge-on-success   merge into Root when the tests "
+			"pass\n"
+			"  --keep               keep the world (pwapt merge "
+			"or discard it later)\n"
+			"  --discard            discard the world after the "
+			"report\n"
+			"  --test-cmd CMD       one more test: a shell command "
+			"run in the world\n"
+			"  --conffile keep|new  changed configuration files: "
+			"keep yours (default) or take the package's\n"
+			"  --no-restart         leave Root's services as they "
+			"are after a merge\n",
+			c->flags & CMD_DIST ? "  --dist               as "
+					      "apt-get dist-upgrade\n"
+					    : "");
+	if (c->fn == cmd_txn_merge)
+		fprintf(f,
+			"  --no-restart  leave Root's services as they are\n");
+	bool apt = c->fn == cmd_upgrade || c->fn == cmd_install ||
+		   c->fn == cmd_update || c->fn == cmd_txn_merge ||
+		   c->fn == cmd_txn_discard || c->fn == cmd_txn_list ||
+		   c->fn == cmd_txn_show;
 	fprintf(f, "%s.  See %s(8).\n", c->summary,
-		c->alias ? c->alias : "pwapt");
+		c->alias ? c->alias
+		: apt	 ? "pwapt-upgrade"
+			 : "pwapt");
 }
 
 static void usage_all(FILE *f)
@@ -105,7 +162,10 @@ static void usage_all(FILE *f)
 		   "Commands (also run as the w* names):\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "  %-10s %-9s %s\n", commands[i].name,
-			commands[i].alias ? commands[i].alias : "",
+			commands[i].alias && strcmp(commands[i].alias,
+						    commands[i].name)
+				? commands[i].alias
+				: "",
 			commands[i].summary);
 	fprintf(f, "\nEnvironment: PWAPT_ROOT (Root's directory, default /), "
 		   "PWAPT_STATE (default /var/lib/pwapt).\n"
@@ -176,6 +236,27 @@ struct world_store *open_store(struct context *ctx)
 	return s;
 }
 
+void print_warnings(FILE *f, const struct world_diff *d, const char *name,
+		    const char *other, bool all)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct world_change *c = &d->v[i];
+		if (c->checked_off || (c->excluded && !all))
+			continue;
+		if (c->conflict && c->note)
+			fprintf(f,
+				"! %s: changed in %s after %s was created: "
+				"%s\n",
+				c->path, other, name, c->note);
+		else if (c->conflict)
+			fprintf(f, "! %s: changed in %s after %s was created\n",
+				c->path, other, name);
+		else if (c->merged)
+			fprintf(f, "! %s: changed in %s too: %s\n", c->path,
+				other, c->note ? c->note : "merged");
+	}
+}
+
 void json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
@@ -232,7 +313,10 @@ int main(int argc, char **argv)
 		memmove(&argv[i], &argv[i + 1],
 			(size_t)(argc - i) * sizeof(*argv));
 		argc--;
-		ctx.cmd = c->alias ? c->alias : c->name;
+		/* Messages name the command as it is typed. */
+		static char shown[64];
+		snprintf(shown, sizeof(shown), "pwapt %s", c->name);
+		ctx.cmd = c->alias ? c->alias : shown;
 	}
 
 	if (config_load(&ctx) < 0)
@@ -247,6 +331,15 @@ int main(int argc, char **argv)
 		{"list", no_argument, NULL, 'L'},
 		{"remove", no_argument, NULL, 'R'},
 		{"rebase", no_argument, NULL, 'B'},
+		{"test", no_argument, NULL, 't'},
+		{"yes", no_argument, NULL, 'y'},
+		{"keep", no_argument, NULL, 'k'},
+		{"merge-on-success", no_argument, NULL, 'm'},
+		{"discard", no_argument, NULL, 'd'},
+		{"test-cmd", required_argument, NULL, 'T'},
+		{"conffile", required_argument, NULL, 'c'},
+		{"dist", no_argument, NULL, 'D'},
+		{"no-restart", no_argument, NULL, 'n'},
 		{"root", required_argument, NULL, 'r'},
 		{"state", required_argument, NULL, 's'},
 		{"version", no_argument, NULL, 'V'},
@@ -255,7 +348,7 @@ int main(int argc, char **argv)
 	int o;
 	/* wexec stops at the first positional argument, so that the
 	 * command's own options pass through untouched. */
-	const char *optstring = c->fn == cmd_exec ? "+h" : "h";
+	const char *optstring = c->fn == cmd_exec ? "+h" : "hy";
 	while ((o = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
 		switch (o) {
 		case 'h':
@@ -267,7 +360,16 @@ int main(int argc, char **argv)
 		case 'f':
 		case 'L':
 		case 'R':
-		case 'B': {
+		case 'B':
+		case 't':
+		case 'y':
+		case 'k':
+		case 'm':
+		case 'd':
+		case 'T':
+		case 'c':
+		case 'D':
+		case 'n': {
 			const struct flag_option *fo = flag_option_of(o);
 			if (!(c->flags & fo->flag)) {
 				fprintf(stderr,
@@ -276,7 +378,11 @@ int main(int argc, char **argv)
 					ctx.cmd, fo->name);
 				return EXIT_USAGE;
 			}
-			*(bool *)((char *)&ctx + fo->offset) = true;
+			if (fo->arg)
+				*(const char **)((char *)&ctx + fo->offset) =
+					optarg;
+			else
+				*(bool *)((char *)&ctx + fo->offset) = true;
 			break;
 		}
 		case 'r':

@@ -20,11 +20,16 @@ struct context {
 	const char *cmd; /* the command's name as the user typed it */
 	struct world_config cfg;
 	bool json;
-	bool stat;			/* wdiff --stat */
-	bool all;			/* wdiff --all */
-	bool force;			/* wmerge --force */
-	bool list, remove;		/* check-off --list, --remove */
-	bool rebase;			/* wmerge --rebase */
+	bool stat;	   /* wdiff --stat */
+	bool all;	   /* wdiff --all */
+	bool force;	   /* wmerge --force */
+	bool list, remove; /* check-off --list, --remove */
+	bool rebase;	   /* wmerge --rebase */
+	/* pwapt upgrade, install (see pwapt(8)) */
+	bool test, dist, yes, keep, merge_on_success, discard, no_restart;
+	const char
+		*test_cmd; /* --test-cmd: a shell command, run in the world */
+	const char *conffile; /* --conffile: "keep" (default) or "new" */
 	char *owned_root, *owned_state; /* from the config file */
 };
 
@@ -37,14 +42,24 @@ struct command {
 	const char *usage;
 	const char *summary;
 };
-#define CMD_JSON   1u  /* takes --json */
-#define CMD_STAT   2u  /* takes --stat */
-#define CMD_ALL	   4u  /* takes --all */
-#define CMD_FORCE  8u  /* takes --force */
-#define CMD_LISTRM 16u /* takes --list and --remove */
-#define CMD_REBASE 32u /* takes --rebase */
+#define CMD_JSON    1u	 /* takes --json */
+#define CMD_STAT    2u	 /* takes --stat */
+#define CMD_ALL	    4u	 /* takes --all */
+#define CMD_FORCE   8u	 /* takes --force */
+#define CMD_LISTRM  16u	 /* takes --list and --remove */
+#define CMD_REBASE  32u	 /* takes --rebase */
+#define CMD_APT	    64u	 /* takes --test, -y, --keep, --merge-on-success, ... */
+#define CMD_DIST    128u /* takes --dist */
+#define CMD_RESTART 256u /* takes --no-restart */
 
 int cmd_checkoff(struct context *ctx, int argc, char **argv);
+int cmd_update(struct context *ctx, int argc, char **argv);
+int cmd_upgrade(struct context *ctx, int argc, char **argv);
+int cmd_install(struct context *ctx, int argc, char **argv);
+int cmd_txn_merge(struct context *ctx, int argc, char **argv);
+int cmd_txn_discard(struct context *ctx, int argc, char **argv);
+int cmd_txn_list(struct context *ctx, int argc, char **argv);
+int cmd_txn_show(struct context *ctx, int argc, char **argv);
 int cmd_create(struct context *ctx, int argc, char **argv);
 int cmd_delete(struct context *ctx, int argc, char **argv);
 int cmd_diff(struct context *ctx, int argc, char **argv);
@@ -70,6 +85,11 @@ struct world_store *open_store(struct context *ctx);
 int fail(struct context *ctx, const struct world_error *err);
 int failf(struct context *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* The "! " lines of a diff of NAME against OTHER: conflicts (why, where
+ * known) and the package databases a merge combines. */
+void print_warnings(FILE *f, const struct world_diff *d, const char *name,
+		    const char *other, bool all);
 
 /* Writes S as a JSON string literal. */
 void json_string(FILE *f, const char *s);

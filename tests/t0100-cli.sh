@@ -13,7 +13,9 @@ test_expect_success 'every command has --help, exit 0, naming its man page' '
 '
 
 test_expect_success 'pwapt COMMAND is the w* command' '
-	pwapt create A Root && pwapt list | grep -Eq "^A +Root" &&
+	pwapt create A Root && pwapt wlist | grep -Eq "^A +Root" &&
+	test_equal "NAME     PARENT   STATE         CREATED             WHAT" "$(pwapt list)" &&
+	test_fails_with 2 "usage: pwapt merge" pwapt merge A Root &&
 	test_equal A "$(pwapt exec A hostname)" && pwapt delete A &&
 	! wlist | grep -q "^A "
 '

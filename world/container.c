@@ -1,10 +1,14 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -269,9 +273,64 @@ char **container_environment(bool in_container)
 	return env;
 }
 
-int container_attach(struct world_store *s, const char *name, char *const *argv,
-		     bool terminal, int *status, struct world_error *err)
+char **container_env_append(char **env, char *const *more)
 {
+	size_t n = 0, k = 0;
+	while (env && env[n])
+		n++;
+	while (more && more[k])
+		k++;
+	char **nv = env ? realloc(env, (n + k + 1) * sizeof(*nv)) : NULL;
+	if (!nv) {
+		strvfreep(&env);
+		return NULL;
+	}
+	for (size_t i = 0; i < k; i++)
+		if (!(nv[n + i] = strdup(more[i]))) {
+			nv[n + i] = NULL;
+			strvfreep(&nv);
+			return NULL;
+		}
+	nv[n + k] = NULL;
+	return nv;
+}
+
+static int shell_status(int ws)
+{
+	return WIFEXITED(ws)	 ? WEXITSTATUS(ws)
+	       : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws)
+				 : 1;
+}
+
+int container_wait(pid_t pid, unsigned timeout)
+{
+	int ws = 0;
+	/* A pidfd tells when the child ends, or the timeout passes, without
+	 * a signal handler; where the kernel has none, wait without end. */
+	_cleanup_close_ int pfd =
+		timeout ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	if (pfd >= 0) {
+		struct pollfd p = {.fd = pfd, .events = POLLIN};
+		int ms = timeout > INT_MAX / 1000 ? INT_MAX
+						  : (int)timeout * 1000;
+		int r;
+		while ((r = poll(&p, 1, ms)) < 0 && errno == EINTR)
+			;
+		if (r == 0)
+			kill(pid, SIGKILL);
+	}
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	return shell_status(ws);
+}
+
+int container_attach(struct world_store *s, const char *name, char *const *argv,
+		     const struct world_exec_options *xo, bool terminal,
+		     int *status, struct world_error *err)
+{
+	static const struct world_exec_options none = {0};
+	if (!xo)
+		xo = &none;
 	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
 	if (!c)
 		return werr(err, ENOMEM, "liblxc cannot open container '%s'",
@@ -279,7 +338,8 @@ int container_attach(struct world_store *s, const char *name, char *const *argv,
 	if (!c->is_running(c))
 		return werr(err, ESRCH, "the container of '%s' is not running",
 			    name);
-	_cleanup_strv_free_ char **env = container_environment(true);
+	_cleanup_strv_free_ char **env =
+		container_env_append(container_environment(true), xo->env);
 	if (!env)
 		return werr(err, ENOMEM, "out of memory");
 
@@ -289,6 +349,18 @@ int container_attach(struct world_store *s, const char *name, char *const *argv,
 	opts.initial_cwd = (char *)"/";
 	if (terminal)
 		opts.attach_flags |= LXC_ATTACH_TERMINAL;
+	if (xo->host_network)
+		opts.namespaces = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS |
+				  CLONE_NEWIPC | CLONE_NEWCGROUP;
+	_cleanup_close_ int devnull = -1;
+	if (xo->output_fd > 0) {
+		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (devnull < 0)
+			return werr_errno(err, errno, "cannot open /dev/null");
+		opts.stdin_fd = devnull;
+		opts.stdout_fd = xo->output_fd;
+		opts.stderr_fd = xo->output_fd;
+	}
 
 	/* Like system(3): the command, not wexec, handles ^C and ^\. */
 	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
@@ -298,18 +370,14 @@ int container_attach(struct world_store *s, const char *name, char *const *argv,
 	struct exec_payload payload = {argv};
 	pid_t pid = -1;
 	int r = c->attach(c, exec_in_world, &payload, &opts, &pid);
-	int ws = 0;
-	if (r >= 0 && pid > 0) {
-		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-			;
-	}
+	int st = 0;
+	if (r >= 0 && pid > 0)
+		st = container_wait(pid, xo->timeout);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
 	if (r < 0 || pid <= 0)
 		return werr(err, EIO, "cannot attach to the container of '%s'",
 			    name);
-	*status = WIFEXITED(ws)	    ? WEXITSTATUS(ws)
-		  : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws)
-				    : 1;
+	*status = st;
 	return 0;
 }

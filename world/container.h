@@ -33,9 +33,16 @@ bool container_running(struct world_store *s, const char *name,
  * NULL-terminated, malloc'd. */
 char **container_environment(bool in_container);
 
-/* Runs ARGV in the container.  TERMINAL: on a new pseudo-terminal, for
- * interactive shells.  *status is the exit status (128+N for signal N). */
+/* Runs ARGV in the container, as OPTS (may be NULL) say.  TERMINAL: on a
+ * new pseudo-terminal, for interactive shells.  *status is the exit status
+ * (128+N for signal N). */
 int container_attach(struct world_store *s, const char *name, char *const *argv,
-		     bool terminal, int *status, struct world_error *err);
+		     const struct world_exec_options *opts, bool terminal,
+		     int *status, struct world_error *err);
+/* Waits for child PID (SIGKILLed after TIMEOUT seconds, when not 0);
+ * returns its status as a shell reports it (128+N for signal N). */
+int container_wait(pid_t pid, unsigned timeout);
+/* ENV with the NULL-terminated MORE appended; ENV is reallocated. */
+char **container_env_append(char **env, char *const *more);
 
 #endif

@@ -16,12 +16,15 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "dbmerge.h"
 #include "error.h"
 #include "fsutil.h"
 #include "layers.h"
 
 /* Files that the machinery of a world touches rather than the change being
- * tested: login records and the shells' histories of wconsole sessions.
+ * tested: login records, the shells' histories of wconsole sessions, and
+ * the lock files of dpkg and apt, empty files whose times only say when a
+ * run last locked them.
  * wdiff leaves them out unless asked for everything (the paper excludes
  * /var/log/wtmp and the like for the same reason). */
 static const char *const excluded_paths[] = {
@@ -35,6 +38,11 @@ static const char *const excluded_paths[] = {
 	"/root/.lesshst",
 	"/root/.viminfo",
 	"/root/.wget-hsts",
+	"/var/lib/dpkg/lock",
+	"/var/lib/dpkg/lock-frontend",
+	"/var/lib/dpkg/triggers/Lock",
+	"/var/lib/apt/lists/lock",
+	"/var/cache/apt/archives/lock",
 	NULL,
 };
 
@@ -421,6 +429,31 @@ static bool ctime_known(const char *known, const char *path,
 	return false;
 }
 
+/* A package database that both worlds changed: a merge combines it unless
+ * one record changed differently on both sides (see dbmerge.h). */
+static void resolve_database(struct world_store *s, const char *name, int fa,
+			     int fb, struct world_change *c)
+{
+	static const char *const notes[] = {
+		[DBMERGE_MERGED] = "merged record by record",
+		[DBMERGE_DROP] = "a cache: dropped, apt rebuilds it",
+		[DBMERGE_THEIRS] = "a backup: the world's version",
+	};
+	enum dbmerge_action act = DBMERGE_NONE;
+	struct world_error e = {0};
+	char *why = NULL;
+	int r = dbmerge_resolve(s, name, fa, fb, c->path, -1, &act, &why, &e);
+	if (r >= 0 && act != DBMERGE_NONE) {
+		c->conflict = false;
+		c->merged = true;
+		c->note = strdup(notes[act]);
+	} else if (r < 0) {
+		c->note = why ? why : strdup(e.msg);
+		why = NULL;
+	}
+	free(why);
+}
+
 static int diff_worlds(struct world_store *s, const struct world_meta *a,
 		       const struct world_meta *b, const char *name_a,
 		       const char *name_b, struct world_diff *out,
@@ -557,6 +590,9 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 				d.v[i].conflict = true;
 			side_release(&y);
 		}
+		for (size_t i = 0; i < d.n; i++)
+			if (d.v[i].conflict && dbmerge_known(d.v[i].path))
+				resolve_database(s, name_a, fa, fb, &d.v[i]);
 	}
 	*out = d;
 out:
@@ -570,8 +606,10 @@ out:
 
 void world_diff_release(struct world_diff *d)
 {
-	for (size_t i = 0; i < d->n; i++)
+	for (size_t i = 0; i < d->n; i++) {
 		free(d->v[i].path);
+		free(d->v[i].note);
+	}
 	free(d->v);
 	free(d->other);
 	*d = (struct world_diff){0};

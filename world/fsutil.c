@@ -361,3 +361,24 @@ char *path_join(const char *a, const char *b)
 	strcpy(r + la + 1, b);
 	return r;
 }
+
+int copy_bytes(int from, int to)
+{
+	for (;;) {
+		ssize_t n = copy_file_range(from, NULL, to, NULL, 1 << 30, 0);
+		if (n == 0)
+			return 0;
+		if (n > 0)
+			continue;
+		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS)
+			return -errno;
+		char buf[65536];
+		ssize_t rd;
+		while ((rd = read(from, buf, sizeof(buf))) > 0) {
+			ssize_t wr = write(to, buf, (size_t)rd);
+			if (wr != rd)
+				return wr < 0 ? -errno : -ENOSPC;
+		}
+		return rd < 0 ? -errno : 0;
+	}
+}

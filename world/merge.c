@@ -32,14 +32,17 @@
 #include "cleanup.h"
 #include "container.h"
 #include "crash.h"
+#include "dbmerge.h"
 #include "error.h"
 #include "fsutil.h"
 #include "layers.h"
 #include "merge.h"
 
-enum op_kind { OP_DEL, OP_PUT, OP_DIR };
+/* OP_MRG: a package database that both sides changed, put from the
+ * merged copy in STATE/merge/staged/N (see dbmerge.h). */
+enum op_kind { OP_DEL, OP_PUT, OP_DIR, OP_MRG };
 enum had { HAD_NONE, HAD_DIR, HAD_FILE };
-static const char *const kind_names[] = {"del", "put", "dir"};
+static const char *const kind_names[] = {"del", "put", "dir", "mrg"};
 static const char *const had_names[] = {"none", "dir", "file"};
 
 struct op {
@@ -135,6 +138,7 @@ static int journal_read(int dirfd, struct plan *p)
 			struct op *o = &p->v[p->n++];
 			o->kind = !strcmp(a, "del")   ? OP_DEL
 				  : !strcmp(a, "put") ? OP_PUT
+				  : !strcmp(a, "mrg") ? OP_MRG
 						      : OP_DIR;
 			o->had = !strcmp(b, "dir")    ? HAD_DIR
 				 : !strcmp(b, "file") ? HAD_FILE
@@ -241,33 +245,13 @@ static int set_meta(int dirfd, const char *name, const struct stat *st)
 	return r < 0 ? r : set_times(dirfd, name, st);
 }
 
-static int copy_bytes(int from, int to)
-{
-	for (;;) {
-		ssize_t n = copy_file_range(from, NULL, to, NULL, 1 << 30, 0);
-		if (n == 0)
-			return 0;
-		if (n > 0)
-			continue;
-		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS)
-			return -errno;
-		char buf[65536];
-		ssize_t rd;
-		while ((rd = read(from, buf, sizeof(buf))) > 0) {
-			ssize_t wr = write(to, buf, (size_t)rd);
-			if (wr != rd)
-				return wr < 0 ? -errno : -ENOSPC;
-		}
-		return rd < 0 ? -errno : 0;
-	}
-}
-
 struct merge_ctx {
 	struct world_store *s;
 	int tree;      /* DST's tree */
 	int src_tree;  /* SRC's tree as its processes see it */
 	int src_upper; /* SRC's own layer of Root's own file system */
 	int undo;
+	int staged; /* merged package databases, by operation */
 	/* Inodes of SRC already installed, so that hard links stay links. */
 	struct linked {
 		dev_t dev;
@@ -429,6 +413,49 @@ static int stage_link(struct merge_ctx *m, const char *path, int parent,
 	return 1;
 }
 
+/* Makes STAGE the merged database N (a link where the state directory
+ * shares DST's file system, else a copy).  Returns 1 when done. */
+static int stage_merged(struct merge_ctx *m, const char *n, int parent,
+			const char *stage)
+{
+	if (linkat(m->staged, n, parent, stage, 0) == 0)
+		return 1;
+	if (errno != EXDEV && errno != EPERM)
+		return -errno;
+	_cleanup_close_ int fd = openat(m->staged, n, O_PATH | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	int r = copy_node(fd, &st, parent, stage);
+	return r < 0 ? r : 1;
+}
+
+/* Writes the merged version of database PATH, operation I, into
+ * STATE/merge/staged/I, with the owner and mode of SRC's version. */
+static int stage_database(struct merge_ctx *m, const char *src, size_t i,
+			  const char *path, struct world_error *err)
+{
+	char n[32];
+	snprintf(n, sizeof(n), "%zu", i);
+	_cleanup_close_ int out = openat(
+		m->staged, n, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0)
+		return werr_errno(err, errno, "cannot stage %s", path);
+	enum dbmerge_action act;
+	int r = dbmerge_resolve(m->s, src, m->src_tree, m->tree, path, out,
+				&act, NULL, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int sfd = open_beneath(m->src_tree, path, O_PATH);
+	struct stat st;
+	if (sfd < 0 || fstat(sfd, &st) < 0)
+		st = (struct stat){.st_mode = 0644};
+	if (fchown(out, st.st_uid, st.st_gid) < 0 ||
+	    fchmod(out, st.st_mode & 07777) < 0 || fsync(out) < 0)
+		return werr_errno(err, errno, "cannot stage %s", path);
+	return 0;
+}
+
 static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 {
 	const char *base;
@@ -447,9 +474,10 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 		return o->had == HAD_FILE && unlinkat(parent, base, 0) < 0
 			       ? -errno
 			       : 0;
-	if (o->kind == OP_PUT) {
+	if (o->kind == OP_PUT || o->kind == OP_MRG) {
 		(void)unlinkat(parent, stage, 0);
-		r = stage_link(m, o->path, parent, stage);
+		r = o->kind == OP_MRG ? stage_merged(m, n, parent, stage)
+				      : stage_link(m, o->path, parent, stage);
 		if (r == 0)
 			r = stage_copy(m, o->path, parent, stage);
 		if (r < 0)
@@ -971,6 +999,63 @@ static bool has_children(struct world_store *s, const char *name,
 	return true;
 }
 
+/* A merge that changes dpkg's database holds dpkg's own locks in DST, as
+ * apt does, so that no dpkg or apt in DST writes it meanwhile: what they
+ * wrote would be lost, or what the merge wrote.  Locks only what DST has;
+ * FDS receive the descriptors, which hold the locks until closed. */
+static int lock_dpkg(int tree, const char *dst, int fds[2],
+		     struct world_error *err)
+{
+	static const char *const locks[] = {"var/lib/dpkg/lock-frontend",
+					    "var/lib/dpkg/lock"};
+	for (size_t i = 0; i < 2; i++) {
+		fds[i] = open_beneath(tree, locks[i], O_RDWR);
+		if (fds[i] < 0) {
+			int e = -fds[i];
+			fds[i] = -1;
+			if (e == ENOENT)
+				continue;
+			return werr_errno(err, e, "cannot open /%s of '%s'",
+					  locks[i], dst);
+		}
+		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+		if (fcntl(fds[i], F_OFD_SETLK, &fl) < 0)
+			return errno == EAGAIN || errno == EACCES
+				       ? werr(err, EBUSY,
+					      "dpkg or apt is running in '%s' "
+					      "(it holds /%s): merge when it "
+					      "is "
+					      "done",
+					      dst, locks[i])
+				       : werr_errno(err, errno,
+						    "cannot lock /%s of '%s'",
+						    locks[i], dst);
+	}
+	return 0;
+}
+
+/* Whether dpkg in TREE left journal entries (var/lib/dpkg/updates/NNNN)
+ * that it has not folded into its status file yet: dpkg was interrupted
+ * there, and the status file alone does not say what is installed. */
+static bool dpkg_journal_pending(int tree)
+{
+	int fd = open_beneath(tree, "var/lib/dpkg/updates",
+			      O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return false;
+	_cleanup_closedir_ DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] &&
+		    strspn(de->d_name, "0123456789") == strlen(de->d_name))
+			return true;
+	return false;
+}
+
 static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 		    struct plan *p)
 {
@@ -987,13 +1072,15 @@ static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 		int had = kind_of(m->tree, c->path, &ys);
 		int src = kind_of(m->src_tree, c->path, &xs);
 		struct op o = {.had = had};
-		if (c->kind == 'D')
+		enum dbmerge_action db =
+			c->merged ? dbmerge_planned(c->path) : DBMERGE_NONE;
+		if (c->kind == 'D' || db == DBMERGE_DROP)
 			o.kind = OP_DEL;
 		else if (src == HAD_DIR)
 			o.kind = OP_DIR;
 		else
-			o.kind = OP_PUT;
-		if (c->kind == 'D' && had == HAD_NONE)
+			o.kind = db == DBMERGE_MERGED ? OP_MRG : OP_PUT;
+		if (o.kind == OP_DEL && had == HAD_NONE)
 			continue;
 		if (!(o.path = strdup(c->path)))
 			return -ENOMEM;
@@ -1061,11 +1148,13 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 			      .tree = -1,
 			      .src_tree = -1,
 			      .src_upper = -1,
-			      .undo = -1};
+			      .undo = -1,
+			      .staged = -1};
 	struct plan p = {.src = strdup(src),
 			 .dst = strdup(dst),
 			 .rebase = flags & WORLD_MERGE_REBASE};
 	_cleanup_close_ int mdir = -1;
+	int dpkg_locks[2] = {-1, -1};
 	_cleanup_free_ char *tp = tree_path(s, dst), *sp = tree_path(s, src),
 			    *up = world_path(s, src, "upper");
 	if (!tp || !sp || !up || !p.src || !p.dst) {
@@ -1092,6 +1181,24 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 		r = werr(err, -r, "out of memory");
 		goto out;
 	}
+	for (size_t i = 0; i < p.n; i++)
+		if (!strncmp(p.v[i].path, "/var/lib/dpkg/", 14)) {
+			if ((r = lock_dpkg(m.tree, dst, dpkg_locks, err)) < 0)
+				goto out;
+			const char *broken =
+				dpkg_journal_pending(m.src_tree) ? src
+				: dpkg_journal_pending(m.tree)	 ? dst
+								 : NULL;
+			if (broken) {
+				r = werr(err, EBUSY,
+					 "cannot merge '%s' into '%s': dpkg "
+					 "was interrupted in '%s' (run dpkg "
+					 "--configure -a there first)",
+					 src, dst, broken);
+				goto out;
+			}
+			break;
+		}
 
 	(void)rm_rf_at(s->state_fd, "merge");
 	if (mkdirat(s->state_fd, "merge", 0700) < 0 ||
@@ -1103,6 +1210,22 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 		r = werr_errno(err, errno, "cannot create %s/merge", s->state);
 		goto fail;
 	}
+	for (size_t i = 0; i < p.n && r >= 0; i++) {
+		if (p.v[i].kind != OP_MRG)
+			continue;
+		if (m.staged < 0 &&
+		    (mkdirat(mdir, "staged", 0700) < 0 ||
+		     (m.staged = openat(mdir, "staged",
+					O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
+			     0)) {
+			r = werr_errno(err, errno, "cannot create %s/merge",
+				       s->state);
+			break;
+		}
+		r = stage_database(&m, src, i, p.v[i].path, err);
+	}
+	if (r < 0)
+		goto fail;
 	if ((r = journal_write(mdir, &p)) < 0) {
 		r = werr_errno(err, -r, "cannot write the merge journal");
 		goto fail;
@@ -1213,6 +1336,9 @@ out:
 	closep(&m.src_tree);
 	closep(&m.src_upper);
 	closep(&m.undo);
+	closep(&m.staged);
+	closep(&dpkg_locks[0]);
+	closep(&dpkg_locks[1]);
 	plan_release(&p);
 	world_diff_release(&d);
 	return r;

@@ -16,6 +16,7 @@
 #include "cleanup.h"
 #include "container.h"
 #include "crash.h"
+#include "dbmerge.h"
 #include "error.h"
 #include "fsutil.h"
 #include "layers.h"
@@ -386,6 +387,14 @@ int world_create(struct world_store *s, const char *name,
 		goto undo;
 	}
 	crash_point("create-mount");
+	/* What the world sees of the package databases now: the base of a
+	 * merge that meets them changed on both sides (dbmerge.h). */
+	int tree = open(merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	r = tree < 0 ? werr_errno(err, errno, "cannot open %s", merged)
+		     : dbmerge_save_bases(s, name, tree, err);
+	closep(&tree);
+	if (r < 0)
+		goto undo;
 	if ((r = container_start(s, name, merged, true, err)) < 0)
 		goto undo;
 	crash_point("create-start");
@@ -501,8 +510,14 @@ int world_delete(struct world_store *s, const char *const *names, size_t n,
 	return r < 0 ? r : 0;
 }
 
-static int exec_on_host(char *const *argv, int *status, struct world_error *err)
+static int exec_on_host(char *const *argv, const struct world_exec_options *xo,
+			int *status, struct world_error *err)
 {
+	char **env = container_env_append(container_environment(false),
+					  xo ? xo->env : NULL);
+	if (!env)
+		return werr(err, ENOMEM, "out of memory");
+	int out = xo && xo->output_fd > 0 ? xo->output_fd : -1;
 	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);
@@ -510,26 +525,27 @@ static int exec_on_host(char *const *argv, int *status, struct world_error *err)
 	if (pid == 0) {
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGQUIT, &old_quit, NULL);
-		char **env = container_environment(false);
-		if (env)
-			environ = env;
-		if (chdir("/") < 0)
+		environ = env;
+		int null = out >= 0 ? open("/dev/null", O_RDONLY) : -1;
+		if (chdir("/") < 0 ||
+		    (out >= 0 && (null < 0 || dup2(null, 0) < 0 ||
+				  dup2(out, 1) < 0 || dup2(out, 2) < 0)))
 			_exit(126);
 		execvp(argv[0], argv);
 		int e = errno;
 		dprintf(STDERR_FILENO, "%s: %s\n", argv[0], strerror(e));
 		_exit(e == ENOENT ? 127 : 126);
 	}
-	int ws = 0, r = 0;
+	strvfreep(&env);
+	int r = 0, st = 0;
 	if (pid < 0)
 		r = werr_errno(err, errno, "cannot fork");
 	else
-		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-			;
+		st = container_wait(pid, xo ? xo->timeout : 0);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
 	if (r >= 0)
-		*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+		*status = st;
 	return r;
 }
 
@@ -547,7 +563,8 @@ static char *const *login_shell(struct world_store *s, const char *name)
 
 /* ARGV NULL: a login shell on a terminal. */
 static int run_in_world(struct world_store *s, const char *name,
-			char *const *argv, int *status, struct world_error *err)
+			char *const *argv, const struct world_exec_options *xo,
+			int *status, struct world_error *err)
 {
 	int r = check_world(s, name, err);
 	if (r < 0)
@@ -560,22 +577,156 @@ static int run_in_world(struct world_store *s, const char *name,
 		argv = login_shell(s, name);
 	world_store_unlock(s);
 	if (is_root(name) && root_is_host(s))
-		return exec_on_host(argv, status, err);
-	return container_attach(s, name, argv, terminal, status, err);
+		return exec_on_host(argv, xo, status, err);
+	return container_attach(s, name, argv, xo, terminal, status, err);
+}
+
+int world_exec_with(struct world_store *s, const char *name, char *const *argv,
+		    const struct world_exec_options *opts, int *status,
+		    struct world_error *err)
+{
+	if (!argv || !argv[0])
+		return werr(err, EINVAL, "no command to run in '%s'", name);
+	return run_in_world(s, name, argv, opts, status, err);
 }
 
 int world_exec(struct world_store *s, const char *name, char *const *argv,
 	       int *status, struct world_error *err)
 {
-	if (!argv || !argv[0])
-		return werr(err, EINVAL, "no command to run in '%s'", name);
-	return run_in_world(s, name, argv, status, err);
+	return world_exec_with(s, name, argv, NULL, status, err);
 }
 
 int world_console(struct world_store *s, const char *name, int *status,
 		  struct world_error *err)
 {
-	return run_in_world(s, name, NULL, status, err);
+	return run_in_world(s, name, NULL, NULL, status, err);
+}
+
+int world_tree(struct world_store *s, const char *name, char **out,
+	       struct world_error *err)
+{
+	int r = check_world(s, name, err);
+	if (r >= 0 && !is_root(name))
+		r = world_ensure_running(s, name, NULL, err);
+	if (r < 0)
+		return r;
+	char *p =
+		is_root(name) ? strdup(s->root) : world_path(s, name, "merged");
+	if (!p)
+		return werr(err, ENOMEM, "out of memory");
+	*out = p;
+	return 0;
+}
+
+int world_open_in(struct world_store *s, const char *name, const char *path,
+		  int flags, struct world_error *err)
+{
+	_cleanup_free_ char *tree = NULL;
+	int r = world_tree(s, name, &tree, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int dir = open(tree, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return werr_errno(err, errno, "cannot open the tree of '%s'",
+				  name);
+	int fd = open_beneath(dir, path, flags);
+	if (fd < 0 && fd != -ENOENT && fd != -ELOOP && fd != -ENOTDIR)
+		return werr_errno(err, -fd, "cannot open %s in '%s'", path,
+				  name);
+	return fd;
+}
+
+static bool note_key_valid(const char *key)
+{
+	size_t n = key ? strlen(key) : 0;
+	if (n == 0 || n > 32)
+		return false;
+	for (const char *c = key; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+		      *c == '_' || *c == '-'))
+			return false;
+	return true;
+}
+
+/* Notes live in worlds/NAME/notes/, Root's in worlds/Root/notes/. */
+static int open_notes(struct world_store *s, const char *name, const char *key,
+		      bool create, struct world_error *err)
+{
+	int r = check_world(s, name, err);
+	if (r < 0)
+		return r;
+	if (!note_key_valid(key))
+		return werr(err, EINVAL, "invalid note name '%s'", key);
+	_cleanup_free_ char *rel = path_join(name, "notes");
+	if (!rel)
+		return werr(err, ENOMEM, "out of memory");
+	if (create) {
+		(void)mkdirat(s->worlds_fd, name, 0700); /* Root's */
+		(void)mkdirat(s->worlds_fd, rel, 0700);
+	}
+	int fd = openat(s->worlds_fd, rel,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT
+				       : werr_errno(err, errno,
+						    "cannot open the notes of "
+						    "'%s'",
+						    name);
+	return fd;
+}
+
+int world_note_write(struct world_store *s, const char *name, const char *key,
+		     const char *data, size_t len, struct world_error *err)
+{
+	_cleanup_close_ int fd = open_notes(s, name, key, true, err);
+	if (fd < 0)
+		return fd;
+	int r = write_file_atomic(fd, key, data, len, 0600);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot write note '%s' of '%s'",
+				  key, name);
+	return 0;
+}
+
+int world_note_read(struct world_store *s, const char *name, const char *key,
+		    char **data, size_t *len, struct world_error *err)
+{
+	_cleanup_close_ int fd = open_notes(s, name, key, false, err);
+	if (fd == -ENOENT)
+		return werr(err, ENOENT, "'%s' has no note '%s'", name, key);
+	if (fd < 0)
+		return fd;
+	int r = read_file_at(fd, key, data, len);
+	if (r == -ENOENT)
+		return werr(err, ENOENT, "'%s' has no note '%s'", name, key);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot read note '%s' of '%s'", key,
+				  name);
+	return 0;
+}
+
+int world_store_next_serial(struct world_store *s, const char *key,
+			    unsigned long *out, struct world_error *err)
+{
+	if (!note_key_valid(key))
+		return werr(err, EINVAL, "invalid series name '%s'", key);
+	_cleanup_free_ char *name = NULL, *text = NULL;
+	if (asprintf(&name, "serial-%s", key) < 0)
+		return werr(err, ENOMEM, "out of memory");
+	unsigned long n = 0;
+	int r = read_file_at(s->state_fd, name, &text, NULL);
+	if (r < 0 && r != -ENOENT)
+		return werr_errno(err, -r, "cannot read %s/%s", s->state, name);
+	if (r >= 0)
+		n = strtoul(text, NULL, 10);
+	char buf[32];
+	int len = snprintf(buf, sizeof(buf), "%lu\n", n + 1);
+	r = write_file_atomic(s->state_fd, name, buf, (size_t)len, 0600);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot write %s/%s", s->state,
+				  name);
+	*out = n + 1;
+	return 0;
 }
 
 const char *world_state_name(enum world_state st)
@@ -637,6 +788,12 @@ static int info_fill(struct world_store *s, const char *name,
 	else
 		info->state = WORLD_STOPPED;
 	return 0;
+}
+
+int world_names(struct world_store *s, char ***out, struct world_error *err)
+{
+	int r = store_world_names(s, out);
+	return r < 0 ? werr_errno(err, -r, "cannot list worlds") : 0;
 }
 
 void world_list_release(struct world_list *l)

@@ -92,9 +92,85 @@ int world_ensure_running(struct world_store *store, const char *name,
 int world_exec(struct world_store *store, const char *name, char *const *argv,
 	       int *status, struct world_error *err);
 
+/* How world_exec_with() runs a command; zero-initialized is world_exec(). */
+struct world_exec_options {
+	/* The host's network namespace instead of the world's own (the
+	 * world's mount, PID, UTS, IPC and cgroup namespaces all the same):
+	 * for downloads of packages, which a world's network may not reach. */
+	bool host_network;
+	/* More "NAME=value" entries for the command's clean environment;
+	 * NULL-terminated, or NULL. */
+	char *const *env;
+	/* Seconds after which the command is killed (SIGKILL) and *status
+	 * is 128+9; 0 waits for as long as it takes. */
+	unsigned timeout;
+	/* Where the command's stdout and stderr go, when > 0 (stdin is then
+	 * /dev/null); otherwise pwapt's own stdin, stdout and stderr. */
+	int output_fd;
+};
+
+/* world_exec() with OPTS (may be NULL). */
+int world_exec_with(struct world_store *store, const char *name,
+		    char *const *argv, const struct world_exec_options *opts,
+		    int *status, struct world_error *err);
+
 /* An interactive login shell in world NAME on a new pseudo-terminal. */
 int world_console(struct world_store *store, const char *name, int *status,
 		  struct world_error *err);
+
+/* The path where the host sees world NAME's tree: Root's directory, or the
+ * world's mounted overlay, which is brought back first if needed.  *out is
+ * malloc'd.  Reading a world's tree from the host follows the world's
+ * symbolic links as the host resolves them: confine such reads (chroot,
+ * openat2 with RESOLVE_IN_ROOT) to the tree. */
+int world_tree(struct world_store *store, const char *name, char **out,
+	       struct world_error *err);
+
+/* Opens PATH in world NAME's tree as open(2) with FLAGS would, resolved
+ * beneath the tree without following any symbolic link (-ELOOP for one on
+ * the way, -ENOENT for a missing path, both without filling ERR). */
+int world_open_in(struct world_store *store, const char *name, const char *path,
+		  int flags, struct world_error *err);
+
+/* The packages that dpkg's status file in world NAME's tree records (read
+ * with libdpkg), sorted by name, then architecture. */
+struct world_conffile {
+	char *path;
+	char *md5sum; /* as dpkg recorded it */
+	bool obsolete;
+};
+struct world_package {
+	char *name;
+	char *arch;    /* "" when the record has none */
+	char *version; /* "" when none */
+	char *status;  /* the Status field: "install ok installed" */
+	struct world_conffile *conffiles;
+	size_t n_conffiles;
+};
+struct world_packages {
+	struct world_package *v;
+	size_t n;
+};
+int world_packages(struct world_store *store, const char *name,
+		   struct world_packages *out, struct world_error *err);
+void world_packages_release(struct world_packages *p);
+
+/* Small records that a front end keeps with a world (pwapt keeps its
+ * transactions' so): KEY is 1 to 32 of [a-z0-9_-], the data any bytes.
+ * Written atomically and durably; deleted with the world.  Reading a note
+ * that was never written gives -ENOENT; *data is malloc'd and
+ * NUL-terminated, *len (may be NULL) its length. */
+int world_note_write(struct world_store *store, const char *name,
+		     const char *key, const char *data, size_t len,
+		     struct world_error *err);
+int world_note_read(struct world_store *store, const char *name,
+		    const char *key, char **data, size_t *len,
+		    struct world_error *err);
+
+/* The next number of series KEY (as for notes), from 1 up, never handed
+ * out twice by one state directory: for names that must not be reused. */
+int world_store_next_serial(struct world_store *store, const char *key,
+			    unsigned long *out, struct world_error *err);
 
 enum world_state {
 	WORLD_RUNNING,	 /* tree mounted, container running */
@@ -117,6 +193,11 @@ struct world_list {
 	struct world_info *v;
 	size_t n;
 };
+/* The names of all worlds but Root, sorted; NULL-terminated, malloc'd.
+ * Cheap: reads no world's metadata or layer. */
+int world_names(struct world_store *store, char ***out,
+		struct world_error *err);
+
 /* Lists all worlds, Root first, then by name. */
 int world_list(struct world_store *store, struct world_list *out,
 	       struct world_error *err);
@@ -143,6 +224,12 @@ struct world_change {
 	bool conflict;	  /* the other world, an ancestor, changed the path
 			     after this world was created */
 	bool checked_off; /* covered by a check-off of this world: not merged */
+	/* A package database (dpkg's status, apt's extended_states, their
+	 * logs and caches) that the other world changed too, which a merge
+	 * combines record by record instead of overwriting: not a conflict
+	 * unless a record changed differently on both sides. */
+	bool merged;
+	char *note; /* why it is a conflict, or how it merges; or NULL */
 };
 
 struct world_diff {

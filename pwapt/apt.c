@@ -1,0 +1,386 @@
+/* The shim in a child process confined to a tree (see apt.h).
+ *
+ * The child chroot()s into the tree, opens the shim there as "/", does one
+ * query and writes the answer to a pipe, a record a line:
+ *     E CODE MESSAGE                      an error
+ *     S UPG NEW REINST DOWN REMOVE NOTUPG DOWNLOAD DELTA
+ *     C ACTION NAME ARCH OLD NEW AUTO     a change ("-" for none)
+ *     P INDEX                             files of package INDEX follow
+ *     F PATH                              one file
+ * Package names, architectures and versions hold no blanks (dpkg refuses
+ * them), and dpkg's file lists hold no newlines. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../world/cleanup.h"
+#include "apt.h"
+
+enum query { Q_PLAN, Q_FILES };
+
+static void put_error(FILE *f, const struct aptshim_error *e)
+{
+	fprintf(f, "E %d ", e->code ? e->code : -EIO);
+	for (const char *c = e->msg; *c; c++)
+		fputc(*c == '\n' ? ' ' : *c, f);
+	fputc('\n', f);
+}
+
+static const char *dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+/* In the child, confined to the tree. */
+static int answer(FILE *f, enum query q, enum apt_kind kind, char *const *pkgs,
+		  size_t n)
+{
+	struct aptshim *shim = NULL;
+	struct aptshim_error e = {0};
+	if (aptshim_open(&shim, "/", &e) < 0) {
+		put_error(f, &e);
+		return 1;
+	}
+	int r = 0;
+	if (q == Q_PLAN) {
+		struct aptshim_plan p = {0};
+		r = kind == APT_INSTALL
+			    ? aptshim_plan_install(shim,
+						   (const char *const *)pkgs, n,
+						   &p, &e)
+			    : aptshim_plan_upgrade(
+				      shim, kind == APT_DIST_UPGRADE, &p, &e);
+		if (r >= 0) {
+			fprintf(f,
+				"S %lu %lu %lu %lu %lu %lu %" PRIu64 " %" PRId64
+				"\n",
+				p.upgraded, p.newly_installed, p.reinstalled,
+				p.downgraded, p.to_remove, p.not_upgraded,
+				p.download_size, p.installed_size_change);
+			for (size_t i = 0; i < p.n_changes; i++) {
+				const struct aptshim_change *c = &p.changes[i];
+				fprintf(f, "C %d %s %s %s %s %d\n",
+					(int)c->action, c->name, dash(c->arch),
+					dash(c->old_version),
+					dash(c->new_version), c->automatic);
+			}
+			aptshim_plan_release(&p);
+		}
+	} else {
+		for (size_t i = 0; i < n && r >= 0; i++) {
+			char **files = NULL;
+			r = aptshim_files(shim, pkgs[i], &files, &e);
+			if (r == -ENOENT) {
+				r = 0; /* not installed here */
+				continue;
+			}
+			if (r < 0)
+				break;
+			fprintf(f, "P %zu\n", i);
+			for (char **p = files; *p; p++)
+				fprintf(f, "F %s\n", *p);
+			aptshim_strv_free(files);
+		}
+	}
+	if (r < 0)
+		put_error(f, &e);
+	aptshim_free(shim);
+	return r < 0;
+}
+
+/* Reads FD to its end into a malloc'd string; closes FD. */
+static char *read_all(int fd)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	_cleanup_fclose_ FILE *in = fdopen(fd, "r");
+	if (!in)
+		close(fd);
+	char chunk[65536];
+	size_t got;
+	while (in && out && (got = fread(chunk, 1, sizeof(chunk), in)) > 0)
+		fwrite(chunk, 1, got, out);
+	if (!out || fclose(out) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int fail_errno(struct aptshim_error *err, int e)
+{
+	if (err) {
+		err->code = -e;
+		snprintf(err->msg, sizeof(err->msg), "cannot ask apt: %s",
+			 strerror(e));
+	}
+	return -e;
+}
+
+/* Runs the query in a child confined to TREE; *text receives its answer. */
+static int ask(const char *tree, enum query q, enum apt_kind kind,
+	       char *const *pkgs, size_t n, char **text,
+	       struct aptshim_error *err)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return fail_errno(err, errno);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(fds[0]);
+		close(fds[1]);
+		return fail_errno(err, e);
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		FILE *f = fdopen(fds[1], "w");
+		if (!f)
+			_exit(1);
+		if ((strcmp(tree, "/") && chroot(tree) < 0) || chdir("/") < 0) {
+			struct aptshim_error e = {-errno, ""};
+			snprintf(e.msg, sizeof(e.msg), "cannot enter %s: %s",
+				 tree, strerror(errno));
+			put_error(f, &e);
+			fclose(f);
+			_exit(1);
+		}
+		int st = answer(f, q, kind, pkgs, n);
+		_exit(fclose(f) == 0 ? st : 1);
+	}
+	close(fds[1]);
+	_cleanup_free_ char *buf = read_all(fds[0]);
+	int ws = 0;
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	if (!buf)
+		return fail_errno(err, ENOMEM);
+	/* An error the child wrote says more than its exit status. */
+	const char *e = !strncmp(buf, "E ", 2) ? buf : strstr(buf, "\nE ");
+	if (e) {
+		e += *e == '\n';
+		int code = -EIO, off = 0;
+		sscanf(e, "E %d %n", &code, &off);
+		const char *msg = e + off, *nl = strchr(msg, '\n');
+		if (err) {
+			err->code = code;
+			snprintf(err->msg, sizeof(err->msg), "%.*s",
+				 (int)(nl ? nl - msg : (long)strlen(msg)), msg);
+		}
+		return code < 0 ? code : -EIO;
+	}
+	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+		if (err) {
+			err->code = -EIO;
+			snprintf(err->msg, sizeof(err->msg),
+				 "apt's view of %s could not be computed (its "
+				 "process %s %d)",
+				 tree,
+				 WIFSIGNALED(ws) ? "died of signal" : "exited",
+				 WIFSIGNALED(ws) ? WTERMSIG(ws)
+						 : WEXITSTATUS(ws));
+		}
+		return -EIO;
+	}
+	*text = steal_pointer(&buf);
+	return 0;
+}
+
+static char *undash(const char *s)
+{
+	return strcmp(s, "-") ? strdup(s) : NULL;
+}
+
+int apt_plan(const char *tree, enum apt_kind kind, char *const *pkgs, size_t n,
+	     struct aptshim_plan *out, struct aptshim_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = ask(tree, Q_PLAN, kind, pkgs, n, &text, err);
+	if (r < 0)
+		return r;
+	struct aptshim_plan p = {0};
+	size_t cap = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == 'S') {
+			sscanf(line,
+			       "S %lu %lu %lu %lu %lu %lu %" SCNu64 " %" SCNd64,
+			       &p.upgraded, &p.newly_installed, &p.reinstalled,
+			       &p.downgraded, &p.to_remove, &p.not_upgraded,
+			       &p.download_size, &p.installed_size_change);
+			continue;
+		}
+		char name[256], arch[64], old[256], new[256];
+		int action, automatic;
+		if (sscanf(line, "C %d %255s %63s %255s %255s %d", &action,
+			   name, arch, old, new, &automatic) != 6)
+			continue;
+		if (p.n_changes == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct aptshim_change *nv =
+				realloc(p.changes, cap * sizeof(*nv));
+			if (!nv) {
+				aptshim_plan_release(&p);
+				return -ENOMEM;
+			}
+			p.changes = nv;
+		}
+		p.changes[p.n_changes++] = (struct aptshim_change){
+			.name = strdup(name),
+			.arch = undash(arch),
+			.old_version = undash(old),
+			.new_version = undash(new),
+			.action = (enum aptshim_action)action,
+			.automatic = automatic,
+		};
+	}
+	*out = p;
+	return (int)p.n_changes;
+}
+
+void apt_files_release(char ***files, size_t n)
+{
+	for (size_t i = 0; files && i < n; i++)
+		strvfreep(&files[i]);
+	free(files);
+}
+
+int apt_files(const char *tree, char *const *pkgs, size_t n, char ****out,
+	      struct aptshim_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = ask(tree, Q_FILES, APT_INSTALL, pkgs, n, &text, err);
+	if (r < 0)
+		return r;
+	char ***v = calloc(n + 1, sizeof(*v));
+	size_t *count = calloc(n + 1, sizeof(*count));
+	if (!v || !count) {
+		free(v);
+		free(count);
+		return -ENOMEM;
+	}
+	size_t cur = n; /* no package yet */
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line && r >= 0;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "P ", 2)) {
+			cur = strtoul(line + 2, NULL, 10);
+			if (cur < n && !v[cur])
+				v[cur] = calloc(1, sizeof(char *));
+			continue;
+		}
+		if (strncmp(line, "F ", 2) || cur >= n || !v[cur])
+			continue;
+		char **nv = realloc(v[cur], (count[cur] + 2) * sizeof(*nv));
+		if (!nv) {
+			r = -ENOMEM;
+			break;
+		}
+		v[cur] = nv;
+		nv[count[cur]++] = strdup(line + 2);
+		nv[count[cur]] = NULL;
+	}
+	free(count);
+	if (r < 0) {
+		apt_files_release(v, n);
+		return r;
+	}
+	*out = v;
+	return 0;
+}
+
+void apt_size(char *buf, size_t size, double bytes)
+{
+	/* apt's SizeToStr(): three significant digits, powers of 1000. */
+	static const char ext[] = "kMGTPEZY";
+	if (bytes < 10000) {
+		snprintf(buf, size, "%.0f B", bytes);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(ext) - 1; i++) {
+		bytes /= 1000;
+		if (bytes < 100) {
+			snprintf(buf, size, "%.1f %cB", bytes, ext[i]);
+			return;
+		}
+		if (bytes < 10000) {
+			snprintf(buf, size, "%.0f %cB", bytes, ext[i]);
+			return;
+		}
+	}
+	snprintf(buf, size, "%.0f YB", bytes);
+}
+
+/* "The following packages ...:" and the names, wrapped as apt wraps them. */
+static void print_group(FILE *f, const struct aptshim_plan *p,
+			enum aptshim_action action, const char *heading)
+{
+	size_t col = 0;
+	for (size_t i = 0; i < p->n_changes; i++) {
+		const struct aptshim_change *c = &p->changes[i];
+		if (c->action != action)
+			continue;
+		if (!col) {
+			fprintf(f, "%s\n ", heading);
+			col = 1;
+		}
+		size_t w = strlen(c->name) + 1;
+		if (col + w > 79 && col > 1) {
+			fputs("\n ", f);
+			col = 1;
+		}
+		fprintf(f, " %s", c->name);
+		col += w;
+	}
+	if (col)
+		fputc('\n', f);
+}
+
+void apt_print_plan(FILE *f, const struct aptshim_plan *p)
+{
+	print_group(f, p, APTSHIM_KEPT_BACK,
+		    "The following packages have been kept back:");
+	print_group(f, p, APTSHIM_INSTALL,
+		    "The following NEW packages will be installed:");
+	print_group(f, p, APTSHIM_REMOVE,
+		    "The following packages will be REMOVED:");
+	print_group(f, p, APTSHIM_UPGRADE,
+		    "The following packages will be upgraded:");
+	print_group(f, p, APTSHIM_DOWNGRADE,
+		    "The following packages will be DOWNGRADED:");
+	print_group(f, p, APTSHIM_REINSTALL,
+		    "The following packages will be reinstalled:");
+	fprintf(f, "%lu upgraded, %lu newly installed, ", p->upgraded,
+		p->newly_installed);
+	if (p->reinstalled)
+		fprintf(f, "%lu reinstalled, ", p->reinstalled);
+	if (p->downgraded)
+		fprintf(f, "%lu downgraded, ", p->downgraded);
+	fprintf(f, "%lu to remove and %lu not upgraded.\n", p->to_remove,
+		p->not_upgraded);
+	char size[32];
+	if (p->download_size) {
+		apt_size(size, sizeof(size), (double)p->download_size);
+		fprintf(f, "Need to get %s of archives.\n", size);
+	}
+	if (p->installed_size_change > 0) {
+		apt_size(size, sizeof(size), (double)p->installed_size_change);
+		fprintf(f,
+			"After this operation, %s of additional disk space "
+			"will be used.\n",
+			size);
+	} else if (p->installed_size_change < 0) {
+		apt_size(size, sizeof(size), -(double)p->installed_size_change);
+		fprintf(f,
+			"After this operation, %s disk space will be freed.\n",
+			size);
+	}
+}

@@ -1,0 +1,33 @@
+/* apt's view of a world's tree, through the shim (shim/aptshim.h), and the
+ * plan printed the way apt prints it. */
+#ifndef PWAPT_APT_H
+#define PWAPT_APT_H
+
+#include <stdio.h>
+
+#include "../shim/aptshim.h"
+
+enum apt_kind { APT_UPGRADE, APT_DIST_UPGRADE, APT_INSTALL };
+
+/* What apt-get would do (upgrade, dist-upgrade, install PKGS) in the tree
+ * at TREE.  The shim runs in a child process confined to the tree
+ * (chroot), so that the tree's own configuration, lists and dpkg status
+ * are read, its symbolic links resolve inside it, and libapt-pkg's global
+ * state stays in the child.  Errors as the shim's. */
+int apt_plan(const char *tree, enum apt_kind kind, char *const *pkgs, size_t n,
+	     struct aptshim_plan *out, struct aptshim_error *err);
+
+/* The installed files of each of PKGS in TREE: (*out)[i] is a
+ * NULL-terminated vector, or NULL when PKGS[i] is not installed there.
+ * Release with apt_files_release(). */
+int apt_files(const char *tree, char *const *pkgs, size_t n, char ****out,
+	      struct aptshim_error *err);
+void apt_files_release(char ***files, size_t n);
+
+/* Prints PLAN as apt-get does before it asks: the kept back, new,
+ * removed, upgraded and downgraded packages, the counts, the sizes. */
+void apt_print_plan(FILE *f, const struct aptshim_plan *plan);
+/* apt's way of writing a size: "12.3 kB", "950 B". */
+void apt_size(char *buf, size_t size, double bytes);
+
+#endif

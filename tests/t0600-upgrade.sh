@@ -1,0 +1,283 @@
+#!/bin/sh
+# pwapt upgrade --test and pwapt install --test: real apt and dpkg in a world
+# over a Debian Root with the tests' own repository (tests/fixtures/
+# apt-repo.sh), then merged, discarded or kept; the chain of transactions;
+# dpkg's database of sibling worlds merged package by package.
+. "$(dirname "$0")/lib.sh"
+make_debian_root
+command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
+
+pkgs="pwapt-test-files pwapt-test-conf pwapt-test-scripts pwapt-test-svc pwapt-test-dep"
+R=$PWAPT_ROOT
+manifest() { python3 "$TEST_DIR/fixtures/manifest.py" "$@"; }
+# What a tree holds, for "byte-identical": everything but the mount points
+# of the fresh file systems a container gets.
+tree_manifest() { manifest "$1" /proc /sys /dev /run /tmp; }
+
+installed() {
+	wexec "$1" dpkg-query -W -f='${db:Status-Abbrev}${Version}' "$2" 2>/dev/null |
+		sed -n 's/^ii *//p'
+}
+
+# Root with the 1.0 packages installed (service running, a conffile
+# changed locally) and the 1.1 repository in its lists: made once, then
+# copied for each scenario.
+test_expect_success 'set up: 1.0 installed in Root, 1.1 in its lists' '
+	use_test_repo 1.0 &&
+	install_test_packages $pkgs &&
+	echo "setting = local" >>"$R/etc/pwapt-test/test.conf" &&
+	use_test_repo 1.1 &&
+	pwapt stop-all &&
+	rm -rf "$PWAPT_STATE" && cp -a "$R" "$TMP/pristine"
+'
+
+fresh_root() {
+	pwapt stop-all >/dev/null 2>&1
+	for m in $(mounts_below "$PWAPT_STATE"); do umount -l "$m"; done
+	rm -rf "$PWAPT_STATE" "$R" && cp -a "$TMP/pristine" "$R" &&
+		wexec Root /etc/init.d/pwapt-test-svc start >/dev/null
+}
+
+test_expect_success 'pwapt upgrade --test needs --test; its options exclude each other' '
+	test_fails_with 2 "works through a test world.*pwapt upgrade --test" pwapt upgrade &&
+	test_fails_with 2 "exclude each other" pwapt upgrade --test --keep --discard &&
+	test_fails_with 2 "takes .keep. or .new." pwapt upgrade --test --conffile=mine &&
+	test_fails_with 2 "is not an option" pwapt install --test --dist pwapt-test-a &&
+	test_fails_with 2 "usage: pwapt install" pwapt install --test
+'
+
+test_expect_success 'upgrade --test --merge-on-success leaves Root as apt-get upgrade in place leaves a copy' '
+	fresh_root && cp -a "$TMP/pristine" "$TMP/inplace" &&
+	PWAPT_ROOT="$TMP/inplace" PWAPT_STATE="$TMP/state2" wexec Root \
+		env DEBIAN_FRONTEND=noninteractive apt-get upgrade -y \
+		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+		</dev/null >"$TMP/inplace.out" &&
+	PWAPT_ROOT="$TMP/inplace" PWAPT_STATE="$TMP/state2" pwapt stop-all &&
+	pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/out" &&
+	grep -q "^The following packages have been kept back:" "$TMP/out" &&
+	grep -q "^4 upgraded, 0 newly installed, 0 to remove and 1 not upgraded" "$TMP/out" &&
+	grep -q "^Merged tx1 into Root" "$TMP/out" &&
+	for p in pwapt-test-files pwapt-test-conf pwapt-test-scripts pwapt-test-svc; do
+		test_equal 1.1 "$(installed Root $p)" || return 1
+	done &&
+	test_equal 1.0 "$(installed Root pwapt-test-dep)" &&
+	# Logs and caches aside, the two trees are the same: files, owners,
+	# modes, contents, dpkg s status; mtimes where dpkg sets them.
+	skip="/proc /sys /dev /run /tmp /var/log /var/cache" &&
+	manifest "$R" $skip | sed "s/ mtime=[0-9]*//" >"$TMP/pw.m" &&
+	manifest "$TMP/inplace" $skip | sed "s/ mtime=[0-9]*//" >"$TMP/ip.m" &&
+	diff -u "$TMP/ip.m" "$TMP/pw.m" &&
+	manifest "$R/usr" >"$TMP/pw.u" && manifest "$TMP/inplace/usr" >"$TMP/ip.u" &&
+	diff -u "$TMP/ip.u" "$TMP/pw.u" &&
+	cmp "$R/var/lib/dpkg/status" "$TMP/inplace/var/lib/dpkg/status" &&
+	test -f "$R/etc/pwapt-test/test.conf.dpkg-dist" &&
+	grep -q "setting = local" "$R/etc/pwapt-test/test.conf" &&
+	! wlist | grep -q "^tx1 " && test -z "$(pwapt list | sed 1d)"
+'
+
+test_expect_success 'the merge restarted the service in Root, which now runs 1.1' '
+	grep -q "^Restarting pwapt-test-svc in Root... done" "$TMP/out" &&
+	test_equal 1.1 "$(wexec Root cat /run/pwapt-test-svc.version)" &&
+	wexec Root /etc/init.d/pwapt-test-svc status
+'
+
+test_expect_success 'the report: versions, files per package, conffiles, services' '
+	grep -q "^  pwapt-test-files 1.0 -> 1.1 (files: 1 added, 2 changed, 1 removed)" "$TMP/out" &&
+	grep -q "^  /etc/pwapt-test/test.conf (pwapt-test-conf): your version kept" "$TMP/out" &&
+	grep -q "^Services to restart after the merge: pwapt-test-svc" "$TMP/out" &&
+	grep -q "^Conflicts with Root: none" "$TMP/out"
+'
+
+test_expect_success 'dpkg --audit and apt-get check are clean in Root after the merge' '
+	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q
+'
+
+test_expect_success '--discard leaves Root byte-identical' '
+	fresh_root && tree_manifest "$R" >"$TMP/before" &&
+	pwapt upgrade --test --discard -y </dev/null >"$TMP/out" &&
+	grep -q "^Discarded tx1; Root is untouched" "$TMP/out" &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	! wlist | grep -q "^tx"
+'
+
+test_expect_success '--dist installs the new dependency; --json reports it' '
+	fresh_root &&
+	pwapt upgrade --test --dist --keep -y --json </dev/null >"$TMP/json" 2>"$TMP/progress" &&
+	python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r[\"name\"] == \"tx1\" and r[\"state\"] == \"ready\", r
+p = {k[\"name\"]: k for k in r[\"packages\"]}
+assert p[\"pwapt-test-newdep\"][\"old_version\"] is None
+assert p[\"pwapt-test-newdep\"][\"new_version\"] == \"1.1\"
+assert p[\"pwapt-test-dep\"][\"new_version\"] == \"1.1\"
+assert any(f[\"path\"] == \"/usr/share/pwapt-test/files/c\" and f[\"change\"] == \"D\"
+           for f in p[\"pwapt-test-files\"][\"files\"])
+assert r[\"services\"] == [\"pwapt-test-svc\"]
+" "$TMP/json" &&
+	grep -q "^The following NEW packages will be installed:" "$TMP/progress" &&
+	test_equal 1.0 "$(installed Root pwapt-test-dep)" &&
+	pwapt list | grep -Eq "^tx1 +Root +ready .* dist-upgrade" &&
+	pwapt show tx1 | grep -q "pwapt-test-newdep (none) -> 1.1" &&
+	pwapt show --json tx1 | python3 -m json.tool >/dev/null &&
+	pwapt merge tx1 >"$TMP/out" &&
+	test_equal 1.1 "$(installed Root pwapt-test-newdep)" &&
+	test_fails_with 1 "no transaction named .tx1." pwapt merge tx1
+'
+
+test_expect_success 'two transactions in a row form a chain and merge in order' '
+	fresh_root &&
+	pwapt install --test --keep -y pwapt-test-a </dev/null >"$TMP/out1" &&
+	pwapt install --test --keep -y pwapt-test-b </dev/null >"$TMP/out2" &&
+	pwapt list | grep -Eq "^tx1 +Root +ready" &&
+	pwapt list | grep -Eq "^tx2 +tx1 +ready" &&
+	test -z "$(installed Root pwapt-test-a)" &&
+	pwapt merge tx2 >"$TMP/out" &&
+	grep -q "^Merged tx1 into Root" "$TMP/out" &&
+	grep -q "^Merged tx2 into Root" "$TMP/out" &&
+	test_equal 1.1 "$(installed Root pwapt-test-a)" &&
+	test_equal 1.1 "$(installed Root pwapt-test-b)" &&
+	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q
+'
+
+test_expect_success 'sibling worlds each install a package: both merged, both installed' '
+	fresh_root && wcreate A Root && wcreate B Root &&
+	wexec A env DEBIAN_FRONTEND=noninteractive apt-get install -y -q pwapt-test-a </dev/null &&
+	wexec B env DEBIAN_FRONTEND=noninteractive apt-get install -y -q pwapt-test-b </dev/null &&
+	wmerge A Root &&
+	wdiff B Root >"$TMP/diff" &&
+	grep -q "^! /var/lib/dpkg/status: changed in Root too: merged record by record" "$TMP/diff" &&
+	wmerge B Root &&
+	test_equal 1.1 "$(installed Root pwapt-test-a)" &&
+	test_equal 1.1 "$(installed Root pwapt-test-b)" &&
+	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q &&
+	grep -q "install pwapt-test-a" "$R/var/log/dpkg.log" &&
+	grep -q "install pwapt-test-b" "$R/var/log/dpkg.log"
+'
+
+test_expect_success 'the same package at two versions in siblings: a conflict naming it' '
+	fresh_root && wcreate C Root && wcreate D Root &&
+	wexec C env DEBIAN_FRONTEND=noninteractive apt-get install -y -q pwapt-test-a=1.0 </dev/null &&
+	wexec D env DEBIAN_FRONTEND=noninteractive apt-get install -y -q pwapt-test-a=1.1 </dev/null &&
+	wmerge C Root && cp "$R/var/lib/dpkg/status" "$TMP/status" &&
+	test_fails_with 3 "cannot merge .D. into .Root." wmerge D Root >"$TMP/out" &&
+	grep -q "^! /var/lib/dpkg/status: .*package pwapt-test-a:all changed differently on both sides" "$TMP/out" &&
+	cmp "$TMP/status" "$R/var/lib/dpkg/status" &&
+	test_equal 1.0 "$(installed Root pwapt-test-a)"
+'
+
+test_expect_success 'a failing test in tests.d: nothing merged, the report names it' '
+	fresh_root && mkdir -p "$R/etc/pwapt/tests.d" &&
+	printf "#!/bin/sh\nexit 0\n" >"$R/etc/pwapt/tests.d/10-ok" &&
+	cat >"$R/etc/pwapt/tests.d/20-service" <<-\EOF &&
+	#!/bin/sh
+	# The service comes up in the background: give it 10 s.
+	for i in $(seq 100); do
+		test "$(cat /run/pwapt-test-svc.version 2>/dev/null)" = 1.1 && exit 0
+		sleep 0.1
+	done
+	exit 1
+	EOF
+	printf "#!/bin/sh\necho broken >&2\nexit 7\n" >"$R/etc/pwapt/tests.d/30-fail" &&
+	printf "#!/bin/sh\nexit 1\n" >"$R/etc/pwapt/tests.d/README.txt" &&
+	chmod 755 "$R/etc/pwapt/tests.d/"* &&
+	cp "$R/var/lib/dpkg/status" "$TMP/status" &&
+	test_fails_with 4 "" pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/out" &&
+	grep -q "^Test 10-ok: passed" "$TMP/out" &&
+	grep -q "^Test 20-service: passed" "$TMP/out" &&
+	grep -q "^Test 30-fail: FAILED (exit 7)" "$TMP/out" &&
+	! grep -q "README" "$TMP/out" &&
+	grep -q "^Tests failed: nothing is merged" "$TMP/out" &&
+	cmp "$TMP/status" "$R/var/lib/dpkg/status" &&
+	pwapt list | grep -Eq "^tx1 +Root +tests-failed" &&
+	pwapt show tx1 | grep -q "FAILED 30-fail (exit 7)" &&
+	test_fails_with 1 "tx1 is tests-failed" pwapt merge tx1 &&
+	rm -r "$R/etc/pwapt/tests.d" &&
+	pwapt install --test --keep -y pwapt-test-a </dev/null >/dev/null &&
+	pwapt list | grep -Eq "^tx2 +Root +ready" &&
+	pwapt discard tx1 | grep -q "^Discarded tx1; Root is untouched" &&
+	pwapt discard tx2 && ! wlist | grep -q "^tx"
+'
+
+test_expect_success '--test-cmd is one more test, run in the world' '
+	fresh_root &&
+	pwapt install --test --discard -y --test-cmd "test -e /usr/share/pwapt-test/a.txt" \
+		pwapt-test-a </dev/null >"$TMP/out" &&
+	grep -q "^Test --test-cmd: passed" "$TMP/out" &&
+	test_fails_with 4 "" pwapt install --test --discard -y --test-cmd "exit 3" \
+		pwapt-test-b </dev/null >"$TMP/out" &&
+	grep -q "^Test --test-cmd: FAILED (exit 3)" "$TMP/out"
+'
+
+# Kills the processes of world $1 whose command line matches $2.
+kill_in_world() {
+	ns=$(readlink "/proc/$(init_pid "$1")/ns/pid")
+	for p in $(pgrep -f "$2"); do
+		[ "$(readlink /proc/$p/ns/pid)" = "$ns" ] && kill -9 "$p"
+	done
+}
+
+# Waits until dpkg in transaction world $1 has unpacked something.
+wait_dpkg_working() {
+	for i in $(seq 600); do
+		ls "$PWAPT_STATE/worlds/$1/upper/var/lib/dpkg/updates/" 2>/dev/null | grep -q "^0" && return 0
+		grep -qs "^1.1 preinst" "$PWAPT_STATE/worlds/$1/upper/var/lib/pwapt-test/scripts.log" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+test_expect_success 'apt killed halfway in the world: discarded, Root untouched, the next command works' '
+	fresh_root && tree_manifest "$R" >"$TMP/before" &&
+	{ pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/out" 2>&1; echo $? >"$TMP/rc"; } &
+	wait_dpkg_working tx1 &&
+	kill_in_world tx1 "^apt-get -y -o Dpkg::Options" && kill_in_world tx1 "^/usr/bin/dpkg|^dpkg" &&
+	wait && test_equal 1 "$(cat "$TMP/rc")" &&
+	grep -q "apt-get failed (exit 137) in tx1: the world is discarded, Root is untouched" "$TMP/out" &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	! wlist | grep -q "^tx1 " &&
+	pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/out" &&
+	test_equal 1.1 "$(installed Root pwapt-test-files)"
+'
+
+test_expect_success 'pwapt killed while apt runs: the next command discards the transaction' '
+	fresh_root && tree_manifest "$R" >"$TMP/before" &&
+	pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/out" 2>&1 &
+	pw=$! && wait_dpkg_working tx1 && kill -9 $pw && wait $pw;
+	wlist | grep -q "^tx1 " &&
+	pwapt list 2>"$TMP/err" >/dev/null &&
+	grep -q "discarded tx1: its pwapt was interrupted while installing" "$TMP/err" &&
+	! wlist | grep -q "^tx1 " &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after"
+'
+
+test_expect_success 'bad input: an unknown package, a broken sources list, a missing transaction' '
+	fresh_root && tree_manifest "$R" >"$TMP/before" &&
+	test_fails_with 1 "unable to locate package no-such-package" \
+		pwapt install --test -y no-such-package </dev/null &&
+	cp -p "$R/etc/apt/sources.list" "$TMP/sources.list" &&
+	echo "deb [trusted=yes] file:/srv/pwapt-repo" >>"$R/etc/apt/sources.list" &&
+	test_fails_with 1 "malformed.*sources.list" pwapt upgrade --test -y </dev/null &&
+	cp -p "$TMP/sources.list" "$R/etc/apt/sources.list" &&
+	test_fails_with 1 "no transaction named .tx9." pwapt merge tx9 &&
+	test_fails_with 1 "no transaction named .tx9." pwapt discard tx9 &&
+	test_fails_with 1 "no transaction named .tx9." pwapt show tx9 &&
+	wcreate W Root &&
+	test_fails_with 1 "no transaction named .W. \(a world made with wcreate" pwapt merge W &&
+	wdelete W &&
+	test_fails_with 1 "invalid world name" pwapt merge ../x &&
+	! wlist | grep -q "^tx" &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after"
+'
+
+test_expect_success 'saying no at the question discards the world; nothing to do creates none' '
+	fresh_root &&
+	{ echo n | pwapt upgrade --test >"$TMP/out"; test $? = 1; } &&
+	grep -q "Abort\.$" "$TMP/out" && ! wlist | grep -q "^tx" &&
+	pwapt upgrade --test --merge-on-success -y </dev/null >/dev/null &&
+	pwapt upgrade --test -y </dev/null >"$TMP/out" &&
+	grep -q "^0 upgraded, 0 newly installed, 0 to remove and 1 not upgraded" "$TMP/out" &&
+	grep -q "^Nothing to do" "$TMP/out" && ! wlist | grep -q "^tx"
+'
+
+test_done

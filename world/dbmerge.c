@@ -1,0 +1,340 @@
+/* Merging package databases record by record (see dbmerge.h).
+ *
+ * The base of a three-way merge is what the world saw of the file when it
+ * was created: a copy in worlds/NAME/base/, made by wcreate.  Without it a
+ * merge could not tell a package that DST installed from one that SRC
+ * removed.  A file absent at creation has an empty base; the directory
+ * itself tells a world made before bases were kept (no base: the change
+ * stays a conflict, as it always was). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "dbmerge.h"
+#include "dpkgdb.h"
+#include "error.h"
+#include "fsutil.h"
+
+enum db_kind {
+	DB_DPKG_STATUS,	 /* dpkg's status, by package (libdpkg) */
+	DB_BY_PACKAGE,	 /* deb822 keyed by Package and Architecture */
+	DB_BY_NAME,	 /* deb822 keyed by Name (debconf) */
+	DB_DIVERSIONS,	 /* dpkg's diversions, by diverted path */
+	DB_STATOVERRIDE, /* dpkg's statoverride, by path */
+	DB_LOG,		 /* appended to by both */
+	DB_CACHE,	 /* rebuilt from the others */
+	DB_BACKUP,	 /* the previous version of a database */
+};
+
+static const struct db {
+	const char *path;
+	const char *base; /* name of the saved copy, NULL: needs none */
+	enum db_kind kind;
+} dbs[] = {
+	{"/var/lib/dpkg/status", "dpkg-status", DB_DPKG_STATUS},
+	{"/var/lib/apt/extended_states", "apt-extended_states", DB_BY_PACKAGE},
+	{"/var/lib/dpkg/diversions", "dpkg-diversions", DB_DIVERSIONS},
+	{"/var/lib/dpkg/statoverride", "dpkg-statoverride", DB_STATOVERRIDE},
+	{"/var/cache/debconf/config.dat", "debconf-config.dat", DB_BY_NAME},
+	{"/var/cache/debconf/templates.dat", "debconf-templates.dat",
+	 DB_BY_NAME},
+	{"/var/cache/debconf/passwords.dat", "debconf-passwords.dat",
+	 DB_BY_NAME},
+	{"/var/log/dpkg.log", NULL, DB_LOG},
+	{"/var/log/alternatives.log", NULL, DB_LOG},
+	{"/var/log/apt/history.log", NULL, DB_LOG},
+	{"/var/log/apt/term.log", NULL, DB_LOG},
+	{"/var/cache/apt/pkgcache.bin", NULL, DB_CACHE},
+	{"/var/cache/apt/srcpkgcache.bin", NULL, DB_CACHE},
+	{"/var/lib/dpkg/status-old", NULL, DB_BACKUP},
+	{"/var/lib/dpkg/diversions-old", NULL, DB_BACKUP},
+	{"/var/lib/dpkg/statoverride-old", NULL, DB_BACKUP},
+	{"/var/cache/debconf/config.dat-old", NULL, DB_BACKUP},
+	{"/var/cache/debconf/templates.dat-old", NULL, DB_BACKUP},
+	{"/var/cache/debconf/passwords.dat-old", NULL, DB_BACKUP},
+	{"/var/log/apt/eipp.log.xz", NULL, DB_BACKUP},
+};
+
+static const struct db *db_of(const char *path)
+{
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(*dbs); i++)
+		if (!strcmp(dbs[i].path, path))
+			return &dbs[i];
+	return NULL;
+}
+
+bool dbmerge_known(const char *path)
+{
+	return db_of(path) != NULL;
+}
+
+enum dbmerge_action dbmerge_planned(const char *path)
+{
+	const struct db *db = db_of(path);
+	return !db		       ? DBMERGE_NONE
+	       : db->kind == DB_CACHE  ? DBMERGE_DROP
+	       : db->kind == DB_BACKUP ? DBMERGE_THEIRS
+				       : DBMERGE_MERGED;
+}
+
+/* Copies FROM (a regular file) to NAME in DIR, durably. */
+static int save_copy(int from, int dir, const char *name)
+{
+	_cleanup_free_ char *tmp = NULL;
+	if (asprintf(&tmp, ".%s.tmp", name) < 0)
+		return -ENOMEM;
+	_cleanup_close_ int to = openat(
+		dir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (to < 0)
+		return -errno;
+	int r = copy_bytes(from, to);
+	if (r >= 0 && fsync(to) < 0)
+		r = -errno;
+	if (r >= 0 && renameat(dir, tmp, dir, name) < 0)
+		r = -errno;
+	if (r < 0)
+		(void)unlinkat(dir, tmp, 0);
+	return r;
+}
+
+int dbmerge_save_bases(struct world_store *s, const char *name, int tree,
+		       struct world_error *err)
+{
+	_cleanup_free_ char *rel = path_join(name, "base");
+	if (!rel)
+		return werr(err, ENOMEM, "out of memory");
+	if (mkdirat(s->worlds_fd, rel, 0700) < 0 && errno != EEXIST)
+		return werr_errno(err, errno, "cannot create %s/%s", s->worlds,
+				  rel);
+	_cleanup_close_ int dir =
+		openat(s->worlds_fd, rel,
+		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir < 0)
+		return werr_errno(err, errno, "cannot open %s/%s", s->worlds,
+				  rel);
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(*dbs); i++) {
+		if (!dbs[i].base)
+			continue;
+		_cleanup_close_ int fd =
+			open_beneath(tree, dbs[i].path + 1, O_RDONLY);
+		struct stat st;
+		if (fd < 0 && fd != -ENOENT && fd != -ENOTDIR)
+			return werr_errno(err, -fd, "cannot read %s of '%s'",
+					  dbs[i].path, name);
+		if (fd < 0)
+			continue; /* absent: an empty base */
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		int r = save_copy(fd, dir, dbs[i].base);
+		if (r < 0)
+			return werr_errno(err, -r, "cannot save %s of '%s'",
+					  dbs[i].path, name);
+	}
+	if (fsync(dir) < 0)
+		return werr_errno(err, errno, "cannot save the bases of '%s'",
+				  name);
+	return 0;
+}
+
+/* The base of DB for world SRC: an fd, or -1 (an empty base) when the
+ * database did not exist when SRC was created; -ENOENT when SRC has no
+ * bases at all. */
+static int open_base(struct world_store *s, const char *src,
+		     const struct db *db)
+{
+	_cleanup_free_ char *dir = path_join(src, "base");
+	_cleanup_free_ char *rel = dir ? path_join(dir, db->base) : NULL;
+	if (!rel)
+		return -ENOMEM;
+	int fd = openat(s->worlds_fd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 || errno != ENOENT)
+		return fd >= 0 ? fd : -errno;
+	if (faccessat(s->worlds_fd, dir, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		return -ENOENT;
+	return -1;
+}
+
+static char *conflict_text(const struct db *db, const struct db_conflicts *c)
+{
+	const char *what =
+		db->kind == DB_DPKG_STATUS || db->kind == DB_BY_PACKAGE
+			? "package"
+		: db->kind == DB_BY_NAME ? "debconf entry"
+					 : "entry";
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	fprintf(f, "%s%s ", what, c->n == 1 ? "" : "s");
+	for (size_t i = 0; i < c->n; i++)
+		fprintf(f, "%s%s", i ? ", " : "", c->v[i]);
+	fprintf(f, " changed differently on both sides");
+	return fclose(f) == 0 ? buf : NULL;
+}
+
+int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
+		    int dst_tree, const char *path, int out,
+		    enum dbmerge_action *action, char **conflict,
+		    struct world_error *err)
+{
+	const struct db *db = db_of(path);
+	if (!db) {
+		*action = DBMERGE_NONE;
+		return 0;
+	}
+	if (dbmerge_planned(path) != DBMERGE_MERGED) {
+		*action = dbmerge_planned(path);
+		return 0;
+	}
+	_cleanup_close_ int base = db->base ? open_base(s, src, db) : -1;
+	if (base < -1)
+		return base == -ENOENT
+			       ? werr(err, ENOENT,
+				      "'%s' has no copy of %s from its "
+				      "creation "
+				      "(it was made by an older pwapt)",
+				      src, path)
+			       : werr_errno(err, -base,
+					    "cannot read the base of %s", path);
+	/* Absent on a side (-ENOENT) is as good as empty. */
+	_cleanup_close_ int ours = open_beneath(dst_tree, path, O_RDONLY);
+	_cleanup_close_ int theirs = open_beneath(src_tree, path, O_RDONLY);
+	if ((ours < 0 && ours != -ENOENT) || (theirs < 0 && theirs != -ENOENT))
+		return werr_errno(err, ours < 0 ? -ours : -theirs,
+				  "cannot read %s", path);
+	/* Only finding out: the merged file goes nowhere. */
+	_cleanup_close_ int sink = -1;
+	if (out < 0) {
+		sink = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (sink < 0)
+			return werr_errno(err, errno, "cannot open /dev/null");
+		out = sink;
+	}
+	static const char *const by_package[] = {"Package", "Architecture",
+						 NULL};
+	static const char *const by_name[] = {"Name", NULL};
+	const struct db_file b = {base, "the world's base copy"},
+			     o = {ours, "the destination's"},
+			     t = {theirs, "the world's"};
+	struct db_conflicts c = {0};
+	int r;
+	switch (db->kind) {
+	case DB_DPKG_STATUS:
+		r = dpkgdb_merge_status(&b, &o, &t, out, 0, &c, err);
+		break;
+	case DB_BY_PACKAGE:
+	case DB_BY_NAME:
+		r = db_merge_deb822(&b, &o, &t, out,
+				    db->kind == DB_BY_NAME ? by_name
+							   : by_package,
+				    0, &c, err);
+		break;
+	case DB_DIVERSIONS:
+		r = dpkgdb_merge_diversions(&b, &o, &t, out, 0, &c, err);
+		break;
+	case DB_STATOVERRIDE:
+		r = dpkgdb_merge_statoverride(&b, &o, &t, out, 0, &c, err);
+		break;
+	default: /* DB_LOG */
+		r = db_merge_log(&o, &t, out, err);
+		break;
+	}
+	if (r < 0)
+		werr_wrap(err, "cannot merge %s", path);
+	if (r > 0) {
+		_cleanup_free_ char *text = conflict_text(db, &c);
+		r = werr(err, EEXIST, "%s: %s", path,
+			 text ? text
+			      : "records changed differently on both sides");
+		if (conflict && text)
+			*conflict = steal_pointer(&text);
+	}
+	db_conflicts_release(&c);
+	if (r >= 0)
+		*action = DBMERGE_MERGED;
+	return r < 0 ? r : 0;
+}
+
+void world_packages_release(struct world_packages *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct world_package *k = &p->v[i];
+		free(k->name);
+		free(k->arch);
+		free(k->version);
+		free(k->status);
+		for (size_t j = 0; j < k->n_conffiles; j++) {
+			free(k->conffiles[j].path);
+			free(k->conffiles[j].md5sum);
+		}
+		free(k->conffiles);
+	}
+	free(p->v);
+	*p = (struct world_packages){0};
+}
+
+static int copy_package(struct world_package *to,
+			const struct dpkg_package *from)
+{
+	*to = (struct world_package){0};
+	if (asprintf(&to->status, "%s %s %s", from->want, from->eflag,
+		     from->status) < 0) {
+		to->status = NULL;
+		return -ENOMEM;
+	}
+	to->name = strdup(from->name);
+	to->arch = strdup(from->arch);
+	to->version = strdup(from->version);
+	to->conffiles = calloc(from->n_conffiles + 1, sizeof(*to->conffiles));
+	if (!to->name || !to->arch || !to->version || !to->conffiles)
+		return -ENOMEM;
+	for (size_t j = 0; j < from->n_conffiles; j++) {
+		struct world_conffile *c = &to->conffiles[to->n_conffiles++];
+		c->path = strdup(from->conffiles[j].path);
+		c->md5sum = strdup(from->conffiles[j].md5sum);
+		c->obsolete = from->conffiles[j].obsolete;
+		if (!c->path || !c->md5sum)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int world_packages(struct world_store *s, const char *name,
+		   struct world_packages *out, struct world_error *err)
+{
+	_cleanup_free_ char *tree = NULL;
+	int r = world_tree(s, name, &tree, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int dir = open(tree, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return werr_errno(err, errno, "cannot open the tree of '%s'",
+				  name);
+	_cleanup_close_ int fd =
+		open_beneath(dir, "var/lib/dpkg/status", O_RDONLY);
+	if (fd < 0 && fd != -ENOENT)
+		return werr_errno(err, -fd,
+				  "cannot read /var/lib/dpkg/status of '%s'",
+				  name);
+	struct db_file in = {fd, "/var/lib/dpkg/status"};
+	struct dpkg_packages pk = {0};
+	if ((r = dpkgdb_read(&in, &pk, err)) < 0)
+		return werr_wrap(err, "'%s'", name);
+	struct world_packages w = {calloc(pk.n + 1, sizeof(*w.v)), 0};
+	r = w.v ? 0 : -ENOMEM;
+	for (size_t i = 0; i < pk.n && r >= 0; i++)
+		r = copy_package(&w.v[w.n++], &pk.v[i]);
+	dpkgdb_packages_release(&pk);
+	if (r < 0) {
+		world_packages_release(&w);
+		return werr(err, ENOMEM, "out of memory");
+	}
+	*out = w;
+	return 0;
+}

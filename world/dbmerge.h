@@ -1,0 +1,49 @@
+/* Package databases that a merge combines rather than overwrites.  Private
+ * to libworld.
+ *
+ * Two worlds that each ran dpkg changed /var/lib/dpkg/status, apt's
+ * extended_states, dpkg's and apt's logs and caches.  When a merge meets
+ * one of these files changed on both sides (DESIGN.md §6), it does not
+ * refuse: it merges the file record by record against the copy saved when
+ * SRC was created (its base), and only two different changes of one
+ * record (one package) are a conflict.  Logs are appended to, caches are
+ * dropped (apt rebuilds them), backups ("-old") follow SRC. */
+#ifndef PWAPT_DBMERGE_H
+#define PWAPT_DBMERGE_H
+
+#include "store.h"
+
+/* What a merge does with a database that both sides changed. */
+enum dbmerge_action {
+	DBMERGE_NONE,	/* not such a database: a conflict stays one */
+	DBMERGE_MERGED, /* OUT holds the merged file */
+	DBMERGE_DROP,	/* a cache: deleted in DST, rebuilt on demand */
+	DBMERGE_THEIRS, /* a backup: SRC's version, as for any change */
+};
+
+/* Saves, in worlds/NAME/base/, the databases of world NAME's tree TREE (a
+ * directory fd) that a later merge needs a base of.  Called right after
+ * the world's tree is mounted. */
+int dbmerge_save_bases(struct world_store *s, const char *name, int tree,
+		       struct world_error *err);
+
+/* Whether PATH (world-relative, absolute) is a database that is merged
+ * rather than overwritten. */
+bool dbmerge_known(const char *path);
+
+/* What a merge will do with PATH if both sides changed it, without
+ * reading anything; DBMERGE_NONE for a file that is no such database. */
+enum dbmerge_action dbmerge_planned(const char *path);
+
+/* Resolves PATH, changed both in SRC (tree SRC_TREE) and in DST (tree
+ * DST_TREE) since SRC was created.  With DBMERGE_MERGED the merged file is
+ * written to OUT (an empty regular file open for writing; may be -1 to
+ * only find out).  Two different changes of one record are -EEXIST, and
+ * *conflict (malloc'd) names them: "package pwapt-test-c:all".  A
+ * missing base (a world made before pwapt kept them) is -ENOENT. */
+int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
+		    int dst_tree, const char *path, int out,
+		    enum dbmerge_action *action, char **conflict,
+		    struct world_error *err);
+
+#endif
