@@ -8,6 +8,9 @@ VERSION := 0.1
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing
 LXC_LIBS := $(shell pkg-config --libs lxc 2>/dev/null || echo -llxc)
+NET_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3)
+LXC_LIBS += $(shell pkg-config --libs libnftables libnl-route-3.0 2>/dev/null || \
+	echo -lnftables -lnl-route-3 -lnl-3)
 
 ifeq ($(DEVELOPER),1)
 CFLAGS += -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -20,20 +23,23 @@ endif
 
 WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/store.o world/layers.o \
 	world/container.o world/world.o world/diff.o world/merge.o \
-	world/checkoff.o
+	world/checkoff.o world/net.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
 	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
-	pwapt/cmd-checkoff.o
-LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off
+	pwapt/cmd-checkoff.o pwapt/cmd-ip.o
+LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil
 
 all: bin/pwapt bin/pwapt-init $(addprefix bin/,$(LINKS))
 
 world/%.o: world/%.c world/*.h
 	$(CC) $(CFLAGS) -c -o $@ $<
+world/net.o: CFLAGS += $(NET_CFLAGS)
+# Hidden: the libraries pwapt loads must not bind to its names (libnftables
+# calls jansson's json_string(), not the front end's).
 pwapt/%.o: pwapt/%.c pwapt/pwapt.h world/world.h world/cleanup.h
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
 
 # Install paths compiled into pwapt; rewritten only when they change, so
 # that `make install PREFIX=/usr` after `make` rebuilds what depends on them.

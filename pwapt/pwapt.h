@@ -26,6 +26,7 @@ struct context {
 	bool list, remove;		/* check-off --list, --remove */
 	bool rebase;			/* wmerge --rebase */
 	char *owned_root, *owned_state; /* from the config file */
+	char *owned_bridge, *owned_subnet;
 };
 
 struct command {
@@ -49,6 +50,7 @@ int cmd_create(struct context *ctx, int argc, char **argv);
 int cmd_delete(struct context *ctx, int argc, char **argv);
 int cmd_diff(struct context *ctx, int argc, char **argv);
 int cmd_exec(struct context *ctx, int argc, char **argv);
+int cmd_ip(struct context *ctx, int argc, char **argv);
 int cmd_merge(struct context *ctx, int argc, char **argv);
 int cmd_recover(struct context *ctx, int argc, char **argv);
 int cmd_rollback(struct context *ctx, int argc, char **argv);

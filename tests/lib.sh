@@ -34,6 +34,13 @@ skip_all() {
 }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root (mounts and containers)"
+# Each test file runs in a network namespace of its own: pwapt's bridge,
+# veths, nftables table and sysctls live and die there, never on the host.
+if [ -z "${PWAPT_TEST_NETNS:-}" ]; then
+	unshare -n true 2>/dev/null || skip_all "cannot make a network namespace"
+	PWAPT_TEST_NETNS=$$ exec unshare -n -- "$0" "$@"
+fi
+ip link set lo up || skip_all "cannot bring up loopback in the test's network namespace"
 grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
 	grep -qw overlay /proc/filesystems || skip_all "no overlayfs in this kernel"
 [ -x "$BIN_DIR/pwapt" ] || skip_all "pwapt is not built (run make)"

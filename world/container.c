@@ -15,6 +15,7 @@
 #include "container.h"
 #include "error.h"
 #include "fsutil.h"
+#include "net.h"
 
 static void lxc_putp(struct lxc_container **c)
 {
@@ -136,7 +137,6 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 		{"lxc.pty.max", "256"},
 		{"lxc.tty.max", "0"},
 		{"lxc.console.path", "none"},
-		{"lxc.net.0.type", "empty"},
 		{hide ? "lxc.mount.entry" : NULL, hide},
 		{"lxc.mount.entry",
 		 "tmpfs run tmpfs rw,nosuid,nodev,mode=0755 0 0"},
@@ -157,6 +157,13 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 		if (r < 0)
 			return r;
 	}
+	_cleanup_strv_free_ char **net = NULL;
+	bool apply = false;
+	int r = net_container_config(s, name, &net, &apply, err);
+	for (char **kv = net; r >= 0 && kv[0]; kv += 2)
+		r = set_config(c, kv[0], kv[1], err);
+	if (r < 0)
+		return r;
 	(void)truncate(log, 0);
 	if (!c->save_config(c, NULL))
 		return werr(err, EIO, "cannot save container config of '%s'",
@@ -170,7 +177,7 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 		return werr(err, EIO, "cannot start the container of '%s'%s%s",
 			    name, why[0] ? ": " : "", why);
 	}
-	return 0;
+	return net_container_started(s, name, apply, err);
 }
 
 int container_stop(struct world_store *s, const char *name, int grace)

@@ -10,6 +10,7 @@
  *     worlds/NAME/work     overlayfs' work directory
  *     worlds/NAME/merged   the world's tree, an overlay mount
  *     worlds/NAME/config   liblxc's container configuration
+ *     worlds/NAME/net      its address, forwards, ... (see net.h)
  *     worlds/Root/         Root's container (only when Root is not "/")
  *     trash/               deleted worlds on their way out */
 #ifndef PWAPT_STORE_H
@@ -22,6 +23,9 @@ struct world_store {
 	char *state; /* state directory, absolute */
 	char *worlds; /* state/worlds */
 	char *init;   /* init helper on the host */
+	char *bridge; /* networking (see net.h) */
+	char *subnet;
+	bool outbound; /* the default of child worlds */
 	int state_fd;
 	int worlds_fd;
 	int lock_fd;

@@ -20,6 +20,7 @@
 #include "fsutil.h"
 #include "layers.h"
 #include "merge.h"
+#include "net.h"
 #include "store.h"
 
 /* stop-all (a shutdown) gives services this long to exit on SIGTERM;
@@ -66,8 +67,8 @@ bool world_store_recovered(const struct world_store *s)
  * deleted: its container, its mount, its directory.  LAZY: the container
  * is killed but not waited for, and files that cannot be removed yet are
  * left in trash/ for the next command. */
-static int discard(struct world_store *s, const char *name, bool lazy,
-		   struct world_error *err)
+static int discard_tree(struct world_store *s, const char *name, bool lazy,
+			struct world_error *err)
 {
 	int r = container_stop(s, name, lazy ? -1 : 0);
 	if (r < 0)
@@ -93,6 +94,15 @@ static int discard(struct world_store *s, const char *name, bool lazy,
 		       ? werr(err, EIO, "cannot delete the merged world '%s'",
 			      name)
 		       : 0;
+}
+
+static int discard(struct world_store *s, const char *name, bool lazy,
+		   struct world_error *err)
+{
+	/* Its forwards and takeovers go with it. */
+	bool rules = net_has_rules(s, name);
+	int r = discard_tree(s, name, lazy, err);
+	return r < 0 || !rules ? r : net_apply(s, err);
 }
 
 static int discard_world(struct world_store *s, const char *name,
@@ -210,7 +220,10 @@ int world_store_open(struct world_store **out, const struct world_config *cfg,
 	s->state = realpath(state, NULL);
 	s->worlds = s->state ? path_join(s->state, "worlds") : NULL;
 	s->init = strdup(cfg->init ? cfg->init : "");
-	if (!s->state || !s->worlds || !s->init) {
+	s->bridge = strdup(cfg->bridge ? cfg->bridge : "pwapt0");
+	s->subnet = strdup(cfg->subnet ? cfg->subnet : "10.213.0.0/24");
+	s->outbound = cfg->outbound > 0;
+	if (!s->state || !s->worlds || !s->init || !s->bridge || !s->subnet) {
 		r = werr_errno(err, errno ? errno : ENOMEM,
 			       "state directory %s", state);
 		goto fail;
@@ -279,6 +292,8 @@ void world_store_free(struct world_store *s)
 	free(s->state);
 	free(s->worlds);
 	free(s->init);
+	free(s->bridge);
+	free(s->subnet);
 	free(s);
 }
 
@@ -691,6 +706,12 @@ int world_store_stop_all(struct world_store *s, struct world_error *err)
 		ret = werr_errno(err, -r, "cannot stop Root's container");
 	if ((r = layers_release_root_view(s)) < 0 && !ret)
 		ret = werr_errno(err, -r, "cannot unmount the root view");
+	struct world_error net;
+	if ((r = net_stop_all(s, &net)) < 0 && !ret) {
+		ret = r;
+		if (err)
+			*err = net;
+	}
 	return ret;
 }
 
