@@ -559,13 +559,19 @@ int net_container_config(struct world_store *s, const char *name, char ***items,
 
 	addr_text(address, a);
 	addr_text(subnet_gateway(&n), gw);
-	_cleanup_free_ char *cidr = NULL;
-	if (asprintf(&cidr, "%s/%u", a, n.prefix) < 0)
+	/* A MAC of its own address: neighbours' caches stay right when a
+	 * world's container is started again (a locally administered MAC). */
+	_cleanup_free_ char *cidr = NULL, *mac = NULL;
+	if (asprintf(&cidr, "%s/%u", a, n.prefix) < 0 ||
+	    asprintf(&mac, "02:70:%02x:%02x:%02x:%02x", address >> 24,
+		     (address >> 16) & 0xff, (address >> 8) & 0xff,
+		     address & 0xff) < 0)
 		return werr(err, ENOMEM, "out of memory");
 	const char *const kv[] = {
 		"lxc.net.0.type",	  "veth",
 		"lxc.net.0.veth.pair",	  veth,
 		"lxc.net.0.name",	  "eth0",
+		"lxc.net.0.hwaddr",	  mac,
 		"lxc.net.0.flags",	  "up",
 		"lxc.net.0.ipv4.address", cidr,
 		"lxc.net.0.ipv4.gateway", gw,
