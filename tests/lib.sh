@@ -61,6 +61,9 @@ mounts_below() {
 cleanup() {
 	set +e
 	tm kill-server 2>/dev/null
+	# Processes a test started on the host side (servers, namespaces'
+	# holders), by the pids it noted with note_pid.
+	[ -f "$TMP/pids" ] && kill $(cat "$TMP/pids") 2>/dev/null
 	# Every container whose lxcpath lies below $TMP, whatever state
 	# directory a test used and however it failed.
 	pgrep -a -f "^\[lxc monitor\] $TMP/" | while read -r pid _ _ path name; do
@@ -83,6 +86,9 @@ make_busybox_root() {
 	"$TEST_DIR/fixtures/busybox-tree.sh" "${1:-$PWAPT_ROOT}" ||
 		skip_all "cannot build the busybox test tree"
 }
+
+# Notes a pid of a background process for cleanup to kill.
+note_pid() { echo "$1" >>"$TMP/pids"; }
 
 test_expect_success() {
 	test_count=$((test_count + 1))

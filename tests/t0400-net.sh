@@ -165,7 +165,7 @@ test_expect_success 'bad input: a clear error, and nothing changes' '
 
 test_expect_success 'a host port something listens on is refused, naming who' '
 	mkdir -p "$TMP/www" && busybox httpd -f -p 127.0.0.1:50090 -h "$TMP/www" &
-	pid=$! && sleep 0.3 &&
+	pid=$! && note_pid $pid && sleep 0.3 &&
 	test_fails_with 1 "host port 50090 is in use: busybox \(pid $pid\) listens on it" \
 		wip B forward 80 50090;
 	rc=$?; kill $pid; wait $pid 2>/dev/null; test $rc = 0 &&
@@ -176,7 +176,7 @@ test_expect_success 'wdelete removes the world s rules, and the port is free aga
 	wdelete B &&
 	! nft list table ip pwapt0 | grep -q "B:" &&
 	mkdir -p "$TMP/www" && echo host >"$TMP/www/id" &&
-	busybox httpd -f -p 50090 -h "$TMP/www" & pid=$! && sleep 0.3 &&
+	busybox httpd -f -p 50090 -h "$TMP/www" & pid=$! && note_pid $pid && sleep 0.3 &&
 	out=$(get 127.0.0.1:50090); kill $pid; wait $pid 2>/dev/null;
 	test_equal host "$out" &&
 	wcreate B Root && serve B 80 world-b &&
@@ -186,14 +186,15 @@ test_expect_success 'wdelete removes the world s rules, and the port is free aga
 # An "outside" of the worlds: a network namespace of this test's, reached
 # through a veth from the host, with a server on 192.0.2.2 (TEST-NET-1).
 test_expect_success 'setup: a network outside the host' '
-	unshare -n sleep 600 & echo $! >"$TMP/outside" && sleep 0.2 &&
+	{ unshare -n sleep 600 & echo $! >"$TMP/outside"; note_pid $!; } && sleep 0.2 &&
 	out=$(cat "$TMP/outside") &&
 	ip link add vout0 type veth peer name vout1 netns $out &&
 	ip addr add 192.0.2.1/24 dev vout0 && ip link set vout0 up &&
 	nsenter -t $out -n sh -c "ip link set lo up && ip addr add 192.0.2.2/24 dev vout1 &&
 		ip link set vout1 up && ip route add default via 192.0.2.1" &&
 	mkdir -p "$TMP/out-www" && echo outside >"$TMP/out-www/id" &&
-	nsenter -t $out -n busybox httpd -p 80 -h "$TMP/out-www" &&
+	{ nsenter -t $out -n busybox httpd -f -p 80 -h "$TMP/out-www" & note_pid $!; } &&
+	sleep 0.2 &&
 	test_equal outside "$(get 192.0.2.2)"
 '
 
@@ -277,10 +278,6 @@ test_expect_success 'takeover errors: a port taken over by another world, twice'
 	wdelete W &&
 	! nft list table ip pwapt0 | grep -q "W" &&
 	test_equal root "$(get 127.0.0.1:58080)"
-'
-
-test_expect_success 'cleanup: the outside network' '
-	kill $(cat "$TMP/outside")
 '
 
 test_done
