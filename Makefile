@@ -94,6 +94,7 @@ demo: deps all
 bench: deps all
 	@tests/bench/run
 	@tests/bench/merge
+	@tests/bench/net
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) \
