@@ -4,6 +4,12 @@
 # temporary directory as Root: worlds, wdiff, wmerge, rollback, a conflict.
 # Nothing on this machine's own / changes.
 set -eu
+# In a network namespace of its own: the demo's worlds get pwapt's bridge and
+# nftables table there, not on this machine's network.
+if [ -z "${PWAPT_DEMO_NETNS:-}" ]; then
+	PWAPT_DEMO_NETNS=1 exec unshare -n -- "$0" "$@"
+fi
+ip link set lo up
 cd "$(dirname "$0")/.."
 PATH=$PWD/bin:$PATH
 tree=$(tests/fixtures/debian-tree.sh)
