@@ -183,6 +183,26 @@ test_expect_success 'wdelete removes the world s rules, and the port is free aga
 	wip B forward 80 50090 && test_equal world-b "$(get 127.0.0.1:50090)"
 '
 
+test_expect_success 'a bad bridge, subnet or outbound in pwapt.conf is a clear error' '
+	echo "subnet = 10.213.0.0/33" >"$PWAPT_CONFIG" &&
+	test_fails_with 1 "invalid subnet .10.213.0.0/33." wcreate Bad Root &&
+	echo "subnet = 10.213.0.1/24" >"$PWAPT_CONFIG" &&
+	test_fails_with 1 "invalid subnet" wip A &&
+	echo "bridge = 0bad" >"$PWAPT_CONFIG" &&
+	test_fails_with 1 "invalid bridge name .0bad." wip A &&
+	echo "outbound = maybe" >"$PWAPT_CONFIG" &&
+	test_fails_with 1 "pwapt.conf:1: outbound is .on. or .off." wip A &&
+	rm "$PWAPT_CONFIG" && ! wlist | grep -q "^Bad "
+'
+
+test_expect_success 'an interface of the bridge s name that is no bridge is a clear error' '
+	ip link add pwdummy type veth peer name pwdummy1 &&
+	printf "bridge = pwdummy\nsubnet = 10.214.0.0/24\n" >"$PWAPT_CONFIG" &&
+	test_fails_with 1 "an interface named pwdummy exists and is not a bridge" wcreate Bad Root;
+	rc=$?; rm -f "$PWAPT_CONFIG"; ip link del pwdummy; test $rc = 0 &&
+	! wlist | grep -q "^Bad "
+'
+
 # An "outside" of the worlds: a network namespace of this test's, reached
 # through a veth from the host, with a server on 192.0.2.2 (TEST-NET-1).
 test_expect_success 'setup: a network outside the host' '
