@@ -9,18 +9,7 @@ command -v nft >/dev/null || skip_all "nft is missing"
 make_busybox_root
 
 # The value of a field of `wip NAME --json`.
-net_field() {
-	wip --json "$1" | python3 -c '
-import json, sys
-print(json.load(sys.stdin)[sys.argv[1]])' "$2"
-}
-
-# Starts busybox httpd in world $1 on port $2, serving "$3" at /id.
-serve() {
-	wexec "$1" sh -c "mkdir -p /www && echo $3 >/www/id && httpd -p $2 -h /www"
-}
-
-get() { curl -s -m 5 "http://$1/id"; }
+. "$TEST_DIR/lib-net.sh"
 
 test_expect_success 'a kernel with nftables NAT, fib and masquerade' '
 	nft -f - <<-EOF &&
@@ -37,9 +26,9 @@ test_expect_success 'every world has loopback and an address on pwapt0' '
 	a=$(net_field A address) && b=$(net_field B address) &&
 	test "$a" != "$b" &&
 	case $a in 10.213.0.*) ;; *) false ;; esac &&
-	wexec A ip -4 addr show dev eth0 | grep -q "inet $a/24" &&
+	wexec A ip -4 addr show dev eth0 | grep -q "inet $a/16" &&
 	wexec A ip link show lo | grep -q "UP" &&
-	ip -4 addr show dev pwapt0 | grep -q "inet 10.213.0.1/24" &&
+	ip -4 addr show dev pwapt0 | grep -q "inet 10.213.0.1/16" &&
 	ip link show master pwapt0 | grep -q "pw[0-9a-f]\{8\}"
 '
 
@@ -72,7 +61,7 @@ test_expect_success 'a world reaches another one through a forward of the host' 
 
 test_expect_success 'wip shows addresses and forwards, also as JSON' '
 	wip A >"$TMP/out" && cat "$TMP/out" &&
-	grep -q "address   $(net_field A address)/24 on the bridge pwapt0" "$TMP/out" &&
+	grep -q "address   $(net_field A address)/16 on the bridge pwapt0" "$TMP/out" &&
 	grep -q "forward   host port 50080 -> port 80" "$TMP/out" &&
 	grep -q "outbound  off (default)" "$TMP/out" &&
 	wip --json A | python3 -c "

@@ -8,17 +8,7 @@ command -v busybox >/dev/null || skip_all "busybox is missing"
 PWAPT_ROOT=/
 export PWAPT_ROOT
 
-net_field() {
-	wip --json "$1" | python3 -c '
-import json, sys
-print(json.load(sys.stdin)[sys.argv[1]])' "$2"
-}
-
-serve() {
-	wexec "$1" sh -c "mkdir -p /www && echo $3 >/www/id && busybox httpd -p $2 -h /www"
-}
-
-get() { curl -s -m 5 "http://$1/id"; }
+. "$TEST_DIR/lib-net.sh"
 
 test_expect_success 'setup: a server of Root on the host, port 8081' '
 	mkdir -p "$TMP/www" && echo host >"$TMP/www/id" &&
@@ -29,7 +19,7 @@ test_expect_success 'setup: a server of Root on the host, port 8081' '
 test_expect_success 'Root on the host has the bridge address' '
 	wcreate H Root && wcreate X Root &&
 	test_equal 10.213.0.1 "$(net_field Root address)" &&
-	wip Root | grep -q "10.213.0.1/24, the address of the bridge pwapt0" &&
+	wip Root | grep -q "10.213.0.1/16, the address of the bridge pwapt0" &&
 	test_equal host "$(wexec H busybox wget -qO- http://10.213.0.1:8081/id)"
 '
 

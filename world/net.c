@@ -125,7 +125,7 @@ static int check_config(struct world_store *s, struct subnet *n,
 	if (subnet_parse(s->subnet, n) < 0)
 		return werr(err, EINVAL,
 			    "invalid subnet '%s' (an IPv4 network such as "
-			    "10.213.0.0/24, prefix length 8 to 30)",
+			    "10.213.0.0/16, prefix length 8 to 30)",
 			    s->subnet);
 	/* The bridge's name is also the table's: an nft identifier. */
 	size_t len = strlen(s->bridge);
@@ -1067,43 +1067,20 @@ static bool port_in_use(unsigned port)
 	       errno == EADDRINUSE;
 }
 
-/* Saves NAME's changed network file and loads the table; on failure, puts
- * the old file back, so that a refused change loses nothing. */
-static int commit(struct world_store *s, const char *name,
-		  const struct net_file *now, const struct net_file *before,
-		  struct world_error *err)
-{
-	int r = net_file_save(s, name, now, err);
-	if (r < 0)
-		return r;
-	if ((r = net_apply(s, err)) < 0) {
-		struct world_error ignored;
-		(void)net_file_save(s, name, before, &ignored);
-		(void)net_apply(s, &ignored);
-	}
-	return r;
-}
-
-/* Loads every world's network file for a change to NAME's, which must be
- * a child world or Root in a container (WHAT names the change). */
-static int begin(struct world_store *s, const char *name, const char *what,
-		 struct net_all *a, struct net_file **f,
-		 struct world_error *err)
-{
-	struct subnet n;
-	int r = check_name(s, name, err);
-	if (r < 0 || (r = check_config(s, &n, err)) < 0)
-		return r;
-	if (!has_net_file(s, name))
-		return werr(err, EINVAL,
-			    "Root is the host: %s applies to child worlds "
-			    "(and to Root when it runs in a container)",
-			    what);
-	if ((r = net_all_load(s, a, err)) < 0)
-		return r;
-	*f = net_all_find(a, name);
-	return 0;
-}
+/* One change of a world's network file, for update(): PORT and HOST_PORT
+ * or ON as the operation takes them. */
+struct net_change {
+	const char *what; /* "a forward", ... for the error about Root */
+	bool start;	  /* bring the world up first */
+	bool start_root;  /* and Root's container, for its address */
+	/* Checks the change against every world's file (A) and makes it in
+	 * F, NAME's; fills ERR and returns < 0 to refuse. */
+	int (*make)(struct world_store *s, const char *name,
+		    const struct net_change *c, struct net_all *a,
+		    struct net_file *f, struct world_error *err);
+	unsigned port, host_port;
+	bool on;
+};
 
 static int copy_file(const struct net_file *f, struct net_file *out,
 		     struct world_error *err)
@@ -1120,194 +1097,213 @@ static int copy_file(const struct net_file *f, struct net_file *out,
 	return 0;
 }
 
-/* Starts NAME if needed (which gives it an address), then reloads the
- * network files: starting may have written NAME's. */
-static int start_and_reload(struct world_store *s, const char *name,
-			    struct net_all *a, struct net_file **f,
-			    struct world_error *err)
+/* Starts world NAME if needed (which gives it an address). */
+static int start(struct world_store *s, const char *name,
+		 struct world_error *err)
 {
-	int r = world_ensure_running(s, name, NULL, err);
-	if (r < 0)
+	return world_ensure_running(s, name, NULL, err);
+}
+
+/* Makes change C to NAME's network file, saves it and reloads the table;
+ * when the kernel refuses the table, puts the old file back, so that a
+ * refused change loses nothing. */
+static int update(struct world_store *s, const char *name,
+		  const struct net_change *c, struct world_error *err)
+{
+	struct subnet n;
+	int r = check_name(s, name, err);
+	if (r < 0 || (r = check_config(s, &n, err)) < 0)
 		return r;
-	net_all_release(a);
-	if ((r = net_all_load(s, a, err)) < 0)
+	if (!has_net_file(s, name))
+		return werr(err, EINVAL,
+			    "Root is the host: %s applies to child worlds "
+			    "(and to Root when it runs in a container)",
+			    c->what);
+	/* Root in a container has its address once it runs. */
+	if (c->start_root && !root_is_host(s) &&
+	    (r = start(s, WORLD_ROOT, err)) < 0)
 		return r;
-	*f = net_all_find(a, name);
+	if (c->start && (r = start(s, name, err)) < 0)
+		return r;
+	struct net_all a;
+	if ((r = net_all_load(s, &a, err)) < 0)
+		return r;
+	struct net_file *f = net_all_find(&a, name), before;
+	if ((r = copy_file(f, &before, err)) >= 0 &&
+	    (r = c->make(s, name, c, &a, f, err)) >= 0 &&
+	    (r = net_file_save(s, name, f, err)) >= 0 &&
+	    (r = net_apply(s, err)) < 0) {
+		struct world_error ignored;
+		(void)net_file_save(s, name, &before, &ignored);
+		(void)net_apply(s, &ignored);
+	}
+	net_file_release(&before);
+	net_all_release(&a);
+	return r < 0 ? r : 0;
+}
+
+static int make_forward(struct world_store *s, const char *name,
+			const struct net_change *c, struct net_all *a,
+			struct net_file *f, struct world_error *err)
+{
+	unsigned hp = c->host_port;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct net_file *o = &a->files[i];
+		for (size_t k = 0; k < o->n_fw; k++)
+			if (o->fw[k].host_port == hp && o == f)
+				return werr(
+					err, EEXIST,
+					"'%s' forwards host port %u already "
+					"(to its port %u)",
+					name, hp, o->fw[k].port);
+			else if (o->fw[k].host_port == hp)
+				return werr(err, EADDRINUSE,
+					    "host port %u is forwarded to port "
+					    "%u of '%s' already",
+					    hp, o->fw[k].port, a->names[i]);
+		for (size_t k = 0; root_is_host(s) && k < o->n_to; k++)
+			if (o->to[k] == hp)
+				return werr(err, EADDRINUSE,
+					    "port %u of the host is taken over "
+					    "by '%s'",
+					    hp, a->names[i]);
+	}
+	if (port_in_use(hp)) {
+		char who[128];
+		port_holder(hp, who, sizeof(who));
+		return werr(err, EADDRINUSE,
+			    "host port %u is in use: %s listens on it", hp,
+			    who);
+	}
+	struct world_forward *v = realloc(f->fw, (f->n_fw + 1) * sizeof(*v));
+	if (!v)
+		return werr(err, ENOMEM, "out of memory");
+	f->fw = v;
+	f->fw[f->n_fw++] = (struct world_forward){hp, c->port};
+	return 0;
+}
+
+static int make_unforward(struct world_store *s, const char *name,
+			  const struct net_change *c, struct net_all *a,
+			  struct net_file *f, struct world_error *err)
+{
+	for (size_t i = 0; i < f->n_fw; i++)
+		if (f->fw[i].host_port == c->host_port) {
+			f->fw[i] = f->fw[--f->n_fw];
+			return 0;
+		}
+	return werr(err, ENOENT, "'%s' has no forward of host port %u", name,
+		    c->host_port);
+}
+
+static int make_takeover(struct world_store *s, const char *name,
+			 const struct net_change *c, struct net_all *a,
+			 struct net_file *f, struct world_error *err)
+{
+	unsigned port = c->port;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct net_file *o = &a->files[i];
+		for (size_t k = 0; k < o->n_to; k++)
+			if (o->to[k] == port && o == f)
+				return werr(err, EEXIST,
+					    "'%s' has taken over port %u "
+					    "already",
+					    name, port);
+			else if (o->to[k] == port)
+				return werr(err, EBUSY,
+					    "port %u of Root is taken over by "
+					    "'%s' already (wip %s release %u)",
+					    port, a->names[i], a->names[i],
+					    port);
+		for (size_t k = 0; root_is_host(s) && k < o->n_fw; k++)
+			if (o->fw[k].host_port == port)
+				return werr(err, EADDRINUSE,
+					    "port %u of the host is forwarded "
+					    "to port %u of '%s', not Root's",
+					    port, o->fw[k].port, a->names[i]);
+	}
+	unsigned *v = realloc(f->to, (f->n_to + 1) * sizeof(*v));
+	if (!v)
+		return werr(err, ENOMEM, "out of memory");
+	f->to = v;
+	f->to[f->n_to++] = port;
+	return 0;
+}
+
+static int make_release(struct world_store *s, const char *name,
+			const struct net_change *c, struct net_all *a,
+			struct net_file *f, struct world_error *err)
+{
+	for (size_t i = 0; i < f->n_to; i++)
+		if (f->to[i] == c->port) {
+			f->to[i] = f->to[--f->n_to];
+			return 0;
+		}
+	return werr(err, ENOENT, "'%s' has not taken over port %u", name,
+		    c->port);
+}
+
+static int make_outbound(struct world_store *s, const char *name,
+			 const struct net_change *c, struct net_all *a,
+			 struct net_file *f, struct world_error *err)
+{
+	f->outbound = c->on;
 	return 0;
 }
 
 int world_net_forward(struct world_store *s, const char *name, unsigned port,
 		      unsigned host_port, struct world_error *err)
 {
-	struct net_all a = {0};
-	struct net_file *f = NULL, before = NET_FILE_INIT;
+	struct net_change c = {.what = "a forward",
+			       .start = true,
+			       .make = make_forward,
+			       .port = port,
+			       .host_port = host_port};
 	int r = check_port(port, "port", err);
 	if (r >= 0)
 		r = check_port(host_port, "host port", err);
-	if (r >= 0)
-		r = begin(s, name, "a forward", &a, &f, err);
-	for (size_t i = 0; r >= 0 && i < a.n; i++) {
-		const struct net_file *o = &a.files[i];
-		for (size_t k = 0; r >= 0 && k < o->n_fw; k++)
-			if (o->fw[k].host_port != host_port)
-				continue;
-			else if (o == f)
-				r = werr(err, EEXIST,
-					 "'%s' forwards host port %u already "
-					 "(to its port %u)",
-					 name, host_port, o->fw[k].port);
-			else
-				r = werr(err, EADDRINUSE,
-					 "host port %u is forwarded to port %u "
-					 "of '%s' already",
-					 host_port, o->fw[k].port, a.names[i]);
-		for (size_t k = 0; r >= 0 && root_is_host(s) && k < o->n_to;
-		     k++)
-			if (o->to[k] == host_port)
-				r = werr(err, EADDRINUSE,
-					 "port %u of the host is taken over "
-					 "by '%s'",
-					 host_port, a.names[i]);
-	}
-	if (r >= 0 && port_in_use(host_port)) {
-		char who[128];
-		port_holder(host_port, who, sizeof(who));
-		r = werr(err, EADDRINUSE,
-			 "host port %u is in use: %s listens on it", host_port,
-			 who);
-	}
-	if (r >= 0)
-		r = start_and_reload(s, name, &a, &f, err);
-	if (r >= 0)
-		r = copy_file(f, &before, err);
-	if (r >= 0) {
-		struct world_forward *v =
-			realloc(f->fw, (f->n_fw + 1) * sizeof(*v));
-		if (!v)
-			r = werr(err, ENOMEM, "out of memory");
-		else {
-			f->fw = v;
-			f->fw[f->n_fw++] =
-				(struct world_forward){host_port, port};
-			r = commit(s, name, f, &before, err);
-		}
-	}
-	net_file_release(&before);
-	net_all_release(&a);
-	return r < 0 ? r : 0;
+	return r < 0 ? r : update(s, name, &c, err);
 }
 
 int world_net_unforward(struct world_store *s, const char *name,
 			unsigned host_port, struct world_error *err)
 {
-	struct net_all a = {0};
-	struct net_file *f = NULL, before = NET_FILE_INIT;
+	struct net_change c = {.what = "a forward",
+			       .make = make_unforward,
+			       .host_port = host_port};
 	int r = check_port(host_port, "host port", err);
-	if (r >= 0)
-		r = begin(s, name, "a forward", &a, &f, err);
-	size_t i = 0;
-	while (r >= 0 && i < f->n_fw && f->fw[i].host_port != host_port)
-		i++;
-	if (r >= 0 && i == f->n_fw)
-		r = werr(err, ENOENT, "'%s' has no forward of host port %u",
-			 name, host_port);
-	if (r >= 0 && (r = copy_file(f, &before, err)) >= 0) {
-		f->fw[i] = f->fw[--f->n_fw];
-		r = commit(s, name, f, &before, err);
-	}
-	net_file_release(&before);
-	net_all_release(&a);
-	return r < 0 ? r : 0;
+	return r < 0 ? r : update(s, name, &c, err);
 }
 
 int world_net_takeover(struct world_store *s, const char *name, unsigned port,
 		       struct world_error *err)
 {
-	struct net_all a = {0};
-	struct net_file *f = NULL, before = NET_FILE_INIT;
+	struct net_change c = {.what = "a takeover",
+			       .start = true,
+			       .start_root = true,
+			       .make = make_takeover,
+			       .port = port};
 	int r = check_port(port, "port", err);
 	if (r >= 0 && is_root(name))
 		r = werr(err, EINVAL,
 			 "Root cannot take over its own port; name the world "
 			 "that is to serve it");
-	if (r >= 0)
-		r = begin(s, name, "a takeover", &a, &f, err);
-	for (size_t i = 0; r >= 0 && i < a.n; i++) {
-		const struct net_file *o = &a.files[i];
-		for (size_t k = 0; r >= 0 && k < o->n_to; k++)
-			if (o->to[k] != port)
-				continue;
-			else if (o == f)
-				r = werr(err, EEXIST,
-					 "'%s' has taken over port %u already",
-					 name, port);
-			else
-				r = werr(err, EBUSY,
-					 "port %u of Root is taken over by "
-					 "'%s' already (wip %s release %u)",
-					 port, a.names[i], a.names[i], port);
-		for (size_t k = 0; r >= 0 && root_is_host(s) && k < o->n_fw;
-		     k++)
-			if (o->fw[k].host_port == port)
-				r = werr(err, EADDRINUSE,
-					 "port %u of the host is forwarded to "
-					 "port %u of '%s', not Root's",
-					 port, o->fw[k].port, a.names[i]);
-	}
-	/* Root in a container needs its address, which it gets running. */
-	if (r >= 0 && !root_is_host(s))
-		r = start_and_reload(s, WORLD_ROOT, &a, &f, err);
-	if (r >= 0)
-		r = start_and_reload(s, name, &a, &f, err);
-	if (r >= 0 && (r = copy_file(f, &before, err)) >= 0) {
-		unsigned *v = realloc(f->to, (f->n_to + 1) * sizeof(*v));
-		if (!v)
-			r = werr(err, ENOMEM, "out of memory");
-		else {
-			f->to = v;
-			f->to[f->n_to++] = port;
-			r = commit(s, name, f, &before, err);
-		}
-	}
-	net_file_release(&before);
-	net_all_release(&a);
-	return r < 0 ? r : 0;
+	return r < 0 ? r : update(s, name, &c, err);
 }
 
 int world_net_release_port(struct world_store *s, const char *name,
 			   unsigned port, struct world_error *err)
 {
-	struct net_all a = {0};
-	struct net_file *f = NULL, before = NET_FILE_INIT;
+	struct net_change c = {
+		.what = "a takeover", .make = make_release, .port = port};
 	int r = check_port(port, "port", err);
-	if (r >= 0)
-		r = begin(s, name, "a takeover", &a, &f, err);
-	size_t i = 0;
-	while (r >= 0 && i < f->n_to && f->to[i] != port)
-		i++;
-	if (r >= 0 && i == f->n_to)
-		r = werr(err, ENOENT, "'%s' has not taken over port %u", name,
-			 port);
-	if (r >= 0 && (r = copy_file(f, &before, err)) >= 0) {
-		f->to[i] = f->to[--f->n_to];
-		r = commit(s, name, f, &before, err);
-	}
-	net_file_release(&before);
-	net_all_release(&a);
-	return r < 0 ? r : 0;
+	return r < 0 ? r : update(s, name, &c, err);
 }
 
 int world_net_outbound(struct world_store *s, const char *name, bool on,
 		       struct world_error *err)
 {
-	struct net_all a = {0};
-	struct net_file *f = NULL, before = NET_FILE_INIT;
-	int r = begin(s, name, "outbound", &a, &f, err);
-	if (r >= 0 && (r = copy_file(f, &before, err)) >= 0) {
-		f->outbound = on;
-		r = commit(s, name, f, &before, err);
-	}
-	net_file_release(&before);
-	net_all_release(&a);
-	return r < 0 ? r : 0;
+	struct net_change c = {
+		.what = "outbound", .make = make_outbound, .on = on};
+	return update(s, name, &c, err);
 }

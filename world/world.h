@@ -35,7 +35,7 @@ struct world_config {
 	void (*waiting)(const char *state);
 	/* Networking (see world_net_*): NULL means the default. */
 	const char *bridge; /* pwapt's bridge, default "pwapt0" */
-	const char *subnet; /* the worlds' addresses, default 10.213.0.0/24 */
+	const char *subnet; /* the worlds' addresses, default 10.213.0.0/16 */
 	int outbound;	    /* child worlds may connect beyond the bridge:
 			       0 off (the default), 1 on */
 };
