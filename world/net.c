@@ -809,16 +809,6 @@ int net_stop_all(struct world_store *s, struct world_error *err)
 
 /* ---- The operations of world.h ---- */
 
-static int check_name(struct world_store *s, const char *name,
-		      struct world_error *err)
-{
-	if (!world_name_valid(name))
-		return werr(err, EINVAL, "invalid world name '%s'", name);
-	if (!world_exists(s, name))
-		return werr(err, ENOENT, "no world named '%s'", name);
-	return 0;
-}
-
 static int check_port(unsigned port, const char *what, struct world_error *err)
 {
 	if (port < 1 || port > 65535)
@@ -873,7 +863,7 @@ int world_net_show(struct world_store *s, const char *name,
 		   struct world_net *out, struct world_error *err)
 {
 	struct subnet n;
-	int r = check_name(s, name, err);
+	int r = check_world(s, name, err);
 	if (r < 0 || (r = check_config(s, &n, err)) < 0)
 		return r;
 	struct net_file f = NET_FILE_INIT;
@@ -1111,7 +1101,7 @@ static int update(struct world_store *s, const char *name,
 		  const struct net_change *c, struct world_error *err)
 {
 	struct subnet n;
-	int r = check_name(s, name, err);
+	int r = check_world(s, name, err);
 	if (r < 0 || (r = check_config(s, &n, err)) < 0)
 		return r;
 	if (!has_net_file(s, name))

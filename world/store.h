@@ -63,6 +63,9 @@ bool meta_rel_path_valid(const char *rel);
 int meta_parse(const char *text, struct world_meta *m);
 int meta_save(struct world_store *s, const struct world_meta *m,
 	      struct world_error *err);
+/* The error for a name that does not denote a world (world.c). */
+int check_world(struct world_store *s, const char *name,
+		struct world_error *err);
 /* Whether a world of that name exists (Root always does). */
 bool world_exists(struct world_store *s, const char *name);
 /* The names of all worlds but Root, sorted; NULL-terminated. */

@@ -33,8 +33,8 @@ static bool is_root(const char *name)
 }
 
 /* The error for a name that does not denote a world. */
-static int check_world(struct world_store *s, const char *name,
-		       struct world_error *err)
+int check_world(struct world_store *s, const char *name,
+		struct world_error *err)
 {
 	if (!world_name_valid(name))
 		return werr(err, EINVAL, "invalid world name '%s'", name);
