@@ -43,8 +43,15 @@ static int serve(int fd, struct conn *c)
 			       memmem(c->buf, n, "connection: close", 17);
 		const char *r = close_it ? response_close : response;
 		size_t len = close_it ? response_close_len : response_len;
-		if (write(fd, r, len) != (ssize_t)len || close_it)
+		if (write(fd, r, len) != (ssize_t)len)
 			return -1;
+		if (close_it) {
+			/* A reset, not a TIME_WAIT on our side: the client's
+			 * next connection may reuse the port at once. */
+			struct linger l = {1, 0};
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+			return -1;
+		}
 		memmove(c->buf, c->buf + n, c->len - n);
 		c->len -= n;
 	}
