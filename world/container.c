@@ -137,6 +137,7 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 		{"lxc.pty.max", "256"},
 		{"lxc.tty.max", "0"},
 		{"lxc.console.path", "none"},
+		{"lxc.net.0.type", "empty"},
 		{hide ? "lxc.mount.entry" : NULL, hide},
 		{"lxc.mount.entry",
 		 "tmpfs run tmpfs rw,nosuid,nodev,mode=0755 0 0"},
@@ -157,11 +158,8 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 		if (r < 0)
 			return r;
 	}
-	_cleanup_strv_free_ char **net = NULL;
-	bool apply = false;
-	int r = net_container_config(s, name, &net, &apply, err);
-	for (char **kv = net; r >= 0 && kv[0]; kv += 2)
-		r = set_config(c, kv[0], kv[1], err);
+	struct net_world net;
+	int r = net_container_prepare(s, name, &net, err);
 	if (r < 0)
 		return r;
 	(void)truncate(log, 0);
@@ -177,7 +175,7 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 		return werr(err, EIO, "cannot start the container of '%s'%s%s",
 			    name, why[0] ? ": " : "", why);
 	}
-	return net_container_started(s, name, apply, err);
+	return net_container_started(s, name, c->init_pid(c), &net, err);
 }
 
 int container_stop(struct world_store *s, const char *name, int grace)

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/route.h>
 #include <nftables/libnftables.h>
 
 #include "cleanup.h"
@@ -525,8 +528,8 @@ bool net_has_rules(struct world_store *s, const char *name)
 	return r;
 }
 
-int net_container_config(struct world_store *s, const char *name, char ***items,
-			 bool *need_apply, struct world_error *err)
+int net_container_prepare(struct world_store *s, const char *name,
+			  struct net_world *out, struct world_error *err)
 {
 	struct subnet n;
 	int r = check_config(s, &n, err);
@@ -542,76 +545,150 @@ int net_container_config(struct world_store *s, const char *name, char ***items,
 			return r;
 		}
 	}
-	*need_apply = file_has_rules(s, name, &f);
-	uint32_t address = f.address;
+	struct net_world w = {.address = f.address,
+			      .gateway = subnet_gateway(&n),
+			      .prefix = n.prefix,
+			      .apply = file_has_rules(s, name, &f)};
 	net_file_release(&f);
-
 	_cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
 	if ((r = nl_open(&sk, err)) < 0 ||
-	    (r = bridge_ensure(s, &n, sk, need_apply, err)) < 0)
+	    (r = bridge_ensure(s, &n, sk, &w.apply, err)) < 0)
 		return r;
 	/* A veth of the world's last container outlives it briefly, while
 	 * the kernel tears its namespace down. */
-	char veth[IFNAMSIZ], a[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
-	veth_name(address, veth);
+	char veth[IFNAMSIZ];
+	veth_name(w.address, veth);
 	if (if_nametoindex(veth))
 		link_delete(sk, veth);
-
-	addr_text(address, a);
-	addr_text(subnet_gateway(&n), gw);
-	/* A MAC of its own address: neighbours' caches stay right when a
-	 * world's container is started again (a locally administered MAC). */
-	_cleanup_free_ char *cidr = NULL, *mac = NULL;
-	if (asprintf(&cidr, "%s/%u", a, n.prefix) < 0 ||
-	    asprintf(&mac, "02:70:%02x:%02x:%02x:%02x", address >> 24,
-		     (address >> 16) & 0xff, (address >> 8) & 0xff,
-		     address & 0xff) < 0)
-		return werr(err, ENOMEM, "out of memory");
-	const char *const kv[] = {
-		"lxc.net.0.type",	  "veth",
-		"lxc.net.0.veth.pair",	  veth,
-		"lxc.net.0.name",	  "eth0",
-		"lxc.net.0.hwaddr",	  mac,
-		"lxc.net.0.flags",	  "up",
-		"lxc.net.0.ipv4.address", cidr,
-		"lxc.net.0.ipv4.gateway", gw,
-	};
-	size_t count = sizeof(kv) / sizeof(kv[0]);
-	char **v = calloc(count + 1, sizeof(*v));
-	for (size_t i = 0; v && i < count; i++)
-		if (!(v[i] = strdup(kv[i])))
-			strvfreep(&v);
-	if (!v)
-		return werr(err, ENOMEM, "out of memory");
-	*items = v;
+	*out = w;
 	return 0;
 }
 
-int net_container_started(struct world_store *s, const char *name, bool apply,
-			  struct world_error *err)
+static void nl_addr_putp(struct nl_addr **a)
 {
-	struct net_file f;
-	int r = net_file_load(s, name, &f, err);
+	if (*a)
+		nl_addr_put(*a);
+}
+
+/* Inside the world's network namespace: eth0's address and the default
+ * route through the bridge. */
+static int configure_eth0(const struct net_world *w, struct world_error *err)
+{
+	_cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
+	_cleanup_(rtnl_link_putp) struct rtnl_link *eth0 = NULL, *up = NULL;
+	int r = nl_open(&sk, err);
 	if (r < 0)
 		return r;
+	if ((r = rtnl_link_get_kernel(sk, 0, "eth0", &eth0)) < 0)
+		return nl_fail(err, r, "find", "eth0");
+	int idx = rtnl_link_get_ifindex(eth0);
+	if (!(up = rtnl_link_alloc()))
+		return werr(err, ENOMEM, "out of memory");
+	rtnl_link_set_flags(up, IFF_UP);
+	if ((r = rtnl_link_change(sk, eth0, up, 0)) < 0)
+		return nl_fail(err, r, "bring up", "eth0");
+	uint32_t be = htonl(w->address), gw = htonl(w->gateway), any = 0;
+	_cleanup_(nl_addr_putp) struct nl_addr *local =
+		nl_addr_build(AF_INET, &be, sizeof(be));
+	_cleanup_(nl_addr_putp) struct nl_addr *via =
+		nl_addr_build(AF_INET, &gw, sizeof(gw));
+	_cleanup_(nl_addr_putp) struct nl_addr *dst =
+		nl_addr_build(AF_INET, &any, sizeof(any));
+	struct rtnl_addr *addr = rtnl_addr_alloc();
+	struct rtnl_route *route = rtnl_route_alloc();
+	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+	if (!local || !via || !dst || !addr || !route || !nh) {
+		r = werr(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	nl_addr_set_prefixlen(local, (int)w->prefix);
+	rtnl_addr_set_ifindex(addr, idx);
+	rtnl_addr_set_local(addr, local);
+	if ((r = rtnl_addr_add(sk, addr, 0)) < 0) {
+		r = nl_fail(err, r, "give an address to", "eth0");
+		goto out;
+	}
+	nl_addr_set_prefixlen(dst, 0);
+	rtnl_route_set_family(route, AF_INET);
+	rtnl_route_set_dst(route, dst);
+	rtnl_route_nh_set_ifindex(nh, idx);
+	rtnl_route_nh_set_gateway(nh, via);
+	rtnl_route_add_nexthop(route, steal_pointer(&nh));
+	if ((r = rtnl_route_add(sk, route, NLM_F_CREATE)) < 0)
+		r = nl_fail(err, r, "add the default route of", "eth0");
+out:
+	rtnl_addr_put(addr);
+	rtnl_route_put(route);
+	if (nh)
+		rtnl_route_nh_free(nh);
+	return r;
+}
+
+/* Runs FN in the network namespace of process PID, then comes back. */
+static int in_netns(pid_t pid, const struct net_world *w,
+		    int (*fn)(const struct net_world *, struct world_error *),
+		    struct world_error *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	_cleanup_close_ int self =
+		open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int target = open(path, O_RDONLY | O_CLOEXEC);
+	if (self < 0 || target < 0)
+		return werr_errno(err, errno, "cannot open %s", path);
+	if (setns(target, CLONE_NEWNET) < 0)
+		return werr_errno(err, errno, "cannot enter %s", path);
+	int r = fn(w, err);
+	/* Going back to our own namespace cannot fail; if it did, every
+	 * later step would act on the world's network. */
+	if (setns(self, CLONE_NEWNET) < 0)
+		abort();
+	return r;
+}
+
+int net_container_started(struct world_store *s, const char *name, pid_t pid,
+			  const struct net_world *w, struct world_error *err)
+{
+	/* pwapt makes the veth, not liblxc: liblxc looks for the bridge in
+	 * sysfs, which shows the network namespace it was mounted in, and
+	 * deletes the veth when the container stops, which makes the stop
+	 * wait for the kernel; the namespace's end removes it anyway.  One
+	 * request makes both ends, the world's already in its namespace, as
+	 * eth0, with a MAC of its address (so that neighbours' caches
+	 * stay right when the world is started again). */
 	char veth[IFNAMSIZ];
-	veth_name(f.address, veth);
-	net_file_release(&f);
-	/* liblxc would attach the veth itself, but looks for the bridge in
-	 * sysfs, which shows the network namespace it was mounted in. */
+	veth_name(w->address, veth);
+	uint32_t a = w->address;
+	unsigned char mac[6] = {
+		0x02,	 0x70, a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff,
+		a & 0xff};
+	int br = (int)if_nametoindex(s->bridge);
+	if (!br)
+		return werr(err, ENODEV, "the bridge %s vanished", s->bridge);
 	_cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
-	int br = (int)if_nametoindex(s->bridge),
-	    idx = (int)if_nametoindex(veth);
-	if (!br || !idx)
-		return werr(err, ENODEV,
-			    "the veth %s of '%s' or the bridge %s "
-			    "vanished",
-			    veth, name, s->bridge);
-	if ((r = nl_open(&sk, err)) < 0)
+	_cleanup_(rtnl_link_putp) struct rtnl_link *link =
+		rtnl_link_veth_alloc();
+	_cleanup_(nl_addr_putp) struct nl_addr *lladdr =
+		nl_addr_build(AF_LLC, mac, sizeof(mac));
+	int r = nl_open(&sk, err);
+	if (r < 0)
 		return r;
-	if ((r = rtnl_link_enslave_ifindex(sk, br, idx)) < 0)
-		return nl_fail(err, r, "attach to the bridge the veth", veth);
-	return apply ? net_apply(s, err) : 0;
+	if (!link || !lladdr)
+		return werr(err, ENOMEM, "out of memory");
+	struct rtnl_link *peer = rtnl_link_veth_get_peer(link);
+	rtnl_link_set_name(link, veth);
+	rtnl_link_set_master(link, br);
+	rtnl_link_set_flags(link, IFF_UP);
+	rtnl_link_set_name(peer, "eth0");
+	rtnl_link_set_ns_pid(peer, pid);
+	rtnl_link_set_addr(peer, lladdr);
+	rtnl_link_put(peer);
+	if ((r = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL)) < 0)
+		return nl_fail(err, r, "create the veth", veth);
+	if ((r = in_netns(pid, w, configure_eth0, err)) < 0)
+		return werr_wrap(err, "cannot set up the network of '%s'",
+				 name);
+	return w->apply ? net_apply(s, err) : 0;
 }
 
 /* Runs nft commands; *out (may be NULL) receives what nft printed. */

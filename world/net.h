@@ -17,16 +17,22 @@
 
 #include "store.h"
 
-/* The liblxc configuration of world NAME's network, as key, value, key,
- * value, ..., NULL (malloc'd).  Sets up the bridge first when missing, and
- * gives NAME an address when it has none (or one outside the subnet).
- * *need_apply is set when net_apply() must run once the container runs. */
-int net_container_config(struct world_store *s, const char *name, char ***items,
-			 bool *need_apply, struct world_error *err);
-/* Attaches the running container's veth to the bridge; with APPLY, then
- * runs net_apply(). */
-int net_container_started(struct world_store *s, const char *name, bool apply,
-			  struct world_error *err);
+/* What net_container_started() needs of a world about to start. */
+struct net_world {
+	uint32_t address, gateway; /* host byte order */
+	unsigned prefix;
+	bool apply; /* net_apply() must run once the container runs */
+};
+/* Before world NAME's container starts: sets up the bridge when missing,
+ * gives NAME an address when it has none (or one outside the subnet), and
+ * removes a veth its last container left. */
+int net_container_prepare(struct world_store *s, const char *name,
+			  struct net_world *out, struct world_error *err);
+/* Once it runs with init PID: makes its veth, eth0 in the world and
+ * pwXXXXXXXX on the bridge, gives eth0 its address and default route, and
+ * loads its rules when it has any. */
+int net_container_started(struct world_store *s, const char *name, pid_t pid,
+			  const struct net_world *w, struct world_error *err);
 /* Rewrites pwapt's table from the network files of the worlds whose
  * containers run, in one transaction: new connections follow the new rules
  * at once, connections in flight keep their mapping.  With no container
