@@ -1048,11 +1048,12 @@ int world_net_list(struct world_store *s, bool json, struct world_net_all *out,
 	return 0;
 }
 
-/* Who listens on TCP PORT in this network namespace: "PROG (pid N)", or
- * "a socket" when no process of ours shows it. */
+/* Who holds TCP PORT in this network namespace, for a message: "PROG (pid
+ * N) listens on it", or less when no process shows it (a socket that does
+ * not listen, or one of a process in another PID namespace). */
 static void port_holder(unsigned port, char *who, size_t size)
 {
-	snprintf(who, size, "a socket");
+	snprintf(who, size, "a socket of the host has it");
 	unsigned long inodes[16];
 	size_t n = 0;
 	static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
@@ -1101,8 +1102,9 @@ static void port_holder(unsigned port, char *who, size_t size)
 						fopen(path, "re");
 					if (c && fgets(comm, sizeof(comm), c))
 						comm[strcspn(comm, "\n")] = 0;
-					snprintf(who, size, "%s (pid %s)", comm,
-						 de->d_name);
+					snprintf(who, size,
+						 "%s (pid %s) listens on it",
+						 comm, de->d_name);
 					return;
 				}
 		}
@@ -1238,8 +1240,7 @@ static int make_forward(struct world_store *s, const char *name,
 	if (port_in_use(hp)) {
 		char who[128];
 		port_holder(hp, who, sizeof(who));
-		return werr(err, EADDRINUSE,
-			    "host port %u is in use: %s listens on it", hp,
+		return werr(err, EADDRINUSE, "host port %u is in use: %s", hp,
 			    who);
 	}
 	struct world_forward *v = realloc(f->fw, (f->n_fw + 1) * sizeof(*v));
