@@ -1,5 +1,5 @@
 /* A tiny HTTP/1.1 server for tests/bench/net: answers every request on
- * PORT with the same 1 KiB page, keeps connections alive unless a request
+ * PORT with the same page of SIZE bytes (default 1024), keeps connections alive unless a request
  * says "Connection: close".  One thread, epoll; no fork per request, so
  * that the benchmark measures the network path, not the server.  Built
  * static, since it runs in a world of the busybox test tree. */
@@ -22,7 +22,7 @@ struct conn {
 };
 
 static struct conn *conns[MAX_FD];
-static char response[2048], response_close[2048];
+static char *response, *response_close;
 static size_t response_len, response_close_len;
 
 static void drop(int ep, int fd)
@@ -60,22 +60,32 @@ static int serve(int fd, struct conn *c)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s PORT\n", argv[0]);
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: %s PORT [SIZE]\n", argv[0]);
 		return 2;
 	}
-	char page[1024];
-	memset(page, 'x', sizeof(page));
-	response_len = (size_t)snprintf(
-		response, sizeof(response),
-		"HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
-		"Content-Type: text/plain\r\n\r\n%.*s",
-		sizeof(page), (int)sizeof(page), page);
-	response_close_len = (size_t)snprintf(
-		response_close, sizeof(response_close),
-		"HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n"
-		"Content-Type: text/plain\r\n\r\n%.*s",
-		sizeof(page), (int)sizeof(page), page);
+	size_t size = argc == 3 ? strtoul(argv[2], NULL, 10) : 1024;
+	char *page = malloc(size + 1);
+	if (!page || asprintf(&response,
+			      "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+			      "Content-Type: text/plain\r\n\r\n",
+			      size) < 0 ||
+	    asprintf(&response_close,
+		     "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+		     "Connection: close\r\nContent-Type: text/plain\r\n\r\n",
+		     size) < 0)
+		return 1;
+	memset(page, 'x', size);
+	page[size] = '\0';
+	/* Headers and page in one buffer: one write per answer. */
+	response_len = strlen(response) + size;
+	response_close_len = strlen(response_close) + size;
+	response = realloc(response, response_len + 1);
+	response_close = realloc(response_close, response_close_len + 1);
+	if (!response || !response_close)
+		return 1;
+	strcat(response, page);
+	strcat(response_close, page);
 
 	int one = 1;
 	int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -105,6 +115,11 @@ int main(int argc, char **argv)
 						close(c);
 						continue;
 					}
+					/* Room for a whole answer: a write never
+					 * stops halfway. */
+					int buf = (int)(2 * response_len + 65536);
+					setsockopt(c, SOL_SOCKET, SO_SNDBUF, &buf,
+						   sizeof(buf));
 					setsockopt(c, IPPROTO_TCP, TCP_NODELAY,
 						   &one, sizeof(one));
 					ev = (struct epoll_event){
