@@ -289,4 +289,13 @@ test_expect_success 'takeover errors: a port taken over by another world, twice'
 	test_equal root "$(get 127.0.0.1:58080)"
 '
 
+test_expect_success 'a merge that deletes the world removes its forwards' '
+	wcreate M Root && serve M 80 world-m &&
+	wip M forward 80 50095 && test_equal world-m "$(get 127.0.0.1:50095)" &&
+	wmerge M Root &&
+	! nft list table ip pwapt0 | grep -q "M:" &&
+	! get 127.0.0.1:50095 &&
+	wip A forward 80 50095
+'
+
 test_done
