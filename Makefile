@@ -29,7 +29,7 @@ PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
 	pwapt/cmd-checkoff.o pwapt/cmd-ip.o
 LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip
-UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil
+UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-net
 
 all: bin/pwapt bin/pwapt-init $(addprefix bin/,$(LINKS))
 

@@ -35,26 +35,7 @@
 #include "fsutil.h"
 #include "net.h"
 
-struct subnet {
-	uint32_t base; /* host byte order */
-	unsigned prefix;
-};
-
-/* A world's network file. */
-struct net_file {
-	uint32_t address; /* 0: none yet */
-	int outbound;	  /* -1: the configured default */
-	struct world_forward *fw;
-	size_t n_fw;
-	unsigned *to; /* ports taken over */
-	size_t n_to;
-};
-#define NET_FILE_INIT          \
-	{                      \
-		.outbound = -1 \
-	}
-
-static void net_file_release(struct net_file *f)
+void net_file_release(struct net_file *f)
 {
 	free(f->fw);
 	free(f->to);
@@ -77,7 +58,7 @@ static bool has_net_file(const struct world_store *s, const char *name)
 	return !is_root(name) || !root_is_host(s);
 }
 
-static int subnet_parse(const char *text, struct subnet *out)
+int subnet_parse(const char *text, struct subnet *out)
 {
 	const char *slash = strchr(text, '/');
 	char addr[INET_ADDRSTRLEN];
@@ -160,7 +141,7 @@ static int port_parse(const char *text, unsigned *port)
 	return 0;
 }
 
-static int net_file_parse(const char *text, struct net_file *f)
+int net_file_parse(const char *text, struct net_file *f)
 {
 	_cleanup_free_ char *copy = strdup(text);
 	if (!copy)
@@ -168,8 +149,8 @@ static int net_file_parse(const char *text, struct net_file *f)
 	char *save = NULL;
 	for (char *line = strtok_r(copy, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
-		char key[16], a[32], b[32];
-		int n = sscanf(line, "%15s %31s %31s", key, a, b);
+		char key[16], a[32], b[32], more[2];
+		int n = sscanf(line, "%15s %31s %31s %1s", key, a, b, more);
 		struct in_addr in;
 		unsigned p1, p2;
 		if (n == 2 && !strcmp(key, "address") &&

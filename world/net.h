@@ -17,6 +17,31 @@
 
 #include "store.h"
 
+struct subnet {
+	uint32_t base; /* host byte order */
+	unsigned prefix;
+};
+
+/* A world's network file (worlds/NAME/net). */
+struct net_file {
+	uint32_t address; /* 0: none yet */
+	int outbound;	  /* -1: the configured default */
+	struct world_forward *fw;
+	size_t n_fw;
+	unsigned *to; /* ports taken over */
+	size_t n_to;
+};
+#define NET_FILE_INIT          \
+	{                      \
+		.outbound = -1 \
+	}
+
+void net_file_release(struct net_file *f);
+/* Parses "A.B.C.D/LEN" (a network: no host bits; LEN 8 to 30). */
+int subnet_parse(const char *text, struct subnet *out);
+/* Parses a world's network file; -EBADMSG for a line it does not know. */
+int net_file_parse(const char *text, struct net_file *f);
+
 /* What net_container_started() needs of a world about to start. */
 struct net_world {
 	uint32_t address, gateway; /* host byte order */
