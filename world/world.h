@@ -250,7 +250,8 @@ struct world_net_all {
 	char subnet[32];
 	struct world_net *worlds; /* Root first, then by name */
 	size_t n;
-	char **interfaces; /* the bridge's ports, as the kernel has them */
+	char **interfaces; /* the bridge and its ports, as the kernel has them
+			    */
 	char *rules; /* pwapt's table as nft lists it (JSON when asked), or
 			NULL when the kernel has none */
 };
