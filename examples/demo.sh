@@ -42,6 +42,7 @@ run ls -l "$PWAPT_ROOT/usr/bin/which"
 
 say "A world has its own processes, hostname and network namespace"
 run wexec PHPUpdate sh -c 'ls /proc | grep -c "^[0-9]" ; cat /proc/1/cmdline; echo'
+run wip PHPUpdate
 
 say "A service keeps running in its world"
 run wexec PHPUpdate sh -c 'setsid sleep 600 </dev/null >/dev/null 2>&1 &'
