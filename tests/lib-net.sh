@@ -14,3 +14,17 @@ serve() {
 
 # The page /id at HOST:PORT $1.
 get() { curl -s -m 5 "http://$1/id"; }
+
+# Skips the file unless the kernel has what pwapt's rules use: nftables
+# with NAT, fib and masquerade (in this test's network namespace).
+require_nat() {
+	command -v nft >/dev/null || skip_all "nft is missing"
+	nft -f - <<-EOF 2>"$TMP/nft-probe" ||
+	table ip pwapt_probe {
+		chain p { type nat hook prerouting priority dstnat; fib daddr type local tcp dport 1 dnat to 127.0.0.1:2; }
+		chain o { type nat hook postrouting priority srcnat; masquerade; }
+	}
+	EOF
+		skip_all "the kernel lacks nftables NAT, fib or masquerade: $(head -1 "$TMP/nft-probe")"
+	nft delete table ip pwapt_probe
+}

@@ -5,21 +5,9 @@
 # traffic goes only to loopback, the bridge and namespaces the test makes.
 . "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || skip_all "curl is missing"
-command -v nft >/dev/null || skip_all "nft is missing"
-make_busybox_root
-
-# The value of a field of `wip NAME --json`.
 . "$TEST_DIR/lib-net.sh"
-
-test_expect_success 'a kernel with nftables NAT, fib and masquerade' '
-	nft -f - <<-EOF &&
-	table ip pwapt_probe {
-		chain p { type nat hook prerouting priority dstnat; fib daddr type local tcp dport 1 dnat to 127.0.0.1:2; }
-		chain o { type nat hook postrouting priority srcnat; masquerade; }
-	}
-	EOF
-	nft delete table ip pwapt_probe
-' || skip_all "the kernel lacks nftables NAT, fib or masquerade"
+require_nat
+make_busybox_root
 
 test_expect_success 'every world has loopback and an address on pwapt0' '
 	wcreate A Root && wcreate B Root &&

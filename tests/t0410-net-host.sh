@@ -9,6 +9,7 @@ PWAPT_ROOT=/
 export PWAPT_ROOT
 
 . "$TEST_DIR/lib-net.sh"
+require_nat
 
 test_expect_success 'setup: a server of Root on the host, port 8081' '
 	mkdir -p "$TMP/www" && echo host >"$TMP/www/id" &&

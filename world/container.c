@@ -175,7 +175,10 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 		return werr(err, EIO, "cannot start the container of '%s'%s%s",
 			    name, why[0] ? ": " : "", why);
 	}
-	return net_container_started(s, name, c->init_pid(c), &net, err);
+	/* A world without its network would stay so while it runs. */
+	if ((r = net_container_started(s, name, c->init_pid(c), &net, err)) < 0)
+		c->stop(c);
+	return r;
 }
 
 int container_stop(struct world_store *s, const char *name, int grace)
