@@ -249,6 +249,7 @@ test_expect_success 'takeover and release: new connections move, no request fail
 	wip W takeover 80 &&
 	wait_for "$TMP/fwd" world-w 20 && wait_for "$TMP/direct" world-w 20 &&
 	nft list table ip pwapt0 | grep -q "Root: forward 58080 to 80, taken over by W" &&
+	test_equal root "$(wexec W wget -qO- http://10.213.0.1:58080/id)" &&
 	wip W release 80 &&
 	n=$(grep -c root "$TMP/fwd") && wait_for "$TMP/fwd" root $((n + 20)) &&
 	n=$(grep -c root "$TMP/direct") && wait_for "$TMP/direct" root $((n + 20)) &&

@@ -723,22 +723,28 @@ static void nat_rules(FILE *m, struct world_store *s, struct net_all *a,
 	addr_text(f->address, addr);
 	for (size_t i = 0; i < f->n_fw; i++) {
 		const struct world_forward *fw = &f->fw[i];
-		/* A forward to a port of Root follows its takeover. */
-		const char *by = NULL;
-		strcpy(to, addr);
+		/* A forward to a port of Root follows its takeover, but for
+		 * the connections of the world that took it over. */
 		for (size_t x = 0; is_root(name) && x < a->n; x++)
 			for (size_t k = 0; active[x] && k < a->files[x].n_to;
-			     k++)
-				if (a->files[x].to[k] == fw->port &&
-				    !is_root(a->names[x])) {
-					by = a->names[x];
-					addr_text(a->files[x].address, to);
-				}
+			     k++) {
+				if (a->files[x].to[k] != fw->port ||
+				    is_root(a->names[x]))
+					continue;
+				addr_text(a->files[x].address, to);
+				fprintf(m,
+					"fib daddr type local ip saddr != %s "
+					"tcp dport %u dnat to %s:%u comment "
+					"\"%s: forward %u to %u, taken over by "
+					"%s\"\n",
+					to, fw->host_port, to, fw->port, name,
+					fw->host_port, fw->port, a->names[x]);
+			}
 		fprintf(m,
 			"fib daddr type local tcp dport %u dnat to %s:%u "
-			"comment \"%s: forward %u to %u%s%s\"\n",
-			fw->host_port, to, fw->port, name, fw->host_port,
-			fw->port, by ? ", taken over by " : "", by ? by : "");
+			"comment \"%s: forward %u to %u\"\n",
+			fw->host_port, addr, fw->port, name, fw->host_port,
+			fw->port);
 	}
 	uint32_t root_addr = 0;
 	struct net_file *rf = net_all_find(a, WORLD_ROOT);
