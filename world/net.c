@@ -915,8 +915,11 @@ static int fill_net(struct world_store *s, const struct subnet *n,
 		world_net_release(&w);
 		return werr(err, ENOMEM, "out of memory");
 	}
-	memcpy(w.forwards, f->fw, f->n_fw * sizeof(*f->fw));
-	memcpy(w.takeovers, f->to, f->n_to * sizeof(*f->to));
+	/* (memcpy from NULL is undefined even for 0 bytes) */
+	if (f->n_fw)
+		memcpy(w.forwards, f->fw, f->n_fw * sizeof(*f->fw));
+	if (f->n_to)
+		memcpy(w.takeovers, f->to, f->n_to * sizeof(*f->to));
 	w.n_forwards = f->n_fw;
 	w.n_takeovers = f->n_to;
 	*out = w;
@@ -1148,8 +1151,10 @@ static int copy_file(const struct net_file *f, struct net_file *out,
 		net_file_release(out);
 		return werr(err, ENOMEM, "out of memory");
 	}
-	memcpy(out->fw, f->fw, f->n_fw * sizeof(*f->fw));
-	memcpy(out->to, f->to, f->n_to * sizeof(*f->to));
+	if (f->n_fw)
+		memcpy(out->fw, f->fw, f->n_fw * sizeof(*f->fw));
+	if (f->n_to)
+		memcpy(out->to, f->to, f->n_to * sizeof(*f->to));
 	return 0;
 }
 
