@@ -16,6 +16,9 @@ SHIM_LIBS := $(shell pkg-config --libs apt-pkg 2>/dev/null || echo -lapt-pkg) -l
 # libdpkg ships only as a static library, with its compressors' libraries.
 DPKG_LIBS := $(shell pkg-config --static --libs libdpkg 2>/dev/null || \
 	echo -ldpkg -lmd -lz -llzma -lzstd -lbz2)
+NET_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3)
+LXC_LIBS += $(shell pkg-config --libs libnftables libnl-route-3.0 2>/dev/null || \
+	echo -lnftables -lnl-route-3 -lnl-3)
 
 ifeq ($(DEVELOPER),1)
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
@@ -30,23 +33,26 @@ endif
 
 WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/store.o world/layers.o \
 	world/container.o world/world.o world/diff.o world/merge.o \
-	world/checkoff.o world/dpkgdb.o world/dbmerge.o
+	world/checkoff.o world/dpkgdb.o world/dbmerge.o world/net.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
 	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
-	pwapt/cmd-checkoff.o pwapt/cmd-apt.o pwapt/apt.o pwapt/txn.o \
-	pwapt/report.o
+	pwapt/cmd-checkoff.o pwapt/cmd-ip.o pwapt/cmd-apt.o pwapt/apt.o \
+	pwapt/txn.o pwapt/report.o
 SHIM_OBJS := shim/aptshim.o
-LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off
+LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim \
-	tests/unit/test-dpkgdb
+	tests/unit/test-dpkgdb tests/unit/test-net
 
 all: bin/pwapt bin/pwapt-init $(addprefix bin/,$(LINKS)) shim/libaptshim.a
 
 world/%.o: world/%.c world/*.h
 	$(CC) $(CFLAGS) -c -o $@ $<
+world/net.o: CFLAGS += $(NET_CFLAGS)
+# Hidden: the libraries pwapt loads must not bind to its names (libnftables
+# calls jansson's json_string(), not the front end's).
 pwapt/%.o: pwapt/%.c pwapt/*.h world/world.h world/cleanup.h shim/aptshim.h
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
 
 # Install paths compiled into pwapt; rewritten only when they change, so
 # that `make install PREFIX=/usr` after `make` rebuilds what depends on them.
@@ -116,6 +122,7 @@ demo: deps all
 bench: deps all
 	@tests/bench/run
 	@tests/bench/merge
+	@tests/bench/net
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) \

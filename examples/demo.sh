@@ -4,6 +4,12 @@
 # temporary directory as Root: worlds, wdiff, wmerge, rollback, a conflict.
 # Nothing on this machine's own / changes.
 set -eu
+# In a network namespace of its own: the demo's worlds get pwapt's bridge and
+# nftables table there, not on this machine's network.
+if [ -z "${PWAPT_DEMO_NETNS:-}" ]; then
+	PWAPT_DEMO_NETNS=1 exec unshare -n -- "$0" "$@"
+fi
+ip link set lo up
 cd "$(dirname "$0")/.."
 PATH=$PWD/bin:$PATH
 tree=$(tests/fixtures/debian-tree.sh)
@@ -36,6 +42,7 @@ run ls -l "$PWAPT_ROOT/usr/bin/which"
 
 say "A world has its own processes, hostname and network namespace"
 run wexec PHPUpdate sh -c 'ls /proc | grep -c "^[0-9]" ; cat /proc/1/cmdline; echo'
+run wip PHPUpdate
 
 say "A service keeps running in its world"
 run wexec PHPUpdate sh -c 'setsid sleep 600 </dev/null >/dev/null 2>&1 &'

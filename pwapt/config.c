@@ -52,7 +52,21 @@ int config_parse(struct context *ctx, const char *path, FILE *f)
 			r = set_owned(&ctx->owned_root, &ctx->cfg.root, val);
 		else if (!strcmp(key, "state"))
 			r = set_owned(&ctx->owned_state, &ctx->cfg.state, val);
-		else {
+		else if (!strcmp(key, "bridge"))
+			r = set_owned(&ctx->owned_bridge, &ctx->cfg.bridge,
+				      val);
+		else if (!strcmp(key, "subnet"))
+			r = set_owned(&ctx->owned_subnet, &ctx->cfg.subnet,
+				      val);
+		else if (!strcmp(key, "outbound") &&
+			 (!strcmp(val, "on") || !strcmp(val, "off")))
+			ctx->cfg.outbound = !strcmp(val, "on");
+		else if (!strcmp(key, "outbound")) {
+			fprintf(stderr,
+				"%s: %s:%u: outbound is 'on' or 'off'\n",
+				ctx->cmd, path, no);
+			return -1;
+		} else {
 			fprintf(stderr, "%s: %s:%u: unknown key '%s'\n",
 				ctx->cmd, path, no, key);
 			return -1;
@@ -90,5 +104,8 @@ void context_release(struct context *ctx)
 {
 	free(ctx->owned_root);
 	free(ctx->owned_state);
+	free(ctx->owned_bridge);
+	free(ctx->owned_subnet);
 	ctx->owned_root = ctx->owned_state = NULL;
+	ctx->owned_bridge = ctx->owned_subnet = NULL;
 }

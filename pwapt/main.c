@@ -26,6 +26,10 @@ static const struct command commands[] = {
 	 "run a command in a world"},
 	{"console", "wconsole", cmd_console, 1, 1, 0, "NAME",
 	 "interactive shell in a world, on a terminal"},
+	{"ip", "wip", cmd_ip, 0, 4, CMD_JSON | CMD_ALL,
+	 "NAME [forward PORT HOSTPORT | unforward HOSTPORT | takeover PORT | "
+	 "release PORT | outbound on|off]",
+	 "addresses, port forwards and takeovers of a world"},
 	{"check-off", "check-off", cmd_checkoff, 1, -1, CMD_LISTRM,
 	 "NAME PATH...", "leave paths (globs) out of merging a world"},
 	{"wmerge", "wmerge", cmd_merge, 2, 2, CMD_FORCE | CMD_REBASE, "SRC DST",

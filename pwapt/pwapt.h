@@ -31,6 +31,7 @@ struct context {
 		*test_cmd; /* --test-cmd: a shell command, run in the world */
 	const char *conffile; /* --conffile: "keep" (default) or "new" */
 	char *owned_root, *owned_state; /* from the config file */
+	char *owned_bridge, *owned_subnet;
 };
 
 struct command {
@@ -64,6 +65,7 @@ int cmd_create(struct context *ctx, int argc, char **argv);
 int cmd_delete(struct context *ctx, int argc, char **argv);
 int cmd_diff(struct context *ctx, int argc, char **argv);
 int cmd_exec(struct context *ctx, int argc, char **argv);
+int cmd_ip(struct context *ctx, int argc, char **argv);
 int cmd_merge(struct context *ctx, int argc, char **argv);
 int cmd_recover(struct context *ctx, int argc, char **argv);
 int cmd_rollback(struct context *ctx, int argc, char **argv);

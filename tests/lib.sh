@@ -34,6 +34,13 @@ skip_all() {
 }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root (mounts and containers)"
+# Each test file runs in a network namespace of its own: pwapt's bridge,
+# veths, nftables table and sysctls live and die there, never on the host.
+if [ -z "${PWAPT_TEST_NETNS:-}" ]; then
+	unshare -n true 2>/dev/null || skip_all "cannot make a network namespace"
+	PWAPT_TEST_NETNS=$$ exec unshare -n -- "$0" "$@"
+fi
+ip link set lo up || skip_all "cannot bring up loopback in the test's network namespace"
 grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
 	grep -qw overlay /proc/filesystems || skip_all "no overlayfs in this kernel"
 [ -x "$BIN_DIR/pwapt" ] || skip_all "pwapt is not built (run make)"
@@ -54,6 +61,9 @@ mounts_below() {
 cleanup() {
 	set +e
 	tm kill-server 2>/dev/null
+	# Processes a test started on the host side (servers, namespaces'
+	# holders), by the pids it noted with note_pid.
+	[ -f "$TMP/pids" ] && kill $(cat "$TMP/pids") 2>/dev/null
 	# Every container whose lxcpath lies below $TMP, whatever state
 	# directory a test used and however it failed.
 	pgrep -a -f "^\[lxc monitor\] $TMP/" | while read -r pid _ _ path name; do
@@ -76,6 +86,9 @@ make_busybox_root() {
 	"$TEST_DIR/fixtures/busybox-tree.sh" "${1:-$PWAPT_ROOT}" ||
 		skip_all "cannot build the busybox test tree"
 }
+
+# Notes a pid of a background process for cleanup to kill.
+note_pid() { echo "$1" >>"$TMP/pids"; }
 
 test_expect_success() {
 	test_count=$((test_count + 1))

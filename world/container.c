@@ -19,6 +19,7 @@
 #include "container.h"
 #include "error.h"
 #include "fsutil.h"
+#include "net.h"
 
 static void lxc_putp(struct lxc_container **c)
 {
@@ -161,6 +162,10 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 		if (r < 0)
 			return r;
 	}
+	struct net_world net;
+	int r = net_container_prepare(s, name, &net, err);
+	if (r < 0)
+		return r;
 	(void)truncate(log, 0);
 	if (!c->save_config(c, NULL))
 		return werr(err, EIO, "cannot save container config of '%s'",
@@ -174,7 +179,10 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 		return werr(err, EIO, "cannot start the container of '%s'%s%s",
 			    name, why[0] ? ": " : "", why);
 	}
-	return 0;
+	/* A world without its network would stay so while it runs. */
+	if ((r = net_container_started(s, name, c->init_pid(c), &net, err)) < 0)
+		c->stop(c);
+	return r;
 }
 
 int container_stop(struct world_store *s, const char *name, int grace)

@@ -10,6 +10,7 @@
  *     worlds/NAME/work     overlayfs' work directory
  *     worlds/NAME/merged   the world's tree, an overlay mount
  *     worlds/NAME/config   liblxc's container configuration
+ *     worlds/NAME/net      its address, forwards, ... (see net.h)
  *     worlds/Root/         Root's container (only when Root is not "/")
  *     trash/               deleted worlds on their way out */
 #ifndef PWAPT_STORE_H
@@ -22,6 +23,9 @@ struct world_store {
 	char *state; /* state directory, absolute */
 	char *worlds; /* state/worlds */
 	char *init;   /* init helper on the host */
+	char *bridge; /* networking (see net.h) */
+	char *subnet;
+	bool outbound; /* the default of child worlds */
 	int state_fd;
 	int worlds_fd;
 	int lock_fd;
@@ -59,6 +63,9 @@ bool meta_rel_path_valid(const char *rel);
 int meta_parse(const char *text, struct world_meta *m);
 int meta_save(struct world_store *s, const struct world_meta *m,
 	      struct world_error *err);
+/* The error for a name that does not denote a world (world.c). */
+int check_world(struct world_store *s, const char *name,
+		struct world_error *err);
 /* Whether a world of that name exists (Root always does). */
 bool world_exists(struct world_store *s, const char *name);
 /* The names of all worlds but Root, sorted; NULL-terminated. */

@@ -21,6 +21,7 @@
 #include "fsutil.h"
 #include "layers.h"
 #include "merge.h"
+#include "net.h"
 #include "store.h"
 
 /* stop-all (a shutdown) gives services this long to exit on SIGTERM;
@@ -33,8 +34,8 @@ static bool is_root(const char *name)
 }
 
 /* The error for a name that does not denote a world. */
-static int check_world(struct world_store *s, const char *name,
-		       struct world_error *err)
+int check_world(struct world_store *s, const char *name,
+		struct world_error *err)
 {
 	if (!world_name_valid(name))
 		return werr(err, EINVAL, "invalid world name '%s'", name);
@@ -67,8 +68,8 @@ bool world_store_recovered(const struct world_store *s)
  * deleted: its container, its mount, its directory.  LAZY: the container
  * is killed but not waited for, and files that cannot be removed yet are
  * left in trash/ for the next command. */
-static int discard(struct world_store *s, const char *name, bool lazy,
-		   struct world_error *err)
+static int discard_tree(struct world_store *s, const char *name, bool lazy,
+			struct world_error *err)
 {
 	int r = container_stop(s, name, lazy ? -1 : 0);
 	if (r < 0)
@@ -94,6 +95,15 @@ static int discard(struct world_store *s, const char *name, bool lazy,
 		       ? werr(err, EIO, "cannot delete the merged world '%s'",
 			      name)
 		       : 0;
+}
+
+static int discard(struct world_store *s, const char *name, bool lazy,
+		   struct world_error *err)
+{
+	/* Its forwards and takeovers go with it. */
+	bool rules = net_has_rules(s, name);
+	int r = discard_tree(s, name, lazy, err);
+	return r < 0 || !rules ? r : net_apply(s, err);
 }
 
 static int discard_world(struct world_store *s, const char *name,
@@ -211,7 +221,10 @@ int world_store_open(struct world_store **out, const struct world_config *cfg,
 	s->state = realpath(state, NULL);
 	s->worlds = s->state ? path_join(s->state, "worlds") : NULL;
 	s->init = strdup(cfg->init ? cfg->init : "");
-	if (!s->state || !s->worlds || !s->init) {
+	s->bridge = strdup(cfg->bridge ? cfg->bridge : "pwapt0");
+	s->subnet = strdup(cfg->subnet ? cfg->subnet : "10.213.0.0/16");
+	s->outbound = cfg->outbound > 0;
+	if (!s->state || !s->worlds || !s->init || !s->bridge || !s->subnet) {
 		r = werr_errno(err, errno ? errno : ENOMEM,
 			       "state directory %s", state);
 		goto fail;
@@ -280,6 +293,8 @@ void world_store_free(struct world_store *s)
 	free(s->state);
 	free(s->worlds);
 	free(s->init);
+	free(s->bridge);
+	free(s->subnet);
 	free(s);
 }
 
@@ -848,6 +863,12 @@ int world_store_stop_all(struct world_store *s, struct world_error *err)
 		ret = werr_errno(err, -r, "cannot stop Root's container");
 	if ((r = layers_release_root_view(s)) < 0 && !ret)
 		ret = werr_errno(err, -r, "cannot unmount the root view");
+	struct world_error net;
+	if ((r = net_stop_all(s, &net)) < 0 && !ret) {
+		ret = r;
+		if (err)
+			*err = net;
+	}
 	return ret;
 }
 

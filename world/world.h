@@ -33,6 +33,11 @@ struct world_config {
 	/* Called (may be NULL) when another command holds the store's lock
 	 * and this one is about to wait for it. */
 	void (*waiting)(const char *state);
+	/* Networking (see world_net_*): NULL means the default. */
+	const char *bridge; /* pwapt's bridge, default "pwapt0" */
+	const char *subnet; /* the worlds' addresses, default 10.213.0.0/16 */
+	int outbound;	    /* child worlds may connect beyond the bridge:
+			       0 off (the default), 1 on */
 };
 
 struct world_store;
@@ -290,5 +295,81 @@ int world_checkoff_list(struct world_store *store, const char *name,
 int world_store_stop_all(struct world_store *store, struct world_error *err);
 /* Brings every world back (the boot-time counterpart of stop_all). */
 int world_store_start_all(struct world_store *store, struct world_error *err);
+
+/* Networking.  Every world has its own network namespace: loopback, and
+ * eth0, a veth into pwapt's bridge, with a stable address of the configured
+ * subnet (Root on the host has the bridge's address; Root's container has
+ * one of its own).  Forwards make a world's port reachable on the host's
+ * addresses (127.0.0.1 included) through kernel NAT; a takeover sends new
+ * connections for a port of Root to the same port of a world.  Forwards and
+ * takeovers are stored with the world and are in the kernel while its
+ * container runs. */
+struct world_forward {
+	unsigned host_port; /* on the host's addresses */
+	unsigned port;	    /* the world's */
+};
+
+struct world_net {
+	char *name;
+	char bridge[16];
+	char address[16];   /* dotted quad */
+	unsigned prefix;    /* of the subnet */
+	char interface[16]; /* host side of its veth; "" for Root on the host */
+	bool outbound;	    /* may connect beyond the bridge */
+	bool outbound_set;  /* set for this world, not the configured default */
+	bool active; /* its container runs: its rules are in the kernel */
+	struct world_forward *forwards;
+	size_t n_forwards;
+	unsigned *takeovers;
+	size_t n_takeovers;
+};
+void world_net_release(struct world_net *n);
+
+/* The network of world NAME (Root included).  A world that never ran has
+ * no address yet: address is "". */
+int world_net_show(struct world_store *store, const char *name,
+		   struct world_net *out, struct world_error *err);
+
+/* Everything pwapt added to the network namespace it runs in. */
+struct world_net_all {
+	char bridge[16];
+	char address[16]; /* the bridge's, "" when it does not exist */
+	char subnet[32];
+	struct world_net *worlds; /* Root first, then by name */
+	size_t n;
+	char **interfaces; /* the bridge and its ports, as the kernel has them
+			    */
+	char *rules; /* pwapt's table as nft lists it (JSON when asked), or
+			NULL when the kernel has none */
+};
+int world_net_list(struct world_store *store, bool json,
+		   struct world_net_all *out, struct world_error *err);
+void world_net_all_release(struct world_net_all *a);
+
+/* Forwards HOST_PORT (TCP, on every address of the host) to PORT of world
+ * NAME, starting it if needed.  -EADDRINUSE when something listens on the
+ * host port or another forward or takeover has it; -EEXIST when NAME
+ * forwards it already; -EINVAL for Root on the host. */
+int world_net_forward(struct world_store *store, const char *name,
+		      unsigned port, unsigned host_port,
+		      struct world_error *err);
+/* Removes the forward of HOST_PORT; -ENOENT when NAME has none. */
+int world_net_unforward(struct world_store *store, const char *name,
+			unsigned host_port, struct world_error *err);
+/* Sends new connections for PORT of Root to PORT of world NAME, starting
+ * it if needed; connections in flight stay where they are.  A port of Root
+ * is: Root on the host, PORT on any local address (127.0.0.1 included),
+ * from the host, the worlds and outside; Root in a container, PORT of
+ * Root's address from the host, and the host's forwards to Root's PORT.
+ * Connections from NAME itself still reach Root.  -EBUSY when another
+ * world took PORT over. */
+int world_net_takeover(struct world_store *store, const char *name,
+		       unsigned port, struct world_error *err);
+/* Undoes the takeover of PORT by NAME; -ENOENT when there is none. */
+int world_net_release_port(struct world_store *store, const char *name,
+			   unsigned port, struct world_error *err);
+/* Lets world NAME open connections beyond the bridge, or not. */
+int world_net_outbound(struct world_store *store, const char *name, bool on,
+		       struct world_error *err);
 
 #endif
