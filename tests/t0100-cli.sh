@@ -55,7 +55,7 @@ test_expect_success 'a relative Root or state is refused' '
 '
 
 test_expect_success 'man pages exist for every command and render without warnings' '
-	for p in pwapt wcreate wdelete wdiff wmerge check-off wexec wconsole wip wlist; do
+	for p in pwapt pwapt-upgrade wcreate wdelete wdiff wmerge check-off wexec wconsole wip wlist; do
 		f="$SRC_DIR/pwapt/man/$p.8"
 		test -f "$f" || { echo "missing $f"; exit 1; }
 		LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$f" 2>"$TMP/w" >"$TMP/m" || exit 1
@@ -86,7 +86,15 @@ test_expect_success 'bash completion completes commands and world names' '
 	out=$(bash -c ". \"$TMP/comp.bash\" \"$SRC_DIR/contrib/bash-completion\"; complete_line wip Alpha \"\"") &&
 	echo "wip Alpha: $out" && test "$out" = "forward outbound release takeover unforward " &&
 	out=$(bash -c ". \"$TMP/comp.bash\" \"$SRC_DIR/contrib/bash-completion\"; complete_line wip Alpha outbound \"\"") &&
-	echo "wip Alpha outbound: $out" && test "$out" = "off on "
+	echo "wip Alpha outbound: $out" && test "$out" = "off on " &&
+	out=$(bash -c ". \"$TMP/comp.bash\" \"$SRC_DIR/contrib/bash-completion\"; complete_line pwapt upgrade --m") &&
+	echo "pwapt upgrade --m: $out" && test "$out" = "--merge-on-success " &&
+	out=$(bash -c ". \"$TMP/comp.bash\" \"$SRC_DIR/contrib/bash-completion\"; complete_line wmerge Beta \"\"") &&
+	echo "wmerge Beta: $out" && echo "$out" | grep -q "Root" &&
+	mkdir -p "$PWAPT_STATE/worlds/Beta/notes" && : >"$PWAPT_STATE/worlds/Beta/notes/transaction" &&
+	out=$(bash -c ". \"$TMP/comp.bash\" \"$SRC_DIR/contrib/bash-completion\"; complete_line pwapt merge \"\"") &&
+	echo "pwapt merge: $out" && test "$out" = "Beta " &&
+	rm -r "$PWAPT_STATE/worlds/Beta/notes"
 '
 
 test_expect_success 'make install puts commands, init, man pages, completion and unit in place' '

@@ -148,6 +148,18 @@ c = {x[\"path\"]: x for x in json.load(sys.stdin)[\"changes\"]}
 assert c[\"/srv/modify\"][\"conflict\"] and not c[\"/srv/added\"][\"conflict\"]"
 '
 
+test_expect_success 'the same change on both sides, at different times, is no conflict' '
+	echo same >"$R/srv/both" && wcreate S Root &&
+	echo "same, new" >"$PWAPT_STATE/worlds/S/merged/srv/both" &&
+	sleep 0.05 && echo "same, new" >"$R/srv/both" &&
+	test_equal "M /srv/both times" "$(changes S)" &&
+	wdiff S >"$TMP/out" && ! grep -q "^!" "$TMP/out" &&
+	echo "other" >"$R/srv/both" &&
+	{ wdiff S >"$TMP/out"; test_equal 3 $?; } &&
+	grep -qx "! /srv/both: changed in Root after S was created" "$TMP/out" &&
+	wdelete S && rm "$R/srv/both"
+'
+
 test_expect_success 'files of the world machinery are excluded unless --all' '
 	wcreate X Root && echo ls >"$PWAPT_STATE/worlds/X/merged/root/.ash_history" &&
 	test -z "$(wdiff X)" &&

@@ -166,6 +166,22 @@ test_expect_success 'the same package at two versions in siblings: a conflict na
 	test_equal 1.0 "$(installed Root pwapt-test-a)"
 '
 
+test_expect_success 'siblings add system users: merged by name; one uid for two names is a conflict' '
+	fresh_root && wcreate U1 Root && wcreate U2 Root && wcreate U3 Root &&
+	wexec U1 sh -c "groupadd -g 901 alpha && useradd -r -u 901 -g alpha alpha" &&
+	wexec U2 sh -c "groupadd -g 902 beta && useradd -r -u 902 -g beta beta" &&
+	wexec U3 sh -c "groupadd -g 901 gamma && useradd -r -u 901 -g gamma gamma" &&
+	wmerge U1 Root && wmerge U2 Root &&
+	test_equal "alpha:901 beta:902" "$(wexec Root getent passwd alpha beta | cut -d: -f1,3 | xargs)" &&
+	wexec Root getent shadow beta >/dev/null && wexec Root getent group alpha >/dev/null &&
+	wexec Root pwck -r -q && wexec Root grpck -r &&
+	cp -p "$R/etc/passwd" "$TMP/passwd" &&
+	test_fails_with 3 "cannot merge .U3." wmerge U3 Root >"$TMP/out" &&
+	grep -q "^! /etc/passwd: .*users alpha and gamma would share id 901" "$TMP/out" &&
+	grep -q "^! /etc/group: .*groups alpha and gamma would share id 901" "$TMP/out" &&
+	cmp "$TMP/passwd" "$R/etc/passwd" && wdelete U3
+'
+
 test_expect_success 'a failing test in tests.d: nothing merged, the report names it' '
 	fresh_root && mkdir -p "$R/etc/pwapt/tests.d" &&
 	printf "#!/bin/sh\nexit 0\n" >"$R/etc/pwapt/tests.d/10-ok" &&

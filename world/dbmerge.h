@@ -15,10 +15,12 @@
 
 /* What a merge does with a database that both sides changed. */
 enum dbmerge_action {
-	DBMERGE_NONE,	/* not such a database: a conflict stays one */
-	DBMERGE_MERGED, /* OUT holds the merged file */
-	DBMERGE_DROP,	/* a cache: deleted in DST, rebuilt on demand */
-	DBMERGE_THEIRS, /* a backup: SRC's version, as for any change */
+	DBMERGE_NONE,	 /* not such a database: a conflict stays one */
+	DBMERGE_MERGED,	 /* OUT holds the merged file */
+	DBMERGE_DROP,	 /* a cache: deleted in DST, rebuilt on demand */
+	DBMERGE_THEIRS,	 /* a backup: SRC's version, as for any change */
+	DBMERGE_DERIVED, /* made by a tool from other files: SRC's version,
+			    until the tool runs in DST (ldconfig) */
 };
 
 /* Saves, in worlds/NAME/base/, the databases of world NAME's tree TREE (a

@@ -436,8 +436,10 @@ static void resolve_database(struct world_store *s, const char *name, int fa,
 {
 	static const char *const notes[] = {
 		[DBMERGE_MERGED] = "merged record by record",
-		[DBMERGE_DROP] = "a cache: dropped, apt rebuilds it",
+		[DBMERGE_DROP] = "a cache: dropped, rebuilt when needed",
 		[DBMERGE_THEIRS] = "a backup: the world's version",
+		[DBMERGE_DERIVED] = "ldconfig's cache: the world's version; "
+				    "run ldconfig there after the merge",
 	};
 	enum dbmerge_action act = DBMERGE_NONE;
 	struct world_error e = {0};
@@ -580,6 +582,12 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 			struct side y;
 			if (d.v[i].kind == 'A')
 				continue; /* B does not have it */
+			/* Both made the same change (the same package's
+			 * files, the same download) at different times:
+			 * nothing of B's is lost by taking A's. */
+			if (d.v[i].kind == 'M' &&
+			    !(d.v[i].what & ~(unsigned)WORLD_CHANGED_TIMES))
+				continue;
 			side_load(fb, d.v[i].path, &y);
 			const struct timespec *c = &y.st.st_ctim;
 			if (y.exists &&
