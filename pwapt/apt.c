@@ -344,10 +344,12 @@ static void print_group(FILE *f, const struct aptshim_plan *p,
 		fputc('\n', f);
 }
 
-void apt_print_plan(FILE *f, const struct aptshim_plan *p)
+void apt_print_plan(FILE *f, const struct aptshim_plan *p, enum apt_kind kind)
 {
-	print_group(f, p, APTSHIM_KEPT_BACK,
-		    "The following packages have been kept back:");
+	/* apt-get install counts them as not upgraded, but names none. */
+	if (kind != APT_INSTALL)
+		print_group(f, p, APTSHIM_KEPT_BACK,
+			    "The following packages have been kept back:");
 	print_group(f, p, APTSHIM_INSTALL,
 		    "The following NEW packages will be installed:");
 	print_group(f, p, APTSHIM_REMOVE,

@@ -26,7 +26,8 @@ void apt_files_release(char ***files, size_t n);
 
 /* Prints PLAN as apt-get does before it asks: the kept back, new,
  * removed, upgraded and downgraded packages, the counts, the sizes. */
-void apt_print_plan(FILE *f, const struct aptshim_plan *plan);
+void apt_print_plan(FILE *f, const struct aptshim_plan *plan,
+		    enum apt_kind kind);
 /* apt's way of writing a size: "12.3 kB", "950 B". */
 void apt_size(char *buf, size_t size, double bytes);
 

@@ -430,6 +430,53 @@ static int restart_services(struct context *ctx, const char *name,
 	return 0;
 }
 
+/* Root's note "restarted": the services the last merge into Root
+ * restarted, one a line, so that `pwapt rollback` restarts them on the
+ * old files.  Empty after a merge that restarted none. */
+void remember_services(struct context *ctx, char *const *services)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return;
+	for (char *const *s = services; s && *s; s++)
+		fprintf(f, "%s\n", *s);
+	if (fclose(f) != 0)
+		return;
+	struct world_store *s = open_store(ctx);
+	struct world_error err;
+	if (s)
+		(void)world_note_write(s, WORLD_ROOT, "restarted", buf, len,
+				       &err);
+	world_store_free(s);
+}
+
+void restart_after_rollback(struct context *ctx)
+{
+	_cleanup_free_ char *text = NULL;
+	struct world_store *s = open_store(ctx);
+	struct world_error err;
+	int r = s ? world_note_read(s, WORLD_ROOT, "restarted", &text, NULL,
+				    &err)
+		  : -1;
+	if (r >= 0)
+		(void)world_note_write(s, WORLD_ROOT, "restarted", "", 0, &err);
+	world_store_free(s);
+	for (char *l = text; r >= 0 && l && *l;) {
+		char *nl = strchr(l, '\n');
+		if (nl)
+			*nl = '\0';
+		printf("Restarting %s in Root... ", l);
+		fflush(stdout);
+		int rs = restart_in_root(ctx, l);
+		printf("%s\n", rs > 0	 ? "done"
+			       : rs == 0 ? "not running, left as it is"
+					 : "FAILED");
+		l = nl ? nl + 1 : l + strlen(l);
+	}
+}
+
 /* Merges NAME's chain into Root, oldest first, restarting each one's
  * services.  Returns an exit code. */
 static int merge_chain(struct context *ctx, const char *name, bool force)
@@ -489,6 +536,9 @@ static int merge_chain(struct context *ctx, const char *name, bool force)
 		int rs = ctx->no_restart
 				 ? 0
 				 : restart_services(ctx, *w, rep.services);
+		if (rs >= 0)
+			remember_services(ctx, ctx->no_restart ? NULL
+							       : rep.services);
 		report_release(&rep);
 		if (rs < 0)
 			return EXIT_FAIL;
@@ -571,7 +621,7 @@ static int transaction(struct context *ctx, enum apt_kind kind,
 	}
 	fprintf(f, "Transaction %s: apt-get %s in a new world over %s.\n",
 		t.name, apt_verb(kind), t.parent);
-	apt_print_plan(f, &plan);
+	apt_print_plan(f, &plan, kind);
 	size_t todo = plan.upgraded + plan.newly_installed + plan.to_remove +
 		      plan.downgraded + plan.reinstalled;
 	aptshim_plan_release(&plan);
@@ -589,7 +639,9 @@ static int transaction(struct context *ctx, enum apt_kind kind,
 	}
 
 	/* Download with the host's network, then install offline. */
-	char *dl_opts[] = {(char *)"-q", (char *)"-y",
+	/* apt says what it does in the world; the download only says
+	 * what goes wrong. */
+	char *dl_opts[] = {(char *)"-qq", (char *)"-y",
 			   (char *)"--download-only", NULL};
 	char *in_opts[] = {(char *)"-y",
 			   (char *)"-o",
@@ -614,6 +666,7 @@ static int transaction(struct context *ctx, enum apt_kind kind,
 		txn_release(&t);
 		return failf(ctx, "out of memory");
 	}
+	fprintf(f, "Downloading with the host's network...\n");
 	if (set_phase(ctx, &t, TXN_DOWNLOADING, NULL) < 0 ||
 	    run_in(ctx, t.name, dl, &xo_dl, &status) < 0) {
 		failed = "pwapt failed";

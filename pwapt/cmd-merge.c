@@ -18,6 +18,9 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 			 (ctx->rebase ? WORLD_MERGE_REBASE : 0);
 	int r = world_merge(s, argv[0], argv[1], flags, &conflicts, &err);
 	world_store_free(s);
+	/* A rollback now undoes this merge, not a transaction's. */
+	if (r >= 0 && !strcmp(argv[1], WORLD_ROOT))
+		remember_services(ctx, NULL);
 	if (r == -EEXIST && conflicts.n) {
 		fail(ctx, &err);
 		print_warnings(stdout, &conflicts, argv[0], argv[1], false);
@@ -64,5 +67,9 @@ int cmd_rollback(struct context *ctx, int argc, char **argv)
 		free(changed);
 		return EXIT_CONFLICTS;
 	}
-	return r < 0 ? fail(ctx, &err) : EXIT_OK;
+	if (r < 0)
+		return fail(ctx, &err);
+	if (!strcmp(dst, WORLD_ROOT) && !ctx->no_restart)
+		restart_after_rollback(ctx);
+	return EXIT_OK;
 }

@@ -93,6 +93,11 @@ int failf(struct context *ctx, const char *fmt, ...)
 void print_warnings(FILE *f, const struct world_diff *d, const char *name,
 		    const char *other, bool all);
 
+/* After a merge into Root: which services it restarted (NULL: none);
+ * after `pwapt rollback` of Root: restart those again, on the old files. */
+void remember_services(struct context *ctx, char *const *services);
+void restart_after_rollback(struct context *ctx);
+
 /* Writes S as a JSON string literal. */
 void json_string(FILE *f, const char *s);
 

@@ -202,6 +202,20 @@ test_expect_success 'a rebased world that saw SRC s version merges without a fal
 	test_equal "changed in Root" "$(cat "$R/srv/modify")"
 '
 
+test_expect_success 'a directory both siblings renamed into place: the hidden file is explained, check-off keeps it' '
+	fresh_root && wcreate A Root && wcreate B Root &&
+	for w in A B; do
+		mkdir "$PWAPT_STATE/worlds/$w/merged/srv/n.new" &&
+		mv "$PWAPT_STATE/worlds/$w/merged/srv/n.new" "$PWAPT_STATE/worlds/$w/merged/srv/n" || return 1
+	done &&
+	echo a >"$PWAPT_STATE/worlds/A/merged/srv/n/a" && echo b >"$PWAPT_STATE/worlds/B/merged/srv/n/b" &&
+	wmerge A Root &&
+	{ wdiff B Root >"$TMP/out"; test_equal 3 $?; } &&
+	grep -q "^! /srv/n/a: .*directory /srv/n is opaque .* check-off B /srv/n/a keeps it" "$TMP/out" &&
+	check-off B /srv/n/a && wmerge B Root &&
+	test_equal "a b" "$(ls "$R/srv/n" | xargs)"
+'
+
 test_expect_success 'odd names merge like any other: dots, spaces, newlines, %, long paths' '
 	fresh_root && wcreate A Root && T="$PWAPT_STATE/worlds/A/merged/srv" &&
 	echo d >"$T/..dots" && echo e >"$T/a..b" && echo s >"$T/with space" &&
@@ -214,6 +228,17 @@ line" &&
 	pwapt recover >/dev/null && wmerge A Root &&
 	manifest "$R/srv" | diff -u "$TMP/want" - &&
 	pwapt rollback && ! test -e "$R/srv/with space" && ! test -e "$R/srv/$long"
+'
+
+test_expect_success 'a forced merge rolled back by a crash leaves the conflict a conflict' '
+	fresh_root && wcreate A Root && wcreate B Root &&
+	echo from-a >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
+	echo from-b >"$PWAPT_STATE/worlds/B/merged/srv/modify" &&
+	wmerge A Root &&
+	{ PWAPT_CRASH_AT=merge-applied wmerge --force B Root; test_equal 137 $?; } &&
+	pwapt recover >/dev/null && test_equal from-a "$(cat "$R/srv/modify")" &&
+	test_fails_with 3 "changed in .Root. after .B. was created" wmerge B Root &&
+	test_equal from-a "$(cat "$R/srv/modify")"
 '
 
 test_expect_success 'a merge waits for the lock another command holds' '

@@ -92,6 +92,14 @@ test_expect_success 'dpkg --audit and apt-get check are clean in Root after the 
 	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q
 '
 
+test_expect_success 'pwapt rollback undoes the merge and restarts the service on the old files' '
+	pwapt rollback >"$TMP/out" &&
+	grep -q "^Restarting pwapt-test-svc in Root... done" "$TMP/out" &&
+	test_equal 1.0 "$(installed Root pwapt-test-files)" &&
+	test_equal 1.0 "$(wexec Root cat /run/pwapt-test-svc.version)" &&
+	test -z "$(wexec Root dpkg --audit)"
+'
+
 test_expect_success '--discard leaves Root byte-identical' '
 	fresh_root && tree_manifest "$R" >"$TMP/before" &&
 	pwapt upgrade --test --discard -y </dev/null >"$TMP/out" &&
@@ -153,6 +161,29 @@ test_expect_success 'sibling worlds each install a package: both merged, both in
 	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q &&
 	grep -q "install pwapt-test-a" "$R/var/log/dpkg.log" &&
 	grep -q "install pwapt-test-b" "$R/var/log/dpkg.log"
+'
+
+test_expect_success 'a merge of dpkg s database killed at any point: recover leaves it all old, then all new' '
+	fresh_root && wcreate A Root && wcreate B Root &&
+	wexec A env DEBIAN_FRONTEND=noninteractive apt-get install -y -q pwapt-test-a </dev/null >/dev/null &&
+	wexec B env DEBIAN_FRONTEND=noninteractive apt-get install -y -q pwapt-test-b </dev/null >/dev/null &&
+	wmerge A Root &&
+	db="var/lib/dpkg/status var/lib/apt/extended_states var/log/dpkg.log etc/passwd" &&
+	(cd "$R" && cat $db | md5sum) >"$TMP/old" &&
+	for point in merge-staged merge-planned merge-prepared $(seq -f "merge-op:%g" 0 40) merge-applied; do
+		PWAPT_CRASH_AT=$point wmerge B Root >/dev/null 2>&1
+		rc=$?
+		test $rc = 0 && break
+		test_equal "137 $point" "$rc $point" &&
+		pwapt recover >/dev/null && ! test -e "$PWAPT_STATE/merge" &&
+		(cd "$R" && cat $db | md5sum) | cmp - "$TMP/old" &&
+		test -z "$(wexec Root dpkg --audit)" &&
+		! find "$R" -name ".pwapt-merge-*" | grep -q . || return 1
+	done &&
+	if wlist | grep -q "^B "; then wmerge B Root; fi &&
+	test_equal 1.1 "$(installed Root pwapt-test-a)" &&
+	test_equal 1.1 "$(installed Root pwapt-test-b)" &&
+	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q
 '
 
 test_expect_success 'the same package at two versions in siblings: a conflict naming it' '
@@ -227,7 +258,9 @@ test_expect_success '--test-cmd is one more test, run in the world' '
 
 # Kills the processes of world $1 whose command line matches $2.
 kill_in_world() {
-	ns=$(readlink "/proc/$(init_pid "$1")/ns/pid")
+	# liblxc's own view: wlist would wait for the store's lock.
+	pid=$(lxc-info -P "$PWAPT_STATE/worlds" -n "$1" -p -H) &&
+	ns=$(readlink "/proc/$pid/ns/pid")
 	for p in $(pgrep -f "$2"); do
 		[ "$(readlink /proc/$p/ns/pid)" = "$ns" ] && kill -9 "$p"
 	done

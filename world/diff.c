@@ -456,6 +456,31 @@ static void resolve_database(struct world_store *s, const char *name, int fa,
 	free(why);
 }
 
+/* A path B has and A lacks, below a directory that A's layer holds as
+ * opaque: overlayfs makes a directory opaque when it is renamed into place
+ * (dpkg installs new directories so), and it then hides what B put there
+ * later.  A never saw the path; saying so tells the conflict apart from a
+ * deletion. */
+static void explain_hidden(struct world_change *c, const struct paths *opaque,
+			   const char *name)
+{
+	for (size_t i = 0; i < opaque->n; i++) {
+		const char *dir = opaque->v[i];
+		size_t l = strlen(dir);
+		if (strcmp(dir, "/") && strncmp(c->path, dir, l) == 0 &&
+		    c->path[l] == '/') {
+			if (asprintf(&c->note,
+				     "%s's directory %s is opaque (overlayfs "
+				     "makes a directory renamed into place so, "
+				     "as dpkg's are): %s never saw this path; "
+				     "check-off %s %s keeps it",
+				     name, dir, name, name, c->path) < 0)
+				c->note = NULL;
+			return;
+		}
+	}
+}
+
 static int diff_worlds(struct world_store *s, const struct world_meta *a,
 		       const struct world_meta *b, const char *name_a,
 		       const char *name_b, struct world_diff *out,
@@ -601,6 +626,8 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 		for (size_t i = 0; i < d.n; i++)
 			if (d.v[i].conflict && dbmerge_known(d.v[i].path))
 				resolve_database(s, name_a, fa, fb, &d.v[i]);
+			else if (d.v[i].conflict && d.v[i].kind == 'D')
+				explain_hidden(&d.v[i], &opaque, name_a);
 	}
 	*out = d;
 out:

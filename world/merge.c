@@ -49,6 +49,10 @@ struct op {
 	enum op_kind kind;
 	enum had had; /* what DST held at the path before the merge */
 	char *path;   /* absolute, world-relative */
+	/* DST changed the path after SRC was created (a conflict, forced,
+	 * or a package database merged): a roll-back restores DST's own
+	 * change, whose ctime SRC must not take for its own. */
+	bool dst_changed;
 };
 
 struct plan {
@@ -97,6 +101,9 @@ static int journal_write(int dirfd, const struct plan *p)
 		path_escape(f, p->v[i].path);
 		fputc('\n', f);
 	}
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].dst_changed)
+			fprintf(f, "changed %zu\n", i);
 	fputs("phase planned\n", f);
 	if (fclose(f) != 0)
 		return -ENOMEM;
@@ -128,6 +135,8 @@ static int journal_read(int dirfd, struct plan *p)
 			p->rollback = true;
 		else if (!strcmp(line, "rebase"))
 			p->rebase = true;
+		else if (sscanf(line, "changed %zu", &idx) == 1 && idx < p->n)
+			p->v[idx].dst_changed = true;
 		else if (sscanf(line, "op %zu %15s %15s %n", &idx, a, b,
 				&off) == 3 &&
 			 off) {
@@ -593,7 +602,7 @@ static int remember_ctimes(struct world_store *s, int tree,
 	if (rel && read_file_at(s->worlds_fd, rel, &old, NULL) == 0)
 		fputs(old, f);
 	for (size_t k = 0; k < p->n; k++) {
-		if (p->v[k].had == HAD_NONE)
+		if (p->v[k].had == HAD_NONE || p->v[k].dst_changed)
 			continue;
 		_cleanup_close_ int fd =
 			open_beneath(tree, p->v[k].path, O_PATH);
@@ -760,7 +769,9 @@ static int changed_since(int mdir, int tree, char **out)
 				    : exists &&
 					      st.st_ctim.tv_sec == atoll(sec) &&
 					      st.st_ctim.tv_nsec == atol(nsec);
-		if (!same)
+		/* Any apt command rebuilds apt's caches: restoring the old
+		 * one loses nothing (apt checks it against its sources). */
+		if (!same && dbmerge_planned(path) != DBMERGE_DROP)
 			fprintf(f, "%s\n", path);
 	}
 	if (fclose(f) != 0)
@@ -1071,7 +1082,8 @@ static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 		struct stat xs, ys;
 		int had = kind_of(m->tree, c->path, &ys);
 		int src = kind_of(m->src_tree, c->path, &xs);
-		struct op o = {.had = had};
+		struct op o = {.had = had,
+			       .dst_changed = c->conflict || c->merged};
 		enum dbmerge_action db =
 			c->merged ? dbmerge_planned(c->path) : DBMERGE_NONE;
 		if (c->kind == 'D' || db == DBMERGE_DROP)
@@ -1226,6 +1238,7 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 	}
 	if (r < 0)
 		goto fail;
+	crash_point("merge-staged");
 	if ((r = journal_write(mdir, &p)) < 0) {
 		r = werr_errno(err, -r, "cannot write the merge journal");
 		goto fail;
