@@ -123,6 +123,8 @@ bench: deps all
 	@tests/bench/run
 	@tests/bench/merge
 	@tests/bench/net
+	@tests/bench/upgrade
+	@BENCH_UPGRADE_PKGS=1 tests/bench/upgrade
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) \

@@ -3,7 +3,7 @@
  * The child chroot()s into the tree, opens the shim there as "/", does one
  * query and writes the answer to a pipe, a record a line:
  *     E CODE MESSAGE                      an error
- *     S UPG NEW REINST DOWN REMOVE NOTUPG DOWNLOAD DELTA
+ *     S UPG NEW REINST DOWN REMOVE NOTUPG DOWNLOAD DELTA FETCH
  *     C ACTION NAME ARCH OLD NEW AUTO     a change ("-" for none)
  *     P INDEX                             files of package INDEX follow
  *     F PATH                              one file
@@ -59,10 +59,11 @@ static int answer(FILE *f, enum query q, enum apt_kind kind, char *const *pkgs,
 		if (r >= 0) {
 			fprintf(f,
 				"S %lu %lu %lu %lu %lu %lu %" PRIu64 " %" PRId64
-				"\n",
+				" %" PRIu64 "\n",
 				p.upgraded, p.newly_installed, p.reinstalled,
 				p.downgraded, p.to_remove, p.not_upgraded,
-				p.download_size, p.installed_size_change);
+				p.download_size, p.installed_size_change,
+				p.fetch_size);
 			for (size_t i = 0; i < p.n_changes; i++) {
 				const struct aptshim_change *c = &p.changes[i];
 				fprintf(f, "C %d %s %s %s %s %d\n",
@@ -212,10 +213,12 @@ int apt_plan(const char *tree, enum apt_kind kind, char *const *pkgs, size_t n,
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (line[0] == 'S') {
 			sscanf(line,
-			       "S %lu %lu %lu %lu %lu %lu %" SCNu64 " %" SCNd64,
+			       "S %lu %lu %lu %lu %lu %lu %" SCNu64 " %" SCNd64
+			       " %" SCNu64,
 			       &p.upgraded, &p.newly_installed, &p.reinstalled,
 			       &p.downgraded, &p.to_remove, &p.not_upgraded,
-			       &p.download_size, &p.installed_size_change);
+			       &p.download_size, &p.installed_size_change,
+			       &p.fetch_size);
 			continue;
 		}
 		char name[256], arch[64], old[256], new[256];
@@ -371,7 +374,14 @@ void apt_print_plan(FILE *f, const struct aptshim_plan *p, enum apt_kind kind)
 	char size[32];
 	if (p->download_size) {
 		apt_size(size, sizeof(size), (double)p->download_size);
-		fprintf(f, "Need to get %s of archives.\n", size);
+		if (p->fetch_size < p->download_size) {
+			char fetch[32];
+			apt_size(fetch, sizeof(fetch), (double)p->fetch_size);
+			fprintf(f, "Need to get %s/%s of archives.\n", fetch,
+				size);
+		} else {
+			fprintf(f, "Need to get %s of archives.\n", size);
+		}
 	}
 	if (p->installed_size_change > 0) {
 		apt_size(size, sizeof(size), (double)p->installed_size_change);

@@ -624,6 +624,8 @@ static int transaction(struct context *ctx, enum apt_kind kind,
 	apt_print_plan(f, &plan, kind);
 	size_t todo = plan.upgraded + plan.newly_installed + plan.to_remove +
 		      plan.downgraded + plan.reinstalled;
+	/* Archives all in the cache or on file: sources: no download. */
+	bool fetch = plan.fetch_size > 0;
 	aptshim_plan_release(&plan);
 	if (!todo) {
 		fprintf(f, "Nothing to do: %s is discarded.\n", t.name);
@@ -666,9 +668,10 @@ static int transaction(struct context *ctx, enum apt_kind kind,
 		txn_release(&t);
 		return failf(ctx, "out of memory");
 	}
-	fprintf(f, "Downloading with the host's network...\n");
-	if (set_phase(ctx, &t, TXN_DOWNLOADING, NULL) < 0 ||
-	    run_in(ctx, t.name, dl, &xo_dl, &status) < 0) {
+	if (fetch)
+		fprintf(f, "Downloading with the host's network...\n");
+	if (fetch && (set_phase(ctx, &t, TXN_DOWNLOADING, NULL) < 0 ||
+		      run_in(ctx, t.name, dl, &xo_dl, &status) < 0)) {
 		failed = "pwapt failed";
 	} else if (status) {
 		failed = "downloading the packages failed";

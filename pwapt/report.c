@@ -332,8 +332,11 @@ static int add_files(struct world_store *s, const struct txn *t,
 	return res;
 }
 
-int report_conflicts(struct world_store *s, const char *name, char ***out,
-		     struct world_error *err)
+/* The conflicts of NAME's chain with Root; KNOWN (may be NULL) is the
+ * diff of a world of the chain against Root, already computed. */
+static int chain_conflicts(struct world_store *s, const char *name,
+			   const struct world_diff *known, char ***out,
+			   struct world_error *err)
 {
 	_cleanup_strv_free_ char **chain = NULL;
 	int r = txn_chain(s, name, &chain, err);
@@ -341,10 +344,12 @@ int report_conflicts(struct world_store *s, const char *name, char ***out,
 	size_t n = 0;
 	for (char **w = chain; r >= 0 && w && *w; w++) {
 		struct world_diff d = {0};
-		if ((r = world_diff(s, *w, WORLD_ROOT, &d, err)) < 0)
+		bool reuse = known && !strcmp(*w, name);
+		if (!reuse && (r = world_diff(s, *w, WORLD_ROOT, &d, err)) < 0)
 			break;
-		for (size_t i = 0; i < d.n; i++) {
-			const struct world_change *c = &d.v[i];
+		const struct world_diff *dp = reuse ? known : &d;
+		for (size_t i = 0; i < dp->n; i++) {
+			const struct world_change *c = &dp->v[i];
 			char *line = NULL;
 			if (!c->conflict || c->checked_off || c->excluded)
 				continue;
@@ -366,6 +371,12 @@ int report_conflicts(struct world_store *s, const char *name, char ***out,
 	return v ? 0 : -ENOMEM;
 }
 
+int report_conflicts(struct world_store *s, const char *name, char ***out,
+		     struct world_error *err)
+{
+	return chain_conflicts(s, name, NULL, out, err);
+}
+
 int report_build(struct world_store *s, const struct txn *t, struct report *out,
 		 struct world_error *err)
 {
@@ -383,7 +394,11 @@ int report_build(struct world_store *s, const struct txn *t, struct report *out,
 	}
 	if (res >= 0) {
 		add_conffiles(&r, &new, &d);
-		res = report_conflicts(s, t->name, &r.conflicts, err);
+		/* Built on Root, the diff against the parent is the one
+		 * against Root. */
+		res = chain_conflicts(s, t->name,
+				      strcmp(t->parent, WORLD_ROOT) ? NULL : &d,
+				      &r.conflicts, err);
 	}
 	world_diff_release(&d);
 	world_packages_release(&old);

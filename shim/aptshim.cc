@@ -11,6 +11,7 @@
  */
 #include "aptshim.h"
 
+#include <apt-pkg/acquire.h>
 #include <apt-pkg/algorithms.h>
 #include <apt-pkg/aptconfiguration.h>
 #include <apt-pkg/cachefile.h>
@@ -20,9 +21,12 @@
 #include <apt-pkg/error.h>
 #include <apt-pkg/fileutl.h>
 #include <apt-pkg/init.h>
+#include <apt-pkg/packagemanager.h>
 #include <apt-pkg/pkgcache.h>
+#include <apt-pkg/pkgrecords.h>
 #include <apt-pkg/pkgsystem.h>
 #include <apt-pkg/policy.h>
+#include <apt-pkg/sourcelist.h>
 #include <apt-pkg/upgrade.h>
 
 #include <algorithm>
@@ -357,6 +361,27 @@ void configure(const char *rootdir)
 			     "--admindir=" + flNotFile(_config->FindFile(
 						     "Dir::State::status")));
 	refresh_apt_statics();
+}
+
+/* What apt-get's "Need to get X/Y" calls X: the bytes of the plan's
+ * archives that are neither in the archive cache nor on a file: source.
+ * As apt-get -s computes it: the archives are queued, never fetched, and
+ * nothing is written.  When apt cannot tell, all of them (DEB_SIZE). */
+uint64_t fetch_needed(pkgCacheFile &cache, uint64_t deb_size)
+{
+	pkgSourceList *list = cache.GetSourceList();
+	if (!list)
+		return deb_size;
+	pkgAcquire fetcher;
+	pkgRecords records(cache);
+	std::unique_ptr<pkgPackageManager> pm(
+		_system->CreatePM(cache.GetDepCache()));
+	if (!pm || !pm->GetArchives(&fetcher, list, &records) ||
+	    _error->PendingError()) {
+		_error->Discard();
+		return deb_size;
+	}
+	return (uint64_t)fetcher.FetchNeeded();
 }
 
 // --- plans -----------------------------------------------------------------
@@ -903,6 +928,7 @@ void fill_plan(Plan &plan, const std::set<map_id_t> &held,
 		p.to_remove = dc.DelCount();
 		p.not_upgraded = held.size();
 		p.download_size = dc.DebSize();
+		p.fetch_size = fetch_needed(plan.cache, p.download_size);
 		p.installed_size_change = dc.UsrSize();
 		p.n_changes = changes.size();
 		if (!changes.empty()) {

@@ -88,6 +88,9 @@ struct aptshim_plan {
 	/* Bytes of .deb archives the plan installs (apt's "Need to get X/Y":
 	 * Y, whatever is already downloaded). */
 	uint64_t download_size;
+	/* Of those, the bytes still to fetch ("Need to get X/Y": X): not
+	 * in the archive cache, not on a file: source. */
+	uint64_t fetch_size;
 	/* Change of installed size in bytes, negative when space is freed. */
 	int64_t installed_size_change;
 };

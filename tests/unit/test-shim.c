@@ -273,6 +273,15 @@ static void sizes_as_apt(const char *tree, const char *what,
 			  p->installed_size_change >= 0
 				  ? "of additional disk space will be used."
 				  : "disk space will be freed.");
+	/* apt's "Need to get X/Y" (or "Y" when all must be fetched). */
+	char fetch_text[32], deb_text[32];
+	size_to_str(fetch_text, sizeof(fetch_text), (double)p->fetch_size);
+	size_to_str(deb_text, sizeof(deb_text), (double)p->download_size);
+	char *need = p->fetch_size < p->download_size
+			     ? fmt("Need to get %sB/%sB of archives.",
+				   fetch_text, deb_text)
+			     : fmt("Need to get %sB of archives.", deb_text);
+	int has_need = p->download_size == 0;
 	for (char *l = strtok_r(copy, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
 		if (l[0] == '\'' && sscanf(strchr(l + 1, '\'') + 1,
@@ -280,7 +289,13 @@ static void sizes_as_apt(const char *tree, const char *what,
 			sum += size;
 		if (!strcmp(l, after))
 			has_after = 1;
+		if (!strcmp(l, need))
+			has_need = 1;
 	}
+	ok(has_need, "bytes to fetch of '%s' are apt's: '%s'", what, need);
+	if (!has_need)
+		printf("# apt said:\n%s", out);
+	free(need);
 	ok(run_status == 0 && sum == p->download_size,
 	   "download size of '%s' is apt's: %llu bytes", what, sum);
 	ok(has_after, "installed size of '%s' is apt's: '%s'", what, after);
