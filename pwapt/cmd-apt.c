@@ -811,43 +811,51 @@ int cmd_install(struct context *ctx, int argc, char **argv)
 	return transaction(ctx, APT_INSTALL, argv, (size_t)argc);
 }
 
-int cmd_txn_merge(struct context *ctx, int argc, char **argv)
+/* The store, with interrupted transactions discarded, when NAME is a
+ * transaction; else NULL, having said why. */
+static struct world_store *open_transaction(struct context *ctx,
+					    const char *name)
 {
-	(void)argc;
 	struct world_store *s = open_store(ctx);
 	if (!s)
-		return EXIT_FAIL;
+		return NULL;
 	reap_interrupted(ctx, s);
 	struct world_error err = {0};
 	struct txn t = {0};
-	int r = txn_load(s, argv[0], &t, &err);
-	world_store_free(s);
-	if (r < 0)
-		return fail(ctx, &err);
+	if (txn_load(s, name, &t, &err) < 0) {
+		world_store_free(s);
+		fail(ctx, &err);
+		return NULL;
+	}
 	txn_release(&t);
+	return s;
+}
+
+int cmd_txn_merge(struct context *ctx, int argc, char **argv)
+{
+	(void)argc;
+	struct world_store *s = open_transaction(ctx, argv[0]);
+	if (!s)
+		return EXIT_FAIL;
+	world_store_free(s);
 	return merge_chain(ctx, argv[0], ctx->force);
 }
 
 int cmd_txn_discard(struct context *ctx, int argc, char **argv)
 {
 	(void)argc;
-	struct world_store *s = open_store(ctx);
+	struct world_store *s = open_transaction(ctx, argv[0]);
 	if (!s)
 		return EXIT_FAIL;
-	reap_interrupted(ctx, s);
 	struct world_error err = {0};
-	struct txn t = {0};
 	_cleanup_strv_free_ char **gone = NULL;
-	int r = txn_load(s, argv[0], &t, &err);
-	if (r >= 0)
-		r = txn_descendants(s, argv[0], &gone, &err);
+	int r = txn_descendants(s, argv[0], &gone, &err);
 	size_t k = 0;
 	while (gone && gone[k])
 		k++;
 	if (r >= 0)
 		r = world_delete(s, (const char *const *)gone, k, &err);
 	world_store_free(s);
-	txn_release(&t);
 	if (r < 0)
 		return fail(ctx, &err);
 	printf("Discarded");

@@ -526,20 +526,16 @@ static int copy_package(struct world_package *to,
 int world_packages(struct world_store *s, const char *name,
 		   struct world_packages *out, struct world_error *err)
 {
-	_cleanup_free_ char *tree = NULL;
-	int r = world_tree(s, name, &tree, err);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int dir = open(tree, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0)
-		return werr_errno(err, errno, "cannot open the tree of '%s'",
-				  name);
 	_cleanup_close_ int fd =
-		open_beneath(dir, "var/lib/dpkg/status", O_RDONLY);
+		world_open_in(s, name, "var/lib/dpkg/status", O_RDONLY, err);
 	if (fd < 0 && fd != -ENOENT)
-		return werr_errno(err, -fd,
-				  "cannot read /var/lib/dpkg/status of '%s'",
-				  name);
+		return fd == -ELOOP || fd == -ENOTDIR
+			       ? werr_errno(err, -fd,
+					    "cannot read /var/lib/dpkg/status "
+					    "of '%s'",
+					    name)
+			       : fd;
+	int r;
 	struct db_file in = {fd, "/var/lib/dpkg/status"};
 	struct dpkg_packages pk = {0};
 	if ((r = dpkgdb_read(&in, &pk, err)) < 0)
