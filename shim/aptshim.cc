@@ -624,11 +624,10 @@ class Selector : public APT::CacheSetHelper
 	}
 };
 
-// One plan: the dependency cache back to the tree's state before, and
-// after whatever it changed in the package cache itself.
+// One plan: it starts from the tree's state (the dependency cache anew)
+// and undoes, when done, what it changed in the package cache itself.
 class Plan
 {
-	aptshim *shim;
 	std::vector<std::pair<pkgCache::PkgIterator, unsigned char>> selections;
 	bool inhibited = false;
 
@@ -636,8 +635,7 @@ class Plan
 	pkgCacheFile &cache;
 	pkgDepCache &dc;
 
-	explicit Plan(aptshim *s)
-	    : shim(s), cache(s->cache), dc(*s->cache.GetDepCache())
+	explicit Plan(aptshim *s) : cache(s->cache), dc(*s->cache.GetDepCache())
 	{
 		if (!dc.Init(nullptr))
 			fail_apt(-EIO, "cannot build the dependency tree");

@@ -123,7 +123,9 @@ int aptshim_plan_upgrade(struct aptshim *shim, bool dist,
  * What `apt-get install PKGS...` would do: each of the N arguments as
  * apt-get takes it ("pkg", "pkg:arch", "pkg=version", "pkg/release", and
  * "pkg-" to remove), Recommends as the tree's configuration says.  Returns
- * the number of changes.
+ * the number of changes.  Upgradable packages the plan leaves alone are
+ * listed as APTSHIM_KEPT_BACK too (apt-get install only counts them, as
+ * "not upgraded").
  */
 int aptshim_plan_install(struct aptshim *shim, const char *const *pkgs,
 			 size_t n, struct aptshim_plan *out,

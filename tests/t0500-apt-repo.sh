@@ -125,4 +125,18 @@ test_expect_success 'pkg=1.0 installs the old version beside the new repository'
 	test_equal "a 1.0" "$(cat "$PWAPT_ROOT/usr/share/pwapt-test/a.txt")"
 '
 
+test_expect_success 'benchmark packages: 300 files each, every one changed by 1.1' '
+	APT_REPO_BENCH=1 use_test_repo 1.1 &&
+	install_test_packages pwapt-bench-1=1.0 &&
+	(cd "$PWAPT_ROOT" && find usr/lib/pwapt-bench-1 usr/share/doc/pwapt-bench-1 \
+		-type f -exec md5sum {} + | sort) >"$TMP/bench-1.0" &&
+	test_equal 300 "$(wc -l <"$TMP/bench-1.0")" &&
+	install_test_packages pwapt-bench-1 &&
+	test_equal 1.1 "$(installed Root pwapt-bench-1)" &&
+	(cd "$PWAPT_ROOT" && find usr/lib/pwapt-bench-1 usr/share/doc/pwapt-bench-1 \
+		-type f -exec md5sum {} + | sort) >"$TMP/bench-1.1" &&
+	test_equal 300 "$(wc -l <"$TMP/bench-1.1")" &&
+	test_equal 0 "$(sort "$TMP/bench-1.0" "$TMP/bench-1.1" | uniq -d | wc -l)"
+'
+
 test_done

@@ -720,6 +720,39 @@ static void test_tree_b(void)
 	free(deb822);
 	free(list);
 
+	/* A package installed with a dependency that is missing. */
+	sh("cp %s/var/lib/dpkg/status %s/status.orig && "
+	   "printf '\\nPackage: pwapt-test-broken\\nStatus: install ok "
+	   "installed\\nVersion: 1.0\\nArchitecture: all\\n"
+	   "Maintainer: pwapt tests <pwapt-tests@localhost>\\n"
+	   "Depends: pwapt-test-missing\\nDescription: broken\\n' "
+	   ">>%s/var/lib/dpkg/status",
+	   tree_b, tmp, tree_b);
+	struct aptshim_plan p = {.n_changes = 42};
+	s = NULL;
+	r = aptshim_open(&s, tree_b, &e);
+	ok(r == 0, "a tree with a broken package opens: %s", e.msg);
+	r = aptshim_plan_upgrade(s, false, &p, &e);
+	const char *why = "pwapt-test-broken : Depends: pwapt-test-missing but "
+			  "it is not installable";
+	ok(r == -EDEADLK &&
+		   !strncmp(e.msg,
+			    "unmet dependencies. Try 'apt --fix-broken "
+			    "install' with no packages (or specify a "
+			    "solution); ",
+			    strlen("unmet dependencies. Try")) &&
+		   strstr(e.msg, why) && p.n_changes == 42,
+	   "broken before the plan: apt's error and explanation: %s", e.msg);
+	out = apt_get(tree_b, "-s upgrade");
+	ok(run_status == 100 && strstr(out, why) &&
+		   strstr(out, "E: Unmet dependencies. Try 'apt --fix-broken "
+			       "install' with no packages (or specify a "
+			       "solution)."),
+	   "apt-get says the same");
+	free(out);
+	aptshim_free(s);
+	sh("mv %s/status.orig %s/var/lib/dpkg/status", tmp, tree_b);
+
 	/* No lists: only what dpkg's status says. */
 	sh("rm -f %s/var/lib/apt/lists/*_*", tree_b);
 	s = NULL;
@@ -731,7 +764,6 @@ static void test_tree_b(void)
 	   "no lists: the candidate is the installed version");
 	free(inst);
 	free(cand);
-	struct aptshim_plan p;
 	r = aptshim_plan_upgrade(s, true, &p, &e);
 	ok(r == 0 && p.upgraded == 0, "no lists: nothing to upgrade");
 	if (r >= 0)
