@@ -200,162 +200,6 @@ static int open_base(struct world_store *s, const char *src,
 	return -ENOENT;
 }
 
-/* The lines of FD (-1: none) in *out, pointing into the buffer *buf. */
-static int read_lines(int fd, char **buf, char ***out, size_t *n)
-{
-	*buf = NULL;
-	*out = NULL;
-	*n = 0;
-	size_t len = 0, cap = 0;
-	FILE *f = open_memstream(buf, &len);
-	if (!f)
-		return -ENOMEM;
-	char chunk[65536];
-	ssize_t got;
-	while (fd >= 0 && (got = read(fd, chunk, sizeof(chunk))) > 0) {
-		if (len + (size_t)got > (64u << 20)) {
-			fclose(f);
-			return -EFBIG;
-		}
-		fwrite(chunk, 1, (size_t)got, f);
-	}
-	if (fclose(f) != 0)
-		return -ENOMEM;
-	for (char *l = *buf; l && *l;) {
-		char *nl = strchr(l, '\n');
-		if (nl)
-			*nl = '\0';
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 64;
-			char **nv = realloc(*out, cap * sizeof(*nv));
-			if (!nv)
-				return -ENOMEM;
-			*out = nv;
-		}
-		(*out)[(*n)++] = l;
-		l = nl ? nl + 1 : l + strlen(l);
-	}
-	return 0;
-}
-
-/* The length of a colon-separated line's first field, its key. */
-static size_t key_len(const char *line)
-{
-	return strcspn(line, ":");
-}
-
-/* The line of V with the key of LINE, or NULL. */
-static const char *by_key(char *const *v, size_t n, const char *line)
-{
-	size_t k = key_len(line);
-	for (size_t i = 0; i < n; i++)
-		if (key_len(v[i]) == k && !strncmp(v[i], line, k))
-			return v[i];
-	return NULL;
-}
-
-/* Field I (from 0) of a colon-separated line, in BUF. */
-static const char *field(const char *line, int i, char *buf, size_t size)
-{
-	for (; i > 0 && line; i--) {
-		line = strchr(line, ':');
-		line = line ? line + 1 : NULL;
-	}
-	snprintf(buf, size, "%.*s", line ? (int)strcspn(line, ":") : 0,
-		 line ? line : "");
-	return buf;
-}
-
-static int add_conflict(struct db_conflicts *c, const char *text, size_t len)
-{
-	char **nv = realloc(c->v, (c->n + 2) * sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	c->v = nv;
-	if (!(nv[c->n] = strndup(text, len)))
-		return -ENOMEM;
-	nv[++c->n] = NULL;
-	return 0;
-}
-
-/* passwd, shadow, group, gshadow: lines keyed by their first field, with
- * the rules of the other databases; merged lines keep OURS's order, then
- * THEIRS's new ones.  ID_FIELD (2: passwd's uid, group's gid; or -1): two
- * names the merge would put on one id, which OURS did not already have so,
- * are a conflict too: the files of one world's new user would belong to
- * the other world's. */
-static int merge_colon(int base, int ours, int theirs, int out, int id_field,
-		       struct db_conflicts *c, struct world_error *err)
-{
-	_cleanup_free_ char *bb = NULL, *ob = NULL, *tb = NULL;
-	_cleanup_free_ char **bv = NULL, **ov = NULL, **tv = NULL;
-	size_t bn = 0, on = 0, tn = 0;
-	int r = read_lines(base, &bb, &bv, &bn);
-	if (r >= 0)
-		r = read_lines(ours, &ob, &ov, &on);
-	if (r >= 0)
-		r = read_lines(theirs, &tb, &tv, &tn);
-	if (r < 0)
-		return werr_errno(err, -r, "cannot read");
-	_cleanup_free_ const char **merged =
-		calloc(on + tn + 1, sizeof(char *));
-	size_t mn = 0;
-	if (!merged)
-		return werr(err, ENOMEM, "out of memory");
-	for (size_t i = 0; i < on && r >= 0; i++) {
-		const char *b = by_key(bv, bn, ov[i]);
-		const char *t = by_key(tv, tn, ov[i]);
-		bool ours_changed = !b || strcmp(b, ov[i]);
-		bool theirs_changed = b ? !t || strcmp(b, t) : t != NULL;
-		bool same = t && !strcmp(t, ov[i]);
-		if (ours_changed && theirs_changed && !same)
-			r = add_conflict(c, ov[i], key_len(ov[i]));
-		else if (theirs_changed && !t)
-			continue; /* THEIRS removed it */
-		else
-			merged[mn++] = theirs_changed ? t : ov[i];
-	}
-	/* THEIRS's lines OURS lacks: new ones, or ones OURS removed. */
-	for (size_t i = 0; i < tn && r >= 0; i++) {
-		if (by_key(ov, on, tv[i]))
-			continue;
-		const char *b = by_key(bv, bn, tv[i]);
-		if (!b)
-			merged[mn++] = tv[i];
-		else if (strcmp(b, tv[i]))
-			r = add_conflict(c, tv[i], key_len(tv[i]));
-	}
-	for (size_t i = 0; id_field >= 0 && i < mn && r >= 0; i++)
-		for (size_t j = i + 1; j < mn && r >= 0; j++) {
-			char x[64], y[64];
-			if (!*field(merged[i], id_field, x, sizeof(x)) ||
-			    strcmp(x, field(merged[j], id_field, y, sizeof(y))))
-				continue;
-			if (by_key(ov, on, merged[i]) &&
-			    by_key(ov, on, merged[j]))
-				continue; /* the system had them so */
-			_cleanup_free_ char *text = NULL;
-			if (asprintf(&text, "%.*s and %.*s would share id %s",
-				     (int)key_len(merged[i]), merged[i],
-				     (int)key_len(merged[j]), merged[j], x) < 0)
-				return werr(err, ENOMEM, "out of memory");
-			r = add_conflict(c, text, strlen(text));
-		}
-	if (r < 0)
-		return werr(err, -r, "out of memory");
-	if (c->n)
-		return (int)c->n;
-	int fd = dup(out);
-	_cleanup_fclose_ FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f && fd >= 0)
-		close(fd);
-	for (size_t i = 0; f && i < mn; i++)
-		fprintf(f, "%s\n", merged[i]);
-	if (!f || fflush(f) != 0)
-		return werr_errno(err, errno ? errno : EIO, "cannot write");
-	return 0;
-}
-
 static char *conflict_text(const struct db *db, const struct db_conflicts *c)
 {
 	const char *what =
@@ -371,7 +215,7 @@ static char *conflict_text(const struct db *db, const struct db_conflicts *c)
 	if (!f)
 		return NULL;
 	/* Keys changed on both sides first, then ids two names would share
-	 * (merge_colon's sentences). */
+	 * (db_merge_accounts' sentences). */
 	for (size_t i = 0; i < c->n; i++)
 		changed += !strstr(c->v[i], " would share id ");
 	if (changed)
@@ -452,12 +296,10 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 		break;
 	case DB_USERS:
 	case DB_GROUPS:
-		r = merge_colon(base, ours, theirs, out,
-				!strcmp(path, "/etc/passwd") ||
-						!strcmp(path, "/etc/group")
-					? 2
-					: -1,
-				&c, err);
+		r = db_merge_accounts(&b, &o, &t, out,
+				      !strcmp(path, "/etc/passwd") ||
+					      !strcmp(path, "/etc/group"),
+				      0, &c, err);
 		break;
 	default: /* DB_LOG */
 		r = db_merge_log(&o, &t, out, err);

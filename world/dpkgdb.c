@@ -170,7 +170,7 @@ struct rec {
 	size_t len;
 	char *canon; /* compared between the sides; NULL: the text */
 	size_t canon_len;
-	char *aux;	/* diversions: the path diverted to */
+	char *aux;	/* diversions: the path diverted to; accounts: the id */
 	size_t pos;	/* index in its file */
 	size_t line;	/* first line in its file */
 	bool installed; /* status: an instance dpkg counts */
@@ -266,6 +266,10 @@ struct pick {
 	const struct rec *b, *o, *t;
 	const struct rec *r; /* kept; NULL: absent from OUT */
 	bool conflict;
+	/* A conflict between keys: its own sentence (malloc'd), and the
+	 * other side of it, named there, is not listed again (silent). */
+	char *note;
+	bool silent;
 };
 
 struct picks {
@@ -328,7 +332,7 @@ static size_t count_conflicts(const struct picks *p)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < p->n; i++)
-		n += p->v[i].conflict;
+		n += p->v[i].conflict && !p->v[i].silent;
 	return n;
 }
 
@@ -339,11 +343,11 @@ static int conflicts_fill(const struct picks *p, struct db_conflicts *c)
 	if (!v)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n; i++) {
-		if (!p->v[i].conflict)
+		if (!p->v[i].conflict || p->v[i].silent)
 			continue;
 		const struct pick *x = &p->v[i];
 		const struct rec *r = x->o ? x->o : x->t ? x->t : x->b;
-		v[k] = strdup(r->key);
+		v[k] = strdup(x->note ? x->note : r->key);
 		if (!v[k++]) {
 			for (size_t m = 0; m < k; m++)
 				free(v[m]);
@@ -463,6 +467,8 @@ static int merge_files(const struct merge_kind *kind, const void *arg,
 		db_conflicts_release(&c);
 	if (r == 0)
 		r = (int)c.n;
+	for (size_t i = 0; i < picks.n; i++)
+		free(picks.v[i].note);
 	free(picks.v);
 	for (int i = 0; i < 3; i++)
 		recs_release(&recs[i]);
@@ -1393,6 +1399,102 @@ int dpkgdb_merge_statoverride(const struct db_file *base,
 	};
 	return merge_files(&statoverride, NULL, base, ours, theirs, out, flags,
 			   conflicts, err);
+}
+
+/* ---- the account databases: passwd, shadow, group, gshadow ---- */
+
+/* "name:...": a record a line, keyed by the name; the id (the third field
+ * of passwd and group) in aux.  Empty lines and a last line without newline
+ * are taken as the tools that write these files take them. */
+static int account_records(const struct input *in, const void *arg,
+			   struct recs *recs, struct world_error *err)
+{
+	size_t pos = 0, lno = 0, len;
+	const char *s;
+	bool nl;
+	(void)arg;
+	if (memchr(in->data, '\0', in->len))
+		return werr(err, EBADMSG, "'%s' holds a NUL byte", in->name);
+	while (next_line(in, &pos, &s, &len, &nl)) {
+		lno++;
+		if (len == 0)
+			continue;
+		const char *end = s + len, *colon = memchr(s, ':', len);
+		size_t klen = colon ? (size_t)(colon - s) : len;
+		if (klen == 0)
+			return line_error(in, lno, "a line without a name",
+					  err);
+		struct rec *x =
+			add_line_record(in, recs, lno, s, klen, s, len, err);
+		if (!x)
+			return -ENOMEM;
+		const char *f = s;
+		for (int i = 0; i < 2 && f; i++) {
+			f = memchr(f, ':', (size_t)(end - f));
+			f = f ? f + 1 : NULL;
+		}
+		const char *e = f ? memchr(f, ':', (size_t)(end - f)) : NULL;
+		if (f && !(x->aux = memdup0(f, (size_t)((e ? e : end) - f))))
+			return werr(err, ENOMEM, "cannot read '%s'", in->name);
+	}
+	return recs_sort_unique(recs, in->name, err);
+}
+
+/* Two names that the merge would give one id, where OURS does not hold
+ * both already: each world gave its new system user the first free uid,
+ * and the files one owns would belong to the other. */
+static bool account_ids(struct picks *p, bool force)
+{
+	bool changed = false;
+	for (size_t i = 0; i < p->n; i++) {
+		struct pick *a = &p->v[i];
+		if (!a->r || !a->r->aux || !*a->r->aux || a->silent)
+			continue;
+		for (size_t j = i + 1; j < p->n; j++) {
+			struct pick *b = &p->v[j];
+			if (!b->r || !b->r->aux ||
+			    strcmp(a->r->aux, b->r->aux) || (a->o && b->o) ||
+			    b->silent)
+				continue;
+			char *note = NULL;
+			if (!a->note &&
+			    asprintf(&note, "%s and %s would share id %s",
+				     a->r->key, b->r->key, a->r->aux) >= 0)
+				a->note = note;
+			a->conflict = b->conflict = true;
+			b->silent = true;
+			if (force) {
+				changed |= a->r != a->t || b->r != b->t;
+				a->r = a->t;
+				b->r = b->t;
+			}
+			if (!a->r)
+				break;
+		}
+	}
+	return changed;
+}
+
+int db_merge_accounts(const struct db_file *base, const struct db_file *ours,
+		      const struct db_file *theirs, int out, bool with_ids,
+		      unsigned flags, struct db_conflicts *conflicts,
+		      struct world_error *err)
+{
+	static const struct merge_kind names = {
+		.records = account_records,
+		.write = write_in_ours_order,
+		.sep = "\n",
+		.what = "the account database",
+	};
+	static const struct merge_kind names_and_ids = {
+		.records = account_records,
+		.check = account_ids,
+		.write = write_in_ours_order,
+		.sep = "\n",
+		.what = "the account database",
+	};
+	return merge_files(with_ids ? &names_and_ids : &names, NULL, base, ours,
+			   theirs, out, flags, conflicts, err);
 }
 
 /* ---- logs ---- */

@@ -123,6 +123,17 @@ int dpkgdb_merge_statoverride(const struct db_file *base,
 			      unsigned flags, struct db_conflicts *conflicts,
 			      struct world_error *err);
 
+/* The account databases that maintainer scripts add system users and
+ * groups to (/etc/passwd, shadow, group, gshadow): a record a line, keyed by
+ * its first field (the name); same rules and order as db_merge_deb822().
+ * WITH_IDS (passwd, group): two names that the merge would give one id (the
+ * third field), where OURS does not hold both already, are a conflict too,
+ * listed once as "A and B would share id N". */
+int db_merge_accounts(const struct db_file *base, const struct db_file *ours,
+		      const struct db_file *theirs, int out, bool with_ids,
+		      unsigned flags, struct db_conflicts *conflicts,
+		      struct world_error *err);
+
 /* Append-only logs (dpkg.log, apt/history.log, apt/term.log), which both
  * sides only appended to: writes OURS followed by what THEIRS added, that is
  * THEIRS past the longest common prefix of the two cut back to a line start

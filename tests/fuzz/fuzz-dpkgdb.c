@@ -53,7 +53,16 @@ static char *slurp(int fd, size_t *len)
 	return s;
 }
 
-enum which { STATUS, APT, DEBCONF, DIVERSIONS, STATOVERRIDE, LOG, N_WHICH };
+enum which {
+	STATUS,
+	APT,
+	DEBCONF,
+	DIVERSIONS,
+	STATOVERRIDE,
+	LOG,
+	ACCOUNTS,
+	N_WHICH
+};
 
 static const char *const apt_keys[] = {"Package", "Architecture", NULL};
 static const char *const debconf_keys[] = {"Name", NULL};
@@ -84,6 +93,9 @@ static int merge3(enum which w, const char *b, size_t bl, const char *o,
 	case STATOVERRIDE:
 		r = dpkgdb_merge_statoverride(&fb, &fo, &ft, fout, flags, c,
 					      err);
+		break;
+	case ACCOUNTS:
+		r = db_merge_accounts(&fb, &fo, &ft, fout, true, flags, c, err);
 		break;
 	case LOG:
 	case N_WHICH:

@@ -196,7 +196,7 @@ static const char new_pkg[] = "Package: pwapt-new\n"
 
 /* ---- running the merges on files ---- */
 
-enum kind { STATUS, APT, DEBCONF, DIVERSIONS, STATOVERRIDE };
+enum kind { STATUS, APT, DEBCONF, DIVERSIONS, STATOVERRIDE, PASSWD, SHADOW };
 
 struct result {
 	int r;
@@ -268,6 +268,11 @@ static struct result merge(enum kind kind, const char *b, const char *o,
 	case STATOVERRIDE:
 		res.r = dpkgdb_merge_statoverride(&fb, &fo, &ft, out, flags,
 						  &res.c, &res.err);
+		break;
+	case PASSWD:
+	case SHADOW:
+		res.r = db_merge_accounts(&fb, &fo, &ft, out, kind == PASSWD,
+					  flags, &res.c, &res.err);
 		break;
 	}
 	res.out = read_fd(out);
@@ -915,6 +920,62 @@ static void test_diversions(void)
 		"conflicting diversions", "a file dpkg would refuse");
 }
 
+static void test_accounts(void)
+{
+	const char *base = "root:x:0:0:root:/root:/bin/bash\n"
+			   "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n";
+	const char *ours = "root:x:0:0:root:/root:/bin/bash\n"
+			   "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
+			   "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n";
+	merged_is(PASSWD, base, ours,
+		  "root:x:0:0:root:/root:/bin/zsh\n"
+		  "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
+		  "cron:x:101:101::/:/usr/sbin/nologin\n",
+		  "root:x:0:0:root:/root:/bin/zsh\n"
+		  "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
+		  "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n"
+		  "cron:x:101:101::/:/usr/sbin/nologin\n",
+		  "passwd: a changed shell, a user added on each side");
+	const char *exim =
+		"root:x:0:0:root:/root:/bin/bash\n"
+		"daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
+		"Debian-exim:x:100:102::/var/spool/exim4:/bin/false\n";
+	conflicts_on(PASSWD, base, ours, exim,
+		     "Debian-exim and sshd would share id 100", NULL,
+		     "passwd: two new users on one uid conflict, named once");
+	merged_is(SHADOW, base, ours, exim,
+		  "root:x:0:0:root:/root:/bin/bash\n"
+		  "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
+		  "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n"
+		  "Debian-exim:x:100:102::/var/spool/exim4:/bin/false\n",
+		  "shadow-like files (no ids) merge by name alone");
+	merged_is(PASSWD,
+		  "toor:x:0:0::/:/bin/sh\n"
+		  "root:x:0:0::/:/bin/sh\n",
+		  "toor:x:0:0::/:/bin/sh\n"
+		  "root:x:0:0::/:/bin/sh\n",
+		  "toor:x:0:0::/:/bin/sh\n"
+		  "root:x:0:0::/:/bin/sh\n"
+		  "bin:x:2:2::/:/bin/sh\n",
+		  "toor:x:0:0::/:/bin/sh\n"
+		  "root:x:0:0::/:/bin/sh\n"
+		  "bin:x:2:2::/:/bin/sh\n",
+		  "two names OURS already has on one id are left alone");
+	conflicts_on(PASSWD, base,
+		     "root:x:0:0:root:/root:/bin/zsh\n"
+		     "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n",
+		     "root:x:0:0:root:/root:/bin/dash\n"
+		     "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n",
+		     "root", NULL, "one user changed differently conflicts");
+	refused(PASSWD, base, ours, ":x:5:5::/:/bin/sh\n",
+		"line 1: a line without a name", "a line without a name");
+	struct result res = merge(PASSWD, base, ours, exim, DB_MERGE_FORCE);
+	ok(res.r == 1 && contains(res.out, "Debian-exim:") &&
+		   !contains(res.out, "sshd:"),
+	   "forced, a clash resolves to THEIRS");
+	result_release(&res);
+}
+
 static void test_statoverride(void)
 {
 	const char *base = "root crontab 2755 /usr/bin/crontab\n";
@@ -1049,6 +1110,7 @@ int main(int argc, char **argv)
 	test_debconf();
 	test_diversions();
 	test_statoverride();
+	test_accounts();
 	test_log();
 
 	free(status);
