@@ -159,25 +159,28 @@ static char *apt_name(const struct report *r, const struct report_package *p)
 	return strdup(p->name);
 }
 
+static int cmp_change_path(const void *key, const void *c)
+{
+	return strcmp(key, ((const struct world_change *)c)->path);
+}
+
+/* PATH's change in D (sorted by path, as world_diff() gives it). */
+static const struct world_change *diff_find(const struct world_diff *d,
+					    const char *path)
+{
+	return d->n ? bsearch(path, d->v, d->n, sizeof(*d->v), cmp_change_path)
+		    : NULL;
+}
+
+/* Whether D adds PATH followed by SUFFIX (dpkg's .dpkg-dist, ...). */
 static bool diff_added(const struct world_diff *d, const char *path,
 		       const char *suffix)
 {
 	_cleanup_free_ char *p = NULL;
 	if (asprintf(&p, "%s%s", path, suffix) < 0)
 		return false;
-	for (size_t i = 0; i < d->n; i++)
-		if (d->v[i].kind == 'A' && !strcmp(d->v[i].path, p))
-			return true;
-	return false;
-}
-
-static const struct world_change *diff_find(const struct world_diff *d,
-					    const char *path)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (!strcmp(d->v[i].path, path))
-			return &d->v[i];
-	return NULL;
+	const struct world_change *c = diff_find(d, p);
+	return c && c->kind == 'A';
 }
 
 static void add_conffiles(struct report *r, const struct world_packages *new,

@@ -46,6 +46,8 @@ test_expect_success 'a world s own network does not reach the host s loopback' '
 	wcreate W Root &&
 	! wexec W apt-get -q -o Acquire::http::Timeout=3 download pwapt-test-a \
 		</dev/null >"$TMP/out" 2>&1 &&
+	grep -q "Failed to fetch http://127.0.0.1:$PORT/" "$TMP/out" &&
+	curl -sf "http://127.0.0.1:$PORT/Release" >/dev/null &&
 	wdelete W
 '
 
