@@ -37,6 +37,13 @@
 /* Seconds an init script may take to start a service in the world. */
 #define SERVICE_TIMEOUT 120
 
+/* Seconds a restarted service has to report itself running.  An init
+ * script's restart returns before its daemon runs: start-stop-daemon
+ * --background exits once the pid file is written, before the daemon's
+ * exec, so a status check at once can find a process not yet named as
+ * the daemon; systemd reports "activating" for a while. */
+#define SERVICE_SETTLE 10
+
 /* Where the chatter of apt, services and tests goes: stderr when stdout
  * carries the JSON report. */
 static int chatter_fd(const struct context *ctx)
@@ -347,10 +354,31 @@ static char *tests_result(const struct report *r)
 	return fclose(f) == 0 ? buf : NULL;
 }
 
-/* Restarts SERVICE in Root if it runs there: with systemctl where Root
- * runs systemd, else through its init script.  Returns 1 when restarted
- * and running, 0 when it was not running, -1 when it did not come back. */
-static int restart_in_root(struct context *ctx, const char *service)
+/* Whether CHECK, run in Root, succeeds within SERVICE_SETTLE seconds. */
+static bool comes_up(struct context *ctx, char *const *check,
+		     const struct world_exec_options *xo)
+{
+	struct timespec now, end, pause = {0, 100 * 1000 * 1000};
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += SERVICE_SETTLE;
+	for (;;) {
+		int st = 1;
+		if (run_in(ctx, WORLD_ROOT, check, xo, &st) >= 0 && st == 0)
+			return true;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec ||
+		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+			return false;
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* Restarts SERVICE in Root if it runs there, or if EVEN_STOPPED: with
+ * systemctl where Root runs systemd, else through its init script.
+ * Returns 1 when restarted and running, 0 when it was not running (and
+ * left so), -1 when it did not come back. */
+static int restart_in_root(struct context *ctx, const char *service,
+			   bool even_stopped)
 {
 	struct world_exec_options xo = {.timeout = SERVICE_TIMEOUT,
 					.output_fd = chatter_fd(ctx)};
@@ -371,7 +399,8 @@ static int restart_in_root(struct context *ctx, const char *service)
 	char *const *check = is_systemd ? active : status;
 	/* A service that does not run (or has no init script) is left so. */
 	quiet.output_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (run_in(ctx, WORLD_ROOT, check, &quiet, &st) < 0 || st != 0) {
+	if (!even_stopped &&
+	    (run_in(ctx, WORLD_ROOT, check, &quiet, &st) < 0 || st != 0)) {
 		closep(&quiet.output_fd);
 		return 0;
 	}
@@ -382,14 +411,15 @@ static int restart_in_root(struct context *ctx, const char *service)
 	if (run_in(ctx, WORLD_ROOT, is_systemd ? restart_d : restart_s, &xo,
 		   &rs) < 0)
 		rs = 1;
-	if (rs == 0 && (run_in(ctx, WORLD_ROOT, check, &quiet, &st) < 0 || st))
+	if (rs == 0 && !comes_up(ctx, check, &quiet))
 		rs = 1;
 	closep(&quiet.output_fd);
 	return rs == 0 ? 1 : -1;
 }
 
 /* After T merged into Root: its services restart there.  One that does not
- * come back rolls the merge back, and is restarted on the old files. */
+ * come back rolls the merge back; it and the ones restarted before it are
+ * restarted on the old files. */
 static int restart_services(struct context *ctx, const char *name,
 			    char *const *services)
 {
@@ -397,7 +427,7 @@ static int restart_services(struct context *ctx, const char *name,
 	for (char *const *svc = services; svc && *svc; svc++) {
 		fprintf(f, "Restarting %s in Root... ", *svc);
 		fflush(f);
-		int r = restart_in_root(ctx, *svc);
+		int r = restart_in_root(ctx, *svc, false);
 		fprintf(f, "%s\n",
 			r > 0	 ? "done"
 			: r == 0 ? "not running, left as it is"
@@ -422,7 +452,15 @@ static int restart_services(struct context *ctx, const char *name,
 				ctx->cmd, name);
 			return -1;
 		}
-		(void)restart_in_root(ctx, *svc);
+		/* They ran before the merge: they run again, on the old
+		 * files, this one and those restarted on the new ones. */
+		for (char *const *o = services; o <= svc; o++) {
+			fprintf(f, "Restarting %s in Root on the old files... ",
+				*o);
+			fflush(f);
+			r = restart_in_root(ctx, *o, o == svc);
+			fprintf(f, "%s\n", r > 0 ? "done" : "FAILED");
+		}
 		fprintf(stderr, "%s: the merge of %s was rolled back\n",
 			ctx->cmd, name);
 		return -1;
@@ -469,7 +507,7 @@ void restart_after_rollback(struct context *ctx)
 			*nl = '\0';
 		printf("Restarting %s in Root... ", l);
 		fflush(stdout);
-		int rs = restart_in_root(ctx, l);
+		int rs = restart_in_root(ctx, l, false);
 		printf("%s\n", rs > 0	 ? "done"
 			       : rs == 0 ? "not running, left as it is"
 					 : "FAILED");

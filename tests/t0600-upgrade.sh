@@ -100,6 +100,31 @@ test_expect_success 'pwapt rollback undoes the merge and restarts the service on
 	test -z "$(wexec Root dpkg --audit)"
 '
 
+test_expect_success 'a service that comes up late after its restart is waited for' '
+	fresh_root && echo START_DELAY=2 >"$R/etc/default/pwapt-test-svc" &&
+	pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/out" &&
+	grep -q "^Restarting pwapt-test-svc in Root... done" "$TMP/out" &&
+	test_equal 1.1 "$(wexec Root cat /run/pwapt-test-svc.version)" &&
+	test_equal 1.1 "$(installed Root pwapt-test-files)"
+'
+
+test_expect_success 'a service that does not come back rolls the merge back and runs the old version' '
+	fresh_root && echo FAIL_VERSION=1.1 >"$R/etc/default/pwapt-test-svc" &&
+	tree_manifest "$R" >"$TMP/before" &&
+	{ pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/out" 2>"$TMP/err"
+	  test $? = 1; } &&
+	grep -q "^Restarting pwapt-test-svc in Root... FAILED" "$TMP/out" &&
+	grep -q "pwapt-test-svc does not run after the merge of tx1: rolling the merge back" "$TMP/err" &&
+	grep -q "^Restarting pwapt-test-svc in Root on the old files... done" "$TMP/out" &&
+	grep -q "the merge of tx1 was rolled back" "$TMP/err" &&
+	test_equal 1.0 "$(installed Root pwapt-test-files)" &&
+	test_equal 1.0 "$(installed Root pwapt-test-svc)" &&
+	test_equal 1.0 "$(wexec Root cat /run/pwapt-test-svc.version)" &&
+	wexec Root /etc/init.d/pwapt-test-svc status &&
+	test -z "$(wexec Root dpkg --audit)" &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after"
+'
+
 test_expect_success '--discard leaves Root byte-identical' '
 	fresh_root && tree_manifest "$R" >"$TMP/before" &&
 	pwapt upgrade --test --discard -y </dev/null >"$TMP/out" &&
