@@ -83,7 +83,11 @@ assert ifs[0] == \"pwapt0\" and len(ifs) == 4, ifs" &&
 
 test_expect_success 'addresses and forwards survive a restart of the world' '
 	a=$(net_field A address) &&
-	kill -9 $(init_pid A) && sleep 0.3 &&
+	kill -9 $(init_pid A) &&
+	for i in $(seq 50); do
+		[ "$(net_field A active)" = False ] && break
+		sleep 0.1
+	done &&
 	test_equal False "$(net_field A active)" &&
 	serve A 80 world-a-again &&
 	nft list table ip pwapt0 | grep -q "A: forward 50080 to 80" &&
@@ -142,7 +146,7 @@ test_expect_success 'bad input: a clear error, and nothing changes' '
 
 test_expect_success 'a host port something listens on is refused, naming who' '
 	mkdir -p "$TMP/www" && busybox httpd -f -p 127.0.0.1:50090 -h "$TMP/www" &
-	pid=$! && note_pid $pid && sleep 0.3 &&
+	pid=$! && note_pid $pid && wait_listen 50090 &&
 	test_fails_with 1 "host port 50090 is in use: busybox \(pid $pid\) listens on it" \
 		wip B forward 80 50090;
 	rc=$?; kill $pid; wait $pid 2>/dev/null; test $rc = 0 &&
@@ -153,11 +157,22 @@ test_expect_success 'wdelete removes the world s rules, and the port is free aga
 	wdelete B &&
 	! nft list table ip pwapt0 | grep -q "B:" &&
 	mkdir -p "$TMP/www" && echo host >"$TMP/www/id" &&
-	busybox httpd -f -p 50090 -h "$TMP/www" & pid=$! && note_pid $pid && sleep 0.3 &&
+	busybox httpd -f -p 50090 -h "$TMP/www" & pid=$! && note_pid $pid && wait_listen 50090 &&
 	out=$(get 127.0.0.1:50090); kill $pid; wait $pid 2>/dev/null;
 	test_equal host "$out" &&
 	wcreate B Root && serve B 80 world-b &&
 	wip B forward 80 50090 && test_equal world-b "$(get 127.0.0.1:50090)"
+'
+
+# A bridge without a MAC of its own takes the lowest of its ports', so the
+# worlds' gateway would change its MAC as worlds come and go.
+test_expect_success 'the bridge keeps its own MAC as worlds come and go; worlds know it' '
+	mac() { ip -o link show "$1" | sed "s/.*link\/ether \([^ ]*\).*/\1/"; } &&
+	test_equal 02:70:0a:d5:00:01 "$(mac pwapt0)" &&
+	wcreate C Root && wexec C true && test_equal 02:70:0a:d5:00:01 "$(mac pwapt0)" &&
+	wdelete C && test_equal 02:70:0a:d5:00:01 "$(mac pwapt0)" &&
+	wexec A ping -c1 -W2 10.213.0.1 >/dev/null &&
+	wexec A ip neigh show 10.213.0.1 | grep -q "lladdr 02:70:0a:d5:00:01"
 '
 
 test_expect_success 'a bad bridge, subnet or outbound in pwapt.conf is a clear error' '
@@ -183,15 +198,19 @@ test_expect_success 'an interface of the bridge s name that is no bridge is a cl
 # An "outside" of the worlds: a network namespace of this test's, reached
 # through a veth from the host, with a server on 192.0.2.2 (TEST-NET-1).
 test_expect_success 'setup: a network outside the host' '
-	{ unshare -n sleep 600 & echo $! >"$TMP/outside"; note_pid $!; } && sleep 0.2 &&
+	{ unshare -n sleep 600 & echo $! >"$TMP/outside"; note_pid $!; } &&
 	out=$(cat "$TMP/outside") &&
+	for i in $(seq 100); do
+		[ "$(readlink /proc/$out/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
+		sleep 0.05
+	done &&
 	ip link add vout0 type veth peer name vout1 netns $out &&
 	ip addr add 192.0.2.1/24 dev vout0 && ip link set vout0 up &&
 	nsenter -t $out -n sh -c "ip link set lo up && ip addr add 192.0.2.2/24 dev vout1 &&
 		ip link set vout1 up && ip route add default via 192.0.2.1" &&
 	mkdir -p "$TMP/out-www" && echo outside >"$TMP/out-www/id" &&
 	{ nsenter -t $out -n busybox httpd -f -p 80 -h "$TMP/out-www" & note_pid $!; } &&
-	sleep 0.2 &&
+	wait_listen 80 $out &&
 	test_equal outside "$(get 192.0.2.2)"
 '
 

@@ -13,7 +13,7 @@ require_nat
 
 test_expect_success 'setup: a server of Root on the host, port 8081' '
 	mkdir -p "$TMP/www" && echo host >"$TMP/www/id" &&
-	{ busybox httpd -f -p 8081 -h "$TMP/www" & note_pid $!; } && sleep 0.2 &&
+	{ busybox httpd -f -p 8081 -h "$TMP/www" & note_pid $!; } && wait_listen 8081 &&
 	test_equal host "$(get 127.0.0.1:8081)"
 '
 

@@ -408,6 +408,24 @@ static int sysctl_set(const char *path, const char *value,
 	return 0;
 }
 
+static void nl_addr_putp(struct nl_addr **a)
+{
+	if (*a)
+		nl_addr_put(*a);
+}
+
+/* The MAC of an address of the subnet: locally administered, 02:70 and
+ * the address, so that neighbours' caches stay right across restarts. */
+static void mac_of(uint32_t a, unsigned char mac[6])
+{
+	mac[0] = 0x02;
+	mac[1] = 0x70;
+	mac[2] = a >> 24;
+	mac[3] = (a >> 16) & 0xff;
+	mac[4] = (a >> 8) & 0xff;
+	mac[5] = a & 0xff;
+}
+
 /* The bridge, up, with the subnet's first address; forwarding on (so that
  * forwards work from other hosts and from worlds), and 127.0.0.0/8
  * routable on the bridge (so that 127.0.0.1 forwards reach worlds). */
@@ -423,6 +441,19 @@ static int bridge_ensure(struct world_store *s, const struct subnet *n,
 		if (!br)
 			return werr(err, ENOMEM, "out of memory");
 		rtnl_link_set_name(br, s->bridge);
+		/* A MAC of its own, made from the gateway's address as a
+		 * world's is from its address.  Without one, a bridge takes
+		 * the lowest MAC of its ports, which changes as worlds start
+		 * and stop, and every world's cached MAC of its gateway is
+		 * then wrong for seconds: their traffic beyond the bridge
+		 * and their answers to the host stall. */
+		unsigned char mac[6];
+		mac_of(subnet_gateway(n), mac);
+		_cleanup_(nl_addr_putp) struct nl_addr *lladdr =
+			nl_addr_build(AF_LLC, mac, sizeof(mac));
+		if (!lladdr)
+			return werr(err, ENOMEM, "out of memory");
+		rtnl_link_set_addr(br, lladdr);
 		if ((e = rtnl_link_add(sk, br, NLM_F_CREATE | NLM_F_EXCL)) < 0)
 			return nl_fail(err, e, "create the bridge", s->bridge);
 		*created = true;
@@ -545,12 +576,6 @@ int net_container_prepare(struct world_store *s, const char *name,
 	return 0;
 }
 
-static void nl_addr_putp(struct nl_addr **a)
-{
-	if (*a)
-		nl_addr_put(*a);
-}
-
 /* Inside the world's network namespace: eth0's address and the default
  * route through the bridge. */
 static int configure_eth0(const struct net_world *w, struct world_error *err)
@@ -639,10 +664,8 @@ int net_container_started(struct world_store *s, const char *name, pid_t pid,
 	 * stay right when the world is started again). */
 	char veth[IFNAMSIZ];
 	veth_name(w->address, veth);
-	uint32_t a = w->address;
-	unsigned char mac[6] = {
-		0x02,	 0x70, a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff,
-		a & 0xff};
+	unsigned char mac[6];
+	mac_of(w->address, mac);
 	int br = (int)if_nametoindex(s->bridge);
 	if (!br)
 		return werr(err, ENODEV, "the bridge %s vanished", s->bridge);
