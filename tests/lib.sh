@@ -90,6 +90,21 @@ make_busybox_root() {
 # Notes a pid of a background process for cleanup to kill.
 note_pid() { echo "$1" >>"$TMP/pids"; }
 
+# Holds the store's lock for 2 s from a background process ($holder),
+# returning once it is held.
+hold_lock() {
+	rm -f "$TMP/held"
+	flock "$PWAPT_STATE/lock" sh -c ': >"$1"; sleep 2' - "$TMP/held" &
+	holder=$!
+	note_pid $holder
+	for i in $(seq 100); do
+		test -e "$TMP/held" && return 0
+		sleep 0.05
+	done
+	echo "the lock was not held after 5 s"
+	return 1
+}
+
 test_expect_success() {
 	test_count=$((test_count + 1))
 	log=$TMP/test-$test_count.log

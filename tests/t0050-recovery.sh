@@ -131,8 +131,7 @@ test_expect_success 'concurrent commands on different worlds all succeed' '
 '
 
 test_expect_success 'a command waits for the lock another one holds, and says so' '
-	{ flock "$PWAPT_STATE/lock" sleep 1 & holder=$!; } &&
-	sleep 0.2 &&
+	hold_lock &&
 	wlist >"$TMP/out" 2>"$TMP/err" &&
 	wait $holder &&
 	grep -q "waiting for another pwapt command" "$TMP/err" &&
@@ -179,11 +178,15 @@ test_expect_success 'stop-all gives services SIGTERM and time to exit' '
 	wcreate G Root &&
 	cat >"$TMP/service" <<-\EOS &&
 	trap "echo got-term >/etc/term-seen; exit 0" TERM
+	touch /ready
 	while :; do sleep 0.1; done
 	EOS
 	wexec G sh -c "cat >/service" <"$TMP/service" &&
 	wexec G sh -c "sh /service </dev/null >/dev/null 2>&1 &" &&
-	sleep 0.3 &&
+	for i in $(seq 100); do
+		test -e "$PWAPT_STATE/worlds/G/upper/ready" && break
+		sleep 0.05
+	done &&
 	pwapt stop-all &&
 	test_equal got-term "$(cat "$PWAPT_STATE/worlds/G/upper/etc/term-seen")"
 '

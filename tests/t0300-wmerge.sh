@@ -243,8 +243,7 @@ test_expect_success 'a forced merge rolled back by a crash leaves the conflict a
 
 test_expect_success 'a merge waits for the lock another command holds' '
 	fresh_root && wcreate A Root && echo x >"$PWAPT_STATE/worlds/A/merged/srv/x" &&
-	{ flock "$PWAPT_STATE/lock" sleep 1 & holder=$!; } &&
-	sleep 0.2 && wmerge A Root 2>"$TMP/err" && wait $holder &&
+	hold_lock && wmerge A Root 2>"$TMP/err" && wait $holder &&
 	grep -q "waiting for another pwapt command" "$TMP/err" &&
 	test_equal x "$(cat "$R/srv/x")"
 '
