@@ -354,20 +354,24 @@ static char *tests_result(const struct report *r)
 	return fclose(f) == 0 ? buf : NULL;
 }
 
+static double monotonic_seconds(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 /* Whether CHECK, run in Root, succeeds within SERVICE_SETTLE seconds. */
 static bool comes_up(struct context *ctx, char *const *check,
 		     const struct world_exec_options *xo)
 {
-	struct timespec now, end, pause = {0, 100 * 1000 * 1000};
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += SERVICE_SETTLE;
+	const struct timespec pause = {0, 100 * 1000 * 1000};
+	double end = monotonic_seconds() + SERVICE_SETTLE;
 	for (;;) {
 		int st = 1;
 		if (run_in(ctx, WORLD_ROOT, check, xo, &st) >= 0 && st == 0)
 			return true;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > end.tv_sec ||
-		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+		if (monotonic_seconds() >= end)
 			return false;
 		nanosleep(&pause, NULL);
 	}

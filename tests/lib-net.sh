@@ -29,17 +29,15 @@ require_nat() {
 	nft delete table ip pwapt_probe
 }
 
-# Waits up to 10 s until something listens on TCP port $1, in the network
-# namespace of pid $2 when given (else this test's).
-wait_listen() {
-	for i in $(seq 100); do
-		if [ -n "${2:-}" ]; then
-			nsenter -t "$2" -n ss -Hltn "sport = :$1"
-		else
-			ss -Hltn "sport = :$1"
-		fi | grep -q . && return 0
-		sleep 0.1
-	done
-	echo "nothing listens on port $1 after 10 s"
-	return 1
+# Whether something listens on TCP port $1, in the network namespace of
+# pid $2 when given (else this test's).
+listens() {
+	if [ -n "${2:-}" ]; then
+		nsenter -t "$2" -n ss -Hltn "sport = :$1"
+	else
+		ss -Hltn "sport = :$1"
+	fi | grep -q .
 }
+
+# Waits up to 10 s until something listens (as listens() says).
+wait_listen() { wait_for 10 "listens $1 ${2:-}"; }

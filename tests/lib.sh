@@ -90,6 +90,17 @@ make_busybox_root() {
 # Notes a pid of a background process for cleanup to kill.
 note_pid() { echo "$1" >>"$TMP/pids"; }
 
+# Evaluates the shell command $2 every 0.1 s until it succeeds, for at
+# most $1 seconds; fails, saying so, if it never does.
+wait_for() {
+	_wait_for_n=$(($1 * 10))
+	until eval "$2"; do
+		_wait_for_n=$((_wait_for_n - 1))
+		[ $_wait_for_n -gt 0 ] || { echo "not so after $1 s: $2"; return 1; }
+		sleep 0.1
+	done
+}
+
 # Holds the store's lock for 2 s from a background process ($holder),
 # returning once it is held.
 hold_lock() {
@@ -97,12 +108,7 @@ hold_lock() {
 	flock "$PWAPT_STATE/lock" sh -c ': >"$1"; sleep 2' - "$TMP/held" &
 	holder=$!
 	note_pid $holder
-	for i in $(seq 100); do
-		test -e "$TMP/held" && return 0
-		sleep 0.05
-	done
-	echo "the lock was not held after 5 s"
-	return 1
+	wait_for 5 'test -e "$TMP/held"'
 }
 
 test_expect_success() {

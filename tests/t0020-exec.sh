@@ -44,10 +44,7 @@ test_expect_success 'the environment is clean and sane' '
 
 test_expect_success 'a daemon started with wexec keeps running in the world' '
 	wexec W sh -c "sleep 1000 </dev/null >/dev/null 2>&1 &" &&
-	for i in $(seq 50); do
-		wexec W ps -o args | grep -q "^sleep 1000" && break
-		sleep 0.1
-	done &&
+	wait_for 5 "wexec W ps -o args | grep -q \"^sleep 1000\"" &&
 	wexec W ps -o args | grep -q "^sleep 1000" &&
 	wexec W ps -o args | grep -q "^sleep 1000"
 '

@@ -183,10 +183,7 @@ test_expect_success 'stop-all gives services SIGTERM and time to exit' '
 	EOS
 	wexec G sh -c "cat >/service" <"$TMP/service" &&
 	wexec G sh -c "sh /service </dev/null >/dev/null 2>&1 &" &&
-	for i in $(seq 100); do
-		test -e "$PWAPT_STATE/worlds/G/upper/ready" && break
-		sleep 0.05
-	done &&
+	wait_for 5 "test -e $PWAPT_STATE/worlds/G/upper/ready" &&
 	pwapt stop-all &&
 	test_equal got-term "$(cat "$PWAPT_STATE/worlds/G/upper/etc/term-seen")"
 '

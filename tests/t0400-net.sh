@@ -84,11 +84,7 @@ assert ifs[0] == \"pwapt0\" and len(ifs) == 4, ifs" &&
 test_expect_success 'addresses and forwards survive a restart of the world' '
 	a=$(net_field A address) &&
 	kill -9 $(init_pid A) &&
-	for i in $(seq 50); do
-		[ "$(net_field A active)" = False ] && break
-		sleep 0.1
-	done &&
-	test_equal False "$(net_field A active)" &&
+	wait_for 5 "net_field A active | grep -qx False" &&
 	serve A 80 world-a-again &&
 	nft list table ip pwapt0 | grep -q "A: forward 50080 to 80" &&
 	test_equal "$a" "$(net_field A address)" &&
@@ -200,10 +196,7 @@ test_expect_success 'an interface of the bridge s name that is no bridge is a cl
 test_expect_success 'setup: a network outside the host' '
 	{ unshare -n sleep 600 & echo $! >"$TMP/outside"; note_pid $!; } &&
 	out=$(cat "$TMP/outside") &&
-	for i in $(seq 100); do
-		[ "$(readlink /proc/$out/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
-		sleep 0.05
-	done &&
+	wait_for 5 "test \"\$(readlink /proc/$out/ns/net)\" != \"\$(readlink /proc/self/ns/net)\"" &&
 	ip link add vout0 type veth peer name vout1 netns $out &&
 	ip addr add 192.0.2.1/24 dev vout0 && ip link set vout0 up &&
 	nsenter -t $out -n sh -c "ip link set lo up && ip addr add 192.0.2.2/24 dev vout1 &&
