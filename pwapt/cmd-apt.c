@@ -361,17 +361,26 @@ static double monotonic_seconds(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Whether CHECK, run in Root, succeeds within SERVICE_SETTLE seconds. */
+/* Whether CHECK, run in Root, succeeds within SERVICE_SETTLE seconds and
+ * keeps succeeding for a second: a daemon that exits at once is seen
+ * running for a moment. */
 static bool comes_up(struct context *ctx, char *const *check,
 		     const struct world_exec_options *xo)
 {
 	const struct timespec pause = {0, 100 * 1000 * 1000};
-	double end = monotonic_seconds() + SERVICE_SETTLE;
+	double end = monotonic_seconds() + SERVICE_SETTLE, up_since = -1;
 	for (;;) {
 		int st = 1;
-		if (run_in(ctx, WORLD_ROOT, check, xo, &st) >= 0 && st == 0)
-			return true;
-		if (monotonic_seconds() >= end)
+		double now = monotonic_seconds();
+		if (run_in(ctx, WORLD_ROOT, check, xo, &st) >= 0 && st == 0) {
+			if (up_since < 0)
+				up_since = now;
+			else if (now - up_since >= 1)
+				return true;
+		} else {
+			up_since = -1;
+		}
+		if (now >= end + 1)
 			return false;
 		nanosleep(&pause, NULL);
 	}
