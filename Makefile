@@ -113,6 +113,11 @@ fuzz: tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb
 deps:
 	@tools/install-deps
 
+# libworld's floors (issue 11): no upward use, no cycle, no file over 900
+# lines.  Not yet part of `check`: world/ still has cycles to cut.
+check-floors: world/libworld.a
+	@tools/check-floors
+
 check: deps all $(UNIT_TESTS)
 	@tests/run-all
 
