@@ -153,4 +153,4 @@ clean:
 		tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb \
 		tests/fuzz/run-*
 
-.PHONY: all deps check demo bench install style clean fuzz FORCE
+.PHONY: all deps check check-floors demo bench install style clean fuzz FORCE
