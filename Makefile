@@ -33,7 +33,8 @@ endif
 
 WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/store.o world/layers.o \
 	world/container.o world/world.o world/diff.o world/merge.o \
-	world/checkoff.o world/dpkgdb.o world/dbmerge.o world/net.o
+	world/checkoff.o world/dpkgdb.o world/dbmerge.o world/netfile.o \
+	world/netdev.o world/nft.o world/api-net.o world/lifecycle.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
 	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
@@ -48,7 +49,7 @@ all: bin/pwapt bin/pwapt-init $(addprefix bin/,$(LINKS)) shim/libaptshim.a
 
 world/%.o: world/%.c world/*.h
 	$(CC) $(CFLAGS) -c -o $@ $<
-world/net.o: CFLAGS += $(NET_CFLAGS)
+world/netdev.o: CFLAGS += $(NET_CFLAGS)
 # Hidden: the libraries pwapt loads must not bind to its names (libnftables
 # calls jansson's json_string(), not the front end's).
 pwapt/%.o: pwapt/%.c pwapt/*.h world/world.h world/cleanup.h shim/aptshim.h
@@ -65,10 +66,13 @@ pwapt/main.o: pwapt/build-config.h
 shim/%.o: shim/%.cc shim/aptshim.h
 	$(CXX) $(CXXFLAGS) -c -o $@ $<
 
+# Made anew: `ar r` would keep the member of a source file since removed.
 world/libworld.a: $(WORLD_OBJS)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 shim/libaptshim.a: $(SHIM_OBJS)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 bin/pwapt: $(PWAPT_OBJS) world/libworld.a shim/libaptshim.a

@@ -19,7 +19,6 @@
 #include "container.h"
 #include "error.h"
 #include "fsutil.h"
-#include "net.h"
 
 static void lxc_putp(struct lxc_container **c)
 {
@@ -84,7 +83,7 @@ static bool dir_in_tree(const char *rootfs, const char *rel)
 }
 
 int container_start(struct world_store *s, const char *name, const char *rootfs,
-		    bool fresh, struct world_error *err)
+		    bool fresh, pid_t *init_pid, struct world_error *err)
 {
 	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
 	if (!c)
@@ -162,10 +161,6 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 		if (r < 0)
 			return r;
 	}
-	struct net_world net;
-	int r = net_container_prepare(s, name, &net, err);
-	if (r < 0)
-		return r;
 	(void)truncate(log, 0);
 	if (!c->save_config(c, NULL))
 		return werr(err, EIO, "cannot save container config of '%s'",
@@ -179,10 +174,9 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 		return werr(err, EIO, "cannot start the container of '%s'%s%s",
 			    name, why[0] ? ": " : "", why);
 	}
-	/* A world without its network would stay so while it runs. */
-	if ((r = net_container_started(s, name, c->init_pid(c), &net, err)) < 0)
-		c->stop(c);
-	return r;
+	if (init_pid)
+		*init_pid = c->init_pid(c);
+	return 0;
 }
 
 int container_stop(struct world_store *s, const char *name, int grace)

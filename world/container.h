@@ -9,11 +9,12 @@
 #include "store.h"
 
 /* Writes the container's configuration and starts it over ROOTFS (a
- * mounted tree) with pwapt-init as PID 1.  Returns once it runs.  FRESH:
- * the world was just created, so a container of that name still running
- * is a deleted world's, to be waited for. */
+ * mounted tree) with pwapt-init as PID 1.  Returns once it runs, with its
+ * init's PID in *INIT_PID (may be NULL).  FRESH: the world was just
+ * created, so a container of that name still running is a deleted world's,
+ * to be waited for.  Its network is lifecycle_start()'s business. */
 int container_start(struct world_store *s, const char *name, const char *rootfs,
-		    bool fresh, struct world_error *err);
+		    bool fresh, pid_t *init_pid, struct world_error *err);
 /* Stops the container and waits until it is gone.  With GRACE > 0 seconds
  * its processes first get SIGTERM (through pwapt-init) and that long to
  * exit; then, or with GRACE 0, every process is killed.  GRACE < 0: kill

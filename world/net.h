@@ -1,5 +1,6 @@
 /* Networking of worlds: pwapt's bridge, the worlds' addresses, and pwapt's
- * nftables table of port forwards, takeovers and outbound policy.  Private
+ * nftables table of port forwards, takeovers and outbound policy: the
+ * kernel's side (netdev.c: devices through libnl; nft.c: the table).  Private
  * to libworld.
  *
  * Everything lives in the network namespace pwapt runs in (the host's):
@@ -15,32 +16,7 @@
 #ifndef PWAPT_NET_H
 #define PWAPT_NET_H
 
-#include "store.h"
-
-struct subnet {
-	uint32_t base; /* host byte order */
-	unsigned prefix;
-};
-
-/* A world's network file (worlds/NAME/net). */
-struct net_file {
-	uint32_t address; /* 0: none yet */
-	int outbound;	  /* -1: the configured default */
-	struct world_forward *fw;
-	size_t n_fw;
-	unsigned *to; /* ports taken over */
-	size_t n_to;
-};
-#define NET_FILE_INIT          \
-	{                      \
-		.outbound = -1 \
-	}
-
-void net_file_release(struct net_file *f);
-/* Parses "A.B.C.D/LEN" (a network: no host bits; LEN 8 to 30). */
-int subnet_parse(const char *text, struct subnet *out);
-/* Parses a world's network file; -EBADMSG for a line it does not know. */
-int net_file_parse(const char *text, struct net_file *f);
+#include "netfile.h"
 
 /* What net_container_started() needs of a world about to start. */
 struct net_world {
@@ -54,10 +30,19 @@ struct net_world {
 int net_container_prepare(struct world_store *s, const char *name,
 			  struct net_world *out, struct world_error *err);
 /* Once it runs with init PID: makes its veth, eth0 in the world and
- * pwXXXXXXXX on the bridge, gives eth0 its address and default route, and
- * loads its rules when it has any. */
+ * pwXXXXXXXX on the bridge, gives eth0 its address and default route.
+ * The caller then runs net_apply() when W->apply says so. */
 int net_container_started(struct world_store *s, const char *name, pid_t pid,
 			  const struct net_world *w, struct world_error *err);
+/* Whether NAME's rules belong in the kernel: its container runs, which its
+ * veth (address A) on the host shows without asking liblxc. */
+bool net_active(struct world_store *s, const char *name, uint32_t a);
+/* The bridge and its ports, as the kernel has them (NULL-terminated). */
+int net_bridge_ports(struct world_store *s, char ***out,
+		     struct world_error *err);
+/* Removes pwapt's bridge, when there is one. */
+int net_bridge_delete(struct world_store *s, struct world_error *err);
+
 /* Rewrites pwapt's table from the network files of the worlds whose
  * containers run, in one transaction: new connections follow the new rules
  * at once, connections in flight keep their mapping.  With no container
@@ -65,7 +50,8 @@ int net_container_started(struct world_store *s, const char *name, pid_t pid,
 int net_apply(struct world_store *s, struct world_error *err);
 /* Removes pwapt's table and bridge: every container stopped (stop-all). */
 int net_stop_all(struct world_store *s, struct world_error *err);
-/* Whether removing world NAME changes pwapt's table. */
-bool net_has_rules(struct world_store *s, const char *name);
+/* pwapt's table as nft lists it (JSON: as nft -j does); none: *out NULL. */
+int net_rules_list(struct world_store *s, bool json, char **out,
+		   struct world_error *err);
 
 #endif

@@ -20,6 +20,7 @@
 #include "error.h"
 #include "fsutil.h"
 #include "layers.h"
+#include "lifecycle.h"
 #include "merge.h"
 #include "net.h"
 #include "store.h"
@@ -307,7 +308,7 @@ int world_ensure_running(struct world_store *s, const char *name, bool *revived,
 		if (revived)
 			*revived = true;
 		(void)mkdirat(s->worlds_fd, WORLD_ROOT, 0700);
-		return container_start(s, WORLD_ROOT, s->root, false, err);
+		return lifecycle_start(s, WORLD_ROOT, s->root, false, err);
 	}
 	struct world_meta m = {0};
 	int r = meta_load(s, name, &m, err);
@@ -325,7 +326,7 @@ int world_ensure_running(struct world_store *s, const char *name, bool *revived,
 		(void)container_freeze(s, name, false);
 	if (r >= 0 && !container_running(s, name, NULL)) {
 		_cleanup_free_ char *merged = world_path(s, name, "merged");
-		r = merged ? container_start(s, name, merged, false, err)
+		r = merged ? lifecycle_start(s, name, merged, false, err)
 			   : werr(err, ENOMEM, "out of memory");
 		if (r >= 0 && revived)
 			*revived = true;
@@ -410,7 +411,7 @@ int world_create(struct world_store *s, const char *name,
 	closep(&tree);
 	if (r < 0)
 		goto undo;
-	if ((r = container_start(s, name, merged, true, err)) < 0)
+	if ((r = lifecycle_start(s, name, merged, true, err)) < 0)
 		goto undo;
 	crash_point("create-start");
 	if (n_parents > 1 &&
