@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "lifecycle.h"
 #include "fsutil.h"
 #include "net.h"
 
@@ -114,7 +115,7 @@ int world_net_list(struct world_store *s, bool json, struct world_net_all *out,
 	if (!all.worlds)
 		r = werr(err, ENOMEM, "out of memory");
 	struct net_file none = NET_FILE_INIT;
-	if (r >= 0 && net_root_is_host(s))
+	if (r >= 0 && store_root_is_host(s))
 		r = fill_net(s, &n, WORLD_ROOT, &none, &all.worlds[all.n++],
 			     err);
 	for (size_t i = 0; r >= 0 && i < a.n; i++)
@@ -240,7 +241,7 @@ struct net_change {
 static int start(struct world_store *s, const char *name,
 		 struct world_error *err)
 {
-	return world_ensure_running(s, name, NULL, err);
+	return lifecycle_ensure_running(s, name, NULL, err);
 }
 
 /* Makes change C to NAME's network file, saves it and reloads the table;
@@ -259,7 +260,7 @@ static int update(struct world_store *s, const char *name,
 			    "(and to Root when it runs in a container)",
 			    c->what);
 	/* Root in a container has its address once it runs. */
-	if (c->start_root && !net_root_is_host(s) &&
+	if (c->start_root && !store_root_is_host(s) &&
 	    (r = start(s, WORLD_ROOT, err)) < 0)
 		return r;
 	if (c->start && (r = start(s, name, err)) < 0)
@@ -300,7 +301,7 @@ static int make_forward(struct world_store *s, const char *name,
 					    "host port %u is forwarded to port "
 					    "%u of '%s' already",
 					    hp, o->fw[k].port, a->names[i]);
-		for (size_t k = 0; net_root_is_host(s) && k < o->n_to; k++)
+		for (size_t k = 0; store_root_is_host(s) && k < o->n_to; k++)
 			if (o->to[k] == hp)
 				return werr(err, EADDRINUSE,
 					    "port %u of the host is taken over "
@@ -353,7 +354,7 @@ static int make_takeover(struct world_store *s, const char *name,
 					    "'%s' already (wip %s release %u)",
 					    port, a->names[i], a->names[i],
 					    port);
-		for (size_t k = 0; net_root_is_host(s) && k < o->n_fw; k++)
+		for (size_t k = 0; store_root_is_host(s) && k < o->n_fw; k++)
 			if (o->fw[k].host_port == port)
 				return werr(err, EADDRINUSE,
 					    "port %u of the host is forwarded "
@@ -422,7 +423,7 @@ int world_net_takeover(struct world_store *s, const char *name, unsigned port,
 			       .make = make_takeover,
 			       .port = port};
 	int r = check_port(port, "port", err);
-	if (r >= 0 && net_is_root(name))
+	if (r >= 0 && store_is_root(name))
 		r = werr(err, EINVAL,
 			 "Root cannot take over its own port; name the world "
 			 "that is to serve it");

@@ -18,6 +18,7 @@
 #include "dbmerge.h"
 #include "dpkgdb.h"
 #include "error.h"
+#include "lifecycle.h"
 #include "fsutil.h"
 
 enum db_kind {
@@ -369,7 +370,7 @@ int world_packages(struct world_store *s, const char *name,
 		   struct world_packages *out, struct world_error *err)
 {
 	_cleanup_close_ int fd =
-		world_open_in(s, name, "var/lib/dpkg/status", O_RDONLY, err);
+		lifecycle_open_in(s, name, "var/lib/dpkg/status", O_RDONLY, err);
 	if (fd < 0 && fd != -ENOENT)
 		return fd == -ELOOP || fd == -ENOTDIR
 			       ? werr_errno(err, -fd,

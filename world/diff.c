@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "dbmerge.h"
 #include "error.h"
+#include "lifecycle.h"
 #include "fsutil.h"
 #include "layers.h"
 
@@ -399,7 +400,7 @@ static int candidates_in(struct world_store *s, const struct world_meta *a,
 static char *tree_of(struct world_store *s, const char *name)
 {
 	return strcmp(name, WORLD_ROOT) ? world_path(s, name, "merged")
-					: strdup(world_store_root(s));
+					: strdup(s->root);
 }
 
 /* Whether KNOWN (lines "sec nsec path" that a rolled-back merge of this
@@ -676,9 +677,9 @@ int world_diff(struct world_store *s, const char *name, const char *other,
 		r = meta_load(s, other, &mb, err);
 	/* Both trees must be mounted and show their layers as they are. */
 	if (r >= 0 && !root_a)
-		r = world_ensure_running(s, name, NULL, err);
+		r = lifecycle_ensure_running(s, name, NULL, err);
 	if (r >= 0 && !root_b)
-		r = world_ensure_running(s, other, NULL, err);
+		r = lifecycle_ensure_running(s, other, NULL, err);
 	if (r >= 0)
 		r = diff_worlds(s, root_a ? NULL : &ma, root_b ? NULL : &mb,
 				name, other, out, err);

@@ -13,4 +13,21 @@
 int lifecycle_start(struct world_store *s, const char *name,
 		    const char *rootfs, bool fresh, struct world_error *err);
 
+/* Brings NAME (a world or Root) up as a command needs it: Root's container
+ * when Root is not the host; a world's overlays mounted (after a reboot)
+ * and revalidated, a frozen container thawed (a killed merge left it so), a
+ * stopped one started.  *REVIVED (may be NULL) is set when something had to
+ * be brought back. */
+int lifecycle_ensure_running(struct world_store *s, const char *name,
+			     bool *revived, struct world_error *err);
+/* The path of NAME's tree (Root's directory, or the world's merged tree,
+ * brought up first). */
+int lifecycle_tree(struct world_store *s, const char *name, char **out,
+		   struct world_error *err);
+/* Opens PATH beneath NAME's tree (open_beneath()); -ENOENT, -ELOOP and
+ * -ENOTDIR are returned without a message: the path is not there as a
+ * plain path. */
+int lifecycle_open_in(struct world_store *s, const char *name,
+		      const char *path, int flags, struct world_error *err);
+
 #endif

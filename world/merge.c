@@ -34,6 +34,7 @@
 #include "crash.h"
 #include "dbmerge.h"
 #include "error.h"
+#include "lifecycle.h"
 #include "fsutil.h"
 #include "layers.h"
 #include "merge.h"
@@ -552,7 +553,7 @@ static int restore_dir_meta(int tree, int undo, size_t i, const char *path)
 static char *tree_path(struct world_store *s, const char *name)
 {
 	return strcmp(name, WORLD_ROOT) ? world_path(s, name, "merged")
-					: strdup(world_store_root(s));
+					: strdup(s->root);
 }
 
 /* Lines "sec nsec path" for FD (at PATH) and, for a directory restored
@@ -806,7 +807,7 @@ int world_rollback(struct world_store *s, const char *dst, bool force,
 			    dst);
 	}
 	if (strcmp(dst, WORLD_ROOT))
-		r = world_ensure_running(s, dst, NULL, err);
+		r = lifecycle_ensure_running(s, dst, NULL, err);
 	_cleanup_free_ char *tp = tree_path(s, dst);
 	_cleanup_close_ int tree =
 		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -916,7 +917,7 @@ static int rebase_children(struct world_store *s, const char *src,
 static void restart_rebased(struct world_store *s, char **moved)
 {
 	for (char **w = moved; w && *w; w++)
-		(void)world_ensure_running(s, *w, NULL, NULL);
+		(void)lifecycle_ensure_running(s, *w, NULL, NULL);
 }
 
 int merge_recover(struct world_store *s, bool *recovered,
@@ -946,7 +947,7 @@ int merge_recover(struct world_store *s, bool *recovered,
 	if (p.phase == 2 && p.rollback) {
 		/* An undo of a finished merge, interrupted: undo the rest. */
 		if (strcmp(p.dst, WORLD_ROOT) && world_exists(s, p.dst))
-			r = world_ensure_running(s, p.dst, NULL, err);
+			r = lifecycle_ensure_running(s, p.dst, NULL, err);
 		if (r >= 0)
 			r = roll_back(s, mdir, &p, err);
 		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
@@ -976,7 +977,7 @@ int merge_recover(struct world_store *s, bool *recovered,
 	} else {
 		if (p.phase == 1 && strcmp(p.dst, WORLD_ROOT) &&
 		    world_exists(s, p.dst))
-			r = world_ensure_running(s, p.dst, NULL, err);
+			r = lifecycle_ensure_running(s, p.dst, NULL, err);
 		if (r >= 0 && p.phase == 1)
 			r = roll_back(s, mdir, &p, err);
 		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)

@@ -182,7 +182,7 @@ static int bridge_ensure(struct world_store *s, const struct subnet *n,
  * its veth on the host shows without asking liblxc. */
 bool net_active(struct world_store *s, const char *name, uint32_t a)
 {
-	if (net_is_root(name) && net_root_is_host(s))
+	if (store_is_root(name) && store_root_is_host(s))
 		return true;
 	char veth[IFNAMSIZ];
 	net_veth_name(a, veth);

@@ -167,7 +167,7 @@ int net_file_save(struct world_store *s, const char *name,
 		return werr(err, ENOMEM, "out of memory");
 	}
 	m = NULL;
-	if (net_is_root(name))
+	if (store_is_root(name))
 		(void)mkdirat(s->worlds_fd, WORLD_ROOT, 0700);
 	_cleanup_close_ int dfd =
 		openat(s->worlds_fd, name,
@@ -200,7 +200,7 @@ static int net_names(struct world_store *s, char ***out)
 		strvfreep(&v);
 		return -ENOMEM;
 	}
-	if (net_root_is_host(s)) {
+	if (store_root_is_host(s)) {
 		free(v[0]);
 		memmove(v, v + 1, (n + 1) * sizeof(*v));
 	}
@@ -285,13 +285,13 @@ bool net_outbound_of(struct world_store *s, const char *name,
 	if (f->outbound >= 0)
 		return f->outbound;
 	/* Root is production: its mail and its pushes are real. */
-	return net_is_root(name) || s->outbound;
+	return store_is_root(name) || s->outbound;
 }
 
 bool net_file_has_rules(struct world_store *s, const char *name,
 			   const struct net_file *f)
 {
-	return f->n_fw || f->n_to || net_is_root(name) ||
+	return f->n_fw || f->n_to || store_is_root(name) ||
 	       (f->outbound >= 0 && f->outbound != s->outbound);
 }
 

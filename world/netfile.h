@@ -72,20 +72,10 @@ bool net_file_has_rules(struct world_store *s, const char *name,
 /* Whether removing world NAME changes pwapt's table. */
 bool net_has_rules(struct world_store *s, const char *name);
 
-static inline bool net_is_root(const char *name)
-{
-	return !strcmp(name, WORLD_ROOT);
-}
-
-static inline bool net_root_is_host(const struct world_store *s)
-{
-	return !strcmp(s->root, "/");
-}
-
 /* Root on the host has no network file: it is the host. */
 static inline bool net_has_file(const struct world_store *s, const char *name)
 {
-	return !net_is_root(name) || !net_root_is_host(s);
+	return !store_is_root(name) || !store_root_is_host(s);
 }
 
 static inline uint32_t subnet_size(const struct subnet *n)

@@ -63,11 +63,11 @@ static void nat_rules(FILE *m, struct world_store *s, struct net_all *a,
 		const struct world_forward *fw = &f->fw[i];
 		/* A forward to a port of Root follows its takeover, but for
 		 * the connections of the world that took it over. */
-		for (size_t x = 0; net_is_root(name) && x < a->n; x++)
+		for (size_t x = 0; store_is_root(name) && x < a->n; x++)
 			for (size_t k = 0; active[x] && k < a->files[x].n_to;
 			     k++) {
 				if (a->files[x].to[k] != fw->port ||
-				    net_is_root(a->names[x]))
+				    store_is_root(a->names[x]))
 					continue;
 				net_addr_text(a->files[x].address, to);
 				fprintf(m,
@@ -90,7 +90,7 @@ static void nat_rules(FILE *m, struct world_store *s, struct net_all *a,
 		root_addr = rf->address;
 	net_addr_text(root_addr, root);
 	for (size_t i = 0; i < f->n_to; i++) {
-		if (net_root_is_host(s))
+		if (store_root_is_host(s))
 			fprintf(m, "fib daddr type local ");
 		else if (root_addr)
 			fprintf(m, "ip daddr %s ", root);

@@ -347,3 +347,14 @@ int store_discard_world_dir(struct world_store *s, const char *name,
 			s->state, dst);
 	return 0;
 }
+
+/* The error for a name that does not denote a world. */
+int check_world(struct world_store *s, const char *name,
+		struct world_error *err)
+{
+	if (!world_name_valid(name))
+		return werr(err, EINVAL, "invalid world name '%s'", name);
+	if (!world_exists(s, name))
+		return werr(err, ENOENT, "no world named '%s'", name);
+	return 0;
+}

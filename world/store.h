@@ -16,6 +16,8 @@
 #ifndef PWAPT_STORE_H
 #define PWAPT_STORE_H
 
+#include <string.h>
+
 #include "world.h"
 
 struct world_store {
@@ -86,5 +88,16 @@ char *world_path(struct world_store *s, const char *name, const char *entry);
  * soon as this returns, even if the removal itself fails. */
 int store_discard_world_dir(struct world_store *s, const char *name,
 			    struct world_error *err);
+
+/* Whether NAME is Root, and whether Root is this host's own "/". */
+static inline bool store_is_root(const char *name)
+{
+	return !strcmp(name, WORLD_ROOT);
+}
+
+static inline bool store_root_is_host(const struct world_store *s)
+{
+	return !strcmp(s->root, "/");
+}
 
 #endif

@@ -29,27 +29,6 @@
  * wdelete throws a world away and kills at once. */
 #define STOP_GRACE 10
 
-static bool is_root(const char *name)
-{
-	return !strcmp(name, WORLD_ROOT);
-}
-
-/* The error for a name that does not denote a world. */
-int check_world(struct world_store *s, const char *name,
-		struct world_error *err)
-{
-	if (!world_name_valid(name))
-		return werr(err, EINVAL, "invalid world name '%s'", name);
-	if (!world_exists(s, name))
-		return werr(err, ENOENT, "no world named '%s'", name);
-	return 0;
-}
-
-static bool root_is_host(const struct world_store *s)
-{
-	return !strcmp(s->root, "/");
-}
-
 const char *world_store_root(const struct world_store *s)
 {
 	return s->root;
@@ -302,37 +281,7 @@ void world_store_free(struct world_store *s)
 int world_ensure_running(struct world_store *s, const char *name, bool *revived,
 			 struct world_error *err)
 {
-	if (is_root(name)) {
-		if (root_is_host(s) || container_running(s, WORLD_ROOT, NULL))
-			return 0;
-		if (revived)
-			*revived = true;
-		(void)mkdirat(s->worlds_fd, WORLD_ROOT, 0700);
-		return lifecycle_start(s, WORLD_ROOT, s->root, false, err);
-	}
-	struct world_meta m = {0};
-	int r = meta_load(s, name, &m, err);
-	if (r < 0)
-		return r;
-	/* After a reboot nothing is mounted; mount what is missing.  What
-	 * is mounted is revalidated, so that the command sees what Root and
-	 * the parents hold now. */
-	r = layers_mount_world(s, &m, false, revived, err);
-	if (r >= 0)
-		r = layers_refresh_world(s, &m, err);
-	/* Only a merge freezes a world, and no merge runs now (recovery
-	 * has run): a frozen world is one a killed merge left so. */
-	if (r >= 0 && container_frozen(s, name))
-		(void)container_freeze(s, name, false);
-	if (r >= 0 && !container_running(s, name, NULL)) {
-		_cleanup_free_ char *merged = world_path(s, name, "merged");
-		r = merged ? lifecycle_start(s, name, merged, false, err)
-			   : werr(err, ENOMEM, "out of memory");
-		if (r >= 0 && revived)
-			*revived = true;
-	}
-	meta_release(&m);
-	return r;
+	return lifecycle_ensure_running(s, name, revived, err);
 }
 
 int world_create(struct world_store *s, const char *name,
@@ -345,7 +294,7 @@ int world_create(struct world_store *s, const char *name,
 			    "'_', '.', '-'; at most %d; starting with a letter "
 			    "or digit)",
 			    name, WORLD_NAME_MAX);
-	if (is_root(name) || world_exists(s, name))
+	if (store_is_root(name) || world_exists(s, name))
 		return werr(err, EEXIST, "a world named '%s' exists already",
 			    name);
 	if (n_parents == 0)
@@ -468,7 +417,7 @@ int world_delete(struct world_store *s, const char *const *names, size_t n,
 		 struct world_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (is_root(names[i]))
+		if (store_is_root(names[i]))
 			return werr(err, EPERM, "Root cannot be deleted");
 		int r = check_world(s, names[i], err);
 		if (r < 0)
@@ -572,7 +521,7 @@ static char *const *login_shell(struct world_store *s, const char *name)
 	static char *const bash[] = {"/bin/bash", "-l", NULL};
 	static char *const sh[] = {"/bin/sh", "-l", NULL};
 	_cleanup_free_ char *p =
-		is_root(name) ? path_join(s->root, "bin/bash")
+		store_is_root(name) ? path_join(s->root, "bin/bash")
 			      : world_path(s, name, "merged/bin/bash");
 	return p && access(p, X_OK) == 0 ? bash : sh;
 }
@@ -592,7 +541,7 @@ static int run_in_world(struct world_store *s, const char *name,
 	if (terminal)
 		argv = login_shell(s, name);
 	world_store_unlock(s);
-	if (is_root(name) && root_is_host(s))
+	if (store_is_root(name) && store_root_is_host(s))
 		return exec_on_host(argv, xo, status, err);
 	return container_attach(s, name, argv, xo, terminal, status, err);
 }
@@ -621,35 +570,13 @@ int world_console(struct world_store *s, const char *name, int *status,
 int world_tree(struct world_store *s, const char *name, char **out,
 	       struct world_error *err)
 {
-	int r = check_world(s, name, err);
-	if (r >= 0 && !is_root(name))
-		r = world_ensure_running(s, name, NULL, err);
-	if (r < 0)
-		return r;
-	char *p =
-		is_root(name) ? strdup(s->root) : world_path(s, name, "merged");
-	if (!p)
-		return werr(err, ENOMEM, "out of memory");
-	*out = p;
-	return 0;
+	return lifecycle_tree(s, name, out, err);
 }
 
 int world_open_in(struct world_store *s, const char *name, const char *path,
 		  int flags, struct world_error *err)
 {
-	_cleanup_free_ char *tree = NULL;
-	int r = world_tree(s, name, &tree, err);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int dir = open(tree, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0)
-		return werr_errno(err, errno, "cannot open the tree of '%s'",
-				  name);
-	int fd = open_beneath(dir, path, flags);
-	if (fd < 0 && fd != -ENOENT && fd != -ELOOP && fd != -ENOTDIR)
-		return werr_errno(err, -fd, "cannot open %s in '%s'", path,
-				  name);
-	return fd;
+	return lifecycle_open_in(s, name, path, flags, err);
 }
 
 static bool note_key_valid(const char *key)
@@ -766,9 +693,9 @@ static int info_fill(struct world_store *s, const char *name,
 	*info = (struct world_info){0};
 	if (!(info->name = strdup(name)))
 		return werr(err, ENOMEM, "out of memory");
-	if (is_root(name)) {
+	if (store_is_root(name)) {
 		info->parents = calloc(1, sizeof(char *));
-		if (root_is_host(s)) {
+		if (store_root_is_host(s)) {
 			info->state = WORLD_RUNNING;
 			info->init_pid = 1;
 		} else {
