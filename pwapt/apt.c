@@ -13,11 +13,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -239,13 +239,14 @@ static int ask(struct world_store *s, const char *world, enum query q,
 	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
 		if (err) {
 			err->code = -EIO;
-			snprintf(err->msg, sizeof(err->msg),
-				 "apt's view of '%s' could not be computed (its "
-				 "process %s %d)",
-				 world,
-				 WIFSIGNALED(ws) ? "died of signal" : "exited",
-				 WIFSIGNALED(ws) ? WTERMSIG(ws)
-						 : WEXITSTATUS(ws));
+			snprintf(
+				err->msg, sizeof(err->msg),
+				"apt's view of '%s' could not be computed (its "
+				"process %s %d)",
+				world,
+				WIFSIGNALED(ws) ? "died of signal" : "exited",
+				WIFSIGNALED(ws) ? WTERMSIG(ws)
+						: WEXITSTATUS(ws));
 		}
 		return -EIO;
 	}
