@@ -189,6 +189,18 @@ static int ask(struct world_store *s, const char *world, enum query q,
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return fail_errno(err, errno);
+	/* The process gets /dev/null as 0, 1 and 2 (pwapt may have been
+	 * started without them): its answer goes elsewhere. */
+	if (fds[1] < 3) {
+		int moved = fcntl(fds[1], F_DUPFD_CLOEXEC, 3);
+		int e = errno;
+		close(fds[1]);
+		if (moved < 0) {
+			close(fds[0]);
+			return fail_errno(err, e);
+		}
+		fds[1] = moved;
+	}
 	struct question qn = {q, kind, pkgs, n, fds[1]};
 	struct world_error we = {0};
 	pid_t pid = -1;
