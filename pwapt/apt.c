@@ -1,7 +1,8 @@
-/* The shim in a child process confined to a tree (see apt.h).
+/* The shim in a process inside a world (see apt.h).
  *
- * The child chroot()s into the tree, opens the shim there as "/", does one
- * query and writes the answer to a pipe, a record a line:
+ * The process, started by world_spawn() in the world's namespaces, opens
+ * the shim there on "/", does one query and writes the answer to a pipe, a
+ * record a line:
  *     E CODE MESSAGE                      an error
  *     S UPG NEW REINST DOWN REMOVE NOTUPG DOWNLOAD DELTA FETCH
  *     C ACTION NAME ARCH OLD NEW AUTO     a change ("-" for none)
@@ -12,15 +13,21 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../world/cleanup.h"
 #include "apt.h"
+
+/* What a world's apt may take to answer, at most: building apt's cache of
+ * a large system takes seconds. */
+#define APT_TIMEOUT 600
 
 enum query { Q_PLAN, Q_FILES };
 
@@ -37,7 +44,7 @@ static const char *dash(const char *s)
 	return s && *s ? s : "-";
 }
 
-/* In the child, confined to the tree. */
+/* In the world's process. */
 static int answer(FILE *f, enum query q, enum apt_kind kind, char *const *pkgs,
 		  size_t n)
 {
@@ -95,24 +102,73 @@ static int answer(FILE *f, enum query q, enum apt_kind kind, char *const *pkgs,
 	return r < 0;
 }
 
-/* Reads FD to its end into a malloc'd string; closes FD. */
-static char *read_all(int fd)
+struct question {
+	enum query q;
+	enum apt_kind kind;
+	char *const *pkgs;
+	size_t n;
+	int fd; /* where the answer goes */
+};
+
+/* In the world's process (world_spawn()). */
+static int answer_in_world(void *arg)
 {
+	struct question *qn = arg;
+	FILE *f = fdopen(qn->fd, "w");
+	if (!f)
+		return 1;
+	int st = answer(f, qn->q, qn->kind, qn->pkgs, qn->n);
+	return fclose(f) == 0 ? st : 1;
+}
+
+/* Reads FD to its end, or until DEADLINE (CLOCK_MONOTONIC seconds), into a
+ * malloc'd string; closes FD.  -ETIMEDOUT, -ENOMEM or -EIO. */
+static int read_all(int fd, time_t deadline, char **out)
+{
+	_cleanup_close_ int in = fd;
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *out = open_memstream(&buf, &len);
-	_cleanup_fclose_ FILE *in = fdopen(fd, "r");
-	if (!in)
-		close(fd);
+	FILE *mem = open_memstream(&buf, &len);
+	if (!mem)
+		return -ENOMEM;
+	int r = 0;
 	char chunk[65536];
-	size_t got;
-	while (in && out && (got = fread(chunk, 1, sizeof(chunk), in)) > 0)
-		fwrite(chunk, 1, got, out);
-	if (!out || fclose(out) != 0) {
-		free(buf);
-		return NULL;
+	for (;;) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec >= deadline) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		struct pollfd p = {.fd = in, .events = POLLIN};
+		int ms = (int)(deadline - now.tv_sec) * 1000;
+		int ready = poll(&p, 1, ms);
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready == 0)
+			continue;
+		ssize_t got = ready < 0 ? -1 : read(in, chunk, sizeof(chunk));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = -EIO;
+			break;
+		}
+		if (got == 0)
+			break;
+		if (fwrite(chunk, 1, (size_t)got, mem) != (size_t)got) {
+			r = -ENOMEM;
+			break;
+		}
 	}
-	return buf;
+	if (fclose(mem) != 0 && r == 0)
+		r = -ENOMEM;
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*out = buf;
+	return 0;
 }
 
 static int fail_errno(struct aptshim_error *err, int e)
@@ -125,44 +181,59 @@ static int fail_errno(struct aptshim_error *err, int e)
 	return -e;
 }
 
-/* Runs the query in a child confined to TREE; *text receives its answer. */
-static int ask(const char *tree, enum query q, enum apt_kind kind,
-	       char *const *pkgs, size_t n, char **text,
+/* Runs the query in a process inside WORLD; *text receives its answer. */
+static int ask(struct world_store *s, const char *world, enum query q,
+	       enum apt_kind kind, char *const *pkgs, size_t n, char **text,
 	       struct aptshim_error *err)
 {
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return fail_errno(err, errno);
-	pid_t pid = fork();
-	if (pid < 0) {
+	/* The process gets /dev/null as 0, 1 and 2 (pwapt may have been
+	 * started without them): its answer goes elsewhere. */
+	if (fds[1] < 3) {
+		int moved = fcntl(fds[1], F_DUPFD_CLOEXEC, 3);
 		int e = errno;
-		close(fds[0]);
 		close(fds[1]);
-		return fail_errno(err, e);
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		FILE *f = fdopen(fds[1], "w");
-		if (!f)
-			_exit(1);
-		if ((strcmp(tree, "/") && chroot(tree) < 0) || chdir("/") < 0) {
-			struct aptshim_error e = {-errno, ""};
-			snprintf(e.msg, sizeof(e.msg), "cannot enter %s: %s",
-				 tree, strerror(errno));
-			put_error(f, &e);
-			fclose(f);
-			_exit(1);
+		if (moved < 0) {
+			close(fds[0]);
+			return fail_errno(err, e);
 		}
-		int st = answer(f, q, kind, pkgs, n);
-		_exit(fclose(f) == 0 ? st : 1);
+		fds[1] = moved;
 	}
+	struct question qn = {q, kind, pkgs, n, fds[1]};
+	struct world_error we = {0};
+	pid_t pid = -1;
+	int r = world_spawn(s, world, answer_in_world, &qn, fds[1], &pid, &we);
 	close(fds[1]);
-	_cleanup_free_ char *buf = read_all(fds[0]);
+	if (r < 0) {
+		close(fds[0]);
+		if (err) {
+			err->code = r;
+			snprintf(err->msg, sizeof(err->msg), "%s", we.msg);
+		}
+		return r;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	_cleanup_free_ char *buf = NULL;
+	r = read_all(fds[0], now.tv_sec + APT_TIMEOUT, &buf);
+	if (r < 0)
+		kill(pid, SIGKILL);
 	int ws = 0;
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
-	if (!buf)
-		return fail_errno(err, ENOMEM);
+	if (r == -ETIMEDOUT) {
+		if (err) {
+			err->code = r;
+			snprintf(err->msg, sizeof(err->msg),
+				 "apt's view of '%s' took more than %d seconds",
+				 world, APT_TIMEOUT);
+		}
+		return r;
+	}
+	if (r < 0)
+		return fail_errno(err, -r);
 	/* An error the child wrote says more than its exit status. */
 	const char *e = !strncmp(buf, "E ", 2) ? buf : strstr(buf, "\nE ");
 	if (e) {
@@ -171,7 +242,7 @@ static int ask(const char *tree, enum query q, enum apt_kind kind,
 		sscanf(e, "E %d %n", &code, &off);
 		const char *msg = e + off, *nl = strchr(msg, '\n');
 		if (err) {
-			err->code = code;
+			err->code = code < 0 ? code : -EIO;
 			snprintf(err->msg, sizeof(err->msg), "%.*s",
 				 (int)(nl ? nl - msg : (long)strlen(msg)), msg);
 		}
@@ -180,13 +251,14 @@ static int ask(const char *tree, enum query q, enum apt_kind kind,
 	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
 		if (err) {
 			err->code = -EIO;
-			snprintf(err->msg, sizeof(err->msg),
-				 "apt's view of %s could not be computed (its "
-				 "process %s %d)",
-				 tree,
-				 WIFSIGNALED(ws) ? "died of signal" : "exited",
-				 WIFSIGNALED(ws) ? WTERMSIG(ws)
-						 : WEXITSTATUS(ws));
+			snprintf(
+				err->msg, sizeof(err->msg),
+				"apt's view of '%s' could not be computed (its "
+				"process %s %d)",
+				world,
+				WIFSIGNALED(ws) ? "died of signal" : "exited",
+				WIFSIGNALED(ws) ? WTERMSIG(ws)
+						: WEXITSTATUS(ws));
 		}
 		return -EIO;
 	}
@@ -199,11 +271,12 @@ static char *undash(const char *s)
 	return strcmp(s, "-") ? strdup(s) : NULL;
 }
 
-int apt_plan(const char *tree, enum apt_kind kind, char *const *pkgs, size_t n,
-	     struct aptshim_plan *out, struct aptshim_error *err)
+int apt_plan(struct world_store *s, const char *world, enum apt_kind kind,
+	     char *const *pkgs, size_t n, struct aptshim_plan *out,
+	     struct aptshim_error *err)
 {
 	_cleanup_free_ char *text = NULL;
-	int r = ask(tree, Q_PLAN, kind, pkgs, n, &text, err);
+	int r = ask(s, world, Q_PLAN, kind, pkgs, n, &text, err);
 	if (r < 0)
 		return r;
 	struct aptshim_plan p = {0};
@@ -256,11 +329,11 @@ void apt_files_release(char ***files, size_t n)
 	free(files);
 }
 
-int apt_files(const char *tree, char *const *pkgs, size_t n, char ****out,
-	      struct aptshim_error *err)
+int apt_files(struct world_store *s, const char *world, char *const *pkgs,
+	      size_t n, char ****out, struct aptshim_error *err)
 {
 	_cleanup_free_ char *text = NULL;
-	int r = ask(tree, Q_FILES, APT_INSTALL, pkgs, n, &text, err);
+	int r = ask(s, world, Q_FILES, APT_INSTALL, pkgs, n, &text, err);
 	if (r < 0)
 		return r;
 	char ***v = calloc(n + 1, sizeof(*v));

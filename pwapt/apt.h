@@ -6,22 +6,27 @@
 #include <stdio.h>
 
 #include "../shim/aptshim.h"
+#include "../world/world.h"
 
 enum apt_kind { APT_UPGRADE, APT_DIST_UPGRADE, APT_INSTALL };
 
-/* What apt-get would do (upgrade, dist-upgrade, install PKGS) in the tree
- * at TREE.  The shim runs in a child process confined to the tree
- * (chroot), so that the tree's own configuration, lists and dpkg status
- * are read, its symbolic links resolve inside it, and libapt-pkg's global
- * state stays in the child.  Errors as the shim's. */
-int apt_plan(const char *tree, enum apt_kind kind, char *const *pkgs, size_t n,
-	     struct aptshim_plan *out, struct aptshim_error *err);
+/* What apt-get would do (upgrade, dist-upgrade, install PKGS) in WORLD
+ * (Root included).  The shim runs in a process inside the world
+ * (world_spawn(): its namespaces, its capabilities), so that the world's
+ * own configuration, lists and dpkg status are read, its symbolic links
+ * resolve inside it, whatever libapt-pkg runs is the world's and runs in
+ * the world, never on the host's side, and libapt-pkg's global state stays
+ * in that process.  Errors as the shim's; a world that takes more than 10
+ * minutes to answer gets -ETIMEDOUT. */
+int apt_plan(struct world_store *s, const char *world, enum apt_kind kind,
+	     char *const *pkgs, size_t n, struct aptshim_plan *out,
+	     struct aptshim_error *err);
 
-/* The installed files of each of PKGS in TREE: (*out)[i] is a
+/* The installed files of each of PKGS in WORLD: (*out)[i] is a
  * NULL-terminated vector, or NULL when PKGS[i] is not installed there.
  * Release with apt_files_release(). */
-int apt_files(const char *tree, char *const *pkgs, size_t n, char ****out,
-	      struct aptshim_error *err);
+int apt_files(struct world_store *s, const char *world, char *const *pkgs,
+	      size_t n, char ****out, struct aptshim_error *err);
 void apt_files_release(char ***files, size_t n);
 
 /* Prints PLAN as apt-get does before it asks: the kept back, new,

@@ -632,7 +632,6 @@ static int transaction(struct context *ctx, enum apt_kind kind,
 			.phase = TXN_PLANNING,
 			.created = time(NULL)};
 	unsigned long serial = 0;
-	_cleanup_free_ char *tree = NULL;
 	int r = txn_chain_tip(s, &t.parent, &err);
 	if (r >= 0)
 		r = world_store_next_serial(s, "transaction", &serial, &err);
@@ -652,10 +651,8 @@ static int transaction(struct context *ctx, enum apt_kind kind,
 		const char *name = t.name;
 		(void)world_delete(s, &name, 1, &ignored);
 	}
-	if (r >= 0)
-		r = world_tree(s, t.name, &tree, &err);
-	world_store_free(s);
 	if (r < 0) {
+		world_store_free(s);
 		txn_release(&t);
 		return fail(ctx, &err);
 	}
@@ -663,7 +660,9 @@ static int transaction(struct context *ctx, enum apt_kind kind,
 	/* The plan, where apt will run. */
 	struct aptshim_plan plan = {0};
 	struct aptshim_error ae = {0};
-	if ((r = apt_plan(tree, kind, pkgs, n, &plan, &ae)) < 0) {
+	r = apt_plan(s, t.name, kind, pkgs, n, &plan, &ae);
+	world_store_free(s);
+	if (r < 0) {
 		failf(ctx, "cannot %s in %s: %s", apt_verb(kind), t.name,
 		      ae.msg);
 		(void)discard_world(ctx, t.name);

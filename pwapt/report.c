@@ -261,12 +261,7 @@ static int add_files(struct world_store *s, const struct txn *t,
 		     struct world_error *err)
 {
 	size_t np = r->n_packages;
-	_cleanup_free_ char *tree_new = NULL, *tree_old = NULL;
-	int res = world_tree(s, t->name, &tree_new, err);
-	if (res >= 0)
-		res = world_tree(s, t->parent, &tree_old, err);
-	if (res < 0)
-		return res;
+	int res = 0;
 	char **names = calloc(np + 1, sizeof(*names));
 	if (!names)
 		return -ENOMEM;
@@ -274,9 +269,9 @@ static int add_files(struct world_store *s, const struct txn *t,
 		names[i] = apt_name(r, &r->packages[i]);
 	char ***lists[2] = {NULL, NULL};
 	struct aptshim_error ae = {0};
-	const char *trees[2] = {tree_new, tree_old};
+	const char *worlds[2] = {t->name, t->parent};
 	for (int side = 0; side < 2 && res >= 0; side++)
-		if ((res = apt_files(trees[side], names, np, &lists[side],
+		if ((res = apt_files(s, worlds[side], names, np, &lists[side],
 				     &ae)) < 0) {
 			err->code = -res;
 			snprintf(err->msg, sizeof(err->msg), "%s", ae.msg);

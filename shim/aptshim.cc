@@ -21,12 +21,14 @@
 #include <apt-pkg/error.h>
 #include <apt-pkg/fileutl.h>
 #include <apt-pkg/init.h>
+#include <apt-pkg/metaindex.h>
 #include <apt-pkg/packagemanager.h>
 #include <apt-pkg/pkgcache.h>
 #include <apt-pkg/pkgrecords.h>
 #include <apt-pkg/pkgsystem.h>
 #include <apt-pkg/policy.h>
 #include <apt-pkg/sourcelist.h>
+#include <apt-pkg/strutl.h>
 #include <apt-pkg/upgrade.h>
 
 #include <algorithm>
@@ -320,6 +322,68 @@ void refresh_apt_statics()
 	APT::Configuration::getCompressors(false);
 }
 
+// A program no tree can hold (a name longer than NAME_MAX): apt's attempt
+// to run it fails, and nothing of the tree runs instead.
+const std::string no_program = "/" + std::string(300, 'x');
+
+// The architectures dpkg prints for --print-foreign-architectures: those of
+// its database's arch file but the native one, in the file's order.
+std::vector<std::string> foreign_architectures()
+{
+	std::string path =
+		flNotFile(_config->FindFile("Dir::State::status")) + "arch";
+	std::string native = _config->Find("APT::Architecture");
+	std::vector<std::string> archs;
+	std::unique_ptr<FILE, decltype(&fclose)> f(fopen(path.c_str(), "re"),
+						   fclose);
+	if (!f) {
+		if (errno == ENOENT)
+			return archs; // dpkg has only its native architecture
+		fail(-EIO, "cannot read " + path + ": " + strerror(errno));
+	}
+	char line[256];
+	while (fgets(line, sizeof(line), f.get())) {
+		std::string a(line);
+		a.erase(0, a.find_first_not_of(" \t"));
+		a.erase(std::min(a.find_first_of(" \t\n"), a.size()));
+		if (!a.empty() && a != native &&
+		    std::find(archs.begin(), archs.end(), a) == archs.end())
+			archs.push_back(a);
+	}
+	if (ferror(f.get()))
+		fail(-EIO, "cannot read " + path);
+	return archs;
+}
+
+// Nothing of the tree runs while the shim builds apt's cache and plans
+// (pwapt also runs the shim inside the tree's world, so that whatever still
+// runs, runs there).  Where libapt-pkg would run one of the tree's programs
+// for a fact, the shim gives the answer: the architectures from dpkg's
+// database instead of `dpkg --print-foreign-architectures`; "not a chroot"
+// (a world is a container) instead of `ischroot` for phased updates; the
+// capabilities of apt's own acquire methods (see fetch_needed) instead of
+// starting the tree's.  Hooks that only apt-get and dpkg runs use are
+// dropped.  A tree's external solver and decompressors shape its plan and
+// still run, in the world.
+void run_nothing_of_the_tree()
+{
+	if (_config->FindVector("APT::Architectures").empty()) {
+		_config->Set("APT::Architectures::",
+			     _config->Find("APT::Architecture"));
+		for (auto const &a : foreign_architectures())
+			_config->Set("APT::Architectures::", a);
+	}
+	_config->Set("Dir::Bin::dpkg", no_program);
+	_config->Set("Dir::Bin::ischroot", no_program);
+	_config->Clear("Dir::Bin::Methods");
+	_config->Set("Dir::Bin::Methods", no_program);
+	for (const char *hook :
+	     {"DPkg::Pre-Invoke", "DPkg::Post-Invoke", "DPkg::Pre-Install-Pkgs",
+	      "APT::Update::Pre-Invoke", "APT::Update::Post-Invoke",
+	      "APT::Update::Post-Invoke-Success", "APT::Planner"})
+		_config->Clear(hook);
+}
+
 void configure(const char *rootdir)
 {
 	bool chrooted = is_slash(rootdir);
@@ -354,14 +418,34 @@ void configure(const char *rootdir)
 	}
 	_config->Set("Dir::Cache::pkgcache", no_file);
 	_config->Set("Dir::Cache::srcpkgcache", no_file);
-	// libapt-pkg asks dpkg for the foreign architectures: below a RootDir,
-	// the tree's dpkg database must answer, not this machine's.
-	if (!chrooted)
-		_config->Set("DPkg::Options::",
-			     "--admindir=" + flNotFile(_config->FindFile(
-						     "Dir::State::status")));
+	run_nothing_of_the_tree();
 	refresh_apt_statics();
 }
+
+// A fetcher that knows what the acquire methods of apt would say of
+// themselves: apt starts a method to learn whether it fetches only local
+// files (file:, cdrom:), and the methods are the tree's programs.  Any
+// other method fails to start (Dir::Bin::Methods names no_program).
+class KnownMethods : public pkgAcquire
+{
+      public:
+	explicit KnownMethods(pkgSourceList &list)
+	{
+		for (auto const *index : list) {
+			std::string access = URI(index->GetURI()).Access;
+			bool known = false;
+			for (auto *c = Configs; c && !known; c = c->Next)
+				known = c->Access == access;
+			if (known)
+				continue;
+			auto *c = new MethodConfig;
+			c->Access = access;
+			c->LocalOnly = access == "file" || access == "cdrom";
+			c->Next = Configs;
+			Configs = c;
+		}
+	}
+};
 
 /* What apt-get's "Need to get X/Y" calls X: the bytes of the plan's
  * archives that are neither in the archive cache nor on a file: source.
@@ -372,7 +456,7 @@ uint64_t fetch_needed(pkgCacheFile &cache, uint64_t deb_size)
 	pkgSourceList *list = cache.GetSourceList();
 	if (!list)
 		return deb_size;
-	pkgAcquire fetcher;
+	KnownMethods fetcher(*list);
 	pkgRecords records(cache);
 	std::unique_ptr<pkgPackageManager> pm(
 		_system->CreatePM(cache.GetDepCache()));

@@ -31,7 +31,14 @@
  * then another tree can be opened.
  *
  * The shim never writes into the tree: the package cache is built in memory,
- * no lock is taken, extended_states is only read.
+ * no lock is taken, extended_states is only read.  Nor does it run the
+ * tree's programs where libapt-pkg would ask one for a fact: the
+ * architectures come from dpkg's arch file (not dpkg), "not a chroot" for
+ * phased updates (not ischroot), the capabilities of apt's own acquire
+ * methods (none is started); dpkg's and apt's hooks are dropped.  What the
+ * tree's configuration names to shape the plan, an external solver
+ * (APT::Solver) or a decompressor of its lists (APT::Compressor), still
+ * runs: open a world's tree only in a process inside that world.
  */
 #ifndef PWAPT_APTSHIM_H
 #define PWAPT_APTSHIM_H
@@ -100,7 +107,8 @@ struct aptshim_plan {
  * chroot()ed into a tree) or any directory holding a Debian system (apt's
  * RootDir).  Reads the tree's apt.conf, apt.conf.d, sources.list,
  * sources.list.d (.list and deb822 .sources), preferences, package lists,
- * extended_states and dpkg status.  On success *OUT owns the shim; release
+ * extended_states, dpkg status and dpkg's arch file (-EIO when it cannot
+ * be read; none: the native architecture only).  On success *OUT owns the shim; release
  * it with aptshim_free().
  */
 int aptshim_open(struct aptshim **out, const char *rootdir,

@@ -326,6 +326,75 @@ int container_wait(pid_t pid, unsigned timeout)
 	return shell_status(ws);
 }
 
+static void close_fds_between(unsigned first, unsigned last)
+{
+	if (first > last || close_range(first, last, 0) == 0)
+		return;
+	/* A kernel without close_range(2). */
+	long max = sysconf(_SC_OPEN_MAX);
+	for (long fd = first; fd <= (max > 0 ? max : 65536) && fd <= last; fd++)
+		close((int)fd);
+}
+
+void container_close_fds(int keep_fd)
+{
+	if (keep_fd < 3) {
+		close_fds_between(3, ~0U);
+		return;
+	}
+	close_fds_between(3, (unsigned)keep_fd - 1);
+	close_fds_between((unsigned)keep_fd + 1, ~0U);
+}
+
+struct spawn_payload {
+	int (*fn)(void *arg);
+	void *arg;
+	int keep_fd;
+};
+
+/* In the attached process, inside the world: pwapt's own code, which may
+ * hold no descriptor of the host's but the one it answers on. */
+static int spawn_in_world(void *data)
+{
+	struct spawn_payload *p = data;
+	container_close_fds(p->keep_fd);
+	_exit(p->fn(p->arg) & 0xff);
+}
+
+int container_spawn(struct world_store *s, const char *name,
+		    int (*fn)(void *arg), void *arg, int keep_fd, pid_t *pid,
+		    struct world_error *err)
+{
+	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
+	if (!c)
+		return werr(err, ENOMEM, "liblxc cannot open container '%s'",
+			    name);
+	if (!c->is_running(c))
+		return werr(err, ESRCH, "the container of '%s' is not running",
+			    name);
+	_cleanup_strv_free_ char **env = container_environment(true);
+	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (!env)
+		return werr(err, ENOMEM, "out of memory");
+	if (devnull < 0)
+		return werr_errno(err, errno, "cannot open /dev/null");
+	lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
+	opts.env_policy = LXC_ATTACH_CLEAR_ENV;
+	opts.extra_env_vars = env;
+	opts.initial_cwd = (char *)"/";
+	opts.stdin_fd = devnull;
+	opts.stdout_fd = devnull;
+	opts.stderr_fd = devnull;
+	struct spawn_payload payload = {fn, arg, keep_fd};
+	pid_t child = -1;
+	if (c->attach(c, spawn_in_world, &payload, &opts, &child) < 0 ||
+	    child <= 0)
+		return werr(err, EIO, "cannot attach to the container of '%s'",
+			    name);
+	*pid = child;
+	return 0;
+}
+
 int container_attach(struct world_store *s, const char *name, char *const *argv,
 		     const struct world_exec_options *xo, bool terminal,
 		     int *status, struct world_error *err)

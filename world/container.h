@@ -40,6 +40,17 @@ char **container_environment(bool in_container);
 int container_attach(struct world_store *s, const char *name, char *const *argv,
 		     const struct world_exec_options *opts, bool terminal,
 		     int *status, struct world_error *err);
+/* Starts FN(ARG) attached to the container as container_attach() runs a
+ * command (every namespace, its cgroup, capabilities dropped), with a clean
+ * environment, /dev/null as stdin, stdout and stderr and no other file
+ * descriptor than KEEP_FD (-1: none); FN's return value is its exit status.
+ * *pid receives the process, for the caller to wait for. */
+int container_spawn(struct world_store *s, const char *name,
+		    int (*fn)(void *arg), void *arg, int keep_fd, pid_t *pid,
+		    struct world_error *err);
+/* What the process of container_spawn() (or a child on the host) does
+ * before FN: every descriptor closed but 0, 1, 2 and KEEP_FD. */
+void container_close_fds(int keep_fd);
 /* Waits for child PID (SIGKILLed after TIMEOUT seconds, when not 0);
  * returns its status as a shell reports it (128+N for signal N). */
 int container_wait(pid_t pid, unsigned timeout);

@@ -546,6 +546,46 @@ static int run_in_world(struct world_store *s, const char *name,
 	return container_attach(s, name, argv, xo, terminal, status, err);
 }
 
+/* Root on the host: a plain child, as clean as an attached one. */
+static int spawn_on_host(int (*fn)(void *arg), void *arg, int keep_fd,
+			 pid_t *pid, struct world_error *err)
+{
+	char **env = container_environment(false);
+	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (!env || devnull < 0) {
+		int e = env ? errno : ENOMEM;
+		strvfreep(&env);
+		return werr_errno(err, e, "cannot prepare a process for Root");
+	}
+	pid_t child = fork();
+	if (child == 0) {
+		environ = env;
+		if (chdir("/") < 0 || dup2(devnull, 0) < 0 ||
+		    dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
+			_exit(126);
+		container_close_fds(keep_fd);
+		_exit(fn(arg) & 0xff);
+	}
+	strvfreep(&env);
+	if (child < 0)
+		return werr_errno(err, errno, "cannot fork");
+	*pid = child;
+	return 0;
+}
+
+int world_spawn(struct world_store *s, const char *name, int (*fn)(void *arg),
+		void *arg, int keep_fd, pid_t *pid, struct world_error *err)
+{
+	int r = check_world(s, name, err);
+	if (r >= 0)
+		r = world_ensure_running(s, name, NULL, err);
+	if (r < 0)
+		return r;
+	if (is_root(name) && root_is_host(s))
+		return spawn_on_host(fn, arg, keep_fd, pid, err);
+	return container_spawn(s, name, fn, arg, keep_fd, pid, err);
+}
+
 int world_exec_with(struct world_store *s, const char *name, char *const *argv,
 		    const struct world_exec_options *opts, int *status,
 		    struct world_error *err)

@@ -119,6 +119,21 @@ int world_exec_with(struct world_store *store, const char *name,
 		    char *const *argv, const struct world_exec_options *opts,
 		    int *status, struct world_error *err);
 
+/* Starts pwapt's own code, FN(ARG), in a new process inside world NAME,
+ * where world_exec() runs a command: attached to the world's container
+ * (its mount, PID, UTS, IPC, network and cgroup namespaces, the same
+ * capabilities dropped), or for Root on the host a plain child.  For code
+ * that must see a world as the world sees itself: whatever it reads
+ * resolves in the world's tree, and whatever it runs is the world's and
+ * runs there, never on the host's side.  The process has a clean
+ * environment (as world_exec's), /dev/null as stdin, stdout and stderr, no
+ * other descriptor than KEEP_FD (-1: none), and FN's return value as its
+ * exit status.  *pid receives it: the caller waits for it (waitpid(2)).
+ * The store's lock is kept. */
+int world_spawn(struct world_store *store, const char *name,
+		int (*fn)(void *arg), void *arg, int keep_fd, pid_t *pid,
+		struct world_error *err);
+
 /* An interactive login shell in world NAME on a new pseudo-terminal. */
 int world_console(struct world_store *store, const char *name, int *status,
 		  struct world_error *err);

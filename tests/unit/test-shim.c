@@ -2,7 +2,7 @@
  * Unit tests of shim/, the libapt-pkg shim, on real Debian trees (from the
  * cached bookworm tree) with the tests' apt repository: the shim's plans
  * against real apt-get's on the same tree, versions, file lists, errors, and
- * that the shim writes nothing into a tree.
+ * that the shim writes nothing into a tree and runs nothing of it.
  *
  * Tree A, a copy of the Debian tree, has the 1.0 test packages installed and
  * the 1.1 repository as its only source; real apt-get runs chroot()ed in it.
@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -774,6 +775,103 @@ static void test_tree_b(void)
 	aptshim_free(s);
 }
 
+/* Tree A (through RootDir: whatever apt runs here runs on this machine)
+ * with its apt.conf naming a program that leaves a marker for every place
+ * where libapt-pkg runs one while it builds its cache and plans but the
+ * shim gives the answer: dpkg (architectures), ischroot (phased updates,
+ * which need a machine-id and a phased candidate), the file method (its
+ * capabilities, for the download size), dpkg's and apt's hooks. */
+static void test_runs_nothing(void)
+{
+	char *marker = fmt("%s/pwned", tmp);
+	char *prog = fmt("%s/usr/local/sbin/pwned", tree_a);
+	sh("mkdir -p %s/usr/local/sbin && printf '#!/bin/sh\\necho \"$0 "
+	   "$*\" >>%s\\nexit 1\\n' >%s && chmod 755 %s && "
+	   "echo 0123456789abcdef0123456789abcdef >%s/etc/machine-id && "
+	   "sed -i '/^Package: pwapt-test-files$/a "
+	   "Phased-Update-Percentage: 50' %s/var/lib/apt/lists/*_Packages",
+	   tree_a, marker, prog, prog, tree_a, tree_a);
+	sh("cat >%s/etc/apt/apt.conf.d/99pwned <<EOF\n"
+	   "Dir::Bin::dpkg \"%s\";\n"
+	   "Dir::Bin::ischroot \"/usr/local/sbin/pwned\";\n"
+	   "Dir::Bin::Methods::file \"/usr/local/sbin/pwned\";\n"
+	   "DPkg::Pre-Invoke:: \"%s\";\n"
+	   "DPkg::Pre-Install-Pkgs:: \"%s\";\n"
+	   "DPkg::Post-Invoke:: \"%s\";\n"
+	   "APT::Update::Pre-Invoke:: \"%s\";\n"
+	   "EOF",
+	   tree_a, prog, prog, prog, prog, prog);
+	unsetenv("SOURCE_DATE_EPOCH");
+	struct aptshim *s = NULL;
+	struct aptshim_error e;
+	struct aptshim_plan p = {0};
+	int r = aptshim_open(&s, tree_a, &e);
+	if (r == 0)
+		r = aptshim_plan_upgrade(s, false, &p, &e);
+	ok(r > 0, "a tree whose apt.conf names hostile programs plans: %s",
+	   e.msg);
+	ok(p.download_size > 0 && p.fetch_size == 0,
+	   "file: archives are local, as apt's file method says");
+	aptshim_plan_release(&p);
+	if (r > 0)
+		r = aptshim_plan_install(
+			s, (const char *const[]){"pwapt-test-b"}, 1, &p, &e);
+	ok(r > 0, "and installs: %s", e.msg);
+	aptshim_plan_release(&p);
+	aptshim_free(s);
+	bool none = access(marker, F_OK) != 0;
+	ok(none, "none of them ran");
+	if (!none) {
+		char *ran = run("cat %s", marker);
+		printf("# ran:\n%s", ran);
+		free(ran);
+	}
+	free(prog);
+	free(marker);
+}
+
+/* Tree B with a package of a foreign architecture installed: apt finds it
+ * by its bare name only when dpkg's arch file lists that architecture. */
+static void test_architectures(void)
+{
+	sh("printf '\\nPackage: pwapt-foreign\\nStatus: install ok "
+	   "installed\\nMaintainer: t <t@example.org>\\nArchitecture: "
+	   "i386\\nMulti-Arch: same\\nVersion: 1.0\\nDescription: t\\n' "
+	   ">>%s/var/lib/dpkg/status && printf 'amd64\\ni386\\n' "
+	   ">%s/var/lib/dpkg/arch",
+	   tree_b, tree_b);
+	struct aptshim *s = NULL;
+	struct aptshim_error e;
+	struct aptshim_plan p = {0};
+	const char *const rm[] = {"pwapt-foreign-"};
+	int r = aptshim_open(&s, tree_b, &e);
+	if (r == 0)
+		r = aptshim_plan_install(s, rm, 1, &p, &e);
+	const struct aptshim_change *c =
+		r > 0 ? change(&p, "pwapt-foreign") : NULL;
+	ok(c && c->action == APTSHIM_REMOVE && !strcmp(c->arch, "i386"),
+	   "foreign architectures come from dpkg's arch file: %s", e.msg);
+	aptshim_plan_release(&p);
+	aptshim_free(s);
+
+	sh("printf 'amd64\\n' >%s/var/lib/dpkg/arch", tree_b);
+	s = NULL;
+	r = aptshim_open(&s, tree_b, &e);
+	if (r == 0)
+		r = aptshim_plan_install(s, rm, 1, &p, &e);
+	ok(r == -ENOENT, "none there, none for apt: %s", e.msg);
+	aptshim_plan_release(&p);
+	aptshim_free(s);
+
+	sh("rm %s/var/lib/dpkg/arch && mkdir %s/var/lib/dpkg/arch", tree_b,
+	   tree_b);
+	s = NULL;
+	r = aptshim_open(&s, tree_b, &e);
+	ok(r == -EIO && strstr(e.msg, "/var/lib/dpkg/arch"),
+	   "an unreadable arch file is an error: %s", e.msg);
+	aptshim_free(s);
+}
+
 int main(int argc, char **argv)
 {
 	char exe[4096];
@@ -854,6 +952,9 @@ int main(int argc, char **argv)
 	aptshim_plan_release(&p);
 	aptshim_free(s);
 	aptshim_free(NULL);
+
+	test_runs_nothing();
+	test_architectures();
 
 	r = aptshim_open(&s, "relative/dir", &e);
 	ok(r == -EINVAL, "a relative root directory is refused: %s", e.msg);
