@@ -581,7 +581,7 @@ int world_spawn(struct world_store *s, const char *name, int (*fn)(void *arg),
 		r = world_ensure_running(s, name, NULL, err);
 	if (r < 0)
 		return r;
-	if (is_root(name) && root_is_host(s))
+	if (store_is_root(name) && store_root_is_host(s))
 		return spawn_on_host(fn, arg, keep_fd, pid, err);
 	return container_spawn(s, name, fn, arg, keep_fd, pid, err);
 }
