@@ -28,6 +28,8 @@ enum txn_phase {
 
 struct txn {
 	char *name;
+	/* The world it is built on, from the world's metadata (the one
+	 * source of truth: a merge with --rebase moves it onto Root). */
 	char *parent;
 	char *kind;	 /* "upgrade", "dist-upgrade", "install" */
 	char **packages; /* install: what was asked for; NULL-terminated */
@@ -40,8 +42,8 @@ struct txn {
 
 const char *txn_phase_name(enum txn_phase p);
 void txn_release(struct txn *t);
-/* Loads world NAME's record; -ENOENT (with ERR) when NAME is no
- * transaction. */
+/* Loads world NAME's record, and its parent; -ENOENT (with ERR) when NAME
+ * is no transaction. */
 int txn_load(struct world_store *s, const char *name, struct txn *t,
 	     struct world_error *err);
 int txn_save(struct world_store *s, const struct txn *t,

@@ -173,6 +173,41 @@ test_expect_success 'two transactions in a row form a chain and merge in order' 
 	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q
 '
 
+# Transactions tx1 (pwapt-test-a) and tx2 (pwapt-test-b) on it, both kept.
+make_chain() {
+	pwapt install --test --keep -y pwapt-test-a </dev/null >/dev/null &&
+	pwapt install --test --keep -y pwapt-test-b </dev/null >/dev/null &&
+	pwapt list | grep -Eq "^tx2 +tx1 +ready"
+}
+
+test_expect_success 'a chain merged in two steps: tx1, then tx2 (rebased onto Root)' '
+	fresh_root && make_chain &&
+	pwapt merge tx1 >"$TMP/out" &&
+	pwapt list | grep -Eq "^tx2 +Root +ready" &&
+	test_equal "" "$(installed Root pwapt-test-b)" &&
+	pwapt merge tx2 >"$TMP/out" &&
+	grep -q "^Merged tx2 into Root" "$TMP/out" && ! grep -q "^Merged tx1" "$TMP/out" &&
+	test_equal 1.1 "$(installed Root pwapt-test-a)" &&
+	test_equal 1.1 "$(installed Root pwapt-test-b)" &&
+	test -z "$(pwapt list | sed 1d)" &&
+	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q
+'
+
+test_expect_success 'a discard in the middle of a chain takes what is built on it; the rest merges' '
+	fresh_root && make_chain &&
+	pwapt install --test --keep -y pwapt-test-newdep </dev/null >/dev/null &&
+	pwapt list | grep -Eq "^tx3 +tx2 +ready" &&
+	pwapt discard tx2 | grep -q "^Discarded tx2 tx3;" &&
+	test_equal tx1 "$(pwapt list | sed 1d | cut -d" " -f1 | xargs)" &&
+	pwapt install --test --keep -y pwapt-test-b </dev/null >/dev/null &&
+	pwapt list | grep -Eq "^tx4 +tx1 +ready" &&
+	pwapt merge tx1 >/dev/null && pwapt list | grep -Eq "^tx4 +Root +ready" &&
+	pwapt discard tx4 | grep -q "^Discarded tx4;" &&
+	test_equal 1.1 "$(installed Root pwapt-test-a)" &&
+	test_equal "" "$(installed Root pwapt-test-b)" &&
+	test -z "$(pwapt list | sed 1d)" && ! wlist | grep -q "^tx"
+'
+
 test_expect_success 'sibling worlds each install a package: both merged, both installed' '
 	fresh_root && wcreate A Root && wcreate B Root &&
 	wexec A env DEBIAN_FRONTEND=noninteractive apt-get install -y -q pwapt-test-a </dev/null &&

@@ -279,6 +279,11 @@ int world_merge(struct world_store *store, const char *src, const char *dst,
 int world_rollback(struct world_store *store, const char *dst, bool force,
 		   char **changed, struct world_error *err);
 
+/* The parents of world NAME, in priority order (none for Root):
+ * NULL-terminated, malloc'd.  -ENOENT for no world of that name. */
+int world_parents(struct world_store *store, const char *name, char ***out,
+		  struct world_error *err);
+
 /* Checks off PATTERNS (absolute paths, fnmatch(3) globs) of world NAME, or
  * with REMOVE takes them back: merges of NAME leave out what they cover
  * (a directory covers everything below it), and wdiff lists it apart. */
