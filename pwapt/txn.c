@@ -348,3 +348,29 @@ int txn_descendants(struct world_store *s, const char *name, char ***out,
 	*out = set;
 	return 0;
 }
+
+int txn_rebased_by(struct world_store *s, const struct world_merge_record *m,
+		   char ***out, struct world_error *err)
+{
+	char **v = calloc(1, sizeof(*v));
+	size_t n = 0;
+	int r = v ? 0 : -ENOMEM;
+	for (char **w = m->rebased; r >= 0 && w && *w; w++) {
+		struct txn t = {0};
+		if (txn_load(s, *w, &t, NULL) < 0)
+			continue;
+		if (!strcmp(t.parent, m->dst))
+			r = strv_push(&v, &n, *w);
+		txn_release(&t);
+	}
+	if (r < 0) {
+		strvfreep(&v);
+		if (err) {
+			err->code = ENOMEM;
+			snprintf(err->msg, sizeof(err->msg), "out of memory");
+		}
+		return r;
+	}
+	*out = v;
+	return 0;
+}

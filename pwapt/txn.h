@@ -69,5 +69,10 @@ int txn_chain_tip(struct world_store *s, char **out, struct world_error *err);
  * NAME discards.  *out NULL-terminated, children after their parents. */
 int txn_descendants(struct world_store *s, const char *name, char ***out,
 		    struct world_error *err);
+/* The transactions that merge M moved onto its destination (built on the
+ * transaction it merged) and that still stand there: what a roll-back of
+ * M would pull the ground from under.  *out NULL-terminated. */
+int txn_rebased_by(struct world_store *s, const struct world_merge_record *m,
+		   char ***out, struct world_error *err);
 
 #endif
