@@ -593,6 +593,23 @@ void restart_after_rollback(struct context *ctx, uint64_t id)
 	}
 }
 
+/* -EBUSY, saying so, when a transaction in progress is built on NAME: a
+ * merge of NAME would stop its world under its apt (--rebase). */
+static int refuse_building_on(struct world_store *s, const char *name,
+			      struct world_error *err)
+{
+	struct txn busy = {0};
+	int r = txn_building_on(s, name, &busy, err);
+	if (r <= 0)
+		return r;
+	snprintf(err->msg, sizeof(err->msg),
+		 "cannot merge '%s' now: %s is being built on it (%s); merge "
+		 "when it is done",
+		 name, busy.name, txn_phase_name(busy.phase));
+	txn_release(&busy);
+	return -EBUSY;
+}
+
 /* Merges NAME's chain into Root, oldest first, restarting each one's
  * services.  Returns an exit code. */
 static int merge_chain(struct context *ctx, const char *name, bool force)
@@ -620,6 +637,8 @@ static int merge_chain(struct context *ctx, const char *name, bool force)
 					   "anyway)"
 					 : "");
 		txn_release(&t);
+		if (r >= 0)
+			r = refuse_building_on(s, *w, &err);
 	}
 	world_store_free(s);
 	if (r < 0)
@@ -633,8 +652,11 @@ static int merge_chain(struct context *ctx, const char *name, bool force)
 		unsigned flags =
 			WORLD_MERGE_REBASE | (force ? WORLD_MERGE_FORCE : 0);
 		uint64_t id = 0;
-		r = world_merge(s, *w, WORLD_ROOT, flags, &conflicts, &id,
-				&err);
+		/* Under the same lock as the merge: none starts in between. */
+		r = refuse_building_on(s, *w, &err);
+		if (r >= 0)
+			r = world_merge(s, *w, WORLD_ROOT, flags, &conflicts,
+					&id, &err);
 		world_store_free(s);
 		if (r == -EEXIST && conflicts.n) {
 			fail(ctx, &err);

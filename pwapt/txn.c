@@ -349,6 +349,25 @@ int txn_descendants(struct world_store *s, const char *name, char ***out,
 	return 0;
 }
 
+int txn_building_on(struct world_store *s, const char *name, struct txn *t,
+		    struct world_error *err)
+{
+	struct txn *v = NULL;
+	size_t n = 0;
+	int r = txn_list(s, &v, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && !r; i++)
+		if (v[i].phase < TXN_READY && !txn_interrupted(&v[i]) &&
+		    !strcmp(v[i].parent, name)) {
+			*t = v[i];
+			v[i] = (struct txn){0};
+			r = 1;
+		}
+	txn_list_release(v, n);
+	return r;
+}
+
 int txn_rebased_by(struct world_store *s, const struct world_merge_record *m,
 		   char ***out, struct world_error *err)
 {

@@ -69,6 +69,12 @@ int txn_chain_tip(struct world_store *s, char **out, struct world_error *err);
  * NAME discards.  *out NULL-terminated, children after their parents. */
 int txn_descendants(struct world_store *s, const char *name, char ***out,
 		    struct world_error *err);
+/* A transaction in progress (before ready, its pwapt alive) built on
+ * NAME: a merge of NAME would move its world, and stop its container,
+ * under its apt.  Returns 1 and fills *t (the caller releases it) when
+ * there is one, else 0. */
+int txn_building_on(struct world_store *s, const char *name, struct txn *t,
+		    struct world_error *err);
 /* The transactions that merge M moved onto its destination (built on the
  * transaction it merged) and that still stand there: what a roll-back of
  * M would pull the ground from under.  *out NULL-terminated. */

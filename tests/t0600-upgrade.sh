@@ -234,6 +234,25 @@ test_expect_success 'a discard in the middle of a chain takes what is built on i
 	test -z "$(pwapt list | sed 1d)" && ! wlist | grep -q "^tx"
 '
 
+test_expect_success 'a merge of tx1 is refused while tx2 is being built on it' '
+	fresh_root &&
+	pwapt install --test --keep -y pwapt-test-a </dev/null >/dev/null &&
+	pwapt install --test --keep -y --test-cmd \
+		"touch /var/tmp/testing; while ! test -e /var/tmp/go; do sleep 0.1; done" \
+		pwapt-test-b </dev/null >"$TMP/out2" 2>&1 &
+	pw=$!
+	wait_for 600 "test -e \"$PWAPT_STATE/worlds/tx2/upper/var/tmp/testing\""; seen=$?
+	test_fails_with 1 "cannot merge .tx1. now: tx2 is being built on it \(testing\)" \
+		pwapt merge tx1; refused=$?
+	wexec tx2 touch /var/tmp/go || kill $pw
+	wait $pw; rc=$?
+	test_equal "0 0 0" "$seen $refused $rc" &&
+	pwapt list | grep -Eq "^tx2 +tx1 +ready" &&
+	pwapt merge tx2 >"$TMP/out" &&
+	grep -q "^Merged tx1 into Root" "$TMP/out" && grep -q "^Merged tx2 into Root" "$TMP/out" &&
+	test_equal 1.1 "$(installed Root pwapt-test-b)"
+'
+
 test_expect_success 'a failed restart of tx1 in a chain: tx1 rolled back, tx2 built on it discarded' '
 	fresh_root && echo FAIL_VERSION=1.1 >"$R/etc/default/pwapt-test-svc" &&
 	tree_manifest "$R" >"$TMP/before" &&
