@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,33 @@ static void reap_interrupted(struct context *ctx, struct world_store *s)
 			ctx->cmd, v[i].name, txn_phase_name(v[i].phase));
 	}
 	txn_list_release(v, n);
+}
+
+/* Discards the transactions TXNS (and those built on them), which were
+ * built on transaction NAME, whose merge is about to be rolled back. */
+static int discard_built_on(struct context *ctx, struct world_store *s,
+			    const char *name, char *const *txns)
+{
+	for (char *const *t = txns; t && *t; t++) {
+		_cleanup_strv_free_ char **gone = NULL;
+		struct world_error err = {0};
+		size_t k = 0;
+		int r = txn_descendants(s, *t, &gone, &err);
+		while (r >= 0 && gone[k])
+			k++;
+		if (r >= 0)
+			r = world_delete(s, (const char *const *)gone, k, &err);
+		if (r < 0) {
+			fail(ctx, &err);
+			return -1;
+		}
+		for (char **g = gone; *g; g++)
+			fprintf(stderr,
+				"%s: discarded %s: it was built on %s, whose "
+				"merge is rolled back\n",
+				ctx->cmd, *g, name);
+	}
+	return 0;
 }
 
 static int discard_world(struct context *ctx, const char *name)
@@ -430,10 +458,48 @@ static int restart_in_root(struct context *ctx, const char *service,
 	return rs == 0 ? 1 : -1;
 }
 
-/* After T merged into Root: its services restart there.  One that does not
- * come back rolls the merge back; it and the ones restarted before it are
- * restarted on the old files. */
-static int restart_services(struct context *ctx, const char *name,
+/* Rolls back merge ID, of transaction NAME into Root, after a service
+ * failed its restart.  The store's lock was free while services restarted:
+ * another merge into Root may have come since, and then NAME's merge stays
+ * (only the last merge can be undone, and the other one's world is gone).
+ * Transactions built on NAME are discarded first: they were tested on
+ * NAME's files.  Returns 0 when rolled back, -1 (having said why) if not. */
+static int roll_back_failed(struct context *ctx, const char *name, uint64_t id)
+{
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return -1;
+	struct world_error err = {0};
+	int r = world_rollback(s, WORLD_ROOT, id, false, NULL, &err);
+	_cleanup_strv_free_ char **gone = NULL;
+	if (r == -EBUSY) {
+		struct world_merge_record last = {0};
+		struct world_error e2 = {0};
+		if (world_last_merge(s, WORLD_ROOT, &last, &e2) >= 0 &&
+		    last.id == id &&
+		    txn_rebased_by(s, &last, &gone, &e2) >= 0 &&
+		    discard_built_on(ctx, s, name, gone) >= 0)
+			r = world_rollback(s, WORLD_ROOT, id, false, NULL,
+					   &err);
+		world_merge_record_release(&last);
+	}
+	world_store_free(s);
+	if (r < 0) {
+		fail(ctx, &err);
+		fprintf(stderr,
+			"%s: the merge of %s (merge %" PRIu64 ") stays%s\n",
+			ctx->cmd, name, id,
+			r == -EEXIST ? "; pwapt rollback --force undoes it"
+				     : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* After T merged into Root as merge ID: its services restart there.  One
+ * that does not come back rolls the merge back; it and the ones restarted
+ * before it are restarted on the old files. */
+static int restart_services(struct context *ctx, const char *name, uint64_t id,
 			    char *const *services)
 {
 	FILE *f = chatter(ctx);
@@ -451,20 +517,8 @@ static int restart_services(struct context *ctx, const char *name,
 			"%s: %s does not run after the merge of %s: rolling "
 			"the merge back\n",
 			ctx->cmd, *svc, name);
-		struct world_store *s = open_store(ctx);
-		struct world_error err = {0};
-		int rr = s ? world_rollback(s, WORLD_ROOT, false, NULL, &err)
-			   : -1;
-		world_store_free(s);
-		if (rr < 0) {
-			if (s)
-				fail(ctx, &err);
-			fprintf(stderr,
-				"%s: the merge of %s stays; pwapt rollback "
-				"--force undoes it\n",
-				ctx->cmd, name);
+		if (roll_back_failed(ctx, name, id) < 0)
 			return -1;
-		}
 		/* They ran before the merge: they run again, on the old
 		 * files, this one and those restarted on the new ones. */
 		for (char *const *o = services; o <= svc; o++) {
@@ -481,16 +535,19 @@ static int restart_services(struct context *ctx, const char *name,
 	return 0;
 }
 
-/* Root's note "restarted": the services the last merge into Root
- * restarted, one a line, so that `pwapt rollback` restarts them on the
- * old files.  Empty after a merge that restarted none. */
-void remember_services(struct context *ctx, char *const *services)
+/* Root's note "restarted": the merge into Root ("merge ID", its first
+ * line) and the services it restarted, one a line, so that `pwapt
+ * rollback` of that merge restarts them on the old files.  The merge's id
+ * keeps them apart from another merge's: the lock is free while services
+ * restart, and another merge may come in between. */
+void remember_services(struct context *ctx, char *const *services, uint64_t id)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return;
+	fprintf(f, "merge %" PRIu64 "\n", id);
 	for (char *const *s = services; s && *s; s++)
 		fprintf(f, "%s\n", *s);
 	if (fclose(f) != 0)
@@ -503,7 +560,7 @@ void remember_services(struct context *ctx, char *const *services)
 	world_store_free(s);
 }
 
-void restart_after_rollback(struct context *ctx)
+void restart_after_rollback(struct context *ctx, uint64_t id)
 {
 	_cleanup_free_ char *text = NULL;
 	struct world_store *s = open_store(ctx);
@@ -511,10 +568,18 @@ void restart_after_rollback(struct context *ctx)
 	int r = s ? world_note_read(s, WORLD_ROOT, "restarted", &text, NULL,
 				    &err)
 		  : -1;
+	uint64_t noted = 0;
+	char *l = text;
+	if (r >= 0 && sscanf(text, "merge %" SCNu64, &noted) == 1)
+		l = strchrnul(text, '\n');
+	if (r >= 0 && noted != id)
+		r = -1; /* another merge's services */
 	if (r >= 0)
 		(void)world_note_write(s, WORLD_ROOT, "restarted", "", 0, &err);
 	world_store_free(s);
-	for (char *l = text; r >= 0 && l && *l;) {
+	if (l && *l == '\n')
+		l++;
+	for (; r >= 0 && l && *l;) {
 		char *nl = strchr(l, '\n');
 		if (nl)
 			*nl = '\0';
@@ -526,6 +591,23 @@ void restart_after_rollback(struct context *ctx)
 					 : "FAILED");
 		l = nl ? nl + 1 : l + strlen(l);
 	}
+}
+
+/* -EBUSY, saying so, when a transaction in progress is built on NAME: a
+ * merge of NAME would stop its world under its apt (--rebase). */
+static int refuse_building_on(struct world_store *s, const char *name,
+			      struct world_error *err)
+{
+	struct txn busy = {0};
+	int r = txn_building_on(s, name, &busy, err);
+	if (r <= 0)
+		return r;
+	snprintf(err->msg, sizeof(err->msg),
+		 "cannot merge '%s' now: %s is being built on it (%s); merge "
+		 "when it is done",
+		 name, busy.name, txn_phase_name(busy.phase));
+	txn_release(&busy);
+	return -EBUSY;
 }
 
 /* Merges NAME's chain into Root, oldest first, restarting each one's
@@ -555,6 +637,8 @@ static int merge_chain(struct context *ctx, const char *name, bool force)
 					   "anyway)"
 					 : "");
 		txn_release(&t);
+		if (r >= 0)
+			r = refuse_building_on(s, *w, &err);
 	}
 	world_store_free(s);
 	if (r < 0)
@@ -567,7 +651,12 @@ static int merge_chain(struct context *ctx, const char *name, bool force)
 		struct world_diff conflicts = {0};
 		unsigned flags =
 			WORLD_MERGE_REBASE | (force ? WORLD_MERGE_FORCE : 0);
-		r = world_merge(s, *w, WORLD_ROOT, flags, &conflicts, &err);
+		uint64_t id = 0;
+		/* Under the same lock as the merge: none starts in between. */
+		r = refuse_building_on(s, *w, &err);
+		if (r >= 0)
+			r = world_merge(s, *w, WORLD_ROOT, flags, &conflicts,
+					&id, &err);
 		world_store_free(s);
 		if (r == -EEXIST && conflicts.n) {
 			fail(ctx, &err);
@@ -582,14 +671,15 @@ static int merge_chain(struct context *ctx, const char *name, bool force)
 			return fail(ctx, &err);
 		}
 		fprintf(chatter(ctx),
-			"Merged %s into Root (pwapt rollback undoes it).\n",
-			*w);
+			"Merged %s into Root as merge %" PRIu64
+			" (pwapt rollback undoes it).\n",
+			*w, id);
 		int rs = ctx->no_restart
 				 ? 0
-				 : restart_services(ctx, *w, rep.services);
+				 : restart_services(ctx, *w, id, rep.services);
 		if (rs >= 0)
-			remember_services(ctx, ctx->no_restart ? NULL
-							       : rep.services);
+			remember_services(
+				ctx, ctx->no_restart ? NULL : rep.services, id);
 		report_release(&rep);
 		if (rs < 0)
 			return EXIT_FAIL;

@@ -1,10 +1,14 @@
 /* wmerge SRC DST [--force]; pwapt rollback; pwapt recover. */
+#include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../world/cleanup.h"
 #include "pwapt.h"
+#include "txn.h"
 
 int cmd_merge(struct context *ctx, int argc, char **argv)
 {
@@ -16,11 +20,8 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 	struct world_diff conflicts = {0};
 	unsigned flags = (ctx->force ? WORLD_MERGE_FORCE : 0) |
 			 (ctx->rebase ? WORLD_MERGE_REBASE : 0);
-	int r = world_merge(s, argv[0], argv[1], flags, &conflicts, &err);
+	int r = world_merge(s, argv[0], argv[1], flags, &conflicts, NULL, &err);
 	world_store_free(s);
-	/* A rollback now undoes this merge, not a transaction's. */
-	if (r >= 0 && !strcmp(argv[1], WORLD_ROOT))
-		remember_services(ctx, NULL);
 	if (r == -EEXIST && conflicts.n) {
 		fail(ctx, &err);
 		print_warnings(stdout, &conflicts, argv[0], argv[1], false);
@@ -45,16 +46,53 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* --id ID: a merge's number, as `pwapt rollback` and the transactions
+ * print it. */
+static int parse_merge_id(struct context *ctx, uint64_t *id)
+{
+	*id = 0;
+	if (!ctx->merge_id)
+		return 0;
+	char *end = NULL;
+	errno = 0;
+	unsigned long long n = strtoull(ctx->merge_id, &end, 10);
+	if (errno || !*ctx->merge_id || *end || n == 0 ||
+	    !isdigit((unsigned char)*ctx->merge_id)) {
+		failf(ctx, "--id takes a merge's number, not '%s'",
+		      ctx->merge_id);
+		return -1;
+	}
+	*id = n;
+	return 0;
+}
+
 int cmd_rollback(struct context *ctx, int argc, char **argv)
 {
 	const char *dst = argc ? argv[0] : WORLD_ROOT;
+	uint64_t id;
+	if (parse_merge_id(ctx, &id) < 0)
+		return EXIT_USAGE;
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;
 	struct world_error err = {0};
+	struct world_merge_record last = {0};
 	char *changed = NULL;
-	int r = world_rollback(s, dst, ctx->force, &changed, &err);
+	/* The last merge, named before it is undone; with --id, the
+	 * roll-back says why there is none to undo. */
+	int r = world_last_merge(s, dst, &last, &err);
+	if (r >= 0 || id) {
+		if (!id)
+			id = last.id;
+		r = world_rollback(s, dst, id, ctx->force, &changed, &err);
+	}
+	/* Transactions built on the merged one: how to throw them away. */
+	_cleanup_strv_free_ char **txns = NULL;
+	if (r == -EBUSY)
+		(void)txn_rebased_by(s, &last, &txns, NULL);
 	world_store_free(s);
+	_cleanup_free_ char *src = steal_pointer(&last.src);
+	world_merge_record_release(&last);
 	if (r == -EEXIST && changed) {
 		fail(ctx, &err);
 		for (char *line = changed; *line;) {
@@ -67,9 +105,18 @@ int cmd_rollback(struct context *ctx, int argc, char **argv)
 		free(changed);
 		return EXIT_CONFLICTS;
 	}
-	if (r < 0)
-		return fail(ctx, &err);
+	if (r < 0) {
+		fail(ctx, &err);
+		for (char **t = txns; t && *t; t++)
+			fprintf(stderr,
+				"%s: %s is a transaction: pwapt discard %s "
+				"throws it away\n",
+				ctx->cmd, *t, *t);
+		return EXIT_FAIL;
+	}
+	printf("Rolled back merge %" PRIu64 " (%s into %s).\n", id,
+	       src ? src : "?", dst);
 	if (!strcmp(dst, WORLD_ROOT) && !ctx->no_restart)
-		restart_after_rollback(ctx);
+		restart_after_rollback(ctx, id);
 	return EXIT_OK;
 }

@@ -34,8 +34,9 @@ static const struct command commands[] = {
 	 "NAME PATH...", "leave paths (globs) out of merging a world"},
 	{"wmerge", "wmerge", cmd_merge, 2, 2, CMD_FORCE | CMD_REBASE, "SRC DST",
 	 "merge a world into an ancestor and delete it"},
-	{"rollback", NULL, cmd_rollback, 0, 1, CMD_FORCE | CMD_RESTART,
-	 "[WORLD]", "undo the last merge into a world (default Root)"},
+	{"rollback", NULL, cmd_rollback, 0, 1, CMD_FORCE | CMD_RESTART | CMD_ID,
+	 "[--id ID] [WORLD]",
+	 "undo the last merge into a world (default Root)"},
 	{"recover", NULL, cmd_recover, 0, 0, 0, "",
 	 "finish or undo an interrupted merge"},
 	{"wlist", "wlist", cmd_list, 0, 0, CMD_JSON, "",
@@ -89,6 +90,7 @@ static const struct flag_option {
 	{'D', "dist", CMD_DIST, offsetof(struct context, dist), false},
 	{'n', "no-restart", CMD_APT | CMD_RESTART,
 	 offsetof(struct context, no_restart), false},
+	{'I', "id", CMD_ID, offsetof(struct context, merge_id), true},
 };
 
 static const struct flag_option *flag_option_of(int val)
@@ -147,9 +149,12 @@ static void usage_of(FILE *f, const struct command *c, const char *shown)
 			c->flags & CMD_DIST ? "  --dist               as "
 					      "apt-get dist-upgrade\n"
 					    : "");
-	if (c->fn == cmd_txn_merge)
+	if (c->fn == cmd_txn_merge || c->fn == cmd_rollback)
 		fprintf(f,
 			"  --no-restart  leave Root's services as they are\n");
+	if (c->flags & CMD_ID)
+		fprintf(f, "  --id ID  roll back merge ID only if it is the "
+			   "last merge into WORLD\n");
 	bool apt = c->fn == cmd_upgrade || c->fn == cmd_install ||
 		   c->fn == cmd_update || c->fn == cmd_txn_merge ||
 		   c->fn == cmd_txn_discard || c->fn == cmd_txn_list ||
@@ -344,6 +349,7 @@ int main(int argc, char **argv)
 		{"conffile", required_argument, NULL, 'c'},
 		{"dist", no_argument, NULL, 'D'},
 		{"no-restart", no_argument, NULL, 'n'},
+		{"id", required_argument, NULL, 'I'},
 		{"root", required_argument, NULL, 'r'},
 		{"state", required_argument, NULL, 's'},
 		{"version", no_argument, NULL, 'V'},
@@ -373,7 +379,8 @@ int main(int argc, char **argv)
 		case 'T':
 		case 'c':
 		case 'D':
-		case 'n': {
+		case 'n':
+		case 'I': {
 			const struct flag_option *fo = flag_option_of(o);
 			if (!(c->flags & fo->flag)) {
 				fprintf(stderr,

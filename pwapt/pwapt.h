@@ -30,6 +30,7 @@ struct context {
 	const char
 		*test_cmd; /* --test-cmd: a shell command, run in the world */
 	const char *conffile; /* --conffile: "keep" (default) or "new" */
+	const char *merge_id; /* pwapt rollback --id: a merge's number */
 	char *owned_root, *owned_state; /* from the config file */
 	char *owned_bridge, *owned_subnet;
 };
@@ -52,6 +53,7 @@ struct command {
 #define CMD_APT	    64u	 /* takes --test, -y, --keep, --merge-on-success, ... */
 #define CMD_DIST    128u /* takes --dist */
 #define CMD_RESTART 256u /* takes --no-restart */
+#define CMD_ID	    512u /* takes --id */
 
 int cmd_checkoff(struct context *ctx, int argc, char **argv);
 int cmd_update(struct context *ctx, int argc, char **argv);
@@ -93,10 +95,11 @@ int failf(struct context *ctx, const char *fmt, ...)
 void print_warnings(FILE *f, const struct world_diff *d, const char *name,
 		    const char *other, bool all);
 
-/* After a merge into Root: which services it restarted (NULL: none);
- * after `pwapt rollback` of Root: restart those again, on the old files. */
-void remember_services(struct context *ctx, char *const *services);
-void restart_after_rollback(struct context *ctx);
+/* After merge ID into Root: which services it restarted (NULL: none);
+ * after `pwapt rollback` of merge ID into Root: restart those again, on
+ * the old files (none when the services noted are another merge's). */
+void remember_services(struct context *ctx, char *const *services, uint64_t id);
+void restart_after_rollback(struct context *ctx, uint64_t id);
 
 /* Writes S as a JSON string literal. */
 void json_string(FILE *f, const char *s);

@@ -5,11 +5,14 @@
  *     pwapt-transaction 1
  *     kind install
  *     package pwapt-test-a
- *     parent Root
  *     phase ready
  *     owner 1234 567890
  *     created 1764000000
- *     result 1 test failed: 50-web */
+ *     result 1 test failed: 50-web
+ * What a transaction is built on is not in its record but in its world's
+ * metadata, which merges change (--rebase moves the transactions built on
+ * a merged one onto Root): a second copy here went stale, and the chain
+ * broke.  (Records written before say "parent X": ignored.) */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -72,9 +75,6 @@ static int parse(const char *name, char *text, struct txn *out,
 		} else if (!strcmp(line, "kind")) {
 			free(t.kind);
 			t.kind = strdup(val);
-		} else if (!strcmp(line, "parent")) {
-			free(t.parent);
-			t.parent = strdup(val);
 		} else if (!strcmp(line, "package")) {
 			char **nv =
 				realloc(t.packages, (n_pkgs + 2) * sizeof(*nv));
@@ -102,8 +102,7 @@ static int parse(const char *name, char *text, struct txn *out,
 		}
 	}
 	t.name = strdup(name);
-	if (!header || !t.kind || !t.parent || !t.name ||
-	    !world_name_valid(t.parent)) {
+	if (!header || !t.kind || !t.name) {
 		txn_release(&t);
 		return werr_bad(err, name);
 	}
@@ -144,7 +143,17 @@ int txn_load(struct world_store *s, const char *name, struct txn *t,
 			*err = e;
 		return r;
 	}
-	return parse(name, text, t, err);
+	_cleanup_strv_free_ char **parents = NULL;
+	if ((r = world_parents(s, name, &parents, err)) < 0)
+		return r;
+	if (!parents[0])
+		return werr_bad(err, name);
+	struct txn loaded = {0};
+	if ((r = parse(name, text, &loaded, err)) < 0)
+		return r;
+	loaded.parent = steal_pointer(&parents[0]);
+	*t = loaded;
+	return 0;
 }
 
 int txn_save(struct world_store *s, const struct txn *t,
@@ -158,11 +167,9 @@ int txn_save(struct world_store *s, const struct txn *t,
 	fprintf(f, "pwapt-transaction 1\nkind %s\n", t->kind);
 	for (char **p = t->packages; p && *p; p++)
 		fprintf(f, "package %s\n", *p);
-	fprintf(f,
-		"parent %s\nphase %s\nowner %lld %" PRIu64 "\ncreated %" PRId64
-		"\n",
-		t->parent, txn_phase_name(t->phase), (long long)t->owner,
-		t->owner_start, t->created);
+	fprintf(f, "phase %s\nowner %lld %" PRIu64 "\ncreated %" PRId64 "\n",
+		txn_phase_name(t->phase), (long long)t->owner, t->owner_start,
+		t->created);
 	if (t->result) {
 		fputs("result ", f);
 		for (const char *c = t->result; *c; c++)
@@ -339,5 +346,50 @@ int txn_descendants(struct world_store *s, const char *name, char ***out,
 		return r;
 	}
 	*out = set;
+	return 0;
+}
+
+int txn_building_on(struct world_store *s, const char *name, struct txn *t,
+		    struct world_error *err)
+{
+	struct txn *v = NULL;
+	size_t n = 0;
+	int r = txn_list(s, &v, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && !r; i++)
+		if (v[i].phase < TXN_READY && !txn_interrupted(&v[i]) &&
+		    !strcmp(v[i].parent, name)) {
+			*t = v[i];
+			v[i] = (struct txn){0};
+			r = 1;
+		}
+	txn_list_release(v, n);
+	return r;
+}
+
+int txn_rebased_by(struct world_store *s, const struct world_merge_record *m,
+		   char ***out, struct world_error *err)
+{
+	char **v = calloc(1, sizeof(*v));
+	size_t n = 0;
+	int r = v ? 0 : -ENOMEM;
+	for (char **w = m->rebased; r >= 0 && w && *w; w++) {
+		struct txn t = {0};
+		if (txn_load(s, *w, &t, NULL) < 0)
+			continue;
+		if (!strcmp(t.parent, m->dst))
+			r = strv_push(&v, &n, *w);
+		txn_release(&t);
+	}
+	if (r < 0) {
+		strvfreep(&v);
+		if (err) {
+			err->code = ENOMEM;
+			snprintf(err->msg, sizeof(err->msg), "out of memory");
+		}
+		return r;
+	}
+	*out = v;
 	return 0;
 }

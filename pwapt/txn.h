@@ -28,6 +28,8 @@ enum txn_phase {
 
 struct txn {
 	char *name;
+	/* The world it is built on, from the world's metadata (the one
+	 * source of truth: a merge with --rebase moves it onto Root). */
 	char *parent;
 	char *kind;	 /* "upgrade", "dist-upgrade", "install" */
 	char **packages; /* install: what was asked for; NULL-terminated */
@@ -40,8 +42,8 @@ struct txn {
 
 const char *txn_phase_name(enum txn_phase p);
 void txn_release(struct txn *t);
-/* Loads world NAME's record; -ENOENT (with ERR) when NAME is no
- * transaction. */
+/* Loads world NAME's record, and its parent; -ENOENT (with ERR) when NAME
+ * is no transaction. */
 int txn_load(struct world_store *s, const char *name, struct txn *t,
 	     struct world_error *err);
 int txn_save(struct world_store *s, const struct txn *t,
@@ -67,5 +69,16 @@ int txn_chain_tip(struct world_store *s, char **out, struct world_error *err);
  * NAME discards.  *out NULL-terminated, children after their parents. */
 int txn_descendants(struct world_store *s, const char *name, char ***out,
 		    struct world_error *err);
+/* A transaction in progress (before ready, its pwapt alive) built on
+ * NAME: a merge of NAME would move its world, and stop its container,
+ * under its apt.  Returns 1 and fills *t (the caller releases it) when
+ * there is one, else 0. */
+int txn_building_on(struct world_store *s, const char *name, struct txn *t,
+		    struct world_error *err);
+/* The transactions that merge M moved onto its destination (built on the
+ * transaction it merged) and that still stand there: what a roll-back of
+ * M would pull the ground from under.  *out NULL-terminated. */
+int txn_rebased_by(struct world_store *s, const struct world_merge_record *m,
+		   char ***out, struct world_error *err);
 
 #endif

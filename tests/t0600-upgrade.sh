@@ -173,6 +173,141 @@ test_expect_success 'two transactions in a row form a chain and merge in order' 
 	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q
 '
 
+# Transactions tx1 (pwapt-test-a) and tx2 (pwapt-test-b) on it, both kept.
+make_chain() {
+	pwapt install --test --keep -y pwapt-test-a </dev/null >/dev/null &&
+	pwapt install --test --keep -y pwapt-test-b </dev/null >/dev/null &&
+	pwapt list | grep -Eq "^tx2 +tx1 +ready"
+}
+
+test_expect_success 'a chain merged in two steps: tx1, then tx2 (rebased onto Root)' '
+	fresh_root && make_chain &&
+	pwapt merge tx1 >"$TMP/out" &&
+	pwapt list | grep -Eq "^tx2 +Root +ready" &&
+	test_equal "" "$(installed Root pwapt-test-b)" &&
+	pwapt merge tx2 >"$TMP/out" &&
+	grep -q "^Merged tx2 into Root" "$TMP/out" && ! grep -q "^Merged tx1" "$TMP/out" &&
+	test_equal 1.1 "$(installed Root pwapt-test-a)" &&
+	test_equal 1.1 "$(installed Root pwapt-test-b)" &&
+	test -z "$(pwapt list | sed 1d)" &&
+	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q
+'
+
+test_expect_success 'a rollback of tx1 is refused while tx2 is built on it; merged on, or discarded first' '
+	fresh_root && make_chain && pwapt merge tx1 >"$TMP/out" &&
+	id=$(sed -n "s/^Merged tx1 into Root as merge \([0-9]*\) .*/\1/p" "$TMP/out") &&
+	test -n "$id" &&
+	test_fails_with 1 "cannot roll back merge $id \(of .tx1. into .Root.\): .tx2. was built on .tx1." \
+		pwapt rollback &&
+	grep -q "tx2 is a transaction: pwapt discard tx2 throws it away" "$TMP/err" &&
+	test_equal 1.1 "$(installed Root pwapt-test-a)" &&
+	# Merged on: a rollback then undoes tx2 s merge, tx1 s stays.
+	pwapt merge tx2 >/dev/null && pwapt rollback >"$TMP/out" &&
+	grep -q "^Rolled back merge [0-9]* (tx2 into Root)" "$TMP/out" &&
+	test_equal 1.1 "$(installed Root pwapt-test-a)" &&
+	test_equal "" "$(installed Root pwapt-test-b)" &&
+	test -e "$R/usr/share/pwapt-test/a.txt" && ! test -e "$R/usr/share/pwapt-test/b.txt" &&
+	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q &&
+	# Discarded first: the rollback undoes tx1.
+	fresh_root && tree_manifest "$R" >"$TMP/before" && make_chain &&
+	pwapt merge tx1 >/dev/null &&
+	pwapt discard tx2 | grep -q "^Discarded tx2;" &&
+	pwapt rollback >"$TMP/out" &&
+	grep -q "^Rolled back merge [0-9]* (tx1 into Root)" "$TMP/out" &&
+	test_equal "" "$(installed Root pwapt-test-a)" &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	test -z "$(pwapt list | sed 1d)"
+'
+
+test_expect_success 'a discard in the middle of a chain takes what is built on it; the rest merges' '
+	fresh_root && make_chain &&
+	pwapt install --test --keep -y pwapt-test-newdep </dev/null >/dev/null &&
+	pwapt list | grep -Eq "^tx3 +tx2 +ready" &&
+	pwapt discard tx2 | grep -q "^Discarded tx2 tx3;" &&
+	test_equal tx1 "$(pwapt list | sed 1d | cut -d" " -f1 | xargs)" &&
+	pwapt install --test --keep -y pwapt-test-b </dev/null >/dev/null &&
+	pwapt list | grep -Eq "^tx4 +tx1 +ready" &&
+	pwapt merge tx1 >/dev/null && pwapt list | grep -Eq "^tx4 +Root +ready" &&
+	pwapt discard tx4 | grep -q "^Discarded tx4;" &&
+	test_equal 1.1 "$(installed Root pwapt-test-a)" &&
+	test_equal "" "$(installed Root pwapt-test-b)" &&
+	test -z "$(pwapt list | sed 1d)" && ! wlist | grep -q "^tx"
+'
+
+test_expect_success 'a merge of tx1 is refused while tx2 is being built on it' '
+	fresh_root &&
+	pwapt install --test --keep -y pwapt-test-a </dev/null >/dev/null &&
+	pwapt install --test --keep -y --test-cmd \
+		"touch /var/tmp/testing; while ! test -e /var/tmp/go; do sleep 0.1; done" \
+		pwapt-test-b </dev/null >"$TMP/out2" 2>&1 &
+	pw=$!
+	wait_for 600 "test -e \"$PWAPT_STATE/worlds/tx2/upper/var/tmp/testing\""; seen=$?
+	test_fails_with 1 "cannot merge .tx1. now: tx2 is being built on it \(testing\)" \
+		pwapt merge tx1; refused=$?
+	wexec tx2 touch /var/tmp/go || kill $pw
+	wait $pw; rc=$?
+	test_equal "0 0 0" "$seen $refused $rc" &&
+	pwapt list | grep -Eq "^tx2 +tx1 +ready" &&
+	pwapt merge tx2 >"$TMP/out" &&
+	grep -q "^Merged tx1 into Root" "$TMP/out" && grep -q "^Merged tx2 into Root" "$TMP/out" &&
+	test_equal 1.1 "$(installed Root pwapt-test-b)"
+'
+
+test_expect_success 'a failed restart of tx1 in a chain: tx1 rolled back, tx2 built on it discarded' '
+	fresh_root && echo FAIL_VERSION=1.1 >"$R/etc/default/pwapt-test-svc" &&
+	tree_manifest "$R" >"$TMP/before" &&
+	pwapt upgrade --test --keep -y </dev/null >/dev/null &&
+	pwapt install --test --keep -y pwapt-test-a </dev/null >/dev/null &&
+	pwapt list | grep -Eq "^tx2 +tx1 +ready" &&
+	{ pwapt merge tx2 >"$TMP/out" 2>"$TMP/err"; test $? = 1; } &&
+	grep -q "pwapt-test-svc does not run after the merge of tx1: rolling the merge back" "$TMP/err" &&
+	grep -q "discarded tx2: it was built on tx1, whose merge is rolled back" "$TMP/err" &&
+	grep -q "the merge of tx1 was rolled back" "$TMP/err" &&
+	grep -q "^Restarting pwapt-test-svc in Root on the old files... done" "$TMP/out" &&
+	test_equal 1.0 "$(wexec Root cat /run/pwapt-test-svc.version)" &&
+	test -z "$(pwapt list | sed 1d)" && ! wlist | grep -q "^tx" &&
+	test -z "$(wexec Root dpkg --audit)" &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after"
+'
+
+# In Root only (a world's host name is its own name), the service's
+# restart waits until the test says "go" (/var/tmp/go), after it has seen
+# the restart begin (/var/tmp/restarting).
+block_restart_in_root() {
+	cat >>"$R/etc/default/pwapt-test-svc" <<-\EOF
+	if [ "$1" = restart ] && [ "$(cat /proc/sys/kernel/hostname)" = Root ]; then
+		: >/var/tmp/restarting
+		while ! [ -e /var/tmp/go ]; do sleep 0.1; done
+	fi
+	EOF
+}
+
+test_expect_success 'a failed restart after another merge came in: that merge stays, the transaction s is named' '
+	fresh_root && wcreate W Root && wexec W sh -c "echo w >/usr/local/share/w-file" &&
+	echo FAIL_VERSION=1.1 >"$R/etc/default/pwapt-test-svc" && block_restart_in_root &&
+	{ pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/out" 2>"$TMP/err"
+	  echo $? >"$TMP/rc"; } &
+	wait_for 600 "test -e \"$R/var/tmp/restarting\""; seen=$?
+	wmerge W Root; merged=$?
+	: >"$R/var/tmp/go" && wait &&
+	test_equal "0 0 1" "$seen $merged $(cat "$TMP/rc")" &&
+	id=$(sed -n "s/^Merged tx1 into Root as merge \([0-9]*\) .*/\1/p" "$TMP/out") &&
+	grep -q "pwapt-test-svc does not run after the merge of tx1: rolling the merge back" "$TMP/err" &&
+	grep -q "cannot roll back merge $id into .Root.: merge [0-9]* (of .W.) came after it" "$TMP/err" &&
+	grep -q "the merge of tx1 (merge $id) stays" "$TMP/err" &&
+	! grep -q "was rolled back" "$TMP/err" &&
+	test_equal w "$(cat "$R/usr/local/share/w-file")" &&
+	test_equal 1.1 "$(installed Root pwapt-test-files)" &&
+	test -z "$(wexec Root dpkg --audit)" &&
+	test_fails_with 1 "cannot roll back merge $id into .Root.: merge [0-9]+ \(of .W.\) came after it" \
+		pwapt rollback --id "$id" &&
+	test_equal w "$(cat "$R/usr/local/share/w-file")" &&
+	pwapt rollback >"$TMP/out" &&
+	grep -q "^Rolled back merge [0-9]* (W into Root)" "$TMP/out" &&
+	! test -e "$R/usr/local/share/w-file" &&
+	test_equal 1.1 "$(installed Root pwapt-test-files)"
+'
+
 test_expect_success 'sibling worlds each install a package: both merged, both installed' '
 	fresh_root && wcreate A Root && wcreate B Root &&
 	wexec A env DEBIAN_FRONTEND=noninteractive apt-get install -y -q pwapt-test-a </dev/null &&

@@ -60,9 +60,12 @@ struct plan {
 	char *src, *dst;
 	struct op *v;
 	size_t n;
-	int phase;     /* 0 planned, 1 prepared, 2 done */
-	bool rollback; /* a done merge being undone (pwapt rollback) */
-	bool rebase;   /* worlds built on SRC move onto DST */
+	int phase;	/* 0 planned, 1 prepared, 2 done */
+	bool rollback;	/* a done merge being undone (pwapt rollback) */
+	bool rebase;	/* worlds built on SRC move onto DST */
+	uint64_t id;	/* the merge's number (0: journaled before ids) */
+	char **rebased; /* the worlds built on SRC that move: NULL or
+			   NULL-terminated */
 };
 
 static void plan_release(struct plan *p)
@@ -72,6 +75,7 @@ static void plan_release(struct plan *p)
 	free(p->v);
 	free(p->src);
 	free(p->dst);
+	strvfreep(&p->rebased);
 	*p = (struct plan){0};
 }
 
@@ -94,8 +98,10 @@ static int journal_write(int dirfd, const struct plan *p)
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
-	fprintf(f, "pwapt-merge 1\nsrc %s\ndst %s\n%s", p->src, p->dst,
-		p->rebase ? "rebase\n" : "");
+	fprintf(f, "pwapt-merge 1\nid %" PRIu64 "\nsrc %s\ndst %s\n%s", p->id,
+		p->src, p->dst, p->rebase ? "rebase\n" : "");
+	for (char **w = p->rebased; w && *w; w++)
+		fprintf(f, "rebased %s\n", *w);
 	for (size_t i = 0; i < p->n; i++) {
 		fprintf(f, "op %zu %s %s ", i, kind_names[p->v[i].kind],
 			had_names[p->v[i].had]);
@@ -118,6 +124,7 @@ static int journal_read(int dirfd, struct plan *p)
 	if (r < 0)
 		return r;
 	*p = (struct plan){0};
+	size_t n_rebased = 0;
 	char *save = NULL;
 	for (char *line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -136,7 +143,19 @@ static int journal_read(int dirfd, struct plan *p)
 			p->rollback = true;
 		else if (!strcmp(line, "rebase"))
 			p->rebase = true;
-		else if (sscanf(line, "changed %zu", &idx) == 1 && idx < p->n)
+		else if (!strncmp(line, "id ", 3))
+			p->id = strtoull(line + 3, NULL, 10);
+		else if (!strncmp(line, "rebased ", 8) &&
+			 world_name_valid(line + 8)) {
+			char **nv = realloc(p->rebased,
+					    (n_rebased + 2) * sizeof(*nv));
+			if (!nv)
+				return -ENOMEM;
+			p->rebased = nv;
+			nv[n_rebased + 1] = NULL;
+			if (!(nv[n_rebased++] = strdup(line + 8)))
+				return -ENOMEM;
+		} else if (sscanf(line, "changed %zu", &idx) == 1 && idx < p->n)
 			p->v[idx].dst_changed = true;
 		else if (sscanf(line, "op %zu %15s %15s %n", &idx, a, b,
 				&off) == 3 &&
@@ -781,30 +800,108 @@ static int changed_since(int mdir, int tree, char **out)
 	return 0;
 }
 
-int world_rollback(struct world_store *s, const char *dst, bool force,
-		   char **changed, struct world_error *err)
+/* Reads merges/DST, the record of the last merge into DST, into *P and
+ * opens it as *LDIR. */
+static int last_merge(struct world_store *s, const char *dst, int *ldir,
+		      struct plan *p, struct world_error *err)
 {
 	if (!world_name_valid(dst))
 		return werr(err, EINVAL, "invalid world name '%s'", dst);
 	if (!world_exists(s, dst))
 		return werr(err, ENOENT, "no world named '%s'", dst);
 	_cleanup_free_ char *last = path_join("merges", dst);
-	_cleanup_close_ int ldir =
+	_cleanup_close_ int fd =
 		last ? openat(s->state_fd, last,
 			      O_RDONLY | O_DIRECTORY | O_CLOEXEC)
 		     : -1;
-	if (ldir < 0)
+	if (fd < 0)
 		return werr(err, ENOENT, "no merge into '%s' to roll back",
 			    dst);
-	struct plan p;
-	int r = journal_read(ldir, &p);
-	if (r < 0 || p.phase != 2) {
+	int r = journal_read(fd, p);
+	if (r < 0 || p->phase != 2) {
 		if (r >= 0)
-			plan_release(&p);
+			plan_release(p);
 		return werr(err, EBADMSG,
 			    "the record of the last merge into "
 			    "'%s' is damaged",
 			    dst);
+	}
+	*ldir = steal_fd(&fd);
+	return 0;
+}
+
+void world_merge_record_release(struct world_merge_record *m)
+{
+	free(m->src);
+	free(m->dst);
+	strvfreep(&m->rebased);
+	*m = (struct world_merge_record){0};
+}
+
+int world_last_merge(struct world_store *s, const char *dst,
+		     struct world_merge_record *out, struct world_error *err)
+{
+	_cleanup_close_ int ldir = -1;
+	struct plan p;
+	int r = last_merge(s, dst, &ldir, &p, err);
+	if (r < 0)
+		return r;
+	struct world_merge_record m = {
+		.id = p.id,
+		.src = steal_pointer(&p.src),
+		.dst = steal_pointer(&p.dst),
+		.rebased = p.rebased ? steal_pointer(&p.rebased)
+				     : calloc(1, sizeof(char *))};
+	plan_release(&p);
+	if (!m.rebased) {
+		world_merge_record_release(&m);
+		return werr(err, ENOMEM, "out of memory");
+	}
+	*out = m;
+	return 0;
+}
+
+/* The worlds that merge P moved onto its DST and that still stand on it,
+ * as "'A', 'B'" (*n of them); NULL when there are none. */
+static char *still_rebased(struct world_store *s, const struct plan *p,
+			   size_t *n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	*n = 0;
+	for (char **w = p->rebased; f && w && *w; w++)
+		if (world_exists(s, *w) && store_is_ancestor(s, *w, p->dst))
+			fprintf(f, "%s'%s'", (*n)++ ? ", " : "", *w);
+	if (!f || fclose(f) != 0 || !*n) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int world_rollback(struct world_store *s, const char *dst, uint64_t id,
+		   bool force, char **changed, struct world_error *err)
+{
+	_cleanup_close_ int ldir = -1;
+	struct plan p;
+	int r = last_merge(s, dst, &ldir, &p, err);
+	if (r == -ENOENT && id && world_exists(s, dst))
+		return werr(err, ENOENT,
+			    "cannot roll back merge %" PRIu64 " into '%s': no "
+			    "merge into '%s' is kept (it was rolled back)",
+			    id, dst, dst);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *last = path_join("merges", dst);
+	if (id && p.id != id) {
+		r = werr(err, ESTALE,
+			 "cannot roll back merge %" PRIu64 " into '%s': "
+			 "merge %" PRIu64 " (of '%s') came after it, and only "
+			 "the last merge into a world can be rolled back",
+			 id, dst, p.id, p.src);
+		plan_release(&p);
+		return r;
 	}
 	if (strcmp(dst, WORLD_ROOT))
 		r = lifecycle_ensure_running(s, dst, NULL, err);
@@ -830,6 +927,17 @@ int world_rollback(struct world_store *s, const char *dst, bool force,
 		if (changed)
 			*changed = steal_pointer(&list);
 	}
+	/* Worlds the merge moved onto DST see SRC's changes through DST
+	 * alone: undone, those would be gone from under them. */
+	size_t n_busy = 0;
+	_cleanup_free_ char *busy =
+		r >= 0 ? still_rebased(s, &p, &n_busy) : NULL;
+	if (busy)
+		r = werr(err, EBUSY,
+			 "cannot roll back merge %" PRIu64 " (of '%s' into "
+			 "'%s'): %s %s built on '%s' (delete %s first)",
+			 p.id, p.src, dst, busy, n_busy == 1 ? "was" : "were",
+			 p.src, n_busy == 1 ? "it" : "them");
 	if (r < 0) {
 		plan_release(&p);
 		return r;
@@ -1113,7 +1221,7 @@ static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 }
 
 int world_merge(struct world_store *s, const char *src, const char *dst,
-		unsigned flags, struct world_diff *conflicts,
+		unsigned flags, struct world_diff *conflicts, uint64_t *id,
 		struct world_error *err)
 {
 	if (!world_name_valid(src) || !world_name_valid(dst))
@@ -1212,6 +1320,16 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 			}
 			break;
 		}
+	/* The merge's id, and the worlds its rebase moves, which a
+	 * roll-back must not pull the ground from under. */
+	unsigned long serial = 0;
+	if ((r = world_store_next_serial(s, "merge", &serial, err)) < 0)
+		goto out;
+	p.id = serial;
+	if (p.rebase && (r = store_children(s, src, &p.rebased)) < 0) {
+		r = werr_errno(err, -r, "cannot list worlds");
+		goto out;
+	}
 
 	(void)rm_rf_at(s->state_fd, "merge");
 	if (mkdirat(s->state_fd, "merge", 0700) < 0 ||
@@ -1334,6 +1452,8 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 		r = werr(err, EIO, "cannot keep the undo of the merge");
 	if (r >= 0)
 		r = layers_refresh_all(s, err);
+	if (r >= 0 && id)
+		*id = p.id;
 	goto out;
 
 rollback:;

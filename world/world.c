@@ -779,6 +779,27 @@ int world_names(struct world_store *s, char ***out, struct world_error *err)
 	return r < 0 ? werr_errno(err, -r, "cannot list worlds") : 0;
 }
 
+int world_parents(struct world_store *s, const char *name, char ***out,
+		  struct world_error *err)
+{
+	int r = check_world(s, name, err);
+	if (r < 0)
+		return r;
+	if (is_root(name)) {
+		char **none = calloc(1, sizeof(*none));
+		if (!none)
+			return werr(err, ENOMEM, "out of memory");
+		*out = none;
+		return 0;
+	}
+	struct world_meta m = {0};
+	if ((r = meta_load(s, name, &m, err)) < 0)
+		return r;
+	*out = steal_pointer(&m.parents);
+	meta_release(&m);
+	return 0;
+}
+
 void world_list_release(struct world_list *l)
 {
 	for (size_t i = 0; i < l->n; i++) {

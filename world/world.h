@@ -277,22 +277,48 @@ const char *const *world_diff_excluded_paths(void);
  * SRC has worlds built on it (unless WORLD_MERGE_REBASE: they then restart
  * on DST, which holds what they saw of SRC), and when DST changed paths SRC
  * changed after SRC was created (unless FORCE): then *conflicts (may be NULL)
- * receives the diff, and the error is -EEXIST. */
+ * receives the diff, and the error is -EEXIST.  *id (may be NULL) receives
+ * the merge's id, a number that the state directory never hands out twice:
+ * what a roll-back of this merge names (world_rollback). */
 enum {
 	WORLD_MERGE_FORCE = 1u << 0,  /* merge despite conflicts */
 	WORLD_MERGE_REBASE = 1u << 1, /* move worlds built on SRC onto DST */
 };
 int world_merge(struct world_store *store, const char *src, const char *dst,
-		unsigned flags, struct world_diff *conflicts,
+		unsigned flags, struct world_diff *conflicts, uint64_t *id,
 		struct world_error *err);
 
-/* Undoes the last merge into DST: every path it changed returns to what it
- * was before (the merged world itself stays deleted).  Refused, listing the
- * paths in *changed (malloc'd, one a line; may be NULL), with -EEXIST when
- * paths the merge wrote changed since, unless FORCE.  Journaled like a
- * merge: an interrupted roll-back is finished by the next command. */
-int world_rollback(struct world_store *store, const char *dst, bool force,
-		   char **changed, struct world_error *err);
+/* The last merge into a world: the one world_rollback() can undo. */
+struct world_merge_record {
+	uint64_t id; /* 0 for a merge recorded before merges had ids */
+	char *src, *dst;
+	/* The worlds that the merge moved from SRC onto DST
+	 * (WORLD_MERGE_REBASE): NULL-terminated. */
+	char **rebased;
+};
+void world_merge_record_release(struct world_merge_record *m);
+/* The last merge into DST; -ENOENT (with ERR) when none is kept: none
+ * happened, or it was rolled back. */
+int world_last_merge(struct world_store *store, const char *dst,
+		     struct world_merge_record *out, struct world_error *err);
+
+/* Undoes merge ID into DST (0: the last merge, whichever it is): every path
+ * it changed returns to what it was before (the merged world itself stays
+ * deleted).  Only the last merge into DST can be undone: -ESTALE, naming
+ * both merges, when another merge into DST came after merge ID; -ENOENT
+ * when no merge into DST is kept.  Refused, listing the paths in *changed
+ * (malloc'd, one a line; may be NULL), with -EEXIST when paths the merge
+ * wrote changed since, unless FORCE; and with -EBUSY, naming them, while
+ * worlds that the merge moved onto DST still exist: they were built on
+ * what it merged (delete them first).  Journaled like a merge: an
+ * interrupted roll-back is finished by the next command. */
+int world_rollback(struct world_store *store, const char *dst, uint64_t id,
+		   bool force, char **changed, struct world_error *err);
+
+/* The parents of world NAME, in priority order (none for Root):
+ * NULL-terminated, malloc'd.  -ENOENT for no world of that name. */
+int world_parents(struct world_store *store, const char *name, char ***out,
+		  struct world_error *err);
 
 /* Checks off PATTERNS (absolute paths, fnmatch(3) globs) of world NAME, or
  * with REMOVE takes them back: merges of NAME leave out what they cover
