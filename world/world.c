@@ -785,7 +785,7 @@ int world_parents(struct world_store *s, const char *name, char ***out,
 	int r = check_world(s, name, err);
 	if (r < 0)
 		return r;
-	if (is_root(name)) {
+	if (store_is_root(name)) {
 		char **none = calloc(1, sizeof(*none));
 		if (!none)
 			return werr(err, ENOMEM, "out of memory");
