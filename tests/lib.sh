@@ -226,9 +226,14 @@ print(" ".join(w["name"] for w in json.load(sys.stdin)))'); do
 
 # A private copy of the cached Debian bookworm minbase tree as Root (the
 # cache itself is never a Root: a test could change it).
+# When the tree cannot be built, what the fixture said (the end of
+# debootstrap's log: the cause) comes first, as TAP comments.
 make_debian_root() {
-	tree=$("$TEST_DIR/fixtures/debian-tree.sh") ||
-		skip_all "cannot build the Debian test tree (debootstrap)"
+	tree=$("$TEST_DIR/fixtures/debian-tree.sh" 2>"$TMP/debian-tree.err") || {
+		sed "s/^/# /" "$TMP/debian-tree.err"
+		skip_all "cannot build the Debian test tree (debootstrap; why: above)"
+	}
+	sed "s/^/# /" "$TMP/debian-tree.err"
 	cp -a "$tree" "${1:-$PWAPT_ROOT}" || skip_all "cannot copy $tree"
 }
 
