@@ -33,6 +33,15 @@ test_expect_success 'pwapt-test-files b differs between 1.0 and 1.1 in its mtime
 	cmp "$TMP/b-content-1.0" "$TMP/b-content-1.1"
 '
 
+test_expect_success 'the busybox tree is the same at another time, under another umask, dates included' '
+	"$FIX/busybox-tree.sh" "$TMP/bb1" && sleep 1.1 &&
+	(umask 077 && "$FIX/busybox-tree.sh" "$TMP/bb2") &&
+	python3 "$FIX/manifest.py" "$TMP/bb1" >"$TMP/bb1.m" &&
+	python3 "$FIX/manifest.py" "$TMP/bb2" >"$TMP/bb2.m" &&
+	diff -u "$TMP/bb1.m" "$TMP/bb2.m" &&
+	test_equal "1767225600 700 1777" "$(stat -c %Y "$TMP/bb1/etc/motd") $(stat -c %a "$TMP/bb2/root" "$TMP/bb2/tmp" | xargs)"
+'
+
 test_expect_success 'the Debian tree s cache key follows its recipe, not the rest of the script' '
 	mkdir -p "$TMP/copy/tests/fixtures" "$TMP/copy/tools" &&
 	cp "$SRC_DIR/tools/retry.sh" "$TMP/copy/tools/" &&
