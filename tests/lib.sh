@@ -166,6 +166,13 @@ test_has() {
 	}
 }
 
+# test_no_output CMD [ARG...]: CMD succeeds and prints nothing (where
+# `test -z "$(CMD)"` passes when CMD fails).
+test_no_output() {
+	"$@" >"$TMP/out.cmd" || { echo "failed (exit $?): $*"; return 1; }
+	[ ! -s "$TMP/out.cmd" ] || { echo "'$*' printed:"; cat "$TMP/out.cmd"; return 1; }
+}
+
 # test_absent_in WORLD PATH...: no PATH exists (not even as a dangling
 # symlink) as a process in WORLD sees it; fails when the world cannot run
 # the check.

@@ -68,7 +68,7 @@ test_expect_success 'nothing of deleted worlds remains: mounts, containers, tras
 	wdelete P &&
 	test -z "$(mounts_below "$PWAPT_STATE/worlds")" &&
 	test_exit 1 pgrep -f "lxc monitor\] $PWAPT_STATE/worlds (P|C|S)\$" &&
-	test -z "$(ls "$PWAPT_STATE/trash")"
+	test_no_output ls "$PWAPT_STATE/trash"
 '
 
 test_done

@@ -95,7 +95,7 @@ test_expect_success 'wdelete killed after the name was freed: the next command r
 	{ PWAPT_CRASH_AT=delete-trash wdelete K; test_equal 137 $?; } &&
 	test -n "$(ls "$PWAPT_STATE/trash")" &&
 	test_lacks "^K " wlist &&
-	test -z "$(ls "$PWAPT_STATE/trash")" &&
+	test_no_output ls "$PWAPT_STATE/trash" &&
 	no_leftovers K
 '
 

@@ -93,7 +93,7 @@ test_expect_success 'addresses and forwards survive a restart of the world' '
 
 test_expect_success 'stop-all takes forwards out of the kernel; start-all puts them back' '
 	pwapt stop-all &&
-	test -z "$(nft list tables)" && ! ip link show pwapt0 2>/dev/null &&
+	test_no_output nft list tables && test_lacks "^[0-9]+: pwapt0:" ip -o link show &&
 	wip A | grep -q "forward   host port 50080 -> port 80" &&
 	! get 127.0.0.1:50080 &&
 	pwapt start-all &&

@@ -74,9 +74,9 @@ test_expect_success 'wdelete takes its takeover away' '
 
 test_expect_success 'stop-all leaves nothing of pwapt in the network namespace' '
 	pwapt stop-all &&
-	test -z "$(nft list tables)" &&
-	! ip link show pwapt0 2>/dev/null &&
-	test -z "$(ip link show | grep " pw[0-9a-f]\{8\}")"
+	test_no_output nft list tables &&
+	test_lacks "^[0-9]+: pwapt0:" ip -o link show &&
+	test_lacks " pw[0-9a-f]{8}" ip link show
 '
 
 test_done
