@@ -1,6 +1,7 @@
 #!/bin/sh
 # `make demo`: pwapt on a Debian bookworm tree that the demo builds
-# (debootstrap, cached under /var/cache/pwapt) and copies into a temporary
+# (debootstrap, cached under $PWAPT_CACHE, default /var/cache/pwapt; a
+# download that keeps failing prints its cause) and copies into a temporary
 # directory as Root, with a local apt repository of test packages:
 # `pwapt upgrade --test` (plan, test world, tests, report, merge, rollback),
 # a transaction whose test fails, then the worlds themselves: wcreate, wdiff,

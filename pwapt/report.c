@@ -11,7 +11,10 @@
  *     conffile PACKAGE STATE /path
  *     service NAME
  *     conflict TEXT
- *     test STATUS NAME */
+ *     test STATUS NAME
+ * where a file's change is A added, M changed (content, type, link target,
+ * device numbers), m metadata only (owner, mode, times, xattrs: the same
+ * bytes, as a rebuilt package's unchanged file) or D removed. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +258,15 @@ static void add_service(struct report *r, char *name)
 	strv_push(&r->services, &n, name);
 }
 
+/* A change's letter in the report: m for a modification of nothing but
+ * metadata (see the top of this file). */
+static char change_letter(const struct world_change *c)
+{
+	const unsigned data = WORLD_CHANGED_TYPE | WORLD_CHANGED_CONTENT |
+			      WORLD_CHANGED_TARGET | WORLD_CHANGED_DEVICE;
+	return c->kind == 'M' && !(c->what & data) ? 'm' : c->kind;
+}
+
 /* Files of the changed packages, from dpkg's lists in both trees. */
 static int add_files(struct world_store *s, const struct txn *t,
 		     const struct world_diff *d, struct report *r,
@@ -311,7 +323,8 @@ static int add_files(struct world_store *s, const struct txn *t,
 						       sizeof(*own), cmp_owner)
 					     : NULL;
 			char *line = NULL;
-			if (asprintf(&line, "%c %s", c->kind, c->path) < 0)
+			if (asprintf(&line, "%c %s", change_letter(c),
+				     c->path) < 0)
 				line = NULL;
 			if (o)
 				strv_push(&r->packages[o->pkg].files,
@@ -582,16 +595,22 @@ void report_print(FILE *f, const struct txn *t, const struct report *r,
 	fprintf(f, "Packages changed: %zu\n", r->n_packages);
 	for (size_t i = 0; i < r->n_packages; i++) {
 		const struct report_package *p = &r->packages[i];
-		size_t k[3] = {0};
+		size_t k[4] = {0}; /* added, changed, removed, metadata only */
 		for (char **l = p->files; l && *l; l++)
-			k[**l == 'A' ? 0 : **l == 'M' ? 1 : 2]++;
+			k[**l == 'A'   ? 0
+			  : **l == 'D' ? 2
+			  : **l == 'm' ? 3
+				       : 1]++;
 		_cleanup_free_ char *shown = apt_name(r, p);
 		fprintf(f, "  %s %s -> %s", shown ? shown : p->name,
 			or_none(p->old_version), or_none(p->new_version));
 		if (p->new_status && strcmp(p->new_status, "installed"))
 			fprintf(f, " [%s]", p->new_status);
-		fprintf(f, " (files: %zu added, %zu changed, %zu removed)\n",
-			k[0], k[1], k[2]);
+		fprintf(f, " (files: %zu added, %zu changed, %zu removed", k[0],
+			k[1], k[2]);
+		if (k[3])
+			fprintf(f, ", %zu metadata only", k[3]);
+		fputs(")\n", f);
 		for (char **l = p->files; full && l && *l; l++)
 			fprintf(f, "      %s\n", *l);
 	}
@@ -669,8 +688,12 @@ static void json_changes(FILE *f, char *const *v)
 {
 	fputc('[', f);
 	for (size_t i = 0; v && v[i]; i++) {
-		fprintf(f, "%s{\"change\":\"%c\",\"path\":", i ? "," : "",
-			v[i][0]);
+		bool meta = v[i][0] == 'm';
+		fprintf(f,
+			"%s{\"change\":\"%c\",\"metadata_only\":%s,"
+			"\"path\":",
+			i ? "," : "", meta ? 'M' : v[i][0],
+			meta ? "true" : "false");
 		json_string(f, v[i] + 2);
 		fputc('}', f);
 	}

@@ -137,6 +137,63 @@ test_equal() {
 	}
 }
 
+# Negative checks that can fail: `! CMD | grep -q ERE` passes when CMD itself
+# fails (a world that does not run, a table that is gone), and so does
+# `! wexec W test -e PATH`.  These assert CMD's success first.
+#
+# test_lacks ERE CMD [ARG...]: CMD succeeds and no line of its output
+# matches ERE.  test_has ERE CMD [ARG...]: CMD succeeds and a line does.
+# The output is kept in $TMP/out.cmd.
+test_lacks() {
+	_t_pattern=$1
+	shift
+	"$@" >"$TMP/out.cmd" || { echo "failed (exit $?): $*"; return 1; }
+	if grep -Eq -e "$_t_pattern" "$TMP/out.cmd"; then
+		echo "the output of '$*' matches /$_t_pattern/:"
+		grep -E -e "$_t_pattern" "$TMP/out.cmd"
+		return 1
+	fi
+}
+
+test_has() {
+	_t_pattern=$1
+	shift
+	"$@" >"$TMP/out.cmd" || { echo "failed (exit $?): $*"; return 1; }
+	grep -Eq -e "$_t_pattern" "$TMP/out.cmd" || {
+		echo "no line of the output of '$*' matches /$_t_pattern/:"
+		cat "$TMP/out.cmd"
+		return 1
+	}
+}
+
+# test_no_output CMD [ARG...]: CMD succeeds and prints nothing (where
+# `test -z "$(CMD)"` passes when CMD fails).
+test_no_output() {
+	"$@" >"$TMP/out.cmd" || { echo "failed (exit $?): $*"; return 1; }
+	[ ! -s "$TMP/out.cmd" ] || { echo "'$*' printed:"; cat "$TMP/out.cmd"; return 1; }
+}
+
+# test_absent_in WORLD PATH...: no PATH exists (not even as a dangling
+# symlink) as a process in WORLD sees it; fails when the world cannot run
+# the check.
+test_absent_in() {
+	_t_world=$1
+	shift
+	test_equal checked "$(wexec "$_t_world" sh -c '
+		for p; do [ ! -e "$p" ] && [ ! -L "$p" ] || echo "present: $p"; done
+		echo checked' - "$@")"
+}
+
+# test_exit CODE CMD [ARG...]: CMD exits with status CODE (as `pgrep`, which
+# exits 1 when nothing matches and 2 or 3 when it cannot tell).
+test_exit() {
+	_t_want=$1
+	shift
+	"$@"
+	_t_got=$?
+	[ "$_t_got" = "$_t_want" ] || { echo "exit $_t_got, expected $_t_want: $*"; return 1; }
+}
+
 # Runs a command that must fail with exit status $1 and a message on
 # stderr matching $2 (grep -E); stderr is kept in $TMP/err.
 test_fails_with() {
@@ -176,9 +233,14 @@ print(" ".join(w["name"] for w in json.load(sys.stdin)))'); do
 
 # A private copy of the cached Debian bookworm minbase tree as Root (the
 # cache itself is never a Root: a test could change it).
+# When the tree cannot be built, what the fixture said (the end of
+# debootstrap's log: the cause) comes first, as TAP comments.
 make_debian_root() {
-	tree=$("$TEST_DIR/fixtures/debian-tree.sh") ||
-		skip_all "cannot build the Debian test tree (debootstrap)"
+	tree=$("$TEST_DIR/fixtures/debian-tree.sh" 2>"$TMP/debian-tree.err") || {
+		sed "s/^/# /" "$TMP/debian-tree.err"
+		skip_all "cannot build the Debian test tree (debootstrap; why: above)"
+	}
+	sed "s/^/# /" "$TMP/debian-tree.err"
 	cp -a "$tree" "${1:-$PWAPT_ROOT}" || skip_all "cannot copy $tree"
 }
 

@@ -15,13 +15,13 @@ test_expect_success 'a file written in a child is invisible in Root and in a sib
 	wexec A sh -c "echo from-A >/etc/only-in-A" &&
 	test_equal from-A "$(wexec A cat /etc/only-in-A)" &&
 	! test -e "$PWAPT_ROOT/etc/only-in-A" &&
-	! wexec B test -e /etc/only-in-A &&
-	! wexec Root test -e /etc/only-in-A
+	test_absent_in B /etc/only-in-A &&
+	test_absent_in Root /etc/only-in-A
 '
 
 test_expect_success 'a deletion in a child hides the file only there' '
 	wexec A rm /etc/motd &&
-	! wexec A test -e /etc/motd &&
+	test_absent_in A /etc/motd &&
 	wexec B test -e /etc/motd &&
 	test -e "$PWAPT_ROOT/etc/motd"
 '
@@ -42,11 +42,11 @@ test_expect_success 'Root replacing a file the child already read (as dpkg does)
 '
 
 test_expect_success 'a file Root creates after the child looked for it shows in the child' '
-	! wexec A test -e /etc/looked-for &&
+	test_absent_in A /etc/looked-for &&
 	echo here >"$PWAPT_ROOT/etc/looked-for" &&
 	test_equal here "$(wexec A cat /etc/looked-for)" &&
 	rm "$PWAPT_ROOT/etc/looked-for" &&
-	! wexec A test -e /etc/looked-for
+	test_absent_in A /etc/looked-for
 '
 
 test_expect_success 'a change Root makes later does not override what the child wrote' '
@@ -59,9 +59,9 @@ test_expect_success 'a grandchild sees its parent and Root, and its writes stay 
 	wcreate C A &&
 	test_equal from-A "$(wexec C cat /etc/only-in-A)" &&
 	test_equal late "$(wexec C cat /etc/added-later)" &&
-	! wexec C test -e /etc/motd &&
+	test_absent_in C /etc/motd &&
 	wexec C sh -c "echo from-C >/etc/only-in-C" &&
-	! wexec A test -e /etc/only-in-C
+	test_absent_in A /etc/only-in-C
 '
 
 test_expect_success 'a parent replacing a file after the grandchild read it shows in the grandchild' '
@@ -88,7 +88,7 @@ test_expect_success 'with two parents the first wins and the overlap is reported
 	test_equal p1 "$(wexec M cat /etc/both)" &&
 	test_equal p1 "$(wexec M cat /etc/p1-only)" &&
 	test_equal p2 "$(wexec M cat /etc/p2-only)" &&
-	! wexec M test -e /etc/hostname
+	test_absent_in M /etc/hostname
 '
 
 test_expect_success 'the other order of parents makes the other one win' '
@@ -118,7 +118,7 @@ test_expect_success 'parents sharing layers: the first parent still wins, as rep
 
 test_expect_success 'a parent named twice is refused' '
 	test_fails_with 1 "named twice" wcreate J A A &&
-	! wlist | grep -q "^J "
+	test_lacks "^J " wlist
 '
 
 test_expect_success 'a world has its own mount, pid, uts, ipc, net and cgroup namespaces' '
@@ -142,15 +142,13 @@ test_expect_success 'a world sees none of the host processes, only its own' '
 
 test_expect_success 'the state directory and the layers are invisible in a world' '
 	echo secret >"$PWAPT_STATE/canary" &&
-	! wexec A ls "$PWAPT_STATE" &&
-	! wexec A cat "$PWAPT_STATE/canary" &&
-	! wexec A ls "$PWAPT_STATE/worlds/A/upper" &&
-	! wexec A sh -c "grep -rqs secret /root /etc /var /tmp /run"
+	test_absent_in A "$PWAPT_STATE" "$PWAPT_STATE/canary" "$PWAPT_STATE/worlds/A/upper" &&
+	test_equal none "$(wexec A sh -c "grep -rqs secret /root /etc /var /tmp /run && echo found || echo none")"
 '
 
 test_expect_success 'a world gets a fresh /tmp, /run, /proc and /dev' '
 	echo x >"$PWAPT_ROOT/tmp/root-tmp-file" &&
-	! wexec A test -e /tmp/root-tmp-file &&
+	test_absent_in A /tmp/root-tmp-file &&
 	wexec A sh -c "grep -q \" /tmp tmpfs\" /proc/mounts && grep -q \" /run tmpfs\" /proc/mounts" &&
 	wexec A test -c /dev/null &&
 	! test -e "$PWAPT_STATE/worlds/A/upper/tmp/root-tmp-file"
@@ -163,7 +161,7 @@ test_expect_success 'the loopback of a world is up' '
 test_expect_success 'wexec Root runs in a container over the Root directory' '
 	test_equal Root "$(wexec Root hostname)" &&
 	test_equal late "$(wexec Root cat /etc/added-later)" &&
-	! wexec Root test -e /etc/only-in-A &&
+	test_absent_in Root /etc/only-in-A &&
 	wexec Root sh -c "echo written-by-root >/etc/root-wrote" &&
 	test_equal written-by-root "$(cat "$PWAPT_ROOT/etc/root-wrote")"
 '

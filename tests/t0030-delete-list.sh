@@ -45,14 +45,14 @@ test_expect_success 'an unknown name deletes nothing, not even the known ones' '
 
 test_expect_success 'parent and child named together are deleted, child first' '
 	wdelete P C &&
-	! wlist | grep -Eq "^(P|C) " &&
+	test_lacks "^(P|C) " wlist &&
 	test -z "$(mounts_below "$PWAPT_STATE/worlds/P")" &&
 	! test -e "$PWAPT_STATE/worlds/P" && ! test -e "$PWAPT_STATE/worlds/C"
 '
 
 test_expect_success 'the name is free again at once' '
 	wcreate P Root &&
-	! wexec P test -e /big
+	test_absent_in P /big
 '
 
 test_expect_success 'deleting the same world twice fails the second time' '
@@ -67,8 +67,8 @@ test_expect_success 'wdelete without names is a usage error' '
 test_expect_success 'nothing of deleted worlds remains: mounts, containers, trash' '
 	wdelete P &&
 	test -z "$(mounts_below "$PWAPT_STATE/worlds")" &&
-	! pgrep -f "lxc monitor\] $PWAPT_STATE/worlds (P|C|S)\$" &&
-	test -z "$(ls "$PWAPT_STATE/trash")"
+	test_exit 1 pgrep -f "lxc monitor\] $PWAPT_STATE/worlds (P|C|S)\$" &&
+	test_no_output ls "$PWAPT_STATE/trash"
 '
 
 test_done

@@ -7,7 +7,7 @@ make_busybox_root
 no_leftovers() { # NAME: nothing of world NAME remains
 	test -z "$(mounts_below "$PWAPT_STATE/worlds/$1")" &&
 	! test -e "$PWAPT_STATE/worlds/$1" &&
-	! pgrep -f "lxc monitor\] $PWAPT_STATE/worlds $1\$" >/dev/null
+	test_exit 1 pgrep -f "lxc monitor\] $PWAPT_STATE/worlds $1\$" >/dev/null
 }
 
 test_expect_success 'an existing name is refused and the world is untouched' '
@@ -94,8 +94,8 @@ test_expect_success 'wdelete killed after the name was freed: the next command r
 	wcreate K Root && wexec K sh -c "echo x >/etc/x" &&
 	{ PWAPT_CRASH_AT=delete-trash wdelete K; test_equal 137 $?; } &&
 	test -n "$(ls "$PWAPT_STATE/trash")" &&
-	wlist | grep -vq "^K " &&
-	test -z "$(ls "$PWAPT_STATE/trash")" &&
+	test_lacks "^K " wlist &&
+	test_no_output ls "$PWAPT_STATE/trash" &&
 	no_leftovers K
 '
 
@@ -157,7 +157,7 @@ test_expect_success 'a full disk makes wcreate fail cleanly and loses nothing' '
 	wcreate F1 Root && wexec F1 sh -c "echo kept >/etc/kept" &&
 	{ dd if=/dev/zero of="$TMP/small/filler" bs=4k 2>/dev/null; true; } &&
 	test_fails_with 1 "No space left on device" wcreate F2 Root &&
-	! wlist | grep -q "^F2 " &&
+	test_lacks "^F2 " wlist &&
 	! test -e "$PWAPT_STATE/worlds/F2" &&
 	rm "$TMP/small/filler" &&
 	test_equal kept "$(wexec F1 cat /etc/kept)" &&
@@ -171,7 +171,7 @@ test_expect_success 'damaged metadata is reported with its path, not silently us
 	test -d "$PWAPT_STATE/worlds/D/upper" &&
 	wlist >"$TMP/l" && cat "$TMP/l" &&
 	grep -Eq "^D +- +damaged" "$TMP/l" && grep -Eq "^A +Root +running" "$TMP/l" &&
-	wdelete D && ! wlist | grep -q "^D " && no_leftovers D
+	wdelete D && test_lacks "^D " wlist && no_leftovers D
 '
 
 test_expect_success 'stop-all gives services SIGTERM and time to exit' '

@@ -21,9 +21,7 @@ test_expect_success 'writes in a world over / stay in the world' '
 
 test_expect_success 'neither the state directory nor any layer is visible in a world over /' '
 	echo secret-canary >"$PWAPT_STATE/canary" &&
-	! wexec H ls "$PWAPT_STATE" &&
-	! wexec H test -e "$PWAPT_STATE/worlds/H/upper" &&
-	! wexec H test -e "$PWAPT_STATE/canary"
+	test_absent_in H "$PWAPT_STATE" "$PWAPT_STATE/worlds/H/upper" "$PWAPT_STATE/canary"
 '
 
 
@@ -31,12 +29,13 @@ test_expect_success 'worlds over / nest' '
 	wcreate H2 H && wcreate H3 H2 &&
 	test_equal in-world "$(wexec H3 cat $canary)" &&
 	wexec H3 sh -c "echo deep >$canary.deep" &&
-	! wexec H test -e $canary.deep && ! test -e $canary.deep
+	test_absent_in H $canary.deep && ! test -e $canary.deep
 '
 
 test_expect_success 'a world over / does not see the host processes' '
 	sleep 300 & hostpid=$! &&
-	! wexec H ps -e -o args | grep -q "^sleep 300" ;
+	test_has "^sleep 300" ps -e -o args &&
+	test_lacks "^sleep 300" wexec H ps -e -o args;
 	rc=$?; kill $hostpid; test $rc = 0
 '
 
@@ -65,9 +64,8 @@ test_expect_success 'a state directory inside Root (/var/lib/pwapt) is hidden an
 	export PWAPT_ROOT="$TMP/tree" PWAPT_STATE="$TMP/tree/var/lib/pwapt" &&
 	wcreate V Root && wcreate V2 V &&
 	echo secret >"$PWAPT_STATE/canary" &&
-	! wexec V2 test -e /var/lib/pwapt/canary &&
-	! wexec V2 test -e /var/lib/pwapt/worlds &&
-	! wexec Root test -e /var/lib/pwapt/canary &&
+	test_absent_in V2 /var/lib/pwapt/canary /var/lib/pwapt/worlds &&
+	test_absent_in Root /var/lib/pwapt/canary &&
 	wexec V2 sh -c "echo v2 >/etc/v2" &&
 	! test -e "$TMP/tree/etc/v2" &&
 	test_equal "This is the test Root." "$(wexec V2 cat /etc/motd)" &&

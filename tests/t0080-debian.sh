@@ -16,7 +16,7 @@ test_expect_success 'dpkg changes in a world stay in the world' '
 	echo "dpkg hold" | wexec D dpkg --set-selections &&
 	wexec D dpkg --get-selections dpkg | grep -q "hold$" &&
 	wexec D rm /usr/bin/which &&
-	! wexec D test -e /usr/bin/which &&
+	test_absent_in D /usr/bin/which &&
 	test -e "$PWAPT_ROOT/usr/bin/which" &&
 	test_equal "$before" "$(md5sum <"$PWAPT_ROOT/var/lib/dpkg/status")"
 '

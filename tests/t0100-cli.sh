@@ -17,7 +17,7 @@ test_expect_success 'pwapt COMMAND is the w* command' '
 	test_equal "NAME     PARENT   STATE         CREATED             WHAT" "$(pwapt list)" &&
 	test_fails_with 2 "usage: pwapt merge" pwapt merge A Root &&
 	test_equal A "$(pwapt exec A hostname)" && pwapt delete A &&
-	! wlist | grep -q "^A "
+	test_lacks "^A " wlist
 '
 
 test_expect_success 'global options work before the command' '

@@ -102,7 +102,7 @@ test_expect_success 'a copy-up without a change is not a change' '
 	wcreate U Root &&
 	chmod 644 "$PWAPT_STATE/worlds/U/merged/srv/modify" &&
 	test -e "$PWAPT_STATE/worlds/U/upper/srv/modify" &&
-	test -z "$(wdiff U)"
+	test_no_output wdiff U
 '
 
 test_expect_success 'same size, new mtime: the content is compared' '
@@ -162,7 +162,7 @@ test_expect_success 'the same change on both sides, at different times, is no co
 
 test_expect_success 'files of the world machinery are excluded unless --all' '
 	wcreate X Root && echo ls >"$PWAPT_STATE/worlds/X/merged/root/.ash_history" &&
-	test -z "$(wdiff X)" &&
+	test_no_output wdiff X &&
 	test_equal "A /root/.ash_history" "$(wdiff --all X)"
 '
 

@@ -66,16 +66,17 @@ test_expect_success 'a client loop across takeover and release sees no failure' 
 
 test_expect_success 'wdelete takes its takeover away' '
 	wip H takeover 8081 && test_equal world-h "$(get 127.0.0.1:8081)" &&
+	test_has "comment \"H: takeover of port 8081 of Root\"" nft list table ip pwapt0 &&
 	wdelete H &&
 	test_equal host "$(get 127.0.0.1:8081)" &&
-	! nft list table ip pwapt0 | grep -q "H:"
+	test_lacks "comment \"H: |taken over by H\"" nft list table ip pwapt0
 '
 
 test_expect_success 'stop-all leaves nothing of pwapt in the network namespace' '
 	pwapt stop-all &&
-	test -z "$(nft list tables)" &&
-	! ip link show pwapt0 2>/dev/null &&
-	test -z "$(ip link show | grep " pw[0-9a-f]\{8\}")"
+	test_no_output nft list tables &&
+	test_lacks "^[0-9]+: pwapt0:" ip -o link show &&
+	test_lacks " pw[0-9a-f]{8}" ip link show
 '
 
 test_done

@@ -23,11 +23,11 @@ test_expect_success 'repository 1.0 offers only the 1.0 packages, and no mirror'
 	use_test_repo 1.0 &&
 	test_equal "deb [trusted=yes] file:/srv/pwapt-repo ./" \
 		"$(cat "$PWAPT_ROOT/etc/apt/sources.list")" &&
-	! ls "$PWAPT_ROOT/var/lib/apt/lists" | grep -q debian.org &&
+	test_lacks debian.org ls "$PWAPT_ROOT/var/lib/apt/lists" &&
 	wexec Root apt-cache madison pwapt-test-files >"$TMP/madison" &&
 	test_equal "pwapt-test-files | 1.0 | file:/srv/pwapt-repo ./ Packages" \
 		"$(sed "s/  */ /g" "$TMP/madison")" &&
-	! wexec Root apt-cache show pwapt-test-newdep
+	test_exit 100 wexec Root apt-cache show pwapt-test-newdep
 '
 
 test_expect_success 'the 1.0 packages install in Root: scripts run, service starts' '
@@ -113,8 +113,8 @@ test_expect_success 'dist-upgrade installs pwapt-test-newdep' '
 
 test_expect_success 'removing the service package stops the service' '
 	wexec U apt-get remove -y pwapt-test-svc </dev/null &&
-	! wexec U test -e /run/pwapt-test-svc.version &&
-	! wexec U test -e /run/pwapt-test-svc.pid &&
+	test_absent_in U /run/pwapt-test-svc.version &&
+	test_absent_in U /run/pwapt-test-svc.pid &&
 	! alive U "$(cat "$TMP/new_pid")"
 '
 

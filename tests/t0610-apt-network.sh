@@ -44,7 +44,7 @@ test_expect_success 'set up: the repository on http://127.0.0.1 of the host only
 
 test_expect_success 'a world s own network does not reach the host s loopback' '
 	wcreate W Root &&
-	! wexec W apt-get -q -o Acquire::http::Timeout=3 download pwapt-test-a \
+	test_exit 100 wexec W apt-get -q -o Acquire::http::Timeout=3 download pwapt-test-a \
 		</dev/null >"$TMP/out" 2>&1 &&
 	grep -q "Failed to fetch http://127.0.0.1:$PORT/" "$TMP/out" &&
 	curl -sf "http://127.0.0.1:$PORT/Release" >/dev/null &&
@@ -62,7 +62,7 @@ test_expect_success 'no network: the download fails, the world is discarded, Roo
 	cp "$R/var/lib/dpkg/status" "$TMP/status" &&
 	test_fails_with 1 "downloading the packages failed .exit 100. in tx2: the world is discarded, Root is untouched" \
 		pwapt install --test --merge-on-success -y pwapt-test-b </dev/null &&
-	cmp "$TMP/status" "$R/var/lib/dpkg/status" && ! wlist | grep -q "^tx2 "
+	cmp "$TMP/status" "$R/var/lib/dpkg/status" && test_lacks "^tx2 " wlist
 '
 
 test_done

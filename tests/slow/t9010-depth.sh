@@ -19,7 +19,7 @@ test_expect_success 'worlds nest until overlayfs refuses, with its reason' '
 	echo "deepest: $prev" &&
 	test "$i" -gt 100 &&
 	grep -Eq "cannot create .L$i.: .*too many lower" "$TMP/err" &&
-	! wlist | grep -q "^L$i " &&
+	test_lacks "^L$i " wlist &&
 	echo "$prev" >"$TMP/deepest"
 '
 

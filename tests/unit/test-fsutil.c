@@ -1,4 +1,5 @@
 /* Unit tests of the file-system helpers, in a private temporary directory. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +13,29 @@
 
 static char tmp[] = "/tmp/pwapt-unit.XXXXXX";
 
-static void test_atomic_write(int dfd)
+/* The names in directory DFD, each followed by '/', in readdir order. */
+static void list_dir(int dfd, char *buf, size_t size)
 {
+	buf[0] = '\0';
+	DIR *d = fdopendir(openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	if (!d)
+		return;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			strncat(buf, e->d_name, size - strlen(buf) - 1);
+			strncat(buf, "/", size - strlen(buf) - 1);
+		}
+	}
+	closedir(d);
+}
+
+static void test_atomic_write(int top)
+{
+	/* In a directory of its own: afterwards it must hold f and nothing
+	 * else, whatever a temporary file is named. */
+	mkdirat(top, "atomic", 0755);
+	_cleanup_close_ int dfd =
+		openat(top, "atomic", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ok(write_file_atomic(dfd, "f", "one", 3, 0640) == 0, "first write");
 	ok(write_file_atomic(dfd, "f", "second", 6, 0640) == 0,
 	   "write over an existing file");
@@ -25,7 +47,9 @@ static void test_atomic_write(int dfd)
 	struct stat st;
 	ok(fstatat(dfd, "f", &st, 0) == 0 && (st.st_mode & 07777) == 0640,
 	   "mode as asked");
-	ok(faccessat(dfd, ".f.tmp", F_OK, 0) < 0, "no temporary file remains");
+	char names[256];
+	list_dir(dfd, names, sizeof(names));
+	ok(!strcmp(names, "f/"), "no temporary file remains (found: %s)", names);
 }
 
 static void test_rm_rf(int dfd)
