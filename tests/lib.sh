@@ -36,8 +36,15 @@ skip_all() {
 [ "$(id -u)" = 0 ] || skip_all "needs root (mounts and containers)"
 # Each test file runs in a network namespace of its own: pwapt's bridge,
 # veths, nftables table and sysctls live and die there, never on the host.
+# The Debian tree is built first, where the network is: the namespace has
+# none, and debootstrap would fail there on a machine with no cached tree.
 if [ -z "${PWAPT_TEST_NETNS:-}" ]; then
 	unshare -n true 2>/dev/null || skip_all "cannot make a network namespace"
+	if grep -q '^make_debian_root' "$0"; then
+		PWAPT_TEST_DEBIAN_LOG=$(mktemp /tmp/pwapt-debian-tree.XXXXXX)
+		export PWAPT_TEST_DEBIAN_LOG
+		"$TEST_DIR/fixtures/debian-tree.sh" >/dev/null 2>"$PWAPT_TEST_DEBIAN_LOG" || :
+	fi
 	PWAPT_TEST_NETNS=$$ exec unshare -n -- "$0" "$@"
 fi
 ip link set lo up || skip_all "cannot bring up loopback in the test's network namespace"
@@ -236,7 +243,12 @@ print(" ".join(w["name"] for w in json.load(sys.stdin)))'); do
 # When the tree cannot be built, what the fixture said (the end of
 # debootstrap's log: the cause) comes first, as TAP comments.
 make_debian_root() {
-	tree=$("$TEST_DIR/fixtures/debian-tree.sh" 2>"$TMP/debian-tree.err") || {
+	# What the build outside the namespace said (see above) comes first.
+	if [ -n "${PWAPT_TEST_DEBIAN_LOG:-}" ] && [ -f "$PWAPT_TEST_DEBIAN_LOG" ]; then
+		cat "$PWAPT_TEST_DEBIAN_LOG" >"$TMP/debian-tree.err"
+		rm -f "$PWAPT_TEST_DEBIAN_LOG"
+	fi
+	tree=$("$TEST_DIR/fixtures/debian-tree.sh" 2>>"$TMP/debian-tree.err") || {
 		sed "s/^/# /" "$TMP/debian-tree.err"
 		skip_all "cannot build the Debian test tree (debootstrap; why: above)"
 	}
