@@ -8,6 +8,7 @@
 
 #include "../world/cleanup.h"
 #include "pwapt.h"
+#include "service.h"
 #include "txn.h"
 
 int cmd_merge(struct context *ctx, int argc, char **argv)
@@ -117,6 +118,6 @@ int cmd_rollback(struct context *ctx, int argc, char **argv)
 	printf("Rolled back merge %" PRIu64 " (%s into %s).\n", id,
 	       src ? src : "?", dst);
 	if (!strcmp(dst, WORLD_ROOT) && !ctx->no_restart)
-		restart_after_rollback(ctx, id);
+		service_restart_after_rollback(ctx, id);
 	return EXIT_OK;
 }

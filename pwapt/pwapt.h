@@ -95,11 +95,30 @@ int failf(struct context *ctx, const char *fmt, ...)
 void print_warnings(FILE *f, const struct world_diff *d, const char *name,
 		    const char *other, bool all);
 
-/* After merge ID into Root: which services it restarted (NULL: none);
- * after `pwapt rollback` of merge ID into Root: restart those again, on
- * the old files (none when the services noted are another merge's). */
-void remember_services(struct context *ctx, char *const *services, uint64_t id);
-void restart_after_rollback(struct context *ctx, uint64_t id);
+/* Running things in worlds (run.c).  Where the chatter of apt, services
+ * and tests goes: stderr when stdout carries a JSON report (as an fd for
+ * world_exec_options: 0 means "pwapt's own stdout"). */
+FILE *chatter(const struct context *ctx);
+int chatter_fd(const struct context *ctx);
+/* Runs ARGV in world NAME, the store opened for it and its lock released
+ * for as long as the command runs; prints why it could not.  *status is
+ * the command's exit status. */
+int run_in(struct context *ctx, const char *name, char *const *argv,
+	   const struct world_exec_options *xo, int *status);
+/* The entries of directory PATH in world NAME that PICK accepts (PICK
+ * returns them malloc'd), sorted; none when the directory is not there. */
+char **list_dir(struct context *ctx, const char *name, const char *path,
+		char *(*pick)(int dir, const char *entry));
+/* Whether run-parts(8) runs a file of this name: letters, digits, '_' and
+ * '-' only, so that README, *.dpkg-old and editor backups are not run. */
+bool run_parts_name(const char *name);
+int strcmp_p(const void *a, const void *b);
+
+/* Transactions that exist (cmd-txn.c).  Discards those whose pwapt died
+ * before they were ready; merges NAME's chain into Root, oldest first, and
+ * restarts each one's services (returns an exit code). */
+void reap_interrupted(struct context *ctx, struct world_store *s);
+int merge_chain(struct context *ctx, const char *name, bool force);
 
 /* Writes S as a JSON string literal. */
 void json_string(FILE *f, const char *s);

@@ -24,6 +24,7 @@
 #include "apt.h"
 #include "pwapt.h"
 #include "report.h"
+#include "service.h"
 
 static void strv_push(char ***v, size_t *n, char *s)
 {
@@ -226,27 +227,6 @@ static void add_conffiles(struct report *r, const struct world_packages *new,
 	}
 }
 
-/* The service a file of a package provides: an init script or a systemd
- * unit (templates aside). */
-static char *service_of(const char *path)
-{
-	static const char *const dirs[] = {"/lib/systemd/system/",
-					   "/usr/lib/systemd/system/"};
-	if (!strncmp(path, "/etc/init.d/", 12) && path[12] &&
-	    !strchr(path + 12, '/') && path[12] != '.' &&
-	    strcmp(path + 12, "README"))
-		return strdup(path + 12);
-	for (size_t i = 0; i < 2; i++) {
-		size_t l = strlen(dirs[i]), n = strlen(path);
-		if (strncmp(path, dirs[i], l) || n < l + 9 ||
-		    strcmp(path + n - 8, ".service") || strchr(path + l, '/') ||
-		    strchr(path + l, '@'))
-			continue;
-		return strndup(path + l, n - l - 8);
-	}
-	return NULL;
-}
-
 static void add_service(struct report *r, char *name)
 {
 	size_t n = strv_len(r->services);
@@ -294,7 +274,7 @@ static int add_files(struct world_store *s, const struct txn *t,
 		for (size_t i = 0; i < np; i++)
 			for (char **f = lists[side][i]; f && *f; f++) {
 				if (side == 0 || !r->packages[i].new_version) {
-					char *svc = service_of(*f);
+					char *svc = service_of_path(*f);
 					if (svc)
 						add_service(r, svc);
 				}

@@ -1,0 +1,375 @@
+/* The commands on transactions that exist: pwapt merge (the chain into
+ * Root, oldest first, each merge's services restarted and checked, a
+ * failed one rolled back by its id), discard, list and show. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "../world/cleanup.h"
+#include "pwapt.h"
+#include "report.h"
+#include "service.h"
+#include "txn.h"
+
+/* Discards transactions whose pwapt died before they were ready: what
+ * apt and dpkg left there half done is no state to test or build on. */
+void reap_interrupted(struct context *ctx, struct world_store *s)
+{
+	struct txn *v = NULL;
+	size_t n = 0;
+	if (txn_list(s, &v, &n, NULL) < 0)
+		return;
+	for (size_t i = n; i-- > 0;) {
+		if (!txn_interrupted(&v[i]))
+			continue;
+		_cleanup_strv_free_ char **gone = NULL;
+		struct world_error err = {0};
+		if (txn_descendants(s, v[i].name, &gone, &err) < 0)
+			continue;
+		size_t k = 0;
+		while (gone[k])
+			k++;
+		if (world_delete(s, (const char *const *)gone, k, &err) < 0) {
+			fprintf(stderr,
+				"%s: cannot discard interrupted %s: %s\n",
+				ctx->cmd, v[i].name, err.msg);
+			continue;
+		}
+		fprintf(stderr,
+			"%s: discarded %s: its pwapt was interrupted while "
+			"%s\n",
+			ctx->cmd, v[i].name, txn_phase_name(v[i].phase));
+	}
+	txn_list_release(v, n);
+}
+
+/* Discards the transactions TXNS (and those built on them), which were
+ * built on transaction NAME, whose merge is about to be rolled back. */
+static int discard_built_on(struct context *ctx, struct world_store *s,
+			    const char *name, char *const *txns)
+{
+	for (char *const *t = txns; t && *t; t++) {
+		_cleanup_strv_free_ char **gone = NULL;
+		struct world_error err = {0};
+		size_t k = 0;
+		int r = txn_descendants(s, *t, &gone, &err);
+		while (r >= 0 && gone[k])
+			k++;
+		if (r >= 0)
+			r = world_delete(s, (const char *const *)gone, k, &err);
+		if (r < 0) {
+			fail(ctx, &err);
+			return -1;
+		}
+		for (char **g = gone; *g; g++)
+			fprintf(stderr,
+				"%s: discarded %s: it was built on %s, whose "
+				"merge is rolled back\n",
+				ctx->cmd, *g, name);
+	}
+	return 0;
+}
+
+/* Rolls back merge ID, of transaction NAME into Root, after a service
+ * failed its restart.  The store's lock was free while services restarted:
+ * another merge into Root may have come since, and then NAME's merge stays
+ * (only the last merge can be undone, and the other one's world is gone).
+ * Transactions built on NAME are discarded first: they were tested on
+ * NAME's files.  Returns 0 when rolled back, -1 (having said why) if not. */
+static int roll_back_failed(struct context *ctx, const char *name, uint64_t id)
+{
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return -1;
+	struct world_error err = {0};
+	int r = world_rollback(s, WORLD_ROOT, id, false, NULL, &err);
+	_cleanup_strv_free_ char **gone = NULL;
+	if (r == -EBUSY) {
+		struct world_merge_record last = {0};
+		struct world_error e2 = {0};
+		if (world_last_merge(s, WORLD_ROOT, &last, &e2) >= 0 &&
+		    last.id == id &&
+		    txn_rebased_by(s, &last, &gone, &e2) >= 0 &&
+		    discard_built_on(ctx, s, name, gone) >= 0)
+			r = world_rollback(s, WORLD_ROOT, id, false, NULL,
+					   &err);
+		world_merge_record_release(&last);
+	}
+	world_store_free(s);
+	if (r < 0) {
+		fail(ctx, &err);
+		fprintf(stderr,
+			"%s: the merge of %s (merge %" PRIu64 ") stays%s\n",
+			ctx->cmd, name, id,
+			r == -EEXIST ? "; pwapt rollback --force undoes it"
+				     : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* After T merged into Root as merge ID: its services restart there.  One
+ * that does not come back rolls the merge back; it and the ones restarted
+ * before it are restarted on the old files. */
+static int restart_or_roll_back(struct context *ctx, const char *name,
+				uint64_t id, char *const *services)
+{
+	ssize_t bad = service_restart_all(ctx, services);
+	if (bad < 0)
+		return 0;
+	fprintf(stderr,
+		"%s: %s does not run after the merge of %s: rolling the merge "
+		"back\n",
+		ctx->cmd, services[bad], name);
+	if (roll_back_failed(ctx, name, id) < 0)
+		return -1;
+	/* They ran before the merge: they run again, on the old files, this
+	 * one and those restarted on the new ones. */
+	service_restart_old(ctx, services, (size_t)bad);
+	fprintf(stderr, "%s: the merge of %s was rolled back\n", ctx->cmd,
+		name);
+	return -1;
+}
+
+/* -EBUSY, saying so, when a transaction in progress is built on NAME: a
+ * merge of NAME would stop its world under its apt (--rebase). */
+static int refuse_building_on(struct world_store *s, const char *name,
+			      struct world_error *err)
+{
+	struct txn busy = {0};
+	int r = txn_building_on(s, name, &busy, err);
+	if (r <= 0)
+		return r;
+	snprintf(err->msg, sizeof(err->msg),
+		 "cannot merge '%s' now: %s is being built on it (%s); merge "
+		 "when it is done",
+		 name, busy.name, txn_phase_name(busy.phase));
+	txn_release(&busy);
+	return -EBUSY;
+}
+
+/* Merges NAME's chain into Root, oldest first, restarting each one's
+ * services.  Returns an exit code. */
+int merge_chain(struct context *ctx, const char *name, bool force)
+{
+	_cleanup_strv_free_ char **chain = NULL;
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return EXIT_FAIL;
+	struct world_error err = {0};
+	int r = txn_chain(s, name, &chain, &err);
+	/* Refused before anything is merged: a transaction of the chain
+	 * that is not ready. */
+	for (char **w = chain; r >= 0 && w && *w; w++) {
+		struct txn t = {0};
+		if ((r = txn_load(s, *w, &t, &err)) < 0)
+			break;
+		if (t.phase != TXN_READY &&
+		    !(force && t.phase == TXN_TESTS_FAILED))
+			r = -EINVAL,
+			snprintf(err.msg, sizeof(err.msg),
+				 "cannot merge '%s': %s is %s%s", name, t.name,
+				 txn_phase_name(t.phase),
+				 t.phase == TXN_TESTS_FAILED
+					 ? " (--force merges it "
+					   "anyway)"
+					 : "");
+		txn_release(&t);
+		if (r >= 0)
+			r = refuse_building_on(s, *w, &err);
+	}
+	world_store_free(s);
+	if (r < 0)
+		return fail(ctx, &err);
+	for (char **w = chain; *w; w++) {
+		struct report rep = {0};
+		if (!(s = open_store(ctx)))
+			return EXIT_FAIL;
+		(void)report_load(s, *w, &rep, NULL);
+		struct world_diff conflicts = {0};
+		unsigned flags =
+			WORLD_MERGE_REBASE | (force ? WORLD_MERGE_FORCE : 0);
+		uint64_t id = 0;
+		/* Under the same lock as the merge: none starts in between. */
+		r = refuse_building_on(s, *w, &err);
+		if (r >= 0)
+			r = world_merge(s, *w, WORLD_ROOT, flags, &conflicts,
+					&id, &err);
+		world_store_free(s);
+		if (r == -EEXIST && conflicts.n) {
+			fail(ctx, &err);
+			print_warnings(stderr, &conflicts, *w, WORLD_ROOT,
+				       false);
+			world_diff_release(&conflicts);
+			report_release(&rep);
+			return EXIT_CONFLICTS;
+		}
+		if (r < 0) {
+			report_release(&rep);
+			return fail(ctx, &err);
+		}
+		fprintf(chatter(ctx),
+			"Merged %s into Root as merge %" PRIu64
+			" (pwapt rollback undoes it).\n",
+			*w, id);
+		int rs = ctx->no_restart
+				 ? 0
+				 : restart_or_roll_back(ctx, *w, id, rep.services);
+		if (rs >= 0)
+			service_remember(
+				ctx, ctx->no_restart ? NULL : rep.services, id);
+		report_release(&rep);
+		if (rs < 0)
+			return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/* The store, with interrupted transactions discarded, when NAME is a
+ * transaction; else NULL, having said why. */
+static struct world_store *open_transaction(struct context *ctx,
+					    const char *name)
+{
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return NULL;
+	reap_interrupted(ctx, s);
+	struct world_error err = {0};
+	struct txn t = {0};
+	if (txn_load(s, name, &t, &err) < 0) {
+		world_store_free(s);
+		fail(ctx, &err);
+		return NULL;
+	}
+	txn_release(&t);
+	return s;
+}
+
+int cmd_txn_merge(struct context *ctx, int argc, char **argv)
+{
+	(void)argc;
+	struct world_store *s = open_transaction(ctx, argv[0]);
+	if (!s)
+		return EXIT_FAIL;
+	world_store_free(s);
+	return merge_chain(ctx, argv[0], ctx->force);
+}
+
+int cmd_txn_discard(struct context *ctx, int argc, char **argv)
+{
+	(void)argc;
+	struct world_store *s = open_transaction(ctx, argv[0]);
+	if (!s)
+		return EXIT_FAIL;
+	struct world_error err = {0};
+	_cleanup_strv_free_ char **gone = NULL;
+	int r = txn_descendants(s, argv[0], &gone, &err);
+	size_t k = 0;
+	while (gone && gone[k])
+		k++;
+	if (r >= 0)
+		r = world_delete(s, (const char *const *)gone, k, &err);
+	world_store_free(s);
+	if (r < 0)
+		return fail(ctx, &err);
+	printf("Discarded");
+	for (char **g = gone; *g; g++)
+		printf(" %s", *g);
+	printf("; Root is untouched.\n");
+	return EXIT_OK;
+}
+
+int cmd_txn_list(struct context *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return EXIT_FAIL;
+	reap_interrupted(ctx, s);
+	struct world_error err = {0};
+	struct txn *v = NULL;
+	size_t n = 0;
+	int r = txn_list(s, &v, &n, &err);
+	world_store_free(s);
+	if (r < 0)
+		return fail(ctx, &err);
+	if (ctx->json) {
+		printf("[");
+		for (size_t i = 0; i < n; i++) {
+			printf("%s{\"name\":", i ? "," : "");
+			json_string(stdout, v[i].name);
+			printf(",\"parent\":");
+			json_string(stdout, v[i].parent);
+			printf(",\"kind\":");
+			json_string(stdout, v[i].kind);
+			printf(",\"requested\":[");
+			for (char **p = v[i].packages; p && *p; p++) {
+				if (p != v[i].packages)
+					putchar(',');
+				json_string(stdout, *p);
+			}
+			printf("],\"state\":\"%s\",\"created\":%lld}",
+			       txn_phase_name(v[i].phase),
+			       (long long)v[i].created);
+		}
+		printf("]\n");
+	} else {
+		printf("%-8s %-8s %-13s %-19s %s\n", "NAME", "PARENT", "STATE",
+		       "CREATED", "WHAT");
+		for (size_t i = 0; i < n; i++) {
+			char when[32];
+			time_t c = (time_t)v[i].created;
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
+				 localtime(&c));
+			printf("%-8s %-8s %-13s %-19s %s", v[i].name,
+			       v[i].parent, txn_phase_name(v[i].phase), when,
+			       v[i].kind);
+			for (char **p = v[i].packages; p && *p; p++)
+				printf(" %s", *p);
+			putchar('\n');
+		}
+	}
+	txn_list_release(v, n);
+	return EXIT_OK;
+}
+
+int cmd_txn_show(struct context *ctx, int argc, char **argv)
+{
+	(void)argc;
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return EXIT_FAIL;
+	struct world_error err = {0};
+	struct txn t = {0};
+	struct report rep = {0};
+	int r = txn_load(s, argv[0], &t, &err);
+	if (r >= 0 && (r = report_load(s, argv[0], &rep, &err)) == -ENOENT) {
+		/* Still at work, or failed before its report. */
+		r = 0;
+	}
+	if (r >= 0) {
+		/* Root moved on since: the conflicts of now. */
+		char **now = NULL;
+		if (report_conflicts(s, argv[0], &now, &err) >= 0) {
+			strvfreep(&rep.conflicts);
+			rep.conflicts = now;
+		}
+	}
+	world_store_free(s);
+	if (r < 0) {
+		txn_release(&t);
+		return fail(ctx, &err);
+	}
+	if (ctx->json)
+		report_print_json(stdout, &t, &rep);
+	else
+		report_print(stdout, &t, &rep, true);
+	report_release(&rep);
+	txn_release(&t);
+	return EXIT_OK;
+}

@@ -1,0 +1,248 @@
+/* Services: those a world starts before its tests, those a merge restarts
+ * in Root, and how a restarted one is seen to be healthy (see service.h). */
+#include <ctype.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../world/cleanup.h"
+#include "pwapt.h"
+#include "service.h"
+
+/* Seconds an init script may take to start a service in the world. */
+#define SERVICE_TIMEOUT 120
+
+/* Seconds a restarted service has to report itself running.  An init
+ * script's restart returns before its daemon runs: start-stop-daemon
+ * --background exits once the pid file is written, before the daemon's
+ * exec, so a status check at once can find a process not yet named as
+ * the daemon; systemd reports "activating" for a while. */
+#define SERVICE_SETTLE 10
+
+/* rc2.d: "S02ssh" starts "ssh" in runlevel 2, Debian's default. */
+static char *pick_service(int dir, const char *entry)
+{
+	(void)dir;
+	if (entry[0] != 'S' || !isdigit((unsigned char)entry[1]) ||
+	    !isdigit((unsigned char)entry[2]) || !run_parts_name(entry + 3))
+		return NULL;
+	return strdup(entry);
+}
+
+/* Starts the services enabled in the world (its /etc/rc2.d), as a boot
+ * would, so that tests find them running: a world's init is no init
+ * system, and invoke-rc.d in maintainer scripts starts nothing there. */
+void service_start_enabled(struct context *ctx, const char *name)
+{
+	_cleanup_strv_free_ char **links =
+		list_dir(ctx, name, "etc/rc2.d", pick_service);
+	if (!links || !*links)
+		return;
+	FILE *f = chatter(ctx);
+	fprintf(f, "Starting the services of %s:", name);
+	for (char **l = links; *l; l++)
+		fprintf(f, " %s", *l + 3);
+	fprintf(f, "\n");
+	fflush(f);
+	for (char **l = links; *l; l++) {
+		_cleanup_free_ char *script = NULL;
+		if (asprintf(&script, "/etc/init.d/%s", *l + 3) < 0)
+			continue;
+		char *argv[] = {script, (char *)"start", NULL};
+		struct world_exec_options xo = {.timeout = SERVICE_TIMEOUT,
+						.output_fd = chatter_fd(ctx)};
+		int status = 0;
+		if (run_in(ctx, name, argv, &xo, &status) >= 0 && status)
+			fprintf(stderr,
+				"%s: warning: %s did not start in %s (exit "
+				"%d)\n",
+				ctx->cmd, *l + 3, name, status);
+	}
+}
+
+static double monotonic_seconds(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Whether CHECK, run in Root, succeeds within SERVICE_SETTLE seconds and
+ * keeps succeeding for a second: a daemon that exits at once is seen
+ * running for a moment. */
+static bool comes_up(struct context *ctx, char *const *check,
+		     const struct world_exec_options *xo)
+{
+	const struct timespec pause = {0, 100 * 1000 * 1000};
+	double end = monotonic_seconds() + SERVICE_SETTLE, up_since = -1;
+	for (;;) {
+		int st = 1;
+		double now = monotonic_seconds();
+		if (run_in(ctx, WORLD_ROOT, check, xo, &st) >= 0 && st == 0) {
+			if (up_since < 0)
+				up_since = now;
+			else if (now - up_since >= 1)
+				return true;
+		} else {
+			up_since = -1;
+		}
+		if (now >= end + 1)
+			return false;
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* Restarts SERVICE in Root if it runs there, or if EVEN_STOPPED: with
+ * systemctl where Root runs systemd, else through its init script.
+ * Returns 1 when restarted and running, 0 when it was not running (and
+ * left so), -1 when it did not come back. */
+int service_restart_in_root(struct context *ctx, const char *service,
+			    bool even_stopped)
+{
+	struct world_exec_options xo = {.timeout = SERVICE_TIMEOUT,
+					.output_fd = chatter_fd(ctx)};
+	struct world_exec_options quiet = {.timeout = SERVICE_TIMEOUT,
+					   .output_fd = -1};
+	_cleanup_free_ char *unit = NULL, *script = NULL;
+	if (asprintf(&unit, "%s.service", service) < 0 ||
+	    asprintf(&script, "/etc/init.d/%s", service) < 0)
+		return -1;
+	int st = 1;
+	char *systemd[] = {(char *)"test", (char *)"-d",
+			   (char *)"/run/systemd/system", NULL};
+	bool is_systemd =
+		run_in(ctx, WORLD_ROOT, systemd, &quiet, &st) >= 0 && st == 0;
+	char *active[] = {(char *)"systemctl", (char *)"is-active",
+			  (char *)"--quiet", unit, NULL};
+	char *status[] = {script, (char *)"status", NULL};
+	char *const *check = is_systemd ? active : status;
+	/* A service that does not run (or has no init script) is left so. */
+	quiet.output_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (!even_stopped &&
+	    (run_in(ctx, WORLD_ROOT, check, &quiet, &st) < 0 || st != 0)) {
+		closep(&quiet.output_fd);
+		return 0;
+	}
+	char *restart_d[] = {(char *)"systemctl", (char *)"restart", unit,
+			     NULL};
+	char *restart_s[] = {script, (char *)"restart", NULL};
+	int rs = 1;
+	if (run_in(ctx, WORLD_ROOT, is_systemd ? restart_d : restart_s, &xo,
+		   &rs) < 0)
+		rs = 1;
+	if (rs == 0 && !comes_up(ctx, check, &quiet))
+		rs = 1;
+	closep(&quiet.output_fd);
+	return rs == 0 ? 1 : -1;
+}
+
+/* Root's note "restarted": the merge into Root ("merge ID", its first
+ * line) and the services it restarted, one a line, so that `pwapt
+ * rollback` of that merge restarts them on the old files.  The merge's id
+ * keeps them apart from another merge's: the lock is free while services
+ * restart, and another merge may come in between. */
+void service_remember(struct context *ctx, char *const *services, uint64_t id)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return;
+	fprintf(f, "merge %" PRIu64 "\n", id);
+	for (char *const *s = services; s && *s; s++)
+		fprintf(f, "%s\n", *s);
+	if (fclose(f) != 0)
+		return;
+	struct world_store *s = open_store(ctx);
+	struct world_error err;
+	if (s)
+		(void)world_note_write(s, WORLD_ROOT, "restarted", buf, len,
+				       &err);
+	world_store_free(s);
+}
+
+void service_restart_after_rollback(struct context *ctx, uint64_t id)
+{
+	_cleanup_free_ char *text = NULL;
+	struct world_store *s = open_store(ctx);
+	struct world_error err;
+	int r = s ? world_note_read(s, WORLD_ROOT, "restarted", &text, NULL,
+				    &err)
+		  : -1;
+	uint64_t noted = 0;
+	char *l = text;
+	if (r >= 0 && sscanf(text, "merge %" SCNu64, &noted) == 1)
+		l = strchrnul(text, '\n');
+	if (r >= 0 && noted != id)
+		r = -1; /* another merge's services */
+	if (r >= 0)
+		(void)world_note_write(s, WORLD_ROOT, "restarted", "", 0, &err);
+	world_store_free(s);
+	if (l && *l == '\n')
+		l++;
+	for (; r >= 0 && l && *l;) {
+		char *nl = strchr(l, '\n');
+		if (nl)
+			*nl = '\0';
+		printf("Restarting %s in Root... ", l);
+		fflush(stdout);
+		int rs = service_restart_in_root(ctx, l, false);
+		printf("%s\n", rs > 0	 ? "done"
+			       : rs == 0 ? "not running, left as it is"
+					 : "FAILED");
+		l = nl ? nl + 1 : l + strlen(l);
+	}
+}
+
+ssize_t service_restart_all(struct context *ctx, char *const *services)
+{
+	FILE *f = chatter(ctx);
+	for (size_t i = 0; services && services[i]; i++) {
+		fprintf(f, "Restarting %s in Root... ", services[i]);
+		fflush(f);
+		int r = service_restart_in_root(ctx, services[i], false);
+		fprintf(f, "%s\n",
+			r > 0	 ? "done"
+			: r == 0 ? "not running, left as it is"
+				 : "FAILED");
+		if (r < 0)
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+void service_restart_old(struct context *ctx, char *const *services,
+			 size_t failed)
+{
+	FILE *f = chatter(ctx);
+	for (size_t i = 0; i <= failed; i++) {
+		fprintf(f, "Restarting %s in Root on the old files... ",
+			services[i]);
+		fflush(f);
+		int r = service_restart_in_root(ctx, services[i], i == failed);
+		fprintf(f, "%s\n", r > 0 ? "done" : "FAILED");
+	}
+}
+
+char *service_of_path(const char *path)
+{
+	static const char *const dirs[] = {"/lib/systemd/system/",
+					   "/usr/lib/systemd/system/"};
+	if (!strncmp(path, "/etc/init.d/", 12) && path[12] &&
+	    !strchr(path + 12, '/') && path[12] != '.' &&
+	    strcmp(path + 12, "README"))
+		return strdup(path + 12);
+	for (size_t i = 0; i < 2; i++) {
+		size_t l = strlen(dirs[i]), n = strlen(path);
+		if (strncmp(path, dirs[i], l) || n < l + 9 ||
+		    strcmp(path + n - 8, ".service") || strchr(path + l, '/') ||
+		    strchr(path + l, '@'))
+			continue;
+		return strndup(path + l, n - l - 8);
+	}
+	return NULL;
+}
