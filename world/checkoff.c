@@ -3,7 +3,14 @@
  * worlds/NAME/check-off holds one pattern a line (escaped as the journal's
  * paths are).  A pattern matches a path as fnmatch(3) with FNM_PATHNAME
  * does ("*" stays within one directory), and a path below a matching
- * directory matches too: "/var/cache/apt" checks off all of the cache. */
+ * directory matches too: "/var/cache/apt" checks off all of the cache.
+ *
+ * A check-off holds below a directory that the world deleted or replaced
+ * (by a file, a symbolic link, or an opaque directory of its own): wdiff
+ * lists every path below such a directory, so each checked-off one stays
+ * as it is in the tree merged into, and so does the directory holding it
+ * (wdiff marks it checked off too: what the world put in its place is not
+ * merged); the rest below it is deleted. */
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>

@@ -771,6 +771,52 @@ static void exclude_mounts(struct world_diff *d, struct paths *mounts)
 			}
 }
 
+/* The first change at or after KEY in sorted V. */
+static size_t lower_bound(const struct world_diff *d, const char *key)
+{
+	size_t lo = 0, hi = d->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(d->v[mid].path, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* A directory of B that A deleted or replaced (by a file, a symbolic
+ * link), with paths below it that the merge leaves as B has them (checked
+ * off, excluded, on another mount): the directory stays, holding them,
+ * and what A put in its place is not merged; the rest below it is
+ * deleted, path by path (see checkoff.c). */
+static int hold_dirs(struct world_diff *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		struct world_change *c = &d->v[i];
+		if (c->checked_off || c->excluded ||
+		    !(c->kind == 'D' ||
+		      (c->kind == 'M' && (c->what & WORLD_CHANGED_TYPE))))
+			continue;
+		_cleanup_free_ char *key = NULL;
+		if (asprintf(&key, "%s/", c->path) < 0)
+			return -ENOMEM;
+		size_t len = strlen(key);
+		for (size_t k = lower_bound(d, key);
+		     k < d->n && !strncmp(d->v[k].path, key, len); k++) {
+			const struct world_change *b = &d->v[k];
+			if (b->kind == 'A' || !(b->checked_off || b->excluded))
+				continue;
+			c->checked_off = true;
+			free(c->note);
+			if (asprintf(&c->note, "kept: %s stays", b->path) < 0)
+				c->note = NULL;
+			break;
+		}
+	}
+	return 0;
+}
+
 static int diff_worlds(struct world_store *s, const struct world_meta *a,
 		       const struct world_meta *b, const char *name_a,
 		       const char *name_b, struct world_diff *out,
@@ -944,6 +990,10 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 		_cleanup_strv_free_ char **co = checkoff_load(s, name_a);
 		for (size_t i = 0; co && i < d.n; i++)
 			d.v[i].checked_off = checkoff_matches(co, d.v[i].path);
+	}
+	if (hold_dirs(&d) < 0) {
+		r = werr(err, ENOMEM, "out of memory");
+		goto out;
 	}
 	if (a && store_is_ancestor(s, name_a, name_b)) {
 		_cleanup_free_ char *text = NULL,
