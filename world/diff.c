@@ -17,6 +17,7 @@
 
 #include "cleanup.h"
 #include "dbmerge.h"
+#include "diff.h"
 #include "error.h"
 #include "fsutil.h"
 #include "layers.h"
@@ -56,7 +57,7 @@ const char *const *world_diff_excluded_paths(void)
  * merged, nor listed without --all. */
 static const char *const api_dirs[] = {"/proc", "/sys", "/dev", "/run"};
 
-static bool below(const char *path, const char *dir, size_t len)
+bool diff_below(const char *path, const char *dir, size_t len)
 {
 	return !strncmp(path, dir, len) &&
 	       (path[len] == '\0' || path[len] == '/');
@@ -68,7 +69,7 @@ static bool is_excluded(const char *path)
 		if (!strcmp(*p, path))
 			return true;
 	for (size_t i = 0; i < sizeof(api_dirs) / sizeof(*api_dirs); i++)
-		if (below(path, api_dirs[i], strlen(api_dirs[i])))
+		if (diff_below(path, api_dirs[i], strlen(api_dirs[i])))
 			return true;
 	return false;
 }
@@ -150,41 +151,15 @@ static int walk_tree(int fd, const char *prefix, struct paths *out,
 /* Whether an error opening a path means only that the tree has nothing
  * there: missing, or below something that is not a directory (a file, a
  * symbolic link, which is never followed). */
-static bool absent_error(int r)
+bool diff_absent(int r)
 {
 	return r == -ENOENT || r == -ENOTDIR || r == -ELOOP;
 }
 
-/* One side of the comparison: a path's status in a tree, and an O_PATH fd
- * of it for reading its xattrs, link target and content.  BELOW_MOUNT: the
- * path lies on another mount than the file system it belongs to (below
- * /run after a world unmounted its own, below a mount point of Root that
- * no world sees): never merged. */
-struct side {
-	bool exists, below_mount;
-	struct stat st;
-	int fd;
-};
-
-static void side_release(struct side *s)
+void diff_side_release(struct side *s)
 {
 	closep(&s->fd);
 }
-
-/* Root's file systems as the two trees show them: a world's tree has one
- * overlay for each, Root's tree the file systems themselves. */
-struct fs_part {
-	const char *prefix; /* "" or "/var" */
-	int fa, fb;	    /* its root in each tree, or -1: not there */
-	/* The layers of A's stack that B's lacks, highest first. */
-	int a_only[64];
-	size_t n_a_only;
-};
-
-struct parts {
-	struct fs_part v[32];
-	size_t n;
-};
 
 static void parts_release(struct parts *p)
 {
@@ -199,12 +174,12 @@ static void parts_release(struct parts *p)
 }
 
 /* The file system of PATH: the part with the longest prefix of it. */
-static const struct fs_part *part_of(const struct parts *p, const char *path)
+const struct fs_part *diff_part_of(const struct parts *p, const char *path)
 {
 	const struct fs_part *best = &p->v[0];
 	for (size_t i = 1; i < p->n; i++) {
 		size_t l = strlen(p->v[i].prefix);
-		if (below(path, p->v[i].prefix, l) &&
+		if (diff_below(path, p->v[i].prefix, l) &&
 		    l > strlen(best->prefix))
 			best = &p->v[i];
 	}
@@ -215,7 +190,7 @@ static const struct fs_part *part_of(const struct parts *p, const char *path)
 static int add_subtree(const struct parts *p, bool b, const char *path,
 		       struct paths *out, struct paths *mounts)
 {
-	const struct fs_part *part = part_of(p, path);
+	const struct fs_part *part = diff_part_of(p, path);
 	int root = b ? part->fb : part->fa;
 	const char *rel = path + strlen(part->prefix);
 	if (root < 0)
@@ -223,17 +198,17 @@ static int add_subtree(const struct parts *p, bool b, const char *path,
 	_cleanup_close_ int fd = open_beneath_noxdev(root, *rel ? rel : ".",
 						     O_RDONLY | O_DIRECTORY);
 	if (fd < 0) /* not a directory there: nothing below */
-		return absent_error(fd) || fd == -EXDEV ? 0 : fd;
+		return diff_absent(fd) || fd == -EXDEV ? 0 : fd;
 	return walk_tree(fd, strcmp(path, "/") ? path : "", out, NULL, mounts);
 }
 
 /* Loads PATH of tree B (or A): never across a mount within its file
  * system.  Only "nothing there" is absence; any other error is returned. */
-static int side_load(const struct parts *p, bool b, const char *path,
-		     struct side *s)
+int diff_side_load(const struct parts *p, bool b, const char *path,
+		   struct side *s)
 {
 	*s = (struct side){.fd = -1};
-	const struct fs_part *part = part_of(p, path);
+	const struct fs_part *part = diff_part_of(p, path);
 	int root = b ? part->fb : part->fa;
 	const char *rel = path + strlen(part->prefix);
 	if (root < 0)
@@ -244,7 +219,7 @@ static int side_load(const struct parts *p, bool b, const char *path,
 		return 0;
 	}
 	if (fd < 0)
-		return absent_error(fd) ? 0 : fd;
+		return diff_absent(fd) ? 0 : fd;
 	s->fd = fd;
 	if (fstat(fd, &s->st) < 0)
 		return -errno;
@@ -483,7 +458,7 @@ static bool strv_has(char *const *v, const char *s)
 static int open_part(int fd, const char *rel, int *out)
 {
 	*out = open_beneath(fd, *rel ? rel : ".", O_PATH | O_DIRECTORY);
-	if (*out >= 0 || absent_error(*out)) {
+	if (*out >= 0 || diff_absent(*out)) {
 		if (*out < 0)
 			*out = -1;
 		return 0;
@@ -532,8 +507,8 @@ static int candidates_in(struct world_store *s, const struct world_meta *a,
 			if (r < 0)
 				return werr_errno(err, -r,
 						  "cannot read layer %s", *l);
-			if (!side && part->n_a_only < sizeof(part->a_only) /
-							      sizeof(int))
+			if (!side &&
+			    part->n_a_only < sizeof(part->a_only) / sizeof(int))
 				part->a_only[part->n_a_only++] = steal_fd(&fd);
 		}
 	}
@@ -546,275 +521,19 @@ static char *tree_of(struct world_store *s, const char *name)
 					: strdup(world_store_root(s));
 }
 
-/* The ctimes a rolled-back merge of this world left (known-ctimes: lines
- * "sec nsec path"), sorted by path for a binary search. */
-struct known_ctime {
-	char *path;
-	struct timespec c;
-};
-
-struct known_ctimes {
-	struct known_ctime *v;
-	size_t n;
-};
-
-static int cmp_known(const void *a, const void *b)
-{
-	const struct known_ctime *x = a, *y = b;
-	int c = strcmp(x->path, y->path);
-	if (c)
-		return c;
-	return x->c.tv_sec != y->c.tv_sec
-		       ? (x->c.tv_sec > y->c.tv_sec) - (x->c.tv_sec < y->c.tv_sec)
-		       : (x->c.tv_nsec > y->c.tv_nsec) -
-				 (x->c.tv_nsec < y->c.tv_nsec);
-}
-
-static void known_release(struct known_ctimes *k)
-{
-	for (size_t i = 0; i < k->n; i++)
-		free(k->v[i].path);
-	free(k->v);
-	*k = (struct known_ctimes){0};
-}
-
-static int known_load(char *text, struct known_ctimes *k)
-{
-	size_t cap = 0;
-	char *save = NULL;
-	for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		long long sec;
-		long nsec;
-		int off = 0;
-		if (sscanf(line, "%lld %ld %n", &sec, &nsec, &off) != 2 || !off)
-			continue;
-		if (k->n == cap) {
-			cap = cap ? cap * 2 : 256;
-			struct known_ctime *nv =
-				realloc(k->v, cap * sizeof(*nv));
-			if (!nv)
-				return -ENOMEM;
-			k->v = nv;
-		}
-		if (!(k->v[k->n].path = path_unescape(line + off)))
-			return -ENOMEM;
-		k->v[k->n++].c = (struct timespec){sec, nsec};
-	}
-	if (k->n)
-		qsort(k->v, k->n, sizeof(*k->v), cmp_known);
-	return 0;
-}
-
-/* Whether KNOWN holds exactly this ctime for PATH: then the change is the
- * merge's own saving and restoring, not DST's. */
-static bool ctime_known(const struct known_ctimes *k, const char *path,
-			const struct timespec *c)
-{
-	struct known_ctime key = {(char *)path, *c};
-	return k->n && bsearch(&key, k->v, k->n, sizeof(*k->v), cmp_known);
-}
-
-/* A package database that both worlds changed: a merge combines it unless
- * one record changed differently on both sides (see dbmerge.h). */
-static void resolve_database(struct world_store *s, const char *name, int fa,
-			     int fb, struct world_change *c)
-{
-	static const char *const notes[] = {
-		[DBMERGE_MERGED] = "merged record by record",
-		[DBMERGE_DROP] = "a cache: dropped, rebuilt when needed",
-		[DBMERGE_THEIRS] = "a backup: the world's version",
-		[DBMERGE_DERIVED] = "ldconfig's cache: the world's version; "
-				    "run ldconfig there after the merge",
-	};
-	enum dbmerge_action act = DBMERGE_NONE;
-	struct world_error e = {0};
-	char *why = NULL;
-	int r = dbmerge_resolve(s, name, fa, fb, c->path, -1, &act, &why, &e);
-	if (r >= 0 && act != DBMERGE_NONE) {
-		c->conflict = false;
-		c->merged = true;
-		c->note = strdup(notes[act]);
-	} else if (r < 0) {
-		c->note = why ? why : strdup(e.msg);
-		why = NULL;
-	}
-	free(why);
-}
-
-/* A path B has and A lacks, below a directory that A's layer holds as
- * opaque: overlayfs makes a directory opaque when it is renamed into place
- * (dpkg installs new directories so), and it then hides what B put there
- * later.  A never saw the path; saying so tells the conflict apart from a
- * deletion. */
-static void explain_hidden(struct world_change *c, const struct paths *opaque,
-			   const char *name)
-{
-	for (size_t i = 0; i < opaque->n; i++) {
-		const char *dir = opaque->v[i];
-		size_t l = strlen(dir);
-		if (strcmp(dir, "/") && strncmp(c->path, dir, l) == 0 &&
-		    c->path[l] == '/') {
-			if (asprintf(&c->note,
-				     "%s's directory %s is opaque (overlayfs "
-				     "makes a directory renamed into place so, "
-				     "as dpkg's are): %s never saw this path; "
-				     "check-off %s %s keeps it",
-				     name, dir, name, name, c->path) < 0)
-				c->note = NULL;
-			return;
-		}
-	}
-}
-
-static int cmp_ino(const void *a, const void *b)
-{
-	ino_t x = *(const ino_t *)a, y = *(const ino_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* Whether A's version of PATH is a copy-up from a layer that A shares
- * with B: overlayfs recorded its origin (trusted.overlay.origin) on the
- * highest of A's own layers that holds it, which no lower one of A's own
- * holds, and it is no renamed directory.  The file was then B's when A
- * changed it.  (A file that A replaced whole, by a rename over it as dpkg
- * and sed -i do, or a copy-up of a hard-linked file, carries no origin.) */
-static int copied_up(const struct fs_part *part, const char *path)
-{
-	const char *rel = path + strlen(part->prefix);
-	const char *slash = strrchr(rel, '/');
-	_cleanup_free_ char *dir =
-		slash && slash > rel ? strndup(rel, (size_t)(slash - rel))
-				     : strdup(".");
-	const char *base = slash ? slash + 1 : rel;
-	bool found = false;
-	if (!dir)
-		return -ENOMEM;
-	for (size_t k = 0; k < part->n_a_only; k++) {
-		_cleanup_close_ int parent = open_beneath(
-			part->a_only[k], dir, O_PATH | O_DIRECTORY);
-		struct stat st;
-		if (parent < 0) {
-			if (absent_error(parent))
-				continue;
-			return parent;
-		}
-		if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno == ENOENT)
-				continue;
-			return -errno;
-		}
-		if (found)
-			return 0; /* the origin may be this layer's */
-		found = true;
-		char proc[PATH_MAX];
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", parent,
-			 base);
-		if (lgetxattr(proc, "trusted.overlay.origin", NULL, 0) < 0)
-			return errno == ENODATA || errno == ENOTSUP ? 0
-								    : -errno;
-		if (lgetxattr(proc, "trusted.overlay.redirect", NULL, 0) >= 0)
-			return 0;
-	}
-	return found;
-}
-
-/* Modify/delete: a path that A changed in place and B deleted after A
- * was created.  B deleted it if A's version is a copy-up of B's file, the
- * directory that held it in B changed since (or is gone), and B holds
- * that file nowhere else (A renamed or linked it: then overlayfs shows
- * A's version with the inode number of B's). */
-static int deleted_in_b(const struct parts *parts, const struct world_meta *a,
-			const char *path, const ino_t *b_inos, size_t n_inos,
-			bool *deleted)
-{
-	*deleted = false;
-	const struct fs_part *part = part_of(parts, path);
-	int r = copied_up(part, path);
-	if (r <= 0)
-		return r;
-	const char *slash = strrchr(path, '/');
-	_cleanup_free_ char *dir = slash > path
-					   ? strndup(path, (size_t)(slash - path))
-					   : strdup("/");
-	if (!dir)
-		return -ENOMEM;
-	struct side y, x;
-	if ((r = side_load(parts, true, dir, &y)) < 0)
-		return r;
-	const struct timespec *c = &y.st.st_ctim;
-	bool dir_changed = !y.exists || c->tv_sec > a->created ||
-			   (c->tv_sec == a->created && c->tv_nsec > a->created_ns);
-	side_release(&y);
-	if (!dir_changed)
-		return 0;
-	if ((r = side_load(parts, false, path, &x)) < 0)
-		return r;
-	*deleted = x.exists && !(n_inos && bsearch(&x.st.st_ino, b_inos, n_inos,
-						     sizeof(*b_inos), cmp_ino));
-	side_release(&x);
-	return 0;
-}
-
 /* Marks excluded what lies at or below a mount point met in a walk. */
 static void exclude_mounts(struct world_diff *d, struct paths *mounts)
 {
 	paths_unique(mounts);
 	for (size_t i = 0; i < d->n; i++)
 		for (size_t k = 0; k < mounts->n && !d->v[i].excluded; k++)
-			if (below(d->v[i].path, mounts->v[k],
-				  strlen(mounts->v[k]))) {
+			if (diff_below(d->v[i].path, mounts->v[k],
+				       strlen(mounts->v[k]))) {
 				d->v[i].excluded = true;
 				free(d->v[i].note);
 				d->v[i].note = strdup(
 					"on another mount: never merged");
 			}
-}
-
-/* The first change at or after KEY in sorted V. */
-static size_t lower_bound(const struct world_diff *d, const char *key)
-{
-	size_t lo = 0, hi = d->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(d->v[mid].path, key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* A directory of B that A deleted or replaced (by a file, a symbolic
- * link), with paths below it that the merge leaves as B has them (checked
- * off, excluded, on another mount): the directory stays, holding them,
- * and what A put in its place is not merged; the rest below it is
- * deleted, path by path (see checkoff.c). */
-static int hold_dirs(struct world_diff *d)
-{
-	for (size_t i = 0; i < d->n; i++) {
-		struct world_change *c = &d->v[i];
-		if (c->checked_off || c->excluded ||
-		    !(c->kind == 'D' ||
-		      (c->kind == 'M' && (c->what & WORLD_CHANGED_TYPE))))
-			continue;
-		_cleanup_free_ char *key = NULL;
-		if (asprintf(&key, "%s/", c->path) < 0)
-			return -ENOMEM;
-		size_t len = strlen(key);
-		for (size_t k = lower_bound(d, key);
-		     k < d->n && !strncmp(d->v[k].path, key, len); k++) {
-			const struct world_change *b = &d->v[k];
-			if (b->kind == 'A' || !(b->checked_off || b->excluded))
-				continue;
-			c->checked_off = true;
-			free(c->note);
-			if (asprintf(&c->note, "kept: %s stays", b->path) < 0)
-				c->note = NULL;
-			break;
-		}
-	}
-	return 0;
 }
 
 static int diff_worlds(struct world_store *s, const struct world_meta *a,
@@ -825,7 +544,6 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 	struct paths cand = {0}, opaque = {0}, mounts = {0}, rels = {0};
 	struct changes ch = {0};
 	struct parts parts = {0};
-	struct known_ctimes known = {0};
 	ino_t *b_inos = NULL;
 	size_t n_inos = 0;
 	struct world_diff d = {0};
@@ -893,10 +611,10 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 	for (size_t i = 0; i < cand.n && r >= 0; i++) {
 		const char *p = cand.v[i];
 		struct side x, y = {.fd = -1};
-		r = side_load(&parts, false, p, &x);
+		r = diff_side_load(&parts, false, p, &x);
 		if (r >= 0 && (!b_lacks || strncmp(p, b_lacks, b_lacks_len) ||
 			       p[b_lacks_len] != '/')) {
-			r = side_load(&parts, true, p, &y);
+			r = diff_side_load(&parts, true, p, &y);
 			b_lacks = y.exists || y.below_mount ? NULL : p;
 			b_lacks_len = b_lacks ? strlen(p) : 0;
 		}
@@ -919,7 +637,8 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 			else if (what < 0)
 				r = what;
 		}
-		if (r >= 0 && ch.n > first && (x.below_mount || y.below_mount)) {
+		if (r >= 0 && ch.n > first &&
+		    (x.below_mount || y.below_mount)) {
 			ch.v[first].excluded = true;
 			if (asprintf(&ch.v[first].note,
 				     "on another mount in '%s': never merged",
@@ -931,8 +650,8 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 		if (r >= 0 && y.exists) {
 			if (n_inos == inos_cap) {
 				inos_cap = inos_cap ? inos_cap * 2 : 256;
-				ino_t *nv = realloc(b_inos,
-						    inos_cap * sizeof(*nv));
+				ino_t *nv =
+					realloc(b_inos, inos_cap * sizeof(*nv));
 				if (!nv)
 					r = -ENOMEM;
 				else
@@ -946,15 +665,15 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 		if (r >= 0 && y.exists && S_ISDIR(y.st.st_mode) &&
 		    (!x.exists || !S_ISDIR(x.st.st_mode)))
 			r = add_subtree(&parts, true, p, &gone, &mounts);
-		side_release(&x);
-		side_release(&y);
+		diff_side_release(&x);
+		diff_side_release(&y);
 	}
 	for (size_t i = 0; i < gone.n && r >= 0; i++) {
 		struct side y;
-		r = side_load(&parts, true, gone.v[i], &y);
+		r = diff_side_load(&parts, true, gone.v[i], &y);
 		if (r >= 0 && y.exists)
 			r = change_add(&ch, 'D', gone.v[i], 0, file_bytes(&y));
-		side_release(&y);
+		diff_side_release(&y);
 	}
 	paths_release(&gone);
 	if (r < 0) {
@@ -975,8 +694,6 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 		ch.v[w++] = ch.v[i];
 	}
 	ch.n = w;
-	if (n_inos)
-		qsort(b_inos, n_inos, sizeof(*b_inos), cmp_ino);
 
 	/* Paths that B changed after A was made from it: a merge of A would
 	 * overwrite them (DESIGN.md §4).  Judged by ctime, at the resolution
@@ -991,71 +708,24 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 		for (size_t i = 0; co && i < d.n; i++)
 			d.v[i].checked_off = checkoff_matches(co, d.v[i].path);
 	}
-	if (hold_dirs(&d) < 0) {
+	if (diff_hold_dirs(&d) < 0) {
 		r = werr(err, ENOMEM, "out of memory");
 		goto out;
 	}
 	if (a && store_is_ancestor(s, name_a, name_b)) {
-		_cleanup_free_ char *text = NULL,
-				    *rel = path_join(name_a, "known-ctimes");
-		if (rel)
-			(void)read_file_at(s->worlds_fd, rel, &text, NULL);
-		if ((r = known_load(text, &known)) < 0) {
-			r = werr(err, ENOMEM, "out of memory");
+		struct diff_trees t = {.s = s,
+				       .a = a,
+				       .name_a = name_a,
+				       .name_b = name_b,
+				       .fa = fa,
+				       .fb = fb,
+				       .parts = &parts,
+				       .opaque = opaque.v,
+				       .n_opaque = opaque.n,
+				       .b_inos = b_inos,
+				       .n_inos = n_inos};
+		if ((r = diff_conflicts(&t, &d, err)) < 0)
 			goto out;
-		}
-		for (size_t i = 0; i < d.n && r >= 0; i++) {
-			struct side y;
-			bool deleted;
-			if (d.v[i].kind == 'A' && !d.v[i].excluded) {
-				/* B does not have it: did it delete it? */
-				r = deleted_in_b(&parts, a, d.v[i].path, b_inos,
-						 n_inos, &deleted);
-				if (r >= 0 && deleted) {
-					d.v[i].conflict = true;
-					if (asprintf(&d.v[i].note,
-						     "deleted there, changed "
-						     "in %s",
-						     name_a) < 0)
-						d.v[i].note = NULL;
-				}
-				continue;
-			}
-			if (d.v[i].kind == 'A')
-				continue;
-			/* Both made the same change (the same package's
-			 * files, the same download) at different times:
-			 * nothing of B's is lost by taking A's. */
-			if (d.v[i].kind == 'M' &&
-			    !(d.v[i].what & ~(unsigned)WORLD_CHANGED_TIMES))
-				continue;
-			if ((r = side_load(&parts, true, d.v[i].path, &y)) < 0)
-				break;
-			const struct timespec *c = &y.st.st_ctim;
-			if (y.exists &&
-			    (c->tv_sec > a->created ||
-			     (c->tv_sec == a->created &&
-			      c->tv_nsec > a->created_ns)) &&
-			    !ctime_known(&known, d.v[i].path, c))
-				d.v[i].conflict = true;
-			side_release(&y);
-		}
-		if (r < 0) {
-			r = werr_errno(err, -r, "cannot compare '%s' with '%s'",
-				       name_a, name_b);
-			goto out;
-		}
-		for (size_t i = 0; i < d.n; i++)
-			if (d.v[i].conflict && dbmerge_known(d.v[i].path))
-				resolve_database(s, name_a, fa, fb, &d.v[i]);
-			else if (d.v[i].conflict && d.v[i].kind == 'D') {
-				explain_hidden(&d.v[i], &opaque, name_a);
-				if (!d.v[i].note &&
-				    asprintf(&d.v[i].note,
-					     "changed there, deleted in %s",
-					     name_a) < 0)
-					d.v[i].note = NULL;
-			}
 	}
 	*out = d;
 	d = (struct world_diff){0};
@@ -1066,7 +736,6 @@ out:
 	paths_release(&mounts);
 	paths_release(&rels);
 	parts_release(&parts);
-	known_release(&known);
 	free(b_inos);
 	for (size_t i = 0; i < ch.n; i++) {
 		free(ch.v[i].path);

@@ -187,12 +187,12 @@ static void stat_from_statx(struct stat *st, const struct statx *sx)
 		.st_blksize = sx->stx_blksize,
 		.st_blocks = (blkcnt_t)sx->stx_blocks,
 	};
-	st->st_atim = (struct timespec){sx->stx_atime.tv_sec,
-					sx->stx_atime.tv_nsec};
-	st->st_mtim = (struct timespec){sx->stx_mtime.tv_sec,
-					sx->stx_mtime.tv_nsec};
-	st->st_ctim = (struct timespec){sx->stx_ctime.tv_sec,
-					sx->stx_ctime.tv_nsec};
+	st->st_atim =
+		(struct timespec){sx->stx_atime.tv_sec, sx->stx_atime.tv_nsec};
+	st->st_mtim =
+		(struct timespec){sx->stx_mtime.tv_sec, sx->stx_mtime.tv_nsec};
+	st->st_ctim =
+		(struct timespec){sx->stx_ctime.tv_sec, sx->stx_ctime.tv_nsec};
 }
 
 /* The status of NAME in DIRFD ("" for DIRFD itself) and whether it is the
@@ -295,7 +295,8 @@ int fs_walk(int dirfd, const char *prefix,
 		}
 		path[l->path_len] = '/';
 		memcpy(path + l->path_len + 1, name, nl + 1);
-		struct fs_entry e = {.dirfd = l->fd, .name = name, .path = path};
+		struct fs_entry e = {
+			.dirfd = l->fd, .name = name, .path = path};
 		uint64_t mnt;
 		bool mount_root;
 		if ((r = stat_entry(l->fd, name, &e.st, &mnt, &mount_root)) <
@@ -319,8 +320,9 @@ int fs_walk(int dirfd, const char *prefix,
 			continue;
 		}
 		/* Into the subdirectory, if it is still the one met. */
-		int cfd = openat(l->fd, name,
-				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int cfd =
+			openat(l->fd, name,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		struct stat cst;
 		if (cfd < 0) {
 			r = -errno;
@@ -415,12 +417,11 @@ int rm_rf_at(int dirfd, const char *name)
 	struct stat pst;
 	if ((r = stat_entry(dirfd, "", &pst, &parent_mnt, &ignored)) < 0)
 		return r;
-	if (mount_root || (mnt && parent_mnt ? mnt != parent_mnt
-					     : st.st_dev != pst.st_dev))
+	if (mount_root ||
+	    (mnt && parent_mnt ? mnt != parent_mnt : st.st_dev != pst.st_dev))
 		return -EBUSY;
-	_cleanup_close_ int fd =
-		openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					    O_CLOEXEC);
+	_cleanup_close_ int fd = openat(
+		dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	struct rm_walk w = {0};
@@ -579,8 +580,7 @@ static int open_beneath_short(int dirfd, const char *rel, int flags,
 
 /* A path longer than the kernel takes in one call is resolved a part at
  * a time, each part below the directory the one before it opened. */
-static int open_beneath_any(int dirfd, const char *rel, int flags,
-			    bool no_xdev)
+static int open_beneath_any(int dirfd, const char *rel, int flags, bool no_xdev)
 {
 	while (*rel == '/')
 		rel++;

@@ -183,7 +183,8 @@ static void test_rm_rf_bind_mount(int dfd)
 	snprintf(src, sizeof(src), "%s/bindsrc", tmp);
 	snprintf(dst, sizeof(dst), "%s/tree/sub/mnt", tmp);
 	if (mount(src, dst, NULL, MS_BIND, NULL) < 0) {
-		printf("ok %d # SKIP cannot bind mount (needs root)\n", ++tap_n);
+		printf("ok %d # SKIP cannot bind mount (needs root)\n",
+		       ++tap_n);
 		return;
 	}
 	ok(rm_rf_at(dfd, "tree") == -EBUSY, "a mount below is -EBUSY");
