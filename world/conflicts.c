@@ -193,37 +193,45 @@ static int copied_up(const struct fs_part *part, const char *path)
 }
 
 /* Modify/delete: a path that A changed in place and B deleted after A
- * was created.  B deleted it if A's version is a copy-up of B's file, the
- * directory that held it in B changed since (or is gone), and B holds
+ * was created.  B deleted it if the directory that held it in B changed
+ * since (or is gone), A's version is a copy-up of B's file, and B holds
  * that file nowhere else (A renamed or linked it: then overlayfs shows
- * A's version with the inode number of B's). */
+ * A's version with the inode number of B's).  In that order: the first
+ * test costs one look per directory, and spares the others in the usual
+ * case. */
+struct dir_seen {
+	char *dir; /* the last directory looked at in B */
+	bool changed;
+};
+
 static int deleted_in_b(const struct diff_trees *t, const char *path,
-			bool *deleted)
+			struct dir_seen *seen, bool *deleted)
 {
-	const struct parts *parts = t->parts;
-	const struct world_meta *a = t->a;
 	*deleted = false;
-	const struct fs_part *part = diff_part_of(parts, path);
-	int r = copied_up(part, path);
-	if (r <= 0)
-		return r;
 	const char *slash = strrchr(path, '/');
-	_cleanup_free_ char *dir =
-		slash > path ? strndup(path, (size_t)(slash - path))
-			     : strdup("/");
-	if (!dir)
-		return -ENOMEM;
-	struct side y, x;
-	if ((r = diff_side_load(parts, true, dir, &y)) < 0)
-		return r;
-	const struct timespec *c = &y.st.st_ctim;
-	bool dir_changed =
-		!y.exists || c->tv_sec > a->created ||
-		(c->tv_sec == a->created && c->tv_nsec > a->created_ns);
-	diff_side_release(&y);
-	if (!dir_changed)
+	size_t len = slash > path ? (size_t)(slash - path) : 1;
+	int r;
+	/* Siblings come one after the other: their directory once. */
+	if (!seen->dir || strlen(seen->dir) != len ||
+	    strncmp(seen->dir, path, len)) {
+		free(seen->dir);
+		if (!(seen->dir = strndup(path, len)))
+			return -ENOMEM;
+		struct side y;
+		if ((r = diff_side_load(t->parts, true, seen->dir, &y)) < 0)
+			return r;
+		const struct timespec *c = &y.st.st_ctim;
+		seen->changed = !y.exists || c->tv_sec > t->a->created ||
+				(c->tv_sec == t->a->created &&
+				 c->tv_nsec > t->a->created_ns);
+		diff_side_release(&y);
+	}
+	if (!seen->changed)
 		return 0;
-	if ((r = diff_side_load(parts, false, path, &x)) < 0)
+	if ((r = copied_up(diff_part_of(t->parts, path), path)) <= 0)
+		return r;
+	struct side x;
+	if ((r = diff_side_load(t->parts, false, path, &x)) < 0)
 		return r;
 	*deleted = x.exists &&
 		   !(t->n_inos && bsearch(&x.st.st_ino, t->b_inos, t->n_inos,
@@ -278,12 +286,20 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 	}
 	if (t->n_inos)
 		qsort(t->b_inos, t->n_inos, sizeof(*t->b_inos), cmp_ino);
+	struct dir_seen seen = {0};
+	const char *a_top = NULL; /* below it, B has nothing */
 	for (size_t i = 0; i < d->n && r >= 0; i++) {
 		struct world_change *c = &d->v[i];
 		bool yes = false;
-		if (c->kind == 'A' && !c->excluded) {
+		if (c->kind == 'A' && a_top &&
+		    diff_below(c->path, a_top, strlen(a_top))) {
+			/* Below a path B lacks: if B deleted something
+			 * there, it deleted that path, which says so. */
+		} else if (c->kind == 'A') {
+			a_top = c->path;
 			/* B does not have it: did it delete it? */
-			r = deleted_in_b(t, c->path, &yes);
+			if (!c->excluded)
+				r = deleted_in_b(t, c->path, &seen, &yes);
 			if (yes)
 				note(c, "changed", t->name_a);
 		} else if (c->kind != 'A' &&
@@ -297,6 +313,7 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 		c->conflict = yes;
 	}
 	known_release(&known);
+	free(seen.dir);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot compare '%s' with '%s'",
 				  t->name_a, t->name_b);
