@@ -714,7 +714,7 @@ int layers_walk(int fd, const char *prefix, bool opaque,
 		void *data)
 {
 	struct layers_walk_ctx w = {opaque, fn, data};
-	return fs_walk(fd, prefix, layers_walk_entry, NULL, &w);
+	return fs_walk(fd, prefix, 0, layers_walk_entry, NULL, &w);
 }
 
 /* ---- overlaps between parents ---- */

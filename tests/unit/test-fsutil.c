@@ -137,7 +137,7 @@ static void test_deep(int dfd)
 	ok(setrlimit(RLIMIT_NOFILE, &few) == 0, "at most 12 descriptors");
 
 	struct count c = {0};
-	ok(fs_walk(deep, "/deep", count_pre, count_post, &c) == 0 &&
+	ok(fs_walk(deep, "/deep", 0, count_pre, count_post, &c) == 0 &&
 		   c.entries == 40 + 1 + 300 + 1 && c.dirs_after == 340,
 	   "fs_walk meets every entry, parents before and after (%d, %d)",
 	   c.entries, c.dirs_after);
