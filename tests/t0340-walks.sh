@@ -54,6 +54,20 @@ test_expect_success 'with few descriptors a merge is whole, or fails with DST un
 	! test -e "$R/srv/d"
 '
 
+test_expect_success 'a deep tree saved by copy (DST a world): whole, or a clean failure' '
+	wcreate P Root && deep "$(T P)/srv" 60 d && wcreate Q P &&
+	rm -r "$(T Q)/srv/d" && test_equal "D /srv/d" "$(wdiff Q | head -1)" &&
+	(ulimit -n 30 && wmerge Q P) 2>"$TMP/err"; rc=$? &&
+	cat "$TMP/err" &&
+	if [ $rc = 0 ]; then
+		! test -e "$(T P)/srv/d" && pwapt rollback P
+	else
+		test -s "$TMP/err" && test -d "$PWAPT_STATE/worlds/Q"
+	fi &&
+	test_equal bottom "$(bottom "$(T P)/srv" 60 d)" &&
+	{ ! test -d "$PWAPT_STATE/worlds/Q" || wdelete Q; } && wdelete P
+'
+
 test_expect_success 'a world that unmounts its /run and /dev: nothing of them reaches Root' '
 	wcreate U Root &&
 	wexec U sh -c "umount -l /run && echo x >/run/x && umount -l /dev && mkdir -p /dev/y && echo y >/dev/y/z" &&

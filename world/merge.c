@@ -329,11 +329,22 @@ static int copy_tree(int fromdir, const char *name, int todir,
 		todir, name2, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (r < 0 || in < 0 || out < 0)
 		return r < 0 ? r : -errno;
-	_cleanup_closedir_ DIR *d = fdopendir(dup(in));
+	/* A directory that cannot be read is an error, never an empty one
+	 * (out of descriptors deep in a tree, say). */
+	int dfd = fcntl(in, F_DUPFD_CLOEXEC, 0);
+	_cleanup_closedir_ DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+	if (!d) {
+		r = -errno;
+		if (dfd >= 0)
+			close(dfd);
+		return r;
+	}
 	struct dirent *de;
-	while (r >= 0 && d && (de = readdir(d)))
+	while (r >= 0 && (errno = 0, de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			r = copy_tree(in, de->d_name, out, de->d_name);
+	if (r >= 0 && errno)
+		r = -errno;
 	if (r < 0)
 		return r;
 	char from[128], to[128];
@@ -356,6 +367,8 @@ static int move_tree(int fromdir, const char *name, int todir,
 	if (errno != EXDEV)
 		return -errno;
 	int r = copy_tree(fromdir, name, todir, name2);
+	if (r < 0) /* no partial copy left to be taken for a save */
+		(void)rm_rf_at(todir, name2);
 	if (r >= 0) {
 		_cleanup_close_ int wd =
 			open_beneath(fromdir, ".", O_RDONLY | O_DIRECTORY);
