@@ -177,11 +177,17 @@ static int open_parent(int tree, const char *path, const char **base)
 	return open_beneath(tree, dir, O_PATH | O_DIRECTORY);
 }
 
+/* What TREE holds at PATH: HAD_*, or -errno when it cannot tell (only
+ * "nothing there" is HAD_NONE). */
 static int kind_of(int tree, const char *path, struct stat *st)
 {
 	_cleanup_close_ int fd = open_beneath(tree, path, O_PATH);
-	if (fd < 0 || fstat(fd, st) < 0)
+	if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP)
 		return HAD_NONE;
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, st) < 0)
+		return -errno;
 	return S_ISDIR(st->st_mode) ? HAD_DIR : HAD_FILE;
 }
 
@@ -1095,6 +1101,8 @@ static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 		struct stat xs, ys;
 		int had = kind_of(m->tree, c->path, &ys);
 		int src = kind_of(m->src_tree, c->path, &xs);
+		if (had < 0 || src < 0)
+			return had < 0 ? had : src;
 		struct op o = {.had = had,
 			       .dst_changed = c->conflict || c->merged};
 		enum dbmerge_action db =
@@ -1203,7 +1211,8 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 		goto out;
 	}
 	if ((r = plan_ops(&m, &d, &p)) < 0) {
-		r = werr(err, -r, "out of memory");
+		r = werr_errno(err, -r, "cannot plan the merge of '%s' into '%s'",
+			       src, dst);
 		goto out;
 	}
 	for (size_t i = 0; i < p.n; i++)
