@@ -476,6 +476,7 @@ static int candidates_in(struct world_store *s, const struct world_meta *a,
 			 struct world_error *err)
 {
 	_cleanup_strv_free_ char **sa = NULL, **sb = NULL;
+	*part = (struct fs_part){.fa = -1, .fb = -1};
 	int r = stack_of(s, a, rel, &sa, err);
 	if (r >= 0)
 		r = stack_of(s, b, rel, &sb, err);
@@ -484,7 +485,6 @@ static int candidates_in(struct world_store *s, const struct world_meta *a,
 	_cleanup_free_ char *prefix = NULL;
 	if (asprintf(&prefix, "%s%s", *rel ? "/" : "", rel) < 0)
 		return werr(err, ENOMEM, "out of memory");
-	*part = (struct fs_part){.fa = -1, .fb = -1};
 	if ((r = open_part(fa, rel, &part->fa)) < 0 ||
 	    (r = open_part(fb, rel, &part->fb)) < 0)
 		return werr_errno(err, -r, "cannot open %s in the trees",
@@ -619,9 +619,12 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 			b_lacks_len = b_lacks ? strlen(p) : 0;
 		}
 		size_t first = ch.n;
-		if (r < 0)
-			;
-		else if (x.below_mount || y.below_mount)
+		if (r < 0) {
+			diff_side_release(&x);
+			diff_side_release(&y);
+			break;
+		}
+		if (x.below_mount || y.below_mount)
 			/* On another mount in one of the trees: that is not
 			 * the world's file system; it is never merged. */
 			r = change_add(&ch, x.exists ? 'A' : 'D', p, 0, 0);

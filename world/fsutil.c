@@ -495,7 +495,8 @@ int disk_usage_at(int dirfd, const char *name, uint64_t *bytes)
 		int fd =
 			openat(dirfd, name,
 			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		r = fd < 0 ? -errno : fs_walk(fd, "", FS_WALK_STAT, du_pre, NULL, &w);
+		r = fd < 0 ? -errno
+			   : fs_walk(fd, "", FS_WALK_STAT, du_pre, NULL, &w);
 		if (fd >= 0)
 			close(fd);
 	}

@@ -1211,8 +1211,9 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 		goto out;
 	}
 	if ((r = plan_ops(&m, &d, &p)) < 0) {
-		r = werr_errno(err, -r, "cannot plan the merge of '%s' into '%s'",
-			       src, dst);
+		r = werr_errno(err, -r,
+			       "cannot plan the merge of '%s' into '%s'", src,
+			       dst);
 		goto out;
 	}
 	for (size_t i = 0; i < p.n; i++)
