@@ -30,13 +30,14 @@ struct fs_entry {
 	bool mount_point;
 };
 /* Walks the tree below directory DIRFD (not closed), parents before
- * children: PRE for every entry (with FS_WALK_STAT, ST is its whole
- * status; otherwise only a directory's, and only the type of others) (a return
- * > 0: not into this directory; < 0: the walk ends with it), POST (may be NULL)
- * for each directory entered, after what lies below it.  Any depth and path
- * length, with two descriptors of its own; never follows a symlink, never
- * crosses a mount. An error (a directory that cannot be read, the tree moved
- * while it is walked: -ESTALE) ends the walk: nothing is skipped silently. */
+ * children.  PRE sees every entry: a return > 0 keeps the walk out of a
+ * directory, < 0 ends the walk with it.  POST (may be NULL) sees each
+ * directory entered, after what lies below it.  ST is a directory's whole
+ * status; of other entries only the type, unless FLAGS has FS_WALK_STAT.
+ * Any depth and path length, with two descriptors of its own; never
+ * follows a symlink, never enters another mount.  An error (a directory
+ * that cannot be read; -ESTALE: the tree moved while it was walked) ends
+ * the walk: nothing is skipped silently. */
 enum { FS_WALK_STAT = 1u << 0 };
 int fs_walk(int dirfd, const char *prefix, unsigned flags,
 	    int (*pre)(const struct fs_entry *e, void *data),
