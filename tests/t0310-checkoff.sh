@@ -89,6 +89,16 @@ test_expect_success 'a check-off holds below a directory the world deleted or re
 	test_equal sub2/other2 "$(cat "$R/srv/link/sub2/other2")"
 '
 
+test_expect_success 'check-offs that cannot be read stop wdiff and wmerge' '
+	wcreate K Root && echo k >"$PWAPT_STATE/worlds/K/merged/srv/k" &&
+	check-off K /srv/k &&
+	rm "$PWAPT_STATE/worlds/K/check-off" && mkdir "$PWAPT_STATE/worlds/K/check-off" &&
+	test_fails_with 1 "check-offs of .K." wdiff K &&
+	test_fails_with 1 "check-offs of .K." wmerge K Root &&
+	! test -e "$R/srv/k" && test -d "$PWAPT_STATE/worlds/K" &&
+	rmdir "$PWAPT_STATE/worlds/K/check-off" && wdelete K
+'
+
 test_expect_success 'bad input: relative paths, "..", Root, unknown worlds, no paths' '
 	test_fails_with 1 "not an absolute path" check-off V etc/x &&
 	test_fails_with 1 "not an absolute path" check-off V /etc/../x &&

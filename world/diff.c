@@ -698,17 +698,16 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 	}
 	ch.n = w;
 
-	/* Paths that B changed after A was made from it: a merge of A would
-	 * overwrite them (DESIGN.md §4).  Judged by ctime, at the resolution
-	 * of the file systems' clock: a change in the same clock tick as the
-	 * creation is taken as before it (one tick earlier would flag every
-	 * file written just before wcreate). */
 	d = (struct world_diff){.v = ch.v, .n = ch.n, .other = strdup(name_b)};
 	ch = (struct changes){0};
 	exclude_mounts(&d, &mounts);
 	if (a) {
-		_cleanup_strv_free_ char **co = checkoff_load(s, name_a);
-		for (size_t i = 0; co && i < d.n; i++)
+		/* Check-offs that cannot be read fail the diff: a merge
+		 * would take every path. */
+		_cleanup_strv_free_ char **co = NULL;
+		if ((r = world_checkoff_list(s, name_a, &co, err)) < 0)
+			goto out;
+		for (size_t i = 0; i < d.n; i++)
 			d.v[i].checked_off = checkoff_matches(co, d.v[i].path);
 	}
 	if (diff_hold_dirs(&d) < 0) {
