@@ -97,13 +97,16 @@ test_expect_success 'a mount below a directory in Root: the world never merges i
 '
 
 test_expect_success 'modify/delete: a file the world changed and Root deleted is a conflict' '
-	echo one >"$R/srv/md" && echo two >"$R/srv/moved" && wcreate C Root &&
+	echo one >"$R/srv/md" && echo two >"$R/srv/moved" &&
+	mkdir "$R/srv/mdd" && echo x >"$R/srv/mdd/x" && wcreate C Root &&
 	echo world >>"$(T C)/srv/md" && mv "$(T C)/srv/moved" "$(T C)/srv/moved-to" &&
-	sleep 0.05 && rm "$R/srv/md" &&
+	echo new >"$(T C)/srv/mdd/new" && echo new >"$(T C)/srv/new" &&
+	sleep 0.05 && rm "$R/srv/md" && rm -r "$R/srv/mdd" && echo r >"$R/srv/root-new" &&
 	{ wdiff C >"$TMP/d"; test_equal 3 $?; } && cat "$TMP/d" &&
 	grep -qx "! /srv/md: changed in Root after C was created: deleted there, changed in C" "$TMP/d" &&
-	! grep -q "^! /srv/moved" "$TMP/d" &&
-	test_fails_with 3 "1 path changed in .Root. after .C. was created" wmerge C Root &&
+	grep -qx "! /srv/mdd: changed in Root after C was created: deleted there, changed in C" "$TMP/d" &&
+	test_equal 2 "$(grep -c "^!" "$TMP/d")" &&
+	test_fails_with 3 "2 paths changed in .Root. after .C. was created" wmerge C Root &&
 	! test -e "$R/srv/md" &&
 	wmerge --force C Root && test_equal "one
 world" "$(cat "$R/srv/md")"
