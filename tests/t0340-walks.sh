@@ -54,6 +54,27 @@ test_expect_success 'with few descriptors a merge is whole, or fails with DST un
 	! test -e "$R/srv/d"
 '
 
+test_expect_success 'at any descriptor limit: all listed and merged, or an error and nothing' '
+	wcreate F Root && deep "$(T F)/srv" 100 f &&
+	for n in 10 12 14 16 18 20 24 28; do
+		(ulimit -n $n && exec wdiff F) >"$TMP/d" 2>"$TMP/e"; rc=$?
+		echo "wdiff, $n descriptors: exit $rc, $(grep -c "^A" "$TMP/d") paths; $(cat "$TMP/e")"
+		if [ $rc = 0 ]; then test_equal 101 "$(grep -c "^A /srv/f" "$TMP/d")" || return 1
+		else test -s "$TMP/e" || return 1; fi
+	done &&
+	for n in 10 12 14 16 18 20 24 28; do
+		(ulimit -n $n && exec wmerge F Root) >"$TMP/d" 2>"$TMP/e"; rc=$?
+		echo "wmerge, $n descriptors: exit $rc; $(cat "$TMP/e")"
+		if [ $rc = 0 ]; then
+			test_equal bottom "$(bottom "$R/srv" 100 f)" &&
+				! test -e "$PWAPT_STATE/worlds/F" && break
+			return 1
+		fi
+		test -s "$TMP/e" && ! test -e "$R/srv/f" && test -d "$PWAPT_STATE/worlds/F" || return 1
+	done &&
+	! test -e "$PWAPT_STATE/worlds/F" && pwapt rollback
+'
+
 test_expect_success 'a deep tree saved by copy (DST a world): whole, or a clean failure' '
 	wcreate P Root && deep "$(T P)/srv" 60 d && wcreate Q P &&
 	rm -r "$(T Q)/srv/d" && test_equal "D /srv/d" "$(wdiff Q | head -1)" &&
