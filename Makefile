@@ -33,7 +33,7 @@ endif
 
 WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/store.o world/layers.o \
 	world/container.o world/world.o world/diff.o world/merge.o \
-	world/checkoff.o world/dpkgdb.o world/dbmerge.o world/netfile.o \
+	world/checkoff.o world/conflicts.o world/dpkgdb.o world/dbmerge.o world/netfile.o \
 	world/netdev.o world/nft.o world/api-net.o world/lifecycle.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \

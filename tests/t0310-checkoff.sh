@@ -55,6 +55,50 @@ test_expect_success 'check-off --remove takes a pattern back' '
 	test_fails_with 1 "not checked off" check-off --remove V /srv/s
 '
 
+# held DIR: Root's directory /srv/DIR with keep, other, sub/x and
+# sub2/keep2, sub2/other2.
+held() {
+	mkdir -p "$R/srv/$1/sub" "$R/srv/$1/sub2" &&
+	for f in keep other sub/x sub2/keep2 sub2/other2; do echo "$f" >"$R/srv/$1/$f" || return 1; done
+}
+
+test_expect_success 'a check-off holds below a directory the world deleted or replaced' '
+	held del && held file && held link && held opaque &&
+	wcreate H Root && T="$PWAPT_STATE/worlds/H/merged/srv" &&
+	rm -r "$T/del" &&
+	rm -r "$T/file" && echo file >"$T/file" &&
+	rm -r "$T/link" && ln -s elsewhere "$T/link" &&
+	rm -r "$T/opaque" && mkdir "$T/opaque" && echo new >"$T/opaque/new" &&
+	for d in del file link opaque; do
+		check-off H "/srv/$d/keep" "/srv/$d/sub2/keep2" || return 1
+	done &&
+	wdiff H >"$TMP/d"; cat "$TMP/d" &&
+	grep -qx "~ D /srv/del" "$TMP/d" && grep -qx "~ M /srv/file" "$TMP/d" &&
+	grep -qx "D /srv/del/other" "$TMP/d" && grep -qx "~ D /srv/del/keep" "$TMP/d" &&
+	grep -qx "A /srv/opaque/new" "$TMP/d" &&
+	wmerge H Root &&
+	for d in del file link opaque; do
+		test_equal keep "$(cat "$R/srv/$d/keep")" &&
+		test_equal sub2/keep2 "$(cat "$R/srv/$d/sub2/keep2")" &&
+		! test -e "$R/srv/$d/other" && ! test -e "$R/srv/$d/sub" &&
+		! test -e "$R/srv/$d/sub2/other2" || { echo "in /srv/$d:"; ls -R "$R/srv/$d"; return 1; }
+	done &&
+	test_equal new "$(cat "$R/srv/opaque/new")" &&
+	test_equal "keep sub2" "$(ls "$R/srv/file" | xargs)" &&
+	pwapt rollback && test_equal other "$(cat "$R/srv/del/other")" &&
+	test_equal sub2/other2 "$(cat "$R/srv/link/sub2/other2")"
+'
+
+test_expect_success 'check-offs that cannot be read stop wdiff and wmerge' '
+	wcreate K Root && echo k >"$PWAPT_STATE/worlds/K/merged/srv/k" &&
+	check-off K /srv/k &&
+	rm "$PWAPT_STATE/worlds/K/check-off" && mkdir "$PWAPT_STATE/worlds/K/check-off" &&
+	test_fails_with 1 "check-offs of .K." wdiff K &&
+	test_fails_with 1 "check-offs of .K." wmerge K Root &&
+	! test -e "$R/srv/k" && test -d "$PWAPT_STATE/worlds/K" &&
+	rmdir "$PWAPT_STATE/worlds/K/check-off" && wdelete K
+'
+
 test_expect_success 'bad input: relative paths, "..", Root, unknown worlds, no paths' '
 	test_fails_with 1 "not an absolute path" check-off V etc/x &&
 	test_fails_with 1 "not an absolute path" check-off V /etc/../x &&

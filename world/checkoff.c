@@ -3,7 +3,14 @@
  * worlds/NAME/check-off holds one pattern a line (escaped as the journal's
  * paths are).  A pattern matches a path as fnmatch(3) with FNM_PATHNAME
  * does ("*" stays within one directory), and a path below a matching
- * directory matches too: "/var/cache/apt" checks off all of the cache. */
+ * directory matches too: "/var/cache/apt" checks off all of the cache.
+ *
+ * A check-off holds below a directory that the world deleted or replaced
+ * (by a file, a symbolic link, or an opaque directory of its own): wdiff
+ * lists every path below such a directory, so each checked-off one stays
+ * as it is in the tree merged into, and so does the directory holding it
+ * (wdiff marks it checked off too: what the world put in its place is not
+ * merged); the rest below it is deleted. */
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -13,6 +20,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "diff.h"
 #include "error.h"
 #include "fsutil.h"
 #include "store.h"
@@ -160,4 +168,46 @@ char **checkoff_load(struct world_store *s, const char *name)
 	if (load(s, name, &v, &n) < 0)
 		strvfreep(&v);
 	return v;
+}
+
+/* The first change at or after KEY in sorted V. */
+static size_t lower_bound(const struct world_diff *d, const char *key)
+{
+	size_t lo = 0, hi = d->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(d->v[mid].path, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* See diff.h. */
+int diff_hold_dirs(struct world_diff *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		struct world_change *c = &d->v[i];
+		if (c->checked_off || c->excluded ||
+		    !(c->kind == 'D' ||
+		      (c->kind == 'M' && (c->what & WORLD_CHANGED_TYPE))))
+			continue;
+		_cleanup_free_ char *key = NULL;
+		if (asprintf(&key, "%s/", c->path) < 0)
+			return -ENOMEM;
+		size_t len = strlen(key);
+		for (size_t k = lower_bound(d, key);
+		     k < d->n && !strncmp(d->v[k].path, key, len); k++) {
+			const struct world_change *b = &d->v[k];
+			if (b->kind == 'A' || !(b->checked_off || b->excluded))
+				continue;
+			c->checked_off = true;
+			free(c->note);
+			if (asprintf(&c->note, "kept: %s stays", b->path) < 0)
+				c->note = NULL;
+			break;
+		}
+	}
+	return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "cleanup.h"
 #include "dbmerge.h"
+#include "diff.h"
 #include "error.h"
 #include "lifecycle.h"
 #include "fsutil.h"
@@ -52,10 +53,24 @@ const char *const *world_diff_excluded_paths(void)
 	return excluded_paths;
 }
 
+/* The API file systems a world's container mounts afresh: what lies
+ * there in a layer (a process that unmounted them wrote it) is never
+ * merged, nor listed without --all. */
+static const char *const api_dirs[] = {"/proc", "/sys", "/dev", "/run"};
+
+bool diff_below(const char *path, const char *dir, size_t len)
+{
+	return !strncmp(path, dir, len) &&
+	       (path[len] == '\0' || path[len] == '/');
+}
+
 static bool is_excluded(const char *path)
 {
 	for (const char *const *p = excluded_paths; *p; p++)
 		if (!strcmp(*p, path))
+			return true;
+	for (size_t i = 0; i < sizeof(api_dirs) / sizeof(*api_dirs); i++)
+		if (diff_below(path, api_dirs[i], strlen(api_dirs[i])))
 			return true;
 	return false;
 }
@@ -111,118 +126,191 @@ static void paths_unique(struct paths *p)
 }
 
 struct tree_walk {
-	struct paths *out, *opaque;
+	struct paths *out, *opaque, *mounts;
 };
 
-/* Every entry, and apart the opaque directories. */
-static int record_entry(const char *path, bool dir, bool opaque, void *data)
+/* Every entry, and apart the opaque directories and the mount points
+ * (whose contents are never walked, nor merged). */
+static int record_entry(const struct fs_entry *e, bool opaque, void *data)
 {
 	struct tree_walk *w = data;
-	(void)dir;
-	int r = paths_add(w->out, path);
-	return r >= 0 && opaque ? paths_add(w->opaque, path) : r;
+	int r = paths_add(w->out, e->path);
+	if (r >= 0 && opaque)
+		r = paths_add(w->opaque, e->path);
+	if (r >= 0 && e->mount_point)
+		r = paths_add(w->mounts, e->path);
+	return r;
 }
 
 static int walk_tree(int fd, const char *prefix, struct paths *out,
-		     struct paths *opaque)
+		     struct paths *opaque, struct paths *mounts)
 {
-	struct tree_walk w = {out, opaque};
+	struct tree_walk w = {out, opaque, mounts};
 	return layers_walk(fd, prefix, opaque != NULL, record_entry, &w);
 }
 
-/* Adds what tree ROOTFD holds below PATH (not PATH itself). */
-static int add_subtree(int rootfd, const char *path, struct paths *out)
+/* Whether an error opening a path means only that the tree has nothing
+ * there: missing, or below something that is not a directory (a file, a
+ * symbolic link, which is never followed). */
+bool diff_absent(int r)
 {
-	int fd = open_beneath(rootfd, path, O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return 0; /* not a directory there: nothing below */
-	return walk_tree(fd, path, out, NULL);
+	return r == -ENOENT || r == -ENOTDIR || r == -ELOOP;
 }
 
-/* One side of the comparison: a path's status in a tree, and an O_PATH fd
- * of it for reading its xattrs, link target and content. */
-struct side {
-	bool exists;
-	struct stat st;
-	int fd;
-};
-
-static void side_release(struct side *s)
+void diff_side_release(struct side *s)
 {
 	closep(&s->fd);
 }
 
-static void side_load(int rootfd, const char *path, struct side *s)
+static void parts_release(struct parts *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		closep(&p->v[i].fa);
+		closep(&p->v[i].fb);
+		for (size_t k = 0; k < p->v[i].n_a_only; k++)
+			closep(&p->v[i].a_only[k]);
+		free((char *)p->v[i].prefix);
+	}
+	p->n = 0;
+}
+
+/* The file system of PATH: the part with the longest prefix of it. */
+const struct fs_part *diff_part_of(const struct parts *p, const char *path)
+{
+	const struct fs_part *best = &p->v[0];
+	for (size_t i = 1; i < p->n; i++) {
+		size_t l = strlen(p->v[i].prefix);
+		if (diff_below(path, p->v[i].prefix, l) &&
+		    l > strlen(best->prefix))
+			best = &p->v[i];
+	}
+	return best;
+}
+
+/* Adds what tree B (or A) holds below PATH (not PATH itself). */
+static int add_subtree(const struct parts *p, bool b, const char *path,
+		       struct paths *out, struct paths *mounts)
+{
+	const struct fs_part *part = diff_part_of(p, path);
+	int root = b ? part->fb : part->fa;
+	const char *rel = path + strlen(part->prefix);
+	if (root < 0)
+		return 0;
+	_cleanup_close_ int fd = open_beneath_noxdev(root, *rel ? rel : ".",
+						     O_RDONLY | O_DIRECTORY);
+	if (fd < 0) /* not a directory there: nothing below */
+		return diff_absent(fd) || fd == -EXDEV ? 0 : fd;
+	return walk_tree(fd, strcmp(path, "/") ? path : "", out, NULL, mounts);
+}
+
+/* Loads PATH of tree B (or A): never across a mount within its file
+ * system.  Only "nothing there" is absence; any other error is returned. */
+int diff_side_load(const struct parts *p, bool b, const char *path,
+		   struct side *s)
 {
 	*s = (struct side){.fd = -1};
-	s->fd = open_beneath(rootfd, path, O_PATH);
-	if (s->fd < 0) {
-		s->fd = -1;
-		return;
+	const struct fs_part *part = diff_part_of(p, path);
+	int root = b ? part->fb : part->fa;
+	const char *rel = path + strlen(part->prefix);
+	if (root < 0)
+		return 0;
+	int fd = open_beneath_noxdev(root, *rel ? rel : ".", O_PATH);
+	if (fd == -EXDEV) {
+		s->below_mount = true;
+		return 0;
 	}
-	s->exists = fstat(s->fd, &s->st) == 0;
+	if (fd < 0)
+		return diff_absent(fd) ? 0 : fd;
+	s->fd = fd;
+	if (fstat(fd, &s->st) < 0)
+		return -errno;
+	s->exists = true;
+	return 0;
 }
 
 /* The xattrs of a file, NUL-separated names and values, sorted by name;
  * overlayfs' own are never part of a world's tree. */
-static char *xattrs_of(int fd, size_t *len)
+static int xattrs_of(int fd, char **out, size_t *len)
 {
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	*out = NULL;
+	*len = 0;
 	/* Through the fd's /proc link, which lands on the file itself. */
 	ssize_t n = listxattr(proc, NULL, 0);
-	if (n <= 0) {
-		*len = 0;
-		return NULL;
-	}
+	if (n < 0)
+		return errno == ENOTSUP ? 0 : -errno;
+	if (n == 0)
+		return 0;
 	_cleanup_free_ char *names = malloc((size_t)n);
-	if (!names || (n = listxattr(proc, names, (size_t)n)) < 0)
-		return NULL;
+	if (!names)
+		return -ENOMEM;
+	if ((n = listxattr(proc, names, (size_t)n)) < 0)
+		return -errno;
 	struct paths sorted = {0};
-	for (char *k = names; k < names + n; k += strlen(k) + 1)
+	int r = 0;
+	for (char *k = names; r >= 0 && k < names + n; k += strlen(k) + 1)
 		if (strncmp(k, "trusted.overlay.", 16) &&
 		    strncmp(k, "user.overlay.", 13))
-			paths_add(&sorted, k);
+			r = paths_add(&sorted, k);
 	paths_unique(&sorted);
-	char *out = NULL;
+	char *buf = NULL;
 	size_t used = 0;
-	for (size_t i = 0; i < sorted.n; i++) {
+	for (size_t i = 0; r >= 0 && i < sorted.n; i++) {
 		ssize_t vl = getxattr(proc, sorted.v[i], NULL, 0);
-		if (vl < 0)
+		if (vl < 0) {
+			r = errno == ENODATA ? 0 : -errno; /* gone meanwhile */
 			continue;
+		}
 		size_t kl = strlen(sorted.v[i]) + 1;
-		char *nb = realloc(out, used + kl + (size_t)vl + 1);
-		if (!nb)
+		char *nb = realloc(buf, used + kl + (size_t)vl + 1);
+		if (!nb) {
+			r = -ENOMEM;
 			break;
-		out = nb;
-		memcpy(out + used, sorted.v[i], kl);
+		}
+		buf = nb;
+		memcpy(buf + used, sorted.v[i], kl);
 		used += kl;
-		vl = getxattr(proc, sorted.v[i], out + used, (size_t)vl);
-		used += vl > 0 ? (size_t)vl : 0;
-		out[used++] = '\0';
+		vl = getxattr(proc, sorted.v[i], buf + used, (size_t)vl);
+		if (vl < 0) {
+			r = -errno;
+			break;
+		}
+		used += (size_t)vl;
+		buf[used++] = '\0';
 	}
 	paths_release(&sorted);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*out = buf;
 	*len = used;
-	return out;
+	return 0;
 }
 
-static bool same_xattrs(int a, int b)
+/* 1 when A and B hold the same xattrs, 0 when not, or -errno. */
+static int same_xattrs(int a, int b)
 {
 	size_t la = 0, lb = 0;
-	_cleanup_free_ char *xa = xattrs_of(a, &la);
-	_cleanup_free_ char *xb = xattrs_of(b, &lb);
-	return la == lb && (!la || !memcmp(xa, xb, la));
+	_cleanup_free_ char *xa = NULL, *xb = NULL;
+	int r = xattrs_of(a, &xa, &la);
+	if (r >= 0)
+		r = xattrs_of(b, &xb, &lb);
+	return r < 0 ? r : la == lb && (!la || !memcmp(xa, xb, la));
 }
 
-static bool same_target(int a, int b)
+static int same_target(int a, int b)
 {
-	char ta[4096], tb[4096];
+	char ta[PATH_MAX], tb[PATH_MAX];
 	ssize_t na = readlinkat(a, "", ta, sizeof(ta));
-	ssize_t nb = readlinkat(b, "", tb, sizeof(tb));
-	return na == nb && na >= 0 && !memcmp(ta, tb, (size_t)na);
+	ssize_t nb = na < 0 ? -1 : readlinkat(b, "", tb, sizeof(tb));
+	if (na < 0 || nb < 0)
+		return -errno;
+	return na == nb && !memcmp(ta, tb, (size_t)na);
 }
 
-static bool same_content(int a, int b)
+static int same_content(int a, int b)
 {
 	char pa[64], pb[64];
 	snprintf(pa, sizeof(pa), "/proc/self/fd/%d", a);
@@ -230,28 +318,31 @@ static bool same_content(int a, int b)
 	_cleanup_close_ int fa = open(pa, O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int fb = open(pb, O_RDONLY | O_CLOEXEC);
 	if (fa < 0 || fb < 0)
-		return false;
+		return -errno;
 	char ba[65536], bb[65536];
 	for (;;) {
 		ssize_t na = read(fa, ba, sizeof(ba));
 		ssize_t nb = read(fb, bb, sizeof(bb));
-		if (na != nb || na < 0)
-			return false;
+		if (na < 0 || nb < 0)
+			return -errno;
+		if (na != nb)
+			return 0;
 		if (na == 0)
-			return true;
+			return 1;
 		if (memcmp(ba, bb, (size_t)na))
-			return false;
+			return 0;
 	}
 }
 
-/* What differs between two existing versions of a path: WORLD_CHANGED_*.
+/* What differs between two existing versions of a path: WORLD_CHANGED_*,
+ * or -errno when they cannot be read.
  * A regular file's content is compared byte by byte only when its size is
  * the same and its mtime is not (a copy-up keeps the mtime, a write sets
  * it).  The times of a directory are not a change (they follow its
  * entries), nor those of a symbolic link (they follow its target). */
-static unsigned compare(const struct side *a, const struct side *b)
+static int compare(const struct side *a, const struct side *b)
 {
-	unsigned what = 0;
+	int what = 0, r = 1;
 	const struct stat *x = &a->st, *y = &b->st;
 	if ((x->st_mode & S_IFMT) != (y->st_mode & S_IFMT))
 		return WORLD_CHANGED_TYPE;
@@ -265,20 +356,23 @@ static unsigned compare(const struct side *a, const struct side *b)
 	 * file often keeps both (SOURCE_DATE_EPOCH, a fixed size), and dpkg
 	 * installs it with the archive's mtime.  Equal sizes are read. */
 	if (S_ISREG(x->st_mode)) {
-		if (x->st_size != y->st_size || !same_content(a->fd, b->fd))
+		if (x->st_size != y->st_size ||
+		    (r = same_content(a->fd, b->fd)) == 0)
 			what |= WORLD_CHANGED_CONTENT;
 	} else if (S_ISLNK(x->st_mode)) {
-		if (!same_target(a->fd, b->fd))
+		if ((r = same_target(a->fd, b->fd)) == 0)
 			what |= WORLD_CHANGED_TARGET;
 	} else if (S_ISCHR(x->st_mode) || S_ISBLK(x->st_mode)) {
 		if (x->st_rdev != y->st_rdev)
 			what |= WORLD_CHANGED_DEVICE;
 	}
+	if (r < 0)
+		return r;
 	if (!S_ISDIR(x->st_mode) && !S_ISLNK(x->st_mode) && mtime_differs)
 		what |= WORLD_CHANGED_TIMES;
-	if (!S_ISLNK(x->st_mode) && !same_xattrs(a->fd, b->fd))
+	if (!S_ISLNK(x->st_mode) && (r = same_xattrs(a->fd, b->fd)) == 0)
 		what |= WORLD_CHANGED_XATTRS;
-	return what;
+	return r < 0 ? r : what;
 }
 
 /* What a change weighs in wdiff --stat: a regular file's size. */
@@ -359,14 +453,31 @@ static bool strv_has(char *const *v, const char *s)
 	return false;
 }
 
+/* Opens Root's file system REL in tree FD (crossing into it: it is a
+ * mount of Root's own, or a world's overlay of it); -1 when the tree has
+ * nothing there. */
+static int open_part(int fd, const char *rel, int *out)
+{
+	*out = open_beneath(fd, *rel ? rel : ".", O_PATH | O_DIRECTORY);
+	if (*out >= 0 || diff_absent(*out)) {
+		if (*out < 0)
+			*out = -1;
+		return 0;
+	}
+	return *out;
+}
+
 /* Candidates within Root's file system REL: the entries of the layers that
- * only one of the two stacks has. */
+ * only one of the two stacks has.  PART gets the file system's roots in
+ * both trees and A's own layers. */
 static int candidates_in(struct world_store *s, const struct world_meta *a,
-			 const struct world_meta *b, const char *rel,
-			 struct paths *cand, struct paths *opaque,
+			 const struct world_meta *b, const char *rel, int fa,
+			 int fb, struct fs_part *part, struct paths *cand,
+			 struct paths *opaque, struct paths *mounts,
 			 struct world_error *err)
 {
 	_cleanup_strv_free_ char **sa = NULL, **sb = NULL;
+	*part = (struct fs_part){.fa = -1, .fb = -1};
 	int r = stack_of(s, a, rel, &sa, err);
 	if (r >= 0)
 		r = stack_of(s, b, rel, &sb, err);
@@ -375,23 +486,31 @@ static int candidates_in(struct world_store *s, const struct world_meta *a,
 	_cleanup_free_ char *prefix = NULL;
 	if (asprintf(&prefix, "%s%s", *rel ? "/" : "", rel) < 0)
 		return werr(err, ENOMEM, "out of memory");
+	if ((r = open_part(fa, rel, &part->fa)) < 0 ||
+	    (r = open_part(fb, rel, &part->fb)) < 0)
+		return werr_errno(err, -r, "cannot open %s in the trees",
+				  *prefix ? prefix : "/");
 	for (int side = 0; side < 2; side++) {
 		char **mine = side ? sb : sa, **theirs = side ? sa : sb;
 		for (char **l = mine; *l; l++) {
 			if (strv_has(theirs, *l))
 				continue;
-			int fd = open(*l, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-						  O_CLOEXEC);
+			_cleanup_close_ int fd =
+				open(*l, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+						 O_CLOEXEC);
 			if (fd < 0)
 				return werr_errno(err, errno,
 						  "cannot read layer %s", *l);
 			if (layers_dir_opaque(fd) &&
 			    (r = paths_add(opaque, *prefix ? prefix : "/")) < 0)
 				return werr(err, -r, "out of memory");
-			r = walk_tree(fd, prefix, cand, opaque);
+			r = walk_tree(fd, prefix, cand, opaque, mounts);
 			if (r < 0)
 				return werr_errno(err, -r,
 						  "cannot read layer %s", *l);
+			if (!side &&
+			    part->n_a_only < sizeof(part->a_only) / sizeof(int))
+				part->a_only[part->n_a_only++] = steal_fd(&fd);
 		}
 	}
 	return 0;
@@ -403,83 +522,19 @@ static char *tree_of(struct world_store *s, const char *name)
 					: strdup(s->root);
 }
 
-/* Whether KNOWN (lines "sec nsec path" that a rolled-back merge of this
- * world left) holds exactly this ctime for PATH: then the change is the
- * merge's own saving and restoring, not DST's. */
-static bool ctime_known(const char *known, const char *path,
-			const struct timespec *c)
+/* Marks excluded what lies at or below a mount point met in a walk. */
+static void exclude_mounts(struct world_diff *d, struct paths *mounts)
 {
-	for (const char *line = known; line && *line;) {
-		long long sec;
-		long nsec;
-		int off = 0;
-		const char *nl = strchr(line, '\n');
-		if (sscanf(line, "%lld %ld %n", &sec, &nsec, &off) == 2 &&
-		    off && sec == c->tv_sec && nsec == c->tv_nsec) {
-			_cleanup_free_ char *esc =
-				nl ? strndup(line + off,
-					     (size_t)(nl - line) - off)
-				   : strdup(line + off);
-			_cleanup_free_ char *p =
-				esc ? path_unescape(esc) : NULL;
-			if (p && !strcmp(p, path))
-				return true;
-		}
-		line = nl ? nl + 1 : NULL;
-	}
-	return false;
-}
-
-/* A package database that both worlds changed: a merge combines it unless
- * one record changed differently on both sides (see dbmerge.h). */
-static void resolve_database(struct world_store *s, const char *name, int fa,
-			     int fb, struct world_change *c)
-{
-	static const char *const notes[] = {
-		[DBMERGE_MERGED] = "merged record by record",
-		[DBMERGE_DROP] = "a cache: dropped, rebuilt when needed",
-		[DBMERGE_THEIRS] = "a backup: the world's version",
-		[DBMERGE_DERIVED] = "ldconfig's cache: the world's version; "
-				    "run ldconfig there after the merge",
-	};
-	enum dbmerge_action act = DBMERGE_NONE;
-	struct world_error e = {0};
-	char *why = NULL;
-	int r = dbmerge_resolve(s, name, fa, fb, c->path, -1, &act, &why, &e);
-	if (r >= 0 && act != DBMERGE_NONE) {
-		c->conflict = false;
-		c->merged = true;
-		c->note = strdup(notes[act]);
-	} else if (r < 0) {
-		c->note = why ? why : strdup(e.msg);
-		why = NULL;
-	}
-	free(why);
-}
-
-/* A path B has and A lacks, below a directory that A's layer holds as
- * opaque: overlayfs makes a directory opaque when it is renamed into place
- * (dpkg installs new directories so), and it then hides what B put there
- * later.  A never saw the path; saying so tells the conflict apart from a
- * deletion. */
-static void explain_hidden(struct world_change *c, const struct paths *opaque,
-			   const char *name)
-{
-	for (size_t i = 0; i < opaque->n; i++) {
-		const char *dir = opaque->v[i];
-		size_t l = strlen(dir);
-		if (strcmp(dir, "/") && strncmp(c->path, dir, l) == 0 &&
-		    c->path[l] == '/') {
-			if (asprintf(&c->note,
-				     "%s's directory %s is opaque (overlayfs "
-				     "makes a directory renamed into place so, "
-				     "as dpkg's are): %s never saw this path; "
-				     "check-off %s %s keeps it",
-				     name, dir, name, name, c->path) < 0)
-				c->note = NULL;
-			return;
-		}
-	}
+	paths_unique(mounts);
+	for (size_t i = 0; i < d->n; i++)
+		for (size_t k = 0; k < mounts->n && !d->v[i].excluded; k++)
+			if (diff_below(d->v[i].path, mounts->v[k],
+				       strlen(mounts->v[k]))) {
+				d->v[i].excluded = true;
+				free(d->v[i].note);
+				d->v[i].note = strdup(
+					"on another mount: never merged");
+			}
 }
 
 static int diff_worlds(struct world_store *s, const struct world_meta *a,
@@ -487,8 +542,12 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 		       const char *name_b, struct world_diff *out,
 		       struct world_error *err)
 {
-	struct paths cand = {0}, opaque = {0};
+	struct paths cand = {0}, opaque = {0}, mounts = {0}, rels = {0};
 	struct changes ch = {0};
+	struct parts parts = {0};
+	ino_t *b_inos = NULL;
+	size_t n_inos = 0;
+	struct world_diff d = {0};
 	_cleanup_free_ char *tree_a = tree_of(s, name_a),
 			    *tree_b = tree_of(s, name_b);
 	_cleanup_close_ int fa = -1, fb = -1;
@@ -505,23 +564,39 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 	}
 
 	/* Root's file systems that either world has a layer for. */
-	struct paths rels = {0};
-	paths_add(&rels, "");
-	for (size_t i = 0; a && i < a->n_mounts; i++)
-		paths_add(&rels, a->mounts[i]);
-	for (size_t i = 0; b && i < b->n_mounts; i++)
-		paths_add(&rels, b->mounts[i]);
+	r = paths_add(&rels, "");
+	for (size_t i = 0; r >= 0 && a && i < a->n_mounts; i++)
+		r = paths_add(&rels, a->mounts[i]);
+	for (size_t i = 0; r >= 0 && b && i < b->n_mounts; i++)
+		r = paths_add(&rels, b->mounts[i]);
+	if (r < 0) {
+		r = werr(err, ENOMEM, "out of memory");
+		goto out;
+	}
 	paths_unique(&rels);
-	for (size_t i = 0; r >= 0 && i < rels.n; i++)
-		r = candidates_in(s, a, b, rels.v[i], &cand, &opaque, err);
-	paths_release(&rels);
+	if (rels.n > sizeof(parts.v) / sizeof(*parts.v)) {
+		r = werr(err, E2BIG, "too many file systems");
+		goto out;
+	}
+	for (size_t i = 0; r >= 0 && i < rels.n; i++) {
+		r = candidates_in(s, a, b, rels.v[i], fa, fb, &parts.v[i],
+				  &cand, &opaque, &mounts, err);
+		parts.n = i + 1;
+		if (r >= 0 && *rels.v[i] &&
+		    asprintf((char **)&parts.v[i].prefix, "/%s", rels.v[i]) < 0)
+			r = werr(err, ENOMEM, "out of memory");
+		else if (r >= 0 && !*rels.v[i] &&
+			 !(parts.v[i].prefix = strdup("")))
+			r = werr(err, ENOMEM, "out of memory");
+	}
 	if (r < 0)
 		goto out;
 	/* Below an opaque directory, what the other tree held is gone. */
 	for (size_t i = 0; i < opaque.n && r >= 0; i++) {
-		r = add_subtree(fa, opaque.v[i], &cand);
+		r = add_subtree(&parts, false, opaque.v[i], &cand, &mounts);
 		if (r >= 0)
-			r = add_subtree(fb, opaque.v[i], &cand);
+			r = add_subtree(&parts, true, opaque.v[i], &cand,
+					&mounts);
 	}
 	if (r < 0) {
 		r = werr_errno(err, -r, "cannot read the trees");
@@ -533,45 +608,81 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 	/* Candidates are sorted: below a directory that B does not have,
 	 * B has nothing, and a new tree of A costs one lookup in B. */
 	const char *b_lacks = NULL;
-	size_t b_lacks_len = 0;
+	size_t b_lacks_len = 0, inos_cap = 0;
 	for (size_t i = 0; i < cand.n && r >= 0; i++) {
 		const char *p = cand.v[i];
 		struct side x, y = {.fd = -1};
-		side_load(fa, p, &x);
-		if (!b_lacks || strncmp(p, b_lacks, b_lacks_len) ||
-		    p[b_lacks_len] != '/') {
-			side_load(fb, p, &y);
-			b_lacks = y.exists ? NULL : p;
-			b_lacks_len = y.exists ? 0 : strlen(p);
+		r = diff_side_load(&parts, false, p, &x);
+		if (r >= 0 && (!b_lacks || strncmp(p, b_lacks, b_lacks_len) ||
+			       p[b_lacks_len] != '/')) {
+			r = diff_side_load(&parts, true, p, &y);
+			b_lacks = y.exists || y.below_mount ? NULL : p;
+			b_lacks_len = b_lacks ? strlen(p) : 0;
 		}
-		if (x.exists && !y.exists)
+		size_t first = ch.n;
+		if (r < 0) {
+			diff_side_release(&x);
+			diff_side_release(&y);
+			break;
+		}
+		if (x.below_mount || y.below_mount)
+			/* On another mount in one of the trees: that is not
+			 * the world's file system; it is never merged. */
+			r = change_add(&ch, x.exists ? 'A' : 'D', p, 0, 0);
+		else if (x.exists && !y.exists)
 			r = change_add(&ch, 'A', p, 0, file_bytes(&x));
 		else if (!x.exists && y.exists)
 			r = change_add(&ch, 'D', p, 0, file_bytes(&y));
 		else if (x.exists) {
-			unsigned what = compare(&x, &y);
-			if (what)
-				r = change_add(&ch, 'M', p, what,
+			int what = compare(&x, &y);
+			if (what > 0)
+				r = change_add(&ch, 'M', p, (unsigned)what,
 					       file_bytes(&x));
+			else if (what < 0)
+				r = what;
+		}
+		if (r >= 0 && ch.n > first &&
+		    (x.below_mount || y.below_mount)) {
+			ch.v[first].excluded = true;
+			if (asprintf(&ch.v[first].note,
+				     "on another mount in '%s': never merged",
+				     x.below_mount ? name_a : name_b) < 0)
+				ch.v[first].note = NULL;
+		}
+		/* What B holds, by inode: a copy-up of A that B holds
+		 * under some name is no file that B deleted. */
+		if (r >= 0 && y.exists) {
+			if (n_inos == inos_cap) {
+				inos_cap = inos_cap ? inos_cap * 2 : 256;
+				ino_t *nv =
+					realloc(b_inos, inos_cap * sizeof(*nv));
+				if (!nv)
+					r = -ENOMEM;
+				else
+					b_inos = nv;
+			}
+			if (r >= 0)
+				b_inos[n_inos++] = y.st.st_ino;
 		}
 		/* A directory of B that A deleted or replaced: all below
 		 * it is deleted too, though no layer of A names it. */
 		if (r >= 0 && y.exists && S_ISDIR(y.st.st_mode) &&
 		    (!x.exists || !S_ISDIR(x.st.st_mode)))
-			r = add_subtree(fb, p, &gone);
-		side_release(&x);
-		side_release(&y);
+			r = add_subtree(&parts, true, p, &gone, &mounts);
+		diff_side_release(&x);
+		diff_side_release(&y);
 	}
 	for (size_t i = 0; i < gone.n && r >= 0; i++) {
 		struct side y;
-		side_load(fb, gone.v[i], &y);
-		if (y.exists)
+		r = diff_side_load(&parts, true, gone.v[i], &y);
+		if (r >= 0 && y.exists)
 			r = change_add(&ch, 'D', gone.v[i], 0, file_bytes(&y));
-		side_release(&y);
+		diff_side_release(&y);
 	}
 	paths_release(&gone);
 	if (r < 0) {
-		r = werr(err, -r, "out of memory");
+		r = werr_errno(err, -r, "cannot compare '%s' with '%s'", name_a,
+			       name_b);
 		goto out;
 	}
 	/* Sorted, each path once: a path both under a deleted directory and
@@ -581,61 +692,58 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 	for (size_t i = 0; i < ch.n; i++) {
 		if (w && !strcmp(ch.v[w - 1].path, ch.v[i].path)) {
 			free(ch.v[i].path);
+			free(ch.v[i].note);
 			continue;
 		}
 		ch.v[w++] = ch.v[i];
 	}
 	ch.n = w;
 
-	/* Paths that B changed after A was made from it: a merge of A would
-	 * overwrite them (DESIGN.md §4).  Judged by ctime, at the resolution
-	 * of the file systems' clock: a change in the same clock tick as the
-	 * creation is taken as before it (one tick earlier would flag every
-	 * file written just before wcreate). */
-	struct world_diff d = {.v = ch.v, .n = ch.n, .other = strdup(name_b)};
+	d = (struct world_diff){.v = ch.v, .n = ch.n, .other = strdup(name_b)};
 	ch = (struct changes){0};
+	exclude_mounts(&d, &mounts);
 	if (a) {
-		_cleanup_strv_free_ char **co = checkoff_load(s, name_a);
-		for (size_t i = 0; co && i < d.n; i++)
+		/* Check-offs that cannot be read fail the diff: a merge
+		 * would take every path. */
+		_cleanup_strv_free_ char **co = NULL;
+		if ((r = world_checkoff_list(s, name_a, &co, err)) < 0)
+			goto out;
+		for (size_t i = 0; i < d.n; i++)
 			d.v[i].checked_off = checkoff_matches(co, d.v[i].path);
 	}
+	if (diff_hold_dirs(&d) < 0) {
+		r = werr(err, ENOMEM, "out of memory");
+		goto out;
+	}
 	if (a && store_is_ancestor(s, name_a, name_b)) {
-		_cleanup_free_ char *known = NULL,
-				    *rel = path_join(name_a, "known-ctimes");
-		if (rel)
-			(void)read_file_at(s->worlds_fd, rel, &known, NULL);
-		for (size_t i = 0; i < d.n; i++) {
-			struct side y;
-			if (d.v[i].kind == 'A')
-				continue; /* B does not have it */
-			/* Both made the same change (the same package's
-			 * files, the same download) at different times:
-			 * nothing of B's is lost by taking A's. */
-			if (d.v[i].kind == 'M' &&
-			    !(d.v[i].what & ~(unsigned)WORLD_CHANGED_TIMES))
-				continue;
-			side_load(fb, d.v[i].path, &y);
-			const struct timespec *c = &y.st.st_ctim;
-			if (y.exists &&
-			    (c->tv_sec > a->created ||
-			     (c->tv_sec == a->created &&
-			      c->tv_nsec > a->created_ns)) &&
-			    !ctime_known(known, d.v[i].path, c))
-				d.v[i].conflict = true;
-			side_release(&y);
-		}
-		for (size_t i = 0; i < d.n; i++)
-			if (d.v[i].conflict && dbmerge_known(d.v[i].path))
-				resolve_database(s, name_a, fa, fb, &d.v[i]);
-			else if (d.v[i].conflict && d.v[i].kind == 'D')
-				explain_hidden(&d.v[i], &opaque, name_a);
+		struct diff_trees t = {.s = s,
+				       .a = a,
+				       .name_a = name_a,
+				       .name_b = name_b,
+				       .fa = fa,
+				       .fb = fb,
+				       .parts = &parts,
+				       .opaque = opaque.v,
+				       .n_opaque = opaque.n,
+				       .b_inos = b_inos,
+				       .n_inos = n_inos};
+		if ((r = diff_conflicts(&t, &d, err)) < 0)
+			goto out;
 	}
 	*out = d;
+	d = (struct world_diff){0};
 out:
+	world_diff_release(&d);
 	paths_release(&cand);
 	paths_release(&opaque);
-	for (size_t i = 0; i < ch.n; i++)
+	paths_release(&mounts);
+	paths_release(&rels);
+	parts_release(&parts);
+	free(b_inos);
+	for (size_t i = 0; i < ch.n; i++) {
 		free(ch.v[i].path);
+		free(ch.v[i].note);
+	}
 	free(ch.v);
 	return r < 0 ? r : 0;
 }

@@ -3,8 +3,10 @@
 #ifndef PWAPT_FSUTIL_H
 #define PWAPT_FSUTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* Writes DATA to NAME in DIRFD atomically: a temporary file beside it,
@@ -15,10 +17,38 @@ int write_file_atomic(int dirfd, const char *name, const char *data, size_t len,
 int read_file_at(int dirfd, const char *name, char **out, size_t *len);
 /* mkdir -p of an absolute PATH. */
 int mkdir_p(const char *path, mode_t mode);
+/* One entry that fs_walk meets: NAME in directory DIRFD (both valid only
+ * during the call), PATH the walk's PREFIX/.../NAME, ST its lstat.  A
+ * MOUNT_POINT is a directory on another mount than the walk's start (its
+ * mount id differs, a bind mount of the same file system too): never
+ * entered. */
+struct fs_entry {
+	int dirfd;
+	const char *name;
+	const char *path;
+	struct stat st;
+	bool mount_point;
+};
+/* Walks the tree below directory DIRFD (not closed), parents before
+ * children.  PRE sees every entry: a return > 0 keeps the walk out of a
+ * directory, < 0 ends the walk with it.  POST (may be NULL) sees each
+ * directory entered, after what lies below it.  ST is a directory's whole
+ * status; of other entries only the type, unless FLAGS has FS_WALK_STAT.
+ * Any depth and path length, with two descriptors of its own; never
+ * follows a symlink, never enters another mount.  An error (a directory
+ * that cannot be read; -ESTALE: the tree moved while it was walked) ends
+ * the walk: nothing is skipped silently. */
+enum { FS_WALK_STAT = 1u << 0 };
+int fs_walk(int dirfd, const char *prefix, unsigned flags,
+	    int (*pre)(const struct fs_entry *e, void *data),
+	    int (*post)(const struct fs_entry *e, void *data), void *data);
 /* Removes NAME in DIRFD and everything below it, never following symlinks
- * and never crossing into another mount (a mount point is an error). */
+ * and never entering another mount: a mount point below NAME (a bind mount
+ * of the same file system too) and all it holds stay, and the result is
+ * -EBUSY; NAME itself a mount point is -EBUSY.  Any depth. */
 int rm_rf_at(int dirfd, const char *name);
-/* Disk usage (allocated bytes) of the tree NAME in DIRFD, hard links once. */
+/* Disk usage (allocated bytes) of the tree NAME in DIRFD, hard links once,
+ * mounts below it left out. */
 int disk_usage_at(int dirfd, const char *name, uint64_t *bytes);
 /* Whether PATH is a mount point (compares mount ids). */
 int is_mount_point(const char *path);
@@ -28,6 +58,9 @@ int is_mount_point(const char *path);
  * a time with O_NOFOLLOW where the kernel has no openat2.  A symlink on the
  * way is -ELOOP; FLAGS as for openat (O_PATH to examine a symlink). */
 int open_beneath(int dirfd, const char *rel, int flags);
+/* The same, and -EXDEV where REL crosses into another mount.  Both take
+ * paths of any length (resolved a part at a time beyond PATH_MAX). */
+int open_beneath_noxdev(int dirfd, const char *rel, int flags);
 /* Paths in line-oriented state files: bytes <= ' ', '%' and DEL as %XX. */
 void path_escape(FILE *f, const char *path);
 char *path_unescape(const char *escaped);

@@ -685,41 +685,36 @@ bool layers_dir_opaque(int fd)
 	       val[0] == 'y';
 }
 
+/* The same for NAME in directory DIRFD, without opening it. */
+static bool opaque_at(int dirfd, const char *name)
+{
+	char proc[PATH_MAX], val[2];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", dirfd, name);
+	return lgetxattr(proc, "trusted.overlay.opaque", val, sizeof(val)) ==
+		       1 &&
+	       val[0] == 'y';
+}
+
+struct layers_walk_ctx {
+	bool opaque;
+	int (*fn)(const struct fs_entry *e, bool opaque, void *data);
+	void *data;
+};
+
+static int layers_walk_entry(const struct fs_entry *e, void *data)
+{
+	struct layers_walk_ctx *w = data;
+	bool opaque = w->opaque && S_ISDIR(e->st.st_mode) &&
+		      opaque_at(e->dirfd, e->name);
+	return w->fn(e, opaque, w->data);
+}
+
 int layers_walk(int fd, const char *prefix, bool opaque,
-		int (*fn)(const char *path, bool dir, bool opaque, void *data),
+		int (*fn)(const struct fs_entry *e, bool opaque, void *data),
 		void *data)
 {
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	_cleanup_closedir_ DIR *dir = d;
-	struct dirent *de;
-	int r = 0;
-	while (r >= 0 && (de = readdir(dir))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		_cleanup_free_ char *path = NULL;
-		if (asprintf(&path, "%s/%s", prefix, de->d_name) < 0)
-			return -ENOMEM;
-		/* d_type spares a stat; where the file system does not
-		 * fill it in, opening as a directory tells. */
-		int child = de->d_type == DT_DIR || de->d_type == DT_UNKNOWN
-				    ? openat(dirfd(dir), de->d_name,
-					     O_RDONLY | O_DIRECTORY |
-						     O_NOFOLLOW | O_CLOEXEC)
-				    : -1;
-		bool is_opaque =
-			child >= 0 && opaque && layers_dir_opaque(child);
-		if ((r = fn(path, child >= 0, is_opaque, data)) < 0) {
-			closep(&child);
-			return r;
-		}
-		if (child >= 0)
-			r = layers_walk(child, path, opaque, fn, data);
-	}
-	return r;
+	struct layers_walk_ctx w = {opaque, fn, data};
+	return fs_walk(fd, prefix, 0, layers_walk_entry, NULL, &w);
 }
 
 /* ---- overlaps between parents ---- */
@@ -758,10 +753,12 @@ struct layer_walk {
 /* Records every entry of a layer that hides what lies below it: files,
  * symlinks, special files, whiteouts and opaque directories.  Plain
  * directories merge with the layers below and hide nothing. */
-static int record_hiding(const char *path, bool dir, bool opaque, void *data)
+static int record_hiding(const struct fs_entry *e, bool opaque, void *data)
 {
 	struct layer_walk *w = data;
-	return !dir || opaque ? entries_add(w->e, path, w->layer) : 0;
+	return !S_ISDIR(e->st.st_mode) || opaque
+		       ? entries_add(w->e, e->path, w->layer)
+		       : 0;
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -818,6 +815,10 @@ static int overlaps_in(struct world_store *s, char *const *parents, size_t n,
 		}
 		struct layer_walk w = {&e, l};
 		r = layers_walk(fd, prefix, true, record_hiding, &w);
+		close(fd);
+		if (r < 0)
+			r = werr_errno(err, -r, "cannot read layer %s",
+				       layers[l]);
 	}
 	if (r < 0)
 		goto out;

@@ -2,6 +2,7 @@
 #ifndef PWAPT_LAYERS_H
 #define PWAPT_LAYERS_H
 
+#include "fsutil.h"
 #include "store.h"
 
 /* Root's separate file systems (a separate /var, /usr, /boot, /home): their
@@ -60,12 +61,13 @@ int layers_unmount(const char *merged);
 /* Whether directory FD is an opaque directory of a layer (it hides what
  * the layers below hold there). */
 bool layers_dir_opaque(int fd);
-/* Walks the tree below directory FD (which it closes), parents before
- * children, calling FN with each entry as PREFIX/name, whether it is a
- * directory and, with OPAQUE, whether it is an opaque one.  A negative
- * return of FN ends the walk with it. */
+/* Walks the tree below directory FD (see fs_walk: any depth, never into
+ * another mount, every error ends it), parents before children, calling
+ * FN with each entry (its path PREFIX/...) and, with OPAQUE, whether it is
+ * an opaque directory.  A return of FN > 0 skips what lies below the
+ * entry, < 0 ends the walk with it. */
 int layers_walk(int fd, const char *prefix, bool opaque,
-		int (*fn)(const char *path, bool dir, bool opaque, void *data),
+		int (*fn)(const struct fs_entry *e, bool opaque, void *data),
 		void *data);
 
 /* The paths that two or more of PARENTS changed (see world_overlaps). */

@@ -197,11 +197,17 @@ static int open_parent(int tree, const char *path, const char **base)
 	return open_beneath(tree, dir, O_PATH | O_DIRECTORY);
 }
 
+/* What TREE holds at PATH: HAD_*, or -errno when it cannot tell (only
+ * "nothing there" is HAD_NONE). */
 static int kind_of(int tree, const char *path, struct stat *st)
 {
 	_cleanup_close_ int fd = open_beneath(tree, path, O_PATH);
-	if (fd < 0 || fstat(fd, st) < 0)
+	if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP)
 		return HAD_NONE;
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, st) < 0)
+		return -errno;
 	return S_ISDIR(st->st_mode) ? HAD_DIR : HAD_FILE;
 }
 
@@ -349,11 +355,22 @@ static int copy_tree(int fromdir, const char *name, int todir,
 		todir, name2, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (r < 0 || in < 0 || out < 0)
 		return r < 0 ? r : -errno;
-	_cleanup_closedir_ DIR *d = fdopendir(dup(in));
+	/* A directory that cannot be read is an error, never an empty one
+	 * (out of descriptors deep in a tree, say). */
+	int dfd = fcntl(in, F_DUPFD_CLOEXEC, 0);
+	_cleanup_closedir_ DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+	if (!d) {
+		r = -errno;
+		if (dfd >= 0)
+			close(dfd);
+		return r;
+	}
 	struct dirent *de;
-	while (r >= 0 && d && (de = readdir(d)))
+	while (r >= 0 && (errno = 0, de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			r = copy_tree(in, de->d_name, out, de->d_name);
+	if (r >= 0 && errno)
+		r = -errno;
 	if (r < 0)
 		return r;
 	char from[128], to[128];
@@ -376,6 +393,8 @@ static int move_tree(int fromdir, const char *name, int todir,
 	if (errno != EXDEV)
 		return -errno;
 	int r = copy_tree(fromdir, name, todir, name2);
+	if (r < 0) /* no partial copy left to be taken for a save */
+		(void)rm_rf_at(todir, name2);
 	if (r >= 0) {
 		_cleanup_close_ int wd =
 			open_beneath(fromdir, ".", O_RDONLY | O_DIRECTORY);
@@ -1191,6 +1210,8 @@ static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 		struct stat xs, ys;
 		int had = kind_of(m->tree, c->path, &ys);
 		int src = kind_of(m->src_tree, c->path, &xs);
+		if (had < 0 || src < 0)
+			return had < 0 ? had : src;
 		struct op o = {.had = had,
 			       .dst_changed = c->conflict || c->merged};
 		enum dbmerge_action db =
@@ -1299,7 +1320,9 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 		goto out;
 	}
 	if ((r = plan_ops(&m, &d, &p)) < 0) {
-		r = werr(err, -r, "out of memory");
+		r = werr_errno(err, -r,
+			       "cannot plan the merge of '%s' into '%s'", src,
+			       dst);
 		goto out;
 	}
 	for (size_t i = 0; i < p.n; i++)

@@ -1,9 +1,12 @@
 /* Unit tests of the file-system helpers, in a private temporary directory. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,6 +96,126 @@ static void test_disk_usage(int dfd)
 	   "a hard link is counted once (%llu)", (unsigned long long)two);
 }
 
+/* A chain of DEPTH directories named NAME below DIRFD, a file "f" at the
+ * bottom; the path is built one directory at a time, never as a string. */
+static int make_deep(int dirfd, const char *name, int depth)
+{
+	int cur = dup(dirfd);
+	for (int i = 0; cur >= 0 && i < depth; i++) {
+		int next = mkdirat(cur, name, 0755) == 0
+				   ? openat(cur, name, O_RDONLY | O_DIRECTORY)
+				   : -1;
+		close(cur);
+		cur = next;
+	}
+	if (cur < 0)
+		return -1;
+	int f = openat(cur, "f", O_CREAT | O_WRONLY, 0644);
+	close(cur);
+	if (f < 0)
+		return -1;
+	close(f);
+	return 0;
+}
+
+struct count {
+	int entries, dirs_after, longest;
+};
+
+static int count_pre(const struct fs_entry *e, void *data)
+{
+	struct count *c = data;
+	c->entries++;
+	if ((int)strlen(e->path) > c->longest)
+		c->longest = (int)strlen(e->path);
+	return 0;
+}
+
+static int count_post(const struct fs_entry *e, void *data)
+{
+	((struct count *)data)->dirs_after++;
+	return 0;
+}
+
+/* Paths beyond PATH_MAX, walked with few descriptors to spare. */
+static void test_deep(int dfd)
+{
+	char name[201];
+	memset(name, 'n', 200);
+	name[200] = '\0';
+	mkdirat(dfd, "deep", 0755);
+	int deep = openat(dfd, "deep", O_RDONLY | O_DIRECTORY);
+	ok(make_deep(deep, name, 40) == 0, "a tree 40 x 200 bytes deep");
+	/* 300 levels of short names too: depth, not length. */
+	ok(make_deep(deep, "d", 300) == 0, "a tree 300 directories deep");
+
+	struct rlimit old, few = {.rlim_cur = 12};
+	getrlimit(RLIMIT_NOFILE, &old);
+	few.rlim_max = old.rlim_max;
+	ok(setrlimit(RLIMIT_NOFILE, &few) == 0, "at most 12 descriptors");
+
+	struct count c = {0};
+	ok(fs_walk(deep, "/deep", 0, count_pre, count_post, &c) == 0 &&
+		   c.entries == 40 + 1 + 300 + 1 && c.dirs_after == 340,
+	   "fs_walk meets every entry, parents before and after (%d, %d)",
+	   c.entries, c.dirs_after);
+	ok(c.longest > PATH_MAX, "its paths go beyond PATH_MAX (%d)",
+	   c.longest);
+
+	char *rel = malloc(40 * 201 + 2), *w = rel;
+	for (int i = 0; i < 40; i++)
+		w += sprintf(w, "%s/", name);
+	strcpy(w, "f");
+	int f = open_beneath(deep, rel, O_RDONLY);
+	ok(f >= 0, "open_beneath opens a path of %zu bytes (%d)", strlen(rel),
+	   f);
+	if (f >= 0)
+		close(f);
+	f = open_beneath_noxdev(deep, rel, O_PATH);
+	ok(f >= 0, "so does open_beneath_noxdev");
+	if (f >= 0)
+		close(f);
+	free(rel);
+
+	uint64_t bytes = 0;
+	ok(disk_usage_at(dfd, "deep", &bytes) == 0 && bytes > 0,
+	   "disk_usage_at at any depth");
+	ok(rm_rf_at(dfd, "deep") == 0 &&
+		   faccessat(dfd, "deep", F_OK, AT_SYMLINK_NOFOLLOW) < 0,
+	   "rm_rf_at removes it all");
+	setrlimit(RLIMIT_NOFILE, &old);
+	close(deep);
+}
+
+/* A bind mount of the same file system inside a tree to remove: its
+ * st_dev is the tree's, only its mount id tells it apart. */
+static void test_rm_rf_bind_mount(int dfd)
+{
+	char src[300], dst[300];
+	mkdirat(dfd, "bindsrc", 0755);
+	close(openat(dfd, "bindsrc/precious", O_CREAT | O_WRONLY, 0644));
+	mkdirat(dfd, "tree", 0755);
+	mkdirat(dfd, "tree/sub", 0755);
+	mkdirat(dfd, "tree/sub/mnt", 0755);
+	close(openat(dfd, "tree/sub/file", O_CREAT | O_WRONLY, 0644));
+	snprintf(src, sizeof(src), "%s/bindsrc", tmp);
+	snprintf(dst, sizeof(dst), "%s/tree/sub/mnt", tmp);
+	if (mount(src, dst, NULL, MS_BIND, NULL) < 0) {
+		printf("ok %d # SKIP cannot bind mount (needs root)\n",
+		       ++tap_n);
+		return;
+	}
+	ok(rm_rf_at(dfd, "tree") == -EBUSY, "a mount below is -EBUSY");
+	ok(faccessat(dfd, "bindsrc/precious", F_OK, 0) == 0,
+	   "what the bind mount shows survives");
+	ok(faccessat(dfd, "tree/sub/file", F_OK, 0) < 0,
+	   "the rest of the tree is gone");
+	ok(rm_rf_at(dfd, "tree/sub/mnt") == -EBUSY,
+	   "a mount point itself is -EBUSY");
+	umount2(dst, MNT_DETACH);
+	ok(rm_rf_at(dfd, "tree") == 0, "once unmounted, it goes");
+}
+
 static void test_path_join(void)
 {
 	_cleanup_free_ char *a = path_join("/", "etc");
@@ -113,6 +236,8 @@ int main(void)
 	test_atomic_write(dfd);
 	test_rm_rf(dfd);
 	test_disk_usage(dfd);
+	test_deep(dfd);
+	test_rm_rf_bind_mount(dfd);
 	test_path_join();
 	rm_rf_at(AT_FDCWD, tmp);
 	close(dfd);

@@ -1,0 +1,149 @@
+#!/bin/sh
+# Walks of wdiff and wmerge: any depth and path length, few descriptors,
+# never across a mount, never an error taken for "absent"; API file
+# systems never merged; modify/delete and delete/modify are conflicts.
+. "$(dirname "$0")/lib.sh"
+command -v bash >/dev/null || skip_all "bash is missing (cd beyond PATH_MAX)"
+make_busybox_root
+R=$PWAPT_ROOT
+mkdir -p "$R/srv"
+T() { echo "$PWAPT_STATE/worlds/$1/merged"; } # a world's tree, from the host
+long=$(printf "%0200d" 0)
+
+# deep DIR N NAME: N nested directories NAME below DIR, a file "f" holding
+# "bottom" at the bottom; made one cd at a time (dash's cd stops at
+# PATH_MAX, mkdir -p of the whole path too).
+deep() {
+	bash -c 'cd "$1" && for i in $(seq "$2"); do mkdir "$3" && cd "$3" || exit 1; done &&
+		echo bottom >f' - "$@"
+}
+
+# bottom DIR N NAME: what the file at the bottom holds.
+bottom() {
+	bash -c 'cd "$1" && for i in $(seq "$2"); do cd "$3" || exit 1; done && cat f' - "$@"
+}
+
+test_expect_success 'a path of 6000 bytes is listed and merged whole' '
+	wcreate L Root && deep "$(T L)/srv" 30 "$long" &&
+	bottom "$(T L)/srv" 30 "$long" >/dev/null &&
+	wdiff L >"$TMP/d" &&
+	test_equal 31 "$(grep -c "^A /srv/$long" "$TMP/d")" &&
+	test "$(grep "/f$" "$TMP/d" | wc -c)" -gt 6000 &&
+	wmerge L Root &&
+	test_equal bottom "$(bottom "$R/srv" 30 "$long")" &&
+	! test -e "$PWAPT_STATE/worlds/L" &&
+	pwapt rollback && ! test -e "$R/srv/$long"
+'
+
+test_expect_success 'a deep tree with few descriptors: wdiff lists it whole' '
+	wcreate D Root && deep "$(T D)/srv" 400 d &&
+	(ulimit -n 30 && wdiff D) >"$TMP/d" &&
+	test_equal 401 "$(grep -c "^A /srv/d" "$TMP/d")"
+'
+
+test_expect_success 'with few descriptors a merge is whole, or fails with DST unchanged' '
+	(ulimit -n 30 && wmerge D Root) 2>"$TMP/err"; rc=$? &&
+	cat "$TMP/err" &&
+	if [ $rc = 0 ]; then
+		test_equal bottom "$(bottom "$R/srv" 400 d)" &&
+		! test -e "$PWAPT_STATE/worlds/D" && pwapt rollback
+	else
+		test -s "$TMP/err" && ! test -e "$R/srv/d" &&
+		test -d "$PWAPT_STATE/worlds/D" && wdelete D
+	fi &&
+	! test -e "$R/srv/d"
+'
+
+test_expect_success 'at any descriptor limit: all listed and merged, or an error and nothing' '
+	wcreate F Root && deep "$(T F)/srv" 100 f &&
+	for n in 10 12 14 16 18 20 24 28; do
+		(ulimit -n $n && exec wdiff F) >"$TMP/d" 2>"$TMP/e"; rc=$?
+		echo "wdiff, $n descriptors: exit $rc, $(grep -c "^A" "$TMP/d") paths; $(cat "$TMP/e")"
+		if [ $rc = 0 ]; then test_equal 101 "$(grep -c "^A /srv/f" "$TMP/d")" || return 1
+		else test -s "$TMP/e" || return 1; fi
+	done &&
+	for n in 10 12 14 16 18 20 24 28; do
+		(ulimit -n $n && exec wmerge F Root) >"$TMP/d" 2>"$TMP/e"; rc=$?
+		echo "wmerge, $n descriptors: exit $rc; $(cat "$TMP/e")"
+		if [ $rc = 0 ]; then
+			test_equal bottom "$(bottom "$R/srv" 100 f)" &&
+				! test -e "$PWAPT_STATE/worlds/F" && break
+			return 1
+		fi
+		test -s "$TMP/e" && ! test -e "$R/srv/f" && test -d "$PWAPT_STATE/worlds/F" || return 1
+	done &&
+	! test -e "$PWAPT_STATE/worlds/F" && pwapt rollback
+'
+
+test_expect_success 'a deep tree saved by copy (DST a world): whole, or a clean failure' '
+	wcreate P Root && deep "$(T P)/srv" 60 d && wcreate Q P &&
+	rm -r "$(T Q)/srv/d" && test_equal "D /srv/d" "$(wdiff Q | head -1)" &&
+	(ulimit -n 30 && wmerge Q P) 2>"$TMP/err"; rc=$? &&
+	cat "$TMP/err" &&
+	if [ $rc = 0 ]; then
+		! test -e "$(T P)/srv/d" && pwapt rollback P
+	else
+		test -s "$TMP/err" && test -d "$PWAPT_STATE/worlds/Q"
+	fi &&
+	test_equal bottom "$(bottom "$(T P)/srv" 60 d)" &&
+	{ ! test -d "$PWAPT_STATE/worlds/Q" || wdelete Q; } && wdelete P
+'
+
+test_expect_success 'a world that unmounts its /run and /dev: nothing of them reaches Root' '
+	wcreate U Root &&
+	wexec U sh -c "umount -l /run && echo x >/run/x && umount -l /dev && mkdir -p /dev/y && echo y >/dev/y/z" &&
+	test -e "$(T U)/run/x" && test -e "$(T U)/dev/y/z" &&
+	echo ok >"$(T U)/srv/ok" &&
+	test_equal "A /srv/ok" "$(wdiff U)" &&
+	wdiff --all U >"$TMP/d" && grep -qx "A /run/x" "$TMP/d" &&
+	wdiff --json U | python3 -c "
+import json, sys
+c = {x[\"path\"]: x for x in json.load(sys.stdin)[\"changes\"]}
+assert \"/run/x\" not in c and \"/dev/y/z\" not in c, c" &&
+	wmerge U Root &&
+	test_equal ok "$(cat "$R/srv/ok")" &&
+	! test -e "$R/run/x" && ! test -e "$R/dev/y"
+'
+
+test_expect_success 'a mount below a directory in Root: the world never merges into it' '
+	mkdir -p "$R/srv/mnt" "$TMP/other" && echo theirs >"$TMP/other/file" &&
+	wcreate M Root &&
+	mount --bind "$TMP/other" "$R/srv/mnt" &&
+	echo mine >"$(T M)/srv/mnt/file" && echo mine >"$(T M)/srv/mnt/new" &&
+	wdiff M >"$TMP/d"; rc=$?; cat "$TMP/d" &&
+	test_equal 0 $rc && test -z "$(cat "$TMP/d")" &&
+	wmerge M Root &&
+	test_equal theirs "$(cat "$R/srv/mnt/file")" && ! test -e "$R/srv/mnt/new" &&
+	umount "$R/srv/mnt" && ! test -e "$R/srv/mnt/new"
+'
+
+test_expect_success 'modify/delete: a file the world changed and Root deleted is a conflict' '
+	echo one >"$R/srv/md" && echo two >"$R/srv/moved" &&
+	mkdir "$R/srv/mdd" && echo x >"$R/srv/mdd/x" && wcreate C Root &&
+	echo world >>"$(T C)/srv/md" && mv "$(T C)/srv/moved" "$(T C)/srv/moved-to" &&
+	echo new >"$(T C)/srv/mdd/new" && echo new >"$(T C)/srv/new" &&
+	sleep 0.05 && rm "$R/srv/md" && rm -r "$R/srv/mdd" && echo r >"$R/srv/root-new" &&
+	{ wdiff C >"$TMP/d"; test_equal 3 $?; } && cat "$TMP/d" &&
+	grep -qx "! /srv/md: changed in Root after C was created: deleted there, changed in C" "$TMP/d" &&
+	grep -qx "! /srv/mdd: changed in Root after C was created: deleted there, changed in C" "$TMP/d" &&
+	test_equal 2 "$(grep -c "^!" "$TMP/d")" &&
+	test_fails_with 3 "2 paths changed in .Root. after .C. was created" wmerge C Root &&
+	! test -e "$R/srv/md" &&
+	wmerge --force C Root && test_equal "one
+world" "$(cat "$R/srv/md")"
+'
+
+test_expect_success 'delete/modify: a file the world deleted and Root changed is a conflict' '
+	echo one >"$R/srv/dm" && mkdir -p "$R/srv/dmdir" && echo x >"$R/srv/dmdir/f" &&
+	wcreate E Root &&
+	rm "$(T E)/srv/dm" && rm -r "$(T E)/srv/dmdir" &&
+	sleep 0.05 && echo root >>"$R/srv/dm" && echo root >>"$R/srv/dmdir/f" &&
+	{ wdiff E >"$TMP/d"; test_equal 3 $?; } && cat "$TMP/d" &&
+	grep -qx "! /srv/dm: changed in Root after E was created: changed there, deleted in E" "$TMP/d" &&
+	grep -qx "! /srv/dmdir/f: changed in Root after E was created: changed there, deleted in E" "$TMP/d" &&
+	test_fails_with 3 "2 paths changed in .Root. after .E. was created" wmerge E Root &&
+	test -e "$R/srv/dm" && test -e "$R/srv/dmdir/f" &&
+	wmerge --force E Root && ! test -e "$R/srv/dm" && ! test -e "$R/srv/dmdir"
+'
+
+test_done

@@ -1,0 +1,77 @@
+/* wdiff's parts: the two trees compared path by path (diff.c), the
+ * conflicts between them (conflicts.c), and what check-offs hold
+ * (checkoff.c).  Private to libworld. */
+#ifndef PWAPT_DIFF_H
+#define PWAPT_DIFF_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "store.h"
+
+/* One side of the comparison: a path's status in a tree, and an O_PATH fd
+ * of it for reading its xattrs, link target and content.  BELOW_MOUNT: the
+ * path lies on another mount than the file system it belongs to (below
+ * /run after a world unmounted its own, below a mount point of Root that
+ * no world sees): never merged. */
+struct side {
+	bool exists, below_mount;
+	struct stat st;
+	int fd;
+};
+
+/* Root's file systems as the two trees show them: a world's tree has one
+ * overlay for each, Root's tree the file systems themselves. */
+struct fs_part {
+	const char *prefix; /* "" or "/var" */
+	int fa, fb;	    /* its root in each tree, or -1: not there */
+	/* The layers of A's stack that B's lacks, highest first. */
+	int a_only[64];
+	size_t n_a_only;
+};
+
+struct parts {
+	struct fs_part v[32];
+	size_t n;
+};
+
+/* Whether PATH is DIR (LEN bytes) or lies below it, as strings. */
+bool diff_below(const char *path, const char *dir, size_t len);
+/* Whether an error opening a path means only that the tree has nothing
+ * there: missing, or below something that is not a directory (a file, a
+ * symbolic link, which is never followed). */
+bool diff_absent(int r);
+/* The file system of PATH: the part with the longest prefix of it. */
+const struct fs_part *diff_part_of(const struct parts *p, const char *path);
+/* Loads PATH of tree B (or A): never across a mount within its file
+ * system.  Only "nothing there" is absence; any other error is returned. */
+int diff_side_load(const struct parts *p, bool b, const char *path,
+		   struct side *s);
+void diff_side_release(struct side *s);
+
+/* What the conflicts of A against its ancestor B are judged from. */
+struct diff_trees {
+	struct world_store *s;
+	const struct world_meta *a;
+	const char *name_a, *name_b;
+	int fa, fb; /* the two trees */
+	const struct parts *parts;
+	char *const *opaque; /* directories that a layer holds opaque */
+	size_t n_opaque;
+	ino_t *b_inos; /* B's inodes among the candidates (sorted here) */
+	size_t n_inos;
+};
+
+/* Marks the conflicts of D, A's changes against its ancestor B: paths B
+ * changed after A was created, files A changed that B deleted since. */
+int diff_conflicts(struct diff_trees *t, struct world_diff *d,
+		   struct world_error *err);
+
+/* A directory of B that A deleted or replaced (by a file, a symbolic
+ * link), with paths below it that the merge leaves as B has them (checked
+ * off, excluded, on another mount): the directory stays, holding them,
+ * marked checked off, and what A put in its place is not merged; the rest
+ * below it is deleted path by path.  Returns 0 or -ENOMEM. */
+int diff_hold_dirs(struct world_diff *d);
+
+#endif
