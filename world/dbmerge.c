@@ -232,7 +232,7 @@ static char *conflict_text(const struct db *db, const struct db_conflicts *c)
 }
 
 int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
-		    int dst_tree, const char *path, int out,
+		    int dst_tree, const char *path, int out, bool force,
 		    enum dbmerge_action *action, char **conflict,
 		    struct world_error *err)
 {
@@ -250,9 +250,13 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 		return base == -ENOENT
 			       ? werr(err, ENOENT,
 				      "'%s' has no copy of %s from its "
-				      "creation "
-				      "(it was made by an older pwapt)",
-				      src, path)
+				      "creation (it was made by an older "
+				      "pwapt)%s",
+				      src, path,
+				      force ? ": it cannot be merged record "
+					      "by record, and --force does "
+					      "not replace a whole database"
+					    : "")
 			       : werr_errno(err, -base,
 					    "cannot read the base of %s", path);
 	/* Absent on a side (-ENOENT) is as good as empty. */
@@ -276,30 +280,32 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 			     o = {ours, "the destination's"},
 			     t = {theirs, "the world's"};
 	struct db_conflicts c = {0};
+	unsigned flags = force ? DB_MERGE_FORCE : 0;
 	int r;
 	switch (db->kind) {
 	case DB_DPKG_STATUS:
-		r = dpkgdb_merge_status(&b, &o, &t, out, 0, &c, err);
+		r = dpkgdb_merge_status(&b, &o, &t, out, flags, &c, err);
 		break;
 	case DB_BY_PACKAGE:
 	case DB_BY_NAME:
 		r = db_merge_deb822(&b, &o, &t, out,
 				    db->kind == DB_BY_NAME ? by_name
 							   : by_package,
-				    0, &c, err);
+				    flags, &c, err);
 		break;
 	case DB_DIVERSIONS:
-		r = dpkgdb_merge_diversions(&b, &o, &t, out, 0, &c, err);
+		r = dpkgdb_merge_diversions(&b, &o, &t, out, flags, &c, err);
 		break;
 	case DB_STATOVERRIDE:
-		r = dpkgdb_merge_statoverride(&b, &o, &t, out, 0, &c, err);
+		r = dpkgdb_merge_statoverride(&b, &o, &t, out, flags, &c,
+					      err);
 		break;
 	case DB_USERS:
 	case DB_GROUPS:
 		r = db_merge_accounts(&b, &o, &t, out,
 				      !strcmp(path, "/etc/passwd") ||
 					      !strcmp(path, "/etc/group"),
-				      0, &c, err);
+				      flags, &c, err);
 		break;
 	default: /* DB_LOG */
 		r = db_merge_log(&o, &t, out, err);
@@ -307,6 +313,8 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 	}
 	if (r < 0)
 		werr_wrap(err, "cannot merge %s", path);
+	if (r > 0 && force)
+		r = 0; /* SRC's side of each conflict is in OUT */
 	if (r > 0) {
 		_cleanup_free_ char *text = conflict_text(db, &c);
 		r = werr(err, EEXIST, "%s: %s", path,

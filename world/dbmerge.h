@@ -41,10 +41,14 @@ enum dbmerge_action dbmerge_planned(const char *path);
  * DST_TREE) since SRC was created.  With DBMERGE_MERGED the merged file is
  * written to OUT (an empty regular file open for writing; may be -1 to
  * only find out).  Two different changes of one record are -EEXIST, and
- * *conflict (malloc'd) names them: "package pwapt-test-c:all".  A
- * missing base (a world made before pwapt kept them) is -ENOENT. */
+ * *conflict (malloc'd) names them: "package pwapt-test-c:all".  FORCE (a
+ * forced merge) takes SRC's side of those records and keeps every other
+ * record of both sides; what SRC's side cannot resolve (two accounts on one
+ * id) is -EEXIST all the same.  A missing base (a world made before pwapt
+ * kept them) is -ENOENT, and a malformed side -EBADMSG, forced or not:
+ * --force never replaces a whole database. */
 int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
-		    int dst_tree, const char *path, int out,
+		    int dst_tree, const char *path, int out, bool force,
 		    enum dbmerge_action *action, char **conflict,
 		    struct world_error *err);
 

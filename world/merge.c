@@ -261,6 +261,7 @@ struct merge_ctx {
 	int src_upper; /* SRC's own layer of Root's own file system */
 	int undo;
 	int staged; /* merged package databases, by operation */
+	bool force; /* conflicting records take SRC's side */
 	/* Inodes of SRC already installed, so that hard links stay links. */
 	struct linked {
 		dev_t dev;
@@ -440,7 +441,8 @@ static int stage_merged(struct merge_ctx *m, const char *n, int parent,
 }
 
 /* Writes the merged version of database PATH, operation I, into
- * STATE/merge/staged/I, with the owner and mode of SRC's version. */
+ * STATE/merge/staged/I, with the owner and mode of SRC's version (of DST's
+ * where SRC deleted it: shadow's stay private). */
 static int stage_database(struct merge_ctx *m, const char *src, size_t i,
 			  const char *path, struct world_error *err)
 {
@@ -452,13 +454,15 @@ static int stage_database(struct merge_ctx *m, const char *src, size_t i,
 		return werr_errno(err, errno, "cannot stage %s", path);
 	enum dbmerge_action act;
 	int r = dbmerge_resolve(m->s, src, m->src_tree, m->tree, path, out,
-				&act, NULL, err);
+				m->force, &act, NULL, err);
 	if (r < 0)
 		return r;
 	_cleanup_close_ int sfd = open_beneath(m->src_tree, path, O_PATH);
+	if (sfd < 0)
+		sfd = open_beneath(m->tree, path, O_PATH);
 	struct stat st;
 	if (sfd < 0 || fstat(sfd, &st) < 0)
-		st = (struct stat){.st_mode = 0644};
+		st = (struct stat){.st_mode = 0600};
 	if (fchown(out, st.st_uid, st.st_gid) < 0 ||
 	    fchmod(out, st.st_mode & 07777) < 0 || fsync(out) < 0)
 		return werr_errno(err, errno, "cannot stage %s", path);
@@ -1084,14 +1088,21 @@ static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 		int src = kind_of(m->src_tree, c->path, &xs);
 		struct op o = {.had = had,
 			       .dst_changed = c->conflict || c->merged};
-		enum dbmerge_action db =
-			c->merged ? dbmerge_planned(c->path) : DBMERGE_NONE;
-		if (c->kind == 'D' || db == DBMERGE_DROP)
+		/* A database both sides changed is merged record by record,
+		 * never replaced whole: also when SRC deleted it (DST's new
+		 * records stay) and, forced, when records conflict (those
+		 * alone take SRC's side). */
+		enum dbmerge_action db = c->merged || (m->force && c->conflict)
+						 ? dbmerge_planned(c->path)
+						 : DBMERGE_NONE;
+		if (db == DBMERGE_DROP)
 			o.kind = OP_DEL;
-		else if (src == HAD_DIR)
-			o.kind = OP_DIR;
+		else if (db == DBMERGE_MERGED)
+			o.kind = OP_MRG;
+		else if (c->kind == 'D')
+			o.kind = OP_DEL;
 		else
-			o.kind = db == DBMERGE_MERGED ? OP_MRG : OP_PUT;
+			o.kind = src == HAD_DIR ? OP_DIR : OP_PUT;
 		if (o.kind == OP_DEL && had == HAD_NONE)
 			continue;
 		if (!(o.path = strdup(c->path)))
@@ -1161,7 +1172,8 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 			      .src_tree = -1,
 			      .src_upper = -1,
 			      .undo = -1,
-			      .staged = -1};
+			      .staged = -1,
+			      .force = force};
 	struct plan p = {.src = strdup(src),
 			 .dst = strdup(dst),
 			 .rebase = flags & WORLD_MERGE_REBASE};
@@ -1235,6 +1247,10 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 			break;
 		}
 		r = stage_database(&m, src, i, p.v[i].path, err);
+	}
+	if (r == -EEXIST && conflicts) { /* unresolved, even forced */
+		*conflicts = d;
+		d = (struct world_diff){0};
 	}
 	if (r < 0)
 		goto fail;
