@@ -41,6 +41,47 @@ set_root_shell() {
 	sed -i "s|^root:[^:]*:|root:$3:|" "$1/etc/shadow"
 }
 
+# hold_fcntl_lock FILE: a host process ($locker) holds FILE's fcntl() write
+# lock, as dpkg and lckpwdf(3) take theirs, until it is killed.
+hold_fcntl_lock() {
+	rm -f "$TMP/locked"
+	python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1], "a")
+fcntl.lockf(f, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(600)' "$1" "$TMP/locked" &
+	locker=$!
+	note_pid $locker
+	wait_for 10 'test -e "$TMP/locked"'
+}
+
+release_lock() { kill $locker && wait $locker; true; }
+
+# lock_state FILE: "free" when a host process can take FILE's fcntl() lock
+# now, "busy" when another holds it.
+lock_state() {
+	python3 -c 'import errno, fcntl, sys
+f = open(sys.argv[1], "a")
+try:
+    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    print("free")
+except OSError as e:
+    if e.errno not in (errno.EAGAIN, errno.EACCES):
+        raise
+    print("busy")' "$1"
+}
+
+# Starts "wmerge $1 Root" in the background ($merger), stopped right after
+# its diff (the merge-diffed crash point with PWAPT_CRASH_STOP).  The caller
+# continues it (kill -CONT) whatever happens: stopped, it holds the store's
+# lock, and SIGTERM would not end it.
+merge_stopped_after_diff() {
+	PWAPT_CRASH_AT=merge-diffed PWAPT_CRASH_STOP=1 wmerge "$1" Root &
+	merger=$!
+	note_pid $merger
+	wait_for 20 'grep -q "^[0-9]* ([^)]*) T" /proc/$merger/stat'
+}
+
 test_expect_success 'forced: the conflicting account takes SRC s side, Root s new accounts stay' '
 	fresh_root && wcreate A Root && W=$PWAPT_STATE/worlds/A/merged &&
 	add_user "$W" alice 1001 && set_root_shell "$W" /bin/ash "\$6\$src" &&
@@ -79,6 +120,36 @@ test_expect_success 'a database SRC deleted keeps the records Root added since' 
 	test_equal "640 0:42" "$(stat -c "%a %u:%g" "$R/etc/gshadow")"
 '
 
+test_expect_success 'a merge that changes /etc/passwd refuses while an account tool holds /etc/.pwd.lock in Root' '
+	fresh_root && wcreate A Root && wcreate B Root &&
+	add_user "$PWAPT_STATE/worlds/A/merged" alice 1001 &&
+	echo b >"$PWAPT_STATE/worlds/B/merged/etc/b.conf" &&
+	hold_fcntl_lock "$R/etc/.pwd.lock" &&
+	test_fails_with 1 "an account tool .* is running in .Root. \(it holds /etc/.pwd.lock\)" wmerge A Root &&
+	! grep -q "^alice:" "$R/etc/passwd" && ! test -e "$PWAPT_STATE/merge" &&
+	wmerge B Root && test_equal b "$(cat "$R/etc/b.conf")" &&
+	release_lock 2>/dev/null && wmerge A Root && grep -q "^alice:" "$R/etc/passwd"
+'
+
+test_expect_success 'a merge holds /etc/.pwd.lock from before its diff until it is done' '
+	fresh_root && wcreate A Root && add_user "$PWAPT_STATE/worlds/A/merged" alice 1001 &&
+	test_equal free "$(lock_state "$R/etc/.pwd.lock")" &&
+	{ merge_stopped_after_diff A; held=$(lock_state "$R/etc/.pwd.lock")
+	  kill -CONT $merger; wait $merger; } &&
+	test_equal busy "$held" &&
+	grep -q "^alice:" "$R/etc/passwd" &&
+	test_equal free "$(lock_state "$R/etc/.pwd.lock")"
+'
+
+test_expect_success 'pwapt rollback of a merge that changed /etc/passwd refuses while /etc/.pwd.lock is held' '
+	fresh_root && wcreate A Root && add_user "$PWAPT_STATE/worlds/A/merged" alice 1001 &&
+	wmerge A Root && grep -q "^alice:" "$R/etc/passwd" &&
+	hold_fcntl_lock "$R/etc/.pwd.lock" &&
+	test_fails_with 1 "an account tool .* is running in .Root." pwapt rollback &&
+	grep -q "^alice:" "$R/etc/passwd" && ! test -e "$PWAPT_STATE/merge" &&
+	release_lock 2>/dev/null && pwapt rollback && ! grep -q "^alice:" "$R/etc/passwd"
+'
+
 # make_pkg NAME VERSION: a package of one file, /usr/share/NAME/version,
 # built into Root's /srv.
 make_pkg() {
@@ -109,6 +180,26 @@ test_expect_success 'forced: dpkg s status takes SRC s side of the package both 
 	wmerge --force A Root &&
 	test_equal "1.0 1.0 2.0" "$(installed Root pwapt-root) $(installed Root pwapt-src) $(installed Root pwapt-both)" &&
 	test_equal "1.0 2.0" "$(cat "$R/usr/share/pwapt-root/version" "$R/usr/share/pwapt-both/version" | xargs)" &&
+	test -z "$(wexec Root dpkg --audit)"
+'
+
+test_expect_success 'a merge of dpkg s database refuses while dpkg holds its lock in Root' '
+	wcreate B Root && wexec B dpkg -i /srv/pwapt-both_1.0.deb >/dev/null &&
+	hold_fcntl_lock "$R/var/lib/dpkg/lock" &&
+	test_fails_with 1 "dpkg or apt is running in .Root. \(it holds /var/lib/dpkg/lock\)" wmerge --force B Root &&
+	! test -e "$PWAPT_STATE/merge" && wlist | grep -q "^B " &&
+	test_equal 2.0 "$(installed Root pwapt-both)" &&
+	release_lock 2>/dev/null && wmerge B Root && test_equal 1.0 "$(installed Root pwapt-both)"
+'
+
+test_expect_success 'a merge holds dpkg s locks in Root from before its diff until it is done' '
+	wcreate C Root && wexec C dpkg -r pwapt-root >/dev/null &&
+	{ merge_stopped_after_diff C
+	  held="$(lock_state "$R/var/lib/dpkg/lock-frontend") $(lock_state "$R/var/lib/dpkg/lock")"
+	  kill -CONT $merger; wait $merger; } &&
+	test_equal "busy busy" "$held" &&
+	test -z "$(installed Root pwapt-root)" &&
+	test_equal "free free" "$(lock_state "$R/var/lib/dpkg/lock-frontend") $(lock_state "$R/var/lib/dpkg/lock")" &&
 	test -z "$(wexec Root dpkg --audit)"
 '
 

@@ -329,6 +329,114 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 	return r < 0 ? r : 0;
 }
 
+static const struct {
+	const char *dir, *name;
+	mode_t mode;
+	enum dbmerge_lock_kind kind;
+} lock_files[] = {
+	{"var/lib/dpkg", "lock-frontend", 0640, DBLOCK_DPKG},
+	{"var/lib/dpkg", "lock", 0640, DBLOCK_DPKG},
+	{"etc", ".pwd.lock", 0600, DBLOCK_ACCOUNTS},
+};
+
+/* Opens NAME in DIR beneath TREE for locking, creating it: a regular file
+ * only, never through a symbolic link.  -ENOENT when DIR is missing. */
+static int open_lock_file(int tree, const char *dir, const char *name,
+			  mode_t mode)
+{
+	_cleanup_close_ int d = open_beneath(tree, dir, O_PATH | O_DIRECTORY);
+	if (d < 0)
+		return d == -ENOTDIR ? -ENOENT : d;
+	int fd = openat(d, name,
+			O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+			mode);
+	struct stat st;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+int dbmerge_lock(int tree, const char *dst, struct dbmerge_locks *l,
+		 struct world_error *err)
+{
+	for (size_t i = 0; i < sizeof(lock_files) / sizeof(*lock_files); i++) {
+		int fd = open_lock_file(tree, lock_files[i].dir,
+					lock_files[i].name, lock_files[i].mode);
+		if (fd == -ENOENT)
+			continue;
+		if (fd < 0)
+			return werr_errno(err, -fd, "cannot open /%s/%s of '%s'",
+					  lock_files[i].dir, lock_files[i].name,
+					  dst);
+		l->fd[i] = fd;
+		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+		if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+			continue;
+		if (errno != EAGAIN && errno != EACCES)
+			return werr_errno(err, errno, "cannot lock /%s/%s of '%s'",
+					  lock_files[i].dir, lock_files[i].name,
+					  dst);
+		closep(&l->fd[i]);
+		l->fd[i] = -1;
+		if (!l->busy[lock_files[i].kind])
+			l->busy[lock_files[i].kind] = (int)i + 1;
+	}
+	return 0;
+}
+
+static bool guarded_by_dpkg(const char *path)
+{
+	return !strncmp(path, "/var/lib/dpkg/", 14) ||
+	       !strcmp(path, "/var/lib/dpkg") ||
+	       !strcmp(path, "/var/lib/apt/extended_states");
+}
+
+static bool guarded_by_shadow(const char *path)
+{
+	static const char *const files[] = {"passwd", "shadow", "group",
+					    "gshadow", "subuid", "subgid"};
+	if (strncmp(path, "/etc/", 5))
+		return false;
+	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
+		size_t n = strlen(files[i]);
+		if (!strncmp(path + 5, files[i], n) &&
+		    (!path[5 + n] || !strcmp(path + 5 + n, "-")))
+			return true;
+	}
+	return false;
+}
+
+int dbmerge_check_lock(const struct dbmerge_locks *l, const char *path,
+		       const char *dst, struct world_error *err)
+{
+	int dpkg = l->busy[DBLOCK_DPKG], acc = l->busy[DBLOCK_ACCOUNTS];
+	if (dpkg && guarded_by_dpkg(path))
+		return werr(err, EBUSY,
+			    "dpkg or apt is running in '%s' (it holds /%s/%s): "
+			    "merge when it is done",
+			    dst, lock_files[dpkg - 1].dir,
+			    lock_files[dpkg - 1].name);
+	if (acc && guarded_by_shadow(path))
+		return werr(err, EBUSY,
+			    "an account tool (useradd, passwd, vipw) is running "
+			    "in '%s' (it holds /%s/%s): merge when it is done",
+			    dst, lock_files[acc - 1].dir,
+			    lock_files[acc - 1].name);
+	return 0;
+}
+
+void dbmerge_unlock(struct dbmerge_locks *l)
+{
+	for (size_t i = 0; i < sizeof(l->fd) / sizeof(*l->fd); i++) {
+		closep(&l->fd[i]);
+		l->fd[i] = -1;
+	}
+}
+
 void world_packages_release(struct world_packages *p)
 {
 	for (size_t i = 0; i < p->n; i++) {

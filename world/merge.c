@@ -816,6 +816,13 @@ int world_rollback(struct world_store *s, const char *dst, bool force,
 		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (r >= 0 && tree < 0)
 		r = werr_errno(err, errno, "cannot open the tree of '%s'", dst);
+	/* Restoring DST's databases is writing them, as a merge does. */
+	_cleanup_(dbmerge_unlock) struct dbmerge_locks locks =
+		DBMERGE_LOCKS_INIT;
+	if (r >= 0)
+		r = dbmerge_lock(tree, dst, &locks, err);
+	for (size_t i = 0; r >= 0 && i < p.n; i++)
+		r = dbmerge_check_lock(&locks, p.v[i].path, dst, err);
 	_cleanup_free_ char *list = NULL;
 	if (r >= 0 && !force && changed_since(ldir, tree, &list) < 0)
 		r = werr(err, EBADMSG,
@@ -1014,39 +1021,21 @@ static bool has_children(struct world_store *s, const char *name,
 	return true;
 }
 
-/* A merge that changes dpkg's database holds dpkg's own locks in DST, as
- * apt does, so that no dpkg or apt in DST writes it meanwhile: what they
- * wrote would be lost, or what the merge wrote.  Locks only what DST has;
- * FDS receive the descriptors, which hold the locks until closed. */
-static int lock_dpkg(int tree, const char *dst, int fds[2],
-		     struct world_error *err)
+/* Takes the locks of DST's database tools (see dbmerge_lock()). */
+static int lock_databases(struct world_store *s, const char *dst,
+			  struct dbmerge_locks *l, struct world_error *err)
 {
-	static const char *const locks[] = {"var/lib/dpkg/lock-frontend",
-					    "var/lib/dpkg/lock"};
-	for (size_t i = 0; i < 2; i++) {
-		fds[i] = open_beneath(tree, locks[i], O_RDWR);
-		if (fds[i] < 0) {
-			int e = -fds[i];
-			fds[i] = -1;
-			if (e == ENOENT)
-				continue;
-			return werr_errno(err, e, "cannot open /%s of '%s'",
-					  locks[i], dst);
-		}
-		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-		if (fcntl(fds[i], F_OFD_SETLK, &fl) < 0)
-			return errno == EAGAIN || errno == EACCES
-				       ? werr(err, EBUSY,
-					      "dpkg or apt is running in '%s' "
-					      "(it holds /%s): merge when it "
-					      "is "
-					      "done",
-					      dst, locks[i])
-				       : werr_errno(err, errno,
-						    "cannot lock /%s of '%s'",
-						    locks[i], dst);
-	}
-	return 0;
+	int r = strcmp(dst, WORLD_ROOT) ? world_ensure_running(s, dst, NULL, err)
+					: 0;
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *tp = tree_path(s, dst);
+	if (!tp)
+		return werr(err, ENOMEM, "out of memory");
+	_cleanup_close_ int tree = open(tp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (tree < 0)
+		return werr_errno(err, errno, "cannot open the tree of '%s'", dst);
+	return dbmerge_lock(tree, dst, l, err);
 }
 
 /* Whether dpkg in TREE left journal entries (var/lib/dpkg/updates/NNNN)
@@ -1146,10 +1135,18 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 	if (!(flags & WORLD_MERGE_REBASE) && has_children(s, src, err))
 		return -EBUSY;
 
-	struct world_diff d = {0};
-	int r = world_diff(s, src, dst, &d, err);
+	/* DST's databases stay as the diff finds them until the merge is
+	 * done: their tools' locks first. */
+	_cleanup_(dbmerge_unlock) struct dbmerge_locks locks =
+		DBMERGE_LOCKS_INIT;
+	int r = lock_databases(s, dst, &locks, err);
 	if (r < 0)
 		return r;
+	struct world_diff d = {0};
+	r = world_diff(s, src, dst, &d, err);
+	if (r < 0)
+		return r;
+	crash_point("merge-diffed");
 	size_t n_conflicts = 0;
 	for (size_t i = 0; i < d.n; i++)
 		n_conflicts += d.v[i].conflict && !d.v[i].excluded &&
@@ -1178,7 +1175,6 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 			 .dst = strdup(dst),
 			 .rebase = flags & WORLD_MERGE_REBASE};
 	_cleanup_close_ int mdir = -1;
-	int dpkg_locks[2] = {-1, -1};
 	_cleanup_free_ char *tp = tree_path(s, dst), *sp = tree_path(s, src),
 			    *up = world_path(s, src, "upper");
 	if (!tp || !sp || !up || !p.src || !p.dst) {
@@ -1205,10 +1201,12 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 		r = werr(err, -r, "out of memory");
 		goto out;
 	}
+	for (size_t i = 0; i < p.n && r >= 0; i++)
+		r = dbmerge_check_lock(&locks, p.v[i].path, dst, err);
+	if (r < 0)
+		goto out;
 	for (size_t i = 0; i < p.n; i++)
 		if (!strncmp(p.v[i].path, "/var/lib/dpkg/", 14)) {
-			if ((r = lock_dpkg(m.tree, dst, dpkg_locks, err)) < 0)
-				goto out;
 			const char *broken =
 				dpkg_journal_pending(m.src_tree) ? src
 				: dpkg_journal_pending(m.tree)	 ? dst
@@ -1366,8 +1364,6 @@ out:
 	closep(&m.src_upper);
 	closep(&m.undo);
 	closep(&m.staged);
-	closep(&dpkg_locks[0]);
-	closep(&dpkg_locks[1]);
 	plan_release(&p);
 	world_diff_release(&d);
 	return r;
