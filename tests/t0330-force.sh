@@ -79,8 +79,10 @@ merge_stopped_after_diff() {
 	PWAPT_CRASH_AT=merge-diffed PWAPT_CRASH_STOP=1 wmerge "$1" Root &
 	merger=$!
 	note_pid $merger
-	wait_for 20 'grep -q "^[0-9]* ([^)]*) T" /proc/$merger/stat'
+	wait_for 20 merger_stopped
 }
+
+merger_stopped() { grep -q "^[0-9]* ([^)]*) T" /proc/$merger/stat; }
 
 test_expect_success 'forced: the conflicting account takes SRC s side, Root s new accounts stay' '
 	fresh_root && wcreate A Root && W=$PWAPT_STATE/worlds/A/merged &&
@@ -139,6 +141,19 @@ test_expect_success 'a merge holds /etc/.pwd.lock from before its diff until it 
 	test_equal busy "$held" &&
 	grep -q "^alice:" "$R/etc/passwd" &&
 	test_equal free "$(lock_state "$R/etc/.pwd.lock")"
+'
+
+test_expect_success 'a merge into a Root without /etc/.pwd.lock makes it, takes it and diffs again under it' '
+	fresh_root && wcreate A Root && add_user "$PWAPT_STATE/worlds/A/merged" alice 1001 &&
+	! test -e "$R/etc/.pwd.lock" &&
+	{ merge_stopped_after_diff A
+	  first=$(test -e "$R/etc/.pwd.lock" && echo made || echo missing)
+	  kill -CONT $merger && wait_for 20 merger_stopped
+	  second=$(lock_state "$R/etc/.pwd.lock")
+	  kill -CONT $merger; wait $merger; } &&
+	test_equal "missing busy" "$first $second" &&
+	grep -q "^alice:" "$R/etc/passwd" &&
+	test_equal "600 free" "$(stat -c %a "$R/etc/.pwd.lock") $(lock_state "$R/etc/.pwd.lock")"
 '
 
 test_expect_success 'pwapt rollback of a merge that changed /etc/passwd refuses while /etc/.pwd.lock is held' '

@@ -339,17 +339,19 @@ static const struct {
 	{"etc", ".pwd.lock", 0600, DBLOCK_ACCOUNTS},
 };
 
-/* Opens NAME in DIR beneath TREE for locking, creating it: a regular file
- * only, never through a symbolic link.  -ENOENT when DIR is missing. */
-static int open_lock_file(int tree, const char *dir, const char *name,
-			  mode_t mode)
+/* Opens NAME in DIR beneath TREE for locking (creating it with MODE when
+ * CREATE): a regular file only, never through a symbolic link.  -ENOENT
+ * when it, or DIR, is missing. */
+static int open_lock_file(int tree, size_t i, bool create)
 {
-	_cleanup_close_ int d = open_beneath(tree, dir, O_PATH | O_DIRECTORY);
+	_cleanup_close_ int d =
+		open_beneath(tree, lock_files[i].dir, O_PATH | O_DIRECTORY);
 	if (d < 0)
 		return d == -ENOTDIR ? -ENOENT : d;
-	int fd = openat(d, name,
-			O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-			mode);
+	int fd = openat(d, lock_files[i].name,
+			O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+				(create ? O_CREAT : 0),
+			lock_files[i].mode);
 	struct stat st;
 	if (fd < 0)
 		return -errno;
@@ -360,30 +362,39 @@ static int open_lock_file(int tree, const char *dir, const char *name,
 	return fd;
 }
 
+/* Takes lock file I: 0 when taken or missing, -EAGAIN when another
+ * process holds it (noted in L), other -errno naming it. */
+static int take_lock(int tree, size_t i, bool create, const char *dst,
+		     struct dbmerge_locks *l, struct world_error *err)
+{
+	int fd = open_lock_file(tree, i, create);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return werr_errno(err, -fd, "cannot open /%s/%s of '%s'",
+				  lock_files[i].dir, lock_files[i].name, dst);
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0) {
+		l->fd[i] = fd;
+		return 0;
+	}
+	int e = errno;
+	close(fd);
+	if (e != EAGAIN && e != EACCES)
+		return werr_errno(err, e, "cannot lock /%s/%s of '%s'",
+				  lock_files[i].dir, lock_files[i].name, dst);
+	if (!l->busy[lock_files[i].kind])
+		l->busy[lock_files[i].kind] = (int)i + 1;
+	return -EAGAIN;
+}
+
 int dbmerge_lock(int tree, const char *dst, struct dbmerge_locks *l,
 		 struct world_error *err)
 {
 	for (size_t i = 0; i < sizeof(lock_files) / sizeof(*lock_files); i++) {
-		int fd = open_lock_file(tree, lock_files[i].dir,
-					lock_files[i].name, lock_files[i].mode);
-		if (fd == -ENOENT)
-			continue;
-		if (fd < 0)
-			return werr_errno(err, -fd, "cannot open /%s/%s of '%s'",
-					  lock_files[i].dir, lock_files[i].name,
-					  dst);
-		l->fd[i] = fd;
-		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-		if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
-			continue;
-		if (errno != EAGAIN && errno != EACCES)
-			return werr_errno(err, errno, "cannot lock /%s/%s of '%s'",
-					  lock_files[i].dir, lock_files[i].name,
-					  dst);
-		closep(&l->fd[i]);
-		l->fd[i] = -1;
-		if (!l->busy[lock_files[i].kind])
-			l->busy[lock_files[i].kind] = (int)i + 1;
+		int r = take_lock(tree, i, false, dst, l, err);
+		if (r < 0 && r != -EAGAIN)
+			return r;
 	}
 	return 0;
 }
@@ -410,23 +421,41 @@ static bool guarded_by_shadow(const char *path)
 	return false;
 }
 
-int dbmerge_check_lock(const struct dbmerge_locks *l, const char *path,
+int dbmerge_check_lock(int tree, struct dbmerge_locks *l, const char *path,
 		       const char *dst, struct world_error *err)
 {
-	int dpkg = l->busy[DBLOCK_DPKG], acc = l->busy[DBLOCK_ACCOUNTS];
-	if (dpkg && guarded_by_dpkg(path))
+	enum dbmerge_lock_kind kind = guarded_by_dpkg(path)	? DBLOCK_DPKG
+				      : guarded_by_shadow(path) ? DBLOCK_ACCOUNTS
+								: DBLOCK_N;
+	if (kind == DBLOCK_N)
+		return 0;
+	/* A lock file missing when the merge began: no tool ran there then,
+	 * but one may have started since and made it. */
+	int created = 0;
+	for (size_t i = 0; !l->busy[kind] && i < sizeof(lock_files) /
+							 sizeof(*lock_files);
+	     i++) {
+		if (lock_files[i].kind != kind || l->fd[i] >= 0)
+			continue;
+		int r = take_lock(tree, i, true, dst, l, err);
+		if (r < 0 && r != -EAGAIN)
+			return r;
+		created |= r == 0 && l->fd[i] >= 0;
+	}
+	int busy = l->busy[kind];
+	if (busy && kind == DBLOCK_DPKG)
 		return werr(err, EBUSY,
 			    "dpkg or apt is running in '%s' (it holds /%s/%s): "
 			    "merge when it is done",
-			    dst, lock_files[dpkg - 1].dir,
-			    lock_files[dpkg - 1].name);
-	if (acc && guarded_by_shadow(path))
+			    dst, lock_files[busy - 1].dir,
+			    lock_files[busy - 1].name);
+	if (busy)
 		return werr(err, EBUSY,
 			    "an account tool (useradd, passwd, vipw) is running "
 			    "in '%s' (it holds /%s/%s): merge when it is done",
-			    dst, lock_files[acc - 1].dir,
-			    lock_files[acc - 1].name);
-	return 0;
+			    dst, lock_files[busy - 1].dir,
+			    lock_files[busy - 1].name);
+	return created;
 }
 
 void dbmerge_unlock(struct dbmerge_locks *l)

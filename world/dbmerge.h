@@ -62,26 +62,29 @@ enum dbmerge_lock_kind { DBLOCK_DPKG, DBLOCK_ACCOUNTS, DBLOCK_N };
 struct dbmerge_locks {
 	int fd[3];	       /* lock-frontend, lock, .pwd.lock */
 	int busy[DBLOCK_N];    /* another process held it: its file, by index
-				  into fd[], plus one; 0 when taken or absent */
+				  into fd[], plus one; 0 when taken or missing */
 };
 #define DBMERGE_LOCKS_INIT {{-1, -1, -1}, {0, 0}}
 
-/* Takes, beneath TREE (DST's tree, a directory fd), every lock above
- * without waiting, creating a missing lock file as its tool would (where
- * its directory exists).  A lock another process holds is no error: it is
- * noted, and dbmerge_check_lock() refuses the paths it guards.  A merge
- * calls this before the diff that decides it, so that neither dpkg nor an
- * account tool changes DST's databases between that diff and the apply.
- * Fails only when a lock cannot be tried at all (-errno, naming DST). */
+/* Takes, beneath TREE (DST's tree, a directory fd), every lock above whose
+ * file exists, without waiting.  A lock another process holds is no error:
+ * it is noted, and dbmerge_check_lock() refuses the paths it guards.  A
+ * merge calls this before the diff that decides it, so that neither dpkg
+ * nor an account tool changes DST's databases between that diff and the
+ * apply.  Fails only when a lock cannot be tried at all (-errno, naming
+ * DST). */
 int dbmerge_lock(int tree, const char *dst, struct dbmerge_locks *l,
 		 struct world_error *err);
 
-/* 0 when a merge may write PATH (world-relative, absolute) into DST under
- * L; -EBUSY, naming the tool's lock, when a lock that guards PATH is held by
- * another process: dpkg's guards /var/lib/dpkg/ and apt's extended_states,
- * shadow's guards passwd, shadow, group, gshadow, subuid, subgid and their
- * backups in /etc. */
-int dbmerge_check_lock(const struct dbmerge_locks *l, const char *path,
+/* Whether a merge may write PATH (world-relative, absolute) into DST, whose
+ * tree is TREE, under L: 0 when it may; -EBUSY, naming the tool's lock,
+ * when a lock that guards PATH is held by another process (dpkg's guards
+ * /var/lib/dpkg/ and apt's extended_states, shadow's guards passwd,
+ * shadow, group, gshadow, subuid, subgid and their backups in /etc).  1
+ * when a lock file that guards PATH was missing (no tool had run there):
+ * it is now made, as its tool makes it, and taken, and what was decided
+ * without it (the diff) must be decided again. */
+int dbmerge_check_lock(int tree, struct dbmerge_locks *l, const char *path,
 		       const char *dst, struct world_error *err);
 
 /* Releases every lock of L (for _cleanup_). */

@@ -821,8 +821,8 @@ int world_rollback(struct world_store *s, const char *dst, bool force,
 		DBMERGE_LOCKS_INIT;
 	if (r >= 0)
 		r = dbmerge_lock(tree, dst, &locks, err);
-	for (size_t i = 0; r >= 0 && i < p.n; i++)
-		r = dbmerge_check_lock(&locks, p.v[i].path, dst, err);
+	for (size_t i = 0; r >= 0 && i < p.n; i++) /* nothing decided yet */
+		r = dbmerge_check_lock(tree, &locks, p.v[i].path, dst, err);
 	_cleanup_free_ char *list = NULL;
 	if (r >= 0 && !force && changed_since(ldir, tree, &list) < 0)
 		r = werr(err, EBADMSG,
@@ -1111,6 +1111,14 @@ static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 	return 0;
 }
 
+/* The merge itself, under DST's database locks L, from the diff on.  With
+ * *again set it stopped before writing anything: a lock file was missing,
+ * and is now made and taken, and the diff must be made again under it. */
+static int merge_locked(struct world_store *s, const char *src,
+			const char *dst, unsigned flags,
+			struct dbmerge_locks *locks, bool *again,
+			struct world_diff *conflicts, struct world_error *err);
+
 int world_merge(struct world_store *s, const char *src, const char *dst,
 		unsigned flags, struct world_diff *conflicts,
 		struct world_error *err)
@@ -1131,7 +1139,6 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 			    "cannot merge '%s' into '%s': '%s' is not an "
 			    "ancestor of '%s'",
 			    src, dst, dst, src);
-	bool force = flags & WORLD_MERGE_FORCE;
 	if (!(flags & WORLD_MERGE_REBASE) && has_children(s, src, err))
 		return -EBUSY;
 
@@ -1139,11 +1146,23 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 	 * done: their tools' locks first. */
 	_cleanup_(dbmerge_unlock) struct dbmerge_locks locks =
 		DBMERGE_LOCKS_INIT;
+	bool again = true;
 	int r = lock_databases(s, dst, &locks, err);
-	if (r < 0)
-		return r;
+	while (r >= 0 && again) /* each round takes one lock file more */
+		r = merge_locked(s, src, dst, flags, &locks, &again, conflicts,
+				 err);
+	return r;
+}
+
+static int merge_locked(struct world_store *s, const char *src,
+			const char *dst, unsigned flags,
+			struct dbmerge_locks *locks, bool *again,
+			struct world_diff *conflicts, struct world_error *err)
+{
+	bool force = flags & WORLD_MERGE_FORCE;
+	*again = false;
 	struct world_diff d = {0};
-	r = world_diff(s, src, dst, &d, err);
+	int r = world_diff(s, src, dst, &d, err);
 	if (r < 0)
 		return r;
 	crash_point("merge-diffed");
@@ -1201,9 +1220,11 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 		r = werr(err, -r, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < p.n && r >= 0; i++)
-		r = dbmerge_check_lock(&locks, p.v[i].path, dst, err);
-	if (r < 0)
+	for (size_t i = 0; i < p.n && r >= 0; i++) {
+		r = dbmerge_check_lock(m.tree, locks, p.v[i].path, dst, err);
+		*again |= r > 0;
+	}
+	if (r < 0 || *again)
 		goto out;
 	for (size_t i = 0; i < p.n; i++)
 		if (!strncmp(p.v[i].path, "/var/lib/dpkg/", 14)) {
