@@ -297,8 +297,7 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 		r = dpkgdb_merge_diversions(&b, &o, &t, out, flags, &c, err);
 		break;
 	case DB_STATOVERRIDE:
-		r = dpkgdb_merge_statoverride(&b, &o, &t, out, flags, &c,
-					      err);
+		r = dpkgdb_merge_statoverride(&b, &o, &t, out, flags, &c, err);
 		break;
 	case DB_USERS:
 	case DB_GROUPS:
@@ -408,7 +407,7 @@ static bool guarded_by_dpkg(const char *path)
 
 static bool guarded_by_shadow(const char *path)
 {
-	static const char *const files[] = {"passwd", "shadow", "group",
+	static const char *const files[] = {"passwd",  "shadow", "group",
 					    "gshadow", "subuid", "subgid"};
 	if (strncmp(path, "/etc/", 5))
 		return false;
@@ -424,16 +423,17 @@ static bool guarded_by_shadow(const char *path)
 int dbmerge_check_lock(int tree, struct dbmerge_locks *l, const char *path,
 		       const char *dst, struct world_error *err)
 {
-	enum dbmerge_lock_kind kind = guarded_by_dpkg(path)	? DBLOCK_DPKG
-				      : guarded_by_shadow(path) ? DBLOCK_ACCOUNTS
-								: DBLOCK_N;
+	enum dbmerge_lock_kind kind = guarded_by_dpkg(path) ? DBLOCK_DPKG
+				      : guarded_by_shadow(path)
+					      ? DBLOCK_ACCOUNTS
+					      : DBLOCK_N;
 	if (kind == DBLOCK_N)
 		return 0;
 	/* A lock file missing when the merge began: no tool ran there then,
 	 * but one may have started since and made it. */
 	int created = 0;
-	for (size_t i = 0; !l->busy[kind] && i < sizeof(lock_files) /
-							 sizeof(*lock_files);
+	for (size_t i = 0;
+	     !l->busy[kind] && i < sizeof(lock_files) / sizeof(*lock_files);
 	     i++) {
 		if (lock_files[i].kind != kind || l->fd[i] >= 0)
 			continue;
@@ -450,11 +450,12 @@ int dbmerge_check_lock(int tree, struct dbmerge_locks *l, const char *path,
 			    dst, lock_files[busy - 1].dir,
 			    lock_files[busy - 1].name);
 	if (busy)
-		return werr(err, EBUSY,
-			    "an account tool (useradd, passwd, vipw) is running "
-			    "in '%s' (it holds /%s/%s): merge when it is done",
-			    dst, lock_files[busy - 1].dir,
-			    lock_files[busy - 1].name);
+		return werr(
+			err, EBUSY,
+			"an account tool (useradd, passwd, vipw) is running "
+			"in '%s' (it holds /%s/%s): merge when it is done",
+			dst, lock_files[busy - 1].dir,
+			lock_files[busy - 1].name);
 	return created;
 }
 

@@ -60,11 +60,14 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 enum dbmerge_lock_kind { DBLOCK_DPKG, DBLOCK_ACCOUNTS, DBLOCK_N };
 
 struct dbmerge_locks {
-	int fd[3];	       /* lock-frontend, lock, .pwd.lock */
-	int busy[DBLOCK_N];    /* another process held it: its file, by index
-				  into fd[], plus one; 0 when taken or missing */
+	int fd[3];	    /* lock-frontend, lock, .pwd.lock */
+	int busy[DBLOCK_N]; /* another process held it: its file, by index
+			       into fd[], plus one; 0 when taken or missing */
 };
-#define DBMERGE_LOCKS_INIT {{-1, -1, -1}, {0, 0}}
+#define DBMERGE_LOCKS_INIT           \
+	{                            \
+		.fd = { -1, -1, -1 } \
+	}
 
 /* Takes, beneath TREE (DST's tree, a directory fd), every lock above whose
  * file exists, without waiting.  A lock another process holds is no error:

@@ -462,8 +462,9 @@ static int merge_files(const struct merge_kind *kind, const void *arg,
 			r = werr(err, EEXIST,
 				 "%s, which --force does not resolve: give "
 				 "one of them another id first",
-				 picks.v[i].note ? picks.v[i].note
-						 : "two names would share an id");
+				 picks.v[i].note
+					 ? picks.v[i].note
+					 : "two names would share an id");
 	/* The list first, so that OUT is never written by a call that then
 	 * fails. */
 	if (r == 0 && conflicts_fill(&picks, &c) < 0)

@@ -1025,8 +1025,9 @@ static bool has_children(struct world_store *s, const char *name,
 static int lock_databases(struct world_store *s, const char *dst,
 			  struct dbmerge_locks *l, struct world_error *err)
 {
-	int r = strcmp(dst, WORLD_ROOT) ? world_ensure_running(s, dst, NULL, err)
-					: 0;
+	int r = strcmp(dst, WORLD_ROOT)
+			? world_ensure_running(s, dst, NULL, err)
+			: 0;
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *tp = tree_path(s, dst);
@@ -1034,7 +1035,8 @@ static int lock_databases(struct world_store *s, const char *dst,
 		return werr(err, ENOMEM, "out of memory");
 	_cleanup_close_ int tree = open(tp, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (tree < 0)
-		return werr_errno(err, errno, "cannot open the tree of '%s'", dst);
+		return werr_errno(err, errno, "cannot open the tree of '%s'",
+				  dst);
 	return dbmerge_lock(tree, dst, l, err);
 }
 
@@ -1114,10 +1116,10 @@ static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 /* The merge itself, under DST's database locks L, from the diff on.  With
  * *again set it stopped before writing anything: a lock file was missing,
  * and is now made and taken, and the diff must be made again under it. */
-static int merge_locked(struct world_store *s, const char *src,
-			const char *dst, unsigned flags,
-			struct dbmerge_locks *locks, bool *again,
-			struct world_diff *conflicts, struct world_error *err);
+static int merge_locked(struct world_store *s, const char *src, const char *dst,
+			unsigned flags, struct dbmerge_locks *locks,
+			bool *again, struct world_diff *conflicts,
+			struct world_error *err);
 
 int world_merge(struct world_store *s, const char *src, const char *dst,
 		unsigned flags, struct world_diff *conflicts,
@@ -1154,10 +1156,10 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 	return r;
 }
 
-static int merge_locked(struct world_store *s, const char *src,
-			const char *dst, unsigned flags,
-			struct dbmerge_locks *locks, bool *again,
-			struct world_diff *conflicts, struct world_error *err)
+static int merge_locked(struct world_store *s, const char *src, const char *dst,
+			unsigned flags, struct dbmerge_locks *locks,
+			bool *again, struct world_diff *conflicts,
+			struct world_error *err)
 {
 	bool force = flags & WORLD_MERGE_FORCE;
 	*again = false;

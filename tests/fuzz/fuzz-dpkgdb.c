@@ -176,7 +176,8 @@ static void fuzz_merge(enum which w, const char *part[3], size_t len[3],
 		if (r0 == 0 && (r != 0 || plain_len != out_len ||
 				memcmp(plain, out, out_len) != 0))
 			abort();
-		if ((r0 > 0) != (r > 0 || unforced_clash) || (r0 > 0 && plain_len))
+		if ((r0 > 0) != (r > 0 || unforced_clash) ||
+		    (r0 > 0 && plain_len))
 			abort();
 		free(plain);
 	}

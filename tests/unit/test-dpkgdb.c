@@ -1090,7 +1090,8 @@ static void test_force_status(void)
 		   contains(res.out, "Package: pwapt-our\n") &&
 		   contains(res.out, new_pkg) &&
 		   !contains(res.out, "Package: sed\n") &&
-		   contains(res.out, "Package: dpkg\n") && names_sorted(res.out),
+		   contains(res.out, "Package: dpkg\n") &&
+		   names_sorted(res.out),
 	   "status, forced: THEIRS's apt, OURS's new package and removal, "
 	   "THEIRS's new package, the rest as it was");
 	struct result plain = merge(STATUS, status, ours, v2, 0);
@@ -1116,26 +1117,26 @@ static void test_force_status(void)
 
 static void test_force_text(void)
 {
-	forced_is(APT,
-		  "Package: a\nArchitecture: amd64\nAuto-Installed: 1\n\n"
-		  "Package: b\nArchitecture: amd64\nAuto-Installed: 1\n\n",
-		  "Package: a\nArchitecture: amd64\nAuto-Installed: 0\n\n"
-		  "Package: b\nArchitecture: amd64\nAuto-Installed: 0\n\n"
-		  "Package: ours\nArchitecture: all\nAuto-Installed: 1\n\n",
-		  "Package: a\nArchitecture: amd64\nAuto-Installed: 1\n"
-		  "X-Note: theirs\n\n"
-		  "Package: b\nArchitecture: amd64\nAuto-Installed: 1\n\n"
-		  "Package: theirs\nArchitecture: all\nAuto-Installed: 1\n\n",
-		  "a:amd64", NULL,
-		  "Package: a\nArchitecture: amd64\nAuto-Installed: 1\n"
-		  "X-Note: theirs\n\n"
-		  "Package: b\nArchitecture: amd64\nAuto-Installed: 0\n\n"
-		  "Package: ours\nArchitecture: all\nAuto-Installed: 1\n\n"
-		  "Package: theirs\nArchitecture: all\nAuto-Installed: 1\n\n",
-		  "extended_states, forced: THEIRS's a, OURS's b and new record, "
-		  "THEIRS's new record");
-	forced_is(DEBCONF,
-		  "Name: q/a\nValue: yes\n\nName: q/b\nValue: yes\n\n",
+	forced_is(
+		APT,
+		"Package: a\nArchitecture: amd64\nAuto-Installed: 1\n\n"
+		"Package: b\nArchitecture: amd64\nAuto-Installed: 1\n\n",
+		"Package: a\nArchitecture: amd64\nAuto-Installed: 0\n\n"
+		"Package: b\nArchitecture: amd64\nAuto-Installed: 0\n\n"
+		"Package: ours\nArchitecture: all\nAuto-Installed: 1\n\n",
+		"Package: a\nArchitecture: amd64\nAuto-Installed: 1\n"
+		"X-Note: theirs\n\n"
+		"Package: b\nArchitecture: amd64\nAuto-Installed: 1\n\n"
+		"Package: theirs\nArchitecture: all\nAuto-Installed: 1\n\n",
+		"a:amd64", NULL,
+		"Package: a\nArchitecture: amd64\nAuto-Installed: 1\n"
+		"X-Note: theirs\n\n"
+		"Package: b\nArchitecture: amd64\nAuto-Installed: 0\n\n"
+		"Package: ours\nArchitecture: all\nAuto-Installed: 1\n\n"
+		"Package: theirs\nArchitecture: all\nAuto-Installed: 1\n\n",
+		"extended_states, forced: THEIRS's a, OURS's b and new record, "
+		"THEIRS's new record");
+	forced_is(DEBCONF, "Name: q/a\nValue: yes\n\nName: q/b\nValue: yes\n\n",
 		  "Name: q/a\nValue: no\n\nName: q/b\nValue: no\n\n"
 		  "Name: q/ours\nValue: 1\n\n",
 		  "Name: q/a\nValue: maybe\n\nName: q/b\nValue: yes\n\n"
@@ -1211,9 +1212,10 @@ static void test_force_accounts(void)
 
 	/* Two new names on one uid: forcing THEIRS's side would drop OURS's
 	 * sshd, whose files keep uid 100. */
-	const char *exim = "root:x:0:0:root:/root:/bin/bash\n"
-			   "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
-			   "Debian-exim:x:100:102::/var/spool/exim4:/bin/false\n";
+	const char *exim =
+		"root:x:0:0:root:/root:/bin/bash\n"
+		"daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
+		"Debian-exim:x:100:102::/var/spool/exim4:/bin/false\n";
 	const char *two = "root:x:0:0:root:/root:/bin/bash\n"
 			  "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
 			  "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n";
