@@ -103,7 +103,8 @@ static void resolve_database(struct world_store *s, const char *name, int fa,
 	enum dbmerge_action act = DBMERGE_NONE;
 	struct world_error e = {0};
 	char *why = NULL;
-	int r = dbmerge_resolve(s, name, fa, fb, c->path, -1, &act, &why, &e);
+	int r = dbmerge_resolve(s, name, fa, fb, c->path, -1, false, &act, &why,
+				&e);
 	if (r >= 0 && act != DBMERGE_NONE) {
 		c->conflict = false;
 		c->merged = true;

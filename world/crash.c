@@ -5,18 +5,24 @@
 
 #include "crash.h"
 
+static void crash(void)
+{
+	const char *stop = getenv("PWAPT_CRASH_STOP");
+	kill(getpid(), stop && !strcmp(stop, "1") ? SIGSTOP : SIGKILL);
+}
+
 void crash_point_n(const char *name, unsigned long n)
 {
 	const char *at = getenv("PWAPT_CRASH_AT");
 	size_t l = strlen(name);
 	if (at && !strncmp(at, name, l) && at[l] == ':' &&
 	    strtoul(at + l + 1, NULL, 10) == n)
-		kill(getpid(), SIGKILL);
+		crash();
 }
 
 void crash_point(const char *name)
 {
 	const char *at = getenv("PWAPT_CRASH_AT");
 	if (at && !strcmp(at, name))
-		kill(getpid(), SIGKILL);
+		crash();
 }

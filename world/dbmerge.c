@@ -233,7 +233,7 @@ static char *conflict_text(const struct db *db, const struct db_conflicts *c)
 }
 
 int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
-		    int dst_tree, const char *path, int out,
+		    int dst_tree, const char *path, int out, bool force,
 		    enum dbmerge_action *action, char **conflict,
 		    struct world_error *err)
 {
@@ -251,9 +251,13 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 		return base == -ENOENT
 			       ? werr(err, ENOENT,
 				      "'%s' has no copy of %s from its "
-				      "creation "
-				      "(it was made by an older pwapt)",
-				      src, path)
+				      "creation (it was made by an older "
+				      "pwapt)%s",
+				      src, path,
+				      force ? ": it cannot be merged record "
+					      "by record, and --force does "
+					      "not replace a whole database"
+					    : "")
 			       : werr_errno(err, -base,
 					    "cannot read the base of %s", path);
 	/* Absent on a side (-ENOENT) is as good as empty. */
@@ -277,30 +281,31 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 			     o = {ours, "the destination's"},
 			     t = {theirs, "the world's"};
 	struct db_conflicts c = {0};
+	unsigned flags = force ? DB_MERGE_FORCE : 0;
 	int r;
 	switch (db->kind) {
 	case DB_DPKG_STATUS:
-		r = dpkgdb_merge_status(&b, &o, &t, out, 0, &c, err);
+		r = dpkgdb_merge_status(&b, &o, &t, out, flags, &c, err);
 		break;
 	case DB_BY_PACKAGE:
 	case DB_BY_NAME:
 		r = db_merge_deb822(&b, &o, &t, out,
 				    db->kind == DB_BY_NAME ? by_name
 							   : by_package,
-				    0, &c, err);
+				    flags, &c, err);
 		break;
 	case DB_DIVERSIONS:
-		r = dpkgdb_merge_diversions(&b, &o, &t, out, 0, &c, err);
+		r = dpkgdb_merge_diversions(&b, &o, &t, out, flags, &c, err);
 		break;
 	case DB_STATOVERRIDE:
-		r = dpkgdb_merge_statoverride(&b, &o, &t, out, 0, &c, err);
+		r = dpkgdb_merge_statoverride(&b, &o, &t, out, flags, &c, err);
 		break;
 	case DB_USERS:
 	case DB_GROUPS:
 		r = db_merge_accounts(&b, &o, &t, out,
 				      !strcmp(path, "/etc/passwd") ||
 					      !strcmp(path, "/etc/group"),
-				      0, &c, err);
+				      flags, &c, err);
 		break;
 	default: /* DB_LOG */
 		r = db_merge_log(&o, &t, out, err);
@@ -308,6 +313,8 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 	}
 	if (r < 0)
 		werr_wrap(err, "cannot merge %s", path);
+	if (r > 0 && force)
+		r = 0; /* SRC's side of each conflict is in OUT */
 	if (r > 0) {
 		_cleanup_free_ char *text = conflict_text(db, &c);
 		r = werr(err, EEXIST, "%s: %s", path,
@@ -320,6 +327,145 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 	if (r >= 0)
 		*action = DBMERGE_MERGED;
 	return r < 0 ? r : 0;
+}
+
+static const struct {
+	const char *dir, *name;
+	mode_t mode;
+	enum dbmerge_lock_kind kind;
+} lock_files[] = {
+	{"var/lib/dpkg", "lock-frontend", 0640, DBLOCK_DPKG},
+	{"var/lib/dpkg", "lock", 0640, DBLOCK_DPKG},
+	{"etc", ".pwd.lock", 0600, DBLOCK_ACCOUNTS},
+};
+
+/* Opens NAME in DIR beneath TREE for locking (creating it with MODE when
+ * CREATE): a regular file only, never through a symbolic link.  -ENOENT
+ * when it, or DIR, is missing. */
+static int open_lock_file(int tree, size_t i, bool create)
+{
+	_cleanup_close_ int d =
+		open_beneath(tree, lock_files[i].dir, O_PATH | O_DIRECTORY);
+	if (d < 0)
+		return d == -ENOTDIR ? -ENOENT : d;
+	int fd = openat(d, lock_files[i].name,
+			O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+				(create ? O_CREAT : 0),
+			lock_files[i].mode);
+	struct stat st;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+/* Takes lock file I: 0 when taken or missing, -EAGAIN when another
+ * process holds it (noted in L), other -errno naming it. */
+static int take_lock(int tree, size_t i, bool create, const char *dst,
+		     struct dbmerge_locks *l, struct world_error *err)
+{
+	int fd = open_lock_file(tree, i, create);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return werr_errno(err, -fd, "cannot open /%s/%s of '%s'",
+				  lock_files[i].dir, lock_files[i].name, dst);
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0) {
+		l->fd[i] = fd;
+		return 0;
+	}
+	int e = errno;
+	close(fd);
+	if (e != EAGAIN && e != EACCES)
+		return werr_errno(err, e, "cannot lock /%s/%s of '%s'",
+				  lock_files[i].dir, lock_files[i].name, dst);
+	if (!l->busy[lock_files[i].kind])
+		l->busy[lock_files[i].kind] = (int)i + 1;
+	return -EAGAIN;
+}
+
+int dbmerge_lock(int tree, const char *dst, struct dbmerge_locks *l,
+		 struct world_error *err)
+{
+	for (size_t i = 0; i < sizeof(lock_files) / sizeof(*lock_files); i++) {
+		int r = take_lock(tree, i, false, dst, l, err);
+		if (r < 0 && r != -EAGAIN)
+			return r;
+	}
+	return 0;
+}
+
+static bool guarded_by_dpkg(const char *path)
+{
+	return !strncmp(path, "/var/lib/dpkg/", 14) ||
+	       !strcmp(path, "/var/lib/dpkg") ||
+	       !strcmp(path, "/var/lib/apt/extended_states");
+}
+
+static bool guarded_by_shadow(const char *path)
+{
+	static const char *const files[] = {"passwd",  "shadow", "group",
+					    "gshadow", "subuid", "subgid"};
+	if (strncmp(path, "/etc/", 5))
+		return false;
+	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
+		size_t n = strlen(files[i]);
+		if (!strncmp(path + 5, files[i], n) &&
+		    (!path[5 + n] || !strcmp(path + 5 + n, "-")))
+			return true;
+	}
+	return false;
+}
+
+int dbmerge_check_lock(int tree, struct dbmerge_locks *l, const char *path,
+		       const char *dst, struct world_error *err)
+{
+	enum dbmerge_lock_kind kind = guarded_by_dpkg(path) ? DBLOCK_DPKG
+				      : guarded_by_shadow(path)
+					      ? DBLOCK_ACCOUNTS
+					      : DBLOCK_N;
+	if (kind == DBLOCK_N)
+		return 0;
+	/* A lock file missing when the merge began: no tool ran there then,
+	 * but one may have started since and made it. */
+	int created = 0;
+	for (size_t i = 0;
+	     !l->busy[kind] && i < sizeof(lock_files) / sizeof(*lock_files);
+	     i++) {
+		if (lock_files[i].kind != kind || l->fd[i] >= 0)
+			continue;
+		int r = take_lock(tree, i, true, dst, l, err);
+		if (r < 0 && r != -EAGAIN)
+			return r;
+		created |= r == 0 && l->fd[i] >= 0;
+	}
+	int busy = l->busy[kind];
+	if (busy && kind == DBLOCK_DPKG)
+		return werr(err, EBUSY,
+			    "dpkg or apt is running in '%s' (it holds /%s/%s): "
+			    "merge when it is done",
+			    dst, lock_files[busy - 1].dir,
+			    lock_files[busy - 1].name);
+	if (busy)
+		return werr(
+			err, EBUSY,
+			"an account tool (useradd, passwd, vipw) is running "
+			"in '%s' (it holds /%s/%s): merge when it is done",
+			dst, lock_files[busy - 1].dir,
+			lock_files[busy - 1].name);
+	return created;
+}
+
+void dbmerge_unlock(struct dbmerge_locks *l)
+{
+	for (size_t i = 0; i < sizeof(l->fd) / sizeof(*l->fd); i++) {
+		closep(&l->fd[i]);
+		l->fd[i] = -1;
+	}
 }
 
 void world_packages_release(struct world_packages *p)

@@ -270,6 +270,8 @@ struct pick {
 	 * other side of it, named there, is not listed again (silent). */
 	char *note;
 	bool silent;
+	/* A conflict that THEIRS's side does not resolve, even forced. */
+	bool unforceable;
 };
 
 struct picks {
@@ -455,18 +457,27 @@ static int merge_files(const struct merge_kind *kind, const void *arg,
 		r = werr(err, ENOMEM, "cannot merge %s", kind->what);
 	while (r == 0 && kind->check && kind->check(&picks, force))
 		;
+	for (size_t i = 0; r == 0 && force && i < picks.n; i++)
+		if (picks.v[i].unforceable)
+			r = werr(err, EEXIST,
+				 "%s, which --force does not resolve: give "
+				 "one of them another id first",
+				 picks.v[i].note
+					 ? picks.v[i].note
+					 : "two names would share an id");
 	/* The list first, so that OUT is never written by a call that then
 	 * fails. */
 	if (r == 0 && conflicts_fill(&picks, &c) < 0)
 		r = werr(err, ENOMEM, "cannot merge %s", kind->what);
 	if (r == 0 && (c.n == 0 || force))
 		r = kind->write(&picks, out, kind, err);
+	size_t n_conflicts = c.n;
 	if (r == 0 && conflicts)
 		*conflicts = c;
 	else
 		db_conflicts_release(&c);
 	if (r == 0)
-		r = (int)c.n;
+		r = (int)n_conflicts;
 	for (size_t i = 0; i < picks.n; i++)
 		free(picks.v[i].note);
 	free(picks.v);
@@ -1441,11 +1452,14 @@ static int account_records(const struct input *in, const void *arg,
 }
 
 /* Two names that the merge would give one id, where OURS does not hold
- * both already: each world gave its new system user the first free uid,
- * and the files one owns would belong to the other. */
+ * both so already: each world gave its new system user the first free uid,
+ * and the files one owns would belong to the other.  Forcing THEIRS's side
+ * would not part them, or would drop OURS's user while its files keep the
+ * id: such a clash is unforceable, unless THEIRS itself holds both names on
+ * that id (its own choice, which a forced merge takes). */
 static bool account_ids(struct picks *p, bool force)
 {
-	bool changed = false;
+	(void)force;
 	for (size_t i = 0; i < p->n; i++) {
 		struct pick *a = &p->v[i];
 		if (!a->r || !a->r->aux || !*a->r->aux || a->silent)
@@ -1453,8 +1467,8 @@ static bool account_ids(struct picks *p, bool force)
 		for (size_t j = i + 1; j < p->n; j++) {
 			struct pick *b = &p->v[j];
 			if (!b->r || !b->r->aux ||
-			    strcmp(a->r->aux, b->r->aux) || (a->o && b->o) ||
-			    b->silent)
+			    strcmp(a->r->aux, b->r->aux) || b->silent ||
+			    (a->r == a->o && b->r == b->o))
 				continue;
 			char *note = NULL;
 			if (!a->note &&
@@ -1463,16 +1477,11 @@ static bool account_ids(struct picks *p, bool force)
 				a->note = note;
 			a->conflict = b->conflict = true;
 			b->silent = true;
-			if (force) {
-				changed |= a->r != a->t || b->r != b->t;
-				a->r = a->t;
-				b->r = b->t;
-			}
-			if (!a->r)
-				break;
+			if (!rec_same(a->r, a->t) || !rec_same(b->r, b->t))
+				a->unforceable = true;
 		}
 	}
-	return changed;
+	return false;
 }
 
 int db_merge_accounts(const struct db_file *base, const struct db_file *ours,

@@ -60,7 +60,10 @@ enum db_merge_flags {
 	/* Resolve each conflict in favour of THEIRS (the world being merged)
 	 * and write OUT all the same; conflicts are still listed and
 	 * counted.  For a forced merge, which loses OURS's side of these
-	 * records only. */
+	 * records only: every record that is no conflict is merged as
+	 * without the flag, OURS's new and changed ones included.  A
+	 * conflict that THEIRS's side cannot resolve (two names on one id,
+	 * see db_merge_accounts()) is -EEXIST even so. */
 	DB_MERGE_FORCE = 1 << 0,
 };
 
@@ -127,8 +130,12 @@ int dpkgdb_merge_statoverride(const struct db_file *base,
  * groups to (/etc/passwd, shadow, group, gshadow): a record a line, keyed by
  * its first field (the name); same rules and order as db_merge_deb822().
  * WITH_IDS (passwd, group): two names that the merge would give one id (the
- * third field), where OURS does not hold both already, are a conflict too,
- * listed once as "A and B would share id N". */
+ * third field), where OURS does not hold both so already, are a conflict
+ * too, listed once as "A and B would share id N".  DB_MERGE_FORCE does not
+ * resolve such a clash (-EEXIST, naming it): taking THEIRS's side would drop
+ * OURS's account while the files it owns keep its id, or hand them to
+ * THEIRS's; only when THEIRS itself holds both names on that id is it
+ * taken as THEIRS's choice. */
 int db_merge_accounts(const struct db_file *base, const struct db_file *ours,
 		      const struct db_file *theirs, int out, bool with_ids,
 		      unsigned flags, struct db_conflicts *conflicts,

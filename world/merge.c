@@ -287,6 +287,7 @@ struct merge_ctx {
 	int src_upper; /* SRC's own layer of Root's own file system */
 	int undo;
 	int staged; /* merged package databases, by operation */
+	bool force; /* conflicting records take SRC's side */
 	/* Inodes of SRC already installed, so that hard links stay links. */
 	struct linked {
 		dev_t dev;
@@ -479,7 +480,8 @@ static int stage_merged(struct merge_ctx *m, const char *n, int parent,
 }
 
 /* Writes the merged version of database PATH, operation I, into
- * STATE/merge/staged/I, with the owner and mode of SRC's version. */
+ * STATE/merge/staged/I, with the owner and mode of SRC's version (of DST's
+ * where SRC deleted it: shadow's stay private). */
 static int stage_database(struct merge_ctx *m, const char *src, size_t i,
 			  const char *path, struct world_error *err)
 {
@@ -491,13 +493,15 @@ static int stage_database(struct merge_ctx *m, const char *src, size_t i,
 		return werr_errno(err, errno, "cannot stage %s", path);
 	enum dbmerge_action act;
 	int r = dbmerge_resolve(m->s, src, m->src_tree, m->tree, path, out,
-				&act, NULL, err);
+				m->force, &act, NULL, err);
 	if (r < 0)
 		return r;
 	_cleanup_close_ int sfd = open_beneath(m->src_tree, path, O_PATH);
+	if (sfd < 0)
+		sfd = open_beneath(m->tree, path, O_PATH);
 	struct stat st;
 	if (sfd < 0 || fstat(sfd, &st) < 0)
-		st = (struct stat){.st_mode = 0644};
+		st = (struct stat){.st_mode = 0600};
 	if (fchown(out, st.st_uid, st.st_gid) < 0 ||
 	    fchmod(out, st.st_mode & 07777) < 0 || fsync(out) < 0)
 		return werr_errno(err, errno, "cannot stage %s", path);
@@ -929,6 +933,13 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (r >= 0 && tree < 0)
 		r = werr_errno(err, errno, "cannot open the tree of '%s'", dst);
+	/* Restoring DST's databases is writing them, as a merge does. */
+	_cleanup_(dbmerge_unlock) struct dbmerge_locks locks =
+		DBMERGE_LOCKS_INIT;
+	if (r >= 0)
+		r = dbmerge_lock(tree, dst, &locks, err);
+	for (size_t i = 0; r >= 0 && i < p.n; i++) /* nothing decided yet */
+		r = dbmerge_check_lock(tree, &locks, p.v[i].path, dst, err);
 	_cleanup_free_ char *list = NULL;
 	if (r >= 0 && !force && changed_since(ldir, tree, &list) < 0)
 		r = werr(err, EBADMSG,
@@ -1138,39 +1149,23 @@ static bool has_children(struct world_store *s, const char *name,
 	return true;
 }
 
-/* A merge that changes dpkg's database holds dpkg's own locks in DST, as
- * apt does, so that no dpkg or apt in DST writes it meanwhile: what they
- * wrote would be lost, or what the merge wrote.  Locks only what DST has;
- * FDS receive the descriptors, which hold the locks until closed. */
-static int lock_dpkg(int tree, const char *dst, int fds[2],
-		     struct world_error *err)
+/* Takes the locks of DST's database tools (see dbmerge_lock()). */
+static int lock_databases(struct world_store *s, const char *dst,
+			  struct dbmerge_locks *l, struct world_error *err)
 {
-	static const char *const locks[] = {"var/lib/dpkg/lock-frontend",
-					    "var/lib/dpkg/lock"};
-	for (size_t i = 0; i < 2; i++) {
-		fds[i] = open_beneath(tree, locks[i], O_RDWR);
-		if (fds[i] < 0) {
-			int e = -fds[i];
-			fds[i] = -1;
-			if (e == ENOENT)
-				continue;
-			return werr_errno(err, e, "cannot open /%s of '%s'",
-					  locks[i], dst);
-		}
-		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-		if (fcntl(fds[i], F_OFD_SETLK, &fl) < 0)
-			return errno == EAGAIN || errno == EACCES
-				       ? werr(err, EBUSY,
-					      "dpkg or apt is running in '%s' "
-					      "(it holds /%s): merge when it "
-					      "is "
-					      "done",
-					      dst, locks[i])
-				       : werr_errno(err, errno,
-						    "cannot lock /%s of '%s'",
-						    locks[i], dst);
-	}
-	return 0;
+	int r = strcmp(dst, WORLD_ROOT)
+			? world_ensure_running(s, dst, NULL, err)
+			: 0;
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *tp = tree_path(s, dst);
+	if (!tp)
+		return werr(err, ENOMEM, "out of memory");
+	_cleanup_close_ int tree = open(tp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (tree < 0)
+		return werr_errno(err, errno, "cannot open the tree of '%s'",
+				  dst);
+	return dbmerge_lock(tree, dst, l, err);
 }
 
 /* Whether dpkg in TREE left journal entries (var/lib/dpkg/updates/NNNN)
@@ -1214,14 +1209,21 @@ static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 			return had < 0 ? had : src;
 		struct op o = {.had = had,
 			       .dst_changed = c->conflict || c->merged};
-		enum dbmerge_action db =
-			c->merged ? dbmerge_planned(c->path) : DBMERGE_NONE;
-		if (c->kind == 'D' || db == DBMERGE_DROP)
+		/* A database both sides changed is merged record by record,
+		 * never replaced whole: also when SRC deleted it (DST's new
+		 * records stay) and, forced, when records conflict (those
+		 * alone take SRC's side). */
+		enum dbmerge_action db = c->merged || (m->force && c->conflict)
+						 ? dbmerge_planned(c->path)
+						 : DBMERGE_NONE;
+		if (db == DBMERGE_DROP)
 			o.kind = OP_DEL;
-		else if (src == HAD_DIR)
-			o.kind = OP_DIR;
+		else if (db == DBMERGE_MERGED)
+			o.kind = OP_MRG;
+		else if (c->kind == 'D')
+			o.kind = OP_DEL;
 		else
-			o.kind = db == DBMERGE_MERGED ? OP_MRG : OP_PUT;
+			o.kind = src == HAD_DIR ? OP_DIR : OP_PUT;
 		if (o.kind == OP_DEL && had == HAD_NONE)
 			continue;
 		if (!(o.path = strdup(c->path)))
@@ -1240,6 +1242,15 @@ static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 	}
 	return 0;
 }
+
+/* The merge itself, under DST's database locks L, from the diff on.  With
+ * *again set it stopped before writing anything: a lock file was missing,
+ * and is now made and taken, and the diff must be made again under it.
+ * *ID (may be NULL) gets the merge's id once it is done. */
+static int merge_locked(struct world_store *s, const char *src, const char *dst,
+			unsigned flags, struct dbmerge_locks *locks,
+			bool *again, struct world_diff *conflicts,
+			uint64_t *id, struct world_error *err);
 
 int world_merge(struct world_store *s, const char *src, const char *dst,
 		unsigned flags, struct world_diff *conflicts, uint64_t *id,
@@ -1261,14 +1272,33 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 			    "cannot merge '%s' into '%s': '%s' is not an "
 			    "ancestor of '%s'",
 			    src, dst, dst, src);
-	bool force = flags & WORLD_MERGE_FORCE;
 	if (!(flags & WORLD_MERGE_REBASE) && has_children(s, src, err))
 		return -EBUSY;
 
+	/* DST's databases stay as the diff finds them until the merge is
+	 * done: their tools' locks first. */
+	_cleanup_(dbmerge_unlock) struct dbmerge_locks locks =
+		DBMERGE_LOCKS_INIT;
+	bool again = true;
+	int r = lock_databases(s, dst, &locks, err);
+	while (r >= 0 && again) /* each round takes one lock file more */
+		r = merge_locked(s, src, dst, flags, &locks, &again, conflicts,
+				 id, err);
+	return r;
+}
+
+static int merge_locked(struct world_store *s, const char *src, const char *dst,
+			unsigned flags, struct dbmerge_locks *locks,
+			bool *again, struct world_diff *conflicts,
+			uint64_t *id, struct world_error *err)
+{
+	bool force = flags & WORLD_MERGE_FORCE;
+	*again = false;
 	struct world_diff d = {0};
 	int r = world_diff(s, src, dst, &d, err);
 	if (r < 0)
 		return r;
+	crash_point("merge-diffed");
 	size_t n_conflicts = 0;
 	for (size_t i = 0; i < d.n; i++)
 		n_conflicts += d.v[i].conflict && !d.v[i].excluded &&
@@ -1291,12 +1321,12 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 			      .src_tree = -1,
 			      .src_upper = -1,
 			      .undo = -1,
-			      .staged = -1};
+			      .staged = -1,
+			      .force = force};
 	struct plan p = {.src = strdup(src),
 			 .dst = strdup(dst),
 			 .rebase = flags & WORLD_MERGE_REBASE};
 	_cleanup_close_ int mdir = -1;
-	int dpkg_locks[2] = {-1, -1};
 	_cleanup_free_ char *tp = tree_path(s, dst), *sp = tree_path(s, src),
 			    *up = world_path(s, src, "upper");
 	if (!tp || !sp || !up || !p.src || !p.dst) {
@@ -1325,10 +1355,14 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 			       dst);
 		goto out;
 	}
+	for (size_t i = 0; i < p.n && r >= 0; i++) {
+		r = dbmerge_check_lock(m.tree, locks, p.v[i].path, dst, err);
+		*again |= r > 0;
+	}
+	if (r < 0 || *again)
+		goto out;
 	for (size_t i = 0; i < p.n; i++)
 		if (!strncmp(p.v[i].path, "/var/lib/dpkg/", 14)) {
-			if ((r = lock_dpkg(m.tree, dst, dpkg_locks, err)) < 0)
-				goto out;
 			const char *broken =
 				dpkg_journal_pending(m.src_tree) ? src
 				: dpkg_journal_pending(m.tree)	 ? dst
@@ -1377,6 +1411,10 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 			break;
 		}
 		r = stage_database(&m, src, i, p.v[i].path, err);
+	}
+	if (r == -EEXIST && conflicts) { /* unresolved, even forced */
+		*conflicts = d;
+		d = (struct world_diff){0};
 	}
 	if (r < 0)
 		goto fail;
@@ -1494,8 +1532,6 @@ out:
 	closep(&m.src_upper);
 	closep(&m.undo);
 	closep(&m.staged);
-	closep(&dpkg_locks[0]);
-	closep(&dpkg_locks[1]);
 	plan_release(&p);
 	world_diff_release(&d);
 	return r;

@@ -969,11 +969,16 @@ static void test_accounts(void)
 		     "root", NULL, "one user changed differently conflicts");
 	refused(PASSWD, base, ours, ":x:5:5::/:/bin/sh\n",
 		"line 1: a line without a name", "a line without a name");
-	struct result res = merge(PASSWD, base, ours, exim, DB_MERGE_FORCE);
-	ok(res.r == 1 && contains(res.out, "Debian-exim:") &&
-		   !contains(res.out, "sshd:"),
-	   "forced, a clash resolves to THEIRS");
-	result_release(&res);
+	conflicts_on(PASSWD, ours,
+		     "root:x:0:0:root:/root:/bin/bash\n"
+		     "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
+		     "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n",
+		     "root:x:0:0:root:/root:/bin/bash\n"
+		     "daemon:x:100:1::/usr/sbin:/usr/sbin/nologin\n"
+		     "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n",
+		     "daemon and sshd would share id 100", NULL,
+		     "a uid changed onto another user's, both in OURS: a "
+		     "conflict");
 }
 
 static void test_statoverride(void)
@@ -1052,6 +1057,191 @@ static void test_log(void)
 	ok(r == 0 && !strcmp(none, ""), "two absent logs: empty");
 }
 
+/* ---- forced merges: SRC's side of the conflicts, every other record ---- */
+
+/* Forced: conflicts on K1 (and K2) listed, and OUT is WANT. */
+static void forced_is(enum kind kind, const char *b, const char *o,
+		      const char *t, const char *k1, const char *k2,
+		      const char *want, const char *what)
+{
+	struct result res = merge(kind, b, o, t, DB_MERGE_FORCE);
+	ok(conflicts_are(&res, k1, k2) && !strcmp(res.out, want), "%s%s%s",
+	   what, res.r < 0 ? ": " : "", res.r < 0 ? res.err.msg : "");
+	result_release(&res);
+}
+
+static void test_force_status(void)
+{
+	/* OURS upgraded apt, installed a package and removed sed; THEIRS
+	 * upgraded apt otherwise and installed pwapt-new. */
+	_cleanup_free_ char *v2 =
+		edit(status, "apt", NULL, "Version", "2.6.1+pwapt2");
+	_cleanup_free_ char *v3 =
+		edit(status, "apt", NULL, "Version", "2.6.1+pwapt3");
+	_cleanup_free_ char *ours_pkg = strdup(new_pkg);
+	memcpy(strstr(ours_pkg, "pwapt-new"), "pwapt-our", 9);
+	_cleanup_free_ char *v2_new = cat(v2, ours_pkg);
+	_cleanup_free_ char *ours = drop(v2_new, "sed", NULL);
+	_cleanup_free_ char *theirs = cat(v3, new_pkg);
+	struct result res = merge(STATUS, status, ours, theirs, DB_MERGE_FORCE);
+	ok(conflicts_are(&res, "apt:amd64", NULL) &&
+		   contains(res.out, "Version: 2.6.1+pwapt3\n") &&
+		   !contains(res.out, "Version: 2.6.1+pwapt2\n") &&
+		   contains(res.out, "Package: pwapt-our\n") &&
+		   contains(res.out, new_pkg) &&
+		   !contains(res.out, "Package: sed\n") &&
+		   contains(res.out, "Package: dpkg\n") &&
+		   names_sorted(res.out),
+	   "status, forced: THEIRS's apt, OURS's new package and removal, "
+	   "THEIRS's new package, the rest as it was");
+	struct result plain = merge(STATUS, status, ours, v2, 0);
+	ok(plain.r == 0, "status: the same merge without a conflict is clean");
+	result_release(&plain);
+	result_release(&res);
+
+	/* Removed on one side, changed on the other: forced, THEIRS's side
+	 * either way. */
+	_cleanup_free_ char *gone = drop(status, "apt", NULL);
+	res = merge(STATUS, status, v2, gone, DB_MERGE_FORCE);
+	ok(conflicts_are(&res, "apt:amd64", NULL) &&
+		   !contains(res.out, "Package: apt\n") &&
+		   contains(res.out, "Package: dpkg\n"),
+	   "status, forced: THEIRS's removal wins over OURS's upgrade");
+	result_release(&res);
+	res = merge(STATUS, status, gone, v3, DB_MERGE_FORCE);
+	ok(conflicts_are(&res, "apt:amd64", NULL) &&
+		   contains(res.out, "Version: 2.6.1+pwapt3\n"),
+	   "status, forced: THEIRS's upgrade wins over OURS's removal");
+	result_release(&res);
+}
+
+static void test_force_text(void)
+{
+	forced_is(
+		APT,
+		"Package: a\nArchitecture: amd64\nAuto-Installed: 1\n\n"
+		"Package: b\nArchitecture: amd64\nAuto-Installed: 1\n\n",
+		"Package: a\nArchitecture: amd64\nAuto-Installed: 0\n\n"
+		"Package: b\nArchitecture: amd64\nAuto-Installed: 0\n\n"
+		"Package: ours\nArchitecture: all\nAuto-Installed: 1\n\n",
+		"Package: a\nArchitecture: amd64\nAuto-Installed: 1\n"
+		"X-Note: theirs\n\n"
+		"Package: b\nArchitecture: amd64\nAuto-Installed: 1\n\n"
+		"Package: theirs\nArchitecture: all\nAuto-Installed: 1\n\n",
+		"a:amd64", NULL,
+		"Package: a\nArchitecture: amd64\nAuto-Installed: 1\n"
+		"X-Note: theirs\n\n"
+		"Package: b\nArchitecture: amd64\nAuto-Installed: 0\n\n"
+		"Package: ours\nArchitecture: all\nAuto-Installed: 1\n\n"
+		"Package: theirs\nArchitecture: all\nAuto-Installed: 1\n\n",
+		"extended_states, forced: THEIRS's a, OURS's b and new record, "
+		"THEIRS's new record");
+	forced_is(DEBCONF, "Name: q/a\nValue: yes\n\nName: q/b\nValue: yes\n\n",
+		  "Name: q/a\nValue: no\n\nName: q/b\nValue: no\n\n"
+		  "Name: q/ours\nValue: 1\n\n",
+		  "Name: q/a\nValue: maybe\n\nName: q/b\nValue: yes\n\n"
+		  "Name: q/theirs\nValue: 2\n\n",
+		  "q/a", NULL,
+		  "Name: q/a\nValue: maybe\n\nName: q/b\nValue: no\n\n"
+		  "Name: q/ours\nValue: 1\n\nName: q/theirs\nValue: 2\n\n",
+		  "debconf, forced: THEIRS's answer to the question answered "
+		  "twice, OURS's other answer and new question kept");
+	forced_is(DIVERSIONS, "/bin/sh\n/bin/sh.distrib\ndash\n",
+		  "/bin/sh\n/bin/sh.mine\ndash\n"
+		  "/etc/ours\n/etc/ours.real\n:\n",
+		  "/bin/sh\n/bin/sh.other\ndash\n"
+		  "/usr/bin/theirs\n/usr/bin/theirs.real\npkg\n",
+		  "/bin/sh", NULL,
+		  "/bin/sh\n/bin/sh.other\ndash\n"
+		  "/etc/ours\n/etc/ours.real\n:\n"
+		  "/usr/bin/theirs\n/usr/bin/theirs.real\npkg\n",
+		  "diversions, forced: THEIRS's /bin/sh, both new diversions");
+	forced_is(STATOVERRIDE,
+		  "root crontab 2755 /usr/bin/crontab\n"
+		  "root root 0755 /usr/bin/x\n",
+		  "root crontab 2750 /usr/bin/crontab\n"
+		  "root root 0700 /usr/bin/x\n"
+		  "www-data www-data 0750 /var/www\n",
+		  "root crontab 2711 /usr/bin/crontab\n"
+		  "root root 0755 /usr/bin/x\n"
+		  "#0 #0 4755 /usr/local/bin/tool\n",
+		  "/usr/bin/crontab", NULL,
+		  "root crontab 2711 /usr/bin/crontab\n"
+		  "root root 0700 /usr/bin/x\n"
+		  "www-data www-data 0750 /var/www\n"
+		  "#0 #0 4755 /usr/local/bin/tool\n",
+		  "statoverride, forced: THEIRS's crontab, OURS's x and new "
+		  "override, THEIRS's new override");
+}
+
+static void test_force_accounts(void)
+{
+	/* passwd and group (ids checked), shadow and gshadow (none). */
+	const char *base = "root:x:0:0:root:/root:/bin/bash\n"
+			   "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
+			   "bin:x:2:2::/bin:/usr/sbin/nologin\n";
+	const char *ours = "root:x:0:0:root:/root:/bin/zsh\n"
+			   "daemon:x:1:1::/usr/sbin:/bin/sh\n"
+			   "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n";
+	const char *theirs = "root:x:0:0:root:/root:/bin/dash\n"
+			     "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
+			     "bin:x:2:2::/bin:/usr/sbin/nologin\n"
+			     "cron:x:101:101::/:/usr/sbin/nologin\n";
+	const char *want = "root:x:0:0:root:/root:/bin/dash\n"
+			   "daemon:x:1:1::/usr/sbin:/bin/sh\n"
+			   "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n"
+			   "cron:x:101:101::/:/usr/sbin/nologin\n";
+	forced_is(PASSWD, base, ours, theirs, "root", NULL, want,
+		  "passwd, forced: THEIRS's root; OURS's daemon, removal of "
+		  "bin and new sshd; THEIRS's new cron");
+	forced_is(SHADOW, "root:*:19000:0:99999:7:::\nbin:*:19000::::::\n",
+		  "root:$6$ours:19500:0:99999:7:::\n"
+		  "sshd:!:19500::::::\n",
+		  "root:$6$theirs:19501:0:99999:7:::\nbin:*:19000::::::\n"
+		  "cron:!:19501::::::\n",
+		  "root", NULL,
+		  "root:$6$theirs:19501:0:99999:7:::\nsshd:!:19500::::::\n"
+		  "cron:!:19501::::::\n",
+		  "shadow, forced: THEIRS's root, OURS's new sshd and removal "
+		  "of bin, THEIRS's new cron");
+	forced_is(PASSWD, "root:x:0:0::/:/bin/sh\nwww:x:33:33::/:/bin/sh\n",
+		  "root:x:0:0::/:/bin/zsh\nwww:x:33:33::/var:/bin/sh\n",
+		  "root:x:0:0::/:/bin/sh\n", "www", NULL,
+		  "root:x:0:0::/:/bin/zsh\n",
+		  "passwd, forced: THEIRS's removal of a user OURS changed");
+
+	/* Two new names on one uid: forcing THEIRS's side would drop OURS's
+	 * sshd, whose files keep uid 100. */
+	const char *exim =
+		"root:x:0:0:root:/root:/bin/bash\n"
+		"daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
+		"Debian-exim:x:100:102::/var/spool/exim4:/bin/false\n";
+	const char *two = "root:x:0:0:root:/root:/bin/bash\n"
+			  "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
+			  "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n";
+	struct result res = merge(PASSWD, base, two, exim, DB_MERGE_FORCE);
+	ok(res.r == -EEXIST && !res.out[0] && res.c.n == 0 &&
+		   contains(res.err.msg, "Debian-exim and sshd would share "
+					 "id 100, which --force does not "
+					 "resolve"),
+	   "passwd, forced: two names on one uid are refused all the same: "
+	   "%s",
+	   res.err.msg);
+	result_release(&res);
+	res = merge(SHADOW, base, two, exim, DB_MERGE_FORCE);
+	ok(res.r == 0 && contains(res.out, "sshd:") &&
+		   contains(res.out, "Debian-exim:"),
+	   "shadow-like files have no ids to clash");
+	result_release(&res);
+	/* THEIRS's own choice of a second name for uid 0 is taken. */
+	forced_is(PASSWD, "root:x:0:0::/:/bin/sh\n", "root:x:0:0::/:/bin/zsh\n",
+		  "root:x:0:0::/:/bin/dash\ntoor:x:0:0::/:/bin/sh\n",
+		  "root and toor would share id 0", NULL,
+		  "root:x:0:0::/:/bin/dash\ntoor:x:0:0::/:/bin/sh\n",
+		  "passwd, forced: two names on one id that THEIRS holds so "
+		  "are THEIRS's side, listed");
+}
+
 /* ---- the tree ---- */
 
 static void load_tree(const char *argv0)
@@ -1103,6 +1293,7 @@ int main(int argc, char **argv)
 		test_empty();
 		test_repeated();
 		test_read();
+		test_force_status();
 	} else {
 		skip("status file merges on a real Debian status file");
 	}
@@ -1111,6 +1302,8 @@ int main(int argc, char **argv)
 	test_diversions();
 	test_statoverride();
 	test_accounts();
+	test_force_text();
+	test_force_accounts();
 	test_log();
 
 	free(status);

@@ -1,0 +1,221 @@
+#!/bin/sh
+# wmerge --force on the package and account databases: only the records
+# that conflict take SRC's side; every other record of both sides stays.
+# And the locks that dpkg and shadow's tools take in DST are held by a
+# merge from before the diff that decides it.
+. "$(dirname "$0")/lib.sh"
+R=$PWAPT_ROOT
+
+cleanup_worlds() {
+	[ -d "$PWAPT_STATE" ] || return 0
+	for w in $(ls "$PWAPT_STATE/worlds" 2>/dev/null | grep -v '^Root$' | sort -r); do
+		wdelete "$w" >/dev/null 2>&1
+	done
+	pwapt stop-all >/dev/null 2>&1
+	rm -rf "$PWAPT_STATE"
+}
+
+# A busybox Root with four accounts databases, as shadow's tools keep them.
+fresh_root() {
+	cleanup_worlds
+	rm -rf "$R" && make_busybox_root || return 1
+	E=$R/etc
+	printf "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1::/usr/sbin:/bin/false\n" >"$E/passwd"
+	printf "root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n" >"$E/shadow"
+	printf "root:x:0:\ndaemon:x:1:\nshadow:x:42:\n" >"$E/group"
+	printf "root:*::\ndaemon:*::\nshadow:*::\n" >"$E/gshadow"
+	chown 0:42 "$E/shadow" "$E/gshadow" && chmod 640 "$E/shadow" "$E/gshadow"
+}
+
+# add_user TREE NAME ID: a user and its group, in the four files.
+add_user() {
+	echo "$2:x:$3:$3::/home/$2:/bin/sh" >>"$1/etc/passwd" &&
+	echo "$2:!:19500:0:99999:7:::" >>"$1/etc/shadow" &&
+	echo "$2:x:$3:" >>"$1/etc/group" &&
+	echo "$2:!::" >>"$1/etc/gshadow"
+}
+
+# set_root_shell TREE SHELL: changes root's record in passwd and shadow.
+set_root_shell() {
+	sed -i "s|^root:x:0:0:root:/root:.*|root:x:0:0:root:/root:$2|" "$1/etc/passwd" &&
+	sed -i "s|^root:[^:]*:|root:$3:|" "$1/etc/shadow"
+}
+
+# hold_fcntl_lock FILE: a host process ($locker) holds FILE's fcntl() write
+# lock, as dpkg and lckpwdf(3) take theirs, until it is killed.
+hold_fcntl_lock() {
+	rm -f "$TMP/locked"
+	python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1], "a")
+fcntl.lockf(f, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(600)' "$1" "$TMP/locked" &
+	locker=$!
+	note_pid $locker
+	wait_for 10 'test -e "$TMP/locked"'
+}
+
+release_lock() { kill $locker && wait $locker; true; }
+
+# lock_state FILE: "free" when a host process can take FILE's fcntl() lock
+# now, "busy" when another holds it.
+lock_state() {
+	python3 -c 'import errno, fcntl, sys
+f = open(sys.argv[1], "a")
+try:
+    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    print("free")
+except OSError as e:
+    if e.errno not in (errno.EAGAIN, errno.EACCES):
+        raise
+    print("busy")' "$1"
+}
+
+# Starts "wmerge $1 Root" in the background ($merger), stopped right after
+# its diff (the merge-diffed crash point with PWAPT_CRASH_STOP).  The caller
+# continues it (kill -CONT) whatever happens: stopped, it holds the store's
+# lock, and SIGTERM would not end it.
+merge_stopped_after_diff() {
+	PWAPT_CRASH_AT=merge-diffed PWAPT_CRASH_STOP=1 wmerge "$1" Root &
+	merger=$!
+	note_pid $merger
+	wait_for 20 merger_stopped
+}
+
+merger_stopped() { grep -q "^[0-9]* ([^)]*) T" /proc/$merger/stat; }
+
+test_expect_success 'forced: the conflicting account takes SRC s side, Root s new accounts stay' '
+	fresh_root && wcreate A Root && W=$PWAPT_STATE/worlds/A/merged &&
+	add_user "$W" alice 1001 && set_root_shell "$W" /bin/ash "\$6\$src" &&
+	add_user "$R" bob 1002 && set_root_shell "$R" /bin/zsh "\$6\$root" &&
+	test_fails_with 3 "cannot merge .A. into .Root." wmerge A Root >"$TMP/out" &&
+	grep -q "^! /etc/passwd: .*user root changed differently on both sides" "$TMP/out" &&
+	grep -q "^root:x:0:0:root:/root:/bin/zsh$" "$R/etc/passwd" &&
+	wmerge --force A Root &&
+	test_equal "root:x:0:0:root:/root:/bin/ash daemon:x:1:1::/usr/sbin:/bin/false bob:x:1002:1002::/home/bob:/bin/sh alice:x:1001:1001::/home/alice:/bin/sh" \
+		"$(cat "$R/etc/passwd" | xargs)" &&
+	test_equal "root:\$6\$src:19000:0:99999:7::: daemon:*:19000:0:99999:7::: bob:!:19500:0:99999:7::: alice:!:19500:0:99999:7:::" \
+		"$(cat "$R/etc/shadow" | xargs)" &&
+	test_equal "root:x:0: daemon:x:1: shadow:x:42: bob:x:1002: alice:x:1001:" "$(cat "$R/etc/group" | xargs)" &&
+	test_equal "root:*:: daemon:*:: shadow:*:: bob:!:: alice:!::" "$(cat "$R/etc/gshadow" | xargs)" &&
+	test_equal "640 0:42 640 0:42" "$(stat -c "%a %u:%g" "$R/etc/shadow" "$R/etc/gshadow" | xargs)"
+'
+
+test_expect_success 'forced: two new accounts on one id are refused all the same, Root untouched' '
+	fresh_root && wcreate A Root && W=$PWAPT_STATE/worlds/A/merged &&
+	add_user "$W" carol 1002 && echo carol >"$W/srv-note" &&
+	add_user "$R" bob 1002 &&
+	(cd "$R/etc" && cat passwd shadow group gshadow) >"$TMP/before" &&
+	test_fails_with 3 "bob and carol would share id 1002, which --force does not resolve" \
+		wmerge --force A Root >"$TMP/out" &&
+	grep -q "^! /etc/passwd: .*users bob and carol would share id 1002" "$TMP/out" &&
+	(cd "$R/etc" && cat passwd shadow group gshadow) | cmp - "$TMP/before" &&
+	! test -e "$R/srv-note" && ! test -e "$PWAPT_STATE/merge" &&
+	wlist | grep -q "^A "
+'
+
+test_expect_success 'a database SRC deleted keeps the records Root added since' '
+	fresh_root && wcreate A Root && W=$PWAPT_STATE/worlds/A/merged &&
+	rm "$W/etc/gshadow" && add_user "$R" bob 1002 &&
+	wmerge A Root &&
+	test_equal "bob:!::" "$(cat "$R/etc/gshadow")" &&
+	test_equal "640 0:42" "$(stat -c "%a %u:%g" "$R/etc/gshadow")"
+'
+
+test_expect_success 'a merge that changes /etc/passwd refuses while an account tool holds /etc/.pwd.lock in Root' '
+	fresh_root && wcreate A Root && wcreate B Root &&
+	add_user "$PWAPT_STATE/worlds/A/merged" alice 1001 &&
+	echo b >"$PWAPT_STATE/worlds/B/merged/etc/b.conf" &&
+	hold_fcntl_lock "$R/etc/.pwd.lock" &&
+	test_fails_with 1 "an account tool .* is running in .Root. \(it holds /etc/.pwd.lock\)" wmerge A Root &&
+	! grep -q "^alice:" "$R/etc/passwd" && ! test -e "$PWAPT_STATE/merge" &&
+	wmerge B Root && test_equal b "$(cat "$R/etc/b.conf")" &&
+	release_lock 2>/dev/null && wmerge A Root && grep -q "^alice:" "$R/etc/passwd"
+'
+
+test_expect_success 'a merge holds /etc/.pwd.lock from before its diff until it is done' '
+	fresh_root && wcreate A Root && add_user "$PWAPT_STATE/worlds/A/merged" alice 1001 &&
+	test_equal free "$(lock_state "$R/etc/.pwd.lock")" &&
+	{ merge_stopped_after_diff A; held=$(lock_state "$R/etc/.pwd.lock")
+	  kill -CONT $merger; wait $merger; } &&
+	test_equal busy "$held" &&
+	grep -q "^alice:" "$R/etc/passwd" &&
+	test_equal free "$(lock_state "$R/etc/.pwd.lock")"
+'
+
+test_expect_success 'a merge into a Root without /etc/.pwd.lock makes it, takes it and diffs again under it' '
+	fresh_root && wcreate A Root && add_user "$PWAPT_STATE/worlds/A/merged" alice 1001 &&
+	! test -e "$R/etc/.pwd.lock" &&
+	{ merge_stopped_after_diff A
+	  first=$(test -e "$R/etc/.pwd.lock" && echo made || echo missing)
+	  kill -CONT $merger && wait_for 20 merger_stopped
+	  second=$(lock_state "$R/etc/.pwd.lock")
+	  kill -CONT $merger; wait $merger; } &&
+	test_equal "missing busy" "$first $second" &&
+	grep -q "^alice:" "$R/etc/passwd" &&
+	test_equal "600 free" "$(stat -c %a "$R/etc/.pwd.lock") $(lock_state "$R/etc/.pwd.lock")"
+'
+
+test_expect_success 'pwapt rollback of a merge that changed /etc/passwd refuses while /etc/.pwd.lock is held' '
+	fresh_root && wcreate A Root && add_user "$PWAPT_STATE/worlds/A/merged" alice 1001 &&
+	wmerge A Root && grep -q "^alice:" "$R/etc/passwd" &&
+	hold_fcntl_lock "$R/etc/.pwd.lock" &&
+	test_fails_with 1 "an account tool .* is running in .Root." pwapt rollback &&
+	grep -q "^alice:" "$R/etc/passwd" && ! test -e "$PWAPT_STATE/merge" &&
+	release_lock 2>/dev/null && pwapt rollback && ! grep -q "^alice:" "$R/etc/passwd"
+'
+
+# make_pkg NAME VERSION: a package of one file, /usr/share/NAME/version,
+# built into Root's /srv.
+make_pkg() {
+	d=$TMP/pkg-$1-$2 && mkdir -p "$d/DEBIAN" "$d/usr/share/$1" &&
+	printf "Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: pwapt <t@example.org>\nDescription: t0330\n" \
+		"$1" "$2" >"$d/DEBIAN/control" &&
+	echo "$2" >"$d/usr/share/$1/version" &&
+	SOURCE_DATE_EPOCH=1700000000 dpkg-deb --root-owner-group -b "$d" "$R/srv/$1_$2.deb" >/dev/null
+}
+
+installed() {
+	wexec "$1" dpkg-query -W -f='${db:Status-Abbrev}${Version}' "$2" 2>/dev/null |
+		sed -n 's/^ii *//p'
+}
+
+test_expect_success 'set up: a Debian Root and four packages' '
+	cleanup_worlds && rm -rf "$R" && make_debian_root && mkdir -p "$R/srv" &&
+	make_pkg pwapt-root 1.0 && make_pkg pwapt-src 1.0 &&
+	make_pkg pwapt-both 1.0 && make_pkg pwapt-both 2.0
+'
+
+test_expect_success 'forced: dpkg s status takes SRC s side of the package both installed, keeps Root s new one' '
+	wcreate A Root &&
+	wexec A dpkg -i /srv/pwapt-src_1.0.deb /srv/pwapt-both_2.0.deb >/dev/null &&
+	wexec Root dpkg -i /srv/pwapt-root_1.0.deb /srv/pwapt-both_1.0.deb >/dev/null &&
+	test_fails_with 3 "cannot merge .A. into .Root." wmerge A Root >"$TMP/out" &&
+	grep -q "^! /var/lib/dpkg/status: .*package pwapt-both:all changed differently on both sides" "$TMP/out" &&
+	wmerge --force A Root &&
+	test_equal "1.0 1.0 2.0" "$(installed Root pwapt-root) $(installed Root pwapt-src) $(installed Root pwapt-both)" &&
+	test_equal "1.0 2.0" "$(cat "$R/usr/share/pwapt-root/version" "$R/usr/share/pwapt-both/version" | xargs)" &&
+	test -z "$(wexec Root dpkg --audit)"
+'
+
+test_expect_success 'a merge of dpkg s database refuses while dpkg holds its lock in Root' '
+	wcreate B Root && wexec B dpkg -i /srv/pwapt-both_1.0.deb >/dev/null &&
+	hold_fcntl_lock "$R/var/lib/dpkg/lock" &&
+	test_fails_with 1 "dpkg or apt is running in .Root. \(it holds /var/lib/dpkg/lock\)" wmerge --force B Root &&
+	! test -e "$PWAPT_STATE/merge" && wlist | grep -q "^B " &&
+	test_equal 2.0 "$(installed Root pwapt-both)" &&
+	release_lock 2>/dev/null && wmerge B Root && test_equal 1.0 "$(installed Root pwapt-both)"
+'
+
+test_expect_success 'a merge holds dpkg s locks in Root from before its diff until it is done' '
+	wcreate C Root && wexec C dpkg -r pwapt-root >/dev/null &&
+	{ merge_stopped_after_diff C
+	  held="$(lock_state "$R/var/lib/dpkg/lock-frontend") $(lock_state "$R/var/lib/dpkg/lock")"
+	  kill -CONT $merger; wait $merger; } &&
+	test_equal "busy busy" "$held" &&
+	test -z "$(installed Root pwapt-root)" &&
+	test_equal "free free" "$(lock_state "$R/var/lib/dpkg/lock-frontend") $(lock_state "$R/var/lib/dpkg/lock")" &&
+	test -z "$(wexec Root dpkg --audit)"
+'
+
+test_done
