@@ -174,7 +174,12 @@ for dir in - $t/d; do
 	at $dir mkdir m1
 	at $dir rmdir m1
 	at $dir exec ./x
+	at $dir mkdir ./m3
+	at $dir rmdir m3/../m3
 done
+# A directory descriptor opened through a symbolic link: the kernel's path.
+ln -s d $t/ld
+at $t/ld mkdir viasym
 SEOF
 }
 
@@ -196,8 +201,11 @@ delete $p/l1
 mkdir $p/m1
 rmdir $p/m1
 exec $p/x
+mkdir $p/m3
+rmdir $p/m3
 EEOF
 	done
+	echo "mkdir $t/d/viasym"
 	echo "write $t/c1"
 	echo "create $t/d/c1"
 }
@@ -262,6 +270,34 @@ test_expect_success 'a flood that overflows the ring buffer: incomplete, counted
 	grep -q "^pwapt-trace 1 incomplete *lost=0*[1-9][0-9]*$" "$TMP/header" &&
 	pwapt trace C | head -n1 | grep -q "INCOMPLETE, [1-9][0-9]* accesses lost" &&
 	pwapt trace --json C | grep -q "\"complete\":false"
+'
+
+test_expect_success 'one collector at a time' '
+	start_collector &&
+	test_fails_with 1 "another trace collector runs" pwapt trace run &&
+	stop_collector
+'
+
+test_expect_success 'a collector killed mid-write: incomplete, lines kept' '
+	PWAPT_CRASH_AT=trace-appended start_collector &&
+	wexec B sh -c "echo x >/tB/before-crash" &&
+	wait_for 30 "grep -q ^exit= \"\$TMP/collector.out\"" &&
+	grep -qx exit=137 "$TMP/collector.out" &&
+	rm -f "$TMP/collector.pid" &&
+	pwapt trace B >"$TMP/B.trace" &&
+	head -n1 "$TMP/B.trace" | grep -q INCOMPLETE &&
+	grep -q "^write  *\/tB\/before-crash$" "$TMP/B.trace"
+'
+
+test_expect_success 'a line cut short: read as lost, dropped by the next collector' '
+	printf "write /tB/cut-sh" >>"$PWAPT_STATE/worlds/B/trace" &&
+	pwapt trace --json B >"$TMP/B.json" &&
+	grep -q "\"complete\":false" "$TMP/B.json" &&
+	! grep -q cut-sh "$TMP/B.json" &&
+	start_collector && stop_collector &&
+	tail -c 1 "$PWAPT_STATE/worlds/B/trace" | od -c | grep -q "\\n" &&
+	if grep -q cut-sh "$PWAPT_STATE/worlds/B/trace"; then exit 1; fi &&
+	head -n1 "$PWAPT_STATE/worlds/B/trace" | grep -q "incomplete *lost=0*[1-9]"
 '
 
 test_expect_success 'a damaged table is refused, naming the line' '

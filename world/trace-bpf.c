@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 
 #include "cleanup.h"
 #include "container.h"
+#include "crash.h"
 #include "error.h"
 #include "fsutil.h"
 #include "trace-table.h"
@@ -57,6 +59,7 @@ struct trace_collector {
 	char *cgroup_root; /* where cgroup2 is mounted */
 	uint32_t level;	   /* of the worlds' cgroups, 0 before the first */
 	struct traced *slots[TRACE_MAX_SLOTS];
+	int lock_fd;	   /* state/trace.lock, held while collecting */
 	struct timespec last_sync;
 	int error; /* the first error of the ring buffer's callback */
 };
@@ -215,6 +218,8 @@ static int flush_table(struct traced *t, bool final)
 		done += (size_t)n;
 		t->size += n;
 	}
+	if (t->pending_len)
+		crash_point("trace-appended");
 	t->pending_len = 0;
 	if (fdatasync(t->fd) < 0)
 		return -errno;
@@ -390,8 +395,9 @@ int trace_collector_scan(struct trace_collector *c, struct world_error *err)
 		if (container_running(c->s, name, &pid)) {
 			if ((t = find_traced(c, name)))
 				t->seen = true;
-			else if ((r = track(c, name, pid, err)) < 0)
-				return r;
+			else if ((r = track(c, name, pid, err)) < 0 &&
+				 (r != -ENOENT || world_exists(c->s, name)))
+				return r; /* not a world deleted meanwhile */
 		}
 		if (!names[i])
 			break;
@@ -568,7 +574,18 @@ int trace_collector_open(struct trace_collector **out, struct world_store *s,
 
 	if (!c)
 		return werr(err, ENOMEM, "out of memory");
+	c->lock_fd = -1;
 	c->s = s;
+	/* One collector per store: two would write the same tables. */
+	c->lock_fd = openat(s->state_fd, TRACE_LOCK,
+			    O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		r = errno;
+		trace_collector_free(c);
+		return r == EWOULDBLOCK
+			       ? werr(err, EBUSY, "another trace collector runs")
+			       : werr_errno(err, r, "cannot lock %s", TRACE_LOCK);
+	}
 	libbpf_set_print(libbpf_quiet);
 	if ((r = find_cgroup2(&c->cgroup_root)) < 0) {
 		trace_collector_free(c);
@@ -621,5 +638,7 @@ void trace_collector_free(struct trace_collector *c)
 	ring_buffer__free(c->rb);
 	pwapt_trace__destroy(c->skel);
 	free(c->cgroup_root);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
 	free(c);
 }

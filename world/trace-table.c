@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "error.h"
@@ -69,6 +71,15 @@ const char *trace_kind_name(int kind)
 	return kind > 0 && kind < TRACE_KIND_MAX ? names[kind] : NULL;
 }
 
+static bool collector_runs(struct world_store *s)
+{
+	_cleanup_close_ int fd =
+		openat(s->state_fd, TRACE_LOCK, O_RDONLY | O_CLOEXEC);
+
+	return fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 &&
+	       errno == EWOULDBLOCK;
+}
+
 /* One "KIND PATH [PATH2]" line into E. */
 static int parse_entry(char *line, struct world_trace_entry *e)
 {
@@ -114,11 +125,13 @@ int trace_table_load(struct world_store *s, const char *name,
 	for (line = next + 1; *line; line = next) {
 		lineno++;
 		next = strchr(line, '\n');
-		if (!next) /* a line cut short by a crash mid-write */
-			return trace_table_release(&t),
-			       werr(err, EBADMSG,
-				    "trace of '%s': line %zu is incomplete",
-				    name, lineno);
+		if (!next) {
+			/* The last line, cut short by a crash mid-write: its
+			 * access is lost. */
+			t.lost++;
+			snprintf(t.state, sizeof(t.state), "incomplete");
+			break;
+		}
 		*next++ = '\0';
 		if (t.n == cap) {
 			struct world_trace_entry *v;
@@ -137,6 +150,9 @@ int trace_table_load(struct world_store *s, const char *name,
 		}
 		t.n++;
 	}
+	/* "collecting" without a collector: it died. */
+	if (!strcmp(t.state, "collecting") && !collector_runs(s))
+		snprintf(t.state, sizeof(t.state), "incomplete");
 	*out = t;
 	return 0;
 }

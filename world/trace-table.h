@@ -12,6 +12,8 @@
 int trace_header_format(char buf[TRACE_HEADER_LEN + 1], const char *state,
 			uint64_t lost);
 int trace_header_parse(const char *line, char state[16], uint64_t *lost);
+/* In the state directory: flock()ed by the running collector. */
+#define TRACE_LOCK "trace.lock"
 /* "read", "write", ... for enum trace_kind; NULL for an unknown kind. */
 const char *trace_kind_name(int kind);
 
