@@ -73,6 +73,18 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
+/* Accesses in cgroups at the worlds' level that are not tracked (yet): a
+ * world whose container's cgroup is here did something before the
+ * collector tracked it.  When the map is full, untracked_full says so. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} untracked SEC(".maps");
+
+__u64 untracked_full;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20); /* user space may resize it */
@@ -560,6 +572,33 @@ static __always_inline void record(struct scratch *sc, __u32 slot, long nr,
 	submit(sc, &b, slot, kind);
 }
 
+/* The container's PID 1 is not counted: that is liblxc setting the
+ * container up, then pwapt-init, before anything of the world runs. */
+static __always_inline void note_untracked(__u64 cg)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	__u64 *n, one = 1;
+	struct upid up = {};
+
+	if (level > 7 ||
+	    bpf_probe_read_kernel(&up, sizeof(up),
+				  __builtin_preserve_access_index(
+					  &pid->numbers[level])))
+		return;
+	if (up.nr == 1)
+		return;
+	n = bpf_map_lookup_elem(&untracked, &cg);
+	if (n) {
+		__sync_fetch_and_add(n, 1);
+		return;
+	}
+	if (bpf_map_update_elem(&untracked, &cg, &one, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&untracked, &cg))
+		__sync_fetch_and_add(&untracked_full, 1);
+}
+
 SEC("raw_tp/sys_exit")
 int pwapt_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -572,10 +611,16 @@ int pwapt_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	nr = BPF_CORE_READ(regs, orig_ax);
 	if (!interesting(nr))
 		return 0;
-	cg = bpf_get_current_ancestor_cgroup_id(tracked_level);
-	s = bpf_map_lookup_elem(&tracked, &cg);
-	if (!s || ret < 0)
+	if (ret < 0)
 		return 0;
+	cg = bpf_get_current_ancestor_cgroup_id(tracked_level);
+	if (!cg) /* above the worlds' level: the host */
+		return 0;
+	s = bpf_map_lookup_elem(&tracked, &cg);
+	if (!s) {
+		note_untracked(cg);
+		return 0;
+	}
 	slot = *s;
 	sc = bpf_map_lookup_elem(&scratch, &zero);
 	if (!sc)

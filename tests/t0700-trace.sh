@@ -124,6 +124,7 @@ start_collector() {
 stop_collector() {
 	[ -s "$TMP/collector.pid" ] || return 0
 	kill -TERM "$(cat "$TMP/collector.pid")" 2>/dev/null
+	kill -CONT "$(cat "$TMP/collector.pid")" 2>/dev/null
 	rm -f "$TMP/collector.pid"
 	wait_for 60 'grep -q "^exit=" "$TMP/collector.out"' &&
 	grep -qx "exit=0" "$TMP/collector.out" || { cat "$TMP/collector.out"; return 1; }
@@ -143,8 +144,13 @@ pwapt_programs() {
 
 trap 'stop_collector; cleanup' EXIT
 
+# Whether the collector traces world $1 (it made its table).
+wait_traced() {
+	wait_for 60 "test -e \"\$PWAPT_STATE/worlds/$1/trace\""
+}
+
 test_expect_success 'the collector loads (or the test skips)' '
-	wcreate A Root && wcreate B Root && wexec Root true &&
+	wcreate Old Root &&
 	if ! start_collector; then
 		grep -q "cannot load the BPF programs\|cannot attach" "$TMP/collector.out" || exit 1
 		echo "skip: $(cat "$TMP/collector.out")" >"$TMP/skip"
@@ -215,6 +221,15 @@ EEOF
 	echo "create $t/d/c1"
 }
 
+# Worlds started while the collector runs, each traced before it does
+# anything; Root's container is started by a forward, which runs nothing
+# in it.
+test_expect_success 'worlds started while tracing are traced from their start' '
+	wcreate A Root && wcreate B Root &&
+	wip Root forward 80 18080 && wip Root unforward 18080 &&
+	wait_traced A && wait_traced B && wait_traced Root
+'
+
 test_expect_success 'three worlds at once: each access in its own table' '
 	workload >"$PWAPT_ROOT/bin/workload" &&
 	wexec A sh /bin/workload /tA >"$TMP/A.log" 2>&1 & a=$!
@@ -260,15 +275,31 @@ test_expect_success 'no program of pwapt stays loaded' '
 	wait_for 60 "test \$(pwapt_programs) = 0"
 '
 
+test_expect_success 'a world that ran before the collector: incomplete' '
+	pwapt trace Old >"$TMP/Old.trace" &&
+	head -n1 "$TMP/Old.trace" | grep -q "INCOMPLETE"
+'
+
 test_expect_success 'a collector started again says the trace has a gap' '
 	start_collector && stop_collector &&
 	pwapt trace A >"$TMP/A.trace" &&
 	head -n1 "$TMP/A.trace" | grep -q "INCOMPLETE"
 '
 
+test_expect_success 'a world that ran before its cgroup was tracked: incomplete' '
+	start_collector &&
+	kill -STOP "$(cat "$TMP/collector.pid")" &&
+	{ wcreate E Root && wexec E sh -c "echo x >/untraced"; r=$?; } &&
+	kill -CONT "$(cat "$TMP/collector.pid")" && test $r = 0 &&
+	wait_traced E && stop_collector &&
+	pwapt trace E >"$TMP/E.trace" &&
+	cat "$TMP/E.trace" &&
+	head -n1 "$TMP/E.trace" | grep -q "INCOMPLETE"
+'
+
 test_expect_success 'a flood that overflows the ring buffer: incomplete, counted' '
-	wcreate C Root &&
 	PWAPT_TRACE_RINGBUF=4096 start_collector &&
+	wcreate C Root && wait_traced C &&
 	wexec C sh -c "mkdir -p /flood && at /flood flood 3000 $(printf "%0250d" 0)" &&
 	stop_collector &&
 	head -n1 "$PWAPT_STATE/worlds/C/trace" >"$TMP/header" &&

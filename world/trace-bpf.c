@@ -58,6 +58,7 @@ struct trace_collector {
 	struct ring_buffer *rb;
 	char *cgroup_root; /* where cgroup2 is mounted */
 	uint32_t level;	   /* of the worlds' cgroups, 0 before the first */
+	unsigned long long attached; /* when, in clock ticks since boot */
 	struct traced *slots[TRACE_MAX_SLOTS];
 	int lock_fd;	   /* state/trace.lock, held while collecting */
 	struct timespec last_sync;
@@ -190,9 +191,9 @@ static int write_header(struct traced *t, bool final)
 {
 	char header[TRACE_HEADER_LEN + 1];
 	uint64_t lost = t->lost_base + t->lost;
-	const char *state = !final		  ? "collecting"
-			    : lost || t->gap ? "incomplete"
-					      : "complete";
+	const char *state = lost || t->gap ? "incomplete"
+			    : final	     ? "complete"
+					     : "collecting";
 
 	trace_header_format(header, state, lost);
 	if (pwrite(t->fd, header, TRACE_HEADER_LEN, 0) != TRACE_HEADER_LEN)
@@ -313,6 +314,41 @@ static int untrack(struct trace_collector *c, uint32_t slot)
 	return r;
 }
 
+/* When process PID started, in clock ticks since boot. */
+static int start_ticks(pid_t pid, unsigned long long *ticks)
+{
+	_cleanup_free_ char *proc = NULL, *text = NULL;
+	char *p;
+	size_t len;
+
+	if (asprintf(&proc, "/proc/%d/stat", (int)pid) < 0)
+		return -ENOMEM;
+	int r = read_file_at(AT_FDCWD, proc, &text, &len);
+	if (r < 0)
+		return r;
+	/* Field 22; the command (2) may hold spaces, not ')'. */
+	if (!(p = strrchr(text, ')')))
+		return -EBADMSG;
+	for (int field = 2; field < 22; field++)
+		if (!(p = strchr(p + 1, ' ')))
+			return -EBADMSG;
+	return sscanf(p + 1, "%llu", ticks) == 1 ? 0 : -EBADMSG;
+}
+
+/* Whether world T ran untraced: its container started before the
+ * programs were attached, or its processes made calls the program saw
+ * before its cgroup was tracked (counted in `untracked`). */
+static bool ran_untraced(struct trace_collector *c, struct traced *t)
+{
+	uint64_t n = 0;
+
+	if (c->skel->bss->untracked_full)
+		return true;
+	return bpf_map__lookup_elem(c->skel->maps.untracked, &t->cgroup,
+				    sizeof(t->cgroup), &n, sizeof(n), 0) == 0 &&
+	       n > 0;
+}
+
 static int track(struct trace_collector *c, const char *name, pid_t pid,
 		 struct world_error *err)
 {
@@ -349,6 +385,9 @@ static int track(struct trace_collector *c, const char *name, pid_t pid,
 	}
 	c->level = level;
 	c->skel->data->tracked_level = level;
+	unsigned long long started;
+	if (start_ticks(pid, &started) < 0 || started <= c->attached)
+		t->gap = true;
 	if ((r = open_table(c, t, err)) < 0) {
 		traced_free(t);
 		return r;
@@ -363,6 +402,9 @@ static int track(struct trace_collector *c, const char *name, pid_t pid,
 		return werr_errno(err, -r, "cannot trace '%s'", name);
 	}
 	c->slots[slot] = t;
+	/* Calls after the map update are recorded; those made before, or
+	 * in flight meanwhile, are counted: scan() looks again. */
+	t->gap |= ran_untraced(c, t);
 	return 0;
 }
 
@@ -393,8 +435,10 @@ int trace_collector_scan(struct trace_collector *c, struct world_error *err)
 		if (!names[i] && store_root_is_host(c->s))
 			break;
 		if (container_running(c->s, name, &pid)) {
-			if ((t = find_traced(c, name)))
+			if ((t = find_traced(c, name))) {
 				t->seen = true;
+				t->gap |= ran_untraced(c, t);
+			}
 			else if ((r = track(c, name, pid, err)) < 0 &&
 				 (r != -ENOENT || world_exists(c->s, name)))
 				return r; /* not a world deleted meanwhile */
@@ -617,6 +661,13 @@ int trace_collector_open(struct trace_collector **out, struct world_store *s,
 		trace_collector_free(c);
 		return werr_errno(err, -r, "cannot open the ring buffer");
 	}
+	struct timespec now;
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	long hz = sysconf(_SC_CLK_TCK);
+	/* Rounded up: a container started in the same tick counts as
+	 * started before. */
+	c->attached = (unsigned long long)now.tv_sec * hz +
+		      ((unsigned long long)now.tv_nsec * hz + 999999999) / 1000000000;
 	clock_gettime(CLOCK_MONOTONIC, &c->last_sync);
 	*out = c;
 	return 0;
