@@ -63,7 +63,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, TRACE_MAX_SLOTS);
 	__type(key, __u64);   /* cgroup v2 id of a world's container */
-	__type(value, __u32); /* slot */
+	__type(value, __u32); /* the world's id: see trace-event.h */
 } tracked SEC(".maps");
 
 struct {
@@ -128,9 +128,12 @@ struct builder {
 	int outside; /* not a file of the world's tree: not recorded */
 };
 
+/* SLOT here is the tracked map's value: the world's slot in the low bits,
+ * a number of this tracking of it above (see trace-event.h). */
 static __always_inline void count_lost(__u32 slot)
 {
-	__u64 *n = bpf_map_lookup_elem(&lost, &slot);
+	__u32 index = slot & (TRACE_MAX_SLOTS - 1);
+	__u64 *n = bpf_map_lookup_elem(&lost, &index);
 
 	if (n)
 		__sync_fetch_and_add(n, 1);

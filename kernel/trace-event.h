@@ -6,6 +6,11 @@
 
 #define TRACE_PATH_MAX	4096 /* PATH_MAX, a power of two */
 #define TRACE_MAX_SLOTS 256  /* tracked worlds at a time */
+/* A tracked world's id (the `tracked` map's value, a record's SLOT): its
+ * slot (an index of `lost`) in the low 8 bits, and above them a number
+ * the collector gives each tracking, so that a record or a remembered
+ * read of a slot's earlier world is never taken for its new one. */
+#define TRACE_SLOT_OF(id) ((id) & (TRACE_MAX_SLOTS - 1))
 
 /* Kinds of access, as the table names them (see trace-bpf.c). */
 enum trace_kind {

@@ -40,6 +40,7 @@ struct line_set {
 
 struct traced {
 	char *name;
+	uint32_t id;	    /* slot and tracking number (trace-event.h) */
 	uint64_t cgroup;
 	int fd;		    /* worlds/NAME/trace */
 	off_t size;	    /* where the next line goes */
@@ -58,6 +59,7 @@ struct trace_collector {
 	struct ring_buffer *rb;
 	char *cgroup_root; /* where cgroup2 is mounted */
 	uint32_t level;	   /* of the worlds' cgroups, 0 before the first */
+	uint32_t trackings; /* numbers the ids */
 	unsigned long long attached; /* when, in clock ticks since boot */
 	struct traced *slots[TRACE_MAX_SLOTS];
 	int lock_fd;	   /* state/trace.lock, held while collecting */
@@ -392,10 +394,12 @@ static int track(struct trace_collector *c, const char *name, pid_t pid,
 		traced_free(t);
 		return r;
 	}
+	t->id = slot | (++c->trackings % (UINT32_MAX / TRACE_MAX_SLOTS) + 1)
+			       * TRACE_MAX_SLOTS;
 	if (bpf_map__update_elem(c->skel->maps.lost, &slot, sizeof(slot), &zero,
 				 sizeof(zero), 0) < 0 ||
 	    bpf_map__update_elem(c->skel->maps.tracked, &t->cgroup,
-				 sizeof(t->cgroup), &slot, sizeof(slot),
+				 sizeof(t->cgroup), &t->id, sizeof(t->id),
 				 BPF_NOEXIST) < 0) {
 		r = -errno;
 		traced_free(t);
@@ -509,8 +513,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	FILE *f;
 	int r;
 
-	if (size < sizeof(*h) || h->slot >= TRACE_MAX_SLOTS ||
-	    !(t = c->slots[h->slot]) || !(kind = trace_kind_name(h->kind)))
+	/* A record of a world no longer traced, or of the slot's earlier
+	 * world, is dropped. */
+	if (size < sizeof(*h) || !(t = c->slots[TRACE_SLOT_OF(h->slot)]) ||
+	    t->id != h->slot || !(kind = trace_kind_name(h->kind)))
 		return 0;
 	for (int i = 0; i < TRACE_NSTR; i++) {
 		if (!h->str_len[i])
