@@ -30,6 +30,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define FMODE_WRITE	0x2
 #define O_CREAT		0100
 #define O_EXCL		0200
+#define O_TRUNC		01000
 #define S_IFMT		00170000
 #define S_IFREG		0100000
 #define AT_FDCWD	-100
@@ -409,7 +410,8 @@ static __always_inline void on_open(struct scratch *sc, __u32 slot, int fd,
 	mode = BPF_CORE_READ(f, f_mode);
 	if (mode & FMODE_READ)
 		file_once(sc, f, slot, TRACE_READ);
-	if (mode & FMODE_WRITE) {
+	/* O_CREAT and O_TRUNC write even through a read-only descriptor. */
+	if ((mode & FMODE_WRITE) || (flags & (O_CREAT | O_TRUNC))) {
 		struct builder b = {};
 
 		__builtin_memset(&sc->hdr.str_len, 0, sizeof(sc->hdr.str_len));

@@ -43,6 +43,10 @@ int main(int argc, char **argv)
 		fd = cwd ? open(a, O_WRONLY | O_CREAT | O_TRUNC, 0644)
 			 : openat(d, a, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		r = fd < 0 || write(fd, "x\n", 2) != 2;
+	} else if (!strcmp(op, "rdcreat")) {
+		fd = cwd ? open(a, O_RDONLY | O_CREAT, 0644)
+			 : openat(d, a, O_RDONLY | O_CREAT, 0644);
+		r = fd < 0;
 	} else if (!strcmp(op, "creat")) {
 		fd = cwd ? creat(a, 0644)
 			 : openat(d, a, O_WRONLY | O_CREAT | O_EXCL, 0644);
@@ -173,6 +177,7 @@ for dir in - $t/d; do
 	at $dir write f1
 	at $dir read f1
 	at $dir creat c1
+	at $dir rdcreat c2
 	at $dir rename f1 f2
 	at $dir link f2 l1
 	at $dir symlink s1 target-of-s1
@@ -200,6 +205,8 @@ expected() {
 		cat <<EEOF
 write $p/f1
 read $p/f1
+write $p/c2
+read $p/c2
 rename $p/f1 $p/f2
 link $p/f2 $p/l1
 symlink $p/s1 target-of-s1
