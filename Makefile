@@ -127,8 +127,11 @@ tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c pwapt/config.c pwapt/pwapt.h
 tests/fuzz/fuzz-dpkgdb: tests/fuzz/fuzz-dpkgdb.c world/dpkgdb.c world/error.c \
 		world/*.h
 	clang $(FUZZ_CFLAGS) -o $@ $< world/dpkgdb.c world/error.c $(DPKG_LIBS)
-fuzz: tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb
-	for t in meta config dpkgdb; do \
+tests/fuzz/fuzz-trace: tests/fuzz/fuzz-trace.c world/trace-table.c world/error.c \
+		world/fsutil.c world/crash.c world/*.h kernel/trace-event.h
+	clang $(FUZZ_CFLAGS) -o $@ $< world/trace-table.c world/error.c world/fsutil.c world/crash.c
+fuzz: tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb tests/fuzz/fuzz-trace
+	for t in meta config dpkgdb trace; do \
 		mkdir -p tests/fuzz/run-$$t && \
 		tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
 			tests/fuzz/run-$$t tests/fuzz/corpus-$$t || exit 1; \
@@ -174,7 +177,7 @@ style:
 
 clean:
 	rm -rf bin kernel/vmlinux.h kernel/*.bpf.o kernel/*.skel.h world/*.o world/*.a shim/*.o shim/*.a pwapt/*.o pwapt/build-config.h $(UNIT_TESTS) \
-		tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb \
+		tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb tests/fuzz/fuzz-trace \
 		tests/fuzz/run-*
 
 .PHONY: all deps check check-floors demo bench install style clean fuzz FORCE

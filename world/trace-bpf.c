@@ -134,7 +134,20 @@ static int find_cgroup2(char **out)
 		    strcmp(fstype, "cgroup2") ||
 		    sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
 			continue;
-		return (*out = path_unescape(mnt)) ? 0 : -ENOMEM;
+		/* mountinfo writes a space, tab, newline, backslash as \ooo. */
+		char *w = mnt;
+		for (const char *p = mnt; *p; p++) {
+			unsigned v;
+			if (p[0] == '\\' && sscanf(p + 1, "%3o", &v) == 1 &&
+			    strspn(p + 1, "01234567") >= 3) {
+				*w++ = (char)v;
+				p += 3;
+			} else {
+				*w++ = *p;
+			}
+		}
+		*w = '\0';
+		return (*out = strdup(mnt)) ? 0 : -ENOMEM;
 	}
 	return -ENOENT;
 }

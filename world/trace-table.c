@@ -101,22 +101,13 @@ static int parse_entry(char *line, struct world_trace_entry *e)
 	return 0;
 }
 
-int trace_table_load(struct world_store *s, const char *name,
-		     struct world_trace *out, struct world_error *err)
+int trace_table_parse(const char *name, char *text, size_t len,
+		      struct world_trace *out, struct world_error *err)
 {
-	_cleanup_free_ char *rel = NULL, *text = NULL;
 	struct world_trace t = {0};
-	size_t len, lineno = 1, cap = 0;
+	size_t lineno = 1, cap = 0;
 	char *line, *next;
-	int r;
 
-	if (asprintf(&rel, "%s/trace", name) < 0)
-		return werr(err, ENOMEM, "out of memory");
-	r = read_file_at(s->worlds_fd, rel, &text, &len);
-	if (r == -ENOENT)
-		return werr(err, ENOENT, "world '%s' has no trace table", name);
-	if (r < 0)
-		return werr_errno(err, -r, "cannot read the trace of '%s'", name);
 	if (strlen(text) != len)
 		return werr(err, EBADMSG, "trace of '%s': a NUL byte", name);
 	next = strchr(text, '\n');
@@ -150,9 +141,28 @@ int trace_table_load(struct world_store *s, const char *name,
 		}
 		t.n++;
 	}
-	/* "collecting" without a collector: it died. */
-	if (!strcmp(t.state, "collecting") && !collector_runs(s))
-		snprintf(t.state, sizeof(t.state), "incomplete");
 	*out = t;
+	return 0;
+}
+
+int trace_table_load(struct world_store *s, const char *name,
+		     struct world_trace *out, struct world_error *err)
+{
+	_cleanup_free_ char *rel = NULL, *text = NULL;
+	size_t len;
+	int r;
+
+	if (asprintf(&rel, "%s/trace", name) < 0)
+		return werr(err, ENOMEM, "out of memory");
+	r = read_file_at(s->worlds_fd, rel, &text, &len);
+	if (r == -ENOENT)
+		return werr(err, ENOENT, "world '%s' has no trace table", name);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot read the trace of '%s'", name);
+	if ((r = trace_table_parse(name, text, len, out, err)) < 0)
+		return r;
+	/* "collecting" without a collector: it died. */
+	if (!strcmp(out->state, "collecting") && !collector_runs(s))
+		snprintf(out->state, sizeof(out->state), "incomplete");
 	return 0;
 }

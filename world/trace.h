@@ -40,6 +40,10 @@ int trace_collector_poll(struct trace_collector *c, int timeout_ms,
 			 struct world_error *err);
 
 void trace_table_release(struct world_trace *t);
+/* Parses a table's TEXT (LEN bytes, NUL-terminated, changed in place);
+ * NAME is for messages.  The reader and the fuzz target use it. */
+int trace_table_parse(const char *name, char *text, size_t len,
+		      struct world_trace *out, struct world_error *err);
 /* Reads worlds/NAME/trace; -ENOENT when the world was never traced,
  * -EBADMSG (with the line in ERR) when the file is damaged. */
 int trace_table_load(struct world_store *s, const char *name,
