@@ -350,6 +350,17 @@ test_expect_success 'a damaged table is refused, naming the line' '
 	test_fails_with 1 "no world named .nope." pwapt trace nope
 '
 
+test_expect_success 'the collector keeps a damaged table aside and starts anew' '
+	cp "$PWAPT_STATE/worlds/A/trace" "$TMP/A.damaged" &&
+	start_collector && wait_for 30 "test -e \"\$PWAPT_STATE/worlds/A/trace.damaged\"" &&
+	wexec A sh -c "echo y >/after-damage" &&
+	stop_collector &&
+	cmp "$TMP/A.damaged" "$PWAPT_STATE/worlds/A/trace.damaged" &&
+	pwapt trace A >"$TMP/A.trace" &&
+	head -n1 "$TMP/A.trace" | grep -q INCOMPLETE &&
+	grep -q "^write  *\/after-damage$" "$TMP/A.trace"
+'
+
 test_expect_success 'no program of pwapt stays loaded at the end' '
 	test -s "$TMP/progs.ours" &&
 	wait_for 60 "test \$(pwapt_programs) = 0"

@@ -242,62 +242,96 @@ static int flush_table(struct traced *t, bool final)
 	return write_header(t, final);
 }
 
-/* Loads an existing table's lines and lost count, or starts a new one. */
-static int open_table(struct trace_collector *c, struct traced *t,
-		      struct world_error *err)
+static int create_table(struct trace_collector *c, struct traced *t,
+			const char *rel, struct world_error *err)
 {
-	_cleanup_free_ char *rel = NULL, *text = NULL;
-	char header[TRACE_HEADER_LEN + 1], state[16];
-	size_t len;
-	int r;
+	char header[TRACE_HEADER_LEN + 1];
 
-	if (asprintf(&rel, "%s/trace", t->name) < 0)
-		return werr(err, ENOMEM, "out of memory");
-	r = read_file_at(c->s->worlds_fd, rel, &text, &len);
-	if (r == -ENOENT) {
-		t->fd = openat(c->s->worlds_fd, rel,
-			       O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-			       0644);
-		if (t->fd < 0)
-			return werr_errno(err, errno, "cannot create %s", rel);
-		trace_header_format(header, "collecting", 0);
-		t->size = TRACE_HEADER_LEN;
-		if (write(t->fd, header, TRACE_HEADER_LEN) != TRACE_HEADER_LEN ||
-		    fsync(t->fd) < 0 || fsync(c->s->worlds_fd) < 0)
-			return werr_errno(err, errno ? errno : EIO,
-					  "cannot write %s", rel);
-		return 0;
-	}
-	if (r < 0)
-		return werr_errno(err, -r, "cannot read %s", rel);
-	/* A table from an earlier run: the world ran untraced in between. */
-	t->gap = true;
-	if (trace_header_parse(text, state, &t->lost_base) < 0)
-		return werr(err, EBADMSG, "%s: bad header", rel);
-	/* A line cut short by a crash is dropped: its event is lost. */
+	t->fd = openat(c->s->worlds_fd, rel,
+		       O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (t->fd < 0)
+		return werr_errno(err, errno, "cannot create %s", rel);
+	trace_header_format(header, t->gap ? "incomplete" : "collecting", 0);
+	t->size = TRACE_HEADER_LEN;
+	if (write(t->fd, header, TRACE_HEADER_LEN) != TRACE_HEADER_LEN ||
+	    fsync(t->fd) < 0 || fsync(c->s->worlds_fd) < 0)
+		return werr_errno(err, errno ? errno : EIO, "cannot write %s",
+				  rel);
+	return 0;
+}
+
+/* Takes over the lines of an existing table TEXT (LEN bytes); < 0 when it
+ * is damaged.  A last line cut short by a crash is dropped, and lost. */
+static int load_lines(struct traced *t, char *text, size_t len)
+{
+	_cleanup_free_ char *copy = strdup(text);
+	struct world_trace parsed = {0};
 	size_t keep = len;
+
+	if (!copy)
+		return -ENOMEM;
+	/* What the reader refuses, the collector does not append to. */
+	if (trace_table_parse(t->name, copy, len, &parsed, NULL) < 0 ||
+	    len < TRACE_HEADER_LEN || text[TRACE_HEADER_LEN - 1] != '\n')
+		return -EBADMSG;
+	t->lost_base = parsed.lost;
+	trace_table_release(&parsed);
 	while (keep > 0 && text[keep - 1] != '\n')
 		keep--;
-	if (keep < len) {
-		t->lost_base++;
-		text[keep] = '\0';
-	}
+	text[keep] = '\0'; /* a cut last line: counted lost by the parser */
 	t->size = keep;
-	t->fd = openat(c->s->worlds_fd, rel, O_RDWR | O_CLOEXEC);
-	if (t->fd < 0)
-		return werr_errno(err, errno, "cannot open %s", rel);
-	if (keep < len && ftruncate(t->fd, keep) < 0)
-		return werr_errno(err, errno, "cannot truncate %s", rel);
-	for (char *line = strchr(text, '\n') + 1, *next; *line; line = next) {
-		char *copy;
+	for (char *line = text + TRACE_HEADER_LEN, *next; *line; line = next) {
+		char *owned;
 
 		next = strchr(line, '\n');
 		*next++ = '\0';
-		if (!(copy = strdup(line)) || line_set_add(&t->lines, copy) < 0) {
-			free(copy);
-			return werr(err, ENOMEM, "out of memory");
-		}
+		int r = (owned = strdup(line)) ? line_set_add(&t->lines, owned)
+					       : -ENOMEM;
+
+		if (r <= 0) /* not taken: a repeated line, or no memory */
+			free(owned);
+		if (r < 0)
+			return r;
 	}
+	return 0;
+}
+
+/* Loads an existing table's lines and lost count, or starts a new one.
+ * A table from an earlier run means the world ran untraced in between; a
+ * damaged one is kept aside (trace.damaged) and started anew, incomplete:
+ * one world's bad file must not stop the tracing of all. */
+static int open_table(struct trace_collector *c, struct traced *t,
+		      struct world_error *err)
+{
+	_cleanup_free_ char *rel = NULL, *aside = NULL, *text = NULL;
+	size_t len;
+	int r;
+
+	if (asprintf(&rel, "%s/trace", t->name) < 0 ||
+	    asprintf(&aside, "%s/trace.damaged", t->name) < 0)
+		return werr(err, ENOMEM, "out of memory");
+	r = read_file_at(c->s->worlds_fd, rel, &text, &len);
+	if (r == -ENOENT)
+		return create_table(c, t, rel, err);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot read %s", rel);
+	t->gap = true;
+	r = load_lines(t, text, len);
+	if (r == -ENOMEM)
+		return werr(err, ENOMEM, "out of memory");
+	if (r < 0) {
+		line_set_release(&t->lines);
+		t->lost_base = 0;
+		if (renameat(c->s->worlds_fd, rel, c->s->worlds_fd, aside) < 0)
+			return werr_errno(err, errno, "cannot move %s aside",
+					  rel);
+		return create_table(c, t, rel, err);
+	}
+	t->fd = openat(c->s->worlds_fd, rel, O_RDWR | O_CLOEXEC);
+	if (t->fd < 0)
+		return werr_errno(err, errno, "cannot open %s", rel);
+	if ((off_t)len > t->size && ftruncate(t->fd, t->size) < 0)
+		return werr_errno(err, errno, "cannot truncate %s", rel);
 	r = write_header(t, false);
 	return r < 0 ? werr_errno(err, -r, "cannot write %s", rel) : 0;
 }
