@@ -314,6 +314,25 @@ test_expect_success 'a flood that overflows the ring buffer: incomplete, counted
 	pwapt trace --json C | grep -q "\"complete\":false"
 '
 
+# Deleted and made again between two scans of the collector (stopped
+# meanwhile): another container of the same name.
+test_expect_success 'worlds deleted and created again while tracing' '
+	start_collector &&
+	wcreate F Root && wait_traced F &&
+	wexec F sh -c "echo 1 >/first-life" &&
+	kill -STOP "$(cat "$TMP/collector.pid")" &&
+	{ wdelete F && wcreate F Root; r=$?; } &&
+	kill -CONT "$(cat "$TMP/collector.pid")" && test $r = 0 &&
+	wait_traced F &&
+	wexec F sh -c "echo 2 >/second-life" &&
+	stop_collector &&
+	pwapt trace F >"$TMP/F.trace" &&
+	cat "$TMP/F.trace" &&
+	head -n1 "$TMP/F.trace" | grep -q ": complete$" &&
+	grep -q "^write  *\/second-life$" "$TMP/F.trace" &&
+	if grep -q first-life "$TMP/F.trace"; then exit 1; fi
+'
+
 test_expect_success 'one collector at a time' '
 	start_collector &&
 	test_fails_with 1 "another trace collector runs" pwapt trace run &&

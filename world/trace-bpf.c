@@ -41,6 +41,7 @@ struct line_set {
 struct traced {
 	char *name;
 	uint32_t id;	    /* slot and tracking number (trace-event.h) */
+	pid_t init_pid;	    /* of the container traced */
 	uint64_t cgroup;
 	int fd;		    /* worlds/NAME/trace */
 	off_t size;	    /* where the next line goes */
@@ -417,6 +418,7 @@ static int track(struct trace_collector *c, const char *name, pid_t pid,
 	}
 	t->fd = -1;
 	t->seen = true;
+	t->init_pid = pid;
 	r = cgroup_of(c, pid, &t->cgroup, &level);
 	if (r < 0) {
 		traced_free(t);
@@ -485,14 +487,28 @@ int trace_collector_scan(struct trace_collector *c, struct world_error *err)
 
 		if (!names[i] && store_root_is_host(c->s))
 			break;
-		if (container_running(c->s, name, &pid)) {
-			if ((t = find_traced(c, name))) {
-				t->seen = true;
-				t->gap |= ran_untraced(c, t);
-			}
-			else if ((r = track(c, name, pid, err)) < 0 &&
-				 (r != -ENOENT || world_exists(c->s, name)))
-				return r; /* not a world deleted meanwhile */
+		if (!container_running(c->s, name, &pid)) {
+			if (!names[i])
+				break;
+			continue;
+		}
+		/* Another container under the same name (deleted and made
+		 * again, or restarted since the last scan) is another
+		 * tracking. */
+		if ((t = find_traced(c, name)) && t->init_pid != pid) {
+			uint32_t slot = TRACE_SLOT_OF(t->id);
+
+			if ((r = untrack(c, slot)) < 0)
+				return werr_errno(err, -r,
+						  "cannot write a trace table");
+			t = NULL;
+		}
+		if (t) {
+			t->seen = true;
+			t->gap |= ran_untraced(c, t);
+		} else if ((r = track(c, name, pid, err)) < 0 &&
+			   (r != -ENOENT || world_exists(c->s, name))) {
+			return r; /* not a world deleted meanwhile */
 		}
 		if (!names[i])
 			break;
