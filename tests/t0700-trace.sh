@@ -113,6 +113,8 @@ cp "$TMP/at" "$PWAPT_ROOT/bin/at"
 # output and then "exit=STATUS" in $TMP/collector.out), so that a test's
 # subshell may start it and another stop it.
 start_collector() {
+	# One a failed test left running would hold the store's trace lock.
+	stop_collector >/dev/null 2>&1
 	rm -f "$TMP/collector.pid"
 	sh -c 'pwapt trace run & echo $! >"$1"; wait $!; echo "exit=$?"' - \
 		"$TMP/collector.pid" >"$TMP/collector.out" 2>&1 &
