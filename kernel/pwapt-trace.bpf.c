@@ -8,8 +8,9 @@
  * descriptor of an *at() call are turned into their paths relative to the
  * task's root (a world's root is its tree) by walking dentries and mounts;
  * the name the process gave is sent beside it and joined in user space.
- * (BPF LSM hooks and fentry would hand over resolved paths, but need BPF
- * trampolines, which kernels without dynamic ftrace lack: see README.)
+ * (BPF LSM hooks and fentry would hand over resolved paths, but kernels
+ * such as this project's machines refuse those program types: see README.)
+ * The system call numbers are x86_64's.
  *
  * Only tasks in or below a cgroup (v2) of `tracked` are recorded; everyone
  * else costs a switch on the syscall number and that one lookup.  Reads and
