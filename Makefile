@@ -20,6 +20,11 @@ NET_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null || echo -I
 LXC_LIBS += $(shell pkg-config --libs libnftables libnl-route-3.0 2>/dev/null || \
 	echo -lnftables -lnl-route-3 -lnl-3)
 
+BPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+LXC_LIBS += $(BPF_LIBS)
+BPFTOOL ?= $(shell command -v bpftool || echo /usr/sbin/bpftool)
+BPF_CLANG ?= clang
+
 ifeq ($(DEVELOPER),1)
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 CFLAGS += $(WARNINGS) -Wstrict-prototypes -Wmissing-prototypes -Wno-format-truncation
@@ -34,12 +39,14 @@ endif
 WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/store.o world/layers.o \
 	world/container.o world/world.o world/diff.o world/merge.o \
 	world/checkoff.o world/conflicts.o world/dpkgdb.o world/dbmerge.o world/netfile.o \
-	world/netdev.o world/nft.o world/api-net.o world/lifecycle.o
+	world/netdev.o world/nft.o world/api-net.o world/lifecycle.o \
+	world/trace-bpf.o world/trace-table.o world/api-trace.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
 	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
 	pwapt/cmd-checkoff.o pwapt/cmd-ip.o pwapt/cmd-apt.o pwapt/apt.o \
-	pwapt/txn.o pwapt/report.o pwapt/run.o pwapt/service.o pwapt/cmd-txn.o
+	pwapt/txn.o pwapt/report.o pwapt/run.o pwapt/service.o pwapt/cmd-txn.o \
+	pwapt/cmd-trace.o
 SHIM_OBJS := shim/aptshim.o
 LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim \
@@ -50,6 +57,20 @@ all: bin/pwapt bin/pwapt-init $(addprefix bin/,$(LINKS)) shim/libaptshim.a
 world/%.o: world/%.c world/*.h
 	$(CC) $(CFLAGS) -c -o $@ $<
 world/netdev.o: CFLAGS += $(NET_CFLAGS)
+
+# kernel/: the BPF trace programs (CO-RE), their types from the running
+# kernel's BTF, and the skeleton world/trace-bpf.c loads them with.
+kernel/vmlinux.h:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c >$@.tmp
+	mv $@.tmp $@
+kernel/pwapt-trace.bpf.o: kernel/pwapt-trace.bpf.c kernel/trace-event.h kernel/vmlinux.h
+	$(BPF_CLANG) -g -O2 -mcpu=v3 -Wall -target bpf -D__TARGET_ARCH_x86 \
+		-Ikernel -c -o $@ $<
+kernel/pwapt-trace.skel.h: kernel/pwapt-trace.bpf.o
+	$(BPFTOOL) gen skeleton $< name pwapt_trace >$@.tmp
+	mv $@.tmp $@
+world/trace-bpf.o: kernel/pwapt-trace.skel.h kernel/trace-event.h
+world/trace-table.o: kernel/trace-event.h
 # Hidden: the libraries pwapt loads must not bind to its names (libnftables
 # calls jansson's json_string(), not the front end's).
 pwapt/%.o: pwapt/%.c pwapt/*.h world/world.h world/cleanup.h shim/aptshim.h
@@ -107,8 +128,11 @@ tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c pwapt/config.c pwapt/pwapt.h
 tests/fuzz/fuzz-dpkgdb: tests/fuzz/fuzz-dpkgdb.c world/dpkgdb.c world/error.c \
 		world/*.h
 	clang $(FUZZ_CFLAGS) -o $@ $< world/dpkgdb.c world/error.c $(DPKG_LIBS)
-fuzz: tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb
-	for t in meta config dpkgdb; do \
+tests/fuzz/fuzz-trace: tests/fuzz/fuzz-trace.c world/trace-table.c world/error.c \
+		world/fsutil.c world/crash.c world/*.h kernel/trace-event.h
+	clang $(FUZZ_CFLAGS) -o $@ $< world/trace-table.c world/error.c world/fsutil.c world/crash.c
+fuzz: tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb tests/fuzz/fuzz-trace
+	for t in meta config dpkgdb trace; do \
 		mkdir -p tests/fuzz/run-$$t && \
 		tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
 			tests/fuzz/run-$$t tests/fuzz/corpus-$$t || exit 1; \
@@ -153,8 +177,8 @@ style:
 	clang-format -i world/*.[ch] pwapt/*.[ch] shim/*.cc shim/*.h tests/unit/*.[ch]
 
 clean:
-	rm -rf bin world/*.o world/*.a shim/*.o shim/*.a pwapt/*.o pwapt/build-config.h $(UNIT_TESTS) \
-		tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb \
+	rm -rf bin kernel/vmlinux.h kernel/*.bpf.o kernel/*.skel.h world/*.o world/*.a shim/*.o shim/*.a pwapt/*.o pwapt/build-config.h $(UNIT_TESTS) \
+		tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb tests/fuzz/fuzz-trace \
 		tests/fuzz/run-*
 
 .PHONY: all deps check check-floors demo bench install style clean fuzz FORCE

@@ -56,6 +56,8 @@ static const struct command commands[] = {
 	 "pending transactions"},
 	{"show", NULL, cmd_txn_show, 1, 1, CMD_JSON, "TRANSACTION",
 	 "the report of a transaction"},
+	{"trace", NULL, cmd_trace, 1, 1, CMD_JSON, "NAME | run",
+	 "a world's file-access table; run: the collector"},
 	{"start-all", NULL, cmd_start_all, 0, 0, 0, "",
 	 "bring every world back (at boot)"},
 	{"stop-all", NULL, cmd_stop_all, 0, 0, 0, "",

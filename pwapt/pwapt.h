@@ -75,6 +75,7 @@ int cmd_console(struct context *ctx, int argc, char **argv);
 int cmd_list(struct context *ctx, int argc, char **argv);
 int cmd_start_all(struct context *ctx, int argc, char **argv);
 int cmd_stop_all(struct context *ctx, int argc, char **argv);
+int cmd_trace(struct context *ctx, int argc, char **argv);
 
 /* Fills ctx->cfg from /etc/pwapt/pwapt.conf (or $PWAPT_CONFIG), then the
  * environment.  Prints and returns -1 on a malformed file. */

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -645,7 +646,11 @@ char *path_unescape(const char *s)
 		return NULL;
 	for (; *s; s++) {
 		unsigned v;
-		if (*s == '%' && sscanf(s + 1, "%2X", &v) == 1) {
+		/* Exactly two hex digits: "%2" at the end must not step past
+		 * the NUL (sscanf's %2X takes one digit, a sign, "0x"). */
+		if (*s == '%' && isxdigit((unsigned char)s[1]) &&
+		    isxdigit((unsigned char)s[2]) &&
+		    sscanf(s + 1, "%2X", &v) == 1) {
 			*w++ = (char)v;
 			s += 2;
 		} else {

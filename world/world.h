@@ -13,6 +13,7 @@
 #ifndef PWAPT_WORLD_H
 #define PWAPT_WORLD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -412,5 +413,33 @@ int world_net_release_port(struct world_store *store, const char *name,
 /* Lets world NAME open connections beyond the bridge, or not. */
 int world_net_outbound(struct world_store *store, const char *name, bool on,
 		       struct world_error *err);
+
+/* File-access tracing (pwapt-trace(8)). */
+struct world_trace_entry {
+	char *kind; /* "read", "write", "create", "rename", ... */
+	char *path; /* world-relative, absolute */
+	char *path2; /* rename, link: the new name; symlink: the target */
+};
+
+struct world_trace {
+	char state[16]; /* "complete", "incomplete", "collecting" */
+	uint64_t lost;	/* accesses that could not be recorded */
+	struct world_trace_entry *v;
+	size_t n;
+};
+
+/* Runs the BPF trace collector until *STOP becomes true: every running
+ * world (Root's container included) is traced, its accesses appended to
+ * its table.  READY (may be NULL) is called with ARG once the programs are
+ * attached and the running worlds traced.  Drops the store's lock.  Fails
+ * (-EPERM, -EINVAL, ...) when BPF cannot load.  RINGBUF_BYTES: 0 for the
+ * default size. */
+int world_trace_run(struct world_store *store, volatile sig_atomic_t *stop,
+		    uint32_t ringbuf_bytes, void (*ready)(void *arg), void *arg,
+		    struct world_error *err);
+/* Reads world NAME's table; -ENOENT when it was never traced. */
+int world_trace_load(struct world_store *store, const char *name,
+		     struct world_trace *out, struct world_error *err);
+void world_trace_release(struct world_trace *t);
 
 #endif

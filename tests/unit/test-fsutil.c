@@ -226,6 +226,16 @@ static void test_path_join(void)
 	ok(c && !strcmp(c, "x/y/z"), "relative");
 }
 
+static void test_path_unescape(void)
+{
+	_cleanup_free_ char *a = path_unescape("a%20b%25");
+	_cleanup_free_ char *b = path_unescape("cut%2");
+	_cleanup_free_ char *c = path_unescape("x%+1%zz%");
+	ok(a && !strcmp(a, "a b%"), "percent and two hex digits decoded");
+	ok(b && !strcmp(b, "cut%2"), "a percent sign with one digit at the end stays");
+	ok(c && !strcmp(c, "x%+1%zz%"), "a percent sign without two hex digits stays");
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmp)) {
@@ -239,6 +249,7 @@ int main(void)
 	test_deep(dfd);
 	test_rm_rf_bind_mount(dfd);
 	test_path_join();
+	test_path_unescape();
 	rm_rf_at(AT_FDCWD, tmp);
 	close(dfd);
 	return tap_done();

@@ -1,0 +1,115 @@
+/* pwapt trace: a world's file-access table, and the collector that fills
+ * the tables (pwapt-trace(8)). */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pwapt.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void say_ready(void *arg)
+{
+	(void)arg;
+	printf("tracing\n");
+	fflush(stdout);
+}
+
+/* PWAPT_TRACE_RINGBUF: the ring buffer's size in bytes (tests). */
+static int run_collector(struct context *ctx)
+{
+	const char *size = getenv("PWAPT_TRACE_RINGBUF");
+	struct sigaction sa = {.sa_handler = on_signal};
+	struct world_error err = {0};
+	unsigned long bytes = 0;
+	char *end;
+	int r;
+
+	if (size && *size) {
+		errno = 0;
+		bytes = strtoul(size, &end, 10);
+		if (errno || *end || bytes > UINT32_MAX) {
+			fprintf(stderr, "%s: bad PWAPT_TRACE_RINGBUF '%s'\n",
+				ctx->cmd, size);
+			return EXIT_USAGE;
+		}
+	}
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return EXIT_FAIL;
+	r = world_trace_run(s, &stop, (uint32_t)bytes, say_ready, NULL, &err);
+	world_store_free(s);
+	return r < 0 ? fail(ctx, &err) : EXIT_OK;
+}
+
+static void print_json(const char *name, const struct world_trace *t)
+{
+	printf("{\"world\":");
+	json_string(stdout, name);
+	printf(",\"state\":\"%s\",\"complete\":%s,\"lost\":%" PRIu64
+	       ",\"accesses\":[",
+	       t->state, strcmp(t->state, "complete") ? "false" : "true",
+	       t->lost);
+	for (size_t i = 0; i < t->n; i++) {
+		printf("%s{\"kind\":\"%s\",\"path\":", i ? "," : "",
+		       t->v[i].kind);
+		json_string(stdout, t->v[i].path);
+		if (t->v[i].path2) {
+			printf(",\"path2\":");
+			json_string(stdout, t->v[i].path2);
+		}
+		printf("}");
+	}
+	printf("]}\n");
+}
+
+static void print_text(const char *name, const struct world_trace *t)
+{
+	if (!strcmp(t->state, "complete"))
+		printf("# trace of %s: complete\n", name);
+	else if (!strcmp(t->state, "collecting"))
+		printf("# trace of %s: being collected (incomplete if no "
+		       "collector runs), %" PRIu64 " accesses lost\n",
+		       name, t->lost);
+	else
+		printf("# trace of %s: INCOMPLETE, %" PRIu64
+		       " accesses lost or untraced\n",
+		       name, t->lost);
+	for (size_t i = 0; i < t->n; i++)
+		printf("%-8s %s%s%s\n", t->v[i].kind, t->v[i].path,
+		       t->v[i].path2 ? " " : "",
+		       t->v[i].path2 ? t->v[i].path2 : "");
+}
+
+int cmd_trace(struct context *ctx, int argc, char **argv)
+{
+	(void)argc;
+	if (!strcmp(argv[0], "run") && !ctx->json)
+		return run_collector(ctx);
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return EXIT_FAIL;
+	struct world_error err = {0};
+	struct world_trace t = {0};
+	int r = world_trace_load(s, argv[0], &t, &err);
+	world_store_free(s);
+	if (r < 0)
+		return fail(ctx, &err);
+	if (ctx->json)
+		print_json(argv[0], &t);
+	else
+		print_text(argv[0], &t);
+	world_trace_release(&t);
+	return EXIT_OK;
+}

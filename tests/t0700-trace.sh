@@ -1,0 +1,388 @@
+#!/bin/sh
+# pwapt trace: the BPF backend records each class of file access of two
+# child worlds and Root's container working at the same time, attributed
+# to the right world with world-relative paths, through AT_FDCWD and
+# through a directory fd; a flood that overflows the ring buffer leaves
+# the trace incomplete, never silently partial; no program stays loaded.
+. "$(dirname "$0")/lib.sh"
+make_busybox_root
+command -v bpftool >/dev/null || PATH=$PATH:/usr/sbin
+command -v bpftool >/dev/null || skip_all "bpftool is missing"
+command -v gcc >/dev/null || skip_all "gcc is missing"
+
+# The helper that makes the system calls busybox cannot: OP on NAME (and
+# NAME2) either relative to the working directory with the classic calls
+# (DIR "-"), or relative to a descriptor of DIR with the *at() calls.
+cat >"$TMP/at.c" <<'CEOF'
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <utime.h>
+static int fail(const char *what) { perror(what); return 1; }
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "noop"))
+		return 0;
+	if (argc < 4)
+		return fprintf(stderr, "usage: at DIR|- OP NAME [NAME2]\n"), 2;
+	const char *op = argv[2], *a = argv[3], *b = argc > 4 ? argv[4] : NULL;
+	int cwd = !strcmp(argv[1], "-"), fd, r = 0;
+	int d = cwd ? AT_FDCWD : open(argv[1], O_RDONLY | O_DIRECTORY);
+	if (d == -1)
+		return fail(argv[1]);
+	if (!strcmp(op, "read")) {
+		fd = cwd ? open(a, O_RDONLY) : openat(d, a, O_RDONLY);
+		r = fd < 0;
+	} else if (!strcmp(op, "write")) {
+		fd = cwd ? open(a, O_WRONLY | O_CREAT | O_TRUNC, 0644)
+			 : openat(d, a, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		r = fd < 0 || write(fd, "x\n", 2) != 2;
+	} else if (!strcmp(op, "rdcreat")) {
+		fd = cwd ? open(a, O_RDONLY | O_CREAT, 0644)
+			 : openat(d, a, O_RDONLY | O_CREAT, 0644);
+		r = fd < 0;
+	} else if (!strcmp(op, "creat")) {
+		fd = cwd ? creat(a, 0644)
+			 : openat(d, a, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		r = fd < 0;
+	} else if (!strcmp(op, "rename")) {
+		r = cwd ? rename(a, b) : renameat(d, a, d, b);
+	} else if (!strcmp(op, "unlink")) {
+		r = cwd ? unlink(a) : unlinkat(d, a, 0);
+	} else if (!strcmp(op, "rmdir")) {
+		r = cwd ? rmdir(a) : unlinkat(d, a, AT_REMOVEDIR);
+	} else if (!strcmp(op, "mkdir")) {
+		r = cwd ? mkdir(a, 0755) : mkdirat(d, a, 0755);
+	} else if (!strcmp(op, "link")) {
+		r = cwd ? link(a, b) : linkat(d, a, d, b, 0);
+	} else if (!strcmp(op, "symlink")) {
+		r = cwd ? symlink(b, a) : symlinkat(b, d, a);
+	} else if (!strcmp(op, "mknod")) {
+		r = cwd ? mknod(a, S_IFIFO | 0644, 0) : mknodat(d, a, S_IFIFO | 0644, 0);
+	} else if (!strcmp(op, "truncate")) {
+		if (cwd) {
+			r = truncate(a, 1);
+		} else {
+			fd = openat(d, a, O_RDONLY | O_PATH);
+			/* ftruncate needs a writable fd: through /proc. */
+			char p[64];
+			snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+			fd = open(p, O_WRONLY);
+			r = fd < 0 || ftruncate(fd, 1);
+		}
+	} else if (!strcmp(op, "chmod")) {
+		r = cwd ? chmod(a, 0600) : fchmodat(d, a, 0600, 0);
+	} else if (!strcmp(op, "chown")) {
+		r = cwd ? chown(a, 1, 1) : fchownat(d, a, 1, 1, 0);
+	} else if (!strcmp(op, "utimes")) {
+		r = cwd ? utimes(a, NULL) : utimensat(d, a, NULL, 0);
+	} else if (!strcmp(op, "exec")) {
+		char *args[] = {(char *)a, "noop", NULL}, *env[] = {NULL};
+		if (cwd)
+			execve(a, args, env);
+		else
+			syscall(SYS_execveat, d, a, args, env, 0);
+		return fail("exec");
+	} else if (!strcmp(op, "flood")) {
+		/* A: how many files; B: a directory with a long name. */
+		char name[4096];
+		int n = atoi(a);
+		if (mkdirat(d, b, 0755) && mkdirat(d, b, 0755))
+			;
+		for (int i = 0; i < n && !r; i++) {
+			snprintf(name, sizeof(name), "%s/%0200d", b, i);
+			fd = openat(d, name, O_WRONLY | O_CREAT, 0644);
+			r = fd < 0 || close(fd);
+		}
+	} else {
+		return fprintf(stderr, "at: unknown operation %s\n", op), 2;
+	}
+	return r ? fail(op) : 0;
+}
+CEOF
+gcc -O2 -static -o "$TMP/at" "$TMP/at.c" || skip_all "cannot build a static helper"
+cp "$TMP/at" "$PWAPT_ROOT/bin/at"
+
+# The collector, in the background (its pid in $TMP/collector.pid, its
+# output and then "exit=STATUS" in $TMP/collector.out), so that a test's
+# subshell may start it and another stop it.
+start_collector() {
+	# One a failed test left running would hold the store's trace lock.
+	stop_collector >/dev/null 2>&1
+	rm -f "$TMP/collector.pid"
+	sh -c 'pwapt trace run & echo $! >"$1"; wait $!; echo "exit=$?"' - \
+		"$TMP/collector.pid" >"$TMP/collector.out" 2>&1 &
+	wait_for 10 'test -s "$TMP/collector.pid"' || return 1
+	note_pid "$(cat "$TMP/collector.pid")"
+	wait_for 60 'grep -q "^tracing$\|^exit=" "$TMP/collector.out"'
+	grep -q '^tracing$' "$TMP/collector.out" || { cat "$TMP/collector.out"; return 1; }
+	# The programs it loaded: those that were not there before.
+	loaded_programs | comm -13 "$TMP/progs.before" - >>"$TMP/progs.ours"
+}
+
+# Stops the collector; fails unless it exited cleanly.
+stop_collector() {
+	[ -s "$TMP/collector.pid" ] || return 0
+	kill -TERM "$(cat "$TMP/collector.pid")" 2>/dev/null
+	kill -CONT "$(cat "$TMP/collector.pid")" 2>/dev/null
+	rm -f "$TMP/collector.pid"
+	wait_for 60 'grep -q "^exit=" "$TMP/collector.out"' &&
+	grep -qx "exit=0" "$TMP/collector.out" || { cat "$TMP/collector.out"; return 1; }
+}
+
+# The ids of pwapt's programs loaded now.
+loaded_programs() {
+	bpftool prog show | awk '/ name pwapt_/ { sub(":", "", $1); print $1 }' | sort -u
+}
+loaded_programs >"$TMP/progs.before"
+: >"$TMP/progs.ours"
+
+# How many of the programs this test's collectors loaded are still loaded.
+pwapt_programs() {
+	loaded_programs | grep -cxF -f "$TMP/progs.ours" || :
+}
+
+trap 'stop_collector; cleanup' EXIT
+
+# Whether the collector traces world $1 (it made its table).
+wait_traced() {
+	wait_for 60 "test -e \"\$PWAPT_STATE/worlds/$1/trace\""
+}
+
+# A world running before the collector starts (see below); then whether
+# BPF loads here at all: if not, the whole file skips, saying why.
+wcreate Old Root >/dev/null || { echo "not ok 1 - wcreate Old Root"; echo "1..1"; exit 1; }
+if ! start_collector >/dev/null; then
+	rm -f "$TMP/collector.pid" # it is gone
+	why=$(grep -m1 "cannot load the BPF programs\|cannot attach" "$TMP/collector.out") ||
+		{ cat "$TMP/collector.out"; exit 1; }
+	skip_all "BPF cannot load here: $why"
+fi
+
+# The same accesses, under /tW/ in world W: through AT_FDCWD in /tW and
+# through a descriptor of /tW/d.
+workload() {
+	cat <<'SEOF'
+set -e
+t=$1
+mkdir -p $t/d && cd $t
+cp /bin/at $t/x && cp /bin/at $t/d/x
+for dir in - $t/d; do
+	at $dir write f1
+	at $dir read f1
+	at $dir creat c1
+	at $dir rdcreat c2
+	at $dir rename f1 f2
+	at $dir link f2 l1
+	at $dir symlink s1 target-of-s1
+	at $dir mknod n1
+	at $dir truncate f2
+	at $dir chmod f2
+	at $dir chown f2
+	at $dir utimes f2
+	at $dir unlink l1
+	at $dir mkdir m1
+	at $dir rmdir m1
+	at $dir exec ./x
+	at $dir mkdir ./m3
+	at $dir rmdir m3/../m3
+done
+# A directory descriptor opened through a symbolic link: the kernel's path.
+ln -s d $t/ld
+at $t/ld mkdir viasym
+SEOF
+}
+
+expected() {
+	t=$1
+	for p in $t $t/d; do
+		cat <<EEOF
+write $p/f1
+read $p/f1
+write $p/c2
+read $p/c2
+rename $p/f1 $p/f2
+link $p/f2 $p/l1
+symlink $p/s1 target-of-s1
+mknod $p/n1
+truncate $p/f2
+chmod $p/f2
+chown $p/f2
+utimes $p/f2
+delete $p/l1
+mkdir $p/m1
+rmdir $p/m1
+exec $p/x
+mkdir $p/m3
+rmdir $p/m3
+EEOF
+	done
+	echo "mkdir $t/d/viasym"
+	echo "write $t/c1"
+	echo "create $t/d/c1"
+}
+
+# Worlds started while the collector runs, each traced before it does
+# anything; Root's container is started by a forward, which runs nothing
+# in it.
+test_expect_success 'worlds started while tracing are traced from their start' '
+	wcreate A Root && wcreate B Root &&
+	wip Root forward 80 18080 && wip Root unforward 18080 &&
+	wait_traced A && wait_traced B && wait_traced Root
+'
+
+test_expect_success 'three worlds at once: each access in its own table' '
+	workload >"$PWAPT_ROOT/bin/workload" &&
+	wexec A sh /bin/workload /tA >"$TMP/A.log" 2>&1 & a=$!
+	wexec B sh /bin/workload /tB >"$TMP/B.log" 2>&1 & b=$!
+	wexec Root sh /bin/workload /tR >"$TMP/R.log" 2>&1 & r=$!
+	wait $a && wait $b && wait $r &&
+	stop_collector &&
+	for w in A:tA B:tB Root:tR; do
+		name=${w%%:*} dir=/${w#*:} &&
+		pwapt trace $name >"$TMP/$name.trace" &&
+		cat "$TMP/$name.trace" &&
+		head -n1 "$TMP/$name.trace" | grep -q ": complete$" &&
+		expected $dir | while read -r line; do
+			kind=${line%% *} rest=${line#* } &&
+			grep -qxE "$kind +$rest" "$TMP/$name.trace" ||
+				{ echo "$name: missing: $line"; exit 1; }
+		done &&
+		for other in /tA /tB /tR; do
+			[ $other = $dir ] && continue
+			if grep -q " $other/" "$TMP/$name.trace"; then
+				echo "$name has accesses of $other"; exit 1
+			fi
+		done || exit 1
+	done
+'
+
+test_expect_success 'the table survives in the state directory; --json' '
+	head -n1 "$PWAPT_STATE/worlds/A/trace" | grep -q "^pwapt-trace 1 complete *lost=0*$" &&
+	pwapt trace --json A >"$TMP/A.json" &&
+	python3 -c "
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert t[\"complete\"] and t[\"lost\"] == 0, t
+acc = {(a[\"kind\"], a[\"path\"], a.get(\"path2\")) for a in t[\"accesses\"]}
+assert (\"rename\", \"/tA/d/f1\", \"/tA/d/f2\") in acc, acc
+assert (\"read\", \"/tA/f1\", None) in acc, acc
+" "$TMP/A.json"
+'
+
+# The kernel frees an unloaded program a moment after its last user.
+test_expect_success 'no program of pwapt stays loaded' '
+	test -s "$TMP/progs.ours" &&
+	wait_for 60 "test \$(pwapt_programs) = 0"
+'
+
+test_expect_success 'a world that ran before the collector: incomplete' '
+	pwapt trace Old >"$TMP/Old.trace" &&
+	head -n1 "$TMP/Old.trace" | grep -q "INCOMPLETE"
+'
+
+test_expect_success 'a collector started again says the trace has a gap' '
+	start_collector && stop_collector &&
+	pwapt trace A >"$TMP/A.trace" &&
+	head -n1 "$TMP/A.trace" | grep -q "INCOMPLETE"
+'
+
+test_expect_success 'a world that ran before its cgroup was tracked: incomplete' '
+	start_collector &&
+	kill -STOP "$(cat "$TMP/collector.pid")" &&
+	{ wcreate E Root && wexec E sh -c "echo x >/untraced"; r=$?; } &&
+	kill -CONT "$(cat "$TMP/collector.pid")" && test $r = 0 &&
+	wait_traced E && stop_collector &&
+	pwapt trace E >"$TMP/E.trace" &&
+	cat "$TMP/E.trace" &&
+	head -n1 "$TMP/E.trace" | grep -q "INCOMPLETE"
+'
+
+test_expect_success 'a flood that overflows the ring buffer: incomplete, counted' '
+	PWAPT_TRACE_RINGBUF=4096 start_collector &&
+	wcreate C Root && wait_traced C &&
+	wexec C sh -c "mkdir -p /flood && at /flood flood 3000 $(printf "%0250d" 0)" &&
+	stop_collector &&
+	head -n1 "$PWAPT_STATE/worlds/C/trace" >"$TMP/header" &&
+	cat "$TMP/header" &&
+	grep -q "^pwapt-trace 1 incomplete *lost=0*[1-9][0-9]*$" "$TMP/header" &&
+	pwapt trace C | head -n1 | grep -q "INCOMPLETE, [1-9][0-9]* accesses lost" &&
+	pwapt trace --json C | grep -q "\"complete\":false"
+'
+
+# Deleted and made again between two scans of the collector (stopped
+# meanwhile): another container of the same name.
+test_expect_success 'worlds deleted and created again while tracing' '
+	start_collector &&
+	wcreate F Root && wait_traced F &&
+	wexec F sh -c "echo 1 >/first-life" &&
+	kill -STOP "$(cat "$TMP/collector.pid")" &&
+	{ wdelete F && wcreate F Root; r=$?; } &&
+	kill -CONT "$(cat "$TMP/collector.pid")" && test $r = 0 &&
+	wait_traced F &&
+	wexec F sh -c "echo 2 >/second-life" &&
+	stop_collector &&
+	pwapt trace F >"$TMP/F.trace" &&
+	cat "$TMP/F.trace" &&
+	head -n1 "$TMP/F.trace" | grep -q ": complete$" &&
+	grep -q "^write  *\/second-life$" "$TMP/F.trace" &&
+	if grep -q first-life "$TMP/F.trace"; then exit 1; fi
+'
+
+test_expect_success 'one collector at a time' '
+	start_collector &&
+	test_fails_with 1 "another trace collector runs" pwapt trace run &&
+	stop_collector
+'
+
+test_expect_success 'a collector killed mid-write: incomplete, lines kept' '
+	PWAPT_CRASH_AT=trace-appended start_collector &&
+	wexec B sh -c "echo x >/tB/before-crash" &&
+	wait_for 60 "grep -q ^exit= \"\$TMP/collector.out\"" || { cat "$TMP/collector.out"; exit 1; }
+	grep -qx exit=137 "$TMP/collector.out" &&
+	rm -f "$TMP/collector.pid" &&
+	pwapt trace B >"$TMP/B.trace" &&
+	head -n1 "$TMP/B.trace" | grep -q INCOMPLETE &&
+	grep -q "^write  *\/tB\/before-crash$" "$TMP/B.trace"
+'
+
+test_expect_success 'a line cut short: read as lost, dropped by the next collector' '
+	printf "write /tB/cut-sh" >>"$PWAPT_STATE/worlds/B/trace" &&
+	pwapt trace --json B >"$TMP/B.json" &&
+	grep -q "\"complete\":false" "$TMP/B.json" &&
+	! grep -q cut-sh "$TMP/B.json" &&
+	start_collector && stop_collector &&
+	tail -c 1 "$PWAPT_STATE/worlds/B/trace" | od -c | grep -q "\\n" &&
+	if grep -q cut-sh "$PWAPT_STATE/worlds/B/trace"; then exit 1; fi &&
+	head -n1 "$PWAPT_STATE/worlds/B/trace" | grep -q "incomplete *lost=0*[1-9]"
+'
+
+test_expect_success 'a damaged table is refused, naming the line' '
+	printf "read\n" >>"$PWAPT_STATE/worlds/A/trace" &&
+	test_fails_with 1 "trace of .A.: line [0-9]+ is damaged" pwapt trace A &&
+	test_fails_with 1 "no world named .nope." pwapt trace nope
+'
+
+test_expect_success 'the collector keeps a damaged table aside and starts anew' '
+	cp "$PWAPT_STATE/worlds/A/trace" "$TMP/A.damaged" &&
+	start_collector && wait_for 30 "test -e \"\$PWAPT_STATE/worlds/A/trace.damaged\"" &&
+	wexec A sh -c "echo y >/after-damage" &&
+	stop_collector &&
+	cmp "$TMP/A.damaged" "$PWAPT_STATE/worlds/A/trace.damaged" &&
+	pwapt trace A >"$TMP/A.trace" &&
+	head -n1 "$TMP/A.trace" | grep -q INCOMPLETE &&
+	grep -q "^write  *\/after-damage$" "$TMP/A.trace"
+'
+
+test_expect_success 'no program of pwapt stays loaded at the end' '
+	test -s "$TMP/progs.ours" &&
+	wait_for 60 "test \$(pwapt_programs) = 0"
+'
+
+test_done

@@ -1,0 +1,168 @@
+/* The per-world trace tables (format in trace.h): reading them back, and
+ * the header both the collector and the reader agree on. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "fsutil.h"
+#include "trace-table.h"
+
+int trace_header_format(char buf[TRACE_HEADER_LEN + 1], const char *state,
+			uint64_t lost)
+{
+	return snprintf(buf, TRACE_HEADER_LEN + 1, "pwapt-trace 1 %-10s lost=%020" PRIu64 "\n",
+			state, lost);
+}
+
+int trace_header_parse(const char *line, char state[16], uint64_t *lost)
+{
+	char st[16];
+	uint64_t n;
+	int end = 0;
+
+	if (sscanf(line, "pwapt-trace 1 %15s lost=%" SCNu64 "%n", st, &n,
+		   &end) != 2 ||
+	    (strcmp(st, "complete") && strcmp(st, "incomplete") &&
+	     strcmp(st, "collecting")))
+		return -EBADMSG;
+	memcpy(state, st, sizeof(st));
+	*lost = n;
+	return 0;
+}
+
+void trace_table_release(struct world_trace *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->v[i].kind);
+		free(t->v[i].path);
+		free(t->v[i].path2);
+	}
+	free(t->v);
+	*t = (struct world_trace){0};
+}
+
+static bool kind_valid(const char *kind)
+{
+	for (int k = 1; k < TRACE_KIND_MAX; k++)
+		if (!strcmp(kind, trace_kind_name(k)))
+			return true;
+	return false;
+}
+
+const char *trace_kind_name(int kind)
+{
+	static const char *const names[TRACE_KIND_MAX] = {
+		[TRACE_READ] = "read",	       [TRACE_WRITE] = "write",
+		[TRACE_CREATE] = "create",     [TRACE_MKDIR] = "mkdir",
+		[TRACE_MKNOD] = "mknod",       [TRACE_DELETE] = "delete",
+		[TRACE_RMDIR] = "rmdir",       [TRACE_RENAME] = "rename",
+		[TRACE_LINK] = "link",	       [TRACE_SYMLINK] = "symlink",
+		[TRACE_TRUNCATE] = "truncate", [TRACE_CHMOD] = "chmod",
+		[TRACE_CHOWN] = "chown",       [TRACE_UTIMES] = "utimes",
+		[TRACE_EXEC] = "exec",
+	};
+	return kind > 0 && kind < TRACE_KIND_MAX ? names[kind] : NULL;
+}
+
+static bool collector_runs(struct world_store *s)
+{
+	_cleanup_close_ int fd =
+		openat(s->state_fd, TRACE_LOCK, O_RDONLY | O_CLOEXEC);
+
+	return fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 &&
+	       errno == EWOULDBLOCK;
+}
+
+/* One "KIND PATH [PATH2]" line into E. */
+static int parse_entry(char *line, struct world_trace_entry *e)
+{
+	char *save = NULL, *kind = strtok_r(line, " ", &save);
+	char *p1 = strtok_r(NULL, " ", &save), *p2 = strtok_r(NULL, " ", &save);
+
+	if (!kind || !p1 || strtok_r(NULL, " ", &save) || !kind_valid(kind))
+		return -EBADMSG;
+	*e = (struct world_trace_entry){0};
+	e->kind = strdup(kind);
+	e->path = path_unescape(p1);
+	e->path2 = p2 ? path_unescape(p2) : NULL;
+	if (!e->kind || !e->path || (p2 && !e->path2) || e->path[0] != '/') {
+		free(e->kind);
+		free(e->path);
+		free(e->path2);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int trace_table_parse(const char *name, char *text, size_t len,
+		      struct world_trace *out, struct world_error *err)
+{
+	struct world_trace t = {0};
+	size_t lineno = 1, cap = 0;
+	char *line, *next;
+
+	if (strlen(text) != len)
+		return werr(err, EBADMSG, "trace of '%s': a NUL byte", name);
+	next = strchr(text, '\n');
+	if (!next || trace_header_parse(text, t.state, &t.lost) < 0)
+		return werr(err, EBADMSG, "trace of '%s': bad header", name);
+	for (line = next + 1; *line; line = next) {
+		lineno++;
+		next = strchr(line, '\n');
+		if (!next) {
+			/* The last line, cut short by a crash mid-write: its
+			 * access is lost. */
+			t.lost++;
+			snprintf(t.state, sizeof(t.state), "incomplete");
+			break;
+		}
+		*next++ = '\0';
+		if (t.n == cap) {
+			struct world_trace_entry *v;
+
+			cap = cap ? 2 * cap : 64;
+			if (!(v = realloc(t.v, cap * sizeof(*v)))) {
+				trace_table_release(&t);
+				return werr(err, ENOMEM, "out of memory");
+			}
+			t.v = v;
+		}
+		if (parse_entry(line, &t.v[t.n]) < 0) {
+			trace_table_release(&t);
+			return werr(err, EBADMSG, "trace of '%s': line %zu is damaged",
+				    name, lineno);
+		}
+		t.n++;
+	}
+	*out = t;
+	return 0;
+}
+
+int trace_table_load(struct world_store *s, const char *name,
+		     struct world_trace *out, struct world_error *err)
+{
+	_cleanup_free_ char *rel = NULL, *text = NULL;
+	size_t len;
+	int r;
+
+	if (asprintf(&rel, "%s/trace", name) < 0)
+		return werr(err, ENOMEM, "out of memory");
+	r = read_file_at(s->worlds_fd, rel, &text, &len);
+	if (r == -ENOENT)
+		return werr(err, ENOENT, "world '%s' has no trace table", name);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot read the trace of '%s'", name);
+	if ((r = trace_table_parse(name, text, len, out, err)) < 0)
+		return r;
+	/* "collecting" without a collector: it died. */
+	if (!strcmp(out->state, "collecting") && !collector_runs(s))
+		snprintf(out->state, sizeof(out->state), "incomplete");
+	return 0;
+}

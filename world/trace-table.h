@@ -1,0 +1,20 @@
+/* The trace table's header and kind names, shared by the collector
+ * (trace-bpf.c) and the reader (trace-table.c).  Private to libworld. */
+#ifndef PWAPT_TRACE_TABLE_H
+#define PWAPT_TRACE_TABLE_H
+
+#include "../kernel/trace-event.h"
+#include "trace.h"
+
+/* "pwapt-trace 1 STATE lost=N\n", always this long, so that the collector
+ * rewrites it in place. */
+#define TRACE_HEADER_LEN 51
+int trace_header_format(char buf[TRACE_HEADER_LEN + 1], const char *state,
+			uint64_t lost);
+int trace_header_parse(const char *line, char state[16], uint64_t *lost);
+/* In the state directory: flock()ed by the running collector. */
+#define TRACE_LOCK "trace.lock"
+/* "read", "write", ... for enum trace_kind; NULL for an unknown kind. */
+const char *trace_kind_name(int kind);
+
+#endif
