@@ -147,6 +147,7 @@ static int journal_read(int dirfd, struct plan *p)
 				return -ENOMEM;
 			p->v = nv;
 			struct op *o = &p->v[p->n++];
+			*o = (struct op){0};
 			o->kind = !strcmp(a, "del")   ? OP_DEL
 				  : !strcmp(a, "put") ? OP_PUT
 				  : !strcmp(a, "mrg") ? OP_MRG
@@ -396,24 +397,43 @@ static void record_ctimes(FILE *f, int fd, const char *path, bool below)
 	}
 }
 
+/* Whether world NAME saw DST as it was before the merge that MDIR
+ * describes: it is SRC, or built on DST before that merge was done (the
+ * time "after" was written; no world is made while a merge runs). */
+static bool saw_before(struct world_store *s, int mdir, const struct plan *p,
+		       const char *name)
+{
+	if (!strcmp(name, p->src))
+		return true;
+	if (!strcmp(name, p->dst) || !store_is_ancestor(s, name, p->dst))
+		return false;
+	struct stat done;
+	if (fstatat(mdir, "after", &done, 0) < 0)
+		return true;
+	struct world_meta m = {0};
+	if (meta_load(s, name, &m, NULL) < 0)
+		return false;
+	bool before = m.created < done.st_mtim.tv_sec ||
+		      (m.created == done.st_mtim.tv_sec &&
+		       m.created_ns < done.st_mtim.tv_nsec);
+	meta_release(&m);
+	return before;
+}
+
 /* Saving and restoring a file changes its ctime, which is how wdiff and
- * wmerge tell that DST changed a path after SRC was created.  After a roll
- * back, SRC remembers the ctimes its own attempt left (known-ctimes), so
- * that they are not taken for changes of DST. */
-static int remember_ctimes(struct world_store *s, int tree,
+ * wmerge tell that DST changed a path after a world was created.  After a
+ * roll-back, SRC and every world that saw DST as it was before the merge
+ * (siblings of SRC, their children) remember the ctimes the merge and its
+ * roll-back left (known-ctimes), so that they are not taken for changes
+ * of DST. */
+static int remember_ctimes(struct world_store *s, int mdir, int tree,
 			   const struct plan *p)
 {
-	if (!world_exists(s, p->src))
-		return 0;
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	_cleanup_free_ char *lines = NULL;
+	size_t n_lines = 0;
+	FILE *f = open_memstream(&lines, &n_lines);
 	if (!f)
 		return -ENOMEM;
-	_cleanup_free_ char *old = NULL,
-			    *rel = path_join(p->src, "known-ctimes");
-	if (rel && read_file_at(s->worlds_fd, rel, &old, NULL) == 0)
-		fputs(old, f);
 	for (size_t k = 0; k < p->n; k++) {
 		if (p->v[k].had == HAD_NONE || p->v[k].dst_changed)
 			continue;
@@ -423,14 +443,27 @@ static int remember_ctimes(struct world_store *s, int tree,
 			record_ctimes(f, fd, p->v[k].path,
 				      p->v[k].had == HAD_DIR);
 	}
-	if (fclose(f) != 0 || !rel)
+	if (fclose(f) != 0)
 		return -ENOMEM;
-	_cleanup_close_ int wdir =
-		openat(s->worlds_fd, p->src,
-		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (wdir < 0)
-		return -errno;
-	return write_file_atomic(wdir, "known-ctimes", buf, len, 0600);
+	_cleanup_strv_free_ char **names = NULL;
+	int r = store_world_names(s, &names);
+	for (char **w = names; r >= 0 && w && *w; w++) {
+		if (!saw_before(s, mdir, p, *w))
+			continue;
+		_cleanup_close_ int wdir =
+			openat(s->worlds_fd, *w,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_free_ char *old = NULL, *buf = NULL;
+		size_t len = 0;
+		if (wdir < 0)
+			return -errno;
+		(void)read_file_at(wdir, "known-ctimes", &old, NULL);
+		if (asprintf(&buf, "%s%s", old ? old : "", lines) < 0)
+			return -ENOMEM;
+		len = strlen(buf);
+		r = write_file_atomic(wdir, "known-ctimes", buf, len, 0600);
+	}
+	return r;
 }
 
 /* What the merge put at BASE in PARENT for operation O, where DST had
@@ -524,7 +557,7 @@ static int roll_back(struct world_store *s, int mdir, const struct plan *p,
 	if (r < 0)
 		return werr_errno(err, -r, "cannot make the roll-back of the "
 				  "merge of '%s' durable", p->src);
-	r = remember_ctimes(s, tree, p);
+	r = remember_ctimes(s, mdir, tree, p);
 	if (r < 0)
 		return werr_errno(err, -r,
 				  "cannot record the ctimes of the "
