@@ -102,4 +102,21 @@ for point in copy-node:0 copy-node:1 copy-node:2000 copy-node:3001 restore-copie
 	"
 done
 
+blocks() { stat -c %b "$1"; }
+
+test_expect_success 'sparse files stay sparse in saves, restores and copies' '
+	fresh_root && truncate -s 64M "$R/srv/sparse" && echo end >>"$R/srv/sparse" &&
+	cp --sparse=never "$R/srv/sparse" "$TMP/dense" && cmp "$TMP/dense" "$R/srv/sparse" &&
+	test "$(blocks "$R/srv/sparse")" -lt 1000 &&
+	wcreate A Root && rm "$PWAPT_STATE/worlds/A/merged/srv/sparse" && wmerge A Root &&
+	saved=$(find "$PWAPT_STATE/merges/Root/undo" -type f -size +60M) && test -n "$saved" &&
+	test "$(blocks "$saved")" -lt 1000 &&
+	pwapt rollback && cmp "$TMP/dense" "$R/srv/sparse" &&
+	test "$(blocks "$R/srv/sparse")" -lt 1000 &&
+	wcreate P Root && wcreate C P && T="$PWAPT_STATE/worlds/C/merged/srv" &&
+	truncate -s 64M "$T/new-sparse" && echo end >>"$T/new-sparse" &&
+	wmerge C P && cmp "$TMP/dense" "$PWAPT_STATE/worlds/P/merged/srv/new-sparse" &&
+	test "$(blocks "$PWAPT_STATE/worlds/P/upper/srv/new-sparse")" -lt 1000
+'
+
 test_done
