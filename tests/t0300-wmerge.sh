@@ -327,6 +327,39 @@ test_expect_success 'pwapt rollback of a merge into a child world' '
 	manifest "$PWAPT_STATE/worlds/P/merged/srv" | diff -u "$TMP/before" -
 '
 
+test_expect_success 'pwapt rollback restores a directory'"'"'s xattrs and ACLs' '
+	fresh_root && setfacl -m u:1000:rx "$R/srv/dir" && setfattr -n user.keep -v yes "$R/srv/dir" &&
+	manifest "$R/srv" >"$TMP/before" && grep -q "^/dir .*user.keep=" "$TMP/before" &&
+	wcreate A Root && D="$PWAPT_STATE/worlds/A/merged/srv/dir" &&
+	setfacl -b "$D" && setfacl -m u:2000:r "$D" && setfattr -n user.new -v 1 "$D" &&
+	echo x >"$D/newfile" && wmerge A Root &&
+	getfacl -c "$R/srv/dir" | grep -q "^user:2000:r" &&
+	pwapt rollback &&
+	manifest "$R/srv" | diff -u "$TMP/before" -
+'
+
+# A path that Root creates or replaces after the plan is Root's: the merge
+# stops and rolls back what it did, instead of overwriting it (and then
+# removing it in a roll-back).
+for case in "merge-prepared:echo dst >\"\$R/srv/added\":/added" \
+	"merge-planned:echo dst >\"\$R/srv/m.new\" && mv \"\$R/srv/m.new\" \"\$R/srv/modify\":/modify"; do
+	point=${case%%:*} rest=${case#*:} change=${rest%:*} path=${rest##*:}
+	test_expect_success "a path Root changes while stopped at $point is not overwritten: $change" "
+		fresh_root && wcreate A Root && change_everything A &&
+		manifest '$R/srv' >'$TMP/before' &&
+		{ PWAPT_STOP_AT=$point wmerge A Root 2>'$TMP/err' & pid=\$!; } &&
+		wait_for 20 \"grep -q '^State:.*T' /proc/\$pid/status\" &&
+		$change &&
+		manifest '$R/srv' | grep '^$path ' >'$TMP/changed' &&
+		kill -CONT \$pid && { wait \$pid; test_equal 1 \$?; } &&
+		cat '$TMP/err' && grep -q '$path changed in .Root. during the merge' '$TMP/err' &&
+		test_equal dst \"\$(cat '$R/srv$path')\" &&
+		{ grep -v '^$path ' '$TMP/before'; cat '$TMP/changed'; } | sort >'$TMP/want' &&
+		manifest '$R/srv' | sort | diff -u '$TMP/want' - &&
+		wlist | grep -q '^A ' && ! test -e '$PWAPT_STATE/merge'
+	"
+done
+
 test_expect_success 'a roll-back killed halfway is finished by the next command' '
 	fresh_root && manifest "$R" /proc /sys /dev >"$TMP/before" &&
 	wcreate A Root && change_everything A && wmerge A Root &&

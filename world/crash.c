@@ -19,4 +19,7 @@ void crash_point(const char *name)
 	const char *at = getenv("PWAPT_CRASH_AT");
 	if (at && !strcmp(at, name))
 		kill(getpid(), SIGKILL);
+	at = getenv("PWAPT_STOP_AT");
+	if (at && !strcmp(at, name))
+		kill(getpid(), SIGSTOP);
 }

@@ -1,7 +1,9 @@
 /* Fault injection for tests.  crash_point("create-mount") kills the process
  * with SIGKILL at that point when the environment says
  * PWAPT_CRASH_AT=create-mount, so that tests can interrupt a command at
- * every step that matters and check that the next command repairs it. */
+ * every step that matters and check that the next command repairs it.
+ * PWAPT_STOP_AT=NAME stops it there instead (SIGSTOP), so that a test can
+ * change things under it before it goes on (SIGCONT). */
 #ifndef PWAPT_CRASH_H
 #define PWAPT_CRASH_H
 
