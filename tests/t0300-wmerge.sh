@@ -360,6 +360,17 @@ for case in "merge-prepared:echo dst >\"\$R/srv/added\":/added" \
 	"
 done
 
+test_expect_success 'a merged world is killed frozen: none of its processes writes into Root after the merge' '
+	fresh_root && wcreate A Root &&
+	wexec A sh -c "echo 0 >/srv/tick; while :; do echo x >>/srv/tick; done </dev/null >/dev/null 2>&1 &" &&
+	wait_for 10 "test \$(wc -l <$PWAPT_STATE/worlds/A/upper/srv/tick) -gt 10" &&
+	{ PWAPT_STOP_AT=merge-done wmerge A Root & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	cp "$R/srv/tick" "$TMP/tick" &&
+	kill -CONT $pid && wait $pid &&
+	cmp "$TMP/tick" "$R/srv/tick"
+'
+
 test_expect_success 'a roll-back killed halfway is finished by the next command' '
 	fresh_root && manifest "$R" /proc /sys /dev >"$TMP/before" &&
 	wcreate A Root && change_everything A && wmerge A Root &&

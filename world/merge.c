@@ -54,6 +54,7 @@ struct op {
 	 * or a package database merged): a roll-back restores DST's own
 	 * change, whose ctime SRC must not take for its own. */
 	bool dst_changed;
+	ino_t ino; /* DST's path at the plan (not journaled) */
 };
 
 struct plan {
@@ -196,7 +197,6 @@ struct merge_ctx {
 	int src_upper; /* SRC's own layer of Root's own file system */
 	int undo;
 	int staged; /* merged package databases, by operation */
-	ino_t *ino; /* of DST's path when it was saved, by operation */
 	/* Inodes of SRC already installed, so that hard links stay links. */
 	struct linked {
 		dev_t dev;
@@ -321,7 +321,7 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 	int had = fstatat(parent, base, &now, AT_SYMLINK_NOFOLLOW) < 0 ? HAD_NONE
 		  : S_ISDIR(now.st_mode)				 ? HAD_DIR
 									 : HAD_FILE;
-	if (had != (int)o->had || (had != HAD_NONE && now.st_ino != m->ino[i]))
+	if (had != (int)o->had || (had != HAD_NONE && now.st_ino != o->ino))
 		return -ESTALE; /* DST changed it since it was saved */
 
 	if (o->had == HAD_DIR && o->kind != OP_DIR &&
@@ -853,6 +853,7 @@ int merge_recover(struct world_store *s, bool *recovered,
 			r = rebase_children(s, p.src, p.dst, &moved, err);
 		if (r >= 0 && world_exists(s, p.src)) {
 			const char *name = p.src;
+			(void)container_kill_frozen(s, name);
 			r = world_delete(s, &name, 1, err);
 		}
 		if (r >= 0)
@@ -963,8 +964,9 @@ static bool dpkg_journal_pending(int tree)
 }
 
 /* Saves what DST has at each path that the merge replaces or deletes, or
- * a directory's metadata; notes which inode each path is, so that the
- * apply notices what DST changes meanwhile; makes the saves durable. */
+ * a directory's metadata, and makes the saves durable.  A path that is no
+ * longer the one planned (DST replaced or removed it since) stops the
+ * merge, as the apply does. */
 static int save_all(struct merge_ctx *m, const struct plan *p,
 		    struct world_error *err)
 {
@@ -980,15 +982,15 @@ static int save_all(struct merge_ctx *m, const struct plan *p,
 		struct stat st;
 		r = par < 0 ? par
 		    : fstatat(par, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
-		    : S_ISDIR(st.st_mode) != (o->had == HAD_DIR) ? -ESTALE
-								  : 0;
+		    : S_ISDIR(st.st_mode) != (o->had == HAD_DIR) ||
+				    st.st_ino != o->ino
+			    ? -ESTALE
+			    : 0;
 		if (r >= 0 && o->had == HAD_FILE)
 			r = save_path(par, b, m->undo, n);
 		else if (r >= 0 && o->kind == OP_DIR)
 			r = save_dir_meta(par, b, m->undo,
 					  strcat(n, ".meta"));
-		if (r >= 0)
-			m->ino[i] = st.st_ino;
 		if (r == -ESTALE || r == -ENOENT)
 			return werr(err, EEXIST,
 				    "cannot merge into '%s': %s changed in "
@@ -1023,7 +1025,8 @@ static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 		int had = kind_of(m->tree, c->path, &ys);
 		int src = kind_of(m->src_tree, c->path, &xs);
 		struct op o = {.had = had,
-			       .dst_changed = c->conflict || c->merged};
+			       .dst_changed = c->conflict || c->merged,
+			       .ino = had != HAD_NONE ? ys.st_ino : 0};
 		enum dbmerge_action db =
 			c->merged ? dbmerge_planned(c->path) : DBMERGE_NONE;
 		if (c->kind == 'D' || db == DBMERGE_DROP)
@@ -1129,9 +1132,8 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 			       src, dst);
 		goto out;
 	}
-	if ((r = plan_ops(&m, &d, &p)) < 0 ||
-	    !(m.ino = calloc(p.n + 1, sizeof(*m.ino)))) {
-		r = werr(err, ENOMEM, "out of memory");
+	if ((r = plan_ops(&m, &d, &p)) < 0) {
+		r = werr(err, -r, "out of memory");
 		goto out;
 	}
 	p.applied = p.n;
@@ -1243,8 +1245,9 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 	crash_point("merge-done");
 
 	/* SRC is merged: it goes, and the worlds stacked on DST see the
-	 * merged files from now on. */
-	(void)container_freeze(s, src, false);
+	 * merged files from now on.  Killed frozen: a process thawed first
+	 * would write into files that Root now shares with SRC's layer. */
+	(void)container_kill_frozen(s, src);
 	char **moved = NULL;
 	r = p.rebase ? rebase_children(s, src, dst, &moved, err) : 0;
 	if (r >= 0)
@@ -1272,7 +1275,6 @@ out:
 	for (size_t i = 0; i < m.n_links; i++)
 		free(m.links[i].path);
 	free(m.links);
-	free(m.ino);
 	closep(&m.tree);
 	closep(&m.src_tree);
 	closep(&m.src_upper);
