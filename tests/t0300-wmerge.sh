@@ -360,6 +360,19 @@ for case in "merge-prepared:echo dst >\"\$R/srv/added\":/added" \
 	"
 done
 
+test_expect_success 'a merge killed after Root created a path it adds: recover leaves Root'"'"'s file' '
+	fresh_root && wcreate A Root && change_everything A &&
+	manifest "$R/srv" >"$TMP/before" &&
+	{ PWAPT_STOP_AT=merge-prepared wmerge A Root & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	echo dst >"$R/srv/added" && manifest "$R/srv" | grep "^/added " >"$TMP/changed" &&
+	kill -9 $pid && { wait $pid; test_equal 137 $?; } &&
+	pwapt recover | grep -q "recovered an interrupted merge" &&
+	test_equal dst "$(cat "$R/srv/added")" &&
+	cat "$TMP/before" "$TMP/changed" | sort >"$TMP/want" &&
+	manifest "$R/srv" | sort | diff -u "$TMP/want" -
+'
+
 test_expect_success 'a merged world is killed frozen: none of its processes writes into Root after the merge' '
 	fresh_root && wcreate A Root &&
 	wexec A sh -c "echo 0 >/srv/tick; while :; do echo x >>/srv/tick; done </dev/null >/dev/null 2>&1 &" &&

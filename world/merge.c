@@ -466,17 +466,37 @@ static int remember_ctimes(struct world_store *s, int mdir, int tree,
 	return r;
 }
 
+/* Whether ST is SRC's version of PATH as a merge puts it (a hard link
+ * or a copy with SRC's owner, mode, size and times); true when SRC's tree
+ * cannot tell (SRC gone after a done merge). */
+static bool is_srcs(int src_tree, const char *path, const struct stat *st)
+{
+	_cleanup_close_ int fd =
+		src_tree < 0 ? -1 : open_beneath(src_tree, path, O_PATH);
+	struct stat x;
+	if (fd < 0 || fstat(fd, &x) < 0)
+		return true;
+	return x.st_mode == st->st_mode && x.st_uid == st->st_uid &&
+	       x.st_gid == st->st_gid && x.st_size == st->st_size &&
+	       x.st_rdev == st->st_rdev &&
+	       x.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+	       x.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
+}
+
 /* What the merge put at BASE in PARENT for operation O, where DST had
- * nothing, goes; not what DST made there itself (another type, or a
- * directory that still has entries once the operations below it are
- * rolled back). */
-static int remove_merged(int parent, const char *base, const struct op *o)
+ * nothing, goes; not what DST made there itself (another type, a file
+ * that is not SRC's, or a directory that still has entries once the
+ * operations below it are rolled back): a merge killed before it reached
+ * O leaves what DST created there meanwhile. */
+static int remove_merged(int parent, const char *base, const struct op *o,
+			 int src_tree)
 {
 	struct stat st;
 	if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	bool dir = o->kind == OP_DIR;
-	if (S_ISDIR(st.st_mode) != dir)
+	if (S_ISDIR(st.st_mode) != dir ||
+	    (o->kind == OP_PUT && !is_srcs(src_tree, o->path, &st)))
 		return 0;
 	if (unlinkat(parent, base, dir ? AT_REMOVEDIR : 0) < 0 &&
 	    errno != ENOENT && errno != ENOTEMPTY)
@@ -524,6 +544,10 @@ static int roll_back(struct world_store *s, int mdir, const struct plan *p,
 		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	_cleanup_close_ int undo =
 		openat(mdir, "undo", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *sp =
+		world_exists(s, p->src) ? tree_path(s, p->src) : NULL;
+	_cleanup_close_ int src_tree =
+		sp ? open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (tree < 0 || undo < 0)
 		return werr_errno(err, errno ? errno : ENOMEM,
 				  "cannot roll back the merge of '%s' into "
@@ -546,7 +570,7 @@ static int roll_back(struct world_store *s, int mdir, const struct plan *p,
 		if (saved(undo, n))
 			r = restore_saved(undo, n, parent, base, tmp);
 		else if (o->had == HAD_NONE)
-			r = remove_merged(parent, base, o);
+			r = remove_merged(parent, base, o, src_tree);
 		if (r >= 0 && o->kind == OP_DIR && o->had == HAD_DIR)
 			r = restore_dir_meta(undo, meta, parent, base);
 		if (r < 0)
