@@ -119,4 +119,18 @@ test_expect_success 'sparse files stay sparse in saves, restores and copies' '
 	test "$(blocks "$PWAPT_STATE/worlds/P/upper/srv/new-sparse")" -lt 1000
 '
 
+# Last: /srv becomes a file system of its own.  Without a journal, what is
+# not synced is not in the image: debugfs reads the image, not the cache.
+test_expect_success 'a merge syncs every file system it wrote, a separate /srv too' '
+	command -v debugfs >/dev/null || { echo "debugfs is missing (e2fsprogs)"; false; } &&
+	fresh_root && rm -rf "$R/srv" && mkdir "$R/srv" &&
+	truncate -s 32M "$TMP/srv.img" && mkfs.ext4 -q -F -O ^has_journal "$TMP/srv.img" &&
+	mount -o loop "$TMP/srv.img" "$R/srv" &&
+	wcreate A Root && echo durable >"$PWAPT_STATE/worlds/A/merged/srv/new" &&
+	wmerge A Root && test_equal durable "$(cat "$R/srv/new")" &&
+	test_equal durable "$(debugfs -R "cat /new" "$TMP/srv.img" 2>/dev/null)"
+'
+cleanup_worlds
+umount "$R/srv" 2>/dev/null
+
 test_done
