@@ -32,7 +32,7 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/store.o world/layers.o \
-	world/container.o world/world.o world/diff.o world/merge.o world/save.o \
+	world/container.o world/world.o world/diff.o world/merge.o world/save.o world/links.o \
 	world/checkoff.o world/dpkgdb.o world/dbmerge.o world/net.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \

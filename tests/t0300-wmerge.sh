@@ -78,6 +78,20 @@ test_expect_success 'hard links of the world stay linked in Root' '
 	test "$(stat -c %i "$R/srv/hard1")" = "$(stat -c %i "$R/srv/hard2")"
 '
 
+test_expect_success 'a new hard link to a file the world did not change arrives as a link to DST'"'"'s file' '
+	fresh_root && wcreate A Root && T="$PWAPT_STATE/worlds/A/merged/srv" &&
+	ln "$T/dir/keep" "$T/keeplink" && wdiff A | grep -qx "A /srv/keeplink" &&
+	! wdiff A | grep -q "/srv/dir/keep" &&
+	wmerge A Root &&
+	test_equal "$(stat -c %i "$R/srv/dir/keep")" "$(stat -c %i "$R/srv/keeplink")" &&
+	test_equal 2 "$(stat -c %h "$R/srv/dir/keep")" &&
+	wcreate P Root && wcreate C P && T="$PWAPT_STATE/worlds/C/merged/srv" &&
+	ln "$T/modify" "$T/modlink" && wmerge C P &&
+	P="$PWAPT_STATE/worlds/P/merged/srv" &&
+	test_equal "$(stat -c %i "$P/modify")" "$(stat -c %i "$P/modlink")" &&
+	pwapt rollback P && ! test -e "$P/modlink" && test_equal 1 "$(stat -c %h "$P/modify")"
+'
+
 test_expect_success 'a merge into a live child world makes it what its child showed' '
 	fresh_root && wcreate P Root && wcreate C P &&
 	echo from-p >"$PWAPT_STATE/worlds/P/merged/srv/p-only" &&

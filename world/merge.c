@@ -36,6 +36,7 @@
 #include "error.h"
 #include "fsutil.h"
 #include "layers.h"
+#include "links.h"
 #include "merge.h"
 #include "save.h"
 
@@ -197,6 +198,9 @@ struct merge_ctx {
 	int src_upper; /* SRC's own layer of Root's own file system */
 	int undo;
 	int staged; /* merged package databases, by operation */
+	int src_layer; /* SRC's own layer of Root's file system */
+	struct link_names *names; /* its multiply-linked files, once needed */
+	const struct world_diff *diff;
 	/* Inodes of SRC already installed, so that hard links stay links. */
 	struct linked {
 		dev_t dev;
@@ -262,6 +266,38 @@ static int stage_link(struct merge_ctx *m, const char *path, int parent,
 	fd_path(to, sizeof(to), parent, stage);
 	(void)copy_xattrs(NULL, to);
 	return 1;
+}
+
+/* A new name in SRC of a file that SRC did not change (a hard link made
+ * in SRC to DST's file: overlayfs copied the file up to link it) becomes
+ * STAGE, a hard link to DST's own file, not a separate file.  Returns 1
+ * when done, 0 when PATH is no such name. */
+static int stage_unchanged_link(struct merge_ctx *m, const char *path,
+				int parent, const char *stage)
+{
+	const char *b;
+	_cleanup_close_ int up =
+		m->src_layer < 0 ? -1 : open_parent(m->src_layer, path, &b);
+	struct stat st;
+	if (up < 0 || fstatat(up, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode) || st.st_nlink < 2)
+		return 0;
+	if (!m->names && link_names_load(m->src_layer, &m->names) < 0)
+		return 0;
+	for (char *const *q = link_names_of(m->names, st.st_ino); q && *q;
+	     q++) {
+		bool changed = !strcmp(*q, path);
+		for (size_t i = 0; !changed && i < m->diff->n; i++)
+			changed = !strcmp(m->diff->v[i].path, *q);
+		const char *qb;
+		_cleanup_close_ int qp =
+			changed ? -1 : open_parent(m->tree, *q, &qb);
+		struct stat qs;
+		if (qp >= 0 && fstatat(qp, qb, &qs, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(qs.st_mode) && linkat(qp, qb, parent, stage, 0) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 /* Makes STAGE the merged database N (a link where the state directory
@@ -333,8 +369,11 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 			       : 0;
 	if (o->kind == OP_PUT || o->kind == OP_MRG) {
 		(void)unlinkat(parent, stage, 0);
-		r = o->kind == OP_MRG ? stage_merged(m, n, parent, stage)
-				      : stage_link(m, o->path, parent, stage);
+		r = o->kind == OP_MRG
+			    ? stage_merged(m, n, parent, stage)
+			    : stage_unchanged_link(m, o->path, parent, stage);
+		if (r == 0)
+			r = stage_link(m, o->path, parent, stage);
 		if (r == 0)
 			r = stage_copy(m, o->path, parent, stage);
 		if (r < 0)
@@ -1128,7 +1167,9 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 			      .src_tree = -1,
 			      .src_upper = -1,
 			      .undo = -1,
-			      .staged = -1};
+			      .staged = -1,
+			      .src_layer = -1,
+			      .diff = &d};
 	struct plan p = {.src = strdup(src),
 			 .dst = strdup(dst),
 			 .rebase = flags & WORLD_MERGE_REBASE};
@@ -1142,6 +1183,7 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 	}
 	m.tree = open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* syncfs */
 	m.src_tree = open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	m.src_layer = open(up, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	/* Links from SRC's own layer only where it is SRC's whole view of
 	 * the path: when DST is SRC's parent and SRC has no other parent. */
 	struct world_meta sm = {0};
@@ -1302,6 +1344,8 @@ out:
 	closep(&m.tree);
 	closep(&m.src_tree);
 	closep(&m.src_upper);
+	closep(&m.src_layer);
+	link_names_free(m.names);
 	closep(&m.undo);
 	closep(&m.staged);
 	closep(&dpkg_locks[0]);
