@@ -55,7 +55,9 @@ struct op {
 	 * or a package database merged): a roll-back restores DST's own
 	 * change, whose ctime SRC must not take for its own. */
 	bool dst_changed;
-	ino_t ino; /* DST's path at the plan (not journaled) */
+	/* DST's file at the plan (not journaled; a directory's number may
+	 * change in overlayfs, where it is the overlay's own) */
+	ino_t ino;
 };
 
 struct plan {
@@ -357,8 +359,8 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 	int had = fstatat(parent, base, &now, AT_SYMLINK_NOFOLLOW) < 0 ? HAD_NONE
 		  : S_ISDIR(now.st_mode)				 ? HAD_DIR
 									 : HAD_FILE;
-	if (had != (int)o->had || (had != HAD_NONE && now.st_ino != o->ino))
-		return -ESTALE; /* DST changed it since it was saved */
+	if (had != (int)o->had || (had == HAD_FILE && now.st_ino != o->ino))
+		return -ESTALE; /* DST changed it since the plan */
 
 	if (o->had == HAD_DIR && o->kind != OP_DIR &&
 	    (r = save_tree(parent, base, m->undo, n)) < 0)
@@ -1046,7 +1048,7 @@ static int save_all(struct merge_ctx *m, const struct plan *p,
 		r = par < 0 ? par
 		    : fstatat(par, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
 		    : S_ISDIR(st.st_mode) != (o->had == HAD_DIR) ||
-				    st.st_ino != o->ino
+				    (o->had == HAD_FILE && st.st_ino != o->ino)
 			    ? -ESTALE
 			    : 0;
 		if (r >= 0 && o->had == HAD_FILE)
