@@ -4,6 +4,9 @@
 # a separate /var; DST a world behind overlayfs) it is a copy, and a copy
 # killed halfway must never be taken for the original.
 . "$(dirname "$0")/lib.sh"
+for t in mkfs.ext4 debugfs; do
+	command -v $t >/dev/null || skip_all "$t is missing (e2fsprogs)"
+done
 make_busybox_root
 R=$PWAPT_ROOT
 manifest() { python3 "$TEST_DIR/fixtures/manifest.py" "$@"; }
@@ -122,7 +125,6 @@ test_expect_success 'sparse files stay sparse in saves, restores and copies' '
 # Last: /srv becomes a file system of its own.  Without a journal, what is
 # not synced is not in the image: debugfs reads the image, not the cache.
 test_expect_success 'a merge syncs every file system it wrote, a separate /srv too' '
-	command -v debugfs >/dev/null || { echo "debugfs is missing (e2fsprogs)"; false; } &&
 	fresh_root && rm -rf "$R/srv" && mkdir "$R/srv" &&
 	truncate -s 32M "$TMP/srv.img" && mkfs.ext4 -q -F -O ^has_journal "$TMP/srv.img" &&
 	mount -o loop "$TMP/srv.img" "$R/srv" &&
