@@ -374,18 +374,32 @@ for case in "merge-prepared:echo dst >\"\$R/srv/added\":/added" \
 	"
 done
 
-test_expect_success 'a merge killed after Root created a path it adds: recover leaves Root'"'"'s file' '
+# What a reboot leaves, made without a pwapt command (which would recover).
+reboot_quietly() {
+	for w in $(ls "$PWAPT_STATE/worlds"); do
+		lxc-unfreeze -P "$PWAPT_STATE/worlds" -n "$w" 2>/dev/null
+		pid=$(lxc-info -P "$PWAPT_STATE/worlds" -n "$w" -pH 2>/dev/null)
+		[ -z "$pid" ] || kill -9 "$pid" || return 1
+	done
+	wait_for 10 "! pgrep -f 'lxc monitor\] $PWAPT_STATE/worlds' >/dev/null" &&
+	for m in $(mounts_below "$PWAPT_STATE"); do umount -l "$m" || return 1; done
+}
+
+for case in "killed:true" "killed, then a reboot:reboot_quietly"; do
+test_expect_success "a merge ${case%:*} after Root created a path it adds: recover leaves Root's file" '
 	fresh_root && wcreate A Root && change_everything A &&
 	manifest "$R/srv" >"$TMP/before" &&
 	{ PWAPT_STOP_AT=merge-prepared wmerge A Root & pid=$!; } &&
 	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
 	echo dst >"$R/srv/added" && manifest "$R/srv" | grep "^/added " >"$TMP/changed" &&
 	kill -9 $pid && { wait $pid; test_equal 137 $?; } &&
+	'${case##*:}' &&
 	pwapt recover | grep -q "recovered an interrupted merge" &&
 	test_equal dst "$(cat "$R/srv/added")" &&
 	cat "$TMP/before" "$TMP/changed" | sort >"$TMP/want" &&
 	manifest "$R/srv" | sort | diff -u "$TMP/want" -
 '
+done
 
 test_expect_success 'a merged world is killed frozen: none of its processes writes into Root after the merge' '
 	fresh_root && wcreate A Root &&

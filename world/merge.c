@@ -938,6 +938,10 @@ int merge_recover(struct world_store *s, bool *recovered,
 		if (p.phase == 1 && strcmp(p.dst, WORLD_ROOT) &&
 		    world_exists(s, p.dst))
 			r = world_ensure_running(s, p.dst, NULL, err);
+		/* SRC's tree tells the roll-back what the merge put where
+		 * DST had nothing (after a reboot it is not mounted). */
+		if (r >= 0 && p.phase == 1 && world_exists(s, p.src))
+			(void)world_ensure_running(s, p.src, NULL, NULL);
 		if (r >= 0 && p.phase == 1)
 			r = roll_back(s, mdir, &p, err);
 		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
