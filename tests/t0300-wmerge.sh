@@ -87,6 +87,20 @@ test_expect_success 'hard links of the world stay linked in Root' '
 	test "$(stat -c %i "$R/srv/hard1")" = "$(stat -c %i "$R/srv/hard2")"
 '
 
+test_expect_success 'a new hard link to a file the world did not change arrives as a link to DST'"'"'s file' '
+	fresh_root && wcreate A Root && T="$PWAPT_STATE/worlds/A/merged/srv" &&
+	ln "$T/dir/keep" "$T/keeplink" && wdiff A | grep -qx "A /srv/keeplink" &&
+	! wdiff A | grep -q "/srv/dir/keep" &&
+	wmerge A Root &&
+	test_equal "$(stat -c %i "$R/srv/dir/keep")" "$(stat -c %i "$R/srv/keeplink")" &&
+	test_equal 2 "$(stat -c %h "$R/srv/dir/keep")" &&
+	wcreate P Root && wcreate C P && T="$PWAPT_STATE/worlds/C/merged/srv" &&
+	ln "$T/modify" "$T/modlink" && wmerge C P &&
+	P="$PWAPT_STATE/worlds/P/merged/srv" &&
+	test_equal "$(stat -c %i "$P/modify")" "$(stat -c %i "$P/modlink")" &&
+	pwapt rollback P && ! test -e "$P/modlink" && test_equal 1 "$(stat -c %h "$P/modify")"
+'
+
 test_expect_success 'a merge into a live child world makes it what its child showed' '
 	fresh_root && wcreate P Root && wcreate C P &&
 	echo from-p >"$PWAPT_STATE/worlds/P/merged/srv/p-only" &&
@@ -336,6 +350,77 @@ test_expect_success 'pwapt rollback of a merge into a child world' '
 	manifest "$PWAPT_STATE/worlds/P/merged/srv" >"$TMP/before" &&
 	wmerge C P && pwapt rollback P &&
 	manifest "$PWAPT_STATE/worlds/P/merged/srv" | diff -u "$TMP/before" -
+'
+
+test_expect_success 'pwapt rollback restores a directory'"'"'s xattrs and ACLs' '
+	fresh_root && setfacl -m u:1000:rx "$R/srv/dir" && setfattr -n user.keep -v yes "$R/srv/dir" &&
+	manifest "$R/srv" >"$TMP/before" && grep -q "^/dir .*user.keep=" "$TMP/before" &&
+	wcreate A Root && D="$PWAPT_STATE/worlds/A/merged/srv/dir" &&
+	setfacl -b "$D" && setfacl -m u:2000:r "$D" && setfattr -n user.new -v 1 "$D" &&
+	echo x >"$D/newfile" && wmerge A Root &&
+	getfacl -c "$R/srv/dir" | grep -q "^user:2000:r" &&
+	pwapt rollback &&
+	manifest "$R/srv" | diff -u "$TMP/before" -
+'
+
+# A path that Root creates or replaces after the plan is Root's: the merge
+# stops and rolls back what it did, instead of overwriting it (and then
+# removing it in a roll-back).
+for case in "merge-prepared:echo dst >\"\$R/srv/added\":/added" \
+	"merge-planned:echo dst >\"\$R/srv/m.new\" && mv \"\$R/srv/m.new\" \"\$R/srv/modify\":/modify"; do
+	point=${case%%:*} rest=${case#*:} change=${rest%:*} path=${rest##*:}
+	test_expect_success "a path Root changes while stopped at $point is not overwritten: $change" "
+		fresh_root && wcreate A Root && change_everything A &&
+		manifest '$R/srv' >'$TMP/before' &&
+		{ PWAPT_STOP_AT=$point wmerge A Root 2>'$TMP/err' & pid=\$!; } &&
+		wait_for 20 \"grep -q '^State:.*T' /proc/\$pid/status\" &&
+		$change &&
+		manifest '$R/srv' | grep '^$path ' >'$TMP/changed' &&
+		kill -CONT \$pid && { wait \$pid; test_equal 1 \$?; } &&
+		cat '$TMP/err' && grep -q '$path changed in .Root. during the merge' '$TMP/err' &&
+		test_equal dst \"\$(cat '$R/srv$path')\" &&
+		{ grep -v '^$path ' '$TMP/before'; cat '$TMP/changed'; } | sort >'$TMP/want' &&
+		manifest '$R/srv' | sort | diff -u '$TMP/want' - &&
+		wlist | grep -q '^A ' && ! test -e '$PWAPT_STATE/merge'
+	"
+done
+
+# What a reboot leaves, made without a pwapt command (which would recover).
+reboot_quietly() {
+	for w in $(ls "$PWAPT_STATE/worlds"); do
+		lxc-unfreeze -P "$PWAPT_STATE/worlds" -n "$w" 2>/dev/null
+		pid=$(lxc-info -P "$PWAPT_STATE/worlds" -n "$w" -pH 2>/dev/null)
+		[ -z "$pid" ] || kill -9 "$pid" || return 1
+	done
+	wait_for 10 "! pgrep -f 'lxc monitor\] $PWAPT_STATE/worlds' >/dev/null" &&
+	for m in $(mounts_below "$PWAPT_STATE"); do umount -l "$m" || return 1; done
+}
+
+for case in "killed:true" "killed, then a reboot:reboot_quietly"; do
+test_expect_success "a merge ${case%:*} after Root created a path it adds: recover leaves Root's file" '
+	fresh_root && wcreate A Root && change_everything A &&
+	manifest "$R/srv" >"$TMP/before" &&
+	{ PWAPT_STOP_AT=merge-prepared wmerge A Root & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	echo dst >"$R/srv/added" && manifest "$R/srv" | grep "^/added " >"$TMP/changed" &&
+	kill -9 $pid && { wait $pid; test_equal 137 $?; } &&
+	'${case##*:}' &&
+	pwapt recover | grep -q "recovered an interrupted merge" &&
+	test_equal dst "$(cat "$R/srv/added")" &&
+	cat "$TMP/before" "$TMP/changed" | sort >"$TMP/want" &&
+	manifest "$R/srv" | sort | diff -u "$TMP/want" -
+'
+done
+
+test_expect_success 'a merged world is killed frozen: none of its processes writes into Root after the merge' '
+	fresh_root && wcreate A Root &&
+	wexec A sh -c "echo 0 >/srv/tick; while :; do echo x >>/srv/tick; done </dev/null >/dev/null 2>&1 &" &&
+	wait_for 10 "test \$(wc -l <$PWAPT_STATE/worlds/A/upper/srv/tick) -gt 10" &&
+	{ PWAPT_STOP_AT=merge-done wmerge A Root & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	cp "$R/srv/tick" "$TMP/tick" &&
+	kill -CONT $pid && wait $pid &&
+	cmp "$TMP/tick" "$R/srv/tick"
 '
 
 test_expect_success 'a roll-back killed halfway is finished by the next command' '

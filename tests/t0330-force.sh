@@ -72,11 +72,11 @@ except OSError as e:
 }
 
 # Starts "wmerge $1 Root" in the background ($merger), stopped right after
-# its diff (the merge-diffed crash point with PWAPT_CRASH_STOP).  The caller
+# its diff (PWAPT_STOP_AT at the merge-diffed crash point).  The caller
 # continues it (kill -CONT) whatever happens: stopped, it holds the store's
 # lock, and SIGTERM would not end it.
 merge_stopped_after_diff() {
-	PWAPT_CRASH_AT=merge-diffed PWAPT_CRASH_STOP=1 wmerge "$1" Root &
+	PWAPT_STOP_AT=merge-diffed wmerge "$1" Root &
 	merger=$!
 	note_pid $merger
 	wait_for 20 merger_stopped

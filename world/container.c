@@ -452,3 +452,31 @@ int container_attach(struct world_store *s, const char *name, char *const *argv,
 	*status = st;
 	return 0;
 }
+
+int container_kill_frozen(struct world_store *s, const char *name)
+{
+	pid_t init = 0;
+	if (!container_running(s, name, &init) || init <= 1)
+		return 0;
+	char link[64];
+	struct stat ns;
+	snprintf(link, sizeof(link), "/proc/%d/ns/pid", (int)init);
+	if (stat(link, &ns) < 0)
+		return -errno;
+	_cleanup_closedir_ DIR *proc = opendir("/proc");
+	if (!proc)
+		return -errno;
+	struct dirent *de;
+	while ((de = readdir(proc))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		struct stat st;
+		if (*end || pid <= 1 || pid == init)
+			continue;
+		snprintf(link, sizeof(link), "/proc/%ld/ns/pid", pid);
+		if (stat(link, &st) == 0 && st.st_ino == ns.st_ino &&
+		    st.st_dev == ns.st_dev)
+			(void)kill((pid_t)pid, SIGKILL);
+	}
+	return container_freeze(s, name, false);
+}

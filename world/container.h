@@ -23,6 +23,11 @@ int container_stop(struct world_store *s, const char *name, int grace);
 /* Freezes (cgroup freezer) or thaws every process of a running container;
  * a container that does not run is left as it is. */
 int container_freeze(struct world_store *s, const char *name, bool frozen);
+/* Kills every process of a running container but its init (pwapt-init,
+ * ours) while they are frozen, then thaws them: with the cgroup v1
+ * freezer a frozen process dies only once thawed, but none runs its own
+ * code again. */
+int container_kill_frozen(struct world_store *s, const char *name);
 /* Whether the container runs frozen. */
 bool container_frozen(struct world_store *s, const char *name);
 /* Whether the container runs; *init_pid (may be NULL) gets its init. */

@@ -1,28 +1,38 @@
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "crash.h"
 
-static void crash(void)
+/* Whether environment variable VAR names this point: "NAME", or "NAME:N"
+ * for the Nth pass of a numbered one (N < 0: not numbered). */
+static bool named(const char *var, const char *name, long n)
 {
-	const char *stop = getenv("PWAPT_CRASH_STOP");
-	kill(getpid(), stop && !strcmp(stop, "1") ? SIGSTOP : SIGKILL);
+	const char *at = getenv(var);
+	size_t l = strlen(name);
+	if (!at || strncmp(at, name, l))
+		return false;
+	if (n < 0)
+		return at[l] == '\0';
+	return at[l] == ':' && strtol(at + l + 1, NULL, 10) == n;
+}
+
+static void point(const char *name, long n)
+{
+	if (named("PWAPT_CRASH_AT", name, n))
+		kill(getpid(), SIGKILL);
+	if (named("PWAPT_STOP_AT", name, n))
+		kill(getpid(), SIGSTOP);
 }
 
 void crash_point_n(const char *name, unsigned long n)
 {
-	const char *at = getenv("PWAPT_CRASH_AT");
-	size_t l = strlen(name);
-	if (at && !strncmp(at, name, l) && at[l] == ':' &&
-	    strtoul(at + l + 1, NULL, 10) == n)
-		crash();
+	point(name, (long)n);
 }
 
 void crash_point(const char *name)
 {
-	const char *at = getenv("PWAPT_CRASH_AT");
-	if (at && !strcmp(at, name))
-		crash();
+	point(name, -1);
 }

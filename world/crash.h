@@ -2,9 +2,8 @@
  * with SIGKILL at that point when the environment says
  * PWAPT_CRASH_AT=create-mount, so that tests can interrupt a command at
  * every step that matters and check that the next command repairs it.
- * With PWAPT_CRASH_STOP=1 as well, the process stops there (SIGSTOP)
- * instead, and goes on when it gets SIGCONT: a test then sees what the
- * command holds at that point. */
+ * PWAPT_STOP_AT=NAME stops it there instead (SIGSTOP), so that a test can
+ * change things under it before it goes on (SIGCONT). */
 #ifndef PWAPT_CRASH_H
 #define PWAPT_CRASH_H
 

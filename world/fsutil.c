@@ -679,23 +679,62 @@ char *path_join(const char *a, const char *b)
 	return r;
 }
 
-int copy_bytes(int from, int to)
+/* LEN bytes at OFF of FROM to the same place in TO. */
+static int copy_range(int from, int to, off_t off, off_t len)
 {
-	for (;;) {
-		ssize_t n = copy_file_range(from, NULL, to, NULL, 1 << 30, 0);
+	off_t in = off, out = off;
+	while (len > 0) {
+		ssize_t n = copy_file_range(from, &in, to, &out, (size_t)len, 0);
 		if (n == 0)
-			return 0;
-		if (n > 0)
+			return 0; /* FROM shrank meanwhile */
+		if (n > 0) {
+			len -= n;
 			continue;
-		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS)
+		}
+		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS &&
+		    errno != EOPNOTSUPP)
 			return -errno;
 		char buf[65536];
-		ssize_t rd;
-		while ((rd = read(from, buf, sizeof(buf))) > 0) {
-			ssize_t wr = write(to, buf, (size_t)rd);
+		while (len > 0) {
+			ssize_t rd = pread(from, buf,
+					   len < (off_t)sizeof(buf) ? (size_t)len
+								     : sizeof(buf),
+					   in);
+			if (rd <= 0)
+				return rd < 0 ? -errno : 0;
+			ssize_t wr = pwrite(to, buf, (size_t)rd, out);
 			if (wr != rd)
 				return wr < 0 ? -errno : -ENOSPC;
+			in += rd, out += rd, len -= rd;
 		}
-		return rd < 0 ? -errno : 0;
 	}
+	return 0;
+}
+
+int copy_bytes(int from, int to)
+{
+	struct stat st;
+	if (fstat(from, &st) < 0)
+		return -errno;
+	/* Only the data: a hole stays a hole (SEEK_DATA and SEEK_HOLE; a
+	 * file system without them reports all data). */
+	off_t data = 0;
+	for (;;) {
+		data = lseek(from, data, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break;
+		off_t hole = data < 0 ? -1 : lseek(from, data, SEEK_HOLE);
+		if (data < 0 || hole < 0) {
+			if (errno != EINVAL && errno != EOPNOTSUPP)
+				return -errno;
+			data = 0, hole = st.st_size; /* no SEEK_DATA */
+		}
+		int r = copy_range(from, to, data, hole - data);
+		if (r < 0)
+			return r;
+		if (hole >= st.st_size)
+			break;
+		data = hole;
+	}
+	return ftruncate(to, st.st_size) < 0 ? -errno : 0;
 }

@@ -64,8 +64,9 @@ int open_beneath_noxdev(int dirfd, const char *rel, int flags);
 /* Paths in line-oriented state files: bytes <= ' ', '%' and DEL as %XX. */
 void path_escape(FILE *f, const char *path);
 char *path_unescape(const char *escaped);
-/* Copies what is left of file FROM to file TO (copy_file_range, which may
- * share blocks, or read and write). */
+/* Copies the whole file FROM to the empty file TO: its data ranges only
+ * (SEEK_DATA, SEEK_HOLE), so that holes stay holes, each by
+ * copy_file_range (which may share blocks) or read and write. */
 int copy_bytes(int from, int to);
 /* Joins A and B with one '/'; returns malloc'd string or NULL. */
 char *path_join(const char *a, const char *b);

@@ -37,7 +37,9 @@
 #include "lifecycle.h"
 #include "fsutil.h"
 #include "layers.h"
+#include "links.h"
 #include "merge.h"
+#include "save.h"
 
 /* OP_MRG: a package database that both sides changed, put from the
  * merged copy in STATE/merge/staged/N (see dbmerge.h). */
@@ -54,6 +56,9 @@ struct op {
 	 * or a package database merged): a roll-back restores DST's own
 	 * change, whose ctime SRC must not take for its own. */
 	bool dst_changed;
+	/* DST's file at the plan (not journaled; a directory's number may
+	 * change in overlayfs, where it is the overlay's own) */
+	ino_t ino;
 };
 
 struct plan {
@@ -66,6 +71,7 @@ struct plan {
 	uint64_t id;	/* the merge's number (0: journaled before ids) */
 	char **rebased; /* the worlds built on SRC that move: NULL or
 			   NULL-terminated */
+	size_t applied; /* operations that may have changed DST */
 };
 
 static void plan_release(struct plan *p)
@@ -165,6 +171,7 @@ static int journal_read(int dirfd, struct plan *p)
 				return -ENOMEM;
 			p->v = nv;
 			struct op *o = &p->v[p->n++];
+			*o = (struct op){0};
 			o->kind = !strcmp(a, "del")   ? OP_DEL
 				  : !strcmp(a, "put") ? OP_PUT
 				  : !strcmp(a, "mrg") ? OP_MRG
@@ -181,6 +188,7 @@ static int journal_read(int dirfd, struct plan *p)
 		plan_release(p);
 		return -EBADMSG;
 	}
+	p->applied = p->n;
 	return 0;
 }
 
@@ -211,75 +219,6 @@ static int kind_of(int tree, const char *path, struct stat *st)
 	return S_ISDIR(st->st_mode) ? HAD_DIR : HAD_FILE;
 }
 
-static bool overlay_xattr(const char *name)
-{
-	return !strncmp(name, "trusted.overlay.", 16) ||
-	       !strncmp(name, "user.overlay.", 13);
-}
-
-/* Copies the xattrs of FROM (an fd's /proc link, which lands on the file
- * itself) to TO (a path whose last name is not followed), leaving out
- * overlayfs' own, and removes overlayfs' own from TO. */
-static int copy_xattrs(const char *from, const char *to)
-{
-	char names[65536];
-	ssize_t n = from ? listxattr(from, names, sizeof(names)) : 0;
-	for (ssize_t i = 0; n > 0 && i < n;
-	     i += (ssize_t)strlen(names + i) + 1) {
-		const char *k = names + i;
-		if (overlay_xattr(k))
-			continue;
-		char val[65536];
-		ssize_t vl = getxattr(from, k, val, sizeof(val));
-		if (vl >= 0 && lsetxattr(to, k, val, (size_t)vl, 0) < 0 &&
-		    errno != ENOTSUP && errno != EPERM)
-			return -errno;
-	}
-	/* What FROM does not have goes: an ACL removed in the world is
-	 * removed from DST's directory too. */
-	n = llistxattr(to, names, sizeof(names));
-	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1)
-		if (overlay_xattr(names + i) ||
-		    (from && getxattr(from, names + i, NULL, 0) < 0 &&
-		     errno == ENODATA))
-			(void)lremovexattr(to, names + i);
-	return 0;
-}
-
-static void fd_path(char *buf, size_t size, int fd, const char *name)
-{
-	if (name && *name)
-		snprintf(buf, size, "/proc/self/fd/%d/%s", fd, name);
-	else
-		snprintf(buf, size, "/proc/self/fd/%d", fd);
-}
-
-/* Owner and mode of ST on NAME in DIRFD; the mode after the owner, since
- * chown clears setuid (and file capabilities: set xattrs after this). */
-static int set_owner_mode(int dirfd, const char *name, const struct stat *st)
-{
-	if (fchownat(dirfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) <
-	    0)
-		return -errno;
-	if (!S_ISLNK(st->st_mode) &&
-	    fchmodat(dirfd, name, st->st_mode & 07777, 0) < 0)
-		return -errno;
-	return 0;
-}
-
-static int set_times(int dirfd, const char *name, const struct stat *st)
-{
-	struct timespec ts[2] = {st->st_atim, st->st_mtim};
-	return utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-}
-
-/* Owner, mode and times of ST on NAME in DIRFD. */
-static int set_meta(int dirfd, const char *name, const struct stat *st)
-{
-	int r = set_owner_mode(dirfd, name, st);
-	return r < 0 ? r : set_times(dirfd, name, st);
-}
-
 struct merge_ctx {
 	struct world_store *s;
 	int tree;      /* DST's tree */
@@ -288,6 +227,9 @@ struct merge_ctx {
 	int undo;
 	int staged; /* merged package databases, by operation */
 	bool force; /* conflicting records take SRC's side */
+	int src_layer; /* SRC's own layer of Root's file system */
+	struct link_names *names; /* its multiply-linked files, once needed */
+	const struct world_diff *diff;
 	/* Inodes of SRC already installed, so that hard links stay links. */
 	struct linked {
 		dev_t dev;
@@ -296,113 +238,6 @@ struct merge_ctx {
 	} * links;
 	size_t n_links;
 };
-
-/* Makes NAME in DIRFD a copy of the object FD (an O_PATH fd, status ST):
- * a regular file, a symbolic link or a special file, with owner, mode,
- * times and xattrs.  Directories: see copy_tree(). */
-static int copy_node(int fd, const struct stat *st, int dirfd, const char *name)
-{
-	char from[128], to[128];
-	fd_path(from, sizeof(from), fd, NULL);
-	int r = 0;
-	if (S_ISREG(st->st_mode)) {
-		_cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
-		_cleanup_close_ int out = openat(dirfd, name,
-						 O_WRONLY | O_CREAT | O_EXCL |
-							 O_NOFOLLOW | O_CLOEXEC,
-						 0600);
-		if (in < 0 || out < 0)
-			return -errno;
-		if ((r = copy_bytes(in, out)) < 0)
-			return r;
-	} else if (S_ISLNK(st->st_mode)) {
-		char target[PATH_MAX];
-		ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
-		if (n < 0)
-			return -errno;
-		target[n] = '\0';
-		if (symlinkat(target, dirfd, name) < 0)
-			return -errno;
-	} else if (S_ISDIR(st->st_mode)) {
-		if (mkdirat(dirfd, name, 0700) < 0)
-			return -errno;
-	} else if (mknodat(dirfd, name, st->st_mode & (S_IFMT | 0600),
-			   st->st_rdev) < 0) {
-		return -errno;
-	}
-	fd_path(to, sizeof(to), dirfd, name);
-	if ((r = set_owner_mode(dirfd, name, st)) < 0 ||
-	    (r = copy_xattrs(S_ISLNK(st->st_mode) ? NULL : from, to)) < 0)
-		return r;
-	return set_times(dirfd, name, st);
-}
-
-/* Copies the tree NAME in FROMDIR to NAME2 in TODIR: for saves and
- * restores that cannot be a rename (DST is a world, behind overlayfs). */
-static int copy_tree(int fromdir, const char *name, int todir,
-		     const char *name2)
-{
-	_cleanup_close_ int fd =
-		openat(fromdir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return copy_node(fd, &st, todir, name2);
-	int r = mkdirat(todir, name2, 0700) < 0 ? -errno : 0;
-	_cleanup_close_ int in = openat(
-		fromdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_close_ int out = openat(
-		todir, name2, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (r < 0 || in < 0 || out < 0)
-		return r < 0 ? r : -errno;
-	/* A directory that cannot be read is an error, never an empty one
-	 * (out of descriptors deep in a tree, say). */
-	int dfd = fcntl(in, F_DUPFD_CLOEXEC, 0);
-	_cleanup_closedir_ DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
-	if (!d) {
-		r = -errno;
-		if (dfd >= 0)
-			close(dfd);
-		return r;
-	}
-	struct dirent *de;
-	while (r >= 0 && (errno = 0, de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			r = copy_tree(in, de->d_name, out, de->d_name);
-	if (r >= 0 && errno)
-		r = -errno;
-	if (r < 0)
-		return r;
-	char from[128], to[128];
-	fd_path(from, sizeof(from), fd, NULL);
-	fd_path(to, sizeof(to), todir, name2);
-	if ((r = set_owner_mode(todir, name2, &st)) < 0 ||
-	    (r = copy_xattrs(from, to)) < 0)
-		return r;
-	return set_times(todir, name2, &st);
-}
-
-/* Moves NAME in FROMDIR to NAME2 in TODIR: a rename, or where the two lie
- * on different file systems (a world behind overlayfs and the state
- * directory) a copy and a removal. */
-static int move_tree(int fromdir, const char *name, int todir,
-		     const char *name2)
-{
-	if (renameat(fromdir, name, todir, name2) == 0)
-		return 0;
-	if (errno != EXDEV)
-		return -errno;
-	int r = copy_tree(fromdir, name, todir, name2);
-	if (r < 0) /* no partial copy left to be taken for a save */
-		(void)rm_rf_at(todir, name2);
-	if (r >= 0) {
-		_cleanup_close_ int wd =
-			open_beneath(fromdir, ".", O_RDONLY | O_DIRECTORY);
-		r = wd < 0 ? wd : rm_rf_at(wd, name);
-	}
-	return r;
-}
 
 /* Makes STAGE in PARENT a copy of SRC's version of PATH. */
 static int stage_copy(struct merge_ctx *m, const char *path, int parent,
@@ -422,7 +257,7 @@ static int stage_copy(struct merge_ctx *m, const char *path, int parent,
 			    linkat(first, b, parent, stage, 0) == 0)
 				return 0;
 		}
-	int r = copy_node(sfd, &st, parent, stage);
+	int r = copy_node(sfd, &st, parent, stage, false);
 	if (r < 0)
 		return r;
 	if (st.st_nlink > 1) {
@@ -462,6 +297,38 @@ static int stage_link(struct merge_ctx *m, const char *path, int parent,
 	return 1;
 }
 
+/* A new name in SRC of a file that SRC did not change (a hard link made
+ * in SRC to DST's file: overlayfs copied the file up to link it) becomes
+ * STAGE, a hard link to DST's own file, not a separate file.  Returns 1
+ * when done, 0 when PATH is no such name. */
+static int stage_unchanged_link(struct merge_ctx *m, const char *path,
+				int parent, const char *stage)
+{
+	const char *b;
+	_cleanup_close_ int up =
+		m->src_layer < 0 ? -1 : open_parent(m->src_layer, path, &b);
+	struct stat st;
+	if (up < 0 || fstatat(up, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode) || st.st_nlink < 2)
+		return 0;
+	if (!m->names && link_names_load(m->src_layer, &m->names) < 0)
+		return 0;
+	for (char *const *q = link_names_of(m->names, st.st_ino); q && *q;
+	     q++) {
+		bool changed = !strcmp(*q, path);
+		for (size_t i = 0; !changed && i < m->diff->n; i++)
+			changed = !strcmp(m->diff->v[i].path, *q);
+		const char *qb;
+		_cleanup_close_ int qp =
+			changed ? -1 : open_parent(m->tree, *q, &qb);
+		struct stat qs;
+		if (qp >= 0 && fstatat(qp, qb, &qs, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(qs.st_mode) && linkat(qp, qb, parent, stage, 0) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Makes STAGE the merged database N (a link where the state directory
  * shares DST's file system, else a copy).  Returns 1 when done. */
 static int stage_merged(struct merge_ctx *m, const char *n, int parent,
@@ -475,7 +342,7 @@ static int stage_merged(struct merge_ctx *m, const char *n, int parent,
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return -errno;
-	int r = copy_node(fd, &st, parent, stage);
+	int r = copy_node(fd, &st, parent, stage, false);
 	return r < 0 ? r : 1;
 }
 
@@ -518,9 +385,15 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 	snprintf(n, sizeof(n), "%zu", i);
 	snprintf(stage, sizeof(stage), ".pwapt-merge-%zu", i);
 	int r;
+	struct stat now;
+	int had = fstatat(parent, base, &now, AT_SYMLINK_NOFOLLOW) < 0 ? HAD_NONE
+		  : S_ISDIR(now.st_mode)				 ? HAD_DIR
+									 : HAD_FILE;
+	if (had != (int)o->had || (had == HAD_FILE && now.st_ino != o->ino))
+		return -ESTALE; /* DST changed it since the plan */
 
 	if (o->had == HAD_DIR && o->kind != OP_DIR &&
-	    (r = move_tree(parent, base, m->undo, n)) < 0)
+	    (r = save_tree(parent, base, m->undo, n)) < 0)
 		return r;
 	if (o->kind == OP_DEL)
 		return o->had == HAD_FILE && unlinkat(parent, base, 0) < 0
@@ -528,13 +401,21 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 			       : 0;
 	if (o->kind == OP_PUT || o->kind == OP_MRG) {
 		(void)unlinkat(parent, stage, 0);
-		r = o->kind == OP_MRG ? stage_merged(m, n, parent, stage)
-				      : stage_link(m, o->path, parent, stage);
+		r = o->kind == OP_MRG
+			    ? stage_merged(m, n, parent, stage)
+			    : stage_unchanged_link(m, o->path, parent, stage);
+		if (r == 0)
+			r = stage_link(m, o->path, parent, stage);
 		if (r == 0)
 			r = stage_copy(m, o->path, parent, stage);
 		if (r < 0)
 			return r;
-		return renameat(parent, stage, parent, base) < 0 ? -errno : 0;
+		if (renameat2(parent, stage, parent, base,
+			      o->had == HAD_NONE ? RENAME_NOREPLACE : 0) == 0)
+			return 0;
+		r = errno == EEXIST ? -ESTALE : -errno;
+		(void)unlinkat(parent, stage, 0);
+		return r;
 	}
 	/* OP_DIR */
 	_cleanup_close_ int sfd = open_beneath(m->src_tree, o->path, O_PATH);
@@ -543,53 +424,14 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 		return sfd < 0 ? sfd : -errno;
 	if (o->had == HAD_FILE && unlinkat(parent, base, 0) < 0)
 		return -errno;
-	if (o->had != HAD_DIR && mkdirat(parent, base, 0700) < 0 &&
-	    errno != EEXIST)
-		return -errno;
+	if (o->had != HAD_DIR && mkdirat(parent, base, 0700) < 0)
+		return errno == EEXIST && o->had == HAD_NONE ? -ESTALE : -errno;
 	char from[128], to[128];
 	fd_path(from, sizeof(from), sfd, NULL);
 	fd_path(to, sizeof(to), parent, base);
 	if ((r = set_owner_mode(parent, base, &st)) < 0)
 		return r;
 	return copy_xattrs(from, to); /* times: after the entries */
-}
-
-/* Saves what a directory's metadata was, for a roll-back. */
-static int save_dir_meta(struct merge_ctx *m, size_t i, const char *path)
-{
-	_cleanup_close_ int fd = open_beneath(m->tree, path, O_PATH);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return fd < 0 ? fd : -errno;
-	char name[40], text[256];
-	snprintf(name, sizeof(name), "%zu.meta", i);
-	int len = snprintf(text, sizeof(text), "%o %u %u %lld %ld %lld %ld\n",
-			   st.st_mode & 07777, st.st_uid, st.st_gid,
-			   (long long)st.st_atim.tv_sec, st.st_atim.tv_nsec,
-			   (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-	return write_file_atomic(m->undo, name, text, (size_t)len, 0600);
-}
-
-static int restore_dir_meta(int tree, int undo, size_t i, const char *path)
-{
-	char name[40];
-	snprintf(name, sizeof(name), "%zu.meta", i);
-	_cleanup_free_ char *text = NULL;
-	if (read_file_at(undo, name, &text, NULL) < 0)
-		return 0;
-	struct stat st = {0};
-	unsigned mode;
-	long long as, ms;
-	if (sscanf(text, "%o %u %u %lld %ld %lld %ld", &mode, &st.st_uid,
-		   &st.st_gid, &as, &st.st_atim.tv_nsec, &ms,
-		   &st.st_mtim.tv_nsec) != 7)
-		return -EBADMSG;
-	st.st_mode = S_IFDIR | mode;
-	st.st_atim.tv_sec = as;
-	st.st_mtim.tv_sec = ms;
-	const char *base;
-	_cleanup_close_ int parent = open_parent(tree, path, &base);
-	return parent < 0 ? parent : set_meta(parent, base, &st);
 }
 
 static char *tree_path(struct world_store *s, const char *name)
@@ -626,24 +468,43 @@ static void record_ctimes(FILE *f, int fd, const char *path, bool below)
 	}
 }
 
+/* Whether world NAME saw DST as it was before the merge that MDIR
+ * describes: it is SRC, or built on DST before that merge was done (the
+ * time "after" was written; no world is made while a merge runs). */
+static bool saw_before(struct world_store *s, int mdir, const struct plan *p,
+		       const char *name)
+{
+	if (!strcmp(name, p->src))
+		return true;
+	if (!strcmp(name, p->dst) || !store_is_ancestor(s, name, p->dst))
+		return false;
+	struct stat done;
+	if (fstatat(mdir, "after", &done, 0) < 0)
+		return true;
+	struct world_meta m = {0};
+	if (meta_load(s, name, &m, NULL) < 0)
+		return false;
+	bool before = m.created < done.st_mtim.tv_sec ||
+		      (m.created == done.st_mtim.tv_sec &&
+		       m.created_ns < done.st_mtim.tv_nsec);
+	meta_release(&m);
+	return before;
+}
+
 /* Saving and restoring a file changes its ctime, which is how wdiff and
- * wmerge tell that DST changed a path after SRC was created.  After a roll
- * back, SRC remembers the ctimes its own attempt left (known-ctimes), so
- * that they are not taken for changes of DST. */
-static int remember_ctimes(struct world_store *s, int tree,
+ * wmerge tell that DST changed a path after a world was created.  After a
+ * roll-back, SRC and every world that saw DST as it was before the merge
+ * (siblings of SRC, their children) remember the ctimes the merge and its
+ * roll-back left (known-ctimes), so that they are not taken for changes
+ * of DST. */
+static int remember_ctimes(struct world_store *s, int mdir, int tree,
 			   const struct plan *p)
 {
-	if (!world_exists(s, p->src))
-		return 0;
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	_cleanup_free_ char *lines = NULL;
+	size_t n_lines = 0;
+	FILE *f = open_memstream(&lines, &n_lines);
 	if (!f)
 		return -ENOMEM;
-	_cleanup_free_ char *old = NULL,
-			    *rel = path_join(p->src, "known-ctimes");
-	if (rel && read_file_at(s->worlds_fd, rel, &old, NULL) == 0)
-		fputs(old, f);
 	for (size_t k = 0; k < p->n; k++) {
 		if (p->v[k].had == HAD_NONE || p->v[k].dst_changed)
 			continue;
@@ -653,14 +514,95 @@ static int remember_ctimes(struct world_store *s, int tree,
 			record_ctimes(f, fd, p->v[k].path,
 				      p->v[k].had == HAD_DIR);
 	}
-	if (fclose(f) != 0 || !rel)
+	if (fclose(f) != 0)
 		return -ENOMEM;
-	_cleanup_close_ int wdir =
-		openat(s->worlds_fd, p->src,
-		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (wdir < 0)
+	_cleanup_strv_free_ char **names = NULL;
+	int r = store_world_names(s, &names);
+	for (char **w = names; r >= 0 && w && *w; w++) {
+		if (!saw_before(s, mdir, p, *w))
+			continue;
+		_cleanup_close_ int wdir =
+			openat(s->worlds_fd, *w,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_free_ char *old = NULL, *buf = NULL;
+		size_t len = 0;
+		if (wdir < 0)
+			return -errno;
+		(void)read_file_at(wdir, "known-ctimes", &old, NULL);
+		if (asprintf(&buf, "%s%s", old ? old : "", lines) < 0)
+			return -ENOMEM;
+		len = strlen(buf);
+		r = write_file_atomic(wdir, "known-ctimes", buf, len, 0600);
+	}
+	return r;
+}
+
+/* Whether ST is SRC's version of PATH as a merge puts it (a hard link
+ * or a copy with SRC's owner, mode, size and times); true when SRC's tree
+ * cannot tell (SRC gone after a done merge). */
+static bool is_srcs(int src_tree, const char *path, const struct stat *st)
+{
+	_cleanup_close_ int fd =
+		src_tree < 0 ? -1 : open_beneath(src_tree, path, O_PATH);
+	struct stat x;
+	if (fd < 0 || fstat(fd, &x) < 0)
+		return true;
+	return x.st_mode == st->st_mode && x.st_uid == st->st_uid &&
+	       x.st_gid == st->st_gid && x.st_size == st->st_size &&
+	       x.st_rdev == st->st_rdev &&
+	       x.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+	       x.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* What the merge put at BASE in PARENT for operation O, where DST had
+ * nothing, goes; not what DST made there itself (another type, a file
+ * that is not SRC's, or a directory that still has entries once the
+ * operations below it are rolled back): a merge killed before it reached
+ * O leaves what DST created there meanwhile. */
+static int remove_merged(int parent, const char *base, const struct op *o,
+			 int src_tree)
+{
+	struct stat st;
+	if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	bool dir = o->kind == OP_DIR;
+	if (S_ISDIR(st.st_mode) != dir ||
+	    (o->kind == OP_PUT && !is_srcs(src_tree, o->path, &st)))
+		return 0;
+	if (unlinkat(parent, base, dir ? AT_REMOVEDIR : 0) < 0 &&
+	    errno != ENOENT && errno != ENOTEMPTY)
 		return -errno;
-	return write_file_atomic(wdir, "known-ctimes", buf, len, 0600);
+	return 0;
+}
+
+/* syncfs of every file system that operations of P wrote: DST's tree may
+ * span several (a separate /var or /boot). */
+static int sync_written(int tree, const struct plan *p)
+{
+	dev_t done[32];
+	size_t n_done = 0;
+	struct stat st;
+	if (fstat(tree, &st) < 0 || syncfs(tree) < 0)
+		return -errno;
+	done[n_done++] = st.st_dev;
+	for (size_t k = 0; k < p->applied; k++) {
+		const char *b;
+		_cleanup_close_ int par = open_parent(tree, p->v[k].path, &b);
+		if (par < 0 || fstat(par, &st) < 0)
+			continue; /* gone: nothing to sync there */
+		bool seen = false;
+		for (size_t j = 0; j < n_done && !seen; j++)
+			seen = done[j] == st.st_dev;
+		if (seen)
+			continue;
+		_cleanup_close_ int fd =
+			openat(par, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || syncfs(fd) < 0)
+			return -errno;
+		if (n_done < sizeof(done) / sizeof(done[0]))
+			done[n_done++] = st.st_dev;
+	}
+	return 0;
 }
 
 /* Every path back to its saved state, last operation first.  An operation
@@ -673,39 +615,44 @@ static int roll_back(struct world_store *s, int mdir, const struct plan *p,
 		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	_cleanup_close_ int undo =
 		openat(mdir, "undo", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *sp =
+		world_exists(s, p->src) ? tree_path(s, p->src) : NULL;
+	_cleanup_close_ int src_tree =
+		sp ? open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (tree < 0 || undo < 0)
 		return werr_errno(err, errno ? errno : ENOMEM,
 				  "cannot roll back the merge of '%s' into "
 				  "'%s'",
 				  p->src, p->dst);
-	for (size_t k = p->n; k-- > 0;) {
+	for (size_t k = p->applied; k-- > 0;) {
 		const struct op *o = &p->v[k];
 		const char *base;
 		_cleanup_close_ int parent = open_parent(tree, o->path, &base);
 		if (parent < 0)
 			continue; /* its directory is gone: rolled back above */
-		char n[32], stage[64];
+		char n[32], stage[64], tmp[64], meta[40];
 		snprintf(n, sizeof(n), "%zu", k);
 		snprintf(stage, sizeof(stage), ".pwapt-merge-%zu", k);
+		snprintf(tmp, sizeof(tmp), ".pwapt-restore-%zu", k);
+		snprintf(meta, sizeof(meta), "%zu.meta", k);
 		(void)unlinkat(parent, stage, 0);
-		struct stat st;
-		bool saved = fstatat(undo, n, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		/* Only a complete save replaces what DST has (save.h). */
 		int r = 0;
-		if (saved || o->had == HAD_NONE) {
-			_cleanup_close_ int wparent = open_beneath(
-				parent, ".", O_RDONLY | O_DIRECTORY);
-			r = wparent < 0 ? wparent : rm_rf_at(wparent, base);
-			if (r >= 0 && saved)
-				r = move_tree(undo, n, parent, base);
-		}
+		if (saved(undo, n))
+			r = restore_saved(undo, n, parent, base, tmp);
+		else if (o->had == HAD_NONE)
+			r = remove_merged(parent, base, o, src_tree);
 		if (r >= 0 && o->kind == OP_DIR && o->had == HAD_DIR)
-			r = restore_dir_meta(tree, undo, k, o->path);
+			r = restore_dir_meta(undo, meta, parent, base);
 		if (r < 0)
 			return werr_errno(err, -r, "cannot restore %s in '%s'",
 					  o->path, p->dst);
 	}
-	syncfs(tree);
-	int r = remember_ctimes(s, tree, p);
+	int r = sync_written(tree, p);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot make the roll-back of the "
+				  "merge of '%s' durable", p->src);
+	r = remember_ctimes(s, mdir, tree, p);
 	if (r < 0)
 		return werr_errno(err, -r,
 				  "cannot record the ctimes of the "
@@ -1097,6 +1044,7 @@ int merge_recover(struct world_store *s, bool *recovered,
 			r = rebase_children(s, p.src, p.dst, &moved, err);
 		if (r >= 0 && world_exists(s, p.src)) {
 			const char *name = p.src;
+			(void)container_kill_frozen(s, name);
 			r = world_delete(s, &name, 1, err);
 		}
 		if (r >= 0)
@@ -1116,6 +1064,10 @@ int merge_recover(struct world_store *s, bool *recovered,
 		if (p.phase == 1 && strcmp(p.dst, WORLD_ROOT) &&
 		    world_exists(s, p.dst))
 			r = lifecycle_ensure_running(s, p.dst, NULL, err);
+		/* SRC's tree tells the roll-back what the merge put where
+		 * DST had nothing (after a reboot it is not mounted). */
+		if (r >= 0 && p.phase == 1 && world_exists(s, p.src))
+			(void)lifecycle_ensure_running(s, p.src, NULL, NULL);
 		if (r >= 0 && p.phase == 1)
 			r = roll_back(s, mdir, &p, err);
 		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
@@ -1190,6 +1142,52 @@ static bool dpkg_journal_pending(int tree)
 	return false;
 }
 
+/* Saves what DST has at each path that the merge replaces or deletes, or
+ * a directory's metadata, and makes the saves durable.  A path that is no
+ * longer the one planned (DST replaced or removed it since) stops the
+ * merge, as the apply does. */
+static int save_all(struct merge_ctx *m, const struct plan *p,
+		    struct world_error *err)
+{
+	int r = 0;
+	for (size_t i = 0; i < p->n && r >= 0; i++) {
+		const struct op *o = &p->v[i];
+		if (o->had == HAD_NONE)
+			continue;
+		const char *b;
+		char n[32];
+		snprintf(n, sizeof(n), "%zu", i);
+		_cleanup_close_ int par = open_parent(m->tree, o->path, &b);
+		struct stat st;
+		r = par < 0 ? par
+		    : fstatat(par, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
+		    : S_ISDIR(st.st_mode) != (o->had == HAD_DIR) ||
+				    (o->had == HAD_FILE && st.st_ino != o->ino)
+			    ? -ESTALE
+			    : 0;
+		if (r >= 0 && o->had == HAD_FILE)
+			r = save_path(par, b, m->undo, n);
+		else if (r >= 0 && o->kind == OP_DIR)
+			r = save_dir_meta(par, b, m->undo,
+					  strcat(n, ".meta"));
+		if (r == -ESTALE || r == -ENOENT)
+			return werr(err, EEXIST,
+				    "cannot merge into '%s': %s changed in "
+				    "'%s' during the merge",
+				    p->dst, o->path, p->dst);
+		if (r < 0)
+			return werr_errno(err, -r, "cannot save %s of '%s'",
+					  o->path, p->dst);
+	}
+	_cleanup_close_ int fd = openat(m->undo, ".", O_RDONLY | O_DIRECTORY |
+						      O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0 ||
+	    (m->staged >= 0 && fsync(m->staged) < 0))
+		return werr_errno(err, errno, "cannot save what '%s' had",
+				  p->dst);
+	return 0;
+}
+
 static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 		    struct plan *p)
 {
@@ -1208,7 +1206,8 @@ static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 		if (had < 0 || src < 0)
 			return had < 0 ? had : src;
 		struct op o = {.had = had,
-			       .dst_changed = c->conflict || c->merged};
+			       .dst_changed = c->conflict || c->merged,
+			       .ino = had != HAD_NONE ? ys.st_ino : 0};
 		/* A database both sides changed is merged record by record,
 		 * never replaced whole: also when SRC deleted it (DST's new
 		 * records stay) and, forced, when records conflict (those
@@ -1322,7 +1321,9 @@ static int merge_locked(struct world_store *s, const char *src, const char *dst,
 			      .src_upper = -1,
 			      .undo = -1,
 			      .staged = -1,
-			      .force = force};
+			      .force = force,
+			      .src_layer = -1,
+			      .diff = &d};
 	struct plan p = {.src = strdup(src),
 			 .dst = strdup(dst),
 			 .rebase = flags & WORLD_MERGE_REBASE};
@@ -1335,6 +1336,7 @@ static int merge_locked(struct world_store *s, const char *src, const char *dst,
 	}
 	m.tree = open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* syncfs */
 	m.src_tree = open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	m.src_layer = open(up, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	/* Links from SRC's own layer only where it is SRC's whole view of
 	 * the path: when DST is SRC's parent and SRC has no other parent. */
 	struct world_meta sm = {0};
@@ -1361,6 +1363,7 @@ static int merge_locked(struct world_store *s, const char *src, const char *dst,
 	}
 	if (r < 0 || *again)
 		goto out;
+	p.applied = p.n;
 	for (size_t i = 0; i < p.n; i++)
 		if (!strncmp(p.v[i].path, "/var/lib/dpkg/", 14)) {
 			const char *broken =
@@ -1429,32 +1432,8 @@ static int merge_locked(struct world_store *s, const char *src, const char *dst,
 	crash_point("merge-planned");
 
 	/* Save what will be replaced: hard links, on DST's file system. */
-	for (size_t i = 0; i < p.n && r >= 0; i++) {
-		const struct op *o = &p.v[i];
-		if (o->had == HAD_FILE) {
-			const char *b;
-			char n[32];
-			snprintf(n, sizeof(n), "%zu", i);
-			_cleanup_close_ int par =
-				open_parent(m.tree, o->path, &b);
-			r = par < 0				? par
-			    : linkat(par, b, m.undo, n, 0) == 0 ? 0
-			    : errno != EXDEV			? -errno
-					     : copy_tree(par, b, m.undo, n);
-		} else if (o->had == HAD_DIR && o->kind == OP_DIR) {
-			r = save_dir_meta(&m, i, o->path);
-		}
-		if (r < 0)
-			r = werr_errno(err, -r, "cannot save %s of '%s'",
-				       o->path, dst);
-	}
-	if (r < 0)
+	if ((r = save_all(&m, &p, err)) < 0)
 		goto fail;
-	int undo_rd = openat(mdir, "undo", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (undo_rd >= 0) {
-		fsync(undo_rd);
-		close(undo_rd);
-	}
 	if ((r = journal_append(mdir, "phase prepared\n")) < 0) {
 		r = werr_errno(err, -r, "cannot write the merge journal");
 		goto fail;
@@ -1464,8 +1443,17 @@ static int merge_locked(struct world_store *s, const char *src, const char *dst,
 	for (size_t i = 0; i < p.n; i++) {
 		crash_point_n("merge-op", i);
 		if ((r = apply_op(&m, i, &p.v[i])) < 0) {
-			r = werr_errno(err, -r, "cannot merge %s into '%s'",
-				       p.v[i].path, dst);
+			/* What DST changed meanwhile is DST's: not rolled
+			 * back, never overwritten. */
+			p.applied = r == -ESTALE ? i : i + 1;
+			r = r == -ESTALE
+				    ? werr(err, EEXIST,
+					   "cannot merge '%s' into '%s': %s "
+					   "changed in '%s' during the merge",
+					   src, dst, p.v[i].path, dst)
+				    : werr_errno(err, -r,
+						 "cannot merge %s into '%s'",
+						 p.v[i].path, dst);
 			goto rollback;
 		}
 	}
@@ -1485,8 +1473,8 @@ static int merge_locked(struct world_store *s, const char *src, const char *dst,
 		}
 	}
 	crash_point("merge-applied");
-	if (syncfs(m.tree) < 0) {
-		r = werr_errno(err, errno, "cannot make the merge durable");
+	if ((r = sync_written(m.tree, &p)) < 0) {
+		r = werr_errno(err, -r, "cannot make the merge durable");
 		goto rollback;
 	}
 	if ((r = journal_append(mdir, "phase done\n")) < 0) {
@@ -1496,8 +1484,9 @@ static int merge_locked(struct world_store *s, const char *src, const char *dst,
 	crash_point("merge-done");
 
 	/* SRC is merged: it goes, and the worlds stacked on DST see the
-	 * merged files from now on. */
-	(void)container_freeze(s, src, false);
+	 * merged files from now on.  Killed frozen: a process thawed first
+	 * would write into files that Root now shares with SRC's layer. */
+	(void)container_kill_frozen(s, src);
 	char **moved = NULL;
 	r = p.rebase ? rebase_children(s, src, dst, &moved, err) : 0;
 	if (r >= 0)
@@ -1530,6 +1519,8 @@ out:
 	closep(&m.tree);
 	closep(&m.src_tree);
 	closep(&m.src_upper);
+	closep(&m.src_layer);
+	link_names_free(m.names);
 	closep(&m.undo);
 	closep(&m.staged);
 	plan_release(&p);

@@ -1,0 +1,138 @@
+#!/bin/sh
+# Merges killed inside their copies.  Where a save cannot be a hard link or
+# a rename (the state directory on another file system than Root, as with
+# a separate /var; DST a world behind overlayfs) it is a copy, and a copy
+# killed halfway must never be taken for the original.
+. "$(dirname "$0")/lib.sh"
+for t in mkfs.ext4 debugfs; do
+	command -v $t >/dev/null || skip_all "$t is missing (e2fsprogs)"
+done
+make_busybox_root
+R=$PWAPT_ROOT
+manifest() { python3 "$TEST_DIR/fixtures/manifest.py" "$@"; }
+
+# The state directory on a file system of its own; cleanup unmounts it.
+mkdir "$TMP/statefs" && mount -t tmpfs -o size=768m,mode=0700 pwapt-state "$TMP/statefs" ||
+	skip_all "cannot mount a tmpfs"
+PWAPT_STATE=$TMP/statefs/state
+export PWAPT_STATE
+
+# /srv/big: 3000 files in two directories, with modes, owners and an xattr.
+mkdir -p "$TMP/srv/big/sub" &&
+	python3 - "$TMP/srv/big" <<'PY' || skip_all "cannot make the test tree"
+import os, sys
+top = sys.argv[1]
+for i in range(3000):
+    p = os.path.join(top, "sub" if i % 3 == 0 else "", "f%04d" % i)
+    with open(p, "w") as f:
+        f.write("file %d\n" % i * (i % 7 + 1))
+    os.chmod(p, 0o600 + i % 64)
+    os.lchown(p, i % 5, i % 3)
+os.setxattr(os.path.join(top, "f0001"), "user.note", b"kept")
+PY
+echo old >"$TMP/srv/file"
+
+cleanup_worlds() {
+	for w in $(ls "$PWAPT_STATE/worlds" 2>/dev/null | grep -v '^Root$' | sort -r); do
+		wdelete "$w" >/dev/null 2>&1
+	done
+	pwapt stop-all >/dev/null 2>&1
+	rm -rf "$PWAPT_STATE"
+}
+
+fresh_root() {
+	cleanup_worlds && rm -rf "$R/srv" && cp -a "$TMP/srv" "$R/srv"
+}
+
+# World $1 deletes /srv/big and replaces /srv/file: one file saved before
+# the journal says prepared, then 3001 nodes copied while it is applied.
+delete_big() {
+	rm -r "$PWAPT_STATE/worlds/$1/merged/srv/big" &&
+	echo new >"$PWAPT_STATE/worlds/$1/merged/srv/file"
+}
+
+no_leftovers() { # TREE
+	! find "$1" -name '.pwapt-*' | grep . &&
+	! test -e "$PWAPT_STATE/merge"
+}
+
+test_expect_success 'the state directory is on another file system than Root' '
+	mkdir -p "$PWAPT_STATE" &&
+	test "$(stat -c %d "$R")" != "$(stat -c %d "$PWAPT_STATE")"
+'
+
+for point in copy-node:0 copy-node:1 copy-node:2 copy-node:700 copy-node:3001 save-copied; do
+	test_expect_success "merge into Root killed at $point: recover puts back what Root had" "
+		fresh_root && wcreate A Root && delete_big A &&
+		manifest '$R' /proc /sys /dev >'$TMP/before' &&
+		manifest '$PWAPT_STATE/worlds/A/merged/srv' >'$TMP/want' &&
+		{ PWAPT_CRASH_AT=$point wmerge A Root; test_equal 137 \$?; } &&
+		pwapt recover >/dev/null &&
+		manifest '$R' /proc /sys /dev | diff -u '$TMP/before' - &&
+		no_leftovers '$R' &&
+		wmerge A Root &&
+		manifest '$R/srv' | diff -u '$TMP/want' -
+	"
+done
+
+for point in copy-node:1 copy-node:1500 copy-node:3001 save-copied; do
+	test_expect_success "merge into a world killed at $point: recover puts back what it had" "
+		fresh_root && wcreate P Root && wcreate C P && delete_big C &&
+		P='$PWAPT_STATE/worlds/P/merged' &&
+		manifest \"\$P\" /proc /sys /dev /run /tmp >'$TMP/before' &&
+		manifest '$PWAPT_STATE/worlds/C/merged/srv' >'$TMP/want' &&
+		{ PWAPT_CRASH_AT=$point wmerge C P; test_equal 137 \$?; } &&
+		pwapt recover >/dev/null &&
+		manifest \"\$P\" /proc /sys /dev /run /tmp | diff -u '$TMP/before' - &&
+		no_leftovers \"\$P/srv\" &&
+		wmerge C P &&
+		manifest \"\$P/srv\" | diff -u '$TMP/want' -
+	"
+done
+
+for point in copy-node:0 copy-node:1 copy-node:2000 copy-node:3001 restore-copied; do
+	test_expect_success "a rollback of a merge into a world killed at $point is finished by recover" "
+		fresh_root && wcreate P Root && wcreate C P && delete_big C &&
+		P='$PWAPT_STATE/worlds/P/merged' &&
+		manifest \"\$P/srv\" >'$TMP/before' &&
+		wmerge C P &&
+		{ PWAPT_CRASH_AT=$point pwapt rollback P; test_equal 137 \$?; } &&
+		pwapt recover >/dev/null &&
+		manifest \"\$P/srv\" | diff -u '$TMP/before' - &&
+		no_leftovers \"\$P/srv\" &&
+		pwapt recover >/dev/null &&
+		manifest \"\$P/srv\" | diff -u '$TMP/before' -
+	"
+done
+
+blocks() { stat -c %b "$1"; }
+
+test_expect_success 'sparse files stay sparse in saves, restores and copies' '
+	fresh_root && truncate -s 64M "$R/srv/sparse" && echo end >>"$R/srv/sparse" &&
+	cp --sparse=never "$R/srv/sparse" "$TMP/dense" && cmp "$TMP/dense" "$R/srv/sparse" &&
+	test "$(blocks "$R/srv/sparse")" -lt 1000 &&
+	wcreate A Root && rm "$PWAPT_STATE/worlds/A/merged/srv/sparse" && wmerge A Root &&
+	saved=$(find "$PWAPT_STATE/merges/Root/undo" -type f -size +60M) && test -n "$saved" &&
+	test "$(blocks "$saved")" -lt 1000 &&
+	pwapt rollback && cmp "$TMP/dense" "$R/srv/sparse" &&
+	test "$(blocks "$R/srv/sparse")" -lt 1000 &&
+	wcreate P Root && wcreate C P && T="$PWAPT_STATE/worlds/C/merged/srv" &&
+	truncate -s 64M "$T/new-sparse" && echo end >>"$T/new-sparse" &&
+	wmerge C P && cmp "$TMP/dense" "$PWAPT_STATE/worlds/P/merged/srv/new-sparse" &&
+	test "$(blocks "$PWAPT_STATE/worlds/P/upper/srv/new-sparse")" -lt 1000
+'
+
+# Last: /srv becomes a file system of its own.  Without a journal, what is
+# not synced is not in the image: debugfs reads the image, not the cache.
+test_expect_success 'a merge syncs every file system it wrote, a separate /srv too' '
+	fresh_root && rm -rf "$R/srv" && mkdir "$R/srv" &&
+	truncate -s 32M "$TMP/srv.img" && mkfs.ext4 -q -F -O ^has_journal "$TMP/srv.img" &&
+	mount -o loop "$TMP/srv.img" "$R/srv" &&
+	wcreate A Root && echo durable >"$PWAPT_STATE/worlds/A/merged/srv/new" &&
+	wmerge A Root && test_equal durable "$(cat "$R/srv/new")" &&
+	test_equal durable "$(debugfs -R "cat /new" "$TMP/srv.img" 2>/dev/null)"
+'
+cleanup_worlds
+umount "$R/srv" 2>/dev/null
+
+test_done

@@ -1,0 +1,375 @@
+/* Saves and restores for a merge's undo (see save.h), and the copies they
+ * are made of.
+ *
+ * A copy is the slow way, taken where a rename or a hard link cannot be
+ * (DST is a world behind overlayfs, or the state directory lies on another
+ * file system than DST's path).  It is also the dangerous way: a copy
+ * interrupted halfway must never be taken for the original, which is why
+ * every copy is written under a temporary name, made durable (each file's
+ * data, each directory, as dpkg does) and only then given its name, and
+ * why the original goes only after that. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "crash.h"
+#include "fsutil.h"
+#include "save.h"
+
+static bool overlay_xattr(const char *name)
+{
+	return !strncmp(name, "trusted.overlay.", 16) ||
+	       !strncmp(name, "user.overlay.", 13);
+}
+
+int copy_xattrs(const char *from, const char *to)
+{
+	char names[65536];
+	ssize_t n = from ? listxattr(from, names, sizeof(names)) : 0;
+	for (ssize_t i = 0; n > 0 && i < n;
+	     i += (ssize_t)strlen(names + i) + 1) {
+		const char *k = names + i;
+		if (overlay_xattr(k))
+			continue;
+		char val[65536];
+		ssize_t vl = getxattr(from, k, val, sizeof(val));
+		if (vl >= 0 && lsetxattr(to, k, val, (size_t)vl, 0) < 0 &&
+		    errno != ENOTSUP && errno != EPERM)
+			return -errno;
+	}
+	n = llistxattr(to, names, sizeof(names));
+	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1)
+		if (overlay_xattr(names + i) ||
+		    (from && getxattr(from, names + i, NULL, 0) < 0 &&
+		     errno == ENODATA))
+			(void)lremovexattr(to, names + i);
+	return 0;
+}
+
+void fd_path(char *buf, size_t size, int fd, const char *name)
+{
+	if (name && *name)
+		snprintf(buf, size, "/proc/self/fd/%d/%s", fd, name);
+	else
+		snprintf(buf, size, "/proc/self/fd/%d", fd);
+}
+
+int set_owner_mode(int dirfd, const char *name, const struct stat *st)
+{
+	if (fchownat(dirfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) <
+	    0)
+		return -errno;
+	if (!S_ISLNK(st->st_mode) &&
+	    fchmodat(dirfd, name, st->st_mode & 07777, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int set_times(int dirfd, const char *name, const struct stat *st)
+{
+	struct timespec ts[2] = {st->st_atim, st->st_mtim};
+	return utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+int copy_node(int fd, const struct stat *st, int dirfd, const char *name,
+	      bool durable)
+{
+	char from[128], to[128];
+	fd_path(from, sizeof(from), fd, NULL);
+	int r = 0;
+	_cleanup_close_ int out = -1;
+	if (S_ISREG(st->st_mode)) {
+		_cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
+		out = openat(dirfd, name,
+			     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				     O_CLOEXEC,
+			     0600);
+		if (in < 0 || out < 0)
+			return -errno;
+		if ((r = copy_bytes(in, out)) < 0)
+			return r;
+	} else if (S_ISLNK(st->st_mode)) {
+		char target[PATH_MAX];
+		ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
+		if (n < 0)
+			return -errno;
+		target[n] = '\0';
+		if (symlinkat(target, dirfd, name) < 0)
+			return -errno;
+	} else if (S_ISDIR(st->st_mode)) {
+		if (mkdirat(dirfd, name, 0700) < 0)
+			return -errno;
+	} else if (mknodat(dirfd, name, st->st_mode & (S_IFMT | 0600),
+			   st->st_rdev) < 0) {
+		return -errno;
+	}
+	fd_path(to, sizeof(to), dirfd, name);
+	if ((r = set_owner_mode(dirfd, name, st)) < 0 ||
+	    (r = copy_xattrs(S_ISLNK(st->st_mode) ? NULL : from, to)) < 0 ||
+	    (r = set_times(dirfd, name, st)) < 0)
+		return r;
+	return durable && out >= 0 && fsync(out) < 0 ? -errno : 0;
+}
+
+/* Nodes copied by this process, for crash points inside the copies. */
+static unsigned long n_copied;
+
+/* Copies the tree NAME in FROMDIR to NAME2 in TODIR, every file and
+ * directory fsynced; a directory after its entries. */
+static int copy_tree(int fromdir, const char *name, int todir,
+		     const char *name2)
+{
+	crash_point_n("copy-node", n_copied++);
+	_cleanup_close_ int fd =
+		openat(fromdir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return copy_node(fd, &st, todir, name2, true);
+	if (mkdirat(todir, name2, 0700) < 0)
+		return -errno;
+	_cleanup_close_ int in = openat(
+		fromdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int out = openat(
+		todir, name2, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0 || out < 0)
+		return -errno;
+	int dup_in = dup(in);
+	_cleanup_closedir_ DIR *d = dup_in >= 0 ? fdopendir(dup_in) : NULL;
+	if (!d) {
+		int e = errno;
+		if (dup_in >= 0)
+			close(dup_in);
+		return -e;
+	}
+	int r = 0;
+	struct dirent *de;
+	for (errno = 0; r >= 0 && (de = readdir(d)); errno = 0)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			r = copy_tree(in, de->d_name, out, de->d_name);
+	if (r >= 0 && errno)
+		r = -errno;
+	if (r < 0)
+		return r;
+	char from[128], to[128];
+	fd_path(from, sizeof(from), fd, NULL);
+	fd_path(to, sizeof(to), todir, name2);
+	if ((r = set_owner_mode(todir, name2, &st)) < 0 ||
+	    (r = copy_xattrs(from, to)) < 0 ||
+	    (r = set_times(todir, name2, &st)) < 0)
+		return r;
+	return fsync(out) < 0 ? -errno : 0;
+}
+
+static int fsync_dir(int dirfd)
+{
+	_cleanup_close_ int fd =
+		openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 || fsync(fd) < 0 ? -errno : 0;
+}
+
+/* NAME in FROMDIR copied to SAVE in UNDO: written as SAVE.part, renamed
+ * when all of it is durable. */
+static int copy_durably(int fromdir, const char *name, int undo,
+			const char *save)
+{
+	char part[256];
+	if (snprintf(part, sizeof(part), "%s.part", save) >= (int)sizeof(part))
+		return -ENAMETOOLONG;
+	int r = rm_rf_at(undo, part);
+	if (r >= 0)
+		r = copy_tree(fromdir, name, undo, part);
+	if (r >= 0)
+		r = fsync_dir(undo);
+	if (r >= 0 && renameat(undo, part, undo, save) < 0)
+		r = -errno;
+	return r;
+}
+
+int save_path(int dirfd, const char *name, int undo, const char *save)
+{
+	if (linkat(dirfd, name, undo, save, 0) == 0)
+		return 0;
+	if (errno != EXDEV && errno != EPERM && errno != EMLINK)
+		return -errno;
+	return copy_durably(dirfd, name, undo, save);
+}
+
+int save_tree(int dirfd, const char *name, int undo, const char *save)
+{
+	if (renameat(dirfd, name, undo, save) == 0)
+		return 0;
+	if (errno != EXDEV)
+		return -errno;
+	int r = copy_durably(dirfd, name, undo, save);
+	if (r >= 0)
+		r = fsync_dir(undo);
+	crash_point("save-copied");
+	return r < 0 ? r : rm_rf_at(dirfd, name);
+}
+
+bool saved(int undo, const char *save)
+{
+	struct stat st;
+	return fstatat(undo, save, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int restore_saved(int undo, const char *save, int dirfd, const char *name,
+		  const char *tmp)
+{
+	struct stat us, ds;
+	if (fstat(undo, &us) < 0 || fstat(dirfd, &ds) < 0)
+		return -errno;
+	int r = rm_rf_at(dirfd, tmp); /* an interrupted restore's */
+	if (r < 0)
+		return r;
+	if (us.st_dev == ds.st_dev) {
+		if ((r = rm_rf_at(dirfd, name)) < 0)
+			return r;
+		if (renameat(undo, save, dirfd, name) == 0)
+			return 0;
+		if (errno != EXDEV)
+			return -errno;
+	}
+	if ((r = copy_tree(undo, save, dirfd, tmp)) < 0 ||
+	    (r = rm_rf_at(dirfd, name)) < 0)
+		return r;
+	if (renameat(dirfd, tmp, dirfd, name) < 0)
+		return -errno;
+	if ((r = fsync_dir(dirfd)) < 0)
+		return r;
+	crash_point("restore-copied");
+	/* Put back: SAVE must not be put back again over what DST may do
+	 * with NAME from now on, so it loses its name before it goes. */
+	char gone[256];
+	if (snprintf(gone, sizeof(gone), "%s.gone", save) >= (int)sizeof(gone))
+		return -ENAMETOOLONG;
+	if ((r = rm_rf_at(undo, gone)) < 0)
+		return r;
+	if (renameat(undo, save, undo, gone) < 0)
+		return -errno;
+	if ((r = fsync_dir(undo)) < 0)
+		return r;
+	return rm_rf_at(undo, gone);
+}
+
+/* The meta file: "MODE UID GID ASEC ANSEC MSEC MNSEC", then one line
+ * "NAME HEX" for each xattr (ACLs included), NAME escaped. */
+int save_dir_meta(int dirfd, const char *name, int undo, const char *save)
+{
+	_cleanup_close_ int fd = openat(
+		dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	fprintf(f, "%o %u %u %lld %ld %lld %ld\n", st.st_mode & 07777,
+		st.st_uid, st.st_gid, (long long)st.st_atim.tv_sec,
+		st.st_atim.tv_nsec, (long long)st.st_mtim.tv_sec,
+		st.st_mtim.tv_nsec);
+	char names[65536], val[65536];
+	ssize_t n = flistxattr(fd, names, sizeof(names));
+	int r = n < 0 && errno != ENOTSUP ? -errno : 0;
+	for (ssize_t i = 0; r >= 0 && n > 0 && i < n;
+	     i += (ssize_t)strlen(names + i) + 1) {
+		if (overlay_xattr(names + i))
+			continue;
+		ssize_t vl = fgetxattr(fd, names + i, val, sizeof(val));
+		if (vl < 0) {
+			r = -errno;
+			break;
+		}
+		path_escape(f, names + i);
+		fputc(' ', f);
+		for (ssize_t k = 0; k < vl; k++)
+			fprintf(f, "%02x", (unsigned char)val[k]);
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	return r < 0 ? r : write_file_atomic(undo, save, buf, len, 0600);
+}
+
+/* Sets the xattrs of LINES on FD and removes every other one (but
+ * overlayfs' own). */
+static int restore_xattrs(int fd, char *lines)
+{
+	char names[65536];
+	ssize_t n = flistxattr(fd, names, sizeof(names));
+	for (ssize_t i = 0; n > 0 && i < n;
+	     i += (ssize_t)strlen(names + i) + 1) {
+		_cleanup_free_ char *esc = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&esc, &len);
+		if (!f)
+			return -ENOMEM;
+		path_escape(f, names + i);
+		fputc(' ', f);
+		if (fclose(f) != 0)
+			return -ENOMEM;
+		bool keep = !strncmp(lines, esc, len);
+		for (const char *l = lines; !keep && (l = strchr(l, '\n'));)
+			keep = !strncmp(++l, esc, len);
+		if (!keep && !overlay_xattr(names + i) &&
+		    fremovexattr(fd, names + i) < 0 && errno != ENODATA)
+			return -errno;
+	}
+	char *save = NULL;
+	for (char *l = strtok_r(lines, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(l, ' ');
+		if (!sp)
+			return -EBADMSG;
+		*sp = '\0';
+		_cleanup_free_ char *xname = path_unescape(l);
+		size_t hl = strlen(sp + 1);
+		_cleanup_free_ char *val = malloc(hl / 2 + 1);
+		if (!xname || !val)
+			return -ENOMEM;
+		for (size_t k = 0; k < hl / 2; k++) {
+			unsigned byte;
+			if (sscanf(sp + 1 + 2 * k, "%2x", &byte) != 1)
+				return -EBADMSG;
+			val[k] = (char)byte;
+		}
+		if (fsetxattr(fd, xname, val, hl / 2, 0) < 0 &&
+		    errno != ENOTSUP)
+			return -errno;
+	}
+	return 0;
+}
+
+int restore_dir_meta(int undo, const char *save, int dirfd, const char *name)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = read_file_at(undo, save, &text, NULL);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	unsigned mode, uid, gid;
+	long long as, ms;
+	long ans, mns;
+	int off = 0;
+	if (sscanf(text, "%o %u %u %lld %ld %lld %ld\n%n", &mode, &uid, &gid,
+		   &as, &ans, &ms, &mns, &off) != 7)
+		return -EBADMSG;
+	_cleanup_close_ int fd = openat(
+		dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0)
+		return -errno;
+	/* The xattrs after the mode, which an ACL rewrites. */
+	if ((r = restore_xattrs(fd, text + off)) < 0)
+		return r;
+	struct timespec ts[2] = {{as, ans}, {ms, mns}};
+	return futimens(fd, ts) < 0 ? -errno : 0;
+}

@@ -1,0 +1,54 @@
+/* Saves and restores of the paths a merge replaces or deletes in DST, and
+ * the copies they are made of.  Private to libworld.
+ *
+ * A save either is complete and durable under its name in the undo
+ * directory, or does not exist under that name: a copy is written under
+ * NAME.part, every file and directory of it fsynced, and renamed to NAME
+ * only then; a save that was put back is renamed to NAME.gone before it is
+ * removed.  So whoever finds NAME may remove what it saved from DST and put
+ * NAME back, and whoever does not find it must leave DST's path alone. */
+#ifndef PWAPT_SAVE_H
+#define PWAPT_SAVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+/* "/proc/self/fd/FD[/NAME]" into BUF. */
+void fd_path(char *buf, size_t size, int fd, const char *name);
+/* Copies the xattrs of FROM (a path that lands on the file itself, or NULL
+ * for none) to TO (whose last name is not followed), overlayfs' own left
+ * out, and removes from TO what FROM lacks (an ACL removed goes too). */
+int copy_xattrs(const char *from, const char *to);
+/* Owner and mode of ST on NAME in DIRFD; the mode after the owner, since
+ * chown clears setuid (and file capabilities: set xattrs after this). */
+int set_owner_mode(int dirfd, const char *name, const struct stat *st);
+int set_times(int dirfd, const char *name, const struct stat *st);
+/* Makes NAME in DIRFD a copy of the object FD (an O_PATH fd, status ST): a
+ * regular file (its holes kept), a symbolic link, a special file or an
+ * empty directory, with owner, mode, times and xattrs; DURABLE fsyncs a
+ * file's data and metadata. */
+int copy_node(int fd, const struct stat *st, int dirfd, const char *name,
+	      bool durable);
+
+/* Saves NAME in DIRFD (any type) as SAVE in UNDO: a hard link where they
+ * share a file system, else a durable copy under a temporary name.  UNDO
+ * itself is not fsynced (the caller does, once for all saves). */
+int save_path(int dirfd, const char *name, int undo, const char *save);
+/* Moves the tree NAME in DIRFD into UNDO as SAVE: a rename, or a durable
+ * copy and then the removal of NAME; UNDO is fsynced before NAME goes. */
+int save_tree(int dirfd, const char *name, int undo, const char *save);
+/* Whether UNDO holds a complete save SAVE. */
+bool saved(int undo, const char *save);
+/* Puts SAVE in UNDO back as NAME in DIRFD, replacing what NAME is now:
+ * a rename, or a durable copy under TMP (a name in DIRFD) renamed over
+ * NAME.  SAVE is consumed.  Repeatable after a crash at any point. */
+int restore_saved(int undo, const char *save, int dirfd, const char *name,
+		  const char *tmp);
+
+/* A directory's mode, owner, times, xattrs and ACLs, saved as SAVE in UNDO
+ * (durable) and put back on NAME in DIRFD. */
+int save_dir_meta(int dirfd, const char *name, int undo, const char *save);
+int restore_dir_meta(int undo, const char *save, int dirfd, const char *name);
+
+#endif
