@@ -1106,7 +1106,7 @@ static int lock_databases(struct world_store *s, const char *dst,
 			  struct dbmerge_locks *l, struct world_error *err)
 {
 	int r = strcmp(dst, WORLD_ROOT)
-			? world_ensure_running(s, dst, NULL, err)
+			? lifecycle_ensure_running(s, dst, NULL, err)
 			: 0;
 	if (r < 0)
 		return r;
