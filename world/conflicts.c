@@ -205,7 +205,8 @@ struct dir_seen {
 	bool changed;
 };
 
-static int deleted_in_b(const struct diff_trees *t, const char *path,
+static int deleted_in_b(const struct diff_trees *t,
+			const struct known_ctimes *known, const char *path,
 			struct dir_seen *seen, bool *deleted)
 {
 	*deleted = false;
@@ -222,9 +223,12 @@ static int deleted_in_b(const struct diff_trees *t, const char *path,
 		if ((r = diff_side_load(t->parts, true, seen->dir, &y)) < 0)
 			return r;
 		const struct timespec *c = &y.st.st_ctim;
-		seen->changed = !y.exists || c->tv_sec > t->a->created ||
-				(c->tv_sec == t->a->created &&
-				 c->tv_nsec > t->a->created_ns);
+		/* A ctime that a rolled-back merge of A left is A's own. */
+		seen->changed = !y.exists ||
+				((c->tv_sec > t->a->created ||
+				  (c->tv_sec == t->a->created &&
+				   c->tv_nsec > t->a->created_ns)) &&
+				 !ctime_known(known, seen->dir, c));
 		diff_side_release(&y);
 	}
 	if (!seen->changed)
@@ -300,7 +304,7 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 			a_top = c->path;
 			/* B does not have it: did it delete it? */
 			if (!c->excluded)
-				r = deleted_in_b(t, c->path, &seen, &yes);
+				r = deleted_in_b(t, &known, c->path, &seen, &yes);
 			if (yes)
 				note(c, "changed", t->name_a);
 		} else if (c->kind != 'A' &&

@@ -491,6 +491,63 @@ static bool saw_before(struct world_store *s, int mdir, const struct plan *p,
 	return before;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The directory of PATH, "/" for a path at the top; malloc'd. */
+static char *parent_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash && slash > path ? strndup(path, (size_t)(slash - path))
+				     : strdup("/");
+}
+
+/* The directories that hold the plan's paths: putting and removing
+ * entries changed their ctimes too, which wdiff reads as DST's deletions
+ * in them (a modify/delete conflict).  Not a directory where the plan met
+ * a change of DST's own: a roll-back must not hide that one. */
+static int remember_parents(FILE *f, int tree, const struct plan *p)
+{
+	size_t n = 0;
+	char **dirty = calloc(p->n + 1, sizeof(*dirty));
+	if (!dirty)
+		return -ENOMEM;
+	int r = 0;
+	for (size_t k = 0; k < p->n && r >= 0; k++)
+		if (p->v[k].dst_changed &&
+		    !(dirty[n] = parent_of(p->v[k].path)))
+			r = -ENOMEM;
+		else if (p->v[k].dst_changed)
+			n++;
+	qsort(dirty, n, sizeof(*dirty), cmp_name);
+	_cleanup_free_ char *last = NULL;
+	for (size_t k = 0; k < p->n && r >= 0; k++) {
+		char *dir = parent_of(p->v[k].path);
+		if (!dir) {
+			r = -ENOMEM;
+			break;
+		}
+		if ((last && !strcmp(last, dir)) ||
+		    (n && bsearch(&dir, dirty, n, sizeof(*dirty), cmp_name))) {
+			free(dir);
+			continue;
+		}
+		free(last);
+		last = dir;
+		_cleanup_close_ int fd =
+			strcmp(dir, "/") ? open_beneath(tree, dir, O_PATH)
+					 : openat(tree, ".", O_PATH | O_CLOEXEC);
+		if (fd >= 0)
+			record_ctimes(f, fd, dir, false);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(dirty[i]);
+	free(dirty);
+	return r;
+}
+
 /* Saving and restoring a file changes its ctime, which is how wdiff and
  * wmerge tell that DST changed a path after a world was created.  After a
  * roll-back, SRC and every world that saw DST as it was before the merge
@@ -514,10 +571,11 @@ static int remember_ctimes(struct world_store *s, int mdir, int tree,
 			record_ctimes(f, fd, p->v[k].path,
 				      p->v[k].had == HAD_DIR);
 	}
-	if (fclose(f) != 0)
-		return -ENOMEM;
+	int r = remember_parents(f, tree, p);
+	if (fclose(f) != 0 || r < 0)
+		return r < 0 ? r : -ENOMEM;
 	_cleanup_strv_free_ char **names = NULL;
-	int r = store_world_names(s, &names);
+	r = store_world_names(s, &names);
 	for (char **w = names; r >= 0 && w && *w; w++) {
 		if (!saw_before(s, mdir, p, *w))
 			continue;
@@ -1482,6 +1540,14 @@ static int merge_locked(struct world_store *s, const char *src, const char *dst,
 		goto rollback;
 	}
 	crash_point("merge-done");
+	/* Done: what only applying needed goes first, so that deleting SRC
+	 * (liblxc, which opens files of its own) never runs short of
+	 * descriptors where the merge itself did not. */
+	closep(&m.src_tree);
+	closep(&m.src_upper);
+	closep(&m.src_layer);
+	closep(&m.undo);
+	closep(&m.staged);
 
 	/* SRC is merged: it goes, and the worlds stacked on DST see the
 	 * merged files from now on.  Killed frozen: a process thawed first
