@@ -122,6 +122,23 @@ test_expect_success 'sparse files stay sparse in saves, restores and copies' '
 	test "$(blocks "$PWAPT_STATE/worlds/P/upper/srv/new-sparse")" -lt 1000
 '
 
+# The copies carry xattrs through /proc/self/fd/N/NAME: a name of up to
+# NAME_MAX bytes must reach its own file, never a sibling's or none.
+test_expect_success 'xattrs of long names survive a copied save and its rollback, each on its own file' '
+	fresh_root && mkdir "$R/srv/d" &&
+	for n in 106 108 110 111 112 113 200 255; do
+		f=$(printf "x%.0s" $(seq 1 $n)) && echo $n >"$R/srv/d/$f" &&
+		setfattr -n trusted.tag -v "tag$n" "$R/srv/d/$f" || return 1
+	done &&
+	wcreate A Root && rm -r "$PWAPT_STATE/worlds/A/merged/srv/d" &&
+	wmerge A Root && ! test -e "$R/srv/d" && pwapt rollback &&
+	for n in 106 108 110 111 112 113 200 255; do
+		f=$(printf "x%.0s" $(seq 1 $n)) &&
+		test_equal "tag$n" "$(getfattr --only-values -n trusted.tag "$R/srv/d/$f")" &&
+		test_equal $n "$(cat "$R/srv/d/$f")" || return 1
+	done
+'
+
 # Last: /srv becomes a file system of its own.  Without a journal, what is
 # not synced is not in the image: debugfs reads the image, not the cache.
 test_expect_success 'a merge syncs every file system it wrote, a separate /srv too' '

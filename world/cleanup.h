@@ -18,6 +18,9 @@ static inline void freep(void *p)
 	free(*(void **)p);
 }
 
+/* Each closes what it is given once: the variable is reset, so that a
+ * second call (an early close, then the cleanup) never closes a number
+ * that meanwhile belongs to another open file. */
 static inline void closep(int *fd)
 {
 	if (*fd >= 0) {
@@ -25,18 +28,21 @@ static inline void closep(int *fd)
 		close(*fd);
 		errno = saved;
 	}
+	*fd = -1;
 }
 
 static inline void fclosep(FILE **f)
 {
 	if (*f)
 		fclose(*f);
+	*f = NULL;
 }
 
 static inline void closedirp(DIR **d)
 {
 	if (*d)
 		closedir(*d);
+	*d = NULL;
 }
 
 static inline void strvfreep(char ***v)

@@ -462,10 +462,8 @@ int dbmerge_check_lock(int tree, struct dbmerge_locks *l, const char *path,
 
 void dbmerge_unlock(struct dbmerge_locks *l)
 {
-	for (size_t i = 0; i < sizeof(l->fd) / sizeof(*l->fd); i++) {
+	for (size_t i = 0; i < sizeof(l->fd) / sizeof(*l->fd); i++)
 		closep(&l->fd[i]);
-		l->fd[i] = -1;
-	}
 }
 
 void world_packages_release(struct world_packages *p)

@@ -291,7 +291,7 @@ static int stage_link(struct merge_ctx *m, const char *path, int parent,
 		return errno == EXDEV || errno == EPERM || errno == EMLINK
 			       ? 0
 			       : -errno;
-	char to[128];
+	char to[FD_PATH_MAX];
 	fd_path(to, sizeof(to), parent, stage);
 	(void)copy_xattrs(NULL, to);
 	return 1;
@@ -426,7 +426,7 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 		return -errno;
 	if (o->had != HAD_DIR && mkdirat(parent, base, 0700) < 0)
 		return errno == EEXIST && o->had == HAD_NONE ? -ESTALE : -errno;
-	char from[128], to[128];
+	char from[FD_PATH_MAX], to[FD_PATH_MAX];
 	fd_path(from, sizeof(from), sfd, NULL);
 	fd_path(to, sizeof(to), parent, base);
 	if ((r = set_owner_mode(parent, base, &st)) < 0)

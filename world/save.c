@@ -80,7 +80,7 @@ int set_times(int dirfd, const char *name, const struct stat *st)
 int copy_node(int fd, const struct stat *st, int dirfd, const char *name,
 	      bool durable)
 {
-	char from[128], to[128];
+	char from[FD_PATH_MAX], to[FD_PATH_MAX];
 	fd_path(from, sizeof(from), fd, NULL);
 	int r = 0;
 	_cleanup_close_ int out = -1;
@@ -158,7 +158,7 @@ static int copy_tree(int fromdir, const char *name, int todir,
 		r = -errno;
 	if (r < 0)
 		return r;
-	char from[128], to[128];
+	char from[FD_PATH_MAX], to[FD_PATH_MAX];
 	fd_path(from, sizeof(from), fd, NULL);
 	fd_path(to, sizeof(to), todir, name2);
 	if ((r = set_owner_mode(todir, name2, &st)) < 0 ||

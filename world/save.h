@@ -10,11 +10,15 @@
 #ifndef PWAPT_SAVE_H
 #define PWAPT_SAVE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
-/* "/proc/self/fd/FD[/NAME]" into BUF. */
+/* "/proc/self/fd/FD/NAME" (NAME: one component, or NULL): what the *xattr
+ * calls without an f-variant for symbolic links need.  FD_PATH_MAX holds
+ * any such path whole. */
+#define FD_PATH_MAX (sizeof("/proc/self/fd//") + 12 + NAME_MAX)
 void fd_path(char *buf, size_t size, int fd, const char *name);
 /* Copies the xattrs of FROM (a path that lands on the file itself, or NULL
  * for none) to TO (whose last name is not followed), overlayfs' own left
