@@ -40,7 +40,8 @@ WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/store.o world/lay
 	world/container.o world/world.o world/sides.o world/diff.o world/merge.o world/save.o \
 	world/links.o world/checkoff.o world/conflicts.o world/dpkgdb.o world/dbmerge.o \
 	world/netfile.o world/netdev.o world/nft.o world/api-net.o world/lifecycle.o \
-	world/trace-bpf.o world/trace-table.o world/api-trace.o
+	world/trace-bpf.o world/trace-table.o world/api-trace.o \
+	world/dbrec.o world/textdb.o world/accountdb.o world/layers-overlaps.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
 	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
@@ -125,9 +126,10 @@ tests/fuzz/fuzz-meta: tests/fuzz/fuzz-meta.c world/store.c world/error.c \
 	clang $(FUZZ_CFLAGS) -o $@ $< world/store.c world/error.c world/fsutil.c world/crash.c
 tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c pwapt/config.c pwapt/pwapt.h
 	clang $(FUZZ_CFLAGS) -o $@ $< pwapt/config.c
-tests/fuzz/fuzz-dpkgdb: tests/fuzz/fuzz-dpkgdb.c world/dpkgdb.c world/error.c \
+DPKGDB_SRCS := world/dpkgdb.c world/dbrec.c world/textdb.c world/accountdb.c
+tests/fuzz/fuzz-dpkgdb: tests/fuzz/fuzz-dpkgdb.c $(DPKGDB_SRCS) world/error.c \
 		world/*.h
-	clang $(FUZZ_CFLAGS) -o $@ $< world/dpkgdb.c world/error.c $(DPKG_LIBS)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(DPKGDB_SRCS) world/error.c $(DPKG_LIBS)
 tests/fuzz/fuzz-trace: tests/fuzz/fuzz-trace.c world/trace-table.c world/error.c \
 		world/fsutil.c world/crash.c world/*.h kernel/trace-event.h
 	clang $(FUZZ_CFLAGS) -o $@ $< world/trace-table.c world/error.c world/fsutil.c world/crash.c

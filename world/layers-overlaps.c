@@ -1,0 +1,219 @@
+/* The paths that two or more of a world's parents changed, and which of
+ * them the world sees (layers_overlaps() in layers.h, world_overlaps in
+ * world.h), within each of Root's file systems. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "fsutil.h"
+#include "layers-int.h"
+#include "layers.h"
+
+/* ---- overlaps between parents ---- */
+
+struct entry {
+	char *path;
+	size_t layer; /* index into the union of layers */
+};
+
+struct entries {
+	struct entry *v;
+	size_t n, cap;
+};
+
+static int entries_add(struct entries *e, const char *path, size_t layer)
+{
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 256;
+		struct entry *nv = realloc(e->v, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		e->v = nv;
+		e->cap = cap;
+	}
+	if (!(e->v[e->n].path = strdup(path)))
+		return -ENOMEM;
+	e->v[e->n++].layer = layer;
+	return 0;
+}
+
+struct layer_walk {
+	struct entries *e;
+	size_t layer;
+};
+
+/* Records every entry of a layer that hides what lies below it: files,
+ * symlinks, special files, whiteouts and opaque directories.  Plain
+ * directories merge with the layers below and hide nothing. */
+static int record_hiding(const struct fs_entry *e, bool opaque, void *data)
+{
+	struct layer_walk *w = data;
+	return !S_ISDIR(e->st.st_mode) || opaque
+		       ? entries_add(w->e, e->path, w->layer)
+		       : 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+	return c ? c : (x->layer > y->layer) - (x->layer < y->layer);
+}
+
+static ssize_t index_of(char *const *v, const char *s)
+{
+	for (ssize_t i = 0; v[i]; i++)
+		if (!strcmp(v[i], s))
+			return i;
+	return -1;
+}
+
+/* Appends to *res the overlaps within Root's file system REL. */
+static int overlaps_in(struct world_store *s, char *const *parents, size_t n,
+		       const char *rel, struct world_overlaps *res,
+		       struct world_error *err)
+{
+	struct entries e = {0};
+	_cleanup_strv_free_ char **layers = NULL; /* union, Root excluded */
+	char ***stacks = calloc(n, sizeof(*stacks));
+	int r = stacks ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		r = layers_stack(s, &parents[i], 1, rel, &stacks[i], err);
+		if (r < 0)
+			goto out;
+		struct strv u = {steal_pointer(&layers), 0};
+		while (u.v && u.v[u.n])
+			u.n++;
+		/* The last entry of a stack is Root, which overlaps nobody. */
+		for (size_t k = 0; r >= 0 && stacks[i][k + 1]; k++)
+			if (!u.v || index_of(u.v, stacks[i][k]) < 0)
+				r = strv_push(&u, strdup(stacks[i][k]));
+		layers = u.v;
+	}
+	for (size_t l = 0; r >= 0 && layers && layers[l]; l++) {
+		int fd = open(layers[l],
+			      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			r = werr_errno(err, errno, "cannot read layer %s",
+				       layers[l]);
+			goto out;
+		}
+		_cleanup_free_ char *prefix = NULL;
+		if (asprintf(&prefix, "%s%s", *rel ? "/" : "", rel) < 0) {
+			close(fd);
+			r = -ENOMEM;
+			goto out;
+		}
+		struct layer_walk w = {&e, l};
+		r = layers_walk(fd, prefix, true, record_hiding, &w);
+		close(fd);
+		if (r < 0)
+			r = werr_errno(err, -r, "cannot read layer %s",
+				       layers[l]);
+	}
+	if (r < 0)
+		goto out;
+	qsort(e.v, e.n, sizeof(*e.v), cmp_entry);
+
+	for (size_t a = 0; a < e.n;) {
+		size_t b = a;
+		while (b < e.n && !strcmp(e.v[a].path, e.v[b].path))
+			b++;
+		/* For each parent: the highest layer of its stack that has
+		 * this path.  Parents that got it from the same layer agree. */
+		ssize_t top[n];
+		size_t having = 0, distinct = 0;
+		for (size_t i = 0; i < n; i++) {
+			top[i] = -1;
+			ssize_t best = -1;
+			for (size_t k = a; k < b; k++) {
+				ssize_t pos = index_of(stacks[i],
+						       layers[e.v[k].layer]);
+				if (pos >= 0 && (best < 0 || pos < best)) {
+					best = pos;
+					top[i] = (ssize_t)e.v[k].layer;
+				}
+			}
+			if (top[i] < 0)
+				continue;
+			having++;
+			bool seen = false;
+			for (size_t j = 0; j < i; j++)
+				seen |= top[j] == top[i];
+			distinct += !seen;
+		}
+		if (having >= 2 && distinct >= 2) {
+			struct world_overlap *nv =
+				realloc(res->v, (res->n + 1) * sizeof(*nv));
+			if (!nv) {
+				r = -ENOMEM;
+				goto out;
+			}
+			res->v = nv;
+			struct world_overlap *o = &res->v[res->n++];
+			*o = (struct world_overlap){0};
+			o->path = strdup(e.v[a].path);
+			o->losers = calloc(n + 1, sizeof(char *));
+			size_t nl = 0;
+			ssize_t winner_top = -1;
+			for (size_t i = 0; i < n; i++) {
+				if (top[i] < 0)
+					continue;
+				if (winner_top < 0) {
+					winner_top = top[i];
+					o->winner = strdup(parents[i]);
+				} else if (top[i] != winner_top) {
+					o->losers[nl++] = strdup(parents[i]);
+				}
+			}
+		}
+		a = b;
+	}
+out:
+	for (size_t i = 0; i < e.n; i++)
+		free(e.v[i].path);
+	free(e.v);
+	for (size_t i = 0; stacks && i < n; i++)
+		strvfreep(&stacks[i]);
+	free(stacks);
+	return r == -ENOMEM ? werr(err, ENOMEM, "out of memory") : r;
+}
+
+int layers_overlaps(struct world_store *s, char *const *parents, size_t n,
+		    struct world_overlaps *out, struct world_error *err)
+{
+	struct world_overlaps res = {0};
+	_cleanup_strv_free_ char **mounts = NULL;
+	int r = layers_root_mounts(s, &mounts, err);
+	if (r >= 0)
+		r = overlaps_in(s, parents, n, "", &res, err);
+	for (size_t i = 0; r >= 0 && mounts && mounts[i]; i++)
+		r = overlaps_in(s, parents, n, mounts[i], &res, err);
+	if (r < 0) {
+		world_overlaps_release(&res);
+		return r;
+	}
+	if (out)
+		*out = res;
+	else
+		world_overlaps_release(&res);
+	return 0;
+}
+
+void world_overlaps_release(struct world_overlaps *o)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		free(o->v[i].path);
+		free(o->v[i].winner);
+		strvfreep(&o->v[i].losers);
+	}
+	free(o->v);
+	*o = (struct world_overlaps){0};
+}
