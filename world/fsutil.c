@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <search.h>
@@ -333,7 +334,11 @@ char *path_unescape(const char *s)
 		return NULL;
 	for (; *s; s++) {
 		unsigned v;
-		if (*s == '%' && sscanf(s + 1, "%2X", &v) == 1) {
+		/* Two hex digits, or the % stays: sscanf would take one
+		 * digit, or a sign, and the skip would pass the end. */
+		if (*s == '%' && isxdigit((unsigned char)s[1]) &&
+		    isxdigit((unsigned char)s[2]) &&
+		    sscanf(s + 1, "%2X", &v) == 1) {
 			*w++ = (char)v;
 			s += 2;
 		} else {
