@@ -103,8 +103,24 @@ tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c pwapt/config.c pwapt/pwapt.h
 tests/fuzz/fuzz-dpkgdb: tests/fuzz/fuzz-dpkgdb.c world/dpkgdb.c world/error.c \
 		world/*.h
 	clang $(FUZZ_CFLAGS) -o $@ $< world/dpkgdb.c world/error.c $(DPKG_LIBS)
-fuzz: tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb
-	for t in meta config dpkgdb; do \
+# The other parsers link with libworld built for fuzzing; a harness of a
+# static parser includes its .c file (its other names then come from the
+# harness, not from the library).
+FUZZ_OBJS := $(patsubst world/%.o,tests/fuzz/obj/%.o,$(WORLD_OBJS))
+tests/fuzz/obj/%.o: world/%.c world/*.h
+	@mkdir -p tests/fuzz/obj
+	clang $(subst fuzzer,fuzzer-no-link,$(FUZZ_CFLAGS)) $(NET_CFLAGS) -c -o $@ $<
+tests/fuzz/libworld.a: $(FUZZ_OBJS)
+	$(AR) rcs $@ $^
+FUZZ_LINKED := net journal checkoff txn
+$(addprefix tests/fuzz/fuzz-,$(FUZZ_LINKED)): tests/fuzz/fuzz-%: \
+		tests/fuzz/fuzz-%.c tests/fuzz/libworld.a world/*.h world/*.c \
+		pwapt/txn.c pwapt/txn.h
+	clang $(FUZZ_CFLAGS) $(NET_CFLAGS) -o $@ $< tests/fuzz/libworld.a \
+		$(LXC_LIBS) $(DPKG_LIBS)
+FUZZ_TARGETS := meta config dpkgdb $(FUZZ_LINKED)
+fuzz: $(addprefix tests/fuzz/fuzz-,$(FUZZ_TARGETS))
+	for t in $(FUZZ_TARGETS); do \
 		mkdir -p tests/fuzz/run-$$t && \
 		tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
 			tests/fuzz/run-$$t tests/fuzz/corpus-$$t || exit 1; \
@@ -145,7 +161,7 @@ style:
 
 clean:
 	rm -rf bin world/*.o world/*.a shim/*.o shim/*.a pwapt/*.o pwapt/build-config.h $(UNIT_TESTS) \
-		tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb \
-		tests/fuzz/run-*
+		$(addprefix tests/fuzz/fuzz-,$(FUZZ_TARGETS)) tests/fuzz/run-* \
+		tests/fuzz/obj tests/fuzz/libworld.a
 
 .PHONY: all deps check demo bench install style clean fuzz FORCE
