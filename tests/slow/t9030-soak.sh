@@ -129,11 +129,13 @@ uncertain() { for g; do printf ' ?%s' "${g#\?}"; done; }
 # Removes the worker's worlds (its child first).
 drop() { gone "$C" && C= CG= && gone "$W" && W= WG=; }
 
-# Root's files in $S/snap-$1, once no merge into Root runs and every
-# interrupted command is finished: the caller holds the model's lock.
+# Root's files in $S/files-$w, and how many of each group in $S/snap-$1,
+# once no merge into Root runs and every interrupted command is finished:
+# the caller holds the model's lock.
 settled() {
 	recovered
-	find "$PWAPT_ROOT/soak" -type f | sort >"$S/snap-$1"
+	find "$PWAPT_ROOT/soak" -type f | sort >"$S/files-$w"
+	sed 's|.*/soak/||; s|/.*||' "$S/files-$w" | sort | uniq -c >"$S/snap-$1"
 }
 
 # A rollback and what it took away, seen by nothing but recoveries of killed
@@ -142,6 +144,7 @@ rollback() {
 	exec 9>>"$S/rootlock"
 	flock 9
 	settled "r$w-$n-before"
+	mv "$S/files-$w" "$S/before-$w"
 	maybe_crash rollback-started
 	run pwapt rollback
 	r=$rc
@@ -152,7 +155,7 @@ rollback() {
 	*) unexpected "pwapt rollback" ;;
 	esac
 	settled "r$w-$n-after"
-	log "rollback r$w-$n $r $(comm -23 "$S/snap-r$w-$n-before" "$S/snap-r$w-$n-after" |
+	log "rollback r$w-$n $r $(comm -23 "$S/before-$w" "$S/files-$w" |
 		sed 's|.*/soak/||; s|/.*||' | sort -u | tr '\n' ' ')"
 	exec 9>&-
 }
@@ -336,7 +339,7 @@ test_expect_success 'Root holds exactly the merges that the model says' '
 	manifest /soak >"$S/root-after" &&
 	diff -u "$S/root-before" "$S/root-after" &&
 	python3 - "$PWAPT_ROOT/soak" "$S"/log-* <<-\EOF
-	import collections, glob, os, sys
+	import glob, os, sys
 	top = sys.argv[1]
 	merges, rollbacks, vanished = [], [], set()
 	for name in sys.argv[2:]:
@@ -407,9 +410,9 @@ test_expect_success 'Root holds exactly the merges that the model says' '
 	         for s in specs}
 	snaps = glob.glob(os.path.join(os.path.dirname(sys.argv[2]), "snap-*"))
 	for snap in sorted(snaps):
-	    seen = collections.Counter(l.split("/soak/")[1].split("/")[0]
-	                               for l in open(snap))
-	    for g, k in sorted(seen.items()):
+	    for line in open(snap):
+	        k, g = line.split()
+	        k = int(k)
 	        if count.get(g) != k:
 	            problems.append("%s: %s has %d of %s files" % (
 	                os.path.basename(snap), g, k, count.get(g)))
