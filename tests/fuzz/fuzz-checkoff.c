@@ -2,6 +2,7 @@
  * escaped pattern a line, and matching paths against what it holds. */
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,14 +13,26 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static char tmpl[] = "/tmp/fuzz-checkoff.XXXXXX";
+
+static void remove_tmp(void)
+{
+	char path[sizeof(tmpl) + 16];
+	snprintf(path, sizeof(path), "%s/W/check-off", tmpl);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/W", tmpl);
+	rmdir(path);
+	rmdir(tmpl);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct world_store s = {.state_fd = -1, .worlds_fd = -1,
 				       .lock_fd = -1};
 	if (s.worlds_fd < 0) {
-		char tmpl[] = "/tmp/fuzz-checkoff.XXXXXX";
 		if (!mkdtemp(tmpl))
 			abort();
+		atexit(remove_tmp);
 		s.worlds_fd = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (s.worlds_fd < 0 || mkdirat(s.worlds_fd, "W", 0700) < 0)
 			abort();

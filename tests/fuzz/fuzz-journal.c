@@ -9,13 +9,23 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static char tmpl[] = "/tmp/fuzz-journal.XXXXXX";
+
+static void remove_tmp(void)
+{
+	char path[sizeof(tmpl) + 16];
+	snprintf(path, sizeof(path), "%s/journal", tmpl);
+	unlink(path);
+	rmdir(tmpl);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int dir = -1;
 	if (dir < 0) {
-		char tmpl[] = "/tmp/fuzz-journal.XXXXXX";
 		if (!mkdtemp(tmpl))
 			abort();
+		atexit(remove_tmp);
 		dir = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dir < 0)
 			abort();
