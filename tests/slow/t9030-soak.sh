@@ -2,18 +2,20 @@
 # Soak: four workers create, write into, diff, merge (into Root and into a
 # parent world), roll back and delete worlds at the same time for
 # PWAPT_SOAK_SECONDS (default 600), while a killer SIGKILLs their pwapt
-# commands at random.  Afterwards every world opens, `pwapt recover` is
-# idempotent, and Root holds exactly what a model of the merges says.
+# commands at random and a fifth of them die at a crash point.  Afterwards
+# every world opens, `pwapt recover` is idempotent, and Root holds exactly
+# what a model of the merges says.
 #
 # The model: every write is a group of files of its own (/soak/gW-N/, with
 # content naming the group and the file), so Root's expected /soak follows
 # from the logs.  A group merged by a merge that exited 0 is in Root whole,
 # unless a rollback took it away: a rollback lists the groups that vanished
-# from Root between its start and the moment any interrupted command was
-# finished after it (merges into Root wait meanwhile); such a group is
-# absent whole, and a rollback takes at most one merge's.  A killed merge's groups
-# are all present or all absent; a failed one's absent.  Nothing outside
-# /soak changes, and nothing in /soak is not some merge's group.
+# from Root between a recovered state before it and one after it (merges
+# into Root wait meanwhile); such a group is absent whole, and a rollback
+# takes at most one merge's.  A killed merge's groups are all present or all
+# absent, a failed one's absent, and no recovered state (before and after
+# each rollback, after each killed merge) holds part of a group.  Nothing
+# outside /soak changes, and nothing in /soak is not some merge's group.
 . "$(dirname "$0")/../lib.sh"
 make_busybox_root
 mkdir "$PWAPT_ROOT/soak"
