@@ -5,6 +5,8 @@ PREFIX ?= /usr/local
 LIBEXECDIR ?= $(PREFIX)/lib/pwapt
 MANDIR ?= $(PREFIX)/share/man
 VERSION := 0.1
+# Settings of this build tree (as `make SANITIZE=...` would give them).
+-include config.mak
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing
@@ -32,7 +34,7 @@ CXXFLAGS += $(WARNINGS)
 endif
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
-CXXFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+CXXFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer $(SANITIZE_CXXFLAGS)
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
@@ -133,10 +135,31 @@ tests/fuzz/fuzz-dpkgdb: tests/fuzz/fuzz-dpkgdb.c $(DPKGDB_SRCS) world/error.c \
 tests/fuzz/fuzz-trace: tests/fuzz/fuzz-trace.c world/trace-table.c world/error.c \
 		world/fsutil.c world/crash.c world/*.h kernel/trace-event.h
 	clang $(FUZZ_CFLAGS) -o $@ $< world/trace-table.c world/error.c world/fsutil.c world/crash.c
-fuzz: tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb tests/fuzz/fuzz-trace
-	for t in meta config dpkgdb trace; do \
+# The other parsers link with libworld built for fuzzing; a harness of a
+# static parser includes its .c file (its other names then come from the
+# harness, not from the library).
+FUZZ_OBJS := $(patsubst world/%.o,tests/fuzz/obj/%.o,$(WORLD_OBJS))
+tests/fuzz/obj/%.o: world/%.c world/*.h
+	@mkdir -p tests/fuzz/obj
+	clang $(subst fuzzer,fuzzer-no-link,$(FUZZ_CFLAGS)) $(NET_CFLAGS) -c -o $@ $<
+tests/fuzz/obj/trace-bpf.o: kernel/pwapt-trace.skel.h
+tests/fuzz/libworld.a: $(FUZZ_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+FUZZ_LINKED := net journal checkoff txn
+$(addprefix tests/fuzz/fuzz-,$(FUZZ_LINKED)): tests/fuzz/fuzz-%: \
+		tests/fuzz/fuzz-%.c tests/fuzz/libworld.a world/*.h world/*.c \
+		pwapt/txn.c pwapt/txn.h
+	clang $(FUZZ_CFLAGS) $(NET_CFLAGS) -o $@ $< tests/fuzz/libworld.a \
+		$(LXC_LIBS) $(DPKG_LIBS)
+FUZZ_TARGETS := meta config dpkgdb trace $(FUZZ_LINKED)
+# journal: leaks not looked for until journal_read's is fixed (see t9020).
+fuzz: $(addprefix tests/fuzz/fuzz-,$(FUZZ_TARGETS))
+	for t in $(FUZZ_TARGETS); do \
+		leaks=1; [ $$t != journal ] || leaks=0; \
 		mkdir -p tests/fuzz/run-$$t && \
-		tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
+		ASAN_OPTIONS=detect_leaks=$$leaks tests/fuzz/fuzz-$$t \
+			-max_total_time=$(FUZZ_SECONDS) -detect_leaks=$$leaks \
 			tests/fuzz/run-$$t tests/fuzz/corpus-$$t || exit 1; \
 	done
 
@@ -150,6 +173,44 @@ check-floors: world/libworld.a
 
 check: deps all $(UNIT_TESTS)
 	@tests/run-all
+
+# The build again with ASan and UBSan, in build-sanitize/ (the normal build
+# stays as it is), and the unit tests and the busybox-tree tests run with
+# it; any sanitizer report fails it.  pwapt-init stays static, unsanitized.
+# clang: with gcc, UBSan's reports ignore log_path when ASan is on.  The
+# C++ shim without UBSan's C++-only checks, whose runtime a C link lacks.
+# Leaks inside liblxc and libdpkg are suppressed (tests/lsan.supp; the slow
+# unwinder, since libdpkg has no frame pointers).  Its config.mak
+# keeps any later make there (t0100 runs make install) sanitized.
+SANITIZE_DIR := build-sanitize
+SANITIZE_TESTS := $(UNIT_TESTS) $(addprefix tests/,t0010-worlds.sh t0020-exec.sh \
+	t0030-delete-list.sh t0050-recovery.sh t0060-host-root.sh \
+	t0070-console.sh t0090-filesystems.sh t0100-cli.sh t0200-wdiff.sh \
+	t0300-wmerge.sh t0310-checkoff.sh)
+SANITIZE_REPORTS = $(CURDIR)/$(SANITIZE_DIR)/reports
+check-sanitize: deps
+	rm -rf $(SANITIZE_DIR)
+	mkdir -p $(SANITIZE_DIR)/reports
+	tar -c --exclude=./$(SANITIZE_DIR) --exclude=./.git --exclude=./bin \
+		--exclude='*.o' --exclude='*.a' --exclude=./tests/results \
+		--exclude=./tests/fuzz . | tar -x -C $(SANITIZE_DIR)
+	printf '%s\n' 'SANITIZE := address,undefined' 'CC := clang' \
+		'CXX := clang++' 'SANITIZE_CXXFLAGS := -fno-sanitize=vptr,function' \
+		>$(SANITIZE_DIR)/config.mak
+	$(MAKE) -s -C $(SANITIZE_DIR) clean
+	$(MAKE) -s -C $(SANITIZE_DIR) all $(UNIT_TESTS)
+	@cd $(SANITIZE_DIR) && \
+	ASAN_OPTIONS=log_path=$(SANITIZE_REPORTS)/asan:detect_leaks=1:fast_unwind_on_malloc=0 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	UBSAN_OPTIONS=log_path=$(SANITIZE_REPORTS)/ubsan:print_stacktrace=1:halt_on_error=1 \
+		tests/run-all $(SANITIZE_TESTS); rc=$$?; \
+	if [ -n "$$(ls reports)" ]; then \
+		grep -h -e 'runtime error' -e '^SUMMARY' reports/* | \
+			sed 's|.*$(SANITIZE_DIR)/||' | sort | uniq -c; \
+		head -n 40 "reports/$$(ls reports | head -n 1)"; \
+		echo "not ok - sanitizer reports in $(SANITIZE_DIR)/reports"; \
+		exit 1; \
+	fi; exit $$rc
 
 demo: deps all
 	@examples/demo.sh
@@ -180,7 +241,8 @@ style:
 
 clean:
 	rm -rf bin kernel/vmlinux.h kernel/*.bpf.o kernel/*.skel.h world/*.o world/*.a shim/*.o shim/*.a pwapt/*.o pwapt/build-config.h $(UNIT_TESTS) \
-		tests/fuzz/fuzz-meta tests/fuzz/fuzz-config tests/fuzz/fuzz-dpkgdb tests/fuzz/fuzz-trace \
-		tests/fuzz/run-*
+		$(addprefix tests/fuzz/fuzz-,$(FUZZ_TARGETS)) tests/fuzz/run-* \
+		tests/fuzz/obj tests/fuzz/libworld.a
+	rm -rf $(SANITIZE_DIR)
 
-.PHONY: all deps check check-floors demo bench install style clean fuzz FORCE
+.PHONY: all deps check check-floors check-sanitize demo bench install style clean fuzz FORCE

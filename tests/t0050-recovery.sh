@@ -218,4 +218,20 @@ test_expect_success 'a merge killed halfway and recovered leaves no false confli
 	wmerge Big Root && test_equal "1234 Big" "$(cat "$PWAPT_ROOT/srv/many/f1234" | xargs)"
 '
 
+
+# A merge killed while it deletes the merged world: that world's layer
+# shares the merged files' inodes, and removing it later changes their
+# ctimes, which made `pwapt rollback` refuse ("changed since the merge").
+for point in delete-stop delete-unmount delete-trash; do
+	test_expect_success "wmerge killed at $point: recovered, and the merge can be rolled back" "
+		wcreate M Root &&
+		wexec M sh -c 'mkdir -p /srv/m && echo 1 >/srv/m/a && echo 2 >/srv/m/b' &&
+		{ PWAPT_CRASH_AT=$point wmerge M Root; test_equal 137 \$?; } &&
+		test_equal 'recovered an interrupted merge' \"\$(pwapt recover)\" &&
+		test_equal 2 \"\$(cat \"\$PWAPT_ROOT/srv/m/b\")\" && no_leftovers M &&
+		pwapt rollback &&
+		! test -e \"\$PWAPT_ROOT/srv/m\"
+	"
+done
+
 test_done

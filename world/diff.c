@@ -630,7 +630,8 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 	}
 	/* Sorted, each path once: a path both under a deleted directory and
 	 * a candidate was found twice. */
-	qsort(ch.v, ch.n, sizeof(*ch.v), cmp_change);
+	if (ch.n) /* ch.v is NULL then, which qsort may not get */
+		qsort(ch.v, ch.n, sizeof(*ch.v), cmp_change);
 	size_t w = 0;
 	for (size_t i = 0; i < ch.n; i++) {
 		if (w && !strcmp(ch.v[w - 1].path, ch.v[i].path)) {

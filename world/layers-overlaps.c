@@ -120,7 +120,8 @@ static int overlaps_in(struct world_store *s, char *const *parents, size_t n,
 	}
 	if (r < 0)
 		goto out;
-	qsort(e.v, e.n, sizeof(*e.v), cmp_entry);
+	if (e.n) /* e.v is NULL then, which qsort may not get */
+		qsort(e.v, e.n, sizeof(*e.v), cmp_entry);
 
 	for (size_t a = 0; a < e.n;) {
 		size_t b = a;

@@ -88,7 +88,8 @@ int link_names_load(int layer, struct link_names **out)
 		link_names_free(ln);
 		return r;
 	}
-	qsort(ln->v, ln->n, sizeof(*ln->v), by_ino);
+	if (ln->n)
+		qsort(ln->v, ln->n, sizeof(*ln->v), by_ino);
 	*out = ln;
 	return 0;
 }

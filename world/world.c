@@ -98,6 +98,26 @@ int world_discard_lazily(struct world_store *s, const char *name,
 	return discard(s, name, true, err);
 }
 
+/* Deleted worlds whose removal was interrupted.  Before a merge is
+ * recovered too: a merged world's layer shares the merged files' inodes,
+ * so removing it changes their ctimes, which must not happen after the
+ * recovery recorded them for a rollback. */
+static void empty_trash(struct world_store *s)
+{
+	_cleanup_close_ int tfd = openat(s->state_fd, "trash",
+					 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tfd < 0)
+		return;
+	_cleanup_closedir_ DIR *dir = fdopendir(tfd);
+	if (!dir)
+		return;
+	tfd = -1;
+	struct dirent *de;
+	while ((de = readdir(dir)))
+		if (de->d_name[0] != '.')
+			(void)rm_rf_at(dirfd(dir), de->d_name);
+}
+
 static int recover(struct world_store *s, struct world_error *err)
 {
 	_cleanup_strv_free_ char **names = NULL;
@@ -122,19 +142,7 @@ static int recover(struct world_store *s, struct world_error *err)
 					 "world '%s'",
 					 *n);
 	}
-	/* Deleted worlds whose removal was interrupted. */
-	_cleanup_close_ int tfd = openat(s->state_fd, "trash",
-					 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (tfd < 0)
-		return 0;
-	_cleanup_closedir_ DIR *dir = fdopendir(tfd);
-	if (!dir)
-		return 0;
-	tfd = -1;
-	struct dirent *de;
-	while ((de = readdir(dir)))
-		if (de->d_name[0] != '.')
-			(void)rm_rf_at(dirfd(dir), de->d_name);
+	empty_trash(s);
 	return 0;
 }
 
@@ -242,8 +250,10 @@ int world_store_open(struct world_store **out, const struct world_config *cfg,
 	}
 	s->locked = true;
 	/* An interrupted merge first: it may have worlds to delete. */
-	if ((r = check_root_record(s, err)) < 0 ||
-	    (r = merge_recover(s, &s->recovered, err)) < 0 ||
+	if ((r = check_root_record(s, err)) < 0)
+		goto fail;
+	empty_trash(s);
+	if ((r = merge_recover(s, &s->recovered, err)) < 0 ||
 	    (r = recover(s, err)) < 0)
 		goto fail;
 	*out = s;
