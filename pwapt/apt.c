@@ -123,6 +123,10 @@ static int answer_in_world(void *arg)
 
 /* Reads FD to its end, or until DEADLINE (CLOCK_MONOTONIC seconds), into a
  * malloc'd string; closes FD.  -ETIMEDOUT, -ENOMEM or -EIO. */
+/* The most an answer of the shim may hold: far beyond the plan and the
+ * file lists of a whole Debian system. */
+#define APT_ANSWER_MAX (512u << 20)
+
 static int read_all(int fd, time_t deadline, char **out)
 {
 	_cleanup_close_ int in = fd;
@@ -132,6 +136,7 @@ static int read_all(int fd, time_t deadline, char **out)
 	if (!mem)
 		return -ENOMEM;
 	int r = 0;
+	size_t total = 0;
 	char chunk[65536];
 	for (;;) {
 		struct timespec now;
@@ -156,6 +161,12 @@ static int read_all(int fd, time_t deadline, char **out)
 		}
 		if (got == 0)
 			break;
+		/* The answer comes from the world's side: a hostile one
+		 * must not make the host's pwapt take all its memory. */
+		if ((total += (size_t)got) > APT_ANSWER_MAX) {
+			r = -EFBIG;
+			break;
+		}
 		if (fwrite(chunk, 1, (size_t)got, mem) != (size_t)got) {
 			r = -ENOMEM;
 			break;
