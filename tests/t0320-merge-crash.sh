@@ -52,7 +52,7 @@ delete_big() {
 }
 
 no_leftovers() { # TREE
-	! find "$1" -name '.pwapt-*' | grep . &&
+	test_lacks . find "$1" -name '.pwapt-*' &&
 	! test -e "$PWAPT_STATE/merge"
 }
 
