@@ -38,6 +38,7 @@
 #include "container.h"
 #include "crash.h"
 #include "dbmerge.h"
+#include "discard.h"
 #include "error.h"
 #include "lifecycle.h"
 #include "fsutil.h"

@@ -83,7 +83,7 @@ void restart_rebased(struct world_store *s, char **moved)
 }
 
 int merge_recover(struct world_store *s, bool *recovered,
-		  struct world_error *err)
+		  merge_delete_fn *delete_world, struct world_error *err)
 {
 	_cleanup_close_ int mdir =
 		openat(s->state_fd, "merge", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -122,7 +122,7 @@ int merge_recover(struct world_store *s, bool *recovered,
 		if (r >= 0 && world_exists(s, p.src)) {
 			const char *name = p.src;
 			(void)container_kill_frozen(s, name);
-			r = world_delete(s, &name, 1, err);
+			r = delete_world(s, name, err);
 		}
 		if (r >= 0)
 			restart_rebased(s, moved);
