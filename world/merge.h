@@ -4,14 +4,15 @@
 
 #include "store.h"
 
-/* Finishes or rolls back the merge that STATE/merge/journal describes, if
- * any; *recovered (may be NULL) is set when there was one. */
-int merge_recover(struct world_store *s, bool *recovered,
-		  struct world_error *err);
+/* Deletes world NAME with the API's checks (world_delete): recovery
+ * lies below the API, which hands it down. */
+typedef int merge_delete_fn(struct world_store *s, const char *name,
+			    struct world_error *err);
 
-/* Deletes world NAME (which has no children) without waiting for its
- * container's tear-down: for a merged world, whose layer is spent. */
-int world_discard_lazily(struct world_store *s, const char *name,
-			 struct world_error *err);
+/* Finishes or rolls back the merge that STATE/merge/journal describes, if
+ * any; *recovered (may be NULL) is set when there was one.  A done merge's
+ * SRC is deleted with DELETE_WORLD. */
+int merge_recover(struct world_store *s, bool *recovered,
+		  merge_delete_fn *delete_world, struct world_error *err);
 
 #endif

@@ -1,11 +1,14 @@
 /* libFuzzer target: a merge's journal (STATE/merge/journal, and
  * merges/DST/journal for a rollback), read back by the recovery after a
- * crash, so possibly cut short anywhere.  journal_read() is static: the
- * harness includes merge.c (the rest of libworld comes from the fuzz
+ * crash, so possibly cut short anywhere (journal.c, linked from the fuzz
  * build's library). */
-#include "../../world/merge.c"
-
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../../world/merge-internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

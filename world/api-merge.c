@@ -1,0 +1,267 @@
+/* The merge operations of world.h: world_merge, world_rollback,
+ * world_last_merge.  They check their arguments and take DST's database
+ * locks; the merge itself is merge.c's, its undo undo.c's. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "crash.h"
+#include "dbmerge.h"
+#include "fsutil.h"
+#include "layers.h"
+#include "lifecycle.h"
+#include "merge-internal.h"
+
+/* Reads merges/DST, the record of the last merge into DST, into *P and
+ * opens it as *LDIR. */
+static int last_merge(struct world_store *s, const char *dst, int *ldir,
+		      struct plan *p, struct world_error *err)
+{
+	if (!world_name_valid(dst))
+		return werr(err, EINVAL, "invalid world name '%s'", dst);
+	if (!world_exists(s, dst))
+		return werr(err, ENOENT, "no world named '%s'", dst);
+	_cleanup_free_ char *last = path_join("merges", dst);
+	_cleanup_close_ int fd =
+		last ? openat(s->state_fd, last,
+			      O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+		     : -1;
+	if (fd < 0)
+		return werr(err, ENOENT, "no merge into '%s' to roll back",
+			    dst);
+	int r = journal_read(fd, p);
+	if (r < 0 || p->phase != 2) {
+		if (r >= 0)
+			plan_release(p);
+		return werr(err, EBADMSG,
+			    "the record of the last merge into "
+			    "'%s' is damaged",
+			    dst);
+	}
+	*ldir = steal_fd(&fd);
+	return 0;
+}
+
+void world_merge_record_release(struct world_merge_record *m)
+{
+	free(m->src);
+	free(m->dst);
+	strvfreep(&m->rebased);
+	*m = (struct world_merge_record){0};
+}
+
+int world_last_merge(struct world_store *s, const char *dst,
+		     struct world_merge_record *out, struct world_error *err)
+{
+	_cleanup_close_ int ldir = -1;
+	struct plan p;
+	int r = last_merge(s, dst, &ldir, &p, err);
+	if (r < 0)
+		return r;
+	struct world_merge_record m = {
+		.id = p.id,
+		.src = steal_pointer(&p.src),
+		.dst = steal_pointer(&p.dst),
+		.rebased = p.rebased ? steal_pointer(&p.rebased)
+				     : calloc(1, sizeof(char *))};
+	plan_release(&p);
+	if (!m.rebased) {
+		world_merge_record_release(&m);
+		return werr(err, ENOMEM, "out of memory");
+	}
+	*out = m;
+	return 0;
+}
+
+/* The worlds that merge P moved onto its DST and that still stand on it,
+ * as "'A', 'B'" (*n of them); NULL when there are none. */
+static char *still_rebased(struct world_store *s, const struct plan *p,
+			   size_t *n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	*n = 0;
+	for (char **w = p->rebased; f && w && *w; w++)
+		if (world_exists(s, *w) && store_is_ancestor(s, *w, p->dst))
+			fprintf(f, "%s'%s'", (*n)++ ? ", " : "", *w);
+	if (!f || fclose(f) != 0 || !*n) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int world_rollback(struct world_store *s, const char *dst, uint64_t id,
+		   bool force, char **changed, struct world_error *err)
+{
+	_cleanup_close_ int ldir = -1;
+	struct plan p;
+	int r = last_merge(s, dst, &ldir, &p, err);
+	if (r == -ENOENT && id && world_exists(s, dst))
+		return werr(err, ENOENT,
+			    "cannot roll back merge %" PRIu64 " into '%s': no "
+			    "merge into '%s' is kept (it was rolled back)",
+			    id, dst, dst);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *last = path_join("merges", dst);
+	if (id && p.id != id) {
+		r = werr(err, ESTALE,
+			 "cannot roll back merge %" PRIu64 " into '%s': "
+			 "merge %" PRIu64 " (of '%s') came after it, and only "
+			 "the last merge into a world can be rolled back",
+			 id, dst, p.id, p.src);
+		plan_release(&p);
+		return r;
+	}
+	if (strcmp(dst, WORLD_ROOT))
+		r = lifecycle_ensure_running(s, dst, NULL, err);
+	_cleanup_free_ char *tp = tree_path(s, dst);
+	_cleanup_close_ int tree =
+		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (r >= 0 && tree < 0)
+		r = werr_errno(err, errno, "cannot open the tree of '%s'", dst);
+	/* Restoring DST's databases is writing them, as a merge does. */
+	_cleanup_(dbmerge_unlock) struct dbmerge_locks locks =
+		DBMERGE_LOCKS_INIT;
+	if (r >= 0)
+		r = dbmerge_lock(tree, dst, &locks, err);
+	for (size_t i = 0; r >= 0 && i < p.n; i++) /* nothing decided yet */
+		r = dbmerge_check_lock(tree, &locks, p.v[i].path, dst, err);
+	_cleanup_free_ char *list = NULL;
+	if (r >= 0 && !force && changed_since(ldir, tree, &list) < 0)
+		r = werr(err, EBADMSG,
+			 "cannot tell what changed in '%s' since the merge "
+			 "(--force rolls back anyway)",
+			 dst);
+	if (r >= 0 && !force && *list) {
+		size_t n = 0;
+		for (char *c = list; *c; c++)
+			n += *c == '\n';
+		r = werr(err, EEXIST,
+			 "cannot roll back the merge of '%s' into '%s': %zu "
+			 "path%s changed since (--force rolls back anyway)",
+			 p.src, dst, n, n == 1 ? "" : "s");
+		if (changed)
+			*changed = steal_pointer(&list);
+	}
+	/* Worlds the merge moved onto DST see SRC's changes through DST
+	 * alone: undone, those would be gone from under them. */
+	size_t n_busy = 0;
+	_cleanup_free_ char *busy =
+		r >= 0 ? still_rebased(s, &p, &n_busy) : NULL;
+	if (busy)
+		r = werr(err, EBUSY,
+			 "cannot roll back merge %" PRIu64 " (of '%s' into "
+			 "'%s'): %s %s built on '%s' (delete %s first)",
+			 p.id, p.src, dst, busy, n_busy == 1 ? "was" : "were",
+			 p.src, n_busy == 1 ? "it" : "them");
+	if (r < 0) {
+		plan_release(&p);
+		return r;
+	}
+	/* The undo is a transaction too: journaled as the active merge, so
+	 * that an interrupted one is finished by the next command. */
+	(void)rm_rf_at(s->state_fd, "merge");
+	if (renameat(s->state_fd, last, s->state_fd, "merge") < 0) {
+		plan_release(&p);
+		return werr_errno(err, errno, "cannot start the roll-back");
+	}
+	_cleanup_close_ int mdir = openat(s->state_fd, "merge",
+					  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = mdir < 0 ? werr_errno(err, errno, "cannot open %s/merge", s->state)
+	    : journal_append(mdir, "phase rollback\n") < 0
+		    ? werr(err, EIO, "cannot write the merge journal")
+		    : 0;
+	crash_point("rollback-started");
+	if (r >= 0)
+		r = roll_back(s, mdir, &p, err);
+	if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
+		r = werr(err, EIO, "cannot remove %s/merge", s->state);
+	if (r >= 0)
+		(void)layers_refresh_all(s, NULL);
+	plan_release(&p);
+	return r;
+}
+
+static bool has_children(struct world_store *s, const char *name,
+			 struct world_error *err)
+{
+	_cleanup_strv_free_ char **children = NULL;
+	if (store_children(s, name, &children) < 0 || !children[0])
+		return false;
+	char names[512] = "";
+	size_t len = 0, n = 0;
+	for (char **c = children; *c; c++, n++)
+		if (len < sizeof(names))
+			len += (size_t)snprintf(names + len,
+						sizeof(names) - len, "%s'%s'",
+						n ? ", " : "", *c);
+	werr(err, EBUSY,
+	     "cannot merge '%s': %s %s built on it (merge or delete %s first, "
+	     "or --rebase)",
+	     name, names, n == 1 ? "is" : "are", n == 1 ? "it" : "them");
+	return true;
+}
+
+/* Takes the locks of DST's database tools (see dbmerge_lock()). */
+static int lock_databases(struct world_store *s, const char *dst,
+			  struct dbmerge_locks *l, struct world_error *err)
+{
+	int r = strcmp(dst, WORLD_ROOT)
+			? lifecycle_ensure_running(s, dst, NULL, err)
+			: 0;
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *tp = tree_path(s, dst);
+	if (!tp)
+		return werr(err, ENOMEM, "out of memory");
+	_cleanup_close_ int tree = open(tp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (tree < 0)
+		return werr_errno(err, errno, "cannot open the tree of '%s'",
+				  dst);
+	return dbmerge_lock(tree, dst, l, err);
+}
+
+int world_merge(struct world_store *s, const char *src, const char *dst,
+		unsigned flags, struct world_diff *conflicts, uint64_t *id,
+		struct world_error *err)
+{
+	if (!world_name_valid(src) || !world_name_valid(dst))
+		return werr(err, EINVAL, "invalid world name '%s'",
+			    world_name_valid(src) ? dst : src);
+	if (!strcmp(src, WORLD_ROOT))
+		return werr(err, EINVAL,
+			    "Root cannot be merged: it is the "
+			    "production world");
+	if (!world_exists(s, src))
+		return werr(err, ENOENT, "no world named '%s'", src);
+	if (!world_exists(s, dst))
+		return werr(err, ENOENT, "no world named '%s'", dst);
+	if (!strcmp(src, dst) || !store_is_ancestor(s, src, dst))
+		return werr(err, EINVAL,
+			    "cannot merge '%s' into '%s': '%s' is not an "
+			    "ancestor of '%s'",
+			    src, dst, dst, src);
+	if (!(flags & WORLD_MERGE_REBASE) && has_children(s, src, err))
+		return -EBUSY;
+
+	/* DST's databases stay as the diff finds them until the merge is
+	 * done: their tools' locks first. */
+	_cleanup_(dbmerge_unlock) struct dbmerge_locks locks =
+		DBMERGE_LOCKS_INIT;
+	bool again = true;
+	int r = lock_databases(s, dst, &locks, err);
+	while (r >= 0 && again) /* each round takes one lock file more */
+		r = merge_locked(s, src, dst, flags, &locks, &again, conflicts,
+				 id, err);
+	return r;
+}

@@ -1,0 +1,86 @@
+/* What the files of a merge share (private to them): the plan and its
+ * journal (journal.c), the undo (undo.c), the last steps of a done merge
+ * and recovery (recover.c), planning and applying (merge.c), and the
+ * operations of world.h (api-merge.c). */
+#ifndef PWAPT_MERGE_INTERNAL_H
+#define PWAPT_MERGE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dbmerge.h"
+#include "diff.h"
+#include "merge.h"
+
+/* OP_MRG: a package database that both sides changed, put from the
+ * merged copy in STATE/merge/staged/N (see dbmerge.h). */
+enum op_kind { OP_DEL, OP_PUT, OP_DIR, OP_MRG };
+enum had { HAD_NONE, HAD_DIR, HAD_FILE };
+
+struct op {
+	enum op_kind kind;
+	enum had had; /* what DST held at the path before the merge */
+	char *path;   /* absolute, world-relative */
+	/* DST changed the path after SRC was created (a conflict, forced,
+	 * or a package database merged): a roll-back restores DST's own
+	 * change, whose ctime SRC must not take for its own. */
+	bool dst_changed;
+	/* DST's file at the plan (not journaled; a directory's number may
+	 * change in overlayfs, where it is the overlay's own) */
+	ino_t ino;
+};
+
+struct plan {
+	char *src, *dst;
+	struct op *v;
+	size_t n;
+	int phase;	/* 0 planned, 1 prepared, 2 done */
+	bool rollback;	/* a done merge being undone (pwapt rollback) */
+	bool rebase;	/* worlds built on SRC move onto DST */
+	uint64_t id;	/* the merge's number (0: journaled before ids) */
+	char **rebased; /* the worlds built on SRC that move: NULL or
+			   NULL-terminated */
+	size_t applied; /* operations that may have changed DST */
+};
+
+/* journal.c */
+void plan_release(struct plan *p);
+int journal_append(int dirfd, const char *text);
+int journal_write(int dirfd, const struct plan *p);
+int journal_read(int dirfd, struct plan *p);
+/* The directory that holds PATH, beneath TREE; *base gets its last name. */
+int open_parent(int tree, const char *path, const char **base);
+/* The tree of world NAME as its processes see it (Root's root); malloc'd. */
+char *tree_path(struct world_store *s, const char *name);
+
+/* undo.c */
+/* syncfs of every file system that operations of P wrote. */
+int sync_written(int tree, const struct plan *p);
+/* Every path of P back to its saved state in MDIR/undo. */
+int roll_back(struct world_store *s, int mdir, const struct plan *p,
+	      struct world_error *err);
+/* MDIR/after: what the merged paths are like right after the merge. */
+int write_after(int mdir, int tree, const struct plan *p);
+/* The ctimes of MDIR/after join the known-ctimes of the worlds MOVED. */
+int share_after(struct world_store *s, int mdir, char *const *moved);
+/* The paths of DST that changed since the merge, one a line. */
+int changed_since(int mdir, int tree, char **out);
+
+/* recover.c */
+/* The last merge into DST stays in merges/DST for an undo. */
+int keep_as_last(struct world_store *s, const char *dst);
+/* Moves the worlds built on SRC onto DST; *moved gets their names. */
+int rebase_children(struct world_store *s, const char *src, const char *dst,
+		    char ***moved, struct world_error *err);
+/* After SRC is gone: the rebased worlds mount their new stacks. */
+void restart_rebased(struct world_store *s, char **moved);
+
+/* merge.c */
+/* The merge itself, under DST's database locks, from the diff on. */
+int merge_locked(struct world_store *s, const char *src, const char *dst,
+		 unsigned flags, struct dbmerge_locks *locks, bool *again,
+		 struct world_diff *conflicts, uint64_t *id,
+		 struct world_error *err);
+
+#endif

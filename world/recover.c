@@ -1,0 +1,159 @@
+/* Recovery of an interrupted merge (README, "Merges"): finishes one that
+ * was done, rolls back one that was prepared, drops one that was only
+ * planned.  Also the last steps of a done merge, which the merge itself and
+ * its recovery share: rebasing SRC's children onto DST, keeping the record
+ * for an undo. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "container.h"
+#include "fsutil.h"
+#include "layers.h"
+#include "lifecycle.h"
+#include "merge-internal.h"
+
+/* The last merge into DST stays in merges/DST for an undo. */
+int keep_as_last(struct world_store *s, const char *dst)
+{
+	(void)mkdirat(s->state_fd, "merges", 0700);
+	_cleanup_free_ char *last = path_join("merges", dst);
+	if (!last)
+		return -ENOMEM;
+	(void)rm_rf_at(s->state_fd, last);
+	if (renameat(s->state_fd, "merge", s->state_fd, last) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Moves the worlds built on SRC onto DST, which now holds SRC's changes:
+ * their containers stop, their trees are unmounted, and their metadata
+ * names DST instead of SRC.  *moved gets their names; the caller brings
+ * them back once SRC is gone.  Idempotent, for recovery. */
+int rebase_children(struct world_store *s, const char *src,
+		    const char *dst, char ***moved,
+		    struct world_error *err)
+{
+	int r = store_children(s, src, moved);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot list worlds");
+	for (char **w = *moved; *w && r >= 0; w++) {
+		struct world_meta m = {0};
+		if (meta_load(s, *w, &m, NULL) < 0)
+			continue;
+		_cleanup_free_ char *merged = world_path(s, *w, "merged");
+		(void)container_stop(s, *w, 10);
+		if (merged)
+			(void)layers_unmount(merged);
+		/* SRC's place in the order goes to DST, once. */
+		bool has_dst = false;
+		for (size_t i = 0; i < m.n_parents; i++)
+			has_dst |= !strcmp(m.parents[i], dst);
+		size_t k = 0;
+		for (size_t i = 0; i < m.n_parents; i++) {
+			if (!strcmp(m.parents[i], src)) {
+				free(m.parents[i]);
+				if (has_dst)
+					continue;
+				m.parents[i] = strdup(dst);
+				has_dst = true;
+			}
+			m.parents[k++] = m.parents[i];
+		}
+		m.parents[k] = NULL;
+		m.n_parents = k;
+		r = meta_save(s, &m, err);
+		meta_release(&m);
+	}
+	return r;
+}
+
+/* After SRC is gone: the rebased worlds mount their new stacks. */
+void restart_rebased(struct world_store *s, char **moved)
+{
+	for (char **w = moved; w && *w; w++)
+		(void)lifecycle_ensure_running(s, *w, NULL, NULL);
+}
+
+int merge_recover(struct world_store *s, bool *recovered,
+		  merge_delete_fn *delete_world, struct world_error *err)
+{
+	_cleanup_close_ int mdir =
+		openat(s->state_fd, "merge", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (mdir < 0)
+		return 0;
+	struct plan p;
+	int r = journal_read(mdir, &p);
+	if (r < 0) {
+		/* No journal: the merge died while writing its plan. */
+		if (r == -ENOENT)
+			return rm_rf_at(s->state_fd, "merge") < 0
+				       ? werr(err, EIO,
+					      "cannot remove %s/merge",
+					      s->state)
+				       : 0;
+		return werr_errno(err, -r,
+				  "the merge journal %s/merge/journal "
+				  "cannot be read",
+				  s->state);
+	}
+	if (recovered)
+		*recovered = true;
+	if (p.phase == 2 && p.rollback) {
+		/* An undo of a finished merge, interrupted: undo the rest. */
+		if (strcmp(p.dst, WORLD_ROOT) && world_exists(s, p.dst))
+			r = lifecycle_ensure_running(s, p.dst, NULL, err);
+		if (r >= 0)
+			r = roll_back(s, mdir, &p, err);
+		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
+			r = werr(err, EIO, "cannot remove %s/merge", s->state);
+	} else if (p.phase == 2) {
+		/* Done: only the clean-up was left. */
+		_cleanup_strv_free_ char **moved = NULL;
+		if (p.rebase)
+			r = rebase_children(s, p.src, p.dst, &moved, err);
+		if (r >= 0 && world_exists(s, p.src)) {
+			const char *name = p.src;
+			(void)container_kill_frozen(s, name);
+			r = delete_world(s, name, err);
+		}
+		if (r >= 0)
+			restart_rebased(s, moved);
+		_cleanup_free_ char *tp = tree_path(s, p.dst);
+		_cleanup_close_ int tree =
+			tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		_cleanup_close_ int wdir =
+			openat(s->state_fd, "merge",
+			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (r >= 0 && tree >= 0 && wdir >= 0 &&
+		    write_after(wdir, tree, &p) >= 0)
+			(void)share_after(s, wdir, moved);
+		if (r >= 0 && keep_as_last(s, p.dst) < 0)
+			r = werr(err, EIO, "cannot keep the undo of the merge");
+	} else {
+		if (p.phase == 1 && strcmp(p.dst, WORLD_ROOT) &&
+		    world_exists(s, p.dst))
+			r = lifecycle_ensure_running(s, p.dst, NULL, err);
+		/* SRC's tree tells the roll-back what the merge put where
+		 * DST had nothing (after a reboot it is not mounted). */
+		if (r >= 0 && p.phase == 1 && world_exists(s, p.src))
+			(void)lifecycle_ensure_running(s, p.src, NULL, NULL);
+		if (r >= 0 && p.phase == 1)
+			r = roll_back(s, mdir, &p, err);
+		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
+			r = werr(err, EIO, "cannot remove %s/merge", s->state);
+		if (world_exists(s, p.src))
+			(void)container_freeze(s, p.src, false);
+	}
+	if (r >= 0)
+		(void)layers_refresh_all(s, NULL);
+	plan_release(&p);
+	return r;
+}

@@ -1,0 +1,408 @@
+/* Undoing a merge: every path back to what undo/ saved, last operation
+ * first, made durable; the ctimes the merge and its roll-back leave, so that
+ * they are not taken for changes of DST ("known-ctimes"); what the merged
+ * paths are like right after a merge ("after"), and what changed since. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "dbmerge.h"
+#include "fsutil.h"
+#include "merge-internal.h"
+#include "save.h"
+
+/* Lines "sec nsec path" for FD (at PATH) and, for a directory restored
+ * whole, everything below it. */
+static void record_ctimes(FILE *f, int fd, const char *path, bool below)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return;
+	fprintf(f, "%lld %ld ", (long long)st.st_ctim.tv_sec,
+		st.st_ctim.tv_nsec);
+	path_escape(f, path);
+	fputc('\n', f);
+	if (!below || !S_ISDIR(st.st_mode))
+		return;
+	char proc[64];
+	fd_path(proc, sizeof(proc), fd, NULL);
+	_cleanup_closedir_ DIR *d = opendir(proc);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_close_ int child = openat(
+			dirfd(d), de->d_name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_free_ char *cp = NULL;
+		if (child >= 0 && asprintf(&cp, "%s/%s", path, de->d_name) >= 0)
+			record_ctimes(f, child, cp, true);
+	}
+}
+
+/* Whether world NAME saw DST as it was before the merge that MDIR
+ * describes: it is SRC, or built on DST before that merge was done (the
+ * time "after" was written; no world is made while a merge runs). */
+static bool saw_before(struct world_store *s, int mdir, const struct plan *p,
+		       const char *name)
+{
+	if (!strcmp(name, p->src))
+		return true;
+	if (!strcmp(name, p->dst) || !store_is_ancestor(s, name, p->dst))
+		return false;
+	struct stat done;
+	if (fstatat(mdir, "after", &done, 0) < 0)
+		return true;
+	struct world_meta m = {0};
+	if (meta_load(s, name, &m, NULL) < 0)
+		return false;
+	bool before = m.created < done.st_mtim.tv_sec ||
+		      (m.created == done.st_mtim.tv_sec &&
+		       m.created_ns < done.st_mtim.tv_nsec);
+	meta_release(&m);
+	return before;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The directory of PATH, "/" for a path at the top; malloc'd. */
+static char *parent_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash && slash > path ? strndup(path, (size_t)(slash - path))
+				     : strdup("/");
+}
+
+/* The directories that hold the plan's paths: putting and removing
+ * entries changed their ctimes too, which wdiff reads as DST's deletions
+ * in them (a modify/delete conflict).  Not a directory where the plan met
+ * a change of DST's own: a roll-back must not hide that one. */
+static int remember_parents(FILE *f, int tree, const struct plan *p)
+{
+	size_t n = 0;
+	char **dirty = calloc(p->n + 1, sizeof(*dirty));
+	if (!dirty)
+		return -ENOMEM;
+	int r = 0;
+	for (size_t k = 0; k < p->n && r >= 0; k++)
+		if (p->v[k].dst_changed &&
+		    !(dirty[n] = parent_of(p->v[k].path)))
+			r = -ENOMEM;
+		else if (p->v[k].dst_changed)
+			n++;
+	qsort(dirty, n, sizeof(*dirty), cmp_name);
+	_cleanup_free_ char *last = NULL;
+	for (size_t k = 0; k < p->n && r >= 0; k++) {
+		char *dir = parent_of(p->v[k].path);
+		if (!dir) {
+			r = -ENOMEM;
+			break;
+		}
+		if ((last && !strcmp(last, dir)) ||
+		    (n && bsearch(&dir, dirty, n, sizeof(*dirty), cmp_name))) {
+			free(dir);
+			continue;
+		}
+		free(last);
+		last = dir;
+		_cleanup_close_ int fd =
+			strcmp(dir, "/") ? open_beneath(tree, dir, O_PATH)
+					 : openat(tree, ".", O_PATH | O_CLOEXEC);
+		if (fd >= 0)
+			record_ctimes(f, fd, dir, false);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(dirty[i]);
+	free(dirty);
+	return r;
+}
+
+/* Saving and restoring a file changes its ctime, which is how wdiff and
+ * wmerge tell that DST changed a path after a world was created.  After a
+ * roll-back, SRC and every world that saw DST as it was before the merge
+ * (siblings of SRC, their children) remember the ctimes the merge and its
+ * roll-back left (known-ctimes), so that they are not taken for changes
+ * of DST. */
+static int remember_ctimes(struct world_store *s, int mdir, int tree,
+			   const struct plan *p)
+{
+	_cleanup_free_ char *lines = NULL;
+	size_t n_lines = 0;
+	FILE *f = open_memstream(&lines, &n_lines);
+	if (!f)
+		return -ENOMEM;
+	for (size_t k = 0; k < p->n; k++) {
+		if (p->v[k].had == HAD_NONE || p->v[k].dst_changed)
+			continue;
+		_cleanup_close_ int fd =
+			open_beneath(tree, p->v[k].path, O_PATH);
+		if (fd >= 0)
+			record_ctimes(f, fd, p->v[k].path,
+				      p->v[k].had == HAD_DIR);
+	}
+	int r = remember_parents(f, tree, p);
+	if (fclose(f) != 0 || r < 0)
+		return r < 0 ? r : -ENOMEM;
+	_cleanup_strv_free_ char **names = NULL;
+	r = store_world_names(s, &names);
+	for (char **w = names; r >= 0 && w && *w; w++) {
+		if (!saw_before(s, mdir, p, *w))
+			continue;
+		_cleanup_close_ int wdir =
+			openat(s->worlds_fd, *w,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_free_ char *old = NULL, *buf = NULL;
+		size_t len = 0;
+		if (wdir < 0)
+			return -errno;
+		(void)read_file_at(wdir, "known-ctimes", &old, NULL);
+		if (asprintf(&buf, "%s%s", old ? old : "", lines) < 0)
+			return -ENOMEM;
+		len = strlen(buf);
+		r = write_file_atomic(wdir, "known-ctimes", buf, len, 0600);
+	}
+	return r;
+}
+
+/* Whether ST is SRC's version of PATH as a merge puts it (a hard link
+ * or a copy with SRC's owner, mode, size and times); true when SRC's tree
+ * cannot tell (SRC gone after a done merge). */
+static bool is_srcs(int src_tree, const char *path, const struct stat *st)
+{
+	_cleanup_close_ int fd =
+		src_tree < 0 ? -1 : open_beneath(src_tree, path, O_PATH);
+	struct stat x;
+	if (fd < 0 || fstat(fd, &x) < 0)
+		return true;
+	return x.st_mode == st->st_mode && x.st_uid == st->st_uid &&
+	       x.st_gid == st->st_gid && x.st_size == st->st_size &&
+	       x.st_rdev == st->st_rdev &&
+	       x.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+	       x.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* What the merge put at BASE in PARENT for operation O, where DST had
+ * nothing, goes; not what DST made there itself (another type, a file
+ * that is not SRC's, or a directory that still has entries once the
+ * operations below it are rolled back): a merge killed before it reached
+ * O leaves what DST created there meanwhile. */
+static int remove_merged(int parent, const char *base, const struct op *o,
+			 int src_tree)
+{
+	struct stat st;
+	if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	bool dir = o->kind == OP_DIR;
+	if (S_ISDIR(st.st_mode) != dir ||
+	    (o->kind == OP_PUT && !is_srcs(src_tree, o->path, &st)))
+		return 0;
+	if (unlinkat(parent, base, dir ? AT_REMOVEDIR : 0) < 0 &&
+	    errno != ENOENT && errno != ENOTEMPTY)
+		return -errno;
+	return 0;
+}
+
+/* syncfs of every file system that operations of P wrote: DST's tree may
+ * span several (a separate /var or /boot). */
+int sync_written(int tree, const struct plan *p)
+{
+	dev_t done[32];
+	size_t n_done = 0;
+	struct stat st;
+	if (fstat(tree, &st) < 0 || syncfs(tree) < 0)
+		return -errno;
+	done[n_done++] = st.st_dev;
+	for (size_t k = 0; k < p->applied; k++) {
+		const char *b;
+		_cleanup_close_ int par = open_parent(tree, p->v[k].path, &b);
+		if (par < 0 || fstat(par, &st) < 0)
+			continue; /* gone: nothing to sync there */
+		bool seen = false;
+		for (size_t j = 0; j < n_done && !seen; j++)
+			seen = done[j] == st.st_dev;
+		if (seen)
+			continue;
+		_cleanup_close_ int fd =
+			openat(par, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || syncfs(fd) < 0)
+			return -errno;
+		if (n_done < sizeof(done) / sizeof(done[0]))
+			done[n_done++] = st.st_dev;
+	}
+	return 0;
+}
+
+/* Every path back to its saved state, last operation first.  An operation
+ * not applied yet is left as it is by the same steps. */
+int roll_back(struct world_store *s, int mdir, const struct plan *p,
+	      struct world_error *err)
+{
+	_cleanup_free_ char *tp = tree_path(s, p->dst);
+	_cleanup_close_ int tree =
+		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	_cleanup_close_ int undo =
+		openat(mdir, "undo", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *sp =
+		world_exists(s, p->src) ? tree_path(s, p->src) : NULL;
+	_cleanup_close_ int src_tree =
+		sp ? open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (tree < 0 || undo < 0)
+		return werr_errno(err, errno ? errno : ENOMEM,
+				  "cannot roll back the merge of '%s' into "
+				  "'%s'",
+				  p->src, p->dst);
+	for (size_t k = p->applied; k-- > 0;) {
+		const struct op *o = &p->v[k];
+		const char *base;
+		_cleanup_close_ int parent = open_parent(tree, o->path, &base);
+		if (parent < 0)
+			continue; /* its directory is gone: rolled back above */
+		char n[32], stage[64], tmp[64], meta[40];
+		snprintf(n, sizeof(n), "%zu", k);
+		snprintf(stage, sizeof(stage), ".pwapt-merge-%zu", k);
+		snprintf(tmp, sizeof(tmp), ".pwapt-restore-%zu", k);
+		snprintf(meta, sizeof(meta), "%zu.meta", k);
+		(void)unlinkat(parent, stage, 0);
+		/* Only a complete save replaces what DST has (save.h). */
+		int r = 0;
+		if (saved(undo, n))
+			r = restore_saved(undo, n, parent, base, tmp);
+		else if (o->had == HAD_NONE)
+			r = remove_merged(parent, base, o, src_tree);
+		if (r >= 0 && o->kind == OP_DIR && o->had == HAD_DIR)
+			r = restore_dir_meta(undo, meta, parent, base);
+		if (r < 0)
+			return werr_errno(err, -r, "cannot restore %s in '%s'",
+					  o->path, p->dst);
+	}
+	int r = sync_written(tree, p);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot make the roll-back of the "
+				  "merge of '%s' durable", p->src);
+	r = remember_ctimes(s, mdir, tree, p);
+	if (r < 0)
+		return werr_errno(err, -r,
+				  "cannot record the ctimes of the "
+				  "rolled-back merge of '%s'",
+				  p->src);
+	return 0;
+}
+
+/* What the merged paths are like right after the merge ("after"): a
+ * rollback refuses to undo a path that changed since. */
+int write_after(int mdir, int tree, const struct plan *p)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	for (size_t k = 0; k < p->n; k++) {
+		_cleanup_close_ int fd =
+			open_beneath(tree, p->v[k].path, O_PATH);
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0)
+			fprintf(f, "%lld %ld ", (long long)st.st_ctim.tv_sec,
+				st.st_ctim.tv_nsec);
+		else
+			fputs("- - ", f);
+		path_escape(f, p->v[k].path);
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	return write_file_atomic(mdir, "after", buf, len, 0600);
+}
+
+/* Worlds moved onto DST by a rebase saw SRC's version of every merged
+ * path: the ctimes the merge left in DST ("after") are not changes of DST
+ * that they missed, so they join each world's known-ctimes. */
+int share_after(struct world_store *s, int mdir, char *const *moved)
+{
+	_cleanup_free_ char *after = NULL;
+	if (!moved || !*moved)
+		return 0;
+	int r = read_file_at(mdir, "after", &after, NULL);
+	if (r < 0)
+		return r;
+	for (char *const *w = moved; *w && r >= 0; w++) {
+		_cleanup_free_ char *rel = path_join(*w, "known-ctimes");
+		_cleanup_free_ char *old = NULL, *buf = NULL;
+		if (!rel)
+			return -ENOMEM;
+		(void)read_file_at(s->worlds_fd, rel, &old, NULL);
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		if (!f)
+			return -ENOMEM;
+		if (old)
+			fputs(old, f);
+		/* Lines of paths the merge deleted ("- - path") say nothing
+		 * about a ctime. */
+		for (const char *l = after; *l;) {
+			const char *nl = strchrnul(l, '\n');
+			if (strncmp(l, "- ", 2))
+				fprintf(f, "%.*s\n", (int)(nl - l), l);
+			l = *nl ? nl + 1 : nl;
+		}
+		if (fclose(f) != 0)
+			return -ENOMEM;
+		_cleanup_close_ int wdir =
+			openat(s->worlds_fd, *w,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		r = wdir < 0 ? -errno
+			     : write_file_atomic(wdir, "known-ctimes", buf, len,
+						 0600);
+	}
+	return r;
+}
+
+/* The paths of DST that changed since the merge, one a line. */
+int changed_since(int mdir, int tree, char **out)
+{
+	_cleanup_free_ char *after = NULL, *buf = NULL;
+	int r = read_file_at(mdir, "after", &after, NULL);
+	if (r < 0)
+		return r;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	char *save = NULL;
+	for (char *line = strtok_r(after, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char sec[32], nsec[32];
+		int off = 0;
+		if (sscanf(line, "%31s %31s %n", sec, nsec, &off) != 2 || !off)
+			continue;
+		_cleanup_free_ char *path = path_unescape(line + off);
+		if (!path)
+			continue;
+		_cleanup_close_ int fd = open_beneath(tree, path, O_PATH);
+		struct stat st;
+		bool exists = fd >= 0 && fstat(fd, &st) == 0;
+		bool same = !strcmp(sec, "-")
+				    ? !exists
+				    : exists &&
+					      st.st_ctim.tv_sec == atoll(sec) &&
+					      st.st_ctim.tv_nsec == atol(nsec);
+		/* Any apt command rebuilds apt's caches: restoring the old
+		 * one loses nothing (apt checks it against its sources). */
+		if (!same && dbmerge_planned(path) != DBMERGE_DROP)
+			fprintf(f, "%s\n", path);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	*out = steal_pointer(&buf);
+	return 0;
+}
