@@ -631,8 +631,20 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	goto out;
 
 rollback:;
-	struct world_error ignored;
-	(void)roll_back(s, mdir, &p, &ignored);
+	struct world_error rb = {0};
+	if (roll_back(s, mdir, &p, &rb) < 0) {
+		/* What DST had is still in the undo: the journal stays, as
+		 * prepared, and the next pwapt command rolls back again.  SRC
+		 * stays frozen until then: DST may share its files. */
+		if (err) {
+			size_t l = strlen(err->msg);
+			snprintf(err->msg + l, sizeof(err->msg) - l,
+				 "; rolling the merge back failed too (%s): "
+				 "the next pwapt command tries again",
+				 rb.msg);
+		}
+		goto out;
+	}
 fail:
 	(void)rm_rf_at(s->state_fd, "merge");
 	(void)container_freeze(s, src, false);
