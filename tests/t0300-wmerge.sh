@@ -432,6 +432,21 @@ test_expect_success 'a roll-back killed halfway is finished by the next command'
 	manifest "$R" /proc /sys /dev | diff -u "$TMP/before" -
 '
 
+# Killed as it starts, a roll-back (forced past Root's later edit) must
+# never leave a journal that reads as a merge just done: its recovery
+# would take Root's changes since the merge for the merge's own, and a
+# later rollback would undo them without --force.
+test_expect_success 'a roll-back killed as it starts: Root'"'"'s later edit still stops it' '
+	fresh_root && wcreate A Root && echo new >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
+	wmerge A Root && echo admin-edit >"$R/srv/modify" &&
+	test_fails_with 3 "changed since" pwapt rollback &&
+	{ PWAPT_CRASH_AT=rollback-marked pwapt rollback --force; test_equal 137 $?; } &&
+	pwapt recover >/dev/null &&
+	test_fails_with 3 "changed since" pwapt rollback &&
+	test_equal admin-edit "$(cat "$R/srv/modify")" &&
+	pwapt rollback --force && test_equal modify "$(cat "$R/srv/modify")"
+'
+
 test_expect_success 'a full disk during a merge: a clean error, DST unchanged' '
 	cleanup_worlds &&
 	mkdir -p "$TMP/small" && mount -t tmpfs -o size=2m small "$TMP/small" &&

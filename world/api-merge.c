@@ -169,7 +169,15 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 		return r;
 	}
 	/* The undo is a transaction too: journaled as the active merge, so
-	 * that an interrupted one is finished by the next command. */
+	 * that an interrupted one is finished by the next command.  It is
+	 * marked a roll-back while it is still the kept record: active, it
+	 * must never read as a merge just done, whose recovery would take
+	 * DST's changes since the merge for the merge's own. */
+	if (journal_append(ldir, "phase rollback\n") < 0) {
+		plan_release(&p);
+		return werr(err, EIO, "cannot write the merge journal");
+	}
+	crash_point("rollback-marked");
 	(void)rm_rf_at(s->state_fd, "merge");
 	if (renameat(s->state_fd, last, s->state_fd, "merge") < 0) {
 		plan_release(&p);
@@ -178,9 +186,7 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 	_cleanup_close_ int mdir = openat(s->state_fd, "merge",
 					  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	r = mdir < 0 ? werr_errno(err, errno, "cannot open %s/merge", s->state)
-	    : journal_append(mdir, "phase rollback\n") < 0
-		    ? werr(err, EIO, "cannot write the merge journal")
-		    : 0;
+		     : 0;
 	crash_point("rollback-started");
 	if (r >= 0)
 		r = roll_back(s, mdir, &p, err);
