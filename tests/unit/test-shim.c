@@ -373,12 +373,22 @@ static int install_as_apt(struct aptshim *s, const char *pkgs,
 
 static int make_trees(void)
 {
-	char *cache = run("'%s/fixtures/debian-tree.sh'", tests_dir);
+	char *out = run("'%s/fixtures/debian-tree.sh'", tests_dir);
 	if (run_status != 0) {
-		free(cache);
+		printf("# %s", out);
+		free(out);
 		return -1;
 	}
-	cache[strcspn(cache, "\n")] = '\0';
+	/* The path is its last line: a first build says what it does before
+	 * (on stderr, which run() takes too). */
+	size_t len = strlen(out);
+	if (len && out[len - 1] == '\n')
+		out[len - 1] = '\0';
+	char *last = strrchr(out, '\n');
+	char *cache = strdup(last ? last + 1 : out);
+	free(out);
+	if (!cache)
+		abort();
 	snprintf(tree_a, sizeof(tree_a), "%s/a", tmp);
 	snprintf(tree_b, sizeof(tree_b), "%s/b", tmp);
 	const char *repo = "srv/pwapt-repo";
