@@ -67,6 +67,8 @@ mounts_below() {
 
 cleanup() {
 	set +e
+	# Its own messages must not kill it when the reader went away.
+	trap '' PIPE
 	tm kill-server 2>/dev/null
 	# Processes a test started on the host side (servers, namespaces'
 	# holders), by the pids it noted with note_pid.
@@ -87,7 +89,11 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
+# Interrupted, hung up, or its reader gone (`| head`): cleaned up all the
+# same, never leaving containers and mounts for the next run.
 trap 'exit 130' INT TERM
+trap 'exit 129' HUP
+trap 'exit 141' PIPE
 
 make_busybox_root() {
 	"$TEST_DIR/fixtures/busybox-tree.sh" "${1:-$PWAPT_ROOT}" ||
