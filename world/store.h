@@ -89,6 +89,13 @@ char *world_path(struct world_store *s, const char *name, const char *entry);
 int store_discard_world_dir(struct world_store *s, const char *name,
 			    struct world_error *err);
 
+/* Whether KEY may name a note or a series: 1 to 32 of [a-z0-9_-]. */
+bool store_key_valid(const char *key);
+/* The next number of series KEY (1, 2, ...), never handed out twice: the
+ * state directory keeps the last one, written atomically. */
+int store_next_serial(struct world_store *s, const char *key,
+		      unsigned long *out, struct world_error *err);
+
 /* Whether NAME is Root, and whether Root is this host's own "/". */
 static inline bool store_is_root(const char *name)
 {

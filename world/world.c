@@ -590,18 +590,6 @@ int world_open_in(struct world_store *s, const char *name, const char *path,
 	return lifecycle_open_in(s, name, path, flags, err);
 }
 
-static bool note_key_valid(const char *key)
-{
-	size_t n = key ? strlen(key) : 0;
-	if (n == 0 || n > 32)
-		return false;
-	for (const char *c = key; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
-		      *c == '_' || *c == '-'))
-			return false;
-	return true;
-}
-
 /* Notes live in worlds/NAME/notes/, Root's in worlds/Root/notes/. */
 static int open_notes(struct world_store *s, const char *name, const char *key,
 		      bool create, struct world_error *err)
@@ -609,7 +597,7 @@ static int open_notes(struct world_store *s, const char *name, const char *key,
 	int r = check_world(s, name, err);
 	if (r < 0)
 		return r;
-	if (!note_key_valid(key))
+	if (!store_key_valid(key))
 		return werr(err, EINVAL, "invalid note name '%s'", key);
 	_cleanup_free_ char *rel = path_join(name, "notes");
 	if (!rel)
@@ -662,25 +650,7 @@ int world_note_read(struct world_store *s, const char *name, const char *key,
 int world_store_next_serial(struct world_store *s, const char *key,
 			    unsigned long *out, struct world_error *err)
 {
-	if (!note_key_valid(key))
-		return werr(err, EINVAL, "invalid series name '%s'", key);
-	_cleanup_free_ char *name = NULL, *text = NULL;
-	if (asprintf(&name, "serial-%s", key) < 0)
-		return werr(err, ENOMEM, "out of memory");
-	unsigned long n = 0;
-	int r = read_file_at(s->state_fd, name, &text, NULL);
-	if (r < 0 && r != -ENOENT)
-		return werr_errno(err, -r, "cannot read %s/%s", s->state, name);
-	if (r >= 0)
-		n = strtoul(text, NULL, 10);
-	char buf[32];
-	int len = snprintf(buf, sizeof(buf), "%lu\n", n + 1);
-	r = write_file_atomic(s->state_fd, name, buf, (size_t)len, 0600);
-	if (r < 0)
-		return werr_errno(err, -r, "cannot write %s/%s", s->state,
-				  name);
-	*out = n + 1;
-	return 0;
+	return store_next_serial(s, key, out, err);
 }
 
 const char *world_state_name(enum world_state st)
