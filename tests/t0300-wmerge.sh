@@ -447,6 +447,35 @@ test_expect_success 'a roll-back killed as it starts: Root'"'"'s later edit stil
 	pwapt rollback --force && test_equal modify "$(cat "$R/srv/modify")"
 '
 
+# Root replaces a file by rename (as dpkg and editors do) while a merge is
+# on its way and has saved it, but not yet reached it: whether the merge
+# is then killed and recovered, or goes on and stops at that path, the
+# roll-back keeps Root's new file and undoes only what the merge wrote.
+replaced_before_reached() {
+	fresh_root && echo a-old >"$R/srv/a" && echo b-old >"$R/srv/b" &&
+	wcreate A Root &&
+	echo a-new >"$PWAPT_STATE/worlds/A/merged/srv/a" &&
+	echo b-new >"$PWAPT_STATE/worlds/A/merged/srv/b" &&
+	{ PWAPT_STOP_AT=merge-op:1 wmerge A Root 2>"$TMP/err" & pid=$!; } &&
+	wait_for 20 "grep -q '^State:.*T' /proc/$pid/status" &&
+	test_equal a-new "$(cat "$R/srv/a")" &&
+	echo b-prod >"$R/srv/.b.new" && mv "$R/srv/.b.new" "$R/srv/b" &&
+	if [ "$1" = killed ]; then
+		kill -9 $pid; wait $pid
+		test_has "recovered an interrupted merge" pwapt recover
+	else
+		kill -CONT $pid && { wait $pid; test_equal 1 $?; }
+	fi &&
+	test_equal b-prod "$(cat "$R/srv/b")" &&
+	test_equal a-old "$(cat "$R/srv/a")" &&
+	! test -e "$PWAPT_STATE/merge"
+}
+for how in killed continued; do
+	test_expect_success "Root's file replaced before the merge reached it ($how): Root's version stays" "
+		replaced_before_reached $how
+	"
+done
+
 test_expect_success 'a full disk during a merge: a clean error, DST unchanged' '
 	cleanup_worlds &&
 	mkdir -p "$TMP/small" && mount -t tmpfs -o size=2m small "$TMP/small" &&

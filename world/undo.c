@@ -244,6 +244,34 @@ int sync_written(int tree, const struct plan *p)
 
 /* Every path back to its saved state, last operation first.  An operation
  * not applied yet is left as it is by the same steps. */
+/* Whether the save of O may go back over what DST has at BASE now: the
+ * merge reached O (SRC's version is there, or the directory it made),
+ * nothing is there, or the saved file itself is.  Anything else is DST's
+ * own: a file DST replaced (as dpkg and editors do, by rename) before a
+ * merge killed or stopped on the way reached O, or one DST made after the
+ * merge deleted DST's; it stays. */
+static bool put_back_over(int parent, const char *base, const struct op *o,
+			  int undo, const char *save, int src_tree)
+{
+	struct stat now, was;
+	if (o->had != HAD_FILE ||
+	    fstatat(parent, base, &now, AT_SYMLINK_NOFOLLOW) < 0)
+		return true;
+	if (fstatat(undo, save, &was, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    was.st_ino == now.st_ino && was.st_dev == now.st_dev)
+		return true;
+	switch (o->kind) {
+	case OP_PUT:
+		return is_srcs(src_tree, o->path, &now);
+	case OP_DIR:
+		return S_ISDIR(now.st_mode);
+	case OP_DEL:
+		return false;
+	default: /* a merged database: no version of SRC's to tell by */
+		return true;
+	}
+}
+
 int roll_back(struct world_store *s, int mdir, const struct plan *p,
 	      struct world_error *err)
 {
@@ -275,8 +303,10 @@ int roll_back(struct world_store *s, int mdir, const struct plan *p,
 		(void)unlinkat(parent, stage, 0);
 		/* Only a complete save replaces what DST has (save.h). */
 		int r = 0;
-		if (saved(undo, n))
-			r = restore_saved(undo, n, parent, base, tmp);
+		if (saved(undo, n)) {
+			if (put_back_over(parent, base, o, undo, n, src_tree))
+				r = restore_saved(undo, n, parent, base, tmp);
+		}
 		else if (o->had == HAD_NONE)
 			r = remove_merged(parent, base, o, src_tree);
 		if (r >= 0 && o->kind == OP_DIR && o->had == HAD_DIR)
