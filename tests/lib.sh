@@ -197,6 +197,17 @@ test_absent_in() {
 		echo checked' - "$@")"
 }
 
+# cleanup_worlds: every world of the test's state deleted, Root's container
+# stopped and the state directory gone, for a test that starts afresh.
+cleanup_worlds() {
+	[ -d "$PWAPT_STATE" ] || return 0
+	for w in $(ls "$PWAPT_STATE/worlds" 2>/dev/null | grep -v '^Root$' | sort -r); do
+		wdelete "$w" >/dev/null 2>&1
+	done
+	pwapt stop-all >/dev/null 2>&1
+	rm -rf "$PWAPT_STATE"
+}
+
 # test_exit CODE CMD [ARG...]: CMD exits with status CODE (as `pgrep`, which
 # exits 1 when nothing matches and 2 or 3 when it cannot tell).
 test_exit() {

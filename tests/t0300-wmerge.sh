@@ -30,15 +30,6 @@ fresh_root() {
 	touch -d "2020-01-01" "$R/srv/modify"
 }
 
-cleanup_worlds() {
-	[ -d "$PWAPT_STATE" ] || return 0
-	for w in $(ls "$PWAPT_STATE/worlds" 2>/dev/null | grep -v '^Root$' | sort -r); do
-		wdelete "$w" >/dev/null 2>&1
-	done
-	pwapt stop-all >/dev/null 2>&1
-	rm -rf "$PWAPT_STATE"
-}
-
 # Every kind of change, made in world $1 through its tree.
 change_everything() {
 	T="$PWAPT_STATE/worlds/$1/merged/srv"

@@ -32,14 +32,6 @@ os.setxattr(os.path.join(top, "f0001"), "user.note", b"kept")
 PY
 echo old >"$TMP/srv/file"
 
-cleanup_worlds() {
-	for w in $(ls "$PWAPT_STATE/worlds" 2>/dev/null | grep -v '^Root$' | sort -r); do
-		wdelete "$w" >/dev/null 2>&1
-	done
-	pwapt stop-all >/dev/null 2>&1
-	rm -rf "$PWAPT_STATE"
-}
-
 fresh_root() {
 	cleanup_worlds && rm -rf "$R/srv" && cp -a "$TMP/srv" "$R/srv"
 }

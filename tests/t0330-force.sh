@@ -6,15 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 R=$PWAPT_ROOT
 
-cleanup_worlds() {
-	[ -d "$PWAPT_STATE" ] || return 0
-	for w in $(ls "$PWAPT_STATE/worlds" 2>/dev/null | grep -v '^Root$' | sort -r); do
-		wdelete "$w" >/dev/null 2>&1
-	done
-	pwapt stop-all >/dev/null 2>&1
-	rm -rf "$PWAPT_STATE"
-}
-
 # A busybox Root with four accounts databases, as shadow's tools keep them.
 fresh_root() {
 	cleanup_worlds

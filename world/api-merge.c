@@ -124,7 +124,7 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 	}
 	if (strcmp(dst, WORLD_ROOT))
 		r = lifecycle_ensure_running(s, dst, NULL, err);
-	_cleanup_free_ char *tp = tree_path(s, dst);
+	_cleanup_free_ char *tp = store_tree_path(s, dst);
 	_cleanup_close_ int tree =
 		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (r >= 0 && tree < 0)
@@ -227,7 +227,7 @@ static int lock_databases(struct world_store *s, const char *dst,
 			: 0;
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *tp = tree_path(s, dst);
+	_cleanup_free_ char *tp = store_tree_path(s, dst);
 	if (!tp)
 		return werr(err, ENOMEM, "out of memory");
 	_cleanup_close_ int tree = open(tp, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -352,6 +352,23 @@ struct spawn_payload {
 	int keep_fd;
 };
 
+/* NAME's container, which must run, for an attach; fills ERR if not. */
+static int open_running(struct world_store *s, const char *name,
+			struct lxc_container **out, struct world_error *err)
+{
+	struct lxc_container *c = open_container(s, name);
+	if (!c)
+		return werr(err, ENOMEM, "liblxc cannot open container '%s'",
+			    name);
+	if (!c->is_running(c)) {
+		lxc_container_put(c);
+		return werr(err, ESRCH, "the container of '%s' is not running",
+			    name);
+	}
+	*out = c;
+	return 0;
+}
+
 /* In the attached process, inside the world: pwapt's own code, which may
  * hold no descriptor of the host's but the one it answers on. */
 static int spawn_in_world(void *data)
@@ -365,13 +382,10 @@ int container_spawn(struct world_store *s, const char *name,
 		    int (*fn)(void *arg), void *arg, int keep_fd, pid_t *pid,
 		    struct world_error *err)
 {
-	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
-	if (!c)
-		return werr(err, ENOMEM, "liblxc cannot open container '%s'",
-			    name);
-	if (!c->is_running(c))
-		return werr(err, ESRCH, "the container of '%s' is not running",
-			    name);
+	_cleanup_lxc_ struct lxc_container *c = NULL;
+	int r = open_running(s, name, &c, err);
+	if (r < 0)
+		return r;
 	_cleanup_strv_free_ char **env = container_environment(true);
 	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (!env)
@@ -402,13 +416,10 @@ int container_attach(struct world_store *s, const char *name, char *const *argv,
 	static const struct world_exec_options none = {0};
 	if (!xo)
 		xo = &none;
-	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
-	if (!c)
-		return werr(err, ENOMEM, "liblxc cannot open container '%s'",
-			    name);
-	if (!c->is_running(c))
-		return werr(err, ESRCH, "the container of '%s' is not running",
-			    name);
+	_cleanup_lxc_ struct lxc_container *c = NULL;
+	int r = open_running(s, name, &c, err);
+	if (r < 0)
+		return r;
 	_cleanup_strv_free_ char **env =
 		container_env_append(container_environment(true), xo->env);
 	if (!env)
@@ -440,7 +451,7 @@ int container_attach(struct world_store *s, const char *name, char *const *argv,
 
 	struct exec_payload payload = {argv};
 	pid_t pid = -1;
-	int r = c->attach(c, exec_in_world, &payload, &opts, &pid);
+	r = c->attach(c, exec_in_world, &payload, &opts, &pid);
 	int st = 0;
 	if (r >= 0 && pid > 0)
 		st = container_wait(pid, xo->timeout);

@@ -459,11 +459,6 @@ static int candidates_in(struct world_store *s, const struct world_meta *a,
 	return 0;
 }
 
-static char *tree_of(struct world_store *s, const char *name)
-{
-	return strcmp(name, WORLD_ROOT) ? world_path(s, name, "merged")
-					: strdup(s->root);
-}
 
 /* Marks excluded what lies at or below a mount point met in a walk. */
 static void exclude_mounts(struct world_diff *d, struct paths *mounts)
@@ -491,8 +486,8 @@ static int diff_worlds(struct world_store *s, const struct world_meta *a,
 	ino_t *b_inos = NULL;
 	size_t n_inos = 0;
 	struct world_diff d = {0};
-	_cleanup_free_ char *tree_a = tree_of(s, name_a),
-			    *tree_b = tree_of(s, name_b);
+	_cleanup_free_ char *tree_a = store_tree_path(s, name_a),
+			    *tree_b = store_tree_path(s, name_b);
 	_cleanup_close_ int fa = -1, fb = -1;
 	int r = 0;
 	if (!tree_a || !tree_b) {

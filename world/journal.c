@@ -150,8 +150,3 @@ int open_parent(int tree, const char *path, const char **base)
 	return open_beneath(tree, dir, O_PATH | O_DIRECTORY);
 }
 
-char *tree_path(struct world_store *s, const char *name)
-{
-	return strcmp(name, WORLD_ROOT) ? world_path(s, name, "merged")
-					: strdup(s->root);
-}

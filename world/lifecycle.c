@@ -76,8 +76,7 @@ int lifecycle_tree(struct world_store *s, const char *name, char **out,
 		r = lifecycle_ensure_running(s, name, NULL, err);
 	if (r < 0)
 		return r;
-	char *p =
-		store_is_root(name) ? strdup(s->root) : world_path(s, name, "merged");
+	char *p = store_tree_path(s, name);
 	if (!p)
 		return werr(err, ENOMEM, "out of memory");
 	*out = p;

@@ -51,8 +51,6 @@ int journal_write(int dirfd, const struct plan *p);
 int journal_read(int dirfd, struct plan *p);
 /* The directory that holds PATH, beneath TREE; *base gets its last name. */
 int open_parent(int tree, const char *path, const char **base);
-/* The tree of world NAME as its processes see it (Root's root); malloc'd. */
-char *tree_path(struct world_store *s, const char *name);
 
 /* undo.c */
 /* syncfs of every file system that operations of P wrote. */

@@ -444,7 +444,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 			 .dst = strdup(dst),
 			 .rebase = flags & WORLD_MERGE_REBASE};
 	_cleanup_close_ int mdir = -1;
-	_cleanup_free_ char *tp = tree_path(s, dst), *sp = tree_path(s, src),
+	_cleanup_free_ char *tp = store_tree_path(s, dst), *sp = store_tree_path(s, src),
 			    *up = world_path(s, src, "upper");
 	if (!tp || !sp || !up || !p.src || !p.dst) {
 		r = werr(err, ENOMEM, "out of memory");

@@ -126,7 +126,7 @@ int merge_recover(struct world_store *s, bool *recovered,
 		}
 		if (r >= 0)
 			restart_rebased(s, moved);
-		_cleanup_free_ char *tp = tree_path(s, p.dst);
+		_cleanup_free_ char *tp = store_tree_path(s, p.dst);
 		_cleanup_close_ int tree =
 			tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 		_cleanup_close_ int wdir =

@@ -394,3 +394,9 @@ int store_next_serial(struct world_store *s, const char *key,
 	*out = n + 1;
 	return 0;
 }
+
+char *store_tree_path(struct world_store *s, const char *name)
+{
+	return store_is_root(name) ? strdup(s->root)
+				   : world_path(s, name, "merged");
+}

@@ -89,6 +89,10 @@ char *world_path(struct world_store *s, const char *name, const char *entry);
 int store_discard_world_dir(struct world_store *s, const char *name,
 			    struct world_error *err);
 
+/* The path of NAME's tree: Root's directory, or the world's merged tree
+ * (mounted or not); malloc'd, NULL when out of memory. */
+char *store_tree_path(struct world_store *s, const char *name);
+
 /* Whether KEY may name a note or a series: 1 to 32 of [a-z0-9_-]. */
 bool store_key_valid(const char *key);
 /* The next number of series KEY (1, 2, ...), never handed out twice: the

@@ -275,13 +275,13 @@ static bool put_back_over(int parent, const char *base, const struct op *o,
 int roll_back(struct world_store *s, int mdir, const struct plan *p,
 	      struct world_error *err)
 {
-	_cleanup_free_ char *tp = tree_path(s, p->dst);
+	_cleanup_free_ char *tp = store_tree_path(s, p->dst);
 	_cleanup_close_ int tree =
 		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	_cleanup_close_ int undo =
 		openat(mdir, "undo", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_free_ char *sp =
-		world_exists(s, p->src) ? tree_path(s, p->src) : NULL;
+		world_exists(s, p->src) ? store_tree_path(s, p->src) : NULL;
 	_cleanup_close_ int src_tree =
 		sp ? open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (tree < 0 || undo < 0)
