@@ -2,6 +2,7 @@
  * holds the plan, one operation a line, and the phases reached; a kept
  * STATE/merges/DST, the record of the last merge into DST, has the same
  * form.  Also where a plan's paths and worlds lie in a tree. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -68,72 +69,204 @@ int journal_write(int dirfd, const struct plan *p)
 	return write_file_atomic(dirfd, "journal", buf, len, 0600);
 }
 
-int journal_read(int dirfd, struct plan *p)
+/* The index of NAME among the N NAMES, or -1. */
+static int name_index(const char *const *names, int n, const char *name)
 {
-	_cleanup_free_ char *text = NULL;
-	int r = read_file_at(dirfd, "journal", &text, NULL);
-	if (r < 0)
-		return r;
-	*p = (struct plan){0};
-	size_t n_rebased = 0;
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char a[16], b[16];
-		size_t idx;
-		int off = 0;
-		if (!strncmp(line, "src ", 4))
-			p->src = strdup(line + 4);
-		else if (!strncmp(line, "dst ", 4))
-			p->dst = strdup(line + 4);
-		else if (!strcmp(line, "phase prepared"))
-			p->phase = p->phase < 1 ? 1 : p->phase;
-		else if (!strcmp(line, "phase done"))
-			p->phase = 2;
-		else if (!strcmp(line, "phase rollback"))
+	for (int i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return i;
+	return -1;
+}
+
+/* A decimal number, all of TEXT: -EBADMSG for anything else. */
+static int parse_number(const char *text, uint64_t *out)
+{
+	if (!isdigit((unsigned char)*text))
+		return -EBADMSG;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (errno || *end)
+		return -EBADMSG;
+	*out = v;
+	return 0;
+}
+
+/* Whether PATH can be a path of a plan: absolute, no empty, "." or ".."
+ * component (a torn line may leave "" or half a name; that is caught by
+ * the missing end of the plan, this by what a path never is). */
+static bool op_path_valid(const char *path)
+{
+	if (path[0] != '/')
+		return false;
+	if (!path[1])
+		return true;
+	for (const char *c = path + 1;;) {
+		size_t len = strcspn(c, "/");
+		if (!len || (len == 1 && c[0] == '.') ||
+		    (len == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		if (!c[len])
+			return true;
+		c += len + 1;
+	}
+}
+
+/* "op N KIND HAD PATH": the next operation of P, which has room for it. */
+static int parse_op(char *rest, struct plan *p)
+{
+	char *kind = strchr(rest, ' ');
+	if (!kind)
+		return -EBADMSG;
+	*kind++ = '\0';
+	char *had = strchr(kind, ' ');
+	char *path = had ? strchr(had + 1, ' ') : NULL;
+	if (!path)
+		return -EBADMSG;
+	*had++ = '\0';
+	*path++ = '\0';
+	uint64_t idx;
+	int k = name_index(kind_names, 4, kind), h = name_index(had_names, 3, had);
+	if (parse_number(rest, &idx) < 0 || idx != p->n || k < 0 || h < 0)
+		return -EBADMSG;
+	char *u = path_unescape(path);
+	if (!u)
+		return -ENOMEM;
+	if (!op_path_valid(u)) {
+		free(u);
+		return -EBADMSG;
+	}
+	p->v[p->n++] = (struct op){.kind = k, .had = h, .path = u};
+	return 0;
+}
+
+struct journal_reader {
+	size_t line;	  /* lines read so far */
+	size_t cap;	  /* room in p->v */
+	size_t n_rebased;
+	bool id, planned; /* "id" and "phase planned" met */
+};
+
+/* One line (a string: any NUL in it is damage, caught by the caller) of
+ * the journal into P. */
+static int parse_line(struct journal_reader *j, char *line, struct plan *p)
+{
+	if (j->line++ == 0)
+		return strcmp(line, "pwapt-merge 1") ? -EBADMSG : 0;
+	char *sp = strchr(line, ' ');
+	const char *key = line, *arg = sp ? sp + 1 : "";
+	if (sp)
+		*sp = '\0';
+	if (!strcmp(key, "phase")) {
+		int ph = name_index((const char *const[]){"planned", "prepared",
+							  "done", "rollback"},
+				    4, arg);
+		if (ph < 0 || (ph > 0 && !j->planned))
+			return -EBADMSG;
+		if (ph == 3)
 			p->rollback = true;
-		else if (!strcmp(line, "rebase"))
-			p->rebase = true;
-		else if (!strncmp(line, "id ", 3))
-			p->id = strtoull(line + 3, NULL, 10);
-		else if (!strncmp(line, "rebased ", 8) &&
-			 world_name_valid(line + 8)) {
-			char **nv = realloc(p->rebased,
-					    (n_rebased + 2) * sizeof(*nv));
-			if (!nv)
-				return -ENOMEM;
-			p->rebased = nv;
-			nv[n_rebased + 1] = NULL;
-			if (!(nv[n_rebased++] = strdup(line + 8)))
-				return -ENOMEM;
-		} else if (sscanf(line, "changed %zu", &idx) == 1 && idx < p->n)
-			p->v[idx].dst_changed = true;
-		else if (sscanf(line, "op %zu %15s %15s %n", &idx, a, b,
-				&off) == 3 &&
-			 off) {
-			struct op *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
+		else if (ph > p->phase)
+			p->phase = ph;
+		j->planned = true;
+		return 0;
+	}
+	/* The plan itself: all of it comes before "phase planned". */
+	bool plan_key = !strcmp(key, "src") || !strcmp(key, "dst") ||
+			!strcmp(key, "id") || !strcmp(key, "rebase") ||
+			!strcmp(key, "rebased") || !strcmp(key, "op") ||
+			!strcmp(key, "changed");
+	if (plan_key && j->planned)
+		return -EBADMSG;
+	if (!strcmp(key, "src") || !strcmp(key, "dst")) {
+		char **name = key[0] == 's' ? &p->src : &p->dst;
+		if (*name || !world_name_valid(arg))
+			return -EBADMSG;
+		return (*name = strdup(arg)) ? 0 : -ENOMEM;
+	}
+	if (!strcmp(key, "id")) {
+		if (j->id)
+			return -EBADMSG;
+		j->id = true;
+		return parse_number(arg, &p->id);
+	}
+	if (!strcmp(key, "rebase")) {
+		p->rebase = true;
+		return 0;
+	}
+	if (!strcmp(key, "rebased")) {
+		if (!world_name_valid(arg))
+			return -EBADMSG;
+		for (size_t i = 0; i < j->n_rebased; i++)
+			if (!strcmp(p->rebased[i], arg))
+				return 0;
+		char **nv = realloc(p->rebased,
+				    (j->n_rebased + 2) * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		p->rebased = nv;
+		nv[j->n_rebased] = NULL;
+		if (!(nv[j->n_rebased] = strdup(arg)))
+			return -ENOMEM;
+		nv[++j->n_rebased] = NULL;
+		return 0;
+	}
+	if (!strcmp(key, "changed")) {
+		uint64_t idx;
+		if (parse_number(arg, &idx) < 0 || idx >= p->n)
+			return -EBADMSG;
+		p->v[idx].dst_changed = true;
+		return 0;
+	}
+	if (!strcmp(key, "op")) {
+		if (p->n == j->cap) {
+			size_t cap = j->cap ? j->cap * 2 : 64;
+			struct op *nv = realloc(p->v, cap * sizeof(*nv));
 			if (!nv)
 				return -ENOMEM;
 			p->v = nv;
-			struct op *o = &p->v[p->n++];
-			*o = (struct op){0};
-			o->kind = !strcmp(a, "del")   ? OP_DEL
-				  : !strcmp(a, "put") ? OP_PUT
-				  : !strcmp(a, "mrg") ? OP_MRG
-						      : OP_DIR;
-			o->had = !strcmp(b, "dir")    ? HAD_DIR
-				 : !strcmp(b, "file") ? HAD_FILE
-						      : HAD_NONE;
-			if (!(o->path = path_unescape(line + off)))
-				return -ENOMEM;
+			j->cap = cap;
 		}
+		return parse_op((char *)arg, p);
 	}
-	if (!p->src || !p->dst || !world_name_valid(p->src) ||
-	    !world_name_valid(p->dst)) {
-		plan_release(p);
-		return -EBADMSG;
+	return 0; /* a key of a later version: not ours to judge */
+}
+
+int journal_read(int dirfd, struct plan *p)
+{
+	int fd = openat(dirfd, "journal", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	_cleanup_fclose_ FILE *f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
 	}
-	p->applied = p->n;
+	struct plan q = {0};
+	struct journal_reader j = {0};
+	_cleanup_free_ char *line = NULL;
+	size_t size = 0;
+	ssize_t len;
+	int r = 0;
+	/* Read line by line: a merge of a whole upgrade has a journal of
+	 * tens of megabytes.  A last line without its newline is an append
+	 * torn by a crash: not there. */
+	while (r >= 0 && (len = getline(&line, &size, f)) > 0 &&
+	       line[len - 1] == '\n') {
+		line[len - 1] = '\0';
+		r = strlen(line) != (size_t)len - 1 ? -EBADMSG
+						     : parse_line(&j, line, &q);
+	}
+	if (r >= 0 && ferror(f))
+		r = -EIO;
+	/* Whole: the header, both worlds and the plan's end. */
+	if (r >= 0 && (!q.src || !q.dst || !j.planned))
+		r = -EBADMSG;
+	if (r < 0) {
+		plan_release(&q);
+		return r;
+	}
+	q.applied = q.n;
+	*p = q;
 	return 0;
 }
 

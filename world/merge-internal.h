@@ -47,7 +47,13 @@ struct plan {
 /* journal.c */
 void plan_release(struct plan *p);
 int journal_append(int dirfd, const char *text);
+/* Writes P as DIRFD/journal, atomically, in phase "planned". */
 int journal_write(int dirfd, const struct plan *p);
+/* Reads DIRFD/journal into *P (released with plan_release), whatever its
+ * size.  -ENOENT: no journal; -EBADMSG: damaged (no header, a line of
+ * the plan missing, repeated or malformed, no end of the plan); *P is
+ * untouched on failure.  A last line without its newline is an append
+ * that a crash cut: ignored (the phase before it holds). */
 int journal_read(int dirfd, struct plan *p);
 /* The directory that holds PATH, beneath TREE; *base gets its last name. */
 int open_parent(int tree, const char *path, const char **base);
