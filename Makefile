@@ -54,7 +54,8 @@ PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 SHIM_OBJS := shim/aptshim.o
 LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim \
-	tests/unit/test-dpkgdb tests/unit/test-net tests/unit/test-journal tests/unit/test-layers
+	tests/unit/test-dpkgdb tests/unit/test-net tests/unit/test-journal tests/unit/test-layers \
+	tests/unit/test-diff
 
 all: bin/pwapt bin/pwapt-init $(addprefix bin/,$(LINKS)) shim/libaptshim.a
 
@@ -131,6 +132,9 @@ tests/unit/test-journal: tests/unit/test-journal.c tests/unit/tap.h world/*.h \
 	$(floor_test)
 tests/unit/test-layers: tests/unit/test-layers.c tests/unit/tap.h \
 		tests/unit/scratch.h world/*.h $(call floor_objs,layers)
+	$(floor_test)
+tests/unit/test-diff: tests/unit/test-diff.c tests/unit/tap.h \
+		tests/unit/scratch.h world/*.h $(call floor_objs,diff)
 	$(floor_test)
 
 tests/unit/test-shim: tests/unit/test-shim.c tests/unit/tap.h shim/aptshim.h \

@@ -475,10 +475,10 @@ static void exclude_mounts(struct world_diff *d, struct paths *mounts)
 			}
 }
 
-static int diff_worlds(struct world_store *s, const struct world_meta *a,
-		       const struct world_meta *b, const char *name_a,
-		       const char *name_b, struct world_diff *out,
-		       struct world_error *err)
+int diff_worlds(struct world_store *s, const struct world_meta *a,
+		const struct world_meta *b, const char *name_a,
+		const char *name_b, struct world_diff *out,
+		struct world_error *err)
 {
 	struct paths cand = {0}, opaque = {0}, mounts = {0}, rels = {0};
 	struct changes ch = {0};

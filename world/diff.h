@@ -35,6 +35,14 @@ struct parts {
 	size_t n;
 };
 
+/* The changes of world A against B (NULL: Root), named NAME_A and NAME_B,
+ * as world_diff() gives them, whose trees must be mounted and show their
+ * layers as they are (world_diff() makes them so first). */
+int diff_worlds(struct world_store *s, const struct world_meta *a,
+		const struct world_meta *b, const char *name_a,
+		const char *name_b, struct world_diff *out,
+		struct world_error *err);
+
 /* Whether PATH is DIR (LEN bytes) or lies below it, as strings. */
 bool diff_below(const char *path, const char *dir, size_t len);
 /* Whether an error opening a path means only that the tree has nothing

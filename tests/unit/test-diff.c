@@ -1,0 +1,319 @@
+/* Unit tests of wdiff's comparison (world/diff.c with sides.c, checkoff.c
+ * and conflicts.c): a world's tree, changed through its overlay as a
+ * process in it would (files written, chmod, chown, xattrs, deletions
+ * that leave whiteouts, a directory made opaque, symbolic links, hard
+ * links, device nodes, types changed) and a layer written by hand (xattr
+ * whiteouts), compared with Root's; the listed changes, what they weigh,
+ * check-offs and conflicts.  Linked with the objects of the diff's floor
+ * and those below it (world/FLOORS).  Runs as root in a mount namespace
+ * of its own. */
+#include "../../world/diff.h"
+#include "../../world/layers.h"
+#include "scratch.h"
+
+static const char *const root_files[] = {
+	"etc/keep",  "etc/mod",	     "etc/samesize", "etc/chmod",
+	"etc/chown", "etc/xattr",    "etc/gone",     "etc/type",
+	"etc/conflict", "etc/victim", "etc/hl-target", "etc/rootonly",
+	"dir-to-file/a", "dir-to-file/b", "opq/old1", "opq/old2",
+	"deldir/x/y",
+};
+
+static void make_root(void)
+{
+	mk("root/etc");
+	mk("root/dir-to-file");
+	mk("root/opq");
+	mk("root/deldir/x");
+	mk("root/var/log");
+	mk("root/run");
+	for (size_t i = 0; i < sizeof(root_files) / sizeof(*root_files); i++) {
+		char path[256];
+		snprintf(path, sizeof(path), "root/%s", root_files[i]);
+		put_file(path, "1234\n");
+	}
+	symlink("a", sp("root/etc/link"));
+	mknod(sp("root/etc/dev"), S_IFCHR | 0600, makedev(1, 3));
+	/* An old mtime, as a package's files have. */
+	struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+	utimensat(AT_FDCWD, sp("root/etc/samesize"), old, 0);
+}
+
+/* In world W's tree. */
+static const char *wp(const char *path)
+{
+	return sp("state/worlds/W/merged/%s", path);
+}
+
+static void w_put(const char *path, const char *text)
+{
+	int fd = open(wp(path), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		die(path);
+	close(fd);
+}
+
+/* What a process in W does. */
+static void change_world(void)
+{
+	w_put("etc/mod", "changed\n");
+	w_put("etc/samesize", "5678\n");
+	struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+	utimensat(AT_FDCWD, wp("etc/samesize"), old, 0);
+	chmod(wp("etc/chmod"), 0600);
+	chown(wp("etc/chown"), 1, 1);
+	setxattr(wp("etc/xattr"), "user.test", "v", 1, 0);
+	unlink(wp("etc/gone"));
+	unlink(wp("etc/link"));
+	symlink("b", wp("etc/link"));
+	unlink(wp("etc/type"));
+	mkdir(wp("etc/type"), 0755);
+	w_put("etc/type/inner", "i\n");
+	unlink(wp("etc/dev"));
+	mknod(wp("etc/dev"), S_IFCHR | 0600, makedev(1, 5));
+	unlink(wp("dir-to-file/a"));
+	unlink(wp("dir-to-file/b"));
+	rmdir(wp("dir-to-file"));
+	w_put("dir-to-file", "now a file\n");
+	unlink(wp("opq/old1"));
+	unlink(wp("opq/old2"));
+	rmdir(wp("opq"));
+	mkdir(wp("opq"), 0755); /* overlayfs makes it opaque */
+	w_put("opq/new", "n\n");
+	unlink(wp("deldir/x/y"));
+	rmdir(wp("deldir/x"));
+	rmdir(wp("deldir"));
+	mkdir(wp("new"), 0755);
+	w_put("new/f", "twelve bytes");
+	link(wp("new/f"), wp("new/f2"));
+	link(wp("etc/hl-target"), wp("etc/hl-new"));
+	w_put("var/log/wtmp", "login\n");
+	w_put("run/pid", "1\n");
+	w_put("etc/conflict", "world's\n");
+	w_put("etc/victim", "world's\n");
+}
+
+static const struct world_change *find(const struct world_diff *d,
+				       const char *path)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (!strcmp(d->v[i].path, path))
+			return &d->v[i];
+	return NULL;
+}
+
+/* Whether D lists PATH as KIND (and for 'M', exactly WHAT). */
+static bool has(const struct world_diff *d, const char *path, char kind,
+		unsigned what)
+{
+	const struct world_change *c = find(d, path);
+	if (!c || c->kind != kind || (kind == 'M' && c->what != what)) {
+		printf("# %s: %c %#x, not %c %#x\n", path, c ? c->kind : '-',
+		       c ? c->what : 0, kind, what);
+		return false;
+	}
+	return true;
+}
+
+static void show(const struct world_diff *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		printf("# %c %s %#x %llu%s%s%s %s\n", d->v[i].kind, d->v[i].path,
+		       d->v[i].what, (unsigned long long)d->v[i].bytes,
+		       d->v[i].excluded ? " excluded" : "",
+		       d->v[i].conflict ? " conflict" : "",
+		       d->v[i].checked_off ? " checked-off" : "",
+		       d->v[i].note ? d->v[i].note : "");
+}
+
+static void test_world_against_root(void)
+{
+	struct world_meta m = {0};
+	struct world_error err = {0};
+	meta_load(&store, "W", &m, &err);
+	struct world_diff d = {0};
+	int r = diff_worlds(&store, &m, NULL, "W", WORLD_ROOT, &d, &err);
+	ok(r == 0, "W is compared with Root (%s)", err.msg);
+	show(&d);
+	ok(d.other && !strcmp(d.other, WORLD_ROOT), "against Root");
+	bool sorted = true;
+	for (size_t i = 1; i < d.n; i++)
+		sorted &= strcmp(d.v[i - 1].path, d.v[i].path) < 0;
+	ok(sorted, "sorted by path, each path once");
+
+	ok(has(&d, "/etc/mod", 'M',
+	       WORLD_CHANGED_CONTENT | WORLD_CHANGED_TIMES),
+	   "a file rewritten: content and times");
+	ok(find(&d, "/etc/mod") && find(&d, "/etc/mod")->bytes == 8,
+	   "weighing its new size");
+	ok(has(&d, "/etc/samesize", 'M', WORLD_CHANGED_CONTENT),
+	   "same size, same mtime, other bytes: content (the bytes are read)");
+	ok(has(&d, "/etc/chmod", 'M', WORLD_CHANGED_MODE), "chmod: mode only");
+	ok(has(&d, "/etc/chown", 'M', WORLD_CHANGED_OWNER), "chown: owner only");
+	ok(has(&d, "/etc/xattr", 'M', WORLD_CHANGED_XATTRS),
+	   "an xattr set: xattrs only (overlayfs' own are not compared)");
+	ok(has(&d, "/etc/gone", 'D', 0) && find(&d, "/etc/gone")->bytes == 5,
+	   "a deleted file (a whiteout in the layer), weighing the old size");
+	ok(has(&d, "/etc/link", 'M', WORLD_CHANGED_TARGET),
+	   "a symbolic link pointed elsewhere: its target");
+	ok(has(&d, "/etc/type", 'M', WORLD_CHANGED_TYPE) &&
+		   has(&d, "/etc/type/inner", 'A', 0),
+	   "a file that became a directory: its type, and what it holds");
+	const struct world_change *dev = find(&d, "/etc/dev");
+	ok(dev && dev->kind == 'M' && (dev->what & WORLD_CHANGED_DEVICE) &&
+		   !(dev->what & WORLD_CHANGED_TYPE),
+	   "a device node's numbers");
+	ok(has(&d, "/dir-to-file", 'M', WORLD_CHANGED_TYPE) &&
+		   has(&d, "/dir-to-file/a", 'D', 0) &&
+		   has(&d, "/dir-to-file/b", 'D', 0),
+	   "a directory replaced by a file: its type, and all below it "
+	   "deleted, though no layer names them");
+	ok(has(&d, "/opq/old1", 'D', 0) && has(&d, "/opq/old2", 'D', 0) &&
+		   has(&d, "/opq/new", 'A', 0) && !find(&d, "/opq"),
+	   "a directory made anew (opaque): what it hid is deleted, the "
+	   "directory itself unchanged");
+	ok(has(&d, "/deldir", 'D', 0) && has(&d, "/deldir/x", 'D', 0) &&
+		   has(&d, "/deldir/x/y", 'D', 0),
+	   "a deleted tree: every path of it");
+	ok(has(&d, "/new", 'A', 0) && has(&d, "/new/f", 'A', 0) &&
+		   has(&d, "/new/f2", 'A', 0) &&
+		   find(&d, "/new/f")->bytes == 12 && find(&d, "/new")->bytes == 0,
+	   "a new tree, both names of a hard link; a directory weighs 0");
+	ok(has(&d, "/etc/hl-new", 'A', 0) && !find(&d, "/etc/hl-target"),
+	   "a new hard link to Root's file: the new name only (the copy-up "
+	   "it caused changes nothing)");
+	ok(!find(&d, "/etc/keep") && !find(&d, "/etc/rootonly"),
+	   "untouched files are not listed, nor what Root alone changed");
+	const struct world_change *wtmp = find(&d, "/var/log/wtmp"),
+				  *run = find(&d, "/run/pid"),
+				  *mod = find(&d, "/etc/mod");
+	ok(wtmp && wtmp->excluded && run && run->excluded && mod &&
+		   !mod->excluded,
+	   "login records and what lies in /run are excluded, the rest not");
+
+	/* Conflicts: Root changed or deleted, after W was created, what W
+	 * changed too. */
+	const struct world_change *c = find(&d, "/etc/conflict"),
+				  *v = find(&d, "/etc/victim");
+	ok(c && c->kind == 'M' && c->conflict,
+	   "both changed it: a conflict");
+	ok(v && v->kind == 'A' && v->conflict && v->note &&
+		   strstr(v->note, "deleted there"),
+	   "W changed what Root deleted since: a conflict, explained (%s)",
+	   v && v->note ? v->note : "no note");
+	size_t conflicts = 0;
+	for (size_t i = 0; i < d.n; i++)
+		conflicts += d.v[i].conflict;
+	ok(conflicts == 2, "nothing else conflicts (%zu)", conflicts);
+
+	/* Check-offs: a file, and a directory covering its tree. */
+	ok(!find(&d, "/etc/chmod")->checked_off, "(nothing checked off yet)");
+	world_diff_release(&d);
+	put_file("state/worlds/W/check-off", "/etc/chmod\n/new\n/etc/ty*\n");
+	r = diff_worlds(&store, &m, NULL, "W", WORLD_ROOT, &d, &err);
+	ok(r == 0 && find(&d, "/etc/chmod")->checked_off &&
+		   find(&d, "/new")->checked_off &&
+		   find(&d, "/new/f2")->checked_off &&
+		   find(&d, "/etc/type/inner")->checked_off &&
+		   !find(&d, "/etc/mod")->checked_off &&
+		   !find(&d, "/etc/gone")->checked_off,
+	   "checked off: the paths, and all below a directory, and globs");
+	world_diff_release(&d);
+	unlinkat(store.worlds_fd, "W/check-off", 0);
+
+	world_diff_release(&d); /* twice: harmless */
+	meta_release(&m);
+}
+
+/* Whiteouts written as overlayfs' xattr whiteouts (an empty file marked
+ * trusted.overlay.whiteout, in a directory marked opaque "x"), in a lower
+ * layer of a world: the layer of its parent P. */
+static void test_xattr_whiteouts(void)
+{
+	make_world("P", (const char *[]){"Root", NULL}, NULL);
+	mk("state/worlds/P/upper/etc");
+	mk("state/worlds/P/work");
+	put_file("state/worlds/P/upper/etc/keep", "");
+	set_xattr("state/worlds/P/upper/etc/keep", "trusted.overlay.whiteout",
+		  "");
+	set_xattr("state/worlds/P/upper/etc", "trusted.overlay.opaque", "x");
+	put_file("state/worlds/P/upper/etc/p-file", "from P\n");
+	whiteout("state/worlds/P/upper/etc/rootonly");
+	mk("state/worlds/P/upper/opq");
+	set_xattr("state/worlds/P/upper/opq", "trusted.overlay.opaque", "y");
+	make_world("C", (const char *[]){"P", NULL}, NULL);
+	struct world_meta m = {0}, mp = {0};
+	struct world_error err = {0};
+	meta_load(&store, "C", &m, &err);
+	meta_load(&store, "P", &mp, &err);
+	mk("state/worlds/C/merged");
+	bool mounted = false;
+	int r = layers_mount_world(&store, &m, true, &mounted, &err);
+	ok(r == 0, "C, on P, is mounted (%s)", err.msg);
+	if (access(sp("state/worlds/C/merged/etc/keep"), F_OK) == 0) {
+		printf("ok %d # SKIP this kernel's overlayfs has no xattr "
+		       "whiteouts\n",
+		       ++tap_n);
+	} else {
+		struct world_diff d = {0};
+		r = diff_worlds(&store, &m, NULL, "C", WORLD_ROOT, &d, &err);
+		show(&d);
+		ok(r == 0 && has(&d, "/etc/keep", 'D', 0),
+		   "an xattr whiteout in a lower layer is a deletion");
+		world_diff_release(&d);
+	}
+	struct world_diff d = {0};
+	r = diff_worlds(&store, &m, NULL, "C", WORLD_ROOT, &d, &err);
+	ok(r == 0 && has(&d, "/etc/p-file", 'A', 0) &&
+		   has(&d, "/etc/rootonly", 'D', 0) &&
+		   has(&d, "/opq/old1", 'D', 0) && has(&d, "/opq/old2", 'D', 0),
+	   "against Root, C shows its parent's changes: a file, a whiteout, "
+	   "what an opaque directory hides");
+	world_diff_release(&d);
+	mk("state/worlds/P/merged");
+	r = layers_mount_world(&store, &mp, false, NULL, &err);
+	ok(r == 0, "so is P (%s)", err.msg);
+	r = diff_worlds(&store, &m, &mp, "C", "P", &d, &err);
+	show(&d);
+	ok(r == 0 && d.n == 0, "against its parent, C changed nothing");
+	world_diff_release(&d);
+	put_file("state/worlds/C/merged/etc/c-file", "c\n");
+	r = diff_worlds(&store, &m, &mp, "C", "P", &d, &err);
+	ok(r == 0 && d.n == 1 && has(&d, "/etc/c-file", 'A', 0),
+	   "only C's own change, once it made one");
+	world_diff_release(&d);
+	meta_release(&m);
+	meta_release(&mp);
+}
+
+int main(void)
+{
+	if (scratch_init())
+		return 0;
+	store_init("root", "state");
+	make_root();
+	make_world("W", (const char *[]){"Root", NULL}, NULL);
+	struct world_meta m = {0};
+	struct world_error err = {0};
+	meta_load(&store, "W", &m, &err);
+	mk("state/worlds/W/merged");
+	bool mounted = false;
+	if (layers_mount_world(&store, &m, true, &mounted, &err) < 0) {
+		printf("# %s\n", err.msg);
+		return 1;
+	}
+	/* Root changes after W was created, past the clock's tick. */
+	usleep(50000);
+	change_world();
+	put_file("root/etc/conflict", "Root's\n");
+	put_file("root/etc/rootonly", "Root's\n");
+	unlink(sp("root/etc/victim"));
+	if (layers_refresh_world(&store, &m, &err) < 0) {
+		printf("# %s\n", err.msg);
+		return 1;
+	}
+	meta_release(&m);
+	test_world_against_root();
+	test_xattr_whiteouts();
+	return tap_done();
+}
