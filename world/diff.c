@@ -150,6 +150,8 @@ static void parts_release(struct parts *p)
 		closep(&p->v[i].fb);
 		for (size_t k = 0; k < p->v[i].n_a_only; k++)
 			closep(&p->v[i].a_only[k]);
+		for (size_t k = 0; k < p->v[i].n_shared; k++)
+			closep(&p->v[i].shared[k]);
 		free((char *)p->v[i].prefix);
 	}
 	p->n = 0;
@@ -456,7 +458,38 @@ static int candidates_in(struct world_store *s, const struct world_meta *a,
 				part->a_only[part->n_a_only++] = steal_fd(&fd);
 		}
 	}
+	for (char **l = sa; *l; l++) {
+		if (!strv_has(sb, *l))
+			continue;
+		if (part->n_shared == sizeof(part->shared) / sizeof(int)) {
+			part->many_shared = true;
+			break;
+		}
+		int fd = open(*l, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return werr_errno(err, errno, "cannot read layer %s",
+					  *l);
+		part->shared[part->n_shared++] = fd;
+	}
 	return 0;
+}
+
+/* Whether a layer of both stacks may hold directory PATH: what A shows
+ * below it then comes from there too, not only from A's own layers,
+ * whose entries are candidates already. */
+static bool in_shared_layer(const struct parts *p, const char *path)
+{
+	const struct fs_part *part = diff_part_of(p, path);
+	const char *rel = path + strlen(part->prefix);
+	if (part->many_shared)
+		return true;
+	for (size_t k = 0; k < part->n_shared; k++) {
+		_cleanup_close_ int fd = open_beneath(
+			part->shared[k], *rel ? rel : ".", O_PATH | O_DIRECTORY);
+		if (fd >= 0)
+			return true;
+	}
+	return false;
 }
 
 
@@ -543,6 +576,8 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 	paths_unique(&cand);
 
 	struct paths gone = {0}; /* below a directory that B has, A not */
+	struct paths kept = {0}; /* below a shared one that B deleted */
+	const char *kept_top = NULL;
 	/* Candidates are sorted: below a directory that B does not have,
 	 * B has nothing, and a new tree of A costs one lookup in B. */
 	const char *b_lacks = NULL;
@@ -607,6 +642,16 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 		if (r >= 0 && y.exists && S_ISDIR(y.st.st_mode) &&
 		    (!x.exists || !S_ISDIR(x.st.st_mode)))
 			r = add_subtree(&parts, true, p, &gone, &mounts);
+		/* And the other way: a directory of a layer both share that
+		 * B deleted or replaced; what A has below it, no layer of
+		 * A's own names (Root against a world, two siblings). */
+		if (r >= 0 && x.exists && S_ISDIR(x.st.st_mode) &&
+		    !y.below_mount && (!y.exists || !S_ISDIR(y.st.st_mode)) &&
+		    !(kept_top && diff_below(p, kept_top, strlen(kept_top))) &&
+		    in_shared_layer(&parts, p)) {
+			kept_top = p;
+			r = add_subtree(&parts, false, p, &kept, &mounts);
+		}
 		diff_side_release(&x);
 		diff_side_release(&y);
 	}
@@ -617,7 +662,15 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 			r = change_add(&ch, 'D', gone.v[i], 0, file_bytes(&y));
 		diff_side_release(&y);
 	}
+	for (size_t i = 0; i < kept.n && r >= 0; i++) {
+		struct side x;
+		r = diff_side_load(&parts, false, kept.v[i], &x);
+		if (r >= 0 && x.exists)
+			r = change_add(&ch, 'A', kept.v[i], 0, file_bytes(&x));
+		diff_side_release(&x);
+	}
 	paths_release(&gone);
+	paths_release(&kept);
 	if (r < 0) {
 		r = werr_errno(err, -r, "cannot compare '%s' with '%s'", name_a,
 			       name_b);

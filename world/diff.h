@@ -28,6 +28,10 @@ struct fs_part {
 	/* The layers of A's stack that B's lacks, highest first. */
 	int a_only[64];
 	size_t n_a_only;
+	/* The layers both stacks hold (all of them unless MANY_SHARED). */
+	int shared[64];
+	size_t n_shared;
+	bool many_shared;
 };
 
 struct parts {

@@ -221,6 +221,32 @@ static void test_world_against_root(void)
 	world_diff_release(&d);
 	unlinkat(store.worlds_fd, "W/check-off", 0);
 
+	/* The other way round: what W added Root lacks, and so on. */
+	struct world_diff back = {0};
+	r = diff_worlds(&store, &m, NULL, "W", WORLD_ROOT, &d, &err);
+	int r2 = diff_worlds(&store, NULL, &m, WORLD_ROOT, "W", &back, &err);
+	bool mirror = r == 0 && r2 == 0 && d.n == back.n;
+	if (!mirror) {
+		printf("# %d %d %zu %zu: %s\n", r, r2, d.n, back.n, err.msg);
+		show(&back);
+	}
+	for (size_t i = 0; mirror && i < d.n; i++) {
+		const struct world_change *x = &d.v[i], *y = &back.v[i];
+		char want = x->kind == 'A' ? 'D' : x->kind == 'D' ? 'A' : 'M';
+		mirror = !strcmp(x->path, y->path) && y->kind == want &&
+			 !y->conflict && !y->checked_off;
+		if (!mirror)
+			printf("# %s: %c, back %c\n", x->path, x->kind,
+			       y->kind);
+	}
+	ok(mirror, "Root against W: the same paths, additions and deletions "
+	   "swapped, no conflicts");
+	ok(has(&back, "/deldir/x/y", 'A', 0) &&
+		   has(&back, "/dir-to-file/b", 'A', 0),
+	   "what Root holds below a directory W deleted or replaced: there "
+	   "in Root, though no layer of Root's own names it");
+	world_diff_release(&back);
+	world_diff_release(&d);
 	world_diff_release(&d); /* twice: harmless */
 	meta_release(&m);
 }
