@@ -81,6 +81,17 @@ int rebase_children(struct world_store *s, const char *src, const char *dst,
 void restart_rebased(struct world_store *s, char **moved);
 
 /* merge.c */
+/* Appends to P the operations that merge the changes D of the tree
+ * SRC_TREE into DST_TREE (directory fds): what DST has at each path now
+ * (had, and a file's inode), and whether DST changed it too.  Excluded
+ * and checked-off changes are left out, as is the deletion of what DST
+ * does not have, or of what lies in a directory of DST whose deletion or
+ * replacement moves it away whole; a package database that both changed
+ * (or, FORCE, that conflicts) is merged (OP_MRG) or dropped (see
+ * dbmerge_planned).  Returns 0 or -errno (P then holds what was planned
+ * so far, for plan_release). */
+int merge_plan(int dst_tree, int src_tree, bool force,
+	       const struct world_diff *d, struct plan *p);
 /* The merge itself, under DST's database locks, from the diff on. */
 int merge_locked(struct world_store *s, const char *src, const char *dst,
 		 unsigned flags, struct dbmerge_locks *locks, bool *again,

@@ -344,8 +344,8 @@ static int save_all(struct merge_ctx *m, const struct plan *p,
 	return 0;
 }
 
-static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
-		    struct plan *p)
+int merge_plan(int dst_tree, int src_tree, bool force,
+	       const struct world_diff *d, struct plan *p)
 {
 	const char *moved = NULL; /* a DST directory that moves away whole */
 	size_t moved_len = 0;
@@ -357,8 +357,8 @@ static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 		    c->path[moved_len] == '/' && c->kind == 'D')
 			continue; /* gone with its directory */
 		struct stat xs, ys;
-		int had = kind_of(m->tree, c->path, &ys);
-		int src = kind_of(m->src_tree, c->path, &xs);
+		int had = kind_of(dst_tree, c->path, &ys);
+		int src = kind_of(src_tree, c->path, &xs);
 		if (had < 0 || src < 0)
 			return had < 0 ? had : src;
 		struct op o = {.had = had,
@@ -368,7 +368,7 @@ static int plan_ops(struct merge_ctx *m, const struct world_diff *d,
 		 * never replaced whole: also when SRC deleted it (DST's new
 		 * records stay) and, forced, when records conflict (those
 		 * alone take SRC's side). */
-		enum dbmerge_action db = c->merged || (m->force && c->conflict)
+		enum dbmerge_action db = c->merged || (force && c->conflict)
 						 ? dbmerge_planned(c->path)
 						 : DBMERGE_NONE;
 		if (db == DBMERGE_DROP)
@@ -467,7 +467,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 			       src, dst);
 		goto out;
 	}
-	if ((r = plan_ops(&m, &d, &p)) < 0) {
+	if ((r = merge_plan(m.tree, m.src_tree, force, &d, &p)) < 0) {
 		r = werr_errno(err, -r,
 			       "cannot plan the merge of '%s' into '%s'", src,
 			       dst);
