@@ -209,15 +209,18 @@ static void test_world_against_root(void)
 	/* Check-offs: a file, and a directory covering its tree. */
 	ok(!find(&d, "/etc/chmod")->checked_off, "(nothing checked off yet)");
 	world_diff_release(&d);
-	put_file("state/worlds/W/check-off", "/etc/chmod\n/new\n/etc/ty*\n");
+	put_file("state/worlds/W/check-off",
+		 "/etc/chmod\n/new\n/etc/ty*\n/op*new\n");
 	r = diff_worlds(&store, &m, NULL, "W", WORLD_ROOT, &d, &err);
 	ok(r == 0 && find(&d, "/etc/chmod")->checked_off &&
 		   find(&d, "/new")->checked_off &&
 		   find(&d, "/new/f2")->checked_off &&
 		   find(&d, "/etc/type/inner")->checked_off &&
 		   !find(&d, "/etc/mod")->checked_off &&
+		   !find(&d, "/opq/new")->checked_off &&
 		   !find(&d, "/etc/gone")->checked_off,
-	   "checked off: the paths, and all below a directory, and globs");
+	   "checked off: the paths, all below a directory, globs ('*' "
+	   "within one directory)");
 	world_diff_release(&d);
 	unlinkat(store.worlds_fd, "W/check-off", 0);
 

@@ -459,6 +459,20 @@ static void test_overlaps(void)
 	ok(r == 0 && o.n == 0,
 	   "a world and its own parent share P's layer: no overlap");
 	world_overlaps_release(&o);
+	put_file("state/worlds/PP/upper/gone", "pp\n");
+	r = layers_overlaps(&store, (char *[]){"PP", "Q"}, 2, &o, &err);
+	ok(r == 0 && o.n == 2 && !strcmp(o.v[1].path, "/gone") &&
+		   !strcmp(o.v[1].winner, "PP") &&
+		   strv_is(o.v[1].losers, "Q", NULL),
+	   "PP's own version over P's, against Q's: still an overlap");
+	world_overlaps_release(&o);
+	r = layers_overlaps(&store, (char *[]){"PP", "P"}, 2, &o, &err);
+	ok(r == 0 && o.n == 1 && !strcmp(o.v[0].path, "/gone") &&
+		   !strcmp(o.v[0].winner, "PP") &&
+		   strv_is(o.v[0].losers, "P", NULL),
+	   "a world that changed again what its parent changed hides the "
+	   "parent's version: the highest layer of each stack counts");
+	world_overlaps_release(&o);
 	ok(layers_overlaps(&store, (char *[]){"P", "Q"}, 2, NULL, &err) == 0,
 	   "the overlaps may be dropped (NULL)");
 }
