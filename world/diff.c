@@ -465,7 +465,8 @@ static int candidates_in(struct world_store *s, const struct world_meta *a,
 			part->many_shared = true;
 			break;
 		}
-		int fd = open(*l, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd =
+			open(*l, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return werr_errno(err, errno, "cannot read layer %s",
 					  *l);
@@ -484,8 +485,9 @@ static bool in_shared_layer(const struct parts *p, const char *path)
 	if (part->many_shared)
 		return true;
 	for (size_t k = 0; k < part->n_shared; k++) {
-		_cleanup_close_ int fd = open_beneath(
-			part->shared[k], *rel ? rel : ".", O_PATH | O_DIRECTORY);
+		_cleanup_close_ int fd =
+			open_beneath(part->shared[k], *rel ? rel : ".",
+				     O_PATH | O_DIRECTORY);
 		if (fd >= 0)
 			return true;
 	}

@@ -126,7 +126,8 @@ static int parse_op(char *rest, struct plan *p)
 	*had++ = '\0';
 	*path++ = '\0';
 	uint64_t idx;
-	int k = name_index(kind_names, 4, kind), h = name_index(had_names, 3, had);
+	int k = name_index(kind_names, 4, kind),
+	    h = name_index(had_names, 3, had);
 	if (parse_number(rest, &idx) < 0 || idx != p->n || k < 0 || h < 0)
 		return -EBADMSG;
 	char *u = path_unescape(path);
@@ -141,8 +142,8 @@ static int parse_op(char *rest, struct plan *p)
 }
 
 struct journal_reader {
-	size_t line;	  /* lines read so far */
-	size_t cap;	  /* room in p->v */
+	size_t line; /* lines read so far */
+	size_t cap;  /* room in p->v */
 	size_t n_rebased;
 	bool id, planned; /* "id" and "phase planned" met */
 };
@@ -199,8 +200,8 @@ static int parse_line(struct journal_reader *j, char *line, struct plan *p)
 		for (size_t i = 0; i < j->n_rebased; i++)
 			if (!strcmp(p->rebased[i], arg))
 				return 0;
-		char **nv = realloc(p->rebased,
-				    (j->n_rebased + 2) * sizeof(*nv));
+		char **nv =
+			realloc(p->rebased, (j->n_rebased + 2) * sizeof(*nv));
 		if (!nv)
 			return -ENOMEM;
 		p->rebased = nv;
@@ -254,7 +255,7 @@ int journal_read(int dirfd, struct plan *p)
 	       line[len - 1] == '\n') {
 		line[len - 1] = '\0';
 		r = strlen(line) != (size_t)len - 1 ? -EBADMSG
-						     : parse_line(&j, line, &q);
+						    : parse_line(&j, line, &q);
 	}
 	if (r >= 0 && ferror(f))
 		r = -EIO;
@@ -282,4 +283,3 @@ int open_parent(int tree, const char *path, const char **base)
 		return -ENOMEM;
 	return open_beneath(tree, dir, O_PATH | O_DIRECTORY);
 }
-

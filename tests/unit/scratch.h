@@ -27,12 +27,11 @@
 #include "tap.h"
 
 static char scratch[] = "/tmp/pwapt-unit.XXXXXX";
-static struct world_store store = {.state_fd = -1,
-				   .worlds_fd = -1,
-				   .lock_fd = -1};
+static struct world_store store = {
+	.state_fd = -1, .worlds_fd = -1, .lock_fd = -1};
 
 /* A path below the scratch directory (static buffers, a few at a time). */
-static const char *sp(const char *fmt, ...)
+static inline const char *sp(const char *fmt, ...)
 {
 	static char bufs[8][PATH_MAX];
 	static int next;
@@ -45,14 +44,14 @@ static const char *sp(const char *fmt, ...)
 	return b;
 }
 
-static void die(const char *what)
+static inline void die(const char *what)
 {
 	printf("# %s: %s\n", what, strerror(errno));
 	exit(1);
 }
 
 /* Unmounts everything at or below DIR, deepest first. */
-static void unmount_below(const char *dir)
+static inline void unmount_below(const char *dir)
 {
 	for (int round = 0; round < 8; round++) {
 		FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -62,8 +61,7 @@ static void unmount_below(const char *dir)
 			if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
 				continue;
 			size_t n = strlen(dir);
-			if (!strncmp(mp, dir, n) &&
-			    (mp[n] == '/' || !mp[n]) &&
+			if (!strncmp(mp, dir, n) && (mp[n] == '/' || !mp[n]) &&
 			    strlen(mp) > strlen(best))
 				snprintf(best, sizeof(best), "%s", mp);
 		}
@@ -75,9 +73,20 @@ static void unmount_below(const char *dir)
 	}
 }
 
-static void store_release(void);
+static inline void store_release(void)
+{
+	if (store.state_fd >= 0)
+		close(store.state_fd);
+	if (store.worlds_fd >= 0)
+		close(store.worlds_fd);
+	free(store.root);
+	free(store.state);
+	free(store.worlds);
+	store = (struct world_store){
+		.state_fd = -1, .worlds_fd = -1, .lock_fd = -1};
+}
 
-static void scratch_cleanup(void)
+static inline void scratch_cleanup(void)
 {
 	store_release();
 	unmount_below(scratch);
@@ -86,7 +95,7 @@ static void scratch_cleanup(void)
 
 /* Makes the scratch directory in a private mount namespace; 0, or skips
  * the whole file (returns 1) when that cannot be (not root). */
-static int scratch_init(void)
+static inline int scratch_init(void)
 {
 	if (geteuid() != 0) {
 		tap_skip_all("needs root (mounts, trusted xattrs, mknod)");
@@ -102,7 +111,7 @@ static int scratch_init(void)
 }
 
 /* mkdir -p of a path below the scratch directory. */
-static void mk(const char *fmt, ...)
+static inline void mk(const char *fmt, ...)
 {
 	char p[PATH_MAX];
 	va_list ap;
@@ -114,7 +123,7 @@ static void mk(const char *fmt, ...)
 }
 
 /* Writes TEXT as the file PATH below the scratch directory. */
-static void put_file(const char *path, const char *text)
+static inline void put_file(const char *path, const char *text)
 {
 	int fd = open(sp("%s", path), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 		      0644);
@@ -124,35 +133,22 @@ static void put_file(const char *path, const char *text)
 }
 
 /* An overlayfs whiteout (a character device 0/0) at PATH. */
-static void whiteout(const char *path)
+static inline void whiteout(const char *path)
 {
 	if (mknod(sp("%s", path), S_IFCHR | 0, makedev(0, 0)) < 0)
 		die(path);
 }
 
-static void set_xattr(const char *path, const char *name, const char *value)
+static inline void set_xattr(const char *path, const char *name,
+			     const char *value)
 {
 	if (lsetxattr(sp("%s", path), name, value, strlen(value), 0) < 0)
 		die(path);
 }
 
-static void store_release(void)
-{
-	if (store.state_fd >= 0)
-		close(store.state_fd);
-	if (store.worlds_fd >= 0)
-		close(store.worlds_fd);
-	free(store.root);
-	free(store.state);
-	free(store.worlds);
-	store = (struct world_store){.state_fd = -1,
-				     .worlds_fd = -1,
-				     .lock_fd = -1};
-}
-
 /* The store: Root's directory and the state directory, below the scratch
  * directory (made when missing). */
-static void store_init(const char *root, const char *state)
+static inline void store_init(const char *root, const char *state)
 {
 	mk("%s", root);
 	mk("%s/worlds", state);
@@ -169,8 +165,8 @@ static void store_init(const char *root, const char *state)
 
 /* The metadata of world NAME, ready, over PARENTS (NULL-terminated), with
  * layers for Root's file systems MOUNTS (NULL-terminated or NULL). */
-static void make_world(const char *name, const char *const *parents,
-		       const char *const *mounts)
+static inline void make_world(const char *name, const char *const *parents,
+			      const char *const *mounts)
 {
 	struct world_meta m = {.name = (char *)name, .phase = META_READY};
 	for (; parents[m.n_parents]; m.n_parents++)
@@ -193,7 +189,7 @@ static void make_world(const char *name, const char *const *parents,
 }
 
 /* Whether PATH below the scratch directory is a mount point. */
-static bool mounted_at(const char *path)
+static inline bool mounted_at(const char *path)
 {
 	return is_mount_point(sp("%s", path)) > 0;
 }

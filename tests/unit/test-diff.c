@@ -12,10 +12,10 @@
 #include "scratch.h"
 
 static const char *const root_files[] = {
-	"etc/keep",  "etc/mod",	     "etc/samesize", "etc/chmod",
-	"etc/chown", "etc/xattr",    "etc/gone",     "etc/type",
-	"etc/conflict", "etc/victim", "etc/hl-target", "etc/rootonly",
-	"dir-to-file/a", "dir-to-file/b", "opq/old1", "opq/old2",
+	"etc/keep",	 "etc/mod",	  "etc/samesize",  "etc/chmod",
+	"etc/chown",	 "etc/xattr",	  "etc/gone",	   "etc/type",
+	"etc/conflict",	 "etc/victim",	  "etc/hl-target", "etc/rootonly",
+	"dir-to-file/a", "dir-to-file/b", "opq/old1",	   "opq/old2",
 	"deldir/x/y",
 };
 
@@ -118,8 +118,9 @@ static bool has(const struct world_diff *d, const char *path, char kind,
 static void show(const struct world_diff *d)
 {
 	for (size_t i = 0; i < d->n; i++)
-		printf("# %c %s %#x %llu%s%s%s %s\n", d->v[i].kind, d->v[i].path,
-		       d->v[i].what, (unsigned long long)d->v[i].bytes,
+		printf("# %c %s %#x %llu%s%s%s %s\n", d->v[i].kind,
+		       d->v[i].path, d->v[i].what,
+		       (unsigned long long)d->v[i].bytes,
 		       d->v[i].excluded ? " excluded" : "",
 		       d->v[i].conflict ? " conflict" : "",
 		       d->v[i].checked_off ? " checked-off" : "",
@@ -149,7 +150,8 @@ static void test_world_against_root(void)
 	ok(has(&d, "/etc/samesize", 'M', WORLD_CHANGED_CONTENT),
 	   "same size, same mtime, other bytes: content (the bytes are read)");
 	ok(has(&d, "/etc/chmod", 'M', WORLD_CHANGED_MODE), "chmod: mode only");
-	ok(has(&d, "/etc/chown", 'M', WORLD_CHANGED_OWNER), "chown: owner only");
+	ok(has(&d, "/etc/chown", 'M', WORLD_CHANGED_OWNER),
+	   "chown: owner only");
 	ok(has(&d, "/etc/xattr", 'M', WORLD_CHANGED_XATTRS),
 	   "an xattr set: xattrs only (overlayfs' own are not compared)");
 	ok(has(&d, "/etc/gone", 'D', 0) && find(&d, "/etc/gone")->bytes == 5,
@@ -177,7 +179,8 @@ static void test_world_against_root(void)
 	   "a deleted tree: every path of it");
 	ok(has(&d, "/new", 'A', 0) && has(&d, "/new/f", 'A', 0) &&
 		   has(&d, "/new/f2", 'A', 0) &&
-		   find(&d, "/new/f")->bytes == 12 && find(&d, "/new")->bytes == 0,
+		   find(&d, "/new/f")->bytes == 12 &&
+		   find(&d, "/new")->bytes == 0,
 	   "a new tree, both names of a hard link; a directory weighs 0");
 	ok(has(&d, "/etc/hl-new", 'A', 0) && !find(&d, "/etc/hl-target"),
 	   "a new hard link to Root's file: the new name only (the copy-up "
@@ -195,8 +198,7 @@ static void test_world_against_root(void)
 	 * changed too. */
 	const struct world_change *c = find(&d, "/etc/conflict"),
 				  *v = find(&d, "/etc/victim");
-	ok(c && c->kind == 'M' && c->conflict,
-	   "both changed it: a conflict");
+	ok(c && c->kind == 'M' && c->conflict, "both changed it: a conflict");
 	ok(v && v->kind == 'A' && v->conflict && v->note &&
 		   strstr(v->note, "deleted there"),
 	   "W changed what Root deleted since: a conflict, explained (%s)",
@@ -243,7 +245,7 @@ static void test_world_against_root(void)
 			       y->kind);
 	}
 	ok(mirror, "Root against W: the same paths, additions and deletions "
-	   "swapped, no conflicts");
+		   "swapped, no conflicts");
 	ok(has(&back, "/deldir/x/y", 'A', 0) &&
 		   has(&back, "/dir-to-file/b", 'A', 0),
 	   "what Root holds below a directory W deleted or replaced: there "

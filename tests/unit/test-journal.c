@@ -93,7 +93,8 @@ static bool same_ops(const struct plan *a, const struct plan *b)
 	if (a->n != b->n)
 		return false;
 	for (size_t i = 0; i < a->n; i++)
-		if (a->v[i].kind != b->v[i].kind || a->v[i].had != b->v[i].had ||
+		if (a->v[i].kind != b->v[i].kind ||
+		    a->v[i].had != b->v[i].had ||
 		    a->v[i].dst_changed != b->v[i].dst_changed ||
 		    strcmp(a->v[i].path, b->v[i].path))
 			return false;
@@ -220,7 +221,8 @@ static void test_garbage(void)
 				 "phase planned\n"},
 		{"no 'phase planned' (cut before the end of the plan)",
 		 HEAD "op 0 put none /a\n"},
-		{"an unknown op kind", HEAD "op 0 mov none /a\nphase planned\n"},
+		{"an unknown op kind",
+		 HEAD "op 0 mov none /a\nphase planned\n"},
 		{"an unknown 'had'", HEAD "op 0 put some /a\nphase planned\n"},
 		{"an op without a path", HEAD "op 0 put none\nphase planned\n"},
 		{"an op with an empty path", HEAD "op 0 put none \n"
@@ -233,8 +235,9 @@ static void test_garbage(void)
 						"phase planned\n"},
 		{"ops out of order", HEAD "op 1 put none /b\nop 0 put none /a\n"
 					  "phase planned\n"},
-		{"an op index skipped", HEAD "op 0 put none /a\n"
-					     "op 2 put none /b\nphase planned\n"},
+		{"an op index skipped",
+		 HEAD "op 0 put none /a\n"
+		      "op 2 put none /b\nphase planned\n"},
 		{"an op repeated", HEAD "op 0 put none /a\nop 0 put none /a\n"
 					"phase planned\n"},
 		{"'changed' of no op", HEAD "op 0 put none /a\nchanged 1\n"
@@ -383,8 +386,8 @@ static void test_repeated(void)
 static void test_large(void)
 {
 	enum { N = 250000 };
-	struct plan w = {.src = strdup("Upgrade"), .dst = strdup("Root"),
-			 .id = 1};
+	struct plan w = {
+		.src = strdup("Upgrade"), .dst = strdup("Root"), .id = 1};
 	w.v = calloc(N, sizeof(*w.v));
 	w.n = N;
 	for (size_t i = 0; i < N; i++) {
@@ -398,8 +401,10 @@ static void test_large(void)
 				     .path = strdup(path),
 				     .dst_changed = i % 7 == 0};
 	}
-	ok(journal_write(dir, &w) == 0, "a journal of %d operations is "
-	   "written", N);
+	ok(journal_write(dir, &w) == 0,
+	   "a journal of %d operations is "
+	   "written",
+	   N);
 	struct stat st;
 	fstatat(dir, "journal", &st, 0);
 	ok(st.st_size > (16 << 20), "it is large (%lld MiB)",

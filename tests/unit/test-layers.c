@@ -18,8 +18,8 @@ static bool strv_is(char *const *v, ...)
 	for (const char *want; same && (want = va_arg(ap, const char *)); i++) {
 		same = v[i] && !strcmp(v[i], want);
 		if (!same)
-			printf("# [%zu] is %s, not %s\n", i, v[i] ? v[i] : "(end)",
-			       want);
+			printf("# [%zu] is %s, not %s\n", i,
+			       v[i] ? v[i] : "(end)", want);
 	}
 	va_end(ap);
 	if (same && v[i]) {
@@ -54,9 +54,8 @@ static void test_dirs(void)
 static void test_root_mounts(void)
 {
 	static const char *const dirs[] = {
-		"var",	       "boot",	    "boot/efi", "my data",
-		"proc",	       "tmp/x",	    "srv",	"run/y",
-		"state-in/s",  "var/empty",
+		"var",	 "boot", "boot/efi", "my data",	   "proc",
+		"tmp/x", "srv",	 "run/y",    "state-in/s", "var/empty",
 	};
 	mk("src");
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
@@ -136,16 +135,17 @@ static void test_stack(void)
 
 	r = layers_stack(&store, (char *[]){"B", "C"}, 2, "var", &v, &err);
 	ok(r == 0 && strv_is(v, sp("state/worlds/A/fs/var/upper"),
-			     sp("state/worlds/C/fs/var/upper"),
-			     sp("root/var"), NULL),
+			     sp("state/worlds/C/fs/var/upper"), sp("root/var"),
+			     NULL),
 	   "/var: B, made before Root had /var, has no layer there; "
 	   "its parent's and C's do, then Root's /var");
 	strvfreep(&v);
 
-	v = (char **)"untouched";
+	char *untouched[] = {NULL};
+	v = untouched;
 	r = layers_stack(&store, (char *[]){"A", "Nope"}, 2, "", &v, &err);
 	ok(r < 0 && err.msg[0], "a missing parent fails: %s", err.msg);
-	ok(v == (char **)"untouched", "and leaves the output untouched");
+	ok(v == untouched, "and leaves the output untouched");
 
 	/* Metadata a crash or a hand left pointing in a circle. */
 	make_world("Loop1", (const char *[]){"Loop2", NULL}, NULL);
@@ -162,8 +162,8 @@ static void test_stack(void)
 static void test_root_view(void)
 {
 	struct world_store saved = store;
-	store = (struct world_store){.state_fd = -1, .worlds_fd = -1,
-				     .lock_fd = -1};
+	store = (struct world_store){
+		.state_fd = -1, .worlds_fd = -1, .lock_fd = -1};
 	mk("host/etc");
 	put_file("host/etc/hostname", "host\n");
 	store_init("host", "host/var/lib/pwapt");
@@ -223,7 +223,8 @@ static void test_mount(void)
 		   access(sp("m/merged/d/below"), F_OK) == 0,
 	   "what only the lower one has shows, directories merged");
 	put_file("m/merged/new", "n\n");
-	ok(access(sp("m/upper/new"), F_OK) == 0, "writes go to the upper layer");
+	ok(access(sp("m/upper/new"), F_OK) == 0,
+	   "writes go to the upper layer");
 	struct stat st;
 	ok(unlink(sp("m/merged/only2")) == 0 &&
 		   lstat(sp("m/upper/only2"), &st) == 0 &&
@@ -308,8 +309,7 @@ static void test_mount_world(void)
 	fsync(fd);
 	close(fd);
 	ok(layers_usage(&store, &m, &after) == 0 &&
-		   after >= before + (2u << 20) &&
-		   after < before + (3u << 20),
+		   after >= before + (2u << 20) && after < before + (3u << 20),
 	   "usage counts both layers' new MiB (%llu -> %llu)",
 	   (unsigned long long)before, (unsigned long long)after);
 	unmount_below(sp("state/worlds/W/merged"));
@@ -329,7 +329,9 @@ static void test_opaque(void)
 	static const struct {
 		const char *dir;
 		bool opaque;
-	} cases[] = {{"o/yes", true}, {"o/x", false}, {"o/no", false},
+	} cases[] = {{"o/yes", true},
+		     {"o/x", false},
+		     {"o/no", false},
 		     {"o/user", false}};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		int fd = open(sp("%s", cases[i].dir),

@@ -27,9 +27,17 @@ static void w_put(const char *path, const char *text)
 static void setup(void)
 {
 	static const char *const files[] = {
-		"etc/mod",	"etc/gone",	  "etc/type",	   "etc/chmod",
-		"etc/conflict", "dir-to-file/a", "dir-to-file/b", "deldir/x/y",
-		"opq/old",	"var/lib/dpkg/status", "var/cache/apt/pkgcache.bin",
+		"etc/mod",
+		"etc/gone",
+		"etc/type",
+		"etc/chmod",
+		"etc/conflict",
+		"dir-to-file/a",
+		"dir-to-file/b",
+		"deldir/x/y",
+		"opq/old",
+		"var/lib/dpkg/status",
+		"var/cache/apt/pkgcache.bin",
 		"etc/passwd",
 	};
 	mk("root/etc");
@@ -155,7 +163,8 @@ static void test_plan_of_world(void)
 		   !op_of(&p, "/deldir/x/y"),
 	   "a deleted tree: one del of its top");
 	ok(plans(&p, "/opq/old", OP_DEL, HAD_FILE) &&
-		   plans(&p, "/opq/new", OP_PUT, HAD_NONE) && !op_of(&p, "/opq"),
+		   plans(&p, "/opq/new", OP_PUT, HAD_NONE) &&
+		   !op_of(&p, "/opq"),
 	   "a directory made anew (opaque): what it hid deleted one by one, "
 	   "the directory kept");
 	ok(!op_of(&p, "/var/log/wtmp"), "an excluded path is not merged");
@@ -204,9 +213,9 @@ static void test_flags(void)
 		change('D', "/etc/never-there"),
 		change('M', "/etc/mod"),
 	};
-	v[0].conflict = true;  /* an account database: merged when forced */
-	v[1].merged = true;    /* a cache both changed: dropped */
-	v[2].merged = true;    /* dpkg's status both changed: merged */
+	v[0].conflict = true; /* an account database: merged when forced */
+	v[1].merged = true;   /* a cache both changed: dropped */
+	v[2].merged = true;   /* dpkg's status both changed: merged */
 	struct world_diff d = {.v = v, .n = sizeof(v) / sizeof(*v)};
 	struct plan p = {0};
 	int r = merge_plan(root_fd, world_fd, false, &d, &p);
