@@ -74,6 +74,73 @@ static ssize_t index_of(char *const *v, const char *s)
 	return -1;
 }
 
+/* The first entry of E (sorted) at PATH or after it. */
+static size_t lower_bound(const struct entries *e, const char *path)
+{
+	size_t lo = 0, hi = e->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(e->v[mid].path, path) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The highest layer of STACK among the entries of E at the directories
+ * above DIR, a copy of a path that this cuts short: each hides what lower
+ * layers hold below it (a directory deleted, made anew, replaced by a
+ * file).  *POS gets its place in STACK; -1 when there is none. */
+static ssize_t hiding_above(const struct entries *e, char *dir,
+			    char *const *stack, char *const *layers,
+			    ssize_t *pos)
+{
+	ssize_t top = -1;
+	*pos = -1;
+	for (char *slash; (slash = strrchr(dir, '/')) && slash > dir;) {
+		*slash = '\0';
+		for (size_t k = lower_bound(e, dir);
+		     k < e->n && !strcmp(e->v[k].path, dir); k++) {
+			ssize_t p = index_of(stack, layers[e->v[k].layer]);
+			if (p >= 0 && (*pos < 0 || p < *pos)) {
+				*pos = p;
+				top = (ssize_t)e->v[k].layer;
+			}
+		}
+	}
+	return top;
+}
+
+/* The parent of the N PARENTS whose tree decides PATH (the first that
+ * has it, or hides it by a directory above it) when that is by hiding
+ * it: then what the other parents TOP (their highest layer that has
+ * PATH, or -1) hold there is lost to the world.  *WINNER gets that
+ * parent, *HIDER the layer that hides it; 0 when none, -ENOMEM. */
+static int hidden_by(const struct entries *e, const char *path, char ***stacks,
+		     char *const *layers, size_t n, const ssize_t *top,
+		     ssize_t *winner, ssize_t *hider)
+{
+	*winner = -1;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *dir = strdup(path);
+		if (!dir)
+			return -ENOMEM;
+		ssize_t pos,
+			own = top[i] < 0 ? -1
+					 : index_of(stacks[i], layers[top[i]]);
+		ssize_t h = hiding_above(e, dir, stacks[i], layers, &pos);
+		if (h < 0 && own < 0)
+			continue; /* the next parent decides */
+		if (h >= 0 && (own < 0 || pos < own)) {
+			*winner = (ssize_t)i;
+			*hider = h;
+		}
+		return 0;
+	}
+	return 0;
+}
+
 /* Appends to *res the overlaps within Root's file system REL. */
 static int overlaps_in(struct world_store *s, char *const *parents, size_t n,
 		       const char *rel, struct world_overlaps *res,
@@ -150,7 +217,20 @@ static int overlaps_in(struct world_store *s, char *const *parents, size_t n,
 				seen |= top[j] == top[i];
 			distinct += !seen;
 		}
-		if (having >= 2 && distinct >= 2) {
+		/* The first parent that decides the path hides it by a
+		 * directory above it: the others' versions are lost too. */
+		ssize_t hider = -1, winner = -1;
+		bool lost = false;
+		if (!(having >= 2 && distinct >= 2) && having) {
+			r = hidden_by(&e, e.v[a].path, stacks, layers, n, top,
+				      &winner, &hider);
+			if (r < 0)
+				goto out;
+			for (size_t i = 0; winner >= 0 && i < n; i++)
+				lost |= top[i] >= 0 && top[i] != hider &&
+					(ssize_t)i != winner;
+		}
+		if ((having >= 2 && distinct >= 2) || lost) {
 			struct world_overlap *nv =
 				realloc(res->v, (res->n + 1) * sizeof(*nv));
 			if (!nv) {
@@ -163,14 +243,17 @@ static int overlaps_in(struct world_store *s, char *const *parents, size_t n,
 			o->path = strdup(e.v[a].path);
 			o->losers = calloc(n + 1, sizeof(char *));
 			size_t nl = 0;
-			ssize_t winner_top = -1;
+			ssize_t winner_top = lost ? hider : -1;
+			if (lost)
+				o->winner = strdup(parents[winner]);
 			for (size_t i = 0; i < n; i++) {
 				if (top[i] < 0)
 					continue;
 				if (winner_top < 0) {
 					winner_top = top[i];
 					o->winner = strdup(parents[i]);
-				} else if (top[i] != winner_top) {
+				} else if (top[i] != winner_top &&
+					   (ssize_t)i != winner) {
 					o->losers[nl++] = strdup(parents[i]);
 				}
 			}

@@ -477,6 +477,56 @@ static void test_overlaps(void)
 	world_overlaps_release(&o);
 	ok(layers_overlaps(&store, (char *[]){"P", "Q"}, 2, NULL, &err) == 0,
 	   "the overlaps may be dropped (NULL)");
+
+	/* What one parent deleted or replaced whole, a directory, hides
+	 * what the other changed below it. */
+	whiteout("state/worlds/P/upper/deleted");
+	mk("state/worlds/Q/upper/deleted/sub");
+	put_file("state/worlds/Q/upper/deleted/sub/q", "q\n");
+	mk("state/worlds/P/upper/anew");
+	set_xattr("state/worlds/P/upper/anew", "trusted.overlay.opaque", "y");
+	mk("state/worlds/Q/upper/anew");
+	put_file("state/worlds/Q/upper/anew/q", "q\n");
+	put_file("state/worlds/P/upper/replaced", "now a file\n");
+	mk("state/worlds/Q/upper/replaced");
+	put_file("state/worlds/Q/upper/replaced/q", "q\n");
+	r = layers_overlaps(&store, (char *[]){"P", "Q"}, 2, &o, &err);
+	bool found[3] = {false, false, false};
+	static const char *const hidden[] = {"/anew/q", "/deleted/sub/q",
+					     "/replaced/q"};
+	for (size_t i = 0; r == 0 && i < o.n; i++)
+		for (size_t k = 0; k < 3; k++)
+			found[k] |= !strcmp(o.v[i].path, hidden[k]) &&
+				    !strcmp(o.v[i].winner, "P") &&
+				    strv_is(o.v[i].losers, "Q", NULL);
+	ok(found[1], "Q's file below a directory P deleted: P over Q");
+	ok(found[0], "below a directory P made anew (opaque): P over Q");
+	ok(found[2], "below a directory P replaced by a file: P over Q");
+	ok(o.n == 5, "and no more (%zu)", o.n);
+	world_overlaps_release(&o);
+	r = layers_overlaps(&store, (char *[]){"Q", "P"}, 2, &o, &err);
+	ok(r == 0 && o.n == 2,
+	   "Q first: its files show, nothing more is lost (%zu)", o.n);
+	world_overlaps_release(&o);
+
+	/* A world on P that adds a file where P made a directory anew
+	 * builds on P's change: no overlap unless P's hides it. */
+	mk("state/worlds/PP/upper/anew");
+	put_file("state/worlds/PP/upper/anew/pp", "pp\n");
+	r = layers_overlaps(&store, (char *[]){"PP", "P"}, 2, &o, &err);
+	bool pp = false;
+	for (size_t i = 0; r == 0 && i < o.n; i++)
+		pp |= !strcmp(o.v[i].path, "/anew/pp");
+	ok(r == 0 && !pp, "PP first: PP's file in P's new directory shows");
+	world_overlaps_release(&o);
+	r = layers_overlaps(&store, (char *[]){"P", "PP"}, 2, &o, &err);
+	pp = false;
+	for (size_t i = 0; r == 0 && i < o.n; i++)
+		pp |= !strcmp(o.v[i].path, "/anew/pp") &&
+		      !strcmp(o.v[i].winner, "P") &&
+		      strv_is(o.v[i].losers, "PP", NULL);
+	ok(pp, "P first: P's directory hides it, P over PP");
+	world_overlaps_release(&o);
 }
 
 int main(void)
