@@ -14,10 +14,6 @@ make -s $(for t in $targets; do echo tests/fuzz/fuzz-$t; done) \
 
 for t in $targets; do
 	leaks=1
-	# journal_read() (world/merge.c) leaks a repeated "src" or "dst"
-	# line's value; until that is fixed, leaks of this target are not
-	# looked for.
-	[ $t = journal ] && leaks=0
 	test_expect_success "fuzz-$t finds no crash, leak or undefined behaviour" "
 		mkdir -p '$TMP/corpus-$t' &&
 		ASAN_OPTIONS=detect_leaks=$leaks \
