@@ -312,7 +312,39 @@ static void test_mount_world(void)
 		   after >= before + (2u << 20) && after < before + (3u << 20),
 	   "usage counts both layers' new MiB (%llu -> %llu)",
 	   (unsigned long long)before, (unsigned long long)after);
+	/* After a merge into Root: every mounted world sees it. */
+	ok(access(sp("state/worlds/W/merged/merged-in"), F_OK) < 0,
+	   "(not in Root yet)");
+	put_file("root/merged-in", "m\n");
+	ok(layers_refresh_all(&store, &err) == 0 &&
+		   access(sp("state/worlds/W/merged/merged-in"), F_OK) == 0,
+	   "layers_refresh_all: every mounted world sees Root as it is");
 	unmount_below(sp("state/worlds/W/merged"));
+	meta_release(&m);
+
+	/* A world of two parents: the first one's files over the second's,
+	 * each parent's over Root's. */
+	mk("state/worlds/A/upper/etc");
+	mk("state/worlds/C/upper/etc");
+	put_file("state/worlds/A/upper/motd", "A\n");
+	put_file("state/worlds/C/upper/motd", "C\n");
+	put_file("state/worlds/C/upper/etc/c-only", "C\n");
+	make_world("AC", (const char *[]){"A", "C", NULL}, NULL);
+	meta_load(&store, "AC", &m, &err);
+	mk("state/worlds/AC/merged");
+	r = layers_mount_world(&store, &m, true, NULL, &err);
+	char text[8] = "";
+	fd = open(sp("state/worlds/AC/merged/motd"), O_RDONLY | O_CLOEXEC);
+	ok(r == 0 && fd >= 0 && read(fd, text, sizeof(text)) == 2 &&
+		   !strncmp(text, "A\n", 2) &&
+		   access(sp("state/worlds/AC/merged/etc/c-only"), F_OK) == 0 &&
+		   access(sp("state/worlds/AC/merged/late"), F_OK) == 0,
+	   "two parents: the first's file over the second's and Root's, "
+	   "the second's over Root's (%s)",
+	   err.msg);
+	if (fd >= 0)
+		close(fd);
+	unmount_below(sp("state/worlds/AC/merged"));
 	meta_release(&m);
 }
 
