@@ -54,8 +54,8 @@ PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 SHIM_OBJS := shim/aptshim.o
 LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim \
-	tests/unit/test-dpkgdb tests/unit/test-net tests/unit/test-journal tests/unit/test-layers \
-	tests/unit/test-diff tests/unit/test-plan
+	tests/unit/test-dpkgdb tests/unit/test-net tests/unit/test-journal \
+	tests/unit/test-layers tests/unit/test-diff tests/unit/test-plan
 
 all: bin/pwapt bin/pwapt-init $(addprefix bin/,$(LINKS)) shim/libaptshim.a
 
@@ -121,10 +121,11 @@ tests/unit/%: tests/unit/%.c tests/unit/tap.h world/libworld.a
 # The unit tests of one floor of world/ link with the objects of that floor
 # and those below it (world/FLOORS), not with libworld.a: the link itself
 # fails when one of them reaches up.  $(call floor_objs,X): the objects of
-# the floors up to the one that holds world/X.o, lowest first.
+# the floors up to the one that holds world/X.o, lowest first (none when X
+# is on no floor: the link then fails too).
 floor_objs = $(patsubst %,world/%.o,$(shell awk -v o=$(1) \
-	'{ for (i = 1; i <= NF; i++) print $$i; for (i = 1; i <= NF; i++) \
-	if ($$i == o) exit }' world/FLOORS))
+	'{ l = l " " $$0; for (i = 1; i <= NF; i++) if ($$i == o) { \
+	print l; exit } }' world/FLOORS))
 floor_test = $(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(filter world/%.o,$^) \
 	$(LXC_LIBS) $(DPKG_LIBS)
 tests/unit/test-journal: tests/unit/test-journal.c tests/unit/tap.h world/*.h \
