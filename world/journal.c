@@ -68,72 +68,102 @@ int journal_write(int dirfd, const struct plan *p)
 	return write_file_atomic(dirfd, "journal", buf, len, 0600);
 }
 
-int journal_read(int dirfd, struct plan *p)
+/* One line of a journal into P.  A repeated line replaces what the one
+ * before it said. */
+static int journal_line(struct plan *p, const char *line, size_t *cap,
+			size_t *n_rebased)
 {
-	_cleanup_free_ char *text = NULL;
-	int r = read_file_at(dirfd, "journal", &text, NULL);
-	if (r < 0)
-		return r;
-	*p = (struct plan){0};
-	size_t n_rebased = 0;
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char a[16], b[16];
-		size_t idx;
-		int off = 0;
-		if (!strncmp(line, "src ", 4))
-			p->src = strdup(line + 4);
-		else if (!strncmp(line, "dst ", 4))
-			p->dst = strdup(line + 4);
-		else if (!strcmp(line, "phase prepared"))
-			p->phase = p->phase < 1 ? 1 : p->phase;
-		else if (!strcmp(line, "phase done"))
-			p->phase = 2;
-		else if (!strcmp(line, "phase rollback"))
-			p->rollback = true;
-		else if (!strcmp(line, "rebase"))
-			p->rebase = true;
-		else if (!strncmp(line, "id ", 3))
-			p->id = strtoull(line + 3, NULL, 10);
-		else if (!strncmp(line, "rebased ", 8) &&
-			 world_name_valid(line + 8)) {
-			char **nv = realloc(p->rebased,
-					    (n_rebased + 2) * sizeof(*nv));
-			if (!nv)
-				return -ENOMEM;
-			p->rebased = nv;
-			nv[n_rebased + 1] = NULL;
-			if (!(nv[n_rebased++] = strdup(line + 8)))
-				return -ENOMEM;
-		} else if (sscanf(line, "changed %zu", &idx) == 1 && idx < p->n)
-			p->v[idx].dst_changed = true;
-		else if (sscanf(line, "op %zu %15s %15s %n", &idx, a, b,
-				&off) == 3 &&
-			 off) {
-			struct op *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
+	char a[16], b[16];
+	size_t idx;
+	int off = 0;
+	if (!strncmp(line, "src ", 4) || !strncmp(line, "dst ", 4)) {
+		char **to = line[0] == 's' ? &p->src : &p->dst;
+		free(*to);
+		return (*to = strdup(line + 4)) ? 0 : -ENOMEM;
+	}
+	if (!strcmp(line, "phase prepared"))
+		p->phase = p->phase < 1 ? 1 : p->phase;
+	else if (!strcmp(line, "phase done"))
+		p->phase = 2;
+	else if (!strcmp(line, "phase rollback"))
+		p->rollback = true;
+	else if (!strcmp(line, "rebase"))
+		p->rebase = true;
+	else if (!strncmp(line, "id ", 3))
+		p->id = strtoull(line + 3, NULL, 10);
+	else if (!strncmp(line, "rebased ", 8) && world_name_valid(line + 8)) {
+		char **nv =
+			realloc(p->rebased, (*n_rebased + 2) * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		p->rebased = nv;
+		nv[*n_rebased + 1] = NULL;
+		if (!(nv[*n_rebased] = strdup(line + 8)))
+			return -ENOMEM;
+		++*n_rebased;
+	} else if (sscanf(line, "changed %zu", &idx) == 1 && idx < p->n)
+		p->v[idx].dst_changed = true;
+	else if (sscanf(line, "op %zu %15s %15s %n", &idx, a, b, &off) == 3 &&
+		 off) {
+		if (p->n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 64;
+			struct op *nv = reallocarray(p->v, nc, sizeof(*nv));
 			if (!nv)
 				return -ENOMEM;
 			p->v = nv;
-			struct op *o = &p->v[p->n++];
-			*o = (struct op){0};
-			o->kind = !strcmp(a, "del")   ? OP_DEL
-				  : !strcmp(a, "put") ? OP_PUT
-				  : !strcmp(a, "mrg") ? OP_MRG
-						      : OP_DIR;
-			o->had = !strcmp(b, "dir")    ? HAD_DIR
-				 : !strcmp(b, "file") ? HAD_FILE
-						      : HAD_NONE;
-			if (!(o->path = path_unescape(line + off)))
-				return -ENOMEM;
+			*cap = nc;
 		}
+		struct op o = {
+			.kind = !strcmp(a, "del")   ? OP_DEL
+				: !strcmp(a, "put") ? OP_PUT
+				: !strcmp(a, "mrg") ? OP_MRG
+						    : OP_DIR,
+			.had = !strcmp(b, "dir")    ? HAD_DIR
+			       : !strcmp(b, "file") ? HAD_FILE
+						    : HAD_NONE,
+			.path = path_unescape(line + off)};
+		if (!o.path)
+			return -ENOMEM;
+		p->v[p->n++] = o;
 	}
-	if (!p->src || !p->dst || !world_name_valid(p->src) ||
-	    !world_name_valid(p->dst)) {
-		plan_release(p);
-		return -EBADMSG;
+	return 0;
+}
+
+/* The journal is read a line at a time: it holds a line for every path
+ * of the merge, and however many those are, recovery must read it back. */
+int journal_read(int dirfd, struct plan *p)
+{
+	int fd = openat(dirfd, "journal", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	_cleanup_fclose_ FILE *f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return -errno;
 	}
-	p->applied = p->n;
+	struct plan q = {0};
+	size_t cap = 0, n_rebased = 0, size = 0;
+	_cleanup_free_ char *line = NULL;
+	ssize_t len;
+	int r = 0;
+	while (r >= 0 && (errno = 0, len = getline(&line, &size, f)) >= 0) {
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		/* A NUL ends its line (a crash may leave zeros). */
+		if (*line)
+			r = journal_line(&q, line, &cap, &n_rebased);
+	}
+	if (r >= 0 && ferror(f))
+		r = errno ? -errno : -EIO;
+	if (r >= 0 && (!q.src || !q.dst || !world_name_valid(q.src) ||
+		       !world_name_valid(q.dst)))
+		r = -EBADMSG;
+	if (r < 0) {
+		plan_release(&q);
+		return r;
+	}
+	q.applied = q.n;
+	*p = q;
 	return 0;
 }
 
