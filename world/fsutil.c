@@ -65,9 +65,8 @@ int read_file_at(int dirfd, const char *name, char **out, size_t *len)
 		return -errno;
 	/* The bound follows the file's size: state files (a merge's
 	 * "after", a world's known-ctimes) hold a line per path. */
-	size_t size = S_ISREG(st.st_mode) && st.st_size > 0
-			      ? (size_t)st.st_size
-			      : 0;
+	size_t size =
+		S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 0;
 	if (size > SIZE_MAX / 2 - READ_SLACK)
 		return -EFBIG;
 	size_t limit = size + READ_SLACK, cap = size + 4096, n = 0;

@@ -92,8 +92,7 @@ static int journal_line(struct plan *p, const char *line, size_t *cap,
 	else if (!strncmp(line, "id ", 3))
 		p->id = strtoull(line + 3, NULL, 10);
 	else if (!strncmp(line, "rebased ", 8) && world_name_valid(line + 8)) {
-		char **nv =
-			realloc(p->rebased, (*n_rebased + 2) * sizeof(*nv));
+		char **nv = realloc(p->rebased, (*n_rebased + 2) * sizeof(*nv));
 		if (!nv)
 			return -ENOMEM;
 		p->rebased = nv;
