@@ -178,6 +178,7 @@ $(addprefix tests/fuzz/fuzz-,$(FUZZ_LINKED)): tests/fuzz/fuzz-%: \
 	clang $(FUZZ_CFLAGS) $(NET_CFLAGS) -o $@ $< tests/fuzz/libworld.a \
 		$(LXC_LIBS) $(DPKG_LIBS)
 FUZZ_TARGETS := meta config dpkgdb trace $(FUZZ_LINKED)
+# Every target with leak detection on; FUZZ_TARGETS=journal runs one.
 fuzz: $(addprefix tests/fuzz/fuzz-,$(FUZZ_TARGETS))
 	for t in $(FUZZ_TARGETS); do \
 		mkdir -p tests/fuzz/run-$$t && \

@@ -131,6 +131,37 @@ test_expect_success 'xattrs of long names survive a copied save and its rollback
 	done
 '
 
+# A merge's journal holds a line for each path: 62000 names of 255 bytes
+# make it 17 MB, past what a whole-file read once took (16 MiB).  Recovery
+# reads it back, whatever its size.  (/srv on an image of its own: removing
+# 62000 files from a disk that discards what it frees takes a minute.)
+cleanup_worlds && rm -rf "$R/srv" && mkdir "$R/srv" &&
+	truncate -s 128M "$TMP/names.img" &&
+	mkfs.ext4 -q -F -b 4096 -N 70000 "$TMP/names.img" &&
+	mount -o loop "$TMP/names.img" "$R/srv"
+test_expect_success 'a merge of 62000 long names killed anywhere: recover reads its journal, Root exact' '
+	wcreate J Root &&
+	python3 - "$PWAPT_STATE/worlds/J/merged/srv/j" <<-PY &&
+	import os, sys
+	os.mkdir(sys.argv[1])
+	for i in range(62000):
+	    os.close(os.open(os.path.join(sys.argv[1], "%0255d" % i),
+	                     os.O_WRONLY | os.O_CREAT, 0o600 + i % 64))
+	PY
+	manifest "$R" /proc /sys /dev >"$TMP/before" &&
+	{ PWAPT_CRASH_AT=merge-op:40000 wmerge J Root; test_equal 137 $?; } &&
+	test "$(stat -c %s "$PWAPT_STATE/merge/journal")" -gt 16777216 &&
+	pwapt recover >/dev/null &&
+	manifest "$R" /proc /sys /dev | diff -u "$TMP/before" - &&
+	no_leftovers "$R" &&
+	manifest "$PWAPT_STATE/worlds/J/merged/srv" >"$TMP/want" &&
+	{ PWAPT_CRASH_AT=merge-done wmerge J Root; test_equal 137 $?; } &&
+	pwapt recover >/dev/null && ! test -e "$PWAPT_STATE/worlds/J" &&
+	no_leftovers "$R" && manifest "$R/srv" | diff -u "$TMP/want" -
+'
+cleanup_worlds
+umount -l "$R/srv"; rm -f "$TMP/names.img"
+
 # Last: /srv becomes a file system of its own.  Without a journal, what is
 # not synced is not in the image: debugfs reads the image, not the cache.
 test_expect_success 'a merge syncs every file system it wrote, a separate /srv too' '

@@ -89,6 +89,24 @@ test_expect_success 'a deep tree saved by copy (DST a world): whole, or a clean 
 	{ ! test -d "$PWAPT_STATE/worlds/Q" || wdelete Q; } && wdelete P
 '
 
+# inode DIR N NAME FILE: the inode number of FILE at the bottom.
+inode() {
+	bash -c 'cd "$1" && for i in $(seq "$2"); do cd "$3" || exit 1; done && stat -c %i "$4"' - "$@"
+}
+
+# A new name in the world for a file of Root's (overlayfs copies the file
+# up to link it) stays a link to Root's file: the merge finds the file's
+# names by a walk of the layer, which must reach the bottom of any tree.
+test_expect_success 'a hard link at the bottom of a deep tree, few descriptors: merged as a link' '
+	echo linked >"$R/srv/linked" && wcreate H Root && deep "$(T H)/srv" 400 d &&
+	bash -c "cd \"\$1/srv\" && for i in \$(seq 400); do cd d || exit 1; done && ln \"\$1/srv/linked\" link" - "$(T H)" &&
+	test_equal "$(stat -c %i "$(T H)/srv/linked")" "$(inode "$(T H)/srv" 400 d link)" &&
+	(ulimit -n 20 && exec wmerge H Root) &&
+	test_equal bottom "$(bottom "$R/srv" 400 d)" &&
+	test_equal "$(stat -c %i "$R/srv/linked")" "$(inode "$R/srv" 400 d link)" &&
+	pwapt rollback && ! test -e "$R/srv/d" && test_equal linked "$(cat "$R/srv/linked")"
+'
+
 test_expect_success 'a world that unmounts its /run and /dev: nothing of them reaches Root' '
 	wcreate U Root &&
 	wexec U sh -c "umount -l /run && echo x >/run/x && umount -l /dev && mkdir -p /dev/y && echo y >/dev/y/z" &&
@@ -145,5 +163,43 @@ test_expect_success 'delete/modify: a file the world deleted and Root changed is
 	test -e "$R/srv/dm" && test -e "$R/srv/dmdir/f" &&
 	wmerge --force E Root && ! test -e "$R/srv/dm" && ! test -e "$R/srv/dmdir"
 '
+
+# The state directory on a file system of its own (as with a separate
+# /var): a merge's saves and a rollback's restores are copies, made by a
+# walk of their own.
+cleanup_worlds
+mkdir "$TMP/statefs" && mount -t tmpfs -o size=256m,mode=0700 pwapt-state "$TMP/statefs"
+PWAPT_STATE=$TMP/statefs/state
+export PWAPT_STATE
+
+test_expect_success 'a deep tree saved by copy, few descriptors: saved whole or a clean failure, rolled back whole, known to a sibling' '
+	mkdir -p "$PWAPT_STATE" && test "$(stat -c %d "$R")" != "$(stat -c %d "$PWAPT_STATE")" &&
+	deep "$R/srv" 400 c && bash -c "cd \"\$1\" && for i in \$(seq 200); do cd c || exit 1; done &&
+		chmod 0750 c && setfattr -n user.note -v deep c && touch -d @1000000000 c" - "$R/srv" &&
+	wcreate K Root && bash -c "cd \"\$1\" && for i in \$(seq 400); do cd c || exit 1; done &&
+		echo K >>f" - "$(T K)/srv" &&
+	wcreate S Root && rm -r "$(T S)/srv/c" &&
+	wdiff S >"$TMP/d" && test_equal "D /srv/c" "$(sed -n 1p "$TMP/d")" &&
+	for n in 10 12 14 16 18 20 24 28; do
+		(ulimit -n $n && exec wmerge S Root) >"$TMP/d" 2>"$TMP/e"; rc=$?
+		echo "wmerge, $n descriptors: exit $rc; $(cat "$TMP/e")"
+		[ $rc = 0 ] && break
+		test -s "$TMP/e" && test_equal bottom "$(bottom "$R/srv" 400 c)" &&
+			test -d "$PWAPT_STATE/worlds/S" || return 1
+	done &&
+	test_equal 0 $rc && ! test -e "$R/srv/c" &&
+	(ulimit -n 20 && exec pwapt rollback) &&
+	test_equal bottom "$(bottom "$R/srv" 400 c)" &&
+	bash -c "cd \"\$1\" && for i in \$(seq 200); do cd c || exit 1; done &&
+		stat -c \"%a %Y\" c && getfattr --only-values -n user.note c" - "$R/srv" >"$TMP/meta" &&
+	test_equal "750 1000000000
+deep" "$(cat "$TMP/meta")" &&
+	# K, made before the merge, knows the ctimes the roll-back left, down
+	# to the bottom: its own change there is no conflict.
+	wdiff K >"$TMP/d" && cat "$TMP/d" && test_lacks "^!" cat "$TMP/d" &&
+	test_equal 1 "$(grep -c "^M /srv/c/.*/f$" "$TMP/d")"
+'
+cleanup_worlds
+umount -l "$TMP/statefs"
 
 test_done

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <search.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,19 +52,30 @@ int write_file_atomic(int dirfd, const char *name, const char *data, size_t len,
 	return 0;
 }
 
+/* What a file may grow by while it is read, and the most read of one
+ * whose size says nothing (/proc). */
+#define READ_SLACK ((size_t)1 << 24)
+
 int read_file_at(int dirfd, const char *name, char **out, size_t *len)
 {
 	_cleanup_close_ int fd =
 		openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
 		return -errno;
-	size_t cap = 4096, n = 0;
+	/* The bound follows the file's size: state files (a merge's
+	 * "after", a world's known-ctimes) hold a line per path. */
+	size_t size =
+		S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 0;
+	if (size > SIZE_MAX / 2 - READ_SLACK)
+		return -EFBIG;
+	size_t limit = size + READ_SLACK, cap = size + 4096, n = 0;
 	_cleanup_free_ char *buf = malloc(cap);
 	if (!buf)
 		return -ENOMEM;
 	for (;;) {
 		if (n + 1 >= cap) {
-			if (cap >= (1u << 24))
+			if (cap >= limit)
 				return -EFBIG;
 			char *nb = realloc(buf, cap * 2);
 			if (!nb)

@@ -13,7 +13,9 @@
  * fsync, rename over NAME, fsync of the directory. */
 int write_file_atomic(int dirfd, const char *name, const char *data, size_t len,
 		      mode_t mode);
-/* Reads a whole (small) file; *out is NUL-terminated and malloc'd. */
+/* Reads a whole file; *out is NUL-terminated and malloc'd.  A regular
+ * file of any size (and up to 16 MiB more, grown while it is read); a file
+ * whose size says nothing (/proc) up to 16 MiB; past that -EFBIG. */
 int read_file_at(int dirfd, const char *name, char **out, size_t *len);
 /* mkdir -p of an absolute PATH. */
 int mkdir_p(const char *path, mode_t mode);

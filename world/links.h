@@ -8,11 +8,14 @@
 
 struct link_names;
 
-/* Walks the layer LAYER (a directory fd; no symbolic link followed, no
- * mount crossed) and notes the path ("/a/b") of every regular file with
- * more than one link.  *out is freed with link_names_free(). */
+/* Walks the layer LAYER (a directory fd; fs_walk: any depth, two
+ * descriptors, no symbolic link followed, no mount crossed) and notes the
+ * path ("/a/b") of every regular file with more than one link.  Any error
+ * of the walk is the result (-errno; *out untouched): never a partial
+ * list.  *out is freed with link_names_free(). */
 int link_names_load(int layer, struct link_names **out);
-/* The names of inode INO, NULL-terminated (NULL when none). */
+/* The names of inode INO, NULL-terminated (NULL when none), valid until
+ * the next call.  Never fails. */
 char *const *link_names_of(struct link_names *ln, ino_t ino);
 void link_names_free(struct link_names *ln);
 

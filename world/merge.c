@@ -153,7 +153,7 @@ static int stage_unchanged_link(struct merge_ctx *m, const char *path,
 	if (up < 0 || fstatat(up, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISREG(st.st_mode) || st.st_nlink < 2)
 		return 0;
-	if (!m->names && link_names_load(m->src_layer, &m->names) < 0)
+	if (!m->names) /* loaded with the plan where it has a put */
 		return 0;
 	for (char *const *q = link_names_of(m->names, st.st_ino); q && *q;
 	     q++) {
@@ -471,6 +471,16 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		r = werr_errno(err, -r,
 			       "cannot plan the merge of '%s' into '%s'", src,
 			       dst);
+		goto out;
+	}
+	/* SRC's hard links, from a walk of its layer: one that fails
+	 * fails the merge here, before anything is written. */
+	bool puts = false;
+	for (size_t i = 0; i < p.n && !puts; i++)
+		puts = p.v[i].kind == OP_PUT;
+	if (puts && m.src_layer >= 0 &&
+	    (r = link_names_load(m.src_layer, &m.names)) < 0) {
+		r = werr_errno(err, -r, "cannot read the layer of '%s'", src);
 		goto out;
 	}
 	for (size_t i = 0; i < p.n && r >= 0; i++) {

@@ -120,52 +120,154 @@ int copy_node(int fd, const struct stat *st, int dirfd, const char *name,
 /* Nodes copied by this process, for crash points inside the copies. */
 static unsigned long n_copied;
 
+/* A copy of a tree is one fs_walk of the original (any depth, two
+ * descriptors) and, beside it, one descriptor of the copy's directory
+ * that the walk is in, which follows the walk down by name and back up
+ * through "..", checked against the directories it made. */
+struct copy_walk {
+	int cur; /* the copy's directory the walk is in */
+	struct copy_dir {
+		dev_t dev;
+		ino_t ino;
+	} * up; /* the copy's directories from its top to cur */
+	size_t depth, cap;
+};
+
+/* A directory's owner, mode, xattrs and times, from FROM (an O_PATH fd)
+ * to NAME in DIRFD: after its entries, which changed its times. */
+static int copy_dir_meta(int from, const struct stat *st, int dirfd,
+			 const char *name)
+{
+	char f[FD_PATH_MAX], t[FD_PATH_MAX];
+	fd_path(f, sizeof(f), from, NULL);
+	fd_path(t, sizeof(t), dirfd, name);
+	int r;
+	if ((r = set_owner_mode(dirfd, name, st)) < 0 ||
+	    (r = copy_xattrs(f, t)) < 0 || (r = set_times(dirfd, name, st)) < 0)
+		return r;
+	return 0;
+}
+
+/* NAME in DIRFD as an O_PATH descriptor, if it still is the node ST. */
+static int open_same(int dirfd, const char *name, const struct stat *st)
+{
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat now;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &now) < 0 || now.st_dev != st->st_dev ||
+	    now.st_ino != st->st_ino ||
+	    (now.st_mode & S_IFMT) != (st->st_mode & S_IFMT)) {
+		int r = errno ? -errno : -ESTALE;
+		close(fd);
+		return r == -ENOENT ? -ESTALE : r;
+	}
+	return fd;
+}
+
+/* Makes the directory NAME in the copy's current one and enters it. */
+static int copy_enter(struct copy_walk *w, const char *name)
+{
+	if (w->depth + 1 == w->cap) {
+		size_t nc = w->cap * 2;
+		struct copy_dir *nv = reallocarray(w->up, nc, sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		w->up = nv;
+		w->cap = nc;
+	}
+	if (mkdirat(w->cur, name, 0700) < 0)
+		return -errno;
+	int fd = openat(w->cur, name,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	closep(&w->cur);
+	w->cur = fd;
+	w->up[++w->depth] = (struct copy_dir){st.st_dev, st.st_ino};
+	return 0;
+}
+
+static int copy_pre(const struct fs_entry *e, void *data)
+{
+	struct copy_walk *w = data;
+	crash_point_n("copy-node", n_copied++);
+	if (e->mount_point)
+		return -EBUSY; /* what is saved never spans a mount */
+	if (S_ISDIR(e->st.st_mode))
+		return copy_enter(w, e->name);
+	_cleanup_close_ int fd = open_same(e->dirfd, e->name, &e->st);
+	if (fd < 0)
+		return fd;
+	return copy_node(fd, &e->st, w->cur, e->name, true);
+}
+
+/* Back from directory E: its metadata, then it is made durable, and the
+ * copy's current directory is its parent again. */
+static int copy_post(const struct fs_entry *e, void *data)
+{
+	struct copy_walk *w = data;
+	int up = openat(w->cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+	if (up < 0)
+		return -errno;
+	if (fstat(up, &st) < 0 || st.st_dev != w->up[w->depth - 1].dev ||
+	    st.st_ino != w->up[w->depth - 1].ino) {
+		close(up);
+		return -ESTALE; /* the copy moved */
+	}
+	_cleanup_close_ int from = open_same(e->dirfd, e->name, &e->st);
+	int r = from < 0 ? from : copy_dir_meta(from, &e->st, up, e->name);
+	if (r >= 0 && fsync(w->cur) < 0)
+		r = -errno;
+	closep(&w->cur);
+	w->cur = up;
+	w->depth--;
+	return r;
+}
+
 /* Copies the tree NAME in FROMDIR to NAME2 in TODIR, every file and
- * directory fsynced; a directory after its entries. */
+ * directory fsynced; a directory after its entries.  Any depth and path
+ * length, with a handful of descriptors whatever the depth; any error of
+ * the walk (a mount below NAME: -EBUSY) is the copy's. */
 static int copy_tree(int fromdir, const char *name, int todir,
 		     const char *name2)
 {
 	crash_point_n("copy-node", n_copied++);
 	_cleanup_close_ int fd =
 		openat(fromdir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
+	struct stat st, top;
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
 		return copy_node(fd, &st, todir, name2, true);
-	if (mkdirat(todir, name2, 0700) < 0)
-		return -errno;
-	_cleanup_close_ int in = openat(
-		fromdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_close_ int out = openat(
-		todir, name2, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (in < 0 || out < 0)
-		return -errno;
-	int dup_in = dup(in);
-	_cleanup_closedir_ DIR *d = dup_in >= 0 ? fdopendir(dup_in) : NULL;
-	if (!d) {
-		int e = errno;
-		if (dup_in >= 0)
-			close(dup_in);
-		return -e;
-	}
+	struct copy_walk w = {.cur = -1, .cap = 16};
+	if (!(w.up = calloc(w.cap, sizeof(*w.up))))
+		return -ENOMEM;
 	int r = 0;
-	struct dirent *de;
-	for (errno = 0; r >= 0 && (de = readdir(d)); errno = 0)
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			r = copy_tree(in, de->d_name, out, de->d_name);
-	if (r >= 0 && errno)
+	if (mkdirat(todir, name2, 0700) < 0 ||
+	    (w.cur = openat(todir, name2,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) <
+		    0 ||
+	    fstat(w.cur, &top) < 0)
 		r = -errno;
-	if (r < 0)
-		return r;
-	char from[FD_PATH_MAX], to[FD_PATH_MAX];
-	fd_path(from, sizeof(from), fd, NULL);
-	fd_path(to, sizeof(to), todir, name2);
-	if ((r = set_owner_mode(todir, name2, &st)) < 0 ||
-	    (r = copy_xattrs(from, to)) < 0 ||
-	    (r = set_times(todir, name2, &st)) < 0)
-		return r;
-	return fsync(out) < 0 ? -errno : 0;
+	if (r >= 0) {
+		w.up[0] = (struct copy_dir){top.st_dev, top.st_ino};
+		r = fs_walk(fd, "", FS_WALK_STAT, copy_pre, copy_post, &w);
+	}
+	if (r >= 0)
+		r = copy_dir_meta(fd, &st, todir, name2);
+	if (r >= 0 && fsync(w.cur) < 0)
+		r = -errno;
+	closep(&w.cur);
+	free(w.up);
+	return r;
 }
 
 static int fsync_dir(int dirfd)

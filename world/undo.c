@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include "cleanup.h"
 #include "error.h"
@@ -19,32 +18,40 @@
 #include "merge-internal.h"
 #include "save.h"
 
+static void put_ctime(FILE *f, const struct stat *st, const char *path)
+{
+	fprintf(f, "%lld %ld ", (long long)st->st_ctim.tv_sec,
+		st->st_ctim.tv_nsec);
+	path_escape(f, path);
+	fputc('\n', f);
+}
+
+static int put_entry_ctime(const struct fs_entry *e, void *data)
+{
+	put_ctime(data, &e->st, e->path);
+	return e->mount_point; /* what is restored never spans a mount */
+}
+
 /* Lines "sec nsec path" for FD (at PATH) and, for a directory restored
- * whole, everything below it. */
-static void record_ctimes(FILE *f, int fd, const char *path, bool below)
+ * whole, everything below it (fs_walk: any depth; an error is the
+ * result, never a line left out). */
+static int record_ctimes(FILE *f, int fd, const char *path, bool below)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return;
-	fprintf(f, "%lld %ld ", (long long)st.st_ctim.tv_sec,
-		st.st_ctim.tv_nsec);
-	path_escape(f, path);
-	fputc('\n', f);
+		return -errno;
+	put_ctime(f, &st, path);
 	if (!below || !S_ISDIR(st.st_mode))
-		return;
-	char proc[64];
-	fd_path(proc, sizeof(proc), fd, NULL);
-	_cleanup_closedir_ DIR *d = opendir(proc);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		_cleanup_close_ int child = openat(
-			dirfd(d), de->d_name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		_cleanup_free_ char *cp = NULL;
-		if (child >= 0 && asprintf(&cp, "%s/%s", path, de->d_name) >= 0)
-			record_ctimes(f, child, cp, true);
-	}
+		return 0;
+	return fs_walk(fd, path, FS_WALK_STAT, put_entry_ctime, NULL, f);
+}
+
+/* An open of a path that found nothing there (no such file, or not
+ * beneath the tree as a path of directories any more): 0; another error
+ * stays one. */
+static int absent(int r)
+{
+	return r == -ENOENT || r == -ENOTDIR || r == -ELOOP ? 0 : r;
 }
 
 /* Whether world NAME saw DST as it was before the merge that MDIR
@@ -115,11 +122,8 @@ static int remember_parents(FILE *f, int tree, const struct plan *p)
 		}
 		free(last);
 		last = dir;
-		_cleanup_close_ int fd =
-			strcmp(dir, "/") ? open_beneath(tree, dir, O_PATH)
-					 : openat(tree, ".", O_PATH | O_CLOEXEC);
-		if (fd >= 0)
-			record_ctimes(f, fd, dir, false);
+		_cleanup_close_ int fd = open_beneath(tree, dir, O_PATH);
+		r = fd >= 0 ? record_ctimes(f, fd, dir, false) : absent(fd);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(dirty[i]);
@@ -141,16 +145,18 @@ static int remember_ctimes(struct world_store *s, int mdir, int tree,
 	FILE *f = open_memstream(&lines, &n_lines);
 	if (!f)
 		return -ENOMEM;
-	for (size_t k = 0; k < p->n; k++) {
+	int r = 0;
+	for (size_t k = 0; k < p->n && r >= 0; k++) {
 		if (p->v[k].had == HAD_NONE || p->v[k].dst_changed)
 			continue;
 		_cleanup_close_ int fd =
 			open_beneath(tree, p->v[k].path, O_PATH);
-		if (fd >= 0)
-			record_ctimes(f, fd, p->v[k].path,
-				      p->v[k].had == HAD_DIR);
+		r = fd >= 0 ? record_ctimes(f, fd, p->v[k].path,
+					    p->v[k].had == HAD_DIR)
+			    : absent(fd);
 	}
-	int r = remember_parents(f, tree, p);
+	if (r >= 0)
+		r = remember_parents(f, tree, p);
 	if (fclose(f) != 0 || r < 0)
 		return r < 0 ? r : -ENOMEM;
 	_cleanup_strv_free_ char **names = NULL;
@@ -165,7 +171,10 @@ static int remember_ctimes(struct world_store *s, int mdir, int tree,
 		size_t len = 0;
 		if (wdir < 0)
 			return -errno;
-		(void)read_file_at(wdir, "known-ctimes", &old, NULL);
+		/* What it knew stays: only a missing file is none. */
+		r = read_file_at(wdir, "known-ctimes", &old, NULL);
+		if (r < 0 && r != -ENOENT)
+			return r;
 		if (asprintf(&buf, "%s%s", old ? old : "", lines) < 0)
 			return -ENOMEM;
 		len = strlen(buf);
@@ -370,7 +379,9 @@ int share_after(struct world_store *s, int mdir, char *const *moved)
 		_cleanup_free_ char *old = NULL, *buf = NULL;
 		if (!rel)
 			return -ENOMEM;
-		(void)read_file_at(s->worlds_fd, rel, &old, NULL);
+		r = read_file_at(s->worlds_fd, rel, &old, NULL);
+		if (r < 0 && r != -ENOENT)
+			return r;
 		size_t len = 0;
 		FILE *f = open_memstream(&buf, &len);
 		if (!f)

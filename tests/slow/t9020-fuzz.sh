@@ -13,12 +13,11 @@ make -s $(for t in $targets; do echo tests/fuzz/fuzz-$t; done) \
 	skip_all "cannot build the fuzz targets: $(tail -1 "$TMP/build")"
 
 for t in $targets; do
-	leaks=1
 	test_expect_success "fuzz-$t finds no crash, leak or undefined behaviour" "
 		mkdir -p '$TMP/corpus-$t' &&
-		ASAN_OPTIONS=detect_leaks=$leaks \
+		ASAN_OPTIONS=detect_leaks=1 \
 		tests/fuzz/fuzz-$t -max_total_time=${FUZZ_SECONDS:-30} \
-			-detect_leaks=$leaks -artifact_prefix='$TMP/' \
+			-detect_leaks=1 -artifact_prefix='$TMP/' \
 			'$TMP/corpus-$t' tests/fuzz/corpus-$t \
 			>'$TMP/fuzz-$t.log' 2>&1 ||
 		{ tail -30 '$TMP/fuzz-$t.log'; exit 1; }

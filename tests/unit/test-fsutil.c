@@ -55,6 +55,28 @@ static void test_atomic_write(int top)
 	ok(!strcmp(names, "f/"), "no temporary file remains (found: %s)", names);
 }
 
+/* A state file holds a line per path of a merge ("after", known-ctimes):
+ * read whole whatever its size, not cut at some bound. */
+static void test_read_big(int dfd)
+{
+	const off_t size = (off_t)20 << 20; /* past the 16 MiB once read */
+	_cleanup_close_ int fd = openat(
+		dfd, "big", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ok(fd >= 0 && ftruncate(fd, size - 4) == 0 &&
+		   pwrite(fd, "end\n", 4, size - 4) == 4,
+	   "a file of 20 MiB");
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = read_file_at(dfd, "big", &text, &len);
+	ok(r == 0 && len == (size_t)size && !strcmp(text + size - 4, "end\n"),
+	   "read whole (%s, %zu bytes)", strerror(r < 0 ? -r : 0), len);
+	unlinkat(dfd, "big", 0);
+	_cleanup_free_ char *status = NULL;
+	ok(read_file_at(AT_FDCWD, "/proc/self/status", &status, &len) == 0 &&
+		   len > 0 && !strncmp(status, "Name:", 5),
+	   "a /proc file, whose size says nothing, is read too");
+}
+
 static void test_rm_rf(int dfd)
 {
 	/* victim/ holds a symlink to outside/ and a subtree; rm_rf_at must
@@ -244,6 +266,7 @@ int main(void)
 	}
 	int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	test_atomic_write(dfd);
+	test_read_big(dfd);
 	test_rm_rf(dfd);
 	test_disk_usage(dfd);
 	test_deep(dfd);
