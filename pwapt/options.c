@@ -58,14 +58,6 @@ static const struct cmd_option *own_option(const struct cmd_option *options,
 	return NULL;
 }
 
-static bool is_known(const char *name)
-{
-	for (size_t i = 0; i < N_KNOWN; i++)
-		if (!strcmp(known[i].name, name))
-			return true;
-	return false;
-}
-
 static void print_usage(FILE *f, const struct context *ctx,
 			const struct cmd_option *options,
 			const struct cmd_usage *usage)
@@ -81,7 +73,8 @@ static void print_usage(FILE *f, const struct context *ctx,
 }
 
 /* The getopt table: the known names, then the command's others; each
- * option's val is its short letter or VAL_FIRST + its index. */
+ * option's val is its short letter (the known one's, else the command's)
+ * or VAL_FIRST + its index. */
 static struct option *getopt_table(const struct cmd_option *options)
 {
 	size_t n = N_KNOWN;
@@ -93,12 +86,20 @@ static struct option *getopt_table(const struct cmd_option *options)
 	size_t k = 0;
 	for (; k < N_KNOWN; k++)
 		t[k] = known[k];
-	for (const struct cmd_option *o = options; o->name; o++)
-		if (takes(o) && !is_known(o->name))
+	for (const struct cmd_option *o = options; o->name; o++) {
+		if (!takes(o))
+			continue;
+		size_t i = 0;
+		while (i < k && strcmp(t[i].name, o->name))
+			i++;
+		if (i == k)
 			t[k++] = (struct option){o->name,
 						 o->value ? required_argument
 							  : no_argument,
-						 NULL, o->short_name};
+						 NULL, 0};
+		if (!t[i].val)
+			t[i].val = o->short_name;
+	}
 	for (size_t i = 0; i < k; i++)
 		if (!t[i].val)
 			t[i].val = VAL_FIRST + (int)i;
