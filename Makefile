@@ -50,7 +50,7 @@ PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
 	pwapt/cmd-checkoff.o pwapt/cmd-ip.o pwapt/cmd-apt.o pwapt/apt.o \
 	pwapt/txn.o pwapt/report.o pwapt/run.o pwapt/service.o pwapt/cmd-txn.o \
-	pwapt/cmd-trace.o
+	pwapt/cmd-trace.o pwapt/options.o
 SHIM_OBJS := shim/aptshim.o
 LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim \
@@ -87,7 +87,7 @@ pwapt/build-config.h: FORCE
 	@printf '#define PWAPT_VERSION "%s"\n#define PWAPT_LIBEXECDIR "%s"\n' \
 		'$(VERSION)' '$(LIBEXECDIR)' >$@.tmp
 	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
-pwapt/main.o: pwapt/build-config.h
+pwapt/main.o pwapt/options.o: pwapt/build-config.h
 
 shim/%.o: shim/%.cc shim/aptshim.h
 	$(CXX) $(CXXFLAGS) -c -o $@ $<

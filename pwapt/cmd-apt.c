@@ -32,6 +32,7 @@
 
 #include "../world/cleanup.h"
 #include "apt.h"
+#include "options.h"
 #include "pwapt.h"
 #include "report.h"
 #include "service.h"
@@ -57,7 +58,8 @@ static int set_phase(struct context *ctx, struct txn *t, enum txn_phase p,
 	return r;
 }
 
-static int discard_world(struct context *ctx, const char *name)
+/* Deletes the transaction's world NAME (Root untouched); says why not. */
+static int delete_txn_world(struct context *ctx, const char *name)
 {
 	struct world_store *s = open_store(ctx);
 	if (!s)
@@ -137,7 +139,7 @@ static void add_test(struct report *r, const char *name, int status)
 
 /* The tests: tests.d's executables, then --test-cmd. */
 static void run_tests(struct context *ctx, const char *name, char *const *tests,
-		      struct report *r)
+		      const char *test_cmd, struct report *r)
 {
 	FILE *f = chatter(ctx);
 	for (char *const *t = tests; t && *t; t++) {
@@ -157,11 +159,11 @@ static void run_tests(struct context *ctx, const char *name, char *const *tests,
 		fputc('\n', f);
 		add_test(r, *t, status);
 	}
-	if (ctx->test_cmd) {
-		fprintf(f, "Test --test-cmd in %s: %s\n", name, ctx->test_cmd);
+	if (test_cmd) {
+		fprintf(f, "Test --test-cmd in %s: %s\n", name, test_cmd);
 		fflush(f);
 		char *argv[] = {(char *)"/bin/sh", (char *)"-c",
-				(char *)ctx->test_cmd, NULL};
+				(char *)test_cmd, NULL};
 		struct world_exec_options xo = {.output_fd = chatter_fd(ctx)};
 		int status = 0;
 		if (run_in(ctx, name, argv, &xo, &status) < 0)
@@ -170,7 +172,7 @@ static void run_tests(struct context *ctx, const char *name, char *const *tests,
 		if (status)
 			fprintf(f, " (exit %d)", status);
 		fputc('\n', f);
-		add_test(r, ctx->test_cmd, status);
+		add_test(r, test_cmd, status);
 	}
 }
 
@@ -198,6 +200,9 @@ struct run {
 	enum apt_kind kind;
 	char *const *pkgs; /* install's packages */
 	size_t n;
+	/* The options (see apt_options()) */
+	bool test, yes, keep, merge_on_success, discard;
+	const char *test_cmd;
 	const char *conffile; /* "keep" or "new" */
 	struct txn t;
 	bool fetch;	      /* plan: archives to download */
@@ -220,19 +225,20 @@ static void run_release(struct run *run)
 static int check_options(struct context *ctx, struct run *run)
 {
 	const char *verb = run->kind == APT_INSTALL ? "install" : "upgrade";
-	if (!ctx->test) {
+	if (!run->test) {
 		failf(ctx,
 		      "pwapt %s works through a test world: say 'pwapt %s "
 		      "--test' (apt-get %s changes Root in place)",
 		      verb, verb, apt_verb(run->kind));
 		return EXIT_USAGE;
 	}
-	if (ctx->keep + ctx->merge_on_success + ctx->discard > 1) {
+	if (run->keep + run->merge_on_success + run->discard > 1) {
 		failf(ctx, "--keep, --merge-on-success and --discard exclude "
 			   "each other");
 		return EXIT_USAGE;
 	}
-	run->conffile = ctx->conffile ? ctx->conffile : "keep";
+	if (!run->conffile)
+		run->conffile = "keep";
 	if (strcmp(run->conffile, "keep") && strcmp(run->conffile, "new")) {
 		failf(ctx, "--conffile takes 'keep' or 'new', not '%s'",
 		      run->conffile);
@@ -293,7 +299,7 @@ static int plan(struct context *ctx, struct run *run)
 	if (r < 0) {
 		failf(ctx, "cannot %s in %s: %s", apt_verb(run->kind), t->name,
 		      ae.msg);
-		(void)discard_world(ctx, t->name);
+		(void)delete_txn_world(ctx, t->name);
 		return EXIT_FAIL;
 	}
 	fprintf(f, "Transaction %s: apt-get %s in a new world over %s.\n",
@@ -306,12 +312,12 @@ static int plan(struct context *ctx, struct run *run)
 	aptshim_plan_release(&p);
 	if (!todo) {
 		fprintf(f, "Nothing to do: %s is discarded.\n", t->name);
-		(void)discard_world(ctx, t->name);
+		(void)delete_txn_world(ctx, t->name);
 		return EXIT_OK;
 	}
-	if (!ctx->yes && !ask_yes("Do you want to continue?", true)) {
+	if (!run->yes && !ask_yes("Do you want to continue?", true)) {
 		fprintf(f, "Abort.\n");
-		(void)discard_world(ctx, t->name);
+		(void)delete_txn_world(ctx, t->name);
 		return EXIT_FAIL;
 	}
 	return GO_ON;
@@ -326,7 +332,7 @@ static int abandon(struct context *ctx, struct run *run, const char *failed,
 	_cleanup_free_ char *why = NULL;
 	if (asprintf(&why, "%s (exit %d)", failed, status) < 0)
 		why = NULL;
-	if (ctx->keep) {
+	if (run->keep) {
 		(void)set_phase(ctx, t, TXN_FAILED, why);
 		fprintf(stderr,
 			"%s: %s in %s: kept (--keep) for a look; pwapt discard "
@@ -337,7 +343,7 @@ static int abandon(struct context *ctx, struct run *run, const char *failed,
 			"%s: %s in %s: the world is discarded, Root is "
 			"untouched\n",
 			ctx->cmd, why ? why : failed, t->name);
-		(void)discard_world(ctx, t->name);
+		(void)delete_txn_world(ctx, t->name);
 	}
 	return EXIT_FAIL;
 }
@@ -405,15 +411,15 @@ static int install(struct context *ctx, struct run *run)
  * world is kept for a look), then its tests. */
 static int test(struct context *ctx, struct run *run)
 {
-	bool keep_mode = ctx->keep || (!ctx->merge_on_success && !ctx->discard);
+	bool keep_mode = run->keep || (!run->merge_on_success && !run->discard);
 	_cleanup_strv_free_ char **tests =
 		list_dir(ctx, run->t.name, "etc/pwapt/tests.d", pick_test);
-	bool have_tests = (tests && *tests) || ctx->test_cmd;
+	bool have_tests = (tests && *tests) || run->test_cmd;
 	if (have_tests || keep_mode) {
 		(void)set_phase(ctx, &run->t, TXN_TESTING, NULL);
 		service_start_enabled(ctx, run->t.name);
 	}
-	run_tests(ctx, run->t.name, tests, &run->tested);
+	run_tests(ctx, run->t.name, tests, run->test_cmd, &run->tested);
 	return GO_ON;
 }
 
@@ -462,8 +468,8 @@ static int finish(struct context *ctx, struct run *run)
 {
 	const char *name = run->t.name;
 	FILE *f = chatter(ctx);
-	if (ctx->discard) {
-		if (discard_world(ctx, name) >= 0)
+	if (run->discard) {
+		if (delete_txn_world(ctx, name) >= 0)
 			fprintf(f, "Discarded %s; Root is untouched.\n", name);
 		return !run->passed ? EXIT_TESTS_FAILED : EXIT_OK;
 	}
@@ -482,8 +488,8 @@ static int finish(struct context *ctx, struct run *run)
 			name, name);
 		return EXIT_CONFLICTS;
 	}
-	if (ctx->merge_on_success ||
-	    (!ctx->keep && !ctx->yes && isatty(STDIN_FILENO) &&
+	if (run->merge_on_success ||
+	    (!run->keep && !run->yes && isatty(STDIN_FILENO) &&
 	     ask_yes("Merge it into Root now?", false)))
 		return merge_chain(ctx, name, false);
 	fprintf(f,
@@ -493,27 +499,73 @@ static int finish(struct context *ctx, struct run *run)
 	return EXIT_OK;
 }
 
-/* The whole flow for KIND (and PKGS, for install), step by step (see the
- * top of this file).  Returns an exit code. */
-static int transaction(struct context *ctx, enum apt_kind kind,
-		       char *const *pkgs, size_t n)
+/* The whole flow of RUN (its kind, packages and options set), step by
+ * step (see the top of this file).  Returns an exit code. */
+static int transaction(struct context *ctx, struct run *run)
 {
 	static int (*const steps[])(struct context *, struct run *) = {
 		check_options, begin, plan, download, install, test,
 		make_report, finish};
-	struct run run = {.kind = kind, .pkgs = pkgs, .n = n};
 	int ret = GO_ON;
 	for (size_t i = 0; ret == GO_ON && i < sizeof(steps) / sizeof(*steps);
 	     i++)
-		ret = steps[i](ctx, &run);
-	run_release(&run);
+		ret = steps[i](ctx, run);
+	run_release(run);
 	return ret == GO_ON ? EXIT_OK : ret;
+}
+
+/* The options of upgrade and install, into RUN (--dist into *DIST, for
+ * upgrade; install passes NULL), then the packages: parse_options(). */
+static int apt_options(struct context *ctx, int *argc, char ***argv,
+		       struct run *run, bool *dist)
+{
+	const struct cmd_option options[] = {
+		OPT_FLAG("json", &ctx->json, NULL),
+		OPT_FLAG("test", &run->test,
+			 "  --test               run it in a new world first "
+			 "(required)"),
+		OPT_FLAG("dist", dist,
+			 "  --dist               as apt-get dist-upgrade"),
+		{"yes", 'y', &run->yes, NULL,
+		 "  -y, --yes            do not ask before starting"},
+		OPT_FLAG("merge-on-success", &run->merge_on_success,
+			 "  --merge-on-success   merge into Root when the "
+			 "tests pass"),
+		OPT_FLAG("keep", &run->keep,
+			 "  --keep               keep the world (pwapt merge "
+			 "or discard it later)"),
+		OPT_FLAG("discard", &run->discard,
+			 "  --discard            discard the world after the "
+			 "report"),
+		OPT_VALUE("test-cmd", &run->test_cmd,
+			  "  --test-cmd CMD       one more test: a shell "
+			  "command run in the world"),
+		OPT_VALUE("conffile", &run->conffile,
+			  "  --conffile keep|new  changed configuration files: "
+			  "keep yours (default) or take the package's"),
+		OPT_FLAG("no-restart", &ctx->no_restart,
+			 "  --no-restart         leave Root's services as they "
+			 "are after a merge"),
+		OPT_END,
+	};
+	static const struct cmd_usage upgrade = {.synopsis = "[--json] --test",
+						 .man = "pwapt-upgrade"};
+	static const struct cmd_usage install = {
+		.synopsis = "[--json] --test PACKAGE...",
+		.man = "pwapt-upgrade",
+	};
+	return parse_options(ctx, argc, argv, options,
+			     dist ? &upgrade : &install);
 }
 
 int cmd_update(struct context *ctx, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	static const struct cmd_option options[] = {OPT_END};
+	static const struct cmd_usage usage = {.synopsis = "",
+					       .man = "pwapt-upgrade"};
+	int r = parse_options(ctx, &argc, &argv, options, &usage);
+	if (r != OPTIONS_PARSED)
+		return r;
 	/* Root's lists are Root's to refresh, as `apt-get update` does on a
 	 * host; where Root is a container, with the host's network. */
 	char *update[] = {(char *)"apt-get", (char *)"update", NULL};
@@ -526,13 +578,23 @@ int cmd_update(struct context *ctx, int argc, char **argv)
 
 int cmd_upgrade(struct context *ctx, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return transaction(ctx, ctx->dist ? APT_DIST_UPGRADE : APT_UPGRADE,
-			   NULL, 0);
+	struct run run = {0};
+	bool dist = false;
+	int r = apt_options(ctx, &argc, &argv, &run, &dist);
+	if (r != OPTIONS_PARSED)
+		return r;
+	run.kind = dist ? APT_DIST_UPGRADE : APT_UPGRADE;
+	return transaction(ctx, &run);
 }
 
 int cmd_install(struct context *ctx, int argc, char **argv)
 {
-	return transaction(ctx, APT_INSTALL, argv, (size_t)argc);
+	struct run run = {0};
+	int r = apt_options(ctx, &argc, &argv, &run, NULL);
+	if (r != OPTIONS_PARSED)
+		return r;
+	run.kind = APT_INSTALL;
+	run.pkgs = argv;
+	run.n = (size_t)argc;
+	return transaction(ctx, &run);
 }

@@ -1,16 +1,28 @@
 #include <stdio.h>
 
+#include "options.h"
 #include "pwapt.h"
 
 int cmd_create(struct context *ctx, int argc, char **argv)
 {
+	const struct cmd_option options[] = {
+		OPT_FLAG("json", &ctx->json, NULL),
+		OPT_END,
+	};
+	static const struct cmd_usage usage = {
+		.synopsis = "[--json] NAME PARENT...",
+		.man = "wcreate",
+	};
+	int r = parse_options(ctx, &argc, &argv, options, &usage);
+	if (r != OPTIONS_PARSED)
+		return r;
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;
 	struct world_error err = {0};
 	struct world_overlaps ov = {0};
-	int r = world_create(s, argv[0], (const char *const *)argv + 1,
-			     (size_t)argc - 1, &ov, &err);
+	r = world_create(s, argv[0], (const char *const *)argv + 1,
+			 (size_t)argc - 1, &ov, &err);
 	world_store_free(s);
 	if (r < 0)
 		return fail(ctx, &err);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "options.h"
 #include "pwapt.h"
 
 static const struct {
@@ -77,12 +78,26 @@ static void print_stat(const struct world_diff *d, bool all)
 
 int cmd_diff(struct context *ctx, int argc, char **argv)
 {
+	bool stats = false, all = false;
+	const struct cmd_option options[] = {
+		OPT_FLAG("json", &ctx->json, NULL),
+		OPT_FLAG("stat", &stats, NULL),
+		OPT_FLAG("all", &all, NULL),
+		OPT_END,
+	};
+	static const struct cmd_usage usage = {
+		.synopsis = "[--json] [--stat] [--all] NAME [OTHER]",
+		.man = "wdiff",
+	};
+	int r = parse_options(ctx, &argc, &argv, options, &usage);
+	if (r != OPTIONS_PARSED)
+		return r;
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;
 	struct world_error err = {0};
 	struct world_diff d = {0};
-	int r = world_diff(s, argv[0], argc > 1 ? argv[1] : NULL, &d, &err);
+	r = world_diff(s, argv[0], argc > 1 ? argv[1] : NULL, &d, &err);
 	world_store_free(s);
 	if (r < 0)
 		return fail(ctx, &err);
@@ -91,24 +106,22 @@ int cmd_diff(struct context *ctx, int argc, char **argv)
 	size_t conflicts = 0;
 	for (size_t i = 0; i < d.n; i++)
 		conflicts += d.v[i].conflict && !d.v[i].checked_off &&
-			     (!d.v[i].excluded || ctx->all);
+			     (!d.v[i].excluded || all);
 	if (ctx->json) {
-		print_json(&d, argv[0], other, ctx->all);
-	} else if (ctx->stat) {
-		print_stat(&d, ctx->all);
+		print_json(&d, argv[0], other, all);
+	} else if (stats) {
+		print_stat(&d, all);
 	} else {
 		for (size_t i = 0; i < d.n; i++)
-			if ((!d.v[i].excluded || ctx->all) &&
-			    !d.v[i].checked_off)
+			if ((!d.v[i].excluded || all) && !d.v[i].checked_off)
 				printf("%c %s\n", d.v[i].kind, d.v[i].path);
 		/* Checked off: listed apart, marked "~ " (not merged). */
 		for (size_t i = 0; i < d.n; i++)
-			if ((!d.v[i].excluded || ctx->all) &&
-			    d.v[i].checked_off)
+			if ((!d.v[i].excluded || all) && d.v[i].checked_off)
 				printf("~ %c %s\n", d.v[i].kind, d.v[i].path);
 	}
 	if (!ctx->json)
-		print_warnings(stdout, &d, argv[0], other, ctx->all);
+		print_warnings(stdout, &d, argv[0], other, all);
 	world_diff_release(&d);
 	return conflicts ? EXIT_CONFLICTS : EXIT_OK;
 }

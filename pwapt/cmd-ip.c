@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "options.h"
 #include "pwapt.h"
 
 static void json_net(const struct world_net *w)
@@ -173,9 +174,24 @@ static int change(struct context *ctx, struct world_store *s, char **argv,
 
 int cmd_ip(struct context *ctx, int argc, char **argv)
 {
-	if (ctx->all ? argc != 0 : argc == 0) {
-		failf(ctx, ctx->all ? "--all takes no world name"
-				    : "name a world, or use --all");
+	bool all = false;
+	const struct cmd_option options[] = {
+		OPT_FLAG("json", &ctx->json, NULL),
+		OPT_FLAG("all", &all, NULL),
+		OPT_END,
+	};
+	static const struct cmd_usage usage = {
+		.synopsis = "[--json] [--all] NAME [forward PORT HOSTPORT | "
+			    "unforward HOSTPORT | takeover PORT | release "
+			    "PORT | outbound on|off]",
+		.man = "wip",
+	};
+	int r = parse_options(ctx, &argc, &argv, options, &usage);
+	if (r != OPTIONS_PARSED)
+		return r;
+	if (all ? argc != 0 : argc == 0) {
+		failf(ctx, all ? "--all takes no world name"
+			       : "name a world, or use --all");
 		return EXIT_USAGE;
 	}
 	if (argc >= 2) {
@@ -198,7 +214,7 @@ int cmd_ip(struct context *ctx, int argc, char **argv)
 		return EXIT_FAIL;
 	struct world_error err = {0};
 	int status;
-	if (ctx->all) {
+	if (all) {
 		struct world_net_all a = {0};
 		status = world_net_list(s, ctx->json, &a, &err) < 0 ? EXIT_FAIL
 								    : EXIT_OK;

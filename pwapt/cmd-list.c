@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "options.h"
 #include "pwapt.h"
 
 static void human_size(char *buf, size_t size, uint64_t bytes)
@@ -60,14 +61,21 @@ static void print_table(const struct world_list *l)
 
 int cmd_list(struct context *ctx, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	const struct cmd_option options[] = {
+		OPT_FLAG("json", &ctx->json, NULL),
+		OPT_END,
+	};
+	static const struct cmd_usage usage = {.synopsis = "[--json] ",
+					       .man = "wlist"};
+	int r = parse_options(ctx, &argc, &argv, options, &usage);
+	if (r != OPTIONS_PARSED)
+		return r;
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;
 	struct world_error err = {0};
 	struct world_list l = {0};
-	int r = world_list(s, &l, &err);
+	r = world_list(s, &l, &err);
 	world_store_free(s);
 	if (r < 0)
 		return fail(ctx, &err);

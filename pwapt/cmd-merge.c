@@ -1,4 +1,4 @@
-/* wmerge SRC DST [--force]; pwapt rollback; pwapt recover. */
+/* wmerge [--force] [--rebase] SRC DST; pwapt rollback; pwapt recover. */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -7,21 +7,35 @@
 #include <string.h>
 
 #include "../world/cleanup.h"
+#include "options.h"
 #include "pwapt.h"
 #include "service.h"
 #include "txn.h"
 
+#define FORCE_HELP "  --force  go on although the destination changed meanwhile"
+
 int cmd_merge(struct context *ctx, int argc, char **argv)
 {
-	(void)argc;
+	bool force = false, rebase = false;
+	const struct cmd_option options[] = {
+		OPT_FLAG("force", &force, FORCE_HELP),
+		OPT_FLAG("rebase", &rebase,
+			 "  --rebase move the worlds built on SRC onto DST"),
+		OPT_END,
+	};
+	static const struct cmd_usage usage = {.synopsis = "SRC DST",
+					       .man = "wmerge"};
+	int r = parse_options(ctx, &argc, &argv, options, &usage);
+	if (r != OPTIONS_PARSED)
+		return r;
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;
 	struct world_error err = {0};
 	struct world_diff conflicts = {0};
-	unsigned flags = (ctx->force ? WORLD_MERGE_FORCE : 0) |
-			 (ctx->rebase ? WORLD_MERGE_REBASE : 0);
-	int r = world_merge(s, argv[0], argv[1], flags, &conflicts, NULL, &err);
+	unsigned flags = (force ? WORLD_MERGE_FORCE : 0) |
+			 (rebase ? WORLD_MERGE_REBASE : 0);
+	r = world_merge(s, argv[0], argv[1], flags, &conflicts, NULL, &err);
 	world_store_free(s);
 	if (r == -EEXIST && conflicts.n) {
 		fail(ctx, &err);
@@ -34,8 +48,11 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 
 int cmd_recover(struct context *ctx, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	static const struct cmd_option options[] = {OPT_END};
+	static const struct cmd_usage usage = {.synopsis = "", .man = "pwapt"};
+	int r = parse_options(ctx, &argc, &argv, options, &usage);
+	if (r != OPTIONS_PARSED)
+		return r;
 	/* Opening the store is what recovers; this only says what it did. */
 	struct world_store *s = open_store(ctx);
 	if (!s)
@@ -49,18 +66,17 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 
 /* --id ID: a merge's number, as `pwapt rollback` and the transactions
  * print it. */
-static int parse_merge_id(struct context *ctx, uint64_t *id)
+static int parse_merge_id(struct context *ctx, const char *text, uint64_t *id)
 {
 	*id = 0;
-	if (!ctx->merge_id)
+	if (!text)
 		return 0;
 	char *end = NULL;
 	errno = 0;
-	unsigned long long n = strtoull(ctx->merge_id, &end, 10);
-	if (errno || !*ctx->merge_id || *end || n == 0 ||
-	    !isdigit((unsigned char)*ctx->merge_id)) {
-		failf(ctx, "--id takes a merge's number, not '%s'",
-		      ctx->merge_id);
+	unsigned long long n = strtoull(text, &end, 10);
+	if (errno || !*text || *end || n == 0 ||
+	    !isdigit((unsigned char)*text)) {
+		failf(ctx, "--id takes a merge's number, not '%s'", text);
 		return -1;
 	}
 	*id = n;
@@ -69,9 +85,25 @@ static int parse_merge_id(struct context *ctx, uint64_t *id)
 
 int cmd_rollback(struct context *ctx, int argc, char **argv)
 {
+	bool force = false, no_restart = false;
+	const char *merge_id = NULL;
+	const struct cmd_option options[] = {
+		OPT_FLAG("force", &force, FORCE_HELP),
+		OPT_FLAG("no-restart", &no_restart,
+			 "  --no-restart  leave Root's services as they are"),
+		OPT_VALUE("id", &merge_id,
+			  "  --id ID  roll back merge ID only if it is the "
+			  "last merge into WORLD"),
+		OPT_END,
+	};
+	static const struct cmd_usage usage = {.synopsis = "[--id ID] [WORLD]",
+					       .man = "pwapt"};
+	int r = parse_options(ctx, &argc, &argv, options, &usage);
+	if (r != OPTIONS_PARSED)
+		return r;
 	const char *dst = argc ? argv[0] : WORLD_ROOT;
 	uint64_t id;
-	if (parse_merge_id(ctx, &id) < 0)
+	if (parse_merge_id(ctx, merge_id, &id) < 0)
 		return EXIT_USAGE;
 	struct world_store *s = open_store(ctx);
 	if (!s)
@@ -81,11 +113,11 @@ int cmd_rollback(struct context *ctx, int argc, char **argv)
 	char *changed = NULL;
 	/* The last merge, named before it is undone; with --id, the
 	 * roll-back says why there is none to undo. */
-	int r = world_last_merge(s, dst, &last, &err);
+	r = world_last_merge(s, dst, &last, &err);
 	if (r >= 0 || id) {
 		if (!id)
 			id = last.id;
-		r = world_rollback(s, dst, id, ctx->force, &changed, &err);
+		r = world_rollback(s, dst, id, force, &changed, &err);
 	}
 	/* Transactions built on the merged one: how to throw them away. */
 	_cleanup_strv_free_ char **txns = NULL;
@@ -117,7 +149,7 @@ int cmd_rollback(struct context *ctx, int argc, char **argv)
 	}
 	printf("Rolled back merge %" PRIu64 " (%s into %s).\n", id,
 	       src ? src : "?", dst);
-	if (!strcmp(dst, WORLD_ROOT) && !ctx->no_restart)
+	if (!strcmp(dst, WORLD_ROOT) && !no_restart)
 		service_restart_after_rollback(ctx, id);
 	return EXIT_OK;
 }

@@ -1,5 +1,6 @@
 /* start-all and stop-all: what the pwapt-worlds systemd unit runs at boot
  * and at shutdown, and what an administrator runs around maintenance. */
+#include "options.h"
 #include "pwapt.h"
 
 static int with_store(struct context *ctx,
@@ -14,16 +15,17 @@ static int with_store(struct context *ctx,
 	return r < 0 ? fail(ctx, &err) : EXIT_OK;
 }
 
+static const struct cmd_option no_options[] = {OPT_END};
+static const struct cmd_usage usage = {.synopsis = "", .man = "pwapt"};
+
 int cmd_start_all(struct context *ctx, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return with_store(ctx, world_store_start_all);
+	int r = parse_options(ctx, &argc, &argv, no_options, &usage);
+	return r != OPTIONS_PARSED ? r : with_store(ctx, world_store_start_all);
 }
 
 int cmd_stop_all(struct context *ctx, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return with_store(ctx, world_store_stop_all);
+	int r = parse_options(ctx, &argc, &argv, no_options, &usage);
+	return r != OPTIONS_PARSED ? r : with_store(ctx, world_store_stop_all);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "options.h"
 #include "pwapt.h"
 
 static volatile sig_atomic_t stop;
@@ -94,7 +95,15 @@ static void print_text(const char *name, const struct world_trace *t)
 
 int cmd_trace(struct context *ctx, int argc, char **argv)
 {
-	(void)argc;
+	const struct cmd_option options[] = {
+		OPT_FLAG("json", &ctx->json, NULL),
+		OPT_END,
+	};
+	static const struct cmd_usage usage = {
+		.synopsis = "[--json] NAME | run", .man = "pwapt"};
+	int r = parse_options(ctx, &argc, &argv, options, &usage);
+	if (r != OPTIONS_PARSED)
+		return r;
 	if (!strcmp(argv[0], "run") && !ctx->json)
 		return run_collector(ctx);
 	struct world_store *s = open_store(ctx);
@@ -102,7 +111,7 @@ int cmd_trace(struct context *ctx, int argc, char **argv)
 		return EXIT_FAIL;
 	struct world_error err = {0};
 	struct world_trace t = {0};
-	int r = world_trace_load(s, argv[0], &t, &err);
+	r = world_trace_load(s, argv[0], &t, &err);
 	world_store_free(s);
 	if (r < 0)
 		return fail(ctx, &err);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "../world/cleanup.h"
+#include "options.h"
 #include "pwapt.h"
 #include "report.h"
 #include "service.h"
@@ -251,23 +252,41 @@ static struct world_store *open_transaction(struct context *ctx,
 
 int cmd_txn_merge(struct context *ctx, int argc, char **argv)
 {
-	(void)argc;
+	bool force = false;
+	const struct cmd_option options[] = {
+		OPT_FLAG("force", &force,
+			 "  --force  go on although the destination changed "
+			 "meanwhile"),
+		OPT_FLAG("no-restart", &ctx->no_restart,
+			 "  --no-restart  leave Root's services as they are"),
+		OPT_END,
+	};
+	static const struct cmd_usage usage = {.synopsis = "TRANSACTION",
+					       .man = "pwapt-upgrade"};
+	int r = parse_options(ctx, &argc, &argv, options, &usage);
+	if (r != OPTIONS_PARSED)
+		return r;
 	struct world_store *s = open_transaction(ctx, argv[0]);
 	if (!s)
 		return EXIT_FAIL;
 	world_store_free(s);
-	return merge_chain(ctx, argv[0], ctx->force);
+	return merge_chain(ctx, argv[0], force);
 }
 
 int cmd_txn_discard(struct context *ctx, int argc, char **argv)
 {
-	(void)argc;
+	static const struct cmd_option options[] = {OPT_END};
+	static const struct cmd_usage usage = {.synopsis = "TRANSACTION",
+					       .man = "pwapt-upgrade"};
+	int r = parse_options(ctx, &argc, &argv, options, &usage);
+	if (r != OPTIONS_PARSED)
+		return r;
 	struct world_store *s = open_transaction(ctx, argv[0]);
 	if (!s)
 		return EXIT_FAIL;
 	struct world_error err = {0};
 	_cleanup_strv_free_ char **gone = NULL;
-	int r = txn_descendants(s, argv[0], &gone, &err);
+	r = txn_descendants(s, argv[0], &gone, &err);
 	size_t k = 0;
 	while (gone && gone[k])
 		k++;
@@ -285,8 +304,15 @@ int cmd_txn_discard(struct context *ctx, int argc, char **argv)
 
 int cmd_txn_list(struct context *ctx, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	const struct cmd_option options[] = {
+		OPT_FLAG("json", &ctx->json, NULL),
+		OPT_END,
+	};
+	static const struct cmd_usage usage = {.synopsis = "[--json] ",
+					       .man = "pwapt-upgrade"};
+	int r = parse_options(ctx, &argc, &argv, options, &usage);
+	if (r != OPTIONS_PARSED)
+		return r;
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;
@@ -294,7 +320,7 @@ int cmd_txn_list(struct context *ctx, int argc, char **argv)
 	struct world_error err = {0};
 	struct txn *v = NULL;
 	size_t n = 0;
-	int r = txn_list(s, &v, &n, &err);
+	r = txn_list(s, &v, &n, &err);
 	world_store_free(s);
 	if (r < 0)
 		return fail(ctx, &err);
@@ -340,14 +366,24 @@ int cmd_txn_list(struct context *ctx, int argc, char **argv)
 
 int cmd_txn_show(struct context *ctx, int argc, char **argv)
 {
-	(void)argc;
+	const struct cmd_option options[] = {
+		OPT_FLAG("json", &ctx->json, NULL),
+		OPT_END,
+	};
+	static const struct cmd_usage usage = {
+		.synopsis = "[--json] TRANSACTION",
+		.man = "pwapt-upgrade",
+	};
+	int r = parse_options(ctx, &argc, &argv, options, &usage);
+	if (r != OPTIONS_PARSED)
+		return r;
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;
 	struct world_error err = {0};
 	struct txn t = {0};
 	struct report rep = {0};
-	int r = txn_load(s, argv[0], &t, &err);
+	r = txn_load(s, argv[0], &t, &err);
 	if (r >= 0 && (r = report_load(s, argv[0], &rep, &err)) == -ENOENT) {
 		/* Still at work, or failed before its report. */
 		r = 0;

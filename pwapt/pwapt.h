@@ -18,42 +18,27 @@ enum {
 
 struct context {
 	const char *cmd; /* the command's name as the user typed it */
+	const struct command *command; /* its row of the table */
 	struct world_config cfg;
+	/* Set by the commands' options (options.h) where more than the
+	 * command's own file reads them: --json makes stdout the report's
+	 * (chatter()); --no-restart, for merge_chain(). */
 	bool json;
-	bool stat;	   /* wdiff --stat */
-	bool all;	   /* wdiff --all */
-	bool force;	   /* wmerge --force */
-	bool list, remove; /* check-off --list, --remove */
-	bool rebase;	   /* wmerge --rebase */
-	/* pwapt upgrade, install (see pwapt(8)) */
-	bool test, dist, yes, keep, merge_on_success, discard, no_restart;
-	const char
-		*test_cmd; /* --test-cmd: a shell command, run in the world */
-	const char *conffile; /* --conffile: "keep" (default) or "new" */
-	const char *merge_id; /* pwapt rollback --id: a merge's number */
+	bool no_restart;
 	char *owned_root, *owned_state; /* from the config file */
 	char *owned_bridge, *owned_subnet;
 };
 
+/* A row of the command table (main.c).  FN gets argv as main() did, its
+ * command's word taken out, and reads its options (options.h): the count
+ * of positional arguments is checked there, against MIN_ARGS, MAX_ARGS. */
 struct command {
 	const char *name;  /* pwapt NAME */
 	const char *alias; /* the paper's name (wcreate), or NULL */
 	int (*fn)(struct context *ctx, int argc, char **argv);
 	int min_args, max_args; /* positional; max -1: unbounded */
-	unsigned flags;
-	const char *usage;
 	const char *summary;
 };
-#define CMD_JSON    1u	 /* takes --json */
-#define CMD_STAT    2u	 /* takes --stat */
-#define CMD_ALL	    4u	 /* takes --all */
-#define CMD_FORCE   8u	 /* takes --force */
-#define CMD_LISTRM  16u	 /* takes --list and --remove */
-#define CMD_REBASE  32u	 /* takes --rebase */
-#define CMD_APT	    64u	 /* takes --test, -y, --keep, --merge-on-success, ... */
-#define CMD_DIST    128u /* takes --dist */
-#define CMD_RESTART 256u /* takes --no-restart */
-#define CMD_ID	    512u /* takes --id */
 
 int cmd_checkoff(struct context *ctx, int argc, char **argv);
 int cmd_update(struct context *ctx, int argc, char **argv);

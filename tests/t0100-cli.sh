@@ -97,6 +97,40 @@ test_expect_success 'bash completion completes commands and world names' '
 	rm -r "$PWAPT_STATE/worlds/Beta/notes"
 '
 
+test_expect_success 'each command takes the options its completion offers, and refuses the others by name' '
+	command -v bash >/dev/null &&
+	cat >"$TMP/offered.bash" <<-\EOS &&
+	. "$1"; shift
+	COMP_WORDS=("$@" -); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+	COMPREPLY=(); _pwapt "$1" - "${COMP_WORDS[COMP_CWORD-1]}"
+	printf "%s\n" "${COMPREPLY[@]}" | sed "/^--root$/d; /^--state$/d; /^--help$/d; /^--version$/d"
+	EOS
+	cmds="create delete diff wmerge check-off rollback recover exec console ip wlist start-all stop-all update upgrade install merge discard list show" &&
+	for c in $cmds; do
+		bash "$TMP/offered.bash" "$SRC_DIR/contrib/bash-completion" pwapt $c >"$TMP/opts.$c" || exit 1
+	done &&
+	cat "$TMP"/opts.* | sort -u >"$TMP/opts" &&
+	echo "options: $(cat "$TMP/opts" | tr "\n" " ")" && grep -qx -- --dist "$TMP/opts" &&
+	for c in $cmds; do
+		for o in $(cat "$TMP/opts"); do
+			case $o in --test-cmd | --conffile | --id) v="=1" ;; *) v= ;; esac
+			env PWAPT_ROOT=relative pwapt $c $o$v A B >"$TMP/out" 2>&1
+			rc=$?
+			if grep -qx -- "$o" "$TMP/opts.$c"; then
+				! grep -Eq "not an option|unrecognized|invalid option" "$TMP/out" ||
+					{ echo "pwapt $c refuses $o:"; cat "$TMP/out"; exit 1; }
+			else
+				# -y is --yes; wexec knows no short option but -h.
+				why="$o is not an option of this command"
+				test "$o" != -y || why="--yes is not an option of this command"
+				test "$c$o" != exec-y || why="invalid option -- .y."
+				test $rc = 2 && grep -q ": $why$" "$TMP/out" ||
+					{ echo "pwapt $c does not refuse $o by name (exit $rc):"; cat "$TMP/out"; exit 1; }
+			fi
+		done
+	done
+'
+
 test_expect_success 'make install puts commands, init, man pages, completion and unit in place' '
 	make -s -C "$SRC_DIR" install DESTDIR="$TMP/dest" PREFIX=/usr >/dev/null &&
 	for f in usr/bin/pwapt usr/bin/wcreate usr/bin/wexec usr/lib/pwapt/pwapt-init \

@@ -45,8 +45,11 @@ bool world_store_recovered(const struct world_store *s)
 	return s->recovered;
 }
 
-static int discard_world(struct world_store *s, const char *name,
-			 struct world_error *err)
+/* Tears world NAME down at once (its container waited for), without
+ * checks: a failed create, recovery's unfinished worlds, and world_delete()
+ * once its checks passed. */
+static int tear_down_world(struct world_store *s, const char *name,
+			   struct world_error *err)
 {
 	return discard_remains(s, name, false, err);
 }
@@ -97,7 +100,7 @@ static int recover(struct world_store *s, struct world_error *err)
 		}
 		/* Creation happens under the lock we hold now, so a world
 		 * still being created was left by a killed wcreate. */
-		if (garbage && (r = discard_world(s, *n, err)) < 0)
+		if (garbage && (r = tear_down_world(s, *n, err)) < 0)
 			return werr_wrap(err,
 					 "cannot clean up the unfinished "
 					 "world '%s'",
@@ -348,7 +351,7 @@ int world_create(struct world_store *s, const char *name,
 	return 0;
 undo:;
 	struct world_error ignored;
-	(void)discard_world(s, name, &ignored);
+	(void)tear_down_world(s, name, &ignored);
 	return r;
 }
 
@@ -432,7 +435,7 @@ int world_delete(struct world_store *s, const char *const *names, size_t n,
 					done[j] = true;
 					left--;
 				}
-			r = discard_world(s, names[i], err);
+			r = tear_down_world(s, names[i], err);
 		}
 		if (left == before)
 			r = werr(err, ELOOP,
