@@ -506,6 +506,19 @@ test_expect_success 'where nothing tells whether Root had a file the world wrote
 	test_equal u "$(cat "$R/srv/unsure")"
 '
 
+test_expect_success 'where nothing was recorded, a file of a package of Root s that Root deleted is a conflict' '
+	fresh_root && mkdir -p "$R/var/lib/dpkg/info" &&
+	echo pkg >"$R/srv/pkgfile" && printf "/.\n/srv\n/srv/pkgfile\n" >"$R/var/lib/dpkg/info/fake:all.list" &&
+	wcreate P Root &&
+	T="$PWAPT_STATE/worlds/P/merged/srv" &&
+	echo new >"$T/pkgfile.dpkg-new" && mv "$T/pkgfile.dpkg-new" "$T/pkgfile" &&
+	sleep 0.05 && rm "$R/srv/pkgfile" &&
+	{ wdiff P >"$TMP/d"; test_equal 3 $?; } && cat "$TMP/d" &&
+	grep -qx "! /srv/pkgfile: changed in Root after P was created: deleted there (a file of package fake:all when P was created), changed in P" "$TMP/d" &&
+	test_fails_with 3 "1 path changed in .Root. after .P. was created" wmerge P Root &&
+	! test -e "$R/srv/pkgfile" && wdelete P
+'
+
 test_expect_success 'a merge killed after staging, rolled back, then retried after Root deleted the file: still a conflict' '
 	fresh_root && echo one >"$R/srv/cu" && wcreate K Root &&
 	echo world >>"$PWAPT_STATE/worlds/K/merged/srv/cu" &&

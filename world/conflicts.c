@@ -2,6 +2,7 @@
  * that B changed after A was created, which a merge of A would overwrite,
  * and files that A changed in place and B deleted since, which a merge
  * would bring back. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -428,13 +429,133 @@ static int copied_up(const struct fs_part *part, const char *path)
 	return found;
 }
 
+/* The files that B's packages held when A was created: every line of
+ * B's dpkg lists (var/lib/dpkg/info/P.list) that B has not changed
+ * since, sorted, with P.  Read once, only when a file of A's is in
+ * doubt: dpkg replaces its files whole, leaving no copy-up origin. */
+struct pkg_file {
+	char *path;
+	const char *pkg; /* into names */
+};
+
+struct pkg_files {
+	bool loaded;
+	struct pkg_file *v;
+	size_t n, cap;
+	char **names;
+	size_t n_names;
+};
+
+static void pkg_files_release(struct pkg_files *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->v[i].path);
+	for (size_t i = 0; i < f->n_names; i++)
+		free(f->names[i]);
+	free(f->v);
+	free(f->names);
+	*f = (struct pkg_files){0};
+}
+
+static int cmp_pkg_file(const void *a, const void *b)
+{
+	return strcmp(((const struct pkg_file *)a)->path,
+		      ((const struct pkg_file *)b)->path);
+}
+
+static int pkg_list_add(struct pkg_files *f, const char *pkg, char *text)
+{
+	char **nn = realloc(f->names, (f->n_names + 1) * sizeof(*nn));
+	if (!nn)
+		return -ENOMEM;
+	f->names = nn;
+	if (!(nn[f->n_names] = strdup(pkg)))
+		return -ENOMEM;
+	const char *name = nn[f->n_names++];
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		if (l[0] != '/' || !l[1])
+			continue;
+		if (f->n == f->cap) {
+			f->cap = f->cap ? f->cap * 2 : 1024;
+			struct pkg_file *nv = realloc(f->v, f->cap * sizeof(*nv));
+			if (!nv)
+				return -ENOMEM;
+			f->v = nv;
+		}
+		if (!(f->v[f->n].path = strdup(l)))
+			return -ENOMEM;
+		f->v[f->n++].pkg = name;
+	}
+	return 0;
+}
+
+static int pkg_files_load(const struct diff_trees *t, struct pkg_files *f)
+{
+	struct side y;
+	f->loaded = true;
+	int r = diff_side_load(t->parts, true, "/var/lib/dpkg/info", &y);
+	if (r < 0 || !y.exists || !S_ISDIR(y.st.st_mode)) {
+		diff_side_release(&y);
+		return r;
+	}
+	int fd = openat(y.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	diff_side_release(&y);
+	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	struct dirent *de;
+	for (errno = 0; r >= 0 && (de = readdir(d)); errno = 0) {
+		size_t l = strlen(de->d_name);
+		struct stat st;
+		if (l <= 5 || strcmp(de->d_name + l - 5, ".list") ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+			    0 ||
+		    !S_ISREG(st.st_mode) || after_creation(t->a, &st.st_ctim))
+			continue; /* changed since: it tells nothing of then */
+		_cleanup_free_ char *text = NULL,
+				    *pkg = strndup(de->d_name, l - 5);
+		if (!pkg)
+			return -ENOMEM;
+		if ((r = read_file_at(dirfd(d), de->d_name, &text, NULL)) < 0)
+			r = r == -ENOENT ? 0 : r;
+		else
+			r = pkg_list_add(f, pkg, text);
+	}
+	if (r >= 0 && errno)
+		r = -errno;
+	if (r >= 0 && f->n)
+		qsort(f->v, f->n, sizeof(*f->v), cmp_pkg_file);
+	return r;
+}
+
+/* The package of B that held PATH when A was created, or NULL. */
+static int pkg_of(const struct diff_trees *t, struct pkg_files *f,
+		  const char *path, const char **pkg)
+{
+	*pkg = NULL;
+	int r = f->loaded ? 0 : pkg_files_load(t, f);
+	struct pkg_file key = {(char *)path, NULL}, *hit = NULL;
+	if (r >= 0 && f->n)
+		hit = bsearch(&key, f->v, f->n, sizeof(*f->v), cmp_pkg_file);
+	if (hit)
+		*pkg = hit->pkg;
+	return r;
+}
+
 /* Modify/delete: a path that A changed and B deleted after A was
  * created.  B deleted it if the directory that held it in B changed since
  * (or is gone) and B had it when A was created: A's version is a copy-up
  * of B's file (an origin, on the file or in lower-had), and B holds that
  * file nowhere else (A renamed or linked it: then overlayfs shows A's
  * version with the inode number of B's); or A replaced it whole while B
- * had it (lower-had).  Where nothing tells, *unsure.  In that order: the
+ * had it (lower-had), or, where lower-had says nothing, while one of B's
+ * packages held it (*pkg names it).  Where nothing tells, *unsure.  In
+ * that order: the
  * first test costs one look per directory, and spares the others in the
  * usual case. */
 struct dir_seen {
@@ -444,10 +565,12 @@ struct dir_seen {
 
 static int deleted_in_b(const struct diff_trees *t,
 			const struct known_ctimes *known,
-			const struct had_list *had, const char *path,
-			struct dir_seen *seen, bool *deleted, bool *unsure)
+			const struct had_list *had, struct pkg_files *pkgs,
+			const char *path, struct dir_seen *seen, bool *deleted,
+			bool *unsure, const char **pkg)
 {
 	*deleted = *unsure = false;
+	*pkg = NULL;
 	const char *slash = strrchr(path, '/');
 	size_t len = slash > path ? (size_t)(slash - path) : 1;
 	int r;
@@ -475,8 +598,14 @@ static int deleted_in_b(const struct diff_trees *t,
 		*deleted = true;
 		return 0;
 	}
-	if (!r && (!h || h->kind == 'N')) {
-		*unsure = !h;
+	if (!r && h && h->kind == 'N')
+		return 0;
+	if (!r && !h) {
+		/* Nothing recorded: a file of a package of B's then was B's. */
+		if ((r = pkg_of(t, pkgs, path, pkg)) < 0)
+			return r;
+		*deleted = *pkg != NULL;
+		*unsure = !*deleted;
 		return 0;
 	}
 	struct side x;
@@ -566,10 +695,12 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 		}
 	}
 	struct dir_seen seen = {0};
+	struct pkg_files pkgs = {0};
 	const char *a_top = NULL; /* below it, B has nothing */
 	for (size_t i = 0; i < d->n && r >= 0; i++) {
 		struct world_change *c = &d->v[i];
 		bool yes = false, unsure = false;
+		const char *pkg = NULL;
 		if (c->kind == 'A' && a_top &&
 		    diff_below(c->path, a_top, strlen(a_top))) {
 			/* Below a path B lacks: if B deleted something
@@ -579,8 +710,15 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 			/* B does not have it: did it delete it? */
 			if (!c->excluded)
 				r = deleted_in_b(t, &known,
-						 had_ok ? &had : NULL, c->path,
-						 &seen, &yes, &unsure);
+						 had_ok ? &had : NULL, &pkgs,
+						 c->path, &seen, &yes, &unsure,
+						 &pkg);
+			if (yes && pkg &&
+			    asprintf(&c->note,
+				     "deleted there (a file of package %s "
+				     "when %s was created), changed in %s",
+				     pkg, t->name_a, t->name_a) < 0)
+				c->note = NULL;
 			if (yes)
 				note(c, "changed", t->name_a);
 			if (unsure)
@@ -598,6 +736,7 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 	}
 	known_release(&known);
 	had_release(&had);
+	pkg_files_release(&pkgs);
 	free(seen.dir);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot compare '%s' with '%s'",
