@@ -342,6 +342,9 @@ int diff_note_lower(struct world_store *s, const struct world_meta *a)
 	size_t len = 0;
 	if (!krel || !tree_b)
 		return -ENOMEM;
+	/* A parent world that is not up shows an empty directory there. */
+	if (!store_is_root(a->parents[0]) && is_mount_point(tree_b) <= 0)
+		return 0;
 	(void)read_file_at(s->worlds_fd, krel, &text, NULL);
 	_cleanup_close_ int fb = open(tree_b, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	FILE *out = open_memstream(&buf, &len);
