@@ -482,6 +482,17 @@ test_expect_success 'modify/delete: a file the world replaced by a rename (sed -
 	wmerge --force S Root && test_equal b "$(cat "$R/srv/sed")"
 '
 
+test_expect_success 'the same into a parent world: a file replaced by a rename and deleted in the parent is a conflict' '
+	fresh_root && echo a >"$R/srv/sed" && wcreate P Root && wcreate C P &&
+	wexec C sed -i s/a/b/ /srv/sed && wexec C sh -c "echo n >/srv/made" &&
+	sleep 0.05 && wexec P rm /srv/sed &&
+	{ wdiff C >"$TMP/d"; test_equal 3 $?; } && cat "$TMP/d" &&
+	grep -qx "! /srv/sed: changed in P after C was created: deleted there, changed in C" "$TMP/d" &&
+	test_equal 1 "$(grep -c "^!" "$TMP/d")" &&
+	test_fails_with 3 "1 path changed in .P. after .C. was created" wmerge C P &&
+	test_absent_in P /srv/sed && wdelete C P
+'
+
 test_expect_success 'a file the world made new in a directory Root changed is neither a conflict nor a warning' '
 	fresh_root && wcreate N Root &&
 	wexec N sh -c "echo n >/srv/made" &&
