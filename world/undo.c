@@ -358,31 +358,11 @@ int write_after(int mdir, int tree, const struct plan *p)
 	 * ctimes too, and a rebased world saw what it put there. */
 	_cleanup_free_ char *dbuf = NULL;
 	size_t dlen = 0;
-	const char *last = NULL;
-	size_t last_len = 0;
 	if (!(f = open_memstream(&dbuf, &dlen)))
 		return -ENOMEM;
-	for (size_t k = 0; k < p->n; k++) {
-		const char *path = p->v[k].path, *slash = strrchr(path, '/');
-		size_t l = slash > path ? (size_t)(slash - path) : 1;
-		if (!slash || (last && l == last_len && !strncmp(path, last, l)))
-			continue;
-		last = path;
-		last_len = l;
-		_cleanup_free_ char *dir = strndup(path, l);
-		_cleanup_close_ int fd =
-			dir ? open_beneath(tree, l > 1 ? dir + 1 : ".", O_PATH)
-			    : -1;
-		struct stat st;
-		if (fd < 0 || fstat(fd, &st) < 0)
-			continue;
-		fprintf(f, "%lld %ld ", (long long)st.st_ctim.tv_sec,
-			st.st_ctim.tv_nsec);
-		path_escape(f, dir);
-		fputc('\n', f);
-	}
-	if (fclose(f) != 0)
-		return -ENOMEM;
+	r = remember_parents(f, tree, p);
+	if (fclose(f) != 0 || r < 0)
+		return r < 0 ? r : -ENOMEM;
 	return write_file_atomic(mdir, "after-dirs", dbuf, dlen, 0600);
 }
 
