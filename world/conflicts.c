@@ -193,7 +193,8 @@ static int had_parse(char *text, struct had_list *h)
 		    line[1] != ' ')
 			continue;
 		if (kind == 'O') {
-			if (sscanf(line + 2, "%llu %n", &ino, &off) != 1 || !off)
+			if (sscanf(line + 2, "%llu %n", &ino, &off) != 1 ||
+			    !off)
 				continue;
 		}
 		const char *path = line + 2 + off;
@@ -216,8 +217,7 @@ static int had_parse(char *text, struct had_list *h)
 	return 0;
 }
 
-static int had_load(struct world_store *s, const char *name,
-		    struct had_list *h)
+static int had_load(struct world_store *s, const char *name, struct had_list *h)
 {
 	_cleanup_free_ char *text = NULL, *rel = path_join(name, "lower-had");
 	if (!rel)
@@ -242,18 +242,17 @@ static const struct had_entry *had_find(const struct had_list *h,
 	return lo < h->n && !strcmp(h->v[lo].path, path) ? &h->v[lo] : NULL;
 }
 
-int diff_had_append(struct world_store *s, const char *name,
-		    const char *lines, size_t len)
+int diff_had_append(struct world_store *s, const char *name, const char *lines,
+		    size_t len)
 {
 	_cleanup_free_ char *rel = path_join(name, "lower-had");
 	if (!rel)
 		return -ENOMEM;
 	if (!len)
 		return 0;
-	_cleanup_close_ int fd =
-		openat(s->worlds_fd, rel,
-		       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-		       0600);
+	_cleanup_close_ int fd = openat(
+		s->worlds_fd, rel,
+		O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
 	ssize_t n = write(fd, lines, len);
@@ -266,17 +265,16 @@ int diff_had_append(struct world_store *s, const char *name,
  * judge: those with no copy-up origin (A replaced them whole, or made
  * them), in a directory that B still holds as at A's creation. */
 struct noting {
-	int fb;			  /* B's tree */
+	int fb; /* B's tree */
 	const struct world_meta *a;
 	const struct had_list *had;
 	const struct known_ctimes *known;
-	char *dir; /* the last directory looked at in B */
+	char *dir;  /* the last directory looked at in B */
 	int dir_fd; /* it, when unchanged since A's creation; else -1 */
 	FILE *out;
 };
 
-static bool after_creation(const struct world_meta *a,
-			   const struct timespec *c)
+static bool after_creation(const struct world_meta *a, const struct timespec *c)
 {
 	return c->tv_sec > a->created ||
 	       (c->tv_sec == a->created && c->tv_nsec > a->created_ns);
@@ -351,18 +349,23 @@ int diff_note_lower(struct world_store *s, const struct world_meta *a)
 	int r = fb < 0 ? -errno : !out ? -ENOMEM : known_load(text, &known);
 	if (r >= 0)
 		r = had_load(s, a->name, &had);
-	struct noting n = {.fb = fb, .a = a, .had = &had, .known = &known,
-			   .dir_fd = -1, .out = out};
+	struct noting n = {.fb = fb,
+			   .a = a,
+			   .had = &had,
+			   .known = &known,
+			   .dir_fd = -1,
+			   .out = out};
 	for (size_t i = 0; r >= 0 && i <= a->n_mounts; i++) {
 		const char *rel = i ? a->mounts[i - 1] : "";
 		_cleanup_free_ char *up = layers_dir(s, a->name, rel, "upper"),
 				    *prefix = NULL;
-		if (!up || asprintf(&prefix, "%s%s", *rel ? "/" : "", rel) < 0) {
+		if (!up ||
+		    asprintf(&prefix, "%s%s", *rel ? "/" : "", rel) < 0) {
 			r = -ENOMEM;
 			break;
 		}
-		_cleanup_close_ int fd =
-			open(up, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int fd = open(
+			up, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
 			r = errno == ENOENT ? 0 : -errno;
 			continue;
@@ -482,7 +485,8 @@ static int pkg_list_add(struct pkg_files *f, const char *pkg, char *text)
 			continue;
 		if (f->n == f->cap) {
 			f->cap = f->cap ? f->cap * 2 : 1024;
-			struct pkg_file *nv = realloc(f->v, f->cap * sizeof(*nv));
+			struct pkg_file *nv =
+				realloc(f->v, f->cap * sizeof(*nv));
 			if (!nv)
 				return -ENOMEM;
 			f->v = nv;
@@ -686,15 +690,17 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 		qsort(t->b_inos, t->n_inos, sizeof(*t->b_inos), cmp_ino);
 	/* What A's lower held tells of B only where B is that lower. */
 	struct had_list had = {0};
-	bool had_ok = t->a->n_parents == 1 &&
-		      !strcmp(t->a->parents[0], t->name_b);
+	bool had_ok =
+		t->a->n_parents == 1 && !strcmp(t->a->parents[0], t->name_b);
 	if (had_ok) {
 		/* Now, for a later merge, what B still holds as then. */
 		(void)diff_note_lower(t->s, t->a);
 		if ((r = had_load(t->s, t->name_a, &had)) < 0) {
 			known_release(&known);
-			return werr_errno(err, -r, "cannot read what '%s' saw "
-					  "of '%s'", t->name_a, t->name_b);
+			return werr_errno(err, -r,
+					  "cannot read what '%s' saw "
+					  "of '%s'",
+					  t->name_a, t->name_b);
 		}
 	}
 	struct dir_seen seen = {0};
@@ -712,10 +718,9 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 			a_top = c->path;
 			/* B does not have it: did it delete it? */
 			if (!c->excluded)
-				r = deleted_in_b(t, &known,
-						 had_ok ? &had : NULL, &pkgs,
-						 c->path, &seen, &yes, &unsure,
-						 &pkg);
+				r = deleted_in_b(
+					t, &known, had_ok ? &had : NULL, &pkgs,
+					c->path, &seen, &yes, &unsure, &pkg);
 			if (yes && pkg &&
 			    asprintf(&c->note,
 				     "deleted there (a file of package %s "

@@ -78,8 +78,8 @@ int diff_note_lower(struct world_store *s, const struct world_meta *a);
 /* Appends LINES (LEN bytes, whole lines of lower-had: "O ino path" for a
  * copy-up whose origin a merge's staging is about to strip) to A's
  * lower-had, durably.  0 or -errno. */
-int diff_had_append(struct world_store *s, const char *name,
-		    const char *lines, size_t len);
+int diff_had_append(struct world_store *s, const char *name, const char *lines,
+		    size_t len);
 
 /* A directory of B that A deleted or replaced (by a file, a symbolic
  * link), with paths below it that the merge leaves as B has them (checked

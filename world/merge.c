@@ -168,8 +168,8 @@ static int note_origins(struct merge_ctx *m, const struct plan *p,
 		fd_path(proc, sizeof(proc), up, b);
 		if (lgetxattr(proc, "trusted.overlay.origin", NULL, 0) < 0)
 			continue;
-		_cleanup_close_ int sfd = open_beneath(m->src_tree, o->path,
-						       O_PATH);
+		_cleanup_close_ int sfd =
+			open_beneath(m->src_tree, o->path, O_PATH);
 		if (sfd < 0 || fstat(sfd, &st) < 0)
 			continue;
 		fprintf(f, "O %llu ", (unsigned long long)st.st_ino);
