@@ -79,6 +79,20 @@ struct diff_trees {
 int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 		   struct world_error *err);
 
+/* What A's lower held, for files of A's own layer with no copy-up origin
+ * (A replaced them whole, by a rename over them as dpkg and sed -i do, or
+ * made them): overlayfs keeps no trace of it, so it is recorded while B's
+ * directory is still as at A's creation, in worlds/A/lower-had, which
+ * diff_conflicts() reads.  Called after each run in A and by each diff;
+ * a world with several parents has no one lower: nothing.  0 or -errno
+ * (what was recorded stays). */
+int diff_note_lower(struct world_store *s, const struct world_meta *a);
+/* Appends LINES (LEN bytes, whole lines of lower-had: "O ino path" for a
+ * copy-up whose origin a merge's staging is about to strip) to A's
+ * lower-had, durably.  0 or -errno. */
+int diff_had_append(struct world_store *s, const char *name, const char *lines,
+		    size_t len);
+
 /* A directory of B that A deleted or replaced (by a file, a symbolic
  * link), with paths below it that the merge leaves as B has them (checked
  * off, excluded, on another mount): the directory stays, holding them,

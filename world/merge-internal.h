@@ -64,9 +64,11 @@ int sync_written(int tree, const struct plan *p);
 /* Every path of P back to its saved state in MDIR/undo. */
 int roll_back(struct world_store *s, int mdir, const struct plan *p,
 	      struct world_error *err);
-/* MDIR/after: what the merged paths are like right after the merge. */
+/* MDIR/after: what the merged paths are like right after the merge;
+ * MDIR/after-dirs: the ctimes of the directories they lie in. */
 int write_after(int mdir, int tree, const struct plan *p);
-/* The ctimes of MDIR/after join the known-ctimes of the worlds MOVED. */
+/* The ctimes of MDIR/after and after-dirs join the known-ctimes of the
+ * worlds MOVED. */
 int share_after(struct world_store *s, int mdir, char *const *moved);
 /* The paths of DST that changed since the merge, one a line. */
 int changed_since(int mdir, int tree, char **out);

@@ -139,6 +139,48 @@ static int stage_link(struct merge_ctx *m, const char *path, int parent,
 	return 1;
 }
 
+/* Before stage_link() strips the overlay xattrs of SRC's own files
+ * (Root never carries them): SRC's lower-had keeps, durably, which of
+ * them were copy-ups, and the inode number overlayfs showed for each, so
+ * that a merge rolled back and tried again still tells modify/delete. */
+static int note_origins(struct merge_ctx *m, const struct plan *p,
+			const char *src)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = m->src_upper < 0 ? NULL : open_memstream(&buf, &len);
+	if (m->src_upper < 0)
+		return 0;
+	if (!f)
+		return -ENOMEM;
+	int r = 0;
+	for (size_t i = 0; i < p->n && r >= 0; i++) {
+		const struct op *o = &p->v[i];
+		const char *b;
+		struct stat st;
+		if (o->kind != OP_PUT)
+			continue;
+		_cleanup_close_ int up = open_parent(m->src_upper, o->path, &b);
+		if (up < 0 || fstatat(up, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    S_ISDIR(st.st_mode))
+			continue;
+		char proc[FD_PATH_MAX];
+		fd_path(proc, sizeof(proc), up, b);
+		if (lgetxattr(proc, "trusted.overlay.origin", NULL, 0) < 0)
+			continue;
+		_cleanup_close_ int sfd =
+			open_beneath(m->src_tree, o->path, O_PATH);
+		if (sfd < 0 || fstat(sfd, &st) < 0)
+			continue;
+		fprintf(f, "O %llu ", (unsigned long long)st.st_ino);
+		path_escape(f, o->path);
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	return diff_had_append(m->s, src, buf, len);
+}
+
 /* A new name in SRC of a file that SRC did not change (a hard link made
  * in SRC to DST's file: overlayfs copied the file up to link it) becomes
  * STAGE, a hard link to DST's own file, not a separate file.  Returns 1
@@ -560,6 +602,11 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	/* Save what will be replaced: hard links, on DST's file system. */
 	if ((r = save_all(&m, &p, err)) < 0)
 		goto fail;
+	if ((r = note_origins(&m, &p, src)) < 0) {
+		r = werr_errno(err, -r, "cannot record the copy-ups of '%s'",
+			       src);
+		goto fail;
+	}
 	if ((r = journal_append(mdir, "phase prepared\n")) < 0) {
 		r = werr_errno(err, -r, "cannot write the merge journal");
 		goto fail;
@@ -638,6 +685,12 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		r = layers_refresh_all(s, err);
 	if (r >= 0 && id)
 		*id = p.id;
+	/* Merged, with what pwapt could not judge: the caller warns. */
+	for (size_t i = 0; r >= 0 && conflicts && i < d.n; i++)
+		if (d.v[i].unsure && !d.v[i].excluded && !d.v[i].checked_off) {
+			*conflicts = d;
+			d = (struct world_diff){0};
+		}
 	goto out;
 
 rollback:;

@@ -360,12 +360,25 @@ int write_after(int mdir, int tree, const struct plan *p)
 	}
 	if (fclose(f) != 0)
 		return -ENOMEM;
-	return write_file_atomic(mdir, "after", buf, len, 0600);
+	int r = write_file_atomic(mdir, "after", buf, len, 0600);
+	if (r < 0)
+		return r;
+	/* The directories the merged paths lie in: the merge changed their
+	 * ctimes too, and a rebased world saw what it put there. */
+	_cleanup_free_ char *dbuf = NULL;
+	size_t dlen = 0;
+	if (!(f = open_memstream(&dbuf, &dlen)))
+		return -ENOMEM;
+	r = remember_parents(f, tree, p);
+	if (fclose(f) != 0 || r < 0)
+		return r < 0 ? r : -ENOMEM;
+	return write_file_atomic(mdir, "after-dirs", dbuf, dlen, 0600);
 }
 
 /* Worlds moved onto DST by a rebase saw SRC's version of every merged
- * path: the ctimes the merge left in DST ("after") are not changes of DST
- * that they missed, so they join each world's known-ctimes. */
+ * path: the ctimes the merge left in DST ("after", and "after-dirs" for
+ * the directories the merge wrote in) are not changes of DST that they
+ * missed, so they join each world's known-ctimes. */
 int share_after(struct world_store *s, int mdir, char *const *moved)
 {
 	_cleanup_free_ char *after = NULL;
@@ -374,6 +387,8 @@ int share_after(struct world_store *s, int mdir, char *const *moved)
 	int r = read_file_at(mdir, "after", &after, NULL);
 	if (r < 0)
 		return r;
+	_cleanup_free_ char *dirs = NULL;
+	(void)read_file_at(mdir, "after-dirs", &dirs, NULL);
 	for (char *const *w = moved; *w && r >= 0; w++) {
 		_cleanup_free_ char *rel = path_join(*w, "known-ctimes");
 		_cleanup_free_ char *old = NULL, *buf = NULL;
@@ -396,6 +411,8 @@ int share_after(struct world_store *s, int mdir, char *const *moved)
 				fprintf(f, "%.*s\n", (int)(nl - l), l);
 			l = *nl ? nl + 1 : nl;
 		}
+		if (dirs)
+			fputs(dirs, f);
 		if (fclose(f) != 0)
 			return -ENOMEM;
 		_cleanup_close_ int wdir =

@@ -16,8 +16,9 @@
 #include "cleanup.h"
 #include "container.h"
 #include "crash.h"
-#include "discard.h"
 #include "dbmerge.h"
+#include "diff.h"
+#include "discard.h"
 #include "error.h"
 #include "fsutil.h"
 #include "layers.h"
@@ -517,7 +518,16 @@ static int run_in_world(struct world_store *s, const char *name,
 	world_store_unlock(s);
 	if (store_is_root(name) && store_root_is_host(s))
 		return exec_on_host(argv, xo, status, err);
-	return container_attach(s, name, argv, xo, terminal, status, err);
+	r = container_attach(s, name, argv, xo, terminal, status, err);
+	/* What the world replaced whole, while its parent still holds the
+	 * directory as then: a later merge tells modify/delete by it. */
+	struct world_meta m = {0};
+	struct world_error ignored = {0};
+	if (r >= 0 && !store_is_root(name) &&
+	    meta_load(s, name, &m, &ignored) >= 0)
+		(void)diff_note_lower(s, &m);
+	meta_release(&m);
+	return r;
 }
 
 /* Root on the host: a plain child, as clean as an attached one. */
