@@ -24,9 +24,9 @@
 static int last_merge(struct world_store *s, const char *dst, int *ldir,
 		      struct plan *p, struct world_error *err)
 {
-	if (!world_name_valid(dst))
+	if (!store_name_valid(dst))
 		return werr(err, EINVAL, "invalid world name '%s'", dst);
-	if (!world_exists(s, dst))
+	if (!store_world_exists(s, dst))
 		return werr(err, ENOENT, "no world named '%s'", dst);
 	_cleanup_free_ char *last = path_join("merges", dst);
 	_cleanup_close_ int fd =
@@ -90,7 +90,8 @@ static char *still_rebased(struct world_store *s, const struct plan *p,
 	FILE *f = open_memstream(&buf, &len);
 	*n = 0;
 	for (char **w = p->rebased; f && w && *w; w++)
-		if (world_exists(s, *w) && store_is_ancestor(s, *w, p->dst))
+		if (store_world_exists(s, *w) &&
+		    store_is_ancestor(s, *w, p->dst))
 			fprintf(f, "%s'%s'", (*n)++ ? ", " : "", *w);
 	if (!f || fclose(f) != 0 || !*n) {
 		free(buf);
@@ -105,7 +106,7 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 	_cleanup_close_ int ldir = -1;
 	struct plan p;
 	int r = last_merge(s, dst, &ldir, &p, err);
-	if (r == -ENOENT && id && world_exists(s, dst))
+	if (r == -ENOENT && id && store_world_exists(s, dst))
 		return werr(err, ENOENT,
 			    "cannot roll back merge %" PRIu64 " into '%s': no "
 			    "merge into '%s' is kept (it was rolled back)",
@@ -241,16 +242,16 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 		unsigned flags, struct world_diff *conflicts, uint64_t *id,
 		struct world_error *err)
 {
-	if (!world_name_valid(src) || !world_name_valid(dst))
+	if (!store_name_valid(src) || !store_name_valid(dst))
 		return werr(err, EINVAL, "invalid world name '%s'",
-			    world_name_valid(src) ? dst : src);
+			    store_name_valid(src) ? dst : src);
 	if (!strcmp(src, WORLD_ROOT))
 		return werr(err, EINVAL,
 			    "Root cannot be merged: it is the "
 			    "production world");
-	if (!world_exists(s, src))
+	if (!store_world_exists(s, src))
 		return werr(err, ENOENT, "no world named '%s'", src);
-	if (!world_exists(s, dst))
+	if (!store_world_exists(s, dst))
 		return werr(err, ENOENT, "no world named '%s'", dst);
 	if (!strcmp(src, dst) || !store_is_ancestor(s, src, dst))
 		return werr(err, EINVAL,

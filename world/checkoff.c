@@ -78,17 +78,17 @@ static bool pattern_valid(const char *p)
 	return p[0] == '/' && (p[1] == '\0' || meta_rel_path_valid(p + 1));
 }
 
-int world_checkoff(struct world_store *s, const char *name,
-		   const char *const *patterns, size_t n, bool remove,
-		   struct world_error *err)
+int checkoff_change(struct world_store *s, const char *name,
+		    const char *const *patterns, size_t n, bool remove,
+		    struct world_error *err)
 {
-	if (!world_name_valid(name))
+	if (!store_name_valid(name))
 		return werr(err, EINVAL, "invalid world name '%s'", name);
 	if (!strcmp(name, WORLD_ROOT))
 		return werr(err, EINVAL,
 			    "Root is never merged: nothing to "
 			    "check off");
-	if (!world_exists(s, name))
+	if (!store_world_exists(s, name))
 		return werr(err, ENOENT, "no world named '%s'", name);
 	for (size_t i = 0; i < n; i++)
 		if (!pattern_valid(patterns[i]))
@@ -130,10 +130,10 @@ int world_checkoff(struct world_store *s, const char *name,
 		     : 0;
 }
 
-int world_checkoff_list(struct world_store *s, const char *name, char ***out,
-			struct world_error *err)
+int checkoff_list(struct world_store *s, const char *name, char ***out,
+		  struct world_error *err)
 {
-	if (!world_name_valid(name) || !world_exists(s, name))
+	if (!store_name_valid(name) || !store_world_exists(s, name))
 		return werr(err, ENOENT, "no world named '%s'", name);
 	size_t n;
 	int r = load(s, name, out, &n);

@@ -29,6 +29,12 @@ enum dbmerge_action {
 int dbmerge_save_bases(struct world_store *s, const char *name, int tree,
 		       struct world_error *err);
 
+/* The packages that the dpkg status file of world NAME's tree lists
+ * (dbmerge_packages() of world.h), released with dbmerge_packages_release(). */
+int dbmerge_packages(struct world_store *s, const char *name,
+		     struct world_packages *out, struct world_error *err);
+void dbmerge_packages_release(struct world_packages *p);
+
 /* Whether PATH (world-relative, absolute) is a database that is merged
  * rather than overwritten. */
 bool dbmerge_known(const char *path);

@@ -180,7 +180,7 @@ static int parse_line(struct journal_reader *j, char *line, struct plan *p)
 		return -EBADMSG;
 	if (!strcmp(key, "src") || !strcmp(key, "dst")) {
 		char **name = key[0] == 's' ? &p->src : &p->dst;
-		if (*name || !world_name_valid(arg))
+		if (*name || !store_name_valid(arg))
 			return -EBADMSG;
 		return (*name = strdup(arg)) ? 0 : -ENOMEM;
 	}
@@ -195,7 +195,7 @@ static int parse_line(struct journal_reader *j, char *line, struct plan *p)
 		return 0;
 	}
 	if (!strcmp(key, "rebased")) {
-		if (!world_name_valid(arg))
+		if (!store_name_valid(arg))
 			return -EBADMSG;
 		for (size_t i = 0; i < j->n_rebased; i++)
 			if (!strcmp(p->rebased[i], arg))

@@ -281,17 +281,17 @@ int layers_overlaps(struct world_store *s, char *const *parents, size_t n,
 	for (size_t i = 0; r >= 0 && mounts && mounts[i]; i++)
 		r = overlaps_in(s, parents, n, mounts[i], &res, err);
 	if (r < 0) {
-		world_overlaps_release(&res);
+		layers_overlaps_release(&res);
 		return r;
 	}
 	if (out)
 		*out = res;
 	else
-		world_overlaps_release(&res);
+		layers_overlaps_release(&res);
 	return 0;
 }
 
-void world_overlaps_release(struct world_overlaps *o)
+void layers_overlaps_release(struct world_overlaps *o)
 {
 	for (size_t i = 0; i < o->n; i++) {
 		free(o->v[i].path);

@@ -167,18 +167,18 @@ char *layers_dir(struct world_store *s, const char *world, const char *rel,
 		 const char *leaf)
 {
 	if (!*rel)
-		return world_path(s, world, leaf);
+		return store_world_path(s, world, leaf);
 	_cleanup_free_ char *esc = escape_rel(rel);
 	_cleanup_free_ char *sub = NULL;
 	if (!esc || asprintf(&sub, "fs/%s/%s", esc, leaf) < 0)
 		return NULL;
-	return world_path(s, world, sub);
+	return store_world_path(s, world, sub);
 }
 
 static char *merged_dir(struct world_store *s, const char *world,
 			const char *rel)
 {
-	_cleanup_free_ char *merged = world_path(s, world, "merged");
+	_cleanup_free_ char *merged = store_world_path(s, world, "merged");
 	if (!merged || !*rel)
 		return steal_pointer(&merged);
 	return path_join(merged, rel);
@@ -521,7 +521,7 @@ int layers_usage(struct world_store *s, const struct world_meta *m,
 {
 	uint64_t total = 0, one = 0;
 	_cleanup_free_ char *upper = layers_dir(s, m->name, "", "upper"),
-			    *fs = world_path(s, m->name, "fs");
+			    *fs = store_world_path(s, m->name, "fs");
 	if (!upper || !fs)
 		return -ENOMEM;
 	if (disk_usage_at(AT_FDCWD, upper, &one) == 0)

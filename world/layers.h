@@ -73,5 +73,7 @@ int layers_walk(int fd, const char *prefix, bool opaque,
 /* The paths that two or more of PARENTS changed (see world_overlaps). */
 int layers_overlaps(struct world_store *s, char *const *parents, size_t n,
 		    struct world_overlaps *out, struct world_error *err);
+/* Frees what an overlaps list holds and empties it. */
+void layers_overlaps_release(struct world_overlaps *o);
 
 #endif

@@ -58,7 +58,8 @@ int lifecycle_ensure_running(struct world_store *s, const char *name,
 	if (r >= 0 && container_frozen(s, name))
 		(void)container_freeze(s, name, false);
 	if (r >= 0 && !container_running(s, name, NULL)) {
-		_cleanup_free_ char *merged = world_path(s, name, "merged");
+		_cleanup_free_ char *merged =
+			store_world_path(s, name, "merged");
 		r = merged ? lifecycle_start(s, name, merged, false, err)
 			   : werr(err, ENOMEM, "out of memory");
 		if (r >= 0 && revived)

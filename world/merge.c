@@ -410,7 +410,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	bool force = flags & WORLD_MERGE_FORCE;
 	*again = false;
 	struct world_diff d = {0};
-	int r = world_diff(s, src, dst, &d, err);
+	int r = diff_layers(s, src, dst, &d, err);
 	if (r < 0)
 		return r;
 	crash_point("merge-diffed");
@@ -422,7 +422,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		if (conflicts)
 			*conflicts = d;
 		else
-			world_diff_release(&d);
+			diff_release(&d);
 		return werr(
 			err, EEXIST,
 			"cannot merge '%s' into '%s': %zu path%s changed in "
@@ -445,7 +445,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 			 .rebase = flags & WORLD_MERGE_REBASE};
 	_cleanup_close_ int mdir = -1;
 	_cleanup_free_ char *tp = store_tree_path(s, dst), *sp = store_tree_path(s, src),
-			    *up = world_path(s, src, "upper");
+			    *up = store_world_path(s, src, "upper");
 	if (!tp || !sp || !up || !p.src || !p.dst) {
 		r = werr(err, ENOMEM, "out of memory");
 		goto out;
@@ -624,7 +624,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	char **moved = NULL;
 	r = p.rebase ? rebase_children(s, src, dst, &moved, err) : 0;
 	if (r >= 0)
-		r = world_discard_lazily(s, src, err);
+		r = discard_lazily(s, src, err);
 	if (r >= 0)
 		restart_rebased(s, moved);
 	/* After SRC is gone: its layer shared the merged files' inodes, and
@@ -670,6 +670,6 @@ out:
 	closep(&m.undo);
 	closep(&m.staged);
 	plan_release(&p);
-	world_diff_release(&d);
+	diff_release(&d);
 	return r;
 }

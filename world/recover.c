@@ -48,7 +48,7 @@ int rebase_children(struct world_store *s, const char *src,
 		struct world_meta m = {0};
 		if (meta_load(s, *w, &m, NULL) < 0)
 			continue;
-		_cleanup_free_ char *merged = world_path(s, *w, "merged");
+		_cleanup_free_ char *merged = store_world_path(s, *w, "merged");
 		(void)container_stop(s, *w, 10);
 		if (merged)
 			(void)layers_unmount(merged);
@@ -108,7 +108,7 @@ int merge_recover(struct world_store *s, bool *recovered,
 		*recovered = true;
 	if (p.phase == 2 && p.rollback) {
 		/* An undo of a finished merge, interrupted: undo the rest. */
-		if (strcmp(p.dst, WORLD_ROOT) && world_exists(s, p.dst))
+		if (strcmp(p.dst, WORLD_ROOT) && store_world_exists(s, p.dst))
 			r = lifecycle_ensure_running(s, p.dst, NULL, err);
 		if (r >= 0)
 			r = roll_back(s, mdir, &p, err);
@@ -119,7 +119,7 @@ int merge_recover(struct world_store *s, bool *recovered,
 		_cleanup_strv_free_ char **moved = NULL;
 		if (p.rebase)
 			r = rebase_children(s, p.src, p.dst, &moved, err);
-		if (r >= 0 && world_exists(s, p.src)) {
+		if (r >= 0 && store_world_exists(s, p.src)) {
 			const char *name = p.src;
 			(void)container_kill_frozen(s, name);
 			r = delete_world(s, name, err);
@@ -139,17 +139,17 @@ int merge_recover(struct world_store *s, bool *recovered,
 			r = werr(err, EIO, "cannot keep the undo of the merge");
 	} else {
 		if (p.phase == 1 && strcmp(p.dst, WORLD_ROOT) &&
-		    world_exists(s, p.dst))
+		    store_world_exists(s, p.dst))
 			r = lifecycle_ensure_running(s, p.dst, NULL, err);
 		/* SRC's tree tells the roll-back what the merge put where
 		 * DST had nothing (after a reboot it is not mounted). */
-		if (r >= 0 && p.phase == 1 && world_exists(s, p.src))
+		if (r >= 0 && p.phase == 1 && store_world_exists(s, p.src))
 			(void)lifecycle_ensure_running(s, p.src, NULL, NULL);
 		if (r >= 0 && p.phase == 1)
 			r = roll_back(s, mdir, &p, err);
 		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
 			r = werr(err, EIO, "cannot remove %s/merge", s->state);
-		if (world_exists(s, p.src))
+		if (store_world_exists(s, p.src))
 			(void)container_freeze(s, p.src, false);
 	}
 	if (r >= 0)

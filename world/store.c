@@ -17,7 +17,7 @@
 #include "fsutil.h"
 #include "store.h"
 
-bool world_name_valid(const char *name)
+bool store_name_valid(const char *name)
 {
 	if (!name || !isalnum((unsigned char)name[0]))
 		return false;
@@ -32,7 +32,8 @@ bool world_name_valid(const char *name)
 	return true;
 }
 
-char *world_path(struct world_store *s, const char *name, const char *entry)
+char *store_world_path(struct world_store *s, const char *name,
+		       const char *entry)
 {
 	_cleanup_free_ char *dir = path_join(s->worlds, name);
 	if (!dir || !entry)
@@ -113,7 +114,7 @@ int meta_parse(const char *text, struct world_meta *out)
 			if (KEY("pwapt-world")) {
 				header = !strcmp(val, "1");
 			} else if (KEY("name")) {
-				if (m.name || !world_name_valid(val))
+				if (m.name || !store_name_valid(val))
 					goto fail;
 				m.name = steal_pointer(&val);
 			} else if (KEY("parent") || KEY("mount")) {
@@ -121,7 +122,7 @@ int meta_parse(const char *text, struct world_meta *out)
 				char ***v = parent ? &m.parents : &m.mounts;
 				size_t *n = parent ? &m.n_parents : &m.n_mounts;
 				if (*n > 4096 ||
-				    !(parent ? world_name_valid(val)
+				    !(parent ? store_name_valid(val)
 					     : meta_rel_path_valid(val)))
 					goto fail;
 				if (strv_append(v, n, val) < 0) {
@@ -159,7 +160,7 @@ fail:
 int meta_load(struct world_store *s, const char *name, struct world_meta *m,
 	      struct world_error *err)
 {
-	if (!world_name_valid(name))
+	if (!store_name_valid(name))
 		return werr(err, EINVAL, "invalid world name '%s'", name);
 	_cleanup_free_ char *rel = path_join(name, "world");
 	_cleanup_free_ char *text = NULL;
@@ -221,11 +222,11 @@ int meta_save(struct world_store *s, const struct world_meta *m,
 	return 0;
 }
 
-bool world_exists(struct world_store *s, const char *name)
+bool store_world_exists(struct world_store *s, const char *name)
 {
 	if (!strcmp(name, WORLD_ROOT))
 		return true;
-	if (!world_name_valid(name))
+	if (!store_name_valid(name))
 		return false;
 	_cleanup_free_ char *rel = path_join(name, "world");
 	return rel &&
@@ -302,7 +303,7 @@ int store_world_names(struct world_store *s, char ***out)
 		return -ENOMEM;
 	struct dirent *de;
 	while ((de = readdir(dir))) {
-		if (!world_name_valid(de->d_name) ||
+		if (!store_name_valid(de->d_name) ||
 		    !strcmp(de->d_name, WORLD_ROOT))
 			continue;
 		char **nv = realloc(v, (n + 2) * sizeof(*nv));
@@ -352,9 +353,9 @@ int store_discard_world_dir(struct world_store *s, const char *name,
 int check_world(struct world_store *s, const char *name,
 		struct world_error *err)
 {
-	if (!world_name_valid(name))
+	if (!store_name_valid(name))
 		return werr(err, EINVAL, "invalid world name '%s'", name);
-	if (!world_exists(s, name))
+	if (!store_world_exists(s, name))
 		return werr(err, ENOENT, "no world named '%s'", name);
 	return 0;
 }
@@ -398,5 +399,5 @@ int store_next_serial(struct world_store *s, const char *key,
 char *store_tree_path(struct world_store *s, const char *name)
 {
 	return store_is_root(name) ? strdup(s->root)
-				   : world_path(s, name, "merged");
+				   : store_world_path(s, name, "merged");
 }

@@ -289,8 +289,9 @@ int roll_back(struct world_store *s, int mdir, const struct plan *p,
 		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	_cleanup_close_ int undo =
 		openat(mdir, "undo", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_free_ char *sp =
-		world_exists(s, p->src) ? store_tree_path(s, p->src) : NULL;
+	_cleanup_free_ char *sp = store_world_exists(s, p->src)
+					  ? store_tree_path(s, p->src)
+					  : NULL;
 	_cleanup_close_ int src_tree =
 		sp ? open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (tree < 0 || undo < 0)

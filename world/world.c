@@ -45,6 +45,16 @@ bool world_store_recovered(const struct world_store *s)
 	return s->recovered;
 }
 
+bool world_name_valid(const char *name)
+{
+	return store_name_valid(name);
+}
+
+void world_overlaps_release(struct world_overlaps *o)
+{
+	layers_overlaps_release(o);
+}
+
 /* Tears world NAME down at once (its container waited for), without
  * checks: a failed create, recovery's unfinished worlds, and world_delete()
  * once its checks passed. */
@@ -262,13 +272,13 @@ int world_create(struct world_store *s, const char *name,
 		 const char *const *parents, size_t n_parents,
 		 struct world_overlaps *overlaps, struct world_error *err)
 {
-	if (!world_name_valid(name))
+	if (!store_name_valid(name))
 		return werr(err, EINVAL,
 			    "invalid world name '%s' (use letters, digits, "
 			    "'_', '.', '-'; at most %d; starting with a letter "
 			    "or digit)",
 			    name, WORLD_NAME_MAX);
-	if (store_is_root(name) || world_exists(s, name))
+	if (store_is_root(name) || store_world_exists(s, name))
 		return werr(err, EEXIST, "a world named '%s' exists already",
 			    name);
 	if (n_parents == 0)
@@ -309,7 +319,7 @@ int world_create(struct world_store *s, const char *name,
 		m.created = dst.st_ctim.tv_sec;
 		m.created_ns = (int32_t)dst.st_ctim.tv_nsec;
 	}
-	_cleanup_free_ char *merged = world_path(s, name, "merged");
+	_cleanup_free_ char *merged = store_world_path(s, name, "merged");
 	if (!merged) {
 		r = werr(err, ENOMEM, "out of memory");
 		goto undo;
@@ -344,7 +354,7 @@ int world_create(struct world_store *s, const char *name,
 	m.phase = META_READY;
 	if ((r = meta_save(s, &m, err)) < 0) {
 		if (overlaps)
-			world_overlaps_release(overlaps);
+			layers_overlaps_release(overlaps);
 		goto undo;
 	}
 	crash_point("create-ready");
@@ -496,7 +506,7 @@ static char *const *login_shell(struct world_store *s, const char *name)
 	static char *const sh[] = {"/bin/sh", "-l", NULL};
 	_cleanup_free_ char *p =
 		store_is_root(name) ? path_join(s->root, "bin/bash")
-			      : world_path(s, name, "merged/bin/bash");
+			      : store_world_path(s, name, "merged/bin/bash");
 	return p && access(p, X_OK) == 0 ? bash : sh;
 }
 
@@ -705,7 +715,7 @@ static int info_fill(struct world_store *s, const char *name,
 	info->parents = steal_pointer(&m.parents);
 	info->created = m.created;
 	meta_release(&m);
-	_cleanup_free_ char *merged = world_path(s, name, "merged");
+	_cleanup_free_ char *merged = store_world_path(s, name, "merged");
 	if (!merged)
 		return werr(err, ENOMEM, "out of memory");
 	if (is_mount_point(merged) <= 0)
@@ -786,7 +796,7 @@ int world_store_stop_all(struct world_store *s, struct world_error *err)
 		return werr_errno(err, -r, "cannot list worlds");
 	int ret = 0;
 	for (char **n = names; *n; n++) {
-		_cleanup_free_ char *merged = world_path(s, *n, "merged");
+		_cleanup_free_ char *merged = store_world_path(s, *n, "merged");
 		if ((r = container_stop(s, *n, STOP_GRACE)) < 0 && !ret)
 			ret = werr_errno(err, -r, "cannot stop '%s'", *n);
 		if (merged && (r = layers_unmount(merged)) < 0 && !ret)

@@ -194,7 +194,7 @@ static void test_plan_of_world(void)
 	plan_release(&back);
 	close(dir);
 	plan_release(&p);
-	world_diff_release(&d);
+	diff_release(&d);
 	meta_release(&m);
 }
 
