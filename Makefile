@@ -38,7 +38,7 @@ CXXFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer $(SANITIZE_CXXFLAGS)
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/store.o world/layers.o \
+WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/strv.o world/store.o world/layers.o \
 	world/container.o world/discard.o world/world.o world/sides.o world/diff.o world/journal.o world/undo.o \
 	world/recover.o world/merge.o world/api-merge.o world/save.o \
 	world/links.o world/checkoff.o world/conflicts.o world/dpkgdb.o world/dbmerge.o \
@@ -149,8 +149,9 @@ tests/unit/test-shim: tests/unit/test-shim.c tests/unit/tap.h shim/aptshim.h \
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
 tests/fuzz/fuzz-meta: tests/fuzz/fuzz-meta.c world/store.c world/error.c \
-		world/fsutil.c world/crash.c world/*.h
-	clang $(FUZZ_CFLAGS) -o $@ $< world/store.c world/error.c world/fsutil.c world/crash.c
+		world/fsutil.c world/crash.c world/strv.c world/*.h
+	clang $(FUZZ_CFLAGS) -o $@ $< world/store.c world/error.c world/fsutil.c \
+		world/crash.c world/strv.c
 tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c pwapt/config.c pwapt/pwapt.h
 	clang $(FUZZ_CFLAGS) -o $@ $< pwapt/config.c
 DPKGDB_SRCS := world/dpkgdb.c world/dbrec.c world/textdb.c world/accountdb.c

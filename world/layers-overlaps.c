@@ -12,8 +12,8 @@
 #include "cleanup.h"
 #include "error.h"
 #include "fsutil.h"
-#include "layers-int.h"
 #include "layers.h"
+#include "strv.h"
 
 /* ---- overlaps between parents ---- */
 
@@ -160,7 +160,7 @@ static int overlaps_in(struct world_store *s, char *const *parents, size_t n,
 			u.n++;
 		/* The last entry of a stack is Root, which overlaps nobody. */
 		for (size_t k = 0; r >= 0 && stacks[i][k + 1]; k++)
-			if (!u.v || index_of(u.v, stacks[i][k]) < 0)
+			if (!strv_contains(u.v, stacks[i][k]))
 				r = strv_push(&u, strdup(stacks[i][k]));
 		layers = u.v;
 	}

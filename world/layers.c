@@ -14,31 +14,8 @@
 #include "cleanup.h"
 #include "error.h"
 #include "fsutil.h"
-#include "layers-int.h"
 #include "layers.h"
-
-int strv_push(struct strv *s, char *item)
-{
-	if (!item)
-		return -ENOMEM;
-	char **nv = realloc(s->v, (s->n + 2) * sizeof(*nv));
-	if (!nv) {
-		free(item);
-		return -ENOMEM;
-	}
-	s->v = nv;
-	s->v[s->n++] = item;
-	s->v[s->n] = NULL;
-	return 0;
-}
-
-static bool strv_contains(char *const *v, const char *s)
-{
-	for (; v && *v; v++)
-		if (!strcmp(*v, s))
-			return true;
-	return false;
-}
+#include "strv.h"
 
 /* ---- Root's file systems ---- */
 

@@ -16,6 +16,7 @@
 #include "error.h"
 #include "fsutil.h"
 #include "store.h"
+#include "strv.h"
 
 bool store_name_valid(const char *name)
 {
@@ -69,17 +70,6 @@ bool meta_rel_path_valid(const char *rel)
 	return true;
 }
 
-static int strv_append(char ***v, size_t *n, char *item)
-{
-	char **nv = realloc(*v, (*n + 2) * sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	nv[(*n)++] = item;
-	nv[*n] = NULL;
-	return 0;
-}
-
 /* The metadata is a few "key value" lines, so that an administrator can read
  * it and a partial write is recognizable:
  *     pwapt-world 1
@@ -125,11 +115,14 @@ int meta_parse(const char *text, struct world_meta *out)
 				    !(parent ? store_name_valid(val)
 					     : meta_rel_path_valid(val)))
 					goto fail;
-				if (strv_append(v, n, val) < 0) {
-					r = -ENOMEM;
+				struct strv sv = {*v, *n};
+				int pushed = strv_push(&sv, steal_pointer(&val));
+				*v = sv.v;
+				*n = sv.n;
+				if (pushed < 0) {
+					r = pushed;
 					goto fail;
 				}
-				val = NULL;
 			} else if (KEY("created")) {
 				char *dot = NULL;
 				m.created = strtoll(val, &dot, 10);
@@ -297,25 +290,20 @@ int store_world_names(struct world_store *s, char ***out)
 		close(fd);
 		return -errno;
 	}
-	_cleanup_strv_free_ char **v = calloc(1, sizeof(*v));
-	size_t n = 0;
-	if (!v)
+	/* Not NULL when there are none. */
+	_cleanup_strv_ struct strv v = {calloc(1, sizeof(char *)), 0};
+	if (!v.v)
 		return -ENOMEM;
 	struct dirent *de;
 	while ((de = readdir(dir))) {
 		if (!store_name_valid(de->d_name) ||
 		    !strcmp(de->d_name, WORLD_ROOT))
 			continue;
-		char **nv = realloc(v, (n + 2) * sizeof(*nv));
-		if (!nv)
+		if (strv_push(&v, strdup(de->d_name)) < 0)
 			return -ENOMEM;
-		v = nv;
-		if (!(v[n] = strdup(de->d_name)))
-			return -ENOMEM;
-		v[++n] = NULL;
 	}
-	qsort(v, n, sizeof(*v), cmp_str);
-	*out = steal_pointer(&v);
+	qsort(v.v, v.n, sizeof(*v.v), cmp_str);
+	*out = steal_pointer(&v.v);
 	return 0;
 }
 
