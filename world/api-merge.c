@@ -39,7 +39,7 @@ static int last_merge(struct world_store *s, const char *dst, int *ldir,
 	int r = journal_read(fd, p);
 	if (r < 0 || p->phase != 2) {
 		if (r >= 0)
-			plan_release(p);
+			journal_plan_release(p);
 		return werr(err, EBADMSG,
 			    "the record of the last merge into "
 			    "'%s' is damaged",
@@ -71,7 +71,7 @@ int world_last_merge(struct world_store *s, const char *dst,
 		.dst = steal_pointer(&p.dst),
 		.rebased = p.rebased ? steal_pointer(&p.rebased)
 				     : calloc(1, sizeof(char *))};
-	plan_release(&p);
+	journal_plan_release(&p);
 	if (!m.rebased) {
 		world_merge_record_release(&m);
 		return werr(err, ENOMEM, "out of memory");
@@ -120,7 +120,7 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 			 "merge %" PRIu64 " (of '%s') came after it, and only "
 			 "the last merge into a world can be rolled back",
 			 id, dst, p.id, p.src);
-		plan_release(&p);
+		journal_plan_release(&p);
 		return r;
 	}
 	if (strcmp(dst, WORLD_ROOT))
@@ -138,7 +138,7 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 	for (size_t i = 0; r >= 0 && i < p.n; i++) /* nothing decided yet */
 		r = dbmerge_check_lock(tree, &locks, p.v[i].path, dst, err);
 	_cleanup_free_ char *list = NULL;
-	if (r >= 0 && !force && changed_since(ldir, tree, &list) < 0)
+	if (r >= 0 && !force && undo_changed_since(ldir, tree, &list) < 0)
 		r = werr(err, EBADMSG,
 			 "cannot tell what changed in '%s' since the merge "
 			 "(--force rolls back anyway)",
@@ -166,7 +166,7 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 			 p.id, p.src, dst, busy, n_busy == 1 ? "was" : "were",
 			 p.src, n_busy == 1 ? "it" : "them");
 	if (r < 0) {
-		plan_release(&p);
+		journal_plan_release(&p);
 		return r;
 	}
 	/* The undo is a transaction too: journaled as the active merge, so
@@ -175,13 +175,13 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 	 * must never read as a merge just done, whose recovery would take
 	 * DST's changes since the merge for the merge's own. */
 	if (journal_append(ldir, "phase rollback\n") < 0) {
-		plan_release(&p);
+		journal_plan_release(&p);
 		return werr(err, EIO, "cannot write the merge journal");
 	}
 	crash_point("rollback-marked");
 	(void)rm_rf_at(s->state_fd, "merge");
 	if (renameat(s->state_fd, last, s->state_fd, "merge") < 0) {
-		plan_release(&p);
+		journal_plan_release(&p);
 		return werr_errno(err, errno, "cannot start the roll-back");
 	}
 	_cleanup_close_ int mdir = openat(s->state_fd, "merge",
@@ -190,12 +190,12 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 		     : 0;
 	crash_point("rollback-started");
 	if (r >= 0)
-		r = roll_back(s, mdir, &p, err);
+		r = undo_roll_back(s, mdir, &p, err);
 	if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
 		r = werr(err, EIO, "cannot remove %s/merge", s->state);
 	if (r >= 0)
 		(void)layers_refresh_all(s, NULL);
-	plan_release(&p);
+	journal_plan_release(&p);
 	return r;
 }
 

@@ -27,7 +27,7 @@ static const char *const system_fs_types[] = {
 	"exfat", "jfs",	 "reiserfs", "zfs", "nilfs2", "ntfs3", "bcachefs",
 };
 
-/* Directories a world always gets fresh (DESIGN.md §1). */
+/* Directories a world always gets fresh (README, "Containers"). */
 static const char *const fresh_dirs[] = {"proc", "sys", "dev", "run", "tmp"};
 
 static bool is_system_fs(const char *type)
@@ -250,7 +250,7 @@ static int root_layer(struct world_store *s, const char *rel, char **out,
 	return 0;
 }
 
-int layers_release_root_view(struct world_store *s)
+int layers_unmount_root_view(struct world_store *s)
 {
 	_cleanup_free_ char *views = path_join(s->state, "root-view"),
 			    *empty = path_join(s->state, "root-view.empty");
@@ -526,7 +526,8 @@ static void read_fs_log(int fsfd, char *buf, size_t size)
 		buf[--l] = '\0';
 }
 
-/* Options that would make a layer more than a plain tree: DESIGN.md §1. */
+/* Options that would make a layer more than a plain tree (README,
+ * "Layers"). */
 static const char *const plain_tree_options[][2] = {
 	{"redirect_dir", "off"},
 	{"index", "off"},

@@ -804,7 +804,7 @@ int world_store_stop_all(struct world_store *s, struct world_error *err)
 	}
 	if ((r = container_stop(s, WORLD_ROOT, STOP_GRACE)) < 0 && !ret)
 		ret = werr_errno(err, -r, "cannot stop Root's container");
-	if ((r = layers_release_root_view(s)) < 0 && !ret)
+	if ((r = layers_unmount_root_view(s)) < 0 && !ret)
 		ret = werr_errno(err, -r, "cannot unmount the root view");
 	struct world_error net;
 	if ((r = net_stop_all(s, &net)) < 0 && !ret) {

@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < p.n; i++)
 			if (!p.v[i].path)
 				abort();
-		plan_release(&p);
+		journal_plan_release(&p);
 	}
 	return 0;
 }

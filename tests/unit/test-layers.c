@@ -158,7 +158,7 @@ static void test_stack(void)
 
 /* The state directory inside Root's own file system (a host's
  * /var/lib/pwapt in "/"): Root enters the stack through a read-only
- * overlay of its own, which layers_release_root_view() unmounts. */
+ * overlay of its own, which layers_unmount_root_view() unmounts. */
 static void test_root_view(void)
 {
 	struct world_store saved = store;
@@ -189,10 +189,10 @@ static void test_root_view(void)
 	r = layers_stack(&store, NULL, 0, "", &v, &err);
 	ok(r == 0 && strv_is(v, view, NULL), "a second stack reuses it");
 	strvfreep(&v);
-	ok(layers_release_root_view(&store) == 0 && is_mount_point(view) == 0 &&
+	ok(layers_unmount_root_view(&store) == 0 && is_mount_point(view) == 0 &&
 		   !mounted_at("host/var/lib/pwapt/root-view.empty"),
-	   "layers_release_root_view unmounts the view and its empty layer");
-	ok(layers_release_root_view(&store) == 0, "twice: no error");
+	   "layers_unmount_root_view unmounts the view and its empty layer");
+	ok(layers_unmount_root_view(&store) == 0, "twice: no error");
 	store_release();
 	store = saved;
 }
