@@ -64,6 +64,10 @@ int checkoff_change(struct world_store *s, const char *name,
 		    struct world_error *err);
 int checkoff_list(struct world_store *s, const char *name, char ***out,
 		  struct world_error *err);
+/* The check-off patterns of world NAME (NULL when none), and whether one
+ * of them covers PATH. */
+char **checkoff_load(struct world_store *s, const char *name);
+bool checkoff_matches(char *const *patterns, const char *path);
 
 /* Whether PATH is DIR (LEN bytes) or lies below it, as strings. */
 bool diff_below(const char *path, const char *dir, size_t len);

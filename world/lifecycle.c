@@ -72,7 +72,7 @@ int lifecycle_ensure_running(struct world_store *s, const char *name,
 int lifecycle_tree(struct world_store *s, const char *name, char **out,
 		   struct world_error *err)
 {
-	int r = check_world(s, name, err);
+	int r = store_check_world(s, name, err);
 	if (r >= 0 && !store_is_root(name))
 		r = lifecycle_ensure_running(s, name, NULL, err);
 	if (r < 0)

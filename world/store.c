@@ -338,8 +338,8 @@ int store_discard_world_dir(struct world_store *s, const char *name,
 }
 
 /* The error for a name that does not denote a world. */
-int check_world(struct world_store *s, const char *name,
-		struct world_error *err)
+int store_check_world(struct world_store *s, const char *name,
+		      struct world_error *err)
 {
 	if (!store_name_valid(name))
 		return werr(err, EINVAL, "invalid world name '%s'", name);

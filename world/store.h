@@ -69,9 +69,9 @@ bool meta_rel_path_valid(const char *rel);
 int meta_parse(const char *text, struct world_meta *m);
 int meta_save(struct world_store *s, const struct world_meta *m,
 	      struct world_error *err);
-/* The error for a name that does not denote a world (world.c). */
-int check_world(struct world_store *s, const char *name,
-		struct world_error *err);
+/* The error for a name that does not denote a world: 0 when NAME is one. */
+int store_check_world(struct world_store *s, const char *name,
+		      struct world_error *err);
 /* Whether a world of that name exists (Root always does). */
 bool store_world_exists(struct world_store *s, const char *name);
 /* The names of all worlds but Root, sorted; NULL-terminated. */
@@ -82,10 +82,6 @@ int store_children(struct world_store *s, const char *name, char ***out);
  * (Root is everyone's ancestor). */
 bool store_is_ancestor(struct world_store *s, const char *world,
 		       const char *ancestor);
-/* The check-off patterns of world NAME (NULL when none), and whether one
- * of them covers PATH (see checkoff.c). */
-char **checkoff_load(struct world_store *s, const char *name);
-bool checkoff_matches(char *const *patterns, const char *path);
 /* Absolute path of a world's directory entry ("upper", "merged", ...). */
 char *store_world_path(struct world_store *s, const char *name,
 		       const char *entry);

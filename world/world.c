@@ -285,7 +285,7 @@ int world_create(struct world_store *s, const char *name,
 		return werr(err, EINVAL, "'%s' needs at least one parent",
 			    name);
 	for (size_t i = 0; i < n_parents; i++) {
-		int r = check_world(s, parents[i], err);
+		int r = store_check_world(s, parents[i], err);
 		if (r < 0)
 			return r;
 		for (size_t j = 0; j < i; j++)
@@ -403,7 +403,7 @@ int world_delete(struct world_store *s, const char *const *names, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		if (store_is_root(names[i]))
 			return werr(err, EPERM, "Root cannot be deleted");
-		int r = check_world(s, names[i], err);
+		int r = store_check_world(s, names[i], err);
 		if (r < 0)
 			return r;
 	}
@@ -515,7 +515,7 @@ static int run_in_world(struct world_store *s, const char *name,
 			char *const *argv, const struct world_exec_options *xo,
 			int *status, struct world_error *err)
 {
-	int r = check_world(s, name, err);
+	int r = store_check_world(s, name, err);
 	if (r < 0)
 		return r;
 	r = world_ensure_running(s, name, NULL, err);
@@ -560,7 +560,7 @@ static int spawn_on_host(int (*fn)(void *arg), void *arg, int keep_fd,
 int world_spawn(struct world_store *s, const char *name, int (*fn)(void *arg),
 		void *arg, int keep_fd, pid_t *pid, struct world_error *err)
 {
-	int r = check_world(s, name, err);
+	int r = store_check_world(s, name, err);
 	if (r >= 0)
 		r = world_ensure_running(s, name, NULL, err);
 	if (r < 0)
@@ -607,7 +607,7 @@ int world_open_in(struct world_store *s, const char *name, const char *path,
 static int open_notes(struct world_store *s, const char *name, const char *key,
 		      bool create, struct world_error *err)
 {
-	int r = check_world(s, name, err);
+	int r = store_check_world(s, name, err);
 	if (r < 0)
 		return r;
 	if (!store_key_valid(key))
@@ -736,7 +736,7 @@ int world_names(struct world_store *s, char ***out, struct world_error *err)
 int world_parents(struct world_store *s, const char *name, char ***out,
 		  struct world_error *err)
 {
-	int r = check_world(s, name, err);
+	int r = store_check_world(s, name, err);
 	if (r < 0)
 		return r;
 	if (store_is_root(name)) {
