@@ -78,7 +78,8 @@ world/trace-bpf.o: kernel/pwapt-trace.skel.h kernel/trace-event.h
 world/trace-table.o: kernel/trace-event.h
 # Hidden: the libraries pwapt loads must not bind to its names (libnftables
 # calls jansson's json_string(), not the front end's).
-pwapt/%.o: pwapt/%.c pwapt/*.h world/world.h world/cleanup.h shim/aptshim.h
+pwapt/%.o: pwapt/%.c pwapt/*.h world/world.h world/cleanup.h world/strv.h \
+		shim/aptshim.h
 	$(CC) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
 
 # Install paths compiled into pwapt; rewritten only when they change, so
