@@ -1,4 +1,4 @@
-/* The conflicts of a world A against its ancestor B (DESIGN.md §4): paths
+/* The conflicts of a world A against its ancestor B (wdiff(8)): paths
  * that B changed after A was created, which a merge of A would overwrite,
  * and files that A changed in place and B deleted since, which a merge
  * would bring back. */

@@ -40,12 +40,34 @@ struct parts {
 };
 
 /* The changes of world A against B (NULL: Root), named NAME_A and NAME_B,
- * as world_diff() gives them, whose trees must be mounted and show their
- * layers as they are (world_diff() makes them so first). */
+ * as diff_layers() gives them, whose trees must be mounted and show their
+ * layers as they are (diff_layers() makes them so first). */
 int diff_worlds(struct world_store *s, const struct world_meta *a,
 		const struct world_meta *b, const char *name_a,
 		const char *name_b, struct world_diff *out,
 		struct world_error *err);
+
+/* The changes of world NAME against OTHER (NULL: NAME's first parent),
+ * both brought back first if needed: diff_layers() of world.h, which merges
+ * call too.  Released with diff_release(). */
+int diff_layers(struct world_store *s, const char *name, const char *other,
+		struct world_diff *out, struct world_error *err);
+void diff_release(struct world_diff *d);
+/* The paths a diff marks excluded: NULL-terminated, static. */
+const char *const *diff_excluded_paths(void);
+
+/* Checks off PATTERNS of world NAME, or with REMOVE takes them back
+ * (checkoff_change() of world.h), and the patterns checked off in NAME
+ * (checkoff_list()); checkoff.c. */
+int checkoff_change(struct world_store *s, const char *name,
+		    const char *const *patterns, size_t n, bool remove,
+		    struct world_error *err);
+int checkoff_list(struct world_store *s, const char *name, char ***out,
+		  struct world_error *err);
+/* The check-off patterns of world NAME (NULL when none), and whether one
+ * of them covers PATH. */
+char **checkoff_load(struct world_store *s, const char *name);
+bool checkoff_matches(char *const *patterns, const char *path);
 
 /* Whether PATH is DIR (LEN bytes) or lies below it, as strings. */
 bool diff_below(const char *path, const char *dir, size_t len);
