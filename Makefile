@@ -43,7 +43,7 @@ WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/store.o world/lay
 	world/recover.o world/merge.o world/api-merge.o world/save.o \
 	world/links.o world/checkoff.o world/conflicts.o world/dpkgdb.o world/dbmerge.o \
 	world/netfile.o world/netdev.o world/nft.o world/api-net.o world/lifecycle.o \
-	world/trace-bpf.o world/trace-table.o world/api-trace.o \
+	world/trace-bpf.o world/trace-table.o world/api-trace.o world/trace-writer.o \
 	world/dbrec.o world/textdb.o world/accountdb.o world/layers-overlaps.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
