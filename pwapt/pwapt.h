@@ -31,6 +31,9 @@ struct context {
 		*test_cmd; /* --test-cmd: a shell command, run in the world */
 	const char *conffile; /* --conffile: "keep" (default) or "new" */
 	const char *merge_id; /* pwapt rollback --id: a merge's number */
+	/* trace = bpf|audit|off (pwapt.conf, PWAPT_TRACE); NULL: the
+	 * default, bpf where it loads, else audit */
+	const char *trace;
 	char *owned_root, *owned_state; /* from the config file */
 	char *owned_bridge, *owned_subnet;
 };
@@ -82,6 +85,8 @@ int cmd_trace(struct context *ctx, int argc, char **argv);
 int config_load(struct context *ctx);
 /* Parses configuration lines from F (named PATH in messages) into ctx. */
 int config_parse(struct context *ctx, const char *path, FILE *f);
+/* "bpf", "audit" or "off" (static strings) for VAL, NULL for another. */
+const char *trace_backend(const char *val);
 void context_release(struct context *ctx);
 
 /* Opens the store or prints why not; NULL on failure. */

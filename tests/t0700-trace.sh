@@ -6,6 +6,8 @@
 # the trace incomplete, never silently partial; no program stays loaded.
 . "$(dirname "$0")/lib.sh"
 make_busybox_root
+# This file is about the BPF backend (t0710 runs the audit one).
+PWAPT_TRACE=bpf; export PWAPT_TRACE
 command -v bpftool >/dev/null || PATH=$PATH:/usr/sbin
 command -v bpftool >/dev/null || skip_all "bpftool is missing"
 
