@@ -220,4 +220,13 @@ test_expect_success 'auditd killed: stopped as found, rules of its own kept' '
 	diff "$TMP/audit.before" "$TMP/audit.after"
 '
 
+# Root's container has no rule (its device is not its own): when it
+# stops, there is none to remove, and the collector goes on.
+test_expect_success 'worlds stopping while tracing, Root included' '
+	wexec Root true && start_collector &&
+	pwapt stop-all && sleep 1 &&
+	{ kill -0 "$(cat "$TMP/collector.pid")" || { cat "$TMP/collector.out"; exit 1; }; } &&
+	stop_collector && test "$(our_rules)" = 0
+'
+
 test_done

@@ -443,7 +443,8 @@ static void audited_free(struct audited *w)
 static int untrack(struct trace_audit *c, size_t i)
 {
 	struct audited *w = c->worlds[i];
-	int r = world_rules(c, (dev_t)w->t->cgroup, false);
+	/* A world not told apart (device 0) has no rule. */
+	int r = w->t->cgroup ? world_rules(c, (dev_t)w->t->cgroup, false) : 0;
 	int f = traced_flush(w->t, true);
 
 	audited_free(w);
@@ -478,6 +479,9 @@ static int track(struct trace_audit *c, const char *name, pid_t pid,
 			    name, MAX_WORLDS);
 	if (asprintf(&proc, "/proc/%d/root", (int)pid) < 0)
 		return werr(err, ENOMEM, "out of memory");
+	/* Gone meanwhile: the container stopped since it was listed. */
+	if (stat(proc, &st) < 0 && errno == ENOENT)
+		return 0;
 	if (stat(proc, &st) < 0)
 		return werr_errno(err, errno, "cannot find the root of '%s'", name);
 	if (!(w = calloc(1, sizeof(*w))) || !(w->t = calloc(1, sizeof(*w->t))) ||
@@ -646,7 +650,7 @@ void trace_audit_free(struct trace_audit *c)
 	if (!c)
 		return;
 	for (size_t i = 0; i < MAX_WORLDS; i++)
-		if (c->worlds[i])
+		if (c->worlds[i] && c->worlds[i]->t->cgroup)
 			world_rules(c, (dev_t)c->worlds[i]->t->cgroup, false);
 	if (c->ctl >= 0)
 		sweep_rules(c);
