@@ -18,9 +18,13 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static void say_ready(void *arg)
+static void say_ready(void *arg, const char *backend, const char *how,
+		      const char *fallback)
 {
 	(void)arg;
+	if (fallback)
+		printf("bpf cannot load (%s): falling back to audit\n", fallback);
+	printf("backend: %s%s%s\n", backend, *how ? ", " : "", how);
 	printf("tracing\n");
 	fflush(stdout);
 }
@@ -44,12 +48,20 @@ static int run_collector(struct context *ctx)
 			return EXIT_USAGE;
 		}
 	}
+	if (ctx->trace && !strcmp(ctx->trace, "off")) {
+		fprintf(stderr, "%s: tracing is off (trace = off, PWAPT_TRACE)\n",
+			ctx->cmd);
+		return EXIT_FAIL;
+	}
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;
-	r = world_trace_run(s, &stop, (uint32_t)bytes, say_ready, NULL, &err);
+	struct world_trace_options o = {.backend = ctx->trace,
+					.ringbuf_bytes = (uint32_t)bytes,
+					.ready = say_ready};
+	r = world_trace_run(s, &stop, &o, &err);
 	world_store_free(s);
 	return r < 0 ? fail(ctx, &err) : EXIT_OK;
 }

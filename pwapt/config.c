@@ -32,6 +32,16 @@ static int set_owned(char **slot, const char **cfg, const char *val)
 	return 0;
 }
 
+const char *trace_backend(const char *val)
+{
+	static const char *const names[] = {"bpf", "audit", "off"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (!strcmp(val, names[i]))
+			return names[i];
+	return NULL;
+}
+
 int config_parse(struct context *ctx, const char *path, FILE *f)
 {
 	char line[4096];
@@ -61,7 +71,14 @@ int config_parse(struct context *ctx, const char *path, FILE *f)
 		else if (!strcmp(key, "outbound") &&
 			 (!strcmp(val, "on") || !strcmp(val, "off")))
 			ctx->cfg.outbound = !strcmp(val, "on");
-		else if (!strcmp(key, "outbound")) {
+		else if (!strcmp(key, "trace") && trace_backend(val))
+			ctx->trace = trace_backend(val);
+		else if (!strcmp(key, "trace")) {
+			fprintf(stderr,
+				"%s: %s:%u: trace is 'bpf', 'audit' or 'off'\n",
+				ctx->cmd, path, no);
+			return -1;
+		} else if (!strcmp(key, "outbound")) {
 			fprintf(stderr,
 				"%s: %s:%u: outbound is 'on' or 'off'\n",
 				ctx->cmd, path, no);
@@ -97,6 +114,13 @@ int config_load(struct context *ctx)
 		ctx->cfg.root = v;
 	if ((v = getenv("PWAPT_STATE")) && *v)
 		ctx->cfg.state = v;
+	if ((v = getenv("PWAPT_TRACE")) && *v) {
+		if (!(ctx->trace = trace_backend(v))) {
+			fprintf(stderr, "%s: PWAPT_TRACE is 'bpf', 'audit' or "
+				"'off', not '%s'\n", ctx->cmd, v);
+			return -1;
+		}
+	}
 	return 0;
 }
 

@@ -25,6 +25,9 @@ struct context {
 	 * (chatter()); --no-restart, for merge_chain(). */
 	bool json;
 	bool no_restart;
+	/* trace = bpf|audit|off (pwapt.conf, PWAPT_TRACE); NULL: the
+	 * default, bpf where it loads, else audit */
+	const char *trace;
 	char *owned_root, *owned_state; /* from the config file */
 	char *owned_bridge, *owned_subnet;
 };
@@ -67,6 +70,8 @@ int cmd_trace(struct context *ctx, int argc, char **argv);
 int config_load(struct context *ctx);
 /* Parses configuration lines from F (named PATH in messages) into ctx. */
 int config_parse(struct context *ctx, const char *path, FILE *f);
+/* "bpf", "audit" or "off" (static strings) for VAL, NULL for another. */
+const char *trace_backend(const char *val);
 void context_release(struct context *ctx);
 
 /* Opens the store or prints why not; NULL on failure. */

@@ -436,14 +436,27 @@ struct world_trace {
 	size_t n;
 };
 
-/* Runs the BPF trace collector until *STOP becomes true: every running
- * world (Root's container included) is traced, its accesses appended to
- * its table.  READY (may be NULL) is called with ARG once the programs are
- * attached and the running worlds traced.  Drops the store's lock.  Fails
- * (-EPERM, -EINVAL, ...) when BPF cannot load.  RINGBUF_BYTES: 0 for the
- * default size. */
+/* Which trace backend a collector uses: "bpf", "audit", or NULL for bpf
+ * where it loads, else audit. */
+struct world_trace_options {
+	const char *backend;
+	uint32_t ringbuf_bytes; /* bpf's ring buffer, 0 for the default */
+	/* Called (may be NULL) with ARG once the collector traces the
+	 * running worlds: the backend used ("bpf", "audit"), how (audit: as
+	 * the daemon or beside auditd), and when the default fell back to
+	 * audit, why bpf could not load (else NULL). */
+	void (*ready)(void *arg, const char *backend, const char *how,
+		      const char *fallback);
+	void *arg;
+};
+
+/* Runs the trace collector until *STOP becomes true: every running world
+ * (Root's container included, where the backend can tell it apart) is
+ * traced, its accesses appended to its table.  Drops the store's lock.
+ * Fails (-EPERM, -EINVAL, ...) when the backend chosen cannot run, or
+ * with the default, when neither can. */
 int world_trace_run(struct world_store *store, volatile sig_atomic_t *stop,
-		    uint32_t ringbuf_bytes, void (*ready)(void *arg), void *arg,
+		    const struct world_trace_options *o,
 		    struct world_error *err);
 /* Reads world NAME's table; -ENOENT when it was never traced. */
 int world_trace_load(struct world_store *store, const char *name,

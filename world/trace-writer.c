@@ -1,0 +1,337 @@
+/* The tables a collector writes (trace-writer.h): deduplicated lines,
+ * appended in batches, the header rewritten in place.
+ *
+ * Durability: new lines are appended, and each table is fsynced, then its
+ * header rewritten in place and fsynced, at most every batch of the
+ * collector; a collector killed in between leaves "collecting" in the
+ * header, which readers take for incomplete. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "crash.h"
+#include "error.h"
+#include "fsutil.h"
+#include "trace-writer.h"
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Adds LINE (taken over) unless present: 1 added, 0 present, < 0 error. */
+static int line_set_add(struct line_set *set, char *line)
+{
+	size_t i;
+
+	if (2 * (set->n + 1) > set->cap) {
+		size_t cap = set->cap ? 2 * set->cap : 1024;
+		char **v = calloc(cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		for (size_t j = 0; j < set->cap; j++) {
+			if (!set->v[j])
+				continue;
+			for (i = hash_str(set->v[j]) & (cap - 1); v[i];
+			     i = (i + 1) & (cap - 1))
+				;
+			v[i] = set->v[j];
+		}
+		free(set->v);
+		set->v = v;
+		set->cap = cap;
+	}
+	for (i = hash_str(line) & (set->cap - 1); set->v[i];
+	     i = (i + 1) & (set->cap - 1))
+		if (!strcmp(set->v[i], line))
+			return 0;
+	set->v[i] = line;
+	set->n++;
+	return 1;
+}
+
+static void line_set_release(struct line_set *set)
+{
+	for (size_t i = 0; i < set->cap; i++)
+		free(set->v[i]);
+	free(set->v);
+	*set = (struct line_set){0};
+}
+
+static int append_pending(struct traced *t, const char *line)
+{
+	size_t len = strlen(line);
+
+	if (t->pending_len + len + 1 > t->pending_cap) {
+		size_t cap = (t->pending_len + len + 1) * 2;
+		char *p = realloc(t->pending, cap);
+
+		if (!p)
+			return -ENOMEM;
+		t->pending = p;
+		t->pending_cap = cap;
+	}
+	memcpy(t->pending + t->pending_len, line, len);
+	t->pending[t->pending_len + len] = '\n';
+	t->pending_len += len + 1;
+	return 0;
+}
+
+static int write_header(struct traced *t, bool final)
+{
+	char header[TRACE_HEADER_LEN + 1];
+	uint64_t lost = t->lost_base + t->lost;
+	const char *state = lost || t->gap ? "incomplete"
+			    : final	     ? "complete"
+					     : "collecting";
+
+	trace_header_format(header, state, lost);
+	if (pwrite(t->fd, header, TRACE_HEADER_LEN, 0) != TRACE_HEADER_LEN)
+		return errno ? -errno : -EIO;
+	return fdatasync(t->fd) < 0 ? -errno : 0;
+}
+
+/* Appends the pending lines, fsyncs, and rewrites the header. */
+int traced_flush(struct traced *t, bool final)
+{
+	size_t done = 0;
+
+	/* pwrite(), not O_APPEND: Linux appends a pwrite() to an O_APPEND
+	 * file, and the header is rewritten in place. */
+	while (done < t->pending_len) {
+		ssize_t n = pwrite(t->fd, t->pending + done,
+				   t->pending_len - done, t->size);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		done += (size_t)n;
+		t->size += n;
+	}
+	if (t->pending_len)
+		crash_point("trace-appended");
+	t->pending_len = 0;
+	if (fdatasync(t->fd) < 0)
+		return -errno;
+	return write_header(t, final);
+}
+
+static int create_table(struct world_store *s, struct traced *t,
+			const char *rel, struct world_error *err)
+{
+	char header[TRACE_HEADER_LEN + 1];
+
+	t->fd = openat(s->worlds_fd, rel,
+		       O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (t->fd < 0)
+		return werr_errno(err, errno, "cannot create %s", rel);
+	trace_header_format(header, t->gap ? "incomplete" : "collecting", 0);
+	t->size = TRACE_HEADER_LEN;
+	if (write(t->fd, header, TRACE_HEADER_LEN) != TRACE_HEADER_LEN ||
+	    fsync(t->fd) < 0 || fsync(s->worlds_fd) < 0)
+		return werr_errno(err, errno ? errno : EIO, "cannot write %s",
+				  rel);
+	return 0;
+}
+
+/* Takes over the lines of an existing table TEXT (LEN bytes); < 0 when it
+ * is damaged.  A last line cut short by a crash is dropped, and lost. */
+static int load_lines(struct traced *t, char *text, size_t len)
+{
+	_cleanup_free_ char *copy = strdup(text);
+	struct world_trace parsed = {0};
+	size_t keep = len;
+
+	if (!copy)
+		return -ENOMEM;
+	/* What the reader refuses, the collector does not append to. */
+	if (trace_table_parse(t->name, copy, len, &parsed, NULL) < 0 ||
+	    len < TRACE_HEADER_LEN || text[TRACE_HEADER_LEN - 1] != '\n')
+		return -EBADMSG;
+	t->lost_base = parsed.lost;
+	trace_table_release(&parsed);
+	while (keep > 0 && text[keep - 1] != '\n')
+		keep--;
+	text[keep] = '\0'; /* a cut last line: counted lost by the parser */
+	t->size = keep;
+	for (char *line = text + TRACE_HEADER_LEN, *next; *line; line = next) {
+		char *owned;
+
+		next = strchr(line, '\n');
+		*next++ = '\0';
+		int r = (owned = strdup(line)) ? line_set_add(&t->lines, owned)
+					       : -ENOMEM;
+
+		if (r <= 0) /* not taken: a repeated line, or no memory */
+			free(owned);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Loads an existing table's lines and lost count, or starts a new one.
+ * A table from an earlier run means the world ran untraced in between; a
+ * damaged one is kept aside (trace.damaged) and started anew, incomplete:
+ * one world's bad file must not stop the tracing of all. */
+int traced_open_table(struct world_store *s, struct traced *t,
+		      struct world_error *err)
+{
+	_cleanup_free_ char *rel = NULL, *aside = NULL, *text = NULL;
+	size_t len;
+	int r;
+
+	if (asprintf(&rel, "%s/trace", t->name) < 0 ||
+	    asprintf(&aside, "%s/trace.damaged", t->name) < 0)
+		return werr(err, ENOMEM, "out of memory");
+	r = read_file_at(s->worlds_fd, rel, &text, &len);
+	if (r == -ENOENT)
+		return create_table(s, t, rel, err);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot read %s", rel);
+	t->gap = true;
+	r = load_lines(t, text, len);
+	if (r == -ENOMEM)
+		return werr(err, ENOMEM, "out of memory");
+	if (r < 0) {
+		line_set_release(&t->lines);
+		t->lost_base = 0;
+		if (renameat(s->worlds_fd, rel, s->worlds_fd, aside) < 0)
+			return werr_errno(err, errno, "cannot move %s aside",
+					  rel);
+		return create_table(s, t, rel, err);
+	}
+	t->fd = openat(s->worlds_fd, rel, O_RDWR | O_CLOEXEC);
+	if (t->fd < 0)
+		return werr_errno(err, errno, "cannot open %s", rel);
+	if ((off_t)len > t->size && ftruncate(t->fd, t->size) < 0)
+		return werr_errno(err, errno, "cannot truncate %s", rel);
+	r = write_header(t, false);
+	return r < 0 ? werr_errno(err, -r, "cannot write %s", rel) : 0;
+}
+
+void traced_free(struct traced *t)
+{
+	if (!t)
+		return;
+	if (t->fd >= 0)
+		close(t->fd);
+	line_set_release(&t->lines);
+	free(t->pending);
+	free(t->name);
+	free(t);
+}
+
+/* When process PID started, in clock ticks since boot. */
+int trace_start_ticks(pid_t pid, unsigned long long *ticks)
+{
+	_cleanup_free_ char *proc = NULL, *text = NULL;
+	char *p;
+	size_t len;
+
+	if (asprintf(&proc, "/proc/%d/stat", (int)pid) < 0)
+		return -ENOMEM;
+	int r = read_file_at(AT_FDCWD, proc, &text, &len);
+	if (r < 0)
+		return r;
+	/* Field 22; the command (2) may hold spaces, not ')'. */
+	if (!(p = strrchr(text, ')')))
+		return -EBADMSG;
+	for (int field = 2; field < 22; field++)
+		if (!(p = strchr(p + 1, ' ')))
+			return -EBADMSG;
+	return sscanf(p + 1, "%llu", ticks) == 1 ? 0 : -EBADMSG;
+}
+
+/* DIR and NAME joined and made canonical (".", "..", "//"), lexically:
+ * the kernel resolved DIR; NAME is what the process passed. */
+static char *join_canonical(const char *dir, const char *name)
+{
+	size_t cap = strlen(dir) + strlen(name) + 3, len = 0;
+	char *out = malloc(cap), *copy, *save = NULL;
+
+	if (!out)
+		return NULL;
+	if (!(copy = malloc(cap))) {
+		free(out);
+		return NULL;
+	}
+	snprintf(copy, cap, "%s/%s", name[0] == '/' ? "" : dir, name);
+	for (char *part = strtok_r(copy, "/", &save); part;
+	     part = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(part, "."))
+			continue;
+		if (!strcmp(part, "..")) {
+			while (len > 0 && out[--len] != '/')
+				;
+			continue;
+		}
+		out[len++] = '/';
+		memcpy(out + len, part, strlen(part));
+		len += strlen(part);
+	}
+	if (len == 0)
+		out[len++] = '/';
+	out[len] = '\0';
+	free(copy);
+	return out;
+}
+
+/* The path of strings (DIR, NAME) of a record. */
+char *trace_event_path(const char *dir, const char *name)
+{
+	if (!name)
+		return dir ? join_canonical("/", dir) : NULL;
+	if (!*name && dir)
+		return join_canonical("/", dir);
+	return join_canonical(dir ? dir : "/", name);
+}
+int traced_add(struct traced *t, const char *kind, const char *path,
+	       const char *path2)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t line_len;
+	FILE *f;
+	int r;
+
+	if (!(f = open_memstream(&line, &line_len)))
+		return -ENOMEM;
+	fputs(kind, f);
+	fputc(' ', f);
+	path_escape(f, path);
+	if (path2) {
+		fputc(' ', f);
+		path_escape(f, path2);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	r = line_set_add(&t->lines, line);
+	if (r <= 0)
+		return r;
+	/* The set owns the line now. */
+	r = append_pending(t, steal_pointer(&line));
+	return r < 0 ? r : 1;
+}
+
+unsigned long long trace_now_ticks(void)
+{
+	struct timespec now;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	/* Rounded up: a container started in the same tick counts as
+	 * started before. */
+	return (unsigned long long)now.tv_sec * hz +
+	       ((unsigned long long)now.tv_nsec * hz + 999999999) / 1000000000;
+}

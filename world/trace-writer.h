@@ -1,0 +1,57 @@
+/* A traced world's table as a collector writes it (format in trace.h),
+ * shared by both backends (trace-bpf.c, trace-audit.c).  Private to
+ * libworld. */
+#ifndef PWAPT_TRACE_WRITER_H
+#define PWAPT_TRACE_WRITER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "trace-table.h"
+
+/* A set of the table's lines, for deduplication: open addressing. */
+struct line_set {
+	char **v;
+	size_t n, cap;
+};
+
+struct traced {
+	char *name;
+	uint32_t id;	    /* slot and tracking number (trace-event.h) */
+	pid_t init_pid;	    /* of the container traced */
+	uint64_t cgroup;	    /* bpf: its cgroup id; audit: its root's device */
+	int fd;		    /* worlds/NAME/trace */
+	off_t size;	    /* where the next line goes */
+	struct line_set lines;
+	char *pending;	    /* lines not yet written */
+	size_t pending_len, pending_cap;
+	uint64_t lost_base; /* lost in earlier runs of a collector */
+	uint64_t lost;	    /* lost in this run, from the map */
+	bool gap;	    /* the world ran untraced for a while */
+	bool seen;	    /* still running at the last scan */
+};
+/* Loads T->name's existing table (its lines, its lost count; T then has a
+ * gap), or creates it; a damaged one is kept aside as trace.damaged and
+ * started anew.  T->fd must be -1, T->gap set when the world ran untraced. */
+int traced_open_table(struct world_store *s, struct traced *t,
+		      struct world_error *err);
+/* Adds the line "KIND PATH [PATH2]" unless the table has it: 1 added,
+ * 0 present, -ENOMEM. */
+int traced_add(struct traced *t, const char *kind, const char *path,
+	       const char *path2);
+/* Appends the pending lines, fsyncs, and rewrites the header: "complete"
+ * when FINAL and nothing was lost, else "collecting" or "incomplete". */
+int traced_flush(struct traced *t, bool final);
+/* Closes T's table and frees T.  Accepts NULL. */
+void traced_free(struct traced *t);
+/* When process PID started, in clock ticks since boot. */
+int trace_start_ticks(pid_t pid, unsigned long long *ticks);
+/* Now, in clock ticks since boot, rounded up. */
+unsigned long long trace_now_ticks(void);
+/* The canonical absolute path of NAME resolved in DIR (either may be
+ * NULL; NAME absolute or DIR NULL: NAME alone; NAME empty: DIR), made
+ * canonical lexically ("." "..", "//").  NULL when both are NULL or on
+ * ENOMEM. */
+char *trace_event_path(const char *dir, const char *name);
+
+#endif
