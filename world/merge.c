@@ -530,8 +530,17 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		goto fail;
 	}
 	/* SRC is frozen while it is merged: what is merged is what it
-	 * showed.  Only now, with a journal whose recovery thaws it. */
-	(void)container_freeze(s, src, true);
+	 * showed.  Only now, with a journal whose recovery thaws it.  A
+	 * world that runs on unfrozen would change under the merge: that is
+	 * no merge. */
+	if ((r = container_freeze(s, src, true)) < 0) {
+		r = werr_errno(err, -r,
+			       "cannot merge '%s' into '%s': '%s' cannot be "
+			       "frozen, and its processes would change it "
+			       "while it is merged",
+			       src, dst, src);
+		goto fail;
+	}
 	/* Frozen, nothing in SRC takes a lock any more: a lock file that
 	 * was missing before the diff and is held now is a tool that
 	 * started since. */
