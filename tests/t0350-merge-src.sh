@@ -1,7 +1,8 @@
 #!/bin/sh
 # wmerge SRC DST takes SRC as it stands, never a world still at work: no
 # merge while dpkg or apt runs in SRC (their locks, taken in SRC's tree) or
-# after dpkg was interrupted there; none when SRC cannot be frozen.
+# after dpkg was interrupted there; none when SRC cannot be frozen; and a
+# merge killed half way is rolled back while SRC is still frozen.
 . "$(dirname "$0")/lib.sh"
 make_debian_root
 command -v dpkg-deb >/dev/null || skip_all "dpkg-deb is missing"
@@ -193,5 +194,25 @@ test_expect_success 'a merge fails cleanly, writing nothing, when SRC cannot be 
 		wmerge W Root && test_equal new "$(cat "$R/srv/file")"
 	fi
 ' 3>&1
+
+test_expect_success 'recovery rolls a killed merge back while SRC is still frozen, then thaws it' '
+	fresh_world && for f in a b c d; do echo $f >"$M/srv/$f"; done &&
+	{ wexec W sh -c "i=0; while :; do i=\$((i+1)); echo \$i >/srv/tick; sleep 0.05; done" & } &&
+	ticker=$! && note_pid $ticker &&
+	wait_for 10 "test -s \"\$M/srv/tick\"" &&
+	F=$(freezer_file W) && test -e "$F" &&
+	root_state "$TMP/before" &&
+	{ PWAPT_CRASH_AT=merge-op:2 wmerge W Root; test_equal 137 $?; } &&
+	test_equal FROZEN "$(freezer_state "$F")" &&
+	{ PWAPT_STOP_AT=recover-rollback pwapt recover >/dev/null & } &&
+	rec=$! && note_pid $rec &&
+	wait_for 30 "grep -q \"^State:.*T\" /proc/\$rec/status" &&
+	test_equal FROZEN "$(freezer_state "$F")" &&
+	t1=$(cat "$M/srv/tick") && sleep 0.5 && test_equal "$t1" "$(cat "$M/srv/tick")" &&
+	kill -CONT $rec && wait $rec &&
+	root_state "$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	test_equal THAWED "$(freezer_state "$F")" &&
+	wait_for 10 "test \"\$(cat \"\$M/srv/tick\")\" != \"$t1\""
+'
 
 test_done
