@@ -55,15 +55,19 @@ installed_in() { # WORLD: the test package's version there, if installed
 # start_dpkg: real dpkg installs the package in W and waits in its preinst
 # ($dpkg: the wexec, /srv/dpkg.rc: dpkg's exit status); returns once dpkg
 # is there.  With "later", a shell started now in W starts dpkg once
-# /srv/go exists (no wexec starts while a merge holds the store).
+# /srv/go exists (no wexec starts while a merge holds the store: it
+# returns once that shell runs).
 start_dpkg() {
 	: >"$M/srv/hold-preinst" &&
-		{ wexec W sh -c "while [ ${1:+!} -e /srv/go ]; do sleep 0.1; done
+		{ wexec W sh -c ": >/srv/waiting
+			while [ ${1:+!} -e /srv/go ]; do sleep 0.1; done
 			dpkg -i /srv/block.deb; echo \$? >/srv/dpkg.rc" \
 			</dev/null >"$TMP/dpkg.out" 2>&1 & } &&
 		dpkg=$! && note_pid $dpkg &&
 		if [ -z "${1:-}" ]; then
 			wait_for 60 'test -e "$M/srv/dpkg.pid"'
+		else
+			wait_for 60 'test -e "$M/srv/waiting"'
 		fi
 }
 
