@@ -238,6 +238,33 @@ static int lock_databases(struct world_store *s, const char *dst,
 	return dbmerge_lock(tree, dst, l, err);
 }
 
+/* Takes the locks of SRC's database tools, as read locks, and refuses
+ * when a tool holds one or dpkg was interrupted there: a world in which
+ * dpkg or apt is still at work (a transaction's apt run) is half
+ * unpacked.  Held until SRC is frozen and its processes killed, no tool
+ * starts in SRC between the check and the merge. */
+static int lock_source(struct world_store *s, const char *src,
+		       const char *dst, struct dbmerge_locks *l,
+		       struct world_error *err)
+{
+	_cleanup_free_ char *tp = NULL;
+	int r = lifecycle_tree(s, src, &tp, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int tree = open(tp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (tree < 0)
+		return werr_errno(err, errno, "cannot open the tree of '%s'",
+				  src);
+	if ((r = dbmerge_lock_source(tree, src, l, err)) < 0)
+		return r;
+	if (dbmerge_dpkg_interrupted(tree))
+		return werr(err, EBUSY,
+			    "cannot merge '%s' into '%s': dpkg was interrupted "
+			    "in '%s' (run dpkg --configure -a there first)",
+			    src, dst, src);
+	return 0;
+}
+
 int world_merge(struct world_store *s, const char *src, const char *dst,
 		unsigned flags, struct world_diff *conflicts, uint64_t *id,
 		struct world_error *err)
@@ -262,13 +289,17 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 		return -EBUSY;
 
 	/* DST's databases stay as the diff finds them until the merge is
-	 * done: their tools' locks first. */
+	 * done, and no tool is at work in SRC: their tools' locks first. */
 	_cleanup_(dbmerge_unlock) struct dbmerge_locks locks =
+		DBMERGE_LOCKS_INIT;
+	_cleanup_(dbmerge_unlock) struct dbmerge_locks src_locks =
 		DBMERGE_LOCKS_INIT;
 	bool again = true;
 	int r = lock_databases(s, dst, &locks, err);
+	if (r >= 0)
+		r = lock_source(s, src, dst, &src_locks, err);
 	while (r >= 0 && again) /* each round takes one lock file more */
-		r = merge_locked(s, src, dst, flags, &locks, &again, conflicts,
-				 id, err);
+		r = merge_locked(s, src, dst, flags, &locks, &src_locks,
+				 &again, conflicts, id, err);
 	return r;
 }

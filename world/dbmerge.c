@@ -6,6 +6,7 @@
  * removed.  A file absent at creation has an empty base; the directory
  * itself tells a world made before bases were kept (no base: the change
  * stays a conflict, as it always was). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -340,17 +341,17 @@ static const struct {
 };
 
 /* Opens NAME in DIR beneath TREE for locking (creating it with MODE when
- * CREATE): a regular file only, never through a symbolic link.  -ENOENT
- * when it, or DIR, is missing. */
-static int open_lock_file(int tree, size_t i, bool create)
+ * CREATE), for writing or, READ_ONLY, for reading: a regular file only,
+ * never through a symbolic link.  -ENOENT when it, or DIR, is missing. */
+static int open_lock_file(int tree, size_t i, bool create, bool read_only)
 {
 	_cleanup_close_ int d =
 		open_beneath(tree, lock_files[i].dir, O_PATH | O_DIRECTORY);
 	if (d < 0)
 		return d == -ENOTDIR ? -ENOENT : d;
 	int fd = openat(d, lock_files[i].name,
-			O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
-				(create ? O_CREAT : 0),
+			(read_only ? O_RDONLY : O_RDWR) | O_NOFOLLOW |
+				O_NONBLOCK | O_CLOEXEC | (create ? O_CREAT : 0),
 			lock_files[i].mode);
 	struct stat st;
 	if (fd < 0)
@@ -362,18 +363,22 @@ static int open_lock_file(int tree, size_t i, bool create)
 	return fd;
 }
 
-/* Takes lock file I: 0 when taken or missing, -EAGAIN when another
- * process holds it (noted in L), other -errno naming it. */
-static int take_lock(int tree, size_t i, bool create, const char *dst,
-		     struct dbmerge_locks *l, struct world_error *err)
+/* Takes lock file I (a write lock, or READ_ONLY a read lock: either keeps
+ * the tool, which takes a write lock, out): 0 when taken or missing,
+ * -EAGAIN when another process holds it (noted in L), other -errno naming
+ * it. */
+static int take_lock(int tree, size_t i, bool create, bool read_only,
+		     const char *dst, struct dbmerge_locks *l,
+		     struct world_error *err)
 {
-	int fd = open_lock_file(tree, i, create);
+	int fd = open_lock_file(tree, i, create, read_only);
 	if (fd == -ENOENT)
 		return 0;
 	if (fd < 0)
 		return werr_errno(err, -fd, "cannot open /%s/%s of '%s'",
 				  lock_files[i].dir, lock_files[i].name, dst);
-	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	struct flock fl = {.l_type = read_only ? F_RDLCK : F_WRLCK,
+			   .l_whence = SEEK_SET};
 	if (fcntl(fd, F_OFD_SETLK, &fl) == 0) {
 		l->fd[i] = fd;
 		return 0;
@@ -388,12 +393,66 @@ static int take_lock(int tree, size_t i, bool create, const char *dst,
 	return -EAGAIN;
 }
 
+bool dbmerge_dpkg_interrupted(int tree)
+{
+	int fd = open_beneath(tree, "var/lib/dpkg/updates",
+			      O_RDONLY | O_DIRECTORY);
+	if (fd == -ENOENT || fd == -ENOTDIR)
+		return false;
+	if (fd < 0)
+		return true;
+	_cleanup_closedir_ DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return true;
+	}
+	struct dirent *de;
+	while ((errno = 0, de = readdir(d)))
+		if (de->d_name[0] &&
+		    strspn(de->d_name, "0123456789") == strlen(de->d_name))
+			return true;
+	return errno != 0;
+}
+
+/* The words for lock KIND of world NAME held by its tool (L->busy). */
+static int busy_error(const struct dbmerge_locks *l,
+		      enum dbmerge_lock_kind kind, const char *name,
+		      struct world_error *err)
+{
+	int busy = l->busy[kind];
+	if (kind == DBLOCK_DPKG)
+		return werr(err, EBUSY,
+			    "dpkg or apt is running in '%s' (it holds /%s/%s): "
+			    "merge when it is done",
+			    name, lock_files[busy - 1].dir,
+			    lock_files[busy - 1].name);
+	return werr(err, EBUSY,
+		    "an account tool (useradd, passwd, vipw) is running "
+		    "in '%s' (it holds /%s/%s): merge when it is done",
+		    name, lock_files[busy - 1].dir, lock_files[busy - 1].name);
+}
+
 int dbmerge_lock(int tree, const char *dst, struct dbmerge_locks *l,
 		 struct world_error *err)
 {
 	for (size_t i = 0; i < sizeof(lock_files) / sizeof(*lock_files); i++) {
-		int r = take_lock(tree, i, false, dst, l, err);
+		int r = take_lock(tree, i, false, false, dst, l, err);
 		if (r < 0 && r != -EAGAIN)
+			return r;
+	}
+	return 0;
+}
+
+int dbmerge_lock_source(int tree, const char *src, struct dbmerge_locks *l,
+			struct world_error *err)
+{
+	for (size_t i = 0; i < sizeof(lock_files) / sizeof(*lock_files); i++) {
+		if (l->fd[i] >= 0)
+			continue;
+		int r = take_lock(tree, i, false, true, src, l, err);
+		if (r == -EAGAIN)
+			return busy_error(l, lock_files[i].kind, src, err);
+		if (r < 0)
 			return r;
 	}
 	return 0;
@@ -438,25 +497,13 @@ int dbmerge_check_lock(int tree, struct dbmerge_locks *l, const char *path,
 	     i++) {
 		if (lock_files[i].kind != kind || l->fd[i] >= 0)
 			continue;
-		int r = take_lock(tree, i, true, dst, l, err);
+		int r = take_lock(tree, i, true, false, dst, l, err);
 		if (r < 0 && r != -EAGAIN)
 			return r;
 		created |= r == 0 && l->fd[i] >= 0;
 	}
-	int busy = l->busy[kind];
-	if (busy && kind == DBLOCK_DPKG)
-		return werr(err, EBUSY,
-			    "dpkg or apt is running in '%s' (it holds /%s/%s): "
-			    "merge when it is done",
-			    dst, lock_files[busy - 1].dir,
-			    lock_files[busy - 1].name);
-	if (busy)
-		return werr(
-			err, EBUSY,
-			"an account tool (useradd, passwd, vipw) is running "
-			"in '%s' (it holds /%s/%s): merge when it is done",
-			dst, lock_files[busy - 1].dir,
-			lock_files[busy - 1].name);
+	if (l->busy[kind])
+		return busy_error(l, kind, dst, err);
 	return created;
 }
 

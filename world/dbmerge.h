@@ -85,6 +85,22 @@ struct dbmerge_locks {
 int dbmerge_lock(int tree, const char *dst, struct dbmerge_locks *l,
 		 struct world_error *err);
 
+/* Takes the same locks beneath TREE, the tree of SRC (the world being
+ * merged), as read locks: the tree is not written, and a tool, which
+ * takes a write lock, cannot start there while they are held.  Any lock
+ * held by another process is -EBUSY naming the tool (dpkg or apt running
+ * in SRC means a world half unpacked).  A lock file that is missing is
+ * left so (made, it would be a change of SRC); call again once SRC is
+ * frozen, and what appeared since is tried too.  Locks already in L stay. */
+int dbmerge_lock_source(int tree, const char *src, struct dbmerge_locks *l,
+			struct world_error *err);
+
+/* Whether dpkg left journal entries in TREE (var/lib/dpkg/updates/NNNN)
+ * that it has not folded into its status file: dpkg runs there, or was
+ * interrupted, and the status file alone does not say what is installed.
+ * A directory that cannot be read counts as such a journal. */
+bool dbmerge_dpkg_interrupted(int tree);
+
 /* Whether a merge may write PATH (world-relative, absolute) into DST, whose
  * tree is TREE, under L: 0 when it may; -EBUSY, naming the tool's lock,
  * when a lock that guards PATH is held by another process (dpkg's guards

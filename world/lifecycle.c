@@ -32,6 +32,37 @@ int lifecycle_start(struct world_store *s, const char *name,
 	return r;
 }
 
+/* NAME's metadata into *M, and its overlays mounted and revalidated. */
+static int mount_world(struct world_store *s, const char *name,
+		       struct world_meta *m, bool *revived,
+		       struct world_error *err)
+{
+	int r = meta_load(s, name, m, err);
+	if (r < 0)
+		return r;
+	/* After a reboot nothing is mounted; mount what is missing.  What
+	 * is mounted is revalidated, so that the command sees what Root and
+	 * the parents hold now. */
+	r = layers_mount_world(s, m, false, revived, err);
+	if (r >= 0)
+		r = layers_refresh_world(s, m, err);
+	if (r < 0)
+		meta_release(m);
+	return r;
+}
+
+int lifecycle_mount(struct world_store *s, const char *name,
+		    struct world_error *err)
+{
+	if (store_is_root(name))
+		return 0;
+	struct world_meta m = {0};
+	int r = mount_world(s, name, &m, NULL, err);
+	if (r >= 0)
+		meta_release(&m);
+	return r;
+}
+
 int lifecycle_ensure_running(struct world_store *s, const char *name,
 			     bool *revived, struct world_error *err)
 {
@@ -44,22 +75,15 @@ int lifecycle_ensure_running(struct world_store *s, const char *name,
 		return lifecycle_start(s, WORLD_ROOT, s->root, false, err);
 	}
 	struct world_meta m = {0};
-	int r = meta_load(s, name, &m, err);
+	int r = mount_world(s, name, &m, revived, err);
 	if (r < 0)
 		return r;
-	/* After a reboot nothing is mounted; mount what is missing.  What
-	 * is mounted is revalidated, so that the command sees what Root and
-	 * the parents hold now. */
-	r = layers_mount_world(s, &m, false, revived, err);
-	if (r >= 0)
-		r = layers_refresh_world(s, &m, err);
 	/* Only a merge freezes a world, and no merge runs now (recovery
 	 * has run): a frozen world is one a killed merge left so. */
-	if (r >= 0 && container_frozen(s, name))
+	if (container_frozen(s, name))
 		(void)container_freeze(s, name, false);
-	if (r >= 0 && !container_running(s, name, NULL)) {
-		_cleanup_free_ char *merged =
-			store_world_path(s, name, "merged");
+	if (!container_running(s, name, NULL)) {
+		_cleanup_free_ char *merged = store_world_path(s, name, "merged");
 		r = merged ? lifecycle_start(s, name, merged, false, err)
 			   : werr(err, ENOMEM, "out of memory");
 		if (r >= 0 && revived)

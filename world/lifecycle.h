@@ -20,6 +20,11 @@ int lifecycle_start(struct world_store *s, const char *name,
  * be brought back. */
 int lifecycle_ensure_running(struct world_store *s, const char *name,
 			     bool *revived, struct world_error *err);
+/* NAME's tree mounted (after a reboot) and revalidated, as for
+ * lifecycle_ensure_running(), but its container left as it is: a frozen
+ * world stays frozen, a stopped one stopped.  Root's tree is always there. */
+int lifecycle_mount(struct world_store *s, const char *name,
+		    struct world_error *err);
 /* The path of NAME's tree (Root's directory, or the world's merged tree,
  * brought up first). */
 int lifecycle_tree(struct world_store *s, const char *name, char **out,

@@ -95,9 +95,11 @@ void recover_restart_rebased(struct world_store *s, char **moved);
  * so far, for plan_release). */
 int merge_plan(int dst_tree, int src_tree, bool force,
 	       const struct world_diff *d, struct plan *p);
-/* The merge itself, under DST's database locks, from the diff on. */
+/* The merge itself, under DST's database locks and SRC's
+ * (dbmerge_lock_source()), from the diff on. */
 int merge_locked(struct world_store *s, const char *src, const char *dst,
-		 unsigned flags, struct dbmerge_locks *locks, bool *again,
+		 unsigned flags, struct dbmerge_locks *locks,
+		 struct dbmerge_locks *src_locks, bool *again,
 		 struct world_diff *conflicts, uint64_t *id,
 		 struct world_error *err);
 

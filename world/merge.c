@@ -321,28 +321,6 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 	return save_copy_xattrs(from, to); /* times: after the entries */
 }
 
-/* Whether dpkg in TREE left journal entries (var/lib/dpkg/updates/NNNN)
- * that it has not folded into its status file yet: dpkg was interrupted
- * there, and the status file alone does not say what is installed. */
-static bool dpkg_journal_pending(int tree)
-{
-	int fd = open_beneath(tree, "var/lib/dpkg/updates",
-			      O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return false;
-	_cleanup_closedir_ DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return false;
-	}
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (de->d_name[0] &&
-		    strspn(de->d_name, "0123456789") == strlen(de->d_name))
-			return true;
-	return false;
-}
-
 /* Saves what DST has at each path that the merge replaces or deletes, or
  * a directory's metadata, and makes the saves durable.  A path that is no
  * longer the one planned (DST replaced or removed it since) stops the
@@ -444,13 +422,15 @@ int merge_plan(int dst_tree, int src_tree, bool force,
 	return 0;
 }
 
-/* The merge itself, under DST's database locks L, from the diff on.  With
- * *again set it stopped before writing anything: a lock file was missing,
- * and is now made and taken, and the diff must be made again under it.
+/* The merge itself, under DST's database locks L and SRC's SRC_LOCKS,
+ * from the diff on.  With *again set it stopped before writing anything:
+ * a lock file of DST was missing, and is now made and taken, and the diff
+ * must be made again under it.
  * *ID (may be NULL) gets the merge's id once it is done. */
 int merge_locked(struct world_store *s, const char *src, const char *dst,
 		 unsigned flags, struct dbmerge_locks *locks,
-		 bool *again, struct world_diff *conflicts,
+		 struct dbmerge_locks *src_locks, bool *again,
+		 struct world_diff *conflicts,
 		 uint64_t *id, struct world_error *err)
 {
 	bool force = flags & WORLD_MERGE_FORCE;
@@ -538,16 +518,13 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	p.applied = p.n;
 	for (size_t i = 0; i < p.n; i++)
 		if (!strncmp(p.v[i].path, "/var/lib/dpkg/", 14)) {
-			const char *broken =
-				dpkg_journal_pending(m.src_tree) ? src
-				: dpkg_journal_pending(m.tree)	 ? dst
-								 : NULL;
-			if (broken) {
+			/* SRC's: checked under its locks (api-merge.c). */
+			if (dbmerge_dpkg_interrupted(m.tree)) {
 				r = werr(err, EBUSY,
 					 "cannot merge '%s' into '%s': dpkg "
 					 "was interrupted in '%s' (run dpkg "
 					 "--configure -a there first)",
-					 src, dst, broken);
+					 src, dst, dst);
 				goto out;
 			}
 			break;
@@ -599,8 +576,22 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		goto fail;
 	}
 	/* SRC is frozen while it is merged: what is merged is what it
-	 * showed.  Only now, with a journal whose recovery thaws it. */
-	(void)container_freeze(s, src, true);
+	 * showed.  Only now, with a journal whose recovery thaws it.  A
+	 * world that runs on unfrozen would change under the merge: that is
+	 * no merge. */
+	if ((r = container_freeze(s, src, true)) < 0) {
+		r = werr_errno(err, -r,
+			       "cannot merge '%s' into '%s': '%s' cannot be "
+			       "frozen, and its processes would change it "
+			       "while it is merged",
+			       src, dst, src);
+		goto fail;
+	}
+	/* Frozen, nothing in SRC takes a lock any more: a lock file that
+	 * was missing before the diff and is held now is a tool that
+	 * started since. */
+	if ((r = dbmerge_lock_source(m.src_tree, src, src_locks, err)) < 0)
+		goto fail;
 	crash_point("merge-planned");
 
 	/* Save what will be replaced: hard links, on DST's file system. */
@@ -673,6 +664,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	 * merged files from now on.  Killed frozen: a process thawed first
 	 * would write into files that Root now shares with SRC's layer. */
 	(void)container_kill_frozen(s, src);
+	dbmerge_unlock(src_locks); /* its files go with SRC's tree */
 	char **moved = NULL;
 	r = p.rebase ? recover_rebase_children(s, src, dst, &moved, err) : 0;
 	if (r >= 0)

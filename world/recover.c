@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "container.h"
+#include "crash.h"
 #include "fsutil.h"
 #include "layers.h"
 #include "lifecycle.h"
@@ -143,14 +144,17 @@ int merge_recover(struct world_store *s, bool *recovered,
 		    store_world_exists(s, p.dst))
 			r = lifecycle_ensure_running(s, p.dst, NULL, err);
 		/* SRC's tree tells the roll-back what the merge put where
-		 * DST had nothing (after a reboot it is not mounted). */
+		 * DST had nothing (after a reboot it is not mounted).  SRC
+		 * stays frozen until the journal is gone: DST may share
+		 * files with its layer until they are rolled back. */
 		if (r >= 0 && p.phase == 1 && store_world_exists(s, p.src))
-			(void)lifecycle_ensure_running(s, p.src, NULL, NULL);
+			(void)lifecycle_mount(s, p.src, NULL);
+		crash_point("recover-rollback");
 		if (r >= 0 && p.phase == 1)
 			r = undo_roll_back(s, mdir, &p, err);
 		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
 			r = werr(err, EIO, "cannot remove %s/merge", s->state);
-		if (store_world_exists(s, p.src))
+		if (r >= 0 && store_world_exists(s, p.src))
 			(void)container_freeze(s, p.src, false);
 	}
 	if (r >= 0)

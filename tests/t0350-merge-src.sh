@@ -1,0 +1,222 @@
+#!/bin/sh
+# wmerge SRC DST takes SRC as it stands, never a world still at work: no
+# merge while dpkg or apt runs in SRC (their locks, taken in SRC's tree) or
+# after dpkg was interrupted there; none when SRC cannot be frozen; and a
+# merge killed half way is rolled back while SRC is still frozen.
+. "$(dirname "$0")/lib.sh"
+make_debian_root
+command -v dpkg-deb >/dev/null || skip_all "dpkg-deb is missing"
+R=$PWAPT_ROOT
+
+# /srv/block.deb: a package whose preinst, while /srv/hold-preinst exists,
+# notes dpkg's pid (in its world) in /srv/dpkg.pid and waits: dpkg holds
+# its locks meanwhile, and has noted the package half-installed.
+mkdir -p "$TMP/pkg/DEBIAN" "$TMP/pkg/usr/share/pwapt-test-block" &&
+	echo data >"$TMP/pkg/usr/share/pwapt-test-block/data" &&
+	cat >"$TMP/pkg/DEBIAN/control" <<'EOF' &&
+Package: pwapt-test-block
+Version: 1.0
+Architecture: all
+Maintainer: pwapt tests <root@localhost>
+Description: waits in its preinst while told to
+EOF
+	cat >"$TMP/pkg/DEBIAN/preinst" <<'EOF' &&
+#!/bin/sh
+[ -e /srv/hold-preinst ] || exit 0
+echo $PPID >/srv/dpkg.pid.new && mv /srv/dpkg.pid.new /srv/dpkg.pid
+while [ -e /srv/hold-preinst ]; do sleep 0.1; done
+EOF
+	chmod 755 "$TMP/pkg/DEBIAN/preinst" &&
+	dpkg-deb --root-owner-group -b "$TMP/pkg" "$TMP/block.deb" >/dev/null ||
+	skip_all "cannot build the test package"
+
+# A fresh world W over Root holding /srv/block.deb (a change of W's), and
+# Root's dpkg as it was (a failing test may have merged a broken one).
+cp -a "$R/var/lib/dpkg" "$TMP/dpkg-pristine" || skip_all "cannot copy dpkg's database"
+fresh_world() {
+	cleanup_worlds && rm -rf "$R/srv" "$R/usr/share/pwapt-test-block" &&
+		rm -rf "$R/var/lib/dpkg" && cp -a "$TMP/dpkg-pristine" "$R/var/lib/dpkg" &&
+		mkdir "$R/srv" && wcreate W Root >/dev/null &&
+		M=$PWAPT_STATE/worlds/W/merged &&
+		cp "$TMP/block.deb" "$M/srv/block.deb"
+}
+
+# What Root holds (/srv, dpkg's status), to compare before and after.
+root_state() {
+	{ find "$R/srv" -printf '%P %y %s %m\n' | sort &&
+		cat "$R/var/lib/dpkg/status"; } >"$1"
+}
+
+installed_in() { # WORLD: the test package's version there, if installed
+	wexec "$1" dpkg-query -W -f='${db:Status-Abbrev}${Version}' pwapt-test-block 2>/dev/null |
+		sed -n 's/^ii *//p'
+}
+
+# start_dpkg: real dpkg installs the package in W and waits in its preinst
+# ($dpkg: the wexec, /srv/dpkg.rc: dpkg's exit status); returns once dpkg
+# is there.  With "later", a shell started now in W starts dpkg once
+# /srv/go exists (no wexec starts while a merge holds the store: it
+# returns once that shell runs).
+start_dpkg() {
+	: >"$M/srv/hold-preinst" &&
+		{ wexec W sh -c ": >/srv/waiting
+			while [ ${1:+!} -e /srv/go ]; do sleep 0.1; done
+			dpkg -i /srv/block.deb; echo \$? >/srv/dpkg.rc" \
+			</dev/null >"$TMP/dpkg.out" 2>&1 & } &&
+		dpkg=$! && note_pid $dpkg &&
+		if [ -z "${1:-}" ]; then
+			wait_for 60 'test -e "$M/srv/dpkg.pid"'
+		else
+			wait_for 60 'test -e "$M/srv/waiting"'
+		fi
+}
+
+# The file that liblxc writes to freeze world $1 (cgroup v1 freezer, or
+# v2's cgroup.freeze), and its state: FROZEN or THAWED.
+freezer_file() {
+	_pid=$(init_pid "$1") && [ "${_pid:-0}" -gt 1 ] || return 1
+	_v1=$(sed -n 's/^[0-9]*:freezer://p' "/proc/$_pid/cgroup")
+	if [ -n "$_v1" ] && [ -d /sys/fs/cgroup/freezer ]; then
+		echo "/sys/fs/cgroup/freezer$_v1/freezer.state"
+	else
+		echo "/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$_pid/cgroup")/cgroup.freeze"
+	fi
+}
+freezer_state() {
+	case $(cat "$1") in
+	FROZEN | 1) echo FROZEN ;;
+	*) echo THAWED ;;
+	esac
+}
+
+test_expect_success 'a merge is refused while dpkg runs in SRC; Root and SRC stay as they were' '
+	fresh_world && start_dpkg &&
+	root_state "$TMP/before" &&
+	test_fails_with 1 "dpkg or apt is running in .W. \(it holds /var/lib/dpkg/lock-frontend\)" wmerge W Root &&
+	root_state "$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	! test -e "$PWAPT_STATE/merge" &&
+	test_equal "" "$(installed_in Root)" &&
+	rm "$M/srv/hold-preinst" && wait $dpkg &&
+	test_equal 1.0 "$(installed_in W)" &&
+	wmerge W Root && test_equal 1.0 "$(installed_in Root)"
+'
+
+# apt holds dpkg'"'"'s frontend lock from its start to its end, also where no
+# dpkg runs (downloading, between two dpkg runs: unpacked, not configured)
+# and dpkg'"'"'s journal is empty.
+test_expect_success 'a merge is refused while apt runs in SRC, between its dpkg runs' '
+	fresh_world && : >"$M/srv/hold-apt" &&
+	{ wexec W apt-get install -y -q \
+		-o "DPkg::Pre-Invoke::=: >/srv/apt-waits; while [ -e /srv/hold-apt ]; do sleep 0.1; done" \
+		/srv/block.deb </dev/null >"$TMP/apt.out" 2>&1 & } &&
+	apt=$! && note_pid $apt &&
+	wait_for 60 "test -e \"\$M/srv/apt-waits\"" &&
+	root_state "$TMP/before" &&
+	test_fails_with 1 "dpkg or apt is running in .W. \(it holds /var/lib/dpkg/lock-frontend\)" wmerge W Root &&
+	root_state "$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	rm "$M/srv/hold-apt" && wait $apt &&
+	wmerge W Root && test_equal 1.0 "$(installed_in Root)"
+'
+
+test_expect_success 'a merge is refused after dpkg was killed in SRC (its journal is pending)' '
+	fresh_world && start_dpkg &&
+	wexec W sh -c "kill -9 \$(cat /srv/dpkg.pid)" &&
+	rm "$M/srv/hold-preinst" && { wait $dpkg; :; } &&
+	test -n "$(ls "$M/var/lib/dpkg/updates")" &&
+	root_state "$TMP/before" &&
+	test_fails_with 1 "dpkg was interrupted in .W. \(run dpkg --configure -a there first\)" wmerge W Root &&
+	root_state "$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	wexec W dpkg --configure -a >/dev/null && wexec W dpkg -i /srv/block.deb >/dev/null &&
+	wmerge W Root && test_equal 1.0 "$(installed_in Root)"
+'
+
+# stopped_merge: wmerge W Root in the background, stopped right after its
+# diff ($merge; stderr in $TMP/err).  resume_merge: lets it go on, also
+# when the test failed meanwhile; returns the merge's exit status.
+stopped_merge() {
+	{ PWAPT_STOP_AT=merge-diffed wmerge W Root 2>"$TMP/err" & } &&
+		merge=$! && note_pid $merge &&
+		wait_for 30 "grep -q \"^State:.*T\" /proc/\$merge/status"
+}
+resume_merge() {
+	kill -CONT $merge
+	wait $merge
+}
+
+# The locks are taken before the diff; a lock file SRC did not have then is
+# not made (it would be a change of SRC), and a dpkg that makes it and
+# starts while the merge plans is found once SRC is frozen.
+test_expect_success 'a dpkg that starts in SRC during the merge, making its lock files, stops the merge' '
+	fresh_world &&
+	rm "$M/var/lib/dpkg/lock-frontend" "$M/var/lib/dpkg/lock" &&
+	root_state "$TMP/before" && start_dpkg later && stopped_merge &&
+	{ : >"$M/srv/go" && wait_for 60 "test -e \"\$M/srv/dpkg.pid\"" &&
+		test -e "$M/var/lib/dpkg/lock-frontend"; ok=$?; } &&
+	{ resume_merge; test_equal 1 $?; } && test_equal 0 $ok &&
+	grep -q "dpkg or apt is running in .W." "$TMP/err" &&
+	root_state "$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	! test -e "$PWAPT_STATE/merge" &&
+	rm "$M/srv/hold-preinst" && wait $dpkg &&
+	wmerge W Root && test_equal 1.0 "$(installed_in Root)"
+'
+
+test_expect_success 'a dpkg started in SRC after the merge took its locks cannot take them' '
+	fresh_world && start_dpkg later && rm "$M/srv/hold-preinst" &&
+	stopped_merge &&
+	{ : >"$M/srv/go" && wait_for 60 "test -e \"\$M/srv/dpkg.rc\"" &&
+		test_equal 2 "$(cat "$M/srv/dpkg.rc")" &&
+		grep -q "lock was locked by another process" "$TMP/dpkg.out"; ok=$?; } &&
+	resume_merge && test_equal 0 $ok &&
+	test -e "$R/srv/block.deb" && test_equal "" "$(installed_in Root)"
+'
+
+# Freezing fails for real where the freezer file cannot be written: a
+# read-only file bound over it, in a mount namespace of the merge's own
+# (gone with it, never left over the host's cgroup tree).
+frozen_fails() { # WORLD FILE CMD...: CMD in that namespace
+	_w=$1 _f=$2
+	shift 2
+	echo THAWED >"$TMP/freezer-ro"
+	unshare -m --propagation slave sh -c 'mount --bind -o ro "$1" "$2" && shift 2 && exec "$@"' \
+		- "$TMP/freezer-ro" "$_f" "$@"
+}
+
+test_expect_success 'a merge fails cleanly, writing nothing, when SRC cannot be frozen' '
+	fresh_world && echo new >"$M/srv/file" && wexec Root true &&
+	F=$(freezer_file W) && test -e "$F" &&
+	if frozen_fails W "$F" lxc-freeze -P "$PWAPT_STATE/worlds" -n W 2>/dev/null; then
+		lxc-unfreeze -P "$PWAPT_STATE/worlds" -n W
+		echo "# SKIP: liblxc freezes W here even with its freezer file read-only" >&3
+	else
+		root_state "$TMP/before" &&
+		test_fails_with 1 "cannot merge .W. into .Root.: .W. cannot be frozen" \
+			frozen_fails W "$F" wmerge W Root &&
+		root_state "$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+		! test -e "$PWAPT_STATE/merge" &&
+		test_equal THAWED "$(freezer_state "$F")" &&
+		wexec W true &&
+		wmerge W Root && test_equal new "$(cat "$R/srv/file")"
+	fi
+' 3>&1
+
+test_expect_success 'recovery rolls a killed merge back while SRC is still frozen, then thaws it' '
+	fresh_world && for f in a b c d; do echo $f >"$M/srv/$f"; done &&
+	{ wexec W sh -c "i=0; while :; do i=\$((i+1)); echo \$i >/srv/tick; sleep 0.05; done" & } &&
+	ticker=$! && note_pid $ticker &&
+	wait_for 10 "test -s \"\$M/srv/tick\"" &&
+	F=$(freezer_file W) && test -e "$F" &&
+	root_state "$TMP/before" &&
+	{ PWAPT_CRASH_AT=merge-op:2 wmerge W Root; test_equal 137 $?; } &&
+	test_equal FROZEN "$(freezer_state "$F")" &&
+	{ PWAPT_STOP_AT=recover-rollback pwapt recover >/dev/null & } &&
+	rec=$! && note_pid $rec &&
+	wait_for 30 "grep -q \"^State:.*T\" /proc/\$rec/status" &&
+	test_equal FROZEN "$(freezer_state "$F")" &&
+	t1=$(cat "$M/srv/tick") && sleep 0.5 && test_equal "$t1" "$(cat "$M/srv/tick")" &&
+	kill -CONT $rec && wait $rec &&
+	root_state "$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	test_equal THAWED "$(freezer_state "$F")" &&
+	wait_for 10 "test \"\$(cat \"\$M/srv/tick\")\" != \"$t1\""
+'
+
+test_done
