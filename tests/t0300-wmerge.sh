@@ -530,6 +530,26 @@ test_expect_success 'where nothing was recorded, a file of a package of Root s t
 	! test -e "$R/srv/pkgfile" && wdelete P
 '
 
+test_expect_success 'Root deletes a file while a diff looks whether Root had it: nothing recorded, a warning' '
+	fresh_root && echo a >"$R/srv/sed" && wcreate S Root &&
+	T="$PWAPT_STATE/worlds/S/merged/srv" &&
+	echo b >"$T/sed.new" && mv "$T/sed.new" "$T/sed" &&
+	test_equal "/srv/sed" "$(cd "$PWAPT_STATE/worlds/S/upper" && find . ! -type d ! -type c | cut -c2-)" &&
+	sleep 0.05 &&
+	{ PWAPT_STOP_AT=lower-had-lookup wdiff S >"$TMP/d" & } &&
+	pid=$! && stops=0 &&
+	while kill -0 $pid 2>/dev/null; do
+		if grep -q "^State:.*stopped" /proc/$pid/status 2>/dev/null; then
+			rm -f "$R/srv/sed" && stops=$((stops + 1)) && kill -CONT $pid
+		fi
+		sleep 0.02
+	done &&
+	wait $pid && test_equal 1 $stops && cat "$TMP/d" &&
+	! grep -q "/srv/sed" "$PWAPT_STATE/worlds/S/lower-had" 2>/dev/null &&
+	wdiff S >"$TMP/d" && cat "$TMP/d" &&
+	grep -q "^! /srv/sed: maybe deleted in Root: " "$TMP/d" && wdelete S
+'
+
 test_expect_success 'a merge killed after staging, rolled back, then retried after Root deleted the file: still a conflict' '
 	fresh_root && echo one >"$R/srv/cu" && wcreate K Root &&
 	echo world >>"$PWAPT_STATE/worlds/K/merged/srv/cu" &&

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "crash.h"
 #include "dbmerge.h"
 #include "diff.h"
 #include "error.h"
@@ -271,6 +272,7 @@ struct noting {
 	const struct known_ctimes *known;
 	char *dir;  /* the last directory looked at in B */
 	int dir_fd; /* it, when unchanged since A's creation; else -1 */
+	struct timespec dir_ctime; /* its ctime then */
 	FILE *out;
 };
 
@@ -312,15 +314,28 @@ static int note_entry(const struct fs_entry *e, void *data)
 		if (after_creation(n->a, &st.st_ctim) &&
 		    !ctime_known(n->known, n->dir, &st.st_ctim))
 			close(fd); /* changed since: it cannot tell */
-		else
+		else {
 			n->dir_fd = fd;
+			n->dir_ctime = st.st_ctim;
+		}
 	}
 	if (n->dir_fd < 0)
 		return 0;
+	crash_point("lower-had-lookup");
 	struct stat st;
 	bool had = fstatat(n->dir_fd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	if (!had && errno != ENOENT)
 		return -errno;
+	/* B (its own processes, a merge, the host) may change the directory
+	 * at any time: only one unchanged until after the look tells what B
+	 * had when A was created. */
+	if (fstat(n->dir_fd, &st) < 0)
+		return -errno;
+	if (st.st_ctim.tv_sec != n->dir_ctime.tv_sec ||
+	    st.st_ctim.tv_nsec != n->dir_ctime.tv_nsec) {
+		closep(&n->dir_fd);
+		return 0;
+	}
 	fputs(had ? "E " : "N ", n->out);
 	path_escape(n->out, e->path);
 	fputc('\n', n->out);

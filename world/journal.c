@@ -31,12 +31,42 @@ void journal_plan_release(struct plan *p)
 	*p = (struct plan){0};
 }
 
+/* Cuts a last line without its newline (an append that a crash tore,
+ * which journal_read() ignores) off FD, so that the next append is a line
+ * of its own and not the end of that one.  A journal with no newline at
+ * all is left as it is (journal_read() refuses it anyway). */
+static int cut_torn_tail(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	char buf[256];
+	for (off_t end = st.st_size; end > 0;) {
+		size_t n = end < (off_t)sizeof(buf) ? (size_t)end : sizeof(buf);
+		ssize_t got = pread(fd, buf, n, end - (off_t)n);
+		if (got != (ssize_t)n)
+			return got < 0 ? -errno : -EIO;
+		for (size_t i = n; i-- > 0;)
+			if (buf[i] == '\n') {
+				off_t keep = end - (off_t)n + (off_t)i + 1;
+				if (keep == st.st_size)
+					return 0;
+				return ftruncate(fd, keep) < 0 ? -errno : 0;
+			}
+		end -= (off_t)n;
+	}
+	return 0;
+}
+
 int journal_append(int dirfd, const char *text)
 {
 	_cleanup_close_ int fd =
-		openat(dirfd, "journal", O_WRONLY | O_APPEND | O_CLOEXEC);
+		openat(dirfd, "journal", O_RDWR | O_APPEND | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	int r = cut_torn_tail(fd);
+	if (r < 0)
+		return r;
 	size_t len = strlen(text);
 	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0)
 		return -errno ? -errno : -EIO;

@@ -46,6 +46,8 @@ struct plan {
 
 /* journal.c */
 void journal_plan_release(struct plan *p);
+/* Appends TEXT (whole lines) to DIRFD/journal, durably, having cut off a
+ * last line that a crash tore (see journal_read). */
 int journal_append(int dirfd, const char *text);
 /* Writes P as DIRFD/journal, atomically, in phase "planned". */
 int journal_write(int dirfd, const struct plan *p);

@@ -340,6 +340,42 @@ static void test_truncated(void)
 	journal_plan_release(&w);
 }
 
+/* An append after one that a crash tore (a roll-back started again after
+ * a power cut during its "phase rollback"): the torn bytes are cut, the
+ * new phase is a line of its own, and the journal reads. */
+static void test_append_after_torn(void)
+{
+	struct plan w, r;
+	sample_plan(&w);
+	journal_write(dir, &w);
+	journal_append(dir, "phase prepared\n");
+	journal_append(dir, "phase done\n");
+	size_t len;
+	char *text = journal_text(&len);
+	bool all = true;
+	for (size_t torn = 1; torn < strlen("phase rollback\n"); torn++) {
+		char *t = malloc(len + torn);
+		memcpy(t, text, len);
+		memcpy(t + len, "phase rollback\n", torn);
+		put(t, (ssize_t)(len + torn));
+		free(t);
+		int appended = journal_append(dir, "phase rollback\n");
+		int ret = journal_read(dir, &r);
+		bool good = appended == 0 && ret == 0 && r.phase == 2 &&
+			    r.rollback && same_plan(&w, &r);
+		if (!good)
+			printf("# torn after %zu bytes: append %d, read %d\n",
+			       torn, appended, ret);
+		all &= good;
+		if (ret == 0)
+			journal_plan_release(&r);
+	}
+	ok(all, "an append after a torn one is a line of its own: the "
+		"journal reads, rolling back");
+	free(text);
+	journal_plan_release(&w);
+}
+
 /* Lines a journal may hold more than once: phases (each append, a
  * rollback retried), the flags; those naming one value may not. */
 static void test_repeated(void)
@@ -436,6 +472,7 @@ int main(void)
 	test_phases();
 	test_garbage();
 	test_truncated();
+	test_append_after_torn();
 	test_repeated();
 	test_large();
 	return tap_done();
