@@ -482,6 +482,19 @@ test_expect_success 'pwapt killed while apt runs: the next command discards the 
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after"
 '
 
+test_expect_success 'pwapt killed while it makes the world: no world is left that is no transaction' '
+	fresh_root && tree_manifest "$R" >"$TMP/before" &&
+	for point in create-dir create-meta create-mount create-start create-ready; do
+		test_exit 137 env PWAPT_CRASH_AT=$point \
+			pwapt install --test --keep -y pwapt-test-a </dev/null >/dev/null 2>&1 &&
+		test_no_output sh -c "pwapt list | sed 1d" &&
+		test_lacks "^tx" wlist || return 1
+	done &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	pwapt install --test --keep -y pwapt-test-a </dev/null >/dev/null &&
+	pwapt list | grep -Eq "^tx6 +Root +ready"
+'
+
 test_expect_success 'bad input: an unknown package, a broken sources list, a missing transaction' '
 	fresh_root && tree_manifest "$R" >"$TMP/before" &&
 	test_fails_with 1 "unable to locate package no-such-package" \
