@@ -217,6 +217,27 @@ test_expect_success 'a rebased world that saw SRC s version merges without a fal
 	test_equal "changed in Root" "$(cat "$R/srv/modify")"
 '
 
+# As a package upgrade, then its removal, in a chain of transactions: SRC
+# replaces a file by a rename (its directory changes in DST at the merge),
+# the world built on SRC deletes the directory.
+test_expect_success 'a rebased world that deletes a directory whose files SRC replaced: no false conflict' '
+	fresh_root && mkdir "$R/srv/d" && echo old >"$R/srv/d/f" &&
+	wcreate A Root &&
+	wexec A sh -c "echo new >/srv/d/f.new && mv /srv/d/f.new /srv/d/f" &&
+	wcreate K A && wexec K rm -r /srv/d &&
+	wmerge --rebase A Root && test_equal new "$(cat "$R/srv/d/f")" &&
+	test_has "^D /srv/d$" wdiff K Root &&
+	wmerge K Root && ! test -e "$R/srv/d" &&
+	mkdir "$R/srv/d" && echo old >"$R/srv/d/f" &&
+	wcreate L Root &&
+	wexec L sh -c "echo new >/srv/d/f.new && mv /srv/d/f.new /srv/d/f" &&
+	wcreate L2 L && wexec L2 rm -r /srv/d &&
+	wmerge --rebase L Root &&
+	echo "Root s own" >"$R/srv/d/g" &&
+	test_fails_with 3 "changed in .Root. after .L2. was created" wmerge L2 Root &&
+	test_equal "Root s own" "$(cat "$R/srv/d/g")"
+'
+
 test_expect_success 'a directory both siblings renamed into place: the hidden file is explained, check-off keeps it' '
 	fresh_root && wcreate A Root && wcreate B Root &&
 	for w in A B; do

@@ -197,6 +197,23 @@ test_expect_success 'a chain merged in two steps: tx1, then tx2 (rebased onto Ro
 	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q
 '
 
+# tx1 replaces pwapt-test-scripts' files (dpkg renames them into place:
+# their directory changes in Root when tx1 merges), tx2 removes the package.
+test_expect_success 'a chain that upgrades a package, then removes it, merges in two steps' '
+	fresh_root &&
+	pwapt upgrade --test --keep -y </dev/null >/dev/null &&
+	pwapt install --test --keep -y pwapt-test-scripts- </dev/null >/dev/null &&
+	pwapt list | grep -Eq "^tx2 +tx1 +ready" &&
+	pwapt merge tx1 >/dev/null &&
+	test_equal 1.1 "$(installed Root pwapt-test-scripts)" &&
+	pwapt merge tx2 >"$TMP/out" &&
+	grep -q "^Merged tx2 into Root" "$TMP/out" &&
+	test_equal "rc 1.1" "$(wexec Root dpkg-query -W -f="\${db:Status-Abbrev}\${Version}" \
+		pwapt-test-scripts | xargs)" &&
+	! test -e "$R/usr/share/pwapt-test/scripts" &&
+	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q
+'
+
 test_expect_success 'a rollback of tx1 is refused while tx2 is built on it; merged on, or discarded first' '
 	fresh_root && make_chain && pwapt merge tx1 >"$TMP/out" &&
 	id=$(sed -n "s/^Merged tx1 into Root as merge \([0-9]*\) .*/\1/p" "$TMP/out") &&
