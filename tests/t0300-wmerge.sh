@@ -63,7 +63,7 @@ test_expect_success 'a merge into Root makes Root what the world showed, then de
 	manifest "$R/srv" >"$TMP/got" &&
 	diff -u "$TMP/want" "$TMP/got" &&
 	no_overlay_xattrs "$R/srv" &&
-	! wlist | grep -q "^A " &&
+	test_lacks "^A " wlist &&
 	test -d "$PWAPT_STATE/merges/Root" && ! test -e "$PWAPT_STATE/merge"
 '
 
@@ -82,7 +82,7 @@ test_expect_success 'hard links of the world stay linked in Root' '
 test_expect_success 'a new hard link to a file the world did not change arrives as a link to DST'"'"'s file' '
 	fresh_root && wcreate A Root && T="$PWAPT_STATE/worlds/A/merged/srv" &&
 	ln "$T/dir/keep" "$T/keeplink" && wdiff A | grep -qx "A /srv/keeplink" &&
-	! wdiff A | grep -q "/srv/dir/keep" &&
+	test_lacks "/srv/dir/keep" wdiff A &&
 	wmerge A Root &&
 	test_equal "$(stat -c %i "$R/srv/dir/keep")" "$(stat -c %i "$R/srv/keeplink")" &&
 	test_equal 2 "$(stat -c %h "$R/srv/dir/keep")" &&
@@ -297,7 +297,7 @@ test_expect_success 'killed after freezing SRC: recover thaws it' '
 	fresh_root && wcreate A Root && echo x >"$PWAPT_STATE/worlds/A/merged/srv/x" &&
 	{ PWAPT_CRASH_AT=merge-planned wmerge A Root; test_equal 137 $?; } &&
 	pwapt recover >/dev/null &&
-	! lxc-info -P "$PWAPT_STATE/worlds" -n A | grep -q FROZEN &&
+	test_lacks FROZEN lxc-info -P "$PWAPT_STATE/worlds" -n A &&
 	test_equal ok "$(timeout 20 wexec A echo ok)"
 '
 
@@ -316,7 +316,7 @@ for point in $points; do
 			wlist | grep -q '^A ' && wmerge A Root &&
 			manifest '$R/srv' | diff -u '$TMP/new' -
 		else
-			diff -u '$TMP/new' '$TMP/now' && ! wlist | grep -q '^A '
+			diff -u '$TMP/new' '$TMP/now' && test_lacks '^A ' wlist
 		fi &&
 		! test -e '$PWAPT_STATE/merge' &&
 		test_lacks . find '$R' -name '.pwapt-merge-*'
@@ -334,7 +334,7 @@ for point in merge-prepared merge-op:0 merge-op:5 merge-op:12 merge-op:20 merge-
 		if cmp -s '$TMP/now' '$TMP/old'; then
 			wmerge C P && manifest '$PWAPT_STATE/worlds/P/merged/srv' | diff -u '$TMP/new' -
 		else
-			diff -u '$TMP/new' '$TMP/now' && ! wlist | grep -q '^C '
+			diff -u '$TMP/new' '$TMP/now' && test_lacks '^C ' wlist
 		fi
 	"
 done
