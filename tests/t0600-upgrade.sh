@@ -368,6 +368,24 @@ test_expect_success 'modify/delete: a file the world s upgrade replaced and Root
 	wdelete W
 '
 
+# S's merge merges dpkg's status record by record (Root removed a package
+# meanwhile): Root's result is no version K (built on S, rebased) saw, and
+# K's merge must merge with it, not put K's status over it.
+test_expect_success 'a world rebased over a record-merged dpkg status keeps Root s own changes' '
+	fresh_root && wcreate S Root &&
+	wexec S env DEBIAN_FRONTEND=noninteractive apt-get install -y -q pwapt-test-a </dev/null >/dev/null &&
+	wcreate K S &&
+	wexec K env DEBIAN_FRONTEND=noninteractive apt-get install -y -q pwapt-test-b </dev/null >/dev/null &&
+	wexec Root dpkg -r pwapt-test-dep >/dev/null &&
+	wmerge --rebase S Root &&
+	not_installed Root pwapt-test-dep && test_equal 1.1 "$(installed Root pwapt-test-a)" &&
+	wmerge K Root &&
+	test_equal 1.1 "$(installed Root pwapt-test-a)" &&
+	test_equal 1.1 "$(installed Root pwapt-test-b)" &&
+	not_installed Root pwapt-test-dep &&
+	test_no_output wexec Root dpkg --audit && wexec Root apt-get check -q
+'
+
 test_expect_success 'a merge of dpkg s database killed at any point: recover leaves it all old, then all new' '
 	fresh_root && wcreate A Root && wcreate B Root &&
 	wexec A env DEBIAN_FRONTEND=noninteractive apt-get install -y -q pwapt-test-a </dev/null >/dev/null &&

@@ -362,7 +362,26 @@ int undo_write_after(int mdir, int tree, const struct plan *p)
 	}
 	if (fclose(f) != 0)
 		return -ENOMEM;
-	int r = write_file_atomic(mdir, "after", buf, len, 0600);
+	/* What a rebased world saw: not a package database that the merge
+	 * combined record by record (OP_MRG), whose result holds DST's own
+	 * records too; the rebased world's next merge must combine its
+	 * records with them, not put its copy over them. */
+	_cleanup_free_ char *sbuf = NULL;
+	size_t slen = 0;
+	if (!(f = open_memstream(&sbuf, &slen)))
+		return -ENOMEM;
+	for (size_t k = 0, o = 0; k < p->n; k++) {
+		const char *nl = strchrnul(buf + o, '\n');
+		if (p->v[k].kind != OP_MRG)
+			fprintf(f, "%.*s\n", (int)(nl - (buf + o)), buf + o);
+		o = *nl ? (size_t)(nl - buf) + 1 : (size_t)(nl - buf);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	int r = write_file_atomic(mdir, "after-shared", sbuf, slen, 0600);
+	if (r < 0)
+		return r;
+	r = write_file_atomic(mdir, "after", buf, len, 0600);
 	if (r < 0)
 		return r;
 	/* The directories the merged paths lie in: the merge changed their
@@ -378,7 +397,8 @@ int undo_write_after(int mdir, int tree, const struct plan *p)
 }
 
 /* Worlds moved onto DST by a rebase saw SRC's version of every merged
- * path: the ctimes the merge left in DST ("after", and "after-dirs" for
+ * path but the databases merged record by record: the ctimes the merge
+ * left in DST ("after-shared", and "after-dirs" for
  * the directories the merge wrote in) are not changes of DST that they
  * missed, so they join each world's known-ctimes. */
 int undo_share_after(struct world_store *s, int mdir, char *const *moved)
@@ -386,7 +406,10 @@ int undo_share_after(struct world_store *s, int mdir, char *const *moved)
 	_cleanup_free_ char *after = NULL;
 	if (!moved || !*moved)
 		return 0;
-	int r = read_file_at(mdir, "after", &after, NULL);
+	/* A merge journaled before after-shared was written: "after". */
+	int r = read_file_at(mdir, "after-shared", &after, NULL);
+	if (r == -ENOENT)
+		r = read_file_at(mdir, "after", &after, NULL);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *dirs = NULL;
