@@ -238,6 +238,18 @@ test_expect_success 'a rebased world that deletes a directory whose files SRC re
 	test_equal "Root s own" "$(cat "$R/srv/d/g")"
 '
 
+# A chain of transactions, merged one by one: what A added, C (built on B,
+# built on A) saw and deletes; C is not A's child, yet saw A's files.
+test_expect_success 'a world built two levels on a rebased SRC deletes what SRC added: no false conflict' '
+	fresh_root && wcreate A Root && wexec A sh -c "echo a >/srv/x" &&
+	wcreate B A && wexec B sh -c "echo b >/srv/y" &&
+	wcreate C B && wexec C rm /srv/x &&
+	wmerge --rebase A Root && test_equal a "$(cat "$R/srv/x")" &&
+	wmerge --rebase B Root &&
+	test_has "^D /srv/x$" wdiff C Root &&
+	wmerge C Root && ! test -e "$R/srv/x" && test_equal b "$(cat "$R/srv/y")"
+'
+
 test_expect_success 'a directory both siblings renamed into place: the hidden file is explained, check-off keeps it' '
 	fresh_root && wcreate A Root && wcreate B Root &&
 	for w in A B; do

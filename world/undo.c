@@ -17,6 +17,7 @@
 #include "fsutil.h"
 #include "merge-internal.h"
 #include "save.h"
+#include "strv.h"
 
 static void put_ctime(FILE *f, const struct stat *st, const char *path)
 {
@@ -396,16 +397,40 @@ int undo_write_after(int mdir, int tree, const struct plan *p)
 	return write_file_atomic(mdir, "after-dirs", dbuf, dlen, 0600);
 }
 
-/* Worlds moved onto DST by a rebase saw SRC's version of every merged
- * path but the databases merged record by record: the ctimes the merge
- * left in DST ("after-shared", and "after-dirs" for
- * the directories the merge wrote in) are not changes of DST that they
- * missed, so they join each world's known-ctimes. */
-int undo_share_after(struct world_store *s, int mdir, char *const *moved)
+/* MOVED and every world built on one of them, directly or not, once
+ * each: the worlds that saw SRC's files. */
+static int saw_src(struct world_store *s, char *const *moved, struct strv *out)
+{
+	for (char *const *w = moved; *w; w++)
+		if (!strv_contains(out->v, *w) && strv_push(out, strdup(*w)) < 0)
+			return -ENOMEM;
+	for (size_t i = 0; i < out->n; i++) {
+		_cleanup_strv_free_ char **children = NULL;
+		int r = store_children(s, out->v[i], &children);
+		if (r < 0)
+			return r;
+		for (char **c = children; c && *c; c++)
+			if (!strv_contains(out->v, *c) &&
+			    strv_push(out, strdup(*c)) < 0)
+				return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Worlds moved onto DST by a rebase, and the worlds built on them, saw
+ * SRC's version of every merged path but the databases merged record by
+ * record: the ctimes the merge left in DST ("after-shared", and
+ * "after-dirs" for the directories the merge wrote in) are not changes of
+ * DST that they missed, so they join each world's known-ctimes. */
+int undo_share_after(struct world_store *s, int mdir, char *const *rebased)
 {
 	_cleanup_free_ char *after = NULL;
-	if (!moved || !*moved)
+	if (!rebased || !*rebased)
 		return 0;
+	_cleanup_strv_ struct strv all = {0};
+	if (saw_src(s, rebased, &all) < 0)
+		return -ENOMEM;
+	char *const *moved = all.v;
 	/* A merge journaled before after-shared was written: "after". */
 	int r = read_file_at(mdir, "after-shared", &after, NULL);
 	if (r == -ENOENT)
