@@ -385,8 +385,10 @@ tx_new() {
 	run pwapt "$@" </dev/null
 	case $rc in
 	0 | 3 | 137) ;;
-	*) grep -q "unable to locate package\|cannot select" "$S/err-$w" ||
-		unexpected "pwapt $*" ;;
+	*) # A request apt-get refuses too: removing what it installs
+		# depends on.
+		grep -q "unable to locate package\|cannot select\|unable to correct problems" \
+			"$S/err-$w" || unexpected "pwapt $*" ;;
 	esac
 	log "tx-new $rc $*"
 	[ $rc != 137 ] || recovered
