@@ -271,14 +271,8 @@ static int begin(struct context *ctx, struct run *run)
 			t->packages[i] = strdup(run->pkgs[i]);
 	}
 	txn_own(t);
-	const char *parent_name = t->parent;
 	if (r >= 0)
-		r = world_create(s, t->name, &parent_name, 1, NULL, &err);
-	if (r >= 0 && (r = txn_save(s, t, &err)) < 0) {
-		struct world_error ignored;
-		const char *name = t->name;
-		(void)world_delete(s, &name, 1, &ignored);
-	}
+		r = txn_create(s, t, &err);
 	world_store_free(s);
 	return r < 0 ? fail(ctx, &err) : GO_ON;
 }

@@ -58,6 +58,15 @@ static int werr_bad(struct world_error *err, const char *name)
 	return -EBADMSG;
 }
 
+static int werr_nomem(struct world_error *err)
+{
+	if (err) {
+		err->code = ENOMEM;
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+	}
+	return -ENOMEM;
+}
+
 static int parse(const char *name, char *text, struct txn *out,
 		 struct world_error *err)
 {
@@ -157,12 +166,10 @@ int txn_load(struct world_store *s, const char *name, struct txn *t,
 	return 0;
 }
 
-int txn_save(struct world_store *s, const struct txn *t,
-	     struct world_error *err)
+/* T's record, as its note "transaction" holds it: *buf malloc'd. */
+static int txn_format(const struct txn *t, char **buf, size_t *len)
 {
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	FILE *f = open_memstream(buf, len);
 	if (!f)
 		return -ENOMEM;
 	fprintf(f, "pwapt-transaction 1\nkind %s\n", t->kind);
@@ -177,9 +184,34 @@ int txn_save(struct world_store *s, const struct txn *t,
 			fputc(*c == '\n' ? ' ' : *c, f);
 		fputc('\n', f);
 	}
-	if (fclose(f) != 0)
+	if (fclose(f) != 0) {
+		free(*buf);
+		*buf = NULL;
 		return -ENOMEM;
+	}
+	return 0;
+}
+
+int txn_save(struct world_store *s, const struct txn *t,
+	     struct world_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	if (txn_format(t, &buf, &len) < 0)
+		return werr_nomem(err);
 	return world_note_write(s, t->name, "transaction", buf, len, err);
+}
+
+int txn_create(struct world_store *s, const struct txn *t,
+	       struct world_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	if (txn_format(t, &buf, &len) < 0)
+		return werr_nomem(err);
+	const struct world_note note = {"transaction", buf, len};
+	const char *parent = t->parent;
+	return world_create_noted(s, t->name, &parent, 1, &note, 1, NULL, err);
 }
 
 static int cmp_txn(const void *a, const void *b)

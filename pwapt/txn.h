@@ -48,6 +48,11 @@ int txn_load(struct world_store *s, const char *name, struct txn *t,
 	     struct world_error *err);
 int txn_save(struct world_store *s, const struct txn *t,
 	     struct world_error *err);
+/* Creates T's world on T->parent with T's record: a crash at any moment
+ * leaves no world, or the world with its record (never a world that is
+ * no transaction, which nothing would discard). */
+int txn_create(struct world_store *s, const struct txn *t,
+	       struct world_error *err);
 /* All transactions, oldest first. */
 int txn_list(struct world_store *s, struct txn **out, size_t *n,
 	     struct world_error *err);

@@ -179,6 +179,24 @@ test_has() {
 	}
 }
 
+# not_installed WORLD PKG: dpkg in WORLD says package PKG is not installed
+# (unknown, removed, or config-files only); fails when it cannot say, where
+# `test -z "$(wexec WORLD dpkg-query ... | sed ...)"` passes when the world
+# does not run.
+not_installed() {
+	wexec "$1" dpkg-query -W -f='${db:Status-Abbrev}' "$2" >"$TMP/ni.out" 2>"$TMP/ni.err"
+	case $? in
+	0)
+		! grep -q "^ii" "$TMP/ni.out" && return 0
+		echo "$2 is installed in $1"
+		return 1 ;;
+	1) grep -q "no packages found matching $2" "$TMP/ni.err" && return 0 ;;
+	esac
+	echo "cannot ask dpkg in $1 about $2:"
+	cat "$TMP/ni.err"
+	return 1
+}
+
 # test_no_output CMD [ARG...]: CMD succeeds and prints nothing (where
 # `test -z "$(CMD)"` passes when CMD fails).
 test_no_output() {

@@ -63,7 +63,7 @@ test_expect_success 'a merge into Root makes Root what the world showed, then de
 	manifest "$R/srv" >"$TMP/got" &&
 	diff -u "$TMP/want" "$TMP/got" &&
 	no_overlay_xattrs "$R/srv" &&
-	! wlist | grep -q "^A " &&
+	test_lacks "^A " wlist &&
 	test -d "$PWAPT_STATE/merges/Root" && ! test -e "$PWAPT_STATE/merge"
 '
 
@@ -82,7 +82,7 @@ test_expect_success 'hard links of the world stay linked in Root' '
 test_expect_success 'a new hard link to a file the world did not change arrives as a link to DST'"'"'s file' '
 	fresh_root && wcreate A Root && T="$PWAPT_STATE/worlds/A/merged/srv" &&
 	ln "$T/dir/keep" "$T/keeplink" && wdiff A | grep -qx "A /srv/keeplink" &&
-	! wdiff A | grep -q "/srv/dir/keep" &&
+	test_lacks "/srv/dir/keep" wdiff A &&
 	wmerge A Root &&
 	test_equal "$(stat -c %i "$R/srv/dir/keep")" "$(stat -c %i "$R/srv/keeplink")" &&
 	test_equal 2 "$(stat -c %h "$R/srv/dir/keep")" &&
@@ -217,6 +217,39 @@ test_expect_success 'a rebased world that saw SRC s version merges without a fal
 	test_equal "changed in Root" "$(cat "$R/srv/modify")"
 '
 
+# As a package upgrade, then its removal, in a chain of transactions: SRC
+# replaces a file by a rename (its directory changes in DST at the merge),
+# the world built on SRC deletes the directory.
+test_expect_success 'a rebased world that deletes a directory whose files SRC replaced: no false conflict' '
+	fresh_root && mkdir "$R/srv/d" && echo old >"$R/srv/d/f" &&
+	wcreate A Root &&
+	wexec A sh -c "echo new >/srv/d/f.new && mv /srv/d/f.new /srv/d/f" &&
+	wcreate K A && wexec K rm -r /srv/d &&
+	wmerge --rebase A Root && test_equal new "$(cat "$R/srv/d/f")" &&
+	test_has "^D /srv/d$" wdiff K Root &&
+	wmerge K Root && ! test -e "$R/srv/d" &&
+	mkdir "$R/srv/d" && echo old >"$R/srv/d/f" &&
+	wcreate L Root &&
+	wexec L sh -c "echo new >/srv/d/f.new && mv /srv/d/f.new /srv/d/f" &&
+	wcreate L2 L && wexec L2 rm -r /srv/d &&
+	wmerge --rebase L Root &&
+	echo "Root s own" >"$R/srv/d/g" &&
+	test_fails_with 3 "changed in .Root. after .L2. was created" wmerge L2 Root &&
+	test_equal "Root s own" "$(cat "$R/srv/d/g")"
+'
+
+# A chain of transactions, merged one by one: what A added, C (built on B,
+# built on A) saw and deletes; C is not A's child, yet saw A's files.
+test_expect_success 'a world built two levels on a rebased SRC deletes what SRC added: no false conflict' '
+	fresh_root && wcreate A Root && wexec A sh -c "echo a >/srv/x" &&
+	wcreate B A && wexec B sh -c "echo b >/srv/y" &&
+	wcreate C B && wexec C rm /srv/x &&
+	wmerge --rebase A Root && test_equal a "$(cat "$R/srv/x")" &&
+	wmerge --rebase B Root &&
+	test_has "^D /srv/x$" wdiff C Root &&
+	wmerge C Root && ! test -e "$R/srv/x" && test_equal b "$(cat "$R/srv/y")"
+'
+
 test_expect_success 'a directory both siblings renamed into place: the hidden file is explained, check-off keeps it' '
 	fresh_root && wcreate A Root && wcreate B Root &&
 	for w in A B; do
@@ -276,7 +309,7 @@ test_expect_success 'killed after freezing SRC: recover thaws it' '
 	fresh_root && wcreate A Root && echo x >"$PWAPT_STATE/worlds/A/merged/srv/x" &&
 	{ PWAPT_CRASH_AT=merge-planned wmerge A Root; test_equal 137 $?; } &&
 	pwapt recover >/dev/null &&
-	! lxc-info -P "$PWAPT_STATE/worlds" -n A | grep -q FROZEN &&
+	test_lacks FROZEN lxc-info -P "$PWAPT_STATE/worlds" -n A &&
 	test_equal ok "$(timeout 20 wexec A echo ok)"
 '
 
@@ -295,7 +328,7 @@ for point in $points; do
 			wlist | grep -q '^A ' && wmerge A Root &&
 			manifest '$R/srv' | diff -u '$TMP/new' -
 		else
-			diff -u '$TMP/new' '$TMP/now' && ! wlist | grep -q '^A '
+			diff -u '$TMP/new' '$TMP/now' && test_lacks '^A ' wlist
 		fi &&
 		! test -e '$PWAPT_STATE/merge' &&
 		test_lacks . find '$R' -name '.pwapt-merge-*'
@@ -313,7 +346,7 @@ for point in merge-prepared merge-op:0 merge-op:5 merge-op:12 merge-op:20 merge-
 		if cmp -s '$TMP/now' '$TMP/old'; then
 			wmerge C P && manifest '$PWAPT_STATE/worlds/P/merged/srv' | diff -u '$TMP/new' -
 		else
-			diff -u '$TMP/new' '$TMP/now' && ! wlist | grep -q '^C '
+			diff -u '$TMP/new' '$TMP/now' && test_lacks '^C ' wlist
 		fi
 	"
 done

@@ -186,7 +186,7 @@ test_expect_success 'forced: dpkg s status takes SRC s side of the package both 
 	wmerge --force A Root &&
 	test_equal "1.0 1.0 2.0" "$(installed Root pwapt-root) $(installed Root pwapt-src) $(installed Root pwapt-both)" &&
 	test_equal "1.0 2.0" "$(cat "$R/usr/share/pwapt-root/version" "$R/usr/share/pwapt-both/version" | xargs)" &&
-	test -z "$(wexec Root dpkg --audit)"
+	test_no_output wexec Root dpkg --audit
 '
 
 test_expect_success 'a merge of dpkg s database refuses while dpkg holds its lock in Root' '
@@ -204,9 +204,9 @@ test_expect_success 'a merge holds dpkg s locks in Root from before its diff unt
 	  held="$(lock_state "$R/var/lib/dpkg/lock-frontend") $(lock_state "$R/var/lib/dpkg/lock")"
 	  kill -CONT $merger; wait $merger; } &&
 	test_equal "busy busy" "$held" &&
-	test -z "$(installed Root pwapt-root)" &&
+	not_installed Root pwapt-root &&
 	test_equal "free free" "$(lock_state "$R/var/lib/dpkg/lock-frontend") $(lock_state "$R/var/lib/dpkg/lock")" &&
-	test -z "$(wexec Root dpkg --audit)"
+	test_no_output wexec Root dpkg --audit
 '
 
 test_done

@@ -59,7 +59,7 @@ test_expect_success 'apt-get upgrade in a world keeps back pwapt-test-dep and do
 	grep -A1 "kept back" "$TMP/upgrade" | grep -qx "  pwapt-test-dep" &&
 	grep -q "^4 upgraded, 0 newly installed, 0 to remove and 1 not upgraded" "$TMP/upgrade" &&
 	test_equal 1.0 "$(installed U pwapt-test-dep)" &&
-	test -z "$(installed U pwapt-test-newdep)" &&
+	not_installed U pwapt-test-newdep &&
 	for p in pwapt-test-files pwapt-test-conf pwapt-test-scripts pwapt-test-svc; do
 		test_equal 1.1 "$(installed U $p)" || return 1
 	done &&

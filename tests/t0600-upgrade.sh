@@ -19,6 +19,12 @@ installed() {
 		sed -n 's/^ii *//p'
 }
 
+# no_transactions: pwapt list works and lists none.
+no_transactions() {
+	pwapt list >"$TMP/list" || { echo "pwapt list failed"; return 1; }
+	test_equal "" "$(sed 1d "$TMP/list")"
+}
+
 # Root with the 1.0 packages installed (service running, a conffile
 # changed locally) and the 1.1 repository in its lists: made once, then
 # copied for each scenario.
@@ -72,7 +78,7 @@ test_expect_success 'upgrade --test --merge-on-success leaves Root as apt-get up
 	cmp "$R/var/lib/dpkg/status" "$TMP/inplace/var/lib/dpkg/status" &&
 	test -f "$R/etc/pwapt-test/test.conf.dpkg-dist" &&
 	grep -q "setting = local" "$R/etc/pwapt-test/test.conf" &&
-	! wlist | grep -q "^tx1 " && test -z "$(pwapt list | sed 1d)"
+	test_lacks "^tx1 " wlist && no_transactions
 '
 
 test_expect_success 'the merge restarted the service in Root, which now runs 1.1' '
@@ -93,7 +99,7 @@ test_expect_success 'the report: versions, files per package (metadata only apar
 '
 
 test_expect_success 'dpkg --audit and apt-get check are clean in Root after the merge' '
-	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q
+	test_no_output wexec Root dpkg --audit && wexec Root apt-get check -q
 '
 
 test_expect_success 'pwapt rollback undoes the merge and restarts the service on the old files' '
@@ -101,7 +107,7 @@ test_expect_success 'pwapt rollback undoes the merge and restarts the service on
 	grep -q "^Restarting pwapt-test-svc in Root... done" "$TMP/out" &&
 	test_equal 1.0 "$(installed Root pwapt-test-files)" &&
 	test_equal 1.0 "$(wexec Root cat /run/pwapt-test-svc.version)" &&
-	test -z "$(wexec Root dpkg --audit)"
+	test_no_output wexec Root dpkg --audit
 '
 
 test_expect_success 'a service that comes up late after its restart is waited for' '
@@ -125,7 +131,7 @@ test_expect_success 'a service that does not come back rolls the merge back and 
 	test_equal 1.0 "$(installed Root pwapt-test-svc)" &&
 	test_equal 1.0 "$(wexec Root cat /run/pwapt-test-svc.version)" &&
 	wexec Root /etc/init.d/pwapt-test-svc status &&
-	test -z "$(wexec Root dpkg --audit)" &&
+	test_no_output wexec Root dpkg --audit &&
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after"
 '
 
@@ -134,7 +140,7 @@ test_expect_success '--discard leaves Root byte-identical' '
 	pwapt upgrade --test --discard -y </dev/null >"$TMP/out" &&
 	grep -q "^Discarded tx1; Root is untouched" "$TMP/out" &&
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
-	! wlist | grep -q "^tx"
+	test_lacks "^tx" wlist
 '
 
 test_expect_success '--dist installs the new dependency; --json reports it' '
@@ -168,13 +174,13 @@ test_expect_success 'two transactions in a row form a chain and merge in order' 
 	pwapt install --test --keep -y pwapt-test-b </dev/null >"$TMP/out2" &&
 	pwapt list | grep -Eq "^tx1 +Root +ready" &&
 	pwapt list | grep -Eq "^tx2 +tx1 +ready" &&
-	test -z "$(installed Root pwapt-test-a)" &&
+	not_installed Root pwapt-test-a &&
 	pwapt merge tx2 >"$TMP/out" &&
 	grep -q "^Merged tx1 into Root" "$TMP/out" &&
 	grep -q "^Merged tx2 into Root" "$TMP/out" &&
 	test_equal 1.1 "$(installed Root pwapt-test-a)" &&
 	test_equal 1.1 "$(installed Root pwapt-test-b)" &&
-	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q
+	test_no_output wexec Root dpkg --audit && wexec Root apt-get check -q
 '
 
 # Transactions tx1 (pwapt-test-a) and tx2 (pwapt-test-b) on it, both kept.
@@ -188,13 +194,30 @@ test_expect_success 'a chain merged in two steps: tx1, then tx2 (rebased onto Ro
 	fresh_root && make_chain &&
 	pwapt merge tx1 >"$TMP/out" &&
 	pwapt list | grep -Eq "^tx2 +Root +ready" &&
-	test_equal "" "$(installed Root pwapt-test-b)" &&
+	not_installed Root pwapt-test-b &&
 	pwapt merge tx2 >"$TMP/out" &&
 	grep -q "^Merged tx2 into Root" "$TMP/out" && ! grep -q "^Merged tx1" "$TMP/out" &&
 	test_equal 1.1 "$(installed Root pwapt-test-a)" &&
 	test_equal 1.1 "$(installed Root pwapt-test-b)" &&
-	test -z "$(pwapt list | sed 1d)" &&
-	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q
+	no_transactions &&
+	test_no_output wexec Root dpkg --audit && wexec Root apt-get check -q
+'
+
+# tx1 replaces pwapt-test-scripts' files (dpkg renames them into place:
+# their directory changes in Root when tx1 merges), tx2 removes the package.
+test_expect_success 'a chain that upgrades a package, then removes it, merges in two steps' '
+	fresh_root &&
+	pwapt upgrade --test --keep -y </dev/null >/dev/null &&
+	pwapt install --test --keep -y pwapt-test-scripts- </dev/null >/dev/null &&
+	pwapt list | grep -Eq "^tx2 +tx1 +ready" &&
+	pwapt merge tx1 >/dev/null &&
+	test_equal 1.1 "$(installed Root pwapt-test-scripts)" &&
+	pwapt merge tx2 >"$TMP/out" &&
+	grep -q "^Merged tx2 into Root" "$TMP/out" &&
+	test_equal "rc 1.1" "$(wexec Root dpkg-query -W -f="\${db:Status-Abbrev}\${Version}" \
+		pwapt-test-scripts | xargs)" &&
+	! test -e "$R/usr/share/pwapt-test/scripts" &&
+	test_no_output wexec Root dpkg --audit && wexec Root apt-get check -q
 '
 
 test_expect_success 'a rollback of tx1 is refused while tx2 is built on it; merged on, or discarded first' '
@@ -209,18 +232,18 @@ test_expect_success 'a rollback of tx1 is refused while tx2 is built on it; merg
 	pwapt merge tx2 >/dev/null && pwapt rollback >"$TMP/out" &&
 	grep -q "^Rolled back merge [0-9]* (tx2 into Root)" "$TMP/out" &&
 	test_equal 1.1 "$(installed Root pwapt-test-a)" &&
-	test_equal "" "$(installed Root pwapt-test-b)" &&
+	not_installed Root pwapt-test-b &&
 	test -e "$R/usr/share/pwapt-test/a.txt" && ! test -e "$R/usr/share/pwapt-test/b.txt" &&
-	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q &&
+	test_no_output wexec Root dpkg --audit && wexec Root apt-get check -q &&
 	# Discarded first: the rollback undoes tx1.
 	fresh_root && tree_manifest "$R" >"$TMP/before" && make_chain &&
 	pwapt merge tx1 >/dev/null &&
 	pwapt discard tx2 | grep -q "^Discarded tx2;" &&
 	pwapt rollback >"$TMP/out" &&
 	grep -q "^Rolled back merge [0-9]* (tx1 into Root)" "$TMP/out" &&
-	test_equal "" "$(installed Root pwapt-test-a)" &&
+	not_installed Root pwapt-test-a &&
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
-	test -z "$(pwapt list | sed 1d)"
+	no_transactions
 '
 
 test_expect_success 'a discard in the middle of a chain takes what is built on it; the rest merges' '
@@ -234,8 +257,8 @@ test_expect_success 'a discard in the middle of a chain takes what is built on i
 	pwapt merge tx1 >/dev/null && pwapt list | grep -Eq "^tx4 +Root +ready" &&
 	pwapt discard tx4 | grep -q "^Discarded tx4;" &&
 	test_equal 1.1 "$(installed Root pwapt-test-a)" &&
-	test_equal "" "$(installed Root pwapt-test-b)" &&
-	test -z "$(pwapt list | sed 1d)" && ! wlist | grep -q "^tx"
+	not_installed Root pwapt-test-b &&
+	no_transactions && test_lacks "^tx" wlist
 '
 
 test_expect_success 'a merge of tx1 is refused while tx2 is being built on it' '
@@ -269,8 +292,8 @@ test_expect_success 'a failed restart of tx1 in a chain: tx1 rolled back, tx2 bu
 	grep -q "the merge of tx1 was rolled back" "$TMP/err" &&
 	grep -q "^Restarting pwapt-test-svc in Root on the old files... done" "$TMP/out" &&
 	test_equal 1.0 "$(wexec Root cat /run/pwapt-test-svc.version)" &&
-	test -z "$(pwapt list | sed 1d)" && ! wlist | grep -q "^tx" &&
-	test -z "$(wexec Root dpkg --audit)" &&
+	no_transactions && test_lacks "^tx" wlist &&
+	test_no_output wexec Root dpkg --audit &&
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after"
 '
 
@@ -302,7 +325,7 @@ test_expect_success 'a failed restart after another merge came in: that merge st
 	! grep -q "was rolled back" "$TMP/err" &&
 	test_equal w "$(cat "$R/usr/local/share/w-file")" &&
 	test_equal 1.1 "$(installed Root pwapt-test-files)" &&
-	test -z "$(wexec Root dpkg --audit)" &&
+	test_no_output wexec Root dpkg --audit &&
 	test_fails_with 1 "cannot roll back merge $id into .Root.: merge [0-9]+ \(of .W.\) came after it" \
 		pwapt rollback --id "$id" &&
 	test_equal w "$(cat "$R/usr/local/share/w-file")" &&
@@ -322,7 +345,7 @@ test_expect_success 'sibling worlds each install a package: both merged, both in
 	wmerge B Root &&
 	test_equal 1.1 "$(installed Root pwapt-test-a)" &&
 	test_equal 1.1 "$(installed Root pwapt-test-b)" &&
-	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q &&
+	test_no_output wexec Root dpkg --audit && wexec Root apt-get check -q &&
 	grep -q "install pwapt-test-a" "$R/var/log/dpkg.log" &&
 	grep -q "install pwapt-test-b" "$R/var/log/dpkg.log"
 '
@@ -345,6 +368,24 @@ test_expect_success 'modify/delete: a file the world s upgrade replaced and Root
 	wdelete W
 '
 
+# S's merge merges dpkg's status record by record (Root removed a package
+# meanwhile): Root's result is no version K (built on S, rebased) saw, and
+# K's merge must merge with it, not put K's status over it.
+test_expect_success 'a world rebased over a record-merged dpkg status keeps Root s own changes' '
+	fresh_root && wcreate S Root &&
+	wexec S env DEBIAN_FRONTEND=noninteractive apt-get install -y -q pwapt-test-a </dev/null >/dev/null &&
+	wcreate K S &&
+	wexec K env DEBIAN_FRONTEND=noninteractive apt-get install -y -q pwapt-test-b </dev/null >/dev/null &&
+	wexec Root dpkg -r pwapt-test-dep >/dev/null &&
+	wmerge --rebase S Root &&
+	not_installed Root pwapt-test-dep && test_equal 1.1 "$(installed Root pwapt-test-a)" &&
+	wmerge K Root &&
+	test_equal 1.1 "$(installed Root pwapt-test-a)" &&
+	test_equal 1.1 "$(installed Root pwapt-test-b)" &&
+	not_installed Root pwapt-test-dep &&
+	test_no_output wexec Root dpkg --audit && wexec Root apt-get check -q
+'
+
 test_expect_success 'a merge of dpkg s database killed at any point: recover leaves it all old, then all new' '
 	fresh_root && wcreate A Root && wcreate B Root &&
 	wexec A env DEBIAN_FRONTEND=noninteractive apt-get install -y -q pwapt-test-a </dev/null >/dev/null &&
@@ -359,13 +400,13 @@ test_expect_success 'a merge of dpkg s database killed at any point: recover lea
 		test_equal "137 $point" "$rc $point" &&
 		pwapt recover >/dev/null && ! test -e "$PWAPT_STATE/merge" &&
 		(cd "$R" && cat $db | md5sum) | cmp - "$TMP/old" &&
-		test -z "$(wexec Root dpkg --audit)" &&
+		test_no_output wexec Root dpkg --audit &&
 		test_lacks . find "$R" -name ".pwapt-merge-*" || return 1
 	done &&
 	if wlist | grep -q "^B "; then wmerge B Root; fi &&
 	test_equal 1.1 "$(installed Root pwapt-test-a)" &&
 	test_equal 1.1 "$(installed Root pwapt-test-b)" &&
-	test -z "$(wexec Root dpkg --audit)" && wexec Root apt-get check -q
+	test_no_output wexec Root dpkg --audit && wexec Root apt-get check -q
 '
 
 test_expect_success 'the same package at two versions in siblings: a conflict naming it' '
@@ -425,7 +466,7 @@ test_expect_success 'a failing test in tests.d: nothing merged, the report names
 	pwapt install --test --keep -y pwapt-test-a </dev/null >/dev/null &&
 	pwapt list | grep -Eq "^tx2 +Root +ready" &&
 	pwapt discard tx1 | grep -q "^Discarded tx1; Root is untouched" &&
-	pwapt discard tx2 && ! wlist | grep -q "^tx"
+	pwapt discard tx2 && test_lacks "^tx" wlist
 '
 
 test_expect_success '--test-cmd is one more test, run in the world' '
@@ -438,14 +479,18 @@ test_expect_success '--test-cmd is one more test, run in the world' '
 	grep -q "^Test --test-cmd: FAILED (exit 3)" "$TMP/out"
 '
 
-# Kills the processes of world $1 whose command line matches $2.
+# Kills the processes of world $1 whose command line matches $2; fails
+# when it killed none.  (Processes of other worlds, and of other tests on
+# the machine, match too: only the world's PID namespace counts.)
 kill_in_world() {
 	# liblxc's own view: wlist would wait for the store's lock.
 	pid=$(lxc-info -P "$PWAPT_STATE/worlds" -n "$1" -p -H) &&
-	ns=$(readlink "/proc/$pid/ns/pid")
+	ns=$(readlink "/proc/$pid/ns/pid") && [ -n "$ns" ] || return 1
+	killed=1
 	for p in $(pgrep -f "$2"); do
-		[ "$(readlink /proc/$p/ns/pid)" = "$ns" ] && kill -9 "$p"
+		[ "$(readlink /proc/$p/ns/pid)" = "$ns" ] && kill -9 "$p" && killed=0
 	done
+	return $killed
 }
 
 # Waits until dpkg in transaction world $1 has unpacked something.
@@ -462,11 +507,12 @@ test_expect_success 'apt killed halfway in the world: discarded, Root untouched,
 	fresh_root && tree_manifest "$R" >"$TMP/before" &&
 	{ pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/out" 2>&1; echo $? >"$TMP/rc"; } &
 	wait_dpkg_working tx1 &&
-	kill_in_world tx1 "^apt-get -y -o Dpkg::Options" && kill_in_world tx1 "^/usr/bin/dpkg|^dpkg" &&
+	kill_in_world tx1 "^apt-get -y -o Dpkg::Options" &&
+	{ kill_in_world tx1 "^/usr/bin/dpkg|^dpkg" || :; } && # gone with apt-get, or the world
 	wait && test_equal 1 "$(cat "$TMP/rc")" &&
 	grep -q "apt-get failed (exit 137) in tx1: the world is discarded, Root is untouched" "$TMP/out" &&
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
-	! wlist | grep -q "^tx1 " &&
+	test_lacks "^tx1 " wlist &&
 	pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/out" &&
 	test_equal 1.1 "$(installed Root pwapt-test-files)"
 '
@@ -478,8 +524,21 @@ test_expect_success 'pwapt killed while apt runs: the next command discards the 
 	wlist | grep -q "^tx1 " &&
 	pwapt list 2>"$TMP/err" >/dev/null &&
 	grep -q "discarded tx1: its pwapt was interrupted while installing" "$TMP/err" &&
-	! wlist | grep -q "^tx1 " &&
+	test_lacks "^tx1 " wlist &&
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after"
+'
+
+test_expect_success 'pwapt killed while it makes the world: no world is left that is no transaction' '
+	fresh_root && tree_manifest "$R" >"$TMP/before" &&
+	for point in create-dir create-meta create-mount create-start create-ready; do
+		test_exit 137 env PWAPT_CRASH_AT=$point \
+			pwapt install --test --keep -y pwapt-test-a </dev/null >/dev/null 2>&1 &&
+		no_transactions &&
+		test_lacks "^tx" wlist || return 1
+	done &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	pwapt install --test --keep -y pwapt-test-a </dev/null >/dev/null &&
+	pwapt list | grep -Eq "^tx6 +Root +ready"
 '
 
 test_expect_success 'bad input: an unknown package, a broken sources list, a missing transaction' '
@@ -497,18 +556,18 @@ test_expect_success 'bad input: an unknown package, a broken sources list, a mis
 	test_fails_with 1 "no transaction named .W. \(a world made with wcreate" pwapt merge W &&
 	wdelete W &&
 	test_fails_with 1 "invalid world name" pwapt merge ../x &&
-	! wlist | grep -q "^tx" &&
+	test_lacks "^tx" wlist &&
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after"
 '
 
 test_expect_success 'saying no at the question discards the world; nothing to do creates none' '
 	fresh_root &&
 	{ echo n | pwapt upgrade --test >"$TMP/out"; test $? = 1; } &&
-	grep -q "Abort\.$" "$TMP/out" && ! wlist | grep -q "^tx" &&
+	grep -q "Abort\.$" "$TMP/out" && test_lacks "^tx" wlist &&
 	pwapt upgrade --test --merge-on-success -y </dev/null >/dev/null &&
 	pwapt upgrade --test -y </dev/null >"$TMP/out" &&
 	grep -q "^0 upgraded, 0 newly installed, 0 to remove and 1 not upgraded" "$TMP/out" &&
-	grep -q "^Nothing to do" "$TMP/out" && ! wlist | grep -q "^tx"
+	grep -q "^Nothing to do" "$TMP/out" && test_lacks "^tx" wlist
 '
 
 test_done

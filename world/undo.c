@@ -17,6 +17,7 @@
 #include "fsutil.h"
 #include "merge-internal.h"
 #include "save.h"
+#include "strv.h"
 
 static void put_ctime(FILE *f, const struct stat *st, const char *path)
 {
@@ -362,7 +363,26 @@ int undo_write_after(int mdir, int tree, const struct plan *p)
 	}
 	if (fclose(f) != 0)
 		return -ENOMEM;
-	int r = write_file_atomic(mdir, "after", buf, len, 0600);
+	/* What a rebased world saw: not a package database that the merge
+	 * combined record by record (OP_MRG), whose result holds DST's own
+	 * records too; the rebased world's next merge must combine its
+	 * records with them, not put its copy over them. */
+	_cleanup_free_ char *sbuf = NULL;
+	size_t slen = 0;
+	if (!(f = open_memstream(&sbuf, &slen)))
+		return -ENOMEM;
+	for (size_t k = 0, o = 0; k < p->n; k++) {
+		const char *nl = strchrnul(buf + o, '\n');
+		if (p->v[k].kind != OP_MRG)
+			fprintf(f, "%.*s\n", (int)(nl - (buf + o)), buf + o);
+		o = *nl ? (size_t)(nl - buf) + 1 : (size_t)(nl - buf);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	int r = write_file_atomic(mdir, "after-shared", sbuf, slen, 0600);
+	if (r < 0)
+		return r;
+	r = write_file_atomic(mdir, "after", buf, len, 0600);
 	if (r < 0)
 		return r;
 	/* The directories the merged paths lie in: the merge changed their
@@ -377,16 +397,44 @@ int undo_write_after(int mdir, int tree, const struct plan *p)
 	return write_file_atomic(mdir, "after-dirs", dbuf, dlen, 0600);
 }
 
-/* Worlds moved onto DST by a rebase saw SRC's version of every merged
- * path: the ctimes the merge left in DST ("after", and "after-dirs" for
- * the directories the merge wrote in) are not changes of DST that they
- * missed, so they join each world's known-ctimes. */
-int undo_share_after(struct world_store *s, int mdir, char *const *moved)
+/* MOVED and every world built on one of them, directly or not, once
+ * each: the worlds that saw SRC's files. */
+static int saw_src(struct world_store *s, char *const *moved, struct strv *out)
+{
+	for (char *const *w = moved; *w; w++)
+		if (!strv_contains(out->v, *w) && strv_push(out, strdup(*w)) < 0)
+			return -ENOMEM;
+	for (size_t i = 0; i < out->n; i++) {
+		_cleanup_strv_free_ char **children = NULL;
+		int r = store_children(s, out->v[i], &children);
+		if (r < 0)
+			return r;
+		for (char **c = children; c && *c; c++)
+			if (!strv_contains(out->v, *c) &&
+			    strv_push(out, strdup(*c)) < 0)
+				return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Worlds moved onto DST by a rebase, and the worlds built on them, saw
+ * SRC's version of every merged path but the databases merged record by
+ * record: the ctimes the merge left in DST ("after-shared", and
+ * "after-dirs" for the directories the merge wrote in) are not changes of
+ * DST that they missed, so they join each world's known-ctimes. */
+int undo_share_after(struct world_store *s, int mdir, char *const *rebased)
 {
 	_cleanup_free_ char *after = NULL;
-	if (!moved || !*moved)
+	if (!rebased || !*rebased)
 		return 0;
-	int r = read_file_at(mdir, "after", &after, NULL);
+	_cleanup_strv_ struct strv all = {0};
+	if (saw_src(s, rebased, &all) < 0)
+		return -ENOMEM;
+	char *const *moved = all.v;
+	/* A merge journaled before after-shared was written: "after". */
+	int r = read_file_at(mdir, "after-shared", &after, NULL);
+	if (r == -ENOENT)
+		r = read_file_at(mdir, "after", &after, NULL);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *dirs = NULL;

@@ -273,6 +273,15 @@ int world_create(struct world_store *s, const char *name,
 		 const char *const *parents, size_t n_parents,
 		 struct world_overlaps *overlaps, struct world_error *err)
 {
+	return world_create_noted(s, name, parents, n_parents, NULL, 0,
+				  overlaps, err);
+}
+
+int world_create_noted(struct world_store *s, const char *name,
+		       const char *const *parents, size_t n_parents,
+		       const struct world_note *notes, size_t n_notes,
+		       struct world_overlaps *overlaps, struct world_error *err)
+{
 	if (!store_name_valid(name))
 		return werr(err, EINVAL,
 			    "invalid world name '%s' (use letters, digits, "
@@ -327,6 +336,12 @@ int world_create(struct world_store *s, const char *name,
 	}
 	if ((r = meta_save(s, &m, err)) < 0)
 		goto undo;
+	/* While the world is unfinished: garbage, notes and all, if this
+	 * command dies before it is ready. */
+	for (size_t i = 0; i < n_notes; i++)
+		if ((r = world_note_write(s, name, notes[i].key, notes[i].data,
+					  notes[i].len, err)) < 0)
+			goto undo;
 	crash_point("create-meta");
 	if (mkdir(merged, 0755) < 0) {
 		r = werr_errno(err, errno, "cannot create %s", merged);

@@ -81,6 +81,22 @@ int world_create(struct world_store *store, const char *name,
 		 const char *const *parents, size_t n_parents,
 		 struct world_overlaps *overlaps, struct world_error *err);
 
+/* A note (see world_note_write) that a new world is made with. */
+struct world_note {
+	const char *key;
+	const char *data;
+	size_t len;
+};
+/* As world_create, writing NOTES (N_NOTES of them) before the world is
+ * complete: a crash at any moment leaves either no world (the next command
+ * discards an unfinished one) or one that has every note, never a world
+ * without them (a front end's record of what the world is for). */
+int world_create_noted(struct world_store *store, const char *name,
+		       const char *const *parents, size_t n_parents,
+		       const struct world_note *notes, size_t n_notes,
+		       struct world_overlaps *overlaps,
+		       struct world_error *err);
+
 /* Deletes the named worlds.  Refuses Root, unknown names, and worlds with
  * children not named too; nothing is deleted then. */
 int world_delete(struct world_store *store, const char *const *names, size_t n,

@@ -2,9 +2,11 @@
 # Soak: four workers create, write into, diff, merge (into Root and into a
 # parent world), roll back and delete worlds at the same time for
 # PWAPT_SOAK_SECONDS (default 600), while a killer SIGKILLs their pwapt
-# commands at random and a fifth of them die at a crash point.  Afterwards
-# every world opens, `pwapt recover` is idempotent, and Root holds exactly
-# what a model of the merges says.
+# commands at random and a fifth of them die at a crash point.  A fifth
+# worker runs apt transactions (pwapt install --test, upgrade --test, merge,
+# discard, rollback) on a Debian Root of its own, killed the same way.
+# Afterwards every world opens, `pwapt recover` is idempotent, and Root
+# holds exactly what a model of the merges says.
 #
 # The model: every write is a group of files of its own (/soak/gW-N/, with
 # content naming the group and the file), so Root's expected /soak follows
@@ -16,6 +18,26 @@
 # absent, a failed one's absent, and no recovered state (before and after
 # each rollback, after each killed merge) holds part of a group.  Nothing
 # outside /soak changes, and nothing in /soak is not some merge's group.
+#
+# The transactions' Root is another Root (PWAPT_ROOT and PWAPT_STATE of
+# their own, $D and $DS), a Debian tree with the tests' apt repository
+# (1.0 of some packages installed, 1.1 offered): the busybox model above
+# holds Root outside /soak unchanged, and its rollbacks would undo a
+# transaction's merge as readily as a worker's, so one Root for both would
+# leave either model unable to tell what a rollback undid.  Its worker is
+# alone on its Root, so Root is checked after each of its commands (after
+# `pwapt recover` when killed): the versions of the test packages (dpkg's
+# status, read with dpkg-query --admindir from the host, nothing of Root
+# run) equal the model's, every one "ii", `dpkg --audit` says nothing, the
+# files of each installed version are there byte for byte (against the
+# .debs), dpkg's file lists are there for installed packages only, and no
+# file of another version or of a package not installed is there.  The
+# model: each transaction, once ready, is the change (per package) between
+# its world's dpkg database and its parent's; a merge that exits 0 applies
+# the change of each transaction of its chain, oldest first; a killed (or
+# conflicting) one any prefix of them, all of one transaction or none; a
+# rollback that exits 0 brings back the state before the last merge; a
+# killed one either.  No command leaves a world that is no transaction.
 . "$(dirname "$0")/../lib.sh"
 make_busybox_root
 mkdir "$PWAPT_ROOT/soak"
@@ -68,7 +90,8 @@ merge_crash() {
 
 # Notes a failure that no kill explains.
 unexpected() {
-	log "error rc=$rc $*: $(cat "$S/out-$w" "$S/err-$w" | tr '\n' ' ' | cut -c1-500)"
+	log "error rc=$rc $*: $(tail -c 300 "$S/out-$w" | tr '\n' ' ')" \
+		"$(tail -c 500 "$S/err-$w" | tr '\n' ' ')"
 }
 
 # Deletes world $1, however often that is killed.
@@ -162,6 +185,352 @@ rollback() {
 	exec 9>&-
 }
 
+# --- The transaction worker, on Root $D and state $DS --------------------
+# Its own bridge and subnet: two state directories in one network
+# namespace must not share them (wip(8)), or their worlds' veths collide.
+D=$TMP/droot DS=$TMP/dstate DC=$TMP/dconfig
+printf 'bridge = pwsoaktx\nsubnet = 10.214.0.0/16\n' >"$DC"
+make_debian_root "$D"
+command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
+TXPKGS="pwapt-test-files pwapt-test-conf pwapt-test-scripts pwapt-test-dep"
+# What the worker may ask for: a package installed, or removed ("-").
+TXASK="pwapt-test-a pwapt-test-b pwapt-test-rec pwapt-test-newdep pwapt-test-dep
+pwapt-test-a- pwapt-test-b- pwapt-test-rec- pwapt-test-newdep- pwapt-test-scripts-
+pwapt-test-files-"
+
+# The test packages in dpkg's database at admindir $1 (host side, nothing
+# of the tree runs): "PACKAGE STATUS VERSION" lines, sorted.
+tx_state() {
+	dpkg-query --admindir="$1" -W -f='${Package} ${db:Status-Abbrev} ${Version}\n' \
+		>"$S/tx-query" || return 1
+	awk '$1 ~ /^pwapt-test-/ && $2 != "un" { print $1, $2, $3 }' "$S/tx-query" | sort
+}
+
+# The same, as world $1 sees it (in the world).
+tx_world_state() {
+	wexec "$1" dpkg-query -W -f='${Package} ${db:Status-Abbrev} ${Version}\n' \
+		</dev/null >"$S/tx-query" || return 1
+	awk '$1 ~ /^pwapt-test-/ && $2 != "un" { print $1, $2, $3 }' "$S/tx-query" | sort
+}
+
+# The model's arithmetic and Root's check (see the top).
+cat >"$S/txmodel.py" <<\EOF
+import os, sys
+
+def load(path):
+    d = {}
+    for line in open(path):
+        f = line.split()
+        if f:
+            d[f[0]] = (f[1], f[2] if len(f) > 2 else "")
+    return d
+
+def dump(d):
+    for p in sorted(d):
+        print(p, *d[p])
+
+cmd = sys.argv[1]
+if cmd == "delta":  # PARENT WORLD: what WORLD changed
+    a, b = load(sys.argv[2]), load(sys.argv[3])
+    for p in sorted(set(a) | set(b)):
+        if a.get(p) != b.get(p):
+            print(p, *(b[p] if p in b else ("-", "-")))
+elif cmd == "apply":  # STATE DELTA...
+    s = load(sys.argv[2])
+    for name in sys.argv[3:]:
+        for p, v in load(name).items():
+            if v == ("-", "-"):
+                s.pop(p, None)
+            else:
+                s[p] = v
+    dump(s)
+elif cmd == "check":  # ROOT STATE DEBS: Root's files against dpkg's status
+    root, state, debs = sys.argv[2:5]
+    st = load(state)
+    files = {}
+    for e in os.listdir(debs):
+        pkg, ver = e.rsplit("_", 1)
+        base = os.path.join(debs, e)
+        files[(pkg, ver)] = {os.path.relpath(os.path.join(dp, n), base)
+                             for dp, _, fn in os.walk(base) for n in fn}
+    problems = []
+    for p, (status, ver) in sorted(st.items()):
+        # Removed, its maintainer scripts kept for a purge: "rc".
+        if status not in ("ii", "rc"):
+            problems.append("%s is %s %s" % (p, status, ver))
+        elif (p, ver) not in files:
+            problems.append("%s %s is no version of the repository" % (p, ver))
+    for p in sorted({p for p, _ in files}):
+        status, ver = st.get(p, ("-", "-"))
+        want = files.get((p, ver), set()) if status == "ii" else set()
+        every = set().union(*(f for (q, _), f in files.items() if q == p))
+        for f in sorted(want):
+            got = os.path.join(root, f)
+            exp = os.path.join(debs, "%s_%s" % (p, ver), f)
+            if not os.path.isfile(got) or os.path.islink(got):
+                problems.append("%s %s: /%s is missing" % (p, ver, f))
+            elif open(got, "rb").read() != open(exp, "rb").read():
+                problems.append("%s %s: /%s differs" % (p, ver, f))
+            elif os.stat(got).st_mode & 0o7777 != os.stat(exp).st_mode & 0o7777:
+                problems.append("%s %s: /%s has mode %o" % (
+                    p, ver, f, os.stat(got).st_mode))
+        for f in sorted(every - want):
+            if status == "rc" and f.startswith("etc/"):
+                continue  # a removed package's conffiles stay
+            if os.path.lexists(os.path.join(root, f)):
+                problems.append("%s (%s %s): /%s is there" % (p, status, ver, f))
+        lst = os.path.join(root, "var/lib/dpkg/info/%s.list" % p)
+        if status == "rc" and os.path.lexists(lst):
+            # What removal left: directories others use, conffiles.
+            for f in open(lst).read().split("\n"):
+                if f.lstrip("/") in every and not f.startswith("/etc/"):
+                    problems.append("%s (rc %s): dpkg's file list has %s" % (
+                        p, ver, f))
+        elif status != "rc" and os.path.lexists(lst) != (status == "ii"):
+            problems.append("%s (%s %s): dpkg's file list %s" % (
+                p, status, ver, "is missing" if status == "ii" else "is there"))
+    print("\n".join(problems))
+    sys.exit(1 if problems else 0)
+EOF
+
+txmodel() { python3 "$S/txmodel.py" "$@"; }
+
+# The transactions of $DS, "NAME PARENT STATE" in $S/tx-list.
+tx_list() {
+	pwapt list --json 2>>"$S/tx-stderr" >"$S/tx-list.json" || {
+		log "error pwapt list failed: $(tail -3 "$S/tx-stderr" | tr '\n' ' ')"
+		return 1
+	}
+	python3 -c '
+import json, sys
+for t in json.load(open(sys.argv[1])):
+    print(t["name"], t["parent"], t["state"])' "$S/tx-list.json" >"$S/tx-list"
+}
+
+# Every ready transaction new to the model gets its change: its world's
+# packages against its parent's (the worker is alone on $D: the parent is
+# as it was when the transaction was built).
+tx_sync() {
+	tx_list || return 1
+	while read -r t parent state; do
+		[ "$state" = ready ] && [ ! -e "$S/tx-delta-$t" ] || continue
+		if [ "$parent" = Root ]; then
+			tx_state "$D/var/lib/dpkg" >"$S/tx-parent"
+		else
+			tx_world_state "$parent" >"$S/tx-parent"
+		fi &&
+		tx_world_state "$t" >"$S/tx-world" &&
+		txmodel delta "$S/tx-parent" "$S/tx-world" >"$S/tx-delta-$t" || {
+			rm -f "$S/tx-delta-$t"
+			log "error cannot read the packages of $t or its parent $parent"
+			return 1
+		}
+		log "tx-ready $t on $parent: $(tr '\n' ' ' <"$S/tx-delta-$t")"
+	done <"$S/tx-list"
+	# No killed command leaves a world that is no transaction.
+	wlist --json | python3 -c '
+import json, sys
+for n in sorted(w["name"] for w in json.load(sys.stdin) if w["name"] != "Root"):
+    print(n)' >"$S/tx-worlds" || { log "error wlist failed"; return 1; }
+	cut -d" " -f1 "$S/tx-list" | sort | comm -23 "$S/tx-worlds" - | while read -r x; do
+		log "error world $x is no transaction (after $(tail -1 "$S/trace-$w"))"
+	done
+}
+
+# Root $D against the model's state $1: the versions, and dpkg's database
+# against the files there.
+tx_check() {
+	tx_state "$D/var/lib/dpkg" >"$S/tx-actual" || log "error dpkg-query fails on Root"
+	cmp -s "$1" "$S/tx-actual" || log "error Root's packages after" \
+		"$(tail -1 "$S/trace-$w"): $(tr '\n' ' ' <"$S/tx-actual")," \
+		"the model: $(tr '\n' ' ' <"$1")"
+	audit=$(dpkg --admindir="$D/var/lib/dpkg" --audit 2>&1) &&
+		[ -z "$audit" ] || log "error dpkg --audit after $(tail -1 "$S/trace-$w"): $audit"
+	txmodel check "$D" "$S/tx-actual" "$S/debs" >"$S/tx-problems" ||
+		log "error Root's files after $(tail -1 "$S/trace-$w"):" \
+			"$(head -20 "$S/tx-problems" | tr '\n' ' ')"
+}
+
+# Is Root's state one of the files $*?  Prints the first that it is.
+tx_which() {
+	for f; do
+		cmp -s "$f" "$S/tx-actual" && echo "$f" && return 0
+	done
+	return 1
+}
+
+# The chain of transaction $1 (from $S/tx-list), oldest first.
+tx_chain() {
+	awk -v t="$1" '{ parent[$1] = $2 }
+		END { while (t != "Root" && t in parent) { c = t " " c; t = parent[t] } print c }' \
+		"$S/tx-list"
+}
+
+# Pending transactions (any state), one at random; none: fails.
+tx_pick() { [ -s "$S/tx-list" ] && shuf -n 1 "$S/tx-list" | cut -d" " -f1; }
+
+# A new transaction: upgrade, dist-upgrade, or installs and removals.
+tx_new() {
+	case $(rnd 1 6) in
+	1) set -- upgrade --test --keep -y ;;
+	2) set -- upgrade --test --dist --keep -y ;;
+	*)
+		set -- $(echo "$TXASK" | tr ' ' '\n' | shuf -n "$(rnd 1 2)")
+		# Not "P- P": apt-get refuses what pwapt's plan accepts
+		# (a package held, then changed), a known difference.
+		[ $# = 1 ] || [ "${1%-}" != "${2%-}" ] || set -- "$1"
+		set -- install --test --keep -y "$@" ;;
+	esac
+	maybe_crash create-dir create-meta create-mount create-start create-ready
+	run pwapt "$@" </dev/null
+	case $rc in
+	0 | 3 | 137) ;;
+	*) # A request apt-get refuses too: removing what it installs
+		# depends on.
+		grep -q "unable to locate package\|cannot select\|unable to correct problems" \
+			"$S/err-$w" || unexpected "pwapt $*" ;;
+	esac
+	log "tx-new $rc $*"
+	[ $rc != 137 ] || recovered
+	tx_check "$S/tx-R"
+}
+
+# pwapt merge of a pending transaction (its chain).
+tx_merge() {
+	t=$(tx_pick) || return 0
+	chain=$(tx_chain "$t")
+	cp "$S/tx-R" "$S/tx-cand-0"
+	i=0 known=1
+	for c in $chain; do
+		i=$((i + 1))
+		if [ -e "$S/tx-delta-$c" ]; then
+			txmodel apply "$S/tx-cand-$((i - 1))" "$S/tx-delta-$c" >"$S/tx-cand-$i"
+		else
+			known=0 # not ready: the merge must refuse
+			break
+		fi
+	done
+	crash=
+	if [ "$(rnd 1 3)" = 1 ]; then
+		if [ "$(rnd 1 2)" = 1 ]; then
+			crash=merge-op:$(rnd 0 60)
+		else
+			crash=$(printf '%s\n' merge-staged merge-planned merge-prepared \
+				merge-applied merge-done | shuf -n 1)
+		fi
+	fi
+	run pwapt merge "$t"
+	r=$rc
+	[ $r != 137 ] || recovered
+	tx_state "$D/var/lib/dpkg" >"$S/tx-actual"
+	case $r in
+	0)
+		[ $known = 1 ] || log "error pwapt merge $t exited 0, chain $chain not all ready"
+		cp "$S/tx-cand-$i" "$S/tx-R"
+		cp "$S/tx-cand-$((i - 1))" "$S/tx-last" ;;
+	137 | 3)
+		if got=$(tx_which $(seq -f "$S/tx-cand-%g" 0 $i)); then
+			cp "$got" "$S/tx-R"
+			j=${got##*-}
+			if [ $r = 137 ]; then
+				# Which merge the store keeps as the last:
+				# one of the chain's, whose state before it
+				# a rollback may bring back.
+				: >"$S/tx-last-unknown"
+				for k in $(seq 0 $i); do
+					md5sum <"$S/tx-cand-$k" >>"$S/tx-seen"
+				done
+			elif [ "$j" != 0 ]; then
+				cp "$S/tx-cand-$((j - 1))" "$S/tx-last"
+			fi
+		else
+			log "error pwapt merge $t (chain $chain) exit $r left neither of its" \
+				"chain's states: $(tr '\n' ' ' <"$S/tx-actual")"
+			cp "$S/tx-actual" "$S/tx-R"
+		fi ;;
+	1)
+		grep -q "cannot merge '$t': .* is \(failed\|tests-failed\|planning\|testing\|installing\)" \
+			"$S/err-$w" || unexpected "pwapt merge $t" ;;
+	*) unexpected "pwapt merge $t" ;;
+	esac
+	log "tx-merge $r $t (chain $chain)"
+	[ $r != 3 ] || log "tx-conflicts $(cat "$S/out-$w" "$S/err-$w" | grep "^!" | tr '\n' ' ')"
+	tx_check "$S/tx-R"
+}
+
+# pwapt discard of a pending transaction (and those built on it).
+tx_discard() {
+	t=$(tx_pick) || return 0
+	maybe_crash delete-stop delete-unmount delete-trash
+	run pwapt discard "$t"
+	case $rc in
+	0 | 137) ;;
+	*) unexpected "pwapt discard $t" ;;
+	esac
+	log "tx-discard $rc $t"
+	[ $rc != 137 ] || recovered
+	tx_check "$S/tx-R"
+}
+
+# pwapt rollback: the state before the last merge comes back.  The model
+# has it in $S/tx-last, or none; $S/tx-last-unknown after a merge was
+# killed (what the recovery kept of it: some state seen before, or none).
+tx_rollback() {
+	maybe_crash rollback-started rollback-marked save-copied restore-copied
+	run pwapt rollback
+	r=$rc
+	[ $r != 137 ] || recovered
+	tx_state "$D/var/lib/dpkg" >"$S/tx-actual"
+	case $r in
+	0 | 137)
+		if cmp -s "$S/tx-R" "$S/tx-actual" && [ $r = 137 ]; then
+			: >"$S/tx-last-unknown" # not rolled back, or not yet
+		elif [ -e "$S/tx-last-unknown" ]; then
+			grep -qxF "$(cat "$S/tx-actual" | md5sum)" "$S/tx-seen" ||
+				log "error pwapt rollback exit $r: a state never seen:" \
+					"$(tr '\n' ' ' <"$S/tx-actual")"
+			cp "$S/tx-actual" "$S/tx-R"
+			rm -f "$S/tx-last" "$S/tx-last-unknown"
+		elif [ -e "$S/tx-last" ]; then
+			cp "$S/tx-last" "$S/tx-R"
+			rm -f "$S/tx-last"
+		else
+			log "error pwapt rollback exit $r with no merge to roll back"
+			cp "$S/tx-actual" "$S/tx-R"
+		fi ;;
+	1)
+		if grep -q "no merge into 'Root' to roll back" "$S/err-$w"; then
+			[ ! -e "$S/tx-last" ] || [ -e "$S/tx-last-unknown" ] ||
+				log "error pwapt rollback: no merge, where the model has one"
+			rm -f "$S/tx-last" "$S/tx-last-unknown"
+		else
+			grep -q "built on" "$S/err-$w" || unexpected "pwapt rollback"
+		fi ;;
+	*) unexpected "pwapt rollback" ;;
+	esac
+	log "tx-rollback $r"
+	tx_check "$S/tx-R"
+}
+
+txworker() {
+	w=t n=0 crash=
+	PWAPT_ROOT=$D PWAPT_STATE=$DS PWAPT_CONFIG=$DC
+	tx_state "$D/var/lib/dpkg" >"$S/tx-R"
+	while [ ! -e "$S/stop" ]; do
+		n=$((n + 1))
+		case $(rnd 1 9) in
+		1 | 2 | 3) tx_new ;;
+		4 | 5) tx_merge ;;
+		6) tx_discard ;;
+		7 | 8) tx_rollback ;;
+		9) run pwapt list || [ $rc = 137 ] || unexpected "pwapt list" ;;
+		esac
+		md5sum <"$S/tx-R" >>"$S/tx-seen"
+		tx_sync
+	done
+	: >"$S/done-$w"
+}
+
 worker() {
 	w=$1 n=0 W= WG= C= CG= crash=
 	while [ ! -e "$S/stop" ]; do
@@ -246,13 +615,18 @@ killer() {
 		sleep "$((t / 10)).$((t % 10))"
 		# Every other time a merge or rollback, if one runs.
 		want=.
-		[ "$(rnd 1 2)" = 1 ] && want="wmerge|rollback|recover"
-		for f in $(ls "$S"/pid-* 2>/dev/null | shuf); do
+		[ "$(rnd 1 2)" = 1 ] && want="merge|rollback|recover|discard"
+		# One time in three the transaction worker's first: its
+		# commands are few and long, the others' many and short.
+		first=
+		[ "$(rnd 1 3)" = 1 ] && first=$S/pid-t
+		for f in $first $(ls "$S"/pid-* 2>/dev/null | shuf); do
 			pid=$(cat "$f" 2>/dev/null) && [ -n "$pid" ] || continue
 			# Only a command of this test, still running.
-			tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null |
-				grep -qx "PWAPT_STATE=$PWAPT_STATE" || continue
-			cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+			{ tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null |
+				grep -qxF -e "PWAPT_STATE=$PWAPT_STATE" \
+					-e "PWAPT_STATE=$DS" || continue
+			cmd=$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null)
 			echo "$cmd" | grep -Eq "$want" || continue
 			kill -9 "$pid" 2>/dev/null && echo "$pid $cmd" >>"$S/kills"
 			break
@@ -260,16 +634,34 @@ killer() {
 	done
 }
 
-test_expect_success "$WORKERS workers for $SOAK_SECONDS s, their commands killed at random" '
+# The transactions' Root: 1.0 of $TXPKGS installed, 1.1 in the lists; the
+# files of every package version, from the repository's .debs, in $S/debs.
+test_expect_success 'set up: a Debian Root for the transactions' '
+	PWAPT_ROOT=$D PWAPT_STATE=$DS PWAPT_CONFIG=$DC &&
+	use_test_repo 1.0 >/dev/null &&
+	install_test_packages $TXPKGS >/dev/null &&
+	use_test_repo 1.1 >/dev/null &&
+	pwapt stop-all && mkdir "$S/debs" &&
+	for deb in "$D"/srv/pwapt-repo/pool/*.deb; do
+		dpkg-deb -x "$deb" "$S/debs/$(basename "$deb" _all.deb)" || exit 1
+	done &&
+	tx_state "$D/var/lib/dpkg" >"$S/tx-R" &&
+	grep -q "^pwapt-test-dep ii 1.0$" "$S/tx-R" &&
+	txmodel check "$D" "$S/tx-R" "$S/debs"
+'
+
+test_expect_success "$WORKERS workers and a transaction worker for $SOAK_SECONDS s, their commands killed at random" '
 	for w in $(seq $WORKERS); do
 		worker $w 2>"$S/stderr-$w" &
 		note_pid $!
 	done
+	txworker 2>"$S/stderr-t" &
+	note_pid $!
 	killer &
 	note_pid $!
 	sleep "$SOAK_SECONDS" &&
 	: >"$S/stop" &&
-	wait_for 600 "test \$(ls \"\$S\"/done-* 2>/dev/null | wc -l) = $WORKERS" || {
+	wait_for 600 "test \$(ls \"\$S\"/done-* 2>/dev/null | wc -l) = $((WORKERS + 1))" || {
 		echo "workers hang in:"
 		for f in "$S"/pid-*; do
 			pid=$(cat "$f") &&
@@ -286,8 +678,15 @@ test_expect_success "$WORKERS workers for $SOAK_SECONDS s, their commands killed
 			"merges into Root that exited 0: $(cat "$S"/log-* |
 				grep -c "^merge [^ ]* [^ ]* Root 0")," \
 			"rollbacks that exited 0: $(cat "$S"/log-* | grep -c "^rollback [^ ]* 0")"
+		echo "transactions: $(grep -c "^tx-new" "$S/log-t") begun," \
+			"$(grep -c "^tx-ready" "$S/log-t") ready," \
+			"merges $(grep "^tx-merge" "$S/log-t" | cut -d" " -f2 | sort | uniq -c | xargs)," \
+			"discards $(grep "^tx-discard" "$S/log-t" | cut -d" " -f2 | sort | uniq -c | xargs)," \
+			"rollbacks $(grep "^tx-rollback" "$S/log-t" | cut -d" " -f2 | sort | uniq -c | xargs)" \
+			"(count exit)"
 		printf "killed by the killer:"
-		for t in wcreate wexec wdiff wmerge rollback recover wdelete wlist; do
+		for t in wcreate wexec wdiff wmerge rollback recover wdelete wlist \
+			install upgrade merge discard list; do
 			printf " %s %s" $t "$(grep -c " $t " "$S/kills")"
 		done
 		echo
@@ -425,10 +824,32 @@ test_expect_success 'Root holds exactly the merges that the model says' '
 	EOF
 '
 
+test_expect_success 'transactions: recover twice changes nothing, every world opens, Root is the model' '
+	PWAPT_ROOT=$D PWAPT_STATE=$DS PWAPT_CONFIG=$DC w=final &&
+	echo "at the end" >"$S/trace-final" &&
+	pwapt recover && manifest /proc /sys /dev /run /tmp >"$S/droot-1" &&
+	test_equal "nothing to recover" "$(pwapt recover)" &&
+	manifest /proc /sys /dev /run /tmp >"$S/droot-2" &&
+	diff -u "$S/droot-1" "$S/droot-2" &&
+	! test -e "$DS/merge" &&
+	wlist >"$S/dwlist" && cat "$S/dwlist" && ! grep -w damaged "$S/dwlist" &&
+	tx_sync && cat "$S/tx-list" &&
+	for t in $(cut -d" " -f1 "$S/tx-list"); do
+		wexec "$t" true </dev/null || { echo "wexec $t failed"; exit 1; }
+	done &&
+	tx_check "$S/tx-R" &&
+	! grep "^error" "$S/log-final"
+'
+
 test_expect_success 'every world is deleted, leaving no mount' '
 	names=$(cat "$S/listed") &&
 	{ [ -z "$names" ] || wdelete $names; } &&
-	test -z "$(mounts_below "$PWAPT_STATE")"
+	test -z "$(mounts_below "$PWAPT_STATE")" &&
+	names=$(PWAPT_STATE=$DS PWAPT_ROOT=$D PWAPT_CONFIG=$DC wlist --json | python3 -c "
+import json, sys
+print(\" \".join(w[\"name\"] for w in json.load(sys.stdin) if w[\"name\"] != \"Root\"))") &&
+	{ [ -z "$names" ] || PWAPT_STATE=$DS PWAPT_ROOT=$D PWAPT_CONFIG=$DC wdelete $names; } &&
+	test -z "$(mounts_below "$DS")"
 '
 
 # PWAPT_SOAK_KEEP=DIR keeps the logs, for a look at a failure.
