@@ -214,6 +214,20 @@ static int stage_database(struct merge_ctx *m, const char *src, size_t i,
 	if (fchown(out, st.st_uid, st.st_gid) < 0 ||
 	    fchmod(out, st.st_mode & 07777) < 0 || fsync(out) < 0)
 		return werr_errno(err, errno, "cannot stage %s", path);
+	/* A copy of what the merge writes, apart from the staged file (which
+	 * becomes DST's, and DST may write it in place): a forced roll-back
+	 * tells by it which records DST changed since (dbmerge_undo()). */
+	char kept[48];
+	snprintf(kept, sizeof(kept), "%s.merged", n);
+	_cleanup_close_ int from =
+		openat(m->staged, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int copy =
+		from < 0 ? -1
+			 : openat(m->staged, kept,
+				  O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (copy < 0 || (r = copy_bytes(from, copy)) < 0 || fsync(copy) < 0)
+		return werr_errno(err, copy < 0 || r >= 0 ? errno : -r,
+				  "cannot stage %s", path);
 	return 0;
 }
 
@@ -344,6 +358,62 @@ static int save_all(struct merge_ctx *m, const struct plan *p,
 	return 0;
 }
 
+/* Adds OP (PATH: malloc'd, consumed) to P. */
+static int plan_add(struct plan *p, struct op o)
+{
+	struct op *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
+	if (!nv) {
+		free(o.path);
+		return -ENOMEM;
+	}
+	p->v = nv;
+	p->v[p->n++] = o;
+	return 0;
+}
+
+/* An account database merged record by record takes its other file with
+ * it (passwd and shadow, group and gshadow), whoever changed that: a name
+ * must take one side in both (dbmerge_partner()). */
+static int pair_databases(int dst_tree, int src_tree, struct plan *p)
+{
+	size_t n = p->n;
+	for (size_t i = 0; i < n; i++) {
+		const char *mate = p->v[i].kind == OP_MRG
+					   ? dbmerge_partner(p->v[i].path)
+					   : NULL;
+		if (!mate)
+			continue;
+		size_t j = 0;
+		while (j < p->n && strcmp(p->v[j].path, mate))
+			j++;
+		if (j < p->n) {
+			struct op *o = &p->v[j];
+			if (o->had != HAD_DIR &&
+			    (o->kind == OP_PUT || o->kind == OP_DEL)) {
+				o->kind = OP_MRG;
+				o->dst_changed = true;
+			}
+			continue;
+		}
+		struct stat xs, ys;
+		int had = kind_of(dst_tree, mate, &ys);
+		int src = kind_of(src_tree, mate, &xs);
+		if (had < 0 || src < 0)
+			return had < 0 ? had : src;
+		if (had == HAD_DIR || src == HAD_DIR ||
+		    (had == HAD_NONE && src == HAD_NONE))
+			continue;
+		struct op o = {.kind = OP_MRG,
+			       .had = had,
+			       .dst_changed = true,
+			       .ino = had != HAD_NONE ? ys.st_ino : 0,
+			       .path = strdup(mate)};
+		if (!o.path || plan_add(p, o) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int merge_plan(int dst_tree, int src_tree, bool force,
 	       const struct world_diff *d, struct plan *p)
 {
@@ -381,21 +451,14 @@ int merge_plan(int dst_tree, int src_tree, bool force,
 			o.kind = src == HAD_DIR ? OP_DIR : OP_PUT;
 		if (o.kind == OP_DEL && had == HAD_NONE)
 			continue;
-		if (!(o.path = strdup(c->path)))
+		if (!(o.path = strdup(c->path)) || plan_add(p, o) < 0)
 			return -ENOMEM;
-		struct op *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
-		if (!nv) {
-			free(o.path);
-			return -ENOMEM;
-		}
-		p->v = nv;
-		p->v[p->n++] = o;
 		if (had == HAD_DIR && o.kind != OP_DIR) {
 			moved = p->v[p->n - 1].path;
 			moved_len = strlen(moved);
 		}
 	}
-	return 0;
+	return pair_databases(dst_tree, src_tree, p);
 }
 
 /* The merge itself, under DST's database locks L, from the diff on.  With
@@ -642,7 +705,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 
 rollback:;
 	struct world_error rb = {0};
-	if (roll_back(s, mdir, &p, &rb) < 0) {
+	if (roll_back(s, mdir, &p, NULL, &rb) < 0) {
 		/* What DST had is still in the undo: the journal stays, as
 		 * prepared, and the next pwapt command rolls back again.  SRC
 		 * stays frozen until then: DST may share its files. */

@@ -111,7 +111,7 @@ int merge_recover(struct world_store *s, bool *recovered,
 		if (strcmp(p.dst, WORLD_ROOT) && world_exists(s, p.dst))
 			r = lifecycle_ensure_running(s, p.dst, NULL, err);
 		if (r >= 0)
-			r = roll_back(s, mdir, &p, err);
+			r = roll_back(s, mdir, &p, NULL, err);
 		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
 			r = werr(err, EIO, "cannot remove %s/merge", s->state);
 	} else if (p.phase == 2) {
@@ -146,7 +146,7 @@ int merge_recover(struct world_store *s, bool *recovered,
 		if (r >= 0 && p.phase == 1 && world_exists(s, p.src))
 			(void)lifecycle_ensure_running(s, p.src, NULL, NULL);
 		if (r >= 0 && p.phase == 1)
-			r = roll_back(s, mdir, &p, err);
+			r = roll_back(s, mdir, &p, NULL, err);
 		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
 			r = werr(err, EIO, "cannot remove %s/merge", s->state);
 		if (world_exists(s, p.src))
