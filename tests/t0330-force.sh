@@ -138,6 +138,18 @@ test_expect_success 'rollback --force of a forced merge undoes its records alone
 	! test -e "$PWAPT_STATE/merge"
 '
 
+test_expect_success 'rollback --force of a merge that put SRC s passwd whole undoes its user alone' '
+	fresh_root && wcreate A Root && add_user "$PWAPT_STATE/worlds/A/merged" alice 1001 &&
+	wmerge A Root && grep -q "^alice:" "$R/etc/passwd" &&
+	add_user "$R" carol 1003 &&
+	pwapt rollback --force &&
+	test_equal "root:x:0:0:root:/root:/bin/sh daemon:x:1:1::/usr/sbin:/bin/false carol:x:1003:1003::/home/carol:/bin/sh" \
+		"$(cat "$R/etc/passwd" | xargs)" &&
+	test_equal "root:*:19000:0:99999:7::: daemon:*:19000:0:99999:7::: carol:!:19500:0:99999:7:::" \
+		"$(cat "$R/etc/shadow" | xargs)" &&
+	test_equal "root:x:0: daemon:x:1: shadow:x:42: carol:x:1003:" "$(cat "$R/etc/group" | xargs)"
+'
+
 test_expect_success 'a database SRC deleted keeps the records Root added since' '
 	fresh_root && wcreate A Root && W=$PWAPT_STATE/worlds/A/merged &&
 	rm "$W/etc/gshadow" && add_user "$R" bob 1002 &&
@@ -207,7 +219,7 @@ installed() {
 test_expect_success 'set up: a Debian Root and four packages' '
 	cleanup_worlds && rm -rf "$R" && make_debian_root && mkdir -p "$R/srv" &&
 	make_pkg pwapt-root 1.0 && make_pkg pwapt-src 1.0 &&
-	make_pkg pwapt-both 1.0 && make_pkg pwapt-both 2.0
+	make_pkg pwapt-both 1.0 && make_pkg pwapt-both 2.0 && make_pkg pwapt-late 1.0
 '
 
 test_expect_success 'forced: dpkg s status takes SRC s side of the package both installed, keeps Root s new one' '
@@ -239,6 +251,18 @@ test_expect_success 'a merge holds dpkg s locks in Root from before its diff unt
 	test_equal "busy busy" "$held" &&
 	test -z "$(installed Root pwapt-root)" &&
 	test_equal "free free" "$(lock_state "$R/var/lib/dpkg/lock-frontend") $(lock_state "$R/var/lib/dpkg/lock")" &&
+	test -z "$(wexec Root dpkg --audit)"
+'
+
+test_expect_success 'rollback --force of a merge that installed a package keeps the package dpkg installed in Root since' '
+	wcreate D Root && wexec D dpkg -i /srv/pwapt-root_1.0.deb >/dev/null &&
+	wmerge D Root && test_equal 1.0 "$(installed Root pwapt-root)" &&
+	wexec Root dpkg -i /srv/pwapt-late_1.0.deb >/dev/null &&
+	test_fails_with 3 "changed since" pwapt rollback &&
+	pwapt rollback --force &&
+	test_equal ":1.0" "$(installed Root pwapt-root):$(installed Root pwapt-late)" &&
+	! test -e "$R/usr/share/pwapt-root/version" &&
+	test_equal 1.0 "$(cat "$R/usr/share/pwapt-late/version")" &&
 	test -z "$(wexec Root dpkg --audit)"
 '
 

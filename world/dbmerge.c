@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "dbmerge.h"
+#include "dbrec.h"
 #include "dpkgdb.h"
 #include "error.h"
 #include "lifecycle.h"
@@ -392,12 +393,44 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 	return r < 0 ? r : 0;
 }
 
+/* A log the merge appended MERGED's lines to: BEFORE and what DST appended
+ * after them; DST's log as it is when it did not keep the merge's lines. */
+static int undo_log(const int files[3], int out, struct world_error *err)
+{
+	struct input in[3] = {0};
+	int r = 0;
+	for (int i = 0; i < 3 && r >= 0; i++) {
+		const struct db_file f = {files[i], NULL};
+		r = input_read(&f, "log", &in[i], err);
+	}
+	if (r >= 0) {
+		const struct input *m = &in[0], *b = &in[1], *now = &in[2];
+		bool kept = now->len >= m->len && m->len >= b->len &&
+			    !memcmp(now->data, m->data, m->len) &&
+			    !memcmp(m->data, b->data, b->len);
+		r = kept ? write_all(out, b->data, b->len, "the log", err) : 0;
+		if (r >= 0)
+			r = kept ? write_all(out, now->data + m->len,
+					     now->len - m->len, "the log", err)
+				 : write_all(out, now->data, now->len,
+					     "the log", err);
+	}
+	for (int i = 0; i < 3; i++)
+		input_release(&in[i]);
+	return r;
+}
+
 int dbmerge_undo(const char *path, const int files[3], const int *partner,
 		 int out, struct world_error *err)
 {
 	const struct db *db = db_of(path);
-	if (!db || dbmerge_planned(path) != DBMERGE_MERGED || db->kind == DB_LOG)
+	if (!db || dbmerge_planned(path) != DBMERGE_MERGED)
 		return werr(err, EINVAL, "%s is merged whole", path);
+	if (db->kind == DB_LOG)
+		return undo_log(files, out, err) < 0
+			       ? werr_wrap(err, "cannot undo the merge of %s",
+					   path)
+			       : 0;
 	/* DST's changes since the merge, merged into what DST had before it
 	 * as a forced merge takes a world's: the merged file is the base,
 	 * the file before the merge ours, DST's now theirs.  A record DST

@@ -64,7 +64,10 @@ const char *dbmerge_partner(const char *path);
  * gets DST's file now where each record DST has left as the merge wrote it
  * is back as it was before the merge (or gone, when the merge added it);
  * every record DST added, removed or changed since stays as DST has it,
- * also one the merge had changed too (DST's change wins).  PARTNER (may be
+ * also one the merge had changed too (DST's change wins).  An append-only
+ * log loses the lines the merge appended, and keeps those DST appended
+ * since (all of DST's log, when it does not begin with the merge's).
+ * PARTNER (may be
  * NULL): the same three fds of dbmerge_partner(PATH), so that a name takes
  * one side in both files.  -EINVAL for a file that is not merged record by
  * record; -EBADMSG for a malformed one; -EEXIST when the result would give

@@ -188,6 +188,35 @@ static int stage_merged(struct merge_ctx *m, const char *n, int parent,
 	return r < 0 ? r : 1;
 }
 
+/* A copy of FROM as I.merged beside what a merge stages: the records the
+ * merge writes, apart from DST's file, which DST may write in place. */
+static int keep_merged_copy(struct merge_ctx *m, int from, size_t i,
+			    const char *path, struct world_error *err)
+{
+	char kept[48];
+	snprintf(kept, sizeof(kept), "%zu.merged", i);
+	_cleanup_close_ int copy =
+		openat(m->staged, kept,
+		       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int r = copy < 0 ? -errno : copy_bytes(from, copy);
+	if (r >= 0 && fsync(copy) < 0)
+		r = -errno;
+	return r < 0 ? werr_errno(err, -r, "cannot stage %s", path) : 0;
+}
+
+/* A database that SRC alone changed is put whole, as any file; the copy
+ * of what it puts lets a forced roll-back undo its records alone, should
+ * DST change the file after the merge (dbmerge_undo()). */
+static int keep_put_database(struct merge_ctx *m, size_t i, const char *path,
+			     struct world_error *err)
+{
+	_cleanup_close_ int from = open_beneath(m->src_tree, path, O_RDONLY);
+	struct stat st;
+	if (from < 0 || fstat(from, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0; /* no file's records to undo */
+	return keep_merged_copy(m, from, i, path, err);
+}
+
 /* Writes the merged version of database PATH, operation I, into
  * STATE/merge/staged/I, with the owner and mode of SRC's version (of DST's
  * where SRC deleted it: shadow's stay private). */
@@ -217,18 +246,11 @@ static int stage_database(struct merge_ctx *m, const char *src, size_t i,
 	/* A copy of what the merge writes, apart from the staged file (which
 	 * becomes DST's, and DST may write it in place): a forced roll-back
 	 * tells by it which records DST changed since (dbmerge_undo()). */
-	char kept[48];
-	snprintf(kept, sizeof(kept), "%s.merged", n);
 	_cleanup_close_ int from =
 		openat(m->staged, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_close_ int copy =
-		from < 0 ? -1
-			 : openat(m->staged, kept,
-				  O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (copy < 0 || (r = copy_bytes(from, copy)) < 0 || fsync(copy) < 0)
-		return werr_errno(err, copy < 0 || r >= 0 ? errno : -r,
-				  "cannot stage %s", path);
-	return 0;
+	if (from < 0)
+		return werr_errno(err, errno, "cannot stage %s", path);
+	return keep_merged_copy(m, from, i, path, err);
 }
 
 static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
@@ -591,7 +613,9 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		goto fail;
 	}
 	for (size_t i = 0; i < p.n && r >= 0; i++) {
-		if (p.v[i].kind != OP_MRG)
+		bool db_put = p.v[i].kind == OP_PUT &&
+			      dbmerge_planned(p.v[i].path) == DBMERGE_MERGED;
+		if (p.v[i].kind != OP_MRG && !db_put)
 			continue;
 		if (m.staged < 0 &&
 		    (mkdirat(mdir, "staged", 0700) < 0 ||
@@ -602,7 +626,8 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 				       s->state);
 			break;
 		}
-		r = stage_database(&m, src, i, p.v[i].path, err);
+		r = db_put ? keep_put_database(&m, i, p.v[i].path, err)
+			   : stage_database(&m, src, i, p.v[i].path, err);
 	}
 	if (r == -EEXIST && conflicts) { /* unresolved, even forced */
 		*conflicts = d;

@@ -282,7 +282,8 @@ static bool put_back_over(int parent, const char *base, const struct op *o,
 	}
 }
 
-/* The three files of database operation K that dbmerge_undo() takes: what
+/* The three files of database operation K (merged record by record, or
+ * put whole where SRC alone changed it) that dbmerge_undo() takes: what
  * the merge wrote (staged/K.merged), what DST had before (undo/K; -1 when
  * the merge made the file) and what DST has now.  1 when DST changed the
  * file since the merge wrote it, and records must be undone one by one; 0
@@ -297,7 +298,8 @@ static int open_db_sides(int staged, int undo, int tree, const struct plan *p,
 	snprintf(n, sizeof(n), "%zu", k);
 	snprintf(kept, sizeof(kept), "%zu.merged", k);
 	fd[0] = fd[1] = fd[2] = -1;
-	if (o->kind != OP_MRG || staged < 0 || o->had == HAD_DIR ||
+	if ((o->kind != OP_MRG && o->kind != OP_PUT) || staged < 0 ||
+	    o->had == HAD_DIR ||
 	    (o->had == HAD_FILE && !saved(undo, n)))
 		return 0;
 	fd[0] = openat(staged, kept, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

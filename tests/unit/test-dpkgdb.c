@@ -1423,6 +1423,16 @@ static void test_undo(void)
 	out = undo_db("/etc/ld.so.cache", "", "", "", NULL, &r, &err);
 	ok(r == -EINVAL, "undo: a file merged whole is refused");
 	free(out);
+	out = undo_db("/var/log/dpkg.log", "a\nmerge\n", "a\n",
+		      "a\nmerge\nroot\n", NULL, &r, &err);
+	ok(r == 0 && !strcmp(out, "a\nroot\n"),
+	   "undo, log: the merge's lines go, DST's since stay %s", err.msg);
+	free(out);
+	out = undo_db("/var/log/dpkg.log", "a\nmerge\n", "a\n", "rotated\n",
+		      NULL, &r, &err);
+	ok(r == 0 && !strcmp(out, "rotated\n"),
+	   "undo, log: a log DST rotated since stays as it is %s", err.msg);
+	free(out);
 }
 
 static void test_undo_status(void)
