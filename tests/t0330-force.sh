@@ -138,6 +138,21 @@ test_expect_success 'rollback --force of a forced merge undoes its records alone
 	! test -e "$PWAPT_STATE/merge"
 '
 
+for point in rollback-started rollback-records-put; do
+	test_expect_success "rollback --force killed at $point: recover finishes it, Root s users since kept" "
+		fresh_root && wcreate A Root && W=\$PWAPT_STATE/worlds/A/merged &&
+		add_user \"\$W\" alice 1001 && wmerge A Root &&
+		add_user \"\$R\" carol 1003 &&
+		{ PWAPT_CRASH_AT=$point pwapt rollback --force; test_equal 137 \$?; } &&
+		pwapt recover >/dev/null &&
+		test_equal 'root daemon carol' \"\$(cut -d: -f1 \"\$R/etc/passwd\" | xargs)\" &&
+		test_equal 'root daemon carol' \"\$(cut -d: -f1 \"\$R/etc/shadow\" | xargs)\" &&
+		test_equal 'root daemon shadow carol' \"\$(cut -d: -f1 \"\$R/etc/group\" | xargs)\" &&
+		! test -e \"\$PWAPT_STATE/merge\" && pwapt recover >/dev/null &&
+		test_equal 'root daemon carol' \"\$(cut -d: -f1 \"\$R/etc/passwd\" | xargs)\"
+	"
+done
+
 test_expect_success 'rollback --force of a merge that put SRC s passwd whole undoes its user alone' '
 	fresh_root && wcreate A Root && add_user "$PWAPT_STATE/worlds/A/merged" alice 1001 &&
 	wmerge A Root && grep -q "^alice:" "$R/etc/passwd" &&

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "crash.h"
 #include "error.h"
 #include "dbmerge.h"
 #include "fsutil.h"
@@ -460,6 +461,8 @@ int roll_back(struct world_store *s, int mdir, const struct plan *p,
 		/* Only a complete save replaces what DST has (save.h). */
 		if (undone && undone[k] >= 0) {
 			r = put_undone(parent, base, tmp, undone[k]);
+			if (r >= 0)
+				crash_point("rollback-records-put");
 			if (r >= 0 && o->had == HAD_FILE &&
 			    unlinkat(undo, n, 0) < 0 && errno != ENOENT)
 				r = -errno;
