@@ -289,8 +289,8 @@ static bool put_back_over(int parent, const char *base, const struct op *o,
  * the merge made the file) and what DST has now.  1 when DST changed the
  * file since the merge wrote it, and records must be undone one by one; 0
  * when the operation is rolled back as any other (the merge never reached
- * it, DST left it as the merge wrote it or removed it, or the merge kept
- * no copy: an older pwapt's). */
+ * it, DST left it as the merge wrote it or removed it, DST has its old
+ * bytes, or the merge kept no copy: an older pwapt's). */
 static int open_db_sides(int staged, int undo, int tree, const struct plan *p,
 			 size_t k, int fd[3])
 {
@@ -318,7 +318,10 @@ static int open_db_sides(int staged, int undo, int tree, const struct plan *p,
 	if (fd[1] >= 0 && fstat(fd[1], &was) == 0 &&
 	    now.st_ino == was.st_ino && now.st_dev == was.st_dev)
 		return 0;
-	return !S_ISREG(now.st_mode) || same_bytes(fd[0], fd[2]) ? 0 : 1;
+	return !S_ISREG(now.st_mode) || same_bytes(fd[0], fd[2]) ||
+			       (fd[1] >= 0 && same_bytes(fd[1], fd[2]))
+		       ? 0
+		       : 1;
 }
 
 void undone_release(int *undone, size_t n)
