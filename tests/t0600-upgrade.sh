@@ -431,8 +431,10 @@ kill_in_world() {
 	pid=$(lxc-info -P "$PWAPT_STATE/worlds" -n "$1" -p -H) &&
 	ns=$(readlink "/proc/$pid/ns/pid")
 	for p in $(pgrep -f "$2"); do
-		[ "$(readlink /proc/$p/ns/pid)" = "$ns" ] && kill -9 "$p"
+		[ "$(readlink /proc/$p/ns/pid)" != "$ns" ] || kill -9 "$p"
 	done
+	# A process of another namespace matched last is no failure.
+	return 0
 }
 
 # Waits until dpkg in transaction world $1 has unpacked something.
