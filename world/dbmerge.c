@@ -408,11 +408,11 @@ static int undo_log(const int files[3], int out, struct world_error *err)
 		bool kept = now->len >= m->len && m->len >= b->len &&
 			    !memcmp(now->data, m->data, m->len) &&
 			    !memcmp(m->data, b->data, b->len);
-		r = kept ? write_all(out, b->data, b->len, "the log", err) : 0;
+		r = kept ? dbrec_write_all(out, b->data, b->len, "the log", err) : 0;
 		if (r >= 0)
-			r = kept ? write_all(out, now->data + m->len,
+			r = kept ? dbrec_write_all(out, now->data + m->len,
 					     now->len - m->len, "the log", err)
-				 : write_all(out, now->data, now->len,
+				 : dbrec_write_all(out, now->data, now->len,
 					     "the log", err);
 	}
 	for (int i = 0; i < 3; i++)
@@ -586,7 +586,7 @@ void dbmerge_unlock(struct dbmerge_locks *l)
 		closep(&l->fd[i]);
 }
 
-void world_packages_release(struct world_packages *p)
+void dbmerge_packages_release(struct world_packages *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		struct world_package *k = &p->v[i];
@@ -630,8 +630,8 @@ static int copy_package(struct world_package *to,
 	return 0;
 }
 
-int world_packages(struct world_store *s, const char *name,
-		   struct world_packages *out, struct world_error *err)
+int dbmerge_packages(struct world_store *s, const char *name,
+		     struct world_packages *out, struct world_error *err)
 {
 	_cleanup_close_ int fd =
 		lifecycle_open_in(s, name, "var/lib/dpkg/status", O_RDONLY, err);
@@ -653,7 +653,7 @@ int world_packages(struct world_store *s, const char *name,
 		r = copy_package(&w.v[w.n++], &pk.v[i]);
 	dpkgdb_packages_release(&pk);
 	if (r < 0) {
-		world_packages_release(&w);
+		dbmerge_packages_release(&w);
 		return werr(err, ENOMEM, "out of memory");
 	}
 	*out = w;
