@@ -102,10 +102,9 @@ static int roll_back_failed(struct context *ctx, const char *name, uint64_t id)
 	}
 	world_store_free(s);
 	if (r < 0) {
-		fail(ctx, &err);
 		fprintf(stderr,
-			"%s: the merge of %s (merge %" PRIu64 ") stays%s\n",
-			ctx->cmd, name, id,
+			"%s: the merge of %s (merge %" PRIu64 ") is kept: %s%s\n",
+			ctx->cmd, name, id, err.msg,
 			r == -EEXIST ? "; pwapt rollback --force undoes it"
 				     : "");
 		return -1;
@@ -115,7 +114,9 @@ static int roll_back_failed(struct context *ctx, const char *name, uint64_t id)
 
 /* After T merged into Root as merge ID: its services restart there.  One
  * that does not come back rolls the merge back; it and the ones restarted
- * before it are restarted on the old files. */
+ * before it are restarted on the old files (-1).  When the roll-back is
+ * refused, the merge stays and it is started again on the merged files
+ * (-2).  0 when each came back. */
 static int restart_or_roll_back(struct context *ctx, const char *name,
 				uint64_t id, char *const *services)
 {
@@ -126,8 +127,17 @@ static int restart_or_roll_back(struct context *ctx, const char *name,
 		"%s: %s does not run after the merge of %s: rolling the merge "
 		"back\n",
 		ctx->cmd, services[bad], name);
-	if (roll_back_failed(ctx, name, id) < 0)
-		return -1;
+	if (roll_back_failed(ctx, name, id) < 0) {
+		/* The merge stays: the service that failed its restart is
+		 * down, and must not stay so; it starts on the files in
+		 * place, as do the ones not restarted yet. */
+		if (!service_restart_kept(ctx, services, (size_t)bad))
+			fprintf(stderr,
+				"%s: %s does not run on the merged files of "
+				"%s either: see to it by hand\n",
+				ctx->cmd, services[bad], name);
+		return -2;
+	}
 	/* They ran before the merge: they run again, on the old files, this
 	 * one and those restarted on the new ones. */
 	service_restart_old(ctx, services, (size_t)bad);
@@ -224,7 +234,7 @@ int merge_chain(struct context *ctx, const char *name, bool force)
 		int rs = ctx->no_restart
 				 ? 0
 				 : restart_or_roll_back(ctx, *w, id, rep.services);
-		if (rs >= 0)
+		if (rs >= 0 || rs == -2) /* the merge stays */
 			service_remember(
 				ctx, ctx->no_restart ? NULL : rep.services, id);
 		report_release(&rep);

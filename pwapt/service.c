@@ -228,6 +228,25 @@ void service_restart_old(struct context *ctx, char *const *services,
 	}
 }
 
+bool service_restart_kept(struct context *ctx, char *const *services,
+			  size_t failed)
+{
+	FILE *f = chatter(ctx);
+	bool all = true;
+	for (size_t i = failed; services[i]; i++) {
+		fprintf(f, "Restarting %s in Root on the merged files... ",
+			services[i]);
+		fflush(f);
+		int r = service_restart_in_root(ctx, services[i], i == failed);
+		fprintf(f, "%s\n",
+			r > 0	 ? "done"
+			: r == 0 ? "not running, left as it is"
+				 : "FAILED");
+		all &= r >= 0;
+	}
+	return all;
+}
+
 char *service_of_path(const char *path)
 {
 	static const char *const dirs[] = {"/lib/systemd/system/",

@@ -35,6 +35,12 @@ ssize_t service_restart_all(struct context *ctx, char *const *services);
  * before it run again, on the old files. */
 void service_restart_old(struct context *ctx, char *const *services,
 			 size_t failed);
+/* After that merge could not be rolled back and stays: SERVICES[FAILED]
+ * is started again (it is down since its restart), and those after it,
+ * which were not restarted yet, are restarted, all on the merged files in
+ * place.  Returns true when each runs. */
+bool service_restart_kept(struct context *ctx, char *const *services,
+			  size_t failed);
 
 /* Root's note of the services merge ID restarted (NULL: none), so that
  * `pwapt rollback` of that merge restarts them again on the old files;

@@ -105,6 +105,66 @@ test_expect_success 'forced: two new accounts on one id are refused all the same
 	wlist | grep -q "^A "
 '
 
+test_expect_success 'forced: a user Root removed and the world changed in shadow alone comes back in both files' '
+	fresh_root && wcreate A Root && W=$PWAPT_STATE/worlds/A/merged &&
+	sed -i "s|^daemon:[^:]*:|daemon:\$6\$src:|" "$W/etc/shadow" &&
+	sed -i "/^daemon:/d" "$R/etc/passwd" "$R/etc/shadow" &&
+	test_fails_with 3 "cannot merge .A. into .Root." wmerge A Root >"$TMP/out" &&
+	wmerge --force A Root &&
+	test_equal "root:x:0:0:root:/root:/bin/sh daemon:x:1:1::/usr/sbin:/bin/false" "$(cat "$R/etc/passwd" | xargs)" &&
+	test_equal "root:*:19000:0:99999:7::: daemon:\$6\$src:19000:0:99999:7:::" "$(cat "$R/etc/shadow" | xargs)" &&
+	pwapt rollback &&
+	test_equal "root:x:0:0:root:/root:/bin/sh" "$(cat "$R/etc/passwd" | xargs)" &&
+	test_equal "root:*:19000:0:99999:7:::" "$(cat "$R/etc/shadow" | xargs)"
+'
+
+test_expect_success 'rollback --force of a forced merge undoes its records alone: Root s users since stay, in pairs' '
+	fresh_root && wcreate A Root && W=$PWAPT_STATE/worlds/A/merged &&
+	add_user "$W" alice 1001 && set_root_shell "$W" /bin/ash "\$6\$src" &&
+	add_user "$R" bob 1002 && set_root_shell "$R" /bin/zsh "\$6\$root" &&
+	wmerge --force A Root &&
+	grep -q "^root:x:0:0:root:/root:/bin/ash$" "$R/etc/passwd" &&
+	add_user "$R" carol 1003 &&
+	sed -i "s|^alice:!:|alice:\$6\$alice:|" "$R/etc/shadow" &&
+	test_fails_with 3 "changed since .--force rolls back anyway." pwapt rollback &&
+	pwapt rollback --force &&
+	test_equal "root:x:0:0:root:/root:/bin/zsh daemon:x:1:1::/usr/sbin:/bin/false bob:x:1002:1002::/home/bob:/bin/sh alice:x:1001:1001::/home/alice:/bin/sh carol:x:1003:1003::/home/carol:/bin/sh" \
+		"$(cat "$R/etc/passwd" | xargs)" &&
+	test_equal "root:\$6\$root:19000:0:99999:7::: daemon:*:19000:0:99999:7::: bob:!:19500:0:99999:7::: alice:\$6\$alice:19500:0:99999:7::: carol:!:19500:0:99999:7:::" \
+		"$(cat "$R/etc/shadow" | xargs)" &&
+	test_equal "root:x:0: daemon:x:1: shadow:x:42: bob:x:1002: carol:x:1003:" "$(cat "$R/etc/group" | xargs)" &&
+	test_equal "root:*:: daemon:*:: shadow:*:: bob:!:: carol:!::" "$(cat "$R/etc/gshadow" | xargs)" &&
+	test_equal "640 0:42 640 0:42" "$(stat -c "%a %u:%g" "$R/etc/shadow" "$R/etc/gshadow" | xargs)" &&
+	! test -e "$PWAPT_STATE/merge"
+'
+
+for point in rollback-started rollback-records-put; do
+	test_expect_success "rollback --force killed at $point: recover finishes it, Root s users since kept" "
+		fresh_root && wcreate A Root && W=\$PWAPT_STATE/worlds/A/merged &&
+		add_user \"\$W\" alice 1001 && wmerge A Root &&
+		add_user \"\$R\" carol 1003 &&
+		{ PWAPT_CRASH_AT=$point pwapt rollback --force; test_equal 137 \$?; } &&
+		pwapt recover >/dev/null &&
+		test_equal 'root daemon carol' \"\$(cut -d: -f1 \"\$R/etc/passwd\" | xargs)\" &&
+		test_equal 'root daemon carol' \"\$(cut -d: -f1 \"\$R/etc/shadow\" | xargs)\" &&
+		test_equal 'root daemon shadow carol' \"\$(cut -d: -f1 \"\$R/etc/group\" | xargs)\" &&
+		! test -e \"\$PWAPT_STATE/merge\" && pwapt recover >/dev/null &&
+		test_equal 'root daemon carol' \"\$(cut -d: -f1 \"\$R/etc/passwd\" | xargs)\"
+	"
+done
+
+test_expect_success 'rollback --force of a merge that put SRC s passwd whole undoes its user alone' '
+	fresh_root && wcreate A Root && add_user "$PWAPT_STATE/worlds/A/merged" alice 1001 &&
+	wmerge A Root && grep -q "^alice:" "$R/etc/passwd" &&
+	add_user "$R" carol 1003 &&
+	pwapt rollback --force &&
+	test_equal "root:x:0:0:root:/root:/bin/sh daemon:x:1:1::/usr/sbin:/bin/false carol:x:1003:1003::/home/carol:/bin/sh" \
+		"$(cat "$R/etc/passwd" | xargs)" &&
+	test_equal "root:*:19000:0:99999:7::: daemon:*:19000:0:99999:7::: carol:!:19500:0:99999:7:::" \
+		"$(cat "$R/etc/shadow" | xargs)" &&
+	test_equal "root:x:0: daemon:x:1: shadow:x:42: carol:x:1003:" "$(cat "$R/etc/group" | xargs)"
+'
+
 test_expect_success 'a database SRC deleted keeps the records Root added since' '
 	fresh_root && wcreate A Root && W=$PWAPT_STATE/worlds/A/merged &&
 	rm "$W/etc/gshadow" && add_user "$R" bob 1002 &&
@@ -174,7 +234,7 @@ installed() {
 test_expect_success 'set up: a Debian Root and four packages' '
 	cleanup_worlds && rm -rf "$R" && make_debian_root && mkdir -p "$R/srv" &&
 	make_pkg pwapt-root 1.0 && make_pkg pwapt-src 1.0 &&
-	make_pkg pwapt-both 1.0 && make_pkg pwapt-both 2.0
+	make_pkg pwapt-both 1.0 && make_pkg pwapt-both 2.0 && make_pkg pwapt-late 1.0
 '
 
 test_expect_success 'forced: dpkg s status takes SRC s side of the package both installed, keeps Root s new one' '
@@ -207,6 +267,18 @@ test_expect_success 'a merge holds dpkg s locks in Root from before its diff unt
 	not_installed Root pwapt-root &&
 	test_equal "free free" "$(lock_state "$R/var/lib/dpkg/lock-frontend") $(lock_state "$R/var/lib/dpkg/lock")" &&
 	test_no_output wexec Root dpkg --audit
+'
+
+test_expect_success 'rollback --force of a merge that installed a package keeps the package dpkg installed in Root since' '
+	wcreate D Root && wexec D dpkg -i /srv/pwapt-root_1.0.deb >/dev/null &&
+	wmerge D Root && test_equal 1.0 "$(installed Root pwapt-root)" &&
+	wexec Root dpkg -i /srv/pwapt-late_1.0.deb >/dev/null &&
+	test_fails_with 3 "changed since" pwapt rollback &&
+	pwapt rollback --force &&
+	test_equal ":1.0" "$(installed Root pwapt-root):$(installed Root pwapt-late)" &&
+	! test -e "$R/usr/share/pwapt-root/version" &&
+	test_equal 1.0 "$(cat "$R/usr/share/pwapt-late/version")" &&
+	test -z "$(wexec Root dpkg --audit)"
 '
 
 test_done

@@ -309,20 +309,25 @@ block_restart_in_root() {
 	EOF
 }
 
-test_expect_success 'a failed restart after another merge came in: that merge stays, the transaction s is named' '
+test_expect_success 'a failed restart after another merge came in: that merge stays, the transaction s is named, its service runs again' '
 	fresh_root && wcreate W Root && wexec W sh -c "echo w >/usr/local/share/w-file" &&
 	echo FAIL_VERSION=1.1 >"$R/etc/default/pwapt-test-svc" && block_restart_in_root &&
 	{ pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/out" 2>"$TMP/err"
 	  echo $? >"$TMP/rc"; } &
 	wait_for 600 "test -e \"$R/var/tmp/restarting\""; seen=$?
 	wmerge W Root; merged=$?
+	# The administrator mends the configuration while the restart
+	# that read the broken one fails.
+	: >"$R/etc/default/pwapt-test-svc" &&
 	: >"$R/var/tmp/go" && wait &&
 	test_equal "0 0 1" "$seen $merged $(cat "$TMP/rc")" &&
 	id=$(sed -n "s/^Merged tx1 into Root as merge \([0-9]*\) .*/\1/p" "$TMP/out") &&
 	grep -q "pwapt-test-svc does not run after the merge of tx1: rolling the merge back" "$TMP/err" &&
-	grep -q "cannot roll back merge $id into .Root.: merge [0-9]* (of .W.) came after it" "$TMP/err" &&
-	grep -q "the merge of tx1 (merge $id) stays" "$TMP/err" &&
+	grep -q "the merge of tx1 (merge $id) is kept: cannot roll back merge $id into .Root.: merge [0-9]* (of .W.) came after it" "$TMP/err" &&
 	! grep -q "was rolled back" "$TMP/err" &&
+	grep -q "^Restarting pwapt-test-svc in Root on the merged files... done" "$TMP/out" &&
+	wexec Root /etc/init.d/pwapt-test-svc status &&
+	test_equal 1.1 "$(wexec Root cat /run/pwapt-test-svc.version)" &&
 	test_equal w "$(cat "$R/usr/local/share/w-file")" &&
 	test_equal 1.1 "$(installed Root pwapt-test-files)" &&
 	test_no_output wexec Root dpkg --audit &&

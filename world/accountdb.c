@@ -81,24 +81,42 @@ static bool account_ids(struct picks *p, bool force)
 	return false;
 }
 
+static const struct merge_kind names = {
+	.records = account_records,
+	.write = dbrec_write_in_ours_order,
+	.sep = "\n",
+	.what = "the account database",
+};
+static const struct merge_kind names_and_ids = {
+	.records = account_records,
+	.check = account_ids,
+	.write = dbrec_write_in_ours_order,
+	.sep = "\n",
+	.what = "the account database",
+};
+
 int db_merge_accounts(const struct db_file *base, const struct db_file *ours,
 		      const struct db_file *theirs, int out, bool with_ids,
 		      unsigned flags, struct db_conflicts *conflicts,
 		      struct world_error *err)
 {
-	static const struct merge_kind names = {
-		.records = account_records,
-		.write = dbrec_write_in_ours_order,
-		.sep = "\n",
-		.what = "the account database",
-	};
-	static const struct merge_kind names_and_ids = {
-		.records = account_records,
-		.check = account_ids,
-		.write = dbrec_write_in_ours_order,
-		.sep = "\n",
-		.what = "the account database",
-	};
-	return dbrec_merge_files(with_ids ? &names_and_ids : &names, NULL, base,
-				 ours, theirs, out, flags, conflicts, err);
+	return dbrec_merge_files(with_ids ? &names_and_ids : &names, NULL, base, ours,
+			   theirs, out, flags, conflicts, err);
+}
+
+int db_merge_account_pair(const struct db_file *base,
+			  const struct db_file *ours,
+			  const struct db_file *theirs, bool with_ids,
+			  const struct db_file *pbase,
+			  const struct db_file *pours,
+			  const struct db_file *ptheirs, int out,
+			  unsigned flags, struct db_conflicts *conflicts,
+			  struct world_error *err)
+{
+	/* The partner's own id checks are its merge's business: here only
+	 * the names its sides change differently count. */
+	const struct db_partner partner = {&names, NULL, {pbase, pours, ptheirs}};
+	return dbrec_merge_files_paired(with_ids ? &names_and_ids : &names, NULL,
+				  base, ours, theirs, &partner, out, flags,
+				  conflicts, err);
 }

@@ -165,6 +165,11 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 			 "'%s'): %s %s built on '%s' (delete %s first)",
 			 p.id, p.src, dst, busy, n_busy == 1 ? "was" : "were",
 			 p.src, n_busy == 1 ? "it" : "them");
+	/* Package and account databases that DST changed since: only the
+	 * merge's records are undone, decided before anything is written. */
+	int *undone = NULL;
+	if (r >= 0)
+		r = undo_databases(ldir, tree, &p, &undone, err);
 	if (r < 0) {
 		journal_plan_release(&p);
 		return r;
@@ -175,12 +180,14 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 	 * must never read as a merge just done, whose recovery would take
 	 * DST's changes since the merge for the merge's own. */
 	if (journal_append(ldir, "phase rollback\n") < 0) {
+		undo_databases_release(undone, p.n);
 		journal_plan_release(&p);
 		return werr(err, EIO, "cannot write the merge journal");
 	}
 	crash_point("rollback-marked");
 	(void)rm_rf_at(s->state_fd, "merge");
 	if (renameat(s->state_fd, last, s->state_fd, "merge") < 0) {
+		undo_databases_release(undone, p.n);
 		journal_plan_release(&p);
 		return werr_errno(err, errno, "cannot start the roll-back");
 	}
@@ -190,7 +197,8 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 		     : 0;
 	crash_point("rollback-started");
 	if (r >= 0)
-		r = undo_roll_back(s, mdir, &p, err);
+		r = undo_roll_back(s, mdir, &p, undone, err);
+	undo_databases_release(undone, p.n);
 	if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
 		r = werr(err, EIO, "cannot remove %s/merge", s->state);
 	if (r >= 0)

@@ -17,6 +17,7 @@
 
 #include "cleanup.h"
 #include "dbmerge.h"
+#include "dbrec.h"
 #include "dpkgdb.h"
 #include "error.h"
 #include "lifecycle.h"
@@ -84,6 +85,17 @@ static const struct db *db_of(const char *path)
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(*dbs); i++)
 		if (!strcmp(dbs[i].path, path))
 			return &dbs[i];
+	return NULL;
+}
+
+const char *dbmerge_partner(const char *path)
+{
+	static const char *const pairs[][2] = {{"/etc/passwd", "/etc/shadow"},
+					       {"/etc/group", "/etc/gshadow"}};
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(*pairs); i++)
+		for (int k = 0; k < 2; k++)
+			if (!strcmp(path, pairs[i][k]))
+				return pairs[i][!k];
 	return NULL;
 }
 
@@ -233,6 +245,77 @@ static char *conflict_text(const struct db *db, const struct db_conflicts *c)
 	return fclose(f) == 0 ? buf : NULL;
 }
 
+static bool with_ids(const char *path)
+{
+	return !strcmp(path, "/etc/passwd") || !strcmp(path, "/etc/group");
+}
+
+/* The three-way merge of DB (at PATH) that its kind takes; PARTNER (NULL:
+ * none) the base, ours and theirs fds of an account database's other
+ * file. */
+static int merge_by_kind(const struct db *db, const char *path,
+			 const struct db_file *b, const struct db_file *o,
+			 const struct db_file *t, const int *partner, int out,
+			 unsigned flags, struct db_conflicts *c,
+			 struct world_error *err)
+{
+	static const char *const by_package[] = {"Package", "Architecture",
+						 NULL};
+	static const char *const by_name[] = {"Name", NULL};
+	switch (db->kind) {
+	case DB_DPKG_STATUS:
+		return dpkgdb_merge_status(b, o, t, out, flags, c, err);
+	case DB_BY_PACKAGE:
+	case DB_BY_NAME:
+		return db_merge_deb822(b, o, t, out,
+				       db->kind == DB_BY_NAME ? by_name
+							      : by_package,
+				       flags, c, err);
+	case DB_DIVERSIONS:
+		return dpkgdb_merge_diversions(b, o, t, out, flags, c, err);
+	case DB_STATOVERRIDE:
+		return dpkgdb_merge_statoverride(b, o, t, out, flags, c, err);
+	case DB_USERS:
+	case DB_GROUPS:
+		if (partner) {
+			const struct db_file pb = {partner[0], "paired base"},
+					     po = {partner[1], "paired ours"},
+					     pt = {partner[2], "paired theirs"};
+			return db_merge_account_pair(b, o, t, with_ids(path),
+						     &pb, &po, &pt, out, flags,
+						     c, err);
+		}
+		return db_merge_accounts(b, o, t, out, with_ids(path), flags, c,
+					 err);
+	default: /* DB_LOG */
+		return db_merge_log(o, t, out, err);
+	}
+}
+
+/* DST's and SRC's DB, into *OURS and *THEIRS (-1: absent).  Where SRC
+ * sees DST's very file (overlayfs shows DST's later version of a file SRC
+ * never wrote), SRC's side is its base: SRC did not change it, and its
+ * records are no choice of SRC's (a name taken from SRC's side in passwd
+ * is the one SRC had, not the one DST removed meanwhile). */
+static int open_sides(struct world_store *s, const char *src,
+		      const struct db *db, int src_tree, int dst_tree,
+		      int *ours, int *theirs)
+{
+	*ours = open_beneath(dst_tree, db->path, O_RDONLY);
+	*theirs = open_beneath(src_tree, db->path, O_RDONLY);
+	if ((*ours < 0 && *ours != -ENOENT) ||
+	    (*theirs < 0 && *theirs != -ENOENT))
+		return *ours < 0 && *ours != -ENOENT ? *ours : *theirs;
+	if (*ours >= 0 && *theirs >= 0 && db->base &&
+	    same_bytes(*ours, *theirs)) {
+		close(*theirs);
+		*theirs = open_base(s, src, db);
+		if (*theirs < -1)
+			return *theirs;
+	}
+	return 0;
+}
+
 int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 		    int dst_tree, const char *path, int out, bool force,
 		    enum dbmerge_action *action, char **conflict,
@@ -262,11 +345,10 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 			       : werr_errno(err, -base,
 					    "cannot read the base of %s", path);
 	/* Absent on a side (-ENOENT) is as good as empty. */
-	_cleanup_close_ int ours = open_beneath(dst_tree, path, O_RDONLY);
-	_cleanup_close_ int theirs = open_beneath(src_tree, path, O_RDONLY);
-	if ((ours < 0 && ours != -ENOENT) || (theirs < 0 && theirs != -ENOENT))
-		return werr_errno(err, ours < 0 ? -ours : -theirs,
-				  "cannot read %s", path);
+	_cleanup_close_ int ours = -1, theirs = -1;
+	int r = open_sides(s, src, db, src_tree, dst_tree, &ours, &theirs);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot read %s", path);
 	/* Only finding out: the merged file goes nowhere. */
 	_cleanup_close_ int sink = -1;
 	if (out < 0) {
@@ -275,43 +357,25 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 			return werr_errno(err, errno, "cannot open /dev/null");
 		out = sink;
 	}
-	static const char *const by_package[] = {"Package", "Architecture",
-						 NULL};
-	static const char *const by_name[] = {"Name", NULL};
+	/* An account's other file: its sides too, so that a name takes one
+	 * side in both (a partner without a base is merged alone). */
+	const char *mate = dbmerge_partner(path);
+	const struct db *pdb = mate ? db_of(mate) : NULL;
+	_cleanup_close_ int pbase = pdb ? open_base(s, src, pdb) : -1;
+	_cleanup_close_ int pours = -1, ptheirs = -1;
+	if (pdb && pbase >= -1 &&
+	    (r = open_sides(s, src, pdb, src_tree, dst_tree, &pours,
+			    &ptheirs)) < 0)
+		return werr_errno(err, -r, "cannot read %s", mate);
+	const int pfds[3] = {pbase, pours, ptheirs};
 	const struct db_file b = {base, "the world's base copy"},
 			     o = {ours, "the destination's"},
 			     t = {theirs, "the world's"};
 	struct db_conflicts c = {0};
 	unsigned flags = force ? DB_MERGE_FORCE : 0;
-	int r;
-	switch (db->kind) {
-	case DB_DPKG_STATUS:
-		r = dpkgdb_merge_status(&b, &o, &t, out, flags, &c, err);
-		break;
-	case DB_BY_PACKAGE:
-	case DB_BY_NAME:
-		r = db_merge_deb822(&b, &o, &t, out,
-				    db->kind == DB_BY_NAME ? by_name
-							   : by_package,
-				    flags, &c, err);
-		break;
-	case DB_DIVERSIONS:
-		r = dpkgdb_merge_diversions(&b, &o, &t, out, flags, &c, err);
-		break;
-	case DB_STATOVERRIDE:
-		r = dpkgdb_merge_statoverride(&b, &o, &t, out, flags, &c, err);
-		break;
-	case DB_USERS:
-	case DB_GROUPS:
-		r = db_merge_accounts(&b, &o, &t, out,
-				      !strcmp(path, "/etc/passwd") ||
-					      !strcmp(path, "/etc/group"),
-				      flags, &c, err);
-		break;
-	default: /* DB_LOG */
-		r = db_merge_log(&o, &t, out, err);
-		break;
-	}
+	r = merge_by_kind(db, path, &b, &o, &t,
+			      pdb && pbase >= -1 ? pfds : NULL, out, flags, &c,
+			      err);
 	if (r < 0)
 		werr_wrap(err, "cannot merge %s", path);
 	if (r > 0 && force)
@@ -328,6 +392,62 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 	if (r >= 0)
 		*action = DBMERGE_MERGED;
 	return r < 0 ? r : 0;
+}
+
+/* A log the merge appended MERGED's lines to: BEFORE and what DST appended
+ * after them; DST's log as it is when it did not keep the merge's lines. */
+static int undo_log(const int files[3], int out, struct world_error *err)
+{
+	struct input in[3] = {0};
+	int r = 0;
+	for (int i = 0; i < 3 && r >= 0; i++) {
+		const struct db_file f = {files[i], NULL};
+		r = input_read(&f, "log", &in[i], err);
+	}
+	if (r >= 0) {
+		const struct input *m = &in[0], *b = &in[1], *now = &in[2];
+		bool kept = now->len >= m->len && m->len >= b->len &&
+			    !memcmp(now->data, m->data, m->len) &&
+			    !memcmp(m->data, b->data, b->len);
+		r = kept ? dbrec_write_all(out, b->data, b->len, "the log", err) : 0;
+		if (r >= 0)
+			r = kept ? dbrec_write_all(out, now->data + m->len,
+					     now->len - m->len, "the log", err)
+				 : dbrec_write_all(out, now->data, now->len,
+					     "the log", err);
+	}
+	for (int i = 0; i < 3; i++)
+		input_release(&in[i]);
+	return r;
+}
+
+int dbmerge_undo(const char *path, const int files[3], const int *partner,
+		 int out, struct world_error *err)
+{
+	const struct db *db = db_of(path);
+	if (!db || dbmerge_planned(path) != DBMERGE_MERGED)
+		return werr(err, EINVAL, "%s is merged whole", path);
+	if (db->kind == DB_LOG)
+		return undo_log(files, out, err) < 0
+			       ? werr_wrap(err, "cannot undo the merge of %s",
+					   path)
+			       : 0;
+	/* DST's changes since the merge, merged into what DST had before it
+	 * as a forced merge takes a world's: the merged file is the base,
+	 * the file before the merge ours, DST's now theirs.  A record DST
+	 * left as the merge wrote it returns to its state before; one DST
+	 * added or changed since stays, also where the merge had changed it
+	 * too (the conflicts, forced to DST's side). */
+	const struct db_file b = {files[0], "the merged copy"},
+			     o = {files[1], "the copy saved before the merge"},
+			     t = {files[2], "the current"};
+	struct db_conflicts c = {0};
+	int r = merge_by_kind(db, path, &b, &o, &t, partner, out,
+			      DB_MERGE_FORCE, &c, err);
+	db_conflicts_release(&c);
+	if (r < 0)
+		return werr_wrap(err, "cannot undo the merge of %s", path);
+	return 0;
 }
 
 static const struct {

@@ -58,6 +58,29 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 		    enum dbmerge_action *action, char **conflict,
 		    struct world_error *err);
 
+/* The account database whose records pair with PATH's, name by name:
+ * "/etc/shadow" for "/etc/passwd" and the reverse, gshadow and group; NULL
+ * for any other path.  A merge that merges one record by record merges
+ * the other with it, and a name takes one side in both. */
+const char *dbmerge_partner(const char *path);
+
+/* Undoes a record-by-record merge of database PATH that DST changed since:
+ * FILES are fds of the file the merge wrote, of DST's file before the
+ * merge, and of DST's file now (-1: absent).  OUT (an empty regular file)
+ * gets DST's file now where each record DST has left as the merge wrote it
+ * is back as it was before the merge (or gone, when the merge added it);
+ * every record DST added, removed or changed since stays as DST has it,
+ * also one the merge had changed too (DST's change wins).  An append-only
+ * log loses the lines the merge appended, and keeps those DST appended
+ * since (all of DST's log, when it does not begin with the merge's).
+ * PARTNER (may be
+ * NULL): the same three fds of dbmerge_partner(PATH), so that a name takes
+ * one side in both files.  -EINVAL for a file that is not merged record by
+ * record; -EBADMSG for a malformed one; -EEXIST when the result would give
+ * two accounts one id (err names them). */
+int dbmerge_undo(const char *path, const int files[3], const int *partner,
+		 int out, struct world_error *err);
+
 /* The locks of the tools that write these databases in a tree: dpkg's
  * (lock-frontend, then lock, as apt takes them) and that of shadow's
  * account tools (/etc/.pwd.lock, which lckpwdf(3) takes: useradd, vipw,

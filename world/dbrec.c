@@ -343,28 +343,106 @@ int dbrec_write_in_ours_order(const struct picks *p, int out,
 	return r;
 }
 
-int dbrec_merge_files(const struct merge_kind *kind, const void *arg,
-		      const struct db_file *base, const struct db_file *ours,
-		      const struct db_file *theirs, int out, unsigned flags,
-		      struct db_conflicts *conflicts, struct world_error *err)
+/* The three sides' records of FILES, and their walk. */
+static int read_and_walk(const struct merge_kind *kind, const void *arg,
+			 const struct db_file *const files[3], bool force,
+			 struct recs recs[3], struct picks *picks,
+			 struct world_error *err)
 {
-	const struct db_file *files[3] = {base, ours, theirs};
 	static const char *const names[3] = {"base", "ours", "theirs"};
 	struct input in[3] = {0};
-	struct recs recs[3] = {0};
-	struct picks picks = {0};
-	struct db_conflicts c = {0};
-	bool force = flags & DB_MERGE_FORCE;
 	int r = 0;
-
 	for (int i = 0; i < 3 && r == 0; i++) {
 		r = input_read(files[i], names[i], &in[i], err);
 		if (r == 0)
 			r = kind->records(&in[i], arg, &recs[i], err);
 		input_release(&in[i]);
 	}
-	if (r == 0 && walk(&recs[0], &recs[1], &recs[2], force, &picks) < 0)
+	if (r == 0 && walk(&recs[0], &recs[1], &recs[2], force, picks) < 0)
 		r = werr(err, ENOMEM, "cannot merge %s", kind->what);
+	return r;
+}
+
+static const char *pick_key(const struct pick *x)
+{
+	return (x->o ? x->o : x->t ? x->t : x->b)->key;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The keys that the partner's sides change differently (its walk alone,
+ * not its kind's checks), sorted; *n of them, into *keys (malloc'd, the
+ * strings owned by RECS). */
+static int partner_conflicts(const struct db_partner *pt, struct recs recs[3],
+			     const char ***keys, size_t *n,
+			     struct world_error *err)
+{
+	struct picks picks = {0};
+	int r = read_and_walk(pt->kind, pt->arg, pt->files, false, recs,
+			      &picks, err);
+	const char **v = r == 0 ? calloc(picks.n + 1, sizeof(*v)) : NULL;
+	if (r == 0 && !v)
+		r = werr(err, ENOMEM, "cannot merge %s", pt->kind->what);
+	*n = 0;
+	for (size_t i = 0; r == 0 && i < picks.n; i++)
+		if (picks.v[i].conflict)
+			v[(*n)++] = pick_key(&picks.v[i]);
+	free(picks.v);
+	if (r < 0) {
+		free(v);
+		return r == -EBADMSG || r == -EFBIG
+			       ? werr_wrap(err, "the paired database")
+			       : r;
+	}
+	*keys = v;
+	return 0;
+}
+
+int dbrec_merge_files(const struct merge_kind *kind, const void *arg,
+		      const struct db_file *base, const struct db_file *ours,
+		      const struct db_file *theirs, int out, unsigned flags,
+		      struct db_conflicts *conflicts, struct world_error *err)
+{
+	return dbrec_merge_files_paired(kind, arg, base, ours, theirs, NULL,
+					out, flags, conflicts, err);
+}
+
+int dbrec_merge_files_paired(const struct merge_kind *kind, const void *arg,
+			     const struct db_file *base,
+			     const struct db_file *ours,
+			     const struct db_file *theirs,
+			     const struct db_partner *partner, int out,
+			     unsigned flags, struct db_conflicts *conflicts,
+			     struct world_error *err)
+{
+	const struct db_file *const files[3] = {base, ours, theirs};
+	struct recs recs[3] = {0}, precs[3] = {0};
+	struct picks picks = {0};
+	struct db_conflicts c = {0};
+	bool force = flags & DB_MERGE_FORCE;
+	const char **paired = NULL;
+	size_t n_paired = 0;
+	int r = 0;
+
+	if (partner)
+		r = partner_conflicts(partner, precs, &paired, &n_paired, err);
+	if (r == 0)
+		r = read_and_walk(kind, arg, files, force, recs, &picks, err);
+	/* A key the partner's sides changed differently is one conflict
+	 * over both files: it takes the same side in each. */
+	for (size_t i = 0; r == 0 && n_paired && i < picks.n; i++) {
+		struct pick *x = &picks.v[i];
+		const char *key = pick_key(x);
+		if (x->conflict || !bsearch(&key, paired, n_paired,
+					    sizeof(*paired), cmp_str))
+			continue;
+		x->conflict = true;
+		x->r = force ? x->t : x->o;
+	}
+	free(paired);
 	while (r == 0 && kind->check && kind->check(&picks, force))
 		;
 	for (size_t i = 0; r == 0 && force && i < picks.n; i++)
@@ -391,8 +469,10 @@ int dbrec_merge_files(const struct merge_kind *kind, const void *arg,
 	for (size_t i = 0; i < picks.n; i++)
 		free(picks.v[i].note);
 	free(picks.v);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		recs_release(&recs[i]);
+		recs_release(&precs[i]);
+	}
 	return dbrec_printable(r, err);
 }
 

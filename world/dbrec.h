@@ -93,6 +93,23 @@ int recs_sort_unique(struct recs *r, const char *name, struct world_error *err);
 int dbrec_write_in_ours_order(const struct picks *p, int out,
 			      const struct merge_kind *kind,
 			      struct world_error *err);
+/* The database paired with the one merged (shadow for passwd, passwd for
+ * shadow; group and gshadow): its kind and its base, ours and theirs. */
+struct db_partner {
+	const struct merge_kind *kind;
+	const void *arg;
+	const struct db_file *files[3];
+};
+/* dbrec_merge_files() where a key that PARTNER's sides change differently
+ * is a conflict here too, resolved to the same side (THEIRS's when
+ * forced). */
+int dbrec_merge_files_paired(const struct merge_kind *kind, const void *arg,
+			     const struct db_file *base,
+			     const struct db_file *ours,
+			     const struct db_file *theirs,
+			     const struct db_partner *partner, int out,
+			     unsigned flags, struct db_conflicts *conflicts,
+			     struct world_error *err);
 int dbrec_merge_files(const struct merge_kind *kind, const void *arg,
 		      const struct db_file *base, const struct db_file *ours,
 		      const struct db_file *theirs, int out, unsigned flags,

@@ -141,6 +141,23 @@ int db_merge_accounts(const struct db_file *base, const struct db_file *ours,
 		      unsigned flags, struct db_conflicts *conflicts,
 		      struct world_error *err);
 
+/* passwd with shadow, group with gshadow: one account is a line in each,
+ * and a name must take one side in both, or the merge leaves a user in
+ * passwd without its shadow entry (or the reverse).  BASE, OURS and THEIRS
+ * are merged as db_merge_accounts() merges them, where a name that PBASE,
+ * POURS and PTHEIRS (the paired file's sides) change differently is a
+ * conflict here too, resolved as there: DB_MERGE_FORCE takes THEIRS's side
+ * of that name in both files (its removal included), and without it the
+ * name is listed in both. */
+int db_merge_account_pair(const struct db_file *base,
+			  const struct db_file *ours,
+			  const struct db_file *theirs, bool with_ids,
+			  const struct db_file *pbase,
+			  const struct db_file *pours,
+			  const struct db_file *ptheirs, int out,
+			  unsigned flags, struct db_conflicts *conflicts,
+			  struct world_error *err);
+
 /* Append-only logs (dpkg.log, apt/history.log, apt/term.log), which both
  * sides only appended to: writes OURS followed by what THEIRS added, that is
  * THEIRS past the longest common prefix of the two cut back to a line start

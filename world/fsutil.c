@@ -723,6 +723,22 @@ static int copy_range(int from, int to, off_t off, off_t len)
 	return 0;
 }
 
+bool same_bytes(int a, int b)
+{
+	struct stat x, y;
+	if (fstat(a, &x) < 0 || fstat(b, &y) < 0 || x.st_size != y.st_size)
+		return false;
+	char p[8192], q[8192];
+	for (off_t off = 0; off < x.st_size;) {
+		ssize_t n = pread(a, p, sizeof(p), off);
+		if (n <= 0 || pread(b, q, (size_t)n, off) != n ||
+		    memcmp(p, q, (size_t)n))
+			return false;
+		off += n;
+	}
+	return true;
+}
+
 int copy_bytes(int from, int to)
 {
 	struct stat st;

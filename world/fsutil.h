@@ -70,6 +70,9 @@ char *path_unescape(const char *escaped);
  * (SEEK_DATA, SEEK_HOLE), so that holes stay holes, each by
  * copy_file_range (which may share blocks) or read and write. */
 int copy_bytes(int from, int to);
+/* Whether the regular files A and B hold the same bytes (read with pread:
+ * their offsets stay); false on any error. */
+bool same_bytes(int a, int b);
 /* Joins A and B with one '/'; returns malloc'd string or NULL. */
 char *path_join(const char *a, const char *b);
 

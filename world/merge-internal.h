@@ -63,9 +63,18 @@ int journal_open_parent(int tree, const char *path, const char **base);
 /* undo.c */
 /* syncfs of every file system that operations of P wrote. */
 int undo_sync_written(int tree, const struct plan *p);
-/* Every path of P back to its saved state in MDIR/undo. */
-int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
+/* For each package or account database of P that DST changed since the
+ * merge wrote it: DST's file with the merge's records undone
+ * (dbmerge_undo()), in a memfd at *OUT[k], an array of P->n fds (-1 for
+ * every other operation; undo_databases_release() it).  Reads DST only. */
+int undo_databases(int mdir, int tree, const struct plan *p, int **out,
 		   struct world_error *err);
+void undo_databases_release(int *undone, size_t n);
+/* Every path of P back to its saved state in MDIR/undo; a database that
+ * UNDONE (from undo_databases(); NULL: made here, and a database it
+ * cannot undo goes back whole) has an fd for gets those records. */
+int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
+		   int *undone, struct world_error *err);
 /* MDIR/after: what the merged paths are like right after the merge;
  * MDIR/after-dirs: the ctimes of the directories they lie in. */
 int undo_write_after(int mdir, int tree, const struct plan *p);
@@ -93,8 +102,10 @@ void recover_restart_rebased(struct world_store *s, char **moved);
  * does not have, or of what lies in a directory of DST whose deletion or
  * replacement moves it away whole; a package database that both changed
  * (or, FORCE, that conflicts) is merged (OP_MRG) or dropped (see
- * dbmerge_planned).  Returns 0 or -errno (P then holds what was planned
- * so far, for plan_release). */
+ * dbmerge_planned); an account database merged so takes its mate with it
+ * (passwd and shadow, group and gshadow: dbmerge_partner()), added to P
+ * when D does not hold it.  Returns 0 or -errno (P then holds what was
+ * planned so far, for plan_release). */
 int merge_plan(int dst_tree, int src_tree, bool force,
 	       const struct world_diff *d, struct plan *p);
 /* The merge itself, under DST's database locks and SRC's

@@ -232,6 +232,35 @@ static int stage_merged(struct merge_ctx *m, const char *n, int parent,
 	return r < 0 ? r : 1;
 }
 
+/* A copy of FROM as I.merged beside what a merge stages: the records the
+ * merge writes, apart from DST's file, which DST may write in place. */
+static int keep_merged_copy(struct merge_ctx *m, int from, size_t i,
+			    const char *path, struct world_error *err)
+{
+	char kept[48];
+	snprintf(kept, sizeof(kept), "%zu.merged", i);
+	_cleanup_close_ int copy =
+		openat(m->staged, kept,
+		       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int r = copy < 0 ? -errno : copy_bytes(from, copy);
+	if (r >= 0 && fsync(copy) < 0)
+		r = -errno;
+	return r < 0 ? werr_errno(err, -r, "cannot stage %s", path) : 0;
+}
+
+/* A database that SRC alone changed is put whole, as any file; the copy
+ * of what it puts lets a forced roll-back undo its records alone, should
+ * DST change the file after the merge (dbmerge_undo()). */
+static int keep_put_database(struct merge_ctx *m, size_t i, const char *path,
+			     struct world_error *err)
+{
+	_cleanup_close_ int from = open_beneath(m->src_tree, path, O_RDONLY);
+	struct stat st;
+	if (from < 0 || fstat(from, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0; /* no file's records to undo */
+	return keep_merged_copy(m, from, i, path, err);
+}
+
 /* Writes the merged version of database PATH, operation I, into
  * STATE/merge/staged/I, with the owner and mode of SRC's version (of DST's
  * where SRC deleted it: shadow's stay private). */
@@ -258,7 +287,14 @@ static int stage_database(struct merge_ctx *m, const char *src, size_t i,
 	if (fchown(out, st.st_uid, st.st_gid) < 0 ||
 	    fchmod(out, st.st_mode & 07777) < 0 || fsync(out) < 0)
 		return werr_errno(err, errno, "cannot stage %s", path);
-	return 0;
+	/* A copy of what the merge writes, apart from the staged file (which
+	 * becomes DST's, and DST may write it in place): a forced roll-back
+	 * tells by it which records DST changed since (dbmerge_undo()). */
+	_cleanup_close_ int from =
+		openat(m->staged, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (from < 0)
+		return werr_errno(err, errno, "cannot stage %s", path);
+	return keep_merged_copy(m, from, i, path, err);
 }
 
 static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
@@ -368,6 +404,62 @@ static int save_all(struct merge_ctx *m, const struct plan *p,
 	return 0;
 }
 
+/* Adds OP (PATH: malloc'd, consumed) to P. */
+static int plan_add(struct plan *p, struct op o)
+{
+	struct op *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
+	if (!nv) {
+		free(o.path);
+		return -ENOMEM;
+	}
+	p->v = nv;
+	p->v[p->n++] = o;
+	return 0;
+}
+
+/* An account database merged record by record takes its other file with
+ * it (passwd and shadow, group and gshadow), whoever changed that: a name
+ * must take one side in both (dbmerge_partner()). */
+static int pair_databases(int dst_tree, int src_tree, struct plan *p)
+{
+	size_t n = p->n;
+	for (size_t i = 0; i < n; i++) {
+		const char *mate = p->v[i].kind == OP_MRG
+					   ? dbmerge_partner(p->v[i].path)
+					   : NULL;
+		if (!mate)
+			continue;
+		size_t j = 0;
+		while (j < p->n && strcmp(p->v[j].path, mate))
+			j++;
+		if (j < p->n) {
+			struct op *o = &p->v[j];
+			if (o->had != HAD_DIR &&
+			    (o->kind == OP_PUT || o->kind == OP_DEL)) {
+				o->kind = OP_MRG;
+				o->dst_changed = true;
+			}
+			continue;
+		}
+		struct stat xs, ys;
+		int had = kind_of(dst_tree, mate, &ys);
+		int src = kind_of(src_tree, mate, &xs);
+		if (had < 0 || src < 0)
+			return had < 0 ? had : src;
+		if (had == HAD_DIR || src == HAD_DIR ||
+		    (had == HAD_NONE && src == HAD_NONE))
+			continue;
+		struct op o = {.kind = OP_MRG,
+			       .had = had,
+			       .dst_changed = true,
+			       .ino = had != HAD_NONE ? ys.st_ino : 0,
+			       .path = strdup(mate)};
+		if (!o.path || plan_add(p, o) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int merge_plan(int dst_tree, int src_tree, bool force,
 	       const struct world_diff *d, struct plan *p)
 {
@@ -405,21 +497,14 @@ int merge_plan(int dst_tree, int src_tree, bool force,
 			o.kind = src == HAD_DIR ? OP_DIR : OP_PUT;
 		if (o.kind == OP_DEL && had == HAD_NONE)
 			continue;
-		if (!(o.path = strdup(c->path)))
+		if (!(o.path = strdup(c->path)) || plan_add(p, o) < 0)
 			return -ENOMEM;
-		struct op *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
-		if (!nv) {
-			free(o.path);
-			return -ENOMEM;
-		}
-		p->v = nv;
-		p->v[p->n++] = o;
 		if (had == HAD_DIR && o.kind != OP_DIR) {
 			moved = p->v[p->n - 1].path;
 			moved_len = strlen(moved);
 		}
 	}
-	return 0;
+	return pair_databases(dst_tree, src_tree, p);
 }
 
 /* The merge itself, under DST's database locks L and SRC's SRC_LOCKS,
@@ -551,7 +636,9 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		goto fail;
 	}
 	for (size_t i = 0; i < p.n && r >= 0; i++) {
-		if (p.v[i].kind != OP_MRG)
+		bool db_put = p.v[i].kind == OP_PUT &&
+			      dbmerge_planned(p.v[i].path) == DBMERGE_MERGED;
+		if (p.v[i].kind != OP_MRG && !db_put)
 			continue;
 		if (m.staged < 0 &&
 		    (mkdirat(mdir, "staged", 0700) < 0 ||
@@ -562,7 +649,8 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 				       s->state);
 			break;
 		}
-		r = stage_database(&m, src, i, p.v[i].path, err);
+		r = db_put ? keep_put_database(&m, i, p.v[i].path, err)
+			   : stage_database(&m, src, i, p.v[i].path, err);
 	}
 	if (r == -EEXIST && conflicts) { /* unresolved, even forced */
 		*conflicts = d;
@@ -692,7 +780,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 
 rollback:;
 	struct world_error rb = {0};
-	if (undo_roll_back(s, mdir, &p, &rb) < 0) {
+	if (undo_roll_back(s, mdir, &p, NULL, &rb) < 0) {
 		/* What DST had is still in the undo: the journal stays, as
 		 * prepared, and the next pwapt command rolls back again.  SRC
 		 * stays frozen until then: DST may share its files. */

@@ -112,7 +112,7 @@ int merge_recover(struct world_store *s, bool *recovered,
 		if (strcmp(p.dst, WORLD_ROOT) && store_world_exists(s, p.dst))
 			r = lifecycle_ensure_running(s, p.dst, NULL, err);
 		if (r >= 0)
-			r = undo_roll_back(s, mdir, &p, err);
+			r = undo_roll_back(s, mdir, &p, NULL, err);
 		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
 			r = werr(err, EIO, "cannot remove %s/merge", s->state);
 	} else if (p.phase == 2) {
@@ -151,7 +151,7 @@ int merge_recover(struct world_store *s, bool *recovered,
 			(void)lifecycle_mount(s, p.src, NULL);
 		crash_point("recover-rollback");
 		if (r >= 0 && p.phase == 1)
-			r = undo_roll_back(s, mdir, &p, err);
+			r = undo_roll_back(s, mdir, &p, NULL, err);
 		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
 			r = werr(err, EIO, "cannot remove %s/merge", s->state);
 		if (r >= 0 && store_world_exists(s, p.src))

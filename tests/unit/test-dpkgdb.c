@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../../world/cleanup.h"
+#include "../../world/dbmerge.h"
 #include "../../world/dpkgdb.h"
 #include "../../world/fsutil.h"
 #include "tap.h"
@@ -1242,6 +1243,215 @@ static void test_force_accounts(void)
 		  "are THEIRS's side, listed");
 }
 
+/* ---- passwd and shadow as pairs; a forced roll-back's undo ---- */
+
+/* passwd's and shadow's sides (base, ours, theirs; NULL: absent) merged as
+ * pairs with FLAGS: the return of each and their OUTs. */
+struct pair_result {
+	int r[2];
+	char *out[2];
+	struct world_error err;
+};
+
+static void pair_release(struct pair_result *p)
+{
+	free(p->out[0]);
+	free(p->out[1]);
+}
+
+static struct pair_result merge_pair(const char *const pw[3],
+				     const char *const sh[3], unsigned flags)
+{
+	struct pair_result res = {0};
+	static const char *const side[3] = {"base", "ours", "theirs"};
+	for (int f = 0; f < 2; f++) {
+		const char *const *me = f ? sh : pw, *const *mate = f ? pw : sh;
+		struct db_file a[3], b[3];
+		for (int i = 0; i < 3; i++) {
+			_cleanup_free_ char *n1 = fmt("me-%s", side[i]);
+			_cleanup_free_ char *n2 = fmt("mate-%s", side[i]);
+			a[i] = (struct db_file){open_text(n1, me[i]), side[i]};
+			b[i] = (struct db_file){open_text(n2, mate[i]),
+						side[i]};
+		}
+		int out = open_text("out", "");
+		res.r[f] = db_merge_account_pair(&a[0], &a[1], &a[2], !f,
+						 &b[0], &b[1], &b[2], out,
+						 flags, NULL, &res.err);
+		res.out[f] = read_fd(out);
+		close(out);
+		for (int i = 0; i < 3; i++) {
+			closep(&a[i].fd);
+			closep(&b[i].fd);
+		}
+	}
+	return res;
+}
+
+static void test_account_pairs(void)
+{
+	const char *pw_base = "root:x:0:0::/root:/bin/sh\n"
+			      "www:x:33:33::/var/www:/bin/sh\n";
+	const char *sh_base = "root:*:19000::::::\nwww:*:19000::::::\n";
+	const char *pw_no_www = "root:x:0:0::/root:/bin/sh\n";
+	const char *sh_no_www = "root:*:19000::::::\n";
+	const char *sh_www_pw = "root:*:19000::::::\nwww:$6$new:19500::::::\n";
+
+	/* DST removed www, SRC gave it a password (shadow alone): forced,
+	 * SRC's side of www in both files, not a shadow entry alone. */
+	const char *const pw1[3] = {pw_base, pw_no_www, pw_base};
+	const char *const sh1[3] = {sh_base, sh_no_www, sh_www_pw};
+	struct pair_result res = merge_pair(pw1, sh1, DB_MERGE_FORCE);
+	ok(res.r[0] == 1 && res.r[1] == 1 && !strcmp(res.out[0], pw_base) &&
+		   !strcmp(res.out[1], sh_www_pw),
+	   "pair, forced: a user DST removed and SRC changed in shadow alone "
+	   "comes back in both files (%d %d) %s",
+	   res.r[0], res.r[1], res.err.msg);
+	pair_release(&res);
+	res = merge_pair(pw1, sh1, 0);
+	ok(res.r[0] == 1 && res.r[1] == 1 && !res.out[0][0] && !res.out[1][0],
+	   "pair: that conflict is named in both files, nothing written");
+	pair_release(&res);
+
+	/* The reverse: SRC removed www, DST changed its password. */
+	const char *const pw2[3] = {pw_base, pw_base, pw_no_www};
+	const char *const sh2[3] = {sh_base, sh_www_pw, sh_no_www};
+	res = merge_pair(pw2, sh2, DB_MERGE_FORCE);
+	ok(res.r[0] == 1 && res.r[1] == 1 && !strcmp(res.out[0], pw_no_www) &&
+		   !strcmp(res.out[1], sh_no_www),
+	   "pair, forced: SRC's removal of a user DST changed in shadow "
+	   "removes it from both");
+	pair_release(&res);
+
+	/* Records of other names merge as always, each side's kept. */
+	const char *const pw3[3] = {pw_base, "root:x:0:0::/root:/bin/zsh\n",
+				    "root:x:0:0::/root:/bin/sh\n"
+				    "www:x:33:33::/var/www:/bin/sh\n"
+				    "cron:x:101:101::/:/bin/false\n"};
+	const char *const sh3[3] = {sh_base, "root:*:19000::::::\n",
+				    "root:*:19000::::::\nwww:*:19000::::::\n"
+				    "cron:!:19501::::::\n"};
+	res = merge_pair(pw3, sh3, 0);
+	ok(res.r[0] == 0 && res.r[1] == 0 &&
+		   !strcmp(res.out[0], "root:x:0:0::/root:/bin/zsh\n"
+				       "cron:x:101:101::/:/bin/false\n") &&
+		   !strcmp(res.out[1],
+			   "root:*:19000::::::\ncron:!:19501::::::\n"),
+	   "pair: names without a conflict merge as in each file alone");
+	pair_release(&res);
+}
+
+/* dbmerge_undo() of PATH: MERGED, BEFORE, NOW (NULL: absent) and the
+ * partner's three (NULL: none); *R gets its return. */
+static char *undo_db(const char *path, const char *merged, const char *before,
+		     const char *now, const char *const *mate, int *r,
+		     struct world_error *err)
+{
+	int fd[3] = {open_text("u-merged", merged),
+		     open_text("u-before", before), open_text("u-now", now)};
+	int pfd[3] = {-1, -1, -1};
+	for (int i = 0; mate && i < 3; i++) {
+		_cleanup_free_ char *n = fmt("u-mate-%d", i);
+		pfd[i] = open_text(n, mate[i]);
+	}
+	int out = open_text("out", "");
+	*r = dbmerge_undo(path, fd, mate ? pfd : NULL, out, err);
+	char *text = read_fd(out);
+	close(out);
+	for (int i = 0; i < 3; i++) {
+		closep(&fd[i]);
+		closep(&pfd[i]);
+	}
+	return text;
+}
+
+static void test_undo(void)
+{
+	struct world_error err = {0};
+	int r;
+	/* The merge changed daemon and added sshd; DST then changed root
+	 * and added alice: only the merge's records are undone. */
+	const char *before = "root:x:0:0::/root:/bin/sh\n"
+			     "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n";
+	const char *merged = "root:x:0:0::/root:/bin/sh\n"
+			     "daemon:x:1:1::/usr/sbin:/bin/sh\n"
+			     "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n";
+	const char *now = "root:x:0:0::/root:/bin/zsh\n"
+			  "daemon:x:1:1::/usr/sbin:/bin/sh\n"
+			  "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n"
+			  "alice:x:1000:1000::/home/alice:/bin/bash\n";
+	char *out = undo_db("/etc/passwd", merged, before, now, NULL, &r, &err);
+	ok(r == 0 && !strcmp(out, "root:x:0:0::/root:/bin/zsh\n"
+				  "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
+				  "alice:x:1000:1000::/home/alice:/bin/bash\n"),
+	   "undo: the merge's change and new user go, DST's change and new "
+	   "user since stay %s",
+	   err.msg);
+	free(out);
+
+	/* DST changed a record the merge changed too: DST's stays. */
+	const char *now2 = "root:x:0:0::/root:/bin/sh\n"
+			   "daemon:x:1:1::/usr/sbin:/bin/dash\n"
+			   "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n";
+	out = undo_db("/etc/passwd", merged, before, now2, NULL, &r, &err);
+	ok(r == 0 && !strcmp(out, "root:x:0:0::/root:/bin/sh\n"
+				  "daemon:x:1:1::/usr/sbin:/bin/dash\n"),
+	   "undo: a record both the merge and DST since changed keeps DST's "
+	   "version %s",
+	   err.msg);
+	free(out);
+
+	/* The merge added sshd to both files; DST then set its password
+	 * (shadow alone): sshd stays in both, not in shadow alone. */
+	const char *sh_before = "root:*:19000::::::\n";
+	const char *sh_merged = "root:*:19000::::::\nsshd:!:19500::::::\n";
+	const char *sh_now = "root:*:19000::::::\nsshd:$6$x:19600::::::\n";
+	const char *const sh_mate[3] = {sh_merged, sh_before, sh_now};
+	const char *const pw_mate[3] = {merged, before, merged};
+	out = undo_db("/etc/passwd", merged, before, merged, sh_mate, &r, &err);
+	ok(r == 0 && strstr(out, "sshd:") &&
+		   strstr(out, "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"),
+	   "undo, paired: a user whose shadow entry DST changed since stays "
+	   "in passwd %s",
+	   err.msg);
+	free(out);
+	out = undo_db("/etc/shadow", sh_merged, sh_before, sh_now, pw_mate, &r,
+		      &err);
+	ok(r == 0 && !strcmp(out, sh_now), "undo, paired: and in shadow %s",
+	   err.msg);
+	free(out);
+	out = undo_db("/etc/ld.so.cache", "", "", "", NULL, &r, &err);
+	ok(r == -EINVAL, "undo: a file merged whole is refused");
+	free(out);
+	out = undo_db("/var/log/dpkg.log", "a\nmerge\n", "a\n",
+		      "a\nmerge\nroot\n", NULL, &r, &err);
+	ok(r == 0 && !strcmp(out, "a\nroot\n"),
+	   "undo, log: the merge's lines go, DST's since stay %s", err.msg);
+	free(out);
+	out = undo_db("/var/log/dpkg.log", "a\nmerge\n", "a\n", "rotated\n",
+		      NULL, &r, &err);
+	ok(r == 0 && !strcmp(out, "rotated\n"),
+	   "undo, log: a log DST rotated since stays as it is %s", err.msg);
+	free(out);
+}
+
+static void test_undo_status(void)
+{
+	/* The merge installed sed (it was not there before); dpkg in DST
+	 * removed apt since. */
+	_cleanup_free_ char *before = drop(status, "sed", NULL);
+	_cleanup_free_ char *now = drop(status, "apt", NULL);
+	_cleanup_free_ char *want = drop(before, "apt", NULL);
+	struct world_error err = {0};
+	int r;
+	_cleanup_free_ char *out = undo_db("/var/lib/dpkg/status", status,
+					   before, now, NULL, &r, &err);
+	ok(r == 0 && !strcmp(out, want),
+	   "undo, status: the package the merge installed goes, DST's "
+	   "removal since stays %s",
+	   err.msg);
+}
+
 /* ---- the tree ---- */
 
 static void load_tree(const char *argv0)
@@ -1294,6 +1504,7 @@ int main(int argc, char **argv)
 		test_repeated();
 		test_read();
 		test_force_status();
+		test_undo_status();
 	} else {
 		skip("status file merges on a real Debian status file");
 	}
@@ -1304,6 +1515,8 @@ int main(int argc, char **argv)
 	test_accounts();
 	test_force_text();
 	test_force_accounts();
+	test_account_pairs();
+	test_undo();
 	test_log();
 
 	free(status);

@@ -39,6 +39,7 @@ static void setup(void)
 		"var/lib/dpkg/status",
 		"var/cache/apt/pkgcache.bin",
 		"etc/passwd",
+		"etc/shadow",
 	};
 	mk("root/etc");
 	mk("root/dir-to-file");
@@ -240,6 +241,23 @@ static void test_flags(void)
 	ok(r == 0 && plans(&p, "/etc/passwd", OP_MRG, HAD_FILE),
 	   "forced: a conflicting account database is merged, never "
 	   "replaced whole");
+	ok(plans(&p, "/etc/shadow", OP_MRG, HAD_FILE) &&
+		   op_of(&p, "/etc/shadow")->dst_changed,
+	   "forced: shadow, in no diff, goes with passwd (an account takes "
+	   "one side in both)");
+	ok(!op_of(&p, "/etc/group") && !op_of(&p, "/etc/gshadow"),
+	   "group and gshadow, which neither side has, stay out of it");
+	journal_plan_release(&p);
+
+	/* passwd put whole, shadow merged: passwd goes with it. */
+	struct world_change pair[] = {change('M', "/etc/passwd"),
+				      change('M', "/etc/shadow")};
+	pair[1].merged = true;
+	struct world_diff pd = {.v = pair, .n = 2};
+	r = merge_plan(root_fd, world_fd, false, &pd, &p);
+	ok(r == 0 && plans(&p, "/etc/passwd", OP_MRG, HAD_FILE) &&
+		   plans(&p, "/etc/shadow", OP_MRG, HAD_FILE) && p.n == 2,
+	   "passwd that SRC alone changed is merged with its shadow");
 	journal_plan_release(&p);
 
 	/* Planning appends: a plan made in two steps. */
