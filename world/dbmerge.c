@@ -187,9 +187,9 @@ int dbmerge_save_bases(struct world_store *s, const char *name, int tree,
 	return 0;
 }
 
-/* The base of DB for world SRC: an fd, or -1 (an empty base) when the
- * database did not exist when SRC was created; -ENOENT when SRC has no
- * bases at all. */
+/* The base of DB for world SRC: an fd; one of /dev/null (an empty base)
+ * when the database did not exist when SRC was created; -ENOENT when SRC
+ * has no bases at all, another -errno when it cannot be read. */
 static int open_base(struct world_store *s, const char *src,
 		     const struct db *db)
 {
@@ -207,8 +207,10 @@ static int open_base(struct world_store *s, const char *src,
 		return -ENOENT;
 	for (char *l = text; *l;) {
 		size_t n = strcspn(l, "\n");
-		if (n == strlen(db->base) && !strncmp(l, db->base, n))
-			return -1;
+		if (n == strlen(db->base) && !strncmp(l, db->base, n)) {
+			fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			return fd >= 0 ? fd : -errno;
+		}
 		l += n + (l[n] == '\n');
 	}
 	return -ENOENT;
@@ -310,7 +312,7 @@ static int open_sides(struct world_store *s, const char *src,
 	    same_bytes(*ours, *theirs)) {
 		close(*theirs);
 		*theirs = open_base(s, src, db);
-		if (*theirs < -1)
+		if (*theirs < 0)
 			return *theirs;
 	}
 	return 0;
@@ -331,7 +333,7 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 		return 0;
 	}
 	_cleanup_close_ int base = db->base ? open_base(s, src, db) : -1;
-	if (base < -1)
+	if (db->base && base < 0)
 		return base == -ENOENT
 			       ? werr(err, ENOENT,
 				      "'%s' has no copy of %s from its "
@@ -363,7 +365,7 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 	const struct db *pdb = mate ? db_of(mate) : NULL;
 	_cleanup_close_ int pbase = pdb ? open_base(s, src, pdb) : -1;
 	_cleanup_close_ int pours = -1, ptheirs = -1;
-	if (pdb && pbase >= -1 &&
+	if (pdb && pbase >= 0 &&
 	    (r = open_sides(s, src, pdb, src_tree, dst_tree, &pours,
 			    &ptheirs)) < 0)
 		return werr_errno(err, -r, "cannot read %s", mate);
@@ -374,7 +376,7 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 	struct db_conflicts c = {0};
 	unsigned flags = force ? DB_MERGE_FORCE : 0;
 	r = merge_by_kind(db, path, &b, &o, &t,
-			      pdb && pbase >= -1 ? pfds : NULL, out, flags, &c,
+			      pdb && pbase >= 0 ? pfds : NULL, out, flags, &c,
 			      err);
 	if (r < 0)
 		werr_wrap(err, "cannot merge %s", path);
