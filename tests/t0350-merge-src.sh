@@ -1,8 +1,10 @@
 #!/bin/sh
 # wmerge SRC DST takes SRC as it stands, never a world still at work: no
 # merge while dpkg or apt runs in SRC (their locks, taken in SRC's tree) or
-# after dpkg was interrupted there; none when SRC cannot be frozen; and a
-# merge killed half way is rolled back while SRC is still frozen.
+# after dpkg was interrupted there; none when SRC cannot be frozen; SRC is
+# frozen from before the diff until it is deleted, or thawed when the
+# merge is refused; and a merge killed half way is rolled back while SRC
+# is still frozen.
 . "$(dirname "$0")/lib.sh"
 make_debian_root
 command -v dpkg-deb >/dev/null || skip_all "dpkg-deb is missing"
@@ -130,11 +132,13 @@ test_expect_success 'a merge is refused after dpkg was killed in SRC (its journa
 	wmerge W Root && test_equal 1.0 "$(installed_in Root)"
 '
 
-# stopped_merge: wmerge W Root in the background, stopped right after its
-# diff ($merge; stderr in $TMP/err).  resume_merge: lets it go on, also
-# when the test failed meanwhile; returns the merge's exit status.
+# stopped_merge [POINT]: wmerge W Root in the background, stopped at
+# crash point POINT ($merge; stderr in $TMP/err): merge-locked (SRC's locks
+# tried, SRC not frozen yet), the default, or merge-diffed.  resume_merge:
+# lets it go on, also when the test failed meanwhile; returns the merge's
+# exit status.
 stopped_merge() {
-	{ PWAPT_STOP_AT=merge-diffed wmerge W Root 2>"$TMP/err" & } &&
+	{ PWAPT_STOP_AT=${1:-merge-locked} wmerge W Root 2>"$TMP/err" & } &&
 		merge=$! && note_pid $merge &&
 		wait_for 30 "grep -q \"^State:.*T\" /proc/\$merge/status"
 }
@@ -143,10 +147,10 @@ resume_merge() {
 	wait $merge
 }
 
-# The locks are taken before the diff; a lock file SRC did not have then is
-# not made (it would be a change of SRC), and a dpkg that makes it and
-# starts while the merge plans is found once SRC is frozen.
-test_expect_success 'a dpkg that starts in SRC during the merge, making its lock files, stops the merge' '
+# The locks are taken before SRC is frozen; a lock file SRC did not have
+# then is not made (it would be a change of SRC), and a dpkg that makes it
+# and starts before the freeze is found once SRC is frozen.
+test_expect_success 'a dpkg that starts in SRC before it is frozen, making its lock files, stops the merge' '
 	fresh_world &&
 	rm "$M/var/lib/dpkg/lock-frontend" "$M/var/lib/dpkg/lock" &&
 	root_state "$TMP/before" && start_dpkg later && stopped_merge &&
@@ -198,6 +202,61 @@ test_expect_success 'a merge fails cleanly, writing nothing, when SRC cannot be 
 		wmerge W Root && test_equal new "$(cat "$R/srv/file")"
 	fi
 ' 3>&1
+
+# start_writer: a process in W that keeps making files, /srv/n.1, n.2, ...
+# and, once each is made, notes its number in /srv/count ($writer: its
+# wexec).  count_in DIR: the number noted there.
+start_writer() {
+	{ wexec W sh -c "i=0; while :; do i=\$((i+1)); echo \$i >/srv/n.\$i
+		echo \$i >/srv/count.new; mv -f /srv/count.new /srv/count
+		sleep 0.02; done" </dev/null >/dev/null 2>&1 & } &&
+		writer=$! && note_pid $writer &&
+		wait_for 10 "test -s \"\$M/srv/count\""
+}
+count_in() { cat "$1/srv/count"; }
+
+# SRC is frozen before the diff: a file made between the diff and a
+# freeze after it would be in no plan, and lost with SRC.
+test_expect_success 'SRC is frozen from before the diff on: no file it makes is lost' '
+	fresh_world && start_writer && F=$(freezer_file W) && test -e "$F" &&
+	stopped_merge merge-diffed &&
+	{ state=$(freezer_state "$F"); c1=$(count_in "$M"); sleep 0.5
+		c2=$(count_in "$M"); } &&
+	resume_merge && test -n "$c2" &&
+	i=1 && while [ $i -le $c2 ]; do
+		test_equal $i "$(cat "$R/srv/n.$i" 2>/dev/null)" || break
+		i=$((i + 1))
+	done && test $i -gt $c2 &&
+	test_equal "$c2" "$(count_in "$R")" &&
+	test_equal FROZEN "$state" && test_equal "$c1" "$c2" &&
+	! test -e "$PWAPT_STATE/merge-frozen"
+'
+
+test_expect_success 'a refused merge (a conflict) leaves SRC thawed, its process running' '
+	fresh_world && echo world >"$M/srv/c" && sleep 0.05 && echo root >"$R/srv/c" &&
+	start_writer && F=$(freezer_file W) && test -e "$F" &&
+	root_state "$TMP/before" &&
+	stopped_merge merge-diffed &&
+	{ test_equal FROZEN "$(freezer_state "$F")"; ok=$?; } &&
+	{ resume_merge; test_equal 3 $?; } && test_equal 0 $ok &&
+	grep -q "1 path changed in .Root. after .W. was created" "$TMP/err" &&
+	test_equal THAWED "$(freezer_state "$F")" &&
+	! test -e "$PWAPT_STATE/merge-frozen" &&
+	c1=$(count_in "$M") && wait_for 10 "test \$(count_in \"\$M\") -gt $c1" &&
+	kill -0 $writer &&
+	root_state "$TMP/after" && diff -u "$TMP/before" "$TMP/after"
+'
+
+test_expect_success 'a merge killed before its journal leaves SRC frozen only until the next command' '
+	fresh_world && start_writer && F=$(freezer_file W) && test -e "$F" &&
+	{ PWAPT_CRASH_AT=merge-diffed wmerge W Root 2>/dev/null; test_equal 137 $?; } &&
+	test_equal FROZEN "$(freezer_state "$F")" &&
+	! test -e "$PWAPT_STATE/merge" && test -e "$PWAPT_STATE/merge-frozen" &&
+	wlist >/dev/null &&
+	test_equal THAWED "$(freezer_state "$F")" &&
+	! test -e "$PWAPT_STATE/merge-frozen" &&
+	c1=$(count_in "$M") && wait_for 10 "test \$(count_in \"\$M\") -gt $c1"
+'
 
 test_expect_success 'recovery rolls a killed merge back while SRC is still frozen, then thaws it' '
 	fresh_world && for f in a b c d; do echo $f >"$M/srv/$f"; done &&

@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "container.h"
 #include "crash.h"
 #include "dbmerge.h"
 #include "fsutil.h"
@@ -273,6 +274,31 @@ static int lock_source(struct world_store *s, const char *src,
 	return 0;
 }
 
+/* Freezes SRC for the whole merge (DESIGN §4), noted first in
+ * STATE/merge-frozen so that a merge killed before its journal leaves no
+ * world frozen, and as this command's (store.h's merge_frozen).  A world
+ * that would run on unfrozen would change under the merge: that is no
+ * merge, and an error. */
+static int freeze_source(struct world_store *s, const char *src,
+			 const char *dst, struct world_error *err)
+{
+	int r = recover_note_frozen(s, src);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot write %s/%s", s->state,
+				  MERGE_FROZEN_FILE);
+	s->merge_frozen = src;
+	if ((r = container_freeze(s, src, true)) < 0) {
+		s->merge_frozen = NULL;
+		recover_thaw_frozen(s);
+		return werr_errno(err, -r,
+				  "cannot merge '%s' into '%s': '%s' cannot be "
+				  "frozen, and its processes would change it "
+				  "while it is merged",
+				  src, dst, src);
+	}
+	return 0;
+}
+
 int world_merge(struct world_store *s, const char *src, const char *dst,
 		unsigned flags, struct world_diff *conflicts, uint64_t *id,
 		struct world_error *err)
@@ -306,8 +332,23 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 	int r = lock_databases(s, dst, &locks, err);
 	if (r >= 0)
 		r = lock_source(s, src, dst, &src_locks, err);
+	crash_point("merge-locked");
+	/* Frozen before the diff: what is merged is all SRC showed, and
+	 * nothing it writes after the diff is lost with it. */
+	if (r < 0 || (r = freeze_source(s, src, dst, err)) < 0)
+		return r;
+	/* Frozen, nothing in SRC takes a lock any more: a lock file that
+	 * was missing before and is held now is a tool that started since. */
+	r = lock_source(s, src, dst, &src_locks, err);
 	while (r >= 0 && again) /* each round takes one lock file more */
 		r = merge_locked(s, src, dst, flags, &locks, &src_locks,
 				 &again, conflicts, id, err);
+	s->merge_frozen = NULL;
+	/* Merged, SRC is gone; refused or failed, it runs on as before,
+	 * unless a journal stays (a roll-back that failed): DST may share
+	 * files with SRC's layer until the next command rolls it back. */
+	if (r >= 0 || faccessat(s->state_fd, "merge", F_OK,
+				AT_SYMLINK_NOFOLLOW) < 0)
+		recover_thaw_frozen(s);
 	return r;
 }

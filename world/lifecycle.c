@@ -78,9 +78,11 @@ int lifecycle_ensure_running(struct world_store *s, const char *name,
 	int r = mount_world(s, name, &m, revived, err);
 	if (r < 0)
 		return r;
-	/* Only a merge freezes a world, and no merge runs now (recovery
-	 * has run): a frozen world is one a killed merge left so. */
-	if (container_frozen(s, name))
+	/* Only a merge freezes a world.  The one this command's merge froze
+	 * stays so (its diff and plan bring it up); any other frozen world is
+	 * one a killed merge left so (recovery has run). */
+	bool ours = s->merge_frozen && !strcmp(s->merge_frozen, name);
+	if (!ours && container_frozen(s, name))
 		(void)container_freeze(s, name, false);
 	if (!container_running(s, name, NULL)) {
 		_cleanup_free_ char *merged = store_world_path(s, name, "merged");

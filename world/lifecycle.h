@@ -15,8 +15,9 @@ int lifecycle_start(struct world_store *s, const char *name,
 
 /* Brings NAME (a world or Root) up as a command needs it: Root's container
  * when Root is not the host; a world's overlays mounted (after a reboot)
- * and revalidated, a frozen container thawed (a killed merge left it so), a
- * stopped one started.  *REVIVED (may be NULL) is set when something had to
+ * and revalidated, a frozen container thawed (a killed merge left it so; never the
+ * world this command's merge froze, store.h's merge_frozen), a stopped one
+ * started.  *REVIVED (may be NULL) is set when something had to
  * be brought back. */
 int lifecycle_ensure_running(struct world_store *s, const char *name,
 			     bool *revived, struct world_error *err);

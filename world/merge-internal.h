@@ -108,8 +108,20 @@ void recover_restart_rebased(struct world_store *s, char **moved);
  * planned so far, for plan_release). */
 int merge_plan(int dst_tree, int src_tree, bool force,
 	       const struct world_diff *d, struct plan *p);
+/* STATE/merge-frozen: the name of the world a merge froze, written before
+ * it freezes SRC (before the diff) and removed once SRC is thawed or gone.
+ * A merge killed before its journal was written leaves only this. */
+#define MERGE_FROZEN_FILE "merge-frozen"
+/* Writes STATE/merge-frozen naming SRC, durably: -errno. */
+int recover_note_frozen(struct world_store *s, const char *src);
+/* Thaws the world STATE/merge-frozen names, if it still exists, and
+ * removes the file (kept when the thaw fails).  Only without a merge
+ * journal: one left as prepared keeps SRC frozen until rolled back. */
+void recover_thaw_frozen(struct world_store *s);
 /* The merge itself, under DST's database locks and SRC's
- * (dbmerge_lock_source()), from the diff on. */
+ * (dbmerge_lock_source()), SRC frozen (world_merge()), from the diff on.
+ * It leaves SRC frozen: deleted when merged, else world_merge() thaws it
+ * unless a journal stays (STATE/merge, a roll-back that failed). */
 int merge_locked(struct world_store *s, const char *src, const char *dst,
 		 unsigned flags, struct dbmerge_locks *locks,
 		 struct dbmerge_locks *src_locks, bool *again,

@@ -508,9 +508,9 @@ int merge_plan(int dst_tree, int src_tree, bool force,
 }
 
 /* The merge itself, under DST's database locks L and SRC's SRC_LOCKS,
- * from the diff on.  With *again set it stopped before writing anything:
- * a lock file of DST was missing, and is now made and taken, and the diff
- * must be made again under it.
+ * SRC frozen, from the diff on.  With *again set it stopped before
+ * writing anything: a lock file of DST was missing, and is now made and
+ * taken, and the diff must be made again under it.
  * *ID (may be NULL) gets the merge's id once it is done. */
 int merge_locked(struct world_store *s, const char *src, const char *dst,
 		 unsigned flags, struct dbmerge_locks *locks,
@@ -663,23 +663,6 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		r = werr_errno(err, -r, "cannot write the merge journal");
 		goto fail;
 	}
-	/* SRC is frozen while it is merged: what is merged is what it
-	 * showed.  Only now, with a journal whose recovery thaws it.  A
-	 * world that runs on unfrozen would change under the merge: that is
-	 * no merge. */
-	if ((r = container_freeze(s, src, true)) < 0) {
-		r = werr_errno(err, -r,
-			       "cannot merge '%s' into '%s': '%s' cannot be "
-			       "frozen, and its processes would change it "
-			       "while it is merged",
-			       src, dst, src);
-		goto fail;
-	}
-	/* Frozen, nothing in SRC takes a lock any more: a lock file that
-	 * was missing before the diff and is held now is a tool that
-	 * started since. */
-	if ((r = dbmerge_lock_source(m.src_tree, src, src_locks, err)) < 0)
-		goto fail;
 	crash_point("merge-planned");
 
 	/* Save what will be replaced: hard links, on DST's file system. */
@@ -794,8 +777,7 @@ rollback:;
 		goto out;
 	}
 fail:
-	(void)rm_rf_at(s->state_fd, "merge");
-	(void)container_freeze(s, src, false);
+	(void)rm_rf_at(s->state_fd, "merge"); /* world_merge() thaws SRC */
 out:
 	for (size_t i = 0; i < m.n_links; i++)
 		free(m.links[i].path);

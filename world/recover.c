@@ -83,8 +83,27 @@ void recover_restart_rebased(struct world_store *s, char **moved)
 		(void)lifecycle_ensure_running(s, *w, NULL, NULL);
 }
 
-int merge_recover(struct world_store *s, bool *recovered,
-		  merge_delete_fn *delete_world, struct world_error *err)
+int recover_note_frozen(struct world_store *s, const char *src)
+{
+	return write_file_atomic(s->state_fd, MERGE_FROZEN_FILE, src,
+				 strlen(src), 0600);
+}
+
+void recover_thaw_frozen(struct world_store *s)
+{
+	_cleanup_free_ char *name = NULL;
+	if (read_file_at(s->state_fd, MERGE_FROZEN_FILE, &name, NULL) < 0)
+		return;
+	if (store_name_valid(name) && store_world_exists(s, name) &&
+	    container_freeze(s, name, false) < 0)
+		return; /* still frozen: the next command tries again */
+	(void)unlinkat(s->state_fd, MERGE_FROZEN_FILE, 0);
+}
+
+/* The journal's part of merge_recover(). */
+static int recover_journal(struct world_store *s, bool *recovered,
+			   merge_delete_fn *delete_world,
+			   struct world_error *err)
 {
 	_cleanup_close_ int mdir =
 		openat(s->state_fd, "merge", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -160,5 +179,16 @@ int merge_recover(struct world_store *s, bool *recovered,
 	if (r >= 0)
 		(void)layers_refresh_all(s, NULL);
 	journal_plan_release(&p);
+	return r;
+}
+
+int merge_recover(struct world_store *s, bool *recovered,
+		  merge_delete_fn *delete_world, struct world_error *err)
+{
+	int r = recover_journal(s, recovered, delete_world, err);
+	/* No journal left: a world frozen for a merge killed before its
+	 * journal (or after it was done) runs again. */
+	if (r >= 0)
+		recover_thaw_frozen(s);
 	return r;
 }

@@ -33,6 +33,10 @@ struct world_store {
 	int lock_fd;
 	bool locked;
 	bool recovered; /* opening finished or undid an interrupted merge */
+	/* The world this command's merge froze (world_merge(), from before
+	 * its diff until SRC is deleted or thawed): lifecycle_ensure_running()
+	 * leaves it frozen.  NULL when none. */
+	const char *merge_frozen;
 };
 
 enum meta_phase {
