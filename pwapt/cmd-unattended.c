@@ -80,8 +80,10 @@ static int check(struct context *ctx, struct unattended *u)
 		return EXIT_OK;
 	}
 	if (!ctx->unattended) {
-		printf("pwapt unattended is off (unattended = on in pwapt.conf "
-		       "turns it on): nothing done.\n");
+		fprintf(chatter(ctx), "pwapt unattended is off (unattended = "
+				      "on in pwapt.conf turns it on): nothing "
+				      "done.\n");
+		set_outcome(u, false, "off");
 		return EXIT_OK;
 	}
 	return GO_ON;
@@ -154,8 +156,10 @@ static int settings(struct context *ctx, struct unattended *u)
 	}
 	if (!u->set.periodic || !strcmp(u->set.periodic, "0") ||
 	    !*u->set.periodic) {
-		printf("APT::Periodic::Unattended-Upgrade is off in Root's apt "
-		       "configuration: nothing done.\n");
+		fprintf(chatter(ctx), "APT::Periodic::Unattended-Upgrade is off "
+				      "in Root's apt configuration: nothing "
+				      "done.\n");
+		set_outcome(u, false, "off in Root's apt configuration");
 		return EXIT_OK;
 	}
 	struct world_store *s = open_store(ctx);
@@ -540,9 +544,9 @@ int cmd_unattended(struct context *ctx, int argc, char **argv)
 			set_outcome(&u, true, "failed in %s", u.run.t.name);
 		write_log(ctx, &u, ret);
 		send_mail(ctx, &u, ret);
-		if (ctx->json)
-			print_json(&u, ret);
 	}
+	if (ctx->json && !u.check)
+		print_json(&u, ret);
 	run_release(&u.run);
 	free(u.set.periodic);
 	free(u.set.mail);

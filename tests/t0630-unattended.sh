@@ -64,7 +64,13 @@ test_expect_success 'off by default: nothing happens through pwapt; --check says
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
 	printf "unattended = off\n" >"$PWAPT_CONFIG" &&
 	test_equal off "$(pwapt unattended --check)" &&
-	pwapt unattended | grep -q "is off" && ! wlist | grep -q "^tx"
+	pwapt unattended | grep -q "is off" && ! wlist | grep -q "^tx" &&
+	pwapt unattended --json >"$TMP/json" &&
+	python3 -c "
+import json, sys
+u = json.load(open(sys.argv[1]))
+assert u == {\"outcome\": \"off\", \"exit\": 0, \"transaction\": None, \"report\": None}, u
+" "$TMP/json"
 '
 
 # The command of apt-daily-upgrade.service's drop-in (contrib/), as systemd
