@@ -200,6 +200,15 @@ test_expect_success 'APT::Periodic::Unattended-Upgrade "0" in Root: nothing done
 	! wlist | grep -q "^tx" && test_equal 1.0 "$(installed Root pwapt-test-files)"
 '
 
+test_expect_success 'unattended-upgrade s own configuration rules: a blacklisted package stays' '
+	fresh_root &&
+	echo "Unattended-Upgrade::Package-Blacklist { \"pwapt-test-files\"; };" \
+		>"$R/etc/apt/apt.conf.d/53blacklist" &&
+	pwapt unattended >"$TMP/out" 2>&1 &&
+	test_equal 1.0 "$(installed Root pwapt-test-files)" &&
+	test_equal 1.1 "$(installed Root pwapt-test-scripts)"
+'
+
 test_expect_success 'no sendmail on the host: the run says so, and still merges' '
 	fresh_root && PWAPT_SENDMAIL=$TMP/none pwapt unattended >"$TMP/out" 2>&1 &&
 	grep -q "^No mail to admin@example.org: $TMP/none is not there" "$TMP/out" &&
