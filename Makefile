@@ -38,12 +38,12 @@ CXXFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer $(SANITIZE_CXXFLAGS)
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/store.o world/layers.o \
+WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/strv.o world/store.o world/layers.o \
 	world/container.o world/discard.o world/world.o world/sides.o world/diff.o world/journal.o world/undo.o \
 	world/recover.o world/merge.o world/api-merge.o world/save.o \
 	world/links.o world/checkoff.o world/conflicts.o world/dpkgdb.o world/dbmerge.o \
 	world/netfile.o world/netdev.o world/nft.o world/api-net.o world/lifecycle.o \
-	world/trace-bpf.o world/trace-table.o world/api-trace.o \
+	world/trace-bpf.o world/trace-table.o world/api-trace.o world/api-diff.o \
 	world/dbrec.o world/textdb.o world/accountdb.o world/layers-overlaps.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
@@ -78,7 +78,8 @@ world/trace-bpf.o: kernel/pwapt-trace.skel.h kernel/trace-event.h
 world/trace-table.o: kernel/trace-event.h
 # Hidden: the libraries pwapt loads must not bind to its names (libnftables
 # calls jansson's json_string(), not the front end's).
-pwapt/%.o: pwapt/%.c pwapt/*.h world/world.h world/cleanup.h shim/aptshim.h
+pwapt/%.o: pwapt/%.c pwapt/*.h world/world.h world/cleanup.h world/strv.h \
+		shim/aptshim.h
 	$(CC) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
 
 # Install paths compiled into pwapt; rewritten only when they change, so
@@ -149,8 +150,9 @@ tests/unit/test-shim: tests/unit/test-shim.c tests/unit/tap.h shim/aptshim.h \
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
 tests/fuzz/fuzz-meta: tests/fuzz/fuzz-meta.c world/store.c world/error.c \
-		world/fsutil.c world/crash.c world/*.h
-	clang $(FUZZ_CFLAGS) -o $@ $< world/store.c world/error.c world/fsutil.c world/crash.c
+		world/fsutil.c world/crash.c world/strv.c world/*.h
+	clang $(FUZZ_CFLAGS) -o $@ $< world/store.c world/error.c world/fsutil.c \
+		world/crash.c world/strv.c
 tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c pwapt/config.c pwapt/pwapt.h
 	clang $(FUZZ_CFLAGS) -o $@ $< pwapt/config.c
 DPKGDB_SRCS := world/dpkgdb.c world/dbrec.c world/textdb.c world/accountdb.c

@@ -33,7 +33,8 @@ enum query { Q_PLAN, Q_FILES };
 
 static void put_error(FILE *f, const struct aptshim_error *e)
 {
-	fprintf(f, "E %d ", e->code ? e->code : -EIO);
+	/* What the call returned: -errno. */
+	fprintf(f, "E %d ", -(e->code > 0 ? e->code : EIO));
 	for (const char *c = e->msg; *c; c++)
 		fputc(*c == '\n' ? ' ' : *c, f);
 	fputc('\n', f);
@@ -185,7 +186,7 @@ static int read_all(int fd, time_t deadline, char **out)
 static int fail_errno(struct aptshim_error *err, int e)
 {
 	if (err) {
-		err->code = -e;
+		err->code = e;
 		snprintf(err->msg, sizeof(err->msg), "cannot ask apt: %s",
 			 strerror(e));
 	}
@@ -220,7 +221,7 @@ static int ask(struct world_store *s, const char *world, enum query q,
 	if (r < 0) {
 		close(fds[0]);
 		if (err) {
-			err->code = r;
+			err->code = -r;
 			snprintf(err->msg, sizeof(err->msg), "%s", we.msg);
 		}
 		return r;
@@ -236,7 +237,7 @@ static int ask(struct world_store *s, const char *world, enum query q,
 		;
 	if (r == -ETIMEDOUT) {
 		if (err) {
-			err->code = r;
+			err->code = -r;
 			snprintf(err->msg, sizeof(err->msg),
 				 "apt's view of '%s' took more than %d seconds",
 				 world, APT_TIMEOUT);
@@ -253,7 +254,7 @@ static int ask(struct world_store *s, const char *world, enum query q,
 		sscanf(e, "E %d %n", &code, &off);
 		const char *msg = e + off, *nl = strchr(msg, '\n');
 		if (err) {
-			err->code = code < 0 ? code : -EIO;
+			err->code = code < 0 ? -code : EIO;
 			snprintf(err->msg, sizeof(err->msg), "%.*s",
 				 (int)(nl ? nl - msg : (long)strlen(msg)), msg);
 		}
@@ -261,7 +262,7 @@ static int ask(struct world_store *s, const char *world, enum query q,
 	}
 	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
 		if (err) {
-			err->code = -EIO;
+			err->code = EIO;
 			snprintf(
 				err->msg, sizeof(err->msg),
 				"apt's view of '%s' could not be computed (its "

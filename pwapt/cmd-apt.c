@@ -1,5 +1,5 @@
 /* pwapt upgrade --test, pwapt install --test: an apt transaction in a world
- * (DESIGN.md §6).
+ * (README, "Transactions"; pwapt-upgrade(8)).
  *
  *   begin     a new world on the chain's tip, and the transaction's record
  *   plan      what apt-get would do there, shown as apt shows it,

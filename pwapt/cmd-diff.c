@@ -45,11 +45,12 @@ static void print_json(const struct world_diff *d, const char *name,
 			}
 		printf("],\"bytes\":%" PRIu64
 		       ",\"excluded\":%s,\"conflict\":%s,\"checked_off\":%s,"
-		       "\"merged\":%s,\"note\":",
+		       "\"merged\":%s,\"unsure\":%s,\"note\":",
 		       c->bytes, c->excluded ? "true" : "false",
 		       c->conflict ? "true" : "false",
 		       c->checked_off ? "true" : "false",
-		       c->merged ? "true" : "false");
+		       c->merged ? "true" : "false",
+		       c->unsure ? "true" : "false");
 		if (c->note)
 			json_string(stdout, c->note);
 		else

@@ -43,6 +43,9 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 		world_diff_release(&conflicts);
 		return EXIT_CONFLICTS;
 	}
+	if (r >= 0) /* merged; what it could not judge, said */
+		print_warnings(stderr, &conflicts, argv[0], argv[1], false);
+	world_diff_release(&conflicts);
 	return r < 0 ? fail(ctx, &err) : EXIT_OK;
 }
 

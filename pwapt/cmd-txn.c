@@ -209,6 +209,10 @@ int merge_chain(struct context *ctx, const char *name, bool force)
 			report_release(&rep);
 			return EXIT_CONFLICTS;
 		}
+		if (r >= 0)
+			print_warnings(stderr, &conflicts, *w, WORLD_ROOT,
+				       false);
+		world_diff_release(&conflicts);
 		if (r < 0) {
 			report_release(&rep);
 			return fail(ctx, &err);

@@ -165,6 +165,9 @@ void print_warnings(FILE *f, const struct world_diff *d, const char *name,
 		else if (c->merged)
 			fprintf(f, "! %s: changed in %s too: %s\n", c->path,
 				other, c->note ? c->note : "merged");
+		else if (c->unsure)
+			fprintf(f, "! %s: maybe deleted in %s: %s\n", c->path,
+				other, c->note ? c->note : "cannot tell");
 	}
 }
 

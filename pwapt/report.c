@@ -21,21 +21,20 @@
 #include <string.h>
 
 #include "../world/cleanup.h"
+#include "../world/strv.h"
 #include "apt.h"
 #include "pwapt.h"
 #include "report.h"
 #include "service.h"
 
-static void strv_push(char ***v, size_t *n, char *s)
+/* Appends S (malloc'd; NULL: out of memory) to *V, of *N strings; out of
+ * memory, the report misses a line. */
+static void add_line(char ***v, size_t *n, char *s)
 {
-	char **nv = s ? realloc(*v, (*n + 2) * sizeof(*nv)) : NULL;
-	if (!nv) {
-		free(s);
-		return; /* out of memory: the report misses a line */
-	}
-	*v = nv;
-	nv[(*n)++] = s;
-	nv[*n] = NULL;
+	struct strv sv = {*v, *n};
+	(void)strv_push(&sv, s);
+	*v = sv.v;
+	*n = sv.n;
 }
 
 static size_t strv_len(char *const *v)
@@ -235,7 +234,7 @@ static void add_service(struct report *r, char *name)
 			free(name);
 			return;
 		}
-	strv_push(&r->services, &n, name);
+	add_line(&r->services, &n, name);
 }
 
 /* A change's letter in the report: m for a modification of nothing but
@@ -307,10 +306,10 @@ static int add_files(struct world_store *s, const struct txn *t,
 				     c->path) < 0)
 				line = NULL;
 			if (o)
-				strv_push(&r->packages[o->pkg].files,
-					  &n_files[o->pkg], line);
+				add_line(&r->packages[o->pkg].files,
+					 &n_files[o->pkg], line);
 			else
-				strv_push(&r->other_files, &n_other, line);
+				add_line(&r->other_files, &n_other, line);
 		}
 		free(n_files);
 	}
@@ -348,7 +347,7 @@ static int chain_conflicts(struct world_store *s, const char *name,
 				     c->note ? c->note
 					     : "changed in Root meanwhile") < 0)
 				line = NULL;
-			strv_push(&v, &n, line);
+			add_line(&v, &n, line);
 		}
 		world_diff_release(&d);
 	}
@@ -520,10 +519,10 @@ int report_load(struct world_store *s, const char *name, struct report *out,
 				NULL};
 			n_files = 0;
 		} else if (!strcmp(line, "file") && r.n_packages) {
-			strv_push(&r.packages[r.n_packages - 1].files, &n_files,
-				  get_text(sp));
+			add_line(&r.packages[r.n_packages - 1].files, &n_files,
+				 get_text(sp));
 		} else if (!strcmp(line, "other")) {
-			strv_push(&r.other_files, &n_other, get_text(sp));
+			add_line(&r.other_files, &n_other, get_text(sp));
 		} else if (!strcmp(line, "conffile")) {
 			char pkg[256], state[32];
 			int off = 0;
@@ -537,9 +536,9 @@ int report_load(struct world_store *s, const char *name, struct report *out,
 			nv[r.n_conffiles++] = (struct report_conffile){
 				strdup(pkg), get_text(sp + off), strdup(state)};
 		} else if (!strcmp(line, "service")) {
-			strv_push(&r.services, &n_svc, strdup(sp));
+			add_line(&r.services, &n_svc, strdup(sp));
 		} else if (!strcmp(line, "conflict")) {
-			strv_push(&r.conflicts, &n_conf, get_text(sp));
+			add_line(&r.conflicts, &n_conf, get_text(sp));
 		} else if (!strcmp(line, "test")) {
 			int st = 0, off = 0;
 			if (sscanf(sp, "%d %n", &st, &off) != 1)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "../world/cleanup.h"
+#include "../world/strv.h"
 #include "txn.h"
 
 static const char *const phase_names[] = {
@@ -254,23 +255,10 @@ bool txn_interrupted(const struct txn *t)
 	return t->owner <= 0 || process_start(t->owner) != t->owner_start;
 }
 
-static int strv_push(char ***v, size_t *n, const char *s)
-{
-	char **nv = realloc(*v, (*n + 2) * sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	if (!(nv[*n] = strdup(s)))
-		return -ENOMEM;
-	nv[++*n] = NULL;
-	return 0;
-}
-
 int txn_chain(struct world_store *s, const char *name, char ***out,
 	      struct world_error *err)
 {
-	_cleanup_strv_free_ char **rev = NULL;
-	size_t n = 0;
+	_cleanup_strv_ struct strv rev = {0};
 	_cleanup_free_ char *cur = strdup(name);
 	int r = cur ? 0 : -ENOMEM;
 	/* Down the parents; a chain is no longer than the worlds there are,
@@ -283,18 +271,17 @@ int txn_chain(struct world_store *s, const char *name, char ***out,
 			txn_release(&t);
 			return werr_bad(err, name);
 		}
-		r = strv_push(&rev, &n, cur);
-		free(cur);
+		r = strv_push(&rev, steal_pointer(&cur));
 		cur = steal_pointer(&t.parent);
 		txn_release(&t);
 	}
 	if (r < 0)
 		return r;
-	char **v = calloc(n + 1, sizeof(*v));
+	char **v = calloc(rev.n + 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		v[i] = steal_pointer(&rev[n - 1 - i]);
+	for (size_t i = 0; i < rev.n; i++)
+		v[i] = steal_pointer(&rev.v[rev.n - 1 - i]);
 	*out = v;
 	return 0;
 }
@@ -329,23 +316,17 @@ int txn_descendants(struct world_store *s, const char *name, char ***out,
 	int r = txn_list(s, &v, &n, err);
 	if (r < 0)
 		return r;
-	char **set = NULL;
-	size_t k = 0;
-	r = strv_push(&set, &k, name);
+	_cleanup_strv_ struct strv set = {0};
+	r = strv_push(&set, strdup(name));
 	/* Oldest first: a transaction's parent is older, so one pass in
 	 * that order finds every descendant after its parent. */
 	for (size_t i = 0; i < n && r >= 0; i++)
-		for (size_t j = 0; j < k; j++)
-			if (!strcmp(v[i].parent, set[j])) {
-				r = strv_push(&set, &k, v[i].name);
-				break;
-			}
+		if (strv_contains(set.v, v[i].parent))
+			r = strv_push(&set, strdup(v[i].name));
 	txn_list_release(v, n);
-	if (r < 0) {
-		strvfreep(&set);
+	if (r < 0)
 		return r;
-	}
-	*out = set;
+	*out = steal_pointer(&set.v);
 	return 0;
 }
 
@@ -371,25 +352,24 @@ int txn_building_on(struct world_store *s, const char *name, struct txn *t,
 int txn_rebased_by(struct world_store *s, const struct world_merge_record *m,
 		   char ***out, struct world_error *err)
 {
-	char **v = calloc(1, sizeof(*v));
-	size_t n = 0;
-	int r = v ? 0 : -ENOMEM;
+	/* Not NULL when there are none. */
+	_cleanup_strv_ struct strv v = {calloc(1, sizeof(char *)), 0};
+	int r = v.v ? 0 : -ENOMEM;
 	for (char **w = m->rebased; r >= 0 && w && *w; w++) {
 		struct txn t = {0};
 		if (txn_load(s, *w, &t, NULL) < 0)
 			continue;
 		if (!strcmp(t.parent, m->dst))
-			r = strv_push(&v, &n, *w);
+			r = strv_push(&v, strdup(*w));
 		txn_release(&t);
 	}
 	if (r < 0) {
-		strvfreep(&v);
 		if (err) {
 			err->code = ENOMEM;
 			snprintf(err->msg, sizeof(err->msg), "out of memory");
 		}
 		return r;
 	}
-	*out = v;
+	*out = steal_pointer(&v.v);
 	return 0;
 }

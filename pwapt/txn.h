@@ -2,11 +2,11 @@
  * `pwapt install --test`, each with a record (the world's note
  * "transaction") and, once apt ran, a report (note "report").
  *
- * Transactions form a nested-world chain (DESIGN.md §6): a new one is built
- * on the newest pending transaction that is ready (apt succeeded, tests
- * passed), else on Root, and a chain is merged into Root in order, oldest
- * first, so that no transaction loses another's changes to dpkg's
- * database. */
+ * Transactions form a nested-world chain (README, "Transactions"): a new
+ * one is built on the newest pending transaction that is ready (apt
+ * succeeded, tests passed), else on Root, and a chain is merged into Root
+ * in order, oldest first, so that no transaction loses another's changes to
+ * dpkg's database. */
 #ifndef PWAPT_TXN_H
 #define PWAPT_TXN_H
 

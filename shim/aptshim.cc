@@ -156,10 +156,12 @@ class Silence
 	Silence &operator=(const Silence &) = delete;
 };
 
+// CODE is what the call returns, 0 or -errno; ERR holds the errno value,
+// positive, as libworld's struct world_error does.
 int set_error(struct aptshim_error *err, int code, const std::string &msg)
 {
 	if (err) {
-		err->code = code;
+		err->code = -code;
 		snprintf(err->msg, sizeof(err->msg), "%s", msg.c_str());
 	}
 	return code;

@@ -6,7 +6,8 @@
  * -lapt-pkg -lstdc++.
  *
  * Errors: every function returns >= 0 on success or -errno, and then fills
- * *err (when err is not NULL) with code = the return value and msg = one
+ * *err (when err is not NULL) with code = the errno value (positive: minus
+ * the return value, as libworld's struct world_error) and msg = one
  * lowercase sentence without a final period, in apt's own words where apt
  * has them (several apt errors are joined by "; "):
  *   -ENOENT   unknown package ("unable to locate package foo"), version or
@@ -54,7 +55,8 @@ extern "C" {
 #define APTSHIM_MSG_MAX 1024
 
 struct aptshim_error {
-	int code;		   /* the -errno returned, 0 on success */
+	int code;		   /* the errno value, positive (the call
+				      returned -code); 0 on success */
 	char msg[APTSHIM_MSG_MAX]; /* "" on success */
 };
 

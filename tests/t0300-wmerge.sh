@@ -467,6 +467,83 @@ for how in killed continued; do
 	"
 done
 
+# Modify/delete where overlayfs keeps no trace: a file the world replaced
+# whole (sed -i writes a new file and renames it over the old one, as dpkg
+# does) has no copy-up origin, and looks like a file the world made new.
+test_expect_success 'modify/delete: a file the world replaced by a rename (sed -i) and Root deleted is a conflict' '
+	fresh_root && echo a >"$R/srv/sed" && wcreate S Root &&
+	wexec S sed -i s/a/b/ /srv/sed &&
+	test_lacks origin getfattr -h -d -m - "$PWAPT_STATE/worlds/S/upper/srv/sed" &&
+	sleep 0.05 && rm "$R/srv/sed" &&
+	{ wdiff S >"$TMP/d"; test_equal 3 $?; } && cat "$TMP/d" &&
+	grep -qx "! /srv/sed: changed in Root after S was created: deleted there, changed in S" "$TMP/d" &&
+	test_fails_with 3 "1 path changed in .Root. after .S. was created" wmerge S Root &&
+	! test -e "$R/srv/sed" &&
+	wmerge --force S Root && test_equal b "$(cat "$R/srv/sed")"
+'
+
+test_expect_success 'the same into a parent world: a file replaced by a rename and deleted in the parent is a conflict' '
+	fresh_root && echo a >"$R/srv/sed" && wcreate P Root && wcreate C P &&
+	wexec C sed -i s/a/b/ /srv/sed && wexec C sh -c "echo n >/srv/made" &&
+	sleep 0.05 && wexec P rm /srv/sed &&
+	{ wdiff C >"$TMP/d"; test_equal 3 $?; } && cat "$TMP/d" &&
+	grep -qx "! /srv/sed: changed in P after C was created: deleted there, changed in C" "$TMP/d" &&
+	test_equal 1 "$(grep -c "^!" "$TMP/d")" &&
+	test_fails_with 3 "1 path changed in .P. after .C. was created" wmerge C P &&
+	test_absent_in P /srv/sed && wdelete C P
+'
+
+test_expect_success 'a file the world made new in a directory Root changed is neither a conflict nor a warning' '
+	fresh_root && wcreate N Root &&
+	wexec N sh -c "echo n >/srv/made" &&
+	sleep 0.05 && echo r >"$R/srv/root-new" && rm "$R/srv/modify" &&
+	wdiff N >"$TMP/d" && cat "$TMP/d" && grep -qx "A /srv/made" "$TMP/d" &&
+	test_lacks "^!" cat "$TMP/d" &&
+	wdiff --json N | grep -q "\"path\":\"/srv/made\",[^}]*\"conflict\":false,[^}]*\"unsure\":false" &&
+	wmerge N Root 2>"$TMP/e" && test_no_output cat "$TMP/e" &&
+	test_equal n "$(cat "$R/srv/made")"
+'
+
+test_expect_success 'where nothing tells whether Root had a file the world wrote, wdiff and wmerge warn' '
+	fresh_root && wcreate U Root &&
+	echo u >"$PWAPT_STATE/worlds/U/merged/srv/unsure" &&
+	sleep 0.05 && echo r >"$R/srv/root-new" &&
+	wdiff U >"$TMP/d" && cat "$TMP/d" &&
+	grep -qx "! /srv/unsure: maybe deleted in Root: U replaced or made this file while Root.s directory changed after U was created: pwapt cannot tell whether Root had it then; if Root deleted it since, a merge brings it back" "$TMP/d" &&
+	test_equal 1 "$(grep -c "^!" "$TMP/d")" &&
+	wdiff --json U | grep -q "\"path\":\"/srv/unsure\",[^}]*\"conflict\":false,[^}]*\"unsure\":true,\"note\":\"U replaced or made" &&
+	wmerge U Root 2>"$TMP/e" && cat "$TMP/e" &&
+	grep -q "^! /srv/unsure: maybe deleted in Root: " "$TMP/e" &&
+	test_equal u "$(cat "$R/srv/unsure")"
+'
+
+test_expect_success 'where nothing was recorded, a file of a package of Root s that Root deleted is a conflict' '
+	fresh_root && mkdir -p "$R/var/lib/dpkg/info" &&
+	echo pkg >"$R/srv/pkgfile" && printf "/.\n/srv\n/srv/pkgfile\n" >"$R/var/lib/dpkg/info/fake:all.list" &&
+	wcreate P Root &&
+	T="$PWAPT_STATE/worlds/P/merged/srv" &&
+	echo new >"$T/pkgfile.dpkg-new" && mv "$T/pkgfile.dpkg-new" "$T/pkgfile" &&
+	sleep 0.05 && rm "$R/srv/pkgfile" &&
+	{ wdiff P >"$TMP/d"; test_equal 3 $?; } && cat "$TMP/d" &&
+	grep -qx "! /srv/pkgfile: changed in Root after P was created: deleted there (a file of package fake:all when P was created), changed in P" "$TMP/d" &&
+	test_fails_with 3 "1 path changed in .Root. after .P. was created" wmerge P Root &&
+	! test -e "$R/srv/pkgfile" && wdelete P
+'
+
+test_expect_success 'a merge killed after staging, rolled back, then retried after Root deleted the file: still a conflict' '
+	fresh_root && echo one >"$R/srv/cu" && wcreate K Root &&
+	echo world >>"$PWAPT_STATE/worlds/K/merged/srv/cu" &&
+	getfattr -h -d -m - "$PWAPT_STATE/worlds/K/upper/srv/cu" | grep -q trusted.overlay.origin &&
+	{ PWAPT_CRASH_AT=merge-applied wmerge K Root; test_equal 137 $?; } &&
+	pwapt recover && test_equal one "$(cat "$R/srv/cu")" &&
+	no_overlay_xattrs "$R/srv/cu" &&
+	sleep 0.05 && rm "$R/srv/cu" &&
+	{ wdiff K >"$TMP/d"; test_equal 3 $?; } && cat "$TMP/d" &&
+	grep -qx "! /srv/cu: changed in Root after K was created: deleted there, changed in K" "$TMP/d" &&
+	test_fails_with 3 "1 path changed in .Root. after .K. was created" wmerge K Root &&
+	! test -e "$R/srv/cu" && wdelete K
+'
+
 test_expect_success 'a full disk during a merge: a clean error, DST unchanged' '
 	cleanup_worlds &&
 	mkdir -p "$TMP/small" && mount -t tmpfs -o size=2m small "$TMP/small" &&

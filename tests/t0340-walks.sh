@@ -139,7 +139,7 @@ test_expect_success 'modify/delete: a file the world changed and Root deleted is
 	echo one >"$R/srv/md" && echo two >"$R/srv/moved" &&
 	mkdir "$R/srv/mdd" && echo x >"$R/srv/mdd/x" && wcreate C Root &&
 	echo world >>"$(T C)/srv/md" && mv "$(T C)/srv/moved" "$(T C)/srv/moved-to" &&
-	echo new >"$(T C)/srv/mdd/new" && echo new >"$(T C)/srv/new" &&
+	echo new >"$(T C)/srv/mdd/new" && wexec C sh -c "echo new >/srv/new" &&
 	sleep 0.05 && rm "$R/srv/md" && rm -r "$R/srv/mdd" && echo r >"$R/srv/root-new" &&
 	{ wdiff C >"$TMP/d"; test_equal 3 $?; } && cat "$TMP/d" &&
 	grep -qx "! /srv/md: changed in Root after C was created: deleted there, changed in C" "$TMP/d" &&

@@ -327,6 +327,24 @@ test_expect_success 'sibling worlds each install a package: both merged, both in
 	grep -q "install pwapt-test-b" "$R/var/log/dpkg.log"
 '
 
+# dpkg replaces a package's file by renaming FILE.dpkg-new over it: no
+# copy-up origin says that Root had the file.
+test_expect_success 'modify/delete: a file the world s upgrade replaced and Root deleted since is a conflict' '
+	fresh_root && wcreate W Root &&
+	wexec W env DEBIAN_FRONTEND=noninteractive apt-get install -y -q pwapt-test-files </dev/null &&
+	test_equal 1.1 "$(installed W pwapt-test-files)" &&
+	d=/usr/share/pwapt-test/files &&
+	test_lacks origin getfattr -h -d -m - "$PWAPT_STATE/worlds/W/upper$d/a" &&
+	sleep 0.05 && rm "$R$d/a" &&
+	{ wdiff W >"$TMP/d"; test_equal 3 $?; } && cat "$TMP/d" &&
+	grep -qx "A $d/d" "$TMP/d" &&
+	grep -qx "! $d/a: changed in Root after W was created: deleted there, changed in W" "$TMP/d" &&
+	test_equal 1 "$(grep -c "^!" "$TMP/d")" &&
+	test_fails_with 3 "1 path changed in .Root. after .W. was created" wmerge W Root &&
+	! test -e "$R$d/a" && test_equal 1.0 "$(installed Root pwapt-test-files)" &&
+	wdelete W
+'
+
 test_expect_success 'a merge of dpkg s database killed at any point: recover leaves it all old, then all new' '
 	fresh_root && wcreate A Root && wcreate B Root &&
 	wexec A env DEBIAN_FRONTEND=noninteractive apt-get install -y -q pwapt-test-a </dev/null >/dev/null &&

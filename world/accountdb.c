@@ -22,17 +22,17 @@ static int account_records(const struct input *in, const void *arg,
 	(void)arg;
 	if (memchr(in->data, '\0', in->len))
 		return werr(err, EBADMSG, "'%s' holds a NUL byte", in->name);
-	while (next_line(in, &pos, &s, &len, &nl)) {
+	while (dbrec_next_line(in, &pos, &s, &len, &nl)) {
 		lno++;
 		if (len == 0)
 			continue;
 		const char *end = s + len, *colon = memchr(s, ':', len);
 		size_t klen = colon ? (size_t)(colon - s) : len;
 		if (klen == 0)
-			return line_error(in, lno, "a line without a name",
-					  err);
-		struct rec *x =
-			add_line_record(in, recs, lno, s, klen, s, len, err);
+			return dbrec_line_error(in, lno,
+						"a line without a name", err);
+		struct rec *x = dbrec_add_line_record(in, recs, lno, s, klen, s,
+						      len, err);
 		if (!x)
 			return -ENOMEM;
 		const char *f = s;
@@ -41,7 +41,8 @@ static int account_records(const struct input *in, const void *arg,
 			f = f ? f + 1 : NULL;
 		}
 		const char *e = f ? memchr(f, ':', (size_t)(end - f)) : NULL;
-		if (f && !(x->aux = memdup0(f, (size_t)((e ? e : end) - f))))
+		if (f &&
+		    !(x->aux = dbrec_memdup0(f, (size_t)((e ? e : end) - f))))
 			return werr(err, ENOMEM, "cannot read '%s'", in->name);
 	}
 	return recs_sort_unique(recs, in->name, err);
@@ -87,17 +88,17 @@ int db_merge_accounts(const struct db_file *base, const struct db_file *ours,
 {
 	static const struct merge_kind names = {
 		.records = account_records,
-		.write = write_in_ours_order,
+		.write = dbrec_write_in_ours_order,
 		.sep = "\n",
 		.what = "the account database",
 	};
 	static const struct merge_kind names_and_ids = {
 		.records = account_records,
 		.check = account_ids,
-		.write = write_in_ours_order,
+		.write = dbrec_write_in_ours_order,
 		.sep = "\n",
 		.what = "the account database",
 	};
-	return merge_files(with_ids ? &names_and_ids : &names, NULL, base, ours,
-			   theirs, out, flags, conflicts, err);
+	return dbrec_merge_files(with_ids ? &names_and_ids : &names, NULL, base,
+				 ours, theirs, out, flags, conflicts, err);
 }

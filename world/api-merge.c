@@ -24,9 +24,9 @@
 static int last_merge(struct world_store *s, const char *dst, int *ldir,
 		      struct plan *p, struct world_error *err)
 {
-	if (!world_name_valid(dst))
+	if (!store_name_valid(dst))
 		return werr(err, EINVAL, "invalid world name '%s'", dst);
-	if (!world_exists(s, dst))
+	if (!store_world_exists(s, dst))
 		return werr(err, ENOENT, "no world named '%s'", dst);
 	_cleanup_free_ char *last = path_join("merges", dst);
 	_cleanup_close_ int fd =
@@ -39,7 +39,7 @@ static int last_merge(struct world_store *s, const char *dst, int *ldir,
 	int r = journal_read(fd, p);
 	if (r < 0 || p->phase != 2) {
 		if (r >= 0)
-			plan_release(p);
+			journal_plan_release(p);
 		return werr(err, EBADMSG,
 			    "the record of the last merge into "
 			    "'%s' is damaged",
@@ -71,7 +71,7 @@ int world_last_merge(struct world_store *s, const char *dst,
 		.dst = steal_pointer(&p.dst),
 		.rebased = p.rebased ? steal_pointer(&p.rebased)
 				     : calloc(1, sizeof(char *))};
-	plan_release(&p);
+	journal_plan_release(&p);
 	if (!m.rebased) {
 		world_merge_record_release(&m);
 		return werr(err, ENOMEM, "out of memory");
@@ -90,7 +90,8 @@ static char *still_rebased(struct world_store *s, const struct plan *p,
 	FILE *f = open_memstream(&buf, &len);
 	*n = 0;
 	for (char **w = p->rebased; f && w && *w; w++)
-		if (world_exists(s, *w) && store_is_ancestor(s, *w, p->dst))
+		if (store_world_exists(s, *w) &&
+		    store_is_ancestor(s, *w, p->dst))
 			fprintf(f, "%s'%s'", (*n)++ ? ", " : "", *w);
 	if (!f || fclose(f) != 0 || !*n) {
 		free(buf);
@@ -105,7 +106,7 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 	_cleanup_close_ int ldir = -1;
 	struct plan p;
 	int r = last_merge(s, dst, &ldir, &p, err);
-	if (r == -ENOENT && id && world_exists(s, dst))
+	if (r == -ENOENT && id && store_world_exists(s, dst))
 		return werr(err, ENOENT,
 			    "cannot roll back merge %" PRIu64 " into '%s': no "
 			    "merge into '%s' is kept (it was rolled back)",
@@ -119,7 +120,7 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 			 "merge %" PRIu64 " (of '%s') came after it, and only "
 			 "the last merge into a world can be rolled back",
 			 id, dst, p.id, p.src);
-		plan_release(&p);
+		journal_plan_release(&p);
 		return r;
 	}
 	if (strcmp(dst, WORLD_ROOT))
@@ -137,7 +138,7 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 	for (size_t i = 0; r >= 0 && i < p.n; i++) /* nothing decided yet */
 		r = dbmerge_check_lock(tree, &locks, p.v[i].path, dst, err);
 	_cleanup_free_ char *list = NULL;
-	if (r >= 0 && !force && changed_since(ldir, tree, &list) < 0)
+	if (r >= 0 && !force && undo_changed_since(ldir, tree, &list) < 0)
 		r = werr(err, EBADMSG,
 			 "cannot tell what changed in '%s' since the merge "
 			 "(--force rolls back anyway)",
@@ -165,7 +166,7 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 			 p.id, p.src, dst, busy, n_busy == 1 ? "was" : "were",
 			 p.src, n_busy == 1 ? "it" : "them");
 	if (r < 0) {
-		plan_release(&p);
+		journal_plan_release(&p);
 		return r;
 	}
 	/* The undo is a transaction too: journaled as the active merge, so
@@ -174,13 +175,13 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 	 * must never read as a merge just done, whose recovery would take
 	 * DST's changes since the merge for the merge's own. */
 	if (journal_append(ldir, "phase rollback\n") < 0) {
-		plan_release(&p);
+		journal_plan_release(&p);
 		return werr(err, EIO, "cannot write the merge journal");
 	}
 	crash_point("rollback-marked");
 	(void)rm_rf_at(s->state_fd, "merge");
 	if (renameat(s->state_fd, last, s->state_fd, "merge") < 0) {
-		plan_release(&p);
+		journal_plan_release(&p);
 		return werr_errno(err, errno, "cannot start the roll-back");
 	}
 	_cleanup_close_ int mdir = openat(s->state_fd, "merge",
@@ -189,12 +190,12 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 		     : 0;
 	crash_point("rollback-started");
 	if (r >= 0)
-		r = roll_back(s, mdir, &p, err);
+		r = undo_roll_back(s, mdir, &p, err);
 	if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
 		r = werr(err, EIO, "cannot remove %s/merge", s->state);
 	if (r >= 0)
 		(void)layers_refresh_all(s, NULL);
-	plan_release(&p);
+	journal_plan_release(&p);
 	return r;
 }
 
@@ -241,16 +242,16 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 		unsigned flags, struct world_diff *conflicts, uint64_t *id,
 		struct world_error *err)
 {
-	if (!world_name_valid(src) || !world_name_valid(dst))
+	if (!store_name_valid(src) || !store_name_valid(dst))
 		return werr(err, EINVAL, "invalid world name '%s'",
-			    world_name_valid(src) ? dst : src);
+			    store_name_valid(src) ? dst : src);
 	if (!strcmp(src, WORLD_ROOT))
 		return werr(err, EINVAL,
 			    "Root cannot be merged: it is the "
 			    "production world");
-	if (!world_exists(s, src))
+	if (!store_world_exists(s, src))
 		return werr(err, ENOENT, "no world named '%s'", src);
-	if (!world_exists(s, dst))
+	if (!store_world_exists(s, dst))
 		return werr(err, ENOENT, "no world named '%s'", dst);
 	if (!strcmp(src, dst) || !store_is_ancestor(s, src, dst))
 		return werr(err, EINVAL,

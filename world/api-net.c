@@ -75,7 +75,7 @@ int world_net_show(struct world_store *s, const char *name,
 		   struct world_net *out, struct world_error *err)
 {
 	struct subnet n;
-	int r = check_world(s, name, err);
+	int r = store_check_world(s, name, err);
 	if (r < 0 || (r = net_check_config(s, &n, err)) < 0)
 		return r;
 	struct net_file f = NET_FILE_INIT;
@@ -251,7 +251,7 @@ static int update(struct world_store *s, const char *name,
 		  const struct net_change *c, struct world_error *err)
 {
 	struct subnet n;
-	int r = check_world(s, name, err);
+	int r = store_check_world(s, name, err);
 	if (r < 0 || (r = net_check_config(s, &n, err)) < 0)
 		return r;
 	if (!net_has_file(s, name))

@@ -33,7 +33,7 @@ out:
 int world_trace_load(struct world_store *s, const char *name,
 		     struct world_trace *out, struct world_error *err)
 {
-	int r = check_world(s, name, err);
+	int r = store_check_world(s, name, err);
 
 	return r < 0 ? r : trace_table_load(s, name, out, err);
 }

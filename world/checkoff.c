@@ -24,13 +24,14 @@
 #include "error.h"
 #include "fsutil.h"
 #include "store.h"
+#include "strv.h"
 
-static int load(struct world_store *s, const char *name, char ***out, size_t *n)
+/* Appends the patterns of world NAME to *OUT, which the caller frees, also
+ * after a failure. */
+static int load(struct world_store *s, const char *name, struct strv *out)
 {
 	_cleanup_free_ char *rel = path_join(name, "check-off");
 	_cleanup_free_ char *text = NULL;
-	*out = NULL;
-	*n = 0;
 	if (!rel)
 		return -ENOMEM;
 	int r = read_file_at(s->worlds_fd, rel, &text, NULL);
@@ -39,17 +40,10 @@ static int load(struct world_store *s, const char *name, char ***out, size_t *n)
 	if (r < 0)
 		return r;
 	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char **nv = realloc(*out, (*n + 2) * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		*out = nv;
-		if (!(nv[*n] = path_unescape(line)))
-			return -ENOMEM;
-		nv[++*n] = NULL;
-	}
-	return 0;
+	for (char *line = strtok_r(text, "\n", &save); line && r >= 0;
+	     line = strtok_r(NULL, "\n", &save))
+		r = strv_push(out, path_unescape(line));
+	return r < 0 ? r : 0;
 }
 
 static int save(struct world_store *s, const char *name, char **v, size_t n)
@@ -78,17 +72,17 @@ static bool pattern_valid(const char *p)
 	return p[0] == '/' && (p[1] == '\0' || meta_rel_path_valid(p + 1));
 }
 
-int world_checkoff(struct world_store *s, const char *name,
-		   const char *const *patterns, size_t n, bool remove,
-		   struct world_error *err)
+int checkoff_change(struct world_store *s, const char *name,
+		    const char *const *patterns, size_t n, bool remove,
+		    struct world_error *err)
 {
-	if (!world_name_valid(name))
+	if (!store_name_valid(name))
 		return werr(err, EINVAL, "invalid world name '%s'", name);
 	if (!strcmp(name, WORLD_ROOT))
 		return werr(err, EINVAL,
 			    "Root is never merged: nothing to "
 			    "check off");
-	if (!world_exists(s, name))
+	if (!store_world_exists(s, name))
 		return werr(err, ENOENT, "no world named '%s'", name);
 	for (size_t i = 0; i < n; i++)
 		if (!pattern_valid(patterns[i]))
@@ -96,52 +90,50 @@ int world_checkoff(struct world_store *s, const char *name,
 				    "'%s' is not an absolute path inside the "
 				    "world (no '.', '..' or empty parts)",
 				    patterns[i]);
-	_cleanup_strv_free_ char **v = NULL;
-	size_t have = 0;
-	int r = load(s, name, &v, &have);
+	_cleanup_strv_ struct strv v = {0};
+	int r = load(s, name, &v);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot read the check-offs of '%s'",
 				  name);
 	for (size_t i = 0; i < n; i++) {
-		size_t at = have;
-		for (size_t k = 0; k < have; k++)
-			if (!strcmp(v[k], patterns[i]))
+		size_t at = v.n;
+		for (size_t k = 0; k < v.n; k++)
+			if (!strcmp(v.v[k], patterns[i]))
 				at = k;
 		if (remove) {
-			if (at == have)
+			if (at == v.n)
 				return werr(err, ENOENT,
 					    "'%s' is not checked off in '%s'",
 					    patterns[i], name);
-			free(v[at]);
-			memmove(&v[at], &v[at + 1],
-				(have - at) * sizeof(*v)); /* with the NULL */
-			have--;
-		} else if (at == have) {
-			char **nv = realloc(v, (have + 2) * sizeof(*nv));
-			if (!nv || !(nv[have] = strdup(patterns[i])))
-				return werr(err, ENOMEM, "out of memory");
-			v = nv;
-			v[++have] = NULL;
+			free(v.v[at]);
+			memmove(&v.v[at], &v.v[at + 1],
+				(v.n - at) * sizeof(*v.v)); /* with the NULL */
+			v.n--;
+		} else if (at == v.n &&
+			   strv_push(&v, strdup(patterns[i])) < 0) {
+			return werr(err, ENOMEM, "out of memory");
 		}
 	}
-	r = save(s, name, v, have);
+	r = save(s, name, v.v, v.n);
 	return r < 0 ? werr_errno(err, -r, "cannot save the check-offs of '%s'",
 				  name)
 		     : 0;
 }
 
-int world_checkoff_list(struct world_store *s, const char *name, char ***out,
-			struct world_error *err)
+int checkoff_list(struct world_store *s, const char *name, char ***out,
+		  struct world_error *err)
 {
-	if (!world_name_valid(name) || !world_exists(s, name))
+	if (!store_name_valid(name) || !store_world_exists(s, name))
 		return werr(err, ENOENT, "no world named '%s'", name);
-	size_t n;
-	int r = load(s, name, out, &n);
-	if (r >= 0 && !*out && !(*out = calloc(1, sizeof(char *))))
+	_cleanup_strv_ struct strv v = {0};
+	int r = load(s, name, &v);
+	if (r >= 0 && !v.v && !(v.v = calloc(1, sizeof(char *))))
 		r = -ENOMEM;
-	return r < 0 ? werr_errno(err, -r, "cannot read the check-offs of '%s'",
-				  name)
-		     : 0;
+	if (r < 0)
+		return werr_errno(err, -r,
+				  "cannot read the check-offs of '%s'", name);
+	*out = steal_pointer(&v.v);
+	return 0;
 }
 
 bool checkoff_matches(char *const *patterns, const char *path)
@@ -163,11 +155,8 @@ bool checkoff_matches(char *const *patterns, const char *path)
 
 char **checkoff_load(struct world_store *s, const char *name)
 {
-	char **v = NULL;
-	size_t n;
-	if (load(s, name, &v, &n) < 0)
-		strvfreep(&v);
-	return v;
+	_cleanup_strv_ struct strv v = {0};
+	return load(s, name, &v) < 0 ? NULL : steal_pointer(&v.v);
 }
 
 /* The first change at or after KEY in sorted V. */

@@ -1,7 +1,8 @@
-/* The conflicts of a world A against its ancestor B (DESIGN.md §4): paths
+/* The conflicts of a world A against its ancestor B (wdiff(8)): paths
  * that B changed after A was created, which a merge of A would overwrite,
  * and files that A changed in place and B deleted since, which a merge
  * would bring back. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,6 +18,7 @@
 #include "diff.h"
 #include "error.h"
 #include "fsutil.h"
+#include "layers.h"
 
 /* The ctimes a rolled-back merge of this world left (known-ctimes: lines
  * "sec nsec path"), sorted by path for a binary search. */
@@ -141,6 +143,246 @@ static void explain_hidden(struct world_change *c, char *const *opaque,
 	}
 }
 
+/* What A's lower layer held at A's creation, for the files A replaced
+ * whole (worlds/A/lower-had, see diff.h): one line each, "E path" (B had
+ * it), "N path" (B had not), "O ino path" (A's version was a copy-up of
+ * B's file INO, as overlayfs shows it, before a merge's staging took the
+ * copy-up's xattrs away).  Sorted by path, the strongest line first. */
+struct had_entry {
+	char *path;
+	char kind;
+	ino_t ino;
+};
+
+struct had_list {
+	struct had_entry *v;
+	size_t n;
+};
+
+static int had_rank(char kind)
+{
+	return kind == 'O' ? 0 : kind == 'E' ? 1 : 2;
+}
+
+static int cmp_had(const void *a, const void *b)
+{
+	const struct had_entry *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+	return c ? c : had_rank(x->kind) - had_rank(y->kind);
+}
+
+static void had_release(struct had_list *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		free(h->v[i].path);
+	free(h->v);
+	*h = (struct had_list){0};
+}
+
+/* Only whole lines count: an append cut short by a crash is no fact. */
+static int had_parse(char *text, struct had_list *h)
+{
+	size_t cap = 0;
+	for (char *line = text, *nl; line && (nl = strchr(line, '\n'));
+	     line = nl + 1) {
+		*nl = '\0';
+		unsigned long long ino = 0;
+		int off = 0;
+		char kind = line[0];
+		if ((kind != 'E' && kind != 'N' && kind != 'O') ||
+		    line[1] != ' ')
+			continue;
+		if (kind == 'O') {
+			if (sscanf(line + 2, "%llu %n", &ino, &off) != 1 ||
+			    !off)
+				continue;
+		}
+		const char *path = line + 2 + off;
+		if (path[0] != '/')
+			continue;
+		if (h->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct had_entry *nv = realloc(h->v, cap * sizeof(*nv));
+			if (!nv)
+				return -ENOMEM;
+			h->v = nv;
+		}
+		if (!(h->v[h->n].path = path_unescape(path)))
+			return -ENOMEM;
+		h->v[h->n].kind = kind;
+		h->v[h->n++].ino = (ino_t)ino;
+	}
+	if (h->n)
+		qsort(h->v, h->n, sizeof(*h->v), cmp_had);
+	return 0;
+}
+
+static int had_load(struct world_store *s, const char *name, struct had_list *h)
+{
+	_cleanup_free_ char *text = NULL, *rel = path_join(name, "lower-had");
+	if (!rel)
+		return -ENOMEM;
+	int r = read_file_at(s->worlds_fd, rel, &text, NULL);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	return had_parse(text, h);
+}
+
+static const struct had_entry *had_find(const struct had_list *h,
+					const char *path)
+{
+	size_t lo = 0, hi = h->n;
+	while (lo < hi) { /* the first line of PATH */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(h->v[mid].path, path) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < h->n && !strcmp(h->v[lo].path, path) ? &h->v[lo] : NULL;
+}
+
+int diff_had_append(struct world_store *s, const char *name, const char *lines,
+		    size_t len)
+{
+	_cleanup_free_ char *rel = path_join(name, "lower-had");
+	if (!rel)
+		return -ENOMEM;
+	if (!len)
+		return 0;
+	_cleanup_close_ int fd = openat(
+		s->worlds_fd, rel,
+		O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, lines, len);
+	if (n < 0 || (size_t)n != len)
+		return n < 0 ? -errno : -EIO;
+	return fsync(fd) < 0 ? -errno : 0;
+}
+
+/* One look at the files of A's own layer that a later merge could not
+ * judge: those with no copy-up origin (A replaced them whole, or made
+ * them), in a directory that B still holds as at A's creation. */
+struct noting {
+	int fb; /* B's tree */
+	const struct world_meta *a;
+	const struct had_list *had;
+	const struct known_ctimes *known;
+	char *dir;  /* the last directory looked at in B */
+	int dir_fd; /* it, when unchanged since A's creation; else -1 */
+	FILE *out;
+};
+
+static bool after_creation(const struct world_meta *a, const struct timespec *c)
+{
+	return c->tv_sec > a->created ||
+	       (c->tv_sec == a->created && c->tv_nsec > a->created_ns);
+}
+
+static int note_entry(const struct fs_entry *e, void *data)
+{
+	struct noting *n = data;
+	if (S_ISDIR(e->st.st_mode) ||
+	    (S_ISCHR(e->st.st_mode) && e->st.st_rdev == 0) ||
+	    had_find(n->had, e->path))
+		return 0;
+	char proc[PATH_MAX];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", e->dirfd, e->name);
+	if (lgetxattr(proc, "trusted.overlay.origin", NULL, 0) >= 0)
+		return 0; /* a copy-up: it says so itself */
+	if (errno != ENODATA && errno != ENOTSUP)
+		return -errno;
+	const char *slash = strrchr(e->path, '/');
+	size_t len = slash > e->path ? (size_t)(slash - e->path) : 1;
+	if (!n->dir || strlen(n->dir) != len || strncmp(n->dir, e->path, len)) {
+		free(n->dir);
+		closep(&n->dir_fd);
+		if (!(n->dir = strndup(e->path, len)))
+			return -ENOMEM;
+		int fd = open_beneath(n->fb, len > 1 ? n->dir + 1 : ".",
+				      O_PATH | O_DIRECTORY);
+		struct stat st;
+		if (fd < 0)
+			return diff_absent(fd) ? 0 : fd;
+		if (fstat(fd, &st) < 0) {
+			close(fd);
+			return -errno;
+		}
+		if (after_creation(n->a, &st.st_ctim) &&
+		    !ctime_known(n->known, n->dir, &st.st_ctim))
+			close(fd); /* changed since: it cannot tell */
+		else
+			n->dir_fd = fd;
+	}
+	if (n->dir_fd < 0)
+		return 0;
+	struct stat st;
+	bool had = fstatat(n->dir_fd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (!had && errno != ENOENT)
+		return -errno;
+	fputs(had ? "E " : "N ", n->out);
+	path_escape(n->out, e->path);
+	fputc('\n', n->out);
+	return 0;
+}
+
+int diff_note_lower(struct world_store *s, const struct world_meta *a)
+{
+	if (a->n_parents != 1)
+		return 0; /* its lower is no one world's tree */
+	struct had_list had = {0};
+	struct known_ctimes known = {0};
+	_cleanup_free_ char *text = NULL,
+			    *krel = path_join(a->name, "known-ctimes"),
+			    *tree_b = store_tree_path(s, a->parents[0]);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	if (!krel || !tree_b)
+		return -ENOMEM;
+	/* A parent world that is not up shows an empty directory there. */
+	if (!store_is_root(a->parents[0]) && is_mount_point(tree_b) <= 0)
+		return 0;
+	(void)read_file_at(s->worlds_fd, krel, &text, NULL);
+	_cleanup_close_ int fb = open(tree_b, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	FILE *out = open_memstream(&buf, &len);
+	int r = fb < 0 ? -errno : !out ? -ENOMEM : known_load(text, &known);
+	if (r >= 0)
+		r = had_load(s, a->name, &had);
+	struct noting n = {.fb = fb,
+			   .a = a,
+			   .had = &had,
+			   .known = &known,
+			   .dir_fd = -1,
+			   .out = out};
+	for (size_t i = 0; r >= 0 && i <= a->n_mounts; i++) {
+		const char *rel = i ? a->mounts[i - 1] : "";
+		_cleanup_free_ char *up = layers_dir(s, a->name, rel, "upper"),
+				    *prefix = NULL;
+		if (!up ||
+		    asprintf(&prefix, "%s%s", *rel ? "/" : "", rel) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		_cleanup_close_ int fd = open(
+			up, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			r = errno == ENOENT ? 0 : -errno;
+			continue;
+		}
+		r = fs_walk(fd, prefix, FS_WALK_STAT, note_entry, NULL, &n);
+	}
+	free(n.dir);
+	closep(&n.dir_fd);
+	if (out && fclose(out) != 0 && r >= 0)
+		r = -ENOMEM;
+	if (r >= 0)
+		r = diff_had_append(s, a->name, buf, len);
+	had_release(&had);
+	known_release(&known);
+	return r;
+}
+
 static int cmp_ino(const void *a, const void *b)
 {
 	ino_t x = *(const ino_t *)a, y = *(const ino_t *)b;
@@ -193,23 +435,149 @@ static int copied_up(const struct fs_part *part, const char *path)
 	return found;
 }
 
-/* Modify/delete: a path that A changed in place and B deleted after A
- * was created.  B deleted it if the directory that held it in B changed
- * since (or is gone), A's version is a copy-up of B's file, and B holds
- * that file nowhere else (A renamed or linked it: then overlayfs shows
- * A's version with the inode number of B's).  In that order: the first
- * test costs one look per directory, and spares the others in the usual
- * case. */
+/* The files that B's packages held when A was created: every line of
+ * B's dpkg lists (var/lib/dpkg/info/P.list) that B has not changed
+ * since, sorted, with P.  Read once, only when a file of A's is in
+ * doubt: dpkg replaces its files whole, leaving no copy-up origin. */
+struct pkg_file {
+	char *path;
+	const char *pkg; /* into names */
+};
+
+struct pkg_files {
+	bool loaded;
+	struct pkg_file *v;
+	size_t n, cap;
+	char **names;
+	size_t n_names;
+};
+
+static void pkg_files_release(struct pkg_files *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->v[i].path);
+	for (size_t i = 0; i < f->n_names; i++)
+		free(f->names[i]);
+	free(f->v);
+	free(f->names);
+	*f = (struct pkg_files){0};
+}
+
+static int cmp_pkg_file(const void *a, const void *b)
+{
+	return strcmp(((const struct pkg_file *)a)->path,
+		      ((const struct pkg_file *)b)->path);
+}
+
+static int pkg_list_add(struct pkg_files *f, const char *pkg, char *text)
+{
+	char **nn = realloc(f->names, (f->n_names + 1) * sizeof(*nn));
+	if (!nn)
+		return -ENOMEM;
+	f->names = nn;
+	if (!(nn[f->n_names] = strdup(pkg)))
+		return -ENOMEM;
+	const char *name = nn[f->n_names++];
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		if (l[0] != '/' || !l[1])
+			continue;
+		if (f->n == f->cap) {
+			f->cap = f->cap ? f->cap * 2 : 1024;
+			struct pkg_file *nv =
+				realloc(f->v, f->cap * sizeof(*nv));
+			if (!nv)
+				return -ENOMEM;
+			f->v = nv;
+		}
+		if (!(f->v[f->n].path = strdup(l)))
+			return -ENOMEM;
+		f->v[f->n++].pkg = name;
+	}
+	return 0;
+}
+
+static int pkg_files_load(const struct diff_trees *t, struct pkg_files *f)
+{
+	struct side y;
+	f->loaded = true;
+	int r = diff_side_load(t->parts, true, "/var/lib/dpkg/info", &y);
+	if (r < 0 || !y.exists || !S_ISDIR(y.st.st_mode)) {
+		diff_side_release(&y);
+		return r;
+	}
+	int fd = openat(y.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	diff_side_release(&y);
+	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	struct dirent *de;
+	for (errno = 0; r >= 0 && (de = readdir(d)); errno = 0) {
+		size_t l = strlen(de->d_name);
+		struct stat st;
+		if (l <= 5 || strcmp(de->d_name + l - 5, ".list") ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+			    0 ||
+		    !S_ISREG(st.st_mode) || after_creation(t->a, &st.st_ctim))
+			continue; /* changed since: it tells nothing of then */
+		_cleanup_free_ char *text = NULL,
+				    *pkg = strndup(de->d_name, l - 5);
+		if (!pkg)
+			return -ENOMEM;
+		if ((r = read_file_at(dirfd(d), de->d_name, &text, NULL)) < 0)
+			r = r == -ENOENT ? 0 : r;
+		else
+			r = pkg_list_add(f, pkg, text);
+	}
+	if (r >= 0 && errno)
+		r = -errno;
+	if (r >= 0 && f->n)
+		qsort(f->v, f->n, sizeof(*f->v), cmp_pkg_file);
+	return r;
+}
+
+/* The package of B that held PATH when A was created, or NULL. */
+static int pkg_of(const struct diff_trees *t, struct pkg_files *f,
+		  const char *path, const char **pkg)
+{
+	*pkg = NULL;
+	int r = f->loaded ? 0 : pkg_files_load(t, f);
+	struct pkg_file key = {(char *)path, NULL}, *hit = NULL;
+	if (r >= 0 && f->n)
+		hit = bsearch(&key, f->v, f->n, sizeof(*f->v), cmp_pkg_file);
+	if (hit)
+		*pkg = hit->pkg;
+	return r;
+}
+
+/* Modify/delete: a path that A changed and B deleted after A was
+ * created.  B deleted it if the directory that held it in B changed since
+ * (or is gone) and B had it when A was created: A's version is a copy-up
+ * of B's file (an origin, on the file or in lower-had), and B holds that
+ * file nowhere else (A renamed or linked it: then overlayfs shows A's
+ * version with the inode number of B's); or A replaced it whole while B
+ * had it (lower-had), or, where lower-had says nothing, while one of B's
+ * packages held it (*pkg names it).  Where nothing tells, *unsure.  In
+ * that order: the
+ * first test costs one look per directory, and spares the others in the
+ * usual case. */
 struct dir_seen {
 	char *dir; /* the last directory looked at in B */
 	bool changed;
 };
 
 static int deleted_in_b(const struct diff_trees *t,
-			const struct known_ctimes *known, const char *path,
-			struct dir_seen *seen, bool *deleted)
+			const struct known_ctimes *known,
+			const struct had_list *had, struct pkg_files *pkgs,
+			const char *path, struct dir_seen *seen, bool *deleted,
+			bool *unsure, const char **pkg)
 {
-	*deleted = false;
+	*deleted = *unsure = false;
+	*pkg = NULL;
 	const char *slash = strrchr(path, '/');
 	size_t len = slash > path ? (size_t)(slash - path) : 1;
 	int r;
@@ -222,24 +590,38 @@ static int deleted_in_b(const struct diff_trees *t,
 		struct side y;
 		if ((r = diff_side_load(t->parts, true, seen->dir, &y)) < 0)
 			return r;
-		const struct timespec *c = &y.st.st_ctim;
 		/* A ctime that a rolled-back merge of A left is A's own. */
 		seen->changed = !y.exists ||
-				((c->tv_sec > t->a->created ||
-				  (c->tv_sec == t->a->created &&
-				   c->tv_nsec > t->a->created_ns)) &&
-				 !ctime_known(known, seen->dir, c));
+				(after_creation(t->a, &y.st.st_ctim) &&
+				 !ctime_known(known, seen->dir, &y.st.st_ctim));
 		diff_side_release(&y);
 	}
 	if (!seen->changed)
 		return 0;
-	if ((r = copied_up(diff_part_of(t->parts, path), path)) <= 0)
+	if ((r = copied_up(diff_part_of(t->parts, path), path)) < 0)
 		return r;
+	const struct had_entry *h = had ? had_find(had, path) : NULL;
+	if (!r && h && h->kind == 'E') {
+		*deleted = true;
+		return 0;
+	}
+	if (!r && h && h->kind == 'N')
+		return 0;
+	if (!r && !h) {
+		/* Nothing recorded: a file of a package of B's then was B's. */
+		if ((r = pkg_of(t, pkgs, path, pkg)) < 0)
+			return r;
+		*deleted = *pkg != NULL;
+		*unsure = !*deleted;
+		return 0;
+	}
 	struct side x;
 	if ((r = diff_side_load(t->parts, false, path, &x)) < 0)
 		return r;
+	/* Staging stripped the origin: the number overlayfs showed then. */
+	ino_t ino = !r && h && h->kind == 'O' ? h->ino : x.st.st_ino;
 	*deleted = x.exists &&
-		   !(t->n_inos && bsearch(&x.st.st_ino, t->b_inos, t->n_inos,
+		   !(t->n_inos && bsearch(&ino, t->b_inos, t->n_inos,
 					  sizeof(*t->b_inos), cmp_ino));
 	diff_side_release(&x);
 	return 0;
@@ -276,6 +658,21 @@ static void note(struct world_change *c, const char *what, const char *name)
 		c->note = NULL;
 }
 
+/* A file A replaced whole (no copy-up says so) or made, in a directory
+ * of B that changed since A was created, where nothing recorded whether B
+ * had it then. */
+static void note_unsure(struct world_change *c, const char *a, const char *b)
+{
+	if (!c->note &&
+	    asprintf(&c->note,
+		     "%s replaced or made this file while %s's directory "
+		     "changed after %s was created: pwapt cannot tell whether "
+		     "%s had it then; if %s deleted it since, a merge brings "
+		     "it back",
+		     a, b, a, b, b) < 0)
+		c->note = NULL;
+}
+
 int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 		   struct world_error *err)
 {
@@ -291,11 +688,28 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 	}
 	if (t->n_inos)
 		qsort(t->b_inos, t->n_inos, sizeof(*t->b_inos), cmp_ino);
+	/* What A's lower held tells of B only where B is that lower. */
+	struct had_list had = {0};
+	bool had_ok =
+		t->a->n_parents == 1 && !strcmp(t->a->parents[0], t->name_b);
+	if (had_ok) {
+		/* Now, for a later merge, what B still holds as then. */
+		(void)diff_note_lower(t->s, t->a);
+		if ((r = had_load(t->s, t->name_a, &had)) < 0) {
+			known_release(&known);
+			return werr_errno(err, -r,
+					  "cannot read what '%s' saw "
+					  "of '%s'",
+					  t->name_a, t->name_b);
+		}
+	}
 	struct dir_seen seen = {0};
+	struct pkg_files pkgs = {0};
 	const char *a_top = NULL; /* below it, B has nothing */
 	for (size_t i = 0; i < d->n && r >= 0; i++) {
 		struct world_change *c = &d->v[i];
-		bool yes = false;
+		bool yes = false, unsure = false;
+		const char *pkg = NULL;
 		if (c->kind == 'A' && a_top &&
 		    diff_below(c->path, a_top, strlen(a_top))) {
 			/* Below a path B lacks: if B deleted something
@@ -304,9 +718,19 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 			a_top = c->path;
 			/* B does not have it: did it delete it? */
 			if (!c->excluded)
-				r = deleted_in_b(t, &known, c->path, &seen, &yes);
+				r = deleted_in_b(
+					t, &known, had_ok ? &had : NULL, &pkgs,
+					c->path, &seen, &yes, &unsure, &pkg);
+			if (yes && pkg &&
+			    asprintf(&c->note,
+				     "deleted there (a file of package %s "
+				     "when %s was created), changed in %s",
+				     pkg, t->name_a, t->name_a) < 0)
+				c->note = NULL;
 			if (yes)
 				note(c, "changed", t->name_a);
+			if (unsure)
+				note_unsure(c, t->name_a, t->name_b);
 		} else if (c->kind != 'A' &&
 			   /* Both made the same change (the same package's
 			    * files, the same download) at different times:
@@ -316,8 +740,11 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 			r = changed_in_b(t, &known, c->path, &yes);
 		}
 		c->conflict = yes;
+		c->unsure = unsure;
 	}
 	known_release(&known);
+	had_release(&had);
+	pkg_files_release(&pkgs);
 	free(seen.dir);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot compare '%s' with '%s'",

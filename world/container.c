@@ -39,7 +39,7 @@ static void last_log_line(struct world_store *s, const char *name, char *buf,
 			  size_t size)
 {
 	buf[0] = '\0';
-	_cleanup_free_ char *path = world_path(s, name, "lxc.log");
+	_cleanup_free_ char *path = store_world_path(s, name, "lxc.log");
 	_cleanup_fclose_ FILE *f = path ? fopen(path, "re") : NULL;
 	char line[1024];
 	while (f && fgets(line, sizeof(line), f)) {
@@ -119,7 +119,7 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 	_cleanup_free_ char *rootfs_item = NULL, *log = NULL,
 			    *init_entry = NULL, *hide = NULL;
 	if (asprintf(&rootfs_item, "dir:%s", rootfs) < 0 ||
-	    !(log = world_path(s, name, "lxc.log")) ||
+	    !(log = store_world_path(s, name, "lxc.log")) ||
 	    asprintf(&init_entry,
 		     "%s run/.pwapt-init none bind,ro,create=file 0 0",
 		     s->init) < 0)

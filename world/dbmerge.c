@@ -466,7 +466,7 @@ void dbmerge_unlock(struct dbmerge_locks *l)
 		closep(&l->fd[i]);
 }
 
-void world_packages_release(struct world_packages *p)
+void dbmerge_packages_release(struct world_packages *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		struct world_package *k = &p->v[i];
@@ -510,8 +510,8 @@ static int copy_package(struct world_package *to,
 	return 0;
 }
 
-int world_packages(struct world_store *s, const char *name,
-		   struct world_packages *out, struct world_error *err)
+int dbmerge_packages(struct world_store *s, const char *name,
+		     struct world_packages *out, struct world_error *err)
 {
 	_cleanup_close_ int fd =
 		lifecycle_open_in(s, name, "var/lib/dpkg/status", O_RDONLY, err);
@@ -533,7 +533,7 @@ int world_packages(struct world_store *s, const char *name,
 		r = copy_package(&w.v[w.n++], &pk.v[i]);
 	dpkgdb_packages_release(&pk);
 	if (r < 0) {
-		world_packages_release(&w);
+		dbmerge_packages_release(&w);
 		return werr(err, ENOMEM, "out of memory");
 	}
 	*out = w;

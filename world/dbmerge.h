@@ -3,11 +3,11 @@
  *
  * Two worlds that each ran dpkg changed /var/lib/dpkg/status, apt's
  * extended_states, dpkg's and apt's logs and caches.  When a merge meets
- * one of these files changed on both sides (DESIGN.md §6), it does not
- * refuse: it merges the file record by record against the copy saved when
- * SRC was created (its base), and only two different changes of one
- * record (one package) are a conflict.  Logs are appended to, caches are
- * dropped (apt rebuilds them), backups ("-old") follow SRC. */
+ * one of these files changed on both sides (README, "Package databases"),
+ * it does not refuse: it merges the file record by record against the copy
+ * saved when SRC was created (its base), and only two different changes of
+ * one record (one package) are a conflict.  Logs are appended to, caches
+ * are dropped (apt rebuilds them), backups ("-old") follow SRC. */
 #ifndef PWAPT_DBMERGE_H
 #define PWAPT_DBMERGE_H
 
@@ -28,6 +28,12 @@ enum dbmerge_action {
  * the world's tree is mounted. */
 int dbmerge_save_bases(struct world_store *s, const char *name, int tree,
 		       struct world_error *err);
+
+/* The packages that the dpkg status file of world NAME's tree lists
+ * (dbmerge_packages() of world.h), released with dbmerge_packages_release(). */
+int dbmerge_packages(struct world_store *s, const char *name,
+		     struct world_packages *out, struct world_error *err);
+void dbmerge_packages_release(struct world_packages *p);
 
 /* Whether PATH (world-relative, absolute) is a database that is merged
  * rather than overwritten. */

@@ -77,8 +77,8 @@ int input_read(const struct db_file *f, const char *dflt, struct input *in,
 	return 0;
 }
 
-int write_all(int fd, const char *p, size_t n, const char *what,
-	      struct world_error *err)
+int dbrec_write_all(int fd, const char *p, size_t n, const char *what,
+		    struct world_error *err)
 {
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
@@ -95,7 +95,7 @@ int write_all(int fd, const char *p, size_t n, const char *what,
 /* Messages quote what a world wrote (paths, names, dpkg's own quotes of
  * fields), which may hold newlines or a terminal's escape sequences: the
  * sentence a caller prints gets '?' for each control byte. */
-int printable(int r, struct world_error *err)
+int dbrec_printable(int r, struct world_error *err)
 {
 	if (r < 0 && err)
 		for (char *c = err->msg; *c; c++)
@@ -155,7 +155,7 @@ struct rec *recs_add(struct recs *r)
 	return x;
 }
 
-char *memdup0(const char *s, size_t n)
+char *dbrec_memdup0(const char *s, size_t n)
 {
 	char *p = malloc(n + 1);
 	if (p) {
@@ -314,8 +314,9 @@ static int pick_rank_cmp(const void *a, const void *b)
 
 /* OUT for the files pwapt writes itself: records in OURS's order, then
  * THEIRS's new ones, each followed by the kind's separator. */
-int write_in_ours_order(const struct picks *p, int out,
-			const struct merge_kind *kind, struct world_error *err)
+int dbrec_write_in_ours_order(const struct picks *p, int out,
+			      const struct merge_kind *kind,
+			      struct world_error *err)
 {
 	_cleanup_free_ const struct pick **kept =
 		calloc(p->n + 1, sizeof(*kept));
@@ -334,17 +335,18 @@ int write_in_ours_order(const struct picks *p, int out,
 			r = buf_add(&b, kind->sep, strlen(kind->sep));
 	}
 	if (r == 0)
-		r = write_all(out, b.p ? b.p : "", b.len, kind->what, err);
+		r = dbrec_write_all(out, b.p ? b.p : "", b.len, kind->what,
+				    err);
 	else
 		r = werr(err, ENOMEM, "cannot merge %s", kind->what);
 	free(b.p);
 	return r;
 }
 
-int merge_files(const struct merge_kind *kind, const void *arg,
-		const struct db_file *base, const struct db_file *ours,
-		const struct db_file *theirs, int out, unsigned flags,
-		struct db_conflicts *conflicts, struct world_error *err)
+int dbrec_merge_files(const struct merge_kind *kind, const void *arg,
+		      const struct db_file *base, const struct db_file *ours,
+		      const struct db_file *theirs, int out, unsigned flags,
+		      struct db_conflicts *conflicts, struct world_error *err)
 {
 	const struct db_file *files[3] = {base, ours, theirs};
 	static const char *const names[3] = {"base", "ours", "theirs"};
@@ -391,15 +393,15 @@ int merge_files(const struct merge_kind *kind, const void *arg,
 	free(picks.v);
 	for (int i = 0; i < 3; i++)
 		recs_release(&recs[i]);
-	return printable(r, err);
+	return dbrec_printable(r, err);
 }
 
 /* ---- lines of the text files (textdb.c, accountdb.c) ---- */
 
 /* The next line of IN from *POS: [*start, *start + *len), without its
  * newline; false at the end. */
-bool next_line(const struct input *in, size_t *pos, const char **start,
-	       size_t *len, bool *newline)
+bool dbrec_next_line(const struct input *in, size_t *pos, const char **start,
+		     size_t *len, bool *newline)
 {
 	if (*pos >= in->len)
 		return false;
@@ -412,26 +414,26 @@ bool next_line(const struct input *in, size_t *pos, const char **start,
 	return true;
 }
 
-int line_error(const struct input *in, size_t lno, const char *what,
-	       struct world_error *err)
+int dbrec_line_error(const struct input *in, size_t lno, const char *what,
+		     struct world_error *err)
 {
 	return werr(err, EBADMSG, "'%s' line %zu: %s", in->name, lno, what);
 }
 
 /* A record of such a file: TEXT (its lines) keyed by KEY. */
-struct rec *add_line_record(const struct input *in, struct recs *recs,
-			    size_t line, const char *key, size_t key_len,
-			    const char *text, size_t len,
-			    struct world_error *err)
+struct rec *dbrec_add_line_record(const struct input *in, struct recs *recs,
+				  size_t line, const char *key, size_t key_len,
+				  const char *text, size_t len,
+				  struct world_error *err)
 {
 	struct rec *x = recs_add(recs);
 	if (x) {
 		x->line = line;
-		x->key = memdup0(key, key_len);
-		x->name = memdup0(key, key_len);
+		x->key = dbrec_memdup0(key, key_len);
+		x->name = dbrec_memdup0(key, key_len);
 		x->arch = strdup("");
 		x->len = len;
-		x->text = memdup0(text, len);
+		x->text = dbrec_memdup0(text, len);
 	}
 	if (!x || !x->key || !x->name || !x->arch || !x->text) {
 		werr(err, ENOMEM, "cannot read '%s'", in->name);

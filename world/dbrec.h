@@ -73,36 +73,37 @@ struct merge_kind {
 	bool (*check)(struct picks *p, bool force);
 	int (*write)(const struct picks *p, int out,
 		     const struct merge_kind *kind, struct world_error *err);
-	const char *sep;  /* after each record, for write_in_ours_order */
+	const char *sep;  /* after each record, for dbrec_write_in_ours_order */
 	const char *what; /* "the status file" */
 };
 
 void input_release(struct input *in);
 int input_read(const struct db_file *f, const char *dflt, struct input *in,
 	       struct world_error *err);
-int write_all(int fd, const char *p, size_t n, const char *what,
-	      struct world_error *err);
-int printable(int r, struct world_error *err);
+int dbrec_write_all(int fd, const char *p, size_t n, const char *what,
+		    struct world_error *err);
+int dbrec_printable(int r, struct world_error *err);
 int buf_add(struct buf *b, const char *s, size_t n);
 void recs_release(struct recs *r);
 struct rec *recs_add(struct recs *r);
-char *memdup0(const char *s, size_t n);
+char *dbrec_memdup0(const char *s, size_t n);
 int rec_cmp(const void *a, const void *b);
 bool rec_same(const struct rec *a, const struct rec *b);
 int recs_sort_unique(struct recs *r, const char *name, struct world_error *err);
-int write_in_ours_order(const struct picks *p, int out,
-			const struct merge_kind *kind, struct world_error *err);
-int merge_files(const struct merge_kind *kind, const void *arg,
-		const struct db_file *base, const struct db_file *ours,
-		const struct db_file *theirs, int out, unsigned flags,
-		struct db_conflicts *conflicts, struct world_error *err);
-bool next_line(const struct input *in, size_t *pos, const char **start,
-	       size_t *len, bool *newline);
-int line_error(const struct input *in, size_t lno, const char *what,
-	       struct world_error *err);
-struct rec *add_line_record(const struct input *in, struct recs *recs,
-			    size_t line, const char *key, size_t key_len,
-			    const char *text, size_t len,
-			    struct world_error *err);
+int dbrec_write_in_ours_order(const struct picks *p, int out,
+			      const struct merge_kind *kind,
+			      struct world_error *err);
+int dbrec_merge_files(const struct merge_kind *kind, const void *arg,
+		      const struct db_file *base, const struct db_file *ours,
+		      const struct db_file *theirs, int out, unsigned flags,
+		      struct db_conflicts *conflicts, struct world_error *err);
+bool dbrec_next_line(const struct input *in, size_t *pos, const char **start,
+		     size_t *len, bool *newline);
+int dbrec_line_error(const struct input *in, size_t lno, const char *what,
+		     struct world_error *err);
+struct rec *dbrec_add_line_record(const struct input *in, struct recs *recs,
+				  size_t line, const char *key, size_t key_len,
+				  const char *text, size_t len,
+				  struct world_error *err);
 
 #endif

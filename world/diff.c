@@ -48,7 +48,7 @@ static const char *const excluded_paths[] = {
 	NULL,
 };
 
-const char *const *world_diff_excluded_paths(void)
+const char *const *diff_excluded_paths(void)
 {
 	return excluded_paths;
 }
@@ -700,7 +700,7 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 		/* Check-offs that cannot be read fail the diff: a merge
 		 * would take every path. */
 		_cleanup_strv_free_ char **co = NULL;
-		if ((r = world_checkoff_list(s, name_a, &co, err)) < 0)
+		if ((r = checkoff_list(s, name_a, &co, err)) < 0)
 			goto out;
 		for (size_t i = 0; i < d.n; i++)
 			d.v[i].checked_off = checkoff_matches(co, d.v[i].path);
@@ -727,7 +727,7 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 	*out = d;
 	d = (struct world_diff){0};
 out:
-	world_diff_release(&d);
+	diff_release(&d);
 	paths_release(&cand);
 	paths_release(&opaque);
 	paths_release(&mounts);
@@ -742,7 +742,7 @@ out:
 	return r < 0 ? r : 0;
 }
 
-void world_diff_release(struct world_diff *d)
+void diff_release(struct world_diff *d)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		free(d->v[i].path);
@@ -753,13 +753,13 @@ void world_diff_release(struct world_diff *d)
 	*d = (struct world_diff){0};
 }
 
-int world_diff(struct world_store *s, const char *name, const char *other,
-	       struct world_diff *out, struct world_error *err)
+int diff_layers(struct world_store *s, const char *name, const char *other,
+		struct world_diff *out, struct world_error *err)
 {
 	struct world_meta ma = {0}, mb = {0};
 	bool root_a = !strcmp(name, WORLD_ROOT);
 	int r = 0;
-	if (!world_name_valid(name))
+	if (!store_name_valid(name))
 		return werr(err, EINVAL, "invalid world name '%s'", name);
 	if (!root_a && (r = meta_load(s, name, &ma, err)) < 0)
 		return r;
@@ -771,7 +771,7 @@ int world_diff(struct world_store *s, const char *name, const char *other,
 		other = ma.parents[0];
 	}
 	bool root_b = !strcmp(other, WORLD_ROOT);
-	if (!world_name_valid(other))
+	if (!store_name_valid(other))
 		r = werr(err, EINVAL, "invalid world name '%s'", other);
 	else if (!strcmp(name, other))
 		r = werr(err, EINVAL, "'%s' compared with itself", name);

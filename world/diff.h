@@ -40,12 +40,34 @@ struct parts {
 };
 
 /* The changes of world A against B (NULL: Root), named NAME_A and NAME_B,
- * as world_diff() gives them, whose trees must be mounted and show their
- * layers as they are (world_diff() makes them so first). */
+ * as diff_layers() gives them, whose trees must be mounted and show their
+ * layers as they are (diff_layers() makes them so first). */
 int diff_worlds(struct world_store *s, const struct world_meta *a,
 		const struct world_meta *b, const char *name_a,
 		const char *name_b, struct world_diff *out,
 		struct world_error *err);
+
+/* The changes of world NAME against OTHER (NULL: NAME's first parent),
+ * both brought back first if needed: diff_layers() of world.h, which merges
+ * call too.  Released with diff_release(). */
+int diff_layers(struct world_store *s, const char *name, const char *other,
+		struct world_diff *out, struct world_error *err);
+void diff_release(struct world_diff *d);
+/* The paths a diff marks excluded: NULL-terminated, static. */
+const char *const *diff_excluded_paths(void);
+
+/* Checks off PATTERNS of world NAME, or with REMOVE takes them back
+ * (checkoff_change() of world.h), and the patterns checked off in NAME
+ * (checkoff_list()); checkoff.c. */
+int checkoff_change(struct world_store *s, const char *name,
+		    const char *const *patterns, size_t n, bool remove,
+		    struct world_error *err);
+int checkoff_list(struct world_store *s, const char *name, char ***out,
+		  struct world_error *err);
+/* The check-off patterns of world NAME (NULL when none), and whether one
+ * of them covers PATH. */
+char **checkoff_load(struct world_store *s, const char *name);
+bool checkoff_matches(char *const *patterns, const char *path);
 
 /* Whether PATH is DIR (LEN bytes) or lies below it, as strings. */
 bool diff_below(const char *path, const char *dir, size_t len);
@@ -78,6 +100,20 @@ struct diff_trees {
  * changed after A was created, files A changed that B deleted since. */
 int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 		   struct world_error *err);
+
+/* What A's lower held, for files of A's own layer with no copy-up origin
+ * (A replaced them whole, by a rename over them as dpkg and sed -i do, or
+ * made them): overlayfs keeps no trace of it, so it is recorded while B's
+ * directory is still as at A's creation, in worlds/A/lower-had, which
+ * diff_conflicts() reads.  Called after each run in A and by each diff;
+ * a world with several parents has no one lower: nothing.  0 or -errno
+ * (what was recorded stays). */
+int diff_note_lower(struct world_store *s, const struct world_meta *a);
+/* Appends LINES (LEN bytes, whole lines of lower-had: "O ino path" for a
+ * copy-up whose origin a merge's staging is about to strip) to A's
+ * lower-had, durably.  0 or -errno. */
+int diff_had_append(struct world_store *s, const char *name, const char *lines,
+		    size_t len);
 
 /* A directory of B that A deleted or replaced (by a file, a symbolic
  * link), with paths below it that the merge leaves as B has them (checked

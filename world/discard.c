@@ -26,7 +26,7 @@ static int discard_tree(struct world_store *s, const char *name, bool lazy,
 		return werr_errno(err, -r, "cannot stop the container of '%s'",
 				  name);
 	crash_point("delete-stop");
-	_cleanup_free_ char *merged = world_path(s, name, "merged");
+	_cleanup_free_ char *merged = store_world_path(s, name, "merged");
 	if (!merged)
 		return werr(err, ENOMEM, "out of memory");
 	r = layers_unmount(merged);
@@ -41,7 +41,7 @@ static int discard_tree(struct world_store *s, const char *name, bool lazy,
 		return store_discard_world_dir(s, name, err);
 	struct world_error ignored;
 	(void)store_discard_world_dir(s, name, &ignored);
-	return world_exists(s, name)
+	return store_world_exists(s, name)
 		       ? werr(err, EIO, "cannot delete the merged world '%s'",
 			      name)
 		       : 0;
@@ -56,7 +56,7 @@ int discard_remains(struct world_store *s, const char *name, bool lazy,
 	return r < 0 || !rules ? r : net_apply(s, err);
 }
 
-int world_discard_lazily(struct world_store *s, const char *name,
+int discard_lazily(struct world_store *s, const char *name,
 			 struct world_error *err)
 {
 	return discard_remains(s, name, true, err);

@@ -15,7 +15,7 @@ int discard_remains(struct world_store *s, const char *name, bool lazy,
 
 /* Deletes world NAME (which has no children) without waiting for its
  * container's tear-down: for a merged world, whose layer is spent. */
-int world_discard_lazily(struct world_store *s, const char *name,
+int discard_lazily(struct world_store *s, const char *name,
 			 struct world_error *err);
 
 #endif

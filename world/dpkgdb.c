@@ -207,7 +207,7 @@ static int visit_record(struct status_job *job, struct pkginfo *pkg)
 	varbuf_stanza(&job->vb, pkg, &pkg->installed);
 	x->name = strdup(pkg->set->name);
 	x->arch = strdup(arch);
-	x->text = memdup0(job->vb.buf ? job->vb.buf : "", job->vb.used);
+	x->text = dbrec_memdup0(job->vb.buf ? job->vb.buf : "", job->vb.used);
 	x->len = job->vb.used;
 	if (asprintf(&x->key, "%s%s%s", pkg->set->name, *arch ? ":" : "",
 		     arch) < 0)
@@ -367,8 +367,8 @@ int dpkgdb_merge_status(const struct db_file *base, const struct db_file *ours,
 		.write = write_status,
 		.what = "the status file",
 	};
-	return merge_files(&status, NULL, base, ours, theirs, out, flags,
-			   conflicts, err);
+	return dbrec_merge_files(&status, NULL, base, ours, theirs, out, flags,
+				 conflicts, err);
 }
 
 /* ---- dpkgdb_read ---- */
@@ -419,7 +419,8 @@ static int visit_package(struct status_job *job, struct pkginfo *pkg)
 		varbufversion(&job->vb, &pkg->installed.version, vdew_nonambig);
 	p->name = strdup(pkg->set->name);
 	p->arch = strdup(arch_of(pkg));
-	p->version = memdup0(job->vb.buf ? job->vb.buf : "", job->vb.used);
+	p->version =
+		dbrec_memdup0(job->vb.buf ? job->vb.buf : "", job->vb.used);
 	snprintf(p->want, sizeof(p->want), "%s", pkg_want_name(pkg));
 	snprintf(p->eflag, sizeof(p->eflag), "%s", pkg_eflag_name(pkg));
 	snprintf(p->status, sizeof(p->status), "%s", pkg_status_name(pkg));
@@ -459,7 +460,7 @@ int dpkgdb_read(const struct db_file *in, struct dpkg_packages *out,
 	struct input data;
 	int r = input_read(in, "input", &data, err);
 	if (r < 0)
-		return printable(r, err);
+		return dbrec_printable(r, err);
 	struct read_data d = {0};
 	struct status_job job = {
 		.in = &data, .visit = visit_package, .data = &d};
@@ -468,7 +469,7 @@ int dpkgdb_read(const struct db_file *in, struct dpkg_packages *out,
 	if (r < 0) {
 		struct dpkg_packages partial = {d.v, d.n};
 		dpkgdb_packages_release(&partial);
-		return printable(r, err);
+		return dbrec_printable(r, err);
 	}
 	if (d.n > 1)
 		qsort(d.v, d.n, sizeof(*d.v), package_cmp);

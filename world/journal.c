@@ -20,7 +20,7 @@
 static const char *const kind_names[] = {"del", "put", "dir", "mrg"};
 static const char *const had_names[] = {"none", "dir", "file"};
 
-void plan_release(struct plan *p)
+void journal_plan_release(struct plan *p)
 {
 	for (size_t i = 0; i < p->n; i++)
 		free(p->v[i].path);
@@ -180,7 +180,7 @@ static int parse_line(struct journal_reader *j, char *line, struct plan *p)
 		return -EBADMSG;
 	if (!strcmp(key, "src") || !strcmp(key, "dst")) {
 		char **name = key[0] == 's' ? &p->src : &p->dst;
-		if (*name || !world_name_valid(arg))
+		if (*name || !store_name_valid(arg))
 			return -EBADMSG;
 		return (*name = strdup(arg)) ? 0 : -ENOMEM;
 	}
@@ -195,7 +195,7 @@ static int parse_line(struct journal_reader *j, char *line, struct plan *p)
 		return 0;
 	}
 	if (!strcmp(key, "rebased")) {
-		if (!world_name_valid(arg))
+		if (!store_name_valid(arg))
 			return -EBADMSG;
 		for (size_t i = 0; i < j->n_rebased; i++)
 			if (!strcmp(p->rebased[i], arg))
@@ -263,7 +263,7 @@ int journal_read(int dirfd, struct plan *p)
 	if (r >= 0 && (!q.src || !q.dst || !j.planned))
 		r = -EBADMSG;
 	if (r < 0) {
-		plan_release(&q);
+		journal_plan_release(&q);
 		return r;
 	}
 	q.applied = q.n;
@@ -272,7 +272,7 @@ int journal_read(int dirfd, struct plan *p)
 }
 
 /* The directory that holds PATH, beneath TREE; *base gets its last name. */
-int open_parent(int tree, const char *path, const char **base)
+int journal_open_parent(int tree, const char *path, const char **base)
 {
 	const char *slash = strrchr(path, '/');
 	*base = slash ? slash + 1 : path;

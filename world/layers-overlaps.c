@@ -12,8 +12,8 @@
 #include "cleanup.h"
 #include "error.h"
 #include "fsutil.h"
-#include "layers-int.h"
 #include "layers.h"
+#include "strv.h"
 
 /* ---- overlaps between parents ---- */
 
@@ -160,7 +160,7 @@ static int overlaps_in(struct world_store *s, char *const *parents, size_t n,
 			u.n++;
 		/* The last entry of a stack is Root, which overlaps nobody. */
 		for (size_t k = 0; r >= 0 && stacks[i][k + 1]; k++)
-			if (!u.v || index_of(u.v, stacks[i][k]) < 0)
+			if (!strv_contains(u.v, stacks[i][k]))
 				r = strv_push(&u, strdup(stacks[i][k]));
 		layers = u.v;
 	}
@@ -281,17 +281,17 @@ int layers_overlaps(struct world_store *s, char *const *parents, size_t n,
 	for (size_t i = 0; r >= 0 && mounts && mounts[i]; i++)
 		r = overlaps_in(s, parents, n, mounts[i], &res, err);
 	if (r < 0) {
-		world_overlaps_release(&res);
+		layers_overlaps_release(&res);
 		return r;
 	}
 	if (out)
 		*out = res;
 	else
-		world_overlaps_release(&res);
+		layers_overlaps_release(&res);
 	return 0;
 }
 
-void world_overlaps_release(struct world_overlaps *o)
+void layers_overlaps_release(struct world_overlaps *o)
 {
 	for (size_t i = 0; i < o->n; i++) {
 		free(o->v[i].path);

@@ -14,31 +14,8 @@
 #include "cleanup.h"
 #include "error.h"
 #include "fsutil.h"
-#include "layers-int.h"
 #include "layers.h"
-
-int strv_push(struct strv *s, char *item)
-{
-	if (!item)
-		return -ENOMEM;
-	char **nv = realloc(s->v, (s->n + 2) * sizeof(*nv));
-	if (!nv) {
-		free(item);
-		return -ENOMEM;
-	}
-	s->v = nv;
-	s->v[s->n++] = item;
-	s->v[s->n] = NULL;
-	return 0;
-}
-
-static bool strv_contains(char *const *v, const char *s)
-{
-	for (; v && *v; v++)
-		if (!strcmp(*v, s))
-			return true;
-	return false;
-}
+#include "strv.h"
 
 /* ---- Root's file systems ---- */
 
@@ -50,7 +27,7 @@ static const char *const system_fs_types[] = {
 	"exfat", "jfs",	 "reiserfs", "zfs", "nilfs2", "ntfs3", "bcachefs",
 };
 
-/* Directories a world always gets fresh (DESIGN.md §1). */
+/* Directories a world always gets fresh (README, "Containers"). */
 static const char *const fresh_dirs[] = {"proc", "sys", "dev", "run", "tmp"};
 
 static bool is_system_fs(const char *type)
@@ -167,18 +144,18 @@ char *layers_dir(struct world_store *s, const char *world, const char *rel,
 		 const char *leaf)
 {
 	if (!*rel)
-		return world_path(s, world, leaf);
+		return store_world_path(s, world, leaf);
 	_cleanup_free_ char *esc = escape_rel(rel);
 	_cleanup_free_ char *sub = NULL;
 	if (!esc || asprintf(&sub, "fs/%s/%s", esc, leaf) < 0)
 		return NULL;
-	return world_path(s, world, sub);
+	return store_world_path(s, world, sub);
 }
 
 static char *merged_dir(struct world_store *s, const char *world,
 			const char *rel)
 {
-	_cleanup_free_ char *merged = world_path(s, world, "merged");
+	_cleanup_free_ char *merged = store_world_path(s, world, "merged");
 	if (!merged || !*rel)
 		return steal_pointer(&merged);
 	return path_join(merged, rel);
@@ -273,7 +250,7 @@ static int root_layer(struct world_store *s, const char *rel, char **out,
 	return 0;
 }
 
-int layers_release_root_view(struct world_store *s)
+int layers_unmount_root_view(struct world_store *s)
 {
 	_cleanup_free_ char *views = path_join(s->state, "root-view"),
 			    *empty = path_join(s->state, "root-view.empty");
@@ -521,7 +498,7 @@ int layers_usage(struct world_store *s, const struct world_meta *m,
 {
 	uint64_t total = 0, one = 0;
 	_cleanup_free_ char *upper = layers_dir(s, m->name, "", "upper"),
-			    *fs = world_path(s, m->name, "fs");
+			    *fs = store_world_path(s, m->name, "fs");
 	if (!upper || !fs)
 		return -ENOMEM;
 	if (disk_usage_at(AT_FDCWD, upper, &one) == 0)
@@ -549,7 +526,8 @@ static void read_fs_log(int fsfd, char *buf, size_t size)
 		buf[--l] = '\0';
 }
 
-/* Options that would make a layer more than a plain tree: DESIGN.md §1. */
+/* Options that would make a layer more than a plain tree (README,
+ * "Layers"). */
 static const char *const plain_tree_options[][2] = {
 	{"redirect_dir", "off"},
 	{"index", "off"},

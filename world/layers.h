@@ -49,7 +49,7 @@ int layers_usage(struct world_store *s, const struct world_meta *m,
 		 uint64_t *bytes);
 
 /* Unmounts the root view (see layers.c) once no world needs it. */
-int layers_release_root_view(struct world_store *s);
+int layers_unmount_root_view(struct world_store *s);
 
 /* Mounts the overlay of a world at MERGED: LOWERS (highest first), UPPER and
  * WORK.  The kernel's own explanation of a refusal goes into ERR. */
@@ -73,5 +73,7 @@ int layers_walk(int fd, const char *prefix, bool opaque,
 /* The paths that two or more of PARENTS changed (see world_overlaps). */
 int layers_overlaps(struct world_store *s, char *const *parents, size_t n,
 		    struct world_overlaps *out, struct world_error *err);
+/* Frees what an overlaps list holds and empties it. */
+void layers_overlaps_release(struct world_overlaps *o);
 
 #endif

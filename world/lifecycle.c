@@ -58,7 +58,8 @@ int lifecycle_ensure_running(struct world_store *s, const char *name,
 	if (r >= 0 && container_frozen(s, name))
 		(void)container_freeze(s, name, false);
 	if (r >= 0 && !container_running(s, name, NULL)) {
-		_cleanup_free_ char *merged = world_path(s, name, "merged");
+		_cleanup_free_ char *merged =
+			store_world_path(s, name, "merged");
 		r = merged ? lifecycle_start(s, name, merged, false, err)
 			   : werr(err, ENOMEM, "out of memory");
 		if (r >= 0 && revived)
@@ -71,7 +72,7 @@ int lifecycle_ensure_running(struct world_store *s, const char *name,
 int lifecycle_tree(struct world_store *s, const char *name, char **out,
 		   struct world_error *err)
 {
-	int r = check_world(s, name, err);
+	int r = store_check_world(s, name, err);
 	if (r >= 0 && !store_is_root(name))
 		r = lifecycle_ensure_running(s, name, NULL, err);
 	if (r < 0)

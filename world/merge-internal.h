@@ -45,7 +45,7 @@ struct plan {
 };
 
 /* journal.c */
-void plan_release(struct plan *p);
+void journal_plan_release(struct plan *p);
 int journal_append(int dirfd, const char *text);
 /* Writes P as DIRFD/journal, atomically, in phase "planned". */
 int journal_write(int dirfd, const struct plan *p);
@@ -56,29 +56,32 @@ int journal_write(int dirfd, const struct plan *p);
  * that a crash cut: ignored (the phase before it holds). */
 int journal_read(int dirfd, struct plan *p);
 /* The directory that holds PATH, beneath TREE; *base gets its last name. */
-int open_parent(int tree, const char *path, const char **base);
+int journal_open_parent(int tree, const char *path, const char **base);
 
 /* undo.c */
 /* syncfs of every file system that operations of P wrote. */
-int sync_written(int tree, const struct plan *p);
+int undo_sync_written(int tree, const struct plan *p);
 /* Every path of P back to its saved state in MDIR/undo. */
-int roll_back(struct world_store *s, int mdir, const struct plan *p,
-	      struct world_error *err);
-/* MDIR/after: what the merged paths are like right after the merge. */
-int write_after(int mdir, int tree, const struct plan *p);
-/* The ctimes of MDIR/after join the known-ctimes of the worlds MOVED. */
-int share_after(struct world_store *s, int mdir, char *const *moved);
+int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
+		   struct world_error *err);
+/* MDIR/after: what the merged paths are like right after the merge;
+ * MDIR/after-dirs: the ctimes of the directories they lie in. */
+int undo_write_after(int mdir, int tree, const struct plan *p);
+/* The ctimes of MDIR/after and after-dirs join the known-ctimes of the
+ * worlds MOVED. */
+int undo_share_after(struct world_store *s, int mdir, char *const *moved);
 /* The paths of DST that changed since the merge, one a line. */
-int changed_since(int mdir, int tree, char **out);
+int undo_changed_since(int mdir, int tree, char **out);
 
 /* recover.c */
 /* The last merge into DST stays in merges/DST for an undo. */
-int keep_as_last(struct world_store *s, const char *dst);
+int recover_keep_as_last(struct world_store *s, const char *dst);
 /* Moves the worlds built on SRC onto DST; *moved gets their names. */
-int rebase_children(struct world_store *s, const char *src, const char *dst,
-		    char ***moved, struct world_error *err);
+int recover_rebase_children(struct world_store *s, const char *src,
+			    const char *dst, char ***moved,
+			    struct world_error *err);
 /* After SRC is gone: the rebased worlds mount their new stacks. */
-void restart_rebased(struct world_store *s, char **moved);
+void recover_restart_rebased(struct world_store *s, char **moved);
 
 /* merge.c */
 /* Appends to P the operations that merge the changes D of the tree

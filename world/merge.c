@@ -1,5 +1,5 @@
 /* wmerge: apply a world's changes to an ancestor, as one journaled
- * transaction (DESIGN.md §4).
+ * transaction (README, "Merges"; wmerge(8)).
  *
  * The merge works in STATE/merge/: a journal (the plan, one operation a
  * line, and the phases reached) and undo/, where what DST held before is
@@ -94,12 +94,13 @@ static int stage_copy(struct merge_ctx *m, const char *path, int parent,
 		    m->links[i].ino == st.st_ino) {
 			_cleanup_close_ int first = -1;
 			const char *b;
-			first = open_parent(m->tree, m->links[i].path, &b);
+			first = journal_open_parent(m->tree, m->links[i].path,
+						    &b);
 			if (first >= 0 &&
 			    linkat(first, b, parent, stage, 0) == 0)
 				return 0;
 		}
-	int r = copy_node(sfd, &st, parent, stage, false);
+	int r = save_copy_node(sfd, &st, parent, stage, false);
 	if (r < 0)
 		return r;
 	if (st.st_nlink > 1) {
@@ -123,7 +124,7 @@ static int stage_link(struct merge_ctx *m, const char *path, int parent,
 	if (m->src_upper < 0)
 		return 0;
 	const char *b;
-	_cleanup_close_ int up = open_parent(m->src_upper, path, &b);
+	_cleanup_close_ int up = journal_open_parent(m->src_upper, path, &b);
 	struct stat st;
 	if (up < 0 || fstatat(up, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    S_ISDIR(st.st_mode) ||
@@ -134,9 +135,51 @@ static int stage_link(struct merge_ctx *m, const char *path, int parent,
 			       ? 0
 			       : -errno;
 	char to[FD_PATH_MAX];
-	fd_path(to, sizeof(to), parent, stage);
-	(void)copy_xattrs(NULL, to);
+	save_fd_path(to, sizeof(to), parent, stage);
+	(void)save_copy_xattrs(NULL, to);
 	return 1;
+}
+
+/* Before stage_link() strips the overlay xattrs of SRC's own files
+ * (Root never carries them): SRC's lower-had keeps, durably, which of
+ * them were copy-ups, and the inode number overlayfs showed for each, so
+ * that a merge rolled back and tried again still tells modify/delete. */
+static int note_origins(struct merge_ctx *m, const struct plan *p,
+			const char *src)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = m->src_upper < 0 ? NULL : open_memstream(&buf, &len);
+	if (m->src_upper < 0)
+		return 0;
+	if (!f)
+		return -ENOMEM;
+	int r = 0;
+	for (size_t i = 0; i < p->n && r >= 0; i++) {
+		const struct op *o = &p->v[i];
+		const char *b;
+		struct stat st;
+		if (o->kind != OP_PUT)
+			continue;
+		_cleanup_close_ int up = journal_open_parent(m->src_upper, o->path, &b);
+		if (up < 0 || fstatat(up, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    S_ISDIR(st.st_mode))
+			continue;
+		char proc[FD_PATH_MAX];
+		save_fd_path(proc, sizeof(proc), up, b);
+		if (lgetxattr(proc, "trusted.overlay.origin", NULL, 0) < 0)
+			continue;
+		_cleanup_close_ int sfd =
+			open_beneath(m->src_tree, o->path, O_PATH);
+		if (sfd < 0 || fstat(sfd, &st) < 0)
+			continue;
+		fprintf(f, "O %llu ", (unsigned long long)st.st_ino);
+		path_escape(f, o->path);
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	return diff_had_append(m->s, src, buf, len);
 }
 
 /* A new name in SRC of a file that SRC did not change (a hard link made
@@ -148,7 +191,8 @@ static int stage_unchanged_link(struct merge_ctx *m, const char *path,
 {
 	const char *b;
 	_cleanup_close_ int up =
-		m->src_layer < 0 ? -1 : open_parent(m->src_layer, path, &b);
+		m->src_layer < 0 ? -1
+				 : journal_open_parent(m->src_layer, path, &b);
 	struct stat st;
 	if (up < 0 || fstatat(up, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISREG(st.st_mode) || st.st_nlink < 2)
@@ -162,7 +206,7 @@ static int stage_unchanged_link(struct merge_ctx *m, const char *path,
 			changed = !strcmp(m->diff->v[i].path, *q);
 		const char *qb;
 		_cleanup_close_ int qp =
-			changed ? -1 : open_parent(m->tree, *q, &qb);
+			changed ? -1 : journal_open_parent(m->tree, *q, &qb);
 		struct stat qs;
 		if (qp >= 0 && fstatat(qp, qb, &qs, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISREG(qs.st_mode) && linkat(qp, qb, parent, stage, 0) == 0)
@@ -184,7 +228,7 @@ static int stage_merged(struct merge_ctx *m, const char *n, int parent,
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return -errno;
-	int r = copy_node(fd, &st, parent, stage, false);
+	int r = save_copy_node(fd, &st, parent, stage, false);
 	return r < 0 ? r : 1;
 }
 
@@ -220,7 +264,8 @@ static int stage_database(struct merge_ctx *m, const char *src, size_t i,
 static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 {
 	const char *base;
-	_cleanup_close_ int parent = open_parent(m->tree, o->path, &base);
+	_cleanup_close_ int parent =
+		journal_open_parent(m->tree, o->path, &base);
 	if (parent < 0)
 		return parent;
 	char n[32], stage[64];
@@ -269,11 +314,11 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 	if (o->had != HAD_DIR && mkdirat(parent, base, 0700) < 0)
 		return errno == EEXIST && o->had == HAD_NONE ? -ESTALE : -errno;
 	char from[FD_PATH_MAX], to[FD_PATH_MAX];
-	fd_path(from, sizeof(from), sfd, NULL);
-	fd_path(to, sizeof(to), parent, base);
-	if ((r = set_owner_mode(parent, base, &st)) < 0)
+	save_fd_path(from, sizeof(from), sfd, NULL);
+	save_fd_path(to, sizeof(to), parent, base);
+	if ((r = save_set_owner_mode(parent, base, &st)) < 0)
 		return r;
-	return copy_xattrs(from, to); /* times: after the entries */
+	return save_copy_xattrs(from, to); /* times: after the entries */
 }
 
 /* Whether dpkg in TREE left journal entries (var/lib/dpkg/updates/NNNN)
@@ -313,7 +358,8 @@ static int save_all(struct merge_ctx *m, const struct plan *p,
 		const char *b;
 		char n[32];
 		snprintf(n, sizeof(n), "%zu", i);
-		_cleanup_close_ int par = open_parent(m->tree, o->path, &b);
+		_cleanup_close_ int par =
+			journal_open_parent(m->tree, o->path, &b);
 		struct stat st;
 		r = par < 0 ? par
 		    : fstatat(par, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
@@ -410,7 +456,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	bool force = flags & WORLD_MERGE_FORCE;
 	*again = false;
 	struct world_diff d = {0};
-	int r = world_diff(s, src, dst, &d, err);
+	int r = diff_layers(s, src, dst, &d, err);
 	if (r < 0)
 		return r;
 	crash_point("merge-diffed");
@@ -422,7 +468,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		if (conflicts)
 			*conflicts = d;
 		else
-			world_diff_release(&d);
+			diff_release(&d);
 		return werr(
 			err, EEXIST,
 			"cannot merge '%s' into '%s': %zu path%s changed in "
@@ -445,7 +491,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 			 .rebase = flags & WORLD_MERGE_REBASE};
 	_cleanup_close_ int mdir = -1;
 	_cleanup_free_ char *tp = store_tree_path(s, dst), *sp = store_tree_path(s, src),
-			    *up = world_path(s, src, "upper");
+			    *up = store_world_path(s, src, "upper");
 	if (!tp || !sp || !up || !p.src || !p.dst) {
 		r = werr(err, ENOMEM, "out of memory");
 		goto out;
@@ -560,6 +606,11 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	/* Save what will be replaced: hard links, on DST's file system. */
 	if ((r = save_all(&m, &p, err)) < 0)
 		goto fail;
+	if ((r = note_origins(&m, &p, src)) < 0) {
+		r = werr_errno(err, -r, "cannot record the copy-ups of '%s'",
+			       src);
+		goto fail;
+	}
 	if ((r = journal_append(mdir, "phase prepared\n")) < 0) {
 		r = werr_errno(err, -r, "cannot write the merge journal");
 		goto fail;
@@ -591,7 +642,8 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		_cleanup_close_ int sfd =
 			open_beneath(m.src_tree, o->path, O_PATH);
 		const char *b;
-		_cleanup_close_ int par = open_parent(m.tree, o->path, &b);
+		_cleanup_close_ int par =
+			journal_open_parent(m.tree, o->path, &b);
 		struct stat st;
 		if (sfd >= 0 && par >= 0 && fstat(sfd, &st) == 0) {
 			struct timespec ts[2] = {st.st_atim, st.st_mtim};
@@ -599,7 +651,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		}
 	}
 	crash_point("merge-applied");
-	if ((r = sync_written(m.tree, &p)) < 0) {
+	if ((r = undo_sync_written(m.tree, &p)) < 0) {
 		r = werr_errno(err, -r, "cannot make the merge durable");
 		goto rollback;
 	}
@@ -622,27 +674,33 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	 * would write into files that Root now shares with SRC's layer. */
 	(void)container_kill_frozen(s, src);
 	char **moved = NULL;
-	r = p.rebase ? rebase_children(s, src, dst, &moved, err) : 0;
+	r = p.rebase ? recover_rebase_children(s, src, dst, &moved, err) : 0;
 	if (r >= 0)
-		r = world_discard_lazily(s, src, err);
+		r = discard_lazily(s, src, err);
 	if (r >= 0)
-		restart_rebased(s, moved);
+		recover_restart_rebased(s, moved);
 	/* After SRC is gone: its layer shared the merged files' inodes, and
 	 * their ctimes changed when it went. */
-	if (r >= 0 && write_after(mdir, m.tree, &p) >= 0)
-		(void)share_after(s, mdir, moved);
+	if (r >= 0 && undo_write_after(mdir, m.tree, &p) >= 0)
+		(void)undo_share_after(s, mdir, moved);
 	strvfreep(&moved);
-	if (r >= 0 && keep_as_last(s, dst) < 0)
+	if (r >= 0 && recover_keep_as_last(s, dst) < 0)
 		r = werr(err, EIO, "cannot keep the undo of the merge");
 	if (r >= 0)
 		r = layers_refresh_all(s, err);
 	if (r >= 0 && id)
 		*id = p.id;
+	/* Merged, with what pwapt could not judge: the caller warns. */
+	for (size_t i = 0; r >= 0 && conflicts && i < d.n; i++)
+		if (d.v[i].unsure && !d.v[i].excluded && !d.v[i].checked_off) {
+			*conflicts = d;
+			d = (struct world_diff){0};
+		}
 	goto out;
 
 rollback:;
 	struct world_error rb = {0};
-	if (roll_back(s, mdir, &p, &rb) < 0) {
+	if (undo_roll_back(s, mdir, &p, &rb) < 0) {
 		/* What DST had is still in the undo: the journal stays, as
 		 * prepared, and the next pwapt command rolls back again.  SRC
 		 * stays frozen until then: DST may share its files. */
@@ -669,7 +727,7 @@ out:
 	link_names_free(m.names);
 	closep(&m.undo);
 	closep(&m.staged);
-	plan_release(&p);
-	world_diff_release(&d);
+	journal_plan_release(&p);
+	diff_release(&d);
 	return r;
 }

@@ -22,6 +22,7 @@
 #include "error.h"
 #include "fsutil.h"
 #include "net.h"
+#include "strv.h"
 
 static int nl_fail(struct world_error *err, int nlerr, const char *what,
 		   const char *ifname)
@@ -348,13 +349,12 @@ int net_container_started(struct world_store *s, const char *name, pid_t pid,
 int net_bridge_ports(struct world_store *s, char ***out,
 			     struct world_error *err)
 {
-	char **v = calloc(1, sizeof(*v));
-	size_t n = 0;
-	if (!v)
+	struct strv v = {calloc(1, sizeof(*v.v)), 0};
+	if (!v.v)
 		return werr(err, ENOMEM, "out of memory");
 	int br = (int)if_nametoindex(s->bridge);
 	if (!br) {
-		*out = v;
+		*out = v.v;
 		return 0;
 	}
 	_cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
@@ -369,22 +369,18 @@ int net_bridge_ports(struct world_store *s, char ***out,
 		if (rtnl_link_get_ifindex(l) != br &&
 		    rtnl_link_get_master(l) != br)
 			continue;
-		char **nv = realloc(v, (n + 2) * sizeof(*nv));
-		if (!nv || !(nv[n] = strdup(rtnl_link_get_name(l)))) {
-			v = nv ? nv : v;
+		if (strv_push(&v, strdup(rtnl_link_get_name(l))) < 0) {
 			r = werr(err, ENOMEM, "out of memory");
 			break;
 		}
-		v = nv;
-		v[++n] = NULL;
 	}
 	if (cache)
 		nl_cache_free(cache);
 	if (r < 0) {
-		strvfreep(&v);
+		strvfreep(&v.v);
 		return r;
 	}
-	*out = v;
+	*out = v.v;
 	return 0;
 }
 

@@ -21,7 +21,7 @@
 #include "merge-internal.h"
 
 /* The last merge into DST stays in merges/DST for an undo. */
-int keep_as_last(struct world_store *s, const char *dst)
+int recover_keep_as_last(struct world_store *s, const char *dst)
 {
 	(void)mkdirat(s->state_fd, "merges", 0700);
 	_cleanup_free_ char *last = path_join("merges", dst);
@@ -37,9 +37,9 @@ int keep_as_last(struct world_store *s, const char *dst)
  * their containers stop, their trees are unmounted, and their metadata
  * names DST instead of SRC.  *moved gets their names; the caller brings
  * them back once SRC is gone.  Idempotent, for recovery. */
-int rebase_children(struct world_store *s, const char *src,
-		    const char *dst, char ***moved,
-		    struct world_error *err)
+int recover_rebase_children(struct world_store *s, const char *src,
+			    const char *dst, char ***moved,
+			    struct world_error *err)
 {
 	int r = store_children(s, src, moved);
 	if (r < 0)
@@ -48,7 +48,7 @@ int rebase_children(struct world_store *s, const char *src,
 		struct world_meta m = {0};
 		if (meta_load(s, *w, &m, NULL) < 0)
 			continue;
-		_cleanup_free_ char *merged = world_path(s, *w, "merged");
+		_cleanup_free_ char *merged = store_world_path(s, *w, "merged");
 		(void)container_stop(s, *w, 10);
 		if (merged)
 			(void)layers_unmount(merged);
@@ -76,7 +76,7 @@ int rebase_children(struct world_store *s, const char *src,
 }
 
 /* After SRC is gone: the rebased worlds mount their new stacks. */
-void restart_rebased(struct world_store *s, char **moved)
+void recover_restart_rebased(struct world_store *s, char **moved)
 {
 	for (char **w = moved; w && *w; w++)
 		(void)lifecycle_ensure_running(s, *w, NULL, NULL);
@@ -108,24 +108,25 @@ int merge_recover(struct world_store *s, bool *recovered,
 		*recovered = true;
 	if (p.phase == 2 && p.rollback) {
 		/* An undo of a finished merge, interrupted: undo the rest. */
-		if (strcmp(p.dst, WORLD_ROOT) && world_exists(s, p.dst))
+		if (strcmp(p.dst, WORLD_ROOT) && store_world_exists(s, p.dst))
 			r = lifecycle_ensure_running(s, p.dst, NULL, err);
 		if (r >= 0)
-			r = roll_back(s, mdir, &p, err);
+			r = undo_roll_back(s, mdir, &p, err);
 		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
 			r = werr(err, EIO, "cannot remove %s/merge", s->state);
 	} else if (p.phase == 2) {
 		/* Done: only the clean-up was left. */
 		_cleanup_strv_free_ char **moved = NULL;
 		if (p.rebase)
-			r = rebase_children(s, p.src, p.dst, &moved, err);
-		if (r >= 0 && world_exists(s, p.src)) {
+			r = recover_rebase_children(s, p.src, p.dst, &moved,
+						    err);
+		if (r >= 0 && store_world_exists(s, p.src)) {
 			const char *name = p.src;
 			(void)container_kill_frozen(s, name);
 			r = delete_world(s, name, err);
 		}
 		if (r >= 0)
-			restart_rebased(s, moved);
+			recover_restart_rebased(s, moved);
 		_cleanup_free_ char *tp = store_tree_path(s, p.dst);
 		_cleanup_close_ int tree =
 			tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -133,27 +134,27 @@ int merge_recover(struct world_store *s, bool *recovered,
 			openat(s->state_fd, "merge",
 			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (r >= 0 && tree >= 0 && wdir >= 0 &&
-		    write_after(wdir, tree, &p) >= 0)
-			(void)share_after(s, wdir, moved);
-		if (r >= 0 && keep_as_last(s, p.dst) < 0)
+		    undo_write_after(wdir, tree, &p) >= 0)
+			(void)undo_share_after(s, wdir, moved);
+		if (r >= 0 && recover_keep_as_last(s, p.dst) < 0)
 			r = werr(err, EIO, "cannot keep the undo of the merge");
 	} else {
 		if (p.phase == 1 && strcmp(p.dst, WORLD_ROOT) &&
-		    world_exists(s, p.dst))
+		    store_world_exists(s, p.dst))
 			r = lifecycle_ensure_running(s, p.dst, NULL, err);
 		/* SRC's tree tells the roll-back what the merge put where
 		 * DST had nothing (after a reboot it is not mounted). */
-		if (r >= 0 && p.phase == 1 && world_exists(s, p.src))
+		if (r >= 0 && p.phase == 1 && store_world_exists(s, p.src))
 			(void)lifecycle_ensure_running(s, p.src, NULL, NULL);
 		if (r >= 0 && p.phase == 1)
-			r = roll_back(s, mdir, &p, err);
+			r = undo_roll_back(s, mdir, &p, err);
 		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
 			r = werr(err, EIO, "cannot remove %s/merge", s->state);
-		if (world_exists(s, p.src))
+		if (store_world_exists(s, p.src))
 			(void)container_freeze(s, p.src, false);
 	}
 	if (r >= 0)
 		(void)layers_refresh_all(s, NULL);
-	plan_release(&p);
+	journal_plan_release(&p);
 	return r;
 }

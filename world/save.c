@@ -28,7 +28,7 @@ static bool overlay_xattr(const char *name)
 	       !strncmp(name, "user.overlay.", 13);
 }
 
-int copy_xattrs(const char *from, const char *to)
+int save_copy_xattrs(const char *from, const char *to)
 {
 	char names[65536];
 	ssize_t n = from ? listxattr(from, names, sizeof(names)) : 0;
@@ -52,7 +52,7 @@ int copy_xattrs(const char *from, const char *to)
 	return 0;
 }
 
-void fd_path(char *buf, size_t size, int fd, const char *name)
+void save_fd_path(char *buf, size_t size, int fd, const char *name)
 {
 	if (name && *name)
 		snprintf(buf, size, "/proc/self/fd/%d/%s", fd, name);
@@ -60,7 +60,7 @@ void fd_path(char *buf, size_t size, int fd, const char *name)
 		snprintf(buf, size, "/proc/self/fd/%d", fd);
 }
 
-int set_owner_mode(int dirfd, const char *name, const struct stat *st)
+int save_set_owner_mode(int dirfd, const char *name, const struct stat *st)
 {
 	if (fchownat(dirfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) <
 	    0)
@@ -71,17 +71,17 @@ int set_owner_mode(int dirfd, const char *name, const struct stat *st)
 	return 0;
 }
 
-int set_times(int dirfd, const char *name, const struct stat *st)
+int save_set_times(int dirfd, const char *name, const struct stat *st)
 {
 	struct timespec ts[2] = {st->st_atim, st->st_mtim};
 	return utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
-int copy_node(int fd, const struct stat *st, int dirfd, const char *name,
-	      bool durable)
+int save_copy_node(int fd, const struct stat *st, int dirfd, const char *name,
+		   bool durable)
 {
 	char from[FD_PATH_MAX], to[FD_PATH_MAX];
-	fd_path(from, sizeof(from), fd, NULL);
+	save_fd_path(from, sizeof(from), fd, NULL);
 	int r = 0;
 	_cleanup_close_ int out = -1;
 	if (S_ISREG(st->st_mode)) {
@@ -109,10 +109,11 @@ int copy_node(int fd, const struct stat *st, int dirfd, const char *name,
 			   st->st_rdev) < 0) {
 		return -errno;
 	}
-	fd_path(to, sizeof(to), dirfd, name);
-	if ((r = set_owner_mode(dirfd, name, st)) < 0 ||
-	    (r = copy_xattrs(S_ISLNK(st->st_mode) ? NULL : from, to)) < 0 ||
-	    (r = set_times(dirfd, name, st)) < 0)
+	save_fd_path(to, sizeof(to), dirfd, name);
+	if ((r = save_set_owner_mode(dirfd, name, st)) < 0 ||
+	    (r = save_copy_xattrs(S_ISLNK(st->st_mode) ? NULL : from, to)) <
+		    0 ||
+	    (r = save_set_times(dirfd, name, st)) < 0)
 		return r;
 	return durable && out >= 0 && fsync(out) < 0 ? -errno : 0;
 }
@@ -139,11 +140,12 @@ static int copy_dir_meta(int from, const struct stat *st, int dirfd,
 			 const char *name)
 {
 	char f[FD_PATH_MAX], t[FD_PATH_MAX];
-	fd_path(f, sizeof(f), from, NULL);
-	fd_path(t, sizeof(t), dirfd, name);
+	save_fd_path(f, sizeof(f), from, NULL);
+	save_fd_path(t, sizeof(t), dirfd, name);
 	int r;
-	if ((r = set_owner_mode(dirfd, name, st)) < 0 ||
-	    (r = copy_xattrs(f, t)) < 0 || (r = set_times(dirfd, name, st)) < 0)
+	if ((r = save_set_owner_mode(dirfd, name, st)) < 0 ||
+	    (r = save_copy_xattrs(f, t)) < 0 ||
+	    (r = save_set_times(dirfd, name, st)) < 0)
 		return r;
 	return 0;
 }
@@ -205,7 +207,7 @@ static int copy_pre(const struct fs_entry *e, void *data)
 	_cleanup_close_ int fd = open_same(e->dirfd, e->name, &e->st);
 	if (fd < 0)
 		return fd;
-	return copy_node(fd, &e->st, w->cur, e->name, true);
+	return save_copy_node(fd, &e->st, w->cur, e->name, true);
 }
 
 /* Back from directory E: its metadata, then it is made durable, and the
@@ -246,7 +248,7 @@ static int copy_tree(int fromdir, const char *name, int todir,
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
-		return copy_node(fd, &st, todir, name2, true);
+		return save_copy_node(fd, &st, todir, name2, true);
 	struct copy_walk w = {.cur = -1, .cap = 16};
 	if (!(w.up = calloc(w.cap, sizeof(*w.up))))
 		return -ENOMEM;
@@ -317,14 +319,14 @@ int save_tree(int dirfd, const char *name, int undo, const char *save)
 	return r < 0 ? r : rm_rf_at(dirfd, name);
 }
 
-bool saved(int undo, const char *save)
+bool save_exists(int undo, const char *save)
 {
 	struct stat st;
 	return fstatat(undo, save, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-int restore_saved(int undo, const char *save, int dirfd, const char *name,
-		  const char *tmp)
+int save_restore(int undo, const char *save, int dirfd, const char *name,
+		 const char *tmp)
 {
 	struct stat us, ds;
 	if (fstat(undo, &us) < 0 || fstat(dirfd, &ds) < 0)
@@ -452,7 +454,8 @@ static int restore_xattrs(int fd, char *lines)
 	return 0;
 }
 
-int restore_dir_meta(int undo, const char *save, int dirfd, const char *name)
+int save_restore_dir_meta(int undo, const char *save, int dirfd,
+			  const char *name)
 {
 	_cleanup_free_ char *text = NULL;
 	int r = read_file_at(undo, save, &text, NULL);

@@ -19,21 +19,21 @@
  * calls without an f-variant for symbolic links need.  FD_PATH_MAX holds
  * any such path whole. */
 #define FD_PATH_MAX (sizeof("/proc/self/fd//") + 12 + NAME_MAX)
-void fd_path(char *buf, size_t size, int fd, const char *name);
+void save_fd_path(char *buf, size_t size, int fd, const char *name);
 /* Copies the xattrs of FROM (a path that lands on the file itself, or NULL
  * for none) to TO (whose last name is not followed), overlayfs' own left
  * out, and removes from TO what FROM lacks (an ACL removed goes too). */
-int copy_xattrs(const char *from, const char *to);
+int save_copy_xattrs(const char *from, const char *to);
 /* Owner and mode of ST on NAME in DIRFD; the mode after the owner, since
  * chown clears setuid (and file capabilities: set xattrs after this). */
-int set_owner_mode(int dirfd, const char *name, const struct stat *st);
-int set_times(int dirfd, const char *name, const struct stat *st);
+int save_set_owner_mode(int dirfd, const char *name, const struct stat *st);
+int save_set_times(int dirfd, const char *name, const struct stat *st);
 /* Makes NAME in DIRFD a copy of the object FD (an O_PATH fd, status ST): a
  * regular file (its holes kept), a symbolic link, a special file or an
  * empty directory, with owner, mode, times and xattrs; DURABLE fsyncs a
  * file's data and metadata. */
-int copy_node(int fd, const struct stat *st, int dirfd, const char *name,
-	      bool durable);
+int save_copy_node(int fd, const struct stat *st, int dirfd, const char *name,
+		   bool durable);
 
 /* Saves NAME in DIRFD (any type) as SAVE in UNDO: a hard link where they
  * share a file system, else a durable copy under a temporary name.  UNDO
@@ -43,16 +43,17 @@ int save_path(int dirfd, const char *name, int undo, const char *save);
  * copy and then the removal of NAME; UNDO is fsynced before NAME goes. */
 int save_tree(int dirfd, const char *name, int undo, const char *save);
 /* Whether UNDO holds a complete save SAVE. */
-bool saved(int undo, const char *save);
+bool save_exists(int undo, const char *save);
 /* Puts SAVE in UNDO back as NAME in DIRFD, replacing what NAME is now:
  * a rename, or a durable copy under TMP (a name in DIRFD) renamed over
  * NAME.  SAVE is consumed.  Repeatable after a crash at any point. */
-int restore_saved(int undo, const char *save, int dirfd, const char *name,
-		  const char *tmp);
+int save_restore(int undo, const char *save, int dirfd, const char *name,
+		 const char *tmp);
 
 /* A directory's mode, owner, times, xattrs and ACLs, saved as SAVE in UNDO
  * (durable) and put back on NAME in DIRFD. */
 int save_dir_meta(int dirfd, const char *name, int undo, const char *save);
-int restore_dir_meta(int undo, const char *save, int dirfd, const char *name);
+int save_restore_dir_meta(int undo, const char *save, int dirfd,
+			  const char *name);
 
 #endif

@@ -16,8 +16,9 @@
 #include "error.h"
 #include "fsutil.h"
 #include "store.h"
+#include "strv.h"
 
-bool world_name_valid(const char *name)
+bool store_name_valid(const char *name)
 {
 	if (!name || !isalnum((unsigned char)name[0]))
 		return false;
@@ -32,7 +33,8 @@ bool world_name_valid(const char *name)
 	return true;
 }
 
-char *world_path(struct world_store *s, const char *name, const char *entry)
+char *store_world_path(struct world_store *s, const char *name,
+		       const char *entry)
 {
 	_cleanup_free_ char *dir = path_join(s->worlds, name);
 	if (!dir || !entry)
@@ -66,17 +68,6 @@ bool meta_rel_path_valid(const char *rel)
 			return false; /* trailing '/' */
 	}
 	return true;
-}
-
-static int strv_append(char ***v, size_t *n, char *item)
-{
-	char **nv = realloc(*v, (*n + 2) * sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	nv[(*n)++] = item;
-	nv[*n] = NULL;
-	return 0;
 }
 
 /* The metadata is a few "key value" lines, so that an administrator can read
@@ -113,7 +104,7 @@ int meta_parse(const char *text, struct world_meta *out)
 			if (KEY("pwapt-world")) {
 				header = !strcmp(val, "1");
 			} else if (KEY("name")) {
-				if (m.name || !world_name_valid(val))
+				if (m.name || !store_name_valid(val))
 					goto fail;
 				m.name = steal_pointer(&val);
 			} else if (KEY("parent") || KEY("mount")) {
@@ -121,14 +112,17 @@ int meta_parse(const char *text, struct world_meta *out)
 				char ***v = parent ? &m.parents : &m.mounts;
 				size_t *n = parent ? &m.n_parents : &m.n_mounts;
 				if (*n > 4096 ||
-				    !(parent ? world_name_valid(val)
+				    !(parent ? store_name_valid(val)
 					     : meta_rel_path_valid(val)))
 					goto fail;
-				if (strv_append(v, n, val) < 0) {
-					r = -ENOMEM;
+				struct strv sv = {*v, *n};
+				int pushed = strv_push(&sv, steal_pointer(&val));
+				*v = sv.v;
+				*n = sv.n;
+				if (pushed < 0) {
+					r = pushed;
 					goto fail;
 				}
-				val = NULL;
 			} else if (KEY("created")) {
 				char *dot = NULL;
 				m.created = strtoll(val, &dot, 10);
@@ -159,7 +153,7 @@ fail:
 int meta_load(struct world_store *s, const char *name, struct world_meta *m,
 	      struct world_error *err)
 {
-	if (!world_name_valid(name))
+	if (!store_name_valid(name))
 		return werr(err, EINVAL, "invalid world name '%s'", name);
 	_cleanup_free_ char *rel = path_join(name, "world");
 	_cleanup_free_ char *text = NULL;
@@ -221,11 +215,11 @@ int meta_save(struct world_store *s, const struct world_meta *m,
 	return 0;
 }
 
-bool world_exists(struct world_store *s, const char *name)
+bool store_world_exists(struct world_store *s, const char *name)
 {
 	if (!strcmp(name, WORLD_ROOT))
 		return true;
-	if (!world_name_valid(name))
+	if (!store_name_valid(name))
 		return false;
 	_cleanup_free_ char *rel = path_join(name, "world");
 	return rel &&
@@ -296,25 +290,20 @@ int store_world_names(struct world_store *s, char ***out)
 		close(fd);
 		return -errno;
 	}
-	_cleanup_strv_free_ char **v = calloc(1, sizeof(*v));
-	size_t n = 0;
-	if (!v)
+	/* Not NULL when there are none. */
+	_cleanup_strv_ struct strv v = {calloc(1, sizeof(char *)), 0};
+	if (!v.v)
 		return -ENOMEM;
 	struct dirent *de;
 	while ((de = readdir(dir))) {
-		if (!world_name_valid(de->d_name) ||
+		if (!store_name_valid(de->d_name) ||
 		    !strcmp(de->d_name, WORLD_ROOT))
 			continue;
-		char **nv = realloc(v, (n + 2) * sizeof(*nv));
-		if (!nv)
+		if (strv_push(&v, strdup(de->d_name)) < 0)
 			return -ENOMEM;
-		v = nv;
-		if (!(v[n] = strdup(de->d_name)))
-			return -ENOMEM;
-		v[++n] = NULL;
 	}
-	qsort(v, n, sizeof(*v), cmp_str);
-	*out = steal_pointer(&v);
+	qsort(v.v, v.n, sizeof(*v.v), cmp_str);
+	*out = steal_pointer(&v.v);
 	return 0;
 }
 
@@ -349,12 +338,12 @@ int store_discard_world_dir(struct world_store *s, const char *name,
 }
 
 /* The error for a name that does not denote a world. */
-int check_world(struct world_store *s, const char *name,
-		struct world_error *err)
+int store_check_world(struct world_store *s, const char *name,
+		      struct world_error *err)
 {
-	if (!world_name_valid(name))
+	if (!store_name_valid(name))
 		return werr(err, EINVAL, "invalid world name '%s'", name);
-	if (!world_exists(s, name))
+	if (!store_world_exists(s, name))
 		return werr(err, ENOENT, "no world named '%s'", name);
 	return 0;
 }
@@ -398,5 +387,5 @@ int store_next_serial(struct world_store *s, const char *key,
 char *store_tree_path(struct world_store *s, const char *name)
 {
 	return store_is_root(name) ? strdup(s->root)
-				   : world_path(s, name, "merged");
+				   : store_world_path(s, name, "merged");
 }

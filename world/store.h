@@ -54,6 +54,10 @@ struct world_meta {
 	enum meta_phase phase;
 };
 
+/* Whether NAME is a syntactically valid world name (Root included):
+ * store_name_valid() of world.h. */
+bool store_name_valid(const char *name);
+
 void meta_release(struct world_meta *m);
 /* Loads worlds/NAME/world; -ENOENT when there is no such world. */
 int meta_load(struct world_store *s, const char *name, struct world_meta *m,
@@ -65,11 +69,11 @@ bool meta_rel_path_valid(const char *rel);
 int meta_parse(const char *text, struct world_meta *m);
 int meta_save(struct world_store *s, const struct world_meta *m,
 	      struct world_error *err);
-/* The error for a name that does not denote a world (world.c). */
-int check_world(struct world_store *s, const char *name,
-		struct world_error *err);
+/* The error for a name that does not denote a world: 0 when NAME is one. */
+int store_check_world(struct world_store *s, const char *name,
+		      struct world_error *err);
 /* Whether a world of that name exists (Root always does). */
-bool world_exists(struct world_store *s, const char *name);
+bool store_world_exists(struct world_store *s, const char *name);
 /* The names of all worlds but Root, sorted; NULL-terminated. */
 int store_world_names(struct world_store *s, char ***names);
 /* The worlds built directly on NAME, sorted; NULL-terminated. */
@@ -78,12 +82,9 @@ int store_children(struct world_store *s, const char *name, char ***out);
  * (Root is everyone's ancestor). */
 bool store_is_ancestor(struct world_store *s, const char *world,
 		       const char *ancestor);
-/* The check-off patterns of world NAME (NULL when none), and whether one
- * of them covers PATH (see checkoff.c). */
-char **checkoff_load(struct world_store *s, const char *name);
-bool checkoff_matches(char *const *patterns, const char *path);
 /* Absolute path of a world's directory entry ("upper", "merged", ...). */
-char *world_path(struct world_store *s, const char *name, const char *entry);
+char *store_world_path(struct world_store *s, const char *name,
+		       const char *entry);
 /* Moves a world's directory to trash and removes it; the name is free as
  * soon as this returns, even if the removal itself fails. */
 int store_discard_world_dir(struct world_store *s, const char *name,

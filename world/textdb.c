@@ -156,7 +156,7 @@ static int para_add_field(struct para *p, const char *s, size_t len)
 	const char *colon = memchr(s, ':', len);
 	struct field *f = &p->f[p->n];
 	memset(f, 0, sizeof(*f));
-	f->name = memdup0(s, (size_t)(colon - s));
+	f->name = dbrec_memdup0(s, (size_t)(colon - s));
 	if (!f->name)
 		return -ENOMEM;
 	p->n++;
@@ -182,7 +182,7 @@ static int deb822_records(const struct input *in, const void *arg,
 
 	if (memchr(in->data, '\0', in->len))
 		return werr(err, EBADMSG, "'%s' holds a NUL byte", in->name);
-	while (r == 0 && next_line(in, &pos, &s, &len, &nl)) {
+	while (r == 0 && dbrec_next_line(in, &pos, &s, &len, &nl)) {
 		lno++;
 		if (blank(s, len)) {
 			r = para_finish(&p, in, keys, recs, err);
@@ -242,12 +242,12 @@ int db_merge_deb822(const struct db_file *base, const struct db_file *ours,
 		return werr(err, EINVAL, "no key fields to merge records by");
 	static const struct merge_kind deb822 = {
 		.records = deb822_records,
-		.write = write_in_ours_order,
+		.write = dbrec_write_in_ours_order,
 		.sep = "\n",
 		.what = "the file",
 	};
-	return merge_files(&deb822, keys, base, ours, theirs, out, flags,
-			   conflicts, err);
+	return dbrec_merge_files(&deb822, keys, base, ours, theirs, out, flags,
+				 conflicts, err);
 }
 
 /* ---- dpkg's diversions and statoverride ---- */
@@ -260,13 +260,13 @@ static int next_dpkg_line(const struct input *in, size_t *pos, size_t *lno,
 	bool nl;
 	if (*pos == 0 && memchr(in->data, '\0', in->len))
 		return werr(err, EBADMSG, "'%s' holds a NUL byte", in->name);
-	if (!next_line(in, pos, s, len, &nl))
+	if (!dbrec_next_line(in, pos, s, len, &nl))
 		return 0;
 	++*lno;
 	if (!nl)
-		return line_error(in, *lno, "missing final newline", err);
+		return dbrec_line_error(in, *lno, "missing final newline", err);
 	if (*len == 0)
-		return line_error(in, *lno, "empty line", err);
+		return dbrec_line_error(in, *lno, "empty line", err);
 	return 1;
 }
 
@@ -321,25 +321,26 @@ static int diversion_records(const struct input *in, const void *arg,
 		if (lno % 3)
 			continue;
 		/* The three lines lie one after another in IN. */
-		struct rec *x = add_line_record(
+		struct rec *x = dbrec_add_line_record(
 			in, recs, lno - 2, line[0], lens[0], line[0],
 			lens[0] + lens[1] + lens[2] + 3, err);
 		if (!x)
 			return -ENOMEM;
-		x->aux = memdup0(line[1], lens[1]);
+		x->aux = dbrec_memdup0(line[1], lens[1]);
 		if (!x->aux)
 			return werr(err, ENOMEM, "cannot read '%s'", in->name);
 		if (!strcmp(x->key, x->aux))
-			return line_error(in, x->line,
-					  "a file diverted to itself", err);
+			return dbrec_line_error(
+				in, x->line, "a file diverted to itself", err);
 	}
 	if (r < 0)
 		return r;
 	if (lno % 3)
-		return line_error(in, lno,
-				  "unexpected end of file (a diversion has "
-				  "three lines)",
-				  err);
+		return dbrec_line_error(
+			in, lno,
+			"unexpected end of file (a diversion has "
+			"three lines)",
+			err);
 	r = recs_sort_unique(recs, in->name, err);
 	if (r < 0)
 		return r;
@@ -397,12 +398,12 @@ int dpkgdb_merge_diversions(const struct db_file *base,
 	static const struct merge_kind diversions = {
 		.records = diversion_records,
 		.check = fix_diversions,
-		.write = write_in_ours_order,
+		.write = dbrec_write_in_ours_order,
 		.sep = "",
 		.what = "the diversions file",
 	};
-	return merge_files(&diversions, NULL, base, ours, theirs, out, flags,
-			   conflicts, err);
+	return dbrec_merge_files(&diversions, NULL, base, ours, theirs, out,
+				 flags, conflicts, err);
 }
 
 /* "user group mode path": the first three words are separated by single
@@ -419,7 +420,7 @@ static int statoverride_records(const struct input *in, const void *arg,
 		for (int i = 0; i < 3; i++) {
 			const char *sp = memchr(f, ' ', (size_t)(end - f));
 			if (!sp || sp == f)
-				return line_error(
+				return dbrec_line_error(
 					in, lno,
 					"expected 'user group mode path'", err);
 			if (i == 2)
@@ -427,12 +428,13 @@ static int statoverride_records(const struct input *in, const void *arg,
 			f = sp + 1;
 		}
 		if (f == end)
-			return line_error(in, lno, "missing path", err);
+			return dbrec_line_error(in, lno, "missing path", err);
 		for (const char *m = mode; m < f - 1; m++)
 			if (*m < '0' || *m > '7' || m - mode >= 6)
-				return line_error(in, lno, "invalid mode", err);
-		if (!add_line_record(in, recs, lno, f, (size_t)(end - f), s,
-				     len + 1, err))
+				return dbrec_line_error(in, lno, "invalid mode",
+							err);
+		if (!dbrec_add_line_record(in, recs, lno, f, (size_t)(end - f),
+					   s, len + 1, err))
 			return -ENOMEM;
 	}
 	if (r < 0)
@@ -448,12 +450,12 @@ int dpkgdb_merge_statoverride(const struct db_file *base,
 {
 	static const struct merge_kind statoverride = {
 		.records = statoverride_records,
-		.write = write_in_ours_order,
+		.write = dbrec_write_in_ours_order,
 		.sep = "",
 		.what = "the statoverride file",
 	};
-	return merge_files(&statoverride, NULL, base, ours, theirs, out, flags,
-			   conflicts, err);
+	return dbrec_merge_files(&statoverride, NULL, base, ours, theirs, out,
+				 flags, conflicts, err);
 }
 
 /* ---- logs ---- */
@@ -464,11 +466,11 @@ int db_merge_log(const struct db_file *ours, const struct db_file *theirs,
 	struct input o, t;
 	int r = input_read(ours, "ours", &o, err);
 	if (r < 0)
-		return printable(r, err);
+		return dbrec_printable(r, err);
 	r = input_read(theirs, "theirs", &t, err);
 	if (r < 0) {
 		input_release(&o);
-		return printable(r, err);
+		return dbrec_printable(r, err);
 	}
 	size_t common = 0, n = o.len < t.len ? o.len : t.len;
 	while (common < n && o.data[common] == t.data[common])
@@ -486,13 +488,13 @@ int db_merge_log(const struct db_file *ours, const struct db_file *theirs,
 			from--;
 		newline = o.len > 0 && o.data[o.len - 1] != '\n';
 	}
-	r = write_all(out, o.data, o.len, "the merged log", err);
+	r = dbrec_write_all(out, o.data, o.len, "the merged log", err);
 	if (r == 0 && newline)
-		r = write_all(out, "\n", 1, "the merged log", err);
+		r = dbrec_write_all(out, "\n", 1, "the merged log", err);
 	if (r == 0)
-		r = write_all(out, t.data + from, t.len - from,
-			      "the merged log", err);
+		r = dbrec_write_all(out, t.data + from, t.len - from,
+				    "the merged log", err);
 	input_release(&o);
 	input_release(&t);
-	return printable(r, err);
+	return dbrec_printable(r, err);
 }

@@ -507,7 +507,7 @@ int trace_collector_scan(struct trace_collector *c, struct world_error *err)
 			t->seen = true;
 			t->gap |= ran_untraced(c, t);
 		} else if ((r = track(c, name, pid, err)) < 0 &&
-			   (r != -ENOENT || world_exists(c->s, name))) {
+			   (r != -ENOENT || store_world_exists(c->s, name))) {
 			return r; /* not a world deleted meanwhile */
 		}
 		if (!names[i])

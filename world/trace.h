@@ -1,5 +1,6 @@
-/* File-access tracing (DESIGN.md §5): the collector and the per-world
- * tables.  Private to libworld; the trace floor, above lifecycle.
+/* File-access tracing (README, "Tracing"; pwapt-trace(8)): the collector
+ * and the per-world tables.  Private to libworld; the trace floor, above
+ * lifecycle.
  *
  * A world's table is worlds/NAME/trace: a header line, then one line per
  * (kind, path[, path2]), each once, in the order first seen:

@@ -223,7 +223,7 @@ static int remove_merged(int parent, const char *base, const struct op *o,
 
 /* syncfs of every file system that operations of P wrote: DST's tree may
  * span several (a separate /var or /boot). */
-int sync_written(int tree, const struct plan *p)
+int undo_sync_written(int tree, const struct plan *p)
 {
 	dev_t done[32];
 	size_t n_done = 0;
@@ -233,7 +233,8 @@ int sync_written(int tree, const struct plan *p)
 	done[n_done++] = st.st_dev;
 	for (size_t k = 0; k < p->applied; k++) {
 		const char *b;
-		_cleanup_close_ int par = open_parent(tree, p->v[k].path, &b);
+		_cleanup_close_ int par =
+			journal_open_parent(tree, p->v[k].path, &b);
 		if (par < 0 || fstat(par, &st) < 0)
 			continue; /* gone: nothing to sync there */
 		bool seen = false;
@@ -281,16 +282,17 @@ static bool put_back_over(int parent, const char *base, const struct op *o,
 	}
 }
 
-int roll_back(struct world_store *s, int mdir, const struct plan *p,
-	      struct world_error *err)
+int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
+		   struct world_error *err)
 {
 	_cleanup_free_ char *tp = store_tree_path(s, p->dst);
 	_cleanup_close_ int tree =
 		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	_cleanup_close_ int undo =
 		openat(mdir, "undo", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_free_ char *sp =
-		world_exists(s, p->src) ? store_tree_path(s, p->src) : NULL;
+	_cleanup_free_ char *sp = store_world_exists(s, p->src)
+					  ? store_tree_path(s, p->src)
+					  : NULL;
 	_cleanup_close_ int src_tree =
 		sp ? open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (tree < 0 || undo < 0)
@@ -301,7 +303,8 @@ int roll_back(struct world_store *s, int mdir, const struct plan *p,
 	for (size_t k = p->applied; k-- > 0;) {
 		const struct op *o = &p->v[k];
 		const char *base;
-		_cleanup_close_ int parent = open_parent(tree, o->path, &base);
+		_cleanup_close_ int parent =
+			journal_open_parent(tree, o->path, &base);
 		if (parent < 0)
 			continue; /* its directory is gone: rolled back above */
 		char n[32], stage[64], tmp[64], meta[40];
@@ -312,19 +315,18 @@ int roll_back(struct world_store *s, int mdir, const struct plan *p,
 		(void)unlinkat(parent, stage, 0);
 		/* Only a complete save replaces what DST has (save.h). */
 		int r = 0;
-		if (saved(undo, n)) {
+		if (save_exists(undo, n)) {
 			if (put_back_over(parent, base, o, undo, n, src_tree))
-				r = restore_saved(undo, n, parent, base, tmp);
-		}
-		else if (o->had == HAD_NONE)
+				r = save_restore(undo, n, parent, base, tmp);
+		} else if (o->had == HAD_NONE)
 			r = remove_merged(parent, base, o, src_tree);
 		if (r >= 0 && o->kind == OP_DIR && o->had == HAD_DIR)
-			r = restore_dir_meta(undo, meta, parent, base);
+			r = save_restore_dir_meta(undo, meta, parent, base);
 		if (r < 0)
 			return werr_errno(err, -r, "cannot restore %s in '%s'",
 					  o->path, p->dst);
 	}
-	int r = sync_written(tree, p);
+	int r = undo_sync_written(tree, p);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot make the roll-back of the "
 				  "merge of '%s' durable", p->src);
@@ -339,7 +341,7 @@ int roll_back(struct world_store *s, int mdir, const struct plan *p,
 
 /* What the merged paths are like right after the merge ("after"): a
  * rollback refuses to undo a path that changed since. */
-int write_after(int mdir, int tree, const struct plan *p)
+int undo_write_after(int mdir, int tree, const struct plan *p)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
@@ -360,13 +362,26 @@ int write_after(int mdir, int tree, const struct plan *p)
 	}
 	if (fclose(f) != 0)
 		return -ENOMEM;
-	return write_file_atomic(mdir, "after", buf, len, 0600);
+	int r = write_file_atomic(mdir, "after", buf, len, 0600);
+	if (r < 0)
+		return r;
+	/* The directories the merged paths lie in: the merge changed their
+	 * ctimes too, and a rebased world saw what it put there. */
+	_cleanup_free_ char *dbuf = NULL;
+	size_t dlen = 0;
+	if (!(f = open_memstream(&dbuf, &dlen)))
+		return -ENOMEM;
+	r = remember_parents(f, tree, p);
+	if (fclose(f) != 0 || r < 0)
+		return r < 0 ? r : -ENOMEM;
+	return write_file_atomic(mdir, "after-dirs", dbuf, dlen, 0600);
 }
 
 /* Worlds moved onto DST by a rebase saw SRC's version of every merged
- * path: the ctimes the merge left in DST ("after") are not changes of DST
- * that they missed, so they join each world's known-ctimes. */
-int share_after(struct world_store *s, int mdir, char *const *moved)
+ * path: the ctimes the merge left in DST ("after", and "after-dirs" for
+ * the directories the merge wrote in) are not changes of DST that they
+ * missed, so they join each world's known-ctimes. */
+int undo_share_after(struct world_store *s, int mdir, char *const *moved)
 {
 	_cleanup_free_ char *after = NULL;
 	if (!moved || !*moved)
@@ -374,6 +389,8 @@ int share_after(struct world_store *s, int mdir, char *const *moved)
 	int r = read_file_at(mdir, "after", &after, NULL);
 	if (r < 0)
 		return r;
+	_cleanup_free_ char *dirs = NULL;
+	(void)read_file_at(mdir, "after-dirs", &dirs, NULL);
 	for (char *const *w = moved; *w && r >= 0; w++) {
 		_cleanup_free_ char *rel = path_join(*w, "known-ctimes");
 		_cleanup_free_ char *old = NULL, *buf = NULL;
@@ -396,6 +413,8 @@ int share_after(struct world_store *s, int mdir, char *const *moved)
 				fprintf(f, "%.*s\n", (int)(nl - l), l);
 			l = *nl ? nl + 1 : nl;
 		}
+		if (dirs)
+			fputs(dirs, f);
 		if (fclose(f) != 0)
 			return -ENOMEM;
 		_cleanup_close_ int wdir =
@@ -409,7 +428,7 @@ int share_after(struct world_store *s, int mdir, char *const *moved)
 }
 
 /* The paths of DST that changed since the merge, one a line. */
-int changed_since(int mdir, int tree, char **out)
+int undo_changed_since(int mdir, int tree, char **out)
 {
 	_cleanup_free_ char *after = NULL, *buf = NULL;
 	int r = read_file_at(mdir, "after", &after, NULL);

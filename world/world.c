@@ -16,8 +16,9 @@
 #include "cleanup.h"
 #include "container.h"
 #include "crash.h"
-#include "discard.h"
 #include "dbmerge.h"
+#include "diff.h"
+#include "discard.h"
 #include "error.h"
 #include "fsutil.h"
 #include "layers.h"
@@ -43,6 +44,16 @@ const char *world_store_state(const struct world_store *s)
 bool world_store_recovered(const struct world_store *s)
 {
 	return s->recovered;
+}
+
+bool world_name_valid(const char *name)
+{
+	return store_name_valid(name);
+}
+
+void world_overlaps_release(struct world_overlaps *o)
+{
+	layers_overlaps_release(o);
 }
 
 /* Tears world NAME down at once (its container waited for), without
@@ -262,20 +273,20 @@ int world_create(struct world_store *s, const char *name,
 		 const char *const *parents, size_t n_parents,
 		 struct world_overlaps *overlaps, struct world_error *err)
 {
-	if (!world_name_valid(name))
+	if (!store_name_valid(name))
 		return werr(err, EINVAL,
 			    "invalid world name '%s' (use letters, digits, "
 			    "'_', '.', '-'; at most %d; starting with a letter "
 			    "or digit)",
 			    name, WORLD_NAME_MAX);
-	if (store_is_root(name) || world_exists(s, name))
+	if (store_is_root(name) || store_world_exists(s, name))
 		return werr(err, EEXIST, "a world named '%s' exists already",
 			    name);
 	if (n_parents == 0)
 		return werr(err, EINVAL, "'%s' needs at least one parent",
 			    name);
 	for (size_t i = 0; i < n_parents; i++) {
-		int r = check_world(s, parents[i], err);
+		int r = store_check_world(s, parents[i], err);
 		if (r < 0)
 			return r;
 		for (size_t j = 0; j < i; j++)
@@ -309,7 +320,7 @@ int world_create(struct world_store *s, const char *name,
 		m.created = dst.st_ctim.tv_sec;
 		m.created_ns = (int32_t)dst.st_ctim.tv_nsec;
 	}
-	_cleanup_free_ char *merged = world_path(s, name, "merged");
+	_cleanup_free_ char *merged = store_world_path(s, name, "merged");
 	if (!merged) {
 		r = werr(err, ENOMEM, "out of memory");
 		goto undo;
@@ -344,7 +355,7 @@ int world_create(struct world_store *s, const char *name,
 	m.phase = META_READY;
 	if ((r = meta_save(s, &m, err)) < 0) {
 		if (overlaps)
-			world_overlaps_release(overlaps);
+			layers_overlaps_release(overlaps);
 		goto undo;
 	}
 	crash_point("create-ready");
@@ -393,7 +404,7 @@ int world_delete(struct world_store *s, const char *const *names, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		if (store_is_root(names[i]))
 			return werr(err, EPERM, "Root cannot be deleted");
-		int r = check_world(s, names[i], err);
+		int r = store_check_world(s, names[i], err);
 		if (r < 0)
 			return r;
 	}
@@ -496,7 +507,7 @@ static char *const *login_shell(struct world_store *s, const char *name)
 	static char *const sh[] = {"/bin/sh", "-l", NULL};
 	_cleanup_free_ char *p =
 		store_is_root(name) ? path_join(s->root, "bin/bash")
-			      : world_path(s, name, "merged/bin/bash");
+			      : store_world_path(s, name, "merged/bin/bash");
 	return p && access(p, X_OK) == 0 ? bash : sh;
 }
 
@@ -505,7 +516,7 @@ static int run_in_world(struct world_store *s, const char *name,
 			char *const *argv, const struct world_exec_options *xo,
 			int *status, struct world_error *err)
 {
-	int r = check_world(s, name, err);
+	int r = store_check_world(s, name, err);
 	if (r < 0)
 		return r;
 	r = world_ensure_running(s, name, NULL, err);
@@ -517,7 +528,16 @@ static int run_in_world(struct world_store *s, const char *name,
 	world_store_unlock(s);
 	if (store_is_root(name) && store_root_is_host(s))
 		return exec_on_host(argv, xo, status, err);
-	return container_attach(s, name, argv, xo, terminal, status, err);
+	r = container_attach(s, name, argv, xo, terminal, status, err);
+	/* What the world replaced whole, while its parent still holds the
+	 * directory as then: a later merge tells modify/delete by it. */
+	struct world_meta m = {0};
+	struct world_error ignored = {0};
+	if (r >= 0 && !store_is_root(name) &&
+	    meta_load(s, name, &m, &ignored) >= 0)
+		(void)diff_note_lower(s, &m);
+	meta_release(&m);
+	return r;
 }
 
 /* Root on the host: a plain child, as clean as an attached one. */
@@ -550,7 +570,7 @@ static int spawn_on_host(int (*fn)(void *arg), void *arg, int keep_fd,
 int world_spawn(struct world_store *s, const char *name, int (*fn)(void *arg),
 		void *arg, int keep_fd, pid_t *pid, struct world_error *err)
 {
-	int r = check_world(s, name, err);
+	int r = store_check_world(s, name, err);
 	if (r >= 0)
 		r = world_ensure_running(s, name, NULL, err);
 	if (r < 0)
@@ -597,7 +617,7 @@ int world_open_in(struct world_store *s, const char *name, const char *path,
 static int open_notes(struct world_store *s, const char *name, const char *key,
 		      bool create, struct world_error *err)
 {
-	int r = check_world(s, name, err);
+	int r = store_check_world(s, name, err);
 	if (r < 0)
 		return r;
 	if (!store_key_valid(key))
@@ -705,7 +725,7 @@ static int info_fill(struct world_store *s, const char *name,
 	info->parents = steal_pointer(&m.parents);
 	info->created = m.created;
 	meta_release(&m);
-	_cleanup_free_ char *merged = world_path(s, name, "merged");
+	_cleanup_free_ char *merged = store_world_path(s, name, "merged");
 	if (!merged)
 		return werr(err, ENOMEM, "out of memory");
 	if (is_mount_point(merged) <= 0)
@@ -726,7 +746,7 @@ int world_names(struct world_store *s, char ***out, struct world_error *err)
 int world_parents(struct world_store *s, const char *name, char ***out,
 		  struct world_error *err)
 {
-	int r = check_world(s, name, err);
+	int r = store_check_world(s, name, err);
 	if (r < 0)
 		return r;
 	if (store_is_root(name)) {
@@ -786,7 +806,7 @@ int world_store_stop_all(struct world_store *s, struct world_error *err)
 		return werr_errno(err, -r, "cannot list worlds");
 	int ret = 0;
 	for (char **n = names; *n; n++) {
-		_cleanup_free_ char *merged = world_path(s, *n, "merged");
+		_cleanup_free_ char *merged = store_world_path(s, *n, "merged");
 		if ((r = container_stop(s, *n, STOP_GRACE)) < 0 && !ret)
 			ret = werr_errno(err, -r, "cannot stop '%s'", *n);
 		if (merged && (r = layers_unmount(merged)) < 0 && !ret)
@@ -794,7 +814,7 @@ int world_store_stop_all(struct world_store *s, struct world_error *err)
 	}
 	if ((r = container_stop(s, WORLD_ROOT, STOP_GRACE)) < 0 && !ret)
 		ret = werr_errno(err, -r, "cannot stop Root's container");
-	if ((r = layers_release_root_view(s)) < 0 && !ret)
+	if ((r = layers_unmount_root_view(s)) < 0 && !ret)
 		ret = werr_errno(err, -r, "cannot unmount the root view");
 	struct world_error net;
 	if ((r = net_stop_all(s, &net)) < 0 && !ret) {

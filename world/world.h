@@ -250,6 +250,11 @@ struct world_change {
 	 * combines record by record instead of overwriting: not a conflict
 	 * unless a record changed differently on both sides. */
 	bool merged;
+	/* A file the world replaced whole or made, in a directory the other
+	 * world changed after this one was created, where pwapt cannot tell
+	 * whether the other world had it then (and deleted it since): not a
+	 * conflict, a warning (the note says it). */
+	bool unsure;
 	char *note; /* why it is a conflict, or how it merges; or NULL */
 };
 
@@ -278,7 +283,10 @@ const char *const *world_diff_excluded_paths(void);
  * SRC has worlds built on it (unless WORLD_MERGE_REBASE: they then restart
  * on DST, which holds what they saw of SRC), and when DST changed paths SRC
  * changed after SRC was created (unless FORCE): then *conflicts (may be NULL)
- * receives the diff, and the error is -EEXIST.  *id (may be NULL) receives
+ * receives the diff, and the error is -EEXIST.  A merge done with changes
+ * marked unsure (see struct world_change) hands the diff to *conflicts too,
+ * for the caller to warn; otherwise *conflicts stays as it was.  *id (may
+ * be NULL) receives
  * the merge's id, a number that the state directory never hands out twice:
  * what a roll-back of this merge names (world_rollback). */
 enum {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../../world/cleanup.h"
+#include "../../world/diff.h"
 #include "../../world/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -41,12 +41,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct plan p;
 	if (journal_read(dir, &p) == 0) {
 		/* What is read back is usable: names, and every op's path. */
-		if (!world_name_valid(p.src) || !world_name_valid(p.dst))
+		if (!store_name_valid(p.src) || !store_name_valid(p.dst))
 			abort();
 		for (size_t i = 0; i < p.n; i++)
 			if (!p.v[i].path)
 				abort();
-		plan_release(&p);
+		journal_plan_release(&p);
 	}
 	return 0;
 }

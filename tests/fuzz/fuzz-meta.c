@@ -18,10 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct world_meta m = { 0 };
 	if (meta_parse(text, &m) == 0) {
 		/* What parses must be usable: valid names, clean paths. */
-		if (!world_name_valid(m.name) || m.n_parents == 0)
+		if (!store_name_valid(m.name) || m.n_parents == 0)
 			abort();
 		for (size_t i = 0; i < m.n_parents; i++)
-			if (!world_name_valid(m.parents[i]))
+			if (!store_name_valid(m.parents[i]))
 				abort();
 		for (size_t i = 0; i < m.n_mounts; i++)
 			if (!meta_rel_path_valid(m.mounts[i]) ||

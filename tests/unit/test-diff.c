@@ -210,7 +210,7 @@ static void test_world_against_root(void)
 
 	/* Check-offs: a file, and a directory covering its tree. */
 	ok(!find(&d, "/etc/chmod")->checked_off, "(nothing checked off yet)");
-	world_diff_release(&d);
+	diff_release(&d);
 	put_file("state/worlds/W/check-off",
 		 "/etc/chmod\n/new\n/etc/ty*\n/op*new\n");
 	r = diff_worlds(&store, &m, NULL, "W", WORLD_ROOT, &d, &err);
@@ -223,7 +223,7 @@ static void test_world_against_root(void)
 		   !find(&d, "/etc/gone")->checked_off,
 	   "checked off: the paths, all below a directory, globs ('*' "
 	   "within one directory)");
-	world_diff_release(&d);
+	diff_release(&d);
 	unlinkat(store.worlds_fd, "W/check-off", 0);
 
 	/* The other way round: what W added Root lacks, and so on. */
@@ -250,9 +250,9 @@ static void test_world_against_root(void)
 		   has(&back, "/dir-to-file/b", 'A', 0),
 	   "what Root holds below a directory W deleted or replaced: there "
 	   "in Root, though no layer of Root's own names it");
-	world_diff_release(&back);
-	world_diff_release(&d);
-	world_diff_release(&d); /* twice: harmless */
+	diff_release(&back);
+	diff_release(&d);
+	diff_release(&d); /* twice: harmless */
 	meta_release(&m);
 }
 
@@ -291,7 +291,7 @@ static void test_xattr_whiteouts(void)
 		show(&d);
 		ok(r == 0 && has(&d, "/etc/keep", 'D', 0),
 		   "an xattr whiteout in a lower layer is a deletion");
-		world_diff_release(&d);
+		diff_release(&d);
 	}
 	struct world_diff d = {0};
 	r = diff_worlds(&store, &m, NULL, "C", WORLD_ROOT, &d, &err);
@@ -300,19 +300,19 @@ static void test_xattr_whiteouts(void)
 		   has(&d, "/opq/old1", 'D', 0) && has(&d, "/opq/old2", 'D', 0),
 	   "against Root, C shows its parent's changes: a file, a whiteout, "
 	   "what an opaque directory hides");
-	world_diff_release(&d);
+	diff_release(&d);
 	mk("state/worlds/P/merged");
 	r = layers_mount_world(&store, &mp, false, NULL, &err);
 	ok(r == 0, "so is P (%s)", err.msg);
 	r = diff_worlds(&store, &m, &mp, "C", "P", &d, &err);
 	show(&d);
 	ok(r == 0 && d.n == 0, "against its parent, C changed nothing");
-	world_diff_release(&d);
+	diff_release(&d);
 	put_file("state/worlds/C/merged/etc/c-file", "c\n");
 	r = diff_worlds(&store, &m, &mp, "C", "P", &d, &err);
 	ok(r == 0 && d.n == 1 && has(&d, "/etc/c-file", 'A', 0),
 	   "only C's own change, once it made one");
-	world_diff_release(&d);
+	diff_release(&d);
 	meta_release(&m);
 	meta_release(&mp);
 }

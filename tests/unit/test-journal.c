@@ -131,26 +131,26 @@ static void test_round_trip(void)
 	ok(r.phase == 0 && !r.rollback, "a fresh journal is only planned");
 	ok(r.applied == r.n, "every operation counts as possibly applied");
 	ok(r.n && r.v[0].ino == 0, "inode numbers are not journaled");
-	plan_release(&r);
+	journal_plan_release(&r);
 	ok(r.v == NULL && r.n == 0 && r.src == NULL && r.rebased == NULL,
-	   "plan_release leaves an empty plan");
-	plan_release(&r); /* twice: harmless */
+	   "journal_plan_release leaves an empty plan");
+	journal_plan_release(&r); /* twice: harmless */
 
 	/* Without a rebase, operations or changed marks. */
 	struct plan e = {.src = strdup("A"), .dst = strdup("B"), .id = 7};
 	ok(journal_write(dir, &e) == 0 && journal_read(dir, &r) == 0 &&
 		   same_plan(&e, &r) && r.n == 0 && !r.rebased,
 	   "an empty plan round-trips");
-	plan_release(&r);
-	plan_release(&e);
+	journal_plan_release(&r);
+	journal_plan_release(&e);
 
 	/* journal_write replaces, atomically, what was there. */
 	put("pwapt-merge 1\nsrc X\ndst Y\nphase planned\nphase done\n", -1);
 	ok(journal_write(dir, &w) == 0 && journal_read(dir, &r) == 0 &&
 		   same_plan(&w, &r) && r.phase == 0,
 	   "writing a plan replaces an old journal, phases and all");
-	plan_release(&r);
-	plan_release(&w);
+	journal_plan_release(&r);
+	journal_plan_release(&w);
 }
 
 static void test_phases(void)
@@ -161,21 +161,21 @@ static void test_phases(void)
 	ok(journal_append(dir, "phase prepared\n") == 0 &&
 		   journal_read(dir, &r) == 0 && r.phase == 1,
 	   "phase prepared");
-	plan_release(&r);
+	journal_plan_release(&r);
 	ok(journal_append(dir, "phase done\n") == 0 &&
 		   journal_read(dir, &r) == 0 && r.phase == 2 && !r.rollback,
 	   "phase done");
-	plan_release(&r);
+	journal_plan_release(&r);
 	ok(journal_append(dir, "phase prepared\n") == 0 &&
 		   journal_read(dir, &r) == 0 && r.phase == 2,
 	   "a later 'prepared' does not undo 'done'");
-	plan_release(&r);
+	journal_plan_release(&r);
 	ok(journal_append(dir, "phase rollback\n") == 0 &&
 		   journal_read(dir, &r) == 0 && r.phase == 2 && r.rollback &&
 		   same_plan(&w, &r),
 	   "phase rollback: a done merge being undone, plan intact");
-	plan_release(&r);
-	plan_release(&w);
+	journal_plan_release(&r);
+	journal_plan_release(&w);
 
 	/* Appending needs a journal: it never makes one. */
 	unlinkat(dir, "journal", 0);
@@ -194,7 +194,7 @@ static bool damaged(const char *text, ssize_t len)
 	struct plan r = {.n = 99};
 	int ret = journal_read(dir, &r);
 	if (ret == 0)
-		plan_release(&r);
+		journal_plan_release(&r);
 	return ret == -EBADMSG && !r.src && !r.dst && !r.v && !r.rebased;
 }
 
@@ -281,7 +281,7 @@ static void test_garbage(void)
 		struct plan r;
 		int ret = journal_read(dir, &r);
 		if (ret == 0) /* only if the bytes happen to form a plan */
-			plan_release(&r);
+			journal_plan_release(&r);
 		else
 			all &= ret == -EBADMSG;
 	}
@@ -318,7 +318,7 @@ static void test_truncated(void)
 			whole &= ret == 0 && same_plan(&w, &r);
 		}
 		if (ret == 0)
-			plan_release(&r);
+			journal_plan_release(&r);
 	}
 	ok(plan_cut_damaged,
 	   "a journal cut within the plan (%zu cuts) reads as damaged, "
@@ -330,14 +330,14 @@ static void test_truncated(void)
 	ok(whole, "and the plan stays whole");
 	put(text, (ssize_t)len);
 	ok(journal_read(dir, &r) == 0 && r.phase == 2, "uncut: done");
-	plan_release(&r);
+	journal_plan_release(&r);
 	/* A phase whose newline alone is missing is torn too. */
 	put(text, (ssize_t)len - 1);
 	ok(journal_read(dir, &r) == 0 && r.phase == 1,
 	   "'phase done' without its newline is not done");
-	plan_release(&r);
+	journal_plan_release(&r);
 	free(text);
-	plan_release(&w);
+	journal_plan_release(&w);
 }
 
 /* Lines a journal may hold more than once: phases (each append, a
@@ -361,7 +361,7 @@ static void test_repeated(void)
 		   !strcmp(r.rebased[1], "D") && !r.rebased[2],
 	   "a rebased world named twice is one world");
 	if (ret == 0)
-		plan_release(&r);
+		journal_plan_release(&r);
 
 	/* A key of a later version is no damage (as in a world's
 	 * metadata); a known key with a value it never has is. */
@@ -371,7 +371,7 @@ static void test_repeated(void)
 	ret = journal_read(dir, &r);
 	ok(ret == 0 && r.n == 1, "an unknown key is ignored");
 	if (ret == 0)
-		plan_release(&r);
+		journal_plan_release(&r);
 
 	/* The first src, a second one: which world is merged? */
 	ok(damaged("pwapt-merge 1\nsrc A\ndst Root\nsrc A\n"
@@ -416,8 +416,8 @@ static void test_large(void)
 	ok(ret == 0 && same_plan(&w, &r) && r.phase == 1,
 	   "every operation, in order, and the phase");
 	if (ret == 0)
-		plan_release(&r);
-	plan_release(&w);
+		journal_plan_release(&r);
+	journal_plan_release(&w);
 }
 
 int main(void)

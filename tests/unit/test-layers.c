@@ -158,7 +158,7 @@ static void test_stack(void)
 
 /* The state directory inside Root's own file system (a host's
  * /var/lib/pwapt in "/"): Root enters the stack through a read-only
- * overlay of its own, which layers_release_root_view() unmounts. */
+ * overlay of its own, which layers_unmount_root_view() unmounts. */
 static void test_root_view(void)
 {
 	struct world_store saved = store;
@@ -189,10 +189,10 @@ static void test_root_view(void)
 	r = layers_stack(&store, NULL, 0, "", &v, &err);
 	ok(r == 0 && strv_is(v, view, NULL), "a second stack reuses it");
 	strvfreep(&v);
-	ok(layers_release_root_view(&store) == 0 && is_mount_point(view) == 0 &&
+	ok(layers_unmount_root_view(&store) == 0 && is_mount_point(view) == 0 &&
 		   !mounted_at("host/var/lib/pwapt/root-view.empty"),
-	   "layers_release_root_view unmounts the view and its empty layer");
-	ok(layers_release_root_view(&store) == 0, "twice: no error");
+	   "layers_unmount_root_view unmounts the view and its empty layer");
+	ok(layers_unmount_root_view(&store) == 0, "twice: no error");
 	store_release();
 	store = saved;
 }
@@ -483,30 +483,30 @@ static void test_overlaps(void)
 	ok(o.n == 2 && !strcmp(o.v[0].winner, "P") &&
 		   strv_is(o.v[0].losers, "Q", NULL),
 	   "the first parent wins");
-	world_overlaps_release(&o);
+	layers_overlaps_release(&o);
 	r = layers_overlaps(&store, (char *[]){"Q", "P"}, 2, &o, &err);
 	ok(r == 0 && o.n == 2 && !strcmp(o.v[0].winner, "Q") &&
 		   strv_is(o.v[0].losers, "P", NULL),
 	   "in the other order the other one");
-	world_overlaps_release(&o);
+	layers_overlaps_release(&o);
 	r = layers_overlaps(&store, (char *[]){"PP", "P"}, 2, &o, &err);
 	ok(r == 0 && o.n == 0,
 	   "a world and its own parent share P's layer: no overlap");
-	world_overlaps_release(&o);
+	layers_overlaps_release(&o);
 	put_file("state/worlds/PP/upper/gone", "pp\n");
 	r = layers_overlaps(&store, (char *[]){"PP", "Q"}, 2, &o, &err);
 	ok(r == 0 && o.n == 2 && !strcmp(o.v[1].path, "/gone") &&
 		   !strcmp(o.v[1].winner, "PP") &&
 		   strv_is(o.v[1].losers, "Q", NULL),
 	   "PP's own version over P's, against Q's: still an overlap");
-	world_overlaps_release(&o);
+	layers_overlaps_release(&o);
 	r = layers_overlaps(&store, (char *[]){"PP", "P"}, 2, &o, &err);
 	ok(r == 0 && o.n == 1 && !strcmp(o.v[0].path, "/gone") &&
 		   !strcmp(o.v[0].winner, "PP") &&
 		   strv_is(o.v[0].losers, "P", NULL),
 	   "a world that changed again what its parent changed hides the "
 	   "parent's version: the highest layer of each stack counts");
-	world_overlaps_release(&o);
+	layers_overlaps_release(&o);
 	ok(layers_overlaps(&store, (char *[]){"P", "Q"}, 2, NULL, &err) == 0,
 	   "the overlaps may be dropped (NULL)");
 
@@ -535,11 +535,11 @@ static void test_overlaps(void)
 	ok(found[0], "below a directory P made anew (opaque): P over Q");
 	ok(found[2], "below a directory P replaced by a file: P over Q");
 	ok(o.n == 5, "and no more (%zu)", o.n);
-	world_overlaps_release(&o);
+	layers_overlaps_release(&o);
 	r = layers_overlaps(&store, (char *[]){"Q", "P"}, 2, &o, &err);
 	ok(r == 0 && o.n == 2,
 	   "Q first: its files show, nothing more is lost (%zu)", o.n);
-	world_overlaps_release(&o);
+	layers_overlaps_release(&o);
 
 	/* A world on P that adds a file where P made a directory anew
 	 * builds on P's change: no overlap unless P's hides it. */
@@ -550,7 +550,7 @@ static void test_overlaps(void)
 	for (size_t i = 0; r == 0 && i < o.n; i++)
 		pp |= !strcmp(o.v[i].path, "/anew/pp");
 	ok(r == 0 && !pp, "PP first: PP's file in P's new directory shows");
-	world_overlaps_release(&o);
+	layers_overlaps_release(&o);
 	r = layers_overlaps(&store, (char *[]){"P", "PP"}, 2, &o, &err);
 	pp = false;
 	for (size_t i = 0; r == 0 && i < o.n; i++)
@@ -558,7 +558,7 @@ static void test_overlaps(void)
 		      !strcmp(o.v[i].winner, "P") &&
 		      strv_is(o.v[i].losers, "PP", NULL);
 	ok(pp, "P first: P's directory hides it, P over PP");
-	world_overlaps_release(&o);
+	layers_overlaps_release(&o);
 }
 
 int main(void)

@@ -191,10 +191,10 @@ static void test_plan_of_world(void)
 		       back.v[i].dst_changed == p.v[i].dst_changed &&
 		       !strcmp(back.v[i].path, p.v[i].path);
 	ok(same, "the plan reads back from its journal, op for op");
-	plan_release(&back);
+	journal_plan_release(&back);
 	close(dir);
-	plan_release(&p);
-	world_diff_release(&d);
+	journal_plan_release(&p);
+	diff_release(&d);
 	meta_release(&m);
 }
 
@@ -234,20 +234,20 @@ static void test_flags(void)
 	ok(plans(&p, "/etc/mod", OP_PUT, HAD_FILE) &&
 		   !op_of(&p, "/etc/mod")->dst_changed,
 	   "a plain change: put, DST's own untouched");
-	plan_release(&p);
+	journal_plan_release(&p);
 
 	r = merge_plan(root_fd, world_fd, true, &d, &p);
 	ok(r == 0 && plans(&p, "/etc/passwd", OP_MRG, HAD_FILE),
 	   "forced: a conflicting account database is merged, never "
 	   "replaced whole");
-	plan_release(&p);
+	journal_plan_release(&p);
 
 	/* Planning appends: a plan made in two steps. */
 	struct world_diff one = {.v = v + 4, .n = 1};
 	r = merge_plan(root_fd, world_fd, false, &one, &p);
 	r |= merge_plan(root_fd, world_fd, false, &one, &p);
 	ok(r == 0 && p.n == 2, "merge_plan appends to the plan it is given");
-	plan_release(&p);
+	journal_plan_release(&p);
 
 	/* A path DST cannot even look up fails the plan. */
 	static char longpath[PATH_MAX + 64];
@@ -259,8 +259,8 @@ static void test_flags(void)
 	r = merge_plan(root_fd, world_fd, false, &b, &p);
 	ok(r == -ENAMETOOLONG, "a path too long to look up fails it (%d)", r);
 	ok(p.n == 1 && !strcmp(p.v[0].path, "/etc/mod"),
-	   "keeping what was planned before, for plan_release");
-	plan_release(&p);
+	   "keeping what was planned before, for journal_plan_release");
+	journal_plan_release(&p);
 }
 
 int main(void)

@@ -518,7 +518,7 @@ static void test_install(struct aptshim *s)
 	struct aptshim_plan untouched = {.n_changes = 42};
 	p = untouched;
 	int r = install(s, "pwapt-test-a pwapt-test-nosuch", &p, &e);
-	ok(r == -ENOENT && e.code == -ENOENT &&
+	ok(r == -ENOENT && e.code == ENOENT &&
 		   !strcmp(e.msg, "unable to locate package pwapt-test-nosuch"),
 	   "an unknown package is an error naming it: %s", e.msg);
 	ok(p.n_changes == 42 && !p.changes, "plan untouched on failure");

@@ -7,25 +7,25 @@
 
 static void test_names(void)
 {
-	ok(world_name_valid("Root"), "Root is a valid name");
-	ok(world_name_valid("WPUpdate"), "letters");
-	ok(world_name_valid("php-8.2_update"), "digits, '-', '.', '_' inside");
-	ok(world_name_valid("0day"), "a leading digit");
-	ok(!world_name_valid(""), "empty refused");
-	ok(!world_name_valid(NULL), "NULL refused");
-	ok(!world_name_valid("-x"), "a leading '-' refused (option)");
-	ok(!world_name_valid(".."), "'..' refused");
-	ok(!world_name_valid(".hidden"), "a leading '.' refused");
-	ok(!world_name_valid("a/b"), "'/' refused");
-	ok(!world_name_valid("a b"), "space refused");
-	ok(!world_name_valid("caf\xc3\xa9"), "non-ASCII refused");
+	ok(store_name_valid("Root"), "Root is a valid name");
+	ok(store_name_valid("WPUpdate"), "letters");
+	ok(store_name_valid("php-8.2_update"), "digits, '-', '.', '_' inside");
+	ok(store_name_valid("0day"), "a leading digit");
+	ok(!store_name_valid(""), "empty refused");
+	ok(!store_name_valid(NULL), "NULL refused");
+	ok(!store_name_valid("-x"), "a leading '-' refused (option)");
+	ok(!store_name_valid(".."), "'..' refused");
+	ok(!store_name_valid(".hidden"), "a leading '.' refused");
+	ok(!store_name_valid("a/b"), "'/' refused");
+	ok(!store_name_valid("a b"), "space refused");
+	ok(!store_name_valid("caf\xc3\xa9"), "non-ASCII refused");
 	char name[WORLD_NAME_MAX + 2];
 	memset(name, 'a', sizeof(name));
 	name[WORLD_NAME_MAX] = '\0';
-	ok(world_name_valid(name), "%d characters accepted", WORLD_NAME_MAX);
+	ok(store_name_valid(name), "%d characters accepted", WORLD_NAME_MAX);
 	name[WORLD_NAME_MAX] = 'a';
 	name[WORLD_NAME_MAX + 1] = '\0';
-	ok(!world_name_valid(name), "%d characters refused",
+	ok(!store_name_valid(name), "%d characters refused",
 	   WORLD_NAME_MAX + 1);
 }
 
