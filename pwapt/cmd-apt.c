@@ -40,7 +40,7 @@
 #include "txn.h"
 
 int txn_set_phase(struct context *ctx, struct txn *t, enum txn_phase p,
-		     const char *result)
+		  const char *result)
 {
 	t->phase = p;
 	if (result) {
@@ -233,10 +233,10 @@ int step_begin(struct context *ctx, struct run *run)
 	reap_interrupted(ctx, s);
 	struct world_error err = {0};
 	struct txn *t = &run->t;
-	*t = (struct txn){.kind = strdup(run->verb ? run->verb
-						   : apt_verb(run->kind)),
-			  .phase = TXN_PLANNING,
-			  .created = time(NULL)};
+	*t = (struct txn){
+		.kind = strdup(run->verb ? run->verb : apt_verb(run->kind)),
+		.phase = TXN_PLANNING,
+		.created = time(NULL)};
 	unsigned long serial = 0;
 	int r = txn_chain_tip(s, &t->parent, &err);
 	if (r >= 0)
@@ -302,7 +302,7 @@ static int plan(struct context *ctx, struct run *run)
 }
 
 int step_abandon(struct context *ctx, struct run *run, const char *failed,
-		   int status)
+		 int status)
 {
 	struct txn *t = &run->t;
 	_cleanup_free_ char *why = NULL;

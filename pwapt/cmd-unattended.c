@@ -51,17 +51,17 @@ struct unattended {
 	struct run run;
 	bool check;
 	struct uu_settings set;
-	bool began;	  /* a transaction world was made */
-	char *outcome;	  /* one sentence: what became of it */
-	bool error;	  /* it failed, tests failed, or it conflicts */
-	char *json_buf;	  /* step_report's JSON, with --json */
+	bool began;	/* a transaction world was made */
+	char *outcome;	/* one sentence: what became of it */
+	bool error;	/* it failed, tests failed, or it conflicts */
+	char *json_buf; /* step_report's JSON, with --json */
 	size_t json_len;
-	char *text_buf;	  /* the report for people: log and mail */
+	char *text_buf; /* the report for people: log and mail */
 	size_t text_len;
 };
 
-static void set_outcome(struct unattended *u, bool error, const char *fmt,
-			...) __attribute__((format(printf, 3, 4)));
+static void set_outcome(struct unattended *u, bool error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static void set_outcome(struct unattended *u, bool error, const char *fmt, ...)
 {
 	va_list ap;
@@ -134,8 +134,9 @@ static int settings(struct context *ctx, struct unattended *u)
 	if (run_in(ctx, WORLD_ROOT, argv, &xo, &status) < 0)
 		return EXIT_FAIL;
 	if (status)
-		return failf(ctx, "apt-config in Root failed (exit %d): is apt "
-				  "there?",
+		return failf(ctx,
+			     "apt-config in Root failed (exit %d): is apt "
+			     "there?",
 			     status);
 	_cleanup_fclose_ FILE *f = fdopen(fd, "r");
 	if (!f)
@@ -156,9 +157,10 @@ static int settings(struct context *ctx, struct unattended *u)
 	}
 	if (!u->set.periodic || !strcmp(u->set.periodic, "0") ||
 	    !*u->set.periodic) {
-		fprintf(chatter(ctx), "APT::Periodic::Unattended-Upgrade is off "
-				      "in Root's apt configuration: nothing "
-				      "done.\n");
+		fprintf(chatter(ctx),
+			"APT::Periodic::Unattended-Upgrade is off "
+			"in Root's apt configuration: nothing "
+			"done.\n");
 		set_outcome(u, false, "off in Root's apt configuration");
 		return EXIT_OK;
 	}
@@ -170,8 +172,9 @@ static int settings(struct context *ctx, struct unattended *u)
 				O_PATH | O_CLOEXEC, &err);
 	world_store_free(s);
 	if (exe == -ENOENT)
-		return failf(ctx, "unattended-upgrades is not installed in Root "
-				  "(apt-get install unattended-upgrades)");
+		return failf(ctx,
+			     "unattended-upgrades is not installed in Root "
+			     "(apt-get install unattended-upgrades)");
 	if (exe >= 0)
 		close(exe);
 	return GO_ON;
@@ -183,7 +186,8 @@ static int begin(struct context *ctx, struct unattended *u)
 	u->began = r == GO_ON;
 	if (u->began)
 		fprintf(chatter(ctx),
-			"Transaction %s: unattended-upgrade in a new world over "
+			"Transaction %s: unattended-upgrade in a new world "
+			"over "
 			"%s.\n",
 			u->run.t.name, u->run.t.parent);
 	return r;
@@ -205,8 +209,9 @@ static int run_uu(struct context *ctx, struct unattended *u, const char *arg,
 		"rc=$?\n"
 		"rm -f \"$part\"\n"
 		"exit $rc\n";
-	char *argv[] = {(char *)"/bin/sh", (char *)"-c", (char *)script,
-			(char *)"pwapt-unattended", (char *)arg, NULL};
+	char *argv[] = {(char *)"/bin/sh", (char *)"-c",
+			(char *)script,	   (char *)"pwapt-unattended",
+			(char *)arg,	   NULL};
 	struct world_exec_options xo = {.host_network = host_network,
 					.env = apt_env,
 					.output_fd = chatter_fd(ctx)};
@@ -218,10 +223,11 @@ static int failed(struct context *ctx, struct unattended *u, const char *what,
 {
 	const char *name = u->run.t.name;
 	if (u->run.keep)
-		set_outcome(u, true,
-			    "%s (exit %d) in %s: kept for a look (pwapt discard "
-			    "%s throws it away); Root is untouched",
-			    what, status, name, name);
+		set_outcome(
+			u, true,
+			"%s (exit %d) in %s: kept for a look (pwapt discard "
+			"%s throws it away); Root is untouched",
+			what, status, name, name);
 	else
 		set_outcome(u, true,
 			    "%s (exit %d) in %s: discarded; Root is untouched",
@@ -237,7 +243,8 @@ static int download(struct context *ctx, struct unattended *u)
 	    run_uu(ctx, u, "--download-only", true, &status) < 0)
 		return failed(ctx, u, "pwapt failed", status);
 	if (status)
-		return failed(ctx, u, "unattended-upgrade --download-only failed",
+		return failed(ctx, u,
+			      "unattended-upgrade --download-only failed",
 			      status);
 	return GO_ON;
 }
@@ -310,8 +317,8 @@ static int test(struct context *ctx, struct unattended *u)
 static int report(struct context *ctx, struct unattended *u)
 {
 	FILE *text = open_memstream(&u->text_buf, &u->text_len);
-	FILE *json = ctx->json ? open_memstream(&u->json_buf, &u->json_len)
-			       : NULL;
+	FILE *json =
+		ctx->json ? open_memstream(&u->json_buf, &u->json_len) : NULL;
 	u->run.report_out = json;
 	u->run.report_copy = text;
 	int r = step_report(ctx, &u->run);
@@ -331,11 +338,13 @@ static int finish(struct context *ctx, struct unattended *u)
 	FILE *f = chatter(ctx);
 	if (!u->run.passed) {
 		if (!u->run.keep && txn_delete_world(ctx, name) >= 0) {
-			fprintf(f, "Tests failed: nothing is merged; %s is "
-				   "discarded, Root is untouched.\n",
+			fprintf(f,
+				"Tests failed: nothing is merged; %s is "
+				"discarded, Root is untouched.\n",
 				name);
-			set_outcome(u, true, "tests failed in %s: discarded; "
-					     "Root is untouched",
+			set_outcome(u, true,
+				    "tests failed in %s: discarded; "
+				    "Root is untouched",
 				    name);
 		} else {
 			fprintf(f,
@@ -343,8 +352,9 @@ static int finish(struct context *ctx, struct unattended *u)
 				"for a look (wconsole %s), pwapt discard %s "
 				"throws it away.\n",
 				name, name, name);
-			set_outcome(u, true, "tests failed in %s: kept for a "
-					     "look; Root is untouched",
+			set_outcome(u, true,
+				    "tests failed in %s: kept for a "
+				    "look; Root is untouched",
 				    name);
 		}
 		return EXIT_TESTS_FAILED;
@@ -375,15 +385,16 @@ static void write_log(struct context *ctx, struct unattended *u, int ret)
 	if (!s)
 		return;
 	struct world_error err = {0};
-	_cleanup_close_ int log = world_open_in(
-		s, WORLD_ROOT, "var/log", O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-		&err);
+	_cleanup_close_ int log =
+		world_open_in(s, WORLD_ROOT, "var/log",
+			      O_RDONLY | O_DIRECTORY | O_CLOEXEC, &err);
 	world_store_free(s);
 	if (log >= 0 && mkdirat(log, "pwapt", 0755) < 0 && errno != EEXIST)
 		log = -1;
 	_cleanup_close_ int dir =
 		log >= 0 ? openat(log, "pwapt",
-				  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+				  O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					  O_CLOEXEC)
 			 : -1;
 	int fd = dir >= 0 ? openat(dir, "unattended.log",
 				   O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
@@ -394,8 +405,9 @@ static void write_log(struct context *ctx, struct unattended *u, int ret)
 	if (!f) {
 		if (fd >= 0)
 			close(fd);
-		failf(ctx, "cannot write Root's /var/log/pwapt/unattended.log: "
-			   "%s",
+		failf(ctx,
+		      "cannot write Root's /var/log/pwapt/unattended.log: "
+		      "%s",
 		      strerror(errno));
 		return;
 	}
@@ -447,8 +459,9 @@ static void send_mail(struct context *ctx, struct unattended *u, int ret)
 		return;
 	FILE *f = chatter(ctx);
 	if (!plain_address(to)) {
-		failf(ctx, "Unattended-Upgrade::Mail '%s' is not an address: "
-			   "no mail sent",
+		failf(ctx,
+		      "Unattended-Upgrade::Mail '%s' is not an address: "
+		      "no mail sent",
 		      to);
 		return;
 	}
@@ -519,8 +532,7 @@ int cmd_unattended(struct context *ctx, int argc, char **argv)
 			 "it on (on, off)"),
 		OPT_END,
 	};
-	static const struct cmd_usage usage = {.synopsis =
-						       "[--json] [--check]",
+	static const struct cmd_usage usage = {.synopsis = "[--json] [--check]",
 					       .man = "pwapt-unattended"};
 	int r = parse_options(ctx, &argc, &argv, options, &usage);
 	if (r != OPTIONS_PARSED)

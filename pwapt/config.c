@@ -79,8 +79,7 @@ int config_parse(struct context *ctx, const char *path, FILE *f)
 			r = choice(ctx, path, no, key, val, "on", "off", &on);
 			if (r >= 0)
 				ctx->cfg.outbound = on;
-		}
-		else if (!strcmp(key, "unattended"))
+		} else if (!strcmp(key, "unattended"))
 			r = choice(ctx, path, no, key, val, "on", "off",
 				   &ctx->unattended);
 		else if (!strcmp(key, "unattended-failure"))
