@@ -53,7 +53,7 @@ PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
 	pwapt/cmd-checkoff.o pwapt/cmd-ip.o pwapt/cmd-apt.o pwapt/apt.o \
 	pwapt/txn.o pwapt/report.o pwapt/run.o pwapt/service.o pwapt/cmd-txn.o \
-	pwapt/cmd-trace.o pwapt/options.o
+	pwapt/cmd-trace.o pwapt/options.o pwapt/cmd-unattended.o
 SHIM_OBJS := shim/aptshim.o
 LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim \
@@ -257,7 +257,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) \
 		$(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)/usr/share/bash-completion/completions \
-		$(DESTDIR)/lib/systemd/system
+		$(DESTDIR)/lib/systemd/system \
+		$(DESTDIR)/lib/systemd/system/apt-daily-upgrade.service.d \
+		$(DESTDIR)/etc/needrestart/conf.d
 	install -m 755 bin/pwapt $(DESTDIR)$(PREFIX)/bin/pwapt
 	install -m 755 bin/pwapt-init $(DESTDIR)$(LIBEXECDIR)/pwapt-init
 	for l in $(LINKS); do ln -sf pwapt $(DESTDIR)$(PREFIX)/bin/$$l; done
@@ -266,6 +268,10 @@ install: all
 	for l in $(LINKS); do ln -sf pwapt $(DESTDIR)/usr/share/bash-completion/completions/$$l; done
 	sed 's|@BINDIR@|$(PREFIX)/bin|' contrib/pwapt-worlds.service.in \
 		> $(DESTDIR)/lib/systemd/system/pwapt-worlds.service
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' contrib/apt-daily-upgrade-pwapt.conf.in \
+		> $(DESTDIR)/lib/systemd/system/apt-daily-upgrade.service.d/pwapt.conf
+	install -m 644 contrib/needrestart-pwapt.conf \
+		$(DESTDIR)/etc/needrestart/conf.d/pwapt.conf
 
 style:
 	clang-format -i world/*.[ch] pwapt/*.[ch] shim/*.cc shim/*.h tests/unit/*.[ch]

@@ -32,15 +32,15 @@
 
 #include "../world/cleanup.h"
 #include "apt.h"
+#include "aptrun.h"
 #include "options.h"
 #include "pwapt.h"
 #include "report.h"
 #include "service.h"
 #include "txn.h"
 
-/* Records T's new phase (and result), under the lock. */
-static int set_phase(struct context *ctx, struct txn *t, enum txn_phase p,
-		     const char *result)
+int txn_set_phase(struct context *ctx, struct txn *t, enum txn_phase p,
+		  const char *result)
 {
 	t->phase = p;
 	if (result) {
@@ -58,8 +58,7 @@ static int set_phase(struct context *ctx, struct txn *t, enum txn_phase p,
 	return r;
 }
 
-/* Deletes the transaction's world NAME (Root untouched); says why not. */
-static int delete_txn_world(struct context *ctx, const char *name)
+int txn_delete_world(struct context *ctx, const char *name)
 {
 	struct world_store *s = open_store(ctx);
 	if (!s)
@@ -194,28 +193,7 @@ static char *tests_result(const struct report *r)
 	return fclose(f) == 0 ? buf : NULL;
 }
 
-/* One transaction on its way through the steps below: what each step
- * leaves for the next. */
-struct run {
-	enum apt_kind kind;
-	char *const *pkgs; /* install's packages */
-	size_t n;
-	/* The options (see apt_options()) */
-	bool test, yes, keep, merge_on_success, discard;
-	const char *test_cmd;
-	const char *conffile; /* "keep" or "new" */
-	struct txn t;
-	bool fetch;	      /* plan: archives to download */
-	struct report tested; /* test: the tests' results */
-	bool passed;	      /* report: no test failed */
-	bool conflicts;	      /* report: a merge into Root would meet some */
-};
-
-/* What a step returns to let the next one run; any other value is the
- * exit code of the command. */
-#define GO_ON (-1)
-
-static void run_release(struct run *run)
+void run_release(struct run *run)
 {
 	txn_release(&run->t);
 	report_release(&run->tested);
@@ -247,8 +225,7 @@ static int check_options(struct context *ctx, struct run *run)
 	return GO_ON;
 }
 
-/* The transaction's world, txN on the chain's tip, and its record. */
-static int begin(struct context *ctx, struct run *run)
+int step_begin(struct context *ctx, struct run *run)
 {
 	struct world_store *s = open_store(ctx);
 	if (!s)
@@ -256,9 +233,10 @@ static int begin(struct context *ctx, struct run *run)
 	reap_interrupted(ctx, s);
 	struct world_error err = {0};
 	struct txn *t = &run->t;
-	*t = (struct txn){.kind = strdup(apt_verb(run->kind)),
-			  .phase = TXN_PLANNING,
-			  .created = time(NULL)};
+	*t = (struct txn){
+		.kind = strdup(run->verb ? run->verb : apt_verb(run->kind)),
+		.phase = TXN_PLANNING,
+		.created = time(NULL)};
 	unsigned long serial = 0;
 	int r = txn_chain_tip(s, &t->parent, &err);
 	if (r >= 0)
@@ -293,7 +271,7 @@ static int plan(struct context *ctx, struct run *run)
 	if (r < 0) {
 		failf(ctx, "cannot %s in %s: %s", apt_verb(run->kind), t->name,
 		      ae.msg);
-		(void)delete_txn_world(ctx, t->name);
+		(void)txn_delete_world(ctx, t->name);
 		return EXIT_FAIL;
 	}
 	fprintf(f, "Transaction %s: apt-get %s in a new world over %s.\n",
@@ -306,44 +284,42 @@ static int plan(struct context *ctx, struct run *run)
 	aptshim_plan_release(&p);
 	if (!todo) {
 		fprintf(f, "Nothing to do: %s is discarded.\n", t->name);
-		(void)delete_txn_world(ctx, t->name);
+		(void)txn_delete_world(ctx, t->name);
 		return EXIT_OK;
 	}
 	if (!run->yes && !ask_yes("Do you want to continue?", true)) {
 		fprintf(f, "Abort.\n");
-		(void)delete_txn_world(ctx, t->name);
+		(void)txn_delete_world(ctx, t->name);
 		return EXIT_FAIL;
 	}
 	return GO_ON;
 }
 
-/* apt-get failed (or pwapt could not run it) in the world: kept for a
- * look with --keep, else discarded; Root is untouched either way. */
-static int abandon(struct context *ctx, struct run *run, const char *failed,
-		   int status)
+int step_abandon(struct context *ctx, struct run *run, const char *failed,
+		 int status)
 {
 	struct txn *t = &run->t;
 	_cleanup_free_ char *why = NULL;
 	if (asprintf(&why, "%s (exit %d)", failed, status) < 0)
 		why = NULL;
 	if (run->keep) {
-		(void)set_phase(ctx, t, TXN_FAILED, why);
+		(void)txn_set_phase(ctx, t, TXN_FAILED, why);
 		fprintf(stderr,
-			"%s: %s in %s: kept (--keep) for a look; pwapt discard "
+			"%s: %s in %s: kept (%s) for a look; pwapt discard "
 			"%s throws it away\n",
-			ctx->cmd, why ? why : failed, t->name, t->name);
+			ctx->cmd, why ? why : failed, t->name,
+			run->keep_why ? run->keep_why : "--keep", t->name);
 	} else {
 		fprintf(stderr,
 			"%s: %s in %s: the world is discarded, Root is "
 			"untouched\n",
 			ctx->cmd, why ? why : failed, t->name);
-		(void)delete_txn_world(ctx, t->name);
+		(void)txn_delete_world(ctx, t->name);
 	}
 	return EXIT_FAIL;
 }
 
-/* The environment of apt-get in the world: nothing asks. */
-static char *apt_env[] = {(char *)"DEBIAN_FRONTEND=noninteractive",
+char *apt_env[] = {(char *)"DEBIAN_FRONTEND=noninteractive",
 			  (char *)"APT_LISTCHANGES_FRONTEND=none",
 			  (char *)"NEEDRESTART_SUSPEND=1", NULL};
 
@@ -365,11 +341,11 @@ static int download(struct context *ctx, struct run *run)
 					.output_fd = chatter_fd(ctx)};
 	int status = 0;
 	fprintf(chatter(ctx), "Downloading with the host's network...\n");
-	if (set_phase(ctx, &run->t, TXN_DOWNLOADING, NULL) < 0 ||
+	if (txn_set_phase(ctx, &run->t, TXN_DOWNLOADING, NULL) < 0 ||
 	    run_in(ctx, run->t.name, argv, &xo, &status) < 0)
-		return abandon(ctx, run, "pwapt failed", status);
+		return step_abandon(ctx, run, "pwapt failed", status);
 	if (status)
-		return abandon(ctx, run, "downloading the packages failed",
+		return step_abandon(ctx, run, "downloading the packages failed",
 			       status);
 	return GO_ON;
 }
@@ -393,33 +369,29 @@ static int install(struct context *ctx, struct run *run)
 	struct world_exec_options xo = {.env = apt_env,
 					.output_fd = chatter_fd(ctx)};
 	int status = 0;
-	if (set_phase(ctx, &run->t, TXN_INSTALLING, NULL) < 0 ||
+	if (txn_set_phase(ctx, &run->t, TXN_INSTALLING, NULL) < 0 ||
 	    run_in(ctx, run->t.name, argv, &xo, &status) < 0)
-		return abandon(ctx, run, "pwapt failed", status);
+		return step_abandon(ctx, run, "pwapt failed", status);
 	if (status)
-		return abandon(ctx, run, "apt-get failed", status);
+		return step_abandon(ctx, run, "apt-get failed", status);
 	return GO_ON;
 }
 
-/* The world's enabled services started (when there are tests, or the
- * world is kept for a look), then its tests. */
-static int test(struct context *ctx, struct run *run)
+int step_test(struct context *ctx, struct run *run)
 {
 	bool keep_mode = run->keep || (!run->merge_on_success && !run->discard);
 	_cleanup_strv_free_ char **tests =
 		list_dir(ctx, run->t.name, "etc/pwapt/tests.d", pick_test);
 	bool have_tests = (tests && *tests) || run->test_cmd;
 	if (have_tests || keep_mode) {
-		(void)set_phase(ctx, &run->t, TXN_TESTING, NULL);
+		(void)txn_set_phase(ctx, &run->t, TXN_TESTING, NULL);
 		service_start_enabled(ctx, run->t.name);
 	}
 	run_tests(ctx, run->t.name, tests, run->test_cmd, &run->tested);
 	return GO_ON;
 }
 
-/* The report: built, kept with the transaction (now ready, or with failed
- * tests), and printed. */
-static int make_report(struct context *ctx, struct run *run)
+int step_report(struct context *ctx, struct run *run)
 {
 	struct txn *t = &run->t;
 	struct world_store *s = open_store(ctx);
@@ -446,10 +418,14 @@ static int make_report(struct context *ctx, struct run *run)
 		report_release(&rep);
 		return fail(ctx, &err);
 	}
+	FILE *out = run->report_out ? run->report_out : stdout;
 	if (ctx->json)
-		report_print_json(stdout, t, &rep);
+		report_print_json(out, t, &rep);
 	else
-		report_print(stdout, t, &rep, false);
+		report_print(out, t, &rep, false);
+	if (run->report_copy)
+		report_print(run->report_copy, t, &rep, false);
+	run->changed = rep.n_packages;
 	run->passed = t->phase == TXN_READY;
 	run->conflicts = rep.conflicts && *rep.conflicts;
 	report_release(&rep);
@@ -463,7 +439,7 @@ static int finish(struct context *ctx, struct run *run)
 	const char *name = run->t.name;
 	FILE *f = chatter(ctx);
 	if (run->discard) {
-		if (delete_txn_world(ctx, name) >= 0)
+		if (txn_delete_world(ctx, name) >= 0)
 			fprintf(f, "Discarded %s; Root is untouched.\n", name);
 		return !run->passed ? EXIT_TESTS_FAILED : EXIT_OK;
 	}
@@ -498,8 +474,8 @@ static int finish(struct context *ctx, struct run *run)
 static int transaction(struct context *ctx, struct run *run)
 {
 	static int (*const steps[])(struct context *, struct run *) = {
-		check_options, begin, plan, download, install, test,
-		make_report, finish};
+		check_options, step_begin, plan,  download,
+		install,       step_test,  step_report, finish};
 	int ret = GO_ON;
 	for (size_t i = 0; ret == GO_ON && i < sizeof(steps) / sizeof(*steps);
 	     i++)

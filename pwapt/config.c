@@ -21,11 +21,12 @@ static char *trim(char *s)
 	return s;
 }
 
+/* -ENOMEM, or 0. */
 static int set_owned(char **slot, const char **cfg, const char *val)
 {
 	char *copy = strdup(val);
 	if (!copy)
-		return -1;
+		return -ENOMEM;
 	free(*slot);
 	*slot = copy;
 	*cfg = copy;
@@ -40,6 +41,21 @@ const char *trace_backend(const char *val)
 		if (!strcmp(val, names[i]))
 			return names[i];
 	return NULL;
+}
+
+/* A key of two values: *FLAG is whether VAL is YES; anything else but NO
+ * is said, and -EINVAL. */
+static int choice(struct context *ctx, const char *path, unsigned no,
+		  const char *key, const char *val, const char *yes,
+		  const char *no_word, bool *flag)
+{
+	if (strcmp(val, yes) && strcmp(val, no_word)) {
+		fprintf(stderr, "%s: %s:%u: %s is '%s' or '%s', not '%s'\n",
+			ctx->cmd, path, no, key, yes, no_word, val);
+		return -EINVAL;
+	}
+	*flag = !strcmp(val, yes);
+	return 0;
 }
 
 int config_parse(struct context *ctx, const char *path, FILE *f)
@@ -57,7 +73,7 @@ int config_parse(struct context *ctx, const char *path, FILE *f)
 		}
 		*eq = '\0';
 		char *key = trim(s), *val = trim(eq + 1);
-		int r;
+		int r = 0;
 		if (!strcmp(key, "root"))
 			r = set_owned(&ctx->owned_root, &ctx->cfg.root, val);
 		else if (!strcmp(key, "state"))
@@ -68,9 +84,17 @@ int config_parse(struct context *ctx, const char *path, FILE *f)
 		else if (!strcmp(key, "subnet"))
 			r = set_owned(&ctx->owned_subnet, &ctx->cfg.subnet,
 				      val);
-		else if (!strcmp(key, "outbound") &&
-			 (!strcmp(val, "on") || !strcmp(val, "off")))
-			ctx->cfg.outbound = !strcmp(val, "on");
+		else if (!strcmp(key, "outbound")) {
+			bool on = false;
+			r = choice(ctx, path, no, key, val, "on", "off", &on);
+			if (r >= 0)
+				ctx->cfg.outbound = on;
+		} else if (!strcmp(key, "unattended"))
+			r = choice(ctx, path, no, key, val, "on", "off",
+				   &ctx->unattended);
+		else if (!strcmp(key, "unattended-failure"))
+			r = choice(ctx, path, no, key, val, "discard", "keep",
+				   &ctx->unattended_discard);
 		else if (!strcmp(key, "trace") && trace_backend(val))
 			ctx->trace = trace_backend(val);
 		else if (!strcmp(key, "trace")) {
@@ -78,20 +102,15 @@ int config_parse(struct context *ctx, const char *path, FILE *f)
 				"%s: %s:%u: trace is 'bpf', 'audit' or 'off'\n",
 				ctx->cmd, path, no);
 			return -1;
-		} else if (!strcmp(key, "outbound")) {
-			fprintf(stderr,
-				"%s: %s:%u: outbound is 'on' or 'off'\n",
-				ctx->cmd, path, no);
-			return -1;
 		} else {
 			fprintf(stderr, "%s: %s:%u: unknown key '%s'\n",
 				ctx->cmd, path, no, key);
 			return -1;
 		}
-		if (r < 0) {
+		if (r == -ENOMEM)
 			fprintf(stderr, "%s: out of memory\n", ctx->cmd);
+		if (r < 0)
 			return -1;
-		}
 	}
 	return 0;
 }

@@ -41,6 +41,8 @@ static const struct command commands[] = {
 	 "apt-get upgrade in a test world, then merge or discard"},
 	{"install", NULL, cmd_install, 1, -1,
 	 "apt-get install in a test world"},
+	{"unattended", NULL, cmd_unattended, 0, 0,
+	 "unattended-upgrade in a test world, merged when it passes"},
 	{"merge", NULL, cmd_txn_merge, 1, 1,
 	 "merge a tested transaction (and those below it) into Root"},
 	{"discard", NULL, cmd_txn_discard, 1, 1,

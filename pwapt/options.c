@@ -38,6 +38,7 @@ static const struct option known[] = {
 	{"dist", no_argument, NULL, 0},
 	{"no-restart", no_argument, NULL, 0},
 	{"id", required_argument, NULL, 0},
+	{"check", no_argument, NULL, 0},
 	{"root", required_argument, NULL, 0},
 	{"state", required_argument, NULL, 0},
 	{"version", no_argument, NULL, 0},

@@ -28,6 +28,8 @@ struct context {
 	/* trace = bpf|audit|off (pwapt.conf, PWAPT_TRACE); NULL: the
 	 * default, bpf where it loads, else audit */
 	const char *trace;
+	/* pwapt.conf's unattended = on, unattended-failure = discard */
+	bool unattended, unattended_discard;
 	char *owned_root, *owned_state; /* from the config file */
 	char *owned_bridge, *owned_subnet;
 };
@@ -47,6 +49,7 @@ int cmd_checkoff(struct context *ctx, int argc, char **argv);
 int cmd_update(struct context *ctx, int argc, char **argv);
 int cmd_upgrade(struct context *ctx, int argc, char **argv);
 int cmd_install(struct context *ctx, int argc, char **argv);
+int cmd_unattended(struct context *ctx, int argc, char **argv);
 int cmd_txn_merge(struct context *ctx, int argc, char **argv);
 int cmd_txn_discard(struct context *ctx, int argc, char **argv);
 int cmd_txn_list(struct context *ctx, int argc, char **argv);

@@ -55,7 +55,7 @@ test_expect_success 'a relative Root or state is refused' '
 '
 
 test_expect_success 'man pages exist for every command and render without warnings' '
-	for p in pwapt pwapt-upgrade wcreate wdelete wdiff wmerge check-off wexec wconsole wip wlist; do
+	for p in pwapt pwapt-upgrade pwapt-unattended wcreate wdelete wdiff wmerge check-off wexec wconsole wip wlist; do
 		f="$SRC_DIR/pwapt/man/$p.8"
 		test -f "$f" || { echo "missing $f"; exit 1; }
 		LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$f" 2>"$TMP/w" >"$TMP/m" || exit 1
@@ -89,6 +89,8 @@ test_expect_success 'bash completion completes commands and world names' '
 	echo "wip Alpha outbound: $out" && test "$out" = "off on " &&
 	out=$(bash -c ". \"$TMP/comp.bash\" \"$SRC_DIR/contrib/bash-completion\"; complete_line pwapt upgrade --m") &&
 	echo "pwapt upgrade --m: $out" && test "$out" = "--merge-on-success " &&
+	out=$(bash -c ". \"$TMP/comp.bash\" \"$SRC_DIR/contrib/bash-completion\"; complete_line pwapt unattended --c") &&
+	echo "pwapt unattended --c: $out" && test "$out" = "--check " &&
 	out=$(bash -c ". \"$TMP/comp.bash\" \"$SRC_DIR/contrib/bash-completion\"; complete_line wmerge Beta \"\"") &&
 	echo "wmerge Beta: $out" && echo "$out" | grep -q "Root" &&
 	mkdir -p "$PWAPT_STATE/worlds/Beta/notes" && : >"$PWAPT_STATE/worlds/Beta/notes/transaction" &&
@@ -105,7 +107,7 @@ test_expect_success 'each command takes the options its completion offers, and r
 	COMPREPLY=(); _pwapt "$1" - "${COMP_WORDS[COMP_CWORD-1]}"
 	printf "%s\n" "${COMPREPLY[@]}" | sed "/^--root$/d; /^--state$/d; /^--help$/d; /^--version$/d"
 	EOS
-	cmds="create delete diff wmerge check-off rollback recover exec console ip wlist start-all stop-all update upgrade install merge discard list show" &&
+	cmds="create delete diff wmerge check-off rollback recover exec console ip wlist start-all stop-all update upgrade install unattended merge discard list show" &&
 	for c in $cmds; do
 		bash "$TMP/offered.bash" "$SRC_DIR/contrib/bash-completion" pwapt $c >"$TMP/opts.$c" || exit 1
 	done &&
@@ -135,10 +137,16 @@ test_expect_success 'make install puts commands, init, man pages, completion and
 	make -s -C "$SRC_DIR" install DESTDIR="$TMP/dest" PREFIX=/usr >/dev/null &&
 	for f in usr/bin/pwapt usr/bin/wcreate usr/bin/wexec usr/lib/pwapt/pwapt-init \
 		usr/share/man/man8/wcreate.8 usr/share/bash-completion/completions/pwapt \
-		usr/share/bash-completion/completions/wexec lib/systemd/system/pwapt-worlds.service; do
+		usr/share/bash-completion/completions/wexec lib/systemd/system/pwapt-worlds.service \
+		usr/share/man/man8/pwapt-unattended.8 \
+		lib/systemd/system/apt-daily-upgrade.service.d/pwapt.conf \
+		etc/needrestart/conf.d/pwapt.conf; do
 		test -e "$TMP/dest/$f" || { echo "missing $f"; exit 1; }
 	done &&
 	grep -qx "ExecStart=/usr/bin/pwapt start-all" "$TMP/dest/lib/systemd/system/pwapt-worlds.service" &&
+	d=$TMP/dest/lib/systemd/system/apt-daily-upgrade.service.d/pwapt.conf &&
+	grep -qx "ExecStart=" "$d" && grep -q "^ExecStart=.*exec /usr/bin/pwapt unattended;" "$d" &&
+	! grep -q @BINDIR@ "$d" &&
 	strings "$TMP/dest/usr/bin/pwapt" | grep -qx "/usr/lib/pwapt/pwapt-init" &&
 	make -s -C "$SRC_DIR" >/dev/null
 '

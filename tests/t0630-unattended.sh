@@ -1,0 +1,218 @@
+#!/bin/sh
+# pwapt unattended: Debian's unattended-upgrade (installed in the Debian
+# test tree, tests/fixtures/debian-tree.sh) in a transaction world, with the
+# tests' repository (tests/fixtures/apt-repo.sh: Origin and Label
+# pwapt-test) as its allowed origin; merged when tests.d passes, else kept
+# or discarded as pwapt.conf says, Root untouched; conffiles never ask;
+# the record in Root's /var/log/pwapt, --json, the mail.
+. "$(dirname "$0")/lib.sh"
+make_debian_root
+command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
+[ -x "$PWAPT_ROOT/usr/bin/unattended-upgrade" ] ||
+	skip_all "the Debian test tree has no unattended-upgrades"
+
+pkgs="pwapt-test-files pwapt-test-conf pwapt-test-scripts pwapt-test-svc pwapt-test-dep"
+R=$PWAPT_ROOT
+manifest() { python3 "$TEST_DIR/fixtures/manifest.py" "$@"; }
+# Root as it was, but for the run's record in /var/log/pwapt (which is
+# the point) and the mount points of the fresh file systems of a container.
+tree_manifest() { manifest "$1" /proc /sys /dev /run /tmp /var/log/pwapt; }
+
+installed() {
+	wexec "$1" dpkg-query -W -f='${db:Status-Abbrev}${Version}' "$2" 2>/dev/null |
+		sed -n 's/^ii *//p'
+}
+
+# A sendmail that keeps what it gets: the host's is never used here.
+cat >"$TMP/sendmail" <<EOF
+#!/bin/sh
+{ echo "args: \$*"; cat; } >>"$TMP/mail"
+EOF
+chmod 755 "$TMP/sendmail"
+PWAPT_SENDMAIL=$TMP/sendmail
+export PWAPT_SENDMAIL
+
+test_expect_success 'set up: 1.0 installed in Root, 1.1 in its lists, the repository allowed' '
+	use_test_repo 1.0 &&
+	install_test_packages $pkgs &&
+	echo "setting = local" >>"$R/etc/pwapt-test/test.conf" &&
+	use_test_repo 1.1 &&
+	cat >"$R/etc/apt/apt.conf.d/51pwapt-test" <<-\EOF &&
+	Unattended-Upgrade::Origins-Pattern { "origin=pwapt-test,label=pwapt-test"; };
+	Unattended-Upgrade::Mail "admin@example.org";
+	Unattended-Upgrade::MailReport "always";
+	EOF
+	pwapt stop-all &&
+	rm -rf "$PWAPT_STATE" && cp -a "$R" "$TMP/pristine"
+'
+
+fresh_root() {
+	rm -f "$PWAPT_CONFIG" && pwapt stop-all >/dev/null 2>&1
+	for m in $(mounts_below "$PWAPT_STATE"); do umount -l "$m"; done
+	rm -rf "$PWAPT_STATE" "$R" "$TMP/mail" && cp -a "$TMP/pristine" "$R" &&
+		printf "unattended = on\n" >"$PWAPT_CONFIG" &&
+		wexec Root /etc/init.d/pwapt-test-svc start >/dev/null
+}
+
+test_expect_success 'off by default: nothing happens through pwapt; --check says off' '
+	fresh_root && rm -f "$PWAPT_CONFIG" && tree_manifest "$R" >"$TMP/before" &&
+	test_equal off "$(pwapt unattended --check)" &&
+	pwapt unattended >"$TMP/out" 2>&1 &&
+	grep -q "pwapt unattended is off" "$TMP/out" &&
+	! wlist | grep -q "^tx" && test ! -e "$R/var/log/pwapt" &&
+	test ! -e "$TMP/mail" &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	printf "unattended = off\n" >"$PWAPT_CONFIG" &&
+	test_equal off "$(pwapt unattended --check)" &&
+	pwapt unattended | grep -q "is off" && ! wlist | grep -q "^tx" &&
+	pwapt unattended --json >"$TMP/json" &&
+	python3 -c "
+import json, sys
+u = json.load(open(sys.argv[1]))
+assert u == {\"outcome\": \"off\", \"exit\": 0, \"transaction\": None, \"report\": None}, u
+" "$TMP/json"
+'
+
+# The command of apt-daily-upgrade.service's drop-in (contrib/), as systemd
+# runs it ($$ is $), with this build's pwapt and a stand-in for apt's own
+# apt.systemd.daily.
+drop_in() {
+	printf "#!/bin/sh\necho classic \"\$*\" >>%s\n" "$TMP/classic" >"$TMP/apt.systemd.daily" &&
+	chmod 755 "$TMP/apt.systemd.daily" &&
+	cmd=$(sed -n "s/^ExecStart=\/bin\/sh -c //p" "$SRC_DIR/contrib/apt-daily-upgrade-pwapt.conf.in" |
+		sed -e "s/^.//" -e "s/.\$//" -e "s/\\$\\$/\$/g" -e "s|@BINDIR@|$BIN_DIR|g" \
+			-e "s|/usr/lib/apt/apt.systemd.daily|$TMP/apt.systemd.daily|") &&
+	test -n "$cmd" && /bin/sh -c "$cmd"
+}
+
+test_expect_success 'the drop-in for apt-daily-upgrade.service runs the classic upgrade while off' '
+	fresh_root && rm -f "$PWAPT_CONFIG" "$TMP/classic" &&
+	tree_manifest "$R" >"$TMP/before" &&
+	drop_in >"$TMP/out" 2>&1 &&
+	test_equal "classic install" "$(cat "$TMP/classic")" &&
+	! wlist | grep -q "^tx" && test ! -e "$R/var/log/pwapt" &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	printf "unattended = bad\n" >"$PWAPT_CONFIG" && rm -f "$TMP/classic" &&
+	! drop_in >"$TMP/out" 2>&1 && test ! -e "$TMP/classic" &&
+	grep -q "unattended is .on. or .off." "$TMP/out"
+'
+
+test_expect_success 'a bad configuration is a clear error, and nothing is done' '
+	fresh_root &&
+	printf "unattended = yes\n" >"$PWAPT_CONFIG" &&
+	test_fails_with 1 "pwapt.conf:1: unattended is .on. or .off., not .yes." pwapt unattended &&
+	test_fails_with 1 "unattended is .on. or .off." pwapt unattended --check &&
+	printf "unattended = on\nunattended-failure = maybe\n" >"$PWAPT_CONFIG" &&
+	test_fails_with 1 "pwapt.conf:2: unattended-failure is .discard. or .keep., not .maybe." pwapt unattended &&
+	printf "unattended = on\n" >"$PWAPT_CONFIG" &&
+	test_fails_with 2 "is not an option" pwapt unattended --keep &&
+	! wlist | grep -q "^tx" && test ! -e "$R/var/log/pwapt" &&
+	rm "$PWAPT_CONFIG"
+'
+
+test_expect_success 'a passing run merges: Root has 1.1, the changed conffile kept; log, --json, mail' '
+	fresh_root && test_equal on "$(pwapt unattended --check)" &&
+	pwapt unattended --json >"$TMP/json" 2>"$TMP/progress" &&
+	for p in pwapt-test-files pwapt-test-conf pwapt-test-scripts pwapt-test-svc; do
+		test_equal 1.1 "$(installed Root $p)" || return 1
+	done &&
+	grep -q "setting = local" "$R/etc/pwapt-test/test.conf" &&
+	test -f "$R/etc/pwapt-test/test.conf.dpkg-dist" &&
+	test ! -e "$R/etc/apt/apt.conf.d/zz-pwapt-unattended" &&
+	python3 -c "
+import json, sys
+u = json.load(open(sys.argv[1]))
+assert u[\"exit\"] == 0 and u[\"transaction\"] == \"tx1\", u
+assert u[\"outcome\"] == \"merged tx1 into Root\", u
+p = {k[\"name\"]: k for k in u[\"report\"][\"packages\"]}
+assert p[\"pwapt-test-conf\"][\"new_version\"] == \"1.1\", p
+" "$TMP/json" &&
+	grep -q "Transaction tx1: unattended-upgrade in a new world over Root" "$TMP/progress" &&
+	grep -q "merged tx1 into Root (exit 0)" "$R/var/log/pwapt/unattended.log" &&
+	grep -q "pwapt-test-files 1.0 -> 1.1" "$R/var/log/pwapt/unattended.log" &&
+	grep -q "^args: -oi -- admin@example.org$" "$TMP/mail" &&
+	grep -q "^Subject: pwapt unattended on .*: done" "$TMP/mail" &&
+	grep -q "pwapt-test-svc 1.0 -> 1.1" "$TMP/mail" &&
+	! wlist | grep -q "^tx1 " && test -z "$(pwapt list | sed 1d)" &&
+	test_equal 1.1 "$(wexec Root cat /run/pwapt-test-svc.version)"
+'
+
+test_expect_success 'turned on, the drop-in runs pwapt unattended, not the classic upgrade' '
+	rm -f "$TMP/classic" && drop_in >"$TMP/out" 2>&1 &&
+	test ! -e "$TMP/classic" && grep -q "^Nothing to upgrade: tx2 is discarded" "$TMP/out"
+'
+
+test_expect_success 'a third run finds nothing to upgrade: discarded, no world left' '
+	pwapt unattended >"$TMP/out" &&
+	grep -q "^Nothing to upgrade: tx3 is discarded" "$TMP/out" &&
+	! wlist | grep -q "^tx" &&
+	grep -q "nothing to upgrade (exit 0)" "$R/var/log/pwapt/unattended.log"
+'
+
+fail_test() {
+	mkdir -p "$R/etc/pwapt/tests.d" &&
+	printf "#!/bin/sh\necho broken >&2\nexit 7\n" >"$R/etc/pwapt/tests.d/50-fail" &&
+	chmod 755 "$R/etc/pwapt/tests.d/50-fail"
+}
+
+test_expect_success 'a failing tests.d test: Root byte-identical, the world kept (the default)' '
+	fresh_root && fail_test && tree_manifest "$R" >"$TMP/before" &&
+	{ pwapt unattended >"$TMP/out" 2>&1; test $? = 4; } &&
+	grep -q "^Test 50-fail: FAILED (exit 7)" "$TMP/out" &&
+	grep -q "tx1 is kept for a look" "$TMP/out" &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	pwapt list | grep -Eq "^tx1 +Root +tests-failed .*unattended" &&
+	test_equal 1.1 "$(installed tx1 pwapt-test-files)" &&
+	grep -q "tests failed in tx1: kept for a look" "$R/var/log/pwapt/unattended.log" &&
+	grep -q "^Subject: pwapt unattended on .*: FAILED" "$TMP/mail"
+'
+
+test_expect_success 'a failing tests.d test with unattended-failure = discard: Root byte-identical, no world' '
+	fresh_root && fail_test && printf "unattended-failure = discard\n" >>"$PWAPT_CONFIG" &&
+	tree_manifest "$R" >"$TMP/before" &&
+	{ pwapt unattended >"$TMP/out" 2>&1; test $? = 4; } &&
+	grep -q "tx1 is discarded, Root is untouched" "$TMP/out" &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	! wlist | grep -q "^tx" &&
+	grep -q "tests failed in tx1: discarded" "$R/var/log/pwapt/unattended.log"
+'
+
+test_expect_success 'unattended-upgrade failing: Root byte-identical, kept or discarded as configured' '
+	fresh_root &&
+	printf "DPkg::Pre-Invoke { \"exit 3\"; };\n" >"$R/etc/apt/apt.conf.d/52fail" &&
+	tree_manifest "$R" >"$TMP/before" &&
+	{ pwapt unattended >"$TMP/out" 2>&1; test $? = 1; } &&
+	grep -q "unattended-upgrade failed (exit 1) in tx1: kept (pwapt.conf: unattended-failure = keep)" "$TMP/out" &&
+	pwapt list | grep -Eq "^tx1 +Root +failed" &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	printf "unattended-failure = discard\n" >>"$PWAPT_CONFIG" &&
+	pwapt discard tx1 >/dev/null &&
+	{ pwapt unattended >"$TMP/out" 2>&1; test $? = 1; } &&
+	grep -q "unattended-upgrade failed (exit 1) in tx2: the world is discarded" "$TMP/out" &&
+	! wlist | grep -q "^tx" &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after"
+'
+
+test_expect_success 'APT::Periodic::Unattended-Upgrade "0" in Root: nothing done' '
+	fresh_root && echo "APT::Periodic::Unattended-Upgrade \"0\";" >"$R/etc/apt/apt.conf.d/99off" &&
+	pwapt unattended >"$TMP/out" &&
+	grep -q "APT::Periodic::Unattended-Upgrade is off" "$TMP/out" &&
+	! wlist | grep -q "^tx" && test_equal 1.0 "$(installed Root pwapt-test-files)"
+'
+
+test_expect_success 'unattended-upgrade s own configuration rules: a blacklisted package stays' '
+	fresh_root &&
+	echo "Unattended-Upgrade::Package-Blacklist { \"pwapt-test-files\"; };" \
+		>"$R/etc/apt/apt.conf.d/53blacklist" &&
+	pwapt unattended >"$TMP/out" 2>&1 &&
+	test_equal 1.0 "$(installed Root pwapt-test-files)" &&
+	test_equal 1.1 "$(installed Root pwapt-test-scripts)"
+'
+
+test_expect_success 'no sendmail on the host: the run says so, and still merges' '
+	fresh_root && PWAPT_SENDMAIL=$TMP/none pwapt unattended >"$TMP/out" 2>&1 &&
+	grep -q "^No mail to admin@example.org: $TMP/none is not there" "$TMP/out" &&
+	test_equal 1.1 "$(installed Root pwapt-test-files)"
+'
+
+test_done
