@@ -530,8 +530,13 @@ int diff_note_lower(struct world_store *s, const struct world_meta *a)
 	closep(&n.dir_fd);
 	if (out && fclose(out) != 0 && r >= 0)
 		r = -ENOMEM;
-	if (r >= 0)
+	/* Unlocked: a rebase may have given A another parent meanwhile,
+	 * whose lower-had lines it dropped; these tell of the old one. */
+	struct world_meta now = {0};
+	if (r >= 0 && meta_load(s, a->name, &now, NULL) >= 0 &&
+	    now.n_parents == 1 && !strcmp(now.parents[0], a->parents[0]))
 		r = had_append_at(s, a->name, wdir, buf, len);
+	meta_release(&now);
 	had_release(&had);
 	known_release(&known);
 	return r;

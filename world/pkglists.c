@@ -38,9 +38,13 @@ static int cmp_pkg_file(const void *a, const void *b)
 /* And of the paths they hold (a big system's lists hold some 10^5-10^6):
  * short lines must not make many times the bytes. */
 #define PKG_FILES_MAX ((size_t)4 << 20)
+/* And of lists (Debian has some 10^5 packages, a system some 10^3). */
+#define PKG_NAMES_MAX ((size_t)1 << 18)
 
 static int pkg_list_add(struct pkg_files *f, const char *pkg, char *text)
 {
+	if (f->n_names >= PKG_NAMES_MAX)
+		return -EFBIG;
 	char **nn = realloc(f->names, (f->n_names + 1) * sizeof(*nn));
 	if (!nn)
 		return -ENOMEM;
