@@ -597,6 +597,72 @@ test_expect_success 'a merge killed after staging, rolled back, then retried aft
 	! test -e "$R/srv/cu" && wdelete K
 '
 
+# B's dpkg lists are B's to write (a world's, when B is one): one too big
+# to be read (sparse, it costs nothing to make) tells nothing.
+test_expect_success 'a dpkg list of the parent too big to be read tells nothing: a warning, not a read of it' '
+	fresh_root && mkdir -p "$R/var/lib/dpkg/info" && echo pkg >"$R/srv/pkgfile" &&
+	L="$R/var/lib/dpkg/info/huge:all.list" &&
+	printf "/.\n/srv\n/srv/pkgfile\n" >"$L" && truncate -s 64M "$L" &&
+	wcreate P Root &&
+	T="$PWAPT_STATE/worlds/P/merged/srv" &&
+	echo new >"$T/pkgfile.dpkg-new" && mv "$T/pkgfile.dpkg-new" "$T/pkgfile" &&
+	sleep 0.05 && rm "$R/srv/pkgfile" &&
+	wdiff P >"$TMP/d" && cat "$TMP/d" &&
+	grep -q "^! /srv/pkgfile: maybe deleted in Root: " "$TMP/d" && wdelete P
+'
+
+test_expect_success 'a lower-had too big to be read tells nothing: a warning' '
+	fresh_root && echo a >"$R/srv/sed" && wcreate S Root &&
+	T="$PWAPT_STATE/worlds/S/merged/srv" &&
+	echo b >"$T/sed.new" && mv "$T/sed.new" "$T/sed" &&
+	H="$PWAPT_STATE/worlds/S/lower-had" &&
+	echo "E /srv/sed" >"$H" && truncate -s 200M "$H" &&
+	sleep 0.05 && rm "$R/srv/sed" &&
+	wdiff S >"$TMP/d" && cat "$TMP/d" &&
+	grep -q "^! /srv/sed: maybe deleted in Root: " "$TMP/d" && wdelete S
+'
+
+test_expect_success 'a rebase forgets what the rebased world saw of its old parent, keeps its O lines' '
+	fresh_root && wcreate S Root && wcreate C S &&
+	wexec C sh -c "echo n >/srv/made" &&
+	H="$PWAPT_STATE/worlds/C/lower-had" &&
+	grep -qx "N /srv/made" "$H" && echo "O 12345 /srv/modify" >>"$H" &&
+	wmerge --rebase S Root &&
+	test_lacks "^[EN] " cat "$H" && grep -qx "O 12345 /srv/modify" "$H" &&
+	wdelete C
+'
+
+test_expect_success 'a world deleted and made again under its name while a run ends: none of the old lines in the new one' '
+	fresh_root && wcreate W Root &&
+	{ PWAPT_STOP_AT=lower-had-lookup wexec W sh -c "echo n >/srv/made" & } &&
+	pid=$! && wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	wdelete W && wcreate W Root && kill -CONT $pid && wait $pid &&
+	! grep -q "/srv/made" "$PWAPT_STATE/worlds/W/lower-had" 2>/dev/null &&
+	wdelete W
+'
+
+test_expect_success 'a roll-back whose ctimes cannot be recorded (a racing tree) is done; the merge s paths read as conflicts' '
+	fresh_root && echo one >"$R/srv/cu" && wcreate K Root &&
+	echo world >>"$PWAPT_STATE/worlds/K/merged/srv/cu" &&
+	{ PWAPT_CRASH_AT=merge-applied wmerge K Root; test_equal 137 $?; } &&
+	PWAPT_FAIL_AT=ctime-record pwapt recover &&
+	! test -e "$PWAPT_STATE/merge" && test_equal one "$(cat "$R/srv/cu")" &&
+	{ wdiff K >"$TMP/d"; test_equal 3 $?; } && cat "$TMP/d" &&
+	grep -q "^! /srv/cu: changed in Root after K was created" "$TMP/d" &&
+	wdelete K
+'
+
+test_expect_success 'a merge tried again after a roll-back records each copy-up once' '
+	fresh_root && echo one >"$R/srv/cu" && wcreate K Root &&
+	echo world >>"$PWAPT_STATE/worlds/K/merged/srv/cu" &&
+	for i in 1 2; do
+		{ PWAPT_CRASH_AT=merge-prepared wmerge K Root; test_equal 137 $?; } &&
+		pwapt recover >/dev/null || return 1
+	done &&
+	test_equal 1 "$(grep -c "^O [0-9]* /srv/cu$" "$PWAPT_STATE/worlds/K/lower-had")" &&
+	wdelete K
+'
+
 test_expect_success 'a full disk during a merge: a clean error, DST unchanged' '
 	cleanup_worlds &&
 	mkdir -p "$TMP/small" && mount -t tmpfs -o size=2m small "$TMP/small" &&

@@ -20,6 +20,7 @@
 #include "error.h"
 #include "fsutil.h"
 #include "layers.h"
+#include "pkglists.h"
 
 /* The ctimes a rolled-back merge of this world left (known-ctimes: lines
  * "sec nsec path"), sorted by path for a binary search. */
@@ -180,6 +181,9 @@ static void had_release(struct had_list *h)
 	*h = (struct had_list){0};
 }
 
+static const struct had_entry *had_find(const struct had_list *h,
+					const char *path);
+
 /* Only whole lines count: an append cut short by a crash is no fact. */
 static int had_parse(char *text, struct had_list *h)
 {
@@ -218,15 +222,30 @@ static int had_parse(char *text, struct had_list *h)
 	return 0;
 }
 
-static int had_load(struct world_store *s, const char *name, struct had_list *h)
+/* The most of lower-had that is read: unlocked hooks append to it, for
+ * files a world made.  Past that it tells nothing (-EFBIG): the warning
+ * path, never a reading of gigabytes. */
+#define HAD_MAX ((size_t)128 << 20)
+
+/* WDIR: the world's directory in the state. */
+static int had_load(int wdir, struct had_list *h)
 {
-	_cleanup_free_ char *text = NULL, *rel = path_join(name, "lower-had");
-	if (!rel)
-		return -ENOMEM;
-	int r = read_file_at(s->worlds_fd, rel, &text, NULL);
+	_cleanup_free_ char *text = NULL;
+	int r = read_file_max(wdir, "lower-had", HAD_MAX, &text, NULL);
 	if (r < 0)
 		return r == -ENOENT ? 0 : r;
 	return had_parse(text, h);
+}
+
+/* Whether H holds exactly this line. */
+static bool had_has(const struct had_list *h, char kind, ino_t ino,
+		    const char *path)
+{
+	const struct had_entry *x = had_find(h, path);
+	for (; x && x < h->v + h->n && !strcmp(x->path, path); x++)
+		if (x->kind == kind && (kind != 'O' || x->ino == ino))
+			return true;
+	return false;
 }
 
 static const struct had_entry *had_find(const struct had_list *h,
@@ -243,23 +262,105 @@ static const struct had_entry *had_find(const struct had_list *h,
 	return lo < h->n && !strcmp(h->v[lo].path, path) ? &h->v[lo] : NULL;
 }
 
+/* Appends to the lower-had of world NAME, whose directory WDIR is (held
+ * since before what LINES tells was looked at), those of LINES that it
+ * does not hold yet (a merge tried again, two runs ending at once), and
+ * only while NAME is still that directory: a world deleted and made again
+ * under its name meanwhile gets none of them. */
+static int had_append_at(struct world_store *s, const char *name, int wdir,
+			 const char *lines, size_t len)
+{
+	struct had_list had = {0};
+	_cleanup_free_ char *copy = len ? strndup(lines, len) : NULL, *buf = NULL;
+	size_t n_buf = 0;
+	if (!len)
+		return 0;
+	if (!copy)
+		return -ENOMEM;
+	int r = had_load(wdir, &had);
+	if (r == -EFBIG)
+		return 0; /* read as nothing known anyway */
+	FILE *f = r < 0 ? NULL : open_memstream(&buf, &n_buf);
+	if (r >= 0 && !f)
+		r = -ENOMEM;
+	for (char *line = copy, *nl; r >= 0 && (nl = strchr(line, '\n'));
+	     line = nl + 1) {
+		*nl = '\0';
+		struct had_list one = {0};
+		char *dup = NULL;
+		if (asprintf(&dup, "%s\n", line) < 0 ||
+		    (r = had_parse(dup, &one)) < 0) {
+			r = r < 0 ? r : -ENOMEM;
+		} else if (one.n && !had_has(&had, one.v[0].kind, one.v[0].ino,
+					      one.v[0].path)) {
+			fputs(line, f);
+			fputc('\n', f);
+		}
+		free(dup);
+		had_release(&one);
+	}
+	had_release(&had);
+	if (f && fclose(f) != 0 && r >= 0)
+		r = -ENOMEM;
+	if (r < 0 || !n_buf)
+		return r;
+	struct stat held, now;
+	if (fstat(wdir, &held) < 0)
+		return -errno;
+	if (fstatat(s->worlds_fd, name, &now, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (held.st_dev != now.st_dev || held.st_ino != now.st_ino)
+		return 0; /* another world of that name now */
+	_cleanup_close_ int fd = openat(
+		wdir, "lower-had",
+		O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno; /* deleted meanwhile */
+	ssize_t n = write(fd, buf, n_buf);
+	if (n < 0 || (size_t)n != n_buf)
+		return n < 0 ? -errno : -EIO;
+	return fsync(fd) < 0 ? -errno : 0;
+}
+
+int diff_had_forget_lower(struct world_store *s, const char *name)
+{
+	_cleanup_close_ int wdir =
+		openat(s->worlds_fd, name,
+		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_free_ char *text = NULL, *buf = NULL;
+	size_t len = 0;
+	if (wdir < 0)
+		return errno == ENOENT ? 0 : -errno;
+	int r = read_file_max(wdir, "lower-had", HAD_MAX, &text, NULL);
+	if (r == -ENOENT)
+		return 0;
+	if (r == -EFBIG) /* read as nothing known anyway */
+		return unlinkat(wdir, "lower-had", 0) < 0 && errno != ENOENT
+			       ? -errno
+			       : 0;
+	if (r < 0)
+		return r;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	/* O lines tell of A's own files; whole lines only, as had_parse. */
+	for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1)
+		if (line[0] == 'O' && line[1] == ' ')
+			fwrite(line, 1, (size_t)(nl - line) + 1, f);
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	return write_file_atomic(wdir, "lower-had", buf ? buf : "", len, 0600);
+}
+
 int diff_had_append(struct world_store *s, const char *name, const char *lines,
 		    size_t len)
 {
-	_cleanup_free_ char *rel = path_join(name, "lower-had");
-	if (!rel)
-		return -ENOMEM;
-	if (!len)
-		return 0;
-	_cleanup_close_ int fd = openat(
-		s->worlds_fd, rel,
-		O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
+	_cleanup_close_ int wdir =
+		openat(s->worlds_fd, name,
+		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (wdir < 0)
 		return -errno;
-	ssize_t n = write(fd, lines, len);
-	if (n < 0 || (size_t)n != len)
-		return n < 0 ? -errno : -EIO;
-	return fsync(fd) < 0 ? -errno : 0;
+	return had_append_at(s, name, wdir, lines, len);
 }
 
 /* One look at the files of A's own layer that a later merge could not
@@ -271,8 +372,9 @@ struct noting {
 	const struct had_list *had;
 	const struct known_ctimes *known;
 	char *dir;  /* the last directory looked at in B */
-	int dir_fd; /* it, when unchanged since A's creation; else -1 */
-	struct timespec dir_ctime; /* its ctime then */
+	int dir_fd; /* it, when B has it; else -1 */
+	bool dir_same; /* it is unchanged since A's creation */
+	struct timespec dir_ctime; /* its ctime when looked at */
 	FILE *out;
 };
 
@@ -282,12 +384,62 @@ static bool after_creation(const struct world_meta *a, const struct timespec *c)
 	       (c->tv_sec == a->created && c->tv_nsec > a->created_ns);
 }
 
+/* B's directory of PATH (its first LEN bytes) into N, once for siblings:
+ * whether B has it, and whether B holds it as at A's creation. */
+static int b_dir(struct noting *n, const char *path, size_t len)
+{
+	if (n->dir && strlen(n->dir) == len && !strncmp(n->dir, path, len))
+		return 0;
+	free(n->dir);
+	closep(&n->dir_fd);
+	n->dir_same = false;
+	if (!(n->dir = strndup(path, len)))
+		return -ENOMEM;
+	int fd = open_beneath(n->fb, len > 1 ? n->dir + 1 : ".",
+			      O_PATH | O_DIRECTORY);
+	struct stat st;
+	if (fd < 0)
+		return diff_absent(fd) ? 0 : fd;
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	n->dir_fd = fd;
+	n->dir_ctime = st.st_ctim;
+	/* Changed since: it cannot tell what was there then. */
+	n->dir_same = !after_creation(n->a, &st.st_ctim) ||
+		      ctime_known(n->known, n->dir, &st.st_ctim);
+	return 0;
+}
+
 static int note_entry(const struct fs_entry *e, void *data)
 {
 	struct noting *n = data;
-	if (S_ISDIR(e->st.st_mode) ||
-	    (S_ISCHR(e->st.st_mode) && e->st.st_rdev == 0) ||
+	const char *slash = strrchr(e->path, '/');
+	size_t len = slash > e->path ? (size_t)(slash - e->path) : 1;
+	struct stat st;
+	int r;
+	if (S_ISDIR(e->st.st_mode)) {
+		/* Nothing below a directory that B lacks now can have been
+		 * B's then (B would have deleted the directory since, which
+		 * changes the ctime of the one that held it): not one look
+		 * below it. */
+		if ((r = b_dir(n, e->path, len)) < 0)
+			return r;
+		if (n->dir_fd < 0)
+			return 1;
+		if (fstatat(n->dir_fd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return S_ISDIR(st.st_mode) ? 0 : 1;
+		return errno == ENOENT ? 1 : -errno;
+	}
+	if ((S_ISCHR(e->st.st_mode) && e->st.st_rdev == 0) ||
 	    had_find(n->had, e->path))
+		return 0;
+	/* B's directory first: where it cannot tell, no xattr is read. */
+	if ((r = b_dir(n, e->path, len)) < 0)
+		return r;
+	if (n->dir_fd < 0 || !n->dir_same)
 		return 0;
 	char proc[PATH_MAX];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", e->dirfd, e->name);
@@ -295,34 +447,7 @@ static int note_entry(const struct fs_entry *e, void *data)
 		return 0; /* a copy-up: it says so itself */
 	if (errno != ENODATA && errno != ENOTSUP)
 		return -errno;
-	const char *slash = strrchr(e->path, '/');
-	size_t len = slash > e->path ? (size_t)(slash - e->path) : 1;
-	if (!n->dir || strlen(n->dir) != len || strncmp(n->dir, e->path, len)) {
-		free(n->dir);
-		closep(&n->dir_fd);
-		if (!(n->dir = strndup(e->path, len)))
-			return -ENOMEM;
-		int fd = open_beneath(n->fb, len > 1 ? n->dir + 1 : ".",
-				      O_PATH | O_DIRECTORY);
-		struct stat st;
-		if (fd < 0)
-			return diff_absent(fd) ? 0 : fd;
-		if (fstat(fd, &st) < 0) {
-			close(fd);
-			return -errno;
-		}
-		if (after_creation(n->a, &st.st_ctim) &&
-		    !ctime_known(n->known, n->dir, &st.st_ctim))
-			close(fd); /* changed since: it cannot tell */
-		else {
-			n->dir_fd = fd;
-			n->dir_ctime = st.st_ctim;
-		}
-	}
-	if (n->dir_fd < 0)
-		return 0;
 	crash_point("lower-had-lookup");
-	struct stat st;
 	bool had = fstatat(n->dir_fd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	if (!had && errno != ENOENT)
 		return -errno;
@@ -333,7 +458,7 @@ static int note_entry(const struct fs_entry *e, void *data)
 		return -errno;
 	if (st.st_ctim.tv_sec != n->dir_ctime.tv_sec ||
 	    st.st_ctim.tv_nsec != n->dir_ctime.tv_nsec) {
-		closep(&n->dir_fd);
+		n->dir_same = false;
 		return 0;
 	}
 	fputs(had ? "E " : "N ", n->out);
@@ -349,21 +474,35 @@ int diff_note_lower(struct world_store *s, const struct world_meta *a)
 	struct had_list had = {0};
 	struct known_ctimes known = {0};
 	_cleanup_free_ char *text = NULL,
-			    *krel = path_join(a->name, "known-ctimes"),
 			    *tree_b = store_tree_path(s, a->parents[0]);
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
-	if (!krel || !tree_b)
+	if (!tree_b)
 		return -ENOMEM;
-	/* A parent world that is not up shows an empty directory there. */
-	if (!store_is_root(a->parents[0]) && is_mount_point(tree_b) <= 0)
-		return 0;
-	(void)read_file_at(s->worlds_fd, krel, &text, NULL);
+	/* Held from the start: the lines go to this world, not to one made
+	 * again under its name while the walk ran (had_append_at). */
+	_cleanup_close_ int wdir =
+		openat(s->worlds_fd, a->name,
+		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (wdir < 0)
+		return errno == ENOENT ? 0 : -errno;
 	_cleanup_close_ int fb = open(tree_b, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fb < 0)
+		return errno == ENOENT ? 0 : -errno;
+	/* A parent world that is not up shows an empty directory there:
+	 * asked of what was opened, not of what the path names later. */
+	if (!store_is_root(a->parents[0]) && is_mount_point_fd(fb) <= 0)
+		return 0;
+	(void)read_file_at(wdir, "known-ctimes", &text, NULL);
 	FILE *out = open_memstream(&buf, &len);
-	int r = fb < 0 ? -errno : !out ? -ENOMEM : known_load(text, &known);
-	if (r >= 0)
-		r = had_load(s, a->name, &had);
+	int r = !out ? -ENOMEM : known_load(text, &known);
+	if (r >= 0 && (r = had_load(wdir, &had)) == -EFBIG) {
+		/* Too big to be read: nothing more is worth noting. */
+		if (out)
+			fclose(out);
+		known_release(&known);
+		return 0;
+	}
 	struct noting n = {.fb = fb,
 			   .a = a,
 			   .had = &had,
@@ -391,8 +530,13 @@ int diff_note_lower(struct world_store *s, const struct world_meta *a)
 	closep(&n.dir_fd);
 	if (out && fclose(out) != 0 && r >= 0)
 		r = -ENOMEM;
-	if (r >= 0)
-		r = diff_had_append(s, a->name, buf, len);
+	/* Unlocked: a rebase may have given A another parent meanwhile,
+	 * whose lower-had lines it dropped; these tell of the old one. */
+	struct world_meta now = {0};
+	if (r >= 0 && meta_load(s, a->name, &now, NULL) >= 0 &&
+	    now.n_parents == 1 && !strcmp(now.parents[0], a->parents[0]))
+		r = had_append_at(s, a->name, wdir, buf, len);
+	meta_release(&now);
 	had_release(&had);
 	known_release(&known);
 	return r;
@@ -448,125 +592,6 @@ static int copied_up(const struct fs_part *part, const char *path)
 			return 0;
 	}
 	return found;
-}
-
-/* The files that B's packages held when A was created: every line of
- * B's dpkg lists (var/lib/dpkg/info/P.list) that B has not changed
- * since, sorted, with P.  Read once, only when a file of A's is in
- * doubt: dpkg replaces its files whole, leaving no copy-up origin. */
-struct pkg_file {
-	char *path;
-	const char *pkg; /* into names */
-};
-
-struct pkg_files {
-	bool loaded;
-	struct pkg_file *v;
-	size_t n, cap;
-	char **names;
-	size_t n_names;
-};
-
-static void pkg_files_release(struct pkg_files *f)
-{
-	for (size_t i = 0; i < f->n; i++)
-		free(f->v[i].path);
-	for (size_t i = 0; i < f->n_names; i++)
-		free(f->names[i]);
-	free(f->v);
-	free(f->names);
-	*f = (struct pkg_files){0};
-}
-
-static int cmp_pkg_file(const void *a, const void *b)
-{
-	return strcmp(((const struct pkg_file *)a)->path,
-		      ((const struct pkg_file *)b)->path);
-}
-
-static int pkg_list_add(struct pkg_files *f, const char *pkg, char *text)
-{
-	char **nn = realloc(f->names, (f->n_names + 1) * sizeof(*nn));
-	if (!nn)
-		return -ENOMEM;
-	f->names = nn;
-	if (!(nn[f->n_names] = strdup(pkg)))
-		return -ENOMEM;
-	const char *name = nn[f->n_names++];
-	char *save = NULL;
-	for (char *l = strtok_r(text, "\n", &save); l;
-	     l = strtok_r(NULL, "\n", &save)) {
-		if (l[0] != '/' || !l[1])
-			continue;
-		if (f->n == f->cap) {
-			f->cap = f->cap ? f->cap * 2 : 1024;
-			struct pkg_file *nv =
-				realloc(f->v, f->cap * sizeof(*nv));
-			if (!nv)
-				return -ENOMEM;
-			f->v = nv;
-		}
-		if (!(f->v[f->n].path = strdup(l)))
-			return -ENOMEM;
-		f->v[f->n++].pkg = name;
-	}
-	return 0;
-}
-
-static int pkg_files_load(const struct diff_trees *t, struct pkg_files *f)
-{
-	struct side y;
-	f->loaded = true;
-	int r = diff_side_load(t->parts, true, "/var/lib/dpkg/info", &y);
-	if (r < 0 || !y.exists || !S_ISDIR(y.st.st_mode)) {
-		diff_side_release(&y);
-		return r;
-	}
-	int fd = openat(y.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	diff_side_release(&y);
-	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return -errno;
-	}
-	struct dirent *de;
-	for (errno = 0; r >= 0 && (de = readdir(d)); errno = 0) {
-		size_t l = strlen(de->d_name);
-		struct stat st;
-		if (l <= 5 || strcmp(de->d_name + l - 5, ".list") ||
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
-			    0 ||
-		    !S_ISREG(st.st_mode) || after_creation(t->a, &st.st_ctim))
-			continue; /* changed since: it tells nothing of then */
-		_cleanup_free_ char *text = NULL,
-				    *pkg = strndup(de->d_name, l - 5);
-		if (!pkg)
-			return -ENOMEM;
-		if ((r = read_file_at(dirfd(d), de->d_name, &text, NULL)) < 0)
-			r = r == -ENOENT ? 0 : r;
-		else
-			r = pkg_list_add(f, pkg, text);
-	}
-	if (r >= 0 && errno)
-		r = -errno;
-	if (r >= 0 && f->n)
-		qsort(f->v, f->n, sizeof(*f->v), cmp_pkg_file);
-	return r;
-}
-
-/* The package of B that held PATH when A was created, or NULL. */
-static int pkg_of(const struct diff_trees *t, struct pkg_files *f,
-		  const char *path, const char **pkg)
-{
-	*pkg = NULL;
-	int r = f->loaded ? 0 : pkg_files_load(t, f);
-	struct pkg_file key = {(char *)path, NULL}, *hit = NULL;
-	if (r >= 0 && f->n)
-		hit = bsearch(&key, f->v, f->n, sizeof(*f->v), cmp_pkg_file);
-	if (hit)
-		*pkg = hit->pkg;
-	return r;
 }
 
 /* Modify/delete: a path that A changed and B deleted after A was
@@ -710,7 +735,16 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 	if (had_ok) {
 		/* Now, for a later merge, what B still holds as then. */
 		(void)diff_note_lower(t->s, t->a);
-		if ((r = had_load(t->s, t->name_a, &had)) < 0) {
+		_cleanup_close_ int wdir = openat(
+			t->s->worlds_fd, t->name_a,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		r = wdir < 0 ? (errno == ENOENT ? 0 : -errno)
+			     : had_load(wdir, &had);
+		if (r == -EFBIG) { /* nothing known: the warning path */
+			had_release(&had);
+			r = 0;
+		}
+		if (r < 0) {
 			known_release(&known);
 			return werr_errno(err, -r,
 					  "cannot read what '%s' saw "

@@ -36,3 +36,8 @@ void crash_point(const char *name)
 {
 	point(name, -1);
 }
+
+int crash_fail(const char *name, int err)
+{
+	return named("PWAPT_FAIL_AT", name, -1) ? -err : 0;
+}

@@ -10,5 +10,9 @@
 void crash_point(const char *name);
 /* The same for the Nth occurrence of a repeated point: "merge-op:7". */
 void crash_point_n(const char *name, unsigned long n);
+/* An error at that point: -ERR when PWAPT_FAIL_AT=NAME, else 0, so that
+ * a test can make a race that the kernel reports (-ESTALE: a tree that
+ * moved while it was walked) happen every time. */
+int crash_fail(const char *name, int err);
 
 #endif

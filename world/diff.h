@@ -115,6 +115,11 @@ int diff_note_lower(struct world_store *s, const struct world_meta *a);
 int diff_had_append(struct world_store *s, const char *name, const char *lines,
 		    size_t len);
 
+/* World NAME's lower changes (a rebase onto another parent): its
+ * lower-had keeps only the O lines (of its own files), atomically.  0 or
+ * -errno. */
+int diff_had_forget_lower(struct world_store *s, const char *name);
+
 /* A directory of B that A deleted or replaced (by a file, a symbolic
  * link), with paths below it that the merge leaves as B has them (checked
  * off, excluded, on another mount): the directory stays, holding them,

@@ -100,6 +100,56 @@ int read_file_at(int dirfd, const char *name, char **out, size_t *len)
 	return 0;
 }
 
+int read_file_max(int dirfd, const char *name, size_t max, char **out,
+		  size_t *len)
+{
+	/* O_NONBLOCK: a FIFO put in the file's place never blocks the open. */
+	_cleanup_close_ int fd = openat(
+		dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	/* The size it claims decides before anything is allocated: a sparse
+	 * file of many gigabytes costs nothing to make. */
+	if (max >= SIZE_MAX || (uintmax_t)st.st_size > max)
+		return -EFBIG;
+	size_t cap = (size_t)st.st_size + 1, n = 0;
+	_cleanup_free_ char *buf = malloc(cap + 1);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (n == cap) {
+			/* It grew while it was read: up to MAX. */
+			if (cap > max)
+				return -EFBIG;
+			size_t ncap = cap > max / 2 ? max + 1 : cap * 2;
+			char *nb = realloc(buf, ncap + 1);
+			if (!nb)
+				return -ENOMEM;
+			buf = nb;
+			cap = ncap;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > max)
+		return -EFBIG;
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	*out = steal_pointer(&buf);
+	return 0;
+}
+
 int mkdir_p(const char *path, mode_t mode)
 {
 	_cleanup_free_ char *p = strdup(path);
@@ -533,6 +583,20 @@ int is_mount_point(const char *path)
 	_cleanup_free_ char *parent = path_join(path, "..");
 	struct stat a, b;
 	if (!parent || stat(path, &a) < 0 || stat(parent, &b) < 0)
+		return -errno;
+	return a.st_dev != b.st_dev || a.st_ino == b.st_ino;
+}
+
+int is_mount_point_fd(int fd)
+{
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
+		  STATX_BASIC_STATS, &sx) < 0)
+		return -errno;
+	if (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
+		return !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+	struct stat a, b;
+	if (fstat(fd, &a) < 0 || fstatat(fd, "..", &b, 0) < 0)
 		return -errno;
 	return a.st_dev != b.st_dev || a.st_ino == b.st_ino;
 }

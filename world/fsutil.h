@@ -17,6 +17,13 @@ int write_file_atomic(int dirfd, const char *name, const char *data, size_t len,
  * file of any size (and up to 16 MiB more, grown while it is read); a file
  * whose size says nothing (/proc) up to 16 MiB; past that -EFBIG. */
 int read_file_at(int dirfd, const char *name, char **out, size_t *len);
+/* The same for a file that a world controls (a world's tree, a file that
+ * unlocked hooks append to): a regular file of at most MAX bytes (none
+ * bigger is read: its size decides first, its growth while it is read
+ * too), -EFBIG past that, -EINVAL for another type; never blocks on a
+ * FIFO. */
+int read_file_max(int dirfd, const char *name, size_t max, char **out,
+		  size_t *len);
 /* mkdir -p of an absolute PATH. */
 int mkdir_p(const char *path, mode_t mode);
 /* One entry that fs_walk meets: NAME in directory DIRFD (both valid only
@@ -54,6 +61,9 @@ int rm_rf_at(int dirfd, const char *name);
 int disk_usage_at(int dirfd, const char *name, uint64_t *bytes);
 /* Whether PATH is a mount point (compares mount ids). */
 int is_mount_point(const char *path);
+/* The same of the directory FD is open on (O_PATH will do): what was
+ * opened, not what a path names later. */
+int is_mount_point_fd(int fd);
 /* Opens REL (relative, no "..") beneath DIRFD without following any
  * symbolic link on the way or at the end: openat2(RESOLVE_BENEATH |
  * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS), or a walk one component at

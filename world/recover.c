@@ -70,6 +70,17 @@ int recover_rebase_children(struct world_store *s, const char *src,
 		}
 		m.parents[k] = NULL;
 		m.n_parents = k;
+		/* What it saw of SRC is not what DST had: before the new
+		 * parent is saved, so that a crash between keeps no line
+		 * about another parent. */
+		r = diff_had_forget_lower(s, *w);
+		if (r < 0) {
+			meta_release(&m);
+			return werr_errno(err, -r,
+					  "cannot update what '%s' saw of "
+					  "'%s'",
+					  *w, src);
+		}
 		r = meta_save(s, &m, err);
 		meta_release(&m);
 	}

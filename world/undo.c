@@ -134,21 +134,15 @@ static int remember_parents(FILE *f, int tree, const struct plan *p)
 	return r;
 }
 
-/* Saving and restoring a file changes its ctime, which is how wdiff and
- * wmerge tell that DST changed a path after a world was created.  After a
- * roll-back, SRC and every world that saw DST as it was before the merge
- * (siblings of SRC, their children) remember the ctimes the merge and its
- * roll-back left (known-ctimes), so that they are not taken for changes
- * of DST. */
-static int remember_ctimes(struct world_store *s, int mdir, int tree,
-			   const struct plan *p)
+/* The lines "sec nsec path" of what the roll-back restored and of the
+ * directories that hold it, into *LINES (malloc'd). */
+static int collect_ctimes(int tree, const struct plan *p, char **lines,
+			  size_t *n_lines)
 {
-	_cleanup_free_ char *lines = NULL;
-	size_t n_lines = 0;
-	FILE *f = open_memstream(&lines, &n_lines);
+	FILE *f = open_memstream(lines, n_lines);
 	if (!f)
 		return -ENOMEM;
-	int r = 0;
+	int r = crash_fail("ctime-record", ESTALE);
 	for (size_t k = 0; k < p->n && r >= 0; k++) {
 		if (p->v[k].had == HAD_NONE || p->v[k].dst_changed)
 			continue;
@@ -162,6 +156,45 @@ static int remember_ctimes(struct world_store *s, int mdir, int tree,
 		r = remember_parents(f, tree, p);
 	if (fclose(f) != 0 || r < 0)
 		return r < 0 ? r : -ENOMEM;
+	return 0;
+}
+
+/* Saving and restoring a file changes its ctime, which is how wdiff and
+ * wmerge tell that DST changed a path after a world was created.  After a
+ * roll-back, SRC and every world that saw DST as it was before the merge
+ * (siblings of SRC, their children) remember the ctimes the merge and its
+ * roll-back left (known-ctimes), so that they are not taken for changes
+ * of DST. */
+static int remember_ctimes(struct world_store *s, int mdir, int tree,
+			   const struct plan *p)
+{
+	_cleanup_free_ char *lines = NULL;
+	size_t n_lines = 0;
+	int r = -ESTALE;
+	/* DST may be a running world, whose processes rename and delete
+	 * while its tree is walked (-ESTALE, -ENOENT): such a race passes,
+	 * and a few walks over see the tree at rest. */
+	for (int tries = 0; tries < 4 && (r == -ESTALE || r == -ENOENT);
+	     tries++) {
+		free(lines);
+		lines = NULL;
+		n_lines = 0;
+		r = collect_ctimes(tree, p, &lines, &n_lines);
+	}
+	/* Everything is restored by now: failing here would keep every
+	 * command waiting for a roll-back that is done.  The ctimes are
+	 * then left unknown, recorded for no world: a known ctime only ever
+	 * hides a change of DST's, so none recorded makes the merge's own
+	 * saving and restoring read as DST's changes, that is conflicts
+	 * (false ones, which check-off or --force settle), never a conflict
+	 * missed.  Lines of a walk cut short are not written either: the
+	 * walk failed because DST changed meanwhile, and a ctime it saw may
+	 * be that change's.  Any other error (memory, the state's disk) is
+	 * no race and stays one. */
+	if (r == -ESTALE || r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
 	_cleanup_strv_free_ char **names = NULL;
 	r = store_world_names(s, &names);
 	for (char **w = names; r >= 0 && w && *w; w++) {

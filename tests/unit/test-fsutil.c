@@ -1,5 +1,6 @@
 /* Unit tests of the file-system helpers, in a private temporary directory. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -75,6 +76,31 @@ static void test_read_big(int dfd)
 	ok(read_file_at(AT_FDCWD, "/proc/self/status", &status, &len) == 0 &&
 		   len > 0 && !strncmp(status, "Name:", 5),
 	   "a /proc file, whose size says nothing, is read too");
+}
+
+/* A file a world controls: read up to a bound, never by its claimed size
+ * (a sparse file of gigabytes costs nothing to make), never blocking on a
+ * FIFO put in its place. */
+static void test_read_max(int dfd)
+{
+	_cleanup_close_ int fd = openat(
+		dfd, "huge", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ok(fd >= 0 && ftruncate(fd, (off_t)8 << 30) == 0,
+	   "a sparse file of 8 GiB");
+	_cleanup_free_ char *text = NULL, *small = NULL;
+	size_t len = 0;
+	ok(read_file_max(dfd, "huge", (size_t)1 << 20, &text, &len) == -EFBIG &&
+		   !text,
+	   "past the bound: -EFBIG, nothing read");
+	ok(ftruncate(fd, 5) == 0 && pwrite(fd, "1234\n", 5, 0) == 5 &&
+		   read_file_max(dfd, "huge", 5, &small, &len) == 0 &&
+		   len == 5 && !strcmp(small, "1234\n"),
+	   "up to the bound: read whole");
+	unlinkat(dfd, "huge", 0);
+	ok(mkfifoat(dfd, "fifo", 0600) == 0 &&
+		   read_file_max(dfd, "fifo", 100, &text, &len) == -EINVAL,
+	   "a FIFO: -EINVAL, without blocking");
+	unlinkat(dfd, "fifo", 0);
 }
 
 static void test_rm_rf(int dfd)
@@ -267,6 +293,7 @@ int main(void)
 	int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	test_atomic_write(dfd);
 	test_read_big(dfd);
+	test_read_max(dfd);
 	test_rm_rf(dfd);
 	test_disk_usage(dfd);
 	test_deep(dfd);
