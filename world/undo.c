@@ -184,6 +184,110 @@ static int remember_ctimes(struct world_store *s, int mdir, int tree,
 	return r;
 }
 
+/* The ctime that line "SEC NSEC PATH" of TEXT (the last such line) gives
+ * ESC (an escaped path), as "SEC NSEC" in OUT; false without one. */
+static bool ctime_of(const char *text, const char *esc, char *out, size_t size)
+{
+	bool found = false;
+	size_t el = strlen(esc);
+	for (const char *l = text; l && *l;) {
+		const char *nl = strchrnul(l, '\n');
+		const char *sp = memchr(l, ' ', (size_t)(nl - l));
+		sp = sp ? memchr(sp + 1, ' ', (size_t)(nl - sp - 1)) : NULL;
+		if (sp && (size_t)(nl - sp - 1) == el &&
+		    !memcmp(sp + 1, esc, el) && (size_t)(sp - l) < size) {
+			memcpy(out, l, (size_t)(sp - l));
+			out[sp - l] = '\0';
+			found = true;
+		}
+		l = *nl ? nl + 1 : nl;
+	}
+	return found;
+}
+
+/* The ctime of ESC that the kept merge accepts as its own: the last line
+ * of own-ctimes, else its line of "after". */
+static bool accepted_ctime(const char *after, const char *own,
+			   const char *esc, char *out, size_t size)
+{
+	return ctime_of(own, esc, out, size) ||
+	       ctime_of(after, esc, out, size);
+}
+
+void undo_note_own(FILE *f, const char *path, const struct stat *before,
+		   const struct stat *after)
+{
+	if (before->st_ctim.tv_sec == after->st_ctim.tv_sec &&
+	    before->st_ctim.tv_nsec == after->st_ctim.tv_nsec)
+		return;
+	fprintf(f, "%lld %ld ", (long long)before->st_ctim.tv_sec,
+		before->st_ctim.tv_nsec);
+	put_ctime(f, after, path);
+}
+
+bool undo_same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_mode == b->st_mode && a->st_uid == b->st_uid &&
+	       a->st_gid == b->st_gid && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int undo_keep_own(struct world_store *s, const char *dst, const char *notes)
+{
+	if (!notes || !*notes)
+		return 0;
+	_cleanup_free_ char *rel = path_join("merges", dst);
+	if (!rel)
+		return -ENOMEM;
+	_cleanup_close_ int kdir =
+		openat(s->state_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (kdir < 0)
+		return errno == ENOENT ? 0 : -errno; /* no merge kept */
+	_cleanup_free_ char *after = NULL, *own = NULL, *buf = NULL;
+	int r = read_file_at(kdir, "after", &after, NULL);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	r = read_file_at(kdir, "own-ctimes", &own, NULL);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	size_t len = 0, added = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	if (own)
+		fputs(own, f);
+	/* Lines "BSEC BNSEC ASEC ANSEC PATH": a change from B to A, kept
+	 * only where B is what the kept merge accepts now. */
+	for (const char *l = notes; *l;) {
+		const char *nl = strchrnul(l, '\n');
+		char bs[32], bn[32], as[32], an[32], acc[80], was[80];
+		int off = 0;
+		_cleanup_free_ char *line = strndup(l, (size_t)(nl - l));
+		l = *nl ? nl + 1 : nl;
+		if (!line)
+			continue;
+		if (sscanf(line, "%31s %31s %31s %31s %n", bs, bn, as, an,
+			   &off) != 4 || !off)
+			continue;
+		snprintf(was, sizeof(was), "%s %s", bs, bn);
+		/* With the lines kept above: a chain of changes. */
+		if (fflush(f) != 0)
+			break;
+		if (!accepted_ctime(after, buf, line + off, acc,
+				    sizeof(acc)) ||
+		    strcmp(acc, was))
+			continue;
+		fprintf(f, "%s %s %s\n", as, an, line + off);
+		added++;
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	return added ? write_file_atomic(kdir, "own-ctimes", buf, len, 0600)
+		     : 0;
+}
+
 /* Whether ST is SRC's version of PATH as a merge puts it (a hard link
  * or a copy with SRC's owner, mode, size and times); true when SRC's tree
  * cannot tell (SRC gone after a done merge). */
@@ -283,6 +387,23 @@ static bool put_back_over(int parent, const char *base, const struct op *o,
 	}
 }
 
+/* What operation K's apply noted in UNDO/K.own (merge.c): the ctime
+ * that DST's file took when the merge took its name; a note for F. */
+static void note_applied_own(FILE *f, int undo, size_t k, const char *path)
+{
+	char name[48];
+	snprintf(name, sizeof(name), "%zu.own", k);
+	_cleanup_free_ char *t = NULL;
+	long long bs, as;
+	long bn, an;
+	if (read_file_at(undo, name, &t, NULL) < 0 ||
+	    sscanf(t, "%lld %ld %lld %ld", &bs, &bn, &as, &an) != 4)
+		return;
+	fprintf(f, "%lld %ld %lld %ld ", bs, bn, as, an);
+	path_escape(f, path);
+	fputc('\n', f);
+}
+
 int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		   struct world_error *err)
 {
@@ -301,6 +422,14 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 				  "cannot roll back the merge of '%s' into "
 				  "'%s'",
 				  p->src, p->dst);
+	/* The ctimes of DST's files that the merge's saves and their
+	 * undoing changed, content unchanged: pwapt's own, not changes of
+	 * DST for the last merge into DST (undo_keep_own). */
+	_cleanup_free_ char *own = NULL;
+	size_t own_len = 0;
+	FILE *of = open_memstream(&own, &own_len);
+	if (!of)
+		return werr(err, ENOMEM, "out of memory");
 	for (size_t k = p->applied; k-- > 0;) {
 		const struct op *o = &p->v[k];
 		const char *base;
@@ -316,21 +445,65 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		(void)unlinkat(parent, stage, 0);
 		/* Only a complete save replaces what DST has (save.h). */
 		int r = 0;
+		struct stat now, was, then;
+		bool has_now = fstatat(parent, base, &now,
+				       AT_SYMLINK_NOFOLLOW) == 0;
 		if (save_exists(undo, n)) {
-			if (put_back_over(parent, base, o, undo, n, src_tree))
+			bool has_was = fstatat(undo, n, &was,
+					       AT_SYMLINK_NOFOLLOW) == 0;
+			if (has_now && has_was && undo_same_file(&was, &now)) {
+				/* Not reached: DST's file is the save itself.
+				 * Only the link goes; DST's directory stays
+				 * as it was. */
+				if (unlinkat(undo, n, 0) < 0 && errno != ENOENT)
+					r = -errno;
+				else if (fstatat(parent, base, &then,
+						 AT_SYMLINK_NOFOLLOW) == 0 &&
+					 undo_same_file(&now, &then) &&
+					 then.st_nlink + 1 == now.st_nlink)
+					undo_note_own(of, o->path, &now, &then);
+			} else if (put_back_over(parent, base, o, undo, n,
+						 src_tree)) {
+				note_applied_own(of, undo, k, o->path);
 				r = save_restore(undo, n, parent, base, tmp);
+				/* Put back by a rename: the saved file
+				 * itself, as it was saved. */
+				if (r >= 0 && has_was &&
+				    fstatat(parent, base, &then,
+					    AT_SYMLINK_NOFOLLOW) == 0 &&
+				    undo_same_file(&was, &then) &&
+				    then.st_nlink == was.st_nlink)
+					undo_note_own(of, o->path, &was, &then);
+			}
 		} else if (o->had == HAD_NONE)
 			r = remove_merged(parent, base, o, src_tree);
-		if (r >= 0 && o->kind == OP_DIR && o->had == HAD_DIR)
+		if (r >= 0 && o->kind == OP_DIR && o->had == HAD_DIR) {
 			r = save_restore_dir_meta(undo, meta, parent, base);
+			/* Its metadata as saved, which it still had. */
+			if (r >= 0 && has_now &&
+			    fstatat(parent, base, &then,
+				    AT_SYMLINK_NOFOLLOW) == 0 &&
+			    undo_same_file(&now, &then) &&
+			    then.st_nlink == now.st_nlink)
+				undo_note_own(of, o->path, &now, &then);
+		}
+		if (r < 0)
+			fclose(of);
 		if (r < 0)
 			return werr_errno(err, -r, "cannot restore %s in '%s'",
 					  o->path, p->dst);
 	}
 	int r = undo_sync_written(tree, p);
+	if (fclose(of) != 0) { /* nothing kept: a rollback refuses, safe */
+		free(own);
+		own = NULL;
+	}
 	if (r < 0)
 		return werr_errno(err, -r, "cannot make the roll-back of the "
 				  "merge of '%s' durable", p->src);
+	/* After the changes are durable; killed before, the last merge's
+	 * rollback refuses, safely. */
+	(void)undo_keep_own(s, p->dst, own);
 	r = remember_ctimes(s, mdir, tree, p);
 	if (r < 0)
 		return werr_errno(err, -r,
@@ -478,9 +651,13 @@ int undo_share_after(struct world_store *s, int mdir, char *const *rebased)
 /* The paths of DST that changed since the merge, one a line. */
 int undo_changed_since(int mdir, int tree, char **out)
 {
-	_cleanup_free_ char *after = NULL, *buf = NULL;
+	_cleanup_free_ char *after = NULL, *buf = NULL, *own = NULL;
 	int r = read_file_at(mdir, "after", &after, NULL);
 	if (r < 0)
+		return r;
+	/* The ctimes pwapt itself gave merged paths since (undo_keep_own). */
+	r = read_file_at(mdir, "own-ctimes", &own, NULL);
+	if (r < 0 && r != -ENOENT)
 		return r;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -504,6 +681,14 @@ int undo_changed_since(int mdir, int tree, char **out)
 				    : exists &&
 					      st.st_ctim.tv_sec == atoll(sec) &&
 					      st.st_ctim.tv_nsec == atol(nsec);
+		char acc[80], now[80];
+		if (!same && exists && ctime_of(own, line + off, acc,
+						sizeof(acc))) {
+			snprintf(now, sizeof(now), "%lld %ld",
+				 (long long)st.st_ctim.tv_sec,
+				 st.st_ctim.tv_nsec);
+			same = !strcmp(acc, now);
+		}
 		/* Any apt command rebuilds apt's caches: restoring the old
 		 * one loses nothing (apt checks it against its sources). */
 		if (!same && dbmerge_planned(path) != DBMERGE_DROP)
