@@ -495,6 +495,17 @@ for point in merge-prepared merge-op:0 merge-op:1 merge-applied; do
 	"
 done
 
+# Killed while only planned, its saves made: recovery drops them.
+test_expect_success 'a later merge killed at merge-saved and recovered: the earlier one still rolls back exactly' '
+	fresh_root && manifest "$R/srv" >"$TMP/before" &&
+	wcreate A Root && echo a >"$PWAPT_STATE/worlds/A/merged/srv/modify" && wmerge A Root &&
+	wcreate B Root && echo b >"$PWAPT_STATE/worlds/B/merged/srv/modify" &&
+	{ PWAPT_CRASH_AT=merge-saved wmerge B Root; test_equal 137 $?; } &&
+	pwapt recover | grep -q "recovered an interrupted merge" &&
+	test_equal a "$(cat "$R/srv/modify")" && test_equal 1 "$(stat -c %h "$R/srv/modify")" &&
+	pwapt rollback && manifest "$R/srv" | diff -u "$TMP/before" - && wdelete B
+'
+
 test_expect_success 'a later merge killed and recovered: a change of Root since still stops the rollback' '
 	fresh_root && wcreate A Root && echo a >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
 	wmerge A Root && wcreate B Root && echo b >"$PWAPT_STATE/worlds/B/merged/srv/modify" &&

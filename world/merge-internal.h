@@ -68,6 +68,11 @@ int undo_sync_written(int tree, const struct plan *p);
 /* Every path of P back to its saved state in MDIR/undo. */
 int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		   struct world_error *err);
+/* A merge only planned (killed while saving): the saves of MDIR/undo that
+ * are still DST's files lose their links, and the ctimes that this and
+ * the links gave them join the last merge's own-ctimes (undo_keep_own).
+ * The saves that are not DST's files stay, for the caller to remove. */
+int undo_release_saves(struct world_store *s, int mdir, const struct plan *p);
 /* MDIR/after: what the merged paths are like right after the merge;
  * MDIR/after-dirs: the ctimes of the directories they lie in. */
 int undo_write_after(int mdir, int tree, const struct plan *p);

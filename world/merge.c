@@ -657,6 +657,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	/* Save what will be replaced: hard links, on DST's file system. */
 	if ((r = save_all(&m, &p, err)) < 0)
 		goto fail;
+	crash_point("merge-saved");
 	if ((r = note_origins(&m, &p, src)) < 0) {
 		r = werr_errno(err, -r, "cannot record the copy-ups of '%s'",
 			       src);

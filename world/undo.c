@@ -513,6 +513,48 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 	return 0;
 }
 
+int undo_release_saves(struct world_store *s, int mdir, const struct plan *p)
+{
+	_cleanup_free_ char *tp = store_tree_path(s, p->dst);
+	_cleanup_close_ int tree =
+		tp ? open(tp, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	_cleanup_close_ int undo =
+		openat(mdir, "undo", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tree < 0 || undo < 0)
+		return errno == ENOENT ? 0 : -errno;
+	_cleanup_free_ char *own = NULL;
+	size_t own_len = 0;
+	FILE *of = open_memstream(&own, &own_len);
+	if (!of)
+		return -ENOMEM;
+	int r = 0;
+	for (size_t k = 0; k < p->n && r >= 0; k++) {
+		const char *base;
+		char n[32];
+		struct stat now, was, then;
+		snprintf(n, sizeof(n), "%zu", k);
+		_cleanup_close_ int parent =
+			journal_open_parent(tree, p->v[k].path, &base);
+		if (parent < 0 ||
+		    fstatat(parent, base, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    fstatat(undo, n, &was, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !undo_same_file(&was, &now))
+			continue;
+		if (unlinkat(undo, n, 0) < 0)
+			r = errno == ENOENT ? 0 : -errno;
+		else if (fstatat(parent, base, &then, AT_SYMLINK_NOFOLLOW) ==
+				 0 &&
+			 undo_same_file(&now, &then) &&
+			 then.st_nlink + 1 == now.st_nlink)
+			undo_note_own(of, p->v[k].path, &now, &then);
+	}
+	if (fclose(of) != 0)
+		return r < 0 ? r : -ENOMEM;
+	if (r >= 0 && syncfs(undo) < 0)
+		r = -errno;
+	return r < 0 ? r : undo_keep_own(s, p->dst, own);
+}
+
 /* What the merged paths are like right after the merge ("after"): a
  * rollback refuses to undo a path that changed since. */
 int undo_write_after(int mdir, int tree, const struct plan *p)
