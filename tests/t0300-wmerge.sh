@@ -471,6 +471,61 @@ test_expect_success 'a roll-back killed as it starts: Root'"'"'s later edit stil
 	pwapt rollback --force && test_equal modify "$(cat "$R/srv/modify")"
 '
 
+# A later merge killed after saving what the earlier one wrote, then
+# recovered: the save (a hard link) and its removal changed the ctimes of
+# Root's files, not what they hold.  The earlier merge is still the last:
+# its rollback must not take those ctimes for Root's changes, nor a world
+# made before the killed merge take them for changes of Root; a real
+# change of Root since still stops the rollback.
+for point in merge-prepared merge-op:0 merge-op:1 merge-applied; do
+	test_expect_success "a later merge killed at $point and recovered: the earlier one still rolls back exactly" "
+		fresh_root && manifest '$R/srv' >'$TMP/before' &&
+		wcreate A Root && echo a >'$PWAPT_STATE/worlds/A/merged/srv/modify' &&
+		echo a >'$PWAPT_STATE/worlds/A/merged/srv/anew' && wmerge A Root &&
+		wcreate B Root && wcreate C Root &&
+		echo b >'$PWAPT_STATE/worlds/B/merged/srv/modify' &&
+		echo b >'$PWAPT_STATE/worlds/B/merged/srv/anew' &&
+		echo c >'$PWAPT_STATE/worlds/C/merged/srv/anew' &&
+		sleep 0.05 && { PWAPT_CRASH_AT=$point wmerge B Root; test_equal 137 \$?; } &&
+		sleep 0.05 && pwapt recover | grep -q 'recovered an interrupted merge' &&
+		test_equal a \"\$(cat '$R/srv/modify')\" && test_equal a \"\$(cat '$R/srv/anew')\" &&
+		wdiff C >'$TMP/d' && cat '$TMP/d' && ! grep -q '^!' '$TMP/d' &&
+		pwapt rollback && manifest '$R/srv' | diff -u '$TMP/before' - &&
+		wdelete B && wdelete C
+	"
+done
+
+# Killed while only planned, its saves made: recovery drops them.
+test_expect_success 'a later merge killed at merge-saved and recovered: the earlier one still rolls back exactly' '
+	fresh_root && manifest "$R/srv" >"$TMP/before" &&
+	wcreate A Root && echo a >"$PWAPT_STATE/worlds/A/merged/srv/modify" && wmerge A Root &&
+	wcreate B Root && echo b >"$PWAPT_STATE/worlds/B/merged/srv/modify" &&
+	{ PWAPT_CRASH_AT=merge-saved wmerge B Root; test_equal 137 $?; } &&
+	pwapt recover | grep -q "recovered an interrupted merge" &&
+	test_equal a "$(cat "$R/srv/modify")" && test_equal 1 "$(stat -c %h "$R/srv/modify")" &&
+	pwapt rollback && manifest "$R/srv" | diff -u "$TMP/before" - && wdelete B
+'
+
+test_expect_success 'a later merge killed and recovered: a change of Root since still stops the rollback' '
+	fresh_root && wcreate A Root && echo a >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
+	wmerge A Root && wcreate B Root && echo b >"$PWAPT_STATE/worlds/B/merged/srv/modify" &&
+	{ PWAPT_CRASH_AT=merge-prepared wmerge B Root; test_equal 137 $?; } &&
+	pwapt recover >/dev/null && sleep 0.05 && echo admin >"$R/srv/modify" &&
+	test_fails_with 3 "1 path changed since" pwapt rollback &&
+	test_equal admin "$(cat "$R/srv/modify")" && wdelete B
+'
+
+test_expect_success 'Root writes a file that a later merge saved, the merge is killed: the rollback still refuses' '
+	fresh_root && wcreate A Root && echo a >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
+	wmerge A Root && wcreate B Root && echo b >"$PWAPT_STATE/worlds/B/merged/srv/modify" &&
+	{ PWAPT_STOP_AT=merge-prepared wmerge B Root & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	echo admin >>"$R/srv/modify" && kill -KILL $pid && { wait $pid; test_equal 137 $?; } &&
+	pwapt recover >/dev/null && test_equal "a
+admin" "$(cat "$R/srv/modify")" &&
+	test_fails_with 3 "1 path changed since" pwapt rollback && wdelete B
+'
+
 # Root replaces a file by rename (as dpkg and editors do) while a merge is
 # on its way and has saved it, but not yet reached it: whether the merge
 # is then killed and recovered, or goes on and stops at that path, the

@@ -246,6 +246,26 @@ test_expect_success 'a rollback of tx1 is refused while tx2 is built on it; merg
 	no_transactions
 '
 
+# tx2's merge, killed once it saved dpkg's database (hard links into its
+# undo) and rolled back by recovery, changed the ctimes of what tx1's merge
+# wrote, not what it holds: tx1's merge is still the last, and rolls back.
+for point in merge-prepared merge-applied; do
+	test_expect_success "a later merge killed at $point and recovered: the earlier one still rolls back exactly" "
+		fresh_root && tree_manifest '$R' >'$TMP/before' &&
+		pwapt install --test --keep -y pwapt-test-a </dev/null >/dev/null &&
+		pwapt merge tx1 >/dev/null &&
+		pwapt install --test --keep -y pwapt-test-b </dev/null >/dev/null &&
+		{ PWAPT_CRASH_AT=$point pwapt merge tx2; test_equal 137 \$?; } &&
+		pwapt recover | grep -q 'recovered an interrupted merge' &&
+		not_installed Root pwapt-test-b && test_equal 1.1 \"\$(installed Root pwapt-test-a)\" &&
+		pwapt rollback >'$TMP/out' &&
+		grep -q '^Rolled back merge [0-9]* (tx1 into Root)' '$TMP/out' &&
+		not_installed Root pwapt-test-a &&
+		tree_manifest '$R' >'$TMP/after' && diff -u '$TMP/before' '$TMP/after' &&
+		pwapt discard tx2 >/dev/null && no_transactions
+	"
+done
+
 test_expect_success 'a discard in the middle of a chain takes what is built on it; the rest merges' '
 	fresh_root && make_chain &&
 	pwapt install --test --keep -y pwapt-test-newdep </dev/null >/dev/null &&

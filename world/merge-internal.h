@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "dbmerge.h"
@@ -70,19 +72,48 @@ int undo_sync_written(int tree, const struct plan *p);
 int undo_databases(int mdir, int tree, const struct plan *p, int **out,
 		   struct world_error *err);
 void undo_databases_release(int *undone, size_t n);
+/* Puts the records undone in UNDONE (from its start) at BASE in PARENT,
+ * over DST's file there (whose owner and mode it keeps), durably, written
+ * at TMP first. */
+int undo_put_records(int parent, const char *base, const char *tmp,
+		     int undone);
 /* Every path of P back to its saved state in MDIR/undo; a database that
  * UNDONE (from undo_databases(); NULL: made here, and a database it
  * cannot undo goes back whole) has an fd for gets those records. */
 int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		   int *undone, struct world_error *err);
+/* A merge only planned (killed while saving): the saves of MDIR/undo that
+ * are still DST's files lose their links, and the ctimes that this and
+ * the links gave them join the last merge's own-ctimes (undo_keep_own).
+ * The saves that are not DST's files stay, for the caller to remove. */
+int undo_release_saves(struct world_store *s, int mdir, const struct plan *p);
 /* MDIR/after: what the merged paths are like right after the merge;
  * MDIR/after-dirs: the ctimes of the directories they lie in. */
 int undo_write_after(int mdir, int tree, const struct plan *p);
 /* The ctimes of MDIR/after and after-dirs join the known-ctimes of the
  * worlds MOVED. */
 int undo_share_after(struct world_store *s, int mdir, char *const *moved);
-/* The paths of DST that changed since the merge, one a line. */
+/* The paths of DST that changed since the merge, one a line: whose
+ * ctime is neither the one of MDIR/after nor the last one of
+ * MDIR/own-ctimes (see undo_keep_own). */
 int undo_changed_since(int mdir, int tree, char **out);
+/* Pwapt's own change of PATH in DST's tree, which left its content as it
+ * was but its ctime changed from BEFORE's to AFTER's (a later merge linked
+ * it into its undo, or that merge's roll-back removed the link or put the
+ * saved file back): a line for undo_keep_own on F; none where the ctime
+ * stayed. */
+void undo_note_own(FILE *f, const char *path, const struct stat *before,
+		   const struct stat *after);
+/* Whether A and B are the same file with the same mode, owner, size and
+ * mtime (ctime and link count aside). */
+bool undo_same_file(const struct stat *a, const struct stat *b);
+/* The notes of undo_note_own join merges/DST/own-ctimes (the last merge
+ * into DST kept for an undo), durably, each only where its BEFORE ctime is
+ * the one that record accepts for the path now: so a rollback of that
+ * merge does not take pwapt's own ctimes for changes of DST.  To be called
+ * after the changes: killed before, the rollback refuses (--force), never
+ * misses a change of DST.  0 without a kept merge. */
+int undo_keep_own(struct world_store *s, const char *dst, const char *notes);
 
 /* recover.c */
 /* The last merge into DST stays in merges/DST for an undo. */

@@ -297,6 +297,34 @@ static int stage_database(struct merge_ctx *m, const char *src, size_t i,
 	return keep_merged_copy(m, from, i, path, err);
 }
 
+/* DST's file (or directory) that was NOW at an operation's path lost
+ * that name, or moved into the undo as save N: its ctime changed with it.
+ * N.own in the undo ("BSEC BNSEC ASEC ANSEC") tells a roll-back that this
+ * ctime is pwapt's own (undo_note_own).  Not made durable: lost with a
+ * power cut, the last merge's rollback refuses, never misses a change. */
+static void note_applied(struct merge_ctx *m, const char *n,
+			 const struct stat *now)
+{
+	struct stat sv;
+	char name[48];
+	if (fstatat(m->undo, n, &sv, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !undo_same_file(now, &sv) ||
+	    sv.st_nlink + !S_ISDIR(sv.st_mode) != now->st_nlink)
+		return;
+	snprintf(name, sizeof(name), "%s.own", n);
+	_cleanup_free_ char *buf = NULL;
+	int len = asprintf(&buf, "%lld %ld %lld %ld\n",
+			   (long long)now->st_ctim.tv_sec, now->st_ctim.tv_nsec,
+			   (long long)sv.st_ctim.tv_sec, sv.st_ctim.tv_nsec);
+	_cleanup_close_ int fd =
+		len < 0 ? -1
+			: openat(m->undo, name,
+				 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+				 0600);
+	if (fd >= 0 && write(fd, buf, (size_t)len) != len)
+		(void)unlinkat(m->undo, name, 0);
+}
+
 static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 {
 	const char *base;
@@ -315,13 +343,18 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 	if (had != (int)o->had || (had == HAD_FILE && now.st_ino != o->ino))
 		return -ESTALE; /* DST changed it since the plan */
 
-	if (o->had == HAD_DIR && o->kind != OP_DIR &&
-	    (r = save_tree(parent, base, m->undo, n)) < 0)
-		return r;
-	if (o->kind == OP_DEL)
-		return o->had == HAD_FILE && unlinkat(parent, base, 0) < 0
-			       ? -errno
-			       : 0;
+	if (o->had == HAD_DIR && o->kind != OP_DIR) {
+		if ((r = save_tree(parent, base, m->undo, n)) < 0)
+			return r;
+		note_applied(m, n, &now);
+	}
+	if (o->kind == OP_DEL) {
+		if (o->had == HAD_FILE && unlinkat(parent, base, 0) < 0)
+			return -errno;
+		if (o->had == HAD_FILE)
+			note_applied(m, n, &now);
+		return 0;
+	}
 	if (o->kind == OP_PUT || o->kind == OP_MRG) {
 		(void)unlinkat(parent, stage, 0);
 		r = o->kind == OP_MRG
@@ -334,8 +367,11 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 		if (r < 0)
 			return r;
 		if (renameat2(parent, stage, parent, base,
-			      o->had == HAD_NONE ? RENAME_NOREPLACE : 0) == 0)
+			      o->had == HAD_NONE ? RENAME_NOREPLACE : 0) == 0) {
+			if (o->had == HAD_FILE)
+				note_applied(m, n, &now);
 			return 0;
+		}
 		r = errno == EEXIST ? -ESTALE : -errno;
 		(void)unlinkat(parent, stage, 0);
 		return r;
@@ -347,6 +383,8 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 		return sfd < 0 ? sfd : -errno;
 	if (o->had == HAD_FILE && unlinkat(parent, base, 0) < 0)
 		return -errno;
+	if (o->had == HAD_FILE)
+		note_applied(m, n, &now);
 	if (o->had != HAD_DIR && mkdirat(parent, base, 0700) < 0)
 		return errno == EEXIST && o->had == HAD_NONE ? -ESTALE : -errno;
 	char from[FD_PATH_MAX], to[FD_PATH_MAX];
@@ -365,6 +403,13 @@ static int save_all(struct merge_ctx *m, const struct plan *p,
 		    struct world_error *err)
 {
 	int r = 0;
+	/* A hard link into the undo changes the ctime of DST's file: the
+	 * last merge into DST must not take it for a change of DST. */
+	_cleanup_free_ char *own = NULL;
+	size_t own_len = 0;
+	FILE *of = open_memstream(&own, &own_len);
+	if (!of)
+		return werr(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < p->n && r >= 0; i++) {
 		const struct op *o = &p->v[i];
 		if (o->had == HAD_NONE)
@@ -381,11 +426,20 @@ static int save_all(struct merge_ctx *m, const struct plan *p,
 				    (o->had == HAD_FILE && st.st_ino != o->ino)
 			    ? -ESTALE
 			    : 0;
-		if (r >= 0 && o->had == HAD_FILE)
+		struct stat now;
+		if (r >= 0 && o->had == HAD_FILE) {
 			r = save_path(par, b, m->undo, n);
-		else if (r >= 0 && o->kind == OP_DIR)
+			/* The link alone: the same file, one link more. */
+			if (r >= 0 &&
+			    fstatat(par, b, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    undo_same_file(&st, &now) &&
+			    now.st_nlink == st.st_nlink + 1)
+				undo_note_own(of, o->path, &st, &now);
+		} else if (r >= 0 && o->kind == OP_DIR)
 			r = save_dir_meta(par, b, m->undo,
 					  strcat(n, ".meta"));
+		if (r < 0)
+			fclose(of);
 		if (r == -ESTALE || r == -ENOENT)
 			return werr(err, EEXIST,
 				    "cannot merge into '%s': %s changed in "
@@ -398,9 +452,15 @@ static int save_all(struct merge_ctx *m, const struct plan *p,
 	_cleanup_close_ int fd = openat(m->undo, ".", O_RDONLY | O_DIRECTORY |
 						      O_CLOEXEC);
 	if (fd < 0 || fsync(fd) < 0 ||
-	    (m->staged >= 0 && fsync(m->staged) < 0))
-		return werr_errno(err, errno, "cannot save what '%s' had",
-				  p->dst);
+	    (m->staged >= 0 && fsync(m->staged) < 0)) {
+		r = errno;
+		fclose(of);
+		return werr_errno(err, r, "cannot save what '%s' had", p->dst);
+	}
+	/* Not kept (out of memory, a full disk): a rollback of the last
+	 * merge refuses, naming the paths; --force undoes it anyway. */
+	if (fclose(of) == 0)
+		(void)undo_keep_own(m->s, p->dst, own);
 	return 0;
 }
 
@@ -668,6 +728,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	/* Save what will be replaced: hard links, on DST's file system. */
 	if ((r = save_all(&m, &p, err)) < 0)
 		goto fail;
+	crash_point("merge-saved");
 	if ((r = note_origins(&m, &p, src)) < 0) {
 		r = werr_errno(err, -r, "cannot record the copy-ups of '%s'",
 			       src);

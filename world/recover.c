@@ -182,6 +182,10 @@ static int recover_journal(struct world_store *s, bool *recovered,
 		crash_point("recover-rollback");
 		if (r >= 0 && p.phase == 1)
 			r = undo_roll_back(s, mdir, &p, NULL, err);
+		/* Killed while saving: nothing was applied, and the links
+		 * of the saves that go change the ctimes of DST's files. */
+		if (r >= 0 && p.phase == 0)
+			(void)undo_release_saves(s, mdir, &p);
 		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
 			r = werr(err, EIO, "cannot remove %s/merge", s->state);
 		if (r >= 0 && store_world_exists(s, p.src))

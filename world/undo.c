@@ -219,6 +219,110 @@ static int remember_ctimes(struct world_store *s, int mdir, int tree,
 	return r;
 }
 
+/* The ctime that line "SEC NSEC PATH" of TEXT (the last such line) gives
+ * ESC (an escaped path), as "SEC NSEC" in OUT; false without one. */
+static bool ctime_of(const char *text, const char *esc, char *out, size_t size)
+{
+	bool found = false;
+	size_t el = strlen(esc);
+	for (const char *l = text; l && *l;) {
+		const char *nl = strchrnul(l, '\n');
+		const char *sp = memchr(l, ' ', (size_t)(nl - l));
+		sp = sp ? memchr(sp + 1, ' ', (size_t)(nl - sp - 1)) : NULL;
+		if (sp && (size_t)(nl - sp - 1) == el &&
+		    !memcmp(sp + 1, esc, el) && (size_t)(sp - l) < size) {
+			memcpy(out, l, (size_t)(sp - l));
+			out[sp - l] = '\0';
+			found = true;
+		}
+		l = *nl ? nl + 1 : nl;
+	}
+	return found;
+}
+
+/* The ctime of ESC that the kept merge accepts as its own: the last line
+ * of own-ctimes, else its line of "after". */
+static bool accepted_ctime(const char *after, const char *own,
+			   const char *esc, char *out, size_t size)
+{
+	return ctime_of(own, esc, out, size) ||
+	       ctime_of(after, esc, out, size);
+}
+
+void undo_note_own(FILE *f, const char *path, const struct stat *before,
+		   const struct stat *after)
+{
+	if (before->st_ctim.tv_sec == after->st_ctim.tv_sec &&
+	    before->st_ctim.tv_nsec == after->st_ctim.tv_nsec)
+		return;
+	fprintf(f, "%lld %ld ", (long long)before->st_ctim.tv_sec,
+		before->st_ctim.tv_nsec);
+	put_ctime(f, after, path);
+}
+
+bool undo_same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_mode == b->st_mode && a->st_uid == b->st_uid &&
+	       a->st_gid == b->st_gid && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int undo_keep_own(struct world_store *s, const char *dst, const char *notes)
+{
+	if (!notes || !*notes)
+		return 0;
+	_cleanup_free_ char *rel = path_join("merges", dst);
+	if (!rel)
+		return -ENOMEM;
+	_cleanup_close_ int kdir =
+		openat(s->state_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (kdir < 0)
+		return errno == ENOENT ? 0 : -errno; /* no merge kept */
+	_cleanup_free_ char *after = NULL, *own = NULL, *buf = NULL;
+	int r = read_file_at(kdir, "after", &after, NULL);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	r = read_file_at(kdir, "own-ctimes", &own, NULL);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	size_t len = 0, added = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	if (own)
+		fputs(own, f);
+	/* Lines "BSEC BNSEC ASEC ANSEC PATH": a change from B to A, kept
+	 * only where B is what the kept merge accepts now. */
+	for (const char *l = notes; *l;) {
+		const char *nl = strchrnul(l, '\n');
+		char bs[32], bn[32], as[32], an[32], acc[80], was[80];
+		int off = 0;
+		_cleanup_free_ char *line = strndup(l, (size_t)(nl - l));
+		l = *nl ? nl + 1 : nl;
+		if (!line)
+			continue;
+		if (sscanf(line, "%31s %31s %31s %31s %n", bs, bn, as, an,
+			   &off) != 4 || !off)
+			continue;
+		snprintf(was, sizeof(was), "%s %s", bs, bn);
+		/* With the lines kept above: a chain of changes. */
+		if (fflush(f) != 0)
+			break;
+		if (!accepted_ctime(after, buf, line + off, acc,
+				    sizeof(acc)) ||
+		    strcmp(acc, was))
+			continue;
+		fprintf(f, "%s %s %s\n", as, an, line + off);
+		added++;
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	return added ? write_file_atomic(kdir, "own-ctimes", buf, len, 0600)
+		     : 0;
+}
+
 /* Whether ST is SRC's version of PATH as a merge puts it (a hard link
  * or a copy with SRC's owner, mode, size and times); true when SRC's tree
  * cannot tell (SRC gone after a done merge). */
@@ -318,145 +422,21 @@ static bool put_back_over(int parent, const char *base, const struct op *o,
 	}
 }
 
-/* The three files of database operation K (merged record by record, or
- * put whole where SRC alone changed it) that dbmerge_undo() takes: what
- * the merge wrote (staged/K.merged), what DST had before (undo/K; -1 when
- * the merge made the file) and what DST has now.  1 when DST changed the
- * file since the merge wrote it, and records must be undone one by one; 0
- * when the operation is rolled back as any other (the merge never reached
- * it, DST left it as the merge wrote it or removed it, DST has its old
- * bytes, or the merge kept no copy: an older pwapt's). */
-static int open_db_sides(int staged, int undo, int tree, const struct plan *p,
-			 size_t k, int fd[3])
+/* What operation K's apply noted in UNDO/K.own (merge.c): the ctime
+ * that DST's file took when the merge took its name; a note for F. */
+static void note_applied_own(FILE *f, int undo, size_t k, const char *path)
 {
-	const struct op *o = &p->v[k];
-	char n[32], kept[48];
-	snprintf(n, sizeof(n), "%zu", k);
-	snprintf(kept, sizeof(kept), "%zu.merged", k);
-	fd[0] = fd[1] = fd[2] = -1;
-	if ((o->kind != OP_MRG && o->kind != OP_PUT) || staged < 0 ||
-	    o->had == HAD_DIR ||
-	    (o->had == HAD_FILE && !save_exists(undo, n)))
-		return 0;
-	fd[0] = openat(staged, kept, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd[0] < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (o->had == HAD_FILE &&
-	    (fd[1] = openat(undo, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return -errno;
-	fd[2] = open_beneath(tree, o->path, O_RDONLY);
-	if (fd[2] < 0)
-		return fd[2] == -ENOENT ? 0 : fd[2];
-	struct stat now, was;
-	if (fstat(fd[2], &now) < 0)
-		return -errno;
-	if (fd[1] >= 0 && fstat(fd[1], &was) == 0 &&
-	    now.st_ino == was.st_ino && now.st_dev == was.st_dev)
-		return 0;
-	return !S_ISREG(now.st_mode) || same_bytes(fd[0], fd[2]) ||
-			       (fd[1] >= 0 && same_bytes(fd[1], fd[2]))
-		       ? 0
-		       : 1;
-}
-
-void undo_databases_release(int *undone, size_t n)
-{
-	for (size_t k = 0; undone && k < n; k++)
-		closep(&undone[k]);
-	free(undone);
-}
-
-int undo_databases(int mdir, int tree, const struct plan *p, int **out,
-		   struct world_error *err)
-{
-	_cleanup_close_ int undo =
-		openat(mdir, "undo", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int staged =
-		openat(mdir, "staged", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	int *v = malloc((p->n + 1) * sizeof(*v));
-	_cleanup_free_ int(*sides)[3] = calloc(p->n + 1, sizeof(*sides));
-	if (!v || !sides) {
-		free(v);
-		return werr(err, ENOMEM, "out of memory");
-	}
-	for (size_t k = 0; k < p->n; k++)
-		v[k] = -1;
-	int r = 0;
-	for (size_t k = 0; k < p->n; k++) {
-		int x = undo < 0 ? 0 : open_db_sides(staged, undo, tree, p, k,
-						      sides[k]);
-		if (undo < 0)
-			sides[k][0] = sides[k][1] = sides[k][2] = -1;
-		if (x < 0 && r >= 0)
-			r = werr_errno(err, -x, "cannot read %s of '%s'",
-				       p->v[k].path, p->dst);
-		v[k] = x > 0 ? 0 : -1; /* to be undone record by record */
-	}
-	for (size_t k = 0; r >= 0 && k < p->n; k++) {
-		if (v[k] < 0)
-			continue;
-		/* A name takes one side in passwd and shadow alike: the other
-		 * file's sides go along, as they are before anything is put
-		 * back. */
-		const char *mate = dbmerge_partner(p->v[k].path);
-		size_t j = 0;
-		while (mate && j < p->n && strcmp(p->v[j].path, mate))
-			j++;
-		const int *partner = mate && j < p->n && sides[j][0] >= 0 &&
-						     sides[j][2] >= 0
-					     ? sides[j]
-					     : NULL;
-		for (size_t i = 0; i < 3; i++) {
-			if (sides[k][i] >= 0)
-				(void)lseek(sides[k][i], 0, SEEK_SET);
-			if (partner && partner[i] >= 0)
-				(void)lseek(partner[i], 0, SEEK_SET);
-		}
-		v[k] = memfd_create("pwapt-undo", MFD_CLOEXEC);
-		if (v[k] < 0)
-			r = werr_errno(err, errno, "cannot undo %s",
-				       p->v[k].path);
-		else
-			r = dbmerge_undo(p->v[k].path, sides[k], partner, v[k],
-					 err);
-		if (r < 0)
-			werr_wrap(err, "'%s'", p->dst);
-	}
-	for (size_t k = 0; k < p->n; k++)
-		for (size_t i = 0; i < 3; i++)
-			closep(&sides[k][i]);
-	if (r < 0) {
-		undo_databases_release(v, p->n);
-		return r;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Puts the records undone in UNDONE (from its start) at BASE in PARENT,
- * over DST's file there (whose owner and mode it keeps), durably. */
-static int put_undone(int parent, const char *base, const char *tmp,
-		      int undone)
-{
-	struct stat st;
-	if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		st = (struct stat){.st_mode = 0600};
-	(void)unlinkat(parent, tmp, 0);
-	_cleanup_close_ int fd =
-		openat(parent, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		       0600);
-	if (fd < 0)
-		return -errno;
-	int r = lseek(undone, 0, SEEK_SET) < 0 ? -errno
-						: copy_bytes(undone, fd);
-	if (r >= 0 && (fchown(fd, st.st_uid, st.st_gid) < 0 ||
-		       fchmod(fd, st.st_mode & 07777) < 0 || fsync(fd) < 0))
-		r = -errno;
-	if (r >= 0 && renameat(parent, tmp, parent, base) < 0)
-		r = -errno;
-	if (r < 0)
-		(void)unlinkat(parent, tmp, 0);
-	return r;
+	char name[48];
+	snprintf(name, sizeof(name), "%zu.own", k);
+	_cleanup_free_ char *t = NULL;
+	long long bs, as;
+	long bn, an;
+	if (read_file_at(undo, name, &t, NULL) < 0 ||
+	    sscanf(t, "%lld %ld %lld %ld", &bs, &bn, &as, &an) != 4)
+		return;
+	fprintf(f, "%lld %ld %lld %ld ", bs, bn, as, an);
+	path_escape(f, path);
+	fputc('\n', f);
 }
 
 int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
@@ -480,10 +460,20 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 	/* Databases DST changed since the merge: their records undone one
 	 * by one (a recovery that cannot puts the saved file back, as
 	 * before records were kept). */
-	int *own = NULL;
+	int *made = NULL;
 	struct world_error ignored = {0};
-	if (!undone && undo_databases(mdir, tree, p, &own, &ignored) >= 0)
-		undone = own;
+	if (!undone && undo_databases(mdir, tree, p, &made, &ignored) >= 0)
+		undone = made;
+	/* The ctimes of DST's files that the merge's saves and their
+	 * undoing changed, content unchanged: pwapt's own, not changes of
+	 * DST for the last merge into DST (undo_keep_own). */
+	_cleanup_free_ char *own = NULL;
+	size_t own_len = 0;
+	FILE *of = open_memstream(&own, &own_len);
+	if (!of) {
+		undo_databases_release(made, p->n);
+		return werr(err, ENOMEM, "out of memory");
+	}
 	int r = 0;
 	for (size_t k = p->applied; r >= 0 && k-- > 0;) {
 		const struct op *o = &p->v[k];
@@ -499,32 +489,75 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		snprintf(meta, sizeof(meta), "%zu.meta", k);
 		(void)unlinkat(parent, stage, 0);
 		/* Only a complete save replaces what DST has (save.h). */
+		struct stat now, was, then;
+		bool has_now = fstatat(parent, base, &now,
+				       AT_SYMLINK_NOFOLLOW) == 0;
 		if (undone && undone[k] >= 0) {
-			r = put_undone(parent, base, tmp, undone[k]);
+			r = undo_put_records(parent, base, tmp, undone[k]);
 			if (r >= 0)
 				crash_point("rollback-records-put");
 			if (r >= 0 && o->had == HAD_FILE &&
 			    unlinkat(undo, n, 0) < 0 && errno != ENOENT)
 				r = -errno;
-		}
-		else if (save_exists(undo, n)) {
-			if (put_back_over(parent, base, o, undo, n, src_tree))
+		} else if (save_exists(undo, n)) {
+			bool has_was = fstatat(undo, n, &was,
+					       AT_SYMLINK_NOFOLLOW) == 0;
+			if (has_now && has_was && undo_same_file(&was, &now)) {
+				/* Not reached: DST's file is the save itself.
+				 * Only the link goes; DST's directory stays
+				 * as it was. */
+				if (unlinkat(undo, n, 0) < 0 && errno != ENOENT)
+					r = -errno;
+				else if (fstatat(parent, base, &then,
+						 AT_SYMLINK_NOFOLLOW) == 0 &&
+					 undo_same_file(&now, &then) &&
+					 then.st_nlink + 1 == now.st_nlink)
+					undo_note_own(of, o->path, &now, &then);
+			} else if (put_back_over(parent, base, o, undo, n,
+						 src_tree)) {
+				note_applied_own(of, undo, k, o->path);
 				r = save_restore(undo, n, parent, base, tmp);
+				/* Put back by a rename: the saved file
+				 * itself, as it was saved. */
+				if (r >= 0 && has_was &&
+				    fstatat(parent, base, &then,
+					    AT_SYMLINK_NOFOLLOW) == 0 &&
+				    undo_same_file(&was, &then) &&
+				    then.st_nlink == was.st_nlink)
+					undo_note_own(of, o->path, &was, &then);
+			}
 		} else if (o->had == HAD_NONE)
 			r = remove_merged(parent, base, o, src_tree);
-		if (r >= 0 && o->kind == OP_DIR && o->had == HAD_DIR)
+		if (r >= 0 && o->kind == OP_DIR && o->had == HAD_DIR) {
 			r = save_restore_dir_meta(undo, meta, parent, base);
+			/* Its metadata as saved, which it still had. */
+			if (r >= 0 && has_now &&
+			    fstatat(parent, base, &then,
+				    AT_SYMLINK_NOFOLLOW) == 0 &&
+			    undo_same_file(&now, &then) &&
+			    then.st_nlink == now.st_nlink)
+				undo_note_own(of, o->path, &now, &then);
+		}
 		if (r < 0)
 			werr_errno(err, -r, "cannot restore %s in '%s'",
 				   o->path, p->dst);
 	}
-	undo_databases_release(own, p->n);
-	if (r < 0)
+	undo_databases_release(made, p->n);
+	if (r < 0) {
+		fclose(of);
 		return r;
+	}
 	r = undo_sync_written(tree, p);
+	if (fclose(of) != 0) { /* nothing kept: a rollback refuses, safe */
+		free(own);
+		own = NULL;
+	}
 	if (r < 0)
 		return werr_errno(err, -r, "cannot make the roll-back of the "
 				  "merge of '%s' durable", p->src);
+	/* After the changes are durable; killed before, the last merge's
+	 * rollback refuses, safely. */
+	(void)undo_keep_own(s, p->dst, own);
 	r = remember_ctimes(s, mdir, tree, p);
 	if (r < 0)
 		return werr_errno(err, -r,
@@ -532,6 +565,48 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 				  "rolled-back merge of '%s'",
 				  p->src);
 	return 0;
+}
+
+int undo_release_saves(struct world_store *s, int mdir, const struct plan *p)
+{
+	_cleanup_free_ char *tp = store_tree_path(s, p->dst);
+	_cleanup_close_ int tree =
+		tp ? open(tp, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	_cleanup_close_ int undo =
+		openat(mdir, "undo", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tree < 0 || undo < 0)
+		return errno == ENOENT ? 0 : -errno;
+	_cleanup_free_ char *own = NULL;
+	size_t own_len = 0;
+	FILE *of = open_memstream(&own, &own_len);
+	if (!of)
+		return -ENOMEM;
+	int r = 0;
+	for (size_t k = 0; k < p->n && r >= 0; k++) {
+		const char *base;
+		char n[32];
+		struct stat now, was, then;
+		snprintf(n, sizeof(n), "%zu", k);
+		_cleanup_close_ int parent =
+			journal_open_parent(tree, p->v[k].path, &base);
+		if (parent < 0 ||
+		    fstatat(parent, base, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    fstatat(undo, n, &was, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !undo_same_file(&was, &now))
+			continue;
+		if (unlinkat(undo, n, 0) < 0)
+			r = errno == ENOENT ? 0 : -errno;
+		else if (fstatat(parent, base, &then, AT_SYMLINK_NOFOLLOW) ==
+				 0 &&
+			 undo_same_file(&now, &then) &&
+			 then.st_nlink + 1 == now.st_nlink)
+			undo_note_own(of, p->v[k].path, &now, &then);
+	}
+	if (fclose(of) != 0)
+		return r < 0 ? r : -ENOMEM;
+	if (r >= 0 && syncfs(undo) < 0)
+		r = -errno;
+	return r < 0 ? r : undo_keep_own(s, p->dst, own);
 }
 
 /* What the merged paths are like right after the merge ("after"): a
@@ -672,9 +747,13 @@ int undo_share_after(struct world_store *s, int mdir, char *const *rebased)
 /* The paths of DST that changed since the merge, one a line. */
 int undo_changed_since(int mdir, int tree, char **out)
 {
-	_cleanup_free_ char *after = NULL, *buf = NULL;
+	_cleanup_free_ char *after = NULL, *buf = NULL, *own = NULL;
 	int r = read_file_at(mdir, "after", &after, NULL);
 	if (r < 0)
+		return r;
+	/* The ctimes pwapt itself gave merged paths since (undo_keep_own). */
+	r = read_file_at(mdir, "own-ctimes", &own, NULL);
+	if (r < 0 && r != -ENOENT)
 		return r;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -698,6 +777,14 @@ int undo_changed_since(int mdir, int tree, char **out)
 				    : exists &&
 					      st.st_ctim.tv_sec == atoll(sec) &&
 					      st.st_ctim.tv_nsec == atol(nsec);
+		char acc[80], now[80];
+		if (!same && exists && ctime_of(own, line + off, acc,
+						sizeof(acc))) {
+			snprintf(now, sizeof(now), "%lld %ld",
+				 (long long)st.st_ctim.tv_sec,
+				 st.st_ctim.tv_nsec);
+			same = !strcmp(acc, now);
+		}
 		/* Any apt command rebuilds apt's caches: restoring the old
 		 * one loses nothing (apt checks it against its sources). */
 		if (!same && dbmerge_planned(path) != DBMERGE_DROP)
