@@ -165,6 +165,18 @@ test_expect_success 'rollback --force of a merge that put SRC s passwd whole und
 	test_equal "root:x:0: daemon:x:1: shadow:x:42: carol:x:1003:" "$(cat "$R/etc/group" | xargs)"
 '
 
+test_expect_success 'after rollback --force put passwd back by records, a sibling still sees the users Root added' '
+	fresh_root && wcreate A Root && wcreate W Root &&
+	add_user "$PWAPT_STATE/worlds/A/merged" alice 1001 &&
+	wmerge A Root && add_user "$R" carol 1003 &&
+	pwapt rollback --force && grep -q "^carol:" "$R/etc/passwd" &&
+	add_user "$PWAPT_STATE/worlds/W/merged" dave 1004 &&
+	wmerge W Root &&
+	grep -q "^carol:" "$R/etc/passwd" && grep -q "^dave:" "$R/etc/passwd" &&
+	grep -q "^carol:" "$R/etc/shadow" && grep -q "^dave:" "$R/etc/shadow" &&
+	test_lacks "^alice:" cat "$R/etc/passwd"
+'
+
 test_expect_success 'a database SRC deleted keeps the records Root added since' '
 	fresh_root && wcreate A Root && W=$PWAPT_STATE/worlds/A/merged &&
 	rm "$W/etc/gshadow" && add_user "$R" bob 1002 &&

@@ -1,7 +1,7 @@
 /* What the files of a merge share (private to them): the plan and its
- * journal (journal.c), the undo (undo.c), the last steps of a done merge
- * and recovery (recover.c), planning and applying (merge.c), and the
- * operations of world.h (api-merge.c). */
+ * journal (journal.c), the undo (undo.c; of databases, undo-db.c), the
+ * last steps of a done merge and recovery (recover.c), planning and
+ * applying (merge.c), and the operations of world.h (api-merge.c). */
 #ifndef PWAPT_MERGE_INTERNAL_H
 #define PWAPT_MERGE_INTERNAL_H
 
@@ -62,9 +62,7 @@ int journal_read(int dirfd, struct plan *p);
 /* The directory that holds PATH, beneath TREE; *base gets its last name. */
 int journal_open_parent(int tree, const char *path, const char **base);
 
-/* undo.c */
-/* syncfs of every file system that operations of P wrote. */
-int undo_sync_written(int tree, const struct plan *p);
+/* undo-db.c */
 /* For each package or account database of P that DST changed since the
  * merge wrote it: DST's file with the merge's records undone
  * (dbmerge_undo()), in a memfd at *OUT[k], an array of P->n fds (-1 for
@@ -77,9 +75,13 @@ void undo_databases_release(int *undone, size_t n);
  * at TMP first. */
 int undo_put_records(int parent, const char *base, const char *tmp,
 		     int undone);
-/* Every path of P back to its saved state in MDIR/undo; a database that
- * UNDONE (from undo_databases(); NULL: made here, and a database it
- * cannot undo goes back whole) has an fd for gets those records. */
+
+/* undo.c */
+/* syncfs of every file system that operations of P wrote. */
+int undo_sync_written(int tree, const struct plan *p);
+/* Every path of P back to its saved state in MDIR/undo; a database for
+ * which UNDONE (from undo_databases(); NULL: made here, and a database it
+ * cannot undo goes back whole) has an fd gets those records instead. */
 int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		   int *undone, struct world_error *err);
 /* A merge only planned (killed while saving): the saves of MDIR/undo that

@@ -97,19 +97,22 @@ static char *parent_of(const char *path)
  * entries changed their ctimes too, which wdiff reads as DST's deletions
  * in them (a modify/delete conflict).  Not a directory where the plan met
  * a change of DST's own: a roll-back must not hide that one. */
-static int remember_parents(FILE *f, int tree, const struct plan *p)
+static int remember_parents(FILE *f, int tree, const struct plan *p,
+			    const int *undone)
 {
 	size_t n = 0;
 	char **dirty = calloc(p->n + 1, sizeof(*dirty));
 	if (!dirty)
 		return -ENOMEM;
 	int r = 0;
-	for (size_t k = 0; k < p->n && r >= 0; k++)
-		if (p->v[k].dst_changed &&
-		    !(dirty[n] = parent_of(p->v[k].path)))
+	for (size_t k = 0; k < p->n && r >= 0; k++) {
+		/* A database put back by records keeps DST's own ones. */
+		bool own = p->v[k].dst_changed || (undone && undone[k] >= 0);
+		if (own && !(dirty[n] = parent_of(p->v[k].path)))
 			r = -ENOMEM;
-		else if (p->v[k].dst_changed)
+		else if (own)
 			n++;
+	}
 	qsort(dirty, n, sizeof(*dirty), cmp_name);
 	_cleanup_free_ char *last = NULL;
 	for (size_t k = 0; k < p->n && r >= 0; k++) {
@@ -136,15 +139,18 @@ static int remember_parents(FILE *f, int tree, const struct plan *p)
 
 /* The lines "sec nsec path" of what the roll-back restored and of the
  * directories that hold it, into *LINES (malloc'd). */
-static int collect_ctimes(int tree, const struct plan *p, char **lines,
-			  size_t *n_lines)
+static int collect_ctimes(int tree, const struct plan *p, const int *undone,
+			  char **lines, size_t *n_lines)
 {
 	FILE *f = open_memstream(lines, n_lines);
 	if (!f)
 		return -ENOMEM;
 	int r = crash_fail("ctime-record", ESTALE);
 	for (size_t k = 0; k < p->n && r >= 0; k++) {
-		if (p->v[k].had == HAD_NONE || p->v[k].dst_changed)
+		/* Put back by records: DST's changes since the merge are
+		 * in it, which no world saw. */
+		if (p->v[k].had == HAD_NONE || p->v[k].dst_changed ||
+		    (undone && undone[k] >= 0))
 			continue;
 		_cleanup_close_ int fd =
 			open_beneath(tree, p->v[k].path, O_PATH);
@@ -153,7 +159,7 @@ static int collect_ctimes(int tree, const struct plan *p, char **lines,
 			    : absent(fd);
 	}
 	if (r >= 0)
-		r = remember_parents(f, tree, p);
+		r = remember_parents(f, tree, p, undone);
 	if (fclose(f) != 0 || r < 0)
 		return r < 0 ? r : -ENOMEM;
 	return 0;
@@ -166,7 +172,7 @@ static int collect_ctimes(int tree, const struct plan *p, char **lines,
  * roll-back left (known-ctimes), so that they are not taken for changes
  * of DST. */
 static int remember_ctimes(struct world_store *s, int mdir, int tree,
-			   const struct plan *p)
+			   const struct plan *p, const int *undone)
 {
 	_cleanup_free_ char *lines = NULL;
 	size_t n_lines = 0;
@@ -179,7 +185,7 @@ static int remember_ctimes(struct world_store *s, int mdir, int tree,
 		free(lines);
 		lines = NULL;
 		n_lines = 0;
-		r = collect_ctimes(tree, p, &lines, &n_lines);
+		r = collect_ctimes(tree, p, undone, &lines, &n_lines);
 	}
 	/* Everything is restored by now: failing here would keep every
 	 * command waiting for a roll-back that is done.  The ctimes are
@@ -542,8 +548,8 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 			werr_errno(err, -r, "cannot restore %s in '%s'",
 				   o->path, p->dst);
 	}
-	undo_databases_release(made, p->n);
 	if (r < 0) {
+		undo_databases_release(made, p->n);
 		fclose(of);
 		return r;
 	}
@@ -552,13 +558,16 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		free(own);
 		own = NULL;
 	}
-	if (r < 0)
+	if (r < 0) {
+		undo_databases_release(made, p->n);
 		return werr_errno(err, -r, "cannot make the roll-back of the "
 				  "merge of '%s' durable", p->src);
+	}
 	/* After the changes are durable; killed before, the last merge's
 	 * rollback refuses, safely. */
 	(void)undo_keep_own(s, p->dst, own);
-	r = remember_ctimes(s, mdir, tree, p);
+	r = remember_ctimes(s, mdir, tree, p, undone);
+	undo_databases_release(made, p->n);
 	if (r < 0)
 		return werr_errno(err, -r,
 				  "cannot record the ctimes of the "
@@ -660,7 +669,7 @@ int undo_write_after(int mdir, int tree, const struct plan *p)
 	size_t dlen = 0;
 	if (!(f = open_memstream(&dbuf, &dlen)))
 		return -ENOMEM;
-	r = remember_parents(f, tree, p);
+	r = remember_parents(f, tree, p, NULL);
 	if (fclose(f) != 0 || r < 0)
 		return r < 0 ? r : -ENOMEM;
 	return write_file_atomic(mdir, "after-dirs", dbuf, dlen, 0600);
