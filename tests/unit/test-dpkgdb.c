@@ -305,11 +305,16 @@ static int sh(const char *cmd)
 
 /* An admin directory copied from the tree's, with STATUS as its status
  * file; NEW names a package without files of its own in info/. */
+/* A copy of the tree's dpkg database with TEXT as its status.  Without
+ * "available": dpkg takes a package's Section and Priority from there when
+ * it rewrites status (debootstrap's available holds the archive's
+ * overrides), and the tests compare with what status alone says. */
 static char *admindir(const char *name, const char *text, const char *new)
 {
 	char *dir = fmt("%s/%s", tmp, name);
 	_cleanup_free_ char *cmd = fmt(
-		"rm -rf '%s' && cp -a '%s/var/lib/dpkg' '%s'", dir, tree, dir);
+		"rm -rf '%s' && cp -a '%s/var/lib/dpkg' '%s' && rm -f '%s/available'",
+		dir, tree, dir, dir);
 	if (sh(cmd) != 0)
 		abort();
 	_cleanup_free_ char *path = fmt("%s/status", dir);
