@@ -59,12 +59,12 @@ test_expect_success 'off by default: nothing happens through pwapt; --check says
 	test_equal off "$(pwapt unattended --check)" &&
 	pwapt unattended >"$TMP/out" 2>&1 &&
 	grep -q "pwapt unattended is off" "$TMP/out" &&
-	! wlist | grep -q "^tx" && test ! -e "$R/var/log/pwapt" &&
+	test_lacks "^tx" wlist && test ! -e "$R/var/log/pwapt" &&
 	test ! -e "$TMP/mail" &&
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
 	printf "unattended = off\n" >"$PWAPT_CONFIG" &&
 	test_equal off "$(pwapt unattended --check)" &&
-	pwapt unattended | grep -q "is off" && ! wlist | grep -q "^tx" &&
+	pwapt unattended | grep -q "is off" && test_lacks "^tx" wlist &&
 	pwapt unattended --json >"$TMP/json" &&
 	python3 -c "
 import json, sys
@@ -90,7 +90,7 @@ test_expect_success 'the drop-in for apt-daily-upgrade.service runs the classic 
 	tree_manifest "$R" >"$TMP/before" &&
 	drop_in >"$TMP/out" 2>&1 &&
 	test_equal "classic install" "$(cat "$TMP/classic")" &&
-	! wlist | grep -q "^tx" && test ! -e "$R/var/log/pwapt" &&
+	test_lacks "^tx" wlist && test ! -e "$R/var/log/pwapt" &&
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
 	printf "unattended = bad\n" >"$PWAPT_CONFIG" && rm -f "$TMP/classic" &&
 	! drop_in >"$TMP/out" 2>&1 && test ! -e "$TMP/classic" &&
@@ -106,7 +106,7 @@ test_expect_success 'a bad configuration is a clear error, and nothing is done' 
 	test_fails_with 1 "pwapt.conf:2: unattended-failure is .discard. or .keep., not .maybe." pwapt unattended &&
 	printf "unattended = on\n" >"$PWAPT_CONFIG" &&
 	test_fails_with 2 "is not an option" pwapt unattended --keep &&
-	! wlist | grep -q "^tx" && test ! -e "$R/var/log/pwapt" &&
+	test_lacks "^tx" wlist && test ! -e "$R/var/log/pwapt" &&
 	rm "$PWAPT_CONFIG"
 '
 
@@ -133,7 +133,7 @@ assert p[\"pwapt-test-conf\"][\"new_version\"] == \"1.1\", p
 	grep -q "^args: -oi -- admin@example.org$" "$TMP/mail" &&
 	grep -q "^Subject: pwapt unattended on .*: done" "$TMP/mail" &&
 	grep -q "pwapt-test-svc 1.0 -> 1.1" "$TMP/mail" &&
-	! wlist | grep -q "^tx1 " && test -z "$(pwapt list | sed 1d)" &&
+	test_lacks "^tx1 " wlist && test_equal 1 "$(pwapt list | wc -l)" &&
 	test_equal 1.1 "$(wexec Root cat /run/pwapt-test-svc.version)"
 '
 
@@ -145,7 +145,7 @@ test_expect_success 'turned on, the drop-in runs pwapt unattended, not the class
 test_expect_success 'a third run finds nothing to upgrade: discarded, no world left' '
 	pwapt unattended >"$TMP/out" &&
 	grep -q "^Nothing to upgrade: tx3 is discarded" "$TMP/out" &&
-	! wlist | grep -q "^tx" &&
+	test_lacks "^tx" wlist &&
 	grep -q "nothing to upgrade (exit 0)" "$R/var/log/pwapt/unattended.log"
 '
 
@@ -173,7 +173,7 @@ test_expect_success 'a failing tests.d test with unattended-failure = discard: R
 	{ pwapt unattended >"$TMP/out" 2>&1; test $? = 4; } &&
 	grep -q "tx1 is discarded, Root is untouched" "$TMP/out" &&
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
-	! wlist | grep -q "^tx" &&
+	test_lacks "^tx" wlist &&
 	grep -q "tests failed in tx1: discarded" "$R/var/log/pwapt/unattended.log"
 '
 
@@ -189,7 +189,7 @@ test_expect_success 'unattended-upgrade failing: Root byte-identical, kept or di
 	pwapt discard tx1 >/dev/null &&
 	{ pwapt unattended >"$TMP/out" 2>&1; test $? = 1; } &&
 	grep -q "unattended-upgrade failed (exit 1) in tx2: the world is discarded" "$TMP/out" &&
-	! wlist | grep -q "^tx" &&
+	test_lacks "^tx" wlist &&
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after"
 '
 
@@ -197,7 +197,7 @@ test_expect_success 'APT::Periodic::Unattended-Upgrade "0" in Root: nothing done
 	fresh_root && echo "APT::Periodic::Unattended-Upgrade \"0\";" >"$R/etc/apt/apt.conf.d/99off" &&
 	pwapt unattended >"$TMP/out" &&
 	grep -q "APT::Periodic::Unattended-Upgrade is off" "$TMP/out" &&
-	! wlist | grep -q "^tx" && test_equal 1.0 "$(installed Root pwapt-test-files)"
+	test_lacks "^tx" wlist && test_equal 1.0 "$(installed Root pwapt-test-files)"
 '
 
 test_expect_success 'unattended-upgrade s own configuration rules: a blacklisted package stays' '
