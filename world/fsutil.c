@@ -56,66 +56,12 @@ int write_file_atomic(int dirfd, const char *name, const char *data, size_t len,
  * whose size says nothing (/proc). */
 #define READ_SLACK ((size_t)1 << 24)
 
-int read_file_at(int dirfd, const char *name, char **out, size_t *len)
+/* Reads FD to its end into *OUT (NUL-terminated), starting with room for
+ * FIRST bytes; -EFBIG past MAX bytes. */
+static int read_fd_bounded(int fd, size_t first, size_t max, char **out,
+			   size_t *len)
 {
-	_cleanup_close_ int fd =
-		openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -errno;
-	/* The bound follows the file's size: state files (a merge's
-	 * "after", a world's known-ctimes) hold a line per path. */
-	size_t size =
-		S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 0;
-	if (size > SIZE_MAX / 2 - READ_SLACK)
-		return -EFBIG;
-	size_t limit = size + READ_SLACK, cap = size + 4096, n = 0;
-	_cleanup_free_ char *buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		if (n + 1 >= cap) {
-			if (cap >= limit)
-				return -EFBIG;
-			char *nb = realloc(buf, cap * 2);
-			if (!nb)
-				return -ENOMEM;
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + n, cap - n - 1);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	*out = steal_pointer(&buf);
-	return 0;
-}
-
-int read_file_max(int dirfd, const char *name, size_t max, char **out,
-		  size_t *len)
-{
-	/* O_NONBLOCK: a FIFO put in the file's place never blocks the open. */
-	_cleanup_close_ int fd = openat(
-		dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	/* The size it claims decides before anything is allocated: a sparse
-	 * file of many gigabytes costs nothing to make. */
-	if (max >= SIZE_MAX || (uintmax_t)st.st_size > max)
-		return -EFBIG;
-	size_t cap = (size_t)st.st_size + 1, n = 0;
+	size_t cap = first < max ? first + 1 : max + 1, n = 0;
 	_cleanup_free_ char *buf = malloc(cap + 1);
 	if (!buf)
 		return -ENOMEM;
@@ -148,6 +94,40 @@ int read_file_max(int dirfd, const char *name, size_t max, char **out,
 		*len = n;
 	*out = steal_pointer(&buf);
 	return 0;
+}
+
+int read_file_at(int dirfd, const char *name, char **out, size_t *len)
+{
+	_cleanup_close_ int fd =
+		openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	/* The bound follows the file's size: state files (a merge's
+	 * "after", a world's known-ctimes) hold a line per path. */
+	size_t size =
+		S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 0;
+	if (size > SIZE_MAX / 2 - READ_SLACK)
+		return -EFBIG;
+	return read_fd_bounded(fd, size + 4096, size + READ_SLACK, out, len);
+}
+
+int read_file_max(int dirfd, const char *name, size_t max, char **out,
+		  size_t *len)
+{
+	/* O_NONBLOCK: a FIFO put in the file's place never blocks the open. */
+	_cleanup_close_ int fd = openat(
+		dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	/* The size it claims decides before anything is allocated: a sparse
+	 * file of many gigabytes costs nothing to make. */
+	if (max >= SIZE_MAX / 2 || (uintmax_t)st.st_size > max)
+		return -EFBIG;
+	return read_fd_bounded(fd, (size_t)st.st_size, max, out, len);
 }
 
 int mkdir_p(const char *path, mode_t mode)
