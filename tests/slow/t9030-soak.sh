@@ -427,7 +427,11 @@ tx_merge() {
 	0)
 		[ $known = 1 ] || log "error pwapt merge $t exited 0, chain $chain not all ready"
 		cp "$S/tx-cand-$i" "$S/tx-R"
-		cp "$S/tx-cand-$((i - 1))" "$S/tx-last" ;;
+		# The last merge is known again: its transaction's, whose
+		# state before it (the chain's state before its last
+		# transaction, never Root's until now) a rollback brings back.
+		cp "$S/tx-cand-$((i - 1))" "$S/tx-last"
+		rm -f "$S/tx-last-unknown" ;;
 	137 | 3)
 		if got=$(tx_which $(seq -f "$S/tx-cand-%g" 0 $i)); then
 			cp "$got" "$S/tx-R"
@@ -442,6 +446,7 @@ tx_merge() {
 				done
 			elif [ "$j" != 0 ]; then
 				cp "$S/tx-cand-$((j - 1))" "$S/tx-last"
+				rm -f "$S/tx-last-unknown"
 			fi
 		else
 			log "error pwapt merge $t (chain $chain) exit $r left neither of its" \
@@ -485,6 +490,9 @@ tx_rollback() {
 	0 | 137)
 		if cmp -s "$S/tx-R" "$S/tx-actual" && [ $r = 137 ]; then
 			: >"$S/tx-last-unknown" # not rolled back, or not yet
+			# What a later rollback may bring back: the state
+			# before the last merge, if the model knows it.
+			[ ! -e "$S/tx-last" ] || md5sum <"$S/tx-last" >>"$S/tx-seen"
 		elif [ -e "$S/tx-last-unknown" ]; then
 			grep -qxF "$(cat "$S/tx-actual" | md5sum)" "$S/tx-seen" ||
 				log "error pwapt rollback exit $r: a state never seen:" \
