@@ -699,7 +699,18 @@ test_expect_success "$WORKERS workers and a transaction worker for $SOAK_SECONDS
 		done
 		echo
 	} >"$S/summary" &&
-	! grep -h "^error" "$S"/log-*
+	if grep -q "^error" "$S"/log-*; then
+		# What led to each error: the log and commands before it.
+		for f in "$S"/log-*; do
+			grep -q "^error" "$f" || continue
+			echo "--- $f, before its first error:"
+			grep -m1 -B25 "^error" "$f"
+			echo "--- the last commands of ${f##*log-}:"
+			tail -25 "$S/trace-${f##*log-}"
+		done
+		grep -h "^error" "$S"/log-*
+		exit 1
+	fi
 '
 sed "s/^/# /" "$S/summary" 2>/dev/null
 
