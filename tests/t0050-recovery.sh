@@ -4,10 +4,17 @@
 . "$(dirname "$0")/lib.sh"
 make_busybox_root
 
-no_leftovers() { # NAME: nothing of world NAME remains
-	test -z "$(mounts_below "$PWAPT_STATE/worlds/$1")" &&
-	! test -e "$PWAPT_STATE/worlds/$1" &&
-	test_exit 1 pgrep -f "lxc monitor\] $PWAPT_STATE/worlds $1\$" >/dev/null
+no_leftovers() { # NAME: nothing of world NAME remains, or says what does
+	_m=$(mounts_below "$PWAPT_STATE/worlds/$1")
+	[ -z "$_m" ] || { echo "mounts of $1 left: $_m"; return 1; }
+	! test -e "$PWAPT_STATE/worlds/$1" || {
+		echo "$PWAPT_STATE/worlds/$1 left:" && ls -la "$PWAPT_STATE/worlds/$1"
+		return 1
+	}
+	# A merged world's container is killed (container_stop with grace
+	# < 0), and liblxc's monitor tears it down after: it may take a while
+	# on a loaded machine, never forever.
+	wait_for 30 "test_exit 1 pgrep -f \"lxc monitor\\] \$PWAPT_STATE/worlds $1\\\$\" >/dev/null"
 }
 
 test_expect_success 'an existing name is refused and the world is untouched' '
@@ -230,7 +237,7 @@ for point in delete-stop delete-unmount delete-trash; do
 		test_equal 'recovered an interrupted merge' \"\$(pwapt recover)\" &&
 		test_equal 2 \"\$(cat \"\$PWAPT_ROOT/srv/m/b\")\" && no_leftovers M &&
 		pwapt rollback &&
-		! test -e \"\$PWAPT_ROOT/srv/m\"
+		{ ! test -e \"\$PWAPT_ROOT/srv/m\" || { echo \"rolled back, yet /srv/m is there\"; ls -la \"\$PWAPT_ROOT/srv/m\"; false; }; }
 	"
 done
 
