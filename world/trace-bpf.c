@@ -40,7 +40,28 @@ struct trace_collector {
 	int lock_fd;	   /* state/trace.lock, held while collecting */
 	struct timespec last_sync;
 	int error; /* the first error of the ring buffer's callback */
+	int64_t boot_to_real; /* add to CLOCK_BOOTTIME ns: wall-clock ns */
+	struct timespec epoch_stamp;
+	uint64_t epoch; /* the latest creation of a world, wall-clock ns */
 };
+
+/* The offset between the kernel's CLOCK_BOOTTIME and wall-clock time,
+ * and the latest creation of a world in both clocks. */
+static int refresh_clocks(struct trace_collector *c)
+{
+	struct timespec boot;
+	int r;
+
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	c->boot_to_real = (int64_t)trace_now_ns() -
+			  ((int64_t)boot.tv_sec * 1000000000 + boot.tv_nsec);
+	if ((r = trace_epoch(c->s, &c->epoch_stamp, &c->epoch)) < 0)
+		return r;
+	c->skel->bss->epoch = (int64_t)c->epoch > c->boot_to_real
+				      ? c->epoch - c->boot_to_real
+				      : 0;
+	return 0;
+}
 
 
 /* Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup/unified on a
@@ -295,7 +316,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		path2 = trace_event_path(str[TRACE_DIR2], str[TRACE_NAME2]);
 	if (!path)
 		return 0;
-	if ((r = traced_add(t, kind, path, path2)) < 0)
+	if ((r = traced_add(t, kind, path, path2, h->tree,
+			    h->time + c->boot_to_real, c->epoch)) < 0)
 		c->error = r;
 	return r;
 }
@@ -337,8 +359,11 @@ static long ms_since(const struct timespec *t)
 int trace_collector_poll(struct trace_collector *c, int timeout_ms,
 			 struct world_error *err)
 {
-	int r = ring_buffer__poll(c->rb, timeout_ms);
+	int r = refresh_clocks(c);
 
+	if (r < 0)
+		return werr_errno(err, -r, "cannot read the worlds' creation");
+	r = ring_buffer__poll(c->rb, timeout_ms);
 	if (r < 0 && r != -EINTR)
 		return werr_errno(err, -r, "cannot read the trace's ring buffer");
 	if (c->error < 0)
@@ -411,6 +436,10 @@ int trace_collector_open(struct trace_collector **out, struct world_store *s,
 		return werr_errno(err, -r, "cannot open the ring buffer");
 	}
 	c->attached = trace_now_ticks();
+	if ((r = refresh_clocks(c)) < 0) {
+		trace_collector_free(c);
+		return werr_errno(err, -r, "cannot read the worlds' creation");
+	}
 	clock_gettime(CLOCK_MONOTONIC, &c->last_sync);
 	*out = c;
 	return 0;
