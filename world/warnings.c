@@ -2,7 +2,7 @@
  * "Warnings"), for world A against its ancestor B:
  *
  *  - derived files: a path A changed that a process tree of B read after A
- *    was created, and that tree then wrote other paths (the paper's Fig. 3:
+ *    was created, and that tree wrote other paths since (the paper's Fig. 3:
  *    make reads the old prog.c in Root and writes prog.o, which after the
  *    merge looks newer than the new prog.c).  Paths the tree deleted again
  *    (temporary files) and API file systems are not named.
@@ -228,17 +228,19 @@ static int cmp_str(const void *x, const void *y)
 	return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-/* What tree entries G[0..N) wrote at or after READ (a time), not deleted
- * by it afterwards, other than SKIP, into *W (appended, no repeats). */
+/* What tree entries G[0..N) wrote from CREATED on, not deleted by it
+ * afterwards, other than SKIP, into *W (appended, no repeats).  Before the
+ * read or after it: a shell opens the output of `cat prog.c >prog.o`
+ * before cat reads, and the tree's data flows after. */
 static int tree_writes(const struct world_trace *t, const size_t *g, size_t n,
-		       uint64_t read, const char *skip, char ***w)
+		       uint64_t created, const char *skip, char ***w)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct world_trace_entry *e = &t->v[g[i]];
 		const char *p = written_by(e);
 		bool gone = false;
 
-		if (!p || e->time < read || !strcmp(p, skip) || api_path(p))
+		if (!p || e->time < created || !strcmp(p, skip) || api_path(p))
 			continue;
 		for (size_t j = i + 1; j < n && !gone; j++) {
 			const struct world_trace_entry *x = &t->v[g[j]];
@@ -280,7 +282,7 @@ static int find_derived(const struct world_trace *t, uint64_t created,
 			if (!is_kind(e, "read") || e->time < created ||
 			    !changed(d, e->path))
 				continue;
-			if (tree_writes(t, idx + start, end - start, e->time,
+			if (tree_writes(t, idx + start, end - start, created,
 					e->path, &w) < 0)
 				return -ENOMEM;
 			if (!w)
@@ -321,11 +323,10 @@ static void trace_conflicts(const struct world_trace *t, uint64_t created,
 		for (size_t k = 0; k < t->n && !written; k++)
 			written = t->v[k].time >= created &&
 				  changes_path(&t->v[k], c->path);
-		if (written && !c->conflict) {
+		if (written) {
 			c->conflict = true;
-			free(c->note);
-			if (asprintf(&c->note, "written in %s (traced)",
-				     name_b) < 0)
+			if (!c->note && asprintf(&c->note, "written in %s (traced)",
+						 name_b) < 0)
 				c->note = NULL;
 		} else if (!written && c->conflict && !c->note && c->kind == 'M') {
 			/* A directory whose entries changed: those are
