@@ -12,9 +12,10 @@
  * such as this project's machines refuse those program types: see README.)
  * The system call numbers are x86_64's.
  *
- * Only tasks in or below a cgroup (v2) of `tracked` are recorded; everyone
- * else costs a switch on the syscall number and that one lookup.  Reads and
- * execs are recorded once per world, process tree and file version, through
+ * Only tasks in or below a cgroup (v2) of `tracked` are recorded, and for
+ * Root on a host (`host_id`) every task of the initial pid namespace
+ * outside them but the collector; everyone else costs a switch on the
+ * syscall number and that one lookup.  Reads and execs are recorded once per world, process tree and file version, through
  * the LRU `seen`, and again after `epoch` (the latest creation of a world,
  * set by user space): the warnings ask what a tree read after a world was
  * created.  A record that does not fit the ring buffer, or whose path cannot
@@ -91,6 +92,23 @@ __u64 untracked_full;
 
 /* CLOCK_BOOTTIME ns of the latest creation of a world (user space). */
 __u64 epoch;
+
+/* Root on a host (user space sets it): the id (see `tracked`) that the
+ * processes of the initial pid namespace outside every traced cgroup are
+ * recorded under, 0 for none; the collector's own tgid, never recorded. */
+__u32 host_id;
+__u32 self_tgid;
+
+/* Whether the current task is the host's (initial pid namespace), and not
+ * the collector. */
+static __always_inline int host_task(void)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+
+	return BPF_CORE_READ(pid, level) == 0 &&
+	       (bpf_get_current_pid_tgid() >> 32) != self_tgid;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -171,6 +189,10 @@ static long tree_step(__u32 index, void *data)
 	if (!parent || parent == t || ns_pid(t, &level, &nr) ||
 	    nr == 1 || ns_pid(parent, &plevel, &pnr) || plevel != level ||
 	    pnr == 1)
+		return 1;
+	/* A new session (a login, a daemon) starts a tree of its own. */
+	if (BPF_CORE_READ(t, signal, pids[PIDTYPE_SID]) !=
+	    BPF_CORE_READ(parent, signal, pids[PIDTYPE_SID]))
 		return 1;
 	w->t = parent;
 	return 0;
@@ -684,14 +706,17 @@ int pwapt_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (ret < 0)
 		return 0;
 	cg = bpf_get_current_ancestor_cgroup_id(tracked_level);
-	if (!cg) /* above the worlds' level: the host */
-		return 0;
-	s = bpf_map_lookup_elem(&tracked, &cg);
-	if (!s) {
-		note_untracked(cg);
+	/* 0: above the worlds' level, the host */
+	s = cg ? bpf_map_lookup_elem(&tracked, &cg) : NULL;
+	if (s) {
+		slot = *s;
+	} else if (host_id && host_task()) {
+		slot = host_id;
+	} else {
+		if (cg)
+			note_untracked(cg);
 		return 0;
 	}
-	slot = *s;
 	sc = bpf_map_lookup_elem(&scratch, &zero);
 	if (!sc)
 		return 0;

@@ -50,4 +50,23 @@ test_expect_success 'lost events: the warnings say the trace is incomplete' '
 	wdiff --json L | grep -q "\"trace\":{\"complete\":false"
 '
 
+# Root on this machine's own "/": every host process outside the worlds is
+# traced under Root.  Nothing is written to the host's tree: the world
+# changes its own copy of /etc/hostname, a host process in a session of
+# its own reads the host's and writes below $TMP.
+test_expect_success 'Root on a host: a host process that derived a file from one the world changed' '
+	stop_collector &&
+	(
+	PWAPT_ROOT=/ PWAPT_STATE=$TMP/host-state && export PWAPT_ROOT PWAPT_STATE &&
+	start_collector && wait_traced Root &&
+	wcreate H Root >/dev/null && wait_traced H &&
+	wexec H sh -c "echo changed-in-world >>/etc/hostname" &&
+	setsid sh -c "cat /etc/hostname >\"\$1\"" - "$TMP/derived" &&
+	wait_line Root "^write $TMP/derived$" &&
+	wdiff H >"$TMP/wdiff.out"; test $? = 3 && cat "$TMP/wdiff.out" &&
+	grep -q "^! /etc/hostname: derived files: read in Root after H was created by processes that then wrote .*$TMP/derived" "$TMP/wdiff.out";
+	r=$?; wdelete H; stop_collector; exit $r
+	)
+'
+
 test_done

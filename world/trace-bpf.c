@@ -137,8 +137,11 @@ static int untrack(struct trace_collector *c, uint32_t slot)
 	struct traced *t = c->slots[slot];
 	int r;
 
-	bpf_map__delete_elem(c->skel->maps.tracked, &t->cgroup,
-			     sizeof(t->cgroup), 0);
+	if (t->cgroup)
+		bpf_map__delete_elem(c->skel->maps.tracked, &t->cgroup,
+				     sizeof(t->cgroup), 0);
+	else /* Root on the host */
+		c->skel->bss->host_id = 0;
 	/* Its records still in the ring buffer belong to it. */
 	ring_buffer__consume(c->rb);
 	r = traced_flush(t, true);
@@ -224,6 +227,53 @@ static int track(struct trace_collector *c, const char *name, pid_t pid,
 	return 0;
 }
 
+/* Root on a host: every process of the initial pid namespace outside
+ * the traced cgroups (host_id in the program).  Its processes ran before
+ * the programs were attached: its table is whole from its creation on (the
+ * header's since), not before. */
+static int track_host(struct trace_collector *c, struct world_error *err)
+{
+	struct traced *t;
+	uint64_t zero = 0;
+	uint32_t slot;
+	int r;
+
+	for (slot = 0; slot < TRACE_MAX_SLOTS && c->slots[slot]; slot++)
+		;
+	if (slot == TRACE_MAX_SLOTS)
+		return werr(err, ENOSPC, "cannot trace Root: %d worlds traced already",
+			    TRACE_MAX_SLOTS);
+	if (!(t = calloc(1, sizeof(*t))) || !(t->name = strdup(WORLD_ROOT))) {
+		free(t);
+		return werr(err, ENOMEM, "out of memory");
+	}
+	t->fd = -1;
+	t->seen = true;
+	t->init_pid = 1;
+	/* Root's directory in the state, as its container's has it. */
+	if (mkdirat(c->s->worlds_fd, WORLD_ROOT, 0700) < 0 && errno != EEXIST) {
+		r = errno;
+		traced_free(t);
+		return werr_errno(err, r, "cannot make the state of Root");
+	}
+	if ((r = traced_open_table(c->s, t, err)) < 0) {
+		traced_free(t);
+		return r;
+	}
+	t->id = slot | (++c->trackings % (UINT32_MAX / TRACE_MAX_SLOTS) + 1)
+			       * TRACE_MAX_SLOTS;
+	if (bpf_map__update_elem(c->skel->maps.lost, &slot, sizeof(slot), &zero,
+				 sizeof(zero), 0) < 0) {
+		r = -errno;
+		traced_free(t);
+		return werr_errno(err, -r, "cannot trace Root");
+	}
+	c->slots[slot] = t;
+	c->skel->bss->self_tgid = (uint32_t)getpid();
+	c->skel->bss->host_id = t->id;
+	return 0;
+}
+
 static struct traced *find_traced(struct trace_collector *c, const char *name)
 {
 	for (int i = 0; i < TRACE_MAX_SLOTS; i++)
@@ -248,8 +298,13 @@ int trace_collector_scan(struct trace_collector *c, struct world_error *err)
 		struct traced *t;
 		pid_t pid;
 
-		if (!names[i] && store_root_is_host(c->s))
+		if (!names[i] && store_root_is_host(c->s)) {
+			if ((t = find_traced(c, name)))
+				t->seen = true;
+			else if ((r = track_host(c, err)) < 0)
+				return r;
 			break;
+		}
 		if (!container_running(c->s, name, &pid)) {
 			if (!names[i])
 				break;

@@ -39,7 +39,9 @@ int trace_collector_open(struct trace_collector **out, struct world_store *s,
  * detaches and unloads the programs.  Accepts NULL. */
 void trace_collector_free(struct trace_collector *c);
 /* Starts or stops tracing worlds so that exactly the running ones are
- * traced (Root's container included, when Root is not "/"). */
+ * traced: Root's container, when Root is not "/"; when it is, every
+ * process of the initial pid namespace outside the traced cgroups (but
+ * the collector). */
 int trace_collector_scan(struct trace_collector *c, struct world_error *err);
 /* Waits up to TIMEOUT_MS for events, records them, and makes the tables
  * durable (append, fsync) when a batch is due. */

@@ -139,7 +139,7 @@ static int load_side(struct world_store *s, const char *name, const char *a,
 			       "since %s was created are not known",
 			    name,
 			    store_is_root(name) && store_root_is_host(s)
-				    ? "Root on a host is not traced"
+				    ? "no bpf collector traced it; audit cannot trace Root on a host"
 				    : "not traced since it was created",
 			    a);
 	if (r < 0)
