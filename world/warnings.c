@@ -180,24 +180,6 @@ static const char *written_by(const struct world_trace_entry *e)
 	return NULL;
 }
 
-/* Whether E changed PATH: wrote it, changed its metadata, or removed or
- * renamed it or a directory above it. */
-static bool changes_path(const struct world_trace_entry *e, const char *path)
-{
-	const char *w = written_by(e);
-	size_t len = strlen(e->path);
-
-	if (w && !strcmp(w, path))
-		return true;
-	if (is_kind(e, "chmod") || is_kind(e, "chown") ||
-	    is_kind(e, "utimes") || is_kind(e, "mkdir"))
-		return !strcmp(e->path, path);
-	if (is_kind(e, "delete") || is_kind(e, "rmdir") || is_kind(e, "rename"))
-		return !strncmp(path, e->path, len) &&
-		       (path[len] == '\0' || path[len] == '/');
-	return false;
-}
-
 static bool api_path(const char *p)
 {
 	static const char *const api[] = {"/proc", "/sys", "/dev", "/run"};
@@ -208,6 +190,39 @@ static bool api_path(const char *p)
 		if (!strncmp(p, api[i], n) && (p[n] == '\0' || p[n] == '/'))
 			return true;
 	}
+	return false;
+}
+
+/* An entry's path and time, sortable by path. */
+struct pt {
+	const char *path;
+	uint64_t time;
+};
+
+static int cmp_pt(const void *x, const void *y)
+{
+	const struct pt *a = x, *b = y;
+	int c = strcmp(a->path, b->path);
+
+	return c ? c : (a->time < b->time ? -1 : a->time > b->time);
+}
+
+/* Whether V (N, sorted) holds PATH at a time from AT on. */
+static bool pt_has(const struct pt *v, size_t n, const char *path, uint64_t at)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) { /* the first entry of PATH */
+		size_t mid = (lo + hi) / 2;
+
+		if (strcmp(v[mid].path, path) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && !strcmp(v[lo].path, path); lo++)
+		if (v[lo].time >= at)
+			return true;
 	return false;
 }
 
@@ -228,107 +243,183 @@ static int cmp_str(const void *x, const void *y)
 	return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-/* What tree entries G[0..N) wrote from CREATED on, not deleted by it
- * afterwards, other than SKIP, into *W (appended, no repeats).  Before the
- * read or after it: a shell opens the output of `cat prog.c >prog.o`
- * before cat reads, and the tree's data flows after. */
+/* What the tree of entries G[0..N) wrote from CREATED on and did not
+ * delete or rename away afterwards (temporary files), API file systems
+ * left out: into *W, sorted, each once.  Before its reads or after them:
+ * a shell opens the output of `cat prog.c >prog.o` before cat reads, and
+ * the tree's data flows after. */
 static int tree_writes(const struct world_trace *t, const size_t *g, size_t n,
-		       uint64_t created, const char *skip, char ***w)
+		       uint64_t created, char ***w)
 {
+	_cleanup_free_ struct pt *gone = malloc((n + 1) * sizeof(*gone));
+	size_t n_gone = 0, n_w = 0;
+
+	if (!gone)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct world_trace_entry *e = &t->v[g[i]];
+
+		if (is_kind(e, "delete") || is_kind(e, "rename"))
+			gone[n_gone++] = (struct pt){e->path, e->time};
+	}
+	qsort(gone, n_gone, sizeof(*gone), cmp_pt);
 	for (size_t i = 0; i < n; i++) {
 		const struct world_trace_entry *e = &t->v[g[i]];
 		const char *p = written_by(e);
-		bool gone = false;
 
-		if (!p || e->time < created || !strcmp(p, skip) || api_path(p))
-			continue;
-		for (size_t j = i + 1; j < n && !gone; j++) {
-			const struct world_trace_entry *x = &t->v[g[j]];
-			gone = (is_kind(x, "delete") ||
-				(is_kind(x, "rename") && x->time >= e->time)) &&
-			       !strcmp(x->path, p);
-		}
-		if (gone || strv_contains(*w, p) || vlen(*w) >= MAX_WRITTEN)
+		if (!p || e->time < created || api_path(p) ||
+		    pt_has(gone, n_gone, p, e->time))
 			continue;
 		if (vpush(w, strdup(p)) < 0)
+			return -ENOMEM;
+		n_w++;
+	}
+	if (!n_w)
+		return 0;
+	qsort(*w, n_w, sizeof(char *), cmp_str);
+	size_t k = 1; /* each once */
+	for (size_t i = 1; i < n_w; i++) {
+		if (!strcmp((*w)[i], (*w)[k - 1]))
+			free((*w)[i]);
+		else
+			(*w)[k++] = (*w)[i];
+	}
+	(*w)[k] = NULL;
+	return 0;
+}
+
+/* Adds W but SKIP to WARN's written paths, at most MAX_WRITTEN. */
+static int add_written(struct world_warning *warn, char *const *w,
+		       const char *skip)
+{
+	for (; *w; w++) {
+		if (!strcmp(*w, skip) || strv_contains(warn->written, *w))
+			continue;
+		if (vlen(warn->written) >= MAX_WRITTEN)
+			break;
+		if (vpush(&warn->written, strdup(*w)) < 0)
 			return -ENOMEM;
 	}
 	return 0;
 }
 
 /* Derived files: B's trees that read a path A changed after CREATED, and
- * then wrote others. */
+ * wrote others since. */
 static int find_derived(const struct world_trace *t, uint64_t created,
 			struct world_diff *d)
 {
 	_cleanup_free_ size_t *idx = malloc((t->n + 1) * sizeof(*idx));
+	/* The warning of each change, by its index in D: 0 none, else 1 +
+	 * the warning's index. */
+	_cleanup_free_ size_t *warn_of = calloc(d->n + 1, sizeof(*warn_of));
 
-	if (!idx)
+	if (!idx || !warn_of)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->n; i++)
 		idx[i] = i;
 	sort_table = t;
 	qsort(idx, t->n, sizeof(*idx), cmp_tree_time);
 	for (size_t start = 0, end; start < t->n; start = end) {
+		_cleanup_strv_free_ char **w = NULL;
+		bool computed = false;
+
 		for (end = start; end < t->n &&
 				  t->v[idx[end]].tree == t->v[idx[start]].tree;
 		     end++)
 			;
 		for (size_t i = start; i < end; i++) {
 			const struct world_trace_entry *e = &t->v[idx[i]];
-			_cleanup_strv_free_ char **w = NULL;
-			struct world_warning *warn = NULL;
+			struct world_change *c;
 
 			if (!is_kind(e, "read") || e->time < created ||
-			    !changed(d, e->path))
+			    !(c = changed(d, e->path)))
 				continue;
-			if (tree_writes(t, idx + start, end - start, created,
-					e->path, &w) < 0)
+			if (!computed && tree_writes(t, idx + start, end - start,
+						     created, &w) < 0)
 				return -ENOMEM;
-			if (!w)
+			computed = true;
+			/* Something besides the path itself. */
+			if (!w || (!w[1] && !strcmp(w[0], e->path)))
 				continue;
-			for (size_t k = 0; k < d->n_warnings && !warn; k++)
-				if (d->warnings[k].kind == WORLD_WARN_DERIVED &&
-				    !strcmp(d->warnings[k].path, e->path))
-					warn = &d->warnings[k];
-			if (!warn &&
-			    !(warn = add_warning(d, WORLD_WARN_DERIVED, e->path)))
-				return -ENOMEM;
-			for (char **p = w; *p; p++)
-				if (!strv_contains(warn->written, *p) &&
-				    vlen(warn->written) < MAX_WRITTEN &&
-				    vpush(&warn->written, strdup(*p)) < 0)
+			size_t ci = (size_t)(c - d->v);
+			if (!warn_of[ci]) {
+				if (!add_warning(d, WORLD_WARN_DERIVED, e->path))
 					return -ENOMEM;
+				warn_of[ci] = d->n_warnings;
+			}
+			if (add_written(&d->warnings[warn_of[ci] - 1], w,
+					e->path) < 0)
+				return -ENOMEM;
 		}
 	}
 	for (size_t k = 0; k < d->n_warnings; k++)
 		if (d->warnings[k].written)
 			qsort(d->warnings[k].written,
-			      vlen(d->warnings[k].written),
-			      sizeof(char *), cmp_str);
+			      vlen(d->warnings[k].written), sizeof(char *),
+			      cmp_str);
 	return 0;
 }
 
-/* Written on both sides, judged by B's trace T where both are whole. */
-static void trace_conflicts(const struct world_trace *t, uint64_t created,
-			    int fb, const char *name_b, struct world_diff *d)
+/* Whether PATH or a directory above it is in GONE (N, sorted) from AT
+ * on. */
+static bool gone_at_or_above(const struct pt *gone, size_t n,
+			     const char *path, uint64_t at)
 {
+	_cleanup_free_ char *p = strdup(path);
+	char *slash;
+
+	if (!p)
+		return true; /* cannot tell: say written */
+	for (;;) {
+		if (pt_has(gone, n, p, at))
+			return true;
+		if (!(slash = strrchr(p, '/')) || slash == p)
+			return false;
+		*slash = '\0';
+	}
+}
+
+/* Written on both sides, judged by B's trace T where both are whole. */
+static int trace_conflicts(const struct world_trace *t, uint64_t created,
+			   int fb, const char *name_b, struct world_diff *d)
+{
+	_cleanup_free_ struct pt *w = malloc((t->n + 1) * sizeof(*w)),
+				 *gone = malloc((t->n + 1) * sizeof(*gone));
+	size_t n_w = 0, n_gone = 0;
+
+	if (!w || !gone)
+		return -ENOMEM;
+	for (size_t k = 0; k < t->n; k++) {
+		const struct world_trace_entry *e = &t->v[k];
+		const char *p = written_by(e);
+
+		if (e->time < created)
+			continue;
+		if (p)
+			w[n_w++] = (struct pt){p, e->time};
+		else if (is_kind(e, "chmod") || is_kind(e, "chown") ||
+			 is_kind(e, "utimes") || is_kind(e, "mkdir"))
+			w[n_w++] = (struct pt){e->path, e->time};
+		if (is_kind(e, "delete") || is_kind(e, "rmdir") ||
+		    is_kind(e, "rename"))
+			gone[n_gone++] = (struct pt){e->path, e->time};
+	}
+	qsort(w, n_w, sizeof(*w), cmp_pt);
+	qsort(gone, n_gone, sizeof(*gone), cmp_pt);
 	for (size_t i = 0; i < d->n; i++) {
 		struct world_change *c = &d->v[i];
-		bool written = false;
 
 		if (c->excluded || c->checked_off || c->merged ||
 		    dbmerge_known(c->path))
 			continue;
-		for (size_t k = 0; k < t->n && !written; k++)
-			written = t->v[k].time >= created &&
-				  changes_path(&t->v[k], c->path);
+		bool written = pt_has(w, n_w, c->path, created) ||
+			       gone_at_or_above(gone, n_gone, c->path, created);
 		if (written) {
 			c->conflict = true;
 			if (!c->note && asprintf(&c->note, "written in %s (traced)",
 						 name_b) < 0)
 				c->note = NULL;
-		} else if (!written && c->conflict && !c->note && c->kind == 'M') {
+		} else if (c->conflict && !c->note && c->kind == 'M') {
 			/* A directory whose entries changed: those are
 			 * their own paths. */
 			_cleanup_close_ int fd = open_beneath(
@@ -341,6 +432,7 @@ static void trace_conflicts(const struct world_trace *t, uint64_t created,
 				c->conflict = false;
 		}
 	}
+	return 0;
 }
 
 /* The pid namespace of B's processes, by inode; 0 when B runs none. */
@@ -480,7 +572,8 @@ int diff_warnings(struct world_store *s, const struct world_meta *a,
 	if (tb.loaded && (r = find_derived(&tb.t, created, d)) < 0)
 		goto out;
 	if (ta.whole && tb.whole) {
-		trace_conflicts(&tb.t, created, fb, name_b, d);
+		if ((r = trace_conflicts(&tb.t, created, fb, name_b, d)) < 0)
+			goto out;
 		d->conflicts_by = "trace and ctime";
 	}
 out:
