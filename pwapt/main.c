@@ -178,7 +178,10 @@ void print_warnings(FILE *f, const struct world_diff *d, const char *name,
 			for (char **p = w->written; p && *p; p++)
 				fprintf(f, "%s%s", p == w->written ? "" : ", ",
 					*p);
-			fputc('\n', f);
+			/* Maybe more: the trace missed some. */
+			fputs(d->trace_notes ? " (the trace is incomplete)\n"
+					     : "\n",
+			      f);
 		} else {
 			fprintf(f, "! %s: %s by process %d (%s) in %s", w->path,
 				w->kind == WORLD_WARN_OPEN ? "held open"

@@ -12,6 +12,18 @@ wait_line() {
 	wait_for 20 "cut -d' ' -f3- \"\$PWAPT_STATE/worlds/$1/trace\" | grep -Eq \"$2\""
 }
 
+# Whether world $1's trace lost nothing.  The audit backend counts the
+# kernel's lost records (a counter of the whole machine) against every
+# world: on a busy machine a table may lose records a test did not cause.
+# Then the test checks that the report says so instead of its clean form.
+# Only where the file sets TRACE_MAY_LOSE (audit); with BPF a loss fails.
+whole() {
+	head -n1 "$PWAPT_STATE/worlds/$1/trace" | grep -q " lost=0* " && return 0
+	[ -n "${TRACE_MAY_LOSE:-}" ] || { echo "the trace of $1 lost records"; exit 1; }
+	echo "# the trace of $1 lost records: the report must say so"
+	return 1
+}
+
 # A scenario: P made from Root, traced; C made from P.
 fig3_setup() {
 	printf 'int main(void) { return 1; }\n' >"$PWAPT_ROOT/srv/prog.c" &&
@@ -32,9 +44,13 @@ test_expect_success 'Fig. 3: wdiff names the object built from the old source' '
 	test_exit 3 wdiff C >"$TMP/wdiff.out"; r=$?
 	cat "$TMP/wdiff.out"; test $r = 0 &&
 	grep -qx "M /srv/prog.c" "$TMP/wdiff.out" &&
-	grep -qx "! /srv/prog.c: derived files: read in P after C was created by processes that then wrote /srv/prog.o" "$TMP/wdiff.out" &&
-	grep -qx "! trace: conflicts judged by trace and ctime" "$TMP/wdiff.out" &&
-	if grep "^! trace: .*incomplete\|^! trace: .*no trace" "$TMP/wdiff.out"; then exit 1; fi
+	grep -Eqx "! /srv/prog.c: derived files: read in P after C was created by processes that then wrote /srv/prog.o( \(the trace is incomplete\))?" "$TMP/wdiff.out" &&
+	if whole P; then
+		grep -qx "! trace: conflicts judged by trace and ctime" "$TMP/wdiff.out" &&
+		if grep "^! trace: .*incomplete\|^! trace: .*no trace" "$TMP/wdiff.out"; then exit 1; fi
+	else
+		grep -q "^! trace: the trace of P is incomplete since C was created: [1-9][0-9]* accesses lost$" "$TMP/wdiff.out"
+	fi
 '
 
 test_expect_success 'Fig. 3: --json carries the warning' '
@@ -44,15 +60,16 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 w = [x for x in d[\"warnings\"] if x[\"kind\"] == \"derived\"]
 assert w == [{\"kind\": \"derived\", \"path\": \"/srv/prog.c\", \"written\": [\"/srv/prog.o\"]}], d[\"warnings\"]
-assert d[\"trace\"][\"complete\"] and d[\"trace\"][\"notes\"] == [], d[\"trace\"]
-assert d[\"trace\"][\"conflicts_by\"] == \"trace and ctime\", d[\"trace\"]
-" "$TMP/wdiff.json"
+whole = sys.argv[2] == \"yes\"
+assert d[\"trace\"][\"complete\"] == whole and (d[\"trace\"][\"notes\"] == []) == whole, d[\"trace\"]
+assert d[\"trace\"][\"conflicts_by\"] == (\"trace and ctime\" if whole else \"ctime\"), d[\"trace\"]
+" "$TMP/wdiff.json" "$(whole P >/dev/null && echo yes)"
 '
 
 test_expect_success 'Fig. 3: wmerge refuses without --force, nothing merged' '
 	test_fails_with 3 "cannot merge .C. into .P.: 1 path of .C. read in .P. to make other files" \
 		wmerge C P >"$TMP/merge.out" &&
-	grep -q "^! /srv/prog.c: derived files: .* /srv/prog.o$" "$TMP/merge.out" &&
+	grep -Eq "^! /srv/prog.c: derived files: .* /srv/prog.o( \(the trace is incomplete\))?$" "$TMP/merge.out" &&
 	test_equal "int main(void) { return 1; }" "$(wexec P cat /srv/prog.c)"
 '
 
@@ -69,8 +86,12 @@ test_expect_success 'a world that changed only a file nobody read: no warning' '
 	wexec P sh -c "cat /srv/prog.c >/srv/prog.o" &&
 	wait_line P "^write /srv/prog.o$" && sleep 0.5 &&
 	wdiff D >"$TMP/wdiff.out" && cat "$TMP/wdiff.out" &&
-	test_equal "M /srv/unread
-! trace: conflicts judged by trace and ctime" "$(cat "$TMP/wdiff.out")" &&
+	if whole P && whole D; then
+		test_equal "M /srv/unread
+! trace: conflicts judged by trace and ctime" "$(cat "$TMP/wdiff.out")"
+	else # the loss may have come after the report
+		! grep -q "^! /" "$TMP/wdiff.out"
+	fi &&
 	wmerge D P && test_equal changed "$(wexec P cat /srv/unread)"
 '
 
@@ -83,9 +104,13 @@ test_expect_success 'written on both sides, judged by the trace: a conflict sayi
 	wait_line P "^write /srv/newfile$" &&
 	test_exit 3 wdiff E >"$TMP/wdiff.out"; r=$?
 	cat "$TMP/wdiff.out"; test $r = 0 &&
-	grep -qx "! /srv/unread: changed in P after E was created: written in P (traced)" "$TMP/wdiff.out" &&
 	grep -qx "M /srv" "$TMP/wdiff.out" &&
-	if grep "^! /srv:" "$TMP/wdiff.out"; then exit 1; fi &&
+	if whole P && whole E; then
+		grep -qx "! /srv/unread: changed in P after E was created: written in P (traced)" "$TMP/wdiff.out" &&
+		if grep "^! /srv:" "$TMP/wdiff.out"; then exit 1; fi
+	else # the loss may have come after the report
+		grep -Eqx "! /srv/unread: changed in P after E was created(: written in P \(traced\))?" "$TMP/wdiff.out"
+	fi &&
 	wdelete E
 '
 

@@ -341,6 +341,9 @@ static int finish_event(struct audit_events *ev, struct event *e)
 	if (r < 0)
 		goto out;
 	if (!first || ((call->kind == TRACE_RENAME || call->kind == TRACE_LINK) && !second)) {
+		if (getenv("PWAPT_TRACE_DEBUG"))
+			fprintf(stderr, "audit: lost %s, serial %" PRIu64 "\n",
+				e->syscall, e->serial);
 		lose(w);
 		goto out;
 	}

@@ -12,7 +12,7 @@
 #include "trace-writer.h"
 
 #define MAX_PENDING 64 /* events whose records are still arriving */
-#define MAX_ITEMS   8  /* PATH records of one event kept */
+#define MAX_ITEMS   32 /* PATH records of one event kept (overlayfs adds its own: a rename over a lower file, 10) */
 
 /* Inode numbers of a world mapped to the names seen for them. */
 struct inode_map {
