@@ -12,10 +12,13 @@
  * such as this project's machines refuse those program types: see README.)
  * The system call numbers are x86_64's.
  *
- * Only tasks in or below a cgroup (v2) of `tracked` are recorded; everyone
- * else costs a switch on the syscall number and that one lookup.  Reads and
- * execs are recorded once per world and file version, through the LRU
- * `seen`.  A record that does not fit the ring buffer, or whose path cannot
+ * Only tasks in or below a cgroup (v2) of `tracked` are recorded, and for
+ * Root on a host (`host_id`) every task of the initial pid namespace
+ * outside them but the collector; everyone else costs a switch on the
+ * syscall number and that one lookup.  Reads and execs are recorded once per world, process tree and file version, through
+ * the LRU `seen`, and again after `epoch` (the latest creation of a world,
+ * set by user space): the warnings ask what a tree read after a world was
+ * created.  A record that does not fit the ring buffer, or whose path cannot
  * be resolved, is counted in `lost` at its world's slot: a trace is
  * complete only while that stays 0. */
 #include "vmlinux.h"
@@ -87,6 +90,26 @@ struct {
 
 __u64 untracked_full;
 
+/* CLOCK_BOOTTIME ns of the latest creation of a world (user space). */
+__u64 epoch;
+
+/* Root on a host (user space sets it): the id (see `tracked`) that the
+ * processes of the initial pid namespace outside every traced cgroup are
+ * recorded under, 0 for none; the collector's own tgid, never recorded. */
+__u32 host_id;
+__u32 self_tgid;
+
+/* Whether the current task is the host's (initial pid namespace), and not
+ * the collector. */
+static __always_inline int host_task(void)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+
+	return BPF_CORE_READ(pid, level) == 0 &&
+	       (bpf_get_current_pid_tgid() >> 32) != self_tgid;
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20); /* user space may resize it */
@@ -99,13 +122,15 @@ struct seen_key {
 	__u32 dev;
 	__u32 slot;
 	__u32 kind;
+	__u32 tree;
+	__u32 pad;
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct seen_key);
-	__type(value, __u8);
+	__type(value, __u64); /* when it was sent */
 } seen SEC(".maps");
 
 struct scratch {
@@ -129,6 +154,60 @@ struct builder {
 	int bad;     /* could not be recorded: lost */
 	int outside; /* not a file of the world's tree: not recorded */
 };
+
+/* The process tree of the current task (trace-event.h): walking up
+ * real_parent while the parent is in the task's pid namespace and not its
+ * init. */
+struct tree_walk {
+	struct task_struct *t;
+};
+
+static __always_inline int ns_pid(struct task_struct *t, unsigned int *level,
+				  int *nr)
+{
+	struct pid *pid = BPF_CORE_READ(t, thread_pid);
+	struct upid up = {};
+	unsigned int l = BPF_CORE_READ(pid, level);
+
+	if (l > 7 || bpf_probe_read_kernel(&up, sizeof(up),
+					   __builtin_preserve_access_index(
+						   &pid->numbers[l])))
+		return -1;
+	*level = l;
+	*nr = up.nr;
+	return 0;
+}
+
+static long tree_step(__u32 index, void *data)
+{
+	struct tree_walk *w = data;
+	struct task_struct *t = w->t;
+	struct task_struct *parent = BPF_CORE_READ(t, real_parent);
+	unsigned int level, plevel;
+	int nr, pnr;
+
+	if (!parent || parent == t || ns_pid(t, &level, &nr) ||
+	    nr == 1 || ns_pid(parent, &plevel, &pnr) || plevel != level ||
+	    pnr == 1)
+		return 1;
+	/* A new session (a login, a daemon) starts a tree of its own. */
+	if (BPF_CORE_READ(t, signal, pids[PIDTYPE_SID]) !=
+	    BPF_CORE_READ(parent, signal, pids[PIDTYPE_SID]))
+		return 1;
+	w->t = parent;
+	return 0;
+}
+
+static __always_inline __u32 current_tree(void)
+{
+	struct tree_walk w = {.t = (void *)bpf_get_current_task()};
+
+	struct task_struct *top;
+
+	bpf_loop(64, tree_step, &w, 0);
+	top = w.t;
+	return BPF_CORE_READ(top, tgid);
+}
 
 /* SLOT here is the tracked map's value: the world's slot in the low bits,
  * a number of this tracking of it above (see trace-event.h). */
@@ -342,6 +421,7 @@ static __always_inline void submit(struct scratch *sc, struct builder *b,
 	}
 	sc->hdr.slot = slot;
 	sc->hdr.kind = kind;
+	sc->hdr.time = bpf_ktime_get_boot_ns();
 	if (size > sizeof(sc->hdr) + sizeof(sc->rec))
 		return;
 	if (bpf_ringbuf_output(&events, &sc->hdr, size & (8 * TRACE_PATH_MAX - 1),
@@ -349,14 +429,15 @@ static __always_inline void submit(struct scratch *sc, struct builder *b,
 		count_lost(slot);
 }
 
-/* Whether this world saw this version of the file already: the ctime
- * changes with the file, a rename or a new link, and a recycled inode
- * number comes with a new ctime. */
+/* Whether this tree of this world saw this version of the file already,
+ * since the latest creation of a world: the ctime changes with the file, a
+ * rename or a new link, and a recycled inode number comes with a new
+ * ctime. */
 static __always_inline int seen_before(struct file *f, __u32 slot, int kind,
-				       struct seen_key *key)
+				       __u32 tree, struct seen_key *key)
 {
 	struct inode *inode = BPF_CORE_READ(f, f_inode);
-	__u8 one = 1;
+	__u64 now = bpf_ktime_get_boot_ns(), *when;
 
 	key->ino = BPF_CORE_READ(inode, i_ino);
 	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
@@ -364,7 +445,12 @@ static __always_inline int seen_before(struct file *f, __u32 slot, int kind,
 	key->ctime_nsec = BPF_CORE_READ(inode, i_ctime_nsec);
 	key->slot = slot;
 	key->kind = kind;
-	return bpf_map_update_elem(&seen, key, &one, BPF_NOEXIST) != 0;
+	key->tree = tree;
+	when = bpf_map_lookup_elem(&seen, key);
+	if (when && *when >= epoch)
+		return 1;
+	bpf_map_update_elem(&seen, key, &now, BPF_ANY);
+	return 0;
 }
 
 /* A read or exec of F, once per world and file version. */
@@ -374,7 +460,7 @@ static __always_inline void file_once(struct scratch *sc, struct file *f,
 	struct builder b = {};
 	struct seen_key key = {};
 
-	if (!f || seen_before(f, slot, kind, &key))
+	if (!f || seen_before(f, slot, kind, sc->hdr.tree, &key))
 		return;
 	__builtin_memset(&sc->hdr.str_len, 0, sizeof(sc->hdr.str_len));
 	put_file(&b, f, TRACE_DIR1);
@@ -620,14 +706,17 @@ int pwapt_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (ret < 0)
 		return 0;
 	cg = bpf_get_current_ancestor_cgroup_id(tracked_level);
-	if (!cg) /* above the worlds' level: the host */
-		return 0;
-	s = bpf_map_lookup_elem(&tracked, &cg);
-	if (!s) {
-		note_untracked(cg);
+	/* 0: above the worlds' level, the host */
+	s = cg ? bpf_map_lookup_elem(&tracked, &cg) : NULL;
+	if (s) {
+		slot = *s;
+	} else if (host_id && host_task()) {
+		slot = host_id;
+	} else {
+		if (cg)
+			note_untracked(cg);
 		return 0;
 	}
-	slot = *s;
 	sc = bpf_map_lookup_elem(&scratch, &zero);
 	if (!sc)
 		return 0;
@@ -635,6 +724,7 @@ int pwapt_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		count_lost(slot);
 		return 0;
 	}
+	sc->hdr.tree = current_tree();
 	record(sc, slot, nr, regs, ret);
 	__sync_val_compare_and_swap(&sc->busy, 1, 0);
 	return 0;

@@ -40,10 +40,18 @@ enum trace_kind {
  * absent: NAME alone; NAME empty: DIR itself (an fd, an exec). */
 enum { TRACE_DIR1, TRACE_NAME1, TRACE_DIR2, TRACE_NAME2, TRACE_NSTR };
 
+/* TREE: the process tree that made the call, named by the pid (in the
+ * initial namespace) of its oldest ancestor in the world below the world's
+ * init: a command wexec started, a service init started, with everything
+ * they ran.  TIME: when, in CLOCK_BOOTTIME nanoseconds (the collector
+ * turns it into wall-clock time for the table). */
 struct pwapt_event_hdr {
 	unsigned int slot;
 	unsigned short kind;
 	unsigned short pad;
+	unsigned int tree;
+	unsigned int pad2;
+	unsigned long long time;
 	unsigned int str_len[TRACE_NSTR];
 };
 

@@ -57,7 +57,9 @@ static void print_json(const struct world_diff *d, const char *name,
 			printf("null");
 		putchar('}');
 	}
-	printf("]}\n");
+	printf("]");
+	print_warnings_json(stdout, d);
+	printf("}\n");
 }
 
 static void print_stat(const struct world_diff *d, bool all)
@@ -105,6 +107,8 @@ int cmd_diff(struct context *ctx, int argc, char **argv)
 	const char *other = d.other ? d.other : "?";
 
 	size_t conflicts = 0;
+	for (size_t i = 0; i < d.n_warnings; i++) /* derived files */
+		conflicts += d.warnings[i].kind == WORLD_WARN_DERIVED;
 	for (size_t i = 0; i < d.n; i++)
 		conflicts += d.v[i].conflict && !d.v[i].checked_off &&
 			     (!d.v[i].excluded || all);

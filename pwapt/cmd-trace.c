@@ -71,12 +71,14 @@ static void print_json(const char *name, const struct world_trace *t)
 	printf("{\"world\":");
 	json_string(stdout, name);
 	printf(",\"state\":\"%s\",\"complete\":%s,\"lost\":%" PRIu64
+	       ",\"whole_since_ns\":%" PRIu64 ",\"collector\":%s"
 	       ",\"accesses\":[",
 	       t->state, strcmp(t->state, "complete") ? "false" : "true",
-	       t->lost);
+	       t->lost, t->since, t->live ? "true" : "false");
 	for (size_t i = 0; i < t->n; i++) {
-		printf("%s{\"kind\":\"%s\",\"path\":", i ? "," : "",
-		       t->v[i].kind);
+		printf("%s{\"time_ns\":%" PRIu64 ",\"tree\":%" PRIu32
+		       ",\"kind\":\"%s\",\"path\":",
+		       i ? "," : "", t->v[i].time, t->v[i].tree, t->v[i].kind);
 		json_string(stdout, t->v[i].path);
 		if (t->v[i].path2) {
 			printf(",\"path2\":");

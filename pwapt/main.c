@@ -169,6 +169,75 @@ void print_warnings(FILE *f, const struct world_diff *d, const char *name,
 			fprintf(f, "! %s: maybe deleted in %s: %s\n", c->path,
 				other, c->note ? c->note : "cannot tell");
 	}
+	for (size_t i = 0; i < d->n_warnings; i++) {
+		const struct world_warning *w = &d->warnings[i];
+		if (w->kind == WORLD_WARN_DERIVED) {
+			fprintf(f, "! %s: derived files: read in %s after %s "
+				   "was created by processes that then wrote ",
+				w->path, other, name);
+			for (char **p = w->written; p && *p; p++)
+				fprintf(f, "%s%s", p == w->written ? "" : ", ",
+					*p);
+			/* Maybe more: the trace missed some. */
+			fputs(d->trace_notes ? " (the trace is incomplete)\n"
+					     : "\n",
+			      f);
+		} else {
+			fprintf(f, "! %s: %s by process %d (%s) in %s", w->path,
+				w->kind == WORLD_WARN_OPEN ? "held open"
+							   : "mapped",
+				w->pid, w->command, other);
+			if (w->n_pids > 1)
+				fprintf(f, " and %zu more", w->n_pids - 1);
+			fputc('\n', f);
+		}
+	}
+	for (char **n = d->trace_notes; n && *n; n++)
+		fprintf(f, "! trace: %s\n", *n);
+	if (d->conflicts_by)
+		fprintf(f, "! trace: conflicts judged by %s\n",
+			d->conflicts_by);
+}
+
+void print_warnings_json(FILE *f, const struct world_diff *d)
+{
+	fprintf(f, ",\"warnings\":[");
+	for (size_t i = 0; i < d->n_warnings; i++) {
+		const struct world_warning *w = &d->warnings[i];
+		fprintf(f, "%s{\"kind\":\"%s\",\"path\":", i ? "," : "",
+			w->kind == WORLD_WARN_DERIVED ? "derived"
+			: w->kind == WORLD_WARN_OPEN  ? "open"
+						      : "mapped");
+		json_string(f, w->path);
+		if (w->kind == WORLD_WARN_DERIVED) {
+			fprintf(f, ",\"written\":[");
+			for (char **p = w->written; p && *p; p++) {
+				if (p != w->written)
+					fputc(',', f);
+				json_string(f, *p);
+			}
+			fputc(']', f);
+		} else {
+			fprintf(f, ",\"pid\":%d,\"processes\":%zu,"
+				   "\"command\":",
+				w->pid, w->n_pids);
+			json_string(f, w->command);
+		}
+		fputc('}', f);
+	}
+	fprintf(f, "],\"trace\":{\"complete\":%s,\"notes\":[",
+		d->conflicts_by && !d->trace_notes ? "true" : "false");
+	for (char **n = d->trace_notes; n && *n; n++) {
+		if (n != d->trace_notes)
+			fputc(',', f);
+		json_string(f, *n);
+	}
+	fprintf(f, "],\"conflicts_by\":");
+	if (d->conflicts_by)
+		json_string(f, d->conflicts_by);
+	else
+		fprintf(f, "null");
+	fputc('}', f);
 }
 
 void json_string(FILE *f, const char *s)

@@ -85,9 +85,13 @@ int failf(struct context *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* The "! " lines of a diff of NAME against OTHER: conflicts (why, where
- * known) and the package databases a merge combines. */
+ * known), the package databases a merge combines, derived files, files
+ * held open or mapped, and what the traces could not tell ("! trace: "). */
 void print_warnings(FILE *f, const struct world_diff *d, const char *name,
 		    const char *other, bool all);
+/* D's warnings and trace notes as JSON members: ",\"warnings\":[...],
+ * \"trace\":{...}", for a report object being printed. */
+void print_warnings_json(FILE *f, const struct world_diff *d);
 
 /* Running things in worlds (run.c).  Where the chatter of apt, services
  * and tests goes: stderr when stdout carries a JSON report (as an fd for

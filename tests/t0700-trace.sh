@@ -78,7 +78,7 @@ test_expect_success 'three worlds at once: each access in its own table' '
 '
 
 test_expect_success 'the table survives in the state directory; --json' '
-	head -n1 "$PWAPT_STATE/worlds/A/trace" | grep -q "^pwapt-trace 1 complete *lost=0*$" &&
+	head -n1 "$PWAPT_STATE/worlds/A/trace" | grep -q "^pwapt-trace 2 complete *lost=0* since=0*[1-9][0-9]*$" &&
 	pwapt trace --json A >"$TMP/A.json" &&
 	python3 -c "
 import json, sys
@@ -125,7 +125,7 @@ test_expect_success 'a flood that overflows the ring buffer: incomplete, counted
 	stop_collector &&
 	head -n1 "$PWAPT_STATE/worlds/C/trace" >"$TMP/header" &&
 	cat "$TMP/header" &&
-	grep -q "^pwapt-trace 1 incomplete *lost=0*[1-9][0-9]*$" "$TMP/header" &&
+	grep -q "^pwapt-trace 2 incomplete *lost=0*[1-9][0-9]* since=[0-9]*$" "$TMP/header" &&
 	pwapt trace C | head -n1 | grep -q "INCOMPLETE, [1-9][0-9]* accesses lost" &&
 	pwapt trace --json C | grep -q "\"complete\":false"
 '

@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "dbmerge.h"
 #include "diff.h"
+#include "warnings.h"
 #include "error.h"
 #include "lifecycle.h"
 #include "fsutil.h"
@@ -723,6 +724,10 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 				       .n_inos = n_inos};
 		if ((r = diff_conflicts(&t, &d, err)) < 0)
 			goto out;
+		if (diff_warnings(s, a, name_a, name_b, fb, &d) < 0) {
+			r = werr(err, ENOMEM, "out of memory");
+			goto out;
+		}
 	}
 	*out = d;
 	d = (struct world_diff){0};
@@ -750,6 +755,7 @@ void diff_release(struct world_diff *d)
 	}
 	free(d->v);
 	free(d->other);
+	diff_warnings_release(d);
 	*d = (struct world_diff){0};
 }
 

@@ -589,11 +589,23 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	for (size_t i = 0; i < d.n; i++)
 		n_conflicts += d.v[i].conflict && !d.v[i].excluded &&
 			       !d.v[i].checked_off;
-	if (n_conflicts && !force) {
+	/* Derived files stop a merge; files in use in DST are said (the
+	 * services that use them restart). */
+	size_t n_derived = 0;
+	for (size_t i = 0; i < d.n_warnings; i++)
+		n_derived += d.warnings[i].kind == WORLD_WARN_DERIVED;
+	if ((n_conflicts || n_derived) && !force) {
 		if (conflicts)
 			*conflicts = d;
 		else
 			diff_release(&d);
+		if (!n_conflicts)
+			return werr(err, EEXIST,
+				    "cannot merge '%s' into '%s': %zu path%s "
+				    "of '%s' read in '%s' to make other files "
+				    "after '%s' was created (--force merges)",
+				    src, dst, n_derived,
+				    n_derived == 1 ? "" : "s", src, dst, src);
 		return werr(
 			err, EEXIST,
 			"cannot merge '%s' into '%s': %zu path%s changed in "
@@ -820,6 +832,10 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 			*conflicts = d;
 			d = (struct world_diff){0};
 		}
+	if (r >= 0 && conflicts && (d.n_warnings || d.trace_notes)) {
+		*conflicts = d; /* and the warnings, forced or not */
+		d = (struct world_diff){0};
+	}
 	goto out;
 
 rollback:;

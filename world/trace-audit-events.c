@@ -231,12 +231,30 @@ static const struct call calls[] = {
 	{"execveat", TRACE_EXEC, 0, -1},
 };
 
-static int record(struct audited *w, int kind, const char *path, const char *path2)
+/* The process tree of E's process: its parent's, or its own. */
+static uint32_t tree_of(struct audited *w, const struct event *e)
 {
-	int r = traced_add(w->t, trace_kind_name(kind), path, path2);
+	struct tree_slot *parent = &w->trees[e->ppid % TREE_SLOTS],
+			 *self = &w->trees[e->pid % TREE_SLOTS];
+	uint32_t tree = parent->pid == e->ppid && e->ppid ? parent->tree
+			: self->pid == e->pid		  ? self->tree
+							  : e->pid;
+
+	*self = (struct tree_slot){e->pid, tree};
+	return tree;
+}
+
+static int record_as(struct audited *w, const struct event *e,
+		     uint64_t epoch, int kind, const char *path,
+		     const char *path2)
+{
+	int r = traced_add(w->t, trace_kind_name(kind), path, path2,
+			   tree_of(w, e), e->time, epoch);
 
 	return r < 0 ? r : 0;
 }
+#define record(w, kind, path, path2) \
+	record_as(w, e, ev->epoch, kind, path, path2)
 
 /* Turns one complete event into lines of its world's table. */
 static int finish_event(struct audit_events *ev, struct event *e)
@@ -323,6 +341,9 @@ static int finish_event(struct audit_events *ev, struct event *e)
 	if (r < 0)
 		goto out;
 	if (!first || ((call->kind == TRACE_RENAME || call->kind == TRACE_LINK) && !second)) {
+		if (getenv("PWAPT_TRACE_DEBUG"))
+			fprintf(stderr, "audit: lost %s, serial %" PRIu64 "\n",
+				e->syscall, e->serial);
 		lose(w);
 		goto out;
 	}
@@ -423,6 +444,11 @@ int audit_events_record(struct audit_events *ev, int type, char *text)
 			e->serial = serial;
 			return r;
 		}
+		unsigned long long sec = 0, ms = 0;
+		if (sscanf(strstr(text, "audit("), "audit(%llu.%llu", &sec, &ms) == 2)
+			e->time = sec * 1000000000ull + ms * 1000000ull;
+		e->pid = (uint32_t)field_u64(body, "pid", 10);
+		e->ppid = (uint32_t)field_u64(body, "ppid", 10);
 		e->syscall = strdup(name);
 		e->a[0] = field_u64(body, "a0", 16);
 		e->a[1] = field_u64(body, "a1", 16);

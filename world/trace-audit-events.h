@@ -12,7 +12,7 @@
 #include "trace-writer.h"
 
 #define MAX_PENDING 64 /* events whose records are still arriving */
-#define MAX_ITEMS   8  /* PATH records of one event kept */
+#define MAX_ITEMS   32 /* PATH records of one event kept (overlayfs adds its own: a rename over a lower file, 10) */
 
 /* Inode numbers of a world mapped to the names seen for them. */
 struct inode_map {
@@ -21,9 +21,18 @@ struct inode_map {
 	size_t n, cap;
 };
 
+/* The process tree of each process seen (trace-event.h): a process
+ * whose parent is not known in the world starts one.  A hash by pid,
+ * where a collision forgets the older process. */
+#define TREE_SLOTS 4096
+struct tree_slot {
+	uint32_t pid, tree;
+};
+
 struct audited {
 	struct traced *t;
 	struct inode_map inodes;
+	struct tree_slot trees[TREE_SLOTS];
 };
 
 struct item {
@@ -37,6 +46,8 @@ struct item {
 struct event {
 	bool used;
 	uint64_t serial;
+	uint64_t time;	    /* wall-clock ns (audit's milliseconds) */
+	uint32_t pid, ppid;
 	char *syscall;	    /* the call's name, NULL until its SYSCALL record */
 	uint64_t a[4];
 	char *cwd;
@@ -48,6 +59,7 @@ struct event {
 struct audit_events {
 	struct event pending[MAX_PENDING];
 	const char *key; /* of pwapt's rules: other events are not ours */
+	uint64_t epoch;	 /* the latest creation of a world, wall-clock ns */
 	int machine;	 /* libaudit's, for a record without arch */
 	/* The traced world whose tree is on device DEV, NULL for none. */
 	struct audited *(*world_of)(void *arg, dev_t dev);

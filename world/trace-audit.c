@@ -97,7 +97,7 @@ struct trace_audit {
 	uint32_t lost_seen; /* the kernel's lost counter, last read */
 	struct audited *worlds[MAX_WORLDS];
 	struct audit_events ev;
-	struct timespec last_sync;
+	struct timespec last_sync, epoch_stamp;
 	const char *mode;   /* for messages: how records arrive */
 };
 
@@ -629,6 +629,8 @@ int trace_audit_poll(struct trace_audit *c, int timeout_ms, struct world_error *
 	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
 	int r;
 
+	if ((r = trace_epoch(c->s, &c->epoch_stamp, &c->ev.epoch)) < 0)
+		return werr_errno(err, -r, "cannot read the worlds' creation");
 	FD_ZERO(&fds);
 	FD_SET(c->rx, &fds);
 	if (select(c->rx + 1, &fds, NULL, NULL, &tv) < 0 && errno != EINTR)

@@ -40,7 +40,28 @@ struct trace_collector {
 	int lock_fd;	   /* state/trace.lock, held while collecting */
 	struct timespec last_sync;
 	int error; /* the first error of the ring buffer's callback */
+	int64_t boot_to_real; /* add to CLOCK_BOOTTIME ns: wall-clock ns */
+	struct timespec epoch_stamp;
+	uint64_t epoch; /* the latest creation of a world, wall-clock ns */
 };
+
+/* The offset between the kernel's CLOCK_BOOTTIME and wall-clock time,
+ * and the latest creation of a world in both clocks. */
+static int refresh_clocks(struct trace_collector *c)
+{
+	struct timespec boot;
+	int r;
+
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	c->boot_to_real = (int64_t)trace_now_ns() -
+			  ((int64_t)boot.tv_sec * 1000000000 + boot.tv_nsec);
+	if ((r = trace_epoch(c->s, &c->epoch_stamp, &c->epoch)) < 0)
+		return r;
+	c->skel->bss->epoch = (int64_t)c->epoch > c->boot_to_real
+				      ? c->epoch - c->boot_to_real
+				      : 0;
+	return 0;
+}
 
 
 /* Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup/unified on a
@@ -116,8 +137,11 @@ static int untrack(struct trace_collector *c, uint32_t slot)
 	struct traced *t = c->slots[slot];
 	int r;
 
-	bpf_map__delete_elem(c->skel->maps.tracked, &t->cgroup,
-			     sizeof(t->cgroup), 0);
+	if (t->cgroup)
+		bpf_map__delete_elem(c->skel->maps.tracked, &t->cgroup,
+				     sizeof(t->cgroup), 0);
+	else /* Root on the host */
+		c->skel->bss->host_id = 0;
 	/* Its records still in the ring buffer belong to it. */
 	ring_buffer__consume(c->rb);
 	r = traced_flush(t, true);
@@ -203,6 +227,53 @@ static int track(struct trace_collector *c, const char *name, pid_t pid,
 	return 0;
 }
 
+/* Root on a host: every process of the initial pid namespace outside
+ * the traced cgroups (host_id in the program).  Its processes ran before
+ * the programs were attached: its table is whole from its creation on (the
+ * header's since), not before. */
+static int track_host(struct trace_collector *c, struct world_error *err)
+{
+	struct traced *t;
+	uint64_t zero = 0;
+	uint32_t slot;
+	int r;
+
+	for (slot = 0; slot < TRACE_MAX_SLOTS && c->slots[slot]; slot++)
+		;
+	if (slot == TRACE_MAX_SLOTS)
+		return werr(err, ENOSPC, "cannot trace Root: %d worlds traced already",
+			    TRACE_MAX_SLOTS);
+	if (!(t = calloc(1, sizeof(*t))) || !(t->name = strdup(WORLD_ROOT))) {
+		free(t);
+		return werr(err, ENOMEM, "out of memory");
+	}
+	t->fd = -1;
+	t->seen = true;
+	t->init_pid = 1;
+	/* Root's directory in the state, as its container's has it. */
+	if (mkdirat(c->s->worlds_fd, WORLD_ROOT, 0700) < 0 && errno != EEXIST) {
+		r = errno;
+		traced_free(t);
+		return werr_errno(err, r, "cannot make the state of Root");
+	}
+	if ((r = traced_open_table(c->s, t, err)) < 0) {
+		traced_free(t);
+		return r;
+	}
+	t->id = slot | (++c->trackings % (UINT32_MAX / TRACE_MAX_SLOTS) + 1)
+			       * TRACE_MAX_SLOTS;
+	if (bpf_map__update_elem(c->skel->maps.lost, &slot, sizeof(slot), &zero,
+				 sizeof(zero), 0) < 0) {
+		r = -errno;
+		traced_free(t);
+		return werr_errno(err, -r, "cannot trace Root");
+	}
+	c->slots[slot] = t;
+	c->skel->bss->self_tgid = (uint32_t)getpid();
+	c->skel->bss->host_id = t->id;
+	return 0;
+}
+
 static struct traced *find_traced(struct trace_collector *c, const char *name)
 {
 	for (int i = 0; i < TRACE_MAX_SLOTS; i++)
@@ -227,8 +298,13 @@ int trace_collector_scan(struct trace_collector *c, struct world_error *err)
 		struct traced *t;
 		pid_t pid;
 
-		if (!names[i] && store_root_is_host(c->s))
+		if (!names[i] && store_root_is_host(c->s)) {
+			if ((t = find_traced(c, name)))
+				t->seen = true;
+			else if ((r = track_host(c, err)) < 0)
+				return r;
 			break;
+		}
 		if (!container_running(c->s, name, &pid)) {
 			if (!names[i])
 				break;
@@ -295,7 +371,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		path2 = trace_event_path(str[TRACE_DIR2], str[TRACE_NAME2]);
 	if (!path)
 		return 0;
-	if ((r = traced_add(t, kind, path, path2)) < 0)
+	if ((r = traced_add(t, kind, path, path2, h->tree,
+			    h->time + c->boot_to_real, c->epoch)) < 0)
 		c->error = r;
 	return r;
 }
@@ -337,8 +414,11 @@ static long ms_since(const struct timespec *t)
 int trace_collector_poll(struct trace_collector *c, int timeout_ms,
 			 struct world_error *err)
 {
-	int r = ring_buffer__poll(c->rb, timeout_ms);
+	int r = refresh_clocks(c);
 
+	if (r < 0)
+		return werr_errno(err, -r, "cannot read the worlds' creation");
+	r = ring_buffer__poll(c->rb, timeout_ms);
 	if (r < 0 && r != -EINTR)
 		return werr_errno(err, -r, "cannot read the trace's ring buffer");
 	if (c->error < 0)
@@ -411,6 +491,10 @@ int trace_collector_open(struct trace_collector **out, struct world_store *s,
 		return werr_errno(err, -r, "cannot open the ring buffer");
 	}
 	c->attached = trace_now_ticks();
+	if ((r = refresh_clocks(c)) < 0) {
+		trace_collector_free(c);
+		return werr_errno(err, -r, "cannot read the worlds' creation");
+	}
 	clock_gettime(CLOCK_MONOTONIC, &c->last_sync);
 	*out = c;
 	return 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -15,26 +16,41 @@
 #include "trace-table.h"
 
 int trace_header_format(char buf[TRACE_HEADER_LEN + 1], const char *state,
-			uint64_t lost)
+			uint64_t lost, uint64_t since)
 {
-	return snprintf(buf, TRACE_HEADER_LEN + 1, "pwapt-trace 1 %-10s lost=%020" PRIu64 "\n",
-			state, lost);
+	return snprintf(buf, TRACE_HEADER_LEN + 1,
+			"pwapt-trace 2 %-10s lost=%020" PRIu64
+			" since=%020" PRIu64 "\n",
+			state, lost, since);
 }
 
-int trace_header_parse(const char *line, char state[16], uint64_t *lost)
+int trace_header_parse(const char *line, char state[16], uint64_t *lost,
+		       uint64_t *since)
 {
 	char st[16];
-	uint64_t n;
-	int end = 0;
+	uint64_t n, t;
+	unsigned version;
 
-	if (sscanf(line, "pwapt-trace 1 %15s lost=%" SCNu64 "%n", st, &n,
-		   &end) != 2 ||
+	if (sscanf(line, "pwapt-trace %u ", &version) == 1 &&
+	    version != TRACE_FORMAT)
+		return -EPROTO;
+	if (sscanf(line, "pwapt-trace 2 %15s lost=%" SCNu64 " since=%" SCNu64,
+		   st, &n, &t) != 3 ||
 	    (strcmp(st, "complete") && strcmp(st, "incomplete") &&
 	     strcmp(st, "collecting")))
 		return -EBADMSG;
 	memcpy(state, st, sizeof(st));
 	*lost = n;
+	*since = t;
 	return 0;
+}
+
+uint64_t trace_now_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
 void trace_table_release(struct world_trace *t)
@@ -80,15 +96,35 @@ static bool collector_runs(struct world_store *s)
 	       errno == EWOULDBLOCK;
 }
 
-/* One "KIND PATH [PATH2]" line into E. */
+static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	unsigned long long n = strtoull(s, &end, 10);
+	if (errno || *end || n > max)
+		return false;
+	*out = n;
+	return true;
+}
+
+/* One "TIME TREE KIND PATH [PATH2]" line into E. */
 static int parse_entry(char *line, struct world_trace_entry *e)
 {
-	char *save = NULL, *kind = strtok_r(line, " ", &save);
+	char *save = NULL, *time = strtok_r(line, " ", &save);
+	char *tree = strtok_r(NULL, " ", &save), *kind = strtok_r(NULL, " ", &save);
 	char *p1 = strtok_r(NULL, " ", &save), *p2 = strtok_r(NULL, " ", &save);
+	uint64_t t, pid;
 
-	if (!kind || !p1 || strtok_r(NULL, " ", &save) || !kind_valid(kind))
+	if (!kind || !p1 || strtok_r(NULL, " ", &save) || !kind_valid(kind) ||
+	    !parse_u64(time, UINT64_MAX, &t) ||
+	    !parse_u64(tree, UINT32_MAX, &pid))
 		return -EBADMSG;
 	*e = (struct world_trace_entry){0};
+	e->time = t;
+	e->tree = (uint32_t)pid;
 	e->kind = strdup(kind);
 	e->path = path_unescape(p1);
 	e->path2 = p2 ? path_unescape(p2) : NULL;
@@ -111,7 +147,15 @@ int trace_table_parse(const char *name, char *text, size_t len,
 	if (strlen(text) != len)
 		return werr(err, EBADMSG, "trace of '%s': a NUL byte", name);
 	next = strchr(text, '\n');
-	if (!next || trace_header_parse(text, t.state, &t.lost) < 0)
+	int r = next ? trace_header_parse(text, t.state, &t.lost, &t.since)
+		     : -EBADMSG;
+	if (r == -EPROTO)
+		return werr(err, EPROTO,
+			    "trace of '%s': an older format (without times "
+			    "and process trees), not used; the next collector "
+			    "starts it anew",
+			    name);
+	if (r < 0)
 		return werr(err, EBADMSG, "trace of '%s': bad header", name);
 	for (line = next + 1; *line; line = next) {
 		lineno++;
@@ -120,6 +164,7 @@ int trace_table_parse(const char *name, char *text, size_t len,
 			/* The last line, cut short by a crash mid-write: its
 			 * access is lost. */
 			t.lost++;
+			t.since = 0;
 			snprintf(t.state, sizeof(t.state), "incomplete");
 			break;
 		}
@@ -162,7 +207,10 @@ int trace_table_load(struct world_store *s, const char *name,
 	if ((r = trace_table_parse(name, text, len, out, err)) < 0)
 		return r;
 	/* "collecting" without a collector: it died. */
-	if (!strcmp(out->state, "collecting") && !collector_runs(s))
+	out->live = collector_runs(s);
+	if (!strcmp(out->state, "collecting") && !out->live) {
 		snprintf(out->state, sizeof(out->state), "incomplete");
+		out->since = 0;
+	}
 	return 0;
 }

@@ -6,12 +6,17 @@
 #include "../kernel/trace-event.h"
 #include "trace.h"
 
-/* "pwapt-trace 1 STATE lost=N\n", always this long, so that the collector
- * rewrites it in place. */
-#define TRACE_HEADER_LEN 51
+/* "pwapt-trace 2 STATE lost=N since=T\n", always this long, so that the
+ * collector rewrites it in place. */
+#define TRACE_HEADER_LEN 78
+#define TRACE_FORMAT 2
 int trace_header_format(char buf[TRACE_HEADER_LEN + 1], const char *state,
-			uint64_t lost);
-int trace_header_parse(const char *line, char state[16], uint64_t *lost);
+			uint64_t lost, uint64_t since);
+/* -EPROTO for a table of another format (1: before times and trees). */
+int trace_header_parse(const char *line, char state[16], uint64_t *lost,
+		       uint64_t *since);
+/* Wall-clock nanoseconds now. */
+uint64_t trace_now_ns(void);
 /* In the state directory: flock()ed by the running collector. */
 #define TRACE_LOCK "trace.lock"
 /* "read", "write", ... for enum trace_kind; NULL for an unknown kind. */

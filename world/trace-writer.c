@@ -7,6 +7,8 @@
  * header, which readers take for incomplete. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,17 +30,24 @@ static uint64_t hash_str(const char *s)
 	return h;
 }
 
-/* Adds LINE (taken over) unless present: 1 added, 0 present, < 0 error. */
-static int line_set_add(struct line_set *set, char *line)
+/* Adds LINE (taken over) at TIME unless present with a time from EPOCH
+ * on: 1 added (a line present before EPOCH gets TIME; LINE is then
+ * freed), 0 present (LINE not taken), < 0 error. */
+static int line_set_add(struct line_set *set, char *line, uint64_t time,
+			uint64_t epoch)
 {
 	size_t i;
 
 	if (2 * (set->n + 1) > set->cap) {
 		size_t cap = set->cap ? 2 * set->cap : 1024;
 		char **v = calloc(cap, sizeof(*v));
+		uint64_t *tv = calloc(cap, sizeof(*tv));
 
-		if (!v)
+		if (!v || !tv) {
+			free(v);
+			free(tv);
 			return -ENOMEM;
+		}
 		for (size_t j = 0; j < set->cap; j++) {
 			if (!set->v[j])
 				continue;
@@ -46,16 +55,26 @@ static int line_set_add(struct line_set *set, char *line)
 			     i = (i + 1) & (cap - 1))
 				;
 			v[i] = set->v[j];
+			tv[i] = set->time[j];
 		}
 		free(set->v);
+		free(set->time);
 		set->v = v;
+		set->time = tv;
 		set->cap = cap;
 	}
 	for (i = hash_str(line) & (set->cap - 1); set->v[i];
 	     i = (i + 1) & (set->cap - 1))
-		if (!strcmp(set->v[i], line))
-			return 0;
+		if (!strcmp(set->v[i], line)) {
+			if (set->time[i] >= epoch)
+				return 0;
+			if (time > set->time[i])
+				set->time[i] = time;
+			free(line);
+			return 1;
+		}
 	set->v[i] = line;
+	set->time[i] = time;
 	set->n++;
 	return 1;
 }
@@ -65,6 +84,7 @@ static void line_set_release(struct line_set *set)
 	for (size_t i = 0; i < set->cap; i++)
 		free(set->v[i]);
 	free(set->v);
+	free(set->time);
 	*set = (struct line_set){0};
 }
 
@@ -95,7 +115,13 @@ static int write_header(struct traced *t, bool final)
 			    : final	     ? "complete"
 					     : "collecting";
 
-	trace_header_format(header, state, lost);
+	/* A loss seen now happened since the last header: the table is
+	 * whole only from now on. */
+	if (lost != t->lost_flushed) {
+		t->since = trace_now_ns();
+		t->lost_flushed = lost;
+	}
+	trace_header_format(header, state, lost, t->since);
 	if (pwrite(t->fd, header, TRACE_HEADER_LEN, 0) != TRACE_HEADER_LEN)
 		return errno ? -errno : -EIO;
 	return fdatasync(t->fd) < 0 ? -errno : 0;
@@ -136,7 +162,9 @@ static int create_table(struct world_store *s, struct traced *t,
 		       O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (t->fd < 0)
 		return werr_errno(err, errno, "cannot create %s", rel);
-	trace_header_format(header, t->gap ? "incomplete" : "collecting", 0);
+	t->since = trace_now_ns();
+	trace_header_format(header, t->gap ? "incomplete" : "collecting", 0,
+			    t->since);
 	t->size = TRACE_HEADER_LEN;
 	if (write(t->fd, header, TRACE_HEADER_LEN) != TRACE_HEADER_LEN ||
 	    fsync(t->fd) < 0 || fsync(s->worlds_fd) < 0)
@@ -159,19 +187,24 @@ static int load_lines(struct traced *t, char *text, size_t len)
 	if (trace_table_parse(t->name, copy, len, &parsed, NULL) < 0 ||
 	    len < TRACE_HEADER_LEN || text[TRACE_HEADER_LEN - 1] != '\n')
 		return -EBADMSG;
-	t->lost_base = parsed.lost;
+	t->lost_base = t->lost_flushed = parsed.lost;
+	/* Loaded again: the world ran untraced in between (t->gap). */
+	t->since = trace_now_ns();
 	trace_table_release(&parsed);
 	while (keep > 0 && text[keep - 1] != '\n')
 		keep--;
 	text[keep] = '\0'; /* a cut last line: counted lost by the parser */
 	t->size = keep;
 	for (char *line = text + TRACE_HEADER_LEN, *next; *line; line = next) {
-		char *owned;
+		char *owned, *key;
 
 		next = strchr(line, '\n');
 		*next++ = '\0';
-		int r = (owned = strdup(line)) ? line_set_add(&t->lines, owned)
-					       : -ENOMEM;
+		/* "TIME KEY", checked by the parser. */
+		uint64_t time = strtoull(line, &key, 10);
+		int r = (owned = strdup(key + 1))
+				? line_set_add(&t->lines, owned, time, UINT64_MAX)
+				: -ENOMEM;
 
 		if (r <= 0) /* not taken: a repeated line, or no memory */
 			free(owned);
@@ -298,16 +331,16 @@ char *trace_event_path(const char *dir, const char *name)
 	return join_canonical(dir ? dir : "/", name);
 }
 int traced_add(struct traced *t, const char *kind, const char *path,
-	       const char *path2)
+	       const char *path2, uint32_t tree, uint64_t time, uint64_t epoch)
 {
-	_cleanup_free_ char *line = NULL;
+	_cleanup_free_ char *line = NULL, *full = NULL;
 	size_t line_len;
 	FILE *f;
 	int r;
 
 	if (!(f = open_memstream(&line, &line_len)))
 		return -ENOMEM;
-	fputs(kind, f);
+	fprintf(f, "%" PRIu32 " %s", tree, kind);
 	fputc(' ', f);
 	path_escape(f, path);
 	if (path2) {
@@ -316,11 +349,13 @@ int traced_add(struct traced *t, const char *kind, const char *path,
 	}
 	if (fclose(f) != 0)
 		return -ENOMEM;
-	r = line_set_add(&t->lines, line);
+	if (asprintf(&full, "%" PRIu64 " %s", time, line) < 0)
+		return -ENOMEM;
+	r = line_set_add(&t->lines, line, time, epoch);
 	if (r <= 0)
 		return r;
-	/* The set owns the line now. */
-	r = append_pending(t, steal_pointer(&line));
+	line = NULL; /* the set owns it now, or freed it */
+	r = append_pending(t, full);
 	return r < 0 ? r : 1;
 }
 
@@ -334,4 +369,39 @@ unsigned long long trace_now_ticks(void)
 	 * started before. */
 	return (unsigned long long)now.tv_sec * hz +
 	       ((unsigned long long)now.tv_nsec * hz + 999999999) / 1000000000;
+}
+
+int trace_epoch(struct world_store *s, struct timespec *stamp, uint64_t *epoch)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	struct stat st;
+	uint64_t latest = 0;
+	bool all = true;
+	int r;
+
+	if (fstat(s->worlds_fd, &st) < 0)
+		return -errno;
+	if (st.st_mtim.tv_sec == stamp->tv_sec &&
+	    st.st_mtim.tv_nsec == stamp->tv_nsec)
+		return 0;
+	if ((r = store_world_names(s, &names)) < 0)
+		return r;
+	for (size_t i = 0; names[i]; i++) {
+		struct world_meta m = {0};
+
+		if (meta_load(s, names[i], &m, NULL) < 0) {
+			all = false; /* being made or deleted: look again */
+			continue;
+		}
+		uint64_t c = (uint64_t)m.created * 1000000000u +
+			     (uint64_t)m.created_ns;
+		if (c > latest)
+			latest = c;
+		meta_release(&m);
+	}
+	if (all)
+		*stamp = st.st_mtim;
+	if (latest > *epoch)
+		*epoch = latest;
+	return 0;
 }

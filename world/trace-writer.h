@@ -6,12 +6,16 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "trace-table.h"
 
-/* A set of the table's lines, for deduplication: open addressing. */
+/* A set of the table's lines without their times ("TREE KIND PATH
+ * [PATH2]"), each with the time of its latest line, for deduplication:
+ * open addressing. */
 struct line_set {
 	char **v;
+	uint64_t *time;
 	size_t n, cap;
 };
 
@@ -27,6 +31,8 @@ struct traced {
 	size_t pending_len, pending_cap;
 	uint64_t lost_base; /* lost in earlier runs of a collector */
 	uint64_t lost;	    /* lost in this run, from the map */
+	uint64_t lost_flushed; /* lost_base + lost at the last header */
+	uint64_t since;	    /* wall-clock ns: nothing lost or untraced since */
 	bool gap;	    /* the world ran untraced for a while */
 	bool seen;	    /* still running at the last scan */
 };
@@ -35,10 +41,17 @@ struct traced {
  * started anew.  T->fd must be -1, T->gap set when the world ran untraced. */
 int traced_open_table(struct world_store *s, struct traced *t,
 		      struct world_error *err);
-/* Adds the line "KIND PATH [PATH2]" unless the table has it: 1 added,
- * 0 present, -ENOMEM. */
+/* Adds the line "TIME TREE KIND PATH [PATH2]" (TIME: wall-clock ns)
+ * unless the table has (TREE, KIND, PATH, PATH2) from EPOCH on (the
+ * latest creation of a world, wall-clock ns): 1 added, 0 present,
+ * -ENOMEM. */
 int traced_add(struct traced *t, const char *kind, const char *path,
-	       const char *path2);
+	       const char *path2, uint32_t tree, uint64_t time,
+	       uint64_t epoch);
+/* The latest creation of a world of S, wall-clock ns, into *EPOCH; read
+ * again only when the worlds directory changed since *STAMP. */
+int trace_epoch(struct world_store *s, struct timespec *stamp,
+		uint64_t *epoch);
 /* Appends the pending lines, fsyncs, and rewrites the header: "complete"
  * when FINAL and nothing was lost, else "collecting" or "incomplete". */
 int traced_flush(struct traced *t, bool final);

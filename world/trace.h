@@ -3,10 +3,16 @@
  * lifecycle.
  *
  * A world's table is worlds/NAME/trace: a header line, then one line per
- * (kind, path[, path2]), each once, in the order first seen:
- *     pwapt-trace 1 STATE lost=N
- *     read /etc/passwd
- *     rename /tmp/a /tmp/b
+ * (process tree, kind, path[, path2]), in the order seen, each once, and
+ * once more after each creation of a world (the warnings ask what a tree
+ * did after a world was created):
+ *     pwapt-trace 2 STATE lost=N since=T
+ *     TIME TREE read /etc/passwd
+ *     TIME TREE rename /tmp/a /tmp/b
+ * TIME: wall-clock nanoseconds; TREE: the pid of the process tree's
+ * oldest process (kernel/trace-event.h); T: since when nothing was lost
+ * or untraced (0: never).  A table of format 1 (no times, no trees) is
+ * refused with -EPROTO, and a collector starts it anew.
  * STATE is "complete" (every access of the world while it was traced is
  * in the table), "incomplete" (N accesses could not be recorded, or the
  * world was not traced for a while: the table says so, never less), or
@@ -33,7 +39,9 @@ int trace_collector_open(struct trace_collector **out, struct world_store *s,
  * detaches and unloads the programs.  Accepts NULL. */
 void trace_collector_free(struct trace_collector *c);
 /* Starts or stops tracing worlds so that exactly the running ones are
- * traced (Root's container included, when Root is not "/"). */
+ * traced: Root's container, when Root is not "/"; when it is, every
+ * process of the initial pid namespace outside the traced cgroups (but
+ * the collector). */
 int trace_collector_scan(struct trace_collector *c, struct world_error *err);
 /* Waits up to TIMEOUT_MS for events, records them, and makes the tables
  * durable (append, fsync) when a batch is due. */

@@ -274,10 +274,38 @@ struct world_change {
 	char *note; /* why it is a conflict, or how it merges; or NULL */
 };
 
+/* A warning beside the changes of a world against its ancestor (wdiff(1),
+ * "Warnings"): the ancestor used a path the world changed. */
+enum world_warning_kind {
+	/* Read, after the world was created, by a process tree that then
+	 * wrote other paths (WRITTEN): files derived from the old version. */
+	WORLD_WARN_DERIVED = 'd',
+	WORLD_WARN_OPEN = 'o',	 /* held open by a process of the ancestor */
+	WORLD_WARN_MAPPED = 'm', /* mapped by one (a library, a program) */
+};
+
+struct world_warning {
+	char kind;	/* enum world_warning_kind */
+	char *path;	/* the path the world changed */
+	char **written; /* derived: NULL-terminated, sorted */
+	int pid;	/* open, mapped: the first process found */
+	char *command;	/* its name */
+	size_t n_pids;	/* how many processes */
+};
+
 struct world_diff {
 	struct world_change *v; /* sorted by path, each path once */
 	size_t n;
 	char *other; /* the world compared with */
+	/* Against an ancestor, where this store traces (pwapt-trace(8)):
+	 * the warnings, what the traces could not tell (one sentence each,
+	 * NULL-terminated, or NULL when the traces are whole since the
+	 * world's creation), and what conflicts were judged by ("ctime", or
+	 * "trace and ctime"; NULL when the store never traced). */
+	struct world_warning *warnings;
+	size_t n_warnings;
+	char **trace_notes;
+	const char *conflicts_by;
 };
 
 /* The changes of world NAME against OTHER (NULL: NAME's first parent): what
@@ -443,11 +471,18 @@ struct world_trace_entry {
 	char *kind; /* "read", "write", "create", "rename", ... */
 	char *path; /* world-relative, absolute */
 	char *path2; /* rename, link: the new name; symlink: the target */
+	uint64_t time; /* wall-clock ns of the access (of its first since the
+			* latest creation of a world, for a repeated one) */
+	uint32_t tree; /* the process tree: its oldest process's pid */
 };
 
 struct world_trace {
 	char state[16]; /* "complete", "incomplete", "collecting" */
 	uint64_t lost;	/* accesses that could not be recorded */
+	/* Wall-clock ns since when nothing was lost or untraced (0: never);
+	 * the table covers [since, now] only while a collector runs (LIVE). */
+	uint64_t since;
+	bool live;
 	struct world_trace_entry *v;
 	size_t n;
 };

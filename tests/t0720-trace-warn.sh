@@ -1,0 +1,72 @@
+#!/bin/sh
+# wdiff's and wmerge's warnings from the BPF trace (lib-trace-warn.sh; the
+# audit backend: t0725): the paper's Fig. 3 between worlds and with Root
+# as the parent, a world that changed only what nobody read, files held
+# open and mapped, written on both sides, and a trace that is incomplete
+# (lost events, no collector, a damaged or older table) said in every
+# report.
+. "$(dirname "$0")/lib.sh"
+make_busybox_root
+PWAPT_TRACE=bpf; export PWAPT_TRACE
+command -v bpftool >/dev/null || PATH=$PATH:/usr/sbin
+. "$(dirname "$0")/lib-trace.sh"
+collector_started() { :; }
+trap 'stop_collector; cleanup' EXIT
+
+if ! start_collector >/dev/null; then
+	rm -f "$TMP/collector.pid"
+	why=$(grep -m1 "cannot load the BPF programs\|cannot attach" "$TMP/collector.out") ||
+		{ cat "$TMP/collector.out"; exit 1; }
+	skip_all "BPF cannot load here: $why"
+fi
+
+. "$(dirname "$0")/lib-trace-warn.sh"
+
+test_expect_success 'Fig. 3 with Root as the parent' '
+	start_collector &&
+	wexec Root true && wait_traced Root && sleep 0.3 &&
+	printf "v1\n" >"$PWAPT_ROOT/srv/root.c" &&
+	wcreate R Root >/dev/null && wait_traced R &&
+	wexec R sh -c "echo v2 >/srv/root.c" &&
+	wexec Root sh -c "cat /srv/root.c >/srv/root.o" &&
+	wait_line Root "^write /srv/root.o$" &&
+	wdiff R >"$TMP/wdiff.out"; test $? = 3 && cat "$TMP/wdiff.out" &&
+	grep -qx "! /srv/root.c: derived files: read in Root after R was created by processes that then wrote /srv/root.o" "$TMP/wdiff.out" &&
+	test_fails_with 3 "cannot merge .R. into .Root." wmerge R Root >/dev/null &&
+	test_equal v1 "$(cat "$PWAPT_ROOT/srv/root.c")" &&
+	wmerge --force R Root 2>"$TMP/merge.err" || { cat "$TMP/merge.err"; exit 1; }
+	test_equal v2 "$(cat "$PWAPT_ROOT/srv/root.c")"
+'
+
+test_expect_success 'lost events: the warnings say the trace is incomplete' '
+	stop_collector && PWAPT_TRACE_RINGBUF=4096 start_collector &&
+	wcreate L Root >/dev/null && wait_traced L && wait_traced Root &&
+	wexec L sh -c "echo v3 >/srv/root.c" &&
+	wexec Root sh -c "mkdir -p /flood && at /flood flood 3000 $(printf "%0250d" 0); cat /srv/root.c >/srv/root.o" &&
+	wait_for 20 "head -n1 \"\$PWAPT_STATE/worlds/Root/trace\" | grep -q \"lost=0*[1-9]\"" &&
+	wdiff L >"$TMP/wdiff.out"; cat "$TMP/wdiff.out" &&
+	grep -q "^! trace: the trace of Root is incomplete since L was created: [1-9][0-9]* accesses lost$" "$TMP/wdiff.out" &&
+	grep -qx "! trace: conflicts judged by ctime" "$TMP/wdiff.out" &&
+	wdiff --json L | grep -q "\"trace\":{\"complete\":false"
+'
+
+# Root on this machine's own "/": every host process outside the worlds is
+# traced under Root.  Nothing is written to the host's tree: the world
+# changes its own copy of /etc/hostname, a host process in a session of
+# its own reads the host's and writes below $TMP.
+test_expect_success 'Root on a host: a host process that derived a file from one the world changed' '
+	stop_collector &&
+	(
+	PWAPT_ROOT=/ PWAPT_STATE=$TMP/host-state && export PWAPT_ROOT PWAPT_STATE &&
+	start_collector && wait_traced Root &&
+	wcreate H Root >/dev/null && wait_traced H &&
+	wexec H sh -c "echo changed-in-world >>/etc/hostname" &&
+	setsid sh -c "cat /etc/hostname >\"\$1\"" - "$TMP/derived" &&
+	wait_line Root "^write $TMP/derived$" &&
+	wdiff H >"$TMP/wdiff.out"; test $? = 3 && cat "$TMP/wdiff.out" &&
+	grep -q "^! /etc/hostname: derived files: read in Root after H was created by processes that then wrote .*$TMP/derived" "$TMP/wdiff.out";
+	r=$?; wdelete H; stop_collector; exit $r
+	)
+'
+
+test_done

@@ -1,0 +1,599 @@
+/* What wdiff and wmerge warn about beyond the changes (warnings.h; wdiff(1),
+ * "Warnings"), for world A against its ancestor B:
+ *
+ *  - derived files: a path A changed that a process tree of B read after A
+ *    was created, and that tree wrote other paths since (the paper's Fig. 3:
+ *    make reads the old prog.c in Root and writes prog.o, which after the
+ *    merge looks newer than the new prog.c).  Paths the tree deleted again
+ *    (temporary files) and API file systems are not named.
+ *  - written on both sides: where both traces are whole since A's creation,
+ *    a path B's trace shows written (created, deleted, renamed, chmod ...)
+ *    after A was created is a conflict; a directory whose ctime alone said
+ *    so (an entry added or removed in it: those are their own paths) is
+ *    not.  A regular file's ctime stays a conflict: a write through a
+ *    descriptor opened before A was created leaves no trace record.
+ *  - held open or mapped: a path A changed that a process of B has open
+ *    or mapped now (/proc/PID/fd, /proc/PID/maps).  B's processes: those
+ *    of B's container (its init's pid namespace); for Root on a host, every
+ *    process of pwapt's own pid namespace (a world's are in their own).
+ *
+ * A trace that is missing, damaged or incomplete since A's creation (lost
+ * events, no collector running, tracing started after) becomes a note:
+ * never a clean report.  A store where no collector ever ran has no notes
+ * and its conflicts are judged by ctime alone, as before tracing. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "container.h"
+#include "dbmerge.h"
+#include "error.h"
+#include "fsutil.h"
+#include "strv.h"
+#include "trace-table.h"
+#include "warnings.h"
+
+#define MAX_WRITTEN 64 /* paths named by one derived-file warning */
+
+static int cmp_change(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct world_change *)elem)->path);
+}
+
+/* D's change of PATH when it is merged (not excluded, not checked off). */
+static struct world_change *changed(struct world_diff *d, const char *path)
+{
+	struct world_change *c =
+		bsearch(path, d->v, d->n, sizeof(*d->v), cmp_change);
+
+	return c && !c->excluded && !c->checked_off ? c : NULL;
+}
+
+static size_t vlen(char *const *v)
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+/* Appends ITEM (malloc'd, taken over also on failure) to *V. */
+static int vpush(char ***v, char *item)
+{
+	size_t n = vlen(*v);
+	char **nv = item ? realloc(*v, (n + 2) * sizeof(*nv)) : NULL;
+
+	if (!nv) {
+		free(item);
+		return -ENOMEM;
+	}
+	nv[n] = item;
+	nv[n + 1] = NULL;
+	*v = nv;
+	return 0;
+}
+
+static int note(struct world_diff *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int note(struct world_diff *d, const char *fmt, ...)
+{
+	char *text;
+	va_list ap;
+
+	va_start(ap, fmt);
+	int r = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	return vpush(&d->trace_notes, text);
+}
+
+static struct world_warning *add_warning(struct world_diff *d, char kind,
+					 const char *path)
+{
+	struct world_warning *v =
+		realloc(d->warnings, (d->n_warnings + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	d->warnings = v;
+	v += d->n_warnings;
+	*v = (struct world_warning){.kind = kind, .path = strdup(path)};
+	if (!v->path)
+		return NULL;
+	d->n_warnings++;
+	return v;
+}
+
+/* A table and what it tells of the time since A's creation. */
+struct side_trace {
+	struct world_trace t;
+	bool loaded, whole;
+};
+
+/* Loads NAME's table; notes what makes it less than whole since CREATED
+ * (ns).  SINCE_START: the world is A, whose table starts when it was first
+ * traced, just after its creation: whole if never incomplete. */
+static int load_side(struct world_store *s, const char *name, const char *a,
+		     uint64_t created, bool since_start, struct side_trace *st,
+		     struct world_diff *d)
+{
+	struct world_error err = {0};
+	int r = trace_table_load(s, name, &st->t, &err);
+
+	if (r == -ENOMEM)
+		return r;
+	if (r == -ENOENT)
+		return note(d, "%s has no trace (%s): derived files and writes "
+			       "since %s was created are not known",
+			    name,
+			    store_is_root(name) && store_root_is_host(s)
+				    ? "no bpf collector traced it; audit cannot trace Root on a host"
+				    : "not traced since it was created",
+			    a);
+	if (r < 0)
+		return note(d, "the trace of %s cannot be used: %s", name,
+			    err.msg);
+	st->loaded = true;
+	if (!st->t.live)
+		return note(d, "the trace of %s is incomplete: no collector "
+			       "runs (pwapt trace run)",
+			    name);
+	st->whole = since_start ? strcmp(st->t.state, "incomplete") != 0
+				: st->t.since && st->t.since <= created;
+	if (st->whole)
+		return 0;
+	if (st->t.lost)
+		return note(d, "the trace of %s is incomplete since %s was "
+			       "created: %" PRIu64 " accesses lost",
+			    name, a, st->t.lost);
+	return note(d, "the trace of %s is incomplete since %s was created: "
+		       "it was not traced all the while",
+		    name, a);
+}
+
+static bool is_kind(const struct world_trace_entry *e, const char *k)
+{
+	return !strcmp(e->kind, k);
+}
+
+/* The path E wrote (made, replaced), or NULL. */
+static const char *written_by(const struct world_trace_entry *e)
+{
+	if (is_kind(e, "write") || is_kind(e, "create") ||
+	    is_kind(e, "truncate") || is_kind(e, "symlink") ||
+	    is_kind(e, "mknod"))
+		return e->path;
+	if (is_kind(e, "rename") || is_kind(e, "link"))
+		return e->path2;
+	return NULL;
+}
+
+static bool api_path(const char *p)
+{
+	static const char *const api[] = {"/proc", "/sys", "/dev", "/run"};
+
+	for (size_t i = 0; i < sizeof(api) / sizeof(*api); i++) {
+		size_t n = strlen(api[i]);
+
+		if (!strncmp(p, api[i], n) && (p[n] == '\0' || p[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/* An entry's path and time, sortable by path. */
+struct pt {
+	const char *path;
+	uint64_t time;
+};
+
+static int cmp_pt(const void *x, const void *y)
+{
+	const struct pt *a = x, *b = y;
+	int c = strcmp(a->path, b->path);
+
+	return c ? c : (a->time < b->time ? -1 : a->time > b->time);
+}
+
+/* Whether V (N, sorted) holds PATH at a time from AT on. */
+static bool pt_has(const struct pt *v, size_t n, const char *path, uint64_t at)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) { /* the first entry of PATH */
+		size_t mid = (lo + hi) / 2;
+
+		if (strcmp(v[mid].path, path) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && !strcmp(v[lo].path, path); lo++)
+		if (v[lo].time >= at)
+			return true;
+	return false;
+}
+
+static const struct world_trace *sort_table;
+
+static int cmp_tree_time(const void *x, const void *y)
+{
+	const struct world_trace_entry *a = &sort_table->v[*(const size_t *)x],
+				       *b = &sort_table->v[*(const size_t *)y];
+
+	if (a->tree != b->tree)
+		return a->tree < b->tree ? -1 : 1;
+	return a->time < b->time ? -1 : a->time > b->time;
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* What the tree of entries G[0..N) wrote from CREATED on and did not
+ * delete or rename away afterwards (temporary files), API file systems
+ * left out: into *W, sorted, each once.  Before its reads or after them:
+ * a shell opens the output of `cat prog.c >prog.o` before cat reads, and
+ * the tree's data flows after. */
+static int tree_writes(const struct world_trace *t, const size_t *g, size_t n,
+		       uint64_t created, char ***w)
+{
+	_cleanup_free_ struct pt *gone = malloc((n + 1) * sizeof(*gone));
+	size_t n_gone = 0, n_w = 0;
+
+	if (!gone)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct world_trace_entry *e = &t->v[g[i]];
+
+		if (is_kind(e, "delete") || is_kind(e, "rename"))
+			gone[n_gone++] = (struct pt){e->path, e->time};
+	}
+	qsort(gone, n_gone, sizeof(*gone), cmp_pt);
+	for (size_t i = 0; i < n; i++) {
+		const struct world_trace_entry *e = &t->v[g[i]];
+		const char *p = written_by(e);
+
+		if (!p || e->time < created || api_path(p) ||
+		    pt_has(gone, n_gone, p, e->time))
+			continue;
+		if (vpush(w, strdup(p)) < 0)
+			return -ENOMEM;
+		n_w++;
+	}
+	if (!n_w)
+		return 0;
+	qsort(*w, n_w, sizeof(char *), cmp_str);
+	size_t k = 1; /* each once */
+	for (size_t i = 1; i < n_w; i++) {
+		if (!strcmp((*w)[i], (*w)[k - 1]))
+			free((*w)[i]);
+		else
+			(*w)[k++] = (*w)[i];
+	}
+	(*w)[k] = NULL;
+	return 0;
+}
+
+/* Adds W but SKIP to WARN's written paths, at most MAX_WRITTEN. */
+static int add_written(struct world_warning *warn, char *const *w,
+		       const char *skip)
+{
+	for (; *w; w++) {
+		if (!strcmp(*w, skip) || strv_contains(warn->written, *w))
+			continue;
+		if (vlen(warn->written) >= MAX_WRITTEN)
+			break;
+		if (vpush(&warn->written, strdup(*w)) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Derived files: B's trees that read a path A changed after CREATED, and
+ * wrote others since. */
+static int find_derived(const struct world_trace *t, uint64_t created,
+			struct world_diff *d)
+{
+	_cleanup_free_ size_t *idx = malloc((t->n + 1) * sizeof(*idx));
+	/* The warning of each change, by its index in D: 0 none, else 1 +
+	 * the warning's index. */
+	_cleanup_free_ size_t *warn_of = calloc(d->n + 1, sizeof(*warn_of));
+
+	if (!idx || !warn_of)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n; i++)
+		idx[i] = i;
+	sort_table = t;
+	qsort(idx, t->n, sizeof(*idx), cmp_tree_time);
+	for (size_t start = 0, end; start < t->n; start = end) {
+		_cleanup_strv_free_ char **w = NULL;
+		bool computed = false;
+
+		for (end = start; end < t->n &&
+				  t->v[idx[end]].tree == t->v[idx[start]].tree;
+		     end++)
+			;
+		for (size_t i = start; i < end; i++) {
+			const struct world_trace_entry *e = &t->v[idx[i]];
+			struct world_change *c;
+
+			if (!is_kind(e, "read") || e->time < created ||
+			    !(c = changed(d, e->path)))
+				continue;
+			if (!computed && tree_writes(t, idx + start, end - start,
+						     created, &w) < 0)
+				return -ENOMEM;
+			computed = true;
+			/* Something besides the path itself. */
+			if (!w || (!w[1] && !strcmp(w[0], e->path)))
+				continue;
+			size_t ci = (size_t)(c - d->v);
+			if (!warn_of[ci]) {
+				if (!add_warning(d, WORLD_WARN_DERIVED, e->path))
+					return -ENOMEM;
+				warn_of[ci] = d->n_warnings;
+			}
+			if (add_written(&d->warnings[warn_of[ci] - 1], w,
+					e->path) < 0)
+				return -ENOMEM;
+		}
+	}
+	for (size_t k = 0; k < d->n_warnings; k++)
+		if (d->warnings[k].written)
+			qsort(d->warnings[k].written,
+			      vlen(d->warnings[k].written), sizeof(char *),
+			      cmp_str);
+	return 0;
+}
+
+/* Whether PATH or a directory above it is in GONE (N, sorted) from AT
+ * on. */
+static bool gone_at_or_above(const struct pt *gone, size_t n,
+			     const char *path, uint64_t at)
+{
+	_cleanup_free_ char *p = strdup(path);
+	char *slash;
+
+	if (!p)
+		return true; /* cannot tell: say written */
+	for (;;) {
+		if (pt_has(gone, n, p, at))
+			return true;
+		if (!(slash = strrchr(p, '/')) || slash == p)
+			return false;
+		*slash = '\0';
+	}
+}
+
+/* Written on both sides, judged by B's trace T where both are whole. */
+static int trace_conflicts(const struct world_trace *t, uint64_t created,
+			   int fb, const char *name_b, struct world_diff *d)
+{
+	_cleanup_free_ struct pt *w = malloc((t->n + 1) * sizeof(*w)),
+				 *gone = malloc((t->n + 1) * sizeof(*gone));
+	size_t n_w = 0, n_gone = 0;
+
+	if (!w || !gone)
+		return -ENOMEM;
+	for (size_t k = 0; k < t->n; k++) {
+		const struct world_trace_entry *e = &t->v[k];
+		const char *p = written_by(e);
+
+		if (e->time < created)
+			continue;
+		if (p)
+			w[n_w++] = (struct pt){p, e->time};
+		else if (is_kind(e, "chmod") || is_kind(e, "chown") ||
+			 is_kind(e, "utimes") || is_kind(e, "mkdir"))
+			w[n_w++] = (struct pt){e->path, e->time};
+		if (is_kind(e, "delete") || is_kind(e, "rmdir") ||
+		    is_kind(e, "rename"))
+			gone[n_gone++] = (struct pt){e->path, e->time};
+	}
+	qsort(w, n_w, sizeof(*w), cmp_pt);
+	qsort(gone, n_gone, sizeof(*gone), cmp_pt);
+	for (size_t i = 0; i < d->n; i++) {
+		struct world_change *c = &d->v[i];
+
+		if (c->excluded || c->checked_off || c->merged ||
+		    dbmerge_known(c->path))
+			continue;
+		bool written = pt_has(w, n_w, c->path, created) ||
+			       gone_at_or_above(gone, n_gone, c->path, created);
+		if (written) {
+			c->conflict = true;
+			if (!c->note && asprintf(&c->note, "written in %s (traced)",
+						 name_b) < 0)
+				c->note = NULL;
+		} else if (c->conflict && !c->note && c->kind == 'M') {
+			/* A directory whose entries changed: those are
+			 * their own paths. */
+			_cleanup_close_ int fd = open_beneath(
+				fb, c->path[1] ? c->path + 1 : ".",
+				O_PATH | O_NOFOLLOW);
+			struct stat st;
+
+			if (fd >= 0 && fstat(fd, &st) == 0 &&
+			    S_ISDIR(st.st_mode))
+				c->conflict = false;
+		}
+	}
+	return 0;
+}
+
+/* The pid namespace of B's processes, by inode; 0 when B runs none. */
+static ino_t ns_of(struct world_store *s, const char *name_b)
+{
+	char proc[64];
+	struct stat st;
+	pid_t init;
+
+	if (store_is_root(name_b) && store_root_is_host(s))
+		snprintf(proc, sizeof(proc), "/proc/self/ns/pid");
+	else if (container_running(s, name_b, &init))
+		snprintf(proc, sizeof(proc), "/proc/%d/ns/pid", (int)init);
+	else
+		return 0;
+	return stat(proc, &st) == 0 ? st.st_ino : 0;
+}
+
+static int held(struct world_diff *d, char kind, const char *path, int pid,
+		const char *comm)
+{
+	struct world_change *c = changed(d, path);
+	struct world_warning *w = NULL;
+
+	if (!c || c->kind == 'A')
+		return 0;
+	for (size_t k = 0; k < d->n_warnings && !w; k++)
+		if (d->warnings[k].kind == kind && !strcmp(d->warnings[k].path, path))
+			w = &d->warnings[k];
+	if (w) {
+		w->n_pids += w->pid != pid;
+		return 0;
+	}
+	if (!(w = add_warning(d, kind, path)) || !(w->command = strdup(comm)))
+		return -ENOMEM;
+	w->pid = pid;
+	w->n_pids = 1;
+	return 0;
+}
+
+/* One process's descriptors and mappings. */
+static int scan_process(struct world_diff *d, int pid)
+{
+	char dir[64], link[PATH_MAX + 1], comm[64] = "?";
+	_cleanup_free_ char *text = NULL;
+	_cleanup_closedir_ DIR *fds = NULL;
+	struct dirent *de;
+	int r;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/comm", pid);
+	if (read_file_at(AT_FDCWD, dir, &text, NULL) >= 0) {
+		snprintf(comm, sizeof(comm), "%s", text);
+		comm[strcspn(comm, "\n")] = '\0';
+	}
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	if ((fds = opendir(dir))) {
+		int dfd = dirfd(fds);
+
+		while ((de = readdir(fds))) {
+			ssize_t n = readlinkat(dfd, de->d_name, link, PATH_MAX);
+
+			if (n <= 0 || link[0] != '/')
+				continue;
+			link[n] = '\0';
+			if ((r = held(d, WORLD_WARN_OPEN, link, pid, comm)) < 0)
+				return r;
+		}
+	}
+	free(text);
+	text = NULL;
+	snprintf(dir, sizeof(dir), "/proc/%d/maps", pid);
+	if (read_file_at(AT_FDCWD, dir, &text, NULL) < 0)
+		return 0; /* gone, or not ours to read */
+	for (char *line = text, *next; *line; line = next) {
+		char *p;
+
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = '\0';
+		/* "start-end perms offset dev inode   PATH" */
+		if (!(p = strchr(line, '/')) || strstr(p, " (deleted)"))
+			continue;
+		if ((r = held(d, WORLD_WARN_MAPPED, p, pid, comm)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* B's processes holding open or mapping paths A changed. */
+static int find_held(struct world_store *s, const char *name_b,
+		     struct world_diff *d)
+{
+	ino_t ns = ns_of(s, name_b);
+	_cleanup_closedir_ DIR *proc = NULL;
+	struct dirent *de;
+	int r;
+
+	if (!ns || !(proc = opendir("/proc")))
+		return 0;
+	while ((de = readdir(proc))) {
+		char path[64];
+		struct stat st;
+		int pid;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid = atoi(de->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+		if (pid == getpid() || stat(path, &st) < 0 || st.st_ino != ns)
+			continue;
+		if ((r = scan_process(d, pid)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static bool store_traces(struct world_store *s)
+{
+	return faccessat(s->state_fd, TRACE_LOCK, F_OK, 0) == 0;
+}
+
+int diff_warnings(struct world_store *s, const struct world_meta *a,
+		  const char *name_a, const char *name_b, int fb,
+		  struct world_diff *d)
+{
+	uint64_t created = (uint64_t)a->created * 1000000000u +
+			   (uint64_t)a->created_ns;
+	struct side_trace ta = {0}, tb = {0};
+	int r = find_held(s, name_b, d);
+
+	if (r < 0 || !store_traces(s))
+		return r;
+	d->conflicts_by = "ctime";
+	if ((r = load_side(s, name_b, name_a, created, false, &tb, d)) < 0 ||
+	    (r = load_side(s, name_a, name_a, created, true, &ta, d)) < 0)
+		goto out;
+	if (tb.loaded && (r = find_derived(&tb.t, created, d)) < 0)
+		goto out;
+	if (ta.whole && tb.whole) {
+		if ((r = trace_conflicts(&tb.t, created, fb, name_b, d)) < 0)
+			goto out;
+		d->conflicts_by = "trace and ctime";
+	}
+out:
+	if (ta.loaded)
+		trace_table_release(&ta.t);
+	if (tb.loaded)
+		trace_table_release(&tb.t);
+	return r;
+}
+
+void diff_warnings_release(struct world_diff *d)
+{
+	for (size_t i = 0; i < d->n_warnings; i++) {
+		free(d->warnings[i].path);
+		strvfreep(&d->warnings[i].written);
+		free(d->warnings[i].command);
+	}
+	free(d->warnings);
+	strvfreep(&d->trace_notes);
+	d->warnings = NULL;
+	d->n_warnings = 0;
+	d->trace_notes = NULL;
+}
