@@ -344,6 +344,12 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 		return -ESTALE; /* DST changed it since the plan */
 
 	if (o->had == HAD_DIR && o->kind != OP_DIR) {
+		/* To be copied back by a roll-back: what lies below gets new
+		 * ctimes, learnt where they were no change (undo-known.c). */
+		struct stat us;
+		if (fstat(m->undo, &us) == 0 && us.st_dev != now.st_dev)
+			undo_note_before_below(m->undo, i, parent, base,
+					       o->path);
 		if ((r = save_tree(parent, base, m->undo, n)) < 0)
 			return r;
 		note_applied(m, n, &now);
@@ -405,18 +411,29 @@ static int save_all(struct merge_ctx *m, const struct plan *p,
 	int r = 0;
 	/* A hard link into the undo changes the ctime of DST's file: the
 	 * last merge into DST must not take it for a change of DST. */
-	_cleanup_free_ char *own = NULL;
-	size_t own_len = 0;
+	_cleanup_free_ char *own = NULL, *before = NULL, *last = NULL;
+	const char *failed = NULL;
+	size_t own_len = 0, before_len = 0;
 	FILE *of = open_memstream(&own, &own_len);
-	if (!of)
+	/* The ctimes DST's paths and their directories have before the
+	 * merge touches them: what an undo of it may teach other worlds
+	 * (undo-known.c). */
+	FILE *bf = open_memstream(&before, &before_len);
+	if (!of || !bf) {
+		if (of)
+			fclose(of);
+		if (bf)
+			fclose(bf);
 		return werr(err, ENOMEM, "out of memory");
+	}
 	for (size_t i = 0; i < p->n && r >= 0; i++) {
 		const struct op *o = &p->v[i];
-		if (o->had == HAD_NONE)
-			continue;
 		const char *b;
 		char n[32];
 		snprintf(n, sizeof(n), "%zu", i);
+		undo_note_before_dir(bf, m->tree, o->path, &last);
+		if (o->had == HAD_NONE)
+			continue;
 		_cleanup_close_ int par =
 			journal_open_parent(m->tree, o->path, &b);
 		struct stat st;
@@ -427,6 +444,8 @@ static int save_all(struct merge_ctx *m, const struct plan *p,
 			    ? -ESTALE
 			    : 0;
 		struct stat now;
+		if (r >= 0)
+			undo_put_ctime(bf, &st, o->path);
 		if (r >= 0 && o->had == HAD_FILE) {
 			r = save_path(par, b, m->undo, n);
 			/* The link alone: the same file, one link more. */
@@ -438,17 +457,27 @@ static int save_all(struct merge_ctx *m, const struct plan *p,
 		} else if (r >= 0 && o->kind == OP_DIR)
 			r = save_dir_meta(par, b, m->undo,
 					  strcat(n, ".meta"));
-		if (r < 0)
-			fclose(of);
-		if (r == -ESTALE || r == -ENOENT)
-			return werr(err, EEXIST,
-				    "cannot merge into '%s': %s changed in "
-				    "'%s' during the merge",
-				    p->dst, o->path, p->dst);
-		if (r < 0)
-			return werr_errno(err, -r, "cannot save %s of '%s'",
-					  o->path, p->dst);
+		if (r < 0) {
+			failed = o->path;
+			break;
+		}
 	}
+	/* None rather than a part: a path without its line teaches none. */
+	if (fclose(bf) == 0)
+		(void)write_file_atomic(m->undo, "before", before, before_len,
+					0600);
+	/* A save failed: the links made so far are released (merge_locked),
+	 * and the ctimes they gave DST's files are pwapt's own. */
+	if (r < 0 && fclose(of) == 0)
+		(void)undo_keep_own(m->s, p->dst, own);
+	if (r == -ESTALE || r == -ENOENT)
+		return werr(err, EEXIST,
+			    "cannot merge into '%s': %s changed in '%s' during "
+			    "the merge",
+			    p->dst, failed, p->dst);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot save %s of '%s'", failed,
+				  p->dst);
 	_cleanup_close_ int fd = openat(m->undo, ".", O_RDONLY | O_DIRECTORY |
 						      O_CLOEXEC);
 	if (fd < 0 || fsync(fd) < 0 ||
@@ -742,7 +771,8 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 
 	for (size_t i = 0; i < p.n; i++) {
 		crash_point_n("merge-op", i);
-		if ((r = apply_op(&m, i, &p.v[i])) < 0) {
+		if ((r = crash_fail_n("merge-op", i, EIO)) < 0 ||
+		    (r = apply_op(&m, i, &p.v[i])) < 0) {
 			/* What DST changed meanwhile is DST's: not rolled
 			 * back, never overwritten. */
 			p.applied = r == -ESTALE ? i : i + 1;
@@ -838,6 +868,10 @@ rollback:;
 		goto out;
 	}
 fail:
+	/* As if it never was: the saves still DST's files go, their ctimes
+	 * pwapt's own for the last merge and other worlds (undo.c). */
+	if (mdir >= 0 && p.n)
+		(void)undo_release_saves(s, mdir, &p);
 	(void)rm_rf_at(s->state_fd, "merge"); /* world_merge() thaws SRC */
 out:
 	for (size_t i = 0; i < m.n_links; i++)
