@@ -84,6 +84,16 @@ test_expect_success 'a rollback --force over a change Root made since: a sibling
 	sibling_check
 '
 
+test_expect_success 'a file Root replaced while a killed merge waited for recovery stays a change for a sibling' '
+	fresh_root && wcreate S Root && wcreate A Root && add A a f0 f1 f2 f3 && add S s f0 f1 f2 f3 &&
+	{ PWAPT_CRASH_AT=merge-op:1 wmerge A Root; test_equal 137 $?; } &&
+	echo root >"$R/srv/k/f3.new" && mv "$R/srv/k/f3.new" "$R/srv/k/f3" &&
+	test_has "recovered an interrupted merge" pwapt recover &&
+	test_equal "orig orig orig root" "$(cd "$R/srv/k" && cat f0 f1 f2 f3 | xargs)" &&
+	{ wdiff S >"$TMP/d"; test_equal 3 $?; } && cat "$TMP/d" &&
+	test_equal "! /srv/k/f3" "$(grep "^!" "$TMP/d" | cut -d: -f1)"
+'
+
 test_expect_success 'a rebasing merge killed after the rebase: recover finishes it, the moved world knows its ctimes' '
 	fresh_root && wcreate A Root && add A a f0 f1 && wcreate C A && add C c f0 f1 &&
 	{ PWAPT_CRASH_AT=delete-stop wmerge --rebase A Root; test_equal 137 $?; } &&
