@@ -297,34 +297,6 @@ static int stage_database(struct merge_ctx *m, const char *src, size_t i,
 	return keep_merged_copy(m, from, i, path, err);
 }
 
-/* DST's file (or directory) that was NOW at an operation's path lost
- * that name, or moved into the undo as save N: its ctime changed with it.
- * N.own in the undo ("BSEC BNSEC ASEC ANSEC") tells a roll-back that this
- * ctime is pwapt's own (undo_note_own).  Not made durable: lost with a
- * power cut, the last merge's rollback refuses, never misses a change. */
-static void note_applied(struct merge_ctx *m, const char *n,
-			 const struct stat *now)
-{
-	struct stat sv;
-	char name[48];
-	if (fstatat(m->undo, n, &sv, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !undo_same_file(now, &sv) ||
-	    sv.st_nlink + !S_ISDIR(sv.st_mode) != now->st_nlink)
-		return;
-	snprintf(name, sizeof(name), "%s.own", n);
-	_cleanup_free_ char *buf = NULL;
-	int len = asprintf(&buf, "%lld %ld %lld %ld\n",
-			   (long long)now->st_ctim.tv_sec, now->st_ctim.tv_nsec,
-			   (long long)sv.st_ctim.tv_sec, sv.st_ctim.tv_nsec);
-	_cleanup_close_ int fd =
-		len < 0 ? -1
-			: openat(m->undo, name,
-				 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-				 0600);
-	if (fd >= 0 && write(fd, buf, (size_t)len) != len)
-		(void)unlinkat(m->undo, name, 0);
-}
-
 static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 {
 	const char *base;
@@ -352,13 +324,13 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 					       o->path);
 		if ((r = save_tree(parent, base, m->undo, n)) < 0)
 			return r;
-		note_applied(m, n, &now);
+		undo_note_applied(m->undo, n, &now);
 	}
 	if (o->kind == OP_DEL) {
 		if (o->had == HAD_FILE && unlinkat(parent, base, 0) < 0)
 			return -errno;
 		if (o->had == HAD_FILE)
-			note_applied(m, n, &now);
+			undo_note_applied(m->undo, n, &now);
 		return 0;
 	}
 	if (o->kind == OP_PUT || o->kind == OP_MRG) {
@@ -375,7 +347,7 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 		if (renameat2(parent, stage, parent, base,
 			      o->had == HAD_NONE ? RENAME_NOREPLACE : 0) == 0) {
 			if (o->had == HAD_FILE)
-				note_applied(m, n, &now);
+				undo_note_applied(m->undo, n, &now);
 			return 0;
 		}
 		r = errno == EEXIST ? -ESTALE : -errno;
@@ -390,7 +362,7 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 	if (o->had == HAD_FILE && unlinkat(parent, base, 0) < 0)
 		return -errno;
 	if (o->had == HAD_FILE)
-		note_applied(m, n, &now);
+		undo_note_applied(m->undo, n, &now);
 	if (o->had != HAD_DIR && mkdirat(parent, base, 0700) < 0)
 		return errno == EEXIST && o->had == HAD_NONE ? -ESTALE : -errno;
 	char from[FD_PATH_MAX], to[FD_PATH_MAX];

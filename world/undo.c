@@ -299,7 +299,34 @@ static bool put_back_over(int parent, const char *base, const struct op *o,
 	}
 }
 
-/* What operation K's apply noted in UNDO/K.own (merge.c): the ctime
+/* DST's file (or directory) that was NOW at an operation's path lost
+ * that name, or moved into the undo as save N: its ctime changed with it.
+ * N.own in the undo ("BSEC BNSEC ASEC ANSEC") tells a roll-back that this
+ * ctime is pwapt's own (undo_note_own).  Not made durable: lost with a
+ * power cut, the last merge's rollback refuses, never misses a change. */
+void undo_note_applied(int undo, const char *n, const struct stat *now)
+{
+	struct stat sv;
+	char name[48];
+	if (fstatat(undo, n, &sv, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !undo_same_file(now, &sv) ||
+	    sv.st_nlink + !S_ISDIR(sv.st_mode) != now->st_nlink)
+		return;
+	snprintf(name, sizeof(name), "%s.own", n);
+	_cleanup_free_ char *buf = NULL;
+	int len = asprintf(&buf, "%lld %ld %lld %ld\n",
+			   (long long)now->st_ctim.tv_sec, now->st_ctim.tv_nsec,
+			   (long long)sv.st_ctim.tv_sec, sv.st_ctim.tv_nsec);
+	_cleanup_close_ int fd =
+		len < 0 ? -1
+			: openat(undo, name,
+				 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+				 0600);
+	if (fd >= 0 && write(fd, buf, (size_t)len) != len)
+		(void)unlinkat(undo, name, 0);
+}
+
+/* What operation K's apply noted in UNDO/K.own (undo_note_applied): the ctime
  * that DST's file took when the merge took its name; a note for F. */
 static void note_applied_own(FILE *f, int undo, size_t k, const char *path)
 {
