@@ -153,6 +153,35 @@ for point in rollback-started rollback-records-put; do
 	"
 done
 
+# root's record changed by the merge in passwd and shadow, and by Root
+# since in one of them: root takes Root's side in both files (the other
+# keeps the merge's version).  Killed between the two files, recovery puts
+# the second with the records decided for both, never deciding it alone.
+for point in none rollback-records-put rollback-records-done; do
+	for file in passwd shadow; do
+	test_expect_success "rollback --force killed at $point, root changed in $file since: root takes one side in both files" "
+		fresh_root && wcreate A Root && W=\$PWAPT_STATE/worlds/A/merged &&
+		set_root_shell \"\$W\" /bin/ash '\$6\$src' && wmerge A Root &&
+		add_user \"\$R\" carol 1003 &&
+		if [ $file = passwd ]; then
+			sed -i 's|^root:x:0:0:root:/root:.*|root:x:0:0:root:/root:/bin/zsh|' \"\$R/etc/passwd\"
+			shell=/bin/zsh hash='\$6\$src'
+		else
+			sed -i 's|^root:[^:]*:|root:\$6\$new:|' \"\$R/etc/shadow\"
+			shell=/bin/ash hash='\$6\$new'
+		fi &&
+		if [ $point = none ]; then pwapt rollback --force; else
+			{ PWAPT_CRASH_AT=$point pwapt rollback --force; test_equal 137 \$?; } &&
+			test_has 'recovered an interrupted merge' pwapt recover; fi &&
+		test_equal \"root:x:0:0:root:/root:\$shell\" \"\$(grep ^root: \"\$R/etc/passwd\")\" &&
+		test_equal \"root:\$hash:19000:0:99999:7:::\" \"\$(grep ^root: \"\$R/etc/shadow\")\" &&
+		test_equal 'root daemon carol' \"\$(cut -d: -f1 \"\$R/etc/passwd\" | xargs)\" &&
+		test_equal 'root daemon carol' \"\$(cut -d: -f1 \"\$R/etc/shadow\" | xargs)\" &&
+		! test -e \"\$PWAPT_STATE/merge\"
+	"
+	done
+done
+
 test_expect_success 'rollback --force of a merge that put SRC s passwd whole undoes its user alone' '
 	fresh_root && wcreate A Root && add_user "$PWAPT_STATE/worlds/A/merged" alice 1001 &&
 	wmerge A Root && grep -q "^alice:" "$R/etc/passwd" &&

@@ -211,6 +211,39 @@ bool container_frozen(struct world_store *s, const char *name)
 	return state && !strcmp(state, "FROZEN");
 }
 
+/* The errno that the first error liblxc logged for NAME past the first
+ * FROM bytes of its log names ("... - Too many open files - Failed to
+ * open ..."): liblxc's calls return only true or false, and its errno is
+ * gone by then.  EMFILE or ENFILE when the log cannot even be opened; 0
+ * when no error names one. */
+static int logged_errno(struct world_store *s, const char *name, off_t from)
+{
+	_cleanup_free_ char *path = store_world_path(s, name, "lxc.log");
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return errno == EMFILE || errno == ENFILE ? errno : 0;
+	_cleanup_fclose_ FILE *f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return 0;
+	}
+	char line[1024];
+	if (fseeko(f, from, SEEK_SET) < 0)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		const char *m = strstr(line, " ERROR ");
+		for (m = m ? strstr(m, " - ") : NULL; m; m = strstr(m + 3, " - "))
+			for (int e = 1; e < 256; e++) {
+				const char *t = strerror(e);
+				size_t l = strlen(t);
+				if (!strncmp(m + 3, t, l) &&
+				    !strncmp(m + 3 + l, " - ", 3))
+					return e;
+			}
+	}
+	return 0;
+}
+
 int container_freeze(struct world_store *s, const char *name, bool frozen)
 {
 	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
@@ -218,7 +251,13 @@ int container_freeze(struct world_store *s, const char *name, bool frozen)
 		return -ENOMEM;
 	if (!c->is_running(c))
 		return 0;
-	return (frozen ? c->freeze(c) : c->unfreeze(c)) ? 0 : -EIO;
+	_cleanup_free_ char *log = store_world_path(s, name, "lxc.log");
+	struct stat st;
+	off_t from = log && stat(log, &st) == 0 ? st.st_size : 0;
+	if (frozen ? c->freeze(c) : c->unfreeze(c))
+		return 0;
+	int e = logged_errno(s, name, from);
+	return -(e ? e : EIO);
 }
 
 bool container_running(struct world_store *s, const char *name, pid_t *init_pid)

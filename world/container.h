@@ -21,7 +21,8 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
  * and return at once; liblxc finishes the tear-down in the background. */
 int container_stop(struct world_store *s, const char *name, int grace);
 /* Freezes (cgroup freezer) or thaws every process of a running container;
- * a container that does not run is left as it is. */
+ * a container that does not run is left as it is.  -errno: the cause
+ * liblxc logged (-EMFILE: too few file descriptors), else -EIO. */
 int container_freeze(struct world_store *s, const char *name, bool frozen);
 /* Kills every process of a running container but its init (pwapt-init,
  * ours) while they are frozen, then thaws them: with the cgroup v1

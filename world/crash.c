@@ -41,3 +41,8 @@ int crash_fail(const char *name, int err)
 {
 	return named("PWAPT_FAIL_AT", name, -1) ? -err : 0;
 }
+
+int crash_fail_n(const char *name, unsigned long n, int err)
+{
+	return named("PWAPT_FAIL_AT", name, (long)n) ? -err : 0;
+}

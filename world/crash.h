@@ -14,5 +14,8 @@ void crash_point_n(const char *name, unsigned long n);
  * a test can make a race that the kernel reports (-ESTALE: a tree that
  * moved while it was walked) happen every time. */
 int crash_fail(const char *name, int err);
+/* The same for the Nth occurrence of a repeated point: PWAPT_FAIL_AT=
+ * "merge-op:2" makes the third operation of a merge fail (a write error). */
+int crash_fail_n(const char *name, unsigned long n, int err);
 
 #endif

@@ -62,6 +62,52 @@ int journal_read(int dirfd, struct plan *p);
 /* The directory that holds PATH, beneath TREE; *base gets its last name. */
 int journal_open_parent(int tree, const char *path, const char **base);
 
+/* undo-known.c */
+/* Line "SEC NSEC PATH" on F: ST's ctime for PATH. */
+void undo_put_ctime(FILE *f, const struct stat *st, const char *path);
+/* Before the merge writes: the ctime of the directory that holds PATH in
+ * TREE on F, unless *LAST (malloc'd, replaced) already names it. */
+void undo_note_before_dir(FILE *f, int tree, const char *path, char **last);
+/* Before the merge moves directory BASE in PARENT (PATH) away, as save
+ * K in UNDO, to be copied back by a roll-back: the ctimes of all below it,
+ * as UNDO/K.before (none when they cannot all be read). */
+void undo_note_before_below(int undo, size_t k, int parent, const char *base,
+			    const char *path);
+/* The ctimes an undo of a merge leaves on DST's paths, for the worlds that
+ * saw DST before the merge (see undo-known.c). */
+struct undo_known {
+	struct ctime_set *before; /* UNDO/before and UNDO/K.before */
+	struct ctime_set *dirs;	  /* undo_known_dirs_begin() */
+	FILE *f;
+	char *notes; /* "BSEC BNSEC ASEC ANSEC PATH" lines */
+	size_t len;
+};
+/* Reads the ctimes DST's paths had before merge P wrote (UNDO: the
+ * merge's undo directory; a merge that noted none leaves each world to
+ * see the undo's writes as changes). */
+int undo_known_open(struct undo_known *k, int undo, const struct plan *p);
+void undo_known_release(struct undo_known *k);
+/* The undo wrote PATH, which has its content from before the merge, and
+ * left it with status AFTER. */
+void undo_known_note(struct undo_known *k, const char *path,
+		     const struct stat *after);
+/* The same for everything below directory BASE in PARENT (PATH), put back
+ * whole. */
+int undo_known_note_below(struct undo_known *k, int parent, const char *base,
+			  const char *path);
+/* Before the undo writes: the directories that hold the paths of P's
+ * applied operations, as they are now (of a done merge, only those still
+ * as the merge left them, MDIR/after-dirs); undo_known_dirs_end() notes
+ * them as the undo leaves them. */
+int undo_known_dirs_begin(struct undo_known *k, int mdir, int tree,
+			  const struct plan *p);
+void undo_known_dirs_end(struct undo_known *k, int tree);
+/* Each world that saw DST before the merge (SRC, and the worlds built on
+ * DST before it was done) learns the ctimes noted whose ctime before the
+ * merge was no change for it: they join its known-ctimes.  Ends K's notes. */
+int undo_known_share(struct world_store *s, int mdir, const struct plan *p,
+		     struct undo_known *k);
+
 /* undo-db.c */
 /* For each package or account database of P that DST changed since the
  * merge wrote it: DST's file with the merge's records undone
@@ -70,6 +116,17 @@ int journal_open_parent(int tree, const char *path, const char **base);
 int undo_databases(int mdir, int tree, const struct plan *p, int **out,
 		   struct world_error *err);
 void undo_databases_release(int *undone, size_t n);
+/* The records undone (UNDONE, of undo_databases()) kept as MDIR/records,
+ * durably and whole, before any is put: a roll-back killed between two
+ * databases (passwd and shadow) is finished by recovery with the same
+ * records, decided for both files at once (undo_records_load()). */
+int undo_records_keep(int mdir, int tree, const struct plan *p,
+		      const int *undone);
+/* Replaces in UNDONE (P->n fds) those that MDIR/records kept for a
+ * database DST still has as it was when they were kept (one put since,
+ * or changed, is decided afresh).  1 when MDIR/records exists, 0 when
+ * not; -errno. */
+int undo_records_load(int mdir, int tree, const struct plan *p, int *undone);
 /* Puts the records undone in UNDONE (from its start) at BASE in PARENT,
  * over DST's file there (whose owner and mode it keeps), durably, written
  * at TMP first. */
@@ -84,6 +141,11 @@ int undo_sync_written(int tree, const struct plan *p);
  * cannot undo goes back whole) has an fd gets those records instead. */
 int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		   int *undone, struct world_error *err);
+/* DST's file (or directory) that was NOW at an operation's path lost that
+ * name, or moved into UNDO as save N: N.own there notes its ctime change
+ * as pwapt's own for a roll-back (not durable: lost, a rollback of the
+ * last merge refuses, never misses a change). */
+void undo_note_applied(int undo, const char *n, const struct stat *now);
 /* A merge only planned (killed while saving): the saves of MDIR/undo that
  * are still DST's files lose their links, and the ctimes that this and
  * the links gave them join the last merge's own-ctimes (undo_keep_own).

@@ -297,34 +297,6 @@ static int stage_database(struct merge_ctx *m, const char *src, size_t i,
 	return keep_merged_copy(m, from, i, path, err);
 }
 
-/* DST's file (or directory) that was NOW at an operation's path lost
- * that name, or moved into the undo as save N: its ctime changed with it.
- * N.own in the undo ("BSEC BNSEC ASEC ANSEC") tells a roll-back that this
- * ctime is pwapt's own (undo_note_own).  Not made durable: lost with a
- * power cut, the last merge's rollback refuses, never misses a change. */
-static void note_applied(struct merge_ctx *m, const char *n,
-			 const struct stat *now)
-{
-	struct stat sv;
-	char name[48];
-	if (fstatat(m->undo, n, &sv, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !undo_same_file(now, &sv) ||
-	    sv.st_nlink + !S_ISDIR(sv.st_mode) != now->st_nlink)
-		return;
-	snprintf(name, sizeof(name), "%s.own", n);
-	_cleanup_free_ char *buf = NULL;
-	int len = asprintf(&buf, "%lld %ld %lld %ld\n",
-			   (long long)now->st_ctim.tv_sec, now->st_ctim.tv_nsec,
-			   (long long)sv.st_ctim.tv_sec, sv.st_ctim.tv_nsec);
-	_cleanup_close_ int fd =
-		len < 0 ? -1
-			: openat(m->undo, name,
-				 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-				 0600);
-	if (fd >= 0 && write(fd, buf, (size_t)len) != len)
-		(void)unlinkat(m->undo, name, 0);
-}
-
 static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 {
 	const char *base;
@@ -344,15 +316,21 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 		return -ESTALE; /* DST changed it since the plan */
 
 	if (o->had == HAD_DIR && o->kind != OP_DIR) {
+		/* To be copied back by a roll-back: what lies below gets new
+		 * ctimes, learnt where they were no change (undo-known.c). */
+		struct stat us;
+		if (fstat(m->undo, &us) == 0 && us.st_dev != now.st_dev)
+			undo_note_before_below(m->undo, i, parent, base,
+					       o->path);
 		if ((r = save_tree(parent, base, m->undo, n)) < 0)
 			return r;
-		note_applied(m, n, &now);
+		undo_note_applied(m->undo, n, &now);
 	}
 	if (o->kind == OP_DEL) {
 		if (o->had == HAD_FILE && unlinkat(parent, base, 0) < 0)
 			return -errno;
 		if (o->had == HAD_FILE)
-			note_applied(m, n, &now);
+			undo_note_applied(m->undo, n, &now);
 		return 0;
 	}
 	if (o->kind == OP_PUT || o->kind == OP_MRG) {
@@ -369,7 +347,7 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 		if (renameat2(parent, stage, parent, base,
 			      o->had == HAD_NONE ? RENAME_NOREPLACE : 0) == 0) {
 			if (o->had == HAD_FILE)
-				note_applied(m, n, &now);
+				undo_note_applied(m->undo, n, &now);
 			return 0;
 		}
 		r = errno == EEXIST ? -ESTALE : -errno;
@@ -384,7 +362,7 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 	if (o->had == HAD_FILE && unlinkat(parent, base, 0) < 0)
 		return -errno;
 	if (o->had == HAD_FILE)
-		note_applied(m, n, &now);
+		undo_note_applied(m->undo, n, &now);
 	if (o->had != HAD_DIR && mkdirat(parent, base, 0700) < 0)
 		return errno == EEXIST && o->had == HAD_NONE ? -ESTALE : -errno;
 	char from[FD_PATH_MAX], to[FD_PATH_MAX];
@@ -405,18 +383,29 @@ static int save_all(struct merge_ctx *m, const struct plan *p,
 	int r = 0;
 	/* A hard link into the undo changes the ctime of DST's file: the
 	 * last merge into DST must not take it for a change of DST. */
-	_cleanup_free_ char *own = NULL;
-	size_t own_len = 0;
+	_cleanup_free_ char *own = NULL, *before = NULL, *last = NULL;
+	const char *failed = NULL;
+	size_t own_len = 0, before_len = 0;
 	FILE *of = open_memstream(&own, &own_len);
-	if (!of)
+	/* The ctimes DST's paths and their directories have before the
+	 * merge touches them: what an undo of it may teach other worlds
+	 * (undo-known.c). */
+	FILE *bf = open_memstream(&before, &before_len);
+	if (!of || !bf) {
+		if (of)
+			fclose(of);
+		if (bf)
+			fclose(bf);
 		return werr(err, ENOMEM, "out of memory");
+	}
 	for (size_t i = 0; i < p->n && r >= 0; i++) {
 		const struct op *o = &p->v[i];
-		if (o->had == HAD_NONE)
-			continue;
 		const char *b;
 		char n[32];
 		snprintf(n, sizeof(n), "%zu", i);
+		undo_note_before_dir(bf, m->tree, o->path, &last);
+		if (o->had == HAD_NONE)
+			continue;
 		_cleanup_close_ int par =
 			journal_open_parent(m->tree, o->path, &b);
 		struct stat st;
@@ -427,6 +416,8 @@ static int save_all(struct merge_ctx *m, const struct plan *p,
 			    ? -ESTALE
 			    : 0;
 		struct stat now;
+		if (r >= 0)
+			undo_put_ctime(bf, &st, o->path);
 		if (r >= 0 && o->had == HAD_FILE) {
 			r = save_path(par, b, m->undo, n);
 			/* The link alone: the same file, one link more. */
@@ -438,17 +429,27 @@ static int save_all(struct merge_ctx *m, const struct plan *p,
 		} else if (r >= 0 && o->kind == OP_DIR)
 			r = save_dir_meta(par, b, m->undo,
 					  strcat(n, ".meta"));
-		if (r < 0)
-			fclose(of);
-		if (r == -ESTALE || r == -ENOENT)
-			return werr(err, EEXIST,
-				    "cannot merge into '%s': %s changed in "
-				    "'%s' during the merge",
-				    p->dst, o->path, p->dst);
-		if (r < 0)
-			return werr_errno(err, -r, "cannot save %s of '%s'",
-					  o->path, p->dst);
+		if (r < 0) {
+			failed = o->path;
+			break;
+		}
 	}
+	/* None rather than a part: a path without its line teaches none. */
+	if (fclose(bf) == 0)
+		(void)write_file_atomic(m->undo, "before", before, before_len,
+					0600);
+	/* A save failed: the links made so far are released (merge_locked),
+	 * and the ctimes they gave DST's files are pwapt's own. */
+	if (r < 0 && fclose(of) == 0)
+		(void)undo_keep_own(m->s, p->dst, own);
+	if (r == -ESTALE || r == -ENOENT)
+		return werr(err, EEXIST,
+			    "cannot merge into '%s': %s changed in '%s' during "
+			    "the merge",
+			    p->dst, failed, p->dst);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot save %s of '%s'", failed,
+				  p->dst);
 	_cleanup_close_ int fd = openat(m->undo, ".", O_RDONLY | O_DIRECTORY |
 						      O_CLOEXEC);
 	if (fd < 0 || fsync(fd) < 0 ||
@@ -754,7 +755,8 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 
 	for (size_t i = 0; i < p.n; i++) {
 		crash_point_n("merge-op", i);
-		if ((r = apply_op(&m, i, &p.v[i])) < 0) {
+		if ((r = crash_fail_n("merge-op", i, EIO)) < 0 ||
+		    (r = apply_op(&m, i, &p.v[i])) < 0) {
 			/* What DST changed meanwhile is DST's: not rolled
 			 * back, never overwritten. */
 			p.applied = r == -ESTALE ? i : i + 1;
@@ -854,6 +856,10 @@ rollback:;
 		goto out;
 	}
 fail:
+	/* As if it never was: the saves still DST's files go, their ctimes
+	 * pwapt's own for the last merge and other worlds (undo.c). */
+	if (mdir >= 0 && p.n)
+		(void)undo_release_saves(s, mdir, &p);
 	(void)rm_rf_at(s->state_fd, "merge"); /* world_merge() thaws SRC */
 out:
 	for (size_t i = 0; i < m.n_links; i++)

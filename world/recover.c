@@ -164,9 +164,13 @@ static int recover_journal(struct world_store *s, bool *recovered,
 		_cleanup_close_ int wdir =
 			openat(s->state_fd, "merge",
 			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		/* The worlds the rebase moved: all the plan named, also
+		 * when the merge itself moved them before it was killed
+		 * (then none is still built on SRC). */
 		if (r >= 0 && tree >= 0 && wdir >= 0 &&
 		    undo_write_after(wdir, tree, &p) >= 0)
-			(void)undo_share_after(s, wdir, moved);
+			(void)undo_share_after(s, wdir,
+					       p.rebased ? p.rebased : moved);
 		if (r >= 0 && recover_keep_as_last(s, p.dst) < 0)
 			r = werr(err, EIO, "cannot keep the undo of the merge");
 	} else {

@@ -158,3 +158,103 @@ int undo_put_records(int parent, const char *base, const char *tmp,
 		(void)unlinkat(parent, tmp, 0);
 	return r;
 }
+
+/* "DEV INO SIZE MSEC MNSEC CSEC CNSEC": which file ST is, and as it was. */
+static void identity(char *buf, size_t size, const struct stat *st)
+{
+	snprintf(buf, size, "%llu %llu %lld %lld %ld %lld %ld\n",
+		 (unsigned long long)st->st_dev, (unsigned long long)st->st_ino,
+		 (long long)st->st_size, (long long)st->st_mtim.tv_sec,
+		 st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec,
+		 st->st_ctim.tv_nsec);
+}
+
+/* DST's file at operation K's path, as identity() tells it. */
+static int dst_identity(int tree, const struct plan *p, size_t k, char *buf,
+			size_t size)
+{
+	_cleanup_close_ int fd = open_beneath(tree, p->v[k].path, O_PATH);
+	struct stat st;
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	identity(buf, size, &st);
+	return 0;
+}
+
+int undo_records_keep(int mdir, int tree, const struct plan *p,
+		      const int *undone)
+{
+	bool any = false;
+	for (size_t k = 0; undone && k < p->n && !any; k++)
+		any = undone[k] >= 0;
+	if (!any)
+		return 0;
+	(void)rm_rf_at(mdir, "records.part");
+	if (mkdirat(mdir, "records.part", 0700) < 0)
+		return -errno;
+	_cleanup_close_ int dir = openat(mdir, "records.part",
+					 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	int r = 0;
+	for (size_t k = 0; r >= 0 && k < p->n; k++) {
+		char n[32], id[32], text[160];
+		if (undone[k] < 0)
+			continue;
+		snprintf(n, sizeof(n), "%zu", k);
+		snprintf(id, sizeof(id), "%zu.id", k);
+		_cleanup_close_ int fd = openat(
+			dir, n, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		r = fd < 0 ? -errno
+			   : lseek(undone[k], 0, SEEK_SET) < 0
+				     ? -errno
+				     : copy_bytes(undone[k], fd);
+		if (r >= 0 && fsync(fd) < 0)
+			r = -errno;
+		if (r >= 0)
+			r = dst_identity(tree, p, k, text, sizeof(text));
+		if (r >= 0)
+			r = write_file_atomic(dir, id, text, strlen(text),
+					      0600);
+	}
+	if (r >= 0 && fsync(dir) < 0)
+		r = -errno;
+	if (r >= 0 && renameat(mdir, "records.part", mdir, "records") < 0)
+		r = -errno;
+	_cleanup_close_ int self =
+		r < 0 ? -1 : openat(mdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r >= 0 && (self < 0 || fsync(self) < 0))
+		r = -errno;
+	return r;
+}
+
+int undo_records_load(int mdir, int tree, const struct plan *p, int *undone)
+{
+	_cleanup_close_ int dir =
+		openat(mdir, "records", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return errno == ENOENT ? 0 : -errno;
+	for (size_t k = 0; k < p->n; k++) {
+		char n[32], id[32], now[160];
+		_cleanup_free_ char *was = NULL;
+		snprintf(n, sizeof(n), "%zu", k);
+		snprintf(id, sizeof(id), "%zu.id", k);
+		int r = read_file_at(dir, id, &was, NULL);
+		if (r == -ENOENT)
+			continue;
+		if (r < 0)
+			return r;
+		/* DST's file since: put, or changed after the decision. */
+		if (dst_identity(tree, p, k, now, sizeof(now)) < 0 ||
+		    strcmp(was, now))
+			continue;
+		int fd = openat(dir, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		closep(&undone[k]);
+		undone[k] = fd;
+	}
+	return 1;
+}

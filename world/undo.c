@@ -21,32 +21,14 @@
 #include "save.h"
 #include "strv.h"
 
-static void put_ctime(FILE *f, const struct stat *st, const char *path)
-{
-	fprintf(f, "%lld %ld ", (long long)st->st_ctim.tv_sec,
-		st->st_ctim.tv_nsec);
-	path_escape(f, path);
-	fputc('\n', f);
-}
-
-static int put_entry_ctime(const struct fs_entry *e, void *data)
-{
-	put_ctime(data, &e->st, e->path);
-	return e->mount_point; /* what is restored never spans a mount */
-}
-
-/* Lines "sec nsec path" for FD (at PATH) and, for a directory restored
- * whole, everything below it (fs_walk: any depth; an error is the
- * result, never a line left out). */
-static int record_ctimes(FILE *f, int fd, const char *path, bool below)
+/* Line "sec nsec path" for FD (at PATH). */
+static int record_ctime(FILE *f, int fd, const char *path)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	put_ctime(f, &st, path);
-	if (!below || !S_ISDIR(st.st_mode))
-		return 0;
-	return fs_walk(fd, path, FS_WALK_STAT, put_entry_ctime, NULL, f);
+	undo_put_ctime(f, &st, path);
+	return 0;
 }
 
 /* An open of a path that found nothing there (no such file, or not
@@ -55,29 +37,6 @@ static int record_ctimes(FILE *f, int fd, const char *path, bool below)
 static int absent(int r)
 {
 	return r == -ENOENT || r == -ENOTDIR || r == -ELOOP ? 0 : r;
-}
-
-/* Whether world NAME saw DST as it was before the merge that MDIR
- * describes: it is SRC, or built on DST before that merge was done (the
- * time "after" was written; no world is made while a merge runs). */
-static bool saw_before(struct world_store *s, int mdir, const struct plan *p,
-		       const char *name)
-{
-	if (!strcmp(name, p->src))
-		return true;
-	if (!strcmp(name, p->dst) || !store_is_ancestor(s, name, p->dst))
-		return false;
-	struct stat done;
-	if (fstatat(mdir, "after", &done, 0) < 0)
-		return true;
-	struct world_meta m = {0};
-	if (meta_load(s, name, &m, NULL) < 0)
-		return false;
-	bool before = m.created < done.st_mtim.tv_sec ||
-		      (m.created == done.st_mtim.tv_sec &&
-		       m.created_ns < done.st_mtim.tv_nsec);
-	meta_release(&m);
-	return before;
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -129,99 +88,11 @@ static int remember_parents(FILE *f, int tree, const struct plan *p,
 		free(last);
 		last = dir;
 		_cleanup_close_ int fd = open_beneath(tree, dir, O_PATH);
-		r = fd >= 0 ? record_ctimes(f, fd, dir, false) : absent(fd);
+		r = fd >= 0 ? record_ctime(f, fd, dir) : absent(fd);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(dirty[i]);
 	free(dirty);
-	return r;
-}
-
-/* The lines "sec nsec path" of what the roll-back restored and of the
- * directories that hold it, into *LINES (malloc'd). */
-static int collect_ctimes(int tree, const struct plan *p, const int *undone,
-			  char **lines, size_t *n_lines)
-{
-	FILE *f = open_memstream(lines, n_lines);
-	if (!f)
-		return -ENOMEM;
-	int r = crash_fail("ctime-record", ESTALE);
-	for (size_t k = 0; k < p->n && r >= 0; k++) {
-		/* Put back by records: DST's changes since the merge are
-		 * in it, which no world saw. */
-		if (p->v[k].had == HAD_NONE || p->v[k].dst_changed ||
-		    (undone && undone[k] >= 0))
-			continue;
-		_cleanup_close_ int fd =
-			open_beneath(tree, p->v[k].path, O_PATH);
-		r = fd >= 0 ? record_ctimes(f, fd, p->v[k].path,
-					    p->v[k].had == HAD_DIR)
-			    : absent(fd);
-	}
-	if (r >= 0)
-		r = remember_parents(f, tree, p, undone);
-	if (fclose(f) != 0 || r < 0)
-		return r < 0 ? r : -ENOMEM;
-	return 0;
-}
-
-/* Saving and restoring a file changes its ctime, which is how wdiff and
- * wmerge tell that DST changed a path after a world was created.  After a
- * roll-back, SRC and every world that saw DST as it was before the merge
- * (siblings of SRC, their children) remember the ctimes the merge and its
- * roll-back left (known-ctimes), so that they are not taken for changes
- * of DST. */
-static int remember_ctimes(struct world_store *s, int mdir, int tree,
-			   const struct plan *p, const int *undone)
-{
-	_cleanup_free_ char *lines = NULL;
-	size_t n_lines = 0;
-	int r = -ESTALE;
-	/* DST may be a running world, whose processes rename and delete
-	 * while its tree is walked (-ESTALE, -ENOENT): such a race passes,
-	 * and a few walks over see the tree at rest. */
-	for (int tries = 0; tries < 4 && (r == -ESTALE || r == -ENOENT);
-	     tries++) {
-		free(lines);
-		lines = NULL;
-		n_lines = 0;
-		r = collect_ctimes(tree, p, undone, &lines, &n_lines);
-	}
-	/* Everything is restored by now: failing here would keep every
-	 * command waiting for a roll-back that is done.  The ctimes are
-	 * then left unknown, recorded for no world: a known ctime only ever
-	 * hides a change of DST's, so none recorded makes the merge's own
-	 * saving and restoring read as DST's changes, that is conflicts
-	 * (false ones, which check-off or --force settle), never a conflict
-	 * missed.  Lines of a walk cut short are not written either: the
-	 * walk failed because DST changed meanwhile, and a ctime it saw may
-	 * be that change's.  Any other error (memory, the state's disk) is
-	 * no race and stays one. */
-	if (r == -ESTALE || r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	_cleanup_strv_free_ char **names = NULL;
-	r = store_world_names(s, &names);
-	for (char **w = names; r >= 0 && w && *w; w++) {
-		if (!saw_before(s, mdir, p, *w))
-			continue;
-		_cleanup_close_ int wdir =
-			openat(s->worlds_fd, *w,
-			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		_cleanup_free_ char *old = NULL, *buf = NULL;
-		size_t len = 0;
-		if (wdir < 0)
-			return -errno;
-		/* What it knew stays: only a missing file is none. */
-		r = read_file_at(wdir, "known-ctimes", &old, NULL);
-		if (r < 0 && r != -ENOENT)
-			return r;
-		if (asprintf(&buf, "%s%s", old ? old : "", lines) < 0)
-			return -ENOMEM;
-		len = strlen(buf);
-		r = write_file_atomic(wdir, "known-ctimes", buf, len, 0600);
-	}
 	return r;
 }
 
@@ -263,7 +134,7 @@ void undo_note_own(FILE *f, const char *path, const struct stat *before,
 		return;
 	fprintf(f, "%lld %ld ", (long long)before->st_ctim.tv_sec,
 		before->st_ctim.tv_nsec);
-	put_ctime(f, after, path);
+	undo_put_ctime(f, after, path);
 }
 
 bool undo_same_file(const struct stat *a, const struct stat *b)
@@ -428,7 +299,34 @@ static bool put_back_over(int parent, const char *base, const struct op *o,
 	}
 }
 
-/* What operation K's apply noted in UNDO/K.own (merge.c): the ctime
+/* DST's file (or directory) that was NOW at an operation's path lost
+ * that name, or moved into the undo as save N: its ctime changed with it.
+ * N.own in the undo ("BSEC BNSEC ASEC ANSEC") tells a roll-back that this
+ * ctime is pwapt's own (undo_note_own).  Not made durable: lost with a
+ * power cut, the last merge's rollback refuses, never misses a change. */
+void undo_note_applied(int undo, const char *n, const struct stat *now)
+{
+	struct stat sv;
+	char name[48];
+	if (fstatat(undo, n, &sv, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !undo_same_file(now, &sv) ||
+	    sv.st_nlink + !S_ISDIR(sv.st_mode) != now->st_nlink)
+		return;
+	snprintf(name, sizeof(name), "%s.own", n);
+	_cleanup_free_ char *buf = NULL;
+	int len = asprintf(&buf, "%lld %ld %lld %ld\n",
+			   (long long)now->st_ctim.tv_sec, now->st_ctim.tv_nsec,
+			   (long long)sv.st_ctim.tv_sec, sv.st_ctim.tv_nsec);
+	_cleanup_close_ int fd =
+		len < 0 ? -1
+			: openat(undo, name,
+				 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+				 0600);
+	if (fd >= 0 && write(fd, buf, (size_t)len) != len)
+		(void)unlinkat(undo, name, 0);
+}
+
+/* What operation K's apply noted in UNDO/K.own (undo_note_applied): the ctime
  * that DST's file took when the merge took its name; a note for F. */
 static void note_applied_own(FILE *f, int undo, size_t k, const char *path)
 {
@@ -468,8 +366,26 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 	 * before records were kept). */
 	int *made = NULL;
 	struct world_error ignored = {0};
-	if (!undone && undo_databases(mdir, tree, p, &made, &ignored) >= 0)
+	int kept = 0;
+	if (!undone && undo_databases(mdir, tree, p, &made, &ignored) < 0 &&
+	    (made = malloc((p->n + 1) * sizeof(*made))))
+		for (size_t k = 0; k < p->n; k++)
+			made[k] = -1;
+	/* A roll-back killed after it decided: the records it kept. */
+	if (!undone && made)
+		kept = undo_records_load(mdir, tree, p, made);
+	if (!undone)
 		undone = made;
+	/* Decided for every database at once, and kept before any is put:
+	 * passwd and shadow take one side even when killed between. */
+	if (kept >= 0 && !kept && undone)
+		kept = undo_records_keep(mdir, tree, p, undone);
+	if (kept < 0 || (!undone && !made && p->n)) {
+		undo_databases_release(made, p->n);
+		return werr_errno(err, kept < 0 ? -kept : ENOMEM,
+				  "cannot keep the records the roll-back of "
+				  "the merge of '%s' undoes", p->src);
+	}
 	/* The ctimes of DST's files that the merge's saves and their
 	 * undoing changed, content unchanged: pwapt's own, not changes of
 	 * DST for the last merge into DST (undo_keep_own). */
@@ -480,7 +396,18 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		undo_databases_release(made, p->n);
 		return werr(err, ENOMEM, "out of memory");
 	}
-	int r = 0;
+	/* And the ctimes it leaves, for the worlds that saw DST before. */
+	struct undo_known known;
+	int r = undo_known_open(&known, undo, p);
+	if (r >= 0)
+		r = undo_known_dirs_begin(&known, mdir, tree, p);
+	if (r < 0) {
+		undo_known_release(&known);
+		undo_databases_release(made, p->n);
+		fclose(of);
+		return werr_errno(err, -r, "cannot roll back the merge of "
+				  "'%s' into '%s'", p->src, p->dst);
+	}
 	for (size_t k = p->applied; r >= 0 && k-- > 0;) {
 		const struct op *o = &p->v[k];
 		const char *base;
@@ -505,6 +432,8 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 			if (r >= 0 && o->had == HAD_FILE &&
 			    unlinkat(undo, n, 0) < 0 && errno != ENOENT)
 				r = -errno;
+			if (r >= 0)
+				crash_point("rollback-records-done");
 		} else if (save_exists(undo, n)) {
 			bool has_was = fstatat(undo, n, &was,
 					       AT_SYMLINK_NOFOLLOW) == 0;
@@ -517,20 +446,32 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 				else if (fstatat(parent, base, &then,
 						 AT_SYMLINK_NOFOLLOW) == 0 &&
 					 undo_same_file(&now, &then) &&
-					 then.st_nlink + 1 == now.st_nlink)
+					 then.st_nlink + 1 == now.st_nlink) {
 					undo_note_own(of, o->path, &now, &then);
+					undo_known_note(&known, o->path, &then);
+				}
 			} else if (put_back_over(parent, base, o, undo, n,
 						 src_tree)) {
 				note_applied_own(of, undo, k, o->path);
 				r = save_restore(undo, n, parent, base, tmp);
+				bool back = r >= 0 && has_was &&
+					    fstatat(parent, base, &then,
+						    AT_SYMLINK_NOFOLLOW) == 0;
 				/* Put back by a rename: the saved file
 				 * itself, as it was saved. */
-				if (r >= 0 && has_was &&
-				    fstatat(parent, base, &then,
-					    AT_SYMLINK_NOFOLLOW) == 0 &&
-				    undo_same_file(&was, &then) &&
+				if (back && undo_same_file(&was, &then) &&
 				    then.st_nlink == was.st_nlink)
 					undo_note_own(of, o->path, &was, &then);
+				/* By a rename or a copy: as saved. */
+				if (back && was.st_mode == then.st_mode &&
+				    was.st_uid == then.st_uid &&
+				    was.st_gid == then.st_gid &&
+				    (S_ISDIR(was.st_mode) ||
+				     was.st_size == then.st_size))
+					undo_known_note(&known, o->path, &then);
+				if (back && S_ISDIR(was.st_mode))
+					(void)undo_known_note_below(
+						&known, parent, base, o->path);
 			}
 		} else if (o->had == HAD_NONE)
 			r = remove_merged(parent, base, o, src_tree);
@@ -543,12 +484,16 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 			    undo_same_file(&now, &then) &&
 			    then.st_nlink == now.st_nlink)
 				undo_note_own(of, o->path, &now, &then);
+			if (r >= 0 && fstatat(parent, base, &then,
+					      AT_SYMLINK_NOFOLLOW) == 0)
+				undo_known_note(&known, o->path, &then);
 		}
 		if (r < 0)
 			werr_errno(err, -r, "cannot restore %s in '%s'",
 				   o->path, p->dst);
 	}
 	if (r < 0) {
+		undo_known_release(&known);
 		undo_databases_release(made, p->n);
 		fclose(of);
 		return r;
@@ -559,14 +504,18 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		own = NULL;
 	}
 	if (r < 0) {
+		undo_known_release(&known);
 		undo_databases_release(made, p->n);
 		return werr_errno(err, -r, "cannot make the roll-back of the "
 				  "merge of '%s' durable", p->src);
 	}
 	/* After the changes are durable; killed before, the last merge's
-	 * rollback refuses, safely. */
+	 * rollback refuses, safely, and the other worlds see the paths as
+	 * changed: conflicts, never one missed. */
 	(void)undo_keep_own(s, p->dst, own);
-	r = remember_ctimes(s, mdir, tree, p, undone);
+	undo_known_dirs_end(&known, tree);
+	r = undo_known_share(s, mdir, p, &known);
+	undo_known_release(&known);
 	undo_databases_release(made, p->n);
 	if (r < 0)
 		return werr_errno(err, -r,
@@ -590,7 +539,8 @@ int undo_release_saves(struct world_store *s, int mdir, const struct plan *p)
 	FILE *of = open_memstream(&own, &own_len);
 	if (!of)
 		return -ENOMEM;
-	int r = 0;
+	struct undo_known known;
+	int r = undo_known_open(&known, undo, p);
 	for (size_t k = 0; k < p->n && r >= 0; k++) {
 		const char *base;
 		char n[32];
@@ -608,14 +558,25 @@ int undo_release_saves(struct world_store *s, int mdir, const struct plan *p)
 		else if (fstatat(parent, base, &then, AT_SYMLINK_NOFOLLOW) ==
 				 0 &&
 			 undo_same_file(&now, &then) &&
-			 then.st_nlink + 1 == now.st_nlink)
+			 then.st_nlink + 1 == now.st_nlink) {
 			undo_note_own(of, p->v[k].path, &now, &then);
+			undo_known_note(&known, p->v[k].path, &then);
+		}
 	}
-	if (fclose(of) != 0)
+	if (fclose(of) != 0) {
+		undo_known_release(&known);
 		return r < 0 ? r : -ENOMEM;
+	}
 	if (r >= 0 && syncfs(undo) < 0)
 		r = -errno;
-	return r < 0 ? r : undo_keep_own(s, p->dst, own);
+	if (r >= 0)
+		r = undo_keep_own(s, p->dst, own);
+	/* After the own-ctimes: the other worlds learn them, the last
+	 * merge's rollback must not refuse for them either. */
+	if (r >= 0)
+		r = undo_known_share(s, mdir, p, &known);
+	undo_known_release(&known);
+	return r;
 }
 
 /* What the merged paths are like right after the merge ("after"): a
@@ -680,7 +641,8 @@ int undo_write_after(int mdir, int tree, const struct plan *p)
 static int saw_src(struct world_store *s, char *const *moved, struct strv *out)
 {
 	for (char *const *w = moved; *w; w++)
-		if (!strv_contains(out->v, *w) && strv_push(out, strdup(*w)) < 0)
+		if (store_world_exists(s, *w) && !strv_contains(out->v, *w) &&
+		    strv_push(out, strdup(*w)) < 0)
 			return -ENOMEM;
 	for (size_t i = 0; i < out->n; i++) {
 		_cleanup_strv_free_ char **children = NULL;

@@ -1,0 +1,113 @@
+#!/bin/sh
+# What a merge that is undone leaves: a merge that fails, one killed and
+# rolled back or released by recovery, a rollback.  DST as it was, the last
+# merge before it still to be rolled back, and every other world seeing the
+# undo's own writes as no change of DST, but each change DST made itself
+# (before the merge, or since) as one.
+. "$(dirname "$0")/lib.sh"
+make_busybox_root
+R=$PWAPT_ROOT
+T() { echo "$PWAPT_STATE/worlds/$1/merged"; }
+
+fresh_root() {
+	cleanup_worlds && rm -rf "$R/srv" && mkdir -p "$R/srv/k" &&
+	for f in f0 f1 f2 f3; do echo orig >"$R/srv/k/$f" || return 1; done
+}
+
+# add WORLD TEXT FILE...: appends TEXT to each /srv/k/FILE of WORLD.
+add() {
+	_w=$1 _t=$2
+	shift 2
+	for f; do echo "$_t" >>"$(T "$_w")/srv/k/$f" || return 1; done
+}
+
+test_expect_success 'a merge that fails while it applies leaves the last merge to be rolled back, and no conflicts' '
+	fresh_root && wcreate A Root && add A a f2 f3 && wmerge A Root &&
+	wcreate B Root && add B b f0 f1 f2 f3 &&
+	(cd "$R/srv/k" && cat f0 f1 f2 f3) >"$TMP/before" &&
+	PWAPT_FAIL_AT=merge-op:1 test_fails_with 1 "cannot merge /srv/k/f1 into .Root.: Input/output error" wmerge B Root &&
+	(cd "$R/srv/k" && cat f0 f1 f2 f3) | cmp - "$TMP/before" &&
+	! test -e "$PWAPT_STATE/merge" && test_equal 1 "$(stat -c %h "$R/srv/k/f2")" &&
+	test_lacks "^!" wdiff B &&
+	pwapt rollback && test_equal orig "$(cat "$R/srv/k/f2")"
+'
+
+test_expect_success 'a merge that fails before it applies (a save fails) leaves the last merge to be rolled back' '
+	fresh_root && wcreate A Root && add A a f1 f2 && wmerge A Root &&
+	wcreate B Root && add B b f1 f2 f3 &&
+	{ PWAPT_STOP_AT=merge-planned wmerge B Root >"$TMP/out" 2>&1 & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	echo new >"$R/srv/k/f3.new" && mv "$R/srv/k/f3.new" "$R/srv/k/f3" &&
+	kill -CONT $pid && { wait $pid; test_equal 1 $?; } &&
+	cat "$TMP/out" && grep -q "/srv/k/f3 changed in .Root. during the merge" "$TMP/out" &&
+	! test -e "$PWAPT_STATE/merge" && test_equal 1 "$(stat -c %h "$R/srv/k/f2")" &&
+	pwapt rollback && test_equal orig "$(cat "$R/srv/k/f2")"
+'
+
+# S, a sibling made before Root changed f3; A, made after, merged.  After
+# A's merge is undone, however, S knows the ctimes the undo left on f0-f2
+# (no conflicts) but not f3's: Root changed it after S was created.
+sibling_setup() {
+	fresh_root && wcreate S Root && sleep 0.05 && echo root >>"$R/srv/k/f3" &&
+	wcreate A Root && add A a f0 f1 f2 f3 && add S s f0 f1 f2 f3
+}
+
+sibling_check() {
+	test_equal "orig orig orig orig root" "$(cd "$R/srv/k" && cat f0 f1 f2 f3 | xargs)" &&
+	{ wdiff S >"$TMP/d"; test_equal 3 $?; } && cat "$TMP/d" &&
+	test_equal "! /srv/k/f3" "$(grep "^!" "$TMP/d" | cut -d: -f1)" &&
+	{ ! test -d "$PWAPT_STATE/worlds/A" || { wdiff A >"$TMP/d" && test_lacks "^!" cat "$TMP/d"; }; }
+}
+
+for point in merge-saved merge-prepared merge-op:2 merge-applied; do
+	test_expect_success "a merge killed at $point and undone by recover: a sibling knows the undo s ctimes, not Root s change" "
+		sibling_setup &&
+		{ PWAPT_CRASH_AT=$point wmerge A Root; test_equal 137 \$?; } &&
+		test_has 'recovered an interrupted merge' pwapt recover &&
+		sibling_check
+	"
+done
+
+test_expect_success 'a merge that fails: a sibling knows the undo s ctimes, not Root s change' '
+	sibling_setup &&
+	PWAPT_FAIL_AT=merge-op:2 test_fails_with 1 "Input/output error" wmerge A Root &&
+	sibling_check
+'
+
+test_expect_success 'a rollback: a sibling knows its ctimes, not the change Root made before the merge' '
+	sibling_setup && wmerge A Root && pwapt rollback && sibling_check
+'
+
+test_expect_success 'a rollback --force over a change Root made since: a sibling knows the paths put back, not Root s change before the merge' '
+	sibling_setup && wmerge A Root && echo later >>"$R/srv/k/f1" &&
+	pwapt rollback --force && test_equal orig "$(cat "$R/srv/k/f1")" &&
+	sibling_check
+'
+
+test_expect_success 'a file Root replaced while a killed merge waited for recovery stays a change for a sibling' '
+	fresh_root && wcreate S Root && wcreate A Root && add A a f0 f1 f2 f3 && add S s f0 f1 f2 f3 &&
+	{ PWAPT_CRASH_AT=merge-op:1 wmerge A Root; test_equal 137 $?; } &&
+	echo root >"$R/srv/k/f3.new" && mv "$R/srv/k/f3.new" "$R/srv/k/f3" &&
+	test_has "recovered an interrupted merge" pwapt recover &&
+	test_equal "orig orig orig root" "$(cd "$R/srv/k" && cat f0 f1 f2 f3 | xargs)" &&
+	{ wdiff S >"$TMP/d"; test_equal 3 $?; } && cat "$TMP/d" &&
+	test_equal "! /srv/k/f3" "$(grep "^!" "$TMP/d" | cut -d: -f1)"
+'
+
+test_expect_success 'a rebasing merge killed after the rebase: recover finishes it, the moved world knows its ctimes' '
+	fresh_root && wcreate A Root && add A a f0 f1 && wcreate C A && add C c f0 f1 &&
+	{ PWAPT_CRASH_AT=delete-stop wmerge --rebase A Root; test_equal 137 $?; } &&
+	test_has "recovered an interrupted merge" pwapt recover &&
+	test_equal "orig a" "$(cat "$R/srv/k/f0" | xargs)" &&
+	test_lacks "^!" wdiff C &&
+	wmerge C Root && test_equal "orig a c" "$(cat "$R/srv/k/f0" | xargs)"
+'
+
+test_expect_success 'a world that cannot be frozen for lack of descriptors: the cause, not an I/O error' '
+	fresh_root && wcreate A Root && add A a f0 &&
+	(ulimit -n 12 && exec wmerge A Root) 2>"$TMP/err"; test_equal 1 $? &&
+	cat "$TMP/err" && grep -q "cannot be frozen.*: Too many open files" "$TMP/err" &&
+	test_equal orig "$(cat "$R/srv/k/f0")" && wmerge A Root && test_equal "orig a" "$(cat "$R/srv/k/f0" | xargs)"
+'
+
+test_done

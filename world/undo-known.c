@@ -1,0 +1,422 @@
+/* What the worlds that saw DST before a merge learn when the merge is
+ * undone (rolled back, or its saves released): the ctimes that pwapt's own
+ * writes left on DST's paths, content as before the merge, join their
+ * known-ctimes, so that these writes are not taken for changes of DST.
+ *
+ * A world learns the ctime that an undo left on a path only where the
+ * ctime the path had before the merge touched it was no change for that
+ * world (at or before its creation, or already known to it): a change DST
+ * made after the world was created, before the merge, or between the merge
+ * and its undo, stays a change, and a conflict for a later merge.  So the
+ * merge notes, before it writes anything, the ctimes DST's paths and
+ * their directories have (undo/before, written by save_all), and those of
+ * a directory it moves away whole to be copied back (undo/N.before). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "crash.h"
+#include "fsutil.h"
+#include "merge-internal.h"
+#include "strv.h"
+
+struct ctime_ent {
+	char *path;
+	struct timespec c;
+};
+
+static int cmp_ent(const void *a, const void *b)
+{
+	const struct ctime_ent *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+	if (c || (x->c.tv_sec == y->c.tv_sec && x->c.tv_nsec == y->c.tv_nsec))
+		return c;
+	return x->c.tv_sec != y->c.tv_sec
+		       ? (x->c.tv_sec > y->c.tv_sec) - (x->c.tv_sec < y->c.tv_sec)
+		       : (x->c.tv_nsec > y->c.tv_nsec) -
+				 (x->c.tv_nsec < y->c.tv_nsec);
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(((const struct ctime_ent *)a)->path,
+		      ((const struct ctime_ent *)b)->path);
+}
+
+struct ctime_set {
+	struct ctime_ent *v;
+	size_t n, cap;
+};
+
+static void set_release(struct ctime_set *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i].path);
+	free(m->v);
+	*m = (struct ctime_set){0};
+}
+
+/* Adds the lines "SEC NSEC PATH" of TEXT (malformed ones skipped). */
+static int set_add_lines(struct ctime_set *m, const char *text)
+{
+	for (const char *l = text; l && *l;) {
+		const char *nl = strchrnul(l, '\n');
+		_cleanup_free_ char *line = strndup(l, (size_t)(nl - l));
+		l = *nl ? nl + 1 : nl;
+		long long sec;
+		long nsec;
+		int off = 0;
+		if (!line)
+			return -ENOMEM;
+		if (sscanf(line, "%lld %ld %n", &sec, &nsec, &off) != 2 || !off)
+			continue;
+		if (m->n == m->cap) {
+			size_t cap = m->cap ? m->cap * 2 : 64;
+			struct ctime_ent *nv = realloc(m->v, cap * sizeof(*nv));
+			if (!nv)
+				return -ENOMEM;
+			m->v = nv;
+			m->cap = cap;
+		}
+		if (!(m->v[m->n].path = path_unescape(line + off)))
+			return -ENOMEM;
+		m->v[m->n++].c = (struct timespec){sec, nsec};
+	}
+	return 0;
+}
+
+static bool set_has(const struct ctime_set *m, const char *path,
+		    const struct timespec *c)
+{
+	struct ctime_ent key = {(char *)path, *c};
+	return m->n && bsearch(&key, m->v, m->n, sizeof(*m->v), cmp_ent);
+}
+
+void undo_put_ctime(FILE *f, const struct stat *st, const char *path)
+{
+	fprintf(f, "%lld %ld ", (long long)st->st_ctim.tv_sec,
+		st->st_ctim.tv_nsec);
+	path_escape(f, path);
+	fputc('\n', f);
+}
+
+static int put_entry(const struct fs_entry *e, void *data)
+{
+	undo_put_ctime(data, &e->st, e->path);
+	return e->mount_point;
+}
+
+void undo_note_before_below(int undo, size_t k, int parent, const char *base,
+			    const char *path)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	char name[48];
+	snprintf(name, sizeof(name), "%zu.before", k);
+	_cleanup_close_ int fd = openat(parent, base, O_RDONLY | O_DIRECTORY |
+						      O_NOFOLLOW | O_CLOEXEC);
+	FILE *f = fd < 0 ? NULL : open_memstream(&buf, &len);
+	if (!f)
+		return;
+	int r = fs_walk(fd, path, FS_WALK_STAT, put_entry, NULL, f);
+	/* None rather than a part: a path without its line is not learnt. */
+	if (fclose(f) == 0 && r >= 0)
+		(void)write_file_atomic(undo, name, buf, len, 0600);
+}
+
+void undo_note_before_dir(FILE *f, int tree, const char *path, char **last)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len = slash && slash > path ? (size_t)(slash - path) : 1;
+	if (*last && strlen(*last) == len && !strncmp(*last, path, len))
+		return;
+	free(*last);
+	*last = strndup(path, len);
+	_cleanup_close_ int fd = *last ? open_beneath(tree, *last, O_PATH) : -1;
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		undo_put_ctime(f, &st, *last);
+}
+
+int undo_known_open(struct undo_known *k, int undo, const struct plan *p)
+{
+	*k = (struct undo_known){0};
+	struct ctime_set *b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	k->before = b;
+	if (!(k->f = open_memstream(&k->notes, &k->len)))
+		return -ENOMEM;
+	_cleanup_free_ char *text = NULL;
+	int r = undo < 0 ? -ENOENT : read_file_at(undo, "before", &text, NULL);
+	if (r == -ENOENT)
+		return 0; /* an older pwapt's merge: nothing learnt */
+	if (r < 0 || (r = set_add_lines(b, text)) < 0)
+		return r;
+	for (size_t i = 0; i < p->n; i++) {
+		char name[48];
+		_cleanup_free_ char *below = NULL;
+		if (p->v[i].had != HAD_DIR || p->v[i].kind == OP_DIR)
+			continue;
+		snprintf(name, sizeof(name), "%zu.before", i);
+		r = read_file_at(undo, name, &below, NULL);
+		if (r >= 0)
+			r = set_add_lines(b, below);
+		if (r < 0 && r != -ENOENT)
+			return r;
+	}
+	/* By path, then ctime: of a path noted twice (a directory that a
+	 * later operation saw as its parent, after a save), the first. */
+	if (b->n)
+		qsort(b->v, b->n, sizeof(*b->v), cmp_ent);
+	return 0;
+}
+
+void undo_known_release(struct undo_known *k)
+{
+	if (k->f)
+		fclose(k->f);
+	free(k->notes);
+	if (k->before)
+		set_release(k->before);
+	free(k->before);
+	if (k->dirs)
+		set_release(k->dirs);
+	free(k->dirs);
+	*k = (struct undo_known){0};
+}
+
+void undo_known_note(struct undo_known *k, const char *path,
+		     const struct stat *after)
+{
+	struct ctime_ent key = {(char *)path, {0, 0}};
+	const struct ctime_ent *b =
+		k->f && k->before->n ? bsearch(&key, k->before->v,
+					       k->before->n,
+					       sizeof(*k->before->v), cmp_path)
+				     : NULL;
+	if (!b)
+		return; /* what it had before is not known: nothing learnt */
+	while (b > k->before->v && !strcmp(b[-1].path, path))
+		b--;
+	fprintf(k->f, "%lld %ld %lld %ld ", (long long)b->c.tv_sec,
+		b->c.tv_nsec, (long long)after->st_ctim.tv_sec,
+		after->st_ctim.tv_nsec);
+	path_escape(k->f, path);
+	fputc('\n', k->f);
+}
+
+static int note_entry(const struct fs_entry *e, void *data)
+{
+	undo_known_note(data, e->path, &e->st);
+	return e->mount_point;
+}
+
+int undo_known_note_below(struct undo_known *k, int parent, const char *base,
+			  const char *path)
+{
+	_cleanup_close_ int fd = openat(parent, base, O_RDONLY | O_DIRECTORY |
+						      O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	/* Notes of a walk cut short are kept: each is of an entry the
+	 * roll-back wrote, whose ctime it saw. */
+	return fs_walk(fd, path, FS_WALK_STAT, note_entry, NULL, k);
+}
+
+static char *parent_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash && slash > path ? strndup(path, (size_t)(slash - path))
+				     : strdup("/");
+}
+
+int undo_known_dirs_begin(struct undo_known *k, int mdir, int tree,
+			  const struct plan *p)
+{
+	struct ctime_set *d = calloc(1, sizeof(*d));
+	struct ctime_set after = {0};
+	_cleanup_free_ char *text = NULL;
+	if (!d)
+		return -ENOMEM;
+	k->dirs = d;
+	int r = read_file_at(mdir, "after-dirs", &text, NULL);
+	bool done = r >= 0;
+	if (r >= 0)
+		r = set_add_lines(&after, text);
+	if (r == -ENOENT)
+		r = 0;
+	if (after.n)
+		qsort(after.v, after.n, sizeof(*after.v), cmp_ent);
+	_cleanup_free_ char *last = NULL;
+	for (size_t i = 0; r >= 0 && i < p->applied; i++) {
+		char *dir = parent_of(p->v[i].path);
+		if (!dir) {
+			r = -ENOMEM;
+			break;
+		}
+		if (last && !strcmp(last, dir)) {
+			free(dir);
+			continue;
+		}
+		free(last);
+		last = dir;
+		_cleanup_close_ int fd = open_beneath(tree, dir, O_PATH);
+		struct stat st;
+		/* A merge done: only a directory as the merge left it, which
+		 * DST did not write in since. */
+		if (fd < 0 || fstat(fd, &st) < 0 ||
+		    (done && !set_has(&after, dir, &st.st_ctim)))
+			continue;
+		if (d->n == d->cap) {
+			size_t cap = d->cap ? d->cap * 2 : 16;
+			struct ctime_ent *nv = realloc(d->v, cap * sizeof(*nv));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			d->v = nv;
+			d->cap = cap;
+		}
+		if (!(d->v[d->n].path = strdup(dir)))
+			r = -ENOMEM;
+		else
+			d->v[d->n++].c = st.st_ctim;
+	}
+	set_release(&after);
+	return r;
+}
+
+void undo_known_dirs_end(struct undo_known *k, int tree)
+{
+	for (size_t i = 0; k->dirs && i < k->dirs->n; i++) {
+		const char *dir = k->dirs->v[i].path;
+		_cleanup_close_ int fd = open_beneath(tree, dir, O_PATH);
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0)
+			undo_known_note(k, dir, &st);
+	}
+}
+
+/* Whether world NAME saw DST as it was before the merge that MDIR
+ * describes: it is SRC, or built on DST before that merge was done (the
+ * time "after" was written; no world is made while a merge runs). */
+static bool saw_before(struct world_store *s, int mdir, const struct plan *p,
+		       const char *name, struct world_meta *m)
+{
+	if (meta_load(s, name, m, NULL) < 0)
+		return false;
+	if (!strcmp(name, p->src))
+		return true;
+	if (!strcmp(name, p->dst) || !store_is_ancestor(s, name, p->dst))
+		return false;
+	struct stat done;
+	if (fstatat(mdir, "after", &done, 0) < 0)
+		return true;
+	return m->created < done.st_mtim.tv_sec ||
+	       (m->created == done.st_mtim.tv_sec &&
+		m->created_ns < done.st_mtim.tv_nsec);
+}
+
+/* Whether ctime C of a path is no change of DST's for world M, who knew
+ * KNOWN: at or before its creation (the same clock tick counts as
+ * before, as wdiff judges), or a ctime it knows. */
+static bool unchanged_for(const struct world_meta *m,
+			  const struct ctime_set *known, const char *path,
+			  const struct timespec *c)
+{
+	return c->tv_sec < m->created ||
+	       (c->tv_sec == m->created && c->tv_nsec <= m->created_ns) ||
+	       set_has(known, path, c);
+}
+
+/* The notes' "ASEC ANSEC PATH" lines whose before-ctime is no change for
+ * M, into F. */
+static int learnt(const struct world_meta *m, const struct ctime_set *known,
+		  const char *notes, FILE *f)
+{
+	size_t n = 0;
+	for (const char *l = notes; l && *l;) {
+		const char *nl = strchrnul(l, '\n');
+		_cleanup_free_ char *line = strndup(l, (size_t)(nl - l));
+		l = *nl ? nl + 1 : nl;
+		long long bs;
+		long bn;
+		int a = 0;
+		if (!line)
+			return -ENOMEM;
+		if (sscanf(line, "%lld %ld %n", &bs, &bn, &a) != 2 || !a)
+			continue;
+		const char *rest = line + a, *sp = strchr(rest, ' ');
+		sp = sp ? strchr(sp + 1, ' ') : NULL;
+		if (!sp)
+			continue;
+		_cleanup_free_ char *path = path_unescape(sp + 1);
+		struct timespec b = {bs, bn};
+		if (!path)
+			return -ENOMEM;
+		if (unchanged_for(m, known, path, &b)) {
+			fprintf(f, "%s\n", rest);
+			n++;
+		}
+	}
+	return (int)(n > 0);
+}
+
+int undo_known_share(struct world_store *s, int mdir, const struct plan *p,
+		     struct undo_known *k)
+{
+	if (!k->f)
+		return 0;
+	int r = fclose(k->f) != 0 ? -ENOMEM : 0;
+	k->f = NULL;
+	/* Failing (a racing tree), the ctimes stay unknown: conflicts that
+	 * check-off or --force settle, never a conflict missed. */
+	if (crash_fail("ctime-record", ESTALE) < 0)
+		return 0;
+	if (r < 0 || !k->notes || !*k->notes)
+		return r;
+	_cleanup_strv_free_ char **names = NULL;
+	r = store_world_names(s, &names);
+	for (char **w = names; r >= 0 && w && *w; w++) {
+		struct world_meta m = {0};
+		if (!saw_before(s, mdir, p, *w, &m)) {
+			meta_release(&m);
+			continue;
+		}
+		_cleanup_close_ int wdir =
+			openat(s->worlds_fd, *w,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_free_ char *old = NULL, *buf = NULL;
+		size_t len = 0;
+		struct ctime_set known = {0};
+		FILE *f = NULL;
+		r = wdir < 0 ? -errno : read_file_at(wdir, "known-ctimes", &old,
+						     NULL);
+		if (r == -ENOENT) /* only a missing file is none */
+			r = 0;
+		if (r >= 0)
+			r = set_add_lines(&known, old);
+		if (r >= 0 && known.n)
+			qsort(known.v, known.n, sizeof(*known.v), cmp_ent);
+		if (r >= 0 && !(f = open_memstream(&buf, &len)))
+			r = -ENOMEM;
+		if (r >= 0) {
+			fputs(old ? old : "", f);
+			r = learnt(&m, &known, k->notes, f);
+		}
+		if (f && fclose(f) != 0 && r >= 0)
+			r = -ENOMEM;
+		if (r > 0)
+			r = write_file_atomic(wdir, "known-ctimes", buf, len,
+					      0600);
+		set_release(&known);
+		meta_release(&m);
+	}
+	return r < 0 ? r : 0;
+}
