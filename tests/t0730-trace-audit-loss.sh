@@ -1,0 +1,104 @@
+#!/bin/sh
+# Loss under the audit backend is never silent: records the kernel drops
+# (a rate limit the test sets, and restores) leave the world's table
+# incomplete with a count of what was lost, which `pwapt trace` says; a
+# detached audit collector killed mid-write leaves its tables incomplete,
+# and the clean-up after it leaves audit as found, none of its rules
+# behind.
+. "$(dirname "$0")/lib.sh"
+make_busybox_root
+PATH=$PATH:/usr/sbin
+command -v auditctl >/dev/null || skip_all "auditctl is missing (Debian's auditd)"
+auditctl -s >/dev/null 2>&1 || skip_all "no audit in this kernel: $(auditctl -s 2>&1 | head -n1)"
+pgrep -x auditd >/dev/null && skip_all "auditd runs: this test sets audit's rate limit, which is auditd's"
+
+# The host's audit state as found, put back at the end whatever happens.
+audit_value() { auditctl -s | awk -v k="$1" '$1 == k { print $2 }'; }
+audit_state() {
+	auditctl -s | awk '$1 == "enabled" || $1 == "backlog_limit" || $1 == "rate_limit" { print }'
+	auditctl -l
+}
+audit_state >"$TMP/audit.before"
+host_enabled=$(audit_value enabled)
+host_backlog=$(audit_value backlog_limit)
+host_rate=$(audit_value rate_limit)
+restore_audit() {
+	stop_collectors
+	auditctl -r "$host_rate" >/dev/null 2>&1
+	auditctl -b "$host_backlog" >/dev/null 2>&1
+	auditctl -e "$host_enabled" >/dev/null 2>&1
+}
+trap 'restore_audit; cleanup' EXIT
+
+our_rules() {
+	auditctl -l | grep -c -- "key=pwapt:$(stat -c %d:%i "$PWAPT_STATE")" || :
+}
+collectors() {
+	for p in $(test_pwapt_pids); do
+		tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q "^pwapt trace run" &&
+			echo "$p"
+	done
+}
+
+PWAPT_TRACE=audit; export PWAPT_TRACE
+
+# Whether audit can be used here at all: if not, the whole file skips.
+pwapt trace start >"$TMP/probe" 2>&1 ||
+	skip_all "audit cannot be used here: $(tail -n1 "$TMP/probe")"
+stop_collectors
+
+test_expect_success 'the first wcreate starts the audit collector' '
+	wcreate L Root 2>"$TMP/err" && cat "$TMP/err" &&
+	grep -q "^wcreate: started the trace collector (audit, as the audit daemon)" "$TMP/err" &&
+	test "$(collectors | wc -l)" = 1 &&
+	test "$(our_rules)" -gt 0 &&
+	wexec L sh -c "echo x >/before-flood" &&
+	wait_for 30 "grep -q \"^write /before-flood$\" \"\$PWAPT_STATE/worlds/L/trace\"" &&
+	head -n1 "$PWAPT_STATE/worlds/L/trace" | grep -q "collecting *lost=0*$"
+'
+
+# The kernel drops every record beyond the rate limit, counting it lost.
+test_expect_success 'records dropped by audit: incomplete, counted, said' '
+	auditctl -r 20 >/dev/null &&
+	{ wexec L sh -c "mkdir /flood && for i in \$(seq 2000); do : >/flood/\$i; done"; r=$?; } &&
+	auditctl -r "$host_rate" >/dev/null && test $r = 0 &&
+	wait_for 30 "head -n1 \"\$PWAPT_STATE/worlds/L/trace\" | grep -q \"^pwapt-trace 1 incomplete *lost=0*[1-9]\"" &&
+	pwapt trace L >"$TMP/L.trace" &&
+	head -n1 "$TMP/L.trace" &&
+	head -n1 "$TMP/L.trace" | grep -q "^# trace of L: INCOMPLETE, [1-9][0-9]* accesses lost" &&
+	pwapt trace --json L >"$TMP/L.json" &&
+	grep -q "\"complete\":false,\"lost\":[1-9]" "$TMP/L.json"
+'
+
+test_expect_success 'a collector stopped after the loss: still incomplete' '
+	stop_collectors && test -z "$(collectors)" &&
+	test "$(our_rules)" = 0 &&
+	head -n1 "$PWAPT_STATE/worlds/L/trace" | grep -q "^pwapt-trace 1 incomplete *lost=0*[1-9]" &&
+	pwapt trace L | head -n1 | grep -q INCOMPLETE
+'
+
+test_expect_success 'audit as found after the flood' '
+	audit_state >"$TMP/audit.after" &&
+	diff "$TMP/audit.before" "$TMP/audit.after"
+'
+
+test_expect_success 'a detached audit collector killed mid-write: incomplete' '
+	PWAPT_CRASH_AT=trace-appended wcreate K Root 2>"$TMP/err" &&
+	grep -q "started the trace collector (audit" "$TMP/err" &&
+	wexec K sh -c "echo k >/k" &&
+	wait_for 30 "test -z \"\$(collectors)\"" &&
+	pwapt trace K >"$TMP/K.trace" && cat "$TMP/K.trace" &&
+	head -n1 "$TMP/K.trace" | grep -q INCOMPLETE &&
+	grep -q "^write  *\/k$" "$TMP/K.trace" &&
+	test "$(our_rules)" -gt 0
+'
+
+test_expect_success 'the clean-up after a killed collector: no rule of it, audit as found' '
+	stop_collectors &&
+	test "$(our_rules)" = 0 &&
+	! test -e "$PWAPT_STATE/trace.audit" &&
+	audit_state >"$TMP/audit.after" &&
+	diff "$TMP/audit.before" "$TMP/audit.after"
+'
+
+test_done
