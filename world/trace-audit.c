@@ -60,6 +60,7 @@
 
 #include "cleanup.h"
 #include "container.h"
+#include "crash.h"
 #include "error.h"
 #include "fsutil.h"
 #include "trace-audit-events.h"
@@ -501,14 +502,20 @@ static int track(struct trace_audit *c, const char *name, pid_t pid,
 	bool shared = dev_shared(c, st.st_dev);
 	if (shared)
 		w->t->gap = true;
-	if ((r = traced_open_table(c->s, w->t, err)) < 0) {
-		audited_free(w);
-		return r;
-	}
+	/* The rule first: once the table exists, wcreate returns and the
+	 * world's processes run; their records wait in the socket until
+	 * the world is ours (c->worlds). */
 	if (!shared && (r = world_rules(c, st.st_dev, true)) < 0) {
 		audited_free(w);
 		return werr_errno(err, -r, "cannot add the audit rule of '%s'", name);
 	}
+	if ((r = traced_open_table(c->s, w->t, err)) < 0) {
+		if (!shared)
+			world_rules(c, st.st_dev, false);
+		audited_free(w);
+		return r;
+	}
+	crash_point("trace-audit-table");
 	if (shared)
 		w->t->cgroup = 0; /* no record is its */
 	c->worlds[i] = w;
