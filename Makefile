@@ -252,6 +252,7 @@ bench: deps all
 	@tests/bench/net
 	@tests/bench/upgrade
 	@BENCH_UPGRADE_PKGS=1 tests/bench/upgrade
+	@tests/bench/trace
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) \
