@@ -320,6 +320,12 @@ static int open_receiver(struct trace_audit *c, struct world_error *err)
 
 		c->daemon = true;
 		c->mode = "as the audit daemon";
+		/* Room for bursts: a record the kernel cannot send goes to
+		 * its retry and hold queues, and from there, when auditing
+		 * was not on at boot, to the kernel's log only, uncounted. */
+		int size = 8 << 20;
+		if (setsockopt(c->rx, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+			setsockopt(c->rx, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 		/* A killed collector's record of what it found wins. */
 		if (load_saved(c, &enabled, &backlog) < 0 &&
 		    (r = save_found(c, &st)) < 0)
