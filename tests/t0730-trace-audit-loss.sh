@@ -147,4 +147,40 @@ test_expect_success 'a collector asked to stop with records queued: recorded or 
 	test $((recorded + ${lost:-0})) -ge 1000
 '
 
+# A burst larger than the kernel hands the daemon at once: each access
+# recorded or counted lost (a record the kernel cannot send goes, when
+# auditing was off at boot, to its log only: the collector's socket must
+# hold the burst).
+test_expect_success 'a burst of 100,000 opens: each recorded or counted lost' '
+	cat >"$TMP/burst.c" <<-\EOF &&
+	#include <fcntl.h>
+	#include <stdio.h>
+	#include <stdlib.h>
+	#include <unistd.h>
+	int main(int argc, char **argv)
+	{
+		char p[64];
+		int n = atoi(argv[2]);
+		for (int i = 0; i < n; i++) {
+			snprintf(p, sizeof(p), "/burst/%d", i);
+			int fd = open(p, argv[1][0] == 99 ? O_WRONLY | O_CREAT : O_RDONLY, 0644);
+			if (fd < 0 || close(fd) < 0)
+				return perror(p), 1;
+		}
+		return 0;
+	}
+	EOF
+	gcc -O2 -static -o "$PWAPT_ROOT/bin/burst" "$TMP/burst.c" &&
+	PWAPT_TRACE=off wcreate B Root &&
+	wexec B sh -c "mkdir /burst && burst c 100000" &&
+	pwapt trace start && wait_for 30 "test -e \"\$PWAPT_STATE/worlds/B/trace\"" &&
+	wexec B burst r 100000 &&
+	stop_collectors &&
+	t=$PWAPT_STATE/worlds/B/trace &&
+	recorded=$(grep -c "^read /burst/[0-9]*$" "$t") &&
+	lost=$(head -n1 "$t" | sed -n "s/.*lost=0*\([0-9][0-9]*\)$/\1/p") &&
+	echo "recorded $recorded, lost ${lost:-0}" &&
+	test $((recorded + ${lost:-0})) -ge 100000
+'
+
 test_done
