@@ -16,8 +16,10 @@
 static bool start_tracing(struct context *ctx, struct world_store **s,
 			  char *why, size_t len)
 {
+	/* A collector that holds its lock while its starter waits for it
+	 * does not trace yet: wait with the starter. */
 	if ((ctx->trace && !strcmp(ctx->trace, "off")) ||
-	    world_trace_collector_runs(*s))
+	    (!world_trace_starting(*s) && world_trace_collector_runs(*s)))
 		return true;
 	world_store_unlock(*s);
 	int r = trace_start(ctx, *s, why, len);

@@ -64,11 +64,12 @@ export PWAPT_CONFIG
 PWAPT_TRACE=off
 export PWAPT_TRACE
 
-# The pwapt processes of this test (of a state directory below $TMP):
-# trace collectors, detached or not, and whatever else a test left.
-test_pwapt_pids() {
+# The trace collectors of this test ("pwapt trace run" of a state
+# directory below $TMP), detached or not.
+test_collector_pids() {
 	for _p in $(pgrep -x pwapt); do
-		tr '\0' '\n' 2>/dev/null <"/proc/$_p/environ" |
+		tr '\0' ' ' 2>/dev/null <"/proc/$_p/cmdline" | grep -q "^pwapt trace run" &&
+			tr '\0' '\n' 2>/dev/null <"/proc/$_p/environ" |
 			grep -q "^PWAPT_STATE=$TMP/" && echo "$_p"
 	done
 }
@@ -79,18 +80,18 @@ test_pwapt_pids() {
 # program goes with its last process): its audit rules, and audit's
 # settings it changed (trace.audit: "ENABLED BACKLOG" as found).
 stop_collectors() {
-	_pids=$(test_pwapt_pids)
+	_pids=$(test_collector_pids)
 	if [ -n "$_pids" ]; then
 		kill -TERM $_pids 2>/dev/null
 		kill -CONT $_pids 2>/dev/null
 		_n=300
-		while [ -n "$(test_pwapt_pids)" ] && [ $_n -gt 0 ]; do
+		while [ -n "$(test_collector_pids)" ] && [ $_n -gt 0 ]; do
 			sleep 0.1
 			_n=$((_n - 1))
 		done
-		_pids=$(test_pwapt_pids)
+		_pids=$(test_collector_pids)
 		if [ -n "$_pids" ]; then
-			echo "# cleanup: killing pwapt processes that did not stop: $_pids" >&2
+			echo "# cleanup: killing trace collectors that did not stop: $_pids" >&2
 			kill -KILL $_pids 2>/dev/null
 			sleep 0.2
 		fi

@@ -44,7 +44,7 @@ restore_audit() {
 trap 'restore_audit; cleanup' EXIT
 
 collectors() {
-	for p in $(test_pwapt_pids); do
+	for p in $(test_collector_pids); do
 		tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q "^pwapt trace run" &&
 			echo "$p"
 	done

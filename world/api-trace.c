@@ -110,6 +110,15 @@ bool world_trace_collector_runs(struct world_store *s)
 	       errno == EWOULDBLOCK;
 }
 
+bool world_trace_starting(struct world_store *s)
+{
+	_cleanup_close_ int fd =
+		openat(s->state_fd, TRACE_START_LOCK, O_RDONLY | O_CLOEXEC);
+
+	return fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 &&
+	       errno == EWOULDBLOCK;
+}
+
 int world_trace_start_lock(struct world_store *s, struct world_error *err)
 {
 	int fd = openat(s->state_fd, TRACE_START_LOCK,

@@ -481,6 +481,9 @@ void world_trace_release(struct world_trace *t);
 /* Whether a collector runs for this state directory (it holds the
  * directory's trace.lock). */
 bool world_trace_collector_runs(struct world_store *store);
+/* Whether a command is starting a collector (holds trace.start): one that
+ * runs may not trace yet. */
+bool world_trace_starting(struct world_store *store);
 /* Waits for, and takes, the lock of whoever starts a collector (the state
  * directory's trace.start): a descriptor to close when the collector
  * runs, or has failed to start.  The store's own lock must not be held,
