@@ -53,7 +53,7 @@ PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
 	pwapt/cmd-checkoff.o pwapt/cmd-ip.o pwapt/cmd-apt.o pwapt/apt.o \
 	pwapt/txn.o pwapt/report.o pwapt/run.o pwapt/service.o pwapt/cmd-txn.o \
-	pwapt/cmd-trace.o pwapt/options.o pwapt/cmd-unattended.o
+	pwapt/cmd-trace.o pwapt/trace-start.o pwapt/options.o pwapt/cmd-unattended.o
 SHIM_OBJS := shim/aptshim.o
 LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim \
@@ -252,6 +252,7 @@ bench: deps all
 	@tests/bench/net
 	@tests/bench/upgrade
 	@BENCH_UPGRADE_PKGS=1 tests/bench/upgrade
+	@tests/bench/trace
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) \
@@ -268,6 +269,8 @@ install: all
 	for l in $(LINKS); do ln -sf pwapt $(DESTDIR)/usr/share/bash-completion/completions/$$l; done
 	sed 's|@BINDIR@|$(PREFIX)/bin|' contrib/pwapt-worlds.service.in \
 		> $(DESTDIR)/lib/systemd/system/pwapt-worlds.service
+	sed 's|@BINDIR@|$(PREFIX)/bin|' contrib/pwapt-trace.service.in \
+		> $(DESTDIR)/lib/systemd/system/pwapt-trace.service
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' contrib/apt-daily-upgrade-pwapt.conf.in \
 		> $(DESTDIR)/lib/systemd/system/apt-daily-upgrade.service.d/pwapt.conf
 	install -m 644 contrib/needrestart-pwapt.conf \

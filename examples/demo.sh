@@ -18,6 +18,8 @@ PATH=$PWD/bin:$PATH
 tree=$(tests/fixtures/debian-tree.sh)
 demo=$(mktemp -d /tmp/pwapt-demo.XXXXXX)
 export PWAPT_ROOT=$demo/root PWAPT_STATE=$demo/state PWAPT_CONFIG=/dev/null
+# The demo starts no trace collector, which would outlive it.
+export PWAPT_TRACE=off
 
 finish() {
 	pwapt stop-all >/dev/null 2>&1 || true

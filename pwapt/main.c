@@ -50,7 +50,7 @@ static const struct command commands[] = {
 	{"list", NULL, cmd_txn_list, 0, 0, "pending transactions"},
 	{"show", NULL, cmd_txn_show, 1, 1, "the report of a transaction"},
 	{"trace", NULL, cmd_trace, 1, 1,
-	 "a world's file-access table; run: the collector"},
+	 "a world's file-access table; run, start: the collector"},
 	{"start-all", NULL, cmd_start_all, 0, 0,
 	 "bring every world back (at boot)"},
 	{"stop-all", NULL, cmd_stop_all, 0, 0,

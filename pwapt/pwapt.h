@@ -68,6 +68,14 @@ int cmd_start_all(struct context *ctx, int argc, char **argv);
 int cmd_stop_all(struct context *ctx, int argc, char **argv);
 int cmd_trace(struct context *ctx, int argc, char **argv);
 
+/* Starts the trace collector as a detached daemon (trace-start.c) unless
+ * tracing is off or one runs for STORE's state directory, which the
+ * caller has opened but not locked (world_store_unlock()).  Returns 1 when
+ * it started one (saying so on stderr), 0 when none was needed, -1 when
+ * none could start: WHY then says why. */
+int trace_start(struct context *ctx, struct world_store *s, char *why,
+		size_t why_len);
+
 /* Fills ctx->cfg from /etc/pwapt/pwapt.conf (or $PWAPT_CONFIG), then the
  * environment.  Prints and returns -1 on a malformed file. */
 int config_load(struct context *ctx);

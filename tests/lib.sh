@@ -59,6 +59,60 @@ export PWAPT_ROOT PWAPT_STATE
 # Tests must not read the machine's own configuration.
 PWAPT_CONFIG=$TMP/pwapt.conf
 export PWAPT_CONFIG
+# No trace collector unless a test asks for one (PWAPT_TRACE=bpf|audit
+# after this file): the first wcreate would start one.
+PWAPT_TRACE=off
+export PWAPT_TRACE
+
+# The trace collectors of this test ("pwapt trace run" of a state
+# directory below $TMP), detached or not.
+test_collector_pids() {
+	for _p in $(pgrep -x pwapt); do
+		tr '\0' ' ' 2>/dev/null <"/proc/$_p/cmdline" | grep -q "^pwapt trace run" &&
+			tr '\0' '\n' 2>/dev/null <"/proc/$_p/environ" |
+			grep -q "^PWAPT_STATE=$TMP/" && echo "$_p"
+	done
+}
+
+# Stops every trace collector of this test: asked first (it then unloads
+# its programs, removes its audit rules and puts audit back as it found
+# it), killed after 30 s.  Then what a killed one leaves is undone (a BPF
+# program goes with its last process): its audit rules, and audit's
+# settings it changed (trace.audit: "ENABLED BACKLOG" as found).
+stop_collectors() {
+	_pids=$(test_collector_pids)
+	if [ -n "$_pids" ]; then
+		kill -TERM $_pids 2>/dev/null
+		kill -CONT $_pids 2>/dev/null
+		_n=300
+		while [ -n "$(test_collector_pids)" ] && [ $_n -gt 0 ]; do
+			sleep 0.1
+			_n=$((_n - 1))
+		done
+		_pids=$(test_collector_pids)
+		if [ -n "$_pids" ]; then
+			echo "# cleanup: killing trace collectors that did not stop: $_pids" >&2
+			kill -KILL $_pids 2>/dev/null
+			sleep 0.2
+		fi
+	fi
+	command -v auditctl >/dev/null || PATH=$PATH:/usr/sbin
+	command -v auditctl >/dev/null || return 0
+	for _d in "$PWAPT_STATE" "$TMP"/*/; do
+		[ -e "$_d/trace.lock" ] || continue
+		_key=pwapt:$(stat -c %d:%i "$_d")
+		auditctl -l 2>/dev/null | grep -- "key=$_key\$" | sed 's/^-a/-d/' |
+			while read -r _rule; do
+				eval auditctl "$_rule" >/dev/null 2>&1
+			done
+		if read -r _e _b 2>/dev/null <"$_d/trace.audit"; then
+			auditctl -b "$_b" >/dev/null 2>&1
+			[ "$_e" = 2 ] || auditctl -e "$_e" >/dev/null 2>&1
+			rm -f "$_d/trace.audit"
+		fi
+	done
+	return 0
+}
 
 # Every mount below DIR, deepest first.
 mounts_below() {
@@ -70,6 +124,7 @@ cleanup() {
 	# Its own messages must not kill it when the reader went away.
 	trap '' PIPE
 	tm kill-server 2>/dev/null
+	stop_collectors
 	# Processes a test started on the host side (servers, namespaces'
 	# holders), by the pids it noted with note_pid.
 	[ -f "$TMP/pids" ] && kill $(cat "$TMP/pids") 2>/dev/null
@@ -215,10 +270,12 @@ test_absent_in() {
 		echo checked' - "$@")"
 }
 
-# cleanup_worlds: every world of the test's state deleted, Root's container
-# stopped and the state directory gone, for a test that starts afresh.
+# cleanup_worlds: the test's trace collectors stopped, every world of the
+# test's state deleted, Root's container stopped and the state directory
+# gone, for a test that starts afresh.
 cleanup_worlds() {
 	[ -d "$PWAPT_STATE" ] || return 0
+	stop_collectors
 	for w in $(ls "$PWAPT_STATE/worlds" 2>/dev/null | grep -v '^Root$' | sort -r); do
 		wdelete "$w" >/dev/null 2>&1
 	done

@@ -138,12 +138,17 @@ test_expect_success 'make install puts commands, init, man pages, completion and
 	for f in usr/bin/pwapt usr/bin/wcreate usr/bin/wexec usr/lib/pwapt/pwapt-init \
 		usr/share/man/man8/wcreate.8 usr/share/bash-completion/completions/pwapt \
 		usr/share/bash-completion/completions/wexec lib/systemd/system/pwapt-worlds.service \
+		lib/systemd/system/pwapt-trace.service \
 		usr/share/man/man8/pwapt-unattended.8 \
 		lib/systemd/system/apt-daily-upgrade.service.d/pwapt.conf \
 		etc/needrestart/conf.d/pwapt.conf; do
 		test -e "$TMP/dest/$f" || { echo "missing $f"; exit 1; }
 	done &&
 	grep -qx "ExecStart=/usr/bin/pwapt start-all" "$TMP/dest/lib/systemd/system/pwapt-worlds.service" &&
+	u=$TMP/dest/lib/systemd/system/pwapt-trace.service &&
+	grep -qx "ExecStart=/usr/bin/pwapt trace run" "$u" &&
+	grep -qx "Before=pwapt-worlds.service" "$u" &&
+	grep -q "^After=.*auditd.service" "$u" && grep -qx "Type=notify" "$u" &&
 	d=$TMP/dest/lib/systemd/system/apt-daily-upgrade.service.d/pwapt.conf &&
 	grep -qx "ExecStart=" "$d" && grep -q "^ExecStart=.*exec /usr/bin/pwapt unattended;" "$d" &&
 	! grep -q @BINDIR@ "$d" &&

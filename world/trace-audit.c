@@ -45,6 +45,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <linux/netlink.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,7 @@
 
 #include "cleanup.h"
 #include "container.h"
+#include "crash.h"
 #include "error.h"
 #include "fsutil.h"
 #include "trace-audit-events.h"
@@ -318,6 +320,12 @@ static int open_receiver(struct trace_audit *c, struct world_error *err)
 
 		c->daemon = true;
 		c->mode = "as the audit daemon";
+		/* Room for bursts: a record the kernel cannot send goes to
+		 * its retry and hold queues, and from there, when auditing
+		 * was not on at boot, to the kernel's log only, uncounted. */
+		int size = 8 << 20;
+		if (setsockopt(c->rx, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+			setsockopt(c->rx, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 		/* A killed collector's record of what it found wins. */
 		if (load_saved(c, &enabled, &backlog) < 0 &&
 		    (r = save_found(c, &st)) < 0)
@@ -501,14 +509,20 @@ static int track(struct trace_audit *c, const char *name, pid_t pid,
 	bool shared = dev_shared(c, st.st_dev);
 	if (shared)
 		w->t->gap = true;
-	if ((r = traced_open_table(c->s, w->t, err)) < 0) {
-		audited_free(w);
-		return r;
-	}
+	/* The rule first: once the table exists, wcreate returns and the
+	 * world's processes run; their records wait in the socket until
+	 * the world is ours (c->worlds). */
 	if (!shared && (r = world_rules(c, st.st_dev, true)) < 0) {
 		audited_free(w);
 		return werr_errno(err, -r, "cannot add the audit rule of '%s'", name);
 	}
+	if ((r = traced_open_table(c->s, w->t, err)) < 0) {
+		if (!shared)
+			world_rules(c, st.st_dev, false);
+		audited_free(w);
+		return r;
+	}
+	crash_point("trace-audit-table");
 	if (shared)
 		w->t->cgroup = 0; /* no record is its */
 	c->worlds[i] = w;
@@ -569,12 +583,14 @@ static void lose_all(struct trace_audit *c, uint64_t n)
 			c->worlds[i]->t->lost += n;
 }
 
-/* Reads the records that arrived, without waiting. */
+/* Reads the records that arrived, without waiting: how many, or
+ * -errno. */
 static int drain(struct trace_audit *c)
 {
 	static char buf[MAX_AUDIT_MESSAGE_LENGTH * 8];
+	int got = 0;
 
-	for (;;) {
+	for (;; got++) {
 		ssize_t n = recv(c->rx, buf, sizeof(buf) - 1, MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
@@ -584,7 +600,7 @@ static int drain(struct trace_audit *c)
 			continue;
 		}
 		if (n < 0)
-			return errno == EAGAIN ? 0 : -errno;
+			return errno == EAGAIN ? got : -errno;
 		/* One record a datagram.  Its nlmsg_len is not to be trusted:
 		 * the kernel sends the daemon the payload's length there,
 		 * the multicast group the whole message's. */
@@ -610,6 +626,34 @@ static int read_lost(struct trace_audit *c)
 		lose_all(c, (uint32_t)(st.lost - c->lost_seen));
 	c->lost_seen = st.lost;
 	return 0;
+}
+
+/* At exit, as the daemon: the records the kernel still queues for it are
+ * read, for at most DRAIN_MS; what is left when it gives up would go to
+ * the kernel log once it unregisters, so it is counted lost.  (Beside
+ * auditd, the queue is auditd's.) */
+#define DRAIN_MS 5000
+static void drain_backlog(struct trace_audit *c)
+{
+	struct audit_status st;
+	int quiet = 0;
+
+	/* The kernel's queue empty is not enough: kauditd may hold a record
+	 * it is sending (or retrying), so 100 ms without one, too. */
+	for (int waited = 0;; waited += 10) {
+		int n = drain(c);
+
+		if (!c->daemon || n < 0 || get_status(c, &st) < 0)
+			return;
+		quiet = n == 0 && st.backlog == 0 ? quiet + 1 : 0;
+		if (quiet >= 10)
+			return;
+		if (waited >= DRAIN_MS) {
+			lose_all(c, st.backlog ? st.backlog : 1);
+			return;
+		}
+		poll(NULL, 0, 10);
+	}
 }
 
 static int flush_all(struct trace_audit *c, bool final)
@@ -657,7 +701,7 @@ void trace_audit_free(struct trace_audit *c)
 	if (c->ctl >= 0)
 		sweep_rules(c);
 	if (c->rx >= 0) {
-		drain(c);
+		drain_backlog(c);
 		audit_events_finish(&c->ev);
 		flush_all(c, true);
 	}

@@ -513,5 +513,29 @@ int world_trace_run(struct world_store *store, volatile sig_atomic_t *stop,
 int world_trace_load(struct world_store *store, const char *name,
 		     struct world_trace *out, struct world_error *err);
 void world_trace_release(struct world_trace *t);
+/* Whether a collector runs for this state directory (it holds the
+ * directory's trace.lock). */
+bool world_trace_collector_runs(struct world_store *store);
+/* Whether a command is starting a collector (holds trace.start): one that
+ * runs may not trace yet. */
+bool world_trace_starting(struct world_store *store);
+/* Waits for, and takes, the lock of whoever starts a collector (the state
+ * directory's trace.start): a descriptor to close when the collector
+ * runs, or has failed to start.  The store's own lock must not be held,
+ * since a collector opening the store waits for it. */
+int world_trace_start_lock(struct world_store *store, struct world_error *err);
+/* The collector's log in the state directory (TRACE_LOG), opened to
+ * append (and to read back). */
+#define TRACE_LOG "trace.log"
+int world_trace_log_open(struct world_store *store, struct world_error *err);
+/* Gives world NAME a table that says "incomplete", unless it has one: for
+ * a world created while no collector could trace it.  A collector that
+ * traces it later keeps it incomplete. */
+int world_trace_mark_untraced(struct world_store *store, const char *name,
+			      struct world_error *err);
+/* Waits up to TIMEOUT_MS for a collector to trace world NAME (to make its
+ * table); false when it has not. */
+bool world_trace_wait_traced(struct world_store *store, const char *name,
+			     int timeout_ms);
 
 #endif
