@@ -177,7 +177,7 @@ tests/fuzz/obj/trace-bpf.o: kernel/pwapt-trace.skel.h
 tests/fuzz/libworld.a: $(FUZZ_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
-FUZZ_LINKED := net journal checkoff txn
+FUZZ_LINKED := net journal checkoff txn services
 $(addprefix tests/fuzz/fuzz-,$(FUZZ_LINKED)): tests/fuzz/fuzz-%: \
 		tests/fuzz/fuzz-%.c tests/fuzz/libworld.a world/*.h world/*.c \
 		pwapt/txn.c pwapt/txn.h
