@@ -220,7 +220,7 @@ int merge_chain(struct context *ctx, const char *name, bool force)
 			r = world_merge(s, *w, WORLD_ROOT, flags, &conflicts,
 					&id, &err);
 		_cleanup_strv_free_ char **restart =
-			r >= 0 ? service_with_replaced_users(ctx, s, users,
+			r >= 0 ? service_with_replaced_users(ctx, s, WORLD_ROOT, users,
 							     rep.services)
 			       : NULL;
 		world_file_users_free(users);

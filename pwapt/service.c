@@ -283,6 +283,7 @@ static int push_unique(char ***v, size_t *n, const char *s)
 }
 
 char **service_with_replaced_users(struct context *ctx, struct world_store *s,
+				   const char *dst,
 				   const struct world_file_users *before,
 				   char *const *services)
 {
@@ -294,25 +295,25 @@ char **service_with_replaced_users(struct context *ctx, struct world_store *s,
 	struct world_replaced_users ru = {0};
 	struct world_error err = {0};
 	if (all && before &&
-	    world_replaced_users(s, WORLD_ROOT, before, &ru, &err) < 0)
+	    world_replaced_users(s, dst, before, &ru, &err) < 0)
 		fprintf(stderr,
-			"%s: warning: cannot tell which processes of Root use "
+			"%s: warning: cannot tell which processes of %s use "
 			"replaced files: %s\n",
-			ctx->cmd, err.msg);
+			ctx->cmd, dst, err.msg);
 	FILE *f = chatter(ctx);
 	for (size_t i = 0; all && i < ru.n; i++) {
 		const struct world_replaced_user *u = &ru.v[i];
 		if (!u->service) {
 			fprintf(stderr,
-				"%s: warning: process %d (%s) of Root uses "
-				"%s, which the merge replaced, and belongs to "
-				"no service: restart it by hand\n",
-				ctx->cmd, (int)u->pid, u->comm, u->path);
+				"%s: warning: process %d (%s) of %s uses %s, "
+				"which the merge replaced, and belongs to no "
+				"service: restart it by hand\n",
+				ctx->cmd, (int)u->pid, u->comm, dst, u->path);
 			continue;
 		}
-		fprintf(f, "Process %d (%s) of %s in Root uses %s, which the "
+		fprintf(f, "Process %d (%s) of %s in %s uses %s, which the "
 			   "merge replaced.\n",
-			(int)u->pid, u->comm, u->service, u->path);
+			(int)u->pid, u->comm, u->service, dst, u->path);
 		if (push_unique(&all, &n, u->service) < 0)
 			strvfreep(&all);
 	}

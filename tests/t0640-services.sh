@@ -143,6 +143,19 @@ test_expect_success 'pwapt rollback of that merge restarts it again on the old l
 	test_equal "$plain" "$(pid_of Root pwapt-plain)"
 '
 
+test_expect_success 'wmerge names the processes of DST that use a replaced file, and restarts none' '
+	lib=$(pid_of Root pwapt-libuser) && plain=$(pid_of Root pwapt-plain) &&
+	wcreate A Root >/dev/null &&
+	wexec A sh -c "cp $LIB $LIB.new && mv $LIB.new $LIB" &&
+	wmerge A Root >"$TMP/out" 2>&1; cat "$TMP/out" &&
+	grep -q "^Process $lib (sleep) of pwapt-libuser in Root uses $LIB, which the merge replaced" "$TMP/out" &&
+	grep -q "^Restart them: pwapt-libuser (wmerge restarts no service)" "$TMP/out" &&
+	! grep -q pwapt-plain "$TMP/out" &&
+	test_equal "$lib" "$(pid_of Root pwapt-libuser)" &&
+	test_equal "$plain" "$(pid_of Root pwapt-plain)" &&
+	wexec Root /etc/init.d/pwapt-libuser restart
+'
+
 test_expect_success 'hostile world: huge unit files, symbolic link loops, a FIFO: listed with notes, no crash' '
 	wcreate H Root >/dev/null &&
 	T=$PWAPT_STATE/worlds/H/merged &&
