@@ -59,7 +59,8 @@ SHIM_OBJS := shim/aptshim.o
 LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim \
 	tests/unit/test-dpkgdb tests/unit/test-net tests/unit/test-journal \
-	tests/unit/test-layers tests/unit/test-diff tests/unit/test-plan
+	tests/unit/test-layers tests/unit/test-diff tests/unit/test-plan \
+	tests/unit/test-services
 
 all: bin/pwapt bin/pwapt-init $(addprefix bin/,$(LINKS)) shim/libaptshim.a
 
@@ -144,6 +145,9 @@ tests/unit/test-diff: tests/unit/test-diff.c tests/unit/tap.h \
 	$(floor_test)
 tests/unit/test-plan: tests/unit/test-plan.c tests/unit/tap.h \
 		tests/unit/scratch.h world/*.h $(call floor_objs,merge)
+	$(floor_test)
+tests/unit/test-services: tests/unit/test-services.c tests/unit/tap.h \
+		world/*.h $(call floor_objs,services)
 	$(floor_test)
 
 tests/unit/test-shim: tests/unit/test-shim.c tests/unit/tap.h shim/aptshim.h \
