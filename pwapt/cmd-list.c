@@ -1,7 +1,7 @@
 #include <errno.h>
 #include <inttypes.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "options.h"
@@ -135,9 +135,8 @@ int cmd_list(struct context *ctx, int argc, char **argv)
 			 "units: enabled, running, their pids"),
 		OPT_END,
 	};
-	static const struct cmd_usage usage = {.synopsis =
-						       "[--json] [--services] ",
-					       .man = "wlist"};
+	static const struct cmd_usage usage = {
+		.synopsis = "[--json] [--services] ", .man = "wlist"};
 	int r = parse_options(ctx, &argc, &argv, options, &usage);
 	if (r != OPTIONS_PARSED)
 		return r;
@@ -150,7 +149,8 @@ int cmd_list(struct context *ctx, int argc, char **argv)
 	struct world_services *sv = NULL;
 	if (r >= 0 && (ctx->json || services) &&
 	    !(sv = calloc(l.n + 1, sizeof(*sv))))
-		r = -ENOMEM, snprintf(err.msg, sizeof(err.msg), "out of memory");
+		r = -ENOMEM,
+		snprintf(err.msg, sizeof(err.msg), "out of memory");
 	/* A world unmounted (after a reboot) or damaged shows none: listing
 	 * brings nothing up.  One that cannot be read says so and the
 	 * others are listed. */

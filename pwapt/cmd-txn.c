@@ -220,7 +220,8 @@ int merge_chain(struct context *ctx, const char *name, bool force)
 			r = world_merge(s, *w, WORLD_ROOT, flags, &conflicts,
 					&id, &err);
 		_cleanup_strv_free_ char **restart =
-			r >= 0 ? service_with_replaced_users(ctx, s, WORLD_ROOT, users,
+			r >= 0 ? service_with_replaced_users(ctx, s, WORLD_ROOT,
+							     users,
 							     rep.services)
 			       : NULL;
 		world_file_users_free(users);
@@ -250,8 +251,8 @@ int merge_chain(struct context *ctx, const char *name, bool force)
 				 ? 0
 				 : restart_or_roll_back(ctx, *w, id, services);
 		if (rs >= 0 || rs == -2) /* the merge stays */
-			service_remember(
-				ctx, ctx->no_restart ? NULL : services, id);
+			service_remember(ctx, ctx->no_restart ? NULL : services,
+					 id);
 		report_release(&rep);
 		if (rs < 0)
 			return EXIT_FAIL;

@@ -311,8 +311,9 @@ char **service_with_replaced_users(struct context *ctx, struct world_store *s,
 				ctx->cmd, (int)u->pid, u->comm, dst, u->path);
 			continue;
 		}
-		fprintf(f, "Process %d (%s) of %s in %s uses %s, which the "
-			   "merge replaced.\n",
+		fprintf(f,
+			"Process %d (%s) of %s in %s uses %s, which the "
+			"merge replaced.\n",
 			(int)u->pid, u->comm, u->service, dst, u->path);
 		if (push_unique(&all, &n, u->service) < 0)
 			strvfreep(&all);

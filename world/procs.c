@@ -61,8 +61,7 @@ static int cmp_proc(const void *a, const void *b)
 const struct proc *procs_find(const struct proc_table *t, pid_t pid)
 {
 	struct proc key = {.pid = pid};
-	return t->n ? bsearch(&key, t->v, t->n, sizeof(*t->v), cmp_proc)
-		    : NULL;
+	return t->n ? bsearch(&key, t->v, t->n, sizeof(*t->v), cmp_proc) : NULL;
 }
 
 bool procs_descends(const struct proc_table *t, pid_t pid, pid_t ancestor)
@@ -88,8 +87,8 @@ char *procs_cgroup_unit(const char *text)
 	for (const char *l = text; l && *l;) {
 		const char *nl = strchrnul(l, '\n');
 		const char *c1 = memchr(l, ':', (size_t)(nl - l));
-		const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(nl - c1 - 1))
-				    : NULL;
+		const char *c2 =
+			c1 ? memchr(c1 + 1, ':', (size_t)(nl - c1 - 1)) : NULL;
 		bool v2 = c1 && c2 == c1 + 1 && c1 - l == 1 && *l == '0';
 		bool v1 = c1 && c2 && c2 - c1 - 1 == 12 &&
 			  !strncmp(c1 + 1, "name=systemd", 12);
@@ -149,8 +148,7 @@ static int push_file(struct proc *p, struct proc_file *f)
 		file_release(f);
 		return 0;
 	}
-	struct proc_file *v =
-		realloc(p->files, (p->n_files + 1) * sizeof(*v));
+	struct proc_file *v = realloc(p->files, (p->n_files + 1) * sizeof(*v));
 	if (!v) {
 		file_release(f);
 		return -ENOMEM;
@@ -170,8 +168,7 @@ static int read_files(int pdir, struct proc *p)
 	 * either: both are seen with no files. */
 	if (n > 0 && fstatat(pdir, "exe", &st, 0) == 0) {
 		buf[n] = '\0';
-		bool deleted =
-			n > 10 && !strcmp(buf + n - 10, " (deleted)");
+		bool deleted = n > 10 && !strcmp(buf + n - 10, " (deleted)");
 		if (deleted)
 			buf[n - 10] = '\0';
 		struct proc_file f = {.dev = st.st_dev,

@@ -133,8 +133,7 @@ static int list_beneath(int dir_fd, const char *rel,
 		unsigned char type = e->d_type;
 		struct stat st;
 		if (type == DT_UNKNOWN &&
-		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
-			    0)
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			type = S_ISREG(st.st_mode)   ? DT_REG
 			       : S_ISDIR(st.st_mode) ? DT_DIR
 			       : S_ISLNK(st.st_mode) ? DT_LNK
@@ -189,9 +188,8 @@ static bool pick_start_link(const char *n, unsigned char type)
 static bool pick_wants_dir(const char *n, unsigned char type)
 {
 	size_t l = strlen(n);
-	return type == DT_DIR &&
-	       ((l > 6 && !strcmp(n + l - 6, ".wants")) ||
-		(l > 9 && !strcmp(n + l - 9, ".requires")));
+	return type == DT_DIR && ((l > 6 && !strcmp(n + l - 6, ".wants")) ||
+				  (l > 9 && !strcmp(n + l - 9, ".requires")));
 }
 
 /* A literal value of a shell or unit assignment at P (up to END):
@@ -256,8 +254,8 @@ int services_script_pidfiles(const char *text, size_t len, bool unit,
 						strchr("_.-", *qe)))
 						qe++;
 					if (qe > q && qe - q < 128)
-						name = strndup(q,
-							       (size_t)(qe - q));
+						name = strndup(
+							q, (size_t)(qe - q));
 				}
 			} else if (pass == 1 && unit && n > 8 &&
 				   !strncmp(p, "PIDFile=", 8)) {
@@ -274,7 +272,8 @@ int services_script_pidfiles(const char *text, size_t len, bool unit,
 						break;
 					f += 9;
 					if (f < e && (*f == ' ' || *f == '='))
-						v = literal_path(f + 1, e, name);
+						v = literal_path(f + 1, e,
+								 name);
 				}
 			}
 			if (v && out->n < 8 && !strv_contains(out->v, v)) {
@@ -338,8 +337,7 @@ static void note(char **where, const char *rel, int e)
 	if (*where)
 		return;
 	int r = e == EFBIG ? asprintf(where,
-				      "/%s is larger than 1 MiB: not read",
-				      rel)
+				      "/%s is larger than 1 MiB: not read", rel)
 			   : asprintf(where, "cannot read /%s: %s", rel,
 				      strerror(e));
 	if (r < 0)
@@ -348,8 +346,7 @@ static void note(char **where, const char *rel, int e)
 
 /* Reads the pid files a script or unit names (at most SCRIPT_MAX bytes of
  * it): a bigger or unreadable one leaves a note. */
-static void read_pidfiles(int tree, const char *rel, bool unit,
-			  struct entry *e)
+static void read_pidfiles(int tree, const char *rel, bool unit, struct entry *e)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
@@ -422,8 +419,8 @@ static int add_units(const struct view *v, struct build *b)
 			continue;
 		if (r == -ELOOP || r == -ENOTDIR) {
 			_cleanup_free_ char *n = NULL;
-			if (asprintf(&n, "/%s is no plain directory",
-				     dirs[d]) < 0 ||
+			if (asprintf(&n, "/%s is no plain directory", dirs[d]) <
+				    0 ||
 			    strv_push(&b->notes, steal_pointer(&n)) < 0)
 				return -ENOMEM;
 			continue;
@@ -431,7 +428,8 @@ static int add_units(const struct view *v, struct build *b)
 		if (r < 0 && r != -ENOENT)
 			return r;
 		for (size_t i = 0; i < names.n; i++) {
-			_cleanup_free_ char *rel = path_join(dirs[d], names.v[i]);
+			_cleanup_free_ char *rel =
+				path_join(dirs[d], names.v[i]);
 			_cleanup_free_ char *svc =
 				strndup(names.v[i], strlen(names.v[i]) - 8);
 			if (!rel || !svc)
@@ -631,15 +629,15 @@ struct path_state {
 
 struct world_file_users {
 	struct proc_table procs;
-	char **service; /* each process's, or NULL; n as procs */
+	char **service;		  /* each process's, or NULL; n as procs */
 	struct path_state *paths; /* sorted by path, each once */
 	size_t n_paths;
 };
 
 static void path_stat(int tree, struct path_state *p)
 {
-	_cleanup_close_ int fd = open_beneath(tree, p->path + 1,
-					      O_PATH | O_NOFOLLOW);
+	_cleanup_close_ int fd =
+		open_beneath(tree, p->path + 1, O_PATH | O_NOFOLLOW);
 	p->present = fd >= 0 && fstat(fd, &p->st) == 0;
 }
 
@@ -826,8 +824,7 @@ int services_replaced_users(struct world_store *s, const char *name,
 			e->service = before->service[i]
 					     ? strdup(before->service[i])
 					     : NULL;
-			if (!e->path ||
-			    (before->service[i] && !e->service)) {
+			if (!e->path || (before->service[i] && !e->service)) {
 				services_replaced_release(&res);
 				return werr(err, ENOMEM, "out of memory");
 			}

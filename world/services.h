@@ -16,8 +16,7 @@ int services_list(struct world_store *s, const char *name,
 void services_release(struct world_services *l);
 
 int services_file_users(struct world_store *s, const char *name,
-			struct world_file_users **out,
-			struct world_error *err);
+			struct world_file_users **out, struct world_error *err);
 void services_file_users_free(struct world_file_users *u);
 int services_replaced_users(struct world_store *s, const char *name,
 			    const struct world_file_users *before,

@@ -182,7 +182,7 @@ int world_open_in(struct world_store *store, const char *name, const char *path,
  * from the host's /proc and beneath the world's tree, never following a
  * symbolic link, with bounded reads: nothing of the world is executed. */
 enum world_service_kind {
-	WORLD_SERVICE_INIT,	/* an init script */
+	WORLD_SERVICE_INIT,    /* an init script */
 	WORLD_SERVICE_SYSTEMD, /* a unit ("NAME.service") */
 };
 struct world_service {

@@ -37,14 +37,16 @@ static void test_pidfiles(void)
 	const char *script = "#!/bin/sh\n"
 			     "NAME=foo\n"
 			     "PIDFILE=/run/$NAME.pid\n"
-			     "  start-stop-daemon --start --pidfile \"/var/run/${NAME}-2.pid\" --exec /usr/sbin/foo\n"
+			     "  start-stop-daemon --start --pidfile "
+			     "\"/var/run/${NAME}-2.pid\" --exec /usr/sbin/foo\n"
 			     "PIDFILE=$(cat /etc/foo)\n"
 			     "PIDFILE=relative.pid\n"
 			     "PIDFILE=/run/$OTHER.pid\n"
 			     "PIDFILE=/run/../etc/shadow\n";
 	ok(!strcmp(pidfiles(script, strlen(script), false),
 		   "/run/foo.pid /var/run/foo-2.pid"),
-	   "an init script's PIDFILE= and --pidfile, $NAME expanded; others refused: %s",
+	   "an init script's PIDFILE= and --pidfile, $NAME expanded; others "
+	   "refused: %s",
 	   pidfiles(script, strlen(script), false));
 	const char *unit = "[Service]\nPIDFile=%t/bar.pid\nPIDFILE=/x\n";
 	ok(!strcmp(pidfiles(unit, strlen(unit), true), "/run/bar.pid"),
@@ -89,11 +91,12 @@ static void test_cgroup(void)
 
 static void test_maps(void)
 {
-	const char *l = "7f00-7f01 r-xp 00001000 fe:01 456     /usr/lib/x.so (deleted)";
+	const char *l =
+		"7f00-7f01 r-xp 00001000 fe:01 456     /usr/lib/x.so (deleted)";
 	struct proc_file f = {0};
-	ok(procs_maps_line(l, strlen(l), &f) && !strcmp(f.path, "/usr/lib/x.so") &&
-		   f.deleted && f.ino == 456 && major(f.dev) == 0xfe &&
-		   minor(f.dev) == 1,
+	ok(procs_maps_line(l, strlen(l), &f) &&
+		   !strcmp(f.path, "/usr/lib/x.so") && f.deleted &&
+		   f.ino == 456 && major(f.dev) == 0xfe && minor(f.dev) == 1,
 	   "a deleted mapping: path, inode, device");
 	free(f.path);
 	l = "7ffd-7ffe rw-p 00000000 00:00 0  [stack]";
@@ -134,7 +137,8 @@ static void test_scan(void)
 	bool mapped = false;
 	for (size_t i = 0; kid && i < kid->n_files; i++)
 		mapped |= !strcmp(kid->files[i].path, path) &&
-			  kid->files[i].ino == st.st_ino && !kid->files[i].deleted;
+			  kid->files[i].ino == st.st_ino &&
+			  !kid->files[i].deleted;
 	ok(mapped, "the child maps the file");
 	ok(kid && kid->ppid == getpid() && procs_descends(&t, child, getpid()),
 	   "the child descends from us");
@@ -144,7 +148,8 @@ static void test_scan(void)
 	kid = r == 0 ? procs_find(&t, child) : NULL;
 	mapped = false;
 	for (size_t i = 0; kid && i < kid->n_files; i++)
-		mapped |= !strcmp(kid->files[i].path, path) && kid->files[i].deleted;
+		mapped |= !strcmp(kid->files[i].path, path) &&
+			  kid->files[i].deleted;
 	ok(mapped, "once unlinked, the mapping is seen deleted");
 	procs_release(&t);
 	kill(child, SIGKILL);
