@@ -247,6 +247,11 @@ int merge_chain(struct context *ctx, const char *name, bool force)
 			" (pwapt rollback undoes it).\n",
 			*w, id);
 		char **services = restart ? restart : rep.services;
+		for (char **x = services; ctx->no_restart && x && *x; x++)
+			fprintf(chatter(ctx), "%s%s%s",
+				x == services ? "Not restarted (--no-restart): "
+					      : ", ",
+				*x, x[1] ? "" : ".\n");
 		int rs = ctx->no_restart
 				 ? 0
 				 : restart_or_roll_back(ctx, *w, id, services);

@@ -156,6 +156,19 @@ test_expect_success 'wmerge names the processes of DST that use a replaced file,
 	wexec Root /etc/init.d/pwapt-libuser restart
 '
 
+test_expect_success 'pwapt merge --no-restart names the processes and their services, and restarts none' '
+	lib=$(pid_of Root pwapt-libuser) &&
+	pwapt install --test --keep -y pwapt-test-lib </dev/null >"$TMP/out" 2>&1 &&
+	tx=$(sed -n "s/^Transaction \(tx[0-9]*\): .*ready\$/\1/p" "$TMP/out") &&
+	test -n "$tx" &&
+	pwapt merge --no-restart "$tx" >"$TMP/out" 2>&1; cat "$TMP/out" &&
+	grep -q "^Process $lib (sleep) of pwapt-libuser in Root uses $LIB, which the merge replaced" "$TMP/out" &&
+	grep -q "^Not restarted (--no-restart): pwapt-libuser\.\$" "$TMP/out" &&
+	! grep -q "^Restarting" "$TMP/out" &&
+	test_equal "$lib" "$(pid_of Root pwapt-libuser)" &&
+	wexec Root /etc/init.d/pwapt-libuser restart
+'
+
 test_expect_success 'hostile world: huge unit files, symbolic link loops, a FIFO: listed with notes, no crash' '
 	wcreate H Root >/dev/null &&
 	T=$PWAPT_STATE/worlds/H/merged &&
