@@ -157,6 +157,8 @@ test_expect_success 'wmerge names the processes of DST that use a replaced file,
 '
 
 test_expect_success 'pwapt merge --no-restart names the processes and their services, and restarts none' '
+	wexec Root /etc/init.d/pwapt-libuser restart &&
+	wait_for 10 "wexec Root grep -q libpwapt-test /proc/\$(pid_of Root pwapt-libuser)/maps" &&
 	lib=$(pid_of Root pwapt-libuser) &&
 	pwapt install --test --keep -y pwapt-test-lib </dev/null >"$TMP/out" 2>&1 &&
 	tx=$(sed -n "s/^Transaction \(tx[0-9]*\): .*ready\$/\1/p" "$TMP/out") &&
