@@ -47,7 +47,8 @@ WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/strv.o world/stor
 	world/netfile.o world/netdev.o world/nft.o world/api-net.o world/lifecycle.o \
 	world/trace-bpf.o world/trace-table.o world/api-trace.o world/api-diff.o \
 	world/trace-writer.o world/trace-audit.o world/trace-audit-events.o world/warnings.o \
-	world/dbrec.o world/textdb.o world/accountdb.o world/layers-overlaps.o
+	world/dbrec.o world/textdb.o world/accountdb.o world/layers-overlaps.o \
+	world/procs.o world/services.o world/api-services.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
 	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
@@ -58,7 +59,8 @@ SHIM_OBJS := shim/aptshim.o
 LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim \
 	tests/unit/test-dpkgdb tests/unit/test-net tests/unit/test-journal \
-	tests/unit/test-layers tests/unit/test-diff tests/unit/test-plan
+	tests/unit/test-layers tests/unit/test-diff tests/unit/test-plan \
+	tests/unit/test-services
 
 all: bin/pwapt bin/pwapt-init $(addprefix bin/,$(LINKS)) shim/libaptshim.a
 
@@ -144,6 +146,9 @@ tests/unit/test-diff: tests/unit/test-diff.c tests/unit/tap.h \
 tests/unit/test-plan: tests/unit/test-plan.c tests/unit/tap.h \
 		tests/unit/scratch.h world/*.h $(call floor_objs,merge)
 	$(floor_test)
+tests/unit/test-services: tests/unit/test-services.c tests/unit/tap.h \
+		world/*.h $(call floor_objs,services)
+	$(floor_test)
 
 tests/unit/test-shim: tests/unit/test-shim.c tests/unit/tap.h shim/aptshim.h \
 		shim/libaptshim.a
@@ -176,7 +181,7 @@ tests/fuzz/obj/trace-bpf.o: kernel/pwapt-trace.skel.h
 tests/fuzz/libworld.a: $(FUZZ_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
-FUZZ_LINKED := net journal checkoff txn
+FUZZ_LINKED := net journal checkoff txn services
 $(addprefix tests/fuzz/fuzz-,$(FUZZ_LINKED)): tests/fuzz/fuzz-%: \
 		tests/fuzz/fuzz-%.c tests/fuzz/libworld.a world/*.h world/*.c \
 		pwapt/txn.c pwapt/txn.h

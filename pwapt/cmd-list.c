@@ -1,5 +1,7 @@
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "options.h"
@@ -20,7 +22,40 @@ static void human_size(char *buf, size_t size, uint64_t bytes)
 		snprintf(buf, size, "%.1f%c", v, units[u]);
 }
 
-static void print_json(const struct world_list *l)
+static const char *kind_name(enum world_service_kind k)
+{
+	return k == WORLD_SERVICE_SYSTEMD ? "systemd" : "init";
+}
+
+static void print_services_json(const struct world_services *sv)
+{
+	printf(",\"services\":[");
+	for (size_t k = 0; sv && k < sv->n; k++) {
+		const struct world_service *x = &sv->v[k];
+		printf("%s{\"name\":", k ? "," : "");
+		json_string(stdout, x->name);
+		printf(",\"kind\":\"%s\",\"enabled\":%s,\"running\":%s,"
+		       "\"pids\":[",
+		       kind_name(x->kind), x->enabled ? "true" : "false",
+		       x->running ? "true" : "false");
+		for (size_t j = 0; j < x->n_pids; j++)
+			printf("%s%d", j ? "," : "", (int)x->pids[j]);
+		printf("]");
+		if (x->note) {
+			printf(",\"note\":");
+			json_string(stdout, x->note);
+		}
+		printf("}");
+	}
+	printf("]");
+	if (sv && sv->note) {
+		printf(",\"services_note\":");
+		json_string(stdout, sv->note);
+	}
+}
+
+static void print_json(const struct world_list *l,
+		       const struct world_services *sv)
 {
 	printf("[");
 	for (size_t i = 0; i < l->n; i++) {
@@ -34,11 +69,42 @@ static void print_json(const struct world_list *l)
 			json_string(stdout, *p);
 		}
 		printf("],\"state\":\"%s\",\"layer_bytes\":%" PRIu64
-		       ",\"created\":%" PRId64 ",\"init_pid\":%d}",
+		       ",\"created\":%" PRId64 ",\"init_pid\":%d",
 		       world_state_name(w->state), w->layer_bytes, w->created,
 		       (int)w->init_pid);
+		print_services_json(&sv[i]);
+		printf("}");
 	}
 	printf("]\n");
+}
+
+/* Each world's services, under its name. */
+static void print_services(const struct world_list *l,
+			   const struct world_services *sv)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		printf("\n%s:%s\n", l->v[i].name,
+		       sv[i].n ? "" : " no services");
+		if (sv[i].note)
+			printf("  ! %s\n", sv[i].note);
+		if (!sv[i].n)
+			continue;
+		printf("  %-28s %-8s %-8s %-8s %s\n", "SERVICE", "KIND",
+		       "ENABLED", "RUNNING", "PIDS");
+		for (size_t k = 0; k < sv[i].n; k++) {
+			const struct world_service *x = &sv[i].v[k];
+			printf("  %-28s %-8s %-8s %-8s", x->name,
+			       kind_name(x->kind), x->enabled ? "yes" : "no",
+			       x->running ? "yes" : "no");
+			for (size_t j = 0; j < x->n_pids; j++)
+				printf("%s%d", j ? " " : "", (int)x->pids[j]);
+			if (!x->n_pids)
+				printf("-");
+			printf("\n");
+			if (x->note)
+				printf("    ! %s\n", x->note);
+		}
+	}
 }
 
 static void print_table(const struct world_list *l)
@@ -61,12 +127,16 @@ static void print_table(const struct world_list *l)
 
 int cmd_list(struct context *ctx, int argc, char **argv)
 {
+	bool services = false;
 	const struct cmd_option options[] = {
 		OPT_FLAG("json", &ctx->json, NULL),
+		OPT_FLAG("services", &services,
+			 "  --services  each world's init scripts and systemd "
+			 "units: enabled, running, their pids"),
 		OPT_END,
 	};
-	static const struct cmd_usage usage = {.synopsis = "[--json] ",
-					       .man = "wlist"};
+	static const struct cmd_usage usage = {
+		.synopsis = "[--json] [--services] ", .man = "wlist"};
 	int r = parse_options(ctx, &argc, &argv, options, &usage);
 	if (r != OPTIONS_PARSED)
 		return r;
@@ -76,13 +146,37 @@ int cmd_list(struct context *ctx, int argc, char **argv)
 	struct world_error err = {0};
 	struct world_list l = {0};
 	r = world_list(s, &l, &err);
+	struct world_services *sv = NULL;
+	if (r >= 0 && (ctx->json || services) &&
+	    !(sv = calloc(l.n + 1, sizeof(*sv))))
+		r = -ENOMEM,
+		snprintf(err.msg, sizeof(err.msg), "out of memory");
+	/* A world unmounted (after a reboot) or damaged shows none: listing
+	 * brings nothing up.  One that cannot be read says so and the
+	 * others are listed. */
+	for (size_t i = 0; r >= 0 && sv && i < l.n; i++) {
+		struct world_error e2 = {0};
+		if (l.v[i].state == WORLD_UNMOUNTED ||
+		    l.v[i].state == WORLD_DAMAGED)
+			continue;
+		if (world_services(s, l.v[i].name, &sv[i], &e2) < 0)
+			fprintf(stderr, "%s: %s\n", ctx->cmd, e2.msg);
+	}
 	world_store_free(s);
-	if (r < 0)
+	if (r < 0) {
+		world_list_release(&l);
+		free(sv);
 		return fail(ctx, &err);
+	}
 	if (ctx->json)
-		print_json(&l);
+		print_json(&l, sv);
 	else
 		print_table(&l);
+	if (services && !ctx->json)
+		print_services(&l, sv);
+	for (size_t i = 0; sv && i < l.n; i++)
+		world_services_release(&sv[i]);
+	free(sv);
 	world_list_release(&l);
 	return EXIT_OK;
 }

@@ -35,8 +35,25 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 	struct world_diff conflicts = {0};
 	unsigned flags = (force ? WORLD_MERGE_FORCE : 0) |
 			 (rebase ? WORLD_MERGE_REBASE : 0);
+	/* What DST's processes map and run: afterwards, those that use a
+	 * file the merge replaced are named (wmerge restarts none). */
+	struct world_file_users *users = NULL;
+	struct world_error ue = {0};
+	if (world_file_users(s, argv[1], &users, &ue) < 0)
+		fprintf(stderr,
+			"%s: warning: cannot read what the processes of %s "
+			"use: %s\n",
+			ctx->cmd, argv[1], ue.msg);
 	r = world_merge(s, argv[0], argv[1], flags, &conflicts, NULL, &err);
+	_cleanup_strv_free_ char **restart =
+		r >= 0 && users ? service_with_replaced_users(ctx, s, argv[1],
+							      users, NULL)
+				: NULL;
+	world_file_users_free(users);
 	world_store_free(s);
+	for (char **x = restart; x && *x; x++)
+		printf("%s%s%s", x == restart ? "Restart them: " : ", ", *x,
+		       x[1] ? "" : " (wmerge restarts no service).\n");
 	if (r == -EEXIST && conflicts.n) {
 		fail(ctx, &err);
 		print_warnings(stdout, &conflicts, argv[0], argv[1], false);

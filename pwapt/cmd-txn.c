@@ -207,9 +207,24 @@ int merge_chain(struct context *ctx, const char *name, bool force)
 		uint64_t id = 0;
 		/* Under the same lock as the merge: none starts in between. */
 		r = refuse_building_on(s, *w, &err);
+		/* What Root's processes map and run, to tell afterwards
+		 * which use a file the merge replaced. */
+		struct world_file_users *users = NULL;
+		struct world_error ue = {0};
+		if (r >= 0 && world_file_users(s, WORLD_ROOT, &users, &ue) < 0)
+			fprintf(stderr,
+				"%s: warning: cannot read what Root's "
+				"processes use: %s\n",
+				ctx->cmd, ue.msg);
 		if (r >= 0)
 			r = world_merge(s, *w, WORLD_ROOT, flags, &conflicts,
 					&id, &err);
+		_cleanup_strv_free_ char **restart =
+			r >= 0 ? service_with_replaced_users(ctx, s, WORLD_ROOT,
+							     users,
+							     rep.services)
+			       : NULL;
+		world_file_users_free(users);
 		world_store_free(s);
 		if (r == -EEXIST && conflicts.n) {
 			fail(ctx, &err);
@@ -231,12 +246,18 @@ int merge_chain(struct context *ctx, const char *name, bool force)
 			"Merged %s into Root as merge %" PRIu64
 			" (pwapt rollback undoes it).\n",
 			*w, id);
+		char **services = restart ? restart : rep.services;
+		for (char **x = services; ctx->no_restart && x && *x; x++)
+			fprintf(chatter(ctx), "%s%s%s",
+				x == services ? "Not restarted (--no-restart): "
+					      : ", ",
+				*x, x[1] ? "" : ".\n");
 		int rs = ctx->no_restart
 				 ? 0
-				 : restart_or_roll_back(ctx, *w, id, rep.services);
+				 : restart_or_roll_back(ctx, *w, id, services);
 		if (rs >= 0 || rs == -2) /* the merge stays */
-			service_remember(
-				ctx, ctx->no_restart ? NULL : rep.services, id);
+			service_remember(ctx, ctx->no_restart ? NULL : services,
+					 id);
 		report_release(&rep);
 		if (rs < 0)
 			return EXIT_FAIL;

@@ -34,7 +34,7 @@ static const struct command commands[] = {
 	{"recover", NULL, cmd_recover, 0, 0,
 	 "finish or undo an interrupted merge"},
 	{"wlist", "wlist", cmd_list, 0, 0,
-	 "worlds, parents, state and size of each layer"},
+	 "worlds, parents, state, size of each layer; --services"},
 	{"update", NULL, cmd_update, 0, 0,
 	 "apt-get update in Root, with the host's network"},
 	{"upgrade", NULL, cmd_upgrade, 0, 0,

@@ -265,3 +265,59 @@ char *service_of_path(const char *path)
 	}
 	return NULL;
 }
+
+/* Appends a copy of S to the NULL-terminated *V (of *N) unless there. */
+static int push_unique(char ***v, size_t *n, const char *s)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp((*v)[i], s))
+			return 0;
+	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
+	if (!nv)
+		return -1;
+	*v = nv;
+	if (!(nv[*n] = strdup(s)))
+		return -1;
+	nv[++*n] = NULL;
+	return 0;
+}
+
+char **service_with_replaced_users(struct context *ctx, struct world_store *s,
+				   const char *dst,
+				   const struct world_file_users *before,
+				   char *const *services)
+{
+	char **all = calloc(1, sizeof(char *));
+	size_t n = 0;
+	for (char *const *x = services; all && x && *x; x++)
+		if (push_unique(&all, &n, *x) < 0)
+			strvfreep(&all);
+	struct world_replaced_users ru = {0};
+	struct world_error err = {0};
+	if (all && before &&
+	    world_replaced_users(s, dst, before, &ru, &err) < 0)
+		fprintf(stderr,
+			"%s: warning: cannot tell which processes of %s use "
+			"replaced files: %s\n",
+			ctx->cmd, dst, err.msg);
+	FILE *f = chatter(ctx);
+	for (size_t i = 0; all && i < ru.n; i++) {
+		const struct world_replaced_user *u = &ru.v[i];
+		if (!u->service) {
+			fprintf(stderr,
+				"%s: warning: process %d (%s) of %s uses %s, "
+				"which the merge replaced, and belongs to no "
+				"service: restart it by hand\n",
+				ctx->cmd, (int)u->pid, u->comm, dst, u->path);
+			continue;
+		}
+		fprintf(f,
+			"Process %d (%s) of %s in %s uses %s, which the "
+			"merge replaced.\n",
+			(int)u->pid, u->comm, u->service, dst, u->path);
+		if (push_unique(&all, &n, u->service) < 0)
+			strvfreep(&all);
+	}
+	world_replaced_users_release(&ru);
+	return all;
+}

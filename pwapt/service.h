@@ -49,4 +49,14 @@ bool service_restart_kept(struct context *ctx, char *const *services,
 void service_remember(struct context *ctx, char *const *services, uint64_t id);
 void service_restart_after_rollback(struct context *ctx, uint64_t id);
 
+/* SERVICES (NULL-terminated, or NULL) and, after them, those of DST's
+ * processes that use a file the merge into DST just done replaced
+ * (BEFORE: DST's file users taken before it, may be NULL), each service
+ * once; such a process is named on the chatter, one of no service in a
+ * warning.  malloc'd (strvfreep); NULL when out of memory. */
+char **service_with_replaced_users(struct context *ctx, struct world_store *s,
+				   const char *dst,
+				   const struct world_file_users *before,
+				   char *const *services);
+
 #endif

@@ -49,6 +49,26 @@ test_expect_success 'wexec Root over / runs on the host itself, with a clean env
 	{ wexec Root sh -c "exit 7"; test_equal 7 $?; }
 '
 
+test_expect_success 'wlist --services over /: the host'"'"'s init scripts; a world'"'"'s own, running in its container' '
+	wexec H sh -c "printf \"#!/bin/sh\\n\" >/etc/init.d/pwapt-h && chmod 755 /etc/init.d/pwapt-h" &&
+	wexec H sh -c "sleep 300 </dev/null >/dev/null 2>&1 & echo \$! >/run/pwapt-h.pid" &&
+	! test -e /etc/init.d/pwapt-h &&
+	wlist --json >"$TMP/json" &&
+	python3 -c "
+import json, os, re, sys
+ws = {w[\"name\"]: w for w in json.load(open(sys.argv[1]))}
+root = {s[\"name\"]: s for s in ws[\"Root\"][\"services\"]}
+h = {s[\"name\"]: s for s in ws[\"H\"][\"services\"]}
+for n in os.listdir(\"/etc/init.d\"):
+    p = \"/etc/init.d/\" + n
+    if re.fullmatch(r\"[A-Za-z0-9_][A-Za-z0-9_.+-]*\", n) and n not in (\"README\", \"rc\", \"rcS\", \"skeleton\") \\
+            and os.path.isfile(p) and not os.path.islink(p) and \".dpkg-\" not in n:
+        assert n in root, n
+assert \"pwapt-h\" not in root, root.get(\"pwapt-h\")
+assert h[\"pwapt-h\"][\"running\"] and h[\"pwapt-h\"][\"pids\"] == [int(sys.argv[2])], h[\"pwapt-h\"]
+" "$TMP/json" "$(wexec H cat /run/pwapt-h.pid)"
+'
+
 test_expect_success 'deleting worlds over / leaves the host as it was' '
 	wdelete H H2 H3 &&
 	! test -e $canary && ! test -e $canary.deep &&

@@ -169,6 +169,68 @@ int world_tree(struct world_store *store, const char *name, char **out,
 int world_open_in(struct world_store *store, const char *name, const char *path,
 		  int flags, struct world_error *err);
 
+/* Services of a world (wlist --services): its init scripts (/etc/init.d)
+ * and systemd service units (/lib/systemd/system, /usr/lib/systemd/system,
+ * /etc/systemd/system; templates aside, masked ones left out), one entry a
+ * name.  Enabled: an rc[2-5].d start link, or a link in a *.wants or
+ * *.requires directory of /etc/systemd/system.  Running: a process of the
+ * world (of its container's PID namespace; for Root on the host, of
+ * pwapt's own) is in the unit's cgroup, or a pid file of the service (its
+ * init script's PIDFILE= or --pidfile, its unit's PIDFile=, else
+ * /run/NAME.pid) names one; that process and its descendants are the
+ * service's.  A world whose container does not run runs no service.  Read
+ * from the host's /proc and beneath the world's tree, never following a
+ * symbolic link, with bounded reads: nothing of the world is executed. */
+enum world_service_kind {
+	WORLD_SERVICE_INIT,    /* an init script */
+	WORLD_SERVICE_SYSTEMD, /* a unit ("NAME.service") */
+};
+struct world_service {
+	char *name; /* the init script's, or the unit's without .service */
+	/* Where both exist: systemd when the world runs systemd (it has
+	 * /run/systemd/system), else init. */
+	enum world_service_kind kind;
+	bool enabled, running;
+	pid_t *pids; /* as the world numbers them, ascending */
+	size_t n_pids;
+	char *note; /* what could not be read about it, or NULL */
+};
+struct world_services {
+	struct world_service *v; /* sorted by name */
+	size_t n;
+	char *note; /* what could not be read at all (a directory), or NULL */
+};
+int world_services(struct world_store *store, const char *name,
+		   struct world_services *out, struct world_error *err);
+void world_services_release(struct world_services *l);
+
+/* What the processes of world NAME run and map, as needrestart sees it,
+ * taken before a merge into NAME: with world_replaced_users() afterwards,
+ * the processes that use a file the merge replaced or deleted. */
+struct world_file_users;
+int world_file_users(struct world_store *store, const char *name,
+		     struct world_file_users **out, struct world_error *err);
+void world_file_users_free(struct world_file_users *u);
+
+struct world_replaced_user {
+	char *service; /* its service (world_services), or NULL: none */
+	pid_t pid;     /* as the world numbers it */
+	char comm[17];
+	char *path; /* the first file it maps or runs that was replaced */
+};
+struct world_replaced_users {
+	struct world_replaced_user *v; /* by pid */
+	size_t n;
+};
+/* The processes of BEFORE (a snapshot of NAME) that map or run a file
+ * whose path in NAME's tree no longer holds the file it held then
+ * (another inode, changed status, or none): one entry a process. */
+int world_replaced_users(struct world_store *store, const char *name,
+			 const struct world_file_users *before,
+			 struct world_replaced_users *out,
+			 struct world_error *err);
+void world_replaced_users_release(struct world_replaced_users *r);
+
 /* The packages that dpkg's status file in world NAME's tree records (read
  * with libdpkg), sorted by name, then architecture. */
 struct world_conffile {

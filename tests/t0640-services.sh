@@ -1,0 +1,222 @@
+#!/bin/sh
+# Services known per world (wlist --services, --json) and the processes a
+# merge restarts because they use a file it replaced: on the Debian test
+# tree, two services of Root, one that maps the library of the tests'
+# package pwapt-test-lib (LD_PRELOAD), one that does not; a merge that
+# upgrades the library restarts the first only.  Hostile worlds: huge unit
+# files, symbolic link loops, processes that exit while they are read.
+. "$(dirname "$0")/lib.sh"
+make_debian_root
+command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
+command -v cc >/dev/null || skip_all "no cc to build the test library (pwapt-test-lib)"
+R=$PWAPT_ROOT
+LIB=/usr/lib/pwapt-test/libpwapt-test.so.1
+
+# add_service TREE NAME [PRELOAD]: an LSB init script of NAME whose daemon
+# is sleep(1), with PRELOAD in its LD_PRELOAD when given.
+add_service() {
+	cat >"$1/etc/init.d/$2" <<EOS
+#!/bin/sh
+NAME=$2
+PIDFILE=/run/\$NAME.pid
+case "\$1" in
+start)
+	start-stop-daemon --start --quiet --background --make-pidfile \\
+		--pidfile \$PIDFILE --startas /usr/bin/env -- ${3:+LD_PRELOAD=$3} sleep 100000 ;;
+stop)
+	start-stop-daemon --stop --quiet --retry TERM/5/KILL/2 --pidfile \$PIDFILE
+	rc=\$?; rm -f \$PIDFILE; [ \$rc != 2 ] ;;
+restart)
+	"\$0" stop && "\$0" start ;;
+status)
+	start-stop-daemon --status --pidfile \$PIDFILE ;;
+esac
+EOS
+	chmod 755 "$1/etc/init.d/$2"
+}
+
+# pid_of WORLD NAME: the pid in NAME's pid file, as WORLD numbers it.
+pid_of() { wexec "$1" cat "/run/$2.pid"; }
+
+# service_json WORLD NAME FIELD: FIELD of NAME in WORLD's "services" of
+# wlist --json (pids space-separated, booleans as true/false).
+service_json() {
+	wlist --json >"$TMP/json" && python3 -c '
+import json, sys
+world, name, field = sys.argv[2:]
+for w in json.load(open(sys.argv[1])):
+    if w["name"] != world:
+        continue
+    for s in w["services"]:
+        if s["name"] == name:
+            v = s[field]
+            print(" ".join(map(str, v)) if isinstance(v, list) else
+                  json.dumps(v) if isinstance(v, bool) else v)
+' "$TMP/json" "$@"
+}
+
+# host_pid WORLD PID: the host's pid of WORLD's process PID.
+host_pid() {
+	python3 -c '
+import os, sys
+ns = os.stat("/proc/%s/ns/pid" % sys.argv[1]).st_ino
+for p in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        if os.stat("/proc/%s/ns/pid" % p).st_ino != ns:
+            continue
+        for l in open("/proc/%s/status" % p):
+            if l.startswith("NSpid:") and l.split()[-1] == sys.argv[2]:
+                print(p)
+    except OSError:
+        pass
+' "$(init_pid "$1")" "$2"
+}
+
+test_expect_success 'set up: pwapt-test-lib 1.0 in Root, two services running, 1.1 in the lists' '
+	use_test_repo 1.0 &&
+	install_test_packages pwapt-test-lib &&
+	add_service "$R" pwapt-libuser "$LIB" &&
+	add_service "$R" pwapt-plain &&
+	add_service "$R" pwapt-idle &&
+	ln -s ../init.d/pwapt-libuser "$R/etc/rc2.d/S01pwapt-libuser" &&
+	mkdir -p "$R/lib/systemd/system" "$R/etc/systemd/system/multi-user.target.wants" &&
+	printf "[Service]\nExecStart=/bin/true\n" >"$R/lib/systemd/system/pwapt-unit.service" &&
+	ln -s /lib/systemd/system/pwapt-unit.service \
+		"$R/etc/systemd/system/multi-user.target.wants/pwapt-unit.service" &&
+	use_test_repo 1.1 &&
+	wexec Root /etc/init.d/pwapt-libuser start &&
+	wexec Root /etc/init.d/pwapt-plain start &&
+	wait_for 10 "wexec Root grep -q libpwapt-test /proc/\$(pid_of Root pwapt-libuser)/maps"
+'
+
+test_expect_success 'wlist --services: running and stopped, enabled, kinds, pids as Root numbers them' '
+	wlist --services >"$TMP/out" && cat "$TMP/out" &&
+	lib=$(pid_of Root pwapt-libuser) && plain=$(pid_of Root pwapt-plain) &&
+	grep -Eq "^  pwapt-libuser +init +yes +yes +$lib\$" "$TMP/out" &&
+	grep -Eq "^  pwapt-plain +init +no +yes +$plain\$" "$TMP/out" &&
+	grep -Eq "^  pwapt-idle +init +no +no +-\$" "$TMP/out" &&
+	grep -Eq "^  pwapt-unit +systemd +yes +no +-\$" "$TMP/out"
+'
+
+test_expect_success 'wlist --json: a services array for each world' '
+	test_equal "$(pid_of Root pwapt-libuser)" "$(service_json Root pwapt-libuser pids)" &&
+	test_equal true "$(service_json Root pwapt-libuser running)" &&
+	test_equal init "$(service_json Root pwapt-libuser kind)" &&
+	test_equal false "$(service_json Root pwapt-idle running)" &&
+	test_equal "" "$(service_json Root pwapt-idle pids)" &&
+	test_equal systemd "$(service_json Root pwapt-unit kind)" &&
+	test_equal true "$(service_json Root pwapt-unit enabled)"
+'
+
+test_expect_success 'a world knows its own services: running there, not in Root' '
+	wcreate W Root >/dev/null &&
+	wexec W /etc/init.d/pwapt-idle start &&
+	wait_for 10 "wexec W test -s /run/pwapt-idle.pid" &&
+	test_equal "$(pid_of W pwapt-idle)" "$(service_json W pwapt-idle pids)" &&
+	test_equal true "$(service_json W pwapt-idle running)" &&
+	test_equal false "$(service_json W pwapt-libuser running)" &&
+	test_equal false "$(service_json Root pwapt-idle running)" &&
+	wdelete W
+'
+
+test_expect_success 'a merge that replaces a library restarts the service that maps it, and only that one' '
+	lib=$(pid_of Root pwapt-libuser) && plain=$(pid_of Root pwapt-plain) &&
+	pwapt install --test --merge-on-success -y pwapt-test-lib </dev/null >"$TMP/out" 2>&1;
+	cat "$TMP/out" &&
+	grep -q "^Merged tx1 into Root" "$TMP/out" &&
+	grep -q "^Process $lib (sleep) of pwapt-libuser in Root uses $LIB, which the merge replaced" "$TMP/out" &&
+	grep -q "^Restarting pwapt-libuser in Root... done" "$TMP/out" &&
+	! grep -q pwapt-plain "$TMP/out" &&
+	! grep -q pwapt-idle "$TMP/out" &&
+	new=$(pid_of Root pwapt-libuser) &&
+	test "$new" != "$lib" &&
+	test_equal "$plain" "$(pid_of Root pwapt-plain)" &&
+	wexec Root grep -q "libpwapt-test.so.1\$" /proc/$new/maps &&
+	! wexec Root grep -q "libpwapt-test.so.1 (deleted)" /proc/$new/maps
+'
+
+test_expect_success 'pwapt rollback of that merge restarts it again on the old library' '
+	lib=$(pid_of Root pwapt-libuser) && plain=$(pid_of Root pwapt-plain) &&
+	pwapt rollback >"$TMP/out" 2>&1; cat "$TMP/out" &&
+	grep -q "Restarting pwapt-libuser in Root... done" "$TMP/out" &&
+	test "$(pid_of Root pwapt-libuser)" != "$lib" &&
+	test_equal "$plain" "$(pid_of Root pwapt-plain)"
+'
+
+test_expect_success 'wmerge names the processes of DST that use a replaced file, and restarts none' '
+	lib=$(pid_of Root pwapt-libuser) && plain=$(pid_of Root pwapt-plain) &&
+	wcreate A Root >/dev/null &&
+	wexec A sh -c "cp $LIB $LIB.new && mv $LIB.new $LIB" &&
+	wmerge A Root >"$TMP/out" 2>&1; cat "$TMP/out" &&
+	grep -q "^Process $lib (sleep) of pwapt-libuser in Root uses $LIB, which the merge replaced" "$TMP/out" &&
+	grep -q "^Restart them: pwapt-libuser (wmerge restarts no service)" "$TMP/out" &&
+	! grep -q pwapt-plain "$TMP/out" &&
+	test_equal "$lib" "$(pid_of Root pwapt-libuser)" &&
+	test_equal "$plain" "$(pid_of Root pwapt-plain)" &&
+	wexec Root /etc/init.d/pwapt-libuser restart
+'
+
+test_expect_success 'pwapt merge --no-restart names the processes and their services, and restarts none' '
+	wexec Root /etc/init.d/pwapt-libuser restart &&
+	wait_for 10 "wexec Root grep -q libpwapt-test /proc/\$(pid_of Root pwapt-libuser)/maps" &&
+	lib=$(pid_of Root pwapt-libuser) &&
+	pwapt install --test --keep -y pwapt-test-lib </dev/null >"$TMP/out" 2>&1 &&
+	tx=$(sed -n "s/^Transaction \(tx[0-9]*\): .*ready\$/\1/p" "$TMP/out") &&
+	test -n "$tx" &&
+	pwapt merge --no-restart "$tx" >"$TMP/out" 2>&1; cat "$TMP/out" &&
+	grep -q "^Process $lib (sleep) of pwapt-libuser in Root uses $LIB, which the merge replaced" "$TMP/out" &&
+	grep -q "^Not restarted (--no-restart): pwapt-libuser\.\$" "$TMP/out" &&
+	! grep -q "^Restarting" "$TMP/out" &&
+	test_equal "$lib" "$(pid_of Root pwapt-libuser)" &&
+	wexec Root /etc/init.d/pwapt-libuser restart
+'
+
+test_expect_success 'hostile world: huge unit files, symbolic link loops, a FIFO: listed with notes, no crash' '
+	wcreate H Root >/dev/null &&
+	T=$PWAPT_STATE/worlds/H/merged &&
+	sd=$T/etc/systemd/system &&
+	python3 -c "import sys; sys.stdout.write(\"Description=\" + \"x\" * 3000000 + \"\n\")" \
+		>"$T/usr/lib/systemd/system/pwapt-huge.service" &&
+	python3 -c "import sys; sys.stdout.write(\"[Service]\n#\" + \"y\" * 600000 + \"\nPIDFile=/run/pwapt-long.pid\n\")" \
+		>"$T/usr/lib/systemd/system/pwapt-long.service" &&
+	ln -s a.service "$sd/b.service" && ln -s b.service "$sd/a.service" &&
+	ln -s loop.wants "$sd/loop.wants" &&
+	mkdir "$sd/deep.wants" && ln -s ../deep.wants "$sd/deep.wants/deep.wants" &&
+	mkfifo "$T/etc/init.d/pwapt-fifo" &&
+	wexec H sh -c "sleep 100000 </dev/null >/dev/null 2>&1 & echo \$! >/run/pwapt-long.pid" &&
+	wlist --services >"$TMP/out" 2>"$TMP/err" && cat "$TMP/out" "$TMP/err" &&
+	grep -Eq "^  pwapt-huge +systemd +no +no" "$TMP/out" &&
+	grep -q "! /usr/lib/systemd/system/pwapt-huge.service is larger than 1 MiB: not read" "$TMP/out" &&
+	grep -Eq "^  pwapt-long +systemd +no +yes +$(wexec H cat /run/pwapt-long.pid)\$" "$TMP/out" &&
+	grep -Eq "^  a +systemd" "$TMP/out" && grep -Eq "^  b +systemd" "$TMP/out" &&
+	! grep -q pwapt-fifo "$TMP/out" &&
+	timeout 60 wlist --json >/dev/null
+'
+
+test_expect_success 'hostile world: /etc/systemd/system a symbolic link loop: said, the rest listed' '
+	T=$PWAPT_STATE/worlds/H/merged &&
+	mv "$T/etc/systemd/system" "$T/etc/systemd/system.old" &&
+	ln -s system "$T/etc/systemd/system" &&
+	wlist --services >"$TMP/out" 2>&1 && cat "$TMP/out" &&
+	grep -q "! /etc/systemd/system is no plain directory" "$TMP/out" &&
+	grep -Eq "^  pwapt-long +systemd" "$TMP/out" &&
+	wdelete H
+'
+
+test_expect_success 'a process that exits while wlist reads the process table is left out' '
+	plain=$(host_pid Root "$(pid_of Root pwapt-plain)") && test -n "$plain" &&
+	{ PWAPT_STOP_AT=procs-listed wlist --json >"$TMP/json" 2>"$TMP/err" & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	kill -9 "$plain" &&
+	wait_for 10 "! test -e /proc/$plain/status" &&
+	kill -CONT $pid && wait $pid && cat "$TMP/err" &&
+	python3 -c "
+import json, sys
+ws = json.load(open(sys.argv[1]))
+root = [w for w in ws if w[\"name\"] == \"Root\"][0]
+plain = [s for s in root[\"services\"] if s[\"name\"] == \"pwapt-plain\"][0]
+assert plain[\"running\"] is False and plain[\"pids\"] == [], plain
+" "$TMP/json"
+'
+
+test_done

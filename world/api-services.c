@@ -1,0 +1,38 @@
+/* The service operations of world.h: what a world runs, and which of its
+ * processes use files a merge replaced (services.h). */
+#include "services.h"
+
+int world_services(struct world_store *s, const char *name,
+		   struct world_services *out, struct world_error *err)
+{
+	return services_list(s, name, out, err);
+}
+
+void world_services_release(struct world_services *l)
+{
+	services_release(l);
+}
+
+int world_file_users(struct world_store *s, const char *name,
+		     struct world_file_users **out, struct world_error *err)
+{
+	return services_file_users(s, name, out, err);
+}
+
+void world_file_users_free(struct world_file_users *u)
+{
+	services_file_users_free(u);
+}
+
+int world_replaced_users(struct world_store *s, const char *name,
+			 const struct world_file_users *before,
+			 struct world_replaced_users *out,
+			 struct world_error *err)
+{
+	return services_replaced_users(s, name, before, out, err);
+}
+
+void world_replaced_users_release(struct world_replaced_users *r)
+{
+	services_replaced_release(r);
+}

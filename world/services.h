@@ -1,0 +1,34 @@
+/* Services of a world and the processes that use its files: the
+ * operations behind world_services() and world_file_users() (world.h).
+ * Private to libworld.  The world's files (init scripts, unit files, links,
+ * pid files) are read beneath its tree, or beneath its container's root for
+ * what lives on the container's own /run, without following a symbolic
+ * link and with bounded reads; its processes come from the host's /proc
+ * (procs.h).  Nothing of the world is executed. */
+#ifndef PWAPT_SERVICES_H
+#define PWAPT_SERVICES_H
+
+#include "store.h"
+#include "strv.h"
+
+int services_list(struct world_store *s, const char *name,
+		  struct world_services *out, struct world_error *err);
+void services_release(struct world_services *l);
+
+int services_file_users(struct world_store *s, const char *name,
+			struct world_file_users **out, struct world_error *err);
+void services_file_users_free(struct world_file_users *u);
+int services_replaced_users(struct world_store *s, const char *name,
+			    const struct world_file_users *before,
+			    struct world_replaced_users *out,
+			    struct world_error *err);
+void services_replaced_release(struct world_replaced_users *r);
+
+/* Parsers of a world's text, for the lists and the fuzz target: the pid
+ * files an init script (TEXT, LEN bytes) names in PIDFILE= or --pidfile
+ * (literal absolute paths, $NAME expanded), or a unit's PIDFile= (%t as
+ * /run), pushed onto OUT. */
+int services_script_pidfiles(const char *text, size_t len, bool unit,
+			     struct strv *out);
+
+#endif
