@@ -220,6 +220,44 @@ static int read_files(int pdir, struct proc *p)
 	return 0;
 }
 
+/* The files the process's descriptors hold: absolute paths only (not
+ * sockets, pipes, anonymous inodes). */
+static int read_fds(int pdir, struct proc *p)
+{
+	_cleanup_close_ int dfd =
+		openat(pdir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return 0; /* gone, or not ours to read */
+	_cleanup_closedir_ DIR *d = fdopendir(dfd);
+	if (!d)
+		return -errno;
+	dfd = -1;
+	char buf[PATH_MAX + 16];
+	for (struct dirent *e; (e = readdir(d));) {
+		struct stat st;
+		ssize_t n = readlinkat(dirfd(d), e->d_name, buf,
+				       sizeof(buf) - 1);
+		if (n <= 0 || buf[0] != '/' ||
+		    fstatat(dirfd(d), e->d_name, &st, 0) < 0)
+			continue;
+		buf[n] = '\0';
+		bool deleted = n > 10 && !strcmp(buf + n - 10, " (deleted)");
+		if (deleted)
+			buf[n - 10] = '\0';
+		struct proc_file f = {.dev = st.st_dev,
+				      .ino = st.st_ino,
+				      .path = strdup(buf),
+				      .deleted = deleted,
+				      .open = true};
+		if (!f.path)
+			return -ENOMEM;
+		int r = push_file(p, &f);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Reads one process; 0 with P left empty (pid 0) when it is gone. */
 static int read_proc(int proc, const char *name, const struct stat *ns,
 		     unsigned flags, struct proc *p)
@@ -262,8 +300,10 @@ static int read_proc(int proc, const char *name, const struct stat *ns,
 	}
 	if (read_file_at(pdir, "cgroup", &cgroup, NULL) >= 0)
 		p->unit = procs_cgroup_unit(cgroup);
-	if (flags & PROCS_FILES) {
-		int r = read_files(pdir, p);
+	if (flags & (PROCS_FILES | PROCS_FDS)) {
+		int r = flags & PROCS_FILES ? read_files(pdir, p) : 0;
+		if (r >= 0 && (flags & PROCS_FDS))
+			r = read_fds(pdir, p);
 		if (r < 0) {
 			proc_release(p);
 			return r == -ENOMEM ? r : 0;

@@ -16,6 +16,7 @@ struct proc_file {
 	ino_t ino;
 	char *path;   /* as /proc shows it to pwapt, " (deleted)" taken off */
 	bool deleted; /* /proc said " (deleted)": no longer at its path */
+	bool open;    /* held by a descriptor (PROCS_FDS), not mapped */
 };
 
 struct proc {
@@ -24,7 +25,10 @@ struct proc {
 	pid_t ppid;  /* the parent, as PID */
 	char comm[17];
 	char *unit; /* the last "*.service" of its cgroup path, or NULL */
-	struct proc_file *files; /* with PROCS_FILES: executable first */
+	/* With PROCS_FILES: the executable first, then what it maps; with
+	 * PROCS_FDS, then what its descriptors hold (a file mapped too is
+	 * listed once, as mapped). */
+	struct proc_file *files;
 	size_t n_files;
 };
 
@@ -33,11 +37,12 @@ struct proc_table {
 	size_t n;
 };
 
-enum { PROCS_FILES = 1u << 0 };
+enum { PROCS_FILES = 1u << 0, PROCS_FDS = 1u << 1 };
 
 /* The processes in the PID namespace of process NS_OF (a host pid; 0:
  * pwapt's own), with FLAGS PROCS_FILES their executable and the files
- * they map (each file once a process).  -ESRCH when NS_OF is gone. */
+ * they map, PROCS_FDS the files their descriptors hold (each file once a
+ * process, at most 4096).  -ESRCH when NS_OF is gone. */
 int procs_scan(pid_t ns_of, unsigned flags, struct proc_table *out);
 void procs_release(struct proc_table *t);
 /* The process of T with host pid PID, or NULL. */

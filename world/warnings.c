@@ -21,8 +21,6 @@
  * events, no collector running, tracing started after) becomes a note:
  * never a clean report.  A store where no collector ever ran has no notes
  * and its conflicts are judged by ctime alone, as before tracing. */
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -39,6 +37,7 @@
 #include "dbmerge.h"
 #include "error.h"
 #include "fsutil.h"
+#include "procs.h"
 #include "strv.h"
 #include "trace-table.h"
 #include "warnings.h"
@@ -435,22 +434,6 @@ static int trace_conflicts(const struct world_trace *t, uint64_t created,
 	return 0;
 }
 
-/* The pid namespace of B's processes, by inode; 0 when B runs none. */
-static ino_t ns_of(struct world_store *s, const char *name_b)
-{
-	char proc[64];
-	struct stat st;
-	pid_t init;
-
-	if (store_is_root(name_b) && store_root_is_host(s))
-		snprintf(proc, sizeof(proc), "/proc/self/ns/pid");
-	else if (container_running(s, name_b, &init))
-		snprintf(proc, sizeof(proc), "/proc/%d/ns/pid", (int)init);
-	else
-		return 0;
-	return stat(proc, &st) == 0 ? st.st_ino : 0;
-}
-
 static int held(struct world_diff *d, char kind, const char *path, int pid,
 		const char *comm)
 {
@@ -473,80 +456,36 @@ static int held(struct world_diff *d, char kind, const char *path, int pid,
 	return 0;
 }
 
-/* One process's descriptors and mappings. */
-static int scan_process(struct world_diff *d, int pid)
-{
-	char dir[64], link[PATH_MAX + 1], comm[64] = "?";
-	_cleanup_free_ char *text = NULL;
-	_cleanup_closedir_ DIR *fds = NULL;
-	struct dirent *de;
-	int r;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/comm", pid);
-	if (read_file_at(AT_FDCWD, dir, &text, NULL) >= 0) {
-		snprintf(comm, sizeof(comm), "%s", text);
-		comm[strcspn(comm, "\n")] = '\0';
-	}
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
-	if ((fds = opendir(dir))) {
-		int dfd = dirfd(fds);
-
-		while ((de = readdir(fds))) {
-			ssize_t n = readlinkat(dfd, de->d_name, link, PATH_MAX);
-
-			if (n <= 0 || link[0] != '/')
-				continue;
-			link[n] = '\0';
-			if ((r = held(d, WORLD_WARN_OPEN, link, pid, comm)) < 0)
-				return r;
-		}
-	}
-	free(text);
-	text = NULL;
-	snprintf(dir, sizeof(dir), "/proc/%d/maps", pid);
-	if (read_file_at(AT_FDCWD, dir, &text, NULL) < 0)
-		return 0; /* gone, or not ours to read */
-	for (char *line = text, *next; *line; line = next) {
-		char *p;
-
-		next = line + strcspn(line, "\n");
-		if (*next)
-			*next++ = '\0';
-		/* "start-end perms offset dev inode   PATH" */
-		if (!(p = strchr(line, '/')) || strstr(p, " (deleted)"))
-			continue;
-		if ((r = held(d, WORLD_WARN_MAPPED, p, pid, comm)) < 0)
-			return r;
-	}
-	return 0;
-}
-
-/* B's processes holding open or mapping paths A changed. */
+/* B's processes holding open or mapping paths A changed: those of its
+ * container's pid namespace, or for Root on a host pwapt's own (read as
+ * procs.c reads them: bounded, nothing of them trusted). */
 static int find_held(struct world_store *s, const char *name_b,
 		     struct world_diff *d)
 {
-	ino_t ns = ns_of(s, name_b);
-	_cleanup_closedir_ DIR *proc = NULL;
-	struct dirent *de;
+	struct proc_table t = {0};
+	pid_t init = 0;
 	int r;
 
-	if (!ns || !(proc = opendir("/proc")))
+	if (!(store_is_root(name_b) && store_root_is_host(s)) &&
+	    !container_running(s, name_b, &init))
 		return 0;
-	while ((de = readdir(proc))) {
-		char path[64];
-		struct stat st;
-		int pid;
+	r = procs_scan(init, PROCS_FILES | PROCS_FDS, &t);
+	if (r == -ESRCH)
+		return 0; /* stopped meanwhile */
+	for (size_t i = 0; r >= 0 && i < t.n; i++) {
+		const struct proc *p = &t.v[i];
 
-		if (!isdigit((unsigned char)de->d_name[0]))
+		if (p->pid == getpid())
 			continue;
-		pid = atoi(de->d_name);
-		snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
-		if (pid == getpid() || stat(path, &st) < 0 || st.st_ino != ns)
-			continue;
-		if ((r = scan_process(d, pid)) < 0)
-			return r;
+		for (size_t k = 0; r >= 0 && k < p->n_files; k++)
+			if (!p->files[k].deleted)
+				r = held(d,
+					 p->files[k].open ? WORLD_WARN_OPEN
+							  : WORLD_WARN_MAPPED,
+					 p->files[k].path, p->pid, p->comm);
 	}
-	return 0;
+	procs_release(&t);
+	return r < 0 ? r : 0;
 }
 
 static bool store_traces(struct world_store *s)
