@@ -36,7 +36,10 @@ static void exec_collector(const char *exe, int log_fd, int ready_fd)
 	/* dup2() onto itself would keep O_CLOEXEC. */
 	if (ready_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(ready_fd, 3) < 0)
 		_exit(127);
-	if (chdir("/") < 0)
+	/* Nothing else of the caller's: a descriptor it left open (a lock
+	 * of its own, a pipe a reader waits on to end) would stay held for
+	 * the collector's lifetime. */
+	if (close_range(4, ~0U, 0) < 0 || chdir("/") < 0)
 		_exit(127);
 	umask(022);
 	setenv("PWAPT_TRACE_READY_FD", "3", 1);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,16 +20,33 @@
  * that two commands at once start one. */
 #define TRACE_START_LOCK "trace.start"
 
-static int run_bpf(struct trace_collector *c, volatile sig_atomic_t *stop,
-		   struct world_error *err)
+/* Whether the collector goes on: 1, or 0 when asked to stop, or an error
+ * when its state directory was removed (nobody is left to read its
+ * tables, and its programs would stay attached for nothing; a directory
+ * made again at the same path is another store, for another collector). */
+static int go_on(struct world_store *s, volatile sig_atomic_t *stop,
+		 struct world_error *err)
+{
+	struct stat st;
+
+	if (*stop)
+		return 0;
+	if (fstat(s->state_fd, &st) == 0 && st.st_nlink == 0)
+		return werr(err, ENOENT, "%s was removed: the collector stops",
+			    s->state);
+	return 1;
+}
+
+static int run_bpf(struct world_store *s, struct trace_collector *c,
+		   volatile sig_atomic_t *stop, struct world_error *err)
 {
 	int r;
 
-	while (!*stop)
+	while ((r = go_on(s, stop, err)) > 0)
 		if ((r = trace_collector_poll(c, 100, err)) < 0 ||
 		    (r = trace_collector_scan(c, err)) < 0)
 			return r;
-	return 0;
+	return r;
 }
 
 static int run_audit(struct world_store *s, volatile sig_atomic_t *stop,
@@ -44,11 +62,10 @@ static int run_audit(struct world_store *s, volatile sig_atomic_t *stop,
 		goto out;
 	if (o->ready)
 		o->ready(o->arg, "audit", trace_audit_mode(c), fallback);
-	while (!*stop)
+	while ((r = go_on(s, stop, err)) > 0)
 		if ((r = trace_audit_poll(c, 100, err)) < 0 ||
 		    (r = trace_audit_scan(c, err)) < 0)
 			goto out;
-	r = 0;
 out:
 	trace_audit_free(c);
 	return r;
@@ -81,7 +98,7 @@ int world_trace_run(struct world_store *s, volatile sig_atomic_t *stop,
 	if ((r = trace_collector_scan(c, err)) >= 0) {
 		if (o->ready)
 			o->ready(o->arg, "bpf", "", NULL);
-		r = run_bpf(c, stop, err);
+		r = run_bpf(s, c, stop, err);
 	}
 	trace_collector_free(c);
 	return r;

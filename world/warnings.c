@@ -380,7 +380,7 @@ static bool gone_at_or_above(const struct pt *gone, size_t n,
 
 /* Written on both sides, judged by B's trace T where both are whole. */
 static int trace_conflicts(const struct world_trace *t, uint64_t created,
-			   int fb, const char *name_b, struct world_diff *d)
+			   const char *name_b, struct world_diff *d)
 {
 	_cleanup_free_ struct pt *w = malloc((t->n + 1) * sizeof(*w)),
 				 *gone = malloc((t->n + 1) * sizeof(*gone));
@@ -418,18 +418,10 @@ static int trace_conflicts(const struct world_trace *t, uint64_t created,
 			if (!c->note && asprintf(&c->note, "written in %s (traced)",
 						 name_b) < 0)
 				c->note = NULL;
-		} else if (c->conflict && !c->note && c->kind == 'M') {
-			/* A directory whose entries changed: those are
-			 * their own paths. */
-			_cleanup_close_ int fd = open_beneath(
-				fb, c->path[1] ? c->path + 1 : ".",
-				O_PATH | O_NOFOLLOW);
-			struct stat st;
-
-			if (fd >= 0 && fstat(fd, &st) == 0 &&
-			    S_ISDIR(st.st_mode))
-				c->conflict = false;
 		}
+		/* A directory that only its ctime says B changed stays a
+		 * conflict: its entries are their own paths, but its
+		 * xattrs and ACLs (setxattr is not traced) are not. */
 	}
 	return 0;
 }
@@ -511,7 +503,7 @@ int diff_warnings(struct world_store *s, const struct world_meta *a,
 	if (tb.loaded && (r = find_derived(&tb.t, created, d)) < 0)
 		goto out;
 	if (ta.whole && tb.whole) {
-		if ((r = trace_conflicts(&tb.t, created, fb, name_b, d)) < 0)
+		if ((r = trace_conflicts(&tb.t, created, name_b, d)) < 0)
 			goto out;
 		d->conflicts_by = "trace and ctime";
 	}
