@@ -6,10 +6,10 @@
 # a collector down, a damaged or old table.  The parent is a world P
 # (both backends attribute a world's accesses); t0720 does Root too.
 
-# Waits until world $1's table has the line matching $2 (grep -E, on
-# "KIND PATH", the times and trees left out).
+# Waits until world $1's table has the access matching $2 (grep -E on
+# "KIND PATH", trace_entries).
 wait_line() {
-	wait_for 20 "cut -d' ' -f3- \"\$PWAPT_STATE/worlds/$1/trace\" | grep -Eq \"$2\""
+	wait_for 20 "trace_entries $1 | grep -Eq \"$2\""
 }
 
 # Whether world $1's trace lost nothing.  The audit backend counts the

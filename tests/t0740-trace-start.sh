@@ -27,9 +27,10 @@ collectors() {
 			echo "$p"
 	done
 }
-# Waits until the collector wrote world $1's table with line $2 (grep -E).
+# Waits until the collector wrote world $1's table with the access $2
+# (grep -E on "KIND PATH", trace_entries).
 wait_line() {
-	wait_for 30 "grep -qE '$2' \"\$PWAPT_STATE/worlds/$1/trace\""
+	wait_for 30 "trace_entries $1 | grep -qE '$2'"
 }
 
 # Whether BPF loads here at all: if not, the whole file skips.
