@@ -74,6 +74,13 @@ test_collector_pids() {
 	done
 }
 
+# World $1's trace table as its accesses, "KIND PATH [PATH2]" a line: the
+# header, and each line's time and process tree, left out (format 2:
+# "TIME TREE KIND PATH [PATH2]").  Nothing when it has no table.
+trace_entries() {
+	tail -n +2 "$PWAPT_STATE/worlds/$1/trace" 2>/dev/null | cut -d' ' -f3-
+}
+
 # Stops every trace collector of this test: asked first (it then unloads
 # its programs, removes its audit rules and puts audit back as it found
 # it), killed after 30 s.  Then what a killed one leaves is undone (a BPF

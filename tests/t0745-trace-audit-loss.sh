@@ -63,8 +63,8 @@ test_expect_success 'the first wcreate starts the audit collector' '
 	test "$(collectors | wc -l)" = 1 &&
 	test "$(our_rules)" -gt 0 &&
 	wexec L sh -c "echo x >/before-flood" &&
-	wait_for 30 "grep -q \"^write /before-flood$\" \"\$PWAPT_STATE/worlds/L/trace\"" &&
-	head -n1 "$PWAPT_STATE/worlds/L/trace" | grep -q "collecting *lost=0*$"
+	wait_for 30 "trace_entries L | grep -qx \"write /before-flood\"" &&
+	head -n1 "$PWAPT_STATE/worlds/L/trace" | grep -q "^pwapt-trace 2 collecting *lost=0* since=0*[1-9][0-9]*$"
 '
 
 # The kernel drops every record beyond the rate limit, counting it lost.
@@ -72,7 +72,7 @@ test_expect_success 'records dropped by audit: incomplete, counted, said' '
 	auditctl -r 20 >/dev/null &&
 	{ wexec L sh -c "mkdir /flood && for i in \$(seq 2000); do : >/flood/\$i; done"; r=$?; } &&
 	auditctl -r "$host_rate" >/dev/null && test $r = 0 &&
-	wait_for 30 "head -n1 \"\$PWAPT_STATE/worlds/L/trace\" | grep -q \"^pwapt-trace 1 incomplete *lost=0*[1-9]\"" &&
+	wait_for 30 "head -n1 \"\$PWAPT_STATE/worlds/L/trace\" | grep -q \"^pwapt-trace 2 incomplete *lost=0*[1-9]\"" &&
 	pwapt trace L >"$TMP/L.trace" &&
 	head -n1 "$TMP/L.trace" &&
 	head -n1 "$TMP/L.trace" | grep -q "^# trace of L: INCOMPLETE, [1-9][0-9]* accesses lost" &&
@@ -83,7 +83,7 @@ test_expect_success 'records dropped by audit: incomplete, counted, said' '
 test_expect_success 'a collector stopped after the loss: still incomplete' '
 	stop_collectors && test -z "$(collectors)" &&
 	test "$(our_rules)" = 0 &&
-	head -n1 "$PWAPT_STATE/worlds/L/trace" | grep -q "^pwapt-trace 1 incomplete *lost=0*[1-9]" &&
+	head -n1 "$PWAPT_STATE/worlds/L/trace" | grep -q "^pwapt-trace 2 incomplete *lost=0*[1-9]" &&
 	pwapt trace L | head -n1 | grep -q INCOMPLETE
 '
 
@@ -123,7 +123,7 @@ test_expect_success 'a world made while tracing: recorded from when wcreate retu
 	ps -o stat= -p "$pid" | grep -q "^T" &&
 	wexec N sh -c "echo n >/at-once" &&
 	kill -CONT "$pid" &&
-	wait_for 30 "grep -q \"^write /at-once$\" \"\$PWAPT_STATE/worlds/N/trace\"" &&
+	wait_for 30 "trace_entries N | grep -qx \"write /at-once\"" &&
 	stop_collectors &&
 	pwapt trace N | head -n1 | grep -q ": complete$"
 '
@@ -141,8 +141,8 @@ test_expect_success 'a collector asked to stop with records queued: recorded or 
 	kill -TERM "$pid" && kill -CONT "$pid" &&
 	wait_for 60 "test -z \"\$(collectors)\"" &&
 	t=$PWAPT_STATE/worlds/N/trace &&
-	recorded=$(grep -c "^write /q/[0-9]*$" "$t") &&
-	lost=$(head -n1 "$t" | sed -n "s/.*lost=0*\([0-9][0-9]*\)$/\1/p") &&
+	recorded=$(trace_entries N | grep -c "^write /q/[0-9]*$") &&
+	lost=$(head -n1 "$t" | sed -n "s/.* lost=0*\([0-9][0-9]*\) since=[0-9]*$/\1/p") &&
 	echo "recorded $recorded, lost ${lost:-0}" &&
 	test $((recorded + ${lost:-0})) -ge 1000
 '
@@ -177,8 +177,8 @@ test_expect_success 'a burst of 100,000 opens: each recorded or counted lost' '
 	wexec B burst r 100000 &&
 	stop_collectors &&
 	t=$PWAPT_STATE/worlds/B/trace &&
-	recorded=$(grep -c "^read /burst/[0-9]*$" "$t") &&
-	lost=$(head -n1 "$t" | sed -n "s/.*lost=0*\([0-9][0-9]*\)$/\1/p") &&
+	recorded=$(trace_entries B | grep -c "^read /burst/[0-9]*$") &&
+	lost=$(head -n1 "$t" | sed -n "s/.* lost=0*\([0-9][0-9]*\) since=[0-9]*$/\1/p") &&
 	echo "recorded $recorded, lost ${lost:-0}" &&
 	test $((recorded + ${lost:-0})) -ge 100000
 '

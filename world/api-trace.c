@@ -182,7 +182,8 @@ int world_trace_mark_untraced(struct world_store *s, const char *name,
 	if (fd < 0)
 		return werr_errno(err, errno, "cannot create the trace of '%s'",
 				  name);
-	trace_header_format(header, "incomplete", 0, trace_now_ns());
+	/* Untraced since its making: whole since no time (0). */
+	trace_header_format(header, "incomplete", 0, 0);
 	if (write(fd, header, TRACE_HEADER_LEN) != TRACE_HEADER_LEN ||
 	    fsync(fd) < 0 || fsync(s->worlds_fd) < 0)
 		return werr_errno(err, errno ? errno : EIO,

@@ -398,6 +398,10 @@ int trace_audit_open(struct trace_audit **out, struct world_store *s,
 		return r == EWOULDBLOCK ? werr(err, EBUSY, "another trace collector runs")
 					: werr_errno(err, r, "cannot lock %s", TRACE_LOCK);
 	}
+	if ((r = trace_lock_stamp(c->lock_fd)) < 0) {
+		trace_audit_free(c);
+		return werr_errno(err, -r, "cannot write %s", TRACE_LOCK);
+	}
 	if (fstat(s->state_fd, &st) < 0) {
 		r = errno;
 		trace_audit_free(c);

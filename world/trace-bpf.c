@@ -459,6 +459,10 @@ int trace_collector_open(struct trace_collector **out, struct world_store *s,
 			       ? werr(err, EBUSY, "another trace collector runs")
 			       : werr_errno(err, r, "cannot lock %s", TRACE_LOCK);
 	}
+	if ((r = trace_lock_stamp(c->lock_fd)) < 0) {
+		trace_collector_free(c);
+		return werr_errno(err, -r, "cannot write %s", TRACE_LOCK);
+	}
 	libbpf_set_print(libbpf_quiet);
 	if ((r = find_cgroup2(&c->cgroup_root)) < 0) {
 		trace_collector_free(c);

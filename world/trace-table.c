@@ -53,6 +53,16 @@ uint64_t trace_now_ns(void)
 	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
+int trace_lock_stamp(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", trace_now_ns());
+
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
 void trace_table_release(struct world_trace *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
@@ -87,13 +97,28 @@ const char *trace_kind_name(int kind)
 	return kind > 0 && kind < TRACE_KIND_MAX ? names[kind] : NULL;
 }
 
-static bool collector_runs(struct world_store *s)
+/* Whether a collector runs; *STARTED: when it started (TRACE_LOCK), or
+ * UINT64_MAX when that cannot be read (just started: nothing is whole). */
+static bool collector_runs(struct world_store *s, uint64_t *started)
 {
 	_cleanup_close_ int fd =
 		openat(s->state_fd, TRACE_LOCK, O_RDONLY | O_CLOEXEC);
+	char buf[32], *end;
+	ssize_t n;
 
-	return fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 &&
-	       errno == EWOULDBLOCK;
+	*started = UINT64_MAX;
+	if (fd < 0 || flock(fd, LOCK_SH | LOCK_NB) == 0 ||
+	    errno != EWOULDBLOCK)
+		return false;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n > 1 && buf[n - 1] == '\n') {
+		buf[n - 1] = '\0';
+		errno = 0;
+		uint64_t t = strtoull(buf, &end, 10);
+		if (!errno && *end == '\0' && end != buf)
+			*started = t;
+	}
+	return true;
 }
 
 static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -207,8 +232,16 @@ int trace_table_load(struct world_store *s, const char *name,
 	if ((r = trace_table_parse(name, text, len, out, err)) < 0)
 		return r;
 	/* "collecting" without a collector: it died. */
-	out->live = collector_runs(s);
+	uint64_t started;
+	out->live = collector_runs(s, &started);
 	if (!strcmp(out->state, "collecting") && !out->live) {
+		snprintf(out->state, sizeof(out->state), "incomplete");
+		out->since = 0;
+	}
+	/* Not loaded by the collector that runs (it loads a world's table
+	 * when the world runs, and makes it incomplete then): the world may
+	 * have run while no collector ran. */
+	if (out->live && out->since < started) {
 		snprintf(out->state, sizeof(out->state), "incomplete");
 		out->since = 0;
 	}

@@ -17,8 +17,14 @@ int trace_header_parse(const char *line, char state[16], uint64_t *lost,
 		       uint64_t *since);
 /* Wall-clock nanoseconds now. */
 uint64_t trace_now_ns(void);
-/* In the state directory: flock()ed by the running collector. */
+/* In the state directory: flock()ed by the running collector, and holding
+ * when it started (wall-clock ns, decimal).  A table whose since is older
+ * was not loaded by that collector: its world has not run since it started
+ * and may have run untraced before, so the reader takes it as incomplete. */
 #define TRACE_LOCK "trace.lock"
+/* Writes now as the start of the collector holding FD (TRACE_LOCK,
+ * flock()ed), before it opens any table; -errno. */
+int trace_lock_stamp(int fd);
 /* "read", "write", ... for enum trace_kind; NULL for an unknown kind. */
 const char *trace_kind_name(int kind);
 
