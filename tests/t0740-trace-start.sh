@@ -204,6 +204,25 @@ test_expect_success 'a failing test file leaves no collector behind' '
 	done
 '
 
+test_expect_success 'the collector keeps none of the descriptors of the wcreate that started it' '
+	cleanup_worlds &&
+	{ PWAPT_TRACE=bpf wcreate G Root 7>"$TMP/held-by-caller" >/dev/null 2>&1; } &&
+	p=$(collectors) && test -n "$p" &&
+	ls -l "/proc/$p/fd" >"$TMP/fds" &&
+	if grep "held-by-caller" "$TMP/fds"; then exit 1; fi
+'
+
+test_expect_success 'a collector whose state directory is removed stops' '
+	mkdir "$TMP/state2" &&
+	PWAPT_STATE=$TMP/state2 PWAPT_TRACE=bpf pwapt trace start >/dev/null &&
+	p=$(for q in $(pgrep -x pwapt); do
+		tr "\0" "\n" 2>/dev/null <"/proc/$q/environ" |
+			grep -qx "PWAPT_STATE=$TMP/state2" && echo "$q"
+	done) && test -n "$p" &&
+	rm -rf "$TMP/state2" &&
+	wait_for 30 "! kill -0 $p 2>/dev/null"
+'
+
 test_expect_success 'no program of this test stays loaded' '
 	cleanup_worlds &&
 	wait_for 60 "test \$(our_programs) = 0"
