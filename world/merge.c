@@ -580,12 +580,6 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 {
 	bool force = flags & WORLD_MERGE_FORCE;
 	*again = false;
-	/* Its journal could not be recovered after a crash. */
-	if (layers_volatile(s, dst))
-		return werr(err, EBUSY,
-			    "cannot merge '%s' into '%s': '%s' is volatile "
-			    "(not crash safe)",
-			    src, dst, dst);
 	struct world_diff d = {0};
 	int r = diff_layers(s, src, dst, &d, err);
 	if (r < 0)
