@@ -38,7 +38,8 @@ static char *record_path(const char *name)
 bool layers_volatile(struct world_store *s, const char *name)
 {
 	_cleanup_free_ char *rel = record_path(name);
-	return rel && faccessat(s->worlds_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	return rel &&
+	       faccessat(s->worlds_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 int layers_mark_volatile(struct world_store *s, const char *name, bool on,
@@ -48,8 +49,8 @@ int layers_mark_volatile(struct world_store *s, const char *name, bool on,
 		openat(s->worlds_fd, name,
 		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dir < 0)
-		return werr_errno(err, errno, "cannot open the directory of '%s'",
-				  name);
+		return werr_errno(err, errno,
+				  "cannot open the directory of '%s'", name);
 	int r;
 	if (on) {
 		char text[128];
@@ -67,8 +68,9 @@ int layers_mark_volatile(struct world_store *s, const char *name, bool on,
 		if (r >= 0 && fsync(dir) < 0)
 			r = -errno;
 	}
-	return r < 0 ? werr_errno(err, -r, "cannot record whether '%s' is "
-					   "volatile",
+	return r < 0 ? werr_errno(err, -r,
+				  "cannot record whether '%s' is "
+				  "volatile",
 				  name)
 		     : 0;
 }
@@ -91,9 +93,9 @@ int layers_clear_incompat(struct world_store *s, const char *name,
 	_cleanup_close_ int fd =
 		open(work, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? 0
-				       : werr_errno(err, errno, "cannot open %s",
-						    work);
+		return errno == ENOENT
+			       ? 0
+			       : werr_errno(err, errno, "cannot open %s", work);
 	int r = rm_rf_at(fd, "work/incompat");
 	if (r < 0 && r != -ENOENT)
 		return werr_errno(err, -r, "cannot clear %s/work/incompat",
