@@ -563,7 +563,7 @@ test_expect_success 'a reboot while apt runs (volatile): recover and wlist say s
 	simulate_reboot &&
 	pwapt recover &&
 	test_has "^tx1 +Root +crashed" wlist &&
-	test_fails_with 1 "tx1. was mounted volatile.*wdelete tx1" pwapt merge tx1 &&
+	test_fails_with 1 "tx1. was mounted volatile.*wdelete tx1" wdiff tx1 &&
 	pwapt list 2>"$TMP/err" >/dev/null &&
 	grep -q "discarded tx1: its pwapt was interrupted while installing" "$TMP/err" &&
 	test_lacks "^tx1 " wlist &&
