@@ -150,6 +150,19 @@ test_expect_success 'wcreate --volatile is in its usage' '
 	test_fails_with 2 "usage: wcreate .*\[--volatile\] NAME PARENT" wcreate onlyname
 '
 
+test_expect_success 'a kernel without volatile: mounted plain, durable, said once' '
+	PWAPT_FAIL_AT=mount-volatile wcreate --volatile F Root 2>"$TMP/err" &&
+	grep -q "has no .volatile. option: worlds are mounted plain" "$TMP/err" &&
+	! test -e "$(record F)" &&
+	! grep " $PWAPT_STATE/worlds/F/merged " /proc/self/mountinfo | grep -q volatile &&
+	wexec F sh -c "echo f >/etc/f-file" &&
+	PWAPT_FAIL_AT=mount-volatile wcreate --volatile F2 Root 2>"$TMP/err" &&
+	test_no_output cat "$TMP/err" &&
+	reboot_now &&
+	test_equal f "$(wexec F cat /etc/f-file)" &&
+	wdelete F F2
+'
+
 test_expect_success 'clean up' '
 	wdelete P
 '

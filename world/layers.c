@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "crash.h"
 #include "error.h"
 #include "fsutil.h"
 #include "layers.h"
@@ -640,7 +641,9 @@ static int mount_new_api(char *const *lowers, const char *upper,
 			       plain_tree_options[k][0],
 			       plain_tree_options[k][1], 0);
 	if (*no_sync && volatile_known != 0) {
-		volatile_known = fsconfig(fsfd, FSCONFIG_SET_FLAG, "volatile",
+		/* PWAPT_FAIL_AT=mount-volatile: a kernel without it. */
+		volatile_known = !crash_fail("mount-volatile", EINVAL) &&
+				 fsconfig(fsfd, FSCONFIG_SET_FLAG, "volatile",
 					  NULL, 0) == 0;
 		*no_sync = volatile_known;
 	} else {
