@@ -76,8 +76,11 @@ test_expect_success 'a reboot while volatile: listed as crashed, refused naming 
 	test_fails_with 1 "wdelete V" wmerge V Root &&
 	! test -e "$PWAPT_ROOT/etc/v-file" &&
 	test_equal "" "$(wexec P cat /etc/v-file 2>/dev/null)" &&
-	pwapt recover && crashed V &&
-	wdelete V && gone V
+	pwapt recover >"$TMP/out" &&
+	grep -q "^.V. was volatile when its tree went away .*wdelete V" "$TMP/out" &&
+	crashed V &&
+	wdelete V && gone V &&
+	pwapt recover >"$TMP/out" && test_lacks "volatile" cat "$TMP/out"
 '
 
 test_expect_success 'the next command does not trip over it either: start-all starts the rest' '

@@ -561,7 +561,8 @@ test_expect_success 'a reboot while apt runs (volatile): recover and wlist say s
 	pw=$! && wait_dpkg_working tx1 && kill -9 $pw && wait $pw;
 	test -f "$PWAPT_STATE/worlds/tx1/volatile" &&
 	simulate_reboot &&
-	pwapt recover &&
+	pwapt recover >"$TMP/out" &&
+	grep -q "^.tx1. was volatile when its tree went away" "$TMP/out" &&
 	test_has "^tx1 +Root +crashed" wlist &&
 	test_fails_with 1 "tx1. was mounted volatile.*wdelete tx1" wdiff tx1 &&
 	pwapt list 2>"$TMP/err" >/dev/null &&
