@@ -584,10 +584,12 @@ test_expect_success 'killed once its layer is synced, still volatile, then a reb
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after"
 '
 
-test_expect_success 'a transaction that became ready is durable: it survives a reboot and merges' '
+test_expect_success 'a transaction that became ready is durable (made so before its services started, which run on): it survives a reboot and merges' '
 	fresh_root &&
 	pwapt upgrade --test --keep -y </dev/null >/dev/null &&
 	! test -e "$PWAPT_STATE/worlds/tx1/volatile" &&
+	wexec tx1 /etc/init.d/pwapt-test-svc status >/dev/null &&
+	test_equal 1.1 "$(wexec tx1 cat /run/pwapt-test-svc.version)" &&
 	! grep " $PWAPT_STATE/worlds/tx1/merged " /proc/self/mountinfo | grep -q volatile &&
 	simulate_reboot &&
 	pwapt recover && pwapt list >"$TMP/list" &&
