@@ -49,8 +49,11 @@ int txn_set_phase(struct context *ctx, struct txn *t, enum txn_phase p,
 int txn_delete_world(struct context *ctx, const char *name);
 
 /* The steps.  begin: the transaction's world, txN on the chain's tip,
- * and its record.  test: the world's enabled services started (when there
- * are tests, or the world is kept for a look), then its tests.  report:
+ * and its record, its layer volatile (no sync while apt and dpkg write
+ * it).  test: the world made durable (stopped, synced, mounted again
+ * plain: a crash from then on loses nothing), its enabled services
+ * started (when there are tests, or the world is kept for a look), then
+ * its tests.  report:
  * built, kept with the transaction (now ready, or with failed tests), and
  * printed (as JSON with --json) on run->report_out, and for people on
  * run->report_copy. */

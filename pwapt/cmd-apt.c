@@ -251,6 +251,8 @@ int step_begin(struct context *ctx, struct run *run)
 	txn_own(t);
 	if (r >= 0)
 		r = txn_create(s, t, &err);
+	if (r >= 0)
+		note_no_volatile(ctx, s, t->name);
 	world_store_free(s);
 	return r < 0 ? fail(ctx, &err) : GO_ON;
 }
@@ -377,8 +379,31 @@ static int install(struct context *ctx, struct run *run)
 	return GO_ON;
 }
 
+/* apt and dpkg are done: the world's layer, volatile while they wrote it,
+ * is made durable before anything depends on it (the tests, the report, a
+ * merge, a reboot before the merge).  It is stopped, synced and unmounted;
+ * the next step mounts it again, plain, as a world that lives long. */
+static int settle(struct context *ctx, struct run *run)
+{
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return step_abandon(ctx, run, "pwapt failed", 1);
+	struct world_error err = {0};
+	int r = world_make_durable(s, run->t.name, &err);
+	world_store_free(s);
+	if (r < 0) {
+		(void)fail(ctx, &err);
+		return step_abandon(ctx, run,
+				    "its layer could not be made durable", 1);
+	}
+	return GO_ON;
+}
+
 int step_test(struct context *ctx, struct run *run)
 {
+	int r = settle(ctx, run);
+	if (r != GO_ON)
+		return r;
 	bool keep_mode = run->keep || (!run->merge_on_success && !run->discard);
 	_cleanup_strv_free_ char **tests =
 		list_dir(ctx, run->t.name, "etc/pwapt/tests.d", pick_test);
@@ -409,7 +434,10 @@ int step_report(struct context *ctx, struct run *run)
 		t->phase = passed ? TXN_READY : TXN_TESTS_FAILED;
 		free(t->result);
 		t->result = steal_pointer(&why);
-		r = report_save(s, t->name, &rep, &err);
+		/* Ready only once what it holds is on disk. */
+		r = passed ? world_make_durable(s, t->name, &err) : 0;
+		if (r >= 0)
+			r = report_save(s, t->name, &rep, &err);
 		if (r >= 0)
 			r = txn_save(s, t, &err);
 	}

@@ -30,12 +30,17 @@ static bool start_tracing(struct context *ctx, struct world_store **s,
 
 int cmd_create(struct context *ctx, int argc, char **argv)
 {
+	bool no_sync = false;
 	const struct cmd_option options[] = {
 		OPT_FLAG("json", &ctx->json, NULL),
+		OPT_FLAG("volatile", &no_sync,
+			 "  --volatile   no crash safety: faster writes, and a "
+			 "crash or reboot\n"
+			 "               leaves the world to be deleted"),
 		OPT_END,
 	};
 	static const struct cmd_usage usage = {
-		.synopsis = "[--json] NAME PARENT...",
+		.synopsis = "[--json] [--volatile] NAME PARENT...",
 		.man = "wcreate",
 	};
 	int r = parse_options(ctx, &argc, &argv, options, &usage);
@@ -50,12 +55,15 @@ int cmd_create(struct context *ctx, int argc, char **argv)
 		return EXIT_FAIL;
 	struct world_error err = {0};
 	struct world_overlaps ov = {0};
-	r = world_create(s, argv[0], (const char *const *)argv + 1,
-			 (size_t)argc - 1, &ov, &err);
+	r = world_create_noted(s, argv[0], (const char *const *)argv + 1,
+			       (size_t)argc - 1, NULL, 0,
+			       no_sync ? WORLD_CREATE_VOLATILE : 0, &ov, &err);
 	if (r < 0) {
 		world_store_free(s);
 		return fail(ctx, &err);
 	}
+	if (no_sync)
+		note_no_volatile(ctx, s, argv[0]);
 	/* Never silently untraced: a world no collector traces from its
 	 * start has a trace that says incomplete. */
 	if (!tracing) {

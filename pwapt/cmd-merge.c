@@ -80,6 +80,21 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 	printf("%s\n", world_store_recovered(s)
 			       ? "recovered an interrupted merge"
 			       : "nothing to recover");
+	/* Worlds a crash caught while volatile: nothing recovers them. */
+	struct world_list l = {0};
+	struct world_error err = {0};
+	if (world_list(s, &l, &err) < 0) {
+		world_store_free(s);
+		return fail(ctx, &err);
+	}
+	for (size_t i = 0; i < l.n; i++)
+		if (l.v[i].state == WORLD_CRASHED)
+			printf("'%s' was volatile when its tree went away (a "
+			       "crash, a reboot): its layer is not used; "
+			       "wdelete %s (a transaction: the next "
+			       "transaction command discards it)\n",
+			       l.v[i].name, l.v[i].name);
+	world_list_release(&l);
 	world_store_free(s);
 	return EXIT_OK;
 }

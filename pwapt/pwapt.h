@@ -119,6 +119,11 @@ char **list_dir(struct context *ctx, const char *name, const char *path,
  * '-' only, so that README, *.dpkg-old and editor backups are not run. */
 bool run_parts_name(const char *name);
 int strcmp_p(const void *a, const void *b);
+/* Says, once for a state directory (a note of Root remembers it), that
+ * world NAME, made volatile, was mounted plain: this kernel's overlayfs
+ * has no "volatile".  Nothing when NAME is volatile. */
+void note_no_volatile(struct context *ctx, struct world_store *s,
+		      const char *name);
 
 /* Transactions that exist (cmd-txn.c).  Discards those whose pwapt died
  * before they were ready; merges NAME's chain into Root, oldest first, and

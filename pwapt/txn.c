@@ -211,7 +211,11 @@ int txn_create(struct world_store *s, const struct txn *t,
 		return werr_nomem(err);
 	const struct world_note note = {"transaction", buf, len};
 	const char *parent = t->parent;
-	return world_create_noted(s, t->name, &parent, 1, &note, 1, NULL, err);
+	/* Volatile: apt and dpkg write it without a sync; a crash discards
+	 * it (the transaction is run again), and it is made durable before
+	 * it is tested (cmd-apt.c). */
+	return world_create_noted(s, t->name, &parent, 1, &note, 1,
+				  WORLD_CREATE_VOLATILE, NULL, err);
 }
 
 static int cmp_txn(const void *a, const void *b)

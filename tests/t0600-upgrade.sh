@@ -553,6 +553,55 @@ test_expect_success 'pwapt killed while apt runs: the next command discards the 
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after"
 '
 
+# apt and dpkg write a transaction's layer volatile (no sync): a reboot
+# then leaves a layer that may be torn, which is discarded, never merged.
+test_expect_success 'a reboot while apt runs (volatile): recover and wlist say so, list discards it, Root untouched' '
+	fresh_root && tree_manifest "$R" >"$TMP/before" &&
+	pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/out" 2>&1 &
+	pw=$! && wait_dpkg_working tx1 && kill -9 $pw && wait $pw;
+	test -f "$PWAPT_STATE/worlds/tx1/volatile" &&
+	simulate_reboot &&
+	pwapt recover >"$TMP/out" &&
+	grep -q "^.tx1. was volatile when its tree went away" "$TMP/out" &&
+	test_has "^tx1 +Root +crashed" wlist &&
+	test_fails_with 1 "tx1. was mounted volatile.*wdelete tx1" wdiff tx1 &&
+	pwapt list 2>"$TMP/err" >/dev/null &&
+	grep -q "discarded tx1: its pwapt was interrupted while installing" "$TMP/err" &&
+	test_lacks "^tx1 " wlist &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	pwapt upgrade --test --merge-on-success -y </dev/null >/dev/null &&
+	test_equal 1.1 "$(installed Root pwapt-test-files)"
+'
+
+test_expect_success 'killed once its layer is synced, still volatile, then a reboot: discarded, never merged' '
+	fresh_root && tree_manifest "$R" >"$TMP/before" &&
+	test_exit 137 env PWAPT_CRASH_AT=durable-synced \
+		pwapt upgrade --test --merge-on-success -y </dev/null >/dev/null 2>&1 &&
+	simulate_reboot &&
+	test_has "^tx1 +Root +crashed" wlist &&
+	pwapt list 2>"$TMP/err" >/dev/null &&
+	grep -q "discarded tx1" "$TMP/err" && test_lacks "^tx1 " wlist &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after"
+'
+
+test_expect_success 'a transaction that became ready is durable (made so before its services started, which run on): it survives a reboot and merges' '
+	fresh_root &&
+	pwapt upgrade --test --keep -y </dev/null >/dev/null &&
+	! test -e "$PWAPT_STATE/worlds/tx1/volatile" &&
+	wexec tx1 /etc/init.d/pwapt-test-svc status >/dev/null &&
+	test_equal 1.1 "$(wexec tx1 cat /run/pwapt-test-svc.version)" &&
+	! grep " $PWAPT_STATE/worlds/tx1/merged " /proc/self/mountinfo | grep -q volatile &&
+	simulate_reboot &&
+	pwapt recover && pwapt list >"$TMP/list" &&
+	grep -Eq "^tx1 +Root +ready" "$TMP/list" &&
+	test_has "^tx1 +Root +unmounted" wlist &&
+	pwapt merge tx1 >/dev/null &&
+	test_equal 1.1 "$(installed Root pwapt-test-files)" &&
+	test_equal 1.1 "$(installed Root pwapt-test-conf)" &&
+	wexec Root dpkg --audit >"$TMP/audit" && test_equal "" "$(cat "$TMP/audit")" &&
+	test_lacks "^tx1 " wlist
+'
+
 test_expect_success 'pwapt killed while it makes the world: no world is left that is no transaction' '
 	fresh_root && tree_manifest "$R" >"$TMP/before" &&
 	for point in create-dir create-meta create-mount create-start create-ready; do

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "crash.h"
 #include "error.h"
 #include "fsutil.h"
 #include "layers.h"
@@ -445,9 +446,10 @@ static int make_layer_dirs(struct world_store *s, const char *world,
 }
 
 static int mount_one(struct world_store *s, const struct world_meta *m,
-		     const char *rel, bool create, bool *mounted,
-		     struct world_error *err)
+		     const char *rel, unsigned flags, bool *mounted,
+		     bool *no_sync, struct world_error *err)
 {
+	bool create = flags & LAYERS_CREATE;
 	_cleanup_free_ char *target = merged_dir(s, m->name, rel);
 	if (!target)
 		return werr(err, ENOMEM, "out of memory");
@@ -458,39 +460,97 @@ static int mount_one(struct world_store *s, const struct world_meta *m,
 		if (r > 0)
 			return 0;
 	}
-	int r = create ? make_layer_dirs(s, m->name, rel, err) : 0;
+	_cleanup_free_ char *upper = layers_dir(s, m->name, rel, "upper"),
+			    *work = layers_dir(s, m->name, rel, "work");
+	if (!upper || !work)
+		return werr(err, ENOMEM, "out of memory");
+	int r = create ? make_layer_dirs(s, m->name, rel, err)
+		       : layers_clear_incompat(s, m->name, work, err);
 	if (r < 0)
 		return r;
 	_cleanup_strv_free_ char **lowers = NULL;
 	r = layers_stack(s, m->parents, m->n_parents, rel, &lowers, err);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *upper = layers_dir(s, m->name, rel, "upper"),
-			    *work = layers_dir(s, m->name, rel, "work");
-	if (!upper || !work)
-		return werr(err, ENOMEM, "out of memory");
-	r = layers_mount(lowers, upper, work, target, err);
+	r = layers_mount(lowers, upper, work, target, flags & LAYERS_VOLATILE,
+			 err);
 	if (r < 0)
 		return werr_wrap(err, "cannot mount the tree of '%s'%s%s",
 				 m->name, *rel ? " at /" : "", rel);
+	*no_sync = r > 0;
 	*mounted = true;
 	return 0;
 }
 
 int layers_mount_world(struct world_store *s, const struct world_meta *m,
-		       bool create, bool *mounted, struct world_error *err)
+		       unsigned flags, bool *mounted, struct world_error *err)
 {
-	bool any = false;
-	/* A new world must not see stale views of Root either. */
-	int r = create ? refresh_views_and_worlds(s, err) : 0;
+	bool any = false, no_sync = false;
+	/* A new world must not see stale views of Root either.  One that
+	 * is not new may have been caught by a crash while volatile. */
+	int r = flags & LAYERS_CREATE ? refresh_views_and_worlds(s, err)
+				      : layers_check_intact(s, m, err);
+	/* Marked before it is mounted so: a crash from then on is seen. */
+	if (r >= 0 && (flags & LAYERS_VOLATILE))
+		r = layers_mark_volatile(s, m->name, true, err);
 	if (r >= 0)
-		r = mount_one(s, m, "", create, &any, err);
+		r = mount_one(s, m, "", flags, &any, &no_sync, err);
 	/* Sorted, so /boot is mounted before /boot/efi. */
 	for (size_t i = 0; r >= 0 && i < m->n_mounts; i++)
-		r = mount_one(s, m, m->mounts[i], create, &any, err);
+		r = mount_one(s, m, m->mounts[i], flags, &any, &no_sync, err);
+	/* A kernel without "volatile" mounted it plain: nothing to fear. */
+	if (r >= 0 && (flags & LAYERS_VOLATILE) && !no_sync)
+		r = layers_mark_volatile(s, m->name, false, err);
 	if (any && mounted)
 		*mounted = true;
 	return r;
+}
+
+/* ---- durability ---- */
+
+/* syncfs of PATH's file system; EIO where the kernel reports an error. */
+static int sync_fd(const char *path)
+{
+	_cleanup_close_ int fd =
+		open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || syncfs(fd) < 0)
+		return -errno;
+	return 0;
+}
+
+int layers_sync_world(struct world_store *s, const struct world_meta *m,
+		      struct world_error *err)
+{
+	bool check = layers_volatile(s, m->name);
+	_cleanup_free_ char *merged = store_world_path(s, m->name, "merged");
+	if (!merged)
+		return werr(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i <= m->n_mounts; i++) {
+		const char *rel = i ? m->mounts[i - 1] : "";
+		_cleanup_free_ char *upper = layers_dir(s, m->name, rel, "upper");
+		_cleanup_free_ char *tree =
+			*rel ? path_join(merged, rel) : strdup(merged);
+		if (!upper || !tree)
+			return werr(err, ENOMEM, "out of memory");
+		/* A volatile overlay's own syncfs writes nothing: the upper
+		 * layer's file system is synced through the layer. */
+		int r = sync_fd(upper);
+		if (r < 0)
+			return werr_errno(err, -r,
+					  "cannot write the layer of '%s' to "
+					  "disk: it is damaged (wdelete %s)",
+					  m->name, m->name);
+		/* ... and the overlay's tells whether writing the layer
+		 * failed since it was mounted (its errseq). */
+		if (check && is_mount_point(tree) > 0 &&
+		    (r = sync_fd(tree)) < 0)
+			return werr_errno(err, -r,
+					  "writing the layer of '%s' to disk "
+					  "failed while it was volatile: it is "
+					  "damaged (wdelete %s)",
+					  m->name, m->name);
+	}
+	return 0;
 }
 
 int layers_usage(struct world_store *s, const struct world_meta *m,
@@ -534,8 +594,12 @@ static const char *const plain_tree_options[][2] = {
 	{"metacopy", "off"},
 };
 
+/* Whether this kernel's overlayfs takes "volatile": 1 yes, 0 no, -1 not
+ * asked yet.  Asked by the first mount that wants it. */
+static int volatile_known = -1;
+
 static int mount_new_api(char *const *lowers, const char *upper,
-			 const char *work, const char *merged,
+			 const char *work, const char *merged, bool *no_sync,
 			 struct world_error *err)
 {
 	_cleanup_close_ int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
@@ -576,6 +640,15 @@ static int mount_new_api(char *const *lowers, const char *upper,
 		(void)fsconfig(fsfd, FSCONFIG_SET_STRING,
 			       plain_tree_options[k][0],
 			       plain_tree_options[k][1], 0);
+	if (*no_sync && volatile_known != 0) {
+		/* PWAPT_FAIL_AT=mount-volatile: a kernel without it. */
+		volatile_known = !crash_fail("mount-volatile", EINVAL) &&
+				 fsconfig(fsfd, FSCONFIG_SET_FLAG, "volatile",
+					  NULL, 0) == 0;
+		*no_sync = volatile_known;
+	} else {
+		*no_sync = false;
+	}
 	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
 		int e = errno;
 		read_fs_log(fsfd, log, sizeof(log));
@@ -594,7 +667,7 @@ static int mount_new_api(char *const *lowers, const char *upper,
 /* Kernels before 6.5 take the lower stack as one option string, limited to
  * a page; the separator characters cannot appear in our paths. */
 static int mount_legacy(char *const *lowers, const char *upper,
-			const char *work, const char *merged,
+			const char *work, const char *merged, bool *no_sync,
 			struct world_error *err)
 {
 	size_t len = 128 + strlen(upper) + strlen(work);
@@ -626,6 +699,21 @@ static int mount_legacy(char *const *lowers, const char *upper,
 		n += (size_t)snprintf(opts + n, len - n, ",%s=%s",
 				      plain_tree_options[k][0],
 				      plain_tree_options[k][1]);
+	/* A kernel that does not know "volatile" refuses the whole mount
+	 * (EINVAL): then it is mounted plain. */
+	if (*no_sync && volatile_known != 0) {
+		snprintf(opts + n, len - n, ",volatile");
+		if (mount("overlay", merged, "overlay", 0, opts) == 0) {
+			volatile_known = 1;
+			return 0;
+		}
+		if (errno != EINVAL)
+			return werr_errno(err, errno,
+					  "cannot mount overlay at %s", merged);
+		volatile_known = 0;
+		opts[n] = '\0';
+	}
+	*no_sync = false;
 	if (mount("overlay", merged, "overlay", 0, opts) < 0)
 		return werr_errno(err, errno, "cannot mount overlay at %s",
 				  merged);
@@ -633,12 +721,15 @@ static int mount_legacy(char *const *lowers, const char *upper,
 }
 
 int layers_mount(char *const *lowers, const char *upper, const char *work,
-		 const char *merged, struct world_error *err)
+		 const char *merged, bool no_sync, struct world_error *err)
 {
-	int r = mount_new_api(lowers, upper, work, merged, err);
-	if (r != -ENOSYS)
-		return r;
-	return mount_legacy(lowers, upper, work, merged, err);
+	bool v = no_sync;
+	int r = mount_new_api(lowers, upper, work, merged, &v, err);
+	if (r == -ENOSYS) {
+		v = no_sync;
+		r = mount_legacy(lowers, upper, work, merged, &v, err);
+	}
+	return r < 0 ? r : v;
 }
 
 int layers_unmount(const char *merged)

@@ -27,12 +27,48 @@ char *layers_dir(struct world_store *s, const char *world, const char *rel,
 int layers_stack(struct world_store *s, char *const *parents, size_t n,
 		 const char *rel, char ***out, struct world_error *err);
 
+/* How layers_mount_world() mounts a world's tree. */
+enum {
+	LAYERS_CREATE = 1u << 0,   /* a new world: make its layer first */
+	LAYERS_VOLATILE = 1u << 1, /* with "volatile" (see below) */
+};
+
 /* Mounts the tree of world M at worlds/NAME/merged: one overlay for Root's
- * own file system and one for each of M->mounts.  CREATE: make the layer
- * directories first (a new world).  Otherwise only what is not mounted is
- * mounted, and *mounted (may be NULL) tells whether anything was. */
+ * own file system and one for each of M->mounts.  LAYERS_CREATE: make the
+ * layer directories first (a new world), LAYERS_VOLATILE: mounted without
+ * any sync where the kernel can, recorded first (layers_volatile()).
+ * Otherwise only what is not mounted is mounted, and *mounted (may be
+ * NULL) tells whether anything was; a world caught by a crash while
+ * volatile is refused (-EUCLEAN, layers_check_intact()). */
 int layers_mount_world(struct world_store *s, const struct world_meta *m,
-		       bool create, bool *mounted, struct world_error *err);
+		       unsigned flags, bool *mounted, struct world_error *err);
+
+/* ---- volatile layers (layers-volatile.c) ---- */
+
+/* Whether world NAME's layer may hold writes that never reached the disk:
+ * it was mounted volatile and not made durable since. */
+bool layers_volatile(struct world_store *s, const char *name);
+/* Records durably that NAME is volatile (ON), before it is mounted so, or
+ * that it is not any more, once its layer is synced and its tree
+ * unmounted (or proved intact). */
+int layers_mark_volatile(struct world_store *s, const char *name, bool on,
+			 struct world_error *err);
+/* 0 when world M may be mounted: not volatile, or volatile and mounted, or
+ * proved intact (synced by a merge that was prepared: then no longer
+ * volatile).  -EUCLEAN, naming wdelete, when it was caught by a crash. */
+int layers_check_intact(struct world_store *s, const struct world_meta *m,
+			struct world_error *err);
+/* Removes what a volatile mount left in WORK, the work directory of one of
+ * NAME's layers (the kernel refuses the layer while it is there); -EUCLEAN
+ * while NAME is volatile. */
+int layers_clear_incompat(struct world_store *s, const char *name,
+			  const char *work, struct world_error *err);
+/* (layers.c) syncfs of M's layers' file system; where M is volatile and mounted, also
+ * of its overlays, which fail when writing the layer failed since the
+ * mount (overlayfs checks the upper file system's errseq): the layer is
+ * then damaged, and the error says so. */
+int layers_sync_world(struct world_store *s, const struct world_meta *m,
+		      struct world_error *err);
 
 /* Makes world M's mounted overlays (and Root's views) see their lower
  * layers as they are now, dropping what overlayfs cached of them.  Changes
@@ -52,9 +88,11 @@ int layers_usage(struct world_store *s, const struct world_meta *m,
 int layers_unmount_root_view(struct world_store *s);
 
 /* Mounts the overlay of a world at MERGED: LOWERS (highest first), UPPER and
- * WORK.  The kernel's own explanation of a refusal goes into ERR. */
+ * WORK; NO_SYNC: with "volatile" where the kernel has it (asked once, at
+ * run time).  Returns 1 when mounted volatile, 0 when plain.  The kernel's
+ * own explanation of a refusal goes into ERR. */
 int layers_mount(char *const *lowers, const char *upper, const char *work,
-		 const char *merged, struct world_error *err);
+		 const char *merged, bool no_sync, struct world_error *err);
 /* Detaches every mount stacked on MERGED.  Returns 0 if none was there. */
 int layers_unmount(const char *merged);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "crash.h"
 #include "error.h"
 #include "fsutil.h"
 #include "layers.h"
@@ -43,7 +44,7 @@ static int mount_world(struct world_store *s, const char *name,
 	/* After a reboot nothing is mounted; mount what is missing.  What
 	 * is mounted is revalidated, so that the command sees what Root and
 	 * the parents hold now. */
-	r = layers_mount_world(s, m, false, revived, err);
+	r = layers_mount_world(s, m, 0, revived, err);
 	if (r >= 0)
 		r = layers_refresh_world(s, m, err);
 	if (r < 0)
@@ -126,4 +127,36 @@ int lifecycle_open_in(struct world_store *s, const char *name,
 		return werr_errno(err, -fd, "cannot open %s in '%s'", path,
 				  name);
 	return fd;
+}
+
+int lifecycle_make_durable(struct world_store *s, const char *name, int grace,
+			   struct world_error *err)
+{
+	struct world_meta m = {0};
+	int r = meta_load(s, name, &m, err);
+	if (r < 0)
+		return r;
+	bool was_volatile = layers_volatile(s, name);
+	/* A volatile world's tree that is gone cannot be vouched for. */
+	if (was_volatile)
+		r = layers_check_intact(s, &m, err);
+	/* Nothing may write the layer from its sync on. */
+	if (r >= 0 && was_volatile && layers_volatile(s, name) &&
+	    (r = container_stop(s, name, grace)) < 0)
+		r = werr_errno(err, -r, "cannot stop the container of '%s'",
+			       name);
+	if (r >= 0)
+		r = layers_sync_world(s, &m, err);
+	if (r >= 0 && was_volatile && layers_volatile(s, name)) {
+		crash_point("durable-synced");
+		_cleanup_free_ char *merged = store_world_path(s, name, "merged");
+		int u = merged ? layers_unmount(merged) : -ENOMEM;
+		r = u < 0 ? werr_errno(err, -u, "cannot unmount the tree of "
+						"'%s'",
+				       name)
+			  : layers_mark_volatile(s, name, false, err);
+		crash_point("durable-done");
+	}
+	meta_release(&m);
+	return r;
 }

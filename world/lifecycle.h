@@ -36,4 +36,14 @@ int lifecycle_tree(struct world_store *s, const char *name, char **out,
 int lifecycle_open_in(struct world_store *s, const char *name,
 		      const char *path, int flags, struct world_error *err);
 
+/* Makes NAME's layer durable: its file system synced (syncfs), so that
+ * what the world holds now survives a crash.  A volatile world (see
+ * layers.h) is also stopped first (services given GRACE seconds, as
+ * container_stop()), and once synced unmounted and recorded not volatile:
+ * the next command mounts it plain, as a world that lives long.  A
+ * writeback error since the volatile mount fails it: the layer is then
+ * damaged, and the error says so. */
+int lifecycle_make_durable(struct world_store *s, const char *name, int grace,
+			   struct world_error *err);
+
 #endif

@@ -747,6 +747,15 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 			       src);
 		goto fail;
 	}
+	/* What will move from SRC's layer into DST is on disk before
+	 * anything depends on it (SRC is frozen: it stays so). */
+	struct world_meta src_meta = {0};
+	if ((r = meta_load(s, src, &src_meta, err)) >= 0)
+		r = layers_sync_world(s, &src_meta, err);
+	meta_release(&src_meta);
+	if (r < 0)
+		goto fail;
+	crash_point("merge-synced");
 	if ((r = journal_append(mdir, "phase prepared\n")) < 0) {
 		r = werr_errno(err, -r, "cannot write the merge journal");
 		goto fail;

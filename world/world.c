@@ -269,18 +269,33 @@ int world_ensure_running(struct world_store *s, const char *name, bool *revived,
 	return lifecycle_ensure_running(s, name, revived, err);
 }
 
+int world_make_durable(struct world_store *s, const char *name,
+		       struct world_error *err)
+{
+	int r = store_check_world(s, name, err);
+	if (r >= 0 && !store_is_root(name))
+		r = lifecycle_make_durable(s, name, 0, err);
+	return r;
+}
+
+bool world_volatile(struct world_store *s, const char *name)
+{
+	return store_name_valid(name) && layers_volatile(s, name);
+}
+
 int world_create(struct world_store *s, const char *name,
 		 const char *const *parents, size_t n_parents,
 		 struct world_overlaps *overlaps, struct world_error *err)
 {
-	return world_create_noted(s, name, parents, n_parents, NULL, 0,
+	return world_create_noted(s, name, parents, n_parents, NULL, 0, 0,
 				  overlaps, err);
 }
 
 int world_create_noted(struct world_store *s, const char *name,
 		       const char *const *parents, size_t n_parents,
 		       const struct world_note *notes, size_t n_notes,
-		       struct world_overlaps *overlaps, struct world_error *err)
+		       unsigned flags, struct world_overlaps *overlaps,
+		       struct world_error *err)
 {
 	if (!store_name_valid(name))
 		return werr(err, EINVAL,
@@ -298,6 +313,12 @@ int world_create_noted(struct world_store *s, const char *name,
 		int r = store_check_world(s, parents[i], err);
 		if (r < 0)
 			return r;
+		/* A crash would take the layer from under the child. */
+		if (layers_volatile(s, parents[i]))
+			return werr(err, EBUSY,
+				    "cannot build on '%s': its layer is "
+				    "volatile (not crash safe)",
+				    parents[i]);
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(parents[i], parents[j]))
 				return werr(err, EINVAL,
@@ -347,7 +368,9 @@ int world_create_noted(struct world_store *s, const char *name,
 		r = werr_errno(err, errno, "cannot create %s", merged);
 		goto undo;
 	}
-	if ((r = layers_mount_world(s, &m, true, NULL, err)) < 0) {
+	unsigned how = LAYERS_CREATE |
+		       (flags & WORLD_CREATE_VOLATILE ? LAYERS_VOLATILE : 0);
+	if ((r = layers_mount_world(s, &m, how, NULL, err)) < 0) {
 		werr_wrap(err, "cannot create '%s'", name);
 		goto undo;
 	}
@@ -702,6 +725,8 @@ const char *world_state_name(enum world_state st)
 		return "unmounted";
 	case WORLD_DAMAGED:
 		return "damaged";
+	case WORLD_CRASHED:
+		return "crashed";
 	}
 	return "unknown";
 }
@@ -744,7 +769,8 @@ static int info_fill(struct world_store *s, const char *name,
 	if (!merged)
 		return werr(err, ENOMEM, "out of memory");
 	if (is_mount_point(merged) <= 0)
-		info->state = WORLD_UNMOUNTED;
+		info->state = layers_volatile(s, name) ? WORLD_CRASHED
+						       : WORLD_UNMOUNTED;
 	else if (container_running(s, name, &info->init_pid))
 		info->state = WORLD_RUNNING;
 	else
@@ -822,6 +848,16 @@ int world_store_stop_all(struct world_store *s, struct world_error *err)
 	int ret = 0;
 	for (char **n = names; *n; n++) {
 		_cleanup_free_ char *merged = store_world_path(s, *n, "merged");
+		/* A clean shutdown: a volatile layer made durable. */
+		struct world_error e;
+		if (layers_volatile(s, *n) && merged &&
+		    is_mount_point(merged) > 0 &&
+		    (r = lifecycle_make_durable(s, *n, STOP_GRACE, &e)) < 0 &&
+		    !ret) {
+			ret = r;
+			if (err)
+				*err = e;
+		}
 		if ((r = container_stop(s, *n, STOP_GRACE)) < 0 && !ret)
 			ret = werr_errno(err, -r, "cannot stop '%s'", *n);
 		if (merged && (r = layers_unmount(merged)) < 0 && !ret)

@@ -87,14 +87,38 @@ struct world_note {
 	const char *data;
 	size_t len;
 };
+/* How world_create_noted() makes a world. */
+enum {
+	/* Its layer mounted "volatile" where the kernel has it: no sync of
+	 * anything written in the world (dpkg in a world at in-place
+	 * speed), at the price of crash safety: a world whose tree goes
+	 * away (a crash, a reboot) before world_make_durable() is never
+	 * mounted again (WORLD_CRASHED), only deleted.  For worlds that a
+	 * crash may simply discard; no world can be built on one. */
+	WORLD_CREATE_VOLATILE = 1u << 0,
+};
 /* As world_create, writing NOTES (N_NOTES of them) before the world is
  * complete: a crash at any moment leaves either no world (the next command
  * discards an unfinished one) or one that has every note, never a world
- * without them (a front end's record of what the world is for). */
+ * without them (a front end's record of what the world is for).  FLAGS:
+ * WORLD_CREATE_*. */
 int world_create_noted(struct world_store *store, const char *name,
 		       const char *const *parents, size_t n_parents,
 		       const struct world_note *notes, size_t n_notes,
-		       struct world_overlaps *overlaps,
+		       unsigned flags, struct world_overlaps *overlaps,
+		       struct world_error *err);
+
+/* Whether world NAME's layer is volatile: created so, mounted without
+ * crash safety, not made durable since.  False where the kernel's overlayfs
+ * has no "volatile" (the world was mounted plain). */
+bool world_volatile(struct world_store *store, const char *name);
+/* Makes what world NAME holds now durable (syncfs of its layer's file
+ * system).  A volatile world is stopped first, then synced, unmounted and
+ * no longer volatile: the next command mounts it plain and starts it.
+ * Fails, saying the layer is damaged, when writing it to disk failed (a
+ * writeback error since the volatile mount); -EUCLEAN for a volatile world
+ * caught by a crash. */
+int world_make_durable(struct world_store *store, const char *name,
 		       struct world_error *err);
 
 /* Deletes the named worlds.  Refuses Root, unknown names, and worlds with
@@ -275,7 +299,10 @@ enum world_state {
 	WORLD_RUNNING,	 /* tree mounted, container running */
 	WORLD_STOPPED,	 /* metadata present, container not running */
 	WORLD_UNMOUNTED, /* metadata present, tree not mounted (after reboot) */
-	WORLD_DAMAGED	 /* metadata unreadable: can only be deleted */
+	WORLD_DAMAGED,	 /* metadata unreadable: can only be deleted */
+	WORLD_CRASHED	 /* volatile when its tree went away (a crash, a
+			    reboot): its layer may be torn, can only be
+			    deleted */
 };
 const char *world_state_name(enum world_state s);
 

@@ -211,7 +211,7 @@ static void test_mount(void)
 	char *lowers[] = {(char *)sp("m/l1"), (char *)sp("m/l2"), NULL};
 	struct world_error err = {0};
 	int r = layers_mount(lowers, sp("m/upper"), sp("m/work"),
-			     sp("m/merged"), &err);
+			     sp("m/merged"), false, &err);
 	ok(r == 0, "an overlay of two lower layers is mounted (%s)", err.msg);
 	char buf[8] = "";
 	int fd = open(sp("m/merged/f"), O_RDONLY | O_CLOEXEC);
@@ -240,7 +240,7 @@ static void test_mount(void)
 	char *bad[] = {(char *)sp("m/l1"), (char *)sp("m/missing"), NULL};
 	err = (struct world_error){0};
 	r = layers_mount(bad, sp("m/upper"), sp("m/work"), sp("m/merged"),
-			 &err);
+			 false, &err);
 	ok(r < 0 && err.code && strstr(err.msg, "m/missing"),
 	   "a missing layer is refused, naming it: %s", err.msg);
 	ok(!mounted_at("m/merged"), "and nothing is mounted");
@@ -259,7 +259,7 @@ static void test_mount_world(void)
 	meta_load(&store, "W", &m, &err);
 	mk("state/worlds/W/merged");
 	bool mounted = false;
-	int r = layers_mount_world(&store, &m, true, &mounted, &err);
+	int r = layers_mount_world(&store, &m, LAYERS_CREATE, &mounted, &err);
 	ok(r == 0 && mounted, "a new world's tree is mounted (%s)", err.msg);
 	struct stat st;
 	ok(stat(sp("state/worlds/W/upper"), &st) == 0 &&
@@ -278,10 +278,10 @@ static void test_mount_world(void)
 	   "a write below /var lands in the world's /var layer, not Root's");
 
 	mounted = false;
-	r = layers_mount_world(&store, &m, false, &mounted, &err);
+	r = layers_mount_world(&store, &m, 0, &mounted, &err);
 	ok(r == 0 && !mounted, "mounted again: nothing to do");
 	umount2(sp("state/worlds/W/merged/var"), MNT_DETACH);
-	r = layers_mount_world(&store, &m, false, &mounted, &err);
+	r = layers_mount_world(&store, &m, 0, &mounted, &err);
 	ok(r == 0 && mounted && mounted_at("state/worlds/W/merged/var"),
 	   "what is missing is mounted again");
 
@@ -345,6 +345,58 @@ static void test_mount_world(void)
 	if (fd >= 0)
 		close(fd);
 	unmount_below(sp("state/worlds/AC/merged"));
+	meta_release(&m);
+}
+
+/* A volatile world: recorded before it is mounted so; once its tree is
+ * gone without being made durable (a crash, a reboot), refused with the
+ * way out; synced, unmounted and unrecorded, mounted again plain. */
+static void test_volatile(void)
+{
+	make_world("V", (const char *[]){"Root", NULL}, NULL);
+	struct world_meta m = {0};
+	struct world_error err = {0};
+	meta_load(&store, "V", &m, &err);
+	mk("state/worlds/V/merged");
+	bool mounted = false;
+	int r = layers_mount_world(&store, &m, LAYERS_CREATE | LAYERS_VOLATILE,
+				   &mounted, &err);
+	ok(r == 0 && mounted, "a volatile world is mounted (%s)", err.msg);
+	bool v = layers_volatile(&store, "V");
+	if (!v) {
+		ok(access(sp("state/worlds/V/work/work/incompat"), F_OK) < 0,
+		   "# SKIP this kernel has no volatile overlays: mounted plain");
+		unmount_below(sp("state/worlds/V/merged"));
+		meta_release(&m);
+		return;
+	}
+	ok(access(sp("state/worlds/V/work/work/incompat/volatile"), F_OK) == 0,
+	   "it is recorded volatile, and overlayfs mounted it so");
+	put_file("state/worlds/V/merged/data", "d\n");
+	ok(layers_sync_world(&store, &m, &err) == 0,
+	   "its layer is synced, no writeback error since the mount (%s)",
+	   err.msg);
+	ok(layers_mount_world(&store, &m, 0, &mounted, &err) == 0,
+	   "mounted and volatile: usable");
+	unmount_below(sp("state/worlds/V/merged"));
+	err = (struct world_error){0};
+	r = layers_mount_world(&store, &m, 0, &mounted, &err);
+	ok(r == -EUCLEAN && strstr(err.msg, "wdelete V") &&
+		   !mounted_at("state/worlds/V/merged"),
+	   "its tree gone while volatile: refused, naming wdelete: %s",
+	   err.msg);
+	ok(layers_clear_incompat(&store, "V", sp("state/worlds/V/work"), &err) == -EUCLEAN,
+	   "and its work directory is not cleared");
+	err = (struct world_error){0};
+	ok(layers_mark_volatile(&store, "V", false, &err) == 0 &&
+		   layers_mount_world(&store, &m, 0, &mounted, &err) == 0 &&
+		   mounted_at("state/worlds/V/merged") &&
+		   access(sp("state/worlds/V/merged/data"), F_OK) == 0 &&
+		   access(sp("state/worlds/V/work/work/incompat"), F_OK) < 0,
+	   "made durable: mounted again, plain, what the kernel left cleared "
+	   "(%s)",
+	   err.msg);
+	unmount_below(sp("state/worlds/V/merged"));
 	meta_release(&m);
 }
 
@@ -572,6 +624,7 @@ int main(void)
 	test_root_view();
 	test_mount();
 	test_mount_world();
+	test_volatile();
 	test_opaque();
 	test_walk();
 	test_overlaps();
