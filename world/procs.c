@@ -158,6 +158,25 @@ static int push_file(struct proc *p, struct proc_file *f)
 	return 0;
 }
 
+/* A file a /proc link names (BUF, N bytes, room for a NUL after them)
+ * and ST, its target: " (deleted)" taken off and said. */
+static int push_link(struct proc *p, char *buf, size_t n,
+		     const struct stat *st, bool open)
+{
+	buf[n] = '\0';
+	bool deleted = n > 10 && !strcmp(buf + n - 10, " (deleted)");
+	if (deleted)
+		buf[n - 10] = '\0';
+	struct proc_file f = {.dev = st->st_dev,
+			      .ino = st->st_ino,
+			      .path = strdup(buf),
+			      .deleted = deleted,
+			      .open = open};
+	if (!f.path)
+		return -ENOMEM;
+	return push_file(p, &f);
+}
+
 /* The process's executable, then the files its maps name.  */
 static int read_files(int pdir, struct proc *p)
 {
@@ -167,17 +186,7 @@ static int read_files(int pdir, struct proc *p)
 	/* Kernel threads have no executable; a process that exits, none
 	 * either: both are seen with no files. */
 	if (n > 0 && fstatat(pdir, "exe", &st, 0) == 0) {
-		buf[n] = '\0';
-		bool deleted = n > 10 && !strcmp(buf + n - 10, " (deleted)");
-		if (deleted)
-			buf[n - 10] = '\0';
-		struct proc_file f = {.dev = st.st_dev,
-				      .ino = st.st_ino,
-				      .path = strdup(buf),
-				      .deleted = deleted};
-		if (!f.path)
-			return -ENOMEM;
-		int r = push_file(p, &f);
+		int r = push_link(p, buf, (size_t)n, &st, false);
 		if (r < 0)
 			return r;
 	}
@@ -240,18 +249,7 @@ static int read_fds(int pdir, struct proc *p)
 		if (n <= 0 || buf[0] != '/' ||
 		    fstatat(dirfd(d), e->d_name, &st, 0) < 0)
 			continue;
-		buf[n] = '\0';
-		bool deleted = n > 10 && !strcmp(buf + n - 10, " (deleted)");
-		if (deleted)
-			buf[n - 10] = '\0';
-		struct proc_file f = {.dev = st.st_dev,
-				      .ino = st.st_ino,
-				      .path = strdup(buf),
-				      .deleted = deleted,
-				      .open = true};
-		if (!f.path)
-			return -ENOMEM;
-		int r = push_file(p, &f);
+		int r = push_link(p, buf, (size_t)n, &st, true);
 		if (r < 0)
 			return r;
 	}
