@@ -31,6 +31,10 @@ struct op {
 	/* DST's file at the plan (not journaled; a directory's number may
 	 * change in overlayfs, where it is the overlay's own) */
 	ino_t ino;
+	/* DST's file once saved (not journaled): what apply_op expects to
+	 * find there, its device and ctime (zero: not known) */
+	dev_t dev;
+	struct timespec seen;
 };
 
 struct plan {
@@ -171,6 +175,22 @@ void undo_note_own(FILE *f, const char *path, const struct stat *before,
 /* Whether A and B are the same file with the same mode, owner, size and
  * mtime (ctime and link count aside). */
 bool undo_same_file(const struct stat *a, const struct stat *b);
+/* Operation I of P saved DST's file ST (as it was before the save) and
+ * found it NOW after: notes in it the ctime that apply_op expects, the
+ * link's own when the save is a hard link, else ST's; its other names
+ * saved before get it too (the link changed their ctime). */
+void undo_note_seen(struct plan *p, size_t i, const struct stat *st,
+		    const struct stat *now);
+/* Whether DST's file NOW at operation O's path changed in place since its
+ * save (an append, a chmod, an xattr: a newer ctime), a change that
+ * applying O would overwrite. */
+bool undo_seen_changed(const struct op *o, const struct stat *now);
+/* An O_PATH fd of DST's file at operation O's path when it has other
+ * names, whose ctime applying O changes; else -1. */
+int undo_hold_links(int tree, const struct op *o);
+/* Operation I of P was applied: its file HELD (undo_hold_links) lost a
+ * name, and the later operations on its other names expect its new ctime. */
+void undo_seen_relink(struct plan *p, size_t i, int held);
 /* The notes of undo_note_own join merges/DST/own-ctimes (the last merge
  * into DST kept for an undo), durably, each only where its BEFORE ctime is
  * the one that record accepts for the path now: so a rollback of that

@@ -200,6 +200,55 @@ int undo_keep_own(struct world_store *s, const char *dst, const char *notes)
 		     : 0;
 }
 
+void undo_note_seen(struct plan *p, size_t i, const struct stat *st,
+		    const struct stat *now)
+{
+	bool linked = undo_same_file(st, now) &&
+		      now->st_nlink == st->st_nlink + 1;
+	struct timespec c = linked ? now->st_ctim : st->st_ctim;
+	p->v[i].dev = st->st_dev;
+	for (size_t k = 0; k <= i; k++)
+		if (k == i || (linked && p->v[k].had == HAD_FILE &&
+			       p->v[k].ino == st->st_ino &&
+			       p->v[k].dev == st->st_dev))
+			p->v[k].seen = c;
+}
+
+bool undo_seen_changed(const struct op *o, const struct stat *now)
+{
+	if (!o->seen.tv_sec && !o->seen.tv_nsec)
+		return false;
+	return now->st_ctim.tv_sec != o->seen.tv_sec ||
+	       now->st_ctim.tv_nsec != o->seen.tv_nsec;
+}
+
+int undo_hold_links(int tree, const struct op *o)
+{
+	const char *b;
+	struct stat st;
+	if (o->had != HAD_FILE)
+		return -1;
+	_cleanup_close_ int par = journal_open_parent(tree, o->path, &b);
+	int fd = par < 0 ? -1
+			 : openat(par, b, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_nlink < 2)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+void undo_seen_relink(struct plan *p, size_t i, int held)
+{
+	struct stat st;
+	if (held >= 0 && fstat(held, &st) == 0)
+		for (size_t k = i + 1; k < p->n; k++)
+			if (p->v[k].had == HAD_FILE &&
+			    p->v[k].ino == st.st_ino &&
+			    p->v[k].dev == st.st_dev)
+				p->v[k].seen = st.st_ctim;
+}
+
 /* Whether ST is SRC's version of PATH as a merge puts it (a hard link
  * or a copy with SRC's owner, mode, size and times); true when SRC's tree
  * cannot tell (SRC gone after a done merge). */
