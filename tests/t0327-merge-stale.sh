@@ -53,6 +53,14 @@ stale_tests() {
 		for f in f0 f1 f2 f3; do grep -q "^a$" "$R/srv/k/$f" || return 1; done &&
 		! test -e "$PWAPT_STATE/merge"
 	'
+	test_expect_success "$1: killed mid-merge; an append by DST before recovery stays" '
+		fresh_root && wcreate A Root && add A a f0 f1 f2 f3 &&
+		{ PWAPT_CRASH_AT=merge-op:1 wmerge A Root; test_equal 137 $?; } &&
+		echo root-appended >>"$R/srv/k/f3" && wlist >/dev/null &&
+		! test -e "$PWAPT_STATE/merge" &&
+		printf "orig\nroot-appended\n" | cmp - "$R/srv/k/f3" &&
+		echo orig | cmp - "$R/srv/k/f0"
+	'
 	test_expect_success "$1: a merge that DST does not touch meanwhile goes through" '
 		fresh_root && wcreate A Root && add A a f0 f3 &&
 		stopped_merge "touch \"\$R/srv/k/f1\"" && test_equal 0 "$(cat "$TMP/rc")" &&
