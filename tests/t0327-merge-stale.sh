@@ -61,6 +61,28 @@ stale_tests() {
 		printf "orig\nroot-appended\n" | cmp - "$R/srv/k/f3" &&
 		echo orig | cmp - "$R/srv/k/f0"
 	'
+	test_expect_success "$1: an append by DST during a merge that fails stays a conflict for a sibling" '
+		fresh_root && wcreate S Root && wcreate A Root && add A a f0 f1 f2 f3 &&
+		add S s f3 &&
+		stopped_merge "echo root-appended >>\"\$R/srv/k/f3\"" &&
+		test_equal 1 "$(cat "$TMP/rc")" &&
+		test_fails_with 3 "changed in .Root. after .S. was created" wmerge S Root &&
+		printf "orig\nroot-appended\n" | cmp - "$R/srv/k/f3"
+	'
+	test_expect_success "$1: an xattr by DST before the recovery of a killed merge stays a conflict for a sibling" '
+		fresh_root && wcreate S Root && wcreate A Root && add A a f0 f1 f2 f3 &&
+		add S s f3 &&
+		{ PWAPT_CRASH_AT=merge-op:1 wmerge A Root; test_equal 137 $?; } &&
+		setfattr -n user.t0327 -v 1 "$R/srv/k/f3" && wlist >/dev/null &&
+		! test -e "$PWAPT_STATE/merge" &&
+		wdiff S >"$TMP/d"; grep -q "^! /srv/k/f3" "$TMP/d"
+	'
+	test_expect_success "$1: a merge that fails, undisturbed, leaves no conflict for a sibling" '
+		fresh_root && wcreate S Root && wcreate A Root && add A a f0 f1 f2 f3 &&
+		add S s f3 &&
+		PWAPT_FAIL_AT=merge-op:2 test_fails_with 1 "Input/output error" wmerge A Root &&
+		wmerge S Root && printf "orig\ns\n" | cmp - "$R/srv/k/f3"
+	'
 	test_expect_success "$1: a merge that DST does not touch meanwhile goes through" '
 		fresh_root && wcreate A Root && add A a f0 f3 &&
 		stopped_merge "touch \"\$R/srv/k/f1\"" && test_equal 0 "$(cat "$TMP/rc")" &&

@@ -82,6 +82,7 @@ void undo_note_before_below(int undo, size_t k, int parent, const char *base,
 struct undo_known {
 	struct ctime_set *before; /* UNDO/before and UNDO/K.before */
 	struct ctime_set *dirs;	  /* undo_known_dirs_begin() */
+	struct ctime_set *seen;	  /* UNDO/seen (undo_write_seen) */
 	FILE *f;
 	char *notes; /* "BSEC BNSEC ASEC ANSEC PATH" lines */
 	size_t len;
@@ -92,9 +93,15 @@ struct undo_known {
 int undo_known_open(struct undo_known *k, int undo, const struct plan *p);
 void undo_known_release(struct undo_known *k);
 /* The undo wrote PATH, which has its content from before the merge, and
- * left it with status AFTER. */
+ * left it with status AFTER; LAST (NULL: not checked) is its status just
+ * before that write.  Learnt only where LAST's ctime is the one the save
+ * left (UNDO/seen, else the one before the merge): one that DST changed in
+ * between (an xattr, an append) is not taken for pwapt's own. */
 void undo_known_note(struct undo_known *k, const char *path,
-		     const struct stat *after);
+		     const struct stat *last, const struct stat *after);
+/* UNDO/seen: the ctime each saved file of P has once saved (op.seen), not
+ * made durable (lost: nothing learnt, conflicts, never one missed). */
+void undo_write_seen(int undo, const struct plan *p);
 /* The same for everything below directory BASE in PARENT (PATH), put back
  * whole. */
 int undo_known_note_below(struct undo_known *k, int parent, const char *base,

@@ -497,7 +497,8 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 					 undo_same_file(&now, &then) &&
 					 then.st_nlink + 1 == now.st_nlink) {
 					undo_note_own(of, o->path, &now, &then);
-					undo_known_note(&known, o->path, &then);
+					undo_known_note(&known, o->path, &now,
+							&then);
 				}
 			} else if (put_back_over(parent, base, o, undo, n,
 						 src_tree)) {
@@ -517,7 +518,8 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 				    was.st_gid == then.st_gid &&
 				    (S_ISDIR(was.st_mode) ||
 				     was.st_size == then.st_size))
-					undo_known_note(&known, o->path, &then);
+					undo_known_note(&known, o->path, NULL,
+							&then);
 				if (back && S_ISDIR(was.st_mode))
 					(void)undo_known_note_below(
 						&known, parent, base, o->path);
@@ -535,7 +537,7 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 				undo_note_own(of, o->path, &now, &then);
 			if (r >= 0 && fstatat(parent, base, &then,
 					      AT_SYMLINK_NOFOLLOW) == 0)
-				undo_known_note(&known, o->path, &then);
+				undo_known_note(&known, o->path, NULL, &then);
 		}
 		if (r < 0)
 			werr_errno(err, -r, "cannot restore %s in '%s'",
@@ -609,7 +611,7 @@ int undo_release_saves(struct world_store *s, int mdir, const struct plan *p)
 			 undo_same_file(&now, &then) &&
 			 then.st_nlink + 1 == now.st_nlink) {
 			undo_note_own(of, p->v[k].path, &now, &then);
-			undo_known_note(&known, p->v[k].path, &then);
+			undo_known_note(&known, p->v[k].path, &now, &then);
 		}
 	}
 	if (fclose(of) != 0) {
