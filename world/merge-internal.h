@@ -31,6 +31,10 @@ struct op {
 	/* DST's file at the plan (not journaled; a directory's number may
 	 * change in overlayfs, where it is the overlay's own) */
 	ino_t ino;
+	/* DST's file once saved (not journaled): what apply_op expects to
+	 * find there, its device and ctime (zero: not known) */
+	dev_t dev;
+	struct timespec seen;
 };
 
 struct plan {
@@ -78,6 +82,7 @@ void undo_note_before_below(int undo, size_t k, int parent, const char *base,
 struct undo_known {
 	struct ctime_set *before; /* UNDO/before and UNDO/K.before */
 	struct ctime_set *dirs;	  /* undo_known_dirs_begin() */
+	struct ctime_set *seen;	  /* UNDO/seen (undo_write_seen) */
 	FILE *f;
 	char *notes; /* "BSEC BNSEC ASEC ANSEC PATH" lines */
 	size_t len;
@@ -88,9 +93,15 @@ struct undo_known {
 int undo_known_open(struct undo_known *k, int undo, const struct plan *p);
 void undo_known_release(struct undo_known *k);
 /* The undo wrote PATH, which has its content from before the merge, and
- * left it with status AFTER. */
+ * left it with status AFTER; LAST (NULL: not checked) is its status just
+ * before that write.  Learnt only where LAST's ctime is the one the save
+ * left (UNDO/seen, else the one before the merge): one that DST changed in
+ * between (an xattr, an append) is not taken for pwapt's own. */
 void undo_known_note(struct undo_known *k, const char *path,
-		     const struct stat *after);
+		     const struct stat *last, const struct stat *after);
+/* UNDO/seen: the ctime each saved file of P has once saved (op.seen), not
+ * made durable (lost: nothing learnt, conflicts, never one missed). */
+void undo_write_seen(int undo, const struct plan *p);
 /* The same for everything below directory BASE in PARENT (PATH), put back
  * whole. */
 int undo_known_note_below(struct undo_known *k, int parent, const char *base,
@@ -171,6 +182,22 @@ void undo_note_own(FILE *f, const char *path, const struct stat *before,
 /* Whether A and B are the same file with the same mode, owner, size and
  * mtime (ctime and link count aside). */
 bool undo_same_file(const struct stat *a, const struct stat *b);
+/* Operation I of P saved DST's file ST (as it was before the save) and
+ * found it NOW after: notes in it the ctime that apply_op expects, the
+ * link's own when the save is a hard link, else ST's; its other names
+ * saved before get it too (the link changed their ctime). */
+void undo_note_seen(struct plan *p, size_t i, const struct stat *st,
+		    const struct stat *now);
+/* Whether DST's file NOW at operation O's path changed in place since its
+ * save (an append, a chmod, an xattr: a newer ctime), a change that
+ * applying O would overwrite. */
+bool undo_seen_changed(const struct op *o, const struct stat *now);
+/* An O_PATH fd of DST's file at operation O's path when it has other
+ * names, whose ctime applying O changes; else -1. */
+int undo_hold_links(int tree, const struct op *o);
+/* Operation I of P was applied: its file HELD (undo_hold_links) lost a
+ * name, and the later operations on its other names expect its new ctime. */
+void undo_seen_relink(struct plan *p, size_t i, int held);
 /* The notes of undo_note_own join merges/DST/own-ctimes (the last merge
  * into DST kept for an undo), durably, each only where its BEFORE ctime is
  * the one that record accepts for the path now: so a rollback of that

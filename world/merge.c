@@ -312,8 +312,9 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 	int had = fstatat(parent, base, &now, AT_SYMLINK_NOFOLLOW) < 0 ? HAD_NONE
 		  : S_ISDIR(now.st_mode)				 ? HAD_DIR
 									 : HAD_FILE;
-	if (had != (int)o->had || (had == HAD_FILE && now.st_ino != o->ino))
-		return -ESTALE; /* DST changed it since the plan */
+	if (had != (int)o->had || (had == HAD_FILE && now.st_ino != o->ino) ||
+	    (had == HAD_FILE && undo_seen_changed(o, &now)))
+		return -ESTALE; /* DST changed it since the plan or its save */
 
 	if (o->had == HAD_DIR && o->kind != OP_DIR) {
 		/* To be copied back by a roll-back: what lies below gets new
@@ -377,7 +378,7 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
  * a directory's metadata, and makes the saves durable.  A path that is no
  * longer the one planned (DST replaced or removed it since) stops the
  * merge, as the apply does. */
-static int save_all(struct merge_ctx *m, const struct plan *p,
+static int save_all(struct merge_ctx *m, struct plan *p,
 		    struct world_error *err)
 {
 	int r = 0;
@@ -422,10 +423,12 @@ static int save_all(struct merge_ctx *m, const struct plan *p,
 			r = save_path(par, b, m->undo, n);
 			/* The link alone: the same file, one link more. */
 			if (r >= 0 &&
-			    fstatat(par, b, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    undo_same_file(&st, &now) &&
-			    now.st_nlink == st.st_nlink + 1)
-				undo_note_own(of, o->path, &st, &now);
+			    fstatat(par, b, &now, AT_SYMLINK_NOFOLLOW) == 0) {
+				undo_note_seen(p, i, &st, &now);
+				if (undo_same_file(&st, &now) &&
+				    now.st_nlink == st.st_nlink + 1)
+					undo_note_own(of, o->path, &st, &now);
+			}
 		} else if (r >= 0 && o->kind == OP_DIR)
 			r = save_dir_meta(par, b, m->undo,
 					  strcat(n, ".meta"));
@@ -438,6 +441,7 @@ static int save_all(struct merge_ctx *m, const struct plan *p,
 	if (fclose(bf) == 0)
 		(void)write_file_atomic(m->undo, "before", before, before_len,
 					0600);
+	undo_write_seen(m->undo, p);
 	/* A save failed: the links made so far are released (merge_locked),
 	 * and the ctimes they gave DST's files are pwapt's own. */
 	if (r < 0 && fclose(of) == 0)
@@ -764,8 +768,11 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 
 	for (size_t i = 0; i < p.n; i++) {
 		crash_point_n("merge-op", i);
-		if ((r = crash_fail_n("merge-op", i, EIO)) < 0 ||
-		    (r = apply_op(&m, i, &p.v[i])) < 0) {
+		_cleanup_close_ int held = undo_hold_links(m.tree, &p.v[i]);
+		if ((r = crash_fail_n("merge-op", i, EIO)) >= 0 &&
+		    (r = apply_op(&m, i, &p.v[i])) >= 0)
+			undo_seen_relink(&p, i, held);
+		if (r < 0) {
 			/* What DST changed meanwhile is DST's: not rolled
 			 * back, never overwritten. */
 			p.applied = r == -ESTALE ? i : i + 1;

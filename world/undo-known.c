@@ -10,7 +10,11 @@
  * and its undo, stays a change, and a conflict for a later merge.  So the
  * merge notes, before it writes anything, the ctimes DST's paths and
  * their directories have (undo/before, written by save_all), and those of
- * a directory it moves away whole to be copied back (undo/N.before). */
+ * a directory it moves away whole to be copied back (undo/N.before).
+ * Nor is a ctime learnt for a file that DST changed between the save and
+ * the undo (an xattr, an append: same inode): the undo learns only where
+ * the file's ctime just before its write is the one the save left
+ * (undo/seen, written by save_all), else the one before the merge. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -152,7 +156,15 @@ int undo_known_open(struct undo_known *k, int undo, const struct plan *p)
 	k->before = b;
 	if (!(k->f = open_memstream(&k->notes, &k->len)))
 		return -ENOMEM;
-	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *text = NULL, *seen = NULL;
+	if (!(k->seen = calloc(1, sizeof(*k->seen))))
+		return -ENOMEM;
+	int rs = undo < 0 ? -ENOENT : read_file_at(undo, "seen", &seen, NULL);
+	if ((rs < 0 && rs != -ENOENT) ||
+	    (rs >= 0 && (rs = set_add_lines(k->seen, seen)) < 0))
+		return rs;
+	if (k->seen->n)
+		qsort(k->seen->v, k->seen->n, sizeof(*k->seen->v), cmp_ent);
 	int r = undo < 0 ? -ENOENT : read_file_at(undo, "before", &text, NULL);
 	if (r == -ENOENT)
 		return 0; /* an older pwapt's merge: nothing learnt */
@@ -179,6 +191,9 @@ int undo_known_open(struct undo_known *k, int undo, const struct plan *p)
 
 void undo_known_release(struct undo_known *k)
 {
+	if (k->seen)
+		set_release(k->seen);
+	free(k->seen);
 	if (k->f)
 		fclose(k->f);
 	free(k->notes);
@@ -191,10 +206,40 @@ void undo_known_release(struct undo_known *k)
 	*k = (struct undo_known){0};
 }
 
+void undo_write_seen(int undo, const struct plan *p)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct op *o = &p->v[i];
+		if (o->seen.tv_sec || o->seen.tv_nsec) {
+			fprintf(f, "%lld %ld ", (long long)o->seen.tv_sec,
+				o->seen.tv_nsec);
+			path_escape(f, o->path);
+			fputc('\n', f);
+		}
+	}
+	if (fclose(f) == 0)
+		(void)write_file_atomic(undo, "seen", buf, len, 0600);
+}
+
 void undo_known_note(struct undo_known *k, const char *path,
-		     const struct stat *after)
+		     const struct stat *last, const struct stat *after)
 {
 	struct ctime_ent key = {(char *)path, {0, 0}};
+	/* Only pwapt wrote it since the save: its ctime is still the one the
+	 * save left; anything else may be DST's change, to stay one. */
+	const struct ctime_set *own =
+		k->seen && k->seen->n &&
+				bsearch(&key, k->seen->v, k->seen->n,
+					sizeof(*k->seen->v), cmp_path)
+			? k->seen
+			: k->before;
+	if (last && k->f && !set_has(own, path, &last->st_ctim))
+		return;
 	const struct ctime_ent *b =
 		k->f && k->before->n ? bsearch(&key, k->before->v,
 					       k->before->n,
@@ -213,7 +258,7 @@ void undo_known_note(struct undo_known *k, const char *path,
 
 static int note_entry(const struct fs_entry *e, void *data)
 {
-	undo_known_note(data, e->path, &e->st);
+	undo_known_note(data, e->path, NULL, &e->st);
 	return e->mount_point;
 }
 
@@ -299,7 +344,7 @@ void undo_known_dirs_end(struct undo_known *k, int tree)
 		_cleanup_close_ int fd = open_beneath(tree, dir, O_PATH);
 		struct stat st;
 		if (fd >= 0 && fstat(fd, &st) == 0)
-			undo_known_note(k, dir, &st);
+			undo_known_note(k, dir, NULL, &st);
 	}
 }
 

@@ -200,6 +200,55 @@ int undo_keep_own(struct world_store *s, const char *dst, const char *notes)
 		     : 0;
 }
 
+void undo_note_seen(struct plan *p, size_t i, const struct stat *st,
+		    const struct stat *now)
+{
+	bool linked = undo_same_file(st, now) &&
+		      now->st_nlink == st->st_nlink + 1;
+	struct timespec c = linked ? now->st_ctim : st->st_ctim;
+	p->v[i].dev = st->st_dev;
+	for (size_t k = 0; k <= i; k++)
+		if (k == i || (linked && p->v[k].had == HAD_FILE &&
+			       p->v[k].ino == st->st_ino &&
+			       p->v[k].dev == st->st_dev))
+			p->v[k].seen = c;
+}
+
+bool undo_seen_changed(const struct op *o, const struct stat *now)
+{
+	if (!o->seen.tv_sec && !o->seen.tv_nsec)
+		return false;
+	return now->st_ctim.tv_sec != o->seen.tv_sec ||
+	       now->st_ctim.tv_nsec != o->seen.tv_nsec;
+}
+
+int undo_hold_links(int tree, const struct op *o)
+{
+	const char *b;
+	struct stat st;
+	if (o->had != HAD_FILE)
+		return -1;
+	_cleanup_close_ int par = journal_open_parent(tree, o->path, &b);
+	int fd = par < 0 ? -1
+			 : openat(par, b, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_nlink < 2)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+void undo_seen_relink(struct plan *p, size_t i, int held)
+{
+	struct stat st;
+	if (held >= 0 && fstat(held, &st) == 0)
+		for (size_t k = i + 1; k < p->n; k++)
+			if (p->v[k].had == HAD_FILE &&
+			    p->v[k].ino == st.st_ino &&
+			    p->v[k].dev == st.st_dev)
+				p->v[k].seen = st.st_ctim;
+}
+
 /* Whether ST is SRC's version of PATH as a merge puts it (a hard link
  * or a copy with SRC's owner, mode, size and times); true when SRC's tree
  * cannot tell (SRC gone after a done merge). */
@@ -448,7 +497,8 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 					 undo_same_file(&now, &then) &&
 					 then.st_nlink + 1 == now.st_nlink) {
 					undo_note_own(of, o->path, &now, &then);
-					undo_known_note(&known, o->path, &then);
+					undo_known_note(&known, o->path, &now,
+							&then);
 				}
 			} else if (put_back_over(parent, base, o, undo, n,
 						 src_tree)) {
@@ -468,7 +518,8 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 				    was.st_gid == then.st_gid &&
 				    (S_ISDIR(was.st_mode) ||
 				     was.st_size == then.st_size))
-					undo_known_note(&known, o->path, &then);
+					undo_known_note(&known, o->path, NULL,
+							&then);
 				if (back && S_ISDIR(was.st_mode))
 					(void)undo_known_note_below(
 						&known, parent, base, o->path);
@@ -486,7 +537,7 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 				undo_note_own(of, o->path, &now, &then);
 			if (r >= 0 && fstatat(parent, base, &then,
 					      AT_SYMLINK_NOFOLLOW) == 0)
-				undo_known_note(&known, o->path, &then);
+				undo_known_note(&known, o->path, NULL, &then);
 		}
 		if (r < 0)
 			werr_errno(err, -r, "cannot restore %s in '%s'",
@@ -560,7 +611,7 @@ int undo_release_saves(struct world_store *s, int mdir, const struct plan *p)
 			 undo_same_file(&now, &then) &&
 			 then.st_nlink + 1 == now.st_nlink) {
 			undo_note_own(of, p->v[k].path, &now, &then);
-			undo_known_note(&known, p->v[k].path, &then);
+			undo_known_note(&known, p->v[k].path, &now, &then);
 		}
 	}
 	if (fclose(of) != 0) {
