@@ -4,6 +4,7 @@
 
 #include "options.h"
 #include "pwapt.h"
+#include "quote.h"
 
 /* How long wcreate waits for a running collector to trace the new world,
  * so that what the caller runs in it next is traced. */
@@ -102,8 +103,9 @@ int cmd_create(struct context *ctx, int argc, char **argv)
 		printf("]}\n");
 	} else {
 		for (size_t i = 0; i < ov.n; i++) {
-			printf("! %s: from %s, hiding", ov.v[i].path,
-			       ov.v[i].winner);
+			fputs("! ", stdout);
+			put_path(stdout, ov.v[i].path);
+			printf(": from %s, hiding", ov.v[i].winner);
 			for (char **l = ov.v[i].losers; *l; l++)
 				printf(" %s", *l);
 			putchar('\n');

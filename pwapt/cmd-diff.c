@@ -6,6 +6,7 @@
 
 #include "options.h"
 #include "pwapt.h"
+#include "quote.h"
 
 static const struct {
 	unsigned bit;
@@ -79,6 +80,14 @@ static void print_stat(const struct world_diff *d, bool all)
 	       n[0], bytes[0], n[1], bytes[1], n[2], bytes[2]);
 }
 
+/* One line of the list: "K PATH", PATH quoted where it must be. */
+static void put_change(char kind, const char *path, const char *mark)
+{
+	printf("%s%c ", mark, kind);
+	put_path(stdout, path);
+	putchar('\n');
+}
+
 int cmd_diff(struct context *ctx, int argc, char **argv)
 {
 	bool stats = false, all = false;
@@ -119,11 +128,11 @@ int cmd_diff(struct context *ctx, int argc, char **argv)
 	} else {
 		for (size_t i = 0; i < d.n; i++)
 			if ((!d.v[i].excluded || all) && !d.v[i].checked_off)
-				printf("%c %s\n", d.v[i].kind, d.v[i].path);
+				put_change(d.v[i].kind, d.v[i].path, "");
 		/* Checked off: listed apart, marked "~ " (not merged). */
 		for (size_t i = 0; i < d.n; i++)
 			if ((!d.v[i].excluded || all) && d.v[i].checked_off)
-				printf("~ %c %s\n", d.v[i].kind, d.v[i].path);
+				put_change(d.v[i].kind, d.v[i].path, "~ ");
 	}
 	if (!ctx->json)
 		print_warnings(stdout, &d, argv[0], other, all);

@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../world/cleanup.h"
 #include "options.h"
 #include "pwapt.h"
+#include "quote.h"
 
 static void human_size(char *buf, size_t size, uint64_t bytes)
 {
@@ -85,15 +87,20 @@ static void print_services(const struct world_list *l,
 	for (size_t i = 0; i < l->n; i++) {
 		printf("\n%s:%s\n", l->v[i].name,
 		       sv[i].n ? "" : " no services");
-		if (sv[i].note)
-			printf("  ! %s\n", sv[i].note);
+		if (sv[i].note) {
+			fputs("  ! ", stdout);
+			put_text(stdout, sv[i].note);
+			putchar('\n');
+		}
 		if (!sv[i].n)
 			continue;
 		printf("  %-28s %-8s %-8s %-8s %s\n", "SERVICE", "KIND",
 		       "ENABLED", "RUNNING", "PIDS");
 		for (size_t k = 0; k < sv[i].n; k++) {
 			const struct world_service *x = &sv[i].v[k];
-			printf("  %-28s %-8s %-8s %-8s", x->name,
+			_cleanup_free_ char *shown = quote_path(x->name);
+			printf("  %-28s %-8s %-8s %-8s",
+			       shown ? shown : "?",
 			       kind_name(x->kind), x->enabled ? "yes" : "no",
 			       x->running ? "yes" : "no");
 			for (size_t j = 0; j < x->n_pids; j++)
@@ -101,8 +108,11 @@ static void print_services(const struct world_list *l,
 			if (!x->n_pids)
 				printf("-");
 			printf("\n");
-			if (x->note)
-				printf("    ! %s\n", x->note);
+			if (x->note) {
+				fputs("    ! ", stdout);
+				put_text(stdout, x->note);
+				putchar('\n');
+			}
 		}
 	}
 }

@@ -9,6 +9,7 @@
 #include "../world/cleanup.h"
 #include "options.h"
 #include "pwapt.h"
+#include "quote.h"
 #include "service.h"
 #include "txn.h"
 
@@ -165,9 +166,13 @@ int cmd_rollback(struct context *ctx, int argc, char **argv)
 		fail(ctx, &err);
 		for (char *line = changed; *line;) {
 			char *nl = strchr(line, '\n');
-			printf("! %.*s: changed since the merge\n",
-			       (int)(nl ? nl - line : (long)strlen(line)),
-			       line);
+			_cleanup_free_ char *path = strndup(
+				line, nl ? (size_t)(nl - line) : strlen(line));
+			if (path) {
+				fputs("! ", stdout);
+				put_path(stdout, path);
+				fputs(": changed since the merge\n", stdout);
+			}
 			line = nl ? nl + 1 : line + strlen(line);
 		}
 		free(changed);

@@ -14,6 +14,7 @@
 
 #include "options.h"
 #include "pwapt.h"
+#include "quote.h"
 
 static volatile sig_atomic_t stop;
 
@@ -183,10 +184,15 @@ static void print_text(const char *name, const struct world_trace *t)
 		printf("# trace of %s: INCOMPLETE, %" PRIu64
 		       " accesses lost or untraced\n",
 		       name, t->lost);
-	for (size_t i = 0; i < t->n; i++)
-		printf("%-8s %s%s%s\n", t->v[i].kind, t->v[i].path,
-		       t->v[i].path2 ? " " : "",
-		       t->v[i].path2 ? t->v[i].path2 : "");
+	for (size_t i = 0; i < t->n; i++) {
+		printf("%-8s ", t->v[i].kind);
+		put_path(stdout, t->v[i].path);
+		if (t->v[i].path2) {
+			putchar(' ');
+			put_path(stdout, t->v[i].path2);
+		}
+		putchar('\n');
+	}
 }
 
 int cmd_trace(struct context *ctx, int argc, char **argv)

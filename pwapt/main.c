@@ -10,7 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../world/cleanup.h"
 #include "pwapt.h"
+#include "quote.h"
 
 #include "build-config.h"
 
@@ -107,10 +109,14 @@ int failf(struct context *ctx, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", ctx->cmd);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	_cleanup_free_ char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
 	va_end(ap);
+	/* A message may name a world's path: escaped, never raw. */
+	fprintf(stderr, "%s: ", ctx->cmd);
+	put_text(stderr, msg ? msg : "out of memory");
+	fputc('\n', stderr);
 	return EXIT_FAIL;
 }
 
@@ -147,6 +153,14 @@ struct world_store *open_store(struct context *ctx)
 	return s;
 }
 
+/* "! PATH: " with PATH quoted where it must be. */
+static void put_bang(FILE *f, const char *path)
+{
+	fputs("! ", f);
+	put_path(f, path);
+	fputs(": ", f);
+}
+
 void print_warnings(FILE *f, const struct world_diff *d, const char *name,
 		    const char *other, bool all)
 {
@@ -154,46 +168,59 @@ void print_warnings(FILE *f, const struct world_diff *d, const char *name,
 		const struct world_change *c = &d->v[i];
 		if (c->checked_off || (c->excluded && !all))
 			continue;
-		if (c->conflict && c->note)
-			fprintf(f,
-				"! %s: changed in %s after %s was created: "
-				"%s\n",
-				c->path, other, name, c->note);
-		else if (c->conflict)
-			fprintf(f, "! %s: changed in %s after %s was created\n",
-				c->path, other, name);
+		if (!c->conflict && !c->merged && !c->unsure)
+			continue;
+		put_bang(f, c->path);
+		if (c->conflict)
+			fprintf(f, "changed in %s after %s was created", other,
+				name);
 		else if (c->merged)
-			fprintf(f, "! %s: changed in %s too: %s\n", c->path,
-				other, c->note ? c->note : "merged");
-		else if (c->unsure)
-			fprintf(f, "! %s: maybe deleted in %s: %s\n", c->path,
-				other, c->note ? c->note : "cannot tell");
+			fprintf(f, "changed in %s too", other);
+		else
+			fprintf(f, "maybe deleted in %s", other);
+		const char *note = c->note	 ? c->note
+				   : c->conflict ? NULL
+				   : c->merged	 ? "merged"
+						 : "cannot tell";
+		if (note) {
+			fputs(": ", f);
+			put_text(f, note);
+		}
+		fputc('\n', f);
 	}
 	for (size_t i = 0; i < d->n_warnings; i++) {
 		const struct world_warning *w = &d->warnings[i];
+		put_bang(f, w->path);
 		if (w->kind == WORLD_WARN_DERIVED) {
-			fprintf(f, "! %s: derived files: read in %s after %s "
-				   "was created by processes that then wrote ",
-				w->path, other, name);
-			for (char **p = w->written; p && *p; p++)
-				fprintf(f, "%s%s", p == w->written ? "" : ", ",
-					*p);
+			fprintf(f, "derived files: read in %s after %s was "
+				   "created by processes that then wrote ",
+				other, name);
+			for (char **p = w->written; p && *p; p++) {
+				if (p != w->written)
+					fputs(", ", f);
+				put_path(f, *p);
+			}
 			/* Maybe more: the trace missed some. */
 			fputs(d->trace_notes ? " (the trace is incomplete)\n"
 					     : "\n",
 			      f);
 		} else {
-			fprintf(f, "! %s: %s by process %d (%s) in %s", w->path,
+			fprintf(f, "%s by process %d (",
 				w->kind == WORLD_WARN_OPEN ? "held open"
 							   : "mapped",
-				w->pid, w->command, other);
+				w->pid);
+			put_text(f, w->command);
+			fprintf(f, ") in %s", other);
 			if (w->n_pids > 1)
 				fprintf(f, " and %zu more", w->n_pids - 1);
 			fputc('\n', f);
 		}
 	}
-	for (char **n = d->trace_notes; n && *n; n++)
-		fprintf(f, "! trace: %s\n", *n);
+	for (char **n = d->trace_notes; n && *n; n++) {
+		fputs("! trace: ", f);
+		put_text(f, *n);
+		fputc('\n', f);
+	}
 	if (d->conflicts_by)
 		fprintf(f, "! trace: conflicts judged by %s\n",
 			d->conflicts_by);
@@ -238,20 +265,6 @@ void print_warnings_json(FILE *f, const struct world_diff *d)
 	else
 		fprintf(f, "null");
 	fputc('}', f);
-}
-
-void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
 }
 
 int main(int argc, char **argv)

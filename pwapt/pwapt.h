@@ -131,7 +131,10 @@ void note_no_volatile(struct context *ctx, struct world_store *s,
 void reap_interrupted(struct context *ctx, struct world_store *s);
 int merge_chain(struct context *ctx, const char *name, bool force);
 
-/* Writes S as a JSON string literal. */
+/* Writes S as a JSON string literal (quote.c): controls, DEL, C1 and
+ * bidirectional overrides as \uXXXX, a byte that is not UTF-8 as a lone
+ * surrogate \udcXX (PEP 383's surrogateescape), so that a world's path
+ * arrives exact and never acts on a terminal. */
 void json_string(FILE *f, const char *s);
 
 #endif

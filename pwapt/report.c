@@ -24,6 +24,7 @@
 #include "../world/strv.h"
 #include "apt.h"
 #include "pwapt.h"
+#include "quote.h"
 #include "report.h"
 #include "service.h"
 
@@ -402,7 +403,7 @@ int report_build(struct world_store *s, const struct txn *t, struct report *out,
 }
 
 /* Text fields of the note: "\n" and "\\" escaped. */
-static void put_text(FILE *f, const char *s)
+static void put_field(FILE *f, const char *s)
 {
 	for (; *s; s++)
 		if (*s == '\n')
@@ -413,7 +414,7 @@ static void put_text(FILE *f, const char *s)
 			fputc(*s, f);
 }
 
-static char *get_text(const char *s)
+static char *get_field(const char *s)
 {
 	char *out = malloc(strlen(s) + 1), *o = out;
 	for (; out && *s; s++) {
@@ -446,31 +447,31 @@ int report_save(struct world_store *s, const char *name, const struct report *r,
 			p->new_status ? p->new_status : "-");
 		for (char **l = p->files; l && *l; l++) {
 			fputs("file ", f);
-			put_text(f, *l);
+			put_field(f, *l);
 			fputc('\n', f);
 		}
 	}
 	for (char **l = r->other_files; l && *l; l++) {
 		fputs("other ", f);
-		put_text(f, *l);
+		put_field(f, *l);
 		fputc('\n', f);
 	}
 	for (size_t i = 0; i < r->n_conffiles; i++) {
 		fprintf(f, "conffile %s %s ", r->conffiles[i].package,
 			r->conffiles[i].state);
-		put_text(f, r->conffiles[i].path);
+		put_field(f, r->conffiles[i].path);
 		fputc('\n', f);
 	}
 	for (char **l = r->services; l && *l; l++)
 		fprintf(f, "service %s\n", *l);
 	for (char **l = r->conflicts; l && *l; l++) {
 		fputs("conflict ", f);
-		put_text(f, *l);
+		put_field(f, *l);
 		fputc('\n', f);
 	}
 	for (size_t i = 0; i < r->n_tests; i++) {
 		fprintf(f, "test %d ", r->tests[i].status);
-		put_text(f, r->tests[i].name);
+		put_field(f, r->tests[i].name);
 		fputc('\n', f);
 	}
 	if (fclose(f) != 0)
@@ -520,9 +521,9 @@ int report_load(struct world_store *s, const char *name, struct report *out,
 			n_files = 0;
 		} else if (!strcmp(line, "file") && r.n_packages) {
 			add_line(&r.packages[r.n_packages - 1].files, &n_files,
-				 get_text(sp));
+				 get_field(sp));
 		} else if (!strcmp(line, "other")) {
-			add_line(&r.other_files, &n_other, get_text(sp));
+			add_line(&r.other_files, &n_other, get_field(sp));
 		} else if (!strcmp(line, "conffile")) {
 			char pkg[256], state[32];
 			int off = 0;
@@ -534,11 +535,11 @@ int report_load(struct world_store *s, const char *name, struct report *out,
 				break;
 			r.conffiles = nv;
 			nv[r.n_conffiles++] = (struct report_conffile){
-				strdup(pkg), get_text(sp + off), strdup(state)};
+				strdup(pkg), get_field(sp + off), strdup(state)};
 		} else if (!strcmp(line, "service")) {
 			add_line(&r.services, &n_svc, strdup(sp));
 		} else if (!strcmp(line, "conflict")) {
-			add_line(&r.conflicts, &n_conf, get_text(sp));
+			add_line(&r.conflicts, &n_conf, get_field(sp));
 		} else if (!strcmp(line, "test")) {
 			int st = 0, off = 0;
 			if (sscanf(sp, "%d %n", &st, &off) != 1)
@@ -549,7 +550,7 @@ int report_load(struct world_store *s, const char *name, struct report *out,
 				break;
 			r.tests = nv;
 			nv[r.n_tests++] =
-				(struct report_test){get_text(sp + off), st};
+				(struct report_test){get_field(sp + off), st};
 		}
 	}
 	*out = r;
@@ -559,6 +560,20 @@ int report_load(struct world_store *s, const char *name, struct report *out,
 static const char *or_none(const char *s)
 {
 	return s ? s : "(none)";
+}
+
+/* A line of a file list, "K PATH", shown with its path quoted where it
+ * must be (the world named the file). */
+static void put_file_line(FILE *f, const char *line)
+{
+	fputs("      ", f);
+	if (line[0] && line[1] == ' ') {
+		fprintf(f, "%c ", line[0]);
+		put_path(f, line + 2);
+	} else {
+		put_text(f, line);
+	}
+	fputc('\n', f);
 }
 
 void report_print(FILE *f, const struct txn *t, const struct report *r,
@@ -591,21 +606,23 @@ void report_print(FILE *f, const struct txn *t, const struct report *r,
 			fprintf(f, ", %zu metadata only", k[3]);
 		fputs(")\n", f);
 		for (char **l = p->files; full && l && *l; l++)
-			fprintf(f, "      %s\n", *l);
+			put_file_line(f, *l);
 	}
 	size_t n_other = strv_len(r->other_files);
 	if (n_other) {
 		fprintf(f, "Other files changed: %zu%s\n", n_other,
 			full ? "" : " (pwapt show --json lists them)");
 		for (char **l = r->other_files; full && l && *l; l++)
-			fprintf(f, "      %s\n", *l);
+			put_file_line(f, *l);
 	}
 	if (r->n_conffiles)
 		fprintf(f, "Configuration files:\n");
 	for (size_t i = 0; i < r->n_conffiles; i++) {
 		const struct report_conffile *c = &r->conffiles[i];
 		const char *st = c->state;
-		fprintf(f, "  %s (%s): ", c->path, c->package);
+		fputs("  ", f);
+		put_path(f, c->path);
+		fprintf(f, " (%s): ", c->package);
 		if (!strcmp(st, "kept"))
 			fprintf(f,
 				"your version kept; the package's is "
@@ -627,8 +644,11 @@ void report_print(FILE *f, const struct txn *t, const struct report *r,
 	}
 	size_t nc = strv_len(r->conflicts);
 	fprintf(f, "Conflicts with Root: %s\n", nc ? "" : "none");
-	for (char **l = r->conflicts; l && *l; l++)
-		fprintf(f, "  ! %s\n", *l);
+	for (char **l = r->conflicts; l && *l; l++) {
+		fputs("  ! ", f);
+		put_text(f, *l);
+		fputc('\n', f);
+	}
 	if (r->n_tests) {
 		size_t failed = 0;
 		for (size_t i = 0; i < r->n_tests; i++)
