@@ -256,6 +256,7 @@ bench: deps all
 	@tests/bench/merge
 	@tests/bench/net
 	@tests/bench/upgrade
+	@tests/bench/overlay-opts
 	@BENCH_UPGRADE_PKGS=1 tests/bench/upgrade
 	@tests/bench/trace
 
