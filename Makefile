@@ -223,7 +223,7 @@ SANITIZE_DIR := build-sanitize
 SANITIZE_TESTS := $(UNIT_TESTS) $(addprefix tests/,t0010-worlds.sh t0020-exec.sh \
 	t0030-delete-list.sh t0050-recovery.sh t0060-host-root.sh \
 	t0070-console.sh t0090-filesystems.sh t0100-cli.sh t0200-wdiff.sh \
-	t0300-wmerge.sh t0310-checkoff.sh)
+	t0300-wmerge.sh t0310-checkoff.sh t0360-overlay-records.sh)
 SANITIZE_REPORTS = $(CURDIR)/$(SANITIZE_DIR)/reports
 check-sanitize: deps
 	rm -rf $(SANITIZE_DIR)
@@ -257,6 +257,7 @@ bench: deps all
 	@tests/bench/merge
 	@tests/bench/net
 	@tests/bench/upgrade
+	@tests/bench/overlay-opts
 	@BENCH_UPGRADE_PKGS=1 tests/bench/upgrade
 	@tests/bench/trace
 

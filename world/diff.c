@@ -585,8 +585,9 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 	 * B has nothing, and a new tree of A costs one lookup in B. */
 	const char *b_lacks = NULL;
 	size_t b_lacks_len = 0, inos_cap = 0;
+	const char *at = NULL; /* the candidate that could not be compared */
 	for (size_t i = 0; i < cand.n && r >= 0; i++) {
-		const char *p = cand.v[i];
+		const char *p = at = cand.v[i];
 		struct side x, y = {.fd = -1};
 		r = diff_side_load(&parts, false, p, &x);
 		if (r >= 0 && (!b_lacks || strncmp(p, b_lacks, b_lacks_len) ||
@@ -658,6 +659,7 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 		diff_side_release(&x);
 		diff_side_release(&y);
 	}
+	at = r < 0 ? at : NULL;
 	for (size_t i = 0; i < gone.n && r >= 0; i++) {
 		struct side y;
 		r = diff_side_load(&parts, true, gone.v[i], &y);
@@ -675,8 +677,15 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 	paths_release(&gone);
 	paths_release(&kept);
 	if (r < 0) {
-		r = werr_errno(err, -r, "cannot compare '%s' with '%s'", name_a,
-			       name_b);
+		/* overlayfs refuses a file whose layer holds a record of an
+		 * option its mount lacks (metacopy: README, "Security"). */
+		r = werr_errno(err, -r, "cannot compare '%s' with '%s'%s%s%s",
+			       name_a, name_b, at ? " at " : "", at ? at : "",
+			       at && r == -EPERM
+				       ? " (overlayfs refuses it: its layer "
+					 "holds a record, such as metacopy, of "
+					 "options pwapt does not mount with)"
+				       : "");
 		goto out;
 	}
 	/* Sorted, each path once: a path both under a deleted directory and

@@ -28,6 +28,25 @@ static bool overlay_xattr(const char *name)
 	       !strncmp(name, "user.overlay.", 13);
 }
 
+bool save_data_elsewhere(int dirfd, const char *name)
+{
+	char proc[FD_PATH_MAX], names[4096];
+	save_fd_path(proc, sizeof(proc), dirfd, name);
+	ssize_t n = llistxattr(proc, names, sizeof(names));
+	if (n < 0)
+		return errno != ENOTSUP; /* cannot tell: copy */
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1) {
+		const char *k = names + i;
+		const char *own = !strncmp(k, "trusted.overlay.", 16) ? k + 16
+				  : !strncmp(k, "user.overlay.", 13)  ? k + 13
+								      : NULL;
+		if (own &&
+		    (!strcmp(own, "metacopy") || !strcmp(own, "redirect")))
+			return true;
+	}
+	return false;
+}
+
 int save_copy_xattrs(const char *from, const char *to)
 {
 	char names[65536];
