@@ -322,4 +322,41 @@ test_expect_success 'rollback --force of a merge that installed a package keeps 
 	test -z "$(wexec Root dpkg --audit)"
 '
 
+# make_trig_pkg NAME PATH: a package interested in file trigger PATH (as
+# man-db is in /usr/share/man), built into Root's /srv.
+make_trig_pkg() {
+	make_pkg "$1" 1.0 && d=$TMP/pkg-$1-1.0 &&
+	echo "interest $2" >"$d/DEBIAN/triggers" &&
+	printf "#!/bin/sh\necho \"\$@\" >>/var/log/$1.triggered\n" >"$d/DEBIAN/postinst" &&
+	chmod 755 "$d/DEBIAN/postinst" &&
+	SOURCE_DATE_EPOCH=1700000000 dpkg-deb --root-owner-group -b "$d" "$R/srv/$1_1.0.deb" >/dev/null
+}
+
+test_expect_success 'two worlds that each install a package with a file trigger merge in turn, unforced (the paper s WPUpdate and PHPUpdate)' '
+	cleanup_worlds &&
+	make_trig_pkg pwapt-trig-a /usr/share/pwapt-a && make_trig_pkg pwapt-trig-b /usr/share/pwapt-b &&
+	wcreate TA Root && wcreate TB Root &&
+	wexec TA dpkg -i /srv/pwapt-trig-a_1.0.deb >/dev/null &&
+	wexec TB dpkg -i /srv/pwapt-trig-b_1.0.deb >/dev/null &&
+	grep -q "^/usr/share/pwapt-a pwapt-trig-a" "$PWAPT_STATE/worlds/TA/merged/var/lib/dpkg/triggers/File" &&
+	wmerge TA Root && wmerge TB Root &&
+	grep -q "^/usr/share/pwapt-a pwapt-trig-a\$" "$R/var/lib/dpkg/triggers/File" &&
+	grep -q "^/usr/share/pwapt-b pwapt-trig-b\$" "$R/var/lib/dpkg/triggers/File" &&
+	test_no_output wexec Root dpkg --audit &&
+	wexec Root sh -c "mkdir -p /usr/share/pwapt-b && dpkg --triggers-only -a" >/dev/null &&
+	wexec Root dpkg -i /srv/pwapt-trig-a_1.0.deb >/dev/null &&
+	test_no_output wexec Root dpkg --audit
+'
+
+test_expect_success 'a file trigger interest removed in a world, another added in Root: both kept' '
+	wcreate TC Root && wexec TC dpkg -r pwapt-trig-a >/dev/null &&
+	make_trig_pkg pwapt-trig-c /usr/share/pwapt-c &&
+	wexec Root dpkg -i /srv/pwapt-trig-c_1.0.deb >/dev/null &&
+	wmerge TC Root &&
+	! grep -q "pwapt-trig-a" "$R/var/lib/dpkg/triggers/File" &&
+	grep -q "^/usr/share/pwapt-b pwapt-trig-b\$" "$R/var/lib/dpkg/triggers/File" &&
+	grep -q "^/usr/share/pwapt-c pwapt-trig-c\$" "$R/var/lib/dpkg/triggers/File" &&
+	test_no_output wexec Root dpkg --audit
+'
+
 test_done

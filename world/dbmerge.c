@@ -29,6 +29,7 @@ enum db_kind {
 	DB_BY_NAME,	 /* deb822 keyed by Name (debconf) */
 	DB_DIVERSIONS,	 /* dpkg's diversions, by diverted path */
 	DB_STATOVERRIDE, /* dpkg's statoverride, by path */
+	DB_TRIGFILE,	 /* dpkg's file triggers, a set of lines */
 	DB_LOG,		 /* appended to by both */
 	DB_CACHE,	 /* rebuilt from the others */
 	DB_BACKUP,	 /* the previous version of a database */
@@ -46,6 +47,7 @@ static const struct db {
 	{"/var/lib/apt/extended_states", "apt-extended_states", DB_BY_PACKAGE},
 	{"/var/lib/dpkg/diversions", "dpkg-diversions", DB_DIVERSIONS},
 	{"/var/lib/dpkg/statoverride", "dpkg-statoverride", DB_STATOVERRIDE},
+	{"/var/lib/dpkg/triggers/File", "dpkg-triggers-File", DB_TRIGFILE},
 	{"/var/cache/debconf/config.dat", "debconf-config.dat", DB_BY_NAME},
 	{"/var/cache/debconf/templates.dat", "debconf-templates.dat",
 	 DB_BY_NAME},
@@ -189,7 +191,8 @@ int dbmerge_save_bases(struct world_store *s, const char *name, int tree,
 
 /* The base of DB for world SRC: an fd; one of /dev/null (an empty base)
  * when the database did not exist when SRC was created; -ENOENT when SRC
- * has no bases at all, another -errno when it cannot be read. */
+ * has no base of DB (made by a pwapt that kept none, or none of DB),
+ * another -errno when it cannot be read. */
 static int open_base(struct world_store *s, const char *src,
 		     const struct db *db)
 {
@@ -277,6 +280,8 @@ static int merge_by_kind(const struct db *db, const char *path,
 		return dpkgdb_merge_diversions(b, o, t, out, flags, c, err);
 	case DB_STATOVERRIDE:
 		return dpkgdb_merge_statoverride(b, o, t, out, flags, c, err);
+	case DB_TRIGFILE:
+		return dpkgdb_merge_trigfile(b, o, t, out, flags, c, err);
 	case DB_USERS:
 	case DB_GROUPS:
 		if (partner) {

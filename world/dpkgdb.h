@@ -125,6 +125,15 @@ int dpkgdb_merge_statoverride(const struct db_file *base,
 			      const struct db_file *theirs, int out,
 			      unsigned flags, struct db_conflicts *conflicts,
 			      struct world_error *err);
+/* dpkg's triggers/File: lines "path package[/noawait]", each line a
+ * record keyed by itself (a set: an interest added on one side and
+ * removed on the other is the only conflict); same rules as above, the
+ * lines in ours' order, theirs' additions after them. */
+int dpkgdb_merge_trigfile(const struct db_file *base,
+			  const struct db_file *ours,
+			  const struct db_file *theirs, int out, unsigned flags,
+			  struct db_conflicts *conflicts,
+			  struct world_error *err);
 
 /* The account databases that maintainer scripts add system users and
  * groups to (/etc/passwd, shadow, group, gshadow): a record a line, keyed by

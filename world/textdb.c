@@ -458,6 +458,51 @@ int dpkgdb_merge_statoverride(const struct db_file *base,
 				 flags, conflicts, err);
 }
 
+/* ---- dpkg's file triggers ---- */
+
+/* "path package[/noawait]": a package's interest in a path (dpkg's
+ * triggers/File, as dpkg's trig_file_interests_ensure() reads it: the path
+ * absolute, up to the first space).  dpkg reads the file as a set and
+ * rewrites it in its own order, so the whole line is the record's key:
+ * two packages interested in one path are two records, and only an
+ * interest one side added and the other removed can conflict. */
+static int trigfile_records(const struct input *in, const void *arg,
+			    struct recs *recs, struct world_error *err)
+{
+	size_t pos = 0, lno = 0, len;
+	const char *s;
+	int r;
+
+	while ((r = next_dpkg_line(in, &pos, &lno, &s, &len, err)) > 0) {
+		const char *sp = memchr(s, ' ', len);
+		if (*s != '/' || !sp || sp + 1 == s + len)
+			return dbrec_line_error(
+				in, lno, "expected '/path package'", err);
+		if (!dbrec_add_line_record(in, recs, lno, s, len, s, len + 1,
+					   err))
+			return -ENOMEM;
+	}
+	if (r < 0)
+		return r;
+	return recs_sort_unique(recs, in->name, err);
+}
+
+int dpkgdb_merge_trigfile(const struct db_file *base,
+			  const struct db_file *ours,
+			  const struct db_file *theirs, int out, unsigned flags,
+			  struct db_conflicts *conflicts,
+			  struct world_error *err)
+{
+	static const struct merge_kind trigfile = {
+		.records = trigfile_records,
+		.write = dbrec_write_in_ours_order,
+		.sep = "",
+		.what = "dpkg's file triggers",
+	};
+	return dbrec_merge_files(&trigfile, NULL, base, ours, theirs, out,
+				 flags, conflicts, err);
+}
+
 /* ---- logs ---- */
 
 int db_merge_log(const struct db_file *ours, const struct db_file *theirs,

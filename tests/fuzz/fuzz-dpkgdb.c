@@ -65,6 +65,7 @@ enum which {
 	STATOVERRIDE,
 	LOG,
 	ACCOUNTS,
+	TRIGFILE,
 	N_WHICH
 };
 
@@ -97,6 +98,9 @@ static int merge3(enum which w, const char *b, size_t bl, const char *o,
 	case STATOVERRIDE:
 		r = dpkgdb_merge_statoverride(&fb, &fo, &ft, fout, flags, c,
 					      err);
+		break;
+	case TRIGFILE:
+		r = dpkgdb_merge_trigfile(&fb, &fo, &ft, fout, flags, c, err);
 		break;
 	case ACCOUNTS:
 		r = db_merge_accounts(&fb, &fo, &ft, fout, true, flags, c, err);

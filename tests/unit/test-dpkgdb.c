@@ -197,7 +197,16 @@ static const char new_pkg[] = "Package: pwapt-new\n"
 
 /* ---- running the merges on files ---- */
 
-enum kind { STATUS, APT, DEBCONF, DIVERSIONS, STATOVERRIDE, PASSWD, SHADOW };
+enum kind {
+	STATUS,
+	APT,
+	DEBCONF,
+	DIVERSIONS,
+	STATOVERRIDE,
+	TRIGFILE,
+	PASSWD,
+	SHADOW
+};
 
 struct result {
 	int r;
@@ -269,6 +278,10 @@ static struct result merge(enum kind kind, const char *b, const char *o,
 	case STATOVERRIDE:
 		res.r = dpkgdb_merge_statoverride(&fb, &fo, &ft, out, flags,
 						  &res.c, &res.err);
+		break;
+	case TRIGFILE:
+		res.r = dpkgdb_merge_trigfile(&fb, &fo, &ft, out, flags,
+					      &res.c, &res.err);
 		break;
 	case PASSWD:
 	case SHADOW:
@@ -1011,6 +1024,47 @@ static void test_statoverride(void)
 		"two records for '/x'", "two overrides of one path");
 }
 
+/* dpkg's triggers/File as the paper's two upgrades leave it: WordPress's
+ * world rewrote it in another order, PHP's added an interest. */
+static void test_trigfile(void)
+{
+	const char *base = "/usr/share/man man-db\n"
+			   "/usr/lib/php/8.2/sapi php8.2-cli/noawait\n"
+			   "/usr/share/fonts fontconfig\n";
+	merged_is(TRIGFILE, base,
+		  "/usr/share/fonts fontconfig\n"
+		  "/usr/share/man man-db\n"
+		  "/usr/lib/php/8.2/sapi php8.2-cli/noawait\n",
+		  "/usr/share/man man-db\n"
+		  "/usr/lib/php/8.2/sapi php8.2-cli/noawait\n"
+		  "/usr/lib/php/8.2/sapi libapache2-mod-php8.2/noawait\n"
+		  "/usr/share/fonts fontconfig\n",
+		  "/usr/share/fonts fontconfig\n"
+		  "/usr/share/man man-db\n"
+		  "/usr/lib/php/8.2/sapi php8.2-cli/noawait\n"
+		  "/usr/lib/php/8.2/sapi libapache2-mod-php8.2/noawait\n",
+		  "triggers/File: one side reordered, the other added an "
+		  "interest in a path another package has: no conflict");
+	merged_is(TRIGFILE, base,
+		  "/usr/share/man man-db\n"
+		  "/usr/share/fonts fontconfig\n",
+		  "/usr/share/man man-db\n"
+		  "/usr/lib/php/8.2/sapi php8.2-cli/noawait\n"
+		  "/usr/share/fonts fontconfig\n"
+		  "/etc/ld.so.conf.d libc-bin\n",
+		  "/usr/share/man man-db\n"
+		  "/usr/share/fonts fontconfig\n"
+		  "/etc/ld.so.conf.d libc-bin\n",
+		  "triggers/File: an interest removed on one side, one added "
+		  "on the other");
+	refused(TRIGFILE, base, base, "usr/share/man man-db\n",
+		"line 1: expected '/path package'", "a relative path");
+	refused(TRIGFILE, base, base, "/usr/share/man\n",
+		"line 1: expected '/path package'", "no package");
+	refused(TRIGFILE, base, base, "/usr/share/man man-db",
+		"missing final newline", "a last line without newline");
+}
+
 /* ---- logs ---- */
 
 static char *merge_log(const char *o, const char *t, int *r)
@@ -1517,6 +1571,7 @@ int main(int argc, char **argv)
 	test_debconf();
 	test_diversions();
 	test_statoverride();
+	test_trigfile();
 	test_accounts();
 	test_force_text();
 	test_force_accounts();
