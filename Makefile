@@ -251,6 +251,13 @@ check-sanitize: deps
 demo: deps all
 	@examples/demo.sh
 
+# The paper's scenarios, each on a Debian tree of its own (examples/*/run.sh;
+# POSTS=N: the blog's post count, 1000 as the paper by default).
+example-make: deps all
+	@examples/derived-make/run.sh
+example-wordpress: deps all
+	@examples/wordpress-php/run.sh
+
 bench: deps all
 	@tests/bench/run
 	@tests/bench/merge
@@ -290,4 +297,4 @@ clean:
 		tests/fuzz/obj tests/fuzz/libworld.a
 	rm -rf $(SANITIZE_DIR)
 
-.PHONY: all deps check check-floors check-sanitize demo bench install style clean fuzz FORCE
+.PHONY: all deps check check-floors check-sanitize demo example-make example-wordpress bench install style clean fuzz FORCE
