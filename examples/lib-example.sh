@@ -11,7 +11,8 @@
 # A step runs its shell code (an && chain, as a test's) with its output
 # shown; one that fails ends the scenario at once with exit status 1,
 # naming the step ("FAILED at step N: NAME"): later steps would only fail
-# for its sake.
+# for its sake.  With STEP_MARKS set, each step's start ("TIME N NAME") is
+# appended to that file.
 # A missing prerequisite fails too (PWAPT_TEST_MUST_WORK=1 unless set):
 # a scenario that skips proves nothing.  skipped 'WHY' names a step the
 # scenario leaves out on purpose (a TODO), on its output and in its summary.
@@ -22,6 +23,8 @@ step() {
 	step_count=$((step_count + 1))
 	printf '\n== step %d: %s\n' "$step_count" "$1"
 	_step_t0=$(date +%s.%N)
+	# When the scenario keeps a log of when each step began.
+	[ -z "${STEP_MARKS:-}" ] || echo "$_step_t0 $step_count $1" >>"$STEP_MARKS"
 	(eval "$2")
 	_step_rc=$?
 	if [ $_step_rc = 0 ]; then
