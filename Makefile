@@ -257,6 +257,10 @@ example-make: deps all
 	@examples/derived-make/run.sh
 example-wordpress: deps all
 	@examples/wordpress-php/run.sh
+# Both, then the paper's Tables III and IV measured on this machine:
+# build/paper/results.md and table3.png (tools/paper; PAPER_RUNS=N).
+paper: deps all
+	@tools/paper
 
 bench: deps all
 	@tests/bench/run
@@ -297,4 +301,4 @@ clean:
 		tests/fuzz/obj tests/fuzz/libworld.a
 	rm -rf $(SANITIZE_DIR)
 
-.PHONY: all deps check check-floors check-sanitize demo example-make example-wordpress bench install style clean fuzz FORCE
+.PHONY: all deps check check-floors check-sanitize demo example-make example-wordpress paper bench install style clean fuzz FORCE

@@ -20,6 +20,8 @@
 # result; the first that fails ends the run with exit status 1, naming it.
 # Services are started by hand (the tree has no init system), as the
 # paper's `service ... start`.  Tracing is off unless PWAPT_EXAMPLE_TRACE=bpf.
+# PWAPT_PAPER_TIMES=FILE: the times of the world commands and the sizes of
+# the worlds' layers appended to FILE (tools/paper, `make paper`).
 here=$(cd "$(dirname "$0")" && pwd)
 PWAPT_TREE_EXTRA=$(cat "$here/packages")
 export PWAPT_TREE_EXTRA
@@ -99,6 +101,32 @@ upstream() {
 	*+pwapt1) echo "$(echo "$1" | sed 's/^[0-9]*://; s/[+-].*//')-pwapt1" ;;
 	*) echo "$1" | sed 's/^[0-9]*://; s/[+-].*//' ;;
 	esac
+}
+
+# timed NAME CMD [ARG...]: runs CMD; with PWAPT_PAPER_TIMES set (make
+# paper), appends "time|NAME|SECONDS" to that file (the paper's Table III).
+timed() {
+	_timed_name=$1
+	shift
+	_timed_t0=$(date +%s.%N)
+	"$@"
+	_timed_rc=$?
+	[ -z "${PWAPT_PAPER_TIMES:-}" ] ||
+		echo "time|$_timed_name|$(awk -v a="$_timed_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')" \
+			>>"$PWAPT_PAPER_TIMES"
+	return $_timed_rc
+}
+# With PWAPT_PAPER_TIMES set, appends "layer|WORLD|FILES|BYTES" for each
+# world $@: the files (not directories) of its layers and their bytes (the
+# paper's Table IV).
+layer_sizes() {
+	[ -n "${PWAPT_PAPER_TIMES:-}" ] || return 0
+	for _w; do
+		find "$PWAPT_STATE/worlds/$_w/upper" "$PWAPT_STATE/worlds/$_w/fs" \
+			! -type d -printf '%s\n' 2>/dev/null |
+			awk -v w="$_w" '{ n++; b += $1 } END { printf "layer|%s|%d|%d\n", w, n, b }' \
+			>>"$PWAPT_PAPER_TIMES"
+	done
 }
 
 # apache2's init script in world $1 (its lock directory first: the tree
@@ -244,7 +272,7 @@ step 'a client of Root'"'"'s blog, a request every 0.2 s from now on' '
 '
 
 step 'wcreate WPUpdate Root; WordPress upgraded in it, Root untouched' '
-	wcreate WPUpdate Root &&
+	timed "wcreate WPUpdate Root" wcreate WPUpdate Root &&
 	wexec WPUpdate env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		--only-upgrade -o Dpkg::Options::=--force-confold $WP_PKGS </dev/null &&
 	test_equal "$WP_NEW" "$(installed WPUpdate wordpress)" &&
@@ -252,7 +280,7 @@ step 'wcreate WPUpdate Root; WordPress upgraded in it, Root untouched' '
 '
 
 step 'wcreate PHPUpdate Root; PHP upgraded in it, Root untouched' '
-	wcreate PHPUpdate Root &&
+	timed "wcreate PHPUpdate Root" wcreate PHPUpdate Root &&
 	wexec PHPUpdate env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		--only-upgrade -o Dpkg::Options::=--force-confold $PHP_PKGS </dev/null &&
 	test_equal "$PHP_NEW" "$(installed PHPUpdate libapache2-mod-php8.2)" &&
@@ -260,7 +288,7 @@ step 'wcreate PHPUpdate Root; PHP upgraded in it, Root untouched' '
 '
 
 step 'wcreate WPTest WPUpdate PHPUpdate: the new WordPress and the new PHP together' '
-	wcreate WPTest WPUpdate PHPUpdate &&
+	timed "wcreate WPTest WPUpdate PHPUpdate" wcreate WPTest WPUpdate PHPUpdate &&
 	wexec WPTest grep -q "^\\\$wp_version = .$(upstream "$WP_NEW")." /usr/share/wordpress/wp-includes/version.php &&
 	test_equal "$(upstream "$PHP_NEW")" "$(wexec WPTest php -r "echo PHP_VERSION;")"
 '
@@ -294,7 +322,7 @@ step 'wip WPTest forward 80 50080: the blog through the forward, on the new Word
 # wdiff of world $1 against Root: its output in $OUT/wdiff.$1 (exit 0, or
 # 3 for warnings), a count of its lines, and a path it must name.
 wdiff_world() {
-	wdiff "$1" Root >"$OUT/wdiff.$1" 2>&1
+	timed "wdiff $1 Root" wdiff "$1" Root >"$OUT/wdiff.$1" 2>&1
 	rc=$?
 	echo "wdiff $1 Root: exit $rc, $(grep -c "^[AMD] " "$OUT/wdiff.$1") paths, $(grep -c "^! " "$OUT/wdiff.$1") warnings; the first lines:"
 	head -n 8 "$OUT/wdiff.$1"
@@ -313,13 +341,14 @@ step 'wdiff WPTest Root: the test world'"'"'s database and logs' '
 '
 
 step 'wdelete WPTest: its database and logs gone, the forward too' '
-	wdelete WPTest &&
+	layer_sizes WPUpdate PHPUpdate WPTest &&
+	timed "wdelete WPTest" wdelete WPTest &&
 	test_lacks "^WPTest " wlist &&
 	! curl -s -m 3 -o /dev/null http://127.0.0.1:50080/
 '
 
 step 'wmerge WPUpdate Root' '
-	wmerge WPUpdate Root &&
+	timed "wmerge WPUpdate Root" wmerge WPUpdate Root &&
 	test_equal "$WP_NEW" "$(installed Root wordpress)"
 '
 
@@ -331,7 +360,7 @@ skipped 'wmerge PHPUpdate Root --handover 80' \
 # (and on nothing else).  Then said, its two versions compared, and forced;
 # any other refusal fails the step.
 step 'wmerge PHPUpdate Root' '
-	wmerge PHPUpdate Root >"$OUT/merge-php" 2>"$OUT/merge-php.err"; rc=$?
+	timed "wmerge PHPUpdate Root" wmerge PHPUpdate Root >"$OUT/merge-php" 2>"$OUT/merge-php.err"; rc=$?
 	cat "$OUT/merge-php" "$OUT/merge-php.err"
 	if [ $rc = 3 ] &&
 		grep -q "^wmerge: cannot merge .PHPUpdate. into .Root.: 1 path changed in .Root. after .PHPUpdate. was created" "$OUT/merge-php.err" &&
@@ -341,7 +370,8 @@ step 'wmerge PHPUpdate Root' '
 		wexec PHPUpdate cat /var/lib/dpkg/triggers/File >"$OUT/triggers.php" &&
 		diff "$R/var/lib/dpkg/triggers/File" "$OUT/triggers.php" && echo "(the same lines)"
 		echo "$ wmerge --force PHPUpdate Root"
-		wmerge --force PHPUpdate Root >/dev/null 2>&1 && echo forced >"$OUT/merge-php.forced"
+		timed "wmerge --force PHPUpdate Root" wmerge --force PHPUpdate Root >/dev/null 2>&1 &&
+			echo forced >"$OUT/merge-php.forced"
 	else
 		test $rc = 0
 	fi &&
