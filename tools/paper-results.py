@@ -97,7 +97,10 @@ print("\n## Table IV: numbers of files and their total sizes\n")
 print("The files (all but directories: whiteouts and symbolic links count) "
       "of each world's layers and their bytes, right before `wdelete "
       "WPTest` (WPTest with Root's database restored, MariaDB and apache2 "
-      "running); the median of the runs.  MB is 10^6 bytes.\n")
+      "running); the median of the runs.  MB is 10^6 bytes.  The paper's "
+      "WPUpdate ran WordPress's own update script; here dpkg upgrades "
+      "Debian's wordpress package, which rewrites every file of it, "
+      "changed or not, into the world's layer.\n")
 print("| World | the paper: files | MB | here: files | MB |")
 print("| --- | ---: | ---: | ---: | ---: |")
 for world, pfiles, pmb in TABLE4:

@@ -10,7 +10,7 @@ set style fill solid 0.8 border -1
 set boxwidth 0.9
 set xtics rotate by -25 nomirror
 set yrange [0:*]
-set bmargin 8
+set bmargin 11
 set grid ytics
 set key top left
 plot out."/table3.dat" using 2:xtic(1) title "the paper (LXC + Aufs, 2016)", \
