@@ -252,6 +252,17 @@ check-sanitize: deps
 demo: deps all
 	@examples/demo.sh
 
+# The paper's scenarios, each on a Debian tree of its own (examples/*/run.sh;
+# POSTS=N: the blog's post count, 1000 as the paper by default).
+example-make: deps all
+	@examples/derived-make/run.sh
+example-wordpress: deps all
+	@examples/wordpress-php/run.sh
+# Both, then the paper's Tables III and IV measured on this machine:
+# build/paper/results.md and table3.png (tools/paper; PAPER_RUNS=N).
+paper: deps all
+	@tools/paper
+
 bench: deps all
 	@tests/bench/run
 	@tests/bench/merge
@@ -292,4 +303,4 @@ clean:
 		tests/fuzz/obj tests/fuzz/libworld.a
 	rm -rf $(SANITIZE_DIR)
 
-.PHONY: all deps check check-floors check-sanitize demo bench install style clean fuzz FORCE
+.PHONY: all deps check check-floors check-sanitize demo example-make example-wordpress paper bench install style clean fuzz FORCE

@@ -15,6 +15,7 @@
 
 TEST_DIR=$(cd "$(dirname "$0")" && pwd)
 [ -f "$TEST_DIR/lib.sh" ] || TEST_DIR=$(dirname "$TEST_DIR") # tests/slow/
+[ -f "$TEST_DIR/lib.sh" ] || TEST_DIR=$(cd "$TEST_DIR/../tests" && pwd) # examples/X/
 SRC_DIR=$(cd "$TEST_DIR/.." && pwd)
 BIN_DIR=$SRC_DIR/bin
 PATH=$BIN_DIR:$PATH
