@@ -256,6 +256,7 @@ bench: deps all
 	@tests/bench/run
 	@tests/bench/merge
 	@tests/bench/net
+	@tests/bench/handover
 	@tests/bench/upgrade
 	@BENCH_UPGRADE_PKGS=1 tests/bench/upgrade
 	@tests/bench/trace

@@ -21,7 +21,7 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 	const char *handover = NULL, *check = NULL;
 	const struct cmd_option options[] = {
 		OPT_VALUE("handover", &handover, HANDOVER_HELP),
-		OPT_VALUE("check", &check, HANDOVER_CHECK_HELP),
+		OPT_VALUE("handover-check", &check, HANDOVER_CHECK_HELP),
 		OPT_FLAG("force", &force, FORCE_HELP),
 		OPT_FLAG("rebase", &rebase,
 			 "  --rebase move the worlds built on SRC onto DST"),
@@ -37,7 +37,7 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 	if (handover || check)
 		return handover ? handover_cmd(ctx, argv[0], argv[1], flags,
 					       handover, check)
-				: failf(ctx, "--check goes with --handover");
+				: failf(ctx, "--handover-check goes with --handover");
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;

@@ -556,12 +556,15 @@ static int make_standin(struct context *ctx, struct state *s)
 	unsigned long n = 0;
 	const char *const parents[] = {WORLD_ROOT};
 	int r = st ? world_store_next_serial(st, "handover", &n, &err) : -EIO;
+	world_store_free(st);
 	if (r >= 0) {
 		snprintf(s->standin, sizeof(s->standin), "handover-%lu", n);
 		note_write(ctx, s);
-		r = world_create(st, s->standin, parents, 1, NULL, &err);
+		st = open_store(ctx);
+		r = st ? world_create(st, s->standin, parents, 1, NULL, &err)
+		       : -EIO;
+		world_store_free(st);
 	}
-	world_store_free(st);
 	if (r < 0) {
 		if (st)
 			fprintf(stderr, "%s: cannot create a stand-in: %s\n",

@@ -37,7 +37,7 @@
 	"  --handover PORT[,PORT...]  no downtime on Root's PORTs: a stand-in "  \
 	"serves them while Root's services restart on the merged files"
 #define HANDOVER_CHECK_HELP                                                    \
-	"  --check CMD  with --handover: a shell command run in Root once its " \
+	"  --handover-check CMD  with --handover: a shell command run in Root once its " \
 	"services are back; its failure rolls the merge back"
 
 struct handover {
