@@ -96,9 +96,10 @@ test_expect_success 'a failing check: traffic stays on a working service, Root i
 '
 
 test_expect_success 'a new version that does not start: rolled back, no request lost' '
+	upgraded G &&
+	wexec G sh -c "echo PORT=8080 >/etc/default/pwapt-test-web" &&
+	check-off G /etc/default/pwapt-test-web &&
 	echo FAIL_VERSION=1.1 >"$R/etc/default/pwapt-test-web" &&
-	wcreate G Root &&
-	wexec G sh -c "rm /etc/default/pwapt-test-web; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-web </dev/null >/dev/null" &&
 	start_loop &&
 	test_fails_with 1 "fail on the merged files" wmerge --handover 8080 G Root &&
 	stop_loop &&
