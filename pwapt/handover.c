@@ -22,6 +22,7 @@
 #include "../world/strv.h"
 #include "handover.h"
 #include "service.h"
+#include "txn.h"
 
 /* Seconds a service has to answer on its port once it reports itself
  * running, and connections in flight to finish before their server
@@ -771,4 +772,34 @@ int handover_cmd(struct context *ctx, const char *src, const char *dst,
 		print_warnings(stderr, &conflicts, src, dst, false);
 	world_diff_release(&conflicts);
 	return code;
+}
+
+int handover_txn(struct context *ctx, const char *name, bool force,
+		 const char *ports, const char *check)
+{
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return EXIT_FAIL;
+	struct world_error err = {0};
+	_cleanup_strv_free_ char **chain = NULL;
+	struct txn t = {0};
+	int r = txn_chain(s, name, &chain, &err);
+	if (r >= 0 && (!chain[0] || chain[1]))
+		r = -EINVAL,
+		snprintf(err.msg, sizeof(err.msg),
+			 "--handover merges one transaction built on Root: "
+			 "merge the transactions below '%s' first",
+			 name);
+	if (r >= 0 && (r = txn_load(s, name, &t, &err)) >= 0 &&
+	    t.phase != TXN_READY && !(force && t.phase == TXN_TESTS_FAILED))
+		r = -EINVAL,
+		snprintf(err.msg, sizeof(err.msg), "cannot merge '%s': it is %s",
+			 name, txn_phase_name(t.phase));
+	txn_release(&t);
+	world_store_free(s);
+	if (r < 0)
+		return fail(ctx, &err);
+	return handover_cmd(ctx, name, WORLD_ROOT,
+			    WORLD_MERGE_REBASE | (force ? WORLD_MERGE_FORCE : 0),
+			    ports, check);
 }

@@ -69,6 +69,13 @@ int handover_merge(struct context *ctx, const char *src, const char *dst,
 int handover_cmd(struct context *ctx, const char *src, const char *dst,
 		 unsigned flags, const char *ports, const char *check);
 
+/* pwapt merge T --handover PORTS [--handover-check CMD] [--force]: T
+ * must be a ready transaction built on Root (the chain of one); merged as
+ * handover_cmd() does (services other than those on PORTS are not
+ * restarted).  An exit code. */
+int handover_txn(struct context *ctx, const char *name, bool force,
+		 const char *ports, const char *check);
+
 /* Finishes the handover a pwapt left behind (Root's note): Root's
  * services started (or the merge rolled back when they do not come up on
  * its files), the ports released, the stand-in deleted.  0: there was

@@ -127,4 +127,17 @@ test_expect_success "killed at step $step: pwapt recover leaves a live service o
 '
 done
 
+test_expect_success 'pwapt merge T --handover: a transaction handed over, no request lost' '
+	test_fails_with 2 "takes ports" pwapt merge tx0 --handover x &&
+	pwapt upgrade --test --keep -y </dev/null >"$TMP/out" &&
+	t=$(grep -o "tx[0-9]*" "$TMP/out" | head -n 1) && test -n "$t" &&
+	start_loop &&
+	pwapt merge "$t" --handover 8080 &&
+	wait_for 20 "tail -n 1 \"$TMP/seen\" | grep -qx 1.1" &&
+	stop_loop &&
+	! grep -v -x -e 1.0 -e 1.1 "$TMP/seen" &&
+	test_equal 1.1 "$(version)" && no_rules_left &&
+	test_fails_with 1 "no transaction named" pwapt merge "$t" --handover 8080
+'
+
 test_done
