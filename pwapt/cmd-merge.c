@@ -88,9 +88,13 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 	bool merge = world_store_recovered(s);
 	world_store_free(s);
 	int ho = handover_recover(ctx);
-	printf("%s\n", merge	  ? "recovered an interrupted merge"
-		       : ho == 1 ? "finished an interrupted handover"
-				 : "nothing to recover");
+	if (merge)
+		printf("recovered an interrupted merge\n");
+	if (ho == 1 || ho == 2)
+		printf("%s\n", ho == 1 ? "finished an interrupted handover"
+				       : "a handover into Root is under way");
+	if (!merge && ho == 0)
+		printf("nothing to recover\n");
 	if (ho < 0)
 		return EXIT_FAIL;
 	if (!(s = open_store(ctx)))

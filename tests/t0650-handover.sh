@@ -128,9 +128,10 @@ test_expect_success "killed at step $step: pwapt recover leaves a live service o
 done
 
 test_expect_success 'pwapt merge T --handover: a transaction handed over, no request lost' '
-	test_fails_with 2 "takes ports" pwapt merge tx0 --handover x &&
 	pwapt upgrade --test --keep -y </dev/null >"$TMP/out" &&
 	t=$(grep -o "tx[0-9]*" "$TMP/out" | head -n 1) && test -n "$t" &&
+	test_fails_with 2 "takes ports" pwapt merge "$t" --handover x &&
+	test_fails_with 1 "goes with --handover" pwapt merge "$t" --handover-check true &&
 	start_loop &&
 	pwapt merge "$t" --handover 8080 &&
 	wait_for 20 "tail -n 1 \"$TMP/seen\" | grep -qx 1.1" &&
