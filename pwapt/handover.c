@@ -521,12 +521,15 @@ static int put_back(struct context *ctx, struct state *s)
 			fprintf(stderr,
 				"%s: cannot roll back merge %" PRIu64 ": %s\n",
 				ctx->cmd, s->merge_id, err.msg);
-		else if (r >= 0)
+		if (r >= 0) {
 			fprintf(chatter(ctx),
 				"Rolled back merge %" PRIu64
 				" (%s into Root).\n",
 				s->merge_id, s->src);
-		s->merge_id = 0;
+			/* A recovery does not roll it back again. */
+			s->merge_id = 0;
+			note_write(ctx, s);
+		}
 	}
 	if (s->step >= STEP_STOP) {
 		struct handover none = *s->h;
