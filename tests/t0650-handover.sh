@@ -127,6 +127,23 @@ test_expect_success "killed at step $step: pwapt recover leaves a live service o
 '
 done
 
+test_expect_success 'another handover meanwhile is refused; recover leaves a live one alone' '
+	upgraded D &&
+	{ PWAPT_STOP_AT=handover-merge wmerge --handover 8080 D Root >"$TMP/out1" 2>&1 & pid=$!; } &&
+	note_pid $pid &&
+	wait_for 60 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	version | grep -qx 1.0 &&
+	wcreate E Root &&
+	test_fails_with 1 "another handover into Root is under way" wmerge --handover 8080 E Root &&
+	pwapt recover | grep -q "a handover into Root is under way" &&
+	wlist | grep -q "handover-" &&
+	kill -CONT $pid && wait $pid &&
+	test_equal 1.1 "$(version)" && no_rules_left && wdelete E &&
+	wexec Root sh -c "apt-get install -y -qq --allow-downgrades pwapt-test-web=1.0 </dev/null >/dev/null" &&
+	wexec Root /etc/init.d/pwapt-test-web restart &&
+	wait_for 10 "test 1.0 = \"\$(version)\""
+'
+
 test_expect_success 'pwapt merge T --handover: a transaction handed over, no request lost' '
 	pwapt upgrade --test --keep -y </dev/null >"$TMP/out" &&
 	t=$(grep -o "tx[0-9]*" "$TMP/out" | head -n 1) && test -n "$t" &&
