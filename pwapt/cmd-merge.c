@@ -35,9 +35,11 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 	unsigned flags = (force ? WORLD_MERGE_FORCE : 0) |
 			 (rebase ? WORLD_MERGE_REBASE : 0);
 	if (handover || check)
-		return handover ? handover_cmd(ctx, argv[0], argv[1], flags,
-					       handover, check)
-				: failf(ctx, "--handover-check goes with --handover");
+		return handover
+			       ? handover_cmd(ctx, argv[0], argv[1], flags,
+					      handover, check)
+			       : failf(ctx,
+				       "--handover-check goes with --handover");
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;

@@ -28,7 +28,7 @@
  * running, and connections in flight to finish before their server
  * stops. */
 #define ANSWER_TIMEOUT 10
-#define DRAIN_TIMEOUT 30
+#define DRAIN_TIMEOUT  30
 
 enum step {
 	STEP_CHECK,
@@ -63,8 +63,9 @@ int handover_parse_ports(struct context *ctx, const char *text,
 		unsigned long v = strtoul(p, &end, 10);
 		if (!isdigit((unsigned char)*p) || errno || v < 1 ||
 		    v > 65535 || (*end && *end != ',')) {
-			failf(ctx, "--handover takes ports (1 to 65535) "
-				   "separated by commas, not '%s'",
+			failf(ctx,
+			      "--handover takes ports (1 to 65535) "
+			      "separated by commas, not '%s'",
 			      text);
 			return -1;
 		}
@@ -214,8 +215,8 @@ static pid_t holder_of(pid_t init, const struct inodes *l)
 
 /* The service of world NAME that listens on PORT (malloc'd into *out), from
  * the host's /proc and world_services(): nothing of the world runs. */
-static int service_on_port(struct context *ctx, const char *name,
-			   unsigned port, char **out)
+static int service_on_port(struct context *ctx, const char *name, unsigned port,
+			   char **out)
 {
 	pid_t init = init_of(ctx, name);
 	struct inodes l = {.n = 0};
@@ -309,8 +310,7 @@ static bool answers(struct context *ctx, const char *name,
 		while (!answers_once(ctx, name, h->ports[i]) && --tries)
 			nanosleep(&pause, NULL);
 		if (!tries) {
-			fprintf(stderr,
-				"%s: port %u does not answer in %s\n",
+			fprintf(stderr, "%s: port %u does not answer in %s\n",
 				ctx->cmd, h->ports[i], name);
 			return false;
 		}
@@ -349,8 +349,8 @@ static bool ensure_serving(struct context *ctx, const char *name,
 	for (size_t i = 0; i < s->h->n_ports; i++) {
 		if (answers_once(ctx, name, s->h->ports[i]))
 			continue;
-		fprintf(chatter(ctx), "Starting %s in %s...\n",
-			s->services[i], name);
+		fprintf(chatter(ctx), "Starting %s in %s...\n", s->services[i],
+			name);
 		fflush(chatter(ctx));
 		(void)svc_run(ctx, name, s->services[i], "start");
 	}
@@ -416,10 +416,11 @@ static void note_write(struct context *ctx, const struct state *s)
 	if (!f)
 		return;
 	if (s) {
-		fprintf(f, "pid %d %llu\nsrc %s\nstandin %s\nmerge %" PRIu64
-			   "\nstep %s\n",
-			(int)getpid(), start_time(getpid()), s->src,
-			s->standin, s->merge_id, step_names[s->step]);
+		fprintf(f,
+			"pid %d %llu\nsrc %s\nstandin %s\nmerge %" PRIu64
+			"\nstep %s\n",
+			(int)getpid(), start_time(getpid()), s->src, s->standin,
+			s->merge_id, step_names[s->step]);
 		for (size_t i = 0; i < s->h->n_ports; i++)
 			fprintf(f, "port %u %s\n", s->h->ports[i],
 				s->services[i]);
@@ -428,8 +429,8 @@ static void note_write(struct context *ctx, const struct state *s)
 		return;
 	struct world_store *st = open_store(ctx);
 	struct world_error err = {0};
-	if (st && world_note_write(st, WORLD_ROOT, "handover", buf, len,
-				   &err) < 0)
+	if (st &&
+	    world_note_write(st, WORLD_ROOT, "handover", buf, len, &err) < 0)
 		fprintf(stderr, "%s: warning: %s\n", ctx->cmd, err.msg);
 	world_store_free(st);
 }
@@ -488,8 +489,8 @@ static int release_and_delete(struct context *ctx, struct state *s)
 		return 0; /* never made, or deleted: its rules went with it */
 	int r = 0;
 	for (size_t i = 0; i < s->h->n_ports; i++)
-		if (world_op(ctx, "release", world_net_release_port,
-			     s->standin, s->h->ports[i], true) < 0)
+		if (world_op(ctx, "release", world_net_release_port, s->standin,
+			     s->h->ports[i], true) < 0)
 			r = -1;
 	if (r < 0)
 		return -1;
@@ -499,8 +500,8 @@ static int release_and_delete(struct context *ctx, struct state *s)
 	const char *const gone[] = {s->standin};
 	st = open_store(ctx);
 	if (st && world_delete(st, gone, 1, &err) < 0)
-		fprintf(stderr, "%s: warning: cannot delete %s: %s\n",
-			ctx->cmd, s->standin, err.msg);
+		fprintf(stderr, "%s: warning: cannot delete %s: %s\n", ctx->cmd,
+			s->standin, err.msg);
 	world_store_free(st);
 	return 0;
 }
@@ -590,8 +591,9 @@ int handover_merge(struct context *ctx, const char *src, const char *dst,
 		   struct world_diff *conflicts, uint64_t *id)
 {
 	if (strcmp(dst, WORLD_ROOT))
-		return failf(ctx, "--handover: takeovers are of Root's ports; "
-				  "'%s' is not Root",
+		return failf(ctx,
+			     "--handover: takeovers are of Root's ports; "
+			     "'%s' is not Root",
 			     dst);
 	int rec = handover_recover(ctx);
 	if (rec == 2)
@@ -606,8 +608,9 @@ int handover_merge(struct context *ctx, const char *src, const char *dst,
 			goto out;
 	/* The new version works in SRC before Root is touched. */
 	if (!ensure_serving(ctx, src, &s)) {
-		failf(ctx, "the services on the ports do not answer in '%s': "
-			   "Root is untouched",
+		failf(ctx,
+		      "the services on the ports do not answer in '%s': "
+		      "Root is untouched",
 		      src);
 		goto out;
 	}
@@ -645,8 +648,8 @@ int handover_merge(struct context *ctx, const char *src, const char *dst,
 	}
 	if (id)
 		*id = s.merge_id;
-	fprintf(chatter(ctx), "Merged %s into Root (merge %" PRIu64 ").\n",
-		src, s.merge_id);
+	fprintf(chatter(ctx), "Merged %s into Root (merge %" PRIu64 ").\n", src,
+		s.merge_id);
 	step_to(ctx, &s, STEP_START);
 	if (!root_serves(ctx, &s)) {
 		fprintf(stderr,
@@ -733,8 +736,9 @@ int handover_recover(struct context *ctx)
 	pid_t pid = 0;
 	unsigned long long t0 = 0;
 	if (parse_note(text, &s, &h, &src, &pid, &t0) < 0) {
-		fprintf(stderr, "%s: warning: Root's handover note is "
-				"damaged; left as it is\n",
+		fprintf(stderr,
+			"%s: warning: Root's handover note is "
+			"damaged; left as it is\n",
 			ctx->cmd);
 		release_state(&s);
 		return -1;
@@ -795,14 +799,15 @@ int handover_txn(struct context *ctx, const char *name, bool force,
 			 name);
 	if (r >= 0 && (r = txn_load(s, name, &t, &err)) >= 0 &&
 	    t.phase != TXN_READY && !(force && t.phase == TXN_TESTS_FAILED))
-		r = -EINVAL,
-		snprintf(err.msg, sizeof(err.msg), "cannot merge '%s': it is %s",
-			 name, txn_phase_name(t.phase));
+		r = -EINVAL, snprintf(err.msg, sizeof(err.msg),
+				      "cannot merge '%s': it is %s", name,
+				      txn_phase_name(t.phase));
 	txn_release(&t);
 	world_store_free(s);
 	if (r < 0)
 		return fail(ctx, &err);
 	return handover_cmd(ctx, name, WORLD_ROOT,
-			    WORLD_MERGE_REBASE | (force ? WORLD_MERGE_FORCE : 0),
+			    WORLD_MERGE_REBASE |
+				    (force ? WORLD_MERGE_FORCE : 0),
 			    ports, check);
 }

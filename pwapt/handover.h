@@ -33,11 +33,13 @@
 #include "pwapt.h"
 
 #define HANDOVER_MAX_PORTS 16
-#define HANDOVER_HELP                                                          \
-	"  --handover PORT[,PORT...]  no downtime on Root's PORTs: a stand-in "  \
+#define HANDOVER_HELP                                                  \
+	"  --handover PORT[,PORT...]  no downtime on Root's PORTs: a " \
+	"stand-in "                                                    \
 	"serves them while Root's services restart on the merged files"
-#define HANDOVER_CHECK_HELP                                                    \
-	"  --handover-check CMD  with --handover: a shell command run in Root once its " \
+#define HANDOVER_CHECK_HELP                                                \
+	"  --handover-check CMD  with --handover: a shell command run in " \
+	"Root once its "                                                   \
 	"services are back; its failure rolls the merge back"
 
 struct handover {
