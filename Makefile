@@ -55,7 +55,7 @@ PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-checkoff.o pwapt/cmd-ip.o pwapt/cmd-apt.o pwapt/apt.o \
 	pwapt/txn.o pwapt/report.o pwapt/run.o pwapt/service.o pwapt/cmd-txn.o \
 	pwapt/cmd-trace.o pwapt/trace-start.o pwapt/options.o pwapt/cmd-unattended.o \
-	pwapt/quote.o
+	pwapt/quote.o pwapt/handover.o
 SHIM_OBJS := shim/aptshim.o
 LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim \
@@ -267,6 +267,7 @@ bench: deps all
 	@tests/bench/run
 	@tests/bench/merge
 	@tests/bench/net
+	@tests/bench/handover
 	@tests/bench/upgrade
 	@tests/bench/overlay-opts
 	@BENCH_UPGRADE_PKGS=1 tests/bench/upgrade

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../world/cleanup.h"
+#include "handover.h"
 #include "options.h"
 #include "pwapt.h"
 #include "quote.h"
@@ -18,7 +19,10 @@
 int cmd_merge(struct context *ctx, int argc, char **argv)
 {
 	bool force = false, rebase = false;
+	const char *handover = NULL, *check = NULL;
 	const struct cmd_option options[] = {
+		OPT_VALUE("handover", &handover, HANDOVER_HELP),
+		OPT_VALUE("handover-check", &check, HANDOVER_CHECK_HELP),
 		OPT_FLAG("force", &force, FORCE_HELP),
 		OPT_FLAG("rebase", &rebase,
 			 "  --rebase move the worlds built on SRC onto DST"),
@@ -29,13 +33,19 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 	int r = parse_options(ctx, &argc, &argv, options, &usage);
 	if (r != OPTIONS_PARSED)
 		return r;
+	unsigned flags = (force ? WORLD_MERGE_FORCE : 0) |
+			 (rebase ? WORLD_MERGE_REBASE : 0);
+	if (handover || check)
+		return handover
+			       ? handover_cmd(ctx, argv[0], argv[1], flags,
+					      handover, check)
+			       : failf(ctx,
+				       "--handover-check goes with --handover");
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;
 	struct world_error err = {0};
 	struct world_diff conflicts = {0};
-	unsigned flags = (force ? WORLD_MERGE_FORCE : 0) |
-			 (rebase ? WORLD_MERGE_REBASE : 0);
 	/* What DST's processes map and run: afterwards, those that use a
 	 * file the merge replaced are named (wmerge restarts none). */
 	struct world_file_users *users = NULL;
@@ -78,9 +88,20 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;
-	printf("%s\n", world_store_recovered(s)
-			       ? "recovered an interrupted merge"
-			       : "nothing to recover");
+	bool merge = world_store_recovered(s);
+	world_store_free(s);
+	int ho = handover_recover(ctx);
+	if (merge)
+		printf("recovered an interrupted merge\n");
+	if (ho == 1 || ho == 2)
+		printf("%s\n", ho == 1 ? "finished an interrupted handover"
+				       : "a handover into Root is under way");
+	if (!merge && ho == 0)
+		printf("nothing to recover\n");
+	if (ho < 0)
+		return EXIT_FAIL;
+	if (!(s = open_store(ctx)))
+		return EXIT_FAIL;
 	/* Worlds a crash caught while volatile: nothing recovers them. */
 	struct world_list l = {0};
 	struct world_error err = {0};

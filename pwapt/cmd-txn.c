@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "../world/cleanup.h"
+#include "handover.h"
 #include "options.h"
 #include "pwapt.h"
 #include "report.h"
@@ -288,10 +289,13 @@ static struct world_store *open_transaction(struct context *ctx,
 int cmd_txn_merge(struct context *ctx, int argc, char **argv)
 {
 	bool force = false;
+	const char *handover = NULL, *check = NULL;
 	const struct cmd_option options[] = {
 		OPT_FLAG("force", &force,
 			 "  --force  go on although the destination changed "
 			 "meanwhile"),
+		OPT_VALUE("handover", &handover, HANDOVER_HELP),
+		OPT_VALUE("handover-check", &check, HANDOVER_CHECK_HELP),
 		OPT_FLAG("no-restart", &ctx->no_restart,
 			 "  --no-restart  leave Root's services as they are"),
 		OPT_END,
@@ -305,6 +309,11 @@ int cmd_txn_merge(struct context *ctx, int argc, char **argv)
 	if (!s)
 		return EXIT_FAIL;
 	world_store_free(s);
+	if (handover || check)
+		return handover ? handover_txn(ctx, argv[0], force, handover,
+					       check)
+				: failf(ctx, "--handover-check goes with "
+					     "--handover");
 	return merge_chain(ctx, argv[0], force);
 }
 

@@ -1,0 +1,161 @@
+#!/bin/sh
+# wmerge --handover PORTS: Root's web server (pwapt-test-web from the tests'
+# repository) upgraded in a world and handed over while a client loop asks
+# Root's address many times a second: no request fails, Root serves the
+# new version afterwards; a failing check keeps the old one serving and
+# Root's files; a crash at each step is finished by the next command.  In
+# this test's own network namespace (lib.sh).
+. "$(dirname "$0")/lib.sh"
+command -v curl >/dev/null || skip_all "curl is missing"
+. "$TEST_DIR/lib-net.sh"
+require_nat
+make_debian_root
+command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
+R=$PWAPT_ROOT
+
+# loop URL OUT: one request after another until $TMP/stop exists; each
+# answer (or "FAILED") a line of OUT.
+loop() {
+	while [ ! -e "$TMP/stop" ]; do
+		curl -s -m 5 "$1" || echo FAILED
+	done >"$2"
+}
+
+# start_loop / stop_loop: the client loop against Root's port 8080.
+start_loop() {
+	rm -f "$TMP/stop" "$TMP/seen" && touch "$TMP/seen" &&
+	{ loop "http://$(net_field Root address):8080/" "$TMP/seen" & } &&
+	echo $! >"$TMP/loop.pid" && note_pid $! &&
+	wait_for 20 'grep -q . "$TMP/seen"'
+}
+stop_loop() {
+	touch "$TMP/stop" && wait "$(cat "$TMP/loop.pid")" &&
+	sort "$TMP/seen" | uniq -c
+}
+
+# upgraded NAME: a world NAME of Root with pwapt-test-web 1.1 installed.
+upgraded() {
+	wcreate "$1" Root &&
+	wexec "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		pwapt-test-web </dev/null >/dev/null &&
+	wexec "$1" dpkg-query -W -f '${Version}\n' pwapt-test-web | grep -qx 1.1
+}
+
+version() { curl -s -m 5 "http://$(net_field Root address):8080/"; }
+
+no_rules_left() {
+	! nft list ruleset | grep -e "handover-" -e "takeover" &&
+	! wlist | grep -q "handover-"
+}
+
+test_expect_success 'set up: pwapt-test-web 1.0 serves in Root, 1.1 in the lists' '
+	use_test_repo 1.0 && install_test_packages pwapt-test-web &&
+	wexec Root /etc/init.d/pwapt-test-web start &&
+	wait_for 10 "test 1.0 = \"\$(version)\"" &&
+	use_test_repo 1.1
+'
+
+test_expect_success 'usage: bad ports, DST not Root, --check alone' '
+	wcreate X Root &&
+	test_fails_with 2 "takes ports" wmerge --handover 80x X Root &&
+	test_fails_with 2 "takes ports" wmerge --handover 0 X Root &&
+	test_fails_with 2 "port 80 twice" wmerge --handover 80,80 X Root &&
+	wcreate Y X &&
+	test_fails_with 1 "is not Root" wmerge --handover 80 Y X &&
+	test_fails_with 1 "goes with --handover" wmerge --handover-check true X Root &&
+	test_fails_with 1 "nothing listens on port 81 in Root" wmerge --handover 81 X Root &&
+	wdelete Y X && no_rules_left
+'
+
+test_expect_success 'a handover loses no request; Root serves 1.1 afterwards' '
+	upgraded U &&
+	start_loop &&
+	wmerge --handover 8080 U Root &&
+	wait_for 20 "tail -n 1 \"$TMP/seen\" | grep -qx 1.1" &&
+	stop_loop &&
+	! grep -v -x -e 1.0 -e 1.1 "$TMP/seen" &&
+	test "$(grep -c . "$TMP/seen")" -ge 20 &&
+	test_equal 1.1 "$(version)" &&
+	grep -q "version 1.1" "$R/usr/sbin/pwapt-test-webd" &&
+	wexec Root /etc/init.d/pwapt-test-web status &&
+	! wlist | grep -q "^U " && no_rules_left
+'
+
+test_expect_success 'a failing check: traffic stays on a working service, Root is put back' '
+	wexec Root sh -c "apt-get install -y -qq --allow-downgrades pwapt-test-web=1.0 </dev/null >/dev/null" &&
+	wexec Root /etc/init.d/pwapt-test-web restart &&
+	wait_for 10 "test 1.0 = \"\$(version)\"" &&
+	upgraded F &&
+	start_loop &&
+	test_fails_with 1 "check .false. failed" wmerge --handover 8080 --handover-check false F Root &&
+	stop_loop &&
+	! grep -v -x -e 1.0 -e 1.1 "$TMP/seen" &&
+	test_equal 1.0 "$(version)" &&
+	grep -q "version 1.0" "$R/usr/sbin/pwapt-test-webd" &&
+	no_rules_left
+'
+
+test_expect_success 'a new version that does not start: rolled back, no request lost' '
+	upgraded G &&
+	wexec G sh -c "echo PORT=8080 >/etc/default/pwapt-test-web" &&
+	check-off G /etc/default/pwapt-test-web &&
+	echo FAIL_VERSION=1.1 >"$R/etc/default/pwapt-test-web" &&
+	start_loop &&
+	test_fails_with 1 "fail on the merged files" wmerge --handover 8080 G Root &&
+	stop_loop &&
+	! grep -v -x -e 1.0 -e 1.1 "$TMP/seen" &&
+	test_equal 1.0 "$(version)" &&
+	grep -q "version 1.0" "$R/usr/sbin/pwapt-test-webd" &&
+	rm "$R/etc/default/pwapt-test-web" && no_rules_left
+'
+
+for step in standin takeover stop merge start release; do
+test_expect_success "killed at step $step: pwapt recover leaves a live service on the port" '
+	upgraded C &&
+	test_exit 137 env PWAPT_CRASH_AT=handover-'$step' wmerge --handover 8080 C Root &&
+	version | grep -qx -e 1.0 -e 1.1 &&
+	pwapt recover >"$TMP/out" && cat "$TMP/out" &&
+	grep -q "interrupted handover" "$TMP/out" &&
+	v=$(version) && case $v in 1.0|1.1) ;; *) false ;; esac &&
+	no_rules_left &&
+	pwapt recover | grep -q "nothing to recover" &&
+	{ ! wlist | grep -q "^C " || wdelete C; } &&
+	{ test "$v" = 1.0 || {
+		wexec Root sh -c "apt-get install -y -qq --allow-downgrades pwapt-test-web=1.0 </dev/null >/dev/null" &&
+		wexec Root /etc/init.d/pwapt-test-web restart &&
+		wait_for 10 "test 1.0 = \"\$(version)\""; }; }
+'
+done
+
+test_expect_success 'another handover meanwhile is refused; recover leaves a live one alone' '
+	upgraded D &&
+	{ PWAPT_STOP_AT=handover-merge wmerge --handover 8080 D Root >"$TMP/out1" 2>&1 & pid=$!; } &&
+	note_pid $pid &&
+	wait_for 60 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	version | grep -qx 1.0 &&
+	wcreate E Root &&
+	test_fails_with 1 "another handover into Root is under way" wmerge --handover 8080 E Root &&
+	pwapt recover | grep -q "a handover into Root is under way" &&
+	wlist | grep -q "handover-" &&
+	kill -CONT $pid && wait $pid &&
+	test_equal 1.1 "$(version)" && no_rules_left && wdelete E &&
+	wexec Root sh -c "apt-get install -y -qq --allow-downgrades pwapt-test-web=1.0 </dev/null >/dev/null" &&
+	wexec Root /etc/init.d/pwapt-test-web restart &&
+	wait_for 10 "test 1.0 = \"\$(version)\""
+'
+
+test_expect_success 'pwapt merge T --handover: a transaction handed over, no request lost' '
+	pwapt upgrade --test --keep -y </dev/null >"$TMP/out" &&
+	t=$(grep -o "tx[0-9]*" "$TMP/out" | head -n 1) && test -n "$t" &&
+	test_fails_with 2 "takes ports" pwapt merge "$t" --handover x &&
+	test_fails_with 1 "goes with --handover" pwapt merge "$t" --handover-check true &&
+	start_loop &&
+	pwapt merge "$t" --handover 8080 &&
+	wait_for 20 "tail -n 1 \"$TMP/seen\" | grep -qx 1.1" &&
+	stop_loop &&
+	! grep -v -x -e 1.0 -e 1.1 "$TMP/seen" &&
+	test_equal 1.1 "$(version)" && no_rules_left &&
+	test_fails_with 1 "no transaction named" pwapt merge "$t" --handover 8080
+'
+
+test_done
