@@ -85,4 +85,124 @@ test_expect_success 'an invalid redirect in a layer: a clear error, nothing merg
 		! test -e "$R/srv/other/new" || return 1
 	done
 '
+ino() { stat -c %i "$1"; }
+# What the world shows below /srv, and whether Root shows the same after
+# the merge: $1 the world, $2 the merge's destination tree.
+merge_equals_view() {
+	manifest "$(tree "$1")/srv" >"$TMP/want" &&
+	wmerge "$1" "$2" &&
+	manifest "$( [ "$2" = Root ] && echo "$R" || tree "$2")/srv" >"$TMP/got" &&
+	diff -u "$TMP/want" "$TMP/got"
+}
+
+test_expect_success 'wmerge renames the big directory in Root: same inodes, the world'"'"'s changes below applied' '
+	fresh_root && wcreate A Root && T=$(tree A) &&
+	d=$(ino "$R/srv/big") f=$(ino "$R/srv/big/f4999") s=$(ino "$R/srv/big/sub/s") &&
+	mv "$T/srv/big" "$T/srv/moved" &&
+	echo changed >"$T/srv/moved/f1" && rm "$T/srv/moved/f2" &&
+	echo new >"$T/srv/moved/new" && mkdir "$T/srv/moved/newdir" &&
+	echo n >"$T/srv/moved/newdir/n" && chmod 700 "$T/srv/moved" &&
+	chown 12:34 "$T/srv/moved/sub" &&
+	merge_equals_view A Root &&
+	! test -e "$R/srv/big" &&
+	test_equal "$d" "$(ino "$R/srv/moved")" &&
+	test_equal "$f" "$(ino "$R/srv/moved/f4999")" &&
+	test_equal "$s" "$(ino "$R/srv/moved/sub/s")" &&
+	test_equal changed "$(cat "$R/srv/moved/f1")" && ! test -e "$R/srv/moved/f2" &&
+	test_equal 700 "$(stat -c %a "$R/srv/moved")" &&
+	test_lacks overlay getfattr -R -h -d -m "^(trusted|user)\.overlay\." "$R/srv"
+'
+
+test_expect_success 'renames inside a renamed directory and out of it: moved, each the same directory' '
+	fresh_root && wcreate A Root && T=$(tree A) &&
+	d=$(ino "$R/srv/big/sub") e=$(ino "$R/srv/big/sub/deeper") &&
+	mv "$T/srv/big" "$T/srv/moved" && mv "$T/srv/moved/sub" "$T/srv/moved/sub2" &&
+	mv "$T/srv/moved/sub2/deeper" "$T/srv/other/deeper2" &&
+	echo x >"$T/srv/other/deeper2/x" &&
+	merge_equals_view A Root &&
+	test_equal "$d" "$(ino "$R/srv/moved/sub2")" &&
+	test_equal "$e" "$(ino "$R/srv/other/deeper2")" &&
+	! test -e "$R/srv/moved/sub" && ! test -e "$R/srv/moved/sub2/deeper"
+'
+
+test_expect_success 'renamed and renamed back to its name: nothing to merge, nothing moves' '
+	fresh_root && wcreate A Root && T=$(tree A) && d=$(ino "$R/srv/big") &&
+	mv "$T/srv/big" "$T/srv/moved" && mv "$T/srv/moved" "$T/srv/big" &&
+	merge_equals_view A Root && test_equal "$d" "$(ino "$R/srv/big")"
+'
+
+test_expect_success 'renamed into a directory the world made: the directory first, then the move' '
+	fresh_root && wcreate A Root && T=$(tree A) && d=$(ino "$R/srv/big") &&
+	mkdir -p "$T/srv/new/place" && mv "$T/srv/big" "$T/srv/new/place/big" &&
+	merge_equals_view A Root && test_equal "$d" "$(ino "$R/srv/new/place/big")"
+'
+
+test_expect_success 'Root changes a file below the origin after the rename: a conflict; --force gives what the world saw' '
+	fresh_root && wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/big" "$T/srv/moved" && sleep 1 &&
+	echo root-later >"$R/srv/big/f3" &&
+	wdiff A | grep -qx "D /srv/big/f3" &&
+	test_fails_with 3 "changed in .Root. after .A. was created" wmerge A Root &&
+	test -d "$R/srv/big" && ! test -e "$R/srv/moved" &&
+	merge_equals_view_forced() { manifest "$T/srv" >"$TMP/want" && wmerge --force A Root && manifest "$R/srv" | diff -u "$TMP/want" -; } &&
+	merge_equals_view_forced && ! test -e "$R/srv/big"
+'
+
+test_expect_success 'a world on a world with a rename: merged into its parent, then into Root' '
+	fresh_root && wcreate P Root && wcreate C P && d=$(ino "$R/srv/big") &&
+	mv "$(tree P)/srv/big" "$(tree P)/srv/moved" &&
+	wexec C true && test -d "$(tree C)/srv/moved/sub" &&
+	mv "$(tree C)/srv/moved/sub" "$(tree C)/srv/moved/sub2" &&
+	echo c >"$(tree C)/srv/moved/f1" &&
+	merge_equals_view C P &&
+	test_equal big "$(redirect_of "$(upper P)/srv/moved")" &&
+	merge_equals_view P Root &&
+	test_equal "$d" "$(ino "$R/srv/moved")" && test_equal c "$(cat "$R/srv/moved/f1")"
+'
+
+test_expect_success 'a world on a world with a rename, merged straight into Root: a copy of what it saw' '
+	fresh_root && wcreate P Root && wcreate C P &&
+	mv "$(tree P)/srv/big" "$(tree P)/srv/moved" &&
+	wexec C true && mv "$(tree C)/srv/moved/sub" "$(tree C)/srv/moved/sub2" &&
+	wdelete --help >/dev/null 2>&1; merge_equals_view C Root &&
+	! test -e "$R/srv/big/sub" && test -d "$R/srv/moved/sub2"
+'
+
+test_expect_success 'killed right after the rename: recovery puts the directory back, Root as before' '
+	fresh_root && wcreate A Root && T=$(tree A) && d=$(ino "$R/srv/big") &&
+	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	manifest "$R" >"$TMP/before" &&
+	PWAPT_CRASH_AT=merge-move wmerge A Root; test -e "$PWAPT_STATE/merge/journal" &&
+	test -d "$R/srv/moved" && pwapt recover &&
+	manifest "$R" | diff -u "$TMP/before" - &&
+	test_equal "$d" "$(ino "$R/srv/big")" && ! test -e "$PWAPT_STATE/merge" &&
+	merge_equals_view A Root && test_equal "$d" "$(ino "$R/srv/moved")"
+'
+
+test_expect_success 'a failure after the move rolls it back; pwapt rollback undoes a done move' '
+	fresh_root && wcreate A Root && T=$(tree A) && d=$(ino "$R/srv/big") &&
+	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	manifest "$R" >"$TMP/before" &&
+	test_fails_with 1 "" env PWAPT_FAIL_AT=merge-op:1 wmerge A Root &&
+	manifest "$R" | diff -u "$TMP/before" - &&
+	wmerge A Root && test_equal "$d" "$(ino "$R/srv/moved")" &&
+	pwapt rollback Root && manifest "$R" | diff -u "$TMP/before" - &&
+	test_equal "$d" "$(ino "$R/srv/big")"
+'
+
+test_expect_success 'a kernel without redirect_dir: worlds mounted plain, said once, a rename merged as a copy' '
+	cleanup_worlds && fresh_root &&
+	PWAPT_FAIL_AT=mount-redirect wcreate A Root 2>"$TMP/err" &&
+	grep -q "cannot record renamed directories (redirect_dir).*said once" "$TMP/err" &&
+	test_equal off "$(cat "$PWAPT_STATE/overlay-redirect")" &&
+	grep -q " $(tree A) " /proc/self/mountinfo &&
+	! grep " $(tree A) " /proc/self/mountinfo | grep -q "redirect_dir=on" &&
+	wcreate B Root 2>"$TMP/err" && test_no_output cat "$TMP/err" &&
+	! grep " $(tree B) " /proc/self/mountinfo | grep -q "redirect_dir=on" &&
+	T=$(tree A) && mv "$T/srv/big" "$T/srv/moved" &&
+	test_equal "" "$(redirect_of "$(upper A)/srv/moved")" &&
+	test_equal None "$(renamed_from A /srv/moved)" &&
+	merge_equals_view A Root
+'
+
 test_done
