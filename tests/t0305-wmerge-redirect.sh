@@ -49,6 +49,15 @@ test_expect_success 'worlds are mounted with redirect_dir=on, probed once and ke
 	! test -e "$PWAPT_STATE/overlay-redirect.probe"
 '
 
+test_expect_success 'killed while probing: the next command probes again, finds it on' '
+	cleanup_worlds && fresh_root &&
+	PWAPT_CRASH_AT=probe-redirect wcreate A Root; ! test -e "$PWAPT_STATE/overlay-redirect" &&
+	wcreate A Root 2>"$TMP/err" && test_no_output cat "$TMP/err" &&
+	test_equal on "$(cat "$PWAPT_STATE/overlay-redirect")" &&
+	test_lacks probe mounts_below "$PWAPT_STATE" &&
+	! test -e "$PWAPT_STATE/overlay-redirect.probe"
+'
+
 test_expect_success 'a renamed big directory is recorded, not copied; wdiff: old deleted, new added, --json says renamed' '
 	fresh_root && wcreate A Root && T=$(tree A) &&
 	mv "$T/srv/big" "$T/srv/moved" &&

@@ -54,6 +54,7 @@ static int probe_in(const char *probe)
 	if (crash_fail("mount-redirect", EINVAL) < 0 ||
 	    mount("overlay", merged, "overlay", 0, opts) < 0)
 		return 0;
+	crash_point("probe-redirect");
 	_cleanup_close_ int m =
 		open(merged, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_close_ int u =
@@ -87,6 +88,11 @@ int layers_redirect_dir(struct world_store *s)
 	_cleanup_free_ char *probe = path_join(s->state, PROBE_DIR);
 	if (!probe)
 		return 0; /* asked again by the next command */
+	/* A probe killed while mounted left its mount: gone first. */
+	_cleanup_free_ char *merged = path_join(probe, "merged");
+	if (!merged)
+		return 0;
+	(void)umount2(merged, MNT_DETACH | UMOUNT_NOFOLLOW);
 	(void)rm_rf_at(s->state_fd, PROBE_DIR);
 	int on = probe_in(probe);
 	(void)rm_rf_at(s->state_fd, PROBE_DIR);
