@@ -42,13 +42,14 @@ endif
 
 WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/strv.o world/store.o world/layers.o \
 	world/container.o world/discard.o world/world.o world/sides.o world/diff.o world/journal.o world/undo.o world/undo-db.o world/undo-known.o \
-	world/recover.o world/merge.o world/api-merge.o world/save.o \
+	world/recover.o world/merge-plan.o world/merge-move.o world/merge.o world/api-merge.o world/save.o \
 	world/links.o world/checkoff.o world/conflicts.o world/pkglists.o world/dpkgdb.o world/dbmerge.o \
 	world/netfile.o world/netdev.o world/nft.o world/api-net.o world/lifecycle.o \
 	world/trace-bpf.o world/trace-table.o world/api-trace.o world/api-diff.o \
 	world/trace-writer.o world/trace-audit.o world/trace-audit-events.o world/warnings.o \
 	world/dbrec.o world/textdb.o world/accountdb.o world/layers-overlaps.o \
-	world/procs.o world/services.o world/api-services.o world/layers-volatile.o
+	world/procs.o world/services.o world/api-services.o world/layers-volatile.o \
+	world/layers-redirect.o world/redirect.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
 	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \

@@ -251,8 +251,10 @@ int step_begin(struct context *ctx, struct run *run)
 	txn_own(t);
 	if (r >= 0)
 		r = txn_create(s, t, &err);
-	if (r >= 0)
+	if (r >= 0) {
 		note_no_volatile(ctx, s, t->name);
+		note_no_redirect(ctx, s);
+	}
 	world_store_free(s);
 	return r < 0 ? fail(ctx, &err) : GO_ON;
 }

@@ -65,6 +65,7 @@ int cmd_create(struct context *ctx, int argc, char **argv)
 	}
 	if (no_sync)
 		note_no_volatile(ctx, s, argv[0]);
+	note_no_redirect(ctx, s);
 	/* Never silently untraced: a world no collector traces from its
 	 * start has a trace that says incomplete. */
 	if (!tracing) {

@@ -56,6 +56,11 @@ static void print_json(const struct world_diff *d, const char *name,
 			json_string(stdout, c->note);
 		else
 			printf("null");
+		printf(",\"renamed_from\":");
+		if (c->renamed_from)
+			json_string(stdout, c->renamed_from);
+		else
+			printf("null");
 		putchar('}');
 	}
 	printf("]");

@@ -124,6 +124,9 @@ int strcmp_p(const void *a, const void *b);
  * has no "volatile".  Nothing when NAME is volatile. */
 void note_no_volatile(struct context *ctx, struct world_store *s,
 		      const char *name);
+/* Says, once for a state directory, that worlds copy a renamed directory
+ * up: this kernel's overlayfs cannot record it (redirect_dir). */
+void note_no_redirect(struct context *ctx, struct world_store *s);
 
 /* Transactions that exist (cmd-txn.c).  Discards those whose pwapt died
  * before they were ready; merges NAME's chain into Root, oldest first, and

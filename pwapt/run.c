@@ -108,3 +108,18 @@ void note_no_volatile(struct context *ctx, struct world_store *s,
 		ctx->cmd);
 	(void)world_note_write(s, WORLD_ROOT, "no-volatile", "1\n", 2, NULL);
 }
+
+void note_no_redirect(struct context *ctx, struct world_store *s)
+{
+	_cleanup_free_ char *said = NULL;
+	if (world_renames_recorded(s) ||
+	    world_note_read(s, WORLD_ROOT, "no-redirect", &said, NULL, NULL) >= 0)
+		return;
+	fprintf(stderr,
+		"%s: note: this kernel's overlayfs cannot record renamed "
+		"directories (redirect_dir) on the state directory's file "
+		"system: a directory renamed in a world is copied, and merged "
+		"as a copy; said once\n",
+		ctx->cmd);
+	(void)world_note_write(s, WORLD_ROOT, "no-redirect", "1\n", 2, NULL);
+}

@@ -3,6 +3,12 @@
  * for the function of its floor. */
 #include "dbmerge.h"
 #include "diff.h"
+#include "layers.h"
+
+bool world_renames_recorded(struct world_store *s)
+{
+	return layers_redirect_dir(s) > 0;
+}
 
 int world_diff(struct world_store *s, const char *name, const char *other,
 	       struct world_diff *out, struct world_error *err)

@@ -23,6 +23,7 @@
 #include "lifecycle.h"
 #include "fsutil.h"
 #include "layers.h"
+#include "redirect.h"
 
 /* Files that the machinery of a world touches rather than the change being
  * tested: login records, the shells' histories of wconsole sessions, and
@@ -120,12 +121,22 @@ static void paths_unique(struct paths *p)
 	p->n = w;
 }
 
-struct tree_walk {
-	struct paths *out, *opaque, *mounts;
+/* The redirected directories of the layers walked (redirect.h): what
+ * lies below one comes from its origin, which no candidate names. */
+struct renames {
+	struct paths all;      /* of either side's layers */
+	struct paths to, from; /* of A's: path and origin, alike indexed */
+	char *bad;	       /* the path of an invalid redirect */
 };
 
-/* Every entry, and apart the opaque directories and the mount points
- * (whose contents are never walked, nor merged). */
+struct tree_walk {
+	struct paths *out, *opaque, *mounts;
+	struct renames *ren;
+};
+
+/* Every entry, and apart the opaque directories, the redirected ones of a
+ * layer and the mount points (whose contents are never walked, nor
+ * merged). */
 static int record_entry(const struct fs_entry *e, bool opaque, void *data)
 {
 	struct tree_walk *w = data;
@@ -134,14 +145,50 @@ static int record_entry(const struct fs_entry *e, bool opaque, void *data)
 		r = paths_add(w->opaque, e->path);
 	if (r >= 0 && e->mount_point)
 		r = paths_add(w->mounts, e->path);
+	if (r >= 0 && w->ren && S_ISDIR(e->st.st_mode)) {
+		_cleanup_free_ char *v = NULL;
+		r = redirect_read(e->dirfd, e->name, &v);
+		if (r == -EINVAL && !w->ren->bad)
+			w->ren->bad = strdup(e->path);
+		if (r > 0)
+			r = paths_add(&w->ren->all, e->path);
+	}
 	return r;
 }
 
 static int walk_tree(int fd, const char *prefix, struct paths *out,
 		     struct paths *opaque, struct paths *mounts)
 {
-	struct tree_walk w = {out, opaque, mounts};
+	struct tree_walk w = {out, opaque, mounts, NULL};
 	return layers_walk(fd, prefix, opaque != NULL, record_entry, &w);
+}
+
+/* The same for a layer, noting its redirected directories in REN and,
+ * with ORIGINS (A's layers), where each leads. */
+static int walk_layer(int fd, const char *prefix, struct paths *out,
+		      struct paths *opaque, struct paths *mounts,
+		      struct renames *ren, bool origins)
+{
+	struct tree_walk w = {out, opaque, mounts, ren};
+	size_t first = ren->all.n;
+	int r = layers_walk(fd, prefix, true, record_entry, &w);
+	for (size_t i = first; r >= 0 && origins && i < ren->all.n; i++) {
+		_cleanup_free_ char *from = NULL;
+		const char *path = ren->all.v[i] + strlen(prefix);
+		r = redirect_origin(fd, *path ? path : "/", &from);
+		if (r == -EINVAL && !ren->bad)
+			ren->bad = strdup(ren->all.v[i]);
+		if (r >= 0 && *prefix && strcmp(from, "/")) {
+			char *full = NULL;
+			r = asprintf(&full, "%s%s", prefix, from) < 0 ? -ENOMEM
+								       : 0;
+			free(from);
+			from = full;
+		}
+		if (r >= 0 && (r = paths_add(&ren->to, ren->all.v[i])) >= 0)
+			r = paths_add(&ren->from, from);
+	}
+	return r;
 }
 
 static void parts_release(struct parts *p)
@@ -420,7 +467,7 @@ static int candidates_in(struct world_store *s, const struct world_meta *a,
 			 const struct world_meta *b, const char *rel, int fa,
 			 int fb, struct fs_part *part, struct paths *cand,
 			 struct paths *opaque, struct paths *mounts,
-			 struct world_error *err)
+			 struct renames *ren, struct world_error *err)
 {
 	_cleanup_strv_free_ char **sa = NULL, **sb = NULL;
 	*part = (struct fs_part){.fa = -1, .fb = -1};
@@ -450,7 +497,15 @@ static int candidates_in(struct world_store *s, const struct world_meta *a,
 			if (layers_dir_opaque(fd) &&
 			    (r = paths_add(opaque, *prefix ? prefix : "/")) < 0)
 				return werr(err, -r, "out of memory");
-			r = walk_tree(fd, prefix, cand, opaque, mounts);
+			r = walk_layer(fd, prefix, cand, opaque, mounts, ren,
+				       !side);
+			if (r == -EINVAL && ren->bad)
+				return werr(err, EINVAL,
+					    "layer %s holds an invalid "
+					    "redirect (trusted.overlay."
+					    "redirect) at %s: a damaged or "
+					    "crafted layer",
+					    *l, ren->bad);
 			if (r < 0)
 				return werr_errno(err, -r,
 						  "cannot read layer %s", *l);
@@ -517,6 +572,7 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 		struct world_error *err)
 {
 	struct paths cand = {0}, opaque = {0}, mounts = {0}, rels = {0};
+	struct renames ren = {0};
 	struct changes ch = {0};
 	struct parts parts = {0};
 	ino_t *b_inos = NULL;
@@ -554,7 +610,7 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 	}
 	for (size_t i = 0; r >= 0 && i < rels.n; i++) {
 		r = candidates_in(s, a, b, rels.v[i], fa, fb, &parts.v[i],
-				  &cand, &opaque, &mounts, err);
+				  &cand, &opaque, &mounts, &ren, err);
 		parts.n = i + 1;
 		if (r >= 0 && *rels.v[i] &&
 		    asprintf((char **)&parts.v[i].prefix, "/%s", rels.v[i]) < 0)
@@ -565,12 +621,14 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 	}
 	if (r < 0)
 		goto out;
-	/* Below an opaque directory, what the other tree held is gone. */
-	for (size_t i = 0; i < opaque.n && r >= 0; i++) {
-		r = add_subtree(&parts, false, opaque.v[i], &cand, &mounts);
+	/* Below an opaque directory, what the other tree held is gone;
+	 * below a redirected one, what its origin held is there too. */
+	for (size_t i = 0; i < opaque.n + ren.all.n && r >= 0; i++) {
+		const char *dir = i < opaque.n ? opaque.v[i]
+					       : ren.all.v[i - opaque.n];
+		r = add_subtree(&parts, false, dir, &cand, &mounts);
 		if (r >= 0)
-			r = add_subtree(&parts, true, opaque.v[i], &cand,
-					&mounts);
+			r = add_subtree(&parts, true, dir, &cand, &mounts);
 	}
 	if (r < 0) {
 		r = werr_errno(err, -r, "cannot read the trees");
@@ -697,11 +755,22 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 		if (w && !strcmp(ch.v[w - 1].path, ch.v[i].path)) {
 			free(ch.v[i].path);
 			free(ch.v[i].note);
+			free(ch.v[i].renamed_from);
 			continue;
 		}
 		ch.v[w++] = ch.v[i];
 	}
 	ch.n = w;
+	/* A directory of A's layers that is one of B's renamed. */
+	for (size_t k = 0; k < ren.to.n && r >= 0; k++)
+		for (size_t i = 0; i < ch.n; i++)
+			if (ch.v[i].kind == 'A' &&
+			    !strcmp(ch.v[i].path, ren.to.v[k]) &&
+			    !ch.v[i].renamed_from &&
+			    !(ch.v[i].renamed_from = strdup(ren.from.v[k])))
+				r = werr(err, ENOMEM, "out of memory");
+	if (r < 0)
+		goto out;
 
 	d = (struct world_diff){.v = ch.v, .n = ch.n, .other = strdup(name_b)};
 	ch = (struct changes){0};
@@ -746,11 +815,16 @@ out:
 	paths_release(&opaque);
 	paths_release(&mounts);
 	paths_release(&rels);
+	paths_release(&ren.all);
+	paths_release(&ren.to);
+	paths_release(&ren.from);
+	free(ren.bad);
 	parts_release(&parts);
 	free(b_inos);
 	for (size_t i = 0; i < ch.n; i++) {
 		free(ch.v[i].path);
 		free(ch.v[i].note);
+		free(ch.v[i].renamed_from);
 	}
 	free(ch.v);
 	return r < 0 ? r : 0;
@@ -761,6 +835,7 @@ void diff_release(struct world_diff *d)
 	for (size_t i = 0; i < d->n; i++) {
 		free(d->v[i].path);
 		free(d->v[i].note);
+		free(d->v[i].renamed_from);
 	}
 	free(d->v);
 	free(d->other);

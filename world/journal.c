@@ -17,13 +17,16 @@
 #include "fsutil.h"
 #include "merge-internal.h"
 
-static const char *const kind_names[] = {"del", "put", "dir", "mrg"};
+static const char *const kind_names[] = {"del", "put", "dir", "mrg", "mov"};
 static const char *const had_names[] = {"none", "dir", "file"};
 
 void journal_plan_release(struct plan *p)
 {
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		free(p->v[i].path);
+		free(p->v[i].from);
+		free(p->v[i].before);
+	}
 	free(p->v);
 	free(p->src);
 	free(p->dst);
@@ -93,6 +96,18 @@ int journal_write(int dirfd, const struct plan *p)
 	for (size_t i = 0; i < p->n; i++)
 		if (p->v[i].dst_changed)
 			fprintf(f, "changed %zu\n", i);
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->v[i].kind == OP_MOVE) {
+			fprintf(f, "from %zu ", i);
+			path_escape(f, p->v[i].from);
+			fputc('\n', f);
+		}
+		if (p->v[i].before) {
+			fprintf(f, "before %zu ", i);
+			path_escape(f, p->v[i].before);
+			fputc('\n', f);
+		}
+	}
 	fputs("phase planned\n", f);
 	if (fclose(f) != 0)
 		return -ENOMEM;
@@ -156,7 +171,7 @@ static int parse_op(char *rest, struct plan *p)
 	*had++ = '\0';
 	*path++ = '\0';
 	uint64_t idx;
-	int k = name_index(kind_names, 4, kind),
+	int k = name_index(kind_names, 5, kind),
 	    h = name_index(had_names, 3, had);
 	if (parse_number(rest, &idx) < 0 || idx != p->n || k < 0 || h < 0)
 		return -EBADMSG;
@@ -205,7 +220,8 @@ static int parse_line(struct journal_reader *j, char *line, struct plan *p)
 	bool plan_key = !strcmp(key, "src") || !strcmp(key, "dst") ||
 			!strcmp(key, "id") || !strcmp(key, "rebase") ||
 			!strcmp(key, "rebased") || !strcmp(key, "op") ||
-			!strcmp(key, "changed");
+			!strcmp(key, "changed") || !strcmp(key, "from") ||
+			!strcmp(key, "before");
 	if (plan_key && j->planned)
 		return -EBADMSG;
 	if (!strcmp(key, "src") || !strcmp(key, "dst")) {
@@ -246,6 +262,28 @@ static int parse_line(struct journal_reader *j, char *line, struct plan *p)
 		if (parse_number(arg, &idx) < 0 || idx >= p->n)
 			return -EBADMSG;
 		p->v[idx].dst_changed = true;
+		return 0;
+	}
+	/* "from N PATH": an OP_MOVE's origin; "before N PATH" */
+	if (!strcmp(key, "from") || !strcmp(key, "before")) {
+		char *path = strchr(arg, ' ');
+		uint64_t idx;
+		if (!path)
+			return -EBADMSG;
+		*path++ = '\0';
+		bool from = key[0] == 'f';
+		if (parse_number(arg, &idx) < 0 || idx >= p->n ||
+		    (from && p->v[idx].kind != OP_MOVE) ||
+		    (from ? p->v[idx].from : p->v[idx].before))
+			return -EBADMSG;
+		char *u = path_unescape(path);
+		if (!u)
+			return -ENOMEM;
+		if (!op_path_valid(u) || !strcmp(u, "/")) {
+			free(u);
+			return -EBADMSG;
+		}
+		*(from ? &p->v[idx].from : &p->v[idx].before) = u;
 		return 0;
 	}
 	if (!strcmp(key, "op")) {
@@ -292,12 +330,43 @@ int journal_read(int dirfd, struct plan *p)
 	/* Whole: the header, both worlds and the plan's end. */
 	if (r >= 0 && (!q.src || !q.dst || !j.planned))
 		r = -EBADMSG;
+	for (size_t i = 0; r >= 0 && i < q.n; i++)
+		if (q.v[i].kind == OP_MOVE && !q.v[i].from)
+			r = -EBADMSG; /* a move without its origin */
 	if (r < 0) {
 		journal_plan_release(&q);
 		return r;
 	}
 	q.applied = q.n;
 	*p = q;
+	return 0;
+}
+
+/* What TREE holds at PATH: HAD_*, or -errno when it cannot tell (only
+ * "nothing there" is HAD_NONE). */
+int journal_kind_of(int tree, const char *path, struct stat *st)
+{
+	_cleanup_close_ int fd = open_beneath(tree, path, O_PATH);
+	if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP)
+		return HAD_NONE;
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, st) < 0)
+		return -errno;
+	return S_ISDIR(st->st_mode) ? HAD_DIR : HAD_FILE;
+}
+
+int journal_plan_add(struct plan *p, struct op o)
+{
+	struct op *nv = o.path ? realloc(p->v, (p->n + 1) * sizeof(*nv)) : NULL;
+	if (!nv) {
+		free(o.path);
+		free(o.from);
+		free(o.before);
+		return -ENOMEM;
+	}
+	p->v = nv;
+	p->v[p->n++] = o;
 	return 0;
 }
 

@@ -472,8 +472,10 @@ static int mount_one(struct world_store *s, const struct world_meta *m,
 	r = layers_stack(s, m->parents, m->n_parents, rel, &lowers, err);
 	if (r < 0)
 		return r;
-	r = layers_mount(lowers, upper, work, target, flags & LAYERS_VOLATILE,
-			 err);
+	unsigned how = flags & LAYERS_VOLATILE;
+	if (layers_redirect_dir(s))
+		how |= LAYERS_REDIRECT;
+	r = layers_mount(lowers, upper, work, target, how, err);
 	if (r < 0)
 		return werr_wrap(err, "cannot mount the tree of '%s'%s%s",
 				 m->name, *rel ? " at /" : "", rel);
@@ -587,12 +589,20 @@ static void read_fs_log(int fsfd, char *buf, size_t size)
 }
 
 /* Options that would make a layer more than a plain tree (README,
- * "Layers"). */
+ * "Layers"); redirect_dir is "on" where the kernel records renamed
+ * directories (layers_redirect_dir()). */
 static const char *const plain_tree_options[][2] = {
 	{"redirect_dir", "off"},
 	{"index", "off"},
 	{"metacopy", "off"},
 };
+
+static const char *option_value(size_t k, bool redirect)
+{
+	return redirect && !strcmp(plain_tree_options[k][0], "redirect_dir")
+		       ? "on"
+		       : plain_tree_options[k][1];
+}
 
 /* Whether this kernel's overlayfs takes "volatile": 1 yes, 0 no, -1 not
  * asked yet.  Asked by the first mount that wants it. */
@@ -600,7 +610,7 @@ static int volatile_known = -1;
 
 static int mount_new_api(char *const *lowers, const char *upper,
 			 const char *work, const char *merged, bool *no_sync,
-			 struct world_error *err)
+			 bool redirect, struct world_error *err)
 {
 	_cleanup_close_ int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
 	if (fsfd < 0)
@@ -639,7 +649,7 @@ static int mount_new_api(char *const *lowers, const char *upper,
 	     k++)
 		(void)fsconfig(fsfd, FSCONFIG_SET_STRING,
 			       plain_tree_options[k][0],
-			       plain_tree_options[k][1], 0);
+			       option_value(k, redirect), 0);
 	if (*no_sync && volatile_known != 0) {
 		/* PWAPT_FAIL_AT=mount-volatile: a kernel without it. */
 		volatile_known = !crash_fail("mount-volatile", EINVAL) &&
@@ -668,7 +678,7 @@ static int mount_new_api(char *const *lowers, const char *upper,
  * a page; the separator characters cannot appear in our paths. */
 static int mount_legacy(char *const *lowers, const char *upper,
 			const char *work, const char *merged, bool *no_sync,
-			struct world_error *err)
+			bool redirect, struct world_error *err)
 {
 	size_t len = 128 + strlen(upper) + strlen(work);
 	for (size_t i = 0; lowers[i]; i++) {
@@ -698,7 +708,7 @@ static int mount_legacy(char *const *lowers, const char *upper,
 	     k++)
 		n += (size_t)snprintf(opts + n, len - n, ",%s=%s",
 				      plain_tree_options[k][0],
-				      plain_tree_options[k][1]);
+				      option_value(k, redirect));
 	/* A kernel that does not know "volatile" refuses the whole mount
 	 * (EINVAL): then it is mounted plain. */
 	if (*no_sync && volatile_known != 0) {
@@ -721,13 +731,15 @@ static int mount_legacy(char *const *lowers, const char *upper,
 }
 
 int layers_mount(char *const *lowers, const char *upper, const char *work,
-		 const char *merged, bool no_sync, struct world_error *err)
+		 const char *merged, unsigned flags, struct world_error *err)
 {
-	bool v = no_sync;
-	int r = mount_new_api(lowers, upper, work, merged, &v, err);
+	bool no_sync = flags & LAYERS_VOLATILE, v = no_sync,
+	     redirect = flags & LAYERS_REDIRECT;
+	int r = mount_new_api(lowers, upper, work, merged, &v, redirect, err);
 	if (r == -ENOSYS) {
 		v = no_sync;
-		r = mount_legacy(lowers, upper, work, merged, &v, err);
+		r = mount_legacy(lowers, upper, work, merged, &v, redirect,
+				 err);
 	}
 	return r < 0 ? r : v;
 }

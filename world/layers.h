@@ -31,6 +31,7 @@ int layers_stack(struct world_store *s, char *const *parents, size_t n,
 enum {
 	LAYERS_CREATE = 1u << 0,   /* a new world: make its layer first */
 	LAYERS_VOLATILE = 1u << 1, /* with "volatile" (see below) */
+	LAYERS_REDIRECT = 1u << 2, /* layers_mount(): with redirect_dir=on */
 };
 
 /* Mounts the tree of world M at worlds/NAME/merged: one overlay for Root's
@@ -88,11 +89,22 @@ int layers_usage(struct world_store *s, const struct world_meta *m,
 int layers_unmount_root_view(struct world_store *s);
 
 /* Mounts the overlay of a world at MERGED: LOWERS (highest first), UPPER and
- * WORK; NO_SYNC: with "volatile" where the kernel has it (asked once, at
- * run time).  Returns 1 when mounted volatile, 0 when plain.  The kernel's
+ * WORK; FLAGS: LAYERS_VOLATILE, with "volatile" where the kernel has it
+ * (asked once, at run time); LAYERS_REDIRECT, with redirect_dir=on (else
+ * off).  Returns 1 when mounted volatile, 0 when plain.  The kernel's
  * own explanation of a refusal goes into ERR. */
 int layers_mount(char *const *lowers, const char *upper, const char *work,
-		 const char *merged, bool no_sync, struct world_error *err);
+		 const char *merged, unsigned flags, struct world_error *err);
+
+/* ---- renamed directories (layers-redirect.c) ---- */
+
+/* Whether worlds are mounted with redirect_dir=on: 1, or 0 where this
+ * kernel's overlayfs cannot record a renamed directory in the state
+ * directory's file system (then a rename copies the directory up, as
+ * before).  Asked once by a probe mount in the state directory
+ * (PWAPT_FAIL_AT=mount-redirect: as if it failed), the answer kept in
+ * STATE/overlay-redirect for good: layers with redirects need it. */
+int layers_redirect_dir(struct world_store *s);
 /* Detaches every mount stacked on MERGED.  Returns 0 if none was there. */
 int layers_unmount(const char *merged);
 

@@ -16,8 +16,10 @@
 #include "merge.h"
 
 /* OP_MRG: a package database that both sides changed, put from the
- * merged copy in STATE/merge/staged/N (see dbmerge.h). */
-enum op_kind { OP_DEL, OP_PUT, OP_DIR, OP_MRG };
+ * merged copy in STATE/merge/staged/N (see dbmerge.h).  OP_MOVE: a
+ * directory SRC renamed (merge-move.c): DST's own directory FROM renamed
+ * to PATH, then given SRC's owner, mode and xattrs. */
+enum op_kind { OP_DEL, OP_PUT, OP_DIR, OP_MRG, OP_MOVE };
 enum had { HAD_NONE, HAD_DIR, HAD_FILE };
 
 struct op {
@@ -35,6 +37,14 @@ struct op {
 	 * find there, its device and ctime (zero: not known) */
 	dev_t dev;
 	struct timespec seen;
+	/* OP_MOVE: the directory renamed to PATH, by the name DST gives it
+	 * once the operations before this one are applied (journaled) */
+	char *from;
+	/* Where DST holds PATH before the merge, when it is not PATH: below
+	 * a directory an OP_MOVE renames first, or an OP_MOVE's own
+	 * origin.  What the save reads, and where a roll-back leaves it
+	 * (journaled). */
+	char *before;
 };
 
 struct plan {
@@ -63,6 +73,11 @@ int journal_write(int dirfd, const struct plan *p);
  * untouched on failure.  A last line without its newline is an append
  * that a crash cut: ignored (the phase before it holds). */
 int journal_read(int dirfd, struct plan *p);
+/* What TREE holds at PATH: HAD_*, or -errno when it cannot tell (only
+ * "nothing there" is HAD_NONE). */
+int journal_kind_of(int tree, const char *path, struct stat *st);
+/* Adds O (its strings malloc'd, consumed also on failure) to P. */
+int journal_plan_add(struct plan *p, struct op o);
 /* The directory that holds PATH, beneath TREE; *base gets its last name. */
 int journal_open_parent(int tree, const char *path, const char **base);
 
@@ -216,7 +231,7 @@ int recover_rebase_children(struct world_store *s, const char *src,
 /* After SRC is gone: the rebased worlds mount their new stacks. */
 void recover_restart_rebased(struct world_store *s, char **moved);
 
-/* merge.c */
+/* merge-plan.c */
 /* Appends to P the operations that merge the changes D of the tree
  * SRC_TREE into DST_TREE (directory fds): what DST has at each path now
  * (had, and a file's inode), and whether DST changed it too.  Excluded
@@ -228,8 +243,35 @@ void recover_restart_rebased(struct world_store *s, char **moved);
  * (passwd and shadow, group and gshadow: dbmerge_partner()), added to P
  * when D does not hold it.  Returns 0 or -errno (P then holds what was
  * planned so far, for plan_release). */
-int merge_plan(int dst_tree, int src_tree, bool force,
+int merge_plan(int dst_tree, int src_tree, int src_layer, bool force,
 	       const struct world_diff *d, struct plan *p);
+
+/* merge-move.c */
+/* The directories SRC renamed that a merge moves whole (OP_MOVE): each
+ * added directory of D with renamed_from whose origin is DST's own
+ * directory there, unchanged by DST since SRC was created (no conflict at
+ * or below it), whose path DST does not have, and whose layer LAYER (SRC's
+ * own, SRC's lower stack being DST's tree: else -1, and none moves) shows
+ * as a plain redirected directory: the operations for each, and the
+ * changes of D they cover.  Released with merge_moves_release(). */
+struct merge_moves;
+int merge_moves_find(int dst_tree, int src_tree, int layer,
+		     const struct world_diff *d, struct merge_moves **out);
+void merge_moves_release(struct merge_moves *mv);
+/* Whether change I of D is done by a move: 0 no, 1 it is covered (left
+ * out of the plan), 2 it is a move's own (merge_moves_plan() plans it). */
+int merge_moves_covers(const struct merge_moves *mv, size_t i);
+/* Appends to P the move of change I of D and the operations below it:
+ * the layer's own changes, at their paths once moved. */
+int merge_moves_plan(struct merge_moves *mv, size_t i, struct plan *p);
+/* Applies OP_MOVE O of a merge into TREE from SRC_TREE (crash point
+ * "merge-move" right after the rename).  -ESTALE when DST's directory is
+ * no longer where it was, or PATH is taken. */
+int merge_move_apply(int tree, int src_tree, const struct op *o);
+/* Undoes OP_MOVE O (operation K) in TREE, UNDO holding its saved
+ * metadata: renamed back when applied (1); nothing when not (0).  -EEXIST
+ * when both names are taken (which one is the merge's cannot be told). */
+int merge_move_undo(int tree, int undo, size_t k, const struct op *o);
 /* STATE/merge-frozen: the name of the world a merge froze, written before
  * it freezes SRC (before the diff) and removed once SRC is thawed or gone.
  * A merge killed before its journal was written leaves only this. */

@@ -47,20 +47,6 @@
 #include "merge-internal.h"
 #include "save.h"
 
-/* What TREE holds at PATH: HAD_*, or -errno when it cannot tell (only
- * "nothing there" is HAD_NONE). */
-static int kind_of(int tree, const char *path, struct stat *st)
-{
-	_cleanup_close_ int fd = open_beneath(tree, path, O_PATH);
-	if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP)
-		return HAD_NONE;
-	if (fd < 0)
-		return fd;
-	if (fstat(fd, st) < 0)
-		return -errno;
-	return S_ISDIR(st->st_mode) ? HAD_DIR : HAD_FILE;
-}
-
 struct merge_ctx {
 	struct world_store *s;
 	int tree;      /* DST's tree */
@@ -301,6 +287,8 @@ static int stage_database(struct merge_ctx *m, const char *src, size_t i,
 
 static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 {
+	if (o->kind == OP_MOVE)
+		return merge_move_apply(m->tree, m->src_tree, o);
 	const char *base;
 	_cleanup_close_ int parent =
 		journal_open_parent(m->tree, o->path, &base);
@@ -406,21 +394,24 @@ static int save_all(struct merge_ctx *m, struct plan *p,
 		const char *b;
 		char n[32];
 		snprintf(n, sizeof(n), "%zu", i);
-		undo_note_before_dir(bf, m->tree, o->path, &last);
-		if (o->had == HAD_NONE)
+		/* Below a directory a move renames first, DST holds it
+		 * elsewhere until then (merge-move.c). */
+		const char *at = o->before ? o->before : o->path;
+		undo_note_before_dir(bf, m->tree, at, &last);
+		if (o->had == HAD_NONE && o->kind != OP_MOVE)
 			continue;
-		_cleanup_close_ int par =
-			journal_open_parent(m->tree, o->path, &b);
+		_cleanup_close_ int par = journal_open_parent(m->tree, at, &b);
 		struct stat st;
+		bool dir = o->had == HAD_DIR || o->kind == OP_MOVE;
 		r = par < 0 ? par
 		    : fstatat(par, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
-		    : S_ISDIR(st.st_mode) != (o->had == HAD_DIR) ||
+		    : S_ISDIR(st.st_mode) != dir ||
 				    (o->had == HAD_FILE && st.st_ino != o->ino)
 			    ? -ESTALE
 			    : 0;
 		struct stat now;
 		if (r >= 0)
-			undo_put_ctime(bf, &st, o->path);
+			undo_put_ctime(bf, &st, at);
 		if (r >= 0 && o->had == HAD_FILE) {
 			r = save_path(par, b, m->undo, n);
 			/* The link alone: the same file, one link more. */
@@ -431,7 +422,7 @@ static int save_all(struct merge_ctx *m, struct plan *p,
 				    now.st_nlink == st.st_nlink + 1)
 					undo_note_own(of, o->path, &st, &now);
 			}
-		} else if (r >= 0 && o->kind == OP_DIR)
+		} else if (r >= 0 && (o->kind == OP_DIR || o->kind == OP_MOVE))
 			r = save_dir_meta(par, b, m->undo,
 					  strcat(n, ".meta"));
 		if (r < 0) {
@@ -469,109 +460,6 @@ static int save_all(struct merge_ctx *m, struct plan *p,
 	if (fclose(of) == 0)
 		(void)undo_keep_own(m->s, p->dst, own);
 	return 0;
-}
-
-/* Adds OP (PATH: malloc'd, consumed) to P. */
-static int plan_add(struct plan *p, struct op o)
-{
-	struct op *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
-	if (!nv) {
-		free(o.path);
-		return -ENOMEM;
-	}
-	p->v = nv;
-	p->v[p->n++] = o;
-	return 0;
-}
-
-/* An account database merged record by record takes its other file with
- * it (passwd and shadow, group and gshadow), whoever changed that: a name
- * must take one side in both (dbmerge_partner()). */
-static int pair_databases(int dst_tree, int src_tree, struct plan *p)
-{
-	size_t n = p->n;
-	for (size_t i = 0; i < n; i++) {
-		const char *mate = p->v[i].kind == OP_MRG
-					   ? dbmerge_partner(p->v[i].path)
-					   : NULL;
-		if (!mate)
-			continue;
-		size_t j = 0;
-		while (j < p->n && strcmp(p->v[j].path, mate))
-			j++;
-		if (j < p->n) {
-			struct op *o = &p->v[j];
-			if (o->had != HAD_DIR &&
-			    (o->kind == OP_PUT || o->kind == OP_DEL)) {
-				o->kind = OP_MRG;
-				o->dst_changed = true;
-			}
-			continue;
-		}
-		struct stat xs, ys;
-		int had = kind_of(dst_tree, mate, &ys);
-		int src = kind_of(src_tree, mate, &xs);
-		if (had < 0 || src < 0)
-			return had < 0 ? had : src;
-		if (had == HAD_DIR || src == HAD_DIR ||
-		    (had == HAD_NONE && src == HAD_NONE))
-			continue;
-		struct op o = {.kind = OP_MRG,
-			       .had = had,
-			       .dst_changed = true,
-			       .ino = had != HAD_NONE ? ys.st_ino : 0,
-			       .path = strdup(mate)};
-		if (!o.path || plan_add(p, o) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-int merge_plan(int dst_tree, int src_tree, bool force,
-	       const struct world_diff *d, struct plan *p)
-{
-	const char *moved = NULL; /* a DST directory that moves away whole */
-	size_t moved_len = 0;
-	for (size_t i = 0; i < d->n; i++) {
-		const struct world_change *c = &d->v[i];
-		if (c->excluded || c->checked_off)
-			continue;
-		if (moved && !strncmp(c->path, moved, moved_len) &&
-		    c->path[moved_len] == '/' && c->kind == 'D')
-			continue; /* gone with its directory */
-		struct stat xs, ys;
-		int had = kind_of(dst_tree, c->path, &ys);
-		int src = kind_of(src_tree, c->path, &xs);
-		if (had < 0 || src < 0)
-			return had < 0 ? had : src;
-		struct op o = {.had = had,
-			       .dst_changed = c->conflict || c->merged,
-			       .ino = had != HAD_NONE ? ys.st_ino : 0};
-		/* A database both sides changed is merged record by record,
-		 * never replaced whole: also when SRC deleted it (DST's new
-		 * records stay) and, forced, when records conflict (those
-		 * alone take SRC's side). */
-		enum dbmerge_action db = c->merged || (force && c->conflict)
-						 ? dbmerge_planned(c->path)
-						 : DBMERGE_NONE;
-		if (db == DBMERGE_DROP)
-			o.kind = OP_DEL;
-		else if (db == DBMERGE_MERGED)
-			o.kind = OP_MRG;
-		else if (c->kind == 'D')
-			o.kind = OP_DEL;
-		else
-			o.kind = src == HAD_DIR ? OP_DIR : OP_PUT;
-		if (o.kind == OP_DEL && had == HAD_NONE)
-			continue;
-		if (!(o.path = strdup(c->path)) || plan_add(p, o) < 0)
-			return -ENOMEM;
-		if (had == HAD_DIR && o.kind != OP_DIR) {
-			moved = p->v[p->n - 1].path;
-			moved_len = strlen(moved);
-		}
-	}
-	return pair_databases(dst_tree, src_tree, p);
 }
 
 /* The merge itself, under DST's database locks L and SRC's SRC_LOCKS,
@@ -646,10 +534,14 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	/* Links from SRC's own layer only where it is SRC's whole view of
 	 * the path: when DST is SRC's parent and SRC has no other parent. */
 	struct world_meta sm = {0};
-	if (meta_load(s, src, &sm, NULL) >= 0 && sm.n_parents == 1 &&
-	    !strcmp(sm.parents[0], dst) && !strcmp(dst, WORLD_ROOT))
+	bool parent = meta_load(s, src, &sm, NULL) >= 0 && sm.n_parents == 1 &&
+		      !strcmp(sm.parents[0], dst);
+	if (parent && !strcmp(dst, WORLD_ROOT))
 		m.src_upper = open(up, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	meta_release(&sm);
+	/* A renamed directory moves whole where SRC's lower stack is DST's
+	 * tree: the origin a redirect names is DST's own (merge-move.c). */
+	int moves = parent ? m.src_layer : -1;
 	if (m.tree < 0 || m.src_tree < 0) {
 		r = werr_errno(err, errno,
 			       "cannot open the trees of '%s' and "
@@ -657,7 +549,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 			       src, dst);
 		goto out;
 	}
-	if ((r = merge_plan(m.tree, m.src_tree, force, &d, &p)) < 0) {
+	if ((r = merge_plan(m.tree, m.src_tree, moves, force, &d, &p)) < 0) {
 		r = werr_errno(err, -r,
 			       "cannot plan the merge of '%s' into '%s'", src,
 			       dst);
@@ -792,7 +684,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	/* Directory times last: every entry made above changed them. */
 	for (size_t i = p.n; i-- > 0;) {
 		const struct op *o = &p.v[i];
-		if (o->kind != OP_DIR)
+		if (o->kind != OP_DIR && o->kind != OP_MOVE)
 			continue;
 		_cleanup_close_ int sfd =
 			open_beneath(m.src_tree, o->path, O_PATH);

@@ -218,7 +218,7 @@ void undo_write_seen(int undo, const struct plan *p)
 		if (o->seen.tv_sec || o->seen.tv_nsec) {
 			fprintf(f, "%lld %ld ", (long long)o->seen.tv_sec,
 				o->seen.tv_nsec);
-			path_escape(f, o->path);
+			path_escape(f, o->before ? o->before : o->path);
 			fputc('\n', f);
 		}
 	}

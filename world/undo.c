@@ -459,6 +459,9 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 	}
 	for (size_t k = p->applied; r >= 0 && k-- > 0;) {
 		const struct op *o = &p->v[k];
+		/* Where the roll-back leaves it: below a directory a move
+		 * renamed, back at its old name once that move is undone. */
+		const char *at = o->before ? o->before : o->path;
 		const char *base;
 		_cleanup_close_ int parent =
 			journal_open_parent(tree, o->path, &base);
@@ -496,13 +499,13 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 						 AT_SYMLINK_NOFOLLOW) == 0 &&
 					 undo_same_file(&now, &then) &&
 					 then.st_nlink + 1 == now.st_nlink) {
-					undo_note_own(of, o->path, &now, &then);
-					undo_known_note(&known, o->path, &now,
+					undo_note_own(of, at, &now, &then);
+					undo_known_note(&known, at, &now,
 							&then);
 				}
 			} else if (put_back_over(parent, base, o, undo, n,
 						 src_tree)) {
-				note_applied_own(of, undo, k, o->path);
+				note_applied_own(of, undo, k, at);
 				r = save_restore(undo, n, parent, base, tmp);
 				bool back = r >= 0 && has_was &&
 					    fstatat(parent, base, &then,
@@ -511,19 +514,25 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 				 * itself, as it was saved. */
 				if (back && undo_same_file(&was, &then) &&
 				    then.st_nlink == was.st_nlink)
-					undo_note_own(of, o->path, &was, &then);
+					undo_note_own(of, at, &was, &then);
 				/* By a rename or a copy: as saved. */
 				if (back && was.st_mode == then.st_mode &&
 				    was.st_uid == then.st_uid &&
 				    was.st_gid == then.st_gid &&
 				    (S_ISDIR(was.st_mode) ||
 				     was.st_size == then.st_size))
-					undo_known_note(&known, o->path, NULL,
+					undo_known_note(&known, at, NULL,
 							&then);
 				if (back && S_ISDIR(was.st_mode))
 					(void)undo_known_note_below(
-						&known, parent, base, o->path);
+						&known, parent, base, at);
 			}
+		} else if (o->kind == OP_MOVE) {
+			r = merge_move_undo(tree, undo, k, o);
+			_cleanup_close_ int back = r > 0 ? open_beneath(
+				tree, o->from, O_PATH | O_DIRECTORY) : -1;
+			if (back >= 0 && fstat(back, &then) == 0)
+				undo_known_note(&known, at, NULL, &then);
 		} else if (o->had == HAD_NONE)
 			r = remove_merged(parent, base, o, src_tree);
 		if (r >= 0 && o->kind == OP_DIR && o->had == HAD_DIR) {
@@ -534,10 +543,10 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 				    AT_SYMLINK_NOFOLLOW) == 0 &&
 			    undo_same_file(&now, &then) &&
 			    then.st_nlink == now.st_nlink)
-				undo_note_own(of, o->path, &now, &then);
+				undo_note_own(of, at, &now, &then);
 			if (r >= 0 && fstatat(parent, base, &then,
 					      AT_SYMLINK_NOFOLLOW) == 0)
-				undo_known_note(&known, o->path, NULL, &then);
+				undo_known_note(&known, at, NULL, &then);
 		}
 		if (r < 0)
 			werr_errno(err, -r, "cannot restore %s in '%s'",
@@ -597,8 +606,9 @@ int undo_release_saves(struct world_store *s, int mdir, const struct plan *p)
 		char n[32];
 		struct stat now, was, then;
 		snprintf(n, sizeof(n), "%zu", k);
-		_cleanup_close_ int parent =
-			journal_open_parent(tree, p->v[k].path, &base);
+		/* Saved where DST held it: never applied, it is there. */
+		const char *at = p->v[k].before ? p->v[k].before : p->v[k].path;
+		_cleanup_close_ int parent = journal_open_parent(tree, at, &base);
 		if (parent < 0 ||
 		    fstatat(parent, base, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    fstatat(undo, n, &was, AT_SYMLINK_NOFOLLOW) < 0 ||
@@ -610,8 +620,8 @@ int undo_release_saves(struct world_store *s, int mdir, const struct plan *p)
 				 0 &&
 			 undo_same_file(&now, &then) &&
 			 then.st_nlink + 1 == now.st_nlink) {
-			undo_note_own(of, p->v[k].path, &now, &then);
-			undo_known_note(&known, p->v[k].path, &now, &then);
+			undo_note_own(of, at, &now, &then);
+			undo_known_note(&known, at, &now, &then);
 		}
 	}
 	if (fclose(of) != 0) {

@@ -112,6 +112,10 @@ int world_create_noted(struct world_store *store, const char *name,
  * crash safety, not made durable since.  False where the kernel's overlayfs
  * has no "volatile" (the world was mounted plain). */
 bool world_volatile(struct world_store *store, const char *name);
+/* Whether worlds record a renamed directory instead of copying it
+ * (overlayfs' redirect_dir=on, probed once for the state directory): false
+ * where this kernel or the state directory's file system cannot. */
+bool world_renames_recorded(struct world_store *store);
 /* Makes what world NAME holds now durable (syncfs of its layer's file
  * system).  A volatile world is stopped first, then synced, unmounted and
  * no longer volatile: the next command mounts it plain and starts it.
@@ -361,6 +365,11 @@ struct world_change {
 	 * conflict, a warning (the note says it). */
 	bool unsure;
 	char *note; /* why it is a conflict, or how it merges; or NULL */
+	/* An added directory that is a directory of the other world renamed
+	 * (a redirected directory of the layer): that one's path, which is
+	 * deleted (a 'D' of its own); what lies below is compared path by
+	 * path.  NULL for every other change. */
+	char *renamed_from;
 };
 
 /* A warning beside the changes of a world against its ancestor (wdiff(1),

@@ -9,6 +9,7 @@
  * of its own. */
 #include "../../world/diff.h"
 #include "../../world/layers.h"
+#include "../../world/redirect.h"
 #include "scratch.h"
 
 static const char *const root_files[] = {
@@ -317,11 +318,59 @@ static void test_xattr_whiteouts(void)
 	meta_release(&mp);
 }
 
+static bool valid(const char *v)
+{
+	return redirect_valid(v, strlen(v));
+}
+
+/* Redirects checked as overlayfs checks them, and followed through a
+ * layer's directories to their origin. */
+static void test_redirects(void)
+{
+	ok(valid("big") && valid("/srv/big") && valid("/") == false &&
+		   valid("...") && valid(".hidden"),
+	   "one name, or an absolute path of names, is a redirect");
+	ok(!valid("") && !valid(".") && !valid("..") && !valid("a/b") &&
+		   !valid("/srv//big") && !valid("/srv/../etc") &&
+		   !valid("/srv/./big") && !valid("//") && !valid("/srv/"),
+	   "empty, '.', '..' and empty names, a relative path: refused");
+	ok(!redirect_valid("a\0b", 3), "a NUL inside: refused");
+	mk("layer/srv/moved/sub2/plain/deep");
+	mk("layer/srv/abs");
+	setxattr(sp("layer/srv/moved"), "trusted.overlay.redirect", "big", 3, 0);
+	setxattr(sp("layer/srv/moved/sub2"), "trusted.overlay.redirect", "sub",
+		 3, 0);
+	setxattr(sp("layer/srv/abs"), "trusted.overlay.redirect", "/etc/x", 6,
+		 0);
+	int fd = open(sp("layer"), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char *o = NULL;
+	ok(redirect_origin(fd, "/srv/moved/sub2/plain/deep", &o) == 0 && o &&
+		   !strcmp(o, "/srv/big/sub/plain/deep"),
+	   "relative redirects replace their own name on the way: %s", o);
+	free(o);
+	o = NULL;
+	ok(redirect_origin(fd, "/srv/abs", &o) == 0 && o &&
+		   !strcmp(o, "/etc/x"),
+	   "an absolute one is the path from the layers' root: %s", o);
+	free(o);
+	o = NULL;
+	ok(redirect_origin(fd, "/srv", &o) == 0 && o && !strcmp(o, "/srv"),
+	   "no redirect: the path itself");
+	free(o);
+	o = NULL;
+	setxattr(sp("layer/srv/moved/sub2"), "trusted.overlay.redirect", "..",
+		 2, 0);
+	ok(redirect_origin(fd, "/srv/moved/sub2/plain", &o) == -EINVAL && !o,
+	   "an invalid redirect on the way: -EINVAL, nothing out");
+	close(fd);
+}
+
 int main(void)
 {
 	if (scratch_init())
 		return 0;
 	store_init("root", "state");
+	test_redirects();
 	make_root();
 	make_world("W", (const char *[]){"Root", NULL}, NULL);
 	struct world_meta m = {0};

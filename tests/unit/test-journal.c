@@ -153,6 +153,52 @@ static void test_round_trip(void)
 	journal_plan_release(&w);
 }
 
+/* A move: its origin and the "before" of what lies below it come back;
+ * a move without its origin, or an origin for another kind, is damage. */
+static void test_moves(void)
+{
+	struct plan w = {.src = strdup("A"), .dst = strdup("Root"), .id = 3},
+		    r = {0};
+	w.n = 2;
+	w.v = calloc(2, sizeof(*w.v));
+	w.v[0] = (struct op){.kind = OP_MOVE,
+			     .had = HAD_NONE,
+			     .path = strdup("/srv/new name"),
+			     .from = strdup("/srv/old\nname"),
+			     .before = strdup("/srv/old\nname")};
+	w.v[1] = (struct op){.kind = OP_PUT,
+			     .had = HAD_FILE,
+			     .path = strdup("/srv/new name/f"),
+			     .before = strdup("/srv/old\nname/f")};
+	ok(journal_write(dir, &w) == 0 && journal_read(dir, &r) == 0 &&
+		   same_ops(&w, &r) && r.v[0].from &&
+		   !strcmp(r.v[0].from, w.v[0].from) && r.v[0].before &&
+		   !strcmp(r.v[0].before, w.v[0].before) && !r.v[1].from &&
+		   r.v[1].before && !strcmp(r.v[1].before, w.v[1].before),
+	   "a move's origin and the paths DST held before come back");
+	journal_plan_release(&r);
+	journal_plan_release(&w);
+	static const char *const bad[] = {
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 mov none /n\nphase planned\n",
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 put none /n\nfrom 0 /o\n"
+		"phase planned\n",
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 mov none /n\nfrom 0 /o\n"
+		"from 0 /p\nphase planned\n",
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 mov none /n\nfrom 0 ../o\n"
+		"phase planned\n",
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 mov none /n\nfrom 0 /\n"
+		"phase planned\n",
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 mov none /n\nfrom 1 /o\n"
+		"phase planned\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		put(bad[i], -1);
+		ok(journal_read(dir, &r) == -EBADMSG, "damaged move %zu refused",
+		   i);
+		journal_plan_release(&r);
+	}
+}
+
 static void test_phases(void)
 {
 	struct plan w, r;
@@ -469,6 +515,7 @@ int main(void)
 		return 1;
 	}
 	test_round_trip();
+	test_moves();
 	test_phases();
 	test_garbage();
 	test_truncated();

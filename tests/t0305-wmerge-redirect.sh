@@ -1,0 +1,217 @@
+#!/bin/sh
+# Renamed directories (overlayfs' redirect_dir=on): recorded, not copied, by
+# the world; shown by wdiff as the old path deleted and the new one added
+# (--json: renamed_from); merged by one rename in DST where the origin is
+# DST's own directory, else copied from what the world's processes saw.
+. "$(dirname "$0")/lib.sh"
+for t in getfattr setfattr python3; do
+	command -v $t >/dev/null || skip_all "$t is missing (attr, python3)"
+done
+R=$PWAPT_ROOT
+manifest() { python3 "$TEST_DIR/fixtures/manifest.py" "$@"; }
+tree() { echo "$PWAPT_STATE/worlds/$1/merged"; }
+upper() { echo "$PWAPT_STATE/worlds/$1/upper"; }
+redirect_of() { getfattr -h --only-values -n trusted.overlay.redirect "$1" 2>/dev/null; }
+# renamed_from of path $2 in wdiff --json $1 [$3...]
+renamed_from() {
+	w=$1 p=$2
+	shift 2
+	wdiff --json "$w" "$@" | python3 -c '
+import json, sys
+for c in json.load(sys.stdin)["changes"]:
+    if c["path"] == sys.argv[1]:
+        print(c["renamed_from"])' "$p"
+}
+
+# A fresh Root whose /srv/big holds 5000 files and a subdirectory.
+fresh_root() {
+	cleanup_worlds
+	rm -rf "$R" && make_busybox_root
+	mkdir -p "$R/srv/big/sub/deeper" "$R/srv/other"
+	(cd "$R/srv/big" && seq 5000 | sed 's/^/f/' | xargs touch)
+	echo one >"$R/srv/big/f1"; echo sub >"$R/srv/big/sub/s"
+	echo deep >"$R/srv/big/sub/deeper/d"; echo o >"$R/srv/other/o"
+}
+
+fresh_root
+wcreate Probe Root >/dev/null 2>&1 || skip_all "cannot create a world"
+if [ "$(cat "$PWAPT_STATE/overlay-redirect")" != on ]; then
+	[ "${PWAPT_TEST_MUST_WORK:-0}" = 1 ] &&
+		{ echo "not ok 1 - redirect_dir: this kernel cannot record renames"; echo 1..1; exit 1; }
+	echo "1..0 # SKIP this kernel's overlayfs cannot record renamed directories here"
+	exit 0
+fi
+
+test_expect_success 'worlds are mounted with redirect_dir=on, probed once and kept' '
+	fresh_root && wcreate A Root 2>"$TMP/err" && test_no_output cat "$TMP/err" &&
+	test_equal on "$(cat "$PWAPT_STATE/overlay-redirect")" &&
+	grep " $(tree A) " /proc/self/mountinfo | grep -q "redirect_dir=on" &&
+	! test -e "$PWAPT_STATE/overlay-redirect.probe"
+'
+
+test_expect_success 'killed while probing: the next command probes again, finds it on' '
+	cleanup_worlds && fresh_root &&
+	PWAPT_CRASH_AT=probe-redirect wcreate A Root; ! test -e "$PWAPT_STATE/overlay-redirect" &&
+	wcreate A Root 2>"$TMP/err" && test_no_output cat "$TMP/err" &&
+	test_equal on "$(cat "$PWAPT_STATE/overlay-redirect")" &&
+	test_lacks probe mounts_below "$PWAPT_STATE" &&
+	! test -e "$PWAPT_STATE/overlay-redirect.probe"
+'
+
+test_expect_success 'a renamed big directory is recorded, not copied; wdiff: old deleted, new added, --json says renamed' '
+	fresh_root && wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/big" "$T/srv/moved" &&
+	test_equal big "$(redirect_of "$(upper A)/srv/moved")" &&
+	test_equal 0 "$(find "$(upper A)/srv/moved" -type f | wc -l)" &&
+	wdiff A >"$TMP/diff" &&
+	grep -qx "D /srv/big" "$TMP/diff" && grep -qx "A /srv/moved" "$TMP/diff" &&
+	grep -qx "A /srv/moved/f4999" "$TMP/diff" && grep -qx "D /srv/big/f4999" "$TMP/diff" &&
+	grep -qx "A /srv/moved/sub/deeper/d" "$TMP/diff" &&
+	test_equal 5005 "$(grep -c "^A /srv/moved" "$TMP/diff")" &&
+	test_equal /srv/big "$(renamed_from A /srv/moved)" &&
+	test_equal None "$(renamed_from A /srv/moved/f1)" &&
+	test_equal None "$(renamed_from A /srv/big)"
+'
+
+test_expect_success 'a directory renamed inside a renamed one: its origin follows both renames' '
+	fresh_root && wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/big" "$T/srv/moved" && mv "$T/srv/moved/sub" "$T/srv/moved/sub2" &&
+	mv "$T/srv/moved/sub2/deeper" "$T/srv/other/deeper2" &&
+	test_equal /srv/big/sub "$(renamed_from A /srv/moved/sub2)" &&
+	test_equal /srv/big/sub/deeper "$(renamed_from A /srv/other/deeper2)" &&
+	wdiff A | grep -qx "A /srv/other/deeper2/d"
+'
+
+test_expect_success 'an invalid redirect in a layer: a clear error, nothing merged' '
+	for bad in "" . .. a/b /srv//big /srv/../etc /srv/./big //; do
+		fresh_root && wcreate A Root && T=$(tree A) &&
+		mv "$T/srv/big" "$T/srv/moved" && echo new >"$T/srv/other/new" &&
+		manifest "$R" >"$TMP/before" &&
+		setfattr -n trusted.overlay.redirect -v "$bad" "$(upper A)/srv/moved" &&
+		test_fails_with 1 "invalid redirect .*at /srv/moved: a damaged or crafted layer" wdiff A &&
+		test_fails_with 1 "invalid redirect .*at /srv/moved" wmerge A Root &&
+		manifest "$R" | diff -u "$TMP/before" - &&
+		! test -e "$R/srv/other/new" || return 1
+	done
+'
+ino() { stat -c %i "$1"; }
+# What the world shows below /srv, and whether Root shows the same after
+# the merge: $1 the world, $2 the merge's destination tree.
+merge_equals_view() {
+	manifest "$(tree "$1")/srv" >"$TMP/want" &&
+	wmerge "$1" "$2" &&
+	manifest "$( [ "$2" = Root ] && echo "$R" || tree "$2")/srv" >"$TMP/got" &&
+	diff -u "$TMP/want" "$TMP/got"
+}
+
+test_expect_success 'wmerge renames the big directory in Root: same inodes, the world'"'"'s changes below applied' '
+	fresh_root && wcreate A Root && T=$(tree A) &&
+	d=$(ino "$R/srv/big") f=$(ino "$R/srv/big/f4999") s=$(ino "$R/srv/big/sub/s") &&
+	mv "$T/srv/big" "$T/srv/moved" &&
+	echo changed >"$T/srv/moved/f1" && rm "$T/srv/moved/f2" &&
+	echo new >"$T/srv/moved/new" && mkdir "$T/srv/moved/newdir" &&
+	echo n >"$T/srv/moved/newdir/n" && chmod 700 "$T/srv/moved" &&
+	chown 12:34 "$T/srv/moved/sub" &&
+	merge_equals_view A Root &&
+	! test -e "$R/srv/big" &&
+	test_equal "$d" "$(ino "$R/srv/moved")" &&
+	test_equal "$f" "$(ino "$R/srv/moved/f4999")" &&
+	test_equal "$s" "$(ino "$R/srv/moved/sub/s")" &&
+	test_equal changed "$(cat "$R/srv/moved/f1")" && ! test -e "$R/srv/moved/f2" &&
+	test_equal 700 "$(stat -c %a "$R/srv/moved")" &&
+	test_lacks overlay getfattr -R -h -d -m "^(trusted|user)\.overlay\." "$R/srv"
+'
+
+test_expect_success 'renames inside a renamed directory and out of it: moved, each the same directory' '
+	fresh_root && wcreate A Root && T=$(tree A) &&
+	d=$(ino "$R/srv/big/sub") e=$(ino "$R/srv/big/sub/deeper") &&
+	mv "$T/srv/big" "$T/srv/moved" && mv "$T/srv/moved/sub" "$T/srv/moved/sub2" &&
+	mv "$T/srv/moved/sub2/deeper" "$T/srv/other/deeper2" &&
+	echo x >"$T/srv/other/deeper2/x" &&
+	merge_equals_view A Root &&
+	test_equal "$d" "$(ino "$R/srv/moved/sub2")" &&
+	test_equal "$e" "$(ino "$R/srv/other/deeper2")" &&
+	! test -e "$R/srv/moved/sub" && ! test -e "$R/srv/moved/sub2/deeper"
+'
+
+test_expect_success 'renamed and renamed back to its name: nothing to merge, nothing moves' '
+	fresh_root && wcreate A Root && T=$(tree A) && d=$(ino "$R/srv/big") &&
+	mv "$T/srv/big" "$T/srv/moved" && mv "$T/srv/moved" "$T/srv/big" &&
+	merge_equals_view A Root && test_equal "$d" "$(ino "$R/srv/big")"
+'
+
+test_expect_success 'renamed into a directory the world made: the directory first, then the move' '
+	fresh_root && wcreate A Root && T=$(tree A) && d=$(ino "$R/srv/big") &&
+	mkdir -p "$T/srv/new/place" && mv "$T/srv/big" "$T/srv/new/place/big" &&
+	merge_equals_view A Root && test_equal "$d" "$(ino "$R/srv/new/place/big")"
+'
+
+test_expect_success 'Root changes a file below the origin after the rename: a conflict; --force gives what the world saw' '
+	fresh_root && wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/big" "$T/srv/moved" && sleep 1 &&
+	echo root-later >"$R/srv/big/f3" &&
+	wdiff A | grep -qx "D /srv/big/f3" &&
+	test_fails_with 3 "changed in .Root. after .A. was created" wmerge A Root &&
+	test -d "$R/srv/big" && ! test -e "$R/srv/moved" &&
+	merge_equals_view_forced() { manifest "$T/srv" >"$TMP/want" && wmerge --force A Root && manifest "$R/srv" | diff -u "$TMP/want" -; } &&
+	merge_equals_view_forced && ! test -e "$R/srv/big"
+'
+
+test_expect_success 'a world on a world with a rename: merged into its parent, then into Root' '
+	fresh_root && wcreate P Root && wcreate C P && d=$(ino "$R/srv/big") &&
+	mv "$(tree P)/srv/big" "$(tree P)/srv/moved" &&
+	wexec C true && test -d "$(tree C)/srv/moved/sub" &&
+	mv "$(tree C)/srv/moved/sub" "$(tree C)/srv/moved/sub2" &&
+	echo c >"$(tree C)/srv/moved/f1" &&
+	merge_equals_view C P &&
+	test_equal big "$(redirect_of "$(upper P)/srv/moved")" &&
+	merge_equals_view P Root &&
+	test_equal "$d" "$(ino "$R/srv/moved")" && test_equal c "$(cat "$R/srv/moved/f1")"
+'
+
+test_expect_success 'a world on a world with a rename, merged straight into Root: a copy of what it saw' '
+	fresh_root && wcreate P Root && wcreate C P &&
+	mv "$(tree P)/srv/big" "$(tree P)/srv/moved" &&
+	wexec C true && mv "$(tree C)/srv/moved/sub" "$(tree C)/srv/moved/sub2" &&
+	wdelete --help >/dev/null 2>&1; merge_equals_view C Root &&
+	! test -e "$R/srv/big/sub" && test -d "$R/srv/moved/sub2"
+'
+
+test_expect_success 'killed right after the rename: recovery puts the directory back, Root as before' '
+	fresh_root && wcreate A Root && T=$(tree A) && d=$(ino "$R/srv/big") &&
+	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	manifest "$R" >"$TMP/before" &&
+	PWAPT_CRASH_AT=merge-move wmerge A Root; test -e "$PWAPT_STATE/merge/journal" &&
+	test -d "$R/srv/moved" && pwapt recover &&
+	manifest "$R" | diff -u "$TMP/before" - &&
+	test_equal "$d" "$(ino "$R/srv/big")" && ! test -e "$PWAPT_STATE/merge" &&
+	merge_equals_view A Root && test_equal "$d" "$(ino "$R/srv/moved")"
+'
+
+test_expect_success 'a failure after the move rolls it back; pwapt rollback undoes a done move' '
+	fresh_root && wcreate A Root && T=$(tree A) && d=$(ino "$R/srv/big") &&
+	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	manifest "$R" >"$TMP/before" &&
+	test_fails_with 1 "" env PWAPT_FAIL_AT=merge-op:1 wmerge A Root &&
+	manifest "$R" | diff -u "$TMP/before" - &&
+	wmerge A Root && test_equal "$d" "$(ino "$R/srv/moved")" &&
+	pwapt rollback Root && manifest "$R" | diff -u "$TMP/before" - &&
+	test_equal "$d" "$(ino "$R/srv/big")"
+'
+
+test_expect_success 'a kernel without redirect_dir: worlds mounted plain, said once, a rename merged as a copy' '
+	cleanup_worlds && fresh_root &&
+	PWAPT_FAIL_AT=mount-redirect wcreate A Root 2>"$TMP/err" &&
+	grep -q "cannot record renamed directories (redirect_dir).*said once" "$TMP/err" &&
+	test_equal off "$(cat "$PWAPT_STATE/overlay-redirect")" &&
+	grep -q " $(tree A) " /proc/self/mountinfo &&
+	! grep " $(tree A) " /proc/self/mountinfo | grep -q "redirect_dir=on" &&
+	wcreate B Root 2>"$TMP/err" && test_no_output cat "$TMP/err" &&
+	! grep " $(tree B) " /proc/self/mountinfo | grep -q "redirect_dir=on" &&
+	T=$(tree A) && mv "$T/srv/big" "$T/srv/moved" &&
+	test_equal "" "$(redirect_of "$(upper A)/srv/moved")" &&
+	test_equal None "$(renamed_from A /srv/moved)" &&
+	merge_equals_view A Root
+'
+
+test_done

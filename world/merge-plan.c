@@ -1,0 +1,127 @@
+/* wmerge's plan (merge_plan(), merge-internal.h): the operations that
+ * make DST what SRC shows, from the diff, path by path in the diff's
+ * order; a directory SRC renamed moves whole where it can (merge-move.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "dbmerge.h"
+#include "fsutil.h"
+#include "merge-internal.h"
+
+/* An account database merged record by record takes its other file with
+ * it (passwd and shadow, group and gshadow), whoever changed that: a name
+ * must take one side in both (dbmerge_partner()). */
+static int pair_databases(int dst_tree, int src_tree, struct plan *p)
+{
+	size_t n = p->n;
+	for (size_t i = 0; i < n; i++) {
+		const char *mate = p->v[i].kind == OP_MRG
+					   ? dbmerge_partner(p->v[i].path)
+					   : NULL;
+		if (!mate)
+			continue;
+		size_t j = 0;
+		while (j < p->n && strcmp(p->v[j].path, mate))
+			j++;
+		if (j < p->n) {
+			struct op *o = &p->v[j];
+			if (o->had != HAD_DIR &&
+			    (o->kind == OP_PUT || o->kind == OP_DEL)) {
+				o->kind = OP_MRG;
+				o->dst_changed = true;
+			}
+			continue;
+		}
+		struct stat xs, ys;
+		int had = journal_kind_of(dst_tree, mate, &ys);
+		int src = journal_kind_of(src_tree, mate, &xs);
+		if (had < 0 || src < 0)
+			return had < 0 ? had : src;
+		if (had == HAD_DIR || src == HAD_DIR ||
+		    (had == HAD_NONE && src == HAD_NONE))
+			continue;
+		struct op o = {.kind = OP_MRG,
+			       .had = had,
+			       .dst_changed = true,
+			       .ino = had != HAD_NONE ? ys.st_ino : 0,
+			       .path = strdup(mate)};
+		if (!o.path || journal_plan_add(p, o) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The plan of D without the moves of MV (NULL: none). */
+static int plan_changes(int dst_tree, int src_tree, bool force,
+			const struct world_diff *d, struct merge_moves *mv,
+			struct plan *p)
+{
+	const char *moved = NULL; /* a DST directory that moves away whole */
+	size_t moved_len = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct world_change *c = &d->v[i];
+		int how = mv ? merge_moves_covers(mv, i) : 0;
+		if (how == 2) {
+			int r = merge_moves_plan(mv, i, p);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (c->excluded || c->checked_off || how)
+			continue;
+		if (moved && !strncmp(c->path, moved, moved_len) &&
+		    c->path[moved_len] == '/' && c->kind == 'D')
+			continue; /* gone with its directory */
+		struct stat xs, ys;
+		int had = journal_kind_of(dst_tree, c->path, &ys);
+		int src = journal_kind_of(src_tree, c->path, &xs);
+		if (had < 0 || src < 0)
+			return had < 0 ? had : src;
+		struct op o = {.had = had,
+			       .dst_changed = c->conflict || c->merged,
+			       .ino = had != HAD_NONE ? ys.st_ino : 0};
+		/* A database both sides changed is merged record by record,
+		 * never replaced whole: also when SRC deleted it (DST's new
+		 * records stay) and, forced, when records conflict (those
+		 * alone take SRC's side). */
+		enum dbmerge_action db = c->merged || (force && c->conflict)
+						 ? dbmerge_planned(c->path)
+						 : DBMERGE_NONE;
+		if (db == DBMERGE_DROP)
+			o.kind = OP_DEL;
+		else if (db == DBMERGE_MERGED)
+			o.kind = OP_MRG;
+		else if (c->kind == 'D')
+			o.kind = OP_DEL;
+		else
+			o.kind = src == HAD_DIR ? OP_DIR : OP_PUT;
+		if (o.kind == OP_DEL && had == HAD_NONE)
+			continue;
+		if (!(o.path = strdup(c->path)) || journal_plan_add(p, o) < 0)
+			return -ENOMEM;
+		if (had == HAD_DIR && o.kind != OP_DIR) {
+			moved = p->v[p->n - 1].path;
+			moved_len = strlen(moved);
+		}
+	}
+	return 0;
+}
+
+int merge_plan(int dst_tree, int src_tree, int src_layer, bool force,
+	       const struct world_diff *d, struct plan *p)
+{
+	struct merge_moves *mv = NULL;
+	int r = src_layer >= 0 ? merge_moves_find(dst_tree, src_tree,
+						  src_layer, d, &mv)
+			       : 0;
+	if (r >= 0)
+		r = plan_changes(dst_tree, src_tree, force, d, mv, p);
+	merge_moves_release(mv);
+	return r < 0 ? r : pair_databases(dst_tree, src_tree, p);
+}
+
