@@ -439,8 +439,8 @@ static int save_all(struct merge_ctx *m, struct plan *p,
 	}
 	/* None rather than a part: a path without its line teaches none. */
 	if (fclose(bf) == 0)
-		(void)write_file_atomic(m->undo, "before", before, before_len,
-					0600);
+		(void)write_file_replace(m->undo, "before", before, before_len,
+					 0600);
 	undo_write_seen(m->undo, p);
 	/* A save failed: the links made so far are released (merge_locked),
 	 * and the ctimes they gave DST's files are pwapt's own. */
