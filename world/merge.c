@@ -841,7 +841,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	if (r >= 0 && recover_keep_as_last(s, dst) < 0)
 		r = werr(err, EIO, "cannot keep the undo of the merge");
 	if (r >= 0)
-		r = layers_refresh_all(s, err);
+		r = layers_refresh_above(s, dst, err);
 	if (r >= 0 && id)
 		*id = p.id;
 	/* Merged, with what pwapt could not judge: the caller warns. */
