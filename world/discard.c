@@ -45,8 +45,7 @@ static int discard_tree(struct world_store *s, const char *name, bool lazy,
 	struct world_error ignored;
 	(void)store_discard_world_dir(s, name, &ignored);
 	return store_world_exists(s, name)
-		       ? werr(err, EIO, "cannot delete the merged world '%s'",
-			      name)
+		       ? werr(err, EIO, "cannot delete world '%s'", name)
 		       : 0;
 }
 
