@@ -64,7 +64,8 @@ UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim 
 	tests/unit/test-layers tests/unit/test-diff tests/unit/test-plan \
 	tests/unit/test-services
 
-all: bin/pwapt bin/pwapt-init $(addprefix bin/,$(LINKS)) shim/libaptshim.a
+all: bin/pwapt bin/pwapt-init bin/pwapt-aptshim.so $(addprefix bin/,$(LINKS)) \
+	shim/libaptshim.a
 
 world/%.o: world/%.c world/*.h
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -95,7 +96,7 @@ pwapt/build-config.h: FORCE
 	@printf '#define PWAPT_VERSION "%s"\n#define PWAPT_LIBEXECDIR "%s"\n' \
 		'$(VERSION)' '$(LIBEXECDIR)' >$@.tmp
 	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
-pwapt/main.o pwapt/options.o: pwapt/build-config.h
+pwapt/main.o pwapt/options.o pwapt/apt.o: pwapt/build-config.h
 
 shim/%.o: shim/%.cc shim/aptshim.h
 	$(CXX) $(CXXFLAGS) -c -o $@ $<
@@ -109,10 +110,18 @@ shim/libaptshim.a: $(SHIM_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-bin/pwapt: $(PWAPT_OBJS) world/libworld.a shim/libaptshim.a
+# The shim as the module pwapt loads when it asks apt (pwapt/apt.c): linked
+# into pwapt, libapt-pkg and libstdc++ cost every command's start.
+shim/%.pic.o: shim/%.cc shim/aptshim.h
+	$(CXX) $(CXXFLAGS) -fPIC -c -o $@ $<
+bin/pwapt-aptshim.so: $(SHIM_OBJS:.o=.pic.o)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $(PWAPT_OBJS) world/libworld.a shim/libaptshim.a \
-		$(LXC_LIBS) $(DPKG_LIBS) $(SHIM_LIBS)
+	$(CXX) $(LDFLAGS) -shared -o $@ $^ $(SHIM_LIBS)
+
+bin/pwapt: $(PWAPT_OBJS) world/libworld.a
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $(PWAPT_OBJS) world/libworld.a \
+		$(LXC_LIBS) $(DPKG_LIBS) -ldl
 
 # PID 1 of every container: static, since a world's tree may have no libc.
 bin/pwapt-init: world/pwapt-init.c
@@ -283,6 +292,7 @@ install: all
 		$(DESTDIR)/etc/needrestart/conf.d
 	install -m 755 bin/pwapt $(DESTDIR)$(PREFIX)/bin/pwapt
 	install -m 755 bin/pwapt-init $(DESTDIR)$(LIBEXECDIR)/pwapt-init
+	install -m 644 bin/pwapt-aptshim.so $(DESTDIR)$(LIBEXECDIR)/pwapt-aptshim.so
 	for l in $(LINKS); do ln -sf pwapt $(DESTDIR)$(PREFIX)/bin/$$l; done
 	install -m 644 pwapt/man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 contrib/bash-completion $(DESTDIR)/usr/share/bash-completion/completions/pwapt

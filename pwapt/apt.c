@@ -10,8 +10,10 @@
  *     F PATH                              one file
  * Package names, architectures and versions hold no blanks (dpkg refuses
  * them), and dpkg's file lists hold no newlines. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,6 +26,7 @@
 
 #include "../world/cleanup.h"
 #include "apt.h"
+#include "build-config.h"
 
 /* What a world's apt may take to answer, at most: building apt's cache of
  * a large system takes seconds. */
@@ -45,13 +48,83 @@ static const char *dash(const char *s)
 	return s && *s ? s : "-";
 }
 
+/* The shim (libapt-pkg, C++) is a module of its own, loaded by the
+ * commands that ask apt, before their process enters a world: linked into
+ * pwapt, its libraries cost every command about 1.5 ms of dynamic loading
+ * at start.  Beside the binary in a build tree, else installed. */
+#define SHIM_MODULE "pwapt-aptshim.so"
+
+static struct {
+	__typeof__(aptshim_open) *open;
+	__typeof__(aptshim_free) *free;
+	__typeof__(aptshim_plan_upgrade) *plan_upgrade;
+	__typeof__(aptshim_plan_install) *plan_install;
+	__typeof__(aptshim_plan_release) *plan_release;
+	__typeof__(aptshim_files) *files;
+	__typeof__(aptshim_strv_free) *strv_free;
+} shim_fn;
+
+static int shim_load(struct aptshim_error *err)
+{
+	if (shim_fn.open)
+		return 0;
+	char path[PATH_MAX];
+	const char *where = PWAPT_LIBEXECDIR "/" SHIM_MODULE;
+	ssize_t n = readlink("/proc/self/exe", path,
+			     sizeof(path) - sizeof(SHIM_MODULE));
+	char *slash = n > 0 ? memrchr(path, '/', (size_t)n) : NULL;
+	if (slash) {
+		strcpy(slash + 1, SHIM_MODULE);
+		if (access(path, R_OK) == 0)
+			where = path;
+	}
+	void *h = dlopen(where, RTLD_NOW | RTLD_LOCAL);
+	const char *e = h ? NULL : dlerror();
+	if (h) {
+		*(void **)&shim_fn.free = dlsym(h, "aptshim_free");
+		*(void **)&shim_fn.plan_upgrade = dlsym(h, "aptshim_plan_upgrade");
+		*(void **)&shim_fn.plan_install = dlsym(h, "aptshim_plan_install");
+		*(void **)&shim_fn.plan_release = dlsym(h, "aptshim_plan_release");
+		*(void **)&shim_fn.files = dlsym(h, "aptshim_files");
+		*(void **)&shim_fn.strv_free = dlsym(h, "aptshim_strv_free");
+		if (shim_fn.free && shim_fn.plan_upgrade && shim_fn.plan_install &&
+		    shim_fn.plan_release && shim_fn.files && shim_fn.strv_free)
+			*(void **)&shim_fn.open = dlsym(h, "aptshim_open");
+		if (!shim_fn.open)
+			e = "a symbol of the shim is missing";
+	}
+	if (shim_fn.open)
+		return 0;
+	if (err) {
+		err->code = ENOENT;
+		snprintf(err->msg, sizeof(err->msg),
+			 "cannot load apt's shim " SHIM_MODULE ": %s",
+			 e ? e : "not found");
+	}
+	return -ENOENT;
+}
+
+void apt_plan_release(struct aptshim_plan *plan)
+{
+	if (!plan)
+		return;
+	for (size_t i = 0; i < plan->n_changes; i++) {
+		free(plan->changes[i].name);
+		free(plan->changes[i].arch);
+		free(plan->changes[i].old_version);
+		free(plan->changes[i].new_version);
+	}
+	free(plan->changes);
+	*plan = (struct aptshim_plan){0};
+}
+
 /* In the world's process. */
 static int answer(FILE *f, enum query q, enum apt_kind kind, char *const *pkgs,
 		  size_t n)
 {
 	struct aptshim *shim = NULL;
 	struct aptshim_error e = {0};
-	if (aptshim_open(&shim, "/", &e) < 0) {
+	if (shim_fn.open(&shim, "/", &e) < 0) {
 		put_error(f, &e);
 		return 1;
 	}
@@ -59,10 +132,10 @@ static int answer(FILE *f, enum query q, enum apt_kind kind, char *const *pkgs,
 	if (q == Q_PLAN) {
 		struct aptshim_plan p = {0};
 		r = kind == APT_INSTALL
-			    ? aptshim_plan_install(shim,
+			    ? shim_fn.plan_install(shim,
 						   (const char *const *)pkgs, n,
 						   &p, &e)
-			    : aptshim_plan_upgrade(
+			    : shim_fn.plan_upgrade(
 				      shim, kind == APT_DIST_UPGRADE, &p, &e);
 		if (r >= 0) {
 			fprintf(f,
@@ -79,12 +152,12 @@ static int answer(FILE *f, enum query q, enum apt_kind kind, char *const *pkgs,
 					dash(c->old_version),
 					dash(c->new_version), c->automatic);
 			}
-			aptshim_plan_release(&p);
+			shim_fn.plan_release(&p);
 		}
 	} else {
 		for (size_t i = 0; i < n && r >= 0; i++) {
 			char **files = NULL;
-			r = aptshim_files(shim, pkgs[i], &files, &e);
+			r = shim_fn.files(shim, pkgs[i], &files, &e);
 			if (r == -ENOENT) {
 				r = 0; /* not installed here */
 				continue;
@@ -94,12 +167,12 @@ static int answer(FILE *f, enum query q, enum apt_kind kind, char *const *pkgs,
 			fprintf(f, "P %zu\n", i);
 			for (char **p = files; *p; p++)
 				fprintf(f, "F %s\n", *p);
-			aptshim_strv_free(files);
+			shim_fn.strv_free(files);
 		}
 	}
 	if (r < 0)
 		put_error(f, &e);
-	aptshim_free(shim);
+	shim_fn.free(shim);
 	return r < 0;
 }
 
@@ -214,9 +287,15 @@ static int ask(struct world_store *s, const char *world, enum query q,
 		fds[1] = moved;
 	}
 	struct question qn = {q, kind, pkgs, n, fds[1]};
+	int r = shim_load(err);
+	if (r < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return r;
+	}
 	struct world_error we = {0};
 	pid_t pid = -1;
-	int r = world_spawn(s, world, answer_in_world, &qn, fds[1], &pid, &we);
+	r = world_spawn(s, world, answer_in_world, &qn, fds[1], &pid, &we);
 	close(fds[1]);
 	if (r < 0) {
 		close(fds[0]);
@@ -316,7 +395,7 @@ int apt_plan(struct world_store *s, const char *world, enum apt_kind kind,
 			struct aptshim_change *nv =
 				realloc(p.changes, cap * sizeof(*nv));
 			if (!nv) {
-				aptshim_plan_release(&p);
+				apt_plan_release(&p);
 				return -ENOMEM;
 			}
 			p.changes = nv;

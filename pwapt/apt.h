@@ -16,11 +16,15 @@ enum apt_kind { APT_UPGRADE, APT_DIST_UPGRADE, APT_INSTALL };
  * own configuration, lists and dpkg status are read, its symbolic links
  * resolve inside it, whatever libapt-pkg runs is the world's and runs in
  * the world, never on the host's side, and libapt-pkg's global state stays
- * in that process.  Errors as the shim's; a world that takes more than 10
+ * in that process.  The shim is a module, pwapt-aptshim.so, loaded on
+ * first use (beside pwapt's binary, else in its libexec directory): -ENOENT
+ * when it cannot be.  Errors as the shim's; a world that takes more than 10
  * minutes to answer gets -ETIMEDOUT. */
 int apt_plan(struct world_store *s, const char *world, enum apt_kind kind,
 	     char *const *pkgs, size_t n, struct aptshim_plan *out,
 	     struct aptshim_error *err);
+/* Frees what apt_plan() gave; PLAN is then empty.  NULL is fine. */
+void apt_plan_release(struct aptshim_plan *plan);
 
 /* The installed files of each of PKGS in WORLD: (*out)[i] is a
  * NULL-terminated vector, or NULL when PKGS[i] is not installed there.

@@ -285,7 +285,7 @@ static int plan(struct context *ctx, struct run *run)
 		      p.downgraded + p.reinstalled;
 	/* Archives all in the cache or on file: sources: no download. */
 	run->fetch = p.fetch_size > 0;
-	aptshim_plan_release(&p);
+	apt_plan_release(&p);
 	if (!todo) {
 		fprintf(f, "Nothing to do: %s is discarded.\n", t->name);
 		(void)txn_delete_world(ctx, t->name);

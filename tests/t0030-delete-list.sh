@@ -67,7 +67,9 @@ test_expect_success 'wdelete without names is a usage error' '
 test_expect_success 'nothing of deleted worlds remains: mounts, containers, trash' '
 	wdelete P &&
 	test -z "$(mounts_below "$PWAPT_STATE/worlds")" &&
-	test_exit 1 pgrep -f "lxc monitor\] $PWAPT_STATE/worlds (P|C|S)\$" &&
+	# wdelete kills the container; the lxc monitor finishes its
+	# tear-down afterwards, soon, never forever.
+	wait_for 30 "test_exit 1 pgrep -f \"lxc monitor\\] \$PWAPT_STATE/worlds (P|C|S)\\\$\"" &&
 	test_no_output ls "$PWAPT_STATE/trash"
 '
 

@@ -82,6 +82,18 @@ for point in create-dir create-meta create-mount create-start; do
 	"
 done
 
+test_expect_success 'a half-made world whose marker a power loss took: the first command after the boot cleans it' '
+	{ PWAPT_CRASH_AT=create-meta wcreate K Root; test_equal 137 $?; } &&
+	test -e "$PWAPT_STATE/creating/K" &&
+	rm "$PWAPT_STATE/creating/K" &&
+	echo another-boot >"$PWAPT_STATE/boot" &&
+	wlist >"$TMP/l" &&
+	! grep -q "^K " "$TMP/l" &&
+	no_leftovers K &&
+	test_equal "$(cat /proc/sys/kernel/random/boot_id)" "$(cat "$PWAPT_STATE/boot")" &&
+	wcreate K Root && test ! -e "$PWAPT_STATE/creating/K" && wdelete K
+'
+
 test_expect_success 'wcreate killed after it finished leaves a complete world' '
 	{ PWAPT_CRASH_AT=create-ready wcreate K Root; test_equal 137 $?; } &&
 	wlist | grep -Eq "^K +Root +running" &&

@@ -116,6 +116,16 @@ test_expect_success 'worlds stacked on the destination see the merged files' '
 	test_equal merged "$(wexec S cat /srv/modify)"
 '
 
+test_expect_success 'worlds stacked on a child destination see the merged files' '
+	fresh_root && wcreate P Root && wcreate A P && wcreate S P &&
+	test_equal modify "$(wexec S cat /srv/modify)" &&
+	echo merged >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
+	wmerge A P &&
+	test_equal merged "$(cat "$PWAPT_STATE/worlds/S/merged/srv/modify")" &&
+	test_equal merged "$(wexec S cat /srv/modify)" &&
+	wdelete S P
+'
+
 test_expect_success 'a conflict stops the merge before anything is written; --force merges' '
 	fresh_root && wcreate A Root &&
 	echo world >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&

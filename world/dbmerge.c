@@ -116,7 +116,8 @@ enum dbmerge_action dbmerge_planned(const char *path)
 					: DBMERGE_MERGED;
 }
 
-/* Copies FROM (a regular file) to NAME in DIR, durably. */
+/* Copies FROM (a regular file) to NAME in DIR; not synced (the caller
+ * syncs them all at once). */
 static int save_copy(int from, int dir, const char *name)
 {
 	_cleanup_free_ char *tmp = NULL;
@@ -127,8 +128,6 @@ static int save_copy(int from, int dir, const char *name)
 	if (to < 0)
 		return -errno;
 	int r = copy_bytes(from, to);
-	if (r >= 0 && fsync(to) < 0)
-		r = -errno;
 	if (r >= 0 && renameat(dir, tmp, dir, name) < 0)
 		r = -errno;
 	if (r < 0)
@@ -182,8 +181,11 @@ int dbmerge_save_bases(struct world_store *s, const char *name, int tree,
 			return werr_errno(err, -r, "cannot save %s of '%s'",
 					  dbs[i].path, name);
 	}
-	int r = write_file_atomic(dir, "covered", covered, covered_len, 0600);
-	if (r < 0 || fsync(dir) < 0)
+	/* One syncfs for every copy, "covered" and the directory, not an
+	 * fsync of each: the world is not ready (recovery removes it) until
+	 * its metadata says so, written after this. */
+	int r = write_file_replace(dir, "covered", covered, covered_len, 0600);
+	if (r < 0 || syncfs(dir) < 0)
 		return werr_errno(err, r < 0 ? -r : errno,
 				  "cannot save the bases of '%s'", name);
 	return 0;

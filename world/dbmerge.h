@@ -25,7 +25,7 @@ enum dbmerge_action {
 
 /* Saves, in worlds/NAME/base/, the databases of world NAME's tree TREE (a
  * directory fd) that a later merge needs a base of.  Called right after
- * the world's tree is mounted. */
+ * the world's tree is mounted; durable on return (one syncfs). */
 int dbmerge_save_bases(struct world_store *s, const char *name, int tree,
 		       struct world_error *err);
 

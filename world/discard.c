@@ -1,8 +1,11 @@
 /* Discarding a world's remains: its container, its mount, its directory,
  * its network rules.  Below the API (world.c's world_delete checks first)
  * and the merge, which discards a merged SRC lazily. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "container.h"
@@ -42,8 +45,7 @@ static int discard_tree(struct world_store *s, const char *name, bool lazy,
 	struct world_error ignored;
 	(void)store_discard_world_dir(s, name, &ignored);
 	return store_world_exists(s, name)
-		       ? werr(err, EIO, "cannot delete the merged world '%s'",
-			      name)
+		       ? werr(err, EIO, "cannot delete world '%s'", name)
 		       : 0;
 }
 
@@ -60,4 +62,55 @@ int discard_lazily(struct world_store *s, const char *name,
 			 struct world_error *err)
 {
 	return discard_remains(s, name, true, err);
+}
+
+void discard_trash(struct world_store *s)
+{
+	_cleanup_close_ int tfd = openat(s->state_fd, "trash",
+					 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tfd < 0)
+		return;
+	_cleanup_closedir_ DIR *dir = fdopendir(tfd);
+	if (!dir)
+		return;
+	tfd = -1;
+	struct dirent *de;
+	while ((de = readdir(dir)))
+		if (de->d_name[0] != '.')
+			(void)rm_rf_at(dirfd(dir), de->d_name);
+}
+
+int discard_unfinished(struct world_store *s, struct world_error *err)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	bool all = false;
+	int r = store_creating_names(s, &names, &all);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot list %s", s->worlds);
+	for (char **n = names; *n; n++) {
+		_cleanup_free_ char *rel = path_join(*n, "world");
+		_cleanup_free_ char *text = NULL;
+		struct world_meta m = {0};
+		r = read_file_at(s->worlds_fd, rel, &text, NULL);
+		bool garbage = r == -ENOENT &&
+			       faccessat(s->worlds_fd, *n, F_OK,
+					 AT_SYMLINK_NOFOLLOW) == 0;
+		if (r >= 0 && meta_parse(text, &m) >= 0) {
+			garbage = m.phase == META_CREATING;
+			meta_release(&m);
+		}
+		/* Creation happens under the lock we hold now, so a world
+		 * still being created was left by a killed wcreate. */
+		if (garbage && (r = discard_remains(s, *n, false, err)) < 0)
+			return werr_wrap(err,
+					 "cannot clean up the unfinished "
+					 "world '%s'",
+					 *n);
+		if (!all)
+			store_creating_clear(s, *n);
+	}
+	if (all)
+		store_creating_scanned(s);
+	discard_trash(s);
+	return 0;
 }

@@ -18,4 +18,16 @@ int discard_remains(struct world_store *s, const char *name, bool lazy,
 int discard_lazily(struct world_store *s, const char *name,
 			 struct world_error *err);
 
+/* Removes what trash/ holds: worlds whose removal was interrupted.  Before
+ * a merge is recovered too: a merged world's layer shares the merged
+ * files' inodes, so removing it changes their ctimes, which must not
+ * happen after the recovery recorded them for a rollback. */
+void discard_trash(struct world_store *s);
+
+/* Tears down the worlds a killed wcreate left unfinished (phase creating,
+ * or a directory without metadata), then empties trash/.  It looks at the
+ * worlds marked as being created (store_creating_names()), or at all of
+ * them once a boot: O(worlds being created), not O(worlds). */
+int discard_unfinished(struct world_store *s, struct world_error *err);
+
 #endif

@@ -17,8 +17,8 @@
 #include "cleanup.h"
 #include "fsutil.h"
 
-int write_file_atomic(int dirfd, const char *name, const char *data, size_t len,
-		      mode_t mode)
+static int write_file_renamed(int dirfd, const char *name, const char *data,
+			      size_t len, mode_t mode, bool durable)
 {
 	char tmp[512];
 	if (snprintf(tmp, sizeof(tmp), ".%s.tmp%d", name, (int)getpid()) >=
@@ -41,15 +41,28 @@ int write_file_atomic(int dirfd, const char *name, const char *data, size_t len,
 		}
 		off += (size_t)w;
 	}
-	if (fsync(fd) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
+	if ((durable && fsync(fd) < 0) ||
+	    renameat(dirfd, tmp, dirfd, name) < 0) {
 		int r = -errno;
 		unlinkat(dirfd, tmp, 0);
 		return r;
 	}
 	/* The rename is durable only once the directory is. */
-	if (fsync(dirfd) < 0)
+	if (durable && fsync(dirfd) < 0)
 		return -errno;
 	return 0;
+}
+
+int write_file_atomic(int dirfd, const char *name, const char *data, size_t len,
+		      mode_t mode)
+{
+	return write_file_renamed(dirfd, name, data, len, mode, true);
+}
+
+int write_file_replace(int dirfd, const char *name, const char *data,
+		       size_t len, mode_t mode)
+{
+	return write_file_renamed(dirfd, name, data, len, mode, false);
 }
 
 /* What a file may grow by while it is read, and the most read of one

@@ -13,6 +13,11 @@
  * fsync, rename over NAME, fsync of the directory. */
 int write_file_atomic(int dirfd, const char *name, const char *data, size_t len,
 		      mode_t mode);
+/* The same without the fsyncs: atomic for a killed process (NAME is the
+ * old or the new content), not across a power loss until the caller makes
+ * it durable (syncfs of the file system, for several files at once). */
+int write_file_replace(int dirfd, const char *name, const char *data,
+		       size_t len, mode_t mode);
 /* Reads a whole file; *out is NUL-terminated and malloc'd.  A regular
  * file of any size (and up to 16 MiB more, grown while it is read); a file
  * whose size says nothing (/proc) up to 16 MiB; past that -EFBIG. */

@@ -411,6 +411,26 @@ int layers_refresh_all(struct world_store *s, struct world_error *err)
 	return r < 0 ? r : 0;
 }
 
+int layers_refresh_above(struct world_store *s, const char *dst,
+			 struct world_error *err)
+{
+	if (store_is_root(dst))
+		return layers_refresh_all(s, err);
+	_cleanup_strv_free_ char **names = NULL;
+	int r = store_world_names(s, &names);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot list worlds");
+	for (char **n = names; *n && r >= 0; n++) {
+		struct world_meta m = {0};
+		if (!store_is_ancestor(s, *n, dst) ||
+		    meta_load(s, *n, &m, NULL) < 0)
+			continue;
+		r = refresh_world_overlays(s, &m, err);
+		meta_release(&m);
+	}
+	return r < 0 ? r : 0;
+}
+
 int layers_refresh_world(struct world_store *s, const struct world_meta *m,
 			 struct world_error *err)
 {

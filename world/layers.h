@@ -80,6 +80,11 @@ int layers_refresh_world(struct world_store *s, const struct world_meta *m,
 /* The same for every mounted world: after a merge changed a tree that
  * worlds are stacked on. */
 int layers_refresh_all(struct world_store *s, struct world_error *err);
+/* The same for DST and the worlds stacked on it only (all of them when
+ * DST is Root): after a merge into DST, no other world's lower layers
+ * changed. */
+int layers_refresh_above(struct world_store *s, const char *dst,
+			 struct world_error *err);
 
 /* Disk usage of all of a world's layers. */
 int layers_usage(struct world_store *s, const struct world_meta *m,

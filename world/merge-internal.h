@@ -114,8 +114,10 @@ void undo_known_release(struct undo_known *k);
  * between (an xattr, an append) is not taken for pwapt's own. */
 void undo_known_note(struct undo_known *k, const char *path,
 		     const struct stat *last, const struct stat *after);
-/* UNDO/seen: the ctime each saved file of P has once saved (op.seen), not
- * made durable (lost: nothing learnt, conflicts, never one missed). */
+/* UNDO/seen: the ctime each saved file of P has once saved (op.seen); then
+ * a syncfs of UNDO's file system makes it and UNDO/before (written just
+ * before, without an fsync) durable at once.  Lost, or not written: nothing
+ * learnt, conflicts, never one missed. */
 void undo_write_seen(int undo, const struct plan *p);
 /* The same for everything below directory BASE in PARENT (PATH), put back
  * whole. */
@@ -178,7 +180,8 @@ void undo_note_applied(int undo, const char *n, const struct stat *now);
  * The saves that are not DST's files stay, for the caller to remove. */
 int undo_release_saves(struct world_store *s, int mdir, const struct plan *p);
 /* MDIR/after: what the merged paths are like right after the merge;
- * MDIR/after-dirs: the ctimes of the directories they lie in. */
+ * MDIR/after-dirs: the ctimes of the directories they lie in; durable on
+ * return (syncfs). */
 int undo_write_after(int mdir, int tree, const struct plan *p);
 /* The ctimes of MDIR/after and after-dirs join the known-ctimes of the
  * worlds MOVED. */

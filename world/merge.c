@@ -432,8 +432,8 @@ static int save_all(struct merge_ctx *m, struct plan *p,
 	}
 	/* None rather than a part: a path without its line teaches none. */
 	if (fclose(bf) == 0)
-		(void)write_file_atomic(m->undo, "before", before, before_len,
-					0600);
+		(void)write_file_replace(m->undo, "before", before, before_len,
+					 0600);
 	undo_write_seen(m->undo, p);
 	/* A save failed: the links made so far are released (merge_locked),
 	 * and the ctimes they gave DST's files are pwapt's own. */
@@ -735,7 +735,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	if (r >= 0 && recover_keep_as_last(s, dst) < 0)
 		r = werr(err, EIO, "cannot keep the undo of the merge");
 	if (r >= 0)
-		r = layers_refresh_all(s, err);
+		r = layers_refresh_above(s, dst, err);
 	if (r >= 0 && id)
 		*id = p.id;
 	/* Merged, with what pwapt could not judge: the caller warns. */

@@ -94,10 +94,12 @@ void recover_restart_rebased(struct world_store *s, char **moved)
 		(void)lifecycle_ensure_running(s, *w, NULL, NULL);
 }
 
+/* Not synced: the note outlives only a killed pwapt, and a frozen
+ * container does not outlive a reboot. */
 int recover_note_frozen(struct world_store *s, const char *src)
 {
-	return write_file_atomic(s->state_fd, MERGE_FROZEN_FILE, src,
-				 strlen(src), 0600);
+	return write_file_replace(s->state_fd, MERGE_FROZEN_FILE, src,
+				  strlen(src), 0600);
 }
 
 void recover_thaw_frozen(struct world_store *s)

@@ -389,3 +389,78 @@ char *store_tree_path(struct world_store *s, const char *name)
 	return store_is_root(name) ? strdup(s->root)
 				   : store_world_path(s, name, "merged");
 }
+
+/* ---- worlds being created ---- */
+
+#define CREATING_DIR "creating"
+#define BOOT_FILE "boot"
+#define BOOT_ID "/proc/sys/kernel/random/boot_id"
+
+int store_creating_mark(struct world_store *s, const char *name)
+{
+	(void)mkdirat(s->state_fd, CREATING_DIR, 0700);
+	_cleanup_free_ char *rel = path_join(CREATING_DIR, name);
+	if (!rel)
+		return -ENOMEM;
+	int fd = openat(s->state_fd, rel,
+			O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+void store_creating_clear(struct world_store *s, const char *name)
+{
+	_cleanup_free_ char *rel = path_join(CREATING_DIR, name);
+	if (rel)
+		(void)unlinkat(s->state_fd, rel, 0);
+}
+
+/* Whether the last full look happened in this boot: the markers are not
+ * synced, so a power loss may have taken one, but a killed command
+ * cannot. */
+static bool scanned_this_boot(struct world_store *s, char **boot)
+{
+	_cleanup_free_ char *seen = NULL;
+	if (read_file_at(AT_FDCWD, BOOT_ID, boot, NULL) < 0)
+		return false;
+	return read_file_at(s->state_fd, BOOT_FILE, &seen, NULL) >= 0 &&
+	       !strcmp(seen, *boot);
+}
+
+int store_creating_names(struct world_store *s, char ***out, bool *all)
+{
+	_cleanup_free_ char *boot = NULL;
+	*all = !scanned_this_boot(s, &boot);
+	if (*all)
+		return store_world_names(s, out);
+	_cleanup_strv_ struct strv v = {calloc(1, sizeof(char *)), 0};
+	if (!v.v)
+		return -ENOMEM;
+	int fd = openat(s->state_fd, CREATING_DIR,
+			O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno != ENOENT)
+		return -errno;
+	_cleanup_closedir_ DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (fd >= 0 && !dir) {
+		close(fd);
+		return -errno;
+	}
+	struct dirent *de;
+	while (dir && (de = readdir(dir)))
+		if (store_name_valid(de->d_name) &&
+		    strv_push(&v, strdup(de->d_name)) < 0)
+			return -ENOMEM;
+	*out = steal_pointer(&v.v);
+	return 0;
+}
+
+void store_creating_scanned(struct world_store *s)
+{
+	_cleanup_free_ char *boot = NULL;
+	(void)rm_rf_at(s->state_fd, CREATING_DIR);
+	if (read_file_at(AT_FDCWD, BOOT_ID, &boot, NULL) >= 0)
+		(void)write_file_replace(s->state_fd, BOOT_FILE, boot,
+					 strlen(boot), 0600);
+}

@@ -80,6 +80,17 @@ int store_check_world(struct world_store *s, const char *name,
 bool store_world_exists(struct world_store *s, const char *name);
 /* The names of all worlds but Root, sorted; NULL-terminated. */
 int store_world_names(struct world_store *s, char ***names);
+/* Worlds being created: STATE/creating/NAME is made (not synced) before
+ * the world's directory and cleared once its metadata says ready, so that
+ * recovery looks at those worlds only, not at every world.
+ * store_creating_names() gives the marked names, or, the first time after
+ * a boot (a power loss may have taken a marker), every world's (*ALL);
+ * after such a full look store_creating_scanned() clears the markers and
+ * notes the boot. */
+int store_creating_mark(struct world_store *s, const char *name);
+void store_creating_clear(struct world_store *s, const char *name);
+int store_creating_names(struct world_store *s, char ***names, bool *all);
+void store_creating_scanned(struct world_store *s);
 /* The worlds built directly on NAME, sorted; NULL-terminated. */
 int store_children(struct world_store *s, const char *name, char ***out);
 /* Whether ANCESTOR is WORLD itself or lies below it among its parents

@@ -222,8 +222,11 @@ void undo_write_seen(int undo, const struct plan *p)
 			fputc('\n', f);
 		}
 	}
+	/* One syncfs for UNDO/before and UNDO/seen, not an fsync of each
+	 * file and of the directory after each. */
 	if (fclose(f) == 0)
-		(void)write_file_atomic(undo, "seen", buf, len, 0600);
+		(void)write_file_replace(undo, "seen", buf, len, 0600);
+	(void)syncfs(undo);
 }
 
 void undo_known_note(struct undo_known *k, const char *path,

@@ -679,10 +679,13 @@ int undo_write_after(int mdir, int tree, const struct plan *p)
 	}
 	if (fclose(f) != 0)
 		return -ENOMEM;
-	int r = write_file_atomic(mdir, "after-shared", sbuf, slen, 0600);
+	/* Three files made durable by one syncfs at the end, not six
+	 * fsyncs: none is read before MDIR is kept as merges/DST, which
+	 * follows, and recovery writes them anew until then. */
+	int r = write_file_replace(mdir, "after-shared", sbuf, slen, 0600);
 	if (r < 0)
 		return r;
-	r = write_file_atomic(mdir, "after", buf, len, 0600);
+	r = write_file_replace(mdir, "after", buf, len, 0600);
 	if (r < 0)
 		return r;
 	/* The directories the merged paths lie in: the merge changed their
@@ -694,7 +697,8 @@ int undo_write_after(int mdir, int tree, const struct plan *p)
 	r = remember_parents(f, tree, p, NULL);
 	if (fclose(f) != 0 || r < 0)
 		return r < 0 ? r : -ENOMEM;
-	return write_file_atomic(mdir, "after-dirs", dbuf, dlen, 0600);
+	r = write_file_replace(mdir, "after-dirs", dbuf, dlen, 0600);
+	return r < 0 ? r : syncfs(mdir) < 0 ? -errno : 0;
 }
 
 /* MOVED and every world built on one of them, directly or not, once

@@ -73,54 +73,6 @@ static int delete_one(struct world_store *s, const char *name,
 	return world_delete(s, &name, 1, err);
 }
 
-/* Deleted worlds whose removal was interrupted.  Before a merge is
- * recovered too: a merged world's layer shares the merged files' inodes,
- * so removing it changes their ctimes, which must not happen after the
- * recovery recorded them for a rollback. */
-static void empty_trash(struct world_store *s)
-{
-	_cleanup_close_ int tfd = openat(s->state_fd, "trash",
-					 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (tfd < 0)
-		return;
-	_cleanup_closedir_ DIR *dir = fdopendir(tfd);
-	if (!dir)
-		return;
-	tfd = -1;
-	struct dirent *de;
-	while ((de = readdir(dir)))
-		if (de->d_name[0] != '.')
-			(void)rm_rf_at(dirfd(dir), de->d_name);
-}
-
-static int recover(struct world_store *s, struct world_error *err)
-{
-	_cleanup_strv_free_ char **names = NULL;
-	int r = store_world_names(s, &names);
-	if (r < 0)
-		return werr_errno(err, -r, "cannot list %s", s->worlds);
-	for (char **n = names; *n; n++) {
-		_cleanup_free_ char *rel = path_join(*n, "world");
-		_cleanup_free_ char *text = NULL;
-		struct world_meta m = {0};
-		r = read_file_at(s->worlds_fd, rel, &text, NULL);
-		bool garbage = r == -ENOENT;
-		if (r >= 0 && meta_parse(text, &m) >= 0) {
-			garbage = m.phase == META_CREATING;
-			meta_release(&m);
-		}
-		/* Creation happens under the lock we hold now, so a world
-		 * still being created was left by a killed wcreate. */
-		if (garbage && (r = tear_down_world(s, *n, err)) < 0)
-			return werr_wrap(err,
-					 "cannot clean up the unfinished "
-					 "world '%s'",
-					 *n);
-	}
-	empty_trash(s);
-	return 0;
-}
-
 /* A state directory serves one Root: its worlds are layers over that tree.
  * The first command records Root's path; a later one with another Root
  * would stack the layers on the wrong tree, and is refused. */
@@ -227,9 +179,9 @@ int world_store_open(struct world_store **out, const struct world_config *cfg,
 	/* An interrupted merge first: it may have worlds to delete. */
 	if ((r = check_root_record(s, err)) < 0)
 		goto fail;
-	empty_trash(s);
+	discard_trash(s);
 	if ((r = merge_recover(s, &s->recovered, delete_one, err)) < 0 ||
-	    (r = recover(s, err)) < 0)
+	    (r = discard_unfinished(s, err)) < 0)
 		goto fail;
 	*out = s;
 	return 0;
@@ -339,8 +291,14 @@ int world_create_noted(struct world_store *s, const char *name,
 	};
 	while (mounts && mounts[m.n_mounts])
 		m.n_mounts++;
-	if (mkdirat(s->worlds_fd, name, 0700) < 0)
-		return werr_errno(err, errno, "cannot create world '%s'", name);
+	/* Marked first: recovery looks at the marked worlds only. */
+	if ((r = store_creating_mark(s, name)) < 0)
+		return werr_errno(err, -r, "cannot create world '%s'", name);
+	if (mkdirat(s->worlds_fd, name, 0700) < 0) {
+		r = -errno;
+		store_creating_clear(s, name);
+		return werr_errno(err, -r, "cannot create world '%s'", name);
+	}
 	crash_point("create-dir");
 	/* The moment of creation on the file systems' own clock (the one
 	 * of ctimes, which may be coarser than the system clock), so that
@@ -397,10 +355,12 @@ int world_create_noted(struct world_store *s, const char *name,
 		goto undo;
 	}
 	crash_point("create-ready");
+	store_creating_clear(s, name);
 	return 0;
 undo:;
 	struct world_error ignored;
-	(void)tear_down_world(s, name, &ignored);
+	if (tear_down_world(s, name, &ignored) >= 0)
+		store_creating_clear(s, name);
 	return r;
 }
 
@@ -484,7 +444,9 @@ int world_delete(struct world_store *s, const char *const *names, size_t n,
 					done[j] = true;
 					left--;
 				}
-			r = tear_down_world(s, names[i], err);
+			/* Killed, not waited for: liblxc's monitor finishes
+			 * the container's tear-down after wdelete returns. */
+			r = discard_remains(s, names[i], true, err);
 		}
 		if (left == before)
 			r = werr(err, ELOOP,
