@@ -79,6 +79,22 @@ static int line_set_add(struct line_set *set, char *line, uint64_t time,
 	return 1;
 }
 
+/* Whether LINE is in SET with a time from EPOCH on: 0 present, 1 not
+ * (or present from before EPOCH, when it gets TIME: line_set_add() then
+ * only updates it). */
+static int line_set_find(struct line_set *set, const char *line, uint64_t time,
+			 uint64_t epoch)
+{
+	(void)time;
+	if (!set->cap)
+		return 1;
+	for (size_t i = hash_str(line) & (set->cap - 1); set->v[i];
+	     i = (i + 1) & (set->cap - 1))
+		if (!strcmp(set->v[i], line))
+			return set->time[i] >= epoch ? 0 : 1;
+	return 1;
+}
+
 static void line_set_release(struct line_set *set)
 {
 	for (size_t i = 0; i < set->cap; i++)
@@ -88,10 +104,8 @@ static void line_set_release(struct line_set *set)
 	*set = (struct line_set){0};
 }
 
-static int append_pending(struct traced *t, const char *line)
+static int append_pending(struct traced *t, const char *line, size_t len)
 {
-	size_t len = strlen(line);
-
 	if (t->pending_len + len + 1 > t->pending_cap) {
 		size_t cap = (t->pending_len + len + 1) * 2;
 		char *p = realloc(t->pending, cap);
@@ -124,13 +138,24 @@ static int write_header(struct traced *t, bool final)
 	trace_header_format(header, state, lost, t->since);
 	if (pwrite(t->fd, header, TRACE_HEADER_LEN, 0) != TRACE_HEADER_LEN)
 		return errno ? -errno : -EIO;
-	return fdatasync(t->fd) < 0 ? -errno : 0;
+	if (fdatasync(t->fd) < 0)
+		return -errno;
+	t->header_state = state;
+	return 0;
 }
 
-/* Appends the pending lines, fsyncs, and rewrites the header. */
+/* Appends the pending lines, fsyncs, and rewrites the header; nothing
+ * when there is nothing new (no line, the same header): a batch of an
+ * idle world costs no write and no sync of the disk. */
 int traced_flush(struct traced *t, bool final)
 {
 	size_t done = 0;
+
+	if (!final && !t->pending_len && t->header_state &&
+	    t->lost_base + t->lost == t->lost_flushed &&
+	    !strcmp(t->header_state, t->gap || t->lost_flushed ? "incomplete"
+								 : "collecting"))
+		return 0;
 
 	/* pwrite(), not O_APPEND: Linux appends a pwrite() to an O_APPEND
 	 * file, and the header is rewritten in place. */
@@ -330,32 +355,58 @@ char *trace_event_path(const char *dir, const char *name)
 		return join_canonical("/", dir);
 	return join_canonical(dir ? dir : "/", name);
 }
+/* Appends PATH escaped as path_escape() writes it (fsutil.h) to BUF at
+ * *LEN, within CAP: false when it does not fit. */
+static bool put_escaped(char *buf, size_t cap, size_t *len, const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = *len;
+
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+		if (n + 4 > cap)
+			return false;
+		if (*c <= ' ' || *c == '%' || *c == 0x7f) {
+			buf[n++] = '%';
+			buf[n++] = hex[*c >> 4];
+			buf[n++] = hex[*c & 15];
+		} else {
+			buf[n++] = (char)*c;
+		}
+	}
+	*len = n;
+	return true;
+}
+
 int traced_add(struct traced *t, const char *kind, const char *path,
 	       const char *path2, uint32_t tree, uint64_t time, uint64_t epoch)
 {
-	_cleanup_free_ char *line = NULL, *full = NULL;
-	size_t line_len;
-	FILE *f;
+	/* "TIME " then the key: two escaped paths of PATH_MAX bytes at
+	 * most 3 times longer each, the rest short.  Formatted on the
+	 * stack: a repeated line costs no allocation. */
+	char buf[32 + 2 * 3 * 4096 + 64], *line;
+	size_t len, key;
 	int r;
 
-	if (!(f = open_memstream(&line, &line_len)))
-		return -ENOMEM;
-	fprintf(f, "%" PRIu32 " %s", tree, kind);
-	fputc(' ', f);
-	path_escape(f, path);
-	if (path2) {
-		fputc(' ', f);
-		path_escape(f, path2);
-	}
-	if (fclose(f) != 0)
-		return -ENOMEM;
-	if (asprintf(&full, "%" PRIu64 " %s", time, line) < 0)
-		return -ENOMEM;
-	r = line_set_add(&t->lines, line, time, epoch);
+	len = (size_t)snprintf(buf, sizeof(buf), "%" PRIu64 " ", time);
+	key = len;
+	len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%" PRIu32 " %s ",
+				tree, kind);
+	if (!put_escaped(buf, sizeof(buf), &len, path) ||
+	    (path2 && (len + 1 >= sizeof(buf) ||
+		       (buf[len++] = ' ', !put_escaped(buf, sizeof(buf), &len, path2)))))
+		return -ENAMETOOLONG;
+	buf[len] = '\0';
+	r = line_set_find(&t->lines, buf + key, time, epoch);
 	if (r <= 0)
 		return r;
-	line = NULL; /* the set owns it now, or freed it */
-	r = append_pending(t, full);
+	if (!(line = strndup(buf + key, len - key)))
+		return -ENOMEM;
+	r = line_set_add(&t->lines, line, time, epoch);
+	if (r <= 0) {
+		free(line);
+		return r;
+	}
+	r = append_pending(t, buf, len);
 	return r < 0 ? r : 1;
 }
 

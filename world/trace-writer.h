@@ -33,6 +33,7 @@ struct traced {
 	uint64_t lost;	    /* lost in this run, from the map */
 	uint64_t lost_flushed; /* lost_base + lost at the last header */
 	uint64_t since;	    /* wall-clock ns: nothing lost or untraced since */
+	const char *header_state; /* as last written, NULL before */
 	bool gap;	    /* the world ran untraced for a while */
 	bool seen;	    /* still running at the last scan */
 };
