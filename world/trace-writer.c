@@ -144,19 +144,28 @@ static int write_header(struct traced *t, bool final)
 	return 0;
 }
 
-/* Appends the pending lines, fsyncs, and rewrites the header; nothing
- * when there is nothing new (no line, the same header): a batch of an
+/* Lines appended while collecting reach the disk at most SYNC_MS later
+ * (the journal of ext4 commits every 5 s by itself): a sync at each batch
+ * forced a commit of the journal, with whatever the worlds' own work had
+ * in it, 5 times a second.  Nothing depends on sooner: until the final
+ * header the table says "collecting", which readers take for incomplete,
+ * and after a crash the next collector marks it incomplete (a gap). */
+#define SYNC_MS 5000
+
+/* Appends the pending lines, and rewrites the header when it changed;
+ * fdatasync()s at most every SYNC_MS, and always when FINAL (the lines,
+ * then the header).  Nothing when there is nothing new: a batch of an
  * idle world costs no write and no sync of the disk. */
 int traced_flush(struct traced *t, bool final)
 {
+	uint64_t lost = t->lost_base + t->lost, now;
+	bool header_same = t->header_state && lost == t->lost_flushed &&
+			   !strcmp(t->header_state,
+				   lost || t->gap ? "incomplete" : "collecting");
 	size_t done = 0;
 
-	if (!final && !t->pending_len && t->header_state &&
-	    t->lost_base + t->lost == t->lost_flushed &&
-	    !strcmp(t->header_state, t->gap || t->lost_flushed ? "incomplete"
-								 : "collecting"))
+	if (!final && !t->pending_len && header_same && !t->unsynced)
 		return 0;
-
 	/* pwrite(), not O_APPEND: Linux appends a pwrite() to an O_APPEND
 	 * file, and the header is rewritten in place. */
 	while (done < t->pending_len) {
@@ -170,12 +179,28 @@ int traced_flush(struct traced *t, bool final)
 		done += (size_t)n;
 		t->size += n;
 	}
-	if (t->pending_len)
+	if (t->pending_len) {
 		crash_point("trace-appended");
+		t->unsynced = true;
+	}
 	t->pending_len = 0;
-	if (fdatasync(t->fd) < 0)
-		return -errno;
-	return write_header(t, final);
+	now = trace_now_ns();
+	if (final || !header_same) {
+		/* The lines are on the disk before a header that counts
+		 * them. */
+		if (fdatasync(t->fd) < 0)
+			return -errno;
+		t->unsynced = false;
+		t->synced_at = now;
+		return write_header(t, final);
+	}
+	if (t->unsynced && now - t->synced_at >= SYNC_MS * 1000000ull) {
+		if (fdatasync(t->fd) < 0)
+			return -errno;
+		t->unsynced = false;
+		t->synced_at = now;
+	}
+	return 0;
 }
 
 static int create_table(struct world_store *s, struct traced *t,
