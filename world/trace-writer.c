@@ -402,25 +402,51 @@ static bool put_escaped(char *buf, size_t cap, size_t *len, const char *path)
 	return true;
 }
 
+/* "TIME TREE KIND PATH [PATH2]" into BUF (CAP bytes), NUL-terminated:
+ * its length, with *KEY where TREE starts; 0 when it does not fit. */
+static size_t format_line(char *buf, size_t cap, size_t *key, const char *kind,
+			  const char *path, const char *path2, uint32_t tree,
+			  uint64_t time)
+{
+	size_t len = (size_t)snprintf(buf, cap, "%" PRIu64 " ", time);
+
+	*key = len;
+	len += (size_t)snprintf(buf + len, cap - len, "%" PRIu32 " %s ", tree, kind);
+	if (len >= cap || !put_escaped(buf, cap, &len, path))
+		return 0;
+	if (path2) {
+		if (len + 2 > cap)
+			return 0;
+		buf[len++] = ' ';
+		if (!put_escaped(buf, cap, &len, path2))
+			return 0;
+	}
+	if (len >= cap)
+		return 0;
+	buf[len] = '\0';
+	return len;
+}
+
 int traced_add(struct traced *t, const char *kind, const char *path,
 	       const char *path2, uint32_t tree, uint64_t time, uint64_t epoch)
 {
-	/* "TIME " then the key: two escaped paths of PATH_MAX bytes at
-	 * most 3 times longer each, the rest short.  Formatted on the
-	 * stack: a repeated line costs no allocation. */
-	char buf[32 + 2 * 3 * 4096 + 64], *line;
+	/* Formatted on the stack: a repeated line costs no allocation.  A
+	 * longer one (each byte escaped is 3) on the heap. */
+	char stack[2 * 4096 + 128], *buf = stack, *line;
+	_cleanup_free_ char *heap = NULL;
 	size_t len, key;
 	int r;
 
-	len = (size_t)snprintf(buf, sizeof(buf), "%" PRIu64 " ", time);
-	key = len;
-	len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%" PRIu32 " %s ",
-				tree, kind);
-	if (!put_escaped(buf, sizeof(buf), &len, path) ||
-	    (path2 && (len + 1 >= sizeof(buf) ||
-		       (buf[len++] = ' ', !put_escaped(buf, sizeof(buf), &len, path2)))))
-		return -ENAMETOOLONG;
-	buf[len] = '\0';
+	len = format_line(buf, sizeof(stack), &key, kind, path, path2, tree, time);
+	if (!len) {
+		size_t cap = 64 + strlen(kind) +
+			     3 * (strlen(path) + (path2 ? strlen(path2) : 0)) + 8;
+
+		if (!(buf = heap = malloc(cap)))
+			return -ENOMEM;
+		if (!(len = format_line(buf, cap, &key, kind, path, path2, tree, time)))
+			return -ENOMEM; /* cannot happen: CAP is enough */
+	}
 	r = line_set_find(&t->lines, buf + key, time, epoch);
 	if (r <= 0)
 		return r;
