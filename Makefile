@@ -62,7 +62,7 @@ LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim \
 	tests/unit/test-dpkgdb tests/unit/test-net tests/unit/test-journal \
 	tests/unit/test-layers tests/unit/test-diff tests/unit/test-plan \
-	tests/unit/test-services
+	tests/unit/test-services tests/unit/test-trace
 
 all: bin/pwapt bin/pwapt-init bin/pwapt-aptshim.so $(addprefix bin/,$(LINKS)) \
 	shim/libaptshim.a
@@ -156,6 +156,9 @@ tests/unit/test-diff: tests/unit/test-diff.c tests/unit/tap.h \
 	$(floor_test)
 tests/unit/test-plan: tests/unit/test-plan.c tests/unit/tap.h \
 		tests/unit/scratch.h world/*.h $(call floor_objs,merge)
+	$(floor_test)
+tests/unit/test-trace: tests/unit/test-trace.c tests/unit/tap.h world/*.h \
+		$(call floor_objs,trace-writer)
 	$(floor_test)
 tests/unit/test-services: tests/unit/test-services.c tests/unit/tap.h \
 		world/*.h $(call floor_objs,services)

@@ -424,8 +424,14 @@ static __always_inline void submit(struct scratch *sc, struct builder *b,
 	sc->hdr.time = bpf_ktime_get_boot_ns();
 	if (size > sizeof(sc->hdr) + sizeof(sc->rec))
 		return;
+	/* The collector is woken only once the buffer is filling, not for
+	 * each record (a wake-up costs the calling task): it reads the rest
+	 * at its next poll's timeout, in one batch. */
 	if (bpf_ringbuf_output(&events, &sc->hdr, size & (8 * TRACE_PATH_MAX - 1),
-			       0))
+			       bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >=
+					       bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 8
+				       ? BPF_RB_FORCE_WAKEUP
+				       : BPF_RB_NO_WAKEUP))
 		count_lost(slot);
 }
 

@@ -37,14 +37,33 @@ static int go_on(struct world_store *s, volatile sig_atomic_t *stop,
 	return 1;
 }
 
+/* The worlds are scanned (listed, their containers asked through
+ * liblxc) at most every SCAN_MS, however often records arrive: a scan
+ * costs far more than a batch of records. */
+#define SCAN_MS 100
+
+static bool scan_due(struct timespec *last)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - last->tv_sec) * 1000 +
+		    (now.tv_nsec - last->tv_nsec) / 1000000 < SCAN_MS)
+		return false;
+	*last = now;
+	return true;
+}
+
 static int run_bpf(struct world_store *s, struct trace_collector *c,
 		   volatile sig_atomic_t *stop, struct world_error *err)
 {
+	struct timespec last = {0};
 	int r;
 
+	clock_gettime(CLOCK_MONOTONIC, &last);
 	while ((r = go_on(s, stop, err)) > 0)
-		if ((r = trace_collector_poll(c, 100, err)) < 0 ||
-		    (r = trace_collector_scan(c, err)) < 0)
+		if ((r = trace_collector_poll(c, SCAN_MS, err)) < 0 ||
+		    (scan_due(&last) && (r = trace_collector_scan(c, err)) < 0))
 			return r;
 	return r;
 }
@@ -54,6 +73,7 @@ static int run_audit(struct world_store *s, volatile sig_atomic_t *stop,
 		     struct world_error *err)
 {
 	struct trace_audit *c = NULL;
+	struct timespec last;
 	int r;
 
 	if ((r = trace_audit_open(&c, s, err)) < 0)
@@ -62,9 +82,10 @@ static int run_audit(struct world_store *s, volatile sig_atomic_t *stop,
 		goto out;
 	if (o->ready)
 		o->ready(o->arg, "audit", trace_audit_mode(c), fallback);
+	clock_gettime(CLOCK_MONOTONIC, &last);
 	while ((r = go_on(s, stop, err)) > 0)
-		if ((r = trace_audit_poll(c, 100, err)) < 0 ||
-		    (r = trace_audit_scan(c, err)) < 0)
+		if ((r = trace_audit_poll(c, SCAN_MS, err)) < 0 ||
+		    (scan_due(&last) && (r = trace_audit_scan(c, err)) < 0))
 			goto out;
 out:
 	trace_audit_free(c);

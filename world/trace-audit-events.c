@@ -14,10 +14,21 @@
 #include "cleanup.h"
 #include "trace-audit-events.h"
 
+/* The map is a hash by inode number (open addressing, linear probing),
+ * where an inode may have several entries (several names): a probe goes
+ * on to the first empty slot.  A forgotten entry leaves a tombstone. */
+static char tombstone[1];
+
+static size_t ino_hash(uint64_t ino, size_t cap)
+{
+	return (size_t)((ino * 0x9E3779B97F4A7C15ull) >> 17) & (cap - 1);
+}
+
 void inode_map_release(struct inode_map *m)
 {
-	for (size_t i = 0; i < m->n; i++)
-		free(m->path[i]);
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->path[i] != tombstone)
+			free(m->path[i]);
 	free(m->ino);
 	free(m->path);
 	*m = (struct inode_map){0};
@@ -29,13 +40,50 @@ static const char *inode_path(struct inode_map *m, uint64_t ino)
 {
 	const char *found = NULL;
 
-	for (size_t i = 0; i < m->n; i++)
-		if (m->ino[i] == ino) {
+	if (!m->cap)
+		return NULL;
+	for (size_t i = ino_hash(ino, m->cap); m->path[i]; i = (i + 1) & (m->cap - 1))
+		if (m->ino[i] == ino && m->path[i] != tombstone) {
 			if (found)
 				return NULL;
 			found = m->path[i];
 		}
 	return found;
+}
+
+static int inode_grow(struct inode_map *m)
+{
+	size_t cap = m->cap ? 2 * m->cap : 1024;
+	uint64_t *ino_v;
+	char **path_v;
+
+	/* Rehashed at the same size when tombstones fill it. */
+	if (m->cap && 4 * m->n < m->cap)
+		cap = m->cap;
+	ino_v = calloc(cap, sizeof(*ino_v));
+	path_v = calloc(cap, sizeof(*path_v));
+	if (!ino_v || !path_v) {
+		free(ino_v);
+		free(path_v);
+		return -ENOMEM;
+	}
+	for (size_t j = 0; j < m->cap; j++) {
+		size_t i;
+
+		if (!m->path[j] || m->path[j] == tombstone)
+			continue;
+		for (i = ino_hash(m->ino[j], cap); path_v[i]; i = (i + 1) & (cap - 1))
+			;
+		ino_v[i] = m->ino[j];
+		path_v[i] = m->path[j];
+	}
+	free(m->ino);
+	free(m->path);
+	m->ino = ino_v;
+	m->path = path_v;
+	m->cap = cap;
+	m->used = m->n;
+	return 0;
 }
 
 /* Remembers PATH for INO, as its newest name.  ONLY_NEW: unless INO has
@@ -44,28 +92,30 @@ static const char *inode_path(struct inode_map *m, uint64_t ino)
 static int inode_learn(struct inode_map *m, uint64_t ino, const char *path,
 		       bool only_new)
 {
+	size_t i, slot = SIZE_MAX;
 	char *copy;
+	int r;
 
-	for (size_t i = 0; i < m->n; i++)
+	if (2 * (m->used + 1) > m->cap && (r = inode_grow(m)) < 0)
+		return r;
+	for (i = ino_hash(ino, m->cap); m->path[i]; i = (i + 1) & (m->cap - 1)) {
+		if (m->path[i] == tombstone) {
+			if (slot == SIZE_MAX)
+				slot = i;
+			continue;
+		}
 		if (m->ino[i] == ino && (only_new || !strcmp(m->path[i], path)))
 			return 0;
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? 2 * m->cap : 256;
-		uint64_t *ino_v = realloc(m->ino, cap * sizeof(*ino_v));
-		char **path_v;
-
-		if (!ino_v)
-			return -ENOMEM;
-		m->ino = ino_v;
-		if (!(path_v = realloc(m->path, cap * sizeof(*path_v))))
-			return -ENOMEM;
-		m->path = path_v;
-		m->cap = cap;
 	}
 	if (!(copy = strdup(path)))
 		return -ENOMEM;
-	m->ino[m->n] = ino;
-	m->path[m->n++] = copy;
+	if (slot == SIZE_MAX) {
+		slot = i;
+		m->used++;
+	}
+	m->ino[slot] = ino;
+	m->path[slot] = copy;
+	m->n++;
 	return 0;
 }
 
@@ -73,11 +123,13 @@ static int inode_learn(struct inode_map *m, uint64_t ino, const char *path,
  * may give its number to the next new file). */
 static void inode_forget(struct inode_map *m, uint64_t ino, const char *path)
 {
-	for (size_t i = 0; i < m->n; i++)
-		if (m->ino[i] == ino && !strcmp(m->path[i], path)) {
+	if (!m->cap)
+		return;
+	for (size_t i = ino_hash(ino, m->cap); m->path[i]; i = (i + 1) & (m->cap - 1))
+		if (m->path[i] != tombstone && m->ino[i] == ino &&
+		    !strcmp(m->path[i], path)) {
 			free(m->path[i]);
-			memmove(m->ino + i, m->ino + i + 1, (m->n - i - 1) * sizeof(*m->ino));
-			memmove(m->path + i, m->path + i + 1, (m->n - i - 1) * sizeof(*m->path));
+			m->path[i] = tombstone;
 			m->n--;
 			return;
 		}
@@ -112,11 +164,12 @@ static char *field_of(const char *text, const char *key, bool string)
 	char *out = malloc(n / 2 + 1);
 	if (!out)
 		return NULL;
+	/* Digits checked above: 0-9, A-F. */
 	for (size_t i = 0; i < n / 2; i++) {
-		unsigned v;
+		unsigned char h = (unsigned char)p[2 * i], l = (unsigned char)p[2 * i + 1];
 
-		sscanf(p + 2 * i, "%2X", &v);
-		out[i] = (char)v;
+		out[i] = (char)(((h <= '9' ? h - '0' : h - 'A' + 10) << 4) |
+				(l <= '9' ? l - '0' : l - 'A' + 10));
 	}
 	out[n / 2] = '\0';
 	return out;
@@ -405,6 +458,10 @@ static struct event *event_for(struct audit_events *ev, uint64_t serial, int *r)
 	return free_slot;
 }
 
+/* PWAPT_TRACE_DEBUG set, -1 before it is read: every record costs no
+ * look-up of the environment. */
+static int debug = -1;
+
 /* One record: TYPE, TEXT "audit(SEC.MS:SERIAL): k=v ...". */
 int audit_events_record(struct audit_events *ev, int type, char *text)
 {
@@ -421,7 +478,9 @@ int audit_events_record(struct audit_events *ev, int type, char *text)
 		return 0;
 	body = strstr(colon, "): ");
 	body = body ? body + 3 : colon;
-	if (getenv("PWAPT_TRACE_DEBUG"))
+	if (debug < 0)
+		debug = getenv("PWAPT_TRACE_DEBUG") != NULL;
+	if (debug)
 		fprintf(stderr, "audit %d %s\n", type, text);
 	e = event_for(ev, serial, &r);
 	/* PROCTITLE comes after the PATH records; EOE, when sent, last. */
@@ -462,11 +521,15 @@ int audit_events_record(struct audit_events *ev, int type, char *text)
 		struct item *it = &e->items[e->nitems++];
 		_cleanup_free_ char *dev = field(body, "dev"), *ino = field(body, "inode"),
 				    *nt = field(body, "nametype");
-		unsigned maj, min;
+		char *end;
 
 		it->name = field_str(body, "name");
-		if (dev && sscanf(dev, "%x:%x", &maj, &min) == 2)
-			it->dev = makedev(maj, min);
+		if (dev) { /* MAJ:MIN in hex */
+			unsigned long maj = strtoul(dev, &end, 16);
+
+			if (end != dev && *end == ':' && end[1])
+				it->dev = makedev(maj, strtoul(end + 1, NULL, 16));
+		}
 		if (ino) {
 			it->inode = strtoull(ino, NULL, 10);
 			it->has_inode = true;

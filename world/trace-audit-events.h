@@ -14,11 +14,12 @@
 #define MAX_PENDING 64 /* events whose records are still arriving */
 #define MAX_ITEMS   32 /* PATH records of one event kept (overlayfs adds its own: a rename over a lower file, 10) */
 
-/* Inode numbers of a world mapped to the names seen for them. */
+/* Inode numbers of a world mapped to the names seen for them: a hash
+ * by number (trace-audit-events.c). */
 struct inode_map {
 	uint64_t *ino;
 	char **path;
-	size_t n, cap;
+	size_t n, used, cap; /* used: entries and tombstones */
 };
 
 /* The process tree of each process seen (trace-event.h): a process

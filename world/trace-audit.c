@@ -69,6 +69,7 @@
 #include "trace-writer.h"
 
 #define BATCH_MS      200
+#define GATHER_MS     20
 #define MAX_WORLDS    256
 #define BACKLOG_LIMIT 8192
 #define AUDIT_STATE   "trace.audit" /* what the daemon mode changed */
@@ -685,6 +686,11 @@ int trace_audit_poll(struct trace_audit *c, int timeout_ms, struct world_error *
 		return werr_errno(err, errno, "cannot wait for audit records");
 	if ((r = drain(c)) < 0)
 		return werr_errno(err, -r, "cannot read audit records");
+	/* Records came: let the next ones gather in the socket for a while
+	 * and read them in one go, rather than be woken by each (kauditd
+	 * sends one a datagram); the socket holds megabytes. */
+	if (r > 0)
+		poll(NULL, 0, GATHER_MS);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if ((now.tv_sec - c->last_sync.tv_sec) * 1000 +
 		    (now.tv_nsec - c->last_sync.tv_nsec) / 1000000 >= BATCH_MS) {

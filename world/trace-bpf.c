@@ -418,7 +418,12 @@ int trace_collector_poll(struct trace_collector *c, int timeout_ms,
 
 	if (r < 0)
 		return werr_errno(err, -r, "cannot read the worlds' creation");
+	/* The program wakes the collector only when its buffer fills up
+	 * (see submit() there): what came meanwhile is read at the
+	 * timeout. */
 	r = ring_buffer__poll(c->rb, timeout_ms);
+	if (r >= 0 || r == -EINTR)
+		r = ring_buffer__consume(c->rb);
 	if (r < 0 && r != -EINTR)
 		return werr_errno(err, -r, "cannot read the trace's ring buffer");
 	if (c->error < 0)

@@ -79,6 +79,22 @@ static int line_set_add(struct line_set *set, char *line, uint64_t time,
 	return 1;
 }
 
+/* Whether LINE is in SET with a time from EPOCH on: 0 present, 1 not
+ * (or present from before EPOCH, when it gets TIME: line_set_add() then
+ * only updates it). */
+static int line_set_find(struct line_set *set, const char *line, uint64_t time,
+			 uint64_t epoch)
+{
+	(void)time;
+	if (!set->cap)
+		return 1;
+	for (size_t i = hash_str(line) & (set->cap - 1); set->v[i];
+	     i = (i + 1) & (set->cap - 1))
+		if (!strcmp(set->v[i], line))
+			return set->time[i] >= epoch ? 0 : 1;
+	return 1;
+}
+
 static void line_set_release(struct line_set *set)
 {
 	for (size_t i = 0; i < set->cap; i++)
@@ -88,10 +104,8 @@ static void line_set_release(struct line_set *set)
 	*set = (struct line_set){0};
 }
 
-static int append_pending(struct traced *t, const char *line)
+static int append_pending(struct traced *t, const char *line, size_t len)
 {
-	size_t len = strlen(line);
-
 	if (t->pending_len + len + 1 > t->pending_cap) {
 		size_t cap = (t->pending_len + len + 1) * 2;
 		char *p = realloc(t->pending, cap);
@@ -124,14 +138,34 @@ static int write_header(struct traced *t, bool final)
 	trace_header_format(header, state, lost, t->since);
 	if (pwrite(t->fd, header, TRACE_HEADER_LEN, 0) != TRACE_HEADER_LEN)
 		return errno ? -errno : -EIO;
-	return fdatasync(t->fd) < 0 ? -errno : 0;
+	if (fdatasync(t->fd) < 0)
+		return -errno;
+	t->header_state = state;
+	return 0;
 }
 
-/* Appends the pending lines, fsyncs, and rewrites the header. */
+/* Lines appended while collecting reach the disk at most SYNC_MS later
+ * (the journal of ext4 commits every 5 s by itself): a sync at each batch
+ * forced a commit of the journal, with whatever the worlds' own work had
+ * in it, 5 times a second.  Nothing depends on sooner: until the final
+ * header the table says "collecting", which readers take for incomplete,
+ * and after a crash the next collector marks it incomplete (a gap). */
+#define SYNC_MS 5000
+
+/* Appends the pending lines, and rewrites the header when it changed;
+ * fdatasync()s at most every SYNC_MS, and always when FINAL (the lines,
+ * then the header).  Nothing when there is nothing new: a batch of an
+ * idle world costs no write and no sync of the disk. */
 int traced_flush(struct traced *t, bool final)
 {
+	uint64_t lost = t->lost_base + t->lost, now;
+	bool header_same = t->header_state && lost == t->lost_flushed &&
+			   !strcmp(t->header_state,
+				   lost || t->gap ? "incomplete" : "collecting");
 	size_t done = 0;
 
+	if (!final && !t->pending_len && header_same && !t->unsynced)
+		return 0;
 	/* pwrite(), not O_APPEND: Linux appends a pwrite() to an O_APPEND
 	 * file, and the header is rewritten in place. */
 	while (done < t->pending_len) {
@@ -145,12 +179,28 @@ int traced_flush(struct traced *t, bool final)
 		done += (size_t)n;
 		t->size += n;
 	}
-	if (t->pending_len)
+	if (t->pending_len) {
 		crash_point("trace-appended");
+		t->unsynced = true;
+	}
 	t->pending_len = 0;
-	if (fdatasync(t->fd) < 0)
-		return -errno;
-	return write_header(t, final);
+	now = trace_now_ns();
+	if (final || !header_same) {
+		/* The lines are on the disk before a header that counts
+		 * them. */
+		if (fdatasync(t->fd) < 0)
+			return -errno;
+		t->unsynced = false;
+		t->synced_at = now;
+		return write_header(t, final);
+	}
+	if (t->unsynced && now - t->synced_at >= SYNC_MS * 1000000ull) {
+		if (fdatasync(t->fd) < 0)
+			return -errno;
+		t->unsynced = false;
+		t->synced_at = now;
+	}
+	return 0;
 }
 
 static int create_table(struct world_store *s, struct traced *t,
@@ -330,32 +380,84 @@ char *trace_event_path(const char *dir, const char *name)
 		return join_canonical("/", dir);
 	return join_canonical(dir ? dir : "/", name);
 }
+/* Appends PATH escaped as path_escape() writes it (fsutil.h) to BUF at
+ * *LEN, within CAP: false when it does not fit. */
+static bool put_escaped(char *buf, size_t cap, size_t *len, const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = *len;
+
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+		if (n + 4 > cap)
+			return false;
+		if (*c <= ' ' || *c == '%' || *c == 0x7f) {
+			buf[n++] = '%';
+			buf[n++] = hex[*c >> 4];
+			buf[n++] = hex[*c & 15];
+		} else {
+			buf[n++] = (char)*c;
+		}
+	}
+	*len = n;
+	return true;
+}
+
+/* "TIME TREE KIND PATH [PATH2]" into BUF (CAP bytes), NUL-terminated:
+ * its length, with *KEY where TREE starts; 0 when it does not fit. */
+static size_t format_line(char *buf, size_t cap, size_t *key, const char *kind,
+			  const char *path, const char *path2, uint32_t tree,
+			  uint64_t time)
+{
+	size_t len = (size_t)snprintf(buf, cap, "%" PRIu64 " ", time);
+
+	*key = len;
+	len += (size_t)snprintf(buf + len, cap - len, "%" PRIu32 " %s ", tree, kind);
+	if (len >= cap || !put_escaped(buf, cap, &len, path))
+		return 0;
+	if (path2) {
+		if (len + 2 > cap)
+			return 0;
+		buf[len++] = ' ';
+		if (!put_escaped(buf, cap, &len, path2))
+			return 0;
+	}
+	if (len >= cap)
+		return 0;
+	buf[len] = '\0';
+	return len;
+}
+
 int traced_add(struct traced *t, const char *kind, const char *path,
 	       const char *path2, uint32_t tree, uint64_t time, uint64_t epoch)
 {
-	_cleanup_free_ char *line = NULL, *full = NULL;
-	size_t line_len;
-	FILE *f;
+	/* Formatted on the stack: a repeated line costs no allocation.  A
+	 * longer one (each byte escaped is 3) on the heap. */
+	char stack[2 * 4096 + 128], *buf = stack, *line;
+	_cleanup_free_ char *heap = NULL;
+	size_t len, key;
 	int r;
 
-	if (!(f = open_memstream(&line, &line_len)))
-		return -ENOMEM;
-	fprintf(f, "%" PRIu32 " %s", tree, kind);
-	fputc(' ', f);
-	path_escape(f, path);
-	if (path2) {
-		fputc(' ', f);
-		path_escape(f, path2);
+	len = format_line(buf, sizeof(stack), &key, kind, path, path2, tree, time);
+	if (!len) {
+		size_t cap = 64 + strlen(kind) +
+			     3 * (strlen(path) + (path2 ? strlen(path2) : 0)) + 8;
+
+		if (!(buf = heap = malloc(cap)))
+			return -ENOMEM;
+		if (!(len = format_line(buf, cap, &key, kind, path, path2, tree, time)))
+			return -ENOMEM; /* cannot happen: CAP is enough */
 	}
-	if (fclose(f) != 0)
-		return -ENOMEM;
-	if (asprintf(&full, "%" PRIu64 " %s", time, line) < 0)
-		return -ENOMEM;
-	r = line_set_add(&t->lines, line, time, epoch);
+	r = line_set_find(&t->lines, buf + key, time, epoch);
 	if (r <= 0)
 		return r;
-	line = NULL; /* the set owns it now, or freed it */
-	r = append_pending(t, full);
+	if (!(line = strndup(buf + key, len - key)))
+		return -ENOMEM;
+	r = line_set_add(&t->lines, line, time, epoch);
+	if (r <= 0) {
+		free(line);
+		return r;
+	}
+	r = append_pending(t, buf, len);
 	return r < 0 ? r : 1;
 }
 

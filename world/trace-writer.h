@@ -33,6 +33,9 @@ struct traced {
 	uint64_t lost;	    /* lost in this run, from the map */
 	uint64_t lost_flushed; /* lost_base + lost at the last header */
 	uint64_t since;	    /* wall-clock ns: nothing lost or untraced since */
+	const char *header_state; /* as last written, NULL before */
+	bool unsynced;	    /* lines written since the last fdatasync() */
+	uint64_t synced_at; /* wall-clock ns of the last fdatasync() */
 	bool gap;	    /* the world ran untraced for a while */
 	bool seen;	    /* still running at the last scan */
 };
@@ -52,8 +55,10 @@ int traced_add(struct traced *t, const char *kind, const char *path,
  * again only when the worlds directory changed since *STAMP. */
 int trace_epoch(struct world_store *s, struct timespec *stamp,
 		uint64_t *epoch);
-/* Appends the pending lines, fsyncs, and rewrites the header: "complete"
- * when FINAL and nothing was lost, else "collecting" or "incomplete". */
+/* Appends the pending lines and rewrites the header: "complete" when
+ * FINAL and nothing was lost, else "collecting" or "incomplete".  Synced
+ * to the disk when FINAL or the header changed, else at most every few
+ * seconds (trace-writer.c, SYNC_MS). */
 int traced_flush(struct traced *t, bool final);
 /* Closes T's table and frees T.  Accepts NULL. */
 void traced_free(struct traced *t);
