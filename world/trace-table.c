@@ -229,11 +229,20 @@ int trace_table_load(struct world_store *s, const char *name,
 		return werr(err, ENOENT, "world '%s' has no trace table", name);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot read the trace of '%s'", name);
+	/* A collector that runs may be writing the last line as it is read:
+	 * cut short, it is not yet written, not lost (a dead collector's cut
+	 * line is, and the parser counts it). */
+	uint64_t started;
+	bool live = collector_runs(s, &started);
+	if (live) {
+		while (len > 0 && text[len - 1] != '\n')
+			len--;
+		text[len] = '\0';
+	}
 	if ((r = trace_table_parse(name, text, len, out, err)) < 0)
 		return r;
 	/* "collecting" without a collector: it died. */
-	uint64_t started;
-	out->live = collector_runs(s, &started);
+	out->live = live;
 	if (!strcmp(out->state, "collecting") && !out->live) {
 		snprintf(out->state, sizeof(out->state), "incomplete");
 		out->since = 0;
