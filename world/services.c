@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,6 +406,26 @@ static bool masked(int tree, const char *rel)
 	return !strcmp(target, "/dev/null");
 }
 
+/* Whether the unit file REL, named NAME, is a symbolic link to a unit of
+ * another name: an alias (dbus-org.freedesktop.hostname1.service of
+ * systemd-hostnamed.service, a unit's Alias= that systemctl enable links),
+ * no service of its own. */
+static bool is_alias(int tree, const char *rel, const char *name)
+{
+	char target[PATH_MAX];
+	_cleanup_close_ int fd = open_beneath(tree, rel, O_PATH | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	const char *base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	size_t l = strlen(base);
+	return l > 8 && !strcmp(base + l - 8, ".service") && strcmp(base, name);
+}
+
 static int add_units(const struct view *v, struct build *b)
 {
 	static const char *const dirs[] = {"lib/systemd/system",
@@ -434,6 +455,8 @@ static int add_units(const struct view *v, struct build *b)
 				strndup(names.v[i], strlen(names.v[i]) - 8);
 			if (!rel || !svc)
 				return -ENOMEM;
+			if (is_alias(v->tree, rel, names.v[i]))
+				continue;
 			struct entry *e = entry_of(b, svc);
 			if (!e)
 				return -ENOMEM;
