@@ -71,12 +71,13 @@ note_container() {
 # noted: no process of its pid namespace, none of its cgroups (liblxc's
 # monitor removes them once its init is gone: a while, never forever).
 container_gone() {
-	read -r _pid _ns <"$TMP/ct-$1"
+	_ct=$TMP/ct-$1
+	read -r _pid _ns <"$_ct"
 	_left() {
 		for _p in /proc/[0-9]*; do
 			[ "$(stat -Lc %i "$_p/ns/pid" 2>/dev/null)" = "$_ns" ] && echo "process ${_p#/proc/}"
 		done
-		tail -n +2 "$TMP/ct-$1" | while read -r _cg _ino; do
+		tail -n +2 "$_ct" | while read -r _cg _ino; do
 			[ "$(stat -c %i "$_cg" 2>/dev/null)" = "$_ino" ] && echo "cgroup $_cg"
 		done
 	}
