@@ -73,8 +73,10 @@ static int init_choice(struct context *ctx, const char *path, unsigned no,
 			*out = words[i].init;
 			return 0;
 		}
-	fprintf(stderr, "%s: %s:%u: init is 'none', 'auto' or 'systemd', not "
-		"'%s'\n", ctx->cmd, path, no, val);
+	fprintf(stderr,
+		"%s: %s:%u: init is 'none', 'auto' or 'systemd', not "
+		"'%s'\n",
+		ctx->cmd, path, no, val);
 	return -EINVAL;
 }
 
@@ -116,7 +118,8 @@ int config_parse(struct context *ctx, const char *path, FILE *f)
 			r = choice(ctx, path, no, key, val, "discard", "keep",
 				   &ctx->unattended_discard);
 		else if (!strcmp(key, "init"))
-			r = init_choice(ctx, path, no, val, &ctx->cfg.init_system);
+			r = init_choice(ctx, path, no, val,
+					&ctx->cfg.init_system);
 		else if (!strcmp(key, "trace") && trace_backend(val))
 			ctx->trace = trace_backend(val);
 		else if (!strcmp(key, "trace")) {

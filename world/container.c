@@ -1,14 +1,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/magic.h>
-#include <linux/openat2.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -29,7 +29,7 @@
 /* PID 1 of a container: pwapt-init, bind-mounted onto the fresh /run, or
  * the tree's own init (its systemd), as liblxc execs them inside. */
 #define PWAPT_INIT_IN_TREE "/run/.pwapt-init"
-#define TREE_INIT "/sbin/init"
+#define TREE_INIT	   "/sbin/init"
 /* Seconds the tree's systemd has to finish booting. */
 #define BOOT_TIMEOUT 90
 
@@ -101,8 +101,8 @@ static bool dir_in_tree(const char *rootfs, const char *rel)
 static int open_in_tree(int root, const char *rel, int flags)
 {
 	struct open_how how = {.flags = (unsigned)flags | O_CLOEXEC,
-			       .resolve = RESOLVE_IN_ROOT |
-					  RESOLVE_NO_MAGICLINKS};
+			       .resolve =
+				       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
 	long fd = syscall(SYS_openat2, root, rel, &how, sizeof(how));
 	return fd < 0 ? -errno : (int)fd;
 }
@@ -216,19 +216,22 @@ static int wait_booted(struct world_store *s, const char *name, pid_t init,
 				  : -ENOENT;
 		if (sock >= 0)
 			break;
-		if (root < 0 || kill(init, 0) < 0 || !container_running(s, name, NULL))
-			return werr(err, ECHILD,
-				    "the systemd of '%s' exited as it booted "
-				    "(init = none in pwapt.conf runs pwapt-init "
-				    "instead)",
-				    name);
+		if (root < 0 || kill(init, 0) < 0 ||
+		    !container_running(s, name, NULL))
+			return werr(
+				err, ECHILD,
+				"the systemd of '%s' exited as it booted "
+				"(init = none in pwapt.conf runs pwapt-init "
+				"instead)",
+				name);
 		if (waited >= BOOT_TIMEOUT * 20)
 			return werr(err, ETIMEDOUT,
 				    "the systemd of '%s' did not start in %d s",
 				    name, BOOT_TIMEOUT);
 		nanosleep(&pause, NULL);
 	}
-	_cleanup_close_ int out = memfd_create("is-system-running", MFD_CLOEXEC);
+	_cleanup_close_ int out =
+		memfd_create("is-system-running", MFD_CLOEXEC);
 	if (out < 0)
 		return werr_errno(err, errno, "cannot make a memfd");
 	char *argv[] = {(char *)"systemctl", (char *)"is-system-running",
@@ -336,8 +339,7 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 				 "mac_override"},
 	};
 	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
-		r = items[i][0]
-				? set_config(c, items[i][0], items[i][1], err)
+		r = items[i][0] ? set_config(c, items[i][0], items[i][1], err)
 				: 0;
 		if (r < 0)
 			return r;
@@ -419,7 +421,8 @@ static int logged_errno(struct world_store *s, const char *name, off_t from)
 		return 0;
 	while (fgets(line, sizeof(line), f)) {
 		const char *m = strstr(line, " ERROR ");
-		for (m = m ? strstr(m, " - ") : NULL; m; m = strstr(m + 3, " - "))
+		for (m = m ? strstr(m, " - ") : NULL; m;
+		     m = strstr(m + 3, " - "))
 			for (int e = 1; e < 256; e++) {
 				const char *t = strerror(e);
 				size_t l = strlen(t);
