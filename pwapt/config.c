@@ -58,6 +58,28 @@ static int choice(struct context *ctx, const char *path, unsigned no,
 	return 0;
 }
 
+/* init = none|auto|systemd: PID 1 of the containers (world.h). */
+static int init_choice(struct context *ctx, const char *path, unsigned no,
+		       const char *val, enum world_init *out)
+{
+	static const struct {
+		const char *word;
+		enum world_init init;
+	} words[] = {{"none", WORLD_INIT_NONE},
+		     {"auto", WORLD_INIT_AUTO},
+		     {"systemd", WORLD_INIT_SYSTEMD}};
+	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
+		if (!strcmp(val, words[i].word)) {
+			*out = words[i].init;
+			return 0;
+		}
+	fprintf(stderr,
+		"%s: %s:%u: init is 'none', 'auto' or 'systemd', not "
+		"'%s'\n",
+		ctx->cmd, path, no, val);
+	return -EINVAL;
+}
+
 int config_parse(struct context *ctx, const char *path, FILE *f)
 {
 	char line[4096];
@@ -95,6 +117,9 @@ int config_parse(struct context *ctx, const char *path, FILE *f)
 		else if (!strcmp(key, "unattended-failure"))
 			r = choice(ctx, path, no, key, val, "discard", "keep",
 				   &ctx->unattended_discard);
+		else if (!strcmp(key, "init"))
+			r = init_choice(ctx, path, no, val,
+					&ctx->cfg.init_system);
 		else if (!strcmp(key, "trace") && trace_backend(val))
 			ctx->trace = trace_backend(val);
 		else if (!strcmp(key, "trace")) {

@@ -33,11 +33,27 @@ static char *pick_service(int dir, const char *entry)
 	return strdup(entry);
 }
 
+/* Whether world NAME runs systemd (sd_booted(): /run/systemd/system is
+ * there), asked in the world: its container's PID 1 is the tree's own
+ * systemd (pwapt.conf's init), or NAME is Root on a host that boots it. */
+static bool runs_systemd(struct context *ctx, const char *name)
+{
+	struct world_exec_options xo = {.timeout = SERVICE_TIMEOUT,
+					.output_fd = -1};
+	char *argv[] = {(char *)"test", (char *)"-d",
+			(char *)"/run/systemd/system", NULL};
+	int st = 1;
+	return run_in(ctx, name, argv, &xo, &st) >= 0 && st == 0;
+}
+
 /* Starts the services enabled in the world (its /etc/rc2.d), as a boot
  * would, so that tests find them running: a world's init is no init
- * system, and invoke-rc.d in maintainer scripts starts nothing there. */
+ * system, and invoke-rc.d in maintainer scripts starts nothing there.
+ * A world that runs systemd booted: what is enabled runs. */
 void service_start_enabled(struct context *ctx, const char *name)
 {
+	if (runs_systemd(ctx, name))
+		return;
 	_cleanup_strv_free_ char **links =
 		list_dir(ctx, name, "etc/rc2.d", pick_service);
 	if (!links || !*links)
@@ -112,10 +128,7 @@ int service_restart_in_root(struct context *ctx, const char *service,
 	    asprintf(&script, "/etc/init.d/%s", service) < 0)
 		return -1;
 	int st = 1;
-	char *systemd[] = {(char *)"test", (char *)"-d",
-			   (char *)"/run/systemd/system", NULL};
-	bool is_systemd =
-		run_in(ctx, WORLD_ROOT, systemd, &quiet, &st) >= 0 && st == 0;
+	bool is_systemd = runs_systemd(ctx, WORLD_ROOT);
 	char *active[] = {(char *)"systemctl", (char *)"is-active",
 			  (char *)"--quiet", unit, NULL};
 	char *status[] = {script, (char *)"status", NULL};
@@ -130,6 +143,16 @@ int service_restart_in_root(struct context *ctx, const char *service,
 	char *restart_d[] = {(char *)"systemctl", (char *)"restart", unit,
 			     NULL};
 	char *restart_s[] = {script, (char *)"restart", NULL};
+	/* The merge may have replaced the unit file: systemd restarts a unit
+	 * as it loaded it, until told to load again.  One that failed (its
+	 * restart on the new files did) may have met its start limit. */
+	char *reload[] = {(char *)"systemctl", (char *)"daemon-reload", NULL};
+	char *reset[] = {(char *)"systemctl", (char *)"reset-failed", unit,
+			 NULL};
+	if (is_systemd) {
+		(void)run_in(ctx, WORLD_ROOT, reload, &quiet, &st);
+		(void)run_in(ctx, WORLD_ROOT, reset, &quiet, &st);
+	}
 	int rs = 1;
 	if (run_in(ctx, WORLD_ROOT, is_systemd ? restart_d : restart_s, &xo,
 		   &rs) < 0)

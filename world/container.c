@@ -1,15 +1,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lxc/attach_options.h>
@@ -17,8 +22,16 @@
 
 #include "cleanup.h"
 #include "container.h"
+#include "crash.h"
 #include "error.h"
 #include "fsutil.h"
+
+/* PID 1 of a container: pwapt-init, bind-mounted onto the fresh /run, or
+ * the tree's own init (its systemd), as liblxc execs them inside. */
+#define PWAPT_INIT_IN_TREE "/run/.pwapt-init"
+#define TREE_INIT	   "/sbin/init"
+/* Seconds the tree's systemd has to finish booting. */
+#define BOOT_TIMEOUT 90
 
 static void lxc_putp(struct lxc_container **c)
 {
@@ -82,6 +95,172 @@ static bool dir_in_tree(const char *rootfs, const char *rel)
 	return p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Opens REL in the tree at ROOT with its symbolic links resolved as they
+ * are inside it (an absolute target from the tree's root, never beyond):
+ * openat2's RESOLVE_IN_ROOT.  -ENOSYS where the kernel has no openat2. */
+static int open_in_tree(int root, const char *rel, int flags)
+{
+	struct open_how how = {.flags = (unsigned)flags | O_CLOEXEC,
+			       .resolve =
+				       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	long fd = syscall(SYS_openat2, root, rel, &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* Whether the tree's /sbin/init is its systemd: the same file as its
+ * /lib/systemd/systemd (or /usr/lib's), links followed inside the tree.
+ * 1 or 0; -errno when it cannot tell. */
+static int tree_init_is_systemd(const char *rootfs)
+{
+	_cleanup_close_ int root =
+		open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return -errno;
+	_cleanup_close_ int init = open_in_tree(root, TREE_INIT + 1, O_PATH);
+	if (init == -ENOENT || init == -ENOTDIR || init == -ELOOP)
+		return 0;
+	struct stat a, b;
+	if (init < 0 || fstat(init, &a) < 0)
+		return init < 0 ? init : -errno;
+	if (!S_ISREG(a.st_mode) || !(a.st_mode & 0111))
+		return 0;
+	static const char *const systemd[] = {"lib/systemd/systemd",
+					      "usr/lib/systemd/systemd"};
+	for (size_t i = 0; i < 2; i++) {
+		_cleanup_close_ int fd = open_in_tree(root, systemd[i], O_PATH);
+		if (fd >= 0 && fstat(fd, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return 1;
+	}
+	return 0;
+}
+
+/* Why this host cannot give systemd in a container a cgroup hierarchy of
+ * its own, or NULL when it can.  liblxc mounts the host's hierarchies in
+ * the container with the container's own cgroup writable (cgroup:mixed);
+ * systemd needs cgroup2 there, or v1's name=systemd hierarchy. */
+static const char *host_cannot_run_systemd(void)
+{
+	struct statfs f;
+	if (statfs("/sys/fs/cgroup", &f) < 0)
+		return "this host has no /sys/fs/cgroup";
+	if (f.f_type == CGROUP2_SUPER_MAGIC)
+		return NULL;
+	if (statfs("/sys/fs/cgroup/systemd", &f) == 0 &&
+	    f.f_type == CGROUP_SUPER_MAGIC)
+		return NULL;
+	return "this host has neither cgroup2 nor the name=systemd "
+	       "hierarchy at /sys/fs/cgroup";
+}
+
+/* Whether NAME's container runs the tree's systemd (*SYSTEMD) or
+ * pwapt-init, as the store's init_system says; an error when it says
+ * "systemd" and that cannot be. */
+static int choose_init(struct world_store *s, const char *name,
+		       const char *rootfs, bool *systemd,
+		       struct world_error *err)
+{
+	*systemd = false;
+	if (s->init_system == WORLD_INIT_NONE)
+		return 0;
+	const char *why = host_cannot_run_systemd();
+	int r = why ? 0 : tree_init_is_systemd(rootfs);
+	if (r > 0) {
+		*systemd = true;
+		return 0;
+	}
+	if (s->init_system == WORLD_INIT_AUTO)
+		return 0;
+	if (why)
+		return werr(err, EOPNOTSUPP,
+			    "init = systemd, but the container of '%s' cannot "
+			    "run it: %s",
+			    name, why);
+	if (r < 0)
+		return werr_errno(err, -r,
+				  "init = systemd, but what the /sbin/init of "
+				  "'%s' is cannot be told",
+				  name);
+	return werr(err, ENOEXEC,
+		    "init = systemd, but the /sbin/init of '%s' is not "
+		    "systemd",
+		    name);
+}
+
+/* Whether the running container C runs the tree's init, not pwapt-init:
+ * its saved configuration says. */
+static bool runs_tree_init(struct lxc_container *c)
+{
+	char cmd[PATH_MAX];
+	int n = c->get_config_item(c, "lxc.init.cmd", cmd, sizeof(cmd));
+	return n > 0 && strcmp(cmd, PWAPT_INIT_IN_TREE) != 0;
+}
+
+/* Waits until the systemd of NAME's container (host pid INIT) finished
+ * booting: its private socket is there (seen from the host through
+ * /proc/INIT/root: nothing of the world runs here), then `systemctl
+ * is-system-running --wait` in the container says "running" or
+ * "degraded" (a unit failed: the world is up all the same). */
+static int wait_booted(struct world_store *s, const char *name, pid_t init,
+		       struct world_error *err)
+{
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/%d/root", (int)init);
+	_cleanup_close_ int root = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	const struct timespec pause = {0, 50 * 1000 * 1000};
+	unsigned waited = 0; /* in pauses */
+	for (;; waited++) {
+		_cleanup_close_ int sock =
+			root >= 0 ? open_beneath(root, "run/systemd/private",
+						 O_PATH)
+				  : -ENOENT;
+		if (sock >= 0)
+			break;
+		if (root < 0 || kill(init, 0) < 0 ||
+		    !container_running(s, name, NULL))
+			return werr(
+				err, ECHILD,
+				"the systemd of '%s' exited as it booted "
+				"(init = none in pwapt.conf runs pwapt-init "
+				"instead)",
+				name);
+		if (waited >= BOOT_TIMEOUT * 20)
+			return werr(err, ETIMEDOUT,
+				    "the systemd of '%s' did not start in %d s",
+				    name, BOOT_TIMEOUT);
+		nanosleep(&pause, NULL);
+	}
+	_cleanup_close_ int out =
+		memfd_create("is-system-running", MFD_CLOEXEC);
+	if (out < 0)
+		return werr_errno(err, errno, "cannot make a memfd");
+	char *argv[] = {(char *)"systemctl", (char *)"is-system-running",
+			(char *)"--wait", NULL};
+	struct world_exec_options xo = {
+		.timeout = BOOT_TIMEOUT - waited / 20 + 1, .output_fd = out};
+	int status = 0;
+	int r = container_attach(s, name, argv, &xo, false, &status, err);
+	if (r < 0)
+		return r;
+	char state[64] = "";
+	ssize_t n = pread(out, state, sizeof(state) - 1, 0);
+	state[n > 0 ? n : 0] = '\0';
+	state[strcspn(state, "\n")] = '\0';
+	if (!strcmp(state, "running") || !strcmp(state, "degraded"))
+		return 0;
+	if (status == 128 + SIGKILL)
+		return werr(err, ETIMEDOUT,
+			    "the systemd of '%s' did not finish booting in "
+			    "%d s",
+			    name, BOOT_TIMEOUT);
+	if (!state[0])
+		snprintf(state, sizeof(state), "exit status %d", status);
+	return werr(err, EIO,
+		    "the systemd of '%s' did not boot (systemctl "
+		    "is-system-running: %s)",
+		    name, state);
+}
+
 int container_start(struct world_store *s, const char *name, const char *rootfs,
 		    bool fresh, pid_t *init_pid, struct world_error *err)
 {
@@ -99,7 +278,11 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 	if (c->is_running(c))
 		return 0;
 	c->clear_config(c);
-	if (access(s->init, X_OK) < 0)
+	bool systemd = false;
+	int r = choose_init(s, name, rootfs, &systemd, err);
+	if (r < 0)
+		return r;
+	if (!systemd && access(s->init, X_OK) < 0)
 		return werr_errno(
 			err, errno,
 			"cannot use pwapt-init '%s' (set PWAPT_INIT or "
@@ -120,9 +303,9 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 			    *init_entry = NULL, *hide = NULL;
 	if (asprintf(&rootfs_item, "dir:%s", rootfs) < 0 ||
 	    !(log = store_world_path(s, name, "lxc.log")) ||
-	    asprintf(&init_entry,
-		     "%s run/.pwapt-init none bind,ro,create=file 0 0",
-		     s->init) < 0)
+	    (!systemd &&
+	     asprintf(&init_entry, "%s %s none bind,ro,create=file 0 0",
+		      s->init, PWAPT_INIT_IN_TREE + 1) < 0))
 		return werr(err, ENOMEM, "out of memory");
 	const char *hidden = state_inside_root(s);
 	if (hidden &&
@@ -144,19 +327,19 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 		{hide ? "lxc.mount.entry" : NULL, hide},
 		{"lxc.mount.entry",
 		 "tmpfs run tmpfs rw,nosuid,nodev,mode=0755 0 0"},
-		{"lxc.mount.entry", init_entry},
+		{init_entry ? "lxc.mount.entry" : NULL, init_entry},
 		{"lxc.mount.entry",
 		 "tmpfs tmp tmpfs rw,nosuid,nodev,mode=1777,optional 0 0"},
-		{"lxc.init.cmd", "/run/.pwapt-init"},
-		{"lxc.signal.halt", "SIGTERM"},
+		/* systemd halts on SIGRTMIN+3 (a container's poweroff). */
+		{"lxc.init.cmd", systemd ? TREE_INIT : PWAPT_INIT_IN_TREE},
+		{"lxc.signal.halt", systemd ? "SIGRTMIN+3" : "SIGTERM"},
 		{"lxc.log.file", log},
 		{"lxc.log.level", "INFO"},
 		{"lxc.cap.drop", "sys_module sys_time sys_rawio mac_admin "
 				 "mac_override"},
 	};
 	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
-		int r = items[i][0]
-				? set_config(c, items[i][0], items[i][1], err)
+		r = items[i][0] ? set_config(c, items[i][0], items[i][1], err)
 				: 0;
 		if (r < 0)
 			return r;
@@ -174,8 +357,13 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 		return werr(err, EIO, "cannot start the container of '%s'%s%s",
 			    name, why[0] ? ": " : "", why);
 	}
+	pid_t pid = c->init_pid(c);
+	if (systemd && (r = wait_booted(s, name, pid, err)) < 0) {
+		(void)container_stop(s, name, 0);
+		return r;
+	}
 	if (init_pid)
-		*init_pid = c->init_pid(c);
+		*init_pid = pid;
 	return 0;
 }
 
@@ -186,8 +374,9 @@ int container_stop(struct world_store *s, const char *name, int grace)
 		return -ENOMEM;
 	if (!c->is_running(c))
 		return 0;
-	/* shutdown() sends lxc.signal.halt (SIGTERM) to pwapt-init, which
-	 * passes it on and exits when every process has. */
+	/* shutdown() sends lxc.signal.halt to PID 1: SIGTERM to pwapt-init,
+	 * which passes it on and exits when every process has, SIGRTMIN+3
+	 * to systemd, which stops its units and exits. */
 	if (grace > 0 && c->shutdown(c, grace))
 		return 0;
 	if (grace < 0) {
@@ -232,7 +421,8 @@ static int logged_errno(struct world_store *s, const char *name, off_t from)
 		return 0;
 	while (fgets(line, sizeof(line), f)) {
 		const char *m = strstr(line, " ERROR ");
-		for (m = m ? strstr(m, " - ") : NULL; m; m = strstr(m + 3, " - "))
+		for (m = m ? strstr(m, " - ") : NULL; m;
+		     m = strstr(m + 3, " - "))
 			for (int e = 1; e < 256; e++) {
 				const char *t = strerror(e);
 				size_t l = strlen(t);
@@ -505,8 +695,11 @@ int container_attach(struct world_store *s, const char *name, char *const *argv,
 
 int container_kill_frozen(struct world_store *s, const char *name)
 {
-	pid_t init = 0;
-	if (!container_running(s, name, &init) || init <= 1)
+	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
+	if (!c || !c->is_running(c))
+		return c ? 0 : -ENOMEM;
+	pid_t init = c->init_pid(c);
+	if (init <= 1)
 		return 0;
 	char link[64];
 	struct stat ns;
@@ -528,5 +721,11 @@ int container_kill_frozen(struct world_store *s, const char *name)
 		    st.st_dev == ns.st_dev)
 			(void)kill((pid_t)pid, SIGKILL);
 	}
-	return container_freeze(s, name, false);
+	/* The tree's systemd, thawed, would run on (and start units again):
+	 * it goes too, and the container with it. */
+	if (runs_tree_init(c))
+		(void)kill(init, SIGKILL);
+	int r = container_freeze(s, name, false);
+	crash_point("kill-frozen-done");
+	return r;
 }

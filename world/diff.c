@@ -60,6 +60,13 @@ const char *const *diff_excluded_paths(void)
  * merged, nor listed without --all. */
 static const char *const api_dirs[] = {"/proc", "/sys", "/dev", "/run"};
 
+/* Directories whose contents the machinery of a world writes (a package
+ * may make the directory itself): the journal of the tree's own systemd
+ * (pwapt.conf's init), which Root's journald writes too, in the same
+ * files (a world has Root's machine-id).  A world's log is its own, as its
+ * wtmp is. */
+static const char *const machinery_dirs[] = {"/var/log/journal"};
+
 static bool is_excluded(const char *path)
 {
 	for (const char *const *p = excluded_paths; *p; p++)
@@ -67,6 +74,12 @@ static bool is_excluded(const char *path)
 			return true;
 	for (size_t i = 0; i < sizeof(api_dirs) / sizeof(*api_dirs); i++)
 		if (diff_below(path, api_dirs[i], strlen(api_dirs[i])))
+			return true;
+	for (size_t i = 0; i < sizeof(machinery_dirs) / sizeof(*machinery_dirs);
+	     i++)
+		if (diff_below(path, machinery_dirs[i],
+			       strlen(machinery_dirs[i])) &&
+		    strcmp(path, machinery_dirs[i]))
 			return true;
 	return false;
 }

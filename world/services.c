@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,6 +406,38 @@ static bool masked(int tree, const char *rel)
 	return !strcmp(target, "/dev/null");
 }
 
+/* Whether the unit file REL (in directory DIR), named NAME, is a symbolic
+ * link to the regular file of a unit of another name: an alias
+ * (dbus-org.freedesktop.hostname1.service of systemd-hostnamed.service,
+ * a unit's Alias= that systemctl enable links), no service of its own.
+ * The target is looked at beneath the tree, never followed further: a
+ * link to a link (a loop) is listed as a unit, with its note. */
+static bool is_alias(int tree, const char *dir, const char *rel,
+		     const char *name)
+{
+	char target[PATH_MAX];
+	_cleanup_close_ int fd = open_beneath(tree, rel, O_PATH | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	const char *base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	size_t l = strlen(base);
+	if (l <= 8 || strcmp(base + l - 8, ".service") || !strcmp(base, name))
+		return false;
+	_cleanup_free_ char *where =
+		target[0] == '/' ? strdup(target + 1)
+		: base == target ? path_join(dir, target)
+				 : NULL; /* a relative path: not followed */
+	_cleanup_close_ int t =
+		where ? open_beneath(tree, where, O_PATH | O_NOFOLLOW) : -1;
+	struct stat st;
+	return t >= 0 && fstat(t, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 static int add_units(const struct view *v, struct build *b)
 {
 	static const char *const dirs[] = {"lib/systemd/system",
@@ -434,6 +467,8 @@ static int add_units(const struct view *v, struct build *b)
 				strndup(names.v[i], strlen(names.v[i]) - 8);
 			if (!rel || !svc)
 				return -ENOMEM;
+			if (is_alias(v->tree, dirs[d], rel, names.v[i]))
+				continue;
 			struct entry *e = entry_of(b, svc);
 			if (!e)
 				return -ENOMEM;

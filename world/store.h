@@ -25,6 +25,7 @@ struct world_store {
 	char *state; /* state directory, absolute */
 	char *worlds; /* state/worlds */
 	char *init;   /* init helper on the host */
+	enum world_init init_system; /* PID 1 of containers (world.h) */
 	char *bridge; /* networking (see net.h) */
 	char *subnet;
 	bool outbound; /* the default of child worlds */

@@ -27,10 +27,24 @@ struct world_error {
 	char msg[1024]; /* lowercase sentence without trailing newline */
 };
 
+/* What runs as PID 1 of a container (pwapt.conf's "init"). */
+enum world_init {
+	/* pwapt-init, never code of the world (the default). */
+	WORLD_INIT_NONE = 0,
+	/* The tree's own systemd where its /sbin/init is systemd and this
+	 * host can run it in a container (a cgroup hierarchy systemd can
+	 * use); pwapt-init elsewhere. */
+	WORLD_INIT_AUTO,
+	/* The tree's own systemd; a container that cannot run it does not
+	 * start, and the error says why. */
+	WORLD_INIT_SYSTEMD,
+};
+
 struct world_config {
 	const char *root;  /* Root's directory; NULL means "/" */
 	const char *state; /* state directory; NULL means /var/lib/pwapt */
 	const char *init;  /* path of pwapt-init, PID 1 of every container */
+	enum world_init init_system; /* what PID 1 is, see enum world_init */
 	/* Called (may be NULL) when another command holds the store's lock
 	 * and this one is about to wait for it. */
 	void (*waiting)(const char *state);
