@@ -127,6 +127,9 @@ int service_restart_in_root(struct context *ctx, const char *service,
 		closep(&quiet.output_fd);
 		return 0;
 	}
+	/* The ports it answers on now: after its restart, it must again. */
+	struct world_ports ports = {0};
+	(void)service_ports_of(ctx, WORLD_ROOT, service, &ports);
 	char *restart_d[] = {(char *)"systemctl", (char *)"restart", unit,
 			     NULL};
 	char *restart_s[] = {script, (char *)"restart", NULL};
@@ -134,8 +137,15 @@ int service_restart_in_root(struct context *ctx, const char *service,
 	if (run_in(ctx, WORLD_ROOT, is_systemd ? restart_d : restart_s, &xo,
 		   &rs) < 0)
 		rs = 1;
+	char why[512];
 	if (rs == 0 && !comes_up(ctx, check, &quiet))
 		rs = 1;
+	else if (rs == 0 && service_health_check(ctx, WORLD_ROOT, service,
+						 &ports, why, sizeof(why)) < 0) {
+		fprintf(stderr, "%s: %s\n", ctx->cmd, why);
+		rs = 1;
+	}
+	world_ports_release(&ports);
 	closep(&quiet.output_fd);
 	return rs == 0 ? 1 : -1;
 }
