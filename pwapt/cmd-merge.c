@@ -41,6 +41,7 @@ static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
 {
 	fprintf(stderr, "%s: %s: rolling back merge %" PRIu64 " (%s into %s)\n",
 		ctx->cmd, why, id, p->src, p->dst);
+	service_stop_new_in_dst(ctx, p);
 	struct world_store *s = open_store(ctx);
 	struct world_error err = {0};
 	int r = s ? world_rollback(s, p->dst, id, false, NULL, &err) : -1;
@@ -48,9 +49,20 @@ static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
 	if (r < 0) {
 		fprintf(stderr,
 			"%s: merge %" PRIu64 " of %s into %s is kept: %s; its "
-			"services are as the failed check left them\n",
+			"services start again on the merged files\n",
 			ctx->cmd, id, p->src, p->dst,
 			s ? err.msg : "cannot open the store");
+		/* Never left down: the one that failed, those not reached. */
+		for (size_t i = 0; i < p->n; i++) {
+			fprintf(chatter(ctx), "Starting %s in %s... ",
+				p->v[i].name, p->dst);
+			fflush(chatter(ctx));
+			int st = service_command(ctx, p->dst, p->v[i].name,
+						 "start", false);
+			fprintf(chatter(ctx), "%s\n",
+				st == 0 ? "done" : "FAILED");
+			fflush(chatter(ctx));
+		}
 		return EXIT_FAIL;
 	}
 	service_restore_old(ctx, p);
@@ -82,6 +94,19 @@ static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id)
 		code = roll_back(ctx, p, id, why);
 	else
 		service_pending_note(ctx, p, id, true);
+	if (bad < 0 && !strcmp(p->dst, WORLD_ROOT)) {
+		/* pwapt rollback of this merge restarts them on the old
+		 * files, as after pwapt merge. */
+		_cleanup_strv_free_ char **again = calloc(p->n + 1,
+							  sizeof(char *));
+		size_t k = 0;
+		for (size_t i = 0; again && i < p->n; i++)
+			if (p->v[i].in_dst && !(again[k++] =
+							strdup(p->v[i].name)))
+				strvfreep(&again);
+		if (again)
+			service_remember(ctx, again, id);
+	}
 	if (ctx->json)
 		print_json(p->src, p->dst, true, id, p, bad >= 0 ? why : NULL,
 			   bad >= 0 && code == EXIT_FAIL);

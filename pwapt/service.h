@@ -67,9 +67,9 @@ char **service_with_replaced_users(struct context *ctx, struct world_store *s,
  *   world_merge()              (the caller's)
  *   service_plan_after_merge() adds DST's users of replaced files
  *   service_start_in_dst()     starts/restarts each, health-checked
- *   on a failed check: world_rollback() of that merge id (the caller's),
- *   then service_restore_old(); and, had the merge itself failed,
- *   service_start_again_in_src() instead.
+ *   on a failed check: service_stop_new_in_dst(), world_rollback() of
+ *   that merge id (the caller's), then service_restore_old(); had the
+ *   merge itself failed, service_start_again_in_src() instead.
  *
  * Every command runs in the world it names (run_in, world_spawn), never
  * on the host's own init; each function opens the store itself where it
@@ -137,9 +137,12 @@ void service_start_again_in_src(struct context *ctx, struct svc_plan *p);
  * (those after it are left untouched), WHY naming the failed check. */
 ssize_t service_start_in_dst(struct context *ctx, struct svc_plan *p,
 			     char *why, size_t why_len);
-/* After that merge was rolled back: each service start_in_dst touched
- * runs again on DST's old files if it ran there before, and is stopped
- * in DST if it did not. */
+/* After a failed check, before the roll-back: the services that
+ * service_start_in_dst() started in DST and that did not run there
+ * before stop (with the merged files, which the roll-back may take). */
+void service_stop_new_in_dst(struct context *ctx, struct svc_plan *p);
+/* After the roll-back: each service start_in_dst touched that ran in DST
+ * before runs again, restarted on DST's old files. */
 void service_restore_old(struct context *ctx, struct svc_plan *p);
 /* DST's note of the services a merge still has to start there, written
  * (DONE false) before SRC's stop and emptied (DONE true) once they are

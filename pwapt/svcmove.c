@@ -491,33 +491,39 @@ ssize_t service_start_in_dst(struct context *ctx, struct svc_plan *p,
 	return -1;
 }
 
+void service_stop_new_in_dst(struct context *ctx, struct svc_plan *p)
+{
+	FILE *f = chatter(ctx);
+	for (size_t i = 0; i < p->n; i++) {
+		struct svc_item *it = &p->v[i];
+		if (!it->done || it->in_dst)
+			continue;
+		/* It did not run in DST before the merge; its init script
+		 * or unit may be one the roll-back takes away. */
+		fprintf(f, "Stopping %s in %s... ", it->name, p->dst);
+		fflush(f);
+		int st = service_command(ctx, p->dst, it->name, "stop", false);
+		fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
+		fflush(f);
+	}
+}
+
 void service_restore_old(struct context *ctx, struct svc_plan *p)
 {
 	FILE *f = chatter(ctx);
 	for (size_t i = 0; i < p->n; i++) {
 		struct svc_item *it = &p->v[i];
-		if (!it->done)
+		if (!it->done || !it->in_dst)
 			continue;
-		if (it->in_dst) {
-			fprintf(f, "Restarting %s in %s on the old files... ",
-				it->name, p->dst);
-			fflush(f);
-			int st = service_command(ctx, p->dst, it->name,
-						 "restart", false);
-			bool ok = st == 0 &&
-				  service_command(ctx, p->dst, it->name,
-						  "status", true) == 0;
-			fprintf(f, "%s\n", ok ? "done" : "FAILED");
-			fflush(f);
-		} else {
-			/* It did not run in DST before the merge. */
-			fprintf(f, "Stopping %s in %s... ", it->name, p->dst);
-			fflush(f);
-			int st = service_command(ctx, p->dst, it->name, "stop",
-						 false);
-			fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
+		fprintf(f, "Restarting %s in %s on the old files... ", it->name,
+			p->dst);
 		fflush(f);
-		}
+		int st = service_command(ctx, p->dst, it->name, "restart",
+					 false);
+		bool ok = st == 0 && service_command(ctx, p->dst, it->name,
+						     "status", true) == 0;
+		fprintf(f, "%s\n", ok ? "done" : "FAILED");
+		fflush(f);
 	}
 }
 
