@@ -536,9 +536,7 @@ void service_print_result_json(FILE *f, const struct svc_plan *p)
 		json_string(f, it->name);
 		fprintf(f, ",\"stopped_in_src\":%s,\"action\":\"%s\","
 			   "\"done\":%s}",
-			it->in_src && !it->stopped ? "false"
-			: it->in_src		   ? "true"
-						   : "false",
+			it->in_src && it->stopped ? "true" : "false",
 			it->in_dst ? "restart" : "start",
 			it->done ? "true" : "false");
 	}

@@ -166,4 +166,30 @@ test_expect_success 'a service started in Root (it did not run there) that fails
 	rm -f "$PWAPT_CONFIG"
 '
 
+test_expect_success 'pwapt merge --plan names the restart and changes nothing; pwapt merge checks the port and rolls back' '
+	wexec Root /etc/init.d/pwapt-test-web start &&
+	wait_for 20 "test 1.1 = \"\$(version Root)\"" &&
+	root_pid=$(pid_of Root) &&
+	pwapt install --test --keep -y pwapt-test-web </dev/null >"$TMP/out" 2>&1; cat "$TMP/out" &&
+	tx=$(sed -n "s/^Transaction \(tx[0-9]*\): .*ready\$/\1/p" "$TMP/out") &&
+	test -n "$tx" &&
+	sha256sum "$R$WEBD" >"$TMP/before" &&
+	pwapt merge --plan "$tx" >"$TMP/out" 2>&1; cat "$TMP/out" &&
+	grep -q "^$tx into Root:\$" "$TMP/out" &&
+	grep -q "^restart pwapt-test-web in Root: its package was upgraded (ports 8090)\$" "$TMP/out" &&
+	pwapt merge --plan --json "$tx" >"$TMP/json" &&
+	python3 -c "
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j[0][\"restart\"][0][\"service\"] == \"pwapt-test-web\" and j[0][\"stop\"] == [], j
+" "$TMP/json" &&
+	sha256sum -c "$TMP/before" >/dev/null && test_equal "$root_pid" "$(pid_of Root)" &&
+	pwapt list | grep -q "^$tx " &&
+	test_exit 1 pwapt merge "$tx" >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" && test_equal 0 $rc &&
+	grep -q "port 8090 of pwapt-test-web does not answer in Root" "$TMP/out" &&
+	grep -q "^Restarting pwapt-test-web in Root on the old files... done" "$TMP/out" &&
+	sha256sum -c "$TMP/before" >/dev/null &&
+	wait_for 20 "test 1.1 = \"\$(version Root)\""
+'
+
 test_done
