@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../world/cleanup.h"
@@ -26,8 +27,10 @@
 
 /* The start order of services without an rc2.d start link. */
 #define NO_LINK 100
-/* Bytes of a dpkg file list read, at most. */
+/* Bytes of a dpkg file list read, at most, and entries of dpkg's info
+ * directory looked at (a world's files: bounded). */
 #define LIST_MAX (16u << 20)
+#define LISTS_MAX 65536
 
 static struct svc_item *item_of(struct svc_plan *p, const char *name)
 {
@@ -47,9 +50,12 @@ static struct svc_item *item_of(struct svc_plan *p, const char *name)
 /* Reads file NAME in directory DIR (at most LIST_MAX bytes). */
 static char *read_at(int dir, const char *name)
 {
-	_cleanup_close_ int fd =
-		openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
+	/* A world's file: no symbolic link followed, no FIFO waited on. */
+	_cleanup_close_ int fd = openat(
+		dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > (off_t)LIST_MAX)
 		return NULL;
 	size_t len = 0, cap = 0;
 	char *buf = NULL;
@@ -116,7 +122,8 @@ static bool files_change(int info, const struct world_diff *d,
 	if (dir)
 		dup = -1;
 	struct dirent *de;
-	while (dir && (de = readdir(dir))) {
+	size_t seen = 0;
+	while (dir && seen++ < LISTS_MAX && (de = readdir(dir))) {
 		size_t l = strlen(de->d_name);
 		if (l < 6 || strcmp(de->d_name + l - 5, ".list"))
 			continue;

@@ -192,4 +192,21 @@ assert j[0][\"restart\"][0][\"service\"] == \"pwapt-test-web\" and j[0][\"stop\"
 	wait_for 20 "test 1.1 = \"\$(version Root)\""
 '
 
+test_expect_success 'hostile DST: a FIFO and a symbolic link among its dpkg lists: the plan neither hangs nor follows them' '
+	wcreate P Root >/dev/null &&
+	wexec P /etc/init.d/pwapt-test-web start &&
+	wait_for 20 "test 1.1 = \"\$(version P)\"" &&
+	T=$PWAPT_STATE/worlds/P/merged &&
+	mkfifo "$T/var/lib/dpkg/info/aaa-evil.list" &&
+	ln -s /etc/shadow "$T/var/lib/dpkg/info/aab-evil.list" &&
+	wcreate Q P >/dev/null &&
+	wexec Q sh -c "echo \"# q\" >>$WEBD" &&
+	timeout 60 wmerge --plan Q P >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" && test_equal 0 $rc &&
+	grep -q "^restart pwapt-test-web in P: its files change (ports 8090)\$" "$TMP/out" &&
+	timeout 120 wmerge Q P >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" && test_equal 0 $rc &&
+	grep -q "^Restarting pwapt-test-web in P... done, checked" "$TMP/out" &&
+	test_equal 1.1 "$(version P)" &&
+	wdelete P
+'
+
 test_done
