@@ -96,6 +96,17 @@ static bool comes_up(struct context *ctx, char *const *check,
 	}
 }
 
+/* What the last restart's health check found wrong ("" for none, or
+ * when the service did not report running): said after its "FAILED". */
+static char failed_check[512];
+
+static void say_failed_check(struct context *ctx)
+{
+	if (failed_check[0])
+		fprintf(stderr, "%s: %s\n", ctx->cmd, failed_check);
+	failed_check[0] = '\0';
+}
+
 /* Restarts SERVICE in Root if it runs there, or if EVEN_STOPPED: with
  * systemctl where Root runs systemd, else through its init script.
  * Returns 1 when restarted and running, 0 when it was not running (and
@@ -137,14 +148,13 @@ int service_restart_in_root(struct context *ctx, const char *service,
 	if (run_in(ctx, WORLD_ROOT, is_systemd ? restart_d : restart_s, &xo,
 		   &rs) < 0)
 		rs = 1;
-	char why[512];
+	failed_check[0] = '\0';
 	if (rs == 0 && !comes_up(ctx, check, &quiet))
 		rs = 1;
-	else if (rs == 0 && service_health_check(ctx, WORLD_ROOT, service,
-						 &ports, why, sizeof(why)) < 0) {
-		fprintf(stderr, "%s: %s\n", ctx->cmd, why);
+	else if (rs == 0 &&
+		 service_health_check(ctx, WORLD_ROOT, service, &ports,
+				      failed_check, sizeof(failed_check)) < 0)
 		rs = 1;
-	}
 	world_ports_release(&ports);
 	closep(&quiet.output_fd);
 	return rs == 0 ? 1 : -1;
@@ -219,6 +229,8 @@ ssize_t service_restart_all(struct context *ctx, char *const *services)
 			r > 0	 ? "done"
 			: r == 0 ? "not running, left as it is"
 				 : "FAILED");
+		fflush(f); /* before what pwapt says on stderr next */
+		say_failed_check(ctx);
 		if (r < 0)
 			return (ssize_t)i;
 	}
@@ -235,6 +247,8 @@ void service_restart_old(struct context *ctx, char *const *services,
 		fflush(f);
 		int r = service_restart_in_root(ctx, services[i], i == failed);
 		fprintf(f, "%s\n", r > 0 ? "done" : "FAILED");
+		fflush(f);
+		say_failed_check(ctx);
 	}
 }
 
@@ -252,6 +266,8 @@ bool service_restart_kept(struct context *ctx, char *const *services,
 			r > 0	 ? "done"
 			: r == 0 ? "not running, left as it is"
 				 : "FAILED");
+		fflush(f);
+		say_failed_check(ctx);
 		all &= r >= 0;
 	}
 	return all;

@@ -186,8 +186,10 @@ assert j[0][\"restart\"][0][\"service\"] == \"pwapt-test-web\" and j[0][\"stop\"
 	sha256sum -c "$TMP/before" >/dev/null && test_equal "$root_pid" "$(pid_of Root)" &&
 	pwapt list | grep -q "^$tx " &&
 	test_exit 1 pwapt merge "$tx" >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" && test_equal 0 $rc &&
-	grep -q "port 8090 of pwapt-test-web does not answer in Root" "$TMP/out" &&
+	grep -q "^Restarting pwapt-test-web in Root... FAILED" "$TMP/out" &&
+	grep -q "^pwapt merge: port 8090 of pwapt-test-web does not answer in Root\$" "$TMP/out" &&
 	grep -q "^Restarting pwapt-test-web in Root on the old files... done" "$TMP/out" &&
+	grep -q "the merge of $tx was rolled back" "$TMP/out" &&
 	sha256sum -c "$TMP/before" >/dev/null &&
 	wait_for 20 "test 1.1 = \"\$(version Root)\""
 '
