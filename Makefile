@@ -48,15 +48,15 @@ WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/strv.o world/stor
 	world/trace-bpf.o world/trace-table.o world/api-trace.o world/api-diff.o \
 	world/trace-writer.o world/trace-audit.o world/trace-audit-events.o world/warnings.o \
 	world/dbrec.o world/textdb.o world/accountdb.o world/layers-overlaps.o \
-	world/procs.o world/services.o world/api-services.o world/layers-volatile.o \
-	world/layers-redirect.o world/redirect.o
+	world/procs.o world/services.o world/svcports.o world/api-services.o \
+	world/layers-volatile.o world/layers-redirect.o world/redirect.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
 	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
 	pwapt/cmd-checkoff.o pwapt/cmd-ip.o pwapt/cmd-apt.o pwapt/apt.o \
 	pwapt/txn.o pwapt/report.o pwapt/run.o pwapt/service.o pwapt/cmd-txn.o \
 	pwapt/cmd-trace.o pwapt/trace-start.o pwapt/options.o pwapt/cmd-unattended.o \
-	pwapt/quote.o pwapt/handover.o
+	pwapt/quote.o pwapt/handover.o pwapt/svcmove.o pwapt/svccheck.o
 SHIM_OBJS := shim/aptshim.o
 LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim \

@@ -1,4 +1,4 @@
-/* wmerge [--force] [--rebase] SRC DST; pwapt rollback; pwapt recover. */
+/* wmerge [--force] [--rebase] [--plan] [--no-restart] [--json] SRC DST; pwapt rollback; pwapt recover. */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -16,9 +16,108 @@
 
 #define FORCE_HELP "  --force  go on although the destination changed meanwhile"
 
+/* --json: the report of a wmerge, on stdout. */
+static void print_json(const char *src, const char *dst, bool merged,
+		       uint64_t id, const struct svc_plan *p, const char *failed,
+		       bool rolled_back)
+{
+	printf("{\"src\":");
+	json_string(stdout, src);
+	printf(",\"dst\":");
+	json_string(stdout, dst);
+	printf(",\"merged\":%s,\"merge\":%" PRIu64 ",",
+	       merged ? "true" : "false", id);
+	service_print_result_json(stdout, p);
+	printf(",\"failed_check\":");
+	if (failed)
+		json_string(stdout, failed);
+	else
+		printf("null");
+	printf(",\"rolled_back\":%s}\n", rolled_back ? "true" : "false");
+}
+
+/* A check failed after merge ID of SRC into DST: that merge is rolled
+ * back and the old services run again.  Returns the exit code. */
+static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
+		     const char *why)
+{
+	fprintf(stderr, "%s: %s: rolling back merge %" PRIu64 " (%s into %s)\n",
+		ctx->cmd, why, id, p->src, p->dst);
+	service_stop_new_in_dst(ctx, p);
+	struct world_store *s = open_store(ctx);
+	struct world_error err = {0};
+	int r = s ? world_rollback(s, p->dst, id, false, NULL, &err) : -1;
+	world_store_free(s);
+	if (r < 0) {
+		fprintf(stderr,
+			"%s: merge %" PRIu64 " of %s into %s is kept: %s; its "
+			"services start again on the merged files\n",
+			ctx->cmd, id, p->src, p->dst,
+			s ? err.msg : "cannot open the store");
+		/* Never left down: the one that failed, those not reached. */
+		for (size_t i = 0; i < p->n; i++) {
+			fprintf(chatter(ctx), "Starting %s in %s... ",
+				p->v[i].name, p->dst);
+			fflush(chatter(ctx));
+			int st = service_command(ctx, p->dst, p->v[i].name,
+						 "start", false);
+			fprintf(chatter(ctx), "%s\n",
+				st == 0 ? "done" : "FAILED");
+			fflush(chatter(ctx));
+		}
+		return EXIT_FAIL;
+	}
+	service_restore_old(ctx, p);
+	service_pending_note(ctx, p, id, true);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].in_src)
+			fprintf(stderr,
+				"%s: %s is merged and gone: %s cannot run "
+				"there again\n",
+				ctx->cmd, p->src, p->v[i].name);
+	fprintf(stderr,
+		"%s: merge %" PRIu64 " of %s into %s was rolled back: %s\n",
+		ctx->cmd, id, p->src, p->dst, why);
+	return EXIT_FAIL;
+}
+
+/* After the merge: DST's services start and restart, checked; the
+ * report.  Returns the exit code. */
+static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id)
+{
+	char why[512] = "";
+	service_pending_note(ctx, p, id, false);
+	/* Killed here: merged, SRC's services stopped, DST's not yet
+	 * (re)started; the note says so to pwapt recover. */
+	world_crash_point("svcmove-merged");
+	ssize_t bad = service_start_in_dst(ctx, p, why, sizeof(why));
+	int code = EXIT_OK;
+	if (bad >= 0)
+		code = roll_back(ctx, p, id, why);
+	else
+		service_pending_note(ctx, p, id, true);
+	if (bad < 0 && !strcmp(p->dst, WORLD_ROOT)) {
+		/* pwapt rollback of this merge restarts them on the old
+		 * files, as after pwapt merge. */
+		_cleanup_strv_free_ char **again = calloc(p->n + 1,
+							  sizeof(char *));
+		size_t k = 0;
+		for (size_t i = 0; again && i < p->n; i++)
+			if (p->v[i].in_dst && !(again[k++] =
+							strdup(p->v[i].name)))
+				strvfreep(&again);
+		if (again)
+			service_remember(ctx, again, id);
+	}
+	if (ctx->json)
+		print_json(p->src, p->dst, true, id, p, bad >= 0 ? why : NULL,
+			   bad >= 0 && code == EXIT_FAIL);
+	return code;
+}
+
 int cmd_merge(struct context *ctx, int argc, char **argv)
 {
-	bool force = false, rebase = false;
+	bool force = false, rebase = false, plan_only = false;
 	const char *handover = NULL, *check = NULL;
 	const struct cmd_option options[] = {
 		OPT_VALUE("handover", &handover, HANDOVER_HELP),
@@ -26,55 +125,127 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 		OPT_FLAG("force", &force, FORCE_HELP),
 		OPT_FLAG("rebase", &rebase,
 			 "  --rebase move the worlds built on SRC onto DST"),
+		OPT_FLAG("plan", &plan_only,
+			 "  --plan   say which services would stop, start and "
+			 "restart; change nothing"),
+		OPT_FLAG("no-restart", &ctx->no_restart,
+			 "  --no-restart  leave the services to the "
+			 "administrator"),
+		OPT_FLAG("json", &ctx->json, NULL),
 		OPT_END,
 	};
-	static const struct cmd_usage usage = {.synopsis = "SRC DST",
-					       .man = "wmerge"};
+	static const struct cmd_usage usage = {
+		.synopsis = "[--plan] [--no-restart] [--json] "
+			    "[--handover PORTS [--handover-check CMD]] SRC DST",
+		.man = "wmerge"};
 	int r = parse_options(ctx, &argc, &argv, options, &usage);
 	if (r != OPTIONS_PARSED)
 		return r;
+	const char *src = argv[0], *dst = argv[1];
 	unsigned flags = (force ? WORLD_MERGE_FORCE : 0) |
 			 (rebase ? WORLD_MERGE_REBASE : 0);
 	if (handover || check)
-		return handover
-			       ? handover_cmd(ctx, argv[0], argv[1], flags,
-					      handover, check)
-			       : failf(ctx,
-				       "--handover-check goes with --handover");
+		return handover ? handover_cmd(ctx, src, dst, flags, handover,
+					       check)
+				: failf(ctx, "--handover-check goes with "
+					     "--handover");
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;
 	struct world_error err = {0};
-	struct world_diff conflicts = {0};
-	/* What DST's processes map and run: afterwards, those that use a
-	 * file the merge replaced are named (wmerge restarts none). */
-	struct world_file_users *users = NULL;
-	struct world_error ue = {0};
-	if (world_file_users(s, argv[1], &users, &ue) < 0)
-		fprintf(stderr,
-			"%s: warning: cannot read what the processes of %s "
-			"use: %s\n",
-			ctx->cmd, argv[1], ue.msg);
-	r = world_merge(s, argv[0], argv[1], flags, &conflicts, NULL, &err);
-	_cleanup_strv_free_ char **restart =
-		r >= 0 && users ? service_with_replaced_users(ctx, s, argv[1],
-							      users, NULL)
-				: NULL;
-	world_file_users_free(users);
+	_cleanup_(service_plan_release) struct svc_plan plan = {0};
+	r = service_plan_make(ctx, s, src, dst, NULL, &plan, &err);
 	world_store_free(s);
-	for (char **x = restart; x && *x; x++)
-		printf("%s%s%s", x == restart ? "Restart them: " : ", ", *x,
-		       x[1] ? "" : " (wmerge restarts no service).\n");
+	if (r < 0 && plan_only)
+		return fail(ctx, &err);
+	if (r < 0) {
+		/* The merge says what is wrong with SRC or DST, if it is
+		 * that; services it cannot tell about are left alone. */
+		if (!ctx->no_restart)
+			fprintf(stderr,
+				"%s: warning: cannot tell which services to "
+				"move: %s; they are left to the "
+				"administrator\n",
+				ctx->cmd, err.msg);
+		ctx->no_restart = true;
+		plan = (struct svc_plan){.src = strdup(src),
+					 .dst = strdup(dst)};
+		if (!plan.src || !plan.dst)
+			return failf(ctx, "out of memory");
+		err = (struct world_error){0};
+	}
+	service_plan_order(ctx, &plan);
+	if (plan_only) {
+		if (ctx->json) {
+			printf("{\"src\":");
+			json_string(stdout, src);
+			printf(",\"dst\":");
+			json_string(stdout, dst);
+			printf(",\"no_restart\":%s,",
+			       ctx->no_restart ? "true" : "false");
+			service_plan_print(ctx, stdout, &plan, true);
+			printf("}\n");
+		} else if (ctx->no_restart) {
+			printf("No service is stopped, started or restarted "
+			       "(--no-restart).\n");
+		} else {
+			service_plan_print(ctx, stdout, &plan, false);
+		}
+		return EXIT_OK;
+	}
+	if (!ctx->no_restart) {
+		service_pending_note(ctx, &plan, 0, false);
+		/* Before SRC is frozen for the merge. */
+		if (service_stop_in_src(ctx, &plan) < 0)
+			fprintf(stderr,
+				"%s: warning: not every service of %s "
+				"stopped; the merge freezes what runs\n",
+				ctx->cmd, src);
+	}
+	struct world_diff conflicts = {0};
+	uint64_t id = 0;
+	if (!(s = open_store(ctx)))
+		return EXIT_FAIL;
+	r = world_merge(s, src, dst, flags, &conflicts, &id, &err);
+	if (r >= 0 && service_plan_after_merge(ctx, s, &plan) < 0)
+		fprintf(stderr, "%s: warning: out of memory\n", ctx->cmd);
+	world_store_free(s);
+	if (r >= 0)
+		service_plan_order(ctx, &plan);
+	if (r < 0) {
+		/* Not merged: SRC runs on as it did. */
+		service_start_again_in_src(ctx, &plan);
+		service_pending_note(ctx, &plan, 0, true);
+		if (ctx->json)
+			print_json(src, dst, false, 0, &plan, NULL, false);
+	}
 	if (r == -EEXIST && conflicts.n) {
 		fail(ctx, &err);
-		print_warnings(stdout, &conflicts, argv[0], argv[1], false);
+		print_warnings(ctx->json ? stderr : stdout, &conflicts, src,
+			       dst, false);
 		world_diff_release(&conflicts);
 		return EXIT_CONFLICTS;
 	}
 	if (r >= 0) /* merged; what it could not judge, said */
-		print_warnings(stderr, &conflicts, argv[0], argv[1], false);
+		print_warnings(stderr, &conflicts, src, dst, false);
 	world_diff_release(&conflicts);
-	return r < 0 ? fail(ctx, &err) : EXIT_OK;
+	if (r < 0)
+		return fail(ctx, &err);
+	fprintf(chatter(ctx),
+		"Merged %s into %s as merge %" PRIu64
+		" (pwapt rollback%s%s undoes it).\n",
+		src, dst, id, strcmp(dst, WORLD_ROOT) ? " " : "",
+		strcmp(dst, WORLD_ROOT) ? dst : "");
+	if (ctx->no_restart) {
+		for (size_t i = 0; i < plan.n; i++)
+			fprintf(chatter(ctx), "%s%s%s",
+				i ? ", " : "Not restarted (--no-restart): ",
+				plan.v[i].name, i + 1 < plan.n ? "" : ".\n");
+		if (ctx->json)
+			print_json(src, dst, true, id, &plan, NULL, false);
+		return EXIT_OK;
+	}
+	return move_services(ctx, &plan, id);
 }
 
 int cmd_recover(struct context *ctx, int argc, char **argv)
@@ -116,6 +287,18 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 			       "wdelete %s (a transaction: the next "
 			       "transaction command discards it)\n",
 			       l.v[i].name, l.v[i].name);
+	/* A wmerge killed between its merge and its services. */
+	for (size_t i = 0; i < l.n; i++) {
+		_cleanup_free_ char *pending =
+			service_pending_read(s, l.v[i].name);
+		if (pending) {
+			printf("services of %s were not (re)started or checked "
+			       "after a merge (its pwapt was killed); see to "
+			       "them, or pwapt rollback %s:\n",
+			       l.v[i].name, l.v[i].name);
+			put_text(stdout, pending);
+		}
+	}
 	world_list_release(&l);
 	world_store_free(s);
 	return EXIT_OK;

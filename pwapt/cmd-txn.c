@@ -164,6 +164,112 @@ static int refuse_building_on(struct world_store *s, const char *name,
 	return -EBUSY;
 }
 
+/* Trims plan P of a transaction's merge to what pwapt merge does: it
+ * restarts Root's running services whose files change (a transaction's
+ * own services ran for its tests only, and are not moved into Root). */
+static void txn_plan_trim(struct svc_plan *p)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		if (!p->v[i].in_dst) {
+			free(p->v[i].name);
+			world_ports_release(&p->v[i].ports);
+			continue;
+		}
+		p->v[i].in_src = false;
+		p->v[k++] = p->v[i];
+	}
+	p->n = k;
+}
+
+/* The services a merge of transaction NAME into Root restarts before
+ * those that use replaced files: SERVICES (its report's) and Root's
+ * running services whose files it changes.  NULL-terminated, malloc'd;
+ * NULL (having warned) when they cannot be told. */
+static char **txn_restart_base(struct context *ctx, struct world_store *s,
+			       const char *name, char *const *services)
+{
+	struct svc_plan p = {0};
+	struct world_error err = {0};
+	if (service_plan_make(ctx, s, name, WORLD_ROOT, services, &p, &err) <
+	    0) {
+		fprintf(stderr,
+			"%s: warning: cannot tell which services of Root use "
+			"files of %s: %s\n",
+			ctx->cmd, name, err.msg);
+		return NULL;
+	}
+	txn_plan_trim(&p);
+	size_t n = 0;
+	while (services && services[n])
+		n++;
+	char **v = calloc(n + p.n + 1, sizeof(*v));
+	size_t k = 0;
+	for (size_t i = 0; v && i < n; i++)
+		if (!(v[k++] = strdup(services[i])))
+			strvfreep(&v);
+	for (size_t i = 0; v && i < p.n; i++) {
+		bool dup = false;
+		for (size_t j = 0; j < n; j++)
+			dup |= !strcmp(services[j], p.v[i].name);
+		if (!dup && !(v[k++] = strdup(p.v[i].name)))
+			strvfreep(&v);
+	}
+	service_plan_release(&p);
+	return v;
+}
+
+/* pwapt merge --plan: what the merge of each transaction of NAME's chain
+ * would restart in Root; nothing is written. */
+static int print_chain_plan(struct context *ctx, const char *name)
+{
+	_cleanup_strv_free_ char **chain = NULL;
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return EXIT_FAIL;
+	struct world_error err = {0};
+	int r = txn_chain(s, name, &chain, &err);
+	world_store_free(s);
+	if (r < 0)
+		return fail(ctx, &err);
+	if (ctx->json)
+		printf("[");
+	for (char **w = chain; *w; w++) {
+		struct report rep = {0};
+		struct svc_plan p = {0};
+		if (!(s = open_store(ctx)))
+			return EXIT_FAIL;
+		(void)report_load(s, *w, &rep, NULL);
+		r = service_plan_make(ctx, s, *w, WORLD_ROOT, rep.services, &p,
+				      &err);
+		world_store_free(s);
+		report_release(&rep);
+		if (r < 0)
+			return fail(ctx, &err);
+		txn_plan_trim(&p);
+		service_plan_order(ctx, &p);
+		if (ctx->json) {
+			printf("%s{\"transaction\":", w == chain ? "" : ",");
+			json_string(stdout, *w);
+			printf(",\"no_restart\":%s,",
+			       ctx->no_restart ? "true" : "false");
+			service_plan_print(ctx, stdout, &p, true);
+			printf("}");
+		} else {
+			printf("%s into Root:\n", *w);
+			if (ctx->no_restart)
+				printf("No service is restarted "
+				       "(--no-restart).\n");
+			else
+				service_plan_print(ctx, stdout, &p, false);
+		}
+		service_plan_release(&p);
+	}
+	if (ctx->json)
+		printf("]\n");
+	return EXIT_OK;
+}
+
 /* Merges NAME's chain into Root, oldest first, restarting each one's
  * services.  Returns an exit code. */
 int merge_chain(struct context *ctx, const char *name, bool force)
@@ -217,13 +323,18 @@ int merge_chain(struct context *ctx, const char *name, bool force)
 				"%s: warning: cannot read what Root's "
 				"processes use: %s\n",
 				ctx->cmd, ue.msg);
+		/* Root's running services whose files the merge changes,
+		 * besides those of the upgraded packages. */
+		_cleanup_strv_free_ char **base = NULL;
+		if (r >= 0)
+			base = txn_restart_base(ctx, s, *w, rep.services);
 		if (r >= 0)
 			r = world_merge(s, *w, WORLD_ROOT, flags, &conflicts,
 					&id, &err);
 		_cleanup_strv_free_ char **restart =
-			r >= 0 ? service_with_replaced_users(ctx, s, WORLD_ROOT,
-							     users,
-							     rep.services)
+			r >= 0 ? service_with_replaced_users(
+					 ctx, s, WORLD_ROOT, users,
+					 base ? base : rep.services)
 			       : NULL;
 		world_file_users_free(users);
 		world_store_free(s);
@@ -288,7 +399,7 @@ static struct world_store *open_transaction(struct context *ctx,
 
 int cmd_txn_merge(struct context *ctx, int argc, char **argv)
 {
-	bool force = false;
+	bool force = false, plan_only = false;
 	const char *handover = NULL, *check = NULL;
 	const struct cmd_option options[] = {
 		OPT_FLAG("force", &force,
@@ -298,9 +409,15 @@ int cmd_txn_merge(struct context *ctx, int argc, char **argv)
 		OPT_VALUE("handover-check", &check, HANDOVER_CHECK_HELP),
 		OPT_FLAG("no-restart", &ctx->no_restart,
 			 "  --no-restart  leave Root's services as they are"),
+		OPT_FLAG("plan", &plan_only,
+			 "  --plan   say which services would restart; change "
+			 "nothing"),
+		OPT_FLAG("json", &ctx->json, NULL),
 		OPT_END,
 	};
-	static const struct cmd_usage usage = {.synopsis = "TRANSACTION",
+	static const struct cmd_usage usage = {
+		.synopsis = "[--plan] [--no-restart] [--json] "
+			    "[--handover PORTS [--handover-check CMD]] TRANSACTION",
 					       .man = "pwapt-upgrade"};
 	int r = parse_options(ctx, &argc, &argv, options, &usage);
 	if (r != OPTIONS_PARSED)
@@ -314,6 +431,12 @@ int cmd_txn_merge(struct context *ctx, int argc, char **argv)
 					       check)
 				: failf(ctx, "--handover-check goes with "
 					     "--handover");
+	if (plan_only)
+		return print_chain_plan(ctx, argv[0]);
+	if (ctx->json) {
+		failf(ctx, "--json goes with --plan");
+		return EXIT_USAGE;
+	}
 	return merge_chain(ctx, argv[0], force);
 }
 

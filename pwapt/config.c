@@ -80,6 +80,36 @@ static int init_choice(struct context *ctx, const char *path, unsigned no,
 	return -EINVAL;
 }
 
+/* check.SERVICE = CMD: a later line for SERVICE replaces an earlier one. */
+static int push_check(struct context *ctx, const char *service,
+		      const char *cmd)
+{
+	size_t n = 0;
+	for (; ctx->checks && ctx->checks[n]; n += 2)
+		if (!strcmp(ctx->checks[n], service)) {
+			char *c = strdup(cmd);
+			if (!c)
+				return -ENOMEM;
+			free(ctx->checks[n + 1]);
+			ctx->checks[n + 1] = c;
+			return 0;
+		}
+	char **nv = realloc(ctx->checks, (n + 3) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	ctx->checks = nv;
+	nv[n] = strdup(service);
+	nv[n + 1] = strdup(cmd);
+	nv[n + 2] = NULL;
+	if (!nv[n] || !nv[n + 1]) {
+		free(nv[n]);
+		free(nv[n + 1]);
+		nv[n] = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int config_parse(struct context *ctx, const char *path, FILE *f)
 {
 	char line[4096];
@@ -120,6 +150,8 @@ int config_parse(struct context *ctx, const char *path, FILE *f)
 		else if (!strcmp(key, "init"))
 			r = init_choice(ctx, path, no, val,
 					&ctx->cfg.init_system);
+		else if (!strncmp(key, "check.", 6) && key[6] && *val)
+			r = push_check(ctx, key + 6, val);
 		else if (!strcmp(key, "trace") && trace_backend(val))
 			ctx->trace = trace_backend(val);
 		else if (!strcmp(key, "trace")) {
@@ -174,6 +206,7 @@ void context_release(struct context *ctx)
 	free(ctx->owned_state);
 	free(ctx->owned_bridge);
 	free(ctx->owned_subnet);
+	strvfreep(&ctx->checks);
 	ctx->owned_root = ctx->owned_state = NULL;
 	ctx->owned_bridge = ctx->owned_subnet = NULL;
 }

@@ -25,6 +25,10 @@ struct context {
 	 * (chatter()); --no-restart, for merge_chain(). */
 	bool json;
 	bool no_restart;
+	/* pwapt.conf's "check.SERVICE = CMD" lines: SERVICE, CMD, SERVICE,
+	 * CMD, ... NULL-terminated (the health check of SERVICE after a
+	 * merge, svccheck.c) */
+	char **checks;
 	/* trace = bpf|audit|off (pwapt.conf, PWAPT_TRACE); NULL: the
 	 * default, bpf where it loads, else audit */
 	const char *trace;

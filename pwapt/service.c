@@ -112,6 +112,17 @@ static bool comes_up(struct context *ctx, char *const *check,
 	}
 }
 
+/* What the last restart's health check found wrong ("" for none, or
+ * when the service did not report running): said after its "FAILED". */
+static char failed_check[512];
+
+static void say_failed_check(struct context *ctx)
+{
+	if (failed_check[0])
+		fprintf(stderr, "%s: %s\n", ctx->cmd, failed_check);
+	failed_check[0] = '\0';
+}
+
 /* Restarts SERVICE in Root if it runs there, or if EVEN_STOPPED: with
  * systemctl where Root runs systemd, else through its init script.
  * Returns 1 when restarted and running, 0 when it was not running (and
@@ -140,6 +151,9 @@ int service_restart_in_root(struct context *ctx, const char *service,
 		closep(&quiet.output_fd);
 		return 0;
 	}
+	/* The ports it answers on now: after its restart, it must again. */
+	struct world_ports ports = {0};
+	(void)service_ports_of(ctx, WORLD_ROOT, service, &ports);
 	char *restart_d[] = {(char *)"systemctl", (char *)"restart", unit,
 			     NULL};
 	char *restart_s[] = {script, (char *)"restart", NULL};
@@ -157,8 +171,14 @@ int service_restart_in_root(struct context *ctx, const char *service,
 	if (run_in(ctx, WORLD_ROOT, is_systemd ? restart_d : restart_s, &xo,
 		   &rs) < 0)
 		rs = 1;
+	failed_check[0] = '\0';
 	if (rs == 0 && !comes_up(ctx, check, &quiet))
 		rs = 1;
+	else if (rs == 0 &&
+		 service_health_check(ctx, WORLD_ROOT, service, &ports,
+				      failed_check, sizeof(failed_check)) < 0)
+		rs = 1;
+	world_ports_release(&ports);
 	closep(&quiet.output_fd);
 	return rs == 0 ? 1 : -1;
 }
@@ -232,6 +252,8 @@ ssize_t service_restart_all(struct context *ctx, char *const *services)
 			r > 0	 ? "done"
 			: r == 0 ? "not running, left as it is"
 				 : "FAILED");
+		fflush(f); /* before what pwapt says on stderr next */
+		say_failed_check(ctx);
 		if (r < 0)
 			return (ssize_t)i;
 	}
@@ -248,6 +270,8 @@ void service_restart_old(struct context *ctx, char *const *services,
 		fflush(f);
 		int r = service_restart_in_root(ctx, services[i], i == failed);
 		fprintf(f, "%s\n", r > 0 ? "done" : "FAILED");
+		fflush(f);
+		say_failed_check(ctx);
 	}
 }
 
@@ -265,6 +289,8 @@ bool service_restart_kept(struct context *ctx, char *const *services,
 			r > 0	 ? "done"
 			: r == 0 ? "not running, left as it is"
 				 : "FAILED");
+		fflush(f);
+		say_failed_check(ctx);
 		all &= r >= 0;
 	}
 	return all;

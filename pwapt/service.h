@@ -59,4 +59,123 @@ char **service_with_replaced_users(struct context *ctx, struct world_store *s,
 				   const struct world_file_users *before,
 				   char *const *services);
 
+/* ---- Moving services with a merge of SRC into DST (svcmove.c,
+ * svccheck.c).  The steps, in the order wmerge takes them:
+ *
+ *   service_plan_make()        before the merge, store locked or not
+ *   service_stop_in_src()      before SRC is frozen for the merge
+ *   world_merge()              (the caller's)
+ *   service_plan_after_merge() adds DST's users of replaced files
+ *   service_start_in_dst()     starts/restarts each, health-checked
+ *   on a failed check: service_stop_new_in_dst(), world_rollback() of
+ *   that merge id (the caller's), then service_restore_old(); had the
+ *   merge itself failed, service_start_again_in_src() instead.
+ *
+ * Every command runs in the world it names (run_in, world_spawn), never
+ * on the host's own init; each function opens the store itself where it
+ * runs commands, so the caller must not hold it locked across them. */
+struct svc_item {
+	char *name;	/* an init script's, or a unit's without .service */
+	bool in_src;	/* runs in SRC: stopped there before the merge */
+	bool in_dst;	/* ran in DST before the merge: restarted, else
+			   started there */
+	const char *why; /* static text: why it is in the plan */
+	/* The TCP ports it listened on before (in SRC, else in DST): its
+	 * health check connects to each from inside DST. */
+	struct world_ports ports;
+	unsigned order;	/* its rc2.d S-number in SRC's tree, 100: none */
+	bool stopped;	/* service_stop_in_src() stopped it */
+	bool done;	/* service_start_in_dst() (re)started it, or tried */
+	bool ports_later; /* found after the merge: service_plan_order()
+			     reads its ports */
+};
+struct svc_plan {
+	char *src, *dst;
+	struct svc_item *v; /* in start order (dependency order, see
+			       svcmove.c); stops go the other way */
+	size_t n;
+	struct world_file_users *users; /* DST's, before the merge */
+	bool merged; /* service_plan_after_merge() ran: SRC is gone */
+};
+
+/* The plan of a merge of SRC into DST: services running in SRC (to stop
+ * there, start or restart in DST), services running in DST whose files
+ * the merge changes (their init script or unit, or a file of the package
+ * owning it per DST's dpkg lists) or named in ALSO_RESTART (NULL-
+ * terminated, may be NULL), with the ports each listens on; and DST's
+ * file users, for service_plan_after_merge().  Writes nothing.  Ordered
+ * by service_plan_order() (the caller calls it, once S holds no lock
+ * that run_in needs).  -errno with ERR; *OUT untouched then. */
+int service_plan_make(struct context *ctx, struct world_store *s,
+		      const char *src, const char *dst,
+		      char *const *also_restart, struct svc_plan *out,
+		      struct world_error *err);
+void service_plan_order(struct context *ctx, struct svc_plan *p);
+/* Orders P (S-numbers of SRC's rc2.d, or DST's after the merge) and reads
+ * the ports of services service_plan_after_merge() added.  Runs commands
+ * and opens the store: call it with no store of the caller open. */
+int service_plan_after_merge(struct context *ctx, struct world_store *s,
+			     struct svc_plan *p);
+void service_plan_release(struct svc_plan *p);
+/* "stop X in SRC" / "start|restart X in DST: why (ports ...)" lines, or
+ * with JSON the members "stop":[...],"start":[...],"restart":[...]. */
+void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,
+			bool json);
+/* After the merge, with --json: the member "services":[...]. */
+void service_print_result_json(FILE *f, const struct svc_plan *p);
+
+/* Stops P's services that run in SRC, in reverse order; marks each it
+ * stopped.  0, or -1 when one did not stop (the others are stopped all
+ * the same; SRC is frozen for the merge anyway). */
+int service_stop_in_src(struct context *ctx, struct svc_plan *p);
+/* Starts again in SRC those service_stop_in_src() stopped: after a merge
+ * that did not happen (refused, failed), SRC runs as before. */
+void service_start_again_in_src(struct context *ctx, struct svc_plan *p);
+/* After the merge: starts (or restarts, those that ran in DST) P's
+ * services in DST, in order, each health-checked (service_health_check).
+ * Returns -1 when each passed, else the index of the first that failed
+ * (those after it are left untouched), WHY naming the failed check. */
+ssize_t service_start_in_dst(struct context *ctx, struct svc_plan *p,
+			     char *why, size_t why_len);
+/* After a failed check, before the roll-back: the services that
+ * service_start_in_dst() started in DST and that did not run there
+ * before stop (with the merged files, which the roll-back may take). */
+void service_stop_new_in_dst(struct context *ctx, struct svc_plan *p);
+/* After the roll-back: each service start_in_dst touched that ran in DST
+ * before runs again, restarted on DST's old files. */
+void service_restore_old(struct context *ctx, struct svc_plan *p);
+/* DST's note of the services a merge still has to start there, written
+ * (DONE false) before SRC's stop and emptied (DONE true) once they are
+ * checked or restored: a pwapt killed in between leaves it, and
+ * service_pending_read() gives its text (malloc'd; NULL: none). */
+void service_pending_note(struct context *ctx, const struct svc_plan *p,
+			  uint64_t id, bool done);
+char *service_pending_read(struct world_store *s, const char *world);
+
+/* SERVICE's command VERB (start, stop, restart, status) in WORLD: its
+ * init script, or systemctl where WORLD runs systemd (status: is-active).
+ * QUIET: its output to /dev/null, else to the chatter.  Returns its exit
+ * status, or -1 when it could not run. */
+int service_command(struct context *ctx, const char *world,
+		    const char *service, const char *verb, bool quiet);
+/* Whether WORLD runs systemd (it has /run/systemd/system). */
+bool service_world_systemd(struct context *ctx, const char *world);
+/* The health check of SERVICE in WORLD, just (re)started: it reports
+ * running within 10 seconds and stays so for one more; each of PORTS
+ * (may be NULL) answers a TCP connection to the loopback address from
+ * inside WORLD within 10 seconds; pwapt.conf's "check.SERVICE = CMD"
+ * (service_check_command), run as sh -c CMD in WORLD, exits 0; and it
+ * still reports running after all that.  0 when it passed; -1 with WHY
+ * naming the check that failed. */
+int service_health_check(struct context *ctx, const char *world,
+			 const char *service, const struct world_ports *ports,
+			 char *why, size_t why_len);
+/* pwapt.conf's check command for SERVICE, or NULL. */
+const char *service_check_command(const struct context *ctx,
+				  const char *service);
+/* The TCP ports SERVICE's processes listen on in WORLD now (none when it
+ * does not run).  -1 when they cannot be read. */
+int service_ports_of(struct context *ctx, const char *world,
+		     const char *service, struct world_ports *out);
+
 #endif

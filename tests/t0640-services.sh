@@ -143,17 +143,30 @@ test_expect_success 'pwapt rollback of that merge restarts it again on the old l
 	test_equal "$plain" "$(pid_of Root pwapt-plain)"
 '
 
-test_expect_success 'wmerge names the processes of DST that use a replaced file, and restarts none' '
+test_expect_success 'wmerge --no-restart names the processes of DST that use a replaced file, and restarts none' '
+	lib=$(pid_of Root pwapt-libuser) && plain=$(pid_of Root pwapt-plain) &&
+	wcreate A Root >/dev/null &&
+	wexec A sh -c "cp $LIB $LIB.new && mv $LIB.new $LIB" &&
+	wmerge --no-restart A Root >"$TMP/out" 2>&1; cat "$TMP/out" &&
+	grep -q "^Process $lib (sleep) of pwapt-libuser in Root uses $LIB, which the merge replaced" "$TMP/out" &&
+	grep -q "^Not restarted (--no-restart): pwapt-libuser\.\$" "$TMP/out" &&
+	! grep -q pwapt-plain "$TMP/out" &&
+	test_equal "$lib" "$(pid_of Root pwapt-libuser)" &&
+	test_equal "$plain" "$(pid_of Root pwapt-plain)" &&
+	wexec Root /etc/init.d/pwapt-libuser restart
+'
+
+test_expect_success 'wmerge restarts the service of DST that maps a replaced library, and only that one' '
+	wait_for 10 "wexec Root grep -q libpwapt-test /proc/\$(pid_of Root pwapt-libuser)/maps" &&
 	lib=$(pid_of Root pwapt-libuser) && plain=$(pid_of Root pwapt-plain) &&
 	wcreate A Root >/dev/null &&
 	wexec A sh -c "cp $LIB $LIB.new && mv $LIB.new $LIB" &&
 	wmerge A Root >"$TMP/out" 2>&1; cat "$TMP/out" &&
 	grep -q "^Process $lib (sleep) of pwapt-libuser in Root uses $LIB, which the merge replaced" "$TMP/out" &&
-	grep -q "^Restart them: pwapt-libuser (wmerge restarts no service)" "$TMP/out" &&
+	grep -q "^Restarting pwapt-libuser in Root... done, checked" "$TMP/out" &&
 	! grep -q pwapt-plain "$TMP/out" &&
-	test_equal "$lib" "$(pid_of Root pwapt-libuser)" &&
-	test_equal "$plain" "$(pid_of Root pwapt-plain)" &&
-	wexec Root /etc/init.d/pwapt-libuser restart
+	test "$(pid_of Root pwapt-libuser)" != "$lib" &&
+	test_equal "$plain" "$(pid_of Root pwapt-plain)"
 '
 
 test_expect_success 'pwapt merge --no-restart names the processes and their services, and restarts none' '

@@ -1,5 +1,8 @@
 /* The service operations of world.h: what a world runs, and which of its
  * processes use files a merge replaced (services.h). */
+#include <stdlib.h>
+
+#include "crash.h"
 #include "services.h"
 
 int world_services(struct world_store *s, const char *name,
@@ -35,4 +38,24 @@ int world_replaced_users(struct world_store *s, const char *name,
 void world_replaced_users_release(struct world_replaced_users *r)
 {
 	services_replaced_release(r);
+}
+
+int world_listening_ports(struct world_store *s, const char *name,
+			  const pid_t *pids, size_t n, struct world_ports *out,
+			  struct world_error *err)
+{
+	return services_ports(s, name, pids, n, out, err);
+}
+
+void world_ports_release(struct world_ports *p)
+{
+	if (p) {
+		free(p->v);
+		*p = (struct world_ports){0};
+	}
+}
+
+void world_crash_point(const char *name)
+{
+	crash_point(name);
 }

@@ -23,6 +23,9 @@ int services_replaced_users(struct world_store *s, const char *name,
 			    struct world_replaced_users *out,
 			    struct world_error *err);
 void services_replaced_release(struct world_replaced_users *r);
+/* world_listening_ports() (svcports.c). */
+int services_ports(struct world_store *s, const char *name, const pid_t *pids,
+		   size_t n, struct world_ports *out, struct world_error *err);
 
 /* Parsers of a world's text, for the lists and the fuzz target: the pid
  * files an init script (TEXT, LEN bytes) names in PIDFILE= or --pidfile

@@ -273,6 +273,28 @@ int world_replaced_users(struct world_store *store, const char *name,
 			 struct world_error *err);
 void world_replaced_users_release(struct world_replaced_users *r);
 
+/* The TCP ports that the processes PIDS (N of them, as world NAME numbers
+ * them: a world_service's pids) listen on, from the host's /proc: the
+ * sockets their descriptors hold against the listening ones of their
+ * network namespace.  Sorted by port, each port and family once; none
+ * when NAME runs nothing.  out->v malloc'd (world_ports_release). */
+struct world_port {
+	int family;    /* 4 (tcp) or 6 (tcp6) */
+	unsigned port; /* in the process's own network namespace */
+};
+struct world_ports {
+	struct world_port *v;
+	size_t n;
+};
+int world_listening_ports(struct world_store *store, const char *name,
+			  const pid_t *pids, size_t n, struct world_ports *out,
+			  struct world_error *err);
+void world_ports_release(struct world_ports *p);
+
+/* The fault injection of the tests (PWAPT_CRASH_AT=NAME kills the process
+ * there, PWAPT_STOP_AT=NAME stops it), for a front end's own steps. */
+void world_crash_point(const char *name);
+
 /* The packages that dpkg's status file in world NAME's tree records (read
  * with libdpkg), sorted by name, then architecture. */
 struct world_conffile {

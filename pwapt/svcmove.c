@@ -1,0 +1,551 @@
+/* Services move with a merge (service.h, "Moving services"): the plan of
+ * what stops in SRC, starts and restarts in DST, its steps, and the way
+ * back after a failed check.
+ *
+ * Order.  Debian's insserv numbers the rc2.d start links from the LSB
+ * headers (Required-Start, Should-Start): their S-number order is a
+ * dependency order, and what a boot uses.  Services start and restart in
+ * that order, taken from SRC's tree (what DST holds after the merge);
+ * those without a start link (systemd units, scripts not enabled) come
+ * after, by name, and services stop in the reverse order.  Units'
+ * After=/Requires= are not read: systemctl orders the jobs of one
+ * transaction, and a unit restarted on its own waits for nothing. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../world/cleanup.h"
+#include "pwapt.h"
+#include "service.h"
+
+/* The start order of services without an rc2.d start link. */
+#define NO_LINK 100
+/* Bytes of a dpkg file list read, at most, and entries of dpkg's info
+ * directory looked at (a world's files: bounded). */
+#define LIST_MAX (16u << 20)
+#define LISTS_MAX 65536
+
+static struct svc_item *item_of(struct svc_plan *p, const char *name)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (!strcmp(p->v[i].name, name))
+			return &p->v[i];
+	struct svc_item *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
+	if (!nv)
+		return NULL;
+	p->v = nv;
+	nv[p->n] = (struct svc_item){.name = strdup(name), .order = NO_LINK};
+	if (!nv[p->n].name)
+		return NULL;
+	return &nv[p->n++];
+}
+
+/* Reads file NAME in directory DIR (at most LIST_MAX bytes). */
+static char *read_at(int dir, const char *name)
+{
+	/* A world's file: no symbolic link followed, no FIFO waited on. */
+	_cleanup_close_ int fd = openat(
+		dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > (off_t)LIST_MAX)
+		return NULL;
+	size_t len = 0, cap = 0;
+	char *buf = NULL;
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 65536;
+			char *nb = cap <= LIST_MAX + 1 ? realloc(buf, cap) : NULL;
+			if (!nb) {
+				free(buf);
+				return NULL;
+			}
+			buf = nb;
+		}
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			free(buf);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (buf)
+		buf[len] = '\0';
+	return buf;
+}
+
+static bool has_line(const char *text, const char *line)
+{
+	size_t l = strlen(line);
+	for (const char *p = text; (p = strstr(p, line)); p += l)
+		if ((p == text || p[-1] == '\n') && (!p[l] || p[l] == '\n'))
+			return true;
+	return false;
+}
+
+static bool changed(const struct world_diff *d, const char *path)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (!d->v[i].checked_off && !strcmp(d->v[i].path, path))
+			return true;
+	return false;
+}
+
+/* Whether the merge (diff D) changes a file of SERVICE in DST: its init
+ * script or unit, or any file of the package owning it, by DST's dpkg
+ * file lists (INFO: DST's /var/lib/dpkg/info). */
+static bool files_change(int info, const struct world_diff *d,
+			 const char *service)
+{
+	char own[3][PATH_MAX];
+	snprintf(own[0], sizeof(own[0]), "/etc/init.d/%s", service);
+	snprintf(own[1], sizeof(own[1]), "/lib/systemd/system/%s.service",
+		 service);
+	snprintf(own[2], sizeof(own[2]), "/usr/lib/systemd/system/%s.service",
+		 service);
+	for (size_t k = 0; k < 3; k++)
+		if (changed(d, own[k]))
+			return true;
+	if (info < 0)
+		return false;
+	_cleanup_close_ int dup = fcntl(info, F_DUPFD_CLOEXEC, 3);
+	_cleanup_closedir_ DIR *dir = dup >= 0 ? fdopendir(dup) : NULL;
+	if (dir)
+		dup = -1;
+	struct dirent *de;
+	size_t seen = 0;
+	while (dir && seen++ < LISTS_MAX && (de = readdir(dir))) {
+		size_t l = strlen(de->d_name);
+		if (l < 6 || strcmp(de->d_name + l - 5, ".list"))
+			continue;
+		_cleanup_free_ char *text = read_at(dirfd(dir), de->d_name);
+		if (!text || !(has_line(text, own[0]) ||
+			       has_line(text, own[1]) || has_line(text, own[2])))
+			continue;
+		for (size_t i = 0; i < d->n; i++)
+			if (!d->v[i].checked_off && has_line(text, d->v[i].path))
+				return true;
+	}
+	return false;
+}
+
+/* rc2.d of SRC: "S02ssh" gives ssh the order 2. */
+static void read_order(struct context *ctx, const char *world,
+		       struct svc_plan *p)
+{
+	struct world_store *s = open_store(ctx);
+	struct world_error err = {0};
+	int fd = s ? world_open_in(s, world, "/etc/rc2.d",
+				   O_RDONLY | O_DIRECTORY, &err)
+		   : -1;
+	world_store_free(s);
+	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (fd >= 0 && !d)
+		close(fd);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		const char *e = de->d_name;
+		if (e[0] != 'S' || e[1] < '0' || e[1] > '9' || e[2] < '0' ||
+		    e[2] > '9')
+			continue;
+		for (size_t i = 0; i < p->n; i++)
+			if (!strcmp(p->v[i].name, e + 3))
+				p->v[i].order = (unsigned)((e[1] - '0') * 10 +
+							   (e[2] - '0'));
+	}
+}
+
+static int cmp_item(const void *a, const void *b)
+{
+	const struct svc_item *x = a, *y = b;
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+void service_plan_release(struct svc_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->v[i].name);
+		world_ports_release(&p->v[i].ports);
+	}
+	free(p->v);
+	free(p->src);
+	free(p->dst);
+	world_file_users_free(p->users);
+	*p = (struct svc_plan){0};
+}
+
+int service_plan_make(struct context *ctx, struct world_store *s,
+		      const char *src, const char *dst,
+		      char *const *also_restart, struct svc_plan *out,
+		      struct world_error *err)
+{
+	struct svc_plan p = {.src = strdup(src), .dst = strdup(dst)};
+	struct world_services ls = {0}, ld = {0};
+	struct world_diff d = {0};
+	int r = p.src && p.dst ? 0 : -ENOMEM;
+	if (r >= 0)
+		r = world_services(s, src, &ls, err);
+	if (r >= 0)
+		r = world_services(s, dst, &ld, err);
+	if (r >= 0)
+		r = world_diff(s, src, dst, &d, err);
+	/* Running in SRC: stopped there, started (or restarted) in DST. */
+	for (size_t i = 0; r >= 0 && i < ls.n; i++) {
+		const struct world_service *w = &ls.v[i];
+		struct svc_item *it = w->running ? item_of(&p, w->name) : NULL;
+		if (w->running && !it)
+			r = -ENOMEM;
+		if (!it || r < 0)
+			continue;
+		it->in_src = true;
+		it->why = "runs in the merged world";
+		r = world_listening_ports(s, src, w->pids, w->n_pids,
+					  &it->ports, err);
+	}
+	/* Running in DST: restarted when the merge changes its files. */
+	int info = r >= 0 ? world_open_in(s, dst, "/var/lib/dpkg/info",
+					  O_RDONLY | O_DIRECTORY, err)
+			  : -1;
+	for (size_t i = 0; r >= 0 && i < ld.n; i++) {
+		const struct world_service *w = &ld.v[i];
+		if (!w->running)
+			continue;
+		bool extra = false;
+		for (char *const *x = also_restart; x && *x; x++)
+			extra |= !strcmp(*x, w->name);
+		struct svc_item *found = NULL;
+		for (size_t k = 0; k < p.n; k++)
+			if (!strcmp(p.v[k].name, w->name))
+				found = &p.v[k];
+		if (!found && !extra && !files_change(info, &d, w->name))
+			continue;
+		struct svc_item *it = found ? found : item_of(&p, w->name);
+		if (!it) {
+			r = -ENOMEM;
+			break;
+		}
+		it->in_dst = true;
+		if (!found)
+			it->why = extra ? "its package was upgraded"
+					: "its files change";
+		if (!it->ports.n) {
+			world_ports_release(&it->ports);
+			r = world_listening_ports(s, dst, w->pids, w->n_pids,
+						  &it->ports, err);
+		}
+	}
+	if (info >= 0)
+		close(info);
+	world_services_release(&ls);
+	world_services_release(&ld);
+	world_diff_release(&d);
+	if (r >= 0) {
+		struct world_error ue = {0};
+		if (world_file_users(s, dst, &p.users, &ue) < 0)
+			fprintf(stderr,
+				"%s: warning: cannot read what the processes "
+				"of %s use: %s\n",
+				ctx->cmd, dst, ue.msg);
+	}
+	if (r < 0) {
+		if (r == -ENOMEM && err)
+			snprintf(err->msg, sizeof(err->msg), "out of memory");
+		service_plan_release(&p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+void service_plan_order(struct context *ctx, struct svc_plan *p)
+{
+	/* Ports of services found after the merge: their old processes
+	 * still run in DST. */
+	for (size_t i = 0; p->merged && i < p->n; i++)
+		if (p->v[i].ports_later) {
+			(void)service_ports_of(ctx, p->dst, p->v[i].name,
+					       &p->v[i].ports);
+			p->v[i].ports_later = false;
+		}
+	read_order(ctx, p->merged ? p->dst : p->src, p);
+	if (p->n)
+		qsort(p->v, p->n, sizeof(*p->v), cmp_item);
+}
+
+int service_plan_after_merge(struct context *ctx, struct world_store *s,
+			     struct svc_plan *p)
+{
+	_cleanup_strv_free_ char **users =
+		p->users ? service_with_replaced_users(ctx, s, p->dst,
+						       p->users, NULL)
+			 : NULL;
+	for (char **u = users; u && *u; u++) {
+		bool known = false;
+		for (size_t i = 0; i < p->n; i++)
+			known |= !strcmp(p->v[i].name, *u);
+		if (known)
+			continue;
+		struct svc_item *it = item_of(p, *u);
+		if (!it)
+			return -ENOMEM;
+		it->in_dst = true;
+		it->why = "uses a file the merge replaced";
+		it->ports_later = true;
+	}
+	p->merged = true;
+	return 0;
+}
+
+static void print_ports(FILE *f, const struct svc_item *it, bool json)
+{
+	if (json) {
+		fprintf(f, ",\"ports\":[");
+		for (size_t k = 0; k < it->ports.n; k++)
+			fprintf(f, "%s%u", k ? "," : "", it->ports.v[k].port);
+		fprintf(f, "]");
+		return;
+	}
+	for (size_t k = 0; k < it->ports.n; k++)
+		fprintf(f, "%s%u", k ? "," : " (ports ", it->ports.v[k].port);
+	if (it->ports.n)
+		fprintf(f, ")");
+}
+
+void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,
+			bool json)
+{
+	static const char *const what[] = {"stop", "start", "restart"};
+	if (json) {
+		for (int w = 0; w < 3; w++) {
+			fprintf(f, "%s\"%s\":[", w ? "," : "", what[w]);
+			bool first = true;
+			for (size_t i = 0; i < p->n; i++) {
+				const struct svc_item *it =
+					&p->v[w == 0 ? p->n - 1 - i : i];
+				bool in = w == 0   ? it->in_src
+					  : w == 1 ? !it->in_dst
+						   : it->in_dst;
+				if (!in)
+					continue;
+				fprintf(f, "%s{\"service\":", first ? "" : ",");
+				json_string(f, it->name);
+				fprintf(f, ",\"world\":");
+				json_string(f, w == 0 ? p->src : p->dst);
+				fprintf(f, ",\"why\":");
+				json_string(f, it->why ? it->why : "");
+				print_ports(f, it, true);
+				fprintf(f, ",\"check\":");
+				const char *c = service_check_command(ctx,
+								      it->name);
+				if (c)
+					json_string(f, c);
+				else
+					fprintf(f, "null");
+				fprintf(f, "}");
+				first = false;
+			}
+			fprintf(f, "]");
+		}
+		return;
+	}
+	if (!p->n)
+		fprintf(f, "No service to stop, start or restart.\n");
+	for (size_t i = p->n; i-- > 0;)
+		if (p->v[i].in_src)
+			fprintf(f, "stop %s in %s\n", p->v[i].name, p->src);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct svc_item *it = &p->v[i];
+		fprintf(f, "%s %s in %s: %s", it->in_dst ? "restart" : "start",
+			it->name, p->dst, it->why ? it->why : "");
+		print_ports(f, it, false);
+		const char *c = service_check_command(ctx, it->name);
+		if (c)
+			fprintf(f, "; check: %s", c);
+		fprintf(f, "\n");
+	}
+}
+
+/* The note "svcmove" of DST: what a merge still has to start and restart
+ * there, kept from before SRC's services stop until DST's are checked, so
+ * that a pwapt killed in between leaves a trace (pwapt recover says it). */
+static void note_pending(struct context *ctx, const struct svc_plan *p,
+			 uint64_t id)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return;
+	fprintf(f, "merge %" PRIu64 " from %s\n", id, p->src);
+	for (size_t i = 0; i < p->n; i++)
+		fprintf(f, "%s %s\n", p->v[i].in_dst ? "restart" : "start",
+			p->v[i].name);
+	if (fclose(f) != 0)
+		return;
+	struct world_store *s = open_store(ctx);
+	struct world_error err = {0};
+	if (s)
+		(void)world_note_write(s, p->dst, "svcmove", buf, len, &err);
+	world_store_free(s);
+}
+
+void service_pending_note(struct context *ctx, const struct svc_plan *p,
+			  uint64_t id, bool done)
+{
+	if (!done) {
+		note_pending(ctx, p, id);
+		return;
+	}
+	struct world_store *s = open_store(ctx);
+	struct world_error err = {0};
+	if (s)
+		(void)world_note_write(s, p->dst, "svcmove", "", 0, &err);
+	world_store_free(s);
+}
+
+char *service_pending_read(struct world_store *s, const char *world)
+{
+	char *text = NULL;
+	if (world_note_read(s, world, "svcmove", &text, NULL, NULL) < 0)
+		return NULL;
+	if (!*text) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+int service_stop_in_src(struct context *ctx, struct svc_plan *p)
+{
+	FILE *f = chatter(ctx);
+	int bad = 0;
+	for (size_t i = p->n; i-- > 0;) {
+		struct svc_item *it = &p->v[i];
+		if (!it->in_src)
+			continue;
+		fprintf(f, "Stopping %s in %s... ", it->name, p->src);
+		fflush(f);
+		int st = service_command(ctx, p->src, it->name, "stop", false);
+		it->stopped = st == 0;
+		fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
+		fflush(f);
+		if (st != 0)
+			bad = -1;
+	}
+	return bad;
+}
+
+void service_start_again_in_src(struct context *ctx, struct svc_plan *p)
+{
+	FILE *f = chatter(ctx);
+	for (size_t i = 0; i < p->n; i++) {
+		struct svc_item *it = &p->v[i];
+		if (!it->stopped)
+			continue;
+		fprintf(f, "Starting %s in %s again... ", it->name, p->src);
+		fflush(f);
+		int st = service_command(ctx, p->src, it->name, "start", false);
+		fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
+		fflush(f);
+		if (st == 0)
+			it->stopped = false;
+	}
+}
+
+ssize_t service_start_in_dst(struct context *ctx, struct svc_plan *p,
+			     char *why, size_t why_len)
+{
+	FILE *f = chatter(ctx);
+	for (size_t i = 0; i < p->n; i++) {
+		struct svc_item *it = &p->v[i];
+		const char *verb = it->in_dst ? "restart" : "start";
+		fprintf(f, "%s %s in %s... ",
+			it->in_dst ? "Restarting" : "Starting", it->name,
+			p->dst);
+		fflush(f);
+		it->done = true; /* touched: the way back sees to it */
+		int st = service_command(ctx, p->dst, it->name, verb, false);
+		if (st != 0) {
+			fprintf(f, "FAILED\n");
+			fflush(f);
+			snprintf(why, why_len, "%s %s of %s failed in %s",
+				 service_world_systemd(ctx, p->dst)
+					 ? "systemctl"
+					 : "its init script's",
+				 verb, it->name, p->dst);
+			return (ssize_t)i;
+		}
+		if (service_health_check(ctx, p->dst, it->name, &it->ports,
+					 why, why_len) < 0) {
+			fprintf(f, "FAILED\n");
+			fflush(f);
+			return (ssize_t)i;
+		}
+		fprintf(f, "done, checked\n");
+		fflush(f);
+	}
+	return -1;
+}
+
+void service_stop_new_in_dst(struct context *ctx, struct svc_plan *p)
+{
+	FILE *f = chatter(ctx);
+	for (size_t i = 0; i < p->n; i++) {
+		struct svc_item *it = &p->v[i];
+		if (!it->done || it->in_dst)
+			continue;
+		/* It did not run in DST before the merge; its init script
+		 * or unit may be one the roll-back takes away. */
+		fprintf(f, "Stopping %s in %s... ", it->name, p->dst);
+		fflush(f);
+		int st = service_command(ctx, p->dst, it->name, "stop", false);
+		fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
+		fflush(f);
+	}
+}
+
+void service_restore_old(struct context *ctx, struct svc_plan *p)
+{
+	FILE *f = chatter(ctx);
+	for (size_t i = 0; i < p->n; i++) {
+		struct svc_item *it = &p->v[i];
+		if (!it->done || !it->in_dst)
+			continue;
+		fprintf(f, "Restarting %s in %s on the old files... ", it->name,
+			p->dst);
+		fflush(f);
+		int st = service_command(ctx, p->dst, it->name, "restart",
+					 false);
+		bool ok = st == 0 && service_command(ctx, p->dst, it->name,
+						     "status", true) == 0;
+		fprintf(f, "%s\n", ok ? "done" : "FAILED");
+		fflush(f);
+	}
+}
+
+void service_print_result_json(FILE *f, const struct svc_plan *p)
+{
+	fprintf(f, "\"services\":[");
+	for (size_t i = 0; i < p->n; i++) {
+		const struct svc_item *it = &p->v[i];
+		fprintf(f, "%s{\"service\":", i ? "," : "");
+		json_string(f, it->name);
+		fprintf(f, ",\"stopped_in_src\":%s,\"action\":\"%s\","
+			   "\"done\":%s}",
+			it->in_src && it->stopped ? "true" : "false",
+			it->in_dst ? "restart" : "start",
+			it->done ? "true" : "false");
+	}
+	fprintf(f, "]");
+}
