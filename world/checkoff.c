@@ -159,8 +159,7 @@ char **checkoff_load(struct world_store *s, const char *name)
 	return load(s, name, &v) < 0 ? NULL : steal_pointer(&v.v);
 }
 
-/* The first change at or after KEY in sorted V. */
-static size_t lower_bound(const struct world_diff *d, const char *key)
+size_t diff_lower_bound(const struct world_diff *d, const char *key)
 {
 	size_t lo = 0, hi = d->n;
 	while (lo < hi) {
@@ -186,7 +185,7 @@ int diff_hold_dirs(struct world_diff *d)
 		if (asprintf(&key, "%s/", c->path) < 0)
 			return -ENOMEM;
 		size_t len = strlen(key);
-		for (size_t k = lower_bound(d, key);
+		for (size_t k = diff_lower_bound(d, key);
 		     k < d->n && !strncmp(d->v[k].path, key, len); k++) {
 			const struct world_change *b = &d->v[k];
 			if (b->kind == 'A' || !(b->checked_off || b->excluded))

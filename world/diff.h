@@ -62,6 +62,9 @@ const char *const *diff_excluded_paths(void);
 int checkoff_change(struct world_store *s, const char *name,
 		    const char *const *patterns, size_t n, bool remove,
 		    struct world_error *err);
+/* The index of D's first change (D sorted by path) not before KEY: D->n
+ * when there is none; checkoff.c, also for merge-move.c. */
+size_t diff_lower_bound(const struct world_diff *d, const char *key);
 int checkoff_list(struct world_store *s, const char *name, char ***out,
 		  struct world_error *err);
 /* The check-off patterns of world NAME (NULL when none), and whether one

@@ -25,6 +25,7 @@
 
 #include "cleanup.h"
 #include "crash.h"
+#include "diff.h"
 #include "error.h"
 #include "fsutil.h"
 #include "layers.h"
@@ -95,27 +96,13 @@ static bool at_or_below(const char *path, const char *dir)
 	return !strncmp(path, dir, n) && (!path[n] || path[n] == '/');
 }
 
-/* The first change of D (sorted by path) not before KEY. */
-static size_t lower_bound(const struct world_diff *d, const char *key)
-{
-	size_t lo = 0, hi = d->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(d->v[mid].path, key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* Calls FN for each change of D at or below DIR; stops at FN's nonzero. */
 static int each_at_or_below(const struct world_diff *d, const char *dir,
 			    int (*fn)(const struct world_diff *d, size_t i,
 				      void *data),
 			    void *data)
 {
-	size_t i = lower_bound(d, dir);
+	size_t i = diff_lower_bound(d, dir);
 	if (i < d->n && !strcmp(d->v[i].path, dir)) {
 		int r = fn(d, i, data);
 		if (r)
@@ -125,7 +112,7 @@ static int each_at_or_below(const struct world_diff *d, const char *dir,
 	if (asprintf(&key, "%s/", dir) < 0)
 		return -ENOMEM;
 	size_t len = strlen(key);
-	for (i = lower_bound(d, key);
+	for (i = diff_lower_bound(d, key);
 	     i < d->n && !strncmp(d->v[i].path, key, len); i++) {
 		int r = fn(d, i, data);
 		if (r)
@@ -157,7 +144,7 @@ static int mark_covered(const struct world_diff *d, size_t i, void *data)
  * it nor anything below it is a change the move cannot take. */
 static bool origin_free(const struct world_diff *d, const char *origin)
 {
-	size_t i = lower_bound(d, origin);
+	size_t i = diff_lower_bound(d, origin);
 	return i < d->n && !strcmp(d->v[i].path, origin) &&
 	       d->v[i].kind == 'D' &&
 	       each_at_or_below(d, origin, untouchable, NULL) == 0;
