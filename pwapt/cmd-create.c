@@ -73,7 +73,7 @@ int cmd_create(struct context *ctx, int argc, char **argv)
 				"%s\n%s: warning: the trace of %s is incomplete\n",
 			ctx->cmd, why, ctx->cmd, argv[0]);
 		if (world_trace_mark_untraced(s, argv[0], &err) < 0)
-			fprintf(stderr, "%s: warning: %s\n", ctx->cmd, err.msg);
+			fprintf(stderr, "%s: warning: %s\n", ctx->cmd, SHOWN(err.msg));
 	}
 	world_store_unlock(s);
 	if (tracing && !(ctx->trace && !strcmp(ctx->trace, "off")) &&

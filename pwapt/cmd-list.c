@@ -170,7 +170,7 @@ int cmd_list(struct context *ctx, int argc, char **argv)
 		    l.v[i].state == WORLD_DAMAGED)
 			continue;
 		if (world_services(s, l.v[i].name, &sv[i], &e2) < 0)
-			fprintf(stderr, "%s: %s\n", ctx->cmd, e2.msg);
+			fprintf(stderr, "%s: %s\n", ctx->cmd, SHOWN(e2.msg));
 	}
 	world_store_free(s);
 	if (r < 0) {

@@ -53,7 +53,7 @@ static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
 			"%s: merge %" PRIu64 " of %s into %s is kept: %s; its "
 			"services start again on the merged files\n",
 			ctx->cmd, id, p->src, p->dst,
-			s ? err.msg : "cannot open the store");
+			s ? SHOWN(err.msg) : "cannot open the store");
 		/* Never left down: the one that failed, those not reached. */
 		for (size_t i = 0; i < p->n; i++) {
 			fprintf(chatter(ctx), "Starting %s in %s... ",
@@ -166,7 +166,7 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 				"%s: warning: cannot tell which services to "
 				"move: %s; they are left to the "
 				"administrator\n",
-				ctx->cmd, err.msg);
+				ctx->cmd, SHOWN(err.msg));
 		ctx->no_restart = true;
 		plan = (struct svc_plan){.src = strdup(src),
 					 .dst = strdup(dst)};

@@ -13,6 +13,7 @@
 #include "handover.h"
 #include "options.h"
 #include "pwapt.h"
+#include "quote.h"
 #include "report.h"
 #include "service.h"
 #include "txn.h"
@@ -38,7 +39,7 @@ void reap_interrupted(struct context *ctx, struct world_store *s)
 		if (world_delete(s, (const char *const *)gone, k, &err) < 0) {
 			fprintf(stderr,
 				"%s: cannot discard interrupted %s: %s\n",
-				ctx->cmd, v[i].name, err.msg);
+				ctx->cmd, v[i].name, SHOWN(err.msg));
 			continue;
 		}
 		fprintf(stderr,
@@ -105,7 +106,7 @@ static int roll_back_failed(struct context *ctx, const char *name, uint64_t id)
 	if (r < 0) {
 		fprintf(stderr,
 			"%s: the merge of %s (merge %" PRIu64 ") is kept: %s%s\n",
-			ctx->cmd, name, id, err.msg,
+			ctx->cmd, name, id, SHOWN(err.msg),
 			r == -EEXIST ? "; pwapt rollback --force undoes it"
 				     : "");
 		return -1;
@@ -196,7 +197,7 @@ static char **txn_restart_base(struct context *ctx, struct world_store *s,
 		fprintf(stderr,
 			"%s: warning: cannot tell which services of Root use "
 			"files of %s: %s\n",
-			ctx->cmd, name, err.msg);
+			ctx->cmd, name, SHOWN(err.msg));
 		return NULL;
 	}
 	txn_plan_trim(&p);
@@ -322,7 +323,7 @@ int merge_chain(struct context *ctx, const char *name, bool force)
 			fprintf(stderr,
 				"%s: warning: cannot read what Root's "
 				"processes use: %s\n",
-				ctx->cmd, ue.msg);
+				ctx->cmd, SHOWN(ue.msg));
 		/* Root's running services whose files the merge changes,
 		 * besides those of the upgraded packages. */
 		_cleanup_strv_free_ char **base = NULL;

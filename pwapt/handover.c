@@ -21,6 +21,7 @@
 #include "../world/crash.h"
 #include "../world/strv.h"
 #include "handover.h"
+#include "quote.h"
 #include "service.h"
 #include "txn.h"
 
@@ -431,7 +432,7 @@ static void note_write(struct context *ctx, const struct state *s)
 	struct world_error err = {0};
 	if (st &&
 	    world_note_write(st, WORLD_ROOT, "handover", buf, len, &err) < 0)
-		fprintf(stderr, "%s: warning: %s\n", ctx->cmd, err.msg);
+		fprintf(stderr, "%s: warning: %s\n", ctx->cmd, SHOWN(err.msg));
 	world_store_free(st);
 }
 
@@ -456,7 +457,7 @@ static int world_op(struct context *ctx, const char *what,
 	int r = s ? fn(s, name, port, &err) : -EIO;
 	world_store_free(s);
 	if (r < 0 && s && !(quiet_enoent && r == -ENOENT))
-		fprintf(stderr, "%s: %s: %s\n", ctx->cmd, what, err.msg);
+		fprintf(stderr, "%s: %s: %s\n", ctx->cmd, what, SHOWN(err.msg));
 	return quiet_enoent && r == -ENOENT ? 0 : r;
 }
 
@@ -501,7 +502,7 @@ static int release_and_delete(struct context *ctx, struct state *s)
 	st = open_store(ctx);
 	if (st && world_delete(st, gone, 1, &err) < 0)
 		fprintf(stderr, "%s: warning: cannot delete %s: %s\n", ctx->cmd,
-			s->standin, err.msg);
+			s->standin, SHOWN(err.msg));
 	world_store_free(st);
 	return 0;
 }
@@ -514,14 +515,22 @@ static int put_back(struct context *ctx, struct state *s)
 	if (s->step >= STEP_MERGE && s->merge_id) {
 		struct world_store *st = open_store(ctx);
 		struct world_error err = {0};
-		int r = st ? world_rollback(st, WORLD_ROOT, s->merge_id, true,
+		/* Never forced: a path Root changed since the merge (an
+		 * administrator's edit while the handover waited, even a
+		 * recovery much later) keeps the merge, and says so. */
+		int r = st ? world_rollback(st, WORLD_ROOT, s->merge_id, false,
 					    NULL, &err)
 			   : -EIO;
 		world_store_free(st);
-		if (r < 0 && st)
+		if (r < 0 && st) {
 			fprintf(stderr,
-				"%s: cannot roll back merge %" PRIu64 ": %s\n",
-				ctx->cmd, s->merge_id, err.msg);
+				"%s: cannot roll back merge %" PRIu64
+				" (it stays; pwapt rollback --id %" PRIu64
+				" when Root's changes may go): ",
+				ctx->cmd, s->merge_id, s->merge_id);
+			put_text(stderr, err.msg);
+			fputc('\n', stderr);
+		}
 		if (r >= 0) {
 			fprintf(chatter(ctx),
 				"Rolled back merge %" PRIu64
@@ -573,7 +582,7 @@ static int make_standin(struct context *ctx, struct state *s)
 	if (r < 0) {
 		if (st)
 			fprintf(stderr, "%s: cannot create a stand-in: %s\n",
-				ctx->cmd, err.msg);
+				ctx->cmd, SHOWN(err.msg));
 		return -1;
 	}
 	fprintf(chatter(ctx), "%s stands in for Root.\n", s->standin);

@@ -163,3 +163,15 @@ void json_string(FILE *f, const char *s)
 	}
 	fputc('"', f);
 }
+
+const char *shown_text(char *buf, size_t size, const char *text)
+{
+	FILE *f = size ? fmemopen(buf, size, "w") : NULL;
+	if (!f)
+		return "";
+	setvbuf(f, NULL, _IONBF, 0);
+	put_escaped(f, text, false);
+	fclose(f);
+	buf[size - 1] = '\0';
+	return buf;
+}

@@ -16,5 +16,12 @@ char *quote_path(const char *path);
  * \a, \b, ...), newlines and tabs kept: an error message or a note that
  * may carry a world's path. */
 void put_text(FILE *f, const char *text);
+/* TEXT as put_text() writes it, into BUF (SIZE bytes, cut short where it
+ * does not fit): BUF, for a message printed with printf's %s. */
+const char *shown_text(char *buf, size_t size, const char *text);
+/* TEXT shown as put_text() writes it, for a printf %s in the same call (a
+ * struct world_error's message: its escapes fit in SHOWN_SIZE). */
+#define SHOWN_SIZE 4096
+#define SHOWN(text) shown_text((char[SHOWN_SIZE]){0}, SHOWN_SIZE, (text))
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "../world/cleanup.h"
 #include "pwapt.h"
+#include "quote.h"
 #include "service.h"
 
 /* Seconds an init script may take to start a service in the world. */
@@ -348,7 +349,7 @@ char **service_with_replaced_users(struct context *ctx, struct world_store *s,
 		fprintf(stderr,
 			"%s: warning: cannot tell which processes of %s use "
 			"replaced files: %s\n",
-			ctx->cmd, dst, err.msg);
+			ctx->cmd, dst, SHOWN(err.msg));
 	FILE *f = chatter(ctx);
 	for (size_t i = 0; all && i < ru.n; i++) {
 		const struct world_replaced_user *u = &ru.v[i];

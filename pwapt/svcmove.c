@@ -23,6 +23,7 @@
 
 #include "../world/cleanup.h"
 #include "pwapt.h"
+#include "quote.h"
 #include "service.h"
 
 /* The start order of services without an rc2.d start link. */
@@ -96,6 +97,23 @@ static bool changed(const struct world_diff *d, const char *path)
 {
 	for (size_t i = 0; i < d->n; i++)
 		if (!d->v[i].checked_off && !strcmp(d->v[i].path, path))
+			return true;
+	return false;
+}
+
+static bool in_strv(char *const *v, const char *name)
+{
+	for (; v && *v; v++)
+		if (!strcmp(*v, name))
+			return true;
+	return false;
+}
+
+/* Whether SERVICE runs in world L. */
+static bool runs_in(const struct world_services *l, const char *service)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].running && !strcmp(l->v[i].name, service))
 			return true;
 	return false;
 }
@@ -200,9 +218,19 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 		r = world_services(s, dst, &ld, err);
 	if (r >= 0)
 		r = world_diff(s, src, dst, &d, err);
-	/* Running in SRC: stopped there, started (or restarted) in DST. */
+	int info = r >= 0 ? world_open_in(s, dst, "/var/lib/dpkg/info",
+					  O_RDONLY | O_DIRECTORY, err)
+			  : -1;
+	/* Running in SRC: stopped there, started (or restarted) in DST;
+	 * except one that runs in DST too on files the merge leaves as they
+	 * are (a world that boots systemd runs all of Root's services: a
+	 * merge restarts none of them for that). */
 	for (size_t i = 0; r >= 0 && i < ls.n; i++) {
 		const struct world_service *w = &ls.v[i];
+		if (w->running && runs_in(&ld, w->name) &&
+		    !in_strv(also_restart, w->name) &&
+		    !files_change(info, &d, w->name))
+			continue;
 		struct svc_item *it = w->running ? item_of(&p, w->name) : NULL;
 		if (w->running && !it)
 			r = -ENOMEM;
@@ -214,16 +242,11 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 					  &it->ports, err);
 	}
 	/* Running in DST: restarted when the merge changes its files. */
-	int info = r >= 0 ? world_open_in(s, dst, "/var/lib/dpkg/info",
-					  O_RDONLY | O_DIRECTORY, err)
-			  : -1;
 	for (size_t i = 0; r >= 0 && i < ld.n; i++) {
 		const struct world_service *w = &ld.v[i];
 		if (!w->running)
 			continue;
-		bool extra = false;
-		for (char *const *x = also_restart; x && *x; x++)
-			extra |= !strcmp(*x, w->name);
+		bool extra = in_strv(also_restart, w->name);
 		struct svc_item *found = NULL;
 		for (size_t k = 0; k < p.n; k++)
 			if (!strcmp(p.v[k].name, w->name))
@@ -256,7 +279,7 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 			fprintf(stderr,
 				"%s: warning: cannot read what the processes "
 				"of %s use: %s\n",
-				ctx->cmd, dst, ue.msg);
+				ctx->cmd, dst, SHOWN(ue.msg));
 	}
 	if (r < 0) {
 		if (r == -ENOMEM && err)

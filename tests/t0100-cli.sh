@@ -115,7 +115,7 @@ test_expect_success 'each command takes the options its completion offers, and r
 	echo "options: $(cat "$TMP/opts" | tr "\n" " ")" && grep -qx -- --dist "$TMP/opts" &&
 	for c in $cmds; do
 		for o in $(cat "$TMP/opts"); do
-			case $o in --test-cmd | --conffile | --id) v="=1" ;; *) v= ;; esac
+			case $o in --test-cmd | --conffile | --id | --handover | --handover-check) v="=1" ;; *) v= ;; esac
 			env PWAPT_ROOT=relative pwapt $c $o$v A B >"$TMP/out" 2>&1
 			rc=$?
 			if grep -qx -- "$o" "$TMP/opts.$c"; then

@@ -117,8 +117,9 @@ void undo_known_note(struct undo_known *k, const char *path,
 /* UNDO/seen: the ctime each saved file of P has once saved (op.seen); then
  * a syncfs of UNDO's file system makes it and UNDO/before (written just
  * before, without an fsync) durable at once.  Lost, or not written: nothing
- * learnt, conflicts, never one missed. */
-void undo_write_seen(int undo, const struct plan *p);
+ * learnt, conflicts, never one missed.  -errno when the syncfs fails (a
+ * write-back error on UNDO's file system: the merge stops). */
+int undo_write_seen(int undo, const struct plan *p);
 /* The same for everything below directory BASE in PARENT (PATH), put back
  * whole. */
 int undo_known_note_below(struct undo_known *k, int parent, const char *base,

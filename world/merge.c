@@ -434,7 +434,11 @@ static int save_all(struct merge_ctx *m, struct plan *p,
 	if (fclose(bf) == 0)
 		(void)write_file_replace(m->undo, "before", before, before_len,
 					 0600);
-	undo_write_seen(m->undo, p);
+	int synced = undo_write_seen(m->undo, p);
+	if (r >= 0 && synced < 0) {
+		r = synced;
+		failed = "the undo";
+	}
 	/* A save failed: the links made so far are released (merge_locked),
 	 * and the ctimes they gave DST's files are pwapt's own. */
 	if (r < 0 && fclose(of) == 0)

@@ -206,13 +206,13 @@ void undo_known_release(struct undo_known *k)
 	*k = (struct undo_known){0};
 }
 
-void undo_write_seen(int undo, const struct plan *p)
+int undo_write_seen(int undo, const struct plan *p)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
-		return;
+		return syncfs(undo) < 0 ? -errno : 0;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct op *o = &p->v[i];
 		if (o->seen.tv_sec || o->seen.tv_nsec) {
@@ -226,7 +226,9 @@ void undo_write_seen(int undo, const struct plan *p)
 	 * file and of the directory after each. */
 	if (fclose(f) == 0)
 		(void)write_file_replace(undo, "seen", buf, len, 0600);
-	(void)syncfs(undo);
+	/* A note that did not get written teaches nothing; but a write
+	 * back error of the undo's file system fails the merge. */
+	return syncfs(undo) < 0 ? -errno : 0;
 }
 
 void undo_known_note(struct undo_known *k, const char *path,
