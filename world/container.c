@@ -261,6 +261,34 @@ static int wait_booted(struct world_store *s, const char *name, pid_t init,
 		    name, state);
 }
 
+/* pwapt-init for world NAME's container: a copy of the store's, written
+ * afresh in the world's directory at each start, whose path goes to *OUT
+ * (malloc'd).  A world is root in its mount namespace and may remount
+ * its bind mount read-write: it then changes its own copy, never the
+ * host's program (a chmod, a setuid bit, file capabilities). */
+static int copy_init(struct world_store *s, const char *name, char **out,
+		     struct world_error *err)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	int r = read_file_at(AT_FDCWD, s->init, &data, &len);
+	if (r < 0)
+		return werr_errno(err, -r,
+				  "cannot read pwapt-init '%s' (set PWAPT_INIT "
+				  "or reinstall pwapt)",
+				  s->init);
+	_cleanup_close_ int dir =
+		openat(s->worlds_fd, name,
+		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir < 0 ||
+	    (r = write_file_replace(dir, "pwapt-init", data, len, 0555)) < 0)
+		return werr_errno(err, dir < 0 ? errno : -r,
+				  "cannot copy pwapt-init for '%s'", name);
+	if (!(*out = store_world_path(s, name, "pwapt-init")))
+		return werr(err, ENOMEM, "out of memory");
+	return 0;
+}
+
 int container_start(struct world_store *s, const char *name, const char *rootfs,
 		    bool fresh, pid_t *init_pid, struct world_error *err)
 {
@@ -300,12 +328,14 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 				    name, needed[i]);
 
 	_cleanup_free_ char *rootfs_item = NULL, *log = NULL,
-			    *init_entry = NULL, *hide = NULL;
+			    *init_entry = NULL, *hide = NULL, *init = NULL;
+	if (!systemd && (r = copy_init(s, name, &init, err)) < 0)
+		return r;
 	if (asprintf(&rootfs_item, "dir:%s", rootfs) < 0 ||
 	    !(log = store_world_path(s, name, "lxc.log")) ||
 	    (!systemd &&
 	     asprintf(&init_entry, "%s %s none bind,ro,create=file 0 0",
-		      s->init, PWAPT_INIT_IN_TREE + 1) < 0))
+		      init, PWAPT_INIT_IN_TREE + 1) < 0))
 		return werr(err, ENOMEM, "out of memory");
 	const char *hidden = state_inside_root(s);
 	if (hidden &&
