@@ -2,7 +2,9 @@
 # A world is root in its own mount namespace: it may remount pwapt-init's
 # bind mount read-write and change the file.  It changes its own copy
 # (written afresh at each start in the world's directory), never the
-# host's program that every container runs.
+# host's program that every container runs.  And where Root holds the
+# state directory (/var/lib/pwapt on a host), a world that unmounts its
+# cover and writes there never has it merged into pwapt's own state.
 . "$(dirname "$0")/lib.sh"
 make_busybox_root
 init=${PWAPT_INIT:-$BIN_DIR/pwapt-init}
@@ -23,6 +25,18 @@ test_expect_success 'the world s next start runs a fresh copy; other worlds star
 	test_equal 555 "$(stat -c %a "$PWAPT_STATE/worlds/A/pwapt-init")" &&
 	cmp "$init" "$PWAPT_STATE/worlds/A/pwapt-init" &&
 	wcreate B Root && wexec B true
+'
+
+test_expect_success 'the state directory inside Root: what a world writes there after unmounting its cover is never merged' '
+	S2=$PWAPT_ROOT/var/lib/pwapt && mkdir -p "$PWAPT_ROOT/var/lib" &&
+	PWAPT_STATE=$S2 wcreate C Root &&
+	PWAPT_STATE=$S2 wexec C sh -c "umount /var/lib/pwapt && mkdir -p /var/lib/pwapt/merge /var/lib/pwapt/planted && echo x >/var/lib/pwapt/planted/f && echo id 9 >/var/lib/pwapt/merge/journal" &&
+	PWAPT_STATE=$S2 wdiff --all C >"$TMP/c.diff" &&
+	grep -q "^A /var/lib/pwapt/planted/f" "$TMP/c.diff" &&
+	! PWAPT_STATE=$S2 wdiff C | grep -q /var/lib/pwapt &&
+	PWAPT_STATE=$S2 wmerge C Root &&
+	test ! -e "$S2/planted" && test ! -e "$S2/merge/journal" &&
+	PWAPT_STATE=$S2 wlist >/dev/null
 '
 
 test_expect_success 'clean up' '

@@ -70,16 +70,6 @@ static void last_log_line(struct world_store *s, const char *name, char *buf,
 /* The state directory must stay invisible in a world.  When it lies inside
  * Root's tree (the state of a host whose Root is "/"), an empty read-only
  * tmpfs covers it; the worlds' layers and trees live inside it. */
-static const char *state_inside_root(struct world_store *s)
-{
-	size_t lr = strlen(s->root);
-	if (!strcmp(s->root, "/"))
-		return s->state + 1;
-	if (!strncmp(s->state, s->root, lr) && s->state[lr] == '/')
-		return s->state + lr + 1;
-	return NULL;
-}
-
 static int set_config(struct lxc_container *c, const char *key,
 		      const char *value, struct world_error *err)
 {
@@ -337,7 +327,9 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 	     asprintf(&init_entry, "%s %s none bind,ro,create=file 0 0",
 		      init, PWAPT_INIT_IN_TREE + 1) < 0))
 		return werr(err, ENOMEM, "out of memory");
-	const char *hidden = state_inside_root(s);
+	const char *hidden = store_state_in_root(s);
+	if (hidden)
+		hidden++; /* relative to the rootfs */
 	if (hidden &&
 	    asprintf(&hide, "tmpfs %s tmpfs ro,nosuid,nodev,noexec,mode=0 0 0",
 		     hidden) < 0)

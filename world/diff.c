@@ -579,6 +579,22 @@ static void exclude_mounts(struct world_diff *d, struct paths *mounts)
 			}
 }
 
+/* Marks excluded what lies at or below pwapt's state directory when Root
+ * holds it (/var/lib/pwapt on a host): a world's root may unmount the
+ * cover of it and write there, and a merge must never write into pwapt's
+ * own journal, layers or records. */
+static void exclude_state(struct world_store *s, struct world_diff *d)
+{
+	const char *state = store_state_in_root(s);
+	for (size_t i = 0; state && i < d->n; i++)
+		if (diff_below(d->v[i].path, state, strlen(state))) {
+			d->v[i].excluded = true;
+			free(d->v[i].note);
+			d->v[i].note = strdup("pwapt's state directory: never "
+					      "merged");
+		}
+}
+
 int diff_worlds(struct world_store *s, const struct world_meta *a,
 		const struct world_meta *b, const char *name_a,
 		const char *name_b, struct world_diff *out,
@@ -788,6 +804,7 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 	d = (struct world_diff){.v = ch.v, .n = ch.n, .other = strdup(name_b)};
 	ch = (struct changes){0};
 	exclude_mounts(&d, &mounts);
+	exclude_state(s, &d);
 	if (a) {
 		/* Check-offs that cannot be read fail the diff: a merge
 		 * would take every path. */

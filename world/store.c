@@ -464,3 +464,13 @@ void store_creating_scanned(struct world_store *s)
 		(void)write_file_replace(s->state_fd, BOOT_FILE, boot,
 					 strlen(boot), 0600);
 }
+
+const char *store_state_in_root(struct world_store *s)
+{
+	size_t lr = strlen(s->root);
+	if (!strcmp(s->root, "/"))
+		return s->state;
+	if (!strncmp(s->state, s->root, lr) && s->state[lr] == '/')
+		return s->state + lr;
+	return NULL;
+}

@@ -101,6 +101,9 @@ bool store_is_ancestor(struct world_store *s, const char *world,
 /* Absolute path of a world's directory entry ("upper", "merged", ...). */
 char *store_world_path(struct world_store *s, const char *name,
 		       const char *entry);
+/* The state directory as a path of Root's tree ("/var/lib/pwapt") when
+ * Root holds it, else NULL.  Points into S. */
+const char *store_state_in_root(struct world_store *s);
 /* Moves a world's directory to trash and removes it; the name is free as
  * soon as this returns, even if the removal itself fails. */
 int store_discard_world_dir(struct world_store *s, const char *name,
