@@ -426,7 +426,8 @@ static void note_pending(struct context *ctx, const struct svc_plan *p,
 void service_pending_note(struct context *ctx, const struct svc_plan *p,
 			  uint64_t id, bool done)
 {
-	if (!done) {
+	/* No service to see to: no note (pwapt recover names none). */
+	if (!done && p->n) {
 		note_pending(ctx, p, id);
 		return;
 	}
