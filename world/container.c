@@ -279,6 +279,29 @@ static int copy_init(struct world_store *s, const char *name, char **out,
 	return 0;
 }
 
+/* Starts C daemonized from a child that exits once liblxc says it runs.
+ * liblxc moves the process that starts a container daemonized (its
+ * "transient" pid) into the monitor's cgroups, lxc.monitor.NAME in every
+ * hierarchy, and leaves it there.  Were that pwapt, pwapt and all it
+ * spawned after would stay in them; a container stopped while that pwapt
+ * runs (a transaction's world, made durable) would leave them behind, as
+ * liblxc cannot remove a cgroup in use (EBUSY), and liblxc fails once a
+ * name has 1000 of them (lxc.monitor.NAME-1 ... -999).  The child goes
+ * instead, and the monitor's cgroups hold the monitor alone. */
+static bool start_daemonized(struct lxc_container *c)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid == 0)
+		_exit(c->start(c, 0, NULL) ? 0 : 1);
+	int ws = 0;
+	while (waitpid(pid, &ws, 0) < 0)
+		if (errno != EINTR)
+			return false;
+	return WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
+}
+
 int container_start(struct world_store *s, const char *name, const char *rootfs,
 		    bool fresh, pid_t *init_pid, struct world_error *err)
 {
@@ -373,7 +396,7 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 
 	c->want_daemonize(c, true);
 	c->want_close_all_fds(c, true);
-	if (!c->start(c, 0, NULL)) {
+	if (!start_daemonized(c)) {
 		char why[512];
 		last_log_line(s, name, why, sizeof(why));
 		return werr(err, EIO, "cannot start the container of '%s'%s%s",
