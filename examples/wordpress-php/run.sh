@@ -138,14 +138,21 @@ start_apache() {
 
 # A client of Root's blog during the merges: a request every 0.2 s, each
 # line of $OUT/client "TIME ok" or "TIME fail CODE" (curl's: 000 is no
-# answer); client_report says how many failed in which step.
+# answer; an HTTP 200 without the blog's title and newest post, e.g. a
+# page that cannot reach the database, is a failure too); client_report
+# says how many failed in which step.
 start_client() {
 	sh -c 'while :; do
-		code=$(curl -s -m 10 -o /dev/null -w "%{http_code}" -H "Host: localhost" "http://$1/")
-		if [ "$code" = 200 ]; then r=ok; else r="fail $code"; fi
+		code=$(curl -s -m 10 -o "$2.page" -w "%{http_code}" -H "Host: localhost" "http://$1/")
+		if [ "$code" = 200 ] && grep -q "<title>.*pwapt paper blog" "$2.page" &&
+			grep -q "Paper post $3<" "$2.page"; then
+			r=ok
+		else
+			r="fail $code"
+		fi
 		echo "$(date +%s.%N) $r"
 		sleep 0.2
-	done' - "$1" >"$OUT/client" 2>&1 &
+	done' - "$1" "$OUT/client" "$POSTS" >"$OUT/client" 2>&1 &
 	echo $! >"$OUT/client.pid"
 	note_pid $!
 }
@@ -367,9 +374,17 @@ step 'wmerge WPUpdate Root' '
 # Root's apache2 restarts on the merged ones.  dpkg's
 # /var/lib/dpkg/triggers/File, rewritten in Root by the first merge, is
 # merged record by record (as dpkg's status): no conflict, no --force.
+# The handover first starts apache2 in PHPUpdate (the new PHP must answer
+# before Root is touched), whose logs are PHPUpdate's own: checked off, as
+# the paper does with a test run's logs.
 step 'wmerge --handover 80 PHPUpdate Root: Root'"'"'s apache2 on the new PHP, a stand-in serving meanwhile' '
+	check-off PHPUpdate /var/log/apache2 &&
+	t0=$(date +%s.%N)
 	timed "wmerge --handover 80 PHPUpdate Root" wmerge --handover 80 PHPUpdate Root >"$OUT/merge-php" 2>"$OUT/merge-php.err"; rc=$?
+	t1=$(date +%s.%N)
 	cat "$OUT/merge-php" "$OUT/merge-php.err"
+	awk -v a="$t0" -v b="$t1" '"'"'$1 >= a && $1 <= b { n++; if ($2 == "ok") k++ }
+		END { printf "client of Root during the handover: %d requests, %d answered by the blog\n", n, k; exit !(n > 0 && k == n) }'"'"' "$OUT/client" &&
 	test $rc = 0 &&
 	grep -q "^handover-[0-9]* stands in for Root\.\$" "$OUT/merge-php" "$OUT/merge-php.err" &&
 	if grep -q "triggers/File" "$OUT/merge-php" "$OUT/merge-php.err"; then
