@@ -146,11 +146,12 @@ test_expect_success 'the state directory and the layers are invisible in a world
 	test_equal none "$(wexec A sh -c "grep -rqs secret /root /etc /var /tmp /run && echo found || echo none")"
 '
 
-test_expect_success 'a world gets a fresh /tmp, /run, /proc and /dev' '
+test_expect_success 'a world gets a fresh /tmp, /run (with /run/lock), /proc and /dev' '
 	echo x >"$PWAPT_ROOT/tmp/root-tmp-file" &&
 	test_absent_in A /tmp/root-tmp-file &&
 	wexec A sh -c "grep -q \" /tmp tmpfs\" /proc/mounts && grep -q \" /run tmpfs\" /proc/mounts" &&
 	wexec A test -c /dev/null &&
+	test_equal "1777 tmpfs" "$(wexec A stat -c %a /run/lock) $(wexec A stat -f -c %T /run/lock)" &&
 	! test -e "$PWAPT_STATE/worlds/A/upper/tmp/root-tmp-file"
 '
 

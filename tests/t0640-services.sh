@@ -119,6 +119,27 @@ test_expect_success 'a world knows its own services: running there, not in Root'
 	wdelete W
 '
 
+test_expect_success 'a service whose script computes its pid file: found by /run/NAME/NAME.pid (apache2'"'"'s)' '
+	cat >"$R/etc/init.d/pwapt-computed" <<-\EOS &&
+	#!/bin/sh
+	PIDFILE=$(echo /run/pwapt-computed/pwapt-computed.pid)
+	case "$1" in
+	start) mkdir -p /run/pwapt-computed &&
+		start-stop-daemon --start --quiet --background --make-pidfile \
+			--pidfile $PIDFILE --startas /bin/sleep -- 100000 ;;
+	stop) start-stop-daemon --stop --quiet --pidfile $PIDFILE; rm -f $PIDFILE ;;
+	esac
+	EOS
+	chmod 755 "$R/etc/init.d/pwapt-computed" &&
+	wexec Root /etc/init.d/pwapt-computed start &&
+	wait_for 10 "wexec Root test -s /run/pwapt-computed/pwapt-computed.pid" &&
+	test_equal "$(wexec Root cat /run/pwapt-computed/pwapt-computed.pid)" \
+		"$(service_json Root pwapt-computed pids)" &&
+	test_equal true "$(service_json Root pwapt-computed running)" &&
+	wexec Root /etc/init.d/pwapt-computed stop &&
+	rm "$R/etc/init.d/pwapt-computed"
+'
+
 test_expect_success 'a merge that replaces a library restarts the service that maps it, and only that one' '
 	lib=$(pid_of Root pwapt-libuser) && plain=$(pid_of Root pwapt-plain) &&
 	pwapt install --test --merge-on-success -y pwapt-test-lib </dev/null >"$TMP/out" 2>&1;

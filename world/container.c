@@ -373,6 +373,12 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 		{"lxc.mount.entry",
 		 "tmpfs run tmpfs rw,nosuid,nodev,mode=0755 0 0"},
 		{init_entry ? "lxc.mount.entry" : NULL, init_entry},
+		/* What a booted Debian's /run has and init scripts expect
+		 * (apache2ctl makes /run/lock/apache2 in it); systemd
+		 * mounts its own (run-lock.mount). */
+		{systemd ? NULL : "lxc.mount.entry",
+		 "tmpfs run/lock tmpfs rw,nosuid,nodev,noexec,mode=1777,"
+		 "size=5m,create=dir 0 0"},
 		{"lxc.mount.entry",
 		 "tmpfs tmp tmpfs rw,nosuid,nodev,mode=1777,optional 0 0"},
 		/* systemd halts on SIGRTMIN+3 (a container's poweroff). */

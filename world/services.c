@@ -536,22 +536,20 @@ static int find_running(const struct view *v, struct entry *e)
 	for (size_t i = 0; i < e->pidfiles.n; i++)
 		if (strv_push(&files, strdup(e->pidfiles.v[i])) < 0)
 			return -ENOMEM;
-	char *defaults[] = {NULL, NULL};
-	if (asprintf(&defaults[0], "/run/%s.pid", e->svc.name) < 0 ||
-	    asprintf(&defaults[1], "/var/run/%s.pid", e->svc.name) < 0) {
-		free(defaults[0]);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < 2; i++) {
-		if (strv_contains(files.v, defaults[i])) {
-			free(defaults[i]);
+	/* Where Debian's daemons put their pid file when the script does
+	 * not say it literally (apache2's comes from its envvars). */
+	static const char *const conventions[] = {
+		"/run/%s.pid", "/var/run/%s.pid", "/run/%1$s/%1$s.pid"};
+	for (size_t i = 0; i < 3; i++) {
+		char *d = NULL;
+		if (asprintf(&d, conventions[i], e->svc.name) < 0)
+			return -ENOMEM;
+		if (strv_contains(files.v, d)) {
+			free(d);
 			continue;
 		}
-		if (strv_push(&files, defaults[i]) < 0) {
-			if (i == 0)
-				free(defaults[1]);
+		if (strv_push(&files, d) < 0)
 			return -ENOMEM;
-		}
 	}
 	pid_t main[16];
 	size_t n_main = 0;
