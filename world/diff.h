@@ -55,6 +55,13 @@ int diff_layers(struct world_store *s, const char *name, const char *other,
 void diff_release(struct world_diff *d);
 /* The paths a diff marks excluded: NULL-terminated, static. */
 const char *const *diff_excluded_paths(void);
+/* Whether PATH is left out of diffs and merges (excluded.c): a file of the
+ * world's machinery, a path on an API file system, the journal of a tree's
+ * own systemd. */
+bool diff_is_excluded(const char *path);
+/* Marks excluded (with a note) the changes of D at or below pwapt's state
+ * directory when Root holds it (excluded.c). */
+void diff_exclude_state(struct world_store *s, struct world_diff *d);
 
 /* Checks off PATTERNS of world NAME, or with REMOVE takes them back
  * (checkoff_change() of world.h), and the patterns checked off in NAME
