@@ -1,7 +1,7 @@
 #!/bin/sh
 # A world is root in its own mount namespace: it may remount pwapt-init's
-# bind mount read-write and change the file.  It changes its own copy
-# (written afresh at each start in the world's directory), never the
+# bind mount read-write and change the file.  It changes a copy in the
+# state directory, written afresh at each container start, never the
 # host's program that every container runs.  And where Root holds the
 # state directory (/var/lib/pwapt on a host), a world that unmounts its
 # cover and writes there never has it merged into pwapt's own state.
@@ -10,20 +10,20 @@ make_busybox_root
 init=${PWAPT_INIT:-$BIN_DIR/pwapt-init}
 before=$(stat -c "%a %U %Z %s" "$init")
 
-test_expect_success 'a world remounts /run/.pwapt-init read-write and chmods it: its own copy changes' '
+test_expect_success 'a world remounts /run/.pwapt-init read-write and chmods it: the state directory s copy changes' '
 	wcreate A Root &&
 	wexec A sh -c "mount -o remount,bind,rw /run/.pwapt-init && chmod 4700 /run/.pwapt-init" &&
-	test_equal 4700 "$(stat -c %a "$PWAPT_STATE/worlds/A/pwapt-init")"
+	test_equal 4700 "$(stat -c %a "$PWAPT_STATE/pwapt-init")"
 '
 
 test_expect_success 'the host s pwapt-init is untouched' '
 	test_equal "$before" "$(stat -c "%a %U %Z %s" "$init")"
 '
 
-test_expect_success 'the world s next start runs a fresh copy; other worlds start' '
+test_expect_success 'the next start runs a fresh copy; other worlds start' '
 	pwapt stop-all && pwapt start-all &&
-	test_equal 555 "$(stat -c %a "$PWAPT_STATE/worlds/A/pwapt-init")" &&
-	cmp "$init" "$PWAPT_STATE/worlds/A/pwapt-init" &&
+	test_equal 555 "$(stat -c %a "$PWAPT_STATE/pwapt-init")" &&
+	cmp "$init" "$PWAPT_STATE/pwapt-init" &&
 	wcreate B Root && wexec B true
 '
 

@@ -251,12 +251,14 @@ static int wait_booted(struct world_store *s, const char *name, pid_t init,
 		    name, state);
 }
 
-/* pwapt-init for world NAME's container: a copy of the store's, written
- * afresh in the world's directory at each start, whose path goes to *OUT
- * (malloc'd).  A world is root in its mount namespace and may remount
- * its bind mount read-write: it then changes its own copy, never the
- * host's program (a chmod, a setuid bit, file capabilities). */
-static int copy_init(struct world_store *s, const char *name, char **out,
+/* pwapt-init for the containers: a copy of the store's in the state
+ * directory, written afresh (a new inode, renamed into place) at each
+ * container start, whose path goes to *OUT (malloc'd).  A world is root
+ * in its mount namespace and may remount its bind mount read-write: it
+ * then changes the copy, which the next start replaces (a running
+ * container keeps the inode it started with), never the host's program
+ * (a chmod, a setuid bit, file capabilities). */
+static int copy_init(struct world_store *s, char **out,
 		     struct world_error *err)
 {
 	_cleanup_free_ char *data = NULL;
@@ -267,14 +269,11 @@ static int copy_init(struct world_store *s, const char *name, char **out,
 				  "cannot read pwapt-init '%s' (set PWAPT_INIT "
 				  "or reinstall pwapt)",
 				  s->init);
-	_cleanup_close_ int dir =
-		openat(s->worlds_fd, name,
-		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dir < 0 ||
-	    (r = write_file_replace(dir, "pwapt-init", data, len, 0555)) < 0)
-		return werr_errno(err, dir < 0 ? errno : -r,
-				  "cannot copy pwapt-init for '%s'", name);
-	if (!(*out = store_world_path(s, name, "pwapt-init")))
+	if ((r = write_file_replace(s->state_fd, "pwapt-init", data, len,
+				    0555)) < 0)
+		return werr_errno(err, -r, "cannot copy pwapt-init into %s",
+				  s->state);
+	if (asprintf(out, "%s/pwapt-init", s->state) < 0)
 		return werr(err, ENOMEM, "out of memory");
 	return 0;
 }
@@ -342,7 +341,7 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 
 	_cleanup_free_ char *rootfs_item = NULL, *log = NULL,
 			    *init_entry = NULL, *hide = NULL, *init = NULL;
-	if (!systemd && (r = copy_init(s, name, &init, err)) < 0)
+	if (!systemd && (r = copy_init(s, &init, err)) < 0)
 		return r;
 	if (asprintf(&rootfs_item, "dir:%s", rootfs) < 0 ||
 	    !(log = store_world_path(s, name, "lxc.log")) ||
