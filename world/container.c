@@ -14,6 +14,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -251,13 +252,40 @@ static int wait_booted(struct world_store *s, const char *name, pid_t init,
 		    name, state);
 }
 
+/* Whether the state directory's copy of pwapt-init is DATA (LEN bytes)
+ * as written: root's, mode 0555, one link, no xattr (no capability), the
+ * same bytes.  A world that changed it gets it written anew. */
+static bool init_copy_intact(struct world_store *s, const char *data,
+			     size_t len)
+{
+	_cleanup_close_ int fd = openat(s->state_fd, "pwapt-init",
+					O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 07777) != 0555 || st.st_uid != 0 || st.st_gid != 0 ||
+	    st.st_nlink != 1 || (size_t)st.st_size != len ||
+	    flistxattr(fd, NULL, 0) != 0)
+		return false;
+	_cleanup_free_ char *now = malloc(len ? len : 1);
+	size_t got = 0;
+	while (now && got < len) {
+		ssize_t n = pread(fd, now + got, len - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	return now && !memcmp(now, data, len);
+}
+
 /* pwapt-init for the containers: a copy of the store's in the state
- * directory, written afresh (a new inode, renamed into place) at each
- * container start, whose path goes to *OUT (malloc'd).  A world is root
- * in its mount namespace and may remount its bind mount read-write: it
- * then changes the copy, which the next start replaces (a running
- * container keeps the inode it started with), never the host's program
- * (a chmod, a setuid bit, file capabilities). */
+ * directory, whose path goes to *OUT (malloc'd).  A world is root in its
+ * mount namespace and may remount its bind mount read-write: it then
+ * changes the copy, never the host's program (a chmod, a setuid bit, file
+ * capabilities), and the next container start finds the copy changed and
+ * writes it afresh (a new inode renamed into place; a running container
+ * keeps the one it started with). */
 static int copy_init(struct world_store *s, char **out,
 		     struct world_error *err)
 {
@@ -269,7 +297,8 @@ static int copy_init(struct world_store *s, char **out,
 				  "cannot read pwapt-init '%s' (set PWAPT_INIT "
 				  "or reinstall pwapt)",
 				  s->init);
-	if ((r = write_file_replace(s->state_fd, "pwapt-init", data, len,
+	if (!init_copy_intact(s, data, len) &&
+	    (r = write_file_replace(s->state_fd, "pwapt-init", data, len,
 				    0555)) < 0)
 		return werr_errno(err, -r, "cannot copy pwapt-init into %s",
 				  s->state);
