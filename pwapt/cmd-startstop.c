@@ -1,5 +1,6 @@
 /* start-all and stop-all: what the pwapt-worlds systemd unit runs at boot
  * and at shutdown, and what an administrator runs around maintenance. */
+#include "handover.h"
 #include "options.h"
 #include "pwapt.h"
 
@@ -21,7 +22,15 @@ static const struct cmd_usage usage = {.synopsis = "", .man = "pwapt"};
 int cmd_start_all(struct context *ctx, int argc, char **argv)
 {
 	int r = parse_options(ctx, &argc, &argv, no_options, &usage);
-	return r != OPTIONS_PARSED ? r : with_store(ctx, world_store_start_all);
+	if (r != OPTIONS_PARSED)
+		return r;
+	r = with_store(ctx, world_store_start_all);
+	/* A handover its pwapt left (a crash, a reboot): its stand-in came
+	 * back with its takeover of Root's ports; it is finished now, not
+	 * left serving until someone runs pwapt recover. */
+	if (handover_recover(ctx) < 0)
+		r = EXIT_FAIL;
+	return r;
 }
 
 int cmd_stop_all(struct context *ctx, int argc, char **argv)

@@ -127,6 +127,21 @@ test_expect_success "killed at step $step: pwapt recover leaves a live service o
 '
 done
 
+test_expect_success 'killed at step stop, then a reboot: start-all finishes the handover, a live service on the port' '
+	upgraded C &&
+	test_exit 137 env PWAPT_CRASH_AT=handover-stop wmerge --handover 8080 C Root &&
+	simulate_reboot &&
+	pwapt start-all &&
+	wait_for 20 "version | grep -qx -e 1.0 -e 1.1" &&
+	no_rules_left &&
+	pwapt recover | grep -q "nothing to recover" &&
+	{ ! wlist | grep -q "^C " || wdelete C; } &&
+	{ test "$(version)" = 1.0 || {
+		wexec Root sh -c "apt-get install -y -qq --allow-downgrades pwapt-test-web=1.0 </dev/null >/dev/null" &&
+		wexec Root /etc/init.d/pwapt-test-web restart &&
+		wait_for 10 "test 1.0 = \"\$(version)\""; }; }
+'
+
 test_expect_success 'another handover meanwhile is refused; recover leaves a live one alone' '
 	upgraded D &&
 	{ PWAPT_STOP_AT=handover-merge wmerge --handover 8080 D Root >"$TMP/out1" 2>&1 & pid=$!; } &&
