@@ -199,6 +199,21 @@ test_expect_success 'a failure after the move rolls it back; pwapt rollback undo
 	test_equal "$d" "$(ino "$R/srv/big")"
 '
 
+test_expect_success 'Root replaces the origin after the plan: its new directory is not moved, the merge stops' '
+	fresh_root && wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/big" "$T/srv/moved" &&
+	{ PWAPT_STOP_AT=merge-prepared wmerge A Root 2>"$TMP/err" & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	mv "$R/srv/big" "$R/srv/big.old" && mkdir "$R/srv/big" &&
+	echo precious >"$R/srv/big/new-by-root" && d=$(ino "$R/srv/big") &&
+	manifest "$R/srv" | sed "s/ link=[^ ]*//" >"$TMP/before" &&
+	kill -CONT $pid && { wait $pid; test_equal 1 $?; } &&
+	grep -q "changed in .Root. during the merge" "$TMP/err" &&
+	test_equal precious "$(cat "$R/srv/big/new-by-root")" &&
+	test_equal "$d" "$(ino "$R/srv/big")" && ! test -e "$R/srv/moved" &&
+	manifest "$R/srv" | diff -u "$TMP/before" - && ! test -e "$PWAPT_STATE/merge"
+'
+
 test_expect_success 'a kernel without redirect_dir: worlds mounted plain, said once, a rename merged as a copy' '
 	cleanup_worlds && fresh_root &&
 	PWAPT_FAIL_AT=mount-redirect wcreate A Root 2>"$TMP/err" &&

@@ -45,6 +45,14 @@ struct op {
 	 * origin.  What the save reads, and where a roll-back leaves it
 	 * (journaled). */
 	char *before;
+	/* OP_MOVE: its origin directory as the plan saw it in DST (device,
+	 * inode, ctime; journaled as "origin N DEV INO SEC NSEC"), checked
+	 * before the rename: another directory there is DST's, never
+	 * moved.  origin_known false: a journal of an older merge. */
+	bool origin_known;
+	dev_t origin_dev;
+	ino_t origin_ino;
+	struct timespec origin_ctime;
 };
 
 struct plan {

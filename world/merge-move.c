@@ -203,6 +203,15 @@ static int origin_of_name(int layer, const char *path, char **out)
 		       : 0;
 }
 
+/* O's origin is ST, as the plan sees it. */
+static void note_origin(struct op *o, const struct stat *st)
+{
+	o->origin_known = true;
+	o->origin_dev = st->st_dev;
+	o->origin_ino = st->st_ino;
+	o->origin_ctime = st->st_ctim;
+}
+
 /* One entry of the layer below the moved directory: an operation at its
  * path.  -EXDEV: a record the move cannot express. */
 static int walk_entry(const struct fs_entry *e, bool opaque, void *data)
@@ -241,6 +250,7 @@ static int walk_entry(const struct fs_entry *e, bool opaque, void *data)
 		if ((r = add_origin(w->m, before)) < 0)
 			return r;
 		o = (struct op){.kind = OP_MOVE, .had = HAD_NONE};
+		note_origin(&o, &ys);
 	} else if (src == HAD_NONE) {
 		if (had == HAD_NONE)
 			return 0;
@@ -259,14 +269,14 @@ static int try_move(struct walk *w, const struct world_diff *d, size_t i,
 		    struct move *m)
 {
 	const struct world_change *c = &d->v[i];
-	struct stat st;
+	struct stat st, ost;
 	*m = (struct move){.change = i};
 	w->m = m;
 	w->cap = 0;
 	if (untouchable(d, i, NULL) ||
 	    each_at_or_below(d, c->path, untouchable, NULL) != 0 ||
 	    journal_kind_of(w->dst, c->path, &st) != HAD_NONE ||
-	    journal_kind_of(w->dst, c->renamed_from, &st) != HAD_DIR ||
+	    journal_kind_of(w->dst, c->renamed_from, &ost) != HAD_DIR ||
 	    journal_kind_of(w->src, c->path, &st) != HAD_DIR)
 		return 0;
 	_cleanup_free_ char *origin = NULL;
@@ -280,6 +290,7 @@ static int try_move(struct walk *w, const struct world_diff *d, size_t i,
 		       .had = HAD_NONE,
 		       .path = strdup(c->path),
 		       .before = strdup(origin)};
+	note_origin(&o, &ost);
 	if (!o.path || !o.before) {
 		free(o.path);
 		free(o.before);
@@ -479,6 +490,12 @@ int merge_move_apply(int tree, int src_tree, const struct op *o)
 	if (fstatat(fp, fb, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISDIR(st.st_mode))
 		return -ESTALE; /* DST's directory is not there any more */
+	/* Another directory at the name, or DST's own changed: DST's. */
+	if (o->origin_known &&
+	    (st.st_dev != o->origin_dev || st.st_ino != o->origin_ino ||
+	     st.st_ctim.tv_sec != o->origin_ctime.tv_sec ||
+	     st.st_ctim.tv_nsec != o->origin_ctime.tv_nsec))
+		return -ESTALE;
 	_cleanup_close_ int sfd = open_beneath(src_tree, o->path, O_PATH);
 	if (sfd < 0 || fstat(sfd, &st) < 0)
 		return sfd < 0 ? sfd : -errno;
