@@ -17,6 +17,7 @@
  * the plain plan: a copy of what the world's processes saw. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -511,22 +512,76 @@ int merge_move_apply(int tree, int src_tree, const struct op *o)
 	return save_copy_xattrs(from, to); /* times: after the entries */
 }
 
-int merge_move_undo(int tree, int undo, size_t k, const struct op *o)
+int merge_move_undo(int tree, int undo, size_t k, const struct op *o,
+		    bool applied)
 {
 	const char *fb, *tb;
 	_cleanup_close_ int tp = journal_open_parent(tree, o->path, &tb);
 	struct stat st;
 	if (tp < 0 || fstatat(tp, tb, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return 0; /* not applied: its directory is where it was */
+		return applied ? -ENOENT
+			       : 0; /* not applied: where it was */
 	if (!S_ISDIR(st.st_mode))
 		return -EEXIST;
 	_cleanup_close_ int fp = journal_open_parent(tree, o->from, &fb);
 	if (fp < 0)
 		return fp;
-	if (renameat2(tp, tb, fp, fb, RENAME_NOREPLACE) < 0)
-		return -errno; /* EEXIST: both names taken */
+	char aside[NAME_MAX + 1];
+	const char *to = fb;
+	int r = renameat2(tp, tb, fp, fb, RENAME_NOREPLACE) < 0 ? -errno : 0;
+	/* DST made another at the origin's name since: its own, kept; the
+	 * merge's directory goes back beside it. */
+	for (unsigned i = 1; r == -EEXIST && i <= 1000; i++) {
+		if (snprintf(aside, sizeof(aside), "%s.pwapt-rollback-%u", fb,
+			     i) >= (int)sizeof(aside))
+			return -ENAMETOOLONG;
+		to = aside;
+		r = renameat2(tp, tb, fp, aside, RENAME_NOREPLACE) < 0 ? -errno
+								       : 0;
+	}
+	if (r < 0)
+		return r;
+	if (to != fb)
+		fprintf(stderr,
+			"pwapt: %s was taken since the merge: the directory "
+			"the merge moved to %s is back beside it, as %s%s\n",
+			o->from, o->path, o->from, to + strlen(fb));
 	char meta[40];
 	snprintf(meta, sizeof(meta), "%zu.meta", k);
-	int r = save_restore_dir_meta(undo, meta, fp, fb);
-	return r < 0 ? r : 1;
+	r = save_restore_dir_meta(undo, meta, fp, to);
+	return r < 0 ? r : to == fb ? 1 : 2;
+}
+
+int merge_moves_undoable(int tree, const struct plan *p, const char *dst,
+			 struct world_error *err)
+{
+	for (size_t k = p->applied; k-- > 0;) {
+		const struct op *o = &p->v[k];
+		if (o->kind != OP_MOVE || !o->from)
+			continue;
+		struct stat st;
+		const char *b;
+		_cleanup_close_ int tp = journal_open_parent(tree, o->path, &b);
+		if (tp < 0 || fstatat(tp, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			return werr(err, ENOENT,
+				    "cannot roll back the merge into '%s': "
+				    "%s, the directory it moved from %s, is "
+				    "not there any more (put it back first)",
+				    dst, o->path, o->from);
+		_cleanup_close_ int fp = journal_open_parent(tree, o->from, &b);
+		if (fp < 0)
+			return werr(err, ENOENT,
+				    "cannot roll back the merge into '%s': "
+				    "the directory of %s, where it moves %s "
+				    "back, is not there any more",
+				    dst, o->from, o->path);
+		if (fstatat(fp, b, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return werr(err, EEXIST,
+				    "cannot roll back the merge into '%s': "
+				    "%s is in the way of %s, which goes back "
+				    "there (move it aside first)",
+				    dst, o->from, o->path);
+	}
+	return 0;
 }
