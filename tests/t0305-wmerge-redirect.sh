@@ -266,6 +266,20 @@ test_expect_success 'Root renames the moved directory while a rollback runs: an 
 	! test -e "$PWAPT_STATE/merge"
 '
 
+test_expect_success 'a mount below the origin in Root: no move (the mount stays off the moved name), a copy' '
+	fresh_root && mkdir "$R/srv/big/mnt" && mount -t tmpfs tmpfs "$R/srv/big/mnt" &&
+	echo precious >"$R/srv/big/mnt/data" && d=$(ino "$R/srv/big") &&
+	wcreate A Root && T=$(tree A) && mv "$T/srv/big" "$T/srv/moved" &&
+	wmerge A Root; rc=$?
+	test_equal 0 $rc && test -d "$R/srv/moved" &&
+	test "$d" != "$(ino "$R/srv/moved")" &&
+	! grep -q " $R/srv/moved/mnt " /proc/self/mountinfo &&
+	test_equal one "$(cat "$R/srv/moved/f1")"; rc=$?
+	for m in $(grep -o " $R/srv/[^ ]* \| $PWAPT_STATE/merges/[^ ]* " /proc/self/mountinfo); do
+		umount -l "$m"; done
+	return $rc
+'
+
 test_expect_success 'a kernel without redirect_dir: worlds mounted plain, said once, a rename merged as a copy' '
 	cleanup_worlds && fresh_root &&
 	PWAPT_FAIL_AT=mount-redirect wcreate A Root 2>"$TMP/err" &&

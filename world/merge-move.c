@@ -213,6 +213,23 @@ static void note_origin(struct op *o, const struct stat *st)
 	o->origin_ctime = st->st_ctim;
 }
 
+/* Whether DST's directory at PATH (as before the merge) holds a mount
+ * point (or is one): a rename would take the mount along, out of where
+ * DST's fstab and units put it, so the move is not made. */
+static bool holds_mount(int dst, const char *path)
+{
+	_cleanup_close_ int fd = open_beneath(dst, path, O_PATH | O_DIRECTORY);
+	char link[64], real[PATH_MAX];
+	if (fd < 0)
+		return true;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, real, sizeof(real) - 1);
+	if (n <= 0 || n >= (ssize_t)sizeof(real) - 1)
+		return true;
+	real[n] = '\0';
+	return layers_mount_below(real) != 0;
+}
+
 /* One entry of the layer below the moved directory: an operation at its
  * path.  -EXDEV: a record the move cannot express. */
 static int walk_entry(const struct fs_entry *e, bool opaque, void *data)
@@ -285,7 +302,8 @@ static int try_move(struct walk *w, const struct world_diff *d, size_t i,
 	if (r == -EINVAL)
 		return r;
 	/* The layer must lead where the diff says: the same origin. */
-	if (r < 0 || strcmp(origin, c->renamed_from))
+	if (r < 0 || strcmp(origin, c->renamed_from) ||
+	    holds_mount(w->dst, origin))
 		return 0;
 	struct op o = {.kind = OP_MOVE,
 		       .had = HAD_NONE,
