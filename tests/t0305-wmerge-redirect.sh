@@ -199,6 +199,87 @@ test_expect_success 'a failure after the move rolls it back; pwapt rollback undo
 	test_equal "$d" "$(ino "$R/srv/big")"
 '
 
+test_expect_success 'Root replaces the origin after the plan: its new directory is not moved, the merge stops' '
+	fresh_root && wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/big" "$T/srv/moved" &&
+	{ PWAPT_STOP_AT=merge-prepared wmerge A Root 2>"$TMP/err" & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	mv "$R/srv/big" "$R/srv/big.old" && mkdir "$R/srv/big" &&
+	echo precious >"$R/srv/big/new-by-root" && d=$(ino "$R/srv/big") &&
+	manifest "$R/srv" | sed "s/ link=[^ ]*//" >"$TMP/before" &&
+	kill -CONT $pid && { wait $pid; test_equal 1 $?; } &&
+	grep -q "changed in .Root. during the merge" "$TMP/err" &&
+	test_equal precious "$(cat "$R/srv/big/new-by-root")" &&
+	test_equal "$d" "$(ino "$R/srv/big")" && ! test -e "$R/srv/moved" &&
+	manifest "$R/srv" | diff -u "$TMP/before" - && ! test -e "$PWAPT_STATE/merge"
+'
+
+test_expect_success 'Root made a new directory at the origin: rollback refuses, naming it, undoes nothing; works once it is gone' '
+	fresh_root && wcreate A Root && T=$(tree A) && d=$(ino "$R/srv/big") &&
+	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	manifest "$R/srv" >"$TMP/before" && wmerge A Root &&
+	mkdir "$R/srv/big" && echo dst >"$R/srv/big/x" &&
+	manifest "$R/srv" >"$TMP/merged" &&
+	test_fails_with 1 "/srv/big is in the way" pwapt rollback &&
+	manifest "$R/srv" | diff -u "$TMP/merged" - &&
+	! test -e "$PWAPT_STATE/merge" && wlist >/dev/null &&
+	rm -r "$R/srv/big" && pwapt rollback &&
+	manifest "$R/srv" | diff -u "$TMP/before" - &&
+	test_equal "$d" "$(ino "$R/srv/big")"
+'
+
+test_expect_success 'killed after the move, Root then makes the origin again: recovery puts the directory beside it, says so' '
+	fresh_root && wcreate A Root && T=$(tree A) && d=$(ino "$R/srv/big") &&
+	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	PWAPT_CRASH_AT=merge-op:1 wmerge A Root; test -e "$PWAPT_STATE/merge/journal" &&
+	mkdir "$R/srv/big" && echo cache >"$R/srv/big/c" &&
+	pwapt recover 2>"$TMP/err" && grep -q "big.pwapt-rollback-1" "$TMP/err" &&
+	test_equal cache "$(cat "$R/srv/big/c")" &&
+	test_equal "$d" "$(ino "$R/srv/big.pwapt-rollback-1")" &&
+	test_equal one "$(cat "$R/srv/big.pwapt-rollback-1/f1")" &&
+	! test -e "$R/srv/moved" && ! test -e "$PWAPT_STATE/merge" && wlist >/dev/null
+'
+
+test_expect_success 'Root renamed the moved directory: rollback --force refuses, naming it, and keeps the saves' '
+	fresh_root && wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	wmerge A Root && mv "$R/srv/moved" "$R/srv/final" &&
+	test_fails_with 1 "/srv/moved, the directory it moved from /srv/big, is not there" pwapt rollback --force &&
+	test_equal changed "$(cat "$R/srv/final/f1")" && ! test -e "$R/srv/big" &&
+	grep -rqx one "$PWAPT_STATE/merges/Root/undo" &&
+	mv "$R/srv/final" "$R/srv/moved" && pwapt rollback --force &&
+	test_equal one "$(cat "$R/srv/big/f1")"
+'
+
+test_expect_success 'Root renames the moved directory while a rollback runs: an error, the saves kept, finished once it is back' '
+	fresh_root && wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	wmerge A Root &&
+	{ PWAPT_STOP_AT=rollback-started pwapt rollback 2>"$TMP/err" & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	mv "$R/srv/moved" "$R/srv/final" &&
+	kill -CONT $pid && { wait $pid; test_equal 1 $?; } &&
+	grep -q "/srv/moved" "$TMP/err" && ! test -e "$R/srv/big" &&
+	grep -rqx one "$PWAPT_STATE/merge/undo" &&
+	mv "$R/srv/final" "$R/srv/moved" && pwapt recover &&
+	test_equal one "$(cat "$R/srv/big/f1")" && ! test -e "$R/srv/moved" &&
+	! test -e "$PWAPT_STATE/merge"
+'
+
+test_expect_success 'a mount below the origin in Root: no move (the mount stays off the moved name), a copy' '
+	fresh_root && mkdir "$R/srv/big/mnt" && mount -t tmpfs tmpfs "$R/srv/big/mnt" &&
+	echo precious >"$R/srv/big/mnt/data" && d=$(ino "$R/srv/big") &&
+	wcreate A Root && T=$(tree A) && mv "$T/srv/big" "$T/srv/moved" &&
+	wmerge A Root; rc=$?
+	test_equal 0 $rc && test -d "$R/srv/moved" &&
+	test "$d" != "$(ino "$R/srv/moved")" &&
+	! grep -q " $R/srv/moved/mnt " /proc/self/mountinfo &&
+	test_equal one "$(cat "$R/srv/moved/f1")"; rc=$?
+	for m in $(grep -o " $R/srv/[^ ]* \| $PWAPT_STATE/merges/[^ ]* " /proc/self/mountinfo); do
+		umount -l "$m"; done
+	return $rc
+'
+
 test_expect_success 'a kernel without redirect_dir: worlds mounted plain, said once, a rename merged as a copy' '
 	cleanup_worlds && fresh_root &&
 	PWAPT_FAIL_AT=mount-redirect wcreate A Root 2>"$TMP/err" &&

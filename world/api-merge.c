@@ -155,6 +155,10 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 		if (changed)
 			*changed = steal_pointer(&list);
 	}
+	/* A directory the merge moved goes back to its old name: checked
+	 * before anything is undone, --force or not. */
+	if (r >= 0)
+		r = merge_moves_undoable(tree, &p, dst, err);
 	/* Worlds the merge moved onto DST see SRC's changes through DST
 	 * alone: undone, those would be gone from under them. */
 	size_t n_busy = 0;

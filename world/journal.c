@@ -107,6 +107,12 @@ int journal_write(int dirfd, const struct plan *p)
 			path_escape(f, p->v[i].before);
 			fputc('\n', f);
 		}
+		if (p->v[i].kind == OP_MOVE && p->v[i].origin_known)
+			fprintf(f, "origin %zu %llu %llu %lld %ld\n", i,
+				(unsigned long long)p->v[i].origin_dev,
+				(unsigned long long)p->v[i].origin_ino,
+				(long long)p->v[i].origin_ctime.tv_sec,
+				p->v[i].origin_ctime.tv_nsec);
 	}
 	fputs("phase planned\n", f);
 	if (fclose(f) != 0)
@@ -221,7 +227,7 @@ static int parse_line(struct journal_reader *j, char *line, struct plan *p)
 			!strcmp(key, "id") || !strcmp(key, "rebase") ||
 			!strcmp(key, "rebased") || !strcmp(key, "op") ||
 			!strcmp(key, "changed") || !strcmp(key, "from") ||
-			!strcmp(key, "before");
+			!strcmp(key, "before") || !strcmp(key, "origin");
 	if (plan_key && j->planned)
 		return -EBADMSG;
 	if (!strcmp(key, "src") || !strcmp(key, "dst")) {
@@ -284,6 +290,24 @@ static int parse_line(struct journal_reader *j, char *line, struct plan *p)
 			return -EBADMSG;
 		}
 		*(from ? &p->v[idx].from : &p->v[idx].before) = u;
+		return 0;
+	}
+	/* "origin N DEV INO SEC NSEC": an OP_MOVE's origin as planned */
+	if (!strcmp(key, "origin")) {
+		unsigned long long idx, dev, ino;
+		long long sec;
+		long nsec;
+		int used = 0;
+		if (sscanf(arg, "%llu %llu %llu %lld %ld%n", &idx, &dev, &ino,
+			   &sec, &nsec, &used) != 5 ||
+		    arg[used] || idx >= p->n || p->v[idx].kind != OP_MOVE ||
+		    p->v[idx].origin_known || nsec < 0 || nsec >= 1000000000L)
+			return -EBADMSG;
+		struct op *o = &p->v[idx];
+		o->origin_known = true;
+		o->origin_dev = (dev_t)dev;
+		o->origin_ino = (ino_t)ino;
+		o->origin_ctime = (struct timespec){(time_t)sec, nsec};
 		return 0;
 	}
 	if (!strcmp(key, "op")) {

@@ -125,6 +125,28 @@ int layers_root_mounts(struct world_store *s, char ***out,
 	return 0;
 }
 
+int layers_mount_below(const char *dir)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0) {
+		/* id parent maj:min root mountpoint ... */
+		char *fields[5] = {0}, *save = NULL, *tok = line;
+		for (int i = 0;
+		     i < 5 && (fields[i] = strtok_r(tok, " ", &save)); i++)
+			tok = NULL;
+		if (!fields[4])
+			continue;
+		unescape_octal(fields[4]);
+		if (path_below(fields[4], dir))
+			return 1;
+	}
+	return 0;
+}
+
 /* REL as one directory name: '%' and '/' are escaped as %25 and %2F. */
 static char *escape_rel(const char *rel)
 {

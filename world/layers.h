@@ -12,6 +12,9 @@
  * world sees the whole system.  Pseudo file systems, tmpfs, and whatever
  * lies below /proc, /sys, /dev, /run, /tmp or the state directory are not
  * among them. */
+/* 1 when a mount point of this mount namespace is DIR (an absolute path,
+ * symbolic links resolved) or lies below it, else 0; -errno. */
+int layers_mount_below(const char *dir);
 int layers_root_mounts(struct world_store *s, char ***out,
 		       struct world_error *err);
 

@@ -45,6 +45,14 @@ struct op {
 	 * origin.  What the save reads, and where a roll-back leaves it
 	 * (journaled). */
 	char *before;
+	/* OP_MOVE: its origin directory as the plan saw it in DST (device,
+	 * inode, ctime; journaled as "origin N DEV INO SEC NSEC"), checked
+	 * before the rename: another directory there is DST's, never
+	 * moved.  origin_known false: a journal of an older merge. */
+	bool origin_known;
+	dev_t origin_dev;
+	ino_t origin_ino;
+	struct timespec origin_ctime;
 };
 
 struct plan {
@@ -273,9 +281,21 @@ int merge_moves_plan(struct merge_moves *mv, size_t i, struct plan *p);
  * no longer where it was, or PATH is taken. */
 int merge_move_apply(int tree, int src_tree, const struct op *o);
 /* Undoes OP_MOVE O (operation K) in TREE, UNDO holding its saved
- * metadata: renamed back when applied (1); nothing when not (0).  -EEXIST
- * when both names are taken (which one is the merge's cannot be told). */
-int merge_move_undo(int tree, int undo, size_t k, const struct op *o);
+ * metadata: renamed back when applied (1); nothing when not (0).  APPLIED:
+ * the merge was done, so O was applied: its directory missing is -ENOENT
+ * (DST renamed or removed it; the caller keeps the saves), never "not
+ * applied".  Where DST took the origin's name since, the directory goes
+ * back beside it, as ORIGIN.pwapt-rollback-N (the first free N), said on
+ * stderr (2): a recovery never stops on it.  -EEXIST when both names are
+ * taken and PATH is not a directory. */
+int merge_move_undo(int tree, int undo, size_t k, const struct op *o,
+		    bool applied);
+/* Whether every move of P that a roll-back would undo can be: its
+ * directory at its merged name, the origin's name free and its directory
+ * there.  Else an error naming the path in the way (EEXIST) or the one
+ * missing (ENOENT); checked before anything is undone. */
+int merge_moves_undoable(int tree, const struct plan *p, const char *dst,
+			 struct world_error *err);
 /* STATE/merge-frozen: the name of the world a merge froze, written before
  * it freezes SRC (before the diff) and removed once SRC is thawed or gone.
  * A merge killed before its journal was written leaves only this. */

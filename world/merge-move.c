@@ -17,6 +17,7 @@
  * the plain plan: a copy of what the world's processes saw. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,32 @@ static int origin_of_name(int layer, const char *path, char **out)
 		       : 0;
 }
 
+/* O's origin is ST, as the plan sees it. */
+static void note_origin(struct op *o, const struct stat *st)
+{
+	o->origin_known = true;
+	o->origin_dev = st->st_dev;
+	o->origin_ino = st->st_ino;
+	o->origin_ctime = st->st_ctim;
+}
+
+/* Whether DST's directory at PATH (as before the merge) holds a mount
+ * point (or is one): a rename would take the mount along, out of where
+ * DST's fstab and units put it, so the move is not made. */
+static bool holds_mount(int dst, const char *path)
+{
+	_cleanup_close_ int fd = open_beneath(dst, path, O_PATH | O_DIRECTORY);
+	char link[64], real[PATH_MAX];
+	if (fd < 0)
+		return true;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, real, sizeof(real) - 1);
+	if (n <= 0 || n >= (ssize_t)sizeof(real) - 1)
+		return true;
+	real[n] = '\0';
+	return layers_mount_below(real) != 0;
+}
+
 /* One entry of the layer below the moved directory: an operation at its
  * path.  -EXDEV: a record the move cannot express. */
 static int walk_entry(const struct fs_entry *e, bool opaque, void *data)
@@ -241,6 +268,7 @@ static int walk_entry(const struct fs_entry *e, bool opaque, void *data)
 		if ((r = add_origin(w->m, before)) < 0)
 			return r;
 		o = (struct op){.kind = OP_MOVE, .had = HAD_NONE};
+		note_origin(&o, &ys);
 	} else if (src == HAD_NONE) {
 		if (had == HAD_NONE)
 			return 0;
@@ -259,14 +287,14 @@ static int try_move(struct walk *w, const struct world_diff *d, size_t i,
 		    struct move *m)
 {
 	const struct world_change *c = &d->v[i];
-	struct stat st;
+	struct stat st, ost;
 	*m = (struct move){.change = i};
 	w->m = m;
 	w->cap = 0;
 	if (untouchable(d, i, NULL) ||
 	    each_at_or_below(d, c->path, untouchable, NULL) != 0 ||
 	    journal_kind_of(w->dst, c->path, &st) != HAD_NONE ||
-	    journal_kind_of(w->dst, c->renamed_from, &st) != HAD_DIR ||
+	    journal_kind_of(w->dst, c->renamed_from, &ost) != HAD_DIR ||
 	    journal_kind_of(w->src, c->path, &st) != HAD_DIR)
 		return 0;
 	_cleanup_free_ char *origin = NULL;
@@ -274,12 +302,14 @@ static int try_move(struct walk *w, const struct world_diff *d, size_t i,
 	if (r == -EINVAL)
 		return r;
 	/* The layer must lead where the diff says: the same origin. */
-	if (r < 0 || strcmp(origin, c->renamed_from))
+	if (r < 0 || strcmp(origin, c->renamed_from) ||
+	    holds_mount(w->dst, origin))
 		return 0;
 	struct op o = {.kind = OP_MOVE,
 		       .had = HAD_NONE,
 		       .path = strdup(c->path),
 		       .before = strdup(origin)};
+	note_origin(&o, &ost);
 	if (!o.path || !o.before) {
 		free(o.path);
 		free(o.before);
@@ -479,6 +509,12 @@ int merge_move_apply(int tree, int src_tree, const struct op *o)
 	if (fstatat(fp, fb, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISDIR(st.st_mode))
 		return -ESTALE; /* DST's directory is not there any more */
+	/* Another directory at the name, or DST's own changed: DST's. */
+	if (o->origin_known &&
+	    (st.st_dev != o->origin_dev || st.st_ino != o->origin_ino ||
+	     st.st_ctim.tv_sec != o->origin_ctime.tv_sec ||
+	     st.st_ctim.tv_nsec != o->origin_ctime.tv_nsec))
+		return -ESTALE;
 	_cleanup_close_ int sfd = open_beneath(src_tree, o->path, O_PATH);
 	if (sfd < 0 || fstat(sfd, &st) < 0)
 		return sfd < 0 ? sfd : -errno;
@@ -494,22 +530,76 @@ int merge_move_apply(int tree, int src_tree, const struct op *o)
 	return save_copy_xattrs(from, to); /* times: after the entries */
 }
 
-int merge_move_undo(int tree, int undo, size_t k, const struct op *o)
+int merge_move_undo(int tree, int undo, size_t k, const struct op *o,
+		    bool applied)
 {
 	const char *fb, *tb;
 	_cleanup_close_ int tp = journal_open_parent(tree, o->path, &tb);
 	struct stat st;
 	if (tp < 0 || fstatat(tp, tb, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return 0; /* not applied: its directory is where it was */
+		return applied ? -ENOENT
+			       : 0; /* not applied: where it was */
 	if (!S_ISDIR(st.st_mode))
 		return -EEXIST;
 	_cleanup_close_ int fp = journal_open_parent(tree, o->from, &fb);
 	if (fp < 0)
 		return fp;
-	if (renameat2(tp, tb, fp, fb, RENAME_NOREPLACE) < 0)
-		return -errno; /* EEXIST: both names taken */
+	char aside[NAME_MAX + 1];
+	const char *to = fb;
+	int r = renameat2(tp, tb, fp, fb, RENAME_NOREPLACE) < 0 ? -errno : 0;
+	/* DST made another at the origin's name since: its own, kept; the
+	 * merge's directory goes back beside it. */
+	for (unsigned i = 1; r == -EEXIST && i <= 1000; i++) {
+		if (snprintf(aside, sizeof(aside), "%s.pwapt-rollback-%u", fb,
+			     i) >= (int)sizeof(aside))
+			return -ENAMETOOLONG;
+		to = aside;
+		r = renameat2(tp, tb, fp, aside, RENAME_NOREPLACE) < 0 ? -errno
+								       : 0;
+	}
+	if (r < 0)
+		return r;
+	if (to != fb)
+		fprintf(stderr,
+			"pwapt: %s was taken since the merge: the directory "
+			"the merge moved to %s is back beside it, as %s%s\n",
+			o->from, o->path, o->from, to + strlen(fb));
 	char meta[40];
 	snprintf(meta, sizeof(meta), "%zu.meta", k);
-	int r = save_restore_dir_meta(undo, meta, fp, fb);
-	return r < 0 ? r : 1;
+	r = save_restore_dir_meta(undo, meta, fp, to);
+	return r < 0 ? r : to == fb ? 1 : 2;
+}
+
+int merge_moves_undoable(int tree, const struct plan *p, const char *dst,
+			 struct world_error *err)
+{
+	for (size_t k = p->applied; k-- > 0;) {
+		const struct op *o = &p->v[k];
+		if (o->kind != OP_MOVE || !o->from)
+			continue;
+		struct stat st;
+		const char *b;
+		_cleanup_close_ int tp = journal_open_parent(tree, o->path, &b);
+		if (tp < 0 || fstatat(tp, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			return werr(err, ENOENT,
+				    "cannot roll back the merge into '%s': "
+				    "%s, the directory it moved from %s, is "
+				    "not there any more (put it back first)",
+				    dst, o->path, o->from);
+		_cleanup_close_ int fp = journal_open_parent(tree, o->from, &b);
+		if (fp < 0)
+			return werr(err, ENOENT,
+				    "cannot roll back the merge into '%s': "
+				    "the directory of %s, where it moves %s "
+				    "back, is not there any more",
+				    dst, o->from, o->path);
+		if (fstatat(fp, b, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return werr(err, EEXIST,
+				    "cannot roll back the merge into '%s': "
+				    "%s is in the way of %s, which goes back "
+				    "there (move it aside first)",
+				    dst, o->from, o->path);
+	}
+	return 0;
 }

@@ -528,8 +528,9 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 						&known, parent, base, at);
 			}
 		} else if (o->kind == OP_MOVE) {
-			r = merge_move_undo(tree, undo, k, o);
-			_cleanup_close_ int back = r > 0 ? open_beneath(
+			r = merge_move_undo(tree, undo, k, o,
+					    p->phase == 2);
+			_cleanup_close_ int back = r == 1 ? open_beneath(
 				tree, o->from, O_PATH | O_DIRECTORY) : -1;
 			if (back >= 0 && fstat(back, &then) == 0)
 				undo_known_note(&known, at, NULL, &then);

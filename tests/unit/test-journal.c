@@ -165,7 +165,11 @@ static void test_moves(void)
 			     .had = HAD_NONE,
 			     .path = strdup("/srv/new name"),
 			     .from = strdup("/srv/old\nname"),
-			     .before = strdup("/srv/old\nname")};
+			     .before = strdup("/srv/old\nname"),
+			     .origin_known = true,
+			     .origin_dev = 2049,
+			     .origin_ino = 1234567,
+			     .origin_ctime = {1700000000, 999999999}};
 	w.v[1] = (struct op){.kind = OP_PUT,
 			     .had = HAD_FILE,
 			     .path = strdup("/srv/new name/f"),
@@ -176,8 +180,20 @@ static void test_moves(void)
 		   !strcmp(r.v[0].before, w.v[0].before) && !r.v[1].from &&
 		   r.v[1].before && !strcmp(r.v[1].before, w.v[1].before),
 	   "a move's origin and the paths DST held before come back");
+	ok(r.v[0].origin_known && r.v[0].origin_dev == 2049 &&
+		   r.v[0].origin_ino == 1234567 &&
+		   r.v[0].origin_ctime.tv_sec == 1700000000 &&
+		   r.v[0].origin_ctime.tv_nsec == 999999999 &&
+		   !r.v[1].origin_known,
+	   "a move's origin identity (device, inode, ctime) comes back");
 	journal_plan_release(&r);
 	journal_plan_release(&w);
+	put("pwapt-merge 1\nsrc A\ndst B\nop 0 mov none /n\nfrom 0 /o\n"
+	    "before 0 /o\nphase planned\n",
+	    -1);
+	ok(journal_read(dir, &r) == 0 && r.n == 1 && !r.v[0].origin_known,
+	   "an older journal's move without its origin identity still reads");
+	journal_plan_release(&r);
 	static const char *const bad[] = {
 		"pwapt-merge 1\nsrc A\ndst B\nop 0 mov none /n\nphase planned\n",
 		"pwapt-merge 1\nsrc A\ndst B\nop 0 put none /n\nfrom 0 /o\n"
@@ -190,6 +206,16 @@ static void test_moves(void)
 		"phase planned\n",
 		"pwapt-merge 1\nsrc A\ndst B\nop 0 mov none /n\nfrom 1 /o\n"
 		"phase planned\n",
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 put none /n\n"
+		"origin 0 1 2 3 4\nphase planned\n",
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 mov none /n\nfrom 0 /o\n"
+		"origin 0 1 2 3\nphase planned\n",
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 mov none /n\nfrom 0 /o\n"
+		"origin 0 1 2 3 1000000000\nphase planned\n",
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 mov none /n\nfrom 0 /o\n"
+		"origin 0 1 2 3 4\norigin 0 1 2 3 4\nphase planned\n",
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 mov none /n\nfrom 0 /o\n"
+		"phase planned\norigin 0 1 2 3 4\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		put(bad[i], -1);
