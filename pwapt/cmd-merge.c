@@ -135,7 +135,7 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 		OPT_END,
 	};
 	static const struct cmd_usage usage = {
-		.synopsis = "[--plan] [--no-restart] [--json] "
+		.synopsis = "[--force] [--rebase] [--plan] [--no-restart] [--json] "
 			    "[--handover PORTS [--handover-check CMD]] SRC DST",
 		.man = "wmerge"};
 	int r = parse_options(ctx, &argc, &argv, options, &usage);

@@ -417,7 +417,7 @@ int cmd_txn_merge(struct context *ctx, int argc, char **argv)
 		OPT_END,
 	};
 	static const struct cmd_usage usage = {
-		.synopsis = "[--plan] [--no-restart] [--json] "
+		.synopsis = "[--force] [--plan] [--no-restart] [--json] "
 			    "[--handover PORTS [--handover-check CMD]] TRANSACTION",
 					       .man = "pwapt-upgrade"};
 	int r = parse_options(ctx, &argc, &argv, options, &usage);
