@@ -43,6 +43,14 @@ upgraded() {
 
 version() { curl -s -m 5 "http://$(net_field Root address):8080/"; }
 
+# back_to_1_0: Root serves pwapt-test-web 1.0 again (a test that ended on
+# 1.1 puts the next one's starting point back).
+back_to_1_0() {
+	wexec Root sh -c "apt-get install -y -qq --allow-downgrades pwapt-test-web=1.0 </dev/null >/dev/null" &&
+		wexec Root /etc/init.d/pwapt-test-web restart &&
+		wait_for 10 "test 1.0 = \"\$(version)\""
+}
+
 no_rules_left() {
 	! nft list ruleset | grep -e "handover-" -e "takeover" &&
 	! wlist | grep -q "handover-"
@@ -82,9 +90,7 @@ test_expect_success 'a handover loses no request; Root serves 1.1 afterwards' '
 '
 
 test_expect_success 'a failing check: traffic stays on a working service, Root is put back' '
-	wexec Root sh -c "apt-get install -y -qq --allow-downgrades pwapt-test-web=1.0 </dev/null >/dev/null" &&
-	wexec Root /etc/init.d/pwapt-test-web restart &&
-	wait_for 10 "test 1.0 = \"\$(version)\"" &&
+	back_to_1_0 &&
 	upgraded F &&
 	start_loop &&
 	test_fails_with 1 "check .false. failed" wmerge --handover 8080 --handover-check false F Root &&
@@ -121,9 +127,7 @@ test_expect_success "killed at step $step: pwapt recover leaves a live service o
 	pwapt recover | grep -q "nothing to recover" &&
 	{ ! wlist | grep -q "^C " || wdelete C; } &&
 	{ test "$v" = 1.0 || {
-		wexec Root sh -c "apt-get install -y -qq --allow-downgrades pwapt-test-web=1.0 </dev/null >/dev/null" &&
-		wexec Root /etc/init.d/pwapt-test-web restart &&
-		wait_for 10 "test 1.0 = \"\$(version)\""; }; }
+		back_to_1_0; }; }
 '
 done
 
@@ -137,9 +141,7 @@ test_expect_success 'killed at step stop, then a reboot: start-all finishes the 
 	pwapt recover | grep -q "nothing to recover" &&
 	{ ! wlist | grep -q "^C " || wdelete C; } &&
 	{ test "$(version)" = 1.0 || {
-		wexec Root sh -c "apt-get install -y -qq --allow-downgrades pwapt-test-web=1.0 </dev/null >/dev/null" &&
-		wexec Root /etc/init.d/pwapt-test-web restart &&
-		wait_for 10 "test 1.0 = \"\$(version)\""; }; }
+		back_to_1_0; }; }
 '
 
 test_expect_success 'another handover meanwhile is refused; recover leaves a live one alone' '
@@ -154,9 +156,7 @@ test_expect_success 'another handover meanwhile is refused; recover leaves a liv
 	wlist | grep -q "handover-" &&
 	kill -CONT $pid && wait $pid &&
 	test_equal 1.1 "$(version)" && no_rules_left && wdelete E &&
-	wexec Root sh -c "apt-get install -y -qq --allow-downgrades pwapt-test-web=1.0 </dev/null >/dev/null" &&
-	wexec Root /etc/init.d/pwapt-test-web restart &&
-	wait_for 10 "test 1.0 = \"\$(version)\""
+	back_to_1_0
 '
 
 test_expect_success 'pwapt merge T --handover: a transaction handed over, no request lost' '

@@ -392,18 +392,24 @@ static int add_scripts(const struct view *v, struct build *b)
 	return 0;
 }
 
+/* The target of the symbolic link REL beneath TREE into TARGET (SIZE
+ * bytes, cut short where it does not fit); false when REL is no link. */
+static bool link_target(int tree, const char *rel, char *target, size_t size)
+{
+	_cleanup_close_ int fd = open_beneath(tree, rel, O_PATH | O_NOFOLLOW);
+	ssize_t n = fd >= 0 ? readlinkat(fd, "", target, size - 1) : -1;
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return true;
+}
+
 /* Whether the unit file REL is a link to /dev/null: masked. */
 static bool masked(int tree, const char *rel)
 {
 	char target[16];
-	_cleanup_close_ int fd = open_beneath(tree, rel, O_PATH | O_NOFOLLOW);
-	if (fd < 0)
-		return false;
-	ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = '\0';
-	return !strcmp(target, "/dev/null");
+	return link_target(tree, rel, target, sizeof(target)) &&
+	       !strcmp(target, "/dev/null");
 }
 
 /* Whether the unit file REL (in directory DIR), named NAME, is a symbolic
@@ -416,13 +422,8 @@ static bool is_alias(int tree, const char *dir, const char *rel,
 		     const char *name)
 {
 	char target[PATH_MAX];
-	_cleanup_close_ int fd = open_beneath(tree, rel, O_PATH | O_NOFOLLOW);
-	if (fd < 0)
+	if (!link_target(tree, rel, target, sizeof(target)))
 		return false;
-	ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = '\0';
 	const char *base = strrchr(target, '/');
 	base = base ? base + 1 : target;
 	size_t l = strlen(base);

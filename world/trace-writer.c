@@ -80,12 +80,10 @@ static int line_set_add(struct line_set *set, char *line, uint64_t time,
 }
 
 /* Whether LINE is in SET with a time from EPOCH on: 0 present, 1 not
- * (or present from before EPOCH, when it gets TIME: line_set_add() then
- * only updates it). */
-static int line_set_find(struct line_set *set, const char *line, uint64_t time,
+ * (or present from before EPOCH: line_set_add() then updates its time). */
+static int line_set_find(struct line_set *set, const char *line,
 			 uint64_t epoch)
 {
-	(void)time;
 	if (!set->cap)
 		return 1;
 	for (size_t i = hash_str(line) & (set->cap - 1); set->v[i];
@@ -447,7 +445,7 @@ int traced_add(struct traced *t, const char *kind, const char *path,
 		if (!(len = format_line(buf, cap, &key, kind, path, path2, tree, time)))
 			return -ENOMEM; /* cannot happen: CAP is enough */
 	}
-	r = line_set_find(&t->lines, buf + key, time, epoch);
+	r = line_set_find(&t->lines, buf + key, epoch);
 	if (r <= 0)
 		return r;
 	if (!(line = strndup(buf + key, len - key)))
