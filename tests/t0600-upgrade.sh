@@ -411,6 +411,31 @@ test_expect_success 'a world rebased over a record-merged dpkg status keeps Root
 	test_no_output wexec Root dpkg --audit && wexec Root apt-get check -q
 '
 
+# The soak's case: tx2 upgrades pwapt-test-dep to 1.1, which depends on
+# pwapt-test-newdep (>= 1.1), while tx1's merge had put newdep in Root; tx1's
+# merge is then rolled back.  Merged record by record, dpkg's status would
+# have dep 1.1 without newdep: apt refuses such a Root.
+test_expect_success 'a merge that would break a dependency Root lost meanwhile is refused; Root untouched' '
+	fresh_root &&
+	pwapt install --test --keep -y pwapt-test-newdep </dev/null >/dev/null &&
+	pwapt merge tx1 >/dev/null &&
+	pwapt install --test --keep -y pwapt-test-dep </dev/null >/dev/null &&
+	pwapt list | grep -Eq "^tx2 +Root +ready" &&
+	pwapt rollback >"$TMP/out" &&
+	not_installed Root pwapt-test-newdep &&
+	before=$(md5sum <"$R/var/lib/dpkg/status") &&
+	test_fails_with 3 "the merged packages would break dependencies that neither side broke: pwapt-test-dep:all 1.1 \(Depends: pwapt-test-newdep \(>= 1.1\)\)" \
+		pwapt merge tx2 &&
+	test_equal "$before" "$(md5sum <"$R/var/lib/dpkg/status")" &&
+	test_equal 1.0 "$(installed Root pwapt-test-dep)" &&
+	test_no_output wexec Root dpkg --audit && wexec Root apt-get check -q &&
+	pwapt list | grep -Eq "^tx2 +Root +ready" &&
+	pwapt merge --force tx2 >"$TMP/out" 2>&1 &&
+	test_equal 1.1 "$(installed Root pwapt-test-dep)" &&
+	not_installed Root pwapt-test-newdep &&
+	pwapt rollback >/dev/null && test_equal 1.0 "$(installed Root pwapt-test-dep)"
+'
+
 test_expect_success 'a merge of dpkg s database killed at any point: recover leaves it all old, then all new' '
 	fresh_root && wcreate A Root && wcreate B Root &&
 	wexec A env DEBIAN_FRONTEND=noninteractive apt-get install -y -q pwapt-test-a </dev/null >/dev/null &&

@@ -221,6 +221,20 @@ static int open_base(struct world_store *s, const char *src,
 	return -ENOENT;
 }
 
+/* Kinds of entries in a merge's conflict list: a key changed on both
+ * sides, ids two names would share (db_merge_accounts' sentences), and
+ * dependencies the merged status file would break (a package key, its
+ * version and the field: "foo:amd64 1.1 (Depends: bar)"). */
+enum conflict_entry { ENTRY_KEY, ENTRY_ID, ENTRY_DEPENDENCY };
+
+static enum conflict_entry entry_of(const struct db *db, const char *c)
+{
+	if (strstr(c, " would share id "))
+		return ENTRY_ID;
+	return db->kind == DB_DPKG_STATUS && strchr(c, ' ') ? ENTRY_DEPENDENCY
+							     : ENTRY_KEY;
+}
+
 static char *conflict_text(const struct db *db, const struct db_conflicts *c)
 {
 	const char *what =
@@ -231,24 +245,35 @@ static char *conflict_text(const struct db *db, const struct db_conflicts *c)
 		: db->kind == DB_GROUPS	 ? "group"
 					 : "entry";
 	char *buf = NULL;
-	size_t len = 0, changed = 0;
+	size_t len = 0, changed = 0, k = 0;
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return NULL;
-	/* Keys changed on both sides first, then ids two names would share
-	 * (db_merge_accounts' sentences). */
 	for (size_t i = 0; i < c->n; i++)
-		changed += !strstr(c->v[i], " would share id ");
+		changed += entry_of(db, c->v[i]) == ENTRY_KEY;
 	if (changed)
 		fprintf(f, "%s%s ", what, changed == 1 ? "" : "s");
-	for (size_t i = 0, k = 0; i < c->n; i++)
-		if (!strstr(c->v[i], " would share id "))
+	for (size_t i = 0; i < c->n; i++)
+		if (entry_of(db, c->v[i]) == ENTRY_KEY)
 			fprintf(f, "%s%s", k++ ? ", " : "", c->v[i]);
 	if (changed)
 		fprintf(f, " changed differently on both sides");
-	for (size_t i = 0, k = changed; i < c->n; i++)
-		if (strstr(c->v[i], " would share id "))
+	for (size_t i = 0; i < c->n; i++)
+		if (entry_of(db, c->v[i]) == ENTRY_ID)
 			fprintf(f, "%s%ss %s", k++ ? "; " : "", what, c->v[i]);
+	size_t broken = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		if (entry_of(db, c->v[i]) != ENTRY_DEPENDENCY)
+			continue;
+		if (broken++ == 0)
+			fprintf(f,
+				"%sthe merged packages would break "
+				"dependencies that neither side broke: ",
+				k ? "; " : "");
+		else
+			fputs(", ", f);
+		fputs(c->v[i], f);
+	}
 	return fclose(f) == 0 ? buf : NULL;
 }
 

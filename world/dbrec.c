@@ -445,6 +445,8 @@ int dbrec_merge_files_paired(const struct merge_kind *kind, const void *arg,
 	free(paired);
 	while (r == 0 && kind->check && kind->check(&picks, force))
 		;
+	if (r == 0 && kind->verify)
+		r = kind->verify(&picks, force, err);
 	for (size_t i = 0; r == 0 && force && i < picks.n; i++)
 		if (picks.v[i].unforceable)
 			r = werr(err, EEXIST,

@@ -71,6 +71,9 @@ struct merge_kind {
 	 * stand together; true when it changed a record kept (when forced,
 	 * to THEIRS's), to be called again. */
 	bool (*check)(struct picks *p, bool force);
+	/* Then, on the records kept: marks conflicts of the whole (NULL:
+	 * none), a note on each; -errno when it cannot tell. */
+	int (*verify)(struct picks *p, bool force, struct world_error *err);
 	int (*write)(const struct picks *p, int out,
 		     const struct merge_kind *kind, struct world_error *err);
 	const char *sep;  /* after each record, for dbrec_write_in_ours_order */

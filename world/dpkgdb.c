@@ -357,6 +357,247 @@ static int write_status(const struct picks *p, int out,
 	return r;
 }
 
+/* ---- the dependencies of the merged whole ---- */
+
+/* Records merged one by one can make a whole that neither side had: a
+ * package SRC installed beside the dependency that DST removed meanwhile,
+ * or one that conflicts with a package DST installed.  dpkg would never
+ * have written it, and apt refuses to work on it afterwards.  Such a break
+ * is a conflict of the depending package's record, unless one side had it
+ * already (a break DST had stays DST's; the merge did not make it). */
+
+struct broken {
+	char **key;  /* the depending package's record key */
+	char **what; /* "pwapt-test-dep:amd64 1.1 (Depends: newdep)" */
+	size_t n, cap;
+};
+
+static void broken_release(struct broken *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->key[i]);
+		free(b->what[i]);
+	}
+	free(b->key);
+	free(b->what);
+	*b = (struct broken){0};
+}
+
+static bool broken_has(const struct broken *b, const char *key,
+		       const char *what)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (!strcmp(b->key[i], key) && !strcmp(b->what[i], what))
+			return true;
+	return false;
+}
+
+/* Whether PKG is there for a dependency of type T on it: unpacked or
+ * further for Depends, Pre-Depends and Breaks, any files at all for
+ * Conflicts (dpkg's own reading). */
+static bool dep_present(const struct pkginfo *pkg, enum deptype t)
+{
+	if (t == dep_conflicts)
+		return pkg->status > PKG_STAT_CONFIGFILES;
+	return pkg->status >= PKG_STAT_UNPACKED;
+}
+
+/* Whether an instance present in the database matches POSSI (one
+ * alternative of a dependency), itself or by a Provides.  A package never
+ * conflicts with itself or what it provides. */
+static bool possi_matched(struct deppossi *possi)
+{
+	enum deptype t = possi->up->type;
+	bool negative = t == dep_conflicts || t == dep_breaks;
+	const struct pkgset *self = possi->up->up->set;
+	for (struct pkginfo *p = &possi->ed->pkg; p; p = p->arch_next)
+		if (dep_present(p, t) && !(negative && p->set == self) &&
+		    deparchsatisfied(&p->installed, p->installed.arch, possi) &&
+		    versionsatisfied(&p->installed, possi))
+			return true;
+	for (struct deppossi *pv = possi->ed->depended.installed; pv;
+	     pv = pv->rev_next) {
+		struct pkginfo *p = pv->up->up;
+		if (pv->up->type != dep_provides || !dep_present(p, t) ||
+		    (negative && p->set == self) ||
+		    !deparchsatisfied(&p->installed, p->installed.arch, possi))
+			continue;
+		if (possi->verrel == DPKG_RELATION_NONE ||
+		    (pv->verrel == DPKG_RELATION_EQ &&
+		     dpkg_version_relate(&pv->version, possi->verrel,
+					 &possi->version)))
+			return true;
+	}
+	return false;
+}
+
+static bool dep_broken(struct dependency *dep)
+{
+	switch (dep->type) {
+	case dep_depends:
+	case dep_predepends:
+		for (struct deppossi *x = dep->list; x; x = x->next)
+			if (possi_matched(x))
+				return false;
+		return true;
+	case dep_conflicts:
+	case dep_breaks:
+		for (struct deppossi *x = dep->list; x; x = x->next)
+			if (possi_matched(x))
+				return true;
+		return false;
+	default:
+		return false;
+	}
+}
+
+static int broken_add(struct status_job *job, struct pkginfo *pkg,
+		      struct dependency *dep)
+{
+	static const char *const field[] = {
+		[dep_depends] = "Depends",
+		[dep_predepends] = "Pre-Depends",
+		[dep_breaks] = "Breaks",
+		[dep_conflicts] = "Conflicts",
+	};
+	struct broken *b = job->data;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 8;
+		char **k = realloc(b->key, cap * sizeof(*k));
+		if (!k)
+			return -ENOMEM;
+		b->key = k;
+		char **w = realloc(b->what, cap * sizeof(*w));
+		if (!w)
+			return -ENOMEM;
+		b->what = w;
+		b->cap = cap;
+	}
+	const char *arch = arch_of(pkg);
+	varbuf_reset(&job->vb);
+	varbufversion(&job->vb, &pkg->installed.version, vdew_nonambig);
+	varbuf_add_str(&job->vb, " (");
+	varbuf_add_str(&job->vb, field[dep->type]);
+	varbuf_add_str(&job->vb, ": ");
+	varbufdependency(&job->vb, dep);
+	varbuf_add_char(&job->vb, ')');
+	char *key = NULL, *what = NULL;
+	if (asprintf(&key, "%s%s%s", pkg->set->name, *arch ? ":" : "",
+		     arch) < 0)
+		return -ENOMEM;
+	if (asprintf(&what, "%s %.*s", key, (int)job->vb.used,
+		     job->vb.buf) < 0) {
+		free(key);
+		return -ENOMEM;
+	}
+	b->key[b->n] = key;
+	b->what[b->n++] = what;
+	return 0;
+}
+
+static int visit_broken(struct status_job *job, struct pkginfo *pkg)
+{
+	if (pkg->status < PKG_STAT_UNPACKED)
+		return 0;
+	for (struct dependency *d = pkg->installed.depends; d; d = d->next) {
+		int r = dep_broken(d) ? broken_add(job, pkg, d) : 0;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+enum side { SIDE_MERGED, SIDE_OURS, SIDE_THEIRS };
+
+static const struct rec *side_rec(const struct pick *x, enum side side)
+{
+	return side == SIDE_MERGED ? x->r : side == SIDE_OURS ? x->o : x->t;
+}
+
+/* Whether the merge kept SIDE's records, all of them and only them. */
+static bool merged_is(const struct picks *p, enum side side)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (!rec_same(p->v[i].r, side_rec(&p->v[i], side)))
+			return false;
+	return true;
+}
+
+/* The broken dependencies of SIDE's records as one database, into *B. */
+static int side_broken(const struct picks *p, enum side side,
+		       struct broken *b, struct world_error *err)
+{
+	struct buf text = {0};
+	for (size_t i = 0; i < p->n; i++) {
+		const struct rec *x = side_rec(&p->v[i], side);
+		if (x && (buf_add(&text, x->text, x->len) < 0 ||
+			  buf_add(&text, "\n", 1) < 0)) {
+			free(text.p);
+			return werr(err, ENOMEM, "cannot merge the status file");
+		}
+	}
+	struct input in = {.data = text.p ? text.p : (char *)"",
+			   .len = text.len,
+			   .name = side == SIDE_MERGED ? "merged status"
+				   : side == SIDE_OURS ? "ours"
+						       : "theirs"};
+	struct status_job job = {.in = &in, .visit = visit_broken, .data = b};
+	int r = status_run(&job, EIO, err);
+	free(text.p);
+	return r;
+}
+
+/* Marks as conflicts the records whose dependencies the merge broke. */
+static int mark_broken(struct picks *p, const struct broken *m,
+		       const struct broken *o, const struct broken *t)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		if (broken_has(o, m->key[i], m->what[i]) ||
+		    broken_has(t, m->key[i], m->what[i]))
+			continue;
+		struct pick *x = NULL;
+		for (size_t k = 0; !x && k < p->n; k++) {
+			const struct rec *r = p->v[k].r;
+			if (r && !strcmp(r->key, m->key[i]))
+				x = &p->v[k];
+		}
+		if (!x)
+			continue;
+		char *note = NULL;
+		if (asprintf(&note, "%s%s%s", x->note ? x->note : "",
+			     x->note ? "; " : "", m->what[i]) < 0)
+			return -ENOMEM;
+		free(x->note);
+		x->note = note;
+		x->conflict = true;
+	}
+	return 0;
+}
+
+static int check_dependencies(struct picks *p, bool force,
+			      struct world_error *err)
+{
+	/* Conflicts left unresolved refuse the merge already, and their
+	 * whole may be one libdpkg refuses (two instances of a name). */
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].conflict && !force)
+			return 0;
+	if (merged_is(p, SIDE_OURS) || merged_is(p, SIDE_THEIRS))
+		return 0;
+	struct broken m = {0}, o = {0}, t = {0};
+	int r = side_broken(p, SIDE_MERGED, &m, err);
+	if (r == 0 && m.n)
+		r = side_broken(p, SIDE_OURS, &o, err);
+	if (r == 0 && m.n)
+		r = side_broken(p, SIDE_THEIRS, &t, err);
+	if (r == 0 && mark_broken(p, &m, &o, &t) < 0)
+		r = werr(err, ENOMEM, "cannot merge the status file");
+	broken_release(&m);
+	broken_release(&o);
+	broken_release(&t);
+	return r;
+}
+
 int dpkgdb_merge_status(const struct db_file *base, const struct db_file *ours,
 			const struct db_file *theirs, int out, unsigned flags,
 			struct db_conflicts *conflicts, struct world_error *err)
@@ -364,6 +605,7 @@ int dpkgdb_merge_status(const struct db_file *base, const struct db_file *ours,
 	static const struct merge_kind status = {
 		.records = status_records,
 		.check = fix_instances,
+		.verify = check_dependencies,
 		.write = write_status,
 		.what = "the status file",
 	};

@@ -1175,6 +1175,127 @@ static void test_force_status(void)
 	result_release(&res);
 }
 
+/* ---- dependencies of the merged whole ---- */
+
+/* An installed package's stanza: NAME VERSION and EXTRA fields. */
+static char *package(const char *name, const char *version, const char *extra)
+{
+	return fmt("Package: %s\nStatus: install ok installed\n"
+		   "Priority: optional\nSection: misc\nInstalled-Size: 1\n"
+		   "Maintainer: Tests <tests@example.org>\n"
+		   "Architecture: amd64\nVersion: %s\n%s"
+		   "Description: a test package\n\n",
+		   name, version, extra);
+}
+
+static bool one_break(const struct result *res, const char *what)
+{
+	return res->r == 1 && res->c.n == 1 && !strcmp(res->c.v[0], what);
+}
+
+static void test_dependencies(void)
+{
+	_cleanup_free_ char *lib = package("pwapt-lib", "1.0", "");
+	_cleanup_free_ char *lib2 = package("pwapt-lib", "2.0", "");
+	_cleanup_free_ char *dep =
+		package("pwapt-dep", "1.1", "Depends: pwapt-lib (>= 1.0)\n");
+	_cleanup_free_ char *with_lib = cat(status, lib);
+	_cleanup_free_ char *with_both = cat(with_lib, dep);
+
+	/* The soak's case: the world installed dep while lib was there;
+	 * DST removed lib meanwhile (a rollback of lib's merge). */
+	struct result res = merge(STATUS, with_lib, status, with_both, 0);
+	ok(one_break(&res, "pwapt-dep:amd64 1.1 (Depends: pwapt-lib (>= "
+			   "1.0))") &&
+		   !res.out[0],
+	   "a package whose dependency the other side removed is a "
+	   "conflict, and OUT is untouched: %s",
+	   res.c.n ? res.c.v[0] : "(none)");
+	result_release(&res);
+	res = merge(STATUS, with_lib, status, with_both, DB_MERGE_FORCE);
+	ok(res.r == 1 && contains(res.out, "Package: pwapt-dep\n") &&
+		   !contains(res.out, "Package: pwapt-lib\n"),
+	   "forced, the merge is written as the records say, the break "
+	   "listed");
+	result_release(&res);
+
+	/* A version the dependency excludes. */
+	_cleanup_free_ char *old_only =
+		package("pwapt-dep", "1.1", "Depends: pwapt-lib (<< 2.0)\n");
+	_cleanup_free_ char *ours_v2 = cat(status, lib2);
+	_cleanup_free_ char *theirs_old = cat(with_lib, old_only);
+	res = merge(STATUS, with_lib, ours_v2, theirs_old, 0);
+	ok(one_break(&res, "pwapt-dep:amd64 1.1 (Depends: pwapt-lib (<< "
+			   "2.0))"),
+	   "a version the dependency excludes, upgraded on the other side, "
+	   "is a conflict");
+	result_release(&res);
+
+	/* Satisfied otherwise: by a Provides with a version, or an
+	 * alternative; an unversioned Provides does not satisfy a versioned
+	 * dependency. */
+	_cleanup_free_ char *prov =
+		package("pwapt-libng", "3.0", "Provides: pwapt-lib (= 1.5)\n");
+	_cleanup_free_ char *ours_prov = cat(status, prov);
+	res = merge(STATUS, with_lib, ours_prov, with_both, 0);
+	ok(res.r == 0 && contains(res.out, "Package: pwapt-libng\n") &&
+		   contains(res.out, "Package: pwapt-dep\n"),
+	   "a versioned Provides on the other side satisfies it");
+	result_release(&res);
+	_cleanup_free_ char *prov_nov =
+		package("pwapt-libng", "3.0", "Provides: pwapt-lib\n");
+	_cleanup_free_ char *ours_nov = cat(status, prov_nov);
+	res = merge(STATUS, with_lib, ours_nov, with_both, 0);
+	ok(res.r == 1, "an unversioned Provides does not satisfy (>= 1.0)");
+	result_release(&res);
+	_cleanup_free_ char *alt = package("pwapt-alt", "1.0", "");
+	_cleanup_free_ char *dep_or = package(
+		"pwapt-dep", "1.1", "Depends: pwapt-lib | pwapt-alt\n");
+	_cleanup_free_ char *base_alt = cat(with_lib, alt);
+	_cleanup_free_ char *ours_alt = cat(status, alt);
+	_cleanup_free_ char *theirs_or = cat(base_alt, dep_or);
+	res = merge(STATUS, base_alt, ours_alt, theirs_or, 0);
+	ok(res.r == 0, "an alternative still installed satisfies it");
+	result_release(&res);
+
+	/* Conflicts and Breaks between packages each side installed. */
+	_cleanup_free_ char *x =
+		package("pwapt-x", "1.0", "Conflicts: pwapt-y\n");
+	_cleanup_free_ char *y = package("pwapt-y", "1.0", "");
+	_cleanup_free_ char *ours_x = cat(status, x);
+	_cleanup_free_ char *theirs_y = cat(status, y);
+	res = merge(STATUS, status, ours_x, theirs_y, 0);
+	ok(one_break(&res, "pwapt-x:amd64 1.0 (Conflicts: pwapt-y)"),
+	   "two packages installed on two sides that conflict are a "
+	   "conflict");
+	result_release(&res);
+	_cleanup_free_ char *z =
+		package("pwapt-z", "1.0", "Breaks: pwapt-y (<< 2.0)\n");
+	_cleanup_free_ char *ours_z = cat(status, z);
+	res = merge(STATUS, status, ours_z, theirs_y, 0);
+	ok(one_break(&res, "pwapt-z:amd64 1.0 (Breaks: pwapt-y (<< 2.0))"),
+	   "so is a Breaks");
+	result_release(&res);
+	_cleanup_free_ char *self = package(
+		"pwapt-self", "1.0", "Provides: pwapt-v\nConflicts: pwapt-v\n");
+	_cleanup_free_ char *theirs_self = cat(status, self);
+	res = merge(STATUS, status, ours_x, theirs_self, 0);
+	ok(res.r == 0, "a package conflicting with what it provides itself "
+		       "is no conflict");
+	result_release(&res);
+
+	/* A break one side had already is not the merge's doing. */
+	_cleanup_free_ char *orphan =
+		package("pwapt-orphan", "1.0", "Depends: pwapt-missing\n");
+	_cleanup_free_ char *broken_base = cat(status, orphan);
+	_cleanup_free_ char *broken_ours = cat(broken_base, x);
+	_cleanup_free_ char *broken_theirs = cat(broken_base, new_pkg);
+	res = merge(STATUS, broken_base, broken_ours, broken_theirs, 0);
+	ok(res.r == 0 && contains(res.out, "Package: pwapt-orphan\n"),
+	   "a break both sides had stays, and is no conflict");
+	result_release(&res);
+}
+
 static void test_force_text(void)
 {
 	forced_is(
@@ -1563,6 +1684,7 @@ int main(int argc, char **argv)
 		test_repeated();
 		test_read();
 		test_force_status();
+		test_dependencies();
 		test_undo_status();
 	} else {
 		skip("status file merges on a real Debian status file");
