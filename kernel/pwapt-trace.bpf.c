@@ -103,10 +103,9 @@ __u32 self_tgid;
  * the collector. */
 static __always_inline int host_task(void)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	struct task_struct *task = bpf_get_current_task_btf();
 
-	return BPF_CORE_READ(pid, level) == 0 &&
+	return task->thread_pid->level == 0 &&
 	       (bpf_get_current_pid_tgid() >> 32) != self_tgid;
 }
 
@@ -198,15 +197,43 @@ static long tree_step(__u32 index, void *data)
 	return 0;
 }
 
+/* Each task's tree, found once (the walk reads a few fields of every
+ * ancestor, through helpers): the cached tree stays while the task's
+ * session does.  A process whose parent exits keeps the tree it had, as
+ * the audit backend's tree of a pid does. */
+struct tree_cache {
+	__u64 sid;   /* the task's session (struct pid *) when it was found */
+	__u32 tree;
+	__u32 valid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tree_cache);
+} trees SEC(".maps");
+
 static __always_inline __u32 current_tree(void)
 {
-	struct tree_walk w = {.t = (void *)bpf_get_current_task()};
-
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tree_walk w = {.t = (void *)task};
+	struct tree_cache *c;
 	struct task_struct *top;
+	__u64 sid = (__u64)task->signal->pids[PIDTYPE_SID];
 
+	c = bpf_task_storage_get(&trees, task, NULL,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (c && c->valid && c->sid == sid)
+		return c->tree;
 	bpf_loop(64, tree_step, &w, 0);
 	top = w.t;
-	return BPF_CORE_READ(top, tgid);
+	if (!c)
+		return BPF_CORE_READ(top, tgid);
+	c->tree = BPF_CORE_READ(top, tgid);
+	c->sid = sid;
+	c->valid = 1;
+	return c->tree;
 }
 
 /* SLOT here is the tracked map's value: the world's slot in the low bits,
@@ -288,7 +315,7 @@ static long walk_step(__u32 index, void *data)
 __noinline int put_walk(struct builder *b, __u64 vmnt_addr, __u64 dentry_addr,
 			int i)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct vfsmount *vmnt = (void *)vmnt_addr;
 	struct scratch *sc;
 	__u32 zero = 0;
@@ -296,8 +323,8 @@ __noinline int put_walk(struct builder *b, __u64 vmnt_addr, __u64 dentry_addr,
 		.m = container_of(vmnt, struct mount, mnt),
 		.vmnt = vmnt,
 		.dentry = (void *)dentry_addr,
-		.root_dentry = BPF_CORE_READ(task, fs, root.dentry),
-		.root_mnt = BPF_CORE_READ(task, fs, root.mnt),
+		.root_dentry = task->fs->root.dentry,
+		.root_mnt = task->fs->root.mnt,
 		.pos = TRACE_PATH_MAX - 1,
 	};
 	long n, pos;
@@ -360,12 +387,12 @@ static __always_inline void put_user(struct builder *b, const char *uptr, int i)
 
 static __always_inline struct file *fd_file(int fd)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
+	struct file **fds = fdt->fd;
 	struct file *f = NULL;
 
-	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd < 0 || fd >= fdt->max_fds)
 		return NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
@@ -552,9 +579,9 @@ static __always_inline void record(struct scratch *sc, __u32 slot, long nr,
 		return;
 	case NR_execve:
 	case NR_execveat: {
-		struct task_struct *task = (void *)bpf_get_current_task();
+		struct task_struct *task = bpf_get_current_task_btf();
 
-		file_once(sc, BPF_CORE_READ(task, mm, exe_file), slot,
+		file_once(sc, task->mm->exe_file, slot,
 			  TRACE_EXEC);
 		return;
 	}

@@ -95,6 +95,21 @@ test_expect_success 'a world that changed only a file nobody read: no warning' '
 	wmerge D P && test_equal changed "$(wexec P cat /srv/unread)"
 '
 
+# A process of the tree keeps its tree when its parent exits: an inner
+# shell reads while the command wexec ran is alive, and writes once it is
+# gone (an orphan, the world's init its parent now).
+test_expect_success 'derived by a process whose parent exited between the read and the write' '
+	wexec P sh -c "echo orphan v1 >/srv/orphan.c" && sleep 0.3 &&
+	wcreate O P >/dev/null && wait_traced O &&
+	wexec O sh -c "echo orphan v2 >/srv/orphan.c" &&
+	wexec P sh -c "sh -c \"cat /srv/orphan.c >/dev/null; sleep 1; echo built >/srv/orphan.o\" </dev/null >/dev/null 2>&1 & sleep 0.3" &&
+	wait_line P "^write /srv/orphan.o$" &&
+	test_exit 3 wdiff O >"$TMP/wdiff.out"; r=$?
+	cat "$TMP/wdiff.out"; test $r = 0 &&
+	grep -Eqx "! /srv/orphan.c: derived files: read in P after O was created by processes that then wrote /srv/orphan.o( \(the trace is incomplete\))?" "$TMP/wdiff.out" &&
+	wdelete O
+'
+
 # A directory whose ctime changed only because an entry was added to it
 # was a conflict by ctime; the trace shows nobody changed the directory.
 test_expect_success 'written on both sides, judged by the trace: a conflict saying so' '

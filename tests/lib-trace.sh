@@ -17,6 +17,7 @@ cat >"$TMP/at.c" <<'CEOF'
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <utime.h>
 static int fail(const char *what) { perror(what); return 1; }
@@ -84,6 +85,10 @@ int main(int argc, char **argv)
 		else
 			syscall(SYS_execveat, d, a, args, env, 0);
 		return fail("exec");
+	} else if (!strcmp(op, "xattr")) {
+		/* No call of the traced set: a change the tables miss. */
+		r = cwd ? setxattr(a, "user.pwapt", "1", 1, 0)
+			: fsetxattr(fd = openat(d, a, O_RDONLY), "user.pwapt", "1", 1, 0);
 	} else if (!strcmp(op, "flood")) {
 		/* A: how many files; B: a directory with a long name. */
 		char name[4096];
