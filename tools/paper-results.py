@@ -91,7 +91,11 @@ for log in ["derived-make.log", "unattended.log"] + \
             done = [l[3:].strip() for l in f if l.startswith("== ") and "steps passed" in l]
     except OSError:
         done = []
-    print("- examples/%s: %s" % (log[:-4], done[-1] if done else "(no summary)"))
+    line = done[-1].rstrip() if done else log[:-4] + ": (no summary)"
+    if line.endswith("; left out (TODO):"):
+        line = line[:-len("; left out (TODO):")]
+    run = log[:-4].rpartition(".")[2]
+    print("- examples/%s" % (line if not run.isdigit() else line + " (run %s)" % run))
 print()
 
 print("## Table III: execution times of world operations (seconds)\n")
