@@ -13,7 +13,9 @@ set xtics rotate by -30 nomirror
 set yrange [0:*]
 set bmargin 8
 set grid ytics
-set key top left
+set key top center horizontal
+set offsets 0, 0, graph 0.18, 0
+set tmargin 4
 set title "access time (mean per request, 10 concurrent)"
 set ylabel "milliseconds"
 plot out."/table5.dat" using 2:xtic(1) title "the paper (Aufs, Auditd; 2016)", \
