@@ -122,13 +122,18 @@ step 'the repository offers 1.1 (it removes files/c); unattended-upgrade allows 
 	test_equal on "$(pwapt unattended --check)"
 '
 
-step 'tests.d: 50-service (the service runs what dpkg installed), 60-site (files/c is there)' '
+step 'tests.d: 50-service (the service runs what dpkg installed, within 10 s), 60-site (files/c is there)' '
 	mkdir -p "$R/etc/pwapt/tests.d" &&
 	cat >"$R/etc/pwapt/tests.d/50-service" <<-\EOF &&
 	#!/bin/sh
+	# The daemon writes its version once it runs: given 10 s to start.
 	v=$(dpkg-query -W -f="\${Version}" pwapt-test-svc)
-	test "$(cat /run/pwapt-test-svc.version 2>/dev/null)" = "$v" ||
-		{ echo "pwapt-test-svc does not run $v" >&2; exit 1; }
+	for i in $(seq 50); do
+		test "$(cat /run/pwapt-test-svc.version 2>/dev/null)" = "$v" && exit 0
+		sleep 0.2
+	done
+	echo "pwapt-test-svc does not run $v" >&2
+	exit 1
 	EOF
 	cat >"$R/etc/pwapt/tests.d/60-site" <<-\EOF &&
 	#!/bin/sh
