@@ -276,7 +276,7 @@ example-unattended: deps all
 	@examples/unattended/run.sh
 # The three, then the paper's Tables III, IV and V measured on this
 # machine: build/paper/results.md, table3.png and table5.png (tools/paper;
-# PAPER_RUNS=N, PAPER_AB_REQUESTS=N).
+# PAPER_RUNS=N, PAPER_AB_REQUESTS=N, PAPER_AB_ROUNDS=N).
 paper: deps all
 	@tools/paper
 

@@ -7,8 +7,8 @@
 #
 #   paper-results.py OUT RUNS POSTS [AB_REQUESTS]
 #
-# Table V: lines "ab|WORLD|TRACE|MS|RPS" (WORLD Root or ABChild, TRACE off,
-# bpf or audit), in OUT/table5.dat for tools/paper-table5.gp.
+# Table V: lines "ab|WORLD|TRACE|MS|RPS|ROUND" (WORLD Root or ABChild, TRACE
+# off, bpf or audit), in OUT/table5.dat for tools/paper-table5.gp.
 import os
 import platform
 import statistics
@@ -49,8 +49,10 @@ for n in range(1, runs + 1):
             if kind == "time":
                 times.setdefault(rest[0], []).append(float(rest[1]))
                 names.add(rest[0])
-            elif kind == "ab":
-                ab.setdefault((rest[0], rest[1]), []).append((float(rest[2]), float(rest[3])))
+            elif kind == "ab":  # keyed by world, tracing; run and round kept
+                rnd = rest[4] if len(rest) > 4 else "1"
+                ab.setdefault((rest[0], rest[1]), []).append(
+                    (float(rest[2]), float(rest[3]), (n, rnd)))
             elif kind == "layer":
                 layers.setdefault(rest[0], []).append((int(rest[1]), int(rest[2])))
         forced += "wmerge --force PHPUpdate Root" in names
@@ -163,35 +165,47 @@ print("`ab -l -n %s -c 10` (apache2-utils, in the scenario's network "
       "start`) before the measures and stopped after; the paper traced with "
       "Auditd.  Access time: ab's mean time per request across all "
       "concurrent requests (10 at a time), in ms; requests/s: ab's.  Every "
-      "request must answer HTTP 200 (the run fails otherwise).  Medians of "
-      "the runs; ratio: requests/s to Root untraced.  The audit backend "
+      "request must answer HTTP 200 (the run fails otherwise).  The "
+      "modes are measured in rounds, each round all six.  The audit backend "
       "does not trace Root's container (it tells worlds apart by their "
       "overlay's device, and Root on a plain directory has none of its "
       "own), but its rules make the kernel audit every process's calls.  "
       "This machine's 2 CPUs are shared with other work and serve both the "
-      "client and the server: expect a few percent of noise between runs.\n"
+      "client and the server: its load, not pwapt, moves the absolute "
+      "figures between rounds (see the ratio's range).\n"
       % (ab_requests, posts))
-print("| World | Tracing | the paper (Aufs, Auditd): ms | req/s | here: ms | req/s | ratio |")
-print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-base = ab.get(("Root", "off"))
-base_rps = statistics.median(g[1] for g in base) if base else None
+print("| World | Tracing | the paper (Aufs, Auditd): ms | req/s | ratio | here: ms | req/s | ratio | ratio min–max |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+# Root untraced's requests/s in each run and round: each measure's ratio
+# is to the one taken in the same round.
+base = {g[2]: g[1] for g in ab.get(("Root", "off"), [])}
+rounds = len(base)
 with open(os.path.join(out, "table5.dat"), "w") as dat:
-    dat.write("# row paper_ms here_ms paper_rps here_rps\n")
+    dat.write("# row paper_rps here_rps paper_ratio here_ratio\n")
     for world in ("Root", "ABChild"):
         for trace in TRACES:
             aufs, auditd, pms, prps = PAPER5[(world, trace != "off")]
-            label = "%s, %s" % ("Root" if world == "Root" else "child", "untraced" if trace == "off" else trace)
+            pratio = prps / PAPER5[("Root", False)][3]
+            label = "%s, %s" % ("Root" if world == "Root" else "child",
+                                "untraced" if trace == "off" else trace)
             got = ab.get((world, trace))
             if not got:
-                print("| %s | %s | %d (%s, %s) | %.1f | (not measured) | | |"
-                      % (world, trace, pms, aufs, auditd, prps))
+                print("| %s | %s | %d (%s, %s) | %.1f | %.2f | (not measured) | | | |"
+                      % (world, trace, pms, aufs, auditd, prps, pratio))
                 continue
             ms = statistics.median(g[0] for g in got)
             rps = statistics.median(g[1] for g in got)
-            ratio = "%.2f" % (rps / base_rps) if base_rps else "?"
-            print("| %s | %s | %d (%s, %s) | %.1f | %.0f | %.1f | %s |"
-                  % (world, trace, pms, aufs, auditd, prps, ms, rps, ratio))
-            dat.write('"%s" %d %.1f %.1f %.2f\n' % (label, pms, ms, prps, rps))
+            ratios = [g[1] / base[g[2]] for g in got if g[2] in base]
+            ratio = statistics.median(ratios) if ratios else float("nan")
+            span = "%.2f–%.2f" % (min(ratios), max(ratios)) if ratios else ""
+            print("| %s | %s | %d (%s, %s) | %.1f | %.2f | %.0f | %.1f | %.2f | %s |"
+                  % (world, trace, pms, aufs, auditd, prps, pratio, ms, rps, ratio, span))
+            dat.write('"%s" %.1f %.2f %.3f %.3f\n' % (label, prps, rps, pratio, ratio))
+print("\n%d round(s) in all (runs × rounds); ms and req/s are medians of "
+      "every measure of the row, whose spread follows the machine's other "
+      "load; the ratio is each measure's requests/s to Root untraced's of "
+      "the same round (taken within about two minutes), its median and range."
+      % rounds)
 print("\nThe paper's Table V (Core i7 870, Ubuntu 14.04's WordPress): "
       "231 ms and 41.5 requests/s in the root world untraced, 250 and 38.5 "
       "traced by Auditd, 231 and 41.6 in a child world on Aufs untraced, "

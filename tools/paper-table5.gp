@@ -1,5 +1,6 @@
-# tools/paper's plot of Table V: the paper's access times and requests/s
-# of WordPress's front page beside this machine's medians, for Root and a
+# tools/paper's plot of Table V: the paper's requests/s of WordPress's
+# front page beside this machine's medians, and each as a ratio to Root
+# untraced (this machine's: measured in the same round), for Root and a
 # child world, untraced and traced (gnuplot -e "out='DIR'"; the paper's
 # traced rows are Auditd's, beside each of pwapt's backends).
 set terminal png size 1100,560 font ",10"
@@ -12,16 +13,16 @@ set boxwidth 0.9
 set xtics rotate by -30 nomirror
 set yrange [0:*]
 set bmargin 8
+set tmargin 4
 set grid ytics
 set key top center horizontal
 set offsets 0, 0, graph 0.18, 0
-set tmargin 4
-set title "access time (mean per request, 10 concurrent)"
-set ylabel "milliseconds"
-plot out."/table5.dat" using 2:xtic(1) title "the paper (Aufs, Auditd; 2016)", \
-     "" using 3 title "pwapt, this machine (median)"
 set title "throughput"
 set ylabel "requests per second"
+plot out."/table5.dat" using 2:xtic(1) title "the paper (Aufs, Auditd; 2016)", \
+     "" using 3 title "pwapt, this machine"
+set title "throughput as a ratio to Root untraced (same round)"
+set ylabel "ratio of requests per second"
 plot out."/table5.dat" using 4:xtic(1) title "the paper (Aufs, Auditd; 2016)", \
-     "" using 5 title "pwapt, this machine (median)"
+     "" using 5 title "pwapt, this machine"
 unset multiplot

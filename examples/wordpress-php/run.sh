@@ -25,7 +25,8 @@
 # the worlds' layers appended to FILE (tools/paper, `make paper`).
 # PWAPT_PAPER_AB=N: then the paper's Table V, ab against the front page in
 # Root and in a child world, N requests 10 at a time, tracing off and with
-# each backend of PWAPT_PAPER_AB_TRACE (default "off bpf audit"); see below.
+# each backend of PWAPT_PAPER_AB_TRACE (default "off bpf audit"), in
+# PWAPT_PAPER_AB_ROUNDS rounds (default 1); see below.
 here=$(cd "$(dirname "$0")" && pwd)
 PWAPT_TREE_EXTRA=$(cat "$here/packages")
 export PWAPT_TREE_EXTRA
@@ -431,11 +432,14 @@ step 'Root'"'"'s packages: the new versions, and dpkg --audit says nothing' '
 # WPTest), so that every file it reads comes through the overlay; with
 # tracing off and with each backend of PWAPT_PAPER_AB_TRACE (default
 # "off bpf audit"): the collector started (pwapt trace start) before the
-# measures and stopped after.  Each measure must answer every request with
-# HTTP 200, and the page must be the blog; "ab|WORLD|TRACE|MS|RPS" is
-# appended to PWAPT_PAPER_TIMES (MS: ab's mean time per request across
-# all concurrent requests' lifetimes, the paper's access time; RPS: its
-# requests per second).
+# measures and stopped after; in PWAPT_PAPER_AB_ROUNDS rounds (default 1)
+# of every mode, so that a ratio to Root untraced of the same round
+# compares measures taken close together on a machine whose load changes.
+# Each measure must answer every request with HTTP 200, and the page must
+# be the blog; "ab|WORLD|TRACE|MS|RPS|ROUND" is appended to
+# PWAPT_PAPER_TIMES (MS: ab's mean time per request across all concurrent
+# requests' lifetimes, the paper's access time; RPS: its requests per
+# second).
 if [ -n "${PWAPT_PAPER_AB:-}" ]; then
 	case $PWAPT_PAPER_AB in *[!0-9]* | 0)
 		echo "wordpress-php: PWAPT_PAPER_AB must be a number of requests, not '$PWAPT_PAPER_AB'" >&2
@@ -446,6 +450,11 @@ if [ -n "${PWAPT_PAPER_AB:-}" ]; then
 		exit 1
 	}
 	AB_TRACE=${PWAPT_PAPER_AB_TRACE:-off bpf audit}
+	AB_ROUNDS=${PWAPT_PAPER_AB_ROUNDS:-1}
+	case $AB_ROUNDS in *[!0-9]* | 0 | '')
+		echo "wordpress-php: PWAPT_PAPER_AB_ROUNDS must be a number of rounds, not '$AB_ROUNDS'" >&2
+		exit 2 ;;
+	esac
 	for t in $AB_TRACE; do
 		case $t in off | bpf | audit) ;;
 		*) echo "wordpress-php: PWAPT_PAPER_AB_TRACE lists off, bpf or audit, not '$t'" >&2
@@ -454,9 +463,9 @@ if [ -n "${PWAPT_PAPER_AB:-}" ]; then
 	done
 	command -v bpftool >/dev/null || PATH=$PATH:/usr/sbin
 
-	# ab_measure WORLD ADDRESS TRACE: the warm-up, then the measure.
+	# ab_measure WORLD ADDRESS TRACE ROUND: the warm-up, then the measure.
 	ab_measure() {
-		_ab=$OUT/ab.$1.$3
+		_ab=$OUT/ab.$1.$3.$4
 		ab -l -n "$PWAPT_PAPER_AB" -c 10 -H "Host: localhost" "http://$2/" >"$_ab.warm" 2>&1 &&
 		ab -l -n "$PWAPT_PAPER_AB" -c 10 -H "Host: localhost" "http://$2/" >"$_ab" 2>&1 || {
 			echo "ab against $1 failed:"; cat "$_ab.warm" "$_ab" 2>/dev/null; return 1
@@ -466,10 +475,10 @@ if [ -n "${PWAPT_PAPER_AB:-}" ]; then
 		_done=$(sed -n "s/^Complete requests: *//p" "$_ab") &&
 		_failed=$(sed -n "s/^Failed requests: *//p" "$_ab") &&
 		test -n "$_ms" && test -n "$_rps" &&
-		echo "$1, tracing $3: $_ms ms a request, $_rps requests/s ($_done complete, $_failed failed)" &&
+		echo "$1, tracing $3, round $4: $_ms ms a request, $_rps requests/s ($_done complete, $_failed failed)" &&
 		test "$_done" = "$PWAPT_PAPER_AB" && test "$_failed" = 0 &&
 		! grep -q "^Non-2xx responses" "$_ab" || { cat "$_ab"; return 1; }
-		[ -z "${PWAPT_PAPER_TIMES:-}" ] || echo "ab|$1|$3|$_ms|$_rps" >>"$PWAPT_PAPER_TIMES"
+		[ -z "${PWAPT_PAPER_TIMES:-}" ] || echo "ab|$1|$3|$_ms|$_rps|$4" >>"$PWAPT_PAPER_TIMES"
 	}
 	# The collector of backend $1 started ("backend: $1" said), or
 	# stopped (off).
@@ -504,17 +513,21 @@ if [ -n "${PWAPT_PAPER_AB:-}" ]; then
 		check_page Root root "$(upstream "$WP_NEW")" "$(upstream "$PHP_NEW")"
 	'
 	CHILD_IP=$(net_field ABChild address)
-	for t in $AB_TRACE; do
-		step "Table V: ab -n $PWAPT_PAPER_AB -c 10 against the front page in Root and in ABChild, tracing $t" '
-			ab_collector $t &&
-			ab_measure Root "$ROOT_IP:80" $t &&
-			ab_measure ABChild "$CHILD_IP:80" $t &&
-			if [ $t != off ]; then
-				test -e "$PWAPT_STATE/worlds/ABChild/trace" &&
-				echo "ABChild traced: $(trace_entries ABChild | wc -l) accesses in its table" &&
-				ab_collector_stop
-			fi
-		'
+	r=1
+	while [ $r -le "$AB_ROUNDS" ]; do
+		for t in $AB_TRACE; do
+			step "Table V, round $r of $AB_ROUNDS: ab -n $PWAPT_PAPER_AB -c 10 against the front page in Root and in ABChild, tracing $t" '
+				ab_collector $t &&
+				ab_measure Root "$ROOT_IP:80" $t $r &&
+				ab_measure ABChild "$CHILD_IP:80" $t $r &&
+				if [ $t != off ]; then
+					test -e "$PWAPT_STATE/worlds/ABChild/trace" &&
+					echo "ABChild traced: $(trace_entries ABChild | wc -l) accesses in its table" &&
+					ab_collector_stop
+				fi
+			'
+		done
+		r=$((r + 1))
 	done
 fi
 

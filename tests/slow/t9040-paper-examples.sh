@@ -56,7 +56,7 @@ summary unattended
 
 test_expect_success "examples/wordpress-php: §II with $POSTS posts, every step, and Table V" '
 	scenario wordpress-php PWAPT_PAPER_AB=20 "PWAPT_PAPER_AB_TRACE=off bpf" &&
-	grep -q "^ABChild, tracing bpf: [0-9.]* ms a request" "$TMP/wordpress-php.out" &&
+	grep -q "^ABChild, tracing bpf, round 1: [0-9.]* ms a request" "$TMP/wordpress-php.out" &&
 	grep -q "^== wordpress-php ($POSTS posts; .*): all [0-9]* steps passed" "$TMP/wordpress-php.out"
 '
 summary wordpress-php
