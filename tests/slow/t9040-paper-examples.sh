@@ -11,8 +11,9 @@
 # a network namespace of its own (tests/lib.sh, started afresh), on its own
 # temporary Root.  What they need from the network (two Debian trees, the
 # PHP and WordPress updates) is fetched first, with the network, and cached
-# under PWAPT_CACHE.  About 4 minutes from a warm cache on 2 shared CPUs;
-# 12 from an empty one (three debootstraps, about 450 MB).
+# under PWAPT_CACHE.  About 4 minutes from a warm cache on 2 shared CPUs
+# (7 with a load average of 15); 12 from an empty one (three debootstraps,
+# about 450 MB).
 here=$(cd "$(dirname "$0")/../.." && pwd)
 if [ -z "${PWAPT_TEST_NETNS:-}" ]; then
 	# A failure here is the scenario's to report (it says what it could
