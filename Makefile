@@ -272,8 +272,11 @@ example-make: deps all
 	@examples/derived-make/run.sh
 example-wordpress: deps all
 	@examples/wordpress-php/run.sh
-# Both, then the paper's Tables III and IV measured on this machine:
-# build/paper/results.md and table3.png (tools/paper; PAPER_RUNS=N).
+example-unattended: deps all
+	@examples/unattended/run.sh
+# The three, then the paper's Tables III, IV and V measured on this
+# machine: build/paper/results.md, table3.png and table5.png (tools/paper;
+# PAPER_RUNS=N, PAPER_AB_REQUESTS=N, PAPER_AB_ROUNDS=N).
 paper: deps all
 	@tools/paper
 
@@ -319,4 +322,4 @@ clean:
 		tests/fuzz/obj tests/fuzz/libworld.a
 	rm -rf $(SANITIZE_DIR)
 
-.PHONY: all deps check check-floors check-sanitize demo example-make example-wordpress paper bench install style clean fuzz FORCE
+.PHONY: all deps check check-floors check-sanitize demo example-make example-wordpress example-unattended paper bench install style clean fuzz FORCE

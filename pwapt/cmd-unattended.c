@@ -327,8 +327,6 @@ static int report(struct context *ctx, struct unattended *u)
 		fclose(json);
 	if (text)
 		fclose(text);
-	if (!ctx->json && u->text_buf)
-		fputs(u->text_buf, stdout);
 	return r;
 }
 

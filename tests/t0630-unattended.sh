@@ -160,6 +160,7 @@ test_expect_success 'a failing tests.d test: Root byte-identical, the world kept
 	{ pwapt unattended >"$TMP/out" 2>&1; test $? = 4; } &&
 	grep -q "^Test 50-fail: FAILED (exit 7)" "$TMP/out" &&
 	grep -q "tx1 is kept for a look" "$TMP/out" &&
+	test_equal 1 "$(grep -c "^Packages changed:" "$TMP/out")" &&
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
 	pwapt list | grep -Eq "^tx1 +Root +tests-failed .*unattended" &&
 	test_equal 1.1 "$(installed tx1 pwapt-test-files)" &&

@@ -23,6 +23,10 @@
 # paper's `service ... start`.  Tracing is off unless PWAPT_EXAMPLE_TRACE=bpf.
 # PWAPT_PAPER_TIMES=FILE: the times of the world commands and the sizes of
 # the worlds' layers appended to FILE (tools/paper, `make paper`).
+# PWAPT_PAPER_AB=N: then the paper's Table V, ab against the front page in
+# Root and in a child world, N requests 10 at a time, tracing off and with
+# each backend of PWAPT_PAPER_AB_TRACE (default "off bpf audit"), in
+# PWAPT_PAPER_AB_ROUNDS rounds (default 1); see below.
 here=$(cd "$(dirname "$0")" && pwd)
 PWAPT_TREE_EXTRA=$(cat "$here/packages")
 export PWAPT_TREE_EXTRA
@@ -418,5 +422,113 @@ step 'Root'"'"'s packages: the new versions, and dpkg --audit says nothing' '
 	test_no_output wexec Root dpkg --audit &&
 	wexec Root dpkg-query -W $WP_PKGS $PHP_PKGS
 '
+
+# --- The paper's Table V (PWAPT_PAPER_AB=N, `make paper`) ---
+# The blog's front page under ab (apache2-utils, on this side, in the
+# scenario's network namespace): N requests, 10 at a time, after a warm-up
+# of as many (the page cache and PHP's opcache warm), in Root and in a
+# child world ABChild of Root that serves the same blog from its own
+# apache2 and its own MariaDB (Root's database dumped and restored, as
+# WPTest), so that every file it reads comes through the overlay; with
+# tracing off and with each backend of PWAPT_PAPER_AB_TRACE (default
+# "off bpf audit"): the collector started (pwapt trace start) before the
+# measures and stopped after; in PWAPT_PAPER_AB_ROUNDS rounds (default 1)
+# of every mode, so that a ratio to Root untraced of the same round
+# compares measures taken close together on a machine whose load changes.
+# Each measure must answer every request with HTTP 200, and the page must
+# be the blog; "ab|WORLD|TRACE|MS|RPS|ROUND" is appended to
+# PWAPT_PAPER_TIMES (MS: ab's mean time per request across all concurrent
+# requests' lifetimes, the paper's access time; RPS: its requests per
+# second).
+if [ -n "${PWAPT_PAPER_AB:-}" ]; then
+	case $PWAPT_PAPER_AB in *[!0-9]* | 0)
+		echo "wordpress-php: PWAPT_PAPER_AB must be a number of requests, not '$PWAPT_PAPER_AB'" >&2
+		exit 2 ;;
+	esac
+	command -v ab >/dev/null || {
+		echo "wordpress-php: ab is missing (apt-get install apache2-utils)" >&2
+		exit 1
+	}
+	AB_TRACE=${PWAPT_PAPER_AB_TRACE:-off bpf audit}
+	AB_ROUNDS=${PWAPT_PAPER_AB_ROUNDS:-1}
+	case $AB_ROUNDS in *[!0-9]* | 0 | '')
+		echo "wordpress-php: PWAPT_PAPER_AB_ROUNDS must be a number of rounds, not '$AB_ROUNDS'" >&2
+		exit 2 ;;
+	esac
+	for t in $AB_TRACE; do
+		case $t in off | bpf | audit) ;;
+		*) echo "wordpress-php: PWAPT_PAPER_AB_TRACE lists off, bpf or audit, not '$t'" >&2
+			exit 2 ;;
+		esac
+	done
+	command -v bpftool >/dev/null || PATH=$PATH:/usr/sbin
+
+	# ab_measure WORLD ADDRESS TRACE ROUND: the warm-up, then the measure.
+	ab_measure() {
+		_ab=$OUT/ab.$1.$3.$4
+		ab -l -n "$PWAPT_PAPER_AB" -c 10 -H "Host: localhost" "http://$2/" >"$_ab.warm" 2>&1 &&
+		ab -l -n "$PWAPT_PAPER_AB" -c 10 -H "Host: localhost" "http://$2/" >"$_ab" 2>&1 || {
+			echo "ab against $1 failed:"; cat "$_ab.warm" "$_ab" 2>/dev/null; return 1
+		}
+		_ms=$(sed -n "s/^Time per request: *\([0-9.]*\) \[ms\] (mean)\$/\1/p" "$_ab") &&
+		_rps=$(sed -n "s/^Requests per second: *\([0-9.]*\) .*/\1/p" "$_ab") &&
+		_done=$(sed -n "s/^Complete requests: *//p" "$_ab") &&
+		_failed=$(sed -n "s/^Failed requests: *//p" "$_ab") &&
+		test -n "$_ms" && test -n "$_rps" &&
+		echo "$1, tracing $3, round $4: $_ms ms a request, $_rps requests/s ($_done complete, $_failed failed)" &&
+		test "$_done" = "$PWAPT_PAPER_AB" && test "$_failed" = 0 &&
+		! grep -q "^Non-2xx responses" "$_ab" || { cat "$_ab"; return 1; }
+		[ -z "${PWAPT_PAPER_TIMES:-}" ] || echo "ab|$1|$3|$_ms|$_rps|$4" >>"$PWAPT_PAPER_TIMES"
+	}
+	# The collector of backend $1 started ("backend: $1" said), or
+	# stopped (off).
+	ab_collector() {
+		[ "$1" = off ] && return 0
+		PWAPT_TRACE=$1 pwapt trace start >"$OUT/trace-start.$1" 2>&1 || {
+			cat "$OUT/trace-start.$1"; return 1
+		}
+		cat "$OUT/trace-start.$1"
+		grep -q "started the trace collector ($1[,)]" "$OUT/trace-start.$1"
+	}
+	ab_collector_stop() {
+		_pids=$(test_collector_pids)
+		[ -n "$_pids" ] || return 0
+		kill -TERM $_pids
+		wait_for 30 "test -z \"\$(test_collector_pids)\""
+	}
+
+	step "Table V: a child world ABChild of Root serving the same blog, its own apache2 and MariaDB" '
+		wcreate ABChild Root &&
+		wexec Root mysqldump --single-transaction --all-databases </dev/null >"$OUT/backup_ab.sql" &&
+		wexec ABChild sed -i "s/^.* pwapt-db\$/127.0.0.1 pwapt-db/" /etc/hosts &&
+		test_equal "127.0.0.1 pwapt-db" "$(wexec ABChild grep pwapt-db /etc/hosts)" &&
+		wexec ABChild /etc/init.d/mariadb start </dev/null &&
+		wexec ABChild mysql <"$OUT/backup_ab.sql" &&
+		start_apache ABChild &&
+		CHILD_IP=$(net_field ABChild address) && echo "ABChild: $CHILD_IP" &&
+		wait_for 20 "fetch_page $CHILD_IP:80 abchild >/dev/null" &&
+		fetch_page "$CHILD_IP:80" abchild &&
+		check_page ABChild abchild "$(upstream "$WP_NEW")" "$(upstream "$PHP_NEW")" &&
+		fetch_page "$ROOT_IP:80" root &&
+		check_page Root root "$(upstream "$WP_NEW")" "$(upstream "$PHP_NEW")"
+	'
+	CHILD_IP=$(net_field ABChild address)
+	r=1
+	while [ $r -le "$AB_ROUNDS" ]; do
+		for t in $AB_TRACE; do
+			step "Table V, round $r of $AB_ROUNDS: ab -n $PWAPT_PAPER_AB -c 10 against the front page in Root and in ABChild, tracing $t" '
+				ab_collector $t &&
+				ab_measure Root "$ROOT_IP:80" $t $r &&
+				ab_measure ABChild "$CHILD_IP:80" $t $r &&
+				if [ $t != off ]; then
+					test -e "$PWAPT_STATE/worlds/ABChild/trace" &&
+					echo "ABChild traced: $(trace_entries ABChild | wc -l) accesses in its table" &&
+					ab_collector_stop
+				fi
+			'
+		done
+		r=$((r + 1))
+	done
+fi
 
 scenario_done "wordpress-php ($POSTS posts; client of Root: ${CLIENT_FAILED:-?} of ${CLIENT_TOTAL:-?} requests failed during the merges)"
