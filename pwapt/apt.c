@@ -104,18 +104,12 @@ static int shim_load(struct aptshim_error *err)
 	return -ENOENT;
 }
 
+/* The shim's own release: a plan exists only once apt_plan() has loaded
+ * it, and the shim frees with the same allocator as pwapt. */
 void apt_plan_release(struct aptshim_plan *plan)
 {
-	if (!plan)
-		return;
-	for (size_t i = 0; i < plan->n_changes; i++) {
-		free(plan->changes[i].name);
-		free(plan->changes[i].arch);
-		free(plan->changes[i].old_version);
-		free(plan->changes[i].new_version);
-	}
-	free(plan->changes);
-	*plan = (struct aptshim_plan){0};
+	if (shim_fn.plan_release)
+		shim_fn.plan_release(plan);
 }
 
 /* In the world's process. */

@@ -220,19 +220,33 @@ static char **txn_restart_base(struct context *ctx, struct world_store *s,
 	return v;
 }
 
+/* The store, and in *CHAIN (NULL-terminated, malloc'd) the transactions of
+ * NAME's chain, oldest first; NULL, having said why, when either cannot be
+ * had. */
+static struct world_store *open_chain(struct context *ctx, const char *name,
+				      char ***chain)
+{
+	struct world_store *s = open_store(ctx);
+	struct world_error err = {0};
+	if (s && txn_chain(s, name, chain, &err) < 0) {
+		world_store_free(s);
+		fail(ctx, &err);
+		return NULL;
+	}
+	return s;
+}
+
 /* pwapt merge --plan: what the merge of each transaction of NAME's chain
  * would restart in Root; nothing is written. */
 static int print_chain_plan(struct context *ctx, const char *name)
 {
 	_cleanup_strv_free_ char **chain = NULL;
-	struct world_store *s = open_store(ctx);
+	struct world_store *s = open_chain(ctx, name, &chain);
 	if (!s)
 		return EXIT_FAIL;
-	struct world_error err = {0};
-	int r = txn_chain(s, name, &chain, &err);
 	world_store_free(s);
-	if (r < 0)
-		return fail(ctx, &err);
+	struct world_error err = {0};
+	int r;
 	if (ctx->json)
 		printf("[");
 	for (char **w = chain; *w; w++) {
@@ -276,11 +290,11 @@ static int print_chain_plan(struct context *ctx, const char *name)
 int merge_chain(struct context *ctx, const char *name, bool force)
 {
 	_cleanup_strv_free_ char **chain = NULL;
-	struct world_store *s = open_store(ctx);
+	struct world_store *s = open_chain(ctx, name, &chain);
 	if (!s)
 		return EXIT_FAIL;
 	struct world_error err = {0};
-	int r = txn_chain(s, name, &chain, &err);
+	int r = 0;
 	/* Refused before anything is merged: a transaction of the chain
 	 * that is not ready. */
 	for (char **w = chain; r >= 0 && w && *w; w++) {

@@ -1,7 +1,6 @@
 /* A merge into Root with no downtime on given ports (see handover.h). */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -12,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,18 +136,10 @@ static size_t each_socket(pid_t init, unsigned port,
 	return n;
 }
 
-struct inodes {
-	unsigned long v[32];
-	size_t n;
-};
-
 static bool pick_listener(unsigned st, unsigned long ino, void *arg)
 {
-	struct inodes *l = arg;
-	if (st != 0x0A || !ino || l->n == 32)
-		return false;
-	l->v[l->n++] = ino;
-	return true;
+	(void)arg;
+	return st == 0x0A && ino;
 }
 
 /* Connections that a server on the port still has to serve: established
@@ -161,89 +151,49 @@ static bool pick_in_flight(unsigned st, unsigned long ino, void *arg)
 	return st == 0x01 || st == 0x03 || st == 0x08;
 }
 
-/* The pid, as the world numbers it, of a process of host pid INIT's pid
- * namespace that holds one of the sockets L; 0 when none does. */
-static pid_t holder_of(pid_t init, const struct inodes *l)
+/* Whether PORT is among P. */
+static bool has_port(const struct world_ports *p, unsigned port)
 {
-	char path[300], link[64];
-	struct stat ns;
-	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)init);
-	if (!l->n || stat(path, &ns) < 0)
-		return 0;
-	_cleanup_closedir_ DIR *proc = opendir("/proc");
-	struct dirent *de;
-	while (proc && (de = readdir(proc))) {
-		struct stat st;
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/ns/pid", de->d_name);
-		if (stat(path, &st) < 0 || st.st_ino != ns.st_ino ||
-		    st.st_dev != ns.st_dev)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/fd", de->d_name);
-		_cleanup_closedir_ DIR *fds = opendir(path);
-		struct dirent *fe;
-		bool holds = false;
-		while (!holds && fds && (fe = readdir(fds))) {
-			snprintf(path, sizeof(path), "/proc/%s/fd/%s",
-				 de->d_name, fe->d_name);
-			ssize_t len = readlink(path, link, sizeof(link) - 1);
-			unsigned long ino;
-			if (len <= 0)
-				continue;
-			link[len] = '\0';
-			if (sscanf(link, "socket:[%lu]", &ino) != 1)
-				continue;
-			for (size_t i = 0; i < l->n; i++)
-				holds |= l->v[i] == ino;
-		}
-		if (!holds)
-			continue;
-		/* NSpid: the last number is the pid in the innermost
-		 * namespace, the world's. */
-		snprintf(path, sizeof(path), "/proc/%s/status", de->d_name);
-		_cleanup_fclose_ FILE *f = fopen(path, "re");
-		char line[256];
-		while (f && fgets(line, sizeof(line), f)) {
-			if (strncmp(line, "NSpid:", 6))
-				continue;
-			char *last = strrchr(line, '\t');
-			return last ? (pid_t)atoi(last + 1) : 0;
-		}
-	}
-	return 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].port == port)
+			return true;
+	return false;
 }
 
-/* The service of world NAME that listens on PORT (malloc'd into *out), from
- * the host's /proc and world_services(): nothing of the world runs. */
+/* The service of world NAME whose processes listen on PORT (malloc'd into
+ * *out), from the host's /proc (world_services, world_listening_ports):
+ * nothing of the world runs. */
 static int service_on_port(struct context *ctx, const char *name, unsigned port,
 			   char **out)
 {
 	pid_t init = init_of(ctx, name);
-	struct inodes l = {.n = 0};
-	if (!init || !each_socket(init, port, pick_listener, &l))
+	if (!init || !each_socket(init, port, pick_listener, NULL))
 		return failf(ctx, "nothing listens on port %u in %s", port,
 			     name),
 		       -1;
-	pid_t pid = holder_of(init, &l);
 	struct world_store *s = open_store(ctx);
+	if (!s)
+		return -1;
 	struct world_services sv = {0};
 	struct world_error err = {0};
-	if (!s || world_services(s, name, &sv, &err) < 0) {
-		world_store_free(s);
-		return s ? fail(ctx, &err), -1 : -1;
+	int r = world_services(s, name, &sv, &err);
+	for (size_t i = 0; r >= 0 && i < sv.n && !*out; i++) {
+		struct world_ports p = {0};
+		r = world_listening_ports(s, name, sv.v[i].pids, sv.v[i].n_pids,
+					  &p, &err);
+		if (r >= 0 && has_port(&p, port))
+			*out = strdup(sv.v[i].name);
+		world_ports_release(&p);
 	}
-	world_store_free(s);
-	for (size_t i = 0; pid && i < sv.n && !*out; i++)
-		for (size_t k = 0; k < sv.v[i].n_pids && !*out; k++)
-			if (sv.v[i].pids[k] == pid)
-				*out = strdup(sv.v[i].name);
 	world_services_release(&sv);
+	world_store_free(s);
+	if (r < 0)
+		return fail(ctx, &err), -1;
 	if (!*out)
 		return failf(ctx,
-			     "the process listening on port %u in %s (pid %d) "
+			     "the process listening on port %u in %s "
 			     "belongs to no service pwapt knows",
-			     port, name, (int)pid),
+			     port, name),
 		       -1;
 	return 0;
 }

@@ -125,20 +125,30 @@ int fail(struct context *ctx, const struct world_error *err)
 	return failf(ctx, "%s", err->msg);
 }
 
-static const char *waiting_cmd;
+/* The command that opened the store: what its callbacks name. */
+static const char *store_cmd;
 
 static void say_waiting(const char *state)
 {
 	fprintf(stderr,
 		"%s: waiting for another pwapt command to release "
 		"%s/lock...\n",
-		waiting_cmd, state);
+		store_cmd, state);
+}
+
+/* libworld's warnings (world_config's warn): a path in one is escaped. */
+static void say_warning(const char *msg)
+{
+	fprintf(stderr, "%s: ", store_cmd);
+	put_text(stderr, msg);
+	fputc('\n', stderr);
 }
 
 struct world_store *open_store(struct context *ctx)
 {
-	waiting_cmd = ctx->cmd;
+	store_cmd = ctx->cmd;
 	ctx->cfg.waiting = say_waiting;
+	ctx->cfg.warn = say_warning;
 	struct world_store *s = NULL;
 	struct world_error err = {0};
 	if (geteuid() != 0) {

@@ -51,6 +51,24 @@ back_to_1_0() {
 		wait_for 10 "test 1.0 = \"\$(version)\""
 }
 
+# stray_listener start|stop: a process of Root that belongs to no service
+# (no init script names its pid file), listening on port 8091.
+stray_listener() {
+	case $1 in
+	start)
+		wexec Root start-stop-daemon --start --quiet --background \
+			--make-pidfile --pidfile /run/pwapt-test-stray.pid \
+			--startas /usr/bin/perl -- -MIO::Socket::INET -e \
+			'my $s = IO::Socket::INET->new(LocalPort => 8091, Listen => 5, ReuseAddr => 1) or die; sleep 600' &&
+			wait_for 10 "wexec Root cat /proc/net/tcp | grep -q \":1F9B 00000000:0000 0A \""
+		;;
+	stop)
+		wexec Root start-stop-daemon --stop --quiet \
+			--pidfile /run/pwapt-test-stray.pid --remove-pidfile
+		;;
+	esac
+}
+
 no_rules_left() {
 	! nft list ruleset | grep -e "handover-" -e "takeover" &&
 	! wlist | grep -q "handover-"
@@ -63,7 +81,7 @@ test_expect_success 'set up: pwapt-test-web 1.0 serves in Root, 1.1 in the lists
 	use_test_repo 1.1
 '
 
-test_expect_success 'usage: bad ports, DST not Root, --check alone' '
+test_expect_success 'usage: bad ports, DST not Root, --check alone, a port no service holds' '
 	wcreate X Root &&
 	test_fails_with 2 "takes ports" wmerge --handover 80x X Root &&
 	test_fails_with 2 "takes ports" wmerge --handover 0 X Root &&
@@ -72,6 +90,10 @@ test_expect_success 'usage: bad ports, DST not Root, --check alone' '
 	test_fails_with 1 "is not Root" wmerge --handover 80 Y X &&
 	test_fails_with 1 "goes with --handover" wmerge --handover-check true X Root &&
 	test_fails_with 1 "nothing listens on port 81 in Root" wmerge --handover 81 X Root &&
+	stray_listener start &&
+	test_fails_with 1 "the process listening on port 8091 in Root belongs to no service pwapt knows" \
+		wmerge --handover 8091 X Root &&
+	stray_listener stop &&
 	wdelete Y X && no_rules_left
 '
 

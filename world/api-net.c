@@ -17,6 +17,11 @@
 #include "lifecycle.h"
 #include "fsutil.h"
 #include "net.h"
+#include "procs.h"
+
+/* Sockets a process is seen to hold, at most, when port_holder() looks
+ * for the one that listens on a port. */
+#define PORT_HOLDER_SOCKETS 4096
 
 static int check_port(unsigned port, const char *what, struct world_error *err)
 {
@@ -160,28 +165,19 @@ static void port_holder(unsigned port, char *who, size_t size)
 				inodes[n++] = inode;
 		}
 	}
-	_cleanup_closedir_ DIR *proc = opendir("/proc");
+	_cleanup_free_ unsigned long *held =
+		n ? malloc(PORT_HOLDER_SOCKETS * sizeof(*held)) : NULL;
+	_cleanup_closedir_ DIR *proc = held ? opendir("/proc") : NULL;
 	struct dirent *de;
-	while (n && proc && (de = readdir(proc))) {
+	while (proc && (de = readdir(proc))) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
-		char path[300], link[64];
-		snprintf(path, sizeof(path), "/proc/%s/fd", de->d_name);
-		_cleanup_closedir_ DIR *fds = opendir(path);
-		struct dirent *fe;
-		while (fds && (fe = readdir(fds))) {
-			snprintf(path, sizeof(path), "/proc/%s/fd/%s",
-				 de->d_name, fe->d_name);
-			ssize_t l = readlink(path, link, sizeof(link) - 1);
-			unsigned long inode;
-			if (l <= 0)
-				continue;
-			link[l] = '\0';
-			if (sscanf(link, "socket:[%lu]", &inode) != 1)
-				continue;
+		size_t m = procs_sockets((pid_t)atoi(de->d_name), held,
+					 PORT_HOLDER_SOCKETS);
+		for (size_t k = 0; k < m; k++)
 			for (size_t i = 0; i < n; i++)
-				if (inodes[i] == inode) {
-					char comm[64] = "?";
+				if (inodes[i] == held[k]) {
+					char path[300], comm[64] = "?";
 					snprintf(path, sizeof(path),
 						 "/proc/%s/comm", de->d_name);
 					_cleanup_fclose_ FILE *c =
@@ -193,7 +189,6 @@ static void port_holder(unsigned port, char *who, size_t size)
 						 comm, de->d_name);
 					return;
 				}
-		}
 	}
 }
 

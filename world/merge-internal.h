@@ -285,11 +285,11 @@ int merge_move_apply(int tree, int src_tree, const struct op *o);
  * the merge was done, so O was applied: its directory missing is -ENOENT
  * (DST renamed or removed it; the caller keeps the saves), never "not
  * applied".  Where DST took the origin's name since, the directory goes
- * back beside it, as ORIGIN.pwapt-rollback-N (the first free N), said on
- * stderr (2): a recovery never stops on it.  -EEXIST when both names are
- * taken and PATH is not a directory. */
-int merge_move_undo(int tree, int undo, size_t k, const struct op *o,
-		    bool applied);
+ * back beside it, as ORIGIN.pwapt-rollback-N (the first free N), said
+ * through store_warn() on S (2): a recovery never stops on it.  -EEXIST
+ * when both names are taken and PATH is not a directory. */
+int merge_move_undo(const struct world_store *s, int tree, int undo, size_t k,
+		    const struct op *o, bool applied);
 /* Whether every move of P that a roll-back would undo can be: its
  * directory at its merged name, the origin's name free and its directory
  * there.  Else an error naming the path in the way (EEXIST) or the one

@@ -530,8 +530,8 @@ int merge_move_apply(int tree, int src_tree, const struct op *o)
 	return save_copy_xattrs(from, to); /* times: after the entries */
 }
 
-int merge_move_undo(int tree, int undo, size_t k, const struct op *o,
-		    bool applied)
+int merge_move_undo(const struct world_store *s, int tree, int undo, size_t k,
+		    const struct op *o, bool applied)
 {
 	const char *fb, *tb;
 	_cleanup_close_ int tp = journal_open_parent(tree, o->path, &tb);
@@ -560,10 +560,10 @@ int merge_move_undo(int tree, int undo, size_t k, const struct op *o,
 	if (r < 0)
 		return r;
 	if (to != fb)
-		fprintf(stderr,
-			"pwapt: %s was taken since the merge: the directory "
-			"the merge moved to %s is back beside it, as %s%s\n",
-			o->from, o->path, o->from, to + strlen(fb));
+		store_warn(s,
+			   "%s was taken since the merge: the directory the "
+			   "merge moved to %s is back beside it, as %s%s",
+			   o->from, o->path, o->from, to + strlen(fb));
 	char meta[40];
 	snprintf(meta, sizeof(meta), "%zu.meta", k);
 	r = save_restore_dir_meta(undo, meta, fp, to);

@@ -256,6 +256,25 @@ static int read_fds(int pdir, struct proc *p)
 	return 0;
 }
 
+size_t procs_sockets(pid_t pid, unsigned long *v, size_t max)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	_cleanup_closedir_ DIR *d = opendir(path);
+	size_t n = 0;
+	for (struct dirent *e; d && n < max && (e = readdir(d));) {
+		char link[64];
+		ssize_t l = readlinkat(dirfd(d), e->d_name, link,
+				       sizeof(link) - 1);
+		if (l <= 0)
+			continue;
+		link[l] = '\0';
+		if (sscanf(link, "socket:[%lu]", &v[n]) == 1)
+			n++;
+	}
+	return n;
+}
+
 /* Reads one process; 0 with P left empty (pid 0) when it is gone. */
 static int read_proc(int proc, const char *name, const struct stat *ns,
 		     unsigned flags, struct proc *p)

@@ -1,5 +1,6 @@
 /* The process table of a PID namespace, read from the host's /proc: what
- * each process runs and maps, and the systemd unit its cgroup names.
+ * each process runs and maps, the systemd unit its cgroup names, and the
+ * sockets a process holds (procs_sockets).
  * Private to libworld.  Nothing of a process is executed or trusted: its
  * /proc entries are parsed with bounded reads, and a process that exits
  * while it is read (its entries vanish, ESRCH, ENOENT) is left out. */
@@ -50,6 +51,11 @@ const struct proc *procs_find(const struct proc_table *t, pid_t pid);
 /* Whether ANCESTOR (a host pid) is PID itself or one of its ancestors
  * within T. */
 bool procs_descends(const struct proc_table *t, pid_t pid, pid_t ancestor);
+
+/* The sockets process PID (a host pid) holds through its descriptors: the
+ * inodes its /proc/PID/fd links name ("socket:[N]"), at most MAX of them
+ * into V.  Returns how many; 0 when PID is gone or holds none. */
+size_t procs_sockets(pid_t pid, unsigned long *v, size_t max);
 
 /* Parsers of /proc's text, for the scan and the fuzz target: the systemd
  * unit a cgroup file names (malloc'd, NULL for none); one line of a maps

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -473,4 +474,17 @@ const char *store_state_in_root(struct world_store *s)
 	if (!strncmp(s->state, s->root, lr) && s->state[lr] == '/')
 		return s->state + lr;
 	return NULL;
+}
+
+void store_warn(const struct world_store *s, const char *fmt, ...)
+{
+	/* As long as an error's message (struct world_error). */
+	char msg[sizeof(((struct world_error *)0)->msg)];
+	va_list ap;
+	if (!s->warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s->warn(msg);
 }

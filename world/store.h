@@ -34,6 +34,7 @@ struct world_store {
 	int lock_fd;
 	bool locked;
 	bool recovered; /* opening finished or undid an interrupted merge */
+	void (*warn)(const char *msg); /* world_config's, or NULL */
 	/* The world this command's merge froze (world_merge(), from before
 	 * its diff until SRC is deleted or thawed): lifecycle_ensure_running()
 	 * leaves it frozen.  NULL when none. */
@@ -92,6 +93,10 @@ int store_creating_mark(struct world_store *s, const char *name);
 void store_creating_clear(struct world_store *s, const char *name);
 int store_creating_names(struct world_store *s, char ***names, bool *all);
 void store_creating_scanned(struct world_store *s);
+/* Hands the front end a warning (world_config's warn) formatted from FMT,
+ * cut where an error's message would be; dropped when it takes none. */
+void store_warn(const struct world_store *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* The worlds built directly on NAME, sorted; NULL-terminated. */
 int store_children(struct world_store *s, const char *name, char ***out);
 /* Whether ANCESTOR is WORLD itself or lies below it among its parents

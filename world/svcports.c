@@ -4,13 +4,11 @@
  * (/proc/PID/net/tcp and tcp6, state 0A), all read through the host's
  * /proc with bounded reads.  Nothing of the world is executed, and a
  * process that exits meanwhile is left out. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cleanup.h"
 #include "container.h"
@@ -27,26 +25,6 @@ struct inodes {
 	unsigned long v[SOCKETS_MAX];
 	size_t n;
 };
-
-/* The socket inodes process PID (a host pid) holds. */
-static void read_sockets(pid_t pid, struct inodes *out)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	_cleanup_closedir_ DIR *d = opendir(path);
-	struct dirent *de;
-	while (d && out->n < SOCKETS_MAX && (de = readdir(d))) {
-		char link[64];
-		ssize_t l = readlinkat(dirfd(d), de->d_name, link,
-				       sizeof(link) - 1);
-		if (l <= 0)
-			continue;
-		link[l] = '\0';
-		unsigned long ino;
-		if (sscanf(link, "socket:[%lu]", &ino) == 1)
-			out->v[out->n++] = ino;
-	}
-}
 
 static bool holds(const struct inodes *in, unsigned long ino)
 {
@@ -139,8 +117,7 @@ int services_ports(struct world_store *s, const char *name, const pid_t *pids,
 			ours = t.v[k].nspid == pids[i];
 		if (!ours)
 			continue;
-		in->n = 0;
-		read_sockets(t.v[k].pid, in);
+		in->n = procs_sockets(t.v[k].pid, in->v, SOCKETS_MAX);
 		if (!in->n)
 			continue;
 		r = read_listening(t.v[k].pid, "tcp", 4, in, &ports);

@@ -528,7 +528,7 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 						&known, parent, base, at);
 			}
 		} else if (o->kind == OP_MOVE) {
-			r = merge_move_undo(tree, undo, k, o,
+			r = merge_move_undo(s, tree, undo, k, o,
 					    p->phase == 2);
 			_cleanup_close_ int back = r == 1 ? open_beneath(
 				tree, o->from, O_PATH | O_DIRECTORY) : -1;

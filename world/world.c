@@ -140,6 +140,7 @@ int world_store_open(struct world_store **out, const struct world_config *cfg,
 	s->subnet = strdup(cfg->subnet ? cfg->subnet : "10.213.0.0/16");
 	s->outbound = cfg->outbound > 0;
 	s->init_system = cfg->init_system;
+	s->warn = cfg->warn;
 	if (!s->state || !s->worlds || !s->init || !s->bridge || !s->subnet) {
 		r = werr_errno(err, errno ? errno : ENOMEM,
 			       "state directory %s", state);

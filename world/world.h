@@ -48,6 +48,13 @@ struct world_config {
 	/* Called (may be NULL) when another command holds the store's lock
 	 * and this one is about to wait for it. */
 	void (*waiting)(const char *state);
+	/* Called (may be NULL) with a warning for the user about something
+	 * an operation did besides what it was asked: one lowercase sentence,
+	 * no newline, that may name paths of a world (show them escaped).
+	 * Today a roll-back (world_rollback, a failed world_merge, the
+	 * recovery in world_store_open) that puts a merged directory back
+	 * beside the one DST made at its name since. */
+	void (*warn)(const char *msg);
 	/* Networking (see world_net_*): NULL means the default. */
 	const char *bridge; /* pwapt's bridge, default "pwapt0" */
 	const char *subnet; /* the worlds' addresses, default 10.213.0.0/16 */
