@@ -539,11 +539,13 @@ static int find_running(const struct view *v, struct entry *e)
 			return -ENOMEM;
 	/* Where Debian's daemons put their pid file when the script does
 	 * not say it literally (apache2's comes from its envvars). */
-	static const char *const conventions[] = {
-		"/run/%s.pid", "/var/run/%s.pid", "/run/%1$s/%1$s.pid"};
+	const char *n = e->svc.name;
 	for (size_t i = 0; i < 3; i++) {
 		char *d = NULL;
-		if (asprintf(&d, conventions[i], e->svc.name) < 0)
+		int k = i == 0	 ? asprintf(&d, "/run/%s.pid", n)
+			: i == 1 ? asprintf(&d, "/var/run/%s.pid", n)
+				 : asprintf(&d, "/run/%s/%s.pid", n, n);
+		if (k < 0)
 			return -ENOMEM;
 		if (strv_contains(files.v, d)) {
 			free(d);
