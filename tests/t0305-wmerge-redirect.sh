@@ -240,6 +240,13 @@ test_expect_success 'killed after the move, Root then makes the origin again: re
 	! test -e "$R/srv/moved" && ! test -e "$PWAPT_STATE/merge" && wlist >/dev/null
 '
 
+test_expect_success 'a directory moved out of one the world deletes: the move, then the delete (the move'"'"'s own change of it is no change of Root)' '
+	fresh_root && d=$(ino "$R/srv/big/sub") && wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/big/sub" "$T/srv/a-sub" && rm -rf "$T/srv/big" &&
+	wmerge A Root && test_equal "$d" "$(ino "$R/srv/a-sub")" &&
+	test_equal deep "$(cat "$R/srv/a-sub/deeper/d")" && ! test -e "$R/srv/big"
+'
+
 test_expect_success 'Root renamed the moved directory: rollback --force refuses, naming it, and keeps the saves' '
 	fresh_root && wcreate A Root && T=$(tree A) &&
 	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
