@@ -240,6 +240,34 @@ test_expect_success 'killed after the move, Root then makes the origin again: re
 	! test -e "$R/srv/moved" && ! test -e "$PWAPT_STATE/merge" && wlist >/dev/null
 '
 
+test_expect_success 'killed after the move, Root then removes the origin'"'"'s parent: recovery leaves the directory at its merged name, says so' '
+	fresh_root && mkdir "$R/srv/par" && mv "$R/srv/big" "$R/srv/par/big" &&
+	d=$(ino "$R/srv/par/big") && wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/par/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	PWAPT_CRASH_AT=merge-op:1 wmerge A Root; test -e "$PWAPT_STATE/merge/journal" &&
+	test_equal "$d" "$(ino "$R/srv/moved")" && rmdir "$R/srv/par" &&
+	pwapt recover 2>"$TMP/err" &&
+	grep -q "/srv/par/big.*is gone.*/srv/moved" "$TMP/err" &&
+	test_equal "$d" "$(ino "$R/srv/moved")" &&
+	test_equal one "$(cat "$R/srv/moved/f1")" &&
+	test_equal sub "$(cat "$R/srv/moved/sub/s")" && ! test -e "$R/srv/par" &&
+	! test -e "$PWAPT_STATE/merge" && wlist >/dev/null && test -d "$T/srv/moved"
+'
+
+test_expect_success 'Root removes the origin'"'"'s parent while a rollback runs: the directory stays at its merged name, said' '
+	fresh_root && mkdir "$R/srv/par" && mv "$R/srv/big" "$R/srv/par/big" &&
+	wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/par/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	wmerge A Root && test_equal changed "$(cat "$R/srv/moved/f1")" &&
+	{ PWAPT_STOP_AT=rollback-started pwapt rollback 2>"$TMP/err" & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	rmdir "$R/srv/par" && kill -CONT $pid && { wait $pid; test_equal 0 $?; } &&
+	grep -q "/srv/par/big.*is gone.*/srv/moved" "$TMP/err" &&
+	test_equal one "$(cat "$R/srv/moved/f1")" && ! test -e "$R/srv/par" &&
+	! test -e "$PWAPT_STATE/merge" && ! test -e "$PWAPT_STATE/merges/Root" &&
+	wlist >/dev/null
+'
+
 test_expect_success 'a directory moved out of one the world deletes: the move, then the delete (the move'"'"'s own change of it is no change of Root)' '
 	fresh_root && d=$(ino "$R/srv/big/sub") && wcreate A Root && T=$(tree A) &&
 	mv "$T/srv/big/sub" "$T/srv/a-sub" && rm -rf "$T/srv/big" &&

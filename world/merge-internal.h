@@ -305,8 +305,10 @@ int merge_move_apply(int tree, int src_tree, const struct op *o);
  * (DST renamed or removed it; the caller keeps the saves), never "not
  * applied".  Where DST took the origin's name since, the directory goes
  * back beside it, as ORIGIN.pwapt-rollback-N (the first free N), said on
- * stderr (2): a recovery never stops on it.  -EEXIST when both names are
- * taken and PATH is not a directory. */
+ * stderr (2): a recovery never stops on it.  Where the directory that
+ * held the origin is gone since, it stays at PATH, its metadata put back,
+ * said on stderr (2).  -EEXIST when both names are taken and PATH is not
+ * a directory. */
 int merge_move_undo(int tree, int undo, size_t k, const struct op *o,
 		    bool applied);
 /* Whether every move of P that a roll-back would undo can be: its
