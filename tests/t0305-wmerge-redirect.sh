@@ -275,6 +275,13 @@ test_expect_success 'a directory moved out of one the world deletes: the move, t
 	test_equal deep "$(cat "$R/srv/a-sub/deeper/d")" && ! test -e "$R/srv/big"
 '
 
+test_expect_success 'a directory moved out of a subdirectory of one the world deletes: that subdirectory'"'"'s new ctime is the move'"'"'s' '
+	fresh_root && d=$(ino "$R/srv/big/sub/deeper") && wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/big/sub/deeper" "$T/srv/a-deeper" && rm -rf "$T/srv/big" &&
+	wmerge A Root && test_equal "$d" "$(ino "$R/srv/a-deeper")" &&
+	test_equal deep "$(cat "$R/srv/a-deeper/d")" && ! test -e "$R/srv/big"
+'
+
 test_expect_success 'Root renamed the moved directory: rollback --force refuses, naming it, and keeps the saves' '
 	fresh_root && wcreate A Root && T=$(tree A) &&
 	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&

@@ -28,7 +28,24 @@ bool merge_dir_as_planned(const struct op *o, const struct stat *st)
 
 struct below_walk {
 	struct timespec diffed;
+	const struct plan *p;
+	size_t i;
 };
+
+/* Whether DIR is the directory that the origin of a move applied before
+ * operation W->i left: the rename changed its ctime, not DST. */
+static bool left_by_move(const struct below_walk *w, const char *dir)
+{
+	size_t len = strlen(dir);
+	for (size_t k = 0; k < w->i; k++) {
+		const char *from = w->p->v[k].from;
+		const char *slash = from ? strrchr(from, '/') : NULL;
+		if (w->p->v[k].kind == OP_MOVE && slash &&
+		    (size_t)(slash - from) == len && !strncmp(from, dir, len))
+			return true;
+	}
+	return false;
+}
 
 static int check_below(const struct fs_entry *e, void *data)
 {
@@ -39,9 +56,10 @@ static int check_below(const struct fs_entry *e, void *data)
 	 * changed its ctime: pwapt's own. */
 	if (!S_ISDIR(e->st.st_mode) && e->st.st_nlink > 1)
 		return 0;
-	if (e->st.st_ctim.tv_sec > w->diffed.tv_sec ||
-	    (e->st.st_ctim.tv_sec == w->diffed.tv_sec &&
-	     e->st.st_ctim.tv_nsec >= w->diffed.tv_nsec))
+	if ((e->st.st_ctim.tv_sec > w->diffed.tv_sec ||
+	     (e->st.st_ctim.tv_sec == w->diffed.tv_sec &&
+	      e->st.st_ctim.tv_nsec >= w->diffed.tv_nsec)) &&
+	    !(S_ISDIR(e->st.st_mode) && left_by_move(w, e->path)))
 		return -ESTALE;
 	return 0;
 }
@@ -50,6 +68,7 @@ static int check_below(const struct fs_entry *e, void *data)
  * lies below, a file DST made in a subdirectory or appended to, would go
  * into the undo with it, and a walk is all that tells. */
 int merge_dir_unchanged_below(int parent, const char *base,
+			      const struct plan *p, size_t i,
 			      struct timespec diffed)
 {
 	if (!diffed.tv_sec)
@@ -58,8 +77,8 @@ int merge_dir_unchanged_below(int parent, const char *base,
 		parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	struct below_walk w = {diffed};
-	return fs_walk(fd, "", FS_WALK_STAT, check_below, NULL, &w);
+	struct below_walk w = {diffed, p, i};
+	return fs_walk(fd, p->v[i].path, FS_WALK_STAT, check_below, NULL, &w);
 }
 
 struct mount_find {

@@ -321,12 +321,14 @@ int merge_moves_undoable(int tree, const struct plan *p, const char *dst,
 /* Whether ST, what DST has at operation O's path now, is the directory
  * the plan saw there, unchanged (true where the plan noted none). */
 bool merge_dir_as_planned(const struct op *o, const struct stat *st);
-/* Whether everything below directory BASE in PARENT, which a merge takes
- * away whole, is as the diff saw it: 0, or -ESTALE where an entry's ctime
- * is no older than DIFFED (the coarse clock before the diff; zero: not
- * checked), a file with several names aside (a save's link changes its
- * ctime); -EBUSY where a mount point lies below. */
+/* Whether everything below directory BASE in PARENT, which operation I of
+ * P takes away whole, is as the diff saw it: 0, or -ESTALE where an
+ * entry's ctime is no older than DIFFED (the coarse clock before the diff;
+ * zero: not checked), a file with several names (a save's link changes
+ * its ctime) and a directory a move applied before I renamed a directory
+ * out of aside; -EBUSY where a mount point lies below. */
 int merge_dir_unchanged_below(int parent, const char *base,
+			      const struct plan *p, size_t i,
 			      struct timespec diffed);
 /* Operation O of the merge of SRC into DST (TREE), when it takes DST's
  * directory away whole or renames it (an OP_MOVE's origin): an error

@@ -63,6 +63,7 @@ struct merge_ctx {
 	/* The coarse clock just before the diff: what DST changed since
 	 * has a ctime no older (merge_dir_unchanged_below()). */
 	struct timespec diffed;
+	const struct plan *plan; /* once it is applied */
 	/* Inodes of SRC already installed, so that hard links stay links. */
 	struct linked {
 		dev_t dev;
@@ -317,7 +318,8 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 		 * ctimes, learnt where they were no change (undo-known.c). */
 		struct stat us;
 		if (op_takes_dir(o) &&
-		    (r = merge_dir_unchanged_below(parent, base, m->diffed)) < 0)
+		    (r = merge_dir_unchanged_below(parent, base, m->plan, i,
+						   m->diffed)) < 0)
 			return r;
 		if (fstat(m->undo, &us) == 0 && us.st_dev != now.st_dev)
 			undo_note_before_below(m->undo, i, parent, base,
@@ -683,6 +685,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		goto fail;
 	}
 	crash_point("merge-prepared");
+	m.plan = &p;
 
 	for (size_t i = 0; i < p.n; i++) {
 		crash_point_n("merge-op", i);
