@@ -174,6 +174,19 @@ mkdir "$TMP/statefs" && mount -t tmpfs -o size=64m,mode=0700 pwapt-state "$TMP/s
 PWAPT_STATE=$TMP/statefs/state
 export PWAPT_STATE
 identity_tests "state on another file system"
+test_expect_success "state on another file system: killed after the copy, or once the directory is set aside: recovery puts it back, nothing beside" '
+	for point in save-copied save-aside; do
+		fresh_root && world_deletes_dir &&
+		{ PWAPT_CRASH_AT=$point wmerge A Root; test_equal 137 $?; } &&
+		pwapt recover 2>"$TMP/err" &&
+		test_equal deep "$(cat "$R/srv/k/dir/sub/d")" &&
+		test_equal orig "$(cat "$R/srv/k/dir/f")" &&
+		! test -e "$R/srv/k/.pwapt-merge-0" &&
+		! test -e "$R/srv/k/dir.pwapt-rollback-1" &&
+		! grep -q pwapt-rollback "$TMP/err" && ! test -e "$PWAPT_STATE/merge" ||
+		return 1
+	done
+'
 mount_tests "state on another file system"
 cleanup_worlds
 test_done

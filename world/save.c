@@ -340,6 +340,8 @@ int save_tree(int dirfd, const char *name, int undo, const char *save,
 	crash_point("save-copied");
 	if (r >= 0 && renameat(dirfd, name, dirfd, gone) < 0)
 		r = -errno;
+	if (r >= 0)
+		crash_point("save-aside");
 	return r < 0 ? r : rm_rf_at(dirfd, gone);
 }
 

@@ -350,10 +350,9 @@ static bool put_back_over(int parent, const char *base, const struct op *o,
 }
 
 /* Whether DST made its own entry at BASE in PARENT since operation O took
- * DST's directory there away whole: anything there but the directory
- * the plan saw (a save copied to another file system, killed before the
- * directory was removed: what is left of it goes) or SRC's version that
- * O put there.  A journal of an older merge cannot tell: false. */
+ * DST's directory there away whole: anything there but that directory,
+ * as the plan saw it, or SRC's version that O put there.  A journal of an
+ * older merge cannot tell: false. */
 static bool dir_taken_since(int parent, const char *base, const struct op *o,
 			    int src_tree)
 {
@@ -361,12 +360,14 @@ static bool dir_taken_since(int parent, const char *base, const struct op *o,
 	if (!o->ident_known ||
 	    fstatat(parent, base, &now, AT_SYMLINK_NOFOLLOW) < 0)
 		return false;
-	/* A save copied to another file system: the tree saved may still
-	 * be there, whole and unchanged (save_tree()). */
+	/* A save copied to another file system, killed before the tree
+	 * saved was renamed aside: that tree, whole (save_tree()).  Told by
+	 * its ctime alone: DST's tree may have been mounted again since (a
+	 * world's overlay: another device, and a directory's inode number
+	 * may be the overlay's own), and a directory DST made since, or
+	 * renamed there, has a later one. */
 	if (S_ISDIR(now.st_mode))
-		return now.st_dev != o->ident_dev ||
-		       now.st_ino != o->ident_ino ||
-		       now.st_ctim.tv_sec != o->ident_ctime.tv_sec ||
+		return now.st_ctim.tv_sec != o->ident_ctime.tv_sec ||
 		       now.st_ctim.tv_nsec != o->ident_ctime.tv_nsec;
 	return o->kind != OP_PUT || !is_srcs(src_tree, o->path, &now);
 }
