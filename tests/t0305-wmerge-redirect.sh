@@ -240,6 +240,48 @@ test_expect_success 'killed after the move, Root then makes the origin again: re
 	! test -e "$R/srv/moved" && ! test -e "$PWAPT_STATE/merge" && wlist >/dev/null
 '
 
+test_expect_success 'killed after the move, Root then removes the origin'"'"'s parent: recovery leaves the directory at its merged name, says so' '
+	fresh_root && mkdir "$R/srv/par" && mv "$R/srv/big" "$R/srv/par/big" &&
+	d=$(ino "$R/srv/par/big") && wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/par/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	PWAPT_CRASH_AT=merge-op:1 wmerge A Root; test -e "$PWAPT_STATE/merge/journal" &&
+	test_equal "$d" "$(ino "$R/srv/moved")" && rmdir "$R/srv/par" &&
+	pwapt recover 2>"$TMP/err" &&
+	grep -q "/srv/par/big.*is gone.*/srv/moved" "$TMP/err" &&
+	test_equal "$d" "$(ino "$R/srv/moved")" &&
+	test_equal one "$(cat "$R/srv/moved/f1")" &&
+	test_equal sub "$(cat "$R/srv/moved/sub/s")" && ! test -e "$R/srv/par" &&
+	! test -e "$PWAPT_STATE/merge" && wlist >/dev/null && test -d "$T/srv/moved"
+'
+
+test_expect_success 'Root removes the origin'"'"'s parent while a rollback runs: the directory stays at its merged name, said' '
+	fresh_root && mkdir "$R/srv/par" && mv "$R/srv/big" "$R/srv/par/big" &&
+	wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/par/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	wmerge A Root && test_equal changed "$(cat "$R/srv/moved/f1")" &&
+	{ PWAPT_STOP_AT=rollback-started pwapt rollback 2>"$TMP/err" & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	rmdir "$R/srv/par" && kill -CONT $pid && { wait $pid; test_equal 0 $?; } &&
+	grep -q "/srv/par/big.*is gone.*/srv/moved" "$TMP/err" &&
+	test_equal one "$(cat "$R/srv/moved/f1")" && ! test -e "$R/srv/par" &&
+	! test -e "$PWAPT_STATE/merge" && ! test -e "$PWAPT_STATE/merges/Root" &&
+	wlist >/dev/null
+'
+
+test_expect_success 'a directory moved out of one the world deletes: the move, then the delete (the move'"'"'s own change of it is no change of Root)' '
+	fresh_root && d=$(ino "$R/srv/big/sub") && wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/big/sub" "$T/srv/a-sub" && rm -rf "$T/srv/big" &&
+	wmerge A Root && test_equal "$d" "$(ino "$R/srv/a-sub")" &&
+	test_equal deep "$(cat "$R/srv/a-sub/deeper/d")" && ! test -e "$R/srv/big"
+'
+
+test_expect_success 'a directory moved out of a subdirectory of one the world deletes: that subdirectory'"'"'s new ctime is the move'"'"'s' '
+	fresh_root && d=$(ino "$R/srv/big/sub/deeper") && wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/big/sub/deeper" "$T/srv/a-deeper" && rm -rf "$T/srv/big" &&
+	wmerge A Root && test_equal "$d" "$(ino "$R/srv/a-deeper")" &&
+	test_equal deep "$(cat "$R/srv/a-deeper/d")" && ! test -e "$R/srv/big"
+'
+
 test_expect_success 'Root renamed the moved directory: rollback --force refuses, naming it, and keeps the saves' '
 	fresh_root && wcreate A Root && T=$(tree A) &&
 	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
@@ -266,16 +308,18 @@ test_expect_success 'Root renames the moved directory while a rollback runs: an 
 	! test -e "$PWAPT_STATE/merge"
 '
 
-test_expect_success 'a mount below the origin in Root: no move (the mount stays off the moved name), a copy' '
+test_expect_success 'a mount below the origin in Root: no move, nor a delete that would take it along: refused, naming it; merged once unmounted' '
 	fresh_root && mkdir "$R/srv/big/mnt" && mount -t tmpfs tmpfs "$R/srv/big/mnt" &&
 	echo precious >"$R/srv/big/mnt/data" && d=$(ino "$R/srv/big") &&
 	wcreate A Root && T=$(tree A) && mv "$T/srv/big" "$T/srv/moved" &&
-	wmerge A Root; rc=$?
-	test_equal 0 $rc && test -d "$R/srv/moved" &&
-	test "$d" != "$(ino "$R/srv/moved")" &&
-	! grep -q " $R/srv/moved/mnt " /proc/self/mountinfo &&
+	test_fails_with 1 "/srv/big/mnt is a mount point below /srv/big, which the merge deletes" wmerge A Root &&
+	test_equal precious "$(cat "$R/srv/big/mnt/data")" && ! test -e "$R/srv/moved" &&
+	test_equal "$d" "$(ino "$R/srv/big")" &&
+	! grep -q " $PWAPT_STATE/merge" /proc/self/mountinfo &&
+	umount "$R/srv/big/mnt" && wmerge A Root &&
+	test_equal "$d" "$(ino "$R/srv/moved")" &&
 	test_equal one "$(cat "$R/srv/moved/f1")"; rc=$?
-	for m in $(grep -o " $R/srv/[^ ]* \| $PWAPT_STATE/merges/[^ ]* " /proc/self/mountinfo); do
+	for m in $(grep -o " $R/srv/[^ ]* \| $PWAPT_STATE/merges*/[^ ]* " /proc/self/mountinfo); do
 		umount -l "$m"; done
 	return $rc
 '

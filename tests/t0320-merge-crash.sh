@@ -53,7 +53,7 @@ test_expect_success 'the state directory is on another file system than Root' '
 	test "$(stat -c %d "$R")" != "$(stat -c %d "$PWAPT_STATE")"
 '
 
-for point in copy-node:0 copy-node:1 copy-node:2 copy-node:700 copy-node:3001 save-copied; do
+for point in copy-node:0 copy-node:1 copy-node:2 copy-node:700 copy-node:3001 save-copied save-aside; do
 	test_expect_success "merge into Root killed at $point: recover puts back what Root had" "
 		fresh_root && wcreate A Root && delete_big A &&
 		manifest '$R' /proc /sys /dev >'$TMP/before' &&
@@ -67,7 +67,7 @@ for point in copy-node:0 copy-node:1 copy-node:2 copy-node:700 copy-node:3001 sa
 	"
 done
 
-for point in copy-node:1 copy-node:1500 copy-node:3001 save-copied; do
+for point in copy-node:1 copy-node:1500 copy-node:3001 save-copied save-aside; do
 	test_expect_success "merge into a world killed at $point: recover puts back what it had" "
 		fresh_root && wcreate P Root && wcreate C P && delete_big C &&
 		P='$PWAPT_STATE/worlds/P/merged' &&

@@ -113,6 +113,12 @@ int journal_write(int dirfd, const struct plan *p)
 				(unsigned long long)p->v[i].origin_ino,
 				(long long)p->v[i].origin_ctime.tv_sec,
 				p->v[i].origin_ctime.tv_nsec);
+		if (op_takes_dir(&p->v[i]) && p->v[i].ident_known)
+			fprintf(f, "ident %zu %llu %llu %lld %ld\n", i,
+				(unsigned long long)p->v[i].ident_dev,
+				(unsigned long long)p->v[i].ident_ino,
+				(long long)p->v[i].ident_ctime.tv_sec,
+				p->v[i].ident_ctime.tv_nsec);
 	}
 	fputs("phase planned\n", f);
 	if (fclose(f) != 0)
@@ -227,7 +233,8 @@ static int parse_line(struct journal_reader *j, char *line, struct plan *p)
 			!strcmp(key, "id") || !strcmp(key, "rebase") ||
 			!strcmp(key, "rebased") || !strcmp(key, "op") ||
 			!strcmp(key, "changed") || !strcmp(key, "from") ||
-			!strcmp(key, "before") || !strcmp(key, "origin");
+			!strcmp(key, "before") || !strcmp(key, "origin") ||
+			!strcmp(key, "ident");
 	if (plan_key && j->planned)
 		return -EBADMSG;
 	if (!strcmp(key, "src") || !strcmp(key, "dst")) {
@@ -292,22 +299,29 @@ static int parse_line(struct journal_reader *j, char *line, struct plan *p)
 		*(from ? &p->v[idx].from : &p->v[idx].before) = u;
 		return 0;
 	}
-	/* "origin N DEV INO SEC NSEC": an OP_MOVE's origin as planned */
-	if (!strcmp(key, "origin")) {
+	/* "origin N DEV INO SEC NSEC": an OP_MOVE's origin as planned;
+	 * "ident N DEV INO SEC NSEC": the directory an operation takes away
+	 * whole, as planned */
+	if (!strcmp(key, "origin") || !strcmp(key, "ident")) {
 		unsigned long long idx, dev, ino;
 		long long sec;
 		long nsec;
 		int used = 0;
+		bool origin = key[0] == 'o';
 		if (sscanf(arg, "%llu %llu %llu %lld %ld%n", &idx, &dev, &ino,
 			   &sec, &nsec, &used) != 5 ||
-		    arg[used] || idx >= p->n || p->v[idx].kind != OP_MOVE ||
-		    p->v[idx].origin_known || nsec < 0 || nsec >= 1000000000L)
+		    arg[used] || idx >= p->n || nsec < 0 ||
+		    nsec >= 1000000000L)
 			return -EBADMSG;
 		struct op *o = &p->v[idx];
-		o->origin_known = true;
-		o->origin_dev = (dev_t)dev;
-		o->origin_ino = (ino_t)ino;
-		o->origin_ctime = (struct timespec){(time_t)sec, nsec};
+		if (origin ? o->kind != OP_MOVE || o->origin_known
+			   : !op_takes_dir(o) || o->ident_known)
+			return -EBADMSG;
+		*(origin ? &o->origin_known : &o->ident_known) = true;
+		*(origin ? &o->origin_dev : &o->ident_dev) = (dev_t)dev;
+		*(origin ? &o->origin_ino : &o->ident_ino) = (ino_t)ino;
+		*(origin ? &o->origin_ctime : &o->ident_ctime) =
+			(struct timespec){(time_t)sec, nsec};
 		return 0;
 	}
 	if (!strcmp(key, "op")) {

@@ -127,6 +127,13 @@ int layers_root_mounts(struct world_store *s, char ***out,
 
 int layers_mount_below(const char *dir)
 {
+	return layers_find_mount_below(dir, NULL);
+}
+
+int layers_find_mount_below(const char *dir, char **mp)
+{
+	if (mp)
+		*mp = NULL;
 	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return -errno;
@@ -141,8 +148,11 @@ int layers_mount_below(const char *dir)
 		if (!fields[4])
 			continue;
 		unescape_octal(fields[4]);
-		if (path_below(fields[4], dir))
-			return 1;
+		if (!path_below(fields[4], dir))
+			continue;
+		if (mp && !(*mp = strdup(fields[4])))
+			return -ENOMEM;
+		return 1;
 	}
 	return 0;
 }

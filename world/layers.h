@@ -15,6 +15,9 @@
 /* 1 when a mount point of this mount namespace is DIR (an absolute path,
  * symbolic links resolved) or lies below it, else 0; -errno. */
 int layers_mount_below(const char *dir);
+/* The same, and *MP (malloc'd, NULL when 0) gets the first such mount
+ * point. */
+int layers_find_mount_below(const char *dir, char **mp);
 int layers_root_mounts(struct world_store *s, char ***out,
 		       struct world_error *err);
 

@@ -1,7 +1,8 @@
 /* What the files of a merge share (private to them): the plan and its
  * journal (journal.c), the undo (undo.c; of databases, undo-db.c), the
  * last steps of a done merge and recovery (recover.c), planning and
- * applying (merge.c), and the operations of world.h (api-merge.c). */
+ * applying (merge.c; directories taken away whole, merge-dirs.c), and
+ * the operations of world.h (api-merge.c). */
 #ifndef PWAPT_MERGE_INTERNAL_H
 #define PWAPT_MERGE_INTERNAL_H
 
@@ -53,7 +54,25 @@ struct op {
 	dev_t origin_dev;
 	ino_t origin_ino;
 	struct timespec origin_ctime;
+	/* A directory of DST that the operation moves away whole (had
+	 * HAD_DIR, an OP_DEL or an OP_PUT over it): that directory as the
+	 * plan saw it (device, inode, ctime; journaled as "ident N DEV INO
+	 * SEC NSEC").  The save and the apply find it so, or stop: another
+	 * directory there, or this one written in since, is DST's, never
+	 * moved into the undo; a roll-back puts the saved one back over no
+	 * other directory (undo.c).  ident_known false: a journal of an
+	 * older merge. */
+	bool ident_known;
+	dev_t ident_dev;
+	ino_t ident_ino;
+	struct timespec ident_ctime;
 };
+
+/* Whether operation O moves DST's directory at its path away whole. */
+static inline bool op_takes_dir(const struct op *o)
+{
+	return o->had == HAD_DIR && o->kind != OP_DIR && o->kind != OP_MOVE;
+}
 
 struct plan {
 	char *src, *dst;
@@ -286,8 +305,10 @@ int merge_move_apply(int tree, int src_tree, const struct op *o);
  * (DST renamed or removed it; the caller keeps the saves), never "not
  * applied".  Where DST took the origin's name since, the directory goes
  * back beside it, as ORIGIN.pwapt-rollback-N (the first free N), said
- * through store_warn() on S (2): a recovery never stops on it.  -EEXIST
- * when both names are taken and PATH is not a directory. */
+ * through store_warn() on S (2): a recovery never stops on it.  Where the
+ * directory that held the origin is gone since, it stays at PATH, its
+ * metadata put back, said the same way (2).  -EEXIST when both names are
+ * taken and PATH is not a directory. */
 int merge_move_undo(const struct world_store *s, int tree, int undo, size_t k,
 		    const struct op *o, bool applied);
 /* Whether every move of P that a roll-back would undo can be: its
@@ -296,6 +317,29 @@ int merge_move_undo(const struct world_store *s, int tree, int undo, size_t k,
  * missing (ENOENT); checked before anything is undone. */
 int merge_moves_undoable(int tree, const struct plan *p, const char *dst,
 			 struct world_error *err);
+/* merge-dirs.c */
+/* Whether ST, what DST has at operation O's path now, is the directory
+ * the plan saw there, unchanged (true where the plan noted none). */
+bool merge_dir_as_planned(const struct op *o, const struct stat *st);
+/* Whether everything below directory BASE in PARENT, which operation I of
+ * P takes away whole, is as the diff saw it: 0, or -ESTALE where an
+ * entry's ctime is no older than DIFFED (the coarse clock before the diff;
+ * zero: not checked), a file with several names (a save's link changes
+ * its ctime) and a directory a move applied before I renamed a directory
+ * out of aside; -EBUSY where a mount point lies below. */
+int merge_dir_unchanged_below(int parent, const char *base,
+			      const struct plan *p, size_t i,
+			      struct timespec diffed);
+/* Operation O of the merge of SRC into DST (TREE), when it takes DST's
+ * directory away whole or renames it (an OP_MOVE's origin): an error
+ * (EBUSY) naming the first mount point at or below that directory, else
+ * 0.  No file of another file system is moved by a merge, nor moved into
+ * its undo (whose clean-up would then meet it). */
+int merge_dir_refuse_mount(int tree, const struct op *o, const char *src,
+			   const char *dst, struct world_error *err);
+/* Operation I of P, a move, was applied: the later operations that take
+ * away the directory its origin left learn that directory's new ctime. */
+void merge_dir_relearn(int tree, struct plan *p, size_t i);
 /* STATE/merge-frozen: the name of the world a merge froze, written before
  * it freezes SRC (before the diff) and removed once SRC is thawed or gone.
  * A merge killed before its journal was written leaves only this. */

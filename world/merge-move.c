@@ -542,6 +542,19 @@ int merge_move_undo(const struct world_store *s, int tree, int undo, size_t k,
 	if (!S_ISDIR(st.st_mode))
 		return -EEXIST;
 	_cleanup_close_ int fp = journal_open_parent(tree, o->from, &fb);
+	if (fp == -ENOENT || fp == -ENOTDIR || fp == -ELOOP) {
+		/* The origin's directory is gone since: this one stays at
+		 * its merged name, as it was before the merge. */
+		char kept[40];
+		snprintf(kept, sizeof(kept), "%zu.meta", k);
+		store_warn(s,
+			   "the directory that held %s is gone since the "
+			   "merge: the directory the merge moved to %s stays "
+			   "there",
+			   o->from, o->path);
+		int r = save_restore_dir_meta(undo, kept, tp, tb);
+		return r < 0 ? r : 2;
+	}
 	if (fp < 0)
 		return fp;
 	char aside[NAME_MAX + 1];

@@ -77,7 +77,7 @@ static int plan_changes(int dst_tree, int src_tree, bool force,
 		if (moved && !strncmp(c->path, moved, moved_len) &&
 		    c->path[moved_len] == '/' && c->kind == 'D')
 			continue; /* gone with its directory */
-		struct stat xs, ys;
+		struct stat xs, ys = {0};
 		int had = journal_kind_of(dst_tree, c->path, &ys);
 		int src = journal_kind_of(src_tree, c->path, &xs);
 		if (had < 0 || src < 0)
@@ -102,6 +102,11 @@ static int plan_changes(int dst_tree, int src_tree, bool force,
 			o.kind = src == HAD_DIR ? OP_DIR : OP_PUT;
 		if (o.kind == OP_DEL && had == HAD_NONE)
 			continue;
+		/* Checked before it moves away (merge.c). */
+		o.ident_known = op_takes_dir(&o);
+		o.ident_dev = ys.st_dev;
+		o.ident_ino = ys.st_ino;
+		o.ident_ctime = ys.st_ctim;
 		if (!(o.path = strdup(c->path)) || journal_plan_add(p, o) < 0)
 			return -ENOMEM;
 		if (had == HAD_DIR && o.kind != OP_DIR) {

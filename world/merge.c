@@ -26,12 +26,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -58,6 +60,10 @@ struct merge_ctx {
 	int src_layer; /* SRC's own layer of Root's file system */
 	struct link_names *names; /* its multiply-linked files, once needed */
 	const struct world_diff *diff;
+	/* The coarse clock just before the diff: what DST changed since
+	 * has a ctime no older (merge_dir_unchanged_below()). */
+	struct timespec diffed;
+	const struct plan *plan; /* once it is applied */
 	/* Inodes of SRC already installed, so that hard links stay links. */
 	struct linked {
 		dev_t dev;
@@ -303,17 +309,22 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 		  : S_ISDIR(now.st_mode)				 ? HAD_DIR
 									 : HAD_FILE;
 	if (had != (int)o->had || (had == HAD_FILE && now.st_ino != o->ino) ||
-	    (had == HAD_FILE && undo_seen_changed(o, &now)))
+	    (had == HAD_FILE && undo_seen_changed(o, &now)) ||
+	    (op_takes_dir(o) && !merge_dir_as_planned(o, &now)))
 		return -ESTALE; /* DST changed it since the plan or its save */
 
 	if (o->had == HAD_DIR && o->kind != OP_DIR) {
 		/* To be copied back by a roll-back: what lies below gets new
 		 * ctimes, learnt where they were no change (undo-known.c). */
 		struct stat us;
+		if (op_takes_dir(o) &&
+		    (r = merge_dir_unchanged_below(parent, base, m->plan, i,
+						   m->diffed)) < 0)
+			return r;
 		if (fstat(m->undo, &us) == 0 && us.st_dev != now.st_dev)
 			undo_note_before_below(m->undo, i, parent, base,
 					       o->path);
-		if ((r = save_tree(parent, base, m->undo, n)) < 0)
+		if ((r = save_tree(parent, base, m->undo, n, stage)) < 0)
 			return r;
 		undo_note_applied(m->undo, n, &now);
 	}
@@ -406,7 +417,8 @@ static int save_all(struct merge_ctx *m, struct plan *p,
 		r = par < 0 ? par
 		    : fstatat(par, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
 		    : S_ISDIR(st.st_mode) != dir ||
-				    (o->had == HAD_FILE && st.st_ino != o->ino)
+				    (o->had == HAD_FILE && st.st_ino != o->ino) ||
+				    (op_takes_dir(o) && !merge_dir_as_planned(o, &st))
 			    ? -ESTALE
 			    : 0;
 		struct stat now;
@@ -480,6 +492,8 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	bool force = flags & WORLD_MERGE_FORCE;
 	*again = false;
 	struct world_diff d = {0};
+	struct timespec diffed = {0};
+	(void)clock_gettime(CLOCK_REALTIME_COARSE, &diffed);
 	int r = diff_layers(s, src, dst, &d, err);
 	if (r < 0)
 		return r;
@@ -521,7 +535,8 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 			      .staged = -1,
 			      .force = force,
 			      .src_layer = -1,
-			      .diff = &d};
+			      .diff = &d,
+			      .diffed = diffed};
 	struct plan p = {.src = strdup(src),
 			 .dst = strdup(dst),
 			 .rebase = flags & WORLD_MERGE_REBASE};
@@ -559,6 +574,13 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 			       dst);
 		goto out;
 	}
+	/* A mount below a directory the merge takes away: refused before
+	 * anything is written (and again as it is applied). */
+	for (size_t i = 0; i < p.n && r >= 0; i++)
+		if (op_takes_dir(&p.v[i]))
+			r = merge_dir_refuse_mount(m.tree, &p.v[i], src, dst, err);
+	if (r < 0)
+		goto out;
 	/* SRC's hard links, from a walk of its layer: one that fails
 	 * fails the merge here, before anything is written. */
 	bool puts = false;
@@ -663,13 +685,21 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		goto fail;
 	}
 	crash_point("merge-prepared");
+	m.plan = &p;
 
 	for (size_t i = 0; i < p.n; i++) {
 		crash_point_n("merge-op", i);
 		_cleanup_close_ int held = undo_hold_links(m.tree, &p.v[i]);
+		if ((r = merge_dir_refuse_mount(m.tree, &p.v[i], src, dst,
+						 err)) < 0) {
+			p.applied = i;
+			goto rollback;
+		}
 		if ((r = crash_fail_n("merge-op", i, EIO)) >= 0 &&
 		    (r = apply_op(&m, i, &p.v[i])) >= 0)
 			undo_seen_relink(&p, i, held);
+		if (r >= 0 && p.v[i].kind == OP_MOVE)
+			merge_dir_relearn(m.tree, &p, i);
 		if (r < 0) {
 			/* What DST changed meanwhile is DST's: not rolled
 			 * back, never overwritten. */

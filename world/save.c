@@ -325,17 +325,24 @@ int save_path(int dirfd, const char *name, int undo, const char *save)
 	return copy_durably(dirfd, name, undo, save);
 }
 
-int save_tree(int dirfd, const char *name, int undo, const char *save)
+int save_tree(int dirfd, const char *name, int undo, const char *save,
+	      const char *gone)
 {
 	if (renameat(dirfd, name, undo, save) == 0)
 		return 0;
 	if (errno != EXDEV)
 		return -errno;
-	int r = copy_durably(dirfd, name, undo, save);
+	int r = rm_rf_at(dirfd, gone);
+	if (r >= 0)
+		r = copy_durably(dirfd, name, undo, save);
 	if (r >= 0)
 		r = fsync_dir(undo);
 	crash_point("save-copied");
-	return r < 0 ? r : rm_rf_at(dirfd, name);
+	if (r >= 0 && renameat(dirfd, name, dirfd, gone) < 0)
+		r = -errno;
+	if (r >= 0)
+		crash_point("save-aside");
+	return r < 0 ? r : rm_rf_at(dirfd, gone);
 }
 
 bool save_exists(int undo, const char *save)

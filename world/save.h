@@ -46,8 +46,12 @@ int save_copy_node(int fd, const struct stat *st, int dirfd, const char *name,
  * itself is not fsynced (the caller does, once for all saves). */
 int save_path(int dirfd, const char *name, int undo, const char *save);
 /* Moves the tree NAME in DIRFD into UNDO as SAVE: a rename, or a durable
- * copy and then the removal of NAME; UNDO is fsynced before NAME goes. */
-int save_tree(int dirfd, const char *name, int undo, const char *save);
+ * copy and then the removal of NAME; UNDO is fsynced before NAME goes,
+ * renamed to GONE in DIRFD first (what is left there after a crash is
+ * the rest of a tree whose save is complete).  So while SAVE exists,
+ * NAME is the tree saved, unchanged, or another. */
+int save_tree(int dirfd, const char *name, int undo, const char *save,
+	      const char *gone);
 /* Whether UNDO holds a complete save SAVE. */
 bool save_exists(int undo, const char *save);
 /* Puts SAVE in UNDO back as NAME in DIRFD, replacing what NAME is now:

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,6 +349,61 @@ static bool put_back_over(int parent, const char *base, const struct op *o,
 	}
 }
 
+/* Whether DST made its own entry at BASE in PARENT since operation O took
+ * DST's directory there away whole: anything there but that directory,
+ * as the plan saw it, or SRC's version that O put there.  A journal of an
+ * older merge cannot tell: false. */
+static bool dir_taken_since(int parent, const char *base, const struct op *o,
+			    int src_tree)
+{
+	struct stat now;
+	if (!o->ident_known ||
+	    fstatat(parent, base, &now, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	/* A save copied to another file system, killed before the tree
+	 * saved was renamed aside: that tree, whole (save_tree()).  Told by
+	 * its ctime alone: DST's tree may have been mounted again since (a
+	 * world's overlay: another device, and a directory's inode number
+	 * may be the overlay's own), and a directory DST made since, or
+	 * renamed there, has a later one. */
+	if (S_ISDIR(now.st_mode))
+		return now.st_ctim.tv_sec != o->ident_ctime.tv_sec ||
+		       now.st_ctim.tv_nsec != o->ident_ctime.tv_nsec;
+	return o->kind != OP_PUT || !is_srcs(src_tree, o->path, &now);
+}
+
+/* Puts the saved directory of operation O (save SAVE in UNDO) back beside
+ * what DST made at BASE in PARENT since, as BASE.pwapt-rollback-N (the
+ * first free N), and says so through store_warn(): DST's own stays, and
+ * a recovery never stops on it. */
+static int put_dir_beside(const struct world_store *s, int undo,
+			  const char *save, int parent, const char *base,
+			  const char *tmp, const struct op *o)
+{
+	char aside[NAME_MAX + 1];
+	struct stat st;
+	unsigned i = 1;
+	for (;; i++) {
+		if (i > 1000)
+			return -EEXIST;
+		if (snprintf(aside, sizeof(aside), "%s.pwapt-rollback-%u", base,
+			     i) >= (int)sizeof(aside))
+			return -ENAMETOOLONG;
+		if (fstatat(parent, aside, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno == ENOENT)
+			break;
+	}
+	int r = save_restore(undo, save, parent, aside, tmp);
+	if (r < 0)
+		return r;
+	const char *at = o->before ? o->before : o->path;
+	store_warn(s,
+		   "%s was taken since the merge: the directory the merge %s "
+		   "there is back beside it, as %s.pwapt-rollback-%u",
+		   at, o->kind == OP_DEL ? "deleted" : "replaced", at, i);
+	return 0;
+}
+
 /* DST's file (or directory) that was NOW at an operation's path lost
  * that name, or moved into the undo as save N: its ctime changed with it.
  * N.own in the undo ("BSEC BNSEC ASEC ANSEC") tells a roll-back that this
@@ -473,6 +529,10 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		snprintf(tmp, sizeof(tmp), ".pwapt-restore-%zu", k);
 		snprintf(meta, sizeof(meta), "%zu.meta", k);
 		(void)unlinkat(parent, stage, 0);
+		/* What is left of a directory whose complete save was
+		 * copied to another file system (save_tree()). */
+		if (op_takes_dir(o) && save_exists(undo, n))
+			(void)rm_rf_at(parent, stage);
 		/* Only a complete save replaces what DST has (save.h). */
 		struct stat now, was, then;
 		bool has_now = fstatat(parent, base, &now,
@@ -503,6 +563,10 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 					undo_known_note(&known, at, &now,
 							&then);
 				}
+			} else if (op_takes_dir(o) &&
+				   dir_taken_since(parent, base, o, src_tree)) {
+				r = put_dir_beside(s, undo, n, parent, base,
+						   tmp, o);
 			} else if (put_back_over(parent, base, o, undo, n,
 						 src_tree)) {
 				note_applied_own(of, undo, k, at);

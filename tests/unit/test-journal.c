@@ -225,6 +225,71 @@ static void test_moves(void)
 	}
 }
 
+/* A directory an operation takes away whole: its identity comes back; an
+ * older journal without it still reads; one for another kind is damage. */
+static void test_dir_idents(void)
+{
+	struct plan w = {.src = strdup("A"), .dst = strdup("Root"), .id = 4},
+		    r = {0};
+	w.n = 3;
+	w.v = calloc(3, sizeof(*w.v));
+	w.v[0] = (struct op){.kind = OP_DEL,
+			     .had = HAD_DIR,
+			     .path = strdup("/srv/gone"),
+			     .ident_known = true,
+			     .ident_dev = 2049,
+			     .ident_ino = 7654321,
+			     .ident_ctime = {1700000001, 5}};
+	w.v[1] = (struct op){.kind = OP_PUT,
+			     .had = HAD_DIR,
+			     .path = strdup("/srv/now a file"),
+			     .ident_known = true,
+			     .ident_dev = 1,
+			     .ident_ino = 2,
+			     .ident_ctime = {3, 999999999}};
+	w.v[2] = (struct op){.kind = OP_DIR,
+			     .had = HAD_DIR,
+			     .path = strdup("/srv/kept"),
+			     .ident_known = true}; /* not one taken away */
+	ok(journal_write(dir, &w) == 0 && journal_read(dir, &r) == 0 &&
+		   same_ops(&w, &r) && r.v[0].ident_known &&
+		   r.v[0].ident_dev == 2049 && r.v[0].ident_ino == 7654321 &&
+		   r.v[0].ident_ctime.tv_sec == 1700000001 &&
+		   r.v[0].ident_ctime.tv_nsec == 5 && r.v[1].ident_known &&
+		   r.v[1].ident_ctime.tv_nsec == 999999999 &&
+		   !r.v[2].ident_known,
+	   "a deleted or replaced directory's identity comes back");
+	journal_plan_release(&r);
+	journal_plan_release(&w);
+	put("pwapt-merge 1\nsrc A\ndst B\nop 0 del dir /d\nphase planned\n",
+	    -1);
+	ok(journal_read(dir, &r) == 0 && r.n == 1 && !r.v[0].ident_known,
+	   "an older journal's directory delete without its identity reads");
+	journal_plan_release(&r);
+	static const char *const bad[] = {
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 del file /d\n"
+		"ident 0 1 2 3 4\nphase planned\n",
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 dir dir /d\n"
+		"ident 0 1 2 3 4\nphase planned\n",
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 del dir /d\n"
+		"ident 0 1 2 3\nphase planned\n",
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 del dir /d\n"
+		"ident 0 1 2 3 -1\nphase planned\n",
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 del dir /d\n"
+		"ident 1 1 2 3 4\nphase planned\n",
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 del dir /d\n"
+		"ident 0 1 2 3 4\nident 0 1 2 3 4\nphase planned\n",
+		"pwapt-merge 1\nsrc A\ndst B\nop 0 del dir /d\n"
+		"phase planned\nident 0 1 2 3 4\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		put(bad[i], -1);
+		ok(journal_read(dir, &r) == -EBADMSG,
+		   "damaged directory identity %zu refused", i);
+		journal_plan_release(&r);
+	}
+}
+
 static void test_phases(void)
 {
 	struct plan w, r;
@@ -542,6 +607,7 @@ int main(void)
 	}
 	test_round_trip();
 	test_moves();
+	test_dir_idents();
 	test_phases();
 	test_garbage();
 	test_truncated();

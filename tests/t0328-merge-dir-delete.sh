@@ -1,0 +1,192 @@
+#!/bin/sh
+# A directory that a world deleted (or replaced by a file) leaves DST whole:
+# the merge moves DST's directory into its undo.  It must be the directory
+# the plan saw: one that DST replaced or wrote in after the plan is DST's,
+# and the merge stops.  A roll-back never removes a directory that DST made
+# at the name since (the saved one goes back beside it), and no file of
+# another file system (a mount below the directory) is ever moved into an
+# undo or removed with one.
+. "$(dirname "$0")/lib.sh"
+make_busybox_root
+R=$PWAPT_ROOT
+T() { echo "$PWAPT_STATE/worlds/$1/merged"; }
+ino() { stat -c %i "$1"; }
+
+fresh_root() {
+	cleanup_worlds && rm -rf "$R/srv" && mkdir -p "$R/srv/k/dir/sub" &&
+	echo orig >"$R/srv/k/dir/f" && echo deep >"$R/srv/k/dir/sub/d" &&
+	echo orig >"$R/srv/k/z"
+}
+
+# A world A that deletes /srv/k/dir and changes /srv/k/z (an operation
+# after the delete: merge-op:1 is past it).
+world_deletes_dir() {
+	wcreate A Root && rm -r "$(T A)/srv/k/dir" && echo a >"$(T A)/srv/k/z"
+}
+
+# stopped_merge POINT CMD: wmerge A Root stopped at POINT, CMD run in Root,
+# the merge let go on; its output in $TMP/out, its status in $TMP/rc.
+stopped_merge() {
+	{ PWAPT_STOP_AT=$1 wmerge A Root >"$TMP/out" 2>&1 & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	eval "$2" &&
+	kill -CONT $pid && { wait $pid; echo "$?" >"$TMP/rc"; } && cat "$TMP/out"
+}
+
+identity_tests() {
+	test_expect_success "$1: Root replaces the directory after the save: the merge stops, Root keeps its new one" '
+		fresh_root && world_deletes_dir &&
+		stopped_merge merge-prepared "mv \"\$R/srv/k/dir\" \"\$R/srv/k/dir.old\" &&
+			mkdir \"\$R/srv/k/dir\" && echo precious >\"\$R/srv/k/dir/new\"" &&
+		test_equal 1 "$(cat "$TMP/rc")" &&
+		grep -q "/srv/k/dir changed in .Root. during the merge" "$TMP/out" &&
+		test_equal precious "$(cat "$R/srv/k/dir/new")" &&
+		test_equal orig "$(cat "$R/srv/k/dir.old/f")" &&
+		test_equal orig "$(cat "$R/srv/k/z")" &&
+		! test -e "$PWAPT_STATE/merge" && ! test -e "$PWAPT_STATE/merges/Root" &&
+		test -d "$(T A)"
+	'
+	test_expect_success "$1: Root writes in the directory after the plan: the merge stops before it saves" '
+		fresh_root && world_deletes_dir &&
+		stopped_merge merge-planned "echo precious >\"\$R/srv/k/dir/new\"" &&
+		test_equal 1 "$(cat "$TMP/rc")" &&
+		grep -q "/srv/k/dir changed in .Root. during the merge" "$TMP/out" &&
+		test_equal precious "$(cat "$R/srv/k/dir/new")" &&
+		test_equal orig "$(cat "$R/srv/k/dir/f")" &&
+		! test -e "$PWAPT_STATE/merge"
+	'
+	test_expect_success "$1: Root writes in the directory after the save: the merge stops, nothing lost" '
+		fresh_root && world_deletes_dir &&
+		stopped_merge merge-op:0 "echo precious >\"\$R/srv/k/dir/sub/new\"" &&
+		test_equal 1 "$(cat "$TMP/rc")" &&
+		test_equal precious "$(cat "$R/srv/k/dir/sub/new")" &&
+		test_equal deep "$(cat "$R/srv/k/dir/sub/d")" &&
+		! test -e "$PWAPT_STATE/merge"
+	'
+	test_expect_success "$1: a world replaces the directory by a file; Root replaces it after the plan: the merge stops" '
+		fresh_root && wcreate A Root && rm -r "$(T A)/srv/k/dir" &&
+		echo file >"$(T A)/srv/k/dir" &&
+		stopped_merge merge-prepared "rm -r \"\$R/srv/k/dir\" && mkdir \"\$R/srv/k/dir\" &&
+			echo precious >\"\$R/srv/k/dir/new\"" &&
+		test_equal 1 "$(cat "$TMP/rc")" &&
+		test_equal precious "$(cat "$R/srv/k/dir/new")" && ! test -e "$PWAPT_STATE/merge"
+	'
+	test_expect_success "$1: an undisturbed directory delete merges and rolls back" '
+		fresh_root && world_deletes_dir && d=$(ino "$R/srv/k/dir") &&
+		stopped_merge merge-prepared "mkdir \"\$R/srv/other\"" &&
+		test_equal 0 "$(cat "$TMP/rc")" && ! test -e "$R/srv/k/dir" &&
+		pwapt rollback --force && test_equal deep "$(cat "$R/srv/k/dir/sub/d")"
+	'
+	test_expect_success "$1: killed after the delete, Root makes the directory again: recovery keeps it, the old one goes beside it" '
+		fresh_root && world_deletes_dir &&
+		{ PWAPT_CRASH_AT=merge-op:1 wmerge A Root; test_equal 137 $?; } &&
+		! test -e "$R/srv/k/dir" &&
+		mkdir "$R/srv/k/dir" && echo mine >"$R/srv/k/dir/x" &&
+		pwapt recover 2>"$TMP/err" &&
+		grep -q "/srv/k/dir.pwapt-rollback-1" "$TMP/err" &&
+		test_equal mine "$(cat "$R/srv/k/dir/x")" &&
+		test_equal deep "$(cat "$R/srv/k/dir.pwapt-rollback-1/sub/d")" &&
+		test_equal orig "$(cat "$R/srv/k/z")" &&
+		! test -e "$PWAPT_STATE/merge" && wlist >/dev/null
+	'
+	test_expect_success "$1: killed after the delete: recovery puts the directory back" '
+		fresh_root && world_deletes_dir &&
+		{ PWAPT_CRASH_AT=merge-op:1 wmerge A Root; test_equal 137 $?; } &&
+		pwapt recover && test_equal deep "$(cat "$R/srv/k/dir/sub/d")" &&
+		! test -e "$R/srv/k/dir.pwapt-rollback-1" && ! test -e "$PWAPT_STATE/merge"
+	'
+	test_expect_success "$1: rollback --force after Root made the deleted directory again: Root keeps it, the old one beside it" '
+		fresh_root && world_deletes_dir && wmerge A Root &&
+		mkdir "$R/srv/k/dir" && echo mine >"$R/srv/k/dir/x" &&
+		test_fails_with 3 "changed since" pwapt rollback &&
+		pwapt rollback --force 2>"$TMP/err" &&
+		grep -q "/srv/k/dir.pwapt-rollback-1" "$TMP/err" &&
+		test_equal mine "$(cat "$R/srv/k/dir/x")" &&
+		test_equal deep "$(cat "$R/srv/k/dir.pwapt-rollback-1/sub/d")"
+	'
+}
+
+identity_tests "state on Root's file system"
+
+# umount_below DIR: every mount below DIR goes (a test's own).
+umount_below() {
+	for m in $(mounts_below "$1"); do umount -l "$m"; done
+}
+
+# The test's mounts, also where a merge that failed this test took them
+# (into its undo).
+umount_test_mounts() {
+	umount_below "$R/srv"
+	umount_below "$PWAPT_STATE/merge"
+	umount_below "$PWAPT_STATE/merges"
+}
+
+mount_tests() {
+	test_expect_success "$1: a mount below a directory the world deleted: the merge refuses, naming it; nothing moved" '
+		fresh_root && mkdir "$R/srv/k/dir/sub/mnt" &&
+		mount -t tmpfs t0328 "$R/srv/k/dir/sub/mnt" && world_deletes_dir &&
+		echo precious >"$R/srv/k/dir/sub/mnt/data" &&
+		wmerge A Root >"$TMP/out" 2>&1; rc=$?
+		cat "$TMP/out"
+		test_equal 1 $rc &&
+		grep -q "/srv/k/dir/sub/mnt is a mount point" "$TMP/out" &&
+		test_equal precious "$(cat "$R/srv/k/dir/sub/mnt/data")" &&
+		test_equal orig "$(cat "$R/srv/k/dir/f")" &&
+		test_equal orig "$(cat "$R/srv/k/z")" &&
+		test_lacks "/merges?(/|$)" mounts_below "$PWAPT_STATE" &&
+		! test -e "$PWAPT_STATE/merge" && test -d "$(T A)"; rc=$?
+		umount_test_mounts
+		return $rc
+	'
+	test_expect_success "$1: a bind mount below a directory the world replaced by a file: refused too" '
+		fresh_root && mkdir -p "$TMP/elsewhere" "$R/srv/k/dir/b" &&
+		wcreate A Root && rm -r "$(T A)/srv/k/dir" &&
+		echo file >"$(T A)/srv/k/dir" && echo precious >"$TMP/elsewhere/data" &&
+		mount --bind "$TMP/elsewhere" "$R/srv/k/dir/b" &&
+		wmerge A Root >"$TMP/out" 2>&1; rc=$?
+		cat "$TMP/out"
+		test_equal 1 $rc && grep -q "/srv/k/dir/b is a mount point" "$TMP/out" &&
+		test_equal precious "$(cat "$TMP/elsewhere/data")" &&
+		test -d "$R/srv/k/dir" && ! test -e "$PWAPT_STATE/merge"; rc=$?
+		umount_test_mounts
+		return $rc
+	'
+	test_expect_success "$1: a mount made below the directory after the plan: the merge stops, the mount stays" '
+		fresh_root && mkdir "$R/srv/k/dir/mnt" && world_deletes_dir &&
+		stopped_merge merge-prepared "mount -t tmpfs t0328 \"\$R/srv/k/dir/mnt\" &&
+			echo precious >\"\$R/srv/k/dir/mnt/data\"";
+		rc=$?
+		test_equal 0 $rc && test_equal 1 "$(cat "$TMP/rc")" &&
+		grep -q "/srv/k/dir/mnt is a mount point" "$TMP/out" &&
+		test_equal precious "$(cat "$R/srv/k/dir/mnt/data")" &&
+		test_lacks "/merges?(/|$)" mounts_below "$PWAPT_STATE" &&
+		test_equal orig "$(cat "$R/srv/k/z")" && ! test -e "$PWAPT_STATE/merge"; rc=$?
+		umount_test_mounts
+		return $rc
+	'
+}
+
+mount_tests "state on Root's file system"
+
+cleanup_worlds
+mkdir "$TMP/statefs" && mount -t tmpfs -o size=64m,mode=0700 pwapt-state "$TMP/statefs" ||
+	skip_all "cannot mount a tmpfs"
+PWAPT_STATE=$TMP/statefs/state
+export PWAPT_STATE
+identity_tests "state on another file system"
+test_expect_success "state on another file system: killed after the copy, or once the directory is set aside: recovery puts it back, nothing beside" '
+	for point in save-copied save-aside; do
+		fresh_root && world_deletes_dir &&
+		{ PWAPT_CRASH_AT=$point wmerge A Root; test_equal 137 $?; } &&
+		pwapt recover 2>"$TMP/err" &&
+		test_equal deep "$(cat "$R/srv/k/dir/sub/d")" &&
+		test_equal orig "$(cat "$R/srv/k/dir/f")" &&
+		! test -e "$R/srv/k/.pwapt-merge-0" &&
+		! test -e "$R/srv/k/dir.pwapt-rollback-1" &&
+		! grep -q pwapt-rollback "$TMP/err" && ! test -e "$PWAPT_STATE/merge" ||
+		return 1
+	done
+'
+mount_tests "state on another file system"
+cleanup_worlds
+test_done

@@ -1,0 +1,181 @@
+/* Directories of DST that a merge takes away whole (a delete, a file in
+ * their place) or renames (merge-move.c): whether each is still the one
+ * the plan saw, and holds nothing of another file system (see
+ * merge-internal.h, "merge-dirs.c"). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "fsutil.h"
+#include "layers.h"
+#include "merge-internal.h"
+
+bool merge_dir_as_planned(const struct op *o, const struct stat *st)
+{
+	return !o->ident_known ||
+	       (S_ISDIR(st->st_mode) && st->st_dev == o->ident_dev &&
+		st->st_ino == o->ident_ino &&
+		st->st_ctim.tv_sec == o->ident_ctime.tv_sec &&
+		st->st_ctim.tv_nsec == o->ident_ctime.tv_nsec);
+}
+
+struct below_walk {
+	struct timespec diffed;
+	const struct plan *p;
+	size_t i;
+};
+
+/* Whether DIR is the directory that the origin of a move applied before
+ * operation W->i left: the rename changed its ctime, not DST. */
+static bool left_by_move(const struct below_walk *w, const char *dir)
+{
+	size_t len = strlen(dir);
+	for (size_t k = 0; k < w->i; k++) {
+		const char *from = w->p->v[k].from;
+		const char *slash = from ? strrchr(from, '/') : NULL;
+		if (w->p->v[k].kind == OP_MOVE && slash &&
+		    (size_t)(slash - from) == len && !strncmp(from, dir, len))
+			return true;
+	}
+	return false;
+}
+
+static int check_below(const struct fs_entry *e, void *data)
+{
+	const struct below_walk *w = data;
+	if (e->mount_point)
+		return -EBUSY; /* made since the check: never moved */
+	/* A file with other names may be one whose save (a hard link)
+	 * changed its ctime: pwapt's own. */
+	if (!S_ISDIR(e->st.st_mode) && e->st.st_nlink > 1)
+		return 0;
+	if ((e->st.st_ctim.tv_sec > w->diffed.tv_sec ||
+	     (e->st.st_ctim.tv_sec == w->diffed.tv_sec &&
+	      e->st.st_ctim.tv_nsec >= w->diffed.tv_nsec)) &&
+	    !(S_ISDIR(e->st.st_mode) && left_by_move(w, e->path)))
+		return -ESTALE;
+	return 0;
+}
+
+/* The directory's own ctime is the plan's (merge_dir_as_planned()); what
+ * lies below, a file DST made in a subdirectory or appended to, would go
+ * into the undo with it, and a walk is all that tells. */
+int merge_dir_unchanged_below(int parent, const char *base,
+			      const struct plan *p, size_t i,
+			      struct timespec diffed)
+{
+	if (!diffed.tv_sec)
+		return 0;
+	_cleanup_close_ int fd = openat(
+		parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct below_walk w = {diffed, p, i};
+	return fs_walk(fd, p->v[i].path, FS_WALK_STAT, check_below, NULL, &w);
+}
+
+struct mount_find {
+	char *found; /* the first mount point met, below the walk's PREFIX */
+};
+
+static int find_mount(const struct fs_entry *e, void *data)
+{
+	struct mount_find *f = data;
+	if (!e->mount_point)
+		return 0;
+	return (f->found = strdup(e->path)) ? -EBUSY : -ENOMEM;
+}
+
+/* The first mount point at or below directory PATH of TREE (as DST names
+ * it now), world-relative, in *OUT (NULL: none): from the mount table,
+ * or where the directory's path cannot be read (too long), by a walk. */
+static int mount_below(int tree, const char *path, char **out)
+{
+	*out = NULL;
+	_cleanup_close_ int fd =
+		open_beneath(tree, path, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+	if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP)
+		return 0; /* nothing there to move: the apply tells */
+	if (fd < 0)
+		return fd;
+	if (is_mount_point_fd(fd) > 0)
+		return (*out = strdup(path)) ? 0 : -ENOMEM;
+	char link[64], real[PATH_MAX], top[PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, real, sizeof(real) - 1);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", tree);
+	ssize_t t = n > 0 ? readlink(link, top, sizeof(top) - 1) : -1;
+	if (n > 0 && n < (ssize_t)sizeof(real) - 1 && t > 0 &&
+	    t < (ssize_t)sizeof(top) - 1) {
+		real[n] = top[t] = '\0';
+		_cleanup_free_ char *mp = NULL;
+		int r = layers_find_mount_below(real, &mp);
+		if (r <= 0)
+			return r;
+		size_t tl = strcmp(top, "/") ? (size_t)t : 0;
+		*out = strdup(!strncmp(mp, top, tl) && mp[tl] == '/' ? mp + tl
+								     : mp);
+		return *out ? 0 : -ENOMEM;
+	}
+	struct mount_find f = {0};
+	_cleanup_close_ int dir =
+		open_beneath(tree, path, O_RDONLY | O_DIRECTORY);
+	int r = dir < 0 ? dir : fs_walk(dir, path, 0, find_mount, NULL, &f);
+	*out = f.found;
+	return r == -EBUSY && f.found ? 0 : r;
+}
+
+/* A rename would take the mount along: into the undo, whose clean-up
+ * then meets it (rm_rf_at() stops there, and the undo cannot go), or out
+ * of where DST's fstab and units put it. */
+int merge_dir_refuse_mount(int tree, const struct op *o, const char *src,
+			   const char *dst, struct world_error *err)
+{
+	const char *path = o->kind == OP_MOVE ? o->from : o->path;
+	if (!op_takes_dir(o) && !(o->kind == OP_MOVE && path))
+		return 0;
+	_cleanup_free_ char *mp = NULL;
+	int r = mount_below(tree, path, &mp);
+	if (r < 0)
+		return werr_errno(err, -r,
+				  "cannot merge '%s' into '%s': cannot tell "
+				  "whether a mount lies below %s",
+				  src, dst, path);
+	if (!mp)
+		return 0;
+	return werr(err, EBUSY,
+		    "cannot merge '%s' into '%s': %s is a mount point %s %s, "
+		    "which the merge %s (unmount it, or check-off %s in '%s')",
+		    src, dst, mp, strcmp(mp, path) ? "below" : "at", path,
+		    o->kind == OP_MOVE	? "renames"
+		    : o->kind == OP_DEL ? "deletes"
+					: "replaces",
+		    o->kind == OP_MOVE ? o->path : path, src);
+}
+
+/* The move's rename changed the ctime of the directory its origin left,
+ * which is no change of DST's. */
+void merge_dir_relearn(int tree, struct plan *p, size_t i)
+{
+	const char *slash = strrchr(p->v[i].from, '/');
+	size_t len = slash ? (size_t)(slash - p->v[i].from) : 0;
+	for (size_t k = i + 1; k < p->n; k++) {
+		struct op *o = &p->v[k];
+		const char *at = o->before ? o->before : o->path;
+		struct stat st;
+		if (!o->ident_known || strlen(at) != len ||
+		    strncmp(at, p->v[i].from, len))
+			continue;
+		_cleanup_close_ int fd = open_beneath(tree, at, O_PATH);
+		if (fd >= 0 && fstat(fd, &st) == 0 &&
+		    st.st_dev == o->ident_dev && st.st_ino == o->ident_ino)
+			o->ident_ctime = st.st_ctim;
+	}
+}
