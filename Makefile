@@ -280,6 +280,7 @@ paper: deps all
 bench: deps all
 	@tests/bench/run
 	@tests/bench/merge
+	@tests/bench/mvdir
 	@tests/bench/net
 	@tests/bench/handover
 	@tests/bench/upgrade
