@@ -117,7 +117,7 @@ enum dbmerge_action dbmerge_planned(const char *path)
 }
 
 /* Copies FROM (a regular file) to NAME in DIR; not synced (the caller
- * syncs them all at once). */
+ * syncs them all at once, dbmerge_sync_bases()). */
 static int save_copy(int from, int dir, const char *name)
 {
 	_cleanup_free_ char *tmp = NULL;
@@ -128,6 +128,10 @@ static int save_copy(int from, int dir, const char *name)
 	if (to < 0)
 		return -errno;
 	int r = copy_bytes(from, to);
+	/* Its writeback starts now, while the container starts: the
+	 * fsync of dbmerge_sync_bases() then finds it written. */
+	if (r >= 0)
+		(void)sync_file_range(to, 0, 0, SYNC_FILE_RANGE_WRITE);
 	if (r >= 0 && renameat(dir, tmp, dir, name) < 0)
 		r = -errno;
 	if (r < 0)
@@ -181,13 +185,53 @@ int dbmerge_save_bases(struct world_store *s, const char *name, int tree,
 			return werr_errno(err, -r, "cannot save %s of '%s'",
 					  dbs[i].path, name);
 	}
-	/* One syncfs for every copy, "covered" and the directory, not an
-	 * fsync of each: the world is not ready (recovery removes it) until
-	 * its metadata says so, written after this. */
+	/* Synced later, by dbmerge_sync_bases(): the world is not ready
+	 * (recovery removes it) until its metadata says so, written after
+	 * that. */
 	int r = write_file_replace(dir, "covered", covered, covered_len, 0600);
-	if (r < 0 || syncfs(dir) < 0)
-		return werr_errno(err, r < 0 ? -r : errno,
-				  "cannot save the bases of '%s'", name);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot save the bases of '%s'",
+				  name);
+	return 0;
+}
+
+/* fsync of NAME in DIR; an absent file is none to sync. */
+static int sync_at(int dir, const char *name)
+{
+	_cleanup_close_ int fd =
+		openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return fsync(fd) < 0 ? -errno : 0;
+}
+
+int dbmerge_sync_bases(struct world_store *s, const char *name,
+		       struct world_error *err)
+{
+	_cleanup_free_ char *rel = path_join(name, "base");
+	if (!rel)
+		return werr(err, ENOMEM, "out of memory");
+	_cleanup_close_ int dir =
+		openat(s->worlds_fd, rel,
+		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir < 0)
+		return werr_errno(err, errno, "cannot open %s/%s", s->worlds,
+				  rel);
+	/* Each copy, "covered" and the directory: their data was written meanwhile (sync_file_range), so the first fsync
+	 * commits the file system's journal for all, and the others find
+	 * little left to do (not a syncfs, which would write every dirty
+	 * file of the file system, other programs' too). */
+	int r = 0;
+	for (size_t i = 0; r >= 0 && i < sizeof(dbs) / sizeof(*dbs); i++)
+		if (dbs[i].base)
+			r = sync_at(dir, dbs[i].base);
+	if (r >= 0)
+		r = sync_at(dir, "covered");
+	if (r >= 0 && fsync(dir) < 0)
+		r = -errno;
+	if (r < 0)
+		return werr_errno(err, -r, "cannot save the bases of '%s'",
+				  name);
 	return 0;
 }
 

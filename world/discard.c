@@ -98,6 +98,11 @@ int discard_unfinished(struct world_store *s, struct world_error *err)
 		if (r >= 0 && meta_parse(text, &m) >= 0) {
 			garbage = m.phase == META_CREATING;
 			meta_release(&m);
+		} else if (r >= 0 && !text[0]) {
+			/* Written unsynced while it was created (meta_save),
+			 * and a power loss took its bytes: never ready, since
+			 * a ready world's is synced before it is renamed. */
+			garbage = true;
 		}
 		/* Creation happens under the lock we hold now, so a world
 		 * still being created was left by a killed wcreate. */

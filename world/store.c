@@ -208,7 +208,14 @@ int meta_save(struct world_store *s, const struct world_meta *m,
 	if (dfd < 0)
 		return werr_errno(err, errno, "cannot open directory of '%s'",
 				  m->name);
-	int r = write_file_atomic(dfd, "world", buf, n, 0644);
+	/* A world being created needs no sync: a killed command leaves it
+	 * whole, and after a power loss the first command's look at every
+	 * world takes one whose metadata is absent, empty or "creating" for
+	 * garbage (discard_unfinished).  Ready is durable before it is
+	 * said: the caller synced the layer, and this syncs the file. */
+	int r = m->phase == META_READY
+			? write_file_atomic(dfd, "world", buf, n, 0644)
+			: write_file_replace(dfd, "world", buf, n, 0644);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot write metadata of '%s'",
 				  m->name);

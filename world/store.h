@@ -72,6 +72,9 @@ int meta_load(struct world_store *s, const char *name, struct world_meta *m,
 bool meta_rel_path_valid(const char *rel);
 /* Parses the text form; used by meta_load and the fuzz target. */
 int meta_parse(const char *text, struct world_meta *m);
+/* Writes M atomically (a killed command leaves the old or the new text);
+ * synced, file and directory, only when M is ready: a world being
+ * created is garbage after a power loss whatever its metadata says. */
 int meta_save(struct world_store *s, const struct world_meta *m,
 	      struct world_error *err);
 /* The error for a name that does not denote a world: 0 when NAME is one. */

@@ -350,7 +350,9 @@ int world_create_noted(struct world_store *s, const char *name,
 				 err)) < 0)
 		goto undo;
 	m.phase = META_READY;
-	if ((r = meta_save(s, &m, err)) < 0) {
+	if ((r = dbmerge_sync_bases(s, name, err)) < 0 ||
+	    (r = layers_sync_new(s, &m, err)) < 0 ||
+	    (r = meta_save(s, &m, err)) < 0) {
 		if (overlaps)
 			layers_overlaps_release(overlaps);
 		goto undo;
