@@ -41,9 +41,9 @@ static int discard_tree(struct world_store *s, const char *name, bool lazy,
 	if (last)
 		(void)rm_rf_at(s->state_fd, last);
 	if (!lazy)
-		return store_discard_world_dir(s, name, err);
+		return store_discard_world_dir(s, name, false, err);
 	struct world_error ignored;
-	(void)store_discard_world_dir(s, name, &ignored);
+	(void)store_discard_world_dir(s, name, true, &ignored);
 	return store_world_exists(s, name)
 		       ? werr(err, EIO, "cannot delete world '%s'", name)
 		       : 0;
@@ -66,18 +66,7 @@ int discard_lazily(struct world_store *s, const char *name,
 
 void discard_trash(struct world_store *s)
 {
-	_cleanup_close_ int tfd = openat(s->state_fd, "trash",
-					 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (tfd < 0)
-		return;
-	_cleanup_closedir_ DIR *dir = fdopendir(tfd);
-	if (!dir)
-		return;
-	tfd = -1;
-	struct dirent *de;
-	while ((de = readdir(dir)))
-		if (de->d_name[0] != '.')
-			(void)rm_rf_at(dirfd(dir), de->d_name);
+	store_empty_trash(s);
 }
 
 int discard_unfinished(struct world_store *s, struct world_error *err)

@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -8,6 +9,8 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -314,8 +317,68 @@ int store_world_names(struct world_store *s, char ***out)
 	return 0;
 }
 
+#define TRASH_LOCK "trash.lock"
+
+/* Removes every entry of trash/ unless another process does (it holds
+ * trash.lock): at most one remover at a time, and a command never waits
+ * for one.  WAIT: take the lock, waiting for another remover to finish. */
+static void empty_trash(int state_fd, bool wait)
+{
+	_cleanup_close_ int lock = openat(
+		state_fd, TRASH_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		0600);
+	if (lock < 0 || flock(lock, wait ? LOCK_EX : LOCK_EX | LOCK_NB) < 0)
+		return;
+	_cleanup_close_ int tfd = openat(state_fd, "trash",
+					 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_closedir_ DIR *dir = tfd >= 0 ? fdopendir(tfd) : NULL;
+	if (!dir)
+		return;
+	tfd = -1;
+	struct dirent *de;
+	while ((de = readdir(dir)))
+		if (de->d_name[0] != '.')
+			(void)rm_rf_at(dirfd(dir), de->d_name);
+}
+
+void store_empty_trash(struct world_store *s)
+{
+	empty_trash(s->state_fd, false);
+}
+
+/* Empties trash/ in a detached grandchild (its own session, no fd of the
+ * caller's but the state directory, stdio on /dev/null), so that the
+ * caller returns without waiting for the removal; a remover killed
+ * half-way leaves the rest to the next command. */
+static void empty_trash_detached(struct world_store *s)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		empty_trash(s->state_fd, true);
+		return;
+	}
+	if (pid == 0) {
+		if (fork() != 0)
+			_exit(0);
+		(void)setsid();
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			(void)dup2(null, 0);
+			(void)dup2(null, 1);
+			(void)dup2(null, 2);
+		}
+		if (dup2(s->state_fd, 3) < 0)
+			_exit(1);
+		(void)syscall(SYS_close_range, 4U, ~0U, 0U);
+		empty_trash(3, true);
+		_exit(0);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
 int store_discard_world_dir(struct world_store *s, const char *name,
-			    struct world_error *err)
+			    bool detached, struct world_error *err)
 {
 	uint64_t rnd = 0;
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
@@ -335,6 +398,10 @@ int store_discard_world_dir(struct world_store *s, const char *name,
 	crash_point("delete-trash");
 	/* The name is free now; a failed or interrupted removal is retried by
 	 * the next command that opens the store. */
+	if (detached) {
+		empty_trash_detached(s);
+		return 0;
+	}
 	int r = rm_rf_at(s->state_fd, dst);
 	if (r < 0)
 		return werr_errno(
