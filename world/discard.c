@@ -20,9 +20,10 @@
 /* Tears down what is left of a world that did not finish being created or
  * deleted: its container, its mount, its directory.  LAZY: the container
  * is killed but not waited for, and files that cannot be removed yet are
- * left in trash/ for the next command. */
+ * left in trash/ for the next command.  DETACHED (with LAZY): the files are
+ * removed by a detached process (store_discard_world_dir). */
 static int discard_tree(struct world_store *s, const char *name, bool lazy,
-			struct world_error *err)
+			bool detached, struct world_error *err)
 {
 	int r = container_stop(s, name, lazy ? -1 : 0);
 	if (r < 0)
@@ -43,19 +44,31 @@ static int discard_tree(struct world_store *s, const char *name, bool lazy,
 	if (!lazy)
 		return store_discard_world_dir(s, name, false, err);
 	struct world_error ignored;
-	(void)store_discard_world_dir(s, name, true, &ignored);
+	(void)store_discard_world_dir(s, name, detached, &ignored);
 	return store_world_exists(s, name)
 		       ? werr(err, EIO, "cannot delete world '%s'", name)
 		       : 0;
 }
 
-int discard_remains(struct world_store *s, const char *name, bool lazy,
-		    struct world_error *err)
+static int discard_all(struct world_store *s, const char *name, bool lazy,
+		       bool detached, struct world_error *err)
 {
 	/* Its forwards and takeovers go with it. */
 	bool rules = net_has_rules(s, name);
-	int r = discard_tree(s, name, lazy, err);
+	int r = discard_tree(s, name, lazy, detached, err);
 	return r < 0 || !rules ? r : net_apply(s, err);
+}
+
+int discard_remains(struct world_store *s, const char *name, bool lazy,
+		    struct world_error *err)
+{
+	return discard_all(s, name, lazy, false, err);
+}
+
+int discard_detached(struct world_store *s, const char *name,
+		     struct world_error *err)
+{
+	return discard_all(s, name, true, true, err);
 }
 
 int discard_lazily(struct world_store *s, const char *name,

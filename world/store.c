@@ -319,18 +319,24 @@ int store_world_names(struct world_store *s, char ***out)
 
 #define TRASH_LOCK "trash.lock"
 
-/* Removes every entry of trash/ unless another process does (it holds
- * trash.lock): at most one remover at a time, and a command never waits
- * for one.  WAIT: take the lock, waiting for another remover to finish. */
-static void empty_trash(int state_fd, bool wait)
+/* Removes ONLY (a name in trash/), or every entry of trash/ when NULL,
+ * under trash.lock: a detached remover (empty_trash_detached) holds it
+ * while it works, and a command that empties trash/ waits for it, so that
+ * no two remove the same files and a command finds trash/ as it left it. */
+static void empty_trash(int state_fd, const char *only)
 {
 	_cleanup_close_ int lock = openat(
 		state_fd, TRASH_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 		0600);
-	if (lock < 0 || flock(lock, wait ? LOCK_EX : LOCK_EX | LOCK_NB) < 0)
-		return;
+	if (lock >= 0)
+		while (flock(lock, LOCK_EX) < 0 && errno == EINTR)
+			;
 	_cleanup_close_ int tfd = openat(state_fd, "trash",
 					 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tfd >= 0 && only) {
+		(void)rm_rf_at(tfd, only);
+		return;
+	}
 	_cleanup_closedir_ DIR *dir = tfd >= 0 ? fdopendir(tfd) : NULL;
 	if (!dir)
 		return;
@@ -343,18 +349,18 @@ static void empty_trash(int state_fd, bool wait)
 
 void store_empty_trash(struct world_store *s)
 {
-	empty_trash(s->state_fd, false);
+	empty_trash(s->state_fd, NULL);
 }
 
-/* Empties trash/ in a detached grandchild (its own session, no fd of the
- * caller's but the state directory, stdio on /dev/null), so that the
+/* Removes trash/ENTRY in a detached grandchild (its own session, no fd of
+ * the caller's but the state directory, stdio on /dev/null), so that the
  * caller returns without waiting for the removal; a remover killed
  * half-way leaves the rest to the next command. */
-static void empty_trash_detached(struct world_store *s)
+static void empty_trash_detached(struct world_store *s, const char *entry)
 {
 	pid_t pid = fork();
 	if (pid < 0) {
-		empty_trash(s->state_fd, true);
+		empty_trash(s->state_fd, entry);
 		return;
 	}
 	if (pid == 0) {
@@ -370,7 +376,7 @@ static void empty_trash_detached(struct world_store *s)
 		if (dup2(s->state_fd, 3) < 0)
 			_exit(1);
 		(void)syscall(SYS_close_range, 4U, ~0U, 0U);
-		empty_trash(3, true);
+		empty_trash(3, entry);
 		_exit(0);
 	}
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -399,7 +405,7 @@ int store_discard_world_dir(struct world_store *s, const char *name,
 	/* The name is free now; a failed or interrupted removal is retried by
 	 * the next command that opens the store. */
 	if (detached) {
-		empty_trash_detached(s);
+		empty_trash_detached(s, dst + strlen("trash/"));
 		return 0;
 	}
 	int r = rm_rf_at(s->state_fd, dst);

@@ -109,11 +109,12 @@ char *store_world_path(struct world_store *s, const char *name,
 const char *store_state_in_root(struct world_store *s);
 /* Moves a world's directory to trash and removes it; the name is free as
  * soon as this returns, even if the removal itself fails.  DETACHED: the
- * removal goes on in a detached process after this returns (it empties
- * all of trash/; the next command does what it could not). */
+ * removal goes on in a detached process after this returns (never for a
+ * merged world, whose layer shares the merged files' inodes: their ctimes
+ * must not change after the merge recorded them). */
 int store_discard_world_dir(struct world_store *s, const char *name,
 			    bool detached, struct world_error *err);
-/* Removes what trash/ holds, unless a detached remover is at it. */
+/* Removes what trash/ holds, once no detached remover is at work. */
 void store_empty_trash(struct world_store *s);
 
 /* The path of NAME's tree: Root's directory, or the world's merged tree
