@@ -19,8 +19,9 @@ SHIM_LIBS := $(shell pkg-config --libs apt-pkg 2>/dev/null || echo -lapt-pkg) -l
 DPKG_LIBS := $(shell pkg-config --static --libs libdpkg 2>/dev/null || \
 	echo -ldpkg -lmd -lz -llzma -lzstd -lbz2)
 NET_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3)
-LXC_LIBS += $(shell pkg-config --libs libnftables libnl-route-3.0 2>/dev/null || \
-	echo -lnftables -lnl-route-3 -lnl-3)
+# libnftables is loaded when first used (world/nft.c), not linked.
+LXC_LIBS += $(shell pkg-config --libs libnl-route-3.0 2>/dev/null || \
+	echo -lnl-route-3 -lnl-3) -ldl
 
 BPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 LXC_LIBS += $(BPF_LIBS)
