@@ -30,8 +30,9 @@ enum dbmerge_action {
 int dbmerge_save_bases(struct world_store *s, const char *name, int tree,
 		       struct world_error *err);
 
-/* Makes world NAME's saved bases durable (an fsync of each and of their
- * directory); called before the world is marked ready. */
+/* Makes world NAME's saved bases durable, and with them everything else
+ * written to the state directory's file system (one syncfs): the new
+ * world's directories too.  Called before the world is marked ready. */
 int dbmerge_sync_bases(struct world_store *s, const char *name,
 		       struct world_error *err);
 

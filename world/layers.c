@@ -552,45 +552,6 @@ int layers_mount_world(struct world_store *s, const struct world_meta *m,
 
 /* ---- durability ---- */
 
-/* fsync of the directory PATH. */
-static int fsync_dir(const char *path)
-{
-	_cleanup_close_ int fd =
-		open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	return fd < 0 || fsync(fd) < 0 ? -errno : 0;
-}
-
-int layers_sync_new(struct world_store *s, const struct world_meta *m,
-		    struct world_error *err)
-{
-	int r = 0;
-	/* fs/ESC/ of each further file system, fs/ itself, then the
-	 * world's directory (its upper, work, fs entries) and worlds/. */
-	for (size_t i = 0; r >= 0 && i < m->n_mounts; i++) {
-		_cleanup_free_ char *up = layers_dir(s, m->name, m->mounts[i],
-						     "upper");
-		char *slash = up ? strrchr(up, '/') : NULL;
-		if (!slash)
-			return werr(err, ENOMEM, "out of memory");
-		*slash = '\0';
-		r = fsync_dir(up);
-	}
-	_cleanup_free_ char *fs = store_world_path(s, m->name, "fs"),
-			    *dir = store_world_path(s, m->name, NULL);
-	if (!fs || !dir)
-		return werr(err, ENOMEM, "out of memory");
-	if (r >= 0 && m->n_mounts)
-		r = fsync_dir(fs);
-	if (r >= 0)
-		r = fsync_dir(dir);
-	if (r >= 0 && fsync(s->worlds_fd) < 0)
-		r = -errno;
-	return r < 0 ? werr_errno(err, -r, "cannot write the layer of '%s' "
-					   "to disk",
-				  m->name)
-		     : 0;
-}
-
 /* syncfs of PATH's file system; EIO where the kernel reports an error. */
 static int sync_fd(const char *path)
 {

@@ -67,11 +67,6 @@ int layers_check_intact(struct world_store *s, const struct world_meta *m,
  * while NAME is volatile. */
 int layers_clear_incompat(struct world_store *s, const char *name,
 			  const char *work, struct world_error *err);
-/* Makes the directories of world M's new layers durable (an fsync of
- * each parent, up to the worlds directory); their files are the caller's. */
-int layers_sync_new(struct world_store *s, const struct world_meta *m,
-		    struct world_error *err);
-
 /* (layers.c) syncfs of M's layers' file system; where M is volatile and mounted, also
  * of its overlays, which fail when writing the layer failed since the
  * mount (overlayfs checks the upper file system's errseq): the layer is

@@ -351,7 +351,6 @@ int world_create_noted(struct world_store *s, const char *name,
 		goto undo;
 	m.phase = META_READY;
 	if ((r = dbmerge_sync_bases(s, name, err)) < 0 ||
-	    (r = layers_sync_new(s, &m, err)) < 0 ||
 	    (r = meta_save(s, &m, err)) < 0) {
 		if (overlaps)
 			layers_overlaps_release(overlaps);
