@@ -25,8 +25,7 @@ enum dbmerge_action {
 
 /* Saves, in worlds/NAME/base/, the databases of world NAME's tree TREE (a
  * directory fd) that a later merge needs a base of.  Called right after
- * the world's tree is mounted; not durable until dbmerge_sync_bases()
- * (their writeback is started). */
+ * the world's tree is mounted; not durable until dbmerge_sync_bases(). */
 int dbmerge_save_bases(struct world_store *s, const char *name, int tree,
 		       struct world_error *err);
 
