@@ -367,13 +367,15 @@ static void empty_trash_detached(struct world_store *s, const char *entry)
 		if (fork() != 0)
 			_exit(0);
 		(void)setsid();
+		/* Above stdio first: the caller may have run without it. */
+		int state = fcntl(s->state_fd, F_DUPFD_CLOEXEC, 3);
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null >= 0) {
-			(void)dup2(null, 0);
-			(void)dup2(null, 1);
-			(void)dup2(null, 2);
-		}
-		if (dup2(s->state_fd, 3) < 0)
+		if (state < 0 || null < 0)
+			_exit(1);
+		(void)dup2(null, 0);
+		(void)dup2(null, 1);
+		(void)dup2(null, 2);
+		if (state != 3 && dup2(state, 3) < 0)
 			_exit(1);
 		(void)syscall(SYS_close_range, 4U, ~0U, 0U);
 		empty_trash(3, entry);
