@@ -19,8 +19,9 @@ SHIM_LIBS := $(shell pkg-config --libs apt-pkg 2>/dev/null || echo -lapt-pkg) -l
 DPKG_LIBS := $(shell pkg-config --static --libs libdpkg 2>/dev/null || \
 	echo -ldpkg -lmd -lz -llzma -lzstd -lbz2)
 NET_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3)
-LXC_LIBS += $(shell pkg-config --libs libnftables libnl-route-3.0 2>/dev/null || \
-	echo -lnftables -lnl-route-3 -lnl-3)
+# libnftables is loaded when first used (world/nft.c), not linked.
+LXC_LIBS += $(shell pkg-config --libs libnl-route-3.0 2>/dev/null || \
+	echo -lnl-route-3 -lnl-3) -ldl
 
 BPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 LXC_LIBS += $(BPF_LIBS)
@@ -41,7 +42,7 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/strv.o world/store.o world/layers.o \
-	world/container.o world/discard.o world/world.o world/sides.o world/diff.o world/journal.o world/undo.o world/undo-db.o world/undo-known.o \
+	world/container.o world/initcopy.o world/discard.o world/world.o world/sides.o world/diff.o world/journal.o world/undo.o world/undo-db.o world/undo-known.o \
 	world/recover.o world/merge-plan.o world/merge-move.o world/merge-dirs.o world/merge.o world/api-merge.o world/save.o \
 	world/links.o world/checkoff.o world/conflicts.o world/pkglists.o world/dpkgdb.o world/dbmerge.o \
 	world/netfile.o world/netdev.o world/nft.o world/api-net.o world/lifecycle.o \
@@ -283,6 +284,7 @@ paper: deps all
 bench: deps all
 	@tests/bench/run
 	@tests/bench/merge
+	@tests/bench/mvdir
 	@tests/bench/net
 	@tests/bench/handover
 	@tests/bench/upgrade

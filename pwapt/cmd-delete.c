@@ -14,7 +14,8 @@ int cmd_delete(struct context *ctx, int argc, char **argv)
 	if (!s)
 		return EXIT_FAIL;
 	struct world_error err = {0};
-	r = world_delete(s, (const char *const *)argv, (size_t)argc, &err);
+	r = world_delete_detached(s, (const char *const *)argv, (size_t)argc,
+				  &err);
 	world_store_free(s);
 	return r < 0 ? fail(ctx, &err) : EXIT_OK;
 }

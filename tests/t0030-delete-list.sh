@@ -70,7 +70,16 @@ test_expect_success 'nothing of deleted worlds remains: mounts, containers, tras
 	# wdelete kills the container; the lxc monitor finishes its
 	# tear-down afterwards, soon, never forever.
 	wait_for 30 "test_exit 1 pgrep -f \"lxc monitor\\] \$PWAPT_STATE/worlds (P|C|S)\\\$\"" &&
-	test_no_output ls "$PWAPT_STATE/trash"
+	# Its files are removed by a detached process, soon.
+	wait_for 30 "test -z \"\$(ls \"\$PWAPT_STATE/trash\")\""
+'
+
+test_expect_success 'wdelete returns before its files are removed, and a command at once finds the name free' '
+	wcreate Q Root && wexec Q sh -c "mkdir /big && i=0 && while [ \$i -lt 2000 ]; do echo \$i >/big/\$i; i=\$((i+1)); done" &&
+	wdelete Q && test ! -e "$PWAPT_STATE/worlds/Q" &&
+	wcreate Q Root && wexec Q true && wdelete Q &&
+	wait_for 30 "test -z \"\$(ls \"\$PWAPT_STATE/trash\")\"" &&
+	test_exit 1 pgrep -f "^$BIN_DIR/wdelete Q\$"
 '
 
 test_done

@@ -94,6 +94,17 @@ test_expect_success 'a half-made world whose marker a power loss took: the first
 	wcreate K Root && test ! -e "$PWAPT_STATE/creating/K" && wdelete K
 '
 
+test_expect_success 'a half-made world whose unsynced metadata a power loss emptied: the first command after the boot cleans it' '
+	{ PWAPT_CRASH_AT=create-start wcreate K Root; test_equal 137 $?; } &&
+	rm "$PWAPT_STATE/creating/K" &&
+	: >"$PWAPT_STATE/worlds/K/world" &&
+	echo another-boot >"$PWAPT_STATE/boot" &&
+	wlist >"$TMP/l" &&
+	! grep -q "^K " "$TMP/l" &&
+	no_leftovers K &&
+	wcreate K Root && wdelete K
+'
+
 test_expect_success 'wcreate killed after it finished leaves a complete world' '
 	{ PWAPT_CRASH_AT=create-ready wcreate K Root; test_equal 137 $?; } &&
 	wlist | grep -Eq "^K +Root +running" &&

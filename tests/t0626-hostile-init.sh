@@ -39,7 +39,37 @@ test_expect_success 'the state directory inside Root: what a world writes there 
 	PWAPT_STATE=$S2 wlist >/dev/null
 '
 
+test_expect_success 'the copy is stamped: a program whose ctime is settled is not read again at each start' '
+	cp "$init" "$TMP/init" && sleep 3 &&
+	PWAPT_INIT=$TMP/init wcreate D Root &&
+	test -s "$PWAPT_STATE/pwapt-init.stamp" &&
+	cmp "$TMP/init" "$PWAPT_STATE/pwapt-init"
+'
+
+test_expect_success 'the host s program changed in place, same size and mtime: the next start copies it again' '
+	off=$(grep -boa "GCC: " "$TMP/init" | head -n 1 | cut -d: -f1) &&
+	test -n "$off" && touch -r "$TMP/init" "$TMP/ref" &&
+	printf X | dd of="$TMP/init" bs=1 seek="$off" conv=notrunc 2>/dev/null &&
+	touch -r "$TMP/ref" "$TMP/init" &&
+	! cmp -s "$TMP/init" "$PWAPT_STATE/pwapt-init" &&
+	PWAPT_INIT=$TMP/init wcreate E Root &&
+	cmp "$TMP/init" "$PWAPT_STATE/pwapt-init" &&
+	PWAPT_INIT=$TMP/init wexec E true
+'
+
+test_expect_success 'the stamped copy changed in place, same size and mode: the next start writes it again' '
+	sleep 3 && PWAPT_INIT=$TMP/init wcreate F Root &&
+	test -s "$PWAPT_STATE/pwapt-init.stamp" &&
+	PWAPT_INIT=$TMP/init pwapt stop-all &&
+	off=$(grep -boa "CC: " "$PWAPT_STATE/pwapt-init" | head -n 1 | cut -d: -f1) &&
+	printf Y | dd of="$PWAPT_STATE/pwapt-init" bs=1 seek="$off" conv=notrunc 2>/dev/null &&
+	! cmp -s "$TMP/init" "$PWAPT_STATE/pwapt-init" &&
+	PWAPT_INIT=$TMP/init pwapt start-all &&
+	cmp "$TMP/init" "$PWAPT_STATE/pwapt-init" &&
+	test_equal 555 "$(stat -c %a "$PWAPT_STATE/pwapt-init")"
+'
+
 test_expect_success 'clean up' '
-	wdelete A B
+	wdelete A B D E F
 '
 test_done

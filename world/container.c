@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "crash.h"
 #include "error.h"
 #include "fsutil.h"
+#include "initcopy.h"
 
 /* PID 1 of a container: pwapt-init, bind-mounted onto the fresh /run, or
  * the tree's own init (its systemd), as liblxc execs them inside. */
@@ -252,61 +254,6 @@ static int wait_booted(struct world_store *s, const char *name, pid_t init,
 		    name, state);
 }
 
-/* Whether the state directory's copy of pwapt-init is DATA (LEN bytes)
- * as written: root's, mode 0555, one link, no xattr (no capability), the
- * same bytes.  A world that changed it gets it written anew. */
-static bool init_copy_intact(struct world_store *s, const char *data,
-			     size_t len)
-{
-	_cleanup_close_ int fd = openat(s->state_fd, "pwapt-init",
-					O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & 07777) != 0555 || st.st_uid != 0 || st.st_gid != 0 ||
-	    st.st_nlink != 1 || (size_t)st.st_size != len ||
-	    flistxattr(fd, NULL, 0) != 0)
-		return false;
-	_cleanup_free_ char *now = malloc(len ? len : 1);
-	size_t got = 0;
-	while (now && got < len) {
-		ssize_t n = pread(fd, now + got, len - got, (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		got += (size_t)n;
-	}
-	return now && !memcmp(now, data, len);
-}
-
-/* pwapt-init for the containers: a copy of the store's in the state
- * directory, whose path goes to *OUT (malloc'd).  A world is root in its
- * mount namespace and may remount its bind mount read-write: it then
- * changes the copy, never the host's program (a chmod, a setuid bit, file
- * capabilities), and the next container start finds the copy changed and
- * writes it afresh (a new inode renamed into place; a running container
- * keeps the one it started with). */
-static int copy_init(struct world_store *s, char **out,
-		     struct world_error *err)
-{
-	_cleanup_free_ char *data = NULL;
-	size_t len = 0;
-	int r = read_file_at(AT_FDCWD, s->init, &data, &len);
-	if (r < 0)
-		return werr_errno(err, -r,
-				  "cannot read pwapt-init '%s' (set PWAPT_INIT "
-				  "or reinstall pwapt)",
-				  s->init);
-	if (!init_copy_intact(s, data, len) &&
-	    (r = write_file_replace(s->state_fd, "pwapt-init", data, len,
-				    0555)) < 0)
-		return werr_errno(err, -r, "cannot copy pwapt-init into %s",
-				  s->state);
-	if (asprintf(out, "%s/pwapt-init", s->state) < 0)
-		return werr(err, ENOMEM, "out of memory");
-	return 0;
-}
-
 /* Starts C daemonized from a child that exits once liblxc says it runs.
  * liblxc moves the process that starts a container daemonized (its
  * "transient" pid) into the monitor's cgroups, lxc.monitor.NAME in every
@@ -370,7 +317,7 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 
 	_cleanup_free_ char *rootfs_item = NULL, *log = NULL,
 			    *init_entry = NULL, *hide = NULL, *init = NULL;
-	if (!systemd && (r = copy_init(s, &init, err)) < 0)
+	if (!systemd && (r = initcopy_prepare(s, &init, err)) < 0)
 		return r;
 	if (asprintf(&rootfs_item, "dir:%s", rootfs) < 0 ||
 	    !(log = store_world_path(s, name, "lxc.log")) ||
@@ -451,6 +398,18 @@ int container_stop(struct world_store *s, const char *name, int grace)
 	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
 	if (!c)
 		return -ENOMEM;
+	if (grace < 0) {
+		/* Killing PID 1 kills the whole PID namespace; liblxc's
+		 * monitor tears the rest down meanwhile (its stop() would
+		 * wait for that).  One question to the monitor: a stopped
+		 * container has no init. */
+		pid_t pid = c->init_pid(c);
+		if (pid > 1 && kill(pid, SIGKILL) == 0)
+			return 0;
+		if (!c->is_running(c))
+			return 0;
+		return c->stop(c) ? 0 : -EIO;
+	}
 	if (!c->is_running(c))
 		return 0;
 	/* shutdown() sends lxc.signal.halt to PID 1: SIGTERM to pwapt-init,
@@ -458,15 +417,6 @@ int container_stop(struct world_store *s, const char *name, int grace)
 	 * to systemd, which stops its units and exits. */
 	if (grace > 0 && c->shutdown(c, grace))
 		return 0;
-	if (grace < 0) {
-		/* Killing PID 1 kills the whole PID namespace; liblxc's
-		 * monitor tears the rest down meanwhile (its stop() would
-		 * wait for that). */
-		pid_t pid = c->init_pid(c);
-		if (pid > 1 && kill(pid, SIGKILL) == 0)
-			return 0;
-		return c->stop(c) ? 0 : -EIO;
-	}
 	if (!c->stop(c))
 		return -EIO;
 	return c->wait(c, "STOPPED", 30) ? 0 : -ETIMEDOUT;
@@ -527,6 +477,16 @@ int container_freeze(struct world_store *s, const char *name, bool frozen)
 		return 0;
 	int e = logged_errno(s, name, from);
 	return -(e ? e : EIO);
+}
+
+enum container_state container_state(struct world_store *s, const char *name)
+{
+	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
+	/* As liblxc's is_running(): any state but STOPPED runs. */
+	const char *state = c ? c->state(c) : NULL;
+	if (!state || !strcmp(state, "STOPPED"))
+		return CONTAINER_STOPPED;
+	return strcmp(state, "FROZEN") ? CONTAINER_RUNNING : CONTAINER_FROZEN;
 }
 
 bool container_running(struct world_store *s, const char *name, pid_t *init_pid)

@@ -31,6 +31,15 @@ int container_freeze(struct world_store *s, const char *name, bool frozen);
 int container_kill_frozen(struct world_store *s, const char *name);
 /* Whether the container runs frozen. */
 bool container_frozen(struct world_store *s, const char *name);
+enum container_state {
+	CONTAINER_STOPPED,
+	CONTAINER_RUNNING, /* or starting, stopping, freezing, thawed */
+	CONTAINER_FROZEN,
+};
+/* The container's state: one question to liblxc's monitor, where
+ * container_frozen() and container_running() ask two each (each answer
+ * waits for the monitor to be scheduled: milliseconds on a busy host). */
+enum container_state container_state(struct world_store *s, const char *name);
 /* Whether the container runs; *init_pid (may be NULL) gets its init. */
 bool container_running(struct world_store *s, const char *name,
 		       pid_t *init_pid);

@@ -25,8 +25,14 @@ enum dbmerge_action {
 
 /* Saves, in worlds/NAME/base/, the databases of world NAME's tree TREE (a
  * directory fd) that a later merge needs a base of.  Called right after
- * the world's tree is mounted; durable on return (one syncfs). */
+ * the world's tree is mounted; not durable until dbmerge_sync_bases(). */
 int dbmerge_save_bases(struct world_store *s, const char *name, int tree,
+		       struct world_error *err);
+
+/* Makes world NAME's saved bases durable, and with them everything else
+ * written to the state directory's file system (one syncfs): the new
+ * world's directories too.  Called before the world is marked ready. */
+int dbmerge_sync_bases(struct world_store *s, const char *name,
 		       struct world_error *err);
 
 /* The packages that the dpkg status file of world NAME's tree lists

@@ -20,9 +20,10 @@
 /* Tears down what is left of a world that did not finish being created or
  * deleted: its container, its mount, its directory.  LAZY: the container
  * is killed but not waited for, and files that cannot be removed yet are
- * left in trash/ for the next command. */
+ * left in trash/ for the next command.  DETACHED (with LAZY): the files are
+ * removed by a detached process (store_discard_world_dir). */
 static int discard_tree(struct world_store *s, const char *name, bool lazy,
-			struct world_error *err)
+			bool detached, struct world_error *err)
 {
 	int r = container_stop(s, name, lazy ? -1 : 0);
 	if (r < 0)
@@ -41,21 +42,33 @@ static int discard_tree(struct world_store *s, const char *name, bool lazy,
 	if (last)
 		(void)rm_rf_at(s->state_fd, last);
 	if (!lazy)
-		return store_discard_world_dir(s, name, err);
+		return store_discard_world_dir(s, name, false, err);
 	struct world_error ignored;
-	(void)store_discard_world_dir(s, name, &ignored);
+	(void)store_discard_world_dir(s, name, detached, &ignored);
 	return store_world_exists(s, name)
 		       ? werr(err, EIO, "cannot delete world '%s'", name)
 		       : 0;
 }
 
-int discard_remains(struct world_store *s, const char *name, bool lazy,
-		    struct world_error *err)
+static int discard_all(struct world_store *s, const char *name, bool lazy,
+		       bool detached, struct world_error *err)
 {
 	/* Its forwards and takeovers go with it. */
 	bool rules = net_has_rules(s, name);
-	int r = discard_tree(s, name, lazy, err);
+	int r = discard_tree(s, name, lazy, detached, err);
 	return r < 0 || !rules ? r : net_apply(s, err);
+}
+
+int discard_remains(struct world_store *s, const char *name, bool lazy,
+		    struct world_error *err)
+{
+	return discard_all(s, name, lazy, false, err);
+}
+
+int discard_detached(struct world_store *s, const char *name,
+		     struct world_error *err)
+{
+	return discard_all(s, name, true, true, err);
 }
 
 int discard_lazily(struct world_store *s, const char *name,
@@ -66,18 +79,7 @@ int discard_lazily(struct world_store *s, const char *name,
 
 void discard_trash(struct world_store *s)
 {
-	_cleanup_close_ int tfd = openat(s->state_fd, "trash",
-					 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (tfd < 0)
-		return;
-	_cleanup_closedir_ DIR *dir = fdopendir(tfd);
-	if (!dir)
-		return;
-	tfd = -1;
-	struct dirent *de;
-	while ((de = readdir(dir)))
-		if (de->d_name[0] != '.')
-			(void)rm_rf_at(dirfd(dir), de->d_name);
+	store_empty_trash(s);
 }
 
 int discard_unfinished(struct world_store *s, struct world_error *err)
@@ -98,6 +100,11 @@ int discard_unfinished(struct world_store *s, struct world_error *err)
 		if (r >= 0 && meta_parse(text, &m) >= 0) {
 			garbage = m.phase == META_CREATING;
 			meta_release(&m);
+		} else if (r >= 0 && !text[0]) {
+			/* Written unsynced while it was created (meta_save),
+			 * and a power loss took its bytes: never ready, since
+			 * a ready world's is synced before it is renamed. */
+			garbage = true;
 		}
 		/* Creation happens under the lock we hold now, so a world
 		 * still being created was left by a killed wcreate. */

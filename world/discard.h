@@ -13,6 +13,12 @@
 int discard_remains(struct world_store *s, const char *name, bool lazy,
 		    struct world_error *err);
 
+/* discard_remains(NAME, lazy), its files removed by a detached process
+ * after this returns: for a world deleted by wdelete, whose layer no other
+ * tree shares (store_discard_world_dir). */
+int discard_detached(struct world_store *s, const char *name,
+		     struct world_error *err);
+
 /* Deletes world NAME (which has no children) without waiting for its
  * container's tear-down: for a merged world, whose layer is spent. */
 int discard_lazily(struct world_store *s, const char *name,

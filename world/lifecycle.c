@@ -83,9 +83,10 @@ int lifecycle_ensure_running(struct world_store *s, const char *name,
 	 * stays so (its diff and plan bring it up); any other frozen world is
 	 * one a killed merge left so (recovery has run). */
 	bool ours = s->merge_frozen && !strcmp(s->merge_frozen, name);
-	if (!ours && container_frozen(s, name))
+	enum container_state state = container_state(s, name);
+	if (!ours && state == CONTAINER_FROZEN)
 		(void)container_freeze(s, name, false);
-	if (!container_running(s, name, NULL)) {
+	if (state == CONTAINER_STOPPED) {
 		_cleanup_free_ char *merged = store_world_path(s, name, "merged");
 		r = merged ? lifecycle_start(s, name, merged, false, err)
 			   : werr(err, ENOMEM, "out of memory");

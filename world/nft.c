@@ -1,39 +1,95 @@
 /* pwapt's nftables table: port forwards, takeovers and the outbound
  * policy of worlds, rewritten whole from their network files (see net.h). */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <nftables/libnftables.h>
+
+#ifndef NFTABLES_SONAME
+#define NFTABLES_SONAME "libnftables.so.1"
+#endif
 
 #include "cleanup.h"
 #include "error.h"
 #include "fsutil.h"
 #include "net.h"
 
+/* libnftables, loaded at its first use: most commands never change the
+ * table, and loading it with its libraries (libxtables, libjansson,
+ * libgmp, libnftnl, libmnl) cost every command about half a millisecond
+ * of its start. */
+static struct {
+	struct nft_ctx *(*ctx_new)(uint32_t flags);
+	void (*ctx_free)(struct nft_ctx *ctx);
+	int (*buffer_output)(struct nft_ctx *ctx);
+	int (*buffer_error)(struct nft_ctx *ctx);
+	void (*output_set_flags)(struct nft_ctx *ctx, unsigned int flags);
+	int (*run_cmd_from_buffer)(struct nft_ctx *nft, const char *buf);
+	const char *(*get_error_buffer)(struct nft_ctx *ctx);
+	const char *(*get_output_buffer)(struct nft_ctx *ctx);
+} lib;
+
+static int load_nftables(struct world_error *err)
+{
+	static void *handle;
+	if (handle)
+		return 0;
+	void *h = dlopen(NFTABLES_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return werr(err, ENOENT, "cannot load libnftables: %s",
+			    dlerror());
+	const struct {
+		void **fn;
+		const char *name;
+	} syms[] = {
+		{(void **)&lib.ctx_new, "nft_ctx_new"},
+		{(void **)&lib.ctx_free, "nft_ctx_free"},
+		{(void **)&lib.buffer_output, "nft_ctx_buffer_output"},
+		{(void **)&lib.buffer_error, "nft_ctx_buffer_error"},
+		{(void **)&lib.output_set_flags, "nft_ctx_output_set_flags"},
+		{(void **)&lib.run_cmd_from_buffer, "nft_run_cmd_from_buffer"},
+		{(void **)&lib.get_error_buffer, "nft_ctx_get_error_buffer"},
+		{(void **)&lib.get_output_buffer, "nft_ctx_get_output_buffer"},
+	};
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
+		if (!(*syms[i].fn = dlsym(h, syms[i].name))) {
+			dlclose(h);
+			return werr(err, ENOENT,
+				    "libnftables has no %s: %s", syms[i].name,
+				    NFTABLES_SONAME);
+		}
+	handle = h;
+	return 0;
+}
+
 /* Runs nft commands; *out (may be NULL) receives what nft printed. */
 static int nft_run(const char *cmds, bool json, char **out,
 		   struct world_error *err)
 {
-	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	int r = load_nftables(err);
+	if (r < 0)
+		return r;
+	struct nft_ctx *nft = lib.ctx_new(NFT_CTX_DEFAULT);
 	if (!nft)
 		return werr(err, ENOMEM, "cannot set up libnftables");
-	nft_ctx_buffer_output(nft);
-	nft_ctx_buffer_error(nft);
+	lib.buffer_output(nft);
+	lib.buffer_error(nft);
 	if (json)
-		nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
-	int r = 0;
-	if (nft_run_cmd_from_buffer(nft, cmds) != 0) {
+		lib.output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
+	if (lib.run_cmd_from_buffer(nft, cmds) != 0) {
 		/* nft's first line of complaint says what the kernel lacks. */
-		const char *msg = nft_ctx_get_error_buffer(nft);
+		const char *msg = lib.get_error_buffer(nft);
 		r = werr(err, strstr(msg, "No such file") ? ENOENT : EIO,
 			 "nftables: %.*s", (int)strcspn(msg, "\n"), msg);
-	} else if (out && !(*out = strdup(nft_ctx_get_output_buffer(nft)))) {
+	} else if (out && !(*out = strdup(lib.get_output_buffer(nft)))) {
 		r = werr(err, ENOMEM, "out of memory");
 	}
-	nft_ctx_free(nft);
+	lib.ctx_free(nft);
 	return r;
 }
 

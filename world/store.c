@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -9,6 +10,8 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -209,7 +212,14 @@ int meta_save(struct world_store *s, const struct world_meta *m,
 	if (dfd < 0)
 		return werr_errno(err, errno, "cannot open directory of '%s'",
 				  m->name);
-	int r = write_file_atomic(dfd, "world", buf, n, 0644);
+	/* A world being created needs no sync: a killed command leaves it
+	 * whole, and after a power loss the first command's look at every
+	 * world takes one whose metadata is absent, empty or "creating" for
+	 * garbage (discard_unfinished).  Ready is durable before it is
+	 * said: the caller synced the layer, and this syncs the file. */
+	int r = m->phase == META_READY
+			? write_file_atomic(dfd, "world", buf, n, 0644)
+			: write_file_replace(dfd, "world", buf, n, 0644);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot write metadata of '%s'",
 				  m->name);
@@ -308,8 +318,76 @@ int store_world_names(struct world_store *s, char ***out)
 	return 0;
 }
 
+#define TRASH_LOCK "trash.lock"
+
+/* Removes ONLY (a name in trash/), or every entry of trash/ when NULL,
+ * under trash.lock: a detached remover (empty_trash_detached) holds it
+ * while it works, and a command that empties trash/ waits for it, so that
+ * no two remove the same files and a command finds trash/ as it left it. */
+static void empty_trash(int state_fd, const char *only)
+{
+	_cleanup_close_ int lock = openat(
+		state_fd, TRASH_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		0600);
+	if (lock >= 0)
+		while (flock(lock, LOCK_EX) < 0 && errno == EINTR)
+			;
+	_cleanup_close_ int tfd = openat(state_fd, "trash",
+					 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tfd >= 0 && only) {
+		(void)rm_rf_at(tfd, only);
+		return;
+	}
+	_cleanup_closedir_ DIR *dir = tfd >= 0 ? fdopendir(tfd) : NULL;
+	if (!dir)
+		return;
+	tfd = -1;
+	struct dirent *de;
+	while ((de = readdir(dir)))
+		if (de->d_name[0] != '.')
+			(void)rm_rf_at(dirfd(dir), de->d_name);
+}
+
+void store_empty_trash(struct world_store *s)
+{
+	empty_trash(s->state_fd, NULL);
+}
+
+/* Removes trash/ENTRY in a detached grandchild (its own session, no fd of
+ * the caller's but the state directory, stdio on /dev/null), so that the
+ * caller returns without waiting for the removal; a remover killed
+ * half-way leaves the rest to the next command. */
+static void empty_trash_detached(struct world_store *s, const char *entry)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		empty_trash(s->state_fd, entry);
+		return;
+	}
+	if (pid == 0) {
+		if (fork() != 0)
+			_exit(0);
+		(void)setsid();
+		/* Above stdio first: the caller may have run without it. */
+		int state = fcntl(s->state_fd, F_DUPFD_CLOEXEC, 3);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (state < 0 || null < 0)
+			_exit(1);
+		(void)dup2(null, 0);
+		(void)dup2(null, 1);
+		(void)dup2(null, 2);
+		if (state != 3 && dup2(state, 3) < 0)
+			_exit(1);
+		(void)syscall(SYS_close_range, 4U, ~0U, 0U);
+		empty_trash(3, entry);
+		_exit(0);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
 int store_discard_world_dir(struct world_store *s, const char *name,
-			    struct world_error *err)
+			    bool detached, struct world_error *err)
 {
 	uint64_t rnd = 0;
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
@@ -329,6 +407,10 @@ int store_discard_world_dir(struct world_store *s, const char *name,
 	crash_point("delete-trash");
 	/* The name is free now; a failed or interrupted removal is retried by
 	 * the next command that opens the store. */
+	if (detached) {
+		empty_trash_detached(s, dst + strlen("trash/"));
+		return 0;
+	}
 	int r = rm_rf_at(s->state_fd, dst);
 	if (r < 0)
 		return werr_errno(

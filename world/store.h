@@ -73,6 +73,9 @@ int meta_load(struct world_store *s, const char *name, struct world_meta *m,
 bool meta_rel_path_valid(const char *rel);
 /* Parses the text form; used by meta_load and the fuzz target. */
 int meta_parse(const char *text, struct world_meta *m);
+/* Writes M atomically (a killed command leaves the old or the new text);
+ * synced, file and directory, only when M is ready: a world being
+ * created is garbage after a power loss whatever its metadata says. */
 int meta_save(struct world_store *s, const struct world_meta *m,
 	      struct world_error *err);
 /* The error for a name that does not denote a world: 0 when NAME is one. */
@@ -110,9 +113,14 @@ char *store_world_path(struct world_store *s, const char *name,
  * Root holds it, else NULL.  Points into S. */
 const char *store_state_in_root(struct world_store *s);
 /* Moves a world's directory to trash and removes it; the name is free as
- * soon as this returns, even if the removal itself fails. */
+ * soon as this returns, even if the removal itself fails.  DETACHED: the
+ * removal goes on in a detached process after this returns (never for a
+ * merged world, whose layer shares the merged files' inodes: their ctimes
+ * must not change after the merge recorded them). */
 int store_discard_world_dir(struct world_store *s, const char *name,
-			    struct world_error *err);
+			    bool detached, struct world_error *err);
+/* Removes what trash/ holds, once no detached remover is at work. */
+void store_empty_trash(struct world_store *s);
 
 /* The path of NAME's tree: Root's directory, or the world's merged tree
  * (mounted or not); malloc'd, NULL when out of memory. */

@@ -351,7 +351,8 @@ int world_create_noted(struct world_store *s, const char *name,
 				 err)) < 0)
 		goto undo;
 	m.phase = META_READY;
-	if ((r = meta_save(s, &m, err)) < 0) {
+	if ((r = dbmerge_sync_bases(s, name, err)) < 0 ||
+	    (r = meta_save(s, &m, err)) < 0) {
 		if (overlaps)
 			layers_overlaps_release(overlaps);
 		goto undo;
@@ -398,8 +399,8 @@ static int check_no_orphans(struct world_store *s, const char *const *set,
 	return 0;
 }
 
-int world_delete(struct world_store *s, const char *const *names, size_t n,
-		 struct world_error *err)
+static int delete_worlds(struct world_store *s, const char *const *names,
+			 size_t n, bool detached, struct world_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (store_is_root(names[i]))
@@ -448,7 +449,8 @@ int world_delete(struct world_store *s, const char *const *names, size_t n,
 				}
 			/* Killed, not waited for: liblxc's monitor finishes
 			 * the container's tear-down after wdelete returns. */
-			r = discard_remains(s, names[i], true, err);
+			r = detached ? discard_detached(s, names[i], err)
+				     : discard_remains(s, names[i], true, err);
 		}
 		if (left == before)
 			r = werr(err, ELOOP,
@@ -460,6 +462,18 @@ int world_delete(struct world_store *s, const char *const *names, size_t n,
 	free(metas);
 	free(done);
 	return r < 0 ? r : 0;
+}
+
+int world_delete(struct world_store *s, const char *const *names, size_t n,
+		 struct world_error *err)
+{
+	return delete_worlds(s, names, n, false, err);
+}
+
+int world_delete_detached(struct world_store *s, const char *const *names,
+			  size_t n, struct world_error *err)
+{
+	return delete_worlds(s, names, n, true, err);
 }
 
 static int exec_on_host(char *const *argv, const struct world_exec_options *xo,

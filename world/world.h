@@ -150,6 +150,11 @@ int world_make_durable(struct world_store *store, const char *name,
  * children not named too; nothing is deleted then. */
 int world_delete(struct world_store *store, const char *const *names, size_t n,
 		 struct world_error *err);
+/* The same, the worlds' files removed by a detached process after this
+ * returns (their names are free at once): for worlds never merged, as
+ * wdelete's. */
+int world_delete_detached(struct world_store *store, const char *const *names,
+			  size_t n, struct world_error *err);
 
 /* Makes sure a world's tree is mounted and its container runs (after a
  * reboot or a crash of the container).  *revived is set when anything had to
