@@ -136,8 +136,8 @@ int service_restart_in_root(struct context *ctx, const char *service,
 	/* The check's first step is the wait for the service to report
 	 * running and stay so for a second: no wait of its own before. */
 	if (rs == 0 &&
-	    service_health_check(ctx, WORLD_ROOT, service, &ports,
-				 failed_check, sizeof(failed_check)) < 0)
+	    service_health_check(ctx, WORLD_ROOT, service, &ports, failed_check,
+				 sizeof(failed_check)) < 0)
 		rs = 1;
 	world_ports_release(&ports);
 	closep(&quiet.output_fd);
