@@ -290,6 +290,7 @@ bench: deps all
 	@tests/bench/upgrade
 	@tests/bench/overlay-opts
 	@BENCH_UPGRADE_PKGS=1 tests/bench/upgrade
+	@tests/bench/unattended
 	@tests/bench/trace
 
 install: all

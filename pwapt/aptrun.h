@@ -52,8 +52,9 @@ int txn_delete_world(struct context *ctx, const char *name);
  * and its record, its layer volatile (no sync while apt and dpkg write
  * it).  test: the world made durable (stopped, synced, mounted again
  * plain: a crash from then on loses nothing), its enabled services
- * started (when there are tests, or the world is kept for a look), then
- * its tests.  report:
+ * started (when there are tests, or the world stays after the report
+ * whatever they say: neither merge_on_success nor discard), then its
+ * tests.  report:
  * built, kept with the transaction (now ready, or with failed tests), and
  * printed (as JSON with --json) on run->report_out, and for people on
  * run->report_copy. */

@@ -406,11 +406,16 @@ int step_test(struct context *ctx, struct run *run)
 	int r = settle(ctx, run);
 	if (r != GO_ON)
 		return r;
-	bool keep_mode = run->keep || (!run->merge_on_success && !run->discard);
+	/* The world stays after the report whatever the tests say (no
+	 * --merge-on-success, no --discard): its services run for a look.
+	 * Merged or discarded on success (pwapt unattended's keep is for a
+	 * world whose tests failed), a world without tests needs none:
+	 * nothing would look at them, and they only cost its start. */
+	bool stays = !run->merge_on_success && !run->discard;
 	_cleanup_strv_free_ char **tests =
 		list_dir(ctx, run->t.name, "etc/pwapt/tests.d", pick_test);
 	bool have_tests = (tests && *tests) || run->test_cmd;
-	if (have_tests || keep_mode) {
+	if (have_tests || stays) {
 		(void)txn_set_phase(ctx, &run->t, TXN_TESTING, NULL);
 		service_start_enabled(ctx, run->t.name);
 	}

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../world/cleanup.h"
@@ -16,13 +15,6 @@
 
 /* Seconds an init script may take to start a service in the world. */
 #define SERVICE_TIMEOUT 120
-
-/* Seconds a restarted service has to report itself running.  An init
- * script's restart returns before its daemon runs: start-stop-daemon
- * --background exits once the pid file is written, before the daemon's
- * exec, so a status check at once can find a process not yet named as
- * the daemon; systemd reports "activating" for a while. */
-#define SERVICE_SETTLE 10
 
 /* rc2.d: "S02ssh" starts "ssh" in runlevel 2, Debian's default. */
 static char *pick_service(int dir, const char *entry)
@@ -78,38 +70,6 @@ void service_start_enabled(struct context *ctx, const char *name)
 				"%s: warning: %s did not start in %s (exit "
 				"%d)\n",
 				ctx->cmd, *l + 3, name, status);
-	}
-}
-
-static double monotonic_seconds(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* Whether CHECK, run in Root, succeeds within SERVICE_SETTLE seconds and
- * keeps succeeding for a second: a daemon that exits at once is seen
- * running for a moment. */
-static bool comes_up(struct context *ctx, char *const *check,
-		     const struct world_exec_options *xo)
-{
-	const struct timespec pause = {0, 100 * 1000 * 1000};
-	double end = monotonic_seconds() + SERVICE_SETTLE, up_since = -1;
-	for (;;) {
-		int st = 1;
-		double now = monotonic_seconds();
-		if (run_in(ctx, WORLD_ROOT, check, xo, &st) >= 0 && st == 0) {
-			if (up_since < 0)
-				up_since = now;
-			else if (now - up_since >= 1)
-				return true;
-		} else {
-			up_since = -1;
-		}
-		if (now >= end + 1)
-			return false;
-		nanosleep(&pause, NULL);
 	}
 }
 
@@ -173,11 +133,11 @@ int service_restart_in_root(struct context *ctx, const char *service,
 		   &rs) < 0)
 		rs = 1;
 	failed_check[0] = '\0';
-	if (rs == 0 && !comes_up(ctx, check, &quiet))
-		rs = 1;
-	else if (rs == 0 &&
-		 service_health_check(ctx, WORLD_ROOT, service, &ports,
-				      failed_check, sizeof(failed_check)) < 0)
+	/* The check's first step is the wait for the service to report
+	 * running and stay so for a second: no wait of its own before. */
+	if (rs == 0 &&
+	    service_health_check(ctx, WORLD_ROOT, service, &ports, failed_check,
+				 sizeof(failed_check)) < 0)
 		rs = 1;
 	world_ports_release(&ports);
 	closep(&quiet.output_fd);

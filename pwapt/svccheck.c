@@ -24,7 +24,10 @@
 /* Seconds a service's command may take in the world. */
 #define SVC_TIMEOUT 120
 /* Seconds a started service has to report itself running and to answer
- * on its ports (see service.c's SERVICE_SETTLE). */
+ * on its ports.  An init script's restart returns before its daemon runs:
+ * start-stop-daemon --background exits once the pid file is written,
+ * before the daemon's exec, so a status check at once can find a process
+ * not yet named as the daemon; systemd reports "activating" for a while. */
 #define SVC_SETTLE 10
 
 static double now_s(void)
