@@ -289,6 +289,18 @@ struct world_ports {
 int world_listening_ports(struct world_store *store, const char *name,
 			  const pid_t *pids, size_t n, struct world_ports *out,
 			  struct world_error *err);
+/* The start order of services NAMES (N, given in their order by other
+ * means: rc2.d S-numbers, then name) in world NAME: ORDER (N entries)
+ * receives indexes of NAMES such that a systemd unit starts after the
+ * services of NAMES its [Unit] section (unit file and drop-ins
+ * NAME.service.d/ *.conf, read beneath NAME's tree as untrusted data)
+ * names in After=, Requires= or Wants=, and before those of Before=;
+ * NAMES' order otherwise.  A cycle is broken at its first service in
+ * NAMES' order, which starts first, and *NOTE (malloc'd; NULL: no cycle)
+ * says so.  Stops go the other way. */
+int world_service_order(struct world_store *store, const char *name,
+			char *const *names, size_t n, size_t *order,
+			char **note, struct world_error *err);
 void world_ports_release(struct world_ports *p);
 
 /* The fault injection of the tests (PWAPT_CRASH_AT=NAME kills the process
