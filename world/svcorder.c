@@ -23,6 +23,9 @@ static const char *const unit_dirs[] = {
 #define UNIT_MAX (1u << 20)
 #define DROPINS_MAX 256
 #define NAME_MAX_LEN 256
+/* Services ordered by their units at most (an n*n table, n^3 steps);
+ * beyond, the order given. */
+#define ORDER_MAX 1024
 
 enum { DEP_AFTER, DEP_BEFORE, DEP_REQUIRES, DEP_WANTS, DEP_N };
 static const char *const dep_keys[DEP_N] = {"After", "Before", "Requires",
@@ -196,6 +199,15 @@ int svcorder_start_order(int tree, char *const *names, size_t n,
 			 size_t *order, char **note)
 {
 	*note = NULL;
+	if (n > ORDER_MAX) {
+		for (size_t i = 0; i < n; i++)
+			order[i] = i;
+		return asprintf(note, "%zu services are too many to order by "
+				      "their units: rc2.d's order and names",
+				n) < 0
+			       ? -ENOMEM
+			       : 0;
+	}
 	/* before[a*n+b]: a starts before b. */
 	_cleanup_free_ bool *before = calloc(n * n + 1, sizeof(bool));
 	_cleanup_free_ bool *placed = calloc(n + 1, sizeof(bool));

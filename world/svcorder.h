@@ -24,7 +24,8 @@ int svcorder_unit_deps(int tree, const char *name, struct strv deps[4]);
  * Requires= or Wants=, and before those it is Before= of (edges among
  * NAMES only; TREE < 0: none); otherwise NAMES' order.  A cycle is broken
  * at its first service in NAMES' order, which starts first; *NOTE
- * (malloc'd, or NULL when there was none) says so.  0 or -ENOMEM. */
+ * (malloc'd, or NULL when there was none) says so.  More than 1024
+ * services keep NAMES' order, *NOTE saying so.  0 or -ENOMEM. */
 int svcorder_start_order(int tree, char *const *names, size_t n,
 			 size_t *order, char **note);
 
