@@ -379,6 +379,9 @@ int merge_chain(struct context *ctx, const char *name, bool force)
 				x == services ? "Not restarted (--no-restart): "
 					      : ", ",
 				*x, x[1] ? "" : ".\n");
+		/* In dependency order: rc2.d's, then the units'. */
+		if (!ctx->no_restart)
+			service_order_in(ctx, WORLD_ROOT, services);
 		int rs = ctx->no_restart
 				 ? 0
 				 : restart_or_roll_back(ctx, *w, id, services);

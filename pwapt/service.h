@@ -95,7 +95,8 @@ struct svc_plan {
 			       svcmove.c); stops go the other way */
 	size_t n;
 	struct world_file_users *users; /* DST's, before the merge */
-	bool merged; /* service_plan_after_merge() ran: SRC is gone */
+	bool merged; /* service_plan_after_merge() ran: SRC is merged */
+	char *order_note; /* the last cycle of units' ordering said */
 };
 
 /* The plan of a merge of SRC into DST: services running in SRC (to stop
@@ -111,12 +112,17 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 		      char *const *also_restart, struct svc_plan *out,
 		      struct world_error *err);
 void service_plan_order(struct context *ctx, struct svc_plan *p);
-/* Orders P (S-numbers of SRC's rc2.d, or DST's after the merge) and reads
+/* Orders P (S-numbers of SRC's rc2.d, or DST's after the merge, then
+ * the units' After=, Before=, Requires= and Wants=: svcmove.c) and reads
  * the ports of services service_plan_after_merge() added.  Runs commands
  * and opens the store: call it with no store of the caller open. */
 int service_plan_after_merge(struct context *ctx, struct world_store *s,
 			     struct svc_plan *p);
 void service_plan_release(struct svc_plan *p);
+/* NAMES (NULL-terminated, each once) in the start order of WORLD's
+ * services, as service_plan_order() orders a plan: for pwapt merge's
+ * restarts in Root. */
+void service_order_in(struct context *ctx, const char *world, char **names);
 /* "stop X in SRC" / "start|restart X in DST: why (ports ...)" lines, or
  * with JSON the members "stop":[...],"start":[...],"restart":[...]. */
 void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,

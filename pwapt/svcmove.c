@@ -7,9 +7,13 @@
  * dependency order, and what a boot uses.  Services start and restart in
  * that order, taken from SRC's tree (what DST holds after the merge);
  * those without a start link (systemd units, scripts not enabled) come
- * after, by name, and services stop in the reverse order.  Units'
- * After=/Requires= are not read: systemctl orders the jobs of one
- * transaction, and a unit restarted on its own waits for nothing. */
+ * after, by name.  Over that, units' ordering: a unit starts after the
+ * services of the plan its After=, Requires= and Wants= name and before
+ * those of its Before= (unit files and drop-ins of the tree that holds
+ * them after the merge, world_service_order()), a cycle broken at its
+ * first service in the order above and said.  Services stop in the
+ * reverse order.  systemctl orders the jobs of one transaction, but a
+ * unit restarted on its own waits for nothing: the order is pwapt's. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -190,8 +194,45 @@ static int cmp_item(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* The units' ordering over P's order (see the top), from SRC's tree
+ * before the merge and DST's after; a cycle said once per plan. */
+static void units_order(struct context *ctx, struct svc_plan *p)
+{
+	if (p->n < 2)
+		return;
+	_cleanup_free_ char **names = calloc(p->n + 1, sizeof(char *));
+	_cleanup_free_ size_t *order = calloc(p->n, sizeof(size_t));
+	_cleanup_free_ struct svc_item *v = calloc(p->n, sizeof(*v));
+	_cleanup_free_ char *note = NULL;
+	struct world_store *s = names && order && v ? open_store(ctx) : NULL;
+	struct world_error err = {0};
+	for (size_t i = 0; s && i < p->n; i++)
+		names[i] = p->v[i].name;
+	bool opened = s;
+	int r = s ? world_service_order(s, p->merged ? p->dst : p->src, names,
+					p->n, order, &note, &err)
+		  : -1;
+	world_store_free(s);
+	if (r < 0) {
+		fprintf(stderr,
+			"%s: warning: cannot read the units' ordering: %s; "
+			"services go by their rc2.d order and name\n",
+			ctx->cmd, opened ? SHOWN(err.msg) : "cannot open the store");
+		return;
+	}
+	for (size_t i = 0; i < p->n; i++)
+		v[i] = p->v[order[i]];
+	memcpy(p->v, v, p->n * sizeof(*v));
+	if (note && (!p->order_note || strcmp(note, p->order_note))) {
+		fprintf(stderr, "%s: warning: %s\n", ctx->cmd, note);
+		free(p->order_note);
+		p->order_note = steal_pointer(&note);
+	}
+}
+
 void service_plan_release(struct svc_plan *p)
 {
+	free(p->order_note);
 	for (size_t i = 0; i < p->n; i++) {
 		free(p->v[i].name);
 		world_ports_release(&p->v[i].ports);
@@ -304,6 +345,32 @@ void service_plan_order(struct context *ctx, struct svc_plan *p)
 	read_order(ctx, p->merged ? p->dst : p->src, p);
 	if (p->n)
 		qsort(p->v, p->n, sizeof(*p->v), cmp_item);
+	units_order(ctx, p);
+}
+
+void service_order_in(struct context *ctx, const char *world, char **names)
+{
+	struct svc_plan p = {.src = strdup(world), .dst = strdup(world),
+			     .merged = true};
+	size_t n = 0;
+	for (char **x = names; x && *x; x++, n++)
+		if (!item_of(&p, *x))
+			break;
+	if (p.src && p.dst && p.n == n && n > 1) {
+		read_order(ctx, world, &p);
+		qsort(p.v, p.n, sizeof(*p.v), cmp_item);
+		units_order(ctx, &p);
+		/* Each name once in P: NAMES takes P's order. */
+		for (size_t i = 0; i < p.n; i++)
+			for (size_t j = i; j < n; j++)
+				if (!strcmp(names[j], p.v[i].name)) {
+					char *t = names[i];
+					names[i] = names[j];
+					names[j] = t;
+					break;
+				}
+	}
+	service_plan_release(&p);
 }
 
 int service_plan_after_merge(struct context *ctx, struct world_store *s,
@@ -487,10 +554,26 @@ void service_start_again_in_src(struct context *ctx, struct svc_plan *p)
 	}
 }
 
+/* Where WORLD runs systemd: it loads the unit files again, which the
+ * merge (or its roll-back) may have added or replaced; systemd starts a
+ * unit as it loaded it until told. */
+static void reload_units(struct context *ctx, const char *world)
+{
+	if (!service_world_systemd(ctx, world))
+		return;
+	char *reload[] = {(char *)"systemctl", (char *)"daemon-reload", NULL};
+	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	struct world_exec_options xo = {.timeout = 60, .output_fd = null};
+	int st = 1;
+	(void)run_in(ctx, world, reload, &xo, &st);
+}
+
 ssize_t service_start_in_dst(struct context *ctx, struct svc_plan *p,
 			     char *why, size_t why_len)
 {
 	FILE *f = chatter(ctx);
+	if (p->n)
+		reload_units(ctx, p->dst);
 	for (size_t i = 0; i < p->n; i++) {
 		struct svc_item *it = &p->v[i];
 		const char *verb = it->in_dst ? "restart" : "start";
@@ -542,6 +625,8 @@ void service_stop_new_in_dst(struct context *ctx, struct svc_plan *p)
 void service_restore_old(struct context *ctx, struct svc_plan *p)
 {
 	FILE *f = chatter(ctx);
+	if (p->n)
+		reload_units(ctx, p->dst);
 	for (size_t i = 0; i < p->n; i++) {
 		struct svc_item *it = &p->v[i];
 		if (!it->done || !it->in_dst)

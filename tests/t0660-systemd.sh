@@ -6,7 +6,7 @@
 # and no init script) runs in Root; its upgrade through a world restarts it
 # by systemctl on the merged files (its new unit file loaded), checks its
 # health, and a new version that fails is rolled back with the old unit
-# running again.  wlist --services shows the units with their pids.  Every
+# running again.  Units a wmerge moves start in their After= order.  wlist --services shows the units with their pids.  Every
 # container stops by systemd's own halt, and leaves no process, cgroup or
 # mount, also when killed.
 PWAPT_TREE_EXTRA=systemd,systemd-sysv; export PWAPT_TREE_EXTRA
@@ -210,6 +210,30 @@ test_expect_success 'a new version that fails its health check: the merge rolled
 	unit_runs Root 1.0 &&
 	test_no_output wexec Root dpkg --audit &&
 	rm "$R/etc/default/$UNIT"
+'
+
+# unit_file WORLD NAME [AFTER]: a unit NAME of WORLD's /etc/systemd/system
+# that sleeps, After= the unit AFTER.
+unit_file() {
+	wexec "$1" sh -c "printf '[Unit]\\nDescription=pwapt test\\n%s\\n[Service]\\nExecStart=/bin/sleep infinity\\n' '${3:+After=network.target $3.service}' >/etc/systemd/system/$2.service"
+}
+
+test_expect_success 'wmerge starts units in their After= order, not their names'\'', and stops them the other way' '
+	A=pwapt-test-alater Z=pwapt-test-zfirst &&
+	wcreate O Root >/dev/null &&
+	unit_file O $Z && unit_file O $A $Z &&
+	wexec O systemctl daemon-reload && wexec O systemctl start $A $Z &&
+	wmerge --plan O Root >"$TMP/plan" && cat "$TMP/plan" &&
+	test_equal "stop $A,stop $Z,start $Z,start $A," \
+		"$(grep -E "^(stop|start) ($A|$Z) " "$TMP/plan" | cut -d" " -f1,2 | tr "\n" ,)" &&
+	wmerge O Root >"$TMP/out" 2>&1; cat "$TMP/out" &&
+	test_equal "Stopping $A,Stopping $Z,Starting $Z,Starting $A," \
+		"$(grep -E "^(Stopping|Starting) ($A|$Z) " "$TMP/out" | cut -d" " -f1,2 | tr "\n" ,)" &&
+	grep -q "^Starting $A in Root... done, checked" "$TMP/out" &&
+	wexec Root systemctl is-active --quiet $Z $A &&
+	wexec Root systemctl stop $A $Z && pwapt rollback >/dev/null &&
+	wexec Root systemctl daemon-reload &&
+	test_lacks "$A|$Z" wlist --services
 '
 
 # stopped_merge: the pid of this test's wmerge stopped at a PWAPT_STOP_AT

@@ -1,9 +1,16 @@
 /* The service operations of world.h: what a world runs, and which of its
  * processes use files a merge replaced (services.h). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include "cleanup.h"
 #include "crash.h"
+#include "error.h"
+#include "lifecycle.h"
 #include "services.h"
+#include "svcorder.h"
 
 int world_services(struct world_store *s, const char *name,
 		   struct world_services *out, struct world_error *err)
@@ -53,6 +60,23 @@ void world_ports_release(struct world_ports *p)
 		free(p->v);
 		*p = (struct world_ports){0};
 	}
+}
+
+int world_service_order(struct world_store *s, const char *name,
+			char *const *names, size_t n, size_t *order,
+			char **note, struct world_error *err)
+{
+	_cleanup_free_ char *tp = NULL;
+	int r = lifecycle_tree(s, name, &tp, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int tree =
+		open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tree < 0)
+		return werr_errno(err, errno, "cannot open the tree of '%s'",
+				  name);
+	r = svcorder_start_order(tree, names, n, order, note);
+	return r < 0 ? werr(err, -r, "out of memory") : 0;
 }
 
 void world_crash_point(const char *name)

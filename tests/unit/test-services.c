@@ -1,6 +1,7 @@
 /* Unit tests of what services.c and procs.c read: the pid files an init
  * script or unit names, the unit a cgroup file names, maps lines, and the
- * process table of this test's own PID namespace. */
+ * process table of this test's own PID namespace; and the start order
+ * units' After=, Before=, Requires= and Wants= give (svcorder.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 
 #include "../../world/procs.h"
 #include "../../world/services.h"
+#include "../../world/svcorder.h"
 #include "tap.h"
 
 /* The pid files of TEXT, joined with ' '. */
@@ -159,8 +161,128 @@ static void test_scan(void)
 	close(fd);
 }
 
+/* Writes TEXT to REL beneath the directory TREE, its parents made. */
+static void put(int tree, const char *rel, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s", rel);
+	for (char *p = path; (p = strchr(p + 1, '/'));) {
+		*p = '\0';
+		(void)mkdirat(tree, path, 0755);
+		*p = '/';
+	}
+	int fd = openat(tree, rel, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			0644);
+	if (fd >= 0) {
+		if (write(fd, text, strlen(text)) < 0)
+			perror(rel);
+		close(fd);
+	}
+}
+
+/* The start order of NAMES (N, space-joined) beneath TREE; *NOTE the
+ * cycle said ("" none). */
+static const char *order_of(int tree, char *const *names, size_t n,
+			    const char **note)
+{
+	static char buf[512], nbuf[512];
+	size_t order[16];
+	char *text = NULL;
+	buf[0] = nbuf[0] = '\0';
+	if (svcorder_start_order(tree, names, n, order, &text) < 0)
+		return "(error)";
+	for (size_t i = 0; i < n; i++)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
+			 i ? " " : "", names[order[i]]);
+	snprintf(nbuf, sizeof(nbuf), "%s", text ? text : "");
+	free(text);
+	*note = nbuf;
+	return buf;
+}
+
+static void test_order(void)
+{
+	char dir[] = "/tmp/test-services.XXXXXX";
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	int tree = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const char *note;
+	/* aa after zz: the names sort the other way. */
+	put(tree, "lib/systemd/system/aa.service",
+	    "[Unit]\nDescription=x After=bb.service\n"
+	    "After=network.target zz.service\n[Service]\nExecStart=/x\n"
+	    "[Install]\nAfter=mm.service\n");
+	put(tree, "lib/systemd/system/zz.service", "[Unit]\n");
+	char *two[] = {"aa", "zz", NULL};
+	ok(!strcmp(order_of(tree, two, 2, &note), "zz aa") && !*note,
+	   "After= of a unit: what it names starts first, the names sorting "
+	   "the other way: %s", order_of(tree, two, 2, &note));
+	/* Before=, Requires=, Wants=; one not in the plan is no edge. */
+	put(tree, "usr/lib/systemd/system/bb.service",
+	    "[Unit]\nBefore=aa.service\n");
+	put(tree, "etc/systemd/system/cc.service",
+	    "# After=dd.service\n[Unit]\nRequires=dd.service\n");
+	put(tree, "lib/systemd/system/dd.service",
+	    "[Unit]\nWants=ee.service missing.service ee.socket\n");
+	put(tree, "lib/systemd/system/ee.service", "");
+	char *five[] = {"aa", "bb", "cc", "dd", "ee", NULL};
+	/* Without the tree: the order given. */
+	ok(!strcmp(order_of(-1, five, 5, &note), "aa bb cc dd ee"),
+	   "no tree: the order given: %s", order_of(-1, five, 5, &note));
+	ok(!strcmp(order_of(tree, five, 5, &note), "bb aa ee dd cc") && !*note,
+	   "Before=, Requires=, Wants= (from /usr/lib, /etc), comments and "
+	   "other sections not read: %s",
+	   order_of(tree, five, 5, &note));
+	/* A drop-in adds an edge; one that resets After= takes the unit
+	 * file's away. */
+	put(tree, "etc/systemd/system/ee.service.d/10-late.conf",
+	    "[Unit]\nAfter=cc.service\n");
+	ok(!strcmp(order_of(tree, five, 5, &note), "bb aa cc ee dd") &&
+		   !strcmp(note, "the ordering of cc, dd, ee is a cycle: cc "
+				 "starts first"),
+	   "a drop-in's After= is read (here it makes a cycle of three, "
+	   "broken at the first of them): %s (%s)",
+	   order_of(tree, five, 5, &note), note);
+	put(tree, "etc/systemd/system/aa.service.d/50-reset.conf",
+	    "[Unit]\nAfter=\n");
+	char *three[] = {"aa", "zz", NULL};
+	ok(!strcmp(order_of(tree, three, 2, &note), "aa zz"),
+	   "an empty After= in a drop-in resets the unit's list: %s",
+	   order_of(tree, three, 2, &note));
+	/* A cycle: broken at the first in the order given, said. */
+	put(tree, "lib/systemd/system/c1.service",
+	    "[Unit]\nAfter=c2.service\n");
+	put(tree, "lib/systemd/system/c2.service",
+	    "[Unit]\nAfter=c1.service\n");
+	char *cyc[] = {"c2", "c1", NULL};
+	ok(!strcmp(order_of(tree, cyc, 2, &note), "c2 c1") &&
+		   strstr(note, "c2, c1 is a cycle: c2 starts first"),
+	   "a cycle is broken at the first of the order given, and said: "
+	   "%s (%s)", order_of(tree, cyc, 2, &note), note);
+	/* Hostile: a link (to the host's units) is not followed, a FIFO is
+	 * not waited on, a unit name with a slash is not looked up. */
+	if (symlinkat("/lib/systemd/system/zz.service", tree,
+		      "etc/systemd/system/ln.service") < 0)
+		perror("symlink");
+	(void)mkfifoat(tree, "lib/systemd/system/ff.service", 0644);
+	char *hostile[] = {"ln", "ff", "../zz", "zz", NULL};
+	put(tree, "lib/systemd/system/ln.service",
+	    "[Unit]\nAfter=zz.service\n");
+	ok(!strcmp(order_of(tree, hostile, 4, &note), "ln ff ../zz zz"),
+	   "a link, a FIFO, a name with a slash: nothing read: %s",
+	   order_of(tree, hostile, 4, &note));
+	close(tree);
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		perror(cmd);
+}
+
 int main(void)
 {
+	test_order();
 	test_pidfiles();
 	test_cgroup();
 	test_maps();
