@@ -188,5 +188,27 @@ test_expect_success "state on another file system: killed after the copy, or onc
 	done
 '
 mount_tests "state on another file system"
+
+# A merge into a world always copies its saves (the undo is on another
+# mount than the world's overlay), and an overlay without redirect_dir
+# refuses to rename a directory of its lower layers aside: it is removed
+# in place, marked so, and put back whole if that is cut short.
+test_expect_success "worlds without redirect_dir: a directory the parent world has from below, deleted by its child, merges; killed while removed, recovery puts it back" '
+	cleanup_worlds && rm -f "$PWAPT_STATE/overlay-redirect" && fresh_root &&
+	PWAPT_FAIL_AT=mount-redirect wcreate W Root 2>/dev/null &&
+	test_equal off "$(cat "$PWAPT_STATE/overlay-redirect")" &&
+	wcreate C W && rm -r "$(T C)/srv/k/dir" &&
+	{ PWAPT_CRASH_AT=save-removing wmerge C W; test_equal 137 $?; } &&
+	pwapt recover 2>"$TMP/err" &&
+	test_equal deep "$(cat "$(T W)/srv/k/dir/sub/d")" &&
+	test_equal orig "$(cat "$(T W)/srv/k/dir/f")" &&
+	! grep -q pwapt-rollback "$TMP/err" &&
+	test_equal "dir z" "$(ls "$(T W)/srv/k" | xargs)" &&
+	wmerge C W && ! test -e "$(T W)/srv/k/dir" &&
+	test_equal deep "$(cat "$R/srv/k/dir/sub/d")" &&
+	pwapt rollback W && test_equal deep "$(cat "$(T W)/srv/k/dir/sub/d")" &&
+	test_equal "dir z" "$(ls "$(T W)/srv/k" | xargs)" &&
+	rm -f "$PWAPT_STATE/overlay-redirect"
+'
 cleanup_worlds
 test_done

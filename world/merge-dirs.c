@@ -16,6 +16,8 @@
 #include "fsutil.h"
 #include "layers.h"
 #include "merge-internal.h"
+#include "save.h"
+#include "store.h"
 
 bool merge_dir_as_planned(const struct op *o, const struct stat *st)
 {
@@ -178,4 +180,36 @@ void merge_dir_relearn(int tree, struct plan *p, size_t i)
 		    st.st_dev == o->ident_dev && st.st_ino == o->ident_ino)
 			o->ident_ctime = st.st_ctim;
 	}
+}
+
+/* Puts the saved directory of operation O (save SAVE in UNDO) back beside
+ * what DST made at BASE in PARENT since, as BASE.pwapt-rollback-N (the
+ * first free N), and says so through store_warn(): DST's own stays, and
+ * a recovery never stops on it. */
+int merge_dir_put_beside(const struct world_store *s, int undo,
+			 const char *save, int parent, const char *base,
+			 const char *tmp, const struct op *o)
+{
+	char aside[NAME_MAX + 1];
+	struct stat st;
+	unsigned i = 1;
+	for (;; i++) {
+		if (i > 1000)
+			return -EEXIST;
+		if (snprintf(aside, sizeof(aside), "%s.pwapt-rollback-%u", base,
+			     i) >= (int)sizeof(aside))
+			return -ENAMETOOLONG;
+		if (fstatat(parent, aside, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno == ENOENT)
+			break;
+	}
+	int r = save_restore(undo, save, parent, aside, tmp);
+	if (r < 0)
+		return r;
+	const char *at = o->before ? o->before : o->path;
+	store_warn(s,
+		   "%s was taken since the merge: the directory the merge %s "
+		   "there is back beside it, as %s.pwapt-rollback-%u",
+		   at, o->kind == OP_DEL ? "deleted" : "replaced", at, i);
+	return 0;
 }

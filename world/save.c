@@ -338,11 +338,52 @@ int save_tree(int dirfd, const char *name, int undo, const char *save,
 	if (r >= 0)
 		r = fsync_dir(undo);
 	crash_point("save-copied");
-	if (r >= 0 && renameat(dirfd, name, dirfd, gone) < 0)
-		r = -errno;
-	if (r >= 0)
+	if (r < 0)
+		return r;
+	/* Set aside, so that a crash never leaves it half removed at NAME.
+	 * An overlay without redirect_dir refuses to rename a directory of
+	 * its lower layers (EXDEV): that one is removed where it is, marked
+	 * so durably first, and recovery puts the whole save back over what
+	 * is left of it (save_removing()). */
+	if (renameat(dirfd, name, dirfd, gone) == 0) {
 		crash_point("save-aside");
-	return r < 0 ? r : rm_rf_at(dirfd, gone);
+		return rm_rf_at(dirfd, gone);
+	}
+	if (errno != EXDEV)
+		return -errno;
+	char mark[256];
+	if (snprintf(mark, sizeof(mark), "%s.removing", save) >=
+	    (int)sizeof(mark))
+		return -ENAMETOOLONG;
+	int fd = openat(undo, mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	if ((r = fsync_dir(undo)) < 0)
+		return r;
+	crash_point("save-removing");
+	if ((r = rm_rf_at(dirfd, name)) < 0)
+		return r;
+	save_removing_done(undo, save);
+	return 0;
+}
+
+bool save_removing(int undo, const char *save)
+{
+	char mark[256];
+	struct stat st;
+	return snprintf(mark, sizeof(mark), "%s.removing", save) <
+		       (int)sizeof(mark) &&
+	       fstatat(undo, mark, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+void save_removing_done(int undo, const char *save)
+{
+	char mark[256];
+	if (snprintf(mark, sizeof(mark), "%s.removing", save) <
+		    (int)sizeof(mark) &&
+	    unlinkat(undo, mark, 0) == 0)
+		(void)fsync_dir(undo);
 }
 
 bool save_exists(int undo, const char *save)

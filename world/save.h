@@ -50,6 +50,13 @@ int save_path(int dirfd, const char *name, int undo, const char *save);
  * renamed to GONE in DIRFD first (what is left there after a crash is
  * the rest of a tree whose save is complete).  So while SAVE exists,
  * NAME is the tree saved, unchanged, or another. */
+/* Where the overlay of a world refuses to set a directory of its lower
+ * layers aside, NAME is removed in place, marked SAVE.removing in UNDO
+ * (durably) while it is: save_removing() tells a roll-back that what is at
+ * NAME is the rest of the tree saved, to be put back over; done, the mark
+ * goes (save_removing_done()). */
+bool save_removing(int undo, const char *save);
+void save_removing_done(int undo, const char *save);
 int save_tree(int dirfd, const char *name, int undo, const char *save,
 	      const char *gone);
 /* Whether UNDO holds a complete save SAVE. */

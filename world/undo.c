@@ -372,38 +372,6 @@ static bool dir_taken_since(int parent, const char *base, const struct op *o,
 	return o->kind != OP_PUT || !is_srcs(src_tree, o->path, &now);
 }
 
-/* Puts the saved directory of operation O (save SAVE in UNDO) back beside
- * what DST made at BASE in PARENT since, as BASE.pwapt-rollback-N (the
- * first free N), and says so through store_warn(): DST's own stays, and
- * a recovery never stops on it. */
-static int put_dir_beside(const struct world_store *s, int undo,
-			  const char *save, int parent, const char *base,
-			  const char *tmp, const struct op *o)
-{
-	char aside[NAME_MAX + 1];
-	struct stat st;
-	unsigned i = 1;
-	for (;; i++) {
-		if (i > 1000)
-			return -EEXIST;
-		if (snprintf(aside, sizeof(aside), "%s.pwapt-rollback-%u", base,
-			     i) >= (int)sizeof(aside))
-			return -ENAMETOOLONG;
-		if (fstatat(parent, aside, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
-		    errno == ENOENT)
-			break;
-	}
-	int r = save_restore(undo, save, parent, aside, tmp);
-	if (r < 0)
-		return r;
-	const char *at = o->before ? o->before : o->path;
-	store_warn(s,
-		   "%s was taken since the merge: the directory the merge %s "
-		   "there is back beside it, as %s.pwapt-rollback-%u",
-		   at, o->kind == OP_DEL ? "deleted" : "replaced", at, i);
-	return 0;
-}
-
 /* DST's file (or directory) that was NOW at an operation's path lost
  * that name, or moved into the undo as save N: its ctime changed with it.
  * N.own in the undo ("BSEC BNSEC ASEC ANSEC") tells a roll-back that this
@@ -563,10 +531,25 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 					undo_known_note(&known, at, &now,
 							&then);
 				}
+			} else if (op_takes_dir(o) && save_removing(undo, n)) {
+				/* The merge's own removal in place, cut
+				 * short: the rest of the tree saved. */
+				r = save_restore(undo, n, parent, base, tmp);
+				if (r >= 0)
+					save_removing_done(undo, n);
+				/* Its copy, as saved: no change of DST's. */
+				if (r >= 0 &&
+				    fstatat(parent, base, &then,
+					    AT_SYMLINK_NOFOLLOW) == 0) {
+					undo_known_note(&known, at, NULL,
+							&then);
+					(void)undo_known_note_below(
+						&known, parent, base, at);
+				}
 			} else if (op_takes_dir(o) &&
 				   dir_taken_since(parent, base, o, src_tree)) {
-				r = put_dir_beside(s, undo, n, parent, base,
-						   tmp, o);
+				r = merge_dir_put_beside(s, undo, n, parent,
+							 base, tmp, o);
 			} else if (put_back_over(parent, base, o, undo, n,
 						 src_tree)) {
 				note_applied_own(of, undo, k, at);
