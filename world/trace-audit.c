@@ -433,9 +433,8 @@ static int open_receiver(struct trace_audit *c, struct world_error *err)
 			if ((r = save_found(c, &st, excluded)) < 0)
 				return werr_errno(err, -r, "cannot write %s", AUDIT_STATE);
 		}
-		/* Only a saving: a kernel that refuses them is traced all
-		 * the same (what trace.audit says is removed, or absent). */
-		exclude_rules(c, excluded, true);
+		if ((r = exclude_rules(c, excluded, true)) < 0)
+			return werr_errno(err, -r, "cannot add the audit exclude rules");
 		if ((st.enabled == 0 && (r = audit_set_enabled(c->ctl, 1)) < 0) ||
 		    (st.backlog_limit < BACKLOG_LIMIT &&
 		     (r = audit_set_backlog_limit(c->ctl, BACKLOG_LIMIT)) < 0))
