@@ -86,8 +86,7 @@ trace_entries() {
 # its programs, removes its audit rules and puts audit back as it found
 # it), killed after 30 s.  Then what a killed one leaves is undone (a BPF
 # program goes with its last process): its audit rules, and audit's
-# settings it changed (trace.audit: "ENABLED BACKLOG EXCLUDED" as found,
-# EXCLUDED the exclude rules it added: 1 PROCTITLE, 2 EXECVE).
+# settings it changed (trace.audit: "ENABLED BACKLOG" as found).
 stop_collectors() {
 	_pids=$(test_collector_pids)
 	if [ -n "$_pids" ]; then
@@ -114,12 +113,7 @@ stop_collectors() {
 			while read -r _rule; do
 				eval auditctl "$_rule" >/dev/null 2>&1
 			done
-		if read -r _e _b _x 2>/dev/null <"$_d/trace.audit"; then
-			# EXCLUDED's bits: the exclude rules pwapt added.
-			[ $((${_x:-0} & 1)) = 0 ] ||
-				auditctl -d exclude,always -F msgtype=PROCTITLE >/dev/null 2>&1
-			[ $((${_x:-0} & 2)) = 0 ] ||
-				auditctl -d exclude,always -F msgtype=EXECVE >/dev/null 2>&1
+		if read -r _e _b 2>/dev/null <"$_d/trace.audit"; then
 			auditctl -b "$_b" >/dev/null 2>&1
 			[ "$_e" = 2 ] || auditctl -e "$_e" >/dev/null 2>&1
 			rm -f "$_d/trace.audit"

@@ -186,26 +186,4 @@ test_expect_success 'a burst of 100,000 opens: each recorded or counted lost' '
 	test $((recorded + ${lost:-0})) -ge 100000
 '
 
-# As the audit daemon the collector has the kernel drop PROCTITLE and
-# EXECVE records (exclude rules, which cannot carry its key): it adds
-# only those that do not exist, and removes only those it added.  (The
-# clean-up after a killed collector, above, removes them too: audit_state
-# lists them.)
-test_expect_success 'exclude rules: added as the daemon, removed on exit, one found kept' '
-	cleanup_worlds && stop_collectors && test -z "$(collectors)" &&
-	auditctl -a exclude,always -F msgtype=EXECVE >/dev/null &&
-	{
-		pwapt trace start >"$TMP/start" 2>&1 && cat "$TMP/start" &&
-		grep -q "as the audit daemon" "$TMP/start" &&
-		auditctl -l | grep -qx -- "-a always,exclude -F msgtype=PROCTITLE" &&
-		test "$(auditctl -l | grep -c -- "msgtype=EXECVE")" = 1 &&
-		read -r _ _ excluded <"$PWAPT_STATE/trace.audit" && test "$excluded" = 1 &&
-		stop_collectors &&
-		! auditctl -l | grep -q -- "msgtype=PROCTITLE" &&
-		auditctl -l | grep -qx -- "-a always,exclude -F msgtype=EXECVE"
-	}; r=$?
-	auditctl -d exclude,always -F msgtype=EXECVE >/dev/null 2>&1
-	test $r = 0
-'
-
 test_done

@@ -36,9 +36,6 @@
  * go-libaudit do, and auditd's rules and log stay as they are (its log
  * also receives pwapt's keyed records).  The collector removes its own
  * rules on exit, and at start any rule of its key a killed collector left.
- * Only as the daemon, with nobody else reading records, does it also
- * have the kernel drop the record types it does not read (see
- * excluded_types): beside auditd that would change auditd's log.
  *
  * Loss.  The kernel's lost counter (audit status) going up, or the
  * multicast socket overflowing (ENOBUFS), counts against every traced
@@ -270,23 +267,9 @@ static int get_status(struct trace_audit *c, struct audit_status *out)
 	return -EIO;
 }
 
-/* The record types that, as the audit daemon, the collector has the
- * kernel drop before it formats them (the "exclude" filter list): it reads
- * neither, and they cost the calling process.  PROCTITLE comes with every
- * event (the process's command line, read from its memory once per task,
- * in hex when it holds a space); EXECVE with every exec (each argument
- * read from the process's memory).  An event's end is its EOE record,
- * which stays.  Exclude rules cannot carry a key (the kernel's exclude
- * filter stops at a field it does not know), so which of them are pwapt's
- * is kept in trace.audit (a bit each, in this order). */
-static const int excluded_types[] = {AUDIT_PROCTITLE, AUDIT_EXECVE};
-
-/* trace.audit: "ENABLED BACKLOG EXCLUDED" as found before this or a killed
- * collector changed them; EXCLUDED (absent in older files: 0) the bits of
- * excluded_types whose rule the collector added, none of them there
- * before. */
-static int load_saved(struct trace_audit *c, uint32_t *enabled, uint32_t *backlog,
-		      uint32_t *excluded)
+/* trace.audit: "ENABLED BACKLOG" as found before this or a killed
+ * collector changed them. */
+static int load_saved(struct trace_audit *c, uint32_t *enabled, uint32_t *backlog)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
@@ -294,100 +277,25 @@ static int load_saved(struct trace_audit *c, uint32_t *enabled, uint32_t *backlo
 
 	if (r < 0)
 		return r;
-	*excluded = 0;
-	return sscanf(text, "%" SCNu32 " %" SCNu32 " %" SCNu32, enabled, backlog,
-		      excluded) >= 2 ? 0 : -EBADMSG;
+	return sscanf(text, "%" SCNu32 " %" SCNu32, enabled, backlog) == 2 ? 0 : -EBADMSG;
 }
 
-static int save_found(struct trace_audit *c, const struct audit_status *st,
-		      uint32_t excluded)
+static int save_found(struct trace_audit *c, const struct audit_status *st)
 {
 	char text[64];
-	int n = snprintf(text, sizeof(text), "%" PRIu32 " %" PRIu32 " %" PRIu32 "\n",
-			 st->enabled, st->backlog_limit, excluded);
+	int n = snprintf(text, sizeof(text), "%" PRIu32 " %" PRIu32 "\n",
+			 st->enabled, st->backlog_limit);
 
 	return write_file_atomic(c->s->state_fd, AUDIT_STATE, text, n, 0600);
 }
 
-/* The exclude rule "msgtype=TYPE", alone, as a rule of its own, as
- * auditctl makes it (every syscall in its mask): `auditctl -d
- * exclude,always -F msgtype=TYPE` removes it. */
-static struct audit_rule_data *exclude_rule(int type)
-{
-	struct audit_rule_data *r = audit_rule_create_data();
-
-	if (!r)
-		return NULL;
-	audit_rule_syscallbyname_data(r, "all");
-	r->fields[0] = AUDIT_MSGTYPE;
-	r->fieldflags[0] = AUDIT_EQUAL;
-	r->values[0] = (uint32_t)type;
-	r->field_count = 1;
-	return r;
-}
-
-/* The bits of excluded_types that some exclude rule "msgtype=TYPE"
- * (anyone's) already drops, or -errno. */
-static int excluded_present(struct trace_audit *c)
-{
-	int r, bits = 0;
-
-	if ((r = audit_request_rules_list_data(c->ctl)) < 0)
-		return r;
-	for (;;) {
-		struct audit_reply rep;
-
-		r = audit_get_reply(c->ctl, &rep, GET_REPLY_BLOCKING, 0);
-		if (r <= 0 || rep.type == NLMSG_DONE)
-			break;
-		if (rep.type == NLMSG_ERROR && rep.error->error)
-			return rep.error->error;
-		if (rep.type != AUDIT_LIST_RULES)
-			continue;
-		const struct audit_rule_data *d = rep.ruledata;
-		if (d->flags != AUDIT_FILTER_EXCLUDE || d->field_count != 1 ||
-		    (d->fields[0] & ~AUDIT_OPERATORS) != AUDIT_MSGTYPE ||
-		    d->fieldflags[0] != AUDIT_EQUAL)
-			continue;
-		for (size_t i = 0; i < sizeof(excluded_types) / sizeof(*excluded_types); i++)
-			if (d->values[0] == (uint32_t)excluded_types[i])
-				bits |= 1 << i;
-	}
-	return r < 0 ? r : bits;
-}
-
-/* Adds (ADD) or deletes the exclude rules of the bits EXCLUDED.  An added
- * rule that exists already (a killed collector's) is no error. */
-static int exclude_rules(struct trace_audit *c, uint32_t excluded, bool add)
-{
-	int r = 0;
-
-	for (size_t i = 0; i < sizeof(excluded_types) / sizeof(*excluded_types); i++) {
-		if (!(excluded & (1u << i)))
-			continue;
-		struct audit_rule_data *rule = exclude_rule(excluded_types[i]);
-		int e;
-
-		if (!rule)
-			return -ENOMEM;
-		e = add ? audit_add_rule_data(c->ctl, rule, AUDIT_FILTER_EXCLUDE, AUDIT_ALWAYS)
-			: audit_delete_rule_data(c->ctl, rule, AUDIT_FILTER_EXCLUDE, AUDIT_ALWAYS);
-		audit_rule_free_data(rule);
-		if (e < 0 && e != -EEXIST && e != -ENOENT && r >= 0)
-			r = e;
-	}
-	return r;
-}
-
-/* Puts enabled and backlog back as trace.audit says, removes the exclude
- * rules it says are pwapt's, then forgets it. */
+/* Puts enabled and backlog back as trace.audit says, then forgets it. */
 static void restore_found(struct trace_audit *c)
 {
-	uint32_t enabled, backlog, excluded;
+	uint32_t enabled, backlog;
 
-	if (load_saved(c, &enabled, &backlog, &excluded) < 0)
+	if (load_saved(c, &enabled, &backlog) < 0)
 		return;
-	exclude_rules(c, excluded, false);
 	audit_set_backlog_limit(c->ctl, backlog);
 	if (enabled != 2) /* 2: locked, never changed */
 		audit_set_enabled(c->ctl, enabled);
@@ -409,7 +317,7 @@ static int open_receiver(struct trace_audit *c, struct world_error *err)
 		return werr_errno(err, errno, "cannot open the audit socket");
 	r = audit_set_pid(c->rx, getpid(), WAIT_YES);
 	if (r >= 0) {
-		uint32_t enabled, backlog, excluded;
+		uint32_t enabled, backlog;
 
 		c->daemon = true;
 		c->mode = "as the audit daemon";
@@ -419,22 +327,10 @@ static int open_receiver(struct trace_audit *c, struct world_error *err)
 		int size = 8 << 20;
 		if (setsockopt(c->rx, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
 			setsockopt(c->rx, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-		/* A killed collector's record of what it found wins.  The
-		 * exclude rules are written down as pwapt's before they are
-		 * added: one left by a collector killed in between is
-		 * removed by the next. */
-		if (load_saved(c, &enabled, &backlog, &excluded) < 0) {
-			int present = excluded_present(c);
-
-			if (present < 0)
-				return werr_errno(err, -present, "cannot list the audit rules");
-			excluded = ((1u << (sizeof(excluded_types) / sizeof(*excluded_types))) - 1) &
-				   ~(uint32_t)present;
-			if ((r = save_found(c, &st, excluded)) < 0)
-				return werr_errno(err, -r, "cannot write %s", AUDIT_STATE);
-		}
-		if ((r = exclude_rules(c, excluded, true)) < 0)
-			return werr_errno(err, -r, "cannot add the audit exclude rules");
+		/* A killed collector's record of what it found wins. */
+		if (load_saved(c, &enabled, &backlog) < 0 &&
+		    (r = save_found(c, &st)) < 0)
+			return werr_errno(err, -r, "cannot write %s", AUDIT_STATE);
 		if ((st.enabled == 0 && (r = audit_set_enabled(c->ctl, 1)) < 0) ||
 		    (st.backlog_limit < BACKLOG_LIMIT &&
 		     (r = audit_set_backlog_limit(c->ctl, BACKLOG_LIMIT)) < 0))
