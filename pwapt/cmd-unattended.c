@@ -237,31 +237,12 @@ static int failed(struct context *ctx, struct unattended *u, const char *what,
 	return step_abandon(ctx, &u->run, what, status);
 }
 
-/* Whether apt's own plan of a dist-upgrade in the world, a superset of
- * what unattended-upgrade installs (candidate versions of upgradable
- * packages and their new dependencies), has every archive in the cache or
- * on a file: source.  Any error says no. */
-static bool nothing_to_fetch(struct context *ctx, struct unattended *u)
-{
-	struct world_store *s = open_store(ctx);
-	if (!s)
-		return false;
-	struct aptshim_plan p = {0};
-	struct aptshim_error ae = {0};
-	int r = apt_plan(s, u->run.t.name, APT_DIST_UPGRADE, NULL, 0, &p, &ae);
-	world_store_free(s);
-	bool none = r >= 0 && p.fetch_size == 0;
-	apt_plan_release(&p);
-	return none;
-}
-
-/* unattended-upgrade --download-only with the host's network; skipped,
- * as pwapt upgrade skips it, when there is nothing to fetch. */
+/* unattended-upgrade --download-only with the host's network.  Always
+ * run: apt's own plan cannot tell what unattended-upgrade will fetch (its
+ * allowed origins may pick another version than apt's candidate). */
 static int download(struct context *ctx, struct unattended *u)
 {
 	int status = 0;
-	if (nothing_to_fetch(ctx, u))
-		return GO_ON;
 	fprintf(chatter(ctx), "Downloading with the host's network...\n");
 	if (txn_set_phase(ctx, &u->run.t, TXN_DOWNLOADING, NULL) < 0 ||
 	    run_uu(ctx, u, "--download-only", true, &status) < 0)
