@@ -41,7 +41,7 @@ static int load_nftables(struct world_error *err)
 		return 0;
 	void *h = dlopen(NFTABLES_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (!h)
-		return werr(err, ENOENT, "cannot load libnftables: %s",
+		return werr(err, ELIBACC, "cannot load libnftables: %s",
 			    dlerror());
 	const struct {
 		void **fn;
@@ -59,7 +59,7 @@ static int load_nftables(struct world_error *err)
 	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
 		if (!(*syms[i].fn = dlsym(h, syms[i].name))) {
 			dlclose(h);
-			return werr(err, ENOENT,
+			return werr(err, ELIBACC,
 				    "libnftables has no %s: %s", syms[i].name,
 				    NFTABLES_SONAME);
 		}
