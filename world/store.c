@@ -368,6 +368,10 @@ static void empty_trash_detached(struct world_store *s, const char *entry)
 		if (fork() != 0)
 			_exit(0);
 		(void)setsid();
+		/* The caller's working directory must not keep its file
+		 * system from being unmounted. */
+		if (chdir("/") < 0)
+			_exit(1);
 		/* Above stdio first: the caller may have run without it. */
 		int state = fcntl(s->state_fd, F_DUPFD_CLOEXEC, 3);
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
