@@ -19,7 +19,7 @@
 /* --json: the report of a wmerge, on stdout. */
 static void print_json(const char *src, const char *dst, bool merged,
 		       uint64_t id, const struct svc_plan *p, const char *failed,
-		       bool rolled_back, bool src_kept)
+		       bool rolled_back)
 {
 	printf("{\"src\":");
 	json_string(stdout, src);
@@ -33,17 +33,14 @@ static void print_json(const char *src, const char *dst, bool merged,
 		json_string(stdout, failed);
 	else
 		printf("null");
-	printf(",\"rolled_back\":%s,\"src_kept\":%s}\n",
-	       rolled_back ? "true" : "false", src_kept ? "true" : "false");
+	printf(",\"rolled_back\":%s}\n", rolled_back ? "true" : "false");
 }
 
 /* A check failed after merge ID of SRC into DST: that merge is rolled
- * back and the old services run again; *ROLLED says whether it was (SRC
- * is then a world of its own again, stopped).  Returns the exit code. */
+ * back and the old services run again.  Returns the exit code. */
 static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
-		     const char *why, bool *rolled)
+		     const char *why)
 {
-	*rolled = false;
 	fprintf(stderr, "%s: %s: rolling back merge %" PRIu64 " (%s into %s)\n",
 		ctx->cmd, why, id, p->src, p->dst);
 	service_stop_new_in_dst(ctx, p);
@@ -70,38 +67,18 @@ static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
 		}
 		return EXIT_FAIL;
 	}
-	*rolled = true;
 	service_restore_old(ctx, p);
 	service_pending_note(ctx, p, id, true);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].in_src)
+			fprintf(stderr,
+				"%s: %s is merged and gone: %s cannot run "
+				"there again\n",
+				ctx->cmd, p->src, p->v[i].name);
 	fprintf(stderr,
 		"%s: merge %" PRIu64 " of %s into %s was rolled back: %s\n",
 		ctx->cmd, id, p->src, p->dst, why);
-	/* The merge kept SRC (WORLD_MERGE_KEEP_SRC), unless it could not. */
-	_cleanup_strv_free_ char **parents = NULL;
-	s = open_store(ctx);
-	if (s && world_parents(s, p->src, &parents, NULL) >= 0)
-		fprintf(stderr,
-			"%s: %s is kept: fix and wmerge again, or wdelete it\n",
-			ctx->cmd, p->src);
-	else
-		fprintf(stderr, "%s: %s is merged and gone\n", ctx->cmd,
-			p->src);
-	world_store_free(s);
 	return EXIT_FAIL;
-}
-
-/* SRC, kept by the merge (WORLD_MERGE_KEEP_SRC) while its services were
- * checked, goes now that the merge stays. */
-static void delete_src(struct context *ctx, const char *src)
-{
-	struct world_store *s = open_store(ctx);
-	struct world_error err = {0};
-	if (s && world_merge_delete_kept(s, src, &err) < 0)
-		fprintf(stderr,
-			"%s: warning: the merged world %s stays: %s (wdelete "
-			"%s)\n",
-			ctx->cmd, src, SHOWN(err.msg), src);
-	world_store_free(s);
 }
 
 /* After the merge: DST's services start and restart, checked; the
@@ -115,17 +92,10 @@ static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id)
 	world_crash_point("svcmove-merged");
 	ssize_t bad = service_start_in_dst(ctx, p, why, sizeof(why));
 	int code = EXIT_OK;
-	bool rolled = false;
 	if (bad >= 0)
-		code = roll_back(ctx, p, id, why, &rolled);
+		code = roll_back(ctx, p, id, why);
 	else
 		service_pending_note(ctx, p, id, true);
-	/* Killed here: checked (or the roll-back failed) and SRC kept for
-	 * the merge; pwapt recover says so, wdelete or pwapt rollback ends
-	 * it.  Rolled back, SRC is a world as any already. */
-	world_crash_point("svcmove-checked");
-	if (!rolled)
-		delete_src(ctx, p->src);
 	if (bad < 0 && !strcmp(p->dst, WORLD_ROOT)) {
 		/* pwapt rollback of this merge restarts them on the old
 		 * files, as after pwapt merge. */
@@ -141,7 +111,7 @@ static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id)
 	}
 	if (ctx->json)
 		print_json(p->src, p->dst, true, id, p, bad >= 0 ? why : NULL,
-			   rolled, rolled);
+			   bad >= 0 && code == EXIT_FAIL);
 	return code;
 }
 
@@ -236,10 +206,6 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 	uint64_t id = 0;
 	if (!(s = open_store(ctx)))
 		return EXIT_FAIL;
-	/* SRC stays until DST's services pass their checks: a failed one
-	 * rolls the merge back, and the tested world is not lost. */
-	if (!ctx->no_restart)
-		flags |= WORLD_MERGE_KEEP_SRC;
 	r = world_merge(s, src, dst, flags, &conflicts, &id, &err);
 	if (r >= 0 && service_plan_after_merge(ctx, s, &plan) < 0)
 		fprintf(stderr, "%s: warning: out of memory\n", ctx->cmd);
@@ -251,8 +217,7 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 		service_start_again_in_src(ctx, &plan);
 		service_pending_note(ctx, &plan, 0, true);
 		if (ctx->json)
-			print_json(src, dst, false, 0, &plan, NULL, false,
-				   false);
+			print_json(src, dst, false, 0, &plan, NULL, false);
 	}
 	if (r == -EEXIST && conflicts.n) {
 		fail(ctx, &err);
@@ -277,8 +242,7 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 				i ? ", " : "Not restarted (--no-restart): ",
 				plan.v[i].name, i + 1 < plan.n ? "" : ".\n");
 		if (ctx->json)
-			print_json(src, dst, true, id, &plan, NULL, false,
-				   false);
+			print_json(src, dst, true, id, &plan, NULL, false);
 		return EXIT_OK;
 	}
 	return move_services(ctx, &plan, id);
@@ -323,20 +287,6 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 			       "wdelete %s (a transaction: the next "
 			       "transaction command discards it)\n",
 			       l.v[i].name, l.v[i].name);
-	/* A wmerge killed before it deleted the world it merged. */
-	for (size_t i = 0; i < l.n; i++) {
-		_cleanup_free_ char *into = NULL;
-		uint64_t kid = 0;
-		if (world_merge_kept(s, l.v[i].name, &into, &kid) > 0)
-			printf("'%s' is kept after merge %" PRIu64 " into %s "
-			       "(its wmerge was killed before it was done): "
-			       "pwapt rollback%s%s undoes the merge and leaves "
-			       "'%s' as it was; wdelete %s keeps the merge\n",
-			       l.v[i].name, kid, into,
-			       strcmp(into, WORLD_ROOT) ? " " : "",
-			       strcmp(into, WORLD_ROOT) ? into : "",
-			       l.v[i].name, l.v[i].name);
-	}
 	/* A wmerge killed between its merge and its services. */
 	for (size_t i = 0; i < l.n; i++) {
 		_cleanup_free_ char *pending =

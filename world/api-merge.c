@@ -15,7 +15,6 @@
 #include "container.h"
 #include "crash.h"
 #include "dbmerge.h"
-#include "discard.h"
 #include "fsutil.h"
 #include "layers.h"
 #include "lifecycle.h"
@@ -209,49 +208,8 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 		r = werr(err, EIO, "cannot remove %s/merge", s->state);
 	if (r >= 0)
 		(void)layers_refresh_all(s, NULL);
-	/* A world kept for this merge is a world as any again. */
-	if (r >= 0 && p.keep_src)
-		recover_kept_forget(s, p.src);
 	journal_plan_release(&p);
 	return r;
-}
-
-int world_merge_kept(struct world_store *s, const char *src, char **dst,
-		     uint64_t *id)
-{
-	return recover_kept(s, src, dst, id, NULL);
-}
-
-int world_merge_delete_kept(struct world_store *s, const char *src,
-			    struct world_error *err)
-{
-	int r = recover_kept(s, src, NULL, NULL, NULL);
-	if (r < 0)
-		return werr(err, ENOMEM, "out of memory");
-	if (r == 0 && !store_world_exists(s, src))
-		return 0; /* not kept after all (no note written): gone */
-	if (r == 0)
-		return werr(err, ENOENT,
-			    "'%s' is not kept for a merge still recorded",
-			    src);
-	_cleanup_strv_free_ char **children = NULL;
-	if (store_children(s, src, &children) >= 0 && children[0])
-		return werr(err, EBUSY, "'%s' is built on it", children[0]);
-	/* Killed while deleting: the next command finishes. */
-	_cleanup_free_ char *into = NULL;
-	uint64_t id = 0;
-	if (recover_kept(s, src, &into, &id, NULL) <= 0 ||
-	    recover_kept_note(s, src, into, id, true) < 0)
-		return werr(err, EIO, "cannot note the deletion of '%s'", src);
-	(void)container_kill_frozen(s, src);
-	if ((r = discard_lazily(s, src, err)) < 0)
-		return r;
-	/* Killed here: the next command finishes what follows. */
-	crash_point("kept-deleted");
-	/* Gone: what a roll-back of the merge compares is written again. */
-	return recover_kept(s, src, NULL, NULL, NULL) < 0
-		       ? werr(err, ENOMEM, "out of memory")
-		       : 0;
 }
 
 static bool has_children(struct world_store *s, const char *name,
@@ -367,35 +325,6 @@ int world_merge(struct world_store *s, const char *src, const char *dst,
 			    src, dst, dst, src);
 	if (!(flags & WORLD_MERGE_REBASE) && has_children(s, src, err))
 		return -EBUSY;
-	/* A kept world's merge stays DST's last until its caller is done:
-	 * merged again, SRC would bring what DST holds already; another
-	 * merge into DST would make that one impossible to roll back. */
-	_cleanup_free_ char *kept_into = NULL, *kept = NULL;
-	uint64_t kept_id = 0;
-	int k = recover_kept(s, src, &kept_into, &kept_id, NULL);
-	if (k > 0)
-		return werr(err, EBUSY,
-			    "cannot merge '%s': it was merged into '%s' as "
-			    "merge %" PRIu64 " and is kept until that merge's "
-			    "services are checked (pwapt rollback%s%s undoes "
-			    "the merge and leaves '%s' as it was; wdelete %s "
-			    "keeps the merge)",
-			    src, kept_into, kept_id,
-			    strcmp(kept_into, WORLD_ROOT) ? " " : "",
-			    strcmp(kept_into, WORLD_ROOT) ? kept_into : "",
-			    src, src);
-	if (k == 0)
-		k = recover_kept_all(s, dst, &kept, NULL);
-	if (k > 0)
-		return werr(err, EBUSY,
-			    "cannot merge '%s' into '%s': '%s' is kept for "
-			    "the last merge into '%s' until its services are "
-			    "checked (pwapt rollback%s%s, or wdelete %s)",
-			    src, dst, kept, dst,
-			    strcmp(dst, WORLD_ROOT) ? " " : "",
-			    strcmp(dst, WORLD_ROOT) ? dst : "", kept);
-	if (k < 0)
-		return werr(err, ENOMEM, "out of memory");
 
 	/* DST's databases stay as the diff finds them until the merge is
 	 * done, and no tool is at work in SRC: their tools' locks first. */

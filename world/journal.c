@@ -83,9 +83,8 @@ int journal_write(int dirfd, const struct plan *p)
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
-	fprintf(f, "pwapt-merge 1\nid %" PRIu64 "\nsrc %s\ndst %s\n%s%s",
-		p->id, p->src, p->dst, p->rebase ? "rebase\n" : "",
-		p->keep_src ? "keep\n" : "");
+	fprintf(f, "pwapt-merge 1\nid %" PRIu64 "\nsrc %s\ndst %s\n%s", p->id,
+		p->src, p->dst, p->rebase ? "rebase\n" : "");
 	for (char **w = p->rebased; w && *w; w++)
 		fprintf(f, "rebased %s\n", *w);
 	for (size_t i = 0; i < p->n; i++) {
@@ -232,7 +231,6 @@ static int parse_line(struct journal_reader *j, char *line, struct plan *p)
 	/* The plan itself: all of it comes before "phase planned". */
 	bool plan_key = !strcmp(key, "src") || !strcmp(key, "dst") ||
 			!strcmp(key, "id") || !strcmp(key, "rebase") ||
-			!strcmp(key, "keep") ||
 			!strcmp(key, "rebased") || !strcmp(key, "op") ||
 			!strcmp(key, "changed") || !strcmp(key, "from") ||
 			!strcmp(key, "before") || !strcmp(key, "origin") ||
@@ -253,10 +251,6 @@ static int parse_line(struct journal_reader *j, char *line, struct plan *p)
 	}
 	if (!strcmp(key, "rebase")) {
 		p->rebase = true;
-		return 0;
-	}
-	if (!strcmp(key, "keep")) {
-		p->keep_src = true;
 		return 0;
 	}
 	if (!strcmp(key, "rebased")) {

@@ -81,8 +81,6 @@ struct plan {
 	int phase;	/* 0 planned, 1 prepared, 2 done */
 	bool rollback;	/* a done merge being undone (pwapt rollback) */
 	bool rebase;	/* worlds built on SRC move onto DST */
-	bool keep_src;	/* SRC stays, stopped, after the merge
-			   (WORLD_MERGE_KEEP_SRC): see recover_kept() */
 	uint64_t id;	/* the merge's number (0: journaled before ids) */
 	char **rebased; /* the worlds built on SRC that move: NULL or
 			   NULL-terminated */
@@ -358,29 +356,6 @@ int recover_note_frozen(struct world_store *s, const char *src);
  * removes the file (kept when the thaw fails).  Only without a merge
  * journal: one left as prepared keeps SRC frozen until rolled back. */
 void recover_thaw_frozen(struct world_store *s);
-/* A merge done with SRC kept (WORLD_MERGE_KEEP_SRC, struct plan's
- * keep_src): STATE/kept/SRC names DST and the merge's id, written
- * durably by recover_kept_note() before the merge is kept as DST's last
- * (DELETING: again, before SRC is deleted), removed by
- * recover_kept_forget() (a roll-back of that merge).  A merge killed
- * before it returned deletes SRC on recovery as ever: no caller checks.
- * recover_kept() tells whether SRC is kept for a merge still recorded as
- * DST's last: 1 (*DST, malloc'd, and *ID set; either may be NULL); 0 when
- * it is not, a stale note removed on the way (the merge rolled back,
- * another one recorded) and one whose SRC is gone finished: the merged
- * files lost their links into SRC's layer, so the record's "after" is
- * written again.  A deletion under way (DELETING) is finished first, and
- * *FINISHED (may be NULL) set.  recover_kept_all() does that for every
- * note, and returns 1 (*SRC malloc'd, may be NULL) when a world is kept
- * for a merge into DST (NULL: none asked).  -ENOMEM. */
-#define KEPT_DIR "kept"
-int recover_kept_note(struct world_store *s, const char *src, const char *dst,
-		      uint64_t id, bool deleting);
-void recover_kept_forget(struct world_store *s, const char *src);
-int recover_kept(struct world_store *s, const char *src, char **dst,
-		 uint64_t *id, bool *finished);
-int recover_kept_all(struct world_store *s, const char *dst, char **src,
-		     bool *finished);
 /* The merge itself, under DST's database locks and SRC's
  * (dbmerge_lock_source()), SRC frozen (world_merge()), from the diff on.
  * It leaves SRC frozen: deleted when merged, else world_merge() thaws it

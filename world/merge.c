@@ -10,8 +10,7 @@
  *   planned   the journal is written; DST is untouched
  *   prepared  every file to be replaced is saved; DST still untouched
  *   (apply)   each operation replaces one path atomically (rename)
- *   done      every change is durable (syncfs); SRC is then deleted, or
- *             kept, stopped, for the caller (WORLD_MERGE_KEEP_SRC)
+ *   done      every change is durable (syncfs); SRC is then deleted
  *
  * A crash before "prepared" leaves DST as it was; between "prepared" and
  * "done" the next command rolls every operation back (each path returns
@@ -540,8 +539,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 			      .diffed = diffed};
 	struct plan p = {.src = strdup(src),
 			 .dst = strdup(dst),
-			 .rebase = flags & WORLD_MERGE_REBASE,
-			 .keep_src = flags & WORLD_MERGE_KEEP_SRC};
+			 .rebase = flags & WORLD_MERGE_REBASE};
 	_cleanup_close_ int mdir = -1;
 	_cleanup_free_ char *tp = store_tree_path(s, dst), *sp = store_tree_path(s, src),
 			    *up = store_world_path(s, src, "upper");
@@ -759,11 +757,8 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	dbmerge_unlock(src_locks); /* its files go with SRC's tree */
 	char **moved = NULL;
 	r = p.rebase ? recover_rebase_children(s, src, dst, &moved, err) : 0;
-	/* Kept (WORLD_MERGE_KEEP_SRC): stopped, noted before the merge is
-	 * DST's last; its caller deletes it once it is content. */
-	if (r >= 0 && (!p.keep_src ||
-		       recover_kept_note(s, src, dst, p.id, false) < 0))
-		r = discard_lazily(s, src, err); /* not kept: as ever */
+	if (r >= 0)
+		r = discard_lazily(s, src, err);
 	if (r >= 0)
 		recover_restart_rebased(s, moved);
 	/* After SRC is gone: its layer shared the merged files' inodes, and

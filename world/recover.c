@@ -3,7 +3,6 @@
  * planned.  Also the last steps of a done merge, which the merge itself and
  * its recovery share: rebasing SRC's children onto DST, keeping the record
  * for an undo. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,7 +16,6 @@
 #include "error.h"
 #include "container.h"
 #include "crash.h"
-#include "discard.h"
 #include "fsutil.h"
 #include "layers.h"
 #include "lifecycle.h"
@@ -158,9 +156,6 @@ static int recover_journal(struct world_store *s, bool *recovered,
 		if (r >= 0 && store_world_exists(s, p.src)) {
 			const char *name = p.src;
 			(void)container_kill_frozen(s, name);
-			/* Kept or not (WORLD_MERGE_KEEP_SRC): the merge never
-			 * returned to a caller that would check and delete
-			 * it, so it goes as ever. */
 			r = delete_world(s, name, err);
 		}
 		if (r >= 0)
@@ -216,128 +211,5 @@ int merge_recover(struct world_store *s, bool *recovered,
 	 * journal (or after it was done) runs again. */
 	if (r >= 0)
 		recover_thaw_frozen(s);
-	/* Kept worlds whose merge was rolled back or that were deleted. */
-	if (r >= 0 && recover_kept_all(s, NULL, NULL, recovered) < 0)
-		r = werr(err, ENOMEM, "out of memory");
 	return r;
-}
-
-/* STATE/kept/SRC: "DST ID", written once merge ID of SRC into DST is done
- * with SRC kept (WORLD_MERGE_KEEP_SRC), before the merge is kept as DST's
- * last; removed when SRC is deleted or the merge rolled back. */
-int recover_kept_note(struct world_store *s, const char *src, const char *dst,
-		      uint64_t id, bool deleting)
-{
-	(void)mkdirat(s->state_fd, KEPT_DIR, 0700);
-	_cleanup_close_ int dir = openat(s->state_fd, KEPT_DIR,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-						 O_CLOEXEC);
-	_cleanup_free_ char *text = NULL;
-	if (dir < 0)
-		return -errno;
-	if (asprintf(&text, "%s %" PRIu64 "%s\n", dst, id,
-		     deleting ? " delete" : "") < 0)
-		return -ENOMEM;
-	return write_file_atomic(dir, src, text, strlen(text), 0600);
-}
-
-void recover_kept_forget(struct world_store *s, const char *src)
-{
-	_cleanup_free_ char *rel = path_join(KEPT_DIR, src);
-	if (rel)
-		(void)unlinkat(s->state_fd, rel, 0);
-}
-
-/* SRC is gone while merge P (its record open as LDIR) stays DST's last:
- * DST's merged files lost their links into SRC's layer, which changed
- * their ctimes; what a roll-back compares is written again. */
-static int kept_src_gone(struct world_store *s, int ldir, const struct plan *p)
-{
-	int r = strcmp(p->dst, WORLD_ROOT)
-			? lifecycle_ensure_running(s, p->dst, NULL, NULL)
-			: 0;
-	_cleanup_free_ char *tp = r >= 0 ? store_tree_path(s, p->dst) : NULL;
-	_cleanup_close_ int tree =
-		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	if (tree < 0)
-		return r < 0 ? r : -errno ? -errno : -ENOMEM;
-	if ((r = undo_write_after(ldir, tree, p)) < 0)
-		return r;
-	return p->rebased ? undo_share_after(s, ldir, p->rebased) : 0;
-}
-
-int recover_kept(struct world_store *s, const char *src, char **dst,
-		 uint64_t *id, bool *finished)
-{
-	_cleanup_free_ char *rel = path_join(KEPT_DIR, src);
-	_cleanup_free_ char *text = NULL;
-	if (!rel || !store_name_valid(src) ||
-	    read_file_at(s->state_fd, rel, &text, NULL) < 0)
-		return 0;
-	char name[256], what[16] = "";
-	uint64_t n = 0;
-	_cleanup_free_ char *last = NULL;
-	if (sscanf(text, "%255s %" SCNu64 " %15s", name, &n, what) < 2 ||
-	    !store_name_valid(name) || !(last = path_join("merges", name))) {
-		(void)unlinkat(s->state_fd, rel, 0);
-		return 0;
-	}
-	_cleanup_close_ int ldir =
-		openat(s->state_fd, last, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct plan p;
-	if (ldir < 0 || journal_read(ldir, &p) < 0) {
-		/* Rolled back (or DST deleted): SRC is a world as any. */
-		(void)unlinkat(s->state_fd, rel, 0);
-		return 0;
-	}
-	int r = 0;
-	/* Its deletion was under way (world_merge_delete_kept()): done. */
-	bool deleting = !strcmp(what, "delete");
-	if (p.id == n && deleting && finished)
-		*finished = true;
-	if (p.id == n && deleting && store_world_exists(s, src)) {
-		(void)container_kill_frozen(s, src);
-		(void)discard_lazily(s, src, NULL);
-	}
-	if (p.id != n || !p.keep_src || p.phase != 2 || p.rollback ||
-	    strcmp(p.src, src)) {
-		(void)unlinkat(s->state_fd, rel, 0);
-	} else if (store_world_exists(s, src)) {
-		r = 1;
-		if (id)
-			*id = n;
-		if (dst && !(*dst = strdup(name)))
-			r = -ENOMEM;
-	} else if (kept_src_gone(s, ldir, &p) >= 0) {
-		(void)unlinkat(s->state_fd, rel, 0);
-	}
-	journal_plan_release(&p);
-	return r;
-}
-
-int recover_kept_all(struct world_store *s, const char *dst, char **src,
-		     bool *finished)
-{
-	_cleanup_close_ int fd = openat(s->state_fd, KEPT_DIR,
-					O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d)
-		return 0;
-	fd = -1;
-	struct dirent *de;
-	int found = 0;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		_cleanup_free_ char *into = NULL;
-		int r = recover_kept(s, de->d_name, &into, NULL, finished);
-		if (r < 0)
-			return r;
-		if (r > 0 && dst && !strcmp(into, dst) && !found) {
-			found = 1;
-			if (src && !(*src = strdup(de->d_name)))
-				return -ENOMEM;
-		}
-	}
-	return found;
 }

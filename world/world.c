@@ -3,7 +3,6 @@
  * any point leaves either nothing or something the next command repairs. */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,16 +220,6 @@ void world_store_free(struct world_store *s)
 int world_ensure_running(struct world_store *s, const char *name, bool *revived,
 			 struct world_error *err)
 {
-	/* Kept by a merge (WORLD_MERGE_KEEP_SRC): its layer shares the
-	 * merged files with DST, which its processes would write. */
-	_cleanup_free_ char *into = NULL;
-	uint64_t id = 0;
-	if (world_merge_kept(s, name, &into, &id) > 0)
-		return werr(err, EBUSY,
-			    "'%s' was merged into '%s' as merge %" PRIu64
-			    " and is kept, stopped, until that merge is done "
-			    "(pwapt recover)",
-			    name, into, id);
 	return lifecycle_ensure_running(s, name, revived, err);
 }
 
@@ -876,8 +865,7 @@ int world_store_start_all(struct world_store *s, struct world_error *err)
 	int ret = 0;
 	struct world_error one;
 	for (char **n = names; *n; n++)
-		if (world_merge_kept(s, *n, NULL, NULL) <= 0 &&
-		    (r = world_ensure_running(s, *n, NULL, &one)) < 0 && !ret) {
+		if ((r = world_ensure_running(s, *n, NULL, &one)) < 0 && !ret) {
 			ret = r;
 			if (err)
 				*err = one;

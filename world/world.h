@@ -494,32 +494,10 @@ const char *const *world_diff_excluded_paths(void);
 enum {
 	WORLD_MERGE_FORCE = 1u << 0,  /* merge despite conflicts */
 	WORLD_MERGE_REBASE = 1u << 1, /* move worlds built on SRC onto DST */
-	/* SRC is not deleted: its processes are killed and it stays,
-	 * stopped, kept for this merge (world_merge_kept()) until the
-	 * caller deletes it (world_merge_delete_kept()) or the merge is
-	 * rolled back (SRC is then a world as any, as it was before the
-	 * merge).  While kept, SRC cannot be merged, nor can another world
-	 * be merged into DST: the merge must stay DST's last for its
-	 * roll-back.  A crash leaves it kept: pwapt recover says so.  When
-	 * its note cannot be written, SRC is deleted as without the flag. */
-	WORLD_MERGE_KEEP_SRC = 1u << 2,
 };
 int world_merge(struct world_store *store, const char *src, const char *dst,
 		unsigned flags, struct world_diff *conflicts, uint64_t *id,
 		struct world_error *err);
-
-/* Whether SRC is kept (WORLD_MERGE_KEEP_SRC) for a merge that is still
- * DST's last: 1, *DST (malloc'd) and *ID (both may be NULL) naming it;
- * else 0, or -ENOMEM. */
-int world_merge_kept(struct world_store *store, const char *src, char **dst,
-		     uint64_t *id);
-/* Deletes SRC, kept for its merge (which stays, DST's last, and can be
- * rolled back as after a merge that deleted it).  0 also when SRC is gone
- * already (the merge could not keep it); -ENOENT (with ERR) when SRC is
- * not kept for a merge still recorded, -EBUSY when a world was built on
- * it meanwhile (SRC stays). */
-int world_merge_delete_kept(struct world_store *store, const char *src,
-			    struct world_error *err);
 
 /* The last merge into a world: the one world_rollback() can undo. */
 struct world_merge_record {
