@@ -266,6 +266,29 @@ for point in merge-prepared merge-applied; do
 	"
 done
 
+# The same, its recovery killed too, halfway through putting the saves
+# back (or releasing them, for a merge killed while it saved), and run
+# again: the notes of what the first run put back (UNDO/own-log) keep
+# tx1's merge from taking its ctimes for changes of Root.  tx2 is built on
+# tx1, rebased when tx1 merged, as the soak found it.
+for kill in merge-applied:rollback-op:0 merge-applied:rollback-op:5 \
+	merge-saved:release-op:2 merge-saved:release-op:4; do
+	test_expect_success "a later merge killed at ${kill%%:*}, its recovery at ${kill#*:}: the earlier one still rolls back" "
+		fresh_root && tree_manifest '$R' >'$TMP/before' &&
+		make_chain && pwapt merge tx1 >/dev/null &&
+		pwapt list | grep -Eq '^tx2 +Root +ready' &&
+		{ PWAPT_CRASH_AT=${kill%%:*} pwapt merge tx2; test_equal 137 \$?; } &&
+		{ PWAPT_CRASH_AT=${kill#*:} pwapt recover; test_equal 137 \$?; } &&
+		pwapt recover | grep -q 'recovered an interrupted merge' &&
+		not_installed Root pwapt-test-b && pwapt discard tx2 >/dev/null &&
+		pwapt rollback >'$TMP/out' &&
+		grep -q '^Rolled back merge [0-9]* (tx1 into Root)' '$TMP/out' &&
+		not_installed Root pwapt-test-a &&
+		tree_manifest '$R' >'$TMP/after' && diff -u '$TMP/before' '$TMP/after' &&
+		no_transactions
+	"
+done
+
 test_expect_success 'a discard in the middle of a chain takes what is built on it; the rest merges' '
 	fresh_root && make_chain &&
 	pwapt install --test --keep -y pwapt-test-newdep </dev/null >/dev/null &&

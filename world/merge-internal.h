@@ -119,15 +119,36 @@ void undo_note_before_dir(FILE *f, int tree, const char *path, char **last);
  * as UNDO/K.before (none when they cannot all be read). */
 void undo_note_before_below(int undo, size_t k, int parent, const char *base,
 			    const char *path);
+/* Notes an undo makes as it goes ("BSEC BNSEC ASEC ANSEC PATH" lines), kept
+ * in file NAME of the undo directory as well: an undo killed halfway and
+ * run again finds the notes of what it already put back, which it could
+ * not make again (those saves are gone).  Without an undo directory
+ * (UNDO < 0), only in memory.  Not durable: lost with a power cut, a
+ * rollback refuses or a world sees a conflict, never a change missed. */
+struct undo_log {
+	FILE *f;     /* the notes: TEXT once flushed */
+	char *text;
+	size_t len;
+	size_t put;  /* how much of TEXT the file has */
+	int undo;
+	int fd;
+	const char *name;
+};
+/* Opens L with the notes of UNDO/NAME that an earlier run left. */
+int undo_log_open(struct undo_log *l, int undo, const char *name);
+/* Appends what was noted since to the file; after each step of an undo. */
+void undo_log_flush(struct undo_log *l);
+/* Ends the notes: the text (malloc'd, NULL when out of memory), L freed. */
+char *undo_log_close(struct undo_log *l);
+void undo_log_release(struct undo_log *l);
+
 /* The ctimes an undo of a merge leaves on DST's paths, for the worlds that
  * saw DST before the merge (see undo-known.c). */
 struct undo_known {
 	struct ctime_set *before; /* UNDO/before and UNDO/K.before */
 	struct ctime_set *dirs;	  /* undo_known_dirs_begin() */
 	struct ctime_set *seen;	  /* UNDO/seen (undo_write_seen) */
-	FILE *f;
-	char *notes; /* "BSEC BNSEC ASEC ANSEC PATH" lines */
-	size_t len;
+	struct undo_log notes;	  /* UNDO/known-log */
 };
 /* Reads the ctimes DST's paths had before merge P wrote (UNDO: the
  * merge's undo directory; a merge that noted none leaves each world to

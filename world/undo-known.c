@@ -101,6 +101,76 @@ static bool set_has(const struct ctime_set *m, const char *path,
 	return m->n && bsearch(&key, m->v, m->n, sizeof(*m->v), cmp_ent);
 }
 
+int undo_log_open(struct undo_log *l, int undo, const char *name)
+{
+	*l = (struct undo_log){.undo = undo, .fd = -1, .name = name};
+	_cleanup_free_ char *old = NULL;
+	size_t len = 0;
+	int r = undo < 0 ? -ENOENT : read_file_at(undo, name, &old, &len);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (!(l->f = open_memstream(&l->text, &l->len)))
+		return -ENOMEM;
+	/* A last line that a kill cut short is no note, and goes, lest the
+	 * next one be appended to it. */
+	const char *end = old ? memrchr(old, '\n', len) : NULL;
+	size_t keep = end ? (size_t)(end + 1 - old) : 0;
+	if (keep && fwrite(old, 1, keep, l->f) != keep)
+		return -ENOMEM;
+	if (old && keep < len &&
+	    ((l->fd = openat(undo, name, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0 ||
+	     ftruncate(l->fd, (off_t)keep) < 0))
+		return -errno;
+	if (fflush(l->f) != 0)
+		return -ENOMEM;
+	l->put = l->len;
+	return 0;
+}
+
+void undo_log_flush(struct undo_log *l)
+{
+	if (!l->f || l->undo < 0 || fflush(l->f) != 0 || l->len == l->put)
+		return;
+	if (l->fd < 0)
+		l->fd = openat(l->undo, l->name,
+			       O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	struct stat st;
+	if (l->fd < 0 || fstat(l->fd, &st) < 0)
+		return; /* the notes stay in memory, for this run */
+	size_t start = l->put;
+	while (l->put < l->len) {
+		ssize_t w = write(l->fd, l->text + l->put, l->len - l->put);
+		if (w <= 0) {
+			/* No line cut short for the next append to join:
+			 * this flush's lines go, to be written again. */
+			if (ftruncate(l->fd, st.st_size) == 0)
+				l->put = start;
+			return;
+		}
+		l->put += (size_t)w;
+	}
+}
+
+char *undo_log_close(struct undo_log *l)
+{
+	char *text = NULL;
+	if (l->f && fclose(l->f) == 0)
+		text = steal_pointer(&l->text);
+	l->f = NULL;
+	undo_log_release(l);
+	return text;
+}
+
+void undo_log_release(struct undo_log *l)
+{
+	if (l->f)
+		fclose(l->f);
+	free(l->text);
+	if (l->fd >= 0)
+		close(l->fd);
+	*l = (struct undo_log){.undo = -1, .fd = -1};
+}
+
 void undo_put_ctime(FILE *f, const struct stat *st, const char *path)
 {
 	fprintf(f, "%lld %ld ", (long long)st->st_ctim.tv_sec,
@@ -154,8 +224,9 @@ int undo_known_open(struct undo_known *k, int undo, const struct plan *p)
 	if (!b)
 		return -ENOMEM;
 	k->before = b;
-	if (!(k->f = open_memstream(&k->notes, &k->len)))
-		return -ENOMEM;
+	int r = undo_log_open(&k->notes, undo, "known-log");
+	if (r < 0)
+		return r;
 	_cleanup_free_ char *text = NULL, *seen = NULL;
 	if (!(k->seen = calloc(1, sizeof(*k->seen))))
 		return -ENOMEM;
@@ -165,7 +236,7 @@ int undo_known_open(struct undo_known *k, int undo, const struct plan *p)
 		return rs;
 	if (k->seen->n)
 		qsort(k->seen->v, k->seen->n, sizeof(*k->seen->v), cmp_ent);
-	int r = undo < 0 ? -ENOENT : read_file_at(undo, "before", &text, NULL);
+	r = undo < 0 ? -ENOENT : read_file_at(undo, "before", &text, NULL);
 	if (r == -ENOENT)
 		return 0; /* an older pwapt's merge: nothing learnt */
 	if (r < 0 || (r = set_add_lines(b, text)) < 0)
@@ -194,9 +265,7 @@ void undo_known_release(struct undo_known *k)
 	if (k->seen)
 		set_release(k->seen);
 	free(k->seen);
-	if (k->f)
-		fclose(k->f);
-	free(k->notes);
+	undo_log_release(&k->notes);
 	if (k->before)
 		set_release(k->before);
 	free(k->before);
@@ -243,10 +312,11 @@ void undo_known_note(struct undo_known *k, const char *path,
 					sizeof(*k->seen->v), cmp_path)
 			? k->seen
 			: k->before;
-	if (last && k->f && !set_has(own, path, &last->st_ctim))
+	FILE *f = k->notes.f;
+	if (last && f && !set_has(own, path, &last->st_ctim))
 		return;
 	const struct ctime_ent *b =
-		k->f && k->before->n ? bsearch(&key, k->before->v,
+		f && k->before->n ? bsearch(&key, k->before->v,
 					       k->before->n,
 					       sizeof(*k->before->v), cmp_path)
 				     : NULL;
@@ -254,11 +324,10 @@ void undo_known_note(struct undo_known *k, const char *path,
 		return; /* what it had before is not known: nothing learnt */
 	while (b > k->before->v && !strcmp(b[-1].path, path))
 		b--;
-	fprintf(k->f, "%lld %ld %lld %ld ", (long long)b->c.tv_sec,
-		b->c.tv_nsec, (long long)after->st_ctim.tv_sec,
-		after->st_ctim.tv_nsec);
-	path_escape(k->f, path);
-	fputc('\n', k->f);
+	fprintf(f, "%lld %ld %lld %ld ", (long long)b->c.tv_sec, b->c.tv_nsec,
+		(long long)after->st_ctim.tv_sec, after->st_ctim.tv_nsec);
+	path_escape(f, path);
+	fputc('\n', f);
 }
 
 static int note_entry(const struct fs_entry *e, void *data)
@@ -421,15 +490,15 @@ static int learnt(const struct world_meta *m, const struct ctime_set *known,
 int undo_known_share(struct world_store *s, int mdir, const struct plan *p,
 		     struct undo_known *k)
 {
-	if (!k->f)
+	if (!k->notes.f)
 		return 0;
-	int r = fclose(k->f) != 0 ? -ENOMEM : 0;
-	k->f = NULL;
+	_cleanup_free_ char *notes = undo_log_close(&k->notes);
+	int r = notes ? 0 : -ENOMEM;
 	/* Failing (a racing tree), the ctimes stay unknown: conflicts that
 	 * check-off or --force settle, never a conflict missed. */
 	if (crash_fail("ctime-record", ESTALE) < 0)
 		return 0;
-	if (r < 0 || !k->notes || !*k->notes)
+	if (r < 0 || !*notes)
 		return r;
 	_cleanup_strv_free_ char **names = NULL;
 	r = store_world_names(s, &names);
@@ -458,7 +527,7 @@ int undo_known_share(struct world_store *s, int mdir, const struct plan *p,
 			r = -ENOMEM;
 		if (r >= 0) {
 			fputs(old ? old : "", f);
-			r = learnt(&m, &known, k->notes, f);
+			r = learnt(&m, &known, notes, f);
 		}
 		if (f && fclose(f) != 0 && r >= 0)
 			r = -ENOMEM;

@@ -462,22 +462,21 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 	/* The ctimes of DST's files that the merge's saves and their
 	 * undoing changed, content unchanged: pwapt's own, not changes of
 	 * DST for the last merge into DST (undo_keep_own). */
-	_cleanup_free_ char *own = NULL;
-	size_t own_len = 0;
-	FILE *of = open_memstream(&own, &own_len);
-	if (!of) {
-		undo_databases_release(made, p->n);
-		return werr(err, ENOMEM, "out of memory");
-	}
+	struct undo_log own;
+	int r = undo_log_open(&own, undo, "own-log");
+	FILE *of = own.f;
 	/* And the ctimes it leaves, for the worlds that saw DST before. */
 	struct undo_known known;
-	int r = undo_known_open(&known, undo, p);
+	if (r >= 0)
+		r = undo_known_open(&known, undo, p);
+	else
+		known = (struct undo_known){0};
 	if (r >= 0)
 		r = undo_known_dirs_begin(&known, mdir, tree, p);
 	if (r < 0) {
 		undo_known_release(&known);
 		undo_databases_release(made, p->n);
-		fclose(of);
+		undo_log_release(&own);
 		return werr_errno(err, -r, "cannot roll back the merge of "
 				  "'%s' into '%s'", p->src, p->dst);
 	}
@@ -599,28 +598,30 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		if (r < 0)
 			werr_errno(err, -r, "cannot restore %s in '%s'",
 				   o->path, p->dst);
+		/* Killed from here on, a run again finds these notes. */
+		undo_log_flush(&own);
+		undo_log_flush(&known.notes);
+		if (r >= 0)
+			crash_point_n("rollback-op", k);
 	}
 	if (r < 0) {
 		undo_known_release(&known);
 		undo_databases_release(made, p->n);
-		fclose(of);
+		undo_log_release(&own);
 		return r;
 	}
 	r = undo_sync_written(tree, p);
-	if (fclose(of) != 0) { /* nothing kept: a rollback refuses, safe */
-		free(own);
-		own = NULL;
-	}
+	/* Out of memory: nothing kept, a rollback refuses, safe. */
+	_cleanup_free_ char *notes = undo_log_close(&own);
 	if (r < 0) {
 		undo_known_release(&known);
 		undo_databases_release(made, p->n);
 		return werr_errno(err, -r, "cannot make the roll-back of the "
 				  "merge of '%s' durable", p->src);
 	}
-	/* After the changes are durable; killed before, the last merge's
-	 * rollback refuses, safely, and the other worlds see the paths as
-	 * changed: conflicts, never one missed. */
-	(void)undo_keep_own(s, p->dst, own);
+	/* After the changes are durable; killed before, the run that
+	 * finishes the roll-back keeps them (UNDO/own-log). */
+	(void)undo_keep_own(s, p->dst, notes);
 	undo_known_dirs_end(&known, tree);
 	r = undo_known_share(s, mdir, p, &known);
 	undo_known_release(&known);
@@ -642,14 +643,15 @@ int undo_release_saves(struct world_store *s, int mdir, const struct plan *p)
 		openat(mdir, "undo", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (tree < 0 || undo < 0)
 		return errno == ENOENT ? 0 : -errno;
-	_cleanup_free_ char *own = NULL;
-	size_t own_len = 0;
-	FILE *of = open_memstream(&own, &own_len);
-	if (!of)
-		return -ENOMEM;
+	struct undo_log own;
+	int r = undo_log_open(&own, undo, "own-log");
+	if (r < 0) {
+		undo_log_release(&own);
+		return r;
+	}
 	struct undo_known known;
-	int r = undo_known_open(&known, undo, p);
-	for (size_t k = 0; k < p->n && r >= 0; k++) {
+	r = undo_known_open(&known, undo, p);
+	for (size_t k = 0, released = 0; k < p->n && r >= 0; k++) {
 		const char *base;
 		char n[32];
 		struct stat now, was, then;
@@ -668,18 +670,23 @@ int undo_release_saves(struct world_store *s, int mdir, const struct plan *p)
 				 0 &&
 			 undo_same_file(&now, &then) &&
 			 then.st_nlink + 1 == now.st_nlink) {
-			undo_note_own(of, at, &now, &then);
+			undo_note_own(own.f, at, &now, &then);
 			undo_known_note(&known, at, &now, &then);
 		}
+		/* Killed from here on, a run again finds these notes. */
+		undo_log_flush(&own);
+		undo_log_flush(&known.notes);
+		crash_point_n("release-op", released++);
 	}
-	if (fclose(of) != 0) {
+	_cleanup_free_ char *notes = undo_log_close(&own);
+	if (!notes) {
 		undo_known_release(&known);
 		return r < 0 ? r : -ENOMEM;
 	}
 	if (r >= 0 && syncfs(undo) < 0)
 		r = -errno;
 	if (r >= 0)
-		r = undo_keep_own(s, p->dst, own);
+		r = undo_keep_own(s, p->dst, notes);
 	/* After the own-ctimes: the other worlds learn them, the last
 	 * merge's rollback must not refuse for them either. */
 	if (r >= 0)

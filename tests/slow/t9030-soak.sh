@@ -439,11 +439,15 @@ tx_merge() {
 			if [ $r = 137 ]; then
 				# Which merge the store keeps as the last:
 				# one of the chain's, whose state before it
-				# a rollback may bring back.
+				# a rollback may bring back; or, the merge
+				# rolled back whole, the one before, whose
+				# state before it the model may know.
 				: >"$S/tx-last-unknown"
 				for k in $(seq 0 $i); do
 					md5sum <"$S/tx-cand-$k" >>"$S/tx-seen"
 				done
+				[ ! -e "$S/tx-last" ] ||
+					md5sum <"$S/tx-last" >>"$S/tx-seen"
 			elif [ "$j" != 0 ]; then
 				cp "$S/tx-cand-$((j - 1))" "$S/tx-last"
 				rm -f "$S/tx-last-unknown"
