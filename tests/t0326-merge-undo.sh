@@ -68,10 +68,33 @@ for point in merge-saved merge-prepared merge-op:2 merge-applied; do
 	"
 done
 
+# The undo's notes are kept as it goes (undo/own-log, undo/known-log): a
+# recovery killed after it put some files back, and run again, still
+# teaches the sibling their ctimes, once each.
+for point in rollback-op:2 rollback-op:0; do
+	test_expect_success "a recovery killed at $point and run again: a sibling knows the undo s ctimes, once each" "
+		sibling_setup &&
+		{ PWAPT_CRASH_AT=merge-applied wmerge A Root; test_equal 137 \$?; } &&
+		{ PWAPT_CRASH_AT=$point pwapt recover; test_equal 137 \$?; } &&
+		test_has 'recovered an interrupted merge' pwapt recover &&
+		sibling_check &&
+		test_no_output eval 'sort \"\$PWAPT_STATE/worlds/S/known-ctimes\" | uniq -d'
+	"
+done
+
+test_expect_success 'an undo log that cannot be read (a directory there): recovery works, without its notes' '
+	sibling_setup &&
+	{ PWAPT_CRASH_AT=merge-applied wmerge A Root; test_equal 137 $?; } &&
+	mkdir "$PWAPT_STATE/merge/undo/own-log" "$PWAPT_STATE/merge/undo/known-log" &&
+	test_has "recovered an interrupted merge" pwapt recover &&
+	sibling_check
+'
+
 test_expect_success 'a merge that fails: a sibling knows the undo s ctimes, not Root s change' '
 	sibling_setup &&
 	PWAPT_FAIL_AT=merge-op:2 test_fails_with 1 "Input/output error" wmerge A Root &&
-	sibling_check
+	sibling_check &&
+	test_no_output eval "sort \"\$PWAPT_STATE/worlds/S/known-ctimes\" | uniq -d"
 '
 
 test_expect_success 'a rollback: a sibling knows its ctimes, not the change Root made before the merge' '

@@ -266,8 +266,9 @@ for point in merge-prepared merge-applied; do
 	"
 done
 
-# The same, its recovery killed too, halfway through putting the saves
-# back (or releasing them, for a merge killed while it saved), and run
+# The same, its recovery killed too, after it put saves back (rollback-op:N
+# once operation N, counted down, is undone) or released them (release-op:N
+# after the Nth save released, for a merge killed while it saved), and run
 # again: the notes of what the first run put back (UNDO/own-log) keep
 # tx1's merge from taking its ctimes for changes of Root.  tx2 is built on
 # tx1, rebased when tx1 merged, as the soak found it.

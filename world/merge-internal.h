@@ -120,26 +120,38 @@ void undo_note_before_dir(FILE *f, int tree, const char *path, char **last);
 void undo_note_before_below(int undo, size_t k, int parent, const char *base,
 			    const char *path);
 /* Notes an undo makes as it goes ("BSEC BNSEC ASEC ANSEC PATH" lines), kept
- * in file NAME of the undo directory as well: an undo killed halfway and
- * run again finds the notes of what it already put back, which it could
- * not make again (those saves are gone).  Without an undo directory
- * (UNDO < 0), only in memory.  Not durable: lost with a power cut, a
- * rollback refuses or a world sees a conflict, never a change missed. */
+ * in file NAME of the undo directory as well: an undo killed and run again
+ * finds the notes of what it already put back, which it could not make
+ * again (those saves are gone).  Flushed after each step: a kill inside a
+ * step, after its write and before the flush, still loses that step's
+ * note.  Without an undo directory (UNDO < 0), only in memory.  Not
+ * durable: lost with a power cut, a rollback refuses or a world sees a
+ * conflict, never a change missed. */
 struct undo_log {
-	FILE *f;     /* the notes: TEXT once flushed */
+	FILE *f; /* the notes: TEXT once flushed */
 	char *text;
 	size_t len;
-	size_t put;  /* how much of TEXT the file has */
+	size_t put; /* how much of TEXT the file has */
 	int undo;
 	int fd;
 	const char *name;
 };
-/* Opens L with the notes of UNDO/NAME that an earlier run left. */
+#define UNDO_LOG_INIT {.undo = -1, .fd = -1}
+/* Opens L with the notes of UNDO/NAME that an earlier run left (a file it
+ * cannot read: none, and it goes).  Fails only out of memory; release L
+ * either way. */
 int undo_log_open(struct undo_log *l, int undo, const char *name);
 /* Appends what was noted since to the file; after each step of an undo. */
 void undo_log_flush(struct undo_log *l);
-/* Ends the notes: the text (malloc'd, NULL when out of memory), L freed. */
+/* The undo's two logs (notes for undo_keep_own and undo_known_share)... */
+#define UNDO_OWN_LOG "own-log"
+#define UNDO_KNOWN_LOG "known-log"
+/* ...removed from UNDO once their notes are kept where they serve. */
+void undo_logs_done(int undo);
+/* Ends the notes: their text (malloc'd; NULL out of memory, or L never
+ * opened); L's memory and fd are released, the file stays. */
 char *undo_log_close(struct undo_log *l);
+/* Releases L's memory and fd (L as UNDO_LOG_INIT after); the file stays. */
 void undo_log_release(struct undo_log *l);
 
 /* The ctimes an undo of a merge leaves on DST's paths, for the worlds that
@@ -150,6 +162,7 @@ struct undo_known {
 	struct ctime_set *seen;	  /* UNDO/seen (undo_write_seen) */
 	struct undo_log notes;	  /* UNDO/known-log */
 };
+#define UNDO_KNOWN_INIT {.notes = UNDO_LOG_INIT}
 /* Reads the ctimes DST's paths had before merge P wrote (UNDO: the
  * merge's undo directory; a merge that noted none leaves each world to
  * see the undo's writes as changes). */

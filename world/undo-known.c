@@ -103,24 +103,30 @@ static bool set_has(const struct ctime_set *m, const char *path,
 
 int undo_log_open(struct undo_log *l, int undo, const char *name)
 {
-	*l = (struct undo_log){.undo = undo, .fd = -1, .name = name};
+	*l = (struct undo_log)UNDO_LOG_INIT;
+	l->undo = undo;
+	l->name = name;
+	if (!(l->f = open_memstream(&l->text, &l->len)))
+		return -ENOMEM;
 	_cleanup_free_ char *old = NULL;
 	size_t len = 0;
 	int r = undo < 0 ? -ENOENT : read_file_at(undo, name, &old, &len);
+	/* Unreadable (a directory there, an I/O error): no notes, never a
+	 * failed undo; the file goes, for this run's notes. */
 	if (r < 0 && r != -ENOENT)
-		return r;
-	if (!(l->f = open_memstream(&l->text, &l->len)))
-		return -ENOMEM;
-	/* A last line that a kill cut short is no note, and goes, lest the
-	 * next one be appended to it. */
-	const char *end = old ? memrchr(old, '\n', len) : NULL;
-	size_t keep = end ? (size_t)(end + 1 - old) : 0;
+		(void)unlinkat(undo, name, 0);
+	/* Up to the last whole line before a NUL (a power cut's zeroes)
+	 * or a kill's line cut short, which goes from the file, lest the
+	 * next note be appended to it. */
+	size_t end = old ? strnlen(old, len) : 0;
+	const char *nl = end ? memrchr(old, '\n', end) : NULL;
+	size_t keep = nl ? (size_t)(nl + 1 - old) : 0;
 	if (keep && fwrite(old, 1, keep, l->f) != keep)
 		return -ENOMEM;
 	if (old && keep < len &&
 	    ((l->fd = openat(undo, name, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0 ||
 	     ftruncate(l->fd, (off_t)keep) < 0))
-		return -errno;
+		(void)unlinkat(undo, name, 0); /* and no notes from it */
 	if (fflush(l->f) != 0)
 		return -ENOMEM;
 	l->put = l->len;
@@ -151,6 +157,12 @@ void undo_log_flush(struct undo_log *l)
 	}
 }
 
+void undo_logs_done(int undo)
+{
+	(void)unlinkat(undo, UNDO_OWN_LOG, 0);
+	(void)unlinkat(undo, UNDO_KNOWN_LOG, 0);
+}
+
 char *undo_log_close(struct undo_log *l)
 {
 	char *text = NULL;
@@ -168,7 +180,7 @@ void undo_log_release(struct undo_log *l)
 	free(l->text);
 	if (l->fd >= 0)
 		close(l->fd);
-	*l = (struct undo_log){.undo = -1, .fd = -1};
+	*l = (struct undo_log)UNDO_LOG_INIT;
 }
 
 void undo_put_ctime(FILE *f, const struct stat *st, const char *path)
@@ -219,12 +231,12 @@ void undo_note_before_dir(FILE *f, int tree, const char *path, char **last)
 
 int undo_known_open(struct undo_known *k, int undo, const struct plan *p)
 {
-	*k = (struct undo_known){0};
+	*k = (struct undo_known)UNDO_KNOWN_INIT;
 	struct ctime_set *b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
 	k->before = b;
-	int r = undo_log_open(&k->notes, undo, "known-log");
+	int r = undo_log_open(&k->notes, undo, UNDO_KNOWN_LOG);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *text = NULL, *seen = NULL;
@@ -272,7 +284,7 @@ void undo_known_release(struct undo_known *k)
 	if (k->dirs)
 		set_release(k->dirs);
 	free(k->dirs);
-	*k = (struct undo_known){0};
+	*k = (struct undo_known)UNDO_KNOWN_INIT;
 }
 
 int undo_write_seen(int undo, const struct plan *p)
@@ -479,6 +491,12 @@ static int learnt(const struct world_meta *m, const struct ctime_set *known,
 		struct timespec b = {bs, bn};
 		if (!path)
 			return -ENOMEM;
+		long long as;
+		long an;
+		/* A note shared before (an undo run again): known. */
+		if (sscanf(rest, "%lld %ld", &as, &an) == 2 &&
+		    set_has(known, path, &(struct timespec){as, an}))
+			continue;
 		if (unchanged_for(m, known, path, &b)) {
 			fprintf(f, "%s\n", rest);
 			n++;

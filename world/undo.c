@@ -463,14 +463,12 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 	 * undoing changed, content unchanged: pwapt's own, not changes of
 	 * DST for the last merge into DST (undo_keep_own). */
 	struct undo_log own;
-	int r = undo_log_open(&own, undo, "own-log");
+	int r = undo_log_open(&own, undo, UNDO_OWN_LOG);
 	FILE *of = own.f;
 	/* And the ctimes it leaves, for the worlds that saw DST before. */
-	struct undo_known known;
+	struct undo_known known = UNDO_KNOWN_INIT;
 	if (r >= 0)
 		r = undo_known_open(&known, undo, p);
-	else
-		known = (struct undo_known){0};
 	if (r >= 0)
 		r = undo_known_dirs_begin(&known, mdir, tree, p);
 	if (r < 0) {
@@ -621,11 +619,16 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 	}
 	/* After the changes are durable; killed before, the run that
 	 * finishes the roll-back keeps them (UNDO/own-log). */
-	(void)undo_keep_own(s, p->dst, notes);
+	int kept_own = undo_keep_own(s, p->dst, notes);
 	undo_known_dirs_end(&known, tree);
+	undo_log_flush(&known.notes);
 	r = undo_known_share(s, mdir, p, &known);
 	undo_known_release(&known);
 	undo_databases_release(made, p->n);
+	/* Kept where they serve: a merge that failed releases its saves
+	 * next, which must not share them again. */
+	if (r >= 0 && kept_own >= 0)
+		undo_logs_done(undo);
 	if (r < 0)
 		return werr_errno(err, -r,
 				  "cannot record the ctimes of the "
@@ -644,7 +647,7 @@ int undo_release_saves(struct world_store *s, int mdir, const struct plan *p)
 	if (tree < 0 || undo < 0)
 		return errno == ENOENT ? 0 : -errno;
 	struct undo_log own;
-	int r = undo_log_open(&own, undo, "own-log");
+	int r = undo_log_open(&own, undo, UNDO_OWN_LOG);
 	if (r < 0) {
 		undo_log_release(&own);
 		return r;
@@ -692,6 +695,8 @@ int undo_release_saves(struct world_store *s, int mdir, const struct plan *p)
 	if (r >= 0)
 		r = undo_known_share(s, mdir, p, &known);
 	undo_known_release(&known);
+	if (r >= 0)
+		undo_logs_done(undo);
 	return r;
 }
 

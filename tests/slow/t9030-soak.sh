@@ -446,7 +446,7 @@ tx_merge() {
 				for k in $(seq 0 $i); do
 					md5sum <"$S/tx-cand-$k" >>"$S/tx-seen"
 				done
-				[ ! -e "$S/tx-last" ] ||
+				[ "$j" != 0 ] || [ ! -e "$S/tx-last" ] ||
 					md5sum <"$S/tx-last" >>"$S/tx-seen"
 			elif [ "$j" != 0 ]; then
 				cp "$S/tx-cand-$((j - 1))" "$S/tx-last"
