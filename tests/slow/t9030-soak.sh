@@ -170,7 +170,7 @@ rollback() {
 	flock 9
 	settled "r$w-$n-before"
 	mv "$S/files-$w" "$S/before-$w"
-	maybe_crash rollback-started
+	maybe_crash rollback-started rollback-op:$(rnd 0 3)
 	run pwapt rollback
 	r=$rc
 	case $r in
@@ -485,7 +485,8 @@ tx_discard() {
 # has it in $S/tx-last, or none; $S/tx-last-unknown after a merge was
 # killed (what the recovery kept of it: some state seen before, or none).
 tx_rollback() {
-	maybe_crash rollback-started rollback-marked save-copied restore-copied
+	maybe_crash rollback-started rollback-marked save-copied restore-copied \
+		rollback-op:$(rnd 0 40)
 	run pwapt rollback
 	r=$rc
 	[ $r != 137 ] || recovered
