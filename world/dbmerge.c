@@ -135,21 +135,29 @@ static int save_copy(int from, int dir, const char *name)
 	return r;
 }
 
-int dbmerge_save_bases(struct world_store *s, const char *name, int tree,
-		       struct world_error *err)
+/* worlds/NAME/base, made first when MAKE: an fd, or -errno said in ERR. */
+static int open_bases_dir(struct world_store *s, const char *name, bool make,
+			  struct world_error *err)
 {
 	_cleanup_free_ char *rel = path_join(name, "base");
 	if (!rel)
 		return werr(err, ENOMEM, "out of memory");
-	if (mkdirat(s->worlds_fd, rel, 0700) < 0 && errno != EEXIST)
+	if (make && mkdirat(s->worlds_fd, rel, 0700) < 0 && errno != EEXIST)
 		return werr_errno(err, errno, "cannot create %s/%s", s->worlds,
 				  rel);
-	_cleanup_close_ int dir =
-		openat(s->worlds_fd, rel,
-		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dir = openat(s->worlds_fd, rel,
+			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return dir < 0 ? werr_errno(err, errno, "cannot open %s/%s",
+				    s->worlds, rel)
+		       : dir;
+}
+
+int dbmerge_save_bases(struct world_store *s, const char *name, int tree,
+		       struct world_error *err)
+{
+	_cleanup_close_ int dir = open_bases_dir(s, name, true, err);
 	if (dir < 0)
-		return werr_errno(err, errno, "cannot open %s/%s", s->worlds,
-				  rel);
+		return dir;
 	/* "covered" names every database whose state was recorded, there
 	 * or absent: a pwapt that keeps more bases than the one that made
 	 * the world does not take a missing copy for an absent file. */
@@ -194,15 +202,9 @@ int dbmerge_save_bases(struct world_store *s, const char *name, int tree,
 int dbmerge_sync_bases(struct world_store *s, const char *name,
 		       struct world_error *err)
 {
-	_cleanup_free_ char *rel = path_join(name, "base");
-	if (!rel)
-		return werr(err, ENOMEM, "out of memory");
-	_cleanup_close_ int dir =
-		openat(s->worlds_fd, rel,
-		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int dir = open_bases_dir(s, name, false, err);
 	if (dir < 0)
-		return werr_errno(err, errno, "cannot open %s/%s", s->worlds,
-				  rel);
+		return dir;
 	/* One syncfs of the state's file system for every copy,
 	 * "covered", their directory and the world's new directories (the
 	 * layer's, worlds/NAME): measured on a loaded machine, an fsync of
