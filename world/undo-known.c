@@ -125,11 +125,17 @@ int undo_log_open(struct undo_log *l, int undo, const char *name)
 		return -ENOMEM;
 	if (old && keep < len &&
 	    ((l->fd = openat(undo, name, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0 ||
-	     ftruncate(l->fd, (off_t)keep) < 0))
-		(void)unlinkat(undo, name, 0); /* and no notes from it */
+	     ftruncate(l->fd, (off_t)keep) < 0)) {
+		/* Gone, and its notes written anew by the next flush. */
+		(void)unlinkat(undo, name, 0);
+		if (l->fd >= 0)
+			close(l->fd);
+		l->fd = -1;
+		keep = 0;
+	}
 	if (fflush(l->f) != 0)
 		return -ENOMEM;
-	l->put = l->len;
+	l->put = keep;
 	return 0;
 }
 
