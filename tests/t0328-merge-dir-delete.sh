@@ -210,5 +210,37 @@ test_expect_success "worlds without redirect_dir: a directory the parent world h
 	test_equal "dir z" "$(ls "$(T W)/srv/k" | xargs)" &&
 	rm -f "$PWAPT_STATE/overlay-redirect"
 '
+# A directory that a world makes where Root has none is opaque in its layer
+# (overlayfs' own shortcut), and so is one it makes anew after deleting
+# Root's.  Root may put a directory there later by a rename (a rollback
+# putting one back, an administrator's mv): what it holds keeps ctimes
+# from before the world was created, and only the renamed directory's own
+# ctime tells.  The world never saw those files; the merge must not delete
+# them.
+test_expect_success 'a directory Root renames in under one the world made (opaque): wdiff says so, wmerge refuses, Root keeps its files' '
+	fresh_root && mkdir -p "$R/srv/put/sub" &&
+	echo old >"$R/srv/put/sub/f" && echo old >"$R/srv/put/g" &&
+	wcreate A Root && mkdir "$(T A)/srv/new" && echo a >"$(T A)/srv/new/a" &&
+	getfattr -n trusted.overlay.opaque "$PWAPT_STATE/worlds/A/upper/srv/new" >/dev/null &&
+	mv "$R/srv/put" "$R/srv/new" &&
+	test_exit 3 wdiff A >"$TMP/out" &&
+	grep -q "^D /srv/new/sub/f$" "$TMP/out" &&
+	for p in /srv/new/g /srv/new/sub /srv/new/sub/f; do
+		grep -q "^! $p: changed in Root after A was created: A.s directory /srv/new is opaque" "$TMP/out" ||
+			{ echo "no conflict for $p"; cat "$TMP/out"; exit 1; }
+	done &&
+	test_exit 3 wmerge A Root >/dev/null 2>&1 &&
+	test_equal old "$(cat "$R/srv/new/sub/f")" && test_equal old "$(cat "$R/srv/new/g")" &&
+	test ! -e "$R/srv/new/a"
+'
+
+test_expect_success 'a directory the world deleted and made anew (opaque), Root unchanged: the merge deletes what Root had there' '
+	fresh_root && wcreate A Root && rm -r "$(T A)/srv/k/dir" &&
+	mkdir "$(T A)/srv/k/dir" && echo a >"$(T A)/srv/k/dir/a" &&
+	wdiff A >"$TMP/out" && grep -q "^D /srv/k/dir/sub/d$" "$TMP/out" &&
+	wmerge A Root >/dev/null &&
+	test_equal a "$(ls "$R/srv/k/dir" | xargs)"
+'
+
 cleanup_worlds
 test_done

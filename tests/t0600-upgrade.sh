@@ -290,6 +290,29 @@ for kill in merge-applied:rollback-op:0 merge-applied:rollback-op:5 \
 	"
 done
 
+# The soak's case: tx2 removes every package with files in
+# /usr/share/pwapt-test, and merges; tx3, built on Root then, makes the
+# directory anew (opaque in its layer); a rollback of tx2 puts Root's
+# directory back, by a rename that leaves the files' ctimes as they were.
+# tx3 never saw them: its merge refuses, and deletes nothing.
+test_expect_success 'a rollback puts back a directory a later transaction made anew: its merge refuses, Root keeps the files' '
+	fresh_root &&
+	pwapt upgrade --test --merge-on-success -y </dev/null >/dev/null &&
+	pwapt install --test --keep -y pwapt-test-files- pwapt-test-scripts- \
+		pwapt-test-dep- </dev/null >/dev/null &&
+	pwapt merge tx2 >/dev/null && test ! -e "$R/usr/share/pwapt-test" &&
+	pwapt install --test --keep -y pwapt-test-b </dev/null >/dev/null &&
+	pwapt rollback >/dev/null &&
+	test_equal 1.1 "$(installed Root pwapt-test-files)" &&
+	test_exit 3 pwapt merge tx3 >"$TMP/out" 2>&1 &&
+	grep -q "^! /usr/share/pwapt-test/files/a: changed in Root after tx3 was created: tx3.s directory /usr/share/pwapt-test is opaque" "$TMP/out" &&
+	for f in files/a files/b files/d scripts/version dep.txt; do
+		test -e "$R/usr/share/pwapt-test/$f" || { echo "lost $f"; exit 1; }
+	done &&
+	not_installed Root pwapt-test-b &&
+	pwapt discard tx3 >/dev/null && no_transactions
+'
+
 test_expect_success 'a discard in the middle of a chain takes what is built on it; the rest merges' '
 	fresh_root && make_chain &&
 	pwapt install --test --keep -y pwapt-test-newdep </dev/null >/dev/null &&

@@ -121,10 +121,10 @@ static void resolve_database(struct world_store *s, const char *name, int fa,
 }
 
 /* A path B has and A lacks, below a directory that A's layer holds as
- * opaque: overlayfs makes a directory opaque when it is renamed into place
- * (dpkg installs new directories so), and it then hides what B put there
- * later.  A never saw the path; saying so tells the conflict apart from a
- * deletion. */
+ * opaque: overlayfs makes a directory opaque when A makes it anew (where
+ * B had none, or after deleting B's) or renames it into place, and it
+ * then hides what B put there later.  A never saw the path; saying so
+ * tells the conflict apart from a deletion. */
 static void explain_hidden(struct world_change *c, char *const *opaque,
 			   size_t n_opaque, const char *name)
 {
@@ -135,8 +135,9 @@ static void explain_hidden(struct world_change *c, char *const *opaque,
 		    c->path[l] == '/') {
 			if (asprintf(&c->note,
 				     "%s's directory %s is opaque (overlayfs "
-				     "makes a directory renamed into place so, "
-				     "as dpkg's are): %s never saw this path; "
+				     "makes a directory so when it is made or "
+				     "renamed into place): %s never saw this "
+				     "path; "
 				     "check-off %s %s keeps it",
 				     name, dir, name, name, c->path) < 0)
 				c->note = NULL;
@@ -688,6 +689,45 @@ static int changed_in_b(const struct diff_trees *t,
 	return r;
 }
 
+/* Whether B changed, after A was created, a directory that A's layer
+ * holds opaque above PATH, a path of B's that A lacks.  The opaque
+ * directory hides whatever B has below it; a ctime of PATH's own from
+ * before A's creation does not tell that B had it then: a directory
+ * renamed into place (a rollback putting one back, an administrator's mv)
+ * keeps the ctimes of everything below it, and only changes its own and
+ * those of the directories it leaves and enters.  So B's directory must
+ * be as at A's creation too (or changed only by pwapt's own undo), else A
+ * may never have seen PATH and a merge would delete it.  SEEN: the last
+ * opaque directory looked at. */
+static int hidden_since(const struct diff_trees *t,
+			const struct known_ctimes *known, const char *path,
+			struct dir_seen *seen, bool *changed)
+{
+	*changed = false;
+	for (size_t i = 0; i < t->n_opaque && !*changed; i++) {
+		const char *dir = t->opaque[i];
+		size_t l = strlen(dir);
+		if (!strcmp(dir, "/") || strncmp(path, dir, l) != 0 ||
+		    path[l] != '/')
+			continue;
+		if (!seen->dir || strcmp(seen->dir, dir)) {
+			free(seen->dir);
+			if (!(seen->dir = strdup(dir)))
+				return -ENOMEM;
+			struct side y;
+			int r = diff_side_load(t->parts, true, dir, &y);
+			if (r < 0)
+				return r;
+			seen->changed =
+				y.exists && after_creation(t->a, &y.st.st_ctim) &&
+				!ctime_known(known, dir, &y.st.st_ctim);
+			diff_side_release(&y);
+		}
+		*changed = seen->changed;
+	}
+	return 0;
+}
+
 /* NOTE (for a change with none yet): what the other side did; NAME: A. */
 static void note(struct world_change *c, const char *what, const char *name)
 {
@@ -752,7 +792,7 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 					  t->name_a, t->name_b);
 		}
 	}
-	struct dir_seen seen = {0};
+	struct dir_seen seen = {0}, hidden = {0};
 	struct pkg_files pkgs = {0};
 	const char *a_top = NULL; /* below it, B has nothing */
 	for (size_t i = 0; i < d->n && r >= 0; i++) {
@@ -787,6 +827,9 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 			   !(c->kind == 'M' &&
 			     !(c->what & ~(unsigned)WORLD_CHANGED_TIMES))) {
 			r = changed_in_b(t, &known, c->path, &yes);
+			if (r >= 0 && !yes && c->kind == 'D')
+				r = hidden_since(t, &known, c->path, &hidden,
+						 &yes);
 		}
 		c->conflict = yes;
 		c->unsure = unsure;
@@ -795,6 +838,7 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 	had_release(&had);
 	pkg_files_release(&pkgs);
 	free(seen.dir);
+	free(hidden.dir);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot compare '%s' with '%s'",
 				  t->name_a, t->name_b);
