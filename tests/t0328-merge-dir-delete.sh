@@ -234,6 +234,68 @@ test_expect_success 'a directory Root renames in under one the world made (opaqu
 	test ! -e "$R/srv/new/a"
 '
 
+# The same when the directory comes back by pwapt's own rollback of a
+# merge that A saw before: the rollback's ctime is known to A, yet A made
+# its directory while Root had none (which pwapt notes after each run in
+# A: lower-had, an X line).
+test_expect_success 'a rollback puts back a directory the world made meanwhile (opaque): still a conflict, Root keeps its files' '
+	fresh_root && mkdir -p "$R/srv/put/sub" &&
+	echo old >"$R/srv/put/sub/f" && echo old >"$R/srv/put/g" &&
+	wcreate A Root && wcreate M Root && rm -r "$(T M)/srv/put" &&
+	wmerge M Root >/dev/null && test ! -e "$R/srv/put" &&
+	wexec A sh -c "mkdir /srv/put && echo a >/srv/put/a" &&
+	grep -qx "X /srv/put" "$PWAPT_STATE/worlds/A/lower-had" &&
+	pwapt rollback >/dev/null && test -e "$R/srv/put/g" &&
+	test_exit 3 wdiff A >"$TMP/out" &&
+	grep -q "^! /srv/put/sub/f: changed in Root after A was created: A.s directory /srv/put is opaque" "$TMP/out" &&
+	test_exit 3 wmerge A Root >/dev/null 2>&1 &&
+	test_equal old "$(cat "$R/srv/put/sub/f")" && test_equal old "$(cat "$R/srv/put/g")"
+'
+
+# A directory above the opaque one swapped by a rename: the opaque
+# directory in Root is another one, whose ctime the swap left as it was.
+test_expect_success 'Root swaps a directory above one the world made (opaque): a conflict, Root keeps its files' '
+	fresh_root && mkdir -p "$R/srv/q" "$R/srv/stash/new" && echo old >"$R/srv/stash/new/f" &&
+	wcreate A Root && mkdir "$(T A)/srv/q/new" && echo a >"$(T A)/srv/q/new/a" &&
+	mv "$R/srv/q" "$R/srv/q.old" && mv "$R/srv/stash" "$R/srv/q" &&
+	test_exit 3 wdiff A >"$TMP/out" &&
+	grep -q "^! /srv/q/new/f: changed in Root after A was created: A.s directory /srv/q/new is opaque" "$TMP/out" &&
+	test_exit 3 wmerge A Root >/dev/null 2>&1 && test_equal old "$(cat "$R/srv/q/new/f")"
+'
+
+# The same for a file the world changed in place: Root's file there now
+# is another one, with its old ctime; the world's copy-up names the one
+# it came from (overlayfs' origin).
+test_expect_success 'Root swaps a directory holding a file the world changed in place: a conflict, Root keeps its file' '
+	fresh_root && mkdir -p "$R/srv/d" "$R/srv/stash" &&
+	echo root-old >"$R/srv/d/f" && echo precious >"$R/srv/stash/f" &&
+	echo same >"$R/srv/d/g" && echo same >"$R/srv/stash/g" &&
+	wcreate A Root && echo world >>"$(T A)/srv/d/f" &&
+	getfattr -n trusted.overlay.origin "$PWAPT_STATE/worlds/A/upper/srv/d/f" >/dev/null &&
+	test_exit 0 wdiff A >"$TMP/out" &&
+	mv "$R/srv/d" "$R/srv/d.old" && mv "$R/srv/stash" "$R/srv/d" &&
+	test_exit 3 wdiff A >"$TMP/out" &&
+	grep -q "^! /srv/d/f: changed in Root after A was created: Root.s file is not the one A changed" "$TMP/out" &&
+	test_exit 3 wmerge A Root >/dev/null 2>&1 && test_equal precious "$(cat "$R/srv/d/f")"
+'
+
+# A world merged past its parent carries the parent's layer too: Root's
+# changes since the parent was created are conflicts, not only those since
+# the world's own creation.
+test_expect_success 'a world merged into Root past its parent: judged from the parent s creation' '
+	fresh_root && mkdir -p "$R/srv/put" && echo old >"$R/srv/put/g" &&
+	echo old >"$R/srv/k/plain" &&
+	wcreate P Root && mkdir "$(T P)/srv/new" && echo p >"$(T P)/srv/new/p" &&
+	echo p >"$(T P)/srv/k/plain" &&
+	mv "$R/srv/put" "$R/srv/new" && echo root >"$R/srv/k/plain" && sleep 0.1 &&
+	wcreate A P && echo a >"$(T A)/srv/a" &&
+	test_exit 3 wdiff A Root >"$TMP/out" &&
+	grep -q "^! /srv/new/g: changed in Root after A was created" "$TMP/out" &&
+	grep -q "^! /srv/k/plain: changed in Root after A was created" "$TMP/out" &&
+	test_exit 3 wmerge A Root >/dev/null 2>&1 &&
+	test_equal old "$(cat "$R/srv/new/g")" && test_equal root "$(cat "$R/srv/k/plain")"
+'
+
 test_expect_success 'a directory the world deleted and made anew (opaque), Root unchanged: the merge deletes what Root had there' '
 	fresh_root && wcreate A Root && rm -r "$(T A)/srv/k/dir" &&
 	mkdir "$(T A)/srv/k/dir" && echo a >"$(T A)/srv/k/dir/a" &&

@@ -120,37 +120,13 @@ static void resolve_database(struct world_store *s, const char *name, int fa,
 	free(why);
 }
 
-/* A path B has and A lacks, below a directory that A's layer holds as
- * opaque: overlayfs makes a directory opaque when A makes it anew (where
- * B had none, or after deleting B's) or renames it into place, and it
- * then hides what B put there later.  A never saw the path; saying so
- * tells the conflict apart from a deletion. */
-static void explain_hidden(struct world_change *c, char *const *opaque,
-			   size_t n_opaque, const char *name)
-{
-	for (size_t i = 0; i < n_opaque; i++) {
-		const char *dir = opaque[i];
-		size_t l = strlen(dir);
-		if (strcmp(dir, "/") && strncmp(c->path, dir, l) == 0 &&
-		    c->path[l] == '/') {
-			if (asprintf(&c->note,
-				     "%s's directory %s is opaque (overlayfs "
-				     "makes a directory so when it is made or "
-				     "renamed into place): %s never saw this "
-				     "path; "
-				     "check-off %s %s keeps it",
-				     name, dir, name, name, c->path) < 0)
-				c->note = NULL;
-			return;
-		}
-	}
-}
-
 /* What A's lower layer held at A's creation, for the files A replaced
  * whole (worlds/A/lower-had, see diff.h): one line each, "E path" (B had
  * it), "N path" (B had not), "O ino path" (A's version was a copy-up of
  * B's file INO, as overlayfs shows it, before a merge's staging took the
- * copy-up's xattrs away).  Sorted by path, the strongest line first. */
+ * copy-up's xattrs away), "X path" (a directory of A's that B lacked
+ * after A made it: all B has below it came later, and A, whose directory
+ * hides it, never saw it).  Sorted by path, the strongest line first. */
 struct had_entry {
 	char *path;
 	char kind;
@@ -164,7 +140,7 @@ struct had_list {
 
 static int had_rank(char kind)
 {
-	return kind == 'O' ? 0 : kind == 'E' ? 1 : 2;
+	return kind == 'O' ? 0 : kind == 'E' ? 1 : kind == 'N' ? 2 : 3;
 }
 
 static int cmp_had(const void *a, const void *b)
@@ -195,7 +171,8 @@ static int had_parse(char *text, struct had_list *h)
 		unsigned long long ino = 0;
 		int off = 0;
 		char kind = line[0];
-		if ((kind != 'E' && kind != 'N' && kind != 'O') ||
+		if ((kind != 'E' && kind != 'N' && kind != 'O' &&
+		     kind != 'X') ||
 		    line[1] != ' ')
 			continue;
 		if (kind == 'O') {
@@ -379,12 +356,6 @@ struct noting {
 	FILE *out;
 };
 
-static bool after_creation(const struct world_meta *a, const struct timespec *c)
-{
-	return c->tv_sec > a->created ||
-	       (c->tv_sec == a->created && c->tv_nsec > a->created_ns);
-}
-
 /* B's directory of PATH (its first LEN bytes) into N, once for siblings:
  * whether B has it, and whether B holds it as at A's creation. */
 static int b_dir(struct noting *n, const char *path, size_t len)
@@ -409,7 +380,7 @@ static int b_dir(struct noting *n, const char *path, size_t len)
 	n->dir_fd = fd;
 	n->dir_ctime = st.st_ctim;
 	/* Changed since: it cannot tell what was there then. */
-	n->dir_same = !after_creation(n->a, &st.st_ctim) ||
+	n->dir_same = !diff_after_creation(n->a, &st.st_ctim) ||
 		      ctime_known(n->known, n->dir, &st.st_ctim);
 	return 0;
 }
@@ -432,7 +403,16 @@ static int note_entry(const struct fs_entry *e, void *data)
 			return 1;
 		if (fstatat(n->dir_fd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			return S_ISDIR(st.st_mode) ? 0 : 1;
-		return errno == ENOENT ? 1 : -errno;
+		if (errno != ENOENT)
+			return -errno;
+		/* A made it, B lacks it now: whatever B puts there later,
+		 * A never sees (hidden_since). */
+		if (!had_has(n->had, 'X', 0, e->path)) {
+			fputs("X ", n->out);
+			path_escape(n->out, e->path);
+			fputc('\n', n->out);
+		}
+		return 1;
 	}
 	if ((S_ISCHR(e->st.st_mode) && e->st.st_rdev == 0) ||
 	    had_find(n->had, e->path))
@@ -549,52 +529,6 @@ static int cmp_ino(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Whether A's version of PATH is a copy-up from a layer that A shares
- * with B: overlayfs recorded its origin (trusted.overlay.origin) on the
- * highest of A's own layers that holds it, which no lower one of A's own
- * holds, and it is no renamed directory.  The file was then B's when A
- * changed it.  (A file that A replaced whole, by a rename over it as dpkg
- * and sed -i do, or a copy-up of a hard-linked file, carries no origin.) */
-static int copied_up(const struct fs_part *part, const char *path)
-{
-	const char *rel = path + strlen(part->prefix);
-	const char *slash = strrchr(rel, '/');
-	_cleanup_free_ char *dir = slash && slash > rel
-					   ? strndup(rel, (size_t)(slash - rel))
-					   : strdup(".");
-	const char *base = slash ? slash + 1 : rel;
-	bool found = false;
-	if (!dir)
-		return -ENOMEM;
-	for (size_t k = 0; k < part->n_a_only; k++) {
-		_cleanup_close_ int parent = open_beneath(part->a_only[k], dir,
-							  O_PATH | O_DIRECTORY);
-		struct stat st;
-		if (parent < 0) {
-			if (diff_absent(parent))
-				continue;
-			return parent;
-		}
-		if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno == ENOENT)
-				continue;
-			return -errno;
-		}
-		if (found)
-			return 0; /* the origin may be this layer's */
-		found = true;
-		char proc[PATH_MAX];
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", parent,
-			 base);
-		if (lgetxattr(proc, "trusted.overlay.origin", NULL, 0) < 0)
-			return errno == ENODATA || errno == ENOTSUP ? 0
-								    : -errno;
-		if (lgetxattr(proc, "trusted.overlay.redirect", NULL, 0) >= 0)
-			return 0;
-	}
-	return found;
-}
-
 /* Modify/delete: a path that A changed and B deleted after A was
  * created.  B deleted it if the directory that held it in B changed since
  * (or is gone) and B had it when A was created: A's version is a copy-up
@@ -606,15 +540,11 @@ static int copied_up(const struct fs_part *part, const char *path)
  * that order: the
  * first test costs one look per directory, and spares the others in the
  * usual case. */
-struct dir_seen {
-	char *dir; /* the last directory looked at in B */
-	bool changed;
-};
 
 static int deleted_in_b(const struct diff_trees *t,
 			const struct known_ctimes *known,
 			const struct had_list *had, struct pkg_files *pkgs,
-			const char *path, struct dir_seen *seen, bool *deleted,
+			const char *path, struct diff_dir_seen *seen, bool *deleted,
 			bool *unsure, const char **pkg)
 {
 	*deleted = *unsure = false;
@@ -633,15 +563,17 @@ static int deleted_in_b(const struct diff_trees *t,
 			return r;
 		/* A ctime that a rolled-back merge of A left is A's own. */
 		seen->changed = !y.exists ||
-				(after_creation(t->a, &y.st.st_ctim) &&
+				(diff_after_creation(t->a, &y.st.st_ctim) &&
 				 !ctime_known(known, seen->dir, &y.st.st_ctim));
 		diff_side_release(&y);
 	}
 	if (!seen->changed)
 		return 0;
-	if ((r = copied_up(diff_part_of(t->parts, path), path)) < 0)
+	if ((r = diff_copied_up(diff_part_of(t->parts, path), path)) < 0)
 		return r;
 	const struct had_entry *h = had ? had_find(had, path) : NULL;
+	if (h && h->kind == 'X')
+		h = NULL; /* after A's creation: tells nothing of it */
 	if (!r && h && h->kind == 'E') {
 		*deleted = true;
 		return 0;
@@ -689,42 +621,83 @@ static int changed_in_b(const struct diff_trees *t,
 	return r;
 }
 
-/* Whether B changed, after A was created, a directory that A's layer
- * holds opaque above PATH, a path of B's that A lacks.  The opaque
- * directory hides whatever B has below it; a ctime of PATH's own from
- * before A's creation does not tell that B had it then: a directory
- * renamed into place (a rollback putting one back, an administrator's mv)
- * keeps the ctimes of everything below it, and only changes its own and
- * those of the directories it leaves and enters.  So B's directory must
- * be as at A's creation too (or changed only by pwapt's own undo), else A
- * may never have seen PATH and a merge would delete it.  SEEN: the last
- * opaque directory looked at. */
-static int hidden_since(const struct diff_trees *t,
-			const struct known_ctimes *known, const char *path,
-			struct dir_seen *seen, bool *changed)
+/* Whether B's PATH is another file than the one A copied up
+ * (diff_swapped_in_b), other than by pwapt's own undo: one that put
+ * a saved tree back by a copy (the state on another file system) left
+ * new inodes, with ctimes A knows. */
+static int swapped(const struct diff_trees *t, const struct known_ctimes *known,
+		   const char *path, bool *yes)
 {
-	*changed = false;
-	for (size_t i = 0; i < t->n_opaque && !*changed; i++) {
+	bool other = false;
+	int r = diff_swapped_in_b(t, path, &other);
+	if (r < 0 || !other) {
+		*yes = false;
+		return r < 0 ? r : 0;
+	}
+	struct side y;
+	if ((r = diff_side_load(t->parts, true, path, &y)) < 0)
+		return r;
+	*yes = !y.exists || !ctime_known(known, path, &y.st.st_ctim);
+	diff_side_release(&y);
+	return 0;
+}
+
+/* Whether PATH, a path of B's that A lacks below a directory that a layer
+ * holds opaque, may be one that A never saw, so that a merge must not
+ * delete it.  Its own ctime cannot tell: a directory renamed into place
+ * (a rollback putting one back, an administrator's mv) keeps the ctimes
+ * of everything below it.  What tells: a directory above it that B lacked
+ * after A made it (an X line of lower-had, HAD); the opaque directory's
+ * ctime in B, after A's creation and not an undo's own (KNOWN); and a
+ * directory above it that B swapped for another since A copied it up
+ * (its overlayfs origin).  SEEN: the last opaque directory judged. */
+static int hidden_since(const struct diff_trees *t,
+			const struct known_ctimes *known,
+			const struct had_list *had, const char *path,
+			struct diff_dir_seen *seen, bool *changed)
+{
+	bool yes = false;
+	_cleanup_free_ char *d = strdup(path);
+	if (!d)
+		return -ENOMEM;
+	for (char *slash = strrchr(d, '/'); had && !yes && slash > d;
+	     slash = strrchr(d, '/')) {
+		*slash = '\0';
+		yes = had_has(had, 'X', 0, d);
+	}
+	for (size_t i = 0; i < t->n_opaque && !yes; i++) {
 		const char *dir = t->opaque[i];
 		size_t l = strlen(dir);
 		if (!strcmp(dir, "/") || strncmp(path, dir, l) != 0 ||
 		    path[l] != '/')
 			continue;
-		if (!seen->dir || strcmp(seen->dir, dir)) {
-			free(seen->dir);
-			if (!(seen->dir = strdup(dir)))
-				return -ENOMEM;
-			struct side y;
-			int r = diff_side_load(t->parts, true, dir, &y);
-			if (r < 0)
-				return r;
-			seen->changed =
-				y.exists && after_creation(t->a, &y.st.st_ctim) &&
-				!ctime_known(known, dir, &y.st.st_ctim);
-			diff_side_release(&y);
+		if (seen->dir && !strcmp(seen->dir, dir)) {
+			yes = seen->changed;
+			continue;
 		}
-		*changed = seen->changed;
+		struct side y;
+		int r = diff_side_load(t->parts, true, dir, &y);
+		if (r < 0)
+			return r;
+		yes = y.exists && diff_after_creation(t->a, &y.st.st_ctim) &&
+		      !ctime_known(known, dir, &y.st.st_ctim);
+		diff_side_release(&y);
+		free(d);
+		if (!(d = strdup(dir)))
+			return -ENOMEM;
+		/* Up to, not including, B's top: it is never renamed. */
+		while (r >= 0 && !yes && *d && strcmp(d, "/")) {
+			r = swapped(t, known, d, &yes);
+			*strrchr(d, '/') = '\0';
+		}
+		if (r < 0)
+			return r;
+		free(seen->dir);
+		if (!(seen->dir = strdup(dir)))
+			return -ENOMEM;
+		seen->changed = yes;
 	}
+	*changed = yes;
 	return 0;
 }
 
@@ -792,7 +765,7 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 					  t->name_a, t->name_b);
 		}
 	}
-	struct dir_seen seen = {0}, hidden = {0};
+	struct diff_dir_seen seen = {0}, hidden = {0};
 	struct pkg_files pkgs = {0};
 	const char *a_top = NULL; /* below it, B has nothing */
 	for (size_t i = 0; i < d->n && r >= 0; i++) {
@@ -828,8 +801,19 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 			     !(c->what & ~(unsigned)WORLD_CHANGED_TIMES))) {
 			r = changed_in_b(t, &known, c->path, &yes);
 			if (r >= 0 && !yes && c->kind == 'D')
-				r = hidden_since(t, &known, c->path, &hidden,
-						 &yes);
+				r = hidden_since(t, &known,
+						 had_ok ? &had : NULL, c->path,
+						 &hidden, &yes);
+			else if (r >= 0 && !yes && c->kind == 'M' &&
+				 (r = swapped(t, &known, c->path, &yes)) >=
+					 0 &&
+				 yes && !c->note &&
+				 asprintf(&c->note,
+					  "%s's file is not the one %s "
+					  "changed: a directory above it "
+					  "was renamed into place since",
+					  t->name_b, t->name_a) < 0)
+				c->note = NULL;
 		}
 		c->conflict = yes;
 		c->unsure = unsure;
@@ -847,7 +831,7 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 		if (c->conflict && dbmerge_known(c->path)) {
 			resolve_database(t->s, t->name_a, t->fa, t->fb, c);
 		} else if (c->conflict && c->kind == 'D') {
-			explain_hidden(c, t->opaque, t->n_opaque, t->name_a);
+			diff_explain_hidden(c, t);
 			note(c, "deleted", t->name_a);
 		}
 	}

@@ -520,6 +520,30 @@ static void exclude_mounts(struct world_diff *d, struct paths *mounts)
 			}
 }
 
+/* The earliest creation among M and the worlds below it down to B (not
+ * B, nor B's own ancestors) into *SEC, *NS: their layers are in A's stack
+ * and not in B's, and a merge of A into B carries their changes too, so
+ * B's changes since the oldest of them are what it would overwrite.
+ * DEPTH bounds a damaged store's cycle. */
+static void stack_created(struct world_store *s, const struct world_meta *m,
+			  const char *name_b, int depth, int64_t *sec,
+			  int32_t *ns)
+{
+	if (m->created < *sec || (m->created == *sec && m->created_ns < *ns)) {
+		*sec = m->created;
+		*ns = m->created_ns;
+	}
+	for (size_t i = 0; depth < 64 && i < m->n_parents; i++) {
+		const char *p = m->parents[i];
+		struct world_meta pm = {0};
+		if (store_is_root(p) || store_is_ancestor(s, name_b, p) ||
+		    meta_load(s, p, &pm, NULL) < 0)
+			continue;
+		stack_created(s, &pm, name_b, depth + 1, sec, ns);
+		meta_release(&pm);
+	}
+}
+
 int diff_worlds(struct world_store *s, const struct world_meta *a,
 		const struct world_meta *b, const char *name_a,
 		const char *name_b, struct world_diff *out,
@@ -744,8 +768,13 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 		goto out;
 	}
 	if (a && store_is_ancestor(s, name_a, name_b)) {
+		/* A merged past its parent: judged from the oldest world
+		 * whose layer it carries. */
+		struct world_meta stack = *a;
+		stack_created(s, a, name_b, 0, &stack.created,
+			      &stack.created_ns);
 		struct diff_trees t = {.s = s,
-				       .a = a,
+				       .a = &stack,
 				       .name_a = name_a,
 				       .name_b = name_b,
 				       .fa = fa,

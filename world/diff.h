@@ -106,6 +106,38 @@ struct diff_trees {
 	size_t n_inos;
 };
 
+/* Whether ctime C is after A's creation (the same clock tick counts as
+ * before it, as wdiff judges). */
+bool diff_after_creation(const struct world_meta *a, const struct timespec *c);
+
+/* What a walk of B's directories saw last. */
+struct diff_dir_seen {
+	char *dir; /* the last directory looked at in B */
+	bool changed;
+};
+
+/* conflicts-moved.c: paths that a rename of a directory of B's may have
+ * put in place since A was created, which their own ctimes do not tell.
+ *
+ * Whether A's version of PATH is a copy-up from a layer that A shares
+ * with B: overlayfs recorded its origin (trusted.overlay.origin) on the
+ * highest of A's own layers that holds it, which no lower one of A's own
+ * holds, and it is no renamed directory.  The file was then B's when A
+ * changed it.  (A file that A replaced whole, by a rename over it as dpkg
+ * and sed -i do, or a copy-up of a hard-linked file, carries no origin.)
+ * 1, 0 or -errno. */
+int diff_copied_up(const struct fs_part *part, const char *path);
+/* Whether B's PATH, which A changed (or a directory above a path of B's
+ * that A's opaque directory hides), is another file than the one A's
+ * version was copied up from (its origin's file handle): B renamed it, or
+ * a directory above it, into place since.  False where nothing tells (no
+ * origin, B a world).  *SWAPPED untouched on failure; 0 or -errno. */
+int diff_swapped_in_b(const struct diff_trees *t, const char *path,
+		      bool *swapped);
+/* The note of a conflict C below a directory that a layer holds opaque:
+ * A never saw the path, check-off keeps it. */
+void diff_explain_hidden(struct world_change *c, const struct diff_trees *t);
+
 /* Marks the conflicts of D, A's changes against its ancestor B: paths B
  * changed after A was created, files A changed that B deleted since. */
 int diff_conflicts(struct diff_trees *t, struct world_diff *d,
