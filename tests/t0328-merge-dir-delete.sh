@@ -259,7 +259,7 @@ test_expect_success 'Root swaps a directory above one the world made (opaque): a
 	wcreate A Root && mkdir "$(T A)/srv/q/new" && echo a >"$(T A)/srv/q/new/a" &&
 	mv "$R/srv/q" "$R/srv/q.old" && mv "$R/srv/stash" "$R/srv/q" &&
 	test_exit 3 wdiff A >"$TMP/out" &&
-	grep -q "^! /srv/q/new/f: changed in Root after A was created: A.s directory /srv/q/new is opaque" "$TMP/out" &&
+	grep -q "^! /srv/q/new/f: changed in Root after A was created: Root.s directory above it is not the one A saw" "$TMP/out" &&
 	test_exit 3 wmerge A Root >/dev/null 2>&1 && test_equal old "$(cat "$R/srv/q/new/f")"
 '
 
@@ -275,9 +275,26 @@ test_expect_success 'Root swaps a directory holding a file the world changed in 
 	test_exit 0 wdiff A >"$TMP/out" &&
 	mv "$R/srv/d" "$R/srv/d.old" && mv "$R/srv/stash" "$R/srv/d" &&
 	test_exit 3 wdiff A >"$TMP/out" &&
-	grep -q "^! /srv/d/f: changed in Root after A was created: Root.s file is not the one A changed" "$TMP/out" &&
+	grep -q "^! /srv/d/f: changed in Root after A was created: Root.s file is not the one A saw" "$TMP/out" &&
 	test_exit 3 wmerge A Root >/dev/null 2>&1 && test_equal precious "$(cat "$R/srv/d/f")"
 '
+
+# And for a file the world deleted, or replaced whole by a rename (as
+# sed -i and dpkg do): neither leaves an origin of the file, but the world
+# changed nothing in the directory before overlayfs copied it up, with
+# the origin of Root's directory then.
+for how in 'rm "$(T A)/srv/d/f"' \
+	'echo world >"$(T A)/srv/d/f.new" && mv "$(T A)/srv/d/f.new" "$(T A)/srv/d/f"'; do
+	test_expect_success "Root swaps the directory of a file the world changed ($how): a conflict, Root keeps its file" '
+		fresh_root && mkdir -p "$R/srv/d" "$R/srv/stash" &&
+		echo root-old >"$R/srv/d/f" && echo precious >"$R/srv/stash/f" &&
+		wcreate A Root && '"$how"' && test_exit 0 wdiff A >/dev/null &&
+		mv "$R/srv/d" "$R/srv/d.old" && mv "$R/srv/stash" "$R/srv/d" &&
+		test_exit 3 wdiff A >"$TMP/out" &&
+		grep -q "^! /srv/d/f: changed in Root after A was created: Root.s directory above it is not the one A saw" "$TMP/out" &&
+		test_exit 3 wmerge A Root >/dev/null 2>&1 && test_equal precious "$(cat "$R/srv/d/f")"
+	'
+done
 
 # A world merged past its parent carries the parent's layer too: Root's
 # changes since the parent was created are conflicts, not only those since

@@ -18,12 +18,16 @@
 #include "diff.h"
 #include "fsutil.h"
 
-/* overlayfs' file handle as its origin xattr holds it (struct ovl_fb):
- * version, magic, length of it all, flags, the handle's type, the file
- * system's uuid, then the handle itself. */
+/* overlayfs' file handle as its origin xattr holds it (struct ovl_fb of
+ * fs/overlayfs/overlayfs.h): version 0, a magic byte, the length of it
+ * all, flags, the handle's type, the file system's uuid, then the handle
+ * itself, as exportfs encodes it with no parent (name_to_handle_at()). */
+struct ovl_fb_head {
+	unsigned char version, magic, len, flags, type;
+	unsigned char uuid[16];
+} __attribute__((packed));
 #define OVL_FB_MAGIC 0xfb
-#define OVL_FB_HEAD 21
-#define ORIGIN_MAX (OVL_FB_HEAD + MAX_HANDLE_SZ)
+#define ORIGIN_MAX (sizeof(struct ovl_fb_head) + MAX_HANDLE_SZ)
 
 bool diff_after_creation(const struct world_meta *a, const struct timespec *c)
 {
@@ -31,12 +35,14 @@ bool diff_after_creation(const struct world_meta *a, const struct timespec *c)
 	       (c->tv_sec == a->created && c->tv_nsec > a->created_ns);
 }
 
-/* A's version of PATH in the highest of A's own layers that holds it, if
- * no lower one of A's own holds it too and it is no renamed directory:
- * its copy-up origin into BUF (SIZE bytes).  The length; 0 where there is
- * none that tells of B; -errno. */
-static ssize_t origin_of(const struct fs_part *part, const char *path,
-			 unsigned char *buf, size_t size)
+/* Whether A's version of PATH, in the highest of A's own layers that
+ * holds it, is a copy-up that tells of B: it has an origin, no lower one
+ * of A's own holds PATH too, and it is no renamed directory.  Its origin
+ * into BUF (SIZE bytes), its length into *LEN: 0 when overlayfs could not
+ * encode the lower file's handle (a lower file system without them), or
+ * the value is longer than any it writes.  1, 0 or -errno. */
+static int origin_of(const struct fs_part *part, const char *path,
+		     unsigned char *buf, size_t size, size_t *len)
 {
 	const char *rel = path + strlen(part->prefix);
 	const char *slash = strrchr(rel, '/');
@@ -44,7 +50,7 @@ static ssize_t origin_of(const struct fs_part *part, const char *path,
 					   ? strndup(rel, (size_t)(slash - rel))
 					   : strdup(".");
 	const char *base = slash ? slash + 1 : rel;
-	ssize_t found = 0;
+	bool found = false;
 	if (!dir)
 		return -ENOMEM;
 	for (size_t k = 0; k < part->n_a_only; k++) {
@@ -63,17 +69,18 @@ static ssize_t origin_of(const struct fs_part *part, const char *path,
 		}
 		if (found)
 			return 0; /* the origin may be this layer's */
+		found = true;
 		char proc[PATH_MAX];
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", parent,
-			 base);
-		found = lgetxattr(proc, "trusted.overlay.origin", buf, size);
-		if (found < 0)
-			return errno == ENODATA || errno == ENOTSUP ||
-					       errno == ERANGE
-				       ? 0
-				       : -errno;
+		if (snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", parent,
+			     base) >= (int)sizeof(proc))
+			return -ENAMETOOLONG;
+		ssize_t n = lgetxattr(proc, "trusted.overlay.origin", buf, size);
+		if (n < 0 && errno != ERANGE)
+			return errno == ENODATA || errno == ENOTSUP ? 0
+								    : -errno;
 		if (lgetxattr(proc, "trusted.overlay.redirect", NULL, 0) >= 0)
 			return 0;
+		*len = n < 0 ? 0 : (size_t)n;
 	}
 	return found;
 }
@@ -81,45 +88,48 @@ static ssize_t origin_of(const struct fs_part *part, const char *path,
 int diff_copied_up(const struct fs_part *part, const char *path)
 {
 	unsigned char o[ORIGIN_MAX];
-	ssize_t n = origin_of(part, path, o, sizeof(o));
-	return n < 0 ? (int)n : n > 0;
+	size_t len;
+	return origin_of(part, path, o, sizeof(o), &len);
 }
 
-int diff_swapped_in_b(const struct diff_trees *t, const char *path,
-		      bool *swapped)
+int diff_origin_differs(const struct diff_trees *t, const char *path,
+			bool *differs, struct timespec *b_ctime)
 {
 	unsigned char o[ORIGIN_MAX];
-	ssize_t n = origin_of(diff_part_of(t->parts, path), path, o, sizeof(o));
-	if (n < 0)
-		return (int)n;
-	bool yes = false;
-	/* A handle of a form this code knows, B's file, and a handle of
-	 * it: else nothing tells (B a world, whose overlay gives none). */
-	if (n > OVL_FB_HEAD && o[1] == OVL_FB_MAGIC && o[2] == n) {
-		struct side y;
-		int r = diff_side_load(t->parts, true, path, &y);
-		if (r < 0)
-			return r;
-		struct {
-			struct file_handle h;
-			unsigned char b[MAX_HANDLE_SZ];
-		} fh = {.h.handle_bytes = MAX_HANDLE_SZ};
-		int mnt;
-		if (y.exists &&
-		    name_to_handle_at(y.fd, "", &fh.h, &mnt, AT_EMPTY_PATH) == 0)
-			yes = fh.h.handle_type != o[4] ||
-			      fh.h.handle_bytes != (size_t)n - OVL_FB_HEAD ||
-			      memcmp(fh.h.f_handle, o + OVL_FB_HEAD,
-				     fh.h.handle_bytes) != 0;
-		diff_side_release(&y);
+	size_t n = 0;
+	const struct ovl_fb_head *h = (const struct ovl_fb_head *)o;
+	int r = origin_of(diff_part_of(t->parts, path), path, o, sizeof(o), &n);
+	/* A handle of a form this code knows: else nothing tells. */
+	if (r <= 0 || n <= sizeof(*h) || h->version != 0 ||
+	    h->magic != OVL_FB_MAGIC || h->len != n)
+		return r < 0 ? r : 0;
+	struct side y;
+	if ((r = diff_side_load(t->parts, true, path, &y)) < 0)
+		return r;
+	struct {
+		struct file_handle h;
+		unsigned char b[MAX_HANDLE_SZ];
+	} fh = {.h.handle_bytes = MAX_HANDLE_SZ};
+	int mnt;
+	/* B a world: its overlay gives no handles; nothing tells. */
+	r = y.exists &&
+	    name_to_handle_at(y.fd, "", &fh.h, &mnt, AT_EMPTY_PATH) == 0;
+	if (r) {
+		size_t fid = n - sizeof(*h);
+		*differs = fh.h.handle_type != h->type ||
+			   fh.h.handle_bytes != fid ||
+			   memcmp(fh.h.f_handle, o + sizeof(*h), fid) != 0;
+		*b_ctime = y.st.st_ctim;
 	}
-	*swapped = yes;
-	return 0;
+	diff_side_release(&y);
+	return r;
 }
 
 void diff_explain_hidden(struct world_change *c, const struct diff_trees *t)
 {
 	const char *a = t->name_a;
+	if (c->note)
+		return; /* a reason of its own (conflicts.c) */
 	for (size_t i = 0; i < t->n_opaque; i++) {
 		const char *dir = t->opaque[i];
 		size_t l = strlen(dir);

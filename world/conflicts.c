@@ -126,7 +126,9 @@ static void resolve_database(struct world_store *s, const char *name, int fa,
  * B's file INO, as overlayfs shows it, before a merge's staging took the
  * copy-up's xattrs away), "X path" (a directory of A's that B lacked
  * after A made it: all B has below it came later, and A, whose directory
- * hides it, never saw it).  Sorted by path, the strongest line first. */
+ * hides it, never saw it), "R /" (A was rebased: the origins of its
+ * copy-ups may name files of its old parent's layers, not B's).  Sorted
+ * by path, the strongest line first. */
 struct had_entry {
 	char *path;
 	char kind;
@@ -140,7 +142,7 @@ struct had_list {
 
 static int had_rank(char kind)
 {
-	return kind == 'O' ? 0 : kind == 'E' ? 1 : kind == 'N' ? 2 : 3;
+	return kind == 'O' ? 0 : kind == 'E' ? 1 : kind == 'N' ? 2 : 3 + (kind == 'R');
 }
 
 static int cmp_had(const void *a, const void *b)
@@ -172,7 +174,7 @@ static int had_parse(char *text, struct had_list *h)
 		int off = 0;
 		char kind = line[0];
 		if ((kind != 'E' && kind != 'N' && kind != 'O' &&
-		     kind != 'X') ||
+		     kind != 'X' && kind != 'R') ||
 		    line[1] != ' ')
 			continue;
 		if (kind == 'O') {
@@ -310,21 +312,20 @@ int diff_had_forget_lower(struct world_store *s, const char *name)
 	if (wdir < 0)
 		return errno == ENOENT ? 0 : -errno;
 	int r = read_file_max(wdir, "lower-had", HAD_MAX, &text, NULL);
-	if (r == -ENOENT)
-		return 0;
-	if (r == -EFBIG) /* read as nothing known anyway */
-		return unlinkat(wdir, "lower-had", 0) < 0 && errno != ENOENT
-			       ? -errno
-			       : 0;
-	if (r < 0)
+	/* Too big: read as nothing known anyway. */
+	if (r < 0 && r != -ENOENT && r != -EFBIG)
 		return r;
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
 	/* O lines tell of A's own files; whole lines only, as had_parse. */
-	for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1)
+	for (char *line = r < 0 ? NULL : text, *nl;
+	     line && (nl = strchr(line, '\n')); line = nl + 1)
 		if (line[0] == 'O' && line[1] == ' ')
 			fwrite(line, 1, (size_t)(nl - line) + 1, f);
+	/* And that the origins of A's copy-ups may name files of its old
+	 * parent's layers: none tells of B's own (conflicts-moved.c). */
+	fputs("R /\n", f);
 	if (fclose(f) != 0)
 		return -ENOMEM;
 	return write_file_atomic(wdir, "lower-had", buf ? buf : "", len, 0600);
@@ -621,24 +622,55 @@ static int changed_in_b(const struct diff_trees *t,
 	return r;
 }
 
-/* Whether B's PATH is another file than the one A copied up
- * (diff_swapped_in_b), other than by pwapt's own undo: one that put
+/* Whether B's PATH is another file or directory than the one A copied
+ * up (diff_origin_differs), other than by pwapt's own undo: one that put
  * a saved tree back by a copy (the state on another file system) left
- * new inodes, with ctimes A knows. */
+ * new inodes, with ctimes that A knows.  1 with *YES when it can tell, 0
+ * where nothing tells, -errno. */
 static int swapped(const struct diff_trees *t, const struct known_ctimes *known,
 		   const char *path, bool *yes)
 {
-	bool other = false;
-	int r = diff_swapped_in_b(t, path, &other);
-	if (r < 0 || !other) {
-		*yes = false;
-		return r < 0 ? r : 0;
+	bool differs = false;
+	struct timespec c;
+	int r = diff_origin_differs(t, path, &differs, &c);
+	if (r > 0)
+		*yes = differs && !ctime_known(known, path, &c);
+	return r;
+}
+
+/* Whether B swapped, by a rename, a directory above PATH (a path A
+ * changed or deleted) since A was created: the nearest one that A copied
+ * up (overlayfs' origin) is another directory in B now.  A changes
+ * nothing in a directory it has not copied up, so that one tells; the
+ * paths below a swapped directory keep their ctimes, which tell nothing.
+ * SEEN: the last directory judged.  *CHANGED untouched on failure. */
+static int dir_swapped(const struct diff_trees *t,
+		       const struct known_ctimes *known, const char *path,
+		       struct diff_dir_seen *seen, bool *changed)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len = slash > path ? (size_t)(slash - path) : 1;
+	if (!seen->dir || strlen(seen->dir) != len ||
+	    strncmp(seen->dir, path, len)) {
+		_cleanup_free_ char *d = strndup(path, len);
+		bool yes = false;
+		int r = 0;
+		if (!d)
+			return -ENOMEM;
+		/* Paths are absolute: each has a '/' up to B's top, which
+		 * is never renamed. */
+		while (r == 0 && strcmp(d, "/")) {
+			r = swapped(t, known, d, &yes);
+			*(strrchr(d, '/') == d ? d + 1 : strrchr(d, '/')) = '\0';
+		}
+		if (r < 0)
+			return r;
+		free(seen->dir);
+		if (!(seen->dir = strndup(path, len)))
+			return -ENOMEM;
+		seen->changed = yes;
 	}
-	struct side y;
-	if ((r = diff_side_load(t->parts, true, path, &y)) < 0)
-		return r;
-	*yes = !y.exists || !ctime_known(known, path, &y.st.st_ctim);
-	diff_side_release(&y);
+	*changed = seen->changed;
 	return 0;
 }
 
@@ -647,10 +679,10 @@ static int swapped(const struct diff_trees *t, const struct known_ctimes *known,
  * delete it.  Its own ctime cannot tell: a directory renamed into place
  * (a rollback putting one back, an administrator's mv) keeps the ctimes
  * of everything below it.  What tells: a directory above it that B lacked
- * after A made it (an X line of lower-had, HAD); the opaque directory's
- * ctime in B, after A's creation and not an undo's own (KNOWN); and a
- * directory above it that B swapped for another since A copied it up
- * (its overlayfs origin).  SEEN: the last opaque directory judged. */
+ * after A made it (an X line of lower-had, HAD), and the opaque
+ * directory's ctime in B, after A's creation and not an undo's own
+ * (KNOWN); a directory swapped above it, dir_swapped().  SEEN: the last
+ * opaque directory judged.  *CHANGED untouched on failure. */
 static int hidden_since(const struct diff_trees *t,
 			const struct known_ctimes *known,
 			const struct had_list *had, const char *path,
@@ -671,33 +703,55 @@ static int hidden_since(const struct diff_trees *t,
 		if (!strcmp(dir, "/") || strncmp(path, dir, l) != 0 ||
 		    path[l] != '/')
 			continue;
-		if (seen->dir && !strcmp(seen->dir, dir)) {
-			yes = seen->changed;
-			continue;
+		if (!seen->dir || strcmp(seen->dir, dir)) {
+			struct side y;
+			int r = diff_side_load(t->parts, true, dir, &y);
+			if (r < 0)
+				return r;
+			free(seen->dir);
+			seen->dir = strdup(dir);
+			seen->changed =
+				y.exists &&
+				diff_after_creation(t->a, &y.st.st_ctim) &&
+				!ctime_known(known, dir, &y.st.st_ctim);
+			diff_side_release(&y);
+			if (!seen->dir)
+				return -ENOMEM;
 		}
-		struct side y;
-		int r = diff_side_load(t->parts, true, dir, &y);
-		if (r < 0)
-			return r;
-		yes = y.exists && diff_after_creation(t->a, &y.st.st_ctim) &&
-		      !ctime_known(known, dir, &y.st.st_ctim);
-		diff_side_release(&y);
-		free(d);
-		if (!(d = strdup(dir)))
-			return -ENOMEM;
-		/* Up to, not including, B's top: it is never renamed. */
-		while (r >= 0 && !yes && *d && strcmp(d, "/")) {
-			r = swapped(t, known, d, &yes);
-			*strrchr(d, '/') = '\0';
-		}
-		if (r < 0)
-			return r;
-		free(seen->dir);
-		if (!(seen->dir = strdup(dir)))
-			return -ENOMEM;
-		seen->changed = yes;
+		yes = seen->changed;
 	}
 	*changed = yes;
+	return 0;
+}
+
+/* The conflicts of a path A changed (M) or deleted (D) that B's ctime of
+ * it does not show (changed_in_b): a directory renamed into place above
+ * it, which brought B another file there.  C's note says so.  ORIGINS:
+ * whether A's copy-up origins name B's own files (B is A's parent, and A
+ * was never rebased). */
+static int moved_in_b(const struct diff_trees *t,
+		      const struct known_ctimes *known, const struct had_list *had,
+		      bool origins, struct world_change *c,
+		      struct diff_dir_seen seen[2], bool *yes)
+{
+	int r = 0;
+	bool file = false, dir = false, hidden = false;
+	if (origins && c->kind == 'M')
+		r = swapped(t, known, c->path, &file);
+	if (r >= 0 && origins)
+		r = dir_swapped(t, known, c->path, &seen[0], &dir);
+	if (r >= 0 && c->kind == 'D')
+		r = hidden_since(t, known, had, c->path, &seen[1], &hidden);
+	if (r < 0)
+		return r;
+	if ((file || dir) && !c->note &&
+	    asprintf(&c->note,
+		     "%s's %s is not the one %s saw: %s renamed into place "
+		     "since",
+		     t->name_b, file ? "file" : "directory above it", t->name_a,
+		     file ? "it or a directory above it was" : "it was") < 0)
+		c->note = NULL;
+	*yes = file || dir || hidden;
 	return 0;
 }
 
@@ -745,6 +799,9 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 	struct had_list had = {0};
 	bool had_ok =
 		t->a->n_parents == 1 && !strcmp(t->a->parents[0], t->name_b);
+	/* And the origins of A's copy-ups tell of B's files only there,
+	 * unless A was rebased (an R line). */
+	bool origins = had_ok;
 	if (had_ok) {
 		/* Now, for a later merge, what B still holds as then. */
 		(void)diff_note_lower(t->s, t->a);
@@ -755,6 +812,7 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 			     : had_load(wdir, &had);
 		if (r == -EFBIG) { /* nothing known: the warning path */
 			had_release(&had);
+			origins = false;
 			r = 0;
 		}
 		if (r < 0) {
@@ -765,7 +823,8 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 					  t->name_a, t->name_b);
 		}
 	}
-	struct diff_dir_seen seen = {0}, hidden = {0};
+	origins = origins && !had_has(&had, 'R', 0, "/");
+	struct diff_dir_seen seen = {0}, moved[2] = {{0}};
 	struct pkg_files pkgs = {0};
 	const char *a_top = NULL; /* below it, B has nothing */
 	for (size_t i = 0; i < d->n && r >= 0; i++) {
@@ -800,20 +859,9 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 			   !(c->kind == 'M' &&
 			     !(c->what & ~(unsigned)WORLD_CHANGED_TIMES))) {
 			r = changed_in_b(t, &known, c->path, &yes);
-			if (r >= 0 && !yes && c->kind == 'D')
-				r = hidden_since(t, &known,
-						 had_ok ? &had : NULL, c->path,
-						 &hidden, &yes);
-			else if (r >= 0 && !yes && c->kind == 'M' &&
-				 (r = swapped(t, &known, c->path, &yes)) >=
-					 0 &&
-				 yes && !c->note &&
-				 asprintf(&c->note,
-					  "%s's file is not the one %s "
-					  "changed: a directory above it "
-					  "was renamed into place since",
-					  t->name_b, t->name_a) < 0)
-				c->note = NULL;
+			if (r >= 0 && !yes)
+				r = moved_in_b(t, &known, had_ok ? &had : NULL,
+					       origins, c, moved, &yes);
 		}
 		c->conflict = yes;
 		c->unsure = unsure;
@@ -822,7 +870,8 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 	had_release(&had);
 	pkg_files_release(&pkgs);
 	free(seen.dir);
-	free(hidden.dir);
+	for (size_t i = 0; i < 2; i++)
+		free(moved[i].dir);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot compare '%s' with '%s'",
 				  t->name_a, t->name_b);

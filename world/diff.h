@@ -117,9 +117,9 @@ struct diff_dir_seen {
 };
 
 /* conflicts-moved.c: paths that a rename of a directory of B's may have
- * put in place since A was created, which their own ctimes do not tell.
- *
- * Whether A's version of PATH is a copy-up from a layer that A shares
+ * put in place since A was created, which their own ctimes do not tell. */
+
+/* Whether A's version of PATH is a copy-up from a layer that A shares
  * with B: overlayfs recorded its origin (trusted.overlay.origin) on the
  * highest of A's own layers that holds it, which no lower one of A's own
  * holds, and it is no renamed directory.  The file was then B's when A
@@ -127,15 +127,16 @@ struct diff_dir_seen {
  * and sed -i do, or a copy-up of a hard-linked file, carries no origin.)
  * 1, 0 or -errno. */
 int diff_copied_up(const struct fs_part *part, const char *path);
-/* Whether B's PATH, which A changed (or a directory above a path of B's
- * that A's opaque directory hides), is another file than the one A's
- * version was copied up from (its origin's file handle): B renamed it, or
- * a directory above it, into place since.  False where nothing tells (no
- * origin, B a world).  *SWAPPED untouched on failure; 0 or -errno. */
-int diff_swapped_in_b(const struct diff_trees *t, const char *path,
-		      bool *swapped);
+/* Whether B's PATH is another file (or directory) than the one A's
+ * version was copied up from, by its origin's file handle: B renamed it,
+ * or a directory above it, into place since.  1 with *DIFFERS and B's
+ * ctime of PATH in *B_CTIME when it can tell; 0 where nothing tells (no
+ * copy-up, no handle overlayfs could write, B a world, whose overlay
+ * gives none); -errno. */
+int diff_origin_differs(const struct diff_trees *t, const char *path,
+			bool *differs, struct timespec *b_ctime);
 /* The note of a conflict C below a directory that a layer holds opaque:
- * A never saw the path, check-off keeps it. */
+ * A never saw the path, check-off keeps it.  None over a note C has. */
 void diff_explain_hidden(struct world_change *c, const struct diff_trees *t);
 
 /* Marks the conflicts of D, A's changes against its ancestor B: paths B
