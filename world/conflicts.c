@@ -612,12 +612,9 @@ static int changed_in_b(const struct diff_trees *t,
 {
 	struct side y;
 	int r = diff_side_load(t->parts, true, path, &y);
-	const struct timespec *c = &y.st.st_ctim;
 	*changed = r >= 0 && y.exists &&
-		   (c->tv_sec > t->a->created ||
-		    (c->tv_sec == t->a->created &&
-		     c->tv_nsec > t->a->created_ns)) &&
-		   !ctime_known(known, path, c);
+		   diff_after_creation(t->a, &y.st.st_ctim) &&
+		   !ctime_known(known, path, &y.st.st_ctim);
 	diff_side_release(&y);
 	return r;
 }
@@ -661,7 +658,8 @@ static int dir_swapped(const struct diff_trees *t,
 		 * is never renamed. */
 		while (r == 0 && strcmp(d, "/")) {
 			r = swapped(t, known, d, &yes);
-			*(strrchr(d, '/') == d ? d + 1 : strrchr(d, '/')) = '\0';
+			char *sl = strrchr(d, '/');
+			sl[sl == d] = '\0'; /* "/srv" becomes "/" */
 		}
 		if (r < 0)
 			return r;
