@@ -294,6 +294,13 @@ static int freeze_source(struct world_store *s, const char *src,
 	if ((r = container_freeze(s, src, true)) < 0) {
 		s->merge_frozen = NULL;
 		recover_thaw_frozen(s);
+		if (r == -ETIMEDOUT)
+			return werr(err, EBUSY,
+				    "cannot merge '%s' into '%s': '%s' was not "
+				    "frozen within %u s (one of its processes "
+				    "cannot be stopped); it runs on, merge it "
+				    "later",
+				    src, dst, src, container_freeze_seconds());
 		return werr_errno(err, -r,
 				  "cannot merge '%s' into '%s': '%s' cannot be "
 				  "frozen, and its processes would change it "

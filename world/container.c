@@ -463,6 +463,38 @@ static int logged_errno(struct world_store *s, const char *name, off_t from)
 	return 0;
 }
 
+unsigned container_freeze_seconds(void)
+{
+	const char *v = getenv("PWAPT_FREEZE_SECONDS");
+	char *end;
+	unsigned long n = v ? strtoul(v, &end, 10) : 0;
+	return v && *v && !*end && n > 0 && n < 86400 ? (unsigned)n
+						      : FREEZE_SECONDS;
+}
+
+/* liblxc's freeze() returns once the freezer says FROZEN, and waits for
+ * that without end: a process the freezer cannot stop (asleep in the
+ * kernel where it may not be frozen) would hang the merge, the store
+ * locked.  So it runs in a child given container_freeze_seconds(), as its
+ * unfreeze() does; past them the child is killed, the world thawed again
+ * (as bounded), and -ETIMEDOUT returned.  1 when liblxc did it, 0 when it
+ * failed. */
+static int freeze_bounded(struct lxc_container *c, bool frozen)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		_exit((frozen ? c->freeze(c) : c->unfreeze(c)) ? 0 : 1);
+	int status = container_wait(pid, container_freeze_seconds());
+	if (status == 128 + SIGKILL) {
+		if (frozen)
+			(void)freeze_bounded(c, false);
+		return -ETIMEDOUT;
+	}
+	return status == 0;
+}
+
 int container_freeze(struct world_store *s, const char *name, bool frozen)
 {
 	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
@@ -473,7 +505,10 @@ int container_freeze(struct world_store *s, const char *name, bool frozen)
 	_cleanup_free_ char *log = store_world_path(s, name, "lxc.log");
 	struct stat st;
 	off_t from = log && stat(log, &st) == 0 ? st.st_size : 0;
-	if (frozen ? c->freeze(c) : c->unfreeze(c))
+	int r = freeze_bounded(c, frozen);
+	if (r < 0)
+		return r;
+	if (r)
 		return 0;
 	int e = logged_errno(s, name, from);
 	return -(e ? e : EIO);

@@ -22,8 +22,13 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 int container_stop(struct world_store *s, const char *name, int grace);
 /* Freezes (cgroup freezer) or thaws every process of a running container;
  * a container that does not run is left as it is.  -errno: the cause
- * liblxc logged (-EMFILE: too few file descriptors), else -EIO. */
+ * liblxc logged (-EMFILE: too few file descriptors), else -EIO;
+ * -ETIMEDOUT: not frozen within container_freeze_seconds() (a process
+ * that cannot be stopped), and thawed again. */
 int container_freeze(struct world_store *s, const char *name, bool frozen);
+/* The seconds a freeze may take: PWAPT_FREEZE_SECONDS (for tests), or 60. */
+#define FREEZE_SECONDS 60
+unsigned container_freeze_seconds(void);
 /* Kills every process of a running container but its init (pwapt-init,
  * ours) while they are frozen, then thaws them: with the cgroup v1
  * freezer a frozen process dies only once thawed, but none runs its own
