@@ -313,6 +313,23 @@ test_expect_success 'a world merged into Root past its parent: judged from the p
 	test_equal old "$(cat "$R/srv/new/g")" && test_equal root "$(cat "$R/srv/k/plain")"
 '
 
+# As above, but the world makes the directory from a process that still
+# runs (a service, a console): no run of it ended, so nothing looked at
+# Root then.  The merge that took the directory from Root told A so.
+test_expect_success 'a world s running process makes a directory a merge took from Root; a rollback puts Root s back: Root keeps its files' '
+	fresh_root && mkdir -p "$R/srv/put/sub" &&
+	echo old >"$R/srv/put/sub/f" && echo old >"$R/srv/put/g" &&
+	wcreate A Root && wcreate M Root && rm -r "$(T M)/srv/put" &&
+	wmerge M Root >/dev/null && test ! -e "$R/srv/put" &&
+	grep -qx "X /srv/put" "$PWAPT_STATE/worlds/A/lower-had" &&
+	mkdir "$(T A)/srv/put" && echo a >"$(T A)/srv/put/a" &&
+	pwapt rollback >/dev/null && test -e "$R/srv/put/g" &&
+	test_exit 3 wdiff A >"$TMP/out" &&
+	grep -q "^! /srv/put/g: changed in Root after A was created: A.s directory /srv/put is opaque" "$TMP/out" &&
+	test_exit 3 wmerge A Root >/dev/null 2>&1 &&
+	test_equal old "$(cat "$R/srv/put/sub/f")" && test_equal old "$(cat "$R/srv/put/g")"
+'
+
 test_expect_success 'a directory the world deleted and made anew (opaque), Root unchanged: the merge deletes what Root had there' '
 	fresh_root && wcreate A Root && rm -r "$(T A)/srv/k/dir" &&
 	mkdir "$(T A)/srv/k/dir" && echo a >"$(T A)/srv/k/dir/a" &&

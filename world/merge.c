@@ -176,6 +176,43 @@ static int note_origins(struct merge_ctx *m, const struct plan *p,
 	return diff_had_append(m->s, src, buf, len);
 }
 
+/* The directories the merge takes from DST: each world built on DST
+ * (but SRC) sees DST lack them from now on, and one its processes make
+ * there anew is opaque in its layer, hiding whatever DST puts below it
+ * later (a roll-back of this merge putting DST's directory back).  Its
+ * lower-had says so, durably, before DST changes ("X path", read by
+ * hidden_since()): a merge of it then deletes nothing there unasked. */
+static int note_dirs_gone(struct world_store *s, const struct plan *p,
+			  const char *src, const char *dst)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n; i++)
+		if (op_takes_dir(&p->v[i])) {
+			fputs("X ", f);
+			path_escape(f, p->v[i].path);
+			fputc('\n', f);
+		}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	_cleanup_strv_free_ char **worlds = NULL;
+	int r = len ? store_children(s, dst, &worlds) : 0;
+	for (char **w = worlds; r >= 0 && w && *w; w++) {
+		struct world_meta wm = {0};
+		/* Of a world with several parents, no one lower is DST's. */
+		if (strcmp(*w, src) && meta_load(s, *w, &wm, NULL) >= 0 &&
+		    wm.n_parents == 1)
+			r = diff_had_append(s, *w, buf, len);
+		meta_release(&wm);
+		if (r == -ENOENT) /* deleted meanwhile */
+			r = 0;
+	}
+	return r;
+}
+
 /* A new name in SRC of a file that SRC did not change (a hard link made
  * in SRC to DST's file: overlayfs copied the file up to link it) becomes
  * STAGE, a hard link to DST's own file, not a separate file.  Returns 1
@@ -669,6 +706,13 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	if ((r = note_origins(&m, &p, src)) < 0) {
 		r = werr_errno(err, -r, "cannot record the copy-ups of '%s'",
 			       src);
+		goto fail;
+	}
+	if ((r = note_dirs_gone(s, &p, src, dst)) < 0) {
+		r = werr_errno(err, -r,
+			       "cannot note for the worlds on '%s' what the "
+			       "merge takes from it",
+			       dst);
 		goto fail;
 	}
 	/* What will move from SRC's layer into DST is on disk before
