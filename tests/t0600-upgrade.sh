@@ -290,6 +290,25 @@ for kill in merge-applied:rollback-op:0 merge-applied:rollback-op:5 \
 	"
 done
 
+# The soak's case: the later merge killed while it saves (merge-save:N
+# after the Nth hard link into its undo, each of which gave Root's file
+# another ctime).  The notes of those links are in the undo as each is
+# made: the recovery's release of the links goes on from them.
+for n in 0 2 5; do
+	test_expect_success "a later merge killed while it saves (merge-save:$n): the earlier one still rolls back" "
+		fresh_root && tree_manifest '$R' >'$TMP/before' &&
+		make_chain && pwapt merge tx1 >/dev/null &&
+		{ PWAPT_CRASH_AT=merge-save:$n pwapt merge tx2; test_equal 137 \$?; } &&
+		pwapt recover | grep -q 'recovered an interrupted merge' &&
+		not_installed Root pwapt-test-b && pwapt discard tx2 >/dev/null &&
+		pwapt rollback >'$TMP/out' &&
+		grep -q '^Rolled back merge [0-9]* (tx1 into Root)' '$TMP/out' &&
+		not_installed Root pwapt-test-a &&
+		tree_manifest '$R' >'$TMP/after' && diff -u '$TMP/before' '$TMP/after' &&
+		no_transactions
+	"
+done
+
 # The soak's case: tx2 removes every package with files in
 # /usr/share/pwapt-test, and merges; tx3, built on Root then, makes the
 # directory anew (opaque in its layer); a rollback of tx2 puts Root's

@@ -421,18 +421,22 @@ static int save_all(struct merge_ctx *m, struct plan *p,
 {
 	int r = 0;
 	/* A hard link into the undo changes the ctime of DST's file: the
-	 * last merge into DST must not take it for a change of DST. */
+	 * last merge into DST must not take it for a change of DST.  Noted
+	 * in the undo's own-log too, after each link: killed here, the
+	 * recovery's undo starts from them (undo_log_open), and its release
+	 * of the links chains on from the ctimes they gave. */
 	_cleanup_free_ char *own = NULL, *before = NULL, *last = NULL;
 	const char *failed = NULL;
-	size_t own_len = 0, before_len = 0;
-	FILE *of = open_memstream(&own, &own_len);
+	size_t before_len = 0, saves = 0;
+	struct undo_log ol;
+	r = undo_log_open(&ol, m->undo, UNDO_OWN_LOG);
+	FILE *of = ol.f;
 	/* The ctimes DST's paths and their directories have before the
 	 * merge touches them: what an undo of it may teach other worlds
 	 * (undo-known.c). */
 	FILE *bf = open_memstream(&before, &before_len);
-	if (!of || !bf) {
-		if (of)
-			fclose(of);
+	if (r < 0 || !bf) {
+		undo_log_release(&ol);
 		if (bf)
 			fclose(bf);
 		return werr(err, ENOMEM, "out of memory");
@@ -470,6 +474,8 @@ static int save_all(struct merge_ctx *m, struct plan *p,
 				if (undo_same_file(&st, &now) &&
 				    now.st_nlink == st.st_nlink + 1)
 					undo_note_own(of, o->path, &st, &now);
+				undo_log_flush(&ol);
+				crash_point_n("merge-save", saves++);
 			}
 		} else if (r >= 0 && (o->kind == OP_DIR || o->kind == OP_MOVE))
 			r = save_dir_meta(par, b, m->undo,
@@ -490,7 +496,7 @@ static int save_all(struct merge_ctx *m, struct plan *p,
 	}
 	/* A save failed: the links made so far are released (merge_locked),
 	 * and the ctimes they gave DST's files are pwapt's own. */
-	if (r < 0 && fclose(of) == 0)
+	if (r < 0 && (own = undo_log_close(&ol)))
 		(void)undo_keep_own(m->s, p->dst, own);
 	if (r == -ESTALE || r == -ENOENT)
 		return werr(err, EEXIST,
@@ -505,12 +511,12 @@ static int save_all(struct merge_ctx *m, struct plan *p,
 	if (fd < 0 || fsync(fd) < 0 ||
 	    (m->staged >= 0 && fsync(m->staged) < 0)) {
 		r = errno;
-		fclose(of);
+		undo_log_release(&ol);
 		return werr_errno(err, r, "cannot save what '%s' had", p->dst);
 	}
 	/* Not kept (out of memory, a full disk): a rollback of the last
 	 * merge refuses, naming the paths; --force undoes it anyway. */
-	if (fclose(of) == 0)
+	if ((own = undo_log_close(&ol)))
 		(void)undo_keep_own(m->s, p->dst, own);
 	return 0;
 }

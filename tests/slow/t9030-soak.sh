@@ -416,6 +416,7 @@ tx_merge() {
 			crash=merge-op:$(rnd 0 60)
 		else
 			crash=$(printf '%s\n' merge-staged merge-planned merge-prepared \
+				merge-save:$(rnd 0 8) \
 				merge-applied merge-done | shuf -n 1)
 		fi
 	fi
