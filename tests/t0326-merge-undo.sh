@@ -82,9 +82,11 @@ for point in rollback-op:2 rollback-op:0; do
 	"
 done
 
+# The merge's own notes of its saves (undo/own-log) go with the file.
 test_expect_success 'an undo log that cannot be read (a directory there): recovery works, without its notes' '
 	sibling_setup &&
 	{ PWAPT_CRASH_AT=merge-applied wmerge A Root; test_equal 137 $?; } &&
+	rm -f "$PWAPT_STATE/merge/undo/own-log" &&
 	mkdir "$PWAPT_STATE/merge/undo/own-log" "$PWAPT_STATE/merge/undo/known-log" &&
 	test_has "recovered an interrupted merge" pwapt recover &&
 	sibling_check
