@@ -14,11 +14,20 @@ trap 'exit 143' TERM
 echo "ok 1 - before the hang"
 sleep 1000 &
 echo \$! >"$TMP/child"
+sh -c 'trap "" TERM; exec sleep 1001' &
+echo \$! >"$TMP/deaf"
 wait
 EOT
-	printf '#!/bin/sh\necho "ok 1 - fine"\necho 1..1\n' >"$TMP/t/t0002-fine.sh" &&
+	printf '#!/bin/sh\ngrep "^SigIgn:" /proc/self/status\necho "ok 1 - fine"\necho 1..1\n' \
+		>"$TMP/t/t0002-fine.sh" &&
 	chmod +x "$TMP/t/t0001-hangs.sh" "$TMP/t/t0002-fine.sh" ||
 	skip_all "cannot write the test files"
+
+# gone PID: no such process, or a zombie (its parent gone, not reaped yet).
+gone() {
+	_st=$(ps -o stat= -p "$1")
+	[ -z "$_st" ] || [ "${_st#Z}" != "$_st" ]
+}
 
 test_expect_success 'a file still running after PWAPT_TEST_TIMEOUT fails, is killed whole, and the next file runs' '
 	{ PWAPT_TEST_RESULTS=$TMP/r PWAPT_TEST_TIMEOUT=2 "$TEST_DIR/run-all" "$TMP/t/t0001-hangs.sh" \
@@ -30,11 +39,14 @@ test_expect_success 'a file still running after PWAPT_TEST_TIMEOUT fails, is kil
 	grep -q "^ok 1 - fine" "$TMP/out" &&
 	grep -q "^# t0002-fine.sh: [0-9]* s" "$TMP/out" &&
 	grep -q "^# failing: t0001-hangs.sh$" "$TMP/out" &&
-	! kill -0 "$(cat "$TMP/child")" 2>/dev/null
+	gone "$(cat "$TMP/child")" && gone "$(cat "$TMP/deaf")"
 '
 
-test_expect_success 'a file that ends in time is not touched by the watchdog' '
+# Run as in the foreground, though run-all starts it in the background:
+# SIGINT and SIGQUIT not ignored (a test sends them to its commands).
+test_expect_success 'a file that ends in time is not touched by the watchdog, and ignores no signal' '
 	PWAPT_TEST_RESULTS=$TMP/r PWAPT_TEST_TIMEOUT=60 "$TEST_DIR/run-all" "$TMP/t/t0002-fine.sh" >"$TMP/out" 2>&1 &&
+	grep -qx "SigIgn:	0000000000000000" "$TMP/out" &&
 	tail -n 1 "$TMP/out" | grep -qx "1 passed, 0 failed, 0 skipped" &&
 	! grep -q "still running" "$TMP/out" &&
 	! pgrep -f "^sleep 60$" >/dev/null
