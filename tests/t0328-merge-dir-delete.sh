@@ -330,6 +330,18 @@ test_expect_success 'a world s running process makes a directory a merge took fr
 	test_equal old "$(cat "$R/srv/put/sub/f")" && test_equal old "$(cat "$R/srv/put/g")"
 '
 
+test_expect_success 'the same where the merge renamed the directory away: Root keeps its files' '
+	fresh_root && mkdir -p "$R/srv/put/sub" &&
+	echo old >"$R/srv/put/sub/f" && echo old >"$R/srv/put/g" &&
+	wcreate A Root && wcreate M Root && mv "$(T M)/srv/put" "$(T M)/srv/moved" &&
+	wmerge M Root >/dev/null && test ! -e "$R/srv/put" && test -e "$R/srv/moved/g" &&
+	grep -qx "X /srv/put" "$PWAPT_STATE/worlds/A/lower-had" &&
+	mkdir "$(T A)/srv/put" && echo a >"$(T A)/srv/put/a" &&
+	pwapt rollback >/dev/null && test -e "$R/srv/put/g" &&
+	test_exit 3 wmerge A Root >/dev/null 2>&1 &&
+	test_equal old "$(cat "$R/srv/put/sub/f")" && test_equal old "$(cat "$R/srv/put/g")"
+'
+
 test_expect_success 'a directory the world deleted and made anew (opaque), Root unchanged: the merge deletes what Root had there' '
 	fresh_root && wcreate A Root && rm -r "$(T A)/srv/k/dir" &&
 	mkdir "$(T A)/srv/k/dir" && echo a >"$(T A)/srv/k/dir/a" &&

@@ -176,7 +176,8 @@ static int note_origins(struct merge_ctx *m, const struct plan *p,
 	return diff_had_append(m->s, src, buf, len);
 }
 
-/* The directories the merge takes from DST: each world built on DST
+/* The directories the merge takes from DST (deleted, replaced, renamed
+ * away): each world built on DST
  * (but SRC) sees DST lack them from now on, and one its processes make
  * there anew is opaque in its layer, hiding whatever DST puts below it
  * later (a roll-back of this merge putting DST's directory back).  Its
@@ -190,12 +191,19 @@ static int note_dirs_gone(struct world_store *s, const struct plan *p,
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
-	for (size_t i = 0; i < p->n; i++)
-		if (op_takes_dir(&p->v[i])) {
+	for (size_t i = 0; i < p->n; i++) {
+		const struct op *o = &p->v[i];
+		/* A directory SRC renamed leaves its old name, as DST has
+		 * it before the merge. */
+		const char *gone = op_takes_dir(o) ? o->path : NULL;
+		if (o->kind == OP_MOVE)
+			gone = o->before ? o->before : o->from;
+		if (gone) {
 			fputs("X ", f);
-			path_escape(f, p->v[i].path);
+			path_escape(f, gone);
 			fputc('\n', f);
 		}
+	}
 	if (fclose(f) != 0)
 		return -ENOMEM;
 	_cleanup_strv_free_ char **worlds = NULL;
