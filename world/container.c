@@ -472,12 +472,83 @@ unsigned container_freeze_seconds(void)
 						      : FREEZE_SECONDS;
 }
 
+/* The freezer file of the cgroup of the container whose init is INIT,
+ * from /proc/INIT/cgroup: cgroup v1's freezer.state (*V1 set), else v2's
+ * cgroup.freeze of its lxc.payload cgroup.  NULL when none is found. */
+static char *freezer_path(pid_t init, bool *v1)
+{
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/%d/cgroup", (int)init);
+	_cleanup_fclose_ FILE *f = fopen(proc, "re");
+	_cleanup_free_ char *line = NULL, *unified = NULL;
+	size_t size = 0;
+	char *out = NULL;
+	while (f && !out && getline(&line, &size, f) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		char *c1 = strchr(line, ':'),
+		     *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		if (!strcmp(c1 + 1, "freezer")) {
+			*v1 = true;
+			if (asprintf(&out,
+				     "/sys/fs/cgroup/freezer%s/freezer.state",
+				     c2 + 1) < 0)
+				out = NULL;
+		} else if (!c1[1] && !unified) {
+			unified = strdup(c2 + 1);
+		}
+	}
+	if (out || !unified)
+		return out;
+	/* Its init may sit in a cgroup below the container's own. */
+	char *payload = strstr(unified, "/lxc.payload.");
+	char *below = payload ? strchr(payload + 1, '/') : NULL;
+	if (below)
+		*below = '\0';
+	*v1 = false;
+	return asprintf(&out, "/sys/fs/cgroup%s/cgroup.freeze", unified) < 0
+		       ? NULL
+		       : out;
+}
+
+/* Thaws container C through its cgroup's freezer file where liblxc's
+ * unfreeze() left it frozen: after a freeze killed half way, liblxc
+ * still takes it for FREEZING and its unfreeze() writes nothing.  0 once
+ * the file says thawed (or there is none to read: liblxc's word), -EBUSY
+ * if it never does. */
+static int thaw_cgroup(struct lxc_container *c)
+{
+	pid_t init = c->init_pid(c);
+	bool v1 = false;
+	_cleanup_free_ char *path = init > 1 ? freezer_path(init, &v1) : NULL;
+	const char *thawed = v1 ? "THAWED" : "0";
+	for (int i = 0; path && i < 40; i++) {
+		char now[32] = "";
+		_cleanup_close_ int fd =
+			open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			return errno == ENOENT ? 0 : -errno; /* it stopped */
+		ssize_t n = read(fd, now, sizeof(now) - 1);
+		now[n > 0 ? strcspn(now, "\n") : 0] = '\0';
+		if (n > 0 && !strcmp(now, thawed))
+			return 0;
+		(void)lseek(fd, 0, SEEK_SET);
+		if (write(fd, thawed, strlen(thawed)) < 0)
+			return -errno;
+		usleep(50 * 1000);
+	}
+	return path ? -EBUSY : 0;
+}
+
 /* liblxc's freeze() returns once the freezer says FROZEN, and waits for
  * that without end: a process the freezer cannot stop (asleep in the
  * kernel where it may not be frozen) would hang the merge, the store
  * locked.  So it runs in a child given container_freeze_seconds(), as its
  * unfreeze() does; past them the child is killed, the world thawed again
- * (as bounded), and -ETIMEDOUT returned.  1 when liblxc did it, 0 when it
+ * (thaw_cgroup() where liblxc's unfreeze() leaves it frozen), and
+ * -ETIMEDOUT returned.  1 when liblxc did it, 0 when it
  * failed. */
 static int freeze_bounded(struct lxc_container *c, bool frozen)
 {
@@ -488,8 +559,10 @@ static int freeze_bounded(struct lxc_container *c, bool frozen)
 		_exit((frozen ? c->freeze(c) : c->unfreeze(c)) ? 0 : 1);
 	int status = container_wait(pid, container_freeze_seconds());
 	if (status == 128 + SIGKILL) {
-		if (frozen)
+		if (frozen) {
 			(void)freeze_bounded(c, false);
+			(void)thaw_cgroup(c);
+		}
 		return -ETIMEDOUT;
 	}
 	return status == 0;
@@ -509,7 +582,7 @@ int container_freeze(struct world_store *s, const char *name, bool frozen)
 	if (r < 0)
 		return r;
 	if (r)
-		return 0;
+		return frozen ? 0 : thaw_cgroup(c);
 	int e = logged_errno(s, name, from);
 	return -(e ? e : EIO);
 }
