@@ -387,8 +387,18 @@ int net_bridge_ports(struct world_store *s, char ***out,
 int net_bridge_delete(struct world_store *s, struct world_error *err)
 {
 	_cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
+	_cleanup_strv_free_ char **ports = NULL;
 	int r = 0;
-	if (if_nametoindex(s->bridge) && (r = nl_open(&sk, err)) >= 0)
-		link_delete(sk, s->bridge);
-	return r;
+	if (!if_nametoindex(s->bridge) || (r = nl_open(&sk, err)) < 0)
+		return r;
+	/* The worlds' veths first: the kernel deletes one only once its
+	 * world's network namespace is gone, which it does in the
+	 * background after the container stopped.  (A port gone meanwhile
+	 * is no error.) */
+	if (net_bridge_ports(s, &ports, NULL) >= 0)
+		for (char **p = ports; *p; p++)
+			if (strcmp(*p, s->bridge))
+				link_delete(sk, *p);
+	link_delete(sk, s->bridge);
+	return 0;
 }
