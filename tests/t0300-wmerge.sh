@@ -466,6 +466,25 @@ test_expect_success 'a roll-back killed halfway is finished by the next command'
 	manifest "$R" /proc /sys /dev | diff -u "$TMP/before" -
 '
 
+# Killed while it removes the record of a merge it rolled back (or that a
+# recovery rolled back), pwapt must never leave a journal whose undo is
+# half gone: every later command would try to roll it back and fail.
+for point in merge-forget:0 merge-forget:1 merge-forget:2; do
+	test_expect_success "a roll-back killed at $point: the next command finishes it" "
+		fresh_root && manifest '$R' /proc /sys /dev >'$TMP/before' &&
+		wcreate A Root && change_everything A && wmerge A Root &&
+		{ PWAPT_CRASH_AT=$point pwapt rollback; test_equal 137 \$?; } &&
+		wlist >/dev/null && pwapt recover >/dev/null &&
+		manifest '$R' /proc /sys /dev | diff -u '$TMP/before' - &&
+		test_fails_with 1 'no merge' pwapt rollback &&
+		wcreate B Root && change_everything B &&
+		{ PWAPT_CRASH_AT=merge-op:3 wmerge B Root; test_equal 137 \$?; } &&
+		{ PWAPT_CRASH_AT=merge-forget:0 pwapt recover; test_equal 137 \$?; } &&
+		pwapt recover >/dev/null && wlist >/dev/null &&
+		manifest '$R' /proc /sys /dev | diff -u '$TMP/before' -
+	"
+done
+
 # Killed as it starts, a roll-back (forced past Root's later edit) must
 # never leave a journal that reads as a merge just done: its recovery
 # would take Root's changes since the merge for the merge's own, and a

@@ -190,7 +190,7 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 		return werr(err, EIO, "cannot write the merge journal");
 	}
 	crash_point("rollback-marked");
-	(void)rm_rf_at(s->state_fd, "merge");
+	(void)journal_remove_dir(s->state_fd, "merge");
 	if (renameat(s->state_fd, last, s->state_fd, "merge") < 0) {
 		undo_databases_release(undone, p.n);
 		journal_plan_release(&p);
@@ -204,7 +204,7 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 	if (r >= 0)
 		r = undo_roll_back(s, mdir, &p, undone, err);
 	undo_databases_release(undone, p.n);
-	if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
+	if (r >= 0 && journal_remove_dir(s->state_fd, "merge") < 0)
 		r = werr(err, EIO, "cannot remove %s/merge", s->state);
 	if (r >= 0)
 		(void)layers_refresh_all(s, NULL);

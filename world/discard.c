@@ -14,6 +14,7 @@
 #include "error.h"
 #include "fsutil.h"
 #include "layers.h"
+#include "merge-internal.h"
 #include "net.h"
 #include "store.h"
 
@@ -40,7 +41,7 @@ static int discard_tree(struct world_store *s, const char *name, bool lazy,
 	/* The undo of the last merge into it goes with it. */
 	_cleanup_free_ char *last = path_join("merges", name);
 	if (last)
-		(void)rm_rf_at(s->state_fd, last);
+		(void)journal_remove_dir(s->state_fd, last);
 	if (!lazy)
 		return store_discard_world_dir(s, name, false, err);
 	struct world_error ignored;

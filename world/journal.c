@@ -3,6 +3,7 @@
  * STATE/merges/DST, the record of the last merge into DST, has the same
  * form.  Also where a plan's paths and worlds lie in a tree. */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "crash.h"
 #include "error.h"
 #include "fsutil.h"
 #include "merge-internal.h"
@@ -124,6 +126,40 @@ int journal_write(int dirfd, const struct plan *p)
 	if (fclose(f) != 0)
 		return -ENOMEM;
 	return write_file_atomic(dirfd, "journal", buf, len, 0600);
+}
+
+int journal_remove_dir(int dirfd, const char *name)
+{
+	_cleanup_close_ int d = openat(
+		dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (d < 0)
+		return errno == ENOENT ? 0 : rm_rf_at(dirfd, name);
+	/* The journal first, durably: a kill below leaves a record that
+	 * reads as no merge at all (recovery removes it), never a journal
+	 * whose undo is half gone, which no roll-back could finish. */
+	if ((unlinkat(d, "journal", 0) < 0 && errno != ENOENT) || fsync(d) < 0)
+		return -errno;
+	int dup_fd = dup(d);
+	_cleanup_closedir_ DIR *dir = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (!dir) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return -errno;
+	}
+	unsigned long n = 0;
+	int r = 0;
+	for (struct dirent *e; (e = readdir(dir));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		crash_point_n("merge-forget", n++);
+		int q = rm_rf_at(d, e->d_name);
+		if (q < 0 && !r)
+			r = q;
+	}
+	if (r >= 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 &&
+	    errno != ENOENT)
+		r = -errno;
+	return r;
 }
 
 /* The index of NAME among the N NAMES, or -1. */

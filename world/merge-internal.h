@@ -92,6 +92,9 @@ void journal_plan_release(struct plan *p);
 /* Appends TEXT (whole lines) to DIRFD/journal, durably, having cut off a
  * last line that a crash tore (see journal_read). */
 int journal_append(int dirfd, const char *text);
+/* Removes the merge record NAME in DIRFD ("merge", "merges/DST") as no
+ * merge at all at every step: its journal goes first.  0 when absent. */
+int journal_remove_dir(int dirfd, const char *name);
 /* Writes P as DIRFD/journal, atomically, in phase "planned". */
 int journal_write(int dirfd, const struct plan *p);
 /* Reads DIRFD/journal into *P (released with plan_release), whatever its

@@ -673,7 +673,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		goto out;
 	}
 
-	(void)rm_rf_at(s->state_fd, "merge");
+	(void)journal_remove_dir(s->state_fd, "merge");
 	if (mkdirat(s->state_fd, "merge", 0700) < 0 ||
 	    (mdir = openat(s->state_fd, "merge",
 			   O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
@@ -862,7 +862,8 @@ fail:
 	 * pwapt's own for the last merge and other worlds (undo.c). */
 	if (mdir >= 0 && p.n)
 		(void)undo_release_saves(s, mdir, &p);
-	(void)rm_rf_at(s->state_fd, "merge"); /* world_merge() thaws SRC */
+	/* world_merge() thaws SRC */
+	(void)journal_remove_dir(s->state_fd, "merge");
 out:
 	for (size_t i = 0; i < m.n_links; i++)
 		free(m.links[i].path);

@@ -28,7 +28,7 @@ int recover_keep_as_last(struct world_store *s, const char *dst)
 	_cleanup_free_ char *last = path_join("merges", dst);
 	if (!last)
 		return -ENOMEM;
-	(void)rm_rf_at(s->state_fd, last);
+	(void)journal_remove_dir(s->state_fd, last);
 	if (renameat(s->state_fd, "merge", s->state_fd, last) < 0)
 		return -errno;
 	return 0;
@@ -127,7 +127,7 @@ static int recover_journal(struct world_store *s, bool *recovered,
 	if (r < 0) {
 		/* No journal: the merge died while writing its plan. */
 		if (r == -ENOENT)
-			return rm_rf_at(s->state_fd, "merge") < 0
+			return journal_remove_dir(s->state_fd, "merge") < 0
 				       ? werr(err, EIO,
 					      "cannot remove %s/merge",
 					      s->state)
@@ -145,7 +145,7 @@ static int recover_journal(struct world_store *s, bool *recovered,
 			r = lifecycle_ensure_running(s, p.dst, NULL, err);
 		if (r >= 0)
 			r = undo_roll_back(s, mdir, &p, NULL, err);
-		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
+		if (r >= 0 && journal_remove_dir(s->state_fd, "merge") < 0)
 			r = werr(err, EIO, "cannot remove %s/merge", s->state);
 	} else if (p.phase == 2) {
 		/* Done: only the clean-up was left. */
@@ -192,7 +192,7 @@ static int recover_journal(struct world_store *s, bool *recovered,
 		 * of the saves that go change the ctimes of DST's files. */
 		if (r >= 0 && p.phase == 0)
 			(void)undo_release_saves(s, mdir, &p);
-		if (r >= 0 && rm_rf_at(s->state_fd, "merge") < 0)
+		if (r >= 0 && journal_remove_dir(s->state_fd, "merge") < 0)
 			r = werr(err, EIO, "cannot remove %s/merge", s->state);
 		if (r >= 0 && store_world_exists(s, p.src))
 			(void)container_freeze(s, p.src, false);
