@@ -485,6 +485,25 @@ for point in merge-forget:0 merge-forget:1 merge-forget:2; do
 	"
 done
 
+# What an older pwapt left when killed there (it removed the journal last):
+# a journal without its undo.  The work was done; the record goes.
+test_expect_success 'a record whose undo is gone (an older pwapt killed removing it) goes; rollback says none is kept' '
+	fresh_root && manifest "$R" /proc /sys /dev >"$TMP/before" &&
+	wcreate A Root && change_everything A && wmerge A Root &&
+	{ PWAPT_CRASH_AT=rollback-started pwapt rollback; test_equal 137 $?; } &&
+	cp "$PWAPT_STATE/merge/journal" "$TMP/journal" &&
+	{ PWAPT_CRASH_AT=merge-forget:0 pwapt recover; test_equal 137 $?; } &&
+	test -d "$PWAPT_STATE/merge/undo" &&
+	rm -r "$PWAPT_STATE/merge/undo" && cp "$TMP/journal" "$PWAPT_STATE/merge/journal" &&
+	pwapt recover | grep -q recovered && ! test -e "$PWAPT_STATE/merge" &&
+	wlist >/dev/null &&
+	manifest "$R" /proc /sys /dev | diff -u "$TMP/before" - &&
+	wcreate B Root && echo b >"$PWAPT_STATE/worlds/B/merged/srv/modify" && wmerge B Root &&
+	rm -r "$PWAPT_STATE/merges/Root/undo" &&
+	test_fails_with 1 "no merge into .Root. to roll back" pwapt rollback &&
+	test_equal b "$(cat "$R/srv/modify")"
+'
+
 # Killed as it starts, a roll-back (forced past Root's later edit) must
 # never leave a journal that reads as a merge just done: its recovery
 # would take Root's changes since the merge for the merge's own, and a

@@ -38,6 +38,14 @@ static int last_merge(struct world_store *s, const char *dst, int *ldir,
 		return werr(err, ENOENT, "no merge into '%s' to roll back",
 			    dst);
 	int r = journal_read(fd, p);
+	/* Half removed, by a command killed as it went (its journal goes
+	 * first; an older pwapt's undo could go first): none kept. */
+	if (r == -ENOENT || (r >= 0 && !undo_exists(fd))) {
+		if (r >= 0)
+			journal_plan_release(p);
+		return werr(err, ENOENT, "no merge into '%s' to roll back",
+			    dst);
+	}
 	if (r < 0 || p->phase != 2) {
 		if (r >= 0)
 			journal_plan_release(p);

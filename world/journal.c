@@ -128,6 +128,12 @@ int journal_write(int dirfd, const struct plan *p)
 	return write_file_atomic(dirfd, "journal", buf, len, 0600);
 }
 
+bool undo_exists(int mdir)
+{
+	return faccessat(mdir, "undo", F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+	       errno != ENOENT;
+}
+
 int journal_remove_dir(int dirfd, const char *name)
 {
 	_cleanup_close_ int d = openat(

@@ -95,6 +95,8 @@ int journal_append(int dirfd, const char *text);
 /* Removes the merge record NAME in DIRFD ("merge", "merges/DST") as no
  * merge at all at every step: its journal goes first.  0 when absent. */
 int journal_remove_dir(int dirfd, const char *name);
+/* Whether the merge record MDIR still has its undo (not sure: true). */
+bool undo_exists(int mdir);
 /* Writes P as DIRFD/journal, atomically, in phase "planned". */
 int journal_write(int dirfd, const struct plan *p);
 /* Reads DIRFD/journal into *P (released with plan_release), whatever its

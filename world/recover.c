@@ -139,6 +139,16 @@ static int recover_journal(struct world_store *s, bool *recovered,
 	}
 	if (recovered)
 		*recovered = true;
+	/* Its undo gone: an older pwapt, which removed the journal last, was
+	 * killed removing the record of work done.  Removed, as it was to
+	 * be: no roll-back can use it. */
+	if (!undo_exists(mdir)) {
+		journal_plan_release(&p);
+		return journal_remove_dir(s->state_fd, "merge") < 0
+			       ? werr(err, EIO, "cannot remove %s/merge",
+				      s->state)
+			       : 0;
+	}
 	if (p.phase == 2 && p.rollback) {
 		/* An undo of a finished merge, interrupted: undo the rest. */
 		if (strcmp(p.dst, WORLD_ROOT) && store_world_exists(s, p.dst))
