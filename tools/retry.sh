@@ -5,7 +5,8 @@
 #   retry WHAT LOG CMD [ARG...]
 #
 # runs CMD (a program or a shell function) with its output appended to LOG,
-# up to $PWAPT_FETCH_RETRIES times (default 3), pausing
+# up to $PWAPT_FETCH_RETRIES times (default 5: a resolver that is not up yet
+# on a machine just booted has failed for 15 s), pausing
 # $PWAPT_FETCH_RETRY_DELAY seconds (default 5) before the second attempt and
 # twice as long before each next one.  When the last attempt fails, prints
 # "WHAT failed ..." and the last $PWAPT_LOG_LINES lines (default 15) of LOG to
@@ -14,7 +15,7 @@
 retry() {
 	_retry_what=$1 _retry_log=$2
 	shift 2
-	_retry_n=${PWAPT_FETCH_RETRIES:-3}
+	_retry_n=${PWAPT_FETCH_RETRIES:-5}
 	_retry_delay=${PWAPT_FETCH_RETRY_DELAY:-5}
 	case $_retry_n$_retry_delay in *[!0-9]*)
 		echo "retry: PWAPT_FETCH_RETRIES and PWAPT_FETCH_RETRY_DELAY must be numbers" >&2
