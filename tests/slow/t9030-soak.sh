@@ -84,7 +84,7 @@ merge_crash() {
 		crash=merge-op:$(rnd 0 $ops)
 	else
 		crash=$(printf '%s\n' merge-staged merge-planned merge-prepared \
-			merge-applied merge-done | shuf -n 1)
+			merge-applied merge-done merge-forget:$(rnd 0 2) | shuf -n 1)
 	fi
 }
 
@@ -170,7 +170,7 @@ rollback() {
 	flock 9
 	settled "r$w-$n-before"
 	mv "$S/files-$w" "$S/before-$w"
-	maybe_crash rollback-started rollback-op:$(rnd 0 3)
+	maybe_crash rollback-started rollback-op:$(rnd 0 3) merge-forget:$(rnd 0 2)
 	run pwapt rollback
 	r=$rc
 	case $r in
@@ -416,7 +416,7 @@ tx_merge() {
 			crash=merge-op:$(rnd 0 60)
 		else
 			crash=$(printf '%s\n' merge-staged merge-planned merge-prepared \
-				merge-save:$(rnd 0 8) \
+				merge-save:$(rnd 0 8) merge-forget:$(rnd 0 2) \
 				merge-applied merge-done | shuf -n 1)
 		fi
 	fi
@@ -487,7 +487,7 @@ tx_discard() {
 # killed (what the recovery kept of it: some state seen before, or none).
 tx_rollback() {
 	maybe_crash rollback-started rollback-marked save-copied restore-copied \
-		rollback-op:$(rnd 0 40)
+		rollback-op:$(rnd 0 40) merge-forget:$(rnd 0 2)
 	run pwapt rollback
 	r=$rc
 	[ $r != 137 ] || recovered
