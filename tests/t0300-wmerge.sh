@@ -504,6 +504,23 @@ test_expect_success 'a record whose undo is gone (an older pwapt killed removing
 	test_equal b "$(cat "$R/srv/modify")"
 '
 
+# A directory whose metadata the merge changed, removed (or replaced by a
+# file) in Root after a kill: the roll-back has nothing of its own there,
+# and leaves Root's change; it must not fail on it at every command.
+test_expect_success 'a merge that chmods a directory, killed; Root removes it, or puts a file there: recovery finishes' '
+	for file in "" f; do
+		fresh_root && wcreate A Root &&
+		chmod 711 "$PWAPT_STATE/worlds/A/merged/srv/renamed" &&
+		echo new >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
+		{ PWAPT_CRASH_AT=merge-applied wmerge A Root; test_equal 137 $?; } &&
+		rm -r "$R/srv/renamed" && { [ -z "$file" ] || echo f >"$R/srv/renamed"; } &&
+		pwapt recover >/dev/null && wlist >/dev/null && ! test -e "$PWAPT_STATE/merge" &&
+		test_equal modify "$(cat "$R/srv/modify")" &&
+		if [ -z "$file" ]; then ! test -e "$R/srv/renamed"; else test_equal f "$(cat "$R/srv/renamed")"; fi ||
+		exit 1
+	done
+'
+
 # Killed as it starts, a roll-back (forced past Root's later edit) must
 # never leave a journal that reads as a merge just done: its recovery
 # would take Root's changes since the merge for the merge's own, and a

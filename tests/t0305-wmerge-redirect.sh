@@ -199,6 +199,36 @@ test_expect_success 'a failure after the move rolls it back; pwapt rollback undo
 	test_equal "$d" "$(ino "$R/srv/big")"
 '
 
+# A roll-back killed once it has moved the directory back (its record still
+# there): run again, it finds the directory back at its origin's name, or
+# beside a directory Root made there, not missing from its merged name.
+test_expect_success 'a rollback killed after it moved the directory back: the next command finishes it' '
+	fresh_root && wcreate A Root && T=$(tree A) && d=$(ino "$R/srv/big") &&
+	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	manifest "$R" >"$TMP/before" && wmerge A Root &&
+	op=$(sed -n "s/^op \([0-9]*\) mov .*/\1/p" "$PWAPT_STATE/merges/Root/journal") &&
+	test -n "$op" &&
+	{ PWAPT_CRASH_AT=rollback-op:$op pwapt rollback; test_equal 137 $?; } &&
+	test -d "$R/srv/big" && ! test -e "$R/srv/moved" &&
+	pwapt recover && wlist >/dev/null && ! test -e "$PWAPT_STATE/merge" &&
+	manifest "$R" | diff -u "$TMP/before" - && test_equal "$d" "$(ino "$R/srv/big")"
+'
+
+test_expect_success 'a rollback killed after it put the directory beside Root'"'"'s new one: the next command finishes it' '
+	fresh_root && wcreate A Root && T=$(tree A) && d=$(ino "$R/srv/big") &&
+	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	wmerge A Root &&
+	op=$(sed -n "s/^op \([0-9]*\) mov .*/\1/p" "$PWAPT_STATE/merges/Root/journal") &&
+	{ PWAPT_STOP_AT=rollback-started PWAPT_CRASH_AT=rollback-op:$op pwapt rollback 2>"$TMP/err" & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	mkdir "$R/srv/big" && echo mine >"$R/srv/big/mine" &&
+	kill -CONT $pid && { wait $pid; test_equal 137 $?; } &&
+	test_equal "$d" "$(ino "$R/srv/big.pwapt-rollback-1")" &&
+	pwapt recover && wlist >/dev/null && ! test -e "$PWAPT_STATE/merge" &&
+	test_equal mine "$(cat "$R/srv/big/mine")" &&
+	test_equal one "$(cat "$R/srv/big.pwapt-rollback-1/f1")"
+'
+
 test_expect_success 'Root replaces the origin after the plan: its new directory is not moved, the merge stops' '
 	fresh_root && wcreate A Root && T=$(tree A) &&
 	mv "$T/srv/big" "$T/srv/moved" &&

@@ -530,15 +530,42 @@ int merge_move_apply(int tree, int src_tree, const struct op *o)
 	return save_copy_xattrs(from, to); /* times: after the entries */
 }
 
+/* Whether the directory that O moved is back at its origin's name (1) or
+ * beside it, as NAME.pwapt-rollback-N (2): the same inode as the plan saw
+ * there.  0 when it cannot tell (an older journal) or it is not. */
+static int moved_back(int tree, const struct op *o)
+{
+	const char *fb;
+	_cleanup_close_ int fp =
+		o->origin_known ? journal_open_parent(tree, o->from, &fb) : -1;
+	char name[NAME_MAX + 1];
+	struct stat st;
+	for (unsigned i = 0; fp >= 0 && i <= 1000; i++) {
+		if (i && snprintf(name, sizeof(name), "%s.pwapt-rollback-%u",
+				  fb, i) >= (int)sizeof(name))
+			return 0;
+		if (fstatat(fp, i ? name : fb, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return 0;
+		if (S_ISDIR(st.st_mode) && st.st_dev == o->origin_dev &&
+		    st.st_ino == o->origin_ino)
+			return i ? 2 : 1;
+	}
+	return 0;
+}
+
 int merge_move_undo(const struct world_store *s, int tree, int undo, size_t k,
 		    const struct op *o, bool applied)
 {
 	const char *fb, *tb;
 	_cleanup_close_ int tp = journal_open_parent(tree, o->path, &tb);
 	struct stat st;
-	if (tp < 0 || fstatat(tp, tb, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return applied ? -ENOENT
-			       : 0; /* not applied: where it was */
+	if (tp < 0 || fstatat(tp, tb, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (!applied)
+			return 0; /* not applied: where it was */
+		/* A roll-back killed after it moved the directory back. */
+		int back = moved_back(tree, o);
+		return back ? back : -ENOENT;
+	}
 	if (!S_ISDIR(st.st_mode))
 		return -EEXIST;
 	_cleanup_close_ int fp = journal_open_parent(tree, o->from, &fb);

@@ -537,6 +537,10 @@ int save_restore_dir_meta(int undo, const char *save, int dirfd,
 		return -EBADMSG;
 	_cleanup_close_ int fd = openat(
 		dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* Gone, or no directory now: DST's own change since, which stays
+	 * (an error here would stop every later recovery the same way). */
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
+		return 0;
 	if (fd < 0 || fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0)
 		return -errno;
 	/* The xattrs after the mode, which an ACL rewrites. */
