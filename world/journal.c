@@ -140,10 +140,12 @@ int journal_remove_dir(int dirfd, const char *name)
 		dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (d < 0)
 		return errno == ENOENT ? 0 : rm_rf_at(dirfd, name);
-	/* The journal first, durably: a kill below leaves a record that
-	 * reads as no merge at all (recovery removes it), never a journal
-	 * whose undo is half gone, which no roll-back could finish. */
-	if ((unlinkat(d, "journal", 0) < 0 && errno != ENOENT) || fsync(d) < 0)
+	/* The journal first: a kill below leaves a record that reads as no
+	 * merge at all (recovery removes it), never a journal whose undo is
+	 * half gone, which no roll-back could finish.  No fsync: a
+	 * journaling file system commits the unlink no later than the
+	 * removals after it (and this is on wmerge's way). */
+	if (unlinkat(d, "journal", 0) < 0 && errno != ENOENT)
 		return -errno;
 	int dup_fd = dup(d);
 	_cleanup_closedir_ DIR *dir = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;

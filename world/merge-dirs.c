@@ -182,6 +182,12 @@ void merge_dir_relearn(int tree, struct plan *p, size_t i)
 	}
 }
 
+int merge_aside_name(char *buf, size_t size, const char *base, unsigned i)
+{
+	int n = snprintf(buf, size, "%s.pwapt-rollback-%u", base, i);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 /* Puts the saved directory of operation O (save SAVE in UNDO) back beside
  * what DST made at BASE in PARENT since, as BASE.pwapt-rollback-N (the
  * first free N), and says so through store_warn(): DST's own stays, and
@@ -196,8 +202,7 @@ int merge_dir_put_beside(const struct world_store *s, int undo,
 	for (;; i++) {
 		if (i > 1000)
 			return -EEXIST;
-		if (snprintf(aside, sizeof(aside), "%s.pwapt-rollback-%u", base,
-			     i) >= (int)sizeof(aside))
+		if (merge_aside_name(aside, sizeof(aside), base, i) < 0)
 			return -ENAMETOOLONG;
 		if (fstatat(parent, aside, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
 		    errno == ENOENT)

@@ -382,6 +382,9 @@ void merge_dir_relearn(int tree, struct plan *p, size_t i);
 /* Puts the saved directory of operation O (SAVE in UNDO) back beside
  * what DST made at BASE in PARENT since, as BASE.pwapt-rollback-N (the
  * first free N), said through store_warn() on S. */
+/* BASE.pwapt-rollback-I in BUF, where a roll-back puts what DST has since
+ * taken the name of; -ENAMETOOLONG when it does not fit. */
+int merge_aside_name(char *buf, size_t size, const char *base, unsigned i);
 int merge_dir_put_beside(const struct world_store *s, int undo,
 			 const char *save, int parent, const char *base,
 			 const char *tmp, const struct op *o);

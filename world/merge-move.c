@@ -541,8 +541,7 @@ static int moved_back(int tree, const struct op *o)
 	char name[NAME_MAX + 1];
 	struct stat st;
 	for (unsigned i = 0; fp >= 0 && i <= 1000; i++) {
-		if (i && snprintf(name, sizeof(name), "%s.pwapt-rollback-%u",
-				  fb, i) >= (int)sizeof(name))
+		if (i && merge_aside_name(name, sizeof(name), fb, i) < 0)
 			return 0;
 		if (fstatat(fp, i ? name : fb, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			return 0;
@@ -590,8 +589,7 @@ int merge_move_undo(const struct world_store *s, int tree, int undo, size_t k,
 	/* DST made another at the origin's name since: its own, kept; the
 	 * merge's directory goes back beside it. */
 	for (unsigned i = 1; r == -EEXIST && i <= 1000; i++) {
-		if (snprintf(aside, sizeof(aside), "%s.pwapt-rollback-%u", fb,
-			     i) >= (int)sizeof(aside))
+		if (merge_aside_name(aside, sizeof(aside), fb, i) < 0)
 			return -ENAMETOOLONG;
 		to = aside;
 		r = renameat2(tp, tb, fp, aside, RENAME_NOREPLACE) < 0 ? -errno
