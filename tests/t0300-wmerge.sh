@@ -447,6 +447,47 @@ test_expect_success "a merge ${case%:*} after Root created a path it adds: recov
 '
 done
 
+# Killed once done, before it wrote what the merged paths are like: what
+# Root changes before the next command is Root's, never taken for the
+# merge's own, and a roll-back refuses to overwrite it.
+for point in merge-done delete-unmount; do
+test_expect_success "a merge killed at $point, Root changes merged files before the next command: rollback refuses, naming them" '
+	fresh_root && wcreate A Root && change_everything A &&
+	{ PWAPT_CRASH_AT='$point' wmerge A Root; test_equal 137 $?; } &&
+	echo root-edit >>"$R/srv/modify" && chmod 640 "$R/srv/added" &&
+	echo replaced >"$R/srv/t.new" && mv "$R/srv/t.new" "$R/srv/touch" &&
+	pwapt recover | grep -q "recovered an interrupted merge" &&
+	{ pwapt rollback >"$TMP/out" 2>"$TMP/err"; test_equal 3 $?; } &&
+	cat "$TMP/out" "$TMP/err" &&
+	printf "! /srv/%s: changed since the merge\n" added modify touch >"$TMP/want" &&
+	grep "^! " "$TMP/out" | sort | diff -u "$TMP/want" - &&
+	grep -q "3 paths changed since" "$TMP/err" &&
+	grep -q root-edit "$R/srv/modify" && test_equal replaced "$(cat "$R/srv/touch")"
+'
+done
+
+for case in "killed once done:true" "killed once done, then a reboot:reboot_quietly"; do
+test_expect_success "a merge into a child world ${case%:*}: its rollback restores the child exactly" '
+	fresh_root && wcreate P Root && wcreate C P && change_everything C &&
+	manifest "$PWAPT_STATE/worlds/P/merged/srv" >"$TMP/before" &&
+	{ PWAPT_CRASH_AT=merge-done wmerge C P; test_equal 137 $?; } &&
+	'${case##*:}' &&
+	pwapt recover | grep -q "recovered an interrupted merge" &&
+	pwapt rollback P &&
+	manifest "$PWAPT_STATE/worlds/P/merged/srv" | diff -u "$TMP/before" -
+'
+done
+
+test_expect_success 'a merge into Root killed once done, then a reboot: its rollback restores Root exactly' '
+	fresh_root && manifest "$R/srv" >"$TMP/before" &&
+	wcreate A Root && change_everything A &&
+	{ PWAPT_CRASH_AT=merge-done wmerge A Root; test_equal 137 $?; } &&
+	reboot_quietly &&
+	pwapt recover | grep -q "recovered an interrupted merge" &&
+	pwapt rollback &&
+	manifest "$R/srv" | diff -u "$TMP/before" -
+'
+
 test_expect_success 'a merged world is killed frozen: none of its processes writes into Root after the merge' '
 	fresh_root && wcreate A Root &&
 	wexec A sh -c "echo 0 >/srv/tick; while :; do echo x >>/srv/tick; done </dev/null >/dev/null 2>&1 &" &&

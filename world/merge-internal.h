@@ -246,6 +246,14 @@ void undo_note_applied(int undo, const char *n, const struct stat *now);
  * the links gave them join the last merge's own-ctimes (undo_keep_own).
  * The saves that are not DST's files stay, for the caller to remove. */
 int undo_release_saves(struct world_store *s, int mdir, const struct plan *p);
+/* The ctime that line "SEC NSEC PATH" of TEXT (the last such line) gives
+ * ESC (an escaped path), as "SEC NSEC" in OUT; false without one. */
+bool undo_ctime_of(const char *text, const char *esc, char *out, size_t size);
+/* MDIR/after-ids, durable: what each merged path is once the merge
+ * applied it (inode, mode, owner, size, mtime, ctime, links), before SRC
+ * goes and before the journal says "done": undo_write_after() takes no
+ * ctime of a change DST made after it for the merge's own. */
+int undo_write_ids(int mdir, int tree, const struct plan *p);
 /* MDIR/after: what the merged paths are like right after the merge;
  * MDIR/after-dirs: the ctimes of the directories they lie in; durable on
  * return (syncfs). */

@@ -794,6 +794,10 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		r = werr_errno(err, -r, "cannot make the merge durable");
 		goto rollback;
 	}
+	if ((r = undo_write_ids(mdir, m.tree, &p)) < 0) {
+		r = werr_errno(err, -r, "cannot write the undo of the merge");
+		goto rollback;
+	}
 	if ((r = journal_append(mdir, "phase done\n")) < 0) {
 		r = werr_errno(err, -r, "cannot write the merge journal");
 		goto rollback;

@@ -170,9 +170,14 @@ static int recover_journal(struct world_store *s, bool *recovered,
 		}
 		if (r >= 0)
 			recover_restart_rebased(s, moved);
+		/* DST's tree as the merge left it: a world is not mounted
+		 * after a reboot, and its mount point holds no path. */
+		bool up = !strcmp(p.dst, WORLD_ROOT) ||
+			  lifecycle_mount(s, p.dst, NULL) >= 0;
 		_cleanup_free_ char *tp = store_tree_path(s, p.dst);
 		_cleanup_close_ int tree =
-			tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+			tp && up ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+				 : -1;
 		_cleanup_close_ int wdir =
 			openat(s->state_fd, "merge",
 			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -1,0 +1,365 @@
+/* What a merge leaves for its roll-back: what the merged paths are like
+ * right after it ("after", "after-shared", "after-dirs"), what the worlds
+ * rebased onto DST learn from it, and which merged paths DST changed since. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "dbmerge.h"
+#include "fsutil.h"
+#include "merge-internal.h"
+#include "strv.h"
+
+/* Line "sec nsec path" for FD (at PATH). */
+static int record_ctime(FILE *f, int fd, const char *path)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	undo_put_ctime(f, &st, path);
+	return 0;
+}
+
+/* An open of a path that found nothing there (no such file, or not
+ * beneath the tree as a path of directories any more): 0; another error
+ * stays one. */
+static int absent(int r)
+{
+	return r == -ENOENT || r == -ENOTDIR || r == -ELOOP ? 0 : r;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The directory of PATH, "/" for a path at the top; malloc'd. */
+static char *parent_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash && slash > path ? strndup(path, (size_t)(slash - path))
+				     : strdup("/");
+}
+
+/* The directories that hold the plan's paths: putting and removing
+ * entries changed their ctimes too, which wdiff reads as DST's deletions
+ * in them (a modify/delete conflict).  Not a directory where the plan met
+ * a change of DST's own: a roll-back must not hide that one. */
+static int remember_parents(FILE *f, int tree, const struct plan *p,
+			    const int *undone)
+{
+	size_t n = 0;
+	char **dirty = calloc(p->n + 1, sizeof(*dirty));
+	if (!dirty)
+		return -ENOMEM;
+	int r = 0;
+	for (size_t k = 0; k < p->n && r >= 0; k++) {
+		/* A database put back by records keeps DST's own ones. */
+		bool own = p->v[k].dst_changed || (undone && undone[k] >= 0);
+		if (own && !(dirty[n] = parent_of(p->v[k].path)))
+			r = -ENOMEM;
+		else if (own)
+			n++;
+	}
+	qsort(dirty, n, sizeof(*dirty), cmp_name);
+	_cleanup_free_ char *last = NULL;
+	for (size_t k = 0; k < p->n && r >= 0; k++) {
+		char *dir = parent_of(p->v[k].path);
+		if (!dir) {
+			r = -ENOMEM;
+			break;
+		}
+		if ((last && !strcmp(last, dir)) ||
+		    (n && bsearch(&dir, dirty, n, sizeof(*dirty), cmp_name))) {
+			free(dir);
+			continue;
+		}
+		free(last);
+		last = dir;
+		_cleanup_close_ int fd = open_beneath(tree, dir, O_PATH);
+		r = fd >= 0 ? record_ctime(f, fd, dir) : absent(fd);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(dirty[i]);
+	free(dirty);
+	return r;
+}
+
+/* A ctime no file has: the path reads as changed since the merge. */
+#define CHANGED_MARK "0 0 "
+
+int undo_write_ids(int mdir, int tree, const struct plan *p)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	for (size_t k = 0; k < p->n; k++) {
+		_cleanup_close_ int fd =
+			open_beneath(tree, p->v[k].path, O_PATH);
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0)
+			fprintf(f, "%llu %o %u %u %lld %lld %ld %lld %ld %llu ",
+				(unsigned long long)st.st_ino, st.st_mode,
+				st.st_uid, st.st_gid, (long long)st.st_size,
+				(long long)st.st_mtim.tv_sec,
+				st.st_mtim.tv_nsec,
+				(long long)st.st_ctim.tv_sec,
+				st.st_ctim.tv_nsec,
+				(unsigned long long)st.st_nlink);
+		else
+			fputs("- ", f);
+		path_escape(f, p->v[k].path);
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	return write_file_atomic(mdir, "after-ids", buf, len, 0600);
+}
+
+/* Whether a path whose line of after-ids is ID still holds what the merge left
+ * there: absent as it was, or the same file (its device aside: an overlay
+ * mounted again has another) with the same ctime, or one changed only by fewer
+ * links (SRC's layer, which shared its inode, went). */
+static bool still_merged(const char *id, const char *path, bool exists,
+			 const struct stat *now)
+{
+	unsigned long long ino, nlink;
+	unsigned mode, uid, gid;
+	long long size, msec, csec;
+	long mnsec, cnsec;
+	int off = 0;
+	if (id[0] == '-' && id[1] == ' ') {
+		_cleanup_free_ char *was = path_unescape(id + 2);
+		return was && !strcmp(was, path) && !exists;
+	}
+	if (sscanf(id, "%llu %o %u %u %lld %lld %ld %lld %ld %llu %n", &ino,
+		   &mode, &uid, &gid, &size, &msec, &mnsec, &csec, &cnsec,
+		   &nlink, &off) != 10 ||
+	    !off || !exists)
+		return false;
+	_cleanup_free_ char *was = path_unescape(id + off);
+	if (!was || strcmp(was, path) || now->st_ino != ino ||
+	    now->st_mode != mode || now->st_uid != uid || now->st_gid != gid ||
+	    now->st_size != size || now->st_mtim.tv_sec != msec ||
+	    now->st_mtim.tv_nsec != mnsec)
+		return false;
+	return (now->st_ctim.tv_sec == csec && now->st_ctim.tv_nsec == cnsec) ||
+	       now->st_nlink < nlink;
+}
+
+/* What the merged paths are like right after the merge ("after"): a
+ * rollback refuses to undo a path that changed since.  Written after SRC
+ * went, by the merge or by the recovery of one killed once done: a path
+ * DST changed since the merge applied it (after-ids) gets a ctime that
+ * reads as changed, never the one DST's change gave it. */
+int undo_write_after(int mdir, int tree, const struct plan *p)
+{
+	_cleanup_free_ char *buf = NULL, *ids = NULL;
+	size_t len = 0;
+	int r = read_file_at(mdir, "after-ids", &ids, NULL);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	const char *id = ids;
+	for (size_t k = 0; k < p->n; k++) {
+		_cleanup_close_ int fd =
+			open_beneath(tree, p->v[k].path, O_PATH);
+		struct stat st;
+		bool exists = fd >= 0 && fstat(fd, &st) == 0;
+		/* Line K of after-ids; none read as changed. */
+		_cleanup_free_ char *line = NULL;
+		if (ids) {
+			size_t l = strcspn(id, "\n");
+			line = *id ? strndup(id, l) : NULL;
+			id += l + (id[l] == '\n');
+		}
+		if (ids &&
+		    !(line && still_merged(line, p->v[k].path, exists, &st)))
+			fputs(CHANGED_MARK, f);
+		else if (exists)
+			fprintf(f, "%lld %ld ", (long long)st.st_ctim.tv_sec,
+				st.st_ctim.tv_nsec);
+		else
+			fputs("- - ", f);
+		path_escape(f, p->v[k].path);
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	/* What a rebased world saw: not a package database that the merge
+	 * combined record by record (OP_MRG), whose result holds DST's own
+	 * records too; the rebased world's next merge must combine its
+	 * records with them, not put its copy over them. */
+	_cleanup_free_ char *sbuf = NULL;
+	size_t slen = 0;
+	if (!(f = open_memstream(&sbuf, &slen)))
+		return -ENOMEM;
+	for (size_t k = 0, o = 0; k < p->n; k++) {
+		const char *nl = strchrnul(buf + o, '\n');
+		if (p->v[k].kind != OP_MRG)
+			fprintf(f, "%.*s\n", (int)(nl - (buf + o)), buf + o);
+		o = *nl ? (size_t)(nl - buf) + 1 : (size_t)(nl - buf);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	/* Three files made durable by one syncfs at the end, not six
+	 * fsyncs: none is read before MDIR is kept as merges/DST, which
+	 * follows, and recovery writes them anew until then. */
+	r = write_file_replace(mdir, "after-shared", sbuf, slen, 0600);
+	if (r < 0)
+		return r;
+	r = write_file_replace(mdir, "after", buf, len, 0600);
+	if (r < 0)
+		return r;
+	/* The directories the merged paths lie in: the merge changed their
+	 * ctimes too, and a rebased world saw what it put there. */
+	_cleanup_free_ char *dbuf = NULL;
+	size_t dlen = 0;
+	if (!(f = open_memstream(&dbuf, &dlen)))
+		return -ENOMEM;
+	r = remember_parents(f, tree, p, NULL);
+	if (fclose(f) != 0 || r < 0)
+		return r < 0 ? r : -ENOMEM;
+	r = write_file_replace(mdir, "after-dirs", dbuf, dlen, 0600);
+	return r < 0 ? r : syncfs(mdir) < 0 ? -errno : 0;
+}
+
+/* MOVED and every world built on one of them, directly or not, once
+ * each: the worlds that saw SRC's files. */
+static int saw_src(struct world_store *s, char *const *moved, struct strv *out)
+{
+	for (char *const *w = moved; *w; w++)
+		if (store_world_exists(s, *w) && !strv_contains(out->v, *w) &&
+		    strv_push(out, strdup(*w)) < 0)
+			return -ENOMEM;
+	for (size_t i = 0; i < out->n; i++) {
+		_cleanup_strv_free_ char **children = NULL;
+		int r = store_children(s, out->v[i], &children);
+		if (r < 0)
+			return r;
+		for (char **c = children; c && *c; c++)
+			if (!strv_contains(out->v, *c) &&
+			    strv_push(out, strdup(*c)) < 0)
+				return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Worlds moved onto DST by a rebase, and the worlds built on them, saw
+ * SRC's version of every merged path but the databases merged record by
+ * record: the ctimes the merge left in DST ("after-shared", and
+ * "after-dirs" for the directories the merge wrote in) are not changes of
+ * DST that they missed, so they join each world's known-ctimes. */
+int undo_share_after(struct world_store *s, int mdir, char *const *rebased)
+{
+	_cleanup_free_ char *after = NULL;
+	if (!rebased || !*rebased)
+		return 0;
+	_cleanup_strv_ struct strv all = {0};
+	if (saw_src(s, rebased, &all) < 0)
+		return -ENOMEM;
+	char *const *moved = all.v;
+	/* A merge journaled before after-shared was written: "after". */
+	int r = read_file_at(mdir, "after-shared", &after, NULL);
+	if (r == -ENOENT)
+		r = read_file_at(mdir, "after", &after, NULL);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *dirs = NULL;
+	(void)read_file_at(mdir, "after-dirs", &dirs, NULL);
+	for (char *const *w = moved; *w && r >= 0; w++) {
+		_cleanup_free_ char *rel = path_join(*w, "known-ctimes");
+		_cleanup_free_ char *old = NULL, *buf = NULL;
+		if (!rel)
+			return -ENOMEM;
+		r = read_file_at(s->worlds_fd, rel, &old, NULL);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		if (!f)
+			return -ENOMEM;
+		if (old)
+			fputs(old, f);
+		/* Lines of paths the merge deleted ("- - path") say nothing
+		 * about a ctime. */
+		for (const char *l = after; *l;) {
+			const char *nl = strchrnul(l, '\n');
+			if (strncmp(l, "- ", 2))
+				fprintf(f, "%.*s\n", (int)(nl - l), l);
+			l = *nl ? nl + 1 : nl;
+		}
+		if (dirs)
+			fputs(dirs, f);
+		if (fclose(f) != 0)
+			return -ENOMEM;
+		_cleanup_close_ int wdir =
+			openat(s->worlds_fd, *w,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		r = wdir < 0 ? -errno
+			     : write_file_atomic(wdir, "known-ctimes", buf, len,
+						 0600);
+	}
+	return r;
+}
+
+/* The paths of DST that changed since the merge, one a line. */
+int undo_changed_since(int mdir, int tree, char **out)
+{
+	_cleanup_free_ char *after = NULL, *buf = NULL, *own = NULL;
+	int r = read_file_at(mdir, "after", &after, NULL);
+	if (r < 0)
+		return r;
+	/* The ctimes pwapt itself gave merged paths since (undo_keep_own). */
+	r = read_file_at(mdir, "own-ctimes", &own, NULL);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	char *save = NULL;
+	for (char *line = strtok_r(after, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char sec[32], nsec[32];
+		int off = 0;
+		if (sscanf(line, "%31s %31s %n", sec, nsec, &off) != 2 || !off)
+			continue;
+		_cleanup_free_ char *path = path_unescape(line + off);
+		if (!path)
+			continue;
+		_cleanup_close_ int fd = open_beneath(tree, path, O_PATH);
+		struct stat st;
+		bool exists = fd >= 0 && fstat(fd, &st) == 0;
+		bool same = !strcmp(sec, "-")
+				    ? !exists
+				    : exists &&
+					      st.st_ctim.tv_sec == atoll(sec) &&
+					      st.st_ctim.tv_nsec == atol(nsec);
+		char acc[80], now[80];
+		if (!same && exists &&
+		    undo_ctime_of(own, line + off, acc, sizeof(acc))) {
+			snprintf(now, sizeof(now), "%lld %ld",
+				 (long long)st.st_ctim.tv_sec,
+				 st.st_ctim.tv_nsec);
+			same = !strcmp(acc, now);
+		}
+		/* Any apt command rebuilds apt's caches: restoring the old
+		 * one loses nothing (apt checks it against its sources). */
+		if (!same && dbmerge_planned(path) != DBMERGE_DROP)
+			fprintf(f, "%s\n", path);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	*out = steal_pointer(&buf);
+	return 0;
+}
