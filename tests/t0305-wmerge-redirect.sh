@@ -270,6 +270,22 @@ test_expect_success 'killed after the move, Root then makes the origin again: re
 	! test -e "$R/srv/moved" && ! test -e "$PWAPT_STATE/merge" && wlist >/dev/null
 '
 
+# Killed before it reached the move: Root's directory made at the move's
+# new name since is Root's own, neither renamed away nor filled with saves.
+test_expect_success 'killed before the move, Root then makes a directory at its new name: recovery leaves it as Root made it' '
+	fresh_root && wcreate A Root && T=$(tree A) && d=$(ino "$R/srv/big") &&
+	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	rm "$T/srv/moved/f2" && chmod 700 "$T/srv/moved/sub" &&
+	{ PWAPT_CRASH_AT=merge-prepared wmerge A Root; test_equal 137 $?; } &&
+	mkdir "$R/srv/moved" && echo mine >"$R/srv/moved/mine" &&
+	manifest "$R/srv" | sed "s/ link=[^ ]*//" >"$TMP/want" &&
+	pwapt recover 2>"$TMP/err" && cat "$TMP/err" &&
+	manifest "$R/srv" | diff -u "$TMP/want" - &&
+	test_equal "$d" "$(ino "$R/srv/big")" &&
+	test_equal "1 1" "$(stat -c %h "$R/srv/big/f1" "$R/srv/big/f2" | xargs)" &&
+	! test -e "$PWAPT_STATE/merge" && wlist | grep -q "^A "
+'
+
 test_expect_success 'killed after the move, Root then removes the origin'"'"'s parent: recovery leaves the directory at its merged name, says so' '
 	fresh_root && mkdir "$R/srv/par" && mv "$R/srv/big" "$R/srv/par/big" &&
 	d=$(ino "$R/srv/par/big") && wcreate A Root && T=$(tree A) &&

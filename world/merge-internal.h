@@ -358,6 +358,11 @@ int merge_move_apply(int tree, int src_tree, const struct op *o);
  * taken and PATH is not a directory. */
 int merge_move_undo(const struct world_store *s, int tree, int undo, size_t k,
 		    const struct op *o, bool applied);
+/* Whether the move O did not happen: DST's directory is still at its
+ * origin's name (the inode the plan saw; on a world DST mounted again, with
+ * another device, the ctime the plan saw).  A merge killed before it
+ * reached O, or a roll-back killed after it moved it back. */
+bool merge_move_not_reached(int tree, const struct op *o);
 /* Whether every move of P that a roll-back would undo can be: its
  * directory at its merged name, the origin's name free and its directory
  * there.  Else an error naming the path in the way (EEXIST) or the one

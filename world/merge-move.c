@@ -552,6 +552,23 @@ static int moved_back(int tree, const struct op *o)
 	return 0;
 }
 
+bool merge_move_not_reached(int tree, const struct op *o)
+{
+	const char *fb;
+	struct stat st;
+	_cleanup_close_ int fp =
+		o->origin_known ? journal_open_parent(tree, o->from, &fb) : -1;
+	if (fp < 0 || fstatat(fp, fb, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISDIR(st.st_mode))
+		return false;
+	/* A world's overlay mounted again has another device: the ctime
+	 * the plan saw, which the merge's rename would have changed. */
+	if (st.st_dev != o->origin_dev)
+		return st.st_ctim.tv_sec == o->origin_ctime.tv_sec &&
+		       st.st_ctim.tv_nsec == o->origin_ctime.tv_nsec;
+	return st.st_ino == o->origin_ino;
+}
+
 int merge_move_undo(const struct world_store *s, int tree, int undo, size_t k,
 		    const struct op *o, bool applied)
 {

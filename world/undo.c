@@ -341,6 +341,20 @@ static void note_applied_own(FILE *f, int undo, size_t k, const char *path)
 	fputc('\n', f);
 }
 
+/* Whether operation K of P lies below a move that did not happen
+ * (UNMOVED[m], merge_move_not_reached()): what is at its path is not the
+ * merge's, and DST's own is still at its old name. */
+static bool below_unmoved(const struct plan *p, const bool *unmoved, size_t k)
+{
+	for (size_t m = 0; m < k; m++) {
+		size_t l = strlen(p->v[m].path);
+		if (unmoved[m] && !strncmp(p->v[k].path, p->v[m].path, l) &&
+		    p->v[k].path[l] == '/')
+			return true;
+	}
+	return false;
+}
+
 int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		   int *undone, struct world_error *err)
 {
@@ -396,6 +410,14 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		r = undo_known_open(&known, undo, p);
 	if (r >= 0)
 		r = undo_known_dirs_begin(&known, mdir, tree, p);
+	/* Moves that did not happen: nothing of them to undo, and what DST
+	 * made at their new names since is DST's. */
+	_cleanup_free_ bool *unmoved = calloc(p->n + 1, sizeof(*unmoved));
+	for (size_t k = 0; unmoved && k < p->applied; k++)
+		unmoved[k] = p->v[k].kind == OP_MOVE && p->v[k].from &&
+			     merge_move_not_reached(tree, &p->v[k]);
+	if (r >= 0 && !unmoved)
+		r = -ENOMEM;
 	if (r < 0) {
 		undo_known_release(&known);
 		undo_databases_release(made, p->n);
@@ -405,12 +427,19 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 	}
 	for (size_t k = p->applied; r >= 0 && k-- > 0;) {
 		const struct op *o = &p->v[k];
+		/* Below a move that did not happen, only a save that is
+		 * DST's file itself, at its old name, has to go. */
+		bool stays = below_unmoved(p, unmoved, k);
+		if (unmoved[k] ||
+		    (stays && (o->had == HAD_NONE || o->kind == OP_MOVE ||
+			       !o->before)))
+			continue;
 		/* Where the roll-back leaves it: below a directory a move
 		 * renamed, back at its old name once that move is undone. */
 		const char *at = o->before ? o->before : o->path;
 		const char *base;
 		_cleanup_close_ int parent =
-			journal_open_parent(tree, o->path, &base);
+			journal_open_parent(tree, stays ? at : o->path, &base);
 		if (parent < 0)
 			continue; /* its directory is gone: rolled back above */
 		char n[32], stage[64], tmp[64], meta[40];
@@ -453,6 +482,8 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 					undo_known_note(&known, at, &now,
 							&then);
 				}
+			} else if (stays) {
+				/* DST's own since: it stays. */
 			} else if (op_takes_dir(o) && save_removing(undo, n)) {
 				/* The merge's own removal in place, cut
 				 * short: the rest of the tree saved. */
@@ -505,7 +536,8 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 				undo_known_note(&known, at, NULL, &then);
 		} else if (o->had == HAD_NONE)
 			r = remove_merged(parent, base, o, src_tree);
-		if (r >= 0 && o->kind == OP_DIR && o->had == HAD_DIR) {
+		if (r >= 0 && !stays && o->kind == OP_DIR &&
+		    o->had == HAD_DIR) {
 			r = save_restore_dir_meta(undo, meta, parent, base);
 			/* Its metadata as saved, which it still had. */
 			if (r >= 0 && has_now &&
