@@ -488,6 +488,23 @@ test_expect_success 'a merge into Root killed once done, then a reboot: its roll
 	manifest "$R/srv" | diff -u "$TMP/before" -
 '
 
+# A recovery after a reboot that cannot mount SRC (its work directory
+# broken here) tells SRC's files by its layer: a file Root made, since the
+# kill, where the merge adds one is Root's, not the merge's to remove.
+test_expect_success 'killed, then a reboot, SRC cannot be mounted: recovery keeps a file Root made where the merge adds one' '
+	fresh_root && wcreate A Root && change_everything A &&
+	manifest "$R/srv" >"$TMP/before" &&
+	{ PWAPT_CRASH_AT=merge-prepared wmerge A Root; test_equal 137 $?; } &&
+	reboot_quietly &&
+	W=$PWAPT_STATE/worlds/A && rm -rf "$W/work" && echo broken >"$W/work" &&
+	echo mine >"$R/srv/added" &&
+	pwapt recover 2>"$TMP/err"; r=$?; cat "$TMP/err";
+	rm -f "$W/work" && mkdir "$W/work" && test $r = 0 &&
+	test_equal mine "$(cat "$R/srv/added")" &&
+	manifest "$R/srv" | grep -v "^/added " | diff -u "$TMP/before" - &&
+	! test -e "$PWAPT_STATE/merge"
+'
+
 test_expect_success 'a merged world is killed frozen: none of its processes writes into Root after the merge' '
 	fresh_root && wcreate A Root &&
 	wexec A sh -c "echo 0 >/srv/tick; while :; do echo x >>/srv/tick; done </dev/null >/dev/null 2>&1 &" &&

@@ -341,6 +341,26 @@ static void note_applied_own(FILE *f, int undo, size_t k, const char *path)
 	fputc('\n', f);
 }
 
+/* SRC's tree as its processes see it, for is_srcs(); -1 once SRC is gone.
+ * A SRC that is not mounted (a recovery after a reboot could not mount
+ * it): its own layer, where every file it changed is as it saw it, never
+ * its empty mount point, where is_srcs() could tell nothing. */
+static int open_src_tree(struct world_store *s, const char *src)
+{
+	if (!store_world_exists(s, src))
+		return -1;
+	_cleanup_free_ char *sp = store_tree_path(s, src);
+	int fd = sp ? open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	struct stat tree, dir;
+	if (fd < 0 || store_is_root(src) || fstat(fd, &tree) < 0 ||
+	    fstatat(s->worlds_fd, src, &dir, 0) < 0 ||
+	    tree.st_dev != dir.st_dev)
+		return fd;
+	close(fd);
+	_cleanup_free_ char *up = store_world_path(s, src, "upper");
+	return up ? open(up, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+}
+
 /* Whether operation K of P lies below a move that did not happen
  * (UNMOVED[m], merge_move_not_reached()): what is at its path is not the
  * merge's, and DST's own is still at its old name. */
@@ -363,11 +383,7 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	_cleanup_close_ int undo =
 		openat(mdir, "undo", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_free_ char *sp = store_world_exists(s, p->src)
-					  ? store_tree_path(s, p->src)
-					  : NULL;
-	_cleanup_close_ int src_tree =
-		sp ? open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	_cleanup_close_ int src_tree = open_src_tree(s, p->src);
 	if (tree < 0 || undo < 0)
 		return werr_errno(err, errno ? errno : ENOMEM,
 				  "cannot roll back the merge of '%s' into "
@@ -430,9 +446,8 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		/* Below a move that did not happen, only a save that is
 		 * DST's file itself, at its old name, has to go. */
 		bool stays = below_unmoved(p, unmoved, k);
-		if (unmoved[k] ||
-		    (stays && (o->had == HAD_NONE || o->kind == OP_MOVE ||
-			       !o->before)))
+		if (unmoved[k] || (stays && (o->had == HAD_NONE ||
+					     o->kind == OP_MOVE || !o->before)))
 			continue;
 		/* Where the roll-back leaves it: below a directory a move
 		 * renamed, back at its old name once that move is undone. */
