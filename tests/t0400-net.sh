@@ -283,8 +283,14 @@ test_expect_success 'takeover and release: new connections move, no request fail
 test_expect_success 'a download in flight across a takeover stays with Root' '
 	wexec Root sh -c "dd if=/dev/urandom of=/www/big bs=1k count=1500 2>/dev/null" &&
 	wexec W sh -c "dd if=/dev/zero of=/www/big bs=1k count=1500 2>/dev/null" &&
+	rm -f "$TMP/big" &&
 	{ curl -s --limit-rate 500k -o "$TMP/big" http://127.0.0.1:58080/big & } &&
-	sleep 0.5 && wip W takeover 80 && test_equal world-w "$(get 127.0.0.1:58080)" &&
+	# In flight once its first bytes came (not after a fixed 0.5 s: on a
+	# loaded machine curl may not have connected yet, and the port of Root
+	# would then be taken over by W).
+	i=0 && until [ -s "$TMP/big" ] || [ $i -ge 600 ]; do sleep 0.05; i=$((i + 1)); done &&
+	test -s "$TMP/big" &&
+	wip W takeover 80 && test_equal world-w "$(get 127.0.0.1:58080)" &&
 	wait &&
 	cmp "$TMP/big" "$PWAPT_ROOT/www/big" &&
 	wip W release 80
