@@ -177,11 +177,17 @@ wait_for() {
 	done
 }
 
-# Holds the store's lock for 2 s from a background process ($holder),
-# returning once it is held.
+# hold_lock ERR: holds the store's lock from a background process
+# ($holder), returning once it is held, until the command whose stderr
+# is the file ERR says it waits for the lock (60 s at most).  Not for a
+# fixed time: a command started late on a loaded machine would find the
+# lock free, and never wait.
 hold_lock() {
-	rm -f "$TMP/held"
-	flock "$PWAPT_STATE/lock" sh -c ': >"$1"; sleep 2' - "$TMP/held" &
+	rm -f "$TMP/held" "$1"
+	flock "$PWAPT_STATE/lock" sh -c ': >"$1"; n=0
+		until grep -qs "waiting for another pwapt command" "$2" || [ $n -ge 600 ]; do
+			sleep 0.1; n=$((n + 1))
+		done' - "$TMP/held" "$1" &
 	holder=$!
 	note_pid $holder
 	wait_for 5 'test -e "$TMP/held"'

@@ -161,7 +161,7 @@ test_expect_success 'concurrent commands on different worlds all succeed' '
 '
 
 test_expect_success 'a command waits for the lock another one holds, and says so' '
-	hold_lock &&
+	hold_lock "$TMP/err" &&
 	wlist >"$TMP/out" 2>"$TMP/err" &&
 	wait $holder &&
 	grep -q "waiting for another pwapt command" "$TMP/err" &&

@@ -303,7 +303,7 @@ test_expect_success 'a forced merge rolled back by a crash leaves the conflict a
 
 test_expect_success 'a merge waits for the lock another command holds' '
 	fresh_root && wcreate A Root && echo x >"$PWAPT_STATE/worlds/A/merged/srv/x" &&
-	hold_lock && wmerge A Root 2>"$TMP/err" && wait $holder &&
+	hold_lock "$TMP/err" && wmerge A Root 2>"$TMP/err" && wait $holder &&
 	grep -q "waiting for another pwapt command" "$TMP/err" &&
 	test_equal x "$(cat "$R/srv/x")"
 '
