@@ -116,14 +116,16 @@ test_expect_success 'the clean-up after a killed collector: no rule of it, audit
 
 # wcreate returns once the collector made the world's table: its audit
 # rule must exist by then, or what the world does next is lost unsaid.
-# The collector is stopped right after it made the table.
+# The collector is stopped right after it made the table: waited for,
+# since wcreate sees the table as soon as it exists, while the collector
+# may still be in the table's two fsync(2)s before it stops.
 test_expect_success 'a world made while tracing: recorded from when wcreate returns' '
 	cleanup_worlds && test -z "$(collectors)" &&
 	PWAPT_STOP_AT=trace-audit-table pwapt trace start &&
 	pid=$(collectors) && test -n "$pid" &&
 	{ wcreate N Root 2>"$TMP/err"; r=$?; } &&
 	cat "$TMP/err" && test $r = 0 &&
-	ps -o stat= -p "$pid" | grep -q "^T" &&
+	wait_for 30 "ps -o stat= -p $pid | grep -q \"^T\"" &&
 	wexec N sh -c "echo n >/at-once" &&
 	kill -CONT "$pid" &&
 	wait_for 30 "trace_entries N | grep -qx \"write /at-once\"" &&
