@@ -135,7 +135,11 @@ cleanup() {
 	stop_collectors
 	# Processes a test started on the host side (servers, namespaces'
 	# holders), by the pids it noted with note_pid.
-	[ -f "$TMP/pids" ] && kill $(cat "$TMP/pids") 2>/dev/null
+	# Only a process still the one noted: its pid may be another's now.
+	[ -f "$TMP/pids" ] && while read -r _pid _start; do
+		[ -n "$_start" ] && [ "$(proc_start "$_pid")" = "$_start" ] &&
+			kill "$_pid" 2>/dev/null
+	done <"$TMP/pids"
 	# Every container whose lxcpath lies below $TMP, whatever state
 	# directory a test used and however it failed.
 	pgrep -a -f "^\[lxc monitor\] $TMP/" | while read -r pid _ _ path name; do
@@ -164,7 +168,9 @@ make_busybox_root() {
 }
 
 # Notes a pid of a background process for cleanup to kill.
-note_pid() { echo "$1" >>"$TMP/pids"; }
+# The start time of process $1 (field 22 of its stat), nothing once gone.
+proc_start() { sed -n 's/.*) //p' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+note_pid() { echo "$1 $(proc_start "$1")" >>"$TMP/pids"; }
 
 # Evaluates the shell command $2 every 0.1 s until it succeeds, for at
 # most $1 seconds; fails, saying so, if it never does.

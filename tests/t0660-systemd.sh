@@ -140,7 +140,7 @@ test_expect_success 'set up: pwapt-test-unitd 1.0 installed in Root and started 
 unit_listed() {
 	_main=$(main_pid "$1") && test "$_main" -gt 1 &&
 	wlist --json >"$TMP/json" &&
-	python3 - "$TMP/json" "$1" "$_main" >"$TMP/pids" <<-\EOF || return 1
+	python3 - "$TMP/json" "$1" "$_main" >"$TMP/unit-pids" <<-\EOF || return 1
 	import json, sys
 	w = [w for w in json.load(open(sys.argv[1])) if w["name"] == sys.argv[2]][0]
 	s = [s for s in w["services"] if s["name"] == "pwapt-test-unitd"][0]
@@ -148,7 +148,7 @@ unit_listed() {
 	assert int(sys.argv[3]) in s["pids"], s
 	print(" ".join(map(str, s["pids"])))
 	EOF
-	for _p in $(cat "$TMP/pids"); do
+	for _p in $(cat "$TMP/unit-pids"); do
 		wexec "$1" grep -q "/system.slice/$UNIT.service\$" /proc/$_p/cgroup || {
 			echo "process $_p is not of $UNIT:"
 			wexec "$1" cat /proc/$_p/cgroup
