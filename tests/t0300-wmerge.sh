@@ -456,13 +456,17 @@ test_expect_success "a merge killed at $point, Root changes merged files before 
 	{ PWAPT_CRASH_AT='$point' wmerge A Root; test_equal 137 $?; } &&
 	echo root-edit >>"$R/srv/modify" && chmod 640 "$R/srv/added" &&
 	echo replaced >"$R/srv/t.new" && mv "$R/srv/t.new" "$R/srv/touch" &&
+	setfattr -n user.rootnote -v mine "$R/srv/xattr" &&
+	setcap cap_net_admin+ep "$R/srv/chown" &&
 	pwapt recover | grep -q "recovered an interrupted merge" &&
 	{ pwapt rollback >"$TMP/out" 2>"$TMP/err"; test_equal 3 $?; } &&
 	cat "$TMP/out" "$TMP/err" &&
-	printf "! /srv/%s: changed since the merge\n" added modify touch >"$TMP/want" &&
+	printf "! /srv/%s: changed since the merge\n" added chown modify touch xattr >"$TMP/want" &&
 	grep "^! " "$TMP/out" | sort | diff -u "$TMP/want" - &&
-	grep -q "3 paths changed since" "$TMP/err" &&
-	grep -q root-edit "$R/srv/modify" && test_equal replaced "$(cat "$R/srv/touch")"
+	grep -q "5 paths changed since" "$TMP/err" &&
+	grep -q root-edit "$R/srv/modify" && test_equal replaced "$(cat "$R/srv/touch")" &&
+	test_equal mine "$(getfattr -h --only-values -n user.rootnote "$R/srv/xattr")" &&
+	getcap "$R/srv/chown" | grep -q cap_net_admin
 '
 done
 

@@ -254,6 +254,10 @@ bool undo_ctime_of(const char *text, const char *esc, char *out, size_t size);
  * goes and before the journal says "done": undo_write_after() takes no
  * ctime of a change DST made after it for the merge's own. */
 int undo_write_ids(int mdir, int tree, const struct plan *p);
+/* Before SRC goes (which changes the ctimes of the files its layer
+ * shares with DST): the operations whose path DST changed since
+ * after-ids join MDIR/after-changed, durably, for undo_write_after(). */
+int undo_judge_ids(int mdir, int tree, const struct plan *p);
 /* MDIR/after: what the merged paths are like right after the merge;
  * MDIR/after-dirs: the ctimes of the directories they lie in; durable on
  * return (syncfs). */

@@ -22,7 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "cleanup.h"
 #include "crash.h"
@@ -556,14 +559,17 @@ bool merge_move_not_reached(int tree, const struct op *o)
 {
 	const char *fb;
 	struct stat st;
+	struct statfs fs;
 	_cleanup_close_ int fp =
 		o->origin_known ? journal_open_parent(tree, o->from, &fb) : -1;
 	if (fp < 0 || fstatat(fp, fb, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !S_ISDIR(st.st_mode))
+	    !S_ISDIR(st.st_mode) || fstatfs(fp, &fs) < 0)
 		return false;
-	/* A world's overlay mounted again has another device: the ctime
-	 * the plan saw, which the merge's rename would have changed. */
-	if (st.st_dev != o->origin_dev)
+	/* A world's overlay numbers its directories itself, not for good
+	 * where its layers lie on several file systems, and has another
+	 * device once mounted again: the ctime the plan saw, which the
+	 * merge's rename would have changed. */
+	if (fs.f_type == OVERLAYFS_SUPER_MAGIC || st.st_dev != o->origin_dev)
 		return st.st_ctim.tv_sec == o->origin_ctime.tv_sec &&
 		       st.st_ctim.tv_nsec == o->origin_ctime.tv_nsec;
 	return st.st_ino == o->origin_ino;

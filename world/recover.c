@@ -113,6 +113,49 @@ void recover_thaw_frozen(struct world_store *s)
 	(void)unlinkat(s->state_fd, MERGE_FROZEN_FILE, 0);
 }
 
+/* A merge killed once done: only its clean-up was left.  What DST changed
+ * since the merge applied it is judged before SRC goes, whose going
+ * changes the ctimes of the files its layer shares with DST; "after" is
+ * written once SRC is gone, and the record kept as the last merge. */
+static int finish_done(struct world_store *s, const struct plan *p,
+		       merge_delete_fn *delete_world, struct world_error *err)
+{
+	/* DST's tree as the merge left it: a world is not mounted after a
+	 * reboot, and its mount point holds no path. */
+	bool up = !strcmp(p->dst, WORLD_ROOT) ||
+		  lifecycle_mount(s, p->dst, NULL) >= 0;
+	_cleanup_free_ char *tp = store_tree_path(s, p->dst);
+	_cleanup_close_ int tree =
+		tp && up ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	_cleanup_close_ int wdir = openat(s->state_fd, "merge",
+					  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = 0;
+	if (tree >= 0 && wdir >= 0 && (r = undo_judge_ids(wdir, tree, p)) < 0)
+		return werr_errno(err, -r,
+				  "cannot judge what '%s' changed "
+				  "since the merge of '%s'",
+				  p->dst, p->src);
+	_cleanup_strv_free_ char **moved = NULL;
+	if (p->rebase)
+		r = recover_rebase_children(s, p->src, p->dst, &moved, err);
+	if (r >= 0 && store_world_exists(s, p->src)) {
+		(void)container_kill_frozen(s, p->src);
+		r = delete_world(s, p->src, err);
+	}
+	if (r >= 0)
+		recover_restart_rebased(s, moved);
+	/* The worlds the rebase moved: all the plan named, also when the
+	 * merge itself moved them before it was killed (then none is still
+	 * built on SRC). */
+	if (r >= 0 && tree >= 0 && wdir >= 0 &&
+	    undo_write_after(wdir, tree, p) >= 0)
+		(void)undo_share_after(s, wdir,
+				       p->rebased ? p->rebased : moved);
+	if (r >= 0 && recover_keep_as_last(s, p->dst) < 0)
+		r = werr(err, EIO, "cannot keep the undo of the merge");
+	return r;
+}
+
 /* The journal's part of merge_recover(). */
 static int recover_journal(struct world_store *s, bool *recovered,
 			   merge_delete_fn *delete_world,
@@ -158,38 +201,7 @@ static int recover_journal(struct world_store *s, bool *recovered,
 		if (r >= 0 && journal_remove_dir(s->state_fd, "merge") < 0)
 			r = werr(err, EIO, "cannot remove %s/merge", s->state);
 	} else if (p.phase == 2) {
-		/* Done: only the clean-up was left. */
-		_cleanup_strv_free_ char **moved = NULL;
-		if (p.rebase)
-			r = recover_rebase_children(s, p.src, p.dst, &moved,
-						    err);
-		if (r >= 0 && store_world_exists(s, p.src)) {
-			const char *name = p.src;
-			(void)container_kill_frozen(s, name);
-			r = delete_world(s, name, err);
-		}
-		if (r >= 0)
-			recover_restart_rebased(s, moved);
-		/* DST's tree as the merge left it: a world is not mounted
-		 * after a reboot, and its mount point holds no path. */
-		bool up = !strcmp(p.dst, WORLD_ROOT) ||
-			  lifecycle_mount(s, p.dst, NULL) >= 0;
-		_cleanup_free_ char *tp = store_tree_path(s, p.dst);
-		_cleanup_close_ int tree =
-			tp && up ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-				 : -1;
-		_cleanup_close_ int wdir =
-			openat(s->state_fd, "merge",
-			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		/* The worlds the rebase moved: all the plan named, also
-		 * when the merge itself moved them before it was killed
-		 * (then none is still built on SRC). */
-		if (r >= 0 && tree >= 0 && wdir >= 0 &&
-		    undo_write_after(wdir, tree, &p) >= 0)
-			(void)undo_share_after(s, wdir,
-					       p.rebased ? p.rebased : moved);
-		if (r >= 0 && recover_keep_as_last(s, p.dst) < 0)
-			r = werr(err, EIO, "cannot keep the undo of the merge");
+		r = finish_done(s, &p, delete_world, err);
 	} else {
 		if (p.phase == 1 && strcmp(p.dst, WORLD_ROOT) &&
 		    store_world_exists(s, p.dst))

@@ -123,11 +123,19 @@ int undo_write_ids(int mdir, int tree, const struct plan *p)
 	return write_file_atomic(mdir, "after-ids", buf, len, 0600);
 }
 
-/* Whether a path whose line of after-ids is ID still holds what the merge left
- * there: absent as it was, or the same file (its device aside: an overlay
- * mounted again has another) with the same ctime, or one changed only by fewer
- * links (SRC's layer, which shared its inode, went). */
-static bool still_merged(const char *id, const char *path, bool exists,
+/* What a merged path is now against its line ID of after-ids: */
+enum merged {
+	MERGED_SAME,	 /* as the merge left it, or absent as it was */
+	MERGED_UNLINKED, /* the same file but for fewer links and a new
+			  * ctime: SRC's layer, which shared its inode, went
+			  * (or DST changed only its xattrs meanwhile) */
+	MERGED_CHANGED,	 /* DST's change (or a line that cannot be read) */
+};
+
+/* The device is not compared (an overlay mounted again has another), nor a
+ * directory's inode number (on a world's overlay its own, not for good
+ * where its layers lie on several file systems). */
+static enum merged judge(const char *id, const char *path, bool exists,
 			 const struct stat *now)
 {
 	unsigned long long ino, nlink;
@@ -135,30 +143,100 @@ static bool still_merged(const char *id, const char *path, bool exists,
 	long long size, msec, csec;
 	long mnsec, cnsec;
 	int off = 0;
+	if (!id)
+		return MERGED_CHANGED;
 	if (id[0] == '-' && id[1] == ' ') {
 		_cleanup_free_ char *was = path_unescape(id + 2);
-		return was && !strcmp(was, path) && !exists;
+		return was && !strcmp(was, path) && !exists ? MERGED_SAME
+							    : MERGED_CHANGED;
 	}
 	if (sscanf(id, "%llu %o %u %u %lld %lld %ld %lld %ld %llu %n", &ino,
 		   &mode, &uid, &gid, &size, &msec, &mnsec, &csec, &cnsec,
 		   &nlink, &off) != 10 ||
 	    !off || !exists)
-		return false;
+		return MERGED_CHANGED;
 	_cleanup_free_ char *was = path_unescape(id + off);
-	if (!was || strcmp(was, path) || now->st_ino != ino ||
+	bool dir = S_ISDIR(now->st_mode);
+	if (!was || strcmp(was, path) || (!dir && now->st_ino != ino) ||
 	    now->st_mode != mode || now->st_uid != uid || now->st_gid != gid ||
 	    now->st_size != size || now->st_mtim.tv_sec != msec ||
 	    now->st_mtim.tv_nsec != mnsec)
-		return false;
-	return (now->st_ctim.tv_sec == csec && now->st_ctim.tv_nsec == cnsec) ||
-	       now->st_nlink < nlink;
+		return MERGED_CHANGED;
+	if (now->st_ctim.tv_sec == csec && now->st_ctim.tv_nsec == cnsec)
+		return MERGED_SAME;
+	return !dir && now->st_nlink < nlink ? MERGED_UNLINKED : MERGED_CHANGED;
+}
+
+/* The next line of *TEXT (NULL past its end, or out of memory), malloc'd;
+ * *TEXT moves past it. */
+static char *next_line(const char **text)
+{
+	if (!*text || !**text)
+		return NULL;
+	size_t l = strcspn(*text, "\n");
+	char *line = strndup(*text, l);
+	*text += l + ((*text)[l] == '\n');
+	return line;
+}
+
+/* The operations MDIR/after-changed names, as N+1 flags; NULL: no memory. */
+static bool *read_changed(int mdir, size_t n)
+{
+	bool *marked = calloc(n + 1, sizeof(*marked));
+	_cleanup_free_ char *text = NULL;
+	if (marked && read_file_at(mdir, "after-changed", &text, NULL) >= 0)
+		for (const char *l = text; *l;) {
+			char *end;
+			unsigned long long k = strtoull(l, &end, 10);
+			if (end != l && k < n)
+				marked[k] = true;
+			const char *nl = strchrnul(end, '\n');
+			l = *nl ? nl + 1 : nl;
+		}
+	return marked;
+}
+
+int undo_judge_ids(int mdir, int tree, const struct plan *p)
+{
+	_cleanup_free_ char *ids = NULL, *buf = NULL;
+	int r = read_file_at(mdir, "after-ids", &ids, NULL);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	_cleanup_free_ bool *marked = read_changed(mdir, p->n);
+	if (!marked)
+		return -ENOMEM;
+	size_t len = 0, added = 0;
+	const char *id = ids;
+	for (size_t k = 0; k < p->n; k++) {
+		_cleanup_close_ int fd =
+			open_beneath(tree, p->v[k].path, O_PATH);
+		struct stat st;
+		bool exists = fd >= 0 && fstat(fd, &st) == 0;
+		_cleanup_free_ char *line = next_line(&id);
+		if (!marked[k] &&
+		    judge(line, p->v[k].path, exists, &st) == MERGED_CHANGED) {
+			marked[k] = true;
+			added++;
+		}
+	}
+	if (!added)
+		return 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	for (size_t k = 0; k < p->n; k++)
+		if (marked[k])
+			fprintf(f, "%zu\n", k);
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	return write_file_atomic(mdir, "after-changed", buf, len, 0600);
 }
 
 /* What the merged paths are like right after the merge ("after"): a
  * rollback refuses to undo a path that changed since.  Written after SRC
  * went, by the merge or by the recovery of one killed once done: a path
- * DST changed since the merge applied it (after-ids) gets a ctime that
- * reads as changed, never the one DST's change gave it. */
+ * DST changed since the merge applied it (after-ids, after-changed) gets a
+ * ctime that reads as changed, never the one DST's change gave it. */
 int undo_write_after(int mdir, int tree, const struct plan *p)
 {
 	_cleanup_free_ char *buf = NULL, *ids = NULL;
@@ -166,6 +244,9 @@ int undo_write_after(int mdir, int tree, const struct plan *p)
 	int r = read_file_at(mdir, "after-ids", &ids, NULL);
 	if (r < 0 && r != -ENOENT)
 		return r;
+	_cleanup_free_ bool *marked = read_changed(mdir, p->n);
+	if (!marked)
+		return -ENOMEM;
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
@@ -175,15 +256,10 @@ int undo_write_after(int mdir, int tree, const struct plan *p)
 			open_beneath(tree, p->v[k].path, O_PATH);
 		struct stat st;
 		bool exists = fd >= 0 && fstat(fd, &st) == 0;
-		/* Line K of after-ids; none read as changed. */
-		_cleanup_free_ char *line = NULL;
-		if (ids) {
-			size_t l = strcspn(id, "\n");
-			line = *id ? strndup(id, l) : NULL;
-			id += l + (id[l] == '\n');
-		}
-		if (ids &&
-		    !(line && still_merged(line, p->v[k].path, exists, &st)))
+		/* Without after-ids (a journal of an older pwapt): as is. */
+		_cleanup_free_ char *line = next_line(&id);
+		if (marked[k] || (ids && judge(line, p->v[k].path, exists,
+					       &st) == MERGED_CHANGED))
 			fputs(CHANGED_MARK, f);
 		else if (exists)
 			fprintf(f, "%lld %ld ", (long long)st.st_ctim.tv_sec,
