@@ -597,6 +597,11 @@ kill_in_world() {
 	return $killed
 }
 
+# Holds apt in a transaction's world, in pwapt-test-scripts' preinst,
+# until the test removes Root's /etc/pwapt-test-hold: killed there, never
+# after apt finished on a fast machine.
+hold_apt() { : >"$R/etc/pwapt-test-hold"; }
+
 # Waits until dpkg in transaction world $1 has unpacked something.
 wait_dpkg_working() {
 	for i in $(seq 600); do
@@ -608,7 +613,7 @@ wait_dpkg_working() {
 }
 
 test_expect_success 'apt killed halfway in the world: discarded, Root untouched, the next command works' '
-	fresh_root && tree_manifest "$R" >"$TMP/before" &&
+	fresh_root && hold_apt && tree_manifest "$R" >"$TMP/before" &&
 	{ pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/out" 2>&1; echo $? >"$TMP/rc"; } &
 	wait_dpkg_working tx1 &&
 	kill_in_world tx1 "^apt-get -y -o Dpkg::Options" &&
@@ -616,13 +621,13 @@ test_expect_success 'apt killed halfway in the world: discarded, Root untouched,
 	wait && test_equal 1 "$(cat "$TMP/rc")" &&
 	grep -q "apt-get failed (exit 137) in tx1: the world is discarded, Root is untouched" "$TMP/out" &&
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
-	test_lacks "^tx1 " wlist &&
+	test_lacks "^tx1 " wlist && rm "$R/etc/pwapt-test-hold" &&
 	pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/out" &&
 	test_equal 1.1 "$(installed Root pwapt-test-files)"
 '
 
 test_expect_success 'pwapt killed while apt runs: the next command discards the transaction' '
-	fresh_root && tree_manifest "$R" >"$TMP/before" &&
+	fresh_root && hold_apt && tree_manifest "$R" >"$TMP/before" &&
 	pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/out" 2>&1 &
 	pw=$! && wait_dpkg_working tx1 && kill -9 $pw && wait $pw;
 	wlist | grep -q "^tx1 " &&
@@ -635,7 +640,7 @@ test_expect_success 'pwapt killed while apt runs: the next command discards the 
 # apt and dpkg write a transaction's layer volatile (no sync): a reboot
 # then leaves a layer that may be torn, which is discarded, never merged.
 test_expect_success 'a reboot while apt runs (volatile): recover and wlist say so, list discards it, Root untouched' '
-	fresh_root && tree_manifest "$R" >"$TMP/before" &&
+	fresh_root && hold_apt && tree_manifest "$R" >"$TMP/before" &&
 	pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/out" 2>&1 &
 	pw=$! && wait_dpkg_working tx1 && kill -9 $pw && wait $pw;
 	test -f "$PWAPT_STATE/worlds/tx1/volatile" &&
@@ -648,6 +653,7 @@ test_expect_success 'a reboot while apt runs (volatile): recover and wlist say s
 	grep -q "discarded tx1: its pwapt was interrupted while installing" "$TMP/err" &&
 	test_lacks "^tx1 " wlist &&
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	rm "$R/etc/pwapt-test-hold" &&
 	pwapt upgrade --test --merge-on-success -y </dev/null >/dev/null &&
 	test_equal 1.1 "$(installed Root pwapt-test-files)"
 '
