@@ -503,10 +503,36 @@ test_expect_success 'killed, then a reboot, SRC cannot be mounted: recovery keep
 	W=$PWAPT_STATE/worlds/A && rm -rf "$W/work" && echo broken >"$W/work" &&
 	echo mine >"$R/srv/added" &&
 	pwapt recover 2>"$TMP/err"; r=$?; cat "$TMP/err";
-	rm -f "$W/work" && mkdir "$W/work" && test $r = 0 &&
+	rm -rf "$W/work" && mkdir "$W/work" && test $r = 0 &&
 	test_equal mine "$(cat "$R/srv/added")" &&
 	manifest "$R/srv" | grep -v "^/added " | diff -u "$TMP/before" - &&
 	! test -e "$PWAPT_STATE/merge"
+'
+
+# SRC built on world P, merged straight into Root: its own layer lacks
+# what it saw from P's.  Such a path cannot be told from SRC's version:
+# Root's file there stays, and a save goes beside it, said, never over it.
+test_expect_success 'SRC on a world, killed, a reboot, SRC cannot be mounted: recovery keeps what it cannot tell, saying so' '
+	fresh_root && wcreate P Root && PT=$PWAPT_STATE/worlds/P/merged/srv &&
+	echo p >"$PT/padded" && echo by-p >"$PT/modify" &&
+	wcreate C P && echo c >"$PWAPT_STATE/worlds/C/merged/srv/cadded" &&
+	{ PWAPT_CRASH_AT=merge-prepared wmerge C Root; test_equal 137 $?; } &&
+	reboot_quietly &&
+	W=$PWAPT_STATE/worlds/C && rm -rf "$W/work" && echo broken >"$W/work" &&
+	echo mine >"$R/srv/padded" && echo mine >"$R/srv/cadded" &&
+	pwapt recover 2>"$TMP/err"; r=$?; cat "$TMP/err";
+	rm -rf "$W/work" && mkdir "$W/work" && test $r = 0 &&
+	grep -q "cannot tell whether /srv/padded is what the merge put there (.C. cannot be mounted): it stays" "$TMP/err" &&
+	test_equal mine "$(cat "$R/srv/padded")" && test_equal mine "$(cat "$R/srv/cadded")" &&
+	fresh_root && wcreate P Root && echo by-p >"$PT/modify" && wcreate C P &&
+	{ PWAPT_CRASH_AT=merge-applied wmerge C Root; test_equal 137 $?; } &&
+	test_equal by-p "$(cat "$R/srv/modify")" && reboot_quietly &&
+	rm -rf "$W/work" && echo broken >"$W/work" &&
+	pwapt recover 2>"$TMP/err"; r=$?; cat "$TMP/err";
+	rm -rf "$W/work" && mkdir "$W/work" && test $r = 0 &&
+	grep -q "cannot tell whether /srv/modify is what the merge put there (.C. cannot be mounted): it stays, and what was there before the merge is beside it, as /srv/modify.pwapt-rollback-1" "$TMP/err" &&
+	test_equal by-p "$(cat "$R/srv/modify")" &&
+	test_equal modify "$(cat "$R/srv/modify.pwapt-rollback-1")"
 '
 
 test_expect_success 'a merged world is killed frozen: none of its processes writes into Root after the merge' '

@@ -188,13 +188,14 @@ int merge_aside_name(char *buf, size_t size, const char *base, unsigned i)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-/* Puts the saved directory of operation O (save SAVE in UNDO) back beside
- * what DST made at BASE in PARENT since, as BASE.pwapt-rollback-N (the
- * first free N), and says so through store_warn(): DST's own stays, and
- * a recovery never stops on it. */
+/* Puts the save of operation O (save SAVE in UNDO) back beside what DST
+ * has at BASE in PARENT, as BASE.pwapt-rollback-N (the first free N), and
+ * says so through store_warn(): DST's own stays, and a recovery never
+ * stops on it. */
 int merge_dir_put_beside(const struct world_store *s, int undo,
 			 const char *save, int parent, const char *base,
-			 const char *tmp, const struct op *o)
+			 const char *tmp, const struct op *o,
+			 const char *unsure)
 {
 	char aside[NAME_MAX + 1];
 	struct stat st;
@@ -212,9 +213,19 @@ int merge_dir_put_beside(const struct world_store *s, int undo,
 	if (r < 0)
 		return r;
 	const char *at = o->before ? o->before : o->path;
-	store_warn(s,
-		   "%s was taken since the merge: the directory the merge %s "
-		   "there is back beside it, as %s.pwapt-rollback-%u",
-		   at, o->kind == OP_DEL ? "deleted" : "replaced", at, i);
+	if (unsure)
+		store_warn(s,
+			   "cannot tell whether %s is what the merge put there "
+			   "('%s' cannot be mounted): it stays, and what was "
+			   "there before the merge is beside it, as "
+			   "%s.pwapt-rollback-%u",
+			   at, unsure, at, i);
+	else
+		store_warn(s,
+			   "%s was taken since the merge: the directory the "
+			   "merge %s there is back beside it, as "
+			   "%s.pwapt-rollback-%u",
+			   at, o->kind == OP_DEL ? "deleted" : "replaced", at,
+			   i);
 	return 0;
 }

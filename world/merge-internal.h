@@ -396,15 +396,16 @@ int merge_dir_refuse_mount(int tree, const struct op *o, const char *src,
 /* Operation I of P, a move, was applied: the later operations that take
  * away the directory its origin left learn that directory's new ctime. */
 void merge_dir_relearn(int tree, struct plan *p, size_t i);
-/* Puts the saved directory of operation O (SAVE in UNDO) back beside
- * what DST made at BASE in PARENT since, as BASE.pwapt-rollback-N (the
- * first free N), said through store_warn() on S. */
 /* BASE.pwapt-rollback-I in BUF, where a roll-back puts what DST has since
  * taken the name of; -ENAMETOOLONG when it does not fit. */
 int merge_aside_name(char *buf, size_t size, const char *base, unsigned i);
+/* Puts the save of operation O (SAVE in UNDO) back beside what DST made
+ * at BASE in PARENT since, as BASE.pwapt-rollback-N (the first free N),
+ * said through store_warn() on S: a directory DST took the name of, or
+ * (UNSURE, the name of SRC) a file that cannot be told from SRC's. */
 int merge_dir_put_beside(const struct world_store *s, int undo,
 			 const char *save, int parent, const char *base,
-			 const char *tmp, const struct op *o);
+			 const char *tmp, const struct op *o, const char *unsure);
 /* STATE/merge-frozen: the name of the world a merge froze, written before
  * it freezes SRC (before the diff) and removed once SRC is thawed or gone.
  * A merge killed before its journal was written leaves only this. */

@@ -175,37 +175,59 @@ void undo_seen_relink(struct plan *p, size_t i, int held)
 				p->v[k].seen = st.st_ctim;
 }
 
-/* Whether ST is SRC's version of PATH as a merge puts it (a hard link
- * or a copy with SRC's owner, mode, size and times); true when SRC's tree
- * cannot tell (SRC gone after a done merge). */
-static bool is_srcs(int src_tree, const char *path, const struct stat *st)
+/* SRC's tree for srcs_version(): FD -1 once SRC is gone; LAYER: SRC's own
+ * layer, SRC not mounted (open_src_tree()). */
+struct src_view {
+	int fd;
+	bool layer;
+};
+
+enum srcs { SRCS_NO, SRCS_YES, SRCS_UNSURE };
+
+/* Whether ST is SRC's version of PATH as a merge puts it (a hard link or a
+ * copy with SRC's owner, mode, size and times): YES also when SRC is gone
+ * (after a done merge); UNSURE where SRC's own layer does not hold PATH
+ * (SRC not mounted: its parents' layers would tell). */
+static enum srcs srcs_version(const struct src_view *sv, const char *path,
+			      const struct stat *st)
 {
 	_cleanup_close_ int fd =
-		src_tree < 0 ? -1 : open_beneath(src_tree, path, O_PATH);
+		sv->fd < 0 ? -1 : open_beneath(sv->fd, path, O_PATH);
 	struct stat x;
 	if (fd < 0 || fstat(fd, &x) < 0)
-		return true;
+		return sv->layer ? SRCS_UNSURE : SRCS_YES;
 	return x.st_mode == st->st_mode && x.st_uid == st->st_uid &&
-	       x.st_gid == st->st_gid && x.st_size == st->st_size &&
-	       x.st_rdev == st->st_rdev &&
-	       x.st_mtim.tv_sec == st->st_mtim.tv_sec &&
-	       x.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
+			       x.st_gid == st->st_gid &&
+			       x.st_size == st->st_size &&
+			       x.st_rdev == st->st_rdev &&
+			       x.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+			       x.st_mtim.tv_nsec == st->st_mtim.tv_nsec
+		       ? SRCS_YES
+		       : SRCS_NO;
 }
 
 /* What the merge put at BASE in PARENT for operation O, where DST had
  * nothing, goes; not what DST made there itself (another type, a file
  * that is not SRC's, or a directory that still has entries once the
  * operations below it are rolled back): a merge killed before it reached
- * O leaves what DST created there meanwhile. */
-static int remove_merged(int parent, const char *base, const struct op *o,
-			 int src_tree)
+ * O leaves what DST created there meanwhile.  Nor a file that cannot be
+ * told from SRC's (said on S). */
+static int remove_merged(const struct world_store *s, const char *src,
+			 int parent, const char *base, const struct op *o,
+			 const struct src_view *sv)
 {
 	struct stat st;
 	if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	bool dir = o->kind == OP_DIR;
-	if (S_ISDIR(st.st_mode) != dir ||
-	    (o->kind == OP_PUT && !is_srcs(src_tree, o->path, &st)))
+	enum srcs v =
+		o->kind == OP_PUT ? srcs_version(sv, o->path, &st) : SRCS_YES;
+	if (v == SRCS_UNSURE)
+		store_warn(s,
+			   "cannot tell whether %s is what the merge put there "
+			   "('%s' cannot be mounted): it stays",
+			   o->path, src);
+	if (S_ISDIR(st.st_mode) != dir || v != SRCS_YES)
 		return 0;
 	if (unlinkat(parent, base, dir ? AT_REMOVEDIR : 0) < 0 &&
 	    errno != ENOENT && errno != ENOTEMPTY)
@@ -246,31 +268,39 @@ int undo_sync_written(int tree, const struct plan *p)
 
 /* Every path back to its saved state, last operation first.  An operation
  * not applied yet is left as it is by the same steps. */
-/* Whether the save of O may go back over what DST has at BASE now: the
- * merge reached O (SRC's version is there, or the directory it made),
+/* Whether the save of O may go back over what DST has at BASE now (1):
+ * the merge reached O (SRC's version is there, or the directory it made),
  * nothing is there, or the saved file itself is.  Anything else is DST's
- * own: a file DST replaced (as dpkg and editors do, by rename) before a
+ * own (0): a file DST replaced (as dpkg and editors do, by rename) before a
  * merge killed or stopped on the way reached O, or one DST made after the
- * merge deleted DST's; it stays. */
-static bool put_back_over(int parent, const char *base, const struct op *o,
-			  int undo, const char *save, int src_tree)
+ * merge deleted DST's; it stays.  2: a file that cannot be told from SRC's
+ * (srcs_version()): it stays, the save goes beside it. */
+static int put_back_over(int parent, const char *base, const struct op *o,
+			 int undo, const char *save, const struct src_view *sv)
 {
 	struct stat now, was;
 	if (o->had != HAD_FILE ||
 	    fstatat(parent, base, &now, AT_SYMLINK_NOFOLLOW) < 0)
-		return true;
+		return 1;
 	if (fstatat(undo, save, &was, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    was.st_ino == now.st_ino && was.st_dev == now.st_dev)
-		return true;
+		return 1;
 	switch (o->kind) {
 	case OP_PUT:
-		return is_srcs(src_tree, o->path, &now);
+		switch (srcs_version(sv, o->path, &now)) {
+		case SRCS_YES:
+			return 1;
+		case SRCS_UNSURE:
+			return 2;
+		default:
+			return 0;
+		}
 	case OP_DIR:
 		return S_ISDIR(now.st_mode);
 	case OP_DEL:
-		return false;
+		return 0;
 	default: /* a merged database: no version of SRC's to tell by */
-		return true;
+		return 1;
 	}
 }
 
@@ -279,7 +309,7 @@ static bool put_back_over(int parent, const char *base, const struct op *o,
  * as the plan saw it, or SRC's version that O put there.  A journal of an
  * older merge cannot tell: false. */
 static bool dir_taken_since(int parent, const char *base, const struct op *o,
-			    int src_tree)
+			    const struct src_view *sv)
 {
 	struct stat now;
 	if (!o->ident_known ||
@@ -294,7 +324,7 @@ static bool dir_taken_since(int parent, const char *base, const struct op *o,
 	if (S_ISDIR(now.st_mode))
 		return now.st_ctim.tv_sec != o->ident_ctime.tv_sec ||
 		       now.st_ctim.tv_nsec != o->ident_ctime.tv_nsec;
-	return o->kind != OP_PUT || !is_srcs(src_tree, o->path, &now);
+	return o->kind != OP_PUT || srcs_version(sv, o->path, &now) != SRCS_YES;
 }
 
 /* DST's file (or directory) that was NOW at an operation's path lost
@@ -341,24 +371,27 @@ static void note_applied_own(FILE *f, int undo, size_t k, const char *path)
 	fputc('\n', f);
 }
 
-/* SRC's tree as its processes see it, for is_srcs(); -1 once SRC is gone.
- * A SRC that is not mounted (a recovery after a reboot could not mount
- * it): its own layer, where every file it changed is as it saw it, never
- * its empty mount point, where is_srcs() could tell nothing. */
-static int open_src_tree(struct world_store *s, const char *src)
+/* SRC's tree as its processes see it, for srcs_version(); -1 once SRC is
+ * gone.  A SRC that is not mounted (a recovery after a reboot could not
+ * mount it): its own layer, where every file it changed is as it saw it,
+ * never its empty mount point, where srcs_version() could tell nothing. */
+static struct src_view open_src_tree(struct world_store *s, const char *src)
 {
+	struct src_view sv = {.fd = -1};
 	if (!store_world_exists(s, src))
-		return -1;
+		return sv;
 	_cleanup_free_ char *sp = store_tree_path(s, src);
-	int fd = sp ? open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	sv.fd = sp ? open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	struct stat tree, dir;
-	if (fd < 0 || store_is_root(src) || fstat(fd, &tree) < 0 ||
+	if (sv.fd < 0 || store_is_root(src) || fstat(sv.fd, &tree) < 0 ||
 	    fstatat(s->worlds_fd, src, &dir, 0) < 0 ||
 	    tree.st_dev != dir.st_dev)
-		return fd;
-	close(fd);
+		return sv;
+	close(sv.fd);
 	_cleanup_free_ char *up = store_world_path(s, src, "upper");
-	return up ? open(up, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	sv.fd = up ? open(up, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	sv.layer = true;
+	return sv;
 }
 
 /* Whether operation K of P lies below a move that did not happen
@@ -383,7 +416,8 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	_cleanup_close_ int undo =
 		openat(mdir, "undo", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int src_tree = open_src_tree(s, p->src);
+	struct src_view sv = open_src_tree(s, p->src);
+	_cleanup_close_ int src_tree = sv.fd;
 	if (tree < 0 || undo < 0)
 		return werr_errno(err, errno ? errno : ENOMEM,
 				  "cannot roll back the merge of '%s' into "
@@ -469,6 +503,7 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 			(void)rm_rf_at(parent, stage);
 		/* Only a complete save replaces what DST has (save.h). */
 		struct stat now, was, then;
+		int back_over;
 		bool has_now = fstatat(parent, base, &now,
 				       AT_SYMLINK_NOFOLLOW) == 0;
 		if (undone && undone[k] >= 0) {
@@ -515,11 +550,15 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 						&known, parent, base, at);
 				}
 			} else if (op_takes_dir(o) &&
-				   dir_taken_since(parent, base, o, src_tree)) {
+				   dir_taken_since(parent, base, o, &sv)) {
 				r = merge_dir_put_beside(s, undo, n, parent,
-							 base, tmp, o);
-			} else if (put_back_over(parent, base, o, undo, n,
-						 src_tree)) {
+							 base, tmp, o, NULL);
+			} else if ((back_over = put_back_over(parent, base, o,
+							      undo, n, &sv)) ==
+				   2) {
+				r = merge_dir_put_beside(s, undo, n, parent,
+							 base, tmp, o, p->src);
+			} else if (back_over) {
 				note_applied_own(of, undo, k, at);
 				r = save_restore(undo, n, parent, base, tmp);
 				bool back = r >= 0 && has_was &&
@@ -550,7 +589,7 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 			if (back >= 0 && fstat(back, &then) == 0)
 				undo_known_note(&known, at, NULL, &then);
 		} else if (o->had == HAD_NONE)
-			r = remove_merged(parent, base, o, src_tree);
+			r = remove_merged(s, p->src, parent, base, o, &sv);
 		if (r >= 0 && !stays && o->kind == OP_DIR &&
 		    o->had == HAD_DIR) {
 			r = save_restore_dir_meta(undo, meta, parent, base);
