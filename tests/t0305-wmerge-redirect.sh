@@ -286,6 +286,21 @@ test_expect_success 'killed before the move, Root then makes a directory at its 
 	! test -e "$PWAPT_STATE/merge" && wlist | grep -q "^A "
 '
 
+# Killed once it moved the directory and changed what lies below it; Root
+# (an admin) renames the directory back before the next command: what the
+# merge changed below is undone at the old names, no save is dropped.
+test_expect_success 'killed after the move, Root renames it back: recovery puts back what the merge changed below it' '
+	fresh_root && echo two >"$R/srv/big/f2" && manifest "$R/srv" >"$TMP/before" &&
+	wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	rm "$T/srv/moved/f2" && echo new >"$T/srv/moved/new" &&
+	{ PWAPT_CRASH_AT=merge-applied wmerge A Root; test_equal 137 $?; } &&
+	test_equal changed "$(cat "$R/srv/moved/f1")" &&
+	mv "$R/srv/moved" "$R/srv/big" &&
+	pwapt recover | grep -q "recovered an interrupted merge" &&
+	manifest "$R/srv" | diff -u "$TMP/before" - && ! test -e "$PWAPT_STATE/merge"
+'
+
 test_expect_success 'killed after the move, Root then removes the origin'"'"'s parent: recovery leaves the directory at its merged name, says so' '
 	fresh_root && mkdir "$R/srv/par" && mv "$R/srv/big" "$R/srv/par/big" &&
 	d=$(ino "$R/srv/par/big") && wcreate A Root && T=$(tree A) &&

@@ -477,11 +477,10 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 	}
 	for (size_t k = p->applied; r >= 0 && k-- > 0;) {
 		const struct op *o = &p->v[k];
-		/* Below a move that did not happen, only a save that is
-		 * DST's file itself, at its old name, has to go. */
+		/* Below a move that did not happen (or that DST undid
+		 * itself since), each path is undone at its old name. */
 		bool stays = below_unmoved(p, unmoved, k);
-		if (unmoved[k] || (stays && (o->had == HAD_NONE ||
-					     o->kind == OP_MOVE || !o->before)))
+		if (unmoved[k] || (stays && (o->kind == OP_MOVE || !o->before)))
 			continue;
 		/* Where the roll-back leaves it: below a directory a move
 		 * renamed, back at its old name once that move is undone. */
@@ -532,8 +531,6 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 					undo_known_note(&known, at, &now,
 							&then);
 				}
-			} else if (stays) {
-				/* DST's own since: it stays. */
 			} else if (op_takes_dir(o) && save_removing(undo, n)) {
 				/* The merge's own removal in place, cut
 				 * short: the rest of the tree saved. */
