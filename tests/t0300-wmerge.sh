@@ -470,6 +470,20 @@ test_expect_success "a merge killed at $point, Root changes merged files before 
 '
 done
 
+# Not killed: Root sets an xattr on a merged file while the done merge
+# deletes SRC (whose going changes that file's ctime too).
+test_expect_success 'Root sets an xattr on a merged file while the merge deletes SRC: rollback refuses, naming it' '
+	fresh_root && wcreate A Root && change_everything A &&
+	{ PWAPT_STOP_AT=merge-done wmerge A Root & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	setfattr -n user.rootnote -v mine "$R/srv/xattr" &&
+	kill -CONT $pid && wait $pid &&
+	{ pwapt rollback >"$TMP/out" 2>"$TMP/err"; test_equal 3 $?; } &&
+	grep -qx "! /srv/xattr: changed since the merge" "$TMP/out" &&
+	test_equal 1 "$(grep -c "^! " "$TMP/out")" &&
+	test_equal mine "$(getfattr -h --only-values -n user.rootnote "$R/srv/xattr")"
+'
+
 for case in "killed once done:true" "killed once done, then a reboot:reboot_quietly"; do
 test_expect_success "a merge into a child world ${case%:*}: its rollback restores the child exactly" '
 	fresh_root && wcreate P Root && wcreate C P && change_everything C &&

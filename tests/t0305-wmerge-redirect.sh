@@ -301,6 +301,35 @@ test_expect_success 'killed after the move, Root renames it back: recovery puts 
 	manifest "$R/srv" | diff -u "$TMP/before" - && ! test -e "$PWAPT_STATE/merge"
 '
 
+# The same into a child world, which also adds a file to the origin since:
+# on its overlay the origin's ctime changed, its inode did not.
+test_expect_success 'into a child world: killed before the move, the child adds to the origin and makes the new name: recovery leaves it' '
+	fresh_root && wcreate P Root && wcreate C P && T=$(tree C) && PT=$(tree P) &&
+	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	rm "$T/srv/moved/f2" &&
+	{ PWAPT_CRASH_AT=merge-prepared wmerge C P; test_equal 137 $?; } &&
+	echo mine >"$PT/srv/big/new-in-origin" &&
+	mkdir "$PT/srv/moved" && echo mine >"$PT/srv/moved/mine" &&
+	manifest "$PT/srv" | sed "s/ link=[^ ]*//" >"$TMP/want" &&
+	pwapt recover 2>"$TMP/err" && cat "$TMP/err" &&
+	manifest "$PT/srv" | sed "s/ link=[^ ]*//" | diff -u "$TMP/want" - &&
+	! test -e "$PWAPT_STATE/merge" && test_lacks pwapt-rollback ls "$PT/srv"
+'
+
+test_expect_success 'into a child world: killed after the move, the child renames it back: recovery puts back what the merge changed below it' '
+	fresh_root && wcreate P Root && PT=$(tree P) && echo only-in-P >"$PT/srv/big/f2" &&
+	wcreate C P && T=$(tree C) &&
+	manifest "$PT/srv" | sed "s/ link=[^ ]*//" >"$TMP/before" &&
+	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
+	rm "$T/srv/moved/f2" && echo new >"$T/srv/moved/new" &&
+	{ PWAPT_CRASH_AT=merge-applied wmerge C P; test_equal 137 $?; } &&
+	test_equal changed "$(cat "$PT/srv/moved/f1")" &&
+	mv "$PT/srv/moved" "$PT/srv/big" &&
+	pwapt recover | grep -q "recovered an interrupted merge" &&
+	manifest "$PT/srv" | sed "s/ link=[^ ]*//" | diff -u "$TMP/before" - &&
+	! test -e "$PWAPT_STATE/merge"
+'
+
 test_expect_success 'killed after the move, Root then removes the origin'"'"'s parent: recovery leaves the directory at its merged name, says so' '
 	fresh_root && mkdir "$R/srv/par" && mv "$R/srv/big" "$R/srv/par/big" &&
 	d=$(ino "$R/srv/par/big") && wcreate A Root && T=$(tree A) &&

@@ -565,14 +565,16 @@ bool merge_move_not_reached(int tree, const struct op *o)
 	if (fp < 0 || fstatat(fp, fb, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISDIR(st.st_mode) || fstatfs(fp, &fs) < 0)
 		return false;
+	if (st.st_dev == o->origin_dev && st.st_ino == o->origin_ino)
+		return true;
 	/* A world's overlay numbers its directories itself, not for good
 	 * where its layers lie on several file systems, and has another
 	 * device once mounted again: the ctime the plan saw, which the
 	 * merge's rename would have changed. */
-	if (fs.f_type == OVERLAYFS_SUPER_MAGIC || st.st_dev != o->origin_dev)
-		return st.st_ctim.tv_sec == o->origin_ctime.tv_sec &&
-		       st.st_ctim.tv_nsec == o->origin_ctime.tv_nsec;
-	return st.st_ino == o->origin_ino;
+	return (fs.f_type == OVERLAYFS_SUPER_MAGIC ||
+		st.st_dev != o->origin_dev) &&
+	       st.st_ctim.tv_sec == o->origin_ctime.tv_sec &&
+	       st.st_ctim.tv_nsec == o->origin_ctime.tv_nsec;
 }
 
 int merge_move_undo(const struct world_store *s, int tree, int undo, size_t k,

@@ -803,6 +803,8 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		goto rollback;
 	}
 	crash_point("merge-done");
+	/* What DST changed since it applied, judged before SRC goes. */
+	(void)undo_judge_ids(mdir, m.tree, &p);
 	/* Done: what only applying needed goes first, so that deleting SRC
 	 * (liblxc, which opens files of its own) never runs short of
 	 * descriptors where the merge itself did not. */

@@ -18,6 +18,7 @@
 #include "error.h"
 #include "dbmerge.h"
 #include "fsutil.h"
+#include "layers.h"
 #include "merge-internal.h"
 #include "save.h"
 #include "strv.h"
@@ -176,11 +177,26 @@ void undo_seen_relink(struct plan *p, size_t i, int held)
 }
 
 /* SRC's tree for srcs_version(): FD -1 once SRC is gone; LAYER: SRC's own
- * layer, SRC not mounted (open_src_tree()). */
+ * layer, SRC not mounted (open_src_tree()), and its layers of Root's other
+ * file systems: FDS[i] for the paths below RELS[i] ("var"). */
 struct src_view {
 	int fd;
 	bool layer;
+	struct world_meta m; /* RELS: m.mounts */
+	int *fds;
 };
+
+static void src_view_release(struct src_view *sv)
+{
+	for (size_t i = 0; sv->fds && i < sv->m.n_mounts; i++)
+		if (sv->fds[i] >= 0)
+			close(sv->fds[i]);
+	free(sv->fds);
+	meta_release(&sv->m);
+	if (sv->fd >= 0)
+		close(sv->fd);
+	sv->fd = -1;
+}
 
 enum srcs { SRCS_NO, SRCS_YES, SRCS_UNSURE };
 
@@ -191,8 +207,20 @@ enum srcs { SRCS_NO, SRCS_YES, SRCS_UNSURE };
 static enum srcs srcs_version(const struct src_view *sv, const char *path,
 			      const struct stat *st)
 {
+	/* In SRC's layer of the file system PATH lies on. */
+	int root = sv->fd;
+	const char *rest = path;
+	for (size_t i = 0, best = 0; sv->layer && i < sv->m.n_mounts; i++) {
+		size_t l = strlen(sv->m.mounts[i]);
+		if (l > best && !strncmp(path + 1, sv->m.mounts[i], l) &&
+		    path[1 + l] == '/') {
+			best = l;
+			root = sv->fds ? sv->fds[i] : -1;
+			rest = path + 1 + l;
+		}
+	}
 	_cleanup_close_ int fd =
-		sv->fd < 0 ? -1 : open_beneath(sv->fd, path, O_PATH);
+		root < 0 ? -1 : open_beneath(root, rest, O_PATH);
 	struct stat x;
 	if (fd < 0 || fstat(fd, &x) < 0)
 		return sv->layer ? SRCS_UNSURE : SRCS_YES;
@@ -391,6 +419,14 @@ static struct src_view open_src_tree(struct world_store *s, const char *src)
 	_cleanup_free_ char *up = store_world_path(s, src, "upper");
 	sv.fd = up ? open(up, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	sv.layer = true;
+	if (meta_load(s, src, &sv.m, NULL) < 0 ||
+	    !(sv.fds = calloc(sv.m.n_mounts + 1, sizeof(*sv.fds))))
+		return sv; /* each path of another file system: unsure */
+	for (size_t i = 0; i < sv.m.n_mounts; i++) {
+		_cleanup_free_ char *d =
+			layers_dir(s, src, sv.m.mounts[i], "upper");
+		sv.fds[i] = d ? open(d, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	}
 	return sv;
 }
 
@@ -416,8 +452,8 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	_cleanup_close_ int undo =
 		openat(mdir, "undo", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	struct src_view sv = open_src_tree(s, p->src);
-	_cleanup_close_ int src_tree = sv.fd;
+	_cleanup_(src_view_release) struct src_view sv =
+		open_src_tree(s, p->src);
 	if (tree < 0 || undo < 0)
 		return werr_errno(err, errno ? errno : ENOMEM,
 				  "cannot roll back the merge of '%s' into "
