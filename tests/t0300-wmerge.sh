@@ -7,6 +7,7 @@ for t in setfacl setfattr setcap mknod mkfifo getfattr; do
 done
 R=$PWAPT_ROOT
 manifest() { python3 "$TEST_DIR/fixtures/manifest.py" "$@"; }
+. "$(dirname "$0")/lib-merge.sh"
 # A file "f" 30 directories NAME below DIR, beyond PATH_MAX: made and read
 # one cd at a time (dash and mkdir -p stop at PATH_MAX; manifest.py
 # leaves it out); deep_read prints the length of its path and what it holds.
@@ -15,40 +16,6 @@ deep_make() {
 }
 deep_read() {
 	bash -c 'cd "$1" && for i in $(seq 30); do cd "$2" || exit 1; done && echo "$(pwd | wc -c) $(cat f)"' - "$@"
-}
-
-# A fresh Root with a /srv that the changes below work on.
-fresh_root() {
-	cleanup_worlds
-	rm -rf "$R" && make_busybox_root
-	mkdir -p "$R/srv/dir/sub" "$R/srv/todir" "$R/srv/tolink" "$R/srv/opaque/sub" "$R/srv/renamed"
-	for f in modify chmod chown touch delete tofile setuid cap acl xattr; do echo "$f" >"$R/srv/$f"; done
-	echo keep >"$R/srv/dir/keep"; echo deep >"$R/srv/dir/sub/deep"
-	echo old >"$R/srv/opaque/old"; echo deep >"$R/srv/opaque/sub/deep"
-	echo r >"$R/srv/renamed/inside"; echo t >"$R/srv/todir/inner"
-	ln -s target "$R/srv/symlink"; ln -s gone "$R/srv/dellink"
-	touch -d "2020-01-01" "$R/srv/modify"
-}
-
-# Every kind of change, made in world $1 through its tree.
-change_everything() {
-	T="$PWAPT_STATE/worlds/$1/merged/srv"
-	echo changed >>"$T/modify" &&
-	chmod 600 "$T/chmod" && chown 1234:5678 "$T/chown" &&
-	touch -d "2001-02-03 04:05:06" "$T/touch" &&
-	rm "$T/delete" "$T/dellink" &&
-	echo new >"$T/added" && mkdir "$T/newdir" && echo n >"$T/newdir/file" &&
-	ln -s elsewhere "$T/newlink" && ln -sfn other "$T/symlink" &&
-	echo a >"$T/hard1" && ln "$T/hard1" "$T/hard2" &&
-	mkfifo "$T/fifo" && mknod "$T/null2" c 1 3 &&
-	chmod 4755 "$T/setuid" && setcap cap_net_raw+ep "$T/cap" &&
-	setfacl -m u:1000:r "$T/acl" && setfattr -n user.note -v hello "$T/xattr" &&
-	rm "$T/tofile" && mkdir "$T/tofile" && echo in >"$T/tofile/in" &&
-	rm -r "$T/todir" && echo f >"$T/todir" &&
-	rm -r "$T/tolink" && ln -s x "$T/tolink" &&
-	rm -r "$T/opaque" && mkdir "$T/opaque" && echo fresh >"$T/opaque/fresh" &&
-	mv "$T/renamed" "$T/moved" &&
-	rm -r "$T/dir"
 }
 
 no_overlay_xattrs() {
@@ -420,16 +387,6 @@ for case in "merge-prepared:echo dst >\"\$R/srv/added\":/added" \
 	"
 done
 
-# What a reboot leaves, made without a pwapt command (which would recover).
-reboot_quietly() {
-	for w in $(ls "$PWAPT_STATE/worlds"); do
-		lxc-unfreeze -P "$PWAPT_STATE/worlds" -n "$w" 2>/dev/null
-		pid=$(lxc-info -P "$PWAPT_STATE/worlds" -n "$w" -pH 2>/dev/null)
-		[ -z "$pid" ] || kill -9 "$pid" || return 1
-	done
-	wait_for 10 "! pgrep -f 'lxc monitor\] $PWAPT_STATE/worlds' >/dev/null" &&
-	for m in $(mounts_below "$PWAPT_STATE"); do umount -l "$m" || return 1; done
-}
 
 for case in "killed:true" "killed, then a reboot:reboot_quietly"; do
 test_expect_success "a merge ${case%:*} after Root created a path it adds: recover leaves Root's file" '
@@ -486,13 +443,7 @@ test_expect_success 'Root sets an xattr on a merged file while the merge deletes
 
 for case in "killed once done:true" "killed once done, then a reboot:reboot_quietly"; do
 test_expect_success "a merge into a child world ${case%:*}: its rollback restores the child exactly" '
-	fresh_root && wcreate P Root && wcreate C P && change_everything C &&
-	manifest "$PWAPT_STATE/worlds/P/merged/srv" >"$TMP/before" &&
-	{ PWAPT_CRASH_AT=merge-done wmerge C P; test_equal 137 $?; } &&
-	'${case##*:}' &&
-	pwapt recover | grep -q "recovered an interrupted merge" &&
-	pwapt rollback P &&
-	manifest "$PWAPT_STATE/worlds/P/merged/srv" | diff -u "$TMP/before" -
+	child_merge_killed_done '${case##*:}'
 '
 done
 

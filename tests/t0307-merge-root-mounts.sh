@@ -7,16 +7,7 @@
 command -v mkfs.ext4 >/dev/null || skip_all "mkfs.ext4 is missing (e2fsprogs)"
 R=$PWAPT_ROOT
 manifest() { python3 "$TEST_DIR/fixtures/manifest.py" "$@"; }
-# What a reboot leaves, made without a pwapt command (which would recover).
-reboot_quietly() {
-	for w in $(ls "$PWAPT_STATE/worlds"); do
-		lxc-unfreeze -P "$PWAPT_STATE/worlds" -n "$w" 2>/dev/null
-		pid=$(lxc-info -P "$PWAPT_STATE/worlds" -n "$w" -pH 2>/dev/null)
-		[ -z "$pid" ] || kill -9 "$pid" || return 1
-	done
-	wait_for 10 "! pgrep -f 'lxc monitor\] $PWAPT_STATE/worlds' >/dev/null" &&
-	for m in $(mounts_below "$PWAPT_STATE"); do umount -l "$m" || return 1; done
-}
+. "$(dirname "$0")/lib-merge.sh"
 reboot_broken() {
 	reboot_quietly && W=$PWAPT_STATE/worlds/A && rm -rf "$W/work" && echo broken >"$W/work"
 }

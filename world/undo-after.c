@@ -90,6 +90,14 @@ static int remember_parents(FILE *f, int tree, const struct plan *p,
 	return r;
 }
 
+/* Whether PATH is in TREE (beneath it, no symbolic link followed); its
+ * stat in *ST. */
+static bool stat_beneath(int tree, const char *path, struct stat *st)
+{
+	_cleanup_close_ int fd = open_beneath(tree, path, O_PATH);
+	return fd >= 0 && fstat(fd, st) == 0;
+}
+
 /* A ctime no file has: the path reads as changed since the merge. */
 #define CHANGED_MARK "0 0 "
 
@@ -101,10 +109,8 @@ int undo_write_ids(int mdir, int tree, const struct plan *p)
 	if (!f)
 		return -ENOMEM;
 	for (size_t k = 0; k < p->n; k++) {
-		_cleanup_close_ int fd =
-			open_beneath(tree, p->v[k].path, O_PATH);
 		struct stat st;
-		if (fd >= 0 && fstat(fd, &st) == 0)
+		if (stat_beneath(tree, p->v[k].path, &st))
 			fprintf(f, "%llu %o %u %u %lld %lld %ld %lld %ld %llu ",
 				(unsigned long long)st.st_ino, st.st_mode,
 				st.st_uid, st.st_gid, (long long)st.st_size,
@@ -208,10 +214,8 @@ int undo_judge_ids(int mdir, int tree, const struct plan *p)
 	size_t len = 0, added = 0;
 	const char *id = ids;
 	for (size_t k = 0; k < p->n; k++) {
-		_cleanup_close_ int fd =
-			open_beneath(tree, p->v[k].path, O_PATH);
 		struct stat st;
-		bool exists = fd >= 0 && fstat(fd, &st) == 0;
+		bool exists = stat_beneath(tree, p->v[k].path, &st);
 		_cleanup_free_ char *line = next_line(&id);
 		if (!marked[k] &&
 		    judge(line, p->v[k].path, exists, &st) == MERGED_CHANGED) {
@@ -252,10 +256,8 @@ int undo_write_after(int mdir, int tree, const struct plan *p)
 		return -ENOMEM;
 	const char *id = ids;
 	for (size_t k = 0; k < p->n; k++) {
-		_cleanup_close_ int fd =
-			open_beneath(tree, p->v[k].path, O_PATH);
 		struct stat st;
-		bool exists = fd >= 0 && fstat(fd, &st) == 0;
+		bool exists = stat_beneath(tree, p->v[k].path, &st);
 		/* Without after-ids (a journal of an older pwapt): as is. */
 		_cleanup_free_ char *line = next_line(&id);
 		if (marked[k] || (ids && judge(line, p->v[k].path, exists,
