@@ -192,10 +192,9 @@ int merge_aside_name(char *buf, size_t size, const char *base, unsigned i)
  * has at BASE in PARENT, as BASE.pwapt-rollback-N (the first free N), and
  * says so through store_warn(): DST's own stays, and a recovery never
  * stops on it. */
-int merge_dir_put_beside(const struct world_store *s, int undo,
-			 const char *save, int parent, const char *base,
-			 const char *tmp, const struct op *o,
-			 const char *unsure)
+int merge_put_beside(const struct world_store *s, int undo, const char *save,
+		     int parent, const char *base, const char *tmp,
+		     const struct op *o, const char *unsure)
 {
 	char aside[NAME_MAX + 1];
 	struct stat st;

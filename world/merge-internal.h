@@ -403,9 +403,9 @@ int merge_aside_name(char *buf, size_t size, const char *base, unsigned i);
  * at BASE in PARENT since, as BASE.pwapt-rollback-N (the first free N),
  * said through store_warn() on S: a directory DST took the name of, or
  * (UNSURE, the name of SRC) a file that cannot be told from SRC's. */
-int merge_dir_put_beside(const struct world_store *s, int undo,
-			 const char *save, int parent, const char *base,
-			 const char *tmp, const struct op *o, const char *unsure);
+int merge_put_beside(const struct world_store *s, int undo, const char *save,
+		     int parent, const char *base, const char *tmp,
+		     const struct op *o, const char *unsure);
 /* STATE/merge-frozen: the name of the world a merge froze, written before
  * it freezes SRC (before the diff) and removed once SRC is thawed or gone.
  * A merge killed before its journal was written leaves only this. */

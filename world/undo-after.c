@@ -50,8 +50,7 @@ static char *parent_of(const char *path)
  * entries changed their ctimes too, which wdiff reads as DST's deletions
  * in them (a modify/delete conflict).  Not a directory where the plan met
  * a change of DST's own: a roll-back must not hide that one. */
-static int remember_parents(FILE *f, int tree, const struct plan *p,
-			    const int *undone)
+static int remember_parents(FILE *f, int tree, const struct plan *p)
 {
 	size_t n = 0;
 	char **dirty = calloc(p->n + 1, sizeof(*dirty));
@@ -59,8 +58,7 @@ static int remember_parents(FILE *f, int tree, const struct plan *p,
 		return -ENOMEM;
 	int r = 0;
 	for (size_t k = 0; k < p->n && r >= 0; k++) {
-		/* A database put back by records keeps DST's own ones. */
-		bool own = p->v[k].dst_changed || (undone && undone[k] >= 0);
+		bool own = p->v[k].dst_changed;
 		if (own && !(dirty[n] = parent_of(p->v[k].path)))
 			r = -ENOMEM;
 		else if (own)
@@ -304,7 +302,7 @@ int undo_write_after(int mdir, int tree, const struct plan *p)
 	size_t dlen = 0;
 	if (!(f = open_memstream(&dbuf, &dlen)))
 		return -ENOMEM;
-	r = remember_parents(f, tree, p, NULL);
+	r = remember_parents(f, tree, p);
 	if (fclose(f) != 0 || r < 0)
 		return r < 0 ? r : -ENOMEM;
 	r = write_file_replace(mdir, "after-dirs", dbuf, dlen, 0600);

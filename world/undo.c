@@ -178,11 +178,11 @@ void undo_seen_relink(struct plan *p, size_t i, int held)
 
 /* SRC's tree for srcs_version(): FD -1 once SRC is gone; LAYER: SRC's own
  * layer, SRC not mounted (open_src_tree()), and its layers of Root's other
- * file systems: FDS[i] for the paths below RELS[i] ("var"). */
+ * file systems: FDS[i] for the paths below M.mounts[i] ("var"). */
 struct src_view {
 	int fd;
 	bool layer;
-	struct world_meta m; /* RELS: m.mounts */
+	struct world_meta m;
 	int *fds;
 };
 
@@ -224,14 +224,12 @@ static enum srcs srcs_version(const struct src_view *sv, const char *path,
 	struct stat x;
 	if (fd < 0 || fstat(fd, &x) < 0)
 		return sv->layer ? SRCS_UNSURE : SRCS_YES;
-	return x.st_mode == st->st_mode && x.st_uid == st->st_uid &&
-			       x.st_gid == st->st_gid &&
-			       x.st_size == st->st_size &&
-			       x.st_rdev == st->st_rdev &&
-			       x.st_mtim.tv_sec == st->st_mtim.tv_sec &&
-			       x.st_mtim.tv_nsec == st->st_mtim.tv_nsec
-		       ? SRCS_YES
-		       : SRCS_NO;
+	bool same = x.st_mode == st->st_mode && x.st_uid == st->st_uid &&
+		    x.st_gid == st->st_gid && x.st_size == st->st_size &&
+		    x.st_rdev == st->st_rdev &&
+		    x.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+		    x.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
+	return same ? SRCS_YES : SRCS_NO;
 }
 
 /* What the merge put at BASE in PARENT for operation O, where DST had
@@ -436,8 +434,10 @@ static struct src_view open_src_tree(struct world_store *s, const char *src)
 static bool below_unmoved(const struct plan *p, const bool *unmoved, size_t k)
 {
 	for (size_t m = 0; m < k; m++) {
+		if (!unmoved[m])
+			continue;
 		size_t l = strlen(p->v[m].path);
-		if (unmoved[m] && !strncmp(p->v[k].path, p->v[m].path, l) &&
+		if (!strncmp(p->v[k].path, p->v[m].path, l) &&
 		    p->v[k].path[l] == '/')
 			return true;
 	}
@@ -515,15 +515,16 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		const struct op *o = &p->v[k];
 		/* Below a move that did not happen (or that DST undid
 		 * itself since), each path is undone at its old name. */
-		bool stays = below_unmoved(p, unmoved, k);
-		if (unmoved[k] || (stays && (o->kind == OP_MOVE || !o->before)))
+		bool old_name = below_unmoved(p, unmoved, k);
+		if (unmoved[k] ||
+		    (old_name && (o->kind == OP_MOVE || !o->before)))
 			continue;
 		/* Where the roll-back leaves it: below a directory a move
 		 * renamed, back at its old name once that move is undone. */
 		const char *at = o->before ? o->before : o->path;
 		const char *base;
-		_cleanup_close_ int parent =
-			journal_open_parent(tree, stays ? at : o->path, &base);
+		_cleanup_close_ int parent = journal_open_parent(
+			tree, old_name ? at : o->path, &base);
 		if (parent < 0)
 			continue; /* its directory is gone: rolled back above */
 		char n[32], stage[64], tmp[64], meta[40];
@@ -584,13 +585,13 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 				}
 			} else if (op_takes_dir(o) &&
 				   dir_taken_since(parent, base, o, &sv)) {
-				r = merge_dir_put_beside(s, undo, n, parent,
-							 base, tmp, o, NULL);
+				r = merge_put_beside(s, undo, n, parent, base,
+						     tmp, o, NULL);
 			} else if ((back_over = put_back_over(parent, base, o,
 							      undo, n, &sv)) ==
 				   2) {
-				r = merge_dir_put_beside(s, undo, n, parent,
-							 base, tmp, o, p->src);
+				r = merge_put_beside(s, undo, n, parent, base,
+						     tmp, o, p->src);
 			} else if (back_over) {
 				note_applied_own(of, undo, k, at);
 				r = save_restore(undo, n, parent, base, tmp);
@@ -623,7 +624,7 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 				undo_known_note(&known, at, NULL, &then);
 		} else if (o->had == HAD_NONE)
 			r = remove_merged(s, p->src, parent, base, o, &sv);
-		if (r >= 0 && !stays && o->kind == OP_DIR &&
+		if (r >= 0 && !old_name && o->kind == OP_DIR &&
 		    o->had == HAD_DIR) {
 			r = save_restore_dir_meta(undo, meta, parent, base);
 			/* Its metadata as saved, which it still had. */
