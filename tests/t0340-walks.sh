@@ -137,6 +137,23 @@ test_expect_success 'a mount below a directory in Root: the world never merges i
 	umount "$R/srv/mnt" && ! test -e "$R/srv/mnt/new"
 '
 
+test_expect_success 'a mount point in Root that the world deleted: not listed, never touched' '
+	mkdir -p "$R/srv/mp" "$TMP/other2" && echo theirs >"$TMP/other2/file" &&
+	wcreate P Root &&
+	mount --bind "$TMP/other2" "$R/srv/mp" &&
+	rmdir "$(T P)/srv/mp" && echo x >"$(T P)/srv/px" &&
+	wdiff P >"$TMP/d"; rc=$?; cat "$TMP/d" &&
+	test_equal 0 $rc && test_equal "A /srv/px" "$(cat "$TMP/d")" &&
+	wdiff --json --all P | python3 -c "
+import json, sys
+c = {x[\"path\"]: x for x in json.load(sys.stdin)[\"changes\"]}
+assert c[\"/srv/mp\"][\"excluded\"], c" &&
+	wmerge P Root &&
+	test_equal x "$(cat "$R/srv/px")" && mountpoint -q "$R/srv/mp" &&
+	test_equal theirs "$(cat "$R/srv/mp/file")" &&
+	umount "$R/srv/mp" && test -d "$R/srv/mp"
+'
+
 test_expect_success 'modify/delete: a file the world changed and Root deleted is a conflict' '
 	echo one >"$R/srv/md" && echo two >"$R/srv/moved" &&
 	mkdir "$R/srv/mdd" && echo x >"$R/srv/mdd/x" && wcreate C Root &&

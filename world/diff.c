@@ -622,16 +622,21 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 	const char *b_lacks = NULL;
 	size_t b_lacks_len = 0, inos_cap = 0;
 	const char *at = NULL; /* the candidate that could not be compared */
+	struct side_cache ca = {.fd = -1}, cb = {.fd = -1};
 	for (size_t i = 0; i < cand.n && r >= 0; i++) {
 		const char *p = at = cand.v[i];
-		struct side x, y = {.fd = -1};
-		r = diff_side_load(&parts, false, p, &x);
+		struct side x, y = {.fd = -1, .dir = -1};
+		r = diff_side_load_in(&parts, false, p, &ca, &x);
 		if (r >= 0 && (!b_lacks || strncmp(p, b_lacks, b_lacks_len) ||
 			       p[b_lacks_len] != '/')) {
-			r = diff_side_load(&parts, true, p, &y);
+			r = diff_side_load_in(&parts, true, p, &cb, &y);
 			b_lacks = y.exists || y.below_mount ? NULL : p;
 			b_lacks_len = b_lacks ? strlen(p) : 0;
 		}
+		/* Read only where both have it: compare() reads them. */
+		if (r >= 0 && x.exists && y.exists &&
+		    (r = diff_side_open(&x)) >= 0)
+			r = diff_side_open(&y);
 		size_t first = ch.n;
 		if (r < 0) {
 			diff_side_release(&x);
@@ -698,18 +703,20 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 	at = r < 0 ? at : NULL;
 	for (size_t i = 0; i < gone.n && r >= 0; i++) {
 		struct side y;
-		r = diff_side_load(&parts, true, gone.v[i], &y);
+		r = diff_side_load_in(&parts, true, gone.v[i], &cb, &y);
 		if (r >= 0 && y.exists)
 			r = change_add(&ch, 'D', gone.v[i], 0, file_bytes(&y));
 		diff_side_release(&y);
 	}
 	for (size_t i = 0; i < kept.n && r >= 0; i++) {
 		struct side x;
-		r = diff_side_load(&parts, false, kept.v[i], &x);
+		r = diff_side_load_in(&parts, false, kept.v[i], &ca, &x);
 		if (r >= 0 && x.exists)
 			r = change_add(&ch, 'A', kept.v[i], 0, file_bytes(&x));
 		diff_side_release(&x);
 	}
+	diff_side_cache_release(&ca);
+	diff_side_cache_release(&cb);
 	paths_release(&gone);
 	paths_release(&kept);
 	if (r < 0) {

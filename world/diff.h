@@ -18,6 +18,20 @@ struct side {
 	bool exists, below_mount;
 	struct stat st;
 	int fd;
+	/* Of a load through a side_cache: its directory (the cache's) and
+	 * name, from which diff_side_open() opens FD. */
+	int dir;
+	const char *leaf;
+};
+
+/* The directory a side's loads looked up last: the paths of a diff come
+ * sorted, and the names of one directory are looked up in it, one name
+ * each, not from the top of the tree. */
+struct side_cache {
+	const struct fs_part *part;
+	char *dir; /* its path; NULL: none */
+	int fd;	   /* -1: the tree has no such directory, or BELOW_MOUNT */
+	bool below_mount;
 };
 
 /* Root's file systems as the two trees show them: a world's tree has one
@@ -92,6 +106,14 @@ const struct fs_part *diff_part_of(const struct parts *p, const char *path);
 int diff_side_load(const struct parts *p, bool b, const char *path,
 		   struct side *s);
 void diff_side_release(struct side *s);
+/* diff_side_load() through C (of that side only), where FD is opened
+ * only by diff_side_open(). */
+int diff_side_load_in(const struct parts *p, bool b, const char *path,
+		      struct side_cache *c, struct side *s);
+/* S's FD, for its content, target and xattrs, as a load would find it
+ * now: a file gone since makes S absent, another one in its place S. */
+int diff_side_open(struct side *s);
+void diff_side_cache_release(struct side_cache *c);
 
 /* What the conflicts of A against its ancestor B are judged from. */
 struct diff_trees {

@@ -274,6 +274,20 @@ static int stat_entry(int dirfd, const char *name, struct stat *st,
 	return 0;
 }
 
+int stat_name_noxdev(int dirfd, const char *name, struct stat *st,
+		     bool *mount_root)
+{
+	struct statx sx;
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+		  STATX_BASIC_STATS, &sx) < 0)
+		return -errno;
+	if (!(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+		return -EOPNOTSUPP;
+	stat_from_statx(st, &sx);
+	*mount_root = sx.stx_attributes & STATX_ATTR_MOUNT_ROOT;
+	return 0;
+}
+
 int fs_walk(int dirfd, const char *prefix, unsigned flags,
 	    int (*pre)(const struct fs_entry *e, void *data),
 	    int (*post)(const struct fs_entry *e, void *data), void *data)

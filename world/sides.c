@@ -3,6 +3,7 @@
  * and conflicts.c alike. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -65,4 +66,99 @@ int diff_side_load(const struct parts *p, bool b, const char *path,
 		return -errno;
 	s->exists = true;
 	return 0;
+}
+
+void diff_side_cache_release(struct side_cache *c)
+{
+	closep(&c->fd);
+	free(c->dir);
+	*c = (struct side_cache){.fd = -1};
+}
+
+/* C at the directory of PATH's first LEN bytes in PART of tree B. */
+static int cache_dir(const struct fs_part *part, bool b, const char *path,
+		     size_t len, struct side_cache *c)
+{
+	if (c->dir && c->part == part && !strncmp(c->dir, path, len) &&
+	    c->dir[len] == '\0')
+		return 0;
+	diff_side_cache_release(c);
+	c->part = part;
+	if (!(c->dir = strndup(path, len)))
+		return -ENOMEM;
+	const char *rel = c->dir + strlen(part->prefix);
+	int fd = open_beneath_noxdev(b ? part->fb : part->fa, *rel ? rel : ".",
+				     O_PATH | O_DIRECTORY);
+	if (fd == -EXDEV)
+		c->below_mount = true;
+	else if (fd >= 0)
+		c->fd = fd;
+	else if (!diff_absent(fd)) {
+		diff_side_cache_release(c);
+		return fd;
+	}
+	return 0;
+}
+
+int diff_side_load_in(const struct parts *p, bool b, const char *path,
+		      struct side_cache *c, struct side *s)
+{
+	*s = (struct side){.fd = -1, .dir = -1};
+	const struct fs_part *part = diff_part_of(p, path);
+	size_t plen = strlen(part->prefix);
+	const char *slash = strrchr(path, '/');
+	if ((b ? part->fb : part->fa) < 0)
+		return 0;
+	/* A file system's own root, or no plain name at the end. */
+	if (!path[plen] || !slash || (size_t)(slash - path) < plen ||
+	    !strcmp(slash, "/.") || !strcmp(slash, "/..") || !slash[1])
+		return diff_side_load(p, b, path, s);
+	int r = cache_dir(part, b, path, (size_t)(slash - path), c);
+	if (r < 0)
+		return r;
+	if (c->below_mount) {
+		s->below_mount = true;
+		return 0;
+	}
+	if (c->fd < 0)
+		return 0;
+	bool mount_root = false;
+	r = stat_name_noxdev(c->fd, slash + 1, &s->st, &mount_root);
+	if (r == -EOPNOTSUPP)
+		return diff_side_load(p, b, path, s);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	if (mount_root) {
+		s->st = (struct stat){0};
+		s->below_mount = true;
+		return 0;
+	}
+	s->exists = true;
+	s->dir = c->fd;
+	s->leaf = slash + 1;
+	return 0;
+}
+
+int diff_side_open(struct side *s)
+{
+	if (s->fd >= 0 || !s->exists)
+		return 0;
+	if (s->dir < 0 || !s->leaf)
+		return -EBADF;
+	int fd = openat(s->dir, s->leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) { /* gone since */
+		s->exists = false;
+		return 0;
+	}
+	if (fd < 0)
+		return -errno;
+	s->fd = fd;
+	int m = is_mount_point_fd(fd);
+	if (m > 0) { /* mounted on since: on another mount, never merged */
+		closep(&s->fd);
+		s->exists = false;
+		s->below_mount = true;
+		return 0;
+	}
+	return m < 0 ? m : fstat(fd, &s->st) < 0 ? -errno : 0;
 }
