@@ -12,8 +12,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=gnu++17 -D_GNU_SOURCE -fno-strict-aliasing
-# liblxc is loaded when first used (world/container.c), not linked.
-LXC_LIBS :=
+LXC_LIBS := $(shell pkg-config --libs lxc 2>/dev/null || echo -llxc)
 # What a C program links with shim/libaptshim.a.
 SHIM_LIBS := $(shell pkg-config --libs apt-pkg 2>/dev/null || echo -lapt-pkg) -lstdc++
 # libdpkg ships only as a static library, with its compressors' libraries.

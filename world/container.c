@@ -1,4 +1,3 @@
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -37,58 +36,17 @@
 /* Seconds the tree's systemd has to finish booting. */
 #define BOOT_TIMEOUT 90
 
-#ifndef LXC_SONAME
-#define LXC_SONAME "liblxc.so.1"
-#endif
-
-/* liblxc, loaded at its first use: loading it with its libraries
- * (libseccomp, libselinux, libpcre2, libapparmor, libcap) cost every
- * command 0.65 ms of its start, and wdiff, wlist or a merge of stopped
- * worlds never start or attach a container.  Its two functions; the
- * rest are the methods of struct lxc_container.  Loaded only by the
- * host's pwapt, before anything enters a world. */
-static struct {
-	struct lxc_container *(*container_new)(const char *name,
-					       const char *configpath);
-	int (*container_put)(struct lxc_container *c);
-} lxc;
-
-static bool load_lxc(const struct world_store *s)
-{
-	static void *handle;
-	if (handle)
-		return true;
-	void *h = dlopen(LXC_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		store_warn(s, "cannot load liblxc: %s", dlerror());
-		return false;
-	}
-	*(void **)&lxc.container_new = dlsym(h, "lxc_container_new");
-	*(void **)&lxc.container_put = dlsym(h, "lxc_container_put");
-	if (!lxc.container_new || !lxc.container_put) {
-		store_warn(s,
-			   "%s lacks lxc_container_new or "
-			   "lxc_container_put",
-			   LXC_SONAME);
-		dlclose(h);
-		return false;
-	}
-	handle = h;
-	return true;
-}
-
 static void lxc_putp(struct lxc_container **c)
 {
 	if (*c)
-		lxc.container_put(*c);
+		lxc_container_put(*c);
 }
 #define _cleanup_lxc_ _cleanup_(lxc_putp)
 
-/* NULL when liblxc cannot be loaded (said) or has no memory. */
 static struct lxc_container *open_container(struct world_store *s,
 					    const char *name)
 {
-	return load_lxc(s) ? lxc.container_new(name, s->worlds) : NULL;
+	return lxc_container_new(name, s->worlds);
 }
 
 /* The first error liblxc logged: its own words for why a start failed
@@ -779,7 +737,7 @@ static int open_running(struct world_store *s, const char *name,
 		return werr(err, ENOMEM, "liblxc cannot open container '%s'",
 			    name);
 	if (!c->is_running(c)) {
-		lxc.container_put(c);
+		lxc_container_put(c);
 		return werr(err, ESRCH, "the container of '%s' is not running",
 			    name);
 	}
