@@ -18,17 +18,22 @@ struct side {
 	bool exists, below_mount;
 	struct stat st;
 	int fd;
-	/* Of a load through a side_cache: its directory (the cache's) and
-	 * name, from which diff_side_open() opens FD. */
+	/* Of a load through a side_cache: its directory and name, from
+	 * which diff_side_open() opens FD.  DIR is the cache's, valid until
+	 * the next load through it; -1 otherwise. */
 	int dir;
 	const char *leaf;
 };
 
 /* The directory a side's loads looked up last: the paths of a diff come
  * sorted, and the names of one directory are looked up in it, one name
- * each, not from the top of the tree. */
+ * each, not from the top of the tree.  Its fd is the directory as it was
+ * when the first of its names was looked up: a directory renamed away
+ * meanwhile still answers for its old path until the diff leaves it (a
+ * tree that changes while it is compared gives no one moment anyway). */
 struct side_cache {
 	const struct fs_part *part;
+	bool b;	   /* of tree B, not A */
 	char *dir; /* its path; NULL: none */
 	int fd;	   /* -1: the tree has no such directory, or BELOW_MOUNT */
 	bool below_mount;

@@ -48,7 +48,7 @@ const struct fs_part *diff_part_of(const struct parts *p, const char *path)
 int diff_side_load(const struct parts *p, bool b, const char *path,
 		   struct side *s)
 {
-	*s = (struct side){.fd = -1};
+	*s = (struct side){.fd = -1, .dir = -1};
 	const struct fs_part *part = diff_part_of(p, path);
 	int root = b ? part->fb : part->fa;
 	const char *rel = path + strlen(part->prefix);
@@ -79,11 +79,12 @@ void diff_side_cache_release(struct side_cache *c)
 static int cache_dir(const struct fs_part *part, bool b, const char *path,
 		     size_t len, struct side_cache *c)
 {
-	if (c->dir && c->part == part && !strncmp(c->dir, path, len) &&
-	    c->dir[len] == '\0')
+	if (c->dir && c->part == part && c->b == b &&
+	    !strncmp(c->dir, path, len) && c->dir[len] == '\0')
 		return 0;
 	diff_side_cache_release(c);
 	c->part = part;
+	c->b = b;
 	if (!(c->dir = strndup(path, len)))
 		return -ENOMEM;
 	const char *rel = c->dir + strlen(part->prefix);
@@ -148,6 +149,7 @@ int diff_side_open(struct side *s)
 	int fd = openat(s->dir, s->leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) { /* gone since */
 		s->exists = false;
+		s->st = (struct stat){0};
 		return 0;
 	}
 	if (fd < 0)
@@ -158,6 +160,7 @@ int diff_side_open(struct side *s)
 		closep(&s->fd);
 		s->exists = false;
 		s->below_mount = true;
+		s->st = (struct stat){0};
 		return 0;
 	}
 	return m < 0 ? m : fstat(fd, &s->st) < 0 ? -errno : 0;
