@@ -278,8 +278,9 @@ int stat_name_noxdev(int dirfd, const char *name, struct stat *st,
 		     bool *mount_root)
 {
 	struct statx sx;
-	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
-		  STATX_BASIC_STATS, &sx) < 0)
+	int flags = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT |
+		    (*name ? 0 : AT_EMPTY_PATH);
+	if (statx(dirfd, name, flags, STATX_BASIC_STATS, &sx) < 0)
 		return -errno;
 	if (!(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
 		return -EOPNOTSUPP;

@@ -78,8 +78,9 @@ int open_beneath(int dirfd, const char *rel, int flags);
 /* The same, and -EXDEV where REL crosses into another mount.  Both take
  * paths of any length (resolved a part at a time beyond PATH_MAX). */
 int open_beneath_noxdev(int dirfd, const char *rel, int flags);
-/* The status of NAME, one name, in directory DIRFD, never following a
- * symbolic link; *MOUNT_ROOT: NAME is the root of another mount.
+/* The status of NAME, one name, in directory DIRFD ("" for DIRFD itself),
+ * never following a symbolic link; *MOUNT_ROOT: it is the root of another
+ * mount.
  * -EOPNOTSUPP where the kernel cannot tell that (before 5.8). */
 int stat_name_noxdev(int dirfd, const char *name, struct stat *st,
 		     bool *mount_root);

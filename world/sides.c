@@ -155,13 +155,15 @@ int diff_side_open(struct side *s)
 	if (fd < 0)
 		return -errno;
 	s->fd = fd;
-	int m = is_mount_point_fd(fd);
-	if (m > 0) { /* mounted on since: on another mount, never merged */
+	/* One statx: the file now, and whether it was mounted on since
+	 * (then on another mount, never merged). */
+	bool mount_root = false;
+	int r = stat_name_noxdev(fd, "", &s->st, &mount_root);
+	if (r >= 0 && mount_root) {
 		closep(&s->fd);
 		s->exists = false;
 		s->below_mount = true;
 		s->st = (struct stat){0};
-		return 0;
 	}
-	return m < 0 ? m : fstat(fd, &s->st) < 0 ? -errno : 0;
+	return r < 0 ? r : 0;
 }
