@@ -278,7 +278,8 @@ test_expect_success 'a refused merge (a conflict) leaves SRC thawed, its process
 
 test_expect_success 'a merge killed before its journal leaves SRC frozen only until the next command' '
 	fresh_world && start_writer && F=$(freezer_file W) && test -e "$F" &&
-	{ PWAPT_CRASH_AT=merge-diffed wmerge W Root 2>/dev/null; test_equal 137 $?; } &&
+	{ PWAPT_CRASH_AT=merge-diffed wmerge W Root 2>"$TMP/err"; rc=$?; } &&
+	{ test_equal 137 $rc || { cat "$TMP/err" >&2; false; }; } &&
 	test_equal FROZEN "$(freezer_state "$F")" &&
 	! test -e "$PWAPT_STATE/merge" && test -e "$PWAPT_STATE/merge-frozen" &&
 	wlist >/dev/null &&
@@ -305,6 +306,24 @@ test_expect_success 'recovery rolls a killed merge back while SRC is still froze
 	root_state "$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
 	test_equal THAWED "$(freezer_state "$F")" &&
 	wait_for 10 "test \"\$(cat \"\$M/srv/tick\")\" != \"$t1\""
+'
+
+# A cgroup v1 freezer may stay FREEZING for good when a process forks
+# while it freezes (runc retries for this); liblxc writes FROZEN once and
+# waits.  Each refused merge below freezes SRC and thaws it again, while
+# three loops there fork without pause: each must be frozen in time.
+test_expect_success 'a SRC whose processes fork without pause is frozen for every merge' '
+	fresh_world && echo world >"$M/srv/c" && sleep 0.05 && echo root >"$R/srv/c" &&
+	for k in 1 2 3; do
+		{ wexec W sh -c "while :; do /bin/true; (/bin/true &); done" \
+			</dev/null >/dev/null 2>&1 & } && note_pid $!
+	done &&
+	wait_for 10 "test \$(ps -e -o comm= | grep -c \"^true\$\") -gt 0" &&
+	i=0 && while [ $i -lt 30 ]; do
+		{ PWAPT_FREEZE_SECONDS=5 wmerge W Root >/dev/null 2>"$TMP/err"; rc=$?; } &&
+		{ test_equal 3 $rc || { cat "$TMP/err" >&2; false; }; } || break
+		i=$((i + 1))
+	done && test_equal 30 $i
 '
 
 test_done

@@ -26,6 +26,7 @@
 #include "container.h"
 #include "crash.h"
 #include "error.h"
+#include "freezer.h"
 #include "fsutil.h"
 #include "initcopy.h"
 
@@ -472,92 +473,86 @@ unsigned container_freeze_seconds(void)
 						      : FREEZE_SECONDS;
 }
 
-/* The freezer file of the cgroup of the container whose init is INIT,
- * from /proc/INIT/cgroup: cgroup v1's freezer.state (*V1 set), else v2's
- * cgroup.freeze of its lxc.payload cgroup.  NULL when none is found. */
-static char *freezer_path(pid_t init, bool *v1)
+static int shell_status(int ws)
 {
-	char proc[64];
-	snprintf(proc, sizeof(proc), "/proc/%d/cgroup", (int)init);
-	_cleanup_fclose_ FILE *f = fopen(proc, "re");
-	_cleanup_free_ char *line = NULL, *unified = NULL;
-	size_t size = 0;
-	char *out = NULL;
-	while (f && !out && getline(&line, &size, f) > 0) {
-		line[strcspn(line, "\n")] = '\0';
-		char *c1 = strchr(line, ':'),
-		     *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c2)
-			continue;
-		*c2 = '\0';
-		if (!strcmp(c1 + 1, "freezer")) {
-			*v1 = true;
-			if (asprintf(&out,
-				     "/sys/fs/cgroup/freezer%s/freezer.state",
-				     c2 + 1) < 0)
-				out = NULL;
-		} else if (!c1[1] && !unified) {
-			unified = strdup(c2 + 1);
+	return WIFEXITED(ws)	 ? WEXITSTATUS(ws)
+	       : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws)
+				 : 1;
+}
+
+/* container_wait(), and with TICK set, TICK(ARG) every 100 ms while it
+ * waits. */
+static int wait_ticking(pid_t pid, unsigned timeout, void (*tick)(void *),
+			void *arg)
+{
+	int ws = 0;
+	/* A pidfd tells when the child ends, or the timeout passes, without
+	 * a signal handler; where the kernel has none, wait without end. */
+	_cleanup_close_ int pfd =
+		timeout ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	if (pfd >= 0) {
+		struct pollfd p = {.fd = pfd, .events = POLLIN};
+		long long left = (long long)timeout * 1000;
+		int r = 0;
+		while (left > 0) {
+			int ms = left > INT_MAX ? INT_MAX : (int)left;
+			if (tick && ms > 100)
+				ms = 100;
+			while ((r = poll(&p, 1, ms)) < 0 && errno == EINTR)
+				;
+			if (r != 0)
+				break;
+			left -= ms;
+			if (tick && left > 0)
+				tick(arg);
 		}
+		if (r == 0)
+			kill(pid, SIGKILL);
 	}
-	if (out || !unified)
-		return out;
-	/* Its init may sit in a cgroup below the container's own. */
-	char *payload = strstr(unified, "/lxc.payload.");
-	char *below = payload ? strchr(payload + 1, '/') : NULL;
-	if (below)
-		*below = '\0';
-	*v1 = false;
-	return asprintf(&out, "/sys/fs/cgroup%s/cgroup.freeze", unified) < 0
-		       ? NULL
-		       : out;
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	return shell_status(ws);
+}
+
+int container_wait(pid_t pid, unsigned timeout)
+{
+	return wait_ticking(pid, timeout, NULL, NULL);
 }
 
 /* Thaws container C through its cgroup's freezer file where liblxc's
  * unfreeze() left it frozen: after a freeze killed half way, liblxc
- * still takes it for FREEZING and its unfreeze() writes nothing.  0 once
- * the file says thawed (or there is none to read: liblxc's word), -EBUSY
- * if it never does. */
+ * still takes it for FREEZING and its unfreeze() writes nothing. */
 static int thaw_cgroup(struct lxc_container *c)
 {
 	pid_t init = c->init_pid(c);
-	bool v1 = false;
-	_cleanup_free_ char *path = init > 1 ? freezer_path(init, &v1) : NULL;
-	const char *thawed = v1 ? "THAWED" : "0";
-	for (int i = 0; path && i < 40; i++) {
-		char now[32] = "";
-		_cleanup_close_ int fd =
-			open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
-			return errno == ENOENT ? 0 : -errno; /* it stopped */
-		ssize_t n = read(fd, now, sizeof(now) - 1);
-		now[n > 0 ? strcspn(now, "\n") : 0] = '\0';
-		if (n > 0 && !strcmp(now, thawed))
-			return 0;
-		(void)lseek(fd, 0, SEEK_SET);
-		if (write(fd, thawed, strlen(thawed)) < 0)
-			return -errno;
-		usleep(50 * 1000);
-	}
-	return path ? -EBUSY : 0;
+	_cleanup_(freezer_release) struct freezer f = {0};
+	if (init > 1)
+		(void)freezer_find(&f, init);
+	return freezer_thaw(&f);
 }
 
 /* liblxc's freeze() returns once the freezer says FROZEN, and waits for
  * that without end: a process the freezer cannot stop (asleep in the
  * kernel where it may not be frozen) would hang the merge, the store
  * locked.  So it runs in a child given container_freeze_seconds(), as its
- * unfreeze() does; past them the child is killed, the world thawed again
- * (thaw_cgroup() where liblxc's unfreeze() leaves it frozen), and
- * -ETIMEDOUT returned.  1 when liblxc did it, 0 when it
+ * unfreeze() does; meanwhile a cgroup v1 freeze stuck FREEZING is told
+ * FROZEN again (freezer_nudge()); past them the child is killed, the
+ * world thawed again (thaw_cgroup() where liblxc's unfreeze() leaves it
+ * frozen), and -ETIMEDOUT returned.  1 when liblxc did it, 0 when it
  * failed. */
 static int freeze_bounded(struct lxc_container *c, bool frozen)
 {
+	_cleanup_(freezer_release) struct freezer f = {0};
+	pid_t init = frozen ? c->init_pid(c) : -1;
+	if (init > 1)
+		(void)freezer_find(&f, init);
 	pid_t pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
 		_exit((frozen ? c->freeze(c) : c->unfreeze(c)) ? 0 : 1);
-	int status = container_wait(pid, container_freeze_seconds());
+	int status = wait_ticking(pid, container_freeze_seconds(),
+				  f.v1 ? freezer_nudge : NULL, &f);
 	if (status == 128 + SIGKILL) {
 		if (frozen) {
 			(void)freeze_bounded(c, false);
@@ -671,35 +666,6 @@ char **container_env_append(char **env, char *const *more)
 		}
 	nv[n + k] = NULL;
 	return nv;
-}
-
-static int shell_status(int ws)
-{
-	return WIFEXITED(ws)	 ? WEXITSTATUS(ws)
-	       : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws)
-				 : 1;
-}
-
-int container_wait(pid_t pid, unsigned timeout)
-{
-	int ws = 0;
-	/* A pidfd tells when the child ends, or the timeout passes, without
-	 * a signal handler; where the kernel has none, wait without end. */
-	_cleanup_close_ int pfd =
-		timeout ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
-	if (pfd >= 0) {
-		struct pollfd p = {.fd = pfd, .events = POLLIN};
-		int ms = timeout > INT_MAX / 1000 ? INT_MAX
-						  : (int)timeout * 1000;
-		int r;
-		while ((r = poll(&p, 1, ms)) < 0 && errno == EINTR)
-			;
-		if (r == 0)
-			kill(pid, SIGKILL);
-	}
-	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-		;
-	return shell_status(ws);
 }
 
 static void close_fds_between(unsigned first, unsigned last)

@@ -1,0 +1,106 @@
+/* A container's cgroup freezer file, read and written directly where
+ * liblxc falls short (see freezer.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "freezer.h"
+
+int freezer_find(struct freezer *f, pid_t init)
+{
+	*f = (struct freezer){0};
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/%d/cgroup", (int)init);
+	_cleanup_fclose_ FILE *in = fopen(proc, "re");
+	_cleanup_free_ char *line = NULL, *unified = NULL;
+	size_t size = 0;
+	while (in && !f->path && getline(&line, &size, in) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		char *c1 = strchr(line, ':'),
+		     *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		if (!strcmp(c1 + 1, "freezer")) {
+			f->v1 = true;
+			if (asprintf(&f->path,
+				     "/sys/fs/cgroup/freezer%s/freezer.state",
+				     c2 + 1) < 0) {
+				f->path = NULL;
+				return -ENOMEM;
+			}
+		} else if (!c1[1] && !unified) {
+			unified = strdup(c2 + 1);
+		}
+	}
+	if (f->path)
+		return 0;
+	if (!unified)
+		return -ENOENT;
+	/* Its init may sit in a cgroup below the container's own. */
+	char *payload = strstr(unified, "/lxc.payload.");
+	char *below = payload ? strchr(payload + 1, '/') : NULL;
+	if (below)
+		*below = '\0';
+	if (asprintf(&f->path, "/sys/fs/cgroup%s/cgroup.freeze", unified) < 0) {
+		f->path = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void freezer_release(struct freezer *f)
+{
+	free(f->path);
+	f->path = NULL;
+}
+
+/* What FD's file says now, without its newline ("" if unreadable). */
+static void read_state(int fd, char *now, size_t size)
+{
+	ssize_t n = pread(fd, now, size - 1, 0);
+	now[n > 0 ? (size_t)n : 0] = '\0';
+	now[strcspn(now, "\n")] = '\0';
+}
+
+void freezer_nudge(void *arg)
+{
+	struct freezer *f = arg;
+	if (!f->path || !f->v1)
+		return;
+	_cleanup_close_ int fd = open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	char now[32] = "";
+	if (fd >= 0)
+		read_state(fd, now, sizeof(now));
+	if (strcmp(now, "FREEZING")) {
+		f->freezing = 0;
+		return;
+	}
+	if (++f->freezing < 2)
+		return;
+	f->freezing = 0;
+	(void)!write(fd, "FROZEN", 6);
+}
+
+int freezer_thaw(const struct freezer *f)
+{
+	const char *thawed = f->v1 ? "THAWED" : "0";
+	for (int i = 0; f->path && i < 40; i++) {
+		char now[32];
+		_cleanup_close_ int fd =
+			open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			return errno == ENOENT ? 0 : -errno; /* it stopped */
+		read_state(fd, now, sizeof(now));
+		if (!strcmp(now, thawed))
+			return 0;
+		if (write(fd, thawed, strlen(thawed)) < 0)
+			return -errno;
+		usleep(50 * 1000);
+	}
+	return f->path ? -EBUSY : 0;
+}
