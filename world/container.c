@@ -480,38 +480,49 @@ static int shell_status(int ws)
 				 : 1;
 }
 
+static long long monotonic_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 /* container_wait(), and with TICK set, TICK(ARG) every 100 ms while it
- * waits. */
+ * waits.  The time limit is the clock's, TICK's own time included: past
+ * it the child is killed and taken for killed, also where it ended while
+ * TICK ran. */
 static int wait_ticking(pid_t pid, unsigned timeout, void (*tick)(void *),
 			void *arg)
 {
 	int ws = 0;
+	bool killed = false;
 	/* A pidfd tells when the child ends, or the timeout passes, without
-	 * a signal handler; where the kernel has none, wait without end. */
+	 * a signal handler; where the kernel has none (or no descriptor is
+	 * left), wait without end, and without ticks. */
 	_cleanup_close_ int pfd =
 		timeout ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
-	if (pfd >= 0) {
+	long long deadline = monotonic_ms() + (long long)timeout * 1000;
+	while (pfd >= 0) {
 		struct pollfd p = {.fd = pfd, .events = POLLIN};
-		long long left = (long long)timeout * 1000;
-		int r = 0;
-		while (left > 0) {
-			int ms = left > INT_MAX ? INT_MAX : (int)left;
-			if (tick && ms > 100)
-				ms = 100;
-			while ((r = poll(&p, 1, ms)) < 0 && errno == EINTR)
-				;
-			if (r != 0)
-				break;
-			left -= ms;
-			if (tick && left > 0)
-				tick(arg);
+		long long left = deadline - monotonic_ms();
+		if (left <= 0) {
+			killed = kill(pid, SIGKILL) == 0;
+			break;
 		}
-		if (r == 0)
-			kill(pid, SIGKILL);
+		int ms = left > INT_MAX ? INT_MAX : (int)left;
+		if (tick && ms > 100)
+			ms = 100;
+		int r = poll(&p, 1, ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != 0)
+			break;
+		if (tick)
+			tick(arg);
 	}
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
-	return shell_status(ws);
+	return killed ? 128 + SIGKILL : shell_status(ws);
 }
 
 int container_wait(pid_t pid, unsigned timeout)

@@ -12,13 +12,12 @@
 
 int freezer_find(struct freezer *f, pid_t init)
 {
-	*f = (struct freezer){0};
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/%d/cgroup", (int)init);
 	_cleanup_fclose_ FILE *in = fopen(proc, "re");
 	_cleanup_free_ char *line = NULL, *unified = NULL;
 	size_t size = 0;
-	while (in && !f->path && getline(&line, &size, in) > 0) {
+	while (in && getline(&line, &size, in) > 0) {
 		line[strcspn(line, "\n")] = '\0';
 		char *c1 = strchr(line, ':'),
 		     *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -26,19 +25,17 @@ int freezer_find(struct freezer *f, pid_t init)
 			continue;
 		*c2 = '\0';
 		if (!strcmp(c1 + 1, "freezer")) {
-			f->v1 = true;
-			if (asprintf(&f->path,
+			char *path;
+			if (asprintf(&path,
 				     "/sys/fs/cgroup/freezer%s/freezer.state",
-				     c2 + 1) < 0) {
-				f->path = NULL;
+				     c2 + 1) < 0)
 				return -ENOMEM;
-			}
-		} else if (!c1[1] && !unified) {
-			unified = strdup(c2 + 1);
+			*f = (struct freezer){.path = path, .v1 = true};
+			return 0;
 		}
+		if (!c1[1] && !unified && !(unified = strdup(c2 + 1)))
+			return -ENOMEM;
 	}
-	if (f->path)
-		return 0;
 	if (!unified)
 		return -ENOENT;
 	/* Its init may sit in a cgroup below the container's own. */
@@ -46,10 +43,10 @@ int freezer_find(struct freezer *f, pid_t init)
 	char *below = payload ? strchr(payload + 1, '/') : NULL;
 	if (below)
 		*below = '\0';
-	if (asprintf(&f->path, "/sys/fs/cgroup%s/cgroup.freeze", unified) < 0) {
-		f->path = NULL;
+	char *path;
+	if (asprintf(&path, "/sys/fs/cgroup%s/cgroup.freeze", unified) < 0)
 		return -ENOMEM;
-	}
+	*f = (struct freezer){.path = path};
 	return 0;
 }
 

@@ -16,8 +16,8 @@ struct freezer {
 
 /* The freezer of the cgroup of the container whose init is INIT, from
  * /proc/INIT/cgroup: cgroup v1's freezer.state, else v2's cgroup.freeze
- * of its lxc.payload cgroup.  0, or -ENOENT (none found: F->path NULL)
- * or -ENOMEM. */
+ * of its lxc.payload cgroup.  0, or -ENOENT (none found) or -ENOMEM, F
+ * untouched. */
 int freezer_find(struct freezer *f, pid_t init);
 void freezer_release(struct freezer *f);
 /* Looks once at a freeze under way (F, a struct freezer *), as it waits:
