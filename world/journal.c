@@ -321,17 +321,6 @@ static int parse_line(struct journal_reader *j, char *line, struct plan *p)
 		p->v[idx].dst_changed = true;
 		return 0;
 	}
-	/* "moved N": OP_MOVE N renamed its directory (appended right after
-	 * the rename); "back N": a roll-back is about to rename it back
-	 * (appended before) */
-	if (!strcmp(key, "moved") || !strcmp(key, "back")) {
-		uint64_t idx;
-		if (!j->planned || parse_number(arg, &idx) < 0 || idx >= p->n ||
-		    p->v[idx].kind != OP_MOVE)
-			return -EBADMSG;
-		*(key[0] == 'm' ? &p->v[idx].moved : &p->v[idx].backing) = true;
-		return 0;
-	}
 	/* "from N PATH": an OP_MOVE's origin; "before N PATH" */
 	if (!strcmp(key, "from") || !strcmp(key, "before")) {
 		char *path = strchr(arg, ' ');

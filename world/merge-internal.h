@@ -54,11 +54,6 @@ struct op {
 	dev_t origin_dev;
 	ino_t origin_ino;
 	struct timespec origin_ctime;
-	/* OP_MOVE: its rename done (journaled as "moved N" right after it,
-	 * before the directory takes SRC's metadata); a roll-back began to
-	 * move its directory back ("back N", before that rename): its
-	 * merged name free is then that roll-back's doing. */
-	bool moved, backing;
 	/* A directory of DST that the operation moves away whole (had
 	 * HAD_DIR, an OP_DEL or an OP_PUT over it): that directory as the
 	 * plan saw it (device, inode, ctime; journaled as "ident N DEV INO
@@ -351,23 +346,20 @@ int merge_moves_covers(const struct merge_moves *mv, size_t i);
 /* Appends to P the move of change I of D and the operations below it:
  * the layer's own changes, at their paths once moved. */
 int merge_moves_plan(struct merge_moves *mv, size_t i, struct plan *p);
-/* Applies OP_MOVE O, operation K of a merge into TREE from SRC_TREE,
- * journaled in MDIR as "moved K" once renamed (crash points "merge-move"
- * right after the rename, "merge-moved" after the record).  -ESTALE when
- * DST's directory is no longer where it was, or PATH is taken. */
-int merge_move_apply(int tree, int src_tree, int mdir, size_t k,
-		     const struct op *o);
+/* Applies OP_MOVE O of a merge into TREE from SRC_TREE (crash point
+ * "merge-move" right after the rename).  -ESTALE when DST's directory is
+ * no longer where it was, or PATH is taken. */
+int merge_move_apply(int tree, int src_tree, const struct op *o);
 /* Undoes OP_MOVE O (operation K) in TREE, UNDO holding its saved
  * metadata: renamed back when applied (1); nothing when not (0).  APPLIED:
  * the merge was done, so O was applied: its directory missing is -ENOENT
  * (DST renamed or removed it; the caller keeps the saves), never "not
- * applied", unless this roll-back moved it back already (O->backing, and
- * its origin's inode number tells nothing: 3).  Where DST took the origin's
- * name since, the directory goes back beside it, as ORIGIN.pwapt-rollback-N
- * (the first free N), said through store_warn() on S (2): a recovery never
- * stops on it.  Where the directory that held the origin is gone since, it
- * stays at PATH, its metadata put back, said the same way (2).  -EEXIST when
- * both names are taken and PATH is not a directory. */
+ * applied".  Where DST took the origin's name since, the directory goes
+ * back beside it, as ORIGIN.pwapt-rollback-N (the first free N), said
+ * through store_warn() on S (2): a recovery never stops on it.  Where the
+ * directory that held the origin is gone since, it stays at PATH, its
+ * metadata put back, said the same way (2).  -EEXIST when both names are
+ * taken and PATH is not a directory. */
 int merge_move_undo(const struct world_store *s, int tree, int undo, size_t k,
 		    const struct op *o, bool applied);
 /* Whether the move O did not happen: DST's directory is still at its
@@ -375,13 +367,6 @@ int merge_move_undo(const struct world_store *s, int tree, int undo, size_t k,
  * another device, the ctime the plan saw).  A merge killed before it
  * reached O, or a roll-back killed after it moved it back. */
 bool merge_move_not_reached(int tree, const struct op *o);
-/* Whether DST holds the directory of move O at its origin's name again,
- * put back there by another hand than a roll-back's (O->backing unset):
- * its merged name free, a directory at the origin's name.  On a world
- * whose layers span file systems that rename changes both the inode
- * number and the ctime, so merge_move_not_reached() cannot tell it; what
- * lies below is undone at the old name all the same. */
-bool merge_move_put_back(int tree, const struct op *o);
 /* Whether every move of P that a roll-back would undo can be: its
  * directory at its merged name, the origin's name free and its directory
  * there.  Else an error naming the path in the way (EEXIST) or the one

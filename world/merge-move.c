@@ -499,8 +499,7 @@ int merge_moves_plan(struct merge_moves *mv, size_t i, struct plan *p)
 	return 0;
 }
 
-int merge_move_apply(int tree, int src_tree, int mdir, size_t k,
-		     const struct op *o)
+int merge_move_apply(int tree, int src_tree, const struct op *o)
 {
 	const char *fb, *tb;
 	_cleanup_close_ int fp = journal_open_parent(tree, o->from, &fb);
@@ -525,15 +524,7 @@ int merge_move_apply(int tree, int src_tree, int mdir, size_t k,
 	if (renameat2(fp, fb, tp, tb, RENAME_NOREPLACE) < 0)
 		return errno == EEXIST || errno == ENOENT ? -ESTALE : -errno;
 	crash_point("merge-move");
-	/* Known done, not guessed from inode numbers and ctimes, which the
-	 * rename changes, and so may a rename back by another hand. */
-	char line[48];
-	snprintf(line, sizeof(line), "moved %zu\n", k);
-	int r = journal_append(mdir, line);
-	if (r < 0)
-		return r;
-	crash_point("merge-moved");
-	r = save_set_owner_mode(tp, tb, &st);
+	int r = save_set_owner_mode(tp, tb, &st);
 	if (r < 0)
 		return r;
 	char from[FD_PATH_MAX], to[FD_PATH_MAX];
@@ -586,22 +577,6 @@ bool merge_move_not_reached(int tree, const struct op *o)
 	       st.st_ctim.tv_nsec == o->origin_ctime.tv_nsec;
 }
 
-bool merge_move_put_back(int tree, const struct op *o)
-{
-	const char *fb, *tb;
-	struct stat st;
-	if (o->backing || !o->from)
-		return false;
-	_cleanup_close_ int tp = journal_open_parent(tree, o->path, &tb);
-	if (tp >= 0 ? fstatat(tp, tb, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-			      errno != ENOENT
-		    : tp != -ENOENT && tp != -ENOTDIR)
-		return false;
-	_cleanup_close_ int fp = journal_open_parent(tree, o->from, &fb);
-	return fp >= 0 && fstatat(fp, fb, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       S_ISDIR(st.st_mode);
-}
-
 int merge_move_undo(const struct world_store *s, int tree, int undo, size_t k,
 		    const struct op *o, bool applied)
 {
@@ -613,7 +588,7 @@ int merge_move_undo(const struct world_store *s, int tree, int undo, size_t k,
 			return 0; /* not applied: where it was */
 		/* A roll-back killed after it moved the directory back. */
 		int back = moved_back(tree, o);
-		return back ? back : o->backing ? 3 : -ENOENT;
+		return back ? back : -ENOENT;
 	}
 	if (!S_ISDIR(st.st_mode))
 		return -EEXIST;

@@ -64,7 +64,6 @@ struct merge_ctx {
 	 * has a ctime no older (merge_dir_unchanged_below()). */
 	struct timespec diffed;
 	const struct plan *plan; /* once it is applied */
-	int mdir;		 /* the merge's record, with its journal */
 	/* Inodes of SRC already installed, so that hard links stay links. */
 	struct linked {
 		dev_t dev;
@@ -340,7 +339,7 @@ static int stage_database(struct merge_ctx *m, const char *src, size_t i,
 static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 {
 	if (o->kind == OP_MOVE)
-		return merge_move_apply(m->tree, m->src_tree, m->mdir, i, o);
+		return merge_move_apply(m->tree, m->src_tree, o);
 	const char *base;
 	_cleanup_close_ int parent =
 		journal_open_parent(m->tree, o->path, &base);
@@ -745,7 +744,6 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	}
 	crash_point("merge-prepared");
 	m.plan = &p;
-	m.mdir = mdir;
 
 	for (size_t i = 0; i < p.n; i++) {
 		crash_point_n("merge-op", i);

@@ -429,11 +429,9 @@ static struct src_view open_src_tree(struct world_store *s, const char *src)
 }
 
 /* Whether operation K of P lies below a move that did not happen
- * (UNMOVED[m], merge_move_not_reached()), or that another hand undid:
- * what is at its path is not the merge's, and DST's own is at its old
- * name. */
-static bool below_unmoved(const struct plan *p, const unsigned char *unmoved,
-			  size_t k)
+ * (UNMOVED[m], merge_move_not_reached()): what is at its path is not the
+ * merge's, and DST's own is still at its old name. */
+static bool below_unmoved(const struct plan *p, const bool *unmoved, size_t k)
 {
 	for (size_t m = 0; m < k; m++) {
 		if (!unmoved[m])
@@ -444,17 +442,6 @@ static bool below_unmoved(const struct plan *p, const unsigned char *unmoved,
 			return true;
 	}
 	return false;
-}
-
-/* The metadata of move O's directory (operation K) as saved, where
- * another hand renamed it back to its origin's name. */
-static int undo_moved_meta(int undo, int tree, size_t k, const struct op *o)
-{
-	const char *fb;
-	char meta[40];
-	snprintf(meta, sizeof(meta), "%zu.meta", k);
-	_cleanup_close_ int fp = journal_open_parent(tree, o->from, &fb);
-	return fp < 0 ? fp : save_restore_dir_meta(undo, meta, fp, fb);
 }
 
 int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
@@ -509,20 +496,12 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		r = undo_known_open(&known, undo, p);
 	if (r >= 0)
 		r = undo_known_dirs_begin(&known, mdir, tree, p);
-	/* Moves that did not happen (1), or that another hand undid, the
-	 * directory renamed back (2): nothing of them to undo but, once
-	 * journaled as moved, the directory's metadata; what DST made at
-	 * their new names since is DST's. */
-	_cleanup_free_ unsigned char *unmoved = calloc(p->n + 1, 1);
-	for (size_t k = 0; unmoved && k < p->applied; k++) {
-		const struct op *o = &p->v[k];
-		if (o->kind != OP_MOVE || !o->from)
-			continue;
-		if (merge_move_not_reached(tree, o))
-			unmoved[k] = 1;
-		else if (merge_move_put_back(tree, o))
-			unmoved[k] = 2;
-	}
+	/* Moves that did not happen: nothing of them to undo, and what DST
+	 * made at their new names since is DST's. */
+	_cleanup_free_ bool *unmoved = calloc(p->n + 1, sizeof(*unmoved));
+	for (size_t k = 0; unmoved && k < p->applied; k++)
+		unmoved[k] = p->v[k].kind == OP_MOVE && p->v[k].from &&
+			     merge_move_not_reached(tree, &p->v[k]);
 	if (r >= 0 && !unmoved)
 		r = -ENOMEM;
 	if (r < 0) {
@@ -537,8 +516,6 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		/* Below a move that did not happen (or that DST undid
 		 * itself since), each path is undone at its old name. */
 		bool old_name = below_unmoved(p, unmoved, k);
-		if (unmoved[k] == 2 && o->moved)
-			r = undo_moved_meta(undo, tree, k, o);
 		if (unmoved[k] ||
 		    (old_name && (o->kind == OP_MOVE || !o->before)))
 			continue;
@@ -639,15 +616,8 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 						&known, parent, base, at);
 			}
 		} else if (o->kind == OP_MOVE) {
-			/* Said first: once its merged name is free, that
-			 * is this roll-back's rename, not another hand's. */
-			char line[48];
-			snprintf(line, sizeof(line), "back %zu\n", k);
-			if (has_now && !o->backing)
-				r = journal_append(mdir, line);
-			if (r >= 0)
-				r = merge_move_undo(s, tree, undo, k, o,
-						    p->phase == 2);
+			r = merge_move_undo(s, tree, undo, k, o,
+					    p->phase == 2);
 			_cleanup_close_ int back = r == 1 ? open_beneath(
 				tree, o->from, O_PATH | O_DIRECTORY) : -1;
 			if (back >= 0 && fstat(back, &then) == 0)

@@ -194,16 +194,6 @@ static void test_moves(void)
 	ok(journal_read(dir, &r) == 0 && r.n == 1 && !r.v[0].origin_known,
 	   "an older journal's move without its origin identity still reads");
 	journal_plan_release(&r);
-	ok(journal_append(dir, "phase prepared\nmoved 0\n") == 0 &&
-		   journal_read(dir, &r) == 0 && r.v[0].moved &&
-		   !r.v[0].backing,
-	   "a move's rename journaled as done comes back");
-	journal_plan_release(&r);
-	ok(journal_append(dir, "back 0\n") == 0 &&
-		   journal_read(dir, &r) == 0 && r.v[0].moved &&
-		   r.v[0].backing,
-	   "a roll-back's rename back, journaled before it, comes back");
-	journal_plan_release(&r);
 	static const char *const bad[] = {
 		"pwapt-merge 1\nsrc A\ndst B\nop 0 mov none /n\nphase planned\n",
 		"pwapt-merge 1\nsrc A\ndst B\nop 0 put none /n\nfrom 0 /o\n"
@@ -226,14 +216,6 @@ static void test_moves(void)
 		"origin 0 1 2 3 4\norigin 0 1 2 3 4\nphase planned\n",
 		"pwapt-merge 1\nsrc A\ndst B\nop 0 mov none /n\nfrom 0 /o\n"
 		"phase planned\norigin 0 1 2 3 4\n",
-		"pwapt-merge 1\nsrc A\ndst B\nop 0 mov none /n\nfrom 0 /o\n"
-		"moved 0\nphase planned\n",
-		"pwapt-merge 1\nsrc A\ndst B\nop 0 put none /n\n"
-		"phase planned\nmoved 0\n",
-		"pwapt-merge 1\nsrc A\ndst B\nop 0 mov none /n\nfrom 0 /o\n"
-		"phase planned\nback 1\n",
-		"pwapt-merge 1\nsrc A\ndst B\nop 0 mov none /n\nfrom 0 /o\n"
-		"phase planned\nmoved x\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		put(bad[i], -1);
