@@ -551,19 +551,37 @@ static int thaw_cgroup(struct lxc_container *c)
  * world thawed again (thaw_cgroup() where liblxc's unfreeze() leaves it
  * frozen), and -ETIMEDOUT returned.  1 when liblxc did it, 0 when it
  * failed. */
+struct freeze_wait {
+	struct lxc_container *c;
+	bool looked; /* for its freezer file, at the first tick */
+	struct freezer f;
+};
+
+/* A tick of freeze_bounded()'s wait: a freeze done within the first
+ * 100 ms (nearly all) never asks liblxc for the init's PID. */
+static void nudge_freeze(void *arg)
+{
+	struct freeze_wait *w = arg;
+	if (!w->looked) {
+		w->looked = true;
+		pid_t init = w->c->init_pid(w->c);
+		if (init > 1)
+			(void)freezer_find(&w->f, init);
+	}
+	freezer_nudge(&w->f);
+}
+
 static int freeze_bounded(struct lxc_container *c, bool frozen)
 {
-	_cleanup_(freezer_release) struct freezer f = {0};
-	pid_t init = frozen ? c->init_pid(c) : -1;
-	if (init > 1)
-		(void)freezer_find(&f, init);
+	struct freeze_wait w = {.c = c};
 	pid_t pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
 		_exit((frozen ? c->freeze(c) : c->unfreeze(c)) ? 0 : 1);
 	int status = wait_ticking(pid, container_freeze_seconds(),
-				  f.v1 ? freezer_nudge : NULL, &f);
+				  frozen ? nudge_freeze : NULL, &w);
+	freezer_release(&w.f);
 	if (status == 128 + SIGKILL) {
 		if (frozen) {
 			(void)freeze_bounded(c, false);
