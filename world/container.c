@@ -542,15 +542,6 @@ static int thaw_cgroup(struct lxc_container *c)
 	return freezer_thaw(&f);
 }
 
-/* liblxc's freeze() returns once the freezer says FROZEN, and waits for
- * that without end: a process the freezer cannot stop (asleep in the
- * kernel where it may not be frozen) would hang the merge, the store
- * locked.  So it runs in a child given container_freeze_seconds(), as its
- * unfreeze() does; meanwhile a cgroup v1 freeze stuck FREEZING is told
- * FROZEN again (freezer_nudge()); past them the child is killed, the
- * world thawed again (thaw_cgroup() where liblxc's unfreeze() leaves it
- * frozen), and -ETIMEDOUT returned.  1 when liblxc did it, 0 when it
- * failed. */
 struct freeze_wait {
 	struct lxc_container *c;
 	bool looked; /* for its freezer file, at the first tick */
@@ -571,6 +562,15 @@ static void nudge_freeze(void *arg)
 	freezer_nudge(&w->f);
 }
 
+/* liblxc's freeze() returns once the freezer says FROZEN, and waits for
+ * that without end: a process the freezer cannot stop (asleep in the
+ * kernel where it may not be frozen) would hang the merge, the store
+ * locked.  So it runs in a child given container_freeze_seconds(), as its
+ * unfreeze() does; meanwhile a cgroup v1 freeze stuck FREEZING is told
+ * FROZEN again (freezer_nudge()); past them the child is killed, the
+ * world thawed again (thaw_cgroup() where liblxc's unfreeze() leaves it
+ * frozen), and -ETIMEDOUT returned.  1 when liblxc did it, 0 when it
+ * failed. */
 static int freeze_bounded(struct lxc_container *c, bool frozen)
 {
 	struct freeze_wait w = {.c = c};
