@@ -159,6 +159,11 @@ int diff_side_open(struct side *s)
 	 * (then on another mount, never merged). */
 	bool mount_root = false;
 	int r = stat_name_noxdev(fd, "", &s->st, &mount_root);
+	if (r == -EOPNOTSUPP) { /* a kernel before 5.8: as before */
+		int m = is_mount_point_fd(fd);
+		r = m < 0 ? m : fstat(fd, &s->st) < 0 ? -errno : 0;
+		mount_root = m > 0;
+	}
 	if (r >= 0 && mount_root) {
 		closep(&s->fd);
 		s->exists = false;
