@@ -778,6 +778,33 @@ static void note_unsure(struct world_change *c, const char *a, const char *b)
 		c->note = NULL;
 }
 
+/* Whether a directory above PATH is one A added (B lacks it, so B has
+ * nothing below it).  D is sorted by strcmp, which does not keep a
+ * directory's entries next to it: "/x-y" and "/x.conf" sort between "/x"
+ * and "/x/f", so "the last added directory" is not enough. */
+static bool below_added(const struct world_diff *d, const char *path)
+{
+	_cleanup_free_ char *p = strdup(path);
+	if (!p)
+		return false;
+	for (char *slash = strrchr(p, '/'); slash && slash > p;
+	     slash = strrchr(p, '/')) {
+		*slash = '\0';
+		size_t lo = 0, hi = d->n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = strcmp(d->v[mid].path, p);
+			if (!c)
+				return d->v[mid].kind == 'A';
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	return false;
+}
+
 int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 		   struct world_error *err)
 {
@@ -829,8 +856,9 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 		struct world_change *c = &d->v[i];
 		bool yes = false, unsure = false;
 		const char *pkg = NULL;
-		if (c->kind == 'A' && a_top &&
-		    diff_below(c->path, a_top, strlen(a_top))) {
+		if (c->kind == 'A' &&
+		    ((a_top && diff_below(c->path, a_top, strlen(a_top))) ||
+		     below_added(d, c->path))) {
 			/* Below a path B lacks: if B deleted something
 			 * there, it deleted that path, which says so. */
 		} else if (c->kind == 'A') {
