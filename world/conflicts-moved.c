@@ -95,6 +95,13 @@ int diff_copied_up(const struct fs_part *part, const char *path)
 int diff_origin_differs(const struct diff_trees *t, const char *path,
 			bool *differs, struct timespec *b_ctime)
 {
+	return diff_origin_differs_from(t, path, path, differs, b_ctime);
+}
+
+int diff_origin_differs_from(const struct diff_trees *t, const char *path,
+			     const char *b_path, bool *differs,
+			     struct timespec *b_ctime)
+{
 	unsigned char o[ORIGIN_MAX];
 	size_t n = 0;
 	const struct ovl_fb_head *h = (const struct ovl_fb_head *)o;
@@ -104,7 +111,7 @@ int diff_origin_differs(const struct diff_trees *t, const char *path,
 	    h->magic != OVL_FB_MAGIC || h->len != n)
 		return r < 0 ? r : 0;
 	struct side y;
-	if ((r = diff_side_load(t->parts, true, path, &y)) < 0)
+	if ((r = diff_side_load(t->parts, true, b_path, &y)) < 0)
 		return r;
 	struct {
 		struct file_handle h;

@@ -635,6 +635,27 @@ static int swapped(const struct diff_trees *t, const struct known_ctimes *known,
 	return r;
 }
 
+/* Whether A's file at PATH is B's file at a path A deleted: A renamed it
+ * there (dpkg-divert --remove --rename, mv of one of B's files over
+ * another), which copies it up with the origin of where it was.  B's file
+ * at PATH being another one tells nothing then: a rename in B would have
+ * changed its ctime, which changed_in_b() sees. */
+static bool moved_by_a(const struct diff_trees *t, const struct world_diff *d,
+		       const char *path)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].kind != 'D' || !strcmp(d->v[i].path, path))
+			continue;
+		bool differs = true;
+		struct timespec c;
+		if (diff_origin_differs_from(t, path, d->v[i].path, &differs,
+					     &c) > 0 &&
+		    !differs)
+			return true;
+	}
+	return false;
+}
+
 /* Whether B swapped, by a rename, a directory above PATH (a path A
  * changed or deleted) since A was created: the nearest one that A copied
  * up (overlayfs' origin) is another directory in B now.  A changes
@@ -727,7 +748,7 @@ static int hidden_since(const struct diff_trees *t,
  * it, which brought B another file there.  C's note says so.  ORIGINS:
  * whether A's copy-up origins name B's own files (B is A's parent, and A
  * was never rebased). */
-static int moved_in_b(const struct diff_trees *t,
+static int moved_in_b(const struct diff_trees *t, const struct world_diff *d,
 		      const struct known_ctimes *known, const struct had_list *had,
 		      bool origins, struct world_change *c,
 		      struct diff_dir_seen seen[2], bool *yes)
@@ -736,6 +757,8 @@ static int moved_in_b(const struct diff_trees *t,
 	bool file = false, dir = false, hidden = false;
 	if (origins && c->kind == 'M')
 		r = swapped(t, known, c->path, &file);
+	if (r >= 0 && file && moved_by_a(t, d, c->path))
+		file = false;
 	if (r >= 0 && origins)
 		r = dir_swapped(t, known, c->path, &seen[0], &dir);
 	if (r >= 0 && c->kind == 'D')
@@ -886,7 +909,7 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 			     !(c->what & ~(unsigned)WORLD_CHANGED_TIMES))) {
 			r = changed_in_b(t, &known, c->path, &yes);
 			if (r >= 0 && !yes)
-				r = moved_in_b(t, &known, had_ok ? &had : NULL,
+				r = moved_in_b(t, d, &known, had_ok ? &had : NULL,
 					       origins, c, moved, &yes);
 		}
 		c->conflict = yes;

@@ -162,6 +162,11 @@ int diff_copied_up(const struct fs_part *part, const char *path);
  * gives none); -errno. */
 int diff_origin_differs(const struct diff_trees *t, const char *path,
 			bool *differs, struct timespec *b_ctime);
+/* The same, against B's file at B_PATH instead of PATH (where A deleted
+ * it: A's rename of B's file to PATH copied it up with that origin). */
+int diff_origin_differs_from(const struct diff_trees *t, const char *path,
+			     const char *b_path, bool *differs,
+			     struct timespec *b_ctime);
 /* The note of a conflict C below a directory that a layer holds opaque:
  * A never saw the path, check-off keeps it.  None over a note C has. */
 void diff_explain_hidden(struct world_change *c, const struct diff_trees *t);

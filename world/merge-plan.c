@@ -61,27 +61,40 @@ static int plan_changes(int dst_tree, int src_tree, bool force,
 			const struct world_diff *d, struct merge_moves *mv,
 			struct plan *p)
 {
-	const char *moved = NULL; /* a DST directory that moves away whole */
-	size_t moved_len = 0;
+	/* The DST directories that move away whole: not only the last one,
+	 * as strcmp puts "/x-y" and "/x.d" (and what is below them) between
+	 * "/x" and "/x/f". */
+	const char **moved = NULL;
+	size_t n_moved = 0;
+	int ret = 0;
 	for (size_t i = 0; i < d->n; i++) {
 		const struct world_change *c = &d->v[i];
 		int how = mv ? merge_moves_covers(mv, i) : 0;
 		if (how == 2) {
 			int r = merge_moves_plan(mv, i, p);
-			if (r < 0)
-				return r;
+			if (r < 0) {
+				ret = r;
+				break;
+			}
 			continue;
 		}
 		if (c->excluded || c->checked_off || how)
 			continue;
-		if (moved && !strncmp(c->path, moved, moved_len) &&
-		    c->path[moved_len] == '/' && c->kind == 'D')
+		bool gone = false;
+		for (size_t k = n_moved; c->kind == 'D' && !gone && k-- > 0;) {
+			size_t l = strlen(moved[k]);
+			gone = !strncmp(c->path, moved[k], l) &&
+			       c->path[l] == '/';
+		}
+		if (gone)
 			continue; /* gone with its directory */
 		struct stat xs, ys = {0};
 		int had = journal_kind_of(dst_tree, c->path, &ys);
 		int src = journal_kind_of(src_tree, c->path, &xs);
-		if (had < 0 || src < 0)
-			return had < 0 ? had : src;
+		if (had < 0 || src < 0) {
+			ret = had < 0 ? had : src;
+			break;
+		}
 		struct op o = {.had = had,
 			       .dst_changed = c->conflict || c->merged,
 			       .ino = had != HAD_NONE ? ys.st_ino : 0};
@@ -107,14 +120,23 @@ static int plan_changes(int dst_tree, int src_tree, bool force,
 		o.ident_dev = ys.st_dev;
 		o.ident_ino = ys.st_ino;
 		o.ident_ctime = ys.st_ctim;
-		if (!(o.path = strdup(c->path)) || journal_plan_add(p, o) < 0)
-			return -ENOMEM;
+		if (!(o.path = strdup(c->path)) || journal_plan_add(p, o) < 0) {
+			ret = -ENOMEM;
+			break;
+		}
 		if (had == HAD_DIR && o.kind != OP_DIR) {
-			moved = p->v[p->n - 1].path;
-			moved_len = strlen(moved);
+			const char **m =
+				realloc(moved, (n_moved + 1) * sizeof(*moved));
+			if (!m) {
+				ret = -ENOMEM;
+				break;
+			}
+			moved = m;
+			moved[n_moved++] = p->v[p->n - 1].path;
 		}
 	}
-	return 0;
+	free(moved);
+	return ret;
 }
 
 int merge_plan(int dst_tree, int src_tree, int src_layer, bool force,
