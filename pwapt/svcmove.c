@@ -139,7 +139,11 @@ static bool files_change(int info, const struct world_diff *d,
 			return true;
 	if (info < 0)
 		return false;
-	_cleanup_close_ int dup = fcntl(info, F_DUPFD_CLOEXEC, 3);
+	/* A directory of its own, read from its start: a dup of INFO would
+	 * share its offset, and the next service's walk would begin where
+	 * this one stopped (at the end: no list read at all). */
+	_cleanup_close_ int dup =
+		openat(info, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_closedir_ DIR *dir = dup >= 0 ? fdopendir(dup) : NULL;
 	if (dir)
 		dup = -1;

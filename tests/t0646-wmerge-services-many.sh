@@ -1,0 +1,47 @@
+#!/bin/sh
+# wmerge with more than one service running in DST: each one's package
+# files are looked up in DST's dpkg lists afresh.  (The lists' directory
+# was read through a dup of one descriptor, whose offset the first
+# service's walk left at the end: every later service read no list, so a
+# changed package's daemon was neither restarted nor checked, and a
+# broken upgrade was merged as if nothing ran it.)
+. "$(dirname "$0")/lib.sh"
+make_debian_root
+command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
+R=$PWAPT_ROOT
+
+version() {
+	wexec "$1" python3 -c 'import urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:8090/", timeout=5).read().decode().strip())' 2>/dev/null
+}
+
+test_expect_success 'set up: pwapt-test-svc and pwapt-test-www 1.0 running in Root, and a service "aaa" (sorts first)' '
+	use_test_repo 1.0 &&
+	install_test_packages pwapt-test-svc pwapt-test-www &&
+	printf "#!/bin/sh\ncase \$1 in start) setsid sleep 100000 </dev/null >/dev/null 2>&1 & echo \$! >/run/aaa.pid ;;\nstop) kill \$(cat /run/aaa.pid); rm -f /run/aaa.pid ;;\nrestart) \$0 stop; \$0 start ;;\nstatus) kill -0 \$(cat /run/aaa.pid) ;;\nesac\n" >"$R/etc/init.d/aaa" &&
+	chmod 755 "$R/etc/init.d/aaa" &&
+	wexec Root /etc/init.d/aaa start &&
+	wexec Root /etc/init.d/pwapt-test-svc start &&
+	wexec Root /etc/init.d/pwapt-test-www start &&
+	wait_for 20 "test 1.0 = \"\$(version Root)\"" &&
+	use_test_repo 1.1
+'
+
+test_expect_success 'wmerge --plan names the restart of the upgraded service, not only the first one' '
+	wcreate W Root >/dev/null &&
+	wexec W env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-www=1.1 </dev/null >/dev/null &&
+	wmerge --plan W Root >"$TMP/out"; cat "$TMP/out" &&
+	grep -q "^restart pwapt-test-www in Root: its files change" "$TMP/out"
+'
+
+test_expect_success 'a broken upgrade is checked and rolled back, whatever else runs in Root' '
+	wdelete W &&
+	wcreate B Root >/dev/null &&
+	wexec B env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-www=1.2 </dev/null >/dev/null &&
+	test_exit 1 wmerge B Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" && test_equal 0 $rc &&
+	grep -q "port 8090 of pwapt-test-www does not answer in Root" "$TMP/out" &&
+	wexec Root dpkg-query -W pwapt-test-www | grep -q "	1.0\$" &&
+	wait_for 20 "test 1.0 = \"\$(version Root)\""
+'
+
+test_done
