@@ -18,7 +18,7 @@ print(urllib.request.urlopen("http://127.0.0.1:8090/", timeout=5).read().decode(
 test_expect_success 'set up: pwapt-test-svc and pwapt-test-www 1.0 running in Root, and a service "aaa" (sorts first)' '
 	use_test_repo 1.0 &&
 	install_test_packages pwapt-test-svc pwapt-test-www &&
-	printf "#!/bin/sh\ncase \$1 in start) setsid sleep 100000 </dev/null >/dev/null 2>&1 & echo \$! >/run/aaa.pid ;;\nstop) kill \$(cat /run/aaa.pid); rm -f /run/aaa.pid ;;\nrestart) \$0 stop; \$0 start ;;\nstatus) kill -0 \$(cat /run/aaa.pid) ;;\nesac\n" >"$R/etc/init.d/aaa" &&
+	printf "#!/bin/sh\ncase \$1 in start) setsid sleep 100000 </dev/null >/dev/null 2>&1 & echo \$! >/run/\$(basename \$0).pid ;;\nstop) kill \$(cat /run/\$(basename \$0).pid); rm -f /run/\$(basename \$0).pid ;;\nrestart) \$0 stop; \$0 start ;;\nstatus) kill -0 \$(cat /run/\$(basename \$0).pid) ;;\nesac\n" >"$R/etc/init.d/aaa" &&
 	chmod 755 "$R/etc/init.d/aaa" &&
 	wexec Root /etc/init.d/aaa start &&
 	wexec Root /etc/init.d/pwapt-test-svc start &&
@@ -42,6 +42,19 @@ test_expect_success 'a broken upgrade is checked and rolled back, whatever else 
 	grep -q "port 8090 of pwapt-test-www does not answer in Root" "$TMP/out" &&
 	wexec Root dpkg-query -W pwapt-test-www | grep -q "	1.0\$" &&
 	wait_for 20 "test 1.0 = \"\$(version Root)\""
+'
+
+test_expect_success 'an init script that is a link (/etc/init.d/lsvc -> /opt/lsvc/lsvc): listed, and moved by wmerge' '
+	wcreate S Root >/dev/null &&
+	wexec S sh -c "mkdir -p /opt/lsvc && cat >/opt/lsvc/lsvc && chmod 755 /opt/lsvc/lsvc &&
+		ln -s /opt/lsvc/lsvc /etc/init.d/lsvc && ln -s ../init.d/lsvc /etc/rc2.d/S01lsvc &&
+		/etc/init.d/lsvc start" <"$R/etc/init.d/aaa" &&
+	wlist --services >"$TMP/out" && grep -q "^  lsvc  *init  *yes  *yes" "$TMP/out" &&
+	wmerge --plan S Root >"$TMP/out" && cat "$TMP/out" &&
+	grep -q "^stop lsvc in S\$" "$TMP/out" &&
+	wmerge S Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" && test_equal 0 $rc &&
+	grep -q "^Starting lsvc in Root... done, checked" "$TMP/out" &&
+	wexec Root /etc/init.d/lsvc status
 '
 
 test_done

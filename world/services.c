@@ -167,7 +167,9 @@ static bool pick_script(const char *n, unsigned char type)
 {
 	static const char *const not_services[] = {"README", "rc", "rcS",
 						   "skeleton", NULL};
-	return type == DT_REG && service_name_ok(n) &&
+	/* A link too: /etc/init.d/foo -> /opt/foo/bin/foo.init, as vendors'
+	 * software installs it; run in the world, where the link is its. */
+	return (type == DT_REG || type == DT_LNK) && service_name_ok(n) &&
 	       !strv_contains((char *const *)not_services, n);
 }
 
@@ -358,6 +360,8 @@ static void read_pidfiles(int tree, const char *rel, bool unit, struct entry *e)
 		(void)services_script_pidfiles(text, len, unit, &e->pidfiles);
 }
 
+static bool link_target(int tree, const char *rel, char *target, size_t size);
+
 static int add_scripts(const struct view *v, struct build *b)
 {
 	_cleanup_strv_ struct strv names = {0};
@@ -375,6 +379,20 @@ static int add_scripts(const struct view *v, struct build *b)
 		_cleanup_free_ char *rel = path_join("etc/init.d", names.v[i]);
 		if (!rel)
 			return -ENOMEM;
+		/* A link's target is read beneath the tree (one link, never
+		 * followed further): an absolute one from the tree's root, a
+		 * relative one from /etc/init.d without "..". */
+		char target[PATH_MAX];
+		if (link_target(v->tree, rel, target, sizeof(target))) {
+			_cleanup_free_ char *t =
+				target[0] == '/' ? strdup(target + 1)
+				: strstr(target, "..")
+					? NULL
+					: path_join("etc/init.d", target);
+			if (t)
+				read_pidfiles(v->tree, t, false, e);
+			continue;
+		}
 		read_pidfiles(v->tree, rel, false, e);
 	}
 	for (char d = '2'; d <= '5'; d++) {
