@@ -291,7 +291,13 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 	for (size_t i = 0; i < l.n; i++) {
 		_cleanup_free_ char *pending =
 			service_pending_read(s, l.v[i].name);
-		if (pending) {
+		if (pending && !strncmp(pending, "no merge yet from ", 18)) {
+			printf("a wmerge into %s was killed before it merged "
+			       "(nothing to roll back); services it was "
+			       "stopping may be down, start them again:\n",
+			       l.v[i].name);
+			put_text(stdout, pending);
+		} else if (pending) {
 			printf("services of %s were not (re)started or checked "
 			       "after a merge (its pwapt was killed); see to "
 			       "them, or pwapt rollback %s:\n",

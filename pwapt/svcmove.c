@@ -481,10 +481,20 @@ static void note_pending(struct context *ctx, const struct svc_plan *p,
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return;
-	fprintf(f, "merge %" PRIu64 " from %s\n", id, p->src);
+	/* Before the merge (ID 0): nothing is merged yet, only SRC's
+	 * services are being stopped; pwapt recover must not send the
+	 * administrator to pwapt rollback (an older merge's). */
+	if (!id)
+		fprintf(f, "no merge yet from %s\n", p->src);
+	else
+		fprintf(f, "merge %" PRIu64 " from %s\n", id, p->src);
 	for (size_t i = 0; i < p->n; i++)
-		fprintf(f, "%s %s\n", p->v[i].in_dst ? "restart" : "start",
-			p->v[i].name);
+		if (id)
+			fprintf(f, "%s %s\n",
+				p->v[i].in_dst ? "restart" : "start",
+				p->v[i].name);
+		else if (p->v[i].in_src)
+			fprintf(f, "stop %s in %s\n", p->v[i].name, p->src);
 	if (fclose(f) != 0)
 		return;
 	struct world_store *s = open_store(ctx);

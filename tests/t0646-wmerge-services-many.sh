@@ -57,4 +57,21 @@ test_expect_success 'an init script that is a link (/etc/init.d/lsvc -> /opt/lsv
 	wexec Root /etc/init.d/lsvc status
 '
 
+test_expect_success 'wmerge killed while it stops SRC services: pwapt recover does not send the administrator to pwapt rollback' '
+	wcreate K Root >/dev/null &&
+	wexec K sh -c "sed \"s|^stop) |stop) sleep 60; |\" >/etc/init.d/slowstop && chmod 755 /etc/init.d/slowstop &&
+		/etc/init.d/slowstop start" <"$R/etc/init.d/aaa" &&
+	{ wmerge K Root >"$TMP/out" 2>&1 & } &&
+	wait_for 20 "grep -q \"^Stopping slowstop in K\" \"$TMP/out\"" &&
+	for p in $(pgrep -x wmerge); do
+		tr "\0" "\n" <"/proc/$p/environ" | grep -q "^PWAPT_STATE=$PWAPT_STATE\$" && kill -9 $p
+	done &&
+	sleep 1 &&
+	pwapt recover >"$TMP/out" 2>&1; cat "$TMP/out" &&
+	! grep -q "pwapt rollback" "$TMP/out" &&
+	grep -q "killed before it merged" "$TMP/out" &&
+	grep -q "^stop slowstop in K" "$TMP/out" &&
+	wlist | grep -q "^K "
+'
+
 test_done
