@@ -382,9 +382,49 @@ int merge_chain(struct context *ctx, const char *name, bool force)
 		/* In dependency order: rc2.d's, then the units'. */
 		if (!ctx->no_restart)
 			service_order_in(ctx, WORLD_ROOT, services);
+		/* Killed while they restart (a service down between its stop
+		 * and start): Root's notes already name the merge and its
+		 * services, so that pwapt recover says so and pwapt rollback
+		 * of this merge restarts them on the old files. */
+		struct svc_plan pend = {.src = *w, .dst = (char *)WORLD_ROOT};
+		size_t np = 0;
+		while (!ctx->no_restart && services && services[np])
+			np++;
+		_cleanup_free_ struct svc_item *items =
+			np ? calloc(np, sizeof(*items)) : NULL;
+		for (size_t k = 0; items && k < np; k++)
+			items[k] = (struct svc_item){.name = services[k],
+						     .in_dst = true};
+		pend.v = items;
+		pend.n = items ? np : 0;
+		_cleanup_free_ char *was = NULL; /* Root's note before */
+		size_t was_len = 0;
+		if (pend.n) {
+			struct world_store *ns = open_store(ctx);
+			struct world_error ne = {0};
+			if (!ns || world_note_read(ns, WORLD_ROOT, "restarted",
+						   &was, &was_len, &ne) < 0)
+				was = NULL;
+			world_store_free(ns);
+			service_remember(ctx, services, id);
+			service_pending_note(ctx, &pend, id, false);
+		}
 		int rs = ctx->no_restart
 				 ? 0
 				 : restart_or_roll_back(ctx, *w, id, services);
+		if (pend.n)
+			service_pending_note(ctx, &pend, id, true);
+		if (pend.n && rs == -1) {
+			/* Rolled back: the note is the earlier merge's again. */
+			struct world_store *ns = open_store(ctx);
+			struct world_error ne = {0};
+			if (ns)
+				(void)world_note_write(ns, WORLD_ROOT,
+						       "restarted",
+						       was ? was : "",
+						       was ? was_len : 0, &ne);
+			world_store_free(ns);
+		}
 		if (rs >= 0 || rs == -2) /* the merge stays */
 			service_remember(ctx, ctx->no_restart ? NULL : services,
 					 id);

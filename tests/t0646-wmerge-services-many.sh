@@ -64,7 +64,7 @@ test_expect_success 'wmerge killed while it stops SRC services: pwapt recover do
 	{ wmerge K Root >"$TMP/out" 2>&1 & } &&
 	wait_for 20 "grep -q \"^Stopping slowstop in K\" \"$TMP/out\"" &&
 	for p in $(pgrep -x wmerge); do
-		tr "\0" "\n" <"/proc/$p/environ" | grep -q "^PWAPT_STATE=$PWAPT_STATE\$" && kill -9 $p
+		tr "\0" "\n" <"/proc/$p/environ" | grep -q "^PWAPT_STATE=$PWAPT_STATE\$" && kill -9 $p || :
 	done &&
 	sleep 1 &&
 	pwapt recover >"$TMP/out" 2>&1; cat "$TMP/out" &&
@@ -72,6 +72,36 @@ test_expect_success 'wmerge killed while it stops SRC services: pwapt recover do
 	grep -q "killed before it merged" "$TMP/out" &&
 	grep -q "^stop slowstop in K" "$TMP/out" &&
 	wlist | grep -q "^K "
+'
+
+# pwapt merge (and pwapt unattended, which merges through it) killed while
+# Root's services restart: a daemon slow to come back (30 s between its
+# stop and its start) is down when pwapt dies.  pwapt recover names the
+# merge and the services; pwapt rollback of it restarts them on the old files.
+test_expect_success 'pwapt merge killed while a service restarts: pwapt recover says so, pwapt rollback restarts it' '
+	cat >"$R/etc/default/pwapt-test-svc" <<-\EOF &&
+	if [ "$1" = restart ] && [ -e /etc/slowstart ]; then start-stop-daemon --stop --quiet --retry TERM/5/KILL/2 --pidfile /run/pwapt-test-svc.pid --name pwapt-test-svcd; rm -f /run/pwapt-test-svc.pid; sleep 30; fi
+	EOF
+	wexec Root /etc/init.d/pwapt-test-svc status &&
+	pwapt install --test --keep -y pwapt-test-svc >"$TMP/out" 2>&1 &&
+	t=$(sed -n "s/^Transaction \(tx[0-9]*\):.*/\1/p" "$TMP/out" | head -n 1) && test -n "$t" &&
+	: >"$R/etc/slowstart" &&
+	{ pwapt merge "$t" >"$TMP/out" 2>&1 & } &&
+	wait_for 60 "grep -q \"^Restarting pwapt-test-svc in Root\" \"$TMP/out\"" &&
+	sleep 2 &&
+	for p in $(pgrep -x pwapt); do
+		tr "\0" " " <"/proc/$p/cmdline" | grep -q "^pwapt merge" &&
+		tr "\0" "\n" <"/proc/$p/environ" | grep -q "^PWAPT_STATE=$PWAPT_STATE\$" && kill -9 $p || :
+	done &&
+	rm -f "$R/etc/slowstart" &&
+	pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/out" "$TMP/rec" &&
+	grep -q "^services of Root were not (re)started or checked" "$TMP/rec" &&
+	grep -q "^restart pwapt-test-svc" "$TMP/rec" &&
+	wait_for 40 "wexec Root /etc/init.d/pwapt-test-svc status" &&
+	test_equal 1.1 "$(wexec Root cat /run/pwapt-test-svc.version)" &&
+	pwapt rollback >"$TMP/out" 2>&1; cat "$TMP/out" &&
+	grep -q "^Restarting pwapt-test-svc in Root... done" "$TMP/out" &&
+	test_equal 1.0 "$(wexec Root cat /run/pwapt-test-svc.version)"
 '
 
 test_done
