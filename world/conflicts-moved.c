@@ -3,7 +3,10 @@
  * moved and of those it leaves and enters, never of anything below it, so
  * the ctime of a path of B's alone does not tell that B had it then.
  * What does: the identity of the file or directory that A's version was
- * copied up from (overlayfs' trusted.overlay.origin). */
+ * copied up from (overlayfs' trusted.overlay.origin).  Also the two
+ * questions of the diff's order that a rename raises: whether A renamed
+ * B's file over another, and whether a path lies below a directory A
+ * added (strcmp puts "x-y" between "x" and "x/f"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -152,4 +155,52 @@ void diff_explain_hidden(struct world_change *c, const struct diff_trees *t)
 			return;
 		}
 	}
+}
+
+/* Whether A's file at PATH is B's file at a path A deleted: A renamed it
+ * there (dpkg-divert --remove --rename, mv of one of B's files over
+ * another), which copies it up with the origin of where it was.  B's file
+ * at PATH being another one tells nothing then: a rename in B would have
+ * changed its ctime, which changed_in_b() sees. */
+bool diff_moved_by_a(const struct diff_trees *t, const struct world_diff *d,
+		     const char *path)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].kind != 'D' || !strcmp(d->v[i].path, path))
+			continue;
+		bool differs = true;
+		struct timespec c;
+		if (diff_origin_differs_from(t, path, d->v[i].path, &differs,
+					     &c) > 0 &&
+		    !differs)
+			return true;
+	}
+	return false;
+}
+
+/* Whether a directory above PATH is one A added (B lacks it, so B has
+ * nothing below it).  D is sorted by strcmp, which does not keep a
+ * directory's entries next to it: "/x-y" and "/x.conf" sort between "/x"
+ * and "/x/f", so "the last added directory" is not enough. */
+bool diff_below_added(const struct world_diff *d, const char *path)
+{
+	_cleanup_free_ char *p = strdup(path);
+	if (!p)
+		return false;
+	for (char *slash = strrchr(p, '/'); slash && slash > p;
+	     slash = strrchr(p, '/')) {
+		*slash = '\0';
+		size_t lo = 0, hi = d->n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = strcmp(d->v[mid].path, p);
+			if (!c)
+				return d->v[mid].kind == 'A';
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	return false;
 }

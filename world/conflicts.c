@@ -635,27 +635,6 @@ static int swapped(const struct diff_trees *t, const struct known_ctimes *known,
 	return r;
 }
 
-/* Whether A's file at PATH is B's file at a path A deleted: A renamed it
- * there (dpkg-divert --remove --rename, mv of one of B's files over
- * another), which copies it up with the origin of where it was.  B's file
- * at PATH being another one tells nothing then: a rename in B would have
- * changed its ctime, which changed_in_b() sees. */
-static bool moved_by_a(const struct diff_trees *t, const struct world_diff *d,
-		       const char *path)
-{
-	for (size_t i = 0; i < d->n; i++) {
-		if (d->v[i].kind != 'D' || !strcmp(d->v[i].path, path))
-			continue;
-		bool differs = true;
-		struct timespec c;
-		if (diff_origin_differs_from(t, path, d->v[i].path, &differs,
-					     &c) > 0 &&
-		    !differs)
-			return true;
-	}
-	return false;
-}
-
 /* Whether B swapped, by a rename, a directory above PATH (a path A
  * changed or deleted) since A was created: the nearest one that A copied
  * up (overlayfs' origin) is another directory in B now.  A changes
@@ -757,7 +736,7 @@ static int moved_in_b(const struct diff_trees *t, const struct world_diff *d,
 	bool file = false, dir = false, hidden = false;
 	if (origins && c->kind == 'M')
 		r = swapped(t, known, c->path, &file);
-	if (r >= 0 && file && moved_by_a(t, d, c->path))
+	if (r >= 0 && file && diff_moved_by_a(t, d, c->path))
 		file = false;
 	if (r >= 0 && origins)
 		r = dir_swapped(t, known, c->path, &seen[0], &dir);
@@ -799,33 +778,6 @@ static void note_unsure(struct world_change *c, const char *a, const char *b)
 		     "it back",
 		     a, b, a, b, b) < 0)
 		c->note = NULL;
-}
-
-/* Whether a directory above PATH is one A added (B lacks it, so B has
- * nothing below it).  D is sorted by strcmp, which does not keep a
- * directory's entries next to it: "/x-y" and "/x.conf" sort between "/x"
- * and "/x/f", so "the last added directory" is not enough. */
-static bool below_added(const struct world_diff *d, const char *path)
-{
-	_cleanup_free_ char *p = strdup(path);
-	if (!p)
-		return false;
-	for (char *slash = strrchr(p, '/'); slash && slash > p;
-	     slash = strrchr(p, '/')) {
-		*slash = '\0';
-		size_t lo = 0, hi = d->n;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			int c = strcmp(d->v[mid].path, p);
-			if (!c)
-				return d->v[mid].kind == 'A';
-			if (c < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-	}
-	return false;
 }
 
 int diff_conflicts(struct diff_trees *t, struct world_diff *d,
@@ -881,7 +833,7 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 		const char *pkg = NULL;
 		if (c->kind == 'A' &&
 		    ((a_top && diff_below(c->path, a_top, strlen(a_top))) ||
-		     below_added(d, c->path))) {
+		     diff_below_added(d, c->path))) {
 			/* Below a path B lacks: if B deleted something
 			 * there, it deleted that path, which says so. */
 		} else if (c->kind == 'A') {

@@ -167,6 +167,12 @@ int diff_origin_differs(const struct diff_trees *t, const char *path,
 int diff_origin_differs_from(const struct diff_trees *t, const char *path,
 			     const char *b_path, bool *differs,
 			     struct timespec *b_ctime);
+/* Whether A's file at PATH is B's file at a path A deleted (A renamed it
+ * there: no swap in B). */
+bool diff_moved_by_a(const struct diff_trees *t, const struct world_diff *d,
+		     const char *path);
+/* Whether a directory above PATH is one A added (D sorted by strcmp). */
+bool diff_below_added(const struct world_diff *d, const char *path);
 /* The note of a conflict C below a directory that a layer holds opaque:
  * A never saw the path, check-off keeps it.  None over a note C has. */
 void diff_explain_hidden(struct world_change *c, const struct diff_trees *t);
