@@ -100,7 +100,8 @@ static void resolve_database(struct world_store *s, const char *name, int fa,
 	static const char *const notes[] = {
 		[DBMERGE_MERGED] = "merged record by record",
 		[DBMERGE_DROP] = "a cache: dropped, rebuilt when needed",
-		[DBMERGE_THEIRS] = "a backup: the world's version",
+		[DBMERGE_THEIRS] = "a backup or apt's planner log: the "
+				   "world's version",
 		[DBMERGE_DERIVED] = "ldconfig's cache: the world's version; "
 				    "run ldconfig there after the merge",
 	};

@@ -33,6 +33,7 @@ enum db_kind {
 	DB_LOG,		 /* appended to by both */
 	DB_CACHE,	 /* rebuilt from the others */
 	DB_BACKUP,	 /* the previous version of a database */
+	DB_LATEST,	 /* rewritten whole by each run of its tool */
 	DB_USERS,	 /* passwd, shadow: by name; passwd's uids unique */
 	DB_GROUPS,	 /* group, gshadow: by name; group's gids unique */
 	DB_DERIVED,	 /* made from other files by a tool (ldconfig) */
@@ -65,7 +66,7 @@ static const struct db {
 	{"/var/cache/debconf/config.dat-old", NULL, DB_BACKUP},
 	{"/var/cache/debconf/templates.dat-old", NULL, DB_BACKUP},
 	{"/var/cache/debconf/passwords.dat-old", NULL, DB_BACKUP},
-	{"/var/log/apt/eipp.log.xz", NULL, DB_BACKUP},
+	{"/var/log/apt/eipp.log.xz", NULL, DB_LATEST}, /* apt's last plan */
 	/* Maintainer scripts add system users and groups. */
 	{"/etc/passwd", "passwd", DB_USERS},
 	{"/etc/shadow", "shadow", DB_USERS},
@@ -111,9 +112,17 @@ enum dbmerge_action dbmerge_planned(const char *path)
 	const struct db *db = db_of(path);
 	return !db			? DBMERGE_NONE
 	       : db->kind == DB_CACHE	? DBMERGE_DROP
-	       : db->kind == DB_BACKUP	? DBMERGE_THEIRS
+	       : db->kind == DB_BACKUP || db->kind == DB_LATEST
+			? DBMERGE_THEIRS
 	       : db->kind == DB_DERIVED ? DBMERGE_DERIVED
 					: DBMERGE_MERGED;
+}
+
+bool dbmerge_undoable(const char *path)
+{
+	const struct db *db = db_of(path);
+	return db && (db->kind == DB_LATEST ||
+		      dbmerge_planned(path) == DBMERGE_MERGED);
 }
 
 /* Copies FROM (a regular file) to NAME in DIR; not synced (the caller
@@ -490,6 +499,13 @@ int dbmerge_undo(const char *path, const int files[3], const int *partner,
 		 int out, struct world_error *err)
 {
 	const struct db *db = db_of(path);
+	/* Not merged by lines or records: DST's later run of the tool wins. */
+	if (db && db->kind == DB_LATEST) {
+		int r = copy_bytes(files[2], out);
+		return r < 0 ? werr_errno(err, -r, "cannot undo the merge of %s",
+					  path)
+			     : 0;
+	}
 	if (!db || dbmerge_planned(path) != DBMERGE_MERGED)
 		return werr(err, EINVAL, "%s is merged whole", path);
 	if (db->kind == DB_LOG)

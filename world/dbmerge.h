@@ -7,7 +7,8 @@
  * it does not refuse: it merges the file record by record against the copy
  * saved when SRC was created (its base), and only two different changes of
  * one record (one package) are a conflict.  Logs are appended to, caches
- * are dropped (apt rebuilds them), backups ("-old") follow SRC. */
+ * are dropped (apt rebuilds them), backups ("-old") and apt's planner log
+ * (rewritten whole by each apt run) follow SRC. */
 #ifndef PWAPT_DBMERGE_H
 #define PWAPT_DBMERGE_H
 
@@ -18,7 +19,8 @@ enum dbmerge_action {
 	DBMERGE_NONE,	 /* not such a database: a conflict stays one */
 	DBMERGE_MERGED,	 /* OUT holds the merged file */
 	DBMERGE_DROP,	 /* a cache: deleted in DST, rebuilt on demand */
-	DBMERGE_THEIRS,	 /* a backup: SRC's version, as for any change */
+	DBMERGE_THEIRS,	 /* a backup, apt's planner log: SRC's version, as
+			    for any change */
 	DBMERGE_DERIVED, /* made by a tool from other files: SRC's version,
 			    until the tool runs in DST (ldconfig) */
 };
@@ -49,6 +51,12 @@ bool dbmerge_known(const char *path);
  * reading anything; DBMERGE_NONE for a file that is no such database. */
 enum dbmerge_action dbmerge_planned(const char *path);
 
+/* Whether a forced roll-back of a merge that wrote PATH undoes it with
+ * dbmerge_undo() where DST changed it since: the merge keeps a copy of what
+ * it writes there.  A database merged record by record, and apt's planner
+ * log, which apt rewrites whole. */
+bool dbmerge_undoable(const char *path);
+
 /* Resolves PATH, changed both in SRC (tree SRC_TREE) and in DST (tree
  * DST_TREE) since SRC was created.  With DBMERGE_MERGED the merged file is
  * written to OUT (an empty regular file open for writing; may be -1 to
@@ -78,7 +86,8 @@ const char *dbmerge_partner(const char *path);
  * every record DST added, removed or changed since stays as DST has it,
  * also one the merge had changed too (DST's change wins).  An append-only
  * log loses the lines the merge appended, and keeps those DST appended
- * since (all of DST's log, when it does not begin with the merge's).
+ * since (all of DST's log, when it does not begin with the merge's).  A
+ * file its tool rewrites whole (apt's planner log) is DST's now, whole.
  * PARTNER (may be
  * NULL): the same three fds of dbmerge_partner(PATH), so that a name takes
  * one side in both files.  -EINVAL for a file that is not merged record by

@@ -287,9 +287,10 @@ static int keep_merged_copy(struct merge_ctx *m, int from, size_t i,
 	return r < 0 ? werr_errno(err, -r, "cannot stage %s", path) : 0;
 }
 
-/* A database that SRC alone changed is put whole, as any file; the copy
- * of what it puts lets a forced roll-back undo its records alone, should
- * DST change the file after the merge (dbmerge_undo()). */
+/* A database that SRC alone changed (or apt's planner log) is put whole,
+ * as any file; the copy of what it puts lets a forced roll-back undo its
+ * records alone, should DST change the file after the merge
+ * (dbmerge_undo()). */
 static int keep_put_database(struct merge_ctx *m, size_t i, const char *path,
 			     struct world_error *err)
 {
@@ -685,7 +686,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	}
 	for (size_t i = 0; i < p.n && r >= 0; i++) {
 		bool db_put = p.v[i].kind == OP_PUT &&
-			      dbmerge_planned(p.v[i].path) == DBMERGE_MERGED;
+			      dbmerge_undoable(p.v[i].path);
 		if (p.v[i].kind != OP_MRG && !db_put)
 			continue;
 		if (m.staged < 0 &&
