@@ -80,6 +80,25 @@ static int init_choice(struct context *ctx, const char *path, unsigned no,
 	return -EINVAL;
 }
 
+/* check-timeout = SECONDS, from 1 to a day. */
+static int seconds(struct context *ctx, const char *path, unsigned no,
+		   const char *val, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(val, &end, 10);
+	if (!isdigit((unsigned char)*val) || *end || errno || n < 1 ||
+	    n > 86400) {
+		fprintf(stderr,
+			"%s: %s:%u: check-timeout is seconds, 1 to 86400, "
+			"not '%s'\n",
+			ctx->cmd, path, no, val);
+		return -EINVAL;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
 /* check.SERVICE = CMD: a later line for SERVICE replaces an earlier one. */
 static int push_check(struct context *ctx, const char *service,
 		      const char *cmd)
@@ -150,6 +169,8 @@ int config_parse(struct context *ctx, const char *path, FILE *f)
 		else if (!strcmp(key, "init"))
 			r = init_choice(ctx, path, no, val,
 					&ctx->cfg.init_system);
+		else if (!strcmp(key, "check-timeout"))
+			r = seconds(ctx, path, no, val, &ctx->check_timeout);
 		else if (!strncmp(key, "check.", 6) && key[6] && *val)
 			r = push_check(ctx, key + 6, val);
 		else if (!strcmp(key, "trace") && trace_backend(val))

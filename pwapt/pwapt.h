@@ -29,6 +29,9 @@ struct context {
 	 * CMD, ... NULL-terminated (the health check of SERVICE after a
 	 * merge, svccheck.c) */
 	char **checks;
+	/* pwapt.conf's "check-timeout = SECONDS": how long a check command
+	 * may run; 0: the default, 120 */
+	unsigned check_timeout;
 	/* trace = bpf|audit|off (pwapt.conf, PWAPT_TRACE); NULL: the
 	 * default, bpf where it loads, else audit */
 	const char *trace;

@@ -169,6 +169,39 @@ const char *service_check_command(const struct context *ctx,
 	return NULL;
 }
 
+/* pwapt.conf's check command CMD of SERVICE, in WORLD: -1, saying why in
+ * WHY, when it fails or does not finish in time.  It leads a session of
+ * its own, so that what it started goes with it when it is killed: a
+ * hung check leaves nothing running in WORLD. */
+static int run_check(struct context *ctx, const char *world,
+		     const char *service, const char *cmd, char *why,
+		     size_t why_len)
+{
+	char *argv[] = {(char *)"sh", (char *)"-c", (char *)cmd, NULL};
+	bool timed_out = false;
+	struct world_exec_options xo = {
+		.timeout = ctx->check_timeout ? ctx->check_timeout
+					      : SVC_TIMEOUT,
+		.own_session = true,
+		.timed_out = &timed_out,
+		.output_fd = chatter_fd(ctx)};
+	int st = 1;
+	if (run_in(ctx, world, argv, &xo, &st) < 0)
+		snprintf(why, why_len, "check.%s (%s) could not run in %s",
+			 service, cmd, world);
+	else if (timed_out)
+		snprintf(why, why_len,
+			 "check.%s (%s) did not finish within %u s in %s "
+			 "(timed out: killed with its process group)",
+			 service, cmd, xo.timeout, world);
+	else if (st != 0)
+		snprintf(why, why_len, "check.%s (%s) failed in %s (exit %d)",
+			 service, cmd, world, st);
+	else
+		return 0;
+	return -1;
+}
+
 int service_health_check(struct context *ctx, const char *world,
 			 const char *service, const struct world_ports *ports,
 			 char *why, size_t why_len)
@@ -194,18 +227,8 @@ int service_health_check(struct context *ctx, const char *world,
 		}
 	}
 	const char *cmd = service_check_command(ctx, service);
-	if (cmd) {
-		char *argv[] = {(char *)"sh", (char *)"-c", (char *)cmd, NULL};
-		struct world_exec_options xo = {.timeout = SVC_TIMEOUT,
-						.output_fd = chatter_fd(ctx)};
-		int st = 1;
-		if (run_in(ctx, world, argv, &xo, &st) < 0 || st != 0) {
-			snprintf(why, why_len,
-				 "check.%s (%s) failed in %s (exit %d)", service,
-				 cmd, world, st);
-			return -1;
-		}
-	}
+	if (cmd && run_check(ctx, world, service, cmd, why, why_len) < 0)
+		return -1;
 	/* And it is still up after all that. */
 	if (service_command(ctx, world, service, "status", true) != 0) {
 		snprintf(why, why_len, "%s stopped running in %s", service,

@@ -491,8 +491,8 @@ static long long monotonic_ms(void)
  * waits.  The time limit is the clock's, TICK's own time included: past
  * it the child is killed and taken for killed, also where it ended while
  * TICK ran. */
-static int wait_ticking(pid_t pid, unsigned timeout, void (*tick)(void *),
-			void *arg)
+static int wait_ticking(pid_t pid, unsigned timeout, bool group,
+			bool *killed_out, void (*tick)(void *), void *arg)
 {
 	int ws = 0;
 	bool killed = false;
@@ -506,7 +506,10 @@ static int wait_ticking(pid_t pid, unsigned timeout, void (*tick)(void *),
 		struct pollfd p = {.fd = pfd, .events = POLLIN};
 		long long left = deadline - monotonic_ms();
 		if (left <= 0) {
-			killed = kill(pid, SIGKILL) == 0;
+			/* The group is not there yet when PID has not
+			 * reached its setsid(). */
+			killed = (group && kill(-pid, SIGKILL) == 0) ||
+				 kill(pid, SIGKILL) == 0;
 			break;
 		}
 		int ms = left > INT_MAX ? INT_MAX : (int)left;
@@ -522,12 +525,20 @@ static int wait_ticking(pid_t pid, unsigned timeout, void (*tick)(void *),
 	}
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
+	if (killed_out)
+		*killed_out = killed;
 	return killed ? 128 + SIGKILL : shell_status(ws);
 }
 
 int container_wait(pid_t pid, unsigned timeout)
 {
-	return wait_ticking(pid, timeout, NULL, NULL);
+	return wait_ticking(pid, timeout, false, NULL, NULL, NULL);
+}
+
+int container_wait_exec(pid_t pid, const struct world_exec_options *xo)
+{
+	return wait_ticking(pid, xo ? xo->timeout : 0, xo && xo->own_session,
+			    xo ? xo->timed_out : NULL, NULL, NULL);
 }
 
 /* Thaws container C through its cgroup's freezer file where liblxc's
@@ -579,8 +590,8 @@ static int freeze_bounded(struct lxc_container *c, bool frozen)
 		return -errno;
 	if (pid == 0)
 		_exit((frozen ? c->freeze(c) : c->unfreeze(c)) ? 0 : 1);
-	int status = wait_ticking(pid, container_freeze_seconds(),
-				  frozen ? nudge_freeze : NULL, &w);
+	int status = wait_ticking(pid, container_freeze_seconds(), false,
+				  NULL, frozen ? nudge_freeze : NULL, &w);
 	freezer_release(&w.f);
 	if (status == 128 + SIGKILL) {
 		if (frozen) {
@@ -633,6 +644,7 @@ bool container_running(struct world_store *s, const char *name, pid_t *init_pid)
 
 struct exec_payload {
 	char *const *argv;
+	bool own_session;
 };
 
 /* Runs in the attached child, inside the world: our code, not the
@@ -640,6 +652,8 @@ struct exec_payload {
 static int exec_in_world(void *data)
 {
 	struct exec_payload *p = data;
+	if (p->own_session)
+		(void)setsid();
 	execvp(p->argv[0], p->argv);
 	int e = errno;
 	dprintf(STDERR_FILENO, "%s: %s\n", p->argv[0], strerror(e));
@@ -820,12 +834,12 @@ int container_attach(struct world_store *s, const char *name, char *const *argv,
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);
 
-	struct exec_payload payload = {argv};
+	struct exec_payload payload = {argv, xo->own_session};
 	pid_t pid = -1;
 	r = c->attach(c, exec_in_world, &payload, &opts, &pid);
 	int st = 0;
 	if (r >= 0 && pid > 0)
-		st = container_wait(pid, xo->timeout);
+		st = container_wait_exec(pid, xo);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
 	if (r < 0 || pid <= 0)

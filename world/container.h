@@ -74,6 +74,9 @@ void container_close_fds(int keep_fd);
 /* Waits for child PID (SIGKILLed after TIMEOUT seconds, when not 0);
  * returns its status as a shell reports it (128+N for signal N). */
 int container_wait(pid_t pid, unsigned timeout);
+/* container_wait() as XO says: its timeout, the process group of PID
+ * killed with it for own_session, *XO->timed_out set. */
+int container_wait_exec(pid_t pid, const struct world_exec_options *xo);
 /* ENV with the NULL-terminated MORE appended; ENV is reallocated. */
 char **container_env_append(char **env, char *const *more);
 

@@ -492,6 +492,8 @@ static int exec_on_host(char *const *argv, const struct world_exec_options *xo,
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGQUIT, &old_quit, NULL);
 		environ = env;
+		if (xo && xo->own_session)
+			(void)setsid();
 		int null = out >= 0 ? open("/dev/null", O_RDONLY) : -1;
 		if (chdir("/") < 0 ||
 		    (out >= 0 && (null < 0 || dup2(null, 0) < 0 ||
@@ -507,7 +509,7 @@ static int exec_on_host(char *const *argv, const struct world_exec_options *xo,
 	if (pid < 0)
 		r = werr_errno(err, errno, "cannot fork");
 	else
-		st = container_wait(pid, xo ? xo->timeout : 0);
+		st = container_wait_exec(pid, xo);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
 	if (r >= 0)

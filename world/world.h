@@ -180,6 +180,13 @@ struct world_exec_options {
 	/* Seconds after which the command is killed (SIGKILL) and *status
 	 * is 128+9; 0 waits for as long as it takes. */
 	unsigned timeout;
+	/* The command leads a session of its own (setsid(2)), and the
+	 * timeout kills its whole process group: what it started in the
+	 * background too, unless that left the group. */
+	bool own_session;
+	/* When set, receives whether the timeout killed the command (a
+	 * command may also exit 128+9 by itself). */
+	bool *timed_out;
 	/* Where the command's stdout and stderr go, when > 0 (stdin is then
 	 * /dev/null); otherwise pwapt's own stdin, stdout and stderr. */
 	int output_fd;
