@@ -496,7 +496,7 @@ static int finish(struct context *ctx, struct run *run)
 	if (run->merge_on_success ||
 	    (!run->keep && !run->yes && isatty(STDIN_FILENO) &&
 	     ask_yes("Merge it into Root now?", false)))
-		return merge_chain(ctx, name, false);
+		return merge_chain(ctx, name, false, NULL);
 	fprintf(f,
 		"%s is kept: pwapt merge %s merges it into Root, pwapt discard "
 		"%s throws it away.\n",

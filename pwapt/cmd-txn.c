@@ -83,7 +83,8 @@ static int discard_built_on(struct context *ctx, struct world_store *s,
  * (only the last merge can be undone, and the other one's world is gone).
  * Transactions built on NAME are discarded first: they were tested on
  * NAME's files.  Returns 0 when rolled back, -1 (having said why) if not. */
-static int roll_back_failed(struct context *ctx, const char *name, uint64_t id)
+static int roll_back_failed(struct context *ctx, const char *name, uint64_t id,
+			    struct world_error *outcome)
 {
 	struct world_store *s = open_store(ctx);
 	if (!s)
@@ -104,11 +105,12 @@ static int roll_back_failed(struct context *ctx, const char *name, uint64_t id)
 	}
 	world_store_free(s);
 	if (r < 0) {
-		fprintf(stderr,
-			"%s: the merge of %s (merge %" PRIu64 ") is kept: %s%s\n",
-			ctx->cmd, name, id, SHOWN(err.msg),
-			r == -EEXIST ? "; pwapt rollback --force undoes it"
-				     : "");
+		snprintf(outcome->msg, sizeof(outcome->msg),
+			 "the merge of %s (merge %" PRIu64 ") is kept: %s%s",
+			 name, id, SHOWN(err.msg),
+			 r == -EEXIST ? "; pwapt rollback --force undoes it"
+				      : "");
+		fprintf(stderr, "%s: %s\n", ctx->cmd, outcome->msg);
 		return -1;
 	}
 	return 0;
@@ -120,16 +122,22 @@ static int roll_back_failed(struct context *ctx, const char *name, uint64_t id)
  * refused, the merge stays and it is started again on the merged files
  * (-2).  0 when each came back. */
 static int restart_or_roll_back(struct context *ctx, const char *name,
-				uint64_t id, char *const *services)
+				uint64_t id, char *const *services,
+				struct world_error *outcome)
 {
-	ssize_t bad = service_restart_all(ctx, services);
+	char check[512] = "";
+	ssize_t bad = service_restart_all(ctx, services, check, sizeof(check));
 	if (bad < 0)
 		return 0;
 	fprintf(stderr,
 		"%s: %s does not run after the merge of %s: rolling the merge "
 		"back\n",
 		ctx->cmd, services[bad], name);
-	if (roll_back_failed(ctx, name, id) < 0) {
+	struct world_error kept = {0};
+	if (roll_back_failed(ctx, name, id, &kept) < 0) {
+		snprintf(outcome->msg, sizeof(outcome->msg),
+			 "%s; %s failed its check: %s", kept.msg,
+			 services[bad], check);
 		/* The merge stays: the service that failed its restart is
 		 * down, and must not stay so; it starts on the files in
 		 * place, as do the ones not restarted yet. */
@@ -145,6 +153,10 @@ static int restart_or_roll_back(struct context *ctx, const char *name,
 	service_restart_old(ctx, services, (size_t)bad);
 	fprintf(stderr, "%s: the merge of %s was rolled back\n", ctx->cmd,
 		name);
+	snprintf(outcome->msg, sizeof(outcome->msg),
+		 "the merge of %s into Root was rolled back: %s; Root has its "
+		 "old files again, %s is gone",
+		 name, check, name);
 	return -1;
 }
 
@@ -287,8 +299,12 @@ static int print_chain_plan(struct context *ctx, const char *name)
 
 /* Merges NAME's chain into Root, oldest first, restarting each one's
  * services.  Returns an exit code. */
-int merge_chain(struct context *ctx, const char *name, bool force)
+int merge_chain(struct context *ctx, const char *name, bool force,
+		struct world_error *outcome)
 {
+	struct world_error ignored = {0};
+	if (!outcome)
+		outcome = &ignored;
 	_cleanup_strv_free_ char **chain = NULL;
 	struct world_store *s = open_chain(ctx, name, &chain);
 	if (!s)
@@ -316,8 +332,10 @@ int merge_chain(struct context *ctx, const char *name, bool force)
 			r = refuse_building_on(s, *w, &err);
 	}
 	world_store_free(s);
-	if (r < 0)
+	if (r < 0) {
+		*outcome = err;
 		return fail(ctx, &err);
+	}
 	for (char **w = chain; *w; w++) {
 		struct report rep = {0};
 		if (!(s = open_store(ctx)))
@@ -353,6 +371,8 @@ int merge_chain(struct context *ctx, const char *name, bool force)
 			       : NULL;
 		world_file_users_free(users);
 		world_store_free(s);
+		if (r < 0)
+			*outcome = err;
 		if (r == -EEXIST && conflicts.n) {
 			fail(ctx, &err);
 			print_warnings(stderr, &conflicts, *w, WORLD_ROOT,
@@ -411,7 +431,8 @@ int merge_chain(struct context *ctx, const char *name, bool force)
 		}
 		int rs = ctx->no_restart
 				 ? 0
-				 : restart_or_roll_back(ctx, *w, id, services);
+				 : restart_or_roll_back(ctx, *w, id, services,
+							outcome);
 		if (pend.n)
 			service_pending_note(ctx, &pend, id, true);
 		if (pend.n && rs == -1) {
@@ -495,7 +516,7 @@ int cmd_txn_merge(struct context *ctx, int argc, char **argv)
 		failf(ctx, "--json goes with --plan");
 		return EXIT_USAGE;
 	}
-	return merge_chain(ctx, argv[0], force);
+	return merge_chain(ctx, argv[0], force, NULL);
 }
 
 int cmd_txn_discard(struct context *ctx, int argc, char **argv)

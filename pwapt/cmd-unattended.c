@@ -371,12 +371,14 @@ static int finish(struct context *ctx, struct unattended *u)
 			    name);
 		return EXIT_CONFLICTS;
 	}
-	int r = merge_chain(ctx, name, false);
+	struct world_error why = {0};
+	int r = merge_chain(ctx, name, false, &why);
 	if (r == EXIT_OK)
 		set_outcome(u, false, "merged %s into Root", name);
-	else
-		set_outcome(u, true, "merging %s into Root failed (exit %d)",
-			    name, r);
+	else if (why.msg[0])
+		set_outcome(u, true, "%s", why.msg);
+	else /* write_log() and the mail add the exit status */
+		set_outcome(u, true, "merging %s into Root failed", name);
 	return r;
 }
 

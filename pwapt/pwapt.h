@@ -137,9 +137,12 @@ void note_no_redirect(struct context *ctx, struct world_store *s);
 
 /* Transactions that exist (cmd-txn.c).  Discards those whose pwapt died
  * before they were ready; merges NAME's chain into Root, oldest first, and
- * restarts each one's services (returns an exit code). */
+ * restarts each one's services (returns an exit code).  When that fails,
+ * OUTCOME (may be NULL) says what happened in one sentence, as printed:
+ * the error, or the merge rolled back (or kept) and the failed check. */
 void reap_interrupted(struct context *ctx, struct world_store *s);
-int merge_chain(struct context *ctx, const char *name, bool force);
+int merge_chain(struct context *ctx, const char *name, bool force,
+		struct world_error *outcome);
 
 /* Writes S as a JSON string literal (quote.c): controls, DEL, C1 and
  * bidirectional overrides as \uXXXX, a byte that is not UTF-8 as a lone

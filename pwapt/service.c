@@ -202,7 +202,8 @@ void service_restart_after_rollback(struct context *ctx, uint64_t id)
 	}
 }
 
-ssize_t service_restart_all(struct context *ctx, char *const *services)
+ssize_t service_restart_all(struct context *ctx, char *const *services,
+			    char *why, size_t why_len)
 {
 	FILE *f = chatter(ctx);
 	for (size_t i = 0; services && services[i]; i++) {
@@ -214,6 +215,11 @@ ssize_t service_restart_all(struct context *ctx, char *const *services)
 			: r == 0 ? "not running, left as it is"
 				 : "FAILED");
 		fflush(f); /* before what pwapt says on stderr next */
+		if (r < 0 && failed_check[0])
+			snprintf(why, why_len, "%s", failed_check);
+		else if (r < 0)
+			snprintf(why, why_len, "%s does not run after its "
+				 "restart in Root", services[i]);
 		say_failed_check(ctx);
 		if (r < 0)
 			return (ssize_t)i;

@@ -29,8 +29,10 @@ int service_restart_in_root(struct context *ctx, const char *service,
 			    bool even_stopped);
 /* After a merge into Root: restarts SERVICES (NULL-terminated) in order.
  * Returns the index of the first that did not come back (those after it
- * are not restarted), or -1 when each did. */
-ssize_t service_restart_all(struct context *ctx, char *const *services);
+ * are not restarted), or -1 when each did; then WHY (WHY_LEN bytes) says
+ * which check it failed, as printed. */
+ssize_t service_restart_all(struct context *ctx, char *const *services,
+			    char *why, size_t why_len);
 /* After that merge was rolled back: SERVICES[FAILED] and those restarted
  * before it run again, on the old files. */
 void service_restart_old(struct context *ctx, char *const *services,
