@@ -54,11 +54,8 @@ static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
 			"services start again on the merged files\n",
 			ctx->cmd, id, p->src, p->dst,
 			s ? SHOWN(err.msg) : "cannot open the store");
-		/* Never left down: the one that failed, those not reached;
-		 * a removed one has nothing left to run. */
+		/* Never left down: the one that failed, those not reached. */
 		for (size_t i = 0; i < p->n; i++) {
-			if (p->v[i].removed)
-				continue;
 			fprintf(chatter(ctx), "Starting %s in %s... ",
 				p->v[i].name, p->dst);
 			fflush(chatter(ctx));
@@ -106,8 +103,8 @@ static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id)
 							  sizeof(char *));
 		size_t k = 0;
 		for (size_t i = 0; again && i < p->n; i++)
-			if (p->v[i].in_dst && !p->v[i].removed &&
-			    !(again[k++] = strdup(p->v[i].name)))
+			if (p->v[i].in_dst && !(again[k++] =
+							strdup(p->v[i].name)))
 				strvfreep(&again);
 		if (again)
 			service_remember(ctx, again, id);
@@ -240,21 +237,10 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 		src, dst, id, strcmp(dst, WORLD_ROOT) ? " " : "",
 		strcmp(dst, WORLD_ROOT) ? dst : "");
 	if (ctx->no_restart) {
-		size_t n = 0;
-		for (size_t i = 0; i < plan.n; i++) {
-			if (plan.v[i].removed) {
-				fprintf(stderr,
-					"%s: warning: %s still runs in %s with "
-					"its files removed (--no-restart)\n",
-					ctx->cmd, plan.v[i].name, dst);
-				continue;
-			}
-			fprintf(chatter(ctx), "%s%s",
-				n++ ? ", " : "Not restarted (--no-restart): ",
-				plan.v[i].name);
-		}
-		if (n)
-			fprintf(chatter(ctx), ".\n");
+		for (size_t i = 0; i < plan.n; i++)
+			fprintf(chatter(ctx), "%s%s%s",
+				i ? ", " : "Not restarted (--no-restart): ",
+				plan.v[i].name, i + 1 < plan.n ? "" : ".\n");
 		if (ctx->json)
 			print_json(src, dst, true, id, &plan, NULL, false);
 		return EXIT_OK;

@@ -10,7 +10,6 @@
 #include <time.h>
 
 #include "../world/cleanup.h"
-#include "../world/strv.h"
 #include "handover.h"
 #include "options.h"
 #include "pwapt.h"
@@ -198,12 +197,10 @@ static void txn_plan_trim(struct svc_plan *p)
 
 /* The services a merge of transaction NAME into Root restarts before
  * those that use replaced files: SERVICES (its report's) and Root's
- * running services whose files it changes, but not those whose package
- * it removes, which go to *REMOVED (to stop before the merge).  NULL-
- * terminated, malloc'd; NULL (having warned) when they cannot be told. */
+ * running services whose files it changes.  NULL-terminated, malloc'd;
+ * NULL (having warned) when they cannot be told. */
 static char **txn_restart_base(struct context *ctx, struct world_store *s,
-			       const char *name, char *const *services,
-			       char ***removed)
+			       const char *name, char *const *services)
 {
 	struct svc_plan p = {0};
 	struct world_error err = {0};
@@ -220,47 +217,19 @@ static char **txn_restart_base(struct context *ctx, struct world_store *s,
 	while (services && services[n])
 		n++;
 	char **v = calloc(n + p.n + 1, sizeof(*v));
-	char **gone = calloc(p.n + 1, sizeof(*gone));
-	size_t k = 0, g = 0;
-	for (size_t i = 0; v && gone && i < p.n; i++)
-		if (p.v[i].removed && !(gone[g++] = strdup(p.v[i].name)))
+	size_t k = 0;
+	for (size_t i = 0; v && i < n; i++)
+		if (!(v[k++] = strdup(services[i])))
 			strvfreep(&v);
-	for (size_t i = 0; v && gone && i < n; i++)
-		if (!strv_contains(gone, services[i]) &&
-		    !(v[k++] = strdup(services[i])))
-			strvfreep(&v);
-	for (size_t i = 0; v && gone && i < p.n; i++) {
-		bool dup = p.v[i].removed;
+	for (size_t i = 0; v && i < p.n; i++) {
+		bool dup = false;
 		for (size_t j = 0; j < n; j++)
 			dup |= !strcmp(services[j], p.v[i].name);
 		if (!dup && !(v[k++] = strdup(p.v[i].name)))
 			strvfreep(&v);
 	}
 	service_plan_release(&p);
-	if (!v || !gone) {
-		strvfreep(&v);
-		strvfreep(&gone);
-	}
-	*removed = gone;
 	return v;
-}
-
-/* Root's services whose package a merge removes: stopped (STOP) before
- * it, with their init scripts while Root has them; started again after a
- * merge that failed or was rolled back. */
-static void removed_in_root(struct context *ctx, char *const *removed,
-			    bool stop)
-{
-	FILE *f = chatter(ctx);
-	for (char *const *x = removed; x && *x; x++) {
-		fprintf(f, "%s %s in Root... ",
-			stop ? "Stopping" : "Starting again", *x);
-		fflush(f);
-		int st = service_command(ctx, WORLD_ROOT, *x,
-					 stop ? "stop" : "start", false);
-		fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
-		fflush(f);
-	}
 }
 
 /* The store, and in *CHAIN (NULL-terminated, malloc'd) the transactions of
@@ -372,28 +341,6 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 		if (!(s = open_store(ctx)))
 			return EXIT_FAIL;
 		(void)report_load(s, *w, &rep, NULL);
-		/* Root's running services whose files the merge changes,
-		 * besides those of the upgraded packages; those whose
-		 * package it removes stop first, with the store unlocked. */
-		_cleanup_strv_free_ char **removed = NULL;
-		_cleanup_strv_free_ char **base =
-			txn_restart_base(ctx, s, *w, rep.services, &removed);
-		world_store_free(s);
-		if (ctx->no_restart)
-			for (char **x = removed; x && *x; x++)
-				fprintf(stderr,
-					"%s: warning: %s still runs in Root "
-					"with its files removed "
-					"(--no-restart)\n",
-					ctx->cmd, *x);
-		else
-			removed_in_root(ctx, removed, true);
-		if (!(s = open_store(ctx))) {
-			if (!ctx->no_restart)
-				removed_in_root(ctx, removed, false);
-			report_release(&rep);
-			return EXIT_FAIL;
-		}
 		struct world_diff conflicts = {0};
 		unsigned flags =
 			WORLD_MERGE_REBASE | (force ? WORLD_MERGE_FORCE : 0);
@@ -409,6 +356,11 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 				"%s: warning: cannot read what Root's "
 				"processes use: %s\n",
 				ctx->cmd, SHOWN(ue.msg));
+		/* Root's running services whose files the merge changes,
+		 * besides those of the upgraded packages. */
+		_cleanup_strv_free_ char **base = NULL;
+		if (r >= 0)
+			base = txn_restart_base(ctx, s, *w, rep.services);
 		if (r >= 0)
 			r = world_merge(s, *w, WORLD_ROOT, flags, &conflicts,
 					&id, &err);
@@ -421,8 +373,6 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 		world_store_free(s);
 		if (r < 0)
 			*outcome = err;
-		if (r < 0 && !ctx->no_restart) /* not merged: as before */
-			removed_in_root(ctx, removed, false);
 		if (r == -EEXIST && conflicts.n) {
 			fail(ctx, &err);
 			print_warnings(stderr, &conflicts, *w, WORLD_ROOT,
@@ -485,8 +435,6 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 							outcome);
 		if (pend.n)
 			service_pending_note(ctx, &pend, id, true);
-		if (rs == -1) /* rolled back: their files are back */
-			removed_in_root(ctx, removed, false);
 		if (pend.n && rs == -1) {
 			/* Rolled back: the note is the earlier merge's again. */
 			struct world_store *ns = open_store(ctx);

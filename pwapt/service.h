@@ -90,11 +90,6 @@ struct svc_item {
 	bool done;	/* service_start_in_dst() (re)started it, or tried */
 	bool ports_later; /* found after the merge: service_plan_order()
 			     reads its ports */
-	bool removed;	  /* runs in DST, and the merge removes its init
-			     script or unit, or its package: stopped in DST
-			     before the merge (by service_stop_in_src),
-			     never started after it, started again if the
-			     merge does not happen or is rolled back */
 };
 struct svc_plan {
 	char *src, *dst;
@@ -110,9 +105,7 @@ struct svc_plan {
  * there, start or restart in DST), services running in DST whose files
  * the merge changes (their init script or unit, or a file of the package
  * owning it per DST's dpkg lists) or named in ALSO_RESTART (NULL-
- * terminated, may be NULL), with the ports each listens on; those of DST
- * whose init script or unit it deletes or whose package it removes
- * marked removed (to stop in DST before the merge); and DST's
+ * terminated, may be NULL), with the ports each listens on; and DST's
  * file users, for service_plan_after_merge().  Writes nothing.  Ordered
  * by service_plan_order() (the caller calls it, once S holds no lock
  * that run_in needs).  -errno with ERR; *OUT untouched then. */
@@ -139,19 +132,17 @@ void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,
 /* After the merge, with --json: the member "services":[...]. */
 void service_print_result_json(FILE *f, const struct svc_plan *p);
 
-/* Stops P's services that run in SRC, and in DST the removed ones, in
- * reverse order; marks each it stopped.  0, or -1 when one did not stop
- * (the others are stopped all the same; SRC is frozen for the merge
- * anyway). */
+/* Stops P's services that run in SRC, in reverse order; marks each it
+ * stopped.  0, or -1 when one did not stop (the others are stopped all
+ * the same; SRC is frozen for the merge anyway). */
 int service_stop_in_src(struct context *ctx, struct svc_plan *p);
-/* Starts again those service_stop_in_src() stopped, in SRC or DST: after
- * a merge that did not happen (refused, failed), both run as before. */
+/* Starts again in SRC those service_stop_in_src() stopped: after a merge
+ * that did not happen (refused, failed), SRC runs as before. */
 void service_start_again_in_src(struct context *ctx, struct svc_plan *p);
 /* After the merge: starts (or restarts, those that ran in DST) P's
- * services in DST but the removed ones, in order, each health-checked
- * (service_health_check).  Returns -1 when each passed, else the index
- * of the first that failed (those after it are left untouched), WHY
- * naming the failed check. */
+ * services in DST, in order, each health-checked (service_health_check).
+ * Returns -1 when each passed, else the index of the first that failed
+ * (those after it are left untouched), WHY naming the failed check. */
 ssize_t service_start_in_dst(struct context *ctx, struct svc_plan *p,
 			     char *why, size_t why_len);
 /* After a failed check, before the roll-back: the services that
@@ -159,8 +150,7 @@ ssize_t service_start_in_dst(struct context *ctx, struct svc_plan *p,
  * before stop (with the merged files, which the roll-back may take). */
 void service_stop_new_in_dst(struct context *ctx, struct svc_plan *p);
 /* After the roll-back: each service start_in_dst touched that ran in DST
- * before runs again, restarted on DST's old files, and each removed one
- * stopped before the merge starts again. */
+ * before runs again, restarted on DST's old files. */
 void service_restore_old(struct context *ctx, struct svc_plan *p);
 /* DST's note of the services a merge still has to start there, written
  * (DONE false) before SRC's stop and emptied (DONE true) once they are

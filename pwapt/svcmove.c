@@ -122,48 +122,11 @@ static bool runs_in(const struct world_services *l, const char *service)
 	return false;
 }
 
-/* Whether PKGS has the package of dpkg's file list LIST ("name.list",
- * "name:arch.list") installed: not removed (config-files), not purged. */
-static bool installed(const struct world_packages *pkgs, const char *list)
-{
-	size_t l = strlen(list) - 5, n = strcspn(list, ":");
-	if (n > l)
-		n = l;
-	const char *arch = n < l ? list + n + 1 : NULL;
-	for (size_t i = 0; i < pkgs->n; i++) {
-		const struct world_package *w = &pkgs->v[i];
-		const char *st = w->status ? strrchr(w->status, ' ') : NULL;
-		if (strlen(w->name) != n || strncmp(w->name, list, n) ||
-		    (arch && (strlen(w->arch) != l - n - 1 ||
-			      strncmp(w->arch, arch, l - n - 1))))
-			continue;
-		if (st && strcmp(st, " config-files") &&
-		    strcmp(st, " not-installed"))
-			return true;
-	}
-	return false;
-}
-
-/* Whether the merge (diff D) deletes PATH. */
-static bool deleted(const struct world_diff *d, const char *path)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (!d->v[i].checked_off && d->v[i].kind == 'D' &&
-		    !strcmp(d->v[i].path, path))
-			return true;
-	return false;
-}
-
 /* Whether the merge (diff D) changes a file of SERVICE in DST: its init
  * script or unit, or any file of the package owning it, by DST's dpkg
- * file lists (INFO: DST's /var/lib/dpkg/info).  With GONE, *GONE says
- * whether the merge removes it: deletes its init script or unit, or
- * files of the package owning it, which is not installed in SRC (PKGS,
- * SRC's packages), as apt-get remove does, which keeps the init script,
- * a conffile, and deletes the daemon. */
+ * file lists (INFO: DST's /var/lib/dpkg/info). */
 static bool files_change(int info, const struct world_diff *d,
-			 const char *service, const struct world_packages *pkgs,
-			 bool *gone)
+			 const char *service)
 {
 	char own[3][PATH_MAX];
 	snprintf(own[0], sizeof(own[0]), "/etc/init.d/%s", service);
@@ -171,16 +134,11 @@ static bool files_change(int info, const struct world_diff *d,
 		 service);
 	snprintf(own[2], sizeof(own[2]), "/usr/lib/systemd/system/%s.service",
 		 service);
-	bool script = false;
-	for (size_t k = 0; k < 3; k++) {
-		script |= changed(d, own[k]);
-		if (gone && deleted(d, own[k]))
-			*gone = true;
-	}
-	if (script && !gone)
-		return true;
+	for (size_t k = 0; k < 3; k++)
+		if (changed(d, own[k]))
+			return true;
 	if (info < 0)
-		return script;
+		return false;
 	/* A directory of its own, read from its start: a dup of INFO would
 	 * share its offset, and the next service's walk would begin where
 	 * this one stopped (at the end: no list read at all). */
@@ -199,24 +157,11 @@ static bool files_change(int info, const struct world_diff *d,
 		if (!text || !(has_line(text, own[0]) ||
 			       has_line(text, own[1]) || has_line(text, own[2])))
 			continue;
-		bool deletes = false; /* a file of the package */
-		for (size_t i = 0; i < d->n && !(script && (deletes || !gone));
-		     i++) {
-			if (d->v[i].checked_off ||
-			    !has_line(text, d->v[i].path))
-				continue;
-			script = true;
-			deletes |= d->v[i].kind == 'D';
-		}
-		/* Not installed in SRC, and its files go: a SRC whose dpkg
-		 * status predates the package (the merge keeps DST's
-		 * record) deletes none of them. */
-		if (gone && pkgs && deletes)
-			*gone |= !installed(pkgs, de->d_name);
-		if (script && !gone)
-			return true;
+		for (size_t i = 0; i < d->n; i++)
+			if (!d->v[i].checked_off && has_line(text, d->v[i].path))
+				return true;
 	}
-	return script;
+	return false;
 }
 
 /* rc2.d of SRC: "S02ssh" gives ssh the order 2. */
@@ -321,10 +266,6 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 	int info = r >= 0 ? world_open_in(s, dst, "/var/lib/dpkg/info",
 					  O_RDONLY | O_DIRECTORY, err)
 			  : -1;
-	/* SRC's packages: which of DST's services lose theirs. */
-	struct world_packages pkgs = {0};
-	struct world_error pe = {0};
-	bool pkgs_read = r >= 0 && world_packages(s, src, &pkgs, &pe) >= 0;
 	/* Running in SRC: stopped there, started (or restarted) in DST;
 	 * except one that runs in DST too on files the merge leaves as they
 	 * are (a world that boots systemd runs all of Root's services: a
@@ -333,7 +274,7 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 		const struct world_service *w = &ls.v[i];
 		if (w->running && runs_in(&ld, w->name) &&
 		    !in_strv(also_restart, w->name) &&
-		    !files_change(info, &d, w->name, NULL, NULL))
+		    !files_change(info, &d, w->name))
 			continue;
 		struct svc_item *it = w->running ? item_of(&p, w->name) : NULL;
 		if (w->running && !it)
@@ -345,9 +286,7 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 		r = world_listening_ports(s, src, w->pids, w->n_pids,
 					  &it->ports, err);
 	}
-	/* Running in DST: restarted when the merge changes its files;
-	 * stopped before it when the merge removes them (no script to
-	 * restart it with after). */
+	/* Running in DST: restarted when the merge changes its files. */
 	for (size_t i = 0; r >= 0 && i < ld.n; i++) {
 		const struct world_service *w = &ld.v[i];
 		if (!w->running)
@@ -357,11 +296,7 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 		for (size_t k = 0; k < p.n; k++)
 			if (!strcmp(p.v[k].name, w->name))
 				found = &p.v[k];
-		bool gone = false;
-		if (!found &&
-		    !files_change(info, &d, w->name, pkgs_read ? &pkgs : NULL,
-				  &gone) &&
-		    !extra && !gone)
+		if (!found && !extra && !files_change(info, &d, w->name))
 			continue;
 		struct svc_item *it = found ? found : item_of(&p, w->name);
 		if (!it) {
@@ -369,11 +304,9 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 			break;
 		}
 		it->in_dst = true;
-		it->removed = gone;
 		if (!found)
-			it->why = gone	  ? "its package is removed"
-				  : extra ? "its package was upgraded"
-					  : "its files change";
+			it->why = extra ? "its package was upgraded"
+					: "its files change";
 		if (!it->ports.n) {
 			world_ports_release(&it->ports);
 			r = world_listening_ports(s, dst, w->pids, w->n_pids,
@@ -385,7 +318,6 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 	world_services_release(&ls);
 	world_services_release(&ld);
 	world_diff_release(&d);
-	world_packages_release(&pkgs);
 	if (r >= 0) {
 		struct world_error ue = {0};
 		if (world_file_users(s, dst, &p.users, &ue) < 0)
@@ -495,16 +427,15 @@ void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,
 			for (size_t i = 0; i < p->n; i++) {
 				const struct svc_item *it =
 					&p->v[w == 0 ? p->n - 1 - i : i];
-				bool in = w == 0   ? it->in_src || it->removed
+				bool in = w == 0   ? it->in_src
 					  : w == 1 ? !it->in_dst
-						   : it->in_dst && !it->removed;
+						   : it->in_dst;
 				if (!in)
 					continue;
 				fprintf(f, "%s{\"service\":", first ? "" : ",");
 				json_string(f, it->name);
 				fprintf(f, ",\"world\":");
-				json_string(f, w == 0 && it->in_src ? p->src
-								    : p->dst);
+				json_string(f, w == 0 ? p->src : p->dst);
 				fprintf(f, ",\"why\":");
 				json_string(f, it->why ? it->why : "");
 				print_ports(f, it, true);
@@ -527,13 +458,8 @@ void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,
 	for (size_t i = p->n; i-- > 0;)
 		if (p->v[i].in_src)
 			fprintf(f, "stop %s in %s\n", p->v[i].name, p->src);
-		else if (p->v[i].removed)
-			fprintf(f, "stop %s in %s: %s\n", p->v[i].name, p->dst,
-				p->v[i].why);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct svc_item *it = &p->v[i];
-		if (it->removed)
-			continue;
 		fprintf(f, "%s %s in %s: %s", it->in_dst ? "restart" : "start",
 			it->name, p->dst, it->why ? it->why : "");
 		print_ports(f, it, false);
@@ -563,13 +489,12 @@ static void note_pending(struct context *ctx, const struct svc_plan *p,
 	else
 		fprintf(f, "merge %" PRIu64 " from %s\n", id, p->src);
 	for (size_t i = 0; i < p->n; i++)
-		if (id && !p->v[i].removed)
+		if (id)
 			fprintf(f, "%s %s\n",
 				p->v[i].in_dst ? "restart" : "start",
 				p->v[i].name);
-		else if (!id && (p->v[i].in_src || p->v[i].removed))
-			fprintf(f, "stop %s in %s\n", p->v[i].name,
-				p->v[i].in_src ? p->src : p->dst);
+		else if (p->v[i].in_src)
+			fprintf(f, "stop %s in %s\n", p->v[i].name, p->src);
 	if (fclose(f) != 0)
 		return;
 	struct world_store *s = open_store(ctx);
@@ -612,14 +537,11 @@ int service_stop_in_src(struct context *ctx, struct svc_plan *p)
 	int bad = 0;
 	for (size_t i = p->n; i-- > 0;) {
 		struct svc_item *it = &p->v[i];
-		if (!it->in_src && !it->removed)
+		if (!it->in_src)
 			continue;
-		/* A removed one stops in DST with its old script, the only
-		 * time it has one. */
-		const char *world = it->removed ? p->dst : p->src;
-		fprintf(f, "Stopping %s in %s... ", it->name, world);
+		fprintf(f, "Stopping %s in %s... ", it->name, p->src);
 		fflush(f);
-		int st = service_command(ctx, world, it->name, "stop", false);
+		int st = service_command(ctx, p->src, it->name, "stop", false);
 		it->stopped = st == 0;
 		fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
 		fflush(f);
@@ -636,10 +558,9 @@ void service_start_again_in_src(struct context *ctx, struct svc_plan *p)
 		struct svc_item *it = &p->v[i];
 		if (!it->stopped)
 			continue;
-		const char *world = it->removed ? p->dst : p->src;
-		fprintf(f, "Starting %s in %s again... ", it->name, world);
+		fprintf(f, "Starting %s in %s again... ", it->name, p->src);
 		fflush(f);
-		int st = service_command(ctx, world, it->name, "start", false);
+		int st = service_command(ctx, p->src, it->name, "start", false);
 		fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
 		fflush(f);
 		if (st == 0)
@@ -669,8 +590,6 @@ ssize_t service_start_in_dst(struct context *ctx, struct svc_plan *p,
 		reload_units(ctx, p->dst);
 	for (size_t i = 0; i < p->n; i++) {
 		struct svc_item *it = &p->v[i];
-		if (it->removed)
-			continue; /* stopped before the merge, for good */
 		const char *verb = it->in_dst ? "restart" : "start";
 		fprintf(f, "%s %s in %s... ",
 			it->in_dst ? "Restarting" : "Starting", it->name,
@@ -724,20 +643,6 @@ void service_restore_old(struct context *ctx, struct svc_plan *p)
 		reload_units(ctx, p->dst);
 	for (size_t i = 0; i < p->n; i++) {
 		struct svc_item *it = &p->v[i];
-		if (it->removed && it->stopped) {
-			/* The roll-back gave its files back. */
-			fprintf(f,
-				"Starting %s in %s again on the old "
-				"files... ",
-				it->name, p->dst);
-			fflush(f);
-			int st = service_command(ctx, p->dst, it->name, "start",
-						 false);
-			fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
-			fflush(f);
-			it->stopped = st != 0;
-			continue;
-		}
 		if (!it->done || !it->in_dst)
 			continue;
 		fprintf(f, "Restarting %s in %s on the old files... ", it->name,
@@ -762,9 +667,7 @@ void service_print_result_json(FILE *f, const struct svc_plan *p)
 		fprintf(f, ",\"stopped_in_src\":%s,\"action\":\"%s\","
 			   "\"done\":%s}",
 			it->in_src && it->stopped ? "true" : "false",
-			it->removed  ? "stop"
-			: it->in_dst ? "restart"
-				     : "start",
+			it->in_dst ? "restart" : "start",
 			it->done ? "true" : "false");
 	}
 	fprintf(f, "]");
