@@ -38,8 +38,6 @@ struct op {
 	 * find there, its device and ctime (zero: not known) */
 	dev_t dev;
 	struct timespec seen;
-	/* Its ctime before the merge (not journaled): undo_note_before() */
-	struct timespec was;
 	/* OP_MOVE: the directory renamed to PATH, by the name DST gives it
 	 * once the operations before this one are applied (journaled) */
 	char *from;
@@ -168,8 +166,6 @@ struct undo_known {
 	struct ctime_set *dirs;	  /* undo_known_dirs_begin() */
 	struct ctime_set *seen;	  /* UNDO/seen (undo_write_seen) */
 	struct undo_log notes;	  /* UNDO/known-log */
-	struct undo_link *links;  /* files with other names it noted */
-	size_t n_links;
 };
 #define UNDO_KNOWN_INIT {.notes = UNDO_LOG_INIT}
 /* Reads the ctimes DST's paths had before merge P wrote (UNDO: the
@@ -184,12 +180,6 @@ void undo_known_release(struct undo_known *k);
  * between (an xattr, an append) is not taken for pwapt's own. */
 void undo_known_note(struct undo_known *k, const char *path,
 		     const struct stat *last, const struct stat *after);
-/* After the undo's last write: each file with other names that it noted,
- * whose ctime a later write of the undo to another of its names changed
- * (a restore by rename), noted again with that ctime, where it still has
- * it.  A ctime that is not the one the undo's last write to the file left
- * is learnt by none. */
-void undo_known_links_end(struct undo_known *k, int tree);
 /* UNDO/seen: the ctime each saved file of P has once saved (op.seen); then
  * a syncfs of UNDO's file system makes it and UNDO/before (written just
  * before, without an fsync) durable at once.  Lost, or not written: nothing
@@ -295,12 +285,6 @@ bool undo_same_file(const struct stat *a, const struct stat *b);
  * saved before get it too (the link changed their ctime). */
 void undo_note_seen(struct plan *p, size_t i, const struct stat *st,
 		    const struct stat *now);
-/* Operation I of P is about to save DST's file ST at AT: notes on F (the
- * merge's UNDO/before) the ctime it had before the merge, which is the
- * one its other name had where a save of that name (undo_note_seen) gave
- * it the ctime it still has. */
-void undo_note_before(FILE *f, struct plan *p, size_t i, const struct stat *st,
-		      const char *at);
 /* Whether DST's file NOW at operation O's path changed in place since its
  * save (an append, a chmod, an xattr: a newer ctime), a change that
  * applying O would overwrite. */

@@ -473,7 +473,7 @@ static int save_all(struct merge_ctx *m, struct plan *p,
 			    : 0;
 		struct stat now;
 		if (r >= 0)
-			undo_note_before(bf, p, i, &st, at);
+			undo_put_ctime(bf, &st, at);
 		if (r >= 0 && o->had == HAD_FILE) {
 			r = save_path(par, b, m->undo, n);
 			/* The link alone: the same file, one link more. */

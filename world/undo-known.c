@@ -14,15 +14,7 @@
  * Nor is a ctime learnt for a file that DST changed between the save and
  * the undo (an xattr, an append: same inode): the undo learns only where
  * the file's ctime just before its write is the one the save left
- * (undo/seen, written by save_all), else the one before the merge, or the
- * one the undo's own write to another name of the file left.
- *
- * A file with several names (hard links) changes its ctime with each write
- * through any of them: the ctime before the merge of a name whose other
- * name a save linked first is that name's (undo_note_before), and once the
- * undo is done each name it noted is noted again with the ctime its last
- * write to the file left, where the file still has it
- * (undo_known_links_end). */
+ * (undo/seen, written by save_all), else the one before the merge. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -64,31 +56,6 @@ struct ctime_set {
 	struct ctime_ent *v;
 	size_t n, cap;
 };
-
-/* A file the undo wrote and noted, with other names: the undo's write to
- * another of them (a rename, an unlink of a save) changes its ctime. */
-struct undo_link {
-	char *path;
-	struct stat st; /* as the undo left it */
-};
-
-static bool same_ctime(const struct stat *a, const struct stat *b)
-{
-	return a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
-/* Whether ST's ctime is the one a write of the undo to another name of
- * that file left (noted in K->links): no change of DST's since. */
-static bool left_by_undo(const struct undo_known *k, const struct stat *st)
-{
-	for (size_t i = 0; i < k->n_links; i++)
-		if (k->links[i].st.st_ino == st->st_ino &&
-		    k->links[i].st.st_dev == st->st_dev &&
-		    same_ctime(&k->links[i].st, st))
-			return true;
-	return false;
-}
 
 static void set_release(struct ctime_set *m)
 {
@@ -323,9 +290,6 @@ void undo_known_release(struct undo_known *k)
 	if (k->dirs)
 		set_release(k->dirs);
 	free(k->dirs);
-	for (size_t i = 0; i < k->n_links; i++)
-		free(k->links[i].path);
-	free(k->links);
 	*k = (struct undo_known)UNDO_KNOWN_INIT;
 }
 
@@ -354,9 +318,8 @@ int undo_write_seen(int undo, const struct plan *p)
 	return syncfs(undo) < 0 ? -errno : 0;
 }
 
-/* undo_known_note(): true where it noted PATH. */
-static bool note_known(struct undo_known *k, const char *path,
-		       const struct stat *last, const struct stat *after)
+void undo_known_note(struct undo_known *k, const char *path,
+		     const struct stat *last, const struct stat *after)
 {
 	struct ctime_ent key = {(char *)path, {0, 0}};
 	/* Only pwapt wrote it since the save: its ctime is still the one the
@@ -368,65 +331,21 @@ static bool note_known(struct undo_known *k, const char *path,
 			? k->seen
 			: k->before;
 	FILE *f = k->notes.f;
-	if (last && f && !set_has(own, path, &last->st_ctim) &&
-	    !left_by_undo(k, last))
-		return false;
+	if (last && f && !set_has(own, path, &last->st_ctim))
+		return;
 	const struct ctime_ent *b =
 		f && k->before->n ? bsearch(&key, k->before->v,
 					       k->before->n,
 					       sizeof(*k->before->v), cmp_path)
 				     : NULL;
 	if (!b)
-		return false; /* what it had before is not known */
+		return; /* what it had before is not known: nothing learnt */
 	while (b > k->before->v && !strcmp(b[-1].path, path))
 		b--;
 	fprintf(f, "%lld %ld %lld %ld ", (long long)b->c.tv_sec, b->c.tv_nsec,
 		(long long)after->st_ctim.tv_sec, after->st_ctim.tv_nsec);
 	path_escape(f, path);
 	fputc('\n', f);
-	return true;
-}
-
-void undo_known_note(struct undo_known *k, const char *path,
-		     const struct stat *last, const struct stat *after)
-{
-	if (!note_known(k, path, last, after) || S_ISDIR(after->st_mode) ||
-	    after->st_nlink < 2)
-		return;
-	struct undo_link *v =
-		realloc(k->links, (k->n_links + 1) * sizeof(*v));
-	if (!v)
-		return; /* its later ctime unknown: a conflict, none missed */
-	k->links = v;
-	if ((v[k->n_links].path = strdup(path)))
-		v[k->n_links++].st = *after;
-}
-
-void undo_known_links_end(struct undo_known *k, int tree)
-{
-	for (size_t i = 0; i < k->n_links; i++) {
-		const struct undo_link *e = &k->links[i], *last = e;
-		bool again = false;
-		for (size_t j = i + 1; j < k->n_links && !again; j++) {
-			const struct undo_link *x = &k->links[j];
-			again = !strcmp(x->path, e->path);
-			if (x->st.st_ino == e->st.st_ino &&
-			    x->st.st_dev == e->st.st_dev)
-				last = x;
-		}
-		/* Noted again later, or no later write to the file. */
-		if (again || same_ctime(&e->st, &last->st))
-			continue;
-		/* Still that file, with the ctime the undo's last write to
-		 * it left: anything else is a change of DST's since. */
-		_cleanup_close_ int fd = open_beneath(tree, e->path, O_PATH);
-		struct stat st;
-		if (fd < 0 || fstat(fd, &st) < 0 ||
-		    st.st_ino != e->st.st_ino || st.st_dev != e->st.st_dev ||
-		    !same_ctime(&st, &last->st))
-			continue;
-		(void)note_known(k, e->path, NULL, &st);
-	}
 }
 
 static int note_entry(const struct fs_entry *e, void *data)

@@ -141,24 +141,6 @@ void undo_note_seen(struct plan *p, size_t i, const struct stat *st,
 			p->v[k].seen = c;
 }
 
-void undo_note_before(FILE *f, struct plan *p, size_t i, const struct stat *st,
-		      const char *at)
-{
-	struct stat was = *st;
-	for (size_t k = i; k-- > 0;) {
-		const struct op *o = &p->v[k];
-		if (o->had == HAD_FILE && o->ino == st->st_ino &&
-		    o->dev == st->st_dev &&
-		    o->seen.tv_sec == st->st_ctim.tv_sec &&
-		    o->seen.tv_nsec == st->st_ctim.tv_nsec) {
-			was.st_ctim = o->was;
-			break;
-		}
-	}
-	p->v[i].was = was.st_ctim;
-	undo_put_ctime(f, &was, at);
-}
-
 bool undo_seen_changed(const struct op *o, const struct stat *now)
 {
 	if (!o->seen.tv_sec && !o->seen.tv_nsec)
@@ -671,10 +653,6 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		undo_log_release(&own);
 		return r;
 	}
-	/* Both names of a hard link put back: the second rename changed the
-	 * ctime noted for the first. */
-	undo_known_links_end(&known, tree);
-	undo_log_flush(&known.notes);
 	r = undo_sync_written(tree, p);
 	/* Out of memory: nothing kept, a rollback refuses, safe. */
 	_cleanup_free_ char *notes = undo_log_close(&own);
@@ -748,8 +726,6 @@ int undo_release_saves(struct world_store *s, int mdir, const struct plan *p)
 		undo_log_flush(&known.notes);
 		crash_point_n("release-op", released++);
 	}
-	if (r >= 0) /* each unlink of a save changed its other names' too */
-		undo_known_links_end(&known, tree);
 	_cleanup_free_ char *notes = undo_log_close(&own);
 	if (!notes) {
 		undo_known_release(&known);
