@@ -248,6 +248,30 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 	return move_services(ctx, &plan, id);
 }
 
+/* The merge that a note written before it ("no merge yet from SRC", see
+ * svcmove.c) no longer tells: SRC is gone and DST's last merge is from
+ * it, so the wmerge was killed after its merge, before it wrote the
+ * note again: true, with the merge's *ID. */
+static bool merged_since(struct world_store *s, const struct world_list *l,
+			 const char *dst, const char *note, uint64_t *id)
+{
+	static const char head[] = "no merge yet from ";
+	if (strncmp(note, head, sizeof(head) - 1))
+		return false;
+	const char *src = note + sizeof(head) - 1;
+	size_t n = strcspn(src, "\n");
+	for (size_t i = 0; i < l->n; i++)
+		if (strlen(l->v[i].name) == n && !strncmp(l->v[i].name, src, n))
+			return false; /* SRC is still there: not merged */
+	struct world_merge_record m = {0};
+	struct world_error err = {0};
+	bool yes = world_last_merge(s, dst, &m, &err) >= 0 && m.src &&
+		   strlen(m.src) == n && !strncmp(m.src, src, n);
+	*id = m.id;
+	world_merge_record_release(&m);
+	return yes;
+}
+
 int cmd_recover(struct context *ctx, int argc, char **argv)
 {
 	static const struct cmd_option options[] = {OPT_END};
@@ -291,7 +315,16 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 	for (size_t i = 0; i < l.n; i++) {
 		_cleanup_free_ char *pending =
 			service_pending_read(s, l.v[i].name);
-		if (pending && !strncmp(pending, "no merge yet from ", 18)) {
+		uint64_t id = 0;
+		if (pending && merged_since(s, &l, l.v[i].name, pending, &id)) {
+			printf("a wmerge into %s was killed once it had merged "
+			       "(merge %" PRIu64 "), before its services "
+			       "moved; see to them, or pwapt rollback --id "
+			       "%" PRIu64 " %s:\n",
+			       l.v[i].name, id, id, l.v[i].name);
+			put_text(stdout, pending);
+		} else if (pending &&
+			   !strncmp(pending, "no merge yet from ", 18)) {
 			printf("a wmerge into %s was killed before it merged "
 			       "(nothing to roll back); services it was "
 			       "stopping may be down, start them again:\n",

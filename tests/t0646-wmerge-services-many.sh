@@ -74,6 +74,18 @@ test_expect_success 'wmerge killed while it stops SRC services: pwapt recover do
 	wlist | grep -q "^K "
 '
 
+test_expect_success 'wmerge killed once it merged, before its services moved: pwapt recover names the merge, not "nothing merged"' '
+	wcreate M Root >/dev/null &&
+	wexec M sh -c "cp /etc/init.d/aaa /etc/init.d/mvd && /etc/init.d/mvd start" &&
+	PWAPT_CRASH_AT=merge-done wmerge M Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" && test_equal 137 $rc &&
+	pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec" &&
+	id=$(sed -n "s/^a wmerge into Root was killed once it had merged (merge \([0-9]*\)).*/\1/p" "$TMP/rec") &&
+	test -n "$id" &&
+	grep -q "pwapt rollback --id $id Root:\$" "$TMP/rec" &&
+	! grep -q "nothing to roll back" "$TMP/rec" &&
+	test -e "$R/etc/init.d/mvd" && ! wlist | grep -q "^M "
+'
+
 # pwapt merge (and pwapt unattended, which merges through it) killed while
 # Root's services restart: a daemon slow to come back (30 s between its
 # stop and its start) is down when pwapt dies.  pwapt recover names the
