@@ -272,6 +272,56 @@ static bool merged_since(struct world_store *s, const struct world_list *l,
 	return yes;
 }
 
+/* Whether merge ID is the last merge into DST (the one pwapt rollback
+ * undoes). */
+static bool is_last_merge(struct world_store *s, const char *dst, uint64_t id)
+{
+	struct world_merge_record m = {0};
+	struct world_error err = {0};
+	bool yes = world_last_merge(s, dst, &m, &err) >= 0 && m.id == id;
+	world_merge_record_release(&m);
+	return yes;
+}
+
+/* What pwapt recover says of DST's note of services (svcmove.c) that a
+ * killed merge left: which merge it is, and whether pwapt rollback would
+ * undo that one (never another, older merge). */
+static void print_pending(struct world_store *s, const struct world_list *l,
+			  const char *dst, const char *pending)
+{
+	uint64_t id = 0;
+	if (merged_since(s, l, dst, pending, &id)) {
+		printf("a wmerge into %s was killed once it had merged "
+		       "(merge %" PRIu64 "), before its services moved; see "
+		       "to them, or pwapt rollback --id %" PRIu64 " %s:\n",
+		       dst, id, id, dst);
+	} else if (!strncmp(pending, "no merge yet from ", 18)) {
+		printf("a wmerge into %s was killed before it merged (nothing "
+		       "to roll back); services it was stopping may be down, "
+		       "start them again:\n",
+		       dst);
+	} else if (sscanf(pending, "merge %" SCNu64, &id) == 1 && id &&
+		   !is_last_merge(s, dst, id)) {
+		printf("services of %s were not (re)started or checked after "
+		       "merge %" PRIu64 ", which is no longer the last merge "
+		       "into %s (it was rolled back): see to them on the files "
+		       "%s has now (pwapt rollback would undo another "
+		       "merge):\n",
+		       dst, id, dst, dst);
+	} else if (id) {
+		printf("services of %s were not (re)started or checked after "
+		       "merge %" PRIu64 " (its pwapt was killed); see to them, "
+		       "or pwapt rollback --id %" PRIu64 " %s:\n",
+		       dst, id, id, dst);
+	} else {
+		printf("services of %s were not (re)started or checked after "
+		       "a merge (its pwapt was killed); see to them, or pwapt "
+		       "rollback %s:\n",
+		       dst, dst);
+	}
+	put_text(stdout, pending);
+}
+
 int cmd_recover(struct context *ctx, int argc, char **argv)
 {
 	static const struct cmd_option options[] = {OPT_END};
@@ -315,28 +365,8 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 	for (size_t i = 0; i < l.n; i++) {
 		_cleanup_free_ char *pending =
 			service_pending_read(s, l.v[i].name);
-		uint64_t id = 0;
-		if (pending && merged_since(s, &l, l.v[i].name, pending, &id)) {
-			printf("a wmerge into %s was killed once it had merged "
-			       "(merge %" PRIu64 "), before its services "
-			       "moved; see to them, or pwapt rollback --id "
-			       "%" PRIu64 " %s:\n",
-			       l.v[i].name, id, id, l.v[i].name);
-			put_text(stdout, pending);
-		} else if (pending &&
-			   !strncmp(pending, "no merge yet from ", 18)) {
-			printf("a wmerge into %s was killed before it merged "
-			       "(nothing to roll back); services it was "
-			       "stopping may be down, start them again:\n",
-			       l.v[i].name);
-			put_text(stdout, pending);
-		} else if (pending) {
-			printf("services of %s were not (re)started or checked "
-			       "after a merge (its pwapt was killed); see to "
-			       "them, or pwapt rollback %s:\n",
-			       l.v[i].name, l.v[i].name);
-			put_text(stdout, pending);
-		}
+		if (pending)
+			print_pending(s, &l, l.v[i].name, pending);
 	}
 	world_list_release(&l);
 	world_store_free(s);

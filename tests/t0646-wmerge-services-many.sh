@@ -116,4 +116,17 @@ test_expect_success 'pwapt merge killed while a service restarts: pwapt recover 
 	test_equal 1.0 "$(wexec Root cat /run/pwapt-test-svc.version)"
 '
 
+# A note of services that names a merge no longer the last one into Root
+# (rolled back after a failed check, its pwapt then killed while the
+# services restarted on the old files): pwapt rollback would undo another.
+test_expect_success 'a note naming a merge that is no longer the last: pwapt recover does not send the administrator to pwapt rollback' '
+	test -d "$PWAPT_STATE/worlds/Root/notes" &&
+	printf "merge 99999 from gone\nrestart aaa\n" >"$PWAPT_STATE/worlds/Root/notes/svcmove" &&
+	pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec" &&
+	grep -q "after merge 99999, which is no longer the last merge into Root" "$TMP/rec" &&
+	grep -q "^restart aaa" "$TMP/rec" &&
+	! grep -q "or pwapt rollback" "$TMP/rec" &&
+	: >"$PWAPT_STATE/worlds/Root/notes/svcmove"
+'
+
 test_done
