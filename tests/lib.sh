@@ -400,6 +400,23 @@ install_test_packages() {
 		-o Dpkg::Options::=--force-confold "$@" </dev/null
 }
 
+# www_version WORLD: what the tests' pwapt-test-www (port 8090) answers in
+# WORLD, asked from inside it.
+www_version() {
+	wexec "$1" python3 -c 'import urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:8090/", timeout=5).read().decode().strip())' 2>/dev/null
+}
+
+# pwapt-test-www 1.0 installed and answering in Root, the tests' repository
+# then offering 1.1 (and the broken 1.2).
+www_running_in_root() {
+	use_test_repo 1.0 &&
+	install_test_packages pwapt-test-www &&
+	wexec Root /etc/init.d/pwapt-test-www start &&
+	wait_for 20 "test 1.0 = \"\$(www_version Root)\"" &&
+	use_test_repo 1.1
+}
+
 # Terminal sessions for interactive commands: tmux_start runs a command of
 # ours on a 120x30 terminal; wait_screen waits for text matching an ERE;
 # tm passes anything else to this test's own tmux server.

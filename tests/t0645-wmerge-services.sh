@@ -12,11 +12,6 @@ command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt
 R=$PWAPT_ROOT
 WEBD=/usr/sbin/pwapt-test-wwwd
 
-# version WORLD: what pwapt-test-www answers in WORLD (asked from inside it).
-version() {
-	wexec "$1" python3 -c 'import urllib.request
-print(urllib.request.urlopen("http://127.0.0.1:8090/", timeout=5).read().decode().strip())' 2>/dev/null
-}
 pid_of() { wexec "$1" cat /run/pwapt-test-www.pid 2>/dev/null; }
 # world_with WORLD CMD...: a world on Root where CMD ran, its web service
 # started (answering, but for the broken 1.2).
@@ -28,23 +23,19 @@ world_with() {
 	if wexec "$w" grep -q "^VERSION = .1.2.\$" $WEBD; then
 		wait_for 20 "wexec $w /etc/init.d/pwapt-test-www status"
 	else
-		wait_for 20 "test -n \"\$(version $w)\""
+		wait_for 20 "test -n \"\$(www_version $w)\""
 	fi
 }
 in_world() { wexec "$@" </dev/null >/dev/null 2>&1; }
 install_web() { echo "env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --allow-downgrades pwapt-test-www=$1"; }
 
 test_expect_success 'set up: pwapt-test-www 1.0 running in Root, 1.1 and 1.2 in the lists' '
-	use_test_repo 1.0 &&
-	install_test_packages pwapt-test-www &&
-	wexec Root /etc/init.d/pwapt-test-www start &&
-	wait_for 20 "test 1.0 = \"\$(version Root)\"" &&
-	use_test_repo 1.1
+	www_running_in_root
 '
 
 test_expect_success 'wmerge --plan says what stops, starts and restarts, and changes nothing' '
 	world_with W $(install_web 1.1) &&
-	test_equal 1.1 "$(version W)" &&
+	test_equal 1.1 "$(www_version W)" &&
 	root_pid=$(pid_of Root) && w_pid=$(pid_of W) &&
 	sha256sum "$R$WEBD" >"$TMP/before" &&
 	wmerge --plan W Root >"$TMP/out" 2>&1; cat "$TMP/out" &&
@@ -59,7 +50,7 @@ assert j[\"restart\"][0][\"ports\"] == [8090] and j[\"start\"] == [], j
 " "$TMP/json" &&
 	sha256sum -c "$TMP/before" >/dev/null &&
 	test_equal "$root_pid" "$(pid_of Root)" && test_equal "$w_pid" "$(pid_of W)" &&
-	test_equal 1.1 "$(version W)" && test_equal 1.0 "$(version Root)" &&
+	test_equal 1.1 "$(www_version W)" && test_equal 1.0 "$(www_version Root)" &&
 	wlist | grep -q "^W "
 '
 
@@ -69,7 +60,7 @@ test_expect_success 'wmerge stops the service in SRC and restarts it in Root on 
 	grep -q "^Stopping pwapt-test-www in W... done" "$TMP/out" &&
 	grep -q "^Merged W into Root as merge" "$TMP/out" &&
 	grep -q "^Restarting pwapt-test-www in Root... done, checked" "$TMP/out" &&
-	test_equal 1.1 "$(version Root)" &&
+	test_equal 1.1 "$(www_version Root)" &&
 	test "$(pid_of Root)" != "$root_pid" &&
 	! wlist | grep -q "^W "
 '
@@ -85,7 +76,7 @@ test_expect_success 'a new version that fails its port check: that merge rolled 
 	grep -q "^Restarting pwapt-test-www in Root on the old files... done" "$TMP/out" &&
 	sha256sum -c "$TMP/before" >/dev/null &&
 	cmp "$TMP/webd.old" "$R$WEBD" &&
-	wait_for 20 "test 1.1 = \"\$(version Root)\""
+	wait_for 20 "test 1.1 = \"\$(www_version Root)\""
 '
 
 test_expect_success 'wmerge --json: the report names the failed check' '
@@ -97,7 +88,7 @@ j = json.load(open(sys.argv[1]))
 assert j[\"merged\"] and j[\"rolled_back\"], j
 assert \"port 8090\" in j[\"failed_check\"], j
 " "$TMP/json" &&
-	wait_for 20 "test 1.1 = \"\$(version Root)\""
+	wait_for 20 "test 1.1 = \"\$(www_version Root)\""
 '
 
 test_expect_success 'a check command from pwapt.conf that fails rolls the merge back, named' '
@@ -109,7 +100,7 @@ test_expect_success 'a check command from pwapt.conf that fails rolls the merge 
 	test_exit 1 wmerge C Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" && test_equal 0 $rc &&
 	grep -q "rolled back: check.pwapt-test-www (test -e /var/tmp/pwapt-healthy) failed in Root" "$TMP/out" &&
 	sha256sum -c "$TMP/before" >/dev/null &&
-	wait_for 20 "test 1.1 = \"\$(version Root)\"" &&
+	wait_for 20 "test 1.1 = \"\$(www_version Root)\"" &&
 	: >"$R/var/tmp/pwapt-healthy" &&
 	world_with C2 sh -c "echo \"# touched\" >>$WEBD" &&
 	wmerge C2 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" && test_equal 0 $rc &&
@@ -125,7 +116,7 @@ test_expect_success 'wmerge --no-restart: no stop in SRC, no restart in Root, th
 	! grep -q "^Stopping\|^Restarting\|^Starting" "$TMP/out" &&
 	test_equal "$root_pid" "$(pid_of Root)" &&
 	wexec Root /etc/init.d/pwapt-test-www restart &&
-	wait_for 20 "test 1.1 = \"\$(version Root)\""
+	wait_for 20 "test 1.1 = \"\$(www_version Root)\""
 '
 
 # Killed between the merge and the services: the merge stays (it is
@@ -168,7 +159,7 @@ test_expect_success 'a service started in Root (it did not run there) that fails
 
 test_expect_success 'pwapt merge --plan names the restart and changes nothing; pwapt merge checks the port and rolls back' '
 	wexec Root /etc/init.d/pwapt-test-www start &&
-	wait_for 20 "test 1.1 = \"\$(version Root)\"" &&
+	wait_for 20 "test 1.1 = \"\$(www_version Root)\"" &&
 	root_pid=$(pid_of Root) &&
 	pwapt install --test --keep -y pwapt-test-www </dev/null >"$TMP/out" 2>&1; cat "$TMP/out" &&
 	tx=$(sed -n "s/^Transaction \(tx[0-9]*\): .*ready\$/\1/p" "$TMP/out") &&
@@ -191,13 +182,13 @@ assert j[0][\"restart\"][0][\"service\"] == \"pwapt-test-www\" and j[0][\"stop\"
 	grep -q "^Restarting pwapt-test-www in Root on the old files... done" "$TMP/out" &&
 	grep -q "the merge of $tx was rolled back" "$TMP/out" &&
 	sha256sum -c "$TMP/before" >/dev/null &&
-	wait_for 20 "test 1.1 = \"\$(version Root)\""
+	wait_for 20 "test 1.1 = \"\$(www_version Root)\""
 '
 
 test_expect_success 'hostile DST: a FIFO and a symbolic link among its dpkg lists: the plan neither hangs nor follows them' '
 	wcreate P Root >/dev/null &&
 	wexec P /etc/init.d/pwapt-test-www start &&
-	wait_for 20 "test 1.1 = \"\$(version P)\"" &&
+	wait_for 20 "test 1.1 = \"\$(www_version P)\"" &&
 	T=$PWAPT_STATE/worlds/P/merged &&
 	mkfifo "$T/var/lib/dpkg/info/aaa-evil.list" &&
 	ln -s /etc/shadow "$T/var/lib/dpkg/info/aab-evil.list" &&
@@ -207,7 +198,7 @@ test_expect_success 'hostile DST: a FIFO and a symbolic link among its dpkg list
 	grep -q "^restart pwapt-test-www in P: its files change (ports 8090)\$" "$TMP/out" &&
 	timeout 120 wmerge Q P >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" && test_equal 0 $rc &&
 	grep -q "^Restarting pwapt-test-www in P... done, checked" "$TMP/out" &&
-	test_equal 1.1 "$(version P)" &&
+	test_equal 1.1 "$(www_version P)" &&
 	wdelete P
 '
 

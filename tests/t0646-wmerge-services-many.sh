@@ -10,11 +10,6 @@ make_debian_root
 command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
 R=$PWAPT_ROOT
 
-version() {
-	wexec "$1" python3 -c 'import urllib.request
-print(urllib.request.urlopen("http://127.0.0.1:8090/", timeout=5).read().decode().strip())' 2>/dev/null
-}
-
 test_expect_success 'set up: pwapt-test-svc and pwapt-test-www 1.0 running in Root, and a service "aaa" (sorts first)' '
 	use_test_repo 1.0 &&
 	install_test_packages pwapt-test-svc pwapt-test-www &&
@@ -23,7 +18,7 @@ test_expect_success 'set up: pwapt-test-svc and pwapt-test-www 1.0 running in Ro
 	wexec Root /etc/init.d/aaa start &&
 	wexec Root /etc/init.d/pwapt-test-svc start &&
 	wexec Root /etc/init.d/pwapt-test-www start &&
-	wait_for 20 "test 1.0 = \"\$(version Root)\"" &&
+	wait_for 20 "test 1.0 = \"\$(www_version Root)\"" &&
 	use_test_repo 1.1
 '
 
@@ -41,7 +36,7 @@ test_expect_success 'a broken upgrade is checked and rolled back, whatever else 
 	test_exit 1 wmerge B Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" && test_equal 0 $rc &&
 	grep -q "port 8090 of pwapt-test-www does not answer in Root" "$TMP/out" &&
 	wexec Root dpkg-query -W pwapt-test-www | grep -q "	1.0\$" &&
-	wait_for 20 "test 1.0 = \"\$(version Root)\""
+	wait_for 20 "test 1.0 = \"\$(www_version Root)\""
 '
 
 test_expect_success 'an init script that is a link (/etc/init.d/lsvc -> /opt/lsvc/lsvc): listed, and moved by wmerge' '

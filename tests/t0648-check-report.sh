@@ -21,17 +21,8 @@ chmod 755 "$TMP/sendmail"
 PWAPT_SENDMAIL=$TMP/sendmail
 export PWAPT_SENDMAIL
 
-version() {
-	wexec "$1" python3 -c 'import urllib.request
-print(urllib.request.urlopen("http://127.0.0.1:8090/", timeout=5).read().decode().strip())' 2>/dev/null
-}
-
 test_expect_success 'set up: pwapt-test-www 1.0 running in Root, 1.1 and 1.2 in the lists' '
-	use_test_repo 1.0 &&
-	install_test_packages pwapt-test-www &&
-	wexec Root /etc/init.d/pwapt-test-www start &&
-	wait_for 20 "test 1.0 = \"\$(version Root)\"" &&
-	use_test_repo 1.1
+	www_running_in_root
 '
 
 test_expect_success 'a bad check-timeout is a clear error' '
@@ -53,7 +44,7 @@ test_expect_success 'a check command that hangs: said to time out, its children 
 	! grep -q "exit 137" "$TMP/out" &&
 	! pgrep -f "^sleep 432[12]\$" &&
 	sha256sum -c "$TMP/before" >/dev/null &&
-	wait_for 20 "test 1.0 = \"\$(version Root)\""
+	wait_for 20 "test 1.0 = \"\$(www_version Root)\""
 '
 
 # Where the tree has no unattended-upgrades, skipped (a failure when
@@ -78,7 +69,7 @@ test_expect_success 'pwapt unattended whose merge fails its check: unattended.lo
 	grep -q "^the merge of tx1 into Root was rolled back: port 8090 of pwapt-test-www does not answer in Root; Root has its old files again, tx1 is gone (exit 1)\.\$" "$TMP/mail" &&
 	! wlist | grep -q "^tx1\b" &&
 	sha256sum -c "$TMP/before" >/dev/null &&
-	wait_for 20 "test 1.0 = \"\$(version Root)\""
+	wait_for 20 "test 1.0 = \"\$(www_version Root)\""
 '
 fi
 

@@ -190,17 +190,9 @@ bool diff_below_added(const struct world_diff *d, const char *path)
 	for (char *slash = strrchr(p, '/'); slash && slash > p;
 	     slash = strrchr(p, '/')) {
 		*slash = '\0';
-		size_t lo = 0, hi = d->n;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			int c = strcmp(d->v[mid].path, p);
-			if (!c)
-				return d->v[mid].kind == 'A';
-			if (c < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		size_t k = diff_lower_bound(d, p);
+		if (k < d->n && !strcmp(d->v[k].path, p))
+			return d->v[k].kind == 'A';
 	}
 	return false;
 }

@@ -81,11 +81,8 @@ static int plan_changes(int dst_tree, int src_tree, bool force,
 		if (c->excluded || c->checked_off || how)
 			continue;
 		bool gone = false;
-		for (size_t k = n_moved; c->kind == 'D' && !gone && k-- > 0;) {
-			size_t l = strlen(moved[k]);
-			gone = !strncmp(c->path, moved[k], l) &&
-			       c->path[l] == '/';
-		}
+		for (size_t k = n_moved; c->kind == 'D' && !gone && k-- > 0;)
+			gone = diff_below(c->path, moved[k], strlen(moved[k]));
 		if (gone)
 			continue; /* gone with its directory */
 		struct stat xs, ys = {0};
