@@ -30,4 +30,21 @@ test_expect_success 'a merge and its roll-back on a full disk: the deleted direc
 	wmerge A Root && ! test -e "$R/srv/big" && test -s "$R/srv/z"
 '
 
+test_expect_success 'what Root held cannot be noted (the state full): wexec warns, the merge refuses' '
+	mkdir "$TMP/st" && mount -t tmpfs -o size=20m pwapt-st "$TMP/st" &&
+	(
+		PWAPT_STATE=$TMP/st/state && export PWAPT_STATE &&
+		mkdir -p "$R/srv/d" && echo 3 >"$R/srv/d/f3" &&
+		wcreate F Root &&
+		wexec F sh -c "sed -i s/3/x/ /srv/d/f3 && { dd if=/dev/zero of=/fill bs=64k 2>/dev/null; :; }" 2>"$TMP/e" &&
+		rm "$PWAPT_STATE/worlds/F/merged/fill" && cat "$TMP/e" &&
+		grep -q "cannot note which files of .F. its parent held.*No space left on device" "$TMP/e" &&
+		rm "$R/srv/d/f3" &&
+		{ wmerge F Root >"$TMP/out" 2>&1; test_equal 3 $?; } && cat "$TMP/out" &&
+		grep -q "^! /srv/d/f3: changed in Root after F was created: .*unnoted: lower-had-lost" "$TMP/out" &&
+		! test -e "$R/srv/d/f3" &&
+		wmerge --force F Root && test_equal x "$(cat "$R/srv/d/f3")"
+	)
+'
+
 test_done

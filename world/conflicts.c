@@ -519,6 +519,10 @@ int diff_note_lower(struct world_store *s, const struct world_meta *a)
 	if (r >= 0 && meta_load(s, a->name, &now, NULL) >= 0 &&
 	    now.n_parents == 1 && !strcmp(now.parents[0], a->parents[0]))
 		r = had_append_at(s, a->name, wdir, buf, len);
+	/* Not noted (a full disk): said to every later diff, if it can be. */
+	if (r < 0)
+		closep(&(int){openat(wdir, "lower-had-lost",
+				     O_WRONLY | O_CREAT | O_CLOEXEC, 0600)});
 	meta_release(&now);
 	had_release(&had);
 	known_release(&known);
@@ -539,9 +543,8 @@ static int cmp_ino(const void *a, const void *b)
  * version with the inode number of B's); or A replaced it whole while B
  * had it (lower-had), or, where lower-had says nothing, while one of B's
  * packages held it (*pkg names it).  Where nothing tells, *unsure.  In
- * that order: the
- * first test costs one look per directory, and spares the others in the
- * usual case. */
+ * that order: the first test costs one look per directory, and spares the
+ * others in the usual case. */
 
 static int deleted_in_b(const struct diff_trees *t,
 			const struct known_ctimes *known,
@@ -769,15 +772,17 @@ static void note(struct world_change *c, const char *what, const char *name)
 /* A file A replaced whole (no copy-up says so) or made, in a directory
  * of B that changed since A was created, where nothing recorded whether B
  * had it then. */
-static void note_unsure(struct world_change *c, const char *a, const char *b)
+static void note_unsure(struct world_change *c, const char *a, const char *b,
+			bool lost)
 {
 	if (!c->note &&
 	    asprintf(&c->note,
 		     "%s replaced or made this file while %s's directory "
 		     "changed after %s was created: pwapt cannot tell whether "
 		     "%s had it then; if %s deleted it since, a merge brings "
-		     "it back",
-		     a, b, a, b, b) < 0)
+		     "it back%s",
+		     a, b, a, b, b,
+		     lost ? " (unnoted: lower-had-lost)" : "") < 0)
 		c->note = NULL;
 }
 
@@ -802,13 +807,16 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 		t->a->n_parents == 1 && !strcmp(t->a->parents[0], t->name_b);
 	/* And the origins of A's copy-ups tell of B's files only there,
 	 * unless A was rebased (an R line). */
-	bool origins = had_ok;
+	bool origins = had_ok, lost = false;
 	if (had_ok) {
-		/* Now, for a later merge, what B still holds as then. */
-		(void)diff_note_lower(t->s, t->a);
+		/* Now, what B still holds; unsure refuses if unnoted. */
+		lost = diff_note_lower(t->s, t->a) < 0;
 		_cleanup_close_ int wdir = openat(
 			t->s->worlds_fd, t->name_a,
 			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		lost = lost || (wdir >= 0 && (faccessat(wdir, "lower-had-lost",
+							 F_OK, 0) == 0 ||
+					      errno != ENOENT));
 		r = wdir < 0 ? (errno == ENOENT ? 0 : -errno)
 			     : had_load(wdir, &had);
 		if (r == -EFBIG) { /* nothing known: the warning path */
@@ -853,7 +861,9 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 			if (yes)
 				note(c, "changed", t->name_a);
 			if (unsure)
-				note_unsure(c, t->name_a, t->name_b);
+				note_unsure(c, t->name_a, t->name_b, lost);
+			yes = yes || (unsure && lost);
+			unsure = unsure && !lost;
 		} else if (c->kind != 'A' &&
 			   /* Both made the same change (the same package's
 			    * files, the same download) at different times:

@@ -551,9 +551,16 @@ static int run_in_world(struct world_store *s, const char *name,
 	 * directory as then: a later merge tells modify/delete by it. */
 	struct world_meta m = {0};
 	struct world_error ignored = {0};
+	int nr = 0;
 	if (r >= 0 && !store_is_root(name) &&
 	    meta_load(s, name, &m, &ignored) >= 0)
-		(void)diff_note_lower(s, &m);
+		nr = diff_note_lower(s, &m);
+	if (nr < 0) /* lower-had-lost: a merge refuses where it would tell */
+		store_warn(s,
+			   "cannot note which files of '%s' its parent held "
+			   "when it replaced them: %s; a merge of it refuses "
+			   "where only that note could tell",
+			   name, strerror(-nr));
 	meta_release(&m);
 	return r;
 }

@@ -53,7 +53,9 @@ struct world_config {
 	 * no newline, that may name paths of a world (show them escaped).
 	 * Today a roll-back (world_rollback, a failed world_merge, the
 	 * recovery in world_store_open) that puts a merged directory back
-	 * beside the one DST made at its name since. */
+	 * beside the one DST made at its name since; and a run in a world
+	 * after which what its parent held could not be noted (diff.h,
+	 * diff_note_lower). */
 	void (*warn)(const char *msg);
 	/* Networking (see world_net_*): NULL means the default. */
 	const char *bridge; /* pwapt's bridge, default "pwapt0" */
