@@ -49,7 +49,7 @@ WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/strv.o world/stor
 	world/trace-bpf.o world/trace-table.o world/api-trace.o world/api-diff.o \
 	world/trace-writer.o world/trace-audit.o world/trace-audit-events.o world/warnings.o \
 	world/dbrec.o world/textdb.o world/accountdb.o world/layers-overlaps.o \
-	world/procs.o world/services.o world/svcports.o world/svcorder.o world/api-services.o \
+	world/procs.o world/services.o world/svcusers.o world/svcports.o world/svcorder.o world/api-services.o \
 	world/layers-volatile.o world/layers-redirect.o world/redirect.o \
 	world/excluded.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \

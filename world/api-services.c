@@ -1,5 +1,5 @@
 /* The service operations of world.h: what a world runs, and which of its
- * processes use files a merge replaced (services.h). */
+ * processes use files a merge replaced (services.h, svcusers.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "error.h"
 #include "lifecycle.h"
 #include "services.h"
+#include "svcusers.h"
 #include "svcorder.h"
 
 int world_services(struct world_store *s, const char *name,

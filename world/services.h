@@ -1,5 +1,6 @@
 /* Services of a world and the processes that use its files: the
- * operations behind world_services() and world_file_users() (world.h).
+ * operations behind world_services() (world.h); svcusers.c takes from
+ * services_scan() which processes use files a merge replaces.
  * Private to libworld.  The world's files (init scripts, unit files, links,
  * pid files) are read beneath its tree, or beneath its container's root for
  * what lives on the container's own /run, without following a symbolic
@@ -8,6 +9,7 @@
 #ifndef PWAPT_SERVICES_H
 #define PWAPT_SERVICES_H
 
+#include "procs.h"
 #include "store.h"
 #include "strv.h"
 
@@ -15,14 +17,13 @@ int services_list(struct world_store *s, const char *name,
 		  struct world_services *out, struct world_error *err);
 void services_release(struct world_services *l);
 
-int services_file_users(struct world_store *s, const char *name,
-			struct world_file_users **out, struct world_error *err);
-void services_file_users_free(struct world_file_users *u);
-int services_replaced_users(struct world_store *s, const char *name,
-			    const struct world_file_users *before,
-			    struct world_replaced_users *out,
-			    struct world_error *err);
-void services_replaced_release(struct world_replaced_users *r);
+/* The services of NAME as services_list() says them (none when it runs
+ * nothing), its processes scanned with FLAGS (procs.h) into PROCS, and
+ * its tree opened O_PATH into TREE (-1: not mounted), all taken at once
+ * for svcusers.c.  -errno with ERR; nothing to release then. */
+int services_scan(struct world_store *s, const char *name, unsigned flags,
+		  struct proc_table *procs, struct world_services *out,
+		  int *tree, struct world_error *err);
 /* world_listening_ports() (svcports.c). */
 int services_ports(struct world_store *s, const char *name, const pid_t *pids,
 		   size_t n, struct world_ports *out, struct world_error *err);
