@@ -97,6 +97,10 @@ struct svc_plan {
 			       svcmove.c); stops go the other way */
 	size_t n;
 	struct world_file_users *users; /* DST's, before the merge */
+	/* DST's processes that use a file the merge replaces, by
+	 * world_planned_users(): those of a service are restarted (items
+	 * "uses a file the merge replaces"), the others named in the plan. */
+	struct world_replaced_users planned;
 	bool merged; /* service_plan_after_merge() ran: SRC is merged */
 	char *order_note; /* the last cycle of units' ordering said */
 };

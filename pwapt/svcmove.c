@@ -245,7 +245,55 @@ void service_plan_release(struct svc_plan *p)
 	free(p->src);
 	free(p->dst);
 	world_file_users_free(p->users);
+	world_replaced_users_release(&p->planned);
 	*p = (struct svc_plan){0};
+}
+
+/* Into P: DST's file users, and the services of those that use a file
+ * the merge (diff D) replaces, restarted in DST (LD: its services). */
+static int plan_users(struct context *ctx, struct world_store *s,
+		      const struct world_diff *d,
+		      const struct world_services *ld, struct svc_plan *p,
+		      struct world_error *err)
+{
+	struct world_error ue = {0};
+	if (world_file_users(s, p->dst, &p->users, &ue) < 0) {
+		fprintf(stderr,
+			"%s: warning: cannot read what the processes of %s "
+			"use: %s\n",
+			ctx->cmd, p->dst, SHOWN(ue.msg));
+		return 0;
+	}
+	if (world_planned_users(p->users, d, &p->planned, &ue) < 0) {
+		fprintf(stderr,
+			"%s: warning: cannot tell which processes of %s use "
+			"files the merge replaces: %s\n",
+			ctx->cmd, p->dst, SHOWN(ue.msg));
+		return 0;
+	}
+	for (size_t i = 0; i < p->planned.n; i++) {
+		const char *name = p->planned.v[i].service;
+		bool known = !name;
+		for (size_t k = 0; !known && k < p->n; k++)
+			known = !strcmp(p->v[k].name, name);
+		if (known)
+			continue;
+		struct svc_item *it = item_of(p, name);
+		if (!it)
+			return -ENOMEM;
+		it->in_dst = true;
+		it->why = "uses a file the merge replaces";
+		for (size_t k = 0; k < ld->n; k++) {
+			const struct world_service *w = &ld->v[k];
+			if (strcmp(w->name, name))
+				continue;
+			int r = world_listening_ports(
+				s, p->dst, w->pids, w->n_pids, &it->ports, err);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
 }
 
 int service_plan_make(struct context *ctx, struct world_store *s,
@@ -315,17 +363,11 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 	}
 	if (info >= 0)
 		close(info);
+	if (r >= 0)
+		r = plan_users(ctx, s, &d, &ld, &p, err);
 	world_services_release(&ls);
 	world_services_release(&ld);
 	world_diff_release(&d);
-	if (r >= 0) {
-		struct world_error ue = {0};
-		if (world_file_users(s, dst, &p.users, &ue) < 0)
-			fprintf(stderr,
-				"%s: warning: cannot read what the processes "
-				"of %s use: %s\n",
-				ctx->cmd, dst, SHOWN(ue.msg));
-	}
 	if (r < 0) {
 		if (r == -ENOMEM && err)
 			snprintf(err->msg, sizeof(err->msg), "out of memory");
@@ -416,6 +458,39 @@ static void print_ports(FILE *f, const struct svc_item *it, bool json)
 		fprintf(f, ")");
 }
 
+/* The processes of DST that use a file the merge replaces and belong to
+ * no service: the merge restarts none of them. */
+static void print_by_hand(FILE *f, const struct svc_plan *p, bool json)
+{
+	if (json)
+		fprintf(f, ",\"by_hand\":[");
+	bool first = true;
+	for (size_t i = 0; i < p->planned.n; i++) {
+		const struct world_replaced_user *u = &p->planned.v[i];
+		if (u->service)
+			continue;
+		if (!json) {
+			fprintf(f,
+				"restart by hand: pid %d in %s (%s) uses %s, "
+				"which the merge replaces; it belongs to no "
+				"service\n",
+				(int)u->pid, p->dst, u->comm, u->path);
+			continue;
+		}
+		fprintf(f, "%s{\"pid\":%d,\"host_pid\":%d,\"world\":",
+			first ? "" : ",", (int)u->pid, (int)u->host_pid);
+		json_string(f, p->dst);
+		fprintf(f, ",\"comm\":");
+		json_string(f, u->comm);
+		fprintf(f, ",\"path\":");
+		json_string(f, u->path);
+		fprintf(f, "}");
+		first = false;
+	}
+	if (json)
+		fprintf(f, "]");
+}
+
 void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,
 			bool json)
 {
@@ -451,6 +526,7 @@ void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,
 			}
 			fprintf(f, "]");
 		}
+		print_by_hand(f, p, true);
 		return;
 	}
 	if (!p->n)
@@ -468,6 +544,7 @@ void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,
 			fprintf(f, "; check: %s", c);
 		fprintf(f, "\n");
 	}
+	print_by_hand(f, p, false);
 }
 
 /* The note "svcmove" of DST: what a merge still has to start and restart

@@ -190,6 +190,47 @@ test_expect_success 'wmerge restarts the service of DST that maps a replaced lib
 	test_equal "$plain" "$(pid_of Root pwapt-plain)"
 '
 
+test_expect_success 'wmerge --plan names the service of DST that maps a library the merge replaces, and a process of no service; the merge does so' '
+	wait_for 10 "wexec Root grep -q libpwapt-test /proc/\$(pid_of Root pwapt-libuser)/maps" &&
+	lib=$(pid_of Root pwapt-libuser) && plain=$(pid_of Root pwapt-plain) &&
+	wexec Root sh -c "LD_PRELOAD=$LIB sleep 100000 </dev/null >/dev/null 2>&1 & echo \$! >/run/pwapt-stray" &&
+	stray=$(wexec Root cat /run/pwapt-stray) &&
+	wait_for 10 "wexec Root grep -q libpwapt-test /proc/$stray/maps" &&
+	wcreate A Root >/dev/null &&
+	wexec A sh -c "cp $LIB $LIB.new && mv $LIB.new $LIB" &&
+	wmerge --plan A Root >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
+	grep -q "^restart pwapt-libuser in Root: uses a file the merge replaces\$" "$TMP/plan" &&
+	grep -q "^restart by hand: pid $stray in Root (sleep) uses $LIB, which the merge replaces; it belongs to no service\$" "$TMP/plan" &&
+	! grep -q pwapt-plain "$TMP/plan" &&
+	wmerge --plan --json A Root >"$TMP/json" &&
+	python3 -c "
+import json, sys
+p = json.load(open(sys.argv[1]))
+assert [s[\"service\"] for s in p[\"restart\"]] == [\"pwapt-libuser\"], p
+assert p[\"stop\"] == [] and p[\"start\"] == [], p
+assert [(u[\"pid\"], u[\"path\"]) for u in p[\"by_hand\"]] == [(int(sys.argv[2]), sys.argv[3])], p
+" "$TMP/json" "$stray" "$LIB" &&
+	test_equal "$lib" "$(pid_of Root pwapt-libuser)" &&
+	wmerge A Root >"$TMP/out" 2>&1; cat "$TMP/out" &&
+	grep -q "^Restarting pwapt-libuser in Root... done, checked" "$TMP/out" &&
+	grep -q "$stray (sleep) .*which the merge replaced, and belongs to no service" "$TMP/out" &&
+	! grep -q pwapt-plain "$TMP/out" &&
+	test "$(pid_of Root pwapt-libuser)" != "$lib" &&
+	test_equal "$plain" "$(pid_of Root pwapt-plain)" &&
+	wexec Root sh -c "kill $stray; rm /run/pwapt-stray"
+'
+
+test_expect_success 'pwapt merge --plan names the service of Root that maps the library the transaction replaces' '
+	wait_for 10 "wexec Root grep -q libpwapt-test /proc/\$(pid_of Root pwapt-libuser)/maps" &&
+	pwapt install --test --keep -y pwapt-test-lib </dev/null >"$TMP/out" 2>&1 &&
+	tx=$(sed -n "s/^Transaction \(tx[0-9]*\): .*ready\$/\1/p" "$TMP/out") &&
+	test -n "$tx" &&
+	pwapt merge --plan "$tx" >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
+	grep -q "^restart pwapt-libuser in Root: uses a file the merge replaces\$" "$TMP/plan" &&
+	! grep -q pwapt-plain "$TMP/plan" &&
+	pwapt discard "$tx" >/dev/null
+'
+
 test_expect_success 'pwapt merge --no-restart names the processes and their services, and restarts none' '
 	wexec Root /etc/init.d/pwapt-libuser restart &&
 	wait_for 10 "wexec Root grep -q libpwapt-test /proc/\$(pid_of Root pwapt-libuser)/maps" &&

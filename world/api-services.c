@@ -10,8 +10,8 @@
 #include "error.h"
 #include "lifecycle.h"
 #include "services.h"
-#include "svcusers.h"
 #include "svcorder.h"
+#include "svcusers.h"
 
 int world_services(struct world_store *s, const char *name,
 		   struct world_services *out, struct world_error *err)
@@ -41,6 +41,14 @@ int world_replaced_users(struct world_store *s, const char *name,
 			 struct world_error *err)
 {
 	return services_replaced_users(s, name, before, out, err);
+}
+
+int world_planned_users(const struct world_file_users *before,
+			const struct world_diff *d,
+			struct world_replaced_users *out,
+			struct world_error *err)
+{
+	return services_planned_users(before, d, out, err);
 }
 
 void world_replaced_users_release(struct world_replaced_users *r)

@@ -172,6 +172,43 @@ void services_replaced_release(struct world_replaced_users *r)
 	}
 }
 
+/* The processes of BEFORE that map or run a path CHANGED marks (one flag
+ * per BEFORE->paths), into OUT: one entry a process, its first such path. */
+static int users_of(const struct world_file_users *before, const bool *changed,
+		    struct world_replaced_users *out)
+{
+	struct world_replaced_users res = {
+		.v = calloc(before->procs.n + 1, sizeof(*res.v))};
+	if (!res.v)
+		return -ENOMEM;
+	for (size_t i = 0; i < before->procs.n; i++) {
+		const struct proc *p = &before->procs.v[i];
+		for (size_t k = 0; k < p->n_files; k++) {
+			const struct path_state *ps =
+				p->files[k].deleted
+					? NULL
+					: path_find(before, p->files[k].path);
+			if (!ps || !changed[ps - before->paths])
+				continue;
+			struct world_replaced_user *e = &res.v[res.n++];
+			e->pid = p->nspid;
+			e->host_pid = p->pid;
+			memcpy(e->comm, p->comm, sizeof(e->comm));
+			e->path = strdup(ps->path);
+			e->service = before->service[i]
+					     ? strdup(before->service[i])
+					     : NULL;
+			if (!e->path || (before->service[i] && !e->service)) {
+				services_replaced_release(&res);
+				return -ENOMEM;
+			}
+			break;
+		}
+	}
+	*out = res;
+	return 0;
+}
+
 int services_replaced_users(struct world_store *s, const char *name,
 			    const struct world_file_users *before,
 			    struct world_replaced_users *out,
@@ -189,40 +226,56 @@ int services_replaced_users(struct world_store *s, const char *name,
 				  name);
 	_cleanup_free_ bool *changed =
 		calloc(before->n_paths + 1, sizeof(bool));
-	struct world_replaced_users res = {
-		.v = calloc(before->procs.n + 1, sizeof(*res.v))};
-	if (!changed || !res.v) {
-		free(res.v);
+	if (!changed)
 		return werr(err, ENOMEM, "out of memory");
-	}
 	for (size_t i = 0; i < before->n_paths; i++) {
 		struct path_state now = {.path = before->paths[i].path};
 		path_stat(tree, &now);
 		changed[i] = !same_file(&before->paths[i], &now);
 	}
-	for (size_t i = 0; i < before->procs.n; i++) {
-		const struct proc *p = &before->procs.v[i];
-		for (size_t k = 0; k < p->n_files; k++) {
-			const struct path_state *ps =
-				p->files[k].deleted
-					? NULL
-					: path_find(before, p->files[k].path);
-			if (!ps || !changed[ps - before->paths])
-				continue;
-			struct world_replaced_user *e = &res.v[res.n++];
-			e->pid = p->nspid;
-			memcpy(e->comm, p->comm, sizeof(e->comm));
-			e->path = strdup(ps->path);
-			e->service = before->service[i]
-					     ? strdup(before->service[i])
-					     : NULL;
-			if (!e->path || (before->service[i] && !e->service)) {
-				services_replaced_release(&res);
-				return werr(err, ENOMEM, "out of memory");
-			}
-			break;
-		}
+	return users_of(before, changed, out) < 0
+		       ? werr(err, ENOMEM, "out of memory")
+		       : 0;
+}
+
+static int cmp_change_path(const void *key, const void *c)
+{
+	return strcmp(key, ((const struct world_change *)c)->path);
+}
+
+/* Whether the merge of diff D writes PATH: a change of PATH itself, or
+ * the deletion of a directory above it (what it held goes with it).
+ * Changes a merge leaves alone (checked off, excluded) do not count. */
+static bool merge_writes(const struct world_diff *d, const char *path)
+{
+	_cleanup_free_ char *at = strdup(path);
+	if (!at || !d->n)
+		return false;
+	for (bool self = true;; self = false) {
+		const struct world_change *c =
+			bsearch(at, d->v, d->n, sizeof(*d->v), cmp_change_path);
+		if (c && !c->checked_off && !c->excluded &&
+		    (self || c->kind == 'D'))
+			return true;
+		char *slash = strrchr(at, '/');
+		if (!slash || slash == at)
+			return false;
+		*slash = '\0';
 	}
-	*out = res;
-	return 0;
+}
+
+int services_planned_users(const struct world_file_users *before,
+			   const struct world_diff *d,
+			   struct world_replaced_users *out,
+			   struct world_error *err)
+{
+	_cleanup_free_ bool *changed =
+		calloc(before->n_paths + 1, sizeof(bool));
+	if (!changed)
+		return werr(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < before->n_paths; i++)
+		changed[i] = merge_writes(d, before->paths[i].path);
+	return users_of(before, changed, out) < 0
+		       ? werr(err, ENOMEM, "out of memory")
+		       : 0;
 }

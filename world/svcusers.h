@@ -15,6 +15,11 @@ int services_replaced_users(struct world_store *s, const char *name,
 			    const struct world_file_users *before,
 			    struct world_replaced_users *out,
 			    struct world_error *err);
+/* world_planned_users() (world.h). */
+int services_planned_users(const struct world_file_users *before,
+			   const struct world_diff *d,
+			   struct world_replaced_users *out,
+			   struct world_error *err);
 void services_replaced_release(struct world_replaced_users *r);
 
 #endif

@@ -271,13 +271,15 @@ void world_services_release(struct world_services *l);
  * taken before a merge into NAME: with world_replaced_users() afterwards,
  * the processes that use a file the merge replaced or deleted. */
 struct world_file_users;
+struct world_diff;
 int world_file_users(struct world_store *store, const char *name,
 		     struct world_file_users **out, struct world_error *err);
 void world_file_users_free(struct world_file_users *u);
 
 struct world_replaced_user {
-	char *service; /* its service (world_services), or NULL: none */
-	pid_t pid;     /* as the world numbers it */
+	char *service;	/* its service (world_services), or NULL: none */
+	pid_t pid;	/* as the world numbers it (what `wexec W ps` shows) */
+	pid_t host_pid; /* as pwapt's own PID namespace numbers it */
 	char comm[17];
 	char *path; /* the first file it maps or runs that was replaced */
 };
@@ -292,6 +294,15 @@ int world_replaced_users(struct world_store *store, const char *name,
 			 const struct world_file_users *before,
 			 struct world_replaced_users *out,
 			 struct world_error *err);
+/* Before a merge into NAME: the processes of BEFORE (a snapshot of NAME)
+ * that map or run a path the merge of diff D (world_diff() of the merged
+ * world against NAME) writes, the path itself or a directory deleted
+ * above it, checked-off and excluded changes left out: what
+ * world_replaced_users() will say after that merge.  Reads nothing. */
+int world_planned_users(const struct world_file_users *before,
+			const struct world_diff *d,
+			struct world_replaced_users *out,
+			struct world_error *err);
 void world_replaced_users_release(struct world_replaced_users *r);
 
 /* The TCP ports that the processes PIDS (N of them, as world NAME numbers
