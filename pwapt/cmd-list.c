@@ -47,6 +47,10 @@ static void print_services_json(const struct world_services *sv)
 			printf(",\"note\":");
 			json_string(stdout, x->note);
 		}
+		if (x->warning) {
+			printf(",\"warning\":");
+			json_string(stdout, x->warning);
+		}
 		printf("}");
 	}
 	printf("]");
@@ -111,6 +115,11 @@ static void print_services(const struct world_list *l,
 			if (x->note) {
 				fputs("    ! ", stdout);
 				put_text(stdout, x->note);
+				putchar('\n');
+			}
+			if (x->warning) {
+				fputs("    ! ", stdout);
+				put_text(stdout, x->warning);
 				putchar('\n');
 			}
 		}

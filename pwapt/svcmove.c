@@ -249,6 +249,21 @@ void service_plan_release(struct svc_plan *p)
 	*p = (struct svc_plan){0};
 }
 
+/* Says the pid files of world W's services L that were refused (what
+ * they name is not taken as the service's). */
+static void warn_pidfiles(struct context *ctx, const char *w,
+			  const struct world_services *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (!l->v[i].warning)
+			continue;
+		fprintf(stderr, "%s: warning: service %s in %s: ", ctx->cmd,
+			l->v[i].name, w);
+		put_text(stderr, l->v[i].warning);
+		fputc('\n', stderr);
+	}
+}
+
 /* Into P: DST's file users, and the services of those that use a file
  * the merge (diff D) replaces, restarted in DST (LD: its services). */
 static int plan_users(struct context *ctx, struct world_store *s,
@@ -311,6 +326,8 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 		r = world_services(s, dst, &ld, err);
 	if (r >= 0)
 		r = world_diff(s, src, dst, &d, err);
+	warn_pidfiles(ctx, src, &ls);
+	warn_pidfiles(ctx, dst, &ld);
 	int info = r >= 0 ? world_open_in(s, dst, "/var/lib/dpkg/info",
 					  O_RDONLY | O_DIRECTORY, err)
 			  : -1;

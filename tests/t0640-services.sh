@@ -278,6 +278,36 @@ test_expect_success 'hostile world: /etc/systemd/system a symbolic link loop: sa
 	wdelete H
 '
 
+test_expect_success 'hostile pid files: pid 1, garbage, a link, a pid of no process: refused and said, nothing else owned' '
+	wcreate P Root >/dev/null &&
+	T=$PWAPT_STATE/worlds/P/merged &&
+	for n in good one neg huge text link gone; do
+		add_service "$T" pwapt-pf-$n || return 1
+	done &&
+	wexec P sh -c "sleep 100000 </dev/null >/dev/null 2>&1 & echo \$! >/run/pwapt-pf-good.pid" &&
+	wexec P sh -c "echo 1 >/run/pwapt-pf-one.pid; echo -5 >/run/pwapt-pf-neg.pid; echo 99999999999 >/run/pwapt-pf-huge.pid; echo 1abc >/run/pwapt-pf-text.pid; echo 4194300 >/run/pwapt-pf-gone.pid; ln -s /run/pwapt-pf-one.pid /run/pwapt-pf-link.pid" &&
+	good=$(wexec P cat /run/pwapt-pf-good.pid) &&
+	wlist --services >"$TMP/out" 2>&1; cat "$TMP/out" &&
+	grep -Eq "^  pwapt-pf-good +init +no +yes +$good\$" "$TMP/out" &&
+	for n in one neg huge text link gone; do
+		grep -Eq "^  pwapt-pf-$n +init +no +no +-\$" "$TMP/out" || return 1
+	done &&
+	grep -q "^    ! pid file /run/pwapt-pf-one.pid names pid 1, the world.s init: ignored\$" "$TMP/out" &&
+	grep -q "^    ! pid file /run/pwapt-pf-neg.pid holds no pid: ignored\$" "$TMP/out" &&
+	grep -q "^    ! pid file /run/pwapt-pf-huge.pid holds no pid: ignored\$" "$TMP/out" &&
+	grep -q "^    ! pid file /run/pwapt-pf-text.pid holds no pid: ignored\$" "$TMP/out" &&
+	grep -q "^    ! pid file /run/pwapt-pf-link.pid is a symbolic link: not followed\$" "$TMP/out" &&
+	grep -q "^    ! pid file /run/pwapt-pf-gone.pid names pid 4194300, no process of the world: ignored\$" "$TMP/out" &&
+	test_equal "pid file /run/pwapt-pf-one.pid names pid 1, the world'"'"'s init: ignored" \
+		"$(service_json P pwapt-pf-one warning)" &&
+	test_equal false "$(service_json P pwapt-pf-one running)" &&
+	wmerge --plan P Root >"$TMP/plan" 2>"$TMP/err"; cat "$TMP/plan" "$TMP/err" &&
+	grep -q "^wmerge: warning: service pwapt-pf-one in P: pid file /run/pwapt-pf-one.pid names pid 1, the world.s init: ignored\$" "$TMP/err" &&
+	grep -q "^stop pwapt-pf-good in P\$" "$TMP/plan" &&
+	test_equal 1 "$(grep -c "^stop " "$TMP/plan")" &&
+	wdelete P
+'
+
 test_expect_success 'a process that exits while wlist reads the process table is left out' '
 	plain=$(host_pid Root "$(pid_of Root pwapt-plain)") && test -n "$plain" &&
 	{ PWAPT_STOP_AT=procs-listed wlist --json >"$TMP/json" 2>"$TMP/err" & pid=$!; } &&

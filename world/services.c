@@ -308,6 +308,7 @@ static void build_release(struct build *b)
 		free(b->v[i].svc.name);
 		free(b->v[i].svc.pids);
 		free(b->v[i].svc.note);
+		free(b->v[i].svc.warning);
 		strv_free(&b->v[i].pidfiles);
 	}
 	free(b->v);
@@ -541,8 +542,88 @@ static int cmp_pid(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Appends to E's warning (several joined by "; "): pid file FILE and
+ * WHY it is refused. */
+static int warn(struct entry *e, const char *file, const char *why)
+{
+	char *w = NULL;
+	if (asprintf(&w, "%s%spid file %s %s", e->svc.warning ?: "",
+		     e->svc.warning ? "; " : "", file, why) < 0)
+		return -ENOMEM;
+	free(e->svc.warning);
+	e->svc.warning = w;
+	return 0;
+}
+
+/* The process that pid file FILE (absolute, in the world's /run) names,
+ * by the rules of a supervisor that trusts nothing a service wrote
+ * (systemd's PIDFile=, start-stop-daemon --pidfile): a regular file
+ * beneath the world's root, no symbolic link followed, holding a decimal
+ * pid alone (blanks around it); the pid of a process of the world (its
+ * container's PID namespace) other than its init, pid 1, whose every
+ * process descends from it; and where the world runs systemd, not a
+ * process of another unit's cgroup.  Its index in V's table into *AT
+ * (1); 0: none, the file missing or refused, which E's warning says. */
+static int pidfile_process(const struct view *v, struct entry *e,
+			   const char *file, const char *unit, size_t *at)
+{
+	const struct proc_table *t = &v->procs;
+	const char *slash = strrchr(file, '/');
+	_cleanup_free_ char *dir =
+		strndup(file + 1, (size_t)(slash - file) - 1);
+	if (!dir)
+		return -ENOMEM;
+	_cleanup_close_ int dfd =
+		slash > file + 1
+			? open_beneath(v->live, dir, O_PATH | O_DIRECTORY)
+			: openat(v->live, ".",
+				 O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return 0; /* no such directory (/var/run: a link to /run) */
+	_cleanup_free_ char *text = NULL;
+	int r = read_file_max(dfd, slash + 1, 32, &text, NULL);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return warn(e, file,
+			    r == -ELOOP	   ? "is a symbolic link: not followed"
+			    : r == -EFBIG  ? "is larger than 32 bytes: ignored"
+			    : r == -EINVAL ? "is no regular file: ignored"
+					   : "cannot be read: ignored");
+	const char *s = text;
+	while (isspace((unsigned char)*s))
+		s++;
+	char *end = NULL;
+	errno = 0;
+	long pid = isdigit((unsigned char)*s) ? strtol(s, &end, 10) : -1;
+	while (end && isspace((unsigned char)*end))
+		end++;
+	if (pid <= 0 || errno || *end || pid > INT_MAX)
+		return warn(e, file, "holds no pid: ignored");
+	if (pid == 1)
+		return warn(e, file, "names pid 1, the world's init: ignored");
+	char why[160];
+	for (size_t k = 0; k < t->n; k++) {
+		if (t->v[k].nspid != pid)
+			continue;
+		if (!v->systemd || !t->v[k].unit ||
+		    !strcmp(t->v[k].unit, unit)) {
+			*at = k;
+			return 1;
+		}
+		snprintf(why, sizeof(why),
+			 "names pid %ld, a process of %s: ignored", pid,
+			 t->v[k].unit);
+		return warn(e, file, why);
+	}
+	snprintf(why, sizeof(why),
+		 "names pid %ld, no process of the world: ignored", pid);
+	return warn(e, file, why);
+}
+
 /* The processes of E: those in its unit's cgroup, and those its pid files
- * name (in the world's numbering) with their descendants. */
+ * name (in the world's numbering, pidfile_process()) with their
+ * descendants. */
 static int find_running(const struct view *v, struct entry *e)
 {
 	const struct proc_table *t = &v->procs;
@@ -573,13 +654,12 @@ static int find_running(const struct view *v, struct entry *e)
 	pid_t main[16];
 	size_t n_main = 0;
 	for (size_t i = 0; i < files.n && n_main < 16; i++) {
-		_cleanup_free_ char *text = NULL;
-		if (read_beneath(v->live, files.v[i] + 1, 32, &text, NULL) < 0)
-			continue;
-		long pid = strtol(text, NULL, 10);
-		for (size_t k = 0; pid > 0 && k < t->n; k++)
-			if (t->v[k].nspid == pid)
-				main[n_main++] = t->v[k].pid;
+		size_t at = 0;
+		int r = pidfile_process(v, e, files.v[i], unit, &at);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			main[n_main++] = t->v[at].pid;
 	}
 	for (size_t k = 0; k < t->n; k++) {
 		const struct proc *p = &t->v[k];
@@ -648,6 +728,7 @@ void services_release(struct world_services *l)
 		free(l->v[i].name);
 		free(l->v[i].pids);
 		free(l->v[i].note);
+		free(l->v[i].warning);
 	}
 	if (l) {
 		free(l->v);

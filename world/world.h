@@ -257,6 +257,10 @@ struct world_service {
 	pid_t *pids; /* as the world numbers them, ascending */
 	size_t n_pids;
 	char *note; /* what could not be read about it, or NULL */
+	/* The pid files of it refused (a symbolic link, no pid, pid 1, no
+	 * process of the world, another unit's), each named, joined by
+	 * "; "; or NULL. */
+	char *warning;
 };
 struct world_services {
 	struct world_service *v; /* sorted by name */
