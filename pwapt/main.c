@@ -215,12 +215,12 @@ void print_warnings(FILE *f, const struct world_diff *d, const char *name,
 					     : "\n",
 			      f);
 		} else {
-			fprintf(f, "%s by process %d (",
+			fprintf(f, "%s by pid %d in %s (",
 				w->kind == WORLD_WARN_OPEN ? "held open"
 							   : "mapped",
-				w->pid);
+				w->pid, other);
 			put_text(f, w->command);
-			fprintf(f, ") in %s", other);
+			fputc(')', f);
 			if (w->n_pids > 1)
 				fprintf(f, " and %zu more", w->n_pids - 1);
 			fputc('\n', f);
@@ -255,9 +255,10 @@ void print_warnings_json(FILE *f, const struct world_diff *d)
 			}
 			fputc(']', f);
 		} else {
-			fprintf(f, ",\"pid\":%d,\"processes\":%zu,"
-				   "\"command\":",
-				w->pid, w->n_pids);
+			fprintf(f,
+				",\"pid\":%d,\"host_pid\":%d,\"processes\":%zu,"
+				"\"command\":",
+				w->pid, w->host_pid, w->n_pids);
 			json_string(f, w->command);
 		}
 		fputc('}', f);

@@ -321,16 +321,16 @@ char **service_with_replaced_users(struct context *ctx, struct world_store *s,
 		const struct world_replaced_user *u = &ru.v[i];
 		if (!u->service) {
 			fprintf(stderr,
-				"%s: warning: process %d (%s) of %s uses %s, "
+				"%s: warning: pid %d in %s (%s) uses %s, "
 				"which the merge replaced, and belongs to no "
 				"service: restart it by hand\n",
-				ctx->cmd, (int)u->pid, u->comm, dst, u->path);
+				ctx->cmd, (int)u->pid, dst, u->comm, u->path);
 			continue;
 		}
 		fprintf(f,
-			"Process %d (%s) of %s in %s uses %s, which the "
+			"Pid %d in %s (%s) of service %s uses %s, which the "
 			"merge replaced.\n",
-			(int)u->pid, u->comm, u->service, dst, u->path);
+			(int)u->pid, dst, u->comm, u->service, u->path);
 		if (push_unique(&all, &n, u->service) < 0)
 			strvfreep(&all);
 	}

@@ -137,10 +137,13 @@ test_expect_success 'a file held open and one mapped by processes of the parent'
 	wcreate F P >/dev/null && wait_traced F &&
 	wexec P sh -c "cd / && setsid sh -c \"exec 3</srv/held; exec /srv/busybox-held sleep 600\" </dev/null >/dev/null 2>&1 &" &&
 	wait_for 10 "pgrep -f \"^/srv/busybox-held sleep 600\$\" >/dev/null" &&
+	held=$(pgrep -f "^/srv/busybox-held sleep 600\$") &&
+	inp=$(sed -n "s/^NSpid:.*[[:space:]]\([0-9]*\)\$/\1/p" /proc/$held/status) &&
+	test -n "$inp" &&
 	wexec F sh -c "echo new >/srv/held && echo >>/srv/busybox-held" &&
 	wdiff F >"$TMP/wdiff.out"; cat "$TMP/wdiff.out" &&
-	grep -Eqx "! /srv/held: held open by process [0-9]+ \(busybox-held\) in P" "$TMP/wdiff.out" &&
-	grep -Eqx "! /srv/busybox-held: mapped by process [0-9]+ \(busybox-held\) in P" "$TMP/wdiff.out" &&
+	grep -Eqx "! /srv/held: held open by pid $inp in P \(busybox-held\)" "$TMP/wdiff.out" &&
+	grep -Eqx "! /srv/busybox-held: mapped by pid $inp in P \(busybox-held\)" "$TMP/wdiff.out" &&
 	if grep "derived" "$TMP/wdiff.out"; then exit 1; fi &&
 	kill $(pgrep -f "^/srv/busybox-held sleep 600$") &&
 	wdelete F

@@ -145,7 +145,7 @@ test_expect_success 'a merge that replaces a library restarts the service that m
 	pwapt install --test --merge-on-success -y pwapt-test-lib </dev/null >"$TMP/out" 2>&1;
 	cat "$TMP/out" &&
 	grep -q "^Merged tx1 into Root" "$TMP/out" &&
-	grep -q "^Process $lib (sleep) of pwapt-libuser in Root uses $LIB, which the merge replaced" "$TMP/out" &&
+	grep -q "^Pid $lib in Root (sleep) of service pwapt-libuser uses $LIB, which the merge replaced\.\$" "$TMP/out" &&
 	grep -q "^Restarting pwapt-libuser in Root... done" "$TMP/out" &&
 	! grep -q pwapt-plain "$TMP/out" &&
 	! grep -q pwapt-idle "$TMP/out" &&
@@ -169,7 +169,7 @@ test_expect_success 'wmerge --no-restart names the processes of DST that use a r
 	wcreate A Root >/dev/null &&
 	wexec A sh -c "cp $LIB $LIB.new && mv $LIB.new $LIB" &&
 	wmerge --no-restart A Root >"$TMP/out" 2>&1; cat "$TMP/out" &&
-	grep -q "^Process $lib (sleep) of pwapt-libuser in Root uses $LIB, which the merge replaced" "$TMP/out" &&
+	grep -q "^Pid $lib in Root (sleep) of service pwapt-libuser uses $LIB, which the merge replaced\.\$" "$TMP/out" &&
 	grep -q "^Not restarted (--no-restart): pwapt-libuser\.\$" "$TMP/out" &&
 	! grep -q pwapt-plain "$TMP/out" &&
 	test_equal "$lib" "$(pid_of Root pwapt-libuser)" &&
@@ -183,14 +183,14 @@ test_expect_success 'wmerge restarts the service of DST that maps a replaced lib
 	wcreate A Root >/dev/null &&
 	wexec A sh -c "cp $LIB $LIB.new && mv $LIB.new $LIB" &&
 	wmerge A Root >"$TMP/out" 2>&1; cat "$TMP/out" &&
-	grep -q "^Process $lib (sleep) of pwapt-libuser in Root uses $LIB, which the merge replaced" "$TMP/out" &&
+	grep -q "^Pid $lib in Root (sleep) of service pwapt-libuser uses $LIB, which the merge replaced\.\$" "$TMP/out" &&
 	grep -q "^Restarting pwapt-libuser in Root... done, checked" "$TMP/out" &&
 	! grep -q pwapt-plain "$TMP/out" &&
 	test "$(pid_of Root pwapt-libuser)" != "$lib" &&
 	test_equal "$plain" "$(pid_of Root pwapt-plain)"
 '
 
-test_expect_success 'wmerge --plan names the service of DST that maps a library the merge replaces, and a process of no service; the merge does so' '
+test_expect_success 'wmerge --plan names the service of DST that maps a library the merge replaces, and a process of no service; the merge does so, all by pid in Root' '
 	wait_for 10 "wexec Root grep -q libpwapt-test /proc/\$(pid_of Root pwapt-libuser)/maps" &&
 	lib=$(pid_of Root pwapt-libuser) && plain=$(pid_of Root pwapt-plain) &&
 	wexec Root sh -c "LD_PRELOAD=$LIB sleep 100000 </dev/null >/dev/null 2>&1 & echo \$! >/run/pwapt-stray" &&
@@ -213,7 +213,9 @@ assert [(u[\"pid\"], u[\"path\"]) for u in p[\"by_hand\"]] == [(int(sys.argv[2])
 	test_equal "$lib" "$(pid_of Root pwapt-libuser)" &&
 	wmerge A Root >"$TMP/out" 2>&1; cat "$TMP/out" &&
 	grep -q "^Restarting pwapt-libuser in Root... done, checked" "$TMP/out" &&
-	grep -q "$stray (sleep) .*which the merge replaced, and belongs to no service" "$TMP/out" &&
+	grep -q "^wmerge: warning: pid $stray in Root (sleep) uses $LIB, which the merge replaced, and belongs to no service: restart it by hand\$" "$TMP/out" &&
+	grep -q "^Pid $lib in Root (sleep) of service pwapt-libuser uses $LIB, which the merge replaced\.\$" "$TMP/out" &&
+	grep -Eq "^! $LIB: mapped by pid ($lib|$stray) in Root \(sleep\) and 1 more\$" "$TMP/out" &&
 	! grep -q pwapt-plain "$TMP/out" &&
 	test "$(pid_of Root pwapt-libuser)" != "$lib" &&
 	test_equal "$plain" "$(pid_of Root pwapt-plain)" &&
@@ -239,7 +241,7 @@ test_expect_success 'pwapt merge --no-restart names the processes and their serv
 	tx=$(sed -n "s/^Transaction \(tx[0-9]*\): .*ready\$/\1/p" "$TMP/out") &&
 	test -n "$tx" &&
 	pwapt merge --no-restart "$tx" >"$TMP/out" 2>&1; cat "$TMP/out" &&
-	grep -q "^Process $lib (sleep) of pwapt-libuser in Root uses $LIB, which the merge replaced" "$TMP/out" &&
+	grep -q "^Pid $lib in Root (sleep) of service pwapt-libuser uses $LIB, which the merge replaced\.\$" "$TMP/out" &&
 	grep -q "^Not restarted (--no-restart): pwapt-libuser\.\$" "$TMP/out" &&
 	! grep -q "^Restarting" "$TMP/out" &&
 	test_equal "$lib" "$(pid_of Root pwapt-libuser)" &&

@@ -426,8 +426,8 @@ static int trace_conflicts(const struct world_trace *t, uint64_t created,
 	return 0;
 }
 
-static int held(struct world_diff *d, char kind, const char *path, int pid,
-		const char *comm)
+static int held(struct world_diff *d, char kind, const char *path,
+		const struct proc *p)
 {
 	struct world_change *c = changed(d, path);
 	struct world_warning *w = NULL;
@@ -438,12 +438,14 @@ static int held(struct world_diff *d, char kind, const char *path, int pid,
 		if (d->warnings[k].kind == kind && !strcmp(d->warnings[k].path, path))
 			w = &d->warnings[k];
 	if (w) {
-		w->n_pids += w->pid != pid;
+		w->n_pids += w->pid != p->nspid;
 		return 0;
 	}
-	if (!(w = add_warning(d, kind, path)) || !(w->command = strdup(comm)))
+	if (!(w = add_warning(d, kind, path)) ||
+	    !(w->command = strdup(p->comm)))
 		return -ENOMEM;
-	w->pid = pid;
+	w->pid = p->nspid;
+	w->host_pid = p->pid;
 	w->n_pids = 1;
 	return 0;
 }
@@ -474,7 +476,7 @@ static int find_held(struct world_store *s, const char *name_b,
 				r = held(d,
 					 p->files[k].open ? WORLD_WARN_OPEN
 							  : WORLD_WARN_MAPPED,
-					 p->files[k].path, p->pid, p->comm);
+					 p->files[k].path, p);
 	}
 	procs_release(&t);
 	return r < 0 ? r : 0;

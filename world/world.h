@@ -470,7 +470,9 @@ struct world_warning {
 	char kind;	/* enum world_warning_kind */
 	char *path;	/* the path the world changed */
 	char **written; /* derived: NULL-terminated, sorted */
-	int pid;	/* open, mapped: the first process found */
+	int pid;	/* open, mapped: the first process found, as the
+			   other world numbers it (`wexec OTHER ps`) */
+	int host_pid;	/* the same as pwapt's own PID namespace does */
 	char *command;	/* its name */
 	size_t n_pids;	/* how many processes */
 };
