@@ -569,8 +569,10 @@ static int pidfile_process(const struct view *v, struct entry *e,
 {
 	const struct proc_table *t = &v->procs;
 	const char *slash = strrchr(file, '/');
+	/* FILE is absolute: its directory, without the leading slash. */
 	_cleanup_free_ char *dir =
-		strndup(file + 1, (size_t)(slash - file) - 1);
+		slash > file ? strndup(file + 1, (size_t)(slash - file - 1))
+			     : strdup("");
 	if (!dir)
 		return -ENOMEM;
 	_cleanup_close_ int dfd =
