@@ -109,13 +109,32 @@ static int read_fd_bounded(int fd, size_t first, size_t max, char **out,
 	return 0;
 }
 
+/* Opens NAME in DIRFD for reading, looked at before it is opened: a
+ * device node (a world's mknod, opened on the host, outside the world's
+ * device cgroup: a watchdog, a tape that rewinds) or a FIFO is never
+ * opened, only a regular file or, where ANY, a directory (-EINVAL for
+ * the rest).  The fd or -errno; *ST its stat. */
+static int open_file_safely(int dirfd, const char *name, bool any,
+			    struct stat *st)
+{
+	_cleanup_close_ int path =
+		openat(dirfd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	if (path < 0 || fstat(path, st) < 0)
+		return -errno;
+	if (!S_ISREG(st->st_mode) && !(any && S_ISDIR(st->st_mode)))
+		return -EINVAL;
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path);
+	int fd = open(proc, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 int read_file_at(int dirfd, const char *name, char **out, size_t *len)
 {
-	_cleanup_close_ int fd =
-		openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -errno;
+	_cleanup_close_ int fd = open_file_safely(dirfd, name, true, &st);
+	if (fd < 0)
+		return fd;
 	/* The bound follows the file's size: state files (a merge's
 	 * "after", a world's known-ctimes) hold a line per path. */
 	size_t size =
@@ -128,14 +147,10 @@ int read_file_at(int dirfd, const char *name, char **out, size_t *len)
 int read_file_max(int dirfd, const char *name, size_t max, char **out,
 		  size_t *len)
 {
-	/* O_NONBLOCK: a FIFO put in the file's place never blocks the open. */
-	_cleanup_close_ int fd = openat(
-		dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
+	_cleanup_close_ int fd = open_file_safely(dirfd, name, false, &st);
+	if (fd < 0)
+		return fd;
 	/* The size it claims decides before anything is allocated: a sparse
 	 * file of many gigabytes costs nothing to make. */
 	if (max >= SIZE_MAX / 2 || (uintmax_t)st.st_size > max)

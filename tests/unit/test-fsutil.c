@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "../../world/cleanup.h"
@@ -100,7 +102,25 @@ static void test_read_max(int dfd)
 	ok(mkfifoat(dfd, "fifo", 0600) == 0 &&
 		   read_file_max(dfd, "fifo", 100, &text, &len) == -EINVAL,
 	   "a FIFO: -EINVAL, without blocking");
+	ok(read_file_at(dfd, "fifo", &text, &len) == -EINVAL,
+	   "a FIFO read by read_file_at: -EINVAL, without blocking");
 	unlinkat(dfd, "fifo", 0);
+	/* A world's device node is never opened on the host (the open of a
+	 * watchdog is enough to arm it): inotify sees every open of it. */
+	int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	struct inotify_event ev[8];
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/null", tmp);
+	ok(mknodat(dfd, "null", S_IFCHR | 0600, makedev(1, 3)) == 0 && in >= 0 &&
+		   inotify_add_watch(in, path, IN_OPEN) >= 0 &&
+		   read_file_max(dfd, "null", 100, &text, &len) == -EINVAL &&
+		   read_file_at(dfd, "null", &text, &len) == -EINVAL &&
+		   read(in, ev, sizeof(ev)) < 0 && errno == EAGAIN,
+	   "a device node: -EINVAL, never opened");
+	ok(open(path, O_RDONLY | O_CLOEXEC) >= 0 && read(in, ev, sizeof(ev)) > 0,
+	   "an open of it is seen (the check above can fail)");
+	unlinkat(dfd, "null", 0);
+	close(in);
 }
 
 static void test_rm_rf(int dfd)
