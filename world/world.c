@@ -23,6 +23,7 @@
 #include "fsutil.h"
 #include "layers.h"
 #include "lifecycle.h"
+#include "lowerhad.h"
 #include "merge.h"
 #include "net.h"
 #include "store.h"
@@ -555,12 +556,19 @@ static int run_in_world(struct world_store *s, const char *name,
 	if (r >= 0 && !store_is_root(name) &&
 	    meta_load(s, name, &m, &ignored) >= 0)
 		nr = diff_note_lower(s, &m);
-	if (nr < 0) /* lower-had-lost: a merge refuses where it would tell */
+	_cleanup_free_ char *lost = path_join(name, LOWER_HAD_LOST);
+	if (nr < 0) /* a merge refuses where only the note would tell */
 		store_warn(s,
 			   "cannot note which files of '%s' its parent held "
-			   "when it replaced them: %s; a merge of it refuses "
-			   "where only that note could tell",
-			   name, strerror(-nr));
+			   "when it replaced them: %s; %s",
+			   name, strerror(-nr),
+			   lost && faccessat(s->worlds_fd, lost, F_OK,
+					     AT_SYMLINK_NOFOLLOW) == 0
+				   ? "a merge of it refuses where only that "
+				     "note could tell"
+				   : "nor could that be kept: a merge of it "
+				     "may bring back a file its parent "
+				     "deleted since");
 	meta_release(&m);
 	return r;
 }
