@@ -341,19 +341,38 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 	if (ho == 1 || ho == 2)
 		printf("%s\n", ho == 1 ? "finished an interrupted handover"
 				       : "a handover into Root is under way");
-	if (!merge && ho == 0)
-		printf("nothing to recover\n");
 	if (ho < 0)
 		return EXIT_FAIL;
 	if (!(s = open_store(ctx)))
 		return EXIT_FAIL;
-	/* Worlds a crash caught while volatile: nothing recovers them. */
 	struct world_list l = {0};
 	struct world_error err = {0};
 	if (world_list(s, &l, &err) < 0) {
 		world_store_free(s);
 		return fail(ctx, &err);
 	}
+	/* What is left for the administrator: worlds a crash caught while
+	 * volatile (nothing recovers them), and notes of services a wmerge
+	 * killed between its merge and its services left.  "nothing to
+	 * recover" only when there is none of it either. */
+	char **pending = calloc(l.n + 1, sizeof(*pending));
+	if (!pending) {
+		world_list_release(&l);
+		world_store_free(s);
+		return failf(ctx, "out of memory");
+	}
+	size_t left = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		left += l.v[i].state == WORLD_CRASHED;
+		if ((pending[i] = service_pending_read(s, l.v[i].name)))
+			left++;
+	}
+	if (!merge && ho == 0 && !left)
+		printf("nothing to recover\n");
+	else if (!merge && ho == 0)
+		printf("no interrupted merge to finish, but %zu thing%s "
+		       "need%s you:\n",
+		       left, left == 1 ? "" : "s", left == 1 ? "s" : "");
 	for (size_t i = 0; i < l.n; i++)
 		if (l.v[i].state == WORLD_CRASHED)
 			printf("'%s' was volatile when its tree went away (a "
@@ -361,13 +380,12 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 			       "wdelete %s (a transaction: the next "
 			       "transaction command discards it)\n",
 			       l.v[i].name, l.v[i].name);
-	/* A wmerge killed between its merge and its services. */
-	for (size_t i = 0; i < l.n; i++) {
-		_cleanup_free_ char *pending =
-			service_pending_read(s, l.v[i].name);
-		if (pending)
-			print_pending(s, &l, l.v[i].name, pending);
-	}
+	for (size_t i = 0; i < l.n; i++)
+		if (pending[i])
+			print_pending(s, &l, l.v[i].name, pending[i]);
+	for (size_t i = 0; i < l.n; i++)
+		free(pending[i]);
+	free(pending);
 	world_list_release(&l);
 	world_store_free(s);
 	return EXIT_OK;

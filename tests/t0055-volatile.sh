@@ -78,6 +78,7 @@ test_expect_success 'a reboot while volatile: listed as crashed, refused naming 
 	test_equal "" "$(wexec P cat /etc/v-file 2>/dev/null)" &&
 	pwapt recover >"$TMP/out" &&
 	grep -q "^.V. was volatile when its tree went away .*wdelete V" "$TMP/out" &&
+	test_lacks "nothing to recover" cat "$TMP/out" &&
 	crashed V &&
 	wdelete V && gone V &&
 	pwapt recover >"$TMP/out" && test_lacks "volatile" cat "$TMP/out"

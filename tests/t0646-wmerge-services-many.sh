@@ -124,4 +124,17 @@ test_expect_success 'a note naming a merge that is no longer the last: pwapt rec
 	: >"$PWAPT_STATE/worlds/Root/notes/svcmove"
 '
 
+# A note pending is something to recover: pwapt recover does not open
+# with "nothing to recover" and then list it (the first line is what a
+# busy administrator reads).
+test_expect_success 'pwapt recover with a note pending says so first, never "nothing to recover"' '
+	printf "merge 99999 from gone\nrestart aaa\n" >"$PWAPT_STATE/worlds/Root/notes/svcmove" &&
+	pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec" &&
+	test_equal "no interrupted merge to finish, but 1 thing needs you:" "$(head -n 1 "$TMP/rec")" &&
+	! grep -q "nothing to recover" "$TMP/rec" &&
+	grep -q "^restart aaa" "$TMP/rec" &&
+	: >"$PWAPT_STATE/worlds/Root/notes/svcmove" &&
+	test_equal "nothing to recover" "$(pwapt recover)"
+'
+
 test_done
