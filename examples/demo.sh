@@ -99,7 +99,7 @@ run cat "$PWAPT_ROOT/etc/issue"
 run wexec PHPUpdate sh -c "ls -l /usr/bin/which || true"
 run ls -l "$PWAPT_ROOT/usr/bin/which"
 
-say "A world has its own processes, hostname and network namespace"
+say "A world has its own processes and network namespace (its hostname is Root's: it looks like production)"
 run wexec PHPUpdate sh -c 'ls /proc | grep -c "^[0-9]" ; cat /proc/1/cmdline; echo'
 run wip PHPUpdate
 

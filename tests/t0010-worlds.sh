@@ -6,8 +6,20 @@ make_busybox_root
 
 test_expect_success 'wcreate makes a running world over Root' '
 	wcreate A Root &&
-	test_equal "A" "$(wexec A hostname)" &&
 	wlist | grep -Eq "^A +Root +running"
+'
+
+# A world looks exactly like production: its host name is Root's (what a
+# package's scripts write of it merges into Root), in a UTS namespace of
+# its own all the same.
+test_expect_success 'a world s host name is Root s, and setting it changes only the world' '
+	test_equal Root "$(wexec A hostname)" &&
+	wcreate U A &&
+	test_equal Root "$(wexec U hostname)" &&
+	wexec U hostname renamed-in-U &&
+	test_equal renamed-in-U "$(wexec U hostname)" &&
+	test_equal Root "$(wexec A hostname)" &&
+	wdelete U
 '
 
 test_expect_success 'a file written in a child is invisible in Root and in a sibling' '

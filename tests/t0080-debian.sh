@@ -8,7 +8,7 @@ test_expect_success 'Debian tools run in a world' '
 	wcreate D Root &&
 	wexec D dpkg-query -W -f="\${Package}\n" dpkg | grep -qx dpkg &&
 	wexec D apt-get --version | grep -q "^apt " &&
-	test_equal D "$(wexec D hostname)"
+	test_equal Root "$(wexec D hostname)"
 '
 
 test_expect_success 'dpkg changes in a world stay in the world' '

@@ -16,7 +16,7 @@ test_expect_success 'pwapt COMMAND is the w* command' '
 	pwapt create A Root && pwapt wlist | grep -Eq "^A +Root" &&
 	test_equal "NAME     PARENT   STATE         CREATED             WHAT" "$(pwapt list)" &&
 	test_fails_with 2 "usage: pwapt merge" pwapt merge A Root &&
-	test_equal A "$(pwapt exec A hostname)" && pwapt delete A &&
+	test_equal Root "$(pwapt exec A hostname)" && pwapt delete A &&
 	test_lacks "^A " wlist
 '
 

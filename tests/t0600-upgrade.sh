@@ -371,12 +371,13 @@ test_expect_success 'a failed restart of tx1 in a chain: tx1 rolled back, tx2 bu
 	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after"
 '
 
-# In Root only (a world's host name is its own name), the service's
-# restart waits until the test says "go" (/var/tmp/go), after it has seen
-# the restart begin (/var/tmp/restarting).
+# In Root only (marked in its own /run: a world's host name is Root's
+# too), the service's restart waits until the test says "go"
+# (/var/tmp/go), after it has seen the restart begin (/var/tmp/restarting).
 block_restart_in_root() {
+	wexec Root touch /run/pwapt-test-in-root &&
 	cat >>"$R/etc/default/pwapt-test-svc" <<-\EOF
-	if [ "$1" = restart ] && [ "$(cat /proc/sys/kernel/hostname)" = Root ]; then
+	if [ "$1" = restart ] && [ -e /run/pwapt-test-in-root ]; then
 		: >/var/tmp/restarting
 		while ! [ -e /var/tmp/go ]; do sleep 0.1; done
 	fi

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -278,6 +279,19 @@ static bool start_daemonized(struct lxc_container *c)
 	return WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
 }
 
+/* Every world's host name is Root's: a world looks exactly like
+ * production, and what a package's scripts write of `hostname` (a
+ * certificate's CN, a host key's comment, /etc/mailname) merges into
+ * Root.  Root on this host: the host's name; Root in a container: the
+ * name its container has (never a name read from any tree). */
+static void root_host_name(const struct world_store *s, char *buf, size_t size)
+{
+	struct utsname u;
+	snprintf(buf, size, "%s",
+		 store_root_is_host(s) && uname(&u) == 0 ? u.nodename
+							 : WORLD_ROOT);
+}
+
 int container_start(struct world_store *s, const char *name, const char *rootfs,
 		    bool fresh, pid_t *init_pid, struct world_error *err)
 {
@@ -316,6 +330,8 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 				    "it is not a complete system",
 				    name, needed[i]);
 
+	char host[HOST_NAME_MAX + 1];
+	root_host_name(s, host, sizeof(host));
 	_cleanup_free_ char *rootfs_item = NULL, *log = NULL,
 			    *init_entry = NULL, *hide = NULL, *init = NULL;
 	if (!systemd && (r = initcopy_prepare(s, &init, err)) < 0)
@@ -337,7 +353,7 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 	/* Mount entries apply in order: the state directory is covered
 	 * before the fresh /run and /tmp, which may lie over it. */
 	const char *const items[][2] = {
-		{"lxc.uts.name", name},
+		{"lxc.uts.name", host},
 		{"lxc.rootfs.path", rootfs_item},
 		{"lxc.mount.auto", "proc:mixed sys:mixed cgroup:mixed"},
 		{"lxc.autodev", "1"},
@@ -658,57 +674,6 @@ static int exec_in_world(void *data)
 	int e = errno;
 	dprintf(STDERR_FILENO, "%s: %s\n", p->argv[0], strerror(e));
 	_exit(e == ENOENT ? 127 : 126);
-}
-
-char **container_environment(bool in_container)
-{
-	static const char *const passed[] = {"TERM", "LANG", "LC_ALL",
-					     "COLUMNS", "LINES"};
-	size_t n = 0, cap = 16;
-	char **env = calloc(cap, sizeof(*env));
-	if (!env)
-		return NULL;
-	env[n++] = strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
-			  "/usr/bin:/sbin:/bin");
-	env[n++] = strdup("HOME=/root");
-	env[n++] = strdup("USER=root");
-	env[n++] = strdup("LOGNAME=root");
-	if (in_container)
-		env[n++] = strdup("container=lxc");
-	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
-		const char *v = getenv(passed[i]);
-		if (v && asprintf(&env[n], "%s=%s", passed[i], v) >= 0)
-			n++;
-	}
-	env[n] = NULL;
-	for (size_t i = 0; i < n; i++)
-		if (!env[i]) {
-			strvfreep(&env);
-			return NULL;
-		}
-	return env;
-}
-
-char **container_env_append(char **env, char *const *more)
-{
-	size_t n = 0, k = 0;
-	while (env && env[n])
-		n++;
-	while (more && more[k])
-		k++;
-	char **nv = env ? realloc(env, (n + k + 1) * sizeof(*nv)) : NULL;
-	if (!nv) {
-		strvfreep(&env);
-		return NULL;
-	}
-	for (size_t i = 0; i < k; i++)
-		if (!(nv[n + i] = strdup(more[i]))) {
-			nv[n + i] = NULL;
-			strvfreep(&nv);
-			return NULL;
-		}
-	nv[n + k] = NULL;
-	return nv;
 }
 
 static void close_fds_between(unsigned first, unsigned last)

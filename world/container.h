@@ -9,7 +9,7 @@
 #include "store.h"
 
 /* Writes the container's configuration and starts it over ROOTFS (a
- * mounted tree) with pwapt-init as PID 1.  Returns once it runs, with its
+ * mounted tree) with pwapt-init as PID 1, Root's host name as its own.  Returns once it runs, with its
  * init's PID in *INIT_PID (may be NULL).  FRESH: the world was just
  * created, so a container of that name still running is a deleted world's,
  * to be waited for.  Its network is lifecycle_start()'s business. */
