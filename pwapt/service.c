@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../world/cleanup.h"
+#include "../world/strv.h"
 #include "pwapt.h"
 #include "quote.h"
 #include "service.h"
@@ -144,6 +145,45 @@ int service_restart_in_root(struct context *ctx, const char *service,
 	return rs == 0 ? 1 : -1;
 }
 
+/* One restart of a pass over Root's services: SERVICE, when it runs
+ * there (or EVEN_STOPPED), is restarted on a line of its own,
+ * "Restarting SERVICE in Root<ON>... done" (or FAILED); one that does
+ * not run is left as it is and added to IDLE, for say_idle() to name
+ * with the others at the end of the pass: a package may ship dozens of
+ * services that do not run (systemd's units), one line says that.  As
+ * service_restart_in_root() returns. */
+static int restart_said(struct context *ctx, const char *service,
+			const char *on, bool even_stopped, struct strv *idle)
+{
+	if (!even_stopped &&
+	    service_command(ctx, WORLD_ROOT, service, "status", true) != 0) {
+		(void)strv_push(idle, strdup(service));
+		return 0;
+	}
+	FILE *f = chatter(ctx);
+	fprintf(f, "Restarting %s in Root%s... ", service, on);
+	fflush(f);
+	int r = service_restart_in_root(ctx, service, true);
+	fprintf(f, "%s\n", r > 0 ? "done" : "FAILED");
+	fflush(f); /* before what pwapt says on stderr next */
+	return r;
+}
+
+/* The services of a pass that do not run, in one line; empties IDLE. */
+static void say_idle(struct context *ctx, struct strv *idle)
+{
+	FILE *f = chatter(ctx);
+	for (size_t i = 0; i < idle->n; i++)
+		fprintf(f, "%s%s%s",
+			i	       ? ", "
+			: idle->n == 1 ? "Not running in Root, left as it is: "
+				       : "Not running in Root, left as they "
+					 "are: ",
+			idle->v[i], i + 1 < idle->n ? "" : ".\n");
+	fflush(f);
+	strv_free(idle);
+}
+
 /* Root's note "restarted": the merge into Root ("merge ID", its first
  * line) and the services it restarted, one a line, so that `pwapt
  * rollback` of that merge restarts them on the old files.  The merge's id
@@ -188,33 +228,25 @@ void service_restart_after_rollback(struct context *ctx, uint64_t id)
 	world_store_free(s);
 	if (l && *l == '\n')
 		l++;
+	_cleanup_strv_ struct strv idle = {0};
 	for (; r >= 0 && l && *l;) {
 		char *nl = strchr(l, '\n');
 		if (nl)
 			*nl = '\0';
-		printf("Restarting %s in Root... ", l);
-		fflush(stdout);
-		int rs = service_restart_in_root(ctx, l, false);
-		printf("%s\n", rs > 0	 ? "done"
-			       : rs == 0 ? "not running, left as it is"
-					 : "FAILED");
+		(void)restart_said(ctx, l, "", false, &idle);
 		l = nl ? nl + 1 : l + strlen(l);
 	}
+	say_idle(ctx, &idle);
 }
 
 ssize_t service_restart_all(struct context *ctx, char *const *services,
 			    char *why, size_t why_len)
 {
-	FILE *f = chatter(ctx);
+	_cleanup_strv_ struct strv idle = {0};
 	for (size_t i = 0; services && services[i]; i++) {
-		fprintf(f, "Restarting %s in Root... ", services[i]);
-		fflush(f);
-		int r = service_restart_in_root(ctx, services[i], false);
-		fprintf(f, "%s\n",
-			r > 0	 ? "done"
-			: r == 0 ? "not running, left as it is"
-				 : "FAILED");
-		fflush(f); /* before what pwapt says on stderr next */
+		int r = restart_said(ctx, services[i], "", false, &idle);
+		if (r < 0)
+			say_idle(ctx, &idle);
 		if (r < 0 && failed_check[0])
 			snprintf(why, why_len, "%s", failed_check);
 		else if (r < 0)
@@ -224,42 +256,34 @@ ssize_t service_restart_all(struct context *ctx, char *const *services,
 		if (r < 0)
 			return (ssize_t)i;
 	}
+	say_idle(ctx, &idle);
 	return -1;
 }
 
 void service_restart_old(struct context *ctx, char *const *services,
 			 size_t failed)
 {
-	FILE *f = chatter(ctx);
+	_cleanup_strv_ struct strv idle = {0};
 	for (size_t i = 0; i <= failed; i++) {
-		fprintf(f, "Restarting %s in Root on the old files... ",
-			services[i]);
-		fflush(f);
-		int r = service_restart_in_root(ctx, services[i], i == failed);
-		fprintf(f, "%s\n", r > 0 ? "done" : "FAILED");
-		fflush(f);
+		(void)restart_said(ctx, services[i], " on the old files",
+				   i == failed, &idle);
 		say_failed_check(ctx);
 	}
+	say_idle(ctx, &idle);
 }
 
 bool service_restart_kept(struct context *ctx, char *const *services,
 			  size_t failed)
 {
-	FILE *f = chatter(ctx);
+	_cleanup_strv_ struct strv idle = {0};
 	bool all = true;
 	for (size_t i = failed; services[i]; i++) {
-		fprintf(f, "Restarting %s in Root on the merged files... ",
-			services[i]);
-		fflush(f);
-		int r = service_restart_in_root(ctx, services[i], i == failed);
-		fprintf(f, "%s\n",
-			r > 0	 ? "done"
-			: r == 0 ? "not running, left as it is"
-				 : "FAILED");
-		fflush(f);
+		int r = restart_said(ctx, services[i], " on the merged files",
+				     i == failed, &idle);
 		say_failed_check(ctx);
 		all &= r >= 0;
 	}
+	say_idle(ctx, &idle);
 	return all;
 }
 
