@@ -7,8 +7,8 @@ test_expect_success 'setup' 'wcreate W Root'
 test_expect_success 'wconsole gives a shell on a terminal inside the world' '
 	tmux_start "wconsole W" &&
 	wait_screen "^/ #" &&
-	tm send-keys -t t "echo host=\$(hostname) tty=\$(tty) answer=\$((6*7))" Enter &&
-	wait_screen "host=W tty=/dev/pts/[0-9]+ answer=42"
+	tm send-keys -t t "echo host=\$(hostname) world=\$debian_chroot tty=\$(tty) answer=\$((6*7))" Enter &&
+	wait_screen "host=Root world=W tty=/dev/pts/[0-9]+ answer=42"
 '
 
 test_expect_success 'the terminal is a real one: its size and line editing work' '

@@ -43,7 +43,7 @@ test_expect_success 'wexec Root runs in a container over the Debian tree' '
 test_expect_success 'wconsole runs bash where the world has it, also when it must bring the world back' '
 	pwapt stop-all &&
 	tmux_start "wconsole D" &&
-	wait_screen "root@D:/#" &&
+	wait_screen "^\\(D\\)root@Root:/#" &&
 	tm send-keys -t t "echo BV=\$BASH_VERSION" Enter &&
 	wait_screen "^BV=5" &&
 	tm send-keys -t t "exit 3" Enter &&

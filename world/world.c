@@ -631,7 +631,15 @@ int world_exec(struct world_store *s, const char *name, char *const *argv,
 int world_console(struct world_store *s, const char *name, int *status,
 		  struct world_error *err)
 {
-	return run_in_world(s, name, NULL, NULL, status, err);
+	/* A world's host name is Root's (container.c): Debian's shells name
+	 * the world by debian_chroot instead, "(NAME)root@HOST:/#". */
+	_cleanup_free_ char *chroot = NULL;
+	if (!store_is_root(name) &&
+	    asprintf(&chroot, "debian_chroot=%s", name) < 0)
+		return werr(err, ENOMEM, "out of memory");
+	char *env[] = {chroot, NULL};
+	const struct world_exec_options xo = {.env = env};
+	return run_in_world(s, name, NULL, &xo, status, err);
 }
 
 int world_tree(struct world_store *s, const char *name, char **out,

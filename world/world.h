@@ -214,7 +214,9 @@ int world_spawn(struct world_store *store, const char *name,
 		int (*fn)(void *arg), void *arg, int keep_fd, pid_t *pid,
 		struct world_error *err);
 
-/* An interactive login shell in world NAME on a new pseudo-terminal. */
+/* An interactive login shell in world NAME on a new pseudo-terminal,
+ * debian_chroot=NAME in its environment (a child world's host name is
+ * Root's: Debian's prompt names the world by it). */
 int world_console(struct world_store *store, const char *name, int *status,
 		  struct world_error *err);
 
