@@ -20,6 +20,8 @@
 #include "cleanup.h"
 #include "diff.h"
 #include "fsutil.h"
+#include "layers.h"
+#include "redirect.h"
 
 /* overlayfs' file handle as its origin xattr holds it (struct ovl_fb of
  * fs/overlayfs/overlayfs.h): version 0, a magic byte, the length of it
@@ -195,4 +197,159 @@ bool diff_below_added(const struct world_diff *d, const char *path)
 			return d->v[k].kind == 'A';
 	}
 	return false;
+}
+
+/* Whether the highest of A's own layers that records directory PATH (of
+ * PART's file system) renamed does, where none above hides the layers
+ * below (opaque): its index into *K.  1, 0 or -errno. */
+static int renamed_in(const struct fs_part *part, const char *path, size_t *k)
+{
+	const char *rel = path + strlen(part->prefix);
+	const char *slash = strrchr(rel, '/');
+	if (!slash || !slash[1])
+		return 0;
+	_cleanup_free_ char *dir = strndup(rel, (size_t)(slash - rel));
+	if (!dir)
+		return -ENOMEM;
+	for (*k = 0; *k < part->n_a_only; (*k)++) {
+		_cleanup_close_ int fd =
+			open_beneath(part->a_only[*k], *dir ? dir : ".",
+				     O_PATH | O_DIRECTORY);
+		_cleanup_free_ char *v = NULL;
+		if (fd < 0 && !diff_absent(fd))
+			return fd;
+		if (fd < 0 ||
+		    faccessat(fd, slash + 1, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		int r = redirect_read(fd, slash + 1, &v);
+		if (r != 0)
+			return r == -EINVAL ? 0 : r; /* diff_worlds() refused */
+		_cleanup_close_ int dfd =
+			openat(fd, slash + 1,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0 || layers_dir_opaque(dfd))
+			return 0;
+	}
+	return 0;
+}
+
+/* Where PATH (of a layer's file system, absolute) leads past LAYER, whose
+ * directories on the way may be renamed ones: the redirects of the
+ * deepest one it holds applied, the rest as named.  *OUT malloc'd. */
+static int lead_past(int layer, const char *path, char **out)
+{
+	_cleanup_free_ char *p = strdup(path);
+	if (!p)
+		return -ENOMEM;
+	for (char *end = p + strlen(p);; end = strrchr(p, '/')) {
+		*end = '\0';
+		_cleanup_close_ int fd =
+			open_beneath(layer, p[0] && p[1] ? p + 1 : ".",
+				     O_PATH | O_DIRECTORY);
+		if (fd < 0 && !diff_absent(fd))
+			return fd;
+		if (fd < 0)
+			continue;
+		_cleanup_free_ char *o = NULL;
+		int r = redirect_origin(layer, *p ? p : "/", &o);
+		if (r < 0)
+			return r;
+		const char *rest = path + (end - p);
+		return asprintf(out, "%s%s", strcmp(o, "/") || !*rest ? o : "",
+				rest) < 0
+			       ? -ENOMEM
+			       : 0;
+	}
+}
+
+/* Whether the origin ORIGIN of A's renamed directory PATH is no directory
+ * of the layers below the one that records the rename: not in A's own
+ * lower ones (a parent's renamed directory followed), not in B.  1, 0
+ * (there, or nothing tells) or -errno. */
+static int origin_gone(const struct diff_trees *t, const char *path,
+		       const char *origin)
+{
+	const struct fs_part *part = diff_part_of(t->parts, path);
+	size_t len = strlen(part->prefix), k;
+	int r = 0;
+	if (strncmp(origin, part->prefix, len) ||
+	    (origin[len] && origin[len] != '/') ||
+	    (r = renamed_in(part, path, &k)) <= 0)
+		return r < 0 ? r : 0;
+	_cleanup_free_ char *at = strdup(origin[len] ? origin + len : "/");
+	for (size_t j = k + 1; at && j < part->n_a_only; j++) {
+		_cleanup_close_ int fd = open_beneath(
+			part->a_only[j], strcmp(at, "/") ? at + 1 : ".",
+			O_PATH | O_DIRECTORY);
+		char *next = NULL;
+		if (fd >= 0 || !diff_absent(fd))
+			return fd >= 0 ? 0 : fd;
+		if ((r = lead_past(part->a_only[j], at, &next)) < 0)
+			return r;
+		free(at);
+		at = next;
+	}
+	_cleanup_free_ char *full = NULL;
+	if (!at || asprintf(&full, "%s%s", part->prefix,
+			    *part->prefix && !strcmp(at, "/") ? "" : at) < 0)
+		return -ENOMEM;
+	struct side y;
+	if ((r = diff_side_load(t->parts, true, full, &y)) < 0)
+		return r;
+	r = !y.below_mount && (!y.exists || !S_ISDIR(y.st.st_mode));
+	diff_side_release(&y);
+	return r;
+}
+
+/* Whether a change of D at or below DIR is a conflict. */
+static bool conflict_at_or_below(const struct world_diff *d, const char *dir)
+{
+	size_t len = strlen(dir);
+	for (size_t i = diff_lower_bound(d, dir); i < d->n; i++) {
+		if (d->v[i].conflict && diff_below(d->v[i].path, dir, len))
+			return true;
+		if (strncmp(d->v[i].path, dir, len))
+			break;
+	}
+	return false;
+}
+
+int diff_renamed_conflicts(const struct diff_trees *t, struct world_diff *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		struct world_change *c = &d->v[i];
+		if (c->kind != 'A' || !c->renamed_from || c->conflict ||
+		    c->excluded)
+			continue;
+		int gone = origin_gone(t, c->path, c->renamed_from);
+		if (gone < 0)
+			return gone;
+		if (!gone && !conflict_at_or_below(d, c->renamed_from))
+			continue;
+		const char *a = t->name_a, *b = t->name_b;
+		char *why = NULL;
+		int n;
+		if (gone)
+			n = asprintf(&why,
+				     "the origin of %s's renamed directory %s "
+				     "(%s) was renamed or deleted in %s after "
+				     "%s was created: what it held is no "
+				     "longer below it, and a merge brings "
+				     "only what %s added there",
+				     a, c->path, c->renamed_from, b, a, a);
+		else
+			n = asprintf(&why,
+				     "the origin of %s's renamed directory %s "
+				     "(%s) was changed in %s after %s was "
+				     "created: %s shows %s's version of it "
+				     "there now",
+				     a, c->path, c->renamed_from, b, a, a, b);
+		if (n < 0)
+			return -ENOMEM;
+		free(c->note);
+		c->note = why;
+		c->conflict = true;
+		c->unsure = false;
+	}
+	return 0;
 }

@@ -793,6 +793,11 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 				       .n_inos = n_inos};
 		if ((r = diff_conflicts(&t, &d, err)) < 0)
 			goto out;
+		if ((r = diff_renamed_conflicts(&t, &d)) < 0) {
+			r = werr_errno(err, -r, "cannot compare '%s' with '%s'",
+				       name_a, name_b);
+			goto out;
+		}
 		if (diff_warnings(s, a, name_a, name_b, fb, &d) < 0) {
 			r = werr(err, ENOMEM, "out of memory");
 			goto out;

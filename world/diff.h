@@ -182,6 +182,13 @@ void diff_explain_hidden(struct world_change *c, const struct diff_trees *t);
 int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 		   struct world_error *err);
 
+/* Marks the conflicts of A's renamed directories (changes with
+ * RENAMED_FROM) whose origin B renamed, deleted or changed since A was
+ * created, after diff_conflicts() judged the rest: what a merge brings
+ * there is no longer what A's processes saw, and no other change says so
+ * where the origin is gone (neither tree has it).  0 or -errno. */
+int diff_renamed_conflicts(const struct diff_trees *t, struct world_diff *d);
+
 /* What A's lower held, for files of A's own layer with no copy-up origin
  * (A replaced them whole, by a rename over them as dpkg and sed -i do, or
  * made them): overlayfs keeps no trace of it, so it is recorded while B's

@@ -454,7 +454,9 @@ struct world_change {
 	/* An added directory that is a directory of the other world renamed
 	 * (a redirected directory of the layer): that one's path, which is
 	 * deleted (a 'D' of its own); what lies below is compared path by
-	 * path.  NULL for every other change. */
+	 * path.  Where the other world renamed or deleted that path since
+	 * (no 'D' then) or changed it, this change is a conflict.  NULL for
+	 * every other change. */
 	char *renamed_from;
 };
 
