@@ -108,4 +108,18 @@ test_expect_success 'merged past its parent: the parent renamed it, Root deleted
 	grep -E "^! /srv/moved: .*renamed directory /srv/moved \(/srv/big\) was renamed or deleted in Root" "$TMP/out"
 '
 
+# The world renames a directory inside its parent's renamed one: its
+# redirect names the parent's path, which leads on to Root's.
+test_expect_success 'merged past its parent, renamed inside the parent'"'"'s renamed directory: no conflict until Root deletes the origin' '
+	cleanup_worlds && rm -rf "$R" && make_busybox_root &&
+	mkdir -p "$R/srv/big/sub" && echo sub >"$R/srv/big/sub/s" &&
+	wcreate P Root && mv "$(tree P)/srv/big" "$(tree P)/srv/moved" &&
+	wcreate A P && mv "$(tree A)/srv/moved/sub" "$(tree A)/srv/sub2" &&
+	test_exit 0 wdiff A Root >"$TMP/out" && test_lacks "^!" cat "$TMP/out" &&
+	grep -q "^A /srv/sub2/s$" "$TMP/out" &&
+	rm -r "$R/srv/big" &&
+	test_exit 3 wdiff A Root >"$TMP/out" &&
+	grep -E "^! /srv/sub2: .*renamed directory /srv/sub2 \(/srv/moved/sub\) was renamed or deleted in Root" "$TMP/out"
+'
+
 test_done

@@ -241,7 +241,7 @@ static int lead_past(int layer, const char *path, char **out)
 	_cleanup_free_ char *p = strdup(path);
 	if (!p)
 		return -ENOMEM;
-	for (char *end = p + strlen(p);; end = strrchr(p, '/')) {
+	for (char *end = p + strlen(p); end; end = strrchr(p, '/')) {
 		*end = '\0';
 		_cleanup_close_ int fd =
 			open_beneath(layer, p[0] && p[1] ? p + 1 : ".",
@@ -260,6 +260,7 @@ static int lead_past(int layer, const char *path, char **out)
 			       ? -ENOMEM
 			       : 0;
 	}
+	return -ENOENT; /* not even the layer's root */
 }
 
 /* Whether the origin ORIGIN of A's renamed directory PATH is no directory
