@@ -32,8 +32,6 @@
  * a large system takes seconds. */
 #define APT_TIMEOUT 600
 
-enum query { Q_PLAN, Q_FILES };
-
 static void put_error(FILE *f, const struct aptshim_error *e)
 {
 	/* What the call returned: -errno. */
@@ -60,8 +58,6 @@ static struct {
 	__typeof__(aptshim_plan_upgrade) *plan_upgrade;
 	__typeof__(aptshim_plan_install) *plan_install;
 	__typeof__(aptshim_plan_release) *plan_release;
-	__typeof__(aptshim_files) *files;
-	__typeof__(aptshim_strv_free) *strv_free;
 } shim_fn;
 
 static int shim_load(struct aptshim_error *err)
@@ -85,10 +81,8 @@ static int shim_load(struct aptshim_error *err)
 		*(void **)&shim_fn.plan_upgrade = dlsym(h, "aptshim_plan_upgrade");
 		*(void **)&shim_fn.plan_install = dlsym(h, "aptshim_plan_install");
 		*(void **)&shim_fn.plan_release = dlsym(h, "aptshim_plan_release");
-		*(void **)&shim_fn.files = dlsym(h, "aptshim_files");
-		*(void **)&shim_fn.strv_free = dlsym(h, "aptshim_strv_free");
-		if (shim_fn.free && shim_fn.plan_upgrade && shim_fn.plan_install &&
-		    shim_fn.plan_release && shim_fn.files && shim_fn.strv_free)
+		if (shim_fn.free && shim_fn.plan_upgrade &&
+		    shim_fn.plan_install && shim_fn.plan_release)
 			*(void **)&shim_fn.open = dlsym(h, "aptshim_open");
 		if (!shim_fn.open)
 			e = "a symbol of the shim is missing";
@@ -113,8 +107,7 @@ void apt_plan_release(struct aptshim_plan *plan)
 }
 
 /* In the world's process. */
-static int answer(FILE *f, enum query q, enum apt_kind kind, char *const *pkgs,
-		  size_t n)
+static int answer(FILE *f, enum apt_kind kind, char *const *pkgs, size_t n)
 {
 	struct aptshim *shim = NULL;
 	struct aptshim_error e = {0};
@@ -122,47 +115,26 @@ static int answer(FILE *f, enum query q, enum apt_kind kind, char *const *pkgs,
 		put_error(f, &e);
 		return 1;
 	}
-	int r = 0;
-	if (q == Q_PLAN) {
-		struct aptshim_plan p = {0};
-		r = kind == APT_INSTALL
-			    ? shim_fn.plan_install(shim,
-						   (const char *const *)pkgs, n,
-						   &p, &e)
-			    : shim_fn.plan_upgrade(
-				      shim, kind == APT_DIST_UPGRADE, &p, &e);
-		if (r >= 0) {
-			fprintf(f,
-				"S %lu %lu %lu %lu %lu %lu %" PRIu64 " %" PRId64
-				" %" PRIu64 "\n",
-				p.upgraded, p.newly_installed, p.reinstalled,
-				p.downgraded, p.to_remove, p.not_upgraded,
-				p.download_size, p.installed_size_change,
-				p.fetch_size);
-			for (size_t i = 0; i < p.n_changes; i++) {
-				const struct aptshim_change *c = &p.changes[i];
-				fprintf(f, "C %d %s %s %s %s %d\n",
-					(int)c->action, c->name, dash(c->arch),
-					dash(c->old_version),
-					dash(c->new_version), c->automatic);
-			}
-			shim_fn.plan_release(&p);
+	struct aptshim_plan p = {0};
+	int r = kind == APT_INSTALL
+			? shim_fn.plan_install(shim, (const char *const *)pkgs,
+					       n, &p, &e)
+			: shim_fn.plan_upgrade(shim, kind == APT_DIST_UPGRADE,
+					       &p, &e);
+	if (r >= 0) {
+		fprintf(f,
+			"S %lu %lu %lu %lu %lu %lu %" PRIu64 " %" PRId64
+			" %" PRIu64 "\n",
+			p.upgraded, p.newly_installed, p.reinstalled,
+			p.downgraded, p.to_remove, p.not_upgraded,
+			p.download_size, p.installed_size_change, p.fetch_size);
+		for (size_t i = 0; i < p.n_changes; i++) {
+			const struct aptshim_change *c = &p.changes[i];
+			fprintf(f, "C %d %s %s %s %s %d\n", (int)c->action,
+				c->name, dash(c->arch), dash(c->old_version),
+				dash(c->new_version), c->automatic);
 		}
-	} else {
-		for (size_t i = 0; i < n && r >= 0; i++) {
-			char **files = NULL;
-			r = shim_fn.files(shim, pkgs[i], &files, &e);
-			if (r == -ENOENT) {
-				r = 0; /* not installed here */
-				continue;
-			}
-			if (r < 0)
-				break;
-			fprintf(f, "P %zu\n", i);
-			for (char **p = files; *p; p++)
-				fprintf(f, "F %s\n", *p);
-			shim_fn.strv_free(files);
-		}
+		shim_fn.plan_release(&p);
 	}
 	if (r < 0)
 		put_error(f, &e);
@@ -171,7 +143,6 @@ static int answer(FILE *f, enum query q, enum apt_kind kind, char *const *pkgs,
 }
 
 struct question {
-	enum query q;
 	enum apt_kind kind;
 	char *const *pkgs;
 	size_t n;
@@ -185,7 +156,7 @@ static int answer_in_world(void *arg)
 	FILE *f = fdopen(qn->fd, "w");
 	if (!f)
 		return 1;
-	int st = answer(f, qn->q, qn->kind, qn->pkgs, qn->n);
+	int st = answer(f, qn->kind, qn->pkgs, qn->n);
 	return fclose(f) == 0 ? st : 1;
 }
 
@@ -261,8 +232,8 @@ static int fail_errno(struct aptshim_error *err, int e)
 }
 
 /* Runs the query in a process inside WORLD; *text receives its answer. */
-static int ask(struct world_store *s, const char *world, enum query q,
-	       enum apt_kind kind, char *const *pkgs, size_t n, char **text,
+static int ask(struct world_store *s, const char *world, enum apt_kind kind,
+	       char *const *pkgs, size_t n, char **text,
 	       struct aptshim_error *err)
 {
 	int fds[2];
@@ -280,7 +251,7 @@ static int ask(struct world_store *s, const char *world, enum query q,
 		}
 		fds[1] = moved;
 	}
-	struct question qn = {q, kind, pkgs, n, fds[1]};
+	struct question qn = {kind, pkgs, n, fds[1]};
 	int r = shim_load(err);
 	if (r < 0) {
 		close(fds[0]);
@@ -361,7 +332,7 @@ int apt_plan(struct world_store *s, const char *world, enum apt_kind kind,
 	     struct aptshim_error *err)
 {
 	_cleanup_free_ char *text = NULL;
-	int r = ask(s, world, Q_PLAN, kind, pkgs, n, &text, err);
+	int r = ask(s, world, kind, pkgs, n, &text, err);
 	if (r < 0)
 		return r;
 	struct aptshim_plan p = {0};
@@ -405,57 +376,6 @@ int apt_plan(struct world_store *s, const char *world, enum apt_kind kind,
 	}
 	*out = p;
 	return (int)p.n_changes;
-}
-
-void apt_files_release(char ***files, size_t n)
-{
-	for (size_t i = 0; files && i < n; i++)
-		strvfreep(&files[i]);
-	free(files);
-}
-
-int apt_files(struct world_store *s, const char *world, char *const *pkgs,
-	      size_t n, char ****out, struct aptshim_error *err)
-{
-	_cleanup_free_ char *text = NULL;
-	int r = ask(s, world, Q_FILES, APT_INSTALL, pkgs, n, &text, err);
-	if (r < 0)
-		return r;
-	char ***v = calloc(n + 1, sizeof(*v));
-	size_t *count = calloc(n + 1, sizeof(*count));
-	if (!v || !count) {
-		free(v);
-		free(count);
-		return -ENOMEM;
-	}
-	size_t cur = n; /* no package yet */
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line && r >= 0;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (!strncmp(line, "P ", 2)) {
-			cur = strtoul(line + 2, NULL, 10);
-			if (cur < n && !v[cur])
-				v[cur] = calloc(1, sizeof(char *));
-			continue;
-		}
-		if (strncmp(line, "F ", 2) || cur >= n || !v[cur])
-			continue;
-		char **nv = realloc(v[cur], (count[cur] + 2) * sizeof(*nv));
-		if (!nv) {
-			r = -ENOMEM;
-			break;
-		}
-		v[cur] = nv;
-		nv[count[cur]++] = strdup(line + 2);
-		nv[count[cur]] = NULL;
-	}
-	free(count);
-	if (r < 0) {
-		apt_files_release(v, n);
-		return r;
-	}
-	*out = v;
-	return 0;
 }
 
 void apt_size(char *buf, size_t size, double bytes)

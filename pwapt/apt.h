@@ -26,13 +26,6 @@ int apt_plan(struct world_store *s, const char *world, enum apt_kind kind,
 /* Frees what apt_plan() gave; PLAN is then empty.  NULL is fine. */
 void apt_plan_release(struct aptshim_plan *plan);
 
-/* The installed files of each of PKGS in WORLD: (*out)[i] is a
- * NULL-terminated vector, or NULL when PKGS[i] is not installed there.
- * Release with apt_files_release(). */
-int apt_files(struct world_store *s, const char *world, char *const *pkgs,
-	      size_t n, char ****out, struct aptshim_error *err);
-void apt_files_release(char ***files, size_t n);
-
 /* Prints PLAN as apt-get does before it asks: the kept back, new,
  * removed, upgraded and downgraded packages, the counts, the sizes. */
 void apt_print_plan(FILE *f, const struct aptshim_plan *plan,

@@ -1,7 +1,7 @@
 /* Transaction reports (see report.h).
  *
  * Which package a changed file belongs to comes from dpkg's file lists
- * (through the shim) of the packages that changed, in the world and in its
+ * (read from the trees) of the packages that changed, in the world and in its
  * parent, so that files a package dropped are found too.  The note is a
  * line a record, "\n" and "\\" escaped:
  *     pwapt-report 1
@@ -255,19 +255,22 @@ static int add_files(struct world_store *s, const struct txn *t,
 	size_t np = r->n_packages;
 	int res = 0;
 	char **names = calloc(np + 1, sizeof(*names));
-	if (!names)
+	char **archs = calloc(np + 1, sizeof(*archs));
+	if (!names || !archs) {
+		free(names);
+		free(archs);
 		return -ENOMEM;
-	for (size_t i = 0; i < np; i++)
-		names[i] = apt_name(r, &r->packages[i]);
+	}
+	for (size_t i = 0; i < np; i++) {
+		names[i] = r->packages[i].name;
+		archs[i] = r->packages[i].arch;
+	}
+	/* Read from the trees: no process of apt's in either world. */
 	char ***lists[2] = {NULL, NULL};
-	struct aptshim_error ae = {0};
 	const char *worlds[2] = {t->name, t->parent};
 	for (int side = 0; side < 2 && res >= 0; side++)
-		if ((res = apt_files(s, worlds[side], names, np, &lists[side],
-				     &ae)) < 0) {
-			err->code = -res;
-			snprintf(err->msg, sizeof(err->msg), "%s", ae.msg);
-		}
+		res = world_package_files(s, worlds[side], names, archs, np,
+					  &lists[side], err);
 	size_t no = 0, cap = 0;
 	struct owner *own = NULL;
 	for (int side = 0; side < 2 && res >= 0; side++)
@@ -315,11 +318,10 @@ static int add_files(struct world_store *s, const struct txn *t,
 		free(n_files);
 	}
 	free(own);
-	apt_files_release(lists[0], np);
-	apt_files_release(lists[1], np);
-	for (size_t i = 0; i < np; i++)
-		free(names[i]);
+	world_package_files_free(lists[0], np);
+	world_package_files_free(lists[1], np);
 	free(names);
+	free(archs);
 	return res;
 }
 

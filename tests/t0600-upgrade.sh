@@ -143,6 +143,23 @@ test_expect_success '--discard leaves Root byte-identical' '
 	test_lacks "^tx" wlist
 '
 
+# The report reads each package's files from dpkg's own lists in the trees,
+# as it reads their versions from dpkg's status: no apt run in the world
+# (it cost a process and apt's cache in each world), and what the world's
+# apt makes of its configuration does not matter.  Stopped once the layer
+# is durable, the world gets an apt configuration that sees no package.
+test_expect_success 'the report takes the files of each package from dpkg s lists, not from the world s apt' '
+	fresh_root &&
+	{ PWAPT_STOP_AT=durable-done pwapt upgrade --test --discard -y </dev/null >"$TMP/out" & pid=$!; } &&
+	{ wait_for 60 "grep -q \"^State:.*T\" /proc/$pid/status" ||
+		{ kill -9 $pid; false; }; } &&
+	conf=$PWAPT_STATE/worlds/tx1/upper/etc/apt/apt.conf.d &&
+	mkdir -p "$conf" && echo "Dir::State::status \"/nonexistent/status\";" >"$conf/99blind" &&
+	kill -CONT $pid && wait $pid &&
+	grep -q "^  pwapt-test-files 1.0 -> 1.1 (files: 1 added, 1 changed, 1 removed, 1 metadata only)$" "$TMP/out" &&
+	grep -q "^Discarded tx1; Root is untouched" "$TMP/out"
+'
+
 test_expect_success '--dist installs the new dependency; --json reports it' '
 	fresh_root &&
 	pwapt upgrade --test --dist --keep -y --json </dev/null >"$TMP/json" 2>"$TMP/progress" &&

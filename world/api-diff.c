@@ -1,9 +1,10 @@
 /* The comparison operations of world.h: wdiff (diff.c), check-offs
- * (checkoff.c) and a world's packages (dbmerge.c), each the API's name
- * for the function of its floor. */
+ * (checkoff.c), a world's packages (dbmerge.c) and their file lists
+ * (pkglists.c), each the API's name for the function of its floor. */
 #include "dbmerge.h"
 #include "diff.h"
 #include "layers.h"
+#include "pkglists.h"
 
 bool world_renames_recorded(struct world_store *s)
 {
@@ -48,4 +49,16 @@ int world_packages(struct world_store *s, const char *name,
 void world_packages_release(struct world_packages *p)
 {
 	dbmerge_packages_release(p);
+}
+
+int world_package_files(struct world_store *s, const char *name,
+			char *const *pkgs, char *const *archs, size_t n,
+			char ****out, struct world_error *err)
+{
+	return pkg_lists_read(s, name, pkgs, archs, n, out, err);
+}
+
+void world_package_files_free(char ***files, size_t n)
+{
+	pkg_lists_free(files, n);
 }

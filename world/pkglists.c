@@ -1,4 +1,5 @@
-/* The files that B's packages held when A was created (pkglists.h). */
+/* The files that B's packages held when A was created, and the file lists
+ * of packages in a tree (pkglists.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,8 +9,11 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "error.h"
 #include "fsutil.h"
+#include "lifecycle.h"
 #include "pkglists.h"
+#include "strv.h"
 
 void pkg_files_release(struct pkg_files *f)
 {
@@ -141,3 +145,73 @@ int pkg_of(const struct diff_trees *t, struct pkg_files *f,
 	return r;
 }
 
+void pkg_lists_free(char ***files, size_t n)
+{
+	for (size_t i = 0; files && i < n; i++)
+		strvfreep(&files[i]);
+	free(files);
+}
+
+/* The lines of dpkg's list of PKG (of ARCH, "" for none) in INFO into
+ * *OUT, NULL-terminated; *OUT NULL when it has none.  dpkg names the list
+ * of a Multi-Arch: same package P:ARCH.list, any other P.list. */
+static int pkg_list_lines(int info, const char *pkg, const char *arch,
+			  char ***out)
+{
+	*out = NULL;
+	if (!*pkg || *pkg == '.' || strchr(pkg, '/') || strchr(arch, '/'))
+		return 0; /* no package dpkg knows */
+	_cleanup_free_ char *text = NULL, *same = NULL, *plain = NULL;
+	if ((*arch && asprintf(&same, "%s:%s.list", pkg, arch) < 0) ||
+	    asprintf(&plain, "%s.list", pkg) < 0)
+		return -ENOMEM;
+	size_t len = 0;
+	int r = same ? read_file_max(info, same, PKG_LIST_MAX, &text, &len)
+		     : -ENOENT;
+	if (r == -ENOENT)
+		r = read_file_max(info, plain, PKG_LIST_MAX, &text, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	_cleanup_strv_ struct strv v = {calloc(1, sizeof(char *)), 0};
+	r = v.v ? 0 : -ENOMEM;
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l && r >= 0;
+	     l = strtok_r(NULL, "\n", &save))
+		r = strv_push(&v, strdup(l));
+	if (r < 0)
+		return r;
+	*out = steal_pointer(&v.v);
+	return 0;
+}
+
+int pkg_lists_read(struct world_store *s, const char *name, char *const *pkgs,
+		   char *const *archs, size_t n, char ****out,
+		   struct world_error *err)
+{
+	_cleanup_close_ int info = lifecycle_open_in(
+		s, name, "var/lib/dpkg/info", O_RDONLY | O_DIRECTORY, err);
+	if (info < 0 && info != -ENOENT)
+		return info == -ELOOP || info == -ENOTDIR
+			       ? werr_errno(err, -info,
+					    "cannot read /var/lib/dpkg/info "
+					    "of '%s'",
+					    name)
+			       : info;
+	char ***v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return werr(err, ENOMEM, "out of memory");
+	for (size_t i = 0; info >= 0 && i < n; i++) {
+		int r = pkg_list_lines(info, pkgs[i], archs[i], &v[i]);
+		if (r < 0) {
+			pkg_lists_free(v, n);
+			return werr_errno(err, -r,
+					  "cannot read the file list of %s in "
+					  "'%s'",
+					  pkgs[i], name);
+		}
+	}
+	*out = v;
+	return 0;
+}

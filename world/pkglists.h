@@ -34,4 +34,11 @@ void pkg_files_release(struct pkg_files *f);
 int pkg_of(const struct diff_trees *t, struct pkg_files *f, const char *path,
 	   const char **pkg);
 
+/* The lines of dpkg's lists of PKGS[i] (of ARCHS[i], "" for none) in
+ * NAME's tree, read beneath it (world_package_files()). */
+int pkg_lists_read(struct world_store *s, const char *name, char *const *pkgs,
+		   char *const *archs, size_t n, char ****out,
+		   struct world_error *err);
+void pkg_lists_free(char ***files, size_t n);
+
 #endif

@@ -367,6 +367,17 @@ struct world_packages {
 int world_packages(struct world_store *store, const char *name,
 		   struct world_packages *out, struct world_error *err);
 void world_packages_release(struct world_packages *p);
+/* The files of packages as dpkg's lists in world NAME's tree name them
+ * (var/lib/dpkg/info/P:ARCH.list for a Multi-Arch: same package, else
+ * P.list), read beneath the tree as data the world controls, each list
+ * bounded: nothing of the world runs for it.  PKGS[i] of ARCHS[i] ("" for
+ * none), N of them: (*out)[i] holds the lines of PKGS[i]'s list,
+ * NULL-terminated, or is NULL where it has none (not installed there);
+ * free *out with world_package_files_free(*out, N). */
+int world_package_files(struct world_store *store, const char *name,
+			char *const *pkgs, char *const *archs, size_t n,
+			char ****out, struct world_error *err);
+void world_package_files_free(char ***files, size_t n);
 
 /* Small records that a front end keeps with a world (pwapt keeps its
  * transactions' so): KEY is 1 to 32 of [a-z0-9_-], the data any bytes.
