@@ -56,6 +56,19 @@ test_expect_success 'after a reboot worlds are unmounted and the next command br
 	wlist | grep -Eq "^A2 +A +running"
 '
 
+# A read needs the tree only: a world's container is started by what runs
+# in it, not by a diff (a transaction's world, stopped to be made durable,
+# was started again only for its report and merge, which killed it).
+test_expect_success 'a read after a reboot mounts the tree and starts nothing: wdiff leaves the world stopped' '
+	simulate_reboot &&
+	wdiff A2 A >"$TMP/d" && grep -q "^A /etc/a2-file$" "$TMP/d" &&
+	wlist >"$TMP/l" && cat "$TMP/l" &&
+	grep -Eq "^A +Root +stopped" "$TMP/l" &&
+	grep -Eq "^A2 +A +stopped" "$TMP/l" &&
+	test_equal nested "$(wexec A2 cat /etc/a2-file)" &&
+	wlist | grep -Eq "^A2 +A +running"
+'
+
 test_expect_success 'start-all brings every world back, as the boot unit does' '
 	simulate_reboot &&
 	pwapt start-all &&

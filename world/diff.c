@@ -863,11 +863,12 @@ int diff_layers(struct world_store *s, const char *name, const char *other,
 		r = werr(err, EINVAL, "'%s' compared with itself", name);
 	else if (!root_b)
 		r = meta_load(s, other, &mb, err);
-	/* Both trees must be mounted and show their layers as they are. */
+	/* Both trees must be mounted and show their layers as they are;
+	 * their containers need not run. */
 	if (r >= 0 && !root_a)
-		r = lifecycle_ensure_running(s, name, NULL, err);
+		r = lifecycle_mount(s, name, err);
 	if (r >= 0 && !root_b)
-		r = lifecycle_ensure_running(s, other, NULL, err);
+		r = lifecycle_mount(s, other, err);
 	if (r >= 0)
 		r = diff_worlds(s, root_a ? NULL : &ma, root_b ? NULL : &mb,
 				name, other, out, err);

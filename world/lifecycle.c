@@ -100,9 +100,12 @@ int lifecycle_ensure_running(struct world_store *s, const char *name,
 int lifecycle_tree(struct world_store *s, const char *name, char **out,
 		   struct world_error *err)
 {
+	/* Mounted, not started: a read of the tree needs no process of the
+	 * world (a transaction's world, stopped to be made durable, was
+	 * started again only to be read, then frozen and killed). */
 	int r = store_check_world(s, name, err);
-	if (r >= 0 && !store_is_root(name))
-		r = lifecycle_ensure_running(s, name, NULL, err);
+	if (r >= 0)
+		r = lifecycle_mount(s, name, err);
 	if (r < 0)
 		return r;
 	char *p = store_tree_path(s, name);

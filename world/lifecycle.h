@@ -27,7 +27,8 @@ int lifecycle_ensure_running(struct world_store *s, const char *name,
 int lifecycle_mount(struct world_store *s, const char *name,
 		    struct world_error *err);
 /* The path of NAME's tree (Root's directory, or the world's merged tree,
- * brought up first). */
+ * mounted first as lifecycle_mount() does: its container is left as it
+ * is, a stopped world stays stopped). */
 int lifecycle_tree(struct world_store *s, const char *name, char **out,
 		   struct world_error *err);
 /* Opens PATH beneath NAME's tree (open_beneath()); -ENOENT, -ELOOP and

@@ -221,7 +221,8 @@ int world_console(struct world_store *store, const char *name, int *status,
 		  struct world_error *err);
 
 /* The path where the host sees world NAME's tree: Root's directory, or the
- * world's mounted overlay, which is brought back first if needed.  *out is
+ * world's mounted overlay, which is mounted first if needed (after a
+ * reboot); its container is not started for a read.  *out is
  * malloc'd.  Reading a world's tree from the host follows the world's
  * symbolic links as the host resolves them: confine such reads (chroot,
  * openat2 with RESOLVE_IN_ROOT) to the tree. */
@@ -509,9 +510,10 @@ struct world_diff {
 
 /* The changes of world NAME against OTHER (NULL: NAME's first parent): what
  * a process sees differently in NAME's tree than in OTHER's.  Any two
- * worlds, Root included, can be compared; both are brought back first if
- * needed.  A deleted directory yields a deletion for everything below it,
- * as does an opaque directory for what it hides. */
+ * worlds, Root included, can be compared; both are mounted first if
+ * needed (after a reboot), their containers not started.  A deleted directory
+ * yields a deletion for everything below it, as does an opaque directory for
+ * what it hides. */
 int world_diff(struct world_store *store, const char *name, const char *other,
 	       struct world_diff *out, struct world_error *err);
 void world_diff_release(struct world_diff *d);
