@@ -121,6 +121,8 @@ static int open_file_safely(int dirfd, const char *name, bool any,
 		openat(dirfd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
 	if (path < 0 || fstat(path, st) < 0)
 		return -errno;
+	if (S_ISLNK(st->st_mode))
+		return -ELOOP; /* as an open with O_NOFOLLOW says */
 	if (!S_ISREG(st->st_mode) && !(any && S_ISDIR(st->st_mode)))
 		return -EINVAL;
 	char proc[64];

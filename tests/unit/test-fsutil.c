@@ -119,6 +119,11 @@ static void test_read_max(int dfd)
 	   "a device node: -EINVAL, never opened");
 	ok(open(path, O_RDONLY | O_CLOEXEC) >= 0 && read(in, ev, sizeof(ev)) > 0,
 	   "an open of it is seen (the check above can fail)");
+	ok(symlinkat("null", dfd, "link") == 0 &&
+		   read_file_at(dfd, "link", &text, &len) == -ELOOP &&
+		   read_file_max(dfd, "link", 100, &text, &len) == -ELOOP,
+	   "a symbolic link: -ELOOP, as O_NOFOLLOW says");
+	unlinkat(dfd, "link", 0);
 	unlinkat(dfd, "null", 0);
 	close(in);
 }
