@@ -59,14 +59,37 @@ sibling_check() {
 	{ ! test -d "$PWAPT_STATE/worlds/A" || { wdiff A >"$TMP/d" && test_lacks "^!" cat "$TMP/d"; }; }
 }
 
-for point in merge-saved merge-prepared merge-op:2 merge-applied; do
-	test_expect_success "a merge killed at $point and undone by recover: a sibling knows the undo s ctimes, not Root s change" "
+# Killed while it saves too (merge-save:N after its Nth link into the
+# undo): the merge noted what DST's paths had (undo/before) before its
+# first link, and each link's ctime (undo/seen) as it made it, for the
+# recovery to learn from.  A then merges again.
+for point in merge-save:0 merge-save:2 merge-saved merge-prepared merge-op:2 merge-applied; do
+	test_expect_success "a merge killed at $point and undone by recover: a sibling knows the undo s ctimes, not Root s change; merged again" "
 		sibling_setup &&
 		{ PWAPT_CRASH_AT=$point wmerge A Root; test_equal 137 \$?; } &&
 		test_has 'recovered an interrupted merge' pwapt recover &&
-		sibling_check
+		sibling_check && wmerge A Root && test_equal a \"\$(tail -n1 '$R/srv/k/f0')\"
 	"
 done
+
+test_expect_success 'a merge killed while it saves, then a reboot: recovered at the next command, merged again' '
+	sibling_setup &&
+	{ PWAPT_CRASH_AT=merge-save:1 wmerge A Root; test_equal 137 $?; } &&
+	simulate_reboot && wlist >/dev/null && sibling_check &&
+	wmerge A Root && test_equal a "$(tail -n1 "$R/srv/k/f1")"
+'
+
+test_expect_success 'a merge killed while it saves, Root then changes a saved file: a conflict for A and S, never learnt' '
+	sibling_setup &&
+	{ PWAPT_CRASH_AT=merge-save:2 wmerge A Root; test_equal 137 $?; } &&
+	echo root >>"$R/srv/k/f1" &&
+	test_has "recovered an interrupted merge" pwapt recover &&
+	{ wdiff A >"$TMP/d"; test_equal 3 $?; } &&
+	test_equal "! /srv/k/f1" "$(grep "^!" "$TMP/d" | cut -d: -f1)" &&
+	{ wdiff S >"$TMP/d"; test_equal 3 $?; } &&
+	test_equal "! /srv/k/f1 ! /srv/k/f3" "$(grep "^!" "$TMP/d" | cut -d: -f1 | xargs)" &&
+	test_fails_with 3 "changed in .Root. after .A. was created" wmerge A Root
+'
 
 # The undo's notes are kept as it goes (undo/own-log, undo/known-log): a
 # recovery killed after it put some files back, and run again, still

@@ -314,6 +314,20 @@ for kill in merge-applied/rollback-op:0 merge-applied/rollback-op:5 \
 	"
 done
 
+# Killed while it saves, recovered: the transaction merges again.  Each
+# link into the undo gave a Root file a new ctime; the merge noted what
+# the files had before its first link, and each link's ctime as it made
+# it, so that the recovery teaches tx2 those ctimes as pwapt's own.
+for point in merge-save:0 merge-save:2 merge-save:5; do
+	test_expect_success "a merge killed at $point and recovered: merged again" "
+		fresh_root && make_chain && pwapt merge tx1 >/dev/null &&
+		{ PWAPT_CRASH_AT=$point pwapt merge tx2; test_equal 137 \$?; } &&
+		pwapt recover | grep -q 'recovered an interrupted merge' &&
+		not_installed Root pwapt-test-b && pwapt merge tx2 >/dev/null &&
+		test_equal 1.1 \"\$(installed Root pwapt-test-b)\" && no_transactions
+	"
+done
+
 # The soak's case: tx2 removes every package with files in
 # /usr/share/pwapt-test, and merges; tx3, built on Root then, makes the
 # directory anew (opaque in its layer); a rollback of tx2 puts Root's

@@ -373,6 +373,15 @@ bool merge_move_not_reached(int tree, const struct op *o);
  * missing (ENOENT); checked before anything is undone. */
 int merge_moves_undoable(int tree, const struct plan *p, const char *dst,
 			 struct world_error *err);
+/* merge-save.c */
+/* Saves what DST (TREE) has at each path of P that the merge replaces or
+ * deletes into UNDO, or a directory's metadata, and makes the saves (and
+ * STAGED, unless -1) durable.  A path that is no longer the one planned
+ * (DST replaced or removed it since) stops the merge, as the apply does:
+ * -errno, with ERR filled. */
+int merge_save_all(struct world_store *s, int tree, int undo, int staged,
+		   struct plan *p, struct world_error *err);
+
 /* merge-dirs.c */
 /* Whether ST, what DST has at operation O's path now, is the directory
  * the plan saw there, unchanged (true where the plan noted none). */

@@ -421,115 +421,6 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 	return save_copy_xattrs(from, to); /* times: after the entries */
 }
 
-/* Saves what DST has at each path that the merge replaces or deletes, or
- * a directory's metadata, and makes the saves durable.  A path that is no
- * longer the one planned (DST replaced or removed it since) stops the
- * merge, as the apply does. */
-static int save_all(struct merge_ctx *m, struct plan *p,
-		    struct world_error *err)
-{
-	int r = 0;
-	/* A hard link into the undo changes the ctime of DST's file: the
-	 * last merge into DST must not take it for a change of DST.  Noted
-	 * in the undo's own-log too, after each link: killed here, the
-	 * recovery's undo starts from them (undo_log_open), and its release
-	 * of the links chains on from the ctimes they gave. */
-	_cleanup_free_ char *own = NULL, *before = NULL, *last = NULL;
-	const char *failed = NULL;
-	size_t before_len = 0, saves = 0;
-	struct undo_log ol;
-	r = undo_log_open(&ol, m->undo, UNDO_OWN_LOG);
-	FILE *of = ol.f;
-	/* The ctimes DST's paths and their directories have before the
-	 * merge touches them: what an undo of it may teach other worlds
-	 * (undo-known.c). */
-	FILE *bf = open_memstream(&before, &before_len);
-	if (r < 0 || !bf) {
-		undo_log_release(&ol);
-		if (bf)
-			fclose(bf);
-		return werr(err, ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < p->n && r >= 0; i++) {
-		const struct op *o = &p->v[i];
-		const char *b;
-		char n[32];
-		snprintf(n, sizeof(n), "%zu", i);
-		/* Below a directory a move renames first, DST holds it
-		 * elsewhere until then (merge-move.c). */
-		const char *at = o->before ? o->before : o->path;
-		undo_note_before_dir(bf, m->tree, at, &last);
-		if (o->had == HAD_NONE && o->kind != OP_MOVE)
-			continue;
-		_cleanup_close_ int par = journal_open_parent(m->tree, at, &b);
-		struct stat st;
-		bool dir = o->had == HAD_DIR || o->kind == OP_MOVE;
-		r = par < 0 ? par
-		    : fstatat(par, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
-		    : S_ISDIR(st.st_mode) != dir ||
-				    (o->had == HAD_FILE && st.st_ino != o->ino) ||
-				    (op_takes_dir(o) && !merge_dir_as_planned(o, &st))
-			    ? -ESTALE
-			    : 0;
-		struct stat now;
-		if (r >= 0)
-			undo_put_ctime(bf, &st, at);
-		if (r >= 0 && o->had == HAD_FILE) {
-			r = save_path(par, b, m->undo, n);
-			/* The link alone: the same file, one link more. */
-			if (r >= 0 &&
-			    fstatat(par, b, &now, AT_SYMLINK_NOFOLLOW) == 0) {
-				undo_note_seen(p, i, &st, &now);
-				if (undo_same_file(&st, &now) &&
-				    now.st_nlink == st.st_nlink + 1)
-					undo_note_own(of, o->path, &st, &now);
-				undo_log_flush(&ol);
-				crash_point_n("merge-save", saves++);
-			}
-		} else if (r >= 0 && (o->kind == OP_DIR || o->kind == OP_MOVE))
-			r = save_dir_meta(par, b, m->undo,
-					  strcat(n, ".meta"));
-		if (r < 0) {
-			failed = o->path;
-			break;
-		}
-	}
-	/* None rather than a part: a path without its line teaches none. */
-	if (fclose(bf) == 0)
-		(void)write_file_replace(m->undo, "before", before, before_len,
-					 0600);
-	int synced = undo_write_seen(m->undo, p);
-	if (r >= 0 && synced < 0) {
-		r = synced;
-		failed = "the undo";
-	}
-	/* A save failed: the links made so far are released (merge_locked),
-	 * and the ctimes they gave DST's files are pwapt's own. */
-	if (r < 0 && (own = undo_log_close(&ol)))
-		(void)undo_keep_own(m->s, p->dst, own);
-	if (r == -ESTALE || r == -ENOENT)
-		return werr(err, EEXIST,
-			    "cannot merge into '%s': %s changed in '%s' during "
-			    "the merge",
-			    p->dst, failed, p->dst);
-	if (r < 0)
-		return werr_errno(err, -r, "cannot save %s of '%s'", failed,
-				  p->dst);
-	_cleanup_close_ int fd = openat(m->undo, ".", O_RDONLY | O_DIRECTORY |
-						      O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0 ||
-	    (m->staged >= 0 && fsync(m->staged) < 0)) {
-		r = errno;
-		undo_log_release(&ol);
-		return werr_errno(err, r, "cannot save what '%s' had", p->dst);
-	}
-	/* Not kept (out of memory, a full disk): a rollback of the last
-	 * merge refuses, naming the paths; --force undoes it anyway. */
-	if ((own = undo_log_close(&ol)))
-		(void)undo_keep_own(m->s, p->dst, own);
-	return 0;
-}
-
 /* The merge itself, under DST's database locks L and SRC's SRC_LOCKS,
  * SRC frozen, from the diff on.  With *again set it stopped before
  * writing anything: a lock file of DST was missing, and is now made and
@@ -715,7 +606,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	crash_point("merge-planned");
 
 	/* Save what will be replaced: hard links, on DST's file system. */
-	if ((r = save_all(&m, &p, err)) < 0)
+	if ((r = merge_save_all(s, m.tree, m.undo, m.staged, &p, err)) < 0)
 		goto fail;
 	crash_point("merge-saved");
 	if ((r = note_origins(&m, &p, src)) < 0) {

@@ -420,9 +420,20 @@ tx_merge() {
 				merge-applied merge-done | shuf -n 1)
 		fi
 	fi
+	killed_at=$crash
 	run pwapt merge "$t"
 	r=$rc
 	[ $r != 137 ] || recovered
+	# Killed while it saved, recovered: nothing was applied, and the
+	# chain merges again (the recovery taught it the links' ctimes).
+	case $r:$known:$killed_at in
+	137:1:merge-save:*)
+		run pwapt merge "$t"
+		[ $rc = 0 ] || log "error pwapt merge $t exit $rc after a merge" \
+			"killed at $killed_at, recovered: $(head -3 "$S/err-$w" | tr '\n' ' ')"
+		r=$rc
+		[ $r != 137 ] || recovered ;;
+	esac
 	tx_state "$D/var/lib/dpkg" >"$S/tx-actual"
 	case $r in
 	0)

@@ -1,0 +1,180 @@
+/* The merge's saves (merge-internal.h, "merge-save.c"): before a merge
+ * writes anything, what DST has at each path it replaces or deletes is
+ * hard-linked into its undo, a directory's metadata kept beside, and the
+ * ctimes DST's paths have noted for what an undo may teach other worlds
+ * (undo-known.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "crash.h"
+#include "error.h"
+#include "fsutil.h"
+#include "merge-internal.h"
+#include "save.h"
+
+/* The directory that holds O's path AT in TREE, where DST has there what
+ * the plan saw (*ST); -ESTALE where DST replaced it since, -errno. */
+static int open_planned(int tree, const struct op *o, const char *at,
+			const char **b, struct stat *st)
+{
+	int par = journal_open_parent(tree, at, b);
+	bool dir = o->had == HAD_DIR || o->kind == OP_MOVE;
+	int r = par < 0						? par
+		: fstatat(par, *b, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
+		: S_ISDIR(st->st_mode) != dir ||
+				(o->had == HAD_FILE && st->st_ino != o->ino) ||
+				(op_takes_dir(o) &&
+				 !merge_dir_as_planned(o, st))
+			? -ESTALE
+			: 0;
+	if (r < 0 && par >= 0)
+		close(par);
+	return r < 0 ? r : par;
+}
+
+/* UNDO/before: the ctimes DST's paths and their directories have before
+ * the merge touches them, what an undo of it may teach other worlds
+ * (undo-known.c).  Written whole before the first save: a merge killed
+ * while it saves leaves its recovery what to learn from.  Not written
+ * (a full disk): nothing learnt, conflicts, never one missed. */
+static int note_before(int tree, int undo, const struct plan *p)
+{
+	_cleanup_free_ char *before = NULL, *last = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&before, &len);
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct op *o = &p->v[i];
+		/* Below a directory a move renames first, DST holds it
+		 * elsewhere until then (merge-move.c). */
+		const char *at = o->before ? o->before : o->path;
+		undo_note_before_dir(f, tree, at, &last);
+		if (o->had == HAD_NONE && o->kind != OP_MOVE)
+			continue;
+		const char *b;
+		struct stat st;
+		_cleanup_close_ int par = open_planned(tree, o, at, &b, &st);
+		if (par >= 0)
+			undo_put_ctime(f, &st, at);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	(void)write_file_replace(undo, "before", before, len, 0600);
+	return 0;
+}
+
+/* The ctime the save of operation I left on DST's file WAS, on F
+ * (UNDO/seen as it goes, for a recovery of a merge killed while it
+ * saves): of each operation whose file it is (undo_note_seen()), which
+ * only a file with other names may be before. */
+static void note_seen(FILE *f, const struct plan *p, size_t i,
+		      const struct stat *was)
+{
+	const struct op *o = &p->v[i];
+	struct stat st = {.st_ctim = o->seen};
+	if (!f || (!o->seen.tv_sec && !o->seen.tv_nsec))
+		return;
+	for (size_t k = was->st_nlink > 1 ? 0 : i; k <= i; k++) {
+		const struct op *q = &p->v[k];
+		if (k == i || (q->had == HAD_FILE && q->ino == was->st_ino &&
+			       q->dev == was->st_dev &&
+			       q->seen.tv_sec == o->seen.tv_sec &&
+			       q->seen.tv_nsec == o->seen.tv_nsec))
+			undo_put_ctime(f, &st, q->before ? q->before : q->path);
+	}
+}
+
+int merge_save_all(struct world_store *s, int tree, int undo, int staged,
+		   struct plan *p, struct world_error *err)
+{
+	/* A hard link into the undo changes the ctime of DST's file: the
+	 * last merge into DST must not take it for a change of DST.  Noted
+	 * in the undo's own-log too, after each link: killed here, the
+	 * recovery's undo starts from them (undo_log_open), and its release
+	 * of the links chains on from the ctimes they gave. */
+	_cleanup_free_ char *own = NULL;
+	const char *failed = NULL;
+	size_t saves = 0;
+	struct undo_log ol, sl = UNDO_LOG_INIT;
+	int r = undo_log_open(&ol, undo, UNDO_OWN_LOG);
+	FILE *of = ol.f;
+	if (r >= 0)
+		r = undo_log_open(&sl, undo, "seen");
+	if (r >= 0)
+		r = note_before(tree, undo, p);
+	if (r < 0) {
+		undo_log_release(&ol);
+		undo_log_release(&sl);
+		return werr(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < p->n && r >= 0; i++) {
+		const struct op *o = &p->v[i];
+		const char *b;
+		char n[32];
+		snprintf(n, sizeof(n), "%zu", i);
+		const char *at = o->before ? o->before : o->path;
+		if (o->had == HAD_NONE && o->kind != OP_MOVE)
+			continue;
+		struct stat st, now;
+		_cleanup_close_ int par = open_planned(tree, o, at, &b, &st);
+		r = par < 0 ? par : 0;
+		if (r >= 0 && o->had == HAD_FILE) {
+			r = save_path(par, b, undo, n);
+			/* The link alone: the same file, one link more. */
+			if (r >= 0 &&
+			    fstatat(par, b, &now, AT_SYMLINK_NOFOLLOW) == 0) {
+				undo_note_seen(p, i, &st, &now);
+				if (undo_same_file(&st, &now) &&
+				    now.st_nlink == st.st_nlink + 1)
+					undo_note_own(of, o->path, &st, &now);
+				note_seen(sl.f, p, i, &st);
+				undo_log_flush(&ol);
+				undo_log_flush(&sl);
+				crash_point_n("merge-save", saves++);
+			}
+		} else if (r >= 0 && (o->kind == OP_DIR || o->kind == OP_MOVE))
+			r = save_dir_meta(par, b, undo, strcat(n, ".meta"));
+		if (r < 0) {
+			failed = o->path;
+			break;
+		}
+	}
+	/* UNDO/seen whole, over the notes made as it went. */
+	undo_log_release(&sl);
+	int synced = undo_write_seen(undo, p);
+	if (r >= 0 && synced < 0) {
+		r = synced;
+		failed = "the undo";
+	}
+	/* A save failed: the links made so far are released (merge_locked),
+	 * and the ctimes they gave DST's files are pwapt's own. */
+	if (r < 0 && (own = undo_log_close(&ol)))
+		(void)undo_keep_own(s, p->dst, own);
+	if (r == -ESTALE || r == -ENOENT)
+		return werr(err, EEXIST,
+			    "cannot merge into '%s': %s changed in '%s' during "
+			    "the merge",
+			    p->dst, failed, p->dst);
+	if (r < 0)
+		return werr_errno(err, -r, "cannot save %s of '%s'", failed,
+				  p->dst);
+	_cleanup_close_ int fd =
+		openat(undo, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0 || (staged >= 0 && fsync(staged) < 0)) {
+		r = errno;
+		undo_log_release(&ol);
+		return werr_errno(err, r, "cannot save what '%s' had", p->dst);
+	}
+	/* Not kept (out of memory, a full disk): a rollback of the last
+	 * merge refuses, naming the paths; --force undoes it anyway. */
+	if ((own = undo_log_close(&ol)))
+		(void)undo_keep_own(s, p->dst, own);
+	return 0;
+}
