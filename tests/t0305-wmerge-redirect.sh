@@ -372,6 +372,29 @@ test_expect_success 'a directory moved out of a subdirectory of one the world de
 	test_equal deep "$(cat "$R/srv/a-deeper/d")" && ! test -e "$R/srv/big"
 '
 
+# A directory moved out of one that moves too (or the one it left moved
+# into it): the first rename changes the ctime of the second's origin, the
+# merge's own change.  Merged; and a merge that fails or is killed after
+# the first rename, rolled back, leaves the world mergeable: the roll-back
+# teaches it the ctimes its renames back gave the directories they left
+# and entered.
+for mv in 'sub /srv/s2; mv /srv/s2/deeper /srv/deeper2' \
+	'sub /srv/a-sub; mv /srv/big /srv/a-sub/big' \
+	'sub /srv/a-sub; mv /srv/other /srv/a-sub/deeper/other'; do
+	for how in '' PWAPT_FAIL_AT=merge-op:1 PWAPT_CRASH_AT=merge-op:1 \
+		PWAPT_CRASH_AT=merge-applied; do
+		test_expect_success "mv /srv/big/$mv${how:+, $how then again}: merged as the world saw it" "
+			fresh_root && wcreate A Root && s=\$(ino '$R/srv/big/sub') &&
+			wexec A sh -c 'cd /srv/big && mv $mv' &&
+			manifest '$R/srv' >'$TMP/before' &&
+			{ [ -z '$how' ] || { env $how wmerge A Root; pwapt recover >/dev/null; } } &&
+			manifest '$R/srv' | diff -u '$TMP/before' - &&
+			merge_equals_view A Root &&
+			test_equal \"\$s\" \"\$(ino '$R/srv/a-sub' 2>/dev/null || ino '$R/srv/s2')\"
+		"
+	done
+done
+
 test_expect_success 'Root renamed the moved directory: rollback --force refuses, naming it, and keeps the saves' '
 	fresh_root && wcreate A Root && T=$(tree A) &&
 	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&

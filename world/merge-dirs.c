@@ -162,23 +162,66 @@ int merge_dir_refuse_mount(int tree, const struct op *o, const char *src,
 		    o->kind == OP_MOVE ? o->path : path, src);
 }
 
-/* The move's rename changed the ctime of the directory its origin left,
- * which is no change of DST's. */
-void merge_dir_relearn(int tree, struct plan *p, size_t i)
+static char *parent_of(const char *path)
 {
-	const char *slash = strrchr(p->v[i].from, '/');
-	size_t len = slash ? (size_t)(slash - p->v[i].from) : 0;
+	const char *slash = strrchr(path, '/');
+	return slash && slash > path ? strndup(path, (size_t)(slash - path))
+				     : strdup("/");
+}
+
+void merge_move_dirs_stat(int tree, const struct op *o, bool after,
+			  struct move_dirs *md)
+{
+	_cleanup_free_ char *left = parent_of(o->from),
+			    *entered = parent_of(o->path);
+	const char *dirs[3] = {left, entered, after ? o->path : o->from};
+	for (size_t j = 0; j < 3; j++) {
+		_cleanup_close_ int fd =
+			dirs[j] ? open_beneath(tree, dirs[j], O_PATH) : -1;
+		md->known[j] = fd >= 0 && fstat(fd, &md->st[j]) == 0 &&
+			       S_ISDIR(md->st[j].st_mode);
+	}
+}
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* The ctime C that a later operation expects of directory DEV:INO becomes
+ * the one the rename gave it, where it was C just before the rename. */
+static void relearn_one(dev_t dev, ino_t ino, struct timespec *c,
+			const struct move_dirs *before,
+			const struct move_dirs *after)
+{
+	for (size_t j = 0; j < 3; j++)
+		if (before->known[j] && after->known[j] &&
+		    before->st[j].st_dev == dev &&
+		    before->st[j].st_ino == ino && after->st[j].st_dev == dev &&
+		    after->st[j].st_ino == ino &&
+		    same_time(&before->st[j].st_ctim, c)) {
+			*c = after->st[j].st_ctim;
+			return;
+		}
+}
+
+/* By identity, not by name: a later move names its origin as DST names it
+ * once the moves before it are applied, and the directory a move left
+ * may be the origin of the next one (a child moved out, then its
+ * parent). */
+void merge_dir_relearn(int tree, struct plan *p, size_t i,
+		       const struct move_dirs *before)
+{
+	struct move_dirs after;
+	merge_move_dirs_stat(tree, &p->v[i], true, &after);
 	for (size_t k = i + 1; k < p->n; k++) {
 		struct op *o = &p->v[k];
-		const char *at = o->before ? o->before : o->path;
-		struct stat st;
-		if (!o->ident_known || strlen(at) != len ||
-		    strncmp(at, p->v[i].from, len))
-			continue;
-		_cleanup_close_ int fd = open_beneath(tree, at, O_PATH);
-		if (fd >= 0 && fstat(fd, &st) == 0 &&
-		    st.st_dev == o->ident_dev && st.st_ino == o->ident_ino)
-			o->ident_ctime = st.st_ctim;
+		if (o->kind == OP_MOVE && o->origin_known)
+			relearn_one(o->origin_dev, o->origin_ino,
+				    &o->origin_ctime, before, &after);
+		if (o->ident_known)
+			relearn_one(o->ident_dev, o->ident_ino, &o->ident_ctime,
+				    before, &after);
 	}
 }
 

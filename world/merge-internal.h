@@ -373,6 +373,11 @@ bool merge_move_not_reached(int tree, const struct op *o);
  * missing (ENOENT); checked before anything is undone. */
 int merge_moves_undoable(int tree, const struct plan *p, const char *dst,
 			 struct world_error *err);
+/* DST's name before merge P of what is PATH once P's operations before
+ * I are applied (malloc'd; NULL out of memory): the moves among them
+ * undone, last first. */
+char *merge_moves_unapplied(const struct plan *p, size_t i, const char *path);
+
 /* merge-save.c */
 /* Saves what DST (TREE) has at each path of P that the merge replaces or
  * deletes into UNDO, or a directory's metadata, and makes the saves (and
@@ -402,9 +407,21 @@ int merge_dir_unchanged_below(int parent, const char *base,
  * its undo (whose clean-up would then meet it). */
 int merge_dir_refuse_mount(int tree, const struct op *o, const char *src,
 			   const char *dst, struct world_error *err);
-/* Operation I of P, a move, was applied: the later operations that take
- * away the directory its origin left learn that directory's new ctime. */
-void merge_dir_relearn(int tree, struct plan *p, size_t i);
+/* The directories whose ctimes the rename of move O changes: the one it
+ * leaves, the one it enters and the moved one (its ".."), as they are
+ * just before (merge_move_dirs_stat(), before the apply) or just after. */
+struct move_dirs {
+	struct stat st[3];
+	bool known[3];
+};
+void merge_move_dirs_stat(int tree, const struct op *o, bool after,
+			  struct move_dirs *md);
+/* Operation I of P, a move, was applied: a later operation that checks
+ * one of those directories (an OP_MOVE's origin, a directory taken away
+ * whole) and found it so just before the rename (BEFORE) learns its new
+ * ctime, the merge's own change. */
+void merge_dir_relearn(int tree, struct plan *p, size_t i,
+		       const struct move_dirs *before);
 /* BASE.pwapt-rollback-I in BUF, where a roll-back puts what DST has since
  * taken the name of; -ENAMETOOLONG when it does not fit. */
 int merge_aside_name(char *buf, size_t size, const char *base, unsigned i);

@@ -499,6 +499,23 @@ int merge_moves_plan(struct merge_moves *mv, size_t i, struct plan *p)
 	return 0;
 }
 
+char *merge_moves_unapplied(const struct plan *p, size_t i, const char *path)
+{
+	char *cur = strdup(path);
+	for (size_t k = i; cur && k-- > 0;) {
+		const struct op *o = &p->v[k];
+		if (o->kind != OP_MOVE || !o->from ||
+		    !at_or_below(cur, o->path))
+			continue;
+		char *prev = NULL;
+		if (asprintf(&prev, "%s%s", o->from, cur + strlen(o->path)) < 0)
+			prev = NULL;
+		free(cur);
+		cur = prev;
+	}
+	return cur;
+}
+
 int merge_move_apply(int tree, int src_tree, const struct op *o)
 {
 	const char *fb, *tb;

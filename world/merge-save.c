@@ -41,7 +41,8 @@ static int open_planned(int tree, const struct op *o, const char *at,
 /* UNDO/before: the ctimes DST's paths and their directories have before
  * the merge touches them, what an undo of it may teach other worlds
  * (undo-known.c).  Written whole before the first save: a merge killed
- * while it saves leaves its recovery what to learn from.  Not written
+ * while it saves leaves its recovery what to learn from.  Of a move also
+ * the directory it enters, as DST names it before the merge.  Not written
  * (a full disk): nothing learnt, conflicts, never one missed. */
 static int note_before(int tree, int undo, const struct plan *p)
 {
@@ -56,6 +57,12 @@ static int note_before(int tree, int undo, const struct plan *p)
 		 * elsewhere until then (merge-move.c). */
 		const char *at = o->before ? o->before : o->path;
 		undo_note_before_dir(f, tree, at, &last);
+		if (o->kind == OP_MOVE) {
+			_cleanup_free_ char *to =
+				merge_moves_unapplied(p, i, o->path);
+			if (to)
+				undo_note_before_dir(f, tree, to, &last);
+		}
 		if (o->had == HAD_NONE && o->kind != OP_MOVE)
 			continue;
 		const char *b;

@@ -645,11 +645,14 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 			p.applied = i;
 			goto rollback;
 		}
+		struct move_dirs moved;
+		if (p.v[i].kind == OP_MOVE)
+			merge_move_dirs_stat(m.tree, &p.v[i], false, &moved);
 		if ((r = crash_fail_n("merge-op", i, EIO)) >= 0 &&
 		    (r = apply_op(&m, i, &p.v[i])) >= 0)
 			undo_seen_relink(&p, i, held);
 		if (r >= 0 && p.v[i].kind == OP_MOVE)
-			merge_dir_relearn(m.tree, &p, i);
+			merge_dir_relearn(m.tree, &p, i, &moved);
 		if (r < 0) {
 			/* What DST changed meanwhile is DST's: not rolled
 			 * back, never overwritten. */

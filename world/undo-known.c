@@ -373,6 +373,37 @@ static char *parent_of(const char *path)
 				     : strdup("/");
 }
 
+/* Adds DIR (consumed) to D with its ctime now in TREE; of a merge DONE,
+ * only a directory as the merge left it (AFTER), which DST did not write
+ * in since.  With ANY, one not there now too: it is back by the end. */
+static int dirs_add(struct ctime_set *d, char *dir, int tree, bool done,
+		    const struct ctime_set *after, bool any)
+{
+	_cleanup_free_ char *owned = dir;
+	_cleanup_close_ int fd = dir ? open_beneath(tree, dir, O_PATH) : -1;
+	struct stat st = {0};
+	if (!dir)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n; i++)
+		if (!strcmp(d->v[i].path, dir))
+			return 0;
+	if ((fd < 0 || fstat(fd, &st) < 0) && !any)
+		return 0;
+	if (done && !set_has(after, dir, &st.st_ctim))
+		return 0;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+		struct ctime_ent *nv = realloc(d->v, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		d->v = nv;
+		d->cap = cap;
+	}
+	d->v[d->n].path = steal_pointer(&owned);
+	d->v[d->n++].c = st.st_ctim;
+	return 0;
+}
+
 int undo_known_dirs_begin(struct undo_known *k, int mdir, int tree,
 			  const struct plan *p)
 {
@@ -390,40 +421,20 @@ int undo_known_dirs_begin(struct undo_known *k, int mdir, int tree,
 		r = 0;
 	if (after.n)
 		qsort(after.v, after.n, sizeof(*after.v), cmp_ent);
-	_cleanup_free_ char *last = NULL;
 	for (size_t i = 0; r >= 0 && i < p->applied; i++) {
-		char *dir = parent_of(p->v[i].path);
-		if (!dir) {
-			r = -ENOMEM;
-			break;
-		}
-		if (last && !strcmp(last, dir)) {
-			free(dir);
-			continue;
-		}
-		free(last);
-		last = dir;
-		_cleanup_close_ int fd = open_beneath(tree, dir, O_PATH);
-		struct stat st;
-		/* A merge done: only a directory as the merge left it, which
-		 * DST did not write in since. */
-		if (fd < 0 || fstat(fd, &st) < 0 ||
-		    (done && !set_has(&after, dir, &st.st_ctim)))
-			continue;
-		if (d->n == d->cap) {
-			size_t cap = d->cap ? d->cap * 2 : 16;
-			struct ctime_ent *nv = realloc(d->v, cap * sizeof(*nv));
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			d->v = nv;
-			d->cap = cap;
-		}
-		if (!(d->v[d->n].path = strdup(dir)))
-			r = -ENOMEM;
-		else
-			d->v[d->n++].c = st.st_ctim;
+		const struct op *o = &p->v[i];
+		r = dirs_add(d, parent_of(o->path), tree, done, &after, false);
+		/* A merge not done: the directories its moves left and
+		 * entered, by the names they have once moved back (the
+		 * journal has no ctime of theirs as the merge left them). */
+		_cleanup_free_ char *dir =
+			r >= 0 && !done ? parent_of(o->path) : NULL;
+		if (dir)
+			r = dirs_add(d, merge_moves_unapplied(p, i, dir), tree,
+				     false, NULL, true);
+		if (r >= 0 && !done && o->kind == OP_MOVE && o->before)
+			r = dirs_add(d, parent_of(o->before), tree, false, NULL,
+				     true);
 	}
 	set_release(&after);
 	return r;
