@@ -280,33 +280,89 @@ test_expect_success 'hostile world: /etc/systemd/system a symbolic link loop: sa
 	wdelete H
 '
 
+# cgroup_dir HOSTPID: the cgroup directory of process HOSTPID in the
+# name=systemd hierarchy, or else in cgroup2's; nothing when neither is
+# mounted.
+cgroup_dir() {
+	_p=$(sed -n "s/^[0-9]*:name=systemd://p" "/proc/$1/cgroup")
+	[ -n "$_p" ] && [ -d "/sys/fs/cgroup/systemd$_p" ] && {
+		echo "/sys/fs/cgroup/systemd$_p"
+		return
+	}
+	_p=$(sed -n "s/^0:://p" "/proc/$1/cgroup")
+	for _m in /sys/fs/cgroup/unified /sys/fs/cgroup; do
+		[ "$(stat -fc %T $_m 2>/dev/null)" = cgroup2fs ] && [ -d "$_m$_p" ] && {
+			echo "$_m$_p"
+			return
+		}
+	done
+}
+
 test_expect_success 'hostile pid files: pid 1, garbage, a link, a pid of no process: refused and said, nothing else owned' '
 	wcreate P Root >/dev/null &&
 	T=$PWAPT_STATE/worlds/P/merged &&
-	for n in good one neg huge text link gone; do
+	for n in good one neg huge text link gone multi blanks multibad lnkdir; do
 		add_service "$T" pwapt-pf-$n || return 1
 	done &&
-	wexec P sh -c "sleep 100000 </dev/null >/dev/null 2>&1 & echo \$! >/run/pwapt-pf-good.pid" &&
-	wexec P sh -c "echo 1 >/run/pwapt-pf-one.pid; echo -5 >/run/pwapt-pf-neg.pid; echo 99999999999 >/run/pwapt-pf-huge.pid; echo 1abc >/run/pwapt-pf-text.pid; echo 4194300 >/run/pwapt-pf-gone.pid; ln -s /run/pwapt-pf-one.pid /run/pwapt-pf-link.pid" &&
-	good=$(wexec P cat /run/pwapt-pf-good.pid) &&
+	sed -i "s|^PIDFILE=.*|PIDFILE=/var/run/pwapt-pf-var-d.pid|" "$T/etc/init.d/pwapt-pf-good" &&
+	sed -i "s|^PIDFILE=.*|PIDFILE=/run/pwapt-pf-lnkdir/x.pid|" "$T/etc/init.d/pwapt-pf-lnkdir" &&
+	test -L "$T/var/run" &&
+	wexec P sh -c "sleep 100000 </dev/null >/dev/null 2>&1 & echo \$! >/var/run/pwapt-pf-var-d.pid" &&
+	wexec P sh -c "sleep 100000 </dev/null >/dev/null 2>&1 & printf \"%s\n7\n8\n\" \$! >/run/pwapt-pf-multi.pid" &&
+	wexec P sh -c "sleep 100000 </dev/null >/dev/null 2>&1 & printf \" \t%s \r\n\n\" \$! >/run/pwapt-pf-blanks.pid" &&
+	wexec P sh -c "echo 1 >/run/pwapt-pf-one.pid; echo -5 >/run/pwapt-pf-neg.pid; echo 99999999999 >/run/pwapt-pf-huge.pid; echo 1abc >/run/pwapt-pf-text.pid; echo 4194300 >/run/pwapt-pf-gone.pid; ln -s /run/pwapt-pf-one.pid /run/pwapt-pf-link.pid; printf \"x\n\$(cat /run/pwapt-pf-multi.pid)\n\" >/run/pwapt-pf-multibad.pid; mkdir /run/pwapt-pf-real; cp /run/pwapt-pf-blanks.pid /run/pwapt-pf-real/x.pid; ln -s pwapt-pf-real /run/pwapt-pf-lnkdir" &&
+	good=$(wexec P cat /run/pwapt-pf-var-d.pid) &&
+	multi=$(wexec P head -n1 /run/pwapt-pf-multi.pid) &&
+	blanks=$(wexec P cat /run/pwapt-pf-blanks.pid | tr -d " \t\r\n") &&
 	wlist --services >"$TMP/out" 2>&1; cat "$TMP/out" &&
 	grep -Eq "^  pwapt-pf-good +init +no +yes +$good\$" "$TMP/out" &&
-	for n in one neg huge text link gone; do
+	grep -Eq "^  pwapt-pf-multi +init +no +yes +$multi\$" "$TMP/out" &&
+	grep -Eq "^  pwapt-pf-blanks +init +no +yes +$blanks\$" "$TMP/out" &&
+	for n in one neg huge text link gone multibad lnkdir; do
 		grep -Eq "^  pwapt-pf-$n +init +no +no +-\$" "$TMP/out" || return 1
 	done &&
 	grep -q "^    ! pid file /run/pwapt-pf-one.pid names pid 1, the world.s init: ignored\$" "$TMP/out" &&
 	grep -q "^    ! pid file /run/pwapt-pf-neg.pid holds no pid: ignored\$" "$TMP/out" &&
 	grep -q "^    ! pid file /run/pwapt-pf-huge.pid holds no pid: ignored\$" "$TMP/out" &&
 	grep -q "^    ! pid file /run/pwapt-pf-text.pid holds no pid: ignored\$" "$TMP/out" &&
+	grep -q "^    ! pid file /run/pwapt-pf-multibad.pid holds no pid: ignored\$" "$TMP/out" &&
 	grep -q "^    ! pid file /run/pwapt-pf-link.pid is a symbolic link: not followed\$" "$TMP/out" &&
+	grep -q "^    ! pid file /run/pwapt-pf-lnkdir/x.pid is in no plain directory (a symbolic link is not followed): ignored;" "$TMP/out" &&
 	grep -q "^    ! pid file /run/pwapt-pf-gone.pid names pid 4194300, no process of the world: ignored\$" "$TMP/out" &&
+	! grep -q "pwapt-pf-\(good\|multi\|blanks\)\.pid\|var-d" "$TMP/out" &&
 	test_equal "pid file /run/pwapt-pf-one.pid names pid 1, the world'"'"'s init: ignored" \
 		"$(service_json P pwapt-pf-one warning)" &&
 	test_equal false "$(service_json P pwapt-pf-one running)" &&
 	wmerge --plan P Root >"$TMP/plan" 2>"$TMP/err"; cat "$TMP/plan" "$TMP/err" &&
 	grep -q "^wmerge: warning: service pwapt-pf-one in P: pid file /run/pwapt-pf-one.pid names pid 1, the world.s init: ignored\$" "$TMP/err" &&
+	test_equal 1 "$(grep -c "pwapt-pf-one.pid" "$TMP/err")" &&
 	grep -q "^stop pwapt-pf-good in P\$" "$TMP/plan" &&
-	test_equal 1 "$(grep -c "^stop " "$TMP/plan")" &&
+	grep -q "^stop pwapt-pf-multi in P\$" "$TMP/plan" &&
+	grep -q "^stop pwapt-pf-blanks in P\$" "$TMP/plan" &&
+	test_equal 3 "$(grep -c "^stop " "$TMP/plan")"
+'
+
+test_expect_success 'where the world runs systemd, a pid file names a process of another unit (an alias, a user@UID.service): taken' '
+	T=$PWAPT_STATE/worlds/P/merged &&
+	add_service "$T" pwapt-pf-alias && add_service "$T" pwapt-pf-byhand &&
+	wexec P mkdir -p /run/systemd/system &&
+	wexec P sh -c "sleep 100000 </dev/null >/dev/null 2>&1 & echo \$! >/run/pwapt-pf-alias.pid" &&
+	wexec P sh -c "sleep 100000 </dev/null >/dev/null 2>&1 & echo \$! >/run/pwapt-pf-byhand.pid" &&
+	alias=$(wexec P cat /run/pwapt-pf-alias.pid) && byhand=$(wexec P cat /run/pwapt-pf-byhand.pid) &&
+	ha=$(host_pid P "$alias") && hb=$(host_pid P "$byhand") &&
+	cg=$(cgroup_dir "$ha") && test -n "$cg" &&
+	mkdir "$cg/pwapt-pf-aliased.service" "$cg/user@1000.service" && {
+		echo "$ha" >"$cg/pwapt-pf-aliased.service/cgroup.procs" &&
+		echo "$hb" >"$cg/user@1000.service/cgroup.procs" &&
+		sed -n "/systemd\|^0::/p" /proc/$ha/cgroup /proc/$hb/cgroup &&
+		wlist --services >"$TMP/out" 2>&1
+		r=$?
+		kill "$ha" "$hb"
+		wait_for 10 "rmdir $cg/pwapt-pf-aliased.service $cg/user@1000.service 2>/dev/null"
+	} && cat "$TMP/out" && test "$r" = 0 &&
+	grep -Eq "^  pwapt-pf-alias +init +no +yes +$alias\$" "$TMP/out" &&
+	grep -Eq "^  pwapt-pf-byhand +init +no +yes +$byhand\$" "$TMP/out" &&
+	! grep -q "pwapt-pf-alias.pid\|pwapt-pf-byhand.pid" "$TMP/out" &&
 	wdelete P
 '
 

@@ -556,16 +556,17 @@ static int warn(struct entry *e, const char *file, const char *why)
 }
 
 /* The process that pid file FILE (absolute, in the world's /run) names,
- * by the rules of a supervisor that trusts nothing a service wrote
- * (systemd's PIDFile=, start-stop-daemon --pidfile): a regular file
- * beneath the world's root, no symbolic link followed, holding a decimal
- * pid alone (blanks around it); the pid of a process of the world (its
- * container's PID namespace) other than its init, pid 1, whose every
- * process descends from it; and where the world runs systemd, not a
- * process of another unit's cgroup.  Its index in V's table into *AT
- * (1); 0: none, the file missing or refused, which E's warning says. */
+ * by rules stricter than a supervisor's (systemd's PIDFile=,
+ * start-stop-daemon --pidfile follow symbolic links; a world is
+ * untrusted): a regular file of at most 32 bytes beneath the world's
+ * root, no symbolic link followed on the way or at the end, whose first
+ * line is a decimal pid (blanks around it; haproxy writes one a line);
+ * the pid of a process of the world (its container's PID namespace)
+ * other than its init, pid 1, whose every process descends from it.  Its
+ * index in V's table into *AT (1); 0: none, the file or its directory
+ * missing, or refused, which E's warning says. */
 static int pidfile_process(const struct view *v, struct entry *e,
-			   const char *file, const char *unit, size_t *at)
+			   const char *file, size_t *at)
 {
 	const struct proc_table *t = &v->procs;
 	const char *slash = strrchr(file, '/');
@@ -580,12 +581,28 @@ static int pidfile_process(const struct view *v, struct entry *e,
 			? open_beneath(v->live, dir, O_PATH | O_DIRECTORY)
 			: openat(v->live, ".",
 				 O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return 0; /* no such directory (/var/run: a link to /run) */
+	if (dfd < 0 && slash == file + 1)
+		dfd = -errno;
+	if (dfd == -ENOENT)
+		return 0;
+	if (dfd == -ENOMEM)
+		return -ENOMEM;
+	char why[160];
+	if (dfd == -ELOOP || dfd == -ENOTDIR)
+		return warn(e, file,
+			    "is in no plain directory (a symbolic link is "
+			    "not followed): ignored");
+	if (dfd < 0) {
+		snprintf(why, sizeof(why), "cannot be reached: %s: ignored",
+			 strerror(-dfd));
+		return warn(e, file, why);
+	}
 	_cleanup_free_ char *text = NULL;
 	int r = read_file_max(dfd, slash + 1, 32, &text, NULL);
 	if (r == -ENOENT)
 		return 0;
+	if (r == -ENOMEM)
+		return r;
 	if (r < 0)
 		return warn(e, file,
 			    r == -ELOOP	   ? "is a symbolic link: not followed"
@@ -593,34 +610,35 @@ static int pidfile_process(const struct view *v, struct entry *e,
 			    : r == -EINVAL ? "is no regular file: ignored"
 					   : "cannot be read: ignored");
 	const char *s = text;
-	while (isspace((unsigned char)*s))
+	while (*s != '\n' && isspace((unsigned char)*s))
 		s++;
 	char *end = NULL;
 	errno = 0;
 	long pid = isdigit((unsigned char)*s) ? strtol(s, &end, 10) : -1;
-	while (end && isspace((unsigned char)*end))
+	while (end && *end != '\n' && isspace((unsigned char)*end))
 		end++;
-	if (pid <= 0 || errno || *end || pid > INT_MAX)
+	if (pid <= 0 || errno || (*end && *end != '\n') || pid > INT_MAX)
 		return warn(e, file, "holds no pid: ignored");
 	if (pid == 1)
 		return warn(e, file, "names pid 1, the world's init: ignored");
-	char why[160];
-	for (size_t k = 0; k < t->n; k++) {
-		if (t->v[k].nspid != pid)
-			continue;
-		if (!v->systemd || !t->v[k].unit ||
-		    !strcmp(t->v[k].unit, unit)) {
+	for (size_t k = 0; k < t->n; k++)
+		if (t->v[k].nspid == pid) {
 			*at = k;
 			return 1;
 		}
-		snprintf(why, sizeof(why),
-			 "names pid %ld, a process of %s: ignored", pid,
-			 t->v[k].unit);
-		return warn(e, file, why);
-	}
 	snprintf(why, sizeof(why),
 		 "names pid %ld, no process of the world: ignored", pid);
 	return warn(e, file, why);
+}
+
+/* FILE as the world's processes reach it: /var/run/X is /run/X (a link
+ * in every Debian tree, never followed beneath a world's root), as
+ * systemd reads a PIDFile= there.  Malloc'd; NULL out of memory. */
+static char *pidfile_path(const char *file)
+{
+	if (!strncmp(file, "/var/run/", 9))
+		return strdup(file + 4);
+	return strdup(file);
 }
 
 /* The processes of E: those in its unit's cgroup, and those its pid files
@@ -633,17 +651,25 @@ static int find_running(const struct view *v, struct entry *e)
 	if (asprintf(&unit, "%s.service", e->svc.name) < 0)
 		return -ENOMEM;
 	_cleanup_(strv_free) struct strv files = {0};
-	for (size_t i = 0; i < e->pidfiles.n; i++)
-		if (strv_push(&files, strdup(e->pidfiles.v[i])) < 0)
+	for (size_t i = 0; i < e->pidfiles.n; i++) {
+		char *d = pidfile_path(e->pidfiles.v[i]);
+		if (!d)
 			return -ENOMEM;
+		if (strv_contains(files.v, d)) {
+			free(d);
+			continue;
+		}
+		if (strv_push(&files, d) < 0)
+			return -ENOMEM;
+	}
 	/* Where Debian's daemons put their pid file when the script does
-	 * not say it literally (apache2's comes from its envvars). */
+	 * not say it literally (apache2's comes from its envvars; /var/run
+	 * is /run). */
 	const char *n = e->svc.name;
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 2; i++) {
 		char *d = NULL;
-		int k = i == 0	 ? asprintf(&d, "/run/%s.pid", n)
-			: i == 1 ? asprintf(&d, "/var/run/%s.pid", n)
-				 : asprintf(&d, "/run/%s/%s.pid", n, n);
+		int k = i == 0 ? asprintf(&d, "/run/%s.pid", n)
+			       : asprintf(&d, "/run/%s/%s.pid", n, n);
 		if (k < 0)
 			return -ENOMEM;
 		if (strv_contains(files.v, d)) {
@@ -657,7 +683,7 @@ static int find_running(const struct view *v, struct entry *e)
 	size_t n_main = 0;
 	for (size_t i = 0; i < files.n && n_main < 16; i++) {
 		size_t at = 0;
-		int r = pidfile_process(v, e, files.v[i], unit, &at);
+		int r = pidfile_process(v, e, files.v[i], &at);
 		if (r < 0)
 			return r;
 		if (r > 0)

@@ -261,8 +261,7 @@ struct world_service {
 	size_t n_pids;
 	char *note; /* what could not be read about it, or NULL */
 	/* The pid files of it refused (a symbolic link, no pid, pid 1, no
-	 * process of the world, another unit's), each named, joined by
-	 * "; "; or NULL. */
+	 * process of the world...), each named, joined by "; "; or NULL. */
 	char *warning;
 };
 struct world_services {
