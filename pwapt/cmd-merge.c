@@ -188,6 +188,7 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 		} else if (ctx->no_restart) {
 			printf("No service is stopped, started or restarted "
 			       "(--no-restart).\n");
+			service_plan_print_by_hand(stdout, &plan, false);
 		} else {
 			service_plan_print(ctx, stdout, &plan, false);
 		}

@@ -284,11 +284,13 @@ static int print_chain_plan(struct context *ctx, const char *name)
 			printf("}");
 		} else {
 			printf("%s into Root:\n", *w);
-			if (ctx->no_restart)
+			if (ctx->no_restart) {
 				printf("No service is restarted "
 				       "(--no-restart).\n");
-			else
+				service_plan_print_by_hand(stdout, &p, false);
+			} else {
 				service_plan_print(ctx, stdout, &p, false);
+			}
 		}
 		service_plan_release(&p);
 	}

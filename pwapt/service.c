@@ -344,17 +344,21 @@ char **service_with_replaced_users(struct context *ctx, struct world_store *s,
 	for (size_t i = 0; all && i < ru.n; i++) {
 		const struct world_replaced_user *u = &ru.v[i];
 		if (!u->service) {
-			fprintf(stderr,
-				"%s: warning: pid %d in %s (%s) uses %s, "
-				"which the merge replaced, and belongs to no "
-				"service: restart it by hand\n",
-				ctx->cmd, (int)u->pid, dst, u->comm, u->path);
+			fprintf(stderr, "%s: warning: pid %d in %s (", ctx->cmd,
+				(int)u->pid, dst);
+			put_text(stderr, u->comm);
+			fputs(") uses ", stderr);
+			put_path(stderr, u->path);
+			fputs(", which the merge replaced, and belongs to no "
+			      "service: restart it by hand\n",
+			      stderr);
 			continue;
 		}
-		fprintf(f,
-			"Pid %d in %s (%s) of service %s uses %s, which the "
-			"merge replaced.\n",
-			(int)u->pid, dst, u->comm, u->service, u->path);
+		fprintf(f, "Pid %d in %s (", (int)u->pid, dst);
+		put_text(f, u->comm);
+		fprintf(f, ") of service %s uses ", u->service);
+		put_path(f, u->path);
+		fputs(", which the merge replaced.\n", f);
 		if (push_unique(&all, &n, u->service) < 0)
 			strvfreep(&all);
 	}

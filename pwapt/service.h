@@ -133,6 +133,11 @@ void service_order_in(struct context *ctx, const char *world, char **names);
  * with JSON the members "stop":[...],"start":[...],"restart":[...]. */
 void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,
 			bool json);
+/* The processes of DST that use a file the merge replaces and belong to
+ * no service, which the merge restarts none of: "restart by hand: ..."
+ * lines (shown also with --no-restart), or with JSON the member
+ * ,"by_hand":[...]. */
+void service_plan_print_by_hand(FILE *f, const struct svc_plan *p, bool json);
 /* After the merge, with --json: the member "services":[...]. */
 void service_print_result_json(FILE *f, const struct svc_plan *p);
 

@@ -475,9 +475,7 @@ static void print_ports(FILE *f, const struct svc_item *it, bool json)
 		fprintf(f, ")");
 }
 
-/* The processes of DST that use a file the merge replaces and belong to
- * no service: the merge restarts none of them. */
-static void print_by_hand(FILE *f, const struct svc_plan *p, bool json)
+void service_plan_print_by_hand(FILE *f, const struct svc_plan *p, bool json)
 {
 	if (json)
 		fprintf(f, ",\"by_hand\":[");
@@ -487,11 +485,14 @@ static void print_by_hand(FILE *f, const struct svc_plan *p, bool json)
 		if (u->service)
 			continue;
 		if (!json) {
-			fprintf(f,
-				"restart by hand: pid %d in %s (%s) uses %s, "
-				"which the merge replaces; it belongs to no "
-				"service\n",
-				(int)u->pid, p->dst, u->comm, u->path);
+			fprintf(f, "restart by hand: pid %d in %s (",
+				(int)u->pid, p->dst);
+			put_text(f, u->comm);
+			fputs(") uses ", f);
+			put_path(f, u->path);
+			fputs(", which the merge replaces; it belongs to no "
+			      "service\n",
+			      f);
 			continue;
 		}
 		fprintf(f, "%s{\"pid\":%d,\"host_pid\":%d,\"world\":",
@@ -543,7 +544,7 @@ void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,
 			}
 			fprintf(f, "]");
 		}
-		print_by_hand(f, p, true);
+		service_plan_print_by_hand(f, p, true);
 		return;
 	}
 	if (!p->n)
@@ -561,7 +562,7 @@ void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,
 			fprintf(f, "; check: %s", c);
 		fprintf(f, "\n");
 	}
-	print_by_hand(f, p, false);
+	service_plan_print_by_hand(f, p, false);
 }
 
 /* The note "svcmove" of DST: what a merge still has to start and restart

@@ -202,6 +202,9 @@ test_expect_success 'wmerge --plan names the service of DST that maps a library 
 	grep -q "^restart pwapt-libuser in Root: uses a file the merge replaces\$" "$TMP/plan" &&
 	grep -q "^restart by hand: pid $stray in Root (sleep) uses $LIB, which the merge replaces; it belongs to no service\$" "$TMP/plan" &&
 	! grep -q pwapt-plain "$TMP/plan" &&
+	wmerge --plan --no-restart A Root >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
+	grep -q "^restart by hand: pid $stray in Root (sleep) uses $LIB, which the merge replaces; it belongs to no service\$" "$TMP/plan" &&
+	! grep -q "^restart pwapt-libuser" "$TMP/plan" &&
 	wmerge --plan --json A Root >"$TMP/json" &&
 	python3 -c "
 import json, sys
@@ -230,6 +233,13 @@ test_expect_success 'pwapt merge --plan names the service of Root that maps the 
 	pwapt merge --plan "$tx" >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
 	grep -q "^restart pwapt-libuser in Root: uses a file the merge replaces\$" "$TMP/plan" &&
 	! grep -q pwapt-plain "$TMP/plan" &&
+	wexec Root sh -c "LD_PRELOAD=$LIB sleep 100000 </dev/null >/dev/null 2>&1 & echo \$! >/run/pwapt-stray" &&
+	stray=$(wexec Root cat /run/pwapt-stray) &&
+	wait_for 10 "wexec Root grep -q libpwapt-test /proc/$stray/maps" &&
+	pwapt merge --plan --no-restart "$tx" >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
+	wexec Root sh -c "kill $stray; rm /run/pwapt-stray" &&
+	grep -q "^No service is restarted (--no-restart)\.\$" "$TMP/plan" &&
+	grep -q "^restart by hand: pid $stray in Root (sleep) uses $LIB, which the merge replaces; it belongs to no service\$" "$TMP/plan" &&
 	pwapt discard "$tx" >/dev/null
 '
 
@@ -246,6 +256,32 @@ test_expect_success 'pwapt merge --no-restart names the processes and their serv
 	! grep -q "^Restarting" "$TMP/out" &&
 	test_equal "$lib" "$(pid_of Root pwapt-libuser)" &&
 	wexec Root /etc/init.d/pwapt-libuser restart
+'
+
+test_expect_success 'a replaced file named with a terminal escape: quoted in the plan and in the merge'"'"'s lines' '
+	EVIL=$(printf "/usr/lib/pwapt-test/libevil-\033[7m.so") &&
+	Q=$(printf "\"/usr/lib/pwapt-test/libevil-\\\\033[7m.so\"") &&
+	ESC=$(printf "\033") &&
+	cp "$R$LIB" "$R$EVIL" &&
+	add_service "$R" pwapt-evil "$EVIL" &&
+	wexec Root /etc/init.d/pwapt-evil start &&
+	wexec Root sh -c "LD_PRELOAD=\"$EVIL\" sleep 100000 </dev/null >/dev/null 2>&1 & echo \$! >/run/pwapt-stray" &&
+	stray=$(wexec Root cat /run/pwapt-stray) &&
+	wait_for 10 "wexec Root grep -q libevil /proc/$stray/maps" &&
+	wait_for 10 "wexec Root grep -q libevil /proc/\$(pid_of Root pwapt-evil)/maps" &&
+	evil=$(pid_of Root pwapt-evil) &&
+	wcreate A Root >/dev/null &&
+	wexec A sh -c "cp \"$EVIL\" \"$EVIL.new\" && mv \"$EVIL.new\" \"$EVIL\"" &&
+	wmerge --plan A Root >"$TMP/plan" 2>&1; cat -v "$TMP/plan" &&
+	grep -qF "restart by hand: pid $stray in Root (sleep) uses $Q, which the merge replaces; it belongs to no service" "$TMP/plan" &&
+	! grep -q "$ESC" "$TMP/plan" &&
+	wmerge A Root >"$TMP/out" 2>&1; cat -v "$TMP/out" &&
+	wexec Root sh -c "kill $stray; rm /run/pwapt-stray" &&
+	grep -qF "wmerge: warning: pid $stray in Root (sleep) uses $Q, which the merge replaced, and belongs to no service: restart it by hand" "$TMP/out" &&
+	grep -qF "Pid $evil in Root (sleep) of service pwapt-evil uses $Q, which the merge replaced." "$TMP/out" &&
+	! grep -q "$ESC" "$TMP/out" &&
+	wexec Root /etc/init.d/pwapt-evil stop &&
+	rm "$R/etc/init.d/pwapt-evil" "$R$EVIL"
 '
 
 test_expect_success 'hostile world: huge unit files, symbolic link loops, a FIFO: listed with notes, no crash' '
