@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "../world/strv.h"
 #include "../world/world.h"
 
 /* Exit codes (documented in pwapt(8)). */
@@ -37,6 +38,10 @@ struct context {
 	const char *trace;
 	/* pwapt.conf's unattended = on, unattended-failure = discard */
 	bool unattended, unattended_discard;
+	/* The warnings about a service's pid files said so far (svcmove.c),
+	 * each "WORLD SERVICE WARNING": once a command, whatever the plans
+	 * it makes (pwapt merge: one for each transaction, and more). */
+	struct strv said_pidfiles;
 	char *owned_root, *owned_state; /* from the config file */
 	char *owned_bridge, *owned_subnet;
 };

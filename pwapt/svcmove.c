@@ -250,13 +250,21 @@ void service_plan_release(struct svc_plan *p)
 }
 
 /* Says the pid files of world W's services L that were refused (what
- * they name is not taken as the service's). */
+ * they name is not taken as the service's), each once a command. */
 static void warn_pidfiles(struct context *ctx, const char *w,
 			  const struct world_services *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
-		if (!l->v[i].warning)
+		char *key = NULL;
+		if (!l->v[i].warning ||
+		    asprintf(&key, "%s %s %s", w, l->v[i].name,
+			     l->v[i].warning) < 0)
 			continue;
+		if (strv_contains(ctx->said_pidfiles.v, key)) {
+			free(key);
+			continue;
+		}
+		(void)strv_push(&ctx->said_pidfiles, key);
 		fprintf(stderr, "%s: warning: service %s in %s: ", ctx->cmd,
 			l->v[i].name, w);
 		put_text(stderr, l->v[i].warning);

@@ -243,14 +243,22 @@ test_expect_success 'pwapt merge --plan names the service of Root that maps the 
 	pwapt discard "$tx" >/dev/null
 '
 
-test_expect_success 'pwapt merge --no-restart names the processes and their services, and restarts none' '
+test_expect_success 'pwapt merge --no-restart of a chain names the processes and their services, restarts none, says a refused pid file once' '
 	wexec Root /etc/init.d/pwapt-libuser restart &&
 	wait_for 10 "wexec Root grep -q libpwapt-test /proc/\$(pid_of Root pwapt-libuser)/maps" &&
 	lib=$(pid_of Root pwapt-libuser) &&
 	pwapt install --test --keep -y pwapt-test-lib </dev/null >"$TMP/out" 2>&1 &&
 	tx=$(sed -n "s/^Transaction \(tx[0-9]*\): .*ready\$/\1/p" "$TMP/out") &&
 	test -n "$tx" &&
-	pwapt merge --no-restart "$tx" >"$TMP/out" 2>&1; cat "$TMP/out" &&
+	pwapt install --test --keep -y pwapt-test-a </dev/null >"$TMP/out" 2>&1 &&
+	tx2=$(sed -n "s/^Transaction \(tx[0-9]*\): .*ready\$/\1/p" "$TMP/out") &&
+	pwapt list | grep -Eq "^$tx2 +$tx +ready" &&
+	# A pid file of Root refused: said once, not for each transaction
+	# of the chain and each plan of its merge.
+	add_service "$R" pwapt-badpf && wexec Root sh -c "echo 1 >/run/pwapt-badpf.pid" &&
+	pwapt merge --no-restart "$tx2" >"$TMP/out" 2>&1; cat "$TMP/out" &&
+	rm "$R/etc/init.d/pwapt-badpf" && wexec Root rm /run/pwapt-badpf.pid &&
+	test_equal 1 "$(grep -c "^pwapt merge: warning: service pwapt-badpf in Root: pid file /run/pwapt-badpf.pid names pid 1" "$TMP/out")" &&
 	grep -q "^Pid $lib in Root (sleep) of service pwapt-libuser uses $LIB, which the merge replaced\.\$" "$TMP/out" &&
 	grep -q "^Not restarted (--no-restart): pwapt-libuser\.\$" "$TMP/out" &&
 	! grep -q "^Restarting" "$TMP/out" &&
@@ -393,8 +401,10 @@ test_expect_success 'where the world runs systemd, a pid file names a process of
 		sed -n "/systemd\|^0::/p" /proc/$ha/cgroup /proc/$hb/cgroup &&
 		wlist --services >"$TMP/out" 2>&1
 		r=$?
+		echo "$ha" >"$cg/cgroup.procs"
+		echo "$hb" >"$cg/cgroup.procs"
 		kill "$ha" "$hb"
-		wait_for 10 "rmdir $cg/pwapt-pf-aliased.service $cg/user@1000.service 2>/dev/null"
+		rmdir "$cg/pwapt-pf-aliased.service" "$cg/user@1000.service"
 	} && cat "$TMP/out" && test "$r" = 0 &&
 	grep -Eq "^  pwapt-pf-alias +init +no +yes +$alias\$" "$TMP/out" &&
 	grep -Eq "^  pwapt-pf-byhand +init +no +yes +$byhand\$" "$TMP/out" &&
