@@ -558,7 +558,7 @@ static int warn(struct entry *e, const char *file, const char *why)
 /* The process that pid file FILE (absolute, in the world's /run) names,
  * by rules stricter than a supervisor's (systemd's PIDFile=,
  * start-stop-daemon --pidfile follow symbolic links; a world is
- * untrusted): a regular file of at most 32 bytes beneath the world's
+ * untrusted): a regular file of at most 4096 bytes beneath the world's
  * root, no symbolic link followed on the way or at the end, whose first
  * line is a decimal pid (blanks around it; haproxy writes one a line);
  * the pid of a process of the world (its container's PID namespace)
@@ -598,7 +598,7 @@ static int pidfile_process(const struct view *v, struct entry *e,
 		return warn(e, file, why);
 	}
 	_cleanup_free_ char *text = NULL;
-	int r = read_file_max(dfd, slash + 1, 32, &text, NULL);
+	int r = read_file_max(dfd, slash + 1, 4096, &text, NULL);
 	if (r == -ENOENT)
 		return 0;
 	if (r == -ENOMEM)
@@ -606,7 +606,7 @@ static int pidfile_process(const struct view *v, struct entry *e,
 	if (r < 0)
 		return warn(e, file,
 			    r == -ELOOP	   ? "is a symbolic link: not followed"
-			    : r == -EFBIG  ? "is larger than 32 bytes: ignored"
+			    : r == -EFBIG  ? "is larger than 4096 bytes: ignored"
 			    : r == -EINVAL ? "is no regular file: ignored"
 					   : "cannot be read: ignored");
 	const char *s = text;
