@@ -265,13 +265,27 @@ static int install(struct context *ctx, struct unattended *u)
 	return GO_ON;
 }
 
+/* The most of a dpkg status file read (Debian's whole archive installed
+ * makes about 100 MiB). */
+#define STATUS_MAX ((size_t)256 << 20)
+
 /* The bytes of PATH in world NAME, or NULL (*len 0) when it cannot be
  * read. */
 static char *slurp(struct world_store *s, const char *name, const char *path,
 		   size_t *len)
 {
 	struct world_error err = {0};
-	int fd = world_open_in(s, name, path, O_RDONLY | O_CLOEXEC, &err);
+	/* The world's file, looked at first: a FIFO or a device node in its
+	 * place is never opened, a file past STATUS_MAX never read. */
+	int at = world_open_in(s, name, path, O_PATH | O_CLOEXEC, &err), fd = -1;
+	struct stat st;
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", at);
+	if (at >= 0 && fstat(at, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uintmax_t)st.st_size <= STATUS_MAX)
+		fd = open(proc, O_RDONLY | O_CLOEXEC);
+	if (at >= 0)
+		close(at);
 	*len = 0;
 	_cleanup_fclose_ FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	if (!f) {
@@ -285,11 +299,14 @@ static char *slurp(struct world_store *s, const char *name, const char *path,
 	if (!m)
 		return NULL;
 	char chunk[65536];
-	size_t got;
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+	size_t got, all = 0;
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0 &&
+	       (all += got) <= STATUS_MAX)
 		fwrite(chunk, 1, got, m);
-	if (fclose(m) != 0)
+	if (fclose(m) != 0 || all > STATUS_MAX) {
+		free(buf);
 		return NULL;
+	}
 	*len = n;
 	return buf;
 }

@@ -183,10 +183,9 @@ int dbmerge_save_bases(struct world_store *s, const char *name, int tree,
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(*dbs); i++) {
 		if (!dbs[i].base)
 			continue;
-		_cleanup_close_ int fd =
-			open_beneath(tree, dbs[i].path + 1, O_RDONLY);
+		_cleanup_close_ int fd = open_file_beneath(tree, dbs[i].path + 1);
 		struct stat st;
-		if (fd < 0 && fd != -ENOENT && fd != -ENOTDIR)
+		if (fd < 0 && fd != -ENOENT && fd != -ENOTDIR && fd != -EINVAL)
 			return werr_errno(err, -fd, "cannot read %s of '%s'",
 					  dbs[i].path, name);
 		if (fd < 0)
@@ -375,8 +374,9 @@ static int open_sides(struct world_store *s, const char *src,
 		      const struct db *db, int src_tree, int dst_tree,
 		      int *ours, int *theirs)
 {
-	*ours = open_beneath(dst_tree, db->path, O_RDONLY);
-	*theirs = open_beneath(src_tree, db->path, O_RDONLY);
+	/* Never a FIFO or a device node of a world: -EINVAL, an error. */
+	*ours = open_file_beneath(dst_tree, db->path);
+	*theirs = open_file_beneath(src_tree, db->path);
 	if ((*ours < 0 && *ours != -ENOENT) ||
 	    (*theirs < 0 && *theirs != -ENOENT))
 		return *ours < 0 && *ours != -ENOENT ? *ours : *theirs;
@@ -550,18 +550,29 @@ static int open_lock_file(int tree, size_t i, bool create, bool read_only)
 		open_beneath(tree, lock_files[i].dir, O_PATH | O_DIRECTORY);
 	if (d < 0)
 		return d == -ENOTDIR ? -ENOENT : d;
-	int fd = openat(d, lock_files[i].name,
-			(read_only ? O_RDONLY : O_RDWR) | O_NOFOLLOW |
-				O_NONBLOCK | O_CLOEXEC | (create ? O_CREAT : 0),
-			lock_files[i].mode);
-	struct stat st;
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
+	/* Looked at before it is opened: a world's FIFO or device node in
+	 * its place is never opened on the host (-EINVAL). */
+	_cleanup_close_ int path = openat(d, lock_files[i].name,
+					  O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (path < 0 && errno == ENOENT && create) {
+		int fd = openat(d, lock_files[i].name,
+				O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+					O_CLOEXEC,
+				lock_files[i].mode);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd : -errno;
+		path = openat(d, lock_files[i].name,
+			      O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	}
-	return fd;
+	struct stat st;
+	if (path < 0 || fstat(path, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path);
+	int fd = open(proc, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 /* Takes lock file I (a write lock, or READ_ONLY a read lock: either keeps

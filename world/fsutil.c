@@ -109,17 +109,14 @@ static int read_fd_bounded(int fd, size_t first, size_t max, char **out,
 	return 0;
 }
 
-/* Opens NAME in DIRFD for reading, looked at before it is opened: a
+/* Opens for reading what PATH (an O_PATH fd) is, looked at first: a
  * device node (a world's mknod, opened on the host, outside the world's
  * device cgroup: a watchdog, a tape that rewinds) or a FIFO is never
  * opened, only a regular file or, where ANY, a directory (-EINVAL for
  * the rest).  The fd or -errno; *ST its stat. */
-static int open_file_safely(int dirfd, const char *name, bool any,
-			    struct stat *st)
+static int reopen_safely(int path, bool any, struct stat *st)
 {
-	_cleanup_close_ int path =
-		openat(dirfd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
-	if (path < 0 || fstat(path, st) < 0)
+	if (fstat(path, st) < 0)
 		return -errno;
 	if (S_ISLNK(st->st_mode))
 		return -ELOOP; /* as an open with O_NOFOLLOW says */
@@ -129,6 +126,21 @@ static int open_file_safely(int dirfd, const char *name, bool any,
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path);
 	int fd = open(proc, O_RDONLY | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+static int open_file_safely(int dirfd, const char *name, bool any,
+			    struct stat *st)
+{
+	_cleanup_close_ int path =
+		openat(dirfd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	return path < 0 ? -errno : reopen_safely(path, any, st);
+}
+
+int open_file_beneath(int dirfd, const char *rel)
+{
+	struct stat st;
+	_cleanup_close_ int path = open_beneath(dirfd, rel, O_PATH);
+	return path < 0 ? path : reopen_safely(path, false, &st);
 }
 
 int read_file_at(int dirfd, const char *name, char **out, size_t *len)

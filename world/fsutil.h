@@ -75,7 +75,11 @@ int is_mount_point_fd(int fd);
  * a time with O_NOFOLLOW where the kernel has no openat2.  A symlink on the
  * way is -ELOOP; FLAGS as for openat (O_PATH to examine a symlink). */
 int open_beneath(int dirfd, const char *rel, int flags);
-/* The same, and -EXDEV where REL crosses into another mount.  Both take
+/* open_beneath(O_RDONLY) of a regular file only, looked at before it is
+ * opened: a world's FIFO or device node is never opened on the host (a
+ * FIFO blocks, a watchdog arms), -EINVAL.  The fd or -errno. */
+int open_file_beneath(int dirfd, const char *rel);
+/* The same as open_beneath, and -EXDEV where REL crosses into another mount.  Both take
  * paths of any length (resolved a part at a time beyond PATH_MAX). */
 int open_beneath_noxdev(int dirfd, const char *rel, int flags);
 /* The status of NAME, one name, in directory DIRFD ("" for DIRFD itself),

@@ -294,7 +294,7 @@ static int keep_merged_copy(struct merge_ctx *m, int from, size_t i,
 static int keep_put_database(struct merge_ctx *m, size_t i, const char *path,
 			     struct world_error *err)
 {
-	_cleanup_close_ int from = open_beneath(m->src_tree, path, O_RDONLY);
+	_cleanup_close_ int from = open_file_beneath(m->src_tree, path);
 	struct stat st;
 	if (from < 0 || fstat(from, &st) < 0 || !S_ISREG(st.st_mode))
 		return 0; /* no file's records to undo */

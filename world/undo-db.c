@@ -44,9 +44,9 @@ static int open_db_sides(int staged, int undo, int tree, const struct plan *p,
 	if (o->had == HAD_FILE &&
 	    (fd[1] = openat(undo, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return -errno;
-	fd[2] = open_beneath(tree, o->path, O_RDONLY);
-	if (fd[2] < 0)
-		return fd[2] == -ENOENT ? 0 : fd[2];
+	fd[2] = open_file_beneath(tree, o->path);
+	if (fd[2] < 0) /* absent, or no regular file: not the database's */
+		return fd[2] == -ENOENT || fd[2] == -EINVAL ? 0 : fd[2];
 	struct stat now, was;
 	if (fstat(fd[2], &now) < 0)
 		return -errno;
