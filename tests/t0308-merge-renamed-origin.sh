@@ -122,4 +122,15 @@ test_expect_success 'merged past its parent, renamed inside the parent'"'"'s ren
 	grep -E "^! /srv/sub2: .*renamed directory /srv/sub2 \(/srv/moved/sub\) was renamed or deleted in Root" "$TMP/out"
 '
 
+# Merged past the parent, what the parent did to the origin counts as
+# much as into the parent: a whiteout or a file of its layer there.
+test_expect_success 'merged past its parent: the parent deleted the origin, or put a file there: a conflict into Root too' '
+	fresh P && PT=$(tree P) && rm -r "$PT/srv/big" &&
+	test_exit 3 wdiff A Root >"$TMP/out" &&
+	grep -E "^! /srv/moved: .*renamed directory /srv/moved \(/srv/big\) was renamed or deleted in Root" "$TMP/out" &&
+	fresh P && PT=$(tree P) && rm -r "$PT/srv/big" && echo file >"$PT/srv/big" &&
+	test_exit 3 wdiff A Root >"$TMP/out" &&
+	grep -E "^! /srv/moved: .*renamed directory /srv/moved \(/srv/big\) was renamed or deleted in Root" "$TMP/out"
+'
+
 test_done

@@ -285,6 +285,11 @@ static int origin_gone(const struct diff_trees *t, const char *path,
 		char *next = NULL;
 		if (fd >= 0 || !diff_absent(fd))
 			return fd >= 0 ? 0 : fd;
+		/* A whiteout or a file of that layer there: gone in its view. */
+		_cleanup_close_ int any = open_beneath(
+			part->a_only[j], strcmp(at, "/") ? at + 1 : ".", O_PATH);
+		if (any >= 0)
+			return 1;
 		if ((r = lead_past(part->a_only[j], at, &next)) < 0)
 			return r;
 		free(at);
