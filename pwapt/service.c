@@ -322,6 +322,15 @@ static int push_unique(char ***v, size_t *n, const char *s)
 	return 0;
 }
 
+void service_put_user(FILE *f, const struct world_replaced_user *u,
+		      const char *dst)
+{
+	fprintf(f, "pid %d in %s (", (int)u->pid, dst);
+	put_text(f, u->comm);
+	fputs(") uses ", f);
+	put_path(f, u->path);
+}
+
 char **service_with_replaced_users(struct context *ctx, struct world_store *s,
 				   const char *dst,
 				   const struct world_file_users *before,
@@ -344,11 +353,8 @@ char **service_with_replaced_users(struct context *ctx, struct world_store *s,
 	for (size_t i = 0; all && i < ru.n; i++) {
 		const struct world_replaced_user *u = &ru.v[i];
 		if (!u->service) {
-			fprintf(stderr, "%s: warning: pid %d in %s (", ctx->cmd,
-				(int)u->pid, dst);
-			put_text(stderr, u->comm);
-			fputs(") uses ", stderr);
-			put_path(stderr, u->path);
+			fprintf(stderr, "%s: warning: ", ctx->cmd);
+			service_put_user(stderr, u, dst);
 			fputs(", which the merge replaced, and belongs to no "
 			      "service: restart it by hand\n",
 			      stderr);

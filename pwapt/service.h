@@ -138,6 +138,9 @@ void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,
  * lines (shown also with --no-restart), or with JSON the member
  * ,"by_hand":[...]. */
 void service_plan_print_by_hand(FILE *f, const struct svc_plan *p, bool json);
+/* "pid N in DST (COMM) uses PATH", the name and the path escaped. */
+void service_put_user(FILE *f, const struct world_replaced_user *u,
+		      const char *dst);
 /* After the merge, with --json: the member "services":[...]. */
 void service_print_result_json(FILE *f, const struct svc_plan *p);
 

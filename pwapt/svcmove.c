@@ -493,11 +493,8 @@ void service_plan_print_by_hand(FILE *f, const struct svc_plan *p, bool json)
 		if (u->service)
 			continue;
 		if (!json) {
-			fprintf(f, "restart by hand: pid %d in %s (",
-				(int)u->pid, p->dst);
-			put_text(f, u->comm);
-			fputs(") uses ", f);
-			put_path(f, u->path);
+			fputs("restart by hand: ", f);
+			service_put_user(f, u, p->dst);
 			fputs(", which the merge replaces; it belongs to no "
 			      "service\n",
 			      f);
