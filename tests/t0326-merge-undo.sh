@@ -158,4 +158,22 @@ test_expect_success 'a world that cannot be frozen for lack of descriptors: the 
 	test_equal orig "$(cat "$R/srv/k/f0")" && wmerge A Root && test_equal "orig a" "$(cat "$R/srv/k/f0" | xargs)"
 '
 
+# The saves note DST's ctimes first (undo/before) and link each file
+# after: a change of Root's in between is the merge's to refuse, never a
+# ctime a rolled-back merge teaches other worlds past Root's change.
+test_expect_success 'Root changes a file after the saves noted it, before its link: the merge fails, S still sees the conflict' '
+	fresh_root && wcreate S Root && wcreate A Root &&
+	add A a f0 f1 f2 && add S s f0 f1 f2 &&
+	{ PWAPT_STOP_AT=merge-save:0 wmerge A Root >"$TMP/out" 2>&1 & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	echo ROOTCHANGE >>"$R/srv/k/f1" &&
+	kill -CONT $pid && { wait $pid; test_equal 1 $?; } && cat "$TMP/out" &&
+	grep -q "changed in .Root. during the merge" "$TMP/out" &&
+	test_equal "orig
+ROOTCHANGE" "$(cat "$R/srv/k/f1")" && test_equal orig "$(cat "$R/srv/k/f0")" &&
+	test_exit 3 wdiff S >"$TMP/d" && grep -q "^! /srv/k/f1" "$TMP/d" &&
+	test_fails_with 3 "changed in .Root." wmerge S Root &&
+	grep -q ROOTCHANGE "$R/srv/k/f1"
+'
+
 test_done

@@ -44,7 +44,8 @@ static int open_planned(int tree, const struct op *o, const char *at,
  * while it saves leaves its recovery what to learn from.  Of a move also
  * the directory it enters, as DST names it before the merge.  Not written
  * (a full disk): nothing learnt, conflicts, never one missed. */
-static int note_before(int tree, int undo, const struct plan *p)
+static int note_before(int tree, int undo, const struct plan *p,
+		       struct timespec *bc)
 {
 	_cleanup_free_ char *before = NULL, *last = NULL;
 	size_t len = 0;
@@ -68,8 +69,10 @@ static int note_before(int tree, int undo, const struct plan *p)
 		const char *b;
 		struct stat st;
 		_cleanup_close_ int par = open_planned(tree, o, at, &b, &st);
-		if (par >= 0)
+		if (par >= 0) {
 			undo_put_ctime(f, &st, at);
+			bc[i] = st.st_ctim;
+		}
 	}
 	if (fclose(f) != 0)
 		return -ENOMEM;
@@ -98,6 +101,25 @@ static void note_seen(FILE *f, const struct plan *p, size_t i,
 	}
 }
 
+/* Whether DST's path of operation I has the ctime undo/before noted
+ * (BC[I]), or the one the link of an earlier name of the same file gave. */
+static bool as_noted(const struct plan *p, size_t i, const struct stat *st,
+		     const struct timespec *bc)
+{
+	if (st->st_ctim.tv_sec == bc[i].tv_sec &&
+	    st->st_ctim.tv_nsec == bc[i].tv_nsec)
+		return true;
+	for (size_t k = 0; k < i; k++) {
+		const struct op *q = &p->v[k];
+		if (q->had == HAD_FILE && q->ino == st->st_ino &&
+		    q->dev == st->st_dev &&
+		    q->seen.tv_sec == st->st_ctim.tv_sec &&
+		    q->seen.tv_nsec == st->st_ctim.tv_nsec)
+			return true;
+	}
+	return false;
+}
+
 int merge_save_all(struct world_store *s, int tree, int undo, int staged,
 		   struct plan *p, struct world_error *err)
 {
@@ -114,8 +136,9 @@ int merge_save_all(struct world_store *s, int tree, int undo, int staged,
 	FILE *of = ol.f;
 	if (r >= 0)
 		r = undo_log_open(&sl, undo, "seen");
+	_cleanup_free_ struct timespec *bc = calloc(p->n + 1, sizeof(*bc));
 	if (r >= 0)
-		r = note_before(tree, undo, p);
+		r = bc ? note_before(tree, undo, p, bc) : -ENOMEM;
 	if (r < 0) {
 		undo_log_release(&ol);
 		undo_log_release(&sl);
@@ -132,6 +155,10 @@ int merge_save_all(struct world_store *s, int tree, int undo, int staged,
 		struct stat st, now;
 		_cleanup_close_ int par = open_planned(tree, o, at, &b, &st);
 		r = par < 0 ? par : 0;
+		/* DST changed it since undo/before noted it: a link's
+		 * ctime would teach the old one past DST's change. */
+		if (r >= 0 && !as_noted(p, i, &st, bc))
+			r = -ESTALE;
 		if (r >= 0 && o->had == HAD_FILE) {
 			r = save_path(par, b, undo, n);
 			/* The link alone: the same file, one link more. */
