@@ -128,9 +128,15 @@ static void changed_packages(const struct world_packages *old,
 			r->packages = nv;
 		}
 		const struct world_package *any = a ? a : b;
+		char *name = strdup(any->name), *arch = strdup(any->arch);
+		if (!name || !arch) {
+			free(name);
+			free(arch);
+			return;
+		}
 		r->packages[r->n_packages++] = (struct report_package){
-			.name = strdup(any->name),
-			.arch = strdup(any->arch),
+			.name = name,
+			.arch = arch,
 			.old_version = va ? strdup(va) : NULL,
 			.new_version = vb ? strdup(vb) : NULL,
 			.old_status = steal_pointer(&sa),

@@ -156,7 +156,7 @@ void pkg_lists_free(char ***files, size_t n)
  * *OUT, NULL-terminated; *OUT NULL when it has none.  dpkg names the list
  * of a Multi-Arch: same package P:ARCH.list, any other P.list. */
 static int pkg_list_lines(int info, const char *pkg, const char *arch,
-			  char ***out)
+			  char ***out, size_t *bytes, size_t *lines)
 {
 	*out = NULL;
 	if (!*pkg || *pkg == '.' || strchr(pkg, '/') || strchr(arch, '/'))
@@ -174,12 +174,15 @@ static int pkg_list_lines(int info, const char *pkg, const char *arch,
 		return 0;
 	if (r < 0)
 		return r;
+	/* All of them bounded too, in bytes and lines (a world's to write). */
+	if ((*bytes += len) > PKG_LISTS_MAX)
+		return -EFBIG;
 	_cleanup_strv_ struct strv v = {calloc(1, sizeof(char *)), 0};
 	r = v.v ? 0 : -ENOMEM;
 	char *save = NULL;
 	for (char *l = strtok_r(text, "\n", &save); l && r >= 0;
 	     l = strtok_r(NULL, "\n", &save))
-		r = strv_push(&v, strdup(l));
+		r = ++*lines > PKG_FILES_MAX ? -EFBIG : strv_push(&v, strdup(l));
 	if (r < 0)
 		return r;
 	*out = steal_pointer(&v.v);
@@ -202,8 +205,10 @@ int pkg_lists_read(struct world_store *s, const char *name, char *const *pkgs,
 	char ***v = calloc(n + 1, sizeof(*v));
 	if (!v)
 		return werr(err, ENOMEM, "out of memory");
+	size_t bytes = 0, lines = 0;
 	for (size_t i = 0; info >= 0 && i < n; i++) {
-		int r = pkg_list_lines(info, pkgs[i], archs[i], &v[i]);
+		int r = pkg_list_lines(info, pkgs[i], archs[i], &v[i], &bytes,
+				       &lines);
 		if (r < 0) {
 			pkg_lists_free(v, n);
 			return werr_errno(err, -r,
