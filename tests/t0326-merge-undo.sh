@@ -176,4 +176,14 @@ ROOTCHANGE" "$(cat "$R/srv/k/f1")" && test_equal orig "$(cat "$R/srv/k/f0")" &&
 	grep -q ROOTCHANGE "$R/srv/k/f1"
 '
 
+test_expect_success 'Root adds a file to a directory whose mode the world changed, while the merge saves: merged' '
+	fresh_root && mkdir -p "$R/srv/k/z" && wcreate A Root &&
+	add A a f0 && chmod 700 "$(T A)/srv/k/z" &&
+	{ PWAPT_STOP_AT=merge-save:0 wmerge A Root >"$TMP/out" 2>&1 & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	echo r >"$R/srv/k/z/rootfile" &&
+	kill -CONT $pid && { wait $pid; rc=$?; cat "$TMP/out"; test_equal 0 $rc; } &&
+	test_equal 700 "$(stat -c %a "$R/srv/k/z")" && test -e "$R/srv/k/z/rootfile"
+'
+
 test_done

@@ -125,7 +125,8 @@ static int reopen_safely(int path, bool any, struct stat *st)
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path);
 	int fd = open(proc, O_RDONLY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	/* It is there (held by PATH): no /proc is no absence. */
+	return fd >= 0 ? fd : errno == ENOENT ? -EIO : -errno;
 }
 
 static int open_file_safely(int dirfd, const char *name, bool any,

@@ -156,8 +156,10 @@ int merge_save_all(struct world_store *s, int tree, int undo, int staged,
 		_cleanup_close_ int par = open_planned(tree, o, at, &b, &st);
 		r = par < 0 ? par : 0;
 		/* DST changed it since undo/before noted it: a link's
-		 * ctime would teach the old one past DST's change. */
-		if (r >= 0 && !as_noted(p, i, &st, bc))
+		 * ctime would teach the old one past DST's change.  A file
+		 * only: a directory's ctime follows its entries (and no
+		 * link of the saves gives it one). */
+		if (r >= 0 && o->had == HAD_FILE && !as_noted(p, i, &st, bc))
 			r = -ESTALE;
 		if (r >= 0 && o->had == HAD_FILE) {
 			r = save_path(par, b, undo, n);

@@ -295,9 +295,11 @@ static int keep_put_database(struct merge_ctx *m, size_t i, const char *path,
 			     struct world_error *err)
 {
 	_cleanup_close_ int from = open_file_beneath(m->src_tree, path);
-	struct stat st;
-	if (from < 0 || fstat(from, &st) < 0 || !S_ISREG(st.st_mode))
+	if (from == -ENOENT || from == -EINVAL)
 		return 0; /* no file's records to undo */
+	if (from < 0)
+		return werr_errno(err, -from, "cannot read %s of the source",
+				  path);
 	return keep_merged_copy(m, from, i, path, err);
 }
 
