@@ -177,8 +177,9 @@ tests/fuzz/fuzz-meta: tests/fuzz/fuzz-meta.c world/store.c world/error.c \
 		world/fsutil.c world/crash.c world/strv.c world/*.h
 	clang $(FUZZ_CFLAGS) -o $@ $< world/store.c world/error.c world/fsutil.c \
 		world/crash.c world/strv.c
-tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c pwapt/config.c pwapt/pwapt.h
-	clang $(FUZZ_CFLAGS) -o $@ $< pwapt/config.c
+tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c pwapt/config.c pwapt/pwapt.h \
+		world/strv.c world/strv.h
+	clang $(FUZZ_CFLAGS) -o $@ $< pwapt/config.c world/strv.c
 DPKGDB_SRCS := world/dpkgdb.c world/dbrec.c world/textdb.c world/accountdb.c
 tests/fuzz/fuzz-dpkgdb: tests/fuzz/fuzz-dpkgdb.c $(DPKGDB_SRCS) world/error.c \
 		world/*.h
