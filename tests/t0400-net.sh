@@ -150,6 +150,20 @@ test_expect_success 'a host port something listens on is refused, naming who' '
 	wip B forward 80 50090 && test_equal world-b "$(get 127.0.0.1:50090)"
 '
 
+# A connection of the host's whose own end the kernel numbered as the
+# port (an ephemeral one) is no listener: the forward is taken.
+test_expect_success 'a host port only a connection s own end has is free for a forward' '
+	mkdir -p "$TMP/www" && busybox httpd -f -p 127.0.0.1:50093 -h "$TMP/www" &
+	pid=$! && note_pid $pid && wait_listen 50093 &&
+	python3 -c "import socket,sys,time
+s=socket.socket(); s.bind((\"127.0.0.1\", 50094)); s.connect((\"127.0.0.1\", 50093))
+print(\"up\", flush=True); time.sleep(30)" >"$TMP/conn" & cpid=$! && note_pid $cpid &&
+	wait_for 10 "grep -q up \"$TMP/conn\"" && ss -tn | grep -q ":50094 " &&
+	wip B forward 81 50094; rc=$?;
+	kill $cpid $pid; wait $cpid $pid 2>/dev/null; test $rc = 0 &&
+	wip B unforward 50094
+'
+
 test_expect_success 'wdelete removes the world s rules, and the port is free again' '
 	test_has "comment \"B: forward 50090 to 80\"" nft list table ip pwapt0 &&
 	wdelete B &&

@@ -142,10 +142,11 @@ int world_net_list(struct world_store *s, bool json, struct world_net_all *out,
 /* Who holds TCP PORT in this network namespace, for a message: "PROG (pid
  * N) listens on it", or less when no process shows it (a socket that does
  * not listen, or one of a process in another PID namespace). */
-static void port_holder(unsigned port, char *who, size_t size)
+/* The sockets of this network namespace that listen on TCP PORT: their
+ * inodes into INODES (at most 16), how many (and 1 for a listener whose
+ * inode is not shown). */
+static size_t port_listeners(unsigned port, unsigned long inodes[16])
 {
-	snprintf(who, size, "a socket of the host has it");
-	unsigned long inodes[16];
 	size_t n = 0;
 	static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
 	for (size_t t = 0; t < 2; t++) {
@@ -159,12 +160,20 @@ static void port_holder(unsigned port, char *who, size_t size)
 				   " %*u: %63s %*s %x %*s %*s %*s %*s %*s "
 				   "%lu",
 				   local, &st, &inode) == 3 &&
-			    st == 0x0A && inode &&
+			    st == 0x0A &&
 			    sscanf(strrchr(local, ':') + 1, "%x", &p) == 1 &&
 			    p == port)
 				inodes[n++] = inode;
 		}
 	}
+	return n;
+}
+
+static void port_holder(unsigned port, char *who, size_t size)
+{
+	snprintf(who, size, "a socket of the host has it");
+	unsigned long inodes[16];
+	size_t n = port_listeners(port, inodes);
 	_cleanup_free_ unsigned long *held =
 		n ? malloc(PORT_HOLDER_SOCKETS * sizeof(*held)) : NULL;
 	_cleanup_closedir_ DIR *proc = held ? opendir("/proc") : NULL;
@@ -192,8 +201,9 @@ static void port_holder(unsigned port, char *who, size_t size)
 	}
 }
 
-/* Whether a socket of the host holds TCP PORT: binding the wildcard
- * address fails then (SO_REUSEADDR: connections in TIME_WAIT do not). */
+/* Whether a socket of the host listens on TCP PORT: binding the wildcard
+ * address fails then (SO_REUSEADDR: connections in TIME_WAIT do not), and
+ * a listener shows in /proc/net/tcp. */
 static bool port_in_use(unsigned port)
 {
 	int one = 1, zero = 0;
@@ -203,18 +213,25 @@ static bool port_in_use(unsigned port)
 				  .sin6_port = htons((uint16_t)port)};
 	struct sockaddr_in a4 = {.sin_family = AF_INET,
 				 .sin_port = htons((uint16_t)port)};
+	bool taken;
 	if (fd >= 0) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		return bind(fd, (struct sockaddr *)&a6, sizeof(a6)) < 0 &&
-		       errno == EADDRINUSE;
+		taken = bind(fd, (struct sockaddr *)&a6, sizeof(a6)) < 0 &&
+			errno == EADDRINUSE;
+	} else {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return false;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		taken = bind(fd, (struct sockaddr *)&a4, sizeof(a4)) < 0 &&
+			errno == EADDRINUSE;
 	}
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	return bind(fd, (struct sockaddr *)&a4, sizeof(a4)) < 0 &&
-	       errno == EADDRINUSE;
+	/* A listener only: a connection of the host's that the kernel gave
+	 * PORT as its own (ephemeral) end keeps its conntrack entry, the
+	 * forward never takes its replies; a bind fails on it all the same. */
+	unsigned long inodes[16];
+	return taken && port_listeners(port, inodes) > 0;
 }
 
 /* One change of a world's network file, for update(): PORT and HOST_PORT
