@@ -564,18 +564,8 @@ static int open_lock_file(int tree, size_t i, bool create, bool read_only)
 		path = openat(d, lock_files[i].name,
 			      O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	}
-	struct stat st;
-	if (path < 0 || fstat(path, &st) < 0)
-		return -errno;
-	if (S_ISLNK(st.st_mode))
-		return -ELOOP; /* as an open with O_NOFOLLOW says */
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	char proc[64];
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path);
-	int fd = open(proc, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	/* It is there (held by PATH): no /proc is no absence. */
-	return fd >= 0 ? fd : errno == ENOENT ? -EIO : -errno;
+	return path < 0 ? -errno
+			: reopen_regular(path, read_only ? O_RDONLY : O_RDWR);
 }
 
 /* Takes lock file I (a write lock, or READ_ONLY a read lock: either keeps

@@ -114,7 +114,7 @@ static int read_fd_bounded(int fd, size_t first, size_t max, char **out,
  * device cgroup: a watchdog, a tape that rewinds) or a FIFO is never
  * opened, only a regular file or, where ANY, a directory (-EINVAL for
  * the rest).  The fd or -errno; *ST its stat. */
-static int reopen_safely(int path, bool any, struct stat *st)
+static int reopen_safely(int path, bool any, int flags, struct stat *st)
 {
 	if (fstat(path, st) < 0)
 		return -errno;
@@ -124,7 +124,7 @@ static int reopen_safely(int path, bool any, struct stat *st)
 		return -EINVAL;
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path);
-	int fd = open(proc, O_RDONLY | O_CLOEXEC);
+	int fd = open(proc, flags | O_CLOEXEC);
 	/* It is there (held by PATH): no /proc is no absence. */
 	return fd >= 0 ? fd : errno == ENOENT ? -EIO : -errno;
 }
@@ -134,14 +134,20 @@ static int open_file_safely(int dirfd, const char *name, bool any,
 {
 	_cleanup_close_ int path =
 		openat(dirfd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
-	return path < 0 ? -errno : reopen_safely(path, any, st);
+	return path < 0 ? -errno : reopen_safely(path, any, O_RDONLY, st);
+}
+
+int reopen_regular(int path, int flags)
+{
+	struct stat st;
+	return reopen_safely(path, false, flags, &st);
 }
 
 int open_file_beneath(int dirfd, const char *rel)
 {
 	struct stat st;
 	_cleanup_close_ int path = open_beneath(dirfd, rel, O_PATH);
-	return path < 0 ? path : reopen_safely(path, false, &st);
+	return path < 0 ? path : reopen_safely(path, false, O_RDONLY, &st);
 }
 
 int read_file_at(int dirfd, const char *name, char **out, size_t *len)

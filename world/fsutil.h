@@ -79,6 +79,10 @@ int open_beneath(int dirfd, const char *rel, int flags);
  * opened: a world's FIFO or device node is never opened on the host (a
  * FIFO blocks, a watchdog arms), -EINVAL.  The fd or -errno. */
 int open_file_beneath(int dirfd, const char *rel);
+/* What PATH (an O_PATH fd, no symbolic link followed) is, opened with
+ * FLAGS when it is a regular file: -ELOOP for a link, -EINVAL for the
+ * rest, as open_file_beneath().  The fd or -errno. */
+int reopen_regular(int path, int flags);
 /* The same as open_beneath, and -EXDEV where REL crosses into another mount.  Both take
  * paths of any length (resolved a part at a time beyond PATH_MAX). */
 int open_beneath_noxdev(int dirfd, const char *rel, int flags);
