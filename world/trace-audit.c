@@ -433,7 +433,7 @@ int trace_audit_open(struct trace_audit **out, struct world_store *s,
 		trace_audit_free(c);
 		return r;
 	}
-	c->attached = trace_now_ticks();
+	c->attached = trace_attached_ticks();
 	clock_gettime(CLOCK_MONOTONIC, &c->last_sync);
 	*out = c;
 	return 0;

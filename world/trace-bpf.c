@@ -499,7 +499,7 @@ int trace_collector_open(struct trace_collector **out, struct world_store *s,
 		trace_collector_free(c);
 		return werr_errno(err, -r, "cannot open the ring buffer");
 	}
-	c->attached = trace_now_ticks();
+	c->attached = trace_attached_ticks();
 	if ((r = refresh_clocks(c)) < 0) {
 		trace_collector_free(c);
 		return werr_errno(err, -r, "cannot read the worlds' creation");

@@ -459,16 +459,35 @@ int traced_add(struct traced *t, const char *kind, const char *path,
 	return r < 0 ? r : 1;
 }
 
-unsigned long long trace_now_ticks(void)
+unsigned long long trace_attached_ticks(void)
 {
+	const long hz = sysconf(_SC_CLK_TCK);
+	const long tick_ns = 1000000000 / hz;
 	struct timespec now;
-	long hz = sysconf(_SC_CLK_TCK);
 
 	clock_gettime(CLOCK_BOOTTIME, &now);
 	/* Rounded up: a container started in the same tick counts as
 	 * started before. */
-	return (unsigned long long)now.tv_sec * hz +
-	       ((unsigned long long)now.tv_nsec * hz + 999999999) / 1000000000;
+	unsigned long long attached =
+		(unsigned long long)now.tv_sec * hz +
+		((unsigned long long)now.tv_nsec * hz + 999999999) / 1000000000;
+	/* A process's start is told in whole ticks, rounded down: one that
+	 * starts in the tick ATTACHED, even after the programs were
+	 * attached, would read as started before.  Wait past that tick, so
+	 * that a container started after this returns reads as started
+	 * after (a world made at once by the wcreate that started the
+	 * collector was taken for untraced now and then). */
+	for (;;) {
+		clock_gettime(CLOCK_BOOTTIME, &now);
+		unsigned long long tick =
+			(unsigned long long)now.tv_sec * hz +
+			(unsigned long long)now.tv_nsec / tick_ns;
+		if (tick > attached)
+			return attached;
+		struct timespec pause = {0, tick_ns - now.tv_nsec % tick_ns +
+						    1000};
+		nanosleep(&pause, NULL);
+	}
 }
 
 int trace_epoch(struct world_store *s, struct timespec *stamp, uint64_t *epoch)

@@ -64,8 +64,10 @@ int traced_flush(struct traced *t, bool final);
 void traced_free(struct traced *t);
 /* When process PID started, in clock ticks since boot. */
 int trace_start_ticks(pid_t pid, unsigned long long *ticks);
-/* Now, in clock ticks since boot, rounded up. */
-unsigned long long trace_now_ticks(void);
+/* Now, in clock ticks since boot, rounded up, returned once the clock is
+ * past that tick: a process started afterwards has a later start tick
+ * (trace_start_ticks).  Waits at most two ticks. */
+unsigned long long trace_attached_ticks(void);
 /* The canonical absolute path of NAME resolved in DIR (either may be
  * NULL; NAME absolute or DIR NULL: NAME alone; NAME empty: DIR), made
  * canonical lexically ("." "..", "//").  NULL when both are NULL or on

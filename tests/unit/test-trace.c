@@ -1,11 +1,14 @@
 /* The trace tables' writer (world/trace-writer.c): lines formatted as
  * path_escape() writes paths, whatever their length; a repeated line
  * dropped until the epoch moves; the lines of a batch readable at once,
- * whether or not that batch synced them. */
+ * whether or not that batch synced them; a process started once the
+ * collector's attach time is taken reads as started after it. */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../world/fsutil.h"
@@ -39,6 +42,30 @@ static int pending_ends(struct traced *t, const char *line)
 
 	return t->pending_len >= n &&
 	       !memcmp(t->pending + t->pending_len - n, line, n);
+}
+
+/* Whether a child forked as soon as trace_attached_ticks() returns reads
+ * as started after that tick (the collector takes a world whose init
+ * started in the tick of the attach for untraced), each of N times. */
+static int started_after_attach(int n)
+{
+	for (int i = 0; i < n; i++) {
+		unsigned long long attached = trace_attached_ticks(), started;
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			pause();
+			_exit(0);
+		}
+		int r = pid > 0 ? trace_start_ticks(pid, &started) : -1;
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		if (r < 0 || started <= attached)
+			return 0;
+	}
+	return 1;
 }
 
 int main(void)
@@ -92,6 +119,9 @@ int main(void)
 	   "the final flush writes a complete header");
 	unlink(path);
 	traced_free(tp); /* closes FD */
+	ok(started_after_attach(20),
+	   "a process started after the attach time is taken reads as "
+	   "started after it");
 #undef t
 	(void)t;
 	free(longp);
