@@ -133,4 +133,19 @@ test_expect_success 'merged past its parent: the parent deleted the origin, or p
 	grep -E "^! /srv/moved: .*renamed directory /srv/moved \(/srv/big\) was renamed or deleted in Root" "$TMP/out"
 '
 
+# A directory above the origin counts as much: the parent deleted it, or
+# deleted it and made it anew (an opaque directory hides what was below).
+test_expect_success 'merged past its parent: the parent deleted a directory above the origin, or made it anew: a conflict, into the parent and into Root' '
+	fresh P && PT=$(tree P) && rm -r "$PT/srv" &&
+	test_exit 3 wdiff A Root >"$TMP/out" &&
+	grep -E "^! /srv/moved: .*renamed directory /srv/moved \(/srv/big\) was renamed or deleted in Root" "$TMP/out" &&
+	test_fails_with 3 "changed in .Root." wmerge A Root &&
+	test_equal one "$(cat "$R/srv/big/f1")" && ! test -e "$R/srv/moved" &&
+	test_exit 3 wdiff A >"$TMP/out" &&
+	grep -E "^! /srv/moved: .*renamed directory /srv/moved \(/srv/big\) was renamed or deleted in P" "$TMP/out" &&
+	fresh P && PT=$(tree P) && rm -r "$PT/srv" && mkdir "$PT/srv" &&
+	test_exit 3 wdiff A Root >"$TMP/out" &&
+	grep -E "^! /srv/moved: .*renamed directory /srv/moved \(/srv/big\) was renamed or deleted in Root" "$TMP/out"
+'
+
 test_done

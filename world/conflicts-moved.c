@@ -263,6 +263,29 @@ static int lead_past(int layer, const char *path, char **out)
 	return -ENOENT; /* not even the layer's root */
 }
 
+/* Whether LAYER hides PATH from the layers below it by an ancestor: a
+ * whiteout or a file there, or, the deepest ancestor it holds, an opaque
+ * directory.  1, 0 or -errno. */
+static int hidden_by_ancestor(int layer, const char *path)
+{
+	_cleanup_free_ char *p = strdup(path);
+	if (!p)
+		return -ENOMEM;
+	for (char *end; (end = strrchr(p, '/')) && end != p;) {
+		*end = '\0';
+		_cleanup_close_ int fd = open_beneath(layer, p + 1, O_PATH);
+		if (fd < 0 && diff_absent(fd))
+			continue;
+		if (fd < 0)
+			return fd;
+		struct stat st;
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		return !S_ISDIR(st.st_mode) || layers_dir_opaque(fd);
+	}
+	return 0;
+}
+
 /* Whether the origin ORIGIN of A's renamed directory PATH is no directory
  * of the layers below the one that records the rename: not in A's own
  * lower ones (a parent's renamed directory followed), not in B.  1, 0
@@ -290,6 +313,10 @@ static int origin_gone(const struct diff_trees *t, const char *path,
 			part->a_only[j], strcmp(at, "/") ? at + 1 : ".", O_PATH);
 		if (any >= 0)
 			return 1;
+		/* The parent deleted a directory above it ("rm -r /srv" after
+		 * A renamed /srv/big), or made it anew. */
+		if ((r = hidden_by_ancestor(part->a_only[j], at)) != 0)
+			return r;
 		if ((r = lead_past(part->a_only[j], at, &next)) < 0)
 			return r;
 		free(at);
