@@ -136,6 +136,40 @@ static void add_test(struct report *r, const char *name, int status)
 	nv[r->n_tests++] = (struct report_test){strdup(name), status};
 }
 
+/* How long a test may run unless pwapt.conf says (test-timeout): a test
+ * that hangs must not hold a nightly pwapt unattended for ever. */
+#define TEST_TIMEOUT 1800
+
+/* One test, ARGV in world NAME, called LABEL: its status (124 when it
+ * did not finish in time: killed with its process group, which it leads,
+ * so that nothing it started runs on in the world). */
+static int run_test(struct context *ctx, const char *name, const char *label,
+		    char *const *argv)
+{
+	FILE *f = chatter(ctx);
+	bool timed_out = false;
+	struct world_exec_options xo = {
+		.timeout = ctx->test_timeout ? ctx->test_timeout : TEST_TIMEOUT,
+		.own_session = true,
+		.timed_out = &timed_out,
+		.output_fd = chatter_fd(ctx)};
+	int status = 0;
+	if (run_in(ctx, name, argv, &xo, &status) < 0)
+		status = 1;
+	if (timed_out)
+		status = 124;
+	fprintf(f, "Test %s: %s", label, status ? "FAILED" : "passed");
+	if (timed_out)
+		fprintf(f,
+			" (did not finish within %u s: killed with its "
+			"process group)",
+			xo.timeout);
+	else if (status)
+		fprintf(f, " (exit %d)", status);
+	fputc('\n', f);
+	return status;
+}
+
 /* The tests: tests.d's executables, then --test-cmd. */
 static void run_tests(struct context *ctx, const char *name, char *const *tests,
 		      const char *test_cmd, struct report *r)
@@ -148,30 +182,14 @@ static void run_tests(struct context *ctx, const char *name, char *const *tests,
 		fprintf(f, "Test %s in %s...\n", path, name);
 		fflush(f);
 		char *argv[] = {path, NULL};
-		struct world_exec_options xo = {.output_fd = chatter_fd(ctx)};
-		int status = 0;
-		if (run_in(ctx, name, argv, &xo, &status) < 0)
-			status = 1;
-		fprintf(f, "Test %s: %s", *t, status ? "FAILED" : "passed");
-		if (status)
-			fprintf(f, " (exit %d)", status);
-		fputc('\n', f);
-		add_test(r, *t, status);
+		add_test(r, *t, run_test(ctx, name, *t, argv));
 	}
 	if (test_cmd) {
 		fprintf(f, "Test --test-cmd in %s: %s\n", name, test_cmd);
 		fflush(f);
 		char *argv[] = {(char *)"/bin/sh", (char *)"-c",
 				(char *)test_cmd, NULL};
-		struct world_exec_options xo = {.output_fd = chatter_fd(ctx)};
-		int status = 0;
-		if (run_in(ctx, name, argv, &xo, &status) < 0)
-			status = 1;
-		fprintf(f, "Test --test-cmd: %s", status ? "FAILED" : "passed");
-		if (status)
-			fprintf(f, " (exit %d)", status);
-		fputc('\n', f);
-		add_test(r, test_cmd, status);
+		add_test(r, test_cmd, run_test(ctx, name, "--test-cmd", argv));
 	}
 }
 

@@ -80,9 +80,9 @@ static int init_choice(struct context *ctx, const char *path, unsigned no,
 	return -EINVAL;
 }
 
-/* check-timeout = SECONDS, from 1 to a day. */
+/* KEY = SECONDS (check-timeout, test-timeout), from 1 to a day. */
 static int seconds(struct context *ctx, const char *path, unsigned no,
-		   const char *val, unsigned *out)
+		   const char *key, const char *val, unsigned *out)
 {
 	char *end;
 	errno = 0;
@@ -90,9 +90,8 @@ static int seconds(struct context *ctx, const char *path, unsigned no,
 	if (!isdigit((unsigned char)*val) || *end || errno || n < 1 ||
 	    n > 86400) {
 		fprintf(stderr,
-			"%s: %s:%u: check-timeout is seconds, 1 to 86400, "
-			"not '%s'\n",
-			ctx->cmd, path, no, val);
+			"%s: %s:%u: %s is seconds, 1 to 86400, not '%s'\n",
+			ctx->cmd, path, no, key, val);
 		return -EINVAL;
 	}
 	*out = (unsigned)n;
@@ -170,7 +169,11 @@ int config_parse(struct context *ctx, const char *path, FILE *f)
 			r = init_choice(ctx, path, no, val,
 					&ctx->cfg.init_system);
 		else if (!strcmp(key, "check-timeout"))
-			r = seconds(ctx, path, no, val, &ctx->check_timeout);
+			r = seconds(ctx, path, no, key, val,
+				    &ctx->check_timeout);
+		else if (!strcmp(key, "test-timeout"))
+			r = seconds(ctx, path, no, key, val,
+				    &ctx->test_timeout);
 		else if (!strncmp(key, "check.", 6) && key[6] && *val)
 			r = push_check(ctx, key + 6, val);
 		else if (!strcmp(key, "trace") && trace_backend(val))

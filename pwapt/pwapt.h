@@ -33,6 +33,9 @@ struct context {
 	/* pwapt.conf's "check-timeout = SECONDS": how long a check command
 	 * may run; 0: the default, 120 */
 	unsigned check_timeout;
+	/* pwapt.conf's "test-timeout = SECONDS": how long each test of
+	 * tests.d, and --test-cmd, may run; 0: the default, TEST_TIMEOUT */
+	unsigned test_timeout;
 	/* trace = bpf|audit|off (pwapt.conf, PWAPT_TRACE); NULL: the
 	 * default, bpf where it loads, else audit */
 	const char *trace;

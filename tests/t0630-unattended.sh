@@ -182,6 +182,24 @@ test_expect_success 'a failing tests.d test with unattended-failure = discard: R
 	grep -q "tests failed in tx1: discarded" "$R/var/log/pwapt/unattended.log"
 '
 
+# A test that hangs must not hold the night's run for ever: killed after
+# test-timeout seconds with what it started, and failed like any test.
+test_expect_success 'a tests.d test that hangs: killed after test-timeout with its children, Root byte-identical' '
+	fresh_root && mkdir -p "$R/etc/pwapt/tests.d" &&
+	printf "#!/bin/sh\nsleep 100017 &\nsleep 100018\n" >"$R/etc/pwapt/tests.d/50-hang" &&
+	chmod 755 "$R/etc/pwapt/tests.d/50-hang" &&
+	printf "test-timeout = 3\n" >>"$PWAPT_CONFIG" &&
+	tree_manifest "$R" >"$TMP/before" &&
+	{ timeout 600 pwapt unattended >"$TMP/out" 2>&1; test $? = 4; } &&
+	grep -q "^Test 50-hang: FAILED (did not finish within 3 s: killed with its process group)" "$TMP/out" &&
+	grep -q "tx1 is kept for a look" "$TMP/out" &&
+	tree_manifest "$R" >"$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	test -z "$(pgrep -f "^sleep 10001[78]")" &&
+	grep -q "tests failed in tx1: kept for a look" "$R/var/log/pwapt/unattended.log" &&
+	printf "test-timeout = forever\n" >>"$PWAPT_CONFIG" &&
+	test_fails_with 1 "test-timeout is seconds, 1 to 86400, not .forever." pwapt unattended
+'
+
 test_expect_success 'unattended-upgrade failing: Root byte-identical, kept or discarded as configured' '
 	fresh_root &&
 	printf "DPkg::Pre-Invoke { \"exit 3\"; };\n" >"$R/etc/apt/apt.conf.d/52fail" &&
