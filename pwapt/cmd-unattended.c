@@ -4,6 +4,9 @@
  * upgrade --test (aptrun.h):
  *
  *   check     pwapt.conf's "unattended = on", else nothing is done
+ *   earlier   Root's note of services an earlier merge left unchecked
+ *             (its pwapt was killed): said, logged and mailed, since
+ *             this run's own merge would write over it
  *   settings  Root's apt configuration: APT::Periodic::Unattended-Upgrade,
  *             Unattended-Upgrade::Mail and ::MailReport, read by
  *             apt-config in Root (Root's, not a world's)
@@ -40,6 +43,8 @@
 #include "aptrun.h"
 #include "options.h"
 #include "pwapt.h"
+#include "quote.h"
+#include "service.h"
 
 /* Root's apt configuration, as far as pwapt unattended reads it. */
 struct uu_settings {
@@ -60,6 +65,7 @@ struct unattended {
 	size_t json_len;
 	char *text_buf; /* the report for people: log and mail */
 	size_t text_len;
+	char *earlier; /* services an earlier merge left unchecked */
 };
 
 static void set_outcome(struct unattended *u, bool error, const char *fmt, ...)
@@ -87,6 +93,31 @@ static int check(struct context *ctx, struct unattended *u)
 				      "done.\n");
 		set_outcome(u, false, "off");
 		return EXIT_OK;
+	}
+	return GO_ON;
+}
+
+/* The services an earlier merge into Root left to be (re)started or
+ * checked, its pwapt killed in between: the next merge into Root writes
+ * its own note over that one, so this run says it first. */
+static const char earlier_said[] =
+	"An earlier merge into Root left services not (re)started or "
+	"checked (its pwapt was killed); see to them (pwapt recover lists "
+	"them too):";
+
+static int earlier(struct context *ctx, struct unattended *u)
+{
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return EXIT_FAIL;
+	u->earlier = service_pending_read(s, WORLD_ROOT);
+	world_store_free(s);
+	if (u->earlier) {
+		FILE *f = chatter(ctx);
+		fprintf(f, "%s\n", earlier_said);
+		put_text(f, u->earlier);
+		if (!strchr(u->earlier, '\n'))
+			fputc('\n', f);
 	}
 	return GO_ON;
 }
@@ -399,6 +430,17 @@ static int finish(struct context *ctx, struct unattended *u)
 	return r;
 }
 
+/* The earlier merge's unchecked services, for the log and the mail. */
+static void put_earlier(FILE *f, const struct unattended *u)
+{
+	if (!u->earlier)
+		return;
+	fprintf(f, "%s\n", earlier_said);
+	put_text(f, u->earlier);
+	if (!strchr(u->earlier, '\n'))
+		fputc('\n', f);
+}
+
 /* Root's /var/log/pwapt/unattended.log gets the run's record, appended;
  * the directory is made when missing.  Says why not. */
 static void write_log(struct context *ctx, struct unattended *u, int ret)
@@ -440,6 +482,7 @@ static void write_log(struct context *ctx, struct unattended *u, int ret)
 		 localtime_r(&now, &tm));
 	fprintf(f, "%s pwapt unattended: %s (exit %d)\n", when,
 		u->outcome ? u->outcome : "failed", ret);
+	put_earlier(f, u);
 	if (u->text_buf)
 		fputs(u->text_buf, f);
 }
@@ -455,7 +498,7 @@ static bool mail_wanted(const struct unattended *u)
 				       !strcmp(u->set.only_on_error, "true")
 			       ? "only-on-error"
 			       : "on-change";
-	if (!strcmp(when, "always"))
+	if (!strcmp(when, "always") || u->earlier)
 		return true;
 	if (!strcmp(when, "only-on-error"))
 		return u->error;
@@ -515,10 +558,14 @@ static void send_mail(struct context *ctx, struct unattended *u, int ret)
 		fprintf(m,
 			"To: %s\nSubject: pwapt unattended on %s: %s\n"
 			"Content-Type: text/plain; charset=utf-8\n\n"
-			"%s (exit %d).\n\n%s",
-			to, host, u->error ? "FAILED" : "done",
-			u->outcome ? u->outcome : "failed", ret,
-			u->text_buf ? u->text_buf : "");
+			"%s (exit %d).\n\n",
+			to, host,
+			u->error     ? "FAILED"
+			: u->earlier ? "done, services need you"
+				     : "done",
+			u->outcome ? u->outcome : "failed", ret);
+		put_earlier(m, u);
+		fputs(u->text_buf ? u->text_buf : "", m);
 		fclose(m);
 	}
 	int status = -1;
@@ -537,6 +584,11 @@ static void print_json(struct unattended *u, int ret)
 	printf(",\"exit\":%d,\"transaction\":", ret);
 	if (u->began)
 		json_string(stdout, u->run.t.name);
+	else
+		printf("null");
+	printf(",\"earlier_unchecked\":");
+	if (u->earlier)
+		json_string(stdout, u->earlier);
 	else
 		printf("null");
 	printf(",\"report\":%s}\n", u->json_buf ? u->json_buf : "null");
@@ -565,8 +617,8 @@ int cmd_unattended(struct context *ctx, int argc, char **argv)
 	u.run.keep = !ctx->unattended_discard;
 	u.run.keep_why = "pwapt.conf: unattended-failure = keep";
 	static int (*const steps[])(struct context *, struct unattended *) = {
-		check,	 settings, begin,  download, install,
-		changed, test,	   report, finish};
+		check,	 earlier, settings, begin,  download,
+		install, changed, test,	    report, finish};
 	int ret = GO_ON;
 	for (size_t i = 0; ret == GO_ON && i < sizeof(steps) / sizeof(*steps);
 	     i++)
@@ -587,6 +639,7 @@ int cmd_unattended(struct context *ctx, int argc, char **argv)
 	free(u.set.report);
 	free(u.set.only_on_error);
 	free(u.outcome);
+	free(u.earlier);
 	free(u.json_buf);
 	free(u.text_buf);
 	return ret;

@@ -200,6 +200,29 @@ test_expect_success 'a tests.d test that hangs: killed after test-timeout with i
 	test_fails_with 1 "test-timeout is seconds, 1 to 86400, not .forever." pwapt unattended
 '
 
+# Killed after its merge, while Root's services restart: the next run's
+# own merge would write over Root's note of them, so it says it first, in
+# its output, the log, the mail and --json.
+test_expect_success 'killed while it restarts Root s services: the next run says, logs and mails which were left unchecked' '
+	fresh_root && echo START_DELAY=3 >"$R/etc/default/pwapt-test-svc" &&
+	{ pwapt unattended >"$TMP/o1" 2>&1 & p=$!; } && note_pid $p &&
+	wait_for 240 "grep -q \"^Restarting pwapt-test-svc in Root\" \"$TMP/o1\"" &&
+	kill -9 $p && { wait $p; true; } &&
+	test_equal 1.1 "$(installed Root pwapt-test-svc)" &&
+	rm -f "$TMP/mail" && pwapt unattended --json >"$TMP/json" 2>"$TMP/o2" &&
+	grep -A3 "^An earlier merge into Root left services not (re)started or checked" "$TMP/o2" >"$TMP/said" &&
+	grep -q pwapt-test-svc "$TMP/said" &&
+	grep -q "^Nothing to upgrade" "$TMP/o2" &&
+	grep -A3 "^An earlier merge into Root left services not (re)started" "$R/var/log/pwapt/unattended.log" | grep -q pwapt-test-svc &&
+	grep -q "^Subject: pwapt unattended on .*: done, services need you" "$TMP/mail" &&
+	grep -A3 "^An earlier merge into Root left services" "$TMP/mail" | grep -q pwapt-test-svc &&
+	python3 -c "
+import json, sys
+u = json.load(open(sys.argv[1]))
+assert \"pwapt-test-svc\" in u[\"earlier_unchecked\"], u
+" "$TMP/json"
+'
+
 test_expect_success 'unattended-upgrade failing: Root byte-identical, kept or discarded as configured' '
 	fresh_root &&
 	printf "DPkg::Pre-Invoke { \"exit 3\"; };\n" >"$R/etc/apt/apt.conf.d/52fail" &&
