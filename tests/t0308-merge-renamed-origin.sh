@@ -148,4 +148,19 @@ test_expect_success 'merged past its parent: the parent deleted a directory abov
 	grep -E "^! /srv/moved: .*renamed directory /srv/moved \(/srv/big\) was renamed or deleted in Root" "$TMP/out"
 '
 
+# Two levels up: the parent made /srv anew, and /srv/a in it, over the
+# origin /srv/a/big: the opaque /srv hides it, however plain /srv/a is.
+test_expect_success 'merged past its parent: an opaque directory two levels above the origin: a conflict, Root keeps what it held' '
+	cleanup_worlds && rm -rf "$R" && make_busybox_root &&
+	mkdir -p "$R/srv/a/big/sub" && echo one >"$R/srv/a/big/f1" &&
+	wcreate P Root >/dev/null && wcreate A P >/dev/null &&
+	mv "$(tree A)/srv/a/big" "$(tree A)/srv/a/moved" &&
+	PT=$(tree P) && rm -r "$PT/srv" && mkdir -p "$PT/srv/a" &&
+	test_exit 3 wdiff A Root >"$TMP/out" &&
+	grep -E "^! /srv/a/moved: .*renamed directory /srv/a/moved \(/srv/a/big\) was renamed or deleted in Root" "$TMP/out" &&
+	test_fails_with 3 "changed in .Root." wmerge A Root &&
+	test_equal one "$(cat "$R/srv/a/big/f1")" && test -d "$R/srv/a/big/sub" &&
+	! test -e "$R/srv/a/moved"
+'
+
 test_done

@@ -264,8 +264,9 @@ static int lead_past(int layer, const char *path, char **out)
 }
 
 /* Whether LAYER hides PATH from the layers below it by an ancestor: a
- * whiteout or a file there, or, the deepest ancestor it holds, an opaque
- * directory.  1, 0 or -errno. */
+ * whiteout or a file, or an opaque directory, at any level up to the
+ * first renamed directory (lead_past() follows that one).  1, 0 or
+ * -errno. */
 static int hidden_by_ancestor(int layer, const char *path)
 {
 	_cleanup_free_ char *p = strdup(path);
@@ -281,7 +282,17 @@ static int hidden_by_ancestor(int layer, const char *path)
 		struct stat st;
 		if (fstat(fd, &st) < 0)
 			return -errno;
-		return !S_ISDIR(st.st_mode) || layers_dir_opaque(fd);
+		if (!S_ISDIR(st.st_mode) || layers_dir_opaque(fd))
+			return 1;
+		char *slash = strrchr(p, '/');
+		*slash = '\0';
+		_cleanup_close_ int dir = open_beneath(layer, *p ? p + 1 : ".",
+						       O_PATH | O_DIRECTORY);
+		_cleanup_free_ char *v = NULL;
+		int r = dir < 0 ? dir : redirect_read(dir, slash + 1, &v);
+		*slash = '/';
+		if (r != 0)
+			return r == 1 ? 0 : r;
 	}
 	return 0;
 }
