@@ -481,7 +481,14 @@ int cmd_rollback(struct context *ctx, int argc, char **argv)
 	}
 	printf("Rolled back merge %" PRIu64 " (%s into %s).\n", id,
 	       src ? src : "?", dst);
-	if (!strcmp(dst, WORLD_ROOT) && !no_restart)
-		service_restart_after_rollback(ctx, id);
-	return EXIT_OK;
+	char why[512] = "";
+	if (strcmp(dst, WORLD_ROOT) || no_restart ||
+	    service_restart_after_rollback(ctx, id, src ? src : "?", why,
+					   sizeof(why)) == 0)
+		return EXIT_OK;
+	return failf(ctx,
+		     "merge %" PRIu64 " was rolled back, but not each of its "
+		     "services runs again on the old files: %s (pwapt "
+		     "recover names them)",
+		     id, why[0] ? why : "out of memory");
 }

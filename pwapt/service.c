@@ -209,7 +209,31 @@ void service_remember(struct context *ctx, char *const *services, uint64_t id)
 	world_store_free(s);
 }
 
-void service_restart_after_rollback(struct context *ctx, uint64_t id)
+/* Root's note "svcmove" (see svcmove.c) naming NAMES, services of merge
+ * ID (rolled back) to see to, as pwapt recover prints it; NULL or none
+ * empties it.  A note of another merge is left as it is. */
+static void rollback_pending(struct context *ctx, uint64_t id, const char *src,
+			     char *const *names, size_t n)
+{
+	struct world_store *s = open_store(ctx);
+	_cleanup_free_ char *was =
+		s ? service_pending_read(s, WORLD_ROOT) : NULL;
+	world_store_free(s);
+	uint64_t of = 0;
+	if (was && (sscanf(was, "merge %" SCNu64, &of) != 1 || of != id))
+		return; /* another merge's, for pwapt recover to say */
+	_cleanup_free_ struct svc_item *v = n ? calloc(n, sizeof(*v)) : NULL;
+	for (size_t i = 0; v && i < n; i++)
+		v[i] = (struct svc_item){.name = names[i], .in_dst = true};
+	struct svc_plan p = {.src = (char *)src,
+			     .dst = (char *)WORLD_ROOT,
+			     .v = v,
+			     .n = v ? n : 0};
+	service_pending_note(ctx, &p, id, !p.n);
+}
+
+int service_restart_after_rollback(struct context *ctx, uint64_t id,
+				   const char *src, char *why, size_t why_len)
 {
 	_cleanup_free_ char *text = NULL;
 	struct world_store *s = open_store(ctx);
@@ -217,26 +241,52 @@ void service_restart_after_rollback(struct context *ctx, uint64_t id)
 	int r = s ? world_note_read(s, WORLD_ROOT, "restarted", &text, NULL,
 				    &err)
 		  : -1;
+	world_store_free(s);
 	uint64_t noted = 0;
 	char *l = text;
 	if (r >= 0 && sscanf(text, "merge %" SCNu64, &noted) == 1)
 		l = strchrnul(text, '\n');
-	if (r >= 0 && noted != id)
-		r = -1; /* another merge's services */
-	if (r >= 0)
-		(void)world_note_write(s, WORLD_ROOT, "restarted", "", 0, &err);
-	world_store_free(s);
-	if (l && *l == '\n')
+	if (r < 0 || noted != id)
+		return 0; /* none, or another merge's services */
+	if (*l == '\n')
 		l++;
-	_cleanup_strv_ struct strv idle = {0};
-	for (; r >= 0 && l && *l;) {
+	_cleanup_strv_ struct strv names = {0};
+	for (; *l;) {
 		char *nl = strchr(l, '\n');
 		if (nl)
 			*nl = '\0';
-		(void)restart_said(ctx, l, "", false, &idle);
+		if (*l && strv_push(&names, strdup(l)) < 0)
+			return -1;
 		l = nl ? nl + 1 : l + strlen(l);
 	}
+	/* Killed while they restart: pwapt recover names them. */
+	rollback_pending(ctx, id, src, names.v, names.n);
+	_cleanup_strv_ struct strv idle = {0}, down = {0};
+	for (size_t i = 0; i < names.n; i++) {
+		if (restart_said(ctx, names.v[i], "", false, &idle) >= 0) {
+			say_failed_check(ctx);
+			continue;
+		}
+		say_idle(ctx, &idle);
+		/* The first is named in pwapt rollback's message. */
+		if (!down.n && failed_check[0])
+			snprintf(why, why_len, "%s", failed_check);
+		else if (!down.n)
+			snprintf(why, why_len,
+				 "%s does not run after its restart in Root",
+				 names.v[i]);
+		if (!down.n)
+			failed_check[0] = '\0';
+		say_failed_check(ctx);
+		(void)strv_push(&down, strdup(names.v[i]));
+	}
 	say_idle(ctx, &idle);
+	rollback_pending(ctx, id, src, down.v, down.n);
+	/* Emptied last, once the pending note says what is left. */
+	if ((s = open_store(ctx)))
+		(void)world_note_write(s, WORLD_ROOT, "restarted", "", 0, &err);
+	world_store_free(s);
+	return down.n ? -1 : 0;
 }
 
 ssize_t service_restart_all(struct context *ctx, char *const *services,

@@ -47,9 +47,14 @@ bool service_restart_kept(struct context *ctx, char *const *services,
 /* Root's note of the services merge ID restarted (NULL: none), so that
  * `pwapt rollback` of that merge restarts them again on the old files;
  * service_restart_after_rollback() does that (nothing when the note is
- * another merge's). */
+ * another merge's) for merge ID of SRC, just rolled back.  While they
+ * restart, and after when one did not come back, Root's note of pending
+ * services (service_pending_note) names them for pwapt recover.  0, or
+ * -1 when one did not come back: WHY (WHY_LEN bytes) says which check the
+ * first such failed. */
 void service_remember(struct context *ctx, char *const *services, uint64_t id);
-void service_restart_after_rollback(struct context *ctx, uint64_t id);
+int service_restart_after_rollback(struct context *ctx, uint64_t id,
+				   const char *src, char *why, size_t why_len);
 
 /* SERVICES (NULL-terminated, or NULL) and, after them, those of DST's
  * processes that use a file the merge into DST just done replaced
