@@ -481,6 +481,7 @@ int cmd_rollback(struct context *ctx, int argc, char **argv)
 	}
 	printf("Rolled back merge %" PRIu64 " (%s into %s).\n", id,
 	       src ? src : "?", dst);
+	fflush(stdout); /* said, also when killed while services restart */
 	char why[512] = "";
 	if (strcmp(dst, WORLD_ROOT) || no_restart ||
 	    service_restart_after_rollback(ctx, id, src ? src : "?", why,

@@ -261,6 +261,7 @@ int service_restart_after_rollback(struct context *ctx, uint64_t id,
 	}
 	/* Killed while they restart: pwapt recover names them. */
 	rollback_pending(ctx, id, src, names.v, names.n);
+	world_crash_point("rollback-restarting");
 	_cleanup_strv_ struct strv idle = {0}, down = {0};
 	for (size_t i = 0; i < names.n; i++) {
 		if (restart_said(ctx, names.v[i], "", false, &idle) >= 0) {

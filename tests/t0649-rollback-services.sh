@@ -24,10 +24,25 @@ test_expect_success 'pwapt rollback whose old service does not come back: named,
 	grep -q "^Rolled back merge 1 " "$TMP/out" &&
 	grep -q "^Restarting pwapt-test-svc in Root... FAILED" "$TMP/out" &&
 	grep -q "^pwapt rollback: merge 1 was rolled back, but not each of its services runs again on the old files: .*pwapt-test-svc" "$TMP/out" &&
-	pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
 	! grep -q "nothing to recover" "$TMP/rec" &&
 	grep -q "^restart pwapt-test-svc\$" "$TMP/rec" &&
 	grep -q "after merge 1, which" "$TMP/rec"
+'
+
+test_expect_success 'pwapt rollback killed before the services restart: pwapt recover names them' '
+	rm -f "$R/etc/default/pwapt-test-svc" &&
+	wexec Root /etc/init.d/pwapt-test-svc start >/dev/null &&
+	wait_for 20 "test 1.0 = \"\$(svc_version)\"" &&
+	pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/up" 2>&1; cat "$TMP/up" &&
+	test_equal 1.1 "$(svc_version)" &&
+	PWAPT_CRASH_AT=rollback-restarting pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" &&
+	test $rc -ne 0 &&
+	grep -q "^Rolled back merge 2 " "$TMP/out" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	! grep -q "nothing to recover" "$TMP/rec" &&
+	grep -q "^restart pwapt-test-svc\$" "$TMP/rec" &&
+	grep -q "after merge 2, which" "$TMP/rec"
 '
 
 test_done
