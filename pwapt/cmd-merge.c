@@ -277,15 +277,15 @@ static bool merged_since(struct world_store *s, const struct world_list *l,
 	return yes;
 }
 
-/* Whether merge ID is the last merge into DST (the one pwapt rollback
- * undoes). */
-static bool is_last_merge(struct world_store *s, const char *dst, uint64_t id)
+/* The last merge into DST (the one pwapt rollback undoes): its id, 0
+ * when there is none left to roll back. */
+static uint64_t last_merge(struct world_store *s, const char *dst)
 {
 	struct world_merge_record m = {0};
 	struct world_error err = {0};
-	bool yes = world_last_merge(s, dst, &m, &err) >= 0 && m.id == id;
+	uint64_t id = world_last_merge(s, dst, &m, &err) >= 0 ? m.id : 0;
 	world_merge_record_release(&m);
-	return yes;
+	return id;
 }
 
 /* What pwapt recover says of DST's note of services (svcmove.c) that a
@@ -294,7 +294,7 @@ static bool is_last_merge(struct world_store *s, const char *dst, uint64_t id)
 static void print_pending(struct world_store *s, const struct world_list *l,
 			  const char *dst, const char *pending)
 {
-	uint64_t id = 0;
+	uint64_t id = 0, last = 0;
 	if (merged_since(s, l, dst, pending, &id)) {
 		printf("a wmerge into %s was killed once it had merged "
 		       "(merge %" PRIu64 "), before its services moved; see "
@@ -306,13 +306,21 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 		       "start them again:\n",
 		       dst);
 	} else if (sscanf(pending, "merge %" SCNu64, &id) == 1 && id &&
-		   !is_last_merge(s, dst, id)) {
+		   (last = last_merge(s, dst)) != id) {
+		/* Merge ids only grow: an older last merge means this one
+		 * was rolled back; a newer one came after it. */
 		printf("services of %s were not (re)started or checked after "
-		       "merge %" PRIu64 ", which is no longer the last merge "
-		       "into %s (it was rolled back): see to them on the files "
-		       "%s has now (pwapt rollback would undo another "
-		       "merge):\n",
-		       dst, id, dst, dst);
+		       "merge %" PRIu64 ", which %s: see to them on the files "
+		       "%s has now",
+		       dst, id,
+		       last > id ? "is no longer the last merge"
+				 : "was rolled back",
+		       dst);
+		if (last)
+			printf(" (pwapt rollback would undo merge %" PRIu64
+			       ", another merge)",
+			       last);
+		printf(":\n");
 	} else if (id) {
 		printf("services of %s were not (re)started or checked after "
 		       "merge %" PRIu64 " (its pwapt was killed); see to them, "

@@ -32,7 +32,8 @@ test_expect_success 'pwapt rollback whose old service does not come back: named,
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
 	! grep -q "nothing to recover" "$TMP/rec" &&
 	grep -q "^restart pwapt-test-svc\$" "$TMP/rec" &&
-	grep -q "after merge 1, which" "$TMP/rec"
+	grep -q "after merge 1, which was rolled back: see to them on the files Root has now:\$" "$TMP/rec" &&
+	! grep -q "another merge" "$TMP/rec"
 '
 
 test_expect_success 'pwapt rollback killed before the services restart: pwapt recover names them' '
