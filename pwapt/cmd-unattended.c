@@ -105,20 +105,24 @@ static const char earlier_said[] =
 	"checked (its pwapt was killed); see to them (pwapt recover lists "
 	"them too):";
 
+static void put_earlier(FILE *f, const struct unattended *u);
+
+/* A note that cannot be read stops the run: its merge would write over
+ * it unread. */
 static int earlier(struct context *ctx, struct unattended *u)
 {
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;
-	u->earlier = service_pending_read(s, WORLD_ROOT);
+	struct world_error err = {0};
+	int r = service_pending_load(s, WORLD_ROOT, &u->earlier, &err);
 	world_store_free(s);
-	if (u->earlier) {
-		FILE *f = chatter(ctx);
-		fprintf(f, "%s\n", earlier_said);
-		put_text(f, u->earlier);
-		if (!strchr(u->earlier, '\n'))
-			fputc('\n', f);
-	}
+	if (r < 0)
+		return failf(ctx,
+			     "cannot read Root's note of the services an "
+			     "earlier merge left unchecked: %s",
+			     SHOWN(err.msg));
+	put_earlier(chatter(ctx), u);
 	return GO_ON;
 }
 

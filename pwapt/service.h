@@ -185,6 +185,10 @@ void service_restore_old(struct context *ctx, struct svc_plan *p);
 void service_pending_note(struct context *ctx, const struct svc_plan *p,
 			  uint64_t id, bool done);
 char *service_pending_read(struct world_store *s, const char *world);
+/* The same, telling a note that cannot be read (< 0, ERR says why) from
+ * none (0, *OUT NULL). */
+int service_pending_load(struct world_store *s, const char *world,
+			 char **out, struct world_error *err);
 
 /* SERVICE's command VERB (start, stop, restart, status) in WORLD: its
  * init script, or systemctl where WORLD runs systemd (status: is-active).

@@ -619,16 +619,27 @@ void service_pending_note(struct context *ctx, const struct svc_plan *p,
 	world_store_free(s);
 }
 
+int service_pending_load(struct world_store *s, const char *world,
+			 char **out, struct world_error *err)
+{
+	char *text = NULL;
+	*out = NULL;
+	int r = world_note_read(s, world, "svcmove", &text, NULL, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (*text)
+		*out = text;
+	else
+		free(text);
+	return 0;
+}
+
 char *service_pending_read(struct world_store *s, const char *world)
 {
 	char *text = NULL;
-	if (world_note_read(s, world, "svcmove", &text, NULL, NULL) < 0)
-		return NULL;
-	if (!*text) {
-		free(text);
-		return NULL;
-	}
-	return text;
+	return service_pending_load(s, world, &text, NULL) < 0 ? NULL : text;
 }
 
 int service_stop_in_src(struct context *ctx, struct svc_plan *p)

@@ -69,7 +69,7 @@ test_expect_success 'off by default: nothing happens through pwapt; --check says
 	python3 -c "
 import json, sys
 u = json.load(open(sys.argv[1]))
-assert u == {\"outcome\": \"off\", \"exit\": 0, \"transaction\": None, \"report\": None}, u
+assert u == {\"outcome\": \"off\", \"exit\": 0, \"transaction\": None, \"earlier_unchecked\": None, \"report\": None}, u
 " "$TMP/json"
 '
 
@@ -205,6 +205,9 @@ test_expect_success 'a tests.d test that hangs: killed after test-timeout with i
 # its output, the log, the mail and --json.
 test_expect_success 'killed while it restarts Root s services: the next run says, logs and mails which were left unchecked' '
 	fresh_root && echo START_DELAY=3 >"$R/etc/default/pwapt-test-svc" &&
+	# Mailed for the note alone: not because of MailReport.
+	sed -i "s/MailReport \"always\"/MailReport \"only-on-error\"/" "$R/etc/apt/apt.conf.d/51pwapt-test" &&
+	grep -q only-on-error "$R/etc/apt/apt.conf.d/51pwapt-test" &&
 	{ pwapt unattended >"$TMP/o1" 2>&1 & p=$!; } && note_pid $p &&
 	wait_for 240 "grep -q \"^Restarting pwapt-test-svc in Root\" \"$TMP/o1\"" &&
 	kill -9 $p && { wait $p; true; } &&
@@ -221,6 +224,13 @@ import json, sys
 u = json.load(open(sys.argv[1]))
 assert \"pwapt-test-svc\" in u[\"earlier_unchecked\"], u
 " "$TMP/json"
+'
+
+test_expect_success 'a note of unchecked services that cannot be read: the run stops and says so, nothing begun' '
+	n=$(find "$PWAPT_STATE/worlds/Root" -name svcmove) && test -n "$n" &&
+	rm "$n" && mkdir "$n" &&
+	test_fails_with 1 "cannot read Root.s note of the services an earlier merge left unchecked" pwapt unattended &&
+	test_lacks "^tx" wlist
 '
 
 test_expect_success 'unattended-upgrade failing: Root byte-identical, kept or discarded as configured' '

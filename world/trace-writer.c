@@ -484,9 +484,9 @@ unsigned long long trace_attached_ticks(void)
 			(unsigned long long)now.tv_nsec / tick_ns;
 		if (tick > attached)
 			return attached;
-		struct timespec pause = {0, tick_ns - now.tv_nsec % tick_ns +
-						    1000};
-		nanosleep(&pause, NULL);
+		struct timespec rest = {0,
+					tick_ns - now.tv_nsec % tick_ns + 1000};
+		nanosleep(&rest, NULL);
 	}
 }
 
