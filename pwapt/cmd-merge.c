@@ -98,18 +98,14 @@ static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id)
 		service_pending_note(ctx, p, id, true);
 	if (bad < 0 && !strcmp(p->dst, WORLD_ROOT)) {
 		/* pwapt rollback of this merge restarts them on the old
-		 * files, as after pwapt merge, and stops those it started
-		 * ("stop NAME") before their files go. */
+		 * files, as after pwapt merge. */
 		_cleanup_strv_free_ char **again = calloc(p->n + 1,
 							  sizeof(char *));
 		size_t k = 0;
-		for (size_t i = 0; again && i < p->n; i++, k++)
-			if (asprintf(&again[k], "%s%s",
-				     p->v[i].in_dst ? "" : "stop ",
-				     p->v[i].name) < 0) {
-				again[k] = NULL;
+		for (size_t i = 0; again && i < p->n; i++)
+			if (p->v[i].in_dst && !(again[k++] =
+							strdup(p->v[i].name)))
 				strvfreep(&again);
-			}
 		if (again)
 			service_remember(ctx, again, id);
 	}
@@ -454,18 +450,6 @@ int cmd_rollback(struct context *ctx, int argc, char **argv)
 	/* The last merge, named before it is undone; with --id, the
 	 * roll-back says why there is none to undo. */
 	r = world_last_merge(s, dst, &last, &err);
-	/* The services the merge started in Root stop while their files
-	 * are there (the store is not held while services run). */
-	_cleanup_strv_free_ char **stopped = NULL;
-	if ((r >= 0 || id) && !strcmp(dst, WORLD_ROOT) && !no_restart) {
-		world_store_free(s);
-		stopped = service_stop_before_rollback(ctx, id ? id : last.id);
-		if (!(s = open_store(ctx))) {
-			service_start_after_refused_rollback(ctx, stopped);
-			world_merge_record_release(&last);
-			return EXIT_FAIL;
-		}
-	}
 	if (r >= 0 || id) {
 		if (!id)
 			id = last.id;
@@ -476,8 +460,6 @@ int cmd_rollback(struct context *ctx, int argc, char **argv)
 	if (r == -EBUSY)
 		(void)txn_rebased_by(s, &last, &txns, NULL);
 	world_store_free(s);
-	if (r < 0) /* refused: they run again */
-		service_start_after_refused_rollback(ctx, stopped);
 	_cleanup_free_ char *src = steal_pointer(&last.src);
 	world_merge_record_release(&last);
 	if (r == -EEXIST && changed) {

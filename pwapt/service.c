@@ -186,8 +186,7 @@ static void say_idle(struct context *ctx, struct strv *idle)
 
 /* Root's note "restarted": the merge into Root ("merge ID", its first
  * line) and the services it restarted, one a line, so that `pwapt
- * rollback` of that merge restarts them on the old files ("stop NAME":
- * one it started, which the rollback stops).  The merge's id
+ * rollback` of that merge restarts them on the old files.  The merge's id
  * keeps them apart from another merge's: the lock is free while services
  * restart, and another merge may come in between. */
 void service_remember(struct context *ctx, char *const *services, uint64_t id)
@@ -233,11 +232,8 @@ static void rollback_pending(struct context *ctx, uint64_t id, const char *src,
 	service_pending_note(ctx, &p, id, !p.n);
 }
 
-/* Root's note "restarted" of merge ID: the services to restart after its
- * rollback into AGAIN, those to stop before it into STOP.  -1 when the
- * note is another merge's, or none. */
-static int read_restarted(struct context *ctx, uint64_t id, struct strv *again,
-			  struct strv *stop)
+int service_restart_after_rollback(struct context *ctx, uint64_t id,
+				   const char *src, char *why, size_t why_len)
 {
 	_cleanup_free_ char *text = NULL;
 	struct world_store *s = open_store(ctx);
@@ -251,62 +247,18 @@ static int read_restarted(struct context *ctx, uint64_t id, struct strv *again,
 	if (r >= 0 && sscanf(text, "merge %" SCNu64, &noted) == 1)
 		l = strchrnul(text, '\n');
 	if (r < 0 || noted != id)
-		return -1; /* none, or another merge's services */
+		return 0; /* none, or another merge's services */
 	if (*l == '\n')
 		l++;
+	_cleanup_strv_ struct strv names = {0};
 	for (; *l;) {
 		char *nl = strchr(l, '\n');
 		if (nl)
 			*nl = '\0';
-		bool is_stop = !strncmp(l, "stop ", 5);
-		if (*l && strv_push(is_stop ? stop : again,
-				    strdup(is_stop ? l + 5 : l)) < 0)
+		if (*l && strv_push(&names, strdup(l)) < 0)
 			return -1;
 		l = nl ? nl + 1 : l + strlen(l);
 	}
-	return 0;
-}
-
-char **service_stop_before_rollback(struct context *ctx, uint64_t id)
-{
-	_cleanup_strv_ struct strv again = {0}, stop = {0};
-	if (read_restarted(ctx, id, &again, &stop) < 0 || !stop.n)
-		return NULL;
-	FILE *f = chatter(ctx);
-	for (size_t i = 0; i < stop.n; i++) {
-		fprintf(f, "Stopping %s in Root (the merge started it)... ",
-			stop.v[i]);
-		fflush(f);
-		int st = service_command(ctx, WORLD_ROOT, stop.v[i], "stop",
-					 false);
-		fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
-		fflush(f);
-	}
-	char **v = stop.v;
-	stop.v = NULL;
-	stop.n = 0;
-	return v;
-}
-
-void service_start_after_refused_rollback(struct context *ctx,
-					  char *const *stopped)
-{
-	FILE *f = chatter(ctx);
-	for (char *const *x = stopped; x && *x; x++) {
-		fprintf(f, "Starting %s in Root again... ", *x);
-		fflush(f);
-		int st = service_command(ctx, WORLD_ROOT, *x, "start", false);
-		fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
-		fflush(f);
-	}
-}
-
-int service_restart_after_rollback(struct context *ctx, uint64_t id,
-				   const char *src, char *why, size_t why_len)
-{
-	_cleanup_strv_ struct strv names = {0}, stopped = {0};
-	if (read_restarted(ctx, id, &names, &stopped) < 0)
-		return 0;
 	/* Killed while they restart: pwapt recover names them. */
 	rollback_pending(ctx, id, src, names.v, names.n);
 	world_crash_point("rollback-restarting");
@@ -332,9 +284,7 @@ int service_restart_after_rollback(struct context *ctx, uint64_t id,
 	say_idle(ctx, &idle);
 	rollback_pending(ctx, id, src, down.v, down.n);
 	/* Emptied last, once the pending note says what is left. */
-	struct world_store *s = open_store(ctx);
-	struct world_error err;
-	if (s)
+	if ((s = open_store(ctx)))
 		(void)world_note_write(s, WORLD_ROOT, "restarted", "", 0, &err);
 	world_store_free(s);
 	return down.n ? -1 : 0;

@@ -53,15 +53,6 @@ bool service_restart_kept(struct context *ctx, char *const *services,
  * -1 when one did not come back: WHY (WHY_LEN bytes) says which check the
  * first such failed. */
 void service_remember(struct context *ctx, char *const *services, uint64_t id);
-/* Before the rollback of merge ID into Root: the services the note names
- * as started by it ("stop NAME" lines, see cmd-merge.c), which did not
- * run in Root before, stop while their files are there.  Returns those
- * (NULL-terminated, malloc'd; NULL: none), for
- * service_start_after_refused_rollback() to start again when the
- * rollback is refused. */
-char **service_stop_before_rollback(struct context *ctx, uint64_t id);
-void service_start_after_refused_rollback(struct context *ctx,
-					  char *const *stopped);
 int service_restart_after_rollback(struct context *ctx, uint64_t id,
 				   const char *src, char *why, size_t why_len);
 

@@ -9,11 +9,6 @@ make_debian_root
 R=$PWAPT_ROOT
 
 svc_version() { wexec Root cat /run/pwapt-test-svc.version 2>/dev/null; }
-# answers WORLD PORT: what pwapt-test-web answers there (nothing: none).
-answers() {
-	wexec "$1" python3 -c 'import urllib.request, sys
-print(urllib.request.urlopen("http://127.0.0.1:%s/" % sys.argv[1], timeout=5).read().decode().strip())' "$2" 2>/dev/null
-}
 
 test_expect_success 'set up: pwapt-test-svc 1.0 running in Root, upgraded to 1.1 by a merge' '
 	use_test_repo 1.0 && install_test_packages pwapt-test-svc >/dev/null &&
@@ -49,34 +44,6 @@ test_expect_success 'pwapt rollback killed before the services restart: pwapt re
 	! grep -q "nothing to recover" "$TMP/rec" &&
 	grep -q "^restart pwapt-test-svc\$" "$TMP/rec" &&
 	grep -q "after merge 2, which" "$TMP/rec"
-'
-
-test_expect_success 'set up: W installs pwapt-test-web (new to Root) and runs it; wmerge starts it in Root' '
-	use_test_repo 1.0 && wcreate W Root >/dev/null &&
-	wexec W env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-web </dev/null >/dev/null 2>&1 &&
-	wexec W /etc/init.d/pwapt-test-web start &&
-	wait_for 20 "test -n \"\$(answers W 8080)\"" &&
-	wmerge W Root >"$TMP/out" 2>&1; cat "$TMP/out" &&
-	test -n "$(answers Root 8080)"
-'
-
-test_expect_success 'pwapt rollback refused (a merged file changed since): the service it stopped runs again' '
-	echo "# changed" >>"$R/etc/init.d/pwapt-test-web" &&
-	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
-	test_equal 3 $rc &&
-	grep -q "^Stopping pwapt-test-web in Root (the merge started it)... done" "$TMP/out" &&
-	grep -q "^Starting pwapt-test-web in Root again... done" "$TMP/out" &&
-	wait_for 20 "test -n \"\$(answers Root 8080)\""
-'
-
-test_expect_success 'pwapt rollback of that wmerge stops the service it started before its files go' '
-	{ pwapt rollback --force >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
-	test_equal 0 $rc &&
-	grep -q "^Stopping pwapt-test-web in Root (the merge started it)... done" "$TMP/out" &&
-	! test -e "$R/etc/init.d/pwapt-test-web" &&
-	test -z "$(answers Root 8080)" &&
-	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
-	grep -q "nothing to recover" "$TMP/rec"
 '
 
 test_done
