@@ -210,25 +210,27 @@ void service_remember(struct context *ctx, char *const *services, uint64_t id)
 }
 
 /* Root's note "svcmove" (see svcmove.c) naming NAMES, services of merge
- * ID (rolled back) to see to, as pwapt recover prints it; NULL or none
- * empties it.  A note of another merge is left as it is. */
+ * ID (rolled back) to see to, as pwapt recover prints it; none empties
+ * it.  A note of another merge, or one that cannot be read, is left as
+ * it is, and so is the note when memory runs out. */
 static void rollback_pending(struct context *ctx, uint64_t id, const char *src,
 			     char *const *names, size_t n)
 {
 	struct world_store *s = open_store(ctx);
-	_cleanup_free_ char *was =
-		s ? service_pending_read(s, WORLD_ROOT) : NULL;
+	_cleanup_free_ char *was = NULL;
+	int r = s ? service_pending_load(s, WORLD_ROOT, &was, NULL) : -1;
 	world_store_free(s);
 	uint64_t of = 0;
-	if (was && (sscanf(was, "merge %" SCNu64, &of) != 1 || of != id))
+	if (r < 0 ||
+	    (was && (sscanf(was, "merge %" SCNu64, &of) != 1 || of != id)))
 		return; /* another merge's, for pwapt recover to say */
 	_cleanup_free_ struct svc_item *v = n ? calloc(n, sizeof(*v)) : NULL;
-	for (size_t i = 0; v && i < n; i++)
+	if (n && !v)
+		return;
+	for (size_t i = 0; i < n; i++)
 		v[i] = (struct svc_item){.name = names[i], .in_dst = true};
-	struct svc_plan p = {.src = (char *)src,
-			     .dst = (char *)WORLD_ROOT,
-			     .v = v,
-			     .n = v ? n : 0};
+	struct svc_plan p = {
+		.src = (char *)src, .dst = (char *)WORLD_ROOT, .v = v, .n = n};
 	service_pending_note(ctx, &p, id, !p.n);
 }
 
@@ -237,7 +239,7 @@ int service_restart_after_rollback(struct context *ctx, uint64_t id,
 {
 	_cleanup_free_ char *text = NULL;
 	struct world_store *s = open_store(ctx);
-	struct world_error err;
+	struct world_error err = {0};
 	int r = s ? world_note_read(s, WORLD_ROOT, "restarted", &text, NULL,
 				    &err)
 		  : -1;
@@ -263,6 +265,7 @@ int service_restart_after_rollback(struct context *ctx, uint64_t id,
 	rollback_pending(ctx, id, src, names.v, names.n);
 	world_crash_point("rollback-restarting");
 	_cleanup_strv_ struct strv idle = {0}, down = {0};
+	bool any_down = false, down_unknown = false;
 	for (size_t i = 0; i < names.n; i++) {
 		if (restart_said(ctx, names.v[i], "", false, &idle) >= 0) {
 			say_failed_check(ctx);
@@ -270,24 +273,30 @@ int service_restart_after_rollback(struct context *ctx, uint64_t id,
 		}
 		say_idle(ctx, &idle);
 		/* The first is named in pwapt rollback's message. */
-		if (!down.n && failed_check[0])
+		if (!any_down && failed_check[0])
 			snprintf(why, why_len, "%s", failed_check);
-		else if (!down.n)
+		else if (!any_down)
 			snprintf(why, why_len,
 				 "%s does not run after its restart in Root",
 				 names.v[i]);
-		if (!down.n)
+		if (!any_down)
 			failed_check[0] = '\0';
 		say_failed_check(ctx);
-		(void)strv_push(&down, strdup(names.v[i]));
+		any_down = true;
+		if (strv_push(&down, strdup(names.v[i])) < 0)
+			down_unknown = true;
 	}
 	say_idle(ctx, &idle);
-	rollback_pending(ctx, id, src, down.v, down.n);
+	/* Out of memory: the note names every one, the safe side. */
+	if (down_unknown)
+		rollback_pending(ctx, id, src, names.v, names.n);
+	else
+		rollback_pending(ctx, id, src, down.v, down.n);
 	/* Emptied last, once the pending note says what is left. */
 	if ((s = open_store(ctx)))
 		(void)world_note_write(s, WORLD_ROOT, "restarted", "", 0, &err);
 	world_store_free(s);
-	return down.n ? -1 : 0;
+	return any_down ? -1 : 0;
 }
 
 ssize_t service_restart_all(struct context *ctx, char *const *services,

@@ -19,7 +19,7 @@ test_expect_success 'set up: pwapt-test-svc 1.0 running in Root, upgraded to 1.1
 
 test_expect_success 'pwapt rollback whose old service does not come back: named, exit 1, pwapt recover says it' '
 	echo FAIL_VERSION=1.0 >"$R/etc/default/pwapt-test-svc" &&
-	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; } ; cat "$TMP/out" &&
+	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
 	test_equal 1 $rc &&
 	grep -q "^Rolled back merge 1 " "$TMP/out" &&
 	grep -q "^Restarting pwapt-test-svc in Root... FAILED" "$TMP/out" &&
@@ -35,10 +35,11 @@ test_expect_success 'pwapt rollback killed before the services restart: pwapt re
 	rm -f "$R/etc/default/pwapt-test-svc" &&
 	wexec Root /etc/init.d/pwapt-test-svc start >/dev/null &&
 	wait_for 20 "test 1.0 = \"\$(svc_version)\"" &&
-	pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/up" 2>&1; cat "$TMP/up" &&
+	{ pwapt upgrade --test --merge-on-success -y </dev/null >"$TMP/up" 2>&1 ||
+		{ cat "$TMP/up"; false; }; } &&
 	test_equal 1.1 "$(svc_version)" &&
-	PWAPT_CRASH_AT=rollback-restarting pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" &&
-	test $rc -ne 0 &&
+	{ PWAPT_CRASH_AT=rollback-restarting pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 137 $rc &&
 	grep -q "^Rolled back merge 2 " "$TMP/out" &&
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
 	! grep -q "nothing to recover" "$TMP/rec" &&
