@@ -105,7 +105,16 @@ static const char earlier_said[] =
 	"checked (its pwapt was killed); see to them (pwapt recover lists "
 	"them too):";
 
-static void put_earlier(FILE *f, const struct unattended *u);
+/* The earlier merge's unchecked services: output, log and mail. */
+static void put_earlier(FILE *f, const struct unattended *u)
+{
+	if (!u->earlier)
+		return;
+	fprintf(f, "%s\n", earlier_said);
+	put_text(f, u->earlier);
+	if (!strchr(u->earlier, '\n'))
+		fputc('\n', f);
+}
 
 /* A note that cannot be read stops the run: its merge would write over
  * it unread. */
@@ -432,17 +441,6 @@ static int finish(struct context *ctx, struct unattended *u)
 	else /* write_log() and the mail add the exit status */
 		set_outcome(u, true, "merging %s into Root failed", name);
 	return r;
-}
-
-/* The earlier merge's unchecked services, for the log and the mail. */
-static void put_earlier(FILE *f, const struct unattended *u)
-{
-	if (!u->earlier)
-		return;
-	fprintf(f, "%s\n", earlier_said);
-	put_text(f, u->earlier);
-	if (!strchr(u->earlier, '\n'))
-		fputc('\n', f);
 }
 
 /* Root's /var/log/pwapt/unattended.log gets the run's record, appended;

@@ -139,9 +139,6 @@ int world_net_list(struct world_store *s, bool json, struct world_net_all *out,
 	return 0;
 }
 
-/* Who holds TCP PORT in this network namespace, for a message: "PROG (pid
- * N) listens on it", or less when no process shows it (a socket that does
- * not listen, or one of a process in another PID namespace). */
 /* The sockets of this network namespace that listen on TCP PORT: their
  * inodes into INODES (at most 16), how many (and 1 for a listener whose
  * inode is not shown). */
@@ -169,6 +166,9 @@ static size_t port_listeners(unsigned port, unsigned long inodes[16])
 	return n;
 }
 
+/* Who holds TCP PORT in this network namespace, for a message: "PROG (pid
+ * N) listens on it", or less when no process shows it (a socket that does
+ * not listen, or one of a process in another PID namespace). */
 static void port_holder(unsigned port, char *who, size_t size)
 {
 	snprintf(who, size, "a socket of the host has it");
