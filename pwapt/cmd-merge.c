@@ -56,6 +56,8 @@ static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
 			s ? SHOWN(err.msg) : "cannot open the store");
 		/* Never left down: the one that failed, those not reached. */
 		for (size_t i = 0; i < p->n; i++) {
+			if (p->v[i].removed)
+				continue;
 			fprintf(chatter(ctx), "Starting %s in %s... ",
 				p->v[i].name, p->dst);
 			fflush(chatter(ctx));
@@ -81,6 +83,22 @@ static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
 	return EXIT_FAIL;
 }
 
+/* A service that the merge removes did not stop in DST (its package's
+ * prerm would fail as well, and dpkg keep the package): nothing is
+ * merged, what was stopped starts again.  Returns the exit code. */
+static int refuse_removed(struct context *ctx, struct svc_plan *p,
+			  const char *why)
+{
+	service_start_again_in_src(ctx, p);
+	service_pending_note(ctx, p, 0, true);
+	if (ctx->json)
+		print_json(p->src, p->dst, false, 0, p, why, false);
+	return failf(ctx,
+		     "cannot merge '%s' into '%s': %s, and the merge removes "
+		     "it (stop it by hand, or wmerge --no-restart)",
+		     p->src, p->dst, why);
+}
+
 /* After the merge: DST's services start and restart, checked; the
  * report.  Returns the exit code. */
 static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id)
@@ -102,10 +120,18 @@ static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id)
 		_cleanup_strv_free_ char **again = calloc(p->n + 1,
 							  sizeof(char *));
 		size_t k = 0;
-		for (size_t i = 0; again && i < p->n; i++)
-			if (p->v[i].in_dst && !(again[k++] =
-							strdup(p->v[i].name)))
+		/* The removed ones stopped for good: started again. */
+		for (size_t i = 0; again && i < p->n; i++) {
+			char *name = NULL;
+			if (!p->v[i].in_dst)
+				continue;
+			if (asprintf(&name, "%s%s",
+				     p->v[i].removed ? "stopped " : "",
+				     p->v[i].name) < 0)
 				strvfreep(&again);
+			else
+				again[k++] = name;
+		}
 		if (again)
 			service_remember(ctx, again, id);
 	}
@@ -202,6 +228,10 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 				"%s: warning: not every service of %s "
 				"stopped; the merge freezes what runs\n",
 				ctx->cmd, src);
+		char why[512] = "";
+		if (service_stop_removed_in_dst(ctx, &plan, why, sizeof(why)) <
+		    0)
+			return refuse_removed(ctx, &plan, why);
 	}
 	struct world_diff conflicts = {0};
 	uint64_t id = 0;

@@ -252,12 +252,17 @@ int service_restart_after_rollback(struct context *ctx, uint64_t id,
 		return 0; /* none, or another merge's services */
 	if (*l == '\n')
 		l++;
-	_cleanup_strv_ struct strv names = {0};
+	_cleanup_strv_ struct strv names = {0}, stopped = {0};
 	for (; *l;) {
 		char *nl = strchr(l, '\n');
 		if (nl)
 			*nl = '\0';
+		bool was_stopped = !strncmp(l, "stopped ", 8);
+		if (was_stopped)
+			l += 8;
 		if (*l && strv_push(&names, strdup(l)) < 0)
+			return -1;
+		if (*l && was_stopped && strv_push(&stopped, strdup(l)) < 0)
 			return -1;
 		l = nl ? nl + 1 : l + strlen(l);
 	}
@@ -267,7 +272,8 @@ int service_restart_after_rollback(struct context *ctx, uint64_t id,
 	_cleanup_strv_ struct strv idle = {0}, down = {0};
 	bool any_down = false, down_unknown = false;
 	for (size_t i = 0; i < names.n; i++) {
-		if (restart_said(ctx, names.v[i], "", false, &idle) >= 0) {
+		bool start = strv_contains(stopped.v, names.v[i]);
+		if (restart_said(ctx, names.v[i], "", start, &idle) >= 0) {
 			say_failed_check(ctx);
 			continue;
 		}

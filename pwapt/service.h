@@ -45,7 +45,9 @@ bool service_restart_kept(struct context *ctx, char *const *services,
 			  size_t failed);
 
 /* Root's note of the services merge ID restarted (NULL: none), so that
- * `pwapt rollback` of that merge restarts them again on the old files;
+ * `pwapt rollback` of that merge restarts them again on the old files
+ * (one given as "stopped NAME": NAME, which the merge stopped for good,
+ * its package removed; started even though it does not run then);
  * service_restart_after_rollback() does that (nothing when the note is
  * another merge's) for merge ID of SRC, just rolled back.  While they
  * restart, and after when one did not come back, Root's note of pending
@@ -66,11 +68,14 @@ char **service_with_replaced_users(struct context *ctx, struct world_store *s,
 				   const struct world_file_users *before,
 				   char *const *services);
 
-/* ---- Moving services with a merge of SRC into DST (svcmove.c,
- * svccheck.c).  The steps, in the order wmerge takes them:
+/* ---- Moving services with a merge of SRC into DST (svcmove.c: the
+ * plan; svcsteps.c: its steps; svccheck.c).  The steps, in the order
+ * wmerge takes them:
  *
  *   service_plan_make()        before the merge, store locked or not
  *   service_stop_in_src()      before SRC is frozen for the merge
+ *   service_stop_removed_in_dst() before any file moves; one that does
+ *                              not stop: the merge is refused
  *   world_merge()              (the caller's)
  *   service_plan_after_merge() adds DST's users of replaced files
  *   service_start_in_dst()     starts/restarts each, health-checked
@@ -86,12 +91,18 @@ struct svc_item {
 	bool in_src;	/* runs in SRC: stopped there before the merge */
 	bool in_dst;	/* ran in DST before the merge: restarted, else
 			   started there */
+	/* Runs in DST, and the merge removes it (its package removed or
+	 * purged in SRC, or its init script, unit or programs deleted):
+	 * stopped in DST before the merge, as prerm would, not started or
+	 * checked after it; in_dst too (a roll-back starts it again). */
+	bool removed;
 	const char *why; /* static text: why it is in the plan */
 	/* The TCP ports it listened on before (in SRC, else in DST): its
 	 * health check connects to each from inside DST. */
 	struct world_ports ports;
 	unsigned order;	/* its rc2.d S-number in SRC's tree, 100: none */
-	bool stopped;	/* service_stop_in_src() stopped it */
+	bool stopped;	/* service_stop_in_src() (or, removed,
+			   service_stop_removed_in_dst()) stopped it */
 	bool done;	/* service_start_in_dst() (re)started it, or tried */
 	bool ports_later; /* found after the merge: service_plan_order()
 			     reads its ports */
@@ -115,7 +126,8 @@ struct svc_plan {
  * the merge changes (their init script or unit, or a file of the package
  * owning it per DST's dpkg lists) or named in ALSO_RESTART (NULL-
  * terminated, may be NULL), with the ports each listens on; and DST's
- * file users, for service_plan_after_merge().  Writes nothing.  Ordered
+ * file users, for service_plan_after_merge(); those running in DST that
+ * the merge removes are marked removed.  Writes nothing.  Ordered
  * by service_plan_order() (the caller calls it, once S holds no lock
  * that run_in needs).  -errno with ERR; *OUT untouched then. */
 int service_plan_make(struct context *ctx, struct world_store *s,
@@ -153,11 +165,21 @@ void service_print_result_json(FILE *f, const struct svc_plan *p);
  * stopped.  0, or -1 when one did not stop (the others are stopped all
  * the same; SRC is frozen for the merge anyway). */
 int service_stop_in_src(struct context *ctx, struct svc_plan *p);
-/* Starts again in SRC those service_stop_in_src() stopped: after a merge
- * that did not happen (refused, failed), SRC runs as before. */
+/* Before the merge, after service_stop_in_src(): stops in DST, in
+ * reverse order, the services the merge removes (svc_item.removed), as
+ * their packages' prerm would; marks each it stopped.  0; -1 when one
+ * did not stop, WHY naming it (the caller refuses the merge: a daemon
+ * left running on files the merge deletes is what this prevents). */
+int service_stop_removed_in_dst(struct context *ctx, struct svc_plan *p,
+				char *why, size_t why_len);
+/* Starts again those stopped before the merge, in SRC those
+ * service_stop_in_src() stopped and in DST those
+ * service_stop_removed_in_dst() stopped: after a merge that did not
+ * happen (refused, failed), both run as before. */
 void service_start_again_in_src(struct context *ctx, struct svc_plan *p);
 /* After the merge: starts (or restarts, those that ran in DST) P's
- * services in DST, in order, each health-checked (service_health_check).
+ * services in DST, in order, each health-checked (service_health_check);
+ * the removed ones are left stopped.
  * Returns -1 when each passed, else the index of the first that failed
  * (those after it are left untouched), WHY naming the failed check. */
 ssize_t service_start_in_dst(struct context *ctx, struct svc_plan *p,
@@ -167,7 +189,8 @@ ssize_t service_start_in_dst(struct context *ctx, struct svc_plan *p,
  * before stop (with the merged files, which the roll-back may take). */
 void service_stop_new_in_dst(struct context *ctx, struct svc_plan *p);
 /* After the roll-back: each service start_in_dst touched that ran in DST
- * before runs again, restarted on DST's old files. */
+ * before runs again, restarted on DST's old files, and each removed one
+ * that service_stop_removed_in_dst() stopped starts again. */
 void service_restore_old(struct context *ctx, struct svc_plan *p);
 /* DST's note of the services a merge still has to start there, written
  * (DONE false) before SRC's stop and emptied (DONE true) once they are

@@ -1,6 +1,6 @@
 /* Services move with a merge (service.h, "Moving services"): the plan of
- * what stops in SRC, starts and restarts in DST, its steps, and the way
- * back after a failed check.
+ * what stops in SRC (and in DST: what the merge removes), starts and
+ * restarts in DST, and its notes; its steps are svcsteps.c's.
  *
  * Order.  Debian's insserv numbers the rc2.d start links from the LSB
  * headers (Required-Start, Should-Start): their S-number order is a
@@ -122,46 +122,147 @@ static bool runs_in(const struct world_services *l, const char *service)
 	return false;
 }
 
+/* SERVICE's own files: its init script, its unit (both places). */
+struct own_paths {
+	char v[3][PATH_MAX];
+};
+
+static void own_paths(const char *service, struct own_paths *o)
+{
+	snprintf(o->v[0], sizeof(o->v[0]), "/etc/init.d/%s", service);
+	snprintf(o->v[1], sizeof(o->v[1]), "/lib/systemd/system/%s.service",
+		 service);
+	snprintf(o->v[2], sizeof(o->v[2]), "/usr/lib/systemd/system/%s.service",
+		 service);
+}
+
+/* INFO (a dpkg info directory) read from its start: a dup of INFO would
+ * share its offset, and the next service's walk would begin where this
+ * one stopped (at the end: no list read at all).  NULL when INFO < 0. */
+static DIR *lists_open(int info)
+{
+	int fd = info >= 0
+			 ? openat(info, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+			 : -1;
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (fd >= 0 && !dir)
+		close(fd);
+	return dir;
+}
+
+/* The text of the next of DIR's dpkg file lists that names one of O's
+ * paths (malloc'd), its package record ("name", "name:arch") in PKG;
+ * NULL when there is none left (SEEN counts the entries looked at). */
+static char *next_owner(DIR *dir, const struct own_paths *o,
+			char pkg[NAME_MAX + 1], size_t *seen)
+{
+	struct dirent *de;
+	while (dir && (*seen)++ < LISTS_MAX && (de = readdir(dir))) {
+		size_t l = strlen(de->d_name);
+		if (l < 6 || strcmp(de->d_name + l - 5, ".list"))
+			continue;
+		char *text = read_at(dirfd(dir), de->d_name);
+		if (text &&
+		    (has_line(text, o->v[0]) || has_line(text, o->v[1]) ||
+		     has_line(text, o->v[2]))) {
+			snprintf(pkg, NAME_MAX + 1, "%.*s", (int)(l - 5),
+				 de->d_name);
+			return text;
+		}
+		free(text);
+	}
+	return NULL;
+}
+
 /* Whether the merge (diff D) changes a file of SERVICE in DST: its init
  * script or unit, or any file of the package owning it, by DST's dpkg
  * file lists (INFO: DST's /var/lib/dpkg/info). */
 static bool files_change(int info, const struct world_diff *d,
 			 const char *service)
 {
-	char own[3][PATH_MAX];
-	snprintf(own[0], sizeof(own[0]), "/etc/init.d/%s", service);
-	snprintf(own[1], sizeof(own[1]), "/lib/systemd/system/%s.service",
-		 service);
-	snprintf(own[2], sizeof(own[2]), "/usr/lib/systemd/system/%s.service",
-		 service);
+	struct own_paths o;
+	own_paths(service, &o);
 	for (size_t k = 0; k < 3; k++)
-		if (changed(d, own[k]))
+		if (changed(d, o.v[k]))
 			return true;
-	if (info < 0)
-		return false;
-	/* A directory of its own, read from its start: a dup of INFO would
-	 * share its offset, and the next service's walk would begin where
-	 * this one stopped (at the end: no list read at all). */
-	_cleanup_close_ int dup =
-		openat(info, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_closedir_ DIR *dir = dup >= 0 ? fdopendir(dup) : NULL;
-	if (dir)
-		dup = -1;
-	struct dirent *de;
+	_cleanup_closedir_ DIR *dir = lists_open(info);
+	char pkg[NAME_MAX + 1];
 	size_t seen = 0;
-	while (dir && seen++ < LISTS_MAX && (de = readdir(dir))) {
-		size_t l = strlen(de->d_name);
-		if (l < 6 || strcmp(de->d_name + l - 5, ".list"))
-			continue;
-		_cleanup_free_ char *text = read_at(dirfd(dir), de->d_name);
-		if (!text || !(has_line(text, own[0]) ||
-			       has_line(text, own[1]) || has_line(text, own[2])))
-			continue;
+	for (char *text; (text = next_owner(dir, &o, pkg, &seen)); free(text))
 		for (size_t i = 0; i < d->n; i++)
-			if (!d->v[i].checked_off && has_line(text, d->v[i].path))
+			if (!d->v[i].checked_off &&
+			    has_line(text, d->v[i].path)) {
+				free(text);
 				return true;
+			}
+	return false;
+}
+
+/* Whether package record PKG ("name" or "name:arch", as dpkg's list is
+ * named) is removed or purged in PK (dpkg's status). */
+static bool removed_in(const struct world_packages *pk, const char *pkg)
+{
+	size_t l = strcspn(pkg, ":");
+	const char *arch = pkg[l] ? pkg + l + 1 : NULL;
+	for (size_t i = 0; i < pk->n; i++) {
+		const struct world_package *x = &pk->v[i];
+		if (strlen(x->name) != l || strncmp(x->name, pkg, l) ||
+		    (arch && strcmp(x->arch, arch)))
+			continue;
+		const char *state = strrchr(x->status, ' ');
+		state = state ? state + 1 : x->status;
+		return !strcmp(state, "config-files") ||
+		       !strcmp(state, "not-installed");
 	}
 	return false;
+}
+
+/* Whether world SRC's tree still has one of O's paths (one that cannot
+ * be told counts as there; /lib a symbolic link is /usr/lib's). */
+static bool still_there(struct world_store *s, const char *src,
+			const struct own_paths *o)
+{
+	for (size_t k = 0; k < 3; k++) {
+		struct world_error e = {0};
+		int fd = world_open_in(s, src, o->v[k], O_PATH, &e);
+		if (fd >= 0)
+			close(fd);
+		if (fd >= 0 || (fd != -ENOENT && !(k == 1 && fd == -ELOOP)))
+			return true;
+	}
+	return false;
+}
+
+/* Whether the merge of SRC (diff D) removes SERVICE from DST, as apt-get
+ * remove or purge in SRC did: the merge deletes its init script or unit
+ * and SRC has neither left (an upgrade that trades its init script for
+ * a unit keeps it); or each package that SRC's dpkg lists (SRC_INFO)
+ * have owning them is removed or purged in SRC's dpkg status (PK, may be
+ * NULL), as after apt-get remove, which keeps the init script (a
+ * conffile), deletes the daemon and keeps the list of the conffiles. */
+static bool removes(struct world_store *s, const char *src, int src_info,
+		    const struct world_diff *d, const struct world_packages *pk,
+		    const char *service)
+{
+	struct own_paths o;
+	own_paths(service, &o);
+	for (size_t i = 0; i < d->n; i++)
+		for (size_t k = 0; k < 3; k++)
+			if (d->v[i].kind == 'D' && !d->v[i].checked_off &&
+			    !strcmp(d->v[i].path, o.v[k]))
+				return !still_there(s, src, &o);
+	_cleanup_closedir_ DIR *dir = pk ? lists_open(src_info) : NULL;
+	char pkg[NAME_MAX + 1];
+	size_t seen = 0;
+	bool any = false;
+	for (char *text; (text = next_owner(dir, &o, pkg, &seen)); free(text)) {
+		if (!removed_in(pk, pkg)) {
+			free(text);
+			return false;
+		}
+		any = true;
+	}
+	return any;
 }
 
 /* rc2.d of SRC: "S02ssh" gives ssh the order 2. */
@@ -339,6 +440,14 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 	int info = r >= 0 ? world_open_in(s, dst, "/var/lib/dpkg/info",
 					  O_RDONLY | O_DIRECTORY, err)
 			  : -1;
+	/* SRC's dpkg status and lists: which packages it removed.
+	 * Unreadable: only the files the merge deletes tell. */
+	struct world_packages pk = {0};
+	struct world_error pe = {0};
+	bool have_pk = r >= 0 && world_packages(s, src, &pk, &pe) >= 0;
+	int src_info = r >= 0 ? world_open_in(s, src, "/var/lib/dpkg/info",
+					      O_RDONLY | O_DIRECTORY, &pe)
+			      : -1;
 	/* Running in SRC: stopped there, started (or restarted) in DST;
 	 * except one that runs in DST too on files the merge leaves as they
 	 * are (a world that boots systemd runs all of Root's services: a
@@ -369,7 +478,10 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 		for (size_t k = 0; k < p.n; k++)
 			if (!strcmp(p.v[k].name, w->name))
 				found = &p.v[k];
-		if (!found && !extra && !files_change(info, &d, w->name))
+		bool gone = !found && removes(s, src, src_info, &d,
+					      have_pk ? &pk : NULL, w->name);
+		if (!found && !extra && !gone &&
+		    !files_change(info, &d, w->name))
 			continue;
 		struct svc_item *it = found ? found : item_of(&p, w->name);
 		if (!it) {
@@ -377,9 +489,11 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 			break;
 		}
 		it->in_dst = true;
+		it->removed = gone;
 		if (!found)
-			it->why = extra ? "its package was upgraded"
-					: "its files change";
+			it->why = gone    ? "its package is removed"
+				  : extra ? "its package was upgraded"
+					  : "its files change";
 		if (!it->ports.n) {
 			world_ports_release(&it->ports);
 			r = world_listening_ports(s, dst, w->pids, w->n_pids,
@@ -388,6 +502,9 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 	}
 	if (info >= 0)
 		close(info);
+	if (src_info >= 0)
+		close(src_info);
+	world_packages_release(&pk);
 	if (r >= 0)
 		r = plan_users(ctx, s, &d, &ld, &p, err);
 	world_services_release(&ls);
@@ -525,15 +642,16 @@ void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,
 			for (size_t i = 0; i < p->n; i++) {
 				const struct svc_item *it =
 					&p->v[w == 0 ? p->n - 1 - i : i];
-				bool in = w == 0   ? it->in_src
+				bool in = w == 0   ? it->in_src || it->removed
 					  : w == 1 ? !it->in_dst
-						   : it->in_dst;
+						   : it->in_dst && !it->removed;
 				if (!in)
 					continue;
 				fprintf(f, "%s{\"service\":", first ? "" : ",");
 				json_string(f, it->name);
 				fprintf(f, ",\"world\":");
-				json_string(f, w == 0 ? p->src : p->dst);
+				json_string(f, w == 0 && it->in_src ? p->src
+								    : p->dst);
 				fprintf(f, ",\"why\":");
 				json_string(f, it->why ? it->why : "");
 				print_ports(f, it, true);
@@ -557,8 +675,14 @@ void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,
 	for (size_t i = p->n; i-- > 0;)
 		if (p->v[i].in_src)
 			fprintf(f, "stop %s in %s\n", p->v[i].name, p->src);
+	for (size_t i = p->n; i-- > 0;)
+		if (p->v[i].removed)
+			fprintf(f, "stop %s in %s: %s\n", p->v[i].name, p->dst,
+				p->v[i].why);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct svc_item *it = &p->v[i];
+		if (it->removed)
+			continue;
 		fprintf(f, "%s %s in %s: %s", it->in_dst ? "restart" : "start",
 			it->name, p->dst, it->why ? it->why : "");
 		print_ports(f, it, false);
@@ -589,12 +713,13 @@ static void note_pending(struct context *ctx, const struct svc_plan *p,
 	else
 		fprintf(f, "merge %" PRIu64 " from %s\n", id, p->src);
 	for (size_t i = 0; i < p->n; i++)
-		if (id)
+		if (id && !p->v[i].removed)
 			fprintf(f, "%s %s\n",
 				p->v[i].in_dst ? "restart" : "start",
 				p->v[i].name);
-		else if (p->v[i].in_src)
-			fprintf(f, "stop %s in %s\n", p->v[i].name, p->src);
+		else if (!id && (p->v[i].in_src || p->v[i].removed))
+			fprintf(f, "stop %s in %s\n", p->v[i].name,
+				p->v[i].in_src ? p->src : p->dst);
 	if (fclose(f) != 0)
 		return;
 	struct world_store *s = open_store(ctx);
@@ -642,132 +767,6 @@ char *service_pending_read(struct world_store *s, const char *world)
 	return service_pending_load(s, world, &text, NULL) < 0 ? NULL : text;
 }
 
-int service_stop_in_src(struct context *ctx, struct svc_plan *p)
-{
-	FILE *f = chatter(ctx);
-	int bad = 0;
-	for (size_t i = p->n; i-- > 0;) {
-		struct svc_item *it = &p->v[i];
-		if (!it->in_src)
-			continue;
-		fprintf(f, "Stopping %s in %s... ", it->name, p->src);
-		fflush(f);
-		int st = service_command(ctx, p->src, it->name, "stop", false);
-		it->stopped = st == 0;
-		fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
-		fflush(f);
-		if (st != 0)
-			bad = -1;
-	}
-	return bad;
-}
-
-void service_start_again_in_src(struct context *ctx, struct svc_plan *p)
-{
-	FILE *f = chatter(ctx);
-	for (size_t i = 0; i < p->n; i++) {
-		struct svc_item *it = &p->v[i];
-		if (!it->stopped)
-			continue;
-		fprintf(f, "Starting %s in %s again... ", it->name, p->src);
-		fflush(f);
-		int st = service_command(ctx, p->src, it->name, "start", false);
-		fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
-		fflush(f);
-		if (st == 0)
-			it->stopped = false;
-	}
-}
-
-/* Where WORLD runs systemd: it loads the unit files again, which the
- * merge (or its roll-back) may have added or replaced; systemd starts a
- * unit as it loaded it until told. */
-static void reload_units(struct context *ctx, const char *world)
-{
-	if (!service_world_systemd(ctx, world))
-		return;
-	char *reload[] = {(char *)"systemctl", (char *)"daemon-reload", NULL};
-	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	struct world_exec_options xo = {.timeout = 60, .output_fd = null};
-	int st = 1;
-	(void)run_in(ctx, world, reload, &xo, &st);
-}
-
-ssize_t service_start_in_dst(struct context *ctx, struct svc_plan *p,
-			     char *why, size_t why_len)
-{
-	FILE *f = chatter(ctx);
-	if (p->n)
-		reload_units(ctx, p->dst);
-	for (size_t i = 0; i < p->n; i++) {
-		struct svc_item *it = &p->v[i];
-		const char *verb = it->in_dst ? "restart" : "start";
-		fprintf(f, "%s %s in %s... ",
-			it->in_dst ? "Restarting" : "Starting", it->name,
-			p->dst);
-		fflush(f);
-		it->done = true; /* touched: the way back sees to it */
-		int st = service_command(ctx, p->dst, it->name, verb, false);
-		if (st != 0) {
-			fprintf(f, "FAILED\n");
-			fflush(f);
-			snprintf(why, why_len, "%s %s of %s failed in %s",
-				 service_world_systemd(ctx, p->dst)
-					 ? "systemctl"
-					 : "its init script's",
-				 verb, it->name, p->dst);
-			return (ssize_t)i;
-		}
-		if (service_health_check(ctx, p->dst, it->name, &it->ports,
-					 why, why_len) < 0) {
-			fprintf(f, "FAILED\n");
-			fflush(f);
-			return (ssize_t)i;
-		}
-		fprintf(f, "done, checked\n");
-		fflush(f);
-	}
-	return -1;
-}
-
-void service_stop_new_in_dst(struct context *ctx, struct svc_plan *p)
-{
-	FILE *f = chatter(ctx);
-	for (size_t i = 0; i < p->n; i++) {
-		struct svc_item *it = &p->v[i];
-		if (!it->done || it->in_dst)
-			continue;
-		/* It did not run in DST before the merge; its init script
-		 * or unit may be one the roll-back takes away. */
-		fprintf(f, "Stopping %s in %s... ", it->name, p->dst);
-		fflush(f);
-		int st = service_command(ctx, p->dst, it->name, "stop", false);
-		fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
-		fflush(f);
-	}
-}
-
-void service_restore_old(struct context *ctx, struct svc_plan *p)
-{
-	FILE *f = chatter(ctx);
-	if (p->n)
-		reload_units(ctx, p->dst);
-	for (size_t i = 0; i < p->n; i++) {
-		struct svc_item *it = &p->v[i];
-		if (!it->done || !it->in_dst)
-			continue;
-		fprintf(f, "Restarting %s in %s on the old files... ", it->name,
-			p->dst);
-		fflush(f);
-		int st = service_command(ctx, p->dst, it->name, "restart",
-					 false);
-		bool ok = st == 0 && service_command(ctx, p->dst, it->name,
-						     "status", true) == 0;
-		fprintf(f, "%s\n", ok ? "done" : "FAILED");
-		fflush(f);
-	}
-}
-
 void service_print_result_json(FILE *f, const struct svc_plan *p)
 {
 	fprintf(f, "\"services\":[");
@@ -778,7 +777,9 @@ void service_print_result_json(FILE *f, const struct svc_plan *p)
 		fprintf(f, ",\"stopped_in_src\":%s,\"action\":\"%s\","
 			   "\"done\":%s}",
 			it->in_src && it->stopped ? "true" : "false",
-			it->in_dst ? "restart" : "start",
+			it->removed  ? "stop"
+			: it->in_dst ? "restart"
+				     : "start",
 			it->done ? "true" : "false");
 	}
 	fprintf(f, "]");

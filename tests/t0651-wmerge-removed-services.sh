@@ -1,0 +1,82 @@
+#!/bin/sh
+# wmerge of a world that removed (apt-get remove, not purge) or purged the
+# package of a service running in Root (wmerge(8), "Services"): the
+# service stops in Root before any file moves, as the package's prerm
+# would, and is neither restarted nor checked after the merge; a stop
+# that fails refuses the merge; pwapt rollback starts it again.  An
+# upgrade that trades the init script for a unit is no removal.  On the
+# Debian test tree with the tests' pwapt-test-svc.
+. "$(dirname "$0")/lib.sh"
+make_debian_root
+command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
+R=$PWAPT_ROOT
+
+# The daemon's processes, on the host (a removed package's init script
+# says nothing: [ -x $DAEMON ] || exit 0).
+procs() { ps -eo pid,args | grep "[p]wapt-test-svcd" | grep -v "sh -c"; }
+in_w() { wexec "$1" env DEBIAN_FRONTEND=noninteractive apt-get "$2" -y -qq pwapt-test-svc </dev/null >/dev/null 2>&1; }
+status_of() { wexec Root dpkg-query -W -f="\${db:Status-Abbrev}" pwapt-test-svc 2>/dev/null | tr -d " "; }
+
+test_expect_success 'set up: pwapt-test-svc 1.0 running in Root' '
+	use_test_repo 1.0 && install_test_packages pwapt-test-svc >/dev/null &&
+	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(procs)"
+'
+
+test_expect_success 'wmerge --plan of a world that removed the package: stop in Root, no restart' '
+	wcreate W Root && in_w W remove &&
+	wmerge --plan W Root >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
+	grep -qx "stop pwapt-test-svc in Root: its package is removed" "$TMP/plan" &&
+	test_lacks "start pwapt-test-svc" cat "$TMP/plan" &&
+	wmerge --plan --json W Root >"$TMP/plan.json" &&
+	grep -q "\"stop\":\[{\"service\":\"pwapt-test-svc\",\"world\":\"Root\",\"why\":\"its package is removed\"" "$TMP/plan.json" &&
+	grep -q "\"restart\":\[\]" "$TMP/plan.json"
+'
+
+test_expect_success 'a stop that fails refuses the merge before any file moves' '
+	echo "case \"\$1\" in stop) exit 1 ;; esac" >"$R/etc/default/pwapt-test-svc" &&
+	{ wmerge W Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	rm -f "$R/etc/default/pwapt-test-svc" &&
+	test_equal 1 $rc &&
+	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... FAILED" "$TMP/out" &&
+	grep -q "^wmerge: cannot merge .W. into .Root.: pwapt-test-svc does not stop in Root, and the merge removes it" "$TMP/out" &&
+	test_lacks "^Merged" cat "$TMP/out" &&
+	test_equal ii "$(status_of)" && test -x "$R/usr/sbin/pwapt-test-svcd" &&
+	test -n "$(procs)" && wlist | grep -q "^W "
+'
+
+test_expect_success 'wmerge: the service stops in Root first, is not restarted; dpkg says removed' '
+	{ wmerge W Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
+	test "$(grep -n "^Stopping pwapt-test-svc" "$TMP/out" | cut -d: -f1)" -lt \
+		"$(grep -n "^Merged W into Root" "$TMP/out" | cut -d: -f1)" &&
+	test_lacks "Restarting pwapt-test-svc" cat "$TMP/out" &&
+	test_lacks "Starting pwapt-test-svc" cat "$TMP/out" &&
+	test_equal rc "$(status_of)" && ! test -e "$R/usr/sbin/pwapt-test-svcd" &&
+	test -e "$R/etc/init.d/pwapt-test-svc" &&
+	sleep 1 && test -z "$(procs)"
+'
+
+test_expect_success 'pwapt rollback of that merge: the service runs again' '
+	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -q "^Restarting pwapt-test-svc in Root... done" "$TMP/out" &&
+	test_equal ii "$(status_of)" &&
+	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(procs)"
+'
+
+test_expect_success 'a purge in the world: stopped in Root as well' '
+	wcreate P Root && in_w P purge &&
+	wmerge --plan P Root >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
+	grep -qx "stop pwapt-test-svc in Root: its package is removed" "$TMP/plan" &&
+	wdelete P
+'
+
+test_expect_success 'an init script traded for a unit (package installed) is restarted, not stopped' '
+	wcreate U Root &&
+	wexec U sh -c "rm /etc/init.d/pwapt-test-svc && mkdir -p /lib/systemd/system && printf \"[Service]\\nExecStart=/usr/sbin/pwapt-test-svcd\\n\" >/lib/systemd/system/pwapt-test-svc.service" &&
+	wmerge --plan U Root >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
+	test_lacks "stop pwapt-test-svc" cat "$TMP/plan" &&
+	grep -q "^restart pwapt-test-svc in Root" "$TMP/plan" &&
+	wdelete U
+'
+
+test_done
