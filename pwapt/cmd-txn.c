@@ -186,6 +186,7 @@ static void txn_plan_trim(struct svc_plan *p)
 	for (size_t i = 0; i < p->n; i++) {
 		if (!p->v[i].in_dst) {
 			free(p->v[i].name);
+			free(p->v[i].why_text);
 			world_ports_release(&p->v[i].ports);
 			continue;
 		}

@@ -96,7 +96,8 @@ struct svc_item {
 	 * stopped in DST before the merge, as prerm would, not started or
 	 * checked after it; in_dst too (a roll-back starts it again). */
 	bool removed;
-	const char *why; /* static text: why it is in the plan */
+	const char *why; /* static text, or why_text: why it is in the plan */
+	char *why_text;	 /* malloc'd, or NULL */
 	/* The TCP ports it listened on before (in SRC, else in DST): its
 	 * health check connects to each from inside DST. */
 	struct world_ports ports;
@@ -121,10 +122,33 @@ struct svc_plan {
 	char *order_note; /* the last cycle of units' ordering said */
 };
 
+/* The services of DST that a merge reconfigures through files under /etc
+ * that no package owns (svcconfig.c says which count): NAMES[i] by the
+ * change of PATHS[i], each service once. */
+struct svc_config {
+	struct strv names, paths;
+};
+/* Those of the merge of SRC into DST (diff D), by DST's and SRC's dpkg
+ * lists, read beneath the trees.  0, or -ENOMEM; *OUT untouched then. */
+int service_config_make(struct world_store *s, const char *src,
+			const char *dst, const struct world_diff *d,
+			struct svc_config *out);
+/* The changed path that reconfigures SERVICE, or NULL. */
+const char *service_config_path(const struct svc_config *c,
+				const char *service);
+/* "its configuration PATH changed" (the path quoted), malloc'd; NULL
+ * when SERVICE is not in C or memory runs out. */
+char *service_config_why(const struct svc_config *c, const char *service);
+void service_config_release(struct svc_config *c);
+/* File NAME of directory DIR of a world, read as data (no symbolic link
+ * followed, no FIFO waited on, at most 16 MiB), malloc'd; NULL. */
+char *service_read_at(int dir, const char *name);
+
 /* The plan of a merge of SRC into DST: services running in SRC (to stop
  * there, start or restart in DST), services running in DST whose files
  * the merge changes (their init script or unit, or a file of the package
- * owning it per DST's dpkg lists) or named in ALSO_RESTART (NULL-
+ * owning it per DST's dpkg lists, or configuration of theirs that no
+ * package owns: service_config_make) or named in ALSO_RESTART (NULL-
  * terminated, may be NULL), with the ports each listens on; and DST's
  * file users, for service_plan_after_merge(); those running in DST that
  * the merge removes are marked removed.  Writes nothing.  Ordered

@@ -52,8 +52,7 @@ static struct svc_item *item_of(struct svc_plan *p, const char *name)
 	return &nv[p->n++];
 }
 
-/* Reads file NAME in directory DIR (at most LIST_MAX bytes). */
-static char *read_at(int dir, const char *name)
+char *service_read_at(int dir, const char *name)
 {
 	/* A world's file: no symbolic link followed, no FIFO waited on. */
 	_cleanup_close_ int fd = openat(
@@ -161,7 +160,7 @@ static char *next_owner(DIR *dir, const struct own_paths *o,
 		size_t l = strlen(de->d_name);
 		if (l < 6 || strcmp(de->d_name + l - 5, ".list"))
 			continue;
-		char *text = read_at(dirfd(dir), de->d_name);
+		char *text = service_read_at(dirfd(dir), de->d_name);
 		if (text &&
 		    (has_line(text, o->v[0]) || has_line(text, o->v[1]) ||
 		     has_line(text, o->v[2]))) {
@@ -340,6 +339,7 @@ void service_plan_release(struct svc_plan *p)
 	free(p->order_note);
 	for (size_t i = 0; i < p->n; i++) {
 		free(p->v[i].name);
+		free(p->v[i].why_text);
 		world_ports_release(&p->v[i].ports);
 	}
 	free(p->v);
@@ -448,6 +448,9 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 	int src_info = r >= 0 ? world_open_in(s, src, "/var/lib/dpkg/info",
 					      O_RDONLY | O_DIRECTORY, &pe)
 			      : -1;
+	struct svc_config cfg = {0};
+	if (r >= 0 && (r = service_config_make(s, src, dst, &d, &cfg)) < 0)
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
 	/* Running in SRC: stopped there, started (or restarted) in DST;
 	 * except one that runs in DST too on files the merge leaves as they
 	 * are (a world that boots systemd runs all of Root's services: a
@@ -456,6 +459,7 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 		const struct world_service *w = &ls.v[i];
 		if (w->running && runs_in(&ld, w->name) &&
 		    !in_strv(also_restart, w->name) &&
+		    !service_config_path(&cfg, w->name) &&
 		    !files_change(info, &d, w->name))
 			continue;
 		struct svc_item *it = w->running ? item_of(&p, w->name) : NULL;
@@ -480,7 +484,8 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 				found = &p.v[k];
 		bool gone = !found && removes(s, src, src_info, &d,
 					      have_pk ? &pk : NULL, w->name);
-		if (!found && !extra && !gone &&
+		bool config = service_config_path(&cfg, w->name);
+		if (!found && !extra && !gone && !config &&
 		    !files_change(info, &d, w->name))
 			continue;
 		struct svc_item *it = found ? found : item_of(&p, w->name);
@@ -494,6 +499,9 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 			it->why = gone    ? "its package is removed"
 				  : extra ? "its package was upgraded"
 					  : "its files change";
+		if (!found && !gone && !extra && config &&
+		    (it->why_text = service_config_why(&cfg, w->name)))
+			it->why = it->why_text;
 		if (!it->ports.n) {
 			world_ports_release(&it->ports);
 			r = world_listening_ports(s, dst, w->pids, w->n_pids,
@@ -505,6 +513,7 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 	if (src_info >= 0)
 		close(src_info);
 	world_packages_release(&pk);
+	service_config_release(&cfg);
 	if (r >= 0)
 		r = plan_users(ctx, s, &d, &ld, &p, err);
 	world_services_release(&ls);
