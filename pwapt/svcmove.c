@@ -198,8 +198,10 @@ static bool files_change(int info, const struct world_diff *d,
 }
 
 /* Whether package record PKG ("name" or "name:arch", as dpkg's list is
- * named) is removed or purged in PK (dpkg's status). */
-static bool removed_in(const struct world_packages *pk, const char *pkg)
+ * named) is in PK (dpkg's status) and removed or purged there (REMOVED),
+ * or installed, half or whole (!REMOVED). */
+static bool state_in(const struct world_packages *pk, const char *pkg,
+		     bool removed)
 {
 	size_t l = strcspn(pkg, ":");
 	const char *arch = pkg[l] ? pkg + l + 1 : NULL;
@@ -210,8 +212,8 @@ static bool removed_in(const struct world_packages *pk, const char *pkg)
 			continue;
 		const char *state = strrchr(x->status, ' ');
 		state = state ? state + 1 : x->status;
-		return !strcmp(state, "config-files") ||
-		       !strcmp(state, "not-installed");
+		return removed == (!strcmp(state, "config-files") ||
+				   !strcmp(state, "not-installed"));
 	}
 	return false;
 }
@@ -236,12 +238,14 @@ static bool still_there(struct world_store *s, const char *src,
  * remove or purge in SRC did: the merge deletes its init script or unit
  * and SRC has neither left (an upgrade that trades its init script for
  * a unit keeps it); or each package that SRC's dpkg lists (SRC_INFO)
- * have owning them is removed or purged in SRC's dpkg status (PK, may be
- * NULL), as after apt-get remove, which keeps the init script (a
- * conffile), deletes the daemon and keeps the list of the conffiles. */
+ * have owning them is removed or purged in SRC's dpkg status and
+ * installed in DST's (PK: SRC's and DST's, NULL when one is not known),
+ * as after apt-get remove, which keeps the init script (a conffile),
+ * deletes the daemon and keeps the list of the conffiles.  (A package
+ * removed in DST already is none of the merge's doing.) */
 static bool removes(struct world_store *s, const char *src, int src_info,
-		    const struct world_diff *d, const struct world_packages *pk,
-		    const char *service)
+		    const struct world_diff *d,
+		    const struct world_packages pk[2], const char *service)
 {
 	struct own_paths o;
 	own_paths(service, &o);
@@ -255,7 +259,8 @@ static bool removes(struct world_store *s, const char *src, int src_info,
 	size_t seen = 0;
 	bool any = false;
 	for (char *text; (text = next_owner(dir, &o, pkg, &seen)); free(text)) {
-		if (!removed_in(pk, pkg)) {
+		if (!state_in(&pk[0], pkg, true) ||
+		    !state_in(&pk[1], pkg, false)) {
 			free(text);
 			return false;
 		}
@@ -440,17 +445,18 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 	int info = r >= 0 ? world_open_in(s, dst, "/var/lib/dpkg/info",
 					  O_RDONLY | O_DIRECTORY, err)
 			  : -1;
-	/* SRC's dpkg status and lists: which packages it removed.
-	 * Unreadable: only the files the merge deletes tell. */
-	struct world_packages pk = {0};
+	/* SRC's and DST's dpkg status, SRC's lists: which packages SRC
+	 * removed.  Unreadable: only the files the merge deletes tell. */
+	struct world_packages pk[2] = {{0}};
 	struct world_error pe = {0};
-	bool have_pk = r >= 0 && world_packages(s, src, &pk, &pe) >= 0;
+	bool have_pk = r >= 0 && world_packages(s, src, &pk[0], &pe) >= 0 &&
+		       world_packages(s, dst, &pk[1], &pe) >= 0;
 	int src_info = r >= 0 ? world_open_in(s, src, "/var/lib/dpkg/info",
 					      O_RDONLY | O_DIRECTORY, &pe)
 			      : -1;
 	struct svc_config cfg = {0};
-	if (r >= 0 && (r = service_config_make(s, src, dst, &d, &cfg)) < 0)
-		snprintf(err->msg, sizeof(err->msg), "out of memory");
+	if (r >= 0)
+		r = service_config_make(s, src, dst, &d, &cfg);
 	/* Running in SRC: stopped there, started (or restarted) in DST;
 	 * except one that runs in DST too on files the merge leaves as they
 	 * are (a world that boots systemd runs all of Root's services: a
@@ -483,7 +489,7 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 			if (!strcmp(p.v[k].name, w->name))
 				found = &p.v[k];
 		bool gone = !found && removes(s, src, src_info, &d,
-					      have_pk ? &pk : NULL, w->name);
+					      have_pk ? pk : NULL, w->name);
 		bool config = service_config_path(&cfg, w->name);
 		if (!found && !extra && !gone && !config &&
 		    !files_change(info, &d, w->name))
@@ -512,7 +518,8 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 		close(info);
 	if (src_info >= 0)
 		close(src_info);
-	world_packages_release(&pk);
+	world_packages_release(&pk[0]);
+	world_packages_release(&pk[1]);
 	service_config_release(&cfg);
 	if (r >= 0)
 		r = plan_users(ctx, s, &d, &ld, &p, err);

@@ -3,7 +3,8 @@
 # package of a service running in Root (wmerge(8), "Services"): the
 # service stops in Root before any file moves, as the package's prerm
 # would, and is neither restarted nor checked after the merge; a stop
-# that fails refuses the merge; pwapt rollback starts it again.  An
+# that fails refuses the merge; pwapt rollback starts it again, and so
+# does the roll-back after another service's failed check.  An
 # upgrade that trades the init script for a unit is no removal.  On the
 # Debian test tree with the tests' pwapt-test-svc.
 . "$(dirname "$0")/lib.sh"
@@ -77,6 +78,17 @@ test_expect_success 'an init script traded for a unit (package installed) is res
 	test_lacks "stop pwapt-test-svc" cat "$TMP/plan" &&
 	grep -q "^restart pwapt-test-svc in Root" "$TMP/plan" &&
 	wdelete U
+'
+
+test_expect_success 'a failed check of another service rolls the merge back: the removed one runs again' '
+	www_running_in_root && wcreate F Root && in_w F remove &&
+	wexec F env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-www=1.2 </dev/null >/dev/null 2>&1 &&
+	{ wmerge F Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 1 $rc &&
+	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
+	grep -q "^wmerge: merge [0-9]* of F into Root was rolled back" "$TMP/out" &&
+	grep -qx "Starting pwapt-test-svc in Root on the old files... done" "$TMP/out" &&
+	test_equal ii "$(status_of)" && test -n "$(procs)" &&
+	test_equal 1.0 "$(www_version Root)"
 '
 
 test_done
