@@ -12,9 +12,13 @@ make_debian_root
 command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
 R=$PWAPT_ROOT
 
-# The daemon's processes, on the host (a removed package's init script
-# says nothing: [ -x $DAEMON ] || exit 0).
-procs() { ps -eo pid,args | grep "[p]wapt-test-svcd" | grep -v "sh -c"; }
+# The daemon's processes in Root, from Root's own /proc (a removed
+# package's init script says nothing: [ -x $DAEMON ] || exit 0; the
+# host's process table has other tests' daemons too).
+procs() {
+	wexec Root sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " <"$f" 2>/dev/null; echo; done' |
+		grep "^/bin/sh /usr/sbin/pwapt-test-svcd"
+}
 in_w() { wexec "$1" env DEBIAN_FRONTEND=noninteractive apt-get "$2" -y -qq pwapt-test-svc </dev/null >/dev/null 2>&1; }
 status_of() { wexec Root dpkg-query -W -f="\${db:Status-Abbrev}" pwapt-test-svc 2>/dev/null | tr -d " "; }
 
