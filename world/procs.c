@@ -141,6 +141,8 @@ static int push_file(struct proc *p, struct proc_file *f)
 	for (size_t i = 0; i < p->n_files; i++)
 		if (p->files[i].dev == f->dev && p->files[i].ino == f->ino &&
 		    !strcmp(p->files[i].path, f->path)) {
+			p->files[i].reads |= f->reads;
+			p->files[i].writes |= f->writes;
 			file_release(f);
 			return 0;
 		}
@@ -160,8 +162,8 @@ static int push_file(struct proc *p, struct proc_file *f)
 
 /* A file a /proc link names (BUF, N bytes, room for a NUL after them)
  * and ST, its target: " (deleted)" taken off and said. */
-static int push_link(struct proc *p, char *buf, size_t n,
-		     const struct stat *st, bool open)
+static int push_link(struct proc *p, char *buf, size_t n, const struct stat *st,
+		     bool open, int flags)
 {
 	buf[n] = '\0';
 	bool deleted = n > 10 && !strcmp(buf + n - 10, " (deleted)");
@@ -171,7 +173,11 @@ static int push_link(struct proc *p, char *buf, size_t n,
 			      .ino = st->st_ino,
 			      .path = strdup(buf),
 			      .deleted = deleted,
-			      .open = open};
+			      .open = open,
+			      .mode = st->st_mode,
+			      .reads = open && (flags & O_ACCMODE) != O_WRONLY,
+			      .writes =
+				      open && (flags & O_ACCMODE) != O_RDONLY};
 	if (!f.path)
 		return -ENOMEM;
 	return push_file(p, &f);
@@ -186,7 +192,7 @@ static int read_files(int pdir, struct proc *p)
 	/* Kernel threads have no executable; a process that exits, none
 	 * either: both are seen with no files. */
 	if (n > 0 && fstatat(pdir, "exe", &st, 0) == 0) {
-		int r = push_link(p, buf, (size_t)n, &st, false);
+		int r = push_link(p, buf, (size_t)n, &st, false, 0);
 		if (r < 0)
 			return r;
 	}
@@ -229,14 +235,40 @@ static int read_files(int pdir, struct proc *p)
 	return 0;
 }
 
+/* The open flags of descriptor NAME ("flags:" of fdinfo, octal), or
+ * -errno. */
+static int fd_flags(int pdir, const char *name)
+{
+	char path[64];
+	_cleanup_free_ char *text = NULL;
+	unsigned flags;
+
+	snprintf(path, sizeof(path), "fdinfo/%s", name);
+	int r = crash_fail("procs-fdinfo", EIO);
+	if (r < 0 || (r = read_file_at(pdir, path, &text, NULL)) < 0)
+		return r;
+	const char *l = strstr(text, "flags:");
+	if (!l || sscanf(l + 6, "%o", &flags) != 1)
+		return -EBADMSG;
+	return (int)(flags & 07777777);
+}
+
+static bool gone(int err)
+{
+	return err == -ENOENT || err == -ESRCH;
+}
+
 /* The files the process's descriptors hold: absolute paths only (not
- * sockets, pipes, anonymous inodes). */
+ * sockets, pipes, anonymous inodes), with how they were opened.  What
+ * cannot be read while the process lives is said by fds_unread. */
 static int read_fds(int pdir, struct proc *p)
 {
 	_cleanup_close_ int dfd =
 		openat(pdir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
+	if (dfd < 0) {
+		p->fds_unread = !gone(-errno);
 		return 0; /* gone, or not ours to read */
+	}
 	_cleanup_closedir_ DIR *d = fdopendir(dfd);
 	if (!d)
 		return -errno;
@@ -244,12 +276,20 @@ static int read_fds(int pdir, struct proc *p)
 	char buf[PATH_MAX + 16];
 	for (struct dirent *e; (e = readdir(d));) {
 		struct stat st;
+		if (e->d_name[0] == '.')
+			continue;
 		ssize_t n = readlinkat(dirfd(d), e->d_name, buf,
 				       sizeof(buf) - 1);
 		if (n <= 0 || buf[0] != '/' ||
 		    fstatat(dirfd(d), e->d_name, &st, 0) < 0)
 			continue;
-		int r = push_link(p, buf, (size_t)n, &st, true);
+		int flags = fd_flags(pdir, e->d_name);
+		if (flags < 0) {
+			/* Closed meanwhile: not held. */
+			p->fds_unread |= !gone(flags);
+			continue;
+		}
+		int r = push_link(p, buf, (size_t)n, &st, true, flags);
 		if (r < 0)
 			return r;
 	}
@@ -293,11 +333,13 @@ static int read_proc(int proc, const char *name, const struct stat *ns,
 		return 0;
 	/* "PID (COMM) S PPID ...": COMM may hold anything, ')' included. */
 	char *open = strchr(stat, '('), *close = strrchr(stat, ')');
-	int ppid = 0;
+	int ppid = 0, sid = 0;
 	if (!open || !close || close < open ||
-	    sscanf(close + 1, " %*c %d", &ppid) != 1)
+	    sscanf(close + 1, " %*c %d %*d %d", &ppid, &sid) != 2)
 		return 0;
-	*p = (struct proc){.pid = (pid_t)atoi(name), .ppid = (pid_t)ppid};
+	*p = (struct proc){.pid = (pid_t)atoi(name),
+			   .ppid = (pid_t)ppid,
+			   .sid = (pid_t)sid};
 	size_t cn = (size_t)(close - open - 1);
 	memcpy(p->comm, open + 1, cn < 16 ? cn : 16);
 	for (char *c = p->comm; *c; c++)

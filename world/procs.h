@@ -18,12 +18,21 @@ struct proc_file {
 	char *path;   /* as /proc shows it to pwapt, " (deleted)" taken off */
 	bool deleted; /* /proc said " (deleted)": no longer at its path */
 	bool open;    /* held by a descriptor (PROCS_FDS), not mapped */
+	/* With PROCS_FDS, of a descriptor's file: its type, and whether a
+	 * descriptor of the process reads or writes it (/proc/PID/fdinfo's
+	 * flags). */
+	mode_t mode;
+	bool reads, writes;
 };
 
 struct proc {
 	pid_t pid;   /* in pwapt's own PID namespace (the host's) */
 	pid_t nspid; /* in the scanned namespace: what the world calls it */
 	pid_t ppid;  /* the parent, as PID */
+	pid_t sid;   /* its session, in the scanned namespace */
+	/* With PROCS_FDS: its descriptors could not all be read (an error
+	 * other than the process exiting): FILES may miss some. */
+	bool fds_unread;
 	char comm[17];
 	char *unit; /* the last "*.service" of its cgroup path, or NULL */
 	/* With PROCS_FILES: the executable first, then what it maps; with

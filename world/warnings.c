@@ -35,10 +35,12 @@
 #include "cleanup.h"
 #include "container.h"
 #include "dbmerge.h"
+#include "diff.h"
 #include "error.h"
 #include "fsutil.h"
 #include "procs.h"
 #include "strv.h"
+#include "trace-held.h"
 #include "trace-table.h"
 #include "warnings.h"
 
@@ -482,6 +484,109 @@ static int find_held(struct world_store *s, const char *name_b,
 	return r < 0 ? r : 0;
 }
 
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* The tree of T that H's process belongs to: the nearest of its chain
+ * that T names (the BPF backend names the chain's top, the audit backend
+ * the oldest process it saw), else the top.  TREES: T's trees, sorted. */
+static uint32_t held_tree(const struct trace_held_fd *h, const uint32_t *trees,
+			  size_t n)
+{
+	for (size_t i = 0; i < h->n_chain; i++)
+		if (n &&
+		    bsearch(&h->chain[i], trees, n, sizeof(*trees), cmp_u32))
+			return h->chain[i];
+	return h->chain[h->n_chain - 1];
+}
+
+/* Appends an access of KIND to PATH by TREE at AT to T. */
+static int trace_add(struct world_trace *t, const char *kind, const char *path,
+		     uint32_t tree, uint64_t at)
+{
+	struct world_trace_entry *v = realloc(t->v, (t->n + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	t->v = v;
+	v += t->n;
+	*v = (struct world_trace_entry){.time = at,
+					.tree = tree,
+					.kind = strdup(kind),
+					.path = strdup(path)};
+	if (!v->kind || !v->path) {
+		free(v->kind);
+		free(v->path);
+		return -ENOMEM;
+	}
+	t->n++;
+	return 0;
+}
+
+/* Whether B's file at PATH (tree FB) changed after A was created; never
+ * following a symbolic link of B's. */
+static bool written_since(int fb, const char *path, const struct world_meta *a)
+{
+	_cleanup_close_ int fd = open_beneath(fb, path + 1, O_PATH);
+	struct stat st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	       diff_after_creation(a, &st.st_ctim);
+}
+
+/* The descriptors B's processes held open when A was created (trace-
+ * held.h), as accesses of B's table T: one reading a path A changed as a
+ * read at the creation, one writing a file written since as a write. */
+static int held_at_creation(struct world_store *s, const struct world_meta *a,
+			    const char *name_a, const char *name_b, int fb,
+			    uint64_t created, struct world_trace *t,
+			    struct world_diff *d)
+{
+	struct trace_held h = {0};
+	_cleanup_free_ uint32_t *trees = malloc((t->n + 1) * sizeof(*trees));
+	size_t n_trees = 0;
+	int r = trees ? trace_held_load(s, name_a, &h) : -ENOMEM;
+
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0 || !strv_contains(h.parents.v, name_b)) {
+		trace_held_release(&h);
+		return note(d,
+			    "the files that processes of %s held open when "
+			    "%s was created %s: what they read or wrote "
+			    "through them is not known",
+			    name_b, name_a,
+			    r == -ENOENT || r >= 0 ? "were not recorded"
+						   : "cannot be read");
+	}
+	if (!h.complete)
+		r = note(d,
+			 "the files that processes of %s held open when %s "
+			 "was created could not all be read: what they "
+			 "read or wrote through them is not known",
+			 name_b, name_a);
+	for (size_t i = 0; i < t->n; i++)
+		trees[n_trees++] = t->v[i].tree;
+	qsort(trees, n_trees, sizeof(*trees), cmp_u32);
+	for (size_t i = 0; r >= 0 && i < h.n; i++) {
+		const struct trace_held_fd *f = &h.v[i];
+		uint32_t tree = held_tree(f, trees, n_trees);
+
+		if (strcmp(f->parent, name_b) || api_path(f->path))
+			continue;
+		if (f->reads && changed(d, f->path))
+			r = trace_add(t, "read", f->path, tree, created);
+		if (r >= 0 && f->writes && written_since(fb, f->path, a))
+			r = trace_add(t, "write", f->path, tree, created);
+	}
+	trace_held_release(&h);
+	return r;
+}
+
 static bool store_traces(struct world_store *s)
 {
 	return faccessat(s->state_fd, TRACE_LOCK, F_OK, 0) == 0;
@@ -502,7 +607,9 @@ int diff_warnings(struct world_store *s, const struct world_meta *a,
 	if ((r = load_side(s, name_b, name_a, created, false, &tb, d)) < 0 ||
 	    (r = load_side(s, name_a, name_a, created, true, &ta, d)) < 0)
 		goto out;
-	if (tb.loaded && (r = find_derived(&tb.t, created, d)) < 0)
+	if (tb.loaded && ((r = held_at_creation(s, a, name_a, name_b, fb,
+						created, &tb.t, d)) < 0 ||
+			  (r = find_derived(&tb.t, created, d)) < 0))
 		goto out;
 	if (ta.whole && tb.whole) {
 		if ((r = trace_conflicts(&tb.t, created, name_b, d)) < 0)

@@ -27,6 +27,7 @@
 #include "merge.h"
 #include "net.h"
 #include "store.h"
+#include "trace-held.h"
 
 /* stop-all (a shutdown) gives services this long to exit on SIGTERM;
  * wdelete throws a world away and kills at once. */
@@ -316,7 +317,8 @@ int world_create_noted(struct world_store *s, const char *name,
 		r = werr(err, ENOMEM, "out of memory");
 		goto undo;
 	}
-	if ((r = meta_save(s, &m, err)) < 0)
+	if ((r = trace_held_record(s, name, parents, n_parents, err)) < 0 ||
+	    (r = meta_save(s, &m, err)) < 0)
 		goto undo;
 	/* While the world is unfinished: garbage, notes and all, if this
 	 * command dies before it is ready. */
@@ -368,7 +370,6 @@ undo:;
 	return r;
 }
 
-/* Whether any world outside SET has a parent inside it; names it. */
 /* Whether any world outside SET is built on a world in it; names it.  One
  * pass over all worlds, each read once: SET may be a chain of hundreds. */
 static int check_no_orphans(struct world_store *s, const char *const *set,
