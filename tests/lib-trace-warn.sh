@@ -110,6 +110,22 @@ test_expect_success 'derived by a process whose parent exited between the read a
 	wdelete O
 '
 
+# The build writes a temporary file; a later, separate command (another
+# process tree: an install step) renames it into place.  The warning
+# names where the derived file is now, not the temporary that is gone.
+test_expect_success 'derived into a temporary that another command renamed into place' '
+	wexec P sh -c "echo tmp v1 >/srv/tmp.c" && sleep 0.3 &&
+	wcreate T P >/dev/null && wait_traced T &&
+	wexec T sh -c "echo tmp v2 >/srv/tmp.c" &&
+	wexec P sh -c "cat /srv/tmp.c >/srv/tmp.o.tmp" &&
+	wexec P sh -c "mv /srv/tmp.o.tmp /srv/tmp.o" &&
+	wait_line P "^rename /srv/tmp.o.tmp /srv/tmp.o$" &&
+	test_exit 3 wdiff T >"$TMP/wdiff.out"; r=$?
+	cat "$TMP/wdiff.out"; test $r = 0 &&
+	grep -Eqx "! /srv/tmp.c: derived files: read in P after T was created by processes that then wrote /srv/tmp.o( \(the trace is incomplete\))?" "$TMP/wdiff.out" &&
+	wdelete T
+'
+
 # A directory whose ctime changed only because an entry was added to it
 # was a conflict by ctime; the trace shows nobody changed the directory.
 test_expect_success 'written on both sides, judged by the trace: a conflict saying so' '

@@ -5,7 +5,10 @@
  *    was created, and that tree wrote other paths since (the paper's Fig. 3:
  *    make reads the old prog.c in Root and writes prog.o, which after the
  *    merge looks newer than the new prog.c).  Paths the tree deleted again
- *    (temporary files) and API file systems are not named.
+ *    (temporary files) and API file systems are not named; one renamed
+ *    since, by any tree, is named where it went.  A descriptor that a
+ *    process of B held open when A was created (trace-held.h) counts as
+ *    a read then, or as a write since when its file changed since.
  *  - written on both sides: where both traces are whole since A's creation,
  *    a path B's trace shows written (created, deleted, renamed, chmod ...)
  *    after A was created is a conflict; a directory whose ctime alone said
@@ -244,13 +247,70 @@ static int cmp_str(const void *x, const void *y)
 	return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
+/* A rename in B's trace: FROM became TO at TIME. */
+struct mv {
+	const char *from, *to;
+	uint64_t time;
+};
+
+static int cmp_mv(const void *x, const void *y)
+{
+	const struct mv *a = x, *b = y;
+	int c = strcmp(a->from, b->from);
+
+	return c ? c : (a->time < b->time ? -1 : a->time > b->time);
+}
+
+/* The renames of T, sorted by path and time, into *V (N). */
+static int renames(const struct world_trace *t, struct mv **v, size_t *n)
+{
+	*n = 0;
+	if (!(*v = malloc((t->n + 1) * sizeof(**v))))
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n; i++)
+		if (is_kind(&t->v[i], "rename") && t->v[i].path2)
+			(*v)[(*n)++] = (struct mv){t->v[i].path, t->v[i].path2,
+						   t->v[i].time};
+	qsort(*v, *n, sizeof(**v), cmp_mv);
+	return 0;
+}
+
+/* Where PATH, written at AT, went by the renames of MV (N) since, by any
+ * tree: a later, separate command (an install step) that moves a build's
+ * temporary output into place.  At most 16 of them. */
+static const char *renamed_to(const struct mv *mv, size_t n, const char *path,
+			      uint64_t at)
+{
+	for (int hops = 0; hops < 16; hops++) {
+		size_t lo = 0, hi = n;
+
+		while (lo < hi) { /* the first rename of PATH */
+			size_t mid = (lo + hi) / 2;
+
+			if (strcmp(mv[mid].from, path) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		while (lo < n && !strcmp(mv[lo].from, path) && mv[lo].time < at)
+			lo++;
+		if (lo == n || strcmp(mv[lo].from, path))
+			break;
+		path = mv[lo].to;
+		at = mv[lo].time;
+	}
+	return path;
+}
+
 /* What the tree of entries G[0..N) wrote from CREATED on and did not
  * delete or rename away afterwards (temporary files), API file systems
- * left out: into *W, sorted, each once.  Before its reads or after them:
- * a shell opens the output of `cat prog.c >prog.o` before cat reads, and
- * the tree's data flows after. */
+ * left out, each where another tree's renames (MV, N_MV) took it since:
+ * into *W, sorted, each once.  Before its reads or after them: a shell
+ * opens the output of `cat prog.c >prog.o` before cat reads, and the
+ * tree's data flows after. */
 static int tree_writes(const struct world_trace *t, const size_t *g, size_t n,
-		       uint64_t created, char ***w)
+		       const struct mv *mv, size_t n_mv, uint64_t created,
+		       char ***w)
 {
 	_cleanup_free_ struct pt *gone = malloc((n + 1) * sizeof(*gone));
 	size_t n_gone = 0, n_w = 0;
@@ -268,8 +328,10 @@ static int tree_writes(const struct world_trace *t, const size_t *g, size_t n,
 		const struct world_trace_entry *e = &t->v[g[i]];
 		const char *p = written_by(e);
 
-		if (!p || e->time < created || api_path(p) ||
-		    pt_has(gone, n_gone, p, e->time))
+		if (!p || e->time < created || pt_has(gone, n_gone, p, e->time))
+			continue;
+		p = renamed_to(mv, n_mv, p, e->time);
+		if (api_path(p))
 			continue;
 		if (vpush(w, strdup(p)) < 0)
 			return -ENOMEM;
@@ -313,8 +375,10 @@ static int find_derived(const struct world_trace *t, uint64_t created,
 	/* The warning of each change, by its index in D: 0 none, else 1 +
 	 * the warning's index. */
 	_cleanup_free_ size_t *warn_of = calloc(d->n + 1, sizeof(*warn_of));
+	_cleanup_free_ struct mv *mv = NULL;
+	size_t n_mv;
 
-	if (!idx || !warn_of)
+	if (!idx || !warn_of || renames(t, &mv, &n_mv) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->n; i++)
 		idx[i] = i;
@@ -335,8 +399,9 @@ static int find_derived(const struct world_trace *t, uint64_t created,
 			if (!is_kind(e, "read") || e->time < created ||
 			    !(c = changed(d, e->path)))
 				continue;
-			if (!computed && tree_writes(t, idx + start, end - start,
-						     created, &w) < 0)
+			if (!computed &&
+			    tree_writes(t, idx + start, end - start, mv, n_mv,
+					created, &w) < 0)
 				return -ENOMEM;
 			computed = true;
 			/* Something besides the path itself. */
