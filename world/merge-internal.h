@@ -129,9 +129,10 @@ void undo_note_before_below(int undo, size_t k, int parent, const char *base,
  * finds the notes of what it already put back, which it could not make
  * again (those saves are gone).  Flushed after each step: a kill inside a
  * step, after its write and before the flush, still loses that step's
- * note.  Without an undo directory (UNDO < 0), only in memory.  Not
- * durable: lost with a power cut, a rollback refuses or a world sees a
- * conflict, never a change missed. */
+ * note.  Without an undo directory (UNDO < 0), only in memory.  Durable
+ * only where undo_log_sync() made them so: the others lost with a power
+ * cut, a rollback refuses or a world sees a conflict, never a change
+ * missed. */
 struct undo_log {
 	FILE *f; /* the notes: TEXT once flushed */
 	char *text;
@@ -148,6 +149,10 @@ struct undo_log {
 int undo_log_open(struct undo_log *l, int undo, const char *name);
 /* Appends what was noted since to the file; after each step of an undo. */
 void undo_log_flush(struct undo_log *l);
+/* Flushes L and makes its file durable (the file, then its directory):
+ * once per batch of steps, where a power cut must not lose more notes
+ * than a batch's. */
+void undo_log_sync(struct undo_log *l);
 /* The undo's two logs (notes for undo_keep_own and undo_known_share)... */
 #define UNDO_OWN_LOG "own-log"
 #define UNDO_KNOWN_LOG "known-log"

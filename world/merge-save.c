@@ -40,10 +40,11 @@ static int open_planned(int tree, const struct op *o, const char *at,
 
 /* UNDO/before: the ctimes DST's paths and their directories have before
  * the merge touches them, what an undo of it may teach other worlds
- * (undo-known.c).  Written whole before the first save: a merge killed
- * while it saves leaves its recovery what to learn from.  Of a move also
- * the directory it enters, as DST names it before the merge.  Not written
- * (a full disk): nothing learnt, conflicts, never one missed. */
+ * (undo-known.c).  Written whole and durable (the file, then its
+ * directory) before the first save: a merge killed while it saves, or cut
+ * by a power failure, leaves its recovery what to learn from.  Of a move
+ * also the directory it enters, as DST names it before the merge.  Not
+ * written (a full disk): nothing learnt, conflicts, never one missed. */
 static int note_before(int tree, int undo, const struct plan *p,
 		       struct timespec *bc)
 {
@@ -76,7 +77,8 @@ static int note_before(int tree, int undo, const struct plan *p,
 	}
 	if (fclose(f) != 0)
 		return -ENOMEM;
-	(void)write_file_replace(undo, "before", before, len, 0600);
+	(void)write_file_atomic(undo, "before", before, len, 0600);
+	crash_point("merge-noted");
 	return 0;
 }
 
@@ -119,6 +121,12 @@ static bool as_noted(const struct plan *p, size_t i, const struct stat *st,
 	}
 	return false;
 }
+
+/* How many saves' UNDO/seen notes a power cut may lose at most: their
+ * ctimes a link gave, known only once it is made, are made durable a batch
+ * at a time (an fsync for each would cost a journal commit per file), and
+ * all of them (syncfs) before the merge writes anything over DST. */
+#define SEEN_SYNC_BATCH 64
 
 int merge_save_all(struct world_store *s, int tree, int undo, int staged,
 		   struct plan *p, struct world_error *err)
@@ -172,8 +180,11 @@ int merge_save_all(struct world_store *s, int tree, int undo, int staged,
 					undo_note_own(of, o->path, &st, &now);
 				note_seen(sl.f, p, i, &st);
 				undo_log_flush(&ol);
-				undo_log_flush(&sl);
-				crash_point_n("merge-save", saves++);
+				if (++saves % SEEN_SYNC_BATCH)
+					undo_log_flush(&sl);
+				else
+					undo_log_sync(&sl);
+				crash_point_n("merge-save", saves - 1);
 			}
 		} else if (r >= 0 && (o->kind == OP_DIR || o->kind == OP_MOVE))
 			r = save_dir_meta(par, b, undo, strcat(n, ".meta"));

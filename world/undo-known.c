@@ -163,6 +163,15 @@ void undo_log_flush(struct undo_log *l)
 	}
 }
 
+void undo_log_sync(struct undo_log *l)
+{
+	undo_log_flush(l);
+	/* Where the log could not be written it stays in memory: nothing
+	 * to make durable, and no error (the notes only spare conflicts). */
+	if (l->fd >= 0 && fdatasync(l->fd) == 0)
+		(void)fsync(l->undo);
+}
+
 void undo_logs_done(int undo)
 {
 	(void)unlinkat(undo, UNDO_OWN_LOG, 0);
@@ -309,8 +318,8 @@ int undo_write_seen(int undo, const struct plan *p)
 			fputc('\n', f);
 		}
 	}
-	/* One syncfs for UNDO/before and UNDO/seen, not an fsync of each
-	 * file and of the directory after each. */
+	/* One syncfs for UNDO/seen and the links it describes, not an
+	 * fsync of the file and of the directory. */
 	if (fclose(f) == 0)
 		(void)write_file_replace(undo, "seen", buf, len, 0600);
 	/* A note that did not get written teaches nothing; but a write
