@@ -51,7 +51,7 @@ WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/strv.o world/stor
 	world/dbrec.o world/textdb.o world/accountdb.o world/layers-overlaps.o \
 	world/procs.o world/services.o world/svcusers.o world/svcports.o world/svcorder.o world/api-services.o \
 	world/layers-volatile.o world/layers-redirect.o world/redirect.o \
-	world/excluded.o
+	world/excluded.o world/childwait.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
 	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
@@ -65,7 +65,7 @@ LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim \
 	tests/unit/test-dpkgdb tests/unit/test-net tests/unit/test-journal \
 	tests/unit/test-layers tests/unit/test-diff tests/unit/test-plan \
-	tests/unit/test-services tests/unit/test-trace
+	tests/unit/test-services tests/unit/test-trace tests/unit/test-childwait
 
 all: bin/pwapt bin/pwapt-init bin/pwapt-aptshim.so $(addprefix bin/,$(LINKS)) \
 	shim/libaptshim.a
@@ -165,6 +165,9 @@ tests/unit/test-trace: tests/unit/test-trace.c tests/unit/tap.h world/*.h \
 	$(floor_test)
 tests/unit/test-services: tests/unit/test-services.c tests/unit/tap.h \
 		world/*.h $(call floor_objs,services)
+	$(floor_test)
+tests/unit/test-childwait: tests/unit/test-childwait.c tests/unit/tap.h \
+		world/*.h $(call floor_objs,childwait)
 	$(floor_test)
 
 tests/unit/test-shim: tests/unit/test-shim.c tests/unit/tap.h shim/aptshim.h \

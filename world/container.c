@@ -1,9 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -23,6 +21,7 @@
 #include <lxc/attach_options.h>
 #include <lxc/lxccontainer.h>
 
+#include "childwait.h"
 #include "cleanup.h"
 #include "container.h"
 #include "crash.h"
@@ -489,72 +488,16 @@ unsigned container_freeze_seconds(void)
 						      : FREEZE_SECONDS;
 }
 
-static int shell_status(int ws)
-{
-	return WIFEXITED(ws)	 ? WEXITSTATUS(ws)
-	       : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws)
-				 : 1;
-}
-
-static long long monotonic_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* container_wait(), and with TICK set, TICK(ARG) every 100 ms while it
- * waits.  The time limit is the clock's, TICK's own time included: past
- * it the child is killed and taken for killed, also where it ended while
- * TICK ran. */
-static int wait_ticking(pid_t pid, unsigned timeout, bool group,
-			bool *killed_out, void (*tick)(void *), void *arg)
-{
-	int ws = 0;
-	bool killed = false;
-	/* A pidfd tells when the child ends, or the timeout passes, without
-	 * a signal handler; where the kernel has none (or no descriptor is
-	 * left), wait without end, and without ticks. */
-	_cleanup_close_ int pfd =
-		timeout ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
-	long long deadline = monotonic_ms() + (long long)timeout * 1000;
-	while (pfd >= 0) {
-		struct pollfd p = {.fd = pfd, .events = POLLIN};
-		long long left = deadline - monotonic_ms();
-		if (left <= 0) {
-			/* The group is not there yet when PID has not
-			 * reached its setsid(). */
-			killed = (group && kill(-pid, SIGKILL) == 0) ||
-				 kill(pid, SIGKILL) == 0;
-			break;
-		}
-		int ms = left > INT_MAX ? INT_MAX : (int)left;
-		if (tick && ms > 100)
-			ms = 100;
-		int r = poll(&p, 1, ms);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r != 0)
-			break;
-		if (tick)
-			tick(arg);
-	}
-	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-		;
-	if (killed_out)
-		*killed_out = killed;
-	return killed ? 128 + SIGKILL : shell_status(ws);
-}
-
 int container_wait(pid_t pid, unsigned timeout)
 {
-	return wait_ticking(pid, timeout, false, NULL, NULL, NULL);
+	return child_wait(pid, &(struct child_wait){.timeout = timeout}, NULL);
 }
 
 int container_wait_exec(pid_t pid, const struct world_exec_options *xo)
 {
-	return wait_ticking(pid, xo ? xo->timeout : 0, xo && xo->own_session,
-			    xo ? xo->timed_out : NULL, NULL, NULL);
+	struct child_wait w = {.timeout = xo ? xo->timeout : 0,
+			       .group = xo && xo->own_session};
+	return child_wait(pid, &w, xo ? xo->timed_out : NULL);
 }
 
 /* Thaws container C through its cgroup's freezer file where liblxc's
@@ -606,8 +549,10 @@ static int freeze_bounded(struct lxc_container *c, bool frozen)
 		return -errno;
 	if (pid == 0)
 		_exit((frozen ? c->freeze(c) : c->unfreeze(c)) ? 0 : 1);
-	int status = wait_ticking(pid, container_freeze_seconds(), false,
-				  NULL, frozen ? nudge_freeze : NULL, &w);
+	struct child_wait cw = {.timeout = container_freeze_seconds(),
+				.tick = frozen ? nudge_freeze : NULL,
+				.arg = &w};
+	int status = child_wait(pid, &cw, NULL);
 	freezer_release(&w.f);
 	if (status == 128 + SIGKILL) {
 		if (frozen) {
