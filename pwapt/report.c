@@ -28,14 +28,25 @@
 #include "report.h"
 #include "service.h"
 
-/* Appends S (malloc'd; NULL: out of memory) to *V, of *N strings; out of
- * memory, the report misses a line. */
-static void add_line(char ***v, size_t *n, char *s)
+/* Appends S (malloc'd; NULL: out of memory) to *V, of *N strings;
+ * -ENOMEM.  A report short of memory is none, never one with a line
+ * missing or a version taken for "(none)". */
+static int add_line(char ***v, size_t *n, char *s)
 {
 	struct strv sv = {*v, *n};
-	(void)strv_push(&sv, s);
+	int r = strv_push(&sv, s);
 	*v = sv.v;
 	*n = sv.n;
+	return r;
+}
+
+static int out_of_memory(struct world_error *err)
+{
+	if (err) {
+		err->code = ENOMEM;
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+	}
+	return -ENOMEM;
 }
 
 static size_t strv_len(char *const *v)
@@ -82,12 +93,21 @@ bool report_tests_passed(const struct report *r)
 	return true;
 }
 
-/* dpkg's third Status word, or NULL for a package dpkg does not hold. */
-static char *installed_state(const struct world_package *p)
+/* dpkg's third Status word in *OUT, or NULL for a package dpkg does not
+ * hold; -ENOMEM. */
+static int installed_state(const struct world_package *p, char **out)
 {
 	const char *w = p ? strrchr(p->status, ' ') : NULL;
 	w = w ? w + 1 : NULL;
-	return w && strcmp(w, "not-installed") ? strdup(w) : NULL;
+	*out = w && strcmp(w, "not-installed") ? strdup(w) : NULL;
+	return w && strcmp(w, "not-installed") && !*out ? -ENOMEM : 0;
+}
+
+/* A copy of S in *OUT, or NULL for none; -ENOMEM. */
+static int dup_or_null(const char *s, char **out)
+{
+	*out = s ? strdup(s) : NULL;
+	return s && !*out ? -ENOMEM : 0;
 }
 
 static int cmp_pkg(const struct world_package *a, const struct world_package *b)
@@ -96,9 +116,10 @@ static int cmp_pkg(const struct world_package *a, const struct world_package *b)
 	return c ? c : strcmp(a->arch, b->arch);
 }
 
-/* The packages whose version or state differ between OLD and NEW. */
-static void changed_packages(const struct world_packages *old,
-			     const struct world_packages *new, struct report *r)
+/* The packages whose version or state differ between OLD and NEW; out of
+ * memory -ENOMEM, never a package without its version. */
+static int changed_packages(const struct world_packages *old,
+			    const struct world_packages *new, struct report *r)
 {
 	size_t cap = 0;
 	for (size_t i = 0, j = 0; i < old->n || j < new->n;) {
@@ -111,8 +132,9 @@ static void changed_packages(const struct world_packages *old,
 			a = NULL;
 		i += a != NULL;
 		j += b != NULL;
-		_cleanup_free_ char *sa = installed_state(a),
-				    *sb = installed_state(b);
+		_cleanup_free_ char *sa = NULL, *sb = NULL;
+		if (installed_state(a, &sa) < 0 || installed_state(b, &sb) < 0)
+			return -ENOMEM;
 		const char *va = sa ? a->version : NULL,
 			   *vb = sb ? b->version : NULL;
 		if (!sa && !sb)
@@ -124,25 +146,23 @@ static void changed_packages(const struct world_packages *old,
 			struct report_package *nv =
 				realloc(r->packages, cap * sizeof(*nv));
 			if (!nv)
-				return;
+				return -ENOMEM;
 			r->packages = nv;
 		}
 		const struct world_package *any = a ? a : b;
-		char *name = strdup(any->name), *arch = strdup(any->arch);
-		if (!name || !arch) {
-			free(name);
-			free(arch);
-			return;
-		}
-		r->packages[r->n_packages++] = (struct report_package){
-			.name = name,
-			.arch = arch,
-			.old_version = va ? strdup(va) : NULL,
-			.new_version = vb ? strdup(vb) : NULL,
+		struct report_package *rp = &r->packages[r->n_packages++];
+		*rp = (struct report_package){
 			.old_status = steal_pointer(&sa),
 			.new_status = steal_pointer(&sb),
 		};
+		/* Counted already: report_release() frees what it got. */
+		if (dup_or_null(any->name, &rp->name) < 0 ||
+		    dup_or_null(any->arch, &rp->arch) < 0 ||
+		    dup_or_null(va, &rp->old_version) < 0 ||
+		    dup_or_null(vb, &rp->new_version) < 0)
+			return -ENOMEM;
 	}
+	return 0;
 }
 
 struct owner {
@@ -193,8 +213,8 @@ static bool diff_added(const struct world_diff *d, const char *path,
 	return c && c->kind == 'A';
 }
 
-static void add_conffiles(struct report *r, const struct world_packages *new,
-			  const struct world_diff *d)
+static int add_conffiles(struct report *r, const struct world_packages *new,
+			 const struct world_diff *d)
 {
 	for (size_t i = 0; i < r->n_packages; i++) {
 		const struct report_package *rp = &r->packages[i];
@@ -223,25 +243,30 @@ static void add_conffiles(struct report *r, const struct world_packages *new,
 					r->conffiles,
 					(r->n_conffiles + 1) * sizeof(*nv));
 				if (!nv)
-					return;
+					return -ENOMEM;
 				r->conffiles = nv;
-				nv[r->n_conffiles++] = (struct report_conffile){
-					strdup(rp->name), strdup(cf->path),
-					strdup(state)};
+				struct report_conffile *rc =
+					&nv[r->n_conffiles++];
+				*rc = (struct report_conffile){strdup(rp->name),
+							       strdup(cf->path),
+							       strdup(state)};
+				if (!rc->package || !rc->path || !rc->state)
+					return -ENOMEM;
 			}
 		}
 	}
+	return 0;
 }
 
-static void add_service(struct report *r, char *name)
+static int add_service(struct report *r, char *name)
 {
 	size_t n = strv_len(r->services);
 	for (size_t i = 0; name && i < n; i++)
 		if (!strcmp(r->services[i], name)) {
 			free(name);
-			return;
+			return 0;
 		}
-	add_line(&r->services, &n, name);
+	return add_line(&r->services, &n, name);
 }
 
 /* A change's letter in the report: m for a modification of nothing but
@@ -265,7 +290,7 @@ static int add_files(struct world_store *s, const struct txn *t,
 	if (!names || !archs) {
 		free(names);
 		free(archs);
-		return -ENOMEM;
+		return out_of_memory(err);
 	}
 	for (size_t i = 0; i < np; i++) {
 		names[i] = r->packages[i].name;
@@ -284,15 +309,17 @@ static int add_files(struct world_store *s, const struct txn *t,
 			for (char **f = lists[side][i]; f && *f; f++) {
 				if (side == 0 || !r->packages[i].new_version) {
 					char *svc = service_of_path(*f);
-					if (svc)
-						add_service(r, svc);
+					if (svc && add_service(r, svc) < 0) {
+						res = out_of_memory(err);
+						break;
+					}
 				}
 				if (no == cap) {
 					cap = cap ? 2 * cap : 1024;
 					struct owner *nv =
 						realloc(own, cap * sizeof(*nv));
 					if (!nv) {
-						res = -ENOMEM;
+						res = out_of_memory(err);
 						break;
 					}
 					own = nv;
@@ -303,7 +330,9 @@ static int add_files(struct world_store *s, const struct txn *t,
 		qsort(own, no, sizeof(*own), cmp_owner);
 		size_t n_other = 0;
 		size_t *n_files = calloc(np + 1, sizeof(*n_files));
-		for (size_t i = 0; n_files && i < d->n; i++) {
+		if (!n_files)
+			res = out_of_memory(err);
+		for (size_t i = 0; res >= 0 && i < d->n; i++) {
 			const struct world_change *c = &d->v[i];
 			if (c->excluded)
 				continue;
@@ -315,11 +344,10 @@ static int add_files(struct world_store *s, const struct txn *t,
 			if (asprintf(&line, "%c %s", change_letter(c),
 				     c->path) < 0)
 				line = NULL;
-			if (o)
-				add_line(&r->packages[o->pkg].files,
-					 &n_files[o->pkg], line);
-			else
-				add_line(&r->other_files, &n_other, line);
+			if ((o ? add_line(&r->packages[o->pkg].files,
+					  &n_files[o->pkg], line)
+			       : add_line(&r->other_files, &n_other, line)) < 0)
+				res = out_of_memory(err);
 		}
 		free(n_files);
 	}
@@ -356,7 +384,10 @@ static int chain_conflicts(struct world_store *s, const char *name,
 				     c->note ? c->note
 					     : "changed in Root meanwhile") < 0)
 				line = NULL;
-			add_line(&v, &n, line);
+			if (add_line(&v, &n, line) < 0) {
+				r = out_of_memory(err);
+				break;
+			}
 		}
 		world_diff_release(&d);
 	}
@@ -387,12 +418,13 @@ int report_build(struct world_store *s, const struct txn *t, struct report *out,
 		res = world_packages(s, t->name, &new, err);
 	if (res >= 0)
 		res = world_diff(s, t->name, t->parent, &d, err);
-	if (res >= 0) {
-		changed_packages(&old, &new, &r);
+	if (res >= 0 && changed_packages(&old, &new, &r) < 0)
+		res = out_of_memory(err);
+	if (res >= 0)
 		res = add_files(s, t, &d, &r, err);
-	}
+	if (res >= 0 && add_conffiles(&r, &new, &d) < 0)
+		res = out_of_memory(err);
 	if (res >= 0) {
-		add_conffiles(&r, &new, &d);
 		/* Built on Root, the diff against the parent is the one
 		 * against Root. */
 		res = chain_conflicts(s, t->name,
@@ -487,9 +519,10 @@ int report_save(struct world_store *s, const char *name, const struct report *r,
 	return world_note_write(s, name, "report", buf, len, err);
 }
 
-static char *undash(const char *s)
+/* A field of a "pkg" line in *OUT: NULL for "-"; -ENOMEM. */
+static int undash(const char *s, char **out)
 {
-	return strcmp(s, "-") ? strdup(s) : NULL;
+	return dup_or_null(strcmp(s, "-") ? s : NULL, out);
 }
 
 int report_load(struct world_store *s, const char *name, struct report *out,
@@ -502,7 +535,7 @@ int report_load(struct world_store *s, const char *name, struct report *out,
 	struct report r = {0};
 	size_t n_other = 0, n_svc = 0, n_conf = 0, n_files = 0;
 	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line;
+	for (char *line = strtok_r(text, "\n", &save); line && res >= 0;
 	     line = strtok_r(NULL, "\n", &save)) {
 		char *sp = strchr(line, ' ');
 		if (!sp)
@@ -515,23 +548,29 @@ int report_load(struct world_store *s, const char *name, struct report *out,
 				continue;
 			struct report_package *nv = realloc(
 				r.packages, (r.n_packages + 1) * sizeof(*nv));
-			if (!nv)
+			if (!nv) {
+				res = -ENOMEM;
 				break;
+			}
 			r.packages = nv;
-			nv[r.n_packages++] = (struct report_package){
-				strdup(f[0]),
-				strdup(strcmp(f[1], "-") ? f[1] : ""),
-				undash(f[2]),
-				undash(f[3]),
-				undash(f[4]),
-				undash(f[5]),
-				NULL};
+			struct report_package *p = &nv[r.n_packages++];
+			*p = (struct report_package){0};
+			/* Counted already: report_release() frees what it
+			 * got. */
+			if (dup_or_null(f[0], &p->name) < 0 ||
+			    dup_or_null(strcmp(f[1], "-") ? f[1] : "",
+					&p->arch) < 0 ||
+			    undash(f[2], &p->old_version) < 0 ||
+			    undash(f[3], &p->new_version) < 0 ||
+			    undash(f[4], &p->old_status) < 0 ||
+			    undash(f[5], &p->new_status) < 0)
+				res = -ENOMEM;
 			n_files = 0;
 		} else if (!strcmp(line, "file") && r.n_packages) {
-			add_line(&r.packages[r.n_packages - 1].files, &n_files,
-				 get_field(sp));
+			res = add_line(&r.packages[r.n_packages - 1].files,
+				       &n_files, get_field(sp));
 		} else if (!strcmp(line, "other")) {
-			add_line(&r.other_files, &n_other, get_field(sp));
+			res = add_line(&r.other_files, &n_other, get_field(sp));
 		} else if (!strcmp(line, "conffile")) {
 			char pkg[256], state[32];
 			int off = 0;
@@ -539,27 +578,41 @@ int report_load(struct world_store *s, const char *name, struct report *out,
 				continue;
 			struct report_conffile *nv = realloc(
 				r.conffiles, (r.n_conffiles + 1) * sizeof(*nv));
-			if (!nv)
+			if (!nv) {
+				res = -ENOMEM;
 				break;
+			}
 			r.conffiles = nv;
-			nv[r.n_conffiles++] = (struct report_conffile){
-				strdup(pkg), get_field(sp + off), strdup(state)};
+			struct report_conffile *c = &nv[r.n_conffiles++];
+			*c = (struct report_conffile){strdup(pkg),
+						      get_field(sp + off),
+						      strdup(state)};
+			if (!c->package || !c->path || !c->state)
+				res = -ENOMEM;
 		} else if (!strcmp(line, "service")) {
-			add_line(&r.services, &n_svc, strdup(sp));
+			res = add_line(&r.services, &n_svc, strdup(sp));
 		} else if (!strcmp(line, "conflict")) {
-			add_line(&r.conflicts, &n_conf, get_field(sp));
+			res = add_line(&r.conflicts, &n_conf, get_field(sp));
 		} else if (!strcmp(line, "test")) {
 			int st = 0, off = 0;
 			if (sscanf(sp, "%d %n", &st, &off) != 1)
 				continue;
 			struct report_test *nv =
 				realloc(r.tests, (r.n_tests + 1) * sizeof(*nv));
-			if (!nv)
+			if (!nv) {
+				res = -ENOMEM;
 				break;
+			}
 			r.tests = nv;
 			nv[r.n_tests++] =
 				(struct report_test){get_field(sp + off), st};
+			if (!nv[r.n_tests - 1].name)
+				res = -ENOMEM;
 		}
+	}
+	if (res < 0) {
+		report_release(&r);
+		return out_of_memory(err);
 	}
 	*out = r;
 	return 0;

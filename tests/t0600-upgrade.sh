@@ -185,6 +185,23 @@ assert r[\"services\"] == [\"pwapt-test-svc\"]
 	test_fails_with 1 "no transaction named .tx1." pwapt merge tx1
 '
 
+# Out of memory while a report is made or read (a strdup of a version
+# fails: tests/fixtures/nostrdup.c): said, and no report printed, never one
+# with a version taken for "(none)".
+test_expect_success 'a report short of memory for a version is none: out of memory said' '
+	fresh_root &&
+	cc -shared -fPIC -o "$TMP/nostrdup.so" "$TEST_DIR/fixtures/nostrdup.c" &&
+	{ NOSTRDUP_OF=1.1 LD_PRELOAD=$TMP/nostrdup.so pwapt upgrade --test --dist --keep -y \
+		</dev/null >"$TMP/out" 2>"$TMP/err"; test_equal 1 $?; } &&
+	test_equal "pwapt upgrade: out of memory" "$(tail -n1 "$TMP/err")" &&
+	test_lacks "^Packages changed" cat "$TMP/out" &&
+	fresh_root && pwapt upgrade --test --dist --keep -y </dev/null >/dev/null 2>&1 &&
+	pwapt show tx1 | grep -q "pwapt-test-newdep (none) -> 1.1" &&
+	{ NOSTRDUP_OF=1.1 LD_PRELOAD=$TMP/nostrdup.so pwapt show tx1 >"$TMP/out" 2>"$TMP/err"; test_equal 1 $?; } &&
+	test_equal "pwapt show: out of memory" "$(cat "$TMP/err")" &&
+	test_no_output cat "$TMP/out"
+'
+
 test_expect_success 'two transactions in a row form a chain and merge in order' '
 	fresh_root &&
 	pwapt install --test --keep -y pwapt-test-a </dev/null >"$TMP/out1" &&
