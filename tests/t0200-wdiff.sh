@@ -160,6 +160,20 @@ test_expect_success 'the same change on both sides, at different times, is no co
 	wdelete S && rm "$R/srv/both"
 '
 
+# A hard link the world added is a copy-up of Root's file under a path
+# Root never had: where Root replaced the file since, the conflict says
+# so, not "deleted there".
+test_expect_success 'a hard link the world added to a file Root replaced since: a conflict that says what happened' '
+	mkdir "$R/srv/hl" && echo x >"$R/srv/hl/x" && wcreate H Root &&
+	T="$PWAPT_STATE/worlds/H/merged/srv/hl" && ln "$T/x" "$T/y" &&
+	sleep 0.05 && echo new >"$R/srv/hl/tmp" && mv "$R/srv/hl/tmp" "$R/srv/hl/x" &&
+	{ wdiff H >"$TMP/out"; test_equal 3 $?; } &&
+	grep -qx "! /srv/hl/x: changed in Root after H was created" "$TMP/out" &&
+	grep -qx "! /srv/hl/y: changed in Root after H was created: a hard link H made to /srv/hl/x, which Root replaced since" "$TMP/out" &&
+	test_lacks "deleted there" cat "$TMP/out" &&
+	wdelete H && rm -r "$R/srv/hl"
+'
+
 test_expect_success 'files of the world machinery are excluded unless --all' '
 	wcreate X Root && echo ls >"$PWAPT_STATE/worlds/X/merged/root/.ash_history" &&
 	test_no_output wdiff X &&

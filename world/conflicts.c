@@ -294,6 +294,100 @@ static void note(struct world_change *c, const char *what, const char *name)
 		c->note = NULL;
 }
 
+/* A's files with more than one name among D's changes, by inode: what
+ * names the file an added hard link shares.  Built once, where the first
+ * such path needs it. */
+struct linked {
+	dev_t dev;
+	ino_t ino;
+	const char *path; /* D's */
+};
+
+struct link_index {
+	struct linked *v;
+	size_t n;
+	bool built;
+};
+
+static int cmp_linked(const void *a, const void *b)
+{
+	const struct linked *x = a, *y = b;
+	return x->dev != y->dev ? (x->dev > y->dev) - (x->dev < y->dev)
+				: (x->ino > y->ino) - (x->ino < y->ino);
+}
+
+static int link_index_build(const struct diff_trees *t,
+			    const struct world_diff *d, struct link_index *l)
+{
+	l->built = true;
+	for (size_t i = 0; i < d->n; i++) {
+		struct side x;
+		if (d->v[i].kind == 'D')
+			continue;
+		int r = diff_side_load(t->parts, false, d->v[i].path, &x);
+		bool linked = r >= 0 && x.exists && S_ISREG(x.st.st_mode) &&
+			      x.st.st_nlink > 1;
+		struct linked e = {x.st.st_dev, x.st.st_ino, d->v[i].path};
+		if (r >= 0)
+			diff_side_release(&x);
+		if (r < 0)
+			return r;
+		if (!linked)
+			continue;
+		struct linked *nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+		l->v[l->n++] = e;
+	}
+	if (l->n)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_linked);
+	return 0;
+}
+
+/* C, a path A added that B "deleted" (deleted_in_b(): a copy-up of a
+ * file B no longer holds), where it is another name A gave a file of
+ * B's: a hard link to a path of D that B still has, as another file (B
+ * replaced it since).  Its note says so, not "deleted there": B never had
+ * C's path.  Where B has neither name, which one B had is not known: the
+ * note stays "deleted there". */
+static int note_link(const struct diff_trees *t, const struct world_diff *d,
+		     struct link_index *l, struct world_change *c)
+{
+	struct side x;
+	int r = diff_side_load(t->parts, false, c->path, &x);
+	if (r < 0)
+		return r;
+	struct linked key = {x.st.st_dev, x.st.st_ino, NULL};
+	bool linked = x.exists && S_ISREG(x.st.st_mode) && x.st.st_nlink > 1;
+	diff_side_release(&x);
+	if (!linked || (!l->built && (r = link_index_build(t, d, l)) < 0))
+		return r;
+	struct linked *e =
+		l->n ? bsearch(&key, l->v, l->n, sizeof(*l->v), cmp_linked)
+		     : NULL;
+	while (e && e > l->v && !cmp_linked(e - 1, &key))
+		e--;
+	for (; e && e < l->v + l->n && !cmp_linked(e, &key); e++) {
+		if (!strcmp(e->path, c->path))
+			continue;
+		struct side y;
+		if ((r = diff_side_load(t->parts, true, e->path, &y)) < 0)
+			return r;
+		bool has = y.exists;
+		diff_side_release(&y);
+		if (!has)
+			continue;
+		if (asprintf(&c->note,
+			     "a hard link %s made to %s, which %s replaced "
+			     "since",
+			     t->name_a, e->path, t->name_b) < 0)
+			c->note = NULL;
+		return 0;
+	}
+	return 0;
+}
+
 /* A file A replaced whole (no copy-up says so) or made, in a directory
  * of B that changed since A was created, where nothing recorded whether B
  * had it then. */
@@ -361,6 +455,7 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 	origins = origins && !had_has(&had, 'R', 0, "/");
 	struct diff_dir_seen seen = {0}, moved[2] = {{0}};
 	struct pkg_files pkgs = {0};
+	struct link_index links = {0};
 	const char *a_top = NULL; /* below it, B has nothing */
 	for (size_t i = 0; i < d->n && r >= 0; i++) {
 		struct world_change *c = &d->v[i];
@@ -384,6 +479,8 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 				     "when %s was created), changed in %s",
 				     pkg, t->name_a, t->name_a) < 0)
 				c->note = NULL;
+			if (r >= 0 && yes && !pkg && !c->note)
+				r = note_link(t, d, &links, c);
 			if (yes)
 				note(c, "changed", t->name_a);
 			if (unsure)
@@ -407,6 +504,7 @@ int diff_conflicts(struct diff_trees *t, struct world_diff *d,
 	known_release(&known);
 	had_release(&had);
 	pkg_files_release(&pkgs);
+	free(links.v);
 	free(seen.dir);
 	for (size_t i = 0; i < 2; i++)
 		free(moved[i].dir);
