@@ -75,16 +75,16 @@ done
 # The order of the notes on disk (a power cut cannot be simulated; a kill
 # keeps what the page cache has): undo/before written, fsynced, renamed in
 # and its directory fsynced before the first link into the undo; the
-# links' undo/seen notes fsynced a batch of 64 at a time; and at
+# links' undo/seen notes fsynced a batch of 128 at a time; and at
 # merge-noted undo/before already whole, no link made yet.
 test_expect_success 'a merge makes undo/before durable before its first save, undo/seen a batch at a time' '
 	command -v strace >/dev/null || { echo "# SKIP strace is missing"; return 0; }
 	fresh_root && mkdir "$R/srv/m" &&
-	for i in $(seq 70); do echo orig >"$R/srv/m/f$i" || return 1; done &&
+	for i in $(seq 130); do echo orig >"$R/srv/m/f$i" || return 1; done &&
 	wcreate A Root &&
-	for i in $(seq 70); do echo a >>"$(T A)/srv/m/f$i" || return 1; done &&
+	for i in $(seq 130); do echo a >>"$(T A)/srv/m/f$i" || return 1; done &&
 	{ PWAPT_CRASH_AT=merge-noted wmerge A Root; test_equal 137 $?; } &&
-	U="$PWAPT_STATE/merge/undo" && test_equal 70 "$(grep -c " /srv/m/f" "$U/before")" &&
+	U="$PWAPT_STATE/merge/undo" && test_equal 130 "$(grep -c " /srv/m/f" "$U/before")" &&
 	test_equal before "$(ls -A "$U")" &&
 	pwapt recover >/dev/null &&
 	strace -qq -y -o "$TMP/st" \
@@ -96,7 +96,7 @@ test_expect_success 'a merge makes undo/before durable before its first save, un
 		/^linkat\(.*\/undo>, \"[0-9]+\"/ { if (!links++) print (dir ? \"durable\" : \"not durable\") }
 		/^fdatasync\(.*\/undo\/seen>\)/ { print \"seen after \" links }
 	" "$TMP/st" >"$TMP/order" && cat "$TMP/order" &&
-	test_equal "durable seen after 64" "$(xargs <"$TMP/order")"
+	test_equal "durable seen after 128" "$(xargs <"$TMP/order")"
 '
 
 test_expect_success 'a merge killed while it saves, then a reboot: recovered at the next command, merged again' '

@@ -141,6 +141,7 @@ struct undo_log {
 	int undo;
 	int fd;
 	const char *name;
+	bool named; /* its directory synced since the file was made */
 };
 #define UNDO_LOG_INIT {.undo = -1, .fd = -1}
 /* Opens L with the notes of UNDO/NAME that an earlier run left (a file it

@@ -126,7 +126,7 @@ static bool as_noted(const struct plan *p, size_t i, const struct stat *st,
  * ctimes a link gave, known only once it is made, are made durable a batch
  * at a time (an fsync for each would cost a journal commit per file), and
  * all of them (syncfs) before the merge writes anything over DST. */
-#define SEEN_SYNC_BATCH 64
+#define SEEN_SYNC_BATCH 128
 
 int merge_save_all(struct world_store *s, int tree, int undo, int staged,
 		   struct plan *p, struct world_error *err)

@@ -168,8 +168,11 @@ void undo_log_sync(struct undo_log *l)
 	undo_log_flush(l);
 	/* Where the log could not be written it stays in memory: nothing
 	 * to make durable, and no error (the notes only spare conflicts). */
-	if (l->fd >= 0 && fdatasync(l->fd) == 0)
-		(void)fsync(l->undo);
+	if (l->fd < 0 || fdatasync(l->fd) < 0)
+		return;
+	/* Its name once: the appends after it are the file's data. */
+	if (!l->named && fsync(l->undo) == 0)
+		l->named = true;
 }
 
 void undo_logs_done(int undo)
