@@ -116,21 +116,28 @@ static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id)
 		service_pending_note(ctx, p, id, true);
 	if (bad < 0 && !strcmp(p->dst, WORLD_ROOT)) {
 		/* pwapt rollback of this merge restarts them on the old
-		 * files, as after pwapt merge. */
+		 * files, as after pwapt merge, and stops before the files
+		 * go those it started whose init script or unit it added
+		 * ("stop NAME"): they did not run in DST before. */
 		_cleanup_strv_free_ char **again = calloc(p->n + 1,
 							  sizeof(char *));
 		size_t k = 0;
-		/* The removed ones stopped for good: started again. */
+		/* The removed ones stopped for good: started again; the
+		 * ones new to DST: stopped. */
 		for (size_t i = 0; again && i < p->n; i++) {
-			char *name = NULL;
-			if (!p->v[i].in_dst)
+			const struct svc_item *it = &p->v[i];
+			if (!it->in_dst && !it->added)
 				continue;
-			if (asprintf(&name, "%s%s",
-				     p->v[i].removed ? "stopped " : "",
-				     p->v[i].name) < 0)
+			if (asprintf(&again[k], "%s%s",
+				     !it->in_dst   ? "stop "
+				     : it->removed ? "stopped "
+						   : "",
+				     it->name) < 0) {
+				again[k] = NULL;
 				strvfreep(&again);
-			else
-				again[k++] = name;
+			} else {
+				k++;
+			}
 		}
 		if (again)
 			service_remember(ctx, again, id);
@@ -303,15 +310,17 @@ static bool merged_since(struct world_store *s, const struct world_list *l,
 	return yes;
 }
 
-/* The last merge into DST (the one pwapt rollback undoes): its id, 0
- * when there is none left to roll back. */
-static uint64_t last_merge(struct world_store *s, const char *dst)
+/* The last merge into DST (the one pwapt rollback undoes): its *ID, 0
+ * when there is none left to roll back.  -1 when the record of merges
+ * cannot be read: ERR says why. */
+static int last_merge(struct world_store *s, const char *dst, uint64_t *id,
+		      struct world_error *err)
 {
 	struct world_merge_record m = {0};
-	struct world_error err = {0};
-	uint64_t id = world_last_merge(s, dst, &m, &err) >= 0 ? m.id : 0;
+	int r = world_last_merge(s, dst, &m, err);
+	*id = r >= 0 ? m.id : 0;
 	world_merge_record_release(&m);
-	return id;
+	return r >= 0 || r == -ENOENT ? 0 : -1;
 }
 
 /* What pwapt recover says of DST's note of services (svcmove.c) that a
@@ -320,19 +329,43 @@ static uint64_t last_merge(struct world_store *s, const char *dst)
 static void print_pending(struct world_store *s, const struct world_list *l,
 			  const char *dst, const char *pending)
 {
-	uint64_t id = 0, last = 0;
-	if (merged_since(s, l, dst, pending, &id)) {
+	uint64_t id = 0, last = 0, merged = 0;
+	struct world_error err = {0};
+	/* The merge the note is of ("merge N", "rollback of merge N"), and
+	 * DST's last merge, to tell whether it was rolled back. */
+	if (sscanf(pending, "merge %" SCNu64, &id) != 1 &&
+	    sscanf(pending, "rollback of merge %" SCNu64, &id) != 1)
+		id = 0;
+	if (id)
+		(void)last_merge(s, dst, &last, &err);
+	if (merged_since(s, l, dst, pending, &merged)) {
 		printf("a wmerge into %s was killed once it had merged "
 		       "(merge %" PRIu64 "), before its services moved; see "
 		       "to them, or pwapt rollback --id %" PRIu64 " %s:\n",
-		       dst, id, id, dst);
+		       dst, merged, merged, dst);
 	} else if (!strncmp(pending, "no merge yet from ", 18)) {
 		printf("a wmerge into %s was killed before it merged (nothing "
 		       "to roll back); services it was stopping may be down, "
 		       "start them again:\n",
 		       dst);
-	} else if (sscanf(pending, "merge %" SCNu64, &id) == 1 && id &&
-		   (last = last_merge(s, dst)) != id) {
+	} else if (id && !strncmp(pending, "rollback of merge ", 18) &&
+		   last == id) {
+		printf("pwapt rollback of merge %" PRIu64 " into %s stopped "
+		       "the services the merge started and did not see them "
+		       "run again (killed before it undid the merge, or "
+		       "refused and a start failed): start them again, or "
+		       "pwapt rollback --id %" PRIu64 " %s:\n",
+		       id, dst, id, dst);
+	} else if (id && !strncmp(pending, "rollback of merge ", 18)) {
+		printf("pwapt rollback of merge %" PRIu64 " into %s stopped "
+		       "the services the merge started and was killed; merge "
+		       "%" PRIu64 " %s: those services ran on its files; see "
+		       "to them on the files %s has now:\n",
+		       id, dst, id,
+		       last > id ? "is no longer the last merge"
+				 : "was rolled back",
+		       dst);
+	} else if (id && last != id) {
 		/* Merge ids only grow: an older last merge means this one
 		 * was rolled back; a newer one came after it. */
 		printf("services of %s were not (re)started or checked after "
@@ -483,13 +516,48 @@ int cmd_rollback(struct context *ctx, int argc, char **argv)
 	if (r >= 0 || id) {
 		if (!id)
 			id = last.id;
-		r = world_rollback(s, dst, id, force, &changed, &err);
+		r = world_rollback_check(s, dst, id, force, &changed, &err);
 	}
+	/* Nothing refuses it: the services the merge started in Root, new
+	 * there, stop while their files are there (the store is not held
+	 * while services run); one that does not stop refuses it. */
+	_cleanup_strv_free_ char **stopped = NULL;
+	_cleanup_free_ char *prev = NULL;
+	char why[512] = "";
+	bool in_root = !strcmp(dst, WORLD_ROOT) && !no_restart;
+	if (r >= 0 && in_root) {
+		world_store_free(s);
+		r = service_stop_before_rollback(
+			ctx, id, last.src ? last.src : "?", &stopped, &prev,
+			why, sizeof(why));
+		/* Killed here: stopped, not rolled back; the note says so
+		 * to pwapt recover. */
+		world_crash_point("rollback-stopped");
+		s = r >= 0 ? open_store(ctx) : NULL;
+		if (!s) {
+			if (r >= 0)
+				service_start_after_refused_rollback(
+					ctx, stopped, prev);
+			world_merge_record_release(&last);
+			if (r >= 0)
+				return EXIT_FAIL;
+			return failf(ctx,
+				     "cannot roll back merge %" PRIu64
+				     " into %s: %s (pwapt rollback "
+				     "--no-restart leaves its services to "
+				     "you)",
+				     id, dst, why);
+		}
+	}
+	if (r >= 0)
+		r = world_rollback(s, dst, id, force, &changed, &err);
 	/* Transactions built on the merged one: how to throw them away. */
 	_cleanup_strv_free_ char **txns = NULL;
 	if (r == -EBUSY)
 		(void)txn_rebased_by(s, &last, &txns, NULL);
 	world_store_free(s);
+	if (r < 0 && stopped) /* refused after all: they run again */
+		service_start_after_refused_rollback(ctx, stopped, prev);
 	_cleanup_free_ char *src = steal_pointer(&last.src);
 	world_merge_record_release(&last);
 	if (r == -EEXIST && changed) {
@@ -520,11 +588,20 @@ int cmd_rollback(struct context *ctx, int argc, char **argv)
 	printf("Rolled back merge %" PRIu64 " (%s into %s).\n", id,
 	       src ? src : "?", dst);
 	fflush(stdout); /* said, also when killed while services restart */
-	char why[512] = "";
-	if (strcmp(dst, WORLD_ROOT) || no_restart ||
-	    service_restart_after_rollback(ctx, id, src ? src : "?", why,
-					   sizeof(why)) == 0)
+	/* DST's note of services of that merge (a wmerge killed among
+	 * them, the stops above) is done with. */
+	service_pending_after_rollback(ctx, dst, id, prev);
+	int rs = in_root ? service_restart_after_rollback(
+				   ctx, id, src ? src : "?", why, sizeof(why))
+			 : 0;
+	if (rs == 0)
 		return EXIT_OK;
+	if (rs == -2)
+		return failf(ctx,
+			     "merge %" PRIu64 " was rolled back, but its "
+			     "services were not restarted on the old files: "
+			     "%s; restart them by hand",
+			     id, why);
 	return failf(ctx,
 		     "merge %" PRIu64 " was rolled back, but not each of its "
 		     "services runs again on the old files: %s (pwapt "

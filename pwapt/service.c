@@ -234,38 +234,186 @@ static void rollback_pending(struct context *ctx, uint64_t id, const char *src,
 	service_pending_note(ctx, &p, id, !p.n);
 }
 
-int service_restart_after_rollback(struct context *ctx, uint64_t id,
-				   const char *src, char *why, size_t why_len)
+/* Root's note "restarted" of merge ID: the services to restart after its
+ * rollback into AGAIN, those to stop before it ("stop NAME" lines) into
+ * STOP, and of AGAIN those the merge stopped for good ("stopped NAME":
+ * their package removed), started whether they run or not, into STOPPED
+ * too.  1 when there is none, or it is another merge's; 0; -1 when it
+ * cannot be read (out of memory too), WHY (WHY_LEN bytes) says why. */
+static int read_restarted(struct context *ctx, uint64_t id, struct strv *again,
+			  struct strv *stop, struct strv *stopped, char *why,
+			  size_t why_len)
 {
 	_cleanup_free_ char *text = NULL;
 	struct world_store *s = open_store(ctx);
 	struct world_error err = {0};
 	int r = s ? world_note_read(s, WORLD_ROOT, "restarted", &text, NULL,
 				    &err)
-		  : -1;
+		  : -EIO;
 	world_store_free(s);
+	if (r == -ENOENT)
+		return 1;
+	if (r < 0) {
+		snprintf(why, why_len,
+			 "cannot read Root's note of the services merge "
+			 "%" PRIu64 " restarted: %s",
+			 id, s ? SHOWN(err.msg) : "cannot open the store");
+		return -1;
+	}
 	uint64_t noted = 0;
 	char *l = text;
-	if (r >= 0 && sscanf(text, "merge %" SCNu64, &noted) == 1)
+	if (sscanf(text, "merge %" SCNu64, &noted) == 1)
 		l = strchrnul(text, '\n');
-	if (r < 0 || noted != id)
-		return 0; /* none, or another merge's services */
+	if (noted != id)
+		return 1; /* another merge's services */
 	if (*l == '\n')
 		l++;
-	_cleanup_strv_ struct strv names = {0}, stopped = {0};
 	for (; *l;) {
 		char *nl = strchr(l, '\n');
 		if (nl)
 			*nl = '\0';
+		bool is_stop = !strncmp(l, "stop ", 5);
 		bool was_stopped = !strncmp(l, "stopped ", 8);
-		if (was_stopped)
-			l += 8;
-		if (*l && strv_push(&names, strdup(l)) < 0)
+		const char *name = is_stop ? l + 5 : was_stopped ? l + 8 : l;
+		if (*name &&
+		    (strv_push(is_stop ? stop : again, strdup(name)) < 0 ||
+		     (was_stopped && strv_push(stopped, strdup(name)) < 0))) {
+			snprintf(why, why_len,
+				 "out of memory reading Root's note of the "
+				 "services merge %" PRIu64 " restarted",
+				 id);
 			return -1;
-		if (*l && was_stopped && strv_push(&stopped, strdup(l)) < 0)
-			return -1;
+		}
 		l = nl ? nl + 1 : l + strlen(l);
 	}
+	return 0;
+}
+
+/* Root's note "svcmove" while pwapt rollback of merge ID stops services:
+ * "rollback of merge ID from SRC", then "start NAME" for each of NAMES
+ * (N), for pwapt recover to name when the rollback is killed. */
+static int stopping_note(struct context *ctx, uint64_t id, const char *src,
+			 char *const *names, size_t n)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -1;
+	fprintf(f, "rollback of merge %" PRIu64 " from %s\n", id, src);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "start %s\n", names[i]);
+	if (fclose(f) != 0)
+		return -1;
+	return service_pending_put(ctx, WORLD_ROOT, buf);
+}
+
+int service_stop_before_rollback(struct context *ctx, uint64_t id,
+				 const char *src, char ***stopped, char **prev,
+				 char *why, size_t why_len)
+{
+	_cleanup_strv_ struct strv again = {0}, stop = {0}, done = {0},
+				   removed = {0};
+	*stopped = NULL;
+	*prev = NULL;
+	int r = read_restarted(ctx, id, &again, &stop, &removed, why, why_len);
+	if (r < 0)
+		return -1;
+	if (r > 0 || !stop.n)
+		return 0;
+	/* What the note held, put back when the rollback is refused. */
+	struct world_store *s = open_store(ctx);
+	if (!s || service_pending_load(s, WORLD_ROOT, prev, NULL) < 0)
+		*prev = NULL;
+	world_store_free(s);
+	/* Written before the first stop: killed among them, or before the
+	 * files go, pwapt recover names the services to start again. */
+	if (stopping_note(ctx, id, src, stop.v, stop.n) < 0) {
+		snprintf(why, why_len,
+			 "cannot write Root's note of the services it stops");
+		free(steal_pointer(prev));
+		return -1;
+	}
+	FILE *f = chatter(ctx);
+	for (size_t i = stop.n; i-- > 0;) { /* reverse start order */
+		fprintf(f, "Stopping %s (started by merge %" PRIu64 ")... ",
+			stop.v[i], id);
+		fflush(f);
+		int st = service_command(ctx, WORLD_ROOT, stop.v[i], "stop",
+					 false);
+		/* A stop that failed on a service that does not run (a
+		 * killed rollback stopped it) leaves it stopped all the
+		 * same. */
+		bool down =
+			st == 0 || service_command(ctx, WORLD_ROOT, stop.v[i],
+						   "status", true) > 0;
+		fprintf(f, "%s\n", down ? "done" : "FAILED");
+		fflush(f);
+		if (!down) {
+			if (st < 0)
+				snprintf(why, why_len,
+					 "%s (started by merge %" PRIu64
+					 ") could not be stopped: its stop "
+					 "did not run",
+					 stop.v[i], id);
+			else
+				snprintf(why, why_len,
+					 "%s (started by merge %" PRIu64
+					 ") did not stop: its stop exited %d",
+					 stop.v[i], id, st);
+			service_start_after_refused_rollback(ctx, done.v,
+							     *prev);
+			free(steal_pointer(prev));
+			return -1;
+		}
+		if (strv_push(&done, strdup(stop.v[i])) < 0) {
+			snprintf(why, why_len, "out of memory");
+			/* Those stopped, this one too, start again. */
+			service_start_after_refused_rollback(ctx, stop.v + i,
+							     *prev);
+			free(steal_pointer(prev));
+			return -1;
+		}
+	}
+	*stopped = steal_pointer(&done.v);
+	done.n = 0;
+	return 0;
+}
+
+void service_start_after_refused_rollback(struct context *ctx,
+					  char *const *stopped,
+					  const char *prev)
+{
+	FILE *f = chatter(ctx);
+	size_t n = 0;
+	while (stopped && stopped[n])
+		n++;
+	bool all = true;
+	for (size_t i = n; i-- > 0;) { /* stopped in reverse: start order */
+		fprintf(f, "Starting %s again... ", stopped[i]);
+		fflush(f);
+		int st = service_command(ctx, WORLD_ROOT, stopped[i], "start",
+					 false);
+		fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
+		fflush(f);
+		all &= st == 0;
+	}
+	/* The note of those to start again goes once they run. */
+	if (all)
+		(void)service_pending_put(ctx, WORLD_ROOT, prev ? prev : "");
+}
+
+int service_restart_after_rollback(struct context *ctx, uint64_t id,
+				   const char *src, char *why, size_t why_len)
+{
+	_cleanup_strv_ struct strv names = {0}, stop = {0}, stopped = {0};
+	int r = read_restarted(ctx, id, &names, &stop, &stopped, why, why_len);
+	if (r < 0)
+		return -2;
+	if (r > 0)
+		return 0; /* none, or another merge's services */
+	struct world_store *s;
+	struct world_error err = {0};
 	/* Killed while they restart: pwapt recover names them. */
 	rollback_pending(ctx, id, src, names.v, names.n);
 	world_crash_point("rollback-restarting");

@@ -53,10 +53,31 @@ bool service_restart_kept(struct context *ctx, char *const *services,
  * restart, and after when one did not come back, Root's note of pending
  * services (service_pending_note) names them for pwapt recover.  0, or
  * -1 when one did not come back: WHY (WHY_LEN bytes) says which check the
- * first such failed. */
+ * first such failed; -2 when the note cannot be read (out of memory too):
+ * none restarted, WHY says why. */
 void service_remember(struct context *ctx, char *const *services, uint64_t id);
 int service_restart_after_rollback(struct context *ctx, uint64_t id,
 				   const char *src, char *why, size_t why_len);
+/* Before pwapt rollback of merge ID (of SRC) into Root, once nothing
+ * refuses it: the services that the note names as started by that merge
+ * with their init script or unit new to Root ("stop NAME": see
+ * cmd-merge.c) stop, in reverse start order, while their files are there.
+ * Root's note of pending services says, from before the first stop until
+ * the caller settles it, "rollback of merge ID from SRC" and whom to
+ * start again; its text before goes to *PREV (malloc'd; NULL: none).
+ * *STOPPED (malloc'd, NULL-terminated, in the order they stopped; NULL:
+ * none) is for service_start_after_refused_rollback().  0; -1, the
+ * rollback refused, when the note of services cannot be read or one did
+ * not stop: WHY (WHY_LEN bytes) says which and why, and those stopped
+ * run again. */
+int service_stop_before_rollback(struct context *ctx, uint64_t id,
+				 const char *src, char ***stopped, char **prev,
+				 char *why, size_t why_len);
+/* The rollback refused after those stops: STOPPED start again, and once
+ * each runs, Root's note of pending services is PREV again. */
+void service_start_after_refused_rollback(struct context *ctx,
+					  char *const *stopped,
+					  const char *prev);
 
 /* SERVICES (NULL-terminated, or NULL) and, after them, those of DST's
  * processes that use a file the merge into DST just done replaced
@@ -96,6 +117,8 @@ struct svc_item {
 	 * stopped in DST before the merge, as prerm would, not started or
 	 * checked after it; in_dst too (a roll-back starts it again). */
 	bool removed;
+	bool added;	/* the merge adds its init script or unit file to
+			   DST (none there before): new to DST */
 	const char *why; /* static text, or why_text: why it is in the plan */
 	char *why_text;	 /* malloc'd, or NULL */
 	/* The TCP ports it listened on before (in SRC, else in DST): its
@@ -223,6 +246,16 @@ void service_restore_old(struct context *ctx, struct svc_plan *p);
 void service_pending_note(struct context *ctx, const struct svc_plan *p,
 			  uint64_t id, bool done);
 char *service_pending_read(struct world_store *s, const char *world);
+/* After merge ID into WORLD was rolled back: WORLD's note of pending
+ * services, when it is of that merge (a wmerge killed among its services,
+ * service_stop_before_rollback()), goes: it is PREV again when that is
+ * another merge's note, else empty.  Another merge's note, or one that
+ * cannot be read, stays. */
+void service_pending_after_rollback(struct context *ctx, const char *world,
+				    uint64_t id, const char *prev);
+/* Writes TEXT as WORLD's note of pending services ("": none).  0 or -1. */
+int service_pending_put(struct context *ctx, const char *world,
+			const char *text);
 /* The same, telling a note that cannot be read (< 0, ERR says why) from
  * none (0, *OUT NULL). */
 int service_pending_load(struct world_store *s, const char *world,

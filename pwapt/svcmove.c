@@ -269,6 +269,37 @@ static bool removes(struct world_store *s, const char *src, int src_info,
 	return any;
 }
 
+/* Whether the merge (diff D) adds SERVICE's init script or unit file to
+ * DST: the diff has one, and DST has none of them before the merge.  One
+ * that cannot be looked at counts as there: its service is never taken
+ * for new (pwapt rollback stops only those). */
+static bool added_to_dst(struct world_store *s, const char *dst,
+			 const struct world_diff *d, const char *service)
+{
+	char own[4][PATH_MAX];
+	snprintf(own[0], sizeof(own[0]), "/etc/init.d/%s", service);
+	snprintf(own[1], sizeof(own[1]), "/lib/systemd/system/%s.service",
+		 service);
+	snprintf(own[2], sizeof(own[2]), "/usr/lib/systemd/system/%s.service",
+		 service);
+	snprintf(own[3], sizeof(own[3]), "/etc/systemd/system/%s.service",
+		 service);
+	bool adds = false;
+	for (size_t k = 0; k < 4; k++)
+		adds |= changed(d, own[k]);
+	for (size_t k = 0; adds && k < 4; k++) {
+		struct world_error err = {0};
+		int fd = world_open_in(s, dst, own[k],
+				       O_PATH | O_NOFOLLOW | O_CLOEXEC, &err);
+		if (fd >= 0)
+			close(fd);
+		/* -ELOOP: /lib a link to usr/lib, looked at there too. */
+		if (fd != -ENOENT && !(fd == -ELOOP && k == 1))
+			return false;
+	}
+	return adds;
+}
+
 /* rc2.d of SRC: "S02ssh" gives ssh the order 2. */
 static void read_order(struct context *ctx, const char *world,
 		       struct svc_plan *p)
@@ -474,6 +505,7 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 		if (!it || r < 0)
 			continue;
 		it->in_src = true;
+		it->added = added_to_dst(s, dst, &d, w->name);
 		it->why = "runs in the merged world";
 		r = world_listening_ports(s, src, w->pids, w->n_pids,
 					  &it->ports, err);
@@ -775,6 +807,42 @@ int service_pending_load(struct world_store *s, const char *world,
 	else
 		free(text);
 	return 0;
+}
+
+int service_pending_put(struct context *ctx, const char *world,
+			const char *text)
+{
+	struct world_store *s = open_store(ctx);
+	struct world_error err = {0};
+	int r = s ? world_note_write(s, world, "svcmove", text, strlen(text),
+				     &err)
+		  : -1;
+	world_store_free(s);
+	return r < 0 ? -1 : 0;
+}
+
+/* Whether TEXT (may be NULL), a note of pending services, is of merge
+ * ID: "merge ID from SRC", or "rollback of merge ID from SRC". */
+static bool note_of(const char *text, uint64_t id)
+{
+	uint64_t of = 0;
+	return text &&
+	       (sscanf(text, "merge %" SCNu64, &of) == 1 ||
+		sscanf(text, "rollback of merge %" SCNu64, &of) == 1) &&
+	       of == id;
+}
+
+void service_pending_after_rollback(struct context *ctx, const char *world,
+				    uint64_t id, const char *prev)
+{
+	struct world_store *s = open_store(ctx);
+	_cleanup_free_ char *now = NULL;
+	int r = s ? service_pending_load(s, world, &now, NULL) : -1;
+	world_store_free(s);
+	if (r < 0 || !note_of(now, id))
+		return; /* another merge's, or unreadable: for recover */
+	(void)service_pending_put(ctx, world,
+				  prev && !note_of(prev, id) ? prev : "");
 }
 
 char *service_pending_read(struct world_store *s, const char *world)

@@ -109,8 +109,11 @@ static char *still_rebased(struct world_store *s, const struct plan *p,
 	return buf;
 }
 
-int world_rollback(struct world_store *s, const char *dst, uint64_t id,
-		   bool force, char **changed, struct world_error *err)
+/* world_rollback(), or with CHECK_ONLY its refusals alone: nothing is
+ * written. */
+static int rollback(struct world_store *s, const char *dst, uint64_t id,
+		    bool force, bool check_only, char **changed,
+		    struct world_error *err)
 {
 	_cleanup_close_ int ldir = -1;
 	struct plan p;
@@ -183,9 +186,10 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 	int *undone = NULL;
 	if (r >= 0)
 		r = undo_databases(ldir, tree, &p, &undone, err);
-	if (r < 0) {
+	if (r < 0 || check_only) {
+		undo_databases_release(undone, p.n);
 		journal_plan_release(&p);
-		return r;
+		return r < 0 ? r : 0;
 	}
 	/* The undo is a transaction too: journaled as the active merge, so
 	 * that an interrupted one is finished by the next command.  It is
@@ -218,6 +222,18 @@ int world_rollback(struct world_store *s, const char *dst, uint64_t id,
 		(void)layers_refresh_all(s, NULL);
 	journal_plan_release(&p);
 	return r;
+}
+
+int world_rollback(struct world_store *s, const char *dst, uint64_t id,
+		   bool force, char **changed, struct world_error *err)
+{
+	return rollback(s, dst, id, force, false, changed, err);
+}
+
+int world_rollback_check(struct world_store *s, const char *dst, uint64_t id,
+			 bool force, char **changed, struct world_error *err)
+{
+	return rollback(s, dst, id, force, true, changed, err);
 }
 
 static bool has_children(struct world_store *s, const char *name,

@@ -567,6 +567,11 @@ int world_last_merge(struct world_store *store, const char *dst,
  * interrupted roll-back is finished by the next command. */
 int world_rollback(struct world_store *store, const char *dst, uint64_t id,
 		   bool force, char **changed, struct world_error *err);
+/* The refusals of world_rollback() alone, each checked as it checks
+ * them, nothing written: 0 when it would roll back now. */
+int world_rollback_check(struct world_store *store, const char *dst,
+			 uint64_t id, bool force, char **changed,
+			 struct world_error *err);
 
 /* The parents of world NAME, in priority order (none for Root):
  * NULL-terminated, malloc'd.  -ENOENT for no world of that name. */

@@ -1,0 +1,110 @@
+#!/bin/sh
+# pwapt rollback of a wmerge that started services new to Root (wmerge(8),
+# pwapt(8)): those whose init script the merge added stop, in reverse start
+# order, before their files go; only once nothing refuses the rollback; a
+# stop that fails refuses it, the ones already stopped start again; a
+# rollback killed after the stops leaves a note pwapt recover prints.  A
+# service Root already ran (unseen: no pid file) is never stopped.  On the
+# Debian test tree with the tests' pwapt-test-web (port 8080, enabled) and
+# pwapt-test-www (port 8090, not enabled: started after it).
+. "$(dirname "$0")/lib.sh"
+make_debian_root
+command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
+R=$PWAPT_ROOT
+WEB=/etc/init.d/pwapt-test-web
+
+# answers WORLD PORT: what the test daemon there answers (nothing: none).
+answers() {
+	wexec "$1" python3 -c 'import urllib.request, sys
+print(urllib.request.urlopen("http://127.0.0.1:%s/" % sys.argv[1], timeout=5).read().decode().strip())' "$2" 2>/dev/null
+}
+both_answer() { test -n "$(answers Root 8080)" && test -n "$(answers Root 8090)"; }
+web_pid() { wexec Root cat /run/pwapt-test-web.pid 2>/dev/null; }
+
+test_expect_success 'set up: W installs pwapt-test-web and -www (new to Root) and runs them; wmerge starts them in Root' '
+	use_test_repo 1.0 && wcreate W Root >/dev/null &&
+	wexec W env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-web pwapt-test-www </dev/null >/dev/null 2>&1 &&
+	wexec W /etc/init.d/pwapt-test-web start &&
+	wexec W /etc/init.d/pwapt-test-www start &&
+	wait_for 20 "test -n \"\$(answers W 8080)\" && test -n \"\$(answers W 8090)\"" &&
+	{ wmerge W Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -q "^Starting pwapt-test-web in Root... done, checked" "$TMP/out" &&
+	grep -q "^Starting pwapt-test-www in Root... done, checked" "$TMP/out" &&
+	both_answer && pid=$(web_pid) && test -n "$pid" && echo "$pid" >"$TMP/pid"
+'
+
+test_expect_success 'pwapt rollback --id of another merge is refused without stopping a service' '
+	{ pwapt rollback --id 99 >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 1 $rc &&
+	! grep -q "^Stopping\|^Starting" "$TMP/out" &&
+	test_equal "$(cat "$TMP/pid")" "$(web_pid)" && both_answer
+'
+
+test_expect_success 'pwapt rollback refused (a merged file changed since): no service stopped' '
+	echo "# changed" >>"$R$WEB" &&
+	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 3 $rc &&
+	! grep -q "^Stopping\|^Starting" "$TMP/out" &&
+	test_equal "$(cat "$TMP/pid")" "$(web_pid)" && both_answer
+'
+
+test_expect_success 'a stop that fails refuses the rollback before files move: named, the one stopped starts again' '
+	sed -i "2i [ \"\$1\" = stop ] && exit 1" "$R$WEB" &&
+	{ pwapt rollback --force >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 1 $rc &&
+	grep -q "^Stopping pwapt-test-www (started by merge 1)... done" "$TMP/out" &&
+	grep -q "^Stopping pwapt-test-web (started by merge 1)... FAILED" "$TMP/out" &&
+	grep -q "cannot roll back merge 1 into Root: pwapt-test-web (started by merge 1) did not stop: its stop exited 1" "$TMP/out" &&
+	grep -q "^Starting pwapt-test-www again... done" "$TMP/out" &&
+	! grep -q "^Rolled back" "$TMP/out" &&
+	test -e "$R/usr/sbin/pwapt-test-webd" && test -e "$R/usr/sbin/pwapt-test-wwwd" &&
+	wait_for 20 both_answer &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	grep -q "nothing to recover" "$TMP/rec"
+'
+
+test_expect_success 'pwapt rollback killed after its stops: pwapt recover names the services to start again' '
+	sed -i "2d" "$R$WEB" &&
+	{ PWAPT_CRASH_AT=rollback-stopped pwapt rollback --force >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 137 $rc &&
+	grep -q "^Stopping pwapt-test-www (started by merge 1)... done" "$TMP/out" &&
+	grep -q "^Stopping pwapt-test-web (started by merge 1)... done" "$TMP/out" &&
+	test -z "$(answers Root 8080)" && test -z "$(answers Root 8090)" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	! grep -q "nothing to recover" "$TMP/rec" &&
+	grep -q "^pwapt rollback of merge 1 into Root stopped the services the merge started and did not see them run again" "$TMP/rec" &&
+	grep -q "^start pwapt-test-web\$" "$TMP/rec" &&
+	grep -q "^start pwapt-test-www\$" "$TMP/rec"
+'
+
+test_expect_success 'pwapt rollback stops them in reverse start order before their files go; nothing left to recover' '
+	wexec Root /etc/init.d/pwapt-test-web start && wexec Root /etc/init.d/pwapt-test-www start &&
+	wait_for 20 both_answer &&
+	{ pwapt rollback --force >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 0 $rc &&
+	test_equal "Stopping pwapt-test-www (started by merge 1)... done
+Stopping pwapt-test-web (started by merge 1)... done
+Rolled back merge 1 (W into Root)." "$(grep "^Stopping\|^Rolled" "$TMP/out")" &&
+	! test -e "$R$WEB" && ! test -e "$R/usr/sbin/pwapt-test-wwwd" &&
+	test -z "$(answers Root 8080)" && test -z "$(answers Root 8090)" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	grep -q "nothing to recover" "$TMP/rec"
+'
+
+test_expect_success 'a service Root already ran (no pid file: unseen) that a wmerge starts is not stopped by the rollback' '
+	use_test_repo 1.0 &&
+	wexec Root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-svc </dev/null >/dev/null 2>&1 &&
+	wait_for 20 "wexec Root /etc/init.d/pwapt-test-svc status" &&
+	wcreate V Root >/dev/null &&
+	wexec V /etc/init.d/pwapt-test-svc start >/dev/null &&
+	wexec V sh -c "echo \"# V\" >>/etc/default/pwapt-test-svc" &&
+	wexec Root rm -f /run/pwapt-test-svc.pid &&
+	{ wmerge V Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -q "^Starting pwapt-test-svc in Root" "$TMP/out" &&
+	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -q "^Rolled back merge 2 " "$TMP/out" &&
+	! grep -q "^Stopping" "$TMP/out" &&
+	test -e "$R/etc/init.d/pwapt-test-svc"
+'
+
+test_done
