@@ -107,4 +107,33 @@ test_expect_success 'a service Root already ran (no pid file: unseen) that a wme
 	test -e "$R/etc/init.d/pwapt-test-svc"
 '
 
+# killed_merge WORLD: a world on Root running pwapt-test-web (new to Root),
+# whose wmerge into Root is killed once merged, before its services.
+killed_merge() {
+	wcreate "$1" Root >/dev/null &&
+	wexec "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-web </dev/null >/dev/null 2>&1 &&
+	wexec "$1" /etc/init.d/pwapt-test-web start &&
+	wait_for 20 "test -n \"\$(answers $1 8080)\"" &&
+	{ PWAPT_CRASH_AT=svcmove-merged wmerge "$1" Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 137 $rc &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	grep -q "^start pwapt-test-web\$" "$TMP/rec"
+}
+
+test_expect_success 'pwapt rollback of a wmerge killed among its services clears the note it left' '
+	killed_merge K &&
+	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -q "^Rolled back merge 3 (K into Root)" "$TMP/out" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	grep -q "nothing to recover" "$TMP/rec"
+'
+
+test_expect_success 'so does pwapt rollback --no-restart' '
+	killed_merge K2 &&
+	{ pwapt rollback --no-restart >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -q "^Rolled back merge 4 (K2 into Root)" "$TMP/out" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	grep -q "nothing to recover" "$TMP/rec"
+'
+
 test_done
