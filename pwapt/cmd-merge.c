@@ -336,8 +336,7 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 	if (sscanf(pending, "merge %" SCNu64, &id) != 1 &&
 	    sscanf(pending, "rollback of merge %" SCNu64, &id) != 1)
 		id = 0;
-	if (id)
-		(void)last_merge(s, dst, &last, &err);
+	bool unknown = id && last_merge(s, dst, &last, &err) < 0;
 	if (merged_since(s, l, dst, pending, &merged)) {
 		printf("a wmerge into %s was killed once it had merged "
 		       "(merge %" PRIu64 "), before its services moved; see "
@@ -348,6 +347,11 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 		       "to roll back); services it was stopping may be down, "
 		       "start them again:\n",
 		       dst);
+	} else if (unknown) {
+		printf("services of %s were not (re)started or checked after "
+		       "merge %" PRIu64 "; whether it was rolled back cannot "
+		       "be told (%s): see to them:\n",
+		       dst, id, SHOWN(err.msg));
 	} else if (id && !strncmp(pending, "rollback of merge ", 18) &&
 		   last == id) {
 		printf("pwapt rollback of merge %" PRIu64 " into %s stopped "

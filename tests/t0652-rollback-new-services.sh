@@ -136,4 +136,17 @@ test_expect_success 'so does pwapt rollback --no-restart' '
 	grep -q "nothing to recover" "$TMP/rec"
 '
 
+test_expect_success 'pwapt recover, the record of merges unreadable: cannot tell whether the merge was rolled back, and why' '
+	killed_merge K3 &&
+	J=$PWAPT_STATE/merges/Root/journal && cp "$J" "$TMP/journal" &&
+	printf "x\\000y\\n" >"$J" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	cp "$TMP/journal" "$J" &&
+	grep -q "^services of Root were not (re)started or checked after merge 5; whether it was rolled back cannot be told (the record of the last merge into .Root. is damaged): see to them:\$" "$TMP/rec" &&
+	! grep -q "was rolled back:" "$TMP/rec" &&
+	pwapt rollback >/dev/null 2>&1 &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	grep -q "nothing to recover" "$TMP/rec"
+'
+
 test_done
