@@ -69,8 +69,25 @@ static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
 		}
 		return EXIT_FAIL;
 	}
-	service_restore_old(ctx, p);
-	service_pending_note(ctx, p, id, true);
+	/* The note names those that did not come back on the old files;
+	 * out of memory, it stays as it is (naming them all). */
+	size_t down = service_restore_old(ctx, p);
+	_cleanup_free_ struct svc_item *v =
+		down ? calloc(down, sizeof(*v)) : NULL;
+	size_t k = 0;
+	for (size_t i = 0; v && i < p->n; i++)
+		if (p->v[i].down)
+			v[k++] = (struct svc_item){.name = p->v[i].name,
+						   .in_dst = true};
+	struct svc_plan left = {.src = p->src, .dst = p->dst, .v = v, .n = k};
+	if (!down || v)
+		service_pending_note(ctx, &left, id, !down);
+	if (down)
+		fprintf(stderr,
+			"%s: %zu service%s of %s did not come back on the old "
+			"files (pwapt recover names %s)\n",
+			ctx->cmd, down, down == 1 ? "" : "s", p->dst,
+			down == 1 ? "it" : "them");
 	for (size_t i = 0; i < p->n; i++)
 		if (p->v[i].in_src)
 			fprintf(stderr,

@@ -128,6 +128,7 @@ struct svc_item {
 	bool stopped;	/* service_stop_in_src() (or, removed,
 			   service_stop_removed_in_dst()) stopped it */
 	bool done;	/* service_start_in_dst() (re)started it, or tried */
+	bool down;	/* service_restore_old() did not see it come back */
 	bool ports_later; /* found after the merge: service_plan_order()
 			     reads its ports */
 };
@@ -237,8 +238,9 @@ ssize_t service_start_in_dst(struct context *ctx, struct svc_plan *p,
 void service_stop_new_in_dst(struct context *ctx, struct svc_plan *p);
 /* After the roll-back: each service start_in_dst touched that ran in DST
  * before runs again, restarted on DST's old files, and each removed one
- * that service_stop_removed_in_dst() stopped starts again. */
-void service_restore_old(struct context *ctx, struct svc_plan *p);
+ * that service_stop_removed_in_dst() stopped starts again.  Returns how
+ * many did not come back (marked down). */
+size_t service_restore_old(struct context *ctx, struct svc_plan *p);
 /* DST's note of the services a merge still has to start there, written
  * (DONE false) before SRC's stop and emptied (DONE true) once they are
  * checked or restored: a pwapt killed in between leaves it, and

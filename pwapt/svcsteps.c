@@ -146,9 +146,10 @@ void service_stop_new_in_dst(struct context *ctx, struct svc_plan *p)
 	}
 }
 
-void service_restore_old(struct context *ctx, struct svc_plan *p)
+size_t service_restore_old(struct context *ctx, struct svc_plan *p)
 {
 	FILE *f = chatter(ctx);
+	size_t down = 0;
 	if (p->n)
 		reload_units(ctx, p->dst);
 	for (size_t i = 0; i < p->n; i++) {
@@ -165,5 +166,8 @@ void service_restore_old(struct context *ctx, struct svc_plan *p)
 						     "status", true) == 0;
 		fprintf(f, "%s\n", ok ? "done" : "FAILED");
 		fflush(f);
+		it->down = !ok;
+		down += !ok;
 	}
+	return down;
 }

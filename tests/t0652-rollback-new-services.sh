@@ -149,4 +149,25 @@ test_expect_success 'pwapt recover, the record of merges unreadable: cannot tell
 	grep -q "nothing to recover" "$TMP/rec"
 '
 
+test_expect_success 'wmerge whose check fails and whose old service does not come back keeps the note naming it' '
+	use_test_repo 1.1 && wcreate U Root >/dev/null &&
+	wexec U env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-svc </dev/null >/dev/null 2>&1 &&
+	wexec U /etc/init.d/pwapt-test-svc restart >/dev/null &&
+	wait_for 20 "test 1.1 = \"\$(wexec U cat /run/pwapt-test-svc.version 2>/dev/null)\"" &&
+	wexec Root /etc/init.d/pwapt-test-svc restart >/dev/null &&
+	wait_for 20 "wexec Root /etc/init.d/pwapt-test-svc status" &&
+	echo FAIL_VERSION=1.0 >"$R/etc/default/pwapt-test-svc" &&
+	echo "check.pwapt-test-svc = false" >"$PWAPT_CONFIG" &&
+	{ wmerge U Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	rm -f "$PWAPT_CONFIG" "$R/etc/default/pwapt-test-svc" &&
+	test_equal 1 $rc &&
+	grep -q "^Restarting pwapt-test-svc in Root on the old files... FAILED" "$TMP/out" &&
+	grep -q "^wmerge: 1 service of Root did not come back on the old files (pwapt recover names it)" "$TMP/out" &&
+	grep -q "^wmerge: merge [0-9]* of U into Root was rolled back" "$TMP/out" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	! grep -q "nothing to recover" "$TMP/rec" &&
+	grep -q "after merge [0-9]*, which was rolled back: see to them on the files Root has now" "$TMP/rec" &&
+	grep -q "^restart pwapt-test-svc\$" "$TMP/rec"
+'
+
 test_done
