@@ -170,4 +170,24 @@ test_expect_success 'wmerge whose check fails and whose old service does not com
 	grep -q "^restart pwapt-test-svc\$" "$TMP/rec"
 '
 
+test_expect_success 'pwapt rollback whose note of restarted services cannot be read: refused, and says why' '
+	wexec Root /etc/init.d/pwapt-test-svc restart >/dev/null &&
+	wait_for 20 "wexec Root /etc/init.d/pwapt-test-svc status" &&
+	wcreate U2 Root >/dev/null &&
+	wexec U2 env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-svc </dev/null >/dev/null 2>&1 &&
+	wexec U2 /etc/init.d/pwapt-test-svc restart >/dev/null &&
+	{ wmerge U2 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -q "^Restarting pwapt-test-svc in Root... done, checked" "$TMP/out" &&
+	N=$(sed -n "s/^Merged U2 into Root as merge \([0-9]*\) .*/\1/p" "$TMP/out") &&
+	note=$(find "$PWAPT_STATE" -path "*/Root/notes/restarted") && test -f "$note" &&
+	mv "$note" "$TMP/restarted" && mkdir "$note" &&
+	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 1 $rc &&
+	grep -q "^pwapt rollback: cannot roll back merge $N into Root: cannot read Root.s note of the services merge $N restarted: .*(pwapt rollback --no-restart leaves its services to you)" "$TMP/out" &&
+	! grep -q "^Rolled back" "$TMP/out" &&
+	{ pwapt rollback --no-restart >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	rmdir "$note" && test_equal 0 $rc &&
+	grep -q "^Rolled back merge $N " "$TMP/out"
+'
+
 test_done
