@@ -565,8 +565,8 @@ int cmd_rollback(struct context *ctx, int argc, char **argv)
 			return failf(ctx,
 				     "cannot roll back merge %" PRIu64
 				     " into %s: %s (pwapt rollback "
-				     "--no-restart leaves its services to "
-				     "you)",
+				     "--no-restart rolls back without "
+				     "stopping or restarting services)",
 				     id, dst, why);
 		}
 	}

@@ -326,6 +326,10 @@ int service_stop_before_rollback(struct context *ctx, uint64_t id,
 	if (!s || service_pending_load(s, WORLD_ROOT, prev, NULL) < 0)
 		*prev = NULL;
 	world_store_free(s);
+	/* A killed rollback's (of this merge: the last): this one's
+	 * replaces it, and is not put back. */
+	if (*prev && !strncmp(*prev, "rollback of merge ", 18))
+		free(steal_pointer(prev));
 	/* Written before the first stop: killed among them, or before the
 	 * files go, pwapt recover names the services to start again. */
 	if (stopping_note(ctx, id, src, stop.v, stop.n) < 0) {

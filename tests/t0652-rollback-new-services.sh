@@ -45,6 +45,9 @@ test_expect_success 'pwapt rollback refused (a merged file changed since): no se
 	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
 	test_equal 3 $rc &&
 	! grep -q "^Stopping\|^Starting" "$TMP/out" &&
+	{ pwapt rollback --id 1 >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 3 $rc &&
+	! grep -q "^Stopping\|^Starting" "$TMP/out" &&
 	test_equal "$(cat "$TMP/pid")" "$(web_pid)" && both_answer
 '
 
@@ -77,9 +80,19 @@ test_expect_success 'pwapt rollback killed after its stops: pwapt recover names 
 	grep -q "^start pwapt-test-www\$" "$TMP/rec"
 '
 
-test_expect_success 'pwapt rollback stops them in reverse start order before their files go; nothing left to recover' '
+test_expect_success 'after that, a rollback refused once they started again leaves no note' '
 	wexec Root /etc/init.d/pwapt-test-web start && wexec Root /etc/init.d/pwapt-test-www start &&
 	wait_for 20 both_answer &&
+	sed -i "2i [ \"\$1\" = stop ] && exit 1" "$R$WEB" &&
+	{ pwapt rollback --force >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	sed -i "2d" "$R$WEB" && test_equal 1 $rc &&
+	grep -q "^Starting pwapt-test-www again... done" "$TMP/out" &&
+	wait_for 20 both_answer &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	grep -q "nothing to recover" "$TMP/rec"
+'
+
+test_expect_success 'pwapt rollback stops them in reverse start order before their files go; nothing left to recover' '
 	{ pwapt rollback --force >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
 	test_equal 0 $rc &&
 	test_equal "Stopping pwapt-test-www (started by merge 1)... done
@@ -183,7 +196,7 @@ test_expect_success 'pwapt rollback whose note of restarted services cannot be r
 	mv "$note" "$TMP/restarted" && mkdir "$note" &&
 	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
 	test_equal 1 $rc &&
-	grep -q "^pwapt rollback: cannot roll back merge $N into Root: cannot read Root.s note of the services merge $N restarted: .*(pwapt rollback --no-restart leaves its services to you)" "$TMP/out" &&
+	grep -q "^pwapt rollback: cannot roll back merge $N into Root: cannot read Root.s note of the services merge $N restarted: .*(pwapt rollback --no-restart rolls back without stopping or restarting services)" "$TMP/out" &&
 	! grep -q "^Rolled back" "$TMP/out" &&
 	{ pwapt rollback --no-restart >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
 	rmdir "$note" && test_equal 0 $rc &&
