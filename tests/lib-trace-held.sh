@@ -113,3 +113,15 @@ test_expect_success 'no record of the descriptors (a world made before it): said
 	grep -qx "! trace: the files that processes of P held open when F was created cannot be read: what they read or wrote through them is not known" "$TMP/wdiff.out" &&
 	wdelete F
 '
+
+# Untraced (no collector runs), the world's trace says so: wcreate makes
+# no record, nor reads its parents' descriptors for it.
+test_expect_success 'a world created while no collector runs: no record' '
+	stop_collector >/dev/null &&
+	PWAPT_TRACE=off wcreate U P >/dev/null &&
+	test ! -e "$PWAPT_STATE/worlds/U/held-at-creation" &&
+	wexec U sh -c "echo untraced >/srv/unread" &&
+	{ wdiff U >"$TMP/wdiff.out"; cat "$TMP/wdiff.out"; } &&
+	grep -qx "! trace: the trace of P is incomplete: no collector runs (pwapt trace run)" "$TMP/wdiff.out" &&
+	wdelete U
+'

@@ -20,6 +20,7 @@
 #include "procs.h"
 #include "strv.h"
 #include "trace-held.h"
+#include "trace-table.h"
 
 /* P's host pid, then its ancestors up to the top of its tree, into F. */
 static void write_chain(FILE *f, const struct proc_table *t,
@@ -86,10 +87,14 @@ int trace_held_record(struct world_store *s, const char *name,
 	_cleanup_free_ char *body = NULL, *buf = NULL;
 	size_t body_len = 0, len = 0;
 	bool complete = true;
-	FILE *f = open_memstream(&body, &body_len);
+	FILE *f = NULL;
 	int r = 0;
 
-	if (!f)
+	/* Untraced, the world's trace says so already; and the record
+	 * reads every descriptor of Root's processes on a host. */
+	if (!trace_collector_runs(s))
+		return 0;
+	if (!(f = open_memstream(&body, &body_len)))
 		return werr(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < n && r >= 0; i++)
 		r = scan_parent(s, parents[i], f, &complete);

@@ -5,7 +5,8 @@
  * derived-file warnings (warnings.c) take this record instead.  Private
  * to libworld; the trace floor.
  *
- * worlds/NAME/held-at-creation, written once at wcreate (atomic, fsynced):
+ * worlds/NAME/held-at-creation, written once at wcreate where a collector
+ * runs (atomic, fsynced):
  *     pwapt-held 1 STATE PARENT...
  *     PARENT MODE CHAIN PATH
  * STATE "complete", or "incomplete" when /proc could not be read (a
@@ -44,8 +45,10 @@ struct trace_held {
 /* Records for world NAME (its directory made) what the processes of each
  * of its N PARENTS hold open now: those of a parent's running container,
  * or for Root on a host of pwapt's own pid namespace (as warnings.c finds
- * them).  0 or -errno with ERR set (the file could not be written); what
- * /proc did not tell makes the record incomplete, not an error. */
+ * them).  Nothing, and no record, unless a collector runs: the world's
+ * trace then says it is incomplete.  0 or -errno with ERR set (the file
+ * could not be written); what /proc did not tell makes the record
+ * incomplete, not an error. */
 int trace_held_record(struct world_store *s, const char *name,
 		      const char *const *parents, size_t n,
 		      struct world_error *err);

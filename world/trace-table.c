@@ -121,6 +121,13 @@ static bool collector_runs(struct world_store *s, uint64_t *started)
 	return true;
 }
 
+bool trace_collector_runs(struct world_store *s)
+{
+	uint64_t started;
+
+	return collector_runs(s, &started);
+}
+
 static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
 	char *end;

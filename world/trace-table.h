@@ -25,6 +25,9 @@ uint64_t trace_now_ns(void);
 /* Writes now as the start of the collector holding FD (TRACE_LOCK,
  * flock()ed), before it opens any table; -errno. */
 int trace_lock_stamp(int fd);
+/* Whether a collector runs (holds TRACE_LOCK): a world created now is
+ * traced from its start. */
+bool trace_collector_runs(struct world_store *s);
 /* "read", "write", ... for enum trace_kind; NULL for an unknown kind. */
 const char *trace_kind_name(int kind);
 
