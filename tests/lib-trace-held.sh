@@ -96,7 +96,7 @@ test_expect_success 'a daemon that read its configuration at start and logs sinc
 test_expect_success 'descriptors that /proc did not show: the report says so' '
 	HOLDER_THEN=true start_holder fail "exec 3</srv/rd.c" &&
 	PWAPT_FAIL_AT=procs-fdinfo wcreate F P >/dev/null && wait_traced F &&
-	head -n1 "$PWAPT_STATE/worlds/F/held-at-creation" | grep -qx "pwapt-held 1 incomplete P" &&
+	head -n1 "$PWAPT_STATE/worlds/F/held-at-creation" | grep -qx "pwapt-held 1 incomplete P Root" &&
 	wexec P touch /srv/fail.go && wait $bg &&
 	wexec F sh -c "echo changed again >/srv/unread" &&
 	wdiff F >"$TMP/wdiff.out"; cat "$TMP/wdiff.out" &&
@@ -112,6 +112,25 @@ test_expect_success 'no record of the descriptors (a world made before it): said
 	wdiff F >"$TMP/wdiff.out"; cat "$TMP/wdiff.out" &&
 	grep -qx "! trace: the files that processes of P held open when F was created cannot be read: what they read or wrote through them is not known" "$TMP/wdiff.out" &&
 	wdelete F
+'
+
+# A diff or merge against a grandparent takes the record too: wcreate
+# records the descriptors of every ancestor up to Root.
+test_expect_success 'a world over a world: a diff and merges against its ancestors use its record' '
+	wexec Root true && wait_traced Root &&
+	wcreate Q Root >/dev/null && wait_traced Q && wexec Q true &&
+	wcreate C Q >/dev/null && wait_traced C &&
+	head -n1 "$PWAPT_STATE/worlds/C/held-at-creation" | grep -Eqx "pwapt-held 1 (in)?complete Q Root" &&
+	wexec C sh -c "echo nested >/srv/nested" &&
+	{ wdiff C Root >"$TMP/wdiff.out"; r=$?; cat "$TMP/wdiff.out"; test $r = 0; } &&
+	grep -qx "A /srv/nested" "$TMP/wdiff.out" &&
+	if grep "were not recorded" "$TMP/wdiff.out"; then exit 1; fi &&
+	{ wmerge C Q >"$TMP/wmerge.out" 2>&1; r=$?; cat "$TMP/wmerge.out"; test $r = 0; } &&
+	{ wdiff Q Root >"$TMP/wdiff.out"; r=$?; cat "$TMP/wdiff.out"; test $r = 0; } &&
+	if grep "were not recorded" "$TMP/wdiff.out" "$TMP/wmerge.out"; then exit 1; fi &&
+	{ wmerge Q Root >"$TMP/wmerge.out" 2>&1; r=$?; cat "$TMP/wmerge.out"; test $r = 0; } &&
+	if grep "were not recorded" "$TMP/wmerge.out"; then exit 1; fi &&
+	test_equal nested "$(cat "$PWAPT_ROOT/srv/nested")"
 '
 
 # Untraced (no collector runs), the world's trace says so: wcreate makes

@@ -1,4 +1,4 @@
-/* The descriptors a world's parents held open when it was created (see
+/* The descriptors a world's ancestors held open when it was created (see
  * trace-held.h).  The processes are those warnings.c looks at for files
  * held open now, read the same way (procs.c); the process tree of each is
  * found as the BPF programs find it (kernel/pwapt-trace.bpf.c): up through
@@ -80,11 +80,43 @@ static int scan_parent(struct world_store *s, const char *parent, FILE *f,
 	return 0;
 }
 
+/* PARENTS, then every ancestor of theirs up to Root, each once, into
+ * OUT: a diff against any of them takes the record.  An ancestor whose
+ * world file cannot be read ends its line there (a diff against one
+ * above it says nothing was recorded). */
+static int ancestors(struct world_store *s, const char *const *parents,
+		     size_t n, struct strv *out)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strv_contains(out->v, parents[i]) &&
+		    strv_push(out, strdup(parents[i])) < 0)
+			return -ENOMEM;
+	for (size_t i = 0; i < out->n; i++) {
+		struct world_meta m = {0};
+		int r = store_is_root(out->v[i])
+				? -ENOENT
+				: meta_load(s, out->v[i], &m, NULL);
+
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			continue;
+		for (size_t k = 0; r >= 0 && k < m.n_parents; k++)
+			if (!strv_contains(out->v, m.parents[k]))
+				r = strv_push(out, strdup(m.parents[k]));
+		meta_release(&m);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int trace_held_record(struct world_store *s, const char *name,
 		      const char *const *parents, size_t n,
 		      struct world_error *err)
 {
 	_cleanup_free_ char *body = NULL, *buf = NULL;
+	_cleanup_strv_ struct strv all = {0};
 	size_t body_len = 0, len = 0;
 	bool complete = true;
 	FILE *f = NULL;
@@ -94,17 +126,18 @@ int trace_held_record(struct world_store *s, const char *name,
 	 * reads every descriptor of Root's processes on a host. */
 	if (!trace_collector_runs(s))
 		return 0;
-	if (!(f = open_memstream(&body, &body_len)))
+	if (ancestors(s, parents, n, &all) < 0 ||
+	    !(f = open_memstream(&body, &body_len)))
 		return werr(err, ENOMEM, "out of memory");
-	for (size_t i = 0; i < n && r >= 0; i++)
-		r = scan_parent(s, parents[i], f, &complete);
+	for (size_t i = 0; i < all.n && r >= 0; i++)
+		r = scan_parent(s, all.v[i], f, &complete);
 	if (fclose(f) != 0 || r < 0)
 		return werr(err, ENOMEM, "out of memory");
 	if (!(f = open_memstream(&buf, &len)))
 		return werr(err, ENOMEM, "out of memory");
 	fprintf(f, "pwapt-held 1 %s", complete ? "complete" : "incomplete");
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, " %s", parents[i]);
+	for (size_t i = 0; i < all.n; i++)
+		fprintf(f, " %s", all.v[i]);
 	fprintf(f, "\n%s", body ? body : "");
 	if (fclose(f) != 0)
 		return werr(err, ENOMEM, "out of memory");

@@ -1,14 +1,16 @@
-/* The descriptors that a world's parents' processes held open on regular
- * files when the world was created (trace-held.c): the trace has one
- * entry per open, so a file opened before and read or written through
- * that descriptor after the creation leaves no entry after it; the
- * derived-file warnings (warnings.c) take this record instead.  Private
- * to libworld; the trace floor.
+/* The descriptors that the processes of a world's parents and of every
+ * ancestor of theirs up to Root held open on regular files when the world
+ * was created (trace-held.c): the trace has one entry per open, so a file
+ * opened before and read or written through that descriptor after the
+ * creation leaves no entry after it; the derived-file warnings
+ * (warnings.c) take this record instead.  Private to libworld; the trace
+ * floor.
  *
  * worlds/NAME/held-at-creation, written once at wcreate where a collector
  * runs (atomic, fsynced):
- *     pwapt-held 1 STATE PARENT...
- *     PARENT MODE CHAIN PATH
+ *     pwapt-held 1 STATE WORLD...
+ *     WORLD MODE CHAIN PATH
+ * WORLD... the parents, then their ancestors up to Root, each once;
  * STATE "complete", or "incomplete" when /proc could not be read (a
  * process that exited meanwhile held nothing); MODE r, w or rw; CHAIN the
  * process's host pid, then its ancestors up to the top of its process
@@ -43,12 +45,12 @@ struct trace_held {
 };
 
 /* Records for world NAME (its directory made) what the processes of each
- * of its N PARENTS hold open now: those of a parent's running container,
- * or for Root on a host of pwapt's own pid namespace (as warnings.c finds
- * them).  Nothing, and no record, unless a collector runs: the world's
- * trace then says it is incomplete.  0 or -errno with ERR set (the file
- * could not be written); what /proc did not tell makes the record
- * incomplete, not an error. */
+ * of its N PARENTS and of each of their ancestors hold open now: those of
+ * a world's running container, or for Root on a host of pwapt's own pid
+ * namespace (as warnings.c finds them).  Nothing, and no record, unless a
+ * collector runs: the world's trace then says it is incomplete.  0 or
+ * -errno with ERR set (the file could not be written); what /proc did not
+ * tell makes the record incomplete, not an error. */
 int trace_held_record(struct world_store *s, const char *name,
 		      const char *const *parents, size_t n,
 		      struct world_error *err);
