@@ -37,9 +37,10 @@ static void print_json(const char *src, const char *dst, bool merged,
 }
 
 /* A check failed after merge ID of SRC into DST: that merge is rolled
- * back and the old services run again.  Returns the exit code. */
+ * back (*UNDONE set) and the old services run again.  Returns the exit
+ * code. */
 static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
-		     const char *why)
+		     const char *why, bool *undone)
 {
 	fprintf(stderr, "%s: %s: rolling back merge %" PRIu64 " (%s into %s)\n",
 		ctx->cmd, why, id, p->src, p->dst);
@@ -69,6 +70,7 @@ static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
 		}
 		return EXIT_FAIL;
 	}
+	*undone = true;
 	/* The note names those that did not come back on the old files;
 	 * out of memory, it stays as it is (naming them all). */
 	size_t down = service_restore_old(ctx, p);
@@ -116,11 +118,56 @@ static int refuse_removed(struct context *ctx, struct svc_plan *p,
 		     p->src, p->dst, why);
 }
 
+/* Root's note of merge ID for pwapt rollback (service_remember): it
+ * restarts on the old files the services P restarts, starts again those
+ * P stopped for good as it removed their package ("stopped NAME"), and
+ * stops first those P started whose init script or unit it added ("stop
+ * NAME"): they did not run in Root before. */
+static void remember_plan(struct context *ctx, const struct svc_plan *p,
+			  uint64_t id)
+{
+	_cleanup_strv_free_ char **again = calloc(p->n + 1, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; again && i < p->n; i++) {
+		const struct svc_item *it = &p->v[i];
+		if (!it->in_dst && !it->added)
+			continue;
+		if (asprintf(&again[k], "%s%s",
+			     !it->in_dst   ? "stop "
+			     : it->removed ? "stopped "
+					   : "",
+			     it->name) < 0) {
+			again[k] = NULL;
+			strvfreep(&again);
+		} else {
+			k++;
+		}
+	}
+	if (again)
+		service_remember(ctx, again, id);
+}
+
 /* After the merge: DST's services start and restart, checked; the
  * report.  Returns the exit code. */
 static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id)
 {
 	char why[512] = "";
+	bool root = !strcmp(p->dst, WORLD_ROOT), undone = false;
+	/* Root's note for pwapt rollback, written before anything can be
+	 * killed: a rollback of a merge killed among its services still
+	 * starts again those it stopped for good.  The one before it comes
+	 * back when this merge is rolled back here. */
+	_cleanup_free_ char *was = NULL;
+	size_t was_len = 0;
+	if (root) {
+		struct world_store *s = open_store(ctx);
+		struct world_error err = {0};
+		if (!s || world_note_read(s, WORLD_ROOT, "restarted", &was,
+					  &was_len, &err) < 0)
+			free(steal_pointer(&was));
+		world_store_free(s);
+		remember_plan(ctx, p, id);
+	}
 	service_pending_note(ctx, p, id, false);
 	/* Killed here: merged, SRC's services stopped, DST's not yet
 	 * (re)started; the note says so to pwapt recover. */
@@ -128,36 +175,16 @@ static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id)
 	ssize_t bad = service_start_in_dst(ctx, p, why, sizeof(why));
 	int code = EXIT_OK;
 	if (bad >= 0)
-		code = roll_back(ctx, p, id, why);
+		code = roll_back(ctx, p, id, why, &undone);
 	else
 		service_pending_note(ctx, p, id, true);
-	if (bad < 0 && !strcmp(p->dst, WORLD_ROOT)) {
-		/* pwapt rollback of this merge restarts them on the old
-		 * files, as after pwapt merge, and stops before the files
-		 * go those it started whose init script or unit it added
-		 * ("stop NAME"): they did not run in DST before. */
-		_cleanup_strv_free_ char **again = calloc(p->n + 1,
-							  sizeof(char *));
-		size_t k = 0;
-		/* The removed ones stopped for good: started again; the
-		 * ones new to DST: stopped. */
-		for (size_t i = 0; again && i < p->n; i++) {
-			const struct svc_item *it = &p->v[i];
-			if (!it->in_dst && !it->added)
-				continue;
-			if (asprintf(&again[k], "%s%s",
-				     !it->in_dst   ? "stop "
-				     : it->removed ? "stopped "
-						   : "",
-				     it->name) < 0) {
-				again[k] = NULL;
-				strvfreep(&again);
-			} else {
-				k++;
-			}
-		}
-		if (again)
-			service_remember(ctx, again, id);
+	if (root && undone) {
+		struct world_store *s = open_store(ctx);
+		struct world_error err = {0};
+		if (s)
+			(void)world_note_write(s, WORLD_ROOT, "restarted",
+					       was ? was : "", was_len, &err);
+		world_store_free(s);
 	}
 	if (ctx->json)
 		print_json(p->src, p->dst, true, id, p, bad >= 0 ? why : NULL,
@@ -292,10 +319,22 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 		src, dst, id, strcmp(dst, WORLD_ROOT) ? " " : "",
 		strcmp(dst, WORLD_ROOT) ? dst : "");
 	if (ctx->no_restart) {
-		for (size_t i = 0; i < plan.n; i++)
-			fprintf(chatter(ctx), "%s%s%s",
-				i ? ", " : "Not restarted (--no-restart): ",
-				plan.v[i].name, i + 1 < plan.n ? "" : ".\n");
+		/* Those the merge removes were not stopped either: they run
+		 * on from their deleted files. */
+		static const char *const lead[2] = {
+			"Not restarted (--no-restart): ",
+			"Not stopped, though the merge removes them "
+			"(--no-restart): "};
+		for (int removed = 0; removed < 2; removed++) {
+			size_t n = 0;
+			for (size_t i = 0; i < plan.n; i++)
+				if (plan.v[i].removed == removed)
+					fprintf(chatter(ctx), "%s%s",
+						n++ ? ", " : lead[removed],
+						plan.v[i].name);
+			if (n)
+				fprintf(chatter(ctx), ".\n");
+		}
 		if (ctx->json)
 			print_json(src, dst, true, id, &plan, NULL, false);
 		return EXIT_OK;

@@ -29,7 +29,7 @@ test_expect_success 'set up: pwapt-test-svc 1.0 running in Root' '
 
 test_expect_success 'wmerge --plan of a world that removed the package: stop in Root, no restart' '
 	wcreate W Root && in_w W remove &&
-	wmerge --plan W Root >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
+	{ wmerge --plan W Root >"$TMP/plan" 2>&1; rc=$?; cat "$TMP/plan"; } && test_equal 0 $rc &&
 	grep -qx "stop pwapt-test-svc in Root: its package is removed" "$TMP/plan" &&
 	test_lacks "start pwapt-test-svc" cat "$TMP/plan" &&
 	wmerge --plan --json W Root >"$TMP/plan.json" &&
@@ -58,7 +58,7 @@ test_expect_success 'wmerge: the service stops in Root first, is not restarted; 
 	test_lacks "Starting pwapt-test-svc" cat "$TMP/out" &&
 	test_equal rc "$(status_of)" && ! test -e "$R/usr/sbin/pwapt-test-svcd" &&
 	test -e "$R/etc/init.d/pwapt-test-svc" &&
-	sleep 1 && test -z "$(procs)"
+	wexec Root true && wait_for 20 "test -z \"\$(procs)\""
 '
 
 test_expect_success 'pwapt rollback of that merge: the service runs again' '
@@ -70,7 +70,7 @@ test_expect_success 'pwapt rollback of that merge: the service runs again' '
 
 test_expect_success 'a purge in the world: stopped in Root as well' '
 	wcreate P Root && in_w P purge &&
-	wmerge --plan P Root >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
+	{ wmerge --plan P Root >"$TMP/plan" 2>&1; rc=$?; cat "$TMP/plan"; } && test_equal 0 $rc &&
 	grep -qx "stop pwapt-test-svc in Root: its package is removed" "$TMP/plan" &&
 	wdelete P
 '
@@ -78,7 +78,7 @@ test_expect_success 'a purge in the world: stopped in Root as well' '
 test_expect_success 'an init script traded for a unit (package installed) is restarted, not stopped' '
 	wcreate U Root &&
 	wexec U sh -c "rm /etc/init.d/pwapt-test-svc && mkdir -p /lib/systemd/system && printf \"[Service]\\nExecStart=/usr/sbin/pwapt-test-svcd\\n\" >/lib/systemd/system/pwapt-test-svc.service" &&
-	wmerge --plan U Root >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
+	{ wmerge --plan U Root >"$TMP/plan" 2>&1; rc=$?; cat "$TMP/plan"; } && test_equal 0 $rc &&
 	test_lacks "stop pwapt-test-svc" cat "$TMP/plan" &&
 	grep -q "^restart pwapt-test-svc in Root" "$TMP/plan" &&
 	wdelete U
@@ -93,6 +93,22 @@ test_expect_success 'a failed check of another service rolls the merge back: the
 	grep -qx "Starting pwapt-test-svc in Root on the old files... done" "$TMP/out" &&
 	test_equal ii "$(status_of)" && test -n "$(procs)" &&
 	test_equal 1.0 "$(www_version Root)"
+'
+
+# Root's note for pwapt rollback is written before the services move: a
+# wmerge killed there leaves the removed service stopped, and its
+# rollback starts it again.
+test_expect_success 'a wmerge killed before its services moved: pwapt rollback starts the removed one again' '
+	wcreate K Root && in_w K remove &&
+	{ PWAPT_CRASH_AT=svcmove-merged wmerge K Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 &&
+	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
+	test_equal rc "$(status_of)" &&
+	wexec Root true && wait_for 20 "test -z \"\$(procs)\"" &&
+	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -q "^Restarting pwapt-test-svc in Root... done" "$TMP/out" &&
+	test_equal ii "$(status_of)" &&
+	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(procs)"
 '
 
 test_done
