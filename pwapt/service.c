@@ -345,12 +345,12 @@ int service_stop_before_rollback(struct context *ctx, uint64_t id,
 		fflush(f);
 		int st = service_command(ctx, WORLD_ROOT, stop.v[i], "stop",
 					 false);
-		/* A stop that failed on a service that does not run (a
-		 * killed rollback stopped it) leaves it stopped all the
-		 * same. */
-		bool down =
-			st == 0 || service_command(ctx, WORLD_ROOT, stop.v[i],
-						   "status", true) > 0;
+		/* Asked again whatever its stop said: an init script may
+		 * exit 0 without stopping anything, and a stop that failed
+		 * on a service that does not run (a killed rollback stopped
+		 * it) leaves it stopped all the same. */
+		bool down = service_command(ctx, WORLD_ROOT, stop.v[i],
+					    "status", true) > 0;
 		fprintf(f, "%s\n", down ? "done" : "FAILED");
 		fflush(f);
 		if (!down) {
@@ -363,8 +363,9 @@ int service_stop_before_rollback(struct context *ctx, uint64_t id,
 			else
 				snprintf(why, why_len,
 					 "%s (started by merge %" PRIu64
-					 ") did not stop: its stop exited %d",
-					 stop.v[i], id, st);
+					 ") did not stop: its stop exited %d%s",
+					 stop.v[i], id, st,
+					 st ? "" : " and it still runs");
 			service_start_after_refused_rollback(ctx, done.v,
 							     *prev);
 			free(steal_pointer(prev));

@@ -43,10 +43,13 @@ int service_stop_removed_in_dst(struct context *ctx, struct svc_plan *p,
 		fflush(f);
 		int st = service_command(ctx, p->dst, it->name, "stop", false);
 		/* An init script that exits 0 without its program may not
-		 * have stopped anything: asked again. */
-		bool ok = st == 0 && service_command(ctx, p->dst, it->name,
-						     "status", true) != 0;
-		it->stopped = st == 0;
+		 * have stopped anything, and one that fails may have: asked
+		 * again.  One down, whatever its stop said, starts again if
+		 * the merge is refused. */
+		int status =
+			service_command(ctx, p->dst, it->name, "status", true);
+		bool ok = st == 0 && status != 0;
+		it->stopped = st == 0 || status > 0;
 		fprintf(f, "%s\n", ok ? "done" : "FAILED");
 		fflush(f);
 		if (!ok) {
