@@ -477,14 +477,17 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 					  O_RDONLY | O_DIRECTORY, err)
 			  : -1;
 	/* SRC's and DST's dpkg status, SRC's lists: which packages SRC
-	 * removed.  Unreadable: only the files the merge deletes tell. */
+	 * removed, read only where the merge changes dpkg's status (no
+	 * package removed otherwise).  Unreadable: only the files the
+	 * merge deletes tell. */
 	struct world_packages pk[2] = {{0}};
 	struct world_error pe = {0};
-	bool have_pk = r >= 0 && world_packages(s, src, &pk[0], &pe) >= 0 &&
+	bool dpkg = r >= 0 && changed(&d, "/var/lib/dpkg/status");
+	bool have_pk = dpkg && world_packages(s, src, &pk[0], &pe) >= 0 &&
 		       world_packages(s, dst, &pk[1], &pe) >= 0;
-	int src_info = r >= 0 ? world_open_in(s, src, "/var/lib/dpkg/info",
-					      O_RDONLY | O_DIRECTORY, &pe)
-			      : -1;
+	int src_info = have_pk ? world_open_in(s, src, "/var/lib/dpkg/info",
+					       O_RDONLY | O_DIRECTORY, &pe)
+			       : -1;
 	struct svc_config cfg = {0};
 	if (r >= 0)
 		r = service_config_make(s, src, dst, &d, &cfg);
