@@ -143,13 +143,11 @@ int trace_held_record(struct world_store *s, const char *name,
 		return werr(err, ENOMEM, "out of memory");
 	_cleanup_close_ int dir =
 		openat(s->worlds_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	r = dir < 0 ? -errno
-		    : write_file_atomic(dir, TRACE_HELD, buf, len, 0600);
-	if (r < 0)
-		return werr_errno(err, -r,
-				  "cannot record the files open in "
-				  "the parents of '%s'",
-				  name);
+	/* Not written (a full disk): no record, which every report on the
+	 * world then says ("were not recorded"); the world is made all the
+	 * same, as a world made while no collector ran. */
+	if (dir >= 0)
+		(void)write_file_atomic(dir, TRACE_HELD, buf, len, 0600);
 	return 0;
 }
 

@@ -48,9 +48,10 @@ struct trace_held {
  * of its N PARENTS and of each of their ancestors hold open now: those of
  * a world's running container, or for Root on a host of pwapt's own pid
  * namespace (as warnings.c finds them).  Nothing, and no record, unless a
- * collector runs: the world's trace then says it is incomplete.  0 or
- * -errno with ERR set (the file could not be written); what /proc did not
- * tell makes the record incomplete, not an error. */
+ * collector runs: the world's trace then says it is incomplete.  0, or
+ * -ENOMEM with ERR set; a record that cannot be written is none (the
+ * reports say so), and what /proc did not tell makes it incomplete:
+ * neither is an error. */
 int trace_held_record(struct world_store *s, const char *name,
 		      const char *const *parents, size_t n,
 		      struct world_error *err);
