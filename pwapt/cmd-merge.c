@@ -147,6 +147,13 @@ static void remember_plan(struct context *ctx, const struct svc_plan *p,
 		service_remember(ctx, again, id);
 }
 
+/* Whether the services of DST that merge plan P removes stop after the
+ * merge, not before: it is expected to be refused. */
+static bool late_stops(const struct svc_plan *p, bool force)
+{
+	return p->conflicts && !force;
+}
+
 /* After the merge: DST's services start and restart, checked; the
  * report.  Returns the exit code. */
 static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id)
@@ -279,9 +286,12 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 				"%s: warning: not every service of %s "
 				"stopped; the merge freezes what runs\n",
 				ctx->cmd, src);
+		/* A merge that will be refused stops nothing of DST's: those
+		 * it removes stop once it went through. */
 		char why[512] = "";
-		if (service_stop_removed_in_dst(ctx, &plan, why, sizeof(why)) <
-		    0)
+		if (!late_stops(&plan, force) &&
+		    service_stop_removed_in_dst(ctx, &plan, why, sizeof(why)) <
+			    0)
 			return refuse_removed(ctx, &plan, why);
 	}
 	struct world_diff conflicts = {0};
@@ -294,6 +304,13 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 	world_store_free(s);
 	if (r >= 0)
 		service_plan_order(ctx, &plan);
+	char why[512] = "";
+	if (r >= 0 && !ctx->no_restart && late_stops(&plan, force) &&
+	    service_stop_removed_in_dst(ctx, &plan, why, sizeof(why)) < 0)
+		fprintf(stderr,
+			"%s: warning: %s: it runs on from the files the merge "
+			"removed\n",
+			ctx->cmd, why);
 	if (r < 0) {
 		/* Not merged: SRC runs on as it did. */
 		service_start_again_in_src(ctx, &plan);

@@ -143,6 +143,9 @@ struct svc_plan {
 	 * "uses a file the merge replaces"), the others named in the plan. */
 	struct world_replaced_users planned;
 	bool merged; /* service_plan_after_merge() ran: SRC is merged */
+	/* The diff has conflicts or derived files: the merge is refused
+	 * unless forced, and stops nothing of DST's before it then. */
+	bool conflicts;
 	char *order_note; /* the last cycle of units' ordering said */
 };
 

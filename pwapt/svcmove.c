@@ -471,6 +471,11 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 		r = world_services(s, dst, &ld, err);
 	if (r >= 0)
 		r = world_diff(s, src, dst, &d, err);
+	for (size_t i = 0; r >= 0 && i < d.n; i++)
+		p.conflicts |= d.v[i].conflict && !d.v[i].checked_off &&
+			       !d.v[i].excluded;
+	for (size_t i = 0; r >= 0 && i < d.n_warnings; i++)
+		p.conflicts |= d.warnings[i].kind == WORLD_WARN_DERIVED;
 	warn_pidfiles(ctx, src, &ls);
 	warn_pidfiles(ctx, dst, &ld);
 	int info = r >= 0 ? world_open_in(s, dst, "/var/lib/dpkg/info",

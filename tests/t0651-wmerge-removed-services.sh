@@ -111,4 +111,17 @@ test_expect_success 'a wmerge killed before its services moved: pwapt rollback s
 	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(procs)"
 '
 
+# A merge that will be refused (a conflict) stops nothing of Root's: the
+# service would otherwise go down and up again for nothing.
+test_expect_success 'a wmerge refused for a conflict does not stop the removed service first' '
+	before=$(procs) && test -n "$before" &&
+	wcreate C Root && in_w C remove && wexec C sh -c "echo world >/srv/conflict" &&
+	mkdir -p "$R/srv" && echo root >"$R/srv/conflict" &&
+	{ wmerge C Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 3 $rc &&
+	test_lacks "Stopping pwapt-test-svc" cat "$TMP/out" &&
+	test_lacks "^Merged" cat "$TMP/out" &&
+	test_equal "$before" "$(procs)" && test_equal ii "$(status_of)" &&
+	wdelete C && rm "$R/srv/conflict"
+'
+
 test_done
