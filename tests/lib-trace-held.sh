@@ -99,17 +99,17 @@ test_expect_success 'descriptors that /proc did not show: the report says so' '
 	head -n1 "$PWAPT_STATE/worlds/F/held-at-creation" | grep -qx "pwapt-held 1 incomplete P Root" &&
 	wexec P touch /srv/fail.go && wait $bg &&
 	wexec F sh -c "echo changed again >/srv/unread" &&
-	wdiff F >"$TMP/wdiff.out"; cat "$TMP/wdiff.out" &&
+	{ wdiff F >"$TMP/wdiff.out"; r=$?; cat "$TMP/wdiff.out"; test $r = 0; } &&
 	grep -qx "! trace: the files that processes of P held open when F was created could not all be read: what they read or wrote through them is not known" "$TMP/wdiff.out" &&
 	wdiff --json F | grep -q "\"trace\":{\"complete\":false"
 '
 
 test_expect_success 'no record of the descriptors (a world made before it): said' '
 	rm "$PWAPT_STATE/worlds/F/held-at-creation" &&
-	wdiff F >"$TMP/wdiff.out"; cat "$TMP/wdiff.out" &&
+	{ wdiff F >"$TMP/wdiff.out"; r=$?; cat "$TMP/wdiff.out"; test $r = 0; } &&
 	grep -qx "! trace: the files that processes of P held open when F was created were not recorded: what they read or wrote through them is not known" "$TMP/wdiff.out" &&
 	printf "pwapt-held 1 complete P\nP r x /srv/rd.c\n" >"$PWAPT_STATE/worlds/F/held-at-creation" &&
-	wdiff F >"$TMP/wdiff.out"; cat "$TMP/wdiff.out" &&
+	{ wdiff F >"$TMP/wdiff.out"; r=$?; cat "$TMP/wdiff.out"; test $r = 0; } &&
 	grep -qx "! trace: the files that processes of P held open when F was created cannot be read: what they read or wrote through them is not known" "$TMP/wdiff.out" &&
 	wdelete F
 '
@@ -140,7 +140,7 @@ test_expect_success 'a world created while no collector runs: no record' '
 	PWAPT_TRACE=off wcreate U P >/dev/null &&
 	test ! -e "$PWAPT_STATE/worlds/U/held-at-creation" &&
 	wexec U sh -c "echo untraced >/srv/unread" &&
-	{ wdiff U >"$TMP/wdiff.out"; cat "$TMP/wdiff.out"; } &&
+	{ wdiff U >"$TMP/wdiff.out"; r=$?; cat "$TMP/wdiff.out"; test $r = 0; } &&
 	grep -qx "! trace: the trace of P is incomplete: no collector runs (pwapt trace run)" "$TMP/wdiff.out" &&
 	wdelete U
 '

@@ -26,7 +26,7 @@ test_expect_success 'set up: pwapt-test-site and pwapt-test-svc 1.0 running in R
 
 test_expect_success 'a site added in a world: restarted in Root, which serves it' '
 	wcreate W Root && wexec W sh -c "echo site extra >$SITES/extra" &&
-	wmerge --plan W Root >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
+	{ wmerge --plan W Root >"$TMP/plan" 2>&1; rc=$?; cat "$TMP/plan"; } && test_equal 0 $rc &&
 	grep -qx "restart pwapt-test-site in Root: its configuration $SITES/extra changed" "$TMP/plan" &&
 	test_lacks "pwapt-test-svc" cat "$TMP/plan" &&
 	{ wmerge W Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
@@ -36,7 +36,7 @@ test_expect_success 'a site added in a world: restarted in Root, which serves it
 
 test_expect_success 'that site deleted in a world (no package owns it): restarted, no longer served' '
 	wcreate W Root && wexec W rm $SITES/extra &&
-	wmerge --plan W Root >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
+	{ wmerge --plan W Root >"$TMP/plan" 2>&1; rc=$?; cat "$TMP/plan"; } && test_equal 0 $rc &&
 	grep -qx "restart pwapt-test-site in Root: its configuration $SITES/extra changed" "$TMP/plan" &&
 	{ wmerge W Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
 	grep -qx "Restarting pwapt-test-site in Root... done, checked" "$TMP/out" &&
@@ -46,10 +46,10 @@ test_expect_success 'that site deleted in a world (no package owns it): restarte
 test_expect_success 'a systemd drop-in counts for its unit, /etc/default/NAME for NAME' '
 	wcreate D Root &&
 	wexec D sh -c "mkdir -p /etc/systemd/system/pwapt-test-svc.service.d && echo [Service] >/etc/systemd/system/pwapt-test-svc.service.d/x.conf" &&
-	wmerge --plan D Root >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
+	{ wmerge --plan D Root >"$TMP/plan" 2>&1; rc=$?; cat "$TMP/plan"; } && test_equal 0 $rc &&
 	grep -qx "restart pwapt-test-svc in Root: its configuration /etc/systemd/system/pwapt-test-svc.service.d/x.conf changed" "$TMP/plan" &&
 	wdelete D && wcreate E Root && wexec E sh -c "echo START_DELAY=0 >/etc/default/pwapt-test-svc" &&
-	wmerge --plan E Root >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
+	{ wmerge --plan E Root >"$TMP/plan" 2>&1; rc=$?; cat "$TMP/plan"; } && test_equal 0 $rc &&
 	grep -qx "restart pwapt-test-svc in Root: its configuration /etc/default/pwapt-test-svc changed" "$TMP/plan" &&
 	wdelete E
 '
@@ -57,7 +57,10 @@ test_expect_success 'a systemd drop-in counts for its unit, /etc/default/NAME fo
 test_expect_success 'narrow: /etc itself, shared or unowned directories, other /etc/systemd files restart nothing' '
 	wcreate N Root &&
 	wexec N sh -c "echo x >/etc/pwapt-x.conf && mkdir -p /etc/pwapt-unowned && echo x >/etc/pwapt-unowned/x.conf && mkdir -p /etc/init.d && echo x >/etc/init.d/.pwapt-x && mkdir -p /etc/systemd/system/multi-user.target.wants && ln -s /lib/systemd/system/pwapt-test-svc.service /etc/systemd/system/multi-user.target.wants/pwapt-test-svc.service" &&
-	wmerge --plan N Root >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
+	wdiff N Root >"$TMP/diff" && cat "$TMP/diff" &&
+	grep -qx "A /etc/pwapt-unowned/x.conf" "$TMP/diff" &&
+	grep -qx "A /etc/init.d/.pwapt-x" "$TMP/diff" &&
+	{ wmerge --plan N Root >"$TMP/plan" 2>&1; rc=$?; cat "$TMP/plan"; } && test_equal 0 $rc &&
 	grep -qx "No service to stop, start or restart." "$TMP/plan" &&
 	wdelete N
 '

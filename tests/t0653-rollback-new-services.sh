@@ -72,7 +72,7 @@ test_expect_success 'pwapt rollback killed after its stops: pwapt recover names 
 	test_equal 137 $rc &&
 	grep -q "^Stopping pwapt-test-www (started by merge 1)... done" "$TMP/out" &&
 	grep -q "^Stopping pwapt-test-web (started by merge 1)... done" "$TMP/out" &&
-	test -z "$(answers Root 8080)" && test -z "$(answers Root 8090)" &&
+	wexec Root true && test -z "$(answers Root 8080)" && test -z "$(answers Root 8090)" &&
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
 	! grep -q "nothing to recover" "$TMP/rec" &&
 	grep -q "^pwapt rollback of merge 1 into Root stopped the services the merge started and did not see them run again" "$TMP/rec" &&
@@ -99,7 +99,7 @@ test_expect_success 'pwapt rollback stops them in reverse start order before the
 Stopping pwapt-test-web (started by merge 1)... done
 Rolled back merge 1 (W into Root)." "$(grep "^Stopping\|^Rolled" "$TMP/out")" &&
 	! test -e "$R$WEB" && ! test -e "$R/usr/sbin/pwapt-test-wwwd" &&
-	test -z "$(answers Root 8080)" && test -z "$(answers Root 8090)" &&
+	wexec Root true && test -z "$(answers Root 8080)" && test -z "$(answers Root 8090)" &&
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
 	grep -q "nothing to recover" "$TMP/rec"
 '
