@@ -88,8 +88,7 @@ static int wait_polled(pid_t pid, const struct child_wait *w,
 		struct timespec ts = {.tv_nsec = (nap < left ? nap : left) *
 						 1000000};
 		(void)nanosleep(&ts, NULL);
-		if (nap < POLL_MAX_MS)
-			nap *= 2;
+		nap = nap * 2 < POLL_MAX_MS ? nap * 2 : POLL_MAX_MS;
 	}
 }
 
