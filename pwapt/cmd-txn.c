@@ -1,6 +1,7 @@
 /* The commands on transactions that exist: pwapt merge (the chain into
- * Root, oldest first, each merge's services restarted and checked, a
- * failed one rolled back by its id), discard, list and show. */
+ * Root, oldest first, each merge's services restarted and checked, those
+ * whose package it removes stopped before it, a failed one rolled back by
+ * its id), discard, list and show. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -196,16 +197,43 @@ static void txn_plan_trim(struct svc_plan *p)
 	p->n = k;
 }
 
+/* True when plan P stops NAME for good: its package is removed. */
+static bool txn_removes(const struct svc_plan *p, const char *name)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].removed && !strcmp(p->v[i].name, name))
+			return true;
+	return false;
+}
+
+/* SERVICES (NULL-terminated, may be NULL) less those plan P removes,
+ * malloc'd; NULL when memory runs out. */
+static char **txn_kept(const struct svc_plan *p, char *const *services)
+{
+	size_t n = 0;
+	while (services && services[n])
+		n++;
+	char **v = calloc(n + 1, sizeof(*v));
+	size_t k = 0;
+	for (size_t i = 0; v && i < n; i++)
+		if (!txn_removes(p, services[i]) &&
+		    !(v[k++] = strdup(services[i])))
+			strvfreep(&v);
+	return v;
+}
+
 /* The services a merge of transaction NAME into Root restarts before
  * those that use replaced files: SERVICES (its report's) and Root's
- * running services whose files it changes.  NULL-terminated, malloc'd;
- * NULL (having warned) when they cannot be told. */
+ * running services whose files it changes, less those whose package it
+ * removes (in *P, its trimmed plan, marked removed: stopped before the
+ * merge).  NULL-terminated, malloc'd; NULL (having warned, *P empty)
+ * when they cannot be told. */
 static char **txn_restart_base(struct context *ctx, struct world_store *s,
-			       const char *name, char *const *services)
+			       const char *name, char *const *services,
+			       struct svc_plan *p)
 {
-	struct svc_plan p = {0};
 	struct world_error err = {0};
-	if (service_plan_make(ctx, s, name, WORLD_ROOT, services, &p, &err) <
+	if (service_plan_make(ctx, s, name, WORLD_ROOT, services, p, &err) <
 	    0) {
 		fprintf(stderr,
 			"%s: warning: cannot tell which services of Root use "
@@ -213,23 +241,69 @@ static char **txn_restart_base(struct context *ctx, struct world_store *s,
 			ctx->cmd, name, SHOWN(err.msg));
 		return NULL;
 	}
-	txn_plan_trim(&p);
-	size_t n = 0;
-	while (services && services[n])
-		n++;
-	char **v = calloc(n + p.n + 1, sizeof(*v));
+	txn_plan_trim(p);
+	char **v = txn_kept(p, services);
 	size_t k = 0;
-	for (size_t i = 0; v && i < n; i++)
-		if (!(v[k++] = strdup(services[i])))
-			strvfreep(&v);
-	for (size_t i = 0; v && i < p.n; i++) {
-		bool dup = false;
-		for (size_t j = 0; j < n; j++)
-			dup |= !strcmp(services[j], p.v[i].name);
-		if (!dup && !(v[k++] = strdup(p.v[i].name)))
+	while (v && v[k])
+		k++;
+	char **w = v ? realloc(v, (k + p->n + 1) * sizeof(*v)) : NULL;
+	if (!w)
+		strvfreep(&v);
+	v = w;
+	for (size_t i = 0; v && i < p->n; i++) {
+		bool dup = p->v[i].removed;
+		for (size_t j = 0; j < k; j++)
+			dup |= !strcmp(v[j], p->v[i].name);
+		v[k] = NULL;
+		if (!dup && !(v[k++] = strdup(p->v[i].name)))
 			strvfreep(&v);
 	}
-	service_plan_release(&p);
+	if (v)
+		v[k] = NULL;
+	return v;
+}
+
+/* Before the merge of transaction NAME into Root, the store not held:
+ * stops in Root the services plan P removes (service_stop_removed_in_dst,
+ * as wmerge does).  0; -1 when one does not stop: those stopped start
+ * again, OUTCOME says why, and the merge is refused. */
+static int txn_stop_removed(struct context *ctx, const char *name,
+			    struct svc_plan *p, struct world_error *outcome)
+{
+	char why[512] = "";
+	if (service_stop_removed_in_dst(ctx, p, why, sizeof(why)) >= 0)
+		return 0;
+	service_start_again_in_src(ctx, p);
+	snprintf(outcome->msg, sizeof(outcome->msg),
+		 "cannot merge '%s' into Root: %s, and the merge removes it "
+		 "(stop it by hand, or pwapt merge --no-restart)",
+		 name, why);
+	return -1;
+}
+
+/* What Root's note for pwapt rollback names after the merge: SERVICES,
+ * restarted, and "stopped NAME" for each P stopped for good.  malloc'd;
+ * NULL when memory runs out. */
+static char **txn_remembered(const struct svc_plan *p, char *const *services)
+{
+	char **v = txn_kept(p, services);
+	size_t k = 0;
+	while (v && v[k])
+		k++;
+	char **w = v ? realloc(v, (k + p->n + 1) * sizeof(*v)) : NULL;
+	if (!w)
+		strvfreep(&v);
+	v = w;
+	for (size_t i = 0; v && i < p->n; i++) {
+		v[k] = NULL;
+		if (p->v[i].removed && p->v[i].stopped &&
+		    asprintf(&v[k++], "stopped %s", p->v[i].name) < 0) {
+			v[k - 1] = NULL;
+			strvfreep(&v);
+		}
+	}
+	if (v)
+		v[k] = NULL;
 	return v;
 }
 
@@ -350,6 +424,33 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 		uint64_t id = 0;
 		/* Under the same lock as the merge: none starts in between. */
 		r = refuse_building_on(s, *w, &err);
+		/* Root's running services whose files the merge changes,
+		 * besides those of the upgraded packages; in PLAN, those
+		 * whose package it removes. */
+		_cleanup_strv_free_ char **base = NULL;
+		_cleanup_(service_plan_release) struct svc_plan plan = {0};
+		if (r >= 0)
+			base = txn_restart_base(ctx, s, *w, rep.services,
+						&plan);
+		bool stops = false;
+		for (size_t i = 0; !ctx->no_restart && i < plan.n; i++)
+			stops |= plan.v[i].removed;
+		if (r >= 0 && stops) {
+			/* Stopped as their packages' prerm would, before
+			 * any file moves; the store is free meanwhile (a
+			 * service's commands run in Root). */
+			world_store_free(s);
+			if (txn_stop_removed(ctx, *w, &plan, outcome) < 0) {
+				report_release(&rep);
+				return failf(ctx, "%s", outcome->msg);
+			}
+			if (!(s = open_store(ctx))) {
+				service_start_again_in_src(ctx, &plan);
+				report_release(&rep);
+				return EXIT_FAIL;
+			}
+			r = refuse_building_on(s, *w, &err);
+		}
 		/* What Root's processes map and run, to tell afterwards
 		 * which use a file the merge replaced. */
 		struct world_file_users *users = NULL;
@@ -359,23 +460,24 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 				"%s: warning: cannot read what Root's "
 				"processes use: %s\n",
 				ctx->cmd, SHOWN(ue.msg));
-		/* Root's running services whose files the merge changes,
-		 * besides those of the upgraded packages. */
-		_cleanup_strv_free_ char **base = NULL;
-		if (r >= 0)
-			base = txn_restart_base(ctx, s, *w, rep.services);
 		if (r >= 0)
 			r = world_merge(s, *w, WORLD_ROOT, flags, &conflicts,
 					&id, &err);
-		_cleanup_strv_free_ char **restart =
+		_cleanup_strv_free_ char **found =
 			r >= 0 ? service_with_replaced_users(
 					 ctx, s, WORLD_ROOT, users,
 					 base ? base : rep.services)
 			       : NULL;
+		/* A removed one's processes ran its deleted files. */
+		_cleanup_strv_free_ char **restart =
+			found ? txn_kept(&plan, found) : NULL;
 		world_file_users_free(users);
 		world_store_free(s);
-		if (r < 0)
+		if (r < 0) {
 			*outcome = err;
+			/* Not merged: what stopped runs as before. */
+			service_start_again_in_src(ctx, &plan);
+		}
 		if (r == -EEXIST && conflicts.n) {
 			fail(ctx, &err);
 			print_warnings(stderr, &conflicts, *w, WORLD_ROOT,
@@ -396,7 +498,13 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 			"Merged %s into Root as merge %" PRIu64
 			" (pwapt rollback undoes it).\n",
 			*w, id);
-		char **services = restart ? restart : rep.services;
+		_cleanup_strv_free_ char **kept =
+			restart ? NULL : txn_kept(&plan, rep.services);
+		char **services = restart ? restart : kept;
+		/* Root's note for pwapt rollback: those stopped too. */
+		_cleanup_strv_free_ char **noted =
+			txn_remembered(&plan, services);
+		char **remember = noted ? noted : services;
 		for (char **x = services; ctx->no_restart && x && *x; x++)
 			fprintf(chatter(ctx), "%s%s%s",
 				x == services ? "Not restarted (--no-restart): "
@@ -429,7 +537,7 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 						   &was, &was_len, &ne) < 0)
 				was = NULL;
 			world_store_free(ns);
-			service_remember(ctx, services, id);
+			service_remember(ctx, remember, id);
 			service_pending_note(ctx, &pend, id, false);
 		}
 		int rs = ctx->no_restart
@@ -438,6 +546,8 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 							outcome);
 		if (pend.n)
 			service_pending_note(ctx, &pend, id, true);
+		if (rs == -1) /* rolled back: the stopped ones start again */
+			service_restore_old(ctx, &plan);
 		if (pend.n && rs == -1) {
 			/* Rolled back: the note is the earlier merge's again. */
 			struct world_store *ns = open_store(ctx);
@@ -450,7 +560,7 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 			world_store_free(ns);
 		}
 		if (rs >= 0 || rs == -2) /* the merge stays */
-			service_remember(ctx, ctx->no_restart ? NULL : services,
+			service_remember(ctx, ctx->no_restart ? NULL : remember,
 					 id);
 		report_release(&rep);
 		if (rs < 0)

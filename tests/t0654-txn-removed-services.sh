@@ -1,0 +1,86 @@
+#!/bin/sh
+# pwapt merge of a transaction whose apt run removed the package of a
+# service running in Root (pwapt-upgrade(8), "pwapt merge"): the service
+# stops in Root before any file moves, as wmerge stops it
+# (t0651-wmerge-removed-services.sh), and is neither restarted nor
+# checked after the merge; a stop that fails refuses the merge; pwapt
+# rollback starts it again, and so does the roll-back after another
+# service's failed check.  On the Debian test tree with the tests'
+# pwapt-test-svc.
+. "$(dirname "$0")/lib.sh"
+make_debian_root
+command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
+R=$PWAPT_ROOT
+
+# The daemon's processes in Root, from Root's own /proc (the host's
+# process table has other tests' daemons too).
+procs() {
+	wexec Root sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " <"$f" 2>/dev/null; echo; done' |
+		grep "^/bin/sh /usr/sbin/pwapt-test-svcd"
+}
+status_of() { wexec Root dpkg-query -W -f="\${db:Status-Abbrev}" pwapt-test-svc 2>/dev/null | tr -d " "; }
+# The newest transaction's name.
+last_txn() { pwapt list | awk 'NR > 1 { n = $1 } END { print n }'; }
+
+test_expect_success 'set up: pwapt-test-svc 1.0 running in Root, a transaction that removes it' '
+	use_test_repo 1.0 && install_test_packages pwapt-test-svc >/dev/null &&
+	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(procs)" &&
+	pwapt install --test --keep -y pwapt-test-svc- </dev/null >"$TMP/out" 2>&1 ||
+		{ cat "$TMP/out"; false; } &&
+	T=$(last_txn) && echo "$T" >"$TMP/T" && test -n "$T" &&
+	pwapt list | grep -Eq "^$T +Root +ready"
+'
+T=$(cat "$TMP/T" 2>/dev/null)
+
+test_expect_success 'pwapt merge --plan: stop in Root, no restart' '
+	pwapt merge --plan "$T" >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
+	grep -qx "stop pwapt-test-svc in Root: its package is removed" "$TMP/plan" &&
+	test_lacks "start pwapt-test-svc" cat "$TMP/plan" &&
+	pwapt merge --plan --json "$T" >"$TMP/plan.json" &&
+	grep -q "\"stop\":\[{\"service\":\"pwapt-test-svc\",\"world\":\"Root\",\"why\":\"its package is removed\"" "$TMP/plan.json"
+'
+
+test_expect_success 'a stop that fails refuses the merge before any file moves' '
+	echo "case \"\$1\" in stop) exit 1 ;; esac" >"$R/etc/default/pwapt-test-svc" &&
+	{ pwapt merge "$T" >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	rm -f "$R/etc/default/pwapt-test-svc" &&
+	test_equal 1 $rc &&
+	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... FAILED" "$TMP/out" &&
+	grep -q "^pwapt merge: cannot merge .$T. into Root: pwapt-test-svc does not stop in Root, and the merge removes it" "$TMP/out" &&
+	test_lacks "^Merged" cat "$TMP/out" &&
+	test_equal ii "$(status_of)" && test -x "$R/usr/sbin/pwapt-test-svcd" &&
+	test -n "$(procs)" && pwapt list | grep -Eq "^$T +Root +ready"
+'
+
+test_expect_success 'pwapt merge: the service stops in Root first, is not restarted; dpkg says removed' '
+	{ pwapt merge "$T" >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
+	test "$(grep -n "^Stopping pwapt-test-svc" "$TMP/out" | cut -d: -f1)" -lt \
+		"$(grep -n "^Merged $T into Root" "$TMP/out" | cut -d: -f1)" &&
+	test_lacks "Restarting pwapt-test-svc" cat "$TMP/out" &&
+	test_lacks "Starting pwapt-test-svc" cat "$TMP/out" &&
+	test_equal rc "$(status_of)" && ! test -e "$R/usr/sbin/pwapt-test-svcd" &&
+	test -e "$R/etc/init.d/pwapt-test-svc" &&
+	sleep 1 && test -z "$(procs)"
+'
+
+test_expect_success 'pwapt rollback of that merge: the service runs again' '
+	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -q "^Restarting pwapt-test-svc in Root... done" "$TMP/out" &&
+	test_equal ii "$(status_of)" &&
+	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(procs)"
+'
+
+test_expect_success 'a failed check of another service rolls the merge back: the removed one runs again' '
+	www_running_in_root &&
+	pwapt install --test --keep -y pwapt-test-svc- pwapt-test-www=1.2 </dev/null >"$TMP/out" 2>&1
+	cat "$TMP/out" && T=$(last_txn) && test -n "$T" &&
+	{ pwapt merge --force "$T" >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 1 $rc &&
+	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
+	grep -q "^pwapt merge: the merge of $T was rolled back" "$TMP/out" &&
+	grep -qx "Starting pwapt-test-svc in Root on the old files... done" "$TMP/out" &&
+	test_equal ii "$(status_of)" && test -n "$(procs)" &&
+	test_equal 1.0 "$(www_version Root)"
+'
+
+test_done
