@@ -271,9 +271,12 @@ static int txn_stop_removed(struct context *ctx, const char *name,
 			    struct svc_plan *p, struct world_error *outcome)
 {
 	char why[512] = "";
+	/* Killed among the stops: pwapt recover names them. */
+	service_pending_note(ctx, p, 0, false);
 	if (service_stop_removed_in_dst(ctx, p, why, sizeof(why)) >= 0)
 		return 0;
 	service_start_again_in_src(ctx, p);
+	service_pending_note(ctx, p, 0, true);
 	snprintf(outcome->msg, sizeof(outcome->msg),
 		 "cannot merge '%s' into Root: %s, and the merge removes it "
 		 "(stop it by hand, or pwapt merge --no-restart)",
@@ -444,8 +447,10 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 				report_release(&rep);
 				return failf(ctx, "%s", outcome->msg);
 			}
+			world_crash_point("txn-stopped-removed");
 			if (!(s = open_store(ctx))) {
 				service_start_again_in_src(ctx, &plan);
+				service_pending_note(ctx, &plan, 0, true);
 				report_release(&rep);
 				return EXIT_FAIL;
 			}
@@ -477,6 +482,8 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 			*outcome = err;
 			/* Not merged: what stopped runs as before. */
 			service_start_again_in_src(ctx, &plan);
+			if (stops)
+				service_pending_note(ctx, &plan, 0, true);
 		}
 		if (r == -EEXIST && conflicts.n) {
 			fail(ctx, &err);
@@ -546,6 +553,8 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 							outcome);
 		if (pend.n)
 			service_pending_note(ctx, &pend, id, true);
+		else if (stops) /* merged: none to restart */
+			service_pending_note(ctx, &plan, id, true);
 		if (rs == -1) /* rolled back: the stopped ones start again */
 			service_restore_old(ctx, &plan);
 		if (pend.n && rs == -1) {

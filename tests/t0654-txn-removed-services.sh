@@ -49,7 +49,20 @@ test_expect_success 'a stop that fails refuses the merge before any file moves' 
 	grep -q "^pwapt merge: cannot merge .$T. into Root: pwapt-test-svc does not stop in Root, and the merge removes it" "$TMP/out" &&
 	test_lacks "^Merged" cat "$TMP/out" &&
 	test_equal ii "$(status_of)" && test -x "$R/usr/sbin/pwapt-test-svcd" &&
-	test -n "$(procs)" && pwapt list | grep -Eq "^$T +Root +ready"
+	test -n "$(procs)" && pwapt list | grep -Eq "^$T +Root +ready" &&
+	test_lacks pwapt-test-svc pwapt recover
+'
+
+test_expect_success 'killed once the service stopped, before the merge: pwapt recover names it' '
+	PWAPT_CRASH_AT=txn-stopped-removed pwapt merge "$T" >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" &&
+	test "$rc" -ge 128 &&
+	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
+	test_lacks "^Merged" cat "$TMP/out" && test_equal ii "$(status_of)" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	grep -q "killed before it merged (nothing to roll back); services it was stopping may be down" "$TMP/rec" &&
+	grep -qx "stop pwapt-test-svc in Root" "$TMP/rec" &&
+	wexec Root /etc/init.d/pwapt-test-svc start &&
+	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(procs)"
 '
 
 test_expect_success 'pwapt merge: the service stops in Root first, is not restarted; dpkg says removed' '
@@ -61,7 +74,7 @@ test_expect_success 'pwapt merge: the service stops in Root first, is not restar
 	test_lacks "Starting pwapt-test-svc" cat "$TMP/out" &&
 	test_equal rc "$(status_of)" && ! test -e "$R/usr/sbin/pwapt-test-svcd" &&
 	test -e "$R/etc/init.d/pwapt-test-svc" &&
-	sleep 1 && test -z "$(procs)"
+	sleep 1 && test -z "$(procs)" && test_lacks pwapt-test-svc pwapt recover
 '
 
 test_expect_success 'pwapt rollback of that merge: the service runs again' '
