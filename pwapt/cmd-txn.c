@@ -438,7 +438,10 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 		bool stops = false;
 		for (size_t i = 0; !ctx->no_restart && i < plan.n; i++)
 			stops |= plan.v[i].removed;
-		if (r >= 0 && stops) {
+		/* A merge that will be refused (conflicts, derived files)
+		 * stops nothing first: should it go through, after it. */
+		bool late = stops && plan.conflicts && !force;
+		if (r >= 0 && stops && !late) {
 			/* Stopped as their packages' prerm would, before
 			 * any file moves; the store is free meanwhile (a
 			 * service's commands run in Root). */
@@ -505,6 +508,15 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 			"Merged %s into Root as merge %" PRIu64
 			" (pwapt rollback undoes it).\n",
 			*w, id);
+		char why[512] = "";
+		int late_r = late ? service_stop_removed_in_dst(
+					    ctx, &plan, why, sizeof(why))
+				  : 0;
+		if (late_r < 0)
+			fprintf(stderr,
+				"%s: warning: %s: it runs on from the files "
+				"the merge removed\n",
+				ctx->cmd, why);
 		_cleanup_strv_free_ char **kept =
 			restart ? NULL : txn_kept(&plan, rep.services);
 		char **services = restart ? restart : kept;
@@ -537,7 +549,9 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 		pend.n = items ? np : 0;
 		_cleanup_free_ char *was = NULL; /* Root's note before */
 		size_t was_len = 0;
-		if (pend.n) {
+		/* Those it stopped for good too: a pwapt rollback of a merge
+		 * killed now starts them again. */
+		if (pend.n || stops) {
 			struct world_store *ns = open_store(ctx);
 			struct world_error ne = {0};
 			if (!ns || world_note_read(ns, WORLD_ROOT, "restarted",
@@ -545,16 +559,18 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 				was = NULL;
 			world_store_free(ns);
 			service_remember(ctx, remember, id);
-			service_pending_note(ctx, &pend, id, false);
 		}
+		if (pend.n)
+			service_pending_note(ctx, &pend, id, false);
+		else if (stops) /* merged: none to restart */
+			service_pending_note(ctx, &plan, id, true);
+		world_crash_point("txn-merged");
 		int rs = ctx->no_restart
 				 ? 0
 				 : restart_or_roll_back(ctx, *w, id, services,
 							outcome);
 		if (pend.n)
 			service_pending_note(ctx, &pend, id, true);
-		else if (stops) /* merged: none to restart */
-			service_pending_note(ctx, &plan, id, true);
 		if (rs == -1) /* rolled back: the stopped ones start again */
 			service_restore_old(ctx, &plan);
 		if (pend.n && rs == -1) {

@@ -33,7 +33,7 @@ test_expect_success 'set up: pwapt-test-svc 1.0 running in Root, a transaction t
 T=$(cat "$TMP/T" 2>/dev/null)
 
 test_expect_success 'pwapt merge --plan: stop in Root, no restart' '
-	pwapt merge --plan "$T" >"$TMP/plan" 2>&1; cat "$TMP/plan" &&
+	{ pwapt merge --plan "$T" >"$TMP/plan" 2>&1; rc=$?; cat "$TMP/plan"; } && test_equal 0 $rc &&
 	grep -qx "stop pwapt-test-svc in Root: its package is removed" "$TMP/plan" &&
 	test_lacks "start pwapt-test-svc" cat "$TMP/plan" &&
 	pwapt merge --plan --json "$T" >"$TMP/plan.json" &&
@@ -74,7 +74,7 @@ test_expect_success 'pwapt merge: the service stops in Root first, is not restar
 	test_lacks "Starting pwapt-test-svc" cat "$TMP/out" &&
 	test_equal rc "$(status_of)" && ! test -e "$R/usr/sbin/pwapt-test-svcd" &&
 	test -e "$R/etc/init.d/pwapt-test-svc" &&
-	sleep 1 && test -z "$(procs)" && test_lacks pwapt-test-svc pwapt recover
+	wexec Root true && wait_for 20 "test -z \"\$(procs)\"" && test_lacks pwapt-test-svc pwapt recover
 '
 
 test_expect_success 'pwapt rollback of that merge: the service runs again' '
@@ -94,6 +94,22 @@ test_expect_success 'a failed check of another service rolls the merge back: the
 	grep -qx "Starting pwapt-test-svc in Root on the old files... done" "$TMP/out" &&
 	test_equal ii "$(status_of)" && test -n "$(procs)" &&
 	test_equal 1.0 "$(www_version Root)"
+'
+
+# Root's note for pwapt rollback names the removed service as soon as
+# the merge is done: killed then, a rollback starts it again.
+test_expect_success 'pwapt merge killed right after its merge: pwapt rollback starts the removed service again' '
+	wait_for 20 "test -n \"\$(procs)\"" &&
+	pwapt install --test --keep -y pwapt-test-svc- </dev/null >"$TMP/out" 2>&1 ||
+		{ cat "$TMP/out"; false; } &&
+	K=$(last_txn) && test -n "$K" && test "$K" != "$T" &&
+	{ PWAPT_CRASH_AT=txn-merged pwapt merge "$K" >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 &&
+	test_equal rc "$(status_of)" &&
+	wexec Root true && wait_for 20 "test -z \"\$(procs)\"" &&
+	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	test_equal ii "$(status_of)" &&
+	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(procs)"
 '
 
 test_done
