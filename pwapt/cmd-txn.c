@@ -471,10 +471,11 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 		if (r >= 0)
 			r = world_merge(s, *w, WORLD_ROOT, flags, &conflicts,
 					&id, &err);
+		_cleanup_strv_free_ char **gone = service_plan_removed(&plan);
 		_cleanup_strv_free_ char **found =
 			r >= 0 ? service_with_replaced_users(
 					 ctx, s, WORLD_ROOT, users,
-					 base ? base : rep.services)
+					 base ? base : rep.services, gone)
 			       : NULL;
 		/* A removed one's processes ran its deleted files. */
 		_cleanup_strv_free_ char **restart =

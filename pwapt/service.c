@@ -553,7 +553,7 @@ void service_put_user(FILE *f, const struct world_replaced_user *u,
 char **service_with_replaced_users(struct context *ctx, struct world_store *s,
 				   const char *dst,
 				   const struct world_file_users *before,
-				   char *const *services)
+				   char *const *services, char *const *gone)
 {
 	char **all = calloc(1, sizeof(char *));
 	size_t n = 0;
@@ -571,6 +571,11 @@ char **service_with_replaced_users(struct context *ctx, struct world_store *s,
 	FILE *f = chatter(ctx);
 	for (size_t i = 0; all && i < ru.n; i++) {
 		const struct world_replaced_user *u = &ru.v[i];
+		bool stopped = false;
+		for (char *const *g = gone; u->service && g && *g; g++)
+			stopped |= !strcmp(*g, u->service);
+		if (stopped)
+			continue;
 		if (!u->service) {
 			fprintf(stderr, "%s: warning: ", ctx->cmd);
 			service_put_user(stderr, u, dst);

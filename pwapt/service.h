@@ -82,12 +82,13 @@ void service_start_after_refused_rollback(struct context *ctx,
 /* SERVICES (NULL-terminated, or NULL) and, after them, those of DST's
  * processes that use a file the merge into DST just done replaced
  * (BEFORE: DST's file users taken before it, may be NULL), each service
- * once; such a process is named on the chatter, one of no service in a
- * warning.  malloc'd (strvfreep); NULL when out of memory. */
+ * once, but those of GONE (stopped for good: their package removed; may
+ * be NULL); such a process is named on the chatter, one of no service in
+ * a warning.  malloc'd (strvfreep); NULL when out of memory. */
 char **service_with_replaced_users(struct context *ctx, struct world_store *s,
 				   const char *dst,
 				   const struct world_file_users *before,
-				   char *const *services);
+				   char *const *services, char *const *gone);
 
 /* ---- Moving services with a merge of SRC into DST (svcmove.c: the
  * plan; svcsteps.c: its steps; svccheck.c).  The steps, in the order
@@ -148,6 +149,15 @@ struct svc_plan {
 	bool conflicts;
 	char *order_note; /* the last cycle of units' ordering said */
 };
+/* Marks removed in P the running services of DST whose processes run
+ * or map a file the merge (D) deletes that belongs (DST's lists: INFO) to
+ * a package SRC removed (PK: SRC's and DST's status): Debian's nginx,
+ * whose init script nginx-common keeps (svcowners.c). */
+void service_program_removed(struct svc_plan *p, const struct world_diff *d,
+			     int info, const struct world_packages pk[2]);
+/* The names of P's services stopped for good (removed), malloc'd
+ * (strvfreep); NULL when there is none or memory runs out. */
+char **service_plan_removed(const struct svc_plan *p);
 
 /* The services of DST that a merge reconfigures through files under /etc
  * that no package owns (svcconfig.c says which count): NAMES[i] by the
@@ -170,6 +180,27 @@ void service_config_release(struct svc_config *c);
 /* File NAME of directory DIR of a world, read as data (no symbolic link
  * followed, no FIFO waited on, at most 16 MiB), malloc'd; NULL. */
 char *service_read_at(int dir, const char *name);
+
+/* What dpkg tells of a service's files (svcowners.c), for the plan of a
+ * merge (diff D) into DST.  Whether TEXT has LINE as a whole line; whether
+ * D changes PATH (checked-off changes left out). */
+bool service_has_line(const char *text, const char *line);
+bool service_changed(const struct world_diff *d, const char *path);
+/* Whether D changes a file of SERVICE: its init script or unit, or any
+ * file of the package owning it by DST's dpkg lists (INFO, its
+ * /var/lib/dpkg/info: -1 when not open). */
+bool service_files_change(int info, const struct world_diff *d,
+			  const char *service);
+/* Whether the merge of SRC removes SERVICE from DST, as apt-get remove
+ * or purge did in SRC: by the init script or unit it deletes, or by the
+ * status (PK: SRC's and DST's, NULL when not known) of the packages
+ * SRC's lists (SRC_INFO) name as owning them. */
+bool service_removes(struct world_store *s, const char *src, int src_info,
+		     const struct world_diff *d,
+		     const struct world_packages pk[2], const char *service);
+/* Whether D adds SERVICE's init script or unit to DST, which has none. */
+bool service_added_to_dst(struct world_store *s, const char *dst,
+			  const struct world_diff *d, const char *service);
 
 /* The plan of a merge of SRC into DST: services running in SRC (to stop
  * there, start or restart in DST), services running in DST whose files

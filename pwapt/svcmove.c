@@ -32,10 +32,8 @@
 
 /* The start order of services without an rc2.d start link. */
 #define NO_LINK 100
-/* Bytes of a dpkg file list read, at most, and entries of dpkg's info
- * directory looked at (a world's files: bounded). */
+/* Bytes of a dpkg file list read, at most (a world's file: bounded). */
 #define LIST_MAX (16u << 20)
-#define LISTS_MAX 65536
 
 static struct svc_item *item_of(struct svc_plan *p, const char *name)
 {
@@ -87,23 +85,6 @@ char *service_read_at(int dir, const char *name)
 	return buf;
 }
 
-static bool has_line(const char *text, const char *line)
-{
-	size_t l = strlen(line);
-	for (const char *p = text; (p = strstr(p, line)); p += l)
-		if ((p == text || p[-1] == '\n') && (!p[l] || p[l] == '\n'))
-			return true;
-	return false;
-}
-
-static bool changed(const struct world_diff *d, const char *path)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (!d->v[i].checked_off && !strcmp(d->v[i].path, path))
-			return true;
-	return false;
-}
-
 static bool in_strv(char *const *v, const char *name)
 {
 	for (; v && *v; v++)
@@ -119,185 +100,6 @@ static bool runs_in(const struct world_services *l, const char *service)
 		if (l->v[i].running && !strcmp(l->v[i].name, service))
 			return true;
 	return false;
-}
-
-/* SERVICE's own files: its init script, its unit (both places). */
-struct own_paths {
-	char v[3][PATH_MAX];
-};
-
-static void own_paths(const char *service, struct own_paths *o)
-{
-	snprintf(o->v[0], sizeof(o->v[0]), "/etc/init.d/%s", service);
-	snprintf(o->v[1], sizeof(o->v[1]), "/lib/systemd/system/%s.service",
-		 service);
-	snprintf(o->v[2], sizeof(o->v[2]), "/usr/lib/systemd/system/%s.service",
-		 service);
-}
-
-/* INFO (a dpkg info directory) read from its start: a dup of INFO would
- * share its offset, and the next service's walk would begin where this
- * one stopped (at the end: no list read at all).  NULL when INFO < 0. */
-static DIR *lists_open(int info)
-{
-	int fd = info >= 0
-			 ? openat(info, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-			 : -1;
-	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-	if (fd >= 0 && !dir)
-		close(fd);
-	return dir;
-}
-
-/* The text of the next of DIR's dpkg file lists that names one of O's
- * paths (malloc'd), its package record ("name", "name:arch") in PKG;
- * NULL when there is none left (SEEN counts the entries looked at). */
-static char *next_owner(DIR *dir, const struct own_paths *o,
-			char pkg[NAME_MAX + 1], size_t *seen)
-{
-	struct dirent *de;
-	while (dir && (*seen)++ < LISTS_MAX && (de = readdir(dir))) {
-		size_t l = strlen(de->d_name);
-		if (l < 6 || strcmp(de->d_name + l - 5, ".list"))
-			continue;
-		char *text = service_read_at(dirfd(dir), de->d_name);
-		if (text &&
-		    (has_line(text, o->v[0]) || has_line(text, o->v[1]) ||
-		     has_line(text, o->v[2]))) {
-			snprintf(pkg, NAME_MAX + 1, "%.*s", (int)(l - 5),
-				 de->d_name);
-			return text;
-		}
-		free(text);
-	}
-	return NULL;
-}
-
-/* Whether the merge (diff D) changes a file of SERVICE in DST: its init
- * script or unit, or any file of the package owning it, by DST's dpkg
- * file lists (INFO: DST's /var/lib/dpkg/info). */
-static bool files_change(int info, const struct world_diff *d,
-			 const char *service)
-{
-	struct own_paths o;
-	own_paths(service, &o);
-	for (size_t k = 0; k < 3; k++)
-		if (changed(d, o.v[k]))
-			return true;
-	_cleanup_closedir_ DIR *dir = lists_open(info);
-	char pkg[NAME_MAX + 1];
-	size_t seen = 0;
-	for (char *text; (text = next_owner(dir, &o, pkg, &seen)); free(text))
-		for (size_t i = 0; i < d->n; i++)
-			if (!d->v[i].checked_off &&
-			    has_line(text, d->v[i].path)) {
-				free(text);
-				return true;
-			}
-	return false;
-}
-
-/* Whether package record PKG ("name" or "name:arch", as dpkg's list is
- * named) is in PK (dpkg's status) and removed or purged there (REMOVED),
- * or installed, half or whole (!REMOVED). */
-static bool state_in(const struct world_packages *pk, const char *pkg,
-		     bool removed)
-{
-	size_t l = strcspn(pkg, ":");
-	const char *arch = pkg[l] ? pkg + l + 1 : NULL;
-	for (size_t i = 0; i < pk->n; i++) {
-		const struct world_package *x = &pk->v[i];
-		if (strlen(x->name) != l || strncmp(x->name, pkg, l) ||
-		    (arch && strcmp(x->arch, arch)))
-			continue;
-		const char *state = strrchr(x->status, ' ');
-		state = state ? state + 1 : x->status;
-		return removed == (!strcmp(state, "config-files") ||
-				   !strcmp(state, "not-installed"));
-	}
-	return false;
-}
-
-/* Whether world SRC's tree still has one of O's paths (one that cannot
- * be told counts as there; /lib a symbolic link is /usr/lib's). */
-static bool still_there(struct world_store *s, const char *src,
-			const struct own_paths *o)
-{
-	for (size_t k = 0; k < 3; k++) {
-		struct world_error e = {0};
-		int fd = world_open_in(s, src, o->v[k], O_PATH, &e);
-		if (fd >= 0)
-			close(fd);
-		if (fd >= 0 || (fd != -ENOENT && !(k == 1 && fd == -ELOOP)))
-			return true;
-	}
-	return false;
-}
-
-/* Whether the merge of SRC (diff D) removes SERVICE from DST, as apt-get
- * remove or purge in SRC did: the merge deletes its init script or unit
- * and SRC has neither left (an upgrade that trades its init script for
- * a unit keeps it); or each package that SRC's dpkg lists (SRC_INFO)
- * have owning them is removed or purged in SRC's dpkg status and
- * installed in DST's (PK: SRC's and DST's, NULL when one is not known),
- * as after apt-get remove, which keeps the init script (a conffile),
- * deletes the daemon and keeps the list of the conffiles.  (A package
- * removed in DST already is none of the merge's doing.) */
-static bool removes(struct world_store *s, const char *src, int src_info,
-		    const struct world_diff *d,
-		    const struct world_packages pk[2], const char *service)
-{
-	struct own_paths o;
-	own_paths(service, &o);
-	for (size_t i = 0; i < d->n; i++)
-		for (size_t k = 0; k < 3; k++)
-			if (d->v[i].kind == 'D' && !d->v[i].checked_off &&
-			    !strcmp(d->v[i].path, o.v[k]))
-				return !still_there(s, src, &o);
-	_cleanup_closedir_ DIR *dir = pk ? lists_open(src_info) : NULL;
-	char pkg[NAME_MAX + 1];
-	size_t seen = 0;
-	bool any = false;
-	for (char *text; (text = next_owner(dir, &o, pkg, &seen)); free(text)) {
-		if (!state_in(&pk[0], pkg, true) ||
-		    !state_in(&pk[1], pkg, false)) {
-			free(text);
-			return false;
-		}
-		any = true;
-	}
-	return any;
-}
-
-/* Whether the merge (diff D) adds SERVICE's init script or unit file to
- * DST: the diff has one, and DST has none of them before the merge.  One
- * that cannot be looked at counts as there: its service is never taken
- * for new (pwapt rollback stops only those). */
-static bool added_to_dst(struct world_store *s, const char *dst,
-			 const struct world_diff *d, const char *service)
-{
-	char own[4][PATH_MAX];
-	snprintf(own[0], sizeof(own[0]), "/etc/init.d/%s", service);
-	snprintf(own[1], sizeof(own[1]), "/lib/systemd/system/%s.service",
-		 service);
-	snprintf(own[2], sizeof(own[2]), "/usr/lib/systemd/system/%s.service",
-		 service);
-	snprintf(own[3], sizeof(own[3]), "/etc/systemd/system/%s.service",
-		 service);
-	bool adds = false;
-	for (size_t k = 0; k < 4; k++)
-		adds |= changed(d, own[k]);
-	for (size_t k = 0; adds && k < 4; k++) {
-		struct world_error err = {0};
-		int fd = world_open_in(s, dst, own[k],
-				       O_PATH | O_NOFOLLOW | O_CLOEXEC, &err);
-		if (fd >= 0)
-			close(fd);
-		/* -ELOOP: /lib a link to usr/lib, looked at there too. */
-		if (fd != -ENOENT && !(fd == -ELOOP && k == 1))
-			return false;
-	}
-	return adds;
 }
 
 /* rc2.d of SRC: "S02ssh" gives ssh the order 2. */
@@ -487,7 +289,7 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 	 * merge deletes tell. */
 	struct world_packages pk[2] = {{0}};
 	struct world_error pe = {0};
-	bool dpkg = r >= 0 && changed(&d, "/var/lib/dpkg/status");
+	bool dpkg = r >= 0 && service_changed(&d, "/var/lib/dpkg/status");
 	bool have_pk = dpkg && world_packages(s, src, &pk[0], &pe) >= 0 &&
 		       world_packages(s, dst, &pk[1], &pe) >= 0;
 	int src_info = have_pk ? world_open_in(s, src, "/var/lib/dpkg/info",
@@ -505,7 +307,7 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 		if (w->running && runs_in(&ld, w->name) &&
 		    !in_strv(also_restart, w->name) &&
 		    !service_config_path(&cfg, w->name) &&
-		    !files_change(info, &d, w->name))
+		    !service_files_change(info, &d, w->name))
 			continue;
 		struct svc_item *it = w->running ? item_of(&p, w->name) : NULL;
 		if (w->running && !it)
@@ -513,7 +315,7 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 		if (!it || r < 0)
 			continue;
 		it->in_src = true;
-		it->added = added_to_dst(s, dst, &d, w->name);
+		it->added = service_added_to_dst(s, dst, &d, w->name);
 		it->why = "runs in the merged world";
 		r = world_listening_ports(s, src, w->pids, w->n_pids,
 					  &it->ports, err);
@@ -528,11 +330,12 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 		for (size_t k = 0; k < p.n; k++)
 			if (!strcmp(p.v[k].name, w->name))
 				found = &p.v[k];
-		bool gone = !found && removes(s, src, src_info, &d,
-					      have_pk ? pk : NULL, w->name);
+		bool gone =
+			!found && service_removes(s, src, src_info, &d,
+						  have_pk ? pk : NULL, w->name);
 		bool config = service_config_path(&cfg, w->name);
 		if (!found && !extra && !gone && !config &&
-		    !files_change(info, &d, w->name))
+		    !service_files_change(info, &d, w->name))
 			continue;
 		struct svc_item *it = found ? found : item_of(&p, w->name);
 		if (!it) {
@@ -554,6 +357,10 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 						  &it->ports, err);
 		}
 	}
+	if (r >= 0)
+		r = plan_users(ctx, s, &d, &ld, &p, err);
+	if (r >= 0 && have_pk)
+		service_program_removed(&p, &d, info, pk);
 	if (info >= 0)
 		close(info);
 	if (src_info >= 0)
@@ -561,8 +368,6 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 	world_packages_release(&pk[0]);
 	world_packages_release(&pk[1]);
 	service_config_release(&cfg);
-	if (r >= 0)
-		r = plan_users(ctx, s, &d, &ld, &p, err);
 	world_services_release(&ls);
 	world_services_release(&ld);
 	world_diff_release(&d);
@@ -617,12 +422,25 @@ void service_order_in(struct context *ctx, const char *world, char **names)
 	service_plan_release(&p);
 }
 
+char **service_plan_removed(const struct svc_plan *p)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->n; i++)
+		n += p->v[i].removed;
+	char **v = n ? calloc(n + 1, sizeof(*v)) : NULL;
+	for (size_t i = 0, k = 0; v && i < p->n; i++)
+		if (p->v[i].removed && !(v[k++] = strdup(p->v[i].name)))
+			strvfreep(&v);
+	return v;
+}
+
 int service_plan_after_merge(struct context *ctx, struct world_store *s,
 			     struct svc_plan *p)
 {
+	_cleanup_strv_free_ char **gone = service_plan_removed(p);
 	_cleanup_strv_free_ char **users =
 		p->users ? service_with_replaced_users(ctx, s, p->dst,
-						       p->users, NULL)
+						       p->users, NULL, gone)
 			 : NULL;
 	for (char **u = users; u && *u; u++) {
 		bool known = false;
