@@ -284,10 +284,12 @@ static int read_fds(int pdir, struct proc *p)
 		    fstatat(dirfd(d), e->d_name, &st, 0) < 0)
 			continue;
 		int flags = fd_flags(pdir, e->d_name);
+		if (gone(flags))
+			continue; /* closed meanwhile: not held */
 		if (flags < 0) {
-			/* Closed meanwhile: not held. */
-			p->fds_unread |= !gone(flags);
-			continue;
+			/* Held all the same, how is not known: both ways. */
+			p->fds_unread = true;
+			flags = O_RDWR;
 		}
 		int r = push_link(p, buf, (size_t)n, &st, true, flags);
 		if (r < 0)
