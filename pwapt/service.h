@@ -56,6 +56,10 @@ bool service_restart_kept(struct context *ctx, char *const *services,
  * first such failed; -2 when the note cannot be read (out of memory too):
  * none restarted, WHY says why. */
 void service_remember(struct context *ctx, char *const *services, uint64_t id);
+/* The same through store S, which the caller holds (as world_merge left
+ * it): nothing between the merge and the note. */
+void service_remember_in(struct world_store *s, char *const *services,
+			 uint64_t id);
 int service_restart_after_rollback(struct context *ctx, uint64_t id,
 				   const char *src, char *why, size_t why_len);
 /* Before pwapt rollback of merge ID (of SRC) into Root, once nothing
@@ -149,11 +153,13 @@ struct svc_plan {
 	bool conflicts;
 	char *order_note; /* the last cycle of units' ordering said */
 };
-/* Marks removed in P the running services of DST whose processes run
- * or map a file the merge (D) deletes that belongs (DST's lists: INFO) to
- * a package SRC removed (PK: SRC's and DST's status): Debian's nginx,
- * whose init script nginx-common keeps (svcowners.c). */
-void service_program_removed(struct svc_plan *p, const struct world_diff *d,
+/* Marks removed in P the running services of DST (world DST of S), a
+ * process of which uses a file the merge (D) replaces, whose own init
+ * script or unit names a program the merge deletes that belongs (DST's
+ * lists: INFO) to a package SRC removed (PK: SRC's and DST's status):
+ * Debian's nginx, whose init script nginx-common keeps (svcowners.c). */
+void service_program_removed(struct world_store *s, const char *dst,
+			     struct svc_plan *p, const struct world_diff *d,
 			     int info, const struct world_packages pk[2]);
 /* The names of P's services stopped for good (removed), malloc'd
  * (strvfreep); NULL when there is none or memory runs out. */

@@ -360,7 +360,7 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 	if (r >= 0)
 		r = plan_users(ctx, s, &d, &ld, &p, err);
 	if (r >= 0 && have_pk)
-		service_program_removed(&p, &d, info, pk);
+		service_program_removed(s, dst, &p, &d, info, pk);
 	if (info >= 0)
 		close(info);
 	if (src_info >= 0)

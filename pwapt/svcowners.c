@@ -112,9 +112,10 @@ bool service_files_change(int info, const struct world_diff *d,
 
 /* Whether package record PKG ("name" or "name:arch", as dpkg's list is
  * named) is removed or purged in PK (dpkg's status; not in it at all
- * counts) (REMOVED), or installed there, half or whole (!REMOVED). */
+ * counts where ABSENT says so) (REMOVED), or installed there, half or
+ * whole (!REMOVED). */
 static bool state_in(const struct world_packages *pk, const char *pkg,
-		     bool removed)
+		     bool removed, bool absent)
 {
 	size_t l = strcspn(pkg, ":");
 	const char *arch = pkg[l] ? pkg + l + 1 : NULL;
@@ -128,9 +129,10 @@ static bool state_in(const struct world_packages *pk, const char *pkg,
 		return removed == (!strcmp(state, "config-files") ||
 				   !strcmp(state, "not-installed"));
 	}
-	/* Not in the status at all: removed, and its record dropped (a
-	 * package without conffiles leaves none). */
-	return removed;
+	/* Not in the status at all: removed, its record dropped (a package
+	 * without conffiles leaves none), where the caller knows it had one
+	 * (DST's lists name it); else not known, so not removed. */
+	return removed && absent;
 }
 
 /* Whether world SRC's tree still has one of O's paths (one that cannot
@@ -178,8 +180,8 @@ bool service_removes(struct world_store *s, const char *src, int src_info,
 	size_t seen = 0;
 	bool any = false;
 	for (char *text; (text = next_owner(dir, &o, pkg, &seen)); free(text)) {
-		if (!state_in(&pk[0], pkg, true) ||
-		    !state_in(&pk[1], pkg, false)) {
+		if (!state_in(&pk[0], pkg, true, false) ||
+		    !state_in(&pk[1], pkg, false, false)) {
 			free(text);
 			return false;
 		}
@@ -233,8 +235,9 @@ static bool owned_by_removed(int info, const char *path,
 	size_t seen = 0;
 	bool any = false;
 	for (char *text; (text = next_owner(dir, &o, pkg, &seen)); free(text)) {
-		if (!state_in(&pk[0], pkg, true) ||
-		    !state_in(&pk[1], pkg, false)) {
+		/* A status with no record at all tells nothing. */
+		if (!state_in(&pk[0], pkg, true, pk[0].n > 0) ||
+		    !state_in(&pk[1], pkg, false, false)) {
 			free(text);
 			return false;
 		}
@@ -243,29 +246,84 @@ static bool owned_by_removed(int info, const char *path,
 	return any;
 }
 
-/* A running service of DST whose processes run or map a file that the
- * merge (diff D) deletes and whose package SRC removed (DST's lists:
- * INFO; PK: SRC's and DST's status) goes with that package: Debian's
- * nginx, whose init script is nginx-common's, which stays, and whose
- * /usr/sbin/nginx is nginx's.  Marked removed in P (planned users). */
-void service_program_removed(struct svc_plan *p, const struct world_diff *d,
+/* Whether TEXT (an init script, a unit) names PATH as a word of its own:
+ * DAEMON=/usr/sbin/nginx, ExecStart=/usr/sbin/nginx -g ..., "$PATH". */
+static bool names_path(const char *text, const char *path)
+{
+	size_t l = strlen(path);
+	for (const char *t = text; (t = strstr(t, path)); t += l) {
+		char before = t == text ? '\n' : t[-1], after = t[l];
+		if (strchr("\n \t=\"'", before) &&
+		    (!after || strchr("\n \t\"';", after)))
+			return true;
+	}
+	return false;
+}
+
+/* SERVICE's init script and unit in world W, one text (malloc'd, or
+ * NULL: none readable). */
+static char *own_texts(struct world_store *s, const char *w,
+		       const char *service)
+{
+	struct own_paths o;
+	own_paths(service, &o);
+	char *all = NULL;
+	size_t len = 0;
+	for (size_t k = 0; k < 3; k++) {
+		char *slash = strrchr(o.v[k], '/');
+		*slash = '\0';
+		struct world_error e = {0};
+		int dir =
+			world_open_in(s, w, o.v[k], O_RDONLY | O_DIRECTORY, &e);
+		_cleanup_free_ char *text =
+			dir >= 0 ? service_read_at(dir, slash + 1) : NULL;
+		if (dir >= 0)
+			close(dir);
+		size_t l = text ? strlen(text) : 0;
+		char *more = l ? realloc(all, len + l + 2) : all;
+		if (l && !more) {
+			free(all);
+			return NULL;
+		}
+		all = more;
+		if (l) {
+			memcpy(all + len, text, l);
+			len += l;
+			all[len++] = '\n';
+			all[len] = '\0';
+		}
+	}
+	return all;
+}
+
+/* A running service of DST, a process of which uses a file the merge
+ * replaces, whose own init script or unit names a program the merge (diff
+ * D) deletes, a program of a package SRC removed (DST's lists: INFO; PK:
+ * SRC's and DST's status), goes with that package: Debian's nginx, whose
+ * init script is nginx-common's, which stays, and whose /usr/sbin/nginx
+ * (DAEMON=) is nginx's.  A library, a module or a descendant's program
+ * that the service's files do not name makes it a restart, as before. */
+void service_program_removed(struct world_store *s, const char *dst,
+			     struct svc_plan *p, const struct world_diff *d,
 			     int info, const struct world_packages pk[2])
 {
-	for (size_t i = 0; i < p->planned.n; i++) {
-		const struct world_replaced_user *u = &p->planned.v[i];
-		struct svc_item *it = NULL;
-		for (size_t k = 0; u->service && k < p->n; k++)
-			if (!strcmp(p->v[k].name, u->service))
-				it = &p->v[k];
-		if (!it || it->removed || !it->in_dst || it->in_src)
+	for (size_t i = 0; i < p->n; i++) {
+		struct svc_item *it = &p->v[i];
+		bool used = false;
+		for (size_t k = 0; !used && k < p->planned.n; k++)
+			used = p->planned.v[k].service &&
+			       !strcmp(p->planned.v[k].service, it->name);
+		if (!used || it->removed || !it->in_dst || it->in_src)
 			continue;
-		bool deleted = false;
-		for (size_t k = 0; !deleted && k < d->n; k++)
-			deleted = d->v[k].kind == 'D' && !d->v[k].checked_off &&
-				  !strcmp(d->v[k].path, u->path);
-		if (deleted && owned_by_removed(info, u->path, pk)) {
-			it->removed = true;
-			it->why = "its package is removed";
+		_cleanup_free_ char *text = own_texts(s, dst, it->name);
+		for (size_t k = 0; text && !it->removed && k < d->n; k++) {
+			const struct world_change *c = &d->v[k];
+			if (c->kind == 'D' && !c->checked_off &&
+			    names_path(text, c->path) &&
+			    owned_by_removed(info, c->path, pk)) {
+				it->removed = true;
+				it->why = "its package is removed";
+			}
 		}
 	}
 }

@@ -48,7 +48,7 @@ int service_stop_removed_in_dst(struct context *ctx, struct svc_plan *p,
 		 * the merge is refused. */
 		int status =
 			service_command(ctx, p->dst, it->name, "status", true);
-		bool ok = st == 0 && status != 0;
+		bool ok = st == 0 && status > 0;
 		it->stopped = st == 0 || status > 0;
 		fprintf(f, "%s\n", ok ? "done" : "FAILED");
 		fflush(f);

@@ -67,4 +67,18 @@ test_expect_success 'pwapt rollback: nginx installed and serving again' '
 	test_equal ii "$(st nginx)" && wait_for 20 "page | grep -q nginx"
 '
 
+# Only a program the service's own init script or unit names counts: a
+# module of nginx's that a world removes (with nginx-light, which depends
+# on it) leaves nginx installed, and the merge restarts it.
+test_expect_success 'apt-get remove of a module nginx maps, nginx kept: a restart, not a stop' '
+	wcreate M Root && apt_in M remove libnginx-mod-http-echo >/dev/null 2>&1 &&
+	test_equal ii "$(wexec M dpkg-query -W -f="\${db:Status-Abbrev}" nginx | tr -d " ")" &&
+	test ii != "$(wexec M dpkg-query -W -f="\${db:Status-Abbrev}" libnginx-mod-http-echo | tr -d " ")" &&
+	{ wmerge --plan M Root >"$TMP/plan" 2>&1; rc=$?; cat "$TMP/plan"; } && test_equal 0 $rc &&
+	grep -q "^restart nginx in Root" "$TMP/plan" && test_lacks "^stop nginx" cat "$TMP/plan" &&
+	{ wmerge M Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -q "^Restarting nginx in Root" "$TMP/out" &&
+	test_equal ii "$(st nginx)" && wait_for 20 "page | grep -q nginx"
+'
+
 test_done
