@@ -123,8 +123,8 @@ static int refuse_removed(struct context *ctx, struct svc_plan *p,
  * P stopped for good as it removed their package ("stopped NAME"), and
  * stops first those P started whose init script or unit it added ("stop
  * NAME"): they did not run in Root before. */
-static void remember_plan(struct context *ctx, const struct svc_plan *p,
-			  uint64_t id)
+static void remember_plan(struct context *ctx, struct world_store *s,
+			  const struct svc_plan *p, uint64_t id)
 {
 	_cleanup_strv_free_ char **again = calloc(p->n + 1, sizeof(char *));
 	size_t k = 0;
@@ -143,7 +143,9 @@ static void remember_plan(struct context *ctx, const struct svc_plan *p,
 			k++;
 		}
 	}
-	if (again)
+	if (again && s)
+		service_remember_in(s, again, id);
+	else if (again)
 		service_remember(ctx, again, id);
 }
 
@@ -155,26 +157,20 @@ static bool late_stops(const struct svc_plan *p, bool force)
 }
 
 /* After the merge: DST's services start and restart, checked; the
- * report.  Returns the exit code. */
-static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id)
+ * report.  WAS (WAS_LEN bytes, or NULL: none): Root's note for pwapt
+ * rollback before this merge, back when this merge is rolled back here.
+ * Returns the exit code. */
+static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id,
+			 const char *was, size_t was_len)
 {
 	char why[512] = "";
 	bool root = !strcmp(p->dst, WORLD_ROOT), undone = false;
-	/* Root's note for pwapt rollback, written before anything can be
-	 * killed: a rollback of a merge killed among its services still
-	 * starts again those it stopped for good.  The one before it comes
-	 * back when this merge is rolled back here. */
-	_cleanup_free_ char *was = NULL;
-	size_t was_len = 0;
-	if (root) {
-		struct world_store *s = open_store(ctx);
-		struct world_error err = {0};
-		if (!s || world_note_read(s, WORLD_ROOT, "restarted", &was,
-					  &was_len, &err) < 0)
-			free(steal_pointer(&was));
-		world_store_free(s);
-		remember_plan(ctx, p, id);
-	}
+	/* Root's note for pwapt rollback again, whole: the users of
+	 * replaced files too (written at the merge already, see cmd_merge):
+	 * a rollback of a merge killed among its services still starts
+	 * again those it stopped for good. */
+	if (root)
+		remember_plan(ctx, NULL, p, id);
 	service_pending_note(ctx, p, id, false);
 	/* Killed here: merged, SRC's services stopped, DST's not yet
 	 * (re)started; the note says so to pwapt recover. */
@@ -299,6 +295,18 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 	if (!(s = open_store(ctx)))
 		return EXIT_FAIL;
 	r = world_merge(s, src, dst, flags, &conflicts, &id, &err);
+	/* Root's note for pwapt rollback at once, through the store the
+	 * merge held: a pwapt killed from now on leaves its rollback what
+	 * to start again (those stopped for good too). */
+	_cleanup_free_ char *was = NULL;
+	size_t was_len = 0;
+	if (r >= 0 && !ctx->no_restart && !strcmp(dst, WORLD_ROOT)) {
+		struct world_error ne = {0};
+		if (world_note_read(s, WORLD_ROOT, "restarted", &was, &was_len,
+				    &ne) < 0)
+			free(steal_pointer(&was));
+		remember_plan(ctx, s, &plan, id);
+	}
 	if (r >= 0 && service_plan_after_merge(ctx, s, &plan) < 0)
 		fprintf(stderr, "%s: warning: out of memory\n", ctx->cmd);
 	world_store_free(s);
@@ -356,7 +364,7 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 			print_json(src, dst, true, id, &plan, NULL, false);
 		return EXIT_OK;
 	}
-	return move_services(ctx, &plan, id);
+	return move_services(ctx, &plan, id, was, was_len);
 }
 
 /* The merge that a note written before it ("no merge yet from SRC", see

@@ -471,6 +471,23 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 		if (r >= 0)
 			r = world_merge(s, *w, WORLD_ROOT, flags, &conflicts,
 					&id, &err);
+		/* Root's note for pwapt rollback at once, through the store
+		 * the merge held, when it stopped services for good (written
+		 * whole below): killed from now on, a rollback starts them. */
+		_cleanup_free_ char *was = NULL; /* Root's note before */
+		size_t was_len = 0;
+		bool was_read = false;
+		if (r >= 0 && stops && !late) {
+			struct world_error ne = {0};
+			if (world_note_read(s, WORLD_ROOT, "restarted", &was,
+					    &was_len, &ne) < 0)
+				free(steal_pointer(&was));
+			was_read = true;
+			_cleanup_strv_free_ char **early =
+				txn_remembered(&plan, NULL);
+			if (early)
+				service_remember_in(s, early, id);
+		}
 		_cleanup_strv_free_ char **gone = service_plan_removed(&plan);
 		_cleanup_strv_free_ char **found =
 			r >= 0 ? service_with_replaced_users(
@@ -530,6 +547,18 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 				x == services ? "Not restarted (--no-restart): "
 					      : ", ",
 				*x, x[1] ? "" : ".\n");
+		/* Those the merge removes run on from their deleted files. */
+		size_t n_removed = 0;
+		for (size_t i = 0; ctx->no_restart && i < plan.n; i++)
+			if (plan.v[i].removed)
+				fprintf(chatter(ctx), "%s%s",
+					n_removed++ ? ", "
+						    : "Not stopped, though the "
+						      "merge removes them "
+						      "(--no-restart): ",
+					plan.v[i].name);
+		if (n_removed)
+			fprintf(chatter(ctx), ".\n");
 		/* In dependency order: rc2.d's, then the units'. */
 		if (!ctx->no_restart)
 			service_order_in(ctx, WORLD_ROOT, services);
@@ -548,19 +577,18 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 						     .in_dst = true};
 		pend.v = items;
 		pend.n = items ? np : 0;
-		_cleanup_free_ char *was = NULL; /* Root's note before */
-		size_t was_len = 0;
 		/* Those it stopped for good too: a pwapt rollback of a merge
 		 * killed now starts them again. */
-		if (pend.n || stops) {
+		if ((pend.n || stops) && !was_read) {
 			struct world_store *ns = open_store(ctx);
 			struct world_error ne = {0};
 			if (!ns || world_note_read(ns, WORLD_ROOT, "restarted",
 						   &was, &was_len, &ne) < 0)
-				was = NULL;
+				free(steal_pointer(&was));
 			world_store_free(ns);
-			service_remember(ctx, remember, id);
 		}
+		if (pend.n || stops)
+			service_remember(ctx, remember, id);
 		if (pend.n)
 			service_pending_note(ctx, &pend, id, false);
 		else if (stops) /* merged: none to restart */

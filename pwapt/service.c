@@ -189,7 +189,8 @@ static void say_idle(struct context *ctx, struct strv *idle)
  * rollback` of that merge restarts them on the old files.  The merge's id
  * keeps them apart from another merge's: the lock is free while services
  * restart, and another merge may come in between. */
-void service_remember(struct context *ctx, char *const *services, uint64_t id)
+void service_remember_in(struct world_store *s, char *const *services,
+			 uint64_t id)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
@@ -197,15 +198,19 @@ void service_remember(struct context *ctx, char *const *services, uint64_t id)
 	if (!f)
 		return;
 	fprintf(f, "merge %" PRIu64 "\n", id);
-	for (char *const *s = services; s && *s; s++)
-		fprintf(f, "%s\n", *s);
+	for (char *const *x = services; x && *x; x++)
+		fprintf(f, "%s\n", *x);
 	if (fclose(f) != 0)
 		return;
-	struct world_store *s = open_store(ctx);
 	struct world_error err;
+	(void)world_note_write(s, WORLD_ROOT, "restarted", buf, len, &err);
+}
+
+void service_remember(struct context *ctx, char *const *services, uint64_t id)
+{
+	struct world_store *s = open_store(ctx);
 	if (s)
-		(void)world_note_write(s, WORLD_ROOT, "restarted", buf, len,
-				       &err);
+		service_remember_in(s, services, id);
 	world_store_free(s);
 }
 

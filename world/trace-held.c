@@ -143,9 +143,10 @@ int trace_held_record(struct world_store *s, const char *name,
 		return werr(err, ENOMEM, "out of memory");
 	_cleanup_close_ int dir =
 		openat(s->worlds_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	/* Not written (a full disk): no record, which every report on the
-	 * world then says ("were not recorded"); the world is made all the
-	 * same, as a world made while no collector ran. */
+	/* Not written (an error of the state's file system): no record,
+	 * which every report on the world then says ("were not recorded");
+	 * the world is made all the same, as one made while no collector
+	 * ran. */
 	if (dir >= 0)
 		(void)write_file_atomic(dir, TRACE_HELD, buf, len, 0600);
 	return 0;
