@@ -765,14 +765,21 @@ static int copy_package(struct world_package *to,
 int dbmerge_packages(struct world_store *s, const char *name,
 		     struct world_packages *out, struct world_error *err)
 {
-	_cleanup_close_ int fd =
-		lifecycle_open_in(s, name, "var/lib/dpkg/status", O_RDONLY, err);
+	/* A world's FIFO or device node there is never opened: a FIFO
+	 * would block, for good. */
+	_cleanup_close_ int path =
+		lifecycle_open_in(s, name, "var/lib/dpkg/status", O_PATH, err);
+	_cleanup_close_ int fd = path >= 0 ? reopen_regular(path, O_RDONLY)
+					   : path;
 	if (fd < 0 && fd != -ENOENT)
-		return fd == -ELOOP || fd == -ENOTDIR
-			       ? werr_errno(err, -fd,
+		return fd == -ELOOP || fd == -ENOTDIR || fd == -EINVAL
+			       ? werr_errno(err, fd == -EINVAL ? EINVAL : -fd,
 					    "cannot read /var/lib/dpkg/status "
-					    "of '%s'",
-					    name)
+					    "of '%s'%s",
+					    name,
+					    fd == -EINVAL
+						    ? ": not a regular file"
+						    : "")
 			       : fd;
 	int r;
 	struct db_file in = {fd, "/var/lib/dpkg/status"};
