@@ -745,7 +745,8 @@ test_expect_success 'every world opens, and shows what its worker wrote' '
 	grep -h "^holds [^ ]" "$S"/log-* | cut -d" " -f2 | sort >"$S/held" &&
 	wlist --json | python3 -c "
 import json, sys
-print(\"\\n\".join(sorted(w[\"name\"] for w in json.load(sys.stdin) if w[\"name\"] != \"Root\")))" >"$S/listed" &&
+for name in sorted(w[\"name\"] for w in json.load(sys.stdin) if w[\"name\"] != \"Root\"):
+    print(name)" >"$S/listed" &&
 	diff -u "$S/held" "$S/listed" &&
 	grep -h "^holds [^ ]" "$S"/log-* | while read -r _ world groups; do
 		wexec "$world" sh -c "find /soak -type f | while read f; do echo \"\$f \$(cat \$f)\"; done" \
