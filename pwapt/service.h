@@ -6,6 +6,8 @@
 #ifndef PWAPT_SERVICE_H
 #define PWAPT_SERVICE_H
 
+#include <dirent.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -186,6 +188,36 @@ void service_config_release(struct svc_config *c);
 /* File NAME of directory DIR of a world, read as data (no symbolic link
  * followed, no FIFO waited on, at most 16 MiB), malloc'd; NULL. */
 char *service_read_at(int dir, const char *name);
+
+/* Where a service's own files can be (svcowners.c): its init script,
+ * its unit in the two places a package puts one (/lib, /usr/lib: the
+ * same on a merged /usr), then the unit of the administrator, which no
+ * package ships. */
+enum svc_own_path {
+	SVC_OWN_SCRIPT,
+	SVC_OWN_LIB_UNIT,
+	SVC_OWN_USR_UNIT,
+	SVC_OWN_PACKAGED, /* how many a package ships */
+	SVC_OWN_ADMIN_UNIT = SVC_OWN_PACKAGED,
+	SVC_OWN_ALL
+};
+struct svc_own {
+	char v[SVC_OWN_ALL][PATH_MAX];
+};
+/* SERVICE's own paths into O, in enum svc_own_path's order. */
+void service_own_paths(const char *service, struct svc_own *o);
+/* The name of the service whose init script or unit, as a package ships
+ * it, PATH is (one of service_own_paths' first SVC_OWN_PACKAGED), into
+ * NAME (SIZE bytes); false when it is none. */
+bool service_own_name(const char *path, char *name, size_t size);
+
+/* dpkg's file lists in INFO (a world's /var/lib/dpkg/info; -1: none),
+ * from the start, one after the other: the next list's text (malloc'd,
+ * one that cannot be read skipped), its package record ("name",
+ * "name:arch") in PKG; NULL at the end, or after 65536 entries (SEEN
+ * counts them, from 0).  The DIR is the caller's (NULL when INFO < 0). */
+DIR *service_lists_open(int info);
+char *service_lists_next(DIR *dir, char pkg[NAME_MAX + 1], size_t *seen);
 
 /* What dpkg tells of a service's files (svcowners.c), for the plan of a
  * merge (diff D) into DST.  Whether TEXT has LINE as a whole line; whether

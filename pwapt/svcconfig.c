@@ -28,9 +28,6 @@
 #include "quote.h"
 #include "service.h"
 
-/* Entries of dpkg's info directory looked at, at most. */
-#define LISTS_MAX 65536
-
 /* dpkg's lists' lines that matter here: PATHS[i] listed by PKGS[i]. */
 struct owners {
 	struct strv paths, pkgs;
@@ -55,26 +52,23 @@ static int owners_load(struct world_store *s, const char *world,
 	struct world_error e = {0};
 	int fd = world_open_in(s, world, "/var/lib/dpkg/info",
 			       O_RDONLY | O_DIRECTORY, &e);
-	_cleanup_closedir_ DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-	if (fd >= 0 && !dir)
+	_cleanup_closedir_ DIR *dir = service_lists_open(fd);
+	if (fd >= 0)
 		close(fd);
-	struct dirent *de;
+	char pkg[NAME_MAX + 1];
 	size_t seen = 0;
-	while (dir && seen++ < LISTS_MAX && (de = readdir(dir))) {
-		size_t l = strlen(de->d_name);
-		if (l < 6 || strcmp(de->d_name + l - 5, ".list"))
-			continue;
-		_cleanup_free_ char *text =
-			service_read_at(dirfd(dir), de->d_name);
-		for (char *line = text, *nl; line && *line; line = nl) {
+	for (char *text; (text = service_lists_next(dir, pkg, &seen));
+	     free(text)) {
+		for (char *line = text, *nl; *line; line = nl) {
 			nl = strchrnul(line, '\n');
 			bool more = *nl;
 			*nl = '\0';
 			if (wanted_line(line) &&
 			    (strv_push(&o->paths, strdup(line)) < 0 ||
-			     strv_push(&o->pkgs, strndup(de->d_name, l - 5)) <
-				     0))
+			     strv_push(&o->pkgs, strdup(pkg)) < 0)) {
+				free(text);
 				return -ENOMEM;
+			}
 			nl += more;
 		}
 	}
@@ -107,27 +101,6 @@ static int add(struct svc_config *c, const char *service, const char *path)
 	if (strv_push(&c->paths, strdup(path)) < 0)
 		return -ENOMEM;
 	return 0;
-}
-
-/* The name of the service whose init script or unit LINE is, into NAME
- * (SIZE bytes); false when it is neither. */
-static bool service_file(const char *line, char *name, size_t size)
-{
-	static const char *const dirs[] = {"/etc/init.d/",
-					   "/lib/systemd/system/",
-					   "/usr/lib/systemd/system/"};
-	for (size_t k = 0; k < 3; k++) {
-		size_t l = strlen(dirs[k]);
-		const char *n = line + l;
-		if (strncmp(line, dirs[k], l) || !*n || strchr(n, '/'))
-			continue;
-		size_t len = strlen(n);
-		if (k && (len < 9 || strcmp(n + len - 8, ".service")))
-			continue;
-		snprintf(name, size, "%.*s", (int)(k ? len - 8 : len), n);
-		return true;
-	}
-	return false;
 }
 
 /* PATH (changed, under /etc, no package's) into C, for the services it
@@ -165,7 +138,7 @@ static int config_of(const struct owners *dst, const char *path,
 		return 0;
 	for (size_t i = 0; i < dst->paths.n; i++)
 		if (!strcmp(dst->pkgs.v[i], pkg) &&
-		    service_file(dst->paths.v[i], name, sizeof(name))) {
+		    service_own_name(dst->paths.v[i], name, sizeof(name))) {
 			int r = add(c, name, path);
 			if (r < 0)
 				return r;

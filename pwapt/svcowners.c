@@ -1,8 +1,9 @@
-/* What dpkg tells about a service's files for a merge's plan (svcmove.c,
- * service.h): which package owns its init script, unit or program, in
- * DST's and SRC's dpkg lists, read beneath the trees (a world's files:
- * no symbolic link followed, bounded); whether the merge changes its
- * files, removes it with its package, or adds it new to DST. */
+/* Where a service's own files are, and what dpkg tells about them for a
+ * merge's plan (svcmove.c, service.h): which package owns its init
+ * script, unit or program, in DST's and SRC's dpkg lists, read beneath
+ * the trees (a world's files: no symbolic link followed, bounded);
+ * whether the merge changes its files, removes it with its package, or
+ * adds it new to DST. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,24 +35,46 @@ bool service_changed(const struct world_diff *d, const char *path)
 			return true;
 	return false;
 }
-/* SERVICE's own files: its init script, its unit (both places). */
-struct own_paths {
-	char v[3][PATH_MAX];
+
+/* Where a service's own files are, in the order of enum svc_own_path. */
+static const struct {
+	const char *dir, *suffix;
+} own_files[SVC_OWN_ALL] = {
+	{"/etc/init.d/", ""},
+	{"/lib/systemd/system/", ".service"},
+	{"/usr/lib/systemd/system/", ".service"},
+	{"/etc/systemd/system/", ".service"},
 };
 
-static void own_paths(const char *service, struct own_paths *o)
+void service_own_paths(const char *service, struct svc_own *o)
 {
-	snprintf(o->v[0], sizeof(o->v[0]), "/etc/init.d/%s", service);
-	snprintf(o->v[1], sizeof(o->v[1]), "/lib/systemd/system/%s.service",
-		 service);
-	snprintf(o->v[2], sizeof(o->v[2]), "/usr/lib/systemd/system/%s.service",
-		 service);
+	for (size_t k = 0; k < SVC_OWN_ALL; k++)
+		snprintf(o->v[k], sizeof(o->v[k]), "%s%s%s", own_files[k].dir,
+			 service, own_files[k].suffix);
+}
+
+bool service_own_name(const char *path, char *name, size_t size)
+{
+	for (size_t k = 0; k < SVC_OWN_PACKAGED; k++) {
+		size_t l = strlen(own_files[k].dir);
+		size_t suffix = strlen(own_files[k].suffix);
+		const char *n = path + l;
+		if (strncmp(path, own_files[k].dir, l) || !*n || strchr(n, '/'))
+			continue;
+		size_t len = strlen(n);
+		if (len <= suffix ||
+		    strcmp(n + len - suffix, own_files[k].suffix))
+			continue;
+		snprintf(name, size, "%.*s", (int)(len - suffix), n);
+		return true;
+	}
+	return false;
 }
 
 /* INFO (a dpkg info directory) read from its start: a dup of INFO would
  * share its offset, and the next service's walk would begin where this
  * one stopped (at the end: no list read at all).  NULL when INFO < 0. */
-static DIR *lists_open(int info)
+DIR *service_lists_open(int info)
 {
 	int fd = info >= 0
 			 ? openat(info, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -62,11 +85,7 @@ static DIR *lists_open(int info)
 	return dir;
 }
 
-/* The text of the next of DIR's dpkg file lists that names one of O's
- * paths (malloc'd), its package record ("name", "name:arch") in PKG;
- * NULL when there is none left (SEEN counts the entries looked at). */
-static char *next_owner(DIR *dir, const struct own_paths *o,
-			char pkg[NAME_MAX + 1], size_t *seen)
+char *service_lists_next(DIR *dir, char pkg[NAME_MAX + 1], size_t *seen)
 {
 	struct dirent *de;
 	while (dir && (*seen)++ < LISTS_MAX && (de = readdir(dir))) {
@@ -74,16 +93,35 @@ static char *next_owner(DIR *dir, const struct own_paths *o,
 		if (l < 6 || strcmp(de->d_name + l - 5, ".list"))
 			continue;
 		char *text = service_read_at(dirfd(dir), de->d_name);
-		if (text && (service_has_line(text, o->v[0]) ||
-			     service_has_line(text, o->v[1]) ||
-			     service_has_line(text, o->v[2]))) {
+		if (text) {
 			snprintf(pkg, NAME_MAX + 1, "%.*s", (int)(l - 5),
 				 de->d_name);
 			return text;
 		}
-		free(text);
 	}
 	return NULL;
+}
+
+/* The text of the next of DIR's dpkg file lists that names one of the
+ * N PATHS (malloc'd), its package record ("name", "name:arch") in PKG;
+ * NULL when there is none left (SEEN counts the entries looked at). */
+static char *next_owner(DIR *dir, const char *const *paths, size_t n,
+			char pkg[NAME_MAX + 1], size_t *seen)
+{
+	for (char *text; (text = service_lists_next(dir, pkg, seen));
+	     free(text))
+		for (size_t k = 0; k < n; k++)
+			if (service_has_line(text, paths[k]))
+				return text;
+	return NULL;
+}
+
+/* O's paths that a package ships, for next_owner(). */
+static void packaged(const struct svc_own *o,
+		     const char *paths[SVC_OWN_PACKAGED])
+{
+	for (size_t k = 0; k < SVC_OWN_PACKAGED; k++)
+		paths[k] = o->v[k];
 }
 
 /* Whether the merge (diff D) changes a file of SERVICE in DST: its init
@@ -92,15 +130,19 @@ static char *next_owner(DIR *dir, const struct own_paths *o,
 bool service_files_change(int info, const struct world_diff *d,
 			  const char *service)
 {
-	struct own_paths o;
-	own_paths(service, &o);
-	for (size_t k = 0; k < 3; k++)
-		if (service_changed(d, o.v[k]))
+	struct svc_own o;
+	const char *paths[SVC_OWN_PACKAGED];
+	service_own_paths(service, &o);
+	packaged(&o, paths);
+	for (size_t k = 0; k < SVC_OWN_PACKAGED; k++)
+		if (service_changed(d, paths[k]))
 			return true;
-	_cleanup_closedir_ DIR *dir = lists_open(info);
+	_cleanup_closedir_ DIR *dir = service_lists_open(info);
 	char pkg[NAME_MAX + 1];
 	size_t seen = 0;
-	for (char *text; (text = next_owner(dir, &o, pkg, &seen)); free(text))
+	for (char *text;
+	     (text = next_owner(dir, paths, SVC_OWN_PACKAGED, pkg, &seen));
+	     free(text))
 		for (size_t i = 0; i < d->n; i++)
 			if (!d->v[i].checked_off &&
 			    service_has_line(text, d->v[i].path)) {
@@ -135,17 +177,42 @@ static bool state_in(const struct world_packages *pk, const char *pkg,
 	return removed && absent;
 }
 
-/* Whether world SRC's tree still has one of O's paths (one that cannot
- * be told counts as there; /lib a symbolic link is /usr/lib's). */
-static bool still_there(struct world_store *s, const char *src,
-			const struct own_paths *o)
+/* Whether every package that INFO's dpkg lists name as owning one of the
+ * N PATHS is removed or purged in PK[0] (SRC's status; not in it at all
+ * counts where ABSENT says so) and installed in PK[1] (DST's), and one
+ * does. */
+static bool owners_removed(int info, const char *const *paths, size_t n,
+			   const struct world_packages pk[2], bool absent)
 {
-	for (size_t k = 0; k < 3; k++) {
+	_cleanup_closedir_ DIR *dir = service_lists_open(info);
+	char pkg[NAME_MAX + 1];
+	size_t seen = 0;
+	bool any = false;
+	for (char *text; (text = next_owner(dir, paths, n, pkg, &seen));
+	     free(text)) {
+		if (!state_in(&pk[0], pkg, true, absent) ||
+		    !state_in(&pk[1], pkg, false, false)) {
+			free(text);
+			return false;
+		}
+		any = true;
+	}
+	return any;
+}
+
+/* Whether world SRC's tree still has one of PATHS, SERVICE's packaged
+ * files (one that cannot be told counts as there; /lib a symbolic link
+ * is /usr/lib's). */
+static bool still_there(struct world_store *s, const char *src,
+			const char *const paths[SVC_OWN_PACKAGED])
+{
+	for (size_t k = 0; k < SVC_OWN_PACKAGED; k++) {
 		struct world_error e = {0};
-		int fd = world_open_in(s, src, o->v[k], O_PATH, &e);
+		int fd = world_open_in(s, src, paths[k], O_PATH, &e);
 		if (fd >= 0)
 			close(fd);
-		if (fd >= 0 || (fd != -ENOENT && !(k == 1 && fd == -ELOOP)))
+		if (fd >= 0 ||
+		    (fd != -ENOENT && !(k == SVC_OWN_LIB_UNIT && fd == -ELOOP)))
 			return true;
 	}
 	return false;
@@ -164,30 +231,21 @@ bool service_removes(struct world_store *s, const char *src, int src_info,
 		     const struct world_diff *d,
 		     const struct world_packages pk[2], const char *service)
 {
-	struct own_paths o;
-	own_paths(service, &o);
+	struct svc_own o;
+	const char *paths[SVC_OWN_PACKAGED];
+	service_own_paths(service, &o);
+	packaged(&o, paths);
 	/* Real packages ship an init script and a unit: apt-get remove
 	 * deletes the unit and keeps the script (a conffile), so that only
 	 * dpkg's status tells then. */
 	for (size_t i = 0; i < d->n; i++)
-		for (size_t k = 0; k < 3; k++)
+		for (size_t k = 0; k < SVC_OWN_PACKAGED; k++)
 			if (d->v[i].kind == 'D' && !d->v[i].checked_off &&
-			    !strcmp(d->v[i].path, o.v[k]) &&
-			    !still_there(s, src, &o))
+			    !strcmp(d->v[i].path, paths[k]) &&
+			    !still_there(s, src, paths))
 				return true;
-	_cleanup_closedir_ DIR *dir = pk ? lists_open(src_info) : NULL;
-	char pkg[NAME_MAX + 1];
-	size_t seen = 0;
-	bool any = false;
-	for (char *text; (text = next_owner(dir, &o, pkg, &seen)); free(text)) {
-		if (!state_in(&pk[0], pkg, true, false) ||
-		    !state_in(&pk[1], pkg, false, false)) {
-			free(text);
-			return false;
-		}
-		any = true;
-	}
-	return any;
+	return pk &&
+	       owners_removed(src_info, paths, SVC_OWN_PACKAGED, pk, false);
 }
 
 /* Whether the merge (diff D) adds SERVICE's init script or unit file to
@@ -197,25 +255,19 @@ bool service_removes(struct world_store *s, const char *src, int src_info,
 bool service_added_to_dst(struct world_store *s, const char *dst,
 			  const struct world_diff *d, const char *service)
 {
-	char own[4][PATH_MAX];
-	snprintf(own[0], sizeof(own[0]), "/etc/init.d/%s", service);
-	snprintf(own[1], sizeof(own[1]), "/lib/systemd/system/%s.service",
-		 service);
-	snprintf(own[2], sizeof(own[2]), "/usr/lib/systemd/system/%s.service",
-		 service);
-	snprintf(own[3], sizeof(own[3]), "/etc/systemd/system/%s.service",
-		 service);
+	struct svc_own o;
+	service_own_paths(service, &o);
 	bool adds = false;
-	for (size_t k = 0; k < 4; k++)
-		adds |= service_changed(d, own[k]);
-	for (size_t k = 0; adds && k < 4; k++) {
+	for (size_t k = 0; k < SVC_OWN_ALL; k++)
+		adds |= service_changed(d, o.v[k]);
+	for (size_t k = 0; adds && k < SVC_OWN_ALL; k++) {
 		struct world_error err = {0};
-		int fd = world_open_in(s, dst, own[k],
+		int fd = world_open_in(s, dst, o.v[k],
 				       O_PATH | O_NOFOLLOW | O_CLOEXEC, &err);
 		if (fd >= 0)
 			close(fd);
 		/* -ELOOP: /lib a link to usr/lib, looked at there too. */
-		if (fd != -ENOENT && !(fd == -ELOOP && k == 1))
+		if (fd != -ENOENT && !(fd == -ELOOP && k == SVC_OWN_LIB_UNIT))
 			return false;
 	}
 	return adds;
@@ -223,27 +275,12 @@ bool service_added_to_dst(struct world_store *s, const char *dst,
 
 /* Whether every package that INFO's dpkg lists (DST's) name as owning
  * PATH is removed or purged in PK[0] (SRC's status) and installed in
- * PK[1] (DST's), and one does. */
+ * PK[1] (DST's), and one does.  A status with no record at all tells
+ * nothing. */
 static bool owned_by_removed(int info, const char *path,
 			     const struct world_packages pk[2])
 {
-	struct own_paths o;
-	for (size_t k = 0; k < 3; k++)
-		snprintf(o.v[k], sizeof(o.v[k]), "%s", path);
-	_cleanup_closedir_ DIR *dir = lists_open(info);
-	char pkg[NAME_MAX + 1];
-	size_t seen = 0;
-	bool any = false;
-	for (char *text; (text = next_owner(dir, &o, pkg, &seen)); free(text)) {
-		/* A status with no record at all tells nothing. */
-		if (!state_in(&pk[0], pkg, true, pk[0].n > 0) ||
-		    !state_in(&pk[1], pkg, false, false)) {
-			free(text);
-			return false;
-		}
-		any = true;
-	}
-	return any;
+	return owners_removed(info, &path, 1, pk, pk[0].n > 0);
 }
 
 /* Whether TEXT (an init script, a unit) names PATH as a word of its own:
@@ -265,11 +302,11 @@ static bool names_path(const char *text, const char *path)
 static char *own_texts(struct world_store *s, const char *w,
 		       const char *service)
 {
-	struct own_paths o;
-	own_paths(service, &o);
+	struct svc_own o;
+	service_own_paths(service, &o);
 	char *all = NULL;
 	size_t len = 0;
-	for (size_t k = 0; k < 3; k++) {
+	for (size_t k = 0; k < SVC_OWN_PACKAGED; k++) {
 		char *slash = strrchr(o.v[k], '/');
 		*slash = '\0';
 		struct world_error e = {0};
