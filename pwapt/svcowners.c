@@ -177,10 +177,19 @@ static bool state_in(const struct world_packages *pk, const char *pkg,
 	return removed && absent;
 }
 
+/* Whether package record PKG is one the merge removes: removed or purged
+ * in PK[0] (SRC's status; not in it at all counts where ABSENT says so)
+ * and installed in PK[1] (DST's). */
+static bool removed_by_merge(const struct world_packages pk[2], const char *pkg,
+			     bool absent)
+{
+	return state_in(&pk[0], pkg, true, absent) &&
+	       state_in(&pk[1], pkg, false, false);
+}
+
 /* Whether every package that INFO's dpkg lists name as owning one of the
- * N PATHS is removed or purged in PK[0] (SRC's status; not in it at all
- * counts where ABSENT says so) and installed in PK[1] (DST's), and one
- * does. */
+ * N PATHS is removed by the merge (removed_by_merge, ABSENT), and one
+ * is. */
 static bool owners_removed(int info, const char *const *paths, size_t n,
 			   const struct world_packages pk[2], bool absent)
 {
@@ -190,14 +199,33 @@ static bool owners_removed(int info, const char *const *paths, size_t n,
 	bool any = false;
 	for (char *text; (text = next_owner(dir, paths, n, pkg, &seen));
 	     free(text)) {
-		if (!state_in(&pk[0], pkg, true, absent) ||
-		    !state_in(&pk[1], pkg, false, false)) {
+		if (!removed_by_merge(pk, pkg, absent)) {
 			free(text);
 			return false;
 		}
 		any = true;
 	}
 	return any;
+}
+
+/* owners_removed() for each of PATHS (N) on its own, into REMOVED[i]
+ * (false to begin with), from one walk of INFO's lists. */
+static void owners_removed_each(int info, char *const *paths, size_t n,
+				const struct world_packages pk[2], bool absent,
+				bool *removed)
+{
+	_cleanup_free_ bool *kept = calloc(n, sizeof(*kept));
+	_cleanup_closedir_ DIR *dir = kept ? service_lists_open(info) : NULL;
+	char pkg[NAME_MAX + 1];
+	size_t seen = 0;
+	for (char *text; (text = service_lists_next(dir, pkg, &seen));
+	     free(text))
+		for (size_t k = 0; k < n; k++) {
+			if (kept[k] || !service_has_line(text, paths[k]))
+				continue;
+			kept[k] = !removed_by_merge(pk, pkg, absent);
+			removed[k] = !kept[k];
+		}
 }
 
 /* Whether world SRC's tree still has one of PATHS, SERVICE's packaged
@@ -273,16 +301,6 @@ bool service_added_to_dst(struct world_store *s, const char *dst,
 	return adds;
 }
 
-/* Whether every package that INFO's dpkg lists (DST's) name as owning
- * PATH is removed or purged in PK[0] (SRC's status) and installed in
- * PK[1] (DST's), and one does.  A status with no record at all tells
- * nothing. */
-static bool owned_by_removed(int info, const char *path,
-			     const struct world_packages pk[2])
-{
-	return owners_removed(info, &path, 1, pk, pk[0].n > 0);
-}
-
 /* Whether TEXT (an init script, a unit) names PATH as a word of its own:
  * DAEMON=/usr/sbin/nginx, ExecStart=/usr/sbin/nginx -g ..., "$PATH". */
 static bool names_path(const char *text, const char *path)
@@ -333,34 +351,62 @@ static char *own_texts(struct world_store *s, const char *w,
 	return all;
 }
 
-/* A running service of DST, a process of which uses a file the merge
- * replaces, whose own init script or unit names a program the merge (diff
- * D) deletes, a program of a package SRC removed (DST's lists: INFO; PK:
- * SRC's and DST's status), goes with that package: Debian's nginx, whose
- * init script is nginx-common's, which stays, and whose /usr/sbin/nginx
- * (DAEMON=) is nginx's.  A library, a module or a descendant's program
- * that the service's files do not name makes it a restart, as before. */
-void service_program_removed(struct world_store *s, const char *dst,
-			     struct svc_plan *p, const struct world_diff *d,
-			     int info, const struct world_packages pk[2])
+/* Into TEXTS[i] the own texts (in DST) of P's item i, where a process of
+ * it uses a file the merge replaces (P's planned users) and it runs in
+ * DST only, not removed yet; into NAMED the files the merge (diff D)
+ * deletes that they name, each once.  0, or -ENOMEM. */
+static int programs_named(struct world_store *s, const char *dst,
+			  const struct svc_plan *p, const struct world_diff *d,
+			  char **texts, struct strv *named)
 {
 	for (size_t i = 0; i < p->n; i++) {
-		struct svc_item *it = &p->v[i];
+		const struct svc_item *it = &p->v[i];
 		bool used = false;
 		for (size_t k = 0; !used && k < p->planned.n; k++)
 			used = p->planned.v[k].service &&
 			       !strcmp(p->planned.v[k].service, it->name);
 		if (!used || it->removed || !it->in_dst || it->in_src)
 			continue;
-		_cleanup_free_ char *text = own_texts(s, dst, it->name);
-		for (size_t k = 0; text && !it->removed && k < d->n; k++) {
+		texts[i] = own_texts(s, dst, it->name);
+		for (size_t k = 0; texts[i] && k < d->n; k++) {
 			const struct world_change *c = &d->v[k];
 			if (c->kind == 'D' && !c->checked_off &&
-			    names_path(text, c->path) &&
-			    owned_by_removed(info, c->path, pk)) {
-				it->removed = true;
-				it->why = "its package is removed";
-			}
+			    names_path(texts[i], c->path) &&
+			    !strv_contains(named->v, c->path) &&
+			    strv_push(named, strdup(c->path)) < 0)
+				return -ENOMEM;
 		}
 	}
+	return 0;
+}
+
+/* A running service of DST, a process of which uses a file the merge
+ * replaces, whose own init script or unit names a program the merge (diff
+ * D) deletes, a program of a package SRC removed (DST's lists: INFO; PK:
+ * SRC's and DST's status), goes with that package: Debian's nginx, whose
+ * init script is nginx-common's, which stays, and whose /usr/sbin/nginx
+ * (DAEMON=) is nginx's.  A library, a module or a descendant's program
+ * that the service's files do not name makes it a restart, as before.
+ * DST's lists are read once for the whole plan. */
+void service_program_removed(struct world_store *s, const char *dst,
+			     struct svc_plan *p, const struct world_diff *d,
+			     int info, const struct world_packages pk[2])
+{
+	_cleanup_strv_ struct strv named = {0};
+	_cleanup_free_ bool *removed = NULL;
+	char **texts = calloc(p->n + 1, sizeof(*texts));
+	/* A status with no record at all tells nothing (pk[0].n). */
+	if (texts && programs_named(s, dst, p, d, texts, &named) >= 0 &&
+	    named.n && (removed = calloc(named.n, sizeof(*removed))))
+		owners_removed_each(info, named.v, named.n, pk, pk[0].n > 0,
+				    removed);
+	for (size_t i = 0; removed && i < p->n; i++)
+		for (size_t k = 0; texts[i] && k < named.n; k++)
+			if (removed[k] && names_path(texts[i], named.v[k])) {
+				p->v[i].removed = true;
+				p->v[i].why = "its package is removed";
+			}
+	for (size_t i = 0; texts && i < p->n; i++)
+		free(texts[i]);
+	free(texts);
 }
