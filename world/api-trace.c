@@ -140,12 +140,7 @@ void world_trace_release(struct world_trace *t)
 
 bool world_trace_collector_runs(struct world_store *s)
 {
-	_cleanup_close_ int fd =
-		openat(s->state_fd, TRACE_LOCK, O_RDONLY | O_CLOEXEC);
-
-	/* The collector holds an exclusive flock() on it while it runs. */
-	return fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 &&
-	       errno == EWOULDBLOCK;
+	return trace_collector_runs(s);
 }
 
 bool world_trace_starting(struct world_store *s)

@@ -197,10 +197,12 @@ static bool api_path(const char *p)
 	return false;
 }
 
-/* An entry's path and time, sortable by path. */
+/* An entry's path and time, sortable by path, then time; for a rename,
+ * where PATH went (TO). */
 struct pt {
 	const char *path;
 	uint64_t time;
+	const char *to;
 };
 
 static int cmp_pt(const void *x, const void *y)
@@ -211,12 +213,12 @@ static int cmp_pt(const void *x, const void *y)
 	return c ? c : (a->time < b->time ? -1 : a->time > b->time);
 }
 
-/* Whether V (N, sorted) holds PATH at a time from AT on. */
-static bool pt_has(const struct pt *v, size_t n, const char *path, uint64_t at)
+/* The first entry of PATH in V (N, sorted), or where it would be. */
+static size_t pt_first(const struct pt *v, size_t n, const char *path)
 {
 	size_t lo = 0, hi = n;
 
-	while (lo < hi) { /* the first entry of PATH */
+	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
 		if (strcmp(v[mid].path, path) < 0)
@@ -224,8 +226,15 @@ static bool pt_has(const struct pt *v, size_t n, const char *path, uint64_t at)
 		else
 			hi = mid;
 	}
-	for (; lo < n && !strcmp(v[lo].path, path); lo++)
-		if (v[lo].time >= at)
+	return lo;
+}
+
+/* Whether V (N, sorted) holds PATH at a time from AT on. */
+static bool pt_has(const struct pt *v, size_t n, const char *path, uint64_t at)
+{
+	for (size_t i = pt_first(v, n, path); i < n && !strcmp(v[i].path, path);
+	     i++)
+		if (v[i].time >= at)
 			return true;
 	return false;
 }
@@ -247,57 +256,36 @@ static int cmp_str(const void *x, const void *y)
 	return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-/* A rename in B's trace: FROM became TO at TIME. */
-struct mv {
-	const char *from, *to;
-	uint64_t time;
-};
-
-static int cmp_mv(const void *x, const void *y)
-{
-	const struct mv *a = x, *b = y;
-	int c = strcmp(a->from, b->from);
-
-	return c ? c : (a->time < b->time ? -1 : a->time > b->time);
-}
-
-/* The renames of T, sorted by path and time, into *V (N). */
-static int renames(const struct world_trace *t, struct mv **v, size_t *n)
+/* The renames of T (FROM at TIME became TO), sorted by path and time,
+ * into *V (N). */
+static int renames(const struct world_trace *t, struct pt **v, size_t *n)
 {
 	*n = 0;
 	if (!(*v = malloc((t->n + 1) * sizeof(**v))))
 		return -ENOMEM;
 	for (size_t i = 0; i < t->n; i++)
 		if (is_kind(&t->v[i], "rename") && t->v[i].path2)
-			(*v)[(*n)++] = (struct mv){t->v[i].path, t->v[i].path2,
-						   t->v[i].time};
-	qsort(*v, *n, sizeof(**v), cmp_mv);
+			(*v)[(*n)++] = (struct pt){t->v[i].path, t->v[i].time,
+						   t->v[i].path2};
+	qsort(*v, *n, sizeof(**v), cmp_pt);
 	return 0;
 }
 
 /* Where PATH, written at AT, went by the renames of MV (N) since, by any
  * tree: a later, separate command (an install step) that moves a build's
  * temporary output into place.  At most 16 of them. */
-static const char *renamed_to(const struct mv *mv, size_t n, const char *path,
+static const char *renamed_to(const struct pt *mv, size_t n, const char *path,
 			      uint64_t at)
 {
 	for (int hops = 0; hops < 16; hops++) {
-		size_t lo = 0, hi = n;
+		size_t i = pt_first(mv, n, path);
 
-		while (lo < hi) { /* the first rename of PATH */
-			size_t mid = (lo + hi) / 2;
-
-			if (strcmp(mv[mid].from, path) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		while (lo < n && !strcmp(mv[lo].from, path) && mv[lo].time < at)
-			lo++;
-		if (lo == n || strcmp(mv[lo].from, path))
+		while (i < n && !strcmp(mv[i].path, path) && mv[i].time < at)
+			i++;
+		if (i == n || strcmp(mv[i].path, path))
 			break;
-		path = mv[lo].to;
-		at = mv[lo].time;
+		path = mv[i].to;
+		at = mv[i].time;
 	}
 	return path;
 }
@@ -309,7 +297,7 @@ static const char *renamed_to(const struct mv *mv, size_t n, const char *path,
  * opens the output of `cat prog.c >prog.o` before cat reads, and the
  * tree's data flows after. */
 static int tree_writes(const struct world_trace *t, const size_t *g, size_t n,
-		       const struct mv *mv, size_t n_mv, uint64_t created,
+		       const struct pt *mv, size_t n_mv, uint64_t created,
 		       char ***w)
 {
 	_cleanup_free_ struct pt *gone = malloc((n + 1) * sizeof(*gone));
@@ -321,7 +309,7 @@ static int tree_writes(const struct world_trace *t, const size_t *g, size_t n,
 		const struct world_trace_entry *e = &t->v[g[i]];
 
 		if (is_kind(e, "delete") || is_kind(e, "rename"))
-			gone[n_gone++] = (struct pt){e->path, e->time};
+			gone[n_gone++] = (struct pt){e->path, e->time, NULL};
 	}
 	qsort(gone, n_gone, sizeof(*gone), cmp_pt);
 	for (size_t i = 0; i < n; i++) {
@@ -375,7 +363,7 @@ static int find_derived(const struct world_trace *t, uint64_t created,
 	/* The warning of each change, by its index in D: 0 none, else 1 +
 	 * the warning's index. */
 	_cleanup_free_ size_t *warn_of = calloc(d->n + 1, sizeof(*warn_of));
-	_cleanup_free_ struct mv *mv = NULL;
+	_cleanup_free_ struct pt *mv = NULL;
 	size_t n_mv;
 
 	if (!idx || !warn_of || renames(t, &mv, &n_mv) < 0)
@@ -462,13 +450,13 @@ static int trace_conflicts(const struct world_trace *t, uint64_t created,
 		if (e->time < created)
 			continue;
 		if (p)
-			w[n_w++] = (struct pt){p, e->time};
+			w[n_w++] = (struct pt){p, e->time, NULL};
 		else if (is_kind(e, "chmod") || is_kind(e, "chown") ||
 			 is_kind(e, "utimes") || is_kind(e, "mkdir"))
-			w[n_w++] = (struct pt){e->path, e->time};
+			w[n_w++] = (struct pt){e->path, e->time, NULL};
 		if (is_kind(e, "delete") || is_kind(e, "rmdir") ||
 		    is_kind(e, "rename"))
-			gone[n_gone++] = (struct pt){e->path, e->time};
+			gone[n_gone++] = (struct pt){e->path, e->time, NULL};
 	}
 	qsort(w, n_w, sizeof(*w), cmp_pt);
 	qsort(gone, n_gone, sizeof(*gone), cmp_pt);
