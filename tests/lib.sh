@@ -400,6 +400,22 @@ install_test_packages() {
 		-o Dpkg::Options::=--force-confold "$@" </dev/null
 }
 
+# procs_of PATTERN [WORLD]: the command lines of WORLD's (Root's)
+# processes that PATTERN (grep) matches, one a line, from the world's own
+# /proc (the host's process table has other tests' daemons too; a
+# removed package's init script says nothing: [ -x $DAEMON ] || exit 0).
+procs_of() {
+	wexec "${2:-Root}" sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " <"$f" 2>/dev/null; echo; done' |
+		grep "$1"
+}
+
+# svcd_procs: the processes of the tests' pwapt-test-svc daemon in Root.
+svcd_procs() { procs_of "^/bin/sh /usr/sbin/pwapt-test-svcd"; }
+
+# status_of PACKAGE: dpkg's status of PACKAGE in Root, abbreviated, no
+# blanks (ii, rc; empty when dpkg does not know it).
+status_of() { wexec Root dpkg-query -W -f="\${db:Status-Abbrev}" "$1" 2>/dev/null | tr -d " "; }
+
 # www_version WORLD: what the tests' pwapt-test-www (port 8090) answers in
 # WORLD, asked from inside it.
 www_version() {

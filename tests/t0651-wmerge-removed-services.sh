@@ -12,19 +12,11 @@ make_debian_root
 command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
 R=$PWAPT_ROOT
 
-# The daemon's processes in Root, from Root's own /proc (a removed
-# package's init script says nothing: [ -x $DAEMON ] || exit 0; the
-# host's process table has other tests' daemons too).
-procs() {
-	wexec Root sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " <"$f" 2>/dev/null; echo; done' |
-		grep "^/bin/sh /usr/sbin/pwapt-test-svcd"
-}
 in_w() { wexec "$1" env DEBIAN_FRONTEND=noninteractive apt-get "$2" -y -qq pwapt-test-svc </dev/null >/dev/null 2>&1; }
-status_of() { wexec Root dpkg-query -W -f="\${db:Status-Abbrev}" pwapt-test-svc 2>/dev/null | tr -d " "; }
 
 test_expect_success 'set up: pwapt-test-svc 1.0 running in Root' '
 	use_test_repo 1.0 && install_test_packages pwapt-test-svc >/dev/null &&
-	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(procs)"
+	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(svcd_procs)"
 '
 
 test_expect_success 'wmerge --plan of a world that removed the package: stop in Root, no restart' '
@@ -45,8 +37,8 @@ test_expect_success 'a stop that fails refuses the merge before any file moves' 
 	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... FAILED" "$TMP/out" &&
 	grep -q "^wmerge: cannot merge .W. into .Root.: pwapt-test-svc does not stop in Root, and the merge removes it" "$TMP/out" &&
 	test_lacks "^Merged" cat "$TMP/out" &&
-	test_equal ii "$(status_of)" && test -x "$R/usr/sbin/pwapt-test-svcd" &&
-	test -n "$(procs)" && wlist | grep -q "^W "
+	test_equal ii "$(status_of pwapt-test-svc)" && test -x "$R/usr/sbin/pwapt-test-svcd" &&
+	test -n "$(svcd_procs)" && wlist | grep -q "^W "
 '
 
 test_expect_success 'wmerge: the service stops in Root first, is not restarted; dpkg says removed' '
@@ -56,16 +48,16 @@ test_expect_success 'wmerge: the service stops in Root first, is not restarted; 
 		"$(grep -n "^Merged W into Root" "$TMP/out" | cut -d: -f1)" &&
 	test_lacks "Restarting pwapt-test-svc" cat "$TMP/out" &&
 	test_lacks "Starting pwapt-test-svc" cat "$TMP/out" &&
-	test_equal rc "$(status_of)" && ! test -e "$R/usr/sbin/pwapt-test-svcd" &&
+	test_equal rc "$(status_of pwapt-test-svc)" && ! test -e "$R/usr/sbin/pwapt-test-svcd" &&
 	test -e "$R/etc/init.d/pwapt-test-svc" &&
-	wexec Root true && wait_for 20 "test -z \"\$(procs)\""
+	wexec Root true && wait_for 20 "test -z \"\$(svcd_procs)\""
 '
 
 test_expect_success 'pwapt rollback of that merge: the service runs again' '
 	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
 	grep -q "^Restarting pwapt-test-svc in Root... done" "$TMP/out" &&
-	test_equal ii "$(status_of)" &&
-	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(procs)"
+	test_equal ii "$(status_of pwapt-test-svc)" &&
+	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(svcd_procs)"
 '
 
 test_expect_success 'a purge in the world: stopped in Root as well' '
@@ -91,7 +83,7 @@ test_expect_success 'a failed check of another service rolls the merge back: the
 	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
 	grep -q "^wmerge: merge [0-9]* of F into Root was rolled back" "$TMP/out" &&
 	grep -qx "Starting pwapt-test-svc in Root on the old files... done" "$TMP/out" &&
-	test_equal ii "$(status_of)" && test -n "$(procs)" &&
+	test_equal ii "$(status_of pwapt-test-svc)" && test -n "$(svcd_procs)" &&
 	test_equal 1.0 "$(www_version Root)"
 '
 
@@ -103,24 +95,24 @@ test_expect_success 'a wmerge killed before its services moved: pwapt rollback s
 	{ PWAPT_CRASH_AT=svcmove-merged wmerge K Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
 	test "$rc" -ge 128 &&
 	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
-	test_equal rc "$(status_of)" &&
-	wexec Root true && wait_for 20 "test -z \"\$(procs)\"" &&
+	test_equal rc "$(status_of pwapt-test-svc)" &&
+	wexec Root true && wait_for 20 "test -z \"\$(svcd_procs)\"" &&
 	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
 	grep -q "^Restarting pwapt-test-svc in Root... done" "$TMP/out" &&
-	test_equal ii "$(status_of)" &&
-	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(procs)"
+	test_equal ii "$(status_of pwapt-test-svc)" &&
+	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(svcd_procs)"
 '
 
 # A merge that will be refused (a conflict) stops nothing of Root's: the
 # service would otherwise go down and up again for nothing.
 test_expect_success 'a wmerge refused for a conflict does not stop the removed service first' '
-	before=$(procs) && test -n "$before" &&
+	before=$(svcd_procs) && test -n "$before" &&
 	wcreate C Root && in_w C remove && wexec C sh -c "echo world >/srv/conflict" &&
 	mkdir -p "$R/srv" && echo root >"$R/srv/conflict" &&
 	{ wmerge C Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 3 $rc &&
 	test_lacks "Stopping pwapt-test-svc" cat "$TMP/out" &&
 	test_lacks "^Merged" cat "$TMP/out" &&
-	test_equal "$before" "$(procs)" && test_equal ii "$(status_of)" &&
+	test_equal "$before" "$(svcd_procs)" && test_equal ii "$(status_of pwapt-test-svc)" &&
 	wdelete C && rm "$R/srv/conflict"
 '
 

@@ -12,19 +12,12 @@ make_debian_root
 command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
 R=$PWAPT_ROOT
 
-# The daemon's processes in Root, from Root's own /proc (the host's
-# process table has other tests' daemons too).
-procs() {
-	wexec Root sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " <"$f" 2>/dev/null; echo; done' |
-		grep "^/bin/sh /usr/sbin/pwapt-test-svcd"
-}
-status_of() { wexec Root dpkg-query -W -f="\${db:Status-Abbrev}" pwapt-test-svc 2>/dev/null | tr -d " "; }
 # The newest transaction's name.
 last_txn() { pwapt list | awk 'NR > 1 { n = $1 } END { print n }'; }
 
 test_expect_success 'set up: pwapt-test-svc 1.0 running in Root, a transaction that removes it' '
 	use_test_repo 1.0 && install_test_packages pwapt-test-svc >/dev/null &&
-	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(procs)" &&
+	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(svcd_procs)" &&
 	pwapt install --test --keep -y pwapt-test-svc- </dev/null >"$TMP/out" 2>&1 ||
 		{ cat "$TMP/out"; false; } &&
 	T=$(last_txn) && echo "$T" >"$TMP/T" && test -n "$T" &&
@@ -48,8 +41,8 @@ test_expect_success 'a stop that fails refuses the merge before any file moves' 
 	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... FAILED" "$TMP/out" &&
 	grep -q "^pwapt merge: cannot merge .$T. into Root: pwapt-test-svc does not stop in Root, and the merge removes it" "$TMP/out" &&
 	test_lacks "^Merged" cat "$TMP/out" &&
-	test_equal ii "$(status_of)" && test -x "$R/usr/sbin/pwapt-test-svcd" &&
-	test -n "$(procs)" && pwapt list | grep -Eq "^$T +Root +ready" &&
+	test_equal ii "$(status_of pwapt-test-svc)" && test -x "$R/usr/sbin/pwapt-test-svcd" &&
+	test -n "$(svcd_procs)" && pwapt list | grep -Eq "^$T +Root +ready" &&
 	test_lacks pwapt-test-svc pwapt recover
 '
 
@@ -57,12 +50,12 @@ test_expect_success 'killed once the service stopped, before the merge: pwapt re
 	PWAPT_CRASH_AT=txn-stopped-removed pwapt merge "$T" >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" &&
 	test "$rc" -ge 128 &&
 	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
-	test_lacks "^Merged" cat "$TMP/out" && test_equal ii "$(status_of)" &&
+	test_lacks "^Merged" cat "$TMP/out" && test_equal ii "$(status_of pwapt-test-svc)" &&
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
 	grep -q "killed before it merged (nothing to roll back); services it was stopping may be down" "$TMP/rec" &&
 	grep -qx "stop pwapt-test-svc in Root" "$TMP/rec" &&
 	wexec Root /etc/init.d/pwapt-test-svc start &&
-	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(procs)"
+	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(svcd_procs)"
 '
 
 test_expect_success 'pwapt merge: the service stops in Root first, is not restarted; dpkg says removed' '
@@ -72,44 +65,45 @@ test_expect_success 'pwapt merge: the service stops in Root first, is not restar
 		"$(grep -n "^Merged $T into Root" "$TMP/out" | cut -d: -f1)" &&
 	test_lacks "Restarting pwapt-test-svc" cat "$TMP/out" &&
 	test_lacks "Starting pwapt-test-svc" cat "$TMP/out" &&
-	test_equal rc "$(status_of)" && ! test -e "$R/usr/sbin/pwapt-test-svcd" &&
+	test_equal rc "$(status_of pwapt-test-svc)" && ! test -e "$R/usr/sbin/pwapt-test-svcd" &&
 	test -e "$R/etc/init.d/pwapt-test-svc" &&
-	wexec Root true && wait_for 20 "test -z \"\$(procs)\"" && test_lacks pwapt-test-svc pwapt recover
+	wexec Root true && wait_for 20 "test -z \"\$(svcd_procs)\"" && test_lacks pwapt-test-svc pwapt recover
 '
 
 test_expect_success 'pwapt rollback of that merge: the service runs again' '
 	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
 	grep -q "^Restarting pwapt-test-svc in Root... done" "$TMP/out" &&
-	test_equal ii "$(status_of)" &&
-	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(procs)"
+	test_equal ii "$(status_of pwapt-test-svc)" &&
+	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(svcd_procs)"
 '
 
 test_expect_success 'a failed check of another service rolls the merge back: the removed one runs again' '
 	www_running_in_root &&
-	pwapt install --test --keep -y pwapt-test-svc- pwapt-test-www=1.2 </dev/null >"$TMP/out" 2>&1
-	cat "$TMP/out" && T=$(last_txn) && test -n "$T" &&
+	pwapt install --test --keep -y pwapt-test-svc- pwapt-test-www=1.2 </dev/null >"$TMP/out" 2>&1 ||
+		{ cat "$TMP/out"; false; } &&
+	T=$(last_txn) && test -n "$T" &&
 	{ pwapt merge --force "$T" >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 1 $rc &&
 	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
 	grep -q "^pwapt merge: the merge of $T was rolled back" "$TMP/out" &&
 	grep -qx "Starting pwapt-test-svc in Root on the old files... done" "$TMP/out" &&
-	test_equal ii "$(status_of)" && test -n "$(procs)" &&
+	test_equal ii "$(status_of pwapt-test-svc)" && test -n "$(svcd_procs)" &&
 	test_equal 1.0 "$(www_version Root)"
 '
 
 # Root's note for pwapt rollback names the removed service as soon as
 # the merge is done: killed then, a rollback starts it again.
 test_expect_success 'pwapt merge killed right after its merge: pwapt rollback starts the removed service again' '
-	wait_for 20 "test -n \"\$(procs)\"" &&
+	wait_for 20 "test -n \"\$(svcd_procs)\"" &&
 	pwapt install --test --keep -y pwapt-test-svc- </dev/null >"$TMP/out" 2>&1 ||
 		{ cat "$TMP/out"; false; } &&
 	K=$(last_txn) && test -n "$K" && test "$K" != "$T" &&
 	{ PWAPT_CRASH_AT=txn-merged pwapt merge "$K" >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
 	test "$rc" -ge 128 &&
-	test_equal rc "$(status_of)" &&
-	wexec Root true && wait_for 20 "test -z \"\$(procs)\"" &&
+	test_equal rc "$(status_of pwapt-test-svc)" &&
+	wexec Root true && wait_for 20 "test -z \"\$(svcd_procs)\"" &&
 	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
-	test_equal ii "$(status_of)" &&
-	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(procs)"
+	test_equal ii "$(status_of pwapt-test-svc)" &&
+	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(svcd_procs)"
 '
 
 test_done

@@ -13,14 +13,8 @@ PWAPT_TREE_EXTRA=nginx-light,cron; export PWAPT_TREE_EXTRA
 make_debian_root
 command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
 
-# The processes of a program in world $1 (Root's own /proc).
-count() {
-	wexec "$1" sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " <"$f" 2>/dev/null; echo; done' |
-		grep -c "$2"
-}
-crons() { count "${1:-Root}" "^/usr/sbin/cron"; }
-nginxes() { count "${1:-Root}" "^nginx: "; }
-st() { wexec Root dpkg-query -W -f="\${db:Status-Abbrev}" "$1" 2>/dev/null | tr -d " "; }
+crons() { procs_of "^/usr/sbin/cron" "$1" | wc -l; }
+nginxes() { procs_of "^nginx: " "$1" | wc -l; }
 apt_in() { w=$1; shift; wexec "$w" env DEBIAN_FRONTEND=noninteractive apt-get "$@" -y -qq </dev/null; }
 page() {
 	wexec Root python3 -c 'import urllib.request
@@ -31,7 +25,7 @@ test_expect_success 'set up: cron and nginx running in Root' '
 	use_test_repo 1.0 >/dev/null &&
 	wexec Root /etc/init.d/cron start && wexec Root /etc/init.d/nginx start &&
 	wait_for 20 "test 1 -le \$(crons)" && wait_for 20 "page | grep -q nginx" &&
-	test_equal ii "$(st cron)" && test_equal ii "$(st nginx)"
+	test_equal ii "$(status_of cron)" && test_equal ii "$(status_of nginx)"
 '
 
 test_expect_success 'apt-get remove cron in a world: cron stops in Root before the merge, not restarted' '
@@ -42,12 +36,12 @@ test_expect_success 'apt-get remove cron in a world: cron stops in Root before t
 	{ wmerge W Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
 	grep -q "^Stopping cron in Root (its package is removed)\.\.\. " "$TMP/out" &&
 	test_lacks "FAILED|Restarting cron|cron uses" cat "$TMP/out" &&
-	test_equal rc "$(st cron)" && wexec Root true && wait_for 20 "test 0 = \$(crons)"
+	test_equal rc "$(status_of cron)" && wexec Root true && wait_for 20 "test 0 = \$(crons)"
 '
 
 test_expect_success 'pwapt rollback: cron installed and running again' '
 	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
-	test_equal ii "$(st cron)" && wait_for 20 "test 1 -le \$(crons)"
+	test_equal ii "$(status_of cron)" && wait_for 20 "test 1 -le \$(crons)"
 '
 
 test_expect_success 'apt-get remove nginx (nginx-common, with the init script, stays): nginx stops in Root' '
@@ -58,13 +52,13 @@ test_expect_success 'apt-get remove nginx (nginx-common, with the init script, s
 	{ wmerge N Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
 	grep -q "^Stopping nginx in Root (its package is removed)\.\.\. " "$TMP/out" &&
 	test_lacks "FAILED|Restarting nginx|nginx uses" cat "$TMP/out" &&
-	test ii != "$(st nginx)" && test_equal ii "$(st nginx-common)" &&
+	test ii != "$(status_of nginx)" && test_equal ii "$(status_of nginx-common)" &&
 	wexec Root true && wait_for 20 "test 0 = \$(nginxes)"
 '
 
 test_expect_success 'pwapt rollback: nginx installed and serving again' '
 	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
-	test_equal ii "$(st nginx)" && wait_for 20 "page | grep -q nginx"
+	test_equal ii "$(status_of nginx)" && wait_for 20 "page | grep -q nginx"
 '
 
 # Only a program the service's own init script or unit names counts: a
@@ -78,7 +72,7 @@ test_expect_success 'apt-get remove of a module nginx maps, nginx kept: a restar
 	grep -q "^restart nginx in Root" "$TMP/plan" && test_lacks "^stop nginx" cat "$TMP/plan" &&
 	{ wmerge M Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
 	grep -q "^Restarting nginx in Root" "$TMP/out" &&
-	test_equal ii "$(st nginx)" && wait_for 20 "page | grep -q nginx"
+	test_equal ii "$(status_of nginx)" && wait_for 20 "page | grep -q nginx"
 '
 
 test_done
