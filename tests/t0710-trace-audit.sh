@@ -7,12 +7,7 @@
 # keeps logging its events during and after tracing.
 . "$(dirname "$0")/lib.sh"
 make_busybox_root
-PATH=$PATH:/usr/sbin
-command -v auditctl >/dev/null || skip_all "auditctl is missing (Debian's auditd)"
-auditctl -s >/dev/null 2>&1 || skip_all "no audit in this kernel: $(auditctl -s 2>&1 | head -n1)"
-PWAPT_TRACE=audit; export PWAPT_TRACE
-. "$(dirname "$0")/lib-trace.sh"
-collector_started() { :; }
+. "$(dirname "$0")/lib-trace-audit.sh"
 
 # Another audit daemon than auditd (another test's collector) would make
 # the state "as found" its own, which the end would then put back: wait
@@ -34,8 +29,7 @@ audit_state() {
 	auditctl -l
 }
 audit_state >"$TMP/audit.before"
-host_enabled=$(auditctl -s | awk '$1 == "enabled" { print $2 }')
-host_backlog=$(auditctl -s | awk '$1 == "backlog_limit" { print $2 }')
+audit_trap
 pgrep -x auditd >/dev/null && host_auditd=1 || host_auditd=
 OWN_KEY=pwapt-test-own-$$
 
@@ -61,20 +55,11 @@ stop_auditd() {
 	rm -f "$TMP/auditd.pid"
 }
 
-restore_audit() {
-	stop_collector >/dev/null 2>&1
+# Also put back at the end: this test's auditd stopped, its rule gone.
+restore_audit_more() {
 	stop_auditd
 	auditctl -D -k "$OWN_KEY" >/dev/null 2>&1
-	# A rule of a collector of this test's state a failed test left.
-	auditctl -l | grep -- "key=pwapt:" | sed 's/^-a/-d/' | while read -r rule; do
-		case "$rule" in *"$(stat -c %d:%i "$PWAPT_STATE" 2>/dev/null)"*)
-			eval auditctl "$rule" >/dev/null 2>&1 ;;
-		esac
-	done
-	auditctl -b "$host_backlog" >/dev/null 2>&1
-	auditctl -e "$host_enabled" >/dev/null 2>&1
 }
-trap 'restore_audit; cleanup' EXIT
 
 # pwapt's rules (of any collector of this test's state) now.
 our_rules() {
@@ -82,10 +67,7 @@ our_rules() {
 }
 
 PWAPT_TRACE=off wcreate Old Root >/dev/null || { echo "not ok 1 - wcreate Old Root"; echo "1..1"; exit 1; }
-if ! start_collector >/dev/null; then
-	rm -f "$TMP/collector.pid"
-	skip_all "audit cannot be used here: $(grep -m1 . "$TMP/collector.out")"
-fi
+start_audit_collector
 
 test_expect_success 'the collector says which backend it uses, and how' '
 	cat "$TMP/collector.out" &&

@@ -7,18 +7,7 @@
 # report.
 . "$(dirname "$0")/lib.sh"
 make_busybox_root
-PWAPT_TRACE=bpf; export PWAPT_TRACE
-command -v bpftool >/dev/null || PATH=$PATH:/usr/sbin
-. "$(dirname "$0")/lib-trace.sh"
-collector_started() { :; }
-trap 'stop_collector; cleanup' EXIT
-
-if ! start_collector >/dev/null; then
-	rm -f "$TMP/collector.pid"
-	why=$(grep -m1 "cannot load the BPF programs\|cannot attach" "$TMP/collector.out") ||
-		{ cat "$TMP/collector.out"; exit 1; }
-	skip_all "BPF cannot load here: $why"
-fi
+. "$(dirname "$0")/lib-trace-bpf.sh"
 
 . "$(dirname "$0")/lib-trace-warn.sh"
 
