@@ -75,6 +75,12 @@ static void paths_unique(struct paths *p)
 	p->n = w;
 }
 
+static bool paths_has(const struct paths *sorted, const char *path)
+{
+	return sorted->n && bsearch(&path, sorted->v, sorted->n,
+				    sizeof(*sorted->v), cmp_str);
+}
+
 /* The redirected directories of the layers walked (redirect.h): what
  * lies below one comes from its origin, which no candidate names. */
 struct renames {
@@ -416,12 +422,14 @@ static int open_part(int fd, const char *rel, int *out)
 
 /* Candidates within Root's file system REL: the entries of the layers that
  * only one of the two stacks has.  PART gets the file system's roots in
- * both trees and A's own layers. */
+ * both trees and A's own layers; TOP the opaque directories of the top
+ * layer of A's tree where B lacks that layer. */
 static int candidates_in(struct world_store *s, const struct world_meta *a,
 			 const struct world_meta *b, const char *rel, int fa,
 			 int fb, struct fs_part *part, struct paths *cand,
 			 struct paths *opaque, struct paths *mounts,
-			 struct renames *ren, struct world_error *err)
+			 struct renames *ren, struct paths *top,
+			 struct world_error *err)
 {
 	_cleanup_strv_free_ char **sa = NULL, **sb = NULL;
 	*part = (struct fs_part){.fa = -1, .fb = -1};
@@ -448,6 +456,7 @@ static int candidates_in(struct world_store *s, const struct world_meta *a,
 			if (fd < 0)
 				return werr_errno(err, errno,
 						  "cannot read layer %s", *l);
+			size_t first = opaque->n;
 			if (layers_dir_opaque(fd) &&
 			    (r = paths_add(opaque, *prefix ? prefix : "/")) < 0)
 				return werr(err, -r, "out of memory");
@@ -460,6 +469,9 @@ static int candidates_in(struct world_store *s, const struct world_meta *a,
 					    "redirect) at %s: a damaged or "
 					    "crafted layer",
 					    *l, ren->bad);
+			for (size_t k = first;
+			     r >= 0 && !side && l == sa && k < opaque->n; k++)
+				r = paths_add(top, opaque->v[k]);
 			if (r < 0)
 				return werr_errno(err, -r,
 						  "cannot read layer %s", *l);
@@ -550,6 +562,7 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 		struct world_error *err)
 {
 	struct paths cand = {0}, opaque = {0}, mounts = {0}, rels = {0};
+	struct paths top_opaque = {0};
 	struct renames ren = {0};
 	struct changes ch = {0};
 	struct parts parts = {0};
@@ -588,7 +601,8 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 	}
 	for (size_t i = 0; r >= 0 && i < rels.n; i++) {
 		r = candidates_in(s, a, b, rels.v[i], fa, fb, &parts.v[i],
-				  &cand, &opaque, &mounts, &ren, err);
+				  &cand, &opaque, &mounts, &ren, &top_opaque,
+				  err);
 		parts.n = i + 1;
 		if (r >= 0 && *rels.v[i] &&
 		    asprintf((char **)&parts.v[i].prefix, "/%s", rels.v[i]) < 0)
@@ -600,11 +614,15 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 	if (r < 0)
 		goto out;
 	/* Below an opaque directory, what the other tree held is gone;
-	 * below a redirected one, what its origin held is there too. */
+	 * below a redirected one, what its origin held is there too.  Below
+	 * an opaque one of A's top layer, A shows that layer's entries,
+	 * candidates already: not read again, through the overlay. */
+	paths_unique(&top_opaque);
 	for (size_t i = 0; i < opaque.n + ren.all.n && r >= 0; i++) {
 		const char *dir = i < opaque.n ? opaque.v[i]
 					       : ren.all.v[i - opaque.n];
-		r = add_subtree(&parts, false, dir, &cand, &mounts);
+		if (i >= opaque.n || !paths_has(&top_opaque, dir))
+			r = add_subtree(&parts, false, dir, &cand, &mounts);
 		if (r >= 0)
 			r = add_subtree(&parts, true, dir, &cand, &mounts);
 	}
@@ -809,6 +827,7 @@ out:
 	diff_release(&d);
 	paths_release(&cand);
 	paths_release(&opaque);
+	paths_release(&top_opaque);
 	paths_release(&mounts);
 	paths_release(&rels);
 	paths_release(&ren.all);
