@@ -339,8 +339,9 @@ struct changes {
 	size_t n, cap;
 };
 
-static int change_add(struct changes *c, char kind, const char *path,
-		      unsigned what, uint64_t bytes)
+/* Adds the change of *PATH, which it takes (NULL then) on success. */
+static int change_add(struct changes *c, char kind, char **path, unsigned what,
+		      uint64_t bytes)
 {
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
@@ -350,15 +351,22 @@ static int change_add(struct changes *c, char kind, const char *path,
 		c->v = nv;
 		c->cap = cap;
 	}
-	struct world_change *ch = &c->v[c->n];
-	*ch = (struct world_change){.kind = kind,
-				    .what = what,
-				    .bytes = bytes,
-				    .excluded = diff_is_excluded(path)};
-	if (!(ch->path = strdup(path)))
-		return -ENOMEM;
-	c->n++;
+	bool excluded = diff_is_excluded(*path);
+	c->v[c->n++] = (struct world_change){.kind = kind,
+					     .what = what,
+					     .bytes = bytes,
+					     .excluded = excluded,
+					     .path = steal_pointer(path)};
 	return 0;
+}
+
+/* Whether C's paths are in order, each once: as the candidates came. */
+static bool changes_sorted(const struct changes *c)
+{
+	for (size_t i = 1; i < c->n; i++)
+		if (strcmp(c->v[i - 1].path, c->v[i].path) >= 0)
+			return false;
+	return true;
 }
 
 static int cmp_change(const void *a, const void *b)
@@ -517,21 +525,6 @@ static bool in_shared_layer(const struct parts *p, const char *path)
 }
 
 
-/* Marks excluded what lies at or below a mount point met in a walk. */
-static void exclude_mounts(struct world_diff *d, struct paths *mounts)
-{
-	paths_unique(mounts);
-	for (size_t i = 0; i < d->n; i++)
-		for (size_t k = 0; k < mounts->n && !d->v[i].excluded; k++)
-			if (diff_below(d->v[i].path, mounts->v[k],
-				       strlen(mounts->v[k]))) {
-				d->v[i].excluded = true;
-				free(d->v[i].note);
-				d->v[i].note = strdup(
-					"on another mount: never merged");
-			}
-}
-
 /* The earliest creation among M and the worlds below it down to B (not
  * B, nor B's own ancestors) into *SEC, *NS: their layers are in A's stack
  * and not in B's, and a merge of A into B carries their changes too, so
@@ -664,16 +657,17 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 		if (x.below_mount || y.below_mount)
 			/* On another mount in one of the trees: that is not
 			 * the world's file system; it is never merged. */
-			r = change_add(&ch, x.exists ? 'A' : 'D', p, 0, 0);
+			r = change_add(&ch, x.exists ? 'A' : 'D', &cand.v[i], 0,
+				       0);
 		else if (x.exists && !y.exists)
-			r = change_add(&ch, 'A', p, 0, file_bytes(&x));
+			r = change_add(&ch, 'A', &cand.v[i], 0, file_bytes(&x));
 		else if (!x.exists && y.exists)
-			r = change_add(&ch, 'D', p, 0, file_bytes(&y));
+			r = change_add(&ch, 'D', &cand.v[i], 0, file_bytes(&y));
 		else if (x.exists) {
 			int what = compare(&x, &y);
 			if (what > 0)
-				r = change_add(&ch, 'M', p, (unsigned)what,
-					       file_bytes(&x));
+				r = change_add(&ch, 'M', &cand.v[i],
+					       (unsigned)what, file_bytes(&x));
 			else if (what < 0)
 				r = what;
 		}
@@ -723,14 +717,14 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 		struct side y;
 		r = diff_side_load_in(&parts, true, gone.v[i], &cb, &y);
 		if (r >= 0 && y.exists)
-			r = change_add(&ch, 'D', gone.v[i], 0, file_bytes(&y));
+			r = change_add(&ch, 'D', &gone.v[i], 0, file_bytes(&y));
 		diff_side_release(&y);
 	}
 	for (size_t i = 0; i < kept.n && r >= 0; i++) {
 		struct side x;
 		r = diff_side_load_in(&parts, false, kept.v[i], &ca, &x);
 		if (r >= 0 && x.exists)
-			r = change_add(&ch, 'A', kept.v[i], 0, file_bytes(&x));
+			r = change_add(&ch, 'A', &kept.v[i], 0, file_bytes(&x));
 		diff_side_release(&x);
 	}
 	diff_side_cache_release(&ca);
@@ -751,7 +745,7 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 	}
 	/* Sorted, each path once: a path both under a deleted directory and
 	 * a candidate was found twice. */
-	if (ch.n) /* ch.v is NULL then, which qsort may not get */
+	if (!changes_sorted(&ch)) /* then ch.v is not NULL, as qsort wants */
 		qsort(ch.v, ch.n, sizeof(*ch.v), cmp_change);
 	size_t w = 0;
 	for (size_t i = 0; i < ch.n; i++) {
@@ -777,7 +771,8 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 
 	d = (struct world_diff){.v = ch.v, .n = ch.n, .other = strdup(name_b)};
 	ch = (struct changes){0};
-	exclude_mounts(&d, &mounts);
+	paths_unique(&mounts);
+	diff_exclude_mounts(&d, mounts.v, mounts.n);
 	diff_exclude_state(s, &d);
 	if (a) {
 		/* Check-offs that cannot be read fail the diff: a merge

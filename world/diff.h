@@ -81,6 +81,9 @@ bool diff_is_excluded(const char *path);
 /* Marks excluded (with a note) the changes of D at or below pwapt's state
  * directory when Root holds it (excluded.c). */
 void diff_exclude_state(struct world_store *s, struct world_diff *d);
+/* Marks excluded (with a note) the changes of D at or below one of the N
+ * MOUNTS, mount points met in a walk, whose contents are never merged. */
+void diff_exclude_mounts(struct world_diff *d, char *const *mounts, size_t n);
 
 /* Checks off PATTERNS of world NAME, or with REMOVE takes them back
  * (checkoff_change() of world.h), and the patterns checked off in NAME

@@ -83,3 +83,15 @@ void diff_exclude_state(struct world_store *s, struct world_diff *d)
 		}
 }
 
+void diff_exclude_mounts(struct world_diff *d, char *const *mounts, size_t n)
+{
+	for (size_t i = 0; i < d->n; i++)
+		for (size_t k = 0; k < n && !d->v[i].excluded; k++)
+			if (diff_below(d->v[i].path, mounts[k],
+				       strlen(mounts[k]))) {
+				d->v[i].excluded = true;
+				free(d->v[i].note);
+				d->v[i].note = strdup(
+					"on another mount: never merged");
+			}
+}
