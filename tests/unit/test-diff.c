@@ -87,6 +87,15 @@ static void change_world(void)
 	mkdir(wp("new"), 0755);
 	w_put("new/f", "twelve bytes");
 	link(wp("new/f"), wp("new/f2"));
+	/* Opaque, as overlayfs makes a new directory in a merged one. */
+	set_xattr("state/worlds/W/upper/new", "trusted.overlay.opaque", "y");
+	mkdir(wp("new/sub"), 0755);
+	w_put("new/sub/g", "g\n");
+	mkdir(wp("new/mnt"), 0755);
+	w_put("new/mnt/hidden", "h\n");
+	/* A whiteout written into the layer below the new (opaque) tree:
+	 * overlayfs shows nothing there. */
+	whiteout("state/worlds/W/upper/new/wo");
 	link(wp("etc/hl-target"), wp("etc/hl-new"));
 	w_put("var/log/wtmp", "login\n");
 	w_put("run/pid", "1\n");
@@ -183,6 +192,10 @@ static void test_world_against_root(void)
 		   find(&d, "/new/f")->bytes == 12 &&
 		   find(&d, "/new")->bytes == 0,
 	   "a new tree, both names of a hard link; a directory weighs 0");
+	ok(has(&d, "/new/sub", 'A', 0) && has(&d, "/new/sub/g", 'A', 0) &&
+		   has(&d, "/new/mnt/hidden", 'A', 0) && !find(&d, "/new/wo"),
+	   "below a new (opaque) tree of W's own layer, each entry once, "
+	   "a whiteout written there not");
 	ok(has(&d, "/etc/hl-new", 'A', 0) && !find(&d, "/etc/hl-target"),
 	   "a new hard link to Root's file: the new name only (the copy-up "
 	   "it caused changes nothing)");
@@ -318,6 +331,30 @@ static void test_xattr_whiteouts(void)
 	meta_release(&mp);
 }
 
+/* A mount point below a new (opaque) tree of W's own layer, mounted on
+ * in W's tree from outside: the new tree is read from the layer alone,
+ * and yet what lies on or below the mount point is never merged. */
+static void test_mount_in_new_tree(void)
+{
+	struct world_meta m = {0};
+	struct world_error err = {0};
+	struct world_diff d = {0};
+	meta_load(&store, "W", &m, &err);
+	if (mount("pwapt-unit", wp("new/mnt"), "tmpfs", 0, "size=4k") < 0)
+		die("mount on new/mnt");
+	int r = diff_worlds(&store, &m, NULL, "W", WORLD_ROOT, &d, &err);
+	const struct world_change *mnt = find(&d, "/new/mnt"),
+				  *hidden = find(&d, "/new/mnt/hidden");
+	ok(r == 0 && mnt && mnt->excluded && hidden && hidden->excluded &&
+		   has(&d, "/new/sub/g", 'A', 0) &&
+		   !find(&d, "/new/sub/g")->excluded,
+	   "a mount point in a new tree: it and what lies below it "
+	   "excluded, the rest not");
+	umount2(wp("new/mnt"), MNT_DETACH);
+	diff_release(&d);
+	meta_release(&m);
+}
+
 static bool valid(const char *v)
 {
 	return redirect_valid(v, strlen(v));
@@ -394,6 +431,7 @@ int main(void)
 	}
 	meta_release(&m);
 	test_world_against_root();
+	test_mount_in_new_tree();
 	test_xattr_whiteouts();
 	return tap_done();
 }
