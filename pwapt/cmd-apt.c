@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "../world/cleanup.h"
+#include "../world/strv.h"
 #include "apt.h"
 #include "aptrun.h"
 #include "options.h"
@@ -419,6 +420,42 @@ static int settle(struct context *ctx, struct run *run)
 	return GO_ON;
 }
 
+/* The services of transaction T's world whose package it removed, by
+ * dpkg's status there against its parent's (service_removes: the merge
+ * stops them in Root for good), malloc'd; NULL for none, or when that
+ * cannot be read (then each enabled one starts, as before).  Their init
+ * script, a conffile, stays with its rc2.d link after apt-get remove:
+ * started, the tests would see a service the merge takes away. */
+static char **removed_services(struct context *ctx, const struct txn *t)
+{
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return NULL;
+	struct world_error err = {0};
+	struct world_services ws = {0};
+	struct world_packages pk[2] = {{0}};
+	struct world_diff none = {0};
+	_cleanup_strv_ struct strv gone = {0};
+	_cleanup_close_ int info = -1;
+	if (world_services(s, t->name, &ws, &err) >= 0 &&
+	    world_packages(s, t->name, &pk[0], &err) >= 0 &&
+	    world_packages(s, t->parent, &pk[1], &err) >= 0)
+		info = world_open_in(s, t->name, "/var/lib/dpkg/info",
+				     O_RDONLY | O_DIRECTORY, &err);
+	for (size_t i = 0; info >= 0 && i < ws.n; i++)
+		if (service_removes(s, t->name, info, &none, pk,
+				    ws.v[i].name) &&
+		    strv_push(&gone, strdup(ws.v[i].name)) < 0) {
+			strv_free(&gone);
+			break;
+		}
+	world_packages_release(&pk[0]);
+	world_packages_release(&pk[1]);
+	world_services_release(&ws);
+	world_store_free(s);
+	return steal_pointer(&gone.v);
+}
+
 int step_test(struct context *ctx, struct run *run)
 {
 	int r = settle(ctx, run);
@@ -435,7 +472,9 @@ int step_test(struct context *ctx, struct run *run)
 	bool have_tests = (tests && *tests) || run->test_cmd;
 	if (have_tests || stays) {
 		(void)txn_set_phase(ctx, &run->t, TXN_TESTING, NULL);
-		service_start_enabled(ctx, run->t.name);
+		_cleanup_strv_free_ char **gone =
+			removed_services(ctx, &run->t);
+		service_start_enabled(ctx, run->t.name, gone);
 	}
 	run_tests(ctx, run->t.name, tests, run->test_cmd, &run->tested);
 	return GO_ON;

@@ -10,12 +10,14 @@
  *     other M /path
  *     conffile PACKAGE STATE /path
  *     service NAME
+ *     service-stop NAME                              (its package removed)
  *     conflict TEXT
  *     test STATUS NAME
  * where a file's change is A added, M changed (content, type, link target,
  * device numbers), m metadata only (owner, mode, times, xattrs: the same
  * bytes, as a rebuilt package's unchanged file) or D removed. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +83,7 @@ void report_release(struct report *r)
 	free(r->tests);
 	strvfreep(&r->other_files);
 	strvfreep(&r->services);
+	strvfreep(&r->services_stop);
 	strvfreep(&r->conflicts);
 	*r = (struct report){0};
 }
@@ -269,6 +272,42 @@ static int add_service(struct report *r, char *name)
 	return add_line(&r->services, &n, name);
 }
 
+/* Moves to R's services_stop those of R's services that transaction T
+ * removes from its parent, as a merge of it would stop them
+ * (service_removes: by T's diff D, its status NEW against the parent's
+ * OLD, T's dpkg lists).  -ENOMEM. */
+static int split_removed(struct world_store *s, const struct txn *t,
+			 const struct world_diff *d,
+			 const struct world_packages *new,
+			 const struct world_packages *old, struct report *r,
+			 struct world_error *err)
+{
+	const struct world_packages pk[2] = {*new, *old};
+	struct world_error ie = {0};
+	_cleanup_close_ int info = world_open_in(
+		s, t->name, "/var/lib/dpkg/info", O_RDONLY | O_DIRECTORY, &ie);
+	size_t k = 0, n_stop = 0;
+	for (size_t i = 0; r->services && r->services[i]; i++) {
+		char *name = r->services[i];
+		if (!service_removes(s, t->name, info, d, pk, name)) {
+			r->services[k++] = name;
+			continue;
+		}
+		r->services[i] = NULL;
+		if (add_line(&r->services_stop, &n_stop, name) < 0) {
+			/* The rest stay where they were: released whole. */
+			r->services[i] = name;
+			for (size_t j = i; r->services[j]; j++)
+				r->services[k++] = r->services[j];
+			r->services[k] = NULL;
+			return out_of_memory(err);
+		}
+	}
+	if (r->services)
+		r->services[k] = NULL;
+	return 0;
+}
+
 /* A change's letter in the report: m for a modification of nothing but
  * metadata (see the top of this file). */
 static char change_letter(const struct world_change *c)
@@ -424,6 +463,8 @@ int report_build(struct world_store *s, const struct txn *t, struct report *out,
 		res = add_files(s, t, &d, &r, err);
 	if (res >= 0 && add_conffiles(&r, &new, &d) < 0)
 		res = out_of_memory(err);
+	if (res >= 0)
+		res = split_removed(s, t, &d, &new, &old, &r, err);
 	if (res >= 0) {
 		/* Built on Root, the diff against the parent is the one
 		 * against Root. */
@@ -504,6 +545,8 @@ int report_save(struct world_store *s, const char *name, const struct report *r,
 	}
 	for (char **l = r->services; l && *l; l++)
 		fprintf(f, "service %s\n", *l);
+	for (char **l = r->services_stop; l && *l; l++)
+		fprintf(f, "service-stop %s\n", *l);
 	for (char **l = r->conflicts; l && *l; l++) {
 		fputs("conflict ", f);
 		put_field(f, *l);
@@ -533,7 +576,7 @@ int report_load(struct world_store *s, const char *name, struct report *out,
 	if (res < 0)
 		return res;
 	struct report r = {0};
-	size_t n_other = 0, n_svc = 0, n_conf = 0, n_files = 0;
+	size_t n_other = 0, n_svc = 0, n_stop = 0, n_conf = 0, n_files = 0;
 	char *save = NULL;
 	for (char *line = strtok_r(text, "\n", &save); line && res >= 0;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -591,6 +634,8 @@ int report_load(struct world_store *s, const char *name, struct report *out,
 				res = -ENOMEM;
 		} else if (!strcmp(line, "service")) {
 			res = add_line(&r.services, &n_svc, strdup(sp));
+		} else if (!strcmp(line, "service-stop")) {
+			res = add_line(&r.services_stop, &n_stop, strdup(sp));
 		} else if (!strcmp(line, "conflict")) {
 			res = add_line(&r.conflicts, &n_conf, get_field(sp));
 		} else if (!strcmp(line, "test")) {
@@ -703,6 +748,13 @@ void report_print(FILE *f, const struct txn *t, const struct report *r,
 			fprintf(f, " %s", *l);
 		fputc('\n', f);
 	}
+	if (r->services_stop && *r->services_stop) {
+		fprintf(f, "Services to stop before the merge (its package is "
+			   "removed):");
+		for (char **l = r->services_stop; *l; l++)
+			fprintf(f, " %s", *l);
+		fputc('\n', f);
+	}
 	size_t nc = strv_len(r->conflicts);
 	fprintf(f, "Conflicts with Root: %s\n", nc ? "" : "none");
 	for (char **l = r->conflicts; l && *l; l++) {
@@ -805,6 +857,8 @@ void report_print_json(FILE *f, const struct txn *t, const struct report *r)
 	}
 	fputs("],\"services\":", f);
 	json_strv(f, r->services);
+	fputs(",\"services_to_stop\":", f);
+	json_strv(f, r->services_stop);
 	fputs(",\"conflicts\":", f);
 	json_strv(f, r->conflicts);
 	fputs(",\"tests\":[", f);

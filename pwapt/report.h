@@ -36,7 +36,10 @@ struct report {
 	char **other_files; /* changed, but no changed package ships them */
 	struct report_conffile *conffiles;
 	size_t n_conffiles;
-	char **services;  /* that a merge restarts in Root */
+	char **services; /* that a merge restarts in Root */
+	/* Whose package the transaction removes (service_removes(), as
+	 * the merge tells): a merge stops them in Root, for good. */
+	char **services_stop;
 	char **conflicts; /* "path: why", for a merge into Root */
 	struct report_test *tests;
 	size_t n_tests;

@@ -44,7 +44,8 @@ static bool runs_systemd(struct context *ctx, const char *name)
  * would, so that tests find them running: a world's init is no init
  * system, and invoke-rc.d in maintainer scripts starts nothing there.
  * A world that runs systemd booted: what is enabled runs. */
-void service_start_enabled(struct context *ctx, const char *name)
+void service_start_enabled(struct context *ctx, const char *name,
+			   char *const *gone)
 {
 	if (runs_systemd(ctx, name))
 		return;
@@ -53,13 +54,22 @@ void service_start_enabled(struct context *ctx, const char *name)
 	if (!links || !*links)
 		return;
 	FILE *f = chatter(ctx);
+	for (char **l = links; *l; l++)
+		if (strv_contains(gone, *l + 3))
+			fprintf(f,
+				"Not starting %s in %s: its package is "
+				"removed\n",
+				*l + 3, name);
 	fprintf(f, "Starting the services of %s:", name);
 	for (char **l = links; *l; l++)
-		fprintf(f, " %s", *l + 3);
+		if (!strv_contains(gone, *l + 3))
+			fprintf(f, " %s", *l + 3);
 	fprintf(f, "\n");
 	fflush(f);
 	for (char **l = links; *l; l++) {
 		_cleanup_free_ char *script = NULL;
+		if (strv_contains(gone, *l + 3))
+			continue;
 		if (asprintf(&script, "/etc/init.d/%s", *l + 3) < 0)
 			continue;
 		char *argv[] = {script, (char *)"start", NULL};

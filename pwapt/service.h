@@ -21,8 +21,11 @@ char *service_of_path(const char *path);
 
 /* Starts the services enabled in world NAME (its /etc/rc2.d), as a boot
  * would, so that tests find them running: a world's init is no init
- * system, and invoke-rc.d in maintainer scripts starts nothing there. */
-void service_start_enabled(struct context *ctx, const char *name);
+ * system, and invoke-rc.d in maintainer scripts starts nothing there.
+ * But those of GONE (NULL-terminated, may be NULL): their package is
+ * removed; the chatter says so. */
+void service_start_enabled(struct context *ctx, const char *name,
+			   char *const *gone);
 
 /* Restarts SERVICE in Root if it runs there, or if EVEN_STOPPED, and
  * checks that it comes up.  1: restarted and running; 0: it was not
