@@ -18,6 +18,7 @@
 #include "../world/cleanup.h"
 #include "../world/crash.h"
 #include "../world/strv.h"
+#include "handover-removed.h"
 #include "handover.h"
 #include "quote.h"
 #include "service.h"
@@ -50,6 +51,11 @@ struct state {
 	char *services[HANDOVER_MAX_PORTS]; /* Root's, one per port */
 	uint64_t merge_id;
 	enum step step;
+	/* Root's running services whose package SRC removed
+	 * (svc_item.removed; the rest of the plan is not followed): they
+	 * stop at the step "stop", as wmerge stops them, and start again
+	 * when the merge does not stay; named in the note from then on. */
+	struct svc_plan removed;
 };
 
 int handover_parse_ports(struct context *ctx, const char *text,
@@ -375,6 +381,11 @@ static void note_write(struct context *ctx, const struct state *s)
 		for (size_t i = 0; i < s->h->n_ports; i++)
 			fprintf(f, "port %u %s\n", s->h->ports[i],
 				s->services[i]);
+		for (size_t i = 0; s->step >= STEP_STOP && i < s->removed.n;
+		     i++)
+			if (s->removed.v[i].removed)
+				fprintf(f, "removed %s\n",
+					s->removed.v[i].name);
 	}
 	if (fclose(f) != 0)
 		return;
@@ -491,6 +502,8 @@ static int put_back(struct context *ctx, struct state *s)
 			note_write(ctx, s);
 		}
 	}
+	if (s->step >= STEP_STOP && !s->merge_id)
+		service_start_again_in_src(ctx, &s->removed);
 	if (s->step >= STEP_STOP) {
 		struct handover none = *s->h;
 		none.check = NULL; /* the old files are what they were */
@@ -543,6 +556,7 @@ static void release_state(struct state *s)
 {
 	for (size_t i = 0; i < HANDOVER_MAX_PORTS; i++)
 		free(s->services[i]);
+	service_plan_release(&s->removed);
 }
 
 int handover_merge(struct context *ctx, const char *src, const char *dst,
@@ -565,6 +579,18 @@ int handover_merge(struct context *ctx, const char *src, const char *dst,
 		if (service_on_port(ctx, WORLD_ROOT, h->ports[i],
 				    &s.services[i]) < 0)
 			goto out;
+	handover_plan_removed(ctx, src, &s.removed);
+	const char *gone =
+		handover_removed_on_port(&s.removed, s.services, h->n_ports);
+	if (gone) {
+		failf(ctx,
+		      "cannot hand over '%s' into Root: its merge removes %s, "
+		      "which serves a port of --handover (merge it without "
+		      "--handover): Root is untouched",
+		      src, gone);
+		goto out;
+	}
+	bool late = s.removed.conflicts && !(flags & WORLD_MERGE_FORCE);
 	/* The new version works in SRC before Root is touched. */
 	if (!ensure_serving(ctx, src, &s)) {
 		failf(ctx,
@@ -587,6 +613,10 @@ int handover_merge(struct context *ctx, const char *src, const char *dst,
 	for (size_t i = 0; i < h->n_ports; i++)
 		drain(ctx, WORLD_ROOT, h->ports[i]);
 	step_to(ctx, &s, STEP_STOP);
+	if (handover_stop_removed(ctx, &s.removed, src, late) < 0) {
+		code = put_back(ctx, &s);
+		goto out;
+	}
 	for (size_t i = 0; i < h->n_ports; i++)
 		(void)svc_run(ctx, WORLD_ROOT, s.services[i], "stop");
 	step_to(ctx, &s, STEP_MERGE);
@@ -595,7 +625,19 @@ int handover_merge(struct context *ctx, const char *src, const char *dst,
 	int r = st ? world_merge(st, src, dst, flags, conflicts, &s.merge_id,
 				 &err)
 		   : -EIO;
+	/* Through the store the merge held: nothing between the merge and
+	 * the note that starts them again at its pwapt rollback. */
+	if (r >= 0 && !late)
+		handover_remember_removed(ctx, st, &s.removed, s.merge_id);
 	world_store_free(st);
+	if (r >= 0 && late &&
+	    handover_stop_removed(ctx, &s.removed, src, false) < 0)
+		fprintf(stderr,
+			"%s: warning: it runs on from the files the merge "
+			"removed\n",
+			ctx->cmd);
+	if (r >= 0 && late)
+		handover_remember_removed(ctx, NULL, &s.removed, s.merge_id);
 	if (r < 0) {
 		if (st)
 			fail(ctx, &err);
@@ -655,6 +697,9 @@ static int parse_note(char *text, struct state *s, struct handover *h,
 			   h->n_ports < HANDOVER_MAX_PORTS) {
 			s->services[h->n_ports] = strdup(arg);
 			h->ports[h->n_ports++] = port;
+		} else if (sscanf(line, "removed %127s", arg) == 1 &&
+			   handover_note_removed(&s->removed, arg) < 0) {
+			return -1;
 		}
 	}
 	return has_step && *src && s->standin[0] ? 0 : -1;
@@ -713,6 +758,10 @@ int handover_recover(struct context *ctx)
 		ctx->cmd, src, step_names[s.step]);
 	if (s.step == STEP_MERGE && !src_merged(ctx, src, &s.merge_id))
 		s.step = STEP_STOP; /* the merge itself rolled back */
+	/* Not merged, or rolled back: those it stopped for good start
+	 * again. */
+	if (s.step >= STEP_STOP && !s.merge_id)
+		service_start_again_in_src(ctx, &s.removed);
 	int code = EXIT_OK;
 	if (s.step >= STEP_STOP && !root_serves(ctx, &s))
 		code = put_back(ctx, &s); /* the merge's files fail */

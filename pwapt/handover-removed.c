@@ -1,0 +1,91 @@
+/* The services a handover's merge removes from Root (see
+ * handover-removed.h): the plain merge's steps (service_plan_make,
+ * service_stop_removed_in_dst, service_start_again_in_src), fitted to the
+ * handover's own steps and note. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../world/cleanup.h"
+#include "../world/strv.h"
+#include "handover-removed.h"
+#include "quote.h"
+
+void handover_plan_removed(struct context *ctx, const char *src,
+			   struct svc_plan *p)
+{
+	struct world_store *st = open_store(ctx);
+	struct world_error err = {0};
+	int r = st ? service_plan_make(ctx, st, src, WORLD_ROOT, NULL, p, &err)
+		   : -EIO;
+	world_store_free(st);
+	if (r >= 0)
+		service_plan_order(ctx, p);
+	else if (st)
+		fprintf(stderr,
+			"%s: warning: cannot tell which services of Root the "
+			"merge removes: %s; they are left running\n",
+			ctx->cmd, SHOWN(err.msg));
+}
+
+const char *handover_removed_on_port(const struct svc_plan *p,
+				     char *const *services, size_t n)
+{
+	for (size_t i = 0; i < p->n; i++)
+		for (size_t k = 0; k < n; k++)
+			if (p->v[i].removed &&
+			    !strcmp(p->v[i].name, services[k]))
+				return services[k];
+	return NULL;
+}
+
+int handover_stop_removed(struct context *ctx, struct svc_plan *p,
+			  const char *src, bool late)
+{
+	char why[512] = "";
+	if (late || service_stop_removed_in_dst(ctx, p, why, sizeof(why)) >= 0)
+		return 0;
+	fprintf(stderr,
+		"%s: cannot merge '%s' into Root: %s, and the merge removes "
+		"it (stop it by hand)\n",
+		ctx->cmd, src, why);
+	return -1;
+}
+
+void handover_remember_removed(struct context *ctx, struct world_store *st,
+			       const struct svc_plan *p, uint64_t id)
+{
+	_cleanup_strv_ struct strv again = {0};
+	for (size_t i = 0; i < p->n; i++) {
+		const struct svc_item *it = &p->v[i];
+		char *line = NULL;
+		if (it->removed && it->stopped &&
+		    (asprintf(&line, "stopped %s", it->name) < 0 ||
+		     strv_push(&again, line) < 0)) {
+			fprintf(stderr, "%s: warning: out of memory\n",
+				ctx->cmd);
+			return;
+		}
+	}
+	if (again.n && st)
+		service_remember_in(st, again.v, id);
+	else if (again.n)
+		service_remember(ctx, again.v, id);
+}
+
+int handover_note_removed(struct svc_plan *p, const char *name)
+{
+	struct svc_item *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
+	if (!nv)
+		return -1;
+	p->v = nv;
+	nv[p->n] = (struct svc_item){.name = strdup(name),
+				     .in_dst = true,
+				     .removed = true,
+				     .stopped = true,
+				     .why = "its package is removed"};
+	if (!p->dst)
+		p->dst = strdup(WORLD_ROOT);
+	return nv[p->n++].name && p->dst ? 0 : -1;
+}

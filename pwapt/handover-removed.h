@@ -1,0 +1,39 @@
+/* The services a handover's merge removes from Root (handover.c):
+ * Root's running services whose package SRC removed or purged.  A
+ * handover moves only the services on its ports; these it stops, as
+ * wmerge does, before any file moves, and starts again when the merge
+ * does not stay.  Only svc_item.removed items of the plan are followed. */
+#ifndef PWAPT_HANDOVER_REMOVED_H
+#define PWAPT_HANDOVER_REMOVED_H
+
+#include <stdint.h>
+
+#include "pwapt.h"
+#include "service.h"
+
+/* The plan of SRC's merge into Root in *P (ordered), for the services it
+ * removes.  One that cannot be made leaves them running (*P empty), as
+ * wmerge leaves all services then, and says so. */
+void handover_plan_removed(struct context *ctx, const char *src,
+			   struct svc_plan *p);
+/* The one of SERVICES (N, Root's on the handover's ports) that P
+ * removes, or NULL: no handover can keep it serving. */
+const char *handover_removed_on_port(const struct svc_plan *p,
+				     char *const *services, size_t n);
+/* Stops P's removed services in Root (service_stop_removed_in_dst)
+ * unless LATE (the merge of SRC is to be refused for conflicts: they
+ * stop after it, should it go through).  0; -1 when one does not stop,
+ * said on stderr: the merge is refused. */
+int handover_stop_removed(struct context *ctx, struct svc_plan *p,
+			  const char *src, bool late);
+/* Root's note for pwapt rollback of merge ID (service_remember): the
+ * removed services P stopped start again ("stopped NAME").  Through ST,
+ * the store the merge held, unless NULL.  None stopped: no note, as
+ * before (that of an earlier merge names none of this one's). */
+void handover_remember_removed(struct context *ctx, struct world_store *st,
+			       const struct svc_plan *p, uint64_t id);
+/* A "removed NAME" line of the handover's note, read back: NAME, stopped
+ * in Root for good, added to P.  -1 when out of memory. */
+int handover_note_removed(struct svc_plan *p, const char *name);
+
+#endif
