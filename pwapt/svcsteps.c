@@ -166,15 +166,12 @@ size_t service_restore_old(struct context *ctx, struct svc_plan *p)
 		int st = service_command(ctx, p->dst, it->name,
 					 again ? "start" : "restart", false);
 		/* A daemon started in the background may write its pid
-		 * file a moment later: the one started again gets the
-		 * settle time of a check (its ports are not asked). */
+		 * file a moment later, restarted as started again: each gets
+		 * the settle time of a check (its ports are not asked). */
 		char why[512];
 		bool ok = st == 0 &&
-			  (again ? service_health_check(ctx, p->dst, it->name,
-							NULL, why,
-							sizeof(why)) == 0
-				 : service_command(ctx, p->dst, it->name,
-						   "status", true) == 0);
+			  service_health_check(ctx, p->dst, it->name, NULL, why,
+					       sizeof(why)) == 0;
 		fprintf(f, "%s\n", ok ? "done" : "FAILED");
 		fflush(f);
 		it->down = !ok;
