@@ -370,25 +370,28 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 /* The merge that a note written before it ("no merge yet from SRC", see
  * svcmove.c) no longer tells: SRC is gone and DST's last merge is from
  * it, so the wmerge was killed after its merge, before it wrote the
- * note again: true, with the merge's *ID. */
-static bool merged_since(struct world_store *s, const struct world_list *l,
-			 const char *dst, const char *note, uint64_t *id)
+ * note again: 1, with the merge's *ID; 0 when not; -1 when SRC is gone
+ * and the record of merges cannot be read (ERR says why): whether it
+ * merged cannot be told. */
+static int merged_since(struct world_store *s, const struct world_list *l,
+			const char *dst, const char *note, uint64_t *id,
+			struct world_error *err)
 {
 	static const char head[] = "no merge yet from ";
 	if (strncmp(note, head, sizeof(head) - 1))
-		return false;
+		return 0;
 	const char *src = note + sizeof(head) - 1;
 	size_t n = strcspn(src, "\n");
 	for (size_t i = 0; i < l->n; i++)
 		if (strlen(l->v[i].name) == n && !strncmp(l->v[i].name, src, n))
-			return false; /* SRC is still there: not merged */
+			return 0; /* SRC is still there: not merged */
 	struct world_merge_record m = {0};
-	struct world_error err = {0};
-	bool yes = world_last_merge(s, dst, &m, &err) >= 0 && m.src &&
-		   strlen(m.src) == n && !strncmp(m.src, src, n);
+	int r = world_last_merge(s, dst, &m, err);
+	bool yes = r >= 0 && m.src && strlen(m.src) == n &&
+		   !strncmp(m.src, src, n);
 	*id = m.id;
 	world_merge_record_release(&m);
-	return yes;
+	return r < 0 && r != -ENOENT ? -1 : yes;
 }
 
 /* The last merge into DST (the one pwapt rollback undoes): its *ID, 0
@@ -418,11 +421,17 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 	    sscanf(pending, "rollback of merge %" SCNu64, &id) != 1)
 		id = 0;
 	bool unknown = id && last_merge(s, dst, &last, &err) < 0;
-	if (merged_since(s, l, dst, pending, &merged)) {
+	int since = merged_since(s, l, dst, pending, &merged, &err);
+	if (since > 0) {
 		printf("a wmerge into %s was killed once it had merged "
 		       "(merge %" PRIu64 "), before its services moved; see "
 		       "to them, or pwapt rollback --id %" PRIu64 " %s:\n",
 		       dst, merged, merged, dst);
+	} else if (since < 0) {
+		printf("a wmerge into %s was killed around its merge; whether "
+		       "it merged cannot be told (%s): see to its services, "
+		       "and to the merge:\n",
+		       dst, SHOWN(err.msg));
 	} else if (!strncmp(pending, "no merge yet from ", 18)) {
 		printf("a wmerge into %s was killed before it merged (nothing "
 		       "to roll back); services it was stopping may be down, "
