@@ -20,10 +20,10 @@ void handover_plan_removed(struct context *ctx, const char *src,
  * removes, or NULL: no handover can keep it serving. */
 const char *handover_removed_on_port(const struct svc_plan *p,
 				     char *const *services, size_t n);
-/* Stops P's removed services in Root (service_stop_removed_in_dst)
- * unless LATE (the merge of SRC is to be refused for conflicts: they
- * stop after it, should it go through).  0; -1 when one does not stop,
- * said on stderr: the merge is refused. */
+/* Before the merge of SRC: stops P's removed services in Root
+ * (service_stop_removed_in_dst) unless LATE (the merge is to be refused
+ * for conflicts: they stop after it, should it go through; the caller's).
+ * 0; -1 when one does not stop, said on stderr: the merge is refused. */
 int handover_stop_removed(struct context *ctx, struct svc_plan *p,
 			  const char *src, bool late);
 /* Root's note for pwapt rollback of merge ID (service_remember): the

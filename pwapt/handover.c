@@ -630,12 +630,13 @@ int handover_merge(struct context *ctx, const char *src, const char *dst,
 	if (r >= 0 && !late)
 		handover_remember_removed(ctx, st, &s.removed, s.merge_id);
 	world_store_free(st);
+	char why[512] = "";
 	if (r >= 0 && late &&
-	    handover_stop_removed(ctx, &s.removed, src, false) < 0)
+	    service_stop_removed_in_dst(ctx, &s.removed, why, sizeof(why)) < 0)
 		fprintf(stderr,
-			"%s: warning: it runs on from the files the merge "
+			"%s: warning: %s: it runs on from the files the merge "
 			"removed\n",
-			ctx->cmd);
+			ctx->cmd, why);
 	if (r >= 0 && late)
 		handover_remember_removed(ctx, NULL, &s.removed, s.merge_id);
 	if (r < 0) {
