@@ -19,13 +19,6 @@ command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt
 R=$PWAPT_ROOT
 
 version() { curl -s -m 5 "http://$(net_field Root address):8080/"; }
-# The daemon's processes in Root, from Root's own /proc (its init script
-# says "running" once its daemon is gone: it exits 0 without it).
-procs() {
-	wexec Root sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " <"$f" 2>/dev/null; echo; done' |
-		grep "^/bin/sh /usr/sbin/pwapt-test-svcd"
-}
-status_of() { wexec Root dpkg-query -W -f="\${db:Status-Abbrev}" pwapt-test-svc 2>/dev/null | tr -d " "; }
 no_rules_left() {
 	! nft list ruleset | grep -e "handover-" -e "takeover" &&
 	! wlist | grep -q "handover-"
@@ -41,15 +34,15 @@ removing() {
 }
 # Root as each test wants it: web 1.0 serving, the service running.
 as_before() {
-	test_equal 1.0 "$(version)" && test_equal ii "$(status_of)" &&
-	wait_for 20 "test -n \"\$(procs)\"" && no_rules_left
+	test_equal 1.0 "$(version)" && test_equal ii "$(status_of pwapt-test-svc)" &&
+	wait_for 20 "test -n \"\$(svcd_procs)\"" && no_rules_left
 }
 
 test_expect_success 'set up: pwapt-test-web 1.0 serves in Root, pwapt-test-svc runs, 1.1 in the lists' '
 	use_test_repo 1.0 && install_test_packages pwapt-test-web pwapt-test-svc >/dev/null &&
 	wexec Root /etc/init.d/pwapt-test-web start &&
 	wait_for 10 "test 1.0 = \"\$(version)\"" &&
-	wait_for 20 "test -n \"\$(procs)\"" &&
+	wait_for 20 "test -n \"\$(svcd_procs)\"" &&
 	use_test_repo 1.1
 '
 
@@ -77,7 +70,7 @@ test_expect_success 'killed before its merge, the service stopped: pwapt recover
 	{ PWAPT_CRASH_AT=handover-merge wmerge --handover 8080 K Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
 	test "$rc" -ge 128 &&
 	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
-	test -z "$(procs)" &&
+	test -z "$(svcd_procs)" &&
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
 	grep -q "^Starting pwapt-test-svc in Root again... done" "$TMP/rec" &&
 	as_before && wdelete K
@@ -100,10 +93,10 @@ test_expect_success 'wmerge --handover: the service stops before the merge, is n
 	test "$(grep -n "^Stopping pwapt-test-svc" "$TMP/out" | cut -d: -f1)" -lt \
 		"$(grep -n "^Merged H into Root" "$TMP/out" | cut -d: -f1)" &&
 	test_lacks "Starting pwapt-test-svc" cat "$TMP/out" &&
-	test_equal 1.1 "$(version)" && test_equal rc "$(status_of)" &&
-	! test -e "$R/usr/sbin/pwapt-test-svcd" && test -z "$(procs)" && no_rules_left &&
+	test_equal 1.1 "$(version)" && test_equal rc "$(status_of pwapt-test-svc)" &&
+	! test -e "$R/usr/sbin/pwapt-test-svcd" && test -z "$(svcd_procs)" && no_rules_left &&
 	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
-	test_equal ii "$(status_of)" && wait_for 20 "test -n \"\$(procs)\""
+	test_equal ii "$(status_of pwapt-test-svc)" && wait_for 20 "test -n \"\$(svcd_procs)\""
 '
 
 test_expect_success 'pwapt merge T --handover of a transaction that removes the service: stopped first' '
@@ -114,8 +107,8 @@ test_expect_success 'pwapt merge T --handover of a transaction that removes the 
 	t=$(pwapt list | awk "NR > 1 { n = \$1 } END { print n }") && test -n "$t" &&
 	{ pwapt merge "$t" --handover 8080 >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
 	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
-	test_equal 1.1 "$(version)" && test_equal rc "$(status_of)" &&
-	test -z "$(procs)" && no_rules_left
+	test_equal 1.1 "$(version)" && test_equal rc "$(status_of pwapt-test-svc)" &&
+	test -z "$(svcd_procs)" && no_rules_left
 '
 
 test_done
