@@ -118,37 +118,6 @@ static int refuse_removed(struct context *ctx, struct svc_plan *p,
 		     p->src, p->dst, why);
 }
 
-/* Root's note of merge ID for pwapt rollback (service_remember): it
- * restarts on the old files the services P restarts, starts again those
- * P stopped for good as it removed their package ("stopped NAME"), and
- * stops first those P started whose init script or unit it added ("stop
- * NAME"): they did not run in Root before. */
-static void remember_plan(struct context *ctx, struct world_store *s,
-			  const struct svc_plan *p, uint64_t id)
-{
-	_cleanup_strv_free_ char **again = calloc(p->n + 1, sizeof(char *));
-	size_t k = 0;
-	for (size_t i = 0; again && i < p->n; i++) {
-		const struct svc_item *it = &p->v[i];
-		if (!it->in_dst && !it->added)
-			continue;
-		if (asprintf(&again[k], "%s%s",
-			     !it->in_dst   ? "stop "
-			     : it->removed ? "stopped "
-					   : "",
-			     it->name) < 0) {
-			again[k] = NULL;
-			strvfreep(&again);
-		} else {
-			k++;
-		}
-	}
-	if (again && s)
-		service_remember_in(s, again, id);
-	else if (again)
-		service_remember(ctx, again, id);
-}
-
 /* Whether the services of DST that merge plan P removes stop after the
  * merge, not before: it is expected to be refused. */
 static bool late_stops(const struct svc_plan *p, bool force)
@@ -170,7 +139,7 @@ static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id,
 	 * a rollback of a merge killed among its services still starts
 	 * again those it stopped for good. */
 	if (root)
-		remember_plan(ctx, NULL, p, id);
+		service_remember_plan(ctx, NULL, p, NULL, id);
 	service_pending_note(ctx, p, id, false);
 	/* Killed here: merged, SRC's services stopped, DST's not yet
 	 * (re)started; the note says so to pwapt recover. */
@@ -305,7 +274,7 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 		if (world_note_read(s, WORLD_ROOT, "restarted", &was, &was_len,
 				    &ne) < 0)
 			free(steal_pointer(&was));
-		remember_plan(ctx, s, &plan, id);
+		service_remember_plan(ctx, s, &plan, NULL, id);
 	}
 	if (r >= 0 && service_plan_after_merge(ctx, s, &plan) < 0)
 		fprintf(stderr, "%s: warning: out of memory\n", ctx->cmd);

@@ -284,32 +284,6 @@ static int txn_stop_removed(struct context *ctx, const char *name,
 	return -1;
 }
 
-/* What Root's note for pwapt rollback names after the merge: SERVICES,
- * restarted, and "stopped NAME" for each P stopped for good.  malloc'd;
- * NULL when memory runs out. */
-static char **txn_remembered(const struct svc_plan *p, char *const *services)
-{
-	char **v = txn_kept(p, services);
-	size_t k = 0;
-	while (v && v[k])
-		k++;
-	char **w = v ? realloc(v, (k + p->n + 1) * sizeof(*v)) : NULL;
-	if (!w)
-		strvfreep(&v);
-	v = w;
-	for (size_t i = 0; v && i < p->n; i++) {
-		v[k] = NULL;
-		if (p->v[i].removed && p->v[i].stopped &&
-		    asprintf(&v[k++], "stopped %s", p->v[i].name) < 0) {
-			v[k - 1] = NULL;
-			strvfreep(&v);
-		}
-	}
-	if (v)
-		v[k] = NULL;
-	return v;
-}
-
 /* The store, and in *CHAIN (NULL-terminated, malloc'd) the transactions of
  * NAME's chain, oldest first; NULL, having said why, when either cannot be
  * had. */
@@ -483,10 +457,7 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 					    &was_len, &ne) < 0)
 				free(steal_pointer(&was));
 			was_read = true;
-			_cleanup_strv_free_ char **early =
-				txn_remembered(&plan, NULL);
-			if (early)
-				service_remember_in(s, early, id);
+			service_remember_plan(ctx, s, &plan, NULL, id);
 		}
 		_cleanup_strv_free_ char **gone = service_plan_removed(&plan);
 		_cleanup_strv_free_ char **found =
@@ -538,10 +509,6 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 		_cleanup_strv_free_ char **kept =
 			restart ? NULL : txn_kept(&plan, rep.services);
 		char **services = restart ? restart : kept;
-		/* Root's note for pwapt rollback: those stopped too. */
-		_cleanup_strv_free_ char **noted =
-			txn_remembered(&plan, services);
-		char **remember = noted ? noted : services;
 		for (char **x = services; ctx->no_restart && x && *x; x++)
 			fprintf(chatter(ctx), "%s%s%s",
 				x == services ? "Not restarted (--no-restart): "
@@ -587,8 +554,9 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 				free(steal_pointer(&was));
 			world_store_free(ns);
 		}
+		/* Root's note for pwapt rollback: those stopped too. */
 		if (pend.n || stops)
-			service_remember(ctx, remember, id);
+			service_remember_plan(ctx, NULL, &plan, services, id);
 		if (pend.n)
 			service_pending_note(ctx, &pend, id, false);
 		else if (stops) /* merged: none to restart */
@@ -613,9 +581,10 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 						       was ? was_len : 0, &ne);
 			world_store_free(ns);
 		}
-		if (rs >= 0 || rs == -2) /* the merge stays */
-			service_remember(ctx, ctx->no_restart ? NULL : remember,
-					 id);
+		if ((rs >= 0 || rs == -2) && ctx->no_restart)
+			service_remember(ctx, NULL, id); /* the merge stays */
+		else if (rs >= 0 || rs == -2)
+			service_remember_plan(ctx, NULL, &plan, services, id);
 		report_release(&rep);
 		if (rs < 0)
 			return EXIT_FAIL;

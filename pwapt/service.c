@@ -216,6 +216,50 @@ void service_remember_in(struct world_store *s, char *const *services,
 	(void)world_note_write(s, WORLD_ROOT, "restarted", buf, len, &err);
 }
 
+/* Pushes "PREFIX NAME" (PREFIX may be "") onto V. */
+static int push_line(struct strv *v, const char *prefix, const char *name)
+{
+	char *line = NULL;
+	if (asprintf(&line, "%s%s", prefix, name) < 0)
+		line = NULL;
+	return strv_push(v, line);
+}
+
+/* The one rule for both merges, wmerge's and pwapt merge's: a service is
+ * started again by the rollback only when this merge took it down, so
+ * "stopped NAME" only for one service_stop_removed_in_dst() saw run and
+ * then stop (svc_item.stopped); one not stopped yet (wmerge's late stops)
+ * is added once it is, when the note is written again. */
+void service_remember_plan(struct context *ctx, struct world_store *s,
+			   const struct svc_plan *p, char *const *restarted,
+			   uint64_t id)
+{
+	_cleanup_strv_ struct strv v = {0};
+	int r = 0;
+	for (char *const *x = restarted; x && *x; x++) {
+		bool removed = false;
+		for (size_t i = 0; i < p->n; i++)
+			removed |= p->v[i].removed && !strcmp(p->v[i].name, *x);
+		if (!removed)
+			r |= push_line(&v, "", *x);
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		const struct svc_item *it = &p->v[i];
+		if (it->removed && it->stopped)
+			r |= push_line(&v, "stopped ", it->name);
+		else if (!it->removed && !it->in_dst && it->added)
+			r |= push_line(&v, "stop ", it->name);
+		else if (!restarted && !it->removed && it->in_dst)
+			r |= push_line(&v, "", it->name);
+	}
+	if (r < 0)
+		return; /* out of memory: the note before stays */
+	if (s)
+		service_remember_in(s, v.v, id);
+	else
+		service_remember(ctx, v.v, id);
+}
+
 void service_remember(struct context *ctx, char *const *services, uint64_t id)
 {
 	struct world_store *s = open_store(ctx);

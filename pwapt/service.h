@@ -65,6 +65,17 @@ void service_remember(struct context *ctx, char *const *services, uint64_t id);
  * it): nothing between the merge and the note. */
 void service_remember_in(struct world_store *s, char *const *services,
 			 uint64_t id);
+struct svc_plan;
+/* Root's note of merge ID of plan P, for both wmerge and pwapt merge,
+ * through S (the caller's; NULL: opened here): RESTARTED (NULL-terminated;
+ * NULL: P's services that ran in DST), restarted on the old files, less
+ * those P removes; "stopped NAME" for each P's removed service that this
+ * merge stopped (svc_item.stopped: one that did not run before its stop
+ * is not started by the rollback); "stop NAME" for each P started new,
+ * its init script or unit added.  Out of memory: the note is left. */
+void service_remember_plan(struct context *ctx, struct world_store *s,
+			   const struct svc_plan *p, char *const *restarted,
+			   uint64_t id);
 int service_restart_after_rollback(struct context *ctx, uint64_t id,
 				   const char *src, char *why, size_t why_len);
 /* Before pwapt rollback of merge ID (of SRC) into Root, once nothing

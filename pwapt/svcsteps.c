@@ -38,6 +38,13 @@ int service_stop_removed_in_dst(struct context *ctx, struct svc_plan *p,
 		struct svc_item *it = &p->v[i];
 		if (!it->removed)
 			continue;
+		/* Down already (status 3, LSB's "not running", as
+		 * systemctl is-active says of an inactive unit): it died
+		 * since the plan; not this merge's to start again.  Any
+		 * other answer counts as running (a script without
+		 * status): the safe side is to start it again. */
+		bool was_down = service_command(ctx, p->dst, it->name, "status",
+						true) == 3;
 		fprintf(f, "Stopping %s in %s (%s)... ", it->name, p->dst,
 			it->why);
 		fflush(f);
@@ -49,8 +56,11 @@ int service_stop_removed_in_dst(struct context *ctx, struct svc_plan *p,
 		int status =
 			service_command(ctx, p->dst, it->name, "status", true);
 		bool ok = st == 0 && status > 0;
-		it->stopped = st == 0 || status > 0;
-		fprintf(f, "%s\n", ok ? "done" : "FAILED");
+		it->stopped = !was_down && (st == 0 || status > 0);
+		fprintf(f, "%s\n",
+			!ok	   ? "FAILED"
+			: was_down ? "done (it did not run)"
+				   : "done");
 		fflush(f);
 		if (!ok) {
 			snprintf(why, why_len, "%s does not stop in %s",

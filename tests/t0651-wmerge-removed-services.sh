@@ -103,6 +103,25 @@ test_expect_success 'a wmerge killed before its services moved: pwapt rollback s
 	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(svcd_procs)"
 '
 
+# Root's note names as "stopped" only a service the merge took down: one
+# that died between the plan and its stop (here its status kills it) is
+# not the rollback's to start (one rule for wmerge and pwapt merge,
+# service_remember_plan).
+test_expect_success 'a removed service down before its stop: no "stopped" line, the rollback leaves it down' '
+	test -n "$(procs)" && wcreate D Root && in_w D remove &&
+	echo "case \"\$1\" in status) start-stop-daemon --stop --quiet --retry TERM/5/KILL/2 --pidfile /run/pwapt-test-svc.pid --name pwapt-test-svcd; rm -f /run/pwapt-test-svc.pid ;; esac" >"$R/etc/default/pwapt-test-svc" &&
+	{ wmerge D Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	rm -f "$R/etc/default/pwapt-test-svc" && test_equal 0 $rc &&
+	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done (it did not run)" "$TMP/out" &&
+	note=$(find "$PWAPT_STATE" -path "*/Root/notes/restarted") && cat "$note" &&
+	grep -q "^merge " "$note" && test_lacks "pwapt-test-svc" cat "$note" &&
+	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	test_lacks "pwapt-test-svc" cat "$TMP/out" &&
+	test_equal ii "$(status_of)" && test -z "$(procs)" &&
+	wexec Root /etc/init.d/pwapt-test-svc start &&
+	wait_for 20 "test -n \"\$(procs)\""
+'
+
 # A merge that will be refused (a conflict) stops nothing of Root's: the
 # service would otherwise go down and up again for nothing.
 test_expect_success 'a wmerge refused for a conflict does not stop the removed service first' '
