@@ -45,16 +45,22 @@ static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
 	fprintf(stderr, "%s: %s: rolling back merge %" PRIu64 " (%s into %s)\n",
 		ctx->cmd, why, id, p->src, p->dst);
 	service_stop_new_in_dst(ctx, p);
+	/* Killed from here until they run again: pwapt recover names
+	 * them, those stopped for good too. */
+	service_pending_rollback(ctx, p, id, NULL, 0);
 	struct world_store *s = open_store(ctx);
 	struct world_error err = {0};
 	int r = s ? world_rollback(s, p->dst, id, false, NULL, &err) : -1;
 	world_store_free(s);
+	world_crash_point("svcmove-rolled-back");
 	if (r < 0) {
 		fprintf(stderr,
 			"%s: merge %" PRIu64 " of %s into %s is kept: %s; its "
 			"services start again on the merged files\n",
 			ctx->cmd, id, p->src, p->dst,
 			s ? SHOWN(err.msg) : "cannot open the store");
+		/* Kept: those it removed stay down, the others start. */
+		service_pending_note(ctx, p, id, false);
 		/* Never left down: the one that failed, those not reached. */
 		for (size_t i = 0; i < p->n; i++) {
 			if (p->v[i].removed)

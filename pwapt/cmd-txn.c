@@ -124,6 +124,7 @@ static int roll_back_failed(struct context *ctx, const char *name, uint64_t id,
  * (-2).  0 when each came back. */
 static int restart_or_roll_back(struct context *ctx, const char *name,
 				uint64_t id, char *const *services,
+				const struct svc_plan *plan,
 				struct world_error *outcome)
 {
 	char check[512] = "";
@@ -134,8 +135,14 @@ static int restart_or_roll_back(struct context *ctx, const char *name,
 		"%s: %s does not run after the merge of %s: rolling the merge "
 		"back\n",
 		ctx->cmd, services[bad], name);
+	/* Killed from here until they run again, those stopped for good
+	 * too: pwapt recover names them. */
+	service_pending_rollback(ctx, plan, id, services, (size_t)bad + 1);
 	struct world_error kept = {0};
-	if (roll_back_failed(ctx, name, id, &kept) < 0) {
+	int r = roll_back_failed(ctx, name, id, &kept);
+	if (r >= 0)
+		world_crash_point("txn-rolled-back");
+	if (r < 0) {
 		snprintf(outcome->msg, sizeof(outcome->msg),
 			 "%s; %s failed its check: %s", kept.msg,
 			 services[bad], check);
@@ -565,11 +572,18 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 		int rs = ctx->no_restart
 				 ? 0
 				 : restart_or_roll_back(ctx, *w, id, services,
-							outcome);
-		if (pend.n)
+							&plan, outcome);
+		/* Rolled back: the stopped ones start again; one that does
+		 * not stays named in Root's note of pending services. */
+		size_t down = rs == -1 ? service_restore_old(ctx, &plan) : 0;
+		if (pend.n && !down)
 			service_pending_note(ctx, &pend, id, true);
-		if (rs == -1) /* rolled back: the stopped ones start again */
-			service_restore_old(ctx, &plan);
+		if (down)
+			fprintf(stderr,
+				"%s: %zu service%s of Root did not come back "
+				"on the old files (pwapt recover names %s)\n",
+				ctx->cmd, down, down == 1 ? "" : "s",
+				down == 1 ? "it" : "them");
 		if (pend.n && rs == -1) {
 			/* Rolled back: the note is the earlier merge's again. */
 			struct world_store *ns = open_store(ctx);

@@ -334,6 +334,14 @@ size_t service_restore_old(struct context *ctx, struct svc_plan *p);
 void service_pending_note(struct context *ctx, const struct svc_plan *p,
 			  uint64_t id, bool done);
 char *service_pending_read(struct world_store *s, const char *world);
+/* Before the roll-back of merge ID after a failed check: DST's note of
+ * pending services names, until the caller empties it once they run on
+ * the old files, those to restart there (RESTART, N of them; NULL: P's
+ * that service_start_in_dst() touched and that ran in DST) and, as
+ * "start NAME", P's removed services the merge stopped: a pwapt killed
+ * during the roll-back leaves them named for pwapt recover. */
+void service_pending_rollback(struct context *ctx, const struct svc_plan *p,
+			      uint64_t id, char *const *restart, size_t n);
 /* After merge ID into WORLD was rolled back: WORLD's note of pending
  * services, when it is of that merge (a wmerge killed among its services,
  * service_stop_before_rollback()), goes: it is PREV again when that is

@@ -603,6 +603,32 @@ static void note_pending(struct context *ctx, const struct svc_plan *p,
 	world_store_free(s);
 }
 
+void service_pending_rollback(struct context *ctx, const struct svc_plan *p,
+			      uint64_t id, char *const *restart, size_t n)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return;
+	fprintf(f, "merge %" PRIu64 " from %s\n", id, p->src);
+	for (size_t i = 0; restart && i < n; i++)
+		fprintf(f, "restart %s\n", restart[i]);
+	for (size_t i = 0; !restart && i < p->n; i++)
+		if (p->v[i].done && p->v[i].in_dst && !p->v[i].removed)
+			fprintf(f, "restart %s\n", p->v[i].name);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].removed && p->v[i].stopped)
+			fprintf(f, "start %s\n", p->v[i].name);
+	if (fclose(f) != 0)
+		return;
+	struct world_store *s = open_store(ctx);
+	struct world_error err = {0};
+	if (s)
+		(void)world_note_write(s, p->dst, "svcmove", buf, len, &err);
+	world_store_free(s);
+}
+
 void service_pending_note(struct context *ctx, const struct svc_plan *p,
 			  uint64_t id, bool done)
 {

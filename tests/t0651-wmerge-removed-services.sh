@@ -87,6 +87,23 @@ test_expect_success 'a failed check of another service rolls the merge back: the
 	test_equal 1.0 "$(www_version Root)"
 '
 
+# Killed during that roll-back (merge undone, the removed service not
+# started yet): Root's note of pending services names it to start.
+test_expect_success 'killed during the roll-back after a failed check: pwapt recover names the removed service' '
+	www_running_in_root && wcreate G Root && in_w G remove &&
+	wexec G env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-www=1.2 </dev/null >/dev/null 2>&1 &&
+	{ PWAPT_CRASH_AT=svcmove-rolled-back wmerge G Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 &&
+	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
+	test_equal ii "$(status_of)" && wexec Root true && wait_for 20 "test -z \"\$(procs)\"" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	grep -q "^services of Root were not (re)started or checked after merge [0-9]*, which was rolled back" "$TMP/rec" &&
+	grep -qx "start pwapt-test-svc" "$TMP/rec" &&
+	wexec Root /etc/init.d/pwapt-test-svc start && wexec Root /etc/init.d/pwapt-test-www restart &&
+	wait_for 20 "test -n \"\$(procs)\"" &&
+	wait_for 20 "test \"\$(www_version Root)\" = 1.0"
+'
+
 # Root's note for pwapt rollback is written before the services move: a
 # wmerge killed there leaves the removed service stopped, and its
 # rollback starts it again.

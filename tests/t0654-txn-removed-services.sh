@@ -90,6 +90,24 @@ test_expect_success 'a failed check of another service rolls the merge back: the
 	test_equal 1.0 "$(www_version Root)"
 '
 
+# Killed during that roll-back (merge undone, the removed service not
+# started yet): Root's note of pending services names it to start.
+test_expect_success 'killed during the roll-back after a failed check: pwapt recover names the removed service' '
+	www_running_in_root && wait_for 20 "test -n \"\$(procs)\"" &&
+	pwapt install --test --keep -y pwapt-test-svc- pwapt-test-www=1.2 </dev/null >"$TMP/out" 2>&1 ||
+		{ cat "$TMP/out"; false; } &&
+	G=$(last_txn) && test -n "$G" &&
+	{ PWAPT_CRASH_AT=txn-rolled-back pwapt merge --force "$G" >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 &&
+	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
+	test_equal ii "$(status_of)" && wexec Root true && wait_for 20 "test -z \"\$(procs)\"" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	grep -qx "start pwapt-test-svc" "$TMP/rec" &&
+	wexec Root /etc/init.d/pwapt-test-svc start && wexec Root /etc/init.d/pwapt-test-www restart &&
+	wait_for 20 "test -n \"\$(procs)\"" &&
+	wait_for 20 "test \"\$(www_version Root)\" = 1.0"
+'
+
 # Root's note for pwapt rollback names the removed service as soon as
 # the merge is done: killed then, a rollback starts it again.
 test_expect_success 'pwapt merge killed right after its merge: pwapt rollback starts the removed service again' '
