@@ -521,9 +521,18 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 			       "wdelete %s (a transaction: the next "
 			       "transaction command discards it)\n",
 			       l.v[i].name, l.v[i].name);
-	for (size_t i = 0; i < l.n; i++)
-		if (pending[i])
-			print_pending(s, &l, l.v[i].name, pending[i]);
+	for (size_t i = 0; i < l.n; i++) {
+		if (!pending[i])
+			continue;
+		print_pending(s, &l, l.v[i].name, pending[i]);
+		/* A rollback killed among its stops: the note it replaced. */
+		_cleanup_free_ char *held =
+			strncmp(pending[i], "rollback of merge ", 18)
+				? NULL
+				: service_held_read(s, l.v[i].name);
+		if (held)
+			print_pending(s, &l, l.v[i].name, held);
+	}
 	for (size_t i = 0; i < l.n; i++)
 		free(pending[i]);
 	free(pending);

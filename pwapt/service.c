@@ -380,18 +380,22 @@ int service_stop_before_rollback(struct context *ctx, uint64_t id,
 		return -1;
 	if (r > 0 || !stop.n)
 		return 0;
-	/* What the note held, put back when the rollback is refused. */
+	/* What the note held, put back when the rollback is refused or
+	 * done; a killed rollback's (of this merge: the last) is replaced
+	 * by this one's, and what it held is in the held note. */
 	struct world_store *s = open_store(ctx);
 	if (!s || service_pending_load(s, WORLD_ROOT, prev, NULL) < 0)
 		*prev = NULL;
+	if (s && *prev && !strncmp(*prev, "rollback of merge ", 18)) {
+		free(*prev);
+		*prev = service_held_read(s, WORLD_ROOT);
+	}
 	world_store_free(s);
-	/* A killed rollback's (of this merge: the last): this one's
-	 * replaces it, and is not put back. */
-	if (*prev && !strncmp(*prev, "rollback of merge ", 18))
-		free(steal_pointer(prev));
-	/* Written before the first stop: killed among them, or before the
-	 * files go, pwapt recover names the services to start again. */
-	if (stopping_note(ctx, id, src, stop.v, stop.n) < 0) {
+	/* Both written before the first stop: killed among them, or before
+	 * the files go, pwapt recover names the services to start again,
+	 * and the note before is still there. */
+	if (service_held_put(ctx, WORLD_ROOT, *prev ? *prev : "") < 0 ||
+	    stopping_note(ctx, id, src, stop.v, stop.n) < 0) {
 		snprintf(why, why_len,
 			 "cannot write Root's note of the services it stops");
 		free(steal_pointer(prev));
@@ -463,8 +467,8 @@ void service_start_after_refused_rollback(struct context *ctx,
 		all &= st == 0;
 	}
 	/* The note of those to start again goes once they run. */
-	if (all)
-		(void)service_pending_put(ctx, WORLD_ROOT, prev ? prev : "");
+	if (all && service_pending_put(ctx, WORLD_ROOT, prev ? prev : "") >= 0)
+		(void)service_held_put(ctx, WORLD_ROOT, "");
 }
 
 int service_restart_after_rollback(struct context *ctx, uint64_t id,

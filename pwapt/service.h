@@ -349,6 +349,15 @@ void service_pending_rollback(struct context *ctx, const struct svc_plan *p,
  * cannot be read, stays. */
 void service_pending_after_rollback(struct context *ctx, const char *world,
 				    uint64_t id, const char *prev);
+/* WORLD's note "svcmove-held": the note of pending services that pwapt
+ * rollback's own note replaced while it stops services
+ * (service_stop_before_rollback), written ("" once it is back) before
+ * that one, so that a rollback killed among its stops loses none: pwapt
+ * recover prints it after the rollback's, the next rollback puts it
+ * back.  service_held_put: 0 or -1; service_held_read: malloc'd, NULL
+ * when there is none (or it cannot be read). */
+int service_held_put(struct context *ctx, const char *world, const char *text);
+char *service_held_read(struct world_store *s, const char *world);
 /* Writes TEXT as WORLD's note of pending services ("": none).  0 or -1. */
 int service_pending_put(struct context *ctx, const char *world,
 			const char *text);

@@ -673,6 +673,27 @@ int service_pending_put(struct context *ctx, const char *world,
 	return r < 0 ? -1 : 0;
 }
 
+int service_held_put(struct context *ctx, const char *world, const char *text)
+{
+	struct world_store *s = open_store(ctx);
+	struct world_error err = {0};
+	int r = s ? world_note_write(s, world, "svcmove-held", text,
+				     strlen(text), &err)
+		  : -1;
+	world_store_free(s);
+	return r < 0 ? -1 : 0;
+}
+
+char *service_held_read(struct world_store *s, const char *world)
+{
+	char *text = NULL;
+	if (world_note_read(s, world, "svcmove-held", &text, NULL, NULL) < 0)
+		return NULL;
+	if (!*text)
+		free(steal_pointer(&text));
+	return text;
+}
+
 /* Whether TEXT (may be NULL), a note of pending services, is of merge
  * ID: "merge ID from SRC", or "rollback of merge ID from SRC". */
 static bool note_of(const char *text, uint64_t id)
@@ -688,13 +709,18 @@ void service_pending_after_rollback(struct context *ctx, const char *world,
 				    uint64_t id, const char *prev)
 {
 	struct world_store *s = open_store(ctx);
-	_cleanup_free_ char *now = NULL;
+	_cleanup_free_ char *now = NULL, *held = NULL;
 	int r = s ? service_pending_load(s, world, &now, NULL) : -1;
+	/* A rollback killed among its stops (this one stopped none): the
+	 * note it replaced comes back. */
+	if (r >= 0 && !prev && now && !strncmp(now, "rollback of merge ", 18))
+		prev = held = service_held_read(s, world);
 	world_store_free(s);
 	if (r < 0 || !note_of(now, id))
 		return; /* another merge's, or unreadable: for recover */
-	(void)service_pending_put(ctx, world,
-				  prev && !note_of(prev, id) ? prev : "");
+	if (service_pending_put(ctx, world,
+				prev && !note_of(prev, id) ? prev : "") >= 0)
+		(void)service_held_put(ctx, world, ""); /* PREV is back */
 }
 
 char *service_pending_read(struct world_store *s, const char *world)

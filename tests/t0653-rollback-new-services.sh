@@ -203,4 +203,33 @@ test_expect_success 'pwapt rollback whose note of restarted services cannot be r
 	grep -q "^Rolled back merge $N " "$TMP/out"
 '
 
+# Root's note of pending services that a rollback's own note replaces
+# while it stops services (here a wmerge of C killed before it merged)
+# is kept durably: a rollback killed among its stops loses it not.
+test_expect_success 'pwapt rollback killed after its stops keeps an earlier note: recover prints both, the next rollback puts it back' '
+	wcreate N Root >/dev/null &&
+	wexec N env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-web </dev/null >/dev/null 2>&1 &&
+	wexec N /etc/init.d/pwapt-test-web start &&
+	wait_for 20 "test -n \"\$(answers N 8080)\"" &&
+	{ wmerge N Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	M=$(sed -n "s/^Merged N into Root as merge \([0-9]*\) .*/\1/p" "$TMP/out") && test -n "$M" &&
+	wcreate C Root >/dev/null && wexec C sh -c "echo \"# C\" >>/etc/default/pwapt-test-web" &&
+	wexec C /etc/init.d/pwapt-test-web start &&
+	{ PWAPT_CRASH_AT=merge-locked wmerge C Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 137 $rc &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	grep -q "^a wmerge into Root was killed before it merged" "$TMP/rec" &&
+	{ PWAPT_CRASH_AT=rollback-stopped pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 137 $rc &&
+	grep -q "^Stopping pwapt-test-web (started by merge $M)... done" "$TMP/out" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	grep -q "^pwapt rollback of merge $M into Root stopped the services" "$TMP/rec" &&
+	grep -q "^a wmerge into Root was killed before it merged" "$TMP/rec" &&
+	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -q "^Rolled back merge $M " "$TMP/out" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	! grep -q "^pwapt rollback of merge" "$TMP/rec" &&
+	grep -q "^a wmerge into Root was killed before it merged" "$TMP/rec"
+'
+
 test_done
