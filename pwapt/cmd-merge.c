@@ -382,6 +382,59 @@ static int last_merge(struct world_store *s, const char *dst, uint64_t *id,
 	return r >= 0 || r == -ENOENT ? 0 : -1;
 }
 
+/* The lines of note PENDING (of a merge into DST) after its first, each
+ * in the words of what is to be done: "stop NAME in W", a stop before
+ * the merge, is to be undone when nothing was merged (start it again);
+ * once merged (MERGED), NAME, which ran in SRC, is to start in DST, and
+ * one of DST's the merge removed stays stopped. */
+static void put_pending_lines(const char *pending, const char *dst, bool merged)
+{
+	const char *l = strchr(pending, '\n');
+	for (l = l ? l + 1 : ""; *l;) {
+		size_t n = strcspn(l, "\n");
+		_cleanup_free_ char *line = strndup(l, n);
+		l += n + (l[n] == '\n');
+		if (!line || !strcmp(line, "by pwapt merge"))
+			continue;
+		char *in =
+			strncmp(line, "stop ", 5) ? NULL : strstr(line, " in ");
+		if (!in) {
+			put_text(stdout, line);
+			putchar('\n');
+			continue;
+		}
+		*in = '\0';
+		const char *name = line + 5, *w = in + 4;
+		printf("start ");
+		put_text(stdout, name);
+		if (!merged)
+			printf(" in %s again (stopped for the merge)\n", w);
+		else if (strcmp(w, dst))
+			printf(" in %s (it ran in %s, merged)\n", dst, w);
+		else
+			printf(" in %s by hand if you roll the merge back (its "
+			       "package is removed)\n",
+			       dst);
+	}
+}
+
+/* "a wmerge", or "pwapt merge of transaction T" where note PENDING says
+ * so, into BUF (LEN bytes). */
+static const char *merge_kind(const char *pending, char *buf, size_t len)
+{
+	static const char *const heads[] = {"no merge yet from ", "merge "};
+	if (!service_has_line(pending, "by pwapt merge"))
+		return "a wmerge";
+	const char *t = NULL;
+	for (size_t i = 0; !t && i < 2; i++)
+		if (!strncmp(pending, heads[i], strlen(heads[i])))
+			t = strstr(pending, " from ");
+	t = t ? t + 6 : "?";
+	snprintf(buf, len, "pwapt merge of transaction %.*s",
+		 (int)strcspn(t, "\n"), t);
+	return buf;
+}
+
 /* What pwapt recover says of DST's note of services (svcmove.c) that a
  * killed merge left: which merge it is, and whether pwapt rollback would
  * undo that one (never another, older merge). */
@@ -390,6 +443,8 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 {
 	uint64_t id = 0, last = 0, merged = 0;
 	struct world_error err = {0};
+	char kind_buf[128];
+	const char *kind = merge_kind(pending, kind_buf, sizeof(kind_buf));
 	/* The merge the note is of ("merge N", "rollback of merge N"), and
 	 * DST's last merge, to tell whether it was rolled back. */
 	if (sscanf(pending, "merge %" SCNu64, &id) != 1 &&
@@ -398,20 +453,20 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 	bool unknown = id && last_merge(s, dst, &last, &err) < 0;
 	int since = merged_since(s, l, dst, pending, &merged, &err);
 	if (since > 0) {
-		printf("a wmerge into %s was killed once it had merged "
+		printf("%s into %s was killed once it had merged "
 		       "(merge %" PRIu64 "), before its services moved; see "
 		       "to them, or pwapt rollback --id %" PRIu64 " %s:\n",
-		       dst, merged, merged, dst);
+		       kind, dst, merged, merged, dst);
 	} else if (since < 0) {
-		printf("a wmerge into %s was killed around its merge; whether "
+		printf("%s into %s was killed around its merge; whether "
 		       "it merged cannot be told (%s): see to its services, "
 		       "and to the merge:\n",
-		       dst, SHOWN(err.msg));
+		       kind, dst, SHOWN(err.msg));
 	} else if (!strncmp(pending, "no merge yet from ", 18)) {
-		printf("a wmerge into %s was killed before it merged (nothing "
+		printf("%s into %s was killed before it merged (nothing "
 		       "to roll back); services it was stopping may be down, "
 		       "start them again:\n",
-		       dst);
+		       kind, dst);
 	} else if (unknown) {
 		printf("services of %s were not (re)started or checked after "
 		       "merge %" PRIu64 "; whether it was rolled back cannot "
@@ -460,7 +515,12 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 		       "rollback %s:\n",
 		       dst, dst);
 	}
-	put_text(stdout, pending);
+	/* The note's first line names the merge; the others, what to do. */
+	_cleanup_free_ char *head = strndup(pending, strcspn(pending, "\n"));
+	if (head)
+		put_text(stdout, head);
+	putchar('\n');
+	put_pending_lines(pending, dst, was_merged);
 }
 
 int cmd_recover(struct context *ctx, int argc, char **argv)

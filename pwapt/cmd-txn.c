@@ -416,6 +416,7 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 		if (r >= 0)
 			base = txn_restart_base(ctx, s, *w, rep.services,
 						&plan);
+		plan.transaction = true;
 		bool stops = false;
 		for (size_t i = 0; !ctx->no_restart && i < plan.n; i++)
 			stops |= plan.v[i].removed;
@@ -540,7 +541,9 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 		 * and start): Root's notes already name the merge and its
 		 * services, so that pwapt recover says so and pwapt rollback
 		 * of this merge restarts them on the old files. */
-		struct svc_plan pend = {.src = *w, .dst = (char *)WORLD_ROOT};
+		struct svc_plan pend = {.src = *w,
+					.dst = (char *)WORLD_ROOT,
+					.transaction = true};
 		size_t np = 0;
 		while (!ctx->no_restart && services && services[np])
 			np++;

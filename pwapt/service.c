@@ -157,21 +157,27 @@ int service_restart_in_root(struct context *ctx, const char *service,
 
 /* One restart of a pass over Root's services: SERVICE, when it runs
  * there (or EVEN_STOPPED), is restarted on a line of its own,
- * "Restarting SERVICE in Root<ON>... done" (or FAILED); one that does
+ * "Restarting SERVICE in Root<ON>... done" (or FAILED; "Starting" when
+ * SAY_START and it does not run: a rollback starting one the merge
+ * stopped for good); one that does
  * not run is left as it is and added to IDLE, for say_idle() to name
  * with the others at the end of the pass: a package may ship dozens of
  * services that do not run (systemd's units), one line says that.  As
  * service_restart_in_root() returns. */
 static int restart_said(struct context *ctx, const char *service,
-			const char *on, bool even_stopped, struct strv *idle)
+			const char *on, bool even_stopped, bool say_start,
+			struct strv *idle)
 {
 	if (!even_stopped &&
 	    service_command(ctx, WORLD_ROOT, service, "status", true) != 0) {
 		(void)strv_push(idle, strdup(service));
 		return 0;
 	}
+	bool down = say_start && service_command(ctx, WORLD_ROOT, service,
+						 "status", true) > 0;
 	FILE *f = chatter(ctx);
-	fprintf(f, "Restarting %s in Root%s... ", service, on);
+	fprintf(f, "%s %s in Root%s... ", down ? "Starting" : "Restarting",
+		service, on);
 	fflush(f);
 	int r = service_restart_in_root(ctx, service, true);
 	fprintf(f, "%s\n", r > 0 ? "done" : "FAILED");
@@ -489,7 +495,8 @@ int service_restart_after_rollback(struct context *ctx, uint64_t id,
 	bool any_down = false, down_unknown = false;
 	for (size_t i = 0; i < names.n; i++) {
 		bool start = strv_contains(stopped.v, names.v[i]);
-		if (restart_said(ctx, names.v[i], "", start, &idle) >= 0) {
+		int rs = restart_said(ctx, names.v[i], "", start, start, &idle);
+		if (rs >= 0) {
 			say_failed_check(ctx);
 			continue;
 		}
@@ -526,7 +533,7 @@ ssize_t service_restart_all(struct context *ctx, char *const *services,
 {
 	_cleanup_strv_ struct strv idle = {0};
 	for (size_t i = 0; services && services[i]; i++) {
-		int r = restart_said(ctx, services[i], "", false, &idle);
+		int r = restart_said(ctx, services[i], "", false, false, &idle);
 		if (r < 0)
 			say_idle(ctx, &idle);
 		if (r < 0 && failed_check[0])
@@ -548,7 +555,7 @@ void service_restart_old(struct context *ctx, char *const *services,
 	_cleanup_strv_ struct strv idle = {0};
 	for (size_t i = 0; i <= failed; i++) {
 		(void)restart_said(ctx, services[i], " on the old files",
-				   i == failed, &idle);
+				   i == failed, false, &idle);
 		say_failed_check(ctx);
 	}
 	say_idle(ctx, &idle);
@@ -561,7 +568,7 @@ bool service_restart_kept(struct context *ctx, char *const *services,
 	bool all = true;
 	for (size_t i = failed; services[i]; i++) {
 		int r = restart_said(ctx, services[i], " on the merged files",
-				     i == failed, &idle);
+				     i == failed, false, &idle);
 		say_failed_check(ctx);
 		all &= r >= 0;
 	}

@@ -168,6 +168,9 @@ struct svc_plan {
 	 * unless forced, and stops nothing of DST's before it then. */
 	bool conflicts;
 	char *order_note; /* the last cycle of units' ordering said */
+	/* pwapt merge's of transaction SRC: DST's notes of pending services
+	 * say so ("by pwapt merge"), for pwapt recover's words. */
+	bool transaction;
 };
 /* Marks removed in P the running services of DST (world DST of S), a
  * process of which uses a file the merge (D) replaces, whose own init

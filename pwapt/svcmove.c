@@ -586,6 +586,8 @@ static void note_pending(struct context *ctx, const struct svc_plan *p,
 		fprintf(f, "no merge yet from %s\n", p->src);
 	else
 		fprintf(f, "merge %" PRIu64 " from %s\n", id, p->src);
+	if (p->transaction)
+		fprintf(f, "by pwapt merge\n");
 	for (size_t i = 0; i < p->n; i++)
 		if (id && !p->v[i].removed)
 			fprintf(f, "%s %s\n",
@@ -612,6 +614,8 @@ void service_pending_rollback(struct context *ctx, const struct svc_plan *p,
 	if (!f)
 		return;
 	fprintf(f, "merge %" PRIu64 " from %s\n", id, p->src);
+	if (p->transaction)
+		fprintf(f, "by pwapt merge\n");
 	for (size_t i = 0; restart && i < n; i++)
 		fprintf(f, "restart %s\n", restart[i]);
 	for (size_t i = 0; !restart && i < p->n; i++)

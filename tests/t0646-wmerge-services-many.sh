@@ -65,7 +65,8 @@ test_expect_success 'wmerge killed while it stops SRC services: pwapt recover do
 	pwapt recover >"$TMP/out" 2>&1; cat "$TMP/out" &&
 	! grep -q "pwapt rollback" "$TMP/out" &&
 	grep -q "killed before it merged" "$TMP/out" &&
-	grep -q "^stop slowstop in K" "$TMP/out" &&
+	grep -qx "start slowstop in K again (stopped for the merge)" "$TMP/out" &&
+	! grep -q "^stop slowstop" "$TMP/out" &&
 	wlist | grep -q "^K "
 '
 

@@ -55,7 +55,8 @@ test_expect_success 'wmerge: the service stops in Root first, is not restarted; 
 
 test_expect_success 'pwapt rollback of that merge: the service runs again' '
 	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
-	grep -q "^Restarting pwapt-test-svc in Root... done" "$TMP/out" &&
+	grep -q "^Starting pwapt-test-svc in Root... done" "$TMP/out" &&
+	test_lacks "Restarting pwapt-test-svc" cat "$TMP/out" &&
 	test_equal ii "$(status_of pwapt-test-svc)" &&
 	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(svcd_procs)"
 '
@@ -95,13 +96,28 @@ test_expect_success 'killed during the roll-back after a failed check: pwapt rec
 	{ PWAPT_CRASH_AT=svcmove-rolled-back wmerge G Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
 	test "$rc" -ge 128 &&
 	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
-	test_equal ii "$(status_of)" && wexec Root true && wait_for 20 "test -z \"\$(procs)\"" &&
+	test_equal ii "$(status_of pwapt-test-svc)" && wexec Root true && wait_for 20 "test -z \"\$(svcd_procs)\"" &&
 	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
 	grep -q "^services of Root were not (re)started or checked after merge [0-9]*, which was rolled back" "$TMP/rec" &&
 	grep -qx "start pwapt-test-svc" "$TMP/rec" &&
 	wexec Root /etc/init.d/pwapt-test-svc start && wexec Root /etc/init.d/pwapt-test-www restart &&
-	wait_for 20 "test -n \"\$(procs)\"" &&
+	wait_for 20 "test -n \"\$(svcd_procs)\"" &&
 	wait_for 20 "test \"\$(www_version Root)\" = 1.0"
+'
+
+# Killed between the stop and the merge: pwapt recover says to start it
+# again (the note's own line says "stop pwapt-test-svc in Root").
+test_expect_success 'a wmerge killed after the stop, before it merged: pwapt recover says to start the service again' '
+	test -n "$(svcd_procs)" && wcreate X Root && in_w X remove &&
+	{ PWAPT_CRASH_AT=merge-locked wmerge X Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 &&
+	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	grep -q "^a wmerge into Root was killed before it merged (nothing to roll back); services it was stopping may be down, start them again:\$" "$TMP/rec" &&
+	grep -qx "start pwapt-test-svc in Root again (stopped for the merge)" "$TMP/rec" &&
+	test_lacks "^stop pwapt-test-svc" cat "$TMP/rec" &&
+	test_equal ii "$(status_of pwapt-test-svc)" && wexec Root /etc/init.d/pwapt-test-svc start &&
+	wait_for 20 "test -n \"\$(svcd_procs)\"" && wdelete X
 '
 
 # Root's note for pwapt rollback is written before the services move: a
@@ -115,7 +131,8 @@ test_expect_success 'a wmerge killed before its services moved: pwapt rollback s
 	test_equal rc "$(status_of pwapt-test-svc)" &&
 	wexec Root true && wait_for 20 "test -z \"\$(svcd_procs)\"" &&
 	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
-	grep -q "^Restarting pwapt-test-svc in Root... done" "$TMP/out" &&
+	grep -q "^Starting pwapt-test-svc in Root... done" "$TMP/out" &&
+	test_lacks "Restarting pwapt-test-svc" cat "$TMP/out" &&
 	test_equal ii "$(status_of pwapt-test-svc)" &&
 	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(svcd_procs)"
 '
@@ -125,7 +142,7 @@ test_expect_success 'a wmerge killed before its services moved: pwapt rollback s
 # not the rollback's to start (one rule for wmerge and pwapt merge,
 # service_remember_plan).
 test_expect_success 'a removed service down before its stop: no "stopped" line, the rollback leaves it down' '
-	test -n "$(procs)" && wcreate D Root && in_w D remove &&
+	test -n "$(svcd_procs)" && wcreate D Root && in_w D remove &&
 	echo "case \"\$1\" in status) start-stop-daemon --stop --quiet --retry TERM/5/KILL/2 --pidfile /run/pwapt-test-svc.pid --name pwapt-test-svcd; rm -f /run/pwapt-test-svc.pid ;; esac" >"$R/etc/default/pwapt-test-svc" &&
 	{ wmerge D Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
 	rm -f "$R/etc/default/pwapt-test-svc" && test_equal 0 $rc &&
@@ -134,9 +151,9 @@ test_expect_success 'a removed service down before its stop: no "stopped" line, 
 	grep -q "^merge " "$note" && test_lacks "pwapt-test-svc" cat "$note" &&
 	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
 	test_lacks "pwapt-test-svc" cat "$TMP/out" &&
-	test_equal ii "$(status_of)" && test -z "$(procs)" &&
+	test_equal ii "$(status_of pwapt-test-svc)" && test -z "$(svcd_procs)" &&
 	wexec Root /etc/init.d/pwapt-test-svc start &&
-	wait_for 20 "test -n \"\$(procs)\""
+	wait_for 20 "test -n \"\$(svcd_procs)\""
 '
 
 # A merge that will be refused (a conflict) stops nothing of Root's: the

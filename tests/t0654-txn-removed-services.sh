@@ -52,8 +52,9 @@ test_expect_success 'killed once the service stopped, before the merge: pwapt re
 	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
 	test_lacks "^Merged" cat "$TMP/out" && test_equal ii "$(status_of pwapt-test-svc)" &&
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
-	grep -q "killed before it merged (nothing to roll back); services it was stopping may be down" "$TMP/rec" &&
-	grep -qx "stop pwapt-test-svc in Root" "$TMP/rec" &&
+	grep -q "^pwapt merge of transaction $T into Root was killed before it merged (nothing to roll back); services it was stopping may be down" "$TMP/rec" &&
+	grep -qx "start pwapt-test-svc in Root again (stopped for the merge)" "$TMP/rec" &&
+	test_lacks "^stop pwapt-test-svc|by pwapt merge|a wmerge" cat "$TMP/rec" &&
 	wexec Root /etc/init.d/pwapt-test-svc start &&
 	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(svcd_procs)"
 '
@@ -72,7 +73,8 @@ test_expect_success 'pwapt merge: the service stops in Root first, is not restar
 
 test_expect_success 'pwapt rollback of that merge: the service runs again' '
 	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
-	grep -q "^Restarting pwapt-test-svc in Root... done" "$TMP/out" &&
+	grep -q "^Starting pwapt-test-svc in Root... done" "$TMP/out" &&
+	test_lacks "Restarting pwapt-test-svc" cat "$TMP/out" &&
 	test_equal ii "$(status_of pwapt-test-svc)" &&
 	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(svcd_procs)"
 '
@@ -93,18 +95,18 @@ test_expect_success 'a failed check of another service rolls the merge back: the
 # Killed during that roll-back (merge undone, the removed service not
 # started yet): Root's note of pending services names it to start.
 test_expect_success 'killed during the roll-back after a failed check: pwapt recover names the removed service' '
-	www_running_in_root && wait_for 20 "test -n \"\$(procs)\"" &&
+	www_running_in_root && wait_for 20 "test -n \"\$(svcd_procs)\"" &&
 	pwapt install --test --keep -y pwapt-test-svc- pwapt-test-www=1.2 </dev/null >"$TMP/out" 2>&1 ||
 		{ cat "$TMP/out"; false; } &&
 	G=$(last_txn) && test -n "$G" &&
 	{ PWAPT_CRASH_AT=txn-rolled-back pwapt merge --force "$G" >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
 	test "$rc" -ge 128 &&
 	grep -qx "Stopping pwapt-test-svc in Root (its package is removed)... done" "$TMP/out" &&
-	test_equal ii "$(status_of)" && wexec Root true && wait_for 20 "test -z \"\$(procs)\"" &&
+	test_equal ii "$(status_of pwapt-test-svc)" && wexec Root true && wait_for 20 "test -z \"\$(svcd_procs)\"" &&
 	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
 	grep -qx "start pwapt-test-svc" "$TMP/rec" &&
 	wexec Root /etc/init.d/pwapt-test-svc start && wexec Root /etc/init.d/pwapt-test-www restart &&
-	wait_for 20 "test -n \"\$(procs)\"" &&
+	wait_for 20 "test -n \"\$(svcd_procs)\"" &&
 	wait_for 20 "test \"\$(www_version Root)\" = 1.0"
 '
 
@@ -120,6 +122,7 @@ test_expect_success 'pwapt merge killed right after its merge: pwapt rollback st
 	test_equal rc "$(status_of pwapt-test-svc)" &&
 	wexec Root true && wait_for 20 "test -z \"\$(svcd_procs)\"" &&
 	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -q "^Starting pwapt-test-svc in Root... done" "$TMP/out" &&
 	test_equal ii "$(status_of pwapt-test-svc)" &&
 	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(svcd_procs)"
 '
