@@ -249,6 +249,7 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 		}
 		return EXIT_OK;
 	}
+	plan.stops_late = late_stops(&plan, force);
 	if (!ctx->no_restart) {
 		service_pending_note(ctx, &plan, 0, false);
 		/* Before SRC is frozen for the merge. */

@@ -423,6 +423,7 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 		/* A merge that will be refused (conflicts, derived files)
 		 * stops nothing first: should it go through, after it. */
 		bool late = stops && plan.conflicts && !force;
+		plan.stops_late = late;
 		if (r >= 0 && stops && !late) {
 			/* Stopped as their packages' prerm would, before
 			 * any file moves; the store is free meanwhile (a

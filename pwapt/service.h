@@ -171,6 +171,9 @@ struct svc_plan {
 	/* pwapt merge's of transaction SRC: DST's notes of pending services
 	 * say so ("by pwapt merge"), for pwapt recover's words. */
 	bool transaction;
+	/* The caller stops the removed services after the merge (one that
+	 * is expected to be refused): the note before it names none. */
+	bool stops_late;
 };
 /* Marks removed in P the running services of DST (world DST of S), a
  * process of which uses a file the merge (D) replaces, whose own init

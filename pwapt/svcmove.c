@@ -593,7 +593,8 @@ static void note_pending(struct context *ctx, const struct svc_plan *p,
 			fprintf(f, "%s %s\n",
 				p->v[i].in_dst ? "restart" : "start",
 				p->v[i].name);
-		else if (!id && (p->v[i].in_src || p->v[i].removed))
+		else if (!id && (p->v[i].in_src ||
+				 (p->v[i].removed && !p->stops_late)))
 			fprintf(f, "stop %s in %s\n", p->v[i].name,
 				p->v[i].in_src ? p->src : p->dst);
 	if (fclose(f) != 0)
