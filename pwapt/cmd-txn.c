@@ -213,20 +213,32 @@ static bool txn_removes(const struct svc_plan *p, const char *name)
 	return false;
 }
 
+/* Pushes onto V each of SERVICES (NULL-terminated, may be NULL) that
+ * plan P does not remove.  0 or -ENOMEM. */
+static int txn_push_kept(struct strv *v, const struct svc_plan *p,
+			 char *const *services)
+{
+	for (char *const *x = services; x && *x; x++)
+		if (!txn_removes(p, *x) && strv_push(v, strdup(*x)) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* V's array, which the caller then owns (an empty array when V is
+ * empty; V is emptied); NULL when memory runs out. */
+static char **txn_array(struct strv *v)
+{
+	char **a = v->v ? v->v : calloc(1, sizeof(*a));
+	*v = (struct strv){0};
+	return a;
+}
+
 /* SERVICES (NULL-terminated, may be NULL) less those plan P removes,
  * malloc'd; NULL when memory runs out. */
 static char **txn_kept(const struct svc_plan *p, char *const *services)
 {
-	size_t n = 0;
-	while (services && services[n])
-		n++;
-	char **v = calloc(n + 1, sizeof(*v));
-	size_t k = 0;
-	for (size_t i = 0; v && i < n; i++)
-		if (!txn_removes(p, services[i]) &&
-		    !(v[k++] = strdup(services[i])))
-			strvfreep(&v);
-	return v;
+	_cleanup_strv_ struct strv v = {0};
+	return txn_push_kept(&v, p, services) < 0 ? NULL : txn_array(&v);
 }
 
 /* The services a merge of transaction NAME into Root restarts before
@@ -249,25 +261,14 @@ static char **txn_restart_base(struct context *ctx, struct world_store *s,
 		return NULL;
 	}
 	txn_plan_trim(p);
-	char **v = txn_kept(p, services);
-	size_t k = 0;
-	while (v && v[k])
-		k++;
-	char **w = v ? realloc(v, (k + p->n + 1) * sizeof(*v)) : NULL;
-	if (!w)
-		strvfreep(&v);
-	v = w;
-	for (size_t i = 0; v && i < p->n; i++) {
-		bool dup = p->v[i].removed;
-		for (size_t j = 0; j < k; j++)
-			dup |= !strcmp(v[j], p->v[i].name);
-		v[k] = NULL;
-		if (!dup && !(v[k++] = strdup(p->v[i].name)))
-			strvfreep(&v);
-	}
-	if (v)
-		v[k] = NULL;
-	return v;
+	_cleanup_strv_ struct strv v = {0};
+	if (txn_push_kept(&v, p, services) < 0)
+		return NULL;
+	for (size_t i = 0; i < p->n; i++)
+		if (!p->v[i].removed && !strv_contains(v.v, p->v[i].name) &&
+		    strv_push(&v, strdup(p->v[i].name)) < 0)
+			return NULL;
+	return txn_array(&v);
 }
 
 /* Before the merge of transaction NAME into Root, the store not held:
