@@ -568,6 +568,12 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 		left += l.v[i].state == WORLD_CRASHED;
 		if ((pending[i] = service_pending_read(s, l.v[i].name)))
 			left++;
+		/* And the note a rollback killed among its stops replaced. */
+		bool stopping = pending[i] &&
+				!strncmp(pending[i], "rollback of merge ", 18);
+		_cleanup_free_ char *held =
+			stopping ? service_held_read(s, l.v[i].name) : NULL;
+		left += held != NULL;
 	}
 	if (!merge && ho == 0 && !left)
 		printf("nothing to recover\n");

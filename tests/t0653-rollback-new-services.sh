@@ -225,6 +225,7 @@ test_expect_success 'pwapt rollback killed after its stops keeps an earlier note
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
 	grep -q "^pwapt rollback of merge $M into Root stopped the services" "$TMP/rec" &&
 	grep -q "^a wmerge into Root was killed before it merged" "$TMP/rec" &&
+	grep -qx "no interrupted merge to finish, but 2 things need you:" "$TMP/rec" &&
 	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
 	grep -q "^Rolled back merge $M " "$TMP/out" &&
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
