@@ -359,6 +359,252 @@ static int print_chain_plan(struct context *ctx, const char *name)
 	return EXIT_OK;
 }
 
+/* Whether each transaction of NAME's CHAIN is ready to merge (a failed
+ * test's, with FORCE) and none is being built on.  0, or < 0 with ERR. */
+static int txn_chain_ready(struct world_store *s, const char *name,
+			   char *const *chain, bool force,
+			   struct world_error *err)
+{
+	int r = 0;
+	for (char *const *w = chain; r >= 0 && w && *w; w++) {
+		struct txn t = {0};
+		if ((r = txn_load(s, *w, &t, err)) < 0)
+			break;
+		if (t.phase != TXN_READY &&
+		    !(force && t.phase == TXN_TESTS_FAILED))
+			r = -EINVAL,
+			snprintf(err->msg, sizeof(err->msg),
+				 "cannot merge '%s': %s is %s%s", name, t.name,
+				 txn_phase_name(t.phase),
+				 t.phase == TXN_TESTS_FAILED
+					 ? " (--force merges it "
+					   "anyway)"
+					 : "");
+		txn_release(&t);
+		if (r >= 0)
+			r = refuse_building_on(s, *w, err);
+	}
+	return r;
+}
+
+/* --no-restart: SERVICES, not restarted, and those plan P removes, not
+ * stopped (they run on from their deleted files), named. */
+static void say_not_restarted(struct context *ctx, char *const *services,
+			      const struct svc_plan *p)
+{
+	for (char *const *x = services; x && *x; x++)
+		fprintf(chatter(ctx), "%s%s%s",
+			x == services ? "Not restarted (--no-restart): " : ", ",
+			*x, x[1] ? "" : ".\n");
+	size_t n_removed = 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].removed)
+			fprintf(chatter(ctx), "%s%s",
+				n_removed++ ? ", "
+					    : "Not stopped, though the merge "
+					      "removes them (--no-restart): ",
+				p->v[i].name);
+	if (n_removed)
+		fprintf(chatter(ctx), ".\n");
+}
+
+/* Merges transaction TX into Root (FORCE: --force), its services
+ * stopped, restarted and checked; on a failed check the merge is rolled
+ * back (OUTCOME says why).  Returns an exit code. */
+static int merge_one(struct context *ctx, const char *tx, bool force,
+		     struct world_error *outcome)
+{
+	struct world_store *s;
+	struct world_error err = {0};
+	int r;
+	struct report rep = {0};
+	if (!(s = open_store(ctx)))
+		return EXIT_FAIL;
+	(void)report_load(s, tx, &rep, NULL);
+	struct world_diff conflicts = {0};
+	unsigned flags = WORLD_MERGE_REBASE | (force ? WORLD_MERGE_FORCE : 0);
+	uint64_t id = 0;
+	/* Under the same lock as the merge: none starts in between. */
+	r = refuse_building_on(s, tx, &err);
+	/* Root's running services whose files the merge changes,
+	 * besides those of the upgraded packages; in PLAN, those
+	 * whose package it removes. */
+	_cleanup_strv_free_ char **base = NULL;
+	_cleanup_(service_plan_release) struct svc_plan plan = {0};
+	if (r >= 0)
+		base = txn_restart_base(ctx, s, tx, rep.services, &plan);
+	plan.transaction = true;
+	bool stops = false;
+	for (size_t i = 0; !ctx->no_restart && i < plan.n; i++)
+		stops |= plan.v[i].removed;
+	/* A merge that will be refused (conflicts, derived files)
+	 * stops nothing first: should it go through, after it. */
+	bool late = stops && plan.conflicts && !force;
+	plan.stops_late = late;
+	if (r >= 0 && stops && !late) {
+		/* Stopped as their packages' prerm would, before
+		 * any file moves; the store is free meanwhile (a
+		 * service's commands run in Root). */
+		world_store_free(s);
+		if (txn_stop_removed(ctx, tx, &plan, outcome) < 0) {
+			report_release(&rep);
+			return failf(ctx, "%s", outcome->msg);
+		}
+		world_crash_point("txn-stopped-removed");
+		if (!(s = open_store(ctx))) {
+			service_start_again_in_src(ctx, &plan);
+			service_pending_note(ctx, &plan, 0, true);
+			report_release(&rep);
+			return EXIT_FAIL;
+		}
+		r = refuse_building_on(s, tx, &err);
+	}
+	/* What Root's processes map and run, to tell afterwards
+	 * which use a file the merge replaced. */
+	struct world_file_users *users = NULL;
+	struct world_error ue = {0};
+	if (r >= 0 && world_file_users(s, WORLD_ROOT, &users, &ue) < 0)
+		fprintf(stderr,
+			"%s: warning: cannot read what Root's "
+			"processes use: %s\n",
+			ctx->cmd, SHOWN(ue.msg));
+	if (r >= 0)
+		r = world_merge(s, tx, WORLD_ROOT, flags, &conflicts, &id,
+				&err);
+	/* Root's note for pwapt rollback at once, through the store
+	 * the merge held, when it stopped services for good (written
+	 * whole below): killed from now on, a rollback starts them. */
+	_cleanup_free_ char *was = NULL; /* Root's note before */
+	size_t was_len = 0;
+	bool was_read = false;
+	if (r >= 0 && stops && !late) {
+		struct world_error ne = {0};
+		if (world_note_read(s, WORLD_ROOT, "restarted", &was, &was_len,
+				    &ne) < 0)
+			free(steal_pointer(&was));
+		was_read = true;
+		service_remember_plan(ctx, s, &plan, NULL, id);
+	}
+	_cleanup_strv_free_ char **gone = service_plan_removed(&plan);
+	_cleanup_strv_free_ char **found =
+		r >= 0 ? service_with_replaced_users(ctx, s, WORLD_ROOT, users,
+						     base ? base : rep.services,
+						     gone)
+		       : NULL;
+	/* A removed one's processes ran its deleted files. */
+	_cleanup_strv_free_ char **restart =
+		found ? txn_kept(&plan, found) : NULL;
+	world_file_users_free(users);
+	world_store_free(s);
+	if (r < 0) {
+		*outcome = err;
+		/* Not merged: what stopped runs as before. */
+		service_start_again_in_src(ctx, &plan);
+		if (stops)
+			service_pending_note(ctx, &plan, 0, true);
+	}
+	if (r == -EEXIST && conflicts.n) {
+		fail(ctx, &err);
+		print_warnings(stderr, &conflicts, tx, WORLD_ROOT, false);
+		world_diff_release(&conflicts);
+		report_release(&rep);
+		return EXIT_CONFLICTS;
+	}
+	if (r >= 0)
+		print_warnings(stderr, &conflicts, tx, WORLD_ROOT, false);
+	world_diff_release(&conflicts);
+	if (r < 0) {
+		report_release(&rep);
+		return fail(ctx, &err);
+	}
+	fprintf(chatter(ctx),
+		"Merged %s into Root as merge %" PRIu64
+		" (pwapt rollback undoes it).\n",
+		tx, id);
+	char why[512] = "";
+	int late_r =
+		late ? service_stop_removed_in_dst(ctx, &plan, why, sizeof(why))
+		     : 0;
+	if (late_r < 0)
+		fprintf(stderr,
+			"%s: warning: %s: it runs on from the files "
+			"the merge removed\n",
+			ctx->cmd, why);
+	_cleanup_strv_free_ char **kept =
+		restart ? NULL : txn_kept(&plan, rep.services);
+	char **services = restart ? restart : kept;
+	if (ctx->no_restart)
+		say_not_restarted(ctx, services, &plan);
+	/* In dependency order: rc2.d's, then the units'. */
+	if (!ctx->no_restart)
+		service_order_in(ctx, WORLD_ROOT, services);
+	/* Killed while they restart (a service down between its stop
+	 * and start): Root's notes already name the merge and its
+	 * services, so that pwapt recover says so and pwapt rollback
+	 * of this merge restarts them on the old files. */
+	struct svc_plan pend = {.src = (char *)tx,
+				.dst = (char *)WORLD_ROOT,
+				.transaction = true};
+	size_t np = 0;
+	while (!ctx->no_restart && services && services[np])
+		np++;
+	_cleanup_free_ struct svc_item *items =
+		np ? calloc(np, sizeof(*items)) : NULL;
+	for (size_t k = 0; items && k < np; k++)
+		items[k] =
+			(struct svc_item){.name = services[k], .in_dst = true};
+	pend.v = items;
+	pend.n = items ? np : 0;
+	/* Those it stopped for good too: a pwapt rollback of a merge
+	 * killed now starts them again. */
+	if ((pend.n || stops) && !was_read) {
+		struct world_store *ns = open_store(ctx);
+		struct world_error ne = {0};
+		if (!ns || world_note_read(ns, WORLD_ROOT, "restarted", &was,
+					   &was_len, &ne) < 0)
+			free(steal_pointer(&was));
+		world_store_free(ns);
+	}
+	/* Root's note for pwapt rollback: those stopped too. */
+	if (pend.n || stops)
+		service_remember_plan(ctx, NULL, &plan, services, id);
+	if (pend.n)
+		service_pending_note(ctx, &pend, id, false);
+	else if (stops) /* merged: none to restart */
+		service_pending_note(ctx, &plan, id, true);
+	world_crash_point("txn-merged");
+	int rs = ctx->no_restart ? 0
+				 : restart_or_roll_back(ctx, tx, id, services,
+							&plan, outcome);
+	/* Rolled back: the stopped ones start again; one that does
+	 * not stays named in Root's note of pending services. */
+	size_t down = rs == -1 ? service_restore_old(ctx, &plan) : 0;
+	if (pend.n && !down)
+		service_pending_note(ctx, &pend, id, true);
+	if (down)
+		fprintf(stderr,
+			"%s: %zu service%s of Root did not come back "
+			"on the old files (pwapt recover names %s)\n",
+			ctx->cmd, down, down == 1 ? "" : "s",
+			down == 1 ? "it" : "them");
+	if (pend.n && rs == -1) {
+		/* Rolled back: the note is the earlier merge's again. */
+		struct world_store *ns = open_store(ctx);
+		struct world_error ne = {0};
+		if (ns)
+			(void)world_note_write(ns, WORLD_ROOT, "restarted",
+					       was ? was : "",
+					       was ? was_len : 0, &ne);
+		world_store_free(ns);
+	}
+	if ((rs >= 0 || rs == -2) && ctx->no_restart)
+		service_remember(ctx, NULL, id); /* the merge stays */
+	else if (rs >= 0 || rs == -2)
+		service_remember_plan(ctx, NULL, &plan, services, id);
+	report_release(&rep);
+	return rs < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
 /* Merges NAME's chain into Root, oldest first, restarting each one's
  * services.  Returns an exit code. */
 int merge_chain(struct context *ctx, const char *name, bool force,
@@ -372,241 +618,18 @@ int merge_chain(struct context *ctx, const char *name, bool force,
 	if (!s)
 		return EXIT_FAIL;
 	struct world_error err = {0};
-	int r = 0;
 	/* Refused before anything is merged: a transaction of the chain
 	 * that is not ready. */
-	for (char **w = chain; r >= 0 && w && *w; w++) {
-		struct txn t = {0};
-		if ((r = txn_load(s, *w, &t, &err)) < 0)
-			break;
-		if (t.phase != TXN_READY &&
-		    !(force && t.phase == TXN_TESTS_FAILED))
-			r = -EINVAL,
-			snprintf(err.msg, sizeof(err.msg),
-				 "cannot merge '%s': %s is %s%s", name, t.name,
-				 txn_phase_name(t.phase),
-				 t.phase == TXN_TESTS_FAILED
-					 ? " (--force merges it "
-					   "anyway)"
-					 : "");
-		txn_release(&t);
-		if (r >= 0)
-			r = refuse_building_on(s, *w, &err);
-	}
+	int r = txn_chain_ready(s, name, chain, force, &err);
 	world_store_free(s);
 	if (r < 0) {
 		*outcome = err;
 		return fail(ctx, &err);
 	}
 	for (char **w = chain; *w; w++) {
-		struct report rep = {0};
-		if (!(s = open_store(ctx)))
-			return EXIT_FAIL;
-		(void)report_load(s, *w, &rep, NULL);
-		struct world_diff conflicts = {0};
-		unsigned flags =
-			WORLD_MERGE_REBASE | (force ? WORLD_MERGE_FORCE : 0);
-		uint64_t id = 0;
-		/* Under the same lock as the merge: none starts in between. */
-		r = refuse_building_on(s, *w, &err);
-		/* Root's running services whose files the merge changes,
-		 * besides those of the upgraded packages; in PLAN, those
-		 * whose package it removes. */
-		_cleanup_strv_free_ char **base = NULL;
-		_cleanup_(service_plan_release) struct svc_plan plan = {0};
-		if (r >= 0)
-			base = txn_restart_base(ctx, s, *w, rep.services,
-						&plan);
-		plan.transaction = true;
-		bool stops = false;
-		for (size_t i = 0; !ctx->no_restart && i < plan.n; i++)
-			stops |= plan.v[i].removed;
-		/* A merge that will be refused (conflicts, derived files)
-		 * stops nothing first: should it go through, after it. */
-		bool late = stops && plan.conflicts && !force;
-		plan.stops_late = late;
-		if (r >= 0 && stops && !late) {
-			/* Stopped as their packages' prerm would, before
-			 * any file moves; the store is free meanwhile (a
-			 * service's commands run in Root). */
-			world_store_free(s);
-			if (txn_stop_removed(ctx, *w, &plan, outcome) < 0) {
-				report_release(&rep);
-				return failf(ctx, "%s", outcome->msg);
-			}
-			world_crash_point("txn-stopped-removed");
-			if (!(s = open_store(ctx))) {
-				service_start_again_in_src(ctx, &plan);
-				service_pending_note(ctx, &plan, 0, true);
-				report_release(&rep);
-				return EXIT_FAIL;
-			}
-			r = refuse_building_on(s, *w, &err);
-		}
-		/* What Root's processes map and run, to tell afterwards
-		 * which use a file the merge replaced. */
-		struct world_file_users *users = NULL;
-		struct world_error ue = {0};
-		if (r >= 0 && world_file_users(s, WORLD_ROOT, &users, &ue) < 0)
-			fprintf(stderr,
-				"%s: warning: cannot read what Root's "
-				"processes use: %s\n",
-				ctx->cmd, SHOWN(ue.msg));
-		if (r >= 0)
-			r = world_merge(s, *w, WORLD_ROOT, flags, &conflicts,
-					&id, &err);
-		/* Root's note for pwapt rollback at once, through the store
-		 * the merge held, when it stopped services for good (written
-		 * whole below): killed from now on, a rollback starts them. */
-		_cleanup_free_ char *was = NULL; /* Root's note before */
-		size_t was_len = 0;
-		bool was_read = false;
-		if (r >= 0 && stops && !late) {
-			struct world_error ne = {0};
-			if (world_note_read(s, WORLD_ROOT, "restarted", &was,
-					    &was_len, &ne) < 0)
-				free(steal_pointer(&was));
-			was_read = true;
-			service_remember_plan(ctx, s, &plan, NULL, id);
-		}
-		_cleanup_strv_free_ char **gone = service_plan_removed(&plan);
-		_cleanup_strv_free_ char **found =
-			r >= 0 ? service_with_replaced_users(
-					 ctx, s, WORLD_ROOT, users,
-					 base ? base : rep.services, gone)
-			       : NULL;
-		/* A removed one's processes ran its deleted files. */
-		_cleanup_strv_free_ char **restart =
-			found ? txn_kept(&plan, found) : NULL;
-		world_file_users_free(users);
-		world_store_free(s);
-		if (r < 0) {
-			*outcome = err;
-			/* Not merged: what stopped runs as before. */
-			service_start_again_in_src(ctx, &plan);
-			if (stops)
-				service_pending_note(ctx, &plan, 0, true);
-		}
-		if (r == -EEXIST && conflicts.n) {
-			fail(ctx, &err);
-			print_warnings(stderr, &conflicts, *w, WORLD_ROOT,
-				       false);
-			world_diff_release(&conflicts);
-			report_release(&rep);
-			return EXIT_CONFLICTS;
-		}
-		if (r >= 0)
-			print_warnings(stderr, &conflicts, *w, WORLD_ROOT,
-				       false);
-		world_diff_release(&conflicts);
-		if (r < 0) {
-			report_release(&rep);
-			return fail(ctx, &err);
-		}
-		fprintf(chatter(ctx),
-			"Merged %s into Root as merge %" PRIu64
-			" (pwapt rollback undoes it).\n",
-			*w, id);
-		char why[512] = "";
-		int late_r = late ? service_stop_removed_in_dst(
-					    ctx, &plan, why, sizeof(why))
-				  : 0;
-		if (late_r < 0)
-			fprintf(stderr,
-				"%s: warning: %s: it runs on from the files "
-				"the merge removed\n",
-				ctx->cmd, why);
-		_cleanup_strv_free_ char **kept =
-			restart ? NULL : txn_kept(&plan, rep.services);
-		char **services = restart ? restart : kept;
-		for (char **x = services; ctx->no_restart && x && *x; x++)
-			fprintf(chatter(ctx), "%s%s%s",
-				x == services ? "Not restarted (--no-restart): "
-					      : ", ",
-				*x, x[1] ? "" : ".\n");
-		/* Those the merge removes run on from their deleted files. */
-		size_t n_removed = 0;
-		for (size_t i = 0; ctx->no_restart && i < plan.n; i++)
-			if (plan.v[i].removed)
-				fprintf(chatter(ctx), "%s%s",
-					n_removed++ ? ", "
-						    : "Not stopped, though the "
-						      "merge removes them "
-						      "(--no-restart): ",
-					plan.v[i].name);
-		if (n_removed)
-			fprintf(chatter(ctx), ".\n");
-		/* In dependency order: rc2.d's, then the units'. */
-		if (!ctx->no_restart)
-			service_order_in(ctx, WORLD_ROOT, services);
-		/* Killed while they restart (a service down between its stop
-		 * and start): Root's notes already name the merge and its
-		 * services, so that pwapt recover says so and pwapt rollback
-		 * of this merge restarts them on the old files. */
-		struct svc_plan pend = {.src = *w,
-					.dst = (char *)WORLD_ROOT,
-					.transaction = true};
-		size_t np = 0;
-		while (!ctx->no_restart && services && services[np])
-			np++;
-		_cleanup_free_ struct svc_item *items =
-			np ? calloc(np, sizeof(*items)) : NULL;
-		for (size_t k = 0; items && k < np; k++)
-			items[k] = (struct svc_item){.name = services[k],
-						     .in_dst = true};
-		pend.v = items;
-		pend.n = items ? np : 0;
-		/* Those it stopped for good too: a pwapt rollback of a merge
-		 * killed now starts them again. */
-		if ((pend.n || stops) && !was_read) {
-			struct world_store *ns = open_store(ctx);
-			struct world_error ne = {0};
-			if (!ns || world_note_read(ns, WORLD_ROOT, "restarted",
-						   &was, &was_len, &ne) < 0)
-				free(steal_pointer(&was));
-			world_store_free(ns);
-		}
-		/* Root's note for pwapt rollback: those stopped too. */
-		if (pend.n || stops)
-			service_remember_plan(ctx, NULL, &plan, services, id);
-		if (pend.n)
-			service_pending_note(ctx, &pend, id, false);
-		else if (stops) /* merged: none to restart */
-			service_pending_note(ctx, &plan, id, true);
-		world_crash_point("txn-merged");
-		int rs = ctx->no_restart
-				 ? 0
-				 : restart_or_roll_back(ctx, *w, id, services,
-							&plan, outcome);
-		/* Rolled back: the stopped ones start again; one that does
-		 * not stays named in Root's note of pending services. */
-		size_t down = rs == -1 ? service_restore_old(ctx, &plan) : 0;
-		if (pend.n && !down)
-			service_pending_note(ctx, &pend, id, true);
-		if (down)
-			fprintf(stderr,
-				"%s: %zu service%s of Root did not come back "
-				"on the old files (pwapt recover names %s)\n",
-				ctx->cmd, down, down == 1 ? "" : "s",
-				down == 1 ? "it" : "them");
-		if (pend.n && rs == -1) {
-			/* Rolled back: the note is the earlier merge's again. */
-			struct world_store *ns = open_store(ctx);
-			struct world_error ne = {0};
-			if (ns)
-				(void)world_note_write(ns, WORLD_ROOT,
-						       "restarted",
-						       was ? was : "",
-						       was ? was_len : 0, &ne);
-			world_store_free(ns);
-		}
-		if ((rs >= 0 || rs == -2) && ctx->no_restart)
-			service_remember(ctx, NULL, id); /* the merge stays */
-		else if (rs >= 0 || rs == -2)
-			service_remember_plan(ctx, NULL, &plan, services, id);
-		report_release(&rep);
-		if (rs < 0)
-			return EXIT_FAIL;
+		int code = merge_one(ctx, *w, force, outcome);
+		if (code != EXIT_OK)
+			return code;
 	}
 	return EXIT_OK;
 }
