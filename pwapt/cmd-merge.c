@@ -521,7 +521,7 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 	if (head)
 		put_text(stdout, head);
 	putchar('\n');
-	put_pending_lines(pending, dst, was_merged);
+	put_pending_lines(pending, dst, since > 0);
 }
 
 int cmd_recover(struct context *ctx, int argc, char **argv)

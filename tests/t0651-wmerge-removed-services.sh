@@ -173,7 +173,7 @@ test_expect_success 'a wmerge refused for a conflict does not stop the removed s
 # should it go through: the note written before the merge (here killed
 # once locked) names no stop it has not made, only SRC's own.
 test_expect_success 'late stops: the note before the merge names no stop of the removed service' '
-	test -n "$(procs)" && wcreate L Root && in_w L remove &&
+	test -n "$(svcd_procs)" && wcreate L Root && in_w L remove &&
 	printf "#!/bin/sh\ncase \$1 in start) setsid sleep 100000 </dev/null >/dev/null 2>&1 & echo \$! >/run/cleaner.pid ;;\nstop) kill \$(cat /run/cleaner.pid); rm -f /run/cleaner.pid ;;\nrestart) \$0 stop; \$0 start ;;\nstatus) kill -0 \$(cat /run/cleaner.pid) ;;\nesac\n" >"$TMP/cleaner" &&
 	wexec L sh -c "mkdir -p /srv && echo world >/srv/late && cat >/etc/init.d/cleaner && chmod 755 /etc/init.d/cleaner && /etc/init.d/cleaner start" <"$TMP/cleaner" &&
 	mkdir -p "$R/srv" && echo root >"$R/srv/late" &&
@@ -182,7 +182,7 @@ test_expect_success 'late stops: the note before the merge names no stop of the 
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
 	grep -qx "start cleaner in L again (stopped for the merge)" "$TMP/rec" &&
 	test_lacks "pwapt-test-svc" cat "$TMP/rec" &&
-	test -n "$(procs)" && wdelete L && rm -f "$R/srv/late"
+	test -n "$(svcd_procs)" && wdelete L && rm -f "$R/srv/late"
 '
 
 test_done
