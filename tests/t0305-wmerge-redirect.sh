@@ -3,6 +3,9 @@
 # the world; shown by wdiff as the old path deleted and the new one added
 # (--json: renamed_from); merged by one rename in DST where the origin is
 # DST's own directory, else copied from what the world's processes saw.
+# renamed directories of thousands of files merged and rolled back: 350 s on
+# a 2-core VM.
+# timeout: 1200 s
 . "$(dirname "$0")/lib.sh"
 for t in getfattr setfattr python3; do
 	command -v $t >/dev/null || skip_all "$t is missing (attr, python3)"

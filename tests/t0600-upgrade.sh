@@ -3,6 +3,9 @@
 # over a Debian Root with the tests' own repository (tests/fixtures/
 # apt-repo.sh), then merged, discarded or kept; the chain of transactions;
 # dpkg's database of sibling worlds merged package by package.
+# 51 tests of real apt and dpkg runs: 390 to 500 s on a 2-core VM, 606 s beside
+# other suites.
+# timeout: 1200 s
 . "$(dirname "$0")/lib.sh"
 make_debian_root
 command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
