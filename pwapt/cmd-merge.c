@@ -385,10 +385,11 @@ static int last_merge(struct world_store *s, const char *dst, uint64_t *id,
 
 /* The lines of note PENDING (of a merge into DST) after its first, each
  * in the words of what is to be done: "stop NAME in W", a stop before
- * the merge, is to be undone when nothing was merged (start it again);
- * once merged (MERGED), NAME, which ran in SRC, is to start in DST, and
- * one of DST's the merge removed stays stopped. */
-static void put_pending_lines(const char *pending, const char *dst, bool merged)
+ * the merge, is to be undone when nothing was merged (MERGED 0: start it
+ * again); once merged (1), NAME, which ran in SRC, is to start in DST, and
+ * one of DST's the merge removed stays stopped; when that cannot be told
+ * (-1), both, each with its condition. */
+static void put_pending_lines(const char *pending, const char *dst, int merged)
 {
 	const char *l = strchr(pending, '\n');
 	for (l = l ? l + 1 : ""; *l;) {
@@ -410,6 +411,14 @@ static void put_pending_lines(const char *pending, const char *dst, bool merged)
 		put_text(stdout, name);
 		if (!merged)
 			printf(" in %s again (stopped for the merge)\n", w);
+		else if (merged < 0 && strcmp(w, dst))
+			printf(" in %s if the merge was done, else in %s "
+			       "again\n",
+			       dst, w);
+		else if (merged < 0)
+			printf(" in %s again unless the merge was done (its "
+			       "package is removed)\n",
+			       dst);
 		else if (strcmp(w, dst))
 			printf(" in %s (it ran in %s, merged)\n", dst, w);
 		else
@@ -521,7 +530,7 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 	if (head)
 		put_text(stdout, head);
 	putchar('\n');
-	put_pending_lines(pending, dst, since > 0);
+	put_pending_lines(pending, dst, since);
 }
 
 int cmd_recover(struct context *ctx, int argc, char **argv)

@@ -23,7 +23,7 @@ test_expect_success 'the record of merges unreadable: cannot tell whether it mer
 	cp "$TMP/journal" "$J" &&
 	grep -q "^a wmerge into Root was killed around its merge; whether it merged cannot be told (the record of the last merge into .Root. is damaged): see to its services, and to the merge:\$" "$TMP/rec" &&
 	test_lacks "killed before it merged" cat "$TMP/rec" &&
-	grep -qx "stop mvd in M" "$TMP/rec"
+	grep -qx "start mvd in Root if the merge was done, else in M again" "$TMP/rec"
 '
 
 test_expect_success 'readable again: pwapt recover names the merge' '
