@@ -3,6 +3,7 @@
  * service_stop_removed_in_dst, service_start_again_in_src), fitted to the
  * handover's own steps and note. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,24 @@ void handover_remember_removed(struct context *ctx, struct world_store *st,
 		service_remember_in(st, again.v, id);
 	else if (again.n)
 		service_remember(ctx, again.v, id);
+}
+
+void handover_recover_removed(struct context *ctx, const struct svc_plan *p,
+			      uint64_t id)
+{
+	struct world_store *st = open_store(ctx);
+	struct world_error err = {0};
+	_cleanup_free_ char *text = NULL;
+	uint64_t noted = 0;
+	/* Only the last merge can be rolled back: a note of any other
+	 * (or none, or one that cannot be read) is of no use any more. */
+	bool of_id = st &&
+		     world_note_read(st, WORLD_ROOT, "restarted", &text, NULL,
+				     &err) >= 0 &&
+		     sscanf(text, "merge %" SCNu64, &noted) == 1 && noted == id;
+	if (st && !of_id)
+		handover_remember_removed(ctx, st, p, id);
+	world_store_free(st);
 }
 
 int handover_note_removed(struct svc_plan *p, const char *name)

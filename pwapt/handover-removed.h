@@ -32,6 +32,12 @@ int handover_stop_removed(struct context *ctx, struct svc_plan *p,
  * before (that of an earlier merge names none of this one's). */
 void handover_remember_removed(struct context *ctx, struct world_store *st,
 			       const struct svc_plan *p, uint64_t id);
+/* The same, by pwapt recover of a handover killed after merge ID (kept,
+ * the last into Root) and before it wrote that note: P's services read
+ * back from the handover's note.  A note of merge ID already there is
+ * left as it is. */
+void handover_recover_removed(struct context *ctx, const struct svc_plan *p,
+			      uint64_t id);
 /* A "removed NAME" line of the handover's note, read back: NAME, stopped
  * in Root for good, added to P.  -1 when out of memory. */
 int handover_note_removed(struct svc_plan *p, const char *name);

@@ -497,7 +497,9 @@ static int put_back(struct context *ctx, struct state *s)
 				"Rolled back merge %" PRIu64
 				" (%s into Root).\n",
 				s->merge_id, s->src);
-			/* A recovery does not roll it back again. */
+			/* A recovery does not roll it back again (one
+			 * killed before this note sees it rolled back). */
+			crash_point("handover-rolled-back");
 			s->merge_id = 0;
 			note_write(ctx, s);
 		}
@@ -725,6 +727,22 @@ static bool src_merged(struct context *ctx, const char *src, uint64_t *id)
 	return done;
 }
 
+/* Whether merge ID is still the last merge into Root, the one pwapt
+ * rollback undoes: not when it was rolled back (a put_back killed before
+ * its note said so) or another came after it.  Kept when that cannot be
+ * read. */
+static bool merge_kept(struct context *ctx, uint64_t id)
+{
+	struct world_store *st = open_store(ctx);
+	struct world_error err = {0};
+	struct world_merge_record m = {0};
+	int r = st ? world_last_merge(st, WORLD_ROOT, &m, &err) : -EIO;
+	bool kept = r == -ENOENT ? false : r < 0 || m.id == id;
+	world_merge_record_release(&m);
+	world_store_free(st);
+	return kept;
+}
+
 int handover_recover(struct context *ctx)
 {
 	struct world_store *st = open_store(ctx);
@@ -759,10 +777,15 @@ int handover_recover(struct context *ctx)
 		ctx->cmd, src, step_names[s.step]);
 	if (s.step == STEP_MERGE && !src_merged(ctx, src, &s.merge_id))
 		s.step = STEP_STOP; /* the merge itself rolled back */
+	else if (s.merge_id && !merge_kept(ctx, s.merge_id))
+		s.merge_id = 0;
 	/* Not merged, or rolled back: those it stopped for good start
-	 * again. */
+	 * again; merged, pwapt rollback starts them (the handover may have
+	 * died before it said so). */
 	if (s.step >= STEP_STOP && !s.merge_id)
 		service_start_again_in_src(ctx, &s.removed);
+	else if (s.merge_id)
+		handover_recover_removed(ctx, &s.removed, s.merge_id);
 	int code = EXIT_OK;
 	if (s.step >= STEP_STOP && !root_serves(ctx, &s))
 		code = put_back(ctx, &s); /* the merge's files fail */

@@ -80,7 +80,10 @@ int handover_txn(struct context *ctx, const char *name, bool force,
 
 /* Finishes the handover a pwapt left behind (Root's note): Root's
  * services started (or the merge rolled back when they do not come up on
- * its files), the ports released, the stand-in deleted.  0: there was
+ * its files), the ports released, the stand-in deleted; Root's services
+ * the merge removed start again when it did not stay (not merged, or no
+ * longer the last merge into Root: rolled back), else are noted for its
+ * pwapt rollback (handover_recover_removed).  0: there was
  * none; 1: finished; 2: one runs, in a live pwapt; -1: failed (said on
  * stderr; the stand-in keeps the ports, the next call tries again). */
 int handover_recover(struct context *ctx);

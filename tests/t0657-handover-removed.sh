@@ -4,10 +4,12 @@
 # in Root before any file moves, as a plain merge stops it
 # (t0651-wmerge-removed-services.sh), and is not started after; a stop
 # that fails refuses the handover with nothing merged; a failed check
-# (the merge rolled back), a pwapt killed before its merge (pwapt
-# recover) and pwapt rollback start it again; pwapt merge T --handover
-# of a transaction does the same; a world that removes the
-# service on a port of --handover is refused before anything moves.
+# (the merge rolled back), a pwapt killed before its merge or after
+# its roll-back (pwapt recover) and pwapt rollback (also of a merge
+# whose pwapt was killed, finished by pwapt recover) start it again;
+# pwapt merge T --handover of a transaction does the same; a world
+# that removes the service on a port of --handover is refused before
+# anything moves.
 # Root serves pwapt-test-web on port 8080 and runs pwapt-test-svc, in
 # this test's own network namespace (lib.sh).
 . "$(dirname "$0")/lib.sh"
@@ -74,6 +76,30 @@ test_expect_success 'killed before its merge, the service stopped: pwapt recover
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
 	grep -q "^Starting pwapt-test-svc in Root again... done" "$TMP/rec" &&
 	as_before && wdelete K
+'
+
+test_expect_success 'killed once merged (merge-done): pwapt recover leaves the service stopped, pwapt rollback starts it' '
+	removing M &&
+	{ PWAPT_CRASH_AT=merge-done wmerge --handover 8080 M Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 &&
+	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	grep -qx "finished an interrupted handover" "$TMP/rec" &&
+	test_lacks "Starting pwapt-test-svc" cat "$TMP/rec" &&
+	test_equal rc "$(status_of pwapt-test-svc)" && test -z "$(svcd_procs)" &&
+	test_equal 1.1 "$(version)" && no_rules_left &&
+	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	test_equal ii "$(status_of pwapt-test-svc)" && wait_for 20 "test -n \"\$(svcd_procs)\"" &&
+	wexec Root /etc/init.d/pwapt-test-web restart &&
+	wait_for 10 "test 1.0 = \"\$(version)\"" && as_before
+'
+
+test_expect_success 'killed once its failed check rolled the merge back: pwapt recover starts the service again' '
+	removing B &&
+	{ PWAPT_CRASH_AT=handover-rolled-back wmerge --handover 8080 --handover-check false B Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 && test -z "$(svcd_procs)" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	grep -q "^Starting pwapt-test-svc in Root again... done" "$TMP/rec" &&
+	test -x "$R/usr/sbin/pwapt-test-svcd" && as_before
 '
 
 test_expect_success 'a failed check rolls the merge back: the removed service runs again' '
