@@ -93,6 +93,19 @@ test_expect_success 'killed once merged (merge-done): pwapt recover leaves the s
 	wait_for 10 "test 1.0 = \"\$(version)\"" && as_before
 '
 
+test_expect_success 'killed after its note for pwapt rollback (handover-start): pwapt recover keeps it, pwapt rollback starts the service' '
+	removing N &&
+	{ PWAPT_CRASH_AT=handover-start wmerge --handover 8080 N Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 &&
+	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	test_lacks "Starting pwapt-test-svc" cat "$TMP/rec" && test -z "$(svcd_procs)" &&
+	test_equal 1.1 "$(version)" && no_rules_left &&
+	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	test_equal ii "$(status_of pwapt-test-svc)" && wait_for 20 "test -n \"\$(svcd_procs)\"" &&
+	wexec Root /etc/init.d/pwapt-test-web restart &&
+	wait_for 10 "test 1.0 = \"\$(version)\"" && as_before
+'
+
 test_expect_success 'killed once its failed check rolled the merge back: pwapt recover starts the service again' '
 	removing B &&
 	{ PWAPT_CRASH_AT=handover-rolled-back wmerge --handover 8080 --handover-check false B Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
