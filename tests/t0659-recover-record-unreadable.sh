@@ -19,15 +19,15 @@ test_expect_success 'set up: a world M running a service of its own, wmerge kill
 test_expect_success 'the record of merges unreadable: cannot tell whether it merged, and why' '
 	J=$PWAPT_STATE/merges/Root/journal && cp "$J" "$TMP/journal" &&
 	printf "x\\000y\\n" >"$J" &&
-	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
-	cp "$TMP/journal" "$J" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } &&
+	cp "$TMP/journal" "$J" && test_equal 0 $rc &&
 	grep -q "^a wmerge into Root was killed around its merge; whether it merged cannot be told (the record of the last merge into .Root. is damaged): see to its services, and to the merge:\$" "$TMP/rec" &&
 	test_lacks "killed before it merged" cat "$TMP/rec" &&
 	grep -qx "start mvd in Root if the merge was done, else in M again" "$TMP/rec"
 '
 
 test_expect_success 'readable again: pwapt recover names the merge' '
-	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
 	grep -q "^a wmerge into Root was killed once it had merged (merge [0-9]*)" "$TMP/rec"
 '
 
