@@ -428,6 +428,39 @@ static void put_pending_lines(const char *pending, const char *dst, int merged)
 	}
 }
 
+/* The lines of note PENDING of a pwapt rollback of a merge into DST
+ * after its first: once the merge is UNDONE, those to start or restart
+ * on the old files ("restart NAME on the old files": "restart NAME in
+ * DST"); while it stands, the services the rollback stopped, to start
+ * again ("start NAME").  Printed when PUT; returns how many. */
+static size_t rollback_lines(const char *pending, const char *dst, bool undone,
+			     bool put)
+{
+	size_t count = 0;
+	static const char tail[] = " on the old files";
+	const char *l = strchr(pending, '\n');
+	for (l = l ? l + 1 : ""; *l;) {
+		size_t n = strcspn(l, "\n");
+		_cleanup_free_ char *line = strndup(l, n);
+		l += n + (l[n] == '\n');
+		size_t k = line ? strlen(line) : 0;
+		bool old = k > sizeof(tail) - 1 &&
+			   !strcmp(line + k - (sizeof(tail) - 1), tail);
+		if (!line || old != undone)
+			continue;
+		count++;
+		if (!put)
+			continue;
+		if (old)
+			line[k - (sizeof(tail) - 1)] = '\0';
+		put_text(stdout, line);
+		if (old)
+			printf(" in %s", dst);
+		putchar('\n');
+	}
+	return count;
+}
+
 /* "a wmerge", or "pwapt merge of transaction T" where note PENDING says
  * so, into BUF (LEN bytes). */
 static const char *merge_kind(const char *pending, char *buf, size_t len)
@@ -461,6 +494,10 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 	    sscanf(pending, "rollback of merge %" SCNu64, &id) != 1)
 		id = 0;
 	bool unknown = id && last_merge(s, dst, &last, &err) < 0;
+	bool rollback = id && !strncmp(pending, "rollback of merge ", 18);
+	/* Its lines for after the undo; those before it: its stops. */
+	bool undo = rollback && rollback_lines(pending, dst, true, false);
+	bool stops = rollback && rollback_lines(pending, dst, false, false);
 	int since = merged_since(s, l, dst, pending, &merged, &err);
 	if (since > 0) {
 		printf("%s into %s was killed once it had merged "
@@ -482,15 +519,32 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 		       "merge %" PRIu64 "; whether it was rolled back cannot "
 		       "be told (%s): see to them:\n",
 		       dst, id, SHOWN(err.msg));
-	} else if (id && !strncmp(pending, "rollback of merge ", 18) &&
-		   last == id) {
+	} else if (rollback && last == id && !stops) {
+		printf("pwapt rollback of merge %" PRIu64 " into %s was "
+		       "killed before it undid the merge, and stopped no "
+		       "service: pwapt rollback --id %" PRIu64 " %s undoes "
+		       "it:\n",
+		       id, dst, id, dst);
+	} else if (rollback && last == id) {
 		printf("pwapt rollback of merge %" PRIu64 " into %s stopped "
 		       "the services the merge started and did not see them "
 		       "run again (killed before it undid the merge, or "
 		       "refused and a start failed): start them again, or "
 		       "pwapt rollback --id %" PRIu64 " %s:\n",
 		       id, dst, id, dst);
-	} else if (id && !strncmp(pending, "rollback of merge ", 18)) {
+	} else if (undo && last < id) {
+		printf("pwapt rollback of merge %" PRIu64 " into %s was "
+		       "killed after it undid the merge, or a service did not "
+		       "come back: start or restart these on the old files:\n",
+		       id, dst);
+	} else if (undo) {
+		/* Merge ids only grow: a later merge came since. */
+		printf("pwapt rollback of merge %" PRIu64 " into %s was "
+		       "killed around its undoing of the merge (merge %" PRIu64
+		       " is no longer the last merge): start or restart these "
+		       "on the files %s has now:\n",
+		       id, dst, id, dst);
+	} else if (rollback) {
 		printf("pwapt rollback of merge %" PRIu64 " into %s stopped "
 		       "the services the merge started and was killed; merge "
 		       "%" PRIu64 " %s: those services ran on its files; see "
@@ -530,7 +584,10 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 	if (head)
 		put_text(stdout, head);
 	putchar('\n');
-	put_pending_lines(pending, dst, since);
+	if (rollback && !unknown)
+		(void)rollback_lines(pending, dst, undo && last != id, true);
+	else
+		put_pending_lines(pending, dst, since);
 }
 
 int cmd_recover(struct context *ctx, int argc, char **argv)
@@ -743,10 +800,13 @@ int cmd_rollback(struct context *ctx, int argc, char **argv)
 	       src ? src : "?", dst);
 	fflush(stdout); /* said, also when killed while services restart */
 	/* DST's note of services of that merge (a wmerge killed among
-	 * them, the stops above) is done with. */
-	service_pending_after_rollback(ctx, dst, id, prev);
-	int rs = in_root ? service_restart_after_rollback(
-				   ctx, id, src ? src : "?", why, sizeof(why))
+	 * them, the rollback's own) is done with; in Root, once those it
+	 * names run on the old files. */
+	if (!in_root)
+		service_pending_after_rollback(ctx, dst, id, prev);
+	int rs = in_root ? service_restart_after_rollback(ctx, id,
+							  src ? src : "?", prev,
+							  why, sizeof(why))
 			 : 0;
 	if (rs == 0)
 		return EXIT_OK;

@@ -274,12 +274,40 @@ void service_remember(struct context *ctx, char *const *services, uint64_t id)
 	world_store_free(s);
 }
 
-/* Root's note "svcmove" (see svcmove.c) naming NAMES, services of merge
- * ID (rolled back) to see to, as pwapt recover prints it; none empties
- * it.  A note of another merge, or one that cannot be read, is left as
- * it is, and so is the note when memory runs out. */
+/* Root's note "svcmove" (see svcmove.c) of pwapt rollback of merge ID
+ * (from SRC): "rollback of merge ID from SRC", then "start NAME" for
+ * each of the N services of STOP that it stops (to start again while the
+ * merge stands), and for each of AGAIN (M of them) what is to be done
+ * once the merge is undone: "restart NAME on the old files", or "start
+ * NAME on the old files" for one of STOPPED (the merge stopped it for
+ * good).  0 or -1. */
+static int rollback_note(struct context *ctx, uint64_t id, const char *src,
+			 char *const *stop, size_t n, char *const *again,
+			 size_t m, char *const *stopped)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -1;
+	fprintf(f, "rollback of merge %" PRIu64 " from %s\n", id, src);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "start %s\n", stop[i]);
+	for (size_t i = 0; i < m; i++)
+		fprintf(f, "%s %s on the old files\n",
+			strv_contains(stopped, again[i]) ? "start" : "restart",
+			again[i]);
+	if (fclose(f) != 0)
+		return -1;
+	return service_pending_put(ctx, WORLD_ROOT, buf);
+}
+
+/* Root's note of pending services after the rollback of merge ID, when
+ * NAMES (N) did not run again on the old files: it names those alone.
+ * Another merge's note (the lock is free while services restart), or
+ * one that cannot be read, is left as it is. */
 static void rollback_pending(struct context *ctx, uint64_t id, const char *src,
-			     char *const *names, size_t n)
+			     char *const *names, size_t n, char *const *stopped)
 {
 	struct world_store *s = open_store(ctx);
 	_cleanup_free_ char *was = NULL;
@@ -287,16 +315,11 @@ static void rollback_pending(struct context *ctx, uint64_t id, const char *src,
 	world_store_free(s);
 	uint64_t of = 0;
 	if (r < 0 ||
-	    (was && (sscanf(was, "merge %" SCNu64, &of) != 1 || of != id)))
+	    (was && ((sscanf(was, "merge %" SCNu64, &of) != 1 &&
+		      sscanf(was, "rollback of merge %" SCNu64, &of) != 1) ||
+		     of != id)))
 		return; /* another merge's, for pwapt recover to say */
-	_cleanup_free_ struct svc_item *v = n ? calloc(n, sizeof(*v)) : NULL;
-	if (n && !v)
-		return;
-	for (size_t i = 0; i < n; i++)
-		v[i] = (struct svc_item){.name = names[i], .in_dst = true};
-	struct svc_plan p = {
-		.src = (char *)src, .dst = (char *)WORLD_ROOT, .v = v, .n = n};
-	service_pending_note(ctx, &p, id, !p.n);
+	(void)rollback_note(ctx, id, src, NULL, 0, names, n, stopped);
 }
 
 /* Root's note "restarted" of merge ID: the services to restart after its
@@ -354,25 +377,6 @@ static int read_restarted(struct context *ctx, uint64_t id, struct strv *again,
 	return 0;
 }
 
-/* Root's note "svcmove" while pwapt rollback of merge ID stops services:
- * "rollback of merge ID from SRC", then "start NAME" for each of NAMES
- * (N), for pwapt recover to name when the rollback is killed. */
-static int stopping_note(struct context *ctx, uint64_t id, const char *src,
-			 char *const *names, size_t n)
-{
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		return -1;
-	fprintf(f, "rollback of merge %" PRIu64 " from %s\n", id, src);
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "start %s\n", names[i]);
-	if (fclose(f) != 0)
-		return -1;
-	return service_pending_put(ctx, WORLD_ROOT, buf);
-}
-
 int service_stop_before_rollback(struct context *ctx, uint64_t id,
 				 const char *src, char ***stopped, char **prev,
 				 char *why, size_t why_len)
@@ -384,7 +388,7 @@ int service_stop_before_rollback(struct context *ctx, uint64_t id,
 	int r = read_restarted(ctx, id, &again, &stop, &removed, why, why_len);
 	if (r < 0)
 		return -1;
-	if (r > 0 || !stop.n)
+	if (r > 0 || (!stop.n && !again.n))
 		return 0;
 	/* What the note held, put back when the rollback is refused or
 	 * done; a killed rollback's (of this merge: the last) is replaced
@@ -396,14 +400,23 @@ int service_stop_before_rollback(struct context *ctx, uint64_t id,
 		free(*prev);
 		*prev = service_held_read(s, WORLD_ROOT);
 	}
+	/* A wmerge of this merge killed among its services: this note
+	 * says all of its own, nothing to put back. */
+	uint64_t of = 0;
+	if (*prev && sscanf(*prev, "merge %" SCNu64, &of) == 1 && of == id)
+		free(steal_pointer(prev));
 	world_store_free(s);
 	/* Both written before the first stop: killed among them, or before
-	 * the files go, pwapt recover names the services to start again,
-	 * and the note before is still there. */
+	 * the files go, pwapt recover names the services to start again;
+	 * killed once the merge is undone (its note "restarted" is then
+	 * read no more), those to start and restart on the old files; and
+	 * the note before is still there. */
 	if (service_held_put(ctx, WORLD_ROOT, *prev ? *prev : "") < 0 ||
-	    stopping_note(ctx, id, src, stop.v, stop.n) < 0) {
+	    rollback_note(ctx, id, src, stop.v, stop.n, again.v, again.n,
+			  removed.v) < 0) {
 		snprintf(why, why_len,
-			 "cannot write Root's note of the services it stops");
+			 "cannot write Root's note of the services it stops "
+			 "and restarts");
 		free(steal_pointer(prev));
 		return -1;
 	}
@@ -449,8 +462,16 @@ int service_stop_before_rollback(struct context *ctx, uint64_t id,
 			return -1;
 		}
 	}
-	*stopped = steal_pointer(&done.v);
+	/* Not NULL, none stopped too: the note is written, and a refused
+	 * rollback puts the one before back. */
+	*stopped = done.v ? steal_pointer(&done.v) : calloc(1, sizeof(char *));
 	done.n = 0;
+	if (!*stopped) {
+		snprintf(why, why_len, "out of memory");
+		service_start_after_refused_rollback(ctx, NULL, *prev);
+		free(steal_pointer(prev));
+		return -1;
+	}
 	return 0;
 }
 
@@ -478,18 +499,22 @@ void service_start_after_refused_rollback(struct context *ctx,
 }
 
 int service_restart_after_rollback(struct context *ctx, uint64_t id,
-				   const char *src, char *why, size_t why_len)
+				   const char *src, const char *prev, char *why,
+				   size_t why_len)
 {
 	_cleanup_strv_ struct strv names = {0}, stop = {0}, stopped = {0};
 	int r = read_restarted(ctx, id, &names, &stop, &stopped, why, why_len);
 	if (r < 0)
-		return -2;
-	if (r > 0)
-		return 0; /* none, or another merge's services */
+		return -2; /* the note from before the rollback names them */
+	/* None, or another merge's services. */
+	if (r > 0) {
+		service_pending_after_rollback(ctx, WORLD_ROOT, id, prev);
+		return 0;
+	}
 	struct world_store *s;
 	struct world_error err = {0};
-	/* Killed while they restart: pwapt recover names them. */
-	rollback_pending(ctx, id, src, names.v, names.n);
+	/* Killed while they restart: pwapt recover names them, from the
+	 * note written before the rollback. */
 	world_crash_point("rollback-restarting");
 	_cleanup_strv_ struct strv idle = {0}, down = {0};
 	bool any_down = false, down_unknown = false;
@@ -516,11 +541,14 @@ int service_restart_after_rollback(struct context *ctx, uint64_t id,
 			down_unknown = true;
 	}
 	say_idle(ctx, &idle);
-	/* Out of memory: the note names every one, the safe side. */
+	/* Out of memory: the note names every one, the safe side; none
+	 * down: the note before the rollback's is back. */
 	if (down_unknown)
-		rollback_pending(ctx, id, src, names.v, names.n);
+		rollback_pending(ctx, id, src, names.v, names.n, stopped.v);
+	else if (any_down)
+		rollback_pending(ctx, id, src, down.v, down.n, stopped.v);
 	else
-		rollback_pending(ctx, id, src, down.v, down.n);
+		service_pending_after_rollback(ctx, WORLD_ROOT, id, prev);
 	/* Emptied last, once the pending note says what is left. */
 	if ((s = open_store(ctx)))
 		(void)world_note_write(s, WORLD_ROOT, "restarted", "", 0, &err);

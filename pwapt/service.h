@@ -55,8 +55,11 @@ bool service_restart_kept(struct context *ctx, char *const *services,
  * its package removed; started even though it does not run then);
  * service_restart_after_rollback() does that (nothing when the note is
  * another merge's) for merge ID of SRC, just rolled back.  While they
- * restart, and after when one did not come back, Root's note of pending
- * services (service_pending_note) names them for pwapt recover.  0, or
+ * restart, Root's note of pending services, written before the rollback
+ * (service_stop_before_rollback), names them for pwapt recover; after,
+ * it names those that did not come back, and when each did it is PREV
+ * again (service_pending_after_rollback, which it also calls when there
+ * is no note of this merge).  0, or
  * -1 when one did not come back: WHY (WHY_LEN bytes) says which check the
  * first such failed; -2 when the note cannot be read (out of memory too):
  * none restarted, WHY says why. */
@@ -77,16 +80,21 @@ void service_remember_plan(struct context *ctx, struct world_store *s,
 			   const struct svc_plan *p, char *const *restarted,
 			   uint64_t id);
 int service_restart_after_rollback(struct context *ctx, uint64_t id,
-				   const char *src, char *why, size_t why_len);
+				   const char *src, const char *prev, char *why,
+				   size_t why_len);
 /* Before pwapt rollback of merge ID (of SRC) into Root, once nothing
  * refuses it: the services that the note names as started by that merge
  * with their init script or unit new to Root ("stop NAME": see
  * cmd-merge.c) stop, in reverse start order, while their files are there.
  * Root's note of pending services says, from before the first stop until
- * the caller settles it, "rollback of merge ID from SRC" and whom to
- * start again; its text before goes to *PREV (malloc'd; NULL: none).
- * *STOPPED (malloc'd, NULL-terminated, in the order they stopped; NULL:
- * none) is for service_start_after_refused_rollback().  0; -1, the
+ * the caller settles it, "rollback of merge ID from SRC", whom to start
+ * again while the merge stands ("start NAME") and whom to start or
+ * restart once it is undone ("restart NAME on the old files"): a
+ * rollback killed at any point leaves them named; its text before (not
+ * of this merge) goes to *PREV (malloc'd; NULL: none) and to Root's note
+ * "svcmove-held".  *STOPPED (malloc'd, NULL-terminated, in the order
+ * they stopped, empty when none did; NULL: no note written) is for
+ * service_start_after_refused_rollback().  0; -1, the
  * rollback refused, when the note of services cannot be read or one did
  * not stop: WHY (WHY_LEN bytes) says which and why, and those stopped
  * run again. */

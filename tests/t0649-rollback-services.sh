@@ -26,8 +26,8 @@ test_expect_success 'pwapt rollback whose old service does not come back: named,
 	grep -q "^pwapt rollback: merge 1 was rolled back, but not each of its services runs again on the old files: .*pwapt-test-svc" "$TMP/out" &&
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
 	! grep -q "nothing to recover" "$TMP/rec" &&
-	grep -q "^restart pwapt-test-svc\$" "$TMP/rec" &&
-	grep -q "after merge 1, which was rolled back: see to them on the files Root has now:\$" "$TMP/rec" &&
+	grep -qx "restart pwapt-test-svc in Root" "$TMP/rec" &&
+	grep -qx "pwapt rollback of merge 1 into Root was killed after it undid the merge, or a service did not come back: start or restart these on the old files:" "$TMP/rec" &&
 	! grep -q "another merge" "$TMP/rec"
 '
 
@@ -43,8 +43,8 @@ test_expect_success 'pwapt rollback killed before the services restart: pwapt re
 	grep -q "^Rolled back merge 2 " "$TMP/out" &&
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
 	! grep -q "nothing to recover" "$TMP/rec" &&
-	grep -q "^restart pwapt-test-svc\$" "$TMP/rec" &&
-	grep -q "after merge 2, which" "$TMP/rec"
+	grep -qx "restart pwapt-test-svc in Root" "$TMP/rec" &&
+	grep -q "^pwapt rollback of merge 2 into Root was killed after it undid the merge" "$TMP/rec"
 '
 
 test_done

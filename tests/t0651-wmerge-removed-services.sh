@@ -185,4 +185,88 @@ test_expect_success 'late stops: the note before the merge names no stop of the 
 	test -n "$(svcd_procs)" && wdelete L && rm -f "$R/srv/late"
 '
 
+# pwapt rollback writes Root's note of the services it starts and
+# restarts on the old files before it undoes the merge: killed once the
+# undo is committed (recovery finishes it, and the merge's own note of
+# restarted services is read no more), pwapt recover names them.
+test_expect_success 'pwapt rollback killed once it undid the merge: pwapt recover names the removed service to start' '
+	test -n "$(svcd_procs)" && wcreate RK Root && in_w RK remove &&
+	{ wmerge RK Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	N=$(sed -n "s/^Merged RK into Root as merge \([0-9]*\) .*/\1/p" "$TMP/out") && test -n "$N" &&
+	wexec Root true && wait_for 20 "test -z \"\$(svcd_procs)\"" &&
+	{ PWAPT_CRASH_AT=rollback-started pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 &&
+	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	grep -qx "recovered an interrupted merge" "$TMP/rec" &&
+	grep -q "^pwapt rollback of merge $N into Root was killed after it undid the merge" "$TMP/rec" &&
+	grep -qx "start pwapt-test-svc in Root" "$TMP/rec" &&
+	test_equal ii "$(status_of pwapt-test-svc)" && test -z "$(svcd_procs)" &&
+	wexec Root /etc/init.d/pwapt-test-svc start && wait_for 20 "test -n \"\$(svcd_procs)\""
+'
+
+# The same killed while it starts them, with an earlier note pending (a
+# wmerge of E killed before it merged): the rollback keeps that one
+# aside (svcmove-held) instead of leaving its own services unnamed, and
+# so does one whose start fails.
+test_expect_success 'pwapt rollback killed while it restarts, an earlier note pending: pwapt recover names both' '
+	wexec Root /etc/init.d/pwapt-test-svc start >/dev/null 2>&1
+	wait_for 20 "test -n \"\$(svcd_procs)\"" && wcreate RR Root && in_w RR remove &&
+	{ wmerge RR Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	N=$(sed -n "s/^Merged RR into Root as merge \([0-9]*\) .*/\1/p" "$TMP/out") && test -n "$N" &&
+	wexec Root true && wait_for 20 "test -z \"\$(svcd_procs)\"" &&
+	wcreate E Root && wexec E sh -c "cat >/etc/init.d/cleaner && chmod 755 /etc/init.d/cleaner && /etc/init.d/cleaner start" <"$TMP/cleaner" &&
+	{ PWAPT_CRASH_AT=merge-locked wmerge E Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 &&
+	{ PWAPT_CRASH_AT=rollback-restarting pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 && grep -q "^Rolled back merge $N " "$TMP/out" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	grep -qx "no interrupted merge to finish, but 2 things need you:" "$TMP/rec" &&
+	grep -q "^pwapt rollback of merge $N into Root was killed after it undid the merge" "$TMP/rec" &&
+	grep -qx "start pwapt-test-svc in Root" "$TMP/rec" &&
+	grep -q "^a wmerge into Root was killed before it merged" "$TMP/rec" &&
+	grep -qx "start cleaner in E again (stopped for the merge)" "$TMP/rec" &&
+	test_equal ii "$(status_of pwapt-test-svc)" && test -z "$(svcd_procs)"
+'
+
+test_expect_success 'pwapt rollback whose start fails, an earlier note pending: pwapt recover names it' '
+	wexec Root /etc/init.d/pwapt-test-svc start >/dev/null 2>&1
+	wait_for 20 "test -n \"\$(svcd_procs)\"" && wcreate RF Root && in_w RF remove &&
+	{ wmerge RF Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	N=$(sed -n "s/^Merged RF into Root as merge \([0-9]*\) .*/\1/p" "$TMP/out") && test -n "$N" &&
+	wexec Root true && wait_for 20 "test -z \"\$(svcd_procs)\"" &&
+	wcreate E2 Root && wexec E2 sh -c "cat >/etc/init.d/cleaner && chmod 755 /etc/init.d/cleaner && /etc/init.d/cleaner start" <"$TMP/cleaner" &&
+	{ PWAPT_CRASH_AT=merge-locked wmerge E2 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 &&
+	echo "case \"\$1\" in start|restart) exit 1 ;; esac" >"$R/etc/default/pwapt-test-svc" &&
+	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	rm -f "$R/etc/default/pwapt-test-svc" && test_equal 1 $rc &&
+	grep -q "^Rolled back merge $N " "$TMP/out" &&
+	grep -q "(pwapt recover names them)" "$TMP/out" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	grep -q "^pwapt rollback of merge $N into Root was killed after it undid the merge" "$TMP/rec" &&
+	grep -qx "start pwapt-test-svc in Root" "$TMP/rec" &&
+	grep -qx "start cleaner in E2 again (stopped for the merge)" "$TMP/rec" &&
+	wexec Root /etc/init.d/pwapt-test-svc start && wait_for 20 "test -n \"\$(svcd_procs)\"" &&
+	wdelete E E2
+'
+
+# Killed before the undo: the merge stands, nothing is down but what it
+# removed; the next rollback starts the service and clears the note.
+test_expect_success 'pwapt rollback killed before it undid the merge: recover sends to pwapt rollback, which clears the note' '
+	wcreate RB Root && in_w RB remove &&
+	{ wmerge RB Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	N=$(sed -n "s/^Merged RB into Root as merge \([0-9]*\) .*/\1/p" "$TMP/out") && test -n "$N" &&
+	wexec Root true && wait_for 20 "test -z \"\$(svcd_procs)\"" &&
+	{ PWAPT_CRASH_AT=rollback-stopped pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 &&
+	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	grep -qx "pwapt rollback of merge $N into Root was killed before it undid the merge, and stopped no service: pwapt rollback --id $N Root undoes it:" "$TMP/rec" &&
+	test_lacks "pwapt-test-svc" cat "$TMP/rec" &&
+	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -q "^Starting pwapt-test-svc in Root... done" "$TMP/out" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	grep -qx "nothing to recover" "$TMP/rec" &&
+	wait_for 20 "test -n \"\$(svcd_procs)\""
+'
+
 test_done
