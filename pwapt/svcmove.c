@@ -597,13 +597,8 @@ static void note_pending(struct context *ctx, const struct svc_plan *p,
 				 (p->v[i].removed && !p->stops_late)))
 			fprintf(f, "stop %s in %s\n", p->v[i].name,
 				p->v[i].in_src ? p->src : p->dst);
-	if (fclose(f) != 0)
-		return;
-	struct world_store *s = open_store(ctx);
-	struct world_error err = {0};
-	if (s)
-		(void)world_note_write(s, p->dst, "svcmove", buf, len, &err);
-	world_store_free(s);
+	if (fclose(f) == 0)
+		(void)service_pending_put(ctx, p->dst, buf);
 }
 
 void service_pending_rollback(struct context *ctx, const struct svc_plan *p,
@@ -625,13 +620,8 @@ void service_pending_rollback(struct context *ctx, const struct svc_plan *p,
 	for (size_t i = 0; i < p->n; i++)
 		if (p->v[i].removed && p->v[i].stopped)
 			fprintf(f, "start %s\n", p->v[i].name);
-	if (fclose(f) != 0)
-		return;
-	struct world_store *s = open_store(ctx);
-	struct world_error err = {0};
-	if (s)
-		(void)world_note_write(s, p->dst, "svcmove", buf, len, &err);
-	world_store_free(s);
+	if (fclose(f) == 0)
+		(void)service_pending_put(ctx, p->dst, buf);
 }
 
 void service_pending_note(struct context *ctx, const struct svc_plan *p,
@@ -642,11 +632,7 @@ void service_pending_note(struct context *ctx, const struct svc_plan *p,
 		note_pending(ctx, p, id);
 		return;
 	}
-	struct world_store *s = open_store(ctx);
-	struct world_error err = {0};
-	if (s)
-		(void)world_note_write(s, p->dst, "svcmove", "", 0, &err);
-	world_store_free(s);
+	(void)service_pending_put(ctx, p->dst, "");
 }
 
 int service_pending_load(struct world_store *s, const char *world,
