@@ -583,6 +583,24 @@ int container_freeze(struct world_store *s, const char *name, bool frozen)
 	return -(e ? e : EIO);
 }
 
+/* Whether PID is gone or a zombie: a container's init that was killed
+ * and that liblxc's monitor has not reaped yet. */
+static bool init_dead(pid_t pid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return fd < 0 && errno == ENOENT;
+	buf[n] = '\0';
+	/* "PID (COMM) S ...": COMM may hold ')', the state follows the
+	 * last one. */
+	const char *close_paren = strrchr(buf, ')');
+	return close_paren && close_paren[1] == ' ' &&
+	       (close_paren[2] == 'Z' || close_paren[2] == 'X');
+}
+
 enum container_state container_state(struct world_store *s, const char *name)
 {
 	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
@@ -590,7 +608,22 @@ enum container_state container_state(struct world_store *s, const char *name)
 	const char *state = c ? c->state(c) : NULL;
 	if (!state || !strcmp(state, "STOPPED"))
 		return CONTAINER_STOPPED;
+	if (!strcmp(state, "STOPPING") || !strcmp(state, "ABORTING"))
+		return CONTAINER_STOPPING;
+	if (!strcmp(state, "RUNNING")) {
+		pid_t pid = c->init_pid(c);
+		if (pid > 1 && init_dead(pid))
+			return CONTAINER_STOPPING;
+	}
 	return strcmp(state, "FROZEN") ? CONTAINER_RUNNING : CONTAINER_FROZEN;
+}
+
+int container_wait_stopped(struct world_store *s, const char *name, int seconds)
+{
+	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
+	if (!c)
+		return -ENOMEM;
+	return c->wait(c, "STOPPED", seconds) ? 0 : -ETIMEDOUT;
 }
 
 bool container_running(struct world_store *s, const char *name, pid_t *init_pid)

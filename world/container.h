@@ -38,13 +38,20 @@ int container_kill_frozen(struct world_store *s, const char *name);
 bool container_frozen(struct world_store *s, const char *name);
 enum container_state {
 	CONTAINER_STOPPED,
-	CONTAINER_RUNNING, /* or starting, stopping, freezing, thawed */
+	CONTAINER_RUNNING, /* or starting, freezing, thawed */
 	CONTAINER_FROZEN,
+	/* On its way down: its init is dead (a killed world's, a lazy
+	 * delete's), and liblxc's monitor has yet to say STOPPED. */
+	CONTAINER_STOPPING,
 };
 /* The container's state: one question to liblxc's monitor, where
  * container_frozen() and container_running() ask two each (each answer
  * waits for the monitor to be scheduled: milliseconds on a busy host). */
 enum container_state container_state(struct world_store *s, const char *name);
+/* Waits up to SECONDS for a stopping container to be stopped: 0, or
+ * -ETIMEDOUT. */
+int container_wait_stopped(struct world_store *s, const char *name,
+			   int seconds);
 /* Whether the container runs; *init_pid (may be NULL) gets its init. */
 bool container_running(struct world_store *s, const char *name,
 		       pid_t *init_pid);

@@ -86,6 +86,15 @@ int lifecycle_ensure_running(struct world_store *s, const char *name,
 	enum container_state state = container_state(s, name);
 	if (!ours && state == CONTAINER_FROZEN)
 		(void)container_freeze(s, name, false);
+	/* A container on its way down (a lazy delete killed it, then was
+	 * killed itself) is waited for, then started anew: attaching to it
+	 * would find it gone. */
+	if (state == CONTAINER_STOPPING &&
+	    (r = container_wait_stopped(s, name, 30)) < 0)
+		r = werr_errno(err, -r,
+			       "the container of '%s' is still stopping", name);
+	else if (state == CONTAINER_STOPPING)
+		state = CONTAINER_STOPPED;
 	if (state == CONTAINER_STOPPED) {
 		_cleanup_free_ char *merged = store_world_path(s, name, "merged");
 		r = merged ? lifecycle_start(s, name, merged, false, err)
