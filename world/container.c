@@ -591,8 +591,8 @@ static bool init_dead(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return fd < 0 && errno == ENOENT;
+	if (n <= 0) /* reaped since, or before the open */
+		return n < 0 && (errno == ENOENT || errno == ESRCH);
 	buf[n] = '\0';
 	/* "PID (COMM) S ...": COMM may hold ')', the state follows the
 	 * last one. */
@@ -610,7 +610,9 @@ enum container_state container_state(struct world_store *s, const char *name)
 		return CONTAINER_STOPPED;
 	if (!strcmp(state, "STOPPING") || !strcmp(state, "ABORTING"))
 		return CONTAINER_STOPPING;
-	if (!strcmp(state, "RUNNING")) {
+	/* A killed init is a zombie until the monitor reaps it, frozen or
+	 * not (the cgroup v2 freezer lets SIGKILL through). */
+	if (!strcmp(state, "RUNNING") || !strcmp(state, "FROZEN")) {
 		pid_t pid = c->init_pid(c);
 		if (pid > 1 && init_dead(pid))
 			return CONTAINER_STOPPING;

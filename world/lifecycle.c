@@ -64,12 +64,34 @@ int lifecycle_mount(struct world_store *s, const char *name,
 	return r;
 }
 
+/* NAME's container's state, once it is no longer on its way down: a
+ * container a lazy delete or a kill left stopping is waited for (a command
+ * attaching to it would find it gone). */
+static int settled_state(struct world_store *s, const char *name,
+			 enum container_state *state, struct world_error *err)
+{
+	*state = container_state(s, name);
+	if (*state != CONTAINER_STOPPING)
+		return 0;
+	int r = container_wait_stopped(s, name, 30);
+	if (r < 0)
+		return werr_errno(err, -r,
+				  "the container of '%s' is still stopping",
+				  name);
+	*state = CONTAINER_STOPPED;
+	return 0;
+}
+
 int lifecycle_ensure_running(struct world_store *s, const char *name,
 			     bool *revived, struct world_error *err)
 {
+	enum container_state state;
 	if (store_is_root(name)) {
-		if (store_root_is_host(s) || container_running(s, WORLD_ROOT, NULL))
+		if (store_root_is_host(s))
 			return 0;
+		int r = settled_state(s, WORLD_ROOT, &state, err);
+		if (r < 0 || state != CONTAINER_STOPPED)
+			return r;
 		if (revived)
 			*revived = true;
 		(void)mkdirat(s->worlds_fd, WORLD_ROOT, 0700);
@@ -83,19 +105,10 @@ int lifecycle_ensure_running(struct world_store *s, const char *name,
 	 * stays so (its diff and plan bring it up); any other frozen world is
 	 * one a killed merge left so (recovery has run). */
 	bool ours = s->merge_frozen && !strcmp(s->merge_frozen, name);
-	enum container_state state = container_state(s, name);
-	if (!ours && state == CONTAINER_FROZEN)
+	r = settled_state(s, name, &state, err);
+	if (r >= 0 && !ours && state == CONTAINER_FROZEN)
 		(void)container_freeze(s, name, false);
-	/* A container on its way down (a lazy delete killed it, then was
-	 * killed itself) is waited for, then started anew: attaching to it
-	 * would find it gone. */
-	if (state == CONTAINER_STOPPING &&
-	    (r = container_wait_stopped(s, name, 30)) < 0)
-		r = werr_errno(err, -r,
-			       "the container of '%s' is still stopping", name);
-	else if (state == CONTAINER_STOPPING)
-		state = CONTAINER_STOPPED;
-	if (state == CONTAINER_STOPPED) {
+	if (r >= 0 && state == CONTAINER_STOPPED) {
 		_cleanup_free_ char *merged = store_world_path(s, name, "merged");
 		r = merged ? lifecycle_start(s, name, merged, false, err)
 			   : werr(err, ENOMEM, "out of memory");
