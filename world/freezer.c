@@ -97,6 +97,10 @@ int freezer_thaw(const struct freezer *f)
 			return 0;
 		if (write(fd, thawed, strlen(thawed)) < 0)
 			return -errno;
+		/* A v1 thaw is done when the write returns, nearly always. */
+		read_state(fd, now, sizeof(now));
+		if (!strcmp(now, thawed))
+			return 0;
 		usleep(50 * 1000);
 	}
 	return f->path ? -EBUSY : 0;

@@ -1,0 +1,27 @@
+#!/bin/sh
+# What a small merge into Root does beyond its own work (issue 12, item
+# 6), system call by system call: nothing its crash safety does not need.
+. "$(dirname "$0")/lib.sh"
+command -v strace >/dev/null || skip_all "strace is missing"
+make_busybox_root
+R=$PWAPT_ROOT
+
+# merge_traced: a merge of three files of A into Root under strace ($TMP/st,
+# file descriptors shown with their paths); A's init was $init.
+merge_traced() {
+	cleanup_worlds && rm -rf "$R/srv/k" && mkdir -p "$R/srv/k" &&
+	wcreate A Root && init=$(init_pid A) && test -n "$init" &&
+	for i in 1 2 3; do echo a$i >"$PWAPT_STATE/worlds/A/merged/srv/k/f$i" || return 1; done &&
+	strace -f -qq -y -o "$TMP/st" \
+		-e trace=fsync,fdatasync,syncfs,renameat,renameat2,clone,clone3,fork,vfork \
+		wmerge A Root &&
+	test_equal a2 "$(cat "$R/srv/k/f2")" && ! test -e "$PWAPT_STATE/worlds/A"
+}
+
+test_expect_success 'SRC is thawed for its kill through its freezer file: one child (the freeze), its processes gone' '
+	merge_traced &&
+	test_equal 1 "$(grep -Ec "(clone3?|v?fork)\(.* = [0-9]+$" "$TMP/st")" &&
+	wait_for 10 "! kill -0 $init 2>/dev/null"
+'
+
+test_done
