@@ -24,4 +24,12 @@ test_expect_success 'SRC is thawed for its kill through its freezer file: one ch
 	wait_for 10 "! kill -0 $init 2>/dev/null"
 '
 
+test_expect_success 'no fsync of the state directory for the merge serial, none of the undo after its syncfs' '
+	merge_traced &&
+	test_lacks "fsync\\([0-9]*<$PWAPT_STATE>\\)" cat "$TMP/st" &&
+	grep -q "syncfs([0-9]*<$PWAPT_STATE/merge/undo>)" "$TMP/st" &&
+	test_lacks "fsync\\([0-9]*<$PWAPT_STATE/merge/undo>\\)" \
+		sed -n "\\|syncfs([0-9]*<$PWAPT_STATE/merge/undo>)|,\$p" "$TMP/st"
+'
+
 test_done

@@ -17,8 +17,9 @@
 #include "cleanup.h"
 #include "fsutil.h"
 
+/* SYNCS: 0 none, 1 the file before its rename, 2 the directory too. */
 static int write_file_renamed(int dirfd, const char *name, const char *data,
-			      size_t len, mode_t mode, bool durable)
+			      size_t len, mode_t mode, int syncs)
 {
 	char tmp[512];
 	if (snprintf(tmp, sizeof(tmp), ".%s.tmp%d", name, (int)getpid()) >=
@@ -41,14 +42,14 @@ static int write_file_renamed(int dirfd, const char *name, const char *data,
 		}
 		off += (size_t)w;
 	}
-	if ((durable && fsync(fd) < 0) ||
+	if ((syncs > 0 && fsync(fd) < 0) ||
 	    renameat(dirfd, tmp, dirfd, name) < 0) {
 		int r = -errno;
 		unlinkat(dirfd, tmp, 0);
 		return r;
 	}
 	/* The rename is durable only once the directory is. */
-	if (durable && fsync(dirfd) < 0)
+	if (syncs > 1 && fsync(dirfd) < 0)
 		return -errno;
 	return 0;
 }
@@ -56,13 +57,19 @@ static int write_file_renamed(int dirfd, const char *name, const char *data,
 int write_file_atomic(int dirfd, const char *name, const char *data, size_t len,
 		      mode_t mode)
 {
-	return write_file_renamed(dirfd, name, data, len, mode, true);
+	return write_file_renamed(dirfd, name, data, len, mode, 2);
+}
+
+int write_file_whole(int dirfd, const char *name, const char *data, size_t len,
+		     mode_t mode)
+{
+	return write_file_renamed(dirfd, name, data, len, mode, 1);
 }
 
 int write_file_replace(int dirfd, const char *name, const char *data,
 		       size_t len, mode_t mode)
 {
-	return write_file_renamed(dirfd, name, data, len, mode, false);
+	return write_file_renamed(dirfd, name, data, len, mode, 0);
 }
 
 /* What a file may grow by while it is read, and the most read of one

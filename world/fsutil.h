@@ -13,6 +13,12 @@
  * fsync, rename over NAME, fsync of the directory. */
 int write_file_atomic(int dirfd, const char *name, const char *data, size_t len,
 		      mode_t mode);
+/* The same without the fsync of the directory: after a power loss NAME
+ * holds the old content or the new, whole, never a torn file; the caller
+ * makes the rename durable (a later syncfs) before anything depends on
+ * it. */
+int write_file_whole(int dirfd, const char *name, const char *data, size_t len,
+		     mode_t mode);
 /* The same without the fsyncs: atomic for a killed process (NAME is the
  * old or the new content), not across a power loss until the caller makes
  * it durable (syncfs of the file system, for several files at once). */

@@ -212,9 +212,11 @@ int merge_save_all(struct world_store *s, int tree, int undo, int staged,
 	if (r < 0)
 		return werr_errno(err, -r, "cannot save %s of '%s'", failed,
 				  p->dst);
-	_cleanup_close_ int fd =
-		openat(undo, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0 || (staged >= 0 && fsync(staged) < 0)) {
+	/* UNDO itself is durable with the syncfs of undo_write_seen();
+	 * STAGED too, unless it is on another file system. */
+	struct stat us, ss;
+	if (staged >= 0 && (fstat(undo, &us) < 0 || fstat(staged, &ss) < 0 ||
+			    (us.st_dev != ss.st_dev && fsync(staged) < 0))) {
 		r = errno;
 		undo_log_release(&ol);
 		return werr_errno(err, r, "cannot save what '%s' had", p->dst);

@@ -559,7 +559,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	/* The merge's id, and the worlds its rebase moves, which a
 	 * roll-back must not pull the ground from under. */
 	unsigned long serial = 0;
-	if ((r = store_next_serial(s, "merge", &serial, err)) < 0)
+	if ((r = store_next_serial_lazy(s, "merge", &serial, err)) < 0)
 		goto out;
 	p.id = serial;
 	if (p.rebase && (r = store_children(s, src, &p.rebased)) < 0) {

@@ -447,8 +447,8 @@ bool store_key_valid(const char *key)
 	return true;
 }
 
-int store_next_serial(struct world_store *s, const char *key,
-		      unsigned long *out, struct world_error *err)
+static int next_serial(struct world_store *s, const char *key, bool lazy,
+		       unsigned long *out, struct world_error *err)
 {
 	if (!store_key_valid(key))
 		return werr(err, EINVAL, "invalid series name '%s'", key);
@@ -463,12 +463,25 @@ int store_next_serial(struct world_store *s, const char *key,
 		n = strtoul(text, NULL, 10);
 	char buf[32];
 	int len = snprintf(buf, sizeof(buf), "%lu\n", n + 1);
-	r = write_file_atomic(s->state_fd, name, buf, (size_t)len, 0600);
+	r = lazy ? write_file_whole(s->state_fd, name, buf, (size_t)len, 0600)
+		 : write_file_atomic(s->state_fd, name, buf, (size_t)len, 0600);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot write %s/%s", s->state,
 				  name);
 	*out = n + 1;
 	return 0;
+}
+
+int store_next_serial(struct world_store *s, const char *key,
+		      unsigned long *out, struct world_error *err)
+{
+	return next_serial(s, key, false, out, err);
+}
+
+int store_next_serial_lazy(struct world_store *s, const char *key,
+			   unsigned long *out, struct world_error *err)
+{
+	return next_serial(s, key, true, out, err);
 }
 
 char *store_tree_path(struct world_store *s, const char *name)

@@ -132,6 +132,13 @@ bool store_key_valid(const char *key);
  * state directory keeps the last one, written atomically. */
 int store_next_serial(struct world_store *s, const char *key,
 		      unsigned long *out, struct world_error *err);
+/* The same, its rename not synced: the caller's next syncfs of the state
+ * directory's file system makes it durable.  A power loss before that may
+ * hand the number out again, harmless to a caller that makes nothing of
+ * it durable before that syncfs (a merge: its journal says "prepared"
+ * only after one). */
+int store_next_serial_lazy(struct world_store *s, const char *key,
+			   unsigned long *out, struct world_error *err);
 
 /* Whether NAME is Root, and whether Root is this host's own "/". */
 static inline bool store_is_root(const char *name)
