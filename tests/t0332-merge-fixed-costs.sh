@@ -31,5 +31,12 @@ test_expect_success 'no fsync of the state directory for the merge serial, none 
 	test_lacks "fsync\\([0-9]*<$PWAPT_STATE/merge/undo>\\)" \
 		sed -n "\\|syncfs([0-9]*<$PWAPT_STATE/merge/undo>)|,\$p" "$TMP/st"
 '
+test_expect_success 'a merge writes each of its notes of Root once, not again unchanged' '
+	merge_traced &&
+	test_equal 1 "$(grep -c "rename.*, \"svcmove\")" "$TMP/st")" &&
+	test_equal 1 "$(grep -c "rename.*, \"restarted\")" "$TMP/st")" &&
+	test_equal "merge $(cat "$PWAPT_STATE/serial-merge")" "$(cat "$PWAPT_STATE/worlds/Root/notes/restarted")" &&
+	test_equal "" "$(cat "$PWAPT_STATE/worlds/Root/notes/svcmove")"
+'
 
 test_done

@@ -682,16 +682,70 @@ static int open_notes(struct world_store *s, const char *name, const char *key,
 	return fd;
 }
 
+/* The notes this process wrote (durably: file and directory fsynced), the
+ * last few.  A note to be written again with the same data, while it is
+ * still the very file written then (the same inode and ctime: nobody
+ * replaced it, the only way notes change), is durable as it is: a merge
+ * rewrites Root's notes "svcmove" and "restarted" unchanged up to three
+ * times, two fsyncs each. */
+#define WRITTEN_NOTES 8
+static struct written_note {
+	dev_t dev;
+	ino_t ino;
+	struct timespec ctime;
+	char *data;
+	size_t len;
+} written_notes[WRITTEN_NOTES];
+static size_t next_written_note;
+
+static bool note_is_written(const struct stat *st, const char *data, size_t len)
+{
+	for (size_t i = 0; i < WRITTEN_NOTES; i++) {
+		const struct written_note *w = &written_notes[i];
+		if (w->data && w->dev == st->st_dev && w->ino == st->st_ino &&
+		    w->ctime.tv_sec == st->st_ctim.tv_sec &&
+		    w->ctime.tv_nsec == st->st_ctim.tv_nsec && w->len == len &&
+		    (off_t)len == st->st_size && !memcmp(w->data, data, len))
+			return true;
+	}
+	return false;
+}
+
+static void note_written(int dirfd, const char *key, const char *data,
+			 size_t len)
+{
+	struct stat st;
+	char *copy = malloc(len + 1);
+	if (!copy || fstatat(dirfd, key, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		free(copy);
+		return;
+	}
+	memcpy(copy, data, len);
+	struct written_note *w = &written_notes[next_written_note];
+	next_written_note = (next_written_note + 1) % WRITTEN_NOTES;
+	free(w->data);
+	*w = (struct written_note){.dev = st.st_dev,
+				   .ino = st.st_ino,
+				   .ctime = st.st_ctim,
+				   .data = copy,
+				   .len = len};
+}
+
 int world_note_write(struct world_store *s, const char *name, const char *key,
 		     const char *data, size_t len, struct world_error *err)
 {
 	_cleanup_close_ int fd = open_notes(s, name, key, true, err);
 	if (fd < 0)
 		return fd;
+	struct stat st;
+	if (fstatat(fd, key, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    note_is_written(&st, data, len))
+		return 0;
 	int r = write_file_atomic(fd, key, data, len, 0600);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot write note '%s' of '%s'",
 				  key, name);
+	note_written(fd, key, data, len);
 	return 0;
 }
 
