@@ -57,6 +57,7 @@ static struct {
 	__typeof__(aptshim_free) *free;
 	__typeof__(aptshim_plan_upgrade) *plan_upgrade;
 	__typeof__(aptshim_plan_install) *plan_install;
+	__typeof__(aptshim_plan_any_upgrade) *plan_any_upgrade;
 	__typeof__(aptshim_plan_release) *plan_release;
 } shim_fn;
 
@@ -81,8 +82,11 @@ static int shim_load(struct aptshim_error *err)
 		*(void **)&shim_fn.plan_upgrade = dlsym(h, "aptshim_plan_upgrade");
 		*(void **)&shim_fn.plan_install = dlsym(h, "aptshim_plan_install");
 		*(void **)&shim_fn.plan_release = dlsym(h, "aptshim_plan_release");
+		*(void **)&shim_fn.plan_any_upgrade =
+			dlsym(h, "aptshim_plan_any_upgrade");
 		if (shim_fn.free && shim_fn.plan_upgrade &&
-		    shim_fn.plan_install && shim_fn.plan_release)
+		    shim_fn.plan_install && shim_fn.plan_release &&
+		    shim_fn.plan_any_upgrade)
 			*(void **)&shim_fn.open = dlsym(h, "aptshim_open");
 		if (!shim_fn.open)
 			e = "a symbol of the shim is missing";
@@ -119,6 +123,8 @@ static int answer(FILE *f, enum apt_kind kind, char *const *pkgs, size_t n)
 	int r = kind == APT_INSTALL
 			? shim_fn.plan_install(shim, (const char *const *)pkgs,
 					       n, &p, &e)
+		: kind == APT_ANY_UPGRADE
+			? shim_fn.plan_any_upgrade(shim, &p, &e)
 			: shim_fn.plan_upgrade(shim, kind == APT_DIST_UPGRADE,
 					       &p, &e);
 	if (r >= 0) {

@@ -8,7 +8,9 @@
 #include "../shim/aptshim.h"
 #include "../world/world.h"
 
-enum apt_kind { APT_UPGRADE, APT_DIST_UPGRADE, APT_INSTALL };
+/* APT_ANY_UPGRADE: no plan of apt-get's but every archive an upgrade could
+ * install, whatever versions it picks (aptshim_plan_any_upgrade()). */
+enum apt_kind { APT_UPGRADE, APT_DIST_UPGRADE, APT_INSTALL, APT_ANY_UPGRADE };
 
 /* What apt-get would do (upgrade, dist-upgrade, install PKGS) in WORLD
  * (Root included).  The shim runs in a process inside the world

@@ -12,8 +12,9 @@
  *             apt-config in Root (Root's, not a world's)
  *   begin     the world, txN on the chain's tip, and its record
  *   download  unattended-upgrade --download-only, the host's network;
- *             skipped when apt's plan of a dist-upgrade has nothing to
- *             fetch (archives all in the cache or on file: sources)
+ *             skipped when no archive of any version an upgrade could
+ *             install, its new dependencies' included, is to be fetched
+ *             (all in the archive cache or on file: sources)
  *   install   unattended-upgrade, the world's own network; conffiles
  *             never ask (dpkg --force-confdef --force-confold, which
  *             unattended-upgrade also takes as "no conffile prompt")
@@ -40,6 +41,7 @@
 #include <unistd.h>
 
 #include "../world/cleanup.h"
+#include "apt.h"
 #include "aptrun.h"
 #include "options.h"
 #include "pwapt.h"
@@ -281,12 +283,38 @@ static int failed(struct context *ctx, struct unattended *u, const char *what,
 	return step_abandon(ctx, &u->run, what, status);
 }
 
-/* unattended-upgrade --download-only with the host's network.  Always
- * run: apt's own plan cannot tell what unattended-upgrade will fetch (its
- * allowed origins may pick another version than apt's candidate). */
+/* Whether the world has every archive unattended-upgrade could install
+ * without a network.  Its allowed origins may pick another version than
+ * apt's candidate, so apt's plan cannot tell: every version newer than an
+ * installed one counts, and every version of every package that could
+ * satisfy a dependency of theirs that nothing installed does
+ * (aptshim_plan_any_upgrade()).  When apt cannot say, the download runs. */
+static bool nothing_to_fetch(struct context *ctx, struct unattended *u)
+{
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return false;
+	struct aptshim_plan p = {0};
+	struct aptshim_error ae = {0};
+	int r = apt_plan(s, u->run.t.name, APT_ANY_UPGRADE, NULL, 0, &p, &ae);
+	world_store_free(s);
+	bool none = r >= 0 && p.fetch_size == 0;
+	apt_plan_release(&p);
+	return none;
+}
+
+/* unattended-upgrade --download-only with the host's network, unless
+ * nothing is to be fetched. */
 static int download(struct context *ctx, struct unattended *u)
 {
 	int status = 0;
+	if (nothing_to_fetch(ctx, u)) {
+		fprintf(chatter(ctx),
+			"Nothing to download: every archive an upgrade could "
+			"install is in the archive cache or on a file: "
+			"source.\n");
+		return GO_ON;
+	}
 	fprintf(chatter(ctx), "Downloading with the host's network...\n");
 	if (txn_set_phase(ctx, &u->run.t, TXN_DOWNLOADING, NULL) < 0 ||
 	    run_uu(ctx, u, "--download-only", true, &status) < 0)

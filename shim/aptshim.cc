@@ -11,6 +11,7 @@
  */
 #include "aptshim.h"
 
+#include <apt-pkg/acquire-item.h>
 #include <apt-pkg/acquire.h>
 #include <apt-pkg/algorithms.h>
 #include <apt-pkg/aptconfiguration.h>
@@ -468,6 +469,100 @@ uint64_t fetch_needed(pkgCacheFile &cache, uint64_t deb_size)
 		return deb_size;
 	}
 	return (uint64_t)fetcher.FetchNeeded();
+}
+
+// Whether DEP is satisfied by what is installed now: its package's
+// installed version, or an installed version that provides it.
+bool met_now(pkgCache::DepIterator const &dep)
+{
+	auto target = dep.TargetPkg();
+	auto cur = target.CurrentVer();
+	if (!cur.end() && dep.IsSatisfied(cur))
+		return true;
+	for (auto prv = target.ProvidesList(); !prv.end(); ++prv)
+		if (prv.OwnerPkg().CurrentVer() == prv.OwnerVer() &&
+		    dep.IsSatisfied(prv))
+			return true;
+	return false;
+}
+
+// Every archive an upgrade of the installed packages could install, whatever
+// versions it picks: each version of an installed package newer than the
+// installed one (any other one with Unattended-Upgrade::Allow-downgrade),
+// and, for each or-group of their Depends, Pre-Depends and Recommends that
+// nothing installed satisfies, every version of every package that could
+// (those of the packages named, and those providing them), and so on.
+// Each is queued as apt queues an archive, never fetched.
+void plan_any_upgrade(struct aptshim *shim, struct aptshim_plan *out)
+{
+	pkgCacheFile &cache = shim->cache;
+	pkgCache *pc = cache.GetPkgCache();
+	pkgSourceList *list = cache.GetSourceList();
+	if (!pc || !list)
+		fail_apt(-EIO, "cannot open the package cache");
+	bool downgrades =
+		_config->FindB("Unattended-Upgrade::Allow-downgrade", false);
+	std::vector<bool> seen(pc->Head().VersionCount);
+	std::vector<pkgCache::VerIterator> todo;
+	auto want = [&](pkgCache::VerIterator const &ver) {
+		if (!seen[ver->ID] && ver.Downloadable())
+			todo.push_back(ver);
+		seen[ver->ID] = true;
+	};
+	for (auto pkg = pc->PkgBegin(); !pkg.end(); ++pkg) {
+		auto cur = pkg.CurrentVer();
+		for (auto ver = pkg.VersionList(); !cur.end() && !ver.end();
+		     ++ver) {
+			int c = ver.CompareVer(cur);
+			if (c > 0 || (c < 0 && downgrades))
+				want(ver);
+		}
+	}
+	// Each item keeps a reference to its name in the cache: they outlive
+	// the fetcher.
+	std::list<std::string> stores;
+	KnownMethods fetcher(*list);
+	pkgRecords records(cache);
+	struct aptshim_plan p = {};
+	while (!todo.empty()) {
+		auto ver = todo.back();
+		todo.pop_back();
+		p.upgraded++;
+		p.newly_installed += ver.ParentPkg().CurrentVer().end();
+		p.download_size += ver->Size;
+		stores.emplace_back();
+		new pkgAcqArchive(&fetcher, list, &records, ver, stores.back());
+		for (auto d = ver.DependsList(); !d.end();) {
+			pkgCache::DepIterator start, end;
+			d.GlobOr(start, end); // advances d past the or-group
+			auto type = end->Type;
+			if (type != pkgCache::Dep::Depends &&
+			    type != pkgCache::Dep::PreDepends &&
+			    type != pkgCache::Dep::Recommends)
+				continue;
+			bool met = false;
+			for (auto a = start;; ++a) {
+				met |= met_now(a);
+				if (met || a == end)
+					break;
+			}
+			for (auto a = start; !met; ++a) {
+				auto target = a.TargetPkg();
+				for (auto v = target.VersionList(); !v.end();
+				     ++v)
+					want(v);
+				for (auto prv = target.ProvidesList();
+				     !prv.end(); ++prv)
+					want(prv.OwnerVer());
+				if (a == end)
+					break;
+			}
+		}
+	}
+	if (_error->PendingError())
+		fail_apt(-EIO, "cannot queue the archives");
+	p.fetch_size = (uint64_t)fetcher.FetchNeeded();
+	*out = p;
 }
 
 // --- plans -----------------------------------------------------------------
@@ -1242,6 +1337,17 @@ int aptshim_plan_install(struct aptshim *shim, const char *const *pkgs,
 			if (!pkgs[i] || !pkgs[i][0])
 				fail(-EINVAL, "empty package name");
 		return plan_install(shim, pkgs, n, out);
+	});
+}
+
+int aptshim_plan_any_upgrade(struct aptshim *shim, struct aptshim_plan *out,
+			     struct aptshim_error *err)
+{
+	return guarded(err, [&]() -> int {
+		if (!shim || !out)
+			fail(-EINVAL, "no shim or no plan given");
+		plan_any_upgrade(shim, out);
+		return 0;
 	});
 }
 

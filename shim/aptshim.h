@@ -141,6 +141,23 @@ int aptshim_plan_install(struct aptshim *shim, const char *const *pkgs,
 			 size_t n, struct aptshim_plan *out,
 			 struct aptshim_error *err);
 
+/*
+ * Every archive an upgrade of the tree's installed packages could need,
+ * whatever versions it picks (unattended-upgrade's allowed origins may
+ * pick another version than apt's candidate): each version of an
+ * installed package newer than the installed one (with
+ * Unattended-Upgrade::Allow-downgrade in the tree's configuration, any
+ * other one), and every version of every package that could satisfy one
+ * of their Depends, Pre-Depends or Recommends that nothing installed
+ * satisfies, and so on.  No changes are listed; in *OUT, upgraded counts
+ * those versions, newly_installed those of packages not installed,
+ * download_size and fetch_size their archives (fetch_size: not in the
+ * archive cache, not on a file: source).  Nothing is fetched or written.
+ * Returns 0.
+ */
+int aptshim_plan_any_upgrade(struct aptshim *shim, struct aptshim_plan *out,
+			     struct aptshim_error *err);
+
 /* Frees what a plan holds and zeroes it.  NULL or a zeroed plan is fine. */
 void aptshim_plan_release(struct aptshim_plan *plan);
 

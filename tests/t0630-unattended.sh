@@ -128,6 +128,9 @@ p = {k[\"name\"]: k for k in u[\"report\"][\"packages\"]}
 assert p[\"pwapt-test-conf\"][\"new_version\"] == \"1.1\", p
 " "$TMP/json" &&
 	grep -q "Transaction tx1: unattended-upgrade in a new world over Root" "$TMP/progress" &&
+	# Every archive on the file: source: no download pass.
+	grep -q "^Nothing to download: every archive" "$TMP/progress" &&
+	! grep -q "^Downloading with the host.s network" "$TMP/progress" &&
 	# No test: no service started in the world (only in Root, after the
 	# merge).
 	! grep -q "Starting the services of tx1" "$TMP/progress" &&
@@ -150,6 +153,58 @@ test_expect_success 'a third run finds nothing to upgrade: discarded, no world l
 	grep -q "^Nothing to upgrade: tx3 is discarded" "$TMP/out" &&
 	test_lacks "^tx" wlist &&
 	grep -q "nothing to upgrade (exit 0)" "$R/var/log/pwapt/unattended.log"
+'
+
+# The download pass (unattended-upgrade --download-only, the host's
+# network) is left out only when no archive is to be fetched of any
+# version newer than an installed one, not only apt's candidate:
+# unattended-upgrade's allowed origins may pick another one.  LIST
+# (default: a source on the network, none answers here) gets PKG at
+# VERSION, depending on DEPENDS when given.
+other_version() { # PKG VERSION [DEPENDS [SOURCE LIST]]
+	src=${4:-http://127.0.0.1:9}
+	list=${5:-127.0.0.1:9_._Packages}
+	awk -v p="$1" -v v="$2" -v d="${3:-}" 'BEGIN { RS = ""; ORS = "\n\n" }
+		$0 ~ "(^|\n)Package: " p "\n" {
+			sub(/\nVersion: [^\n]*/, "\nVersion: " v)
+			if (d != "") sub(/\nVersion: [^\n]*/, "&\nDepends: " d)
+			print; exit }' \
+		"$R/srv/pwapt-repo/Packages" >"$R/var/lib/apt/lists/$list" &&
+	echo "deb [trusted=yes] $src ./" >"$R/etc/apt/sources.list.d/other.list" &&
+	test_equal "$2" "$(wexec Root apt-cache madison "$1" | grep -F "$src" | cut -d"|" -f2 | xargs)"
+}
+candidate() { wexec Root apt-cache policy "$1" | sed -n "s/^ *Candidate: //p"; }
+
+test_expect_success 'a version on the network that apt would not pick, its archive not cached: the download pass runs' '
+	fresh_root && other_version pwapt-test-files 1.0.5 &&
+	test_equal 1.1 "$(candidate pwapt-test-files)" &&
+	pwapt unattended >"$TMP/out" 2>&1 &&
+	grep -q "^Downloading with the host.s network" "$TMP/out" &&
+	! grep -q "^Nothing to download" "$TMP/out" &&
+	test_equal 1.1 "$(installed Root pwapt-test-files)"
+'
+
+test_expect_success 'that version s archive in the archive cache: no download pass' '
+	fresh_root && other_version pwapt-test-files 1.0.5 &&
+	size=$(sed -n "s/^Size: //p" "$R/var/lib/apt/lists/127.0.0.1:9_._Packages") &&
+	test -n "$size" &&
+	head -c "$size" /dev/zero >"$R/var/cache/apt/archives/pwapt-test-files_1.0.5_all.deb" &&
+	pwapt unattended >"$TMP/out" 2>&1 &&
+	grep -q "^Nothing to download" "$TMP/out" &&
+	! grep -q "^Downloading" "$TMP/out" &&
+	test_equal 1.1 "$(installed Root pwapt-test-files)"
+'
+
+test_expect_success 'a newer version on a file: source that needs a package only the network has: the download pass runs' '
+	fresh_root && mkdir -p "$R/srv/pwapt-other" &&
+	printf "%s\n" "Package: pwapt-test-netonly" "Version: 1.0" "Architecture: all" \
+		"Filename: pool/pwapt-test-netonly_1.0_all.deb" "Size: 1000" \
+		"Description: only on the network" >"$R/var/lib/apt/lists/127.0.0.1:9_._Packages" &&
+	echo "deb [trusted=yes] http://127.0.0.1:9 ./" >"$R/etc/apt/sources.list.d/net.list" &&
+	other_version pwapt-test-files 1.0.5 pwapt-test-netonly file:/srv/pwapt-other _srv_pwapt-other_._Packages &&
+	pwapt unattended >"$TMP/out" 2>&1 &&
+	grep -q "^Downloading with the host.s network" "$TMP/out" &&
+	test_equal 1.1 "$(installed Root pwapt-test-files)"
 '
 
 fail_test() {
