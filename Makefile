@@ -58,7 +58,7 @@ PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-checkoff.o pwapt/cmd-ip.o pwapt/cmd-apt.o pwapt/apt.o \
 	pwapt/txn.o pwapt/report.o pwapt/run.o pwapt/service.o pwapt/cmd-txn.o \
 	pwapt/cmd-trace.o pwapt/trace-start.o pwapt/options.o pwapt/cmd-unattended.o \
-	pwapt/quote.o pwapt/handover.o pwapt/handover-removed.o pwapt/svcmove.o pwapt/svcsteps.o pwapt/svcconfig.o pwapt/svcowners.o \
+	pwapt/quote.o pwapt/handover.o pwapt/handover-removed.o pwapt/svcmove.o pwapt/svcnotes.o pwapt/svcsteps.o pwapt/svcconfig.o pwapt/svcowners.o \
 	pwapt/svccheck.o
 SHIM_OBJS := shim/aptshim.o
 LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip

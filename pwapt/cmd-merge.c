@@ -59,8 +59,10 @@ static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
 			"services start again on the merged files\n",
 			ctx->cmd, id, p->src, p->dst,
 			s ? SHOWN(err.msg) : "cannot open the store");
-		/* Kept: those it removed stay down, the others start. */
+		/* Kept: those it removed stay down, the others start.  The
+		 * note names those that do not run then, and why. */
 		service_pending_note(ctx, p, id, false);
+		_cleanup_strv_ struct strv down = {0};
 		/* Never left down: the one that failed, those not reached. */
 		for (size_t i = 0; i < p->n; i++) {
 			if (p->v[i].removed)
@@ -70,10 +72,31 @@ static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
 			fflush(chatter(ctx));
 			int st = service_command(ctx, p->dst, p->v[i].name,
 						 "start", false);
-			fprintf(chatter(ctx), "%s\n",
-				st == 0 ? "done" : "FAILED");
+			/* Runs: its status says so (its check failed). */
+			bool ok = st == 0 &&
+				  service_runs(ctx, p->dst, p->v[i].name);
+			fprintf(chatter(ctx), "%s\n", ok ? "done" : "FAILED");
 			fflush(chatter(ctx));
+			if (!ok && strv_push(&down, strdup(p->v[i].name)) < 0)
+				return EXIT_FAIL; /* the note names them all */
 		}
+		_cleanup_free_ char *reason = NULL;
+		if (down.n &&
+		    asprintf(&reason,
+			     "its roll-back after a failed check (%s) was "
+			     "refused: %s; the merge is kept, and these do "
+			     "not run on the merged files",
+			     why,
+			     s ? SHOWN(err.msg) : "cannot open the store") < 0)
+			return EXIT_FAIL;
+		service_pending_left(ctx, p, id, reason, down.v, NULL);
+		if (down.n)
+			fprintf(stderr,
+				"%s: %zu service%s of %s do%s not run on the "
+				"merged files (pwapt recover names %s)\n",
+				ctx->cmd, down.n, down.n == 1 ? "" : "s",
+				p->dst, down.n == 1 ? "es" : "",
+				down.n == 1 ? "it" : "them");
 		return EXIT_FAIL;
 	}
 	*undone = true;
@@ -114,8 +137,7 @@ static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
 static int refuse_removed(struct context *ctx, struct svc_plan *p,
 			  const char *why)
 {
-	service_start_again_in_src(ctx, p);
-	service_pending_note(ctx, p, 0, true);
+	(void)service_start_again_noted(ctx, p);
 	if (ctx->json)
 		print_json(p->src, p->dst, false, 0, p, why, false);
 	return failf(ctx,
@@ -251,6 +273,12 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 	}
 	plan.stops_late = late_stops(&plan, force);
 	if (!ctx->no_restart) {
+		/* A note of pending services there before this merge's
+		 * (another command's) is kept aside, never overwritten. */
+		char why[512] = "";
+		if (service_pending_begin(ctx, dst, why, sizeof(why)) < 0)
+			return failf(ctx, "cannot merge '%s' into '%s': %s",
+				     src, dst, why);
 		service_pending_note(ctx, &plan, 0, false);
 		/* Before SRC is frozen for the merge. */
 		if (service_stop_in_src(ctx, &plan) < 0)
@@ -260,7 +288,6 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 				ctx->cmd, src);
 		/* A merge that will be refused stops nothing of DST's: those
 		 * it removes stop once it went through. */
-		char why[512] = "";
 		if (!late_stops(&plan, force) &&
 		    service_stop_removed_in_dst(ctx, &plan, why, sizeof(why)) <
 			    0)
@@ -297,8 +324,7 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 			ctx->cmd, why);
 	if (r < 0) {
 		/* Not merged: SRC runs on as it did. */
-		service_start_again_in_src(ctx, &plan);
-		service_pending_note(ctx, &plan, 0, true);
+		(void)service_start_again_noted(ctx, &plan);
 		if (ctx->json)
 			print_json(src, dst, false, 0, &plan, NULL, false);
 	}
@@ -396,7 +422,8 @@ static void put_pending_lines(const char *pending, const char *dst, int merged)
 		size_t n = strcspn(l, "\n");
 		_cleanup_free_ char *line = strndup(l, n);
 		l += n + (l[n] == '\n');
-		if (!line || !strcmp(line, "by pwapt merge"))
+		if (!line || !strcmp(line, "by pwapt merge") ||
+		    !strncmp(line, "failed: ", 8))
 			continue;
 		char *in =
 			strncmp(line, "stop ", 5) ? NULL : strstr(line, " in ");
@@ -499,7 +526,15 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 	bool undo = rollback && rollback_lines(pending, dst, true, false);
 	bool stops = rollback && rollback_lines(pending, dst, false, false);
 	int since = merged_since(s, l, dst, pending, &merged, &err);
-	if (since > 0) {
+	/* Written by a command that failed, not killed: its reason. */
+	const char *failed = strstr(pending, "\nfailed: ");
+	if (failed) {
+		_cleanup_free_ char *reason =
+			strndup(failed + 9, strcspn(failed + 9, "\n"));
+		printf("%s into %s left services down: ", kind, dst);
+		put_text(stdout, reason ? reason : "?");
+		printf("; see to them:\n");
+	} else if (since > 0) {
 		printf("%s into %s was killed once it had merged "
 		       "(merge %" PRIu64 "), before its services moved; see "
 		       "to them, or pwapt rollback --id %" PRIu64 " %s:\n",
@@ -590,6 +625,38 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 		put_pending_lines(pending, dst, since);
 }
 
+/* WORLD's held notes of pending services (service.h, "svcmove-held"),
+ * each but one the same as its note of pending services PENDING: how
+ * many there are, said (print_pending) when SAY; one that cannot be read
+ * counts, and is said as such. */
+static size_t held_notes(struct world_store *s, const struct world_list *l,
+			 const char *world, const char *pending, bool say)
+{
+	_cleanup_free_ char *held = NULL;
+	struct world_error err = {0};
+	if (service_held_load(s, world, &held, &err) < 0) {
+		if (say)
+			printf("the note of pending services kept aside in %s "
+			       "cannot be read (%s): services may be down; "
+			       "see to them\n",
+			       world, SHOWN(err.msg));
+		return 1;
+	}
+	size_t n = 0;
+	for (char *t = held; t && *t;) {
+		char *end = strstr(t, "\n\n");
+		if (end)
+			end[1] = '\0';
+		if (!pending || strcmp(t, pending)) {
+			n++;
+			if (say)
+				print_pending(s, l, world, t);
+		}
+		t = end ? end + 2 : NULL;
+	}
+	return n;
+}
+
 int cmd_recover(struct context *ctx, int argc, char **argv)
 {
 	static const struct cmd_option options[] = {OPT_END};
@@ -634,12 +701,9 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 		left += l.v[i].state == WORLD_CRASHED;
 		if ((pending[i] = service_pending_read(s, l.v[i].name)))
 			left++;
-		/* And the note a rollback killed among its stops replaced. */
-		bool stopping = pending[i] &&
-				!strncmp(pending[i], "rollback of merge ", 18);
-		_cleanup_free_ char *held =
-			stopping ? service_held_read(s, l.v[i].name) : NULL;
-		left += held != NULL;
+		/* And the note kept aside by a rollback killed among its
+		 * stops, or by a merge; one that cannot be read is said. */
+		left += held_notes(s, &l, l.v[i].name, pending[i], false);
 	}
 	if (!merge && ho == 0 && !left)
 		printf("nothing to recover\n");
@@ -658,14 +722,12 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 		if (!pending[i])
 			continue;
 		print_pending(s, &l, l.v[i].name, pending[i]);
-		/* A rollback killed among its stops: the note it replaced. */
-		_cleanup_free_ char *held =
-			strncmp(pending[i], "rollback of merge ", 18)
-				? NULL
-				: service_held_read(s, l.v[i].name);
-		if (held)
-			print_pending(s, &l, l.v[i].name, held);
 	}
+	/* The notes kept aside: a rollback killed among its stops, a
+	 * merge's own note written over another. */
+	for (size_t i = 0; i < l.n; i++)
+		(void)held_notes(s, &l, l.v[i].name, pending[i], true);
+
 	for (size_t i = 0; i < l.n; i++)
 		free(pending[i]);
 	free(pending);

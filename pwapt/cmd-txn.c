@@ -121,10 +121,11 @@ static int roll_back_failed(struct context *ctx, const char *name, uint64_t id,
  * that does not come back rolls the merge back; it and the ones restarted
  * before it are restarted on the old files (-1).  When the roll-back is
  * refused, the merge stays and it is started again on the merged files
- * (-2).  0 when each came back. */
+ * (-2).  0 when each came back.  Those that do not run in the end are
+ * pushed onto DOWN. */
 static int restart_or_roll_back(struct context *ctx, const char *name,
 				uint64_t id, char *const *services,
-				const struct svc_plan *plan,
+				const struct svc_plan *plan, struct strv *down,
 				struct world_error *outcome)
 {
 	char check[512] = "";
@@ -149,16 +150,21 @@ static int restart_or_roll_back(struct context *ctx, const char *name,
 		/* The merge stays: the service that failed its restart is
 		 * down, and must not stay so; it starts on the files in
 		 * place, as do the ones not restarted yet. */
-		if (!service_restart_kept(ctx, services, (size_t)bad))
+		size_t n =
+			service_restart_kept(ctx, services, (size_t)bad, down);
+		if (n)
 			fprintf(stderr,
-				"%s: %s does not run on the merged files of "
-				"%s either: see to it by hand\n",
-				ctx->cmd, services[bad], name);
+				"%s: %zu service%s of Root do%s not run on the "
+				"merged files of %s (pwapt recover names "
+				"%s)\n",
+				ctx->cmd, n, n == 1 ? "" : "s",
+				n == 1 ? "es" : "", name,
+				n == 1 ? "it" : "them");
 		return -2;
 	}
 	/* They ran before the merge: they run again, on the old files, this
 	 * one and those restarted on the new ones. */
-	service_restart_old(ctx, services, (size_t)bad);
+	(void)service_restart_old(ctx, services, (size_t)bad, down);
 	fprintf(stderr, "%s: the merge of %s was rolled back\n", ctx->cmd,
 		name);
 	snprintf(outcome->msg, sizeof(outcome->msg),
@@ -283,8 +289,7 @@ static int txn_stop_removed(struct context *ctx, const char *name,
 	service_pending_note(ctx, p, 0, false);
 	if (service_stop_removed_in_dst(ctx, p, why, sizeof(why)) >= 0)
 		return 0;
-	service_start_again_in_src(ctx, p);
-	service_pending_note(ctx, p, 0, true);
+	(void)service_start_again_noted(ctx, p);
 	snprintf(outcome->msg, sizeof(outcome->msg),
 		 "cannot merge '%s' into Root: %s, and the merge removes it "
 		 "(stop it by hand, or pwapt merge --no-restart)",
@@ -418,6 +423,13 @@ static int merge_one(struct context *ctx, const char *tx, bool force,
 	struct world_error err = {0};
 	int r;
 	struct report rep = {0};
+	/* A note of pending services there before this merge's (another
+	 * command's) is kept aside, never overwritten. */
+	if (!ctx->no_restart &&
+	    service_pending_begin(ctx, WORLD_ROOT, outcome->msg,
+				  sizeof(outcome->msg)) < 0)
+		return failf(ctx, "cannot merge '%s' into Root: %s", tx,
+			     outcome->msg);
 	if (!(s = open_store(ctx)))
 		return EXIT_FAIL;
 	(void)report_load(s, tx, &rep, NULL);
@@ -452,8 +464,7 @@ static int merge_one(struct context *ctx, const char *tx, bool force,
 		}
 		world_crash_point("txn-stopped-removed");
 		if (!(s = open_store(ctx))) {
-			service_start_again_in_src(ctx, &plan);
-			service_pending_note(ctx, &plan, 0, true);
+			(void)service_start_again_noted(ctx, &plan);
 			report_release(&rep);
 			return EXIT_FAIL;
 		}
@@ -499,9 +510,7 @@ static int merge_one(struct context *ctx, const char *tx, bool force,
 	if (r < 0) {
 		*outcome = err;
 		/* Not merged: what stopped runs as before. */
-		service_start_again_in_src(ctx, &plan);
-		if (stops)
-			service_pending_note(ctx, &plan, 0, true);
+		(void)service_start_again_noted(ctx, &plan);
 	}
 	if (r == -EEXIST && conflicts.n) {
 		fail(ctx, &err);
@@ -573,14 +582,28 @@ static int merge_one(struct context *ctx, const char *tx, bool force,
 	else if (stops) /* merged: none to restart */
 		service_pending_note(ctx, &plan, id, true);
 	world_crash_point("txn-merged");
-	int rs = ctx->no_restart ? 0
-				 : restart_or_roll_back(ctx, tx, id, services,
-							&plan, outcome);
+	_cleanup_strv_ struct strv down_old = {0}, start_old = {0};
+	int rs = ctx->no_restart
+			 ? 0
+			 : restart_or_roll_back(ctx, tx, id, services, &plan,
+						&down_old, outcome);
 	/* Rolled back: the stopped ones start again; one that does
-	 * not stays named in Root's note of pending services. */
+	 * not, or one that did not come back on the old files (or, the
+	 * roll-back refused, on the merged ones), stays named in Root's
+	 * note of pending services. */
 	size_t down = rs == -1 ? service_restore_old(ctx, &plan) : 0;
-	if (pend.n && !down)
+	for (size_t i = 0; down && i < plan.n; i++)
+		if (plan.v[i].down)
+			(void)strv_push(&start_old, strdup(plan.v[i].name));
+	if (rs == -1)
+		service_pending_left(ctx, &pend, id, NULL, down_old.v,
+				     start_old.v);
+	else if (rs == -2)
+		service_pending_left(ctx, &pend, id, outcome->msg, down_old.v,
+				     NULL);
+	else
 		service_pending_note(ctx, &pend, id, true);
+	down += rs == -1 ? down_old.n : 0;
 	if (down)
 		fprintf(stderr,
 			"%s: %zu service%s of Root did not come back "

@@ -391,28 +391,36 @@ int service_stop_before_rollback(struct context *ctx, uint64_t id,
 	if (r > 0 || (!stop.n && !again.n))
 		return 0;
 	/* What the note held, put back when the rollback is refused or
-	 * done; a killed rollback's (of this merge: the last) is replaced
-	 * by this one's, and what it held is in the held note. */
+	 * done: a note of another command goes on top of Root's held
+	 * notes ("svcmove-held"); a killed rollback's (of this merge: the
+	 * last), or a wmerge's of this merge killed among its services (its
+	 * note says all of its own), is replaced by this one's, and what
+	 * comes back is the top of the held notes.  Both written before the
+	 * first stop: killed among them, or before the files go, pwapt
+	 * recover names the services to start again; killed once the merge
+	 * is undone (its note "restarted" is then read no more), those to
+	 * start and restart on the old files; and the notes before are
+	 * still there.  A note that cannot be read refuses the rollback: it
+	 * is never taken for none, and overwritten. */
 	struct world_store *s = open_store(ctx);
-	if (!s || service_pending_load(s, WORLD_ROOT, prev, NULL) < 0)
-		*prev = NULL;
-	if (s && *prev && !strncmp(*prev, "rollback of merge ", 18)) {
-		free(*prev);
-		*prev = service_held_read(s, WORLD_ROOT);
-	}
-	/* A wmerge of this merge killed among its services: this note
-	 * says all of its own, nothing to put back. */
-	uint64_t of = 0;
-	if (*prev && sscanf(*prev, "merge %" SCNu64, &of) == 1 && of == id)
-		free(steal_pointer(prev));
+	struct world_error err = {0};
+	_cleanup_free_ char *now = NULL;
+	int lr = s ? service_pending_load(s, WORLD_ROOT, &now, &err) : -1;
 	world_store_free(s);
-	/* Both written before the first stop: killed among them, or before
-	 * the files go, pwapt recover names the services to start again;
-	 * killed once the merge is undone (its note "restarted" is then
-	 * read no more), those to start and restart on the old files; and
-	 * the note before is still there. */
-	if (service_held_put(ctx, WORLD_ROOT, *prev ? *prev : "") < 0 ||
-	    rollback_note(ctx, id, src, stop.v, stop.n, again.v, again.n,
+	if (lr < 0) {
+		snprintf(why, why_len,
+			 "cannot read Root's note of pending services: %s",
+			 s ? SHOWN(err.msg) : "cannot open the store");
+		return -1;
+	}
+	uint64_t of = 0;
+	bool own =
+		now && ((sscanf(now, "merge %" SCNu64, &of) == 1 && of == id) ||
+			!strncmp(now, "rollback of merge ", 18));
+	if (service_pending_hold(ctx, WORLD_ROOT, own ? NULL : now, prev, why,
+				 why_len) < 0)
+		return -1;
+	if (rollback_note(ctx, id, src, stop.v, stop.n, again.v, again.n,
 			  removed.v) < 0) {
 		snprintf(why, why_len,
 			 "cannot write Root's note of the services it stops "
@@ -493,9 +501,11 @@ void service_start_after_refused_rollback(struct context *ctx,
 		fflush(f);
 		all &= st == 0;
 	}
-	/* The note of those to start again goes once they run. */
-	if (all && service_pending_put(ctx, WORLD_ROOT, prev ? prev : "") >= 0)
-		(void)service_held_put(ctx, WORLD_ROOT, "");
+	/* The note of those to start again goes once they run: the one
+	 * kept aside (PREV) is back. */
+	(void)prev;
+	if (all)
+		(void)service_pending_restore(ctx, WORLD_ROOT, 0);
 }
 
 int service_restart_after_rollback(struct context *ctx, uint64_t id,
@@ -577,31 +587,42 @@ ssize_t service_restart_all(struct context *ctx, char *const *services,
 	return -1;
 }
 
-void service_restart_old(struct context *ctx, char *const *services,
-			 size_t failed)
+size_t service_restart_old(struct context *ctx, char *const *services,
+			   size_t failed, struct strv *down)
 {
 	_cleanup_strv_ struct strv idle = {0};
+	size_t n = 0;
 	for (size_t i = 0; i <= failed; i++) {
-		(void)restart_said(ctx, services[i], " on the old files",
-				   i == failed, false, &idle);
+		int r = restart_said(ctx, services[i], " on the old files",
+				     i == failed, false, &idle);
 		say_failed_check(ctx);
+		if (r >= 0)
+			continue;
+		n++;
+		if (down)
+			(void)strv_push(down, strdup(services[i]));
 	}
 	say_idle(ctx, &idle);
+	return n;
 }
 
-bool service_restart_kept(struct context *ctx, char *const *services,
-			  size_t failed)
+size_t service_restart_kept(struct context *ctx, char *const *services,
+			    size_t failed, struct strv *down)
 {
 	_cleanup_strv_ struct strv idle = {0};
-	bool all = true;
+	size_t n = 0;
 	for (size_t i = failed; services[i]; i++) {
 		int r = restart_said(ctx, services[i], " on the merged files",
 				     i == failed, false, &idle);
 		say_failed_check(ctx);
-		all &= r >= 0;
+		if (r >= 0)
+			continue;
+		n++;
+		if (down)
+			(void)strv_push(down, strdup(services[i]));
 	}
 	say_idle(ctx, &idle);
-	return all;
+	return n;
 }
 
 char *service_of_path(const char *path)

@@ -39,15 +39,16 @@ int service_restart_in_root(struct context *ctx, const char *service,
 ssize_t service_restart_all(struct context *ctx, char *const *services,
 			    char *why, size_t why_len);
 /* After that merge was rolled back: SERVICES[FAILED] and those restarted
- * before it run again, on the old files. */
-void service_restart_old(struct context *ctx, char *const *services,
-			 size_t failed);
+ * before it run again, on the old files.  Returns how many did not come
+ * back, each pushed onto DOWN (may be NULL; out of memory: left out). */
+size_t service_restart_old(struct context *ctx, char *const *services,
+			   size_t failed, struct strv *down);
 /* After that merge could not be rolled back and stays: SERVICES[FAILED]
  * is started again (it is down since its restart), and those after it,
  * which were not restarted yet, are restarted, all on the merged files in
- * place.  Returns true when each runs. */
-bool service_restart_kept(struct context *ctx, char *const *services,
-			  size_t failed);
+ * place.  Returns how many do not run, as service_restart_old(). */
+size_t service_restart_kept(struct context *ctx, char *const *services,
+			    size_t failed, struct strv *down);
 
 /* Root's note of the services merge ID restarted (NULL: none), so that
  * `pwapt rollback` of that merge restarts them again on the old files
@@ -91,9 +92,11 @@ int service_restart_after_rollback(struct context *ctx, uint64_t id,
  * again while the merge stands ("start NAME") and whom to start or
  * restart once it is undone ("restart NAME on the old files"): a
  * rollback killed at any point leaves them named; its text before (not
- * of this merge) goes to *PREV (malloc'd; NULL: none) and to Root's note
- * "svcmove-held".  *STOPPED (malloc'd, NULL-terminated, in the order
- * they stopped, empty when none did; NULL: no note written) is for
+ * of this merge) goes on top of Root's held notes ("svcmove-held",
+ * service_pending_hold), and *PREV (malloc'd; NULL: none) is what comes
+ * back after (that text, or the top of the held notes).  *STOPPED
+ * (malloc'd, NULL-terminated, in the order they stopped, empty when none
+ * did; NULL: no note written) is for
  * service_start_after_refused_rollback().  0; -1, the
  * rollback refused, when the note of services cannot be read or one did
  * not stop: WHY (WHY_LEN bytes) says which and why, and those stopped
@@ -102,7 +105,8 @@ int service_stop_before_rollback(struct context *ctx, uint64_t id,
 				 const char *src, char ***stopped, char **prev,
 				 char *why, size_t why_len);
 /* The rollback refused after those stops: STOPPED start again, and once
- * each runs, Root's note of pending services is PREV again. */
+ * each runs, Root's note of pending services is PREV again (the top of
+ * its held notes, service_pending_restore). */
 void service_start_after_refused_rollback(struct context *ctx,
 					  char *const *stopped,
 					  const char *prev);
@@ -323,8 +327,14 @@ int service_stop_removed_in_dst(struct context *ctx, struct svc_plan *p,
 /* Starts again those stopped before the merge, in SRC those
  * service_stop_in_src() stopped and in DST those
  * service_stop_removed_in_dst() stopped: after a merge that did not
- * happen (refused, failed), both run as before. */
-void service_start_again_in_src(struct context *ctx, struct svc_plan *p);
+ * happen (refused, failed), both run as before.  Returns how many did
+ * not start (still marked stopped). */
+size_t service_start_again_in_src(struct context *ctx, struct svc_plan *p);
+/* The same, then DST's note of pending services: emptied when each
+ * runs again (service_pending_note), else it names those that did not
+ * (service_pending_left: "failed: nothing was merged, ...").  Returns
+ * how many did not start. */
+size_t service_start_again_noted(struct context *ctx, struct svc_plan *p);
 /* After the merge: starts (or restarts, those that ran in DST) P's
  * services in DST, in order, each health-checked (service_health_check);
  * the removed ones are left stopped.
@@ -348,6 +358,40 @@ size_t service_restore_old(struct context *ctx, struct svc_plan *p);
 void service_pending_note(struct context *ctx, const struct svc_plan *p,
 			  uint64_t id, bool done);
 char *service_pending_read(struct world_store *s, const char *world);
+/* NOW (may be NULL), WORLD's note of pending services, goes on top of
+ * WORLD's held notes ("svcmove-held": notes kept aside, one after the
+ * other), unless it is there already; *TOP (malloc'd; NULL: none) is
+ * NOW, or without it the top of the held notes, what is to come back.
+ * 0; -1, nothing written, when they cannot be read (never taken for
+ * none) or written: WHY (WHY_LEN bytes) says so. */
+int service_pending_hold(struct context *ctx, const char *world,
+			 const char *now, char **top, char *why,
+			 size_t why_len);
+/* The top of WORLD's held notes is its note of pending services again
+ * (none: it is emptied), and comes off them; held notes of merge ID
+ * (not 0) are dropped on the way, done with.  0; -1 when the held
+ * notes cannot be read or written: then both are left as they are. */
+int service_pending_restore(struct context *ctx, const char *world,
+			    uint64_t id);
+/* Before a merge's first note of pending services in WORLD (wmerge,
+ * pwapt merge): a note already there, another command's (a pwapt
+ * rollback that left a service down), goes to WORLD's note
+ * "svcmove-held", and is WORLD's note again once this merge's is emptied
+ * (service_pending_note DONE).  0; -1, nothing written, when a note
+ * cannot be read: WHY (WHY_LEN bytes) says so, and the merge is
+ * refused. */
+int service_pending_begin(struct context *ctx, const char *world, char *why,
+			  size_t why_len);
+/* DST's note of pending services once merge ID of P's SRC (0: none, not
+ * merged) is over with services left down, in place of emptying it:
+ * with ID 0, those of P still marked stopped ("stop NAME in W"), else
+ * "restart NAME" for each of RESTART and "start NAME" for each of START
+ * (NULL-terminated, may be NULL); WHY (may be NULL) as its line
+ * "failed: WHY", which pwapt recover says.  None left: the note is
+ * emptied as by service_pending_note DONE. */
+void service_pending_left(struct context *ctx, const struct svc_plan *p,
+			  uint64_t id, const char *why, char *const *restart,
+			  char *const *start);
 /* Before the roll-back of merge ID after a failed check: DST's note of
  * pending services names, until the caller empties it once they run on
  * the old files, those to restart there (RESTART, N of them; NULL: P's
@@ -363,15 +407,20 @@ void service_pending_rollback(struct context *ctx, const struct svc_plan *p,
  * cannot be read, stays. */
 void service_pending_after_rollback(struct context *ctx, const char *world,
 				    uint64_t id, const char *prev);
-/* WORLD's note "svcmove-held": the note of pending services that pwapt
- * rollback's own note replaced while it stops services
- * (service_stop_before_rollback), written ("" once it is back) before
- * that one, so that a rollback killed among its stops loses none: pwapt
- * recover prints it after the rollback's, the next rollback puts it
- * back.  service_held_put: 0 or -1; service_held_read: malloc'd, NULL
- * when there is none (or it cannot be read). */
+/* WORLD's note "svcmove-held": the notes of pending services that
+ * another command's note replaced (pwapt rollback's while it stops
+ * services, service_stop_before_rollback; a merge's,
+ * service_pending_begin), the last on top, a blank line between them,
+ * each written there before the one that replaces it, so that a command
+ * killed at any point loses none: pwapt recover prints each after the
+ * note of pending services, and the top comes back once that one is
+ * emptied (service_pending_restore).
+ * service_held_put: 0 or -1; service_held_load: *OUT malloc'd, NULL when
+ * there is none; < 0 (ERR says why) when it cannot be read, never taken
+ * for none. */
 int service_held_put(struct context *ctx, const char *world, const char *text);
-char *service_held_read(struct world_store *s, const char *world);
+int service_held_load(struct world_store *s, const char *world, char **out,
+		      struct world_error *err);
 /* Writes TEXT as WORLD's note of pending services ("": none).  0 or -1. */
 int service_pending_put(struct context *ctx, const char *world,
 			const char *text);
@@ -398,6 +447,9 @@ bool service_world_systemd(struct context *ctx, const char *world);
 int service_health_check(struct context *ctx, const char *world,
 			 const char *service, const struct world_ports *ports,
 			 char *why, size_t why_len);
+/* Whether SERVICE reports running in WORLD (its status) within 10
+ * seconds and stays so for one more: the first step of the check. */
+bool service_runs(struct context *ctx, const char *world, const char *service);
 /* pwapt.conf's check command for SERVICE, or NULL. */
 const char *service_check_command(const struct context *ctx,
 				  const char *service);

@@ -102,6 +102,11 @@ static bool reports_running(struct context *ctx, const char *world,
 	}
 }
 
+bool service_runs(struct context *ctx, const char *world, const char *service)
+{
+	return reports_running(ctx, world, service);
+}
+
 /* In the world (world_spawn): connects to the loopback address of the
  * family at the port, for two seconds at most.  0 when it answered. */
 struct probe {

@@ -71,9 +71,10 @@ int service_stop_removed_in_dst(struct context *ctx, struct svc_plan *p,
 	return 0;
 }
 
-void service_start_again_in_src(struct context *ctx, struct svc_plan *p)
+size_t service_start_again_in_src(struct context *ctx, struct svc_plan *p)
 {
 	FILE *f = chatter(ctx);
+	size_t down = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		struct svc_item *it = &p->v[i];
 		if (!it->stopped)
@@ -86,7 +87,27 @@ void service_start_again_in_src(struct context *ctx, struct svc_plan *p)
 		fflush(f);
 		if (st == 0)
 			it->stopped = false;
+		else
+			down++;
 	}
+	return down;
+}
+
+size_t service_start_again_noted(struct context *ctx, struct svc_plan *p)
+{
+	size_t down = service_start_again_in_src(ctx, p);
+	service_pending_left(ctx, p, 0,
+			     down ? "nothing was merged, and these services it "
+				    "stopped did not start again"
+				  : NULL,
+			     NULL, NULL);
+	if (down)
+		fprintf(stderr,
+			"%s: %zu service%s stopped for the merge did not start "
+			"again (pwapt recover names %s)\n",
+			ctx->cmd, down, down == 1 ? "" : "s",
+			down == 1 ? "it" : "them");
+	return down;
 }
 
 /* Where WORLD runs systemd: it loads the unit files again, which the

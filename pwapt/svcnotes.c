@@ -1,0 +1,402 @@
+/* The notes of pending services of a world (service.h): "svcmove", what
+ * a merge, a roll-back or a pwapt rollback still has to start or restart
+ * there (or could not), for pwapt recover; and "svcmove-held", the notes
+ * of other commands that one replaced, kept aside one after the other
+ * until it is emptied.  The rule: a service a command stopped or did not
+ * bring back stays named in a note until it runs again. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../world/cleanup.h"
+#include "pwapt.h"
+#include "quote.h"
+#include "service.h"
+
+/* The note "svcmove" of DST: what a merge still has to start and restart
+ * there, kept from before SRC's services stop until DST's are checked, so
+ * that a pwapt killed in between leaves a trace (pwapt recover says it). */
+static void note_pending(struct context *ctx, const struct svc_plan *p,
+			 uint64_t id)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return;
+	/* Before the merge (ID 0): nothing is merged yet, only SRC's
+	 * services are being stopped; pwapt recover must not send the
+	 * administrator to pwapt rollback (an older merge's). */
+	if (!id)
+		fprintf(f, "no merge yet from %s\n", p->src);
+	else
+		fprintf(f, "merge %" PRIu64 " from %s\n", id, p->src);
+	if (p->transaction)
+		fprintf(f, "by pwapt merge\n");
+	for (size_t i = 0; i < p->n; i++)
+		if (id && !p->v[i].removed)
+			fprintf(f, "%s %s\n",
+				p->v[i].in_dst ? "restart" : "start",
+				p->v[i].name);
+		else if (!id && (p->v[i].in_src ||
+				 (p->v[i].removed && !p->stops_late)))
+			fprintf(f, "stop %s in %s\n", p->v[i].name,
+				p->v[i].in_src ? p->src : p->dst);
+	if (fclose(f) == 0)
+		(void)service_pending_put(ctx, p->dst, buf);
+}
+
+void service_pending_rollback(struct context *ctx, const struct svc_plan *p,
+			      uint64_t id, char *const *restart, size_t n)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return;
+	fprintf(f, "merge %" PRIu64 " from %s\n", id, p->src);
+	if (p->transaction)
+		fprintf(f, "by pwapt merge\n");
+	for (size_t i = 0; restart && i < n; i++)
+		fprintf(f, "restart %s\n", restart[i]);
+	for (size_t i = 0; !restart && i < p->n; i++)
+		if (p->v[i].done && p->v[i].in_dst && !p->v[i].removed)
+			fprintf(f, "restart %s\n", p->v[i].name);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].removed && p->v[i].stopped)
+			fprintf(f, "start %s\n", p->v[i].name);
+	if (fclose(f) == 0)
+		(void)service_pending_put(ctx, p->dst, buf);
+}
+
+/* The note of pending services of the merge begun into WORLD is done
+ * with: the one found before it (svcmove-held) is back, else none.  One
+ * that cannot be read stays where it is, for pwapt recover. */
+static void pending_end(struct context *ctx, const char *world)
+{
+	if (!ctx->pending_begun)
+		return;
+	ctx->pending_begun = false;
+	(void)service_pending_restore(ctx, world, 0);
+}
+
+void service_pending_note(struct context *ctx, const struct svc_plan *p,
+			  uint64_t id, bool done)
+{
+	/* No service to see to: no note (pwapt recover names none). */
+	if (!done && p->n) {
+		note_pending(ctx, p, id);
+		return;
+	}
+	/* Not this command's note: it is left as it is. */
+	if (ctx->pending_begun)
+		pending_end(ctx, p->dst);
+}
+
+void service_pending_left(struct context *ctx, const struct svc_plan *p,
+			  uint64_t id, const char *why, char *const *restart,
+			  char *const *start)
+{
+	bool any = (restart && *restart) || (start && *start);
+	for (size_t i = 0; !id && i < p->n; i++)
+		any |= p->v[i].stopped;
+	if (!any) {
+		service_pending_note(ctx, p, id, true);
+		return;
+	}
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return; /* the note before names them all */
+	if (!id)
+		fprintf(f, "no merge yet from %s\n", p->src);
+	else
+		fprintf(f, "merge %" PRIu64 " from %s\n", id, p->src);
+	if (why)
+		fprintf(f, "failed: %s\n", why);
+	if (p->transaction)
+		fprintf(f, "by pwapt merge\n");
+	for (size_t i = 0; !id && i < p->n; i++)
+		if (p->v[i].stopped)
+			fprintf(f, "stop %s in %s\n", p->v[i].name,
+				p->v[i].removed ? p->dst : p->src);
+	for (char *const *x = restart; x && *x; x++)
+		fprintf(f, "restart %s\n", *x);
+	for (char *const *x = start; x && *x; x++)
+		fprintf(f, "start %s\n", *x);
+	if (fclose(f) == 0)
+		(void)service_pending_put(ctx, p->dst, buf);
+}
+
+int service_pending_load(struct world_store *s, const char *world, char **out,
+			 struct world_error *err)
+{
+	char *text = NULL;
+	*out = NULL;
+	int r = world_note_read(s, world, "svcmove", &text, NULL, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (*text)
+		*out = text;
+	else
+		free(text);
+	return 0;
+}
+
+int service_pending_put(struct context *ctx, const char *world,
+			const char *text)
+{
+	struct world_store *s = open_store(ctx);
+	struct world_error err = {0};
+	int r = s ? world_note_write(s, world, "svcmove", text, strlen(text),
+				     &err)
+		  : -1;
+	world_store_free(s);
+	return r < 0 ? -1 : 0;
+}
+
+int service_held_put(struct context *ctx, const char *world, const char *text)
+{
+	struct world_store *s = open_store(ctx);
+	struct world_error err = {0};
+	int r = s ? world_note_write(s, world, "svcmove-held", text,
+				     strlen(text), &err)
+		  : -1;
+	world_store_free(s);
+	return r < 0 ? -1 : 0;
+}
+
+int service_held_load(struct world_store *s, const char *world, char **out,
+		      struct world_error *err)
+{
+	char *text = NULL;
+	*out = NULL;
+	int r = world_note_read(s, world, "svcmove-held", &text, NULL, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (*text)
+		*out = text;
+	else
+		free(text);
+	return 0;
+}
+
+static bool note_of(const char *text, uint64_t id);
+
+/* Whether world W of S is gone, and the last merge into WORLD is not
+ * from it: a note's services of W, stopped before a merge of W that did
+ * not happen, have nowhere to run (the administrator deleted W). */
+static bool gone_unmerged(struct world_store *s, const char *world,
+			  const char *w)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	if (world_names(s, &names, NULL) < 0 || strv_contains(names, w))
+		return false;
+	struct world_merge_record m = {0};
+	int r = world_last_merge(s, world, &m, NULL);
+	bool from = r >= 0 && m.src && !strcmp(m.src, w);
+	world_merge_record_release(&m);
+	return (r >= 0 || r == -ENOENT) && !from;
+}
+
+/* Whether each service that TEXT, a note of pending services of WORLD,
+ * names runs where it is to run (its status says so): "stop NAME in W"
+ * in W (in WORLD when W is gone, merged), nothing when W is gone and the
+ * note's merge of it did not happen; "start NAME", "restart NAME" (" on
+ * the old files") in WORLD.  Such a note is done with: it is emptied,
+ * not kept. */
+static bool note_settled(struct context *ctx, const char *world,
+			 const char *text)
+{
+	static const char head[] = "no merge yet from ";
+	size_t src_n = strncmp(text, head, sizeof(head) - 1)
+			       ? 0
+			       : strcspn(text + sizeof(head) - 1, "\n");
+	const char *l = strchr(text, '\n');
+	for (l = l ? l + 1 : ""; *l;) {
+		size_t n = strcspn(l, "\n");
+		_cleanup_free_ char *line = strndup(l, n);
+		l += n + (l[n] == '\n');
+		if (!line)
+			return false;
+		char *name = NULL, *in = NULL, *old;
+		const char *w = world;
+		if (!strncmp(line, "stop ", 5) && (in = strstr(line, " in "))) {
+			*in = '\0';
+			name = line + 5;
+			w = in + 4;
+		} else if (!strncmp(line, "restart ", 8)) {
+			name = line + 8;
+		} else if (!strncmp(line, "start ", 6)) {
+			name = line + 6;
+		} else if (!strncmp(line, "stop ", 5)) {
+			return false;
+		} else {
+			continue; /* "by pwapt merge", "failed: ..." */
+		}
+		if ((old = strstr(name, " on the old files")))
+			*old = '\0';
+		if (strcmp(w, world)) {
+			struct world_store *s = open_store(ctx);
+			bool moot =
+				s && src_n == strlen(w) &&
+				!strncmp(text + sizeof(head) - 1, w, src_n) &&
+				gone_unmerged(s, world, w);
+			world_store_free(s);
+			if (moot)
+				continue;
+		}
+		if (service_command(ctx, w, name, "status", true) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* The first of held notes HELD (may be NULL: none), malloc'd ("" when
+ * none; NULL when out of memory); *REST points at the ones after it in
+ * HELD, NULL when none.  The notes are kept one after the other, a blank
+ * line between them: a note has no empty line. */
+static char *held_top(const char *held, const char **rest)
+{
+	*rest = NULL;
+	const char *end = held ? strstr(held, "\n\n") : NULL;
+	if (!end)
+		return strdup(held ? held : "");
+	*rest = *(end + 2) ? end + 2 : NULL;
+	return strndup(held, (size_t)(end - held) + 1);
+}
+
+/* NOW, WORLD's note of pending services, on top of its held notes HELD
+ * (as read), unless it is there already (a command killed as it put it
+ * back).  0 or -1. */
+static int held_push(struct context *ctx, const char *world, const char *now,
+		     const char *held)
+{
+	const char *rest;
+	_cleanup_free_ char *top = held_top(held, &rest), *text = NULL;
+	if (!top)
+		return -1;
+	if (!strcmp(top, now))
+		return 0;
+	size_t n = strlen(now);
+	if (asprintf(&text, "%s%s%s%s", now,
+		     n && now[n - 1] != '\n' ? "\n" : "", held ? "\n" : "",
+		     held ? held : "") < 0)
+		return -1;
+	return service_held_put(ctx, world, text);
+}
+
+int service_pending_hold(struct context *ctx, const char *world,
+			 const char *now, char **top, char *why, size_t why_len)
+{
+	struct world_store *s = open_store(ctx);
+	struct world_error err = {0};
+	_cleanup_free_ char *held = NULL;
+	int r = s ? service_held_load(s, world, &held, &err) : -1;
+	world_store_free(s);
+	*top = NULL;
+	if (r < 0) {
+		snprintf(why, why_len,
+			 "cannot read %s's note of pending services: %s", world,
+			 s ? SHOWN(err.msg) : "cannot open the store");
+		return -1;
+	}
+	/* A note whose services all run is done with: emptied, not kept. */
+	if (now && note_settled(ctx, world, now))
+		now = NULL;
+	if (now && held_push(ctx, world, now, held) < 0) {
+		snprintf(why, why_len,
+			 "cannot keep %s's note of pending services aside",
+			 world);
+		return -1;
+	}
+	const char *rest;
+	char *t = now ? strdup(now) : held_top(held, &rest);
+	if (t && !*t)
+		free(steal_pointer(&t));
+	*top = t;
+	return 0;
+}
+
+int service_pending_restore(struct context *ctx, const char *world, uint64_t id)
+{
+	struct world_store *s = open_store(ctx);
+	_cleanup_free_ char *held = NULL, *top = NULL;
+	int r = s ? service_held_load(s, world, &held, NULL) : -1;
+	world_store_free(s);
+	if (r < 0)
+		return -1; /* left as they are, for pwapt recover */
+	const char *rest = held;
+	do {
+		free(top);
+		top = held_top(rest, &rest);
+	} while (top && rest &&
+		 ((id && note_of(top, id)) || note_settled(ctx, world, top)));
+	if (!top)
+		return -1;
+	/* This merge's own, or one whose services all run: done with. */
+	if (*top && ((id && note_of(top, id)) || note_settled(ctx, world, top)))
+		*top = '\0';
+	if (service_pending_put(ctx, world, top) < 0)
+		return -1;
+	return held ? service_held_put(ctx, world, rest ? rest : "") : 0;
+}
+
+int service_pending_begin(struct context *ctx, const char *world, char *why,
+			  size_t why_len)
+{
+	struct world_store *s = open_store(ctx);
+	struct world_error err = {0};
+	_cleanup_free_ char *now = NULL, *top = NULL;
+	int r = s ? service_pending_load(s, world, &now, &err) : -1;
+	world_store_free(s);
+	if (r < 0) {
+		snprintf(why, why_len,
+			 "cannot read %s's note of pending services: %s", world,
+			 s ? SHOWN(err.msg) : "cannot open the store");
+		return -1;
+	}
+	if (service_pending_hold(ctx, world, now, &top, why, why_len) < 0)
+		return -1;
+	ctx->pending_begun = true;
+	return 0;
+}
+
+/* Whether TEXT (may be NULL), a note of pending services, is of merge
+ * ID: "merge ID from SRC", or "rollback of merge ID from SRC". */
+static bool note_of(const char *text, uint64_t id)
+{
+	uint64_t of = 0;
+	return text &&
+	       (sscanf(text, "merge %" SCNu64, &of) == 1 ||
+		sscanf(text, "rollback of merge %" SCNu64, &of) == 1) &&
+	       of == id;
+}
+
+void service_pending_after_rollback(struct context *ctx, const char *world,
+				    uint64_t id, const char *prev)
+{
+	(void)prev; /* the top of the held notes: read again, as they are */
+	struct world_store *s = open_store(ctx);
+	_cleanup_free_ char *now = NULL;
+	int r = s ? service_pending_load(s, world, &now, NULL) : -1;
+	world_store_free(s);
+	if (r < 0 || !note_of(now, id))
+		return; /* another merge's, or unreadable: for recover */
+	/* The note kept aside comes back; one that cannot be read is
+	 * never taken for none, and the note stays. */
+	(void)service_pending_restore(ctx, world, id);
+}
+
+char *service_pending_read(struct world_store *s, const char *world)
+{
+	char *text = NULL;
+	return service_pending_load(s, world, &text, NULL) < 0 ? NULL : text;
+}
