@@ -190,35 +190,28 @@ int service_held_load(struct world_store *s, const char *world, char **out,
 
 static bool note_of(const char *text, uint64_t id);
 
-/* Whether world W of S is gone, and the last merge into WORLD is not
- * from it: a note's services of W, stopped before a merge of W that did
- * not happen, have nowhere to run (the administrator deleted W). */
-static bool gone_unmerged(struct world_store *s, const char *world,
-			  const char *w)
+/* Whether world W exists in the store: a note's services of a world
+ * since deleted are never taken for running (its status is not asked),
+ * and the note stays, for pwapt recover. */
+static bool world_exists(struct context *ctx, const char *w)
 {
+	struct world_store *s = open_store(ctx);
 	_cleanup_strv_free_ char **names = NULL;
-	if (world_names(s, &names, NULL) < 0 || strv_contains(names, w))
-		return false;
-	struct world_merge_record m = {0};
-	int r = world_last_merge(s, world, &m, NULL);
-	bool from = r >= 0 && m.src && !strcmp(m.src, w);
-	world_merge_record_release(&m);
-	return (r >= 0 || r == -ENOENT) && !from;
+	bool there = s && world_names(s, &names, NULL) >= 0 &&
+		     strv_contains(names, w);
+	world_store_free(s);
+	return there;
 }
 
 /* Whether each service that TEXT, a note of pending services of WORLD,
- * names runs where it is to run (its status says so): "stop NAME in W"
- * in W (in WORLD when W is gone, merged), nothing when W is gone and the
- * note's merge of it did not happen; "start NAME", "restart NAME" (" on
- * the old files") in WORLD.  Such a note is done with: it is emptied,
- * not kept. */
+ * names is proven done: "stop NAME in W" runs in W (W still a world),
+ * "start NAME" (" on the old files") runs in WORLD (its status says so).
+ * "restart NAME" never is: a service that runs may run on the files it
+ * was to leave, and only a restart seen happening settles it.  Such a
+ * note is done with: it is emptied, not kept. */
 static bool note_settled(struct context *ctx, const char *world,
 			 const char *text)
 {
-	static const char head[] = "no merge yet from ";
-	size_t src_n = strncmp(text, head, sizeof(head) - 1)
-			       ? 0
-			       : strcspn(text + sizeof(head) - 1, "\n");
 	const char *l = strchr(text, '\n');
 	for (l = l ? l + 1 : ""; *l;) {
 		size_t n = strcspn(l, "\n");
@@ -232,27 +225,18 @@ static bool note_settled(struct context *ctx, const char *world,
 			*in = '\0';
 			name = line + 5;
 			w = in + 4;
-		} else if (!strncmp(line, "restart ", 8)) {
-			name = line + 8;
 		} else if (!strncmp(line, "start ", 6)) {
 			name = line + 6;
-		} else if (!strncmp(line, "stop ", 5)) {
+		} else if (!strncmp(line, "restart ", 8) ||
+			   !strncmp(line, "stop ", 5)) {
 			return false;
 		} else {
 			continue; /* "by pwapt merge", "failed: ..." */
 		}
 		if ((old = strstr(name, " on the old files")))
 			*old = '\0';
-		if (strcmp(w, world)) {
-			struct world_store *s = open_store(ctx);
-			bool moot =
-				s && src_n == strlen(w) &&
-				!strncmp(text + sizeof(head) - 1, w, src_n) &&
-				gone_unmerged(s, world, w);
-			world_store_free(s);
-			if (moot)
-				continue;
-		}
+		if (strcmp(w, world) && !world_exists(ctx, w))
+			return false;
 		if (service_command(ctx, w, name, "status", true) != 0)
 			return false;
 	}

@@ -31,9 +31,36 @@ cleaner() {
 	wexec "$1" sh -c "rm -f /run/cleaner.stopped && cat >/etc/init.d/cleaner && chmod 755 /etc/init.d/cleaner && /etc/init.d/cleaner start" <"$TMP/cleaner"
 }
 
+# A service NAME ($2) in world $1, running; with "dies", its start after
+# a stop exits 0 and starts nothing.
+svc_in() {
+	printf '#!/bin/sh\ncase $1 in start) [ "%s" = dies ] && [ -e /run/%s.stopped ] && exit 0; setsid sleep 100000 </dev/null >/dev/null 2>&1 & echo $! >/run/%s.pid ;;\nstop) kill $(cat /run/%s.pid); rm -f /run/%s.pid; : >/run/%s.stopped ;;\nrestart) $0 stop; $0 start ;;\nstatus) kill -0 $(cat /run/%s.pid) 2>/dev/null ;;\nesac\n' "$3" "$2" "$2" "$2" "$2" "$2" "$2" >"$TMP/$2" &&
+	wexec "$1" sh -c "rm -f /run/$2.stopped && cat >/etc/init.d/$2 && chmod 755 /etc/init.d/$2 && /etc/init.d/$2 start" <"$TMP/$2"
+}
+
 test_expect_success 'set up: pwapt-test-svc 1.0 running in Root' '
 	use_test_repo 1.0 && install_test_packages pwapt-test-svc >/dev/null &&
 	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(svcd_procs)"
+'
+
+# R10 #1: a note naming a service to restart was taken for done because
+# the service runs; it runs on the files it was to leave.
+test_expect_success 'pwapt rollback killed before its restarts: a later wmerge keeps its note' '
+	use_test_repo 1.1 && wcreate X1 Root &&
+	wexec X1 env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-svc=1.1 </dev/null >/dev/null 2>&1 &&
+	{ wmerge X1 Root >"$TMP/out" 2>&1 || { cat "$TMP/out"; false; }; } &&
+	{ PWAPT_CRASH_AT=rollback-restarting pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 && test -n "$(svcd_procs)" &&
+	grep -qx "restart pwapt-test-svc on the old files" "$(note)" &&
+	wcreate Z1 Root && wexec Z1 sh -c "mkdir -p /srv && echo z >/srv/z1" &&
+	{ wmerge Z1 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -qx "restart pwapt-test-svc on the old files" "$(note)" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	test_lacks "nothing to recover" cat "$TMP/rec" &&
+	grep -q "restart pwapt-test-svc" "$TMP/rec" &&
+	wexec Root /etc/init.d/pwapt-test-svc restart >/dev/null 2>&1 &&
+	wait_for 20 "test -n \"\$(svcd_procs)\"" && clear_notes &&
+	rm -f "$R/srv/z1" && { wdelete X1 2>/dev/null; wdelete Z1 2>/dev/null; true; }
 '
 
 # Issue 1: service_restart_old's failures were not seen; the note was
@@ -136,6 +163,24 @@ test_expect_success 'a refused roll-back after a failed check, the service down:
 	grep -q "^a wmerge into Root left services down: its roll-back after a failed check (.*) was refused: .*; the merge is kept, and these do not run on the merged files; see to them:" "$TMP/rec" &&
 	grep -qx "restart pwapt-test-svc" "$TMP/rec" &&
 	rm -f "$DEF" && svc_up && clear_notes
+'
+
+# R10 #2: a note naming a service stopped in a world since deleted was
+# dropped when the last merge was not of that world, though an earlier
+# one was (a wmerge killed after its merge); and its status was asked
+# in the world that is gone.
+test_expect_success 'wmerge killed after its merge, its world gone: a later wmerge with a service keeps its note' '
+	wcreate W2 Root && svc_in W2 wsvc && wexec W2 sh -c "mkdir -p /srv && echo w >/srv/w2" &&
+	{ PWAPT_CRASH_AT=merge-done wmerge W2 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 && pwapt recover >/dev/null 2>&1 &&
+	test ! -d "$PWAPT_STATE/worlds/W2" && grep -qx "stop wsvc in W2" "$(note)" &&
+	wcreate Z2 Root && svc_in Z2 zsvc && wexec Z2 sh -c "mkdir -p /srv && echo z >/srv/z2" &&
+	{ wmerge Z2 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	test_lacks "no world named" cat "$TMP/out" &&
+	grep -qx "stop wsvc in W2" "$(note)" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	test_lacks "nothing to recover" cat "$TMP/rec" && grep -q "wsvc" "$TMP/rec" &&
+	clear_notes
 '
 
 test_done
