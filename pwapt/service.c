@@ -413,10 +413,7 @@ int service_stop_before_rollback(struct context *ctx, uint64_t id,
 			 s ? SHOWN(err.msg) : "cannot open the store");
 		return -1;
 	}
-	uint64_t of = 0;
-	bool own =
-		now && ((sscanf(now, "merge %" SCNu64, &of) == 1 && of == id) ||
-			!strncmp(now, "rollback of merge ", 18));
+	bool own = service_note_of(now, id);
 	if (service_pending_hold(ctx, WORLD_ROOT, own ? NULL : now, prev, why,
 				 why_len) < 0)
 		return -1;

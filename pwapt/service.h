@@ -421,6 +421,9 @@ void service_pending_after_rollback(struct context *ctx, const char *world,
 int service_held_put(struct context *ctx, const char *world, const char *text);
 int service_held_load(struct world_store *s, const char *world, char **out,
 		      struct world_error *err);
+/* Whether TEXT (may be NULL), a note of pending services, is of merge
+ * ID: "merge ID from SRC", or "rollback of merge ID from SRC". */
+bool service_note_of(const char *text, uint64_t id);
 /* Writes TEXT as WORLD's note of pending services ("": none).  0 or -1. */
 int service_pending_put(struct context *ctx, const char *world,
 			const char *text);

@@ -15,6 +15,15 @@
 #include "quote.h"
 #include "service.h"
 
+bool service_note_of(const char *text, uint64_t id)
+{
+	uint64_t of = 0;
+	return text &&
+	       (sscanf(text, "merge %" SCNu64, &of) == 1 ||
+		sscanf(text, "rollback of merge %" SCNu64, &of) == 1) &&
+	       of == id;
+}
+
 /* The note "svcmove" of DST: what a merge still has to start and restart
  * there, kept from before SRC's services stop until DST's are checked, so
  * that a pwapt killed in between leaves a trace (pwapt recover says it). */
@@ -188,8 +197,6 @@ int service_held_load(struct world_store *s, const char *world, char **out,
 	return 0;
 }
 
-static bool note_of(const char *text, uint64_t id);
-
 /* Whether world W exists in the store: a note's services of a world
  * since deleted are never taken for running (its status is not asked),
  * and the note stays, for pwapt recover. */
@@ -322,11 +329,13 @@ int service_pending_restore(struct context *ctx, const char *world, uint64_t id)
 		free(top);
 		top = held_top(rest, &rest);
 	} while (top && rest &&
-		 ((id && note_of(top, id)) || note_settled(ctx, world, top)));
+		 ((id && service_note_of(top, id)) ||
+		  note_settled(ctx, world, top)));
 	if (!top)
 		return -1;
 	/* This merge's own, or one whose services all run: done with. */
-	if (*top && ((id && note_of(top, id)) || note_settled(ctx, world, top)))
+	if (*top &&
+	    ((id && service_note_of(top, id)) || note_settled(ctx, world, top)))
 		*top = '\0';
 	if (service_pending_put(ctx, world, top) < 0)
 		return -1;
@@ -353,17 +362,6 @@ int service_pending_begin(struct context *ctx, const char *world, char *why,
 	return 0;
 }
 
-/* Whether TEXT (may be NULL), a note of pending services, is of merge
- * ID: "merge ID from SRC", or "rollback of merge ID from SRC". */
-static bool note_of(const char *text, uint64_t id)
-{
-	uint64_t of = 0;
-	return text &&
-	       (sscanf(text, "merge %" SCNu64, &of) == 1 ||
-		sscanf(text, "rollback of merge %" SCNu64, &of) == 1) &&
-	       of == id;
-}
-
 void service_pending_after_rollback(struct context *ctx, const char *world,
 				    uint64_t id, const char *prev)
 {
@@ -372,7 +370,7 @@ void service_pending_after_rollback(struct context *ctx, const char *world,
 	_cleanup_free_ char *now = NULL;
 	int r = s ? service_pending_load(s, world, &now, NULL) : -1;
 	world_store_free(s);
-	if (r < 0 || !note_of(now, id))
+	if (r < 0 || !service_note_of(now, id))
 		return; /* another merge's, or unreadable: for recover */
 	/* The note kept aside comes back; one that cannot be read is
 	 * never taken for none, and the note stays. */

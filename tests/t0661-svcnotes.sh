@@ -121,7 +121,8 @@ test_expect_success 'svcmove-held unreadable: pwapt rollback refuses, overwrites
 N=$(cat "$TMP/N" 2>/dev/null)
 
 # Issue 4: a wmerge after a pwapt rollback that left a service down wrote
-# its own note over the rollback's.
+# its own note over the rollback's; R10 #3: the pwapt rollback of that
+# wmerge took the note of the rollback of another merge for its own.
 test_expect_success 'a wmerge after a pwapt rollback that left a service down keeps its note' '
 	clear_notes && wdelete E && echo FAIL_VERSION=1.0 >"$DEF" &&
 	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 1 $rc &&
@@ -133,6 +134,10 @@ test_expect_success 'a wmerge after a pwapt rollback that left a service down ke
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
 	grep -q "^pwapt rollback of merge $N into Root" "$TMP/rec" &&
 	grep -qx "restart pwapt-test-svc in Root" "$TMP/rec" &&
+	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -q "^rollback of merge $N " "$(note)" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	grep -q "^pwapt rollback of merge $N into Root" "$TMP/rec" &&
 	rm -f "$DEF" && svc_up && clear_notes
 '
 
