@@ -691,7 +691,10 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 	 * killed between its merge and its services left.  "nothing to
 	 * recover" only when there is none of it either. */
 	char **pending = calloc(l.n + 1, sizeof(*pending));
-	if (!pending) {
+	bool *unreadable = calloc(l.n + 1, sizeof(*unreadable));
+	if (!pending || !unreadable) {
+		free(pending);
+		free(unreadable);
 		world_list_release(&l);
 		world_store_free(s);
 		return failf(ctx, "out of memory");
@@ -699,7 +702,10 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 	size_t left = 0;
 	for (size_t i = 0; i < l.n; i++) {
 		left += l.v[i].state == WORLD_CRASHED;
-		if ((pending[i] = service_pending_read(s, l.v[i].name)))
+		/* One that cannot be read is never taken for none. */
+		unreadable[i] = service_pending_load(s, l.v[i].name,
+						     &pending[i], NULL) < 0;
+		if (pending[i] || unreadable[i])
 			left++;
 		/* And the note kept aside by a rollback killed among its
 		 * stops, or by a merge; one that cannot be read is said. */
@@ -719,6 +725,10 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 			       "transaction command discards it)\n",
 			       l.v[i].name, l.v[i].name);
 	for (size_t i = 0; i < l.n; i++) {
+		if (unreadable[i])
+			printf("the note of pending services of %s cannot be "
+			       "read: services may be down; see to them\n",
+			       l.v[i].name);
 		if (!pending[i])
 			continue;
 		print_pending(s, &l, l.v[i].name, pending[i]);
@@ -731,6 +741,7 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 	for (size_t i = 0; i < l.n; i++)
 		free(pending[i]);
 	free(pending);
+	free(unreadable);
 	world_list_release(&l);
 	world_store_free(s);
 	return EXIT_OK;

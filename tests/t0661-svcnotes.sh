@@ -188,4 +188,14 @@ test_expect_success 'wmerge killed after its merge, its world gone: a later wmer
 	clear_notes
 '
 
+# R10 #6: a note of pending services that cannot be read was taken for
+# none: "nothing to recover".
+test_expect_success 'svcmove unreadable: pwapt recover says so, not "nothing to recover"' '
+	clear_notes && printf "no merge yet from A\nstop x in A\n" >"$TMP/n" &&
+	rm "$(note)" && ln -s "$TMP/n" "$(note)" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } && rm "$(note)" &&
+	test_lacks "nothing to recover" cat "$TMP/rec" &&
+	grep -q "^the note of pending services of Root cannot be read" "$TMP/rec"
+'
+
 test_done
