@@ -82,10 +82,14 @@ size_t service_start_again_in_src(struct context *ctx, struct svc_plan *p)
 		const char *w = it->removed ? p->dst : p->src;
 		fprintf(f, "Starting %s in %s again... ", it->name, w);
 		fflush(f);
-		int st = service_command(ctx, w, it->name, "start", false);
-		fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
+		/* Asked whatever its start said: an init script may exit 0
+		 * without starting anything. */
+		bool up = service_command(ctx, w, it->name, "start", false) ==
+				  0 &&
+			  service_runs(ctx, w, it->name);
+		fprintf(f, "%s\n", up ? "done" : "FAILED");
 		fflush(f);
-		if (st == 0)
+		if (up)
 			it->stopped = false;
 		else
 			down++;

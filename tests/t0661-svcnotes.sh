@@ -198,4 +198,18 @@ test_expect_success 'svcmove unreadable: pwapt recover says so, not "nothing to 
 	grep -q "^the note of pending services of Root cannot be read" "$TMP/rec"
 '
 
+# R10 #5: a start in SRC again that exits 0 but starts nothing was taken
+# for done, and the note emptied.
+test_expect_success 'a refused merge whose service stopped in SRC starts and dies: the note names it' '
+	wcreate W5 Root && svc_in W5 d5 dies &&
+	wexec W5 sh -c "mkdir -p /srv && echo world >/srv/conflict" &&
+	mkdir -p "$R/srv" && echo root >"$R/srv/conflict" &&
+	{ wmerge W5 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 3 $rc &&
+	grep -qx "Starting d5 in W5 again... FAILED" "$TMP/out" &&
+	grep -qx "stop d5 in W5" "$(note)" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	test_lacks "nothing to recover" cat "$TMP/rec" &&
+	wdelete W5 && rm "$R/srv/conflict" && clear_notes
+'
+
 test_done
