@@ -370,7 +370,7 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 }
 
 /* The merge that a note written before it ("no merge yet from SRC", see
- * svcmove.c) no longer tells: SRC is gone and DST's last merge is from
+ * svcnotes.c) no longer tells: SRC is gone and DST's last merge is from
  * it, so the wmerge was killed after its merge, before it wrote the
  * note again: 1, with the merge's *ID; 0 when not; -1 when SRC is gone
  * and the record of merges cannot be read (ERR says why): whether it
@@ -505,7 +505,7 @@ static const char *merge_kind(const char *pending, char *buf, size_t len)
 	return buf;
 }
 
-/* What pwapt recover says of DST's note of services (svcmove.c) that a
+/* What pwapt recover says of DST's note of services (svcnotes.c) that a
  * killed merge left: which merge it is, and whether pwapt rollback would
  * undo that one (never another, older merge). */
 static void print_pending(struct world_store *s, const struct world_list *l,

@@ -45,7 +45,7 @@ struct context {
 	 * each "WORLD SERVICE WARNING": once a command, whatever the plans
 	 * it makes (pwapt merge: one for each transaction, and more). */
 	struct strv said_pidfiles;
-	/* This command began a note of pending services (svcmove.c,
+	/* This command began a note of pending services (svcnotes.c,
 	 * service_pending_begin): one it found there went to svcmove-held,
 	 * and comes back when its own is emptied. */
 	bool pending_begun;

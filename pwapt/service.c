@@ -274,7 +274,7 @@ void service_remember(struct context *ctx, char *const *services, uint64_t id)
 	world_store_free(s);
 }
 
-/* Root's note "svcmove" (see svcmove.c) of pwapt rollback of merge ID
+/* Root's note "svcmove" (see svcnotes.c) of pwapt rollback of merge ID
  * (from SRC): "rollback of merge ID from SRC", then "start NAME" for
  * each of the N services of STOP that it stops (to start again while the
  * merge stands), and for each of AGAIN (M of them) what is to be done
@@ -405,12 +405,13 @@ int service_stop_before_rollback(struct context *ctx, uint64_t id,
 	struct world_store *s = open_store(ctx);
 	struct world_error err = {0};
 	_cleanup_free_ char *now = NULL;
+	bool opened = s;
 	int lr = s ? service_pending_load(s, WORLD_ROOT, &now, &err) : -1;
 	world_store_free(s);
 	if (lr < 0) {
 		snprintf(why, why_len,
 			 "cannot read Root's note of pending services: %s",
-			 s ? SHOWN(err.msg) : "cannot open the store");
+			 opened ? SHOWN(err.msg) : "cannot open the store");
 		return -1;
 	}
 	bool own = service_note_of(now, id);

@@ -402,9 +402,10 @@ void service_pending_rollback(struct context *ctx, const struct svc_plan *p,
 			      uint64_t id, char *const *restart, size_t n);
 /* After merge ID into WORLD was rolled back: WORLD's note of pending
  * services, when it is of that merge (a wmerge killed among its services,
- * service_stop_before_rollback()), goes: it is PREV again when that is
- * another merge's note, else empty.  Another merge's note, or one that
- * cannot be read, stays. */
+ * service_stop_before_rollback()), goes: the top of WORLD's held notes
+ * comes back (service_pending_restore; PREV is not read, they are read
+ * again as they are), else it is emptied.  Another merge's note, or one
+ * that cannot be read, stays. */
 void service_pending_after_rollback(struct context *ctx, const char *world,
 				    uint64_t id, const char *prev);
 /* WORLD's note "svcmove-held": the notes of pending services that

@@ -140,12 +140,14 @@ void service_pending_left(struct context *ctx, const struct svc_plan *p,
 		(void)service_pending_put(ctx, p->dst, buf);
 }
 
-int service_pending_load(struct world_store *s, const char *world, char **out,
-			 struct world_error *err)
+/* WORLD's note NAME ("svcmove", "svcmove-held"): *OUT malloc'd, NULL
+ * when there is none or it is empty; an error when it cannot be read. */
+static int note_load(struct world_store *s, const char *world, const char *name,
+		     char **out, struct world_error *err)
 {
 	char *text = NULL;
 	*out = NULL;
-	int r = world_note_read(s, world, "svcmove", &text, NULL, err);
+	int r = world_note_read(s, world, name, &text, NULL, err);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -155,46 +157,40 @@ int service_pending_load(struct world_store *s, const char *world, char **out,
 	else
 		free(text);
 	return 0;
+}
+
+static int note_put(struct context *ctx, const char *world, const char *name,
+		    const char *text)
+{
+	struct world_store *s = open_store(ctx);
+	struct world_error err = {0};
+	int r = s ? world_note_write(s, world, name, text, strlen(text), &err)
+		  : -1;
+	world_store_free(s);
+	return r < 0 ? -1 : 0;
+}
+
+int service_pending_load(struct world_store *s, const char *world, char **out,
+			 struct world_error *err)
+{
+	return note_load(s, world, "svcmove", out, err);
 }
 
 int service_pending_put(struct context *ctx, const char *world,
 			const char *text)
 {
-	struct world_store *s = open_store(ctx);
-	struct world_error err = {0};
-	int r = s ? world_note_write(s, world, "svcmove", text, strlen(text),
-				     &err)
-		  : -1;
-	world_store_free(s);
-	return r < 0 ? -1 : 0;
+	return note_put(ctx, world, "svcmove", text);
 }
 
 int service_held_put(struct context *ctx, const char *world, const char *text)
 {
-	struct world_store *s = open_store(ctx);
-	struct world_error err = {0};
-	int r = s ? world_note_write(s, world, "svcmove-held", text,
-				     strlen(text), &err)
-		  : -1;
-	world_store_free(s);
-	return r < 0 ? -1 : 0;
+	return note_put(ctx, world, "svcmove-held", text);
 }
 
 int service_held_load(struct world_store *s, const char *world, char **out,
 		      struct world_error *err)
 {
-	char *text = NULL;
-	*out = NULL;
-	int r = world_note_read(s, world, "svcmove-held", &text, NULL, err);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	if (*text)
-		*out = text;
-	else
-		free(text);
-	return 0;
+	return note_load(s, world, "svcmove-held", out, err);
 }
 
 /* Whether world W exists in the store: a note's services of a world
@@ -290,13 +286,14 @@ int service_pending_hold(struct context *ctx, const char *world,
 	struct world_store *s = open_store(ctx);
 	struct world_error err = {0};
 	_cleanup_free_ char *held = NULL;
+	bool opened = s;
 	int r = s ? service_held_load(s, world, &held, &err) : -1;
 	world_store_free(s);
 	*top = NULL;
 	if (r < 0) {
 		snprintf(why, why_len,
 			 "cannot read %s's note of pending services: %s", world,
-			 s ? SHOWN(err.msg) : "cannot open the store");
+			 opened ? SHOWN(err.msg) : "cannot open the store");
 		return -1;
 	}
 	/* A note whose services all run is done with: emptied, not kept. */
@@ -348,12 +345,13 @@ int service_pending_begin(struct context *ctx, const char *world, char *why,
 	struct world_store *s = open_store(ctx);
 	struct world_error err = {0};
 	_cleanup_free_ char *now = NULL, *top = NULL;
+	bool opened = s;
 	int r = s ? service_pending_load(s, world, &now, &err) : -1;
 	world_store_free(s);
 	if (r < 0) {
 		snprintf(why, why_len,
 			 "cannot read %s's note of pending services: %s", world,
-			 s ? SHOWN(err.msg) : "cannot open the store");
+			 opened ? SHOWN(err.msg) : "cannot open the store");
 		return -1;
 	}
 	if (service_pending_hold(ctx, world, now, &top, why, why_len) < 0)
