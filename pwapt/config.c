@@ -232,6 +232,7 @@ void context_release(struct context *ctx)
 	free(ctx->owned_subnet);
 	strvfreep(&ctx->checks);
 	strv_free(&ctx->said_pidfiles);
+	free(steal_pointer(&ctx->pending_mine));
 	ctx->owned_root = ctx->owned_state = NULL;
 	ctx->owned_bridge = ctx->owned_subnet = NULL;
 }

@@ -49,6 +49,10 @@ struct context {
 	 * service_pending_begin): one it found there went to svcmove-held,
 	 * and comes back when its own is emptied. */
 	bool pending_begun;
+	/* The text of the note of pending services this command wrote last
+	 * (svcnotes.c; NULL: none yet): another command's note found there
+	 * instead is never written over. */
+	char *pending_mine;
 	char *owned_root, *owned_state; /* from the config file */
 	char *owned_bridge, *owned_subnet;
 };

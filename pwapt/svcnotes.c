@@ -176,10 +176,108 @@ int service_pending_load(struct world_store *s, const char *world, char **out,
 	return note_load(s, world, "svcmove", out, err);
 }
 
+/* WORLD's note of pending services and its held notes, read under one
+ * hold of the store's lock: *NOTE, *HELD malloc'd, NULL when none. */
+static int notes_read(struct context *ctx, const char *world, char **note,
+		      char **held)
+{
+	struct world_store *s = open_store(ctx);
+	int r = s ? note_load(s, world, "svcmove", note, NULL) : -1;
+	if (r >= 0 && note_load(s, world, "svcmove-held", held, NULL) < 0) {
+		free(steal_pointer(note));
+		r = -1;
+	}
+	world_store_free(s);
+	return r < 0 ? -1 : 0;
+}
+
+/* Under one hold of the store's lock, WORLD's notes still SEEN_NOTE and
+ * SEEN_HELD (as notes_read gave them) become NOTE and HELD (NULL: left
+ * as it is).  1, nothing written, when another command changed either
+ * since; 0; -1. */
+static int notes_swap(struct context *ctx, const char *world,
+		      const char *seen_note, const char *seen_held,
+		      const char *note, const char *held)
+{
+	struct world_store *s = open_store(ctx);
+	_cleanup_free_ char *n = NULL, *h = NULL;
+	int r = s ? note_load(s, world, "svcmove", &n, NULL) : -1;
+	if (r >= 0)
+		r = note_load(s, world, "svcmove-held", &h, NULL);
+	if (r >= 0 && (strcmp(n ? n : "", seen_note ? seen_note : "") ||
+		       strcmp(h ? h : "", seen_held ? seen_held : "")))
+		r = 1;
+	if (r == 0 && note)
+		r = world_note_write(s, world, "svcmove", note, strlen(note),
+				     NULL) < 0
+			    ? -1
+			    : 0;
+	if (r == 0 && held)
+		r = world_note_write(s, world, "svcmove-held", held,
+				     strlen(held), NULL) < 0
+			    ? -1
+			    : 0;
+	world_store_free(s);
+	return r < 0 ? -1 : r;
+}
+
+/* HELD (may be NULL), held notes, with the note OLD among them replaced
+ * by NOW, or dropped when NOW is NULL; without OLD, NOW goes on top.
+ * Malloc'd; NULL when out of memory. */
+static char *held_swap(const char *held, const char *old, const char *now)
+{
+	size_t n = strlen(old);
+	const char *p = held;
+	while (p && (strncmp(p, old, n) || (p[n] && p[n] != '\n')))
+		if ((p = strstr(p, "\n\n")))
+			p += 2;
+	char *out = NULL;
+	if (p && (p[n] == '\0' || p[n] == '\n')) {
+		size_t at = (size_t)(p - held), after = at + n;
+		if (!now && p[n])
+			after++; /* the blank line after it */
+		else if (!now && at)
+			at--; /* the last one: the blank line before it */
+		return asprintf(&out, "%.*s%s%s", (int)at, held, now ? now : "",
+				held + after) < 0
+			       ? NULL
+			       : out;
+	}
+	if (!now)
+		return strdup(held ? held : "");
+	if (asprintf(&out, "%s%s%s", now, held && *held ? "\n" : "",
+		     held ? held : "") < 0)
+		return NULL;
+	return out;
+}
+
 int service_pending_put(struct context *ctx, const char *world,
 			const char *text)
 {
-	return note_put(ctx, world, "svcmove", text);
+	for (int tries = 0; tries < 3; tries++) {
+		_cleanup_free_ char *note = NULL, *held = NULL, *moved = NULL;
+		if (notes_read(ctx, world, &note, &held) < 0)
+			return -1;
+		const char *mine = ctx->pending_mine;
+		int r;
+		if (!mine || !strcmp(note ? note : "", mine)) {
+			r = notes_swap(ctx, world, note, held, text, NULL);
+		} else {
+			/* Another command's note since this one's, which it
+			 * kept aside: this one's is replaced there. */
+			if (!(moved = held_swap(held, mine, text)))
+				return -1;
+			r = notes_swap(ctx, world, note, held, NULL, moved);
+		}
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			free(ctx->pending_mine);
+			ctx->pending_mine = strdup(text);
+			return ctx->pending_mine ? 0 : -1;
+		}
+	}
+	return -1;
 }
 
 int service_held_put(struct context *ctx, const char *world, const char *text)
@@ -315,28 +413,42 @@ int service_pending_hold(struct context *ctx, const char *world,
 
 int service_pending_restore(struct context *ctx, const char *world, uint64_t id)
 {
-	struct world_store *s = open_store(ctx);
-	_cleanup_free_ char *held = NULL, *top = NULL;
-	int r = s ? service_held_load(s, world, &held, NULL) : -1;
-	world_store_free(s);
-	if (r < 0)
-		return -1; /* left as they are, for pwapt recover */
-	const char *rest = held;
-	do {
-		free(top);
-		top = held_top(rest, &rest);
-	} while (top && rest &&
-		 ((id && service_note_of(top, id)) ||
-		  note_settled(ctx, world, top)));
-	if (!top)
-		return -1;
-	/* This merge's own, or one whose services all run: done with. */
-	if (*top &&
-	    ((id && service_note_of(top, id)) || note_settled(ctx, world, top)))
-		*top = '\0';
-	if (service_pending_put(ctx, world, top) < 0)
-		return -1;
-	return held ? service_held_put(ctx, world, rest ? rest : "") : 0;
+	_cleanup_free_ char *mine = steal_pointer(&ctx->pending_mine);
+	for (int tries = 0; tries < 3; tries++) {
+		_cleanup_free_ char *note = NULL, *held = NULL, *top = NULL,
+				    *kept = NULL;
+		if (notes_read(ctx, world, &note, &held) < 0)
+			return -1; /* left as they are, for pwapt recover */
+		int r;
+		if (mine && strcmp(note ? note : "", mine)) {
+			/* Another command's note since this one's: it stays,
+			 * and this one's, which it kept aside, goes. */
+			if (!(kept = held_swap(held, mine, NULL)))
+				return -1;
+			r = notes_swap(ctx, world, note, held, NULL,
+				       held ? kept : NULL);
+		} else {
+			const char *rest = held;
+			do {
+				free(top);
+				top = held_top(rest, &rest);
+			} while (top && rest &&
+				 ((id && service_note_of(top, id)) ||
+				  note_settled(ctx, world, top)));
+			if (!top)
+				return -1;
+			/* This merge's own, or one whose services all run:
+			 * done with. */
+			if (*top && ((id && service_note_of(top, id)) ||
+				     note_settled(ctx, world, top)))
+				*top = '\0';
+			r = notes_swap(ctx, world, note, held, top,
+				       held ? (rest ? rest : "") : NULL);
+		}
+		if (r <= 0)
+			return r;
+	}
+	return -1;
 }
 
 int service_pending_begin(struct context *ctx, const char *world, char *why,
@@ -356,6 +468,11 @@ int service_pending_begin(struct context *ctx, const char *world, char *why,
 	}
 	if (service_pending_hold(ctx, world, now, &top, why, why_len) < 0)
 		return -1;
+	free(ctx->pending_mine);
+	if (!(ctx->pending_mine = strdup(now ? now : ""))) {
+		snprintf(why, why_len, "out of memory");
+		return -1;
+	}
 	ctx->pending_begun = true;
 	return 0;
 }

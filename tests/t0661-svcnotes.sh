@@ -212,4 +212,21 @@ test_expect_success 'a refused merge whose service stopped in SRC starts and die
 	wdelete W5 && rm "$R/srv/conflict" && clear_notes
 '
 
+# R10 #4: a wmerge that ended emptied the note another command wrote
+# while it was stopped (each note step took the store's lock anew, and
+# wrote over whatever it found).
+test_expect_success 'a wmerge stopped among its services, a refused wmerge beside it: its end keeps the other note' '
+	wcreate A4 Root && svc_in A4 asvc && wexec A4 sh -c "mkdir -p /srv && echo a >/srv/a4" &&
+	wcreate B4 Root && svc_in B4 bsvc dies && wexec B4 sh -c "mkdir -p /srv && echo world >/srv/conflict" &&
+	mkdir -p "$R/srv" && echo root >"$R/srv/conflict" &&
+	{ PWAPT_STOP_AT=svcmove-merged wmerge A4 Root >"$TMP/outA" 2>&1 & pid=$!; } &&
+	wait_for 120 "test \"\$(ps -o stat= -p $pid | cut -c1)\" = T" &&
+	{ wmerge B4 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 3 $rc &&
+	grep -q "^failed: " "$(note)" && cp "$(note)" "$TMP/noteB" &&
+	kill -CONT $pid && { wait $pid; rc=$?; cat "$TMP/outA"; } && test_equal 0 $rc &&
+	cmp "$TMP/noteB" "$(note)" && test_lacks "^merge [0-9]* from A4" cat "$(held)" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } && test_lacks "nothing to recover" cat "$TMP/rec" &&
+	grep -q bsvc "$TMP/rec" && wdelete B4 && rm "$R/srv/conflict" && clear_notes
+'
+
 test_done
