@@ -493,11 +493,14 @@ void service_start_after_refused_rollback(struct context *ctx,
 	for (size_t i = n; i-- > 0;) { /* stopped in reverse: start order */
 		fprintf(f, "Starting %s again... ", stopped[i]);
 		fflush(f);
-		int st = service_command(ctx, WORLD_ROOT, stopped[i], "start",
-					 false);
-		fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
+		/* Asked whatever its start said: an init script may exit 0
+		 * without starting anything. */
+		bool up = service_command(ctx, WORLD_ROOT, stopped[i], "start",
+					  false) == 0 &&
+			  service_runs(ctx, WORLD_ROOT, stopped[i]);
+		fprintf(f, "%s\n", up ? "done" : "FAILED");
 		fflush(f);
-		all &= st == 0;
+		all &= up;
 	}
 	/* The note of those to start again goes once they run: the one
 	 * kept aside (PREV) is back. */

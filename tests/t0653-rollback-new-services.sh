@@ -96,6 +96,21 @@ test_expect_success 'after that, a rollback refused once they started again leav
 	grep -q "nothing to recover" "$TMP/rec"
 '
 
+test_expect_success 'a refused rollback whose stopped service starts with exit 0 but does not run: FAILED, the note names it' '
+	WWW=/etc/init.d/pwapt-test-www &&
+	sed -i "2i [ \"\$1\" = stop ] && exit 1" "$R$WEB" &&
+	sed -i "2i [ \"\$1\" = start ] && exit 0" "$R$WWW" &&
+	{ pwapt rollback --force >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	sed -i "2d" "$R$WEB" && sed -i "2d" "$R$WWW" && test_equal 1 $rc &&
+	grep -q "^Stopping pwapt-test-www (started by merge 1)... done" "$TMP/out" &&
+	grep -q "^Starting pwapt-test-www again... FAILED" "$TMP/out" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	! grep -q "nothing to recover" "$TMP/rec" &&
+	grep -q "^start pwapt-test-www\$" "$TMP/rec" &&
+	wexec Root /etc/init.d/pwapt-test-www start && wait_for 20 both_answer &&
+	clear_notes
+'
+
 test_expect_success 'pwapt rollback stops them in reverse start order before their files go; nothing left to recover' '
 	{ pwapt rollback --force >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
 	test_equal 0 $rc &&
