@@ -105,7 +105,14 @@ int lifecycle_ensure_running(struct world_store *s, const char *name,
 	 * stays so (its diff and plan bring it up); any other frozen world is
 	 * one a killed merge left so (recovery has run). */
 	bool ours = s->merge_frozen && !strcmp(s->merge_frozen, name);
-	r = settled_state(s, name, &state, err);
+	/* Ours, if its init died frozen, is never waited for and started
+	 * anew in the middle of its merge: a fresh container's services
+	 * would write into the layer being merged (the merge's own attach
+	 * finds it gone). */
+	if (ours)
+		state = container_state(s, name);
+	else
+		r = settled_state(s, name, &state, err);
 	if (r >= 0 && !ours && state == CONTAINER_FROZEN)
 		(void)container_freeze(s, name, false);
 	if (r >= 0 && state == CONTAINER_STOPPED) {
