@@ -455,39 +455,6 @@ static void put_pending_lines(const char *pending, const char *dst, int merged)
 	}
 }
 
-/* The lines of note PENDING of a pwapt rollback of a merge into DST
- * after its first: once the merge is UNDONE, those to start or restart
- * on the old files ("restart NAME on the old files": "restart NAME in
- * DST"); while it stands, the services the rollback stopped, to start
- * again ("start NAME").  Printed when PUT; returns how many. */
-static size_t rollback_lines(const char *pending, const char *dst, bool undone,
-			     bool put)
-{
-	size_t count = 0;
-	static const char tail[] = " on the old files";
-	const char *l = strchr(pending, '\n');
-	for (l = l ? l + 1 : ""; *l;) {
-		size_t n = strcspn(l, "\n");
-		_cleanup_free_ char *line = strndup(l, n);
-		l += n + (l[n] == '\n');
-		size_t k = line ? strlen(line) : 0;
-		bool old = k > sizeof(tail) - 1 &&
-			   !strcmp(line + k - (sizeof(tail) - 1), tail);
-		if (!line || old != undone)
-			continue;
-		count++;
-		if (!put)
-			continue;
-		if (old)
-			line[k - (sizeof(tail) - 1)] = '\0';
-		put_text(stdout, line);
-		if (old)
-			printf(" in %s", dst);
-		putchar('\n');
-	}
-	return count;
-}
-
 /* "a wmerge", or "pwapt merge of transaction T" where note PENDING says
  * so, into BUF (LEN bytes). */
 static const char *merge_kind(const char *pending, char *buf, size_t len)
@@ -523,8 +490,10 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 	bool unknown = id && last_merge(s, dst, &last, &err) < 0;
 	bool rollback = id && !strncmp(pending, "rollback of merge ", 18);
 	/* Its lines for after the undo; those before it: its stops. */
-	bool undo = rollback && rollback_lines(pending, dst, true, false);
-	bool stops = rollback && rollback_lines(pending, dst, false, false);
+	bool undo = rollback &&
+		    service_note_rollback_lines(pending, dst, true, false);
+	bool stops = rollback &&
+		     service_note_rollback_lines(pending, dst, false, false);
 	int since = merged_since(s, l, dst, pending, &merged, &err);
 	/* Written by a command that failed, not killed: its reason. */
 	const char *failed = strstr(pending, "\nfailed: ");
@@ -620,7 +589,8 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 		put_text(stdout, head);
 	putchar('\n');
 	if (rollback && !unknown)
-		(void)rollback_lines(pending, dst, undo && last != id, true);
+		(void)service_note_rollback_lines(pending, dst,
+						  undo && last != id, true);
 	else
 		put_pending_lines(pending, dst, since);
 }
@@ -659,8 +629,14 @@ static size_t held_notes(struct world_store *s, const struct world_list *l,
 
 int cmd_recover(struct context *ctx, int argc, char **argv)
 {
-	static const struct cmd_option options[] = {OPT_END};
-	static const struct cmd_usage usage = {.synopsis = "", .man = "pwapt"};
+	bool done = false;
+	const struct cmd_option options[] = {
+		OPT_FLAG("done", &done,
+			 "  --done  forget the notes of pending services, once "
+			 "seen to"),
+		OPT_END};
+	static const struct cmd_usage usage = {.synopsis = "[--done]",
+					       .man = "pwapt"};
 	int r = parse_options(ctx, &argc, &argv, options, &usage);
 	if (r != OPTIONS_PARSED)
 		return r;
@@ -737,14 +713,19 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 	 * merge's own note written over another. */
 	for (size_t i = 0; i < l.n; i++)
 		(void)held_notes(s, &l, l.v[i].name, pending[i], true);
-
+	r = done ? service_notes_forget(s, &l) : 0;
+	if (r > 0)
+		printf("forgot %d note%s of pending services\n", r,
+		       r == 1 ? "" : "s");
 	for (size_t i = 0; i < l.n; i++)
 		free(pending[i]);
 	free(pending);
 	free(unreadable);
 	world_list_release(&l);
 	world_store_free(s);
-	return EXIT_OK;
+	return r < 0 ? failf(ctx, "cannot forget the notes of pending "
+				  "services")
+		     : EXIT_OK;
 }
 
 /* --id ID: a merge's number, as `pwapt rollback` and the transactions

@@ -425,6 +425,17 @@ int service_held_load(struct world_store *s, const char *world, char **out,
 /* Whether TEXT (may be NULL), a note of pending services, is of merge
  * ID: "merge ID from SRC", or "rollback of merge ID from SRC". */
 bool service_note_of(const char *text, uint64_t id);
+/* The lines of note PENDING of a pwapt rollback of a merge into DST
+ * after its first: once the merge is UNDONE, those to start or restart
+ * on the old files; while it stands, the services the rollback stopped.
+ * Printed when PUT; returns how many. */
+size_t service_note_rollback_lines(const char *pending, const char *dst,
+				   bool undone, bool put);
+/* pwapt recover --done: empties the notes of pending services (svcmove,
+ * svcmove-held) of each world of L that has one, or one that cannot be
+ * read, through S (its lock held).  How many notes there were (one that
+ * cannot be read counts one), or -1 (said on stderr). */
+int service_notes_forget(struct world_store *s, const struct world_list *l);
 /* Writes TEXT as WORLD's note of pending services ("": none).  0 or -1. */
 int service_pending_put(struct context *ctx, const char *world,
 			const char *text);

@@ -497,3 +497,64 @@ char *service_pending_read(struct world_store *s, const char *world)
 	char *text = NULL;
 	return service_pending_load(s, world, &text, NULL) < 0 ? NULL : text;
 }
+
+/* The lines of note PENDING of a pwapt rollback of a merge into DST
+ * after its first: once the merge is UNDONE, those to start or restart
+ * on the old files ("restart NAME on the old files": "restart NAME in
+ * DST"); while it stands, the services the rollback stopped, to start
+ * again ("start NAME").  Printed when PUT; returns how many. */
+size_t service_note_rollback_lines(const char *pending, const char *dst,
+				   bool undone, bool put)
+{
+	size_t count = 0;
+	static const char tail[] = " on the old files";
+	const char *l = strchr(pending, '\n');
+	for (l = l ? l + 1 : ""; *l;) {
+		size_t n = strcspn(l, "\n");
+		_cleanup_free_ char *line = strndup(l, n);
+		l += n + (l[n] == '\n');
+		size_t k = line ? strlen(line) : 0;
+		bool old = k > sizeof(tail) - 1 &&
+			   !strcmp(line + k - (sizeof(tail) - 1), tail);
+		if (!line || old != undone)
+			continue;
+		count++;
+		if (!put)
+			continue;
+		if (old)
+			line[k - (sizeof(tail) - 1)] = '\0';
+		put_text(stdout, line);
+		if (old)
+			printf(" in %s", dst);
+		putchar('\n');
+	}
+	return count;
+}
+
+int service_notes_forget(struct world_store *s, const struct world_list *l)
+{
+	int n = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *w = l->v[i].name;
+		_cleanup_free_ char *now = NULL, *held = NULL;
+		/* One that cannot be read goes too: forgetting is what the
+		 * administrator asked for. */
+		int a = service_pending_load(s, w, &now, NULL);
+		int b = service_held_load(s, w, &held, NULL);
+		if (a >= 0 && b >= 0 && !now && !held)
+			continue;
+		/* The notes kept aside: one after the other, a blank line
+		 * between them. */
+		int kept = b < 0 || held ? 1 : 0;
+		for (const char *t = held; t && (t = strstr(t, "\n\n")); t += 2)
+			kept += t[2] != '\0';
+		struct world_error err = {0};
+		if (world_note_write(s, w, "svcmove", "", 0, &err) < 0 ||
+		    world_note_write(s, w, "svcmove-held", "", 0, &err) < 0) {
+			fprintf(stderr, "pwapt: %s\n", SHOWN(err.msg));
+			return -1;
+		}
+		n += (a < 0 || now) + kept;
+	}
+	return n;
+}

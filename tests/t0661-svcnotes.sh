@@ -229,4 +229,27 @@ test_expect_success 'a wmerge stopped among its services, a refused wmerge besid
 	grep -q bsvc "$TMP/rec" && wdelete B4 && rm "$R/srv/conflict" && clear_notes
 '
 
+# Once the administrator has seen to the services a note names, pwapt
+# recover --done forgets the notes (a "restart" line is never taken for
+# done by pwapt itself).
+test_expect_success 'pwapt recover --done forgets the notes, also one kept aside and one unreadable' '
+	wcreate B6 Root && svc_in B6 b6 dies && wexec B6 sh -c "mkdir -p /srv && echo world >/srv/conflict" &&
+	mkdir -p "$R/srv" && echo root >"$R/srv/conflict" &&
+	{ wmerge B6 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 3 $rc &&
+	grep -qx "stop b6 in B6" "$(note)" && printf "merge 1 from X\nrestart gone\n" >"$(held)" &&
+	{ pwapt recover --done >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	grep -q "b6 in B6" "$TMP/rec" && grep -q "restart gone" "$TMP/rec" &&
+	grep -qx "forgot 2 notes of pending services" "$TMP/rec" &&
+	test_no_output cat "$(note)" "$(held)" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	grep -qx "nothing to recover" "$TMP/rec" &&
+	rm "$(held)" && mkdir "$(held)" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } && grep -q "cannot be read" "$TMP/rec" &&
+	rmdir "$(held)" && ln -s /nonexistent "$(held)" &&
+	{ pwapt recover --done >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	grep -qx "forgot 1 note of pending services" "$TMP/rec" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } && grep -qx "nothing to recover" "$TMP/rec" &&
+	wdelete B6 && rm "$R/srv/conflict"
+'
+
 test_done
