@@ -17,7 +17,7 @@ in_w() { wexec "$1" env DEBIAN_FRONTEND=noninteractive apt-get "$2" -y -qq pwapt
 # services they name (as an administrator would): a note naming a
 # service to restart, or stopped in a world since deleted, is never
 # taken for done by pwapt itself.
-clear_notes() { for n in svcmove svcmove-held; do : >"$PWAPT_STATE/worlds/Root/notes/$n"; done; }
+clear_notes() { pwapt recover --done >/dev/null; }
 
 test_expect_success 'set up: pwapt-test-svc 1.0 running in Root' '
 	use_test_repo 1.0 && install_test_packages pwapt-test-svc >/dev/null &&

@@ -21,7 +21,7 @@ print(urllib.request.urlopen("http://127.0.0.1:%s/" % sys.argv[1], timeout=5).re
 # Empties Root's notes of pending services once a test has seen to the
 # services they name (as an administrator would): a note naming a
 # service to restart is never taken for done by pwapt itself.
-clear_notes() { for n in svcmove svcmove-held; do : >"$PWAPT_STATE/worlds/Root/notes/$n"; done; }
+clear_notes() { pwapt recover --done >/dev/null; }
 both_answer() { test -n "$(answers Root 8080)" && test -n "$(answers Root 8090)"; }
 web_pid() { wexec Root cat /run/pwapt-test-web.pid 2>/dev/null; }
 

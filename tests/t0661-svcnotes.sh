@@ -20,9 +20,9 @@ last_txn() { pwapt list | awk 'NR > 1 { n = $1 } END { print n }'; }
 # Root's notes of pending services, and the one kept aside.
 note() { echo "$PWAPT_STATE/worlds/Root/notes/svcmove"; }
 held() { echo "$PWAPT_STATE/worlds/Root/notes/svcmove-held"; }
-# Clears Root's notes, once a test has looked at them (what an
-# administrator who saw to the services would want).
-clear_notes() { : >"$(note)" && : >"$(held)"; }
+# Forgets Root's notes (pwapt recover --done), once a test has looked
+# at them (what an administrator who saw to the services would do).
+clear_notes() { pwapt recover --done >/dev/null; }
 svc_up() { wexec Root /etc/init.d/pwapt-test-svc start >/dev/null 2>&1; wait_for 20 "test -n \"\$(svcd_procs)\""; }
 # A service "cleaner" in world $1, running; with "once", its start fails
 # after its first stop.
