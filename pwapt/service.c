@@ -402,18 +402,11 @@ int service_stop_before_rollback(struct context *ctx, uint64_t id,
 	 * start and restart on the old files; and the notes before are
 	 * still there.  A note that cannot be read refuses the rollback: it
 	 * is never taken for none, and overwritten. */
-	struct world_store *s = open_store(ctx);
-	struct world_error err = {0};
 	_cleanup_free_ char *now = NULL;
-	bool opened = s;
-	int lr = s ? service_pending_load(s, WORLD_ROOT, &now, &err) : -1;
-	world_store_free(s);
-	if (lr < 0) {
-		snprintf(why, why_len,
-			 "cannot read Root's note of pending services: %s",
-			 opened ? SHOWN(err.msg) : "cannot open the store");
+	int lr = service_note_read_why(ctx, WORLD_ROOT, false, &now, why,
+				       why_len);
+	if (lr < 0)
 		return -1;
-	}
 	bool own = service_note_of(now, id);
 	if (service_pending_hold(ctx, WORLD_ROOT, own ? NULL : now, prev, why,
 				 why_len) < 0)

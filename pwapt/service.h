@@ -443,6 +443,12 @@ int service_pending_put(struct context *ctx, const char *world,
  * none (0, *OUT NULL). */
 int service_pending_load(struct world_store *s, const char *world,
 			 char **out, struct world_error *err);
+/* WORLD's note of pending services (HELD: the notes kept aside) into
+ * *OUT, malloc'd, NULL when none, through a store opened for it; -1 when
+ * it cannot be read (never taken for none), WHY (WHY_LEN bytes) saying
+ * why. */
+int service_note_read_why(struct context *ctx, const char *world, bool held,
+			  char **out, char *why, size_t why_len);
 
 /* SERVICE's command VERB (start, stop, restart, status) in WORLD: its
  * init script, or systemctl where WORLD runs systemd (status: is-active).

@@ -176,6 +176,23 @@ int service_pending_load(struct world_store *s, const char *world, char **out,
 	return note_load(s, world, "svcmove", out, err);
 }
 
+int service_note_read_why(struct context *ctx, const char *world, bool held,
+			  char **out, char *why, size_t why_len)
+{
+	struct world_store *s = open_store(ctx);
+	struct world_error err = {0};
+	bool opened = s;
+	int r = s ? note_load(s, world, held ? "svcmove-held" : "svcmove", out,
+			      &err)
+		  : -1;
+	world_store_free(s);
+	if (r < 0)
+		snprintf(why, why_len,
+			 "cannot read %s's note of pending services: %s", world,
+			 opened ? SHOWN(err.msg) : "cannot open the store");
+	return r < 0 ? -1 : 0;
+}
+
 /* WORLD's note of pending services and its held notes, read under one
  * hold of the store's lock: *NOTE, *HELD malloc'd, NULL when none. */
 static int notes_read(struct context *ctx, const char *world, char **note,
@@ -381,19 +398,10 @@ static int held_push(struct context *ctx, const char *world, const char *now,
 int service_pending_hold(struct context *ctx, const char *world,
 			 const char *now, char **top, char *why, size_t why_len)
 {
-	struct world_store *s = open_store(ctx);
-	struct world_error err = {0};
 	_cleanup_free_ char *held = NULL;
-	bool opened = s;
-	int r = s ? service_held_load(s, world, &held, &err) : -1;
-	world_store_free(s);
 	*top = NULL;
-	if (r < 0) {
-		snprintf(why, why_len,
-			 "cannot read %s's note of pending services: %s", world,
-			 opened ? SHOWN(err.msg) : "cannot open the store");
+	if (service_note_read_why(ctx, world, true, &held, why, why_len) < 0)
 		return -1;
-	}
 	/* A note whose services all run is done with: emptied, not kept. */
 	if (now && note_settled(ctx, world, now))
 		now = NULL;
@@ -454,18 +462,9 @@ int service_pending_restore(struct context *ctx, const char *world, uint64_t id)
 int service_pending_begin(struct context *ctx, const char *world, char *why,
 			  size_t why_len)
 {
-	struct world_store *s = open_store(ctx);
-	struct world_error err = {0};
 	_cleanup_free_ char *now = NULL, *top = NULL;
-	bool opened = s;
-	int r = s ? service_pending_load(s, world, &now, &err) : -1;
-	world_store_free(s);
-	if (r < 0) {
-		snprintf(why, why_len,
-			 "cannot read %s's note of pending services: %s", world,
-			 opened ? SHOWN(err.msg) : "cannot open the store");
+	if (service_note_read_why(ctx, world, false, &now, why, why_len) < 0)
 		return -1;
-	}
 	if (service_pending_hold(ctx, world, now, &top, why, why_len) < 0)
 		return -1;
 	free(ctx->pending_mine);
