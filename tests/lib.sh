@@ -54,6 +54,13 @@ grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
 [ -x "$BIN_DIR/pwapt" ] || skip_all "pwapt is not built (run make)"
 
 TMP=$(mktemp -d /tmp/pwapt-test.XXXXXX)
+# Debian's python3 for the tests' helpers (manifest.py and the like):
+# pyenv's shims, first on PATH on some machines, cost 1.5 s a call, and a
+# test file makes hundreds.
+if [ -x /usr/bin/python3 ] && [ "$(command -v python3)" != /usr/bin/python3 ]; then
+	mkdir "$TMP/python" && ln -s /usr/bin/python3 "$TMP/python/python3" &&
+		PATH=$TMP/python:$PATH
+fi
 PWAPT_ROOT=$TMP/root
 PWAPT_STATE=$TMP/state
 export PWAPT_ROOT PWAPT_STATE
@@ -162,9 +169,18 @@ trap 'exit 130' INT TERM
 trap 'exit 129' HUP
 trap 'exit 141' PIPE
 
+# A busybox tree in $1 (default PWAPT_ROOT): a copy of one built once per
+# test file, the same tree (cp -a keeps modes and times).
 make_busybox_root() {
-	"$TEST_DIR/fixtures/busybox-tree.sh" "${1:-$PWAPT_ROOT}" ||
-		skip_all "cannot build the busybox test tree"
+	if ! [ -d "$TMP/busybox-tree" ]; then
+		rm -rf "$TMP/busybox-tree.new" &&
+			"$TEST_DIR/fixtures/busybox-tree.sh" "$TMP/busybox-tree.new" &&
+			mv "$TMP/busybox-tree.new" "$TMP/busybox-tree" ||
+			skip_all "cannot build the busybox test tree"
+	fi
+	mkdir -p "${1:-$PWAPT_ROOT}" &&
+		cp -a "$TMP/busybox-tree/." "${1:-$PWAPT_ROOT}/" ||
+		skip_all "cannot copy the busybox test tree"
 }
 
 # Notes a pid of a background process for cleanup to kill.
