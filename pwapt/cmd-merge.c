@@ -295,8 +295,17 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 	}
 	struct world_diff conflicts = {0};
 	uint64_t id = 0;
-	if (!(s = open_store(ctx)))
+	s = NULL;
+	if (world_crash_fail("svcmove-open", EIO) < 0)
+		failf(ctx, "cannot open the store (an injected failure)");
+	else
+		s = open_store(ctx);
+	if (!s) {
+		/* Not merged: SRC's services run on, as after a refusal. */
+		if (!ctx->no_restart)
+			(void)service_start_again_noted(ctx, &plan);
 		return EXIT_FAIL;
+	}
 	r = world_merge(s, src, dst, flags, &conflicts, &id, &err);
 	/* Root's note for pwapt rollback at once, through the store the
 	 * merge held: a pwapt killed from now on leaves its rollback what

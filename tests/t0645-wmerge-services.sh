@@ -140,6 +140,19 @@ test_expect_success 'killed between merge and restart: the merge stays, pwapt re
 	! grep -q "# killed" "$R$WEBD"
 '
 
+# The store cannot be opened once SRC's services stopped (a failure
+# injected there): nothing merged, they run in SRC again.
+test_expect_success 'the store fails to open after the stops: SRC'"'"'s service runs again, nothing merged' '
+	world_with O sh -c "echo \"# store\" >>$WEBD" && w_pid=$(pid_of O) &&
+	PWAPT_FAIL_AT=svcmove-open wmerge O Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" &&
+	test_equal 1 $rc &&
+	grep -q "^Stopping pwapt-test-www in O... done" "$TMP/out" &&
+	grep -q "^Starting pwapt-test-www in O again... done" "$TMP/out" &&
+	! grep -q "# store" "$R$WEBD" &&
+	test "$(pid_of O)" != "$w_pid" && test -n "$(www_version O)" &&
+	wdelete O
+'
+
 test_expect_success 'a service started in Root (it did not run there) that fails its check: stopped, the merge rolled back' '
 	wexec Root /etc/init.d/pwapt-test-www stop &&
 	world_with S sh -c "echo \"# started\" >>$WEBD" &&

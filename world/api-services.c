@@ -92,3 +92,8 @@ void world_crash_point(const char *name)
 {
 	crash_point(name);
 }
+
+int world_crash_fail(const char *name, int err)
+{
+	return crash_fail(name, err);
+}

@@ -342,8 +342,10 @@ int world_service_order(struct world_store *store, const char *name,
 void world_ports_release(struct world_ports *p);
 
 /* The fault injection of the tests (PWAPT_CRASH_AT=NAME kills the process
- * there, PWAPT_STOP_AT=NAME stops it), for a front end's own steps. */
+ * there, PWAPT_STOP_AT=NAME stops it; world_crash_fail() returns -ERR
+ * where PWAPT_FAIL_AT=NAME, else 0), for a front end's own steps. */
 void world_crash_point(const char *name);
+int world_crash_fail(const char *name, int err);
 
 /* The packages that dpkg's status file in world NAME's tree records (read
  * with libdpkg), sorted by name, then architecture. */
