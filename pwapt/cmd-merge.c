@@ -100,19 +100,27 @@ static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
 		return EXIT_FAIL;
 	}
 	*undone = true;
-	/* The note names those that did not come back on the old files;
-	 * out of memory, it stays as it is (naming them all). */
+	/* The note names those that did not come back on the old files,
+	 * and why; out of memory, it stays as it is (naming them all). */
 	size_t down = service_restore_old(ctx, p);
-	_cleanup_free_ struct svc_item *v =
-		down ? calloc(down, sizeof(*v)) : NULL;
-	size_t k = 0;
-	for (size_t i = 0; v && i < p->n; i++)
+	_cleanup_strv_ struct strv names = {0};
+	_cleanup_free_ char *reason = NULL;
+	bool oom = false;
+	for (size_t i = 0; i < p->n && !oom; i++)
 		if (p->v[i].down)
-			v[k++] = (struct svc_item){.name = p->v[i].name,
-						   .in_dst = true};
-	struct svc_plan left = {.src = p->src, .dst = p->dst, .v = v, .n = k};
-	if (!down || v)
-		service_pending_note(ctx, &left, id, !down);
+			oom = strv_push(&names, strdup(p->v[i].name)) < 0;
+	if (down && !oom &&
+	    asprintf(&reason,
+		     "merge %" PRIu64 " was rolled back after a failed check "
+		     "(%s), and these did not come back on the old files",
+		     id, why) < 0) {
+		reason = NULL;
+		oom = true;
+	}
+	if (!down)
+		service_pending_note(ctx, p, id, true);
+	else if (!oom)
+		service_pending_left(ctx, p, id, reason, names.v, NULL);
 	if (down)
 		fprintf(stderr,
 			"%s: %zu service%s of %s did not come back on the old "

@@ -198,7 +198,7 @@ test_expect_success 'wmerge whose check fails and whose old service does not com
 	grep -q "^wmerge: merge [0-9]* of U into Root was rolled back" "$TMP/out" &&
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
 	! grep -q "nothing to recover" "$TMP/rec" &&
-	grep -q "after merge [0-9]*, which was rolled back: see to them on the files Root has now" "$TMP/rec" &&
+	grep -q "^a wmerge into Root left services down: merge [0-9]* was rolled back after a failed check (.*), and these did not come back on the old files; see to them:\$" "$TMP/rec" &&
 	grep -q "^restart pwapt-test-svc\$" "$TMP/rec"
 '
 

@@ -78,7 +78,7 @@ test_expect_success 'pwapt merge rolled back, its service not back on the old fi
 	grep -q "^pwapt merge: 1 service of Root did not come back on the old files (pwapt recover names it)" "$TMP/out" &&
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
 	test_lacks "nothing to recover" cat "$TMP/rec" &&
-	grep -q "after merge [0-9]*, which was rolled back: see to them on the files Root has now" "$TMP/rec" &&
+	grep -q "^pwapt merge of transaction $T into Root left services down: the merge of $T into Root was rolled back: .*; these did not come back on the old files; see to them:\$" "$TMP/rec" &&
 	grep -qx "restart pwapt-test-svc" "$TMP/rec" &&
 	svc_up && clear_notes
 '
