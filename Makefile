@@ -65,7 +65,8 @@ LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim \
 	tests/unit/test-dpkgdb tests/unit/test-net tests/unit/test-journal \
 	tests/unit/test-layers tests/unit/test-diff tests/unit/test-plan \
-	tests/unit/test-services tests/unit/test-trace tests/unit/test-childwait
+	tests/unit/test-services tests/unit/test-trace tests/unit/test-childwait \
+	tests/unit/test-freezer
 
 all: bin/pwapt bin/pwapt-init bin/pwapt-aptshim.so $(addprefix bin/,$(LINKS)) \
 	shim/libaptshim.a
@@ -168,6 +169,9 @@ tests/unit/test-services: tests/unit/test-services.c tests/unit/tap.h \
 	$(floor_test)
 tests/unit/test-childwait: tests/unit/test-childwait.c tests/unit/tap.h \
 		world/*.h $(call floor_objs,childwait)
+	$(floor_test)
+tests/unit/test-freezer: tests/unit/test-freezer.c tests/unit/tap.h \
+		world/*.h $(call floor_objs,freezer)
 	$(floor_test)
 
 tests/unit/test-shim: tests/unit/test-shim.c tests/unit/tap.h shim/aptshim.h \

@@ -2,6 +2,7 @@
  * liblxc falls short (see freezer.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,23 +84,61 @@ void freezer_nudge(void *arg)
 	(void)!write(fd, "FROZEN", 6);
 }
 
+/* Whether the cgroup of freezer file PATH is gone (the container
+ * stopped), not only the file. */
+static bool cgroup_gone(const char *path)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	if (!slash)
+		return false;
+	*slash = '\0';
+	return access(dir, F_OK) < 0 && errno == ENOENT;
+}
+
+/* Whether F's cgroup is thawed, FD its file: v1's state, v2's effective
+ * state ("frozen 0" in cgroup.events, where the file says only what was
+ * asked; the file alone where there is no cgroup.events). */
+static bool thawed(const struct freezer *f, int fd)
+{
+	char now[32];
+	read_state(fd, now, sizeof(now));
+	if (strcmp(now, f->v1 ? "THAWED" : "0"))
+		return false;
+	if (f->v1)
+		return true;
+	_cleanup_free_ char *events = strdup(f->path);
+	char *slash = events ? strrchr(events, '/') : NULL;
+	if (!slash)
+		return true;
+	strcpy(slash + 1, "cgroup.events"); /* no longer than cgroup.freeze */
+	_cleanup_fclose_ FILE *in = fopen(events, "re");
+	_cleanup_free_ char *line = NULL;
+	size_t size = 0;
+	while (in && getline(&line, &size, in) > 0)
+		if (!strncmp(line, "frozen ", 7))
+			return line[7] == '0';
+	return true;
+}
+
 int freezer_thaw(const struct freezer *f)
 {
-	const char *thawed = f->v1 ? "THAWED" : "0";
+	const char *thaw = f->v1 ? "THAWED" : "0";
 	for (int i = 0; f->path && i < 40; i++) {
-		char now[32];
 		_cleanup_close_ int fd =
 			open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
-			return errno == ENOENT ? 0 : -errno; /* it stopped */
-		read_state(fd, now, sizeof(now));
-		if (!strcmp(now, thawed))
+		/* Gone with its cgroup: the container stopped.  A file
+		 * missing from a cgroup still there is a wrong path. */
+		if (fd < 0) {
+			int e = errno;
+			return e == ENOENT && cgroup_gone(f->path) ? 0 : -e;
+		}
+		if (thawed(f, fd))
 			return 0;
-		if (write(fd, thawed, strlen(thawed)) < 0)
+		if (write(fd, thaw, strlen(thaw)) < 0)
 			return -errno;
 		/* A v1 thaw is done when the write returns, nearly always. */
-		read_state(fd, now, sizeof(now));
-		if (!strcmp(now, thawed))
+		if (thawed(f, fd))
 			return 0;
 		usleep(50 * 1000);
 	}

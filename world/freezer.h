@@ -26,9 +26,11 @@ void freezer_release(struct freezer *f);
  * twice in a row is told FROZEN again, which freezes the rest.  Does
  * nothing on cgroup v2, whose freezer has no such fault. */
 void freezer_nudge(void *f);
-/* Thaws the cgroup through its file until the file says so: 0 (also when
- * F has no file, or it is gone with the container), -EBUSY if it never
- * does, else -errno. */
+/* Thaws the cgroup through its file until it is thawed (v1: the file
+ * says so; v2: cgroup.events says "frozen 0"): 0 (also when F has no
+ * file, or its cgroup is gone with the container), -EBUSY if it never
+ * is, -ENOENT when the file is missing from a cgroup still there (a wrong
+ * path: liblxc must thaw it), else -errno. */
 int freezer_thaw(const struct freezer *f);
 
 #endif
