@@ -875,6 +875,8 @@ int cmd_rollback(struct context *ctx, int argc, char **argv)
 	 * names run on the old files. */
 	if (!in_root)
 		service_pending_after_rollback(ctx, dst, id, prev);
+	if (no_restart && !strcmp(dst, WORLD_ROOT))
+		service_say_left_after_rollback(ctx, id);
 	int rs = in_root ? service_restart_after_rollback(ctx, id,
 							  src ? src : "?", prev,
 							  why, sizeof(why))

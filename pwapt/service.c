@@ -377,6 +377,44 @@ static int read_restarted(struct context *ctx, uint64_t id, struct strv *again,
 	return 0;
 }
 
+/* "LEAD: a, b.\n" of the names of V, less those in BUT, on chatter. */
+static void say_names(struct context *ctx, const char *lead,
+		      const struct strv *v, const struct strv *but)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < v->n; i++)
+		if (!but || !strv_contains(but->v, v->v[i]))
+			fprintf(chatter(ctx), "%s%s", n++ ? ", " : lead,
+				v->v[i]);
+	if (n)
+		fprintf(chatter(ctx), ".\n");
+}
+
+void service_say_left_after_rollback(struct context *ctx, uint64_t id)
+{
+	_cleanup_strv_ struct strv again = {0}, stop = {0}, stopped = {0};
+	char why[512] = "";
+	int r = read_restarted(ctx, id, &again, &stop, &stopped, why,
+			       sizeof(why));
+	if (r < 0)
+		fprintf(stderr,
+			"%s: warning: %s: see to Root's services by hand\n",
+			ctx->cmd, why);
+	if (r)
+		return;
+	say_names(ctx,
+		  "Not restarted on the old files (--no-restart): ", &again,
+		  &stopped);
+	say_names(ctx,
+		  "Not started (--no-restart), down since the merge removed "
+		  "their package, back now: ",
+		  &stopped, NULL);
+	say_names(ctx,
+		  "Not stopped (--no-restart), though the rollback removed "
+		  "their files: ",
+		  &stop, NULL);
+}
+
 int service_stop_before_rollback(struct context *ctx, uint64_t id,
 				 const char *src, char ***stopped, char **prev,
 				 char *why, size_t why_len)

@@ -83,6 +83,11 @@ void service_remember_plan(struct context *ctx, struct world_store *s,
 int service_restart_after_rollback(struct context *ctx, uint64_t id,
 				   const char *src, const char *prev, char *why,
 				   size_t why_len);
+/* After pwapt rollback --no-restart of merge ID into Root: says, from the
+ * note above, whom it did not restart on the old files, whom it did not
+ * start though the merge stopped them for good (their package removed,
+ * back now), and whom it did not stop though their files are gone. */
+void service_say_left_after_rollback(struct context *ctx, uint64_t id);
 /* Before pwapt rollback of merge ID (of SRC) into Root, once nothing
  * refuses it: the services that the note names as started by that merge
  * with their init script or unit new to Root ("stop NAME": see

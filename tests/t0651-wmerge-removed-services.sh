@@ -66,6 +66,20 @@ test_expect_success 'pwapt rollback of that merge: the service runs again' '
 	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(svcd_procs)"
 '
 
+# --no-restart leaves services to the administrator: the rollback says
+# whom it left down (R11 #7: it said nothing).
+test_expect_success 'pwapt rollback --no-restart of such a merge: says the removed service is left down' '
+	wcreate W2 Root && in_w W2 remove &&
+	{ wmerge W2 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	wexec Root true && wait_for 20 "test -z \"\$(svcd_procs)\"" &&
+	{ pwapt rollback --no-restart >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -qx "Not started (--no-restart), down since the merge removed their package, back now: pwapt-test-svc." "$TMP/out" &&
+	test_lacks "^Starting" cat "$TMP/out" &&
+	test_equal ii "$(status_of pwapt-test-svc)" && test -z "$(svcd_procs)" &&
+	wexec Root /etc/init.d/pwapt-test-svc start >/dev/null &&
+	wait_for 20 "test -n \"\$(svcd_procs)\""
+'
+
 test_expect_success 'a purge in the world: stopped in Root as well' '
 	wcreate P Root && in_w P purge &&
 	{ wmerge --plan P Root >"$TMP/plan" 2>&1; rc=$?; cat "$TMP/plan"; } && test_equal 0 $rc &&
