@@ -284,10 +284,10 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 		/* A note of pending services there before this merge's
 		 * (another command's) is kept aside, never overwritten. */
 		char why[512] = "";
-		if (service_pending_begin(ctx, dst, why, sizeof(why)) < 0)
+		if (service_pending_begin(ctx, dst, why, sizeof(why)) < 0 ||
+		    service_pending_first(ctx, &plan, why, sizeof(why)) < 0)
 			return failf(ctx, "cannot merge '%s' into '%s': %s",
 				     src, dst, why);
-		service_pending_note(ctx, &plan, 0, false);
 		/* Before SRC is frozen for the merge. */
 		if (service_stop_in_src(ctx, &plan) < 0)
 			fprintf(stderr,

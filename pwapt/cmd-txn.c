@@ -285,8 +285,13 @@ static int txn_stop_removed(struct context *ctx, const char *name,
 			    struct svc_plan *p, struct world_error *outcome)
 {
 	char why[512] = "";
-	/* Killed among the stops: pwapt recover names them. */
-	service_pending_note(ctx, p, 0, false);
+	/* Killed among the stops: pwapt recover names them; none stops
+	 * that the note cannot name. */
+	if (service_pending_first(ctx, p, why, sizeof(why)) < 0) {
+		snprintf(outcome->msg, sizeof(outcome->msg),
+			 "cannot merge '%s' into Root: %s", name, why);
+		return -1;
+	}
 	if (service_stop_removed_in_dst(ctx, p, why, sizeof(why)) >= 0)
 		return 0;
 	(void)service_start_again_noted(ctx, p);

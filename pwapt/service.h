@@ -359,9 +359,16 @@ size_t service_restore_old(struct context *ctx, struct svc_plan *p);
 /* DST's note of the services a merge still has to start there, written
  * (DONE false) before SRC's stop and emptied (DONE true) once they are
  * checked or restored: a pwapt killed in between leaves it, and
- * service_pending_read() gives its text (malloc'd; NULL: none). */
-void service_pending_note(struct context *ctx, const struct svc_plan *p,
-			  uint64_t id, bool done);
+ * service_pending_read() gives its text (malloc'd; NULL: none).  -1 when
+ * it could not be written (out of memory, a full disk): a caller about to
+ * stop services refuses, for nothing would name them. */
+int service_pending_note(struct context *ctx, const struct svc_plan *p,
+			 uint64_t id, bool done);
+/* That note before a merge's first stop (ID 0, DONE false); when it cannot
+ * be written, what the command began is undone and WHY (WHY_LEN bytes)
+ * says so: -1, and the caller refuses before anything stops. */
+int service_pending_first(struct context *ctx, const struct svc_plan *p,
+			  char *why, size_t why_len);
 char *service_pending_read(struct world_store *s, const char *world);
 /* NOW (may be NULL), WORLD's note of pending services, goes on top of
  * WORLD's held notes ("svcmove-held": notes kept aside, one after the

@@ -27,14 +27,14 @@ bool service_note_of(const char *text, uint64_t id)
 /* The note "svcmove" of DST: what a merge still has to start and restart
  * there, kept from before SRC's services stop until DST's are checked, so
  * that a pwapt killed in between leaves a trace (pwapt recover says it). */
-static void note_pending(struct context *ctx, const struct svc_plan *p,
-			 uint64_t id)
+static int note_pending(struct context *ctx, const struct svc_plan *p,
+			uint64_t id)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
-		return;
+		return -1;
 	/* Before the merge (ID 0): nothing is merged yet, only SRC's
 	 * services are being stopped; pwapt recover must not send the
 	 * administrator to pwapt rollback (an older merge's). */
@@ -53,8 +53,9 @@ static void note_pending(struct context *ctx, const struct svc_plan *p,
 				 (p->v[i].removed && !p->stops_late)))
 			fprintf(f, "stop %s in %s\n", p->v[i].name,
 				p->v[i].in_src ? p->src : p->dst);
-	if (fclose(f) == 0)
-		(void)service_pending_put(ctx, p->dst, buf);
+	if (fclose(f) != 0)
+		return -1;
+	return service_pending_put(ctx, p->dst, buf);
 }
 
 void service_pending_rollback(struct context *ctx, const struct svc_plan *p,
@@ -91,17 +92,29 @@ static void pending_end(struct context *ctx, const char *world)
 	(void)service_pending_restore(ctx, world, 0);
 }
 
-void service_pending_note(struct context *ctx, const struct svc_plan *p,
-			  uint64_t id, bool done)
+int service_pending_note(struct context *ctx, const struct svc_plan *p,
+			 uint64_t id, bool done)
 {
 	/* No service to see to: no note (pwapt recover names none). */
-	if (!done && p->n) {
-		note_pending(ctx, p, id);
-		return;
-	}
+	if (!done && p->n)
+		return note_pending(ctx, p, id);
 	/* Not this command's note: it is left as it is. */
 	if (ctx->pending_begun)
 		pending_end(ctx, p->dst);
+	return 0;
+}
+
+int service_pending_first(struct context *ctx, const struct svc_plan *p,
+			  char *why, size_t why_len)
+{
+	if (service_pending_note(ctx, p, 0, false) >= 0)
+		return 0;
+	(void)service_pending_note(ctx, p, 0, true);
+	snprintf(why, why_len,
+		 "cannot write %s's note of the services it stops (a full "
+		 "disk?); nothing stopped",
+		 p->dst);
+	return -1;
 }
 
 void service_pending_left(struct context *ctx, const struct svc_plan *p,

@@ -153,6 +153,19 @@ test_expect_success 'the store fails to open after the stops: SRC'"'"'s service 
 	wdelete O
 '
 
+# Root's note of the services a merge stops cannot be written (a full
+# disk): nothing stops that no note would name; the merge is refused.
+test_expect_success 'the note of pending services cannot be written: refused before any stop' '
+	world_with N sh -c "echo \"# note\" >>$WEBD" && w_pid=$(pid_of N) &&
+	PWAPT_FAIL_AT=note-svcmove wmerge N Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" &&
+	test_equal 1 $rc &&
+	grep -q "cannot merge .N. into .Root.: cannot write Root.s note of the services it stops (a full disk?); nothing stopped" "$TMP/out" &&
+	test_lacks "^Stopping" cat "$TMP/out" &&
+	test_equal "$w_pid" "$(pid_of N)" && ! grep -q "# note" "$R$WEBD" &&
+	wmerge N Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" && test_equal 0 $rc &&
+	grep -q "# note" "$R$WEBD"
+'
+
 test_expect_success 'a service started in Root (it did not run there) that fails its check: stopped, the merge rolled back' '
 	wexec Root /etc/init.d/pwapt-test-www stop &&
 	world_with S sh -c "echo \"# started\" >>$WEBD" &&

@@ -46,6 +46,15 @@ test_expect_success 'a stop that fails refuses the merge before any file moves' 
 	test_lacks pwapt-test-svc pwapt recover
 '
 
+test_expect_success 'the note of pending services cannot be written: refused before the stop' '
+	{ PWAPT_FAIL_AT=note-svcmove pwapt merge "$T" >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 1 $rc &&
+	grep -q "^pwapt merge: cannot merge .$T. into Root: cannot write Root.s note of the services it stops (a full disk?); nothing stopped" "$TMP/out" &&
+	test_lacks "^Stopping" cat "$TMP/out" && test_lacks "^Merged" cat "$TMP/out" &&
+	test_equal ii "$(status_of pwapt-test-svc)" && test -n "$(svcd_procs)" &&
+	pwapt list | grep -Eq "^$T +Root +ready"
+'
+
 test_expect_success 'killed once the service stopped, before the merge: pwapt recover names it' '
 	PWAPT_CRASH_AT=txn-stopped-removed pwapt merge "$T" >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" &&
 	test "$rc" -ge 128 &&

@@ -741,7 +741,11 @@ int world_note_write(struct world_store *s, const char *name, const char *key,
 	if (fstatat(fd, key, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    note_is_written(&st, data, len))
 		return 0;
-	int r = write_file_atomic(fd, key, data, len, 0600);
+	char point[64]; /* PWAPT_FAIL_AT=note-KEY: a full disk, say */
+	snprintf(point, sizeof(point), "note-%s", key);
+	int r = crash_fail(point, ENOSPC);
+	if (r == 0)
+		r = write_file_atomic(fd, key, data, len, 0600);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot write note '%s' of '%s'",
 				  key, name);
