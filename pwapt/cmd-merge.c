@@ -288,6 +288,7 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 		    service_pending_first(ctx, &plan, why, sizeof(why)) < 0)
 			return failf(ctx, "cannot merge '%s' into '%s': %s",
 				     src, dst, why);
+		world_crash_point("svcmove-noted");
 		/* Before SRC is frozen for the merge. */
 		if (service_stop_in_src(ctx, &plan) < 0)
 			fprintf(stderr,
@@ -440,7 +441,8 @@ static void put_pending_lines(const char *pending, const char *dst, int merged)
 		_cleanup_free_ char *line = strndup(l, n);
 		l += n + (l[n] == '\n');
 		if (!line || !strcmp(line, "by pwapt merge") ||
-		    !strncmp(line, "failed: ", 8))
+		    !strncmp(line, "failed: ", 8) ||
+		    !strncmp(line, "by pid ", 7))
 			continue;
 		char *in =
 			strncmp(line, "stop ", 5) ? NULL : strstr(line, " in ");

@@ -350,21 +350,6 @@ static bool root_serves(struct context *ctx, const struct state *s)
 
 /* --- the note ------------------------------------------------------------- */
 
-static unsigned long long start_time(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	unsigned long long t = 0;
-	char *p;
-	if (f && fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
-		(void)sscanf(p + 2,
-			     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-			     "%*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			     &t);
-	return t;
-}
-
 static void note_write(struct context *ctx, const struct state *s)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -376,7 +361,7 @@ static void note_write(struct context *ctx, const struct state *s)
 		fprintf(f,
 			"pid %d %llu\nsrc %s\nstandin %s\nmerge %" PRIu64
 			"\nstep %s\n",
-			(int)getpid(), start_time(getpid()), s->src, s->standin,
+			(int)getpid(), proc_start_time(getpid()), s->src, s->standin,
 			s->merge_id, step_names[s->step]);
 		for (size_t i = 0; i < s->h->n_ports; i++)
 			fprintf(f, "port %u %s\n", s->h->ports[i],
@@ -767,7 +752,7 @@ int handover_recover(struct context *ctx)
 		return -1;
 	}
 	s.src = src;
-	if (pid && kill(pid, 0) == 0 && start_time(pid) == t0) {
+	if (pid && kill(pid, 0) == 0 && proc_start_time(pid) == t0) {
 		release_state(&s);
 		return 2; /* its pwapt still runs */
 	}

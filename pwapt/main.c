@@ -144,6 +144,21 @@ static void say_warning(const char *msg)
 	fputc('\n', stderr);
 }
 
+unsigned long long proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	unsigned long long t = 0;
+	char *p;
+	if (f && fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		(void)sscanf(p + 2,
+			     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+			     "%*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			     &t);
+	return t;
+}
+
 struct world_store *open_store(struct context *ctx)
 {
 	store_cmd = ctx->cmd;

@@ -448,7 +448,11 @@ size_t service_note_rollback_lines(const char *pending, const char *dst,
  * read, through S (its lock held).  How many notes there were (one that
  * cannot be read counts one), or -1 (said on stderr). */
 int service_notes_forget(struct world_store *s, const struct world_list *l);
-/* Writes TEXT as WORLD's note of pending services ("": none).  0 or -1. */
+/* Writes TEXT as WORLD's note of pending services ("": none), with a
+ * last line naming this process ("by pid PID started T"): a note whose
+ * writer still runs is never taken for done by another command, which
+ * could drop it while its writer is about to stop what it names.  0 or
+ * -1. */
 int service_pending_put(struct context *ctx, const char *world,
 			const char *text);
 /* The same, telling a note that cannot be read (< 0, ERR says why) from

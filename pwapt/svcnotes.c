@@ -282,8 +282,16 @@ static char *held_swap(const char *held, const char *old, const char *now)
 }
 
 int service_pending_put(struct context *ctx, const char *world,
-			const char *text)
+			const char *body)
 {
+	/* Its writer, last: note_owner_works(). */
+	_cleanup_free_ char *owned = NULL;
+	size_t n = strlen(body);
+	if (n && asprintf(&owned, "%s%sby pid %d started %llu\n", body,
+			  body[n - 1] == '\n' ? "" : "\n", (int)getpid(),
+			  proc_start_time(getpid())) < 0)
+		return -1;
+	const char *text = owned ? owned : body;
 	for (int tries = 0; tries < 3; tries++) {
 		_cleanup_free_ char *note = NULL, *held = NULL, *moved = NULL;
 		if (notes_read(ctx, world, &note, &held) < 0)
@@ -334,6 +342,18 @@ static bool world_exists(struct context *ctx, const char *w)
 	return there;
 }
 
+/* Whether the command that wrote note TEXT ("by pid PID started T", its
+ * last line) is another that still runs: its note is not done with, for
+ * it may be about to stop what it names, or be stopping it. */
+static bool note_owner_works(const char *text)
+{
+	const char *by = strstr(text, "\nby pid ");
+	int pid;
+	unsigned long long t;
+	return by && sscanf(by + 8, "%d started %llu", &pid, &t) == 2 &&
+	       pid != getpid() && pid > 0 && t && proc_start_time(pid) == t;
+}
+
 /* Whether each service that TEXT, a note of pending services of WORLD,
  * names is proven done: "stop NAME in W" runs in W (W still a world),
  * "start NAME" (" on the old files") runs in WORLD (its status says so).
@@ -343,6 +363,8 @@ static bool world_exists(struct context *ctx, const char *w)
 static bool note_settled(struct context *ctx, const char *world,
 			 const char *text)
 {
+	if (note_owner_works(text))
+		return false;
 	const char *l = strchr(text, '\n');
 	for (l = l ? l + 1 : ""; *l;) {
 		size_t n = strcspn(l, "\n");
@@ -362,7 +384,7 @@ static bool note_settled(struct context *ctx, const char *world,
 			   !strncmp(line, "stop ", 5)) {
 			return false;
 		} else {
-			continue; /* "by pwapt merge", "failed: ..." */
+			continue; /* "by pwapt merge", "failed: ...", by pid */
 		}
 		if ((old = strstr(name, " on the old files")))
 			*old = '\0';
@@ -528,7 +550,7 @@ size_t service_note_rollback_lines(const char *pending, const char *dst,
 		size_t k = line ? strlen(line) : 0;
 		bool old = k > sizeof(tail) - 1 &&
 			   !strcmp(line + k - (sizeof(tail) - 1), tail);
-		if (!line || old != undone)
+		if (!line || old != undone || !strncmp(line, "by pid ", 7))
 			continue;
 		count++;
 		if (!put)

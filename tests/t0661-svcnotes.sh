@@ -229,6 +229,24 @@ test_expect_success 'a wmerge stopped among its services, a refused wmerge besid
 	grep -q bsvc "$TMP/rec" && wdelete B4 && rm "$R/srv/conflict" && clear_notes
 '
 
+# R11 #2: a note written before the stops it names was taken for done by
+# a command that began meanwhile (the service still ran) and dropped; the
+# first, killed after its stops, left the service down with no note.
+test_expect_success 'a wmerge stopped before its stops, another wmerge meanwhile, then killed: the note names the service' '
+	wcreate A7 Root && svc_in A7 a7 && wexec A7 sh -c "mkdir -p /srv && echo a >/srv/a7" &&
+	{ PWAPT_STOP_AT=svcmove-noted PWAPT_CRASH_AT=merge-planned wmerge A7 Root >"$TMP/outA" 2>&1 & pid=$!; } &&
+	wait_for 120 "test \"\$(ps -o stat= -p $pid | cut -c1)\" = T" &&
+	grep -qx "stop a7 in A7" "$(note)" &&
+	wcreate Z7 Root && wexec Z7 sh -c "mkdir -p /srv && echo z >/srv/z7" &&
+	{ wmerge Z7 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	grep -qx "stop a7 in A7" "$(note)" &&
+	kill -CONT $pid && { wait $pid; rc=$?; cat "$TMP/outA"; } && test "$rc" -ge 128 &&
+	grep -q "^Stopping a7 in A7... done" "$TMP/outA" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	grep -qx "start a7 in A7 again (stopped for the merge)" "$TMP/rec" &&
+	wdelete A7 && rm -f "$R/srv/z7" && clear_notes
+'
+
 # Once the administrator has seen to the services a note names, pwapt
 # recover --done forgets the notes (a "restart" line is never taken for
 # done by pwapt itself).
