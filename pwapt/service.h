@@ -428,10 +428,8 @@ void service_pending_after_rollback(struct context *ctx, const char *world,
  * killed at any point loses none: pwapt recover prints each after the
  * note of pending services, and the top comes back once that one is
  * emptied (service_pending_restore).
- * service_held_put: 0 or -1; service_held_load: *OUT malloc'd, NULL when
- * there is none; < 0 (ERR says why) when it cannot be read, never taken
- * for none. */
-int service_held_put(struct context *ctx, const char *world, const char *text);
+ * service_held_load: *OUT malloc'd, NULL when there is none; < 0 (ERR
+ * says why) when it cannot be read, never taken for none. */
 int service_held_load(struct world_store *s, const char *world, char **out,
 		      struct world_error *err);
 /* Whether TEXT (may be NULL), a note of pending services, is of merge

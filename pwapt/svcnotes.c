@@ -172,17 +172,6 @@ static int note_load(struct world_store *s, const char *world, const char *name,
 	return 0;
 }
 
-static int note_put(struct context *ctx, const char *world, const char *name,
-		    const char *text)
-{
-	struct world_store *s = open_store(ctx);
-	struct world_error err = {0};
-	int r = s ? world_note_write(s, world, name, text, strlen(text), &err)
-		  : -1;
-	world_store_free(s);
-	return r < 0 ? -1 : 0;
-}
-
 int service_pending_load(struct world_store *s, const char *world, char **out,
 			 struct world_error *err)
 {
@@ -318,11 +307,6 @@ int service_pending_put(struct context *ctx, const char *world,
 	return -1;
 }
 
-int service_held_put(struct context *ctx, const char *world, const char *text)
-{
-	return note_put(ctx, world, "svcmove-held", text);
-}
-
 int service_held_load(struct world_store *s, const char *world, char **out,
 		      struct world_error *err)
 {
@@ -410,24 +394,33 @@ static char *held_top(const char *held, const char **rest)
 	return strndup(held, (size_t)(end - held) + 1);
 }
 
-/* NOW, WORLD's note of pending services, on top of its held notes HELD
- * (as read), unless it is there already (a command killed as it put it
- * back).  0 or -1. */
-static int held_push(struct context *ctx, const char *world, const char *now,
-		     const char *held)
+/* NOW, WORLD's note of pending services, on top of its held notes,
+ * unless it is there already (a command killed as it put it back): read
+ * and written under one hold of the store's lock, so that no other
+ * command's push is lost.  0; -1, also when the note is no longer NOW. */
+static int held_push(struct context *ctx, const char *world, const char *now)
 {
-	const char *rest;
-	_cleanup_free_ char *top = held_top(held, &rest), *text = NULL;
-	if (!top)
-		return -1;
-	if (!strcmp(top, now))
-		return 0;
-	size_t n = strlen(now);
-	if (asprintf(&text, "%s%s%s%s", now,
-		     n && now[n - 1] != '\n' ? "\n" : "", held ? "\n" : "",
-		     held ? held : "") < 0)
-		return -1;
-	return service_held_put(ctx, world, text);
+	for (int tries = 0; tries < 3; tries++) {
+		_cleanup_free_ char *note = NULL, *held = NULL, *top = NULL,
+				    *text = NULL;
+		if (notes_read(ctx, world, &note, &held) < 0 ||
+		    strcmp(note ? note : "", now))
+			return -1;
+		const char *rest;
+		if (!(top = held_top(held, &rest)))
+			return -1;
+		if (!strcmp(top, now))
+			return 0;
+		size_t n = strlen(now);
+		if (asprintf(&text, "%s%s%s%s", now,
+			     n && now[n - 1] != '\n' ? "\n" : "",
+			     held ? "\n" : "", held ? held : "") < 0)
+			return -1;
+		int r = notes_swap(ctx, world, note, held, NULL, text);
+		if (r <= 0)
+			return r;
+	}
+	return -1;
 }
 
 int service_pending_hold(struct context *ctx, const char *world,
@@ -440,7 +433,7 @@ int service_pending_hold(struct context *ctx, const char *world,
 	/* A note whose services all run is done with: emptied, not kept. */
 	if (now && note_settled(ctx, world, now))
 		now = NULL;
-	if (now && held_push(ctx, world, now, held) < 0) {
+	if (now && held_push(ctx, world, now) < 0) {
 		snprintf(why, why_len,
 			 "cannot keep %s's note of pending services aside",
 			 world);
