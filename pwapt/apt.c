@@ -130,10 +130,11 @@ static int answer(FILE *f, enum apt_kind kind, char *const *pkgs, size_t n)
 	if (r >= 0) {
 		fprintf(f,
 			"S %lu %lu %lu %lu %lu %lu %" PRIu64 " %" PRId64
-			" %" PRIu64 "\n",
+			" %" PRIu64 " %lu\n",
 			p.upgraded, p.newly_installed, p.reinstalled,
 			p.downgraded, p.to_remove, p.not_upgraded,
-			p.download_size, p.installed_size_change, p.fetch_size);
+			p.download_size, p.installed_size_change, p.fetch_size,
+			p.fetch_archives);
 		for (size_t i = 0; i < p.n_changes; i++) {
 			const struct aptshim_change *c = &p.changes[i];
 			fprintf(f, "C %d %s %s %s %s %d\n", (int)c->action,
@@ -349,11 +350,11 @@ int apt_plan(struct world_store *s, const char *world, enum apt_kind kind,
 		if (line[0] == 'S') {
 			sscanf(line,
 			       "S %lu %lu %lu %lu %lu %lu %" SCNu64 " %" SCNd64
-			       " %" SCNu64,
+			       " %" SCNu64 " %lu",
 			       &p.upgraded, &p.newly_installed, &p.reinstalled,
 			       &p.downgraded, &p.to_remove, &p.not_upgraded,
 			       &p.download_size, &p.installed_size_change,
-			       &p.fetch_size);
+			       &p.fetch_size, &p.fetch_archives);
 			continue;
 		}
 		char name[256], arch[64], old[256], new[256];

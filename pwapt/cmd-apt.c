@@ -303,7 +303,7 @@ static int plan(struct context *ctx, struct run *run)
 	size_t todo = p.upgraded + p.newly_installed + p.to_remove +
 		      p.downgraded + p.reinstalled;
 	/* Archives all in the cache or on file: sources: no download. */
-	run->fetch = p.fetch_size > 0;
+	run->fetch = p.fetch_size > 0 || p.fetch_archives > 0;
 	apt_plan_release(&p);
 	if (!todo) {
 		fprintf(f, "Nothing to do: %s is discarded.\n", t->name);

@@ -287,7 +287,7 @@ static int failed(struct context *ctx, struct unattended *u, const char *what,
  * without a network.  Its allowed origins may pick another version than
  * apt's candidate, so apt's plan cannot tell: every version newer than an
  * installed one counts, and every version of every package that could
- * satisfy a dependency of theirs that nothing installed does
+ * satisfy a dependency of theirs that nothing installed does for good
  * (aptshim_plan_any_upgrade()).  When apt cannot say, the download runs. */
 static bool nothing_to_fetch(struct context *ctx, struct unattended *u)
 {
@@ -298,7 +298,8 @@ static bool nothing_to_fetch(struct context *ctx, struct unattended *u)
 	struct aptshim_error ae = {0};
 	int r = apt_plan(s, u->run.t.name, APT_ANY_UPGRADE, NULL, 0, &p, &ae);
 	world_store_free(s);
-	bool none = r >= 0 && p.fetch_size == 0;
+	/* Archives, not bytes: a version without a Size: field has 0. */
+	bool none = r >= 0 && p.fetch_archives == 0 && p.fetch_size == 0;
 	apt_plan_release(&p);
 	return none;
 }

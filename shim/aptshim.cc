@@ -450,15 +450,33 @@ class KnownMethods : public pkgAcquire
 	}
 };
 
-/* What apt-get's "Need to get X/Y" calls X: the bytes of the plan's
- * archives that are neither in the archive cache nor on a file: source.
- * As apt-get -s computes it: the archives are queued, never fetched, and
- * nothing is written.  When apt cannot tell, all of them (DEB_SIZE). */
-uint64_t fetch_needed(pkgCacheFile &cache, uint64_t deb_size)
+/* The archives FETCHER queued that are neither complete (in the archive
+ * cache) nor on a local source (apt's acquire marks both Local), and their
+ * bytes in *BYTES: what apt-get's "Need to get X/Y" calls X.  A version
+ * without a Size: field counts 0 bytes but one archive. */
+unsigned long archives_to_fetch(pkgAcquire &fetcher, uint64_t *bytes)
 {
+	unsigned long n = 0;
+	*bytes = 0;
+	for (auto i = fetcher.ItemsBegin(); i != fetcher.ItemsEnd(); ++i)
+		if (!(*i)->Local && !(*i)->Complete) {
+			n++;
+			*bytes += (*i)->FileSize;
+		}
+	return n;
+}
+
+/* The plan's archives that are neither in the archive cache nor on a
+ * file: source, and their bytes in *BYTES.  As apt-get -s computes them:
+ * the archives are queued, never fetched, and nothing is written.  When
+ * apt cannot tell, all of them (DEB_SIZE bytes, and at least one). */
+unsigned long fetch_needed(pkgCacheFile &cache, uint64_t deb_size,
+			   uint64_t *bytes)
+{
+	*bytes = deb_size;
 	pkgSourceList *list = cache.GetSourceList();
 	if (!list)
-		return deb_size;
+		return 1;
 	KnownMethods fetcher(*list);
 	pkgRecords records(cache);
 	std::unique_ptr<pkgPackageManager> pm(
@@ -466,22 +484,56 @@ uint64_t fetch_needed(pkgCacheFile &cache, uint64_t deb_size)
 	if (!pm || !pm->GetArchives(&fetcher, list, &records) ||
 	    _error->PendingError()) {
 		_error->Discard();
-		return deb_size;
+		return 1;
 	}
-	return (uint64_t)fetcher.FetchNeeded();
+	return archives_to_fetch(fetcher, bytes);
 }
 
-// Whether DEP is satisfied by what is installed now: its package's
-// installed version, or an installed version that provides it.
-bool met_now(pkgCache::DepIterator const &dep)
+// Whether VER, a version of DEP's target package or one providing it,
+// satisfies DEP.
+bool satisfies(pkgCache::DepIterator const &dep,
+	       pkgCache::VerIterator const &ver)
 {
+	if (ver.ParentPkg() == dep.TargetPkg() && dep.IsSatisfied(ver))
+		return true;
+	for (auto prv = ver.ProvidesList(); !prv.end(); ++prv)
+		if (prv.ParentPkg() == dep.TargetPkg() && dep.IsSatisfied(prv))
+			return true;
+	return false;
+}
+
+// Whether an upgrade could install VER of a package whose installed
+// version is CUR (see plan_any_upgrade).
+bool may_replace(pkgCache::VerIterator const &ver,
+		 pkgCache::VerIterator const &cur, bool downgrades)
+{
+	int c = ver.CompareVer(cur);
+	return c > 0 || (c < 0 && downgrades);
+}
+
+// Whether DEP stays satisfied by what is installed now, whatever an
+// upgrade does: an installed version satisfies it (its package's, or one
+// providing it), and so does every version that could replace it.  An
+// installed version whose next one drops the Provides, or no longer
+// matches a versioned dependency, is no answer.
+bool met_for_good(pkgCache::DepIterator const &dep, bool downgrades)
+{
+	auto stays = [&](pkgCache::VerIterator const &cur) {
+		if (!satisfies(dep, cur))
+			return false;
+		for (auto v = cur.ParentPkg().VersionList(); !v.end(); ++v)
+			if (v.Downloadable() &&
+			    may_replace(v, cur, downgrades) &&
+			    !satisfies(dep, v))
+				return false;
+		return true;
+	};
 	auto target = dep.TargetPkg();
-	auto cur = target.CurrentVer();
-	if (!cur.end() && dep.IsSatisfied(cur))
+	if (!target.CurrentVer().end() && stays(target.CurrentVer()))
 		return true;
 	for (auto prv = target.ProvidesList(); !prv.end(); ++prv)
 		if (prv.OwnerPkg().CurrentVer() == prv.OwnerVer() &&
-		    dep.IsSatisfied(prv))
+		    stays(prv.OwnerVer()))
 			return true;
 	return false;
 }
@@ -489,8 +541,9 @@ bool met_now(pkgCache::DepIterator const &dep)
 // Every archive an upgrade of the installed packages could install, whatever
 // versions it picks: each version of an installed package newer than the
 // installed one (any other one with Unattended-Upgrade::Allow-downgrade),
-// and, for each or-group of their Depends, Pre-Depends and Recommends that
-// nothing installed satisfies, every version of every package that could
+// and, for each or-group of their Depends, Pre-Depends, Recommends and
+// (with APT::Install-Suggests) Suggests that nothing installed satisfies
+// for good (met_for_good), every version of every package that could
 // (those of the packages named, and those providing them), and so on.
 // Each is queued as apt queues an archive, never fetched.
 void plan_any_upgrade(struct aptshim *shim, struct aptshim_plan *out)
@@ -502,6 +555,7 @@ void plan_any_upgrade(struct aptshim *shim, struct aptshim_plan *out)
 		fail_apt(-EIO, "cannot open the package cache");
 	bool downgrades =
 		_config->FindB("Unattended-Upgrade::Allow-downgrade", false);
+	bool suggests = _config->FindB("APT::Install-Suggests", false);
 	std::vector<bool> seen(pc->Head().VersionCount);
 	std::vector<pkgCache::VerIterator> todo;
 	auto want = [&](pkgCache::VerIterator const &ver) {
@@ -512,11 +566,9 @@ void plan_any_upgrade(struct aptshim *shim, struct aptshim_plan *out)
 	for (auto pkg = pc->PkgBegin(); !pkg.end(); ++pkg) {
 		auto cur = pkg.CurrentVer();
 		for (auto ver = pkg.VersionList(); !cur.end() && !ver.end();
-		     ++ver) {
-			int c = ver.CompareVer(cur);
-			if (c > 0 || (c < 0 && downgrades))
+		     ++ver)
+			if (may_replace(ver, cur, downgrades))
 				want(ver);
-		}
 	}
 	// Each item keeps a reference to its name in the cache: they outlive
 	// the fetcher.
@@ -538,11 +590,12 @@ void plan_any_upgrade(struct aptshim *shim, struct aptshim_plan *out)
 			auto type = end->Type;
 			if (type != pkgCache::Dep::Depends &&
 			    type != pkgCache::Dep::PreDepends &&
-			    type != pkgCache::Dep::Recommends)
+			    type != pkgCache::Dep::Recommends &&
+			    (type != pkgCache::Dep::Suggests || !suggests))
 				continue;
 			bool met = false;
 			for (auto a = start;; ++a) {
-				met |= met_now(a);
+				met |= met_for_good(a, downgrades);
 				if (met || a == end)
 					break;
 			}
@@ -561,7 +614,7 @@ void plan_any_upgrade(struct aptshim *shim, struct aptshim_plan *out)
 	}
 	if (_error->PendingError())
 		fail_apt(-EIO, "cannot queue the archives");
-	p.fetch_size = (uint64_t)fetcher.FetchNeeded();
+	p.fetch_archives = archives_to_fetch(fetcher, &p.fetch_size);
 	*out = p;
 }
 
@@ -1107,7 +1160,8 @@ void fill_plan(Plan &plan, const std::set<map_id_t> &held,
 		p.to_remove = dc.DelCount();
 		p.not_upgraded = held.size();
 		p.download_size = dc.DebSize();
-		p.fetch_size = fetch_needed(plan.cache, p.download_size);
+		p.fetch_archives = fetch_needed(plan.cache, p.download_size,
+						&p.fetch_size);
 		p.installed_size_change = dc.UsrSize();
 		p.n_changes = changes.size();
 		if (!changes.empty()) {

@@ -100,6 +100,9 @@ struct aptshim_plan {
 	/* Of those, the bytes still to fetch ("Need to get X/Y": X): not
 	 * in the archive cache, not on a file: source. */
 	uint64_t fetch_size;
+	/* The number of those archives: a version without a Size: field
+	 * still needs a fetch, of 0 bytes as apt counts. */
+	unsigned long fetch_archives;
 	/* Change of installed size in bytes, negative when space is freed. */
 	int64_t installed_size_change;
 };
@@ -148,11 +151,14 @@ int aptshim_plan_install(struct aptshim *shim, const char *const *pkgs,
  * installed package newer than the installed one (with
  * Unattended-Upgrade::Allow-downgrade in the tree's configuration, any
  * other one), and every version of every package that could satisfy one
- * of their Depends, Pre-Depends or Recommends that nothing installed
- * satisfies, and so on.  No changes are listed; in *OUT, upgraded counts
+ * of their Depends, Pre-Depends, Recommends or (with APT::Install-Suggests)
+ * Suggests that nothing installed satisfies for good, and so on (an
+ * installed version satisfies it for good when every version that could
+ * replace it does too).  No changes are listed; in *OUT, upgraded counts
  * those versions, newly_installed those of packages not installed,
- * download_size and fetch_size their archives (fetch_size: not in the
- * archive cache, not on a file: source).  Nothing is fetched or written.
+ * download_size, fetch_size and fetch_archives their archives (the last
+ * two: not in the archive cache, not on a file: source).  Nothing is
+ * fetched or written.
  * Returns 0.
  */
 int aptshim_plan_any_upgrade(struct aptshim *shim, struct aptshim_plan *out,

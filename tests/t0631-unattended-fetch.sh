@@ -1,0 +1,160 @@
+#!/bin/sh
+# pwapt unattended leaves its download pass out only when no archive an
+# upgrade could install is to be fetched: a dependency an installed
+# package meets now but its next version no longer does still counts its
+# other providers; with APT::Install-Suggests, so do Suggests; a version
+# without a Size: field is still an archive to fetch.  The archives to
+# fetch are on the host's 127.0.0.1 (busybox httpd), which no world's own
+# network reaches.
+. "$(dirname "$0")/lib.sh"
+make_debian_root
+command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
+[ -x "$PWAPT_ROOT/usr/bin/unattended-upgrade" ] ||
+	skip_all "the Debian test tree has no unattended-upgrades"
+R=$PWAPT_ROOT
+
+installed() {
+	wexec Root dpkg-query -W -f='${db:Status-Abbrev}${Version}' "$1" 2>/dev/null |
+		sed -n 's/^ii *//p'
+}
+
+HTTPD=
+stop_httpd() { [ -n "$HTTPD" ] && kill "$HTTPD" 2>/dev/null; HTTPD=; }
+trap 'stop_httpd; cleanup' EXIT
+start_httpd() {
+	for port in $(shuf -i 20000-40000 -n 20); do
+		busybox httpd -f -p "127.0.0.1:$port" -h "$TMP/www" &
+		HTTPD=$!
+		for i in $(seq 50); do
+			curl -sf "http://127.0.0.1:$port/Release" >/dev/null && { PORT=$port; return 0; }
+			kill -0 "$HTTPD" 2>/dev/null || break
+			sleep 0.05
+		done
+		stop_httpd
+	done
+	return 1
+}
+
+# pkg DIR NAME VERSION [CONTROL LINE...]: an empty package in DIR/pool.
+pkg() {
+	d=$1 && n=$2 && v=$3 && shift 3 &&
+		mkdir -p "$TMP/stage/DEBIAN" "$d/pool" &&
+		{
+			printf "%s\n" "Package: $n" "Version: $v" "Architecture: all" \
+				"Maintainer: pwapt tests <root@localhost>" "$@" \
+				"Description: pwapt test package"
+		} >"$TMP/stage/DEBIAN/control" &&
+		dpkg-deb --root-owner-group -b "$TMP/stage" "$d/pool/${n}_${v}_all.deb" >/dev/null &&
+		rm -rf "$TMP/stage"
+}
+# repo DIR: its Packages and a Release of origin and label pwapt-test.
+repo() {
+	(cd "$1" && apt-ftparchive packages pool >Packages 2>/dev/null) && release "$1"
+}
+release() {
+	(cd "$1" && apt-ftparchive -o APT::FTPArchive::Release::Origin=pwapt-test \
+		-o APT::FTPArchive::Release::Label=pwapt-test \
+		-o APT::FTPArchive::Release::Suite=pwapt-test \
+		-o APT::FTPArchive::Release::Codename=pwapt-test \
+		release . >Release.new && mv Release.new Release)
+}
+
+# Root has version 1 of each, from a file: source.  Version 2 of
+# pwapt-fx-lib no longer provides pwapt-fx-virt, and pwapt-fx-app 2 needs
+# both: its upgrade installs pwapt-fx-alt, on the network only.
+# pwapt-fx-nosize 2 is on the network only, listed without a Size: field.
+L=$R/srv/pwapt-fx
+pkg "$L" pwapt-fx-lib 1 "Provides: pwapt-fx-virt" &&
+	pkg "$L" pwapt-fx-app 1 "Depends: pwapt-fx-virt" &&
+	pkg "$L" pwapt-fx-nosize 1 &&
+	repo "$L" &&
+	pkg "$TMP/local2" pwapt-fx-lib 2 &&
+	pkg "$TMP/local2" pwapt-fx-app 2 "Depends: pwapt-fx-virt, pwapt-fx-lib (>= 2)" &&
+	pkg "$TMP/www" pwapt-fx-alt 1 "Provides: pwapt-fx-virt" &&
+	pkg "$TMP/www" pwapt-fx-nosize 2 &&
+	repo "$TMP/www" || skip_all "cannot build the test packages"
+start_httpd || skip_all "cannot start busybox httpd on 127.0.0.1"
+
+test_expect_success 'set up: version 1 installed, unattended-upgrade allowed the pwapt-test origin' '
+	echo "deb [trusted=yes] file:/srv/pwapt-fx ./" >"$R/etc/apt/sources.list" &&
+	rm -f "$R/etc/apt/sources.list.d/"* &&
+	wexec Root apt-get update -qq </dev/null &&
+	wexec Root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		pwapt-fx-lib pwapt-fx-app pwapt-fx-nosize </dev/null >/dev/null &&
+	test_equal 1 "$(installed pwapt-fx-app)" &&
+	echo "Unattended-Upgrade::Origins-Pattern { \"origin=pwapt-test,label=pwapt-test\"; };" \
+		>"$R/etc/apt/apt.conf.d/51pwapt-test" &&
+	pwapt stop-all && rm -rf "$PWAPT_STATE" && cp -a "$R" "$TMP/pristine"
+'
+
+fresh_root() {
+	rm -f "$PWAPT_CONFIG" && pwapt stop-all >/dev/null 2>&1
+	for m in $(mounts_below "$PWAPT_STATE"); do umount -l "$m"; done
+	rm -rf "$PWAPT_STATE" "$R" && cp -a "$TMP/pristine" "$R" &&
+		printf "unattended = on\n" >"$PWAPT_CONFIG"
+}
+
+# SOURCES... as Root's only apt sources, their lists fetched.
+sources() {
+	: >"$R/etc/apt/sources.list" &&
+		for s in "$@"; do echo "deb [trusted=yes] $s ./" >>"$R/etc/apt/sources.list"; done &&
+		pwapt update >/dev/null
+}
+
+# Until the Size: test, the network has pwapt-fx-alt only.
+rm "$TMP/www/pool/pwapt-fx-nosize_2_all.deb" && repo "$TMP/www" || exit 1
+
+test_expect_success 'a provider whose next version drops the Provides: the other provider is fetched' '
+	fresh_root && cp -a "$TMP/local2" "$R/srv/pwapt-fx2" && repo "$R/srv/pwapt-fx2" &&
+	sources file:/srv/pwapt-fx file:/srv/pwapt-fx2 "http://127.0.0.1:$PORT/" &&
+	pwapt unattended >"$TMP/out" 2>&1 &&
+	grep -q "^Downloading with the host.s network" "$TMP/out" &&
+	! grep -q "^Nothing to download" "$TMP/out" &&
+	test_equal 2 "$(installed pwapt-fx-app)" &&
+	test_equal 1 "$(installed pwapt-fx-alt)"
+'
+
+test_expect_success 'a package whose next version no longer matches a versioned dependency: the alternative is fetched' '
+	fresh_root && F=$R/srv/pwapt-fx4 && pkg "$F" pwapt-fx-lib 2 "Provides: pwapt-fx-virt" &&
+	pkg "$F" pwapt-fx-app 2 "Depends: pwapt-fx-lib (<< 2) | pwapt-fx-alt, pwapt-fx-lib (>= 2)" &&
+	repo "$F" && sources file:/srv/pwapt-fx file:/srv/pwapt-fx4 "http://127.0.0.1:$PORT/" &&
+	pwapt unattended >"$TMP/out" 2>&1 &&
+	grep -q "^Downloading with the host.s network" "$TMP/out" &&
+	test_equal 2 "$(installed pwapt-fx-app)" &&
+	test_equal 1 "$(installed pwapt-fx-alt)"
+'
+
+test_expect_success 'with APT::Install-Suggests, a new version s Suggests are fetched too' '
+	fresh_root && pkg "$R/srv/pwapt-fx3" pwapt-fx-nosize 2 "Suggests: pwapt-fx-alt" &&
+	repo "$R/srv/pwapt-fx3" &&
+	echo "APT::Install-Suggests \"true\";" >"$R/etc/apt/apt.conf.d/52suggests" &&
+	sources file:/srv/pwapt-fx file:/srv/pwapt-fx3 "http://127.0.0.1:$PORT/" &&
+	pwapt unattended >"$TMP/out" 2>&1 &&
+	grep -q "^Downloading with the host.s network" "$TMP/out" &&
+	test_equal 2 "$(installed pwapt-fx-nosize)" &&
+	test_equal 1 "$(installed pwapt-fx-alt)"
+'
+pkg "$TMP/www" pwapt-fx-nosize 2 && repo "$TMP/www" || exit 1
+
+# The network's Packages without their Size: fields.
+drop_size() {
+	sed -i "/^Size: /d" "$TMP/www/Packages" && release "$TMP/www"
+}
+
+# apt refuses a version without a Size: field from the network unless
+# Acquire::AllowUnsizedPackages says otherwise: then it counts 0 bytes,
+# and is still an archive to fetch.  (apt 2.6's own fetch of it then
+# fails on its size, whatever pwapt does: only the decision is tested.)
+test_expect_success 'a version listed without a Size: field (allowed) is still an archive to fetch' '
+	fresh_root && drop_size &&
+	echo "Acquire::AllowUnsizedPackages \"true\";" >"$R/etc/apt/apt.conf.d/52unsized" &&
+	sources file:/srv/pwapt-fx "http://127.0.0.1:$PORT/" &&
+	test_equal 2 "$(wexec Root apt-cache policy pwapt-fx-nosize | sed -n "s/^ *Candidate: //p")" &&
+	{ pwapt unattended >"$TMP/out" 2>&1 || :; } &&
+	grep -q "^Downloading with the host.s network" "$TMP/out" &&
+	! grep -q "^Nothing to download" "$TMP/out"
+'
+repo "$TMP/www" || exit 1
+
+stop_httpd
+test_done
