@@ -14,10 +14,14 @@
  *   download  unattended-upgrade --download-only, the host's network;
  *             skipped when no archive of any version an upgrade could
  *             install, its new dependencies' included, is to be fetched
- *             (all in the archive cache or on file: sources)
+ *             (all in the archive cache or on file: sources), unless
+ *             Root's note "unattended-download" says an install failed
+ *             after a skipped download
  *   install   unattended-upgrade, the world's own network; conffiles
  *             never ask (dpkg --force-confdef --force-confold, which
- *             unattended-upgrade also takes as "no conffile prompt")
+ *             unattended-upgrade also takes as "no conffile prompt");
+ *             failing after a skipped download, it writes that note,
+ *             which a later run that downloads and succeeds empties
  *   changed   dpkg's status as it was: nothing to upgrade, discarded
  *   test      the world's services started, /etc/pwapt/tests.d run
  *   report    as upgrade --test's
@@ -68,7 +72,15 @@ struct unattended {
 	char *text_buf; /* the report for people: log and mail */
 	size_t text_len;
 	char *earlier; /* services an earlier merge left unchecked */
+	bool skipped;  /* the download was skipped: nothing to fetch */
+	bool noted;    /* Root's note asks for the download */
 };
+
+/* Root's note that an install failed after the download was skipped: the
+ * check of what is to be fetched missed an archive, and would again until
+ * the package set changes.  While it holds "skipped", every run
+ * downloads; a run that downloaded and succeeded empties it. */
+static const char download_note[] = "unattended-download";
 
 static void set_outcome(struct unattended *u, bool error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -304,12 +316,49 @@ static bool nothing_to_fetch(struct context *ctx, struct unattended *u)
 	return none;
 }
 
+/* Whether Root's note asks for the download.  A note that cannot be read
+ * asks for it: a download too many costs only time. */
+static bool download_noted(struct context *ctx)
+{
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return true;
+	_cleanup_free_ char *text = NULL;
+	struct world_error err = {0};
+	int r = world_note_read(s, WORLD_ROOT, download_note, &text, NULL,
+				&err);
+	world_store_free(s);
+	return r != -ENOENT && (r < 0 || text[0]);
+}
+
+/* Writes Root's note (TEXT "skipped", or "" to forget it), durably. */
+static int note_download(struct context *ctx, const char *text)
+{
+	struct world_store *s = open_store(ctx);
+	if (!s)
+		return -EIO;
+	struct world_error err = {0};
+	int r = world_note_write(s, WORLD_ROOT, download_note, text,
+				 strlen(text), &err);
+	world_store_free(s);
+	if (r < 0)
+		failf(ctx, "%s", SHOWN(err.msg));
+	return r;
+}
+
 /* unattended-upgrade --download-only with the host's network, unless
- * nothing is to be fetched. */
+ * nothing is to be fetched and no earlier run's install failed after its
+ * download was skipped. */
 static int download(struct context *ctx, struct unattended *u)
 {
 	int status = 0;
-	if (nothing_to_fetch(ctx, u)) {
+	u->noted = download_noted(ctx);
+	if (u->noted) {
+		fprintf(chatter(ctx),
+			"An earlier run failed after its download was "
+			"skipped: this one downloads.\n");
+	} else if (nothing_to_fetch(ctx, u)) {
+		u->skipped = true;
 		fprintf(chatter(ctx),
 			"Nothing to download: every archive an upgrade could "
 			"install is in the archive cache or on a file: "
@@ -333,6 +382,24 @@ static int install(struct context *ctx, struct unattended *u)
 	if (txn_set_phase(ctx, &u->run.t, TXN_INSTALLING, NULL) < 0 ||
 	    run_uu(ctx, u, NULL, false, &status) < 0)
 		return failed(ctx, u, "pwapt failed", status);
+	if (status && u->skipped) {
+		/* Written before the outcome is reported anywhere: a run
+		 * killed after its report still leaves the note. */
+		(void)note_download(ctx, "skipped");
+		world_crash_point("unattended-noted");
+		int r = failed(ctx, u, "unattended-upgrade failed", status);
+		_cleanup_free_ char *was = steal_pointer(&u->outcome);
+		set_outcome(u, true,
+			    "%s; its download was skipped (every archive "
+			    "seemed to be in the archive cache or on a file: "
+			    "source): the next run downloads",
+			    was ? was : "failed");
+		fprintf(chatter(ctx),
+			"Its download was skipped: should an archive have "
+			"been missing, the next run downloads it with the "
+			"host's network.\n");
+		return r;
+	}
 	if (status)
 		return failed(ctx, u, "unattended-upgrade failed", status);
 	return GO_ON;
@@ -656,6 +723,10 @@ int cmd_unattended(struct context *ctx, int argc, char **argv)
 		ret = steps[i](ctx, &u);
 	if (ret == GO_ON)
 		ret = EXIT_OK;
+	/* A run that downloaded and succeeded: the archives came, the note
+	 * has done its work. */
+	if (ret == EXIT_OK && u.noted)
+		(void)note_download(ctx, "");
 	if (u.began) {
 		if (!u.outcome)
 			set_outcome(&u, true, "failed in %s", u.run.t.name);

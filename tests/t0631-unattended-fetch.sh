@@ -3,9 +3,10 @@
 # upgrade could install is to be fetched: a dependency an installed
 # package meets now but its next version no longer does still counts its
 # other providers; with APT::Install-Suggests, so do Suggests; a version
-# without a Size: field is still an archive to fetch.  The archives to
-# fetch are on the host's 127.0.0.1 (busybox httpd), which no world's own
-# network reaches.
+# without a Size: field is still an archive to fetch; and an install that
+# fails after a skipped download says so, and the next run downloads.
+# The archives to fetch are on the host's 127.0.0.1 (busybox httpd),
+# which no world's own network reaches.
 . "$(dirname "$0")/lib.sh"
 make_debian_root
 command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
@@ -155,6 +156,50 @@ test_expect_success 'a version listed without a Size: field (allowed) is still a
 	! grep -q "^Nothing to download" "$TMP/out"
 '
 repo "$TMP/www" || exit 1
+
+# An archive the check takes for cached (its size is right) but dpkg
+# cannot install: the install fails after a skipped download.
+test_expect_success 'an install failing after a skipped download says so; the next run downloads until one succeeds' '
+	fresh_root && sources file:/srv/pwapt-fx "http://127.0.0.1:$PORT/" &&
+	size=$(sed -n "/^Package: pwapt-fx-nosize/,/^$/s/^Size: //p" "$TMP/www/Packages") &&
+	head -c "$size" /dev/zero >"$R/var/cache/apt/archives/pwapt-fx-nosize_2_all.deb" &&
+	test_exit 1 pwapt unattended --json >"$TMP/json" 2>"$TMP/out" &&
+	grep -q "^Nothing to download" "$TMP/out" &&
+	grep -q "^Its download was skipped: .* the next run downloads" "$TMP/out" &&
+	python3 -c "
+import json, sys
+u = json.load(open(sys.argv[1]))
+assert \"its download was skipped\" in u[\"outcome\"], u
+assert \"the next run downloads\" in u[\"outcome\"], u
+" "$TMP/json" &&
+	grep -q "unattended-upgrade failed (exit 1) in tx1: .*; its download was skipped .*: the next run downloads (exit 1)" \
+		"$R/var/log/pwapt/unattended.log" &&
+	test_equal 1 "$(installed pwapt-fx-nosize)" &&
+	test_exit 1 pwapt unattended >"$TMP/out" 2>&1 &&
+	grep -q "^An earlier run failed after its download was skipped" "$TMP/out" &&
+	grep -q "^Downloading with the host.s network" "$TMP/out" &&
+	rm "$R/var/cache/apt/archives/pwapt-fx-nosize_2_all.deb" &&
+	pwapt unattended >"$TMP/out" 2>&1 &&
+	grep -q "^Downloading with the host.s network" "$TMP/out" &&
+	test_equal 2 "$(installed pwapt-fx-nosize)" &&
+	pwapt unattended >"$TMP/out" 2>&1 &&
+	! grep -q "^An earlier run" "$TMP/out" &&
+	grep -q "^Nothing to download" "$TMP/out"
+'
+
+test_expect_success 'killed right after it noted the skipped download: the next run downloads' '
+	fresh_root && sources file:/srv/pwapt-fx "http://127.0.0.1:$PORT/" &&
+	size=$(sed -n "/^Package: pwapt-fx-nosize/,/^$/s/^Size: //p" "$TMP/www/Packages") &&
+	head -c "$size" /dev/zero >"$R/var/cache/apt/archives/pwapt-fx-nosize_2_all.deb" &&
+	{ PWAPT_CRASH_AT=unattended-noted pwapt unattended >"$TMP/out" 2>&1; test_equal 137 $?; } &&
+	grep -q "^Nothing to download" "$TMP/out" &&
+	rm "$R/var/cache/apt/archives/pwapt-fx-nosize_2_all.deb" &&
+	pwapt recover >"$TMP/recover" 2>&1 &&
+	pwapt unattended >"$TMP/out" 2>&1 &&
+	grep -q "^An earlier run failed after its download was skipped" "$TMP/out" &&
+	grep -q "^Downloading with the host.s network" "$TMP/out" &&
+	test_equal 2 "$(installed pwapt-fx-nosize)"
+'
 
 stop_httpd
 test_done
