@@ -538,6 +538,20 @@ bool met_for_good(pkgCache::DepIterator const &dep, bool downgrades)
 	return false;
 }
 
+// Whether DEP is met now: by its package's installed version, or by one
+// installed that provides it.
+bool met_now(pkgCache::DepIterator const &dep)
+{
+	auto target = dep.TargetPkg();
+	if (!target.CurrentVer().end() && satisfies(dep, target.CurrentVer()))
+		return true;
+	for (auto prv = target.ProvidesList(); !prv.end(); ++prv)
+		if (prv.OwnerPkg().CurrentVer() == prv.OwnerVer() &&
+		    satisfies(dep, prv.OwnerVer()))
+			return true;
+	return false;
+}
+
 // Every archive an upgrade of the installed packages could install, whatever
 // versions it picks: each version of an installed package newer than the
 // installed one (any other one with Unattended-Upgrade::Allow-downgrade),
@@ -576,29 +590,30 @@ void plan_any_upgrade(struct aptshim *shim, struct aptshim_plan *out)
 	KnownMethods fetcher(*list);
 	pkgRecords records(cache);
 	struct aptshim_plan p = {};
-	while (!todo.empty()) {
-		auto ver = todo.back();
-		todo.pop_back();
-		p.upgraded++;
-		p.newly_installed += ver.ParentPkg().CurrentVer().end();
-		p.download_size += ver->Size;
-		stores.emplace_back();
-		new pkgAcqArchive(&fetcher, list, &records, ver, stores.back());
+	// Of VER's or-groups, those that nothing installed meets for good:
+	// every version that could meet them is wanted.  Of an INSTALLED
+	// version, its Depends and Pre-Depends met now only (apt installs
+	// no Recommends of a package it leaves, nor mends one broken).
+	auto needs = [&](pkgCache::VerIterator const &ver, bool installed) {
 		for (auto d = ver.DependsList(); !d.end();) {
 			pkgCache::DepIterator start, end;
 			d.GlobOr(start, end); // advances d past the or-group
 			auto type = end->Type;
-			if (type != pkgCache::Dep::Depends &&
-			    type != pkgCache::Dep::PreDepends &&
-			    type != pkgCache::Dep::Recommends &&
-			    (type != pkgCache::Dep::Suggests || !suggests))
+			bool hard = type == pkgCache::Dep::Depends ||
+				    type == pkgCache::Dep::PreDepends;
+			if (!hard &&
+			    (installed ||
+			     (type != pkgCache::Dep::Recommends &&
+			      (type != pkgCache::Dep::Suggests || !suggests))))
 				continue;
-			bool met = false;
+			bool met = false, now = !installed;
 			for (auto a = start;; ++a) {
 				met |= met_for_good(a, downgrades);
+				now = now || met_now(a);
 				if (met || a == end)
 					break;
 			}
+			met = met || !now;
 			for (auto a = start; !met; ++a) {
 				auto target = a.TargetPkg();
 				for (auto v = target.VersionList(); !v.end();
@@ -611,6 +626,21 @@ void plan_any_upgrade(struct aptshim *shim, struct aptshim_plan *out)
 					break;
 			}
 		}
+	};
+	// An installed version that no upgrade replaces needs what it needs
+	// too: one that meets it now may stop meeting it once upgraded.
+	for (auto pkg = pc->PkgBegin(); !pkg.end(); ++pkg)
+		if (!pkg.CurrentVer().end())
+			needs(pkg.CurrentVer(), true);
+	while (!todo.empty()) {
+		auto ver = todo.back();
+		todo.pop_back();
+		p.upgraded++;
+		p.newly_installed += ver.ParentPkg().CurrentVer().end();
+		p.download_size += ver->Size;
+		stores.emplace_back();
+		new pkgAcqArchive(&fetcher, list, &records, ver, stores.back());
+		needs(ver, false);
 	}
 	if (_error->PendingError())
 		fail_apt(-EIO, "cannot queue the archives");

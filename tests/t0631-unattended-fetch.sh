@@ -110,6 +110,17 @@ test_expect_success 'a package whose next version no longer matches a versioned 
 	test_equal 1 "$(installed pwapt-fx-alt)"
 '
 
+# R12: pwapt-fx-app 1, which nothing upgrades, needs pwapt-fx-virt, which
+# pwapt-fx-lib 2 no longer provides: the upgrade may need pwapt-fx-alt.
+test_expect_success 'an installed package no upgrade replaces, its provider dropping the Provides: the download runs' '
+	fresh_root && pkg "$R/srv/pwapt-fx5" pwapt-fx-lib 2 && repo "$R/srv/pwapt-fx5" &&
+	sources file:/srv/pwapt-fx file:/srv/pwapt-fx5 "http://127.0.0.1:$PORT/" &&
+	pwapt unattended >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out" && test_equal 0 $rc &&
+	grep -q "^Downloading with the host.s network" "$TMP/out" &&
+	! grep -q "^Nothing to download" "$TMP/out" &&
+	test_no_output wexec Root dpkg --audit
+'
+
 test_expect_success 'with APT::Install-Suggests, a new version s Suggests are fetched too' '
 	fresh_root && pkg "$R/srv/pwapt-fx3" pwapt-fx-nosize 2 "Suggests: pwapt-fx-alt" &&
 	repo "$R/srv/pwapt-fx3" &&
