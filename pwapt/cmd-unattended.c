@@ -140,6 +140,7 @@ static int earlier(struct context *ctx, struct unattended *u)
 	struct world_error err = {0};
 	int r = service_pending_load(s, WORLD_ROOT, &u->earlier, &err);
 	world_store_free(s);
+	service_note_unowned(u->earlier);
 	if (r < 0)
 		return failf(ctx,
 			     "cannot read Root's note of the services an "

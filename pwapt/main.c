@@ -144,19 +144,34 @@ static void say_warning(const char *msg)
 	fputc('\n', stderr);
 }
 
-unsigned long long proc_start_time(pid_t pid)
+/* PID's start time, and its state into *STATE ('?' when gone). */
+static unsigned long long proc_stat(pid_t pid, char *state)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	unsigned long long t = 0;
 	char *p;
+	*state = '?';
 	if (f && fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
 		(void)sscanf(p + 2,
-			     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+			     "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
 			     "%*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			     &t);
+			     state, &t);
 	return t;
+}
+
+unsigned long long proc_start_time(pid_t pid)
+{
+	char state;
+	return proc_stat(pid, &state);
+}
+
+bool proc_runs(pid_t pid, unsigned long long started)
+{
+	char state;
+	return proc_stat(pid, &state) == started && state != 'Z' &&
+	       state != 'X' && state != '?';
 }
 
 struct world_store *open_store(struct context *ctx)

@@ -111,6 +111,8 @@ void context_release(struct context *ctx);
 /* When process PID started (clock ticks after boot, field 22 of
  * /proc/PID/stat): with its pid, it names one process; 0 once gone. */
 unsigned long long proc_start_time(pid_t pid);
+/* Whether process PID, started at STARTED, runs still (not a zombie). */
+bool proc_runs(pid_t pid, unsigned long long started);
 /* Opens the store or prints why not; NULL on failure. */
 struct world_store *open_store(struct context *ctx);
 /* Prints "CMD: message" on stderr; returns EXIT_FAIL. */

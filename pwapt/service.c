@@ -441,13 +441,8 @@ int service_stop_before_rollback(struct context *ctx, uint64_t id,
 	 * still there.  A note that cannot be read refuses the rollback: it
 	 * is never taken for none, and overwritten. */
 	_cleanup_free_ char *now = NULL;
-	int lr = service_note_read_why(ctx, WORLD_ROOT, false, &now, why,
-				       why_len);
-	if (lr < 0)
-		return -1;
-	bool own = service_note_of(now, id);
-	if (service_pending_hold(ctx, WORLD_ROOT, own ? NULL : now, prev, why,
-				 why_len) < 0)
+	if (service_pending_hold_read(ctx, WORLD_ROOT, id, &now, prev, why,
+				      why_len) < 0)
 		return -1;
 	if (rollback_note(ctx, id, src, stop.v, stop.n, again.v, again.n,
 			  removed.v) < 0) {

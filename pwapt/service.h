@@ -374,11 +374,19 @@ char *service_pending_read(struct world_store *s, const char *world);
  * WORLD's held notes ("svcmove-held": notes kept aside, one after the
  * other), unless it is there already; *TOP (malloc'd; NULL: none) is
  * NOW, or without it the top of the held notes, what is to come back.
- * 0; -1, nothing written, when they cannot be read (never taken for
+ * 0; 1, nothing written, when the note is no longer NOW (read it
+ * again); -1, nothing written, when they cannot be read (never taken for
  * none) or written: WHY (WHY_LEN bytes) says so. */
 int service_pending_hold(struct context *ctx, const char *world,
 			 const char *now, char **top, char *why,
 			 size_t why_len);
+/* WORLD's note of pending services read into *NOW (malloc'd; NULL:
+ * none) and held as service_pending_hold() does (not when it is merge
+ * OWN's, not 0: the caller's own), read again while another command
+ * changes it meanwhile (a few times).  0; -1, WHY says why. */
+int service_pending_hold_read(struct context *ctx, const char *world,
+			      uint64_t own, char **now, char **top, char *why,
+			      size_t why_len);
 /* The top of WORLD's held notes is its note of pending services again
  * (none: it is emptied), and comes off them; held notes of merge ID
  * (not 0) are dropped on the way, done with.  0; -1 when the held
@@ -443,9 +451,13 @@ size_t service_note_rollback_lines(const char *pending, const char *dst,
 				   bool undone, bool put);
 /* pwapt recover --done: empties the notes of pending services (svcmove,
  * svcmove-held) of each world of L that has one, or one that cannot be
- * read, through S (its lock held).  How many notes there were (one that
- * cannot be read counts one), or -1 (said on stderr). */
+ * read, through S (its lock held), but those of pwapt commands still at
+ * work (said).  How many notes it forgot (one that cannot be read counts
+ * one), or -1 (said on stderr). */
 int service_notes_forget(struct world_store *s, const struct world_list *l);
+/* TEXT, a note of pending services, without its writer's line (for a
+ * report). */
+void service_note_unowned(char *text);
 /* Writes TEXT as WORLD's note of pending services ("": none), with a
  * last line naming this process ("by pid PID started T"): a note whose
  * writer still runs is never taken for done by another command, which

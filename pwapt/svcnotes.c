@@ -95,9 +95,10 @@ static void pending_end(struct context *ctx, const char *world)
 int service_pending_note(struct context *ctx, const struct svc_plan *p,
 			 uint64_t id, bool done)
 {
-	/* No service to see to: no note (pwapt recover names none). */
-	if (!done && p->n)
-		return note_pending(ctx, p, id);
+	/* No service to see to: no note of its own yet; what it began
+	 * stays begun (services may come with the merge). */
+	if (!done)
+		return p->n ? note_pending(ctx, p, id) : 0;
 	/* Not this command's note: it is left as it is. */
 	if (ctx->pending_begun)
 		pending_end(ctx, p->dst);
@@ -335,7 +336,7 @@ static bool note_owner_works(const char *text)
 	int pid;
 	unsigned long long t;
 	return by && sscanf(by + 8, "%d started %llu", &pid, &t) == 2 &&
-	       pid != getpid() && pid > 0 && t && proc_start_time(pid) == t;
+	       pid != getpid() && pid > 0 && t && proc_runs(pid, t);
 }
 
 /* Whether each service that TEXT, a note of pending services of WORLD,
@@ -397,15 +398,17 @@ static char *held_top(const char *held, const char **rest)
 /* NOW, WORLD's note of pending services, on top of its held notes,
  * unless it is there already (a command killed as it put it back): read
  * and written under one hold of the store's lock, so that no other
- * command's push is lost.  0; -1, also when the note is no longer NOW. */
+ * command's push is lost.  0; 1 when the note is no longer NOW (another
+ * command's since: read it again); -1. */
 static int held_push(struct context *ctx, const char *world, const char *now)
 {
 	for (int tries = 0; tries < 3; tries++) {
 		_cleanup_free_ char *note = NULL, *held = NULL, *top = NULL,
 				    *text = NULL;
-		if (notes_read(ctx, world, &note, &held) < 0 ||
-		    strcmp(note ? note : "", now))
+		if (notes_read(ctx, world, &note, &held) < 0)
 			return -1;
+		if (strcmp(note ? note : "", now))
+			return 1;
 		const char *rest;
 		if (!(top = held_top(held, &rest)))
 			return -1;
@@ -433,18 +436,43 @@ int service_pending_hold(struct context *ctx, const char *world,
 	/* A note whose services all run is done with: emptied, not kept. */
 	if (now && note_settled(ctx, world, now))
 		now = NULL;
-	if (now && held_push(ctx, world, now) < 0) {
+	int r = now ? held_push(ctx, world, now) : 0;
+	if (r < 0)
 		snprintf(why, why_len,
 			 "cannot keep %s's note of pending services aside",
 			 world);
-		return -1;
-	}
+	if (r)
+		return r;
 	const char *rest;
 	char *t = now ? strdup(now) : held_top(held, &rest);
 	if (t && !*t)
 		free(steal_pointer(&t));
 	*top = t;
 	return 0;
+}
+
+int service_pending_hold_read(struct context *ctx, const char *world,
+			      uint64_t own, char **now, char **top, char *why,
+			      size_t why_len)
+{
+	int r = 1;
+	/* Read again while another command changes it meanwhile. */
+	for (int tries = 0; r > 0 && tries < 5; tries++) {
+		free(steal_pointer(now));
+		free(steal_pointer(top));
+		if (service_note_read_why(ctx, world, false, now, why,
+					  why_len) < 0)
+			return -1;
+		bool mine = own && service_note_of(*now, own);
+		r = service_pending_hold(ctx, world, mine ? NULL : *now, top,
+					 why, why_len);
+	}
+	if (r > 0)
+		snprintf(why, why_len,
+			 "%s's note of pending services keeps changing: "
+			 "other pwapt commands are at work",
+			 world);
+	return r ? -1 : 0;
 }
 
 int service_pending_restore(struct context *ctx, const char *world, uint64_t id)
@@ -491,9 +519,9 @@ int service_pending_begin(struct context *ctx, const char *world, char *why,
 			  size_t why_len)
 {
 	_cleanup_free_ char *now = NULL, *top = NULL;
-	if (service_note_read_why(ctx, world, false, &now, why, why_len) < 0)
-		return -1;
-	if (service_pending_hold(ctx, world, now, &top, why, why_len) < 0)
+	int r = service_pending_hold_read(ctx, world, 0, &now, &top, why,
+					  why_len);
+	if (r < 0)
 		return -1;
 	free(ctx->pending_mine);
 	if (!(ctx->pending_mine = strdup(now ? now : ""))) {
@@ -558,30 +586,67 @@ size_t service_note_rollback_lines(const char *pending, const char *dst,
 	return count;
 }
 
+void service_note_unowned(char *text)
+{
+	char *by = text ? strstr(text, "\nby pid ") : NULL;
+	if (by)
+		by[1] = '\0';
+}
+
+/* Of held notes HELD, those whose writer still runs (note_owner_works),
+ * as held notes again ("" when none; NULL when out of memory); *GONE
+ * counts the others. */
+static char *held_owned(const char *held, int *gone)
+{
+	char *out = strdup("");
+	const char *rest = held;
+	*gone = 0;
+	while (out && rest) {
+		_cleanup_free_ char *top = held_top(rest, &rest);
+		bool keep = top && *top && note_owner_works(top);
+		*gone += top && *top && !keep;
+		char *more = NULL;
+		if (!top || (keep && asprintf(&more, "%s%s%s", out,
+					      *out ? "\n" : "", top) < 0))
+			free(steal_pointer(&out));
+		else if (keep) {
+			free(out);
+			out = more;
+		}
+	}
+	return out;
+}
+
 int service_notes_forget(struct world_store *s, const struct world_list *l)
 {
 	int n = 0;
 	for (size_t i = 0; i < l->n; i++) {
 		const char *w = l->v[i].name;
-		_cleanup_free_ char *now = NULL, *held = NULL;
+		_cleanup_free_ char *now = NULL, *held = NULL, *left = NULL;
 		/* One that cannot be read goes too: forgetting is what the
-		 * administrator asked for. */
+		 * administrator asked for; the notes of commands still at
+		 * work stay theirs. */
 		int a = service_pending_load(s, w, &now, NULL);
 		int b = service_held_load(s, w, &held, NULL);
 		if (a >= 0 && b >= 0 && !now && !held)
 			continue;
-		/* The notes kept aside: one after the other, a blank line
-		 * between them. */
-		int kept = b < 0 || held ? 1 : 0;
-		for (const char *t = held; t && (t = strstr(t, "\n\n")); t += 2)
-			kept += t[2] != '\0';
+		int gone = b < 0;
+		bool runs = now && note_owner_works(now);
+		if (b >= 0 && !(left = held_owned(held, &gone)))
+			return -1;
 		struct world_error err = {0};
-		if (world_note_write(s, w, "svcmove", "", 0, &err) < 0 ||
-		    world_note_write(s, w, "svcmove-held", "", 0, &err) < 0) {
+		if ((!runs &&
+		     world_note_write(s, w, "svcmove", "", 0, &err) < 0) ||
+		    world_note_write(s, w, "svcmove-held", left ? left : "",
+				     left ? strlen(left) : 0, &err) < 0) {
 			fprintf(stderr, "pwapt: %s\n", SHOWN(err.msg));
 			return -1;
 		}
-		n += (a < 0 || now) + kept;
+		if (runs || (left && *left))
+			printf("kept the note of pending services of a pwapt "
+			       "command still at work in %s\n",
+			       w);
+		n += ((a < 0 || now) && !runs) + gone;
 	}
 	return n;
 }

@@ -274,10 +274,12 @@ test_expect_success 'killed while it restarts Root s services: the next run says
 	grep -A3 "^An earlier merge into Root left services not (re)started" "$R/var/log/pwapt/unattended.log" | grep -q pwapt-test-svc &&
 	grep -q "^Subject: pwapt unattended on .*: done, services need you" "$TMP/mail" &&
 	grep -A3 "^An earlier merge into Root left services" "$TMP/mail" | grep -q pwapt-test-svc &&
+	test_lacks "^by pid " cat "$TMP/mail" &&
 	python3 -c "
 import json, sys
 u = json.load(open(sys.argv[1]))
 assert \"pwapt-test-svc\" in u[\"earlier_unchecked\"], u
+assert \"by pid\" not in u[\"earlier_unchecked\"], u
 " "$TMP/json"
 '
 

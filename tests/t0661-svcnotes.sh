@@ -237,6 +237,9 @@ test_expect_success 'a wmerge stopped before its stops, another wmerge meanwhile
 	{ PWAPT_STOP_AT=svcmove-noted PWAPT_CRASH_AT=merge-planned wmerge A7 Root >"$TMP/outA" 2>&1 & pid=$!; } &&
 	wait_for 120 "test \"\$(ps -o stat= -p $pid | cut -c1)\" = T" &&
 	grep -qx "stop a7 in A7" "$(note)" &&
+	{ pwapt recover --done >"$TMP/done" 2>&1; rc=$?; cat "$TMP/done"; } && test_equal 0 $rc &&
+	grep -qx "kept the note of pending services of a pwapt command still at work in Root" "$TMP/done" &&
+	grep -qx "stop a7 in A7" "$(note)" &&
 	wcreate Z7 Root && wexec Z7 sh -c "mkdir -p /srv && echo z >/srv/z7" &&
 	{ wmerge Z7 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
 	grep -qx "stop a7 in A7" "$(note)" &&
