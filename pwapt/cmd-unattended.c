@@ -386,19 +386,23 @@ static int install(struct context *ctx, struct unattended *u)
 	if (status && u->skipped) {
 		/* Written before the outcome is reported anywhere: a run
 		 * killed after its report still leaves the note. */
-		(void)note_download(ctx, "skipped");
+		bool noted = note_download(ctx, "skipped") >= 0;
 		world_crash_point("unattended-noted");
 		int r = failed(ctx, u, "unattended-upgrade failed", status);
 		_cleanup_free_ char *was = steal_pointer(&u->outcome);
 		set_outcome(u, true,
 			    "%s; its download was skipped (every archive "
 			    "seemed to be in the archive cache or on a file: "
-			    "source): the next run downloads",
-			    was ? was : "failed");
-		fprintf(chatter(ctx),
-			"Its download was skipped: should an archive have "
-			"been missing, the next run downloads it with the "
-			"host's network.\n");
+			    "source): %s",
+			    was ? was : "failed",
+			    noted ? "the next run downloads"
+				  : "pwapt could not note it (see above), and "
+				    "the next run may skip it again");
+		if (noted)
+			fprintf(chatter(ctx),
+				"Its download was skipped: should an archive "
+				"have been missing, the next run downloads it "
+				"with the host's network.\n");
 		return r;
 	}
 	if (status)

@@ -183,6 +183,21 @@ assert \"the next run downloads\" in u[\"outcome\"], u
 	grep -q "^Nothing to download" "$TMP/out"
 '
 
+test_expect_success 'the note of a skipped download cannot be written: the report says the next run may skip it again' '
+	fresh_root && sources file:/srv/pwapt-fx "http://127.0.0.1:$PORT/" &&
+	size=$(sed -n "/^Package: pwapt-fx-nosize/,/^$/s/^Size: //p" "$TMP/www/Packages") &&
+	head -c "$size" /dev/zero >"$R/var/cache/apt/archives/pwapt-fx-nosize_2_all.deb" &&
+	{ PWAPT_FAIL_AT=note-unattended-download pwapt unattended --json >"$TMP/json" 2>"$TMP/out"; test_equal 1 $?; } &&
+	cat "$TMP/out" && grep -q "^Nothing to download" "$TMP/out" &&
+	test_lacks "^Its download was skipped" cat "$TMP/out" &&
+	python3 -c "
+import json, sys
+u = json.load(open(sys.argv[1]))
+assert \"pwapt could not note it (see above), and the next run may skip it again\" in u[\"outcome\"], u
+" "$TMP/json" &&
+	rm "$R/var/cache/apt/archives/pwapt-fx-nosize_2_all.deb"
+'
+
 test_expect_success 'killed right after it noted the skipped download: the next run downloads' '
 	fresh_root && sources file:/srv/pwapt-fx "http://127.0.0.1:$PORT/" &&
 	size=$(sed -n "/^Package: pwapt-fx-nosize/,/^$/s/^Size: //p" "$TMP/www/Packages") &&
