@@ -632,16 +632,14 @@ static size_t held_notes(struct world_store *s, const struct world_list *l,
 		return 1;
 	}
 	size_t n = 0;
-	for (char *t = held; t && *t;) {
-		char *end = strstr(t, "\n\n");
-		if (end)
+	/* Two copies one after the other (two commands held it): once. */
+	for (char *t = held, *prev = NULL, *end; t && *t;
+	     prev = t, t = end ? end + 2 : NULL) {
+		if ((end = strstr(t, "\n\n")))
 			end[1] = '\0';
-		if (!pending || strcmp(t, pending)) {
-			n++;
-			if (say)
-				print_pending(s, l, world, t);
-		}
-		t = end ? end + 2 : NULL;
+		if ((!pending || strcmp(t, pending)) &&
+		    (!prev || strcmp(t, prev)) && ++n && say)
+			print_pending(s, l, world, t);
 	}
 	return n;
 }

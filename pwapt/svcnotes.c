@@ -395,25 +395,21 @@ static char *held_top(const char *held, const char **rest)
 	return strndup(held, (size_t)(end - held) + 1);
 }
 
-/* NOW, WORLD's note of pending services, on top of its held notes,
- * unless it is there already (a command killed as it put it back): read
+/* NOW, WORLD's note of pending services, on top of its held notes, read
  * and written under one hold of the store's lock, so that no other
- * command's push is lost.  0; 1 when the note is no longer NOW (another
- * command's since: read it again); -1. */
+ * command's push is lost; also when a copy is on top already: two
+ * commands that hold the same note aside each put their own copy back,
+ * and neither's end loses the other's (a copy a killed command left is
+ * a duplicate, which pwapt recover shows once).  0; 1 when the note is
+ * no longer NOW (another command's since: read it again); -1. */
 static int held_push(struct context *ctx, const char *world, const char *now)
 {
 	for (int tries = 0; tries < 3; tries++) {
-		_cleanup_free_ char *note = NULL, *held = NULL, *top = NULL,
-				    *text = NULL;
+		_cleanup_free_ char *note = NULL, *held = NULL, *text = NULL;
 		if (notes_read(ctx, world, &note, &held) < 0)
 			return -1;
 		if (strcmp(note ? note : "", now))
 			return 1;
-		const char *rest;
-		if (!(top = held_top(held, &rest)))
-			return -1;
-		if (!strcmp(top, now))
-			return 0;
 		size_t n = strlen(now);
 		if (asprintf(&text, "%s%s%s%s", now,
 			     n && now[n - 1] != '\n' ? "\n" : "",
@@ -584,6 +580,11 @@ size_t service_note_rollback_lines(const char *pending, const char *dst,
 		putchar('\n');
 	}
 	return count;
+}
+
+bool service_note_owner_works(const char *text)
+{
+	return text && note_owner_works(text);
 }
 
 void service_note_unowned(char *text)

@@ -250,6 +250,22 @@ test_expect_success 'a wmerge stopped before its stops, another wmerge meanwhile
 	wdelete A7 && rm -f "$R/srv/z7" && clear_notes
 '
 
+# R13 #1: two commands that held the same note aside (a wmerge with no
+# service, stopped after it began; a wmerge with one meanwhile) each put
+# it back; the note left by neither was lost.
+test_expect_success 'two wmerges hold the same earlier note aside: it survives both' '
+	clear_notes && mkdir -p "$(dirname "$(note)")" && printf "merge 99999 from gone\nrestart aaa\n" >"$(note)" &&
+	wcreate M8 Root && wexec M8 sh -c "mkdir -p /srv && echo m >/srv/m8" &&
+	{ PWAPT_STOP_AT=svcmove-noted wmerge M8 Root >"$TMP/outM" 2>&1 & pid=$!; } &&
+	wait_for 120 "test \"\$(ps -o stat= -p $pid | cut -c1)\" = T" &&
+	wcreate Z8 Root && svc_in Z8 z8 && wexec Z8 sh -c "mkdir -p /srv && echo z >/srv/z8" &&
+	{ wmerge Z8 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	kill -CONT $pid && { wait $pid; rc=$?; cat "$TMP/outM"; } && test_equal 0 $rc &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	test_equal 1 "$(grep -cx "restart aaa" "$TMP/rec")" &&
+	wexec Root /etc/init.d/z8 stop && rm -f "$R/srv/m8" "$R/srv/z8" && clear_notes
+'
+
 # Once the administrator has seen to the services a note names, pwapt
 # recover --done forgets the notes (a "restart" line is never taken for
 # done by pwapt itself).
