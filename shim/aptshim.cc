@@ -590,6 +590,15 @@ void plan_any_upgrade(struct aptshim *shim, struct aptshim_plan *out)
 	KnownMethods fetcher(*list);
 	pkgRecords records(cache);
 	struct aptshim_plan p = {};
+	// VER, to meet DEP: only one that meets it and that an upgrade could
+	// install (not its package's installed version, which is there).
+	auto want_for = [&](pkgCache::DepIterator const &dep,
+			    pkgCache::VerIterator const &ver) {
+		auto cur = ver.ParentPkg().CurrentVer();
+		if (satisfies(dep, ver) &&
+		    (cur.end() || may_replace(ver, cur, downgrades)))
+			want(ver);
+	};
 	// Of VER's or-groups, those that nothing installed meets for good:
 	// every version that could meet them is wanted.  Of an INSTALLED
 	// version, its Depends and Pre-Depends met now only (apt installs
@@ -618,10 +627,10 @@ void plan_any_upgrade(struct aptshim *shim, struct aptshim_plan *out)
 				auto target = a.TargetPkg();
 				for (auto v = target.VersionList(); !v.end();
 				     ++v)
-					want(v);
+					want_for(a, v);
 				for (auto prv = target.ProvidesList();
 				     !prv.end(); ++prv)
-					want(prv.OwnerVer());
+					want_for(a, prv.OwnerVer());
 				if (a == end)
 					break;
 			}
