@@ -140,6 +140,9 @@ static int earlier(struct context *ctx, struct unattended *u)
 	struct world_error err = {0};
 	int r = service_pending_load(s, WORLD_ROOT, &u->earlier, &err);
 	world_store_free(s);
+	/* A command still at work on it: no earlier merge's leftover. */
+	if (service_note_owner_works(u->earlier))
+		free(steal_pointer(&u->earlier));
 	service_note_unowned(u->earlier);
 	if (r < 0)
 		return failf(ctx,
@@ -332,18 +335,21 @@ static bool download_noted(struct context *ctx)
 	return r != -ENOENT && (r < 0 || text[0]);
 }
 
-/* Writes Root's note (TEXT "skipped", or "" to forget it), durably. */
-static int note_download(struct context *ctx, const char *text)
+/* Writes Root's note (TEXT "skipped", or "" to forget it), durably; ERR
+ * says why not. */
+static int note_download(struct context *ctx, const char *text,
+			 struct world_error *err)
 {
 	struct world_store *s = open_store(ctx);
-	if (!s)
+	if (!s) {
+		snprintf(err->msg, sizeof(err->msg), "cannot open the store");
 		return -EIO;
-	struct world_error err = {0};
+	}
 	int r = world_note_write(s, WORLD_ROOT, download_note, text,
-				 strlen(text), &err);
+				 strlen(text), err);
 	world_store_free(s);
 	if (r < 0)
-		failf(ctx, "%s", SHOWN(err.msg));
+		failf(ctx, "%s", SHOWN(err->msg));
 	return r;
 }
 
@@ -386,18 +392,21 @@ static int install(struct context *ctx, struct unattended *u)
 	if (status && u->skipped) {
 		/* Written before the outcome is reported anywhere: a run
 		 * killed after its report still leaves the note. */
-		bool noted = note_download(ctx, "skipped") >= 0;
+		struct world_error ne = {0};
+		bool noted = note_download(ctx, "skipped", &ne) >= 0;
 		world_crash_point("unattended-noted");
 		int r = failed(ctx, u, "unattended-upgrade failed", status);
 		_cleanup_free_ char *was = steal_pointer(&u->outcome);
 		set_outcome(u, true,
 			    "%s; its download was skipped (every archive "
 			    "seemed to be in the archive cache or on a file: "
-			    "source): %s",
+			    "source): %s%s%s%s",
 			    was ? was : "failed",
 			    noted ? "the next run downloads"
-				  : "pwapt could not note it (see above), and "
-				    "the next run may skip it again");
+				  : "pwapt could not note it, and the next "
+				    "run may skip it again",
+			    noted ? "" : " (", noted ? "" : SHOWN(ne.msg),
+			    noted ? "" : ")");
 		if (noted)
 			fprintf(chatter(ctx),
 				"Its download was skipped: should an archive "
@@ -730,8 +739,9 @@ int cmd_unattended(struct context *ctx, int argc, char **argv)
 		ret = EXIT_OK;
 	/* A run that downloaded and succeeded: the archives came, the note
 	 * has done its work. */
+	struct world_error ne = {0};
 	if (ret == EXIT_OK && u.noted)
-		(void)note_download(ctx, "");
+		(void)note_download(ctx, "", &ne);
 	if (u.began) {
 		if (!u.outcome)
 			set_outcome(&u, true, "failed in %s", u.run.t.name);

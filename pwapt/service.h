@@ -458,6 +458,9 @@ int service_notes_forget(struct world_store *s, const struct world_list *l);
 /* TEXT, a note of pending services, without its writer's line (for a
  * report). */
 void service_note_unowned(char *text);
+/* Whether the pwapt command that wrote note TEXT still runs (its note is
+ * not an earlier command's leftover). */
+bool service_note_owner_works(const char *text);
 /* Writes TEXT as WORLD's note of pending services ("": none), with a
  * last line naming this process ("by pid PID started T"): a note whose
  * writer still runs is never taken for done by another command, which

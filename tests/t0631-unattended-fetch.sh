@@ -193,7 +193,7 @@ test_expect_success 'the note of a skipped download cannot be written: the repor
 	python3 -c "
 import json, sys
 u = json.load(open(sys.argv[1]))
-assert \"pwapt could not note it (see above), and the next run may skip it again\" in u[\"outcome\"], u
+assert \"pwapt could not note it, and the next run may skip it again (cannot write note\" in u[\"outcome\"], u
 " "$TMP/json" &&
 	rm "$R/var/cache/apt/archives/pwapt-fx-nosize_2_all.deb"
 '
@@ -210,6 +210,21 @@ test_expect_success 'killed right after it noted the skipped download: the next 
 	grep -q "^An earlier run failed after its download was skipped" "$TMP/out" &&
 	grep -q "^Downloading with the host.s network" "$TMP/out" &&
 	test_equal 2 "$(installed pwapt-fx-nosize)"
+'
+
+# R13 #4: Root's note of a command still at work is no earlier merge's
+# leftover; one whose writer is gone is, and reads without its writer.
+test_expect_success 'a note of pending services whose writer runs is not reported as an earlier merge s' '
+	fresh_root && sources file:/srv/pwapt-fx && pwapt unattended >/dev/null 2>&1 &&
+	N=$PWAPT_STATE/worlds/Root/notes/svcmove && mkdir -p "${N%/*}" &&
+	{ sleep 1000 & p=$!; } && note_pid $p && t=$(cut -d" " -f22 /proc/$p/stat) &&
+	printf "merge 99999 from gone\nrestart aaa\nby pid %s started %s\n" $p $t >"$N" &&
+	pwapt unattended >"$TMP/out" 2>&1 && cat "$TMP/out" &&
+	test_lacks "^An earlier merge" cat "$TMP/out" &&
+	{ kill $p; wait $p; true; } && ! kill -0 $p 2>/dev/null &&
+	pwapt unattended >"$TMP/out" 2>&1 && cat "$TMP/out" &&
+	grep -A2 "^An earlier merge into Root left services" "$TMP/out" | grep -qx "restart aaa" &&
+	test_lacks "^by pid" cat "$TMP/out"
 '
 
 stop_httpd
