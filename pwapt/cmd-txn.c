@@ -600,12 +600,13 @@ static int merge_one(struct context *ctx, const char *tx, bool force,
 	for (size_t i = 0; down && i < plan.n; i++)
 		if (plan.v[i].down)
 			(void)strv_push(&start_old, strdup(plan.v[i].name));
-	char left[sizeof(outcome->msg) + 64];
-	snprintf(left, sizeof(left),
-		 "%s; these did not come back on the old files", outcome->msg);
+	char left[sizeof(outcome->msg) + 64] = "";
+	if (rs == -1 && (down_old.n || start_old.n))
+		snprintf(left, sizeof(left),
+			 "%s; these did not come back on the old files",
+			 outcome->msg);
 	if (rs == -1)
-		service_pending_left(ctx, &pend, id,
-				     down_old.n || start_old.n ? left : NULL,
+		service_pending_left(ctx, &pend, id, *left ? left : NULL,
 				     down_old.v, start_old.v);
 	else if (rs == -2)
 		service_pending_left(ctx, &pend, id, outcome->msg, down_old.v,

@@ -397,16 +397,17 @@ static int install(struct context *ctx, struct unattended *u)
 		world_crash_point("unattended-noted");
 		int r = failed(ctx, u, "unattended-upgrade failed", status);
 		_cleanup_free_ char *was = steal_pointer(&u->outcome);
+		char next[sizeof(ne.msg) + 64] = "the next run downloads";
+		if (!noted)
+			snprintf(next, sizeof(next),
+				 "pwapt could not note it, and the next run "
+				 "may skip it again (%s)",
+				 SHOWN(ne.msg));
 		set_outcome(u, true,
 			    "%s; its download was skipped (every archive "
 			    "seemed to be in the archive cache or on a file: "
-			    "source): %s%s%s%s",
-			    was ? was : "failed",
-			    noted ? "the next run downloads"
-				  : "pwapt could not note it, and the next "
-				    "run may skip it again",
-			    noted ? "" : " (", noted ? "" : SHOWN(ne.msg),
-			    noted ? "" : ")");
+			    "source): %s",
+			    was ? was : "failed", next);
 		if (noted)
 			fprintf(chatter(ctx),
 				"Its download was skipped: should an archive "

@@ -361,8 +361,8 @@ static void note_write(struct context *ctx, const struct state *s)
 		fprintf(f,
 			"pid %d %llu\nsrc %s\nstandin %s\nmerge %" PRIu64
 			"\nstep %s\n",
-			(int)getpid(), proc_start_time(getpid()), s->src, s->standin,
-			s->merge_id, step_names[s->step]);
+			(int)getpid(), proc_start_time(getpid()), s->src,
+			s->standin, s->merge_id, step_names[s->step]);
 		for (size_t i = 0; i < s->h->n_ports; i++)
 			fprintf(f, "port %u %s\n", s->h->ports[i],
 				s->services[i]);
@@ -752,7 +752,7 @@ int handover_recover(struct context *ctx)
 		return -1;
 	}
 	s.src = src;
-	if (pid && kill(pid, 0) == 0 && proc_start_time(pid) == t0) {
+	if (pid && proc_runs(pid, t0)) {
 		release_state(&s);
 		return 2; /* its pwapt still runs */
 	}

@@ -274,7 +274,7 @@ static char *held_swap(const char *held, const char *old, const char *now)
 int service_pending_put(struct context *ctx, const char *world,
 			const char *body)
 {
-	/* Its writer, last: note_owner_works(). */
+	/* Its writer, last: service_note_owner_works(). */
 	_cleanup_free_ char *owned = NULL;
 	size_t n = strlen(body);
 	if (n && asprintf(&owned, "%s%sby pid %d started %llu\n", body,
@@ -327,12 +327,9 @@ static bool world_exists(struct context *ctx, const char *w)
 	return there;
 }
 
-/* Whether the command that wrote note TEXT ("by pid PID started T", its
- * last line) is another that still runs: its note is not done with, for
- * it may be about to stop what it names, or be stopping it. */
-static bool note_owner_works(const char *text)
+bool service_note_owner_works(const char *text)
 {
-	const char *by = strstr(text, "\nby pid ");
+	const char *by = text ? strstr(text, "\nby pid ") : NULL;
 	int pid;
 	unsigned long long t;
 	return by && sscanf(by + 8, "%d started %llu", &pid, &t) == 2 &&
@@ -348,7 +345,7 @@ static bool note_owner_works(const char *text)
 static bool note_settled(struct context *ctx, const char *world,
 			 const char *text)
 {
-	if (note_owner_works(text))
+	if (service_note_owner_works(text))
 		return false;
 	const char *l = strchr(text, '\n');
 	for (l = l ? l + 1 : ""; *l;) {
@@ -582,11 +579,6 @@ size_t service_note_rollback_lines(const char *pending, const char *dst,
 	return count;
 }
 
-bool service_note_owner_works(const char *text)
-{
-	return text && note_owner_works(text);
-}
-
 void service_note_unowned(char *text)
 {
 	char *by = text ? strstr(text, "\nby pid ") : NULL;
@@ -594,27 +586,29 @@ void service_note_unowned(char *text)
 		by[1] = '\0';
 }
 
-/* Of held notes HELD, those whose writer still runs (note_owner_works),
- * as held notes again ("" when none; NULL when out of memory); *GONE
- * counts the others. */
+/* Of held notes HELD, those whose writer still runs
+ * (service_note_owner_works), as held notes again ("" when none; NULL
+ * when out of memory); *GONE counts the others. */
 static char *held_owned(const char *held, int *gone)
 {
-	char *out = strdup("");
-	const char *rest = held;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	if (!f)
+		return NULL;
 	*gone = 0;
-	while (out && rest) {
+	bool oom = false;
+	for (const char *rest = held; rest && !oom;) {
 		_cleanup_free_ char *top = held_top(rest, &rest);
-		bool keep = top && *top && note_owner_works(top);
-		*gone += top && *top && !keep;
-		char *more = NULL;
-		if (!top || (keep && asprintf(&more, "%s%s%s", out,
-					      *out ? "\n" : "", top) < 0))
-			free(steal_pointer(&out));
-		else if (keep) {
-			free(out);
-			out = more;
-		}
+		if (!top)
+			oom = true;
+		else if (*top && !service_note_owner_works(top))
+			++*gone;
+		else if (*top)
+			fprintf(f, "%s%s", ftell(f) ? "\n" : "", top);
 	}
+	if (fclose(f) != 0 || oom)
+		free(steal_pointer(&out));
 	return out;
 }
 
@@ -632,7 +626,7 @@ int service_notes_forget(struct world_store *s, const struct world_list *l)
 		if (a >= 0 && b >= 0 && !now && !held)
 			continue;
 		int gone = b < 0;
-		bool runs = now && note_owner_works(now);
+		bool runs = now && service_note_owner_works(now);
 		if (b >= 0 && !(left = held_owned(held, &gone)))
 			return -1;
 		struct world_error err = {0};
