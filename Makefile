@@ -54,7 +54,7 @@ WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/strv.o world/stor
 	world/excluded.o world/childwait.o
 PWAPT_OBJS := pwapt/main.o pwapt/config.o pwapt/cmd-create.o pwapt/cmd-diff.o \
 	pwapt/cmd-delete.o pwapt/cmd-exec.o pwapt/cmd-console.o \
-	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o \
+	pwapt/cmd-list.o pwapt/cmd-startstop.o pwapt/cmd-merge.o pwapt/cmd-recover.o \
 	pwapt/cmd-checkoff.o pwapt/cmd-ip.o pwapt/cmd-apt.o pwapt/apt.o \
 	pwapt/txn.o pwapt/report.o pwapt/run.o pwapt/service.o pwapt/cmd-txn.o \
 	pwapt/cmd-trace.o pwapt/trace-start.o pwapt/options.o pwapt/cmd-unattended.o \

@@ -359,10 +359,10 @@ static void note_write(struct context *ctx, const struct state *s)
 		return;
 	if (s) {
 		fprintf(f,
-			"pid %d %llu\nsrc %s\nstandin %s\nmerge %" PRIu64
+			"pid %d %llu %s\nsrc %s\nstandin %s\nmerge %" PRIu64
 			"\nstep %s\n",
-			(int)getpid(), proc_start_time(getpid()), s->src,
-			s->standin, s->merge_id, step_names[s->step]);
+			(int)getpid(), proc_start_time(getpid()), boot_id(),
+			s->src, s->standin, s->merge_id, step_names[s->step]);
 		for (size_t i = 0; i < s->h->n_ports; i++)
 			fprintf(f, "port %u %s\n", s->h->ports[i],
 				s->services[i]);
@@ -660,15 +660,18 @@ out:
 
 /* --- recovery ------------------------------------------------------------- */
 
+/* The note's "pid PID T BOOT" names its pwapt: *PID, *T0, BOOT (40 bytes;
+ * "" in a note written before boots were named). */
 static int parse_note(char *text, struct state *s, struct handover *h,
-		      char **src, pid_t *pid, unsigned long long *t0)
+		      char **src, pid_t *pid, unsigned long long *t0,
+		      char *boot)
 {
 	bool has_step = false;
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
 		char word[16], arg[128];
 		unsigned port;
 		int pd;
-		if (sscanf(line, "pid %d %llu", &pd, t0) == 2) {
+		if (sscanf(line, "pid %d %llu %39s", &pd, t0, boot) >= 2) {
 			*pid = pd;
 		} else if (sscanf(line, "src %127s", arg) == 1) {
 			free(*src);
@@ -743,7 +746,8 @@ int handover_recover(struct context *ctx)
 	struct state s = {.h = &h};
 	pid_t pid = 0;
 	unsigned long long t0 = 0;
-	if (parse_note(text, &s, &h, &src, &pid, &t0) < 0) {
+	char boot[40] = "";
+	if (parse_note(text, &s, &h, &src, &pid, &t0, boot) < 0) {
 		fprintf(stderr,
 			"%s: warning: Root's handover note is "
 			"damaged; left as it is\n",
@@ -752,7 +756,7 @@ int handover_recover(struct context *ctx)
 		return -1;
 	}
 	s.src = src;
-	if (pid && proc_runs(pid, t0)) {
+	if (pid && proc_runs(pid, t0, boot)) {
 		release_state(&s);
 		return 2; /* its pwapt still runs */
 	}

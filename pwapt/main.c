@@ -167,9 +167,26 @@ unsigned long long proc_start_time(pid_t pid)
 	return proc_stat(pid, &state);
 }
 
-bool proc_runs(pid_t pid, unsigned long long started)
+const char *boot_id(void)
+{
+	static char id[40];
+	static bool read_once;
+	if (!read_once) {
+		_cleanup_fclose_ FILE *f =
+			fopen("/proc/sys/kernel/random/boot_id", "re");
+		if (!f || !fgets(id, sizeof(id), f))
+			id[0] = '\0';
+		id[strcspn(id, "\n")] = '\0';
+		read_once = true;
+	}
+	return id;
+}
+
+bool proc_runs(pid_t pid, unsigned long long started, const char *boot)
 {
 	char state;
+	if (boot && *boot && *boot_id() && strcmp(boot, boot_id()))
+		return false; /* written before a reboot */
 	return proc_stat(pid, &state) == started && state != 'Z' &&
 	       state != 'X' && state != '?';
 }

@@ -109,10 +109,16 @@ const char *trace_backend(const char *val);
 void context_release(struct context *ctx);
 
 /* When process PID started (clock ticks after boot, field 22 of
- * /proc/PID/stat): with its pid, it names one process; 0 once gone. */
+ * /proc/PID/stat): with its pid and boot_id(), it names one process; 0
+ * once gone. */
 unsigned long long proc_start_time(pid_t pid);
-/* Whether process PID, started at STARTED, runs still (not a zombie). */
-bool proc_runs(pid_t pid, unsigned long long started);
+/* This boot's id (/proc/sys/kernel/random/boot_id), "" when unknown: a
+ * pid and start time written in another boot may name a process of this
+ * one, an early one that starts at the same tick each boot. */
+const char *boot_id(void);
+/* Whether process PID, started at STARTED in boot BOOT (a boot_id(); NULL
+ * or "" when not known), runs still (not a zombie). */
+bool proc_runs(pid_t pid, unsigned long long started, const char *boot);
 /* Opens the store or prints why not; NULL on failure. */
 struct world_store *open_store(struct context *ctx);
 /* Prints "CMD: message" on stderr; returns EXIT_FAIL. */

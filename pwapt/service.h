@@ -459,10 +459,12 @@ int service_notes_forget(struct world_store *s, const struct world_list *l);
  * report). */
 void service_note_unowned(char *text);
 /* Whether the pwapt command that wrote note TEXT (its last line, "by pid
- * PID started T"; TEXT NULL: none) is another process that still runs: its
- * note is not done with, nor an earlier command's leftover, for it may be
- * about to stop what it names. */
+ * PID started T boot B", boot_id(); TEXT NULL: none) is another process
+ * that still runs: its note is not done with, nor an earlier command's
+ * leftover, for it may be about to stop what it names. */
 bool service_note_owner_works(const char *text);
+/* The same, its pid; 0 when it does not run. */
+pid_t service_note_writer(const char *text);
 /* Writes TEXT as WORLD's note of pending services ("": none), with a
  * last line naming this process ("by pid PID started T"): a note whose
  * writer still runs is never taken for done by another command, which

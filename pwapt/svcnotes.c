@@ -277,9 +277,10 @@ int service_pending_put(struct context *ctx, const char *world,
 	/* Its writer, last: service_note_owner_works(). */
 	_cleanup_free_ char *owned = NULL;
 	size_t n = strlen(body);
-	if (n && asprintf(&owned, "%s%sby pid %d started %llu\n", body,
+	if (n && asprintf(&owned, "%s%sby pid %d started %llu%s%s\n", body,
 			  body[n - 1] == '\n' ? "" : "\n", (int)getpid(),
-			  proc_start_time(getpid())) < 0)
+			  proc_start_time(getpid()), *boot_id() ? " boot " : "",
+			  boot_id()) < 0)
 		return -1;
 	const char *text = owned ? owned : body;
 	for (int tries = 0; tries < 3; tries++) {
@@ -327,13 +328,23 @@ static bool world_exists(struct context *ctx, const char *w)
 	return there;
 }
 
-bool service_note_owner_works(const char *text)
+pid_t service_note_writer(const char *text)
 {
 	const char *by = text ? strstr(text, "\nby pid ") : NULL;
 	int pid;
 	unsigned long long t;
-	return by && sscanf(by + 8, "%d started %llu", &pid, &t) == 2 &&
-	       pid != getpid() && pid > 0 && t && proc_runs(pid, t);
+	char boot[40] = "";
+	if (!by ||
+	    sscanf(by + 8, "%d started %llu boot %39[^\n]", &pid, &t, boot) < 2)
+		return 0;
+	if (pid == getpid() || pid <= 0 || !t || !proc_runs(pid, t, boot))
+		return 0;
+	return pid;
+}
+
+bool service_note_owner_works(const char *text)
+{
+	return service_note_writer(text) != 0;
 }
 
 /* Whether each service that TEXT, a note of pending services of WORLD,

@@ -166,6 +166,26 @@ test_expect_success 'killed at step stop, then a reboot: start-all finishes the 
 		back_to_1_0; }; }
 '
 
+# A handover's note names its pwapt by pid, start time and boot: after a
+# reboot, a process that took the same pid and start time is not it.
+test_expect_success 'killed at step stop: a note naming a live process of another boot is finished, of this boot left' '
+	upgraded C &&
+	test_exit 137 env PWAPT_CRASH_AT=handover-stop wmerge --handover 8080 C Root &&
+	N=$PWAPT_STATE/worlds/Root/notes/handover && grep -q "^pid [0-9]* [0-9]* $(cat /proc/sys/kernel/random/boot_id)\$" "$N" &&
+	{ sleep 1000 & p=$!; } && note_pid $p && t=$(cut -d" " -f22 /proc/$p/stat) &&
+	sed -i "s/^pid .*/pid $p $t $(cat /proc/sys/kernel/random/boot_id)/" "$N" &&
+	pwapt recover >"$TMP/out" && cat "$TMP/out" &&
+	grep -q "a handover into Root is under way" "$TMP/out" &&
+	sed -i "s/^pid .*/pid $p $t 00000000-0000-0000-0000-000000000000/" "$N" &&
+	pwapt recover >"$TMP/out" && cat "$TMP/out" &&
+	grep -q "finished an interrupted handover" "$TMP/out" &&
+	wait_for 20 "version | grep -qx -e 1.0 -e 1.1" && no_rules_left &&
+	pwapt recover | grep -q "nothing to recover" &&
+	kill $p && { ! wlist | grep -q "^C " || wdelete C; } &&
+	{ test "$(version)" = 1.0 || {
+		back_to_1_0; }; }
+'
+
 test_expect_success 'another handover meanwhile is refused; recover leaves a live one alone' '
 	upgraded D &&
 	{ PWAPT_STOP_AT=handover-merge wmerge --handover 8080 D Root >"$TMP/out1" 2>&1 & pid=$!; } &&

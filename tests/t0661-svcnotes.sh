@@ -289,4 +289,24 @@ test_expect_success 'pwapt recover --done forgets the notes, also one kept aside
 	wdelete B6 && rm "$R/srv/conflict"
 '
 
+# R12: pwapt recover said a note whose command still runs as if it was
+# killed; and a writer named in another boot (its pid and start time
+# taken since by a process of this boot) kept its note for good.
+test_expect_success 'pwapt recover: a note whose writer runs says so; one of another boot is a killed command s' '
+	clear_notes && mkdir -p "$(dirname "$(note)")" &&
+	{ sleep 1000 & p=$!; } && note_pid $p && t=$(cut -d" " -f22 /proc/$p/stat) &&
+	b=$(cat /proc/sys/kernel/random/boot_id) &&
+	printf "merge 99999 from gone\nrestart aaa\nby pid %s started %s boot %s\n" $p $t $b >"$(note)" &&
+	{ pwapt recover --done >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	grep -q "^the pwapt command that wrote this note of services of Root still runs (pid $p)" "$TMP/rec" &&
+	grep -qx "restart aaa" "$TMP/rec" && test_lacks "^by pid" cat "$TMP/rec" &&
+	test_lacks "^forgot" cat "$TMP/rec" && grep -qx "restart aaa" "$(note)" &&
+	printf "merge 99999 from gone\nrestart aaa\nby pid %s started %s boot 00000000-0000-0000-0000-000000000000\n" $p $t >"$(note)" &&
+	{ pwapt recover --done >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	test_lacks "still runs" cat "$TMP/rec" &&
+	grep -q "^services of Root were not (re)started or checked after merge 99999" "$TMP/rec" &&
+	grep -qx "forgot 1 note of pending services" "$TMP/rec" && test_no_output cat "$(note)" &&
+	{ kill $p; wait $p; true; }
+'
+
 test_done
