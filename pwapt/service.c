@@ -444,6 +444,17 @@ int service_stop_before_rollback(struct context *ctx, uint64_t id,
 	if (service_pending_hold_read(ctx, WORLD_ROOT, id, &now, prev, why,
 				      why_len) < 0)
 		return -1;
+	/* Its note is written over NOW only while NOW is still there
+	 * (service_pending_put): one another command wrote since stays,
+	 * and this one's goes among the held notes (R13 #6). */
+	if (!ctx->pending_mine &&
+	    !(ctx->pending_mine = strdup(now ? now : ""))) {
+		snprintf(why, why_len, "out of memory");
+		free(steal_pointer(prev));
+		return -1;
+	}
+	/* Stopped here: another command may write its note meanwhile. */
+	world_crash_point("rollback-held");
 	if (rollback_note(ctx, id, src, stop.v, stop.n, again.v, again.n,
 			  removed.v) < 0) {
 		snprintf(why, why_len,

@@ -544,8 +544,16 @@ void service_pending_after_rollback(struct context *ctx, const char *world,
 	_cleanup_free_ char *now = NULL;
 	int r = s ? service_pending_load(s, world, &now, NULL) : -1;
 	world_store_free(s);
-	if (r < 0 || !service_note_of(now, id))
-		return; /* another merge's, or unreadable: for recover */
+	if (r < 0)
+		return; /* unreadable: for recover */
+	/* Another command's note since this rollback's first: this one's
+	 * went among the held notes, and goes from there (its services
+	 * run again); the other's stays. */
+	if (!service_note_of(now, id)) {
+		if (ctx->pending_mine && *ctx->pending_mine)
+			(void)service_pending_restore(ctx, world, id);
+		return;
+	}
 	/* The note kept aside comes back; one that cannot be read is
 	 * never taken for none, and the note stays. */
 	(void)service_pending_restore(ctx, world, id);

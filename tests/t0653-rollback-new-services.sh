@@ -252,4 +252,28 @@ test_expect_success 'pwapt rollback killed after its stops keeps an earlier note
 	grep -q "^a wmerge into Root was killed before it merged" "$TMP/rec"
 '
 
+# R13 #6: pwapt rollback wrote its first note over whatever Root's note
+# was then: another command's note written after the rollback held the
+# notes aside was lost.
+test_expect_success 'another wmerge notes its services while pwapt rollback holds the notes: its note survives the rollback' '
+	wcreate N2 Root >/dev/null &&
+	wexec N2 env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-web </dev/null >/dev/null 2>&1 &&
+	wexec N2 /etc/init.d/pwapt-test-web start &&
+	wait_for 20 "test -n \"\$(answers N2 8080)\"" &&
+	{ wmerge N2 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	M=$(sed -n "s/^Merged N2 into Root as merge \([0-9]*\) .*/\1/p" "$TMP/out") && test -n "$M" &&
+	{ PWAPT_STOP_AT=rollback-held pwapt rollback >"$TMP/outR" 2>&1 & pid=$!; } && note_pid $pid &&
+	wait_for 120 "test \"\$(ps -o stat= -p $pid | cut -c1)\" = T" &&
+	wcreate D Root >/dev/null && wexec D sh -c "echo \"# D\" >>/etc/default/pwapt-test-web" &&
+	wexec D /etc/init.d/pwapt-test-web start &&
+	{ PWAPT_CRASH_AT=merge-locked wmerge D Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 137 $rc && grep -qx "no merge yet from D" "$PWAPT_STATE/worlds/Root/notes/svcmove" &&
+	kill -CONT $pid && { wait $pid; rc=$?; cat "$TMP/outR"; } && test_equal 0 $rc &&
+	grep -q "^Rolled back merge $M " "$TMP/outR" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	grep -qx "no merge yet from D" "$TMP/rec" && grep -qx "start pwapt-test-web in D again (stopped for the merge)" "$TMP/rec" &&
+	test_lacks "^pwapt rollback of merge $M " cat "$TMP/rec" &&
+	wdelete D && clear_notes
+'
+
 test_done
