@@ -66,7 +66,7 @@ UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim 
 	tests/unit/test-dpkgdb tests/unit/test-net tests/unit/test-journal \
 	tests/unit/test-layers tests/unit/test-diff tests/unit/test-plan \
 	tests/unit/test-services tests/unit/test-trace tests/unit/test-childwait \
-	tests/unit/test-freezer
+	tests/unit/test-freezer tests/unit/test-save
 
 all: bin/pwapt bin/pwapt-init bin/pwapt-aptshim.so $(addprefix bin/,$(LINKS)) \
 	shim/libaptshim.a
@@ -172,6 +172,9 @@ tests/unit/test-childwait: tests/unit/test-childwait.c tests/unit/tap.h \
 	$(floor_test)
 tests/unit/test-freezer: tests/unit/test-freezer.c tests/unit/tap.h \
 		world/*.h $(call floor_objs,freezer)
+	$(floor_test)
+tests/unit/test-save: tests/unit/test-save.c tests/unit/tap.h \
+		world/*.h $(call floor_objs,save)
 	$(floor_test)
 
 tests/unit/test-shim: tests/unit/test-shim.c tests/unit/tap.h shim/aptshim.h \

@@ -81,13 +81,24 @@ void save_fd_path(char *buf, size_t size, int fd, const char *name)
 
 int save_set_owner_mode(int dirfd, const char *name, const struct stat *st)
 {
-	if (fchownat(dirfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) <
-	    0)
+	/* Through one descriptor of the node itself, never by its name
+	 * again: a name that a user who may write its directory swaps for
+	 * a symlink meanwhile (renameat2 RENAME_EXCHANGE) would take the
+	 * mode to the symlink's target (/etc/shadow made 0755). */
+	_cleanup_close_ int fd =
+		openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat now;
+	if (fd < 0 || fstat(fd, &now) < 0)
 		return -errno;
-	if (!S_ISLNK(st->st_mode) &&
-	    fchmodat(dirfd, name, st->st_mode & 07777, 0) < 0)
+	if ((now.st_mode & S_IFMT) != (st->st_mode & S_IFMT))
+		return -ESTALE; /* not the node just made: another's */
+	if (fchownat(fd, "", st->st_uid, st->st_gid, AT_EMPTY_PATH) < 0)
 		return -errno;
-	return 0;
+	if (S_ISLNK(st->st_mode))
+		return 0;
+	char path[FD_PATH_MAX];
+	save_fd_path(path, sizeof(path), fd, NULL);
+	return chmod(path, st->st_mode & 07777) < 0 ? -errno : 0;
 }
 
 int save_set_times(int dirfd, const char *name, const struct stat *st)
