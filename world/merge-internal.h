@@ -331,8 +331,9 @@ void recover_restart_rebased(struct world_store *s, char **moved);
  * (passwd and shadow, group and gshadow: dbmerge_partner()), added to P
  * when D does not hold it.  Returns 0 or -errno (P then holds what was
  * planned so far, for plan_release). */
-int merge_plan(int dst_tree, int src_tree, int src_layer, bool force,
-	       const struct world_diff *d, struct plan *p);
+int merge_plan(int dst_tree, int src_tree, int src_layer,
+	       char *const *mounts, bool force, const struct world_diff *d,
+	       struct plan *p);
 
 /* merge-move.c */
 /* The directories SRC renamed that a merge moves whole (OP_MOVE): each
@@ -343,8 +344,16 @@ int merge_plan(int dst_tree, int src_tree, int src_layer, bool force,
  * as a plain redirected directory: the operations for each, and the
  * changes of D they cover.  Released with merge_moves_release(). */
 struct merge_moves;
-int merge_moves_find(int dst_tree, int src_tree, int layer,
+int merge_moves_find(int dst_tree, int src_tree, int layer, char *const *mounts,
 		     const struct world_diff *d, struct merge_moves **out);
+/* Whether PATH ("/var/x") lies on one of Root's other file systems,
+ * MOUNTS ("var"; NULL-terminated or NULL: the world's meta), the mount
+ * point itself too: there SRC's own layer of Root's file system is not
+ * what the world's processes see (another overlay is mounted over it in
+ * the world's tree; one the world unmounted in its container leaves
+ * what it wrote then in that layer), so nothing is linked, moved or
+ * told from it; the merge copies what the world's tree shows. */
+bool merge_on_other_fs(char *const *mounts, const char *path);
 void merge_moves_release(struct merge_moves *mv);
 /* Whether change I of D is done by a move: 0 no, 1 it is covered (left
  * out of the plan), 2 it is a move's own (merge_moves_plan() plans it). */

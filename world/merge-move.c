@@ -414,7 +414,18 @@ static int rehearse(struct merge_moves *mv)
 	return 0;
 }
 
-int merge_moves_find(int dst_tree, int src_tree, int layer,
+bool merge_on_other_fs(char *const *mounts, const char *path)
+{
+	for (char *const *m = mounts; m && *m; m++) {
+		size_t l = strlen(*m);
+		if (path[0] == '/' && !strncmp(path + 1, *m, l) &&
+		    (path[1 + l] == '/' || path[1 + l] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+int merge_moves_find(int dst_tree, int src_tree, int layer, char *const *mounts,
 		     const struct world_diff *d, struct merge_moves **out)
 {
 	struct merge_moves *mv = calloc(1, sizeof(*mv));
@@ -429,7 +440,9 @@ int merge_moves_find(int dst_tree, int src_tree, int layer,
 	for (size_t i = 0; r >= 0 && i < d->n; i++) {
 		const struct world_change *c = &d->v[i];
 		if (c->kind != 'A' || !c->renamed_from ||
-		    (top && at_or_below(c->path, top)))
+		    (top && at_or_below(c->path, top)) ||
+		    merge_on_other_fs(mounts, c->path) ||
+		    merge_on_other_fs(mounts, c->renamed_from))
 			continue;
 		top = c->path;
 		struct move *nv = realloc(mv->v, (mv->n + 1) * sizeof(*nv));

@@ -136,12 +136,12 @@ static int plan_changes(int dst_tree, int src_tree, bool force,
 	return ret;
 }
 
-int merge_plan(int dst_tree, int src_tree, int src_layer, bool force,
-	       const struct world_diff *d, struct plan *p)
+int merge_plan(int dst_tree, int src_tree, int src_layer, char *const *mounts,
+	       bool force, const struct world_diff *d, struct plan *p)
 {
 	struct merge_moves *mv = NULL;
-	int r = src_layer >= 0 ? merge_moves_find(dst_tree, src_tree,
-						  src_layer, d, &mv)
+	int r = src_layer >= 0 ? merge_moves_find(dst_tree, src_tree, src_layer,
+						  mounts, d, &mv)
 			       : 0;
 	if (r >= 0)
 		r = plan_changes(dst_tree, src_tree, force, d, mv, p);

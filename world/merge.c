@@ -58,6 +58,7 @@ struct merge_ctx {
 	int staged; /* merged package databases, by operation */
 	bool force; /* conflicting records take SRC's side */
 	int src_layer; /* SRC's own layer of Root's file system */
+	char **mounts; /* Root's other file systems (merge_on_other_fs) */
 	struct link_names *names; /* its multiply-linked files, once needed */
 	const struct world_diff *diff;
 	/* The coarse clock just before the diff: what DST changed since
@@ -114,7 +115,7 @@ static int stage_copy(struct merge_ctx *m, const char *path, int parent,
 static int stage_link(struct merge_ctx *m, const char *path, int parent,
 		      const char *stage)
 {
-	if (m->src_upper < 0)
+	if (m->src_upper < 0 || merge_on_other_fs(m->mounts, path))
 		return 0;
 	const char *b;
 	_cleanup_close_ int up = journal_open_parent(m->src_upper, path, &b);
@@ -153,9 +154,10 @@ static int note_origins(struct merge_ctx *m, const struct plan *p,
 		const struct op *o = &p->v[i];
 		const char *b;
 		struct stat st;
-		if (o->kind != OP_PUT)
+		if (o->kind != OP_PUT || merge_on_other_fs(m->mounts, o->path))
 			continue;
-		_cleanup_close_ int up = journal_open_parent(m->src_upper, o->path, &b);
+		_cleanup_close_ int up =
+			journal_open_parent(m->src_upper, o->path, &b);
 		if (up < 0 || fstatat(up, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    S_ISDIR(st.st_mode))
 			continue;
@@ -230,8 +232,9 @@ static int stage_unchanged_link(struct merge_ctx *m, const char *path,
 {
 	const char *b;
 	_cleanup_close_ int up =
-		m->src_layer < 0 ? -1
-				 : journal_open_parent(m->src_layer, path, &b);
+		m->src_layer < 0 || merge_on_other_fs(m->mounts, path)
+			? -1
+			: journal_open_parent(m->src_layer, path, &b);
 	struct stat st;
 	if (up < 0 || fstatat(up, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISREG(st.st_mode) || st.st_nlink < 2)
@@ -502,6 +505,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		      !strcmp(sm.parents[0], dst);
 	if (parent && !strcmp(dst, WORLD_ROOT))
 		m.src_upper = open(up, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	m.mounts = steal_pointer(&sm.mounts);
 	meta_release(&sm);
 	/* A renamed directory moves whole where SRC's lower stack is DST's
 	 * tree: the origin a redirect names is DST's own (merge-move.c). */
@@ -513,7 +517,8 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 			       src, dst);
 		goto out;
 	}
-	if ((r = merge_plan(m.tree, m.src_tree, moves, force, &d, &p)) < 0) {
+	if ((r = merge_plan(m.tree, m.src_tree, moves, m.mounts, force, &d,
+			    &p)) < 0) {
 		r = werr_errno(err, -r,
 			       "cannot plan the merge of '%s' into '%s'", src,
 			       dst);
@@ -776,6 +781,7 @@ out:
 	closep(&m.src_upper);
 	closep(&m.src_layer);
 	link_names_free(m.names);
+	strvfreep(&m.mounts);
 	closep(&m.undo);
 	closep(&m.staged);
 	journal_plan_release(&p);

@@ -137,7 +137,7 @@ static void test_plan_of_world(void)
 	int r = diff_worlds(&store, &m, NULL, "W", WORLD_ROOT, &d, &err);
 	ok(r == 0, "W's diff against Root (%s)", err.msg);
 	struct plan p = {.src = strdup("W"), .dst = strdup(WORLD_ROOT)};
-	r = merge_plan(root_fd, world_fd, -1, false, &d, &p);
+	r = merge_plan(root_fd, world_fd, -1, NULL, false, &d, &p);
 	ok(r == 0, "is planned");
 	for (size_t i = 0; i < p.n; i++)
 		printf("# %zu %s %s %s%s\n", i, kinds[p.v[i].kind],
@@ -219,7 +219,7 @@ static void test_flags(void)
 	v[2].merged = true;   /* dpkg's status both changed: merged */
 	struct world_diff d = {.v = v, .n = sizeof(v) / sizeof(*v)};
 	struct plan p = {0};
-	int r = merge_plan(root_fd, world_fd, -1, false, &d, &p);
+	int r = merge_plan(root_fd, world_fd, -1, NULL, false, &d, &p);
 	ok(r == 0 && plans(&p, "/etc/passwd", OP_PUT, HAD_FILE) &&
 		   op_of(&p, "/etc/passwd")->dst_changed,
 	   "a conflicting database, not forced: put whole (the merge "
@@ -237,7 +237,7 @@ static void test_flags(void)
 	   "a plain change: put, DST's own untouched");
 	journal_plan_release(&p);
 
-	r = merge_plan(root_fd, world_fd, -1, true, &d, &p);
+	r = merge_plan(root_fd, world_fd, -1, NULL, true, &d, &p);
 	ok(r == 0 && plans(&p, "/etc/passwd", OP_MRG, HAD_FILE),
 	   "forced: a conflicting account database is merged, never "
 	   "replaced whole");
@@ -254,7 +254,7 @@ static void test_flags(void)
 				      change('M', "/etc/shadow")};
 	pair[1].merged = true;
 	struct world_diff pd = {.v = pair, .n = 2};
-	r = merge_plan(root_fd, world_fd, -1, false, &pd, &p);
+	r = merge_plan(root_fd, world_fd, -1, NULL, false, &pd, &p);
 	ok(r == 0 && plans(&p, "/etc/passwd", OP_MRG, HAD_FILE) &&
 		   plans(&p, "/etc/shadow", OP_MRG, HAD_FILE) && p.n == 2,
 	   "passwd that SRC alone changed is merged with its shadow");
@@ -262,8 +262,8 @@ static void test_flags(void)
 
 	/* Planning appends: a plan made in two steps. */
 	struct world_diff one = {.v = v + 4, .n = 1};
-	r = merge_plan(root_fd, world_fd, -1, false, &one, &p);
-	r |= merge_plan(root_fd, world_fd, -1, false, &one, &p);
+	r = merge_plan(root_fd, world_fd, -1, NULL, false, &one, &p);
+	r |= merge_plan(root_fd, world_fd, -1, NULL, false, &one, &p);
 	ok(r == 0 && p.n == 2, "merge_plan appends to the plan it is given");
 	journal_plan_release(&p);
 
@@ -274,7 +274,7 @@ static void test_flags(void)
 	struct world_change bad[] = {change('M', "/etc/mod"),
 				     change('M', longpath)};
 	struct world_diff b = {.v = bad, .n = 2};
-	r = merge_plan(root_fd, world_fd, -1, false, &b, &p);
+	r = merge_plan(root_fd, world_fd, -1, NULL, false, &b, &p);
 	ok(r == -ENAMETOOLONG, "a path too long to look up fails it (%d)", r);
 	ok(p.n == 1 && !strcmp(p.v[0].path, "/etc/mod"),
 	   "keeping what was planned before, for journal_plan_release");
