@@ -162,6 +162,36 @@ int merge_dir_refuse_mount(int tree, const struct op *o, const char *src,
 		    o->kind == OP_MOVE ? o->path : path, src);
 }
 
+/* Whether NAME is all digits, and some. */
+static bool digits(const char *name)
+{
+	return *name && name[strspn(name, "0123456789")] == '\0';
+}
+
+int merge_refuse_reserved(const struct op *o, const char *src, const char *dst,
+			  struct world_error *err)
+{
+	static const char *const heads[] = {".pwapt-merge-", ".pwapt-restore-"};
+	static const char tail[] = ".pwapt-rollback-";
+	if (o->kind == OP_DEL)
+		return 0;
+	const char *base = strrchr(o->path, '/');
+	base = base ? base + 1 : o->path;
+	bool reserved = false;
+	for (size_t i = 0; i < 2 && !reserved; i++)
+		reserved = !strncmp(base, heads[i], strlen(heads[i])) &&
+			   digits(base + strlen(heads[i]));
+	const char *t = strstr(base, tail);
+	for (; t && !reserved; t = strstr(t + 1, tail))
+		reserved = digits(t + sizeof(tail) - 1);
+	if (!reserved)
+		return 0;
+	return werr(err, EINVAL,
+		    "cannot merge '%s' into '%s': %s is a name pwapt keeps for "
+		    "its temporary files (rename it in '%s', or check-off it)",
+		    src, dst, o->path, src);
+}
+
 static char *parent_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');

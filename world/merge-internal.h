@@ -415,6 +415,12 @@ bool merge_dir_as_planned(const struct op *o, const struct stat *st);
 int merge_dir_unchanged_below(int parent, const char *base,
 			      const struct plan *p, size_t i,
 			      struct timespec diffed);
+/* A merge that would make a name pwapt keeps for its own temporary files
+ * in DST (".pwapt-merge-N", ".pwapt-restore-N", "NAME.pwapt-rollback-N"):
+ * refused (-EINVAL, ERR says which): a merge or roll-back would take the
+ * world's file for one of its own and remove it unsaved.  0 otherwise. */
+int merge_refuse_reserved(const struct op *o, const char *src, const char *dst,
+			  struct world_error *err);
 /* Operation O of the merge of SRC into DST (TREE), when it takes DST's
  * directory away whole or renames it (an OP_MOVE's origin): an error
  * (EBUSY) naming the first mount point at or below that directory, else

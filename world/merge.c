@@ -529,6 +529,10 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	for (size_t i = 0; i < p.n && r >= 0; i++)
 		if (op_takes_dir(&p.v[i]))
 			r = merge_dir_refuse_mount(m.tree, &p.v[i], src, dst, err);
+	/* pwapt's temporary names: a world's file of such a name would be
+	 * taken for one (merge_refuse_reserved()). */
+	for (size_t i = 0; i < p.n && r >= 0; i++)
+		r = merge_refuse_reserved(&p.v[i], src, dst, err);
 	if (r < 0)
 		goto out;
 	/* SRC's hard links, from a walk of its layer: one that fails
