@@ -188,7 +188,8 @@ int merge_refuse_reserved(const struct op *o, const char *src, const char *dst,
 		return 0;
 	return werr(err, EINVAL,
 		    "cannot merge '%s' into '%s': %s is a name pwapt keeps for "
-		    "its temporary files (rename it in '%s', or check-off it)",
+		    "its temporary files (rename it in '%s', or check it off "
+		    "there)",
 		    src, dst, o->path, src);
 }
 
@@ -257,7 +258,13 @@ void merge_dir_relearn(int tree, struct plan *p, size_t i,
 
 int merge_aside_name(char *buf, size_t size, const char *base, unsigned i)
 {
-	int n = snprintf(buf, size, "%s.pwapt-rollback-%u", base, i);
+	char tail[40];
+	int t = snprintf(tail, sizeof(tail), ".pwapt-rollback-%u", i);
+	/* A name as long as a name may be keeps only its start. */
+	size_t keep = strlen(base);
+	if (keep > NAME_MAX - (size_t)t)
+		keep = NAME_MAX - (size_t)t;
+	int n = snprintf(buf, size, "%.*s%s", (int)keep, base, tail);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
@@ -289,15 +296,14 @@ int merge_put_beside(const struct world_store *s, int undo, const char *save,
 		store_warn(s,
 			   "cannot tell whether %s is what the merge put there "
 			   "('%s' cannot be mounted): it stays, and what was "
-			   "there before the merge is beside it, as "
-			   "%s.pwapt-rollback-%u",
-			   at, unsure, at, i);
+			   "there before the merge is beside it, as %.*s%s",
+			   at, unsure, (int)(strrchr(at, '/') + 1 - at), at,
+			   aside);
 	else
 		store_warn(s,
 			   "%s was taken since the merge: the directory the "
-			   "merge %s there is back beside it, as "
-			   "%s.pwapt-rollback-%u",
-			   at, o->kind == OP_DEL ? "deleted" : "replaced", at,
-			   i);
+			   "merge %s there is back beside it, as %.*s%s",
+			   at, o->kind == OP_DEL ? "deleted" : "replaced",
+			   (int)(strrchr(at, '/') + 1 - at), at, aside);
 	return 0;
 }

@@ -444,7 +444,8 @@ void merge_move_dirs_stat(int tree, const struct op *o, bool after,
 void merge_dir_relearn(int tree, struct plan *p, size_t i,
 		       const struct move_dirs *before);
 /* BASE.pwapt-rollback-I in BUF, where a roll-back puts what DST has since
- * taken the name of; -ENAMETOOLONG when it does not fit. */
+ * taken the name of; of a BASE too long for that, only its start (a name
+ * is at most NAME_MAX bytes); -ENAMETOOLONG when BUF is too small. */
 int merge_aside_name(char *buf, size_t size, const char *base, unsigned i);
 /* Puts the save of operation O (SAVE in UNDO) back beside what DST made
  * at BASE in PARENT since, as BASE.pwapt-rollback-N (the first free N),

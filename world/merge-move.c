@@ -655,8 +655,10 @@ int merge_move_undo(const struct world_store *s, int tree, int undo, size_t k,
 	if (to != fb)
 		store_warn(s,
 			   "%s was taken since the merge: the directory the "
-			   "merge moved to %s is back beside it, as %s%s",
-			   o->from, o->path, o->from, to + strlen(fb));
+			   "merge moved to %s is back beside it, as %.*s%s",
+			   o->from, o->path,
+			   (int)(strrchr(o->from, '/') + 1 - o->from), o->from,
+			   to);
 	char meta[40];
 	snprintf(meta, sizeof(meta), "%zu.meta", k);
 	r = save_restore_dir_meta(undo, meta, fp, to);

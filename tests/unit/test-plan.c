@@ -281,6 +281,33 @@ static void test_flags(void)
 	journal_plan_release(&p);
 }
 
+/* The name a roll-back puts DST's own beside: a name of NAME_MAX bytes
+ * too, whose full name with the suffix would not be one. */
+static void test_aside_name(void)
+{
+	char buf[NAME_MAX + 1], longest[NAME_MAX + 1];
+	ok(merge_aside_name(buf, sizeof(buf), "motd", 2) == 0 &&
+		   !strcmp(buf, "motd.pwapt-rollback-2"),
+	   "a short name: NAME.pwapt-rollback-N");
+	memset(longest, 'x', NAME_MAX);
+	longest[NAME_MAX] = '\0';
+	ok(merge_aside_name(buf, sizeof(buf), longest, 1000) == 0 &&
+		   strlen(buf) == NAME_MAX &&
+		   !strcmp(buf + NAME_MAX - 20, ".pwapt-rollback-1000") &&
+		   !strncmp(buf, longest, NAME_MAX - 20),
+	   "a name of NAME_MAX bytes: its start, then the suffix, a valid "
+	   "name");
+	struct stat st;
+	int fd = open(scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ok(fd >= 0 && merge_aside_name(buf, sizeof(buf), longest, 7) == 0 &&
+		   mkdirat(fd, buf, 0700) == 0 &&
+		   fstatat(fd, buf, &st, 0) == 0 &&
+		   unlinkat(fd, buf, AT_REMOVEDIR) == 0,
+	   "which the file system takes");
+	if (fd >= 0)
+		close(fd);
+}
+
 int main(void)
 {
 	if (scratch_init())
@@ -289,6 +316,7 @@ int main(void)
 	setup();
 	test_plan_of_world();
 	test_flags();
+	test_aside_name();
 	close(root_fd);
 	close(world_fd);
 	return tap_done();
