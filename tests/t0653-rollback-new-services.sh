@@ -24,6 +24,16 @@ print(urllib.request.urlopen("http://127.0.0.1:%s/" % sys.argv[1], timeout=5).re
 clear_notes() { pwapt recover --done >/dev/null; }
 both_answer() { test -n "$(answers Root 8080)" && test -n "$(answers Root 8090)"; }
 web_pid() { wexec Root cat /run/pwapt-test-web.pid 2>/dev/null; }
+# World $1 installs pwapt-test-web and runs it; wmerge moves it into
+# Root; $M is that merge's id.
+web_merged() {
+	wcreate "$1" Root >/dev/null &&
+		wexec "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-web </dev/null >/dev/null 2>&1 &&
+		wexec "$1" /etc/init.d/pwapt-test-web start &&
+		wait_for 20 "test -n \"\$(answers $1 8080)\"" &&
+		{ wmerge "$1" Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+		M=$(sed -n "s/^Merged $1 into Root as merge \([0-9]*\) .*/\1/p" "$TMP/out") && test -n "$M"
+}
 
 test_expect_success 'set up: W installs pwapt-test-web and -www (new to Root) and runs them; wmerge starts them in Root' '
 	use_test_repo 1.0 && wcreate W Root >/dev/null &&
@@ -226,12 +236,7 @@ test_expect_success 'pwapt rollback whose note of restarted services cannot be r
 # while it stops services (here a wmerge of C killed before it merged)
 # is kept durably: a rollback killed among its stops loses it not.
 test_expect_success 'pwapt rollback killed after its stops keeps an earlier note: recover prints both, the next rollback puts it back' '
-	wcreate N Root >/dev/null &&
-	wexec N env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-web </dev/null >/dev/null 2>&1 &&
-	wexec N /etc/init.d/pwapt-test-web start &&
-	wait_for 20 "test -n \"\$(answers N 8080)\"" &&
-	{ wmerge N Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
-	M=$(sed -n "s/^Merged N into Root as merge \([0-9]*\) .*/\1/p" "$TMP/out") && test -n "$M" &&
+	web_merged N &&
 	wcreate C Root >/dev/null && wexec C sh -c "echo \"# C\" >>/etc/default/pwapt-test-web" &&
 	wexec C /etc/init.d/pwapt-test-web start &&
 	{ PWAPT_CRASH_AT=merge-locked wmerge C Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
@@ -256,12 +261,7 @@ test_expect_success 'pwapt rollback killed after its stops keeps an earlier note
 # was then: another command's note written after the rollback held the
 # notes aside was lost.
 test_expect_success 'another wmerge notes its services while pwapt rollback holds the notes: its note survives the rollback' '
-	wcreate N2 Root >/dev/null &&
-	wexec N2 env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-web </dev/null >/dev/null 2>&1 &&
-	wexec N2 /etc/init.d/pwapt-test-web start &&
-	wait_for 20 "test -n \"\$(answers N2 8080)\"" &&
-	{ wmerge N2 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
-	M=$(sed -n "s/^Merged N2 into Root as merge \([0-9]*\) .*/\1/p" "$TMP/out") && test -n "$M" &&
+	web_merged N2 &&
 	{ PWAPT_STOP_AT=rollback-held pwapt rollback >"$TMP/outR" 2>&1 & pid=$!; } && note_pid $pid &&
 	wait_for 120 "test \"\$(ps -o stat= -p $pid | cut -c1)\" = T" &&
 	wcreate D Root >/dev/null && wexec D sh -c "echo \"# D\" >>/etc/default/pwapt-test-web" &&
