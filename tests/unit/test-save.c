@@ -3,6 +3,7 @@
  * may write DST's directory can swap it meanwhile). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
