@@ -23,6 +23,7 @@
 
 #include "childwait.h"
 #include "cleanup.h"
+#include "container-confine.h"
 #include "container.h"
 #include "crash.h"
 #include "error.h"
@@ -386,6 +387,8 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 		if (r < 0)
 			return r;
 	}
+	if (!store_is_root(name) && (r = container_confine(c, s, err)) < 0)
+		return r;
 	(void)truncate(log, 0);
 	if (!c->save_config(c, NULL))
 		return werr(err, EIO, "cannot save container config of '%s'",
