@@ -47,7 +47,26 @@ bool save_data_elsewhere(int dirfd, const char *name)
 	return false;
 }
 
-int save_copy_xattrs(const char *from, const char *to)
+/* Where save_copy_xattrs() writes: a path (its last component not
+ * followed), or else a descriptor. */
+struct xattr_to {
+	const char *path;
+	int fd;
+};
+
+static int xattr_set(const struct xattr_to *t, const char *k, const void *v,
+		     size_t n)
+{
+	return t->path ? lsetxattr(t->path, k, v, n, 0)
+		       : fsetxattr(t->fd, k, v, n, 0);
+}
+
+static ssize_t xattr_list(const struct xattr_to *t, char *buf, size_t n)
+{
+	return t->path ? llistxattr(t->path, buf, n) : flistxattr(t->fd, buf, n);
+}
+
+static int copy_xattrs(const char *from, const struct xattr_to *to)
 {
 	char names[65536];
 	ssize_t n = from ? listxattr(from, names, sizeof(names)) : 0;
@@ -58,17 +77,23 @@ int save_copy_xattrs(const char *from, const char *to)
 			continue;
 		char val[65536];
 		ssize_t vl = getxattr(from, k, val, sizeof(val));
-		if (vl >= 0 && lsetxattr(to, k, val, (size_t)vl, 0) < 0 &&
+		if (vl >= 0 && xattr_set(to, k, val, (size_t)vl) < 0 &&
 		    errno != ENOTSUP && errno != EPERM)
 			return -errno;
 	}
-	n = llistxattr(to, names, sizeof(names));
+	n = xattr_list(to, names, sizeof(names));
 	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1)
 		if (overlay_xattr(names + i) ||
 		    (from && getxattr(from, names + i, NULL, 0) < 0 &&
 		     errno == ENODATA))
-			(void)lremovexattr(to, names + i);
+			(void)(to->path ? lremovexattr(to->path, names + i)
+					: fremovexattr(to->fd, names + i));
 	return 0;
+}
+
+int save_copy_xattrs(const char *from, const char *to)
+{
+	return copy_xattrs(from, &(struct xattr_to){.path = to, .fd = -1});
 }
 
 void save_fd_path(char *buf, size_t size, int fd, const char *name)
@@ -90,8 +115,11 @@ int save_set_owner_mode(int dirfd, const char *name, const struct stat *st)
 	struct stat now;
 	if (fd < 0 || fstat(fd, &now) < 0)
 		return -errno;
+	/* Not the node just made: another's, swapped in since.  Never
+	 * -ESTALE ("DST changed it before the merge touched it"): the
+	 * operation that made it has begun, and its roll-back is due. */
 	if ((now.st_mode & S_IFMT) != (st->st_mode & S_IFMT))
-		return -ESTALE; /* not the node just made: another's */
+		return -EBUSY;
 	if (fchownat(fd, "", st->st_uid, st->st_gid, AT_EMPTY_PATH) < 0)
 		return -errno;
 	if (S_ISLNK(st->st_mode))
@@ -124,6 +152,20 @@ int save_copy_node(int fd, const struct stat *st, int dirfd, const char *name,
 			return -errno;
 		if ((r = copy_bytes(in, out)) < 0)
 			return r;
+		/* All through the descriptor of the file made, never by its
+		 * name: a user who may write DIRFD could swap the name for
+		 * a file of theirs meanwhile and have it made root's,
+		 * setuid, with SRC's file capabilities.  The owner first:
+		 * chown clears setuid and capabilities. */
+		struct timespec ts[2] = {st->st_atim, st->st_mtim};
+		if (fchown(out, st->st_uid, st->st_gid) < 0 ||
+		    fchmod(out, st->st_mode & 07777) < 0)
+			return -errno;
+		if ((r = copy_xattrs(from, &(struct xattr_to){.fd = out})) < 0)
+			return r;
+		if (futimens(out, ts) < 0)
+			return -errno;
+		return durable && fsync(out) < 0 ? -errno : 0;
 	} else if (S_ISLNK(st->st_mode)) {
 		char target[PATH_MAX];
 		ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
@@ -145,7 +187,7 @@ int save_copy_node(int fd, const struct stat *st, int dirfd, const char *name,
 		    0 ||
 	    (r = save_set_times(dirfd, name, st)) < 0)
 		return r;
-	return durable && out >= 0 && fsync(out) < 0 ? -errno : 0;
+	return 0;
 }
 
 /* Nodes copied by this process, for crash points inside the copies. */

@@ -62,8 +62,8 @@ static void test_symlink(int dfd)
 	/* A directory made, its name a symlink now: refused, the target
 	 * keeps its mode. */
 	st.st_mode = S_IFDIR | 04777;
-	ok(save_set_owner_mode(dfd, "l", &st) == -ESTALE,
-	   "a node of another type at the name: refused (ESTALE)");
+	ok(save_set_owner_mode(dfd, "l", &st) == -EBUSY,
+	   "a node of another type at the name: refused (EBUSY)");
 	ok(mode_of(dfd, "target") == 0600, "its target keeps mode 0600");
 }
 
@@ -85,7 +85,7 @@ static void test_swapped(int dfd)
 	int refused = 0, done = 0;
 	for (int i = 0; i < 20000; i++) {
 		int r = save_set_owner_mode(dfd, "n", &st);
-		refused += r == -ESTALE;
+		refused += r == -EBUSY;
 		done += r == 0;
 	}
 	kill(pid, SIGKILL);
@@ -94,6 +94,57 @@ static void test_swapped(int dfd)
 	   "a name swapped for a symlink meanwhile: its target keeps its mode "
 	   "(%o; %d set, %d refused)",
 	   (unsigned)mode_of(dfd, "secret"), done, refused);
+}
+
+/* A copy's name swapped meanwhile for a user's own file (RENAME_EXCHANGE
+ * in a directory the user may write): the copy's owner, mode and
+ * capabilities go to the copy, never to the user's file. */
+static void test_copy_swapped(int dfd)
+{
+	int src = openat(dfd, "payload",
+			 O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	if (src >= 0 && write(src, "#!/bin/sh\n", 10) != 10)
+		src = -1;
+	int user =
+		openat(dfd, "u", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	struct stat us;
+	ok(src >= 0 && user >= 0 && fchown(user, 1234, 1234) == 0 &&
+		   fstat(user, &us) == 0,
+	   "a user's file beside the copies");
+	if (src >= 0)
+		close(src);
+	_cleanup_close_ int from =
+		openat(dfd, "payload", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st = {.st_mode = S_IFREG | 04755};
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (;;)
+			(void)renameat2(dfd, "n", dfd, "u", RENAME_EXCHANGE);
+	}
+	int made = 0;
+	for (int i = 0; i < 20000; i++) {
+		struct stat n;
+		/* The user's file back at "u", "n" free again. */
+		if (fstatat(dfd, "u", &n, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    n.st_ino != us.st_ino)
+			(void)unlinkat(dfd, "u", 0);
+		if (fstatat(dfd, "n", &n, AT_SYMLINK_NOFOLLOW) == 0)
+			(void)(n.st_ino == us.st_ino
+				       ? renameat(dfd, "n", dfd, "u")
+				       : unlinkat(dfd, "n", 0));
+		made += save_copy_node(from, &st, dfd, "n", false) == 0;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	/* By the descriptor: the file may have lost its names meanwhile. */
+	struct stat now = {0};
+	bool found = user >= 0 && fstat(user, &now) == 0;
+	if (user >= 0)
+		close(user);
+	ok(found && now.st_uid == 1234 && (now.st_mode & 07777) == 0755,
+	   "the user's file keeps its owner and mode (uid %u, mode %o; %d "
+	   "copies made)",
+	   (unsigned)now.st_uid, (unsigned)(now.st_mode & 07777), made);
 }
 
 int main(void)
@@ -110,6 +161,7 @@ int main(void)
 	test_plain(dfd);
 	test_symlink(dfd);
 	test_swapped(dfd);
+	test_copy_swapped(dfd);
 	rm_rf_at(AT_FDCWD, tmp);
 	close(dfd);
 	return tap_done();
