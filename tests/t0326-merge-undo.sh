@@ -213,4 +213,44 @@ test_expect_success 'Root adds a file to a directory whose mode the world change
 	test_equal 700 "$(stat -c %a "$R/srv/k/z")" && test -e "$R/srv/k/z/rootfile"
 '
 
+# A done merge deletes SRC, and wcreate may take its name again: the
+# rollback (and the recovery of one killed) never takes that new world
+# for SRC.  Asked, it would say Root's merged f0 and the added file are
+# not SRC's: kept, and f0's save removed with the undo, lost for good.
+# reused_setup FILE...: A replaces f0 and/or adds "new", is merged, and
+# a new A changes the same FILEs.
+reused_setup() {
+	fresh_root && wcreate A Root && add A a f0 && echo a >"$(T A)/srv/k/new" &&
+	wmerge A Root && wcreate A Root &&
+	for f; do echo other >"$(T A)/srv/k/$f" || return 1; done
+}
+
+reused_check() {
+	test_equal orig "$(cat "$R/srv/k/f0")" && ! test -e "$R/srv/k/new" &&
+	! test -e "$PWAPT_STATE/merge" && ! test -e "$PWAPT_STATE/merges/Root"
+}
+
+test_expect_success 'a rollback after SRC s name was taken again by a world that changed the file: Root s file back' '
+	reused_setup f0 && pwapt rollback && reused_check &&
+	test_equal other "$(cat "$(T A)/srv/k/f0")"
+'
+
+test_expect_success 'a rollback after SRC s name was taken again by a world that changed the added file: it goes' '
+	reused_setup new && pwapt rollback && reused_check &&
+	test_equal other "$(cat "$(T A)/srv/k/new")"
+'
+
+test_expect_success 'a rollback killed after SRC s name was taken again, finished by recover: Root s file back, the added one gone' '
+	reused_setup f0 new &&
+	{ PWAPT_CRASH_AT=rollback-started pwapt rollback; test_equal 137 $?; } &&
+	test_has "recovered an interrupted merge" pwapt recover && reused_check
+'
+
+# The new world saw Root as merged: the rollback is a change for it.
+test_expect_success 'a rollback after SRC s name was taken again: Root s files put back are a conflict for the new world' '
+	reused_setup f0 && pwapt rollback && reused_check &&
+	test_fails_with 3 "changed in .Root. after .A. was created" wmerge A Root &&
+	test_equal orig "$(cat "$R/srv/k/f0")"
+'
+
 test_done

@@ -465,13 +465,14 @@ void undo_known_dirs_end(struct undo_known *k, int tree)
 
 /* Whether world NAME saw DST as it was before the merge that MDIR
  * describes: it is SRC, or built on DST before that merge was done (the
- * time "after" was written; no world is made while a merge runs). */
+ * time "after" was written; no world is made while a merge runs).  Once
+ * the merge is done SRC is gone: a world of its name is a later one. */
 static bool saw_before(struct world_store *s, int mdir, const struct plan *p,
 		       const char *name, struct world_meta *m)
 {
 	if (meta_load(s, name, m, NULL) < 0)
 		return false;
-	if (!strcmp(name, p->src))
+	if (p->phase != 2 && !strcmp(name, p->src))
 		return true;
 	if (!strcmp(name, p->dst) || !store_is_ancestor(s, name, p->dst))
 		return false;

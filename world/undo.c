@@ -400,11 +400,16 @@ static void note_applied_own(FILE *f, int undo, size_t k, const char *path)
 /* SRC's tree as its processes see it, for srcs_version(); -1 once SRC is
  * gone.  A SRC that is not mounted (a recovery after a reboot could not
  * mount it): its own layer, where every file it changed is as it saw it,
- * never its empty mount point, where srcs_version() could tell nothing. */
-static struct src_view open_src_tree(struct world_store *s, const char *src)
+ * never its empty mount point, where srcs_version() could tell nothing.
+ * A done merge deleted SRC before its record was kept: a world of that
+ * name now is another one, made since (the journal names SRC, no more),
+ * whose files would pass for SRC's or not at random; never looked at. */
+static struct src_view open_src_tree(struct world_store *s,
+				     const struct plan *p)
 {
 	struct src_view sv = {.fd = -1};
-	if (!store_world_exists(s, src))
+	const char *src = p->src;
+	if (p->phase == 2 || !store_world_exists(s, src))
 		return sv;
 	_cleanup_free_ char *sp = store_tree_path(s, src);
 	sv.fd = sp ? open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -452,8 +457,7 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		tp ? open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	_cleanup_close_ int undo =
 		openat(mdir, "undo", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_(src_view_release) struct src_view sv =
-		open_src_tree(s, p->src);
+	_cleanup_(src_view_release) struct src_view sv = open_src_tree(s, p);
 	if (tree < 0 || undo < 0)
 		return werr_errno(err, errno ? errno : ENOMEM,
 				  "cannot roll back the merge of '%s' into "
