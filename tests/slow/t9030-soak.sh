@@ -429,7 +429,9 @@ tx_merge() {
 	case $r:$known:$killed_at in
 	137:1:merge-save:*)
 		run pwapt merge "$t"
-		[ $rc = 0 ] || log "error pwapt merge $t exit $rc after a merge" \
+		# 137: the killer's SIGKILL, handled as any killed merge.
+		[ $rc = 0 ] || [ $rc = 137 ] ||
+			log "error pwapt merge $t exit $rc after a merge" \
 			"killed at $killed_at, recovered: $(head -3 "$S/err-$w" | tr '\n' ' ')"
 		r=$rc
 		[ $r != 137 ] || recovered ;;
