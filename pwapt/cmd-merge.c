@@ -512,6 +512,9 @@ int cmd_rollback(struct context *ctx, int argc, char **argv)
 	printf("Rolled back merge %" PRIu64 " (%s into %s).\n", id,
 	       src ? src : "?", dst);
 	fflush(stdout); /* said, also when killed while services restart */
+	/* The notes of that merge kept aside (its wmerge's, a killed
+	 * rollback's) are done with: the merge is undone. */
+	(void)service_pending_drop_held(ctx, dst, id);
 	/* DST's note of services of that merge (a wmerge killed among
 	 * them, the rollback's own) is done with; in Root, once those it
 	 * names run on the old files. */

@@ -428,20 +428,20 @@ int service_stop_before_rollback(struct context *ctx, uint64_t id,
 		return -1;
 	if (r > 0 || (!stop.n && !again.n))
 		return 0;
-	/* What the note held, put back when the rollback is refused or
-	 * done: a note of another command goes on top of Root's held
-	 * notes ("svcmove-held"); a killed rollback's (of this merge: the
-	 * last), or a wmerge's of this merge killed among its services (its
-	 * note says all of its own), is replaced by this one's, and what
-	 * comes back is the top of the held notes.  Both written before the
-	 * first stop: killed among them, or before the files go, pwapt
-	 * recover names the services to start again; killed once the merge
-	 * is undone (its note "restarted" is then read no more), those to
-	 * start and restart on the old files; and the notes before are
-	 * still there.  A note that cannot be read refuses the rollback: it
-	 * is never taken for none, and overwritten. */
+	/* What the note held goes on top of Root's held notes
+	 * ("svcmove-held") and comes back when the rollback is refused:
+	 * also a wmerge's of this very merge killed among its services, or
+	 * a killed rollback's of it, for a refused rollback leaves the
+	 * merge and its services as they were (R15 #4); only one that went
+	 * through drops them (service_pending_drop_held).  Both written
+	 * before the first stop: killed among them, or before the files go,
+	 * pwapt recover names the services to start again; killed once the
+	 * merge is undone (its note "restarted" is then read no more),
+	 * those to start and restart on the old files; and the notes before
+	 * are still there.  A note that cannot be read refuses the
+	 * rollback: it is never taken for none, and overwritten. */
 	_cleanup_free_ char *now = NULL;
-	if (service_pending_hold_read(ctx, WORLD_ROOT, id, &now, prev, why,
+	if (service_pending_hold_read(ctx, WORLD_ROOT, &now, prev, why,
 				      why_len) < 0)
 		return -1;
 	/* Its note is written over NOW only while NOW is still there

@@ -96,8 +96,8 @@ void service_say_left_after_rollback(struct context *ctx, uint64_t id);
  * the caller settles it, "rollback of merge ID from SRC", whom to start
  * again while the merge stands ("start NAME") and whom to start or
  * restart once it is undone ("restart NAME on the old files"): a
- * rollback killed at any point leaves them named; its text before (not
- * of this merge) goes on top of Root's held notes ("svcmove-held",
+ * rollback killed at any point leaves them named; its text before (of
+ * this merge too) goes on top of Root's held notes ("svcmove-held",
  * service_pending_hold), and *PREV (malloc'd; NULL: none) is what comes
  * back after (that text, or the top of the held notes).  *STOPPED
  * (malloc'd, NULL-terminated, in the order they stopped, empty when none
@@ -381,12 +381,18 @@ int service_pending_hold(struct context *ctx, const char *world,
 			 const char *now, char **top, char *why,
 			 size_t why_len);
 /* WORLD's note of pending services read into *NOW (malloc'd; NULL:
- * none) and held as service_pending_hold() does (not when it is merge
- * OWN's, not 0: the caller's own), read again while another command
- * changes it meanwhile (a few times).  0; -1, WHY says why. */
+ * none) and held as service_pending_hold() does, read again while
+ * another command changes it meanwhile (a few times).  0; -1, WHY says
+ * why. */
 int service_pending_hold_read(struct context *ctx, const char *world,
-			      uint64_t own, char **now, char **top, char *why,
+			      char **now, char **top, char *why,
 			      size_t why_len);
+/* Once merge ID into WORLD is rolled back: WORLD's held notes of that
+ * merge (its wmerge's, a killed rollback's; not this command's own, nor
+ * one whose writer still runs) are done with, and dropped.  0; -1 when
+ * the held notes cannot be read or written: left as they are. */
+int service_pending_drop_held(struct context *ctx, const char *world,
+			      uint64_t id);
 /* The top of WORLD's held notes is its note of pending services again
  * (none: it is emptied), and comes off them; held notes of merge ID
  * (not 0) are dropped on the way, done with.  0; -1 when the held

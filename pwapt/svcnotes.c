@@ -456,8 +456,7 @@ int service_pending_hold(struct context *ctx, const char *world,
 }
 
 int service_pending_hold_read(struct context *ctx, const char *world,
-			      uint64_t own, char **now, char **top, char *why,
-			      size_t why_len)
+			      char **now, char **top, char *why, size_t why_len)
 {
 	int r = 1;
 	/* Read again while another command changes it meanwhile. */
@@ -467,9 +466,7 @@ int service_pending_hold_read(struct context *ctx, const char *world,
 		if (service_note_read_why(ctx, world, false, now, why,
 					  why_len) < 0)
 			return -1;
-		bool mine = own && service_note_of(*now, own);
-		r = service_pending_hold(ctx, world, mine ? NULL : *now, top,
-					 why, why_len);
+		r = service_pending_hold(ctx, world, *now, top, why, why_len);
 	}
 	if (r > 0)
 		snprintf(why, why_len,
@@ -523,8 +520,7 @@ int service_pending_begin(struct context *ctx, const char *world, char *why,
 			  size_t why_len)
 {
 	_cleanup_free_ char *now = NULL, *top = NULL;
-	int r = service_pending_hold_read(ctx, world, 0, &now, &top, why,
-					  why_len);
+	int r = service_pending_hold_read(ctx, world, &now, &top, why, why_len);
 	if (r < 0)
 		return -1;
 	free(ctx->pending_mine);
@@ -605,10 +601,12 @@ void service_note_unowned(char *text)
 		by[1] = '\0';
 }
 
-/* Of held notes HELD, those whose writer still runs
- * (service_note_owner_works), as held notes again ("" when none; NULL
- * when out of memory); *GONE counts the others. */
-static char *held_owned(const char *held, int *gone)
+/* Of held notes HELD, those DROP (given each and ARG) keeps, as held
+ * notes again ("" when none; NULL when out of memory); *GONE counts the
+ * others. */
+static char *held_filter(const char *held,
+			 bool (*drop)(const char *top, const void *arg),
+			 const void *arg, int *gone)
 {
 	char *out = NULL;
 	size_t len = 0;
@@ -621,7 +619,7 @@ static char *held_owned(const char *held, int *gone)
 		_cleanup_free_ char *top = held_top(rest, &rest);
 		if (!top)
 			oom = true;
-		else if (*top && !service_note_owner_works(top))
+		else if (*top && drop(top, arg))
 			++*gone;
 		else if (*top)
 			fprintf(f, "%s%s", ftell(f) ? "\n" : "", top);
@@ -629,6 +627,48 @@ static char *held_owned(const char *held, int *gone)
 	if (fclose(f) != 0 || oom)
 		free(steal_pointer(&out));
 	return out;
+}
+
+/* A held note whose writer no longer runs (service_note_owner_works). */
+static bool unowned(const char *top, const void *arg)
+{
+	(void)arg;
+	return !service_note_owner_works(top);
+}
+
+struct done_with {
+	uint64_t id;
+	const char *mine;
+};
+
+/* A held note of merge ARG->id whose writer no longer runs, and not
+ * ARG->mine: this command's own, which another's note replaced. */
+static bool of_undone_merge(const char *top, const void *arg)
+{
+	const struct done_with *d = arg;
+	return service_note_of(top, d->id) && !service_note_owner_works(top) &&
+	       !(d->mine && !strcmp(top, d->mine));
+}
+
+int service_pending_drop_held(struct context *ctx, const char *world,
+			      uint64_t id)
+{
+	struct world_store *s = open_store(ctx);
+	_cleanup_free_ char *held = NULL, *left = NULL;
+	const struct done_with d = {id, ctx->pending_mine};
+	int gone = 0;
+	/* Read and written under one hold of the store's lock: another
+	 * command's push meanwhile is not lost. */
+	int r = s ? note_load(s, world, "svcmove-held", &held, NULL) : -1;
+	if (r >= 0 && held &&
+	    !(left = held_filter(held, of_undone_merge, &d, &gone)))
+		r = -1;
+	if (r >= 0 && gone &&
+	    world_note_write(s, world, "svcmove-held", left, strlen(left),
+			     NULL) < 0)
+		r = -1;
+	world_store_free(s);
+	return r < 0 ? -1 : 0;
 }
 
 int service_notes_forget(struct world_store *s, const struct world_list *l)
@@ -646,7 +686,7 @@ int service_notes_forget(struct world_store *s, const struct world_list *l)
 			continue;
 		int gone = b < 0;
 		bool runs = now && service_note_owner_works(now);
-		if (b >= 0 && !(left = held_owned(held, &gone)))
+		if (b >= 0 && !(left = held_filter(held, unowned, NULL, &gone)))
 			return -1;
 		struct world_error err = {0};
 		if ((!runs &&

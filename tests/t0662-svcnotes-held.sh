@@ -1,0 +1,68 @@
+#!/bin/sh
+# Notes of pending services set aside while a command works (pwapt(8),
+# "pwapt recover"): a refused pwapt rollback of a merge whose own note
+# names services to restart keeps that note (R15 #4), and drops it once a
+# rollback succeeded; a push of the held notes is not failed by other
+# commands changing them meanwhile (R13 #5); pwapt merge that cannot open
+# the store ends the hold it began (no duplicate held copy).  On the
+# Debian test tree with the tests' pwapt-test-svc.
+. "$(dirname "$0")/lib.sh"
+make_debian_root
+command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
+R=$PWAPT_ROOT
+
+note() { echo "$PWAPT_STATE/worlds/Root/notes/svcmove"; }
+held() { echo "$PWAPT_STATE/worlds/Root/notes/svcmove-held"; }
+clear_notes() { pwapt recover --done >/dev/null; }
+# Whether process $1 is stopped (SIGSTOP).
+stopped() { test "$(ps -o stat= -p "$1" | cut -c1)" = T; }
+# The newest transaction's name.
+last_txn() { pwapt list | awk 'NR > 1 { n = $1 } END { print n }'; }
+
+test_expect_success 'set up: pwapt-test-svc 1.0 running in Root' '
+	use_test_repo 1.0 && install_test_packages pwapt-test-svc >/dev/null &&
+	wait_for 20 "wexec Root cat /run/pwapt-test-svc.version" && test -n "$(svcd_procs)"
+'
+
+# R15 #4: the rollback's own note replaced the merge's (held with "own"
+# skipped), and a refusal put back the held notes' top: the merge's note,
+# naming pwapt-test-svc to restart on the merged files, was gone.
+test_expect_success 'pwapt rollback refused after its note (Root changed since): the merge.s own note is kept' '
+	use_test_repo 1.1 && wcreate X Root &&
+	wexec X env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-svc=1.1 </dev/null >/dev/null 2>&1 &&
+	{ PWAPT_CRASH_AT=svcmove-merged wmerge X Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 &&
+	N=$(sed -n "s/^merge \([0-9]*\) from X\$/\1/p" "$(note)") && test -n "$N" &&
+	grep -qx "restart pwapt-test-svc" "$(note)" && cp "$(note)" "$TMP/M" &&
+	{ PWAPT_STOP_AT=rollback-stopped pwapt rollback >"$TMP/outR" 2>&1 & pid=$!; } && note_pid $pid &&
+	wait_for 120 "stopped $pid" &&
+	grep -q "^rollback of merge $N " "$(note)" &&
+	echo "# changed since" >>"$R/usr/sbin/pwapt-test-svcd" &&
+	kill -CONT $pid && { wait $pid; rc=$?; cat "$TMP/outR"; } && test_equal 3 $rc &&
+	test_lacks "^Rolled back" cat "$TMP/outR" &&
+	cmp "$TMP/M" "$(note)" && test ! -s "$(held)" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	grep -q "^services of Root were not (re)started or checked after merge $N " "$TMP/rec" &&
+	grep -qx "restart pwapt-test-svc" "$TMP/rec" && echo "$N" >"$TMP/N"
+'
+N=$(cat "$TMP/N" 2>/dev/null)
+
+# Once the rollback went through, the merge's note it held is done
+# with, also when a service does not come back on the old files (the
+# rollback's own note names it): not said as the merge's.
+test_expect_success 'pwapt rollback --force of it, its service not back: the rollback.s note alone is left' '
+	echo FAIL_VERSION=1.0 >"$R/etc/default/pwapt-test-svc" &&
+	{ pwapt rollback --force >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	rm -f "$R/etc/default/pwapt-test-svc" && test_equal 1 $rc &&
+	grep -q "^Rolled back merge $N (X into Root)" "$TMP/out" &&
+	grep -q "^rollback of merge $N " "$(note)" &&
+	test_lacks "^merge $N from X" cat "$(held)" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	grep -q "^pwapt rollback of merge $N into Root" "$TMP/rec" &&
+	test_lacks "^services of Root were not \(re\)started or checked after merge $N" cat "$TMP/rec" &&
+	grep -qx "no interrupted merge to finish, but 1 thing needs you:" "$TMP/rec" &&
+	wexec Root /etc/init.d/pwapt-test-svc start >/dev/null 2>&1 &&
+	wait_for 20 "test -n \"\$(svcd_procs)\"" && clear_notes
+'
+
+test_done
