@@ -196,19 +196,27 @@ int service_note_read_why(struct context *ctx, const char *world, bool held,
 	return r < 0 ? -1 : 0;
 }
 
-/* WORLD's note of pending services and its held notes, read under one
- * hold of the store's lock: *NOTE, *HELD malloc'd, NULL when none. */
-static int notes_read(struct context *ctx, const char *world, char **note,
+/* WORLD's note of pending services and its held notes through S (its
+ * lock held): *NOTE, *HELD malloc'd, NULL when none. */
+static int notes_load(struct world_store *s, const char *world, char **note,
 		      char **held)
 {
-	struct world_store *s = open_store(ctx);
 	int r = s ? note_load(s, world, "svcmove", note, NULL) : -1;
 	if (r >= 0 && note_load(s, world, "svcmove-held", held, NULL) < 0) {
 		free(steal_pointer(note));
 		r = -1;
 	}
-	world_store_free(s);
 	return r < 0 ? -1 : 0;
+}
+
+/* The same, under one hold of the store's lock. */
+static int notes_read(struct context *ctx, const char *world, char **note,
+		      char **held)
+{
+	struct world_store *s = open_store(ctx);
+	int r = notes_load(s, world, note, held);
+	world_store_free(s);
+	return r;
 }
 
 /* Under one hold of the store's lock, WORLD's notes still SEEN_NOTE and
@@ -283,30 +291,29 @@ int service_pending_put(struct context *ctx, const char *world,
 			  boot_id()) < 0)
 		return -1;
 	const char *text = owned ? owned : body;
-	for (int tries = 0; tries < 3; tries++) {
-		_cleanup_free_ char *note = NULL, *held = NULL, *moved = NULL;
-		if (notes_read(ctx, world, &note, &held) < 0)
-			return -1;
-		const char *mine = ctx->pending_mine;
-		int r;
-		if (!mine || !strcmp(note ? note : "", mine)) {
-			r = notes_swap(ctx, world, note, held, text, NULL);
-		} else {
-			/* Another command's note since this one's, which it
-			 * kept aside: this one's is replaced there. */
-			if (!(moved = held_swap(held, mine, text)))
-				return -1;
-			r = notes_swap(ctx, world, note, held, NULL, moved);
-		}
-		if (r < 0)
-			return -1;
-		if (r == 0) {
-			free(ctx->pending_mine);
-			ctx->pending_mine = strdup(text);
-			return ctx->pending_mine ? 0 : -1;
-		}
+	/* Read and written under one hold of the store's lock: what
+	 * another command writes meanwhile waits, and is not lost. */
+	struct world_store *s = open_store(ctx);
+	_cleanup_free_ char *note = NULL, *held = NULL, *moved = NULL;
+	int r = notes_load(s, world, &note, &held);
+	const char *mine = ctx->pending_mine;
+	if (r == 0 && (!mine || !strcmp(note ? note : "", mine))) {
+		r = world_note_write(s, world, "svcmove", text, strlen(text),
+				     NULL);
+	} else if (r == 0) {
+		/* Another command's note since this one's, which it kept
+		 * aside: this one's is replaced there. */
+		r = (moved = held_swap(held, mine, text))
+			    ? world_note_write(s, world, "svcmove-held", moved,
+					       strlen(moved), NULL)
+			    : -1;
 	}
-	return -1;
+	world_store_free(s);
+	if (r < 0)
+		return -1;
+	free(ctx->pending_mine);
+	ctx->pending_mine = strdup(text);
+	return ctx->pending_mine ? 0 : -1;
 }
 
 int service_held_load(struct world_store *s, const char *world, char **out,
@@ -405,29 +412,35 @@ static char *held_top(const char *held, const char **rest)
 
 /* NOW, WORLD's note of pending services, on top of its held notes, read
  * and written under one hold of the store's lock, so that no other
- * command's push is lost; also when a copy is on top already: two
- * commands that hold the same note aside each put their own copy back,
- * and neither's end loses the other's (a copy a killed command left is
- * a duplicate, which pwapt recover shows once).  0; 1 when the note is
- * no longer NOW (another command's since: read it again); -1. */
+ * command's push is lost, and none makes this one fail (R13 #5: one read
+ * and a compare-and-swap later gave up after three other commands'
+ * changes); also when a copy is on top already: two commands that hold
+ * the same note aside each put their own copy back, and neither's end
+ * loses the other's (a copy a killed command left is a duplicate, which
+ * pwapt recover shows once).  0; 1 when the note is no longer NOW
+ * (another command's since: read it again); -1. */
 static int held_push(struct context *ctx, const char *world, const char *now)
 {
-	for (int tries = 0; tries < 3; tries++) {
-		_cleanup_free_ char *note = NULL, *held = NULL, *text = NULL;
-		if (notes_read(ctx, world, &note, &held) < 0)
-			return -1;
-		if (strcmp(note ? note : "", now))
-			return 1;
-		size_t n = strlen(now);
-		if (asprintf(&text, "%s%s%s%s", now,
-			     n && now[n - 1] != '\n' ? "\n" : "",
-			     held ? "\n" : "", held ? held : "") < 0)
-			return -1;
-		int r = notes_swap(ctx, world, note, held, NULL, text);
-		if (r <= 0)
-			return r;
+	struct world_store *s = open_store(ctx);
+	_cleanup_free_ char *note = NULL, *held = NULL, *text = NULL;
+	int r = notes_load(s, world, &note, &held);
+	/* Stopped here, the lock held: another command that changes the
+	 * held notes meanwhile waits for it. */
+	world_crash_point("held-push");
+	size_t n = strlen(now);
+	if (r == 0 && strcmp(note ? note : "", now))
+		r = 1;
+	if (r == 0 && asprintf(&text, "%s%s%s%s", now,
+			       n && now[n - 1] != '\n' ? "\n" : "",
+			       held ? "\n" : "", held ? held : "") < 0) {
+		text = NULL;
+		r = -1;
 	}
-	return -1;
+	if (r == 0 && world_note_write(s, world, "svcmove-held", text,
+				       strlen(text), NULL) < 0)
+		r = -1;
+	world_store_free(s);
+	return r;
 }
 
 int service_pending_hold(struct context *ctx, const char *world,

@@ -3,9 +3,8 @@
 # "pwapt recover"): a refused pwapt rollback of a merge whose own note
 # names services to restart keeps that note (R15 #4), and drops it once a
 # rollback succeeded; a push of the held notes is not failed by other
-# commands changing them meanwhile (R13 #5); pwapt merge that cannot open
-# the store ends the hold it began (no duplicate held copy).  On the
-# Debian test tree with the tests' pwapt-test-svc.
+# commands changing them meanwhile (R13 #5).  On the Debian test tree
+# with the tests' pwapt-test-svc.
 . "$(dirname "$0")/lib.sh"
 make_debian_root
 command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
@@ -16,8 +15,8 @@ held() { echo "$PWAPT_STATE/worlds/Root/notes/svcmove-held"; }
 clear_notes() { pwapt recover --done >/dev/null; }
 # Whether process $1 is stopped (SIGSTOP).
 stopped() { test "$(ps -o stat= -p "$1" | cut -c1)" = T; }
-# The newest transaction's name.
-last_txn() { pwapt list | awk 'NR > 1 { n = $1 } END { print n }'; }
+# Whether process $1 is gone (or a zombie, not waited for yet).
+gone() { case $(ps -o stat= -p "$1" | cut -c1) in Z | "") true ;; *) false ;; esac; }
 
 test_expect_success 'set up: pwapt-test-svc 1.0 running in Root' '
 	use_test_repo 1.0 && install_test_packages pwapt-test-svc >/dev/null &&
@@ -63,6 +62,30 @@ test_expect_success 'pwapt rollback --force of it, its service not back: the rol
 	grep -qx "no interrupted merge to finish, but 1 thing needs you:" "$TMP/rec" &&
 	wexec Root /etc/init.d/pwapt-test-svc start >/dev/null 2>&1 &&
 	wait_for 20 "test -n \"\$(svcd_procs)\"" && clear_notes
+'
+
+# R13 #5: held_push read the notes, then swapped them under a second
+# hold of the lock, and gave up after three other commands' changes of
+# the held notes in between (their progress, not a conflict): the wmerge
+# was refused.  Here another command (a shell under the store's lock)
+# puts a note on the held notes each time the push stops.
+test_expect_success 'wmerge keeps a note aside while other commands change the held notes: not refused, none lost' '
+	wcreate W Root && wexec W sh -c "mkdir -p /srv && echo w >/srv/w" &&
+	printf "merge 99 from Q\nrestart nosuch\n" >"$(note)" && rm -f "$(held)" &&
+	{ PWAPT_STOP_AT=held-push wmerge W Root >"$TMP/outW" 2>&1 & pid=$!; } && note_pid $pid &&
+	i=0 && while [ $i -lt 4 ]; do
+		wait_for 120 "stopped $pid || gone $pid" && stopped $pid || break
+		i=$((i + 1))
+		flock "$PWAPT_STATE/lock" sh -c "H=\$1; { printf \"no merge yet from Q%s\\nstop q in Q%s\\n\" $i $i; if [ -s \$H ]; then echo; cat \$H; fi; } >\$H.new && mv \$H.new \$H && : >$TMP/mod$i" - "$(held)" &
+		mpid=$!
+		wait_for 1 "test -e $TMP/mod$i" || :
+		kill -CONT $pid && wait $mpid || return 1
+	done &&
+	{ wait $pid; rc=$?; cat "$TMP/outW"; } && test_equal 0 $rc &&
+	grep -q "^Merged W into Root" "$TMP/outW" &&
+	cat "$(note)" "$(held)" >"$TMP/notes" && cat "$TMP/notes" &&
+	grep -qx "merge 99 from Q" "$TMP/notes" && grep -qx "no merge yet from Q1" "$TMP/notes" &&
+	rm -f "$R/srv/w" && clear_notes
 '
 
 test_done
