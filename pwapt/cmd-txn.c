@@ -424,7 +424,7 @@ static void say_not_restarted(struct context *ctx, char *const *services,
 static int merge_one(struct context *ctx, const char *tx, bool force,
 		     struct world_error *outcome)
 {
-	struct world_store *s;
+	struct world_store *s = NULL;
 	struct world_error err = {0};
 	int r;
 	struct report rep = {0};
@@ -435,8 +435,16 @@ static int merge_one(struct context *ctx, const char *tx, bool force,
 				  sizeof(outcome->msg)) < 0)
 		return failf(ctx, "cannot merge '%s' into Root: %s", tx,
 			     outcome->msg);
-	if (!(s = open_store(ctx)))
+	if (world_crash_fail("txn-open", EIO) < 0)
+		failf(ctx, "cannot open the store (an injected failure)");
+	else
+		s = open_store(ctx);
+	if (!s) {
+		/* Nothing stopped: the note kept aside is back, not left
+		 * there to be held again (a duplicate). */
+		service_pending_end(ctx, WORLD_ROOT);
 		return EXIT_FAIL;
+	}
 	(void)report_load(s, tx, &rep, NULL);
 	struct world_diff conflicts = {0};
 	unsigned flags = WORLD_MERGE_REBASE | (force ? WORLD_MERGE_FORCE : 0);

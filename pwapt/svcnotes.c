@@ -84,7 +84,7 @@ void service_pending_rollback(struct context *ctx, const struct svc_plan *p,
 /* The note of pending services of the merge begun into WORLD is done
  * with: the one found before it (svcmove-held) is back, else none.  One
  * that cannot be read stays where it is, for pwapt recover. */
-static void pending_end(struct context *ctx, const char *world)
+void service_pending_end(struct context *ctx, const char *world)
 {
 	if (!ctx->pending_begun)
 		return;
@@ -101,7 +101,7 @@ int service_pending_note(struct context *ctx, const struct svc_plan *p,
 		return p->n ? note_pending(ctx, p, id) : 0;
 	/* Not this command's note: it is left as it is. */
 	if (ctx->pending_begun)
-		pending_end(ctx, p->dst);
+		service_pending_end(ctx, p->dst);
 	return 0;
 }
 

@@ -3,8 +3,9 @@
 # "pwapt recover"): a refused pwapt rollback of a merge whose own note
 # names services to restart keeps that note (R15 #4), and drops it once a
 # rollback succeeded; a push of the held notes is not failed by other
-# commands changing them meanwhile (R13 #5).  On the Debian test tree
-# with the tests' pwapt-test-svc.
+# commands changing them meanwhile (R13 #5); pwapt merge that cannot open
+# the store ends the hold it began (no duplicate held copy).  On the
+# Debian test tree with the tests' pwapt-test-svc.
 . "$(dirname "$0")/lib.sh"
 make_debian_root
 command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
@@ -17,6 +18,8 @@ clear_notes() { pwapt recover --done >/dev/null; }
 stopped() { test "$(ps -o stat= -p "$1" | cut -c1)" = T; }
 # Whether process $1 is gone (or a zombie, not waited for yet).
 gone() { case $(ps -o stat= -p "$1" | cut -c1) in Z | "") true ;; *) false ;; esac; }
+# The newest transaction's name.
+last_txn() { pwapt list | awk 'NR > 1 { n = $1 } END { print n }'; }
 
 test_expect_success 'set up: pwapt-test-svc 1.0 running in Root' '
 	use_test_repo 1.0 && install_test_packages pwapt-test-svc >/dev/null &&
@@ -86,6 +89,19 @@ test_expect_success 'wmerge keeps a note aside while other commands change the h
 	cat "$(note)" "$(held)" >"$TMP/notes" && cat "$TMP/notes" &&
 	grep -qx "merge 99 from Q" "$TMP/notes" && grep -qx "no merge yet from Q1" "$TMP/notes" &&
 	rm -f "$R/srv/w" && clear_notes
+'
+
+# A begun hold not ended when pwapt merge could not open the store: the
+# note stayed on the held notes too, and the next command held it again.
+test_expect_success 'pwapt merge that cannot open the store puts the note it kept aside back' '
+	pwapt install --test --keep -y pwapt-test-svc=1.1 </dev/null >"$TMP/out" 2>&1 ||
+		{ cat "$TMP/out"; false; } &&
+	T=$(last_txn) && test -n "$T" &&
+	printf "merge 99 from Q\nrestart nosuch\n" >"$(note)" && rm -f "$(held)" && cp "$(note)" "$TMP/N99" &&
+	{ PWAPT_FAIL_AT=txn-open pwapt merge "$T" >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 1 $rc && grep -q "cannot open the store (an injected failure)" "$TMP/out" &&
+	cmp "$TMP/N99" "$(note)" && test ! -s "$(held)" &&
+	pwapt discard "$T" >/dev/null && clear_notes
 '
 
 test_done
