@@ -3,7 +3,11 @@
 # ".pwapt-merge-N", a roll-back's ".pwapt-restore-N", a save put beside
 # "NAME.pwapt-rollback-N"): a world's file of such a name would be taken
 # for one of them and removed unsaved, so a merge that would make one is
-# refused, naming it, before anything is written.
+# refused, naming it, before anything is written.  Root's own file of such
+# a name (made by hand, or merged before that refusal) is never removed: a
+# merge that would use that very name refuses, naming it; a roll-back of a
+# done merge leaves a stage name alone, and refuses over its own
+# ".pwapt-restore-N".
 . "$(dirname "$0")/lib.sh"
 make_busybox_root
 R=$PWAPT_ROOT
@@ -23,6 +27,39 @@ test_expect_success 'names that only look like them merge' '
 	wexec B sh -c "echo a >/etc/.pwapt-merge-x; echo b >/etc/.pwapt-merge-; echo c >/etc/x.pwapt-rollback-1y" &&
 	wmerge B Root && test_equal a "$(cat "$R/etc/.pwapt-merge-x")" &&
 	test_equal b "$(cat "$R/etc/.pwapt-merge-")" && test_equal c "$(cat "$R/etc/x.pwapt-rollback-1y")"
+'
+
+test_expect_success "Root's own /etc/.pwapt-merge-0 where the merge would stage: refused, naming it; both kept" '
+	cleanup_worlds && echo orig >"$R/etc/motd" && echo by-hand >"$R/etc/.pwapt-merge-0" &&
+	wcreate C Root && wexec C sh -c "echo new >/etc/motd" &&
+	test_fails_with 1 "/etc/.pwapt-merge-0 is a name pwapt keeps for its temporary files, taken by a file of its own" wmerge C Root &&
+	test_equal by-hand "$(cat "$R/etc/.pwapt-merge-0")" && test_equal orig "$(cat "$R/etc/motd")" &&
+	rm "$R/etc/.pwapt-merge-0" && wmerge C Root && test_equal new "$(cat "$R/etc/motd")"
+'
+
+test_expect_success "Root's own /etc/.pwapt-restore-0: the merge is refused; Root's file kept" '
+	cleanup_worlds && echo orig >"$R/etc/motd" && echo by-hand >"$R/etc/.pwapt-restore-0" &&
+	wcreate C Root && wexec C sh -c "echo new >/etc/motd" &&
+	test_fails_with 1 "/etc/.pwapt-restore-0 is a name pwapt keeps" wmerge C Root &&
+	test_equal by-hand "$(cat "$R/etc/.pwapt-restore-0")" && test_equal orig "$(cat "$R/etc/motd")" &&
+	rm "$R/etc/.pwapt-restore-0"
+'
+
+test_expect_success "a roll-back leaves Root's /etc/.pwapt-merge-0, made since the merge, alone" '
+	cleanup_worlds && echo orig >"$R/etc/motd" &&
+	wcreate C Root && wexec C sh -c "echo new >/etc/motd" && wmerge C Root &&
+	echo by-hand >"$R/etc/.pwapt-merge-0" &&
+	pwapt rollback && test_equal orig "$(cat "$R/etc/motd")" &&
+	test_equal by-hand "$(cat "$R/etc/.pwapt-merge-0")" && rm "$R/etc/.pwapt-merge-0"
+'
+
+test_expect_success "a roll-back over Root's /etc/.pwapt-restore-0, made since: refused, naming it; nothing undone" '
+	cleanup_worlds && echo orig >"$R/etc/motd" &&
+	wcreate C Root && wexec C sh -c "echo new >/etc/motd" && wmerge C Root &&
+	mkdir "$R/etc/.pwapt-restore-0" && echo by-hand >"$R/etc/.pwapt-restore-0/f" &&
+	test_fails_with 1 "cannot roll back the merge of .C. into .Root.: /etc/.pwapt-restore-0 is a name pwapt keeps" pwapt rollback &&
+	test_equal by-hand "$(cat "$R/etc/.pwapt-restore-0/f")" && test_equal new "$(cat "$R/etc/motd")" &&
+	rm -r "$R/etc/.pwapt-restore-0" && pwapt rollback && test_equal orig "$(cat "$R/etc/motd")"
 '
 
 test_done

@@ -170,6 +170,13 @@ static int rollback(struct world_store *s, const char *dst, uint64_t id,
 	 * before anything is undone, --force or not. */
 	if (r >= 0)
 		r = merge_moves_undoable(tree, &p, dst, err);
+	/* The roll-back's own temporary names, which an interrupted one
+	 * removes as its own: DST's file of such a name refuses it. */
+	char what[2 * WORLD_NAME_MAX + 60];
+	snprintf(what, sizeof(what),
+		 "cannot roll back the merge of '%s' into '%s'", p.src, dst);
+	for (size_t i = 0; r >= 0 && i < p.n; i++)
+		r = merge_refuse_temp_taken(tree, &p.v[i], i, false, what, err);
 	/* Worlds the merge moved onto DST see SRC's changes through DST
 	 * alone: undone, those would be gone from under them. */
 	size_t n_busy = 0;

@@ -193,6 +193,37 @@ int merge_refuse_reserved(const struct op *o, const char *src, const char *dst,
 		    src, dst, o->path, src);
 }
 
+int merge_refuse_temp_taken(int tree, const struct op *o, size_t i, bool stage,
+			    const char *what, struct world_error *err)
+{
+	const char *paths[2] = {o->path, o->before};
+	for (size_t j = 0; j < 2; j++) {
+		if (!paths[j])
+			continue;
+		const char *base;
+		_cleanup_close_ int parent =
+			journal_open_parent(tree, paths[j], &base);
+		if (parent < 0)
+			continue; /* no such directory: no such name */
+		char names[2][64];
+		snprintf(names[0], sizeof(names[0]), ".pwapt-merge-%zu", i);
+		snprintf(names[1], sizeof(names[1]), ".pwapt-restore-%zu", i);
+		for (size_t k = stage ? 0 : 1; k < 2; k++) {
+			struct stat st;
+			if (fstatat(parent, names[k], &st,
+				    AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			int dir = (int)(strrchr(paths[j], '/') + 1 - paths[j]);
+			return werr(err, EEXIST,
+				    "%s: %.*s%s is a name pwapt keeps for its "
+				    "temporary files, taken by a file of its "
+				    "own (rename it, or remove it, first)",
+				    what, dir, paths[j], names[k]);
+		}
+	}
+	return 0;
+}
+
 static char *parent_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');

@@ -421,6 +421,14 @@ int merge_dir_unchanged_below(int parent, const char *base,
  * world's file for one of its own and remove it unsaved.  0 otherwise. */
 int merge_refuse_reserved(const struct op *o, const char *src, const char *dst,
 			  struct world_error *err);
+/* What DST (TREE) already has at a name operation I of a plan uses for
+ * its temporary files beside O's path or old name (".pwapt-merge-I" when
+ * STAGE, ".pwapt-restore-I"): an error (EEXIST) naming it, WHAT first
+ * ("cannot merge 'A' into 'Root'"), else 0.  Checked before anything is
+ * written, so that a stage name found later is the operation's own, which
+ * its clean-up may remove. */
+int merge_refuse_temp_taken(int tree, const struct op *o, size_t i, bool stage,
+			    const char *what, struct world_error *err);
 /* Operation O of the merge of SRC into DST (TREE), when it takes DST's
  * directory away whole or renames it (an OP_MOVE's origin): an error
  * (EBUSY) naming the first mount point at or below that directory, else

@@ -363,6 +363,11 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 	    (had == HAD_FILE && undo_seen_changed(o, &now)) ||
 	    (op_takes_dir(o) && !merge_dir_as_planned(o, &now)))
 		return -ESTALE; /* DST changed it since the plan or its save */
+	/* The stage name was free at the plan: a file there now is DST's,
+	 * made since, never the merge's to remove. */
+	struct stat taken;
+	if (fstatat(parent, stage, &taken, AT_SYMLINK_NOFOLLOW) == 0)
+		return -ESTALE;
 
 	if (o->had == HAD_DIR && o->kind != OP_DIR) {
 		/* To be copied back by a roll-back: what lies below gets new
@@ -387,7 +392,6 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 		return 0;
 	}
 	if (o->kind == OP_PUT || o->kind == OP_MRG) {
-		(void)unlinkat(parent, stage, 0);
 		r = o->kind == OP_MRG
 			    ? stage_merged(m, n, parent, stage)
 			    : stage_unchanged_link(m, o->path, parent, stage);
@@ -533,6 +537,13 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	 * taken for one (merge_refuse_reserved()). */
 	for (size_t i = 0; i < p.n && r >= 0; i++)
 		r = merge_refuse_reserved(&p.v[i], src, dst, err);
+	/* And DST's own file of such a name, where this merge would use it:
+	 * never taken for a stage, nor removed with one. */
+	char what[2 * WORLD_NAME_MAX + 40];
+	snprintf(what, sizeof(what), "cannot merge '%s' into '%s'", src, dst);
+	for (size_t i = 0; i < p.n && r >= 0; i++)
+		r = merge_refuse_temp_taken(m.tree, &p.v[i], i, true, what,
+					    err);
 	if (r < 0)
 		goto out;
 	/* SRC's hard links, from a walk of its layer: one that fails

@@ -536,10 +536,14 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		snprintf(stage, sizeof(stage), ".pwapt-merge-%zu", k);
 		snprintf(tmp, sizeof(tmp), ".pwapt-restore-%zu", k);
 		snprintf(meta, sizeof(meta), "%zu.meta", k);
-		(void)unlinkat(parent, stage, 0);
-		/* What is left of a directory whose complete save was
-		 * copied to another file system (save_tree()). */
-		if (op_takes_dir(o) && save_exists(undo, n))
+		/* A stage, or what is left of a directory whose complete
+		 * save was copied to another file system (save_tree()):
+		 * only a merge cut short leaves one, and its plan found the
+		 * name free.  Past a done merge, a file of that name is
+		 * DST's own. */
+		if (p->phase != 2)
+			(void)unlinkat(parent, stage, 0);
+		if (p->phase != 2 && op_takes_dir(o) && save_exists(undo, n))
 			(void)rm_rf_at(parent, stage);
 		/* Only a complete save replaces what DST has (save.h). */
 		struct stat now, was, then;
