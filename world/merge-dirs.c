@@ -287,14 +287,45 @@ void merge_dir_relearn(int tree, struct plan *p, size_t i,
 	}
 }
 
+/* Whether the LEN bytes at S are valid UTF-8 (no overlong forms, no
+ * surrogates, nothing past U+10FFFF). */
+static bool valid_utf8(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		unsigned c = s[i], n = c < 0x80		    ? 0
+				       : (c & 0xe0) == 0xc0 ? 1
+				       : (c & 0xf0) == 0xe0 ? 2
+				       : (c & 0xf8) == 0xf0 ? 3
+							    : 4;
+		if (n == 4 || (n == 1 && c < 0xc2) || c > 0xf4 || i + n >= len)
+			return false;
+		unsigned cp = n ? c & (0x3f >> n) : c;
+		for (unsigned j = 1; j <= n; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + j] & 0x3f);
+		}
+		if ((n == 2 &&
+		     (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
 int merge_aside_name(char *buf, size_t size, const char *base, unsigned i)
 {
 	char tail[40];
 	int t = snprintf(tail, sizeof(tail), ".pwapt-rollback-%u", i);
-	/* A name as long as a name may be keeps only its start. */
-	size_t keep = strlen(base);
+	/* A name as long as a name may be keeps only its start, cut between
+	 * two characters where it is UTF-8 (any byte will do where not). */
+	size_t len = strlen(base), keep = len;
 	if (keep > NAME_MAX - (size_t)t)
 		keep = NAME_MAX - (size_t)t;
+	if (keep < len && valid_utf8((const unsigned char *)base, len))
+		while (keep > 0 && ((unsigned char)base[keep] & 0xc0) == 0x80)
+			keep--;
 	int n = snprintf(buf, size, "%.*s%s", (int)keep, base, tail);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }

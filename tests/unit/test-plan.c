@@ -306,6 +306,23 @@ static void test_aside_name(void)
 	   "which the file system takes");
 	if (fd >= 0)
 		close(fd);
+	/* "é" (2 bytes) from byte 1 on: the cut at NAME_MAX - 17 (".pwapt-
+	 * rollback-7") falls inside a character where 17 is even. */
+	char utf[NAME_MAX + 1];
+	utf[0] = 'a';
+	for (size_t j = 1; j + 2 < NAME_MAX; j += 2)
+		memcpy(utf + j, "\xc3\xa9", 2);
+	utf[NAME_MAX - 2] = '\0'; /* 'a' and 126 of them */
+	size_t head = NAME_MAX - 17 - 1;
+	ok(merge_aside_name(buf, sizeof(buf), utf, 7) == 0 &&
+		   strlen(buf) == head + 17 && !strncmp(buf, utf, head) &&
+		   !strcmp(buf + head, ".pwapt-rollback-7"),
+	   "a long UTF-8 name is cut between two characters, never inside "
+	   "one");
+	utf[1] = '\xff'; /* not UTF-8: any byte boundary */
+	ok(merge_aside_name(buf, sizeof(buf), utf, 7) == 0 &&
+		   strlen(buf) == NAME_MAX && !strncmp(buf, utf, NAME_MAX - 17),
+	   "a long name that is not UTF-8 keeps as many bytes as fit");
 }
 
 int main(void)
