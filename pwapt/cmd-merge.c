@@ -486,16 +486,11 @@ int cmd_rollback(struct context *ctx, int argc, char **argv)
 	world_merge_record_release(&last);
 	if (r == -EEXIST && changed) {
 		fail(ctx, &err);
-		for (char *line = changed; *line;) {
-			char *nl = strchr(line, '\n');
-			_cleanup_free_ char *path = strndup(
-				line, nl ? (size_t)(nl - line) : strlen(line));
-			if (path) {
-				fputs("! ", stdout);
-				put_path(stdout, path);
-				fputs(": changed since the merge\n", stdout);
-			}
-			line = nl ? nl + 1 : line + strlen(line);
+		for (const char *path = changed; *path;
+		     path += strlen(path) + 1) {
+			fputs("! ", stdout);
+			put_path(stdout, path);
+			fputs(": changed since the merge\n", stdout);
 		}
 		free(changed);
 		return EXIT_CONFLICTS;

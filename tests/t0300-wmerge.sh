@@ -349,6 +349,23 @@ test_expect_success 'pwapt rollback refuses, naming them, when merged paths chan
 	manifest "$R/srv" | diff -u "$TMP/before" -
 '
 
+# A world adds /srv/nl<newline>x and /srv/plain.
+add_newline_path() {
+	wexec "$1" sh -c 'echo x >"$(printf "/srv/nl\nx")"; echo y >/srv/plain'
+}
+
+test_expect_success 'pwapt rollback counts paths changed since, not lines: a path holding a newline is one' '
+	fresh_root && wcreate A Root && add_newline_path A && wmerge A Root &&
+	sleep 0.05 && echo later >>"$R/srv/plain" && echo later >>"$R/srv/nl
+x" &&
+	{ pwapt rollback >"$TMP/out" 2>"$TMP/err"; test_equal 3 $?; } &&
+	grep -q "2 paths changed since" "$TMP/err" &&
+	grep -qx "! \"/srv/nl\\\\nx\": changed since the merge" "$TMP/out" &&
+	grep -qx "! /srv/plain: changed since the merge" "$TMP/out" &&
+	test_equal 2 "$(wc -l <"$TMP/out")" &&
+	pwapt rollback --force && ! test -e "$R/srv/plain"
+'
+
 test_expect_success 'pwapt rollback of a merge into a child world' '
 	fresh_root && wcreate P Root && wcreate C P && change_everything C &&
 	manifest "$PWAPT_STATE/worlds/P/merged/srv" >"$TMP/before" &&

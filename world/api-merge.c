@@ -157,8 +157,8 @@ static int rollback(struct world_store *s, const char *dst, uint64_t id,
 			 dst);
 	if (r >= 0 && !force && *list) {
 		size_t n = 0;
-		for (char *c = list; *c; c++)
-			n += *c == '\n';
+		for (const char *c = list; *c; c += strlen(c) + 1)
+			n++; /* paths, not lines: a path may hold a newline */
 		r = werr(err, EEXIST,
 			 "cannot roll back the merge of '%s' into '%s': %zu "
 			 "path%s changed since (--force rolls back anyway)",

@@ -271,9 +271,10 @@ int undo_write_after(int mdir, int tree, const struct plan *p);
 /* The ctimes of MDIR/after and after-dirs join the known-ctimes of the
  * worlds MOVED. */
 int undo_share_after(struct world_store *s, int mdir, char *const *moved);
-/* The paths of DST that changed since the merge, one a line: whose
- * ctime is neither the one of MDIR/after nor the last one of
- * MDIR/own-ctimes (see undo_keep_own). */
+/* The paths of DST that changed since the merge, each ended by a NUL (a
+ * path may hold a newline), the list by an empty one: whose ctime is
+ * neither the one of MDIR/after nor the last one of MDIR/own-ctimes (see
+ * undo_keep_own). */
 int undo_changed_since(int mdir, int tree, char **out);
 /* Pwapt's own change of PATH in DST's tree, which left its content as it
  * was but its ctime changed from BEFORE's to AFTER's (a later merge linked

@@ -388,7 +388,7 @@ int undo_share_after(struct world_store *s, int mdir, char *const *rebased)
 	return r;
 }
 
-/* The paths of DST that changed since the merge, one a line. */
+/* The paths of DST that changed since the merge, each ended by a NUL. */
 int undo_changed_since(int mdir, int tree, char **out)
 {
 	_cleanup_free_ char *after = NULL, *buf = NULL, *own = NULL;
@@ -432,7 +432,7 @@ int undo_changed_since(int mdir, int tree, char **out)
 		/* Any apt command rebuilds apt's caches: restoring the old
 		 * one loses nothing (apt checks it against its sources). */
 		if (!same && dbmerge_planned(path) != DBMERGE_DROP)
-			fprintf(f, "%s\n", path);
+			fwrite(path, 1, strlen(path) + 1, f);
 	}
 	if (fclose(f) != 0)
 		return -ENOMEM;

@@ -562,7 +562,8 @@ int world_last_merge(struct world_store *store, const char *dst,
  * deleted).  Only the last merge into DST can be undone: -ESTALE, naming
  * both merges, when another merge into DST came after merge ID; -ENOENT
  * when no merge into DST is kept.  Refused, listing the paths in *changed
- * (malloc'd, one a line; may be NULL), with -EEXIST when paths the merge
+ * (malloc'd, each path ended by a NUL, the list by an empty one: a path
+ * may hold a newline; CHANGED may be NULL), with -EEXIST when paths the merge
  * wrote changed since, unless FORCE; and with -EBUSY, naming them, while
  * worlds that the merge moved onto DST still exist: they were built on
  * what it merged (delete them first).  Journaled like a merge: an
