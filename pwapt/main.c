@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../world/cleanup.h"
@@ -211,6 +212,29 @@ struct world_store *open_store(struct context *ctx)
 }
 
 /* "! PATH: " with PATH quoted where it must be. */
+/* "setuid root", "setgid", "setuid and setgid": what a setid warning's
+ * file grants, its owner when that is root. */
+static const char *setid_what(const struct world_warning *w)
+{
+	bool u = w->mode & S_ISUID, g = w->mode & S_ISGID;
+	return u && g ? (w->uid ? "setuid and setgid"
+				: "setuid root and setgid")
+	       : u    ? (w->uid ? "setuid" : "setuid root")
+		      : "setgid";
+}
+
+static void put_special(FILE *f, const struct world_warning *w)
+{
+	const char *done = w->change == 'A' ? "added" : "changed";
+	if (w->kind == WORLD_WARN_SETID)
+		fprintf(f, "%s file %s (mode %04o, owner %u, group %u)\n",
+			setid_what(w), done, w->mode & 07777, w->uid, w->gid);
+	else
+		fprintf(f, "device node %s (%s %u:%u, mode %04o, owner %u)\n",
+			done, S_ISBLK(w->mode) ? "block" : "char", w->dev_major,
+			w->dev_minor, w->mode & 07777, w->uid);
+}
+
 static void put_bang(FILE *f, const char *path)
 {
 	fputs("! ", f);
@@ -261,6 +285,9 @@ void print_warnings(FILE *f, const struct world_diff *d, const char *name,
 			fputs(d->trace_notes ? " (the trace is incomplete)\n"
 					     : "\n",
 			      f);
+		} else if (w->kind == WORLD_WARN_SETID ||
+			   w->kind == WORLD_WARN_DEVICE) {
+			put_special(f, w);
 		} else {
 			fprintf(f, "%s by pid %d in %s (",
 				w->kind == WORLD_WARN_OPEN ? "held open"
@@ -289,11 +316,29 @@ void print_warnings_json(FILE *f, const struct world_diff *d)
 	for (size_t i = 0; i < d->n_warnings; i++) {
 		const struct world_warning *w = &d->warnings[i];
 		fprintf(f, "%s{\"kind\":\"%s\",\"path\":", i ? "," : "",
-			w->kind == WORLD_WARN_DERIVED ? "derived"
-			: w->kind == WORLD_WARN_OPEN  ? "open"
-						      : "mapped");
+			w->kind == WORLD_WARN_DERIVED  ? "derived"
+			: w->kind == WORLD_WARN_OPEN   ? "open"
+			: w->kind == WORLD_WARN_SETID  ? "setid"
+			: w->kind == WORLD_WARN_DEVICE ? "device"
+						       : "mapped");
 		json_string(f, w->path);
-		if (w->kind == WORLD_WARN_DERIVED) {
+		if (w->kind == WORLD_WARN_SETID ||
+		    w->kind == WORLD_WARN_DEVICE) {
+			fprintf(f,
+				",\"change\":\"%s\",\"mode\":\"%04o\","
+				"\"uid\":%u,\"gid\":%u,\"setuid\":%s,"
+				"\"setgid\":%s",
+				w->change == 'A' ? "added" : "changed",
+				w->mode & 07777, w->uid, w->gid,
+				w->mode & S_ISUID ? "true" : "false",
+				w->mode & S_ISGID ? "true" : "false");
+			if (w->kind == WORLD_WARN_DEVICE)
+				fprintf(f,
+					",\"type\":\"%s\",\"major\":%u,"
+					"\"minor\":%u",
+					S_ISBLK(w->mode) ? "block" : "char",
+					w->dev_major, w->dev_minor);
+		} else if (w->kind == WORLD_WARN_DERIVED) {
 			fprintf(f, ",\"written\":[");
 			for (char **p = w->written; p && *p; p++) {
 				if (p != w->written)

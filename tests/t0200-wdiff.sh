@@ -92,10 +92,51 @@ test_expect_success 'wdiff against the parent reports each change exactly' '
 '
 
 test_expect_success 'the plain output is one change a line, sorted, and matches --json' '
-	wdiff W >"$TMP/plain" &&
+	wdiff W | grep -v "^! " >"$TMP/plain" &&
 	changes W | cut -d" " -f1,2 >"$TMP/fromjson" &&
 	diff -u "$TMP/fromjson" "$TMP/plain" &&
 	sort -c -k2 "$TMP/plain"
+'
+
+test_expect_success 'a setuid file and a device node the world changed or added are warned, with mode and numbers' '
+	wdiff W >"$TMP/out" &&
+	grep -qx "! /srv/setuid: setuid root file changed (mode 4755, owner 0, group 0)" "$TMP/out" &&
+	grep -qx "! /srv/null2: device node added (char 1:3, mode 0644, owner 0)" "$TMP/out" &&
+	test_equal 2 "$(grep -c "^! " "$TMP/out")"
+'
+
+# JSON warnings of wdiff "$@", one a line: kind path change mode uid gid
+# setuid setgid [type major minor].
+special_warnings() {
+	wdiff --json "$@" | python3 -c '
+import json, sys
+for w in json.load(sys.stdin)["warnings"]:
+    if w["kind"] in ("setid", "device"):
+        f = [w["kind"], w["path"], w["change"], w["mode"], w["uid"], w["gid"], w["setuid"], w["setgid"]]
+        if w["kind"] == "device":
+            f += [w["type"], w["major"], w["minor"]]
+        print(*f)'
+}
+
+test_expect_success 'a world that mknods and chmods u+s, g+s: wdiff warns, plain and --json, exit 0; wmerge too, unforced' '
+	wcreate S Root &&
+	wexec S sh -c "mknod /srv/sdz b 8 0 && chmod 660 /srv/sdz && echo x >/srv/suid && chmod 4755 /srv/suid && echo y >/srv/sgid && chown 1000:42 /srv/sgid && chmod 2750 /srv/sgid && echo z >/srv/plain && chmod 755 /srv/plain" &&
+	wdiff S >"$TMP/out" &&
+	grep -qx "! /srv/sdz: device node added (block 8:0, mode 0660, owner 0)" "$TMP/out" &&
+	grep -qx "! /srv/suid: setuid root file added (mode 4755, owner 0, group 0)" "$TMP/out" &&
+	grep -qx "! /srv/sgid: setgid file added (mode 2750, owner 1000, group 42)" "$TMP/out" &&
+	! grep -q "^! /srv/plain" "$TMP/out" &&
+	special_warnings S >"$TMP/got" &&
+	cat >"$TMP/want" <<-\EOF &&
+	device /srv/sdz added 0660 0 0 False False block 8 0
+	setid /srv/sgid added 2750 1000 42 False True
+	setid /srv/suid added 4755 0 0 True False
+	EOF
+	sort "$TMP/got" | diff -u "$TMP/want" - &&
+	wmerge S Root 2>"$TMP/merged" &&
+	grep -qx "! /srv/suid: setuid root file added (mode 4755, owner 0, group 0)" "$TMP/merged" &&
+	test -b "$R/srv/sdz" && test -u "$R/srv/suid" &&
+	rm "$R/srv/sdz" "$R/srv/suid" "$R/srv/sgid" "$R/srv/plain"
 '
 
 test_expect_success 'a copy-up without a change is not a change' '

@@ -811,7 +811,7 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 				       name_a, name_b);
 			goto out;
 		}
-		if (diff_warnings(s, a, name_a, name_b, fb, &d) < 0) {
+		if (diff_warnings(s, a, name_a, name_b, fa, fb, &d) < 0) {
 			r = werr(err, ENOMEM, "out of memory");
 			goto out;
 		}

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -645,14 +646,51 @@ static bool store_traces(struct world_store *s)
 	return faccessat(s->state_fd, TRACE_LOCK, F_OK, 0) == 0;
 }
 
+/* What a reviewer of a merge must not miss among its changes, trace or
+ * not: a setuid or setgid file (a way to root, or to a group) and a device
+ * node (raw access to a disk or a terminal) that A adds or changes.  Only
+ * warned, never refused: packages ship setuid programs (passwd, mount,
+ * sudo) and an administrator's world may make a node on purpose. */
+static int find_special(int fa, struct world_diff *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct world_change *c = &d->v[i];
+		if ((c->kind != 'A' && c->kind != 'M') || c->excluded ||
+		    c->checked_off)
+			continue;
+		_cleanup_close_ int fd = open_beneath(fa, c->path, O_PATH);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0)
+			continue; /* the diff itself says what it cannot read */
+		bool device = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode);
+		if (!device && !(S_ISREG(st.st_mode) &&
+				 (st.st_mode & (S_ISUID | S_ISGID))))
+			continue;
+		struct world_warning *w = add_warning(
+			d, device ? WORLD_WARN_DEVICE : WORLD_WARN_SETID,
+			c->path);
+		if (!w)
+			return -ENOMEM;
+		w->change = c->kind;
+		w->mode = st.st_mode;
+		w->uid = st.st_uid;
+		w->gid = st.st_gid;
+		w->dev_major = major(st.st_rdev);
+		w->dev_minor = minor(st.st_rdev);
+	}
+	return 0;
+}
+
 int diff_warnings(struct world_store *s, const struct world_meta *a,
-		  const char *name_a, const char *name_b, int fb,
+		  const char *name_a, const char *name_b, int fa, int fb,
 		  struct world_diff *d)
 {
 	uint64_t created = (uint64_t)a->created * 1000000000u +
 			   (uint64_t)a->created_ns;
 	struct side_trace ta = {0}, tb = {0};
-	int r = find_held(s, name_b, d);
+	int r = find_special(fa, d);
+	if (r >= 0)
+		r = find_held(s, name_b, d);
 
 	if (r < 0 || !store_traces(s))
 		return r;

@@ -481,6 +481,11 @@ enum world_warning_kind {
 	WORLD_WARN_DERIVED = 'd',
 	WORLD_WARN_OPEN = 'o',	 /* held open by a process of the ancestor */
 	WORLD_WARN_MAPPED = 'm', /* mapped by one (a library, a program) */
+	/* Added or changed by the world (CHANGE), with what a reviewer must
+	 * see: a setuid or setgid file, a device node (MODE, UID, GID;
+	 * DEV_MAJOR and DEV_MINOR of a node).  Warned, never refused. */
+	WORLD_WARN_SETID = 's',
+	WORLD_WARN_DEVICE = 'v',
 };
 
 struct world_warning {
@@ -492,6 +497,8 @@ struct world_warning {
 	int host_pid;	/* the same as pwapt's own PID namespace does */
 	char *command;	/* its name */
 	size_t n_pids;	/* how many processes */
+	char change;	/* setid, device: 'A' added, 'M' changed */
+	unsigned mode, uid, gid, dev_major, dev_minor;
 };
 
 struct world_diff {
