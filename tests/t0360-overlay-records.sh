@@ -105,6 +105,18 @@ test_expect_success 'a trusted.overlay.* xattr set in a world is kept escaped in
 	no_overlay_xattrs "$R/srv"
 '
 
+test_expect_success 'a merge killed before it was done leaves the world its escaped records: its file was copied, not linked and stripped' '
+	fresh_root && wcreate A Root &&
+	wexec A sh -c "echo new >/srv/plain && xa set trusted.overlay.foo bar /srv/plain && echo z >/srv/zz" &&
+	{ PWAPT_CRASH_AT=merge-applied wmerge A Root; test_equal 137 $?; } &&
+	pwapt recover >/dev/null &&
+	test_equal plain "$(cat "$R/srv/plain")" && ! test -e "$R/srv/zz" &&
+	test_equal bar "$(getfattr -h --only-values -n trusted.overlay.overlay.foo "$S/worlds/A/upper/srv/plain")" &&
+	test_equal bar "$(wexec A xa get trusted.overlay.foo /srv/plain)" &&
+	wmerge A Root && test_equal new "$(cat "$R/srv/plain")" &&
+	no_overlay_xattrs "$R/srv"
+'
+
 test_expect_success 'nor into a parent world: the layer of the parent gets no escaped record either' '
 	fresh_root && wcreate A Root && wcreate B A &&
 	wexec B sh -c "echo new >/srv/plain && xa set trusted.overlay.foo bar /srv/plain && mkdir /srv/red/sub && xa set trusted.overlay.opaque y /srv/red" &&

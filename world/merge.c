@@ -110,8 +110,9 @@ static int stage_copy(struct merge_ctx *m, const char *path, int parent,
 
 /* Makes STAGE a hard link to SRC's own copy of PATH when SRC's layer has
  * it and lies on DST's file system: a merge then costs O(files), not
- * O(bytes).  Never a file whose layer inode lacks its data (metacopy:
- * save_data_elsewhere()).  Returns 1 when done, 0 when a copy is needed. */
+ * O(bytes).  Never a file whose layer inode lacks its data (metacopy), nor
+ * one whose xattrs the link's clean-up would change in SRC's layer
+ * (save_must_copy()).  Returns 1 when done, 0 when a copy is needed. */
 static int stage_link(struct merge_ctx *m, const char *path, int parent,
 		      const char *stage)
 {
@@ -123,7 +124,7 @@ static int stage_link(struct merge_ctx *m, const char *path, int parent,
 	if (up < 0 || fstatat(up, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    S_ISDIR(st.st_mode) ||
 	    (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) ||
-	    (S_ISREG(st.st_mode) && save_data_elsewhere(up, b)))
+	    save_must_copy(up, b))
 		return 0;
 	if (linkat(up, b, parent, stage, 0) < 0)
 		return errno == EXDEV || errno == EPERM || errno == EMLINK

@@ -28,9 +28,9 @@ static bool overlay_xattr(const char *name)
 	       !strncmp(name, "user.overlay.", 13);
 }
 
-bool save_data_elsewhere(int dirfd, const char *name)
+bool save_must_copy(int dirfd, const char *name)
 {
-	char proc[FD_PATH_MAX], names[4096];
+	char proc[FD_PATH_MAX], names[65536];
 	save_fd_path(proc, sizeof(proc), dirfd, name);
 	ssize_t n = llistxattr(proc, names, sizeof(names));
 	if (n < 0)
@@ -40,8 +40,11 @@ bool save_data_elsewhere(int dirfd, const char *name)
 		const char *own = !strncmp(k, "trusted.overlay.", 16) ? k + 16
 				  : !strncmp(k, "user.overlay.", 13)  ? k + 13
 								      : NULL;
+		/* An escaped record (overlay.X) is a world's own xattr, which
+		 * a link's clean-up would strip from the layer's inode. */
 		if (own &&
-		    (!strcmp(own, "metacopy") || !strcmp(own, "redirect")))
+		    (!strcmp(own, "metacopy") || !strcmp(own, "redirect") ||
+		     !strncmp(own, "overlay.", 8)))
 			return true;
 	}
 	return false;
@@ -66,22 +69,37 @@ static ssize_t xattr_list(const struct xattr_to *t, char *buf, size_t n)
 	return t->path ? llistxattr(t->path, buf, n) : flistxattr(t->fd, buf, n);
 }
 
+/* A list of names that cannot be read whole (over XATTR_LIST_MAX, 64 KiB:
+ * E2BIG; grown since it was sized: ERANGE) fails the copy, never copies
+ * part of them unsaid; a file system without xattrs has none. */
+static bool xattr_list_failed(ssize_t n)
+{
+	return n < 0 && errno != ENOTSUP;
+}
+
 static int copy_xattrs(const char *from, const struct xattr_to *to)
 {
-	char names[65536];
+	char names[65536]; /* XATTR_LIST_MAX: any list the kernel gives */
 	ssize_t n = from ? listxattr(from, names, sizeof(names)) : 0;
+	if (xattr_list_failed(n))
+		return errno == ERANGE ? -E2BIG : -errno;
 	for (ssize_t i = 0; n > 0 && i < n;
 	     i += (ssize_t)strlen(names + i) + 1) {
 		const char *k = names + i;
 		if (overlay_xattr(k))
 			continue;
-		char val[65536];
+		char val[65536]; /* XATTR_SIZE_MAX */
 		ssize_t vl = getxattr(from, k, val, sizeof(val));
+		if (vl < 0 && errno != ENODATA && errno != ENOTSUP &&
+		    errno != EPERM)
+			return -errno;
 		if (vl >= 0 && xattr_set(to, k, val, (size_t)vl) < 0 &&
 		    errno != ENOTSUP && errno != EPERM)
 			return -errno;
 	}
 	n = xattr_list(to, names, sizeof(names));
+	if (xattr_list_failed(n))
+		return errno == ERANGE ? -E2BIG : -errno;
 	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1)
 		if (overlay_xattr(names + i) ||
 		    (from && getxattr(from, names + i, NULL, 0) < 0 &&
@@ -531,6 +549,8 @@ static int restore_xattrs(int fd, char *lines)
 {
 	char names[65536];
 	ssize_t n = flistxattr(fd, names, sizeof(names));
+	if (xattr_list_failed(n))
+		return errno == ERANGE ? -E2BIG : -errno;
 	for (ssize_t i = 0; n > 0 && i < n;
 	     i += (ssize_t)strlen(names + i) + 1) {
 		_cleanup_free_ char *esc = NULL;

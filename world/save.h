@@ -24,12 +24,15 @@ void save_fd_path(char *buf, size_t size, int fd, const char *name);
  * for none) to TO (whose last name is not followed), overlayfs' own left
  * out, and removes from TO what FROM lacks (an ACL removed goes too). */
 int save_copy_xattrs(const char *from, const char *to);
-/* Whether NAME in DIRFD, a file of a world's layer, does not hold its
- * own data: overlayfs copied up its metadata only (metacopy, its data a
- * sparse file of NULs) or took its data from another path (redirect), or
- * its xattrs cannot be read.  Its bytes are then only what the world's
- * tree shows, never the layer's inode (a hard link to it would be NULs). */
-bool save_data_elsewhere(int dirfd, const char *name);
+/* Whether NAME in DIRFD, a file of a world's layer, must be copied into
+ * another tree, never hard-linked: it does not hold its own data
+ * (overlayfs copied up its metadata only, metacopy, its data a sparse
+ * file of NULs, or took its data from another path, redirect; a link
+ * would be NULs), or it has a world's own xattr that overlayfs stores
+ * escaped (trusted.overlay.overlay.*, user.overlay.overlay.*), which a
+ * link's clean-up of overlay records would strip from the layer's inode,
+ * the world's own; or its xattrs cannot be read. */
+bool save_must_copy(int dirfd, const char *name);
 /* Owner and mode of ST on NAME in DIRFD; the mode after the owner, since
  * chown clears setuid (and file capabilities: set xattrs after this). */
 int save_set_owner_mode(int dirfd, const char *name, const struct stat *st);
