@@ -273,6 +273,22 @@ test_expect_success 'killed after the move, Root then makes the origin again: re
 	! test -e "$R/srv/moved" && ! test -e "$PWAPT_STATE/merge" && wlist >/dev/null
 '
 
+# Both beside: the save of a directory the merge replaced below the moved
+# one goes beside Root's new one there (never over it), and the moved one
+# beside Root's new origin.
+test_expect_success 'killed after the move, Root then takes a replaced directory below it and the origin: both kept, the saves beside' '
+	fresh_root && wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/big" "$T/srv/moved" && rm -r "$T/srv/moved/sub" && echo file >"$T/srv/moved/sub" &&
+	{ PWAPT_CRASH_AT=merge-applied wmerge A Root; test_equal 137 $?; } &&
+	test_equal file "$(cat "$R/srv/moved/sub")" &&
+	rm "$R/srv/moved/sub" && mkdir "$R/srv/moved/sub" && echo mine >"$R/srv/moved/sub/m" &&
+	mkdir "$R/srv/big" && echo cache >"$R/srv/big/c" &&
+	pwapt recover 2>"$TMP/err" &&
+	test_equal sub "$(cat "$R/srv/big.pwapt-rollback-1/sub.pwapt-rollback-1/s")" &&
+	test_equal mine "$(cat "$R/srv/big.pwapt-rollback-1/sub/m")" &&
+	test_equal cache "$(cat "$R/srv/big/c")" && ! test -e "$R/srv/moved"
+'
+
 # Killed before it reached the move: Root's directory made at the move's
 # new name since is Root's own, neither renamed away nor filled with saves.
 test_expect_success 'killed before the move, Root then makes a directory at its new name: recovery leaves it as Root made it' '
