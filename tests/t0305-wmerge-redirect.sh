@@ -275,8 +275,9 @@ test_expect_success 'killed after the move, Root then makes the origin again: re
 
 # Both beside: the save of a directory the merge replaced below the moved
 # one goes beside Root's new one there (never over it), and the moved one
-# beside Root's new origin.
-test_expect_success 'killed after the move, Root then takes a replaced directory below it and the origin: both kept, the saves beside' '
+# beside Root's new origin; the warning names where the save ends up, not
+# the origin's name.
+test_expect_success 'killed after the move, Root then takes a replaced directory below it and the origin: the warning names where the save lands' '
 	fresh_root && wcreate A Root && T=$(tree A) &&
 	mv "$T/srv/big" "$T/srv/moved" && rm -r "$T/srv/moved/sub" && echo file >"$T/srv/moved/sub" &&
 	{ PWAPT_CRASH_AT=merge-applied wmerge A Root; test_equal 137 $?; } &&
@@ -284,6 +285,7 @@ test_expect_success 'killed after the move, Root then takes a replaced directory
 	rm "$R/srv/moved/sub" && mkdir "$R/srv/moved/sub" && echo mine >"$R/srv/moved/sub/m" &&
 	mkdir "$R/srv/big" && echo cache >"$R/srv/big/c" &&
 	pwapt recover 2>"$TMP/err" &&
+	grep -q "^pwapt recover: /srv/big.pwapt-rollback-1/sub was taken since the merge: the directory the merge replaced there is back beside it, as /srv/big.pwapt-rollback-1/sub.pwapt-rollback-1$" "$TMP/err" &&
 	test_equal sub "$(cat "$R/srv/big.pwapt-rollback-1/sub.pwapt-rollback-1/s")" &&
 	test_equal mine "$(cat "$R/srv/big.pwapt-rollback-1/sub/m")" &&
 	test_equal cache "$(cat "$R/srv/big/c")" && ! test -e "$R/srv/moved"

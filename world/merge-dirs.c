@@ -336,7 +336,7 @@ int merge_aside_name(char *buf, size_t size, const char *base, unsigned i)
  * stops on it. */
 int merge_put_beside(const struct world_store *s, int undo, const char *save,
 		     int parent, const char *base, const char *tmp,
-		     const struct op *o, const char *unsure)
+		     const struct op *o, const char *lands, const char *unsure)
 {
 	char aside[NAME_MAX + 1];
 	struct stat st;
@@ -353,7 +353,9 @@ int merge_put_beside(const struct world_store *s, int undo, const char *save,
 	int r = save_restore(undo, save, parent, aside, tmp);
 	if (r < 0)
 		return r;
-	const char *at = o->before ? o->before : o->path;
+	/* Named where the roll-back leaves it: LANDS, once the moves around
+	 * it are undone too, one of them maybe beside DST's own. */
+	const char *at = lands;
 	if (unsure)
 		store_warn(s,
 			   "cannot tell whether %s is what the merge put there "

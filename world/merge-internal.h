@@ -366,6 +366,14 @@ int merge_moves_plan(struct merge_moves *mv, size_t i, struct plan *p);
  * "merge-move" right after the rename).  -ESTALE when DST's directory is
  * no longer where it was, or PATH is taken. */
 int merge_move_apply(int tree, int src_tree, const struct op *o);
+/* Where AT, a path below the old name of a directory that a move of P
+ * before operation K renamed, will be once the roll-back (TREE, UNMOVED as
+ * for undo_roll_back()) has undone that move too: beside DST's own at the
+ * origin's name (ORIGIN.pwapt-rollback-N) where DST took that name since,
+ * at its merged name where the origin's directory is gone; else AT.
+ * Malloc'd; NULL when out of memory. */
+char *merge_move_lands(int tree, const struct plan *p, const bool *unmoved,
+		       size_t k, const char *at);
 /* Undoes OP_MOVE O (operation K) in TREE, UNDO holding its saved
  * metadata: renamed back when applied (1); nothing when not (0).  APPLIED:
  * the merge was done, so O was applied: its directory missing is -ENOENT
@@ -460,10 +468,12 @@ int merge_aside_name(char *buf, size_t size, const char *base, unsigned i);
 /* Puts the save of operation O (SAVE in UNDO) back beside what DST made
  * at BASE in PARENT since, as BASE.pwapt-rollback-N (the first free N),
  * said through store_warn() on S: a directory DST took the name of, or
- * (UNSURE, the name of SRC) a file that cannot be told from SRC's. */
+ * (UNSURE, the name of SRC) a file that cannot be told from SRC's.  The
+ * warning names O's path as LANDS, where the roll-back leaves it
+ * (merge_move_lands()). */
 int merge_put_beside(const struct world_store *s, int undo, const char *save,
 		     int parent, const char *base, const char *tmp,
-		     const struct op *o, const char *unsure);
+		     const struct op *o, const char *lands, const char *unsure);
 /* STATE/merge-frozen: the name of the world a merge froze, written before
  * it freezes SRC (before the diff) and removed once SRC is thawed or gone.
  * A merge killed before its journal was written leaves only this. */

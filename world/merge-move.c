@@ -614,6 +614,54 @@ bool merge_move_not_reached(int tree, const struct op *o)
 	       st.st_ctim.tv_nsec == o->origin_ctime.tv_nsec;
 }
 
+/* SHOWN with its first L bytes replaced by the LP bytes of PREFIX and
+ * NAME (NULL: none); SHOWN is freed. */
+static char *replace_head(char *shown, size_t l, const char *prefix, size_t lp,
+			  const char *name)
+{
+	char *n = NULL;
+	if (asprintf(&n, "%.*s%s%s", (int)lp, prefix, name ? name : "",
+		     shown + l) < 0)
+		n = NULL;
+	free(shown);
+	return n;
+}
+
+char *merge_move_lands(int tree, const struct plan *p, const bool *unmoved,
+		       size_t k, const char *at)
+{
+	char *shown = strdup(at);
+	/* The moves undone after K, innermost first, as the roll-back
+	 * undoes them (merge_move_undo()). */
+	for (size_t j = k; shown && j-- > 0;) {
+		const struct op *m = &p->v[j];
+		size_t l = m->from ? strlen(m->from) : 0;
+		if (m->kind != OP_MOVE || !m->from || unmoved[j] ||
+		    strncmp(shown, m->from, l) || shown[l] != '/')
+			continue;
+		const char *fb;
+		_cleanup_close_ int fp =
+			journal_open_parent(tree, m->from, &fb);
+		struct stat st;
+		if (fp == -ENOENT || fp == -ENOTDIR || fp == -ELOOP) {
+			shown = replace_head(shown, l, m->path, strlen(m->path),
+					     NULL);
+			continue;
+		}
+		if (fp < 0 || fstatat(fp, fb, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue; /* back at its old name */
+		char aside[NAME_MAX + 1];
+		for (unsigned i = 1; i <= 1000; i++)
+			if (merge_aside_name(aside, sizeof(aside), fb, i) < 0 ||
+			    (fstatat(fp, aside, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+			     errno == ENOENT))
+				break;
+		shown = replace_head(shown, l, m->from, (size_t)(fb - m->from),
+				     aside);
+	}
+	return shown;
+}
+
 int merge_move_undo(const struct world_store *s, int tree, int undo, size_t k,
 		    const struct op *o, bool applied)
 {

@@ -449,6 +449,21 @@ static bool below_unmoved(const struct plan *p, const bool *unmoved, size_t k)
 	return false;
 }
 
+/* merge_put_beside(), naming where the roll-back leaves operation K's
+ * path once the moves around it are undone too (merge_move_lands()). */
+static int put_beside(const struct world_store *s, int undo, const char *n,
+		      int parent, const char *base, const char *tmp,
+		      const struct op *o, const char *unsure, int tree,
+		      const struct plan *p, const bool *unmoved, size_t k)
+{
+	_cleanup_free_ char *lands = merge_move_lands(
+		tree, p, unmoved, k, o->before ? o->before : o->path);
+	if (!lands)
+		return -ENOMEM;
+	return merge_put_beside(s, undo, n, parent, base, tmp, o, lands,
+				unsure);
+}
+
 int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		   int *undone, struct world_error *err)
 {
@@ -593,13 +608,13 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 				}
 			} else if (op_takes_dir(o) &&
 				   dir_taken_since(parent, base, o, &sv)) {
-				r = merge_put_beside(s, undo, n, parent, base,
-						     tmp, o, NULL);
+				r = put_beside(s, undo, n, parent, base, tmp, o,
+					       NULL, tree, p, unmoved, k);
 			} else if ((back_over = put_back_over(parent, base, o,
 							      undo, n, &sv)) ==
 				   2) {
-				r = merge_put_beside(s, undo, n, parent, base,
-						     tmp, o, p->src);
+				r = put_beside(s, undo, n, parent, base, tmp, o,
+					       p->src, tree, p, unmoved, k);
 			} else if (back_over) {
 				note_applied_own(of, undo, k, at);
 				r = save_restore(undo, n, parent, base, tmp);
