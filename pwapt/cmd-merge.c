@@ -16,10 +16,12 @@
 
 #define FORCE_HELP "  --force  go on although the destination changed meanwhile"
 
-/* --json: the report of a wmerge, on stdout. */
+/* --json: the report of a wmerge, on stdout; with the warnings of
+ * WARNED (NULL: none looked for yet), as wdiff --json has them. */
 static void print_json(const char *src, const char *dst, bool merged,
-		       uint64_t id, const struct svc_plan *p, const char *failed,
-		       bool rolled_back)
+		       uint64_t id, const struct svc_plan *p,
+		       const char *failed, bool rolled_back,
+		       const struct world_diff *warned)
 {
 	printf("{\"src\":");
 	json_string(stdout, src);
@@ -33,7 +35,10 @@ static void print_json(const char *src, const char *dst, bool merged,
 		json_string(stdout, failed);
 	else
 		printf("null");
-	printf(",\"rolled_back\":%s}\n", rolled_back ? "true" : "false");
+	printf(",\"rolled_back\":%s", rolled_back ? "true" : "false");
+	if (warned)
+		print_warnings_json(stdout, warned);
+	printf("}\n");
 }
 
 /* A check failed after merge ID of SRC into DST: that merge is rolled
@@ -147,7 +152,7 @@ static int refuse_removed(struct context *ctx, struct svc_plan *p,
 {
 	(void)service_start_again_noted(ctx, p);
 	if (ctx->json)
-		print_json(p->src, p->dst, false, 0, p, why, false);
+		print_json(p->src, p->dst, false, 0, p, why, false, NULL);
 	return failf(ctx,
 		     "cannot merge '%s' into '%s': %s, and the merge removes "
 		     "it (stop it by hand, or wmerge --no-restart)",
@@ -166,7 +171,8 @@ static bool late_stops(const struct svc_plan *p, bool force)
  * rollback before this merge, back when this merge is rolled back here.
  * Returns the exit code. */
 static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id,
-			 const char *was, size_t was_len)
+			 const char *was, size_t was_len,
+			 const struct world_diff *warned)
 {
 	char why[512] = "";
 	bool root = !strcmp(p->dst, WORLD_ROOT), undone = false;
@@ -196,7 +202,7 @@ static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id,
 	}
 	if (ctx->json)
 		print_json(p->src, p->dst, true, id, p, bad >= 0 ? why : NULL,
-			   bad >= 0 && code == EXIT_FAIL);
+			   bad >= 0 && code == EXIT_FAIL, warned);
 	return code;
 }
 
@@ -344,7 +350,8 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 		/* Not merged: SRC runs on as it did. */
 		(void)service_start_again_noted(ctx, &plan);
 		if (ctx->json)
-			print_json(src, dst, false, 0, &plan, NULL, false);
+			print_json(src, dst, false, 0, &plan, NULL, false,
+				   &conflicts);
 	}
 	if (r == -EEXIST && conflicts.n) {
 		fail(ctx, &err);
@@ -355,9 +362,10 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 	}
 	if (r >= 0) /* merged; what it could not judge, said */
 		print_warnings(stderr, &conflicts, src, dst, false);
-	world_diff_release(&conflicts);
-	if (r < 0)
+	if (r < 0) {
+		world_diff_release(&conflicts);
 		return fail(ctx, &err);
+	}
 	fprintf(chatter(ctx),
 		"Merged %s into %s as merge %" PRIu64
 		" (pwapt rollback%s%s undoes it).\n",
@@ -381,10 +389,14 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 				fprintf(chatter(ctx), ".\n");
 		}
 		if (ctx->json)
-			print_json(src, dst, true, id, &plan, NULL, false);
+			print_json(src, dst, true, id, &plan, NULL, false,
+				   &conflicts);
+		world_diff_release(&conflicts);
 		return EXIT_OK;
 	}
-	return move_services(ctx, &plan, id, was, was_len);
+	r = move_services(ctx, &plan, id, was, was_len, &conflicts);
+	world_diff_release(&conflicts);
+	return r;
 }
 
 /* --id ID: a merge's number, as `pwapt rollback` and the transactions

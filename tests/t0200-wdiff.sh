@@ -108,7 +108,7 @@ test_expect_success 'a setuid file and a device node the world changed or added 
 # JSON warnings of wdiff "$@", one a line: kind path change mode uid gid
 # setuid setgid [type major minor].
 special_warnings() {
-	wdiff --json "$@" | python3 -c '
+	"$@" | python3 -c '
 import json, sys
 for w in json.load(sys.stdin)["warnings"]:
     if w["kind"] in ("setid", "device"):
@@ -118,7 +118,7 @@ for w in json.load(sys.stdin)["warnings"]:
         print(*f)'
 }
 
-test_expect_success 'a world that mknods and chmods u+s, g+s: wdiff warns, plain and --json, exit 0; wmerge too, unforced' '
+test_expect_success 'a world that mknods and chmods u+s, g+s: wdiff warns, plain and --json, exit 0; wmerge too (--json as well), unforced' '
 	wcreate S Root &&
 	wexec S sh -c "mknod /srv/sdz b 8 0 && chmod 660 /srv/sdz && echo x >/srv/suid && chmod 4755 /srv/suid && echo y >/srv/sgid && chown 1000:42 /srv/sgid && chmod 2750 /srv/sgid && echo z >/srv/plain && chmod 755 /srv/plain" &&
 	wdiff S >"$TMP/out" &&
@@ -126,15 +126,16 @@ test_expect_success 'a world that mknods and chmods u+s, g+s: wdiff warns, plain
 	grep -qx "! /srv/suid: setuid root file added (mode 4755, owner 0, group 0)" "$TMP/out" &&
 	grep -qx "! /srv/sgid: setgid file added (mode 2750, owner 1000, group 42)" "$TMP/out" &&
 	! grep -q "^! /srv/plain" "$TMP/out" &&
-	special_warnings S >"$TMP/got" &&
+	special_warnings wdiff --json S >"$TMP/got" &&
 	cat >"$TMP/want" <<-\EOF &&
 	device /srv/sdz added 0660 0 0 False False block 8 0
 	setid /srv/sgid added 2750 1000 42 False True
 	setid /srv/suid added 4755 0 0 True False
 	EOF
 	sort "$TMP/got" | diff -u "$TMP/want" - &&
-	wmerge S Root 2>"$TMP/merged" &&
+	wmerge --json S Root >"$TMP/merged.json" 2>"$TMP/merged" &&
 	grep -qx "! /srv/suid: setuid root file added (mode 4755, owner 0, group 0)" "$TMP/merged" &&
+	special_warnings cat "$TMP/merged.json" | sort | diff -u "$TMP/want" - &&
 	test -b "$R/srv/sdz" && test -u "$R/srv/suid" &&
 	rm "$R/srv/sdz" "$R/srv/suid" "$R/srv/sgid" "$R/srv/plain"
 '
