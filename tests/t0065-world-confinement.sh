@@ -3,8 +3,9 @@
 # (README, "A world cannot reach the host"): open_by_handle_at() is
 # refused (the "shocker" escape through the bind-mounted pwapt-init, a
 # file of the state directory's file system), a node of a block device
-# of the host made with mknod cannot be opened, and no kernel module is
-# loaded;
+# of the host made with mknod cannot be opened, no kernel module is
+# loaded, and neither bpf() nor perf_event_open() (tracing programs that
+# read the kernel's memory) is allowed;
 # what a fresh /dev holds still works.  Root's own container is left as
 # the host's "/" would be.
 . "$(dirname "$0")/lib.sh"
@@ -50,6 +51,13 @@ test_expect_success "a node of a block device the host opens ($loop) is made but
 
 test_expect_success 'a kernel module load is refused: EPERM' '
 	test_equal EPERM "$(wexec A confine-probe module)"
+'
+
+test_expect_success 'bpf() and perf_event_open() are refused: EPERM; in Root s container and on the host they work' '
+	test_equal EPERM "$(wexec A confine-probe bpf)" &&
+	test_equal EPERM "$(wexec A confine-probe perf)" &&
+	test_equal opened "$(wexec Root confine-probe bpf)" &&
+	test_equal opened "$("$PWAPT_ROOT/bin/confine-probe" bpf)"
 '
 
 test_expect_success '/dev/null, /dev/zero, /dev/full, /dev/urandom and a new pseudo-terminal still work' '

@@ -24,7 +24,10 @@
 #include "fsutil.h"
 
 /* LXC's common.seccomp: the calls no container needs.  init_module and
- * the like are refused by the dropped CAP_SYS_MODULE already. */
+ * the like are refused by the dropped CAP_SYS_MODULE already.  Beyond it:
+ * bpf() and perf_event_open(), with which a world's root would load
+ * tracing programs that read the kernel's memory (systemd in a world
+ * runs without its BPF features). */
 static const char seccomp_profile[] = "2\n"
 				      "denylist\n"
 				      "reject_force_umount\n"
@@ -33,7 +36,9 @@ static const char seccomp_profile[] = "2\n"
 				      "open_by_handle_at errno 1\n"
 				      "init_module errno 1\n"
 				      "finit_module errno 1\n"
-				      "delete_module errno 1\n";
+				      "delete_module errno 1\n"
+				      "bpf errno 1\n"
+				      "perf_event_open errno 1\n";
 #define SECCOMP_FILE "world.seccomp"
 
 /* LXC's common.conf: any node may be made ("m"), the ones of a fresh /dev
