@@ -211,7 +211,6 @@ struct world_store *open_store(struct context *ctx)
 	return s;
 }
 
-/* "! PATH: " with PATH quoted where it must be. */
 /* "setuid root", "setgid", "setuid and setgid": what a setid warning's
  * file grants, its owner when that is root. */
 static const char *setid_what(const struct world_warning *w)
@@ -235,6 +234,7 @@ static void put_special(FILE *f, const struct world_warning *w)
 			w->dev_minor, w->mode & 07777, w->uid);
 }
 
+/* "! PATH: " with PATH quoted where it must be. */
 static void put_bang(FILE *f, const char *path)
 {
 	fputs("! ", f);

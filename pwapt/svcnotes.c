@@ -614,8 +614,8 @@ void service_note_unowned(char *text)
 		by[1] = '\0';
 }
 
-/* Of held notes HELD, those DROP (given each and ARG) keeps, as held
- * notes again ("" when none; NULL when out of memory); *GONE counts the
+/* Of held notes HELD, those DROP (given each and ARG) does not drop, as
+ * held notes again ("" when none; NULL when out of memory); *GONE counts the
  * others. */
 static char *held_filter(const char *held,
 			 bool (*drop)(const char *top, const void *arg),
@@ -672,7 +672,7 @@ int service_pending_drop_held(struct context *ctx, const char *world,
 	int gone = 0;
 	/* Read and written under one hold of the store's lock: another
 	 * command's push meanwhile is not lost. */
-	int r = s ? note_load(s, world, "svcmove-held", &held, NULL) : -1;
+	int r = s ? service_held_load(s, world, &held, NULL) : -1;
 	if (r >= 0 && held &&
 	    !(left = held_filter(held, of_undone_merge, &d, &gone)))
 		r = -1;

@@ -355,19 +355,20 @@ int merge_put_beside(const struct world_store *s, int undo, const char *save,
 		return r;
 	/* Named where the roll-back leaves it: LANDS, once the moves around
 	 * it are undone too, one of them maybe beside DST's own. */
-	const char *at = lands;
 	if (unsure)
 		store_warn(s,
 			   "cannot tell whether %s is what the merge put there "
 			   "('%s' cannot be mounted): it stays, and what was "
 			   "there before the merge is beside it, as %.*s%s",
-			   at, unsure, (int)(strrchr(at, '/') + 1 - at), at,
+			   lands, unsure,
+			   (int)(strrchr(lands, '/') + 1 - lands), lands,
 			   aside);
 	else
 		store_warn(s,
 			   "%s was taken since the merge: the directory the "
 			   "merge %s there is back beside it, as %.*s%s",
-			   at, o->kind == OP_DEL ? "deleted" : "replaced",
-			   (int)(strrchr(at, '/') + 1 - at), at, aside);
+			   lands, o->kind == OP_DEL ? "deleted" : "replaced",
+			   (int)(strrchr(lands, '/') + 1 - lands), lands,
+			   aside);
 	return 0;
 }

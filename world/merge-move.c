@@ -282,10 +282,11 @@ static int walk_entry(const struct fs_entry *e, bool opaque, void *data)
 	/* DST's directory it takes away whole, as the plan saw it at its old
 	 * name (the move renames its parent, not it): a roll-back puts the
 	 * save back over no directory DST made there since. */
-	o.ident_known = op_takes_dir(&o);
-	o.ident_dev = ys.st_dev;
-	o.ident_ino = ys.st_ino;
-	o.ident_ctime = ys.st_ctim;
+	if ((o.ident_known = op_takes_dir(&o))) {
+		o.ident_dev = ys.st_dev;
+		o.ident_ino = ys.st_ino;
+		o.ident_ctime = ys.st_ctim;
+	}
 	o.path = strdup(e->path);
 	o.before = steal_pointer(&before);
 	return o.path ? add_op(w, o) : (free(o.before), -ENOMEM);

@@ -69,20 +69,24 @@ static ssize_t xattr_list(const struct xattr_to *t, char *buf, size_t n)
 	return t->path ? llistxattr(t->path, buf, n) : flistxattr(t->fd, buf, n);
 }
 
-/* A list of names that cannot be read whole (over XATTR_LIST_MAX, 64 KiB:
- * E2BIG; grown since it was sized: ERANGE) fails the copy, never copies
+/* The error of N, what a list of xattr names returned, or 0: a list
+ * that cannot be read whole (over XATTR_LIST_MAX, 64 KiB: E2BIG; grown
+ * since it was sized: ERANGE, said as E2BIG) fails the copy, never copies
  * part of them unsaid; a file system without xattrs has none. */
-static bool xattr_list_failed(ssize_t n)
+static int xattr_list_error(ssize_t n)
 {
-	return n < 0 && errno != ENOTSUP;
+	if (n >= 0 || errno == ENOTSUP)
+		return 0;
+	return errno == ERANGE ? -E2BIG : -errno;
 }
 
 static int copy_xattrs(const char *from, const struct xattr_to *to)
 {
 	char names[65536]; /* XATTR_LIST_MAX: any list the kernel gives */
 	ssize_t n = from ? listxattr(from, names, sizeof(names)) : 0;
-	if (xattr_list_failed(n))
-		return errno == ERANGE ? -E2BIG : -errno;
+	int r;
+	if ((r = xattr_list_error(n)) < 0)
+		return r;
 	for (ssize_t i = 0; n > 0 && i < n;
 	     i += (ssize_t)strlen(names + i) + 1) {
 		const char *k = names + i;
@@ -98,8 +102,8 @@ static int copy_xattrs(const char *from, const struct xattr_to *to)
 			return -errno;
 	}
 	n = xattr_list(to, names, sizeof(names));
-	if (xattr_list_failed(n))
-		return errno == ERANGE ? -E2BIG : -errno;
+	if ((r = xattr_list_error(n)) < 0)
+		return r;
 	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1)
 		if (overlay_xattr(names + i) ||
 		    (from && getxattr(from, names + i, NULL, 0) < 0 &&
@@ -549,8 +553,9 @@ static int restore_xattrs(int fd, char *lines)
 {
 	char names[65536];
 	ssize_t n = flistxattr(fd, names, sizeof(names));
-	if (xattr_list_failed(n))
-		return errno == ERANGE ? -E2BIG : -errno;
+	int r;
+	if ((r = xattr_list_error(n)) < 0)
+		return r;
 	for (ssize_t i = 0; n > 0 && i < n;
 	     i += (ssize_t)strlen(names + i) + 1) {
 		_cleanup_free_ char *esc = NULL;

@@ -556,10 +556,11 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		 * only a merge cut short leaves one, and its plan found the
 		 * name free.  Past a done merge, a file of that name is
 		 * DST's own. */
-		if (p->phase != 2)
+		if (p->phase != 2) {
 			(void)unlinkat(parent, stage, 0);
-		if (p->phase != 2 && op_takes_dir(o) && save_exists(undo, n))
-			(void)rm_rf_at(parent, stage);
+			if (op_takes_dir(o) && save_exists(undo, n))
+				(void)rm_rf_at(parent, stage);
+		}
 		/* Only a complete save replaces what DST has (save.h). */
 		struct stat now, was, then;
 		int back_over;
