@@ -345,8 +345,32 @@ test_expect_success 'pwapt rollback refuses, naming them, when merged paths chan
 	{ pwapt rollback >"$TMP/out" 2>"$TMP/err"; test_equal 3 $?; } &&
 	grep -q "1 path changed since" "$TMP/err" &&
 	grep -qx "! /srv/added: changed since the merge" "$TMP/out" &&
-	pwapt rollback --force &&
+	cp "$R/srv/added" "$TMP/edited" &&
+	pwapt rollback --force 2>"$TMP/err" &&
+	grep -q "/srv/added changed since the merge: kept as /srv/added.pwapt-rollback-1" "$TMP/err" &&
+	cmp "$TMP/edited" "$R/srv/added.pwapt-rollback-1" &&
+	rm "$R/srv/added.pwapt-rollback-1" &&
 	manifest "$R/srv" | diff -u "$TMP/before" -
+'
+
+# DST's edits since the merge outlive a forced roll-back, also one killed
+# while it keeps them (rollback-aside:N) and run again.
+test_expect_success 'pwapt rollback --force keeps what Root changed since beside it, killed or not' '
+	fresh_root && wcreate A Root &&
+	echo new >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
+	echo new >"$PWAPT_STATE/worlds/A/merged/srv/fresh" &&
+	wmerge A Root && sleep 0.05 &&
+	echo admin-edit >"$R/srv/modify" && echo admin-new >>"$R/srv/fresh" &&
+	{ PWAPT_CRASH_AT=rollback-aside:0 pwapt rollback --force 2>/dev/null; test_equal 137 $?; } &&
+	test_equal admin-edit "$(cat "$R/srv/modify")" &&
+	test_fails_with 3 "2 paths changed since" pwapt rollback &&
+	pwapt rollback --force 2>"$TMP/err" &&
+	test_equal modify "$(cat "$R/srv/modify")" && ! test -e "$R/srv/fresh" &&
+	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-1")" &&
+	printf "new\nadmin-new\n" | cmp - "$R/srv/fresh.pwapt-rollback-1" &&
+	! test -e "$R/srv/modify.pwapt-rollback-2" &&
+	! test -e "$R/srv/fresh.pwapt-rollback-2" &&
+	test_equal 2 "$(grep -c "changed since the merge: kept as" "$TMP/err")"
 '
 
 # A world adds /srv/nl<newline>x and /srv/plain.
@@ -605,7 +629,8 @@ test_expect_success 'a roll-back killed as it starts: Root'"'"'s later edit stil
 	pwapt recover >/dev/null &&
 	test_fails_with 3 "changed since" pwapt rollback &&
 	test_equal admin-edit "$(cat "$R/srv/modify")" &&
-	pwapt rollback --force && test_equal modify "$(cat "$R/srv/modify")"
+	pwapt rollback --force && test_equal modify "$(cat "$R/srv/modify")" &&
+	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-1")"
 '
 
 # A later merge killed after saving what the earlier one wrote, then

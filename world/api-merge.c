@@ -198,6 +198,15 @@ static int rollback(struct world_store *s, const char *dst, uint64_t id,
 		journal_plan_release(&p);
 		return r < 0 ? r : 0;
 	}
+	/* Forced: DST's changes since the merge kept beside, not lost. */
+	if (force && (r = undo_keep_changed(s, ldir, tree)) < 0) {
+		undo_databases_release(undone, p.n);
+		journal_plan_release(&p);
+		return werr_errno(err, -r,
+				  "cannot keep aside what changed in '%s' "
+				  "since the merge",
+				  dst);
+	}
 	/* The undo is a transaction too: journaled as the active merge, so
 	 * that an interrupted one is finished by the next command.  It is
 	 * marked a roll-back while it is still the kept record: active, it

@@ -3,6 +3,8 @@
  * rebased onto DST learn from it, and which merged paths DST changed since. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "crash.h"
 #include "dbmerge.h"
 #include "fsutil.h"
 #include "merge-internal.h"
@@ -388,10 +391,14 @@ int undo_share_after(struct world_store *s, int mdir, char *const *rebased)
 	return r;
 }
 
-/* The paths of DST that changed since the merge, each ended by a NUL. */
-int undo_changed_since(int mdir, int tree, char **out)
+/* Calls FN for each merged path of DST that changed since the merge (see
+ * undo_changed_since), with whether the merge had deleted it ("-" in
+ * MDIR/after); stops at FN's first error. */
+static int changed_walk(int mdir, int tree,
+			int (*fn)(const char *path, bool deleted, void *arg),
+			void *arg)
 {
-	_cleanup_free_ char *after = NULL, *buf = NULL, *own = NULL;
+	_cleanup_free_ char *after = NULL, *own = NULL;
 	int r = read_file_at(mdir, "after", &after, NULL);
 	if (r < 0)
 		return r;
@@ -399,12 +406,9 @@ int undo_changed_since(int mdir, int tree, char **out)
 	r = read_file_at(mdir, "own-ctimes", &own, NULL);
 	if (r < 0 && r != -ENOENT)
 		return r;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		return -ENOMEM;
+	r = 0;
 	char *save = NULL;
-	for (char *line = strtok_r(after, "\n", &save); line;
+	for (char *line = strtok_r(after, "\n", &save); line && r >= 0;
 	     line = strtok_r(NULL, "\n", &save)) {
 		char sec[32], nsec[32];
 		int off = 0;
@@ -416,8 +420,8 @@ int undo_changed_since(int mdir, int tree, char **out)
 		_cleanup_close_ int fd = open_beneath(tree, path, O_PATH);
 		struct stat st;
 		bool exists = fd >= 0 && fstat(fd, &st) == 0;
-		bool same = !strcmp(sec, "-")
-				    ? !exists
+		bool deleted = !strcmp(sec, "-");
+		bool same = deleted ? !exists
 				    : exists &&
 					      st.st_ctim.tv_sec == atoll(sec) &&
 					      st.st_ctim.tv_nsec == atol(nsec);
@@ -432,10 +436,90 @@ int undo_changed_since(int mdir, int tree, char **out)
 		/* Any apt command rebuilds apt's caches: restoring the old
 		 * one loses nothing (apt checks it against its sources). */
 		if (!same && dbmerge_planned(path) != DBMERGE_DROP)
-			fwrite(path, 1, strlen(path) + 1, f);
+			r = fn(path, deleted, arg);
 	}
-	if (fclose(f) != 0)
+	return r;
+}
+
+static int list_changed(const char *path, bool deleted, void *arg)
+{
+	(void)deleted;
+	return fwrite(path, 1, strlen(path) + 1, arg) == strlen(path) + 1
+		       ? 0
+		       : -ENOMEM;
+}
+
+int undo_changed_since(int mdir, int tree, char **out)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
 		return -ENOMEM;
+	int r = changed_walk(mdir, tree, list_changed, f);
+	if (fclose(f) != 0 && r >= 0)
+		r = -ENOMEM;
+	if (r < 0)
+		return r;
 	*out = steal_pointer(&buf);
 	return 0;
+}
+
+struct aside {
+	const struct world_store *s;
+	int tree;
+	unsigned n;
+};
+
+/* DST's own version of PATH, changed since the merge, linked as
+ * NAME.pwapt-rollback-N beside it (the first free N, or the one that
+ * already is this file: a forced roll-back killed and run again): the
+ * roll-back then replaces or removes PATH alone.  A directory stays (what
+ * DST made in it keeps it from being removed), and so does a database the
+ * roll-back undoes record by record, and a path the merge had deleted
+ * (DST made it since: the save goes beside it). */
+static int keep_aside(const char *path, bool deleted, void *arg)
+{
+	struct aside *a = arg;
+	const char *base;
+	struct stat st, x;
+	if (deleted || dbmerge_planned(path) != DBMERGE_NONE)
+		return 0;
+	_cleanup_close_ int parent = journal_open_parent(a->tree, path, &base);
+	if (parent == -ENOENT || parent == -ENOTDIR || parent == -ELOOP)
+		return 0; /* gone since: nothing of DST's there to keep */
+	if (parent < 0)
+		return parent;
+	if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (S_ISDIR(st.st_mode))
+		return 0;
+	char name[NAME_MAX + 1];
+	for (unsigned i = 1;; i++) {
+		if (i > 1000)
+			return -EEXIST;
+		if (merge_aside_name(name, sizeof(name), base, i) < 0)
+			return -ENAMETOOLONG;
+		if (fstatat(parent, name, &x, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    x.st_ino == st.st_ino && x.st_dev == st.st_dev)
+			break; /* kept by a run before */
+		if (linkat(parent, base, parent, name, 0) == 0)
+			break;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	_cleanup_close_ int dir =
+		openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0 || fsync(dir) < 0)
+		return -errno;
+	store_warn(a->s, "%s changed since the merge: kept as %.*s%s", path,
+		   (int)(base - path), path, name);
+	crash_point_n("rollback-aside", a->n++);
+	return 0;
+}
+
+int undo_keep_changed(const struct world_store *s, int mdir, int tree)
+{
+	struct aside a = {.s = s, .tree = tree};
+	return changed_walk(mdir, tree, keep_aside, &a);
 }
