@@ -395,8 +395,9 @@ int service_pending_drop_held(struct context *ctx, const char *world,
 			      uint64_t id);
 /* The top of WORLD's held notes is its note of pending services again
  * (none: it is emptied), and comes off them; held notes of merge ID
- * (not 0) are dropped on the way, done with.  0; -1 when the held
- * notes cannot be read or written: then both are left as they are. */
+ * (not 0) whose writer no longer runs are dropped on the way, done
+ * with.  0; -1 when the held notes cannot be read or written: then both
+ * are left as they are. */
 int service_pending_restore(struct context *ctx, const char *world,
 			    uint64_t id);
 /* Before a merge's first note of pending services in WORLD (wmerge,

@@ -489,6 +489,14 @@ int service_pending_hold_read(struct context *ctx, const char *world,
 	return r ? -1 : 0;
 }
 
+/* A note of merge ID (not 0) whose writer no longer runs: done with
+ * once that merge is rolled back; one whose command still runs is its
+ * own to see to (R16 LM1). */
+static bool of_rolled_back(const char *top, uint64_t id)
+{
+	return id && service_note_of(top, id) && !service_note_owner_works(top);
+}
+
 int service_pending_restore(struct context *ctx, const char *world, uint64_t id)
 {
 	_cleanup_free_ char *mine = steal_pointer(&ctx->pending_mine);
@@ -511,13 +519,13 @@ int service_pending_restore(struct context *ctx, const char *world, uint64_t id)
 				free(top);
 				top = held_top(rest, &rest);
 			} while (top && rest &&
-				 ((id && service_note_of(top, id)) ||
+				 (of_rolled_back(top, id) ||
 				  note_settled(ctx, world, top)));
 			if (!top)
 				return -1;
 			/* This merge's own, or one whose services all run:
 			 * done with. */
-			if (*top && ((id && service_note_of(top, id)) ||
+			if (*top && (of_rolled_back(top, id) ||
 				     note_settled(ctx, world, top)))
 				*top = '\0';
 			r = notes_swap(ctx, world, note, held, top,

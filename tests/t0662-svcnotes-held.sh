@@ -4,8 +4,9 @@
 # names services to restart keeps that note (R15 #4), and drops it once a
 # rollback succeeded; a push of the held notes is not failed by other
 # commands changing them meanwhile (R13 #5); pwapt merge that cannot open
-# the store ends the hold it began (no duplicate held copy).  On the
-# Debian test tree with the tests' pwapt-test-svc.
+# the store ends the hold it began (no duplicate held copy); the note of
+# a command still at work is never dropped (R16 LM1).  On the Debian test
+# tree with the tests' pwapt-test-svc.
 . "$(dirname "$0")/lib.sh"
 make_debian_root
 command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
@@ -102,6 +103,25 @@ test_expect_success 'pwapt merge that cannot open the store puts the note it kep
 	test_equal 1 $rc && grep -q "cannot open the store (an injected failure)" "$TMP/out" &&
 	cmp "$TMP/N99" "$(note)" && test ! -s "$(held)" &&
 	pwapt discard "$T" >/dev/null && clear_notes
+'
+
+# R16 LM1: the rollback's end (service_pending_restore) dropped the held
+# note of the merge it undid whatever its writer, here a wmerge of that
+# merge still at work: killed then, nothing named its services.
+test_expect_success 'pwapt rollback while the merge.s wmerge still works: its note stays' '
+	wcreate X3 Root &&
+	wexec X3 env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-svc=1.1 </dev/null >/dev/null 2>&1 &&
+	{ PWAPT_STOP_AT=svcmove-merged wmerge X3 Root >"$TMP/outW" 2>&1 & pid=$!; } && note_pid $pid &&
+	wait_for 120 "stopped $pid || gone $pid" && stopped $pid &&
+	N=$(sed -n "s/^merge \([0-9]*\) from X3\$/\1/p" "$(note)") && test -n "$N" &&
+	{ pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 0 $rc && grep -q "^Rolled back merge $N (X3 into Root)" "$TMP/out" &&
+	cat "$(note)" "$(held)" >"$TMP/notes" && cat "$TMP/notes" &&
+	grep -q "^by pid $pid " "$TMP/notes" &&
+	kill -9 $pid && { wait $pid; true; } &&
+	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
+	grep -qx "merge $N from X3" "$TMP/rec" && grep -qx "restart pwapt-test-svc" "$TMP/rec" &&
+	wait_for 20 "test -n \"\$(svcd_procs)\"" && clear_notes
 '
 
 test_done
