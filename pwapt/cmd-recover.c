@@ -348,6 +348,9 @@ int cmd_recover(struct context *ctx, int argc, char **argv)
 	}
 	size_t left = 0;
 	for (size_t i = 0; i < l.n; i++) {
+		/* The notes a rollback set aside, its undo finished by this
+		 * store open (or an earlier one's): done with. */
+		(void)service_notes_drop_undone(s, l.v[i].name);
 		left += l.v[i].state == WORLD_CRASHED;
 		/* One that cannot be read is never taken for none. */
 		unreadable[i] = service_pending_load(s, l.v[i].name,

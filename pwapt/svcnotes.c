@@ -410,6 +410,137 @@ static char *held_top(const char *held, const char **rest)
 	return strndup(held, (size_t)(end - held) + 1);
 }
 
+/* Of held notes HELD, those DROP (given each and ARG) does not drop, as
+ * held notes again ("" when none; NULL when out of memory); *GONE counts the
+ * others. */
+static char *held_filter(const char *held,
+			 bool (*drop)(const char *top, const void *arg),
+			 const void *arg, int *gone)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	if (!f)
+		return NULL;
+	*gone = 0;
+	bool oom = false;
+	for (const char *rest = held; rest && !oom;) {
+		_cleanup_free_ char *top = held_top(rest, &rest);
+		if (!top)
+			oom = true;
+		else if (*top && drop(top, arg))
+			++*gone;
+		else if (*top)
+			fprintf(f, "%s%s", ftell(f) ? "\n" : "", top);
+	}
+	if (fclose(f) != 0 || oom)
+		free(steal_pointer(&out));
+	return out;
+}
+
+/* A held note whose writer no longer runs (service_note_owner_works). */
+static bool unowned(const char *top, const void *arg)
+{
+	(void)arg;
+	return !service_note_owner_works(top);
+}
+
+struct done_with {
+	uint64_t id;
+	const char *mine;
+};
+
+/* A held note of merge ARG->id whose writer no longer runs, and not
+ * ARG->mine: this command's own, which another's note replaced. */
+static bool of_undone_merge(const char *top, const void *arg)
+{
+	const struct done_with *d = arg;
+	return service_note_of(top, d->id) && !service_note_owner_works(top) &&
+	       !(d->mine && !strcmp(top, d->mine));
+}
+
+/* Whether TEXT, a note, is this command's own. */
+static bool written_here(const char *text)
+{
+	const char *by = text ? strstr(text, "\nby pid ") : NULL;
+	int pid = 0;
+	return by && sscanf(by + 8, "%d", &pid) == 1 && pid == getpid();
+}
+
+/* Whether TEXT is the note of a pwapt rollback of merge *ID whose
+ * writer no longer runs.  Not this command's own: a rollback refused
+ * after a failed undo, which this command's store open then finished,
+ * puts the merge's note back as it is (its services are to see to on
+ * the files Root has now). */
+static bool killed_rollback_of(const char *text, uint64_t *id)
+{
+	return text && sscanf(text, "rollback of merge %" SCNu64, id) == 1 &&
+	       !service_note_owner_works(text) && !written_here(text);
+}
+
+/* A note that ARG's killed rollback set aside: of_undone_merge(), and
+ * not this command's own, which it sees to itself. */
+static bool set_aside_by(const char *top, const void *arg)
+{
+	return of_undone_merge(top, arg) && !written_here(top);
+}
+
+int service_notes_drop_undone(struct world_store *s, const char *world)
+{
+	_cleanup_free_ char *note = NULL, *held = NULL, *left = NULL;
+	struct world_merge_record m = {0};
+	if (notes_load(s, world, &note, &held) < 0)
+		return -1;
+	/* Merge ids only grow, and only the last merge is undone: a merge
+	 * newer than the last one kept (none: 0) was rolled back. */
+	int r = held ? world_last_merge(s, world, &m, NULL) : 0;
+	uint64_t last = m.id;
+	world_merge_record_release(&m);
+	if (r < 0 && r != -ENOENT)
+		return -1; /* whether a merge is undone cannot be told */
+	if (!held || !(left = strdup(held)))
+		return held ? -1 : 0;
+	/* Each killed rollback's note, newest first (the note, then the
+	 * held notes from the top), keeps its merge's: one since dropped
+	 * by a newer one's of the same merge (a copy stays) is skipped. */
+	int gone = 0;
+	bool note_gone = false;
+	const char *rest = held;
+	for (bool first = true; first || rest; first = false) {
+		_cleanup_free_ char *c = first ? strdup(note ? note : "")
+					       : held_top(rest, &rest);
+		uint64_t id;
+		if (!c)
+			return -1;
+		if (!killed_rollback_of(c, &id) || id <= last ||
+		    (!first && !strstr(left, c)))
+			continue;
+		const struct done_with d = {id, c};
+		int n = 0;
+		char *kept = held_filter(left, set_aside_by, &d, &n);
+		if (!kept)
+			return -1;
+		free(left);
+		left = kept;
+		gone += n;
+		note_gone |= note && set_aside_by(note, &d);
+	}
+	if (gone && world_note_write(s, world, "svcmove-held", left,
+				     strlen(left), NULL) < 0)
+		return -1;
+	if (note_gone && world_note_write(s, world, "svcmove", "", 0, NULL) < 0)
+		return -1;
+	return gone + note_gone;
+}
+
+static void drop_undone(struct context *ctx, const char *world)
+{
+	struct world_store *s = open_store(ctx);
+	if (s)
+		(void)service_notes_drop_undone(s, world);
+	world_store_free(s);
+}
+
 /* NOW, WORLD's note of pending services, on top of its held notes, read
  * and written under one hold of the store's lock, so that no other
  * command's push is lost, and none makes this one fail (R13 #5: one read
@@ -472,6 +603,7 @@ int service_pending_hold_read(struct context *ctx, const char *world,
 			      char **now, char **top, char *why, size_t why_len)
 {
 	int r = 1;
+	drop_undone(ctx, world);
 	/* Read again while another command changes it meanwhile. */
 	for (int tries = 0; r > 0 && tries < 5; tries++) {
 		free(steal_pointer(now));
@@ -500,6 +632,7 @@ static bool of_rolled_back(const char *top, uint64_t id)
 int service_pending_restore(struct context *ctx, const char *world, uint64_t id)
 {
 	_cleanup_free_ char *mine = steal_pointer(&ctx->pending_mine);
+	drop_undone(ctx, world);
 	for (int tries = 0; tries < 3; tries++) {
 		_cleanup_free_ char *note = NULL, *held = NULL, *top = NULL,
 				    *kept = NULL;
@@ -620,55 +753,6 @@ void service_note_unowned(char *text)
 	char *by = text ? strstr(text, "\nby pid ") : NULL;
 	if (by)
 		by[1] = '\0';
-}
-
-/* Of held notes HELD, those DROP (given each and ARG) does not drop, as
- * held notes again ("" when none; NULL when out of memory); *GONE counts the
- * others. */
-static char *held_filter(const char *held,
-			 bool (*drop)(const char *top, const void *arg),
-			 const void *arg, int *gone)
-{
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	if (!f)
-		return NULL;
-	*gone = 0;
-	bool oom = false;
-	for (const char *rest = held; rest && !oom;) {
-		_cleanup_free_ char *top = held_top(rest, &rest);
-		if (!top)
-			oom = true;
-		else if (*top && drop(top, arg))
-			++*gone;
-		else if (*top)
-			fprintf(f, "%s%s", ftell(f) ? "\n" : "", top);
-	}
-	if (fclose(f) != 0 || oom)
-		free(steal_pointer(&out));
-	return out;
-}
-
-/* A held note whose writer no longer runs (service_note_owner_works). */
-static bool unowned(const char *top, const void *arg)
-{
-	(void)arg;
-	return !service_note_owner_works(top);
-}
-
-struct done_with {
-	uint64_t id;
-	const char *mine;
-};
-
-/* A held note of merge ARG->id whose writer no longer runs, and not
- * ARG->mine: this command's own, which another's note replaced. */
-static bool of_undone_merge(const char *top, const void *arg)
-{
-	const struct done_with *d = arg;
-	return service_note_of(top, d->id) && !service_note_owner_works(top) &&
-	       !(d->mine && !strcmp(top, d->mine));
 }
 
 int service_pending_drop_held(struct context *ctx, const char *world,

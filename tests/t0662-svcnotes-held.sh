@@ -4,9 +4,10 @@
 # names services to restart keeps that note (R15 #4), and drops it once a
 # rollback succeeded; a push of the held notes is not failed by other
 # commands changing them meanwhile (R13 #5); pwapt merge that cannot open
-# the store ends the hold it began (no duplicate held copy); the note of
-# a command still at work is never dropped (R16 LM1).  On the Debian test
-# tree with the tests' pwapt-test-svc.
+# the store ends the hold it began (no duplicate held copy); a rollback
+# killed inside its undo leaves its own note, not the merge's it set
+# aside (R16 M1); the note of a command still at work is never dropped
+# (R16 LM1).  On the Debian test tree with the tests' pwapt-test-svc.
 . "$(dirname "$0")/lib.sh"
 make_debian_root
 command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
@@ -104,6 +105,39 @@ test_expect_success 'pwapt merge that cannot open the store puts the note it kep
 	cmp "$TMP/N99" "$(note)" && test ! -s "$(held)" &&
 	pwapt discard "$T" >/dev/null && clear_notes
 '
+
+# R16 M1: a pwapt rollback killed inside its undo is finished by the next
+# command's store open; the merge's own note, which the rollback set
+# aside, stayed held for good, and pwapt recover said services were not
+# restarted after a merge "which was rolled back".  The rollback's own
+# note is the right report: its restarts on the old files did not run.
+# The next command is pwapt recover, then a wmerge (its hold drops it,
+# before its own merge makes merge N no longer the last).
+for point in rollback-op:0 rollback-started; do
+	test_expect_success "pwapt rollback killed at $point: the merge's note it set aside goes, its own stays" '
+	wcreate X2 Root &&
+	wexec X2 env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-svc=1.1 </dev/null >/dev/null 2>&1 &&
+	{ PWAPT_CRASH_AT=svcmove-merged wmerge X2 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 &&
+	N=$(sed -n "s/^merge \([0-9]*\) from X2\$/\1/p" "$(note)") && test -n "$N" &&
+	{ PWAPT_CRASH_AT=$point pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 && grep -q "^merge $N from X2" "$(held)" &&
+	if [ $point = rollback-started ]; then
+		wcreate Y2 Root && wexec Y2 sh -c "mkdir -p /srv && echo y >/srv/y2" &&
+		{ wmerge Y2 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+		rm -f "$R/srv/y2"
+	fi &&
+	for i in 1 2; do
+		{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+		grep -q "^pwapt rollback of merge $N into Root was killed" "$TMP/rec" &&
+		grep -qx "restart pwapt-test-svc in Root" "$TMP/rec" &&
+		test_lacks "^services of Root were not" cat "$TMP/rec" || return 1
+	done &&
+	grep -q "^rollback of merge $N " "$(note)" && test_lacks "^merge $N from X2" cat "$(held)" &&
+	wexec Root /etc/init.d/pwapt-test-svc restart >/dev/null 2>&1 &&
+	wait_for 20 "test -n \"\$(svcd_procs)\"" && clear_notes
+'
+done
 
 # R16 LM1: the rollback's end (service_pending_restore) dropped the held
 # note of the merge it undid whatever its writer, here a wmerge of that
