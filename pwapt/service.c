@@ -450,18 +450,17 @@ int service_stop_before_rollback(struct context *ctx, uint64_t id,
 	if (!ctx->pending_mine &&
 	    !(ctx->pending_mine = strdup(now ? now : ""))) {
 		snprintf(why, why_len, "out of memory");
-		free(steal_pointer(prev));
-		return -1;
+		goto unhold;
 	}
 	/* Stopped here: another command may write its note meanwhile. */
 	world_crash_point("rollback-held");
-	if (rollback_note(ctx, id, src, stop.v, stop.n, again.v, again.n,
+	if (world_crash_fail("rollback-note", EIO) < 0 ||
+	    rollback_note(ctx, id, src, stop.v, stop.n, again.v, again.n,
 			  removed.v) < 0) {
 		snprintf(why, why_len,
 			 "cannot write Root's note of the services it stops "
 			 "and restarts");
-		free(steal_pointer(prev));
-		return -1;
+		goto unhold;
 	}
 	FILE *f = chatter(ctx);
 	for (size_t i = stop.n; i-- > 0;) { /* reverse start order */
@@ -516,6 +515,13 @@ int service_stop_before_rollback(struct context *ctx, uint64_t id,
 		return -1;
 	}
 	return 0;
+unhold:
+	/* Nothing stopped: the note set aside comes off the held notes,
+	 * not left there as a copy held again by each later command (R16
+	 * L1). */
+	(void)service_pending_restore(ctx, WORLD_ROOT, 0);
+	free(steal_pointer(prev));
+	return -1;
 }
 
 void service_start_after_refused_rollback(struct context *ctx,

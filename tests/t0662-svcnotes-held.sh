@@ -7,7 +7,8 @@
 # the store ends the hold it began (no duplicate held copy); a rollback
 # killed inside its undo leaves its own note, not the merge's it set
 # aside (R16 M1); the note of a command still at work is never dropped
-# (R16 LM1).  On the Debian test tree with the tests' pwapt-test-svc.
+# (R16 LM1); a rollback that cannot write its note ends its hold (R16
+# L1).  On the Debian test tree with the tests' pwapt-test-svc.
 . "$(dirname "$0")/lib.sh"
 make_debian_root
 command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
@@ -156,6 +157,18 @@ test_expect_success 'pwapt rollback while the merge.s wmerge still works: its no
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
 	grep -qx "merge $N from X3" "$TMP/rec" && grep -qx "restart pwapt-test-svc" "$TMP/rec" &&
 	wait_for 20 "test -n \"\$(svcd_procs)\"" && clear_notes
+'
+
+# R16 L1: pwapt rollback that could not write its note left the note it
+# had set aside on the held notes too (a duplicate held again and again).
+test_expect_success 'pwapt rollback that cannot write its note puts the one it set aside back' '
+	wcreate X4 Root &&
+	wexec X4 env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-svc=1.1 </dev/null >/dev/null 2>&1 &&
+	{ wmerge X4 Root >"$TMP/out" 2>&1 || { cat "$TMP/out"; false; }; } &&
+	printf "merge 99 from Q\nrestart nosuch\n" >"$(note)" && rm -f "$(held)" && cp "$(note)" "$TMP/N99" &&
+	{ PWAPT_FAIL_AT=rollback-note pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 1 $rc && grep -q "cannot write Root.s note of the services it stops" "$TMP/out" &&
+	cmp "$TMP/N99" "$(note)" && test ! -s "$(held)" && clear_notes
 '
 
 test_done
