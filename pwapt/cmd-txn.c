@@ -441,8 +441,15 @@ static int merge_one(struct context *ctx, const char *tx, bool force,
 		s = open_store(ctx);
 	if (!s) {
 		/* Nothing stopped: the note kept aside is back, not left
-		 * there to be held again (a duplicate). */
-		service_pending_end(ctx, WORLD_ROOT);
+		 * there to be held again (a duplicate).  The notes are in
+		 * the store: one that cannot be opened at all leaves it
+		 * held too (R16 L2), said. */
+		if (service_pending_end(ctx, WORLD_ROOT) < 0)
+			fprintf(stderr,
+				"%s: warning: Root's note of pending services "
+				"kept aside for this merge stays kept aside "
+				"too (pwapt recover shows it once)\n",
+				ctx->cmd);
 		return EXIT_FAIL;
 	}
 	(void)report_load(s, tx, &rep, NULL);

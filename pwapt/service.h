@@ -421,9 +421,11 @@ int service_pending_begin(struct context *ctx, const char *world, char *why,
 			  size_t why_len);
 /* What service_pending_begin() began in WORLD ends before this merge
  * wrote a note of its own (it stopped nothing, say the store could not be
- * opened): the note kept aside comes off the held notes.  Nothing when
- * none was begun. */
-void service_pending_end(struct context *ctx, const char *world);
+ * opened): the note kept aside comes off the held notes.  Nothing (0)
+ * when none was begun; -1 when the notes cannot be read or written (the
+ * store cannot be opened): then the note stays on the held notes too, a
+ * copy pwapt recover shows once. */
+int service_pending_end(struct context *ctx, const char *world);
 /* DST's note of pending services once merge ID of P's SRC (0: none, not
  * merged) is over with services left down, in place of emptying it:
  * with ID 0, those of P still marked stopped ("stop NAME in W"), else

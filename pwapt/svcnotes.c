@@ -84,12 +84,12 @@ void service_pending_rollback(struct context *ctx, const struct svc_plan *p,
 /* The note of pending services of the merge begun into WORLD is done
  * with: the one found before it (svcmove-held) is back, else none.  One
  * that cannot be read stays where it is, for pwapt recover. */
-void service_pending_end(struct context *ctx, const char *world)
+int service_pending_end(struct context *ctx, const char *world)
 {
 	if (!ctx->pending_begun)
-		return;
+		return 0;
 	ctx->pending_begun = false;
-	(void)service_pending_restore(ctx, world, 0);
+	return service_pending_restore(ctx, world, 0);
 }
 
 int service_pending_note(struct context *ctx, const struct svc_plan *p,
@@ -101,7 +101,7 @@ int service_pending_note(struct context *ctx, const struct svc_plan *p,
 		return p->n ? note_pending(ctx, p, id) : 0;
 	/* Not this command's note: it is left as it is. */
 	if (ctx->pending_begun)
-		service_pending_end(ctx, p->dst);
+		(void)service_pending_end(ctx, p->dst);
 	return 0;
 }
 

@@ -4,11 +4,12 @@
 # names services to restart keeps that note (R15 #4), and drops it once a
 # rollback succeeded; a push of the held notes is not failed by other
 # commands changing them meanwhile (R13 #5); pwapt merge that cannot open
-# the store ends the hold it began (no duplicate held copy); a rollback
-# killed inside its undo leaves its own note, not the merge's it set
-# aside (R16 M1); the note of a command still at work is never dropped
-# (R16 LM1); a rollback that cannot write its note ends its hold (R16
-# L1).  On the Debian test tree with the tests' pwapt-test-svc.
+# the store ends the hold it began (no duplicate held copy), and says so
+# when it cannot (R16 L2); a rollback killed inside its undo leaves its
+# own note, not the merge's it set aside (R16 M1); the note of a command
+# still at work is never dropped (R16 LM1); a rollback that cannot write
+# its note ends its hold (R16 L1).  On the Debian test tree with the
+# tests' pwapt-test-svc.
 . "$(dirname "$0")/lib.sh"
 make_debian_root
 command -v apt-ftparchive >/dev/null || skip_all "apt-ftparchive is missing (apt-utils)"
@@ -157,6 +158,24 @@ test_expect_success 'pwapt rollback while the merge.s wmerge still works: its no
 	{ pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec"; } &&
 	grep -qx "merge $N from X3" "$TMP/rec" && grep -qx "restart pwapt-test-svc" "$TMP/rec" &&
 	wait_for 20 "test -n \"\$(svcd_procs)\"" && clear_notes
+'
+
+# R16 L2: a store that cannot be opened at all (here a damaged merge
+# journal, from the end of pwapt merge's hold on) cannot take back the
+# note kept aside either: it stays held too, and that was not said.
+test_expect_success 'pwapt merge whose store cannot be opened at all says the note kept aside stays held' '
+	pwapt install --test --keep -y pwapt-test-svc=1.1 </dev/null >"$TMP/out" 2>&1 ||
+		{ cat "$TMP/out"; false; } &&
+	T=$(last_txn) && test -n "$T" &&
+	printf "merge 99 from Q\nrestart nosuch\n" >"$(note)" && rm -f "$(held)" &&
+	{ PWAPT_STOP_AT=held-push pwapt merge "$T" >"$TMP/out" 2>&1 & pid=$!; } && note_pid $pid &&
+	wait_for 120 "stopped $pid || gone $pid" && stopped $pid &&
+	mkdir "$PWAPT_STATE/merge" && echo damaged >"$PWAPT_STATE/merge/journal" &&
+	kill -CONT $pid && { wait $pid; rc=$?; rm -rf "$PWAPT_STATE/merge"; cat "$TMP/out"; } &&
+	test_equal 1 $rc &&
+	grep -q "^pwapt merge: warning: Root.s note of pending services kept aside for this merge stays kept aside too" "$TMP/out" &&
+	grep -qx "merge 99 from Q" "$(held)" &&
+	pwapt discard "$T" >/dev/null && clear_notes
 '
 
 # R16 L1: pwapt rollback that could not write its note left the note it
