@@ -155,9 +155,10 @@ static void print_json(const char *name, const struct world_trace *t)
 	json_string(stdout, name);
 	printf(",\"state\":\"%s\",\"complete\":%s,\"lost\":%" PRIu64
 	       ",\"whole_since_ns\":%" PRIu64 ",\"collector\":%s"
-	       ",\"accesses\":[",
+	       ",\"flushed\":%s,\"accesses\":[",
 	       t->state, strcmp(t->state, "complete") ? "false" : "true",
-	       t->lost, t->since, t->live ? "true" : "false");
+	       t->lost, t->since, t->live ? "true" : "false",
+	       t->flushed ? "true" : "false");
 	for (size_t i = 0; i < t->n; i++) {
 		printf("%s{\"time_ns\":%" PRIu64 ",\"tree\":%" PRIu32
 		       ",\"kind\":\"%s\",\"path\":",
@@ -184,6 +185,10 @@ static void print_text(const char *name, const struct world_trace *t)
 		printf("# trace of %s: INCOMPLETE, %" PRIu64
 		       " accesses lost or untraced\n",
 		       name, t->lost);
+	if (t->live && !t->flushed && strcmp(t->state, "complete"))
+		printf("# the trace collector did not write what it has "
+		       "received when asked (stopped or stuck?): the latest "
+		       "accesses may be missing\n");
 	for (size_t i = 0; i < t->n; i++) {
 		printf("%-8s ", t->v[i].kind);
 		put_path(stdout, t->v[i].path);

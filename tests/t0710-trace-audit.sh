@@ -161,7 +161,9 @@ test_expect_success 'a bad backend is refused, naming it' '
 '
 
 # auditd as the audit daemon with a watch of its own: the collector reads
-# beside it, and auditd logs its own events before, during and after.
+# beside it, and auditd logs its own events before, during and after;
+# a flush request's marker comes back through the multicast group (and
+# is in auditd's log).
 if [ -n "$host_auditd" ]; then
 	own_daemon=host
 elif start_auditd; then
@@ -193,6 +195,11 @@ test_expect_success 'auditd running: the collector reads beside it' '
 	grep -q "^backend: audit, beside auditd" "$TMP/collector.out" &&
 	wcreate G Root && wait_traced G &&
 	wexec G sh -c "mkdir /tG && echo x >/tG/g1 && cat /tG/g1 >/dev/null" &&
+	pwapt trace G >"$TMP/G.live" && cat "$TMP/G.live" &&
+	grep -qxE "write +/tG/g1" "$TMP/G.live" &&
+	if grep "^# the trace collector did not" "$TMP/G.live"; then exit 1; fi &&
+	{ [ "$own_daemon" != ours ] ||
+	  wait_for 30 "grep -q op=pwapt-trace-flush \"\$TMP/auditd/audit.log\""; } &&
 	echo 2 >>"$TMP/watched" && logged 2 &&
 	wexec A sh -c "echo y >/tA/a-beside" &&
 	stop_collector &&

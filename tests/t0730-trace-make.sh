@@ -28,9 +28,10 @@ printf 'int answer(void) { return 41; }\n' >"$PWAPT_ROOT/src/prog.c"
 printf 'prog.o: prog.c\n\tgcc -c prog.c -o prog.o\n' >"$PWAPT_ROOT/src/Makefile"
 
 # Root's make is in its trace: prog.o written, and each temporary file of
-# gcc's under /tmp deleted again.  The collector writes the table a little
-# after the calls, and gcc's driver removes its .s last, after as wrote
-# prog.o: a wdiff between would name the .s among the files written.
+# gcc's under /tmp deleted again (gcc's driver removes its .s last, after
+# as wrote prog.o).  Read right after make returned, with no wait: pwapt
+# trace (as wdiff does) first has the collector write what it has, and
+# every call of make's returned before.
 make_traced() {
 	cut -d" " -f3- "$PWAPT_STATE/worlds/Root/trace" >"$TMP/root-trace" &&
 	grep -qx "rename .* /src/prog.o\|write /src/prog.o\|create /src/prog.o" "$TMP/root-trace" &&
@@ -45,7 +46,7 @@ test_expect_success 'Fig. 3: make in Root builds prog.o from the old prog.c' '
 	wexec C sed -i s/41/42/ /src/prog.c &&
 	sleep 1.1 &&
 	wexec Root make -C /src &&
-	wait_for 20 make_traced
+	pwapt trace Root >/dev/null && make_traced
 '
 
 test_expect_success 'wdiff names the object file; --json too' '

@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "trace-audit.h"
+#include "trace-flush.h"
 #include "trace-table.h"
 #include "trace.h"
 
@@ -129,8 +130,13 @@ int world_trace_load(struct world_store *s, const char *name,
 		     struct world_trace *out, struct world_error *err)
 {
 	int r = store_check_world(s, name, err);
+	int flushed =
+		r < 0 ? r : trace_flush_request(s, TRACE_FLUSH_TIMEOUT_MS);
 
-	return r < 0 ? r : trace_table_load(s, name, out, err);
+	if (r < 0 || (r = trace_table_load(s, name, out, err)) < 0)
+		return r;
+	out->flushed = out->live && flushed > 0;
+	return 0;
 }
 
 void world_trace_release(struct world_trace *t)

@@ -39,7 +39,18 @@
  *
  * Loss.  The kernel's lost counter (audit status) going up, or the
  * multicast socket overflowing (ENOBUFS), counts against every traced
- * world: audit does not say whose records were dropped. */
+ * world: audit does not say whose records were dropped.
+ *
+ * Flush requests (trace-flush.h).  Audit delivers asynchronously: a call
+ * queues its records at its exit, and the kernel's kauditd thread sends
+ * them on later, so that a call that returned may have its records still
+ * in the kernel.  The collector sends a user record of its own (a
+ * marker, AUDIT_TRUSTED_APP, with its key and a number) through the same
+ * queue, which kauditd sends in order: once the marker is back, every
+ * record queued before it is read (or was lost, and counted).  Beside
+ * auditd, the marker is also in auditd's log.  A marker that does not
+ * come back within MARKER_MS (auditing's user records excluded by a
+ * rule, a rate limit) answers "not flushed". */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -51,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -66,6 +78,7 @@
 #include "fsutil.h"
 #include "trace-audit-events.h"
 #include "trace-audit.h"
+#include "trace-flush.h"
 #include "trace-writer.h"
 
 #define BATCH_MS      200
@@ -73,6 +86,7 @@
 #define MAX_WORLDS    256
 #define BACKLOG_LIMIT 8192
 #define AUDIT_STATE   "trace.audit" /* what the daemon mode changed */
+#define MARKER_MS     2000	    /* below TRACE_FLUSH_TIMEOUT_MS */
 
 /* The calls traced (DESIGN.md §5), by name: each architecture has its own
  * numbers, and some of them lack a few names. */
@@ -102,6 +116,9 @@ struct trace_audit {
 	struct audit_events ev;
 	struct timespec last_sync, epoch_stamp;
 	const char *mode;   /* for messages: how records arrive */
+	struct trace_flush flush;
+	uint64_t marker;  /* the number of the latest marker sent */
+	bool marker_back; /* and whether it came back */
 };
 
 /* Whether KEY's rule data holds our key (a rule may hold several keys,
@@ -392,6 +409,7 @@ int trace_audit_open(struct trace_audit **out, struct world_store *s,
 		return werr(err, ENOMEM, "out of memory");
 	c->s = s;
 	c->ctl = c->rx = -1;
+	c->flush.fd = -1;
 	c->lock_fd = openat(s->state_fd, TRACE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		r = errno;
@@ -402,6 +420,10 @@ int trace_audit_open(struct trace_audit **out, struct world_store *s,
 	if ((r = trace_lock_stamp(c->lock_fd)) < 0) {
 		trace_audit_free(c);
 		return werr_errno(err, -r, "cannot write %s", TRACE_LOCK);
+	}
+	if ((r = trace_flush_listen(s, &c->flush)) < 0) {
+		trace_audit_free(c);
+		return werr_errno(err, -r, "cannot make %s", TRACE_SOCKET);
 	}
 	if (fstat(s->state_fd, &st) < 0) {
 		r = errno;
@@ -581,6 +603,27 @@ int trace_audit_scan(struct trace_audit *c, struct world_error *err)
 	return 0;
 }
 
+/* The text of this collector's marker number N (see "Flush requests"):
+ * random, so that no process of a world sends one in its name. */
+static void marker_text(const struct trace_audit *c, uint64_t n, char *buf,
+			size_t len)
+{
+	snprintf(buf, len, "op=pwapt-trace-flush key=%s n=%016" PRIx64, c->key,
+		 n);
+}
+
+/* Whether record TEXT of TYPE is the marker awaited. */
+static bool is_marker(const struct trace_audit *c, int type, const char *text)
+{
+	char want[128], quoted[136];
+
+	if (type != AUDIT_TRUSTED_APP || c->marker_back)
+		return false;
+	marker_text(c, c->marker, want, sizeof(want));
+	snprintf(quoted, sizeof(quoted), "msg='%s ", want);
+	return strstr(text, quoted) != NULL;
+}
+
 static void lose_all(struct trace_audit *c, uint64_t n)
 {
 	for (size_t i = 0; i < MAX_WORLDS; i++)
@@ -615,6 +658,10 @@ static int drain(struct trace_audit *c)
 		if ((size_t)n < NLMSG_HDRLEN || h->nlmsg_type < AUDIT_FIRST_USER_MSG)
 			continue;
 		buf[n] = '\0';
+		if (is_marker(c, h->nlmsg_type, buf + NLMSG_HDRLEN)) {
+			c->marker_back = true;
+			continue;
+		}
 		if ((r = audit_events_record(&c->ev, h->nlmsg_type, buf + NLMSG_HDRLEN)) < 0)
 			return r;
 	}
@@ -671,30 +718,97 @@ static int flush_all(struct trace_audit *c, bool final)
 	return r;
 }
 
-int trace_audit_poll(struct trace_audit *c, int timeout_ms, struct world_error *err)
+static long ms_since(const struct timespec *t)
 {
 	struct timespec now;
-	fd_set fds;
-	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000 +
+	       (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* Sends a marker and reads the records until it is back (at most
+ * MARKER_MS): every record the kernel queued before it is then read.
+ * 0, -ETIMEDOUT, or -errno. */
+static int await_marker(struct trace_audit *c)
+{
+	char text[128];
+	struct timespec start;
+	uint64_t n;
+	int r;
+
+	if (getrandom(&n, sizeof(n), GRND_NONBLOCK) != sizeof(n))
+		n = trace_now_ns() ^ ((uint64_t)getpid() << 32);
+	c->marker = n;
+	c->marker_back = false;
+	marker_text(c, n, text, sizeof(text));
+	/* 0: libaudit hid a refusal (no audit, no CAP_AUDIT_WRITE). */
+	errno = 0;
+	if (audit_log_user_message(c->ctl, AUDIT_TRUSTED_APP, text, NULL, NULL,
+				   NULL, 1) <= 0)
+		return errno ? -errno : -EPERM;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		struct pollfd p = {.fd = c->rx, .events = POLLIN};
+		long left;
+
+		if ((r = drain(c)) < 0)
+			return r;
+		if (c->marker_back)
+			return 0;
+		if ((left = MARKER_MS - ms_since(&start)) <= 0)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* Answers the flush requests taken: the records delivered up to now
+ * written to the tables. */
+static int serve_flush(struct trace_audit *c, struct world_error *err)
+{
+	int marker = await_marker(c), r;
+
+	if (marker < 0 && marker != -ETIMEDOUT && marker != -EPERM) {
+		trace_flush_answer(&c->flush, false);
+		return werr_errno(err, -marker, "cannot read audit records");
+	}
+	/* Without the marker: what came is written all the same, and the
+	 * readers told that it may not be all. */
+	clock_gettime(CLOCK_MONOTONIC, &c->last_sync);
+	r = flush_all(c, false);
+	trace_flush_answer(&c->flush, r >= 0 && marker == 0);
+	return r < 0 ? werr_errno(err, -r, "cannot write a trace table") : 0;
+}
+
+int trace_audit_poll(struct trace_audit *c, int timeout_ms,
+		     struct world_error *err)
+{
+	struct pollfd p[2] = {{.fd = c->rx, .events = POLLIN},
+			      {.fd = c->flush.fd, .events = POLLIN}};
 	int r;
 
 	if ((r = trace_epoch(c->s, &c->epoch_stamp, &c->ev.epoch)) < 0)
 		return werr_errno(err, -r, "cannot read the worlds' creation");
-	FD_ZERO(&fds);
-	FD_SET(c->rx, &fds);
-	if (select(c->rx + 1, &fds, NULL, NULL, &tv) < 0 && errno != EINTR)
+	if (poll(p, 2, timeout_ms) < 0 && errno != EINTR)
 		return werr_errno(err, errno, "cannot wait for audit records");
 	if ((r = drain(c)) < 0)
 		return werr_errno(err, -r, "cannot read audit records");
+	if (trace_flush_accept(&c->flush) > 0) {
+		/* A world created since the top of this poll: a read after
+		 * its creation is a line of its own. */
+		if ((r = trace_epoch(c->s, &c->epoch_stamp, &c->ev.epoch)) < 0)
+			return werr_errno(err, -r,
+					  "cannot read the worlds' creation");
+		return serve_flush(c, err);
+	}
 	/* Records came: let the next ones gather in the socket for a while
 	 * and read them in one go, rather than be woken by each (kauditd
 	 * sends one a datagram); the socket holds megabytes. */
 	if (r > 0)
 		poll(NULL, 0, GATHER_MS);
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((now.tv_sec - c->last_sync.tv_sec) * 1000 +
-		    (now.tv_nsec - c->last_sync.tv_nsec) / 1000000 >= BATCH_MS) {
-		c->last_sync = now;
+	if (ms_since(&c->last_sync) >= BATCH_MS) {
+		clock_gettime(CLOCK_MONOTONIC, &c->last_sync);
 		if ((r = flush_all(c, false)) < 0)
 			return werr_errno(err, -r, "cannot write a trace table");
 	}
@@ -725,6 +839,7 @@ void trace_audit_free(struct trace_audit *c)
 		close(c->rx);
 	if (c->ctl >= 0)
 		audit_close(c->ctl);
+	trace_flush_release(c->s, &c->flush);
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
 	free(c);

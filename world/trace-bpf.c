@@ -1,11 +1,13 @@
 /* The BPF trace backend's collector: loads kernel/pwapt-trace.bpf.c, puts
  * the cgroup of each running world's container in its `tracked` map, and
  * turns the ring buffer's records into the worlds' tables (trace.h,
- * written by trace-writer.c), flushed every BATCH_MS. */
+ * written by trace-writer.c), flushed every BATCH_MS and at each flush
+ * request (trace-flush.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #include "container.h"
 #include "error.h"
 #include "fsutil.h"
+#include "trace-flush.h"
 #include "trace-writer.h"
 
 #include "../kernel/pwapt-trace.skel.h"
@@ -38,6 +41,7 @@ struct trace_collector {
 	unsigned long long attached; /* when, in clock ticks since boot */
 	struct traced *slots[TRACE_MAX_SLOTS];
 	int lock_fd;	   /* state/trace.lock, held while collecting */
+	struct trace_flush flush; /* requests to write the tables now */
 	struct timespec last_sync;
 	int error; /* the first error of the ring buffer's callback */
 	int64_t boot_to_real; /* add to CLOCK_BOOTTIME ns: wall-clock ns */
@@ -414,23 +418,35 @@ static long ms_since(const struct timespec *t)
 int trace_collector_poll(struct trace_collector *c, int timeout_ms,
 			 struct world_error *err)
 {
+	/* The program wakes the collector only when its buffer fills up
+	 * (see submit() there): what came meanwhile is read at the
+	 * timeout, or at a flush request. */
+	struct pollfd p[2] = {
+		{.fd = ring_buffer__epoll_fd(c->rb), .events = POLLIN},
+		{.fd = c->flush.fd, .events = POLLIN}};
 	int r = refresh_clocks(c);
 
 	if (r < 0)
 		return werr_errno(err, -r, "cannot read the worlds' creation");
-	/* The program wakes the collector only when its buffer fills up
-	 * (see submit() there): what came meanwhile is read at the
-	 * timeout. */
-	r = ring_buffer__poll(c->rb, timeout_ms);
-	if (r >= 0 || r == -EINTR)
-		r = ring_buffer__consume(c->rb);
+	if (poll(p, 2, timeout_ms) < 0 && errno != EINTR)
+		return werr_errno(err, errno, "cannot wait for trace events");
+	/* Taken before the ring buffer is read: every call that returned
+	 * before a request was made put its record there already (at
+	 * sys_exit).  The clocks again: a world created since the top of
+	 * this poll makes a read after its creation a line of its own. */
+	bool asked = trace_flush_accept(&c->flush) > 0;
+	if (asked && (r = refresh_clocks(c)) < 0)
+		return werr_errno(err, -r, "cannot read the worlds' creation");
+	r = ring_buffer__consume(c->rb);
 	if (r < 0 && r != -EINTR)
 		return werr_errno(err, -r, "cannot read the trace's ring buffer");
 	if (c->error < 0)
 		return werr_errno(err, -c->error, "cannot record a trace event");
-	if (ms_since(&c->last_sync) >= BATCH_MS) {
+	if (asked || ms_since(&c->last_sync) >= BATCH_MS) {
 		clock_gettime(CLOCK_MONOTONIC, &c->last_sync);
-		if ((r = flush_all(c, false)) < 0)
+		r = flush_all(c, false);
+		trace_flush_answer(&c->flush, r >= 0);
+		if (r < 0)
 			return werr_errno(err, -r, "cannot write a trace table");
 	}
 	return 0;
@@ -453,6 +469,7 @@ int trace_collector_open(struct trace_collector **out, struct world_store *s,
 	if (!c)
 		return werr(err, ENOMEM, "out of memory");
 	c->lock_fd = -1;
+	c->flush.fd = -1;
 	c->s = s;
 	/* One collector per store: two would write the same tables. */
 	c->lock_fd = openat(s->state_fd, TRACE_LOCK,
@@ -467,6 +484,10 @@ int trace_collector_open(struct trace_collector **out, struct world_store *s,
 	if ((r = trace_lock_stamp(c->lock_fd)) < 0) {
 		trace_collector_free(c);
 		return werr_errno(err, -r, "cannot write %s", TRACE_LOCK);
+	}
+	if ((r = trace_flush_listen(s, &c->flush)) < 0) {
+		trace_collector_free(c);
+		return werr_errno(err, -r, "cannot make %s", TRACE_SOCKET);
 	}
 	libbpf_set_print(libbpf_quiet);
 	if ((r = find_cgroup2(&c->cgroup_root)) < 0) {
@@ -525,6 +546,7 @@ void trace_collector_free(struct trace_collector *c)
 	ring_buffer__free(c->rb);
 	pwapt_trace__destroy(c->skel);
 	free(c->cgroup_root);
+	trace_flush_release(c->s, &c->flush);
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
 	free(c);

@@ -44,6 +44,7 @@
 #include "fsutil.h"
 #include "procs.h"
 #include "strv.h"
+#include "trace-flush.h"
 #include "trace-held.h"
 #include "trace-table.h"
 #include "warnings.h"
@@ -641,6 +642,33 @@ static int held_at_creation(struct world_store *s, const struct world_meta *a,
 	return r;
 }
 
+/* Asks the running collector to write what it has received (trace-
+ * flush.h): a note when it could not be sure to; false then. */
+static int flush_tables(struct world_store *s, struct world_diff *d,
+			bool *flushed)
+{
+	int r = trace_flush_request(s, TRACE_FLUSH_TIMEOUT_MS);
+
+	*flushed = r >= 0;
+	if (r == -ETIMEDOUT)
+		return note(d,
+			    "the trace collector did not answer within "
+			    "%d s (stopped, stuck, or older than this "
+			    "pwapt): the traces may lack the latest accesses",
+			    TRACE_FLUSH_TIMEOUT_MS / 1000);
+	if (r == -EIO)
+		return note(d, "the trace collector could not make sure that "
+			       "it had written every access delivered to it: "
+			       "the traces may lack the latest accesses");
+	if (r < 0)
+		return note(d,
+			    "cannot ask the trace collector to write what "
+			    "it has received (%s): the traces may lack the "
+			    "latest accesses",
+			    strerror(-r));
+	return 0;
+}
+
 static bool store_traces(struct world_store *s)
 {
 	return faccessat(s->state_fd, TRACE_LOCK, F_OK, 0) == 0;
@@ -688,6 +716,7 @@ int diff_warnings(struct world_store *s, const struct world_meta *a,
 	uint64_t created = (uint64_t)a->created * 1000000000u +
 			   (uint64_t)a->created_ns;
 	struct side_trace ta = {0}, tb = {0};
+	bool flushed;
 	int r = find_special(fa, d);
 	if (r >= 0)
 		r = find_held(s, name_b, d);
@@ -695,14 +724,17 @@ int diff_warnings(struct world_store *s, const struct world_meta *a,
 	if (r < 0 || !store_traces(s))
 		return r;
 	d->conflicts_by = "ctime";
-	if ((r = load_side(s, name_b, name_a, created, false, &tb, d)) < 0 ||
+	if ((r = flush_tables(s, d, &flushed)) < 0 ||
+	    (r = load_side(s, name_b, name_a, created, false, &tb, d)) < 0 ||
 	    (r = load_side(s, name_a, name_a, created, true, &ta, d)) < 0)
 		goto out;
 	if (tb.loaded && ((r = held_at_creation(s, a, name_a, name_b, fb,
 						created, &tb.t, d)) < 0 ||
 			  (r = find_derived(&tb.t, created, d)) < 0))
 		goto out;
-	if (ta.whole && tb.whole) {
+	/* Unflushed, the tables are not whole up to now: as for any
+	 * table that is not, conflicts are judged by ctime. */
+	if (ta.whole && tb.whole && flushed) {
 		if ((r = trace_conflicts(&tb.t, created, name_b, d)) < 0)
 			goto out;
 		d->conflicts_by = "trace and ctime";

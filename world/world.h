@@ -698,6 +698,10 @@ struct world_trace {
 	 * the table covers [since, now] only while a collector runs (LIVE). */
 	uint64_t since;
 	bool live;
+	/* Whether the running collector wrote what the kernel had delivered
+	 * to it when asked, just before the table was read (LIVE only):
+	 * false, the latest accesses may be missing. */
+	bool flushed;
 	struct world_trace_entry *v;
 	size_t n;
 };
@@ -724,7 +728,8 @@ struct world_trace_options {
 int world_trace_run(struct world_store *store, volatile sig_atomic_t *stop,
 		    const struct world_trace_options *o,
 		    struct world_error *err);
-/* Reads world NAME's table; -ENOENT when it was never traced. */
+/* Reads world NAME's table; -ENOENT when it was never traced.  A running
+ * collector is first asked to write what it has received (FLUSHED). */
 int world_trace_load(struct world_store *store, const char *name,
 		     struct world_trace *out, struct world_error *err);
 void world_trace_release(struct world_trace *t);
