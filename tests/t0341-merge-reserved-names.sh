@@ -7,7 +7,9 @@
 # a name (made by hand, or merged before that refusal) is never removed: a
 # merge that would use that very name refuses, naming it; a roll-back of a
 # done merge leaves a stage name alone, and refuses over its own
-# ".pwapt-restore-N".
+# ".pwapt-restore-N".  Only where that name is used: beside an operation
+# that stages (".pwapt-merge-N") or whose undo puts DST's file back
+# (".pwapt-restore-N"), and not a file an earlier operation deletes.
 . "$(dirname "$0")/lib.sh"
 make_busybox_root
 R=$PWAPT_ROOT
@@ -62,4 +64,46 @@ test_expect_success "a roll-back over Root's /etc/.pwapt-restore-0, made since: 
 	rm -r "$R/etc/.pwapt-restore-0" && pwapt rollback && test_equal orig "$(cat "$R/etc/motd")"
 '
 
+test_expect_success "Root's /etc/.pwapt-merge-1, which the world deleted before operation 1 stages there: merged; a roll-back puts it back" '
+	cleanup_worlds && echo orig >"$R/etc/motd" && echo by-hand >"$R/etc/.pwapt-merge-1" &&
+	wcreate C Root && wexec C sh -c "rm /etc/.pwapt-merge-1; echo new >/etc/motd" &&
+	wmerge C Root && test_equal new "$(cat "$R/etc/motd")" && ! test -e "$R/etc/.pwapt-merge-1" &&
+	grep -q "^op 0 del file /etc/.pwapt-merge-1$" "$PWAPT_STATE/merges/Root/journal" &&
+	grep -q "^op 1 put file /etc/motd$" "$PWAPT_STATE/merges/Root/journal" &&
+	pwapt rollback && test_equal orig "$(cat "$R/etc/motd")" &&
+	test_equal by-hand "$(cat "$R/etc/.pwapt-merge-1")" && rm "$R/etc/.pwapt-merge-1"
+'
+
+test_expect_success "Root's temporary names beside a delete and a new directory, which use none: merged, rolled back, all kept" '
+	cleanup_worlds && echo orig >"$R/etc/motd" &&
+	for f in .pwapt-merge-0 .pwapt-merge-1 .pwapt-restore-1; do echo by-hand >"$R/etc/$f" || return 1; done &&
+	wcreate C Root && wexec C sh -c "rm /etc/motd; mkdir /etc/nd; echo x >/etc/nd/f" &&
+	wmerge C Root && ! test -e "$R/etc/motd" && test_equal x "$(cat "$R/etc/nd/f")" &&
+	grep -q "^op 0 del file /etc/motd$" "$PWAPT_STATE/merges/Root/journal" &&
+	grep -q "^op 1 dir none /etc/nd$" "$PWAPT_STATE/merges/Root/journal" &&
+	pwapt rollback && test_equal orig "$(cat "$R/etc/motd")" && ! test -e "$R/etc/nd" &&
+	for f in .pwapt-merge-0 .pwapt-merge-1 .pwapt-restore-1; do
+		test_equal by-hand "$(cat "$R/etc/$f")" && rm "$R/etc/$f" || return 1
+	done
+'
+
+test_expect_success "Root's /etc/.pwapt-restore-0 beside a new file, which no undo restores through: merged, rolled back, kept" '
+	cleanup_worlds && echo by-hand >"$R/etc/.pwapt-restore-0" &&
+	wcreate C Root && wexec C sh -c "echo new >/etc/newf" &&
+	wmerge C Root && test_equal new "$(cat "$R/etc/newf")" &&
+	grep -q "^op 0 put none /etc/newf$" "$PWAPT_STATE/merges/Root/journal" &&
+	pwapt rollback && ! test -e "$R/etc/newf" &&
+	test_equal by-hand "$(cat "$R/etc/.pwapt-restore-0")" && rm "$R/etc/.pwapt-restore-0"
+'
+
+test_expect_success "a merge killed past a delete: its recovery leaves Root's /etc/.pwapt-merge-0, beside that delete, alone" '
+	cleanup_worlds && echo orig >"$R/etc/motd" && echo by-hand >"$R/etc/.pwapt-merge-0" &&
+	wcreate C Root && wexec C sh -c "rm /etc/motd; mkdir /etc/nd; echo x >/etc/nd/f" &&
+	{ PWAPT_CRASH_AT=merge-op:2 wmerge C Root; test_equal 137 $?; } &&
+	grep -q "^op 0 del file /etc/motd$" "$PWAPT_STATE/merge/journal" &&
+	! test -e "$R/etc/motd" && pwapt recover && test_equal orig "$(cat "$R/etc/motd")" &&
+	test_equal by-hand "$(cat "$R/etc/.pwapt-merge-0")" && rm "$R/etc/.pwapt-merge-0"
+'
+
 test_done
+

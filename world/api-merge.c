@@ -175,8 +175,8 @@ static int rollback(struct world_store *s, const char *dst, uint64_t id,
 	char what[2 * WORLD_NAME_MAX + 60];
 	snprintf(what, sizeof(what),
 		 "cannot roll back the merge of '%s' into '%s'", p.src, dst);
-	for (size_t i = 0; r >= 0 && i < p.n; i++)
-		r = merge_refuse_temp_taken(tree, &p.v[i], i, false, what, err);
+	if (r >= 0)
+		r = merge_refuse_temp_taken(tree, &p, false, what, err);
 	/* Worlds the merge moved onto DST see SRC's changes through DST
 	 * alone: undone, those would be gone from under them. */
 	size_t n_busy = 0;

@@ -193,35 +193,89 @@ int merge_refuse_reserved(const struct op *o, const char *src, const char *dst,
 		    src, dst, o->path, src);
 }
 
-int merge_refuse_temp_taken(int tree, const struct op *o, size_t i, bool stage,
+/* The directory of a path that merge_refuse_temp_taken() last looked in:
+ * operations come in the order of their paths, and most share it with
+ * the one before. */
+struct temp_dir {
+	const char *path; /* its first LEN bytes name it */
+	size_t len;
+	int fd; /* -1: no such directory */
+};
+
+/* Whether DST's file NAME in directory DIR (LEN bytes) is one that an
+ * operation of P before I deletes. */
+static bool deleted_before(const struct plan *p, size_t i, const char *dir,
+			   size_t len, const char *name)
+{
+	for (size_t j = 0; j < i; j++) {
+		const struct op *o = &p->v[j];
+		const char *at = o->before ? o->before : o->path;
+		if (o->kind == OP_DEL && o->had != HAD_NONE &&
+		    !strncmp(at, dir, len) && at[len] == '/' &&
+		    !strcmp(at + len + 1, name))
+			return true;
+	}
+	return false;
+}
+
+/* DST's file of name ".pwapt-HEAD-I" beside PATH (in TREE), unless an
+ * operation of P before I deletes it (SKIP_DELETED): an error naming it. */
+static int temp_taken(int tree, struct temp_dir *d, const struct plan *p,
+		      size_t i, const char *path, const char *head,
+		      bool skip_deleted, const char *what,
+		      struct world_error *err)
+{
+	size_t len = (size_t)(strrchr(path, '/') - path);
+	if (!d->path || d->len != len || strncmp(d->path, path, len)) {
+		const char *base;
+		closep(&d->fd);
+		d->fd = journal_open_parent(tree, path, &base);
+		d->path = path;
+		d->len = len;
+	}
+	char name[64];
+	snprintf(name, sizeof(name), ".pwapt-%s-%zu", head, i);
+	struct stat st;
+	if (d->fd < 0 /* no such directory: no such name */ ||
+	    fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    (skip_deleted && deleted_before(p, i, path, len, name)))
+		return 0;
+	return werr(err, EEXIST,
+		    "%s: %.*s/%s is a name pwapt keeps for its temporary "
+		    "files, taken by a file of its own (rename it, or remove "
+		    "it, first)",
+		    what, (int)len, path, name);
+}
+
+int merge_refuse_temp_taken(int tree, const struct plan *p, bool merge,
 			    const char *what, struct world_error *err)
 {
-	const char *paths[2] = {o->path, o->before};
-	for (size_t j = 0; j < 2; j++) {
-		if (!paths[j])
+	struct temp_dir d = {.fd = -1};
+	int r = 0;
+	for (size_t i = 0; i < p->n && r >= 0; i++) {
+		const struct op *o = &p->v[i];
+		const char *at = o->before ? o->before : o->path;
+		if (merge && op_stages(o))
+			r = temp_taken(tree, &d, p, i, at, "merge", true, what,
+				       err);
+		if (merge && r >= 0 && op_restores(o))
+			r = temp_taken(tree, &d, p, i, at, "restore", true,
+				       what, err);
+		if (merge)
 			continue;
-		const char *base;
-		_cleanup_close_ int parent =
-			journal_open_parent(tree, paths[j], &base);
-		if (parent < 0)
-			continue; /* no such directory: no such name */
-		char names[2][64];
-		snprintf(names[0], sizeof(names[0]), ".pwapt-merge-%zu", i);
-		snprintf(names[1], sizeof(names[1]), ".pwapt-restore-%zu", i);
-		for (size_t k = stage ? 0 : 1; k < 2; k++) {
-			struct stat st;
-			if (fstatat(parent, names[k], &st,
-				    AT_SYMLINK_NOFOLLOW) < 0)
-				continue;
-			int dir = (int)(strrchr(paths[j], '/') + 1 - paths[j]);
-			return werr(err, EEXIST,
-				    "%s: %.*s%s is a name pwapt keeps for its "
-				    "temporary files, taken by a file of its "
-				    "own (rename it, or remove it, first)",
-				    what, dir, paths[j], names[k]);
-		}
+		/* Undone record by record, too (undo_put_records()). */
+		bool db = o->kind == OP_MRG ||
+			  (o->kind == OP_PUT && dbmerge_undoable(o->path));
+		if (!op_restores(o) && !db)
+			continue;
+		r = temp_taken(tree, &d, p, i, o->path, "restore", false, what,
+			       err);
+		if (r >= 0 && o->before)
+			r = temp_taken(tree, &d, p, i, o->before, "restore",
+				       false, what, err);
 	}
-	return 0;
+	closep(&d.fd);
+	return r;
 }
 
 static char *parent_of(const char *path)

@@ -74,6 +74,21 @@ static inline bool op_takes_dir(const struct op *o)
 	return o->had == HAD_DIR && o->kind != OP_DIR && o->kind != OP_MOVE;
 }
 
+/* Whether a merge makes operation O's stage, ".pwapt-merge-I" beside its
+ * path: a file put, or DST's directory set aside (save_tree()). */
+static inline bool op_stages(const struct op *o)
+{
+	return o->kind == OP_PUT || o->kind == OP_MRG || op_takes_dir(o);
+}
+
+/* Whether undoing O puts a save of DST's back, through ".pwapt-restore-I"
+ * beside its path (save_restore()): the undo of a merge that failed or was
+ * cut short, or of a done one. */
+static inline bool op_restores(const struct op *o)
+{
+	return o->had == HAD_FILE || op_takes_dir(o);
+}
+
 struct plan {
 	char *src, *dst;
 	struct op *v;
@@ -437,13 +452,18 @@ int merge_dir_unchanged_below(int parent, const char *base,
  * world's file for one of its own and remove it unsaved.  0 otherwise. */
 int merge_refuse_reserved(const struct op *o, const char *src, const char *dst,
 			  struct world_error *err);
-/* What DST (TREE) already has at a name operation I of a plan uses for
- * its temporary files beside O's path or old name (".pwapt-merge-I" when
- * STAGE, ".pwapt-restore-I"): an error (EEXIST) naming it, WHAT first
+/* What DST (TREE) already has at a name that plan P uses for its
+ * temporary files: an error (EEXIST) naming the first, WHAT first
  * ("cannot merge 'A' into 'Root'"), else 0.  Checked before anything is
- * written, so that a stage name found later is the operation's own, which
- * its clean-up may remove. */
-int merge_refuse_temp_taken(int tree, const struct op *o, size_t i, bool stage,
+ * written, so that such a name found later is the plan's own, which its
+ * clean-up may remove.  MERGE: P about to be applied, where an operation
+ * I that stages uses ".pwapt-merge-I" and one whose undo (should the
+ * merge fail) restores uses ".pwapt-restore-I", both in the directory that
+ * holds its path once the moves before it are applied (by its old name
+ * before); a name that an operation before I deletes is free by then.
+ * Else P done, to be rolled back: ".pwapt-restore-I" of each operation
+ * whose undo restores, beside its path and its old name. */
+int merge_refuse_temp_taken(int tree, const struct plan *p, bool merge,
 			    const char *what, struct world_error *err);
 /* Operation O of the merge of SRC into DST (TREE), when it takes DST's
  * directory away whole or renames it (an OP_MOVE's origin): an error

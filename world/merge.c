@@ -367,7 +367,8 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 	/* The stage name was free at the plan: a file there now is DST's,
 	 * made since, never the merge's to remove. */
 	struct stat taken;
-	if (fstatat(parent, stage, &taken, AT_SYMLINK_NOFOLLOW) == 0)
+	if (op_stages(o) &&
+	    fstatat(parent, stage, &taken, AT_SYMLINK_NOFOLLOW) == 0)
 		return -ESTALE;
 
 	if (o->had == HAD_DIR && o->kind != OP_DIR) {
@@ -542,9 +543,8 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	 * never taken for a stage, nor removed with one. */
 	char what[2 * WORLD_NAME_MAX + 40];
 	snprintf(what, sizeof(what), "cannot merge '%s' into '%s'", src, dst);
-	for (size_t i = 0; i < p.n && r >= 0; i++)
-		r = merge_refuse_temp_taken(m.tree, &p.v[i], i, true, what,
-					    err);
+	if (r >= 0)
+		r = merge_refuse_temp_taken(m.tree, &p, true, what, err);
 	if (r < 0)
 		goto out;
 	/* SRC's hard links, from a walk of its layer: one that fails

@@ -553,10 +553,11 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		snprintf(meta, sizeof(meta), "%zu.meta", k);
 		/* A stage, or what is left of a directory whose complete
 		 * save was copied to another file system (save_tree()):
-		 * only a merge cut short leaves one, and its plan found the
-		 * name free.  Past a done merge, a file of that name is
-		 * DST's own. */
-		if (p->phase != 2) {
+		 * only a merge cut short leaves one, of an operation that
+		 * stages, and its plan found the name free.  Past a done
+		 * merge, or beside another operation's path, a file of that
+		 * name is DST's own. */
+		if (p->phase != 2 && op_stages(o)) {
 			(void)unlinkat(parent, stage, 0);
 			if (op_takes_dir(o) && save_exists(undo, n))
 				(void)rm_rf_at(parent, stage);
