@@ -187,6 +187,16 @@ test_expect_success "state on another file system: killed after the copy, or onc
 		return 1
 	done
 '
+test_expect_success "state on another file system: Root makes /srv/k/.pwapt-merge-0 while the directory is copied: the merge stops before setting it aside there; Root's file and directory kept" '
+	fresh_root && world_deletes_dir &&
+	stopped_merge save-copied "echo by-hand >\"\$R/srv/k/.pwapt-merge-0\"" &&
+	test_equal 1 "$(cat "$TMP/rc")" &&
+	grep -q "/srv/k/dir changed in .Root. during the merge" "$TMP/out" &&
+	test_equal by-hand "$(cat "$R/srv/k/.pwapt-merge-0")" &&
+	test_equal deep "$(cat "$R/srv/k/dir/sub/d")" && test_equal orig "$(cat "$R/srv/k/dir/f")" &&
+	test_equal orig "$(cat "$R/srv/k/z")" && ! test -e "$PWAPT_STATE/merge" &&
+	rm "$R/srv/k/.pwapt-merge-0"
+'
 mount_tests "state on another file system"
 
 # A merge into a world always copies its saves (the undo is on another

@@ -105,5 +105,16 @@ test_expect_success "a merge killed past a delete: its recovery leaves Root's /e
 	test_equal by-hand "$(cat "$R/etc/.pwapt-merge-0")" && rm "$R/etc/.pwapt-merge-0"
 '
 
-test_done
+test_expect_success "Root's /etc/.pwapt-merge-0 made during the merge, before operation 0 stages there: the merge stops; Root's file kept" '
+	cleanup_worlds && echo orig >"$R/etc/motd" &&
+	wcreate C Root && wexec C sh -c "echo new >/etc/motd" &&
+	{ PWAPT_STOP_AT=merge-op:0 wmerge C Root 2>"$TMP/err" & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	echo by-hand >"$R/etc/.pwapt-merge-0" &&
+	kill -CONT $pid && { wait $pid; test_equal 1 $?; } &&
+	grep -q "/etc/motd changed in .Root. during the merge" "$TMP/err" &&
+	test_equal by-hand "$(cat "$R/etc/.pwapt-merge-0")" && test_equal orig "$(cat "$R/etc/motd")" &&
+	rm "$R/etc/.pwapt-merge-0" && wmerge C Root && test_equal new "$(cat "$R/etc/motd")"
+'
 
+test_done

@@ -364,12 +364,6 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 	    (had == HAD_FILE && undo_seen_changed(o, &now)) ||
 	    (op_takes_dir(o) && !merge_dir_as_planned(o, &now)))
 		return -ESTALE; /* DST changed it since the plan or its save */
-	/* The stage name was free at the plan: a file there now is DST's,
-	 * made since, never the merge's to remove. */
-	struct stat taken;
-	if (op_stages(o) &&
-	    fstatat(parent, stage, &taken, AT_SYMLINK_NOFOLLOW) == 0)
-		return -ESTALE;
 
 	if (o->had == HAD_DIR && o->kind != OP_DIR) {
 		/* To be copied back by a roll-back: what lies below gets new
@@ -383,7 +377,7 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 			undo_note_before_below(m->undo, i, parent, base,
 					       o->path);
 		if ((r = save_tree(parent, base, m->undo, n, stage)) < 0)
-			return r;
+			return r == -EEXIST ? -ESTALE : r; /* see below */
 		undo_note_applied(m->undo, n, &now);
 	}
 	if (o->kind == OP_DEL) {
@@ -401,8 +395,13 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 			r = stage_link(m, o->path, parent, stage);
 		if (r == 0)
 			r = stage_copy(m, o->path, parent, stage);
+		/* The stage's name was free at the plan: a file there now
+		 * is DST's, made since.  Each way of making the stage fails
+		 * on it (a link, O_EXCL, mkdir, a rename without replace),
+		 * and the merge stops as for any change of DST meanwhile,
+		 * leaving it: never taken for a stage, nor removed as one. */
 		if (r < 0)
-			return r;
+			return r == -EEXIST ? -ESTALE : r;
 		if (renameat2(parent, stage, parent, base,
 			      o->had == HAD_NONE ? RENAME_NOREPLACE : 0) == 0) {
 			if (o->had == HAD_FILE)

@@ -407,9 +407,7 @@ int save_tree(int dirfd, const char *name, int undo, const char *save,
 		return 0;
 	if (errno != EXDEV)
 		return -errno;
-	int r = rm_rf_at(dirfd, gone);
-	if (r >= 0)
-		r = copy_durably(dirfd, name, undo, save);
+	int r = copy_durably(dirfd, name, undo, save);
 	if (r >= 0)
 		r = fsync_dir(undo);
 	crash_point("save-copied");
@@ -420,7 +418,7 @@ int save_tree(int dirfd, const char *name, int undo, const char *save,
 	 * its lower layers (EXDEV): that one is removed where it is, marked
 	 * so durably first, and recovery puts the whole save back over what
 	 * is left of it (save_removing()). */
-	if (renameat(dirfd, name, dirfd, gone) == 0) {
+	if (renameat2(dirfd, name, dirfd, gone, RENAME_NOREPLACE) == 0) {
 		crash_point("save-aside");
 		return rm_rf_at(dirfd, gone);
 	}

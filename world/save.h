@@ -52,7 +52,8 @@ int save_path(int dirfd, const char *name, int undo, const char *save);
  * copy and then the removal of NAME; UNDO is fsynced before NAME goes,
  * renamed to GONE in DIRFD first (what is left there after a crash is
  * the rest of a tree whose save is complete).  So while SAVE exists,
- * NAME is the tree saved, unchanged, or another. */
+ * NAME is the tree saved, unchanged, or another.  -EEXIST: GONE is
+ * taken, left alone, and NAME too. */
 /* Where the overlay of a world refuses to set a directory of its lower
  * layers aside, NAME is removed in place, marked SAVE.removing in UNDO
  * (durably) while it is: save_removing() tells a roll-back that what is at
