@@ -291,6 +291,28 @@ test_expect_success 'killed after the move, Root then takes a replaced directory
 	test_equal cache "$(cat "$R/srv/big/c")" && ! test -e "$R/srv/moved"
 '
 
+# Chained: a directory moved out of one the world moved first.  The save
+# of the directory replaced below the second goes beside Root's new one
+# there; the second goes beside Root's new origin of it (named inside the
+# first, as moved); the first goes back to its old name: the warning names
+# the save where all three leave it.
+test_expect_success 'killed after two chained moves, Root then takes a replaced directory below the second and its origin: the warning names where the save lands' '
+	fresh_root && wcreate A Root && T=$(tree A) &&
+	mv "$T/srv/big" "$T/srv/b" && mv "$T/srv/b/sub" "$T/srv/e" &&
+	rm -r "$T/srv/e/deeper" && echo file >"$T/srv/e/deeper" &&
+	{ PWAPT_CRASH_AT=merge-applied wmerge A Root; test_equal 137 $?; } &&
+	grep -q "^op [0-9]* mov .*/srv/e$" "$PWAPT_STATE/merge/journal" &&
+	test_equal file "$(cat "$R/srv/e/deeper")" && test_equal one "$(cat "$R/srv/b/f1")" &&
+	rm "$R/srv/e/deeper" && mkdir "$R/srv/e/deeper" && echo mine >"$R/srv/e/deeper/m" &&
+	mkdir "$R/srv/b/sub" &&
+	pwapt recover 2>"$TMP/err" &&
+	grep -q "^pwapt recover: /srv/big/sub.pwapt-rollback-1/deeper was taken since the merge: the directory the merge replaced there is back beside it, as /srv/big/sub.pwapt-rollback-1/deeper.pwapt-rollback-1$" "$TMP/err" &&
+	test_equal deep "$(cat "$R/srv/big/sub.pwapt-rollback-1/deeper.pwapt-rollback-1/d")" &&
+	test_equal mine "$(cat "$R/srv/big/sub.pwapt-rollback-1/deeper/m")" &&
+	test -d "$R/srv/big/sub" && test_equal one "$(cat "$R/srv/big/f1")" &&
+	! test -e "$R/srv/b" && ! test -e "$R/srv/e"
+'
+
 # Killed before it reached the move: Root's directory made at the move's
 # new name since is Root's own, neither renamed away nor filled with saves.
 test_expect_success 'killed before the move, Root then makes a directory at its new name: recovery leaves it as Root made it' '

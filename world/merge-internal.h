@@ -388,14 +388,15 @@ int merge_moves_plan(struct merge_moves *mv, size_t i, struct plan *p);
  * "merge-move" right after the rename).  -ESTALE when DST's directory is
  * no longer where it was, or PATH is taken. */
 int merge_move_apply(int tree, int src_tree, const struct op *o);
-/* Where AT, a path below the old name of a directory that a move of P
- * before operation K renamed, will be once the roll-back (TREE, UNMOVED as
- * for undo_roll_back()) has undone that move too: beside DST's own at the
+/* Where PATH (operation K's, named as once the operations before K are
+ * applied) will be once the roll-back (TREE, UNMOVED as for
+ * undo_roll_back()) has undone the moves of P before K that renamed a
+ * directory above it too, the last first: beside DST's own at each
  * origin's name (ORIGIN.pwapt-rollback-N) where DST took that name since,
- * at its merged name where the origin's directory is gone; else AT.
- * Malloc'd; NULL when out of memory. */
+ * at its merged name where the origin's directory is gone, else at the
+ * origin's name.  Malloc'd; NULL when out of memory. */
 char *merge_move_lands(int tree, const struct plan *p, const bool *unmoved,
-		       size_t k, const char *at);
+		       size_t k, const char *path);
 /* Undoes OP_MOVE O (operation K) in TREE, UNDO holding its saved
  * metadata: renamed back when applied (1); nothing when not (0).  APPLIED:
  * the merge was done, so O was applied: its directory missing is -ENOENT

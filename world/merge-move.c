@@ -629,28 +629,34 @@ static char *replace_head(char *shown, size_t l, const char *prefix, size_t lp,
 }
 
 char *merge_move_lands(int tree, const struct plan *p, const bool *unmoved,
-		       size_t k, const char *at)
+		       size_t k, const char *path)
 {
-	char *shown = strdup(at);
-	/* The moves undone after K, innermost first, as the roll-back
-	 * undoes them (merge_move_undo()). */
+	char *shown = strdup(path);
+	/* The moves before K undone, innermost first, as the roll-back
+	 * undoes them (merge_move_undo()): each maps SHOWN from its merged
+	 * name back to its origin's, where the moves before it left it. */
 	for (size_t j = k; shown && j-- > 0;) {
 		const struct op *m = &p->v[j];
-		size_t l = m->from ? strlen(m->from) : 0;
-		if (m->kind != OP_MOVE || !m->from || unmoved[j] ||
-		    strncmp(shown, m->from, l) || shown[l] != '/')
+		size_t l = m->path ? strlen(m->path) : 0;
+		if (m->kind != OP_MOVE || !m->from ||
+		    strncmp(shown, m->path, l) || shown[l] != '/')
 			continue;
+		if (unmoved[j]) { /* at its origin's name already */
+			shown = replace_head(shown, l, m->from, strlen(m->from),
+					     NULL);
+			continue;
+		}
 		const char *fb;
 		_cleanup_close_ int fp =
 			journal_open_parent(tree, m->from, &fb);
 		struct stat st;
-		if (fp == -ENOENT || fp == -ENOTDIR || fp == -ELOOP) {
-			shown = replace_head(shown, l, m->path, strlen(m->path),
+		if (fp == -ENOENT || fp == -ENOTDIR || fp == -ELOOP)
+			continue; /* stays at its merged name */
+		if (fp < 0 || fstatat(fp, fb, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			shown = replace_head(shown, l, m->from, strlen(m->from),
 					     NULL);
-			continue;
-		}
-		if (fp < 0 || fstatat(fp, fb, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue; /* back at its old name */
+		}
 		char aside[NAME_MAX + 1];
 		for (unsigned i = 1; i <= 1000; i++)
 			if (merge_aside_name(aside, sizeof(aside), fb, i) < 0 ||

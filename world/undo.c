@@ -456,8 +456,8 @@ static int put_beside(const struct world_store *s, int undo, const char *n,
 		      const struct op *o, const char *unsure, int tree,
 		      const struct plan *p, const bool *unmoved, size_t k)
 {
-	_cleanup_free_ char *lands = merge_move_lands(
-		tree, p, unmoved, k, o->before ? o->before : o->path);
+	_cleanup_free_ char *lands =
+		merge_move_lands(tree, p, unmoved, k, o->path);
 	if (!lands)
 		return -ENOMEM;
 	return merge_put_beside(s, undo, n, parent, base, tmp, o, lands,
