@@ -117,4 +117,15 @@ test_expect_success "Root's /etc/.pwapt-merge-0 made during the merge, before op
 	rm "$R/etc/.pwapt-merge-0" && wmerge C Root && test_equal new "$(cat "$R/etc/motd")"
 '
 
+test_expect_success "a roll-back, Root's /etc/.pwapt-restore-0 made after its check: the save put back by a rename leaves it alone" '
+	cleanup_worlds && echo orig >"$R/etc/motd" &&
+	wcreate C Root && wexec C sh -c "echo new >/etc/motd" && wmerge C Root &&
+	{ PWAPT_STOP_AT=rollback-started pwapt rollback 2>"$TMP/err" & pid=$!; } &&
+	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
+	echo by-hand >"$R/etc/.pwapt-restore-0" &&
+	kill -CONT $pid && { wait $pid; test_equal 0 $?; } &&
+	test_equal orig "$(cat "$R/etc/motd")" &&
+	test_equal by-hand "$(cat "$R/etc/.pwapt-restore-0")" && rm "$R/etc/.pwapt-restore-0"
+'
+
 test_done

@@ -471,9 +471,7 @@ int save_restore(int undo, const char *save, int dirfd, const char *name,
 	struct stat us, ds;
 	if (fstat(undo, &us) < 0 || fstat(dirfd, &ds) < 0)
 		return -errno;
-	int r = rm_rf_at(dirfd, tmp); /* an interrupted restore's */
-	if (r < 0)
-		return r;
+	int r;
 	if (us.st_dev == ds.st_dev) {
 		if ((r = rm_rf_at(dirfd, name)) < 0)
 			return r;
@@ -482,7 +480,11 @@ int save_restore(int undo, const char *save, int dirfd, const char *name,
 		if (errno != EXDEV)
 			return -errno;
 	}
-	if ((r = copy_tree(undo, save, dirfd, tmp)) < 0 ||
+	/* TMP only where a copy needs it: an interrupted copy's is
+	 * replaced, and where none is made, DST's file of that name is
+	 * never touched. */
+	if ((r = rm_rf_at(dirfd, tmp)) < 0 ||
+	    (r = copy_tree(undo, save, dirfd, tmp)) < 0 ||
 	    (r = rm_rf_at(dirfd, name)) < 0)
 		return r;
 	if (renameat(dirfd, tmp, dirfd, name) < 0)

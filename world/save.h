@@ -67,7 +67,8 @@ int save_tree(int dirfd, const char *name, int undo, const char *save,
 bool save_exists(int undo, const char *save);
 /* Puts SAVE in UNDO back as NAME in DIRFD, replacing what NAME is now:
  * a rename, or a durable copy under TMP (a name in DIRFD) renamed over
- * NAME.  SAVE is consumed.  Repeatable after a crash at any point. */
+ * NAME; TMP is replaced only by that copy (a rename leaves it alone).
+ * SAVE is consumed.  Repeatable after a crash at any point. */
 int save_restore(int undo, const char *save, int dirfd, const char *name,
 		 const char *tmp);
 
