@@ -373,6 +373,18 @@ test_expect_success 'pwapt rollback --force keeps what Root changed since beside
 	test_equal 2 "$(grep -c "changed since the merge: kept as" "$TMP/err")"
 '
 
+# A file system without hard links (vfat; here an injected EPERM): a copy.
+test_expect_success 'pwapt rollback --force keeps a copy where a hard link is refused' '
+	fresh_root && wcreate A Root &&
+	echo new >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
+	wmerge A Root && sleep 0.05 && echo admin-edit >"$R/srv/modify" &&
+	PWAPT_FAIL_AT=rollback-aside-link pwapt rollback --force 2>"$TMP/err" &&
+	grep -q "kept as /srv/modify.pwapt-rollback-1" "$TMP/err" &&
+	test_equal modify "$(cat "$R/srv/modify")" &&
+	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-1")" &&
+	test_equal 1 "$(stat -c %h "$R/srv/modify.pwapt-rollback-1")"
+'
+
 # A world adds /srv/nl<newline>x and /srv/plain.
 add_newline_path() {
 	wexec "$1" sh -c 'echo x >"$(printf "/srv/nl\nx")"; echo y >/srv/plain'

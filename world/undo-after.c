@@ -16,6 +16,7 @@
 #include "dbmerge.h"
 #include "fsutil.h"
 #include "merge-internal.h"
+#include "save.h"
 #include "strv.h"
 
 /* Line "sec nsec path" for FD (at PATH). */
@@ -503,10 +504,21 @@ static int keep_aside(const char *path, bool deleted, void *arg)
 		if (fstatat(parent, name, &x, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    x.st_ino == st.st_ino && x.st_dev == st.st_dev)
 			break; /* kept by a run before */
-		if (linkat(parent, base, parent, name, 0) == 0)
+		int r = crash_fail("rollback-aside-link", EPERM);
+		if (!r && linkat(parent, base, parent, name, 0) < 0)
+			r = -errno;
+		/* A file system without hard links (vfat): a copy. */
+		if (r == -EPERM || r == -EMLINK) {
+			_cleanup_close_ int fd = openat(
+				parent, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			r = fd < 0 ? -errno
+				   : save_copy_node(fd, &st, parent, name,
+						    true);
+		}
+		if (r == 0)
 			break;
-		if (errno != EEXIST)
-			return -errno;
+		if (r != -EEXIST)
+			return r;
 	}
 	_cleanup_close_ int dir =
 		openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
