@@ -187,12 +187,6 @@ test_expect_success "state on another file system: killed after the copy, or onc
 		return 1
 	done
 '
-test_expect_success "state on another file system: Root's own /srv/k/.pwapt-restore-1, which a failed merge would copy /srv/k/z back through: refused, naming it; kept" '
-	fresh_root && world_deletes_dir && echo by-hand >"$R/srv/k/.pwapt-restore-1" &&
-	test_fails_with 1 "/srv/k/.pwapt-restore-1 is a name pwapt keeps for its temporary files, taken by a file of its own" wmerge A Root &&
-	test_equal by-hand "$(cat "$R/srv/k/.pwapt-restore-1")" && test_equal orig "$(cat "$R/srv/k/z")" &&
-	test_equal deep "$(cat "$R/srv/k/dir/sub/d")" && rm "$R/srv/k/.pwapt-restore-1"
-'
 test_expect_success "state on another file system: Root makes /srv/k/.pwapt-merge-0 while the directory is copied: the merge stops before setting it aside there; Root's file and directory kept" '
 	fresh_root && world_deletes_dir &&
 	stopped_merge save-copied "echo by-hand >\"\$R/srv/k/.pwapt-merge-0\"" &&

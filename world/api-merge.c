@@ -176,7 +176,7 @@ static int rollback(struct world_store *s, const char *dst, uint64_t id,
 	snprintf(what, sizeof(what),
 		 "cannot roll back the merge of '%s' into '%s'", p.src, dst);
 	if (r >= 0)
-		r = merge_refuse_temp_taken(tree, &p, false, 0, what, err);
+		r = merge_refuse_temp_taken(tree, &p, false, what, err);
 	/* Worlds the merge moved onto DST see SRC's changes through DST
 	 * alone: undone, those would be gone from under them. */
 	size_t n_busy = 0;

@@ -200,7 +200,6 @@ struct temp_dir {
 	const char *path; /* its first LEN bytes name it */
 	size_t len;
 	int fd; /* -1: no such directory */
-	dev_t dev;
 };
 
 /* Whether DST's file NAME in directory DIR (LEN bytes) is one that an
@@ -219,21 +218,6 @@ static bool deleted_before(const struct plan *p, size_t i, const char *dir,
 	return false;
 }
 
-/* D made the directory of PATH in TREE. */
-static void temp_dir_of(int tree, struct temp_dir *d, const char *path)
-{
-	size_t len = (size_t)(strrchr(path, '/') - path);
-	if (d->path && d->len == len && !strncmp(d->path, path, len))
-		return;
-	const char *base;
-	struct stat st;
-	closep(&d->fd);
-	d->fd = journal_open_parent(tree, path, &base);
-	d->dev = d->fd >= 0 && fstat(d->fd, &st) == 0 ? st.st_dev : 0;
-	d->path = path;
-	d->len = len;
-}
-
 /* DST's file of name ".pwapt-HEAD-I" beside PATH (in TREE), unless an
  * operation of P before I deletes it (SKIP_DELETED): an error naming it. */
 static int temp_taken(int tree, struct temp_dir *d, const struct plan *p,
@@ -242,7 +226,13 @@ static int temp_taken(int tree, struct temp_dir *d, const struct plan *p,
 		      struct world_error *err)
 {
 	size_t len = (size_t)(strrchr(path, '/') - path);
-	temp_dir_of(tree, d, path);
+	if (!d->path || d->len != len || strncmp(d->path, path, len)) {
+		const char *base;
+		closep(&d->fd);
+		d->fd = journal_open_parent(tree, path, &base);
+		d->path = path;
+		d->len = len;
+	}
 	char name[64];
 	snprintf(name, sizeof(name), ".pwapt-%s-%zu", head, i);
 	struct stat st;
@@ -258,8 +248,7 @@ static int temp_taken(int tree, struct temp_dir *d, const struct plan *p,
 }
 
 int merge_refuse_temp_taken(int tree, const struct plan *p, bool merge,
-			    dev_t undo_dev, const char *what,
-			    struct world_error *err)
+			    const char *what, struct world_error *err)
 {
 	struct temp_dir d = {.fd = -1};
 	int r = 0;
@@ -269,10 +258,7 @@ int merge_refuse_temp_taken(int tree, const struct plan *p, bool merge,
 		if (merge && op_stages(o))
 			r = temp_taken(tree, &d, p, i, at, "merge", true, what,
 				       err);
-		/* Put back by a rename on one file system, which leaves
-		 * that name alone. */
-		if (merge && r >= 0 && op_restores(o) &&
-		    (temp_dir_of(tree, &d, at), d.dev != undo_dev))
+		if (merge && r >= 0 && op_restores(o))
 			r = temp_taken(tree, &d, p, i, at, "restore", true,
 				       what, err);
 		if (merge)

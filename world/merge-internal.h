@@ -458,16 +458,14 @@ int merge_refuse_reserved(const struct op *o, const char *src, const char *dst,
  * ("cannot merge 'A' into 'Root'"), else 0.  Checked before anything is
  * written, so that such a name found later is the plan's own, which its
  * clean-up may remove.  MERGE: P about to be applied, where an operation
- * I that stages uses ".pwapt-merge-I", and one whose undo (should the
- * merge fail) restores uses ".pwapt-restore-I" where its directory is not
- * on UNDO_DEV, the undo's file system (save_restore() copies), both in
- * the directory that holds its path once the moves before it are applied
- * (by its old name before); a name that an operation before I deletes is
- * free by then.  Else P done, to be rolled back: ".pwapt-restore-I" of
- * each operation whose undo restores, beside its path and its old name. */
+ * I that stages uses ".pwapt-merge-I" and one whose undo (should the
+ * merge fail) restores uses ".pwapt-restore-I", both in the directory that
+ * holds its path once the moves before it are applied (by its old name
+ * before); a name that an operation before I deletes is free by then.
+ * Else P done, to be rolled back: ".pwapt-restore-I" of each operation
+ * whose undo restores, beside its path and its old name. */
 int merge_refuse_temp_taken(int tree, const struct plan *p, bool merge,
-			    dev_t undo_dev, const char *what,
-			    struct world_error *err);
+			    const char *what, struct world_error *err);
 /* Operation O of the merge of SRC into DST (TREE), when it takes DST's
  * directory away whole or renames it (an OP_MOVE's origin): an error
  * (EBUSY) naming the first mount point at or below that directory, else

@@ -542,12 +542,8 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	 * never taken for a stage, nor removed with one. */
 	char what[2 * WORLD_NAME_MAX + 40];
 	snprintf(what, sizeof(what), "cannot merge '%s' into '%s'", src, dst);
-	struct stat state;
-	if (r >= 0 && fstat(s->state_fd, &state) < 0)
-		r = werr_errno(err, errno, "cannot read %s", s->state);
 	if (r >= 0)
-		r = merge_refuse_temp_taken(m.tree, &p, true, state.st_dev,
-					    what, err);
+		r = merge_refuse_temp_taken(m.tree, &p, true, what, err);
 	if (r < 0)
 		goto out;
 	/* SRC's hard links, from a walk of its layer: one that fails
