@@ -128,4 +128,20 @@ test_expect_success "a roll-back, Root's /etc/.pwapt-restore-0 made after its ch
 	test_equal by-hand "$(cat "$R/etc/.pwapt-restore-0")" && rm "$R/etc/.pwapt-restore-0"
 '
 
+# A bind mount of the state directory's file system (review R17): the
+# same device number, yet the undo's rename fails with EXDEV and it copies
+# through .pwapt-restore-N: Root's file of that name refuses the merge.
+test_expect_success "Root's own /srv/.pwapt-restore-0 on a bind mount of the store's file system: refused, kept" '
+	cleanup_worlds && mkdir -p "$TMP/bsrc" "$R/srv" &&
+	mount --bind "$TMP/bsrc" "$R/srv" &&
+	test_equal "$(stat -c %d "$TMP")" "$(stat -c %d "$R/srv")" &&
+	echo orig >"$R/srv/motd" && echo by-hand >"$R/srv/.pwapt-restore-0" &&
+	wcreate C Root && wexec C sh -c "echo new >/srv/motd; echo n >/srv/zz" &&
+	test_fails_with 1 "/srv/.pwapt-restore-0" wmerge C Root &&
+	test_equal orig "$(cat "$R/srv/motd")" &&
+	test_equal by-hand "$(cat "$R/srv/.pwapt-restore-0")"
+'
+cleanup_worlds
+! mountpoint -q "$R/srv" || umount -l "$R/srv"
+
 test_done
