@@ -373,6 +373,36 @@ test_expect_success 'pwapt rollback --force keeps what Root changed since beside
 	test_equal 2 "$(grep -c "changed since the merge: kept as" "$TMP/err")"
 '
 
+# A file the merge deleted and Root made again since: Root's stays, and
+# what the merge deleted comes back beside it, named (review R17 M2).
+test_expect_success 'pwapt rollback --force of a delete Root undid by hand: both kept' '
+	fresh_root && wcreate A Root && wexec A rm /srv/delete &&
+	wmerge A Root && sleep 0.05 && echo admin-new >"$R/srv/delete" &&
+	pwapt rollback --force 2>"$TMP/err" &&
+	test_equal admin-new "$(cat "$R/srv/delete")" &&
+	test_equal delete "$(cat "$R/srv/delete.pwapt-rollback-1")" &&
+	grep -q "/srv/delete was taken since the merge: the file the merge deleted there is back beside it, as /srv/delete.pwapt-rollback-1" "$TMP/err"
+'
+
+# A backup database (/etc/passwd-) is no database undone record by record:
+# Root's edit kept beside it too.  And a path that cannot be kept (its
+# directory immutable) refuses the forced roll-back, naming it, with
+# nothing rolled back (review R17 L1, M3).
+test_expect_success 'pwapt rollback --force keeps a backup database Root changed; refuses, naming it, a path it cannot keep' '
+	fresh_root && wcreate A Root &&
+	wexec A sh -c "echo world >/etc/passwd-; echo new >/srv/modify" &&
+	wmerge A Root && sleep 0.05 &&
+	echo admin-edit >"$R/etc/passwd-" && echo admin-edit >"$R/srv/modify" &&
+	chattr +i "$R/srv" &&
+	{ pwapt rollback --force 2>"$TMP/err"; rc=$?; chattr -i "$R/srv"; test_equal 1 $rc; } &&
+	grep -q "cannot keep /srv/modify, changed since the merge, beside it (nothing was rolled back)" "$TMP/err" &&
+	test_equal admin-edit "$(cat "$R/srv/modify")" &&
+	pwapt rollback --force 2>"$TMP/err" &&
+	test_equal admin-edit "$(cat "$R/etc/passwd-.pwapt-rollback-1")" &&
+	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-1")" &&
+	test_equal modify "$(cat "$R/srv/modify")" && rm "$R/etc/passwd-.pwapt-rollback-1"
+'
+
 # A file system without hard links (vfat; here an injected EPERM): a copy.
 test_expect_success 'pwapt rollback --force keeps a copy where a hard link is refused' '
 	fresh_root && wcreate A Root &&

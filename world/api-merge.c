@@ -199,13 +199,16 @@ static int rollback(struct world_store *s, const char *dst, uint64_t id,
 		return r < 0 ? r : 0;
 	}
 	/* Forced: DST's changes since the merge kept beside, not lost. */
-	if (force && (r = undo_keep_changed(s, ldir, tree)) < 0) {
+	_cleanup_free_ char *failed = NULL;
+	if (force && (r = undo_keep_changed(s, ldir, tree, &failed)) < 0) {
+		r = werr_errno(err, -r,
+			       "cannot roll back the merge of '%s' into '%s': "
+			       "cannot keep %s, changed since the merge, "
+			       "beside it (nothing was rolled back)",
+			       p.src, dst, failed ? failed : "a path");
 		undo_databases_release(undone, p.n);
 		journal_plan_release(&p);
-		return werr_errno(err, -r,
-				  "cannot keep aside what changed in '%s' "
-				  "since the merge",
-				  dst);
+		return r;
 	}
 	/* The undo is a transaction too: journaled as the active merge, so
 	 * that an interrupted one is finished by the next command.  It is

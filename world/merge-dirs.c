@@ -419,9 +419,10 @@ int merge_put_beside(const struct world_store *s, int undo, const char *save,
 			   aside);
 	else
 		store_warn(s,
-			   "%s was taken since the merge: the directory the "
-			   "merge %s there is back beside it, as %.*s%s",
-			   lands, o->kind == OP_DEL ? "deleted" : "replaced",
+			   "%s was taken since the merge: the %s the merge "
+			   "%s there is back beside it, as %.*s%s",
+			   lands, o->had == HAD_DIR ? "directory" : "file",
+			   o->kind == OP_DEL ? "deleted" : "replaced",
 			   (int)(strrchr(lands, '/') + 1 - lands), lands,
 			   aside);
 	return 0;

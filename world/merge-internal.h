@@ -293,11 +293,13 @@ int undo_share_after(struct world_store *s, int mdir, char *const *moved);
 int undo_changed_since(int mdir, int tree, char **out);
 /* pwapt rollback --force, before the roll-back begins: each merged path
  * DST changed since (a file, a symbolic link, a node; not a directory,
- * not a database undone record by record) keeps a hard link beside it,
- * NAME.pwapt-rollback-N, durable, said through store_warn() on S: DST's
- * version outlives the roll-back, and a kill before it leaves DST's files
- * where they were. */
-int undo_keep_changed(const struct world_store *s, int mdir, int tree);
+ * not a database undone record by record) keeps a hard link beside it
+ * (a copy where the file system has none), NAME.pwapt-rollback-N,
+ * durable, said through store_warn() on S: DST's version outlives the
+ * roll-back, and a kill before it leaves DST's files where they were.  On
+ * an error, *FAILED names the path (free it; NULL when out of memory). */
+int undo_keep_changed(const struct world_store *s, int mdir, int tree,
+		      char **failed);
 /* Pwapt's own change of PATH in DST's tree, which left its content as it
  * was but its ctime changed from BEFORE's to AFTER's (a later merge linked
  * it into its undo, or that merge's roll-back removed the link or put the

@@ -470,6 +470,7 @@ struct aside {
 	const struct world_store *s;
 	int tree;
 	unsigned n;
+	char *failed;
 };
 
 /* DST's own version of PATH, changed since the merge, linked as
@@ -484,7 +485,7 @@ static int keep_aside(const char *path, bool deleted, void *arg)
 	struct aside *a = arg;
 	const char *base;
 	struct stat st, x;
-	if (deleted || dbmerge_planned(path) != DBMERGE_NONE)
+	if (deleted || dbmerge_undoable(path))
 		return 0;
 	_cleanup_close_ int parent = journal_open_parent(a->tree, path, &base);
 	if (parent == -ENOENT || parent == -ENOTDIR || parent == -ELOOP)
@@ -530,8 +531,21 @@ static int keep_aside(const char *path, bool deleted, void *arg)
 	return 0;
 }
 
-int undo_keep_changed(const struct world_store *s, int mdir, int tree)
+/* keep_aside(), with the path it could not keep in *FAILED. */
+static int keep_aside_named(const char *path, bool deleted, void *arg)
+{
+	struct aside *a = arg;
+	int r = keep_aside(path, deleted, arg);
+	if (r < 0)
+		a->failed = strdup(path);
+	return r;
+}
+
+int undo_keep_changed(const struct world_store *s, int mdir, int tree,
+		      char **failed)
 {
 	struct aside a = {.s = s, .tree = tree};
-	return changed_walk(mdir, tree, keep_aside, &a);
+	int r = changed_walk(mdir, tree, keep_aside_named, &a);
+	*failed = a.failed;
+	return r;
 }

@@ -298,11 +298,14 @@ int undo_sync_written(int tree, const struct plan *p)
  * the merge reached O (SRC's version is there, or the directory it made),
  * nothing is there, or the saved file itself is.  Anything else is DST's
  * own (0): a file DST replaced (as dpkg and editors do, by rename) before a
- * merge killed or stopped on the way reached O, or one DST made after the
- * merge deleted DST's; it stays.  2: a file that cannot be told from SRC's
- * (srcs_version()): it stays, the save goes beside it. */
+ * merge killed or stopped on the way reached O; it stays.  2: a file that
+ * cannot be told from SRC's (srcs_version()): it stays, the save goes
+ * beside it.  3: one DST made after the merge deleted DST's (DONE: the
+ * merge was done, so it reached O): it stays, and so does what the merge
+ * deleted, beside it. */
 static int put_back_over(int parent, const char *base, const struct op *o,
-			 int undo, const char *save, const struct src_view *sv)
+			 int undo, const char *save, const struct src_view *sv,
+			 bool done)
 {
 	struct stat now, was;
 	if (o->had != HAD_FILE ||
@@ -323,8 +326,8 @@ static int put_back_over(int parent, const char *base, const struct op *o,
 		}
 	case OP_DIR:
 		return S_ISDIR(now.st_mode);
-	case OP_DEL:
-		return 0;
+	case OP_DEL: /* done: made since; else maybe never deleted */
+		return done ? 3 : 0;
 	default: /* a merged database: no version of SRC's to tell by */
 		return 1;
 	}
@@ -612,11 +615,12 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 				   dir_taken_since(parent, base, o, &sv)) {
 				r = put_beside(s, undo, n, parent, base, tmp, o,
 					       NULL, tree, p, unmoved, k);
-			} else if ((back_over = put_back_over(parent, base, o,
-							      undo, n, &sv)) ==
-				   2) {
+			} else if ((back_over = put_back_over(
+					    parent, base, o, undo, n, &sv,
+					    p->phase == 2)) >= 2) {
 				r = put_beside(s, undo, n, parent, base, tmp, o,
-					       p->src, tree, p, unmoved, k);
+					       back_over == 2 ? p->src : NULL,
+					       tree, p, unmoved, k);
 			} else if (back_over) {
 				note_applied_own(of, undo, k, at);
 				r = save_restore(undo, n, parent, base, tmp);
