@@ -729,7 +729,9 @@ static long ms_since(const struct timespec *t)
 
 /* Sends a marker and reads the records until it is back (at most
  * MARKER_MS): every record the kernel queued before it is then read.
- * 0, -ETIMEDOUT, or -errno. */
+ * 0, -ETIMEDOUT, -EPERM when the marker could not be sent (whatever the
+ * reason: the collector goes on, its readers told "not flushed"), or
+ * -errno of reading the records. */
 static int await_marker(struct trace_audit *c)
 {
 	char text[128];
@@ -743,10 +745,9 @@ static int await_marker(struct trace_audit *c)
 	c->marker_back = false;
 	marker_text(c, n, text, sizeof(text));
 	/* 0: libaudit hid a refusal (no audit, no CAP_AUDIT_WRITE). */
-	errno = 0;
 	if (audit_log_user_message(c->ctl, AUDIT_TRUSTED_APP, text, NULL, NULL,
 				   NULL, 1) <= 0)
-		return errno ? -errno : -EPERM;
+		return -EPERM;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		struct pollfd p = {.fd = c->rx, .events = POLLIN};
