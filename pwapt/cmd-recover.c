@@ -145,12 +145,23 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 	struct world_error err = {0};
 	char kind_buf[128];
 	const char *kind = merge_kind(pending, kind_buf, sizeof(kind_buf));
-	/* The merge the note is of ("merge N", "rollback of merge N"), and
-	 * DST's last merge, to tell whether it was rolled back. */
+	/* The merge the note is of ("merge N", "rollback of merge N"),
+	 * DST's last merge, and whether that one was rolled back: as
+	 * libworld noted it, not told by the last merge kept (a later one
+	 * takes its place, and only the last one is kept). */
 	if (sscanf(pending, "merge %" SCNu64, &id) != 1 &&
 	    sscanf(pending, "rollback of merge %" SCNu64, &id) != 1)
 		id = 0;
 	bool unknown = id && last_merge(s, dst, &last, &err) < 0;
+	int undone = id && !unknown ? world_merge_rolled_back(s, dst, id) : 0;
+	if (undone < 0) {
+		unknown = true;
+		err.code = -undone;
+		snprintf(err.msg, sizeof(err.msg),
+			 "the notes of merges into %s rolled back cannot be "
+			 "read: %s",
+			 dst, strerror(-undone));
+	}
 	bool rollback = id && !strncmp(pending, "rollback of merge ", 18);
 	/* Its lines for after the undo; those before it: its stops. */
 	bool undo = rollback &&
@@ -207,13 +218,13 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 		       "refused and a start failed): start them again, or "
 		       "pwapt rollback --id %" PRIu64 " %s:\n",
 		       id, dst, id, dst);
-	} else if (undo && last < id) {
+	} else if (undo && undone) {
 		printf("pwapt rollback of merge %" PRIu64 " into %s was "
 		       "killed after it undid the merge, or a service did not "
 		       "come back: start or restart these on the old files:\n",
 		       id, dst);
 	} else if (undo) {
-		/* Merge ids only grow: a later merge came since. */
+		/* Not known to be undone, and not the last merge. */
 		printf("pwapt rollback of merge %" PRIu64 " into %s was "
 		       "killed around its undoing of the merge (merge %" PRIu64
 		       " is no longer the last merge): start or restart these "
@@ -225,18 +236,18 @@ static void print_pending(struct world_store *s, const struct world_list *l,
 		       "%" PRIu64 " %s: those services ran on its files; see "
 		       "to them on the files %s has now:\n",
 		       id, dst, id,
-		       last > id ? "is no longer the last merge"
-				 : "was rolled back",
+		       undone ? "was rolled back"
+			      : "is no longer the last merge",
 		       dst);
 	} else if (id && last != id) {
-		/* Merge ids only grow: an older last merge means this one
-		 * was rolled back; a newer one came after it. */
+		/* Rolled back, or a later merge took its place (or one
+		 * that a pwapt before the notes of roll-backs undid). */
 		printf("services of %s were not (re)started or checked after "
 		       "merge %" PRIu64 ", which %s: see to them on the files "
 		       "%s has now",
 		       dst, id,
-		       last > id ? "is no longer the last merge"
-				 : "was rolled back",
+		       undone ? "was rolled back"
+			      : "is no longer the last merge",
 		       dst);
 		if (last)
 			printf(" (pwapt rollback would undo merge %" PRIu64

@@ -395,13 +395,15 @@ int service_pending_drop_held(struct context *ctx, const char *world,
 			      uint64_t id);
 /* Through S (its lock held), WORLD's notes of pending services of a
  * merge that a pwapt rollback killed inside its undo set aside, once that
- * undo is finished (the merge is no longer kept, the next command's
- * store open finished it): done with, as service_pending_drop_held()
+ * undo is finished (world_merge_rolled_back() says so: the next command's
+ * store open finished it; a merge no longer kept is not enough, a later
+ * one may have taken its place): done with, as service_pending_drop_held()
  * drops them after a rollback that went through; the newest note of
  * such a rollback of it stays (what is left to start or restart on the
  * old files), and so does each one whose writer still runs.  Also done
  * before each hold and restore.  How many it dropped; -1 when the notes
- * or the record of merges cannot be read or written: left as they are. */
+ * or the notes of merges rolled back cannot be read or written: left as
+ * they are. */
 int service_notes_drop_undone(struct world_store *s, const char *world);
 /* The top of WORLD's held notes is its note of pending services again
  * (none: it is emptied), and comes off them; held notes of merge ID

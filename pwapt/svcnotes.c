@@ -488,16 +488,8 @@ static bool set_aside_by(const char *top, const void *arg)
 int service_notes_drop_undone(struct world_store *s, const char *world)
 {
 	_cleanup_free_ char *note = NULL, *held = NULL, *left = NULL;
-	struct world_merge_record m = {0};
 	if (notes_load(s, world, &note, &held) < 0)
 		return -1;
-	/* Merge ids only grow, and only the last merge is undone: a merge
-	 * newer than the last one kept (none: 0) was rolled back. */
-	int r = held ? world_last_merge(s, world, &m, NULL) : 0;
-	uint64_t last = m.id;
-	world_merge_record_release(&m);
-	if (r < 0 && r != -ENOENT)
-		return -1; /* whether a merge is undone cannot be told */
 	if (!held || !(left = strdup(held)))
 		return held ? -1 : 0;
 	/* Each killed rollback's note, newest first (the note, then the
@@ -512,8 +504,14 @@ int service_notes_drop_undone(struct world_store *s, const char *world)
 		uint64_t id;
 		if (!c)
 			return -1;
-		if (!killed_rollback_of(c, &id) || id <= last ||
-		    (!first && !strstr(left, c)))
+		if (!killed_rollback_of(c, &id) || (!first && !strstr(left, c)))
+			continue;
+		/* Its undo finished, as libworld noted: no merge kept, or a
+		 * newer one, does not tell (only the last one is kept). */
+		int undone = world_merge_rolled_back(s, world, id);
+		if (undone < 0)
+			return -1; /* cannot be told: the notes stay */
+		if (!undone)
 			continue;
 		const struct done_with d = {id, c};
 		int n = 0;

@@ -119,7 +119,7 @@ test_expect_success 'a note naming a merge that is no longer the last: pwapt rec
 	test -d "$PWAPT_STATE/worlds/Root/notes" &&
 	printf "merge 99999 from gone\nrestart aaa\n" >"$PWAPT_STATE/worlds/Root/notes/svcmove" &&
 	pwapt recover >"$TMP/rec" 2>&1; cat "$TMP/rec" &&
-	grep -q "after merge 99999, which was rolled back: see to them on the files Root has now" "$TMP/rec" &&
+	grep -q "after merge 99999, which is no longer the last merge: see to them on the files Root has now" "$TMP/rec" &&
 	grep -q "^restart aaa" "$TMP/rec" &&
 	! grep -q "or pwapt rollback" "$TMP/rec" &&
 	: >"$PWAPT_STATE/worlds/Root/notes/svcmove"

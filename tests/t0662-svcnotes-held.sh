@@ -8,7 +8,9 @@
 # when it cannot (R16 L2); a rollback killed inside its undo leaves its
 # own note, not the merge's it set aside (R16 M1); the note of a command
 # still at work is never dropped (R16 LM1); a rollback that cannot write
-# its note ends its hold (R16 L1).  On the Debian test tree with the
+# its note ends its hold (R16 L1); a merge is taken for rolled back only
+# when its roll-back noted so (R17 M4), also one killed between that note
+# and its journal's removal.  On the Debian test tree with the
 # tests' pwapt-test-svc.
 . "$(dirname "$0")/lib.sh"
 make_debian_root
@@ -115,7 +117,9 @@ test_expect_success 'pwapt merge that cannot open the store puts the note it kep
 # note is the right report: its restarts on the old files did not run.
 # The next command is pwapt recover, then a wmerge (its hold drops it,
 # before its own merge makes merge N no longer the last).
-for point in rollback-op:0 rollback-started; do
+# rollback-noted: killed once the undo is noted as done (STATE/rolled-back),
+# before its journal went: recovery finishes it, the merge rolled back.
+for point in rollback-op:0 rollback-started rollback-noted; do
 	test_expect_success "pwapt rollback killed at $point: the merge's note it set aside goes, its own stays" '
 	wcreate X2 Root &&
 	wexec X2 env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-svc=1.1 </dev/null >/dev/null 2>&1 &&
@@ -140,6 +144,52 @@ for point in rollback-op:0 rollback-started; do
 	wait_for 20 "test -n \"\$(svcd_procs)\"" && clear_notes
 '
 done
+
+# R17 M4: "rolled back" was told by the merge kept: none kept, or an
+# older one, meant every newer merge was undone.  Only the last merge is
+# kept: merge N (a rollback of it killed before its undo), then merge M
+# rolled back, keeps none, and merge N, never undone, counted as rolled
+# back: its note was dropped and pwapt recover said the rollback of N
+# "undid the merge".  libworld notes each merge it rolled back.
+test_expect_success 'a rollback of merge N killed before its undo, merge M then rolled back: N.s note stays' '
+	wcreate X5 Root &&
+	wexec X5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-svc=1.1 </dev/null >/dev/null 2>&1 &&
+	{ PWAPT_CRASH_AT=svcmove-merged wmerge X5 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 &&
+	N=$(sed -n "s/^merge \([0-9]*\) from X5\$/\1/p" "$(note)") && test -n "$N" &&
+	{ PWAPT_CRASH_AT=rollback-stopped pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 && grep -q "^rollback of merge $N " "$(note)" &&
+	grep -q "^merge $N from X5" "$(held)" &&
+	wcreate Y5 Root && wexec Y5 sh -c "mkdir -p /srv && echo y >/srv/y5" &&
+	{ wmerge Y5 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	{ pwapt rollback --no-restart >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 0 $rc && test ! -e "$R/srv/y5" &&
+	test_equal 1.1 "$(wexec Root dpkg-query -W -f="\${Version}" pwapt-test-svc)" &&
+	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	grep -q "^merge $N from X5" "$(held)" &&
+	test_lacks "^pwapt rollback of merge $N into Root was killed after it undid" cat "$TMP/rec" &&
+	grep -qx "merge $N from X5" "$TMP/rec" && grep -qx "restart pwapt-test-svc" "$TMP/rec" &&
+	{ pwapt rollback --id $N >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test "$rc" -ne 0 &&
+	grep -q "no merge into .Root. is kept (it is not noted as rolled back: a later merge came after it" "$TMP/out" &&
+	install_test_packages --allow-downgrades pwapt-test-svc=1.0 >/dev/null &&
+	wexec Root /etc/init.d/pwapt-test-svc restart >/dev/null 2>&1 &&
+	wait_for 20 "test -n \"\$(svcd_procs)\"" && clear_notes
+'
+
+# A roll-back whose undo is done but cannot be noted so fails, and leaves
+# its journal: the next command finishes it and notes it.
+test_expect_success 'pwapt rollback that cannot note its undo: exit 1, the journal stays, recover notes it' '
+	wcreate X6 Root && wexec X6 sh -c "mkdir -p /srv && echo x >/srv/x6" &&
+	{ wmerge X6 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } && test_equal 0 $rc &&
+	N=$(sed -n "s/^Merged X6 into Root as merge \([0-9]*\).*/\1/p" "$TMP/out") && test -n "$N" &&
+	{ PWAPT_FAIL_AT=rollback-note-undone pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test_equal 1 $rc && grep -q "merge $N into .Root. is rolled back, but that cannot be noted" "$TMP/out" &&
+	test -d "$PWAPT_STATE/merge" && test ! -e "$R/srv/x6" &&
+	! grep -qx "$N" "$PWAPT_STATE/rolled-back/Root" 2>/dev/null &&
+	{ pwapt recover >"$TMP/rec" 2>&1; rc=$?; cat "$TMP/rec"; } && test_equal 0 $rc &&
+	test ! -e "$PWAPT_STATE/merge" && grep -qx "$N" "$PWAPT_STATE/rolled-back/Root" &&
+	clear_notes
+'
 
 # R16 LM1: the rollback's end (service_pending_restore) dropped the held
 # note of the merge it undid whatever its writer, here a wmerge of that

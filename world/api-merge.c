@@ -58,6 +58,13 @@ static int last_merge(struct world_store *s, const char *dst, int *ldir,
 	return 0;
 }
 
+int world_merge_rolled_back(struct world_store *s, const char *dst, uint64_t id)
+{
+	if (!store_name_valid(dst))
+		return -EINVAL;
+	return id ? journal_rolled_back(s->state_fd, dst, id) : 0;
+}
+
 void world_merge_record_release(struct world_merge_record *m)
 {
 	free(m->src);
@@ -118,11 +125,18 @@ static int rollback(struct world_store *s, const char *dst, uint64_t id,
 	_cleanup_close_ int ldir = -1;
 	struct plan p;
 	int r = last_merge(s, dst, &ldir, &p, err);
+	/* Not kept: rolled back, or replaced by a later merge that was. */
 	if (r == -ENOENT && id && store_world_exists(s, dst))
 		return werr(err, ENOENT,
 			    "cannot roll back merge %" PRIu64 " into '%s': no "
-			    "merge into '%s' is kept (it was rolled back)",
-			    id, dst, dst);
+			    "merge into '%s' is kept (%s)",
+			    id, dst, dst,
+			    journal_rolled_back(s->state_fd, dst, id) > 0
+				    ? "it was rolled back"
+				    : "it is not noted as rolled back: a later "
+				      "merge came after it and was rolled "
+				      "back, and only the last merge into a "
+				      "world can be rolled back");
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *last = path_join("merges", dst);
@@ -235,6 +249,11 @@ static int rollback(struct world_store *s, const char *dst, uint64_t id,
 	if (r >= 0)
 		r = undo_roll_back(s, mdir, &p, undone, err);
 	undo_databases_release(undone, p.n);
+	if (r >= 0)
+		r = recover_note_rolled_back(s, &p, err);
+	/* Killed here, noted and its journal still there: recovery
+	 * finishes it again. */
+	crash_point("rollback-noted");
 	if (r >= 0 && journal_remove_dir(s->state_fd, "merge") < 0)
 		r = werr(err, EIO, "cannot remove %s/merge", s->state);
 	if (r >= 0)

@@ -38,10 +38,12 @@ static int discard_tree(struct world_store *s, const char *name, bool lazy,
 	if (r < 0)
 		return werr_errno(err, -r, "cannot unmount %s", merged);
 	crash_point("delete-unmount");
-	/* The undo of the last merge into it goes with it. */
+	/* The undo of the last merge into it goes with it, and the notes of
+	 * those rolled back. */
 	_cleanup_free_ char *last = path_join("merges", name);
 	if (last)
 		(void)journal_remove_dir(s->state_fd, last);
+	journal_forget_rolled_back(s->state_fd, name);
 	if (!lazy)
 		return store_discard_world_dir(s, name, false, err);
 	struct world_error ignored;

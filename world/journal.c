@@ -464,3 +464,99 @@ int journal_open_parent(int tree, const char *path, const char **base)
 		return -ENOMEM;
 	return open_beneath(tree, dir, O_PATH | O_DIRECTORY);
 }
+
+/* STATE/rolled-back, opened; made (durably) when MAKE. */
+static int rolled_back_dir(int state_fd, bool make)
+{
+	if (make && mkdirat(state_fd, ROLLED_BACK_DIR, 0700) == 0 &&
+	    fsync(state_fd) < 0)
+		return -errno;
+	int fd = openat(state_fd, ROLLED_BACK_DIR,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* The line after L, or its end. */
+static const char *next_line(const char *l)
+{
+	const char *e = strchrnul(l, '\n');
+	return *e ? e + 1 : e;
+}
+
+/* Whether line L is an id, a number and its newline (a torn or damaged
+ * line is none), as *ID. */
+static bool line_id(const char *l, uint64_t *id)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(l, &end, 10);
+	*id = v;
+	return isdigit((unsigned char)*l) && !errno && *end == '\n';
+}
+
+/* Of the ids in TEXT, one a line, *FOUND gets ID's line (none: NULL);
+ * returns the start of its last KEEP - 1 lines, those kept when ID is
+ * added. */
+static const char *rolled_back_scan(const char *text, uint64_t id, size_t keep,
+				    const char **found)
+{
+	size_t n = 0;
+	uint64_t v;
+	*found = NULL;
+	for (const char *l = text; *l; l = next_line(l), n++)
+		if (line_id(l, &v) && v == id)
+			*found = l;
+	const char *start = text;
+	for (; n >= keep && *start; n--)
+		start = next_line(start);
+	return start;
+}
+
+int journal_note_rolled_back(int state_fd, const char *dst, uint64_t id)
+{
+	_cleanup_free_ char *old = NULL, *buf = NULL;
+	/* A file a line beside merges/, not in it: a world's name may hold
+	 * a dot, and merges/DST goes with each roll-back. */
+	_cleanup_close_ int dir = rolled_back_dir(state_fd, true);
+	if (dir < 0)
+		return dir;
+	int r = read_file_at(dir, dst, &old, NULL);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	const char *found = NULL;
+	const char *kept =
+		rolled_back_scan(old ? old : "", id, ROLLED_BACK_KEEP, &found);
+	if (found)
+		return 0; /* noted by a run killed before the journal went */
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	uint64_t v;
+	for (const char *l = kept; *l; l = next_line(l))
+		if (line_id(l, &v))
+			fprintf(f, "%" PRIu64 "\n", v);
+	fprintf(f, "%" PRIu64 "\n", id);
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	return write_file_atomic(dir, dst, buf, len, 0600);
+}
+
+int journal_rolled_back(int state_fd, const char *dst, uint64_t id)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int dir = rolled_back_dir(state_fd, false);
+	int r = dir < 0 ? dir : read_file_at(dir, dst, &text, NULL);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	const char *found = NULL;
+	(void)rolled_back_scan(text, id, SIZE_MAX, &found);
+	return found != NULL;
+}
+
+void journal_forget_rolled_back(int state_fd, const char *dst)
+{
+	_cleanup_close_ int dir = rolled_back_dir(state_fd, false);
+	if (dir >= 0)
+		(void)unlinkat(dir, dst, 0);
+}

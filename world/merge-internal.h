@@ -127,6 +127,21 @@ int journal_kind_of(int tree, const char *path, struct stat *st);
 int journal_plan_add(struct plan *p, struct op o);
 /* The directory that holds PATH, beneath TREE; *base gets its last name. */
 int journal_open_parent(int tree, const char *path, const char **base);
+/* STATE/rolled-back/DST: the ids of the last ROLLED_BACK_KEEP merges into
+ * DST that a roll-back undid, one a line, the newest last.  Only the last
+ * merge into DST keeps a record (merges/DST): none kept does not tell
+ * which merges were undone, this file does. */
+#define ROLLED_BACK_DIR	 "rolled-back"
+#define ROLLED_BACK_KEEP 64
+/* Notes durably that merge ID into DST was rolled back: its undo
+ * finished, before the journal of the roll-back goes (an active one is
+ * finished by recovery, which notes it then).  0 when noted already. */
+int journal_note_rolled_back(int state_fd, const char *dst, uint64_t id);
+/* Whether merge ID into DST was noted as rolled back: 1, 0 (also when
+ * nothing is noted: an older pwapt's roll-back), -errno. */
+int journal_rolled_back(int state_fd, const char *dst, uint64_t id);
+/* DST deleted: its notes of merges rolled back go too. */
+void journal_forget_rolled_back(int state_fd, const char *dst);
 
 /* undo-known.c */
 /* Line "SEC NSEC PATH" on F: ST's ctime for PATH. */
@@ -337,6 +352,11 @@ int undo_keep_own(struct world_store *s, const char *dst, const char *notes);
 /* recover.c */
 /* The last merge into DST stays in merges/DST for an undo. */
 int recover_keep_as_last(struct world_store *s, const char *dst);
+/* The undo of P, a merge rolled back, finished: noted durably
+ * (journal_note_rolled_back()), before its journal goes; with ERR set
+ * when it cannot be (the journal stays for the next command). */
+int recover_note_rolled_back(struct world_store *s, const struct plan *p,
+			     struct world_error *err);
 /* Moves the worlds built on SRC onto DST; *moved gets their names. */
 int recover_rebase_children(struct world_store *s, const char *src,
 			    const char *dst, char ***moved,

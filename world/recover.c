@@ -34,6 +34,21 @@ int recover_keep_as_last(struct world_store *s, const char *dst)
 	return 0;
 }
 
+int recover_note_rolled_back(struct world_store *s, const struct plan *p,
+			     struct world_error *err)
+{
+	int r = p->id ? crash_fail("rollback-note-undone", EIO) : 0;
+	if (r >= 0 && p->id)
+		r = journal_note_rolled_back(s->state_fd, p->dst, p->id);
+	if (r < 0)
+		return werr_errno(err, -r,
+				  "merge %" PRIu64 " into '%s' is rolled back, "
+				  "but that cannot be noted in %s/%s (the "
+				  "next pwapt command finishes the roll-back)",
+				  p->id, p->dst, s->state, ROLLED_BACK_DIR);
+	return 0;
+}
+
 /* Moves the worlds built on SRC onto DST, which now holds SRC's changes:
  * their containers stop, their trees are unmounted, and their metadata
  * names DST instead of SRC.  *moved gets their names; the caller brings
@@ -198,6 +213,8 @@ static int recover_journal(struct world_store *s, bool *recovered,
 			r = lifecycle_ensure_running(s, p.dst, NULL, err);
 		if (r >= 0)
 			r = undo_roll_back(s, mdir, &p, NULL, err);
+		if (r >= 0)
+			r = recover_note_rolled_back(s, &p, err);
 		if (r >= 0 && journal_remove_dir(s->state_fd, "merge") < 0)
 			r = werr(err, EIO, "cannot remove %s/merge", s->state);
 	} else if (p.phase == 2) {

@@ -563,6 +563,13 @@ void world_merge_record_release(struct world_merge_record *m);
  * happened, or it was rolled back. */
 int world_last_merge(struct world_store *store, const char *dst,
 		     struct world_merge_record *out, struct world_error *err);
+/* Whether merge ID into DST was rolled back (its undo finished, also by
+ * the recovery of an interrupted roll-back): 1, 0, -errno.  A merge no
+ * longer kept was not necessarily rolled back (a later merge took its
+ * place); one that a pwapt before these notes rolled back, or one of the
+ * oldest of many rolled back, reads 0: not known to be undone. */
+int world_merge_rolled_back(struct world_store *store, const char *dst,
+			    uint64_t id);
 
 /* Undoes merge ID into DST (0: the last merge, whichever it is): every path
  * it changed returns to what it was before (the merged world itself stays

@@ -7,12 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../world/cleanup.h"
 #include "../../world/fsutil.h"
 #include "../../world/merge-internal.h"
 #include "tap.h"
@@ -593,6 +595,50 @@ static void test_large(void)
 	journal_plan_release(&w);
 }
 
+/* STATE/rolled-back/DST: which merges into DST were rolled back.  None
+ * noted reads as not rolled back (an older pwapt's: the caller keeps
+ * what depends on it); the newest ROLLED_BACK_KEEP stay; a line that is
+ * no id is never taken for one. */
+static void test_rolled_back(void)
+{
+	ok(journal_rolled_back(dir, "Root", 1) == 0,
+	   "nothing noted: not rolled back");
+	int r = 0;
+	for (uint64_t id = 1; id <= ROLLED_BACK_KEEP + 6 && r == 0; id++)
+		r = journal_note_rolled_back(dir, "Root", id);
+	ok(r == 0, "70 roll-backs noted");
+	ok(journal_rolled_back(dir, "Root", 6) == 0 &&
+		   journal_rolled_back(dir, "Root", 7) == 1 &&
+		   journal_rolled_back(dir, "Root", ROLLED_BACK_KEEP + 6) == 1,
+	   "the newest 64 kept, the oldest forgotten");
+	_cleanup_free_ char *before = NULL, *after = NULL;
+	(void)read_file_at(dir, "rolled-back/Root", &before, NULL);
+	ok(journal_note_rolled_back(dir, "Root", 40) == 0 &&
+		   read_file_at(dir, "rolled-back/Root", &after, NULL) == 0 &&
+		   before && !strcmp(before, after),
+	   "noted again (a recovery after a kill): unchanged");
+	ok(journal_rolled_back(dir, "A.b", 40) == 0 &&
+		   journal_note_rolled_back(dir, "A.b", 3) == 0 &&
+		   journal_rolled_back(dir, "A.b", 3) == 1 &&
+		   journal_rolled_back(dir, "Root", 3) == 0,
+	   "each world's own");
+	int fd = openat(dir, "rolled-back/B", O_WRONLY | O_CREAT | O_CLOEXEC,
+			0600);
+	const char damaged[] = "x5\n-5\n5x\n 5\n12";
+	bool put = fd >= 0 && write(fd, damaged, sizeof(damaged) - 1) ==
+				      (ssize_t)sizeof(damaged) - 1;
+	if (fd >= 0)
+		close(fd);
+	ok(put && journal_rolled_back(dir, "B", 5) == 0 &&
+		   journal_rolled_back(dir, "B", 12) == 0 &&
+		   journal_note_rolled_back(dir, "B", 9) == 0 &&
+		   journal_rolled_back(dir, "B", 9) == 1 &&
+		   journal_rolled_back(dir, "B", 12) == 0,
+	   "lines that are no id (a torn last one) are none, and dropped");
+	journal_forget_rolled_back(dir, "B");
+	ok(journal_rolled_back(dir, "B", 9) == 0, "forgotten with its world");
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmp)) {
@@ -614,5 +660,6 @@ int main(void)
 	test_append_after_torn();
 	test_repeated();
 	test_large();
+	test_rolled_back();
 	return tap_done();
 }
