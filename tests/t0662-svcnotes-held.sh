@@ -26,6 +26,15 @@ stopped() { test "$(ps -o stat= -p "$1" | cut -c1)" = T; }
 gone() { case $(ps -o stat= -p "$1" | cut -c1) in Z | "") true ;; *) false ;; esac; }
 # The newest transaction's name.
 last_txn() { pwapt list | awk 'NR > 1 { n = $1 } END { print n }'; }
+# World $1 installs pwapt-test-svc 1.1 and is merged into Root by a wmerge
+# killed among its services (its note held by nothing yet): N, its merge.
+merge_killed_among_services() {
+	wcreate "$1" Root &&
+	wexec "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-svc=1.1 </dev/null >/dev/null 2>&1 &&
+	{ PWAPT_CRASH_AT=svcmove-merged wmerge "$1" Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
+	test "$rc" -ge 128 &&
+	N=$(sed -n "s/^merge \([0-9]*\) from $1\$/\1/p" "$(note)") && test -n "$N"
+}
 
 test_expect_success 'set up: pwapt-test-svc 1.0 running in Root' '
 	use_test_repo 1.0 && install_test_packages pwapt-test-svc >/dev/null &&
@@ -36,11 +45,7 @@ test_expect_success 'set up: pwapt-test-svc 1.0 running in Root' '
 # skipped), and a refusal put back the held notes' top: the merge's note,
 # naming pwapt-test-svc to restart on the merged files, was gone.
 test_expect_success 'pwapt rollback refused after its note (Root changed since): the merge.s own note is kept' '
-	use_test_repo 1.1 && wcreate X Root &&
-	wexec X env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-svc=1.1 </dev/null >/dev/null 2>&1 &&
-	{ PWAPT_CRASH_AT=svcmove-merged wmerge X Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
-	test "$rc" -ge 128 &&
-	N=$(sed -n "s/^merge \([0-9]*\) from X\$/\1/p" "$(note)") && test -n "$N" &&
+	use_test_repo 1.1 && merge_killed_among_services X &&
 	grep -qx "restart pwapt-test-svc" "$(note)" && cp "$(note)" "$TMP/M" &&
 	{ PWAPT_STOP_AT=rollback-stopped pwapt rollback >"$TMP/outR" 2>&1 & pid=$!; } && note_pid $pid &&
 	wait_for 120 "stopped $pid" &&
@@ -121,11 +126,7 @@ test_expect_success 'pwapt merge that cannot open the store puts the note it kep
 # before its journal went: recovery finishes it, the merge rolled back.
 for point in rollback-op:0 rollback-started rollback-noted; do
 	test_expect_success "pwapt rollback killed at $point: the merge's note it set aside goes, its own stays" '
-	wcreate X2 Root &&
-	wexec X2 env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-svc=1.1 </dev/null >/dev/null 2>&1 &&
-	{ PWAPT_CRASH_AT=svcmove-merged wmerge X2 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
-	test "$rc" -ge 128 &&
-	N=$(sed -n "s/^merge \([0-9]*\) from X2\$/\1/p" "$(note)") && test -n "$N" &&
+	merge_killed_among_services X2 &&
 	{ PWAPT_CRASH_AT=$point pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
 	test "$rc" -ge 128 && grep -q "^merge $N from X2" "$(held)" &&
 	if [ $point = rollback-started ]; then
@@ -152,11 +153,7 @@ done
 # back: its note was dropped and pwapt recover said the rollback of N
 # "undid the merge".  libworld notes each merge it rolled back.
 test_expect_success 'a rollback of merge N killed before its undo, merge M then rolled back: N.s note stays' '
-	wcreate X5 Root &&
-	wexec X5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pwapt-test-svc=1.1 </dev/null >/dev/null 2>&1 &&
-	{ PWAPT_CRASH_AT=svcmove-merged wmerge X5 Root >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
-	test "$rc" -ge 128 &&
-	N=$(sed -n "s/^merge \([0-9]*\) from X5\$/\1/p" "$(note)") && test -n "$N" &&
+	merge_killed_among_services X5 &&
 	{ PWAPT_CRASH_AT=rollback-stopped pwapt rollback >"$TMP/out" 2>&1; rc=$?; cat "$TMP/out"; } &&
 	test "$rc" -ge 128 && grep -q "^rollback of merge $N " "$(note)" &&
 	grep -q "^merge $N from X5" "$(held)" &&
