@@ -179,4 +179,14 @@ test_expect_success 'wexec Root runs in a container over the Root directory' '
 	test_equal written-by-root "$(cat "$PWAPT_ROOT/etc/root-wrote")"
 '
 
+# liblxc makes a container's directory again for its log when another
+# process looks the container up while it is deleted (seen in t0600):
+# such a directory, with no world's record, is no world, and wlist lists
+# the worlds all the same.
+test_expect_success 'wlist lists past a directory of the state that holds no world' '
+	mkdir "$PWAPT_STATE/worlds/ghost" && : >"$PWAPT_STATE/worlds/ghost/lxc.log" &&
+	wlist >"$TMP/out" && grep -q "^A " "$TMP/out" && test_lacks "^ghost " cat "$TMP/out" &&
+	rm -r "$PWAPT_STATE/worlds/ghost"
+'
+
 test_done

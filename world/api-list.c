@@ -127,8 +127,15 @@ int world_list(struct world_store *s, struct world_list *out,
 	if (!l.v)
 		return werr(err, ENOMEM, "out of memory");
 	r = info_fill(s, WORLD_ROOT, &l.v[l.n++], err);
-	for (size_t i = 0; r >= 0 && names[i]; i++)
+	for (size_t i = 0; r >= 0 && names[i]; i++) {
+		/* A directory there with no world's record is no world: one
+		 * that liblxc made again for its log (lxc.log.file) while
+		 * another process looked the container up as it was deleted,
+		 * or what a killed wcreate left for recovery. */
+		if (!store_world_exists(s, names[i]))
+			continue;
 		r = info_fill(s, names[i], &l.v[l.n++], err);
+	}
 	if (r < 0) {
 		world_list_release(&l);
 		return r;
