@@ -718,15 +718,6 @@ static int flush_all(struct trace_audit *c, bool final)
 	return r;
 }
 
-static long ms_since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000 +
-	       (now.tv_nsec - t->tv_nsec) / 1000000;
-}
-
 /* Sends a marker and reads the records until it is back (at most
  * MARKER_MS): every record the kernel queued before it is then read.
  * 0, -ETIMEDOUT, -EPERM when the marker could not be sent (whatever the
@@ -757,7 +748,7 @@ static int await_marker(struct trace_audit *c)
 			return r;
 		if (c->marker_back)
 			return 0;
-		if ((left = MARKER_MS - ms_since(&start)) <= 0)
+		if ((left = MARKER_MS - trace_ms_since(&start)) <= 0)
 			return -ETIMEDOUT;
 		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
 			return -errno;
@@ -808,7 +799,7 @@ int trace_audit_poll(struct trace_audit *c, int timeout_ms,
 	 * sends one a datagram); the socket holds megabytes. */
 	if (r > 0)
 		poll(NULL, 0, GATHER_MS);
-	if (ms_since(&c->last_sync) >= BATCH_MS) {
+	if (trace_ms_since(&c->last_sync) >= BATCH_MS) {
 		clock_gettime(CLOCK_MONOTONIC, &c->last_sync);
 		if ((r = flush_all(c, false)) < 0)
 			return werr_errno(err, -r, "cannot write a trace table");

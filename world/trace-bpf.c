@@ -406,15 +406,6 @@ static int flush_all(struct trace_collector *c, bool final)
 	return r;
 }
 
-static long ms_since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000 +
-	       (now.tv_nsec - t->tv_nsec) / 1000000;
-}
-
 int trace_collector_poll(struct trace_collector *c, int timeout_ms,
 			 struct world_error *err)
 {
@@ -442,7 +433,7 @@ int trace_collector_poll(struct trace_collector *c, int timeout_ms,
 		return werr_errno(err, -r, "cannot read the trace's ring buffer");
 	if (c->error < 0)
 		return werr_errno(err, -c->error, "cannot record a trace event");
-	if (asked || ms_since(&c->last_sync) >= BATCH_MS) {
+	if (asked || trace_ms_since(&c->last_sync) >= BATCH_MS) {
 		clock_gettime(CLOCK_MONOTONIC, &c->last_sync);
 		r = flush_all(c, false);
 		trace_flush_answer(&c->flush, r >= 0);

@@ -108,13 +108,13 @@ void trace_flush_release(struct world_store *s, struct trace_flush *f)
 	*f = (struct trace_flush){.fd = -1};
 }
 
-static long ms_left(const struct timespec *start, int timeout_ms)
+long trace_ms_since(const struct timespec *t)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return timeout_ms - ((now.tv_sec - start->tv_sec) * 1000 +
-			     (now.tv_nsec - start->tv_nsec) / 1000000);
+	return (now.tv_sec - t->tv_sec) * 1000 +
+	       (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
 int trace_flush_request(struct world_store *s, int timeout_ms)
@@ -141,7 +141,7 @@ int trace_flush_request(struct world_store *s, int timeout_ms)
 	}
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		long left = ms_left(&start, timeout_ms);
+		long left = timeout_ms - trace_ms_since(&start);
 		int r = left > 0 ? poll(&p, 1, (int)left) : 0;
 
 		if (r < 0 && errno == EINTR)

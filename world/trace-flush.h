@@ -14,6 +14,7 @@
 #define PWAPT_TRACE_FLUSH_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <stddef.h>
 
 #include "store.h"
@@ -59,5 +60,7 @@ void trace_flush_release(struct world_store *s, struct trace_flush *f);
  * answered that it could not (audit: its marker did not come back);
  * other -errno. */
 int trace_flush_request(struct world_store *s, int timeout_ms);
+/* Milliseconds since T on CLOCK_MONOTONIC. */
+long trace_ms_since(const struct timespec *t);
 
 #endif
