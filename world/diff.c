@@ -341,8 +341,9 @@ struct changes {
 
 /* Adds the change of *PATH, which it takes (NULL then) on success. */
 static int change_add(struct changes *c, char kind, char **path, unsigned what,
-		      uint64_t bytes)
+		      const struct side *now)
 {
+	uint64_t bytes = file_bytes(now);
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
 		struct world_change *nv = realloc(c->v, cap * sizeof(*nv));
@@ -357,6 +358,13 @@ static int change_add(struct changes *c, char kind, char **path, unsigned what,
 					     .bytes = bytes,
 					     .excluded = excluded,
 					     .path = steal_pointer(path)};
+	if (kind != 'D' && now->exists) {
+		struct world_change *v = &c->v[c->n - 1];
+		v->mode = now->st.st_mode;
+		v->uid = now->st.st_uid;
+		v->gid = now->st.st_gid;
+		v->rdev = now->st.st_rdev;
+	}
 	return 0;
 }
 
@@ -658,16 +666,16 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 			/* On another mount in one of the trees: that is not
 			 * the world's file system; it is never merged. */
 			r = change_add(&ch, x.exists ? 'A' : 'D', &cand.v[i], 0,
-				       0);
+				       &(struct side){0});
 		else if (x.exists && !y.exists)
-			r = change_add(&ch, 'A', &cand.v[i], 0, file_bytes(&x));
+			r = change_add(&ch, 'A', &cand.v[i], 0, &x);
 		else if (!x.exists && y.exists)
-			r = change_add(&ch, 'D', &cand.v[i], 0, file_bytes(&y));
+			r = change_add(&ch, 'D', &cand.v[i], 0, &y);
 		else if (x.exists) {
 			int what = compare(&x, &y);
 			if (what > 0)
 				r = change_add(&ch, 'M', &cand.v[i],
-					       (unsigned)what, file_bytes(&x));
+					       (unsigned)what, &x);
 			else if (what < 0)
 				r = what;
 		}
@@ -717,14 +725,14 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 		struct side y;
 		r = diff_side_load_in(&parts, true, gone.v[i], &cb, &y);
 		if (r >= 0 && y.exists)
-			r = change_add(&ch, 'D', &gone.v[i], 0, file_bytes(&y));
+			r = change_add(&ch, 'D', &gone.v[i], 0, &y);
 		diff_side_release(&y);
 	}
 	for (size_t i = 0; i < kept.n && r >= 0; i++) {
 		struct side x;
 		r = diff_side_load_in(&parts, false, kept.v[i], &ca, &x);
 		if (r >= 0 && x.exists)
-			r = change_add(&ch, 'A', &kept.v[i], 0, file_bytes(&x));
+			r = change_add(&ch, 'A', &kept.v[i], 0, &x);
 		diff_side_release(&x);
 	}
 	diff_side_cache_release(&ca);

@@ -319,15 +319,22 @@ size_t procs_sockets(pid_t pid, unsigned long *v, size_t max)
 
 /* Reads one process; 0 with P left empty (pid 0) when it is gone. */
 static int read_proc(int proc, const char *name, const struct stat *ns,
-		     unsigned flags, struct proc *p)
+		     bool world, unsigned flags, struct proc *p)
 {
+	/* Most processes of a host are in no world: one call rules each of
+	 * those out. */
+	char ns_path[32];
+	struct stat st;
+	snprintf(ns_path, sizeof(ns_path), "%s/ns/pid", name);
+	if (world && (fstatat(proc, ns_path, &st, 0) < 0 ||
+		      st.st_ino != ns->st_ino || st.st_dev != ns->st_dev))
+		return 0;
+	/* Again through the process's own directory: the pid may have
+	 * gone to another process in between. */
 	_cleanup_close_ int pdir =
 		openat(proc, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (pdir < 0)
-		return 0;
-	struct stat st;
-	if (fstatat(pdir, "ns/pid", &st, 0) < 0 || st.st_ino != ns->st_ino ||
-	    st.st_dev != ns->st_dev)
+	if (pdir < 0 || fstatat(pdir, "ns/pid", &st, 0) < 0 ||
+	    st.st_ino != ns->st_ino || st.st_dev != ns->st_dev)
 		return 0;
 	_cleanup_free_ char *stat = NULL, *status = NULL, *cgroup = NULL;
 	if (read_file_at(pdir, "stat", &stat, NULL) < 0 ||
@@ -410,7 +417,7 @@ int procs_scan(pid_t ns_of, unsigned flags, struct proc_table *out)
 		char name[16];
 		snprintf(name, sizeof(name), "%d", (int)pids[i]);
 		struct proc p = {0};
-		r = read_proc(proc, name, &ns, flags, &p);
+		r = read_proc(proc, name, &ns, ns_of != 0, flags, &p);
 		if (r >= 0 && p.pid > 0)
 			t.v[t.n++] = p;
 	}

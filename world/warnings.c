@@ -686,9 +686,14 @@ static int find_special(int fa, struct world_diff *d)
 		if ((c->kind != 'A' && c->kind != 'M') || c->excluded ||
 		    c->checked_off)
 			continue;
-		_cleanup_close_ int fd = open_beneath(fa, c->path, O_PATH);
-		struct stat st;
-		if (fd < 0 || fstat(fd, &st) < 0)
+		/* As the comparison saw it; looked up where it did not. */
+		struct stat st = {.st_mode = c->mode,
+				  .st_uid = c->uid,
+				  .st_gid = c->gid,
+				  .st_rdev = c->rdev};
+		_cleanup_close_ int fd =
+			c->mode ? -1 : open_beneath(fa, c->path, O_PATH);
+		if (!c->mode && (fd < 0 || fstat(fd, &st) < 0))
 			continue; /* the diff itself says what it cannot read */
 		bool device = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode);
 		if (!device && !(S_ISREG(st.st_mode) &&

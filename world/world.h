@@ -471,6 +471,13 @@ struct world_change {
 	 * (no 'D' then) or changed it, this change is a conflict.  NULL for
 	 * every other change. */
 	char *renamed_from;
+	/* For 'A' and 'M': the new version's type and mode, owner, group
+	 * and device numbers, as the comparison saw them; MODE 0 where it
+	 * did not look. */
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	dev_t rdev;
 };
 
 /* A warning beside the changes of a world against its ancestor (wdiff(1),
