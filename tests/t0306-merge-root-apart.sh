@@ -44,7 +44,7 @@ test_expect_success 'a merge into a child world killed before its move, the chil
 	manifest "$PT/srv" | sed "s/ link=[^ ]*//" >"$TMP/want" &&
 	pwapt recover 2>"$TMP/err" && cat "$TMP/err" &&
 	manifest "$PT/srv" | sed "s/ link=[^ ]*//" | diff -u "$TMP/want" - &&
-	! test -e "$PWAPT_STATE/merge" && test_lacks pwapt-rollback ls "$PT/srv"
+	! test -e "$PWAPT_STATE/merge" && test_lacks pwapt-rollback ls -a "$PT/srv"
 '
 
 test_done

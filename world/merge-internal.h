@@ -510,10 +510,13 @@ void merge_move_dirs_stat(int tree, const struct op *o, bool after,
  * ctime, the merge's own change. */
 void merge_dir_relearn(int tree, struct plan *p, size_t i,
 		       const struct move_dirs *before);
-/* BASE.pwapt-rollback-I in BUF, where a roll-back puts what DST has since
- * taken the name of; of a BASE too long for that, only its start (a name
- * is at most NAME_MAX bytes), cut between two characters where BASE is
- * UTF-8; -ENAMETOOLONG when BUF is too small. */
+/* .BASE.pwapt-rollback-I~ in BUF, where a roll-back puts what DST has
+ * since taken the name of: hidden and a backup's name, so that what reads
+ * every file of a directory skips it (nginx's sites-enabled, logrotate.d,
+ * systemd's generators, run-parts, sudoers.d); of a BASE too long for
+ * that, only its start (a name is at most NAME_MAX bytes), cut between
+ * two characters where BASE is UTF-8; -ENAMETOOLONG when BUF is too
+ * small. */
 int merge_aside_name(char *buf, size_t size, const char *base, unsigned i);
 /* Puts the save of operation O (SAVE in UNDO) back beside what DST made
  * at BASE in PARENT since, as BASE.pwapt-rollback-N (the first free N),

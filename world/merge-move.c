@@ -572,7 +572,7 @@ int merge_move_apply(int tree, int src_tree, const struct op *o)
 }
 
 /* Whether the directory that O moved is back at its origin's name (1) or
- * beside it, as NAME.pwapt-rollback-N (2): the same inode as the plan saw
+ * beside it, as .NAME.pwapt-rollback-N~ (2): the same inode as the plan saw
  * there.  0 when it cannot tell (an older journal) or it is not. */
 static int moved_back(int tree, const struct op *o)
 {
