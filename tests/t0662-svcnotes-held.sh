@@ -222,6 +222,8 @@ test_expect_success 'pwapt merge whose store cannot be opened at all says the no
 	test_equal 1 $rc &&
 	grep -q "^pwapt merge: warning: Root.s note of pending services kept aside for this merge stays kept aside too" "$TMP/out" &&
 	grep -qx "merge 99 from Q" "$(held)" &&
+	: "why the store cannot be opened, said once (each step that opens it again said it)" &&
+	test_equal 1 "$(grep -c "^pwapt merge: .*journal" "$TMP/out")" &&
 	pwapt discard "$T" >/dev/null && clear_notes
 '
 
