@@ -322,8 +322,9 @@ static int lock_source(struct world_store *s, const char *src,
 		       const char *dst, struct dbmerge_locks *l,
 		       struct world_error *err)
 {
+	/* The merge's diff revalidates SRC's overlay once it is frozen. */
 	_cleanup_free_ char *tp = NULL;
-	int r = lifecycle_tree(s, src, &tp, err);
+	int r = lifecycle_tree_unrefreshed(s, src, &tp, err);
 	if (r < 0)
 		return r;
 	_cleanup_close_ int tree = open(tp, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -33,10 +33,11 @@ int lifecycle_start(struct world_store *s, const char *name,
 	return r;
 }
 
-/* NAME's metadata into *M, and its overlays mounted and revalidated. */
-static int mount_world(struct world_store *s, const char *name,
-		       struct world_meta *m, bool *revived,
-		       struct world_error *err)
+/* NAME's metadata into *M, and its overlays mounted; revalidated too
+ * when REFRESH. */
+static int mount_world_as(struct world_store *s, const char *name,
+			  struct world_meta *m, bool *revived, bool refresh,
+			  struct world_error *err)
 {
 	int r = meta_load(s, name, m, err);
 	if (r < 0)
@@ -45,23 +46,36 @@ static int mount_world(struct world_store *s, const char *name,
 	 * is mounted is revalidated, so that the command sees what Root and
 	 * the parents hold now. */
 	r = layers_mount_world(s, m, 0, revived, err);
-	if (r >= 0)
+	if (r >= 0 && refresh)
 		r = layers_refresh_world(s, m, err);
 	if (r < 0)
 		meta_release(m);
 	return r;
 }
 
-int lifecycle_mount(struct world_store *s, const char *name,
-		    struct world_error *err)
+static int mount_world(struct world_store *s, const char *name,
+		       struct world_meta *m, bool *revived,
+		       struct world_error *err)
+{
+	return mount_world_as(s, name, m, revived, true, err);
+}
+
+static int mount_only(struct world_store *s, const char *name, bool refresh,
+		      struct world_error *err)
 {
 	if (store_is_root(name))
 		return 0;
 	struct world_meta m = {0};
-	int r = mount_world(s, name, &m, NULL, err);
+	int r = mount_world_as(s, name, &m, NULL, refresh, err);
 	if (r >= 0)
 		meta_release(&m);
 	return r;
+}
+
+int lifecycle_mount(struct world_store *s, const char *name,
+		    struct world_error *err)
+{
+	return mount_only(s, name, true, err);
 }
 
 /* NAME's container's state, once it is no longer on its way down: a
@@ -126,15 +140,15 @@ int lifecycle_ensure_running(struct world_store *s, const char *name,
 	return r;
 }
 
-int lifecycle_tree(struct world_store *s, const char *name, char **out,
-		   struct world_error *err)
+static int tree_of(struct world_store *s, const char *name, bool refresh,
+		   char **out, struct world_error *err)
 {
 	/* Mounted, not started: a read of the tree needs no process of the
 	 * world (a transaction's world, stopped to be made durable, was
 	 * started again only to be read, then frozen and killed). */
 	int r = store_check_world(s, name, err);
 	if (r >= 0)
-		r = lifecycle_mount(s, name, err);
+		r = mount_only(s, name, refresh, err);
 	if (r < 0)
 		return r;
 	char *p = store_tree_path(s, name);
@@ -142,6 +156,18 @@ int lifecycle_tree(struct world_store *s, const char *name, char **out,
 		return werr(err, ENOMEM, "out of memory");
 	*out = p;
 	return 0;
+}
+
+int lifecycle_tree(struct world_store *s, const char *name, char **out,
+		   struct world_error *err)
+{
+	return tree_of(s, name, true, out, err);
+}
+
+int lifecycle_tree_unrefreshed(struct world_store *s, const char *name,
+			       char **out, struct world_error *err)
+{
+	return tree_of(s, name, false, out, err);
 }
 
 int lifecycle_open_in(struct world_store *s, const char *name,

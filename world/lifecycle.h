@@ -31,6 +31,12 @@ int lifecycle_mount(struct world_store *s, const char *name,
  * is, a stopped world stays stopped). */
 int lifecycle_tree(struct world_store *s, const char *name, char **out,
 		   struct world_error *err);
+/* lifecycle_tree(), an overlay already mounted not revalidated: for a
+ * look at files of the world's own layer (its tools' lock files) just
+ * before a command revalidates it anyway (a revalidation drops the
+ * overlay's cached names, which every later lookup then pays for). */
+int lifecycle_tree_unrefreshed(struct world_store *s, const char *name,
+			       char **out, struct world_error *err);
 /* Opens PATH beneath NAME's tree (open_beneath()); -ENOENT, -ELOOP and
  * -ENOTDIR are returned without a message: the path is not there as a
  * plain path. */
