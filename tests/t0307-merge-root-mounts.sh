@@ -19,7 +19,7 @@ truncate -s 64M "$img" && mkfs.ext4 -q -F "$img" && mount -o loop "$img" "$R/srv
 
 for case in "killed, then a reboot:reboot_quietly" "killed, then a reboot, SRC cannot be mounted:reboot_broken"; do
 test_expect_success "a merge into Root ${case%:*}: recovery rolls back /srv (its own file system) as /etc" '
-	cleanup_worlds; rm -f "$R/srv/new" "$R/etc/app/new" "$R"/srv/.data.pwapt-rollback-* &&
+	cleanup_worlds; rm -f "$R/srv/new" "$R/etc/app/new" "$R"/srv/data.pwapt-rollback-* &&
 	echo old-srv >"$R/srv/data" && echo old-etc >"$R/etc/app/conf" &&
 	manifest "$R/srv" >"$TMP/before-srv" && manifest "$R/etc/app" >"$TMP/before-etc" &&
 	wcreate A Root && wexec A sh -c "echo new-srv >/srv/data; echo n >/srv/new; echo new-etc >/etc/app/conf; echo n >/etc/app/new" &&

@@ -181,15 +181,14 @@ int merge_refuse_reserved(const struct op *o, const char *src, const char *dst,
 	for (size_t i = 0; i < 2 && !reserved; i++)
 		reserved = !strncmp(base, heads[i], strlen(heads[i])) &&
 			   digits(base + strlen(heads[i]));
-	/* .NAME.pwapt-rollback-N~ (merge_aside_name()) */
-	size_t len = strlen(base);
-	const char *t = base[0] == '.' && len > 1 && base[len - 1] == '~'
-				? strstr(base + 1, tail)
-				: NULL;
+	/* NAME.pwapt-rollback-N.bak (merge_aside_name()), and
+	 * NAME.pwapt-rollback-N, the name before it, which a recovery of
+	 * an older pwapt's journal still looks for */
+	const char *t = strstr(base, tail);
 	for (; t && !reserved; t = strstr(t + 1, tail)) {
 		const char *n = t + sizeof(tail) - 1;
 		size_t nd = strspn(n, "0123456789");
-		reserved = nd && n + nd == base + len - 1;
+		reserved = nd && (!n[nd] || !strcmp(n + nd, ".bak"));
 	}
 	if (!reserved)
 		return 0;
@@ -375,24 +374,36 @@ static bool valid_utf8(const unsigned char *s, size_t len)
 	return true;
 }
 
-int merge_aside_name(char *buf, size_t size, const char *base, unsigned i)
+static int aside_name(char *buf, size_t size, const char *base, unsigned i,
+		      const char *ext)
 {
 	char tail[40];
-	int t = snprintf(tail, sizeof(tail), ".pwapt-rollback-%u~", i);
+	int t = snprintf(tail, sizeof(tail), ".pwapt-rollback-%u%s", i, ext);
 	/* A name as long as a name may be keeps only its start, cut between
 	 * two characters where it is UTF-8 (any byte will do where not). */
 	size_t len = strlen(base), keep = len;
-	if (keep > NAME_MAX - 1 - (size_t)t)
-		keep = NAME_MAX - 1 - (size_t)t;
+	if (keep > NAME_MAX - (size_t)t)
+		keep = NAME_MAX - (size_t)t;
 	if (keep < len && valid_utf8((const unsigned char *)base, len))
 		while (keep > 0 && ((unsigned char)base[keep] & 0xc0) == 0x80)
 			keep--;
-	int n = snprintf(buf, size, ".%.*s%s", (int)keep, base, tail);
+	int n = snprintf(buf, size, "%.*s%s", (int)keep, base, tail);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+int merge_aside_name(char *buf, size_t size, const char *base, unsigned i)
+{
+	return aside_name(buf, size, base, i, ".bak");
+}
+
+int merge_aside_name_before(char *buf, size_t size, const char *base,
+			    unsigned i)
+{
+	return aside_name(buf, size, base, i, "");
+}
+
 /* Puts the save of operation O (save SAVE in UNDO) back beside what DST
- * has at BASE in PARENT, as .BASE.pwapt-rollback-N~ (the first free N), and
+ * has at BASE in PARENT, as BASE.pwapt-rollback-N.bak (the first free N), and
  * says so through store_warn(): DST's own stays, and a recovery never
  * stops on it. */
 int merge_put_beside(const struct world_store *s, int undo, const char *save,

@@ -571,24 +571,44 @@ int merge_move_apply(int tree, int src_tree, const struct op *o)
 	return save_copy_xattrs(from, to); /* times: after the entries */
 }
 
+/* Whether NAME in FP is the directory that O moved. */
+static bool is_moved_dir(int fp, const char *name, const struct op *o,
+			 bool *exists)
+{
+	struct stat st;
+	bool there = fstatat(fp, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	*exists |= there;
+	return there && S_ISDIR(st.st_mode) && st.st_dev == o->origin_dev &&
+	       st.st_ino == o->origin_ino;
+}
+
 /* Whether the directory that O moved is back at its origin's name (1) or
- * beside it, as .NAME.pwapt-rollback-N~ (2): the same inode as the plan saw
- * there.  0 when it cannot tell (an older journal) or it is not. */
+ * beside it, as NAME.pwapt-rollback-N.bak, or NAME.pwapt-rollback-N where
+ * an older pwapt put it (2): the same inode as the plan saw there.  0
+ * when it cannot tell (an older journal) or it is not. */
 static int moved_back(int tree, const struct op *o)
 {
 	const char *fb;
 	_cleanup_close_ int fp =
 		o->origin_known ? journal_open_parent(tree, o->from, &fb) : -1;
-	char name[NAME_MAX + 1];
-	struct stat st;
-	for (unsigned i = 0; fp >= 0 && i <= 1000; i++) {
-		if (i && merge_aside_name(name, sizeof(name), fb, i) < 0)
+	char name[NAME_MAX + 1], before[NAME_MAX + 1];
+	bool exists = false;
+	if (fp < 0)
+		return 0;
+	if (is_moved_dir(fp, fb, o, &exists))
+		return 1;
+	/* Beside: up to the first N free in both forms (the origin's own
+	 * name may be free again: DST's directory there removed since). */
+	for (unsigned i = 1; i <= 1000; i++) {
+		exists = false;
+		if (merge_aside_name(name, sizeof(name), fb, i) < 0 ||
+		    merge_aside_name_before(before, sizeof(before), fb, i) < 0)
 			return 0;
-		if (fstatat(fp, i ? name : fb, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (is_moved_dir(fp, name, o, &exists) ||
+		    is_moved_dir(fp, before, o, &exists))
+			return 2;
+		if (!exists)
 			return 0;
-		if (S_ISDIR(st.st_mode) && st.st_dev == o->origin_dev &&
-		    st.st_ino == o->origin_ino)
-			return i ? 2 : 1;
 	}
 	return 0;
 }
