@@ -208,11 +208,12 @@ struct world_store *open_store(struct context *ctx)
 	 * (services run without it held) says why it cannot once. */
 	static char said[sizeof(err.msg)];
 	if (world_store_open(&s, &ctx->cfg, &err) < 0) {
-		if (strcmp(said, err.msg) != 0)
+		if (!err.msg[0] || strcmp(said, err.msg) != 0)
 			fail(ctx, &err);
 		snprintf(said, sizeof(said), "%s", err.msg);
 		return NULL;
 	}
+	said[0] = '\0'; /* a failure after an open is news again */
 	return s;
 }
 
