@@ -86,24 +86,27 @@ static void usage_all(FILE *f)
 		   "See pwapt(8).\n");
 }
 
-/* The init helper: beside the binary in a build tree, else installed. */
+const char *helper_path(const char *name, char *buf)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, PATH_MAX - 1);
+	char *slash = n > 0 ? memrchr(buf, '/', (size_t)n) : NULL;
+
+	if (slash && (size_t)(slash + 1 - buf) + strlen(name) < PATH_MAX) {
+		strcpy(slash + 1, name);
+		if (access(buf, X_OK) == 0)
+			return buf;
+	}
+	snprintf(buf, PATH_MAX, "%s/%s", PWAPT_LIBEXECDIR, name);
+	return buf;
+}
+
+/* The init helper: $PWAPT_INIT, else as helper_path() finds it. */
 static const char *find_init(void)
 {
-	const char *env = getenv("PWAPT_INIT");
-	if (env && *env)
-		return env;
 	static char path[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
-	if (n > 0) {
-		path[n] = '\0';
-		char *slash = strrchr(path, '/');
-		if (slash) {
-			strcpy(slash + 1, "pwapt-init");
-			if (access(path, X_OK) == 0)
-				return path;
-		}
-	}
-	return PWAPT_LIBEXECDIR "/pwapt-init";
+	const char *env = getenv("PWAPT_INIT");
+
+	return env && *env ? env : helper_path("pwapt-init", path);
 }
 
 int failf(struct context *ctx, const char *fmt, ...)
@@ -380,7 +383,15 @@ int main(int argc, char **argv)
 {
 	char *base = basename(argv[0]);
 	const struct command *c = NULL;
-	struct context ctx = {.cmd = base};
+	/* The arguments as given, before the command word is dropped. */
+	_cleanup_free_ char **given = calloc((size_t)argc + 1, sizeof(*given));
+	struct context ctx = {.cmd = base, .argv = given};
+
+	if (!given) {
+		fprintf(stderr, "pwapt: out of memory\n");
+		return EXIT_FAIL;
+	}
+	memcpy(given, argv, (size_t)argc * sizeof(*argv));
 
 	if (strcmp(base, "pwapt") && (c = find_command(base))) {
 		/* invoked as wcreate, wexec, ... */

@@ -20,6 +20,9 @@ enum {
 struct context {
 	const char *cmd; /* the command's name as the user typed it */
 	const struct command *command; /* its row of the table */
+	/* main()'s arguments as given, the command word included, NULL
+	 * terminated (pwapt trace run passes them on to pwapt-trace) */
+	char **argv;
 	struct world_config cfg;
 	/* Set by the commands' options (options.h) where more than the
 	 * command's own file reads them: --json makes stdout the report's
@@ -98,6 +101,21 @@ int cmd_trace(struct context *ctx, int argc, char **argv);
  * none could start: WHY then says why. */
 int trace_start(struct context *ctx, struct world_store *s, char *why,
 		size_t why_len);
+
+/* The path of the helper program NAME (pwapt-init, pwapt-trace): beside
+ * this program when it is there (a build tree), else in the LIBEXECDIR
+ * it was built for.  BUF holds PATH_MAX bytes. */
+const char *helper_path(const char *name, char *buf);
+
+/* pwapt trace run.  In pwapt-trace (trace-run.c): the collector itself,
+ * until SIGTERM or SIGINT.  In pwapt (trace-exec.c): pwapt-trace put in
+ * this process's place with the same arguments and environment, so that
+ * pwapt itself never loads libbpf and libaudit.  Tracing is not off. */
+int trace_run(struct context *ctx);
+/* The collector's program, pwapt-trace, into EXE (PATH_MAX bytes), as
+ * helper_path() finds it (trace-start.c).  -1 when it cannot be run: WHY
+ * then names the path looked for and why. */
+int trace_collector_exe(char *exe, char *why, size_t why_len);
 
 /* Fills ctx->cfg from /etc/pwapt/pwapt.conf (or $PWAPT_CONFIG), then the
  * environment.  Prints and returns -1 on a malformed file. */

@@ -2,6 +2,7 @@
  * "The collector"): by the first wcreate, and by `pwapt trace start`. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,10 @@
 
 #include "../world/cleanup.h"
 #include "pwapt.h"
+
+/* The program that runs the collector (bin/, LIBEXECDIR): pwapt with
+ * libbpf and libaudit linked. */
+#define TRACE_COLLECTOR "pwapt-trace"
 
 /* How long a collector may take to load and attach its programs (BPF's
  * verifier on a loaded machine) before its starter gives up waiting. */
@@ -103,6 +108,21 @@ static int wait_ready(int ready, char *said, size_t len)
 	}
 }
 
+int trace_collector_exe(char *exe, char *why, size_t why_len)
+{
+	char beside[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", beside, sizeof(beside) - 1);
+
+	helper_path(TRACE_COLLECTOR, exe);
+	if (access(exe, X_OK) == 0)
+		return 0;
+	beside[n > 0 ? n : 0] = '\0';
+	snprintf(why, why_len,
+		 "cannot run the trace collector %s: %s (nor is it beside %s)",
+		 exe, strerror(errno), n > 0 ? beside : "this program");
+	return -1;
+}
+
 int trace_start(struct context *ctx, struct world_store *s, char *why,
 		size_t why_len)
 {
@@ -122,6 +142,9 @@ int trace_start(struct context *ctx, struct world_store *s, char *why,
 	/* Another command started it while this one waited. */
 	if (world_trace_collector_runs(s))
 		return 0;
+	char exe[PATH_MAX];
+	if (trace_collector_exe(exe, why, why_len) < 0)
+		return -1;
 	_cleanup_close_ int log_fd = world_trace_log_open(s, &err);
 	if (log_fd < 0) {
 		snprintf(why, why_len, "%s", err.msg);
@@ -133,13 +156,6 @@ int trace_start(struct context *ctx, struct world_store *s, char *why,
 			 strerror(errno));
 		return -1;
 	}
-	/* This very program, by its name (the process's name in ps is
-	 * then pwapt), or through /proc when it was replaced meanwhile. */
-	char exe[4096];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
-	if (n <= 0 || access(exe, X_OK) < 0)
-		snprintf(exe, sizeof(exe), "/proc/self/exe");
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {

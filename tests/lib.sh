@@ -73,9 +73,9 @@ PWAPT_TRACE=off
 export PWAPT_TRACE
 
 # The trace collectors of this test ("pwapt trace run" of a state
-# directory below $TMP), detached or not.
+# directory below $TMP, pwapt-trace once running), detached or not.
 test_collector_pids() {
-	for _p in $(pgrep -x pwapt); do
+	for _p in $(pgrep -x "pwapt(-trace)?"); do
 		tr '\0' ' ' 2>/dev/null <"/proc/$_p/cmdline" | grep -q "^pwapt trace run" &&
 			tr '\0' '\n' 2>/dev/null <"/proc/$_p/environ" |
 			grep -q "^PWAPT_STATE=$TMP/" && echo "$_p"

@@ -133,9 +133,10 @@ test_expect_success 'each command takes the options its completion offers, and r
 	done
 '
 
-test_expect_success 'make install puts commands, init, man pages, completion and unit in place' '
+test_expect_success 'make install puts commands, init, collector, man pages, completion and unit in place' '
 	make -s -C "$SRC_DIR" install DESTDIR="$TMP/dest" PREFIX=/usr >/dev/null &&
 	for f in usr/bin/pwapt usr/bin/wcreate usr/bin/wexec usr/lib/pwapt/pwapt-init \
+		usr/lib/pwapt/pwapt-trace \
 		usr/share/man/man8/wcreate.8 usr/share/bash-completion/completions/pwapt \
 		usr/share/bash-completion/completions/wexec lib/systemd/system/pwapt-worlds.service \
 		lib/systemd/system/pwapt-trace.service \
@@ -152,7 +153,8 @@ test_expect_success 'make install puts commands, init, man pages, completion and
 	d=$TMP/dest/lib/systemd/system/apt-daily-upgrade.service.d/pwapt.conf &&
 	grep -qx "ExecStart=" "$d" && grep -q "^ExecStart=.*exec /usr/bin/pwapt unattended;" "$d" &&
 	! grep -q @BINDIR@ "$d" &&
-	strings "$TMP/dest/usr/bin/pwapt" | grep -qx "/usr/lib/pwapt/pwapt-init" &&
+	strings "$TMP/dest/usr/bin/pwapt" | grep -qx "/usr/lib/pwapt" &&
+	test -x "$TMP/dest/usr/lib/pwapt/pwapt-trace" &&
 	make -s -C "$SRC_DIR" >/dev/null
 '
 

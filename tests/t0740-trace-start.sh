@@ -209,7 +209,7 @@ test_expect_success 'a failing test file leaves no collector behind' '
 	test $rc = 1 &&
 	inner=$(sed -n "s/^tmp //p" "$TMP/inner.out") && test -n "$inner" &&
 	! test -e "$inner" &&
-	for p in $(pgrep -x pwapt); do
+	for p in $(pgrep -x "pwapt(-trace)?"); do
 		if tr "\0" "\n" 2>/dev/null <"/proc/$p/environ" | grep -q "^PWAPT_STATE=$inner/"; then
 			echo "left running: $p"; exit 1
 		fi
@@ -227,13 +227,53 @@ test_expect_success 'the collector keeps none of the descriptors of the wcreate 
 test_expect_success 'a collector whose state directory is removed stops' '
 	mkdir "$TMP/state2" &&
 	PWAPT_STATE=$TMP/state2 PWAPT_TRACE=bpf pwapt trace start >/dev/null &&
-	p=$(for q in $(pgrep -x pwapt); do
+	p=$(for q in $(pgrep -x "pwapt(-trace)?"); do
 		tr "\0" "\n" 2>/dev/null <"/proc/$q/environ" |
 			grep -qx "PWAPT_STATE=$TMP/state2" && echo "$q"
 	done; true) &&
 	{ test -n "$p" || { echo "no collector of state2 runs; its log:"; cat "$TMP/state2/trace.log"; false; }; } &&
 	rm -rf "$TMP/state2" &&
 	wait_for 30 "! kill -0 $p 2>/dev/null"
+'
+
+# pwapt loads neither libbpf nor libaudit (issue 12: they cost every
+# command 0.4 ms at start); pwapt-trace links them, and `pwapt trace run`
+# becomes it: the same process, its arguments and descriptors kept.
+test_expect_success 'pwapt links neither libbpf nor libaudit: pwapt trace run is pwapt-trace, which traces' '
+	cleanup_worlds && test -z "$(collectors)" &&
+	ldd "$BIN_DIR/pwapt" >"$TMP/ldd" && cat "$TMP/ldd" &&
+	if grep -E "libbpf|libaudit" "$TMP/ldd"; then exit 1; fi &&
+	ldd "$BIN_DIR/pwapt-trace" | grep -q libbpf &&
+	ldd "$BIN_DIR/pwapt-trace" | grep -q libaudit &&
+	{ PWAPT_TRACE=bpf PWAPT_TRACE_READY_FD=5 pwapt trace run \
+		>"$TMP/run.out" 2>&1 5>"$TMP/run.ready" & } &&
+	run=$! &&
+	wait_for 60 "grep -q \"^tracing$\" \"$TMP/run.out\" || ! kill -0 $run" &&
+	cat "$TMP/run.out" && grep -qx tracing "$TMP/run.out" &&
+	test "$(collectors)" = "$run" &&
+	test "$(readlink "/proc/$run/exe")" = "$BIN_DIR/pwapt-trace" &&
+	printf "bpf\t\t\n" | cmp - "$TMP/run.ready" &&
+	PWAPT_TRACE=bpf wcreate H Root 2>"$TMP/err" &&
+	test_no_output cat "$TMP/err" &&
+	wexec H sh -c "echo h >/h" && wait_line H "^write /h$" &&
+	kill -TERM $run && wait $run
+'
+
+test_expect_success 'no pwapt-trace beside pwapt nor installed: trace run and trace start say where they looked' '
+	cleanup_worlds && test -z "$(collectors)" &&
+	libexec=$(sed -n "s/^#define PWAPT_LIBEXECDIR \"\(.*\)\"\$/\1/p" "$SRC_DIR/pwapt/build-config.h") &&
+	test -n "$libexec" &&
+	if test -e "$libexec/pwapt-trace"; then
+		echo "pwapt-trace is installed in $libexec: this test needs it absent"; exit 1
+	fi &&
+	mkdir -p "$TMP/lonely" && cp "$BIN_DIR/pwapt" "$TMP/lonely/" &&
+	test_fails_with 1 "^pwapt trace: cannot run the trace collector $libexec/pwapt-trace: No such file or directory \(nor is it beside $TMP/lonely/pwapt\)\$" \
+		timeout 60 env PWAPT_TRACE=bpf "$TMP/lonely/pwapt" trace run &&
+	test_fails_with 1 "^pwapt trace: cannot start the trace collector: cannot run the trace collector $libexec/pwapt-trace: No such file" \
+		timeout 60 env PWAPT_TRACE=bpf "$TMP/lonely/pwapt" trace start &&
+	test -z "$(collectors)" &&
+	test_fails_with 1 "^pwapt trace: tracing is off" \
+		timeout 60 env PWAPT_TRACE=off "$TMP/lonely/pwapt" trace run
 '
 
 test_expect_success 'no program of this test stays loaded' '
