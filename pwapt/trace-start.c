@@ -25,9 +25,16 @@
 #define START_TIMEOUT_MS 60000
 
 /* In the grandchild: the collector, detached, its output in LOG, its
- * readiness on descriptor 3 (PWAPT_TRACE_READY_FD).  Never returns. */
-static void exec_collector(const char *exe, int log_fd, int ready_fd)
+ * readiness on descriptor 3 (PWAPT_TRACE_READY_FD), for STORE's state
+ * directory and Root (the store this command opened, whether its
+ * configuration, the environment or --state and --root named them: the
+ * collector reads the environment).  Never returns. */
+static void exec_collector(const char *exe, const struct world_store *store,
+			   int log_fd, int ready_fd)
 {
+	if (setenv("PWAPT_STATE", world_store_state(store), 1) < 0 ||
+	    setenv("PWAPT_ROOT", world_store_root(store), 1) < 0)
+		_exit(127);
 	sigset_t none;
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
@@ -166,7 +173,7 @@ int trace_start(struct context *ctx, struct world_store *s, char *why,
 			_exit(127);
 		pid_t daemon = fork();
 		if (daemon == 0)
-			exec_collector(exe, log_fd, pipefd[1]);
+			exec_collector(exe, s, log_fd, pipefd[1]);
 		_exit(daemon < 0 ? 127 : 0);
 	}
 	close(pipefd[1]);

@@ -109,6 +109,21 @@ test_expect_success 'cleanup_worlds stops the collector, which unloads its progr
 	wait_for 30 "test \$(our_programs) = 0"
 '
 
+# --state and --root on the command line, not in the environment: the
+# collector started reads the environment, and once served the default
+# state directory instead (another collector on the host, this one's
+# worlds untraced).
+test_expect_success 'pwapt --state DIR --root DIR trace start: the collector serves DIR' '
+	test -z "$(test_collector_pids)" &&
+	env -u PWAPT_STATE -u PWAPT_ROOT PWAPT_TRACE=bpf \
+		pwapt --state "$PWAPT_STATE" --root "$PWAPT_ROOT" trace start >"$TMP/out" 2>&1 ||
+		{ cat "$TMP/out"; false; } &&
+	p=$(collectors) && test -n "$p" && test "$(echo $p | wc -w)" = 1 &&
+	tr "\0" "\n" <"/proc/$p/environ" | grep -qx "PWAPT_ROOT=$PWAPT_ROOT" &&
+	PWAPT_TRACE=bpf pwapt trace start | grep -qx "a trace collector runs already" &&
+	stop_collectors && test -z "$(test_collector_pids)"
+'
+
 test_expect_success 'four wcreate at once start one collector' '
 	for w in C1 C2 C3 C4; do
 		PWAPT_TRACE=bpf wcreate $w Root 2>"$TMP/$w.err" & eval "p$w=\$!"
