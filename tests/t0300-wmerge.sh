@@ -347,9 +347,9 @@ test_expect_success 'pwapt rollback refuses, naming them, when merged paths chan
 	grep -qx "! /srv/added: changed since the merge" "$TMP/out" &&
 	cp "$R/srv/added" "$TMP/edited" &&
 	pwapt rollback --force 2>"$TMP/err" &&
-	grep -q "/srv/added changed since the merge: kept as /srv/added.pwapt-rollback-1.bak" "$TMP/err" &&
-	cmp "$TMP/edited" "$R/srv/added.pwapt-rollback-1.bak" &&
-	rm "$R/srv/added.pwapt-rollback-1.bak" &&
+	grep -q "/srv/added changed since the merge: kept as /srv/added.pwapt-rollback-1~" "$TMP/err" &&
+	cmp "$TMP/edited" "$R/srv/added.pwapt-rollback-1~" &&
+	rm "$R/srv/added.pwapt-rollback-1~" &&
 	manifest "$R/srv" | diff -u "$TMP/before" -
 '
 
@@ -366,10 +366,10 @@ test_expect_success 'pwapt rollback --force keeps what Root changed since beside
 	test_fails_with 3 "2 paths changed since" pwapt rollback &&
 	pwapt rollback --force 2>"$TMP/err" &&
 	test_equal modify "$(cat "$R/srv/modify")" && ! test -e "$R/srv/fresh" &&
-	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-1.bak")" &&
-	printf "new\nadmin-new\n" | cmp - "$R/srv/fresh.pwapt-rollback-1.bak" &&
-	! test -e "$R/srv/modify.pwapt-rollback-2.bak" &&
-	! test -e "$R/srv/fresh.pwapt-rollback-2.bak" &&
+	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-1~")" &&
+	printf "new\nadmin-new\n" | cmp - "$R/srv/fresh.pwapt-rollback-1~" &&
+	! test -e "$R/srv/modify.pwapt-rollback-2~" &&
+	! test -e "$R/srv/fresh.pwapt-rollback-2~" &&
 	test_equal 2 "$(grep -c "changed since the merge: kept as" "$TMP/err")"
 '
 
@@ -380,8 +380,8 @@ test_expect_success 'pwapt rollback --force of a delete Root undid by hand: both
 	wmerge A Root && sleep 0.05 && echo admin-new >"$R/srv/delete" &&
 	pwapt rollback --force 2>"$TMP/err" &&
 	test_equal admin-new "$(cat "$R/srv/delete")" &&
-	test_equal delete "$(cat "$R/srv/delete.pwapt-rollback-1.bak")" &&
-	grep -q "/srv/delete was taken since the merge: the file the merge deleted there is back beside it, as /srv/delete.pwapt-rollback-1.bak" "$TMP/err"
+	test_equal delete "$(cat "$R/srv/delete.pwapt-rollback-1~")" &&
+	grep -q "/srv/delete was taken since the merge: the file the merge deleted there is back beside it, as /srv/delete.pwapt-rollback-1~" "$TMP/err"
 '
 
 # A backup database (/etc/passwd-) is no database undone record by record:
@@ -398,9 +398,9 @@ test_expect_success 'pwapt rollback --force keeps a backup database Root changed
 	grep -q "cannot keep /srv/modify, changed since the merge, beside it (nothing was rolled back)" "$TMP/err" &&
 	test_equal admin-edit "$(cat "$R/srv/modify")" &&
 	pwapt rollback --force 2>"$TMP/err" &&
-	test_equal admin-edit "$(cat "$R/etc/passwd-.pwapt-rollback-1.bak")" &&
-	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-1.bak")" &&
-	test_equal modify "$(cat "$R/srv/modify")" && rm "$R/etc/passwd-.pwapt-rollback-1.bak"
+	test_equal admin-edit "$(cat "$R/etc/passwd-.pwapt-rollback-1~")" &&
+	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-1~")" &&
+	test_equal modify "$(cat "$R/srv/modify")" && rm "$R/etc/passwd-.pwapt-rollback-1~"
 '
 
 # A file system without hard links (vfat; here an injected EPERM): a copy.
@@ -409,10 +409,10 @@ test_expect_success 'pwapt rollback --force keeps a copy where a hard link is re
 	echo new >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
 	wmerge A Root && sleep 0.05 && echo admin-edit >"$R/srv/modify" &&
 	PWAPT_FAIL_AT=rollback-aside-link pwapt rollback --force 2>"$TMP/err" &&
-	grep -q "kept as /srv/modify.pwapt-rollback-1.bak" "$TMP/err" &&
+	grep -q "kept as /srv/modify.pwapt-rollback-1~" "$TMP/err" &&
 	test_equal modify "$(cat "$R/srv/modify")" &&
-	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-1.bak")" &&
-	test_equal 1 "$(stat -c %h "$R/srv/modify.pwapt-rollback-1.bak")"
+	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-1~")" &&
+	test_equal 1 "$(stat -c %h "$R/srv/modify.pwapt-rollback-1~")"
 '
 
 # A world adds /srv/nl<newline>x and /srv/plain.
@@ -580,9 +580,9 @@ test_expect_success 'SRC on a world, killed, a reboot, SRC cannot be mounted: re
 	rm -rf "$W/work" && echo broken >"$W/work" &&
 	pwapt recover 2>"$TMP/err"; r=$?; cat "$TMP/err";
 	rm -rf "$W/work" && mkdir "$W/work" && test $r = 0 &&
-	grep -q "cannot tell whether /srv/modify is what the merge put there (.C. cannot be mounted): it stays, and what was there before the merge is beside it, as /srv/modify.pwapt-rollback-1.bak" "$TMP/err" &&
+	grep -q "cannot tell whether /srv/modify is what the merge put there (.C. cannot be mounted): it stays, and what was there before the merge is beside it, as /srv/modify.pwapt-rollback-1~" "$TMP/err" &&
 	test_equal by-p "$(cat "$R/srv/modify")" &&
-	test_equal modify "$(cat "$R/srv/modify.pwapt-rollback-1.bak")"
+	test_equal modify "$(cat "$R/srv/modify.pwapt-rollback-1~")"
 '
 
 test_expect_success 'a merged world is killed frozen: none of its processes writes into Root after the merge' '
@@ -672,7 +672,7 @@ test_expect_success 'a roll-back killed as it starts: Root'"'"'s later edit stil
 	test_fails_with 3 "changed since" pwapt rollback &&
 	test_equal admin-edit "$(cat "$R/srv/modify")" &&
 	pwapt rollback --force && test_equal modify "$(cat "$R/srv/modify")" &&
-	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-1.bak")"
+	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-1~")"
 '
 
 # A later merge killed after saving what the earlier one wrote, then

@@ -226,10 +226,10 @@ test_expect_success 'a rollback killed after it put the directory beside Root'"'
 	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
 	mkdir "$R/srv/big" && echo mine >"$R/srv/big/mine" &&
 	kill -CONT $pid && { wait $pid; test_equal 137 $?; } &&
-	test_equal "$d" "$(ino "$R/srv/big.pwapt-rollback-1.bak")" &&
+	test_equal "$d" "$(ino "$R/srv/big.pwapt-rollback-1~")" &&
 	pwapt recover && wlist >/dev/null && ! test -e "$PWAPT_STATE/merge" &&
 	test_equal mine "$(cat "$R/srv/big/mine")" &&
-	test_equal one "$(cat "$R/srv/big.pwapt-rollback-1.bak/f1")"
+	test_equal one "$(cat "$R/srv/big.pwapt-rollback-1~/f1")"
 '
 
 test_expect_success 'Root replaces the origin after the plan: its new directory is not moved, the merge stops' '
@@ -266,10 +266,10 @@ test_expect_success 'killed after the move, Root then makes the origin again: re
 	mv "$T/srv/big" "$T/srv/moved" && echo changed >"$T/srv/moved/f1" &&
 	PWAPT_CRASH_AT=merge-op:1 wmerge A Root; test -e "$PWAPT_STATE/merge/journal" &&
 	mkdir "$R/srv/big" && echo cache >"$R/srv/big/c" &&
-	pwapt recover 2>"$TMP/err" && grep -q "big.pwapt-rollback-1.bak" "$TMP/err" &&
+	pwapt recover 2>"$TMP/err" && grep -q "big.pwapt-rollback-1~" "$TMP/err" &&
 	test_equal cache "$(cat "$R/srv/big/c")" &&
-	test_equal "$d" "$(ino "$R/srv/big.pwapt-rollback-1.bak")" &&
-	test_equal one "$(cat "$R/srv/big.pwapt-rollback-1.bak/f1")" &&
+	test_equal "$d" "$(ino "$R/srv/big.pwapt-rollback-1~")" &&
+	test_equal one "$(cat "$R/srv/big.pwapt-rollback-1~/f1")" &&
 	! test -e "$R/srv/moved" && ! test -e "$PWAPT_STATE/merge" && wlist >/dev/null
 '
 
@@ -285,8 +285,8 @@ test_expect_success 'a roll-back killed after it put the moved directory beside,
 	wait_for 20 "grep -q \"^State:.*T\" /proc/$pid/status" &&
 	mkdir "$R/srv/big" && echo mine >"$R/srv/big/mine" &&
 	kill -CONT $pid && { wait $pid; test_equal 137 $?; } &&
-	test_equal "$d" "$(ino "$R/srv/big.pwapt-rollback-1.bak")" &&
-	mv "$R/srv/big.pwapt-rollback-1.bak" "$R/srv/big.pwapt-rollback-1" &&
+	test_equal "$d" "$(ino "$R/srv/big.pwapt-rollback-1~")" &&
+	mv "$R/srv/big.pwapt-rollback-1~" "$R/srv/big.pwapt-rollback-1" &&
 	pwapt recover && wlist >/dev/null && ! test -e "$PWAPT_STATE/merge" &&
 	test_equal "$d" "$(ino "$R/srv/big.pwapt-rollback-1")" &&
 	test_equal one "$(cat "$R/srv/big.pwapt-rollback-1/f1")" &&
@@ -305,9 +305,9 @@ test_expect_success 'killed after the move, Root then takes a replaced directory
 	rm "$R/srv/moved/sub" && mkdir "$R/srv/moved/sub" && echo mine >"$R/srv/moved/sub/m" &&
 	mkdir "$R/srv/big" && echo cache >"$R/srv/big/c" &&
 	pwapt recover 2>"$TMP/err" &&
-	grep -q "^pwapt recover: /srv/big.pwapt-rollback-1.bak/sub was taken since the merge: the directory the merge replaced there is back beside it, as /srv/big.pwapt-rollback-1.bak/sub.pwapt-rollback-1.bak$" "$TMP/err" &&
-	test_equal sub "$(cat "$R/srv/big.pwapt-rollback-1.bak/sub.pwapt-rollback-1.bak/s")" &&
-	test_equal mine "$(cat "$R/srv/big.pwapt-rollback-1.bak/sub/m")" &&
+	grep -q "^pwapt recover: /srv/big.pwapt-rollback-1~/sub was taken since the merge: the directory the merge replaced there is back beside it, as /srv/big.pwapt-rollback-1~/sub.pwapt-rollback-1~$" "$TMP/err" &&
+	test_equal sub "$(cat "$R/srv/big.pwapt-rollback-1~/sub.pwapt-rollback-1~/s")" &&
+	test_equal mine "$(cat "$R/srv/big.pwapt-rollback-1~/sub/m")" &&
 	test_equal cache "$(cat "$R/srv/big/c")" && ! test -e "$R/srv/moved"
 '
 
@@ -326,9 +326,9 @@ test_expect_success 'killed after two chained moves, Root then takes a replaced 
 	rm "$R/srv/e/deeper" && mkdir "$R/srv/e/deeper" && echo mine >"$R/srv/e/deeper/m" &&
 	mkdir "$R/srv/b/sub" &&
 	pwapt recover 2>"$TMP/err" &&
-	grep -q "^pwapt recover: /srv/big/sub.pwapt-rollback-1.bak/deeper was taken since the merge: the directory the merge replaced there is back beside it, as /srv/big/sub.pwapt-rollback-1.bak/deeper.pwapt-rollback-1.bak$" "$TMP/err" &&
-	test_equal deep "$(cat "$R/srv/big/sub.pwapt-rollback-1.bak/deeper.pwapt-rollback-1.bak/d")" &&
-	test_equal mine "$(cat "$R/srv/big/sub.pwapt-rollback-1.bak/deeper/m")" &&
+	grep -q "^pwapt recover: /srv/big/sub.pwapt-rollback-1~/deeper was taken since the merge: the directory the merge replaced there is back beside it, as /srv/big/sub.pwapt-rollback-1~/deeper.pwapt-rollback-1~$" "$TMP/err" &&
+	test_equal deep "$(cat "$R/srv/big/sub.pwapt-rollback-1~/deeper.pwapt-rollback-1~/d")" &&
+	test_equal mine "$(cat "$R/srv/big/sub.pwapt-rollback-1~/deeper/m")" &&
 	test -d "$R/srv/big/sub" && test_equal one "$(cat "$R/srv/big/f1")" &&
 	! test -e "$R/srv/b" && ! test -e "$R/srv/e"
 '

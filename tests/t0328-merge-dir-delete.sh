@@ -83,9 +83,9 @@ identity_tests() {
 		! test -e "$R/srv/k/dir" &&
 		mkdir "$R/srv/k/dir" && echo mine >"$R/srv/k/dir/x" &&
 		pwapt recover 2>"$TMP/err" &&
-		grep -q "/srv/k/dir.pwapt-rollback-1.bak" "$TMP/err" &&
+		grep -q "/srv/k/dir.pwapt-rollback-1~" "$TMP/err" &&
 		test_equal mine "$(cat "$R/srv/k/dir/x")" &&
-		test_equal deep "$(cat "$R/srv/k/dir.pwapt-rollback-1.bak/sub/d")" &&
+		test_equal deep "$(cat "$R/srv/k/dir.pwapt-rollback-1~/sub/d")" &&
 		test_equal orig "$(cat "$R/srv/k/z")" &&
 		! test -e "$PWAPT_STATE/merge" && wlist >/dev/null
 	'
@@ -93,16 +93,16 @@ identity_tests() {
 		fresh_root && world_deletes_dir &&
 		{ PWAPT_CRASH_AT=merge-op:1 wmerge A Root; test_equal 137 $?; } &&
 		pwapt recover && test_equal deep "$(cat "$R/srv/k/dir/sub/d")" &&
-		! test -e "$R/srv/k/dir.pwapt-rollback-1.bak" && ! test -e "$PWAPT_STATE/merge"
+		! test -e "$R/srv/k/dir.pwapt-rollback-1~" && ! test -e "$PWAPT_STATE/merge"
 	'
 	test_expect_success "$1: rollback --force after Root made the deleted directory again: Root keeps it, the old one beside it" '
 		fresh_root && world_deletes_dir && wmerge A Root &&
 		mkdir "$R/srv/k/dir" && echo mine >"$R/srv/k/dir/x" &&
 		test_fails_with 3 "changed since" pwapt rollback &&
 		pwapt rollback --force 2>"$TMP/err" &&
-		grep -q "/srv/k/dir.pwapt-rollback-1.bak" "$TMP/err" &&
+		grep -q "/srv/k/dir.pwapt-rollback-1~" "$TMP/err" &&
 		test_equal mine "$(cat "$R/srv/k/dir/x")" &&
-		test_equal deep "$(cat "$R/srv/k/dir.pwapt-rollback-1.bak/sub/d")"
+		test_equal deep "$(cat "$R/srv/k/dir.pwapt-rollback-1~/sub/d")"
 	'
 }
 
@@ -182,7 +182,7 @@ test_expect_success "state on another file system: killed after the copy, or onc
 		test_equal deep "$(cat "$R/srv/k/dir/sub/d")" &&
 		test_equal orig "$(cat "$R/srv/k/dir/f")" &&
 		! test -e "$R/srv/k/.pwapt-merge-0" &&
-		! test -e "$R/srv/k/dir.pwapt-rollback-1.bak" &&
+		! test -e "$R/srv/k/dir.pwapt-rollback-1~" &&
 		! grep -q pwapt-rollback "$TMP/err" && ! test -e "$PWAPT_STATE/merge" ||
 		return 1
 	done

@@ -181,14 +181,14 @@ int merge_refuse_reserved(const struct op *o, const char *src, const char *dst,
 	for (size_t i = 0; i < 2 && !reserved; i++)
 		reserved = !strncmp(base, heads[i], strlen(heads[i])) &&
 			   digits(base + strlen(heads[i]));
-	/* NAME.pwapt-rollback-N.bak (merge_aside_name()), and
+	/* NAME.pwapt-rollback-N~ (merge_aside_name()), and
 	 * NAME.pwapt-rollback-N, the name before it, which a recovery of
 	 * an older pwapt's journal still looks for */
 	const char *t = strstr(base, tail);
 	for (; t && !reserved; t = strstr(t + 1, tail)) {
 		const char *n = t + sizeof(tail) - 1;
 		size_t nd = strspn(n, "0123456789");
-		reserved = nd && (!n[nd] || !strcmp(n + nd, ".bak"));
+		reserved = nd && (!n[nd] || !strcmp(n + nd, "~"));
 	}
 	if (!reserved)
 		return 0;
@@ -393,7 +393,7 @@ static int aside_name(char *buf, size_t size, const char *base, unsigned i,
 
 int merge_aside_name(char *buf, size_t size, const char *base, unsigned i)
 {
-	return aside_name(buf, size, base, i, ".bak");
+	return aside_name(buf, size, base, i, "~");
 }
 
 int merge_aside_name_before(char *buf, size_t size, const char *base,
@@ -403,7 +403,7 @@ int merge_aside_name_before(char *buf, size_t size, const char *base,
 }
 
 /* Puts the save of operation O (save SAVE in UNDO) back beside what DST
- * has at BASE in PARENT, as BASE.pwapt-rollback-N.bak (the first free N), and
+ * has at BASE in PARENT, as BASE.pwapt-rollback-N~ (the first free N), and
  * says so through store_warn(): DST's own stays, and a recovery never
  * stops on it. */
 int merge_put_beside(const struct world_store *s, int undo, const char *save,

@@ -309,7 +309,7 @@ int undo_changed_since(int mdir, int tree, char **out);
 /* pwapt rollback --force, before the roll-back begins: each merged path
  * DST changed since (a file, a symbolic link, a node; not a directory,
  * not a database undone record by record) keeps a hard link beside it
- * (a copy where the file system has none), NAME.pwapt-rollback-N.bak,
+ * (a copy where the file system has none), NAME.pwapt-rollback-N~,
  * durable, said through store_warn() on S: DST's version outlives the
  * roll-back, and a kill before it leaves DST's files where they were.  On
  * an error, *FAILED names the path (free it; NULL when out of memory). */
@@ -414,7 +414,7 @@ int merge_move_apply(int tree, int src_tree, const struct op *o);
  * applied) will be once the roll-back (TREE, UNMOVED as for
  * undo_roll_back()) has undone the moves of P before K that renamed a
  * directory above it too, the last first: beside DST's own at each
- * origin's name (ORIGIN.pwapt-rollback-N.bak) where DST took that name since,
+ * origin's name (ORIGIN.pwapt-rollback-N~) where DST took that name since,
  * at its merged name where the origin's directory is gone, else at the
  * origin's name.  Malloc'd; NULL when out of memory. */
 char *merge_move_lands(int tree, const struct plan *p, const bool *unmoved,
@@ -424,7 +424,7 @@ char *merge_move_lands(int tree, const struct plan *p, const bool *unmoved,
  * the merge was done, so O was applied: its directory missing is -ENOENT
  * (DST renamed or removed it; the caller keeps the saves), never "not
  * applied".  Where DST took the origin's name since, the directory goes
- * back beside it, as ORIGIN.pwapt-rollback-N.bak (the first free N), said
+ * back beside it, as ORIGIN.pwapt-rollback-N~ (the first free N), said
  * through store_warn() on S (2): a recovery never stops on it.  Where the
  * directory that held the origin is gone since, it stays at PATH, its
  * metadata put back, said the same way (2).  -EEXIST when both names are
@@ -470,7 +470,7 @@ int merge_dir_unchanged_below(int parent, const char *base,
 			      const struct plan *p, size_t i,
 			      struct timespec diffed);
 /* A merge that would make a name pwapt keeps for its own temporary files
- * in DST (".pwapt-merge-N", ".pwapt-restore-N", "NAME.pwapt-rollback-N.bak",
+ * in DST (".pwapt-merge-N", ".pwapt-restore-N", "NAME.pwapt-rollback-N~",
  * and the older "NAME.pwapt-rollback-N"):
  * refused (-EINVAL, ERR says which): a merge or roll-back would take the
  * world's file for one of its own and remove it unsaved.  0 otherwise. */
@@ -511,20 +511,20 @@ void merge_move_dirs_stat(int tree, const struct op *o, bool after,
  * ctime, the merge's own change. */
 void merge_dir_relearn(int tree, struct plan *p, size_t i,
 		       const struct move_dirs *before);
-/* BASE.pwapt-rollback-I.bak in BUF, where a roll-back puts what DST has
- * since taken the name of: a backup's name, which what reads a whole
- * directory of configuration skips (logrotate.d, systemd's generators,
- * run-parts, sudoers.d; not nginx's include of sites-enabled); of a
- * BASE too long for that, only its start (a name is at most NAME_MAX
- * bytes), cut between two characters where BASE is UTF-8; -ENAMETOOLONG
- * when BUF is too small. */
+/* BASE.pwapt-rollback-I~ in BUF, where a roll-back puts what DST has
+ * since taken the name of: a backup's name, which what reads or runs a
+ * whole directory of configuration skips (logrotate.d, grub.d, dnsmasq.d,
+ * systemd's generators, run-parts, sudoers.d; not nginx's include of
+ * sites-enabled, nor interfaces.d); of a BASE too long for that, only
+ * its start (a name is at most NAME_MAX bytes), cut between two
+ * characters where BASE is UTF-8; -ENAMETOOLONG when BUF is too small. */
 int merge_aside_name(char *buf, size_t size, const char *base, unsigned i);
 /* The same, as pwapt named it before 2026-12-03: BASE.pwapt-rollback-I
  * (a journal of an older pwapt may have put a directory there). */
 int merge_aside_name_before(char *buf, size_t size, const char *base,
 			    unsigned i);
 /* Puts the save of operation O (SAVE in UNDO) back beside what DST made
- * at BASE in PARENT since, as BASE.pwapt-rollback-N.bak (the first free N),
+ * at BASE in PARENT since, as BASE.pwapt-rollback-N~ (the first free N),
  * said through store_warn() on S: a directory DST took the name of, or
  * (UNSURE, the name of SRC) a file that cannot be told from SRC's.  The
  * warning names O's path as LANDS, where the roll-back leaves it

@@ -572,18 +572,16 @@ int merge_move_apply(int tree, int src_tree, const struct op *o)
 }
 
 /* Whether NAME in FP is the directory that O moved. */
-static bool is_moved_dir(int fp, const char *name, const struct op *o,
-			 bool *exists)
+static bool is_moved_dir(int fp, const char *name, const struct op *o)
 {
 	struct stat st;
-	bool there = fstatat(fp, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-	*exists |= there;
-	return there && S_ISDIR(st.st_mode) && st.st_dev == o->origin_dev &&
+	return fstatat(fp, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISDIR(st.st_mode) && st.st_dev == o->origin_dev &&
 	       st.st_ino == o->origin_ino;
 }
 
 /* Whether the directory that O moved is back at its origin's name (1) or
- * beside it, as NAME.pwapt-rollback-N.bak, or NAME.pwapt-rollback-N where
+ * beside it, as NAME.pwapt-rollback-N~, or NAME.pwapt-rollback-N where
  * an older pwapt put it (2): the same inode as the plan saw there.  0
  * when it cannot tell (an older journal) or it is not. */
 static int moved_back(int tree, const struct op *o)
@@ -592,23 +590,19 @@ static int moved_back(int tree, const struct op *o)
 	_cleanup_close_ int fp =
 		o->origin_known ? journal_open_parent(tree, o->from, &fb) : -1;
 	char name[NAME_MAX + 1], before[NAME_MAX + 1];
-	bool exists = false;
 	if (fp < 0)
 		return 0;
-	if (is_moved_dir(fp, fb, o, &exists))
+	if (is_moved_dir(fp, fb, o))
 		return 1;
-	/* Beside: up to the first N free in both forms (the origin's own
-	 * name may be free again: DST's directory there removed since). */
+	/* Beside (the origin's own name may be free again: DST's directory
+	 * there removed since). */
 	for (unsigned i = 1; i <= 1000; i++) {
-		exists = false;
 		if (merge_aside_name(name, sizeof(name), fb, i) < 0 ||
 		    merge_aside_name_before(before, sizeof(before), fb, i) < 0)
 			return 0;
-		if (is_moved_dir(fp, name, o, &exists) ||
-		    is_moved_dir(fp, before, o, &exists))
+		/* Every N: one before it may have been removed since. */
+		if (is_moved_dir(fp, name, o) || is_moved_dir(fp, before, o))
 			return 2;
-		if (!exists)
-			return 0;
 	}
 	return 0;
 }

@@ -474,7 +474,7 @@ struct aside {
 };
 
 /* DST's own version of PATH, changed since the merge, linked as
- * NAME.pwapt-rollback-N.bak beside it (the first free N, or the one that
+ * NAME.pwapt-rollback-N~ beside it (the first free N, or the one that
  * already is this file: a forced roll-back killed and run again): the
  * roll-back then replaces or removes PATH alone.  A directory stays (what
  * DST made in it keeps it from being removed), and so does a database the

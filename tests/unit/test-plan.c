@@ -287,8 +287,8 @@ static void test_aside_name(void)
 {
 	char buf[NAME_MAX + 1], longest[NAME_MAX + 1];
 	ok(merge_aside_name(buf, sizeof(buf), "motd", 2) == 0 &&
-		   !strcmp(buf, "motd.pwapt-rollback-2.bak"),
-	   "a short name: NAME.pwapt-rollback-N.bak, a backup's");
+		   !strcmp(buf, "motd.pwapt-rollback-2~"),
+	   "a short name: NAME.pwapt-rollback-N~, a backup's");
 	ok(merge_aside_name_before(buf, sizeof(buf), "motd", 2) == 0 &&
 		   !strcmp(buf, "motd.pwapt-rollback-2"),
 	   "and as an older pwapt named it: NAME.pwapt-rollback-N");
@@ -296,8 +296,8 @@ static void test_aside_name(void)
 	longest[NAME_MAX] = '\0';
 	ok(merge_aside_name(buf, sizeof(buf), longest, 1000) == 0 &&
 		   strlen(buf) == NAME_MAX &&
-		   !strcmp(buf + NAME_MAX - 24, ".pwapt-rollback-1000.bak") &&
-		   !strncmp(buf, longest, NAME_MAX - 24),
+		   !strcmp(buf + NAME_MAX - 21, ".pwapt-rollback-1000~") &&
+		   !strncmp(buf, longest, NAME_MAX - 21),
 	   "a name of NAME_MAX bytes: its start, then the suffix, a valid "
 	   "name");
 	struct stat st;
@@ -309,23 +309,24 @@ static void test_aside_name(void)
 	   "which the file system takes");
 	if (fd >= 0)
 		close(fd);
-	/* "é" (2 bytes) from byte 1 on: the cut at NAME_MAX - 21
-	 * (".pwapt-rollback-7.bak") falls inside a character where 21 is
-	 * odd. */
+	/* "é" (2 bytes) from byte 2 on: the cut at NAME_MAX - 18 (the
+	 * length of ".pwapt-rollback-7~"), an odd byte, falls inside a
+	 * character. */
 	char utf[NAME_MAX + 1];
 	utf[0] = 'a';
-	for (size_t j = 1; j + 2 < NAME_MAX; j += 2)
+	utf[1] = 'b';
+	for (size_t j = 2; j + 1 < NAME_MAX; j += 2)
 		memcpy(utf + j, "\xc3\xa9", 2);
-	utf[NAME_MAX - 2] = '\0'; /* 'a' and 126 of them */
-	size_t head = NAME_MAX - 21 - 1;
+	utf[NAME_MAX - 1] = '\0'; /* "ab" and 126 of them */
+	size_t head = NAME_MAX - 18 - 1;
 	ok(merge_aside_name(buf, sizeof(buf), utf, 7) == 0 &&
-		   strlen(buf) == head + 21 && !strncmp(buf, utf, head) &&
-		   !strcmp(buf + head, ".pwapt-rollback-7.bak"),
+		   strlen(buf) == head + 18 && !strncmp(buf, utf, head) &&
+		   !strcmp(buf + head, ".pwapt-rollback-7~"),
 	   "a long UTF-8 name is cut between two characters, never inside "
 	   "one");
 	utf[1] = '\xff'; /* not UTF-8: any byte boundary */
 	ok(merge_aside_name(buf, sizeof(buf), utf, 7) == 0 &&
-		   strlen(buf) == NAME_MAX && !strncmp(buf, utf, NAME_MAX - 21),
+		   strlen(buf) == NAME_MAX && !strncmp(buf, utf, NAME_MAX - 18),
 	   "a long name that is not UTF-8 keeps as many bytes as fit");
 }
 
