@@ -103,7 +103,7 @@ pwapt/build-config.h: FORCE
 	@printf '#define PWAPT_VERSION "%s"\n#define PWAPT_LIBEXECDIR "%s"\n' \
 		'$(VERSION)' '$(LIBEXECDIR)' >$@.tmp
 	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
-pwapt/main.o pwapt/options.o pwapt/apt.o: pwapt/build-config.h
+pwapt/main.o pwapt/options.o: pwapt/build-config.h
 
 shim/%.o: shim/%.cc shim/aptshim.h
 	$(CXX) $(CXXFLAGS) -c -o $@ $<

@@ -26,7 +26,7 @@
 
 #include "../world/cleanup.h"
 #include "apt.h"
-#include "build-config.h"
+#include "pwapt.h"
 
 /* What a world's apt may take to answer, at most: building apt's cache of
  * a large system takes seconds. */
@@ -66,15 +66,7 @@ static int shim_load(struct aptshim_error *err)
 	if (shim_fn.open)
 		return 0;
 	char path[PATH_MAX];
-	const char *where = PWAPT_LIBEXECDIR "/" SHIM_MODULE;
-	ssize_t n = readlink("/proc/self/exe", path,
-			     sizeof(path) - sizeof(SHIM_MODULE));
-	char *slash = n > 0 ? memrchr(path, '/', (size_t)n) : NULL;
-	if (slash) {
-		strcpy(slash + 1, SHIM_MODULE);
-		if (access(path, R_OK) == 0)
-			where = path;
-	}
+	const char *where = helper_path(SHIM_MODULE, R_OK, path);
 	void *h = dlopen(where, RTLD_NOW | RTLD_LOCAL);
 	const char *e = h ? NULL : dlerror();
 	if (h) {

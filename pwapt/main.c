@@ -86,14 +86,14 @@ static void usage_all(FILE *f)
 		   "See pwapt(8).\n");
 }
 
-const char *helper_path(const char *name, char *buf)
+const char *helper_path(const char *name, int mode, char *buf)
 {
 	ssize_t n = readlink("/proc/self/exe", buf, PATH_MAX - 1);
 	char *slash = n > 0 ? memrchr(buf, '/', (size_t)n) : NULL;
 
 	if (slash && (size_t)(slash + 1 - buf) + strlen(name) < PATH_MAX) {
 		strcpy(slash + 1, name);
-		if (access(buf, X_OK) == 0)
+		if (access(buf, mode) == 0)
 			return buf;
 	}
 	snprintf(buf, PATH_MAX, "%s/%s", PWAPT_LIBEXECDIR, name);
@@ -106,7 +106,7 @@ static const char *find_init(void)
 	static char path[PATH_MAX];
 	const char *env = getenv("PWAPT_INIT");
 
-	return env && *env ? env : helper_path("pwapt-init", path);
+	return env && *env ? env : helper_path("pwapt-init", X_OK, path);
 }
 
 int failf(struct context *ctx, const char *fmt, ...)

@@ -102,10 +102,11 @@ int cmd_trace(struct context *ctx, int argc, char **argv);
 int trace_start(struct context *ctx, struct world_store *s, char *why,
 		size_t why_len);
 
-/* The path of the helper program NAME (pwapt-init, pwapt-trace): beside
- * this program when it is there (a build tree), else in the LIBEXECDIR
- * it was built for.  BUF holds PATH_MAX bytes. */
-const char *helper_path(const char *name, char *buf);
+/* The path of the helper NAME (pwapt-init, pwapt-trace, the apt shim):
+ * beside this program when it is there and MODE (access(2)) allows it (a
+ * build tree), else in the LIBEXECDIR it was built for.  BUF holds
+ * PATH_MAX bytes. */
+const char *helper_path(const char *name, int mode, char *buf);
 
 /* pwapt trace run.  In pwapt-trace (trace-run.c): the collector itself,
  * until SIGTERM or SIGINT.  In pwapt (trace-exec.c): pwapt-trace put in

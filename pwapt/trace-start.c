@@ -120,7 +120,7 @@ int trace_collector_exe(char *exe, char *why, size_t why_len)
 	char beside[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", beside, sizeof(beside) - 1);
 
-	helper_path(TRACE_COLLECTOR, exe);
+	helper_path(TRACE_COLLECTOR, X_OK, exe);
 	if (access(exe, X_OK) == 0)
 		return 0;
 	beside[n > 0 ? n : 0] = '\0';

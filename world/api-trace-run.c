@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "trace-audit.h"
+#include "trace-flush.h"
 #include "trace.h"
 
 /* Whether the collector goes on: 1, or 0 when asked to stop, or an error
@@ -35,13 +36,9 @@ static int go_on(struct world_store *s, volatile sig_atomic_t *stop,
 
 static bool scan_due(struct timespec *last)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((now.tv_sec - last->tv_sec) * 1000 +
-		    (now.tv_nsec - last->tv_nsec) / 1000000 < SCAN_MS)
+	if (trace_ms_since(last) < SCAN_MS)
 		return false;
-	*last = now;
+	clock_gettime(CLOCK_MONOTONIC, last);
 	return true;
 }
 

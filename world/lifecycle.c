@@ -35,9 +35,9 @@ int lifecycle_start(struct world_store *s, const char *name,
 
 /* NAME's metadata into *M, and its overlays mounted; revalidated too
  * when REFRESH. */
-static int mount_world_as(struct world_store *s, const char *name,
-			  struct world_meta *m, bool *revived, bool refresh,
-			  struct world_error *err)
+static int mount_world(struct world_store *s, const char *name,
+		       struct world_meta *m, bool *revived, bool refresh,
+		       struct world_error *err)
 {
 	int r = meta_load(s, name, m, err);
 	if (r < 0)
@@ -53,20 +53,13 @@ static int mount_world_as(struct world_store *s, const char *name,
 	return r;
 }
 
-static int mount_world(struct world_store *s, const char *name,
-		       struct world_meta *m, bool *revived,
-		       struct world_error *err)
-{
-	return mount_world_as(s, name, m, revived, true, err);
-}
-
 static int mount_only(struct world_store *s, const char *name, bool refresh,
 		      struct world_error *err)
 {
 	if (store_is_root(name))
 		return 0;
 	struct world_meta m = {0};
-	int r = mount_world_as(s, name, &m, NULL, refresh, err);
+	int r = mount_world(s, name, &m, NULL, refresh, err);
 	if (r >= 0)
 		meta_release(&m);
 	return r;
@@ -112,7 +105,7 @@ int lifecycle_ensure_running(struct world_store *s, const char *name,
 		return lifecycle_start(s, WORLD_ROOT, s->root, false, err);
 	}
 	struct world_meta m = {0};
-	int r = mount_world(s, name, &m, revived, err);
+	int r = mount_world(s, name, &m, revived, true, err);
 	if (r < 0)
 		return r;
 	/* Only a merge freezes a world.  The one this command's merge froze

@@ -679,25 +679,17 @@ static bool store_traces(struct world_store *s)
  * node (raw access to a disk or a terminal) that A adds or changes.  Only
  * warned, never refused: packages ship setuid programs (passwd, mount,
  * sudo) and an administrator's world may make a node on purpose. */
-static int find_special(int fa, struct world_diff *d)
+static int find_special(struct world_diff *d)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		const struct world_change *c = &d->v[i];
 		if ((c->kind != 'A' && c->kind != 'M') || c->excluded ||
 		    c->checked_off)
 			continue;
-		/* As the comparison saw it; looked up where it did not. */
-		struct stat st = {.st_mode = c->mode,
-				  .st_uid = c->uid,
-				  .st_gid = c->gid,
-				  .st_rdev = c->rdev};
-		_cleanup_close_ int fd =
-			c->mode ? -1 : open_beneath(fa, c->path, O_PATH);
-		if (!c->mode && (fd < 0 || fstat(fd, &st) < 0))
-			continue; /* the diff itself says what it cannot read */
-		bool device = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode);
-		if (!device && !(S_ISREG(st.st_mode) &&
-				 (st.st_mode & (S_ISUID | S_ISGID))))
+		/* As the comparison saw it (change_add()). */
+		bool device = S_ISCHR(c->mode) || S_ISBLK(c->mode);
+		if (!device &&
+		    !(S_ISREG(c->mode) && (c->mode & (S_ISUID | S_ISGID))))
 			continue;
 		struct world_warning *w = add_warning(
 			d, device ? WORLD_WARN_DEVICE : WORLD_WARN_SETID,
@@ -705,11 +697,11 @@ static int find_special(int fa, struct world_diff *d)
 		if (!w)
 			return -ENOMEM;
 		w->change = c->kind;
-		w->mode = st.st_mode;
-		w->uid = st.st_uid;
-		w->gid = st.st_gid;
-		w->dev_major = major(st.st_rdev);
-		w->dev_minor = minor(st.st_rdev);
+		w->mode = c->mode;
+		w->uid = c->uid;
+		w->gid = c->gid;
+		w->dev_major = major(c->rdev);
+		w->dev_minor = minor(c->rdev);
 	}
 	return 0;
 }
@@ -722,7 +714,7 @@ int diff_warnings(struct world_store *s, const struct world_meta *a,
 			   (uint64_t)a->created_ns;
 	struct side_trace ta = {0}, tb = {0};
 	bool flushed;
-	int r = find_special(fa, d);
+	int r = find_special(d);
 	if (r >= 0)
 		r = find_held(s, name_b, d);
 
