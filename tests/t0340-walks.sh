@@ -154,6 +154,42 @@ assert c[\"/srv/mp\"][\"excluded\"], c" &&
 	umount "$R/srv/mp" && test -d "$R/srv/mp"
 '
 
+# wdiff stats the files a world wrote in its own layer, not through the
+# overlay (diff_side_load_a): what only the world's tree shows must still
+# tell.  A file mounted on there, from the host, is on another mount.
+test_expect_success 'a file mounted on in a world'"'"'s tree, below a directory Root lacks: on another mount, never merged' '
+	wcreate F Root &&
+	mkdir "$(T F)/srv/fnew" && echo mine >"$(T F)/srv/fnew/f" &&
+	echo x >"$(T F)/srv/fnew/g" && echo other >"$TMP/ffile" &&
+	mount --bind "$TMP/ffile" "$(T F)/srv/fnew/f" &&
+	wdiff --json --all F >"$TMP/j"; rc=$?
+	# The same where the kernel cannot list a mount'"'"'s mounts (before 6.8):
+	# read from the mount table.
+	PWAPT_FAIL_AT=listmount wdiff --json --all F >"$TMP/j2"; rc2=$?
+	umount "$(T F)/srv/fnew/f" && cat "$TMP/j" &&
+	{ test $rc = 0 || test $rc = 3; } && test_equal $rc $rc2 &&
+	for j in "$TMP/j" "$TMP/j2"; do
+		python3 -c "
+import json, sys
+c = {x[\"path\"]: x for x in json.load(open(sys.argv[1]))[\"changes\"]}
+assert c[\"/srv/fnew/f\"][\"excluded\"], c
+assert \"another mount\" in c[\"/srv/fnew/f\"][\"note\"], c
+assert not c[\"/srv/fnew/g\"][\"excluded\"], c" "$j" || return 1
+	done
+'
+
+# A whiteout of the world's layer (a file it deleted) in a directory Root
+# removed since: the world's tree shows nothing there, nor does wdiff.
+test_expect_success 'a file the world deleted in a directory Root removed since: no change, no device' '
+	mkdir -p "$R/srv/wo" && echo x >"$R/srv/wo/gone" && echo y >"$R/srv/wo/kept" &&
+	wcreate WO Root && rm "$(T WO)/srv/wo/gone" && echo n >"$(T WO)/srv/wo/new" &&
+	test -c "$PWAPT_STATE/worlds/WO/upper/srv/wo/gone" &&
+	rm -r "$R/srv/wo" &&
+	wdiff WO >"$TMP/d"; rc=$?; cat "$TMP/d" && test_equal 3 $rc &&
+	test_equal "A /srv/wo
+A /srv/wo/new" "$(grep "^A" "$TMP/d")" && test_lacks gone cat "$TMP/d"
+'
+
 test_expect_success 'modify/delete: a file the world changed and Root deleted is a conflict' '
 	echo one >"$R/srv/md" && echo two >"$R/srv/moved" &&
 	mkdir "$R/srv/mdd" && echo x >"$R/srv/mdd/x" && wcreate C Root &&

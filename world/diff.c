@@ -18,12 +18,13 @@
 #include "cleanup.h"
 #include "dbmerge.h"
 #include "diff.h"
-#include "warnings.h"
 #include "error.h"
-#include "lifecycle.h"
 #include "fsutil.h"
 #include "layers.h"
+#include "lifecycle.h"
 #include "redirect.h"
+#include "strv.h"
+#include "warnings.h"
 
 struct paths {
 	char **v;
@@ -179,153 +180,6 @@ static int add_subtree(const struct parts *p, bool b, const char *path,
 	if (fd < 0) /* not a directory there: nothing below */
 		return diff_absent(fd) || fd == -EXDEV ? 0 : fd;
 	return walk_tree(fd, strcmp(path, "/") ? path : "", out, NULL, mounts);
-}
-
-/* The xattrs of a file, NUL-separated names and values, sorted by name;
- * overlayfs' own are never part of a world's tree. */
-static int xattrs_of(int fd, char **out, size_t *len)
-{
-	char proc[64];
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	*out = NULL;
-	*len = 0;
-	/* Through the fd's /proc link, which lands on the file itself. */
-	ssize_t n = listxattr(proc, NULL, 0);
-	if (n < 0)
-		return errno == ENOTSUP ? 0 : -errno;
-	if (n == 0)
-		return 0;
-	_cleanup_free_ char *names = malloc((size_t)n);
-	if (!names)
-		return -ENOMEM;
-	if ((n = listxattr(proc, names, (size_t)n)) < 0)
-		return -errno;
-	struct paths sorted = {0};
-	int r = 0;
-	for (char *k = names; r >= 0 && k < names + n; k += strlen(k) + 1)
-		if (strncmp(k, "trusted.overlay.", 16) &&
-		    strncmp(k, "user.overlay.", 13))
-			r = paths_add(&sorted, k);
-	paths_unique(&sorted);
-	char *buf = NULL;
-	size_t used = 0;
-	for (size_t i = 0; r >= 0 && i < sorted.n; i++) {
-		ssize_t vl = getxattr(proc, sorted.v[i], NULL, 0);
-		if (vl < 0) {
-			r = errno == ENODATA ? 0 : -errno; /* gone meanwhile */
-			continue;
-		}
-		size_t kl = strlen(sorted.v[i]) + 1;
-		char *nb = realloc(buf, used + kl + (size_t)vl + 1);
-		if (!nb) {
-			r = -ENOMEM;
-			break;
-		}
-		buf = nb;
-		memcpy(buf + used, sorted.v[i], kl);
-		used += kl;
-		vl = getxattr(proc, sorted.v[i], buf + used, (size_t)vl);
-		if (vl < 0) {
-			r = -errno;
-			break;
-		}
-		used += (size_t)vl;
-		buf[used++] = '\0';
-	}
-	paths_release(&sorted);
-	if (r < 0) {
-		free(buf);
-		return r;
-	}
-	*out = buf;
-	*len = used;
-	return 0;
-}
-
-/* 1 when A and B hold the same xattrs, 0 when not, or -errno. */
-static int same_xattrs(int a, int b)
-{
-	size_t la = 0, lb = 0;
-	_cleanup_free_ char *xa = NULL, *xb = NULL;
-	int r = xattrs_of(a, &xa, &la);
-	if (r >= 0)
-		r = xattrs_of(b, &xb, &lb);
-	return r < 0 ? r : la == lb && (!la || !memcmp(xa, xb, la));
-}
-
-static int same_target(int a, int b)
-{
-	char ta[PATH_MAX], tb[PATH_MAX];
-	ssize_t na = readlinkat(a, "", ta, sizeof(ta));
-	ssize_t nb = na < 0 ? -1 : readlinkat(b, "", tb, sizeof(tb));
-	if (na < 0 || nb < 0)
-		return -errno;
-	return na == nb && !memcmp(ta, tb, (size_t)na);
-}
-
-static int same_content(int a, int b)
-{
-	char pa[64], pb[64];
-	snprintf(pa, sizeof(pa), "/proc/self/fd/%d", a);
-	snprintf(pb, sizeof(pb), "/proc/self/fd/%d", b);
-	_cleanup_close_ int fa = open(pa, O_RDONLY | O_CLOEXEC);
-	_cleanup_close_ int fb = open(pb, O_RDONLY | O_CLOEXEC);
-	if (fa < 0 || fb < 0)
-		return -errno;
-	char ba[65536], bb[65536];
-	for (;;) {
-		ssize_t na = read(fa, ba, sizeof(ba));
-		ssize_t nb = read(fb, bb, sizeof(bb));
-		if (na < 0 || nb < 0)
-			return -errno;
-		if (na != nb)
-			return 0;
-		if (na == 0)
-			return 1;
-		if (memcmp(ba, bb, (size_t)na))
-			return 0;
-	}
-}
-
-/* What differs between two existing versions of a path: WORLD_CHANGED_*,
- * or -errno when they cannot be read.
- * A regular file's content is compared byte by byte only when its size is
- * the same and its mtime is not (a copy-up keeps the mtime, a write sets
- * it).  The times of a directory are not a change (they follow its
- * entries), nor those of a symbolic link (they follow its target). */
-static int compare(const struct side *a, const struct side *b)
-{
-	int what = 0, r = 1;
-	const struct stat *x = &a->st, *y = &b->st;
-	if ((x->st_mode & S_IFMT) != (y->st_mode & S_IFMT))
-		return WORLD_CHANGED_TYPE;
-	if ((x->st_mode & 07777) != (y->st_mode & 07777))
-		what |= WORLD_CHANGED_MODE;
-	if (x->st_uid != y->st_uid || x->st_gid != y->st_gid)
-		what |= WORLD_CHANGED_OWNER;
-	bool mtime_differs = x->st_mtim.tv_sec != y->st_mtim.tv_sec ||
-			     x->st_mtim.tv_nsec != y->st_mtim.tv_nsec;
-	/* Same size and mtime say nothing of the bytes: a rebuilt package's
-	 * file often keeps both (SOURCE_DATE_EPOCH, a fixed size), and dpkg
-	 * installs it with the archive's mtime.  Equal sizes are read. */
-	if (S_ISREG(x->st_mode)) {
-		if (x->st_size != y->st_size ||
-		    (r = same_content(a->fd, b->fd)) == 0)
-			what |= WORLD_CHANGED_CONTENT;
-	} else if (S_ISLNK(x->st_mode)) {
-		if ((r = same_target(a->fd, b->fd)) == 0)
-			what |= WORLD_CHANGED_TARGET;
-	} else if (S_ISCHR(x->st_mode) || S_ISBLK(x->st_mode)) {
-		if (x->st_rdev != y->st_rdev)
-			what |= WORLD_CHANGED_DEVICE;
-	}
-	if (r < 0)
-		return r;
-	if (!S_ISDIR(x->st_mode) && !S_ISLNK(x->st_mode) && mtime_differs)
-		what |= WORLD_CHANGED_TIMES;
-	if (!S_ISLNK(x->st_mode) && (r = same_xattrs(a->fd, b->fd)) == 0)
-		what |= WORLD_CHANGED_XATTRS;
-	return r < 0 ? r : what;
 }
 
 /* What a change weighs in wdiff --stat: a regular file's size. */
@@ -491,9 +345,11 @@ static int candidates_in(struct world_store *s, const struct world_meta *a,
 			if (r < 0)
 				return werr_errno(err, -r,
 						  "cannot read layer %s", *l);
-			if (!side &&
-			    part->n_a_only < sizeof(part->a_only) / sizeof(int))
+			if (!side && part->n_a_only < sizeof(part->a_only) /
+							      sizeof(int)) {
+				part->a_top = part->a_top || l == sa;
 				part->a_only[part->n_a_only++] = steal_fd(&fd);
+			}
 		}
 	}
 	for (char **l = sa; *l; l++) {
@@ -532,6 +388,18 @@ static bool in_shared_layer(const struct parts *p, const char *path)
 	return false;
 }
 
+/* Whether nothing is mounted in tree FA but the overlays of Root's file
+ * systems, PARTS' roots: a file mounted on there shows only in the tree
+ * (diff_side_load_a()).  Unknown is no. */
+static bool a_tree_unmounted(int fa, const struct parts *parts)
+{
+	int fds[sizeof(parts->v) / sizeof(*parts->v) + 1] = {fa};
+	size_t n = 1;
+	for (size_t i = 0; i < parts->n; i++)
+		if (*parts->v[i].prefix && parts->v[i].fa >= 0)
+			fds[n++] = parts->v[i].fa;
+	return layers_mounts_only(fds, n) > 0;
+}
 
 /* The earliest creation among M and the worlds below it down to B (not
  * B, nor B's own ancestors) into *SEC, *NS: their layers are in A's stack
@@ -641,11 +509,12 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 	const char *b_lacks = NULL;
 	size_t b_lacks_len = 0, inos_cap = 0;
 	const char *at = NULL; /* the candidate that could not be compared */
-	struct side_cache ca = {.fd = -1}, cb = {.fd = -1};
+	struct side_cache ca = {.fd = -1}, cb = {.fd = -1}, ta = {.fd = -1};
+	bool layer_ok = a && a_tree_unmounted(fa, &parts);
 	for (size_t i = 0; i < cand.n && r >= 0; i++) {
 		const char *p = at = cand.v[i];
 		struct side x, y = {.fd = -1, .dir = -1};
-		r = diff_side_load_in(&parts, false, p, &ca, &x);
+		r = diff_side_load_a(&parts, p, &ca, &ta, layer_ok, &x);
 		if (r >= 0 && (!b_lacks || strncmp(p, b_lacks, b_lacks_len) ||
 			       p[b_lacks_len] != '/')) {
 			r = diff_side_load_in(&parts, true, p, &cb, &y);
@@ -672,7 +541,7 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 		else if (!x.exists && y.exists)
 			r = change_add(&ch, 'D', &cand.v[i], 0, &y);
 		else if (x.exists) {
-			int what = compare(&x, &y);
+			int what = diff_compare(&x, &y);
 			if (what > 0)
 				r = change_add(&ch, 'M', &cand.v[i],
 					       (unsigned)what, &x);
@@ -737,6 +606,7 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 	}
 	diff_side_cache_release(&ca);
 	diff_side_cache_release(&cb);
+	diff_side_cache_release(&ta);
 	paths_release(&gone);
 	paths_release(&kept);
 	if (r < 0) {

@@ -44,9 +44,11 @@ struct side_cache {
 struct fs_part {
 	const char *prefix; /* "" or "/var" */
 	int fa, fb;	    /* its root in each tree, or -1: not there */
-	/* The layers of A's stack that B's lacks, highest first. */
+	/* The layers of A's stack that B's lacks, highest first; A_TOP:
+	 * the first of them is A's top layer, its own. */
 	int a_only[64];
 	size_t n_a_only;
+	bool a_top;
 	/* The layers both stacks hold (all of them unless MANY_SHARED). */
 	int shared[64];
 	size_t n_shared;
@@ -122,6 +124,22 @@ int diff_side_load_in(const struct parts *p, bool b, const char *path,
  * now: a file gone since makes S absent, another one in its place S. */
 int diff_side_open(struct side *s);
 void diff_side_cache_release(struct side_cache *c);
+/* diff_side_load_in() of tree A, where a non-directory that A's own top
+ * layer holds (a file the world wrote) is stat'ed in that layer with TOP,
+ * not looked up through the overlay, which shows it unchanged: what that
+ * costs, after the revalidation emptied the overlay's caches, is most of a
+ * diff of many new files.  Only its ST_DEV and ST_INO are the layer's (the
+ * overlay may show a copy-up's origin's number): use diff_side_load() for
+ * those.  Its DIR is the overlay's, for diff_side_open().  Not with a
+ * mount in A's tree but the trees' own (a file mounted on, which only the
+ * tree shows): the caller's LAYER_OK says so. */
+int diff_side_load_a(const struct parts *p, const char *path,
+		     struct side_cache *c, struct side_cache *top,
+		     bool layer_ok, struct side *s);
+/* What differs between two existing versions of a path, opened by
+ * diff_side_open(): WORLD_CHANGED_*, or -errno when they cannot be read
+ * (diff-compare.c). */
+int diff_compare(const struct side *a, const struct side *b);
 
 /* What the conflicts of A against its ancestor B are judged from. */
 struct diff_trees {

@@ -130,7 +130,11 @@ int layers_mount_below(const char *dir)
 	return layers_find_mount_below(dir, NULL);
 }
 
-int layers_find_mount_below(const char *dir, char **mp)
+/* The first mount point of the mount table at or below DIR (strictly
+ * below with STRICT) that is none of EXCEPT, into *MP unless MP is NULL:
+ * 1, 0 when there is none, or -errno. */
+static int mount_below(const char *dir, bool strict, char *const *except,
+		       char **mp)
 {
 	if (mp)
 		*mp = NULL;
@@ -148,13 +152,25 @@ int layers_find_mount_below(const char *dir, char **mp)
 		if (!fields[4])
 			continue;
 		unescape_octal(fields[4]);
-		if (!path_below(fields[4], dir))
+		if (!path_below(fields[4], dir) ||
+		    (strict && !strcmp(fields[4], dir)) ||
+		    (except && strv_contains(except, fields[4])))
 			continue;
 		if (mp && !(*mp = strdup(fields[4])))
 			return -ENOMEM;
 		return 1;
 	}
 	return 0;
+}
+
+int layers_find_mount_below(const char *dir, char **mp)
+{
+	return mount_below(dir, false, NULL, mp);
+}
+
+int layers_mount_inside(const char *dir, char *const *except)
+{
+	return mount_below(dir, true, except, NULL);
 }
 
 /* REL as one directory name: '%' and '/' are escaped as %25 and %2F. */

@@ -18,6 +18,13 @@ int layers_mount_below(const char *dir);
 /* The same, and *MP (malloc'd, NULL when 0) gets the first such mount
  * point. */
 int layers_find_mount_below(const char *dir, char **mp);
+/* Whether a mount lies strictly below DIR at none of EXCEPT (absolute
+ * paths, NULL-terminated; NULL: none): 1, 0, or -errno. */
+int layers_mount_inside(const char *dir, char *const *except);
+/* Whether every mount in the tree of FDS[0], a mount's root, is at one of
+ * FDS[1..N-1] (mount roots in it, each once): 1, 0 (another mount, or FDS
+ * no mounts' roots), or -errno; layers-mounts.c. */
+int layers_mounts_only(const int *fds, size_t n);
 int layers_root_mounts(struct world_store *s, char ***out,
 		       struct world_error *err);
 

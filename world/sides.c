@@ -101,8 +101,59 @@ static int cache_dir(const struct fs_part *part, bool b, const char *path,
 	return 0;
 }
 
-int diff_side_load_in(const struct parts *p, bool b, const char *path,
-		      struct side_cache *c, struct side *s)
+/* TOP at the directory of PATH's first LEN bytes in A's top layer of
+ * PART: its fd -1 where that layer has none. */
+static int cache_top_dir(const struct fs_part *part, const char *path,
+			 size_t len, struct side_cache *top)
+{
+	if (top->dir && top->part == part && !strncmp(top->dir, path, len) &&
+	    top->dir[len] == '\0')
+		return 0;
+	diff_side_cache_release(top);
+	top->part = part;
+	if (!(top->dir = strndup(path, len)))
+		return -ENOMEM;
+	const char *rel = top->dir + strlen(part->prefix);
+	int fd = open_beneath(part->a_only[0], *rel ? rel : ".",
+			      O_PATH | O_DIRECTORY);
+	if (fd >= 0)
+		top->fd = fd;
+	else if (!diff_absent(fd) && fd != -EXDEV) {
+		diff_side_cache_release(top);
+		return fd;
+	}
+	return 0;
+}
+
+/* Into S what A's top layer holds at NAME of TOP's directory where that is
+ * what the overlay shows as it is: 1 then, else 0 (a directory, which
+ * other layers may merge; a whiteout; a file of size but no blocks, which
+ * may be a metacopy record whose data lies below, refused by pwapt's
+ * mounts (with no lower file, as when the directory is the world's
+ * alone, overlayfs shows it as the layer holds it); a mount point;
+ * nothing), or -errno. */
+static int top_file(const struct side_cache *top, const char *name,
+		    struct side *s)
+{
+	struct stat st;
+	bool mount_root = false;
+	if (top->fd < 0)
+		return 0;
+	int r = stat_name_noxdev(top->fd, name, &st, &mount_root);
+	if (r == -ENOENT || r == -EOPNOTSUPP)
+		return 0;
+	if (r < 0)
+		return r;
+	if (mount_root || S_ISDIR(st.st_mode) ||
+	    (S_ISCHR(st.st_mode) && st.st_rdev == 0) ||
+	    (S_ISREG(st.st_mode) && st.st_size > 0 && st.st_blocks == 0))
+		return 0;
+	s->st = st;
+	return 1;
+}
+
+static int load_in(const struct parts *p, bool b, const char *path,
+		   struct side_cache *c, struct side_cache *top, struct side *s)
 {
 	*s = (struct side){.fd = -1, .dir = -1};
 	const struct fs_part *part = diff_part_of(p, path);
@@ -114,7 +165,8 @@ int diff_side_load_in(const struct parts *p, bool b, const char *path,
 	if (!path[plen] || !slash || (size_t)(slash - path) < plen ||
 	    !strcmp(slash, "/.") || !strcmp(slash, "/..") || !slash[1])
 		return diff_side_load(p, b, path, s);
-	int r = cache_dir(part, b, path, (size_t)(slash - path), c);
+	size_t len = (size_t)(slash - path);
+	int r = cache_dir(part, b, path, len, c);
 	if (r < 0)
 		return r;
 	if (c->below_mount) {
@@ -123,8 +175,15 @@ int diff_side_load_in(const struct parts *p, bool b, const char *path,
 	}
 	if (c->fd < 0)
 		return 0;
+	int in_top = 0;
+	if (top && part->a_top && part->n_a_only &&
+	    (in_top = cache_top_dir(part, path, len, top)) >= 0)
+		in_top = top_file(top, slash + 1, s);
+	if (in_top < 0)
+		return in_top;
 	bool mount_root = false;
-	r = stat_name_noxdev(c->fd, slash + 1, &s->st, &mount_root);
+	r = in_top ? 0
+		   : stat_name_noxdev(c->fd, slash + 1, &s->st, &mount_root);
 	if (r == -EOPNOTSUPP)
 		return diff_side_load(p, b, path, s);
 	if (r < 0)
@@ -138,6 +197,19 @@ int diff_side_load_in(const struct parts *p, bool b, const char *path,
 	s->dir = c->fd;
 	s->leaf = slash + 1;
 	return 0;
+}
+
+int diff_side_load_in(const struct parts *p, bool b, const char *path,
+		      struct side_cache *c, struct side *s)
+{
+	return load_in(p, b, path, c, NULL, s);
+}
+
+int diff_side_load_a(const struct parts *p, const char *path,
+		     struct side_cache *c, struct side_cache *top,
+		     bool layer_ok, struct side *s)
+{
+	return load_in(p, false, path, c, layer_ok ? top : NULL, s);
 }
 
 int diff_side_open(struct side *s)
