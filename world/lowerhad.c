@@ -353,8 +353,15 @@ static int note_entry(const struct fs_entry *e, void *data)
 		}
 		return 1;
 	}
-	if ((S_ISCHR(e->st.st_mode) && e->st.st_rdev == 0) ||
-	    had_find(n->had, e->path))
+	/* A walk without the status of files: a device's number (is it a
+	 * whiteout?) is looked up. */
+	if (S_ISCHR(e->st.st_mode)) {
+		if (fstatat(e->dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return errno == ENOENT ? 0 : -errno;
+		if (S_ISCHR(st.st_mode) && st.st_rdev == 0)
+			return 0;
+	}
+	if (had_find(n->had, e->path))
 		return 0;
 	/* B's directory first: where it cannot tell, no xattr is read. */
 	if ((r = b_dir(n, e->path, len)) < 0)
@@ -439,7 +446,7 @@ static int note_lower_at(struct world_store *s, const struct world_meta *a,
 			r = errno == ENOENT ? 0 : -errno;
 			continue;
 		}
-		r = fs_walk(fd, prefix, FS_WALK_STAT, note_entry, NULL, &n);
+		r = fs_walk(fd, prefix, 0, note_entry, NULL, &n);
 	}
 	free(n.dir);
 	closep(&n.dir_fd);
