@@ -91,6 +91,25 @@ test_expect_success 'a metacopy file that the mounts of pwapt refuse stops wdiff
 	wlist | grep -q "^A "
 '
 
+# wdiff stats a file the world wrote in its own layer (diff_side_load_a),
+# not through the overlay, unless the file carries a record of overlayfs'
+# own: a metacopy record there, empty or of any size, is still met through
+# the overlay, which refuses it, and named.
+test_expect_success 'a metacopy record in a directory of the layer alone, empty or with an xattr block: wdiff stops, naming it' '
+	fresh_root && wcreate A Root && mkdir "$S/worlds/A/merged/srv/mcd" &&
+	U=$S/worlds/A/upper/srv/mcd &&
+	: >"$U/mc0" && setfattr -n trusted.overlay.metacopy "$U/mc0" &&
+	test_fails_with 1 "at /srv/mcd/mc0 .*metacopy" wdiff A &&
+	rm "$U/mc0" && truncate -s 5000 "$U/mc" &&
+	setfattr -n trusted.overlay.metacopy "$U/mc" &&
+	setfattr -n user.big -v "$(head -c 3000 /dev/zero | tr "\\000" x)" "$U/mc" &&
+	test "$(stat -c %b "$U/mc")" != 0 &&
+	test_fails_with 1 "at /srv/mcd/mc .*metacopy" wdiff A &&
+	rm "$U/mc" && echo plain >"$U/plain" && wdiff A >"$TMP/d" &&
+	test_equal "A /srv/mcd
+A /srv/mcd/plain" "$(cat "$TMP/d")"
+'
+
 # ---- item 4: no overlay record reaches DST ----
 
 test_expect_success 'a trusted.overlay.* xattr set in a world is kept escaped in its layer, and not merged into Root' '

@@ -23,7 +23,6 @@
 #include "layers.h"
 #include "lifecycle.h"
 #include "redirect.h"
-#include "strv.h"
 #include "warnings.h"
 
 struct paths {
@@ -239,6 +238,16 @@ static int cmp_change(const void *a, const void *b)
 
 /* The layers of world W's stack for Root's file system REL, highest
  * first, Root's last. */
+/* Whether world W (NULL: Root) has a layer of its own for Root's file
+ * system REL. */
+static bool own_layer(const struct world_meta *w, const char *rel)
+{
+	bool own = w && !*rel;
+	for (size_t i = 0; w && !own && i < w->n_mounts; i++)
+		own = !strcmp(w->mounts[i], rel);
+	return own;
+}
+
 static int stack_of(struct world_store *s, const struct world_meta *w,
 		    const char *rel, char ***out, struct world_error *err)
 {
@@ -248,9 +257,7 @@ static int stack_of(struct world_store *s, const struct world_meta *w,
 	int r = layers_stack(s, w->parents, w->n_parents, rel, &below, err);
 	if (r < 0)
 		return r;
-	bool own = !*rel;
-	for (size_t i = 0; !own && i < w->n_mounts; i++)
-		own = !strcmp(w->mounts[i], rel);
+	bool own = own_layer(w, rel);
 	size_t n = 0;
 	while (below[n])
 		n++;
@@ -347,7 +354,8 @@ static int candidates_in(struct world_store *s, const struct world_meta *a,
 						  "cannot read layer %s", *l);
 			if (!side && part->n_a_only < sizeof(part->a_only) /
 							      sizeof(int)) {
-				part->a_top = part->a_top || l == sa;
+				part->a_top = part->a_top ||
+					      (l == sa && own_layer(a, rel));
 				part->a_only[part->n_a_only++] = steal_fd(&fd);
 			}
 		}

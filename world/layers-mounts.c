@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "crash.h"
+#include "fsutil.h"
 #include "layers.h"
 #include "strv.h"
 
@@ -78,12 +79,15 @@ static int only_these(const uint64_t *ids, size_t n)
 #endif
 }
 
-/* The same from the mount table: no mount strictly below tree FDS[0] but
- * at FDS[1..N-1]. */
+/* The same from the mount table: FDS mounts' roots, and no mount strictly
+ * below tree FDS[0] but one at each of FDS[1..N-1]. */
 static int only_these_in_table(const int *fds, size_t n)
 {
 	_cleanup_strv_ struct strv paths = {0};
 	for (size_t i = 0; i < n; i++) {
+		int m = is_mount_point_fd(fds[i]);
+		if (m <= 0)
+			return m;
 		char link[64], path[PATH_MAX];
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", fds[i]);
 		ssize_t l = readlink(link, path, sizeof(path) - 1);
@@ -110,6 +114,8 @@ int layers_mounts_only(const int *fds, size_t n)
 			return id < 0 ? (int)id : 0; /* no mount of its own */
 		ids[i] = (uint64_t)id;
 	}
+	/* listmount refused (ENOSYS before 6.8, or a seccomp filter's
+	 * EPERM): the table tells. */
 	int r = only_these(ids, n);
-	return r == -ENOSYS ? only_these_in_table(fds, n) : r;
+	return r < 0 && r != -ENOMEM ? only_these_in_table(fds, n) : r;
 }

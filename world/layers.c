@@ -131,8 +131,9 @@ int layers_mount_below(const char *dir)
 }
 
 /* The first mount point of the mount table at or below DIR (strictly
- * below with STRICT) that is none of EXCEPT, into *MP unless MP is NULL:
- * 1, 0 when there is none, or -errno. */
+ * below with STRICT) that is none of EXCEPT, or one of them met twice (a
+ * mount on a mount there), into *MP unless MP is NULL: 1, 0 when there is
+ * none, or -errno. */
 static int mount_below(const char *dir, bool strict, char *const *except,
 		       char **mp)
 {
@@ -141,6 +142,12 @@ static int mount_below(const char *dir, bool strict, char *const *except,
 	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return -errno;
+	size_t n_except = 0;
+	while (except && except[n_except])
+		n_except++;
+	_cleanup_free_ bool *met = calloc(n_except + 1, sizeof(*met));
+	if (!met)
+		return -ENOMEM;
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
 	while (getline(&line, &cap, f) > 0) {
@@ -153,9 +160,15 @@ static int mount_below(const char *dir, bool strict, char *const *except,
 			continue;
 		unescape_octal(fields[4]);
 		if (!path_below(fields[4], dir) ||
-		    (strict && !strcmp(fields[4], dir)) ||
-		    (except && strv_contains(except, fields[4])))
+		    (strict && !strcmp(fields[4], dir)))
 			continue;
+		size_t k = 0;
+		while (k < n_except && strcmp(except[k], fields[4]))
+			k++;
+		if (k < n_except && !met[k]) {
+			met[k] = true;
+			continue;
+		}
 		if (mp && !(*mp = strdup(fields[4])))
 			return -ENOMEM;
 		return 1;

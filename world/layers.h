@@ -19,7 +19,8 @@ int layers_mount_below(const char *dir);
  * point. */
 int layers_find_mount_below(const char *dir, char **mp);
 /* Whether a mount lies strictly below DIR at none of EXCEPT (absolute
- * paths, NULL-terminated; NULL: none): 1, 0, or -errno. */
+ * paths, NULL-terminated; NULL: none), or two at one of them: 1, 0, or
+ * -errno. */
 int layers_mount_inside(const char *dir, char *const *except);
 /* Whether every mount in the tree of FDS[0], a mount's root, is at one of
  * FDS[1..N-1] (mount roots in it, each once): 1, 0 (another mount, or FDS

@@ -10,6 +10,7 @@
 #include "cleanup.h"
 #include "diff.h"
 #include "fsutil.h"
+#include "xattrat.h"
 
 bool diff_below(const char *path, const char *dir, size_t len)
 {
@@ -114,8 +115,9 @@ static int cache_top_dir(const struct fs_part *part, const char *path,
 	if (!(top->dir = strndup(path, len)))
 		return -ENOMEM;
 	const char *rel = top->dir + strlen(part->prefix);
-	int fd = open_beneath(part->a_only[0], *rel ? rel : ".",
-			      O_PATH | O_DIRECTORY);
+	/* overlayfs sees no mount inside its layer: nor does this. */
+	int fd = open_beneath_noxdev(part->a_only[0], *rel ? rel : ".",
+				     O_PATH | O_DIRECTORY);
 	if (fd >= 0)
 		top->fd = fd;
 	else if (!diff_absent(fd) && fd != -EXDEV) {
@@ -125,13 +127,30 @@ static int cache_top_dir(const struct fs_part *part, const char *path,
 	return 0;
 }
 
+/* Whether regular file NAME of directory DIR carries a record of
+ * overlayfs' own (trusted.overlay.*, not one of a world's, which overlayfs
+ * stores escaped as trusted.overlay.overlay.*): a metacopy record, whose
+ * data lies below and which pwapt's mounts refuse, an xattr whiteout, a
+ * copy-up's origin.  1, 0, or -errno. */
+static int has_record(int dir, const char *name)
+{
+	char names[4096];
+	ssize_t n = xattr_list_at(dir, name, names, sizeof(names));
+	if (n < 0) /* too many to list here: as if it had one */
+		return n == -ERANGE || n == -ENAMETOOLONG ? 1
+		       : n == -ENOTSUP			  ? 0
+							  : (int)n;
+	for (const char *k = names; k < names + n; k += strlen(k) + 1)
+		if (!strncmp(k, "trusted.overlay.", 16) &&
+		    strncmp(k, "trusted.overlay.overlay.", 24))
+			return 1;
+	return 0;
+}
+
 /* Into S what A's top layer holds at NAME of TOP's directory where that is
  * what the overlay shows as it is: 1 then, else 0 (a directory, which
- * other layers may merge; a whiteout; a file of size but no blocks, which
- * may be a metacopy record whose data lies below, refused by pwapt's
- * mounts (with no lower file, as when the directory is the world's
- * alone, overlayfs shows it as the layer holds it); a mount point;
- * nothing), or -errno. */
+ * other layers may merge; a whiteout; a regular file with a record of
+ * overlayfs' own; a mount point; nothing), or -errno. */
 static int top_file(const struct side_cache *top, const char *name,
 		    struct side *s)
 {
@@ -145,9 +164,10 @@ static int top_file(const struct side_cache *top, const char *name,
 	if (r < 0)
 		return r;
 	if (mount_root || S_ISDIR(st.st_mode) ||
-	    (S_ISCHR(st.st_mode) && st.st_rdev == 0) ||
-	    (S_ISREG(st.st_mode) && st.st_size > 0 && st.st_blocks == 0))
+	    (S_ISCHR(st.st_mode) && st.st_rdev == 0))
 		return 0;
+	if (S_ISREG(st.st_mode) && (r = has_record(top->fd, name)) != 0)
+		return r > 0 || r == -ENOENT ? 0 : r;
 	s->st = st;
 	return 1;
 }
