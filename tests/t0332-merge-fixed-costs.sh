@@ -39,4 +39,21 @@ test_expect_success 'a merge writes each of its notes of Root once, not again un
 	test_equal "" "$(cat "$PWAPT_STATE/worlds/Root/notes/svcmove")"
 '
 
+# wdiff of a world that only adds files: no process of Root's can hold
+# what Root lacks, so neither Root's container (liblxc, loaded only then)
+# nor a process is asked.  A world that changes a file of Root's is.
+test_expect_success 'wdiff of a world that only adds asks nothing of Root'"'"'s processes or container' '
+	cleanup_worlds && rm -rf "$R/srv/k" && mkdir -p "$R/srv/k" &&
+	echo r >"$R/srv/k/old" && wcreate A Root &&
+	mkdir "$PWAPT_STATE/worlds/A/merged/srv/k/new" &&
+	echo a >"$PWAPT_STATE/worlds/A/merged/srv/k/new/f" &&
+	strace -f -qq -o "$TMP/st" -e trace=openat wdiff A >"$TMP/d" &&
+	test_equal "A /srv/k/new
+A /srv/k/new/f" "$(cat "$TMP/d")" &&
+	test_lacks "liblxc|/proc/[0-9]+/(maps|fd)" cat "$TMP/st" &&
+	echo changed >"$PWAPT_STATE/worlds/A/merged/srv/k/old" &&
+	strace -f -qq -o "$TMP/st" -e trace=openat wdiff A >"$TMP/d" &&
+	grep -q "^M /srv/k/old" "$TMP/d" && grep -q "liblxc" "$TMP/st"
+'
+
 test_done
