@@ -1,3 +1,4 @@
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -38,17 +39,53 @@
 /* Seconds the tree's systemd has to finish booting. */
 #define BOOT_TIMEOUT 90
 
+#ifndef LXC_SONAME
+#define LXC_SONAME "liblxc.so.1"
+#endif
+
+/* liblxc, loaded when a container is first opened, not at every command's
+ * start: with what it loads (libseccomp, libselinux and libpcre2,
+ * libapparmor, libcap) it cost each command, wdiff's too, 0.5 ms.  Always
+ * from the host's libraries: pwapt never enters a world's mount namespace
+ * itself (liblxc's attach does, in its own children, once loaded). */
+static struct {
+	struct lxc_container *(*new_container)(const char *, const char *);
+	int (*put)(struct lxc_container *);
+} lxc;
+
+/* Loads liblxc.  Where it cannot be loaded, the program ends as the
+ * dynamic loader would have ended it (status 127): a container that
+ * cannot be asked must never be taken for one that is stopped. */
+static void lxc_load(void)
+{
+	if (lxc.put)
+		return;
+	void *h = dlopen(LXC_SONAME, RTLD_NOW | RTLD_LOCAL);
+	void *fn_new = h ? dlsym(h, "lxc_container_new") : NULL;
+	void *fn_put = h ? dlsym(h, "lxc_container_put") : NULL;
+	if (!fn_new || !fn_put) {
+		fprintf(stderr, "pwapt: cannot load liblxc (%s): %s\n",
+			LXC_SONAME,
+			h ? "it lacks lxc_container_new()" : dlerror());
+		exit(127);
+	}
+	lxc.new_container =
+		(struct lxc_container * (*)(const char *, const char *)) fn_new;
+	lxc.put = (int (*)(struct lxc_container *))fn_put;
+}
+
 static void lxc_putp(struct lxc_container **c)
 {
 	if (*c)
-		lxc_container_put(*c);
+		lxc.put(*c);
 }
 #define _cleanup_lxc_ _cleanup_(lxc_putp)
 
 static struct lxc_container *open_container(struct world_store *s,
 					    const char *name)
 {
-	return lxc_container_new(name, s->worlds);
+	lxc_load();
+	return lxc.new_container(name, s->worlds);
 }
 
 /* The first error liblxc logged: its own words for why a start failed
@@ -696,7 +733,7 @@ static int open_running(struct world_store *s, const char *name,
 		return werr(err, ENOMEM, "liblxc cannot open container '%s'",
 			    name);
 	if (!c->is_running(c)) {
-		lxc_container_put(c);
+		lxc.put(c);
 		return werr(err, ESRCH, "the container of '%s' is not running",
 			    name);
 	}
