@@ -189,4 +189,21 @@ test_expect_success 'wlist lists past a directory of the state that holds no wor
 	rm -r "$PWAPT_STATE/worlds/ghost"
 '
 
+# liblxc is loaded when a container is first opened, not linked: where it
+# cannot be loaded (here a file that is no library over it, in a mount
+# namespace of the test's own), a command that asks a container ends as the
+# dynamic loader would have ended it, never taking the world for stopped.
+test_expect_success 'liblxc is loaded when first needed: a command without it says so and stops' '
+	ldd "$BIN_DIR/pwapt" >"$TMP/ldd" && cat "$TMP/ldd" &&
+	test_lacks liblxc cat "$TMP/ldd" &&
+	lib=$(readlink -f "$(ldconfig -p | awk "/liblxc\\.so\\.1 / { print \$NF; exit }")") &&
+	test -f "$lib" && : >"$TMP/nolib" &&
+	unshare -m --propagation private sh -c "mount --bind \"\$1\" \"\$2\" && shift 2 && exec \"\$@\"" - \
+		"$TMP/nolib" "$lib" wlist >"$TMP/out" 2>"$TMP/err"; rc=$?
+	cat "$TMP/out" "$TMP/err" && test_equal 127 $rc &&
+	grep -q "cannot load liblxc" "$TMP/err" &&
+	test_lacks "stopped" cat "$TMP/out" &&
+	wlist | grep -Eq "^A +Root +running"
+'
+
 test_done
