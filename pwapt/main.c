@@ -392,6 +392,14 @@ int main(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	memcpy(given, argv, (size_t)argc * sizeof(*argv));
+	/* liblxc, loaded when first needed, re-executes the program from a
+	 * memory file when LXC_MEMFD_REXEC asks it to: then now, before any
+	 * work, as when it was linked. */
+	struct world_error lerr = {0};
+	if (getenv("LXC_MEMFD_REXEC") && world_load_containers(&lerr) < 0) {
+		fprintf(stderr, "%s: %s\n", base, lerr.msg);
+		return 127;
+	}
 
 	if (strcmp(base, "pwapt") && (c = find_command(base))) {
 		/* invoked as wcreate, wexec, ... */

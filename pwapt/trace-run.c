@@ -106,6 +106,10 @@ int trace_run(struct context *ctx)
 	}
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* Before it says it traces: liblxc, which each scan of the worlds
+	 * needs, missing would end it at the first world. */
+	if (world_load_containers(&err) < 0)
+		return fail(ctx, &err);
 	struct world_store *s = open_store(ctx);
 	if (!s)
 		return EXIT_FAIL;

@@ -196,14 +196,34 @@ test_expect_success 'wlist lists past a directory of the state that holds no wor
 test_expect_success 'liblxc is loaded when first needed: a command without it says so and stops' '
 	ldd "$BIN_DIR/pwapt" >"$TMP/ldd" && cat "$TMP/ldd" &&
 	test_lacks liblxc cat "$TMP/ldd" &&
-	lib=$(readlink -f "$(ldconfig -p | awk "/liblxc\\.so\\.1 / { print \$NF; exit }")") &&
-	test -f "$lib" && : >"$TMP/nolib" &&
-	unshare -m --propagation private sh -c "mount --bind \"\$1\" \"\$2\" && shift 2 && exec \"\$@\"" - \
-		"$TMP/nolib" "$lib" wlist >"$TMP/out" 2>"$TMP/err"; rc=$?
+	lib=$(ldd "$(command -v lxc-start)" | awk "/liblxc\\.so\\.1 / { print \$3 }") &&
+	lib=$(readlink -f "$lib") && test -f "$lib" && : >"$TMP/nolib" &&
+	{ unshare -m --propagation private sh -c "mount --bind \"\$1\" \"\$2\" && shift 2 && exec \"\$@\"" - \
+		"$TMP/nolib" "$lib" wlist >"$TMP/out" 2>"$TMP/err"; rc=$?; } &&
 	cat "$TMP/out" "$TMP/err" && test_equal 127 $rc &&
 	grep -q "cannot load liblxc" "$TMP/err" &&
 	test_lacks "stopped" cat "$TMP/out" &&
 	wlist | grep -Eq "^A +Root +running"
+'
+
+# liblxc re-executes the program from a memory file at its load when
+# LXC_MEMFD_REXEC asks it to: pwapt loads it first then, before any work,
+# or a command would run twice.  (Run from a memory file, pwapt finds no
+# pwapt-init beside itself: it is named.)
+test_expect_success 'LXC_MEMFD_REXEC: a world is created once, and runs' '
+	LXC_MEMFD_REXEC=1 PWAPT_INIT="$BIN_DIR/pwapt-init" wcreate REXEC Root &&
+	wlist | grep -Eq "^REXEC +Root +running" &&
+	LXC_MEMFD_REXEC=1 wexec REXEC true &&
+	echo changed >"$PWAPT_STATE/worlds/REXEC/merged/etc/hostname" &&
+	LXC_MEMFD_REXEC=1 strace -qq -o "$TMP/st" -e trace=execveat,openat \
+		wdiff REXEC >"$TMP/d"; rc=$?
+	cat "$TMP/d" && { test $rc = 0 || test $rc = 3; } &&
+	grep -q "^M /etc/hostname" "$TMP/d" &&
+	first_exec=$(grep -n -m1 "^execveat(" "$TMP/st" | cut -d: -f1) &&
+	first_state=$(grep -n -m1 "openat(.*\"$PWAPT_STATE" "$TMP/st" | cut -d: -f1) &&
+	echo "re-executed at line $first_exec, the state first opened at $first_state" &&
+	test -n "$first_exec" && test -n "$first_state" &&
+	test "$first_exec" -lt "$first_state" && wdelete REXEC
 '
 
 test_done

@@ -47,13 +47,34 @@ test_expect_success 'wdiff of a world that only adds asks nothing of Root'"'"'s 
 	echo r >"$R/srv/k/old" && wcreate A Root &&
 	mkdir "$PWAPT_STATE/worlds/A/merged/srv/k/new" &&
 	echo a >"$PWAPT_STATE/worlds/A/merged/srv/k/new/f" &&
-	strace -f -qq -o "$TMP/st" -e trace=openat wdiff A >"$TMP/d" &&
+	strace -f -qq -y -o "$TMP/st" -e trace=openat wdiff A >"$TMP/d" &&
 	test_equal "A /srv/k/new
 A /srv/k/new/f" "$(cat "$TMP/d")" &&
-	test_lacks "liblxc|/proc/[0-9]+/(maps|fd)" cat "$TMP/st" &&
+	test_lacks "liblxc|</proc/[0-9]+>, \"(maps|fd)\"" cat "$TMP/st" &&
 	echo changed >"$PWAPT_STATE/worlds/A/merged/srv/k/old" &&
-	strace -f -qq -o "$TMP/st" -e trace=openat wdiff A >"$TMP/d" &&
+	strace -f -qq -y -o "$TMP/st" -e trace=openat wdiff A >"$TMP/d" &&
 	grep -q "^M /srv/k/old" "$TMP/d" && grep -q "liblxc" "$TMP/st"
+'
+
+# The same with Root on this machine'"'"'s own "/" (a world over it, never
+# merged): its processes are every host process, each read for what it
+# holds once the world changes a file of Root'"'"'s, and none before.
+test_expect_success 'Root on a host: wdiff of a world that only adds reads no host process' '
+	cleanup_worlds &&
+	PWAPT_ROOT=/ PWAPT_STATE="$TMP/hoststate" wcreate H Root &&
+	mkdir "$TMP/hoststate/worlds/H/merged/srv-pwapt-t0332" &&
+	echo a >"$TMP/hoststate/worlds/H/merged/srv-pwapt-t0332/f" &&
+	PWAPT_ROOT=/ PWAPT_STATE="$TMP/hoststate" strace -f -qq -y -o "$TMP/st" \
+		-e trace=openat wdiff H >"$TMP/d"; rc=$?
+	cat "$TMP/d" && test_equal 0 $rc &&
+	grep -qx "A /srv-pwapt-t0332/f" "$TMP/d" &&
+	test_lacks "</proc/[0-9]+>, \"(maps|fd)\"" cat "$TMP/st" &&
+	echo changed >"$TMP/hoststate/worlds/H/merged/etc/hostname" &&
+	PWAPT_ROOT=/ PWAPT_STATE="$TMP/hoststate" strace -f -qq -y -o "$TMP/st" \
+		-e trace=openat wdiff H >"$TMP/d"; rc=$?
+	PWAPT_ROOT=/ PWAPT_STATE="$TMP/hoststate" wdelete H &&
+	{ test $rc = 0 || test $rc = 3; } && grep -q "^M /etc/hostname" "$TMP/d" &&
+	grep -Eq "</proc/[0-9]+>, \"maps\"" "$TMP/st"
 '
 
 test_done

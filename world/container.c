@@ -49,29 +49,41 @@
  * from the host's libraries: pwapt never enters a world's mount namespace
  * itself (liblxc's attach does, in its own children, once loaded). */
 static struct {
-	struct lxc_container *(*new_container)(const char *, const char *);
-	int (*put)(struct lxc_container *);
+	__typeof__(lxc_container_new) *new_container;
+	__typeof__(lxc_container_put) *put;
 } lxc;
 
-/* Loads liblxc.  Where it cannot be loaded, the program ends as the
- * dynamic loader would have ended it (status 127): a container that
- * cannot be asked must never be taken for one that is stopped. */
-static void lxc_load(void)
+int container_lib_load(struct world_error *err)
 {
 	if (lxc.put)
-		return;
+		return 0;
 	void *h = dlopen(LXC_SONAME, RTLD_NOW | RTLD_LOCAL);
-	void *fn_new = h ? dlsym(h, "lxc_container_new") : NULL;
-	void *fn_put = h ? dlsym(h, "lxc_container_put") : NULL;
-	if (!fn_new || !fn_put) {
-		fprintf(stderr, "pwapt: cannot load liblxc (%s): %s\n",
-			LXC_SONAME,
-			h ? "it lacks lxc_container_new()" : dlerror());
+	if (!h)
+		return werr(err, ELIBACC, "cannot load liblxc: %s", dlerror());
+	const char *names[] = {"lxc_container_new", "lxc_container_put"};
+	void *fn[2];
+	for (size_t i = 0; i < 2; i++)
+		if (!(fn[i] = dlsym(h, names[i])))
+			return werr(err, ELIBACC, "%s has no %s()", LXC_SONAME,
+				    names[i]);
+	lxc.new_container = (__typeof__(lxc_container_new) *)fn[0];
+	lxc.put = (__typeof__(lxc_container_put) *)fn[1];
+	return 0;
+}
+
+/* Loaded by now, or the program ends as the dynamic loader would have
+ * ended it, with status 127, had liblxc been linked: a container that
+ * cannot be asked must never be taken for one that is stopped (the
+ * queries below answer true or false), and a command meets this only
+ * where its library went missing after it started (pwapt and pwapt-trace
+ * load it first where it matters: world_load_containers()). */
+static void lxc_load(void)
+{
+	struct world_error err = {0};
+	if (container_lib_load(&err) < 0) {
+		fprintf(stderr, "pwapt: %s\n", err.msg);
 		exit(127);
 	}
-	lxc.new_container =
-		(struct lxc_container * (*)(const char *, const char *)) fn_new;
-	lxc.put = (int (*)(struct lxc_container *))fn_put;
 }
 
 static void lxc_putp(struct lxc_container **c)

@@ -8,6 +8,10 @@
 
 #include "store.h"
 
+/* Loads liblxc (dlopen, once): 0, or -ELIBACC with ERR saying why.  The
+ * container_*() functions load it themselves when first called. */
+int container_lib_load(struct world_error *err);
+
 /* Writes the container's configuration and starts it over ROOTFS (a
  * mounted tree) with pwapt-init as PID 1, Root's host name as its own.  Returns once it runs, with its
  * init's PID in *INIT_PID (may be NULL).  FRESH: the world was just

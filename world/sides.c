@@ -136,10 +136,10 @@ static int has_record(int dir, const char *name)
 {
 	char names[4096];
 	ssize_t n = xattr_list_at(dir, name, names, sizeof(names));
-	if (n < 0) /* too many to list here: as if it had one */
-		return n == -ERANGE || n == -ENAMETOOLONG ? 1
-		       : n == -ENOTSUP			  ? 0
-							  : (int)n;
+	/* Unsupported: no record.  Not listed (too many names, a path too
+	 * long, an error): as if it had one, to be met through the overlay. */
+	if (n < 0)
+		return n == -ENOTSUP ? 0 : n == -ENOMEM ? -ENOMEM : 1;
 	for (const char *k = names; k < names + n; k += strlen(k) + 1)
 		if (!strncmp(k, "trusted.overlay.", 16) &&
 		    strncmp(k, "trusted.overlay.overlay.", 24))

@@ -104,6 +104,11 @@ static int check_root_record(struct world_store *s, struct world_error *err)
 	return 0;
 }
 
+int world_load_containers(struct world_error *err)
+{
+	return container_lib_load(err);
+}
+
 int world_store_open(struct world_store **out, const struct world_config *cfg,
 		     struct world_error *err)
 {

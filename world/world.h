@@ -66,6 +66,14 @@ struct world_config {
 
 struct world_store;
 
+/* Loads liblxc now, which every operation on a container otherwise loads
+ * when first needed (a command that never asks a container, such as a
+ * wdiff of a world that only adds, never does): for a program that must
+ * know at its start (the trace collector), or before liblxc's own
+ * start-up code re-executes the program (LXC_MEMFD_REXEC), as it did when
+ * it was linked.  0, or -ELIBACC with ERR saying why. */
+int world_load_containers(struct world_error *err);
+
 /* Opens (creating if needed) the state directory and takes its lock.
  * Recovers interrupted creations and deletions.  The store is released with
  * world_store_free(), which also drops the lock. */
