@@ -131,7 +131,7 @@ static int cache_top_dir(const struct fs_part *part, const char *path,
  * overlayfs' own (trusted.overlay.*, not one of a world's, which overlayfs
  * stores escaped as trusted.overlay.overlay.*): a metacopy record, whose
  * data lies below and which pwapt's mounts refuse, an xattr whiteout, a
- * copy-up's origin.  1, 0, or -errno. */
+ * copy-up's origin.  1, 0, or -ENOMEM. */
 static int has_record(int dir, const char *name)
 {
 	char names[4096];
@@ -167,7 +167,7 @@ static int top_file(const struct side_cache *top, const char *name,
 	    (S_ISCHR(st.st_mode) && st.st_rdev == 0))
 		return 0;
 	if (S_ISREG(st.st_mode) && (r = has_record(top->fd, name)) != 0)
-		return r > 0 || r == -ENOENT ? 0 : r;
+		return r < 0 ? r : 0;
 	s->st = st;
 	return 1;
 }

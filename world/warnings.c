@@ -521,7 +521,8 @@ static int find_held(struct world_store *s, const char *name_b,
 	/* Only a path B has can be held there (held()): where A only adds,
 	 * no process of B's is read, nor B's container asked about. */
 	for (size_t i = 0; i < d->n && !any; i++)
-		any = changed(d, d->v[i].path) && d->v[i].kind != 'A';
+		any = d->v[i].kind != 'A' && !d->v[i].excluded &&
+		      !d->v[i].checked_off;
 	if (!any)
 		return 0;
 	if (!(store_is_root(name_b) && store_root_is_host(s)) &&
