@@ -545,15 +545,19 @@ test_expect_success 'a merge into Root killed once done, then a reboot: its roll
 # A recovery after a reboot that cannot mount SRC (its work directory
 # broken here) tells SRC's files by its layer: a file Root made, since the
 # kill, where the merge adds one is Root's, not the merge's to remove.
+# W is set first, never after a step that may fail: the steps after a
+# ";" run whatever came before, and an empty W made "rm -rf /work" of
+# them (the parent of a CI's checkout, lost so once).
 test_expect_success 'killed, then a reboot, SRC cannot be mounted: recovery keeps a file Root made where the merge adds one' '
+	W=$PWAPT_STATE/worlds/A &&
 	fresh_root && wcreate A Root && change_everything A &&
 	manifest "$R/srv" >"$TMP/before" &&
 	{ PWAPT_CRASH_AT=merge-prepared wmerge A Root; test_equal 137 $?; } &&
 	reboot_quietly &&
-	W=$PWAPT_STATE/worlds/A && rm -rf "$W/work" && echo broken >"$W/work" &&
+	rm -rf "${W:?}/work" && echo broken >"$W/work" &&
 	echo mine >"$R/srv/added" &&
 	pwapt recover 2>"$TMP/err"; r=$?; cat "$TMP/err";
-	rm -rf "$W/work" && mkdir "$W/work" && test $r = 0 &&
+	rm -rf "${W:?}/work" && mkdir "$W/work" && test $r = 0 &&
 	test_equal mine "$(cat "$R/srv/added")" &&
 	manifest "$R/srv" | grep -v "^/added " | diff -u "$TMP/before" - &&
 	! test -e "$PWAPT_STATE/merge"
@@ -563,23 +567,24 @@ test_expect_success 'killed, then a reboot, SRC cannot be mounted: recovery keep
 # what it saw from P's.  Such a path cannot be told from SRC's version:
 # Root's file there stays, and a save goes beside it, said, never over it.
 test_expect_success 'SRC on a world, killed, a reboot, SRC cannot be mounted: recovery keeps what it cannot tell, saying so' '
+	W=$PWAPT_STATE/worlds/C &&
 	fresh_root && wcreate P Root && PT=$PWAPT_STATE/worlds/P/merged/srv &&
 	echo p >"$PT/padded" && echo by-p >"$PT/modify" &&
 	wcreate C P && echo c >"$PWAPT_STATE/worlds/C/merged/srv/cadded" &&
 	{ PWAPT_CRASH_AT=merge-prepared wmerge C Root; test_equal 137 $?; } &&
 	reboot_quietly &&
-	W=$PWAPT_STATE/worlds/C && rm -rf "$W/work" && echo broken >"$W/work" &&
+	rm -rf "${W:?}/work" && echo broken >"$W/work" &&
 	echo mine >"$R/srv/padded" && echo mine >"$R/srv/cadded" &&
 	pwapt recover 2>"$TMP/err"; r=$?; cat "$TMP/err";
-	rm -rf "$W/work" && mkdir "$W/work" && test $r = 0 &&
+	rm -rf "${W:?}/work" && mkdir "$W/work" && test $r = 0 &&
 	grep -q "cannot tell whether /srv/padded is what the merge put there (.C. cannot be mounted): it stays" "$TMP/err" &&
 	test_equal mine "$(cat "$R/srv/padded")" && test_equal mine "$(cat "$R/srv/cadded")" &&
 	fresh_root && wcreate P Root && echo by-p >"$PT/modify" && wcreate C P &&
 	{ PWAPT_CRASH_AT=merge-applied wmerge C Root; test_equal 137 $?; } &&
 	test_equal by-p "$(cat "$R/srv/modify")" && reboot_quietly &&
-	rm -rf "$W/work" && echo broken >"$W/work" &&
+	rm -rf "${W:?}/work" && echo broken >"$W/work" &&
 	pwapt recover 2>"$TMP/err"; r=$?; cat "$TMP/err";
-	rm -rf "$W/work" && mkdir "$W/work" && test $r = 0 &&
+	rm -rf "${W:?}/work" && mkdir "$W/work" && test $r = 0 &&
 	grep -q "cannot tell whether /srv/modify is what the merge put there (.C. cannot be mounted): it stays, and what was there before the merge is beside it, as /srv/modify.pwapt-rollback-1~" "$TMP/err" &&
 	test_equal by-p "$(cat "$R/srv/modify")" &&
 	test_equal modify "$(cat "$R/srv/modify.pwapt-rollback-1~")"
