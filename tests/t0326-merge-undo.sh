@@ -21,15 +21,62 @@ add() {
 	for f; do echo "$_t" >>"$(T "$_w")/srv/k/$f" || return 1; done
 }
 
-test_expect_success 'a merge that fails while it applies leaves the last merge to be rolled back, and no conflicts' '
+# A merged (f2, f3), then B made, changing f0-f3.
+a_merged_b_made() {
 	fresh_root && wcreate A Root && add A a f2 f3 && wmerge A Root &&
-	wcreate B Root && add B b f0 f1 f2 f3 &&
+	wcreate B Root && add B b f0 f1 f2 f3
+}
+
+# pwapt rollback undoes A whole: no path "changed since", Root as before.
+a_rolls_back_whole() {
+	pwapt rollback >"$TMP/out" 2>&1 && cat "$TMP/out" &&
+	test_lacks "changed since" cat "$TMP/out" &&
+	test_equal "orig orig orig orig" "$(cd "$R/srv/k" && cat f0 f1 f2 f3 | xargs)"
+}
+
+test_expect_success 'a merge that fails while it applies leaves the last merge to be rolled back, and no conflicts' '
+	a_merged_b_made &&
 	(cd "$R/srv/k" && cat f0 f1 f2 f3) >"$TMP/before" &&
 	PWAPT_FAIL_AT=merge-op:1 test_fails_with 1 "cannot merge /srv/k/f1 into .Root.: Input/output error" wmerge B Root &&
 	(cd "$R/srv/k" && cat f0 f1 f2 f3) | cmp - "$TMP/before" &&
 	! test -e "$PWAPT_STATE/merge" && test_equal 1 "$(stat -c %h "$R/srv/k/f2")" &&
 	test_lacks "^!" wdiff B &&
 	pwapt rollback && test_equal orig "$(cat "$R/srv/k/f2")"
+'
+
+# B took f2's name (op 2) before it failed: the ctime the rename gave
+# A's file, and the one its way back gave it, are pwapt's own (UNDO/
+# applied, then the roll-back's notes), not a change of Root's since A.
+test_expect_success 'a merge that fails after it replaced a file the last merge merged: that merge still rolls back whole' '
+	a_merged_b_made &&
+	(cd "$R/srv/k" && cat f0 f1 f2 f3) >"$TMP/before" &&
+	PWAPT_FAIL_AT=merge-op:3 test_fails_with 1 "cannot merge /srv/k/f3 into .Root.: Input/output error" wmerge B Root &&
+	(cd "$R/srv/k" && cat f0 f1 f2 f3) | cmp - "$TMP/before" &&
+	a_rolls_back_whole &&
+	test_equal "" "$(ls "$R/srv/k" | grep -v "^f[0-3]$")"
+'
+
+# The same, killed at that point and recovered: the notes read back from
+# UNDO/applied by the recovery's roll-back.
+test_expect_success 'a merge killed after it replaced a file the last merge merged: recovered, that merge rolls back whole' '
+	a_merged_b_made &&
+	{ PWAPT_CRASH_AT=merge-op:3 wmerge B Root; test_equal 137 $?; } &&
+	test -s "$PWAPT_STATE/merge/undo/applied" &&
+	test_has "recovered an interrupted merge" pwapt recover &&
+	a_rolls_back_whole
+'
+
+# The same, killed, and its undo as an older pwapt wrote it (a file
+# UNDO/K.own for each operation K, not UNDO/applied): recovered alike.
+test_expect_success 'a merge killed after it replaced a file the last merge merged, its notes as K.own files: recovered, that merge rolls back whole' '
+	a_merged_b_made &&
+	{ PWAPT_CRASH_AT=merge-op:3 wmerge B Root; test_equal 137 $?; } &&
+	U=$PWAPT_STATE/merge/undo && test -s "$U/applied" &&
+	grep . "$U/applied" | while read -r k b bn a an _; do
+		echo "$b $bn $a $an" >"$U/$k.own" || break
+	done && test -s "$U/2.own" && rm "$U/applied" &&
+	test_has "recovered an interrupted merge" pwapt recover &&
+	a_rolls_back_whole
 '
 
 test_expect_success 'a merge that fails before it applies (a save fails) leaves the last merge to be rolled back' '

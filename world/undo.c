@@ -356,46 +356,84 @@ static bool dir_taken_since(int parent, const char *base, const struct op *o,
 	return o->kind != OP_PUT || srcs_version(sv, o->path, &now) != SRCS_YES;
 }
 
+/* UNDO/applied: a line "K BSEC BNSEC ASEC ANSEC ." for each operation K
+ * whose apply took DST's file's name (undo_note_applied), appended to one
+ * file for the whole merge.  A file of its own per operation (K.own, as
+ * pwapt wrote before) cost an inode each: 100 ms of a 300-file upgrade's
+ * merge, on a file system where many inodes were freed lately. */
+#define UNDO_APPLIED "applied"
+
 /* DST's file (or directory) that was NOW at an operation's path lost
  * that name, or moved into the undo as save N: its ctime changed with it.
- * N.own in the undo ("BSEC BNSEC ASEC ANSEC") tells a roll-back that this
- * ctime is pwapt's own (undo_note_own).  Not made durable: lost with a
- * power cut, the last merge's rollback refuses, never misses a change. */
+ * Its line in UNDO/applied (BSEC BNSEC, the ctime before; ASEC ANSEC,
+ * after) tells a roll-back that this ctime is pwapt's own
+ * (undo_note_own).  Not made durable: lost with a power cut, the last
+ * merge's rollback refuses, never misses a change.  One write() of the
+ * line after a newline of its own: a line cut short (a full disk) ends
+ * where the next one begins, and applied_load() refuses it. */
 void undo_note_applied(int undo, const char *n, const struct stat *now)
 {
 	struct stat sv;
-	char name[48];
 	if (fstatat(undo, n, &sv, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !undo_same_file(now, &sv) ||
 	    sv.st_nlink + !S_ISDIR(sv.st_mode) != now->st_nlink)
 		return;
-	snprintf(name, sizeof(name), "%s.own", n);
-	_cleanup_free_ char *buf = NULL;
-	int len = asprintf(&buf, "%lld %ld %lld %ld\n",
+	char line[128];
+	int len = snprintf(line, sizeof(line), "\n%s %lld %ld %lld %ld .\n", n,
 			   (long long)now->st_ctim.tv_sec, now->st_ctim.tv_nsec,
 			   (long long)sv.st_ctim.tv_sec, sv.st_ctim.tv_nsec);
 	_cleanup_close_ int fd =
-		len < 0 ? -1
-			: openat(undo, name,
-				 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-				 0600);
-	if (fd >= 0 && write(fd, buf, (size_t)len) != len)
-		(void)unlinkat(undo, name, 0);
+		openat(undo, UNDO_APPLIED,
+		       O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0 && len > 0 && (size_t)len < sizeof(line))
+		(void)!write(fd, line, (size_t)len);
 }
 
-/* What operation K's apply noted in UNDO/K.own (undo_note_applied): the ctime
- * that DST's file took when the merge took its name; a note for F. */
-static void note_applied_own(FILE *f, int undo, size_t k, const char *path)
+/* A note of UNDO/applied: the ctimes DST's file had before and after the
+ * merge took its name. */
+struct applied {
+	bool have;
+	long long bs, as;
+	long bn, an;
+};
+
+/* UNDO/applied, read once for a roll-back of N operations: N entries,
+ * those of no line (or of a line not whole) without a note; NULL out of
+ * memory. */
+static struct applied *applied_load(int undo, size_t n)
 {
+	struct applied *v = calloc(n + 1, sizeof(*v));
+	_cleanup_free_ char *t = NULL;
+	if (!v || read_file_at(undo, UNDO_APPLIED, &t, NULL) < 0)
+		return v;
+	for (char *line = t, *end; (end = strchr(line, '\n')); line = end + 1) {
+		*end = '\0';
+		struct applied a = {.have = true};
+		size_t k;
+		int used = -1;
+		if (sscanf(line, "%zu %lld %ld %lld %ld .%n", &k, &a.bs, &a.bn,
+			   &a.as, &a.an, &used) == 5 &&
+		    used >= 0 && !line[used] && k < n)
+			v[k] = a;
+	}
+	return v;
+}
+
+/* What operation K's apply noted (APPLIED, else UNDO/K.own as older pwapt
+ * wrote it): the ctime that DST's file took when the merge took its name;
+ * a note for F. */
+static void note_applied_own(FILE *f, const struct applied *applied, int undo,
+			     size_t k, const char *path)
+{
+	struct applied a = applied ? applied[k] : (struct applied){0};
 	char name[48];
 	snprintf(name, sizeof(name), "%zu.own", k);
 	_cleanup_free_ char *t = NULL;
-	long long bs, as;
-	long bn, an;
-	if (read_file_at(undo, name, &t, NULL) < 0 ||
-	    sscanf(t, "%lld %ld %lld %ld", &bs, &bn, &as, &an) != 4)
+	if (!a.have &&
+	    (read_file_at(undo, name, &t, NULL) < 0 ||
+	     sscanf(t, "%lld %ld %lld %ld", &a.bs, &a.bn, &a.as, &a.an) != 4))
 		return;
-	fprintf(f, "%lld %ld %lld %ld ", bs, bn, as, an);
+	fprintf(f, "%lld %ld %lld %ld ", a.bs, a.bn, a.as, a.an);
 	path_escape(f, path);
 	fputc('\n', f);
 }
@@ -512,6 +550,7 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 	struct undo_log own;
 	int r = undo_log_open(&own, undo, UNDO_OWN_LOG);
 	FILE *of = own.f;
+	_cleanup_free_ struct applied *applied = applied_load(undo, p->n);
 	/* And the ctimes it leaves, for the worlds that saw DST before. */
 	struct undo_known known = UNDO_KNOWN_INIT;
 	if (r >= 0)
@@ -622,7 +661,7 @@ int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 					       back_over == 2 ? p->src : NULL,
 					       tree, p, unmoved, k);
 			} else if (back_over) {
-				note_applied_own(of, undo, k, at);
+				note_applied_own(of, applied, undo, k, at);
 				r = save_restore(undo, n, parent, base, tmp);
 				bool back = r >= 0 && has_was &&
 					    fstatat(parent, base, &then,
