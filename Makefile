@@ -45,7 +45,7 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/xattrat.o world/strv.o world/store.o world/layers.o world/layers-mounts.o \
-	world/container.o world/container-confine.o world/container-env.o world/freezer.o world/initcopy.o world/discard.o world/world.o world/sides.o world/diff-compare.o world/diff.o world/journal.o world/undo.o world/undo-db.o world/undo-known.o world/undo-after.o \
+	world/container.o world/container-confine.o world/container-env.o world/container-cgroup.o world/freezer.o world/initcopy.o world/discard.o world/world.o world/sides.o world/diff-compare.o world/diff.o world/journal.o world/undo.o world/undo-db.o world/undo-known.o world/undo-after.o \
 	world/recover.o world/merge-plan.o world/merge-move.o world/merge-dirs.o world/merge-save.o world/merge.o world/api-merge.o world/save.o \
 	world/links.o world/checkoff.o world/lowerhad.o world/conflicts.o world/conflicts-moved.o world/pkglists.o world/dpkgdb.o world/dbmerge.o \
 	world/netfile.o world/netdev.o world/nft.o world/api-net.o world/lifecycle.o \
@@ -210,6 +210,10 @@ tests/fuzz/fuzz-dpkgdb: tests/fuzz/fuzz-dpkgdb.c $(DPKGDB_SRCS) world/error.c \
 tests/fuzz/fuzz-trace: tests/fuzz/fuzz-trace.c world/trace-table.c world/error.c \
 		world/fsutil.c world/crash.c world/*.h kernel/trace-event.h
 	clang $(FUZZ_CFLAGS) -o $@ $< world/trace-table.c world/error.c world/fsutil.c world/crash.c
+FREEZER_SRCS := world/freezer.c world/container-cgroup.c world/fsutil.c \
+	world/xattrat.c world/error.c world/crash.c world/strv.c
+tests/fuzz/fuzz-freezer: tests/fuzz/fuzz-freezer.c $(FREEZER_SRCS) world/*.h
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FREEZER_SRCS)
 # The other parsers link with libworld built for fuzzing; a harness of a
 # static parser includes its .c file (its other names then come from the
 # harness, not from the library).
@@ -227,7 +231,7 @@ $(addprefix tests/fuzz/fuzz-,$(FUZZ_LINKED)): tests/fuzz/fuzz-%: \
 		pwapt/txn.c pwapt/txn.h
 	clang $(FUZZ_CFLAGS) $(NET_CFLAGS) -o $@ $< tests/fuzz/libworld.a \
 		$(LXC_LIBS) $(TRACE_LIBS) $(DPKG_LIBS)
-FUZZ_TARGETS := meta config dpkgdb trace $(FUZZ_LINKED)
+FUZZ_TARGETS := meta config dpkgdb trace freezer $(FUZZ_LINKED)
 # Every target with leak detection on; FUZZ_TARGETS=journal runs one.
 fuzz: $(addprefix tests/fuzz/fuzz-,$(FUZZ_TARGETS))
 	for t in $(FUZZ_TARGETS); do \

@@ -225,10 +225,13 @@ test_expect_success 'a rebasing merge killed after the rebase: recover finishes 
 	wmerge C Root && test_equal "orig a c" "$(cat "$R/srv/k/f0" | xargs)"
 '
 
-test_expect_success 'a world that cannot be frozen for lack of descriptors: the cause, not an I/O error' '
+# (liblxc's freeze, used before the merge froze through the freezer file,
+# failed first here: its error was taken from its log.)
+test_expect_success 'a merge short of descriptors: the cause, not an I/O error; nothing merged' '
 	fresh_root && wcreate A Root && add A a f0 &&
 	(ulimit -n 12 && exec wmerge A Root) 2>"$TMP/err"; test_equal 1 $? &&
-	cat "$TMP/err" && grep -q "cannot be frozen.*: Too many open files" "$TMP/err" &&
+	cat "$TMP/err" && grep -q "^wmerge: cannot .*: Too many open files$" "$TMP/err" &&
+	test_lacks "Input/output error" cat "$TMP/err" &&
 	test_equal orig "$(cat "$R/srv/k/f0")" && wmerge A Root && test_equal "orig a" "$(cat "$R/srv/k/f0" | xargs)"
 '
 

@@ -97,7 +97,7 @@ inode() {
 # A new name in the world for a file of Root's (overlayfs copies the file
 # up to link it) stays a link to Root's file: the merge finds the file's
 # names by a walk of the layer, which must reach the bottom of any tree.
-# 40 descriptors: freezing H through liblxc needs about 30; the walk's
+# 40 descriptors: liblxc (the kill of H) needs about 30; the walk's
 # need does not grow with the depth (a walk by recursion needs 400).
 test_expect_success 'a hard link at the bottom of a deep tree, few descriptors: merged as a link' '
 	echo linked >"$R/srv/linked" && wcreate H Root && deep "$(T H)/srv" 400 d &&

@@ -215,34 +215,49 @@ start_writer() {
 }
 count_in() { cat "$1/srv/count"; }
 
-# A freeze that does not end in time: liblxc waits until the freezer
-# says FROZEN, without end, and a process the freezer cannot stop (asleep
-# in the kernel where it may not be frozen) keeps it FREEZING.  Here
-# strace delays liblxc's write to the freezer file by 6 s, before it
-# (the freeze never starts) or after it (it reached the kernel, and
-# liblxc takes SRC for FREEZING: its unfreeze writes nothing, and SRC is
-# thawed through its cgroup's freezer file).  With cgroup v2 liblxc's
-# monitor writes the freezer, not the merge: nothing to delay there.
+# A freeze that does not end in time: the freezer may never say FROZEN
+# (a process the freezer cannot stop, asleep in the kernel where it may
+# not be frozen).  Here strace delays the merge's write to the freezer
+# file by 6 s, past the 2 s it is given, before the write (the freeze
+# never starts) or after it (it reached the kernel): past its time the
+# merge gives up, thaws SRC and writes nothing.
 for when in enter exit; do
 	test_expect_success "a freeze delayed at the $when of its write: the merge fails cleanly, writing nothing; SRC runs on" '
 		fresh_world && echo new >"$M/srv/file" && wexec Root true &&
 		start_writer && F=$(freezer_file W) && test -e "$F" &&
-		if [ "${F##*/}" = freezer.state ]; then
-			root_state "$TMP/before" &&
-			test_fails_with 1 "cannot merge .W. into .Root.: .W. was not frozen within 2 s \(one of its processes cannot be stopped\)" \
-				strace -f -qq -o /dev/null -P "$F" -e trace=write \
-				-e inject=write:delay_'$when'=6000000 \
-				env PWAPT_FREEZE_SECONDS=2 wmerge W Root &&
-			root_state "$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
-			! test -e "$PWAPT_STATE/merge" && ! test -e "$PWAPT_STATE/merge-frozen" &&
-			test_equal THAWED "$(freezer_state "$F")" &&
-			c1=$(count_in "$M") && wait_for 10 "test \$(count_in \"\$M\") -gt $c1" &&
-			wmerge W Root && test_equal new "$(cat "$R/srv/file")"
-		else
-			echo "# SKIP: cgroup v2: liblxc s monitor writes the freezer" >&3
-		fi
-	' 3>&1
+		root_state "$TMP/before" &&
+		test_fails_with 1 "cannot merge .W. into .Root.: .W. was not frozen within 2 s \(one of its processes cannot be stopped\)" \
+			strace -f -qq -o /dev/null -P "$F" -e trace=write \
+			-e inject=write:delay_'$when'=6000000 \
+			env PWAPT_FREEZE_SECONDS=2 wmerge W Root &&
+		root_state "$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+		! test -e "$PWAPT_STATE/merge" && ! test -e "$PWAPT_STATE/merge-frozen" &&
+		test_equal THAWED "$(freezer_state "$F")" &&
+		c1=$(count_in "$M") && wait_for 10 "test \$(count_in \"\$M\") -gt $c1" &&
+		wmerge W Root && test_equal new "$(cat "$R/srv/file")"
+	'
 done
+
+# The wait itself: every read of the freezer's state (v1's freezer.state,
+# v2's cgroup.events) returns nothing, as if the freeze never completed.
+# Past its 2 s the merge gives up; it cannot tell the thaw done either
+# (those reads return nothing too), so merge-frozen stays, and the next
+# command thaws SRC.
+test_expect_success 'a freeze never seen complete: the merge fails in time, writing nothing; the next command thaws SRC' '
+	fresh_world && echo new >"$M/srv/file" && wexec Root true &&
+	start_writer && F=$(freezer_file W) && test -e "$F" &&
+	if [ "${F##*/}" = freezer.state ]; then S=$F; else S=${F%/*}/cgroup.events; fi &&
+	root_state "$TMP/before" &&
+	test_fails_with 1 "cannot merge .W. into .Root.: .W. was not frozen within 2 s" \
+		strace -f -qq -o /dev/null -P "$S" -e trace=pread64 \
+		-e inject=pread64:retval=0 env PWAPT_FREEZE_SECONDS=2 wmerge W Root &&
+	root_state "$TMP/after" && diff -u "$TMP/before" "$TMP/after" &&
+	! test -e "$PWAPT_STATE/merge" && test -e "$PWAPT_STATE/merge-frozen" &&
+	wlist >/dev/null && ! test -e "$PWAPT_STATE/merge-frozen" &&
+	test_equal THAWED "$(freezer_state "$F")" &&
+	c1=$(count_in "$M") && wait_for 10 "test \$(count_in \"\$M\") -gt $c1" &&
+	wmerge W Root && test_equal new "$(cat "$R/srv/file")"
+'
 
 # SRC is frozen before the diff: a file made between the diff and a
 # freeze after it would be in no plan, and lost with SRC.
@@ -260,6 +275,47 @@ test_expect_success 'SRC is frozen from before the diff on: no file it makes is 
 	test_equal FROZEN "$state" && test_equal "$c1" "$c2" &&
 	! test -e "$PWAPT_STATE/merge-frozen"
 '
+
+# A world may make cgroups below the container's own (it is writable
+# there: cgroup:mixed) and move its init into one; the host does it here
+# for the world.  The merge freezes the container's cgroup, every process
+# in it and below, not the init's alone.
+# merge_init_moved D: W's init moved into cgroup D (made here, below the
+# container's, whose freezer file is $F), then W merged, stopped after
+# its diff: its writer made nothing meanwhile, $F said FROZEN; resumed,
+# Root has all it made, and D went with W.
+merge_init_moved() {
+	mkdir "$1" && _pid=$(init_pid W) && echo "$_pid" >"$1/cgroup.procs" &&
+	test_equal "$1/${F##*/}" "$(freezer_file W)" &&
+	stopped_merge merge-diffed &&
+	{ _state=$(freezer_state "$F"); _c1=$(count_in "$M"); sleep 0.5
+		_c2=$(count_in "$M"); } &&
+	resume_merge && test_equal FROZEN "$_state" &&
+	test_equal "$_c1" "$_c2" && test_equal "$_c2" "$(count_in "$R")" &&
+	! test -d "$1"
+}
+
+test_expect_success 'SRC whose init moved into a cgroup of its own is frozen whole for the merge' '
+	fresh_world && start_writer && F=$(freezer_file W) && test -e "$F" &&
+	merge_init_moved "${F%/*}/pwapt-test-moved"
+'
+
+# liblxc names the container's cgroup lxc.payload.W-1 where lxc.payload.W
+# is taken (a cgroup left over, another LXC container named W: made here
+# where there is none); the world may then name a cgroup of its own
+# lxc.payload.W below it.  Its init there, the merge still freezes the
+# container's cgroup, found beside its monitor's, not by name.
+test_expect_success 'SRC in lxc.payload.W-1, its init in a cgroup lxc.payload.W of its own: frozen whole' '
+	fresh_world && F=$(freezer_file W) && P=${F%/*} &&
+	if [ "${P##*/}" = lxc.payload.W ]; then
+		cleanup_worlds && ! test -d "$P" && mkdir "$P" &&
+		echo "$P" >"$TMP/stale-cgroup" && fresh_world &&
+		F=$(freezer_file W) && P=${F%/*}
+	fi &&
+	case ${P##*/} in lxc.payload.W-[0-9]*) ;; *) false ;; esac &&
+	start_writer && merge_init_moved "$P/lxc.payload.W"
+'
+[ -s "$TMP/stale-cgroup" ] && rmdir "$(cat "$TMP/stale-cgroup")"
 
 test_expect_success 'a refused merge (a conflict) leaves SRC thawed, its process running' '
 	fresh_world && echo world >"$M/srv/c" && sleep 0.05 && echo root >"$R/srv/c" &&

@@ -118,6 +118,26 @@ test_expect_success 'a world that ran before its cgroup was tracked: incomplete'
 	head -n1 "$TMP/E.trace" | grep -q "INCOMPLETE"
 '
 
+# A world's systemd moves itself into a cgroup below its container's
+# (init.scope), and a world may move its init there: the collector, that
+# finds it so (stopped meanwhile), tracks the container's cgroup, with
+# every process of the world, and the other worlds beside it still.
+test_expect_success 'a world whose init moved into a cgroup of its own: its other processes traced, and other worlds' '
+	start_collector &&
+	kill -STOP "$(cat "$TMP/collector.pid")" &&
+	{ wcreate M Root && pid=$(init_pid M) &&
+		U=$(awk "\$9 == \"cgroup2\" { print \$5; exit }" /proc/self/mountinfo) &&
+		D=$U$(sed -n "s/^0:://p" "/proc/$pid/cgroup")/pwapt-moved &&
+		mkdir "$D" && echo "$pid" >"$D/cgroup.procs"; r=$?; } &&
+	kill -CONT "$(cat "$TMP/collector.pid")" && test $r = 0 &&
+	wait_traced M && wexec M sh -c "echo x >/tM" &&
+	wcreate N Root && wait_traced N && wexec N sh -c "echo x >/tN" &&
+	stop_collector &&
+	pwapt trace M >"$TMP/M.trace" && cat "$TMP/M.trace" &&
+	grep -qxE "write +/tM" "$TMP/M.trace" &&
+	pwapt trace N >"$TMP/N.trace" && grep -qxE "write +/tN" "$TMP/N.trace"
+'
+
 # The collector is stopped during the flood: a reader that keeps up
 # (a faster machine) would otherwise leave nothing lost.
 test_expect_success 'a flood that overflows the ring buffer: incomplete, counted' '

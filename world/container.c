@@ -490,13 +490,6 @@ int container_stop(struct world_store *s, const char *name, int grace)
 	return c->wait(c, "STOPPED", 30) ? 0 : -ETIMEDOUT;
 }
 
-bool container_frozen(struct world_store *s, const char *name)
-{
-	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
-	const char *state = c && c->is_running(c) ? c->state(c) : NULL;
-	return state && !strcmp(state, "FROZEN");
-}
-
 /* The errno that the first error liblxc logged for NAME past the first
  * FROM bytes of its log names ("... - Too many open files - Failed to
  * open ..."): liblxc's calls return only true or false, and its errno is
@@ -552,62 +545,43 @@ int container_wait_exec(pid_t pid, const struct world_exec_options *xo)
 	return child_wait(pid, &w, xo ? xo->timed_out : NULL);
 }
 
-/* Thaws container C through its cgroup's freezer file where liblxc's
- * unfreeze() left it frozen: after a freeze killed half way, liblxc
- * still takes it for FREEZING and its unfreeze() writes nothing. */
+/* Thaws container C through its cgroup's freezer file: the only thaw of
+ * a freeze of freeze_directly(), which liblxc does not know of; and
+ * after a liblxc freeze killed half way liblxc takes C for FREEZING
+ * still, and its unfreeze() writes nothing.  0 thawed (or C's cgroup
+ * gone with it); -ENOENT: no freezer file found, liblxc thaws. */
 static int thaw_cgroup(struct lxc_container *c)
 {
 	pid_t init = c->init_pid(c);
 	_cleanup_(freezer_release) struct freezer f = {0};
-	if (init > 1)
-		(void)freezer_find(&f, init);
-	/* No file where it should be: liblxc's thaw is all there is. */
-	int r = freezer_thaw(&f);
-	return r == -ENOENT ? 0 : r;
+	/* Running, but its monitor cannot tell its init: not known thawed. */
+	int r = init > 1 ? freezer_find(&f, init) : -EIO;
+	return r < 0 ? r : freezer_thaw(&f);
 }
 
-struct freeze_wait {
-	struct lxc_container *c;
-	bool looked; /* for its freezer file, at the first tick */
-	struct freezer f;
-};
-
-/* A tick of freeze_bounded()'s wait: a freeze done within the first
- * 100 ms (nearly all) never asks liblxc for the init's PID. */
-static void nudge_freeze(void *arg)
+/* Whether liblxc froze C (lxc-freeze; its freeze() below): it thaws. */
+static bool lxc_froze(struct lxc_container *c)
 {
-	struct freeze_wait *w = arg;
-	if (!w->looked) {
-		w->looked = true;
-		pid_t init = w->c->init_pid(w->c);
-		if (init > 1)
-			(void)freezer_find(&w->f, init);
-	}
-	freezer_nudge(&w->f);
+	const char *st = c->state(c);
+	return st && (!strcmp(st, "FROZEN") || !strcmp(st, "FREEZING"));
 }
 
 /* liblxc's freeze() returns once the freezer says FROZEN, and waits for
  * that without end: a process the freezer cannot stop (asleep in the
  * kernel where it may not be frozen) would hang the merge, the store
  * locked.  So it runs in a child given container_freeze_seconds(), as its
- * unfreeze() does; meanwhile a cgroup v1 freeze stuck FREEZING is told
- * FROZEN again (freezer_nudge()); past them the child is killed, the
- * world thawed again (thaw_cgroup() where liblxc's unfreeze() leaves it
- * frozen), and -ETIMEDOUT returned.  1 when liblxc did it, 0 when it
- * failed. */
+ * unfreeze() does; past them the child is killed, the world thawed again
+ * (thaw_cgroup() where liblxc's unfreeze() leaves it frozen), and
+ * -ETIMEDOUT returned.  1 when liblxc did it, 0 when it failed. */
 static int freeze_bounded(struct lxc_container *c, bool frozen)
 {
-	struct freeze_wait w = {.c = c};
 	pid_t pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
 		_exit((frozen ? c->freeze(c) : c->unfreeze(c)) ? 0 : 1);
-	struct child_wait cw = {.timeout = container_freeze_seconds(),
-				.tick = frozen ? nudge_freeze : NULL,
-				.arg = &w};
+	struct child_wait cw = {.timeout = container_freeze_seconds()};
 	int status = child_wait(pid, &cw, NULL);
-	freezer_release(&w.f);
 	if (status == 128 + SIGKILL) {
 		if (frozen) {
 			(void)freeze_bounded(c, false);
@@ -618,6 +592,24 @@ static int freeze_bounded(struct lxc_container *c, bool frozen)
 	return status == 0;
 }
 
+/* Freezes C through its cgroup's freezer file, bounded in time without a
+ * child (liblxc's freeze() took 3 ms of each merge: a child, and five
+ * questions to the monitor).  liblxc's state says RUNNING meanwhile: the
+ * merge's note knows it (recover.c), and container_state().  -ENOENT: no
+ * such file, liblxc freezes. */
+static int freeze_directly(struct lxc_container *c)
+{
+	pid_t init = c->init_pid(c);
+	_cleanup_(freezer_release) struct freezer f = {0};
+	int r = init > 1 ? freezer_find(&f, init) : -ENOENT;
+	if (r < 0)
+		return r;
+	r = freezer_freeze(&f, container_freeze_seconds());
+	if (r < 0 && r != -ENOENT)
+		(void)freezer_thaw(&f);
+	return r;
+}
+
 int container_freeze(struct world_store *s, const char *name, bool frozen)
 {
 	_cleanup_lxc_ struct lxc_container *c = open_container(s, name);
@@ -625,16 +617,30 @@ int container_freeze(struct world_store *s, const char *name, bool frozen)
 		return -ENOMEM;
 	if (!c->is_running(c))
 		return 0;
+	/* Through the freezer file; liblxc's freeze() and unfreeze() where
+	 * pwapt finds none, and its unfreeze() where liblxc froze. */
+	int r = frozen ? freeze_directly(c) : thaw_cgroup(c);
+	if (r != -ENOENT && (frozen || r < 0 || !lxc_froze(c)))
+		return r;
 	_cleanup_free_ char *log = store_world_path(s, name, "lxc.log");
 	struct stat st;
 	off_t from = log && stat(log, &st) == 0 ? st.st_size : 0;
-	int r = freeze_bounded(c, frozen);
-	if (r < 0)
+	if ((r = freeze_bounded(c, frozen)) < 0)
 		return r;
+	if (r && !frozen) /* and through the file, where liblxc skipped */
+		return (r = thaw_cgroup(c)) == -ENOENT ? 0 : r;
 	if (r)
-		return frozen ? 0 : thaw_cgroup(c);
+		return 0;
 	int e = logged_errno(s, name, from);
 	return -(e ? e : EIO);
+}
+
+/* Whether the cgroup of the container whose init is INIT was asked to
+ * freeze through its file (freeze_directly(): liblxc knows nothing). */
+static bool cgroup_frozen(pid_t init)
+{
+	_cleanup_(freezer_release) struct freezer f = {0};
+	return freezer_find(&f, init) >= 0 && freezer_asked(&f);
 }
 
 /* Whether PID is gone or a zombie: a container's init that was killed
@@ -670,6 +676,8 @@ enum container_state container_state(struct world_store *s, const char *name)
 		pid_t pid = c->init_pid(c);
 		if (pid > 1 && init_dead(pid))
 			return CONTAINER_STOPPING;
+		if (pid > 1 && !strcmp(state, "RUNNING") && cgroup_frozen(pid))
+			return CONTAINER_FROZEN;
 	}
 	return strcmp(state, "FROZEN") ? CONTAINER_RUNNING : CONTAINER_FROZEN;
 }
@@ -876,15 +884,15 @@ int container_kill_frozen(struct world_store *s, const char *name)
 		    st.st_dev == ns.st_dev)
 			(void)kill((pid_t)pid, SIGKILL);
 	}
+	/* Found while its init lives: v2 lets SIGKILL through a freeze. */
+	_cleanup_(freezer_release) struct freezer f = {0};
+	int found = freezer_find(&f, init);
 	/* The tree's systemd, thawed, would run on (and start units again):
 	 * it goes too, and the container with it. */
 	if (runs_tree_init(c))
 		(void)kill(init, SIGKILL);
-	/* Thawed through the freezer file: liblxc's unfreeze() (a child
-	 * that asks its monitor and waits for RUNNING) took 20 ms or more
-	 * to thaw what only has to die; liblxc where there is no file. */
-	_cleanup_(freezer_release) struct freezer f = {0};
-	int r = freezer_find(&f, init) < 0 || freezer_thaw(&f) < 0
+	/* Thawed through the file, else as container_freeze() thaws. */
+	int r = found < 0 || freezer_thaw(&f) < 0
 			? container_freeze(s, name, false)
 			: 0;
 	crash_point("kill-frozen-done");

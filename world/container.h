@@ -25,8 +25,9 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
  * and return at once; liblxc finishes the tear-down in the background. */
 int container_stop(struct world_store *s, const char *name, int grace);
 /* Freezes (cgroup freezer) or thaws every process of a running container;
- * a container that does not run is left as it is.  -errno: the cause
- * liblxc logged (-EMFILE: too few file descriptors), else -EIO;
+ * a container that does not run is left as it is.  -errno: why its
+ * cgroup's freezer file could not be written, or the cause liblxc logged
+ * (-EMFILE: too few file descriptors), else -EIO;
  * -ETIMEDOUT: not frozen within container_freeze_seconds() (a process
  * that cannot be stopped), and thawed again. */
 int container_freeze(struct world_store *s, const char *name, bool frozen);
@@ -38,18 +39,16 @@ unsigned container_freeze_seconds(void);
  * freezer a frozen process dies only once thawed, but none runs its own
  * code again. */
 int container_kill_frozen(struct world_store *s, const char *name);
-/* Whether the container runs frozen. */
-bool container_frozen(struct world_store *s, const char *name);
 enum container_state {
 	CONTAINER_STOPPED,
 	CONTAINER_RUNNING, /* or starting, freezing, thawed */
-	CONTAINER_FROZEN,
+	CONTAINER_FROZEN,  /* by liblxc, or through its freezer file */
 	/* On its way down: its init is dead (a killed world's, a lazy
 	 * delete's), and liblxc's monitor has yet to say STOPPED. */
 	CONTAINER_STOPPING,
 };
 /* The container's state: one question to liblxc's monitor, where
- * container_frozen() and container_running() ask two each (each answer
+ * container_running() asks two (each answer
  * waits for the monitor to be scheduled: milliseconds on a busy host). */
 enum container_state container_state(struct world_store *s, const char *name);
 /* Waits up to SECONDS for a stopping container to be stopped: 0, or

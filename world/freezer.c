@@ -2,53 +2,42 @@
  * liblxc falls short (see freezer.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "container-cgroup.h"
 #include "freezer.h"
+
+int freezer_parse(struct freezer *f, const char *init, const char *monitor)
+{
+	/* cgroup v1's freezer where the host has that hierarchy: the
+	 * monitor's lines, of the host's cgroup namespace (a world, in one
+	 * of its own, cannot mount a v1 hierarchy of its own). */
+	bool v1 = container_cgroup_has(monitor, "freezer");
+	_cleanup_free_ char *own = NULL;
+	int r = container_cgroup_parse(init, monitor, v1 ? "freezer" : "",
+				       &own);
+	if (r < 0)
+		return r;
+	char *path;
+	if (asprintf(&path, "/sys/fs/cgroup%s%s/%s", v1 ? "/freezer" : "", own,
+		     v1 ? "freezer.state" : "cgroup.freeze") < 0)
+		return -ENOMEM;
+	*f = (struct freezer){.path = path, .v1 = v1};
+	return 0;
+}
 
 int freezer_find(struct freezer *f, pid_t init)
 {
-	char proc[64];
-	snprintf(proc, sizeof(proc), "/proc/%d/cgroup", (int)init);
-	_cleanup_fclose_ FILE *in = fopen(proc, "re");
-	_cleanup_free_ char *line = NULL, *unified = NULL;
-	size_t size = 0;
-	while (in && getline(&line, &size, in) > 0) {
-		line[strcspn(line, "\n")] = '\0';
-		char *c1 = strchr(line, ':'),
-		     *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c2)
-			continue;
-		*c2 = '\0';
-		if (!strcmp(c1 + 1, "freezer")) {
-			char *path;
-			if (asprintf(&path,
-				     "/sys/fs/cgroup/freezer%s/freezer.state",
-				     c2 + 1) < 0)
-				return -ENOMEM;
-			*f = (struct freezer){.path = path, .v1 = true};
-			return 0;
-		}
-		if (!c1[1] && !unified && !(unified = strdup(c2 + 1)))
-			return -ENOMEM;
-	}
-	if (!unified)
-		return -ENOENT;
-	/* Its init may sit in a cgroup below the container's own. */
-	char *payload = strstr(unified, "/lxc.payload.");
-	char *below = payload ? strchr(payload + 1, '/') : NULL;
-	if (below)
-		*below = '\0';
-	char *path;
-	if (asprintf(&path, "/sys/fs/cgroup%s/cgroup.freeze", unified) < 0)
-		return -ENOMEM;
-	*f = (struct freezer){.path = path};
-	return 0;
+	_cleanup_free_ char *in = NULL, *mon = NULL;
+	int r = container_cgroup_read(init, &in, &mon);
+	return r < 0 ? r : freezer_parse(f, in, mon);
 }
 
 void freezer_release(struct freezer *f)
@@ -65,9 +54,13 @@ static void read_state(int fd, char *now, size_t size)
 	now[strcspn(now, "\n")] = '\0';
 }
 
-void freezer_nudge(void *arg)
+/* Looks once at a freeze under way, as it waits: a cgroup v1 freezer
+ * may stay FREEZING for good when a process forks while it freezes
+ * (runc retries for the same reason); one seen FREEZING twice in a row
+ * is told FROZEN again, which freezes the rest.  Nothing on cgroup v2,
+ * whose freezer has no such fault. */
+static void nudge(struct freezer *f)
 {
-	struct freezer *f = arg;
 	if (!f->path || !f->v1)
 		return;
 	_cleanup_close_ int fd = open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -96,6 +89,31 @@ static bool cgroup_gone(const char *path)
 	return access(dir, F_OK) < 0 && errno == ENOENT;
 }
 
+/* Opens NAME beside F's file, O_RDONLY: cgroup.events beside v2's
+ * cgroup.freeze. */
+static int open_beside(const struct freezer *f, const char *name)
+{
+	_cleanup_free_ char *dir = strdup(f->path);
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	_cleanup_close_ int d = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return d < 0 ? -1 : openat(d, name, O_RDONLY | O_CLOEXEC);
+}
+
+/* Whether cgroup.events (FD) says "frozen 1".  Read from the start each
+ * time: a read also tells the kernel that the next change is news to
+ * poll(). */
+static bool events_frozen(int fd)
+{
+	char buf[256];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? (size_t)n : 0] = '\0';
+	const char *line = strstr(buf, "frozen ");
+	return line && (line == buf || line[-1] == '\n') && line[7] == '1';
+}
+
 /* Whether F's cgroup is thawed, FD its file: v1's state, v2's effective
  * state ("frozen 0" in cgroup.events, where the file says only what was
  * asked; the file alone where there is no cgroup.events). */
@@ -107,18 +125,19 @@ static bool thawed(const struct freezer *f, int fd)
 		return false;
 	if (f->v1)
 		return true;
-	_cleanup_free_ char *events = strdup(f->path);
-	char *slash = events ? strrchr(events, '/') : NULL;
-	if (!slash)
-		return true;
-	strcpy(slash + 1, "cgroup.events"); /* no longer than cgroup.freeze */
-	_cleanup_fclose_ FILE *in = fopen(events, "re");
-	_cleanup_free_ char *line = NULL;
-	size_t size = 0;
-	while (in && getline(&line, &size, in) > 0)
-		if (!strncmp(line, "frozen ", 7))
-			return line[7] == '0';
-	return true;
+	_cleanup_close_ int events = open_beside(f, "cgroup.events");
+	return events < 0 || !events_frozen(events);
+}
+
+bool freezer_asked(const struct freezer *f)
+{
+	_cleanup_close_ int fd =
+		f->path ? open(f->path, O_RDONLY | O_CLOEXEC) : -1;
+	char now[32];
+	if (fd < 0)
+		return false;
+	read_state(fd, now, sizeof(now));
+	return strcmp(now, f->v1 ? "THAWED" : "0") && now[0];
 }
 
 int freezer_thaw(const struct freezer *f)
@@ -143,4 +162,62 @@ int freezer_thaw(const struct freezer *f)
 		usleep(50 * 1000);
 	}
 	return f->path ? -EBUSY : 0;
+}
+
+static long long monotonic_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Waits a little for F's freeze under way (FD: v1's freezer.state, v2's
+ * cgroup.events), at most LEFT ms; NAP_MS, doubled each time, paces
+ * cgroup v1's, which tells no one when it is done. */
+static void wait_a_little(struct freezer *f, int fd, long long left,
+			  long *nap_ms)
+{
+	if (!f->v1) {
+		struct pollfd p = {.fd = fd, .events = POLLPRI};
+		(void)poll(&p, 1, left < 100 ? (int)left : 100);
+		return;
+	}
+	nudge(f);
+	long ms = *nap_ms < left ? *nap_ms : left;
+	struct timespec ts = {.tv_sec = ms / 1000,
+			      .tv_nsec = (ms % 1000) * 1000000};
+	(void)nanosleep(&ts, NULL);
+	*nap_ms = *nap_ms * 2 < 50 ? *nap_ms * 2 : 50;
+}
+
+int freezer_freeze(struct freezer *f, unsigned seconds)
+{
+	if (!f->path)
+		return -ENOENT;
+	long long deadline = monotonic_ms() + (long long)seconds * 1000;
+	_cleanup_close_ int fd = open(f->path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	_cleanup_close_ int events =
+		f->v1 ? -1 : open_beside(f, "cgroup.events");
+	if (!f->v1 && events < 0)
+		return -errno;
+	const char *freeze = f->v1 ? "FROZEN" : "1";
+	if (write(fd, freeze, strlen(freeze)) < 0)
+		return -errno;
+	f->freezing = 0;
+	long nap_ms = 1;
+	for (;;) {
+		/* The limit first: past it, the freeze is undone whatever
+		 * the freezer says now. */
+		long long left = deadline - monotonic_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		char now[32];
+		if (f->v1)
+			read_state(fd, now, sizeof(now));
+		if (f->v1 ? !strcmp(now, "FROZEN") : events_frozen(events))
+			return 0;
+		wait_a_little(f, f->v1 ? fd : events, left, &nap_ms);
+	}
 }

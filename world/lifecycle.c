@@ -120,8 +120,12 @@ int lifecycle_ensure_running(struct world_store *s, const char *name,
 		state = container_state(s, name);
 	else
 		r = settled_state(s, name, &state, err);
-	if (r >= 0 && !ours && state == CONTAINER_FROZEN)
-		(void)container_freeze(s, name, false);
+	if (r >= 0 && !ours && state == CONTAINER_FROZEN &&
+	    (r = container_freeze(s, name, false)) < 0)
+		r = werr_errno(err, -r,
+			       "'%s' is frozen (a merge was cut short) and "
+			       "cannot be thawed",
+			       name);
 	if (r >= 0 && state == CONTAINER_STOPPED) {
 		_cleanup_free_ char *merged = store_world_path(s, name, "merged");
 		r = merged ? lifecycle_start(s, name, merged, false, err)

@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 
 #include "cleanup.h"
+#include "container-cgroup.h"
 #include "container.h"
 #include "error.h"
 #include "fsutil.h"
@@ -104,35 +105,28 @@ static int find_cgroup2(char **out)
 	return -ENOENT;
 }
 
-/* The cgroup v2 id of process PID: the inode number of its cgroup's
- * directory (the "0::/PATH" line of /proc/PID/cgroup), and its level. */
+/* The cgroup v2 id of the container whose init is PID: the inode number
+ * of the directory of the cgroup liblxc made for it, and its level; never
+ * of one below it, where its systemd moves itself (init.scope) and the
+ * world may move its init: the processes outside that one would go
+ * unrecorded, and uncounted (container-cgroup.h). */
 static int cgroup_of(struct trace_collector *c, pid_t pid, uint64_t *id,
 		     uint32_t *level)
 {
-	_cleanup_free_ char *proc = NULL, *line = NULL, *dir = NULL;
-	_cleanup_fclose_ FILE *f = NULL;
-	size_t cap = 0;
+	_cleanup_free_ char *in = NULL, *mon = NULL, *own = NULL, *dir = NULL;
 	struct stat st;
-
-	if (asprintf(&proc, "/proc/%d/cgroup", (int)pid) < 0)
+	int r = container_cgroup_read(pid, &in, &mon);
+	if (r < 0 || (r = container_cgroup_parse(in, mon, "", &own)) < 0)
+		return r;
+	*level = 0;
+	for (const char *p = own; *p; p++)
+		*level += *p == '/';
+	if (!(dir = path_join(c->cgroup_root, own)))
 		return -ENOMEM;
-	if (!(f = fopen(proc, "re")))
+	if (stat(dir, &st) < 0)
 		return -errno;
-	while (getline(&line, &cap, f) > 0) {
-		if (strncmp(line, "0::/", 4))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		*level = 0;
-		for (const char *p = line + 3; *p; p++)
-			*level += *p == '/' && p[1] && p[1] != '/';
-		if (!(dir = path_join(c->cgroup_root, line + 3)))
-			return -ENOMEM;
-		if (stat(dir, &st) < 0)
-			return -errno;
-		*id = st.st_ino;
-		return 0;
-	}
-	return -ENOENT;
+	*id = st.st_ino;
+	return 0;
 }
 
 

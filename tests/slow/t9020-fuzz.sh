@@ -1,14 +1,15 @@
 #!/bin/sh
 # The parsers of outside data under libFuzzer for a while each (FUZZ_SECONDS,
 # default 30): world metadata, the configuration file, the package database
-# merges, a trace table, a world's network file, a merge's journal, a
-# check-off list, a transaction's record and a world's init scripts and
-# units.  Each starts from its corpus (tests/fuzz/corpus-*),
-# which also holds the inputs of crashes found before.
+# merges, a trace table, the cgroups of a container's init and monitor, a
+# world's network file, a merge's journal, a check-off list, a
+# transaction's record and a world's init scripts and units.  Each starts
+# from its corpus (tests/fuzz/corpus-*), which also holds the inputs of
+# crashes found before.
 . "$(dirname "$0")/../lib.sh"
 command -v clang >/dev/null || skip_all "clang is missing"
 cd "$SRC_DIR" || exit 1
-targets="meta config dpkgdb trace net journal checkoff txn services"
+targets="meta config dpkgdb trace freezer net journal checkoff txn services"
 make -s $(for t in $targets; do echo tests/fuzz/fuzz-$t; done) \
 	>"$TMP/build" 2>&1 ||
 	skip_all "cannot build the fuzz targets: $(tail -1 "$TMP/build")"
