@@ -35,10 +35,37 @@ change_everything() {
 	rm -r "$T/dir"
 }
 
+# The freezer file of world $1's container, its init's cgroup's: cgroup
+# v1's freezer.state where the host has it, else v2's cgroup.freeze.
+world_freezer() {
+	_pid=$(lxc-info -P "$PWAPT_STATE/worlds" -n "$1" -pH 2>/dev/null) &&
+		[ -n "$_pid" ] || return 1
+	_v1=$(sed -n 's/^[0-9]*:freezer://p' "/proc/$_pid/cgroup")
+	if [ -n "$_v1" ] && [ -d /sys/fs/cgroup/freezer ]; then
+		echo "/sys/fs/cgroup/freezer$_v1/freezer.state"
+	else
+		echo "/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$_pid/cgroup")/cgroup.freeze"
+	fi
+}
+
+# Whether world $1 is frozen (or freezing): by pwapt, through its freezer
+# file, which lxc-info knows nothing of, or by liblxc.
+world_frozen() {
+	_f=$(world_freezer "$1") || return 1
+	case $(cat "$_f") in FROZEN | FREEZING | 1) return 0 ;; esac
+	return 1
+}
+
 # What a reboot leaves, made without a pwapt command (which would recover).
+# A world a killed merge left frozen is thawed first (a frozen process of
+# cgroup v1 dies only once thawed), through its freezer file, as pwapt
+# froze it (lxc-unfreeze knows nothing of that), and by liblxc.
 reboot_quietly() {
 	for w in $(ls "$PWAPT_STATE/worlds"); do
 		lxc-unfreeze -P "$PWAPT_STATE/worlds" -n "$w" 2>/dev/null
+		if _f=$(world_freezer "$w"); then
+			case $_f in *.state) echo THAWED ;; *) echo 0 ;; esac >"$_f"
+		fi
 		pid=$(lxc-info -P "$PWAPT_STATE/worlds" -n "$w" -pH 2>/dev/null)
 		[ -z "$pid" ] || kill -9 "$pid" || return 1
 	done
