@@ -35,25 +35,10 @@ change_everything() {
 	rm -r "$T/dir"
 }
 
-# The freezer file of world $1's container, its init's cgroup's: cgroup
-# v1's freezer.state where the host has it, else v2's cgroup.freeze.
-world_freezer() {
-	_pid=$(lxc-info -P "$PWAPT_STATE/worlds" -n "$1" -pH 2>/dev/null) &&
-		[ -n "$_pid" ] || return 1
-	_v1=$(sed -n 's/^[0-9]*:freezer://p' "/proc/$_pid/cgroup")
-	if [ -n "$_v1" ] && [ -d /sys/fs/cgroup/freezer ]; then
-		echo "/sys/fs/cgroup/freezer$_v1/freezer.state"
-	else
-		echo "/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$_pid/cgroup")/cgroup.freeze"
-	fi
-}
-
 # Whether world $1 is frozen (or freezing): by pwapt, through its freezer
 # file, which lxc-info knows nothing of, or by liblxc.
 world_frozen() {
-	_f=$(world_freezer "$1") || return 1
-	case $(cat "$_f") in FROZEN | FREEZING | 1) return 0 ;; esac
-	return 1
+	_f=$(freezer_file "$1") && [ "$(freezer_state "$_f")" != THAWED ]
 }
 
 # What a reboot leaves, made without a pwapt command (which would recover).
@@ -63,7 +48,7 @@ world_frozen() {
 reboot_quietly() {
 	for w in $(ls "$PWAPT_STATE/worlds"); do
 		lxc-unfreeze -P "$PWAPT_STATE/worlds" -n "$w" 2>/dev/null
-		if _f=$(world_freezer "$w"); then
+		if _f=$(freezer_file "$w"); then
 			case $_f in *.state) echo THAWED ;; *) echo 0 ;; esac >"$_f"
 		fi
 		pid=$(lxc-info -P "$PWAPT_STATE/worlds" -n "$w" -pH 2>/dev/null)

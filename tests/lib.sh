@@ -53,7 +53,10 @@ grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
 	grep -qw overlay /proc/filesystems || skip_all "no overlayfs in this kernel"
 [ -x "$BIN_DIR/pwapt" ] || skip_all "pwapt is not built (run make)"
 
-TMP=$(mktemp -d /tmp/pwapt-test.XXXXXX)
+# Checked before anything uses it: an empty TMP would make every path
+# below it one of the host's (PWAPT_ROOT=/root, cleanup of every mount).
+TMP=$(mktemp -d /tmp/pwapt-test.XXXXXX) && [ -d "$TMP" ] ||
+	{ echo "Bail out! cannot make a temporary directory in /tmp"; exit 1; }
 # Debian's python3 for the tests' helpers (manifest.py and the like):
 # pyenv's shims, first on PATH on some machines, cost 1.5 s a call, and a
 # test file makes hundreds.
@@ -136,6 +139,7 @@ mounts_below() {
 
 cleanup() {
 	set +e
+	case $TMP in /tmp/pwapt-test.?*) ;; *) return ;; esac
 	# Its own messages must not kill it when the reader went away.
 	trap '' PIPE
 	tm kill-server 2>/dev/null
@@ -347,6 +351,29 @@ import json, sys
 for w in json.load(sys.stdin):
     if w["name"] == sys.argv[1]:
         print(w["init_pid"])' "$1"
+}
+
+# The freezer file of the cgroup world $1's init is in (the container's,
+# but where its init moved): cgroup v1's freezer.state where the host has
+# that hierarchy, else v2's cgroup.freeze; by liblxc, not by a pwapt
+# command (which would recover).  freezer_state FILE: FROZEN, THAWED, or
+# what else it says (FREEZING).
+freezer_file() {
+	_pid=$(lxc-info -P "$PWAPT_STATE/worlds" -n "$1" -pH 2>/dev/null) &&
+		[ "${_pid:-0}" -gt 1 ] || return 1
+	_v1=$(sed -n 's/^[0-9]*:freezer://p' "/proc/$_pid/cgroup")
+	if [ -n "$_v1" ] && [ -d /sys/fs/cgroup/freezer ]; then
+		echo "/sys/fs/cgroup/freezer$_v1/freezer.state"
+	else
+		echo "/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$_pid/cgroup")/cgroup.freeze"
+	fi
+}
+freezer_state() {
+	case $(cat "$1") in
+	FROZEN | 1) echo FROZEN ;;
+	THAWED | 0) echo THAWED ;;
+	*) cat "$1" ;;
+	esac
 }
 
 # What a reboot leaves: metadata, layers, no containers, no mounts.

@@ -73,24 +73,6 @@ start_dpkg() {
 		fi
 }
 
-# The file that liblxc writes to freeze world $1 (cgroup v1 freezer, or
-# v2's cgroup.freeze), and its state: FROZEN or THAWED.
-freezer_file() {
-	_pid=$(init_pid "$1") && [ "${_pid:-0}" -gt 1 ] || return 1
-	_v1=$(sed -n 's/^[0-9]*:freezer://p' "/proc/$_pid/cgroup")
-	if [ -n "$_v1" ] && [ -d /sys/fs/cgroup/freezer ]; then
-		echo "/sys/fs/cgroup/freezer$_v1/freezer.state"
-	else
-		echo "/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$_pid/cgroup")/cgroup.freeze"
-	fi
-}
-freezer_state() {
-	case $(cat "$1") in
-	FROZEN | 1) echo FROZEN ;;
-	*) echo THAWED ;;
-	esac
-}
-
 test_expect_success 'a merge is refused while dpkg runs in SRC; Root and SRC stay as they were' '
 	fresh_world && start_dpkg &&
 	root_state "$TMP/before" &&

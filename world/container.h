@@ -47,9 +47,10 @@ enum container_state {
 	 * delete's), and liblxc's monitor has yet to say STOPPED. */
 	CONTAINER_STOPPING,
 };
-/* The container's state: one question to liblxc's monitor, where
- * container_running() asks two (each answer
- * waits for the monitor to be scheduled: milliseconds on a busy host). */
+/* The container's state: its state and init from liblxc's monitor (each
+ * answer waits for the monitor to be scheduled: milliseconds on a busy
+ * host), and for a running one whether its cgroup's freezer file was
+ * asked to freeze (a pwapt freeze liblxc knows nothing of). */
 enum container_state container_state(struct world_store *s, const char *name);
 /* Waits up to SECONDS for a stopping container to be stopped: 0, or
  * -ETIMEDOUT. */

@@ -102,21 +102,28 @@ static int open_beside(const struct freezer *f, const char *name)
 	return d < 0 ? -1 : openat(d, name, O_RDONLY | O_CLOEXEC);
 }
 
-/* Whether cgroup.events (FD) says "frozen 1".  Read from the start each
- * time: a read also tells the kernel that the next change is news to
- * poll(). */
-static bool events_frozen(int fd)
+/* What cgroup.events (FD) says of its "frozen" line: 1, 0, or -1 when it
+ * has none (unreadable).  Read from the start each time: a read also
+ * tells the kernel that the next change is news to poll(). */
+static int events_frozen(int fd)
 {
 	char buf[256];
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 	buf[n > 0 ? (size_t)n : 0] = '\0';
-	const char *line = strstr(buf, "frozen ");
-	return line && (line == buf || line[-1] == '\n') && line[7] == '1';
+	for (const char *line = buf; *line;) {
+		const char *end = strchrnul(line, '\n');
+		if (end - line == 8 && !strncmp(line, "frozen ", 7) &&
+		    (line[7] == '0' || line[7] == '1'))
+			return line[7] - '0';
+		line = *end ? end + 1 : end;
+	}
+	return -1;
 }
 
 /* Whether F's cgroup is thawed, FD its file: v1's state, v2's effective
  * state ("frozen 0" in cgroup.events, where the file says only what was
- * asked; the file alone where there is no cgroup.events). */
+ * asked; the file alone where there is no cgroup.events, never where it
+ * cannot be read). */
 static bool thawed(const struct freezer *f, int fd)
 {
 	char now[32];
@@ -126,7 +133,7 @@ static bool thawed(const struct freezer *f, int fd)
 	if (f->v1)
 		return true;
 	_cleanup_close_ int events = open_beside(f, "cgroup.events");
-	return events < 0 || !events_frozen(events);
+	return events < 0 ? errno == ENOENT : events_frozen(events) == 0;
 }
 
 bool freezer_asked(const struct freezer *f)
@@ -216,7 +223,7 @@ int freezer_freeze(struct freezer *f, unsigned seconds)
 		char now[32];
 		if (f->v1)
 			read_state(fd, now, sizeof(now));
-		if (f->v1 ? !strcmp(now, "FROZEN") : events_frozen(events))
+		if (f->v1 ? !strcmp(now, "FROZEN") : events_frozen(events) == 1)
 			return 0;
 		wait_a_little(f, f->v1 ? fd : events, left, &nap_ms);
 	}

@@ -273,9 +273,9 @@ int undo_sync_written(int tree, const struct plan *p);
 int undo_roll_back(struct world_store *s, int mdir, const struct plan *p,
 		   int *undone, struct world_error *err);
 /* DST's file (or directory) that was NOW at an operation's path lost that
- * name, or moved into UNDO as save N: N.own there notes its ctime change
- * as pwapt's own for a roll-back (not durable: lost, a rollback of the
- * last merge refuses, never misses a change). */
+ * name, or moved into UNDO as save N: a line of UNDO/applied notes its
+ * ctime change as pwapt's own for a roll-back (not durable: lost, a
+ * rollback of the last merge refuses, never misses a change). */
 void undo_note_applied(int undo, const char *n, const struct stat *now);
 /* A merge only planned (killed while saving): the saves of MDIR/undo that
  * are still DST's files lose their links, and the ctimes that this and

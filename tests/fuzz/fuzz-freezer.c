@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* A file of a cgroup below the host's cgroup mounts, of
 		 * no parent directory. */
 		if (!f.path || strncmp(f.path, "/sys/fs/cgroup/", 15) ||
-		    strstr(f.path, "/../") || strstr(f.path, "//"))
+		    strstr(f.path, "/../") || strstr(f.path, "/./") ||
+		    strstr(f.path, "//"))
 			abort();
 		freezer_release(&f);
 	}

@@ -125,6 +125,11 @@ int main(void)
 	ok(freezer_thaw(&v2) == -EBUSY,
 	   "v2: a cgroup.events still frozen is not taken for thawed");
 
+	put("cgroup.freeze", "1\n");
+	put("cgroup.events", "populated 1\n");
+	ok(freezer_thaw(&v2) == -EBUSY,
+	   "v2: a cgroup.events without its frozen line is no thaw seen");
+
 	put("cgroup.freeze", "0\n");
 	snprintf(path + strlen(dir), sizeof(path) - strlen(dir),
 		 "/cgroup.events");
