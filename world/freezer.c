@@ -54,19 +54,13 @@ static void read_state(int fd, char *now, size_t size)
 	now[strcspn(now, "\n")] = '\0';
 }
 
-/* Looks once at a freeze under way, as it waits: a cgroup v1 freezer
- * may stay FREEZING for good when a process forks while it freezes
- * (runc retries for the same reason); one seen FREEZING twice in a row
- * is told FROZEN again, which freezes the rest.  Nothing on cgroup v2,
- * whose freezer has no such fault. */
-static void nudge(struct freezer *f)
+/* Looks once at a freeze under way, as it waits, NOW what its file (FD,
+ * v1's freezer.state) said: a cgroup v1 freezer may stay FREEZING for
+ * good when a process forks while it freezes (runc retries for the same
+ * reason); one seen FREEZING twice in a row is told FROZEN again, which
+ * freezes the rest.  cgroup v2's freezer has no such fault. */
+static void nudge(struct freezer *f, int fd, const char *now)
 {
-	if (!f->path || !f->v1)
-		return;
-	_cleanup_close_ int fd = open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	char now[32] = "";
-	if (fd >= 0)
-		read_state(fd, now, sizeof(now));
 	if (strcmp(now, "FREEZING")) {
 		f->freezing = 0;
 		return;
@@ -189,7 +183,6 @@ static void wait_a_little(struct freezer *f, int fd, long long left,
 		(void)poll(&p, 1, left < 100 ? (int)left : 100);
 		return;
 	}
-	nudge(f);
 	long ms = *nap_ms < left ? *nap_ms : left;
 	struct timespec ts = {.tv_sec = ms / 1000,
 			      .tv_nsec = (ms % 1000) * 1000000};
@@ -225,6 +218,8 @@ int freezer_freeze(struct freezer *f, unsigned seconds)
 			read_state(fd, now, sizeof(now));
 		if (f->v1 ? !strcmp(now, "FROZEN") : events_frozen(events) == 1)
 			return 0;
+		if (f->v1)
+			nudge(f, fd, now);
 		wait_a_little(f, f->v1 ? fd : events, left, &nap_ms);
 	}
 }
