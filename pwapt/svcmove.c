@@ -211,7 +211,20 @@ static void warn_pidfiles(struct context *ctx, const char *w,
 	}
 }
 
-/* Into P: DST's file users, and the services of those that use a file
+/* Into P: DST's file users, before the merge (NULL, said, where they
+ * cannot be read). */
+static void read_users(struct context *ctx, struct world_store *s,
+		       struct svc_plan *p)
+{
+	struct world_error ue = {0};
+	if (world_file_users(s, p->dst, &p->users, &ue) < 0)
+		fprintf(stderr,
+			"%s: warning: cannot read what the processes of %s "
+			"use: %s\n",
+			ctx->cmd, p->dst, SHOWN(ue.msg));
+}
+
+/* Into P: the services of DST's file users (read_users()) that use a file
  * the merge (diff D) replaces, restarted in DST (LD: its services). */
 static int plan_users(struct context *ctx, struct world_store *s,
 		      const struct world_diff *d,
@@ -219,13 +232,8 @@ static int plan_users(struct context *ctx, struct world_store *s,
 		      struct world_error *err)
 {
 	struct world_error ue = {0};
-	if (world_file_users(s, p->dst, &p->users, &ue) < 0) {
-		fprintf(stderr,
-			"%s: warning: cannot read what the processes of %s "
-			"use: %s\n",
-			ctx->cmd, p->dst, SHOWN(ue.msg));
+	if (!p->users)
 		return 0;
-	}
 	if (world_planned_users(p->users, d, &p->planned, &ue) < 0) {
 		fprintf(stderr,
 			"%s: warning: cannot tell which processes of %s use "
@@ -258,6 +266,14 @@ static int plan_users(struct context *ctx, struct world_store *s,
 	return 0;
 }
 
+static bool any_running(const struct world_services *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].running)
+			return true;
+	return false;
+}
+
 int service_plan_make(struct context *ctx, struct world_store *s,
 		      const char *src, const char *dst,
 		      char *const *also_restart, struct svc_plan *out,
@@ -272,6 +288,11 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 	if (r >= 0)
 		r = world_services(s, dst, &ld, err);
 	if (r >= 0)
+		read_users(ctx, s, &p);
+	/* The diff, where a process is concerned: with no service running
+	 * in either world and no process in DST, the plan is empty. */
+	if (r >= 0 && (any_running(&ls) || any_running(&ld) ||
+		       world_file_users_count(p.users)))
 		r = world_diff(s, src, dst, &d, err);
 	for (size_t i = 0; r >= 0 && i < d.n; i++)
 		p.conflicts |= d.v[i].conflict && !d.v[i].checked_off &&

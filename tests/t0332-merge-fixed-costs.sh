@@ -34,6 +34,48 @@ test_expect_success 'no fsync of the state directory for the merge serial, none 
 	test_lacks "fsync\\([0-9]*<$PWAPT_STATE/merge/undo>\\)" \
 		sed -n "\\|syncfs([0-9]*<$PWAPT_STATE/merge/undo>)|,\$p" "$TMP/st"
 '
+# SRC is frozen before the saves, and its layer shares the undo's file
+# system: the undo's syncfs made the layer durable too.  The ids of the
+# applied paths are made durable by the syncfs of DST, which the state
+# shares here, before the journal says "done".
+test_expect_success 'one syncfs of the state before "prepared", none of SRC'"'"'s layer again; after-ids durable by the syncfs of Root' '
+	merge_traced &&
+	grep -q "syncfs([0-9]*<$PWAPT_STATE/merge/undo>)" "$TMP/st" &&
+	test_lacks "syncfs\\([0-9]*<$PWAPT_STATE/worlds/A/upper>\\)" cat "$TMP/st" &&
+	test_lacks "fsync\\([0-9]*<$PWAPT_STATE/merge/\\.after-ids" cat "$TMP/st" &&
+	sed -n "\\|, \"after-ids\")|,\$p" "$TMP/st" | grep -q "syncfs([0-9]*<$R>)"
+'
+
+# A plan's paths follow each other directory by directory: each pass of
+# the merge opens a directory of Root once for a run of its paths, not
+# once a path (40 files in one directory; a dozen passes).
+test_expect_success 'a merge of 40 files of one directory of Root opens it once a pass, not once a file and a pass' '
+	cleanup_worlds && rm -rf "$R/srv/many" && mkdir -p "$R/srv/many" &&
+	for i in $(seq 20); do echo r$i >"$R/srv/many/r$i" || return 1; done &&
+	wcreate A Root &&
+	for i in $(seq 20); do echo a$i >"$PWAPT_STATE/worlds/A/merged/srv/many/r$i" &&
+		echo n$i >"$PWAPT_STATE/worlds/A/merged/srv/many/n$i" || return 1; done &&
+	strace -f -qq -y -o "$TMP/st" -e trace=openat,openat2 wmerge A Root &&
+	test_equal a7 "$(cat "$R/srv/many/r7")" && test_equal n20 "$(cat "$R/srv/many/n20")" &&
+	n=$(grep -c "openat2([0-9]*<$R>, \"/*srv/many\"" "$TMP/st") && echo "opened $n times" &&
+	test "$n" -ge 1 && test "$n" -lt 20
+'
+
+# No service runs in A (pwapt-init only) and Root runs no process: no
+# process can be concerned by the merge, so nothing of the services'
+# plan reads A's layer (a diff) or walks /proc before SRC is frozen.
+test_expect_success 'no service anywhere, no process in Root: no diff and no walk of /proc before SRC is frozen' '
+	cleanup_worlds && rm -rf "$R/srv/k" && mkdir -p "$R/srv/k" &&
+	wcreate A Root && echo a >"$PWAPT_STATE/worlds/A/merged/srv/k/f" &&
+	strace -f -qq -y -o "$TMP/st" -e trace=openat,openat2,getdents64,write wmerge A Root &&
+	test_equal a "$(cat "$R/srv/k/f")" &&
+	frozen=$(grep -nE "write\\([0-9]+</sys/fs/cgroup/[^>]*(freezer\\.state|cgroup\\.freeze)>, \"(FROZEN|1)" "$TMP/st" | head -1 | cut -d: -f1) &&
+	test -n "$frozen" && head -n "$frozen" "$TMP/st" >"$TMP/before" &&
+	test_lacks "getdents64\\([0-9]+<$PWAPT_STATE/worlds/A/upper" cat "$TMP/before" &&
+	test_lacks "openat\\(AT_FDCWD, \"/proc\", [^)]*O_DIRECTORY" cat "$TMP/before" &&
+	grep -q "getdents64([0-9]*<$PWAPT_STATE/worlds/A/upper" "$TMP/st"
+'
+
 test_expect_success 'a merge writes each of its notes of Root once, not again unchanged' '
 	merge_traced &&
 	test_equal 1 "$(grep -c "rename.*, \"svcmove\")" "$TMP/st")" &&

@@ -35,6 +35,11 @@ void world_file_users_free(struct world_file_users *u)
 	services_file_users_free(u);
 }
 
+size_t world_file_users_count(const struct world_file_users *u)
+{
+	return services_file_users_count(u);
+}
+
 int world_replaced_users(struct world_store *s, const char *name,
 			 const struct world_file_users *before,
 			 struct world_replaced_users *out,

@@ -438,6 +438,21 @@ int journal_kind_of(int tree, const char *path, struct stat *st)
 	return S_ISDIR(st->st_mode) ? HAD_DIR : HAD_FILE;
 }
 
+int journal_kind_in(struct parent_cache *c, const char *path, struct stat *st)
+{
+	if (!path[strspn(path, "/")])
+		return journal_kind_of(c->tree, path, st);
+	const char *b;
+	int par = parent_cache_open(c, path, &b);
+	if (par == -ENOENT || par == -ENOTDIR || par == -ELOOP)
+		return HAD_NONE;
+	if (par < 0)
+		return par;
+	if (fstatat(par, b, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? HAD_NONE : -errno;
+	return S_ISDIR(st->st_mode) ? HAD_DIR : HAD_FILE;
+}
+
 int journal_plan_add(struct plan *p, struct op o)
 {
 	struct op *nv = o.path ? realloc(p->v, (p->n + 1) * sizeof(*nv)) : NULL;
@@ -463,6 +478,56 @@ int journal_open_parent(int tree, const char *path, const char **base)
 	if (!dir)
 		return -ENOMEM;
 	return open_beneath(tree, dir, O_PATH | O_DIRECTORY);
+}
+
+int parent_cache_open(struct parent_cache *c, const char *path,
+		      const char **base)
+{
+	const char *slash = strrchr(path, '/');
+	const char *b = slash ? slash + 1 : path;
+	if (!*b) /* as fstatat() finds nothing at "" */
+		return -ENOENT;
+	if (!strcmp(b, ".") || !strcmp(b, ".."))
+		return -EINVAL;
+	size_t len = slash && slash != path ? (size_t)(slash - path) : 0;
+	*base = b;
+	if (c->fd >= 0 && strlen(c->dir) == len && !strncmp(c->dir, path, len))
+		return c->fd;
+	parent_cache_forget(c);
+	char *dir = strndup(path, len);
+	if (!dir)
+		return -ENOMEM;
+	int fd = open_beneath(c->tree, len ? dir : ".", O_PATH | O_DIRECTORY);
+	if (fd < 0) {
+		free(dir);
+		return fd;
+	}
+	c->dir = dir;
+	c->fd = fd;
+	c->opened++;
+	return fd;
+}
+
+void parent_cache_forget(struct parent_cache *c)
+{
+	closep(&c->fd);
+	free(c->dir);
+	c->dir = NULL;
+}
+
+void parent_cache_release(struct parent_cache *c)
+{
+	parent_cache_forget(c);
+}
+
+bool parent_cache_stat(struct parent_cache *c, const char *path,
+		       struct stat *st)
+{
+	if (!path[strspn(path, "/")]) /* the tree itself */
+		return fstat(c->tree, st) == 0;
+	const char *b;
+	int par = parent_cache_open(c, path, &b);
+	return par >= 0 && fstatat(par, b, st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 /* STATE/rolled-back, opened; made (durably) when MAKE. */

@@ -604,6 +604,12 @@ static int sync_fd(const char *path)
 int layers_sync_world(struct world_store *s, const struct world_meta *m,
 		      struct world_error *err)
 {
+	return layers_sync_world_since(s, m, 0, err);
+}
+
+int layers_sync_world_since(struct world_store *s, const struct world_meta *m,
+			    dev_t synced, struct world_error *err)
+{
 	bool check = layers_volatile(s, m->name);
 	_cleanup_free_ char *merged = store_world_path(s, m->name, "merged");
 	if (!merged)
@@ -617,7 +623,10 @@ int layers_sync_world(struct world_store *s, const struct world_meta *m,
 			return werr(err, ENOMEM, "out of memory");
 		/* A volatile overlay's own syncfs writes nothing: the upper
 		 * layer's file system is synced through the layer. */
-		int r = sync_fd(upper);
+		struct stat st;
+		int r = synced && stat(upper, &st) == 0 && st.st_dev == synced
+				? 0
+				: sync_fd(upper);
 		if (r < 0)
 			return werr_errno(err, -r,
 					  "cannot write the layer of '%s' to "

@@ -84,6 +84,11 @@ int layers_clear_incompat(struct world_store *s, const char *name,
  * then damaged, and the error says so. */
 int layers_sync_world(struct world_store *s, const struct world_meta *m,
 		      struct world_error *err);
+/* The same where the file system SYNCED (a device, 0: none) was synced
+ * since M last wrote its layers (M frozen before): a layer on it is not
+ * synced again. */
+int layers_sync_world_since(struct world_store *s, const struct world_meta *m,
+			    dev_t synced, struct world_error *err);
 
 /* Makes world M's mounted overlays (and Root's views) see their lower
  * layers as they are now, dropping what overlayfs cached of them.  Changes

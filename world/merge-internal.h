@@ -123,10 +123,37 @@ int journal_read(int dirfd, struct plan *p);
 /* What TREE holds at PATH: HAD_*, or -errno when it cannot tell (only
  * "nothing there" is HAD_NONE). */
 int journal_kind_of(int tree, const char *path, struct stat *st);
+/* The same through C (merge-internal.h's parent_cache, below). */
+struct parent_cache;
+int journal_kind_in(struct parent_cache *c, const char *path, struct stat *st);
 /* Adds O (its strings malloc'd, consumed also on failure) to P. */
 int journal_plan_add(struct plan *p, struct op o);
 /* The directory that holds PATH, beneath TREE; *base gets its last name. */
 int journal_open_parent(int tree, const char *path, const char **base);
+/* The directories that hold a run of paths, each opened once: a plan is
+ * sorted by path, so its paths in one directory follow each other, and a
+ * pass over them opens each directory once, not once a path. */
+struct parent_cache {
+	int tree;
+	char *dir; /* what FD is, beneath TREE; NULL: none open */
+	int fd;
+	unsigned opened; /* how many directories it opened */
+};
+#define PARENT_CACHE_INIT(t) ((struct parent_cache){.tree = (t), .fd = -1})
+/* As journal_open_parent(), but the descriptor is the cache's (the next
+ * call or parent_cache_release() closes it).  A last name "." or ".." is
+ * refused (EINVAL), an empty one is not there (ENOENT): *BASE is looked up
+ * at the descriptor. */
+int parent_cache_open(struct parent_cache *c, const char *path,
+		      const char **base);
+/* Forgets the open directory: the next path opens its own again (after a
+ * step that may have moved or replaced a directory of the tree). */
+void parent_cache_forget(struct parent_cache *c);
+void parent_cache_release(struct parent_cache *c);
+/* fstatat() of PATH beneath C's tree, no symbolic link followed: whether
+ * it is there, its stat in *ST. */
+bool parent_cache_stat(struct parent_cache *c, const char *path,
+		       struct stat *st);
 /* STATE/rolled-back/DST: the ids of the last ROLLED_BACK_KEEP merges into
  * DST that a roll-back undid, one a line, the newest last.  Only the last
  * merge into DST keeps a record (merges/DST): none kept does not tell
@@ -285,11 +312,13 @@ int undo_release_saves(struct world_store *s, int mdir, const struct plan *p);
 /* The ctime that line "SEC NSEC PATH" of TEXT (the last such line) gives
  * ESC (an escaped path), as "SEC NSEC" in OUT; false without one. */
 bool undo_ctime_of(const char *text, const char *esc, char *out, size_t size);
-/* MDIR/after-ids, durable: what each merged path is once the merge
- * applied it (inode, mode, owner, size, mtime, ctime, links), before SRC
- * goes and before the journal says "done": undo_write_after() takes no
- * ctime of a change DST made after it for the merge's own. */
-int undo_write_ids(int mdir, int tree, const struct plan *p);
+/* MDIR/after-ids: what each merged path is once the merge applied it
+ * (inode, mode, owner, size, mtime, ctime, links), before SRC goes and
+ * before the journal says "done": undo_write_after() takes no ctime of a
+ * change DST made after it for the merge's own.  Durable when DURABLE;
+ * else the caller's syncfs of MDIR's file system makes it so before the
+ * journal says "done" (nothing reads it before). */
+int undo_write_ids(int mdir, int tree, const struct plan *p, bool durable);
 /* Before SRC goes (which changes the ctimes of the files its layer
  * shares with DST): the operations whose path DST changed since
  * after-ids join MDIR/after-changed, durably, for undo_write_after(). */
@@ -337,7 +366,7 @@ void undo_note_seen(struct plan *p, size_t i, const struct stat *st,
 bool undo_seen_changed(const struct op *o, const struct stat *now);
 /* An O_PATH fd of DST's file at operation O's path when it has other
  * names, whose ctime applying O changes; else -1. */
-int undo_hold_links(int tree, const struct op *o);
+int undo_hold_links(struct parent_cache *c, const struct op *o);
 /* Operation I of P was applied: its file HELD (undo_hold_links) lost a
  * name, and the later operations on its other names expect its new ctime. */
 void undo_seen_relink(struct plan *p, size_t i, int held);

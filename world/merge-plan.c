@@ -67,6 +67,10 @@ static int plan_changes(int dst_tree, int src_tree, bool force,
 	const char **moved = NULL;
 	size_t n_moved = 0;
 	int ret = 0;
+	_cleanup_(parent_cache_release) struct parent_cache dc =
+		PARENT_CACHE_INIT(dst_tree);
+	_cleanup_(parent_cache_release) struct parent_cache sc =
+		PARENT_CACHE_INIT(src_tree);
 	for (size_t i = 0; i < d->n; i++) {
 		const struct world_change *c = &d->v[i];
 		int how = mv ? merge_moves_covers(mv, i) : 0;
@@ -86,8 +90,8 @@ static int plan_changes(int dst_tree, int src_tree, bool force,
 		if (gone)
 			continue; /* gone with its directory */
 		struct stat xs, ys = {0};
-		int had = journal_kind_of(dst_tree, c->path, &ys);
-		int src = journal_kind_of(src_tree, c->path, &xs);
+		int had = journal_kind_in(&dc, c->path, &ys);
+		int src = journal_kind_in(&sc, c->path, &xs);
 		if (had < 0 || src < 0) {
 			ret = had < 0 ? had : src;
 			break;

@@ -18,12 +18,13 @@
 #include "merge-internal.h"
 #include "save.h"
 
-/* The directory that holds O's path AT in TREE, where DST has there what
- * the plan saw (*ST); -ESTALE where DST replaced it since, -errno. */
-static int open_planned(int tree, const struct op *o, const char *at,
-			const char **b, struct stat *st)
+/* The directory that holds O's path AT in C's tree (C's, borrowed), where
+ * DST has there what the plan saw (*ST); -ESTALE where DST replaced it
+ * since, -errno. */
+static int open_planned(struct parent_cache *c, const struct op *o,
+			const char *at, const char **b, struct stat *st)
 {
-	int par = journal_open_parent(tree, at, b);
+	int par = parent_cache_open(c, at, b);
 	bool dir = o->had == HAD_DIR || o->kind == OP_MOVE;
 	int r = par < 0						? par
 		: fstatat(par, *b, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
@@ -33,8 +34,6 @@ static int open_planned(int tree, const struct op *o, const char *at,
 				 !merge_dir_as_planned(o, st))
 			? -ESTALE
 			: 0;
-	if (r < 0 && par >= 0)
-		close(par);
 	return r < 0 ? r : par;
 }
 
@@ -53,6 +52,8 @@ static int note_before(int tree, int undo, const struct plan *p,
 	FILE *f = open_memstream(&before, &len);
 	if (!f)
 		return -ENOMEM;
+	_cleanup_(parent_cache_release) struct parent_cache pc =
+		PARENT_CACHE_INIT(tree);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct op *o = &p->v[i];
 		/* Below a directory a move renames first, DST holds it
@@ -69,8 +70,7 @@ static int note_before(int tree, int undo, const struct plan *p,
 			continue;
 		const char *b;
 		struct stat st;
-		_cleanup_close_ int par = open_planned(tree, o, at, &b, &st);
-		if (par >= 0) {
+		if (open_planned(&pc, o, at, &b, &st) >= 0) {
 			undo_put_ctime(f, &st, at);
 			bc[i] = st.st_ctim;
 		}
@@ -152,6 +152,8 @@ int merge_save_all(struct world_store *s, int tree, int undo, int staged,
 		undo_log_release(&sl);
 		return werr(err, ENOMEM, "out of memory");
 	}
+	_cleanup_(parent_cache_release) struct parent_cache pc =
+		PARENT_CACHE_INIT(tree);
 	for (size_t i = 0; i < p->n && r >= 0; i++) {
 		const struct op *o = &p->v[i];
 		const char *b;
@@ -161,7 +163,7 @@ int merge_save_all(struct world_store *s, int tree, int undo, int staged,
 		if (o->had == HAD_NONE && o->kind != OP_MOVE)
 			continue;
 		struct stat st, now;
-		_cleanup_close_ int par = open_planned(tree, o, at, &b, &st);
+		int par = open_planned(&pc, o, at, &b, &st);
 		r = par < 0 ? par : 0;
 		/* DST changed it since undo/before noted it: a link's
 		 * ctime would teach the old one past DST's change.  A file

@@ -58,6 +58,9 @@ struct merge_ctx {
 	int staged; /* merged package databases, by operation */
 	bool force; /* conflicting records take SRC's side */
 	int src_layer; /* SRC's own layer of Root's file system */
+	/* The directories of DST's tree and of SRC's layer that hold the
+	 * paths applied one after the other. */
+	struct parent_cache dst_dirs, layer_dirs;
 	char **mounts; /* Root's other file systems (merge_on_other_fs) */
 	struct link_names *names; /* its multiply-linked files, once needed */
 	const struct world_diff *diff;
@@ -116,10 +119,11 @@ static int stage_copy(struct merge_ctx *m, const char *path, int parent,
 static int stage_link(struct merge_ctx *m, const char *path, int parent,
 		      const char *stage)
 {
-	if (m->src_upper < 0 || merge_on_other_fs(m->mounts, path))
+	if (m->src_upper < 0 || m->src_layer < 0 ||
+	    merge_on_other_fs(m->mounts, path))
 		return 0;
-	const char *b;
-	_cleanup_close_ int up = journal_open_parent(m->src_upper, path, &b);
+	const char *b; /* the same directory: both are SRC's layer */
+	int up = parent_cache_open(&m->layer_dirs, path, &b);
 	struct stat st;
 	if (up < 0 || fstatat(up, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    S_ISDIR(st.st_mode) ||
@@ -157,8 +161,9 @@ static int note_origins(struct merge_ctx *m, const struct plan *p,
 		struct stat st;
 		if (o->kind != OP_PUT || merge_on_other_fs(m->mounts, o->path))
 			continue;
-		_cleanup_close_ int up =
-			journal_open_parent(m->src_upper, o->path, &b);
+		int up = m->src_layer < 0 ? -1
+					  : parent_cache_open(&m->layer_dirs,
+							      o->path, &b);
 		if (up < 0 || fstatat(up, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    S_ISDIR(st.st_mode))
 			continue;
@@ -232,10 +237,9 @@ static int stage_unchanged_link(struct merge_ctx *m, const char *path,
 				int parent, const char *stage)
 {
 	const char *b;
-	_cleanup_close_ int up =
-		m->src_layer < 0 || merge_on_other_fs(m->mounts, path)
-			? -1
-			: journal_open_parent(m->src_layer, path, &b);
+	int up = m->src_layer < 0 || merge_on_other_fs(m->mounts, path)
+			 ? -1
+			 : parent_cache_open(&m->layer_dirs, path, &b);
 	struct stat st;
 	if (up < 0 || fstatat(up, b, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISREG(st.st_mode) || st.st_nlink < 2)
@@ -348,8 +352,7 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 	if (o->kind == OP_MOVE)
 		return merge_move_apply(m->tree, m->src_tree, o);
 	const char *base;
-	_cleanup_close_ int parent =
-		journal_open_parent(m->tree, o->path, &base);
+	int parent = parent_cache_open(&m->dst_dirs, o->path, &base);
 	if (parent < 0)
 		return parent;
 	char n[32], stage[64];
@@ -481,6 +484,8 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	}
 
 	struct merge_ctx m = {.s = s,
+			      .dst_dirs = PARENT_CACHE_INIT(-1),
+			      .layer_dirs = PARENT_CACHE_INIT(-1),
 			      .tree = -1,
 			      .src_tree = -1,
 			      .src_upper = -1,
@@ -515,6 +520,8 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	/* A renamed directory moves whole where SRC's lower stack is DST's
 	 * tree: the origin a redirect names is DST's own (merge-move.c). */
 	int moves = parent ? m.src_layer : -1;
+	m.dst_dirs.tree = m.tree;
+	m.layer_dirs.tree = m.src_layer;
 	if (m.tree < 0 || m.src_tree < 0) {
 		r = werr_errno(err, errno,
 			       "cannot open the trees of '%s' and "
@@ -646,8 +653,12 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	/* What will move from SRC's layer into DST is on disk before
 	 * anything depends on it (SRC is frozen: it stays so). */
 	struct world_meta src_meta = {0};
+	struct stat us;
 	if ((r = meta_load(s, src, &src_meta, err)) >= 0)
-		r = layers_sync_world(s, &src_meta, err);
+		r = layers_sync_world_since(
+			s, &src_meta, fstat(m.undo, &us) == 0 ? us.st_dev : 0,
+			err); /* the undo's was synced, SRC frozen, by the saves
+			       */
 	meta_release(&src_meta);
 	if (r < 0)
 		goto fail;
@@ -661,7 +672,8 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 
 	for (size_t i = 0; i < p.n; i++) {
 		crash_point_n("merge-op", i);
-		_cleanup_close_ int held = undo_hold_links(m.tree, &p.v[i]);
+		_cleanup_close_ int held =
+			undo_hold_links(&m.dst_dirs, &p.v[i]);
 		if ((r = merge_dir_refuse_mount(m.tree, &p.v[i], src, dst,
 						 err)) < 0) {
 			p.applied = i;
@@ -675,6 +687,10 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 			undo_seen_relink(&p, i, held);
 		if (r >= 0 && p.v[i].kind == OP_MOVE)
 			merge_dir_relearn(m.tree, &p, i, &moved);
+		/* A directory made, moved or replaced: opened anew below. */
+		if (p.v[i].kind == OP_DIR || p.v[i].kind == OP_MOVE ||
+		    p.v[i].had == HAD_DIR)
+			parent_cache_forget(&m.dst_dirs);
 		if (r < 0) {
 			/* What DST changed meanwhile is DST's: not rolled
 			 * back, never overwritten. */
@@ -707,12 +723,17 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 		}
 	}
 	crash_point("merge-applied");
-	if ((r = undo_sync_written(m.tree, &p)) < 0) {
-		r = werr_errno(err, -r, "cannot make the merge durable");
+	/* The ids first: where the state shares DST's file system, the
+	 * syncfs that makes the merge durable makes them so too. */
+	struct stat ms, ts;
+	bool shared = fstat(mdir, &ms) == 0 && fstat(m.tree, &ts) == 0 &&
+		      ms.st_dev == ts.st_dev;
+	if ((r = undo_write_ids(mdir, m.tree, &p, !shared)) < 0) {
+		r = werr_errno(err, -r, "cannot write the undo of the merge");
 		goto rollback;
 	}
-	if ((r = undo_write_ids(mdir, m.tree, &p)) < 0) {
-		r = werr_errno(err, -r, "cannot write the undo of the merge");
+	if ((r = undo_sync_written(m.tree, &p)) < 0) {
+		r = werr_errno(err, -r, "cannot make the merge durable");
 		goto rollback;
 	}
 	if ((r = journal_append(mdir, "phase done\n")) < 0) {
@@ -725,6 +746,8 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	/* Done: what only applying needed goes first, so that deleting SRC
 	 * (liblxc, which opens files of its own) never runs short of
 	 * descriptors where the merge itself did not. */
+	parent_cache_release(&m.dst_dirs);
+	parent_cache_release(&m.layer_dirs);
 	closep(&m.src_tree);
 	closep(&m.src_upper);
 	closep(&m.src_layer);
@@ -791,6 +814,8 @@ out:
 	for (size_t i = 0; i < m.n_links; i++)
 		free(m.links[i].path);
 	free(m.links);
+	parent_cache_release(&m.dst_dirs);
+	parent_cache_release(&m.layer_dirs);
 	closep(&m.tree);
 	closep(&m.src_tree);
 	closep(&m.src_upper);

@@ -32,15 +32,36 @@ struct view {
 	int tree; /* its tree: configuration (init scripts, units, links) */
 	int live; /* its root as its processes see it (/run), or -1 */
 	bool running;
+	pid_t init;   /* its init, as pwapt's PID namespace numbers it */
+	bool scanned; /* PROCS read */
 	struct proc_table procs;
 	bool systemd; /* it runs systemd: /run/systemd/system */
 };
+
+/* view_open()'s flag beside procs_scan()'s: the processes are read only
+ * once a service is found (view_scan()): a world without any costs no
+ * walk of /proc. */
+#define VIEW_SCAN_LATER (1u << 16)
 
 static void view_release(struct view *v)
 {
 	closep(&v->tree);
 	closep(&v->live);
 	procs_release(&v->procs);
+}
+
+/* V's processes, read with procs_scan()'s FLAGS; one that stopped
+ * meanwhile is no longer running. */
+static int view_scan(struct view *v, unsigned flags)
+{
+	int r = procs_scan(v->init, flags & ~VIEW_SCAN_LATER, &v->procs);
+	v->scanned = r >= 0;
+	if (r == -ESRCH) {
+		v->running = false;
+		closep(&v->live);
+		return 0;
+	}
+	return r;
 }
 
 static int view_open(struct world_store *s, const char *name, unsigned flags,
@@ -73,20 +94,18 @@ static int view_open(struct world_store *s, const char *name, unsigned flags,
 	}
 	if (!v->running)
 		return 0;
-	r = procs_scan(init, flags, &v->procs);
-	if (r == -ESRCH) { /* it stopped meanwhile */
-		v->running = false;
-		closep(&v->live);
+	v->init = init;
+	_cleanup_close_ int sd = open_beneath(v->live, "run/systemd/system",
+					      O_PATH | O_DIRECTORY);
+	v->systemd = sd >= 0;
+	if (flags & VIEW_SCAN_LATER)
 		return 0;
-	}
+	r = view_scan(v, flags);
 	if (r < 0) {
 		view_release(v);
 		return werr_errno(err, -r, "cannot read the processes of '%s'",
 				  name);
 	}
-	_cleanup_close_ int sd = open_beneath(v->live, "run/systemd/system",
-					      O_PATH | O_DIRECTORY);
-	v->systemd = sd >= 0;
 	return 0;
 }
 
@@ -710,7 +729,7 @@ static int cmp_service(const void *a, const void *b)
 }
 
 /* The services of the world V shows, into OUT (sorted by name). */
-static int collect(const struct view *v, struct world_services *out)
+static int collect(struct view *v, struct world_services *out)
 {
 	struct build b = {0};
 	int r = v->tree >= 0 ? add_scripts(v, &b) : 0;
@@ -719,6 +738,10 @@ static int collect(const struct view *v, struct world_services *out)
 	struct world_services l = {.v = calloc(b.n + 1, sizeof(*l.v))};
 	if (!l.v)
 		r = -ENOMEM;
+	/* The processes, where a service may have some. */
+	for (size_t i = 0; r >= 0 && v->running && !v->scanned && i < b.n; i++)
+		if (b.v[i].script || b.v[i].unit)
+			r = view_scan(v, 0);
 	for (size_t i = 0; r >= 0 && i < b.n; i++) {
 		struct entry *e = &b.v[i];
 		if (!e->script && !e->unit)
@@ -769,7 +792,7 @@ int services_list(struct world_store *s, const char *name,
 		  struct world_services *out, struct world_error *err)
 {
 	struct view v;
-	int r = view_open(s, name, 0, &v, err);
+	int r = view_open(s, name, VIEW_SCAN_LATER, &v, err);
 	if (r < 0)
 		return r;
 	r = collect(&v, out);

@@ -64,6 +64,11 @@ static const struct path_state *path_find(const struct world_file_users *u,
 			  : NULL;
 }
 
+size_t services_file_users_count(const struct world_file_users *u)
+{
+	return u ? u->procs.n : 0;
+}
+
 void services_file_users_free(struct world_file_users *u)
 {
 	if (!u)

@@ -11,6 +11,7 @@
 int services_file_users(struct world_store *s, const char *name,
 			struct world_file_users **out, struct world_error *err);
 void services_file_users_free(struct world_file_users *u);
+size_t services_file_users_count(const struct world_file_users *u);
 int services_replaced_users(struct world_store *s, const char *name,
 			    const struct world_file_users *before,
 			    struct world_replaced_users *out,

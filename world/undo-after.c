@@ -92,27 +92,21 @@ static int remember_parents(FILE *f, int tree, const struct plan *p)
 	return r;
 }
 
-/* Whether PATH is in TREE (beneath it, no symbolic link followed); its
- * stat in *ST. */
-static bool stat_beneath(int tree, const char *path, struct stat *st)
-{
-	_cleanup_close_ int fd = open_beneath(tree, path, O_PATH);
-	return fd >= 0 && fstat(fd, st) == 0;
-}
-
 /* A ctime no file has: the path reads as changed since the merge. */
 #define CHANGED_MARK "0 0 "
 
-int undo_write_ids(int mdir, int tree, const struct plan *p)
+int undo_write_ids(int mdir, int tree, const struct plan *p, bool durable)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
+	_cleanup_(parent_cache_release) struct parent_cache pc =
+		PARENT_CACHE_INIT(tree);
 	for (size_t k = 0; k < p->n; k++) {
 		struct stat st;
-		if (stat_beneath(tree, p->v[k].path, &st))
+		if (parent_cache_stat(&pc, p->v[k].path, &st))
 			fprintf(f, "%llu %o %u %u %lld %lld %ld %lld %ld %llu ",
 				(unsigned long long)st.st_ino, st.st_mode,
 				st.st_uid, st.st_gid, (long long)st.st_size,
@@ -128,7 +122,8 @@ int undo_write_ids(int mdir, int tree, const struct plan *p)
 	}
 	if (fclose(f) != 0)
 		return -ENOMEM;
-	return write_file_atomic(mdir, "after-ids", buf, len, 0600);
+	return durable ? write_file_atomic(mdir, "after-ids", buf, len, 0600)
+		       : write_file_replace(mdir, "after-ids", buf, len, 0600);
 }
 
 /* What a merged path is now against its line ID of after-ids: */
@@ -215,9 +210,11 @@ int undo_judge_ids(int mdir, int tree, const struct plan *p)
 		return -ENOMEM;
 	size_t len = 0, added = 0;
 	const char *id = ids;
+	_cleanup_(parent_cache_release) struct parent_cache pc =
+		PARENT_CACHE_INIT(tree);
 	for (size_t k = 0; k < p->n; k++) {
 		struct stat st;
-		bool exists = stat_beneath(tree, p->v[k].path, &st);
+		bool exists = parent_cache_stat(&pc, p->v[k].path, &st);
 		_cleanup_free_ char *line = next_line(&id);
 		if (!marked[k] &&
 		    judge(line, p->v[k].path, exists, &st) == MERGED_CHANGED) {
@@ -257,9 +254,11 @@ int undo_write_after(int mdir, int tree, const struct plan *p)
 	if (!f)
 		return -ENOMEM;
 	const char *id = ids;
+	_cleanup_(parent_cache_release) struct parent_cache pc =
+		PARENT_CACHE_INIT(tree);
 	for (size_t k = 0; k < p->n; k++) {
 		struct stat st;
-		bool exists = stat_beneath(tree, p->v[k].path, &st);
+		bool exists = parent_cache_stat(&pc, p->v[k].path, &st);
 		/* Without after-ids (a journal of an older pwapt): as is. */
 		_cleanup_free_ char *line = next_line(&id);
 		if (marked[k] || (ids && judge(line, p->v[k].path, exists,

@@ -149,13 +149,13 @@ bool undo_seen_changed(const struct op *o, const struct stat *now)
 	       now->st_ctim.tv_nsec != o->seen.tv_nsec;
 }
 
-int undo_hold_links(int tree, const struct op *o)
+int undo_hold_links(struct parent_cache *c, const struct op *o)
 {
 	const char *b;
 	struct stat st;
 	if (o->had != HAD_FILE)
 		return -1;
-	_cleanup_close_ int par = journal_open_parent(tree, o->path, &b);
+	int par = parent_cache_open(c, o->path, &b);
 	int fd = par < 0 ? -1
 			 : openat(par, b, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_nlink < 2)) {
@@ -271,12 +271,15 @@ int undo_sync_written(int tree, const struct plan *p)
 	if (fstat(tree, &st) < 0 || syncfs(tree) < 0)
 		return -errno;
 	done[n_done++] = st.st_dev;
+	_cleanup_(parent_cache_release) struct parent_cache pc =
+		PARENT_CACHE_INIT(tree);
 	for (size_t k = 0; k < p->applied; k++) {
 		const char *b;
-		_cleanup_close_ int par =
-			journal_open_parent(tree, p->v[k].path, &b);
-		if (par < 0 || fstat(par, &st) < 0)
-			continue; /* gone: nothing to sync there */
+		unsigned opened = pc.opened;
+		int par = parent_cache_open(&pc, p->v[k].path, &b);
+		/* gone (nothing to sync there), or a directory just seen */
+		if (par < 0 || pc.opened == opened || fstat(par, &st) < 0)
+			continue;
 		bool seen = false;
 		for (size_t j = 0; j < n_done && !seen; j++)
 			seen = done[j] == st.st_dev;

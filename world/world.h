@@ -289,6 +289,9 @@ struct world_diff;
 int world_file_users(struct world_store *store, const char *name,
 		     struct world_file_users **out, struct world_error *err);
 void world_file_users_free(struct world_file_users *u);
+/* How many processes U (world_file_users()) saw: none, and no merge into
+ * its world has a process to restart for the files it replaces. */
+size_t world_file_users_count(const struct world_file_users *u);
 
 struct world_replaced_user {
 	char *service;	/* its service (world_services), or NULL: none */

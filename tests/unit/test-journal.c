@@ -639,6 +639,48 @@ static void test_rolled_back(void)
 	ok(journal_rolled_back(dir, "B", 9) == 0, "forgotten with its world");
 }
 
+/* parent_cache: a run of paths in one directory opens it once; a last
+ * name "." or ".." is refused, never looked up at the descriptor. */
+static void test_parent_cache(void)
+{
+	ok(mkdirat(dir, "pc", 0700) == 0 && mkdirat(dir, "pc/d", 0700) == 0 &&
+		   mkdirat(dir, "pc/e", 0700) == 0,
+	   "directories for the cache");
+	int tree = openat(dir, "pc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct parent_cache c = PARENT_CACHE_INIT(tree);
+	const char *b = NULL;
+	int a = parent_cache_open(&c, "/d/x", &b);
+	ok(a >= 0 && !strcmp(b, "x") && c.opened == 1, "/d/x: /d opened");
+	ok(parent_cache_open(&c, "/d/y", &b) == a && !strcmp(b, "y") &&
+		   c.opened == 1,
+	   "/d/y: the same descriptor, nothing opened");
+	struct stat st;
+	ok(parent_cache_open(&c, "/e/z", &b) >= 0 && c.opened == 2 &&
+		   !parent_cache_stat(&c, "/e/z", &st) &&
+		   parent_cache_stat(&c, "/e", &st) && S_ISDIR(st.st_mode),
+	   "another directory opens anew; stat of what is (not) there");
+	ok(parent_cache_open(&c, "/d/..", &b) == -EINVAL &&
+		   parent_cache_open(&c, "/d/.", &b) == -EINVAL &&
+		   !parent_cache_stat(&c, "/d/..", &st),
+	   "a last name . or .. refused");
+	ok(parent_cache_open(&c, "/d/", &b) == -ENOENT &&
+		   parent_cache_open(&c, "/nothere/f", &b) == -ENOENT,
+	   "an empty last name, a missing directory: nothing there");
+	ok(parent_cache_stat(&c, "/", &st) && S_ISDIR(st.st_mode),
+	   "/ is the tree itself");
+	ok(parent_cache_open(&c, "/d/x", &b) >= 0 && c.opened == 4 &&
+		   renameat(dir, "pc/d", dir, "pc/d2") == 0 &&
+		   mkdirat(dir, "pc/d", 0700) == 0 &&
+		   mkdirat(dir, "pc/d/only-new", 0700) == 0,
+	   "/d moved away and made anew");
+	parent_cache_forget(&c);
+	ok(parent_cache_stat(&c, "/d/only-new", &st) && c.opened == 5,
+	   "forgotten: the new /d is opened, not the old one held");
+	parent_cache_release(&c);
+	ok(c.fd < 0 && c.dir == NULL, "released");
+	close(tree);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmp)) {
@@ -661,5 +703,6 @@ int main(void)
 	test_repeated();
 	test_large();
 	test_rolled_back();
+	test_parent_cache();
 	return tap_done();
 }
