@@ -290,7 +290,8 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 	if (r >= 0)
 		read_users(ctx, s, &p);
 	/* The diff, where a process is concerned: with no service running
-	 * in either world and no process in DST, the plan is empty. */
+	 * in either world and no process of DST using a file a merge may
+	 * write (none, or pwapt-init only), the plan is empty. */
 	if (r >= 0 && (any_running(&ls) || any_running(&ld) ||
 		       world_file_users_count(p.users)))
 		r = world_diff(s, src, dst, &d, err);

@@ -76,6 +76,30 @@ test_expect_success 'no service anywhere, no process in Root: no diff and no wal
 	grep -q "getdents64([0-9]*<$PWAPT_STATE/worlds/A/upper" "$TMP/st"
 '
 
+# traced_until_frozen: wmerge A Root under strace; what it did before it
+# froze A in $TMP/before.
+traced_until_frozen() {
+	strace -f -qq -y -o "$TMP/st" -e trace=openat,openat2,getdents64,write wmerge A Root &&
+	frozen=$(grep -nE "write\\([0-9]+</sys/fs/cgroup/[^>]*(freezer\\.state|cgroup\\.freeze)>, \"(FROZEN|1)" "$TMP/st" | head -1 | cut -d: -f1) &&
+	test -n "$frozen" && head -n "$frozen" "$TMP/st" >"$TMP/before"
+}
+
+# Root's container runs pwapt-init only, from /run (never merged): still
+# no diff before the freeze.  A process of Root's that runs a file of
+# Root's tree may use one the merge replaces: the plan diffs.
+test_expect_success 'Root runs pwapt-init only: no diff before the freeze; Root runs a program of its tree: the plan diffs' '
+	cleanup_worlds && rm -rf "$R/srv/k" && mkdir -p "$R/srv/k" &&
+	wexec Root true && wcreate A Root && echo a >"$PWAPT_STATE/worlds/A/merged/srv/k/f" &&
+	traced_until_frozen && test_equal a "$(cat "$R/srv/k/f")" &&
+	test_lacks "getdents64\\([0-9]+<$PWAPT_STATE/worlds/A/upper" cat "$TMP/before" &&
+	rm -rf "$R/srv/k" && mkdir -p "$R/srv/k" &&
+	{ wexec Root sleep 300 & } && wait_for 10 "pgrep -f \"^sleep 300\$\" >/dev/null" &&
+	wcreate A Root && echo a >"$PWAPT_STATE/worlds/A/merged/srv/k/f" &&
+	traced_until_frozen; rc=$?; pkill -f "^sleep 300\$"; wait
+	test $rc = 0 && test_equal a "$(cat "$R/srv/k/f")" &&
+	grep -q "getdents64([0-9]*<$PWAPT_STATE/worlds/A/upper" "$TMP/before"
+'
+
 test_expect_success 'a merge writes each of its notes of Root once, not again unchanged' '
 	merge_traced &&
 	test_equal 1 "$(grep -c "rename.*, \"svcmove\")" "$TMP/st")" &&

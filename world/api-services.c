@@ -7,6 +7,7 @@
 
 #include "cleanup.h"
 #include "crash.h"
+#include "diff.h"
 #include "error.h"
 #include "lifecycle.h"
 #include "services.h"
@@ -35,9 +36,16 @@ void world_file_users_free(struct world_file_users *u)
 	services_file_users_free(u);
 }
 
+/* A path a merge may write: not below an API file system (/run, where
+ * pwapt-init runs from, /proc), nor otherwise excluded from merges. */
+static bool mergeable(const char *path)
+{
+	return !diff_is_excluded(path);
+}
+
 size_t world_file_users_count(const struct world_file_users *u)
 {
-	return services_file_users_count(u);
+	return services_file_users_count(u, mergeable);
 }
 
 int world_replaced_users(struct world_store *s, const char *name,

@@ -112,9 +112,11 @@ static int same_content(int a, int b)
 	if (fa < 0 || fb < 0)
 		return -errno;
 	char ba[65536], bb[65536];
-	for (;;) {
-		ssize_t na = read(fa, ba, sizeof(ba));
-		ssize_t nb = read(fb, bb, sizeof(bb));
+	/* A page first: two versions of a file mostly differ early (an
+	 * upgrade's), and a small read costs less to find it. */
+	for (size_t chunk = 4096;; chunk = sizeof(ba)) {
+		ssize_t na = read(fa, ba, chunk);
+		ssize_t nb = read(fb, bb, chunk);
 		if (na < 0 || nb < 0)
 			return -errno;
 		if (na != nb)

@@ -64,9 +64,13 @@ static const struct path_state *path_find(const struct world_file_users *u,
 			  : NULL;
 }
 
-size_t services_file_users_count(const struct world_file_users *u)
+size_t services_file_users_count(const struct world_file_users *u,
+				 bool (*counts)(const char *path))
 {
-	return u ? u->procs.n : 0;
+	size_t n = 0;
+	for (size_t i = 0; u && i < u->n_paths; i++)
+		n += counts(u->paths[i].path);
+	return n;
 }
 
 void services_file_users_free(struct world_file_users *u)

@@ -11,7 +11,9 @@
 int services_file_users(struct world_store *s, const char *name,
 			struct world_file_users **out, struct world_error *err);
 void services_file_users_free(struct world_file_users *u);
-size_t services_file_users_count(const struct world_file_users *u);
+/* How many of the files U's processes map or run COUNTS says count. */
+size_t services_file_users_count(const struct world_file_users *u,
+				 bool (*counts)(const char *path));
 int services_replaced_users(struct world_store *s, const char *name,
 			    const struct world_file_users *before,
 			    struct world_replaced_users *out,

@@ -289,8 +289,9 @@ struct world_diff;
 int world_file_users(struct world_store *store, const char *name,
 		     struct world_file_users **out, struct world_error *err);
 void world_file_users_free(struct world_file_users *u);
-/* How many processes U (world_file_users()) saw: none, and no merge into
- * its world has a process to restart for the files it replaces. */
+/* How many files U's processes (world_file_users()) map or run that a
+ * merge may write: none (no process, or only pwapt-init, which runs from
+ * /run), and no merge into its world replaces a file one of them uses. */
 size_t world_file_users_count(const struct world_file_users *u);
 
 struct world_replaced_user {
