@@ -2,7 +2,10 @@
  * processes use files a merge replaced (services.h, svcusers.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -36,11 +39,22 @@ void world_file_users_free(struct world_file_users *u)
 	services_file_users_free(u);
 }
 
-/* A path a merge may write: not below an API file system (/run, where
- * pwapt-init runs from, /proc), nor otherwise excluded from merges. */
+/* A path a merge may write, or take away with a directory above it: not
+ * below an API file system (/run, where pwapt-init runs from, /proc),
+ * nor excluded from merges with each directory above it but "/". */
 static bool mergeable(const char *path)
 {
-	return !diff_is_excluded(path);
+	char dir[PATH_MAX];
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return true; /* too long to tell: it counts */
+	for (;;) {
+		if (!diff_is_excluded(dir))
+			return true;
+		char *slash = strrchr(dir, '/');
+		if (!slash || slash == dir)
+			return false;
+		*slash = '\0';
+	}
 }
 
 size_t world_file_users_count(const struct world_file_users *u)

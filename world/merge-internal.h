@@ -366,7 +366,7 @@ void undo_note_seen(struct plan *p, size_t i, const struct stat *st,
 bool undo_seen_changed(const struct op *o, const struct stat *now);
 /* An O_PATH fd of DST's file at operation O's path when it has other
  * names, whose ctime applying O changes; else -1. */
-int undo_hold_links(struct parent_cache *c, const struct op *o);
+int undo_hold_links(int tree, const struct op *o);
 /* Operation I of P was applied: its file HELD (undo_hold_links) lost a
  * name, and the later operations on its other names expect its new ctime. */
 void undo_seen_relink(struct plan *p, size_t i, int held);

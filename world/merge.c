@@ -58,9 +58,11 @@ struct merge_ctx {
 	int staged; /* merged package databases, by operation */
 	bool force; /* conflicting records take SRC's side */
 	int src_layer; /* SRC's own layer of Root's file system */
-	/* The directories of DST's tree and of SRC's layer that hold the
-	 * paths applied one after the other. */
-	struct parent_cache dst_dirs, layer_dirs;
+	/* The directories of SRC's layer that hold the paths applied one
+	 * after the other (SRC is frozen).  Never DST's: DST may rename a
+	 * directory while the merge runs, and a descriptor held from one
+	 * path to the next would then write where DST moved it. */
+	struct parent_cache layer_dirs;
 	char **mounts; /* Root's other file systems (merge_on_other_fs) */
 	struct link_names *names; /* its multiply-linked files, once needed */
 	const struct world_diff *diff;
@@ -352,7 +354,8 @@ static int apply_op(struct merge_ctx *m, size_t i, const struct op *o)
 	if (o->kind == OP_MOVE)
 		return merge_move_apply(m->tree, m->src_tree, o);
 	const char *base;
-	int parent = parent_cache_open(&m->dst_dirs, o->path, &base);
+	_cleanup_close_ int parent =
+		journal_open_parent(m->tree, o->path, &base);
 	if (parent < 0)
 		return parent;
 	char n[32], stage[64];
@@ -484,7 +487,6 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	}
 
 	struct merge_ctx m = {.s = s,
-			      .dst_dirs = PARENT_CACHE_INIT(-1),
 			      .layer_dirs = PARENT_CACHE_INIT(-1),
 			      .tree = -1,
 			      .src_tree = -1,
@@ -520,7 +522,6 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	/* A renamed directory moves whole where SRC's lower stack is DST's
 	 * tree: the origin a redirect names is DST's own (merge-move.c). */
 	int moves = parent ? m.src_layer : -1;
-	m.dst_dirs.tree = m.tree;
 	m.layer_dirs.tree = m.src_layer;
 	if (m.tree < 0 || m.src_tree < 0) {
 		r = werr_errno(err, errno,
@@ -672,8 +673,7 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 
 	for (size_t i = 0; i < p.n; i++) {
 		crash_point_n("merge-op", i);
-		_cleanup_close_ int held =
-			undo_hold_links(&m.dst_dirs, &p.v[i]);
+		_cleanup_close_ int held = undo_hold_links(m.tree, &p.v[i]);
 		if ((r = merge_dir_refuse_mount(m.tree, &p.v[i], src, dst,
 						 err)) < 0) {
 			p.applied = i;
@@ -687,10 +687,6 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 			undo_seen_relink(&p, i, held);
 		if (r >= 0 && p.v[i].kind == OP_MOVE)
 			merge_dir_relearn(m.tree, &p, i, &moved);
-		/* A directory made, moved or replaced: opened anew below. */
-		if (p.v[i].kind == OP_DIR || p.v[i].kind == OP_MOVE ||
-		    p.v[i].had == HAD_DIR)
-			parent_cache_forget(&m.dst_dirs);
 		if (r < 0) {
 			/* What DST changed meanwhile is DST's: not rolled
 			 * back, never overwritten. */
@@ -746,7 +742,6 @@ int merge_locked(struct world_store *s, const char *src, const char *dst,
 	/* Done: what only applying needed goes first, so that deleting SRC
 	 * (liblxc, which opens files of its own) never runs short of
 	 * descriptors where the merge itself did not. */
-	parent_cache_release(&m.dst_dirs);
 	parent_cache_release(&m.layer_dirs);
 	closep(&m.src_tree);
 	closep(&m.src_upper);
@@ -814,7 +809,6 @@ out:
 	for (size_t i = 0; i < m.n_links; i++)
 		free(m.links[i].path);
 	free(m.links);
-	parent_cache_release(&m.dst_dirs);
 	parent_cache_release(&m.layer_dirs);
 	closep(&m.tree);
 	closep(&m.src_tree);

@@ -58,6 +58,7 @@ static int view_scan(struct view *v, unsigned flags)
 	v->scanned = r >= 0;
 	if (r == -ESRCH) {
 		v->running = false;
+		v->systemd = false; /* as for a world that is not running */
 		closep(&v->live);
 		return 0;
 	}

@@ -149,13 +149,13 @@ bool undo_seen_changed(const struct op *o, const struct stat *now)
 	       now->st_ctim.tv_nsec != o->seen.tv_nsec;
 }
 
-int undo_hold_links(struct parent_cache *c, const struct op *o)
+int undo_hold_links(int tree, const struct op *o)
 {
 	const char *b;
 	struct stat st;
 	if (o->had != HAD_FILE)
 		return -1;
-	int par = parent_cache_open(c, o->path, &b);
+	_cleanup_close_ int par = journal_open_parent(tree, o->path, &b);
 	int fd = par < 0 ? -1
 			 : openat(par, b, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_nlink < 2)) {
