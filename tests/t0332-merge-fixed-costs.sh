@@ -38,7 +38,7 @@ test_expect_success 'no fsync of the state directory for the merge serial, none 
 # system: the undo's syncfs made the layer durable too.  The ids of the
 # applied paths are made durable by the syncfs of DST, which the state
 # shares here, before the journal says "done".
-test_expect_success 'one syncfs of the state before "prepared", none of SRC'"'"'s layer again; after-ids durable by the syncfs of Root' '
+test_expect_success 'the undo'"'"'s syncfs before "prepared", none of SRC'"'"'s layer; after-ids durable by the syncfs of Root' '
 	merge_traced &&
 	grep -q "syncfs([0-9]*<$PWAPT_STATE/merge/undo>)" "$TMP/st" &&
 	test_lacks "syncfs\\([0-9]*<$PWAPT_STATE/worlds/A/upper>\\)" cat "$TMP/st" &&

@@ -493,7 +493,7 @@ int parent_cache_open(struct parent_cache *c, const char *path,
 	*base = b;
 	if (c->fd >= 0 && strlen(c->dir) == len && !strncmp(c->dir, path, len))
 		return c->fd;
-	parent_cache_forget(c);
+	parent_cache_release(c);
 	char *dir = strndup(path, len);
 	if (!dir)
 		return -ENOMEM;
@@ -508,16 +508,11 @@ int parent_cache_open(struct parent_cache *c, const char *path,
 	return fd;
 }
 
-void parent_cache_forget(struct parent_cache *c)
+void parent_cache_release(struct parent_cache *c)
 {
 	closep(&c->fd);
 	free(c->dir);
 	c->dir = NULL;
-}
-
-void parent_cache_release(struct parent_cache *c)
-{
-	parent_cache_forget(c);
 }
 
 bool parent_cache_stat(struct parent_cache *c, const char *path,

@@ -146,9 +146,8 @@ struct parent_cache {
  * at the descriptor. */
 int parent_cache_open(struct parent_cache *c, const char *path,
 		      const char **base);
-/* Forgets the open directory: the next path opens its own again (after a
- * step that may have moved or replaced a directory of the tree). */
-void parent_cache_forget(struct parent_cache *c);
+/* Closes the open directory; C may be used again, and the next path opens
+ * its own. */
 void parent_cache_release(struct parent_cache *c);
 /* fstatat() of PATH beneath C's tree, no symbolic link followed: whether
  * it is there, its stat in *ST. */
