@@ -82,4 +82,33 @@ test_expect_success 'wdelete returns before its files are removed, and a command
 	test_exit 1 pgrep -f "^$BIN_DIR/wdelete Q\$"
 '
 
+# A state directory whose worlds/ is a file system of its own (the layers
+# on a bigger disk): a deleted world cannot be renamed into STATE/trash/
+# (EXDEV) and goes to worlds/.trash/ instead; before, every command after
+# a merge failed with "cannot delete world".
+test_expect_success 'worlds/ a file system apart: a merged world, a deleted one and one whose wdelete was killed all go' '
+	mkdir -p "$TMP/st2/worlds" &&
+	mount -t tmpfs -o mode=0700 pwapt-worlds "$TMP/st2/worlds" &&
+	(
+		PWAPT_STATE=$TMP/st2 && export PWAPT_STATE &&
+		wcreate A Root && wexec A sh -c "echo x >/etc/apart" &&
+		wmerge A Root && test_equal x "$(cat "$PWAPT_ROOT/etc/apart")" &&
+		test ! -e "$PWAPT_STATE/worlds/A" && test_lacks "^A " wlist &&
+		wcreate B Root && wexec B sh -c "mkdir /big && touch /big/1 /big/2" &&
+		wdelete B && test ! -e "$PWAPT_STATE/worlds/B" &&
+		wait_for 30 "test -z \"\$(ls \"\$PWAPT_STATE/worlds/.trash\")\"" &&
+		wcreate K Root && wexec K sh -c "echo x >/etc/x" &&
+		{ PWAPT_CRASH_AT=delete-trash wdelete K; test_equal 137 $?; } &&
+		test -n "$(ls "$PWAPT_STATE/worlds/.trash")" &&
+		test_lacks "^K " wlist &&
+		test_no_output ls "$PWAPT_STATE/worlds/.trash" &&
+		test_no_output ls "$PWAPT_STATE/trash" &&
+		wcreate A Root && wdelete A
+	)
+	_rc=$?
+	PWAPT_STATE=$TMP/st2 pwapt stop-all >/dev/null 2>&1
+	rm -f "$PWAPT_ROOT/etc/apart"
+	return $_rc
+'
+
 test_done

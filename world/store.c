@@ -319,11 +319,52 @@ int store_world_names(struct world_store *s, char ***out)
 }
 
 #define TRASH_LOCK "trash.lock"
+#define TRASH	   "trash"
+/* Where worlds/ is a file system of its own, a world's directory cannot be
+ * renamed into trash/ (EXDEV): it goes to this directory on the worlds'
+ * file system instead, which no world's name can denote (a name starts
+ * with a letter or digit). */
+#define TRASH_IN_WORLDS "worlds/.trash"
 
-/* Removes ONLY (a name in trash/), or every entry of trash/ when NULL,
- * under trash.lock: a detached remover (empty_trash_detached) holds it
- * while it works, and a command that empties trash/ waits for it, so that
- * no two remove the same files and a command finds trash/ as it left it. */
+/* Removes every entry of the directory REL of the state directory. */
+static void empty_trash_dir(int state_fd, const char *rel)
+{
+	int tfd = openat(state_fd, rel,
+			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_closedir_ DIR *dir = tfd >= 0 ? fdopendir(tfd) : NULL;
+	if (!dir) {
+		if (tfd >= 0)
+			close(tfd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(dir)))
+		if (de->d_name[0] != '.')
+			(void)rm_rf_at(dirfd(dir), de->d_name);
+}
+
+/* Removes REL, an entry of a trash directory (a path of the state
+ * directory): from the trash directory's own descriptor, as rm_rf_at never
+ * enters another mount, and worlds/ may be one. */
+static int remove_trash_entry(int state_fd, const char *rel)
+{
+	const char *slash = strrchr(rel, '/');
+	_cleanup_free_ char *dir =
+		slash ? strndup(rel, (size_t)(slash - rel)) : NULL;
+	if (!dir)
+		return -ENOMEM;
+	_cleanup_close_ int dfd = openat(
+		state_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	return rm_rf_at(dfd, slash + 1);
+}
+
+/* Removes ONLY (a path of the state directory in a trash directory), or
+ * every entry of both trash directories when NULL, under trash.lock: a
+ * detached remover (empty_trash_detached) holds it while it works, and a
+ * command that empties the trash waits for it, so that no two remove the
+ * same files and a command finds the trash as it left it. */
 static void empty_trash(int state_fd, const char *only)
 {
 	_cleanup_close_ int lock = openat(
@@ -332,20 +373,12 @@ static void empty_trash(int state_fd, const char *only)
 	if (lock >= 0)
 		while (flock(lock, LOCK_EX) < 0 && errno == EINTR)
 			;
-	_cleanup_close_ int tfd = openat(state_fd, "trash",
-					 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (tfd >= 0 && only) {
-		(void)rm_rf_at(tfd, only);
+	if (only) {
+		(void)remove_trash_entry(state_fd, only);
 		return;
 	}
-	_cleanup_closedir_ DIR *dir = tfd >= 0 ? fdopendir(tfd) : NULL;
-	if (!dir)
-		return;
-	tfd = -1;
-	struct dirent *de;
-	while ((de = readdir(dir)))
-		if (de->d_name[0] != '.')
-			(void)rm_rf_at(dirfd(dir), de->d_name);
+	empty_trash_dir(state_fd, TRASH);
+	empty_trash_dir(state_fd, TRASH_IN_WORLDS);
 }
 
 void store_empty_trash(struct world_store *s)
@@ -353,8 +386,8 @@ void store_empty_trash(struct world_store *s)
 	empty_trash(s->state_fd, NULL);
 }
 
-/* Removes trash/ENTRY in a detached grandchild (its own session, no fd of
- * the caller's but the state directory, stdio on /dev/null), so that the
+/* Removes ENTRY (see empty_trash) in a detached grandchild (its own session, no
+ * fd of the caller's but the state directory, stdio on /dev/null), so that the
  * caller returns without waiting for the removal; a remover killed
  * half-way leaves the rest to the next command. */
 static void empty_trash_detached(struct world_store *s, const char *entry)
@@ -397,25 +430,31 @@ int store_discard_world_dir(struct world_store *s, const char *name,
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
 		rnd = (uint64_t)getpid() ^ (uint64_t)time(NULL);
 	char dst[WORLD_NAME_MAX + 64];
-	snprintf(dst, sizeof(dst), "trash/%s.%016" PRIx64, name, rnd);
+	snprintf(dst, sizeof(dst), TRASH "/%s.%016" PRIx64, name, rnd);
 	_cleanup_free_ char *src = path_join("worlds", name);
 	if (!src)
 		return werr(err, ENOMEM, "out of memory");
-	if (renameat(s->state_fd, src, s->state_fd, dst) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return werr_errno(err, errno, "cannot move '%s' to trash",
-				  name);
+	int r = renameat(s->state_fd, src, s->state_fd, dst) < 0 ? -errno : 0;
+	if (r == -EXDEV) {
+		snprintf(dst, sizeof(dst), TRASH_IN_WORLDS "/%s.%016" PRIx64,
+			 name, rnd);
+		(void)mkdirat(s->state_fd, TRASH_IN_WORLDS, 0700);
+		r = renameat(s->state_fd, src, s->state_fd, dst) < 0 ? -errno
+								     : 0;
 	}
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return werr_errno(err, -r, "cannot move '%s' to trash", name);
 	fsync(s->worlds_fd);
 	crash_point("delete-trash");
 	/* The name is free now; a failed or interrupted removal is retried by
 	 * the next command that opens the store. */
 	if (detached) {
-		empty_trash_detached(s, dst + strlen("trash/"));
+		empty_trash_detached(s, dst);
 		return 0;
 	}
-	int r = rm_rf_at(s->state_fd, dst);
+	r = remove_trash_entry(s->state_fd, dst);
 	if (r < 0)
 		return werr_errno(
 			err, -r,

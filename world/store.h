@@ -12,7 +12,8 @@
  *     worlds/NAME/config   liblxc's container configuration
  *     worlds/NAME/net      its address, forwards, ... (see net.h)
  *     worlds/Root/         Root's container (only when Root is not "/")
- *     trash/               deleted worlds on their way out */
+ *     trash/               deleted worlds on their way out
+ *     worlds/.trash/       the same where worlds/ is a file system apart */
 #ifndef PWAPT_STORE_H
 #define PWAPT_STORE_H
 
@@ -119,7 +120,7 @@ const char *store_state_in_root(struct world_store *s);
  * must not change after the merge recorded them). */
 int store_discard_world_dir(struct world_store *s, const char *name,
 			    bool detached, struct world_error *err);
-/* Removes what trash/ holds, once no detached remover is at work. */
+/* Removes what the trash holds, once no detached remover is at work. */
 void store_empty_trash(struct world_store *s);
 
 /* The path of NAME's tree: Root's directory, or the world's merged tree
