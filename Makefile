@@ -44,8 +44,8 @@ CXXFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer $(SANITIZE_CXXFLAGS)
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/xattrat.o world/strv.o world/store.o world/layers.o world/layers-mounts.o \
-	world/container.o world/container-confine.o world/container-env.o world/container-cgroup.o world/freezer.o world/initcopy.o world/discard.o world/world.o world/sides.o world/diff-compare.o world/diff.o world/journal.o world/undo.o world/undo-db.o world/undo-known.o world/undo-after.o \
+WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/xattrat.o world/strv.o world/store.o world/layers-overlay.o world/layers.o world/layers-mounts.o \
+	world/container.o world/container-confine.o world/container-mounts.o world/container-env.o world/container-cgroup.o world/freezer.o world/initcopy.o world/discard.o world/world.o world/sides.o world/diff-compare.o world/diff.o world/journal.o world/undo.o world/undo-db.o world/undo-known.o world/undo-after.o \
 	world/recover.o world/merge-plan.o world/merge-move.o world/merge-dirs.o world/merge-save.o world/merge.o world/api-merge.o world/save.o \
 	world/links.o world/checkoff.o world/lowerhad.o world/conflicts.o world/conflicts-moved.o world/pkglists.o world/dpkgdb.o world/dbmerge.o \
 	world/netfile.o world/netdev.o world/nft.o world/api-net.o world/lifecycle.o \

@@ -25,6 +25,7 @@
 #include "childwait.h"
 #include "cleanup.h"
 #include "container-confine.h"
+#include "container-mounts.h"
 #include "container.h"
 #include "crash.h"
 #include "error.h"
@@ -34,7 +35,6 @@
 
 /* PID 1 of a container: pwapt-init, bind-mounted onto the fresh /run, or
  * the tree's own init (its systemd), as liblxc execs them inside. */
-#define PWAPT_INIT_IN_TREE "/run/.pwapt-init"
 #define TREE_INIT	   "/sbin/init"
 /* Seconds the tree's systemd has to finish booting. */
 #define BOOT_TIMEOUT 90
@@ -381,26 +381,13 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 
 	char host[HOST_NAME_MAX + 1];
 	root_host_name(s, host, sizeof(host));
-	_cleanup_free_ char *rootfs_item = NULL, *log = NULL,
-			    *init_entry = NULL, *hide = NULL, *init = NULL;
+	_cleanup_free_ char *rootfs_item = NULL, *log = NULL, *init = NULL;
 	if (!systemd && (r = initcopy_prepare(s, &init, err)) < 0)
 		return r;
 	if (asprintf(&rootfs_item, "dir:%s", rootfs) < 0 ||
-	    !(log = store_world_path(s, name, "lxc.log")) ||
-	    (!systemd &&
-	     asprintf(&init_entry, "%s %s none bind,ro,create=file 0 0",
-		      init, PWAPT_INIT_IN_TREE + 1) < 0))
-		return werr(err, ENOMEM, "out of memory");
-	const char *hidden = store_state_in_root(s);
-	if (hidden)
-		hidden++; /* relative to the rootfs */
-	if (hidden &&
-	    asprintf(&hide, "tmpfs %s tmpfs ro,nosuid,nodev,noexec,mode=0 0 0",
-		     hidden) < 0)
+	    !(log = store_world_path(s, name, "lxc.log")))
 		return werr(err, ENOMEM, "out of memory");
 
-	/* Mount entries apply in order: the state directory is covered
-	 * before the fresh /run and /tmp, which may lie over it. */
 	const char *const items[][2] = {
 		{"lxc.uts.name", host},
 		{"lxc.rootfs.path", rootfs_item},
@@ -410,18 +397,6 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 		{"lxc.tty.max", "0"},
 		{"lxc.console.path", "none"},
 		{"lxc.net.0.type", "empty"},
-		{hide ? "lxc.mount.entry" : NULL, hide},
-		{"lxc.mount.entry",
-		 "tmpfs run tmpfs rw,nosuid,nodev,mode=0755 0 0"},
-		{init_entry ? "lxc.mount.entry" : NULL, init_entry},
-		/* What a booted Debian's /run has and init scripts expect
-		 * (apache2ctl makes /run/lock/apache2 in it); systemd
-		 * mounts its own (run-lock.mount). */
-		{systemd ? NULL : "lxc.mount.entry",
-		 "tmpfs run/lock tmpfs rw,nosuid,nodev,noexec,mode=1777,"
-		 "size=5m,create=dir 0 0"},
-		{"lxc.mount.entry",
-		 "tmpfs tmp tmpfs rw,nosuid,nodev,mode=1777,optional 0 0"},
 		/* systemd halts on SIGRTMIN+3 (a container's poweroff). */
 		{"lxc.init.cmd", systemd ? TREE_INIT : PWAPT_INIT_IN_TREE},
 		{"lxc.signal.halt", systemd ? "SIGRTMIN+3" : "SIGTERM"},
@@ -436,6 +411,8 @@ int container_start(struct world_store *s, const char *name, const char *rootfs,
 		if (r < 0)
 			return r;
 	}
+	if ((r = container_set_mounts(c, s, systemd, init, err)) < 0)
+		return r;
 	if (!store_is_root(name) && (r = container_confine(c, s, err)) < 0)
 		return r;
 	(void)truncate(log, 0);

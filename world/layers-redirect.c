@@ -39,20 +39,18 @@ static int probe_in(const char *probe)
 			    *upper = path_join(probe, "upper"),
 			    *work = path_join(probe, "work"),
 			    *merged = path_join(probe, "merged"),
-			    *from = lower ? path_join(lower, "d") : NULL,
-			    *opts = NULL;
-	if (!lower || !upper || !work || !merged || !from ||
-	    asprintf(&opts,
-		     "lowerdir=%s,upperdir=%s,workdir=%s,redirect_dir=on,"
-		     "index=off,metacopy=off",
-		     lower, upper, work) < 0)
+			    *from = lower ? path_join(lower, "d") : NULL;
+	if (!lower || !upper || !work || !merged || !from)
 		return 0;
 	if (mkdir(probe, 0700) < 0 || mkdir(lower, 0700) < 0 ||
 	    mkdir(upper, 0700) < 0 || mkdir(work, 0700) < 0 ||
 	    mkdir(merged, 0700) < 0 || mkdir(from, 0700) < 0)
 		return 0;
+	/* Mounted as a world's layers are (their paths escaped). */
+	char *const lowers[] = {lower, NULL};
+	struct world_error e = {0};
 	if (crash_fail("mount-redirect", EINVAL) < 0 ||
-	    mount("overlay", merged, "overlay", 0, opts) < 0)
+	    layers_mount(lowers, upper, work, merged, LAYERS_REDIRECT, &e) < 0)
 		return 0;
 	crash_point("probe-redirect");
 	_cleanup_close_ int m =

@@ -112,11 +112,13 @@ int layers_usage(struct world_store *s, const struct world_meta *m,
 /* Unmounts the root view (see layers.c) once no world needs it. */
 int layers_unmount_root_view(struct world_store *s);
 
+/* ---- one overlay mount (layers-overlay.c) ---- */
+
 /* Mounts the overlay of a world at MERGED: LOWERS (highest first), UPPER and
- * WORK; FLAGS: LAYERS_VOLATILE, with "volatile" where the kernel has it
- * (asked once, at run time); LAYERS_REDIRECT, with redirect_dir=on (else
- * off).  Returns 1 when mounted volatile, 0 when plain.  The kernel's
- * own explanation of a refusal goes into ERR. */
+ * WORK, any characters in their paths; FLAGS: LAYERS_VOLATILE, with "volatile"
+ * where the kernel has it (asked once, at run time); LAYERS_REDIRECT, with
+ * redirect_dir=on (else off).  Returns 1 when mounted volatile, 0 when plain.
+ * The kernel's own explanation of a refusal goes into ERR. */
 int layers_mount(char *const *lowers, const char *upper, const char *work,
 		 const char *merged, unsigned flags, struct world_error *err);
 

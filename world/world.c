@@ -118,6 +118,11 @@ int world_store_open(struct world_store **out, const struct world_config *cfg,
 		return werr(err, EINVAL,
 			    "root (%s) and state (%s) must be absolute paths",
 			    root, state);
+	/* liblxc's configuration and the state's records are lines. */
+	if (strchr(root, '\n') || strchr(state, '\n'))
+		return werr(err, EINVAL,
+			    "the paths of Root and of the state directory "
+			    "cannot hold a newline");
 
 	struct world_store *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -155,6 +160,14 @@ int world_store_open(struct world_store **out, const struct world_config *cfg,
 	}
 	if (!strcmp(s->state, s->root)) {
 		r = werr(err, EINVAL, "the state directory cannot be Root");
+		goto fail;
+	}
+	if (strchr(s->root, '\n') || strchr(s->state, '\n')) {
+		r = werr(err, EINVAL,
+			 "the paths of Root and of the state directory "
+			 "cannot hold a newline (%s, %s through symbolic "
+			 "links)",
+			 s->root, s->state);
 		goto fail;
 	}
 	s->state_fd =
