@@ -153,12 +153,17 @@ cleanup() {
 	done <"$TMP/pids"
 	# Every container whose lxcpath lies below $TMP, whatever state
 	# directory a test used and however it failed.
-	pgrep -a -f "^\[lxc monitor\] $TMP/" | while read -r pid _ _ path name; do
+	# "[lxc monitor] PATH NAME": PATH may hold blanks (t0012).
+	pgrep -a -f "^\[lxc monitor\] $TMP/" | while read -r pid line; do
+		line=${line#"[lxc monitor] "}
+		name=${line##* } path=${line% *}
 		lxc-stop -k -P "$path" -n "$name" >/dev/null 2>&1 ||
 			kill -9 "$pid" 2>/dev/null
 	done
-	for m in $(mounts_below "$TMP"); do
-		umount -l "$m" 2>/dev/null
+	# mountinfo writes a blank, tab, newline or backslash as \ooo.
+	mounts_below "$TMP" | while IFS= read -r m; do
+		umount -l "$(printf '%b' "$(printf '%s' "$m" |
+			sed 's/\\\([0-7][0-7][0-7]\)/\\0\1/g')")" 2>/dev/null
 	done
 	if [ -n "$(mounts_below "$TMP")" ]; then
 		echo "# cleanup: mounts remain below $TMP" >&2

@@ -33,9 +33,10 @@
 #include "fsutil.h"
 #include "initcopy.h"
 
-/* PID 1 of a container: pwapt-init, bind-mounted onto the fresh /run, or
+/* PID 1 of a container: pwapt-init, bind-mounted onto the fresh /run
+ * (PWAPT_INIT_IN_TREE, container-mounts.h), or
  * the tree's own init (its systemd), as liblxc execs them inside. */
-#define TREE_INIT	   "/sbin/init"
+#define TREE_INIT "/sbin/init"
 /* Seconds the tree's systemd has to finish booting. */
 #define BOOT_TIMEOUT 90
 

@@ -21,7 +21,7 @@
 /* Tears down what is left of a world that did not finish being created or
  * deleted: its container, its mount, its directory.  LAZY: the container
  * is killed but not waited for, and files that cannot be removed yet are
- * left in trash/ for the next command.  DETACHED (with LAZY): the files are
+ * left in the trash for the next command.  DETACHED (with LAZY): the files are
  * removed by a detached process (store_discard_world_dir). */
 static int discard_tree(struct world_store *s, const char *name, bool lazy,
 			bool detached, struct world_error *err)

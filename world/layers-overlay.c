@@ -15,6 +15,9 @@
 #include "error.h"
 #include "layers.h"
 
+/* The longest string fsconfig(2) takes, its NUL included. */
+#define FSCONFIG_STRING_MAX 256
+
 /* The kernel explains a refused overlay mount in the fs context's log
  * ("e overlay: ..."); that sentence is what the administrator needs. */
 static void read_fs_log(int fsfd, char *buf, size_t size)
@@ -52,9 +55,7 @@ static const char *option_value(size_t k, bool redirect)
  * asked yet.  Asked by the first mount that wants it. */
 static int volatile_known = -1;
 
-/* P as overlayfs reads a layer's path from its options: each of CHARS
- * after a backslash. */
-static char *layer_escape(const char *p, const char *chars)
+char *layers_escape(const char *p, const char *chars)
 {
 	char *out = malloc(2 * strlen(p) + 1), *o = out;
 	for (; out && *p; *o++ = *p++)
@@ -69,23 +70,27 @@ static int mount_new_api(char *const *lowers, const char *upper,
 			 const char *work, const char *merged, bool *no_sync,
 			 bool redirect, struct world_error *err)
 {
+	/* Unlike lowerdir+, these two are unescaped by overlayfs. */
+	_cleanup_free_ char *up = layers_escape(upper, "\\"),
+			    *wo = layers_escape(work, "\\");
+	if (!up || !wo)
+		return werr(err, ENOMEM, "out of memory");
+	/* fsconfig takes a string of at most 256 bytes; the one option
+	 * string of mount(2) takes a page. */
+	bool fits = strlen(up) < FSCONFIG_STRING_MAX &&
+		    strlen(wo) < FSCONFIG_STRING_MAX;
+	for (size_t i = 0; fits && lowers[i]; i++)
+		fits = strlen(lowers[i]) < FSCONFIG_STRING_MAX;
 	/* PWAPT_FAIL_AT=mount-new-api: a kernel before 6.8. */
-	_cleanup_close_ int fsfd = crash_fail("mount-new-api", ENOSYS)
+	_cleanup_close_ int fsfd = !fits || crash_fail("mount-new-api", ENOSYS)
 					   ? -1
 					   : fsopen("overlay", FSOPEN_CLOEXEC);
 	if (fsfd < 0)
 		return -ENOSYS;
 	char log[512];
-	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", lowers[0], 0) <
-	    0) {
-		if (errno == EINVAL) {
-			read_fs_log(fsfd, log, sizeof(log));
-			if (strstr(log, "Unknown parameter") ||
-			    strstr(log, "unknown"))
-				return -ENOSYS;
-		}
+	/* A kernel before 6.8 has no lowerdir+: the option string then. */
+	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", lowers[0], 0) < 0)
 		return -ENOSYS;
-	}
 	size_t i;
 	for (i = 1; lowers[i]; i++) {
 		if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", lowers[i],
@@ -97,11 +102,6 @@ static int mount_new_api(char *const *lowers, const char *upper,
 				    log[0] ? log : strerror(e));
 		}
 	}
-	/* Unlike lowerdir+, these two are unescaped by overlayfs. */
-	_cleanup_free_ char *up = layer_escape(upper, "\\"),
-			    *wo = layer_escape(work, "\\");
-	if (!up || !wo)
-		return werr(err, ENOMEM, "out of memory");
 	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", up, 0) < 0 ||
 	    fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", wo, 0) < 0) {
 		int e = errno;
@@ -150,11 +150,11 @@ static int mount_legacy(char *const *lowers, const char *upper,
 	FILE *f = open_memstream(&opts, &len);
 	bool ok = f != NULL;
 	for (size_t i = 0; ok && lowers[i]; i++) {
-		_cleanup_free_ char *e = layer_escape(lowers[i], ":,\\");
+		_cleanup_free_ char *e = layers_escape(lowers[i], ":,\\");
 		ok = e && fprintf(f, "%s%s", i ? ":" : "lowerdir=", e) > 0;
 	}
-	_cleanup_free_ char *up = layer_escape(upper, ":,\\"),
-			    *wo = layer_escape(work, ":,\\");
+	_cleanup_free_ char *up = layers_escape(upper, ":,\\"),
+			    *wo = layers_escape(work, ":,\\");
 	ok = ok && up && wo &&
 	     fprintf(f, ",upperdir=%s,workdir=%s", up, wo) > 0;
 	for (size_t k = 0; ok && k < sizeof(plain_tree_options) /

@@ -294,14 +294,10 @@ static int root_layer(struct world_store *s, const char *rel, char **out,
 		  "size=4k,mode=0755") < 0)
 		return werr_errno(err, errno, "cannot mount %s", empty);
 	if (is_mount_point(view) <= 0) {
-		_cleanup_free_ char *opts = NULL;
-		if (strpbrk(dir, ":,\\"))
-			return werr(
-				err, EINVAL,
-				"Root's file system %s has ':', ',' or '\\' "
-				"in its path",
-				dir);
-		if (asprintf(&opts, "lowerdir=%s:%s", dir, empty) < 0)
+		_cleanup_free_ char *opts = NULL,
+				    *d = layers_escape(dir, ":,\\"),
+				    *e = layers_escape(empty, ":,\\");
+		if (!d || !e || asprintf(&opts, "lowerdir=%s:%s", d, e) < 0)
 			return werr(err, ENOMEM, "out of memory");
 		if (mount("pwapt-root-view", view, "overlay", MS_RDONLY, opts) <
 		    0)

@@ -114,6 +114,11 @@ int layers_unmount_root_view(struct world_store *s);
 
 /* ---- one overlay mount (layers-overlay.c) ---- */
 
+/* P as overlayfs reads a layer's path from its options: each of CHARS
+ * after a backslash (":,\\" in mount(2)'s option string; "\\" alone in
+ * fsconfig's upperdir and workdir).  NULL when out of memory. */
+char *layers_escape(const char *p, const char *chars);
+
 /* Mounts the overlay of a world at MERGED: LOWERS (highest first), UPPER and
  * WORK, any characters in their paths; FLAGS: LAYERS_VOLATILE, with "volatile"
  * where the kernel has it (asked once, at run time); LAYERS_REDIRECT, with

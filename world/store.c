@@ -438,11 +438,24 @@ int store_discard_world_dir(struct world_store *s, const char *name,
 	if (r == -EXDEV) {
 		snprintf(dst, sizeof(dst), TRASH_IN_WORLDS "/%s.%016" PRIx64,
 			 name, rnd);
-		(void)mkdirat(s->state_fd, TRASH_IN_WORLDS, 0700);
-		r = renameat(s->state_fd, src, s->state_fd, dst) < 0 ? -errno
-								     : 0;
+		const char *base = dst + sizeof(TRASH_IN_WORLDS);
+		_cleanup_close_ int tfd = -1;
+		if (mkdirat(s->worlds_fd, ".trash", 0700) < 0 &&
+		    errno != EEXIST)
+			r = -errno;
+		else if ((tfd = openat(s->worlds_fd, ".trash",
+				       O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					       O_CLOEXEC)) < 0)
+			r = -errno;
+		else
+			r = renameat(s->worlds_fd, name, tfd, base) < 0 ? -errno
+									: 0;
 	}
-	if (r == -ENOENT)
+	/* Gone already (a delete run before), not a trash that is not
+	 * there. */
+	if (r == -ENOENT &&
+	    faccessat(s->worlds_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno == ENOENT)
 		return 0;
 	if (r < 0)
 		return werr_errno(err, -r, "cannot move '%s' to trash", name);

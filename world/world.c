@@ -140,6 +140,14 @@ int world_store_open(struct world_store **out, const struct world_config *cfg,
 		r = werr(err, ENOTDIR, "root %s is not a directory", root);
 		goto fail;
 	}
+	if (strchr(s->root, '\n')) {
+		r = werr(err, EINVAL,
+			 "the paths of Root and of the state directory "
+			 "cannot hold a newline (Root is %s through symbolic "
+			 "links)",
+			 s->root);
+		goto fail;
+	}
 	if ((r = mkdir_p(state, 0700)) < 0) {
 		r = werr_errno(err, -r, "cannot create state directory %s",
 			       state);
@@ -162,12 +170,12 @@ int world_store_open(struct world_store **out, const struct world_config *cfg,
 		r = werr(err, EINVAL, "the state directory cannot be Root");
 		goto fail;
 	}
-	if (strchr(s->root, '\n') || strchr(s->state, '\n')) {
+	if (strchr(s->state, '\n')) {
 		r = werr(err, EINVAL,
 			 "the paths of Root and of the state directory "
-			 "cannot hold a newline (%s, %s through symbolic "
-			 "links)",
-			 s->root, s->state);
+			 "cannot hold a newline (the state directory is %s "
+			 "through symbolic links)",
+			 s->state);
 		goto fail;
 	}
 	s->state_fd =

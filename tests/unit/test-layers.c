@@ -246,6 +246,56 @@ static void test_mount(void)
 	ok(!mounted_at("m/merged"), "and nothing is mounted");
 }
 
+static void test_escape(void)
+{
+	char *e = layers_escape("/a b,c:d\\e", ":,\\");
+	ok(e && !strcmp(e, "/a b\\,c\\:d\\\\e"),
+	   "mount(2)'s option string: ',' ':' '\\' escaped, a blank not: %s",
+	   e);
+	free(e);
+	e = layers_escape("/a,b:c\\d", "\\");
+	ok(e && !strcmp(e, "/a,b:c\\\\d"),
+	   "fsconfig's upperdir: the backslash alone: %s", e);
+	free(e);
+	e = layers_escape("", ":,\\");
+	ok(e && !*e, "an empty path stays empty");
+	free(e);
+}
+
+/* Layers whose paths hold every character the option string takes for a
+ * separator or an escape, through fsconfig and through mount(2). */
+static void test_mount_odd(void)
+{
+	static const char *const how[] = {"fsconfig", "mount(2)"};
+	for (int k = 0; k < 2; k++) {
+		if (k)
+			setenv("PWAPT_FAIL_AT", "mount-new-api", 1);
+		mk("o,d:d\\ l/l1");
+		mk("o,d:d\\ l/l,2");
+		mk("o,d:d\\ l/up:per");
+		mk("o,d:d\\ l/wo\\rk");
+		mk("o,d:d\\ l/merged");
+		put_file("o,d:d\\ l/l,2/f", "l2\n");
+		char *lowers[] = {(char *)sp("o,d:d\\ l/l1"),
+				  (char *)sp("o,d:d\\ l/l,2"), NULL};
+		struct world_error err = {0};
+		int r = layers_mount(lowers, sp("o,d:d\\ l/up:per"),
+				     sp("o,d:d\\ l/wo\\rk"),
+				     sp("o,d:d\\ l/merged"), 0, &err);
+		ok(r == 0 && access(sp("o,d:d\\ l/merged/f"), F_OK) == 0,
+		   "%s: layers with ',' ':' '\\' and a blank in their paths "
+		   "(%s)",
+		   how[k], err.msg);
+		put_file("o,d:d\\ l/merged/new", "n\n");
+		ok(access(sp("o,d:d\\ l/up:per/new"), F_OK) == 0,
+		   "%s: writes go to that upper layer", how[k]);
+		ok(layers_unmount(sp("o,d:d\\ l/merged")) == 1, "%s: unmounted",
+		   how[k]);
+		unsetenv("PWAPT_FAIL_AT");
+		rm_rf_at(AT_FDCWD, sp("o,d:d\\ l"));
+	}
+}
+
 static void test_mount_world(void)
 {
 	/* Root: a directory of its own mode and owner, and /var apart. */
@@ -623,6 +673,8 @@ int main(void)
 	test_stack();
 	test_root_view();
 	test_mount();
+	test_escape();
+	test_mount_odd();
 	test_mount_world();
 	test_volatile();
 	test_opaque();
