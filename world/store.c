@@ -324,7 +324,8 @@ int store_world_names(struct world_store *s, char ***out)
  * renamed into trash/ (EXDEV): it goes to this directory on the worlds'
  * file system instead, which no world's name can denote (a name starts
  * with a letter or digit). */
-#define TRASH_IN_WORLDS "worlds/.trash"
+#define WORLDS_TRASH	".trash"
+#define TRASH_IN_WORLDS "worlds/" WORLDS_TRASH
 
 /* Removes every entry of the directory REL of the state directory. */
 static void empty_trash_dir(int state_fd, const char *rel)
@@ -440,10 +441,10 @@ int store_discard_world_dir(struct world_store *s, const char *name,
 			 name, rnd);
 		const char *base = dst + sizeof(TRASH_IN_WORLDS);
 		_cleanup_close_ int tfd = -1;
-		if (mkdirat(s->worlds_fd, ".trash", 0700) < 0 &&
+		if (mkdirat(s->worlds_fd, WORLDS_TRASH, 0700) < 0 &&
 		    errno != EEXIST)
 			r = -errno;
-		else if ((tfd = openat(s->worlds_fd, ".trash",
+		else if ((tfd = openat(s->worlds_fd, WORLDS_TRASH,
 				       O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 					       O_CLOEXEC)) < 0)
 			r = -errno;

@@ -109,6 +109,19 @@ int world_load_containers(struct world_error *err)
 	return container_lib_load(err);
 }
 
+/* liblxc's configuration and the state's records are lines: a path with a
+ * newline is refused.  WHAT names it ("Root"). */
+static int refuse_newline(const char *what, const char *path,
+			  struct world_error *err)
+{
+	if (!strchr(path, '\n'))
+		return 0;
+	return werr(err, EINVAL,
+		    "the paths of Root and of the state directory cannot "
+		    "hold a newline (%s is %s)",
+		    what, path);
+}
+
 int world_store_open(struct world_store **out, const struct world_config *cfg,
 		     struct world_error *err)
 {
@@ -118,17 +131,16 @@ int world_store_open(struct world_store **out, const struct world_config *cfg,
 		return werr(err, EINVAL,
 			    "root (%s) and state (%s) must be absolute paths",
 			    root, state);
-	/* liblxc's configuration and the state's records are lines. */
-	if (strchr(root, '\n') || strchr(state, '\n'))
-		return werr(err, EINVAL,
-			    "the paths of Root and of the state directory "
-			    "cannot hold a newline");
+	/* Before the state directory is made (Root's is looked at once
+	 * its symbolic links are resolved, below). */
+	int r = refuse_newline("the state directory", state, err);
+	if (r < 0)
+		return r;
 
 	struct world_store *s = calloc(1, sizeof(*s));
 	if (!s)
 		return werr(err, ENOMEM, "out of memory");
 	s->state_fd = s->worlds_fd = s->lock_fd = -1;
-	int r;
 
 	s->root = realpath(root, NULL);
 	if (!s->root) {
@@ -140,14 +152,8 @@ int world_store_open(struct world_store **out, const struct world_config *cfg,
 		r = werr(err, ENOTDIR, "root %s is not a directory", root);
 		goto fail;
 	}
-	if (strchr(s->root, '\n')) {
-		r = werr(err, EINVAL,
-			 "the paths of Root and of the state directory "
-			 "cannot hold a newline (Root is %s through symbolic "
-			 "links)",
-			 s->root);
+	if ((r = refuse_newline("Root", s->root, err)) < 0)
 		goto fail;
-	}
 	if ((r = mkdir_p(state, 0700)) < 0) {
 		r = werr_errno(err, -r, "cannot create state directory %s",
 			       state);
@@ -170,14 +176,8 @@ int world_store_open(struct world_store **out, const struct world_config *cfg,
 		r = werr(err, EINVAL, "the state directory cannot be Root");
 		goto fail;
 	}
-	if (strchr(s->state, '\n')) {
-		r = werr(err, EINVAL,
-			 "the paths of Root and of the state directory "
-			 "cannot hold a newline (the state directory is %s "
-			 "through symbolic links)",
-			 s->state);
+	if ((r = refuse_newline("the state directory", s->state, err)) < 0)
 		goto fail;
-	}
 	s->state_fd =
 		open(s->state, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->state_fd < 0) {
