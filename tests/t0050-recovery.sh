@@ -84,7 +84,7 @@ test_expect_success 'stop-all stops and unmounts all, keeping every world' '
 	test_equal nested "$(wexec A2 cat /etc/a2-file)"
 '
 
-for point in create-dir create-meta create-mount create-start; do
+for point in create-mark create-dir create-meta create-mount create-start; do
 	test_expect_success "wcreate killed at $point leaves nothing the next command does not clean" "
 		{ PWAPT_CRASH_AT=$point wcreate K Root; test_equal 137 \$?; } &&
 		wlist >\"\$TMP/l\" &&

@@ -74,6 +74,25 @@ bool meta_rel_path_valid(const char *rel)
 	return true;
 }
 
+/* "SEC.NSEC" into *SEC and *NS (0 for a malformed part). */
+static void parse_time(const char *val, int64_t *sec, int32_t *ns)
+{
+	char *dot = NULL;
+
+	*sec = strtoll(val, &dot, 10);
+	if (dot && *dot == '.') {
+		long n = strtol(dot + 1, NULL, 10);
+		*ns = n >= 0 && n < 1000000000 ? (int32_t)n : 0;
+	}
+}
+
+uint64_t meta_trace_from(const struct world_meta *m)
+{
+	if (m->trace_from)
+		return m->trace_from;
+	return (uint64_t)m->created * 1000000000u + (uint64_t)m->created_ns;
+}
+
 /* The metadata is a few "key value" lines, so that an administrator can read
  * it and a partial write is recognizable:
  *     pwapt-world 1
@@ -82,6 +101,7 @@ bool meta_rel_path_valid(const char *rel)
  *     parent PHPUpdate
  *     mount var
  *     created 1764000000.123456789
+ *     trace-from 1764000000.125817311
  *     phase ready
  * Unknown keys are ignored (forward compatibility); a file without the
  * header, a name or a parent is rejected. */
@@ -128,15 +148,15 @@ int meta_parse(const char *text, struct world_meta *out)
 					goto fail;
 				}
 			} else if (KEY("created")) {
-				char *dot = NULL;
-				m.created = strtoll(val, &dot, 10);
-				if (dot && *dot == '.') {
-					long ns = strtol(dot + 1, NULL, 10);
-					m.created_ns =
-						ns >= 0 && ns < 1000000000
-							? (int32_t)ns
-							: 0;
-				}
+				parse_time(val, &m.created, &m.created_ns);
+			} else if (KEY("trace-from")) {
+				int64_t sec = 0;
+				int32_t ns = 0;
+				parse_time(val, &sec, &ns);
+				m.trace_from =
+					sec > 0 ? (uint64_t)sec * 1000000000u +
+							  (uint64_t)ns
+						: 0;
 			} else if (KEY("phase")) {
 				m.phase = !strcmp(val, "ready") ? META_READY
 								: META_CREATING;
@@ -185,7 +205,7 @@ int meta_load(struct world_store *s, const char *name, struct world_meta *m,
 int meta_save(struct world_store *s, const struct world_meta *m,
 	      struct world_error *err)
 {
-	size_t cap = 128 + strlen(m->name);
+	size_t cap = 192 + strlen(m->name);
 	for (size_t i = 0; i < m->n_parents; i++)
 		cap += strlen(m->parents[i]) + 8;
 	for (size_t i = 0; i < m->n_mounts; i++)
@@ -201,9 +221,14 @@ int meta_save(struct world_store *s, const struct world_meta *m,
 	for (size_t i = 0; i < m->n_mounts; i++)
 		n += (size_t)snprintf(buf + n, cap - n, "mount %s\n",
 				      m->mounts[i]);
-	n += (size_t)snprintf(buf + n, cap - n,
-			      "created %" PRId64 ".%09d\nphase %s\n",
-			      m->created, (int)m->created_ns,
+	n += (size_t)snprintf(buf + n, cap - n, "created %" PRId64 ".%09d\n",
+			      m->created, (int)m->created_ns);
+	if (m->trace_from)
+		n += (size_t)snprintf(buf + n, cap - n,
+				      "trace-from %" PRIu64 ".%09" PRIu64 "\n",
+				      m->trace_from / 1000000000u,
+				      m->trace_from % 1000000000u);
+	n += (size_t)snprintf(buf + n, cap - n, "phase %s\n",
 			      m->phase == META_READY ? "ready" : "creating");
 
 	_cleanup_close_ int dfd =

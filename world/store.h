@@ -58,6 +58,12 @@ struct world_meta {
 	size_t n_mounts;
 	int64_t created;    /* seconds since the epoch */
 	int32_t created_ns; /* and nanoseconds: ctimes are compared with it */
+	/* The system clock's ns since the epoch, read just after the world's
+	 * directory was made: where its ancestors' trace counts "after the
+	 * creation" (trace records carry the precise clock; created, the
+	 * file system's, lags it by up to a tick).  0 in a world made before
+	 * it was recorded: created stands in (meta_trace_from()). */
+	uint64_t trace_from;
 	enum meta_phase phase;
 };
 
@@ -66,6 +72,8 @@ struct world_meta {
 bool store_name_valid(const char *name);
 
 void meta_release(struct world_meta *m);
+/* M's trace_from, or its created where that was not recorded. */
+uint64_t meta_trace_from(const struct world_meta *m);
 /* Loads worlds/NAME/world; -ENOENT when there is no such world. */
 int meta_load(struct world_store *s, const char *name, struct world_meta *m,
 	      struct world_error *err);

@@ -512,8 +512,7 @@ int trace_epoch(struct world_store *s, struct timespec *stamp, uint64_t *epoch)
 			all = false; /* being made or deleted: look again */
 			continue;
 		}
-		uint64_t c = (uint64_t)m.created * 1000000000u +
-			     (uint64_t)m.created_ns;
+		uint64_t c = meta_trace_from(&m);
 		if (c > latest)
 			latest = c;
 		meta_release(&m);

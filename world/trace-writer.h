@@ -51,7 +51,8 @@ int traced_open_table(struct world_store *s, struct traced *t,
 int traced_add(struct traced *t, const char *kind, const char *path,
 	       const char *path2, uint32_t tree, uint64_t time,
 	       uint64_t epoch);
-/* The latest creation of a world of S, wall-clock ns, into *EPOCH; read
+/* The latest creation of a world of S (its trace_from, store.h),
+ * wall-clock ns, into *EPOCH; read
  * again only when the worlds directory changed since *STAMP. */
 int trace_epoch(struct world_store *s, struct timespec *stamp,
 		uint64_t *epoch);

@@ -718,8 +718,7 @@ int diff_warnings(struct world_store *s, const struct world_meta *a,
 		  const char *name_a, const char *name_b, int fa, int fb,
 		  struct world_diff *d)
 {
-	uint64_t created = (uint64_t)a->created * 1000000000u +
-			   (uint64_t)a->created_ns;
+	uint64_t created = meta_trace_from(a);
 	struct side_trace ta = {0}, tb = {0};
 	bool flushed;
 	int r = find_special(d);

@@ -50,6 +50,17 @@ static void test_meta(void)
 		       &m);
 	ok(r == 0 && m.created == 1764000000 && m.created_ns == 42,
 	   "created with nanoseconds");
+	ok(r == 0 && meta_trace_from(&m) == 1764000000000000042u,
+	   "no trace-from: the trace counts from created");
+	meta_release(&m);
+
+	r = meta_parse("pwapt-world 1\nname A\nparent Root\n"
+		       "created 1764000000.000000042\n"
+		       "trace-from 1764000000.003900117\nphase ready\n",
+		       &m);
+	ok(r == 0 && m.created_ns == 42 &&
+		   meta_trace_from(&m) == 1764000000003900117u,
+	   "trace-from: the trace counts from it, created stays");
 	meta_release(&m);
 
 	r = meta_parse("pwapt-world 1\nname A\nparent Root\n", &m);
