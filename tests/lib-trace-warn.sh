@@ -126,6 +126,23 @@ test_expect_success 'derived into a temporary that another command renamed into 
 	wdelete T
 '
 
+# A world merged past its parent carries its parent's changes too: what
+# the target read since the oldest world of that stack was created counts,
+# not only since the world itself (the read here is before SC existed).
+test_expect_success 'merged past its parent: a read since the parent was created counts' '
+	wexec P sh -c "echo stack v1 >/srv/stack.c" && sleep 0.3 &&
+	wcreate SB P >/dev/null && wait_traced SB &&
+	wexec SB sh -c "echo stack v2 >/srv/stack.c" &&
+	wexec P sh -c "cat /srv/stack.c >/srv/stack.o" &&
+	wait_line P "^write /srv/stack.o$" && sleep 0.3 &&
+	wcreate SC SB >/dev/null && wait_traced SC &&
+	test_exit 3 wdiff SC P >"$TMP/wdiff.out"; r=$?
+	cat "$TMP/wdiff.out"; test $r = 0 &&
+	grep -Eqx "! /srv/stack.c: derived files: read in P after SC was created by processes that then wrote /srv/stack.o( \(the trace is incomplete\))?" "$TMP/wdiff.out" &&
+	test_fails_with 3 "cannot merge .SC. into .P." wmerge SC P >/dev/null &&
+	wdelete SC && wdelete SB
+'
+
 # A directory whose ctime changed only because an entry was added to it
 # was a conflict by ctime; the trace shows nobody changed the directory.
 test_expect_success 'written on both sides, judged by the trace: a conflict saying so' '

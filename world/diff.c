@@ -410,17 +410,24 @@ static bool a_tree_unmounted(int fa, const struct parts *parts)
 }
 
 /* The earliest creation among M and the worlds below it down to B (not
- * B, nor B's own ancestors) into *SEC, *NS: their layers are in A's stack
- * and not in B's, and a merge of A into B carries their changes too, so
- * B's changes since the oldest of them are what it would overwrite.
- * DEPTH bounds a damaged store's cycle. */
+ * B, nor B's own ancestors) into STACK's created and trace_from: their
+ * layers are in A's stack and not in B's, and a merge of A into B carries
+ * their changes too, so B's changes since the oldest of them are what it
+ * would overwrite, and B's reads since are what it may have derived from
+ * the old files.  DEPTH bounds a damaged store's cycle. */
 static void stack_created(struct world_store *s, const struct world_meta *m,
-			  const char *name_b, int depth, int64_t *sec,
-			  int32_t *ns)
+			  const char *name_b, int depth,
+			  struct world_meta *stack)
 {
-	if (m->created < *sec || (m->created == *sec && m->created_ns < *ns)) {
-		*sec = m->created;
-		*ns = m->created_ns;
+	/* Before created changes: a world made before trace_from was
+	 * recorded has its created stand in (meta_trace_from()). */
+	if (meta_trace_from(m) < meta_trace_from(stack))
+		stack->trace_from = meta_trace_from(m);
+	if (m->created < stack->created ||
+	    (m->created == stack->created &&
+	     m->created_ns < stack->created_ns)) {
+		stack->created = m->created;
+		stack->created_ns = m->created_ns;
 	}
 	for (size_t i = 0; depth < 64 && i < m->n_parents; i++) {
 		const char *p = m->parents[i];
@@ -428,7 +435,7 @@ static void stack_created(struct world_store *s, const struct world_meta *m,
 		if (store_is_root(p) || store_is_ancestor(s, name_b, p) ||
 		    meta_load(s, p, &pm, NULL) < 0)
 			continue;
-		stack_created(s, &pm, name_b, depth + 1, sec, ns);
+		stack_created(s, &pm, name_b, depth + 1, stack);
 		meta_release(&pm);
 	}
 }
@@ -677,8 +684,7 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 		/* A merged past its parent: judged from the oldest world
 		 * whose layer it carries. */
 		struct world_meta stack = *a;
-		stack_created(s, a, name_b, 0, &stack.created,
-			      &stack.created_ns);
+		stack_created(s, a, name_b, 0, &stack);
 		struct diff_trees t = {.s = s,
 				       .a = &stack,
 				       .name_a = name_a,
@@ -697,7 +703,7 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 				       name_a, name_b);
 			goto out;
 		}
-		if (diff_warnings(s, a, name_a, name_b, fa, fb, &d) < 0) {
+		if (diff_warnings(s, &stack, name_a, name_b, fa, fb, &d) < 0) {
 			r = werr(err, ENOMEM, "out of memory");
 			goto out;
 		}

@@ -86,11 +86,28 @@ static void parse_time(const char *val, int64_t *sec, int32_t *ns)
 	}
 }
 
+/* "SEC.NNNNNNNNN" as meta_save() writes it, in ns; 0 for anything else
+ * (seconds of more than 10 digits, past the year 2286, included). */
+static uint64_t parse_ns(const char *val)
+{
+	size_t sec = strspn(val, "0123456789");
+	if (!sec || sec > 10 || val[sec] != '.' ||
+	    strspn(val + sec + 1, "0123456789") != 9 || val[sec + 10])
+		return 0;
+	return strtoull(val, NULL, 10) * 1000000000u +
+	       strtoull(val + sec + 1, NULL, 10);
+}
+
 uint64_t meta_trace_from(const struct world_meta *m)
 {
-	if (m->trace_from)
+	uint64_t created =
+		(uint64_t)m->created * 1000000000u + (uint64_t)m->created_ns;
+	/* Taken just after created, by a finer clock: anything else
+	 * (edited by hand, a clock stepped meanwhile) is not trusted. */
+	if (m->trace_from >= created &&
+	    m->trace_from - created < TRACE_FROM_MAX_NS)
 		return m->trace_from;
-	return (uint64_t)m->created * 1000000000u + (uint64_t)m->created_ns;
+	return created;
 }
 
 /* The metadata is a few "key value" lines, so that an administrator can read
@@ -150,13 +167,7 @@ int meta_parse(const char *text, struct world_meta *out)
 			} else if (KEY("created")) {
 				parse_time(val, &m.created, &m.created_ns);
 			} else if (KEY("trace-from")) {
-				int64_t sec = 0;
-				int32_t ns = 0;
-				parse_time(val, &sec, &ns);
-				m.trace_from =
-					sec > 0 ? (uint64_t)sec * 1000000000u +
-							  (uint64_t)ns
-						: 0;
+				m.trace_from = parse_ns(val);
 			} else if (KEY("phase")) {
 				m.phase = !strcmp(val, "ready") ? META_READY
 								: META_CREATING;
@@ -584,8 +595,34 @@ int store_creating_mark(struct world_store *s, const char *name)
 			O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
+	/* Made now, if a killed command's was there (recent()). */
+	(void)futimens(fd, NULL);
 	close(fd);
 	return 0;
+}
+
+bool store_creating_recent(struct world_store *s, int seconds)
+{
+	int fd = openat(s->state_fd, CREATING_DIR,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	_cleanup_closedir_ DIR *dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return false;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		struct stat st;
+		if (de->d_name[0] != '.' &&
+		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now.tv_sec - st.st_mtim.tv_sec < seconds)
+			return true;
+	}
+	return false;
 }
 
 void store_creating_clear(struct world_store *s, const char *name)

@@ -72,7 +72,9 @@ struct world_meta {
 bool store_name_valid(const char *name);
 
 void meta_release(struct world_meta *m);
-/* M's trace_from, or its created where that was not recorded. */
+/* M's trace_from, or its created where that was not recorded, or is not
+ * within TRACE_FROM_MAX_NS after it. */
+#define TRACE_FROM_MAX_NS 60000000000ull
 uint64_t meta_trace_from(const struct world_meta *m);
 /* Loads worlds/NAME/world; -ENOENT when there is no such world. */
 int meta_load(struct world_store *s, const char *name, struct world_meta *m,
@@ -103,6 +105,10 @@ int store_world_names(struct world_store *s, char ***names);
  * notes the boot. */
 int store_creating_mark(struct world_store *s, const char *name);
 void store_creating_clear(struct world_store *s, const char *name);
+/* Whether a world is marked as being created since less than SECONDS
+ * ago (an older marker is a killed wcreate's, cleared by the next
+ * command). */
+bool store_creating_recent(struct world_store *s, int seconds);
 int store_creating_names(struct world_store *s, char ***names, bool *all);
 void store_creating_scanned(struct world_store *s);
 /* Hands the front end a warning (world_config's warn) formatted from FMT,

@@ -114,7 +114,8 @@ struct trace_audit {
 	uint32_t lost_seen; /* the kernel's lost counter, last read */
 	struct audited *worlds[MAX_WORLDS];
 	struct audit_events ev;
-	struct timespec last_sync, epoch_stamp;
+	struct timespec last_sync;
+	struct trace_epoch_cache epoch_cache;
 	const char *mode;   /* for messages: how records arrive */
 	struct trace_flush flush;
 	uint64_t marker;  /* the number of the latest marker sent */
@@ -780,20 +781,20 @@ int trace_audit_poll(struct trace_audit *c, int timeout_ms,
 			      {.fd = c->flush.fd, .events = POLLIN}};
 	int r;
 
-	if ((r = trace_epoch(c->s, &c->epoch_stamp, &c->ev.epoch)) < 0)
+	if ((r = trace_epoch(c->s, &c->epoch_cache, &c->ev.epoch)) < 0)
 		return werr_errno(err, -r, "cannot read the worlds' creation");
 	if (poll(p, 2, timeout_ms) < 0 && errno != EINTR)
 		return werr_errno(err, errno, "cannot wait for audit records");
+	/* A world created (or being created) since the top of this poll:
+	 * known before the records are read, so that a read after its
+	 * creation is a line of its own. */
+	bool asked = trace_flush_accept(&c->flush) > 0;
+	if (asked && (r = trace_epoch(c->s, &c->epoch_cache, &c->ev.epoch)) < 0)
+		return werr_errno(err, -r, "cannot read the worlds' creation");
 	if ((r = drain(c)) < 0)
 		return werr_errno(err, -r, "cannot read audit records");
-	if (trace_flush_accept(&c->flush) > 0) {
-		/* A world created since the top of this poll: a read after
-		 * its creation is a line of its own. */
-		if ((r = trace_epoch(c->s, &c->epoch_stamp, &c->ev.epoch)) < 0)
-			return werr_errno(err, -r,
-					  "cannot read the worlds' creation");
+	if (asked)
 		return serve_flush(c, err);
-	}
 	/* Records came: let the next ones gather in the socket for a while
 	 * and read them in one go, rather than be woken by each (kauditd
 	 * sends one a datagram); the socket holds megabytes. */

@@ -46,8 +46,8 @@ struct trace_collector {
 	struct timespec last_sync;
 	int error; /* the first error of the ring buffer's callback */
 	int64_t boot_to_real; /* add to CLOCK_BOOTTIME ns: wall-clock ns */
-	struct timespec epoch_stamp;
-	uint64_t epoch; /* the latest creation of a world, wall-clock ns */
+	struct trace_epoch_cache epoch_cache;
+	uint64_t epoch; /* trace_epoch()'s, wall-clock ns */
 };
 
 /* The offset between the kernel's CLOCK_BOOTTIME and wall-clock time,
@@ -60,7 +60,7 @@ static int refresh_clocks(struct trace_collector *c)
 	clock_gettime(CLOCK_BOOTTIME, &boot);
 	c->boot_to_real = (int64_t)trace_now_ns() -
 			  ((int64_t)boot.tv_sec * 1000000000 + boot.tv_nsec);
-	if ((r = trace_epoch(c->s, &c->epoch_stamp, &c->epoch)) < 0)
+	if ((r = trace_epoch(c->s, &c->epoch_cache, &c->epoch)) < 0)
 		return r;
 	c->skel->bss->epoch = (int64_t)c->epoch > c->boot_to_real
 				      ? c->epoch - c->boot_to_real

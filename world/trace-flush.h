@@ -5,6 +5,7 @@
  * warning built on them (a derived file, a path written on both sides)
  * would be missed although the table says nothing is lost.  So wdiff,
  * wmerge and `pwapt trace NAME` first connect to the collector's socket
+ * (and wcreate, once it marked a world as being created: trace_epoch())
  * (TRACE_SOCKET in the state directory); the collector takes what the
  * kernel has (bpf: its ring buffer; audit: every record queued before a
  * marker record of its own has come back), writes it to the tables, and
@@ -31,6 +32,9 @@
  * well within it; one stopped or stuck does not, and the reader says its
  * tables may lack their latest accesses. */
 #define TRACE_FLUSH_TIMEOUT_MS 5000
+/* wcreate's, which holds the store's lock meanwhile: a collector that does
+ * not answer at once holds no command up for long. */
+#define TRACE_CREATE_FLUSH_MS 1000
 
 /* The collector's side: its socket and the requests taken, not yet
  * answered. */

@@ -490,7 +490,9 @@ unsigned long long trace_attached_ticks(void)
 	}
 }
 
-int trace_epoch(struct world_store *s, struct timespec *stamp, uint64_t *epoch)
+/* The latest trace_from of the worlds of S into C, read again only when
+ * worlds/ changed since C's stamp. */
+static int latest_creation(struct world_store *s, struct trace_epoch_cache *c)
 {
 	_cleanup_strv_free_ char **names = NULL;
 	struct stat st;
@@ -500,8 +502,8 @@ int trace_epoch(struct world_store *s, struct timespec *stamp, uint64_t *epoch)
 
 	if (fstat(s->worlds_fd, &st) < 0)
 		return -errno;
-	if (st.st_mtim.tv_sec == stamp->tv_sec &&
-	    st.st_mtim.tv_nsec == stamp->tv_nsec)
+	if (st.st_mtim.tv_sec == c->stamp.tv_sec &&
+	    st.st_mtim.tv_nsec == c->stamp.tv_nsec)
 		return 0;
 	if ((r = store_world_names(s, &names)) < 0)
 		return r;
@@ -512,14 +514,36 @@ int trace_epoch(struct world_store *s, struct timespec *stamp, uint64_t *epoch)
 			all = false; /* being made or deleted: look again */
 			continue;
 		}
-		uint64_t c = meta_trace_from(&m);
-		if (c > latest)
-			latest = c;
+		uint64_t from = meta_trace_from(&m);
+		if (from > latest)
+			latest = from;
 		meta_release(&m);
 	}
-	if (all)
-		*stamp = st.st_mtim;
-	if (latest > *epoch)
-		*epoch = latest;
+	/* A stamp is trusted once it is older than the file system's clock
+	 * tick could be (a second: ext4's small inodes): a world made in
+	 * the same tick as the stamp was read may leave the directory's
+	 * mtime as it was where the kernel has no multigrain timestamps
+	 * (Debian 12's 6.1), and would stay unseen until the next creation
+	 * ("racy git").  Until then every call reads the worlds again. */
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (all && (now.tv_sec - st.st_mtim.tv_sec > 2 ||
+		    (now.tv_sec - st.st_mtim.tv_sec == 2 &&
+		     now.tv_nsec >= st.st_mtim.tv_nsec)))
+		c->stamp = st.st_mtim;
+	if (latest > c->latest)
+		c->latest = latest;
+	return 0;
+}
+
+int trace_epoch(struct world_store *s, struct trace_epoch_cache *c,
+		uint64_t *epoch)
+{
+	int r = latest_creation(s, c);
+
+	if (r < 0)
+		return r;
+	*epoch = store_creating_recent(s, TRACE_CREATING_S) ? UINT64_MAX
+							    : c->latest;
 	return 0;
 }

@@ -51,10 +51,22 @@ int traced_open_table(struct world_store *s, struct traced *t,
 int traced_add(struct traced *t, const char *kind, const char *path,
 	       const char *path2, uint32_t tree, uint64_t time,
 	       uint64_t epoch);
-/* The latest creation of a world of S (its trace_from, store.h),
- * wall-clock ns, into *EPOCH; read
- * again only when the worlds directory changed since *STAMP. */
-int trace_epoch(struct world_store *s, struct timespec *stamp,
+/* What trace_epoch() keeps from one call to the next. */
+struct trace_epoch_cache {
+	struct timespec stamp; /* worlds/'s mtime when last read whole */
+	uint64_t latest;       /* the latest trace_from of a world then */
+};
+/* A world whose creation marker is older is not being created. */
+#define TRACE_CREATING_S 10
+/* Into *EPOCH, wall-clock ns, the moment from which an access seen before
+ * is dropped (traced_add(), and the BPF program's own filter): the latest
+ * creation of a world of S (its trace_from, store.h), or UINT64_MAX, none
+ * dropped, while a world is being created (store_creating_recent()): from
+ * before its trace_from is taken until the epoch is that, no access after
+ * the creation is taken for one seen already.  The worlds are read again
+ * only when worlds/ changed since C's stamp, which is kept once it is a
+ * few seconds old. */
+int trace_epoch(struct world_store *s, struct trace_epoch_cache *c,
 		uint64_t *epoch);
 /* Appends the pending lines and rewrites the header: "complete" when
  * FINAL and nothing was lost, else "collecting" or "incomplete".  Synced

@@ -29,6 +29,7 @@
 #include "store.h"
 #include "trace-flush.h"
 #include "trace-held.h"
+#include "trace-table.h"
 
 /* stop-all (a shutdown) gives services this long to exit on SIGTERM;
  * wdelete throws a world away and kills at once. */
@@ -325,6 +326,12 @@ int world_create_noted(struct world_store *s, const char *name,
 	/* Marked first: recovery looks at the marked worlds only. */
 	if ((r = store_creating_mark(s, name)) < 0)
 		return werr_errno(err, -r, "cannot create world '%s'", name);
+	/* A running collector told of the marker now, not at its next
+	 * scan: it drops no repeated access from here until it knows the
+	 * world's trace_from (trace_epoch()), so that one after the
+	 * creation is never taken for one seen before.  Best effort: the
+	 * scan comes within 100 ms. */
+	(void)trace_flush_request(s, TRACE_CREATE_FLUSH_MS);
 	crash_point("create-mark");
 	if (mkdirat(s->worlds_fd, name, 0700) < 0) {
 		r = -errno;
@@ -342,10 +349,7 @@ int world_create_noted(struct world_store *s, const char *name,
 	}
 	/* Read after the ctime, which may lag it by a tick: a trace record
 	 * of a parent from that tick is from before the world existed. */
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	m.trace_from =
-		(uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	m.trace_from = trace_now_ns();
 	_cleanup_free_ char *merged = store_world_path(s, name, "merged");
 	if (!merged) {
 		r = werr(err, ENOMEM, "out of memory");
@@ -380,13 +384,6 @@ int world_create_noted(struct world_store *s, const char *name,
 	closep(&tree);
 	if (r < 0)
 		goto undo;
-	/* A running collector records a read once per file version since
-	 * the latest creation (trace_epoch()): told now, before anything
-	 * runs in the world, and not at its next scan, it records again
-	 * a read of the parents that it saw before.  Best effort: the
-	 * scan comes within 100 ms, and a collector that does not answer
-	 * within a second holds no command up longer. */
-	(void)trace_flush_request(s, 1000);
 	if ((r = lifecycle_start(s, name, merged, true, err)) < 0)
 		goto undo;
 	crash_point("create-start");

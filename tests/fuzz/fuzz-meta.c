@@ -30,6 +30,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    !strncmp(m.mounts[i], "../", 3) ||
 			    strstr(m.mounts[i], "/../"))
 				abort();
+		/* The trace's cut: created, or at most a minute after. */
+		uint64_t created = (uint64_t)m.created * 1000000000u +
+				   (uint64_t)m.created_ns;
+		uint64_t from = meta_trace_from(&m);
+		if (from != created &&
+		    (from < created || from - created >= TRACE_FROM_MAX_NS))
+			abort();
 		meta_release(&m);
 	}
 	free(text);

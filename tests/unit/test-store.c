@@ -63,6 +63,30 @@ static void test_meta(void)
 	   "trace-from: the trace counts from it, created stays");
 	meta_release(&m);
 
+	/* Malformed, or not just after created: created counts. */
+	static const char *const bad_from[] = {
+		"99999999999.000000000",
+		".500000000",
+		"1764000000.5",
+		"1764000000x",
+		"1764000000.0000000001",
+		"-1764000000.000000000",
+		"1764000061.000000000",
+		"1763999999.999999999",
+		"",
+	};
+	for (size_t i = 0; i < sizeof(bad_from) / sizeof(*bad_from); i++) {
+		char text[256];
+		snprintf(text, sizeof(text),
+			 "pwapt-world 1\nname A\nparent Root\n"
+			 "created 1764000000.000000042\ntrace-from %s\n",
+			 bad_from[i]);
+		r = meta_parse(text, &m);
+		ok(r == 0 && meta_trace_from(&m) == 1764000000000000042u,
+		   "trace-from '%s': created counts", bad_from[i]);
+		meta_release(&m);
+	}
+
 	r = meta_parse("pwapt-world 1\nname A\nparent Root\n", &m);
 	ok(r == 0 && m.phase == META_CREATING,
 	   "no phase line: still being created (a torn write is not ready)");

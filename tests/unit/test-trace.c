@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../../world/fsutil.h"
+#include "../../world/store.h"
 #include "../../world/trace-writer.h"
 #include "tap.h"
 
@@ -66,6 +67,83 @@ static int started_after_attach(int n)
 			return 0;
 	}
 	return 1;
+}
+
+/* Writes worlds/NAME/world in WORLDS with trace-from FROM (ns). */
+static int put_world(int worlds, const char *name, unsigned long long from)
+{
+	char text[256];
+	int n = snprintf(text, sizeof(text),
+			 "pwapt-world 1\nname %s\nparent Root\n"
+			 "created %llu.0\ntrace-from %llu.%09llu\n"
+			 "phase ready\n",
+			 name, from / 1000000000ull - 1, from / 1000000000ull,
+			 from % 1000000000ull);
+	char rel[64];
+	snprintf(rel, sizeof(rel), "%s/world", name);
+	if (mkdirat(worlds, name, 0700) < 0)
+		return -1;
+	int fd = openat(worlds, rel, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	int r = fd >= 0 && write(fd, text, (size_t)n) == n ? 0 : -1;
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* trace_epoch(): the latest trace-from of the worlds, and a world made
+ * in the tick its worlds/ was last read in (its mtime unchanged, as a
+ * kernel without multigrain timestamps leaves it) seen all the same;
+ * nothing dropped while a world is being created. */
+static void test_epoch(void)
+{
+	char dir[] = "/tmp/pwapt-test-epoch.XXXXXX";
+	struct world_store s = {.state_fd = -1, .worlds_fd = -1, .lock_fd = -1};
+	struct trace_epoch_cache cache = {0};
+	uint64_t epoch = 0;
+	struct stat st;
+
+	if (!mkdtemp(dir) || asprintf(&s.worlds, "%s/worlds", dir) < 0 ||
+	    mkdir(s.worlds, 0700) < 0 ||
+	    (s.state_fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0 ||
+	    (s.worlds_fd = open(s.worlds, O_RDONLY | O_DIRECTORY)) < 0) {
+		ok(0, "cannot make a store in %s", dir);
+		return;
+	}
+	put_world(s.worlds_fd, "A", 1764000000111111111ull);
+	ok(trace_epoch(&s, &cache, &epoch) == 0 &&
+		   epoch == 1764000000111111111ull,
+	   "the epoch is the latest trace-from");
+	ok(store_creating_mark(&s, "C") == 0 &&
+		   trace_epoch(&s, &cache, &epoch) == 0 && epoch == UINT64_MAX,
+	   "while a world is marked as being created, nothing is dropped");
+	struct timespec stale[2] = {{0, UTIME_OMIT},
+				    {time(NULL) - TRACE_CREATING_S - 1, 0}};
+	utimensat(s.state_fd, "creating/C", stale, 0);
+	ok(trace_epoch(&s, &cache, &epoch) == 0 &&
+		   epoch == 1764000000111111111ull,
+	   "a marker older than a creation takes is a killed one's");
+	store_creating_clear(&s, "C");
+	fstat(s.worlds_fd, &st);
+	put_world(s.worlds_fd, "B", 1764000000222222222ull);
+	struct timespec same[2] = {st.st_atim, st.st_mtim};
+	futimens(s.worlds_fd, same);
+	ok(trace_epoch(&s, &cache, &epoch) == 0 &&
+		   epoch == 1764000000222222222ull,
+	   "a world made in the tick worlds/ was read in is seen");
+	/* Older than any tick: trusted, and nothing read again. */
+	struct timespec old[2] = {{st.st_atim.tv_sec - 10, 0},
+				  {st.st_mtim.tv_sec - 10, 0}};
+	futimens(s.worlds_fd, old);
+	trace_epoch(&s, &cache, &epoch);
+	unlinkat(s.worlds_fd, "B/world", 0);
+	ok(trace_epoch(&s, &cache, &epoch) == 0 &&
+		   cache.stamp.tv_sec == old[1].tv_sec &&
+		   epoch == 1764000000222222222ull,
+	   "a settled worlds/ is not read again");
+	close(s.worlds_fd);
+	close(s.state_fd);
+	rm_rf_at(AT_FDCWD, dir);
+	free(s.worlds);
 }
 
 int main(void)
@@ -126,5 +204,6 @@ int main(void)
 	(void)t;
 	free(longp);
 	free(longp2);
+	test_epoch();
 	return tap_done();
 }
