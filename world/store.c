@@ -601,28 +601,40 @@ int store_creating_mark(struct world_store *s, const char *name)
 	return 0;
 }
 
-bool store_creating_recent(struct world_store *s, int seconds)
+int store_creating_recent(struct world_store *s, int seconds, char ***names)
 {
+	_cleanup_strv_ struct strv v = {calloc(1, sizeof(char *)), 0};
+	if (!v.v)
+		return -ENOMEM;
 	int fd = openat(s->state_fd, CREATING_DIR,
 			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	_cleanup_closedir_ DIR *dir = fdopendir(fd);
-	if (!dir) {
+	if (fd < 0 && errno != ENOENT)
+		return -errno;
+	_cleanup_closedir_ DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+	if (fd >= 0 && !dir) {
 		close(fd);
-		return false;
+		return -errno;
 	}
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	struct dirent *de;
-	while ((de = readdir(dir))) {
+	while (dir && (de = readdir(dir))) {
 		struct stat st;
-		if (de->d_name[0] != '.' &&
-		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    now.tv_sec - st.st_mtim.tv_sec < seconds)
-			return true;
+		if (!store_name_valid(de->d_name) ||
+		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		/* A marker from the future (the clock stepped back) is no
+		 * recent one: it would count for as long as the step. */
+		int64_t age =
+			now_ns - ((int64_t)st.st_mtim.tv_sec * 1000000000 +
+				  st.st_mtim.tv_nsec);
+		if (age >= 0 && age < (int64_t)seconds * 1000000000 &&
+		    strv_push(&v, strdup(de->d_name)) < 0)
+			return -ENOMEM;
 	}
-	return false;
+	*names = steal_pointer(&v.v);
+	return 0;
 }
 
 void store_creating_clear(struct world_store *s, const char *name)

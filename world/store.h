@@ -105,10 +105,10 @@ int store_world_names(struct world_store *s, char ***names);
  * notes the boot. */
 int store_creating_mark(struct world_store *s, const char *name);
 void store_creating_clear(struct world_store *s, const char *name);
-/* Whether a world is marked as being created since less than SECONDS
- * ago (an older marker is a killed wcreate's, cleared by the next
- * command). */
-bool store_creating_recent(struct world_store *s, int seconds);
+/* The worlds marked as being created less than SECONDS ago (an older
+ * marker is a killed wcreate's, cleared by the next command), into
+ * *NAMES (NULL-terminated); -errno. */
+int store_creating_recent(struct world_store *s, int seconds, char ***names);
 int store_creating_names(struct world_store *s, char ***names, bool *all);
 void store_creating_scanned(struct world_store *s);
 /* Hands the front end a warning (world_config's warn) formatted from FMT,

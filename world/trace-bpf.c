@@ -62,9 +62,7 @@ static int refresh_clocks(struct trace_collector *c)
 			  ((int64_t)boot.tv_sec * 1000000000 + boot.tv_nsec);
 	if ((r = trace_epoch(c->s, &c->epoch_cache, &c->epoch)) < 0)
 		return r;
-	c->skel->bss->epoch = (int64_t)c->epoch > c->boot_to_real
-				      ? c->epoch - c->boot_to_real
-				      : 0;
+	c->skel->bss->epoch = trace_boot_epoch(c->epoch, c->boot_to_real);
 	return 0;
 }
 

@@ -536,14 +536,46 @@ static int latest_creation(struct world_store *s, struct trace_epoch_cache *c)
 	return 0;
 }
 
+/* Whether a world is being made whose trace_from is not known yet: its
+ * marker is recent and its metadata not written (or unreadable). */
+static bool creation_unknown(struct world_store *s)
+{
+	_cleanup_strv_free_ char **marked = NULL;
+
+	if (store_creating_recent(s, TRACE_CREATING_S, &marked) < 0)
+		return true; /* cannot tell: drop nothing */
+	for (size_t i = 0; marked[i]; i++) {
+		struct world_meta m = {0};
+
+		if (meta_load(s, marked[i], &m, NULL) < 0)
+			return true;
+		meta_release(&m);
+	}
+	return false;
+}
+
 int trace_epoch(struct world_store *s, struct trace_epoch_cache *c,
 		uint64_t *epoch)
 {
+	/* The markers first: a world whose metadata is written by then is
+	 * among those latest_creation() reads after. */
+	bool unknown = creation_unknown(s);
 	int r = latest_creation(s, c);
 
 	if (r < 0)
 		return r;
-	*epoch = store_creating_recent(s, TRACE_CREATING_S) ? UINT64_MAX
-							    : c->latest;
+	*epoch = unknown ? UINT64_MAX : c->latest;
 	return 0;
+}
+
+uint64_t trace_boot_epoch(uint64_t epoch, int64_t boot_to_real)
+{
+	if (epoch == UINT64_MAX)
+		return UINT64_MAX;
+	if (boot_to_real >= 0)
+		return epoch > (uint64_t)boot_to_real
+			       ? epoch - (uint64_t)boot_to_real
+			       : 0;
+	uint64_t add = (uint64_t)(-(boot_to_real + 1)) + 1;
+	return epoch > UINT64_MAX - 1 - add ? UINT64_MAX - 1 : epoch + add;
 }

@@ -61,13 +61,19 @@ struct trace_epoch_cache {
 /* Into *EPOCH, wall-clock ns, the moment from which an access seen before
  * is dropped (traced_add(), and the BPF program's own filter): the latest
  * creation of a world of S (its trace_from, store.h), or UINT64_MAX, none
- * dropped, while a world is being created (store_creating_recent()): from
- * before its trace_from is taken until the epoch is that, no access after
- * the creation is taken for one seen already.  The worlds are read again
- * only when worlds/ changed since C's stamp, which is kept once it is a
- * few seconds old. */
+ * dropped, while a world is marked as being created whose metadata is not
+ * written yet (store_creating_recent()).  wcreate marks the world and asks
+ * the collector (a flush request) before it takes trace_from: once the
+ * collector answered, no access after the creation is taken for one seen
+ * already (unanswered, from its next call on, within 100 ms).  The worlds
+ * are read again only when worlds/ changed since C's stamp, which is kept
+ * once it is a few seconds old. */
 int trace_epoch(struct world_store *s, struct trace_epoch_cache *c,
 		uint64_t *epoch);
+/* EPOCH (trace_epoch()'s) on the kernel's CLOCK_BOOTTIME, for the BPF
+ * program: BOOT_TO_REAL ns earlier; UINT64_MAX stays UINT64_MAX (none
+ * dropped), and one before the boot is 0. */
+uint64_t trace_boot_epoch(uint64_t epoch, int64_t boot_to_real);
 /* Appends the pending lines and rewrites the header: "complete" when
  * FINAL and nothing was lost, else "collecting" or "incomplete".  Synced
  * to the disk when FINAL or the header changed, else at most every few

@@ -338,18 +338,20 @@ int world_create_noted(struct world_store *s, const char *name,
 		store_creating_clear(s, name);
 		return werr_errno(err, -r, "cannot create world '%s'", name);
 	}
-	crash_point("create-dir");
 	/* The moment of creation on the file systems' own clock (the one
 	 * of ctimes, which may be coarser than the system clock), so that
 	 * "changed after the world was created" compares like with like. */
 	struct stat dst;
-	if (fstatat(s->worlds_fd, name, &dst, AT_SYMLINK_NOFOLLOW) == 0) {
-		m.created = dst.st_ctim.tv_sec;
-		m.created_ns = (int32_t)dst.st_ctim.tv_nsec;
-	}
+	bool stamped =
+		fstatat(s->worlds_fd, name, &dst, AT_SYMLINK_NOFOLLOW) == 0;
 	/* Read after the ctime, which may lag it by a tick: a trace record
 	 * of a parent from that tick is from before the world existed. */
 	m.trace_from = trace_now_ns();
+	m.created = stamped ? dst.st_ctim.tv_sec
+			    : (int64_t)(m.trace_from / 1000000000u);
+	m.created_ns = stamped ? (int32_t)dst.st_ctim.tv_nsec
+			       : (int32_t)(m.trace_from % 1000000000u);
+	crash_point("create-dir");
 	_cleanup_free_ char *merged = store_world_path(s, name, "merged");
 	if (!merged) {
 		r = werr(err, ENOMEM, "out of memory");

@@ -110,17 +110,30 @@ static void test_epoch(void)
 		return;
 	}
 	put_world(s.worlds_fd, "A", 1764000000111111111ull);
+	futimens(s.worlds_fd, NULL); /* recent, however slow the machine */
 	ok(trace_epoch(&s, &cache, &epoch) == 0 &&
 		   epoch == 1764000000111111111ull,
 	   "the epoch is the latest trace-from");
 	ok(store_creating_mark(&s, "C") == 0 &&
 		   trace_epoch(&s, &cache, &epoch) == 0 && epoch == UINT64_MAX,
 	   "while a world is marked as being created, nothing is dropped");
+	struct timespec ahead[2] = {{0, UTIME_OMIT}, {time(NULL) + 3600, 0}};
+	utimensat(s.state_fd, "creating/C", ahead, 0);
+	ok(trace_epoch(&s, &cache, &epoch) == 0 &&
+		   epoch == 1764000000111111111ull,
+	   "a marker from the future (a clock stepped back) is not recent");
+	store_creating_mark(&s, "C");
+	put_world(s.worlds_fd, "C", 1764000000151111111ull);
+	ok(trace_epoch(&s, &cache, &epoch) == 0 &&
+		   epoch == 1764000000151111111ull,
+	   "once its metadata is written, its trace-from is the epoch");
+	unlinkat(s.worlds_fd, "C/world", 0);
+	unlinkat(s.worlds_fd, "C", AT_REMOVEDIR);
 	struct timespec stale[2] = {{0, UTIME_OMIT},
 				    {time(NULL) - TRACE_CREATING_S - 1, 0}};
 	utimensat(s.state_fd, "creating/C", stale, 0);
 	ok(trace_epoch(&s, &cache, &epoch) == 0 &&
-		   epoch == 1764000000111111111ull,
+		   epoch == 1764000000151111111ull,
 	   "a marker older than a creation takes is a killed one's");
 	store_creating_clear(&s, "C");
 	fstat(s.worlds_fd, &st);
@@ -130,16 +143,24 @@ static void test_epoch(void)
 	ok(trace_epoch(&s, &cache, &epoch) == 0 &&
 		   epoch == 1764000000222222222ull,
 	   "a world made in the tick worlds/ was read in is seen");
-	/* Older than any tick: trusted, and nothing read again. */
+	/* Older than any tick: trusted, and nothing read again (D, made
+	 * with the mtime put back, stays unseen). */
 	struct timespec old[2] = {{st.st_atim.tv_sec - 10, 0},
 				  {st.st_mtim.tv_sec - 10, 0}};
 	futimens(s.worlds_fd, old);
 	trace_epoch(&s, &cache, &epoch);
-	unlinkat(s.worlds_fd, "B/world", 0);
+	put_world(s.worlds_fd, "D", 1764000000333333333ull);
+	futimens(s.worlds_fd, old);
 	ok(trace_epoch(&s, &cache, &epoch) == 0 &&
 		   cache.stamp.tv_sec == old[1].tv_sec &&
 		   epoch == 1764000000222222222ull,
 	   "a settled worlds/ is not read again");
+	ok(trace_boot_epoch(UINT64_MAX, 1764000000000000000) == UINT64_MAX &&
+		   trace_boot_epoch(1764000000000000042u,
+				    1764000000000000000) == 42 &&
+		   trace_boot_epoch(5, 1764000000000000000) == 0 &&
+		   trace_boot_epoch(5, -7) == 12,
+	   "the epoch on the boot clock: none dropped stays none dropped");
 	close(s.worlds_fd);
 	close(s.state_fd);
 	rm_rf_at(AT_FDCWD, dir);
