@@ -617,19 +617,23 @@ int store_creating_recent(struct world_store *s, int seconds, char ***names)
 	}
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	int64_t now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	struct dirent *de;
 	while (dir && (de = readdir(dir))) {
 		struct stat st;
 		if (!store_name_valid(de->d_name) ||
 		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		/* A marker from the future (the clock stepped back) is no
-		 * recent one: it would count for as long as the step. */
+		/* Within SECONDS either way: a marker far in the future (the
+		 * clock stepped back a lot) would count for as long as the
+		 * step, one a little ahead is this creation's.  Seconds
+		 * first: any mtime at all, in ns, would overflow. */
+		int64_t sec = (int64_t)now.tv_sec - (int64_t)st.st_mtim.tv_sec;
+		if (sec > seconds || sec < -seconds)
+			continue;
 		int64_t age =
-			now_ns - ((int64_t)st.st_mtim.tv_sec * 1000000000 +
-				  st.st_mtim.tv_nsec);
-		if (age >= 0 && age < (int64_t)seconds * 1000000000 &&
+			sec * 1000000000 + (now.tv_nsec - st.st_mtim.tv_nsec);
+		if (age < (int64_t)seconds * 1000000000 &&
+		    age > -(int64_t)seconds * 1000000000 &&
 		    strv_push(&v, strdup(de->d_name)) < 0)
 			return -ENOMEM;
 	}

@@ -357,6 +357,10 @@ int world_create_noted(struct world_store *s, const char *name,
 		r = werr(err, ENOMEM, "out of memory");
 		goto undo;
 	}
+	/* The marker made anew: a collector drops nothing until the
+	 * metadata below tells it trace_from, even where the flush above
+	 * and the record of held descriptors took long (trace_epoch()). */
+	(void)store_creating_mark(s, name);
 	if ((r = trace_held_record(s, name, parents, n_parents, err)) < 0 ||
 	    (r = meta_save(s, &m, err)) < 0)
 		goto undo;

@@ -122,6 +122,10 @@ static void test_epoch(void)
 	ok(trace_epoch(&s, &cache, &epoch) == 0 &&
 		   epoch == 1764000000111111111ull,
 	   "a marker from the future (a clock stepped back) is not recent");
+	struct timespec soon[2] = {{0, UTIME_OMIT}, {time(NULL) + 2, 0}};
+	utimensat(s.state_fd, "creating/C", soon, 0);
+	ok(trace_epoch(&s, &cache, &epoch) == 0 && epoch == UINT64_MAX,
+	   "one a little ahead (a small step back) is this creation's");
 	store_creating_mark(&s, "C");
 	put_world(s.worlds_fd, "C", 1764000000151111111ull);
 	ok(trace_epoch(&s, &cache, &epoch) == 0 &&
