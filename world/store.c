@@ -601,44 +601,56 @@ int store_creating_mark(struct world_store *s, const char *name)
 	return 0;
 }
 
-int store_creating_recent(struct world_store *s, int seconds, char ***names)
+/* Whether a marker of mtime MTIME is within SECONDS of now either way: a
+ * marker far in the future (the clock stepped back a lot) would count for
+ * as long as the step, one a little ahead is this creation's.  Seconds
+ * first: any mtime at all, in ns, would overflow. */
+static bool marked_within(const struct timespec *mtime, int seconds)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t sec = (int64_t)now.tv_sec - (int64_t)mtime->tv_sec;
+	if (sec > seconds || sec < -seconds)
+		return false;
+	int64_t age = sec * 1000000000 + (now.tv_nsec - mtime->tv_nsec);
+	return age < (int64_t)seconds * 1000000000 &&
+	       age > -(int64_t)seconds * 1000000000;
+}
+
+/* The names marked in STATE/creating into *OUT: all of them, or, with
+ * SECONDS >= 0, those marked within SECONDS (marked_within()). */
+static int creating_list(struct world_store *s, int seconds, char ***out)
 {
 	_cleanup_strv_ struct strv v = {calloc(1, sizeof(char *)), 0};
 	if (!v.v)
 		return -ENOMEM;
 	int fd = openat(s->state_fd, CREATING_DIR,
-			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno != ENOENT)
 		return -errno;
-	_cleanup_closedir_ DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+	_cleanup_closedir_ DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
 	if (fd >= 0 && !dir) {
 		close(fd);
 		return -errno;
 	}
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
 	struct dirent *de;
 	while (dir && (de = readdir(dir))) {
 		struct stat st;
 		if (!store_name_valid(de->d_name) ||
-		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		    (seconds >= 0 &&
+		     (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		      !marked_within(&st.st_mtim, seconds))))
 			continue;
-		/* Within SECONDS either way: a marker far in the future (the
-		 * clock stepped back a lot) would count for as long as the
-		 * step, one a little ahead is this creation's.  Seconds
-		 * first: any mtime at all, in ns, would overflow. */
-		int64_t sec = (int64_t)now.tv_sec - (int64_t)st.st_mtim.tv_sec;
-		if (sec > seconds || sec < -seconds)
-			continue;
-		int64_t age =
-			sec * 1000000000 + (now.tv_nsec - st.st_mtim.tv_nsec);
-		if (age < (int64_t)seconds * 1000000000 &&
-		    age > -(int64_t)seconds * 1000000000 &&
-		    strv_push(&v, strdup(de->d_name)) < 0)
+		if (strv_push(&v, strdup(de->d_name)) < 0)
 			return -ENOMEM;
 	}
-	*names = steal_pointer(&v.v);
+	*out = steal_pointer(&v.v);
 	return 0;
+}
+
+int store_creating_recent(struct world_store *s, int seconds, char ***names)
+{
+	return creating_list(s, seconds, names);
 }
 
 void store_creating_clear(struct world_store *s, const char *name)
@@ -666,25 +678,7 @@ int store_creating_names(struct world_store *s, char ***out, bool *all)
 	*all = !scanned_this_boot(s, &boot);
 	if (*all)
 		return store_world_names(s, out);
-	_cleanup_strv_ struct strv v = {calloc(1, sizeof(char *)), 0};
-	if (!v.v)
-		return -ENOMEM;
-	int fd = openat(s->state_fd, CREATING_DIR,
-			O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 && errno != ENOENT)
-		return -errno;
-	_cleanup_closedir_ DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-	if (fd >= 0 && !dir) {
-		close(fd);
-		return -errno;
-	}
-	struct dirent *de;
-	while (dir && (de = readdir(dir)))
-		if (store_name_valid(de->d_name) &&
-		    strv_push(&v, strdup(de->d_name)) < 0)
-			return -ENOMEM;
-	*out = steal_pointer(&v.v);
-	return 0;
+	return creating_list(s, -1, out);
 }
 
 void store_creating_scanned(struct world_store *s)
