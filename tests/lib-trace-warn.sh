@@ -171,6 +171,44 @@ test_expect_success 'a read again by the same tree while the world is being made
 	r=$?; wdelete L; exit $r
 '
 
+# A collector that does not answer wcreate's flush request (stopped here
+# until wcreate has given up on it, as one stuck on a slow disk would be)
+# may drop a read of P just after the creation as one it had seen: the
+# world records it, and its reports say that P's trace may lack accesses,
+# never a clean report.  A world made while the collector answers records
+# nothing.
+test_expect_success 'a collector that did not answer the creation: the reports say so' '
+	pid= && pids=$(test_collector_pids) && test -n "$pids" &&
+	kill -STOP $pids &&
+	{ PWAPT_STOP_AT=create-mark wcreate U P >/dev/null & pid=$!; } &&
+	note_pid $pid &&
+	wait_for 30 "grep -q \"^State:.*T\" /proc/$pid/status"; r=$?
+	kill -CONT $pids
+	[ -z "$pid" ] || { kill -CONT $pid; wait $pid; } || r=1
+	test $r = 0 &&
+	grep -qx "trace-untold yes" "$PWAPT_STATE/worlds/U/world" &&
+	wait_traced U &&
+	wexec U sh -c "echo U >/srv/unread" &&
+	wdiff U >"$TMP/wdiff.out"; r=$?
+	cat "$TMP/wdiff.out"; test $r = 0 &&
+	grep -qx "M /srv/unread" "$TMP/wdiff.out" &&
+	grep -qx "! trace: the trace of P may lack accesses just after U was created: the trace collector did not answer wcreate" "$TMP/wdiff.out" &&
+	grep -qx "! trace: conflicts judged by ctime" "$TMP/wdiff.out" &&
+	wcreate V U >/dev/null && wait_traced V &&
+	! grep "trace-untold" "$PWAPT_STATE/worlds/V/world" &&
+	wexec V sh -c "echo V >/srv/unread" &&
+	wdiff V U >"$TMP/wdiff.out"; r=$?
+	cat "$TMP/wdiff.out"; test $r = 0 &&
+	grep -qx "M /srv/unread" "$TMP/wdiff.out" &&
+	if grep "may lack accesses" "$TMP/wdiff.out"; then exit 1; fi &&
+	# V merged past its parent into P: judged from the creation of U,
+	# which the collector was not told of.
+	wdiff V P >"$TMP/wdiff.out"; r=$?
+	cat "$TMP/wdiff.out"; test $r = 0 &&
+	grep -qx "! trace: the trace of P may lack accesses just after V was created: the trace collector did not answer wcreate" "$TMP/wdiff.out";
+	r=$?; wdelete V; wdelete U; exit $r
+'
+
 # A directory whose ctime changed only because an entry was added to it
 # was a conflict by ctime; the trace shows nobody changed the directory.
 test_expect_success 'written on both sides, judged by the trace: a conflict saying so' '

@@ -421,8 +421,12 @@ static void stack_created(struct world_store *s, const struct world_meta *m,
 {
 	/* Before created changes: a world made before trace_from was
 	 * recorded has its created stand in (meta_trace_from()). */
-	if (meta_trace_from(m) < meta_trace_from(stack))
+	if (meta_trace_from(m) < meta_trace_from(stack)) {
 		stack->trace_from = meta_trace_from(m);
+		/* Only the cut's own: an access dropped after a later
+		 * world's creation was seen after the cut already. */
+		stack->trace_untold = m->trace_untold;
+	}
 	if (m->created < stack->created ||
 	    (m->created == stack->created &&
 	     m->created_ns < stack->created_ns)) {

@@ -119,6 +119,7 @@ uint64_t meta_trace_from(const struct world_meta *m)
  *     mount var
  *     created 1764000000.123456789
  *     trace-from 1764000000.125817311
+ *     trace-untold yes        (only when a collector did not answer)
  *     phase ready
  * Unknown keys are ignored (forward compatibility); a file without the
  * header, a name or a parent is rejected. */
@@ -168,6 +169,9 @@ int meta_parse(const char *text, struct world_meta *out)
 				parse_time(val, &m.created, &m.created_ns);
 			} else if (KEY("trace-from")) {
 				m.trace_from = parse_ns(val);
+			} else if (KEY("trace-untold")) {
+				/* Anything but "no" is the safe side. */
+				m.trace_untold = strcmp(val, "no") != 0;
 			} else if (KEY("phase")) {
 				m.phase = !strcmp(val, "ready") ? META_READY
 								: META_CREATING;
@@ -239,6 +243,8 @@ int meta_save(struct world_store *s, const struct world_meta *m,
 				      "trace-from %" PRIu64 ".%09" PRIu64 "\n",
 				      m->trace_from / 1000000000u,
 				      m->trace_from % 1000000000u);
+	if (m->trace_untold)
+		n += (size_t)snprintf(buf + n, cap - n, "trace-untold yes\n");
 	n += (size_t)snprintf(buf + n, cap - n, "phase %s\n",
 			      m->phase == META_READY ? "ready" : "creating");
 

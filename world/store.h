@@ -64,6 +64,11 @@ struct world_meta {
 	 * file system's, lags it by up to a tick).  0 in a world made before
 	 * it was recorded: created stands in (meta_trace_from()). */
 	uint64_t trace_from;
+	/* A collector ran when the world was made and did not answer
+	 * wcreate's flush request (trace-flush.h): it may not have known of
+	 * the creation at once, and dropped a repeated access of an
+	 * ancestor's tree just after trace_from as one it had seen. */
+	bool trace_untold;
 	enum meta_phase phase;
 };
 

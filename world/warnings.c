@@ -732,6 +732,15 @@ int diff_warnings(struct world_store *s, const struct world_meta *a,
 	    (r = load_side(s, name_b, name_a, created, false, &tb, d)) < 0 ||
 	    (r = load_side(s, name_a, name_a, created, true, &ta, d)) < 0)
 		goto out;
+	if (tb.whole && a->trace_untold) {
+		tb.whole = false;
+		if ((r = note(d,
+			      "the trace of %s may lack accesses just after "
+			      "%s was created: the trace collector did not "
+			      "answer wcreate",
+			      name_b, name_a)) < 0)
+			goto out;
+	}
 	if (tb.loaded && ((r = held_at_creation(s, a, name_a, name_b, fb,
 						created, &tb.t, d)) < 0 ||
 			  (r = find_derived(&tb.t, created, d)) < 0))

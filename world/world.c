@@ -329,9 +329,11 @@ int world_create_noted(struct world_store *s, const char *name,
 	/* A running collector told of the marker now, not at its next
 	 * scan: it drops no repeated access from here until it knows the
 	 * world's trace_from (trace_epoch()), so that one after the
-	 * creation is never taken for one seen before.  Best effort: the
-	 * scan comes within 100 ms. */
-	(void)trace_flush_request(s, TRACE_CREATE_FLUSH_MS);
+	 * creation is never taken for one seen before.  Unanswered (a
+	 * collector stuck, or stopped), it learns at its next look and may
+	 * drop such an access meanwhile: the world says so, and its reports
+	 * say that its ancestors' traces may lack it (warnings.c). */
+	m.trace_untold = trace_flush_request(s, TRACE_CREATE_FLUSH_MS) < 0;
 	crash_point("create-mark");
 	if (mkdirat(s->worlds_fd, name, 0700) < 0) {
 		r = -errno;

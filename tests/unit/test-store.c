@@ -61,7 +61,27 @@ static void test_meta(void)
 	ok(r == 0 && m.created_ns == 42 &&
 		   meta_trace_from(&m) == 1764000000003900117u,
 	   "trace-from: the trace counts from it, created stays");
+	ok(r == 0 && !m.trace_untold,
+	   "no trace-untold: the collector answered, or none ran");
 	meta_release(&m);
+
+	/* A collector that did not answer wcreate: said, and anything but
+	 * "no" errs on the side of "the trace may lack accesses". */
+	static const struct {
+		const char *val;
+		bool untold;
+	} untold[] = {{"yes", true}, {"no", false}, {"", true}, {"1", true}};
+	for (size_t i = 0; i < sizeof(untold) / sizeof(*untold); i++) {
+		char text[160];
+		snprintf(text, sizeof(text),
+			 "pwapt-world 1\nname A\nparent Root\n"
+			 "trace-untold %s\nphase ready\n",
+			 untold[i].val);
+		r = meta_parse(text, &m);
+		ok(r == 0 && m.trace_untold == untold[i].untold,
+		   "trace-untold '%s'", untold[i].val);
+		meta_release(&m);
+	}
 
 	/* Malformed, or not just after created: created counts. */
 	static const char *const bad_from[] = {
