@@ -502,8 +502,11 @@ static int latest_creation(struct world_store *s, struct trace_epoch_cache *c)
 
 	if (fstat(s->worlds_fd, &st) < 0)
 		return -errno;
+	/* The link count too: a world made after the clock stepped back
+	 * onto the stamp's second, on a file system of whole seconds, adds
+	 * one where subdirectories count (ext4, xfs, tmpfs; not btrfs). */
 	if (st.st_mtim.tv_sec == c->stamp.tv_sec &&
-	    st.st_mtim.tv_nsec == c->stamp.tv_nsec)
+	    st.st_mtim.tv_nsec == c->stamp.tv_nsec && st.st_nlink == c->nlink)
 		return 0;
 	if ((r = store_world_names(s, &names)) < 0)
 		return r;
@@ -529,8 +532,10 @@ static int latest_creation(struct world_store *s, struct trace_epoch_cache *c)
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (all && (now.tv_sec - st.st_mtim.tv_sec > 2 ||
 		    (now.tv_sec - st.st_mtim.tv_sec == 2 &&
-		     now.tv_nsec >= st.st_mtim.tv_nsec)))
+		     now.tv_nsec >= st.st_mtim.tv_nsec))) {
 		c->stamp = st.st_mtim;
+		c->nlink = st.st_nlink;
+	}
 	if (latest > c->latest)
 		c->latest = latest;
 	return 0;

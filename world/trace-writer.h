@@ -54,6 +54,7 @@ int traced_add(struct traced *t, const char *kind, const char *path,
 /* What trace_epoch() keeps from one call to the next. */
 struct trace_epoch_cache {
 	struct timespec stamp; /* worlds/'s mtime when last read whole */
+	nlink_t nlink;	       /* and its link count: one more a world */
 	uint64_t latest;       /* the latest trace_from of a world then */
 };
 /* A world whose creation marker is older is not being created. */

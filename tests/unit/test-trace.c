@@ -147,18 +147,29 @@ static void test_epoch(void)
 	ok(trace_epoch(&s, &cache, &epoch) == 0 &&
 		   epoch == 1764000000222222222ull,
 	   "a world made in the tick worlds/ was read in is seen");
-	/* Older than any tick: trusted, and nothing read again (D, made
-	 * with the mtime put back, stays unseen). */
+	/* Older than any tick: trusted, and nothing read again (B's
+	 * metadata rewritten in place, which worlds/ does not show, stays
+	 * unseen). */
 	struct timespec old[2] = {{st.st_atim.tv_sec - 10, 0},
 				  {st.st_mtim.tv_sec - 10, 0}};
 	futimens(s.worlds_fd, old);
 	trace_epoch(&s, &cache, &epoch);
-	put_world(s.worlds_fd, "D", 1764000000333333333ull);
-	futimens(s.worlds_fd, old);
+	int bfd = openat(s.worlds_fd, "B/world", O_WRONLY | O_TRUNC);
+	dprintf(bfd, "pwapt-world 1\nname B\nparent Root\n"
+		     "created 1764000000.0\ntrace-from 1764000000.244444444\n"
+		     "phase ready\n");
+	close(bfd);
 	ok(trace_epoch(&s, &cache, &epoch) == 0 &&
 		   cache.stamp.tv_sec == old[1].tv_sec &&
 		   epoch == 1764000000222222222ull,
 	   "a settled worlds/ is not read again");
+	/* D made with the mtime put back (a clock stepped back onto the
+	 * stamp's second, whole seconds): its link is seen. */
+	put_world(s.worlds_fd, "D", 1764000000333333333ull);
+	futimens(s.worlds_fd, old);
+	ok(trace_epoch(&s, &cache, &epoch) == 0 &&
+		   epoch == 1764000000333333333ull,
+	   "a world made under the same mtime is seen by worlds/'s links");
 	ok(trace_boot_epoch(UINT64_MAX, 1764000000000000000) == UINT64_MAX &&
 		   trace_boot_epoch(1764000000000000042u,
 				    1764000000000000000) == 42 &&
