@@ -171,28 +171,41 @@ test_expect_success 'a read again by the same tree while the world is being made
 	r=$?; wdelete L; exit $r
 '
 
-# A collector that does not answer wcreate's flush request (stopped here
-# until wcreate has given up on it, as one stuck on a slow disk would be)
-# may drop a read of P just after the creation as one it had seen: the
-# world records it, and its reports say that P's trace may lack accesses,
-# never a clean report.  A world made while the collector answers records
-# nothing.
-test_expect_success 'a collector that did not answer the creation: the reports say so' '
-	pid= && pids=$(test_collector_pids) && test -n "$pids" &&
-	kill -STOP $pids &&
-	{ PWAPT_STOP_AT=create-mark wcreate U P >/dev/null & pid=$!; } &&
-	note_pid $pid &&
-	wait_for 30 "grep -q \"^State:.*T\" /proc/$pid/status"; r=$?
-	kill -CONT $pids
-	[ -z "$pid" ] || { kill -CONT $pid; wait $pid; } || r=1
-	test $r = 0 &&
+# wcreate $1 $2 while the collector is stopped, until wcreate has given up
+# telling it of the creation (as a collector stuck on a slow disk would).
+wcreate_untold() {
+	_pid= && _pids=$(test_collector_pids) && test -n "$_pids" &&
+	kill -STOP $_pids &&
+	{ PWAPT_STOP_AT=create-mark wcreate "$1" "$2" >/dev/null & _pid=$!; } &&
+	note_pid $_pid &&
+	wait_for 30 "grep -q \"^State:.*T\" /proc/$_pid/status"; _r=$?
+	[ -z "$_pids" ] || kill -CONT $_pids
+	[ -z "$_pid" ] || { kill -CONT $_pid; wait $_pid; } || _r=1
+	return $_r
+}
+
+# Whether $TMP/wdiff.out says that the trace of $1 may lack accesses just
+# after $2 was created (where records may be lost, TRACE_MAY_LOSE, a loss
+# said instead).
+says_untold() {
+	grep -qx "! trace: the trace of $1 may lack accesses just after $2 was created: the trace collector was not told of it in time" "$TMP/wdiff.out" ||
+	{ [ -n "${TRACE_MAY_LOSE:-}" ] && ! whole "$1" &&
+		grep -q "^! trace: the trace of $1 is incomplete since" "$TMP/wdiff.out"; }
+}
+
+# A collector not told of a creation (wcreate waits a second for it) may
+# drop a read of P just after it as one it had seen: the world records it,
+# and its reports say that P's trace may lack accesses, never a clean
+# report.  A world merged past its parent is judged from the oldest
+# creation between: that creation's record counts, not its own.
+test_expect_success 'a collector not told of a creation: the reports say so' '
+	wcreate_untold U P &&
 	grep -qx "trace-untold yes" "$PWAPT_STATE/worlds/U/world" &&
 	wait_traced U &&
 	wexec U sh -c "echo U >/srv/unread" &&
 	wdiff U >"$TMP/wdiff.out"; r=$?
 	cat "$TMP/wdiff.out"; test $r = 0 &&
-	grep -qx "M /srv/unread" "$TMP/wdiff.out" &&
-	grep -qx "! trace: the trace of P may lack accesses just after U was created: the trace collector did not answer wcreate" "$TMP/wdiff.out" &&
+	grep -qx "M /srv/unread" "$TMP/wdiff.out" && says_untold P U &&
 	grep -qx "! trace: conflicts judged by ctime" "$TMP/wdiff.out" &&
 	wcreate V U >/dev/null && wait_traced V &&
 	! grep "trace-untold" "$PWAPT_STATE/worlds/V/world" &&
@@ -200,13 +213,18 @@ test_expect_success 'a collector that did not answer the creation: the reports s
 	wdiff V U >"$TMP/wdiff.out"; r=$?
 	cat "$TMP/wdiff.out"; test $r = 0 &&
 	grep -qx "M /srv/unread" "$TMP/wdiff.out" &&
-	if grep "may lack accesses" "$TMP/wdiff.out"; then exit 1; fi &&
-	# V merged past its parent into P: judged from the creation of U,
-	# which the collector was not told of.
+	! grep "may lack accesses" "$TMP/wdiff.out" &&
 	wdiff V P >"$TMP/wdiff.out"; r=$?
+	cat "$TMP/wdiff.out"; test $r = 0 && says_untold P U &&
+	wcreate_untold Y V && wait_traced Y &&
+	wexec Y sh -c "echo Y >/srv/unread" &&
+	wdiff Y U >"$TMP/wdiff.out"; r=$?
 	cat "$TMP/wdiff.out"; test $r = 0 &&
-	grep -qx "! trace: the trace of P may lack accesses just after V was created: the trace collector did not answer wcreate" "$TMP/wdiff.out";
-	r=$?; wdelete V; wdelete U; exit $r
+	grep -qx "M /srv/unread" "$TMP/wdiff.out" &&
+	! grep "may lack accesses" "$TMP/wdiff.out" &&
+	wdiff Y V >"$TMP/wdiff.out"; r=$?
+	cat "$TMP/wdiff.out"; test $r = 0 && says_untold V Y;
+	r=$?; wdelete Y; wdelete V; wdelete U; exit $r
 '
 
 # A directory whose ctime changed only because an entry was added to it

@@ -410,14 +410,16 @@ static bool a_tree_unmounted(int fa, const struct parts *parts)
 }
 
 /* The earliest creation among M and the worlds below it down to B (not
- * B, nor B's own ancestors) into STACK's created and trace_from: their
- * layers are in A's stack and not in B's, and a merge of A into B carries
- * their changes too, so B's changes since the oldest of them are what it
- * would overwrite, and B's reads since are what it may have derived from
- * the old files.  DEPTH bounds a damaged store's cycle. */
+ * B, nor B's own ancestors) into STACK's created and trace_from, and into
+ * CUT the name of the world whose trace_from it is (its trace_untold too):
+ * their layers are in A's stack and not in B's, and a merge of A into B
+ * carries their changes too, so B's changes since the oldest of them are
+ * what it would overwrite, and B's reads since are what it may have
+ * derived from the old files.  DEPTH bounds a damaged store's cycle. */
 static void stack_created(struct world_store *s, const struct world_meta *m,
 			  const char *name_b, int depth,
-			  struct world_meta *stack)
+			  struct world_meta *stack,
+			  char cut[WORLD_NAME_MAX + 1])
 {
 	/* Before created changes: a world made before trace_from was
 	 * recorded has its created stand in (meta_trace_from()). */
@@ -426,6 +428,7 @@ static void stack_created(struct world_store *s, const struct world_meta *m,
 		/* Only the cut's own: an access dropped after a later
 		 * world's creation was seen after the cut already. */
 		stack->trace_untold = m->trace_untold;
+		snprintf(cut, WORLD_NAME_MAX + 1, "%s", m->name);
 	}
 	if (m->created < stack->created ||
 	    (m->created == stack->created &&
@@ -439,7 +442,7 @@ static void stack_created(struct world_store *s, const struct world_meta *m,
 		if (store_is_root(p) || store_is_ancestor(s, name_b, p) ||
 		    meta_load(s, p, &pm, NULL) < 0)
 			continue;
-		stack_created(s, &pm, name_b, depth + 1, stack);
+		stack_created(s, &pm, name_b, depth + 1, stack, cut);
 		meta_release(&pm);
 	}
 }
@@ -688,7 +691,13 @@ int diff_worlds(struct world_store *s, const struct world_meta *a,
 		/* A merged past its parent: judged from the oldest world
 		 * whose layer it carries. */
 		struct world_meta stack = *a;
-		stack_created(s, a, name_b, 0, &stack);
+		char cut[WORLD_NAME_MAX + 1];
+		snprintf(cut, sizeof(cut), "%s", a->name);
+		stack_created(s, a, name_b, 0, &stack, cut);
+		/* The world whose creation is the cut, for warnings.c's
+		 * notes; A itself where B is its parent, the one case where
+		 * conflicts.c's notes of A's lower use the name. */
+		stack.name = cut;
 		struct diff_trees t = {.s = s,
 				       .a = &stack,
 				       .name_a = name_a,

@@ -177,6 +177,9 @@ int meta_parse(const char *text, struct world_meta *out)
 								: META_CREATING;
 			}
 #undef KEY
+		} else if (len == sizeof("trace-untold") - 1 &&
+			   !memcmp(line, "trace-untold", len)) {
+			m.trace_untold = true; /* no value: the safe side */
 		}
 		line += len + (end ? 1 : 0);
 	}

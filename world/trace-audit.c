@@ -791,6 +791,8 @@ int trace_audit_poll(struct trace_audit *c, int timeout_ms,
 	bool asked = trace_flush_accept(&c->flush) > 0;
 	if (asked && (r = trace_epoch(c->s, &c->epoch_cache, &c->ev.epoch)) < 0)
 		return werr_errno(err, -r, "cannot read the worlds' creation");
+	/* wcreate waits for this alone, not for the marker and the sync. */
+	trace_flush_told(&c->flush);
 	if ((r = drain(c)) < 0)
 		return werr_errno(err, -r, "cannot read audit records");
 	if (asked)

@@ -420,6 +420,8 @@ int trace_collector_poll(struct trace_collector *c, int timeout_ms,
 	bool asked = trace_flush_accept(&c->flush) > 0;
 	if (asked && (r = refresh_clocks(c)) < 0)
 		return werr_errno(err, -r, "cannot read the worlds' creation");
+	/* wcreate waits for this alone, not for the tables' sync. */
+	trace_flush_told(&c->flush);
 	r = ring_buffer__consume(c->rb);
 	if (r < 0 && r != -EINTR)
 		return werr_errno(err, -r, "cannot read the trace's ring buffer");

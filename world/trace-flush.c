@@ -83,6 +83,15 @@ size_t trace_flush_accept(struct trace_flush *f)
 	}
 }
 
+void trace_flush_told(struct trace_flush *f)
+{
+	static const char told = TRACE_TOLD;
+
+	for (; f->told < f->n; f->told++)
+		(void)!send(f->waiting[f->told], &told, 1,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 void trace_flush_answer(struct trace_flush *f, bool flushed)
 {
 	char answer = flushed ? TRACE_FLUSHED : TRACE_NOT_FLUSHED;
@@ -94,6 +103,7 @@ void trace_flush_answer(struct trace_flush *f, bool flushed)
 		close(f->waiting[i]);
 	}
 	f->n = 0;
+	f->told = 0;
 }
 
 void trace_flush_release(struct world_store *s, struct trace_flush *f)
@@ -117,7 +127,10 @@ long trace_ms_since(const struct timespec *t)
 	       (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
-int trace_flush_request(struct world_store *s, int timeout_ms)
+/* A request to the collector of S; waits up to TIMEOUT_MS for its answer,
+ * or only for TRACE_TOLD (TOLD_ONLY): 1, 0 or -errno, as the callers
+ * say. */
+static int flush_ask(struct world_store *s, int timeout_ms, bool told_only)
 {
 	struct sockaddr_un sa;
 	socklen_t len = socket_address(s, &sa);
@@ -153,11 +166,29 @@ int trace_flush_request(struct world_store *s, int timeout_ms)
 		n = recv(fd, &answer, 1, MSG_DONTWAIT);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
+		if (n == 1 && answer == TRACE_TOLD && !told_only)
+			continue; /* the flush's answer comes next */
 		break;
 	}
+	if (n == 1 && told_only) /* a collector without TRACE_TOLD: older */
+		return answer == TRACE_TOLD ? 1 : -EPROTO;
 	if (n == 1)
 		return answer == TRACE_FLUSHED ? 1 : -EIO;
 	/* Closed unanswered: it stopped (its tables are final) or could
 	 * not take the request. */
 	return trace_collector_runs(s) ? -EIO : 0;
+}
+
+int trace_flush_request(struct world_store *s, int timeout_ms)
+{
+	return flush_ask(s, timeout_ms, false);
+}
+
+int trace_flush_tell(struct world_store *s, int timeout_ms)
+{
+	int r = flush_ask(s, timeout_ms, true);
+
+	/* An error of this process (no socket, descriptors, memory)
+	 * where no collector runs: there was nothing to tell. */
+	return r < 0 && !trace_collector_runs(s) ? 0 : r;
 }

@@ -21,10 +21,12 @@
 #include "store.h"
 
 /* In the state directory: the collector's listening socket
- * (SOCK_SEQPACKET, mode 0600).  A connection is a request; the answer is
- * one byte, TRACE_FLUSHED or TRACE_NOT_FLUSHED, then the collector closes
- * it. */
+ * (SOCK_SEQPACKET, mode 0600).  A connection is a request; the collector
+ * first sends TRACE_TOLD, once it has read the worlds' creations anew
+ * (trace_epoch()) and set what it drops from them, then the answer, one
+ * byte, TRACE_FLUSHED or TRACE_NOT_FLUSHED, and closes it. */
 #define TRACE_SOCKET	  "trace.sock"
+#define TRACE_TOLD	  'e'
 #define TRACE_FLUSHED	  '1'
 #define TRACE_NOT_FLUSHED '0'
 /* How long a reader waits for the answer: a collector that is busy
@@ -42,6 +44,7 @@ struct trace_flush {
 	int fd; /* listening, -1 when none */
 	int *waiting;
 	size_t n, cap;
+	size_t told; /* the first TOLD waiting requests were sent TRACE_TOLD */
 };
 
 /* Makes TRACE_SOCKET (a killed collector's is replaced) and listens on
@@ -49,6 +52,9 @@ struct trace_flush {
 int trace_flush_listen(struct world_store *s, struct trace_flush *f);
 /* Takes the requests that arrived: how many wait now. */
 size_t trace_flush_accept(struct trace_flush *f);
+/* Sends TRACE_TOLD to the waiting requests not yet told: the caller has
+ * read the worlds' creations since it took them. */
+void trace_flush_told(struct trace_flush *f);
 /* Answers every waiting request (FLUSHED or not) and closes it. */
 void trace_flush_answer(struct trace_flush *f, bool flushed);
 /* Closes the socket and the waiting requests (unanswered: their readers
@@ -64,6 +70,12 @@ void trace_flush_release(struct world_store *s, struct trace_flush *f);
  * answered that it could not (audit: its marker did not come back);
  * other -errno. */
 int trace_flush_request(struct world_store *s, int timeout_ms);
+/* wcreate's: asks the same and waits up to TIMEOUT_MS for TRACE_TOLD
+ * alone, not for the tables to be written.  1: the running collector has
+ * read the worlds' creations since the call began; 0: no collector runs;
+ * negative: one runs (or may) that did not say so in time (stopped,
+ * stuck, or of a pwapt before TRACE_TOLD), or the request failed. */
+int trace_flush_tell(struct world_store *s, int timeout_ms);
 /* Milliseconds since T on CLOCK_MONOTONIC. */
 long trace_ms_since(const struct timespec *t);
 

@@ -19,6 +19,7 @@
 #include "crash.h"
 #include "error.h"
 #include "fsutil.h"
+#include "trace-flush.h"
 #include "trace-writer.h"
 
 static uint64_t hash_str(const char *s)
@@ -539,6 +540,12 @@ static int latest_creation(struct world_store *s, struct trace_epoch_cache *c)
 	if (latest > c->latest)
 		c->latest = latest;
 	return 0;
+}
+
+bool trace_mark_stale(struct world_store *s, const struct timespec *marked)
+{
+	return trace_ms_since(marked) >= (TRACE_CREATING_S - 2) * 1000 &&
+	       trace_collector_runs(s);
 }
 
 /* Whether a world is being made whose trace_from is not known yet: its

@@ -59,6 +59,11 @@ struct trace_epoch_cache {
 };
 /* A world whose creation marker is older is not being created. */
 #define TRACE_CREATING_S 10
+/* Whether a running collector may take a marker made at MARKED
+ * (CLOCK_MONOTONIC) for a killed wcreate's by now, a margin before
+ * TRACE_CREATING_S, and drop repeated accesses from the creation before:
+ * wcreate's metadata, written later, says its trace may lack them. */
+bool trace_mark_stale(struct world_store *s, const struct timespec *marked);
 /* Into *EPOCH, wall-clock ns, the moment from which an access seen before
  * is dropped (traced_add(), and the BPF program's own filter): the latest
  * creation of a world of S (its trace_from, store.h), or UINT64_MAX, none

@@ -732,13 +732,15 @@ int diff_warnings(struct world_store *s, const struct world_meta *a,
 	    (r = load_side(s, name_b, name_a, created, false, &tb, d)) < 0 ||
 	    (r = load_side(s, name_a, name_a, created, true, &ta, d)) < 0)
 		goto out;
+	/* A->name: the world whose creation is the cut, which is not A
+	 * where A is merged past its parent (diff.c, stack_created()). */
 	if (tb.whole && a->trace_untold) {
 		tb.whole = false;
 		if ((r = note(d,
 			      "the trace of %s may lack accesses just after "
-			      "%s was created: the trace collector did not "
-			      "answer wcreate",
-			      name_b, name_a)) < 0)
+			      "%s was created: the trace collector was not "
+			      "told of it in time",
+			      name_b, a->name)) < 0)
 			goto out;
 	}
 	if (tb.loaded && ((r = held_at_creation(s, a, name_a, name_b, fb,

@@ -30,6 +30,7 @@
 #include "trace-flush.h"
 #include "trace-held.h"
 #include "trace-table.h"
+#include "trace-writer.h"
 
 /* stop-all (a shutdown) gives services this long to exit on SIGTERM;
  * wdelete throws a world away and kills at once. */
@@ -324,16 +325,20 @@ int world_create_noted(struct world_store *s, const char *name,
 	while (mounts && mounts[m.n_mounts])
 		m.n_mounts++;
 	/* Marked first: recovery looks at the marked worlds only. */
+	struct timespec marked;
+	clock_gettime(CLOCK_MONOTONIC, &marked);
 	if ((r = store_creating_mark(s, name)) < 0)
 		return werr_errno(err, -r, "cannot create world '%s'", name);
 	/* A running collector told of the marker now, not at its next
 	 * scan: it drops no repeated access from here until it knows the
 	 * world's trace_from (trace_epoch()), so that one after the
-	 * creation is never taken for one seen before.  Unanswered (a
-	 * collector stuck, or stopped), it learns at its next look and may
-	 * drop such an access meanwhile: the world says so, and its reports
-	 * say that its ancestors' traces may lack it (warnings.c). */
-	m.trace_untold = trace_flush_request(s, TRACE_CREATE_FLUSH_MS) < 0;
+	 * creation is never taken for one seen before.  Not told (a
+	 * collector stuck, stopped, or older), it learns when it runs again
+	 * and may drop such an access meanwhile: the world says so, and its
+	 * reports say that its ancestors' traces may lack it (warnings.c).
+	 * So does a creation that took so long that the marker may have
+	 * been taken for a killed one's. */
+	m.trace_untold = trace_flush_tell(s, TRACE_CREATE_FLUSH_MS) < 0;
 	crash_point("create-mark");
 	if (mkdirat(s->worlds_fd, name, 0700) < 0) {
 		r = -errno;
@@ -362,10 +367,16 @@ int world_create_noted(struct world_store *s, const char *name,
 	/* The marker made anew: a collector drops nothing until the
 	 * metadata below tells it trace_from, even where the flush above
 	 * and the record of held descriptors took long (trace_epoch()). */
-	(void)store_creating_mark(s, name);
+	if (trace_mark_stale(s, &marked))
+		m.trace_untold = true;
+	if (store_creating_mark(s, name) == 0)
+		clock_gettime(CLOCK_MONOTONIC, &marked);
 	if ((r = trace_held_record(s, name, parents, n_parents, err)) < 0 ||
 	    (r = meta_save(s, &m, err)) < 0)
 		goto undo;
+	/* Saved with the phase "ready" below. */
+	if (trace_mark_stale(s, &marked))
+		m.trace_untold = true;
 	/* While the world is unfinished: garbage, notes and all, if this
 	 * command dies before it is ready. */
 	for (size_t i = 0; i < n_notes; i++)

@@ -82,6 +82,10 @@ static void test_meta(void)
 		   "trace-untold '%s'", untold[i].val);
 		meta_release(&m);
 	}
+	r = meta_parse("pwapt-world 1\nname A\nparent Root\ntrace-untold\n",
+		       &m);
+	ok(r == 0 && m.trace_untold, "trace-untold without a value");
+	meta_release(&m);
 
 	/* Malformed, or not just after created: created counts. */
 	static const char *const bad_from[] = {
