@@ -227,6 +227,19 @@ test_expect_success 'a collector not told of a creation: the reports say so' '
 	r=$?; wdelete Y; wdelete V; wdelete U; exit $r
 '
 
+# A creation slow enough for the collector to take its marker for a killed
+# wcreate's (stopped here for 9 s, the marker lasting 10) is recorded the
+# same way: the collector may have dropped such a read meanwhile.
+test_expect_success 'a creation that outlasted its marker: recorded as not told' '
+	pid= && { PWAPT_STOP_AT=create-dir wcreate S P >/dev/null & pid=$!; } &&
+	note_pid $pid &&
+	wait_for 30 "grep -q \"^State:.*T\" /proc/$pid/status" && sleep 9; r=$?
+	[ -z "$pid" ] || { kill -CONT $pid; wait $pid; } || r=1
+	test $r = 0 &&
+	grep -qx "trace-untold yes" "$PWAPT_STATE/worlds/S/world";
+	r=$?; wdelete S; exit $r
+'
+
 # A directory whose ctime changed only because an entry was added to it
 # was a conflict by ctime; the trace shows nobody changed the directory.
 test_expect_success 'written on both sides, judged by the trace: a conflict saying so' '

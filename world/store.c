@@ -662,6 +662,16 @@ int store_creating_recent(struct world_store *s, int seconds, char ***names)
 	return creating_list(s, seconds, names);
 }
 
+bool store_creating_within(struct world_store *s, const char *name,
+			   int seconds)
+{
+	_cleanup_free_ char *rel = path_join(CREATING_DIR, name);
+	struct stat st;
+	return rel &&
+	       fstatat(s->state_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       marked_within(&st.st_mtim, seconds);
+}
+
 void store_creating_clear(struct world_store *s, const char *name)
 {
 	_cleanup_free_ char *rel = path_join(CREATING_DIR, name);

@@ -114,6 +114,10 @@ void store_creating_clear(struct world_store *s, const char *name);
  * marker is a killed wcreate's, cleared by the next command), into
  * *NAMES (NULL-terminated); -errno. */
 int store_creating_recent(struct world_store *s, int seconds, char ***names);
+/* Whether NAME's marker is there and within SECONDS of now, as
+ * store_creating_recent() judges it. */
+bool store_creating_within(struct world_store *s, const char *name,
+			   int seconds);
 int store_creating_names(struct world_store *s, char ***names, bool *all);
 void store_creating_scanned(struct world_store *s);
 /* Hands the front end a warning (world_config's warn) formatted from FMT,

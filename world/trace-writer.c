@@ -19,7 +19,6 @@
 #include "crash.h"
 #include "error.h"
 #include "fsutil.h"
-#include "trace-flush.h"
 #include "trace-writer.h"
 
 static uint64_t hash_str(const char *s)
@@ -542,9 +541,16 @@ static int latest_creation(struct world_store *s, struct trace_epoch_cache *c)
 	return 0;
 }
 
-bool trace_mark_stale(struct world_store *s, const struct timespec *marked)
+bool trace_mark_stale(struct world_store *s, const char *name,
+		      const struct timespec *marked)
 {
-	return trace_ms_since(marked) >= (TRACE_CREATING_S - 2) * 1000 &&
+	const int fresh_s = TRACE_CREATING_S - 2;
+	struct timespec now;
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	int64_t ms = ((int64_t)now.tv_sec - marked->tv_sec) * 1000 +
+		     (now.tv_nsec - marked->tv_nsec) / 1000000;
+	return (ms >= fresh_s * 1000 ||
+		!store_creating_within(s, name, fresh_s)) &&
 	       trace_collector_runs(s);
 }
 

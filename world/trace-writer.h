@@ -59,11 +59,14 @@ struct trace_epoch_cache {
 };
 /* A world whose creation marker is older is not being created. */
 #define TRACE_CREATING_S 10
-/* Whether a running collector may take a marker made at MARKED
- * (CLOCK_MONOTONIC) for a killed wcreate's by now, a margin before
- * TRACE_CREATING_S, and drop repeated accesses from the creation before:
- * wcreate's metadata, written later, says its trace may lack them. */
-bool trace_mark_stale(struct world_store *s, const struct timespec *marked);
+/* Whether a running collector may take NAME's marker, made at MARKED
+ * (CLOCK_BOOTTIME, which counts a suspend), for a killed wcreate's by
+ * now, a margin before TRACE_CREATING_S, and drop repeated accesses from
+ * the creation before: by the time since MARKED, or by the marker's mtime
+ * on the system clock, which the collector reads (a clock stepped).
+ * wcreate's metadata, written later, says that its trace may lack them. */
+bool trace_mark_stale(struct world_store *s, const char *name,
+		      const struct timespec *marked);
 /* Into *EPOCH, wall-clock ns, the moment from which an access seen before
  * is dropped (traced_add(), and the BPF program's own filter): the latest
  * creation of a world of S (its trace_from, store.h), or UINT64_MAX, none

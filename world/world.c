@@ -325,8 +325,8 @@ int world_create_noted(struct world_store *s, const char *name,
 	while (mounts && mounts[m.n_mounts])
 		m.n_mounts++;
 	/* Marked first: recovery looks at the marked worlds only. */
-	struct timespec marked;
-	clock_gettime(CLOCK_MONOTONIC, &marked);
+	struct timespec marked, again;
+	clock_gettime(CLOCK_BOOTTIME, &marked);
 	if ((r = store_creating_mark(s, name)) < 0)
 		return werr_errno(err, -r, "cannot create world '%s'", name);
 	/* A running collector told of the marker now, not at its next
@@ -367,15 +367,19 @@ int world_create_noted(struct world_store *s, const char *name,
 	/* The marker made anew: a collector drops nothing until the
 	 * metadata below tells it trace_from, even where the flush above
 	 * and the record of held descriptors took long (trace_epoch()). */
-	if (trace_mark_stale(s, &marked))
+	bool stale = trace_mark_stale(s, name, &marked);
+	clock_gettime(CLOCK_BOOTTIME, &again);
+	r = store_creating_mark(s, name);
+	/* The marker as it was until the new one was made. */
+	if (stale || trace_mark_stale(s, name, &marked))
 		m.trace_untold = true;
-	if (store_creating_mark(s, name) == 0)
-		clock_gettime(CLOCK_MONOTONIC, &marked);
+	if (r == 0)
+		marked = again;
 	if ((r = trace_held_record(s, name, parents, n_parents, err)) < 0 ||
 	    (r = meta_save(s, &m, err)) < 0)
 		goto undo;
 	/* Saved with the phase "ready" below. */
-	if (trace_mark_stale(s, &marked))
+	if (trace_mark_stale(s, name, &marked))
 		m.trace_untold = true;
 	/* While the world is unfinished: garbage, notes and all, if this
 	 * command dies before it is ready. */
