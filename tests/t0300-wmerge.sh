@@ -414,6 +414,41 @@ test_expect_success 'pwapt rollback --force keeps a copy where a hard link is re
 	test_equal 1 "$(stat -c %h "$R/srv/modify.pwapt-rollback-1~")"
 '
 
+# That copy is made whole under a name of its own first: killed once it
+# is whole, before its rename, nothing is under the kept name; run again,
+# it is kept whole.  The part the killed run left stays, named on stderr.
+test_expect_success 'pwapt rollback --force killed before it renames the copy it keeps: no part under the kept name' '
+	fresh_root && wcreate A Root &&
+	echo new >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
+	wmerge A Root && sleep 0.05 && echo admin-edit >"$R/srv/modify" &&
+	{ PWAPT_FAIL_AT=rollback-aside-link PWAPT_CRASH_AT=rollback-aside-copy pwapt rollback --force 2>/dev/null; test_equal 137 $?; } &&
+	! test -e "$R/srv/modify.pwapt-rollback-1~" &&
+	test_equal admin-edit "$(cat "$R/srv/modify")" &&
+	test_equal admin-edit "$(cat "$R/srv/pwapt-rollback-part-1~")" &&
+	PWAPT_FAIL_AT=rollback-aside-link pwapt rollback --force 2>"$TMP/err" &&
+	grep -q "kept as /srv/modify.pwapt-rollback-1~" "$TMP/err" &&
+	grep -q "/srv/pwapt-rollback-part-1~ is left from a pwapt rollback --force that was killed: remove it" "$TMP/err" &&
+	test_equal modify "$(cat "$R/srv/modify")" &&
+	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-1~")" &&
+	test_equal admin-edit "$(cat "$R/srv/pwapt-rollback-part-1~")" &&
+	! test -e "$R/srv/pwapt-rollback-part-2~"
+'
+
+# The kept name taken by a file of Root: the copy is kept under the next,
+# and no part is left.
+test_expect_success 'pwapt rollback --force copies under the next name where the first is taken' '
+	fresh_root && wcreate A Root &&
+	echo new >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
+	wmerge A Root && sleep 0.05 && echo admin-edit >"$R/srv/modify" &&
+	echo by-hand >"$R/srv/modify.pwapt-rollback-1~" &&
+	PWAPT_FAIL_AT=rollback-aside-link pwapt rollback --force 2>"$TMP/err" &&
+	grep -q "kept as /srv/modify.pwapt-rollback-2~" "$TMP/err" &&
+	test_equal by-hand "$(cat "$R/srv/modify.pwapt-rollback-1~")" &&
+	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-2~")" &&
+	test_equal modify "$(cat "$R/srv/modify")" &&
+	! test -e "$R/srv/pwapt-rollback-part-1~" && ! test -e "$R/srv/pwapt-rollback-part-2~"
+'
+
 # A world adds /srv/nl<newline>x and /srv/plain.
 add_newline_path() {
 	wexec "$1" sh -c 'echo x >"$(printf "/srv/nl\nx")"; echo y >/srv/plain'

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Names pwapt keeps for its temporary files in DST (a merge's stage
 # ".pwapt-merge-N", a roll-back's ".pwapt-restore-N", a save put beside
-# "NAME.pwapt-rollback-N~", and "NAME.pwapt-rollback-N" as an older pwapt
+# "NAME.pwapt-rollback-N~", a copy it makes whole first
+# "pwapt-rollback-part-N~", and "NAME.pwapt-rollback-N" as an older pwapt
 # named it): a world's file of such a name would be taken
 # for one of them and removed unsaved, so a merge that would make one is
 # refused, naming it, before anything is written.  Root's own file of such
@@ -15,7 +16,7 @@
 make_busybox_root
 R=$PWAPT_ROOT
 
-for name in /etc/.pwapt-merge-3 /etc/.pwapt-restore-12 /etc/motd.pwapt-rollback-1~ /etc/x.pwapt-rollback-1.pwapt-rollback-22~ /etc/motd.pwapt-rollback-1; do
+for name in /etc/.pwapt-merge-3 /etc/.pwapt-restore-12 /etc/motd.pwapt-rollback-1~ /etc/x.pwapt-rollback-1.pwapt-rollback-22~ /etc/motd.pwapt-rollback-1 /etc/pwapt-rollback-part-7~; do
 test_expect_success "a world's $name: the merge is refused, naming it; Root and the world unchanged" '
 	cleanup_worlds && wcreate A Root &&
 	wexec A sh -c "echo mine >$name; echo other >/etc/other" &&
@@ -27,11 +28,13 @@ done
 
 test_expect_success 'names that only look like them merge' '
 	cleanup_worlds && wcreate B Root &&
-	wexec B sh -c "echo a >/etc/.pwapt-merge-x; echo b >/etc/.pwapt-merge-; echo c >/etc/x.pwapt-rollback-1y~; echo d >/etc/x.pwapt-rollback-1~~; echo e >/etc/x.pwapt-rollback-~; echo f >/etc/x.pwapt-rollback-1.bak" &&
+	wexec B sh -c "echo a >/etc/.pwapt-merge-x; echo b >/etc/.pwapt-merge-; echo c >/etc/x.pwapt-rollback-1y~; echo d >/etc/x.pwapt-rollback-1~~; echo e >/etc/x.pwapt-rollback-~; echo f >/etc/x.pwapt-rollback-1.bak; echo g >/etc/pwapt-rollback-part-7; echo h >/etc/pwapt-rollback-part-~" &&
 	wmerge B Root && test_equal a "$(cat "$R/etc/.pwapt-merge-x")" &&
 	test_equal b "$(cat "$R/etc/.pwapt-merge-")" && test_equal c "$(cat "$R/etc/x.pwapt-rollback-1y~")" &&
 	test_equal d "$(cat "$R/etc/x.pwapt-rollback-1~~")" && test_equal e "$(cat "$R/etc/x.pwapt-rollback-~")" &&
-	test_equal f "$(cat "$R/etc/x.pwapt-rollback-1.bak")"
+	test_equal f "$(cat "$R/etc/x.pwapt-rollback-1.bak")" &&
+	test_equal g "$(cat "$R/etc/pwapt-rollback-part-7")" &&
+	test_equal h "$(cat "$R/etc/pwapt-rollback-part-~")"
 '
 
 test_expect_success "Root's own /etc/.pwapt-merge-0 where the merge would stage: refused, naming it; both kept" '

@@ -181,6 +181,12 @@ int merge_refuse_reserved(const struct op *o, const char *src, const char *dst,
 	for (size_t i = 0; i < 2 && !reserved; i++)
 		reserved = !strncmp(base, heads[i], strlen(heads[i])) &&
 			   digits(base + strlen(heads[i]));
+	/* pwapt-rollback-part-J~ (merge_part_name()) */
+	size_t hl = sizeof(MERGE_PART_HEAD) - 1;
+	if (!reserved && !strncmp(base, MERGE_PART_HEAD, hl)) {
+		size_t pd = strspn(base + hl, "0123456789");
+		reserved = pd && !strcmp(base + hl + pd, "~");
+	}
 	/* NAME.pwapt-rollback-N~ (merge_aside_name()), and
 	 * NAME.pwapt-rollback-N, the name before it, which a recovery of
 	 * an older pwapt's journal still looks for */
@@ -394,6 +400,11 @@ static int aside_name(char *buf, size_t size, const char *base, unsigned i,
 int merge_aside_name(char *buf, size_t size, const char *base, unsigned i)
 {
 	return aside_name(buf, size, base, i, "~");
+}
+
+void merge_part_name(char *buf, size_t size, unsigned j)
+{
+	snprintf(buf, size, "%s%u~", MERGE_PART_HEAD, j);
 }
 
 int merge_aside_name_before(char *buf, size_t size, const char *base,

@@ -337,10 +337,11 @@ int undo_changed_since(int mdir, int tree, char **out);
 /* pwapt rollback --force, before the roll-back begins: each merged path
  * DST changed since (a file, a symbolic link, a node; not a directory,
  * not a database undone record by record) keeps a hard link beside it
- * (a copy where the file system has none), NAME.pwapt-rollback-N~,
- * durable, said through store_warn() on S: DST's version outlives the
- * roll-back, and a kill before it leaves DST's files where they were.  On
- * an error, *FAILED names the path (free it; NULL when out of memory). */
+ * (a copy where the file system has none, made whole under another name
+ * first), NAME.pwapt-rollback-N~, durable, said through store_warn() on S:
+ * DST's version outlives the roll-back, and a kill before it leaves DST's files
+ * where they were.  On an error, *FAILED names the path (free it; NULL when out
+ * of memory). */
 int undo_keep_changed(const struct world_store *s, int mdir, int tree,
 		      char **failed);
 /* Pwapt's own change of PATH in DST's tree, which left its content as it
@@ -499,7 +500,7 @@ int merge_dir_unchanged_below(int parent, const char *base,
 			      struct timespec diffed);
 /* A merge that would make a name pwapt keeps for its own temporary files
  * in DST (".pwapt-merge-N", ".pwapt-restore-N", "NAME.pwapt-rollback-N~",
- * and the older "NAME.pwapt-rollback-N"):
+ * "pwapt-rollback-part-N~", and the older "NAME.pwapt-rollback-N"):
  * refused (-EINVAL, ERR says which): a merge or roll-back would take the
  * world's file for one of its own and remove it unsaved.  0 otherwise. */
 int merge_refuse_reserved(const struct op *o, const char *src, const char *dst,
@@ -547,6 +548,13 @@ void merge_dir_relearn(int tree, struct plan *p, size_t i,
  * its start (a name is at most NAME_MAX bytes), cut between two
  * characters where BASE is UTF-8; -ENAMETOOLONG when BUF is too small. */
 int merge_aside_name(char *buf, size_t size, const char *base, unsigned i);
+/* pwapt-rollback-part-J~ in BUF (at least NAME_MAX + 1 bytes): where
+ * pwapt rollback --force copies a file it keeps, on a file system without
+ * hard links, before it renames the whole copy to its name
+ * (undo_keep_changed()); not a dot file, which logrotate would read
+ * (its taboo patterns do not match a name starting with a dot). */
+#define MERGE_PART_HEAD "pwapt-rollback-part-"
+void merge_part_name(char *buf, size_t size, unsigned j);
 /* The same, as pwapt named it before 2026-12-03: BASE.pwapt-rollback-I
  * (a journal of an older pwapt may have put a directory there). */
 int merge_aside_name_before(char *buf, size_t size, const char *base,

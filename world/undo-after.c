@@ -465,6 +465,61 @@ int undo_changed_since(int mdir, int tree, char **out)
 	return 0;
 }
 
+/* NAME in PARENT (DIR's path, for messages) a durable copy of BASE
+ * (status ST), where the file system has no hard links: made as
+ * pwapt-rollback-part-J~ (the first free J, merge_part_name()) and renamed
+ * to NAME once whole, so that a kill or a full disk never leaves a part of
+ * the file under the name that says it is the one kept.  A part that a
+ * killed run left stays, said through store_warn() on S: pwapt removes no
+ * such name it did not make.  -EEXIST when NAME is taken. */
+static int keep_copy(const struct world_store *s, const char *dir, int parent,
+		     const char *base, const struct stat *st, const char *name)
+{
+	char part[NAME_MAX + 1];
+	struct stat x;
+	_cleanup_close_ int fd =
+		openat(parent, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = -EEXIST;
+	for (unsigned j = 1; r == -EEXIST && j <= 1000; j++) {
+		merge_part_name(part, sizeof(part), j);
+		/* Looked at first: a name there now is not this run's to
+		 * remove, whatever the copy below fails with. */
+		if (fstatat(parent, part, &x, AT_SYMLINK_NOFOLLOW) == 0) {
+			store_warn(s,
+				   "%s%s is left from a pwapt rollback --force "
+				   "that was killed: remove it",
+				   dir, part);
+			continue;
+		}
+		r = save_copy_node(fd, st, parent, part, true);
+	}
+	if (r == -EEXIST) /* a thousand parts left: not NAME's fault */
+		return -EBUSY;
+	if (r == 0) {
+		crash_point("rollback-aside-copy");
+		if (renameat2(parent, part, parent, name, RENAME_NOREPLACE) < 0)
+			r = -errno;
+		/* A file system without RENAME_NOREPLACE (some network and
+		 * FUSE ones): looked at, then renamed; nobody else makes
+		 * these names, under the merge's lock. */
+		if (r == -EINVAL || r == -ENOSYS) {
+			if (fstatat(parent, name, &x, AT_SYMLINK_NOFOLLOW) == 0)
+				r = -EEXIST;
+			else if (errno != ENOENT)
+				r = -errno;
+			else
+				r = renameat(parent, part, parent, name) < 0
+					    ? -errno
+					    : 0;
+		}
+	}
+	if (r < 0) /* absent before, so this run's, never whole */
+		unlinkat(parent, part, 0);
+	return r;
+}
+
 struct aside {
 	const struct world_store *s;
 	int tree;
@@ -509,11 +564,10 @@ static int keep_aside(const char *path, bool deleted, void *arg)
 			r = -errno;
 		/* A file system without hard links (vfat): a copy. */
 		if (r == -EPERM || r == -EMLINK) {
-			_cleanup_close_ int fd = openat(
-				parent, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-			r = fd < 0 ? -errno
-				   : save_copy_node(fd, &st, parent, name,
-						    true);
+			_cleanup_free_ char *dir =
+				strndup(path, (size_t)(base - path));
+			r = dir ? keep_copy(a->s, dir, parent, base, &st, name)
+				: -ENOMEM;
 		}
 		if (r == 0)
 			break;
