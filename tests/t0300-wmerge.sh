@@ -427,7 +427,7 @@ test_expect_success 'pwapt rollback --force killed before it renames the copy it
 	test_equal admin-edit "$(cat "$R/srv/pwapt-rollback-part-1~")" &&
 	PWAPT_FAIL_AT=rollback-aside-link pwapt rollback --force 2>"$TMP/err" &&
 	grep -q "kept as /srv/modify.pwapt-rollback-1~" "$TMP/err" &&
-	grep -q "/srv/pwapt-rollback-part-1~ is left from a pwapt rollback --force that was killed: remove it" "$TMP/err" &&
+	test_equal 1 "$(grep -c "/srv/pwapt-rollback-part-1~ is there, perhaps left by a killed pwapt rollback --force: check it, then remove it$" "$TMP/err")" &&
 	test_equal modify "$(cat "$R/srv/modify")" &&
 	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-1~")" &&
 	test_equal admin-edit "$(cat "$R/srv/pwapt-rollback-part-1~")" &&

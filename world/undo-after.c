@@ -465,18 +465,29 @@ int undo_changed_since(int mdir, int tree, char **out)
 	return 0;
 }
 
+struct aside {
+	const struct world_store *s;
+	int tree;
+	unsigned n;
+	char *failed;
+	char *warned; /* the directory of the last leftover part named */
+};
+
 /* NAME in PARENT (DIR's path, for messages) a durable copy of BASE
  * (status ST), where the file system has no hard links: made as
  * pwapt-rollback-part-J~ (the first free J, merge_part_name()) and renamed
  * to NAME once whole, so that a kill or a full disk never leaves a part of
  * the file under the name that says it is the one kept.  A part that a
- * killed run left stays, said through store_warn() on S: pwapt removes no
- * such name it did not make.  -EEXIST when NAME is taken. */
-static int keep_copy(const struct world_store *s, const char *dir, int parent,
+ * killed run left stays, said once a directory through store_warn():
+ * pwapt removes no such name it did not make.  -EEXIST when NAME is
+ * taken. */
+static int keep_copy(struct aside *a, const char *dir, int parent,
 		     const char *base, const struct stat *st, const char *name)
 {
 	char part[NAME_MAX + 1];
 	struct stat x;
+	if (fstatat(parent, name, &x, AT_SYMLINK_NOFOLLOW) == 0)
+		return -EEXIST; /* no copy for a name taken */
 	_cleanup_close_ int fd =
 		openat(parent, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -486,14 +497,21 @@ static int keep_copy(const struct world_store *s, const char *dir, int parent,
 		merge_part_name(part, sizeof(part), j);
 		/* Looked at first: a name there now is not this run's to
 		 * remove, whatever the copy below fails with. */
-		if (fstatat(parent, part, &x, AT_SYMLINK_NOFOLLOW) == 0) {
-			store_warn(s,
-				   "%s%s is left from a pwapt rollback --force "
-				   "that was killed: remove it",
-				   dir, part);
+		if (fstatat(parent, part, &x, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT)
+				return -errno;
+			r = save_copy_node(fd, st, parent, part, true);
 			continue;
 		}
-		r = save_copy_node(fd, st, parent, part, true);
+		if (!a->warned || strcmp(a->warned, dir)) {
+			free(a->warned);
+			a->warned = strdup(dir);
+			store_warn(a->s,
+				   "%s%s is there, perhaps left by a killed "
+				   "pwapt rollback --force: check it, then "
+				   "remove it",
+				   dir, part);
+		}
 	}
 	if (r == -EEXIST) /* a thousand parts left: not NAME's fault */
 		return -EBUSY;
@@ -519,13 +537,6 @@ static int keep_copy(const struct world_store *s, const char *dir, int parent,
 		unlinkat(parent, part, 0);
 	return r;
 }
-
-struct aside {
-	const struct world_store *s;
-	int tree;
-	unsigned n;
-	char *failed;
-};
 
 /* DST's own version of PATH, changed since the merge, linked as
  * NAME.pwapt-rollback-N~ beside it (the first free N, or the one that
@@ -566,7 +577,7 @@ static int keep_aside(const char *path, bool deleted, void *arg)
 		if (r == -EPERM || r == -EMLINK) {
 			_cleanup_free_ char *dir =
 				strndup(path, (size_t)(base - path));
-			r = dir ? keep_copy(a->s, dir, parent, base, &st, name)
+			r = dir ? keep_copy(a, dir, parent, base, &st, name)
 				: -ENOMEM;
 		}
 		if (r == 0)
@@ -599,6 +610,7 @@ int undo_keep_changed(const struct world_store *s, int mdir, int tree,
 {
 	struct aside a = {.s = s, .tree = tree};
 	int r = changed_walk(mdir, tree, keep_aside_named, &a);
+	free(a.warned);
 	*failed = a.failed;
 	return r;
 }
