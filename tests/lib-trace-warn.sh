@@ -193,6 +193,13 @@ says_untold() {
 		grep -q "^! trace: the trace of $1 is incomplete since" "$TMP/wdiff.out"; }
 }
 
+# wdiff "$@" into $TMP/wdiff.out, shown; fails where wdiff does not exit 0.
+wdiff_shown() {
+	wdiff "$@" >"$TMP/wdiff.out"; _r=$?
+	cat "$TMP/wdiff.out"
+	return $_r
+}
+
 # A collector not told of a creation (wcreate waits a second for it) may
 # drop a read of P just after it as one it had seen: the world records it,
 # and its reports say that P's trace may lack accesses, never a clean
@@ -202,28 +209,20 @@ test_expect_success 'a collector not told of a creation: the reports say so' '
 	wcreate_untold U P &&
 	grep -qx "trace-untold yes" "$PWAPT_STATE/worlds/U/world" &&
 	wait_traced U &&
-	wexec U sh -c "echo U >/srv/unread" &&
-	wdiff U >"$TMP/wdiff.out"; r=$?
-	cat "$TMP/wdiff.out"; test $r = 0 &&
+	wexec U sh -c "echo U >/srv/unread" && wdiff_shown U &&
 	grep -qx "M /srv/unread" "$TMP/wdiff.out" && says_untold P U &&
 	grep -qx "! trace: conflicts judged by ctime" "$TMP/wdiff.out" &&
 	wcreate V U >/dev/null && wait_traced V &&
 	! grep "trace-untold" "$PWAPT_STATE/worlds/V/world" &&
-	wexec V sh -c "echo V >/srv/unread" &&
-	wdiff V U >"$TMP/wdiff.out"; r=$?
-	cat "$TMP/wdiff.out"; test $r = 0 &&
+	wexec V sh -c "echo V >/srv/unread" && wdiff_shown V U &&
 	grep -qx "M /srv/unread" "$TMP/wdiff.out" &&
 	! grep "may lack accesses" "$TMP/wdiff.out" &&
-	wdiff V P >"$TMP/wdiff.out"; r=$?
-	cat "$TMP/wdiff.out"; test $r = 0 && says_untold P U &&
+	wdiff_shown V P && says_untold P U &&
 	wcreate_untold Y V && wait_traced Y &&
-	wexec Y sh -c "echo Y >/srv/unread" &&
-	wdiff Y U >"$TMP/wdiff.out"; r=$?
-	cat "$TMP/wdiff.out"; test $r = 0 &&
+	wexec Y sh -c "echo Y >/srv/unread" && wdiff_shown Y U &&
 	grep -qx "M /srv/unread" "$TMP/wdiff.out" &&
 	! grep "may lack accesses" "$TMP/wdiff.out" &&
-	wdiff Y V >"$TMP/wdiff.out"; r=$?
-	cat "$TMP/wdiff.out"; test $r = 0 && says_untold V Y;
+	wdiff_shown Y V && says_untold V Y;
 	r=$?; wdelete Y; wdelete V; wdelete U; exit $r
 '
 
