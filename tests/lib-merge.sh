@@ -11,7 +11,9 @@ fresh_root() {
 	echo old >"$R/srv/opaque/old"; echo deep >"$R/srv/opaque/sub/deep"
 	echo r >"$R/srv/renamed/inside"; echo t >"$R/srv/todir/inner"
 	ln -s target "$R/srv/symlink"; ln -s gone "$R/srv/dellink"
+	ln -s same "$R/srv/relink"; ln -s own "$R/srv/chownlink"
 	touch -d "2020-01-01" "$R/srv/modify"
+	touch -h -d "2020-01-01" "$R/srv/relink" "$R/srv/chownlink"
 }
 
 # Every kind of change, made in world $1 through its tree.
@@ -23,6 +25,7 @@ change_everything() {
 	rm "$T/delete" "$T/dellink" &&
 	echo new >"$T/added" && mkdir "$T/newdir" && echo n >"$T/newdir/file" &&
 	ln -s elsewhere "$T/newlink" && ln -sfn other "$T/symlink" &&
+	ln -sfn same "$T/relink" && chown -h 1234:5678 "$T/chownlink" &&
 	echo a >"$T/hard1" && ln "$T/hard1" "$T/hard2" &&
 	mkfifo "$T/fifo" && mknod "$T/null2" c 1 3 &&
 	chmod 4755 "$T/setuid" && setcap cap_net_raw+ep "$T/cap" &&

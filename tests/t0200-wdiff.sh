@@ -13,6 +13,8 @@ for f in modify chmod chown touch delete tofile setuid cap acl xattr; do echo "$
 echo keep >"$R/srv/dir/keep"; echo old >"$R/srv/opaque/old"; echo deep >"$R/srv/opaque/sub/deep"
 echo r >"$R/srv/renamed/inside"; echo t >"$R/srv/todir/inner"
 ln -s target "$R/srv/symlink"; ln -s gone "$R/srv/dellink"
+ln -s same "$R/srv/relink"; ln -s own "$R/srv/chownlink"
+touch -h -d "2020-01-01" "$R/srv/relink" "$R/srv/chownlink"
 
 W() { echo "$PWAPT_STATE/worlds/W/merged$1"; } # W's tree, from the host
 
@@ -36,6 +38,7 @@ test_expect_success 'setup: W changes one thing of every kind' '
 	mkdir "$(W /srv/newdir)" && echo n >"$(W /srv/newdir/file)" &&
 	ln -s elsewhere "$(W /srv/newlink)" &&
 	ln -sfn other "$(W /srv/symlink)" &&
+	ln -sfn same "$(W /srv/relink)" && chown -h 1234:5678 "$(W /srv/chownlink)" &&
 	echo a >"$(W /srv/hard1)" && ln "$(W /srv/hard1)" "$(W /srv/hard2)" &&
 	mkfifo "$(W /srv/fifo)" &&
 	mknod "$(W /srv/null2)" c 1 3 &&
@@ -59,6 +62,7 @@ test_expect_success 'wdiff against the parent reports each change exactly' '
 	M /srv/cap xattrs
 	M /srv/chmod mode
 	M /srv/chown owner
+	M /srv/chownlink owner
 	D /srv/delete 
 	D /srv/dellink 
 	D /srv/dir 
@@ -77,10 +81,11 @@ test_expect_success 'wdiff against the parent reports each change exactly' '
 	D /srv/opaque/old 
 	D /srv/opaque/sub 
 	D /srv/opaque/sub/deep 
+	M /srv/relink times
 	D /srv/renamed 
 	D /srv/renamed/inside 
 	M /srv/setuid mode
-	M /srv/symlink target
+	M /srv/symlink times,target
 	M /srv/todir type
 	D /srv/todir/inner 
 	M /srv/tofile type

@@ -133,7 +133,9 @@ static int same_content(int a, int b)
  * A regular file's content is compared byte by byte only when its size is
  * the same and its mtime is not (a copy-up keeps the mtime, a write sets
  * it).  The times of a directory are not a change (they follow its
- * entries), nor those of a symbolic link (they follow its target). */
+ * entries); a symbolic link's are: dpkg sets them from the package, and
+ * a link made again with the same target is new to the world's
+ * processes (what `ls -l`, `find -newer` and rsync see). */
 int diff_compare(const struct side *a, const struct side *b)
 {
 	int what = 0, r = 1;
@@ -162,7 +164,7 @@ int diff_compare(const struct side *a, const struct side *b)
 	}
 	if (r < 0)
 		return r;
-	if (!S_ISDIR(x->st_mode) && !S_ISLNK(x->st_mode) && mtime_differs)
+	if (!S_ISDIR(x->st_mode) && mtime_differs)
 		what |= WORLD_CHANGED_TIMES;
 	if (!S_ISLNK(x->st_mode) && (r = same_xattrs(a->fd, b->fd)) == 0)
 		what |= WORLD_CHANGED_XATTRS;
