@@ -49,7 +49,7 @@ WORLD_OBJS := world/crash.o world/error.o world/fsutil.o world/xattrat.o world/s
 	world/recover.o world/merge-plan.o world/merge-move.o world/merge-dirs.o world/merge-save.o world/merge.o world/api-merge.o world/save.o \
 	world/links.o world/checkoff.o world/lowerhad.o world/conflicts.o world/conflicts-moved.o world/pkglists.o world/dpkgdb.o world/dbmerge.o \
 	world/netfile.o world/netdev.o world/nft.o world/api-net.o world/lifecycle.o \
-	world/trace-bpf.o world/trace-table.o world/trace-flush.o world/api-trace.o world/api-trace-run.o world/api-diff.o world/api-list.o \
+	world/trace-bpf.o world/trace-table.o world/trace-flush.o world/trace-teller.o world/api-trace.o world/api-trace-run.o world/api-diff.o world/api-list.o \
 	world/trace-writer.o world/trace-held.o world/trace-audit.o world/trace-audit-events.o world/warnings.o \
 	world/dbrec.o world/textdb.o world/accountdb.o world/layers-overlaps.o \
 	world/procs.o world/services.o world/svcusers.o world/svcports.o world/svcorder.o world/api-services.o \

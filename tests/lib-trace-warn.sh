@@ -247,6 +247,27 @@ test_expect_success 'a creation whose marker grew old: recorded as not told' '
 	r=$?; wdelete S2; wdelete S; exit $r
 '
 
+# The collector's own thread held while it writes its tables (a sync on a
+# loaded disk; crash_pause(), $TMP/pause): its teller still tells wcreate
+# at once, and P's second read of a file just after the creation is
+# recorded, which the derived-file warning needs.
+test_expect_success 'a collector busy writing its tables is told of a creation at once' '
+	wexec P sh -c "echo b1 >/srv/busy.c && cat /srv/busy.c >/dev/null" &&
+	wait_line P "^read /srv/busy.c$" &&
+	: >"$TMP/pause" &&
+	wait_for 30 "test -e \"$TMP/pause.held\"" &&
+	wcreate B P >/dev/null &&
+	wexec P sh -c "cat /srv/busy.c >/srv/busy.o"; r=$?
+	rm -f "$TMP/pause"
+	test $r = 0 && ! grep "trace-untold" "$PWAPT_STATE/worlds/B/world" &&
+	wait_traced B && wexec B sh -c "echo b2 >/srv/busy.c" &&
+	test_exit 3 wdiff B >"$TMP/wdiff.out"; r=$?
+	cat "$TMP/wdiff.out" && test $r = 0 &&
+	grep -q "^! /srv/busy.c: derived files: read in P after B was created by processes that then wrote /srv/busy.o" "$TMP/wdiff.out" &&
+	! grep "may lack accesses" "$TMP/wdiff.out" &&
+	wdelete B
+'
+
 # A directory whose ctime changed only because an entry was added to it
 # was a conflict by ctime; the trace shows nobody changed the directory.
 test_expect_success 'written on both sides, judged by the trace: a conflict saying so' '

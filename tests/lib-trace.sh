@@ -116,6 +116,9 @@ start_collector() {
 	# One a failed test left running would hold the store's trace lock.
 	stop_collector >/dev/null 2>&1
 	rm -f "$TMP/collector.pid"
+	# Held while writing its tables as long as $TMP/pause exists
+	# (crash_pause()): a collector busy with its own work.
+	PWAPT_PAUSE_AT=trace-tables PWAPT_PAUSE_FILE=$TMP/pause \
 	sh -c 'pwapt trace run & echo $! >"$1"; wait $!; echo "exit=$?"' - \
 		"$TMP/collector.pid" >"$TMP/collector.out" 2>&1 &
 	wait_for 10 'test -s "$TMP/collector.pid"' || return 1

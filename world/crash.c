@@ -1,5 +1,8 @@
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,4 +48,24 @@ int crash_fail(const char *name, int err)
 int crash_fail_n(const char *name, unsigned long n, int err)
 {
 	return named("PWAPT_FAIL_AT", name, (long)n) ? -err : 0;
+}
+
+void crash_pause(const char *name)
+{
+	const char *file = getenv("PWAPT_PAUSE_FILE");
+	char held[PATH_MAX];
+	int fd = -1;
+
+	if (!file || !named("PWAPT_PAUSE_AT", name, -1) ||
+	    snprintf(held, sizeof(held), "%s.held", file) >= (int)sizeof(held))
+		return;
+	for (int i = 0; i < 6000 && access(file, F_OK) == 0; i++) {
+		if (fd < 0)
+			fd = open(held, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		usleep(10000);
+	}
+	if (fd >= 0) {
+		close(fd);
+		unlink(held);
+	}
 }

@@ -17,5 +17,10 @@ int crash_fail(const char *name, int err);
 /* The same for the Nth occurrence of a repeated point: PWAPT_FAIL_AT=
  * "merge-op:2" makes the third operation of a merge fail (a write error). */
 int crash_fail_n(const char *name, unsigned long n, int err);
+/* PWAPT_PAUSE_AT=NAME holds the calling thread at that point while the
+ * file PWAPT_PAUSE_FILE exists (at most 60 s), making PWAPT_PAUSE_FILE.held
+ * meanwhile; the process's other threads go on: a collector whose own
+ * thread is busy writing its tables, while its teller answers. */
+void crash_pause(const char *name);
 
 #endif

@@ -79,6 +79,7 @@
 #include "trace-audit-events.h"
 #include "trace-audit.h"
 #include "trace-flush.h"
+#include "trace-teller.h"
 #include "trace-writer.h"
 
 #define BATCH_MS      200
@@ -115,9 +116,9 @@ struct trace_audit {
 	struct audited *worlds[MAX_WORLDS];
 	struct audit_events ev;
 	struct timespec last_sync;
-	struct trace_epoch_cache epoch_cache;
 	const char *mode;   /* for messages: how records arrive */
 	struct trace_flush flush;
+	struct trace_teller teller; /* takes the requests, sets the epoch */
 	uint64_t marker;  /* the number of the latest marker sent */
 	bool marker_back; /* and whether it came back */
 };
@@ -411,6 +412,7 @@ int trace_audit_open(struct trace_audit **out, struct world_store *s,
 	c->s = s;
 	c->ctl = c->rx = -1;
 	c->flush.fd = -1;
+	c->teller = (struct trace_teller)TRACE_TELLER_INIT;
 	c->lock_fd = openat(s->state_fd, TRACE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		r = errno;
@@ -457,6 +459,11 @@ int trace_audit_open(struct trace_audit **out, struct world_store *s,
 		return r;
 	}
 	c->attached = trace_attached_ticks();
+	if ((r = trace_teller_start(&c->teller, s, c->flush.fd, NULL, NULL)) <
+	    0) {
+		trace_audit_free(c);
+		return werr_errno(err, -r, "cannot read the worlds' creation");
+	}
 	clock_gettime(CLOCK_MONOTONIC, &c->last_sync);
 	*out = c;
 	return 0;
@@ -663,6 +670,9 @@ static int drain(struct trace_audit *c)
 			c->marker_back = true;
 			continue;
 		}
+		/* Read after the record came: an access made after the
+		 * teller told a request is judged by that request's epoch. */
+		c->ev.epoch = trace_teller_epoch(&c->teller);
 		if ((r = audit_events_record(&c->ev, h->nlmsg_type, buf + NLMSG_HDRLEN)) < 0)
 			return r;
 	}
@@ -713,6 +723,7 @@ static int flush_all(struct trace_audit *c, bool final)
 {
 	int r = read_lost(c);
 
+	crash_pause("trace-tables");
 	for (size_t i = 0; i < MAX_WORLDS && r >= 0; i++)
 		if (c->worlds[i])
 			r = traced_flush(c->worlds[i]->t, final);
@@ -777,22 +788,18 @@ static int serve_flush(struct trace_audit *c, struct world_error *err)
 int trace_audit_poll(struct trace_audit *c, int timeout_ms,
 		     struct world_error *err)
 {
-	struct pollfd p[2] = {{.fd = c->rx, .events = POLLIN},
-			      {.fd = c->flush.fd, .events = POLLIN}};
+	struct pollfd p[2] = {
+		{.fd = c->rx, .events = POLLIN},
+		{.fd = trace_teller_fd(&c->teller), .events = POLLIN}};
 	int r;
 
-	if ((r = trace_epoch(c->s, &c->epoch_cache, &c->ev.epoch)) < 0)
-		return werr_errno(err, -r, "cannot read the worlds' creation");
 	if (poll(p, 2, timeout_ms) < 0 && errno != EINTR)
 		return werr_errno(err, errno, "cannot wait for audit records");
-	/* A world created (or being created) since the top of this poll:
-	 * known before the records are read, so that a read after its
-	 * creation is a line of its own. */
-	bool asked = trace_flush_accept(&c->flush) > 0;
-	if (asked && (r = trace_epoch(c->s, &c->epoch_cache, &c->ev.epoch)) < 0)
+	/* Told already, by the teller, which read the worlds' creations as
+	 * it took them: a read after a creation is a line of its own. */
+	if ((r = trace_teller_take(&c->teller, &c->flush)) < 0)
 		return werr_errno(err, -r, "cannot read the worlds' creation");
-	/* wcreate waits for this alone, not for the marker and the sync. */
-	trace_flush_told(&c->flush);
+	bool asked = r > 0;
 	if ((r = drain(c)) < 0)
 		return werr_errno(err, -r, "cannot read audit records");
 	if (asked)
@@ -819,8 +826,10 @@ void trace_audit_free(struct trace_audit *c)
 			world_rules(c, (dev_t)c->worlds[i]->t->cgroup, false);
 	if (c->ctl >= 0)
 		sweep_rules(c);
+	trace_teller_stop(&c->teller);
 	if (c->rx >= 0) {
 		drain_backlog(c);
+		c->ev.epoch = trace_teller_epoch(&c->teller);
 		audit_events_finish(&c->ev);
 		flush_all(c, true);
 	}

@@ -22,9 +22,11 @@
 #include "cleanup.h"
 #include "container-cgroup.h"
 #include "container.h"
+#include "crash.h"
 #include "error.h"
 #include "fsutil.h"
 #include "trace-flush.h"
+#include "trace-teller.h"
 #include "trace-writer.h"
 
 #include "../kernel/pwapt-trace.skel.h"
@@ -46,26 +48,31 @@ struct trace_collector {
 	struct timespec last_sync;
 	int error; /* the first error of the ring buffer's callback */
 	int64_t boot_to_real; /* add to CLOCK_BOOTTIME ns: wall-clock ns */
-	struct trace_epoch_cache epoch_cache;
-	uint64_t epoch; /* trace_epoch()'s, wall-clock ns */
+	/* The latest creation of a world (the epoch), read by the teller's
+	 * thread, which takes the flush requests. */
+	struct trace_teller teller;
 };
 
-/* The offset between the kernel's CLOCK_BOOTTIME and wall-clock time,
- * and the latest creation of a world in both clocks. */
-static int refresh_clocks(struct trace_collector *c)
+/* The offset between the kernel's CLOCK_BOOTTIME and wall-clock time. */
+static int64_t boot_to_real(void)
 {
 	struct timespec boot;
-	int r;
 
 	clock_gettime(CLOCK_BOOTTIME, &boot);
-	c->boot_to_real = (int64_t)trace_now_ns() -
-			  ((int64_t)boot.tv_sec * 1000000000 + boot.tv_nsec);
-	if ((r = trace_epoch(c->s, &c->epoch_cache, &c->epoch)) < 0)
-		return r;
-	c->skel->bss->epoch = trace_boot_epoch(c->epoch, c->boot_to_real);
-	return 0;
+	return (int64_t)trace_now_ns() -
+	       ((int64_t)boot.tv_sec * 1000000000 + boot.tv_nsec);
 }
 
+/* The teller's: the epoch on the kernel's clock, where the program reads
+ * it. */
+static void publish_epoch(void *arg, uint64_t epoch)
+{
+	struct trace_collector *c = arg;
+
+	__atomic_store_n(&c->skel->bss->epoch,
+			 trace_boot_epoch(epoch, boot_to_real()),
+			 __ATOMIC_SEQ_CST);
+}
 
 /* Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup/unified on a
  * hybrid host, /sys/fs/cgroup on a unified one). */
@@ -368,7 +375,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (!path)
 		return 0;
 	if ((r = traced_add(t, kind, path, path2, h->tree,
-			    h->time + c->boot_to_real, c->epoch)) < 0)
+			    h->time + c->boot_to_real,
+			    trace_teller_epoch(&c->teller))) < 0)
 		c->error = r;
 	return r;
 }
@@ -392,6 +400,7 @@ static int flush_all(struct trace_collector *c, bool final)
 {
 	int r = read_lost(c);
 
+	crash_pause("trace-tables");
 	for (int i = 0; i < TRACE_MAX_SLOTS && r >= 0; i++)
 		if (c->slots[i])
 			r = traced_flush(c->slots[i], final);
@@ -406,22 +415,19 @@ int trace_collector_poll(struct trace_collector *c, int timeout_ms,
 	 * timeout, or at a flush request. */
 	struct pollfd p[2] = {
 		{.fd = ring_buffer__epoll_fd(c->rb), .events = POLLIN},
-		{.fd = c->flush.fd, .events = POLLIN}};
-	int r = refresh_clocks(c);
+		{.fd = trace_teller_fd(&c->teller), .events = POLLIN}};
+	int r;
 
-	if (r < 0)
-		return werr_errno(err, -r, "cannot read the worlds' creation");
+	c->boot_to_real = boot_to_real();
 	if (poll(p, 2, timeout_ms) < 0 && errno != EINTR)
 		return werr_errno(err, errno, "cannot wait for trace events");
 	/* Taken before the ring buffer is read: every call that returned
 	 * before a request was made put its record there already (at
-	 * sys_exit).  The clocks again: a world created since the top of
-	 * this poll makes a read after its creation a line of its own. */
-	bool asked = trace_flush_accept(&c->flush) > 0;
-	if (asked && (r = refresh_clocks(c)) < 0)
+	 * sys_exit).  Told already, by the teller, which read the worlds'
+	 * creations as it took them. */
+	if ((r = trace_teller_take(&c->teller, &c->flush)) < 0)
 		return werr_errno(err, -r, "cannot read the worlds' creation");
-	/* wcreate waits for this alone, not for the tables' sync. */
-	trace_flush_told(&c->flush);
+	bool asked = r > 0;
 	r = ring_buffer__consume(c->rb);
 	if (r < 0 && r != -EINTR)
 		return werr_errno(err, -r, "cannot read the trace's ring buffer");
@@ -455,6 +461,7 @@ int trace_collector_open(struct trace_collector **out, struct world_store *s,
 		return werr(err, ENOMEM, "out of memory");
 	c->lock_fd = -1;
 	c->flush.fd = -1;
+	c->teller = (struct trace_teller)TRACE_TELLER_INIT;
 	c->s = s;
 	/* One collector per store: two would write the same tables. */
 	c->lock_fd = openat(s->state_fd, TRACE_LOCK,
@@ -506,7 +513,9 @@ int trace_collector_open(struct trace_collector **out, struct world_store *s,
 		return werr_errno(err, -r, "cannot open the ring buffer");
 	}
 	c->attached = trace_attached_ticks();
-	if ((r = refresh_clocks(c)) < 0) {
+	c->boot_to_real = boot_to_real();
+	if ((r = trace_teller_start(&c->teller, s, c->flush.fd, publish_epoch,
+				    c)) < 0) {
 		trace_collector_free(c);
 		return werr_errno(err, -r, "cannot read the worlds' creation");
 	}
@@ -522,6 +531,7 @@ void trace_collector_free(struct trace_collector *c)
 	/* Stop recording first, so that the tables' last word is final. */
 	if (c->skel)
 		pwapt_trace__detach(c->skel);
+	trace_teller_stop(&c->teller);
 	if (c->rb) {
 		ring_buffer__consume(c->rb);
 		flush_all(c, true);
