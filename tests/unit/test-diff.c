@@ -34,10 +34,14 @@ static void make_root(void)
 		put_file(path, "1234\n");
 	}
 	symlink("a", sp("root/etc/link"));
+	symlink("c", sp("root/etc/relink"));
+	symlink("d", sp("root/etc/keeplink"));
 	mknod(sp("root/etc/dev"), S_IFCHR | 0600, makedev(1, 3));
 	/* An old mtime, as a package's files have. */
 	struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
 	utimensat(AT_FDCWD, sp("root/etc/samesize"), old, 0);
+	utimensat(AT_FDCWD, sp("root/etc/relink"), old, AT_SYMLINK_NOFOLLOW);
+	utimensat(AT_FDCWD, sp("root/etc/keeplink"), old, AT_SYMLINK_NOFOLLOW);
 }
 
 /* In world W's tree. */
@@ -67,6 +71,13 @@ static void change_world(void)
 	unlink(wp("etc/gone"));
 	unlink(wp("etc/link"));
 	symlink("b", wp("etc/link"));
+	/* Made again with the same target, as dpkg does: now, and with the
+	 * old time again. */
+	unlink(wp("etc/relink"));
+	symlink("c", wp("etc/relink"));
+	unlink(wp("etc/keeplink"));
+	symlink("d", wp("etc/keeplink"));
+	utimensat(AT_FDCWD, wp("etc/keeplink"), old, AT_SYMLINK_NOFOLLOW);
 	unlink(wp("etc/type"));
 	mkdir(wp("etc/type"), 0755);
 	w_put("etc/type/inner", "i\n");
@@ -166,8 +177,13 @@ static void test_world_against_root(void)
 	   "an xattr set: xattrs only (overlayfs' own are not compared)");
 	ok(has(&d, "/etc/gone", 'D', 0) && find(&d, "/etc/gone")->bytes == 5,
 	   "a deleted file (a whiteout in the layer), weighing the old size");
-	ok(has(&d, "/etc/link", 'M', WORLD_CHANGED_TARGET),
-	   "a symbolic link pointed elsewhere: its target");
+	ok(has(&d, "/etc/link", 'M',
+	       WORLD_CHANGED_TARGET | WORLD_CHANGED_TIMES),
+	   "a symbolic link made again elsewhere: its target and times");
+	ok(has(&d, "/etc/relink", 'M', WORLD_CHANGED_TIMES),
+	   "a symbolic link made again with its target: its times");
+	ok(!find(&d, "/etc/keeplink"),
+	   "made again with its target and time: no change");
 	ok(has(&d, "/etc/type", 'M', WORLD_CHANGED_TYPE) &&
 		   has(&d, "/etc/type/inner", 'A', 0),
 	   "a file that became a directory: its type, and what it holds");
