@@ -70,7 +70,8 @@ LINKS := wcreate wdelete wdiff wexec wconsole wlist wmerge check-off wip
 UNIT_TESTS := tests/unit/test-store tests/unit/test-fsutil tests/unit/test-shim \
 	tests/unit/test-dpkgdb tests/unit/test-net tests/unit/test-journal \
 	tests/unit/test-layers tests/unit/test-diff tests/unit/test-plan \
-	tests/unit/test-services tests/unit/test-trace tests/unit/test-childwait \
+	tests/unit/test-services tests/unit/test-trace tests/unit/test-teller \
+	tests/unit/test-childwait \
 	tests/unit/test-freezer tests/unit/test-save
 
 all: bin/pwapt bin/pwapt-trace bin/pwapt-init bin/pwapt-aptshim.so $(addprefix bin/,$(LINKS)) \
@@ -175,6 +176,9 @@ tests/unit/test-plan: tests/unit/test-plan.c tests/unit/tap.h \
 	$(floor_test)
 tests/unit/test-trace: tests/unit/test-trace.c tests/unit/tap.h world/*.h \
 		$(call floor_objs,trace-writer)
+	$(floor_test)
+tests/unit/test-teller: tests/unit/test-teller.c tests/unit/tap.h world/*.h \
+		$(call floor_objs,trace-teller)
 	$(floor_test)
 tests/unit/test-services: tests/unit/test-services.c tests/unit/tap.h \
 		world/*.h $(call floor_objs,services)

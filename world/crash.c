@@ -61,7 +61,9 @@ void crash_pause(const char *name)
 		return;
 	for (int i = 0; i < 6000 && access(file, F_OK) == 0; i++) {
 		if (fd < 0)
-			fd = open(held, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+			fd = open(held,
+				  O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+				  0600);
 		usleep(10000);
 	}
 	if (fd >= 0) {

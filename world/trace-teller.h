@@ -38,8 +38,8 @@ struct trace_teller {
 	uint64_t epoch; /* atomic: trace_epoch()'s, wall-clock ns */
 	int error;	/* atomic: -errno of reading the creations, 0 */
 	/* Sets the epoch where the kernel's programs read it (bpf), or
-	 * NULL; called on the teller's thread, before any request is told
-	 * of the epoch. */
+	 * NULL; called by trace_teller_start() first, then on the teller's
+	 * thread, before any request is told of the epoch. */
 	void (*publish)(void *arg, uint64_t epoch);
 	void *arg;
 };
