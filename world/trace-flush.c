@@ -59,6 +59,22 @@ int trace_flush_listen(struct world_store *s, struct trace_flush *f)
 	return 0;
 }
 
+void trace_flush_add(struct trace_flush *f, int c)
+{
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? 2 * f->cap : 8;
+		int *v = realloc(f->waiting, cap * sizeof(*v));
+
+		if (!v) { /* its reader hears nothing: not flushed */
+			close(c);
+			return;
+		}
+		f->waiting = v;
+		f->cap = cap;
+	}
+	f->waiting[f->n++] = c;
+}
+
 size_t trace_flush_accept(struct trace_flush *f)
 {
 	for (;;) {
@@ -68,18 +84,7 @@ size_t trace_flush_accept(struct trace_flush *f)
 			continue;
 		if (c < 0) /* EAGAIN: all taken; others: the next poll */
 			return f->n;
-		if (f->n == f->cap) {
-			size_t cap = f->cap ? 2 * f->cap : 8;
-			int *v = realloc(f->waiting, cap * sizeof(*v));
-
-			if (!v) { /* its reader hears nothing: not flushed */
-				close(c);
-				continue;
-			}
-			f->waiting = v;
-			f->cap = cap;
-		}
-		f->waiting[f->n++] = c;
+		trace_flush_add(f, c);
 	}
 }
 

@@ -50,6 +50,9 @@ struct trace_flush {
 /* Makes TRACE_SOCKET (a killed collector's is replaced) and listens on
  * it, non-blocking.  The caller holds TRACE_LOCK.  -errno. */
 int trace_flush_listen(struct world_store *s, struct trace_flush *f);
+/* Adds request C to the waiting ones (closed, unanswered, where there is
+ * no memory for it: its reader says not flushed). */
+void trace_flush_add(struct trace_flush *f, int c);
 /* Takes the requests that arrived: how many wait now. */
 size_t trace_flush_accept(struct trace_flush *f);
 /* Sends TRACE_TOLD to the waiting requests not yet told: the caller has

@@ -35,22 +35,8 @@ static void hand_over(struct trace_teller *t, struct trace_flush *got)
 	static const uint64_t one = 1;
 
 	pthread_mutex_lock(&t->mu);
-	for (size_t i = 0; i < got->n; i++) {
-		struct trace_flush *q = &t->queue;
-
-		if (q->n == q->cap) {
-			size_t cap = q->cap ? 2 * q->cap : 8;
-			int *v = realloc(q->waiting, cap * sizeof(*v));
-
-			if (!v) { /* its reader hears nothing: not flushed */
-				close(got->waiting[i]);
-				continue;
-			}
-			q->waiting = v;
-			q->cap = cap;
-		}
-		q->waiting[q->n++] = got->waiting[i];
-	}
+	for (size_t i = 0; i < got->n; i++)
+		trace_flush_add(&t->queue, got->waiting[i]);
 	pthread_mutex_unlock(&t->mu);
 	got->n = 0;
 	got->told = 0;
@@ -138,20 +124,8 @@ int trace_teller_take(struct trace_teller *t, struct trace_flush *f)
 
 	(void)!read(t->wake_fd, &n, sizeof(n));
 	pthread_mutex_lock(&t->mu);
-	for (size_t i = 0; i < t->queue.n; i++) {
-		if (f->n == f->cap) {
-			size_t cap = f->cap ? 2 * f->cap : 8;
-			int *v = realloc(f->waiting, cap * sizeof(*v));
-
-			if (!v) {
-				close(t->queue.waiting[i]);
-				continue;
-			}
-			f->waiting = v;
-			f->cap = cap;
-		}
-		f->waiting[f->n++] = t->queue.waiting[i];
-	}
+	for (size_t i = 0; i < t->queue.n; i++)
+		trace_flush_add(f, t->queue.waiting[i]);
 	t->queue.n = 0;
 	pthread_mutex_unlock(&t->mu);
 	/* Told already, by the teller (or never to be: its error). */
