@@ -105,6 +105,9 @@ static int roll_back(struct context *ctx, struct svc_plan *p, uint64_t id,
 		return EXIT_FAIL;
 	}
 	*undone = true;
+	/* systemd runs the old files again too, before the services. */
+	if (p->reexec_init)
+		(void)service_reexec_init(ctx, p->dst);
 	/* The note names those that did not come back on the old files,
 	 * and why; out of memory, it stays as it is (naming them all). */
 	size_t down = service_restore_old(ctx, p);
@@ -186,6 +189,8 @@ static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id,
 	/* Killed here: merged, SRC's services stopped, DST's not yet
 	 * (re)started; the note says so to pwapt recover. */
 	world_crash_point("svcmove-merged");
+	if (p->reexec_init)
+		(void)service_reexec_init(ctx, p->dst);
 	ssize_t bad = service_start_in_dst(ctx, p, why, sizeof(why));
 	int code = EXIT_OK;
 	if (bad >= 0)

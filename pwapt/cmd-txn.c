@@ -122,11 +122,12 @@ static int roll_back_failed(struct context *ctx, const char *name, uint64_t id,
  * before it are restarted on the old files (-1).  When the roll-back is
  * refused, the merge stays and it is started again on the merged files
  * (-2).  0 when each came back.  Those that do not run in the end are
- * pushed onto DOWN. */
+ * pushed onto DOWN.  REEXEC: Root's systemd executed itself again on the
+ * merged files, and does on the old ones after a roll-back. */
 static int restart_or_roll_back(struct context *ctx, const char *name,
 				uint64_t id, char *const *services,
-				const struct svc_plan *plan, struct strv *down,
-				struct world_error *outcome)
+				const struct svc_plan *plan, bool reexec,
+				struct strv *down, struct world_error *outcome)
 {
 	char check[512] = "";
 	ssize_t bad = service_restart_all(ctx, services, check, sizeof(check));
@@ -163,7 +164,9 @@ static int restart_or_roll_back(struct context *ctx, const char *name,
 		return -2;
 	}
 	/* They ran before the merge: they run again, on the old files, this
-	 * one and those restarted on the new ones. */
+	 * one and those restarted on the new ones; systemd first. */
+	if (reexec)
+		(void)service_reexec_init(ctx, WORLD_ROOT);
 	(void)service_restart_old(ctx, services, (size_t)bad, down);
 	fprintf(stderr, "%s: the merge of %s was rolled back\n", ctx->cmd,
 		name);
@@ -517,10 +520,11 @@ static int merge_one(struct context *ctx, const char *tx, bool force,
 		service_remember_plan(ctx, s, &plan, NULL, id);
 	}
 	_cleanup_strv_free_ char **gone = service_plan_removed(&plan);
+	bool reexec = false; /* Root's PID 1 is systemd, on replaced files */
 	_cleanup_strv_free_ char **found =
 		r >= 0 ? service_with_replaced_users(ctx, s, WORLD_ROOT, users,
 						     base ? base : rep.services,
-						     gone)
+						     gone, &reexec)
 		       : NULL;
 	/* A removed one's processes ran its deleted files. */
 	_cleanup_strv_free_ char **restart =
@@ -602,11 +606,13 @@ static int merge_one(struct context *ctx, const char *tx, bool force,
 	else if (stops) /* merged: none to restart */
 		service_pending_note(ctx, &plan, id, true);
 	world_crash_point("txn-merged");
+	if (reexec)
+		(void)service_reexec_init(ctx, WORLD_ROOT);
 	_cleanup_strv_ struct strv down_old = {0}, start_old = {0};
 	int rs = ctx->no_restart
 			 ? 0
 			 : restart_or_roll_back(ctx, tx, id, services, &plan,
-						&down_old, outcome);
+						reexec, &down_old, outcome);
 	/* Rolled back: the stopped ones start again; one that does
 	 * not, or one that did not come back on the old files (or, the
 	 * roll-back refused, on the merged ones), stays named in Root's

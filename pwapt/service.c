@@ -30,7 +30,7 @@ static char *pick_service(int dir, const char *entry)
 /* Whether world NAME runs systemd (sd_booted(): /run/systemd/system is
  * there), asked in the world: its container's PID 1 is the tree's own
  * systemd (pwapt.conf's init), or NAME is Root on a host that boots it. */
-static bool runs_systemd(struct context *ctx, const char *name)
+bool service_runs_systemd(struct context *ctx, const char *name)
 {
 	struct world_exec_options xo = {.timeout = SERVICE_TIMEOUT,
 					.output_fd = -1};
@@ -47,7 +47,7 @@ static bool runs_systemd(struct context *ctx, const char *name)
 void service_start_enabled(struct context *ctx, const char *name,
 			   char *const *gone)
 {
-	if (runs_systemd(ctx, name))
+	if (service_runs_systemd(ctx, name))
 		return;
 	_cleanup_strv_free_ char **links =
 		list_dir(ctx, name, "etc/rc2.d", pick_service);
@@ -111,7 +111,7 @@ int service_restart_in_root(struct context *ctx, const char *service,
 	    asprintf(&script, "/etc/init.d/%s", service) < 0)
 		return -1;
 	int st = 1;
-	bool is_systemd = runs_systemd(ctx, WORLD_ROOT);
+	bool is_systemd = service_runs_systemd(ctx, WORLD_ROOT);
 	char *active[] = {(char *)"systemctl", (char *)"is-active",
 			  (char *)"--quiet", unit, NULL};
 	char *status[] = {script, (char *)"status", NULL};
@@ -552,11 +552,33 @@ void service_start_after_refused_rollback(struct context *ctx,
 		(void)service_pending_restore(ctx, WORLD_ROOT, 0);
 }
 
+/* Whether world NAME runs systemd as PID 1 and that maps code of a file
+ * since deleted or replaced (as /proc/1/maps says in the world; not a
+ * memfd, a device or System V shared memory): a rollback put the old
+ * files back under it. */
+static bool init_runs_deleted(struct context *ctx, const char *name)
+{
+	struct world_exec_options xo = {.timeout = SERVICE_TIMEOUT,
+					.output_fd = -1};
+	char *argv[] = {
+		(char *)"awk",
+		(char *)"$2 ~ /x/ && $6 ~ /^\\// && $NF == \"(deleted)\" && "
+			"$6 !~ /^\\/(memfd:|dev\\/|SYSV)/ { f = 1 } "
+			"END { exit !f }",
+		(char *)"/proc/1/maps", NULL};
+	int st = 1;
+	return service_runs_systemd(ctx, name) &&
+	       run_in(ctx, name, argv, &xo, &st) >= 0 && st == 0;
+}
+
 int service_restart_after_rollback(struct context *ctx, uint64_t id,
 				   const char *src, const char *prev, char *why,
 				   size_t why_len)
 {
 	_cleanup_strv_ struct strv names = {0}, stop = {0}, stopped = {0};
+	/* Root's systemd runs the old files again, before the services. */
+	if (init_runs_deleted(ctx, WORLD_ROOT))
+		(void)service_reexec_init(ctx, WORLD_ROOT);
 	int r = read_restarted(ctx, id, &names, &stop, &stopped, why, why_len);
 	if (r < 0)
 		return -2; /* the note from before the rollback names them */
@@ -713,10 +735,40 @@ void service_put_user(FILE *f, const struct world_replaced_user *u,
 	put_path(f, u->path);
 }
 
+int service_reexec_init(struct context *ctx, const char *dst)
+{
+	struct world_exec_options xo = {.timeout = SERVICE_TIMEOUT,
+					.output_fd = chatter_fd(ctx)};
+	char *argv[] = {(char *)"systemctl", (char *)"daemon-reexec", NULL};
+	if (!service_runs_systemd(ctx, dst)) {
+		fprintf(stderr,
+			"%s: warning: PID 1 of %s uses files the merge "
+			"replaced, and is not systemd: restart it by hand\n",
+			ctx->cmd, dst);
+		return -1;
+	}
+	FILE *f = chatter(ctx);
+	fprintf(f, "Re-executing systemd (PID 1) in %s...", dst);
+	fflush(f);
+	int st = 1;
+	if (run_in(ctx, dst, argv, &xo, &st) < 0)
+		st = -1;
+	fprintf(f, st ? " FAILED\n" : " done\n");
+	fflush(f);
+	if (st)
+		fprintf(stderr,
+			"%s: warning: systemctl daemon-reexec failed in %s "
+			"(%s %d): its PID 1 runs on from the files the merge "
+			"replaced\n",
+			ctx->cmd, dst, st < 0 ? "not run," : "exit", st);
+	return st ? -1 : 0;
+}
+
 char **service_with_replaced_users(struct context *ctx, struct world_store *s,
 				   const char *dst,
 				   const struct world_file_users *before,
-				   char *const *services, char *const *gone)
+				   char *const *services, char *const *gone,
+				   bool *reexec)
 {
 	char **all = calloc(1, sizeof(char *));
 	size_t n = 0;
@@ -739,6 +791,17 @@ char **service_with_replaced_users(struct context *ctx, struct world_store *s,
 			stopped |= !strcmp(*g, u->service);
 		if (stopped)
 			continue;
+		/* PID 1, systemd, executes itself again on the new files
+		 * (service_reexec_init, as needrestart has it do). */
+		if (!u->service && u->pid == 1 && reexec && !ctx->no_restart) {
+			*reexec = true;
+			fprintf(f, "Pid 1 in %s (", dst);
+			put_text(f, u->comm);
+			fputs(") uses ", f);
+			put_path(f, u->path);
+			fputs(", which the merge replaced.\n", f);
+			continue;
+		}
 		if (!u->service) {
 			fprintf(stderr, "%s: warning: ", ctx->cmd);
 			service_put_user(stderr, u, dst);

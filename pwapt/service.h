@@ -121,11 +121,23 @@ void service_start_after_refused_rollback(struct context *ctx,
  * (BEFORE: DST's file users taken before it, may be NULL), each service
  * once, but those of GONE (stopped for good: their package removed; may
  * be NULL); such a process is named on the chatter, one of no service in
- * a warning.  malloc'd (strvfreep); NULL when out of memory. */
+ * a warning, but DST's PID 1 when it is systemd and REEXEC is not NULL
+ * (nor --no-restart given): *REEXEC is set then, for
+ * service_reexec_init().  malloc'd (strvfreep); NULL when out of memory. */
 char **service_with_replaced_users(struct context *ctx, struct world_store *s,
 				   const char *dst,
 				   const struct world_file_users *before,
-				   char *const *services, char *const *gone);
+				   char *const *services, char *const *gone,
+				   bool *reexec);
+/* systemctl daemon-reexec in DST, said on the chatter: its systemd (PID
+ * 1) runs the files a merge put in place, keeping its state and units;
+ * before DST's services restart (as needrestart orders it), and again
+ * after a rollback of that merge.  0; -1, warned, when it failed or PID
+ * 1 is not systemd (left to the administrator then).  Runs commands:
+ * call it with no store of the caller open. */
+int service_reexec_init(struct context *ctx, const char *dst);
+/* Whether world NAME runs systemd (sd_booted(), asked in the world). */
+bool service_runs_systemd(struct context *ctx, const char *name);
 
 /* ---- Moving services with a merge of SRC into DST (svcmove.c: the
  * plan; svcsteps.c: its steps; svccheck.c).  The steps, in the order
@@ -181,6 +193,11 @@ struct svc_plan {
 	 * "uses a file the merge replaces"), the others named in the plan. */
 	struct world_replaced_users planned;
 	bool merged; /* service_plan_after_merge() ran: SRC is merged */
+	/* DST's PID 1 is systemd (service_plan_order() asks) and uses a
+	 * file the merge replaces (not with --no-restart): before the
+	 * merge, for the plan; after it, by service_plan_after_merge(),
+	 * for service_reexec_init(). */
+	bool reexec_init;
 	/* The diff has conflicts or derived files: the merge is refused
 	 * unless forced, and stops nothing of DST's before it then. */
 	bool conflicts;
@@ -310,7 +327,9 @@ void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,
 /* The processes of DST that use a file the merge replaces and belong to
  * no service, which the merge restarts none of: "restart by hand: ..."
  * lines (shown also with --no-restart), or with JSON the member
- * ,"by_hand":[...]. */
+ * ,"by_hand":[...]; but DST's PID 1 when it is systemd that the merge
+ * re-executes: "re-execute systemd (PID 1) in DST: ...", or with JSON
+ * ,"reexec_init":true after "by_hand" (false otherwise). */
 void service_plan_print_by_hand(FILE *f, const struct svc_plan *p, bool json);
 /* "pid N in DST (COMM) uses PATH", the name and the path escaped. */
 void service_put_user(FILE *f, const struct world_replaced_user *u,

@@ -243,6 +243,9 @@ static int plan_users(struct context *ctx, struct world_store *s,
 	}
 	for (size_t i = 0; i < p->planned.n; i++) {
 		const char *name = p->planned.v[i].service;
+		/* service_plan_order() asks whether it is systemd. */
+		if (!name && p->planned.v[i].pid == 1 && !ctx->no_restart)
+			p->reexec_init = true;
 		bool known = !name;
 		for (size_t k = 0; !known && k < p->n; k++)
 			known = !strcmp(p->v[k].name, name);
@@ -417,6 +420,12 @@ void service_plan_order(struct context *ctx, struct svc_plan *p)
 	if (p->n)
 		qsort(p->v, p->n, sizeof(*p->v), cmp_item);
 	units_order(ctx, p);
+	if (p->reexec_init &&
+	    !(p->reexec_init = service_runs_systemd(ctx, p->dst)) && p->merged)
+		fprintf(stderr,
+			"%s: warning: PID 1 of %s uses files the merge "
+			"replaced, and is not systemd: restart it by hand\n",
+			ctx->cmd, p->dst);
 }
 
 void service_order_in(struct context *ctx, const char *world, char **names)
@@ -460,9 +469,11 @@ int service_plan_after_merge(struct context *ctx, struct world_store *s,
 			     struct svc_plan *p)
 {
 	_cleanup_strv_free_ char **gone = service_plan_removed(p);
+	p->reexec_init = false; /* the plan's guess; now what happened */
 	_cleanup_strv_free_ char **users =
-		p->users ? service_with_replaced_users(ctx, s, p->dst,
-						       p->users, NULL, gone)
+		p->users ? service_with_replaced_users(ctx, s, p->dst, p->users,
+						       NULL, gone,
+						       &p->reexec_init)
 			 : NULL;
 	for (char **u = users; u && *u; u++) {
 		bool known = false;
@@ -505,6 +516,16 @@ void service_plan_print_by_hand(FILE *f, const struct svc_plan *p, bool json)
 		const struct world_replaced_user *u = &p->planned.v[i];
 		if (u->service)
 			continue;
+		if (u->pid == 1 && p->reexec_init) {
+			if (!json) {
+				fputs("re-execute systemd (PID 1) in ", f);
+				put_text(f, p->dst);
+				fputs(": it uses ", f);
+				put_path(f, u->path);
+				fputs(", which the merge replaces\n", f);
+			}
+			continue;
+		}
 		if (!json) {
 			fputs("restart by hand: ", f);
 			service_put_user(f, u, p->dst);
@@ -524,7 +545,8 @@ void service_plan_print_by_hand(FILE *f, const struct svc_plan *p, bool json)
 		first = false;
 	}
 	if (json)
-		fprintf(f, "]");
+		fprintf(f, "],\"reexec_init\":%s",
+			p->reexec_init ? "true" : "false");
 }
 
 void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,

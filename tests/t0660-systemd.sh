@@ -236,6 +236,79 @@ test_expect_success 'wmerge starts units in their After= order, not their names'
 	test_lacks "$A|$Z" wlist --services
 '
 
+# stale_in_init LIB: "stale" when Root's PID 1 maps LIB from a file
+# replaced since (as PID 1 sees it), else "fresh".
+stale_in_init() {
+	wexec Root sh -c "if grep -q '$1 (deleted)\$' /proc/1/maps; then
+		echo stale; else echo fresh; fi"
+}
+
+# shown FILE CMD...: CMD's output and errors into FILE and shown; its exit
+# status.
+shown() {
+	_f=$1
+	shift
+	"$@" >"$_f" 2>&1
+	_r=$?
+	cat "$_f"
+	return $_r
+}
+
+test_expect_success 'a merge replacing a library Root'\''s systemd maps re-executes it; --no-restart and pwapt rollback' '
+	lib=$(wexec Root sh -c "grep -o \"/usr/lib/[^ ]*/libzstd\\.so[^ ]*\" /proc/1/maps | head -n 1") &&
+	echo "PID 1 maps $lib" && test -n "$lib" &&
+	pid=$(init_pid Root) && unitpid=$(main_pid Root) &&
+	test_equal fresh "$(stale_in_init "$lib")" &&
+	# The library made again (a new inode), as an upgrade does; a byte
+	# after its end, which the dynamic loader never reads, makes it new.
+	wcreate L Root >/dev/null &&
+	wexec L sh -c "cp -p $lib $lib.new && printf x >>$lib.new && mv $lib.new $lib" &&
+	shown "$TMP/plan" wmerge --plan L Root &&
+	grep -qF "re-execute systemd (PID 1) in Root: it uses $lib, which the merge replaces" "$TMP/plan" &&
+	test_lacks "pid 1 in Root" cat "$TMP/plan" &&
+	test_equal true "$(wmerge --plan --json L Root | python3 -c "import json, sys; print(str(json.load(sys.stdin)[\"reexec_init\"]).lower())")" &&
+	shown "$TMP/out" wmerge L Root &&
+	grep -q "^Re-executing systemd (PID 1) in Root... done" "$TMP/out" &&
+	test_lacks "restart it by hand" cat "$TMP/out" &&
+	test_equal fresh "$(stale_in_init "$lib")" &&
+	# The same PID 1, its units kept running.
+	test_equal "$pid" "$(init_pid Root)" &&
+	test_equal "$unitpid" "$(main_pid Root)" &&
+	unit_runs Root 1.0 &&
+	# Rolled back, the old library is back under it: it runs that again
+	# (forced: unattended-upgrades, restarted, wrote its log since).
+	shown "$TMP/out" pwapt rollback --force &&
+	grep -q "^Re-executing systemd (PID 1) in Root... done" "$TMP/out" &&
+	test_equal fresh "$(stale_in_init "$lib")" &&
+	# --no-restart: said to be left to the administrator, and left.
+	wcreate L Root >/dev/null &&
+	wexec L sh -c "cp -p $lib $lib.new && printf x >>$lib.new && mv $lib.new $lib" &&
+	shown "$TMP/plan" wmerge --plan --no-restart L Root &&
+	grep -q "^restart by hand: pid 1 in Root (systemd) uses $lib" "$TMP/plan" &&
+	shown "$TMP/out" wmerge --no-restart L Root &&
+	test_lacks "Re-executing" cat "$TMP/out" &&
+	test_equal stale "$(stale_in_init "$lib")" &&
+	shown "$TMP/out" pwapt rollback --force &&
+	test_equal fresh "$(stale_in_init "$lib")"
+'
+
+test_expect_success 'pwapt install merging a package whose scripts replace that library: systemd re-executed before the services restart' '
+	lib=$(wexec Root sh -c "grep -o \"/usr/lib/[^ ]*/libzstd\\.so[^ ]*\" /proc/1/maps | head -n 1") &&
+	test -n "$lib" && pid=$(init_pid Root) &&
+	shown "$TMP/out" pwapt install --test --merge-on-success -y pwapt-test-relib </dev/null &&
+	grep -q "^Merged tx[0-9]* into Root" "$TMP/out" &&
+	test_equal "Re-executing systemd (PID 1) in Root... done" \
+		"$(grep -E "^(Re-executing|Restarting) " "$TMP/out" | head -n 1)" &&
+	test_lacks "restart it by hand" cat "$TMP/out" &&
+	test_equal fresh "$(stale_in_init "$lib")" &&
+	test_equal "$pid" "$(init_pid Root)" &&
+	unit_runs Root 1.0 &&
+	shown "$TMP/out" pwapt rollback --force &&
+	grep -q "^Re-executing systemd (PID 1) in Root... done" "$TMP/out" &&
+	test_equal fresh "$(stale_in_init "$lib")" &&
+	test_equal "" "$(installed Root pwapt-test-relib)"
+'
+
 # stopped_merge: the pid of this test's wmerge stopped at a PWAPT_STOP_AT
 # point.
 stopped_merge() {
