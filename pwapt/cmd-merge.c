@@ -189,8 +189,6 @@ static int move_services(struct context *ctx, struct svc_plan *p, uint64_t id,
 	/* Killed here: merged, SRC's services stopped, DST's not yet
 	 * (re)started; the note says so to pwapt recover. */
 	world_crash_point("svcmove-merged");
-	if (p->reexec_init)
-		(void)service_reexec_init(ctx, p->dst);
 	ssize_t bad = service_start_in_dst(ctx, p, why, sizeof(why));
 	int code = EXIT_OK;
 	if (bad >= 0)
@@ -376,6 +374,10 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 		" (pwapt rollback%s%s undoes it).\n",
 		src, dst, id, strcmp(dst, WORLD_ROOT) ? " " : "",
 		strcmp(dst, WORLD_ROOT) ? dst : "");
+	/* systemd first, at once: a pwapt killed later leaves it on the new
+	 * files, not the deleted ones.  Now: re-executed, for roll_back(). */
+	if (plan.reexec_init && !ctx->no_restart)
+		plan.reexec_init = service_reexec_init(ctx, dst) == 0;
 	if (ctx->no_restart) {
 		/* Those the merge removes were not stopped either: they run
 		 * on from their deleted files. */

@@ -123,7 +123,8 @@ static int roll_back_failed(struct context *ctx, const char *name, uint64_t id,
  * refused, the merge stays and it is started again on the merged files
  * (-2).  0 when each came back.  Those that do not run in the end are
  * pushed onto DOWN.  REEXEC: Root's systemd executed itself again on the
- * merged files, and does on the old ones after a roll-back. */
+ * merged files (service_reexec_init), and does on the old ones after a
+ * roll-back. */
 static int restart_or_roll_back(struct context *ctx, const char *name,
 				uint64_t id, char *const *services,
 				const struct svc_plan *plan, bool reexec,
@@ -520,7 +521,7 @@ static int merge_one(struct context *ctx, const char *tx, bool force,
 		service_remember_plan(ctx, s, &plan, NULL, id);
 	}
 	_cleanup_strv_free_ char **gone = service_plan_removed(&plan);
-	bool reexec = false; /* Root's PID 1 is systemd, on replaced files */
+	bool reexec = false; /* Root's PID 1 uses a replaced file */
 	_cleanup_strv_free_ char **found =
 		r >= 0 ? service_with_replaced_users(ctx, s, WORLD_ROOT, users,
 						     base ? base : rep.services,
@@ -554,6 +555,10 @@ static int merge_one(struct context *ctx, const char *tx, bool force,
 		"Merged %s into Root as merge %" PRIu64
 		" (pwapt rollback undoes it).\n",
 		tx, id);
+	/* systemd first, at once: a pwapt killed later leaves it on the
+	 * new files, not the deleted ones.  Now: re-executed. */
+	if (reexec)
+		reexec = service_reexec_init(ctx, WORLD_ROOT) == 0;
 	char why[512] = "";
 	int late_r =
 		late ? service_stop_removed_in_dst(ctx, &plan, why, sizeof(why))
@@ -606,8 +611,6 @@ static int merge_one(struct context *ctx, const char *tx, bool force,
 	else if (stops) /* merged: none to restart */
 		service_pending_note(ctx, &plan, id, true);
 	world_crash_point("txn-merged");
-	if (reexec)
-		(void)service_reexec_init(ctx, WORLD_ROOT);
 	_cleanup_strv_ struct strv down_old = {0}, start_old = {0};
 	int rs = ctx->no_restart
 			 ? 0

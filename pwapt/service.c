@@ -390,10 +390,42 @@ static void say_names(struct context *ctx, const char *lead,
 		fprintf(chatter(ctx), ".\n");
 }
 
+/* Whether world NAME runs systemd as PID 1 and that maps code of a file
+ * since deleted or replaced (as /proc/1/maps says in the world; not a
+ * memfd, a device or System V shared memory): a rollback put the old
+ * files back under it.  One that cannot be told is warned about. */
+static bool init_runs_deleted(struct context *ctx, const char *name)
+{
+	struct world_exec_options xo = {.timeout = SERVICE_TIMEOUT,
+					.output_fd = -1};
+	char *argv[] = {
+		(char *)"awk",
+		(char *)"$2 ~ /x/ && $6 ~ /^\\// && $NF == \"(deleted)\" && "
+			"$6 !~ /^\\/(memfd:|dev\\/|SYSV)/ { f = 1 } "
+			"END { exit !f }",
+		(char *)"/proc/1/maps", NULL};
+	int st = -1;
+	if (!service_runs_systemd(ctx, name))
+		return false;
+	if (run_in(ctx, name, argv, &xo, &st) < 0 || (st != 0 && st != 1))
+		fprintf(stderr,
+			"%s: warning: cannot tell whether systemd (PID 1) of "
+			"%s maps files since replaced (awk: %s %d); if it "
+			"does, run systemctl daemon-reexec there\n",
+			ctx->cmd, name, st < 0 ? "not run," : "exit", st);
+	return st == 0;
+}
+
 void service_say_left_after_rollback(struct context *ctx, uint64_t id)
 {
 	_cleanup_strv_ struct strv again = {0}, stop = {0}, stopped = {0};
 	char why[512] = "";
+	if (init_runs_deleted(ctx, WORLD_ROOT))
+		fprintf(stderr,
+			"%s: warning: systemd (PID 1) of Root maps files the "
+			"rollback replaced: run systemctl daemon-reexec there "
+			"(--no-restart)\n",
+			ctx->cmd);
 	int r = read_restarted(ctx, id, &again, &stop, &stopped, why,
 			       sizeof(why));
 	if (r < 0)
@@ -550,25 +582,6 @@ void service_start_after_refused_rollback(struct context *ctx,
 	(void)prev;
 	if (all)
 		(void)service_pending_restore(ctx, WORLD_ROOT, 0);
-}
-
-/* Whether world NAME runs systemd as PID 1 and that maps code of a file
- * since deleted or replaced (as /proc/1/maps says in the world; not a
- * memfd, a device or System V shared memory): a rollback put the old
- * files back under it. */
-static bool init_runs_deleted(struct context *ctx, const char *name)
-{
-	struct world_exec_options xo = {.timeout = SERVICE_TIMEOUT,
-					.output_fd = -1};
-	char *argv[] = {
-		(char *)"awk",
-		(char *)"$2 ~ /x/ && $6 ~ /^\\// && $NF == \"(deleted)\" && "
-			"$6 !~ /^\\/(memfd:|dev\\/|SYSV)/ { f = 1 } "
-			"END { exit !f }",
-		(char *)"/proc/1/maps", NULL};
-	int st = 1;
-	return service_runs_systemd(ctx, name) &&
-	       run_in(ctx, name, argv, &xo, &st) >= 0 && st == 0;
 }
 
 int service_restart_after_rollback(struct context *ctx, uint64_t id,

@@ -121,9 +121,11 @@ void service_start_after_refused_rollback(struct context *ctx,
  * (BEFORE: DST's file users taken before it, may be NULL), each service
  * once, but those of GONE (stopped for good: their package removed; may
  * be NULL); such a process is named on the chatter, one of no service in
- * a warning, but DST's PID 1 when it is systemd and REEXEC is not NULL
- * (nor --no-restart given): *REEXEC is set then, for
- * service_reexec_init().  malloc'd (strvfreep); NULL when out of memory. */
+ * a warning, but DST's PID 1 when REEXEC is not NULL (nor --no-restart
+ * given): *REEXEC is set then, named on the chatter, and whether it is
+ * systemd is service_reexec_init()'s to ask (this runs no command: the
+ * caller may hold the store).  malloc'd (strvfreep); NULL when out of
+ * memory. */
 char **service_with_replaced_users(struct context *ctx, struct world_store *s,
 				   const char *dst,
 				   const struct world_file_users *before,
@@ -196,7 +198,8 @@ struct svc_plan {
 	/* DST's PID 1 is systemd (service_plan_order() asks) and uses a
 	 * file the merge replaces (not with --no-restart): before the
 	 * merge, for the plan; after it, by service_plan_after_merge(),
-	 * for service_reexec_init(). */
+	 * for service_reexec_init(); once that ran, whether it did (and
+	 * is to run again after a roll-back). */
 	bool reexec_init;
 	/* The diff has conflicts or derived files: the merge is refused
 	 * unless forced, and stops nothing of DST's before it then. */
@@ -308,6 +311,9 @@ int service_plan_make(struct context *ctx, struct world_store *s,
 		      const char *src, const char *dst,
 		      char *const *also_restart, struct svc_plan *out,
 		      struct world_error *err);
+/* And, where P's reexec_init is set, asks DST whether its PID 1 is
+ * systemd, clearing it when not (after the merge, with a warning: that
+ * PID 1 is the administrator's to restart). */
 void service_plan_order(struct context *ctx, struct svc_plan *p);
 /* Orders P (S-numbers of SRC's rc2.d, or DST's after the merge, then
  * the units' After=, Before=, Requires= and Wants=: svcmove.c) and reads

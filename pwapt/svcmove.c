@@ -507,6 +507,23 @@ static void print_ports(FILE *f, const struct svc_item *it, bool json)
 		fprintf(f, ")");
 }
 
+/* "re-execute systemd (PID 1) in DST: ..." when P re-executes it: the
+ * plan's first line, as it runs before any service starts. */
+static void print_reexec(FILE *f, const struct svc_plan *p)
+{
+	for (size_t i = 0; p->reexec_init && i < p->planned.n; i++) {
+		const struct world_replaced_user *u = &p->planned.v[i];
+		if (u->service || u->pid != 1)
+			continue;
+		fputs("re-execute systemd (PID 1) in ", f);
+		put_text(f, p->dst);
+		fputs(": it uses ", f);
+		put_path(f, u->path);
+		fputs(", which the merge replaces\n", f);
+		return;
+	}
+}
+
 void service_plan_print_by_hand(FILE *f, const struct svc_plan *p, bool json)
 {
 	if (json)
@@ -516,16 +533,8 @@ void service_plan_print_by_hand(FILE *f, const struct svc_plan *p, bool json)
 		const struct world_replaced_user *u = &p->planned.v[i];
 		if (u->service)
 			continue;
-		if (u->pid == 1 && p->reexec_init) {
-			if (!json) {
-				fputs("re-execute systemd (PID 1) in ", f);
-				put_text(f, p->dst);
-				fputs(": it uses ", f);
-				put_path(f, u->path);
-				fputs(", which the merge replaces\n", f);
-			}
-			continue;
-		}
+		if (u->pid == 1 && p->reexec_init)
+			continue; /* print_reexec() said it first */
 		if (!json) {
 			fputs("restart by hand: ", f);
 			service_put_user(f, u, p->dst);
@@ -588,6 +597,7 @@ void service_plan_print(struct context *ctx, FILE *f, const struct svc_plan *p,
 		service_plan_print_by_hand(f, p, true);
 		return;
 	}
+	print_reexec(f, p);
 	if (!p->n)
 		fprintf(f, "No service to stop, start or restart.\n");
 	for (size_t i = p->n; i-- > 0;)

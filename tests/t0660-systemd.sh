@@ -239,8 +239,8 @@ test_expect_success 'wmerge starts units in their After= order, not their names'
 # stale_in_init LIB: "stale" when Root's PID 1 maps LIB from a file
 # replaced since (as PID 1 sees it), else "fresh".
 stale_in_init() {
-	wexec Root sh -c "if grep -q '$1 (deleted)\$' /proc/1/maps; then
-		echo stale; else echo fresh; fi"
+	wexec Root sh -c "grep -q '$1 (deleted)\$' /proc/1/maps
+		case \$? in 0) echo stale ;; 1) echo fresh ;; *) exit 1 ;; esac"
 }
 
 # shown FILE CMD...: CMD's output and errors into FILE and shown; its exit
@@ -267,8 +267,13 @@ test_expect_success 'a merge replacing a library Root'\''s systemd maps re-execu
 	grep -qF "re-execute systemd (PID 1) in Root: it uses $lib, which the merge replaces" "$TMP/plan" &&
 	test_lacks "pid 1 in Root" cat "$TMP/plan" &&
 	test_equal true "$(wmerge --plan --json L Root | python3 -c "import json, sys; print(str(json.load(sys.stdin)[\"reexec_init\"]).lower())")" &&
+	test_equal "re-execute systemd (PID 1) in Root: it uses $lib, which the merge replaces" \
+		"$(grep -E "^(re-execute|stop|start|restart) " "$TMP/plan" | head -n 1)" &&
 	shown "$TMP/out" wmerge L Root &&
-	grep -q "^Re-executing systemd (PID 1) in Root... done" "$TMP/out" &&
+	# Before the services restart.
+	grep -q "^Restarting .* in Root... done" "$TMP/out" &&
+	test_equal "Re-executing systemd (PID 1) in Root... done" \
+		"$(grep -E "^(Re-executing|Restarting|Starting) " "$TMP/out" | head -n 1)" &&
 	test_lacks "restart it by hand" cat "$TMP/out" &&
 	test_equal fresh "$(stale_in_init "$lib")" &&
 	# The same PID 1, its units kept running.
@@ -287,8 +292,12 @@ test_expect_success 'a merge replacing a library Root'\''s systemd maps re-execu
 	grep -q "^restart by hand: pid 1 in Root (systemd) uses $lib" "$TMP/plan" &&
 	shown "$TMP/out" wmerge --no-restart L Root &&
 	test_lacks "Re-executing" cat "$TMP/out" &&
+	grep -qF "pid 1 in Root (systemd) uses $lib, which the merge replaced, and belongs to no service: restart it by hand" "$TMP/out" &&
 	test_equal stale "$(stale_in_init "$lib")" &&
-	shown "$TMP/out" pwapt rollback --force &&
+	shown "$TMP/out" pwapt rollback --force --no-restart &&
+	grep -q "systemd (PID 1) of Root maps files the rollback replaced: run systemctl daemon-reexec there" "$TMP/out" &&
+	test_equal stale "$(stale_in_init "$lib")" &&
+	wexec Root systemctl daemon-reexec &&
 	test_equal fresh "$(stale_in_init "$lib")"
 '
 
@@ -296,9 +305,8 @@ test_expect_success 'pwapt install merging a package whose scripts replace that 
 	lib=$(wexec Root sh -c "grep -o \"/usr/lib/[^ ]*/libzstd\\.so[^ ]*\" /proc/1/maps | head -n 1") &&
 	test -n "$lib" && pid=$(init_pid Root) &&
 	shown "$TMP/out" pwapt install --test --merge-on-success -y pwapt-test-relib </dev/null &&
-	grep -q "^Merged tx[0-9]* into Root" "$TMP/out" &&
-	test_equal "Re-executing systemd (PID 1) in Root... done" \
-		"$(grep -E "^(Re-executing|Restarting) " "$TMP/out" | head -n 1)" &&
+	sed -n "/^Merged tx[0-9]* into Root/,\$p" "$TMP/out" >"$TMP/merged" &&
+	grep -q "^Re-executing systemd (PID 1) in Root... done" "$TMP/merged" &&
 	test_lacks "restart it by hand" cat "$TMP/out" &&
 	test_equal fresh "$(stale_in_init "$lib")" &&
 	test_equal "$pid" "$(init_pid Root)" &&
