@@ -449,6 +449,56 @@ test_expect_success 'pwapt rollback --force copies under the next name where the
 	! test -e "$R/srv/pwapt-rollback-part-1~" && ! test -e "$R/srv/pwapt-rollback-part-2~"
 '
 
+# Killed once the copy it keeps has its name (vfat): run again, that copy
+# is recognised (the same status and bytes), and no second one is made.
+test_expect_success 'pwapt rollback --force killed after it kept a copy: run again, no second copy' '
+	fresh_root && wcreate A Root &&
+	echo new >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
+	wmerge A Root && sleep 0.05 && echo admin-edit >"$R/srv/modify" &&
+	{ PWAPT_FAIL_AT=rollback-aside-link PWAPT_CRASH_AT=rollback-aside:0 pwapt rollback --force 2>/dev/null; test_equal 137 $?; } &&
+	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-1~")" &&
+	test_equal admin-edit "$(cat "$R/srv/modify")" &&
+	PWAPT_FAIL_AT=rollback-aside-link pwapt rollback --force 2>"$TMP/err" &&
+	cat "$TMP/err" &&
+	grep -q "kept as /srv/modify.pwapt-rollback-1~" "$TMP/err" &&
+	test_equal modify "$(cat "$R/srv/modify")" &&
+	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-1~")" &&
+	! test -e "$R/srv/modify.pwapt-rollback-2~" &&
+	! test -e "$R/srv/pwapt-rollback-part-1~"
+'
+
+# The copy there differs (another mtime): not this file's, a new one made.
+test_expect_success 'pwapt rollback --force: a copy of other status under the kept name is not taken for it' '
+	fresh_root && wcreate A Root &&
+	echo new >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
+	wmerge A Root && sleep 0.05 && echo admin-edit >"$R/srv/modify" &&
+	cp "$R/srv/modify" "$R/srv/modify.pwapt-rollback-1~" &&
+	touch -d @0 "$R/srv/modify.pwapt-rollback-1~" &&
+	PWAPT_FAIL_AT=rollback-aside-link pwapt rollback --force 2>"$TMP/err" &&
+	grep -q "kept as /srv/modify.pwapt-rollback-2~" "$TMP/err" &&
+	test_equal admin-edit "$(cat "$R/srv/modify.pwapt-rollback-2~")"
+'
+
+# Every name taken: the refusal says what is in the way, and nothing moves.
+test_expect_success 'pwapt rollback --force where every kept name or part name is taken: refused, saying which' '
+	fresh_root && wcreate A Root &&
+	echo new >"$PWAPT_STATE/worlds/A/merged/srv/modify" &&
+	wmerge A Root && sleep 0.05 && echo admin-edit >"$R/srv/modify" &&
+	i=1 && while [ $i -le 1000 ]; do
+		: >"$R/srv/modify.pwapt-rollback-$i~" && : >"$R/srv/pwapt-rollback-part-$i~" &&
+		i=$((i + 1)); done &&
+	{ pwapt rollback --force 2>"$TMP/err"; test_equal 1 $?; } && cat "$TMP/err" &&
+	grep -q "cannot keep /srv/modify, changed since the merge, beside it (nothing was rolled back): modify.pwapt-rollback-1~ to -1000~ are all taken$" "$TMP/err" &&
+	rm "$R/srv/modify.pwapt-rollback-1~" &&
+	{ PWAPT_FAIL_AT=rollback-aside-link pwapt rollback --force 2>"$TMP/err"; test_equal 1 $?; } && cat "$TMP/err" &&
+	grep -q "(nothing was rolled back): /srv/pwapt-rollback-part-1~ to -1000~ are all there, left by killed runs of pwapt rollback --force: check them, then remove them$" "$TMP/err" &&
+	test_equal admin-edit "$(cat "$R/srv/modify")" &&
+	! test -e "$R/srv/modify.pwapt-rollback-1~" &&
+	rm "$R"/srv/*.pwapt-rollback-*~ "$R"/srv/pwapt-rollback-part-*~ &&
+	pwapt rollback --force 2>/dev/null &&
+	test_equal modify "$(cat "$R/srv/modify")"
+'
+
 # A world adds /srv/nl<newline>x and /srv/plain.
 add_newline_path() {
 	wexec "$1" sh -c 'echo x >"$(printf "/srv/nl\nx")"; echo y >/srv/plain'

@@ -214,12 +214,23 @@ static int rollback(struct world_store *s, const char *dst, uint64_t id,
 	}
 	/* Forced: DST's changes since the merge kept beside, not lost. */
 	_cleanup_free_ char *failed = NULL;
-	if (force && (r = undo_keep_changed(s, ldir, tree, &failed)) < 0) {
-		r = werr_errno(err, -r,
-			       "cannot roll back the merge of '%s' into '%s': "
-			       "cannot keep %s, changed since the merge, "
-			       "beside it (nothing was rolled back)",
-			       p.src, dst, failed ? failed : "a path");
+	char why[256] = "";
+	if (force && (r = undo_keep_changed(s, ldir, tree, &failed, why,
+					    sizeof(why))) < 0) {
+		if (why[0])
+			r = werr(err, -r,
+				 "cannot roll back the merge of '%s' into "
+				 "'%s': cannot keep %s, changed since the "
+				 "merge, beside it (nothing was rolled back): "
+				 "%s",
+				 p.src, dst, failed ? failed : "a path", why);
+		else
+			r = werr_errno(err, -r,
+				       "cannot roll back the merge of '%s' "
+				       "into '%s': cannot keep %s, changed "
+				       "since the merge, beside it (nothing "
+				       "was rolled back)",
+				       p.src, dst, failed ? failed : "a path");
 		undo_databases_release(undone, p.n);
 		journal_plan_release(&p);
 		return r;

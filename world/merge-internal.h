@@ -340,10 +340,13 @@ int undo_changed_since(int mdir, int tree, char **out);
  * (a copy where the file system has none, made whole under another name
  * first), NAME.pwapt-rollback-N~, durable, said through store_warn() on S:
  * DST's version outlives the roll-back, and a kill before it leaves DST's files
- * where they were.  On an error, *FAILED names the path (free it; NULL when out
- * of memory). */
+ * where they were.  A kept name that already holds DST's version (the same
+ * inode, or a copy of the same status and bytes: a run killed after it
+ * kept it) is taken as kept.  On an error, *FAILED names the path (free
+ * it; NULL when out of memory), and WHY (WHY_LEN bytes) says what is in
+ * the way where errno would not ("" otherwise). */
 int undo_keep_changed(const struct world_store *s, int mdir, int tree,
-		      char **failed);
+		      char **failed, char *why, size_t why_len);
 /* Pwapt's own change of PATH in DST's tree, which left its content as it
  * was but its ctime changed from BEFORE's to AFTER's (a later merge linked
  * it into its undo, or that merge's roll-back removed the link or put the

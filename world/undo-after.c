@@ -471,7 +471,36 @@ struct aside {
 	unsigned n;
 	char *failed;
 	char *warned; /* the directory of the last leftover part named */
+	char *why;    /* what is in the way, for undo_keep_changed()'s caller */
+	size_t why_len;
 };
+
+/* Whether NAME in PARENT (status X) is a copy of BASE there (status ST)
+ * that a run killed after it kept it made: a regular file or symbolic
+ * link of the same type, mode, owner, mtime and bytes (or target).  Any
+ * doubt says no: another copy is made then. */
+static bool kept_copy(int parent, const char *name, const struct stat *x,
+		      const char *base, const struct stat *st)
+{
+	if (x->st_mode != st->st_mode || x->st_uid != st->st_uid ||
+	    x->st_gid != st->st_gid || x->st_size != st->st_size ||
+	    x->st_mtim.tv_sec != st->st_mtim.tv_sec ||
+	    x->st_mtim.tv_nsec != st->st_mtim.tv_nsec)
+		return false;
+	if (S_ISLNK(st->st_mode)) {
+		char a[PATH_MAX], b[PATH_MAX];
+		ssize_t n = readlinkat(parent, name, a, sizeof(a));
+		ssize_t m = readlinkat(parent, base, b, sizeof(b));
+		return n >= 0 && n == m && !memcmp(a, b, (size_t)n);
+	}
+	if (!S_ISREG(st->st_mode))
+		return false;
+	_cleanup_close_ int p =
+		openat(parent, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int q =
+		openat(parent, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return p >= 0 && q >= 0 && same_bytes(p, q);
+}
 
 /* NAME in PARENT (DIR's path, for messages) a durable copy of BASE
  * (status ST), where the file system has no hard links: made as
@@ -513,8 +542,14 @@ static int keep_copy(struct aside *a, const char *dir, int parent,
 				   dir, part);
 		}
 	}
-	if (r == -EEXIST) /* a thousand parts left: not NAME's fault */
+	if (r == -EEXIST) { /* a thousand parts left: not NAME's fault */
+		snprintf(a->why, a->why_len,
+			 "%spwapt-rollback-part-1~ to -1000~ are all there, "
+			 "left by killed runs of pwapt rollback --force: "
+			 "check them, then remove them",
+			 dir);
 		return -EBUSY;
+	}
 	if (r == 0) {
 		crash_point("rollback-aside-copy");
 		if (renameat2(parent, part, parent, name, RENAME_NOREPLACE) < 0)
@@ -563,12 +598,17 @@ static int keep_aside(const char *path, bool deleted, void *arg)
 		return 0;
 	char name[NAME_MAX + 1];
 	for (unsigned i = 1;; i++) {
-		if (i > 1000)
+		if (i > 1000) {
+			snprintf(a->why, a->why_len,
+				 "%s.pwapt-rollback-1~ to -1000~ are all taken",
+				 base);
 			return -EEXIST;
+		}
 		if (merge_aside_name(name, sizeof(name), base, i) < 0)
 			return -ENAMETOOLONG;
 		if (fstatat(parent, name, &x, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    x.st_ino == st.st_ino && x.st_dev == st.st_dev)
+		    ((x.st_ino == st.st_ino && x.st_dev == st.st_dev) ||
+		     kept_copy(parent, name, &x, base, &st)))
 			break; /* kept by a run before */
 		int r = crash_fail("rollback-aside-link", EPERM);
 		if (!r && linkat(parent, base, parent, name, 0) < 0)
@@ -606,9 +646,11 @@ static int keep_aside_named(const char *path, bool deleted, void *arg)
 }
 
 int undo_keep_changed(const struct world_store *s, int mdir, int tree,
-		      char **failed)
+		      char **failed, char *why, size_t why_len)
 {
-	struct aside a = {.s = s, .tree = tree};
+	struct aside a = {.s = s, .tree = tree, .why = why, .why_len = why_len};
+	if (why_len)
+		why[0] = '\0';
 	int r = changed_walk(mdir, tree, keep_aside_named, &a);
 	free(a.warned);
 	*failed = a.failed;
