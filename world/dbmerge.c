@@ -83,12 +83,32 @@ static const struct db {
 	{"/etc/ld.so.cache", NULL, DB_DERIVED},
 };
 
+/* A service's own log, which its processes append to in DST and in a
+ * world alike (nginx's access.log while a world's tests ask it, Root's
+ * while it serves): merged as dpkg's log is, the world's new lines after
+ * DST's, never a conflict that refuses the merge of an upgrade on a busy
+ * server, nor one that --force settles by losing DST's lines. */
+static const struct db service_log = {NULL, NULL, DB_LOG};
+
+/* Whether PATH is such a log: below /var/log, named *.log (not a rotated
+ * or compressed one: access.log.1, eipp.log.xz), syslog or messages. */
+static bool is_service_log(const char *path)
+{
+	static const char dir[] = "/var/log/";
+	if (strncmp(path, dir, sizeof(dir) - 1))
+		return false;
+	const char *base = strrchr(path, '/') + 1;
+	size_t n = strlen(base);
+	return (n > 4 && !strcmp(base + n - 4, ".log")) ||
+	       !strcmp(base, "syslog") || !strcmp(base, "messages");
+}
+
 static const struct db *db_of(const char *path)
 {
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(*dbs); i++)
 		if (!strcmp(dbs[i].path, path))
 			return &dbs[i];
-	return NULL;
+	return is_service_log(path) ? &service_log : NULL;
 }
 
 const char *dbmerge_partner(const char *path)
@@ -100,6 +120,12 @@ const char *dbmerge_partner(const char *path)
 			if (!strcmp(path, pairs[i][k]))
 				return pairs[i][!k];
 	return NULL;
+}
+
+bool dbmerge_log(const char *path)
+{
+	const struct db *db = db_of(path);
+	return db && db->kind == DB_LOG;
 }
 
 bool dbmerge_known(const char *path)
@@ -370,13 +396,13 @@ static int merge_by_kind(const struct db *db, const char *path,
  * never wrote), SRC's side is its base: SRC did not change it, and its
  * records are no choice of SRC's (a name taken from SRC's side in passwd
  * is the one SRC had, not the one DST removed meanwhile). */
-static int open_sides(struct world_store *s, const char *src,
+static int open_sides(struct world_store *s, const char *src, const char *path,
 		      const struct db *db, int src_tree, int dst_tree,
 		      int *ours, int *theirs)
 {
 	/* Never a FIFO or a device node of a world: -EINVAL, an error. */
-	*ours = open_file_beneath(dst_tree, db->path);
-	*theirs = open_file_beneath(src_tree, db->path);
+	*ours = open_file_beneath(dst_tree, path);
+	*theirs = open_file_beneath(src_tree, path);
 	if ((*ours < 0 && *ours != -ENOENT) ||
 	    (*theirs < 0 && *theirs != -ENOENT))
 		return *ours < 0 && *ours != -ENOENT ? *ours : *theirs;
@@ -420,7 +446,8 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 					    "cannot read the base of %s", path);
 	/* Absent on a side (-ENOENT) is as good as empty. */
 	_cleanup_close_ int ours = -1, theirs = -1;
-	int r = open_sides(s, src, db, src_tree, dst_tree, &ours, &theirs);
+	int r = open_sides(s, src, path, db, src_tree, dst_tree, &ours,
+			   &theirs);
 	if (r < 0)
 		return werr_errno(err, -r, "cannot read %s", path);
 	/* Only finding out: the merged file goes nowhere. */
@@ -438,7 +465,7 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 	_cleanup_close_ int pbase = pdb ? open_base(s, src, pdb) : -1;
 	_cleanup_close_ int pours = -1, ptheirs = -1;
 	if (pdb && pbase >= 0 &&
-	    (r = open_sides(s, src, pdb, src_tree, dst_tree, &pours,
+	    (r = open_sides(s, src, mate, pdb, src_tree, dst_tree, &pours,
 			    &ptheirs)) < 0)
 		return werr_errno(err, -r, "cannot read %s", mate);
 	const int pfds[3] = {pbase, pours, ptheirs};

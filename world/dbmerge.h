@@ -47,6 +47,10 @@ void dbmerge_packages_release(struct world_packages *p);
  * rather than overwritten. */
 bool dbmerge_known(const char *path);
 
+/* Whether PATH is a log merged by appending the world's new lines (dpkg's,
+ * apt's, a service's: /var/log/ * * /NAME.log, syslog, messages). */
+bool dbmerge_log(const char *path);
+
 /* What a merge will do with PATH if both sides changed it, without
  * reading anything; DBMERGE_NONE for a file that is no such database. */
 enum dbmerge_action dbmerge_planned(const char *path);

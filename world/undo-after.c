@@ -441,9 +441,13 @@ static int changed_walk(int mdir, int tree,
 	return r;
 }
 
+/* A log the merge appended to, which DST's services wrote on since, is
+ * no reason to refuse: the roll-back takes out the merge's lines alone
+ * (dbmerge_undo()), without --force. */
 static int list_changed(const char *path, bool deleted, void *arg)
 {
-	(void)deleted;
+	if (!deleted && dbmerge_log(path))
+		return 0;
 	return fwrite(path, 1, strlen(path) + 1, arg) == strlen(path) + 1
 		       ? 0
 		       : -ENOMEM;

@@ -1,0 +1,77 @@
+#!/bin/sh
+# A service's log (/var/log/**/*.log, syslog, messages) that Root's service
+# and the world's both appended to is no conflict: the merge appends the
+# world's new lines after Root's, as it does dpkg's log, and a rollback
+# takes out only those.  Found on a real server: nginx's access.log,
+# written by Root's traffic and by a check of the world's nginx, refused
+# every merge (and --force would have lost Root's lines).  Other files
+# below /var/log, or a log the world made a link, stay conflicts.
+. "$(dirname "$0")/lib.sh"
+R=$PWAPT_ROOT
+. "$(dirname "$0")/lib-merge.sh"
+
+# log_root: Root with a service's log of two lines, and a state file.
+log_root() {
+	fresh_root && mkdir -p "$R/var/log/app" &&
+	printf "root 1\nroot 2\n" >"$R/var/log/app/access.log" &&
+	echo state >"$R/var/log/app/state"
+}
+
+test_expect_success 'a log appended to in Root and in the world: merged, the world'\''s lines after Root'\''s' '
+	log_root && wcreate S Root &&
+	wexec S sh -c "echo world 1 >>/var/log/app/access.log" &&
+	sleep 0.05 && echo "root 3" >>"$R/var/log/app/access.log" &&
+	wdiff S >"$TMP/d" && cat "$TMP/d" &&
+	grep -q "^M /var/log/app/access.log" "$TMP/d" &&
+	grep -qx "! /var/log/app/access.log: changed in Root too: a log: the world'"'"'s new lines appended to it" "$TMP/d" &&
+	wmerge S Root &&
+	printf "root 1\nroot 2\nroot 3\nworld 1\n" >"$TMP/want" &&
+	diff -u "$TMP/want" "$R/var/log/app/access.log"
+'
+
+test_expect_success 'pwapt rollback of that merge after Root wrote on: only the world'\''s lines go' '
+	echo "root 4" >>"$R/var/log/app/access.log" &&
+	{ pwapt rollback 2>"$TMP/e" || { cat "$TMP/e"; false; }; } &&
+	printf "root 1\nroot 2\nroot 3\nroot 4\n" >"$TMP/want" &&
+	diff -u "$TMP/want" "$R/var/log/app/access.log" &&
+	! test -e "$R/var/log/app/access.log.pwapt-rollback-1~"
+'
+
+test_expect_success 'a log only the world wrote, merged whole, then written on in Root: rolled back without --force, Root'\''s lines kept' '
+	log_root && wcreate S Root &&
+	wexec S sh -c "echo world 1 >>/var/log/app/access.log" &&
+	wmerge S Root && echo "root 3" >>"$R/var/log/app/access.log" &&
+	{ pwapt rollback 2>"$TMP/e" || { cat "$TMP/e"; false; }; } &&
+	printf "root 1\nroot 2\nroot 3\n" >"$TMP/want" &&
+	diff -u "$TMP/want" "$R/var/log/app/access.log"
+'
+
+test_expect_success 'syslog and messages are such logs; a file of another name below /var/log is not' '
+	log_root && printf "r\n" >"$R/var/log/syslog" && printf "r\n" >"$R/var/log/messages" &&
+	printf "r\n" >"$R/var/log/app/access.log.1" &&
+	wcreate S Root &&
+	wexec S sh -c "for f in syslog messages app/state app/access.log.1; do echo w >>/var/log/\$f; done" &&
+	sleep 0.05 &&
+	for f in syslog messages app/state app/access.log.1; do echo r2 >>"$R/var/log/$f"; done &&
+	{ wmerge S Root >"$TMP/out" 2>&1; test_equal 3 $?; } && cat "$TMP/out" &&
+	grep -q "^! /var/log/app/state: changed in Root" "$TMP/out" &&
+	grep -q "^! /var/log/app/access.log.1: changed in Root" "$TMP/out" &&
+	grep -q "^! /var/log/syslog: changed in Root too: a log" "$TMP/out" &&
+	grep -q "^! /var/log/messages: changed in Root too: a log" "$TMP/out" &&
+	# Refused: nothing written, the logs too.
+	test_equal "r r2" "$(xargs <"$R/var/log/syslog")" &&
+	wdelete S
+'
+
+test_expect_success 'a log the world made a symbolic link (to /etc/shadow) is a conflict, never read through' '
+	log_root && wcreate S Root &&
+	wexec S sh -c "rm /var/log/app/access.log && ln -s /etc/shadow /var/log/app/access.log" &&
+	sleep 0.05 && echo "root 3" >>"$R/var/log/app/access.log" &&
+	{ wmerge S Root >"$TMP/out" 2>&1; test_equal 3 $?; } && cat "$TMP/out" &&
+	grep -q "^! /var/log/app/access.log" "$TMP/out" &&
+	printf "root 1\nroot 2\nroot 3\n" >"$TMP/want" &&
+	diff -u "$TMP/want" "$R/var/log/app/access.log" &&
+	wdelete S
+'
+
+test_done
