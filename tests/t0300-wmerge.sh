@@ -491,7 +491,7 @@ test_expect_success 'pwapt rollback --force where every kept name or part name i
 	grep -q "cannot keep /srv/modify, changed since the merge, beside it (nothing was rolled back): modify.pwapt-rollback-1~ to -1000~ are all taken$" "$TMP/err" &&
 	rm "$R/srv/modify.pwapt-rollback-1~" &&
 	{ PWAPT_FAIL_AT=rollback-aside-link pwapt rollback --force 2>"$TMP/err"; test_equal 1 $?; } && cat "$TMP/err" &&
-	grep -q "(nothing was rolled back): /srv/pwapt-rollback-part-1~ to -1000~ are all there, left by killed runs of pwapt rollback --force: check them, then remove them$" "$TMP/err" &&
+	grep -q "cannot keep /srv/modify, changed since the merge, beside it (nothing was rolled back): pwapt-rollback-part-1~ to -1000~ are all there beside it, left by killed runs of pwapt rollback --force: check them, then remove them$" "$TMP/err" &&
 	test_equal admin-edit "$(cat "$R/srv/modify")" &&
 	! test -e "$R/srv/modify.pwapt-rollback-1~" &&
 	rm "$R"/srv/*.pwapt-rollback-*~ "$R"/srv/pwapt-rollback-part-*~ &&

@@ -46,13 +46,53 @@ test_expect_success 'a log only the world wrote, merged whole, then written on i
 	diff -u "$TMP/want" "$R/var/log/app/access.log"
 '
 
+test_expect_success 'a log the world rewrote (truncated), merged whole, then written on in Root: a rollback gives back Root'\''s old lines and its new ones' '
+	log_root && wcreate S Root &&
+	wexec S sh -c "echo world fresh >/var/log/app/access.log" &&
+	wmerge S Root && echo "root 3" >>"$R/var/log/app/access.log" &&
+	{ pwapt rollback 2>"$TMP/e" || { cat "$TMP/e"; false; }; } &&
+	printf "root 1\nroot 2\nroot 3\n" >"$TMP/want" &&
+	diff -u "$TMP/want" "$R/var/log/app/access.log"
+'
+
+test_expect_success 'a log Root rotated after the merge: a rollback leaves Root'\''s new log, the rotated one has the rest' '
+	log_root && wcreate S Root &&
+	wexec S sh -c "echo world 1 >>/var/log/app/access.log" &&
+	wmerge S Root &&
+	mv "$R/var/log/app/access.log" "$R/var/log/app/access.log.1" &&
+	echo "root new" >"$R/var/log/app/access.log" &&
+	{ pwapt rollback 2>"$TMP/e" || { cat "$TMP/e"; false; }; } &&
+	cat "$TMP/e" &&
+	test_equal "root new" "$(cat "$R/var/log/app/access.log")" &&
+	test_equal "root 1 root 2 world 1" "$(xargs <"$R/var/log/app/access.log.1")"
+'
+
+test_expect_success 'a log too big to read whole (256 MiB) written on both sides: a conflict; forced, the world'\''s, and its rollback keeps Root'\''s beside' '
+	log_root && wcreate S Root &&
+	wexec S sh -c "head -c 268435456 /dev/zero | tr \"\\\\0\" x >>/var/log/app/access.log && echo >>/var/log/app/access.log" &&
+	sleep 0.05 && echo "root 3" >>"$R/var/log/app/access.log" &&
+	{ wmerge S Root >"$TMP/out" 2>&1; test_equal 3 $?; } && cat "$TMP/out" &&
+	grep -q "^! /var/log/app/access.log: changed in Root after S was created: .*256 MiB or more" "$TMP/out" &&
+	{ wmerge --force S Root 2>"$TMP/e" || { cat "$TMP/e"; false; }; } &&
+	test "$(stat -c %s "$R/var/log/app/access.log")" -gt 268435456 &&
+	echo "root 4" >>"$R/var/log/app/access.log" &&
+	{ pwapt rollback >"$TMP/out" 2>&1; test_equal 3 $?; } && cat "$TMP/out" &&
+	grep -q "! /var/log/app/access.log: changed since the merge" "$TMP/out" &&
+	{ pwapt rollback --force 2>"$TMP/e" || { cat "$TMP/e"; false; }; } &&
+	grep -q "kept as /var/log/app/access.log.pwapt-rollback-1~" "$TMP/e" &&
+	test "$(tail -n 1 "$R/var/log/app/access.log.pwapt-rollback-1~")" = "root 4" &&
+	printf "root 1\nroot 2\nroot 3\n" >"$TMP/want" &&
+	diff -u "$TMP/want" "$R/var/log/app/access.log" &&
+	rm "$R/var/log/app/access.log.pwapt-rollback-1~"
+'
+
 test_expect_success 'syslog and messages are such logs; a file of another name below /var/log is not' '
 	log_root && printf "r\n" >"$R/var/log/syslog" && printf "r\n" >"$R/var/log/messages" &&
 	printf "r\n" >"$R/var/log/app/access.log.1" &&
 	wcreate S Root &&
-	wexec S sh -c "for f in syslog messages app/state app/access.log.1; do echo w >>/var/log/\$f; done" &&
+	wexec S sh -c "for f in syslog messages app/state app/access.log.1; do echo w >>/var/log/\$f || exit 1; done" &&
 	sleep 0.05 &&
-	for f in syslog messages app/state app/access.log.1; do echo r2 >>"$R/var/log/$f"; done &&
+	for f in syslog messages app/state app/access.log.1; do echo r2 >>"$R/var/log/$f" || exit 1; done &&
 	{ wmerge S Root >"$TMP/out" 2>&1; test_equal 3 $?; } && cat "$TMP/out" &&
 	grep -q "^! /var/log/app/state: changed in Root" "$TMP/out" &&
 	grep -q "^! /var/log/app/access.log.1: changed in Root" "$TMP/out" &&

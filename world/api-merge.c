@@ -163,8 +163,15 @@ static int rollback(struct world_store *s, const char *dst, uint64_t id,
 		r = dbmerge_lock(tree, dst, &locks, err);
 	for (size_t i = 0; r >= 0 && i < p.n; i++) /* nothing decided yet */
 		r = dbmerge_check_lock(tree, &locks, p.v[i].path, dst, err);
+	/* Package and account databases that DST changed since: only the
+	 * merge's records are undone, decided before anything is written
+	 * (and before the refusal: a log undone line by line is none). */
+	int *undone = NULL;
+	if (r >= 0)
+		r = undo_databases(ldir, tree, &p, &undone, err);
 	_cleanup_free_ char *list = NULL;
-	if (r >= 0 && !force && undo_changed_since(ldir, tree, &list) < 0)
+	if (r >= 0 && !force &&
+	    undo_changed_since(ldir, tree, &p, undone, &list) < 0)
 		r = werr(err, EBADMSG,
 			 "cannot tell what changed in '%s' since the merge "
 			 "(--force rolls back anyway)",
@@ -202,11 +209,6 @@ static int rollback(struct world_store *s, const char *dst, uint64_t id,
 			 "'%s'): %s %s built on '%s' (delete %s first)",
 			 p.id, p.src, dst, busy, n_busy == 1 ? "was" : "were",
 			 p.src, n_busy == 1 ? "it" : "them");
-	/* Package and account databases that DST changed since: only the
-	 * merge's records are undone, decided before anything is written. */
-	int *undone = NULL;
-	if (r >= 0)
-		r = undo_databases(ldir, tree, &p, &undone, err);
 	if (r < 0 || check_only) {
 		undo_databases_release(undone, p.n);
 		journal_plan_release(&p);
@@ -215,8 +217,8 @@ static int rollback(struct world_store *s, const char *dst, uint64_t id,
 	/* Forced: DST's changes since the merge kept beside, not lost. */
 	_cleanup_free_ char *failed = NULL;
 	char why[256] = "";
-	if (force && (r = undo_keep_changed(s, ldir, tree, &failed, why,
-					    sizeof(why))) < 0) {
+	if (force && (r = undo_keep_changed(s, ldir, tree, &p, undone, &failed,
+					    why, sizeof(why))) < 0) {
 		if (why[0])
 			r = werr(err, -r,
 				 "cannot roll back the merge of '%s' into "

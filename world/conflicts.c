@@ -45,10 +45,12 @@ static void resolve_database(struct world_store *s, const char *name, int fa,
 	if (r >= 0 && act != DBMERGE_NONE) {
 		c->conflict = false;
 		c->merged = true;
-		c->note = strdup(act == DBMERGE_MERGED && dbmerge_log(c->path)
-					 ? "a log: the world's new lines "
-					   "appended to it"
-					 : notes[act]);
+		bool log = act == DBMERGE_MERGED && dbmerge_log(c->path);
+		c->note = strdup(log && c->kind == 'D'
+					 ? "a log: kept, whoever deleted it"
+				 : log ? "a log: the world's new lines "
+					 "appended to it"
+				       : notes[act]);
 	} else if (r < 0) {
 		c->note = why ? why : strdup(e.msg);
 		why = NULL;

@@ -91,7 +91,8 @@ static const struct db {
 static const struct db service_log = {NULL, NULL, DB_LOG};
 
 /* Whether PATH is such a log: below /var/log, named *.log (not a rotated
- * or compressed one: access.log.1, eipp.log.xz), syslog or messages. */
+ * or compressed one: access.log.1, eipp.log.xz), or rsyslog's
+ * /var/log/syslog or /var/log/messages. */
 static bool is_service_log(const char *path)
 {
 	static const char dir[] = "/var/log/";
@@ -100,7 +101,8 @@ static bool is_service_log(const char *path)
 	const char *base = strrchr(path, '/') + 1;
 	size_t n = strlen(base);
 	return (n > 4 && !strcmp(base + n - 4, ".log")) ||
-	       !strcmp(base, "syslog") || !strcmp(base, "messages");
+	       !strcmp(path, "/var/log/syslog") ||
+	       !strcmp(path, "/var/log/messages");
 }
 
 static const struct db *db_of(const char *path)
@@ -495,8 +497,10 @@ int dbmerge_resolve(struct world_store *s, const char *src, int src_tree,
 	return r < 0 ? r : 0;
 }
 
-/* A log the merge appended MERGED's lines to: BEFORE and what DST appended
- * after them; DST's log as it is when it did not keep the merge's lines. */
+/* A log the merge wrote (MERGED: BEFORE with the world's lines after it,
+ * or the world's whole, rewritten, log): BEFORE and what DST appended
+ * after MERGED; DST's log as it is when it does not begin with MERGED
+ * (DST rotated or truncated it since: what it dropped is its own). */
 static int undo_log(const int files[3], int out, struct world_error *err)
 {
 	struct input in[3] = {0};
@@ -507,9 +511,8 @@ static int undo_log(const int files[3], int out, struct world_error *err)
 	}
 	if (r >= 0) {
 		const struct input *m = &in[0], *b = &in[1], *now = &in[2];
-		bool kept = now->len >= m->len && m->len >= b->len &&
-			    !memcmp(now->data, m->data, m->len) &&
-			    !memcmp(m->data, b->data, b->len);
+		bool kept = now->len >= m->len &&
+			    !memcmp(now->data, m->data, m->len);
 		r = kept ? dbrec_write_all(out, b->data, b->len, "the log", err) : 0;
 		if (r >= 0)
 			r = kept ? dbrec_write_all(out, now->data + m->len,

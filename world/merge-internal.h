@@ -332,21 +332,26 @@ int undo_share_after(struct world_store *s, int mdir, char *const *moved);
 /* The paths of DST that changed since the merge, each ended by a NUL (a
  * path may hold a newline), the list by an empty one: whose ctime is
  * neither the one of MDIR/after nor the last one of MDIR/own-ctimes (see
- * undo_keep_own). */
-int undo_changed_since(int mdir, int tree, char **out);
+ * undo_keep_own); but the logs of merge P that UNDONE (undo_databases())
+ * undoes line by line, keeping what DST wrote since. */
+int undo_changed_since(int mdir, int tree, const struct plan *p,
+		       const int *undone, char **out);
 /* pwapt rollback --force, before the roll-back begins: each merged path
  * DST changed since (a file, a symbolic link, a node; not a directory,
- * not a database undone record by record) keeps a hard link beside it
+ * not a database UNDONE record by record) keeps a hard link beside it
  * (a copy where the file system has none, made whole under another name
  * first), NAME.pwapt-rollback-N~, durable, said through store_warn() on S:
  * DST's version outlives the roll-back, and a kill before it leaves DST's files
  * where they were.  A kept name that already holds DST's version (the same
  * inode, or a copy of the same status and bytes: a run killed after it
- * kept it) is taken as kept.  On an error, *FAILED names the path (free
- * it; NULL when out of memory), and WHY (WHY_LEN bytes) says what is in
- * the way where errno would not ("" otherwise). */
+ * kept it) is taken as kept.  A database of merge P that UNDONE
+ * (undo_databases()) undoes record by record is not kept: DST's records
+ * stay in it.  On an error, *FAILED names the path (free it; NULL when
+ * out of memory), and WHY (WHY_LEN bytes) says what is in the way where
+ * errno would not ("" otherwise). */
 int undo_keep_changed(const struct world_store *s, int mdir, int tree,
-		      char **failed, char *why, size_t why_len);
+		      const struct plan *p, const int *undone, char **failed,
+		      char *why, size_t why_len);
 /* Pwapt's own change of PATH in DST's tree, which left its content as it
  * was but its ctime changed from BEFORE's to AFTER's (a later merge linked
  * it into its undo, or that merge's roll-back removed the link or put the

@@ -102,10 +102,14 @@ static int plan_changes(int dst_tree, int src_tree, bool force,
 		/* A database both sides changed is merged record by record,
 		 * never replaced whole: also when SRC deleted it (DST's new
 		 * records stay) and, forced, when records conflict (those
-		 * alone take SRC's side). */
-		enum dbmerge_action db = c->merged || (force && c->conflict)
-						 ? dbmerge_planned(c->path)
-						 : DBMERGE_NONE;
+		 * alone take SRC's side).  A log has no records to conflict:
+		 * one still a conflict could not be read line by line (too
+		 * big, no regular file), and forced is SRC's, as any file. */
+		bool whole = c->conflict && dbmerge_log(c->path);
+		enum dbmerge_action db =
+			c->merged || (force && c->conflict && !whole)
+				? dbmerge_planned(c->path)
+				: DBMERGE_NONE;
 		if (db == DBMERGE_DROP)
 			o.kind = OP_DEL;
 		else if (db == DBMERGE_MERGED)

@@ -441,26 +441,46 @@ static int changed_walk(int mdir, int tree,
 	return r;
 }
 
-/* A log the merge appended to, which DST's services wrote on since, is
- * no reason to refuse: the roll-back takes out the merge's lines alone
- * (dbmerge_undo()), without --force. */
+/* Whether UNDONE (undo_databases()) undoes PATH of P record by record. */
+static bool undone_by_records(const struct plan *p, const int *undone,
+			      const char *path)
+{
+	for (size_t k = 0; p && undone && k < p->n; k++)
+		if (undone[k] >= 0 && !strcmp(p->v[k].path, path))
+			return true;
+	return false;
+}
+
+struct changed_list {
+	FILE *f;
+	const struct plan *p;
+	const int *undone;
+};
+
+/* A log the merge wrote, which DST's services wrote on since, is no
+ * reason to refuse when it is undone line by line: the roll-back takes
+ * out the merge's lines alone (dbmerge_undo()), without --force. */
 static int list_changed(const char *path, bool deleted, void *arg)
 {
-	if (!deleted && dbmerge_log(path))
+	struct changed_list *l = arg;
+	if (!deleted && dbmerge_log(path) &&
+	    undone_by_records(l->p, l->undone, path))
 		return 0;
-	return fwrite(path, 1, strlen(path) + 1, arg) == strlen(path) + 1
+	return fwrite(path, 1, strlen(path) + 1, l->f) == strlen(path) + 1
 		       ? 0
 		       : -ENOMEM;
 }
 
-int undo_changed_since(int mdir, int tree, char **out)
+int undo_changed_since(int mdir, int tree, const struct plan *p,
+		       const int *undone, char **out)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
-	int r = changed_walk(mdir, tree, list_changed, f);
+	struct changed_list l = {.f = f, .p = p, .undone = undone};
+	int r = changed_walk(mdir, tree, list_changed, &l);
 	if (fclose(f) != 0 && r >= 0)
 		r = -ENOMEM;
 	if (r < 0)
@@ -477,17 +497,23 @@ struct aside {
 	char *warned; /* the directory of the last leftover part named */
 	char *why;    /* what is in the way, for undo_keep_changed()'s caller */
 	size_t why_len;
+	const struct plan *p; /* the merge, and its databases undone by */
+	const int *undone;    /* records (undo_databases()) */
 };
 
 /* Whether NAME in PARENT (status X) is a copy of BASE there (status ST)
  * that a run killed after it kept it made: a regular file or symbolic
- * link of the same type, mode, owner, mtime and bytes (or target).  Any
- * doubt says no: another copy is made then. */
+ * link of the same type, mode, owner, mtime and bytes (or target), with
+ * one link (a copy pwapt made; not a name of another live file).  Its
+ * extended attributes are not compared: a copy is kept where the file
+ * system has no hard links, and such a one (vfat) has none.  Any doubt
+ * says no: another copy is made then. */
 static bool kept_copy(int parent, const char *name, const struct stat *x,
 		      const char *base, const struct stat *st)
 {
-	if (x->st_mode != st->st_mode || x->st_uid != st->st_uid ||
-	    x->st_gid != st->st_gid || x->st_size != st->st_size ||
+	if (x->st_nlink != 1 || x->st_mode != st->st_mode ||
+	    x->st_uid != st->st_uid || x->st_gid != st->st_gid ||
+	    x->st_size != st->st_size ||
 	    x->st_mtim.tv_sec != st->st_mtim.tv_sec ||
 	    x->st_mtim.tv_nsec != st->st_mtim.tv_nsec)
 		return false;
@@ -499,11 +525,16 @@ static bool kept_copy(int parent, const char *name, const struct stat *x,
 	}
 	if (!S_ISREG(st->st_mode))
 		return false;
-	_cleanup_close_ int p =
-		openat(parent, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_close_ int q =
-		openat(parent, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	return p >= 0 && q >= 0 && same_bytes(p, q);
+	/* Never blocked by a FIFO swapped in meanwhile: the files opened
+	 * are the ones looked at. */
+	const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+	_cleanup_close_ int p = openat(parent, name, flags);
+	_cleanup_close_ int q = openat(parent, base, flags);
+	struct stat a, b;
+	return p >= 0 && q >= 0 && fstat(p, &a) == 0 && fstat(q, &b) == 0 &&
+	       a.st_ino == x->st_ino && a.st_dev == x->st_dev &&
+	       b.st_ino == st->st_ino && b.st_dev == st->st_dev &&
+	       same_bytes(p, q);
 }
 
 /* NAME in PARENT (DIR's path, for messages) a durable copy of BASE
@@ -548,10 +579,9 @@ static int keep_copy(struct aside *a, const char *dir, int parent,
 	}
 	if (r == -EEXIST) { /* a thousand parts left: not NAME's fault */
 		snprintf(a->why, a->why_len,
-			 "%spwapt-rollback-part-1~ to -1000~ are all there, "
-			 "left by killed runs of pwapt rollback --force: "
-			 "check them, then remove them",
-			 dir);
+			 "pwapt-rollback-part-1~ to -1000~ are all there "
+			 "beside it, left by killed runs of pwapt rollback "
+			 "--force: check them, then remove them");
 		return -EBUSY;
 	}
 	if (r == 0) {
@@ -589,7 +619,8 @@ static int keep_aside(const char *path, bool deleted, void *arg)
 	struct aside *a = arg;
 	const char *base;
 	struct stat st, x;
-	if (deleted || dbmerge_undoable(path))
+	if (deleted || (dbmerge_undoable(path) &&
+			undone_by_records(a->p, a->undone, path)))
 		return 0;
 	_cleanup_close_ int parent = journal_open_parent(a->tree, path, &base);
 	if (parent == -ENOENT || parent == -ENOTDIR || parent == -ELOOP)
@@ -650,9 +681,15 @@ static int keep_aside_named(const char *path, bool deleted, void *arg)
 }
 
 int undo_keep_changed(const struct world_store *s, int mdir, int tree,
-		      char **failed, char *why, size_t why_len)
+		      const struct plan *p, const int *undone, char **failed,
+		      char *why, size_t why_len)
 {
-	struct aside a = {.s = s, .tree = tree, .why = why, .why_len = why_len};
+	struct aside a = {.s = s,
+			  .tree = tree,
+			  .why = why,
+			  .why_len = why_len,
+			  .p = p,
+			  .undone = undone};
 	if (why_len)
 		why[0] = '\0';
 	int r = changed_walk(mdir, tree, keep_aside_named, &a);

@@ -119,6 +119,13 @@ int undo_databases(int mdir, int tree, const struct plan *p, int **out,
 		else
 			r = dbmerge_undo(p->v[k].path, sides[k], partner, v[k],
 					 err);
+		/* A log too big to read whole is rolled back as any other
+		 * file: refused when DST wrote on, kept aside when forced. */
+		if (r < 0 && err->code == EFBIG && dbmerge_log(p->v[k].path)) {
+			closep(&v[k]);
+			*err = (struct world_error){0};
+			r = 0;
+		}
 		if (r < 0)
 			werr_wrap(err, "'%s'", p->dst);
 	}
