@@ -238,6 +238,9 @@ int cmd_merge(struct context *ctx, int argc, char **argv)
 	const char *src = argv[0], *dst = argv[1];
 	unsigned flags = (force ? WORLD_MERGE_FORCE : 0) |
 			 (rebase ? WORLD_MERGE_REBASE : 0);
+	if (handover && (plan_only || ctx->no_restart))
+		return failf(ctx, "--handover moves services: it goes with "
+				  "neither --plan nor --no-restart");
 	if (handover || check)
 		return handover ? handover_cmd(ctx, src, dst, flags, handover,
 					       check)

@@ -740,6 +740,9 @@ int cmd_txn_merge(struct context *ctx, int argc, char **argv)
 	if (!s)
 		return EXIT_FAIL;
 	world_store_free(s);
+	if (handover && (plan_only || ctx->no_restart))
+		return failf(ctx, "--handover moves services: it goes with "
+				  "neither --plan nor --no-restart");
 	if (handover || check)
 		return handover ? handover_txn(ctx, argv[0], force, handover,
 					       check)

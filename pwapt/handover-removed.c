@@ -1,6 +1,7 @@
-/* The services a handover's merge removes from Root (see
- * handover-removed.h): the plain merge's steps (service_plan_make,
- * service_stop_removed_in_dst, service_start_again_in_src), fitted to the
+/* The services of a handover's merge beyond its ports (see
+ * handover-removed.h): those it removes from Root, and after the merge
+ * the rest of the plan, by the plain merge's steps (service_plan_make,
+ * service_stop_removed_in_dst, service_start_in_dst, ...), fitted to the
  * handover's own steps and note. */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +29,48 @@ void handover_plan_removed(struct context *ctx, const char *src,
 			"%s: warning: cannot tell which services of Root the "
 			"merge removes: %s; they are left running\n",
 			ctx->cmd, SHOWN(err.msg));
+}
+
+int handover_start_others(struct context *ctx, const struct svc_plan *p,
+			  char *const *services, size_t n,
+			  struct svc_plan *rest, char *why, size_t why_len)
+{
+	*rest = (struct svc_plan){.src = p->src, .dst = p->dst};
+	rest->v = calloc(p->n + 1, sizeof(*rest->v));
+	if (!rest->v) {
+		fprintf(stderr,
+			"%s: warning: out of memory: Root's services beyond "
+			"the ports are left as they are\n",
+			ctx->cmd);
+		return 0;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		bool port = false;
+		for (size_t k = 0; k < n; k++)
+			port |= !strcmp(p->v[i].name, services[k]);
+		if (!port && !p->v[i].removed)
+			rest->v[rest->n++] = p->v[i];
+	}
+	if (!rest->n || service_start_in_dst(ctx, rest, why, why_len) < 0)
+		return 0;
+	service_stop_new_in_dst(ctx, rest);
+	return -1;
+}
+
+void handover_start_kept(struct context *ctx, const struct svc_plan *rest)
+{
+	FILE *f = chatter(ctx);
+	for (size_t i = 0; i < rest->n; i++) {
+		const struct svc_item *it = &rest->v[i];
+		fprintf(f, "Starting %s in Root on the merged files... ",
+			it->name);
+		fflush(f);
+		int st = service_command(ctx, WORLD_ROOT, it->name,
+					 it->in_dst ? "restart" : "start",
+					 false);
+		fprintf(f, "%s\n", st == 0 ? "done" : "FAILED");
+		fflush(f);
+	}
 }
 
 const char *handover_removed_on_port(const struct svc_plan *p,

@@ -1,8 +1,9 @@
-/* The services a handover's merge removes from Root (handover.c):
- * Root's running services whose package SRC removed or purged.  A
- * handover moves only the services on its ports; these it stops, as
- * wmerge does, before any file moves, and starts again when the merge
- * does not stay.  Only svc_item.removed items of the plan are followed. */
+/* The services of a handover's merge beyond those on its ports
+ * (handover.c): Root's running services whose package SRC removed or
+ * purged, which it stops, as wmerge does, before any file moves, and
+ * starts again when the merge does not stay; and, once the files moved,
+ * the rest of wmerge's plan: SRC's services new to Root, Root's whose
+ * files the merge changed or that use a file it replaced. */
 #ifndef PWAPT_HANDOVER_REMOVED_H
 #define PWAPT_HANDOVER_REMOVED_H
 
@@ -41,5 +42,19 @@ void handover_recover_removed(struct context *ctx, const struct svc_plan *p,
 /* A "removed NAME" line of the handover's note, read back: NAME, stopped
  * in Root for good, added to P.  -1 when out of memory. */
 int handover_note_removed(struct svc_plan *p, const char *name);
+/* After the merge and the ports' services (P: its plan, completed by
+ * service_plan_after_merge() and service_plan_order()): the rest of P,
+ * but the ports' SERVICES (N) and those it removes, started or restarted
+ * in Root and checked, as wmerge does, in *REST (P's items, shared:
+ * free(REST->v) alone).  0; -1 when one failed, WHY (WHY_LEN bytes)
+ * saying how, those of them new to Root stopped again for the
+ * roll-back. */
+int handover_start_others(struct context *ctx, const struct svc_plan *p,
+			  char *const *services, size_t n,
+			  struct svc_plan *rest, char *why, size_t why_len);
+/* The roll-back after a failure among REST refused: REST's services
+ * started (new to Root) or restarted on the merged files, said one a
+ * line; none is left down for the roll-back that did not happen. */
+void handover_start_kept(struct context *ctx, const struct svc_plan *rest);
 
 #endif

@@ -51,11 +51,17 @@ struct state {
 	char *services[HANDOVER_MAX_PORTS]; /* Root's, one per port */
 	uint64_t merge_id;
 	enum step step;
-	/* Root's running services whose package SRC removed
-	 * (svc_item.removed; the rest of the plan is not followed): they
-	 * stop at the step "stop", as wmerge stops them, and start again
-	 * when the merge does not stay; named in the note from then on. */
+	/* wmerge's plan of the merge.  Root's running services whose
+	 * package SRC removed (svc_item.removed) stop at the step "stop",
+	 * as wmerge stops them, and start again when the merge does not
+	 * stay; named in the note from then on.  The rest is followed once
+	 * the files moved (handover_start_others). */
 	struct svc_plan removed;
+	/* Once merged: the services of the plan beyond the ports that
+	 * started (REST, NULL: none yet), and whether systemd re-executed
+	 * on the merged files: a roll-back puts both back (put_back). */
+	struct svc_plan *rest;
+	bool reexec;
 };
 
 int handover_parse_ports(struct context *ctx, const char *text,
@@ -477,11 +483,26 @@ static int put_back(struct context *ctx, struct state *s)
 			put_text(stderr, err.msg);
 			fputc('\n', stderr);
 		}
+		/* Kept: the others of the plan run on the merged files,
+		 * those stopped again or never reached too. */
+		if (r < 0 && s->rest)
+			handover_start_kept(ctx, s->rest);
 		if (r >= 0) {
 			fprintf(chatter(ctx),
 				"Rolled back merge %" PRIu64
 				" (%s into Root).\n",
 				s->merge_id, s->src);
+			/* The old files: systemd, then the others of the
+			 * plan, before the services on the ports. */
+			if (s->reexec)
+				(void)service_reexec_init(ctx, WORLD_ROOT);
+			size_t down =
+				s->rest ? service_restore_old(ctx, s->rest) : 0;
+			if (down)
+				fprintf(stderr,
+					"%s: %zu service%s of Root did not "
+					"come back on the old files\n",
+					ctx->cmd, down, down == 1 ? "" : "s");
 			/* A recovery does not roll it back again (one
 			 * killed before this note sees it rolled back). */
 			crash_point("handover-rolled-back");
@@ -616,7 +637,17 @@ int handover_merge(struct context *ctx, const char *src, const char *dst,
 	 * the note that starts them again at its pwapt rollback. */
 	if (r >= 0 && !late)
 		handover_remember_removed(ctx, st, &s.removed, s.merge_id);
+	/* wmerge's plan beyond the ports: Root's services that use a file
+	 * the merge replaced join it. */
+	if (r >= 0 && service_plan_after_merge(ctx, st, &s.removed) < 0)
+		fprintf(stderr, "%s: warning: out of memory\n", ctx->cmd);
+	/* Root's note for pwapt rollback: the whole plan (a late stop
+	 * writes it again below). */
+	if (r >= 0 && !late)
+		service_remember_plan(ctx, st, &s.removed, NULL, s.merge_id);
 	world_store_free(st);
+	if (r >= 0)
+		service_plan_order(ctx, &s.removed);
 	char why[512] = "";
 	if (r >= 0 && late &&
 	    service_stop_removed_in_dst(ctx, &s.removed, why, sizeof(why)) < 0)
@@ -624,8 +655,10 @@ int handover_merge(struct context *ctx, const char *src, const char *dst,
 			"%s: warning: %s: it runs on from the files the merge "
 			"removed\n",
 			ctx->cmd, why);
-	if (r >= 0 && late)
+	if (r >= 0 && late) {
 		handover_remember_removed(ctx, NULL, &s.removed, s.merge_id);
+		service_remember_plan(ctx, NULL, &s.removed, NULL, s.merge_id);
+	}
 	if (r < 0) {
 		if (st)
 			fail(ctx, &err);
@@ -639,15 +672,33 @@ int handover_merge(struct context *ctx, const char *src, const char *dst,
 		*id = s.merge_id;
 	fprintf(chatter(ctx), "Merged %s into Root (merge %" PRIu64 ").\n", src,
 		s.merge_id);
+	/* systemd first, as wmerge has it (service_reexec_init); then the
+	 * others of the plan, so that the ports' check sees them too. */
+	s.reexec = s.removed.reexec_init &&
+		   service_reexec_init(ctx, WORLD_ROOT) == 0;
 	step_to(ctx, &s, STEP_START);
-	if (!root_serves(ctx, &s)) {
+	struct svc_plan rest = {0};
+	s.rest = &rest;
+	why[0] = '\0';
+	int others = handover_start_others(ctx, &s.removed, s.services,
+					   h->n_ports, &rest, why, sizeof(why));
+	if (others < 0 || !root_serves(ctx, &s)) {
+		/* Those new to Root go before their files do (a failure
+		 * among them stopped them already). */
+		if (others >= 0)
+			service_stop_new_in_dst(ctx, &rest);
 		fprintf(stderr,
-			"%s: Root's services fail on the merged files: "
+			"%s: Root's services fail on the merged files%s%s%s: "
 			"rolling back while %s serves\n",
-			ctx->cmd, s.standin);
+			ctx->cmd, *why ? " (" : "", why, *why ? ")" : "",
+			s.standin);
 		code = put_back(ctx, &s);
+		s.rest = NULL;
+		free(rest.v);
 		goto out;
 	}
+	s.rest = NULL;
+	free(rest.v);
 	step_to(ctx, &s, STEP_RELEASE);
 	if (release_and_delete(ctx, &s) < 0)
 		goto out;

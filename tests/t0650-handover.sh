@@ -89,6 +89,8 @@ test_expect_success 'usage: bad ports, DST not Root, --check alone, a port no se
 	wcreate Y X &&
 	test_fails_with 1 "is not Root" wmerge --handover 80 Y X &&
 	test_fails_with 1 "goes with --handover" wmerge --handover-check true X Root &&
+	test_fails_with 1 "goes with neither --plan nor --no-restart" wmerge --handover 8080 --no-restart X Root &&
+	test_fails_with 1 "goes with neither --plan nor --no-restart" wmerge --handover 8080 --plan X Root &&
 	test_fails_with 1 "nothing listens on port 81 in Root" wmerge --handover 81 X Root &&
 	stray_listener start &&
 	test_fails_with 1 "the process listening on port 8091 in Root belongs to no service pwapt knows" \
@@ -213,6 +215,84 @@ test_expect_success 'pwapt merge T --handover: a transaction handed over, no req
 	! grep -v -x -e 1.0 -e 1.1 "$TMP/seen" &&
 	test_equal 1.1 "$(version)" && no_rules_left &&
 	test_fails_with 1 "no transaction named" pwapt merge "$t" --handover 8080
+'
+
+LIB=/usr/lib/pwapt-test/libpwapt-test.so.1
+# libuser_service: pwapt-libuser, a service of Root beside the web server
+# whose daemon (sleep) maps pwapt-test-lib (LD_PRELOAD); it does not start
+# on the library FAIL_VERSION names (/etc/default/pwapt-libuser).
+libuser_service() {
+	cat >"$R/etc/init.d/pwapt-libuser" <<EOS
+#!/bin/sh
+PIDFILE=/run/pwapt-libuser.pid
+FAIL_VERSION=
+[ ! -r /etc/default/pwapt-libuser ] || . /etc/default/pwapt-libuser
+case "\$1" in
+start)
+	[ -z "\$FAIL_VERSION" ] || ! grep -qa "\$FAIL_VERSION" $LIB || exit 1
+	start-stop-daemon --start --quiet --background --make-pidfile \\
+		--pidfile \$PIDFILE --startas /usr/bin/env -- LD_PRELOAD=$LIB sleep 100000 ;;
+stop)
+	start-stop-daemon --stop --quiet --retry TERM/5/KILL/2 --pidfile \$PIDFILE
+	rc=\$?; rm -f \$PIDFILE; [ \$rc != 2 ] ;;
+restart)
+	"\$0" stop && "\$0" start ;;
+status)
+	start-stop-daemon --status --pidfile \$PIDFILE ;;
+esac
+EOS
+	chmod 755 "$R/etc/init.d/pwapt-libuser"
+}
+
+# lib_upgraded NAME: a world NAME of Root with pwapt-test-web and
+# pwapt-test-lib 1.1, Root having both at 1.0 and pwapt-libuser running.
+lib_upgraded() {
+	wexec Root sh -c "apt-get install -y -qq --allow-downgrades pwapt-test-lib=1.0 </dev/null >/dev/null" &&
+	wexec Root /etc/init.d/pwapt-libuser restart &&
+	upgraded "$1" &&
+	wexec "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		pwapt-test-lib </dev/null >/dev/null
+}
+
+test_expect_success 'a handover restarts Root'\''s other services that use a file the merge replaced, as wmerge does' '
+	back_to_1_0 && libuser_service && rm -f "$R/etc/default/pwapt-libuser" &&
+	wexec Root /etc/init.d/pwapt-libuser start && lib_upgraded L1 &&
+	old=$(wexec Root cat /run/pwapt-libuser.pid) &&
+	start_loop &&
+	{ wmerge --handover 8080 L1 Root >"$TMP/out" 2>&1 || { cat "$TMP/out"; false; }; } &&
+	cat "$TMP/out" && stop_loop && ! grep -v -x -e 1.0 -e 1.1 "$TMP/seen" &&
+	grep -q "^Restarting pwapt-libuser in Root... done, checked" "$TMP/out" &&
+	test_equal 1.1 "$(version)" && no_rules_left &&
+	new=$(wexec Root cat /run/pwapt-libuser.pid) && test "$new" != "$old" &&
+	wexec Root grep -q "$LIB\$" /proc/$new/maps &&
+	! wexec Root grep -qF "$LIB (deleted)" /proc/$new/maps &&
+	# The services on the ports are started once, by the handover.
+	test_lacks "^Restarting pwapt-test-web in Root" cat "$TMP/out" &&
+	# pwapt rollback knows them all: the other one runs the old library.
+	{ pwapt rollback >"$TMP/out" 2>&1 || { cat "$TMP/out"; false; }; } &&
+	cat "$TMP/out" &&
+	grep -q "^Restarting pwapt-libuser in Root... done" "$TMP/out" &&
+	test_equal 1.0 "$(wexec Root dpkg-query -W -f "\${Version}" pwapt-test-lib)" &&
+	pid=$(wexec Root cat /run/pwapt-libuser.pid) &&
+	wexec Root grep -q "$LIB\$" /proc/$pid/maps &&
+	! wexec Root grep -qF "$LIB (deleted)" /proc/$pid/maps &&
+	back_to_1_0
+'
+
+test_expect_success 'a handover whose other service fails on the merged files: rolled back, no request lost, it runs the old library' '
+	echo FAIL_VERSION=1.1 >"$R/etc/default/pwapt-libuser" && lib_upgraded F1 &&
+	start_loop &&
+	{ wmerge --handover 8080 F1 Root >"$TMP/out" 2>&1; test_equal 1 $?; } &&
+	cat "$TMP/out" && stop_loop && ! grep -v -x -e 1.0 -e 1.1 "$TMP/seen" &&
+	grep -q "^Restarting pwapt-libuser in Root... FAILED" "$TMP/out" &&
+	grep -q "Root.s services fail on the merged files (.*pwapt-libuser.*): rolling back while handover-[0-9]* serves" "$TMP/out" &&
+	grep -q "^Restarting pwapt-libuser in Root on the old files... done" "$TMP/out" &&
+	test_equal 1.0 "$(version)" && no_rules_left &&
+	test_equal 1.0 "$(wexec Root dpkg-query -W -f "\${Version}" pwapt-test-lib)" &&
+	pid=$(wexec Root cat /run/pwapt-libuser.pid) &&
+	wexec Root grep -q "$LIB\$" /proc/$pid/maps &&
+	! wexec Root grep -qF "$LIB (deleted)" /proc/$pid/maps &&
+	rm "$R/etc/default/pwapt-libuser" && wexec Root /etc/init.d/pwapt-libuser stop
 '
 
 test_done
