@@ -443,6 +443,34 @@ use_test_repo() {
 
 # install_test_packages PKG...: apt-get install in Root, non-interactively
 # (local conffile changes kept).
+# add_service TREE NAME [PRELOAD]: an LSB init script of NAME whose daemon
+# is sleep(1), with PRELOAD in its LD_PRELOAD when given; FAIL_VERSION=V
+# in TREE's /etc/default/NAME keeps it from starting while PRELOAD holds
+# the bytes V (a library of that version: pwapt-test-lib's).
+add_service() {
+	cat >"$1/etc/init.d/$2" <<EOS
+#!/bin/sh
+NAME=$2
+PIDFILE=/run/\$NAME.pid
+FAIL_VERSION=
+[ ! -r /etc/default/\$NAME ] || . /etc/default/\$NAME
+case "\$1" in
+start)
+	[ -z "\$FAIL_VERSION" ] || [ -z "$3" ] || ! grep -qa "\$FAIL_VERSION" "$3" || exit 1
+	start-stop-daemon --start --quiet --background --make-pidfile \\
+		--pidfile \$PIDFILE --startas /usr/bin/env -- ${3:+LD_PRELOAD=$3} sleep 100000 ;;
+stop)
+	start-stop-daemon --stop --quiet --retry TERM/5/KILL/2 --pidfile \$PIDFILE
+	rc=\$?; rm -f \$PIDFILE; [ \$rc != 2 ] ;;
+restart)
+	"\$0" stop && "\$0" start ;;
+status)
+	start-stop-daemon --status --pidfile \$PIDFILE ;;
+esac
+EOS
+	chmod 755 "$1/etc/init.d/$2"
+}
+
 install_test_packages() {
 	wexec Root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		-o Dpkg::Options::=--force-confold "$@" </dev/null

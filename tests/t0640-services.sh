@@ -12,29 +12,6 @@ command -v cc >/dev/null || skip_all "no cc to build the test library (pwapt-tes
 R=$PWAPT_ROOT
 LIB=/usr/lib/pwapt-test/libpwapt-test.so.1
 
-# add_service TREE NAME [PRELOAD]: an LSB init script of NAME whose daemon
-# is sleep(1), with PRELOAD in its LD_PRELOAD when given.
-add_service() {
-	cat >"$1/etc/init.d/$2" <<EOS
-#!/bin/sh
-NAME=$2
-PIDFILE=/run/\$NAME.pid
-case "\$1" in
-start)
-	start-stop-daemon --start --quiet --background --make-pidfile \\
-		--pidfile \$PIDFILE --startas /usr/bin/env -- ${3:+LD_PRELOAD=$3} sleep 100000 ;;
-stop)
-	start-stop-daemon --stop --quiet --retry TERM/5/KILL/2 --pidfile \$PIDFILE
-	rc=\$?; rm -f \$PIDFILE; [ \$rc != 2 ] ;;
-restart)
-	"\$0" stop && "\$0" start ;;
-status)
-	start-stop-daemon --status --pidfile \$PIDFILE ;;
-esac
-EOS
-	chmod 755 "$1/etc/init.d/$2"
-}
-
 # pid_of WORLD NAME: the pid in NAME's pid file, as WORLD numbers it.
 pid_of() { wexec "$1" cat "/run/$2.pid"; }
 

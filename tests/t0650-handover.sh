@@ -218,32 +218,6 @@ test_expect_success 'pwapt merge T --handover: a transaction handed over, no req
 '
 
 LIB=/usr/lib/pwapt-test/libpwapt-test.so.1
-# libuser_service: pwapt-libuser, a service of Root beside the web server
-# whose daemon (sleep) maps pwapt-test-lib (LD_PRELOAD); it does not start
-# on the library FAIL_VERSION names (/etc/default/pwapt-libuser).
-libuser_service() {
-	cat >"$R/etc/init.d/pwapt-libuser" <<EOS
-#!/bin/sh
-PIDFILE=/run/pwapt-libuser.pid
-FAIL_VERSION=
-[ ! -r /etc/default/pwapt-libuser ] || . /etc/default/pwapt-libuser
-case "\$1" in
-start)
-	[ -z "\$FAIL_VERSION" ] || ! grep -qa "\$FAIL_VERSION" $LIB || exit 1
-	start-stop-daemon --start --quiet --background --make-pidfile \\
-		--pidfile \$PIDFILE --startas /usr/bin/env -- LD_PRELOAD=$LIB sleep 100000 ;;
-stop)
-	start-stop-daemon --stop --quiet --retry TERM/5/KILL/2 --pidfile \$PIDFILE
-	rc=\$?; rm -f \$PIDFILE; [ \$rc != 2 ] ;;
-restart)
-	"\$0" stop && "\$0" start ;;
-status)
-	start-stop-daemon --status --pidfile \$PIDFILE ;;
-esac
-EOS
-	chmod 755 "$R/etc/init.d/pwapt-libuser"
-}
-
 # lib_upgraded NAME: a world NAME of Root with pwapt-test-web and
 # pwapt-test-lib 1.1, Root having both at 1.0 and pwapt-libuser running.
 lib_upgraded() {
@@ -255,7 +229,7 @@ lib_upgraded() {
 }
 
 test_expect_success 'a handover restarts Root'\''s other services that use a file the merge replaced, as wmerge does' '
-	back_to_1_0 && libuser_service && rm -f "$R/etc/default/pwapt-libuser" &&
+	back_to_1_0 && add_service "$R" pwapt-libuser "$LIB" && rm -f "$R/etc/default/pwapt-libuser" &&
 	wexec Root /etc/init.d/pwapt-libuser start && lib_upgraded L1 &&
 	old=$(wexec Root cat /run/pwapt-libuser.pid) &&
 	start_loop &&
