@@ -99,22 +99,6 @@ int handover_parse_ports(struct context *ctx, const char *text,
 
 /* --- what the host's /proc tells about a world's sockets ---------------- */
 
-/* The host pid of world NAME's init (0: it does not run). */
-static pid_t init_of(struct context *ctx, const char *name)
-{
-	struct world_store *s = open_store(ctx);
-	struct world_list l = {0};
-	struct world_error err = {0};
-	pid_t pid = 0;
-	if (s && world_list(s, &l, &err) >= 0)
-		for (size_t i = 0; i < l.n; i++)
-			if (!strcmp(l.v[i].name, name))
-				pid = l.v[i].init_pid;
-	world_list_release(&l);
-	world_store_free(s);
-	return pid;
-}
-
 /* Calls FN for each TCP socket of the network namespace of host pid INIT
  * whose local port is PORT: its state (as /proc/net/tcp numbers them) and
  * inode.  Returns how many FN accepted. */
@@ -178,7 +162,7 @@ static bool has_port(const struct world_ports *p, unsigned port)
 static int service_on_port(struct context *ctx, const char *name, unsigned port,
 			   char **out)
 {
-	pid_t init = init_of(ctx, name);
+	pid_t init = service_init_pid(ctx, name);
 	if (!init || !each_socket(init, port, pick_listener, NULL))
 		return failf(ctx, "nothing listens on port %u in %s", port,
 			     name),
@@ -214,7 +198,7 @@ static int service_on_port(struct context *ctx, const char *name, unsigned port,
  * DRAIN_TIMEOUT seconds; then says how many are cut). */
 static void drain(struct context *ctx, const char *name, unsigned port)
 {
-	pid_t init = init_of(ctx, name);
+	pid_t init = service_init_pid(ctx, name);
 	const struct timespec pause = {0, 50 * 1000 * 1000};
 	for (int i = 0; init && i < DRAIN_TIMEOUT * 20; i++) {
 		if (!each_socket(init, port, pick_in_flight, NULL))

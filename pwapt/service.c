@@ -390,6 +390,21 @@ static void say_names(struct context *ctx, const char *lead,
 		fprintf(chatter(ctx), ".\n");
 }
 
+pid_t service_init_pid(struct context *ctx, const char *name)
+{
+	struct world_store *s = open_store(ctx);
+	struct world_list l = {0};
+	struct world_error err = {0};
+	pid_t pid = 0;
+	if (s && world_list(s, &l, &err) >= 0)
+		for (size_t i = 0; i < l.n; i++)
+			if (!strcmp(l.v[i].name, name))
+				pid = l.v[i].init_pid;
+	world_list_release(&l);
+	world_store_free(s);
+	return pid;
+}
+
 /* Whether world NAME runs systemd as PID 1 and that maps code of a file
  * since deleted or replaced (as /proc/1/maps says in the world; not a
  * memfd, a device or System V shared memory): a rollback put the old
@@ -405,7 +420,10 @@ static bool init_runs_deleted(struct context *ctx, const char *name)
 			"END { exit !f }",
 		(char *)"/proc/1/maps", NULL};
 	int st = -1;
-	if (!service_runs_systemd(ctx, name))
+	/* A world that does not run has nothing to re-execute: it is not
+	 * started for that (a rollback starts no container of its own). */
+	if (service_init_pid(ctx, name) <= 0 ||
+	    !service_runs_systemd(ctx, name))
 		return false;
 	if (run_in(ctx, name, argv, &xo, &st) < 0 || (st != 0 && st != 1))
 		fprintf(stderr,

@@ -140,6 +140,9 @@ char **service_with_replaced_users(struct context *ctx, struct world_store *s,
 int service_reexec_init(struct context *ctx, const char *dst);
 /* Whether world NAME runs systemd (sd_booted(), asked in the world). */
 bool service_runs_systemd(struct context *ctx, const char *name);
+/* The host pid of world NAME's init, 0 when it does not run (wlist's
+ * init_pid): asked without starting it.  Opens the store. */
+pid_t service_init_pid(struct context *ctx, const char *name);
 
 /* ---- Moving services with a merge of SRC into DST (svcmove.c: the
  * plan; svcsteps.c: its steps; svccheck.c).  The steps, in the order
